@@ -1,0 +1,5 @@
+"""Allow ``python -m twinreview``."""
+
+from twinreview.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""twinreview.core layer."""

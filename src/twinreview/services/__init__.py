@@ -1,0 +1,1 @@
+"""twinreview.services layer."""

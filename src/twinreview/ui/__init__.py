@@ -1,0 +1,1 @@
+"""twinreview.ui layer."""
