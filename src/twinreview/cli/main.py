@@ -1,0 +1,70 @@
+"""The ``twinreview`` command: argparse front end on the Qt-free core.
+
+Exit codes (documented in the README):
+    0: success (a completed scan, a verified log, ...)
+    1: the command ran but its check failed (``--fail-on`` tripped, verification found problems)
+    2: usage or workspace errors (bad arguments, not a workspace, unreadable config)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from twinreview import __version__
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+
+# Each module registers its own subcommands through ``register(subparsers)``; the list is explicit
+# (no plugin registry) so that a reader sees every command in one place.
+COMMAND_MODULES: tuple[str, ...] = (
+    "twinreview.cli.scan_cmd",
+    "twinreview.cli.demo_cmd",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="twinreview",
+        description="Review AI-generated images of real people against their reference photos, "
+        "check their AI disclosure, and sign approvals into a verifiable log.",
+    )
+    parser.add_argument("--version", action="version", version=f"twinreview {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = getattr(
+            import_module(name), "register"
+        )
+        register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        # No subcommand: open the desktop app. Imported lazily so that the CLI never loads Qt
+        # unless the user asked for the app.
+        return _open_app(args)
+    try:
+        return func(args)
+    except KeyboardInterrupt:
+        print("twinreview: interrupted", file=sys.stderr)
+        return 130
+
+
+def _open_app(args: argparse.Namespace) -> int:
+    launcher = import_module("twinreview.app_launcher")
+    run: Callable[[argparse.Namespace], int] = getattr(launcher, "run_app")
+    return run(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
