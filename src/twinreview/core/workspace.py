@@ -1,0 +1,282 @@
+"""The workspace: a plain, git-friendly folder (DESIGN section 1).
+
+```
+<workspace>/
+  twinreview.toml                   optional: workspace id, name, thresholds, disclosure policy
+  models/<model-id>/model.toml      optional: display name, consent policy
+  models/<model-id>/references/     the model's real photos
+  assets/<model-id>/**              generated images attributed to that model (any depth)
+  assets/<model-id>/**/<name>.json  optional sidecar
+  roster/, logs/                    signing (see core.roster, core.declog)
+```
+
+Opening a workspace only reads. Symlinks are followed only while they stay inside the workspace:
+a link that leads out is reported (``skipped_link``) and never read, so a hostile workspace cannot
+make twinreview read (or hash, or show) files elsewhere on the reviewer's laptop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = "twinreview.toml"
+MODEL_CONFIG_NAME = "model.toml"
+MODELS_DIR = "models"
+ASSETS_DIR = "assets"
+REFERENCES_DIR = "references"
+SIDECAR_SUFFIX = ".json"
+
+# Suffixes that are metadata next to an image, never assets themselves.
+_METADATA_SUFFIXES = frozenset({".json", ".xmp", ".txt", ".md", ".toml"})
+_IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep", ".gitignore"})
+
+# Sidecars are small hand-written JSON; anything bigger is not one and is not parsed.
+MAX_SIDECAR_BYTES = 1 << 20
+
+
+class WorkspaceError(Exception):
+    """The folder is not a usable workspace. ``str(err)`` is one line for the user."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model (a real person) of the workspace.
+
+    Attributes:
+        id: Folder name under ``models/``.
+        display_name: From ``model.toml`` ``name``/``display_name``, else the id.
+        root: ``models/<id>``.
+        references: The model's reference photos, sorted, symlinks leading out excluded.
+        config: Raw ``model.toml`` (empty when absent).
+    """
+
+    id: str
+    display_name: str
+    root: Path
+    references: tuple[Path, ...]
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AssetRef:
+    """One generated image found under ``assets/<model-id>/``.
+
+    Attributes:
+        path: Absolute path.
+        rel: Path relative to the workspace root, forward slashes.
+        model_id: The ``<model-id>`` folder it sits under (may be unknown to ``models/``).
+        sidecar: ``<name>.json`` next to it, when present.
+    """
+
+    path: Path
+    rel: str
+    model_id: str
+    sidecar: Path | None = None
+
+
+@dataclass(frozen=True)
+class SkippedPath:
+    """A path the workspace walk refused to follow, with the reason."""
+
+    rel: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An opened workspace. Build with :meth:`open`."""
+
+    root: Path
+    config: Mapping[str, Any]
+    models: dict[str, ModelInfo]
+
+    @property
+    def name(self) -> str:
+        """Display name from ``twinreview.toml`` ``[workspace] name``, else the folder name."""
+        table = self.config.get("workspace")
+        if isinstance(table, Mapping) and isinstance(table.get("name"), str):
+            return str(table["name"])
+        return self.root.name
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Workspace:
+        """Open the workspace at ``path``.
+
+        A workspace is a folder with ``twinreview.toml`` or with a ``models/`` or ``assets/`` folder.
+
+        Raises:
+            WorkspaceError: with a one-line message when the folder is missing, is not a workspace,
+                or its ``twinreview.toml``/``model.toml`` cannot be parsed.
+        """
+        root = Path(path).expanduser()
+        if not root.exists():
+            raise WorkspaceError(f"{root}: no such folder")
+        if not root.is_dir():
+            raise WorkspaceError(f"{root}: not a folder")
+        root = root.resolve()
+        config_path = root / CONFIG_NAME
+        has_layout = (root / MODELS_DIR).is_dir() or (root / ASSETS_DIR).is_dir()
+        if not config_path.is_file() and not has_layout:
+            raise WorkspaceError(
+                f"{root}: not a twinreview workspace (no {CONFIG_NAME}, models/ or assets/ folder)"
+            )
+        config = _read_toml(config_path, root) if config_path.is_file() else {}
+        models = _read_models(root)
+        return cls(root=root, config=config, models=models)
+
+    def rel(self, path: Path) -> str:
+        """Return ``path`` relative to the workspace root with forward slashes."""
+        return path.relative_to(self.root).as_posix()
+
+    def inside(self, path: Path) -> bool:
+        """True when ``path`` (after resolving symlinks) lies inside the workspace."""
+        try:
+            path.resolve().relative_to(self.root)
+        except (ValueError, OSError, RuntimeError):
+            return False
+        return True
+
+    def iter_assets(self) -> Iterator[AssetRef]:
+        """Yield every asset under ``assets/<model-id>/``, any depth, in a stable order."""
+        for item in self.walk_assets():
+            if isinstance(item, AssetRef):
+                yield item
+
+    def walk_assets(self) -> Iterator[AssetRef | SkippedPath]:
+        """Like :meth:`iter_assets` but also yield the paths that were refused, with the reason."""
+        assets_root = self.root / ASSETS_DIR
+        if not assets_root.is_dir():
+            return
+        for model_dir in _sorted_entries(assets_root):
+            if model_dir.name.startswith(".") or model_dir.name in _IGNORED_NAMES:
+                continue
+            if not self.inside(model_dir):
+                yield SkippedPath(_rel_lexical(self.root, model_dir), "link leads outside the workspace")
+                continue
+            if not model_dir.is_dir():
+                continue  # a stray file directly under assets/ has no model
+            for item in self._walk_files(model_dir):
+                if isinstance(item, SkippedPath):
+                    yield item
+                    continue
+                sidecar = item.with_suffix(SIDECAR_SUFFIX)
+                yield AssetRef(
+                    path=item,
+                    rel=_rel_lexical(self.root, item),
+                    model_id=model_dir.name,
+                    sidecar=sidecar if sidecar.is_file() and self.inside(sidecar) else None,
+                )
+
+    def _walk_files(self, top: Path) -> Iterator[Path | SkippedPath]:
+        # os.walk with followlinks=False never descends into a linked folder; links to folders
+        # inside the workspace are rare in generated-asset trees, and following them invites loops.
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+            base = Path(dirpath)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for d in dirnames:
+                if (base / d).is_symlink():
+                    yield SkippedPath(_rel_lexical(self.root, base / d), "linked folder not followed")
+            for name in sorted(filenames):
+                p = base / name
+                if name.startswith(".") or name in _IGNORED_NAMES:
+                    continue
+                if p.suffix.lower() in _METADATA_SUFFIXES:
+                    continue
+                if p.is_symlink() and not self.inside(p):
+                    yield SkippedPath(_rel_lexical(self.root, p), "link leads outside the workspace")
+                    continue
+                yield p
+
+
+def read_sidecar(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """Read an asset's JSON sidecar.
+
+    Returns:
+        ``(data, None)`` on success, ``(None, reason)`` when it is too big, not UTF-8 JSON, or
+        not a JSON object.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_SIDECAR_BYTES:
+            return None, f"sidecar is {size} bytes, more than the {MAX_SIDECAR_BYTES} allowed"
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return None, f"sidecar is not readable JSON ({_one_line(exc)})"
+    if not isinstance(data, dict):
+        return None, "sidecar is not a JSON object"
+    return data, None
+
+
+def _read_models(root: Path) -> dict[str, ModelInfo]:
+    models_root = root / MODELS_DIR
+    models: dict[str, ModelInfo] = {}
+    if not models_root.is_dir():
+        return models
+    for d in _sorted_entries(models_root):
+        if d.name.startswith(".") or not d.is_dir():
+            continue
+        try:
+            d.resolve().relative_to(root)
+        except (ValueError, OSError):
+            continue  # a model folder linked from elsewhere is not part of this workspace
+        cfg_path = d / MODEL_CONFIG_NAME
+        config = _read_toml(cfg_path, root) if cfg_path.is_file() else {}
+        name = config.get("display_name", config.get("name", d.name))
+        refs_dir = d / REFERENCES_DIR
+        references: list[Path] = []
+        if refs_dir.is_dir():
+            for dirpath, dirnames, filenames in os.walk(refs_dir, followlinks=False):
+                dirnames[:] = sorted(x for x in dirnames if not x.startswith("."))
+                for fn in sorted(filenames):
+                    p = Path(dirpath) / fn
+                    if fn.startswith(".") or fn in _IGNORED_NAMES:
+                        continue
+                    if p.suffix.lower() in _METADATA_SUFFIXES:
+                        continue
+                    try:
+                        p.resolve().relative_to(root)
+                    except (ValueError, OSError):
+                        continue
+                    references.append(p)
+        models[d.name] = ModelInfo(
+            id=d.name,
+            display_name=str(name),
+            root=d,
+            references=tuple(references),
+            config=config,
+        )
+    return models
+
+
+def _read_toml(path: Path, root: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkspaceError(f"{_rel_lexical(root, path)}: invalid TOML ({exc})") from None
+    except OSError as exc:
+        raise WorkspaceError(f"{_rel_lexical(root, path)}: cannot read ({exc.strerror})") from None
+
+
+def _sorted_entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError:
+        return []
+
+
+def _rel_lexical(root: Path, path: Path) -> str:
+    # Lexical, not resolved: a symlink must be named by where it sits, not where it points.
+    # surrogateescape keeps non-UTF-8 names printable and reversible.
+    rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
