@@ -1,0 +1,598 @@
+"""The consent policy of a model and the pure evaluation of an asset's status under it.
+
+A model's consent policy lives in ``models/<id>/model.toml``, table ``[consent]``::
+
+    [consent]
+    required_roles = ["model", "agent"]   # who must approve; default: model and agent
+    model_veto = true                     # a reject by the model always stands; default: true
+    expires = 2027-06-30                  # TOML date/datetime or ISO string; absent: no expiry
+    allowed_uses = ["ecommerce", "social"]  # absent: any use; [] : no use at all
+
+``twinreview.toml`` may carry the same table as the workspace default; a model's own table wins key by
+key. Unknown keys are an error, not a warning: a typo such as ``alowed_uses`` would otherwise silently
+lift a restriction the model asked for.
+
+An asset's declared use comes from its JSON sidecar, field ``intended_use`` (or ``use``): one string
+or a list of strings. Every declared use must be allowed.
+
+Evaluation (:func:`evaluate`) is pure: it takes the verified decisions about one asset, the sha256
+of the file as it is now, the policy, who the roster allows to decide for the model, and ``now``;
+it returns one of:
+
+- **blocked** (verification): a log holding decisions about this asset failed verification, so the
+  decisions cannot be trusted either way;
+- **rejected**: a counting reject by a principal whose role is required, or by the model itself when
+  the policy gives the model a veto (even when the model's approval is not required);
+- **blocked** (policy): the consent has expired, the declared use is not allowed (or not declared while
+  uses are restricted), the policy itself is broken, or no one on the roster may sign for a
+  required role;
+- **pending**: some required role has no counting approval yet (listed);
+- **cleared**: every required role has a counting approval and nothing above applies.
+
+A decision *counts* when it is about the current bytes (same sha256 as the file now) and its
+principal is allowed by the roster to decide for this model; of those, only the latest decision of
+each principal counts (a later decision supersedes, nothing is deleted). Within one log the order is
+the log's ``seq`` (a device clock may step back); across a principal's several device logs, the
+timestamp decides. Decisions about other bytes are kept as ``stale`` so that the reviewer sees that
+the file changed after they decided.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from twinreview.core.findings import (
+    MATCHES_OTHER_MODEL,
+    NEAR_COPY_OF_REFERENCE,
+    RESUBMITTED_REJECTED,
+    UNREADABLE,
+    Finding,
+    Severity,
+)
+
+ROLES: tuple[str, ...] = ("model", "agent", "brand")
+DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("model", "agent")
+
+APPROVE = "approve"
+REJECT = "reject"
+DECISIONS: tuple[str, ...] = (APPROVE, REJECT)
+
+# Reason codes: a small fixed vocabulary so that reports and filters can group rejections. The text
+# is what a non-technical reviewer sees next to the check box.
+REASON_CODES: Mapping[str, str] = {
+    "likeness_wrong": "It does not look like the right person.",
+    "copy_of_reference": "It copies a real photo instead of being a new image.",
+    "no_disclosure": "It does not say clearly that it is AI-made.",
+    "not_consented_use": "It is meant for a use the model did not agree to.",
+    "previously_rejected": "The same image was rejected before.",
+    "quality": "The image quality is not good enough (artefacts, hands, face, styling).",
+    "other": "Another reason (see the note).",
+}
+
+# Finding kinds of the disclosure checks (issue 3). Kept as strings here so that this module does
+# not depend on the disclosure code being present.
+DISCLOSURE_KINDS: frozenset[str] = frozenset(
+    {
+        "missing_disclosure",
+        "partial_disclosure",
+        "tampered_provenance",
+        "disclosure_conflict",
+        "credential_problem",
+        "remote_manifest_unverified",
+        "manifest_stripped",
+        "label_missing",
+    }
+)
+
+# Finding kinds this module defines for consent problems, for scans or UIs that want to show them.
+CONSENT_EXPIRED = "consent_expired"
+USE_NOT_ALLOWED = "use_not_allowed"
+
+_KIND_TO_REASON: Mapping[str, str] = {
+    NEAR_COPY_OF_REFERENCE: "copy_of_reference",
+    MATCHES_OTHER_MODEL: "likeness_wrong",
+    RESUBMITTED_REJECTED: "previously_rejected",
+    UNREADABLE: "quality",
+    CONSENT_EXPIRED: "not_consented_use",
+    USE_NOT_ALLOWED: "not_consented_use",
+    **{kind: "no_disclosure" for kind in DISCLOSURE_KINDS},
+}
+
+_CONSENT_KEYS = frozenset({"required_roles", "model_veto", "expires", "allowed_uses"})
+USE_FIELDS: tuple[str, ...] = ("intended_use", "use")
+
+
+class PolicyError(ValueError):
+    """A consent policy cannot be read. ``str(err)`` is one line for the user."""
+
+
+def validate_reasons(codes: Iterable[str]) -> tuple[str, ...]:
+    """Return ``codes`` de-duplicated in order, checking each against :data:`REASON_CODES`.
+
+    Raises:
+        ValueError: naming the first unknown code and the known ones.
+    """
+    out: list[str] = []
+    for code in codes:
+        if code not in REASON_CODES:
+            known = ", ".join(REASON_CODES)
+            raise ValueError(f"unknown reason code {code!r} (known: {known})")
+        if code not in out:
+            out.append(code)
+    return tuple(out)
+
+
+def suggest_reasons(findings: Iterable[Finding]) -> list[str]:
+    """Reason codes to preselect for a reject, from the findings the reviewer is shown.
+
+    Only warn and block findings suggest a reason: info findings (duplicates in a batch) are no reason
+    to reject. For ``resubmitted_rejected`` the earlier rejection's own reason codes (evidence
+    ``reasons``) are suggested as well. The order is that of :data:`REASON_CODES`.
+    """
+    chosen: set[str] = set()
+    for f in findings:
+        if f.severity < Severity.WARN:
+            continue
+        code = _KIND_TO_REASON.get(f.kind)
+        if code is not None:
+            chosen.add(code)
+        if f.kind == RESUBMITTED_REJECTED:
+            earlier = f.evidence.get("reasons")
+            if isinstance(earlier, (list, tuple)):
+                chosen.update(str(r) for r in earlier if str(r) in REASON_CODES)
+    return [code for code in REASON_CODES if code in chosen]
+
+
+@dataclass(frozen=True)
+class ModelPolicy:
+    """The consent policy of one model.
+
+    Attributes:
+        model_id: The model it belongs to.
+        required_roles: Roles that must each have at least one approval.
+        model_veto: When true, a reject by a principal with role ``model`` always stands.
+        expires: End of consent (aware, UTC); None when it does not expire.
+        allowed_uses: Allowed uses (lower case); None when any use is allowed.
+    """
+
+    model_id: str
+    required_roles: tuple[str, ...] = DEFAULT_REQUIRED_ROLES
+    model_veto: bool = True
+    expires: dt.datetime | None = None
+    allowed_uses: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``status --json`` and reports."""
+        return {
+            "model": self.model_id,
+            "required_roles": list(self.required_roles),
+            "model_veto": self.model_veto,
+            "expires": _iso(self.expires) if self.expires else None,
+            "allowed_uses": list(self.allowed_uses)
+            if self.allowed_uses is not None
+            else None,
+        }
+
+
+def policy_from_config(
+    model_id: str,
+    model_config: Mapping[str, Any],
+    workspace_config: Mapping[str, Any] | None = None,
+) -> ModelPolicy:
+    """Build a :class:`ModelPolicy` from the raw ``model.toml`` (and ``twinreview.toml`` defaults).
+
+    Raises:
+        PolicyError: when a ``[consent]`` table or one of its values is malformed.
+    """
+    merged: dict[str, Any] = {}
+    for where, config in (
+        ("twinreview.toml", workspace_config or {}),
+        ("model.toml", model_config),
+    ):
+        table = config.get("consent", {})
+        if not isinstance(table, Mapping):
+            raise PolicyError(f"{where}: [consent] must be a table")
+        unknown = sorted(set(table) - _CONSENT_KEYS)
+        if unknown:
+            raise PolicyError(
+                f"{where}: unknown key {unknown[0]!r} in [consent] "
+                f"(known: {', '.join(sorted(_CONSENT_KEYS))})"
+            )
+        merged.update(table)
+
+    roles = merged.get("required_roles", list(DEFAULT_REQUIRED_ROLES))
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise PolicyError("consent.required_roles must be a list of role names")
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise PolicyError(
+            f"consent.required_roles: unknown role {bad[0]!r} (known: {', '.join(ROLES)})"
+        )
+    if not roles:
+        # An empty list would clear every asset without anyone looking at it.
+        raise PolicyError("consent.required_roles must name at least one role")
+
+    veto = merged.get("model_veto", True)
+    if not isinstance(veto, bool):
+        raise PolicyError("consent.model_veto must be true or false")
+
+    expires = _parse_expiry(merged.get("expires"))
+
+    uses_raw = merged.get("allowed_uses")
+    uses: tuple[str, ...] | None = None
+    if uses_raw is not None:
+        if not isinstance(uses_raw, list) or not all(
+            isinstance(u, str) for u in uses_raw
+        ):
+            raise PolicyError("consent.allowed_uses must be a list of strings")
+        uses = tuple(dict.fromkeys(_norm_use(u) for u in uses_raw))
+
+    return ModelPolicy(
+        model_id=model_id,
+        required_roles=tuple(dict.fromkeys(roles)),
+        model_veto=veto,
+        expires=expires,
+        allowed_uses=uses,
+    )
+
+
+def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
+    """The uses an asset's sidecar declares (``intended_use`` or ``use``), lower case.
+
+    Returns:
+        None when there is no sidecar or it declares no use; otherwise the uses (strings only;
+        other JSON values are ignored, so a sidecar with only junk there declares nothing).
+    """
+    if sidecar is None:
+        return None
+    for key in USE_FIELDS:
+        value = sidecar.get(key)
+        if isinstance(value, str) and value.strip():
+            return (_norm_use(value),)
+        if isinstance(value, list):
+            uses = tuple(
+                dict.fromkeys(
+                    _norm_use(v) for v in value if isinstance(v, str) and v.strip()
+                )
+            )
+            if uses:
+                return uses
+    return None
+
+
+def consent_problems(
+    policy: ModelPolicy, uses: Sequence[str] | None, now: dt.datetime
+) -> list[tuple[str, str]]:
+    """Consent problems of an asset, as ``(kind, sentence)`` pairs; empty when consent holds.
+
+    ``kind`` is :data:`CONSENT_EXPIRED` or :data:`USE_NOT_ALLOWED`.
+    """
+    problems: list[tuple[str, str]] = []
+    if policy.expires is not None and _aware(now) >= policy.expires:
+        problems.append(
+            (CONSENT_EXPIRED, f"The model's consent ended at {_iso(policy.expires)}.")
+        )
+    if policy.allowed_uses is not None:
+        allowed = set(policy.allowed_uses)
+        if not uses:
+            problems.append(
+                (
+                    USE_NOT_ALLOWED,
+                    (
+                        "The model allows only some uses, and this asset does not say "
+                        "what it is for (no intended_use in its sidecar)."
+                    ),
+                )
+            )
+        else:
+            for use in uses:
+                if _norm_use(use) not in allowed:
+                    problems.append(
+                        (
+                            USE_NOT_ALLOWED,
+                            f"The model did not agree to the use {use!r}.",
+                        )
+                    )
+    return problems
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One verified decision about an asset, as policy evaluation needs it.
+
+    Attributes:
+        principal: Who signed it.
+        role: Their role (from the roster).
+        ts: When (aware datetime).
+        asset: Workspace-relative posix path of the asset.
+        sha256: Hex sha256 of the bytes decided on.
+        model_id: Model the asset was attributed to.
+        decision: ``approve`` or ``reject``.
+        reasons: Reason codes.
+        note: Free text.
+        override: True when approving despite blocking findings.
+        log: Fingerprint of the log (device key) it came from.
+        seq: Its position in that log.
+        phash: Hex pHash of the bytes, when recorded.
+    """
+
+    principal: str
+    role: str
+    ts: dt.datetime
+    asset: str
+    sha256: str
+    model_id: str
+    decision: str
+    reasons: tuple[str, ...] = ()
+    note: str = ""
+    override: bool = False
+    log: str = ""
+    seq: int = 0
+    phash: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (timestamps in ISO 8601 UTC)."""
+        return {
+            "principal": self.principal,
+            "role": self.role,
+            "ts": _iso(self.ts),
+            "asset": self.asset,
+            "sha256": self.sha256,
+            "model": self.model_id,
+            "decision": self.decision,
+            "reasons": list(self.reasons),
+            "note": self.note,
+            "override": self.override,
+            "log": self.log,
+            "seq": self.seq,
+        }
+
+
+class State(enum.StrEnum):
+    """The status of an asset under its model's consent policy."""
+
+    CLEARED = "cleared"
+    PENDING = "pending"
+    REJECTED = "rejected"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The result of :func:`evaluate` for one asset.
+
+    Attributes:
+        state: cleared, pending, rejected or blocked.
+        missing_roles: Pending: required roles without a counting approval.
+        rejections: Rejected: the counting rejects that decide it (who, when, why).
+        blocked_by: Blocked: ``"verification"`` or ``"policy"``; None otherwise.
+        problems: Blocked: one sentence per problem.
+        approvals: The counting approvals (whatever the state).
+        counting: Every counting decision (latest per principal, current bytes).
+        stale: Decisions about other bytes than the current file.
+        ignored: Decisions that do not count for another reason, with the reason.
+    """
+
+    state: State
+    missing_roles: tuple[str, ...] = ()
+    rejections: tuple[Decision, ...] = ()
+    blocked_by: str | None = None
+    problems: tuple[str, ...] = ()
+    approvals: tuple[Decision, ...] = ()
+    counting: tuple[Decision, ...] = ()
+    stale: tuple[Decision, ...] = ()
+    ignored: tuple[tuple[Decision, str], ...] = field(default=())
+
+    def summary(self) -> str:
+        """One line for a table: ``pending: agent``, ``rejected by a@x (quality)`` and so on."""
+        if self.state is State.PENDING:
+            return f"pending: {', '.join(self.missing_roles)}"
+        if self.state is State.REJECTED:
+            parts = [
+                f"{d.principal} ({', '.join(d.reasons) or 'no reason given'})"
+                for d in self.rejections
+            ]
+            return f"rejected by {'; '.join(parts)}"
+        if self.state is State.BLOCKED:
+            return f"blocked ({self.blocked_by}): {' '.join(self.problems)}"
+        return "cleared"
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``status --json``."""
+        return {
+            "state": self.state.value,
+            "missing_roles": list(self.missing_roles),
+            "rejections": [d.to_json() for d in self.rejections],
+            "blocked_by": self.blocked_by,
+            "problems": list(self.problems),
+            "approvals": [d.to_json() for d in self.approvals],
+            "stale": [d.to_json() for d in self.stale],
+            "ignored": [
+                {"decision": d.to_json(), "why": why} for d, why in self.ignored
+            ],
+        }
+
+
+def evaluate(
+    *,
+    asset: str,
+    current_sha256: str,
+    decisions: Iterable[Decision],
+    policy: ModelPolicy | PolicyError,
+    eligible: Mapping[str, str],
+    now: dt.datetime,
+    uses: Sequence[str] | None = None,
+    verification_problems: Sequence[str] = (),
+) -> Evaluation:
+    """Evaluate one asset under its model's consent policy.
+
+    Args:
+        asset: Workspace-relative posix path; decisions about other paths are ignored.
+        current_sha256: Hex sha256 of the file as it is now.
+        decisions: Verified decisions (any asset; filtered here).
+        policy: The model's policy, or the error raised while reading it (then: blocked).
+        eligible: principal -> role, for everyone the roster allows to decide for this model.
+        now: The time to evaluate consent expiry at.
+        uses: The asset's declared uses (see :func:`declared_uses`).
+        verification_problems: Problems of logs holding decisions about this asset; any makes the
+            asset blocked, because its decisions cannot be trusted.
+
+    Returns:
+        The :class:`Evaluation`.
+    """
+    sha = current_sha256.lower()
+    stale: list[Decision] = []
+    ignored: list[tuple[Decision, str]] = []
+    current: list[Decision] = []
+    for d in decisions:
+        if d.asset != asset:
+            continue
+        if d.sha256.lower() != sha:
+            stale.append(d)
+            continue
+        role = eligible.get(d.principal)
+        if role is None:
+            ignored.append(
+                (d, "the roster does not allow this principal to decide for this model")
+            )
+            continue
+        if role != d.role:
+            ignored.append((d, f"signed as {d.role} but the roster lists {role}"))
+            continue
+        if d.decision not in DECISIONS:
+            ignored.append((d, f"unknown decision {d.decision!r}"))
+            continue
+        current.append(d)
+
+    counting = _latest_per_principal(current)
+    approvals = tuple(d for d in counting if d.decision == APPROVE)
+    common: dict[str, Any] = {
+        "approvals": approvals,
+        "counting": counting,
+        "stale": tuple(stale),
+        "ignored": tuple(ignored),
+    }
+
+    if verification_problems:
+        return Evaluation(
+            State.BLOCKED,
+            blocked_by="verification",
+            problems=tuple(verification_problems),
+            **common,
+        )
+    if isinstance(policy, PolicyError):
+        return Evaluation(
+            State.BLOCKED,
+            blocked_by="policy",
+            problems=(f"Consent policy: {policy}",),
+            **common,
+        )
+
+    rejections = tuple(
+        d
+        for d in counting
+        if d.decision == REJECT
+        and (
+            d.role in policy.required_roles or (policy.model_veto and d.role == "model")
+        )
+    )
+    if rejections:
+        return Evaluation(State.REJECTED, rejections=rejections, **common)
+
+    problems = [sentence for _, sentence in consent_problems(policy, uses, now)]
+    roles_on_roster = set(eligible.values())
+    for role in policy.required_roles:
+        if role not in roles_on_roster:
+            problems.append(
+                f"No one on the roster may sign as {role} for model {policy.model_id!r}."
+            )
+    if problems:
+        return Evaluation(
+            State.BLOCKED, blocked_by="policy", problems=tuple(problems), **common
+        )
+
+    approved_roles = {d.role for d in approvals}
+    missing = tuple(r for r in policy.required_roles if r not in approved_roles)
+    if missing:
+        return Evaluation(State.PENDING, missing_roles=missing, **common)
+    return Evaluation(State.CLEARED, **common)
+
+
+def _latest_per_principal(decisions: Sequence[Decision]) -> tuple[Decision, ...]:
+    # Within one log, seq is the truth (a laptop clock may step back between two decisions);
+    # across one principal's several device logs only the timestamps can order them.
+    last_in_log: dict[tuple[str, str], Decision] = {}
+    for d in decisions:
+        key = (d.principal, d.log)
+        prev = last_in_log.get(key)
+        if prev is None or d.seq > prev.seq:
+            last_in_log[key] = d
+    latest: dict[str, Decision] = {}
+    for d in last_in_log.values():
+        prev = latest.get(d.principal)
+        if prev is None or (_aware(d.ts), d.log) > (_aware(prev.ts), prev.log):
+            latest[d.principal] = d
+    return tuple(sorted(latest.values(), key=lambda d: (_aware(d.ts), d.principal)))
+
+
+def parse_timestamp(value: object) -> dt.datetime:
+    """Parse an ISO 8601 timestamp (``Z`` allowed) into an aware UTC datetime.
+
+    Naive values are taken as UTC.
+
+    Raises:
+        TypeError: when ``value`` is neither a string nor a datetime.
+        ValueError: when the string is not ISO 8601.
+    """
+    if isinstance(value, dt.datetime):
+        return _aware(value)
+    if not isinstance(value, str):
+        raise TypeError(f"not a timestamp: {value!r}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    return _aware(dt.datetime.fromisoformat(text))
+
+
+def _parse_expiry(value: object) -> dt.datetime | None:
+    if value is None:
+        return None
+    # A bare date means consent holds through that whole day; UTC, because a workspace is shared
+    # across laptops in different time zones and must evaluate the same everywhere.
+    if isinstance(value, dt.datetime):
+        return _aware(value)
+    if isinstance(value, dt.date):
+        return _end_of_day(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return _end_of_day(dt.date.fromisoformat(text))
+            return parse_timestamp(text)
+        except ValueError:
+            pass
+    raise PolicyError(
+        f"consent.expires must be a date such as 2027-06-30, not {value!r}"
+    )
+
+
+def _end_of_day(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _iso(value: dt.datetime) -> str:
+    return _aware(value).isoformat().replace("+00:00", "Z")
+
+
+def _norm_use(use: str) -> str:
+    return use.strip().lower()
