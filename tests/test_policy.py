@@ -1,0 +1,400 @@
+"""Consent policy: parsing model.toml and the pure status evaluation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+
+import pytest
+
+from twinreview.core.findings import (
+    DUPLICATE_IN_BATCH,
+    MATCHES_OTHER_MODEL,
+    NEAR_COPY_OF_REFERENCE,
+    RESUBMITTED_REJECTED,
+    Finding,
+    Severity,
+)
+from twinreview.core.policy import (
+    CONSENT_EXPIRED,
+    USE_NOT_ALLOWED,
+    Decision,
+    Evaluation,
+    ModelPolicy,
+    PolicyError,
+    State,
+    consent_problems,
+    declared_uses,
+    evaluate,
+    parse_timestamp,
+    policy_from_config,
+    suggest_reasons,
+    validate_reasons,
+)
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+ASSET = "assets/ava/look1.jpg"
+SHA = "a" * 64
+OTHER_SHA = "b" * 64
+ELIGIBLE = {"ava@x": "model", "agent@x": "agent", "agent2@x": "agent", "brand@x": "brand"}
+POLICY = ModelPolicy(model_id="ava")
+
+
+def dec(
+    principal: str,
+    verdict: str,
+    *,
+    minutes: int = 0,
+    sha: str = SHA,
+    seq: int = 1,
+    log: str | None = None,
+    asset: str = ASSET,
+    reasons: tuple[str, ...] = (),
+    role: str | None = None,
+) -> Decision:
+    return Decision(
+        principal=principal,
+        role=role or ELIGIBLE.get(principal, "brand"),
+        ts=NOW + dt.timedelta(minutes=minutes),
+        asset=asset,
+        sha256=sha,
+        model_id="ava",
+        decision=verdict,
+        reasons=reasons,
+        log=log or f"SHA256:{principal}",
+        seq=seq,
+    )
+
+
+def run(decisions: list[Decision], **kw: object) -> Evaluation:
+    args: dict[str, object] = {
+        "asset": ASSET,
+        "current_sha256": SHA,
+        "decisions": decisions,
+        "policy": POLICY,
+        "eligible": ELIGIBLE,
+        "now": NOW,
+    }
+    args.update(kw)
+    return evaluate(**args)  # type: ignore[arg-type]
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def test_defaults_without_consent_table() -> None:
+    p = policy_from_config("ava", {"display_name": "Ava"})
+    assert p.required_roles == ("model", "agent")
+    assert p.model_veto is True
+    assert p.expires is None
+    assert p.allowed_uses is None
+
+
+def test_full_consent_table_from_toml() -> None:
+    cfg = tomllib.loads(
+        """
+        [consent]
+        required_roles = ["model", "brand"]
+        model_veto = false
+        expires = 2027-06-30
+        allowed_uses = ["E-commerce ", "social"]
+        """
+    )
+    p = policy_from_config("ava", cfg)
+    assert p.required_roles == ("model", "brand")
+    assert p.model_veto is False
+    # A bare date holds through the whole day (UTC).
+    assert p.expires == dt.datetime(2027, 7, 1, tzinfo=dt.UTC)
+    assert p.allowed_uses == ("e-commerce", "social")
+
+
+def test_workspace_defaults_are_overridden_key_by_key() -> None:
+    ws = {"consent": {"required_roles": ["model", "agent", "brand"], "model_veto": False}}
+    p = policy_from_config("ava", {"consent": {"model_veto": True}}, ws)
+    assert p.required_roles == ("model", "agent", "brand")
+    assert p.model_veto is True
+
+
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        ({"alowed_uses": ["x"]}, "unknown key 'alowed_uses'"),
+        ({"required_roles": ["model", "photographer"]}, "unknown role 'photographer'"),
+        ({"required_roles": []}, "at least one role"),
+        ({"required_roles": "model"}, "list of role names"),
+        ({"model_veto": "yes"}, "true or false"),
+        ({"expires": "next year"}, "must be a date"),
+        ({"allowed_uses": "social"}, "list of strings"),
+    ],
+)
+def test_malformed_policy_is_a_clear_error(table: dict[str, object], needle: str) -> None:
+    with pytest.raises(PolicyError, match=needle):
+        policy_from_config("ava", {"consent": table})
+
+
+def test_consent_not_a_table() -> None:
+    with pytest.raises(PolicyError, match="must be a table"):
+        policy_from_config("ava", {"consent": "yes"})
+
+
+def test_expiry_forms() -> None:
+    p = policy_from_config("a", {"consent": {"expires": "2026-03-01T10:00:00Z"}})
+    assert p.expires == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+    naive = policy_from_config("a", {"consent": {"expires": dt.datetime(2026, 3, 1, 10)}})
+    assert naive.expires == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+
+
+def test_declared_uses() -> None:
+    assert declared_uses(None) is None
+    assert declared_uses({}) is None
+    assert declared_uses({"intended_use": "Social"}) == ("social",)
+    assert declared_uses({"use": ["print", "social", "print", 3]}) == ("print", "social")
+    assert declared_uses({"intended_use": "", "use": "print"}) == ("print",)
+    assert declared_uses({"intended_use": {"odd": 1}}) is None
+
+
+def test_parse_timestamp() -> None:
+    assert parse_timestamp("2026-03-01T12:00:00Z") == NOW
+    assert parse_timestamp("2026-03-01T13:00:00+01:00") == NOW
+    with pytest.raises(ValueError, match="isoformat"):
+        parse_timestamp("yesterday")
+    with pytest.raises(TypeError):
+        parse_timestamp(12)
+
+
+# --- reason codes --------------------------------------------------------------------------------
+
+
+def test_validate_reasons() -> None:
+    assert validate_reasons(["quality", "other", "quality"]) == ("quality", "other")
+    with pytest.raises(ValueError, match="unknown reason code 'ugly'"):
+        validate_reasons(["ugly"])
+
+
+def test_suggest_reasons_from_findings() -> None:
+    findings = [
+        Finding(NEAR_COPY_OF_REFERENCE, Severity.BLOCK, "copy"),
+        Finding(MATCHES_OTHER_MODEL, Severity.WARN, "other model"),
+        Finding("missing_disclosure", Severity.BLOCK, "no label"),
+        Finding(DUPLICATE_IN_BATCH, Severity.INFO, "dup"),
+        Finding(
+            RESUBMITTED_REJECTED,
+            Severity.BLOCK,
+            "again",
+            {"reasons": ["quality", "not-a-code"]},
+        ),
+    ]
+    assert suggest_reasons(findings) == [
+        "likeness_wrong",
+        "copy_of_reference",
+        "no_disclosure",
+        "previously_rejected",
+        "quality",
+    ]
+
+
+def test_info_findings_suggest_nothing() -> None:
+    assert suggest_reasons([Finding(NEAR_COPY_OF_REFERENCE, Severity.INFO, "x")]) == []
+    assert suggest_reasons([]) == []
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+def test_no_decisions_is_pending_on_both_default_roles() -> None:
+    ev = run([])
+    assert ev.state is State.PENDING
+    assert ev.missing_roles == ("model", "agent")
+
+
+def test_model_and_agent_approval_clears() -> None:
+    ev = run([dec("ava@x", "approve"), dec("agent@x", "approve", minutes=1)])
+    assert ev.state is State.CLEARED
+    assert {d.principal for d in ev.approvals} == {"ava@x", "agent@x"}
+    assert ev.summary() == "cleared"
+
+
+def test_only_agent_approved_is_pending_on_model() -> None:
+    ev = run([dec("agent@x", "approve")])
+    assert ev.state is State.PENDING
+    assert ev.missing_roles == ("model",)
+    assert ev.summary() == "pending: model"
+
+
+def test_brand_approval_does_not_stand_in_for_a_required_role() -> None:
+    ev = run([dec("ava@x", "approve"), dec("brand@x", "approve")])
+    assert ev.state is State.PENDING
+    assert ev.missing_roles == ("agent",)
+
+
+def test_later_decision_supersedes_earlier_one() -> None:
+    ev = run(
+        [
+            dec("ava@x", "reject", minutes=0, seq=1, reasons=("quality",)),
+            dec("ava@x", "approve", minutes=5, seq=2),
+            dec("agent@x", "approve"),
+        ]
+    )
+    assert ev.state is State.CLEARED
+
+    ev = run(
+        [
+            dec("ava@x", "approve", minutes=0, seq=1),
+            dec("ava@x", "reject", minutes=5, seq=2, reasons=("likeness_wrong",)),
+            dec("agent@x", "approve"),
+        ]
+    )
+    assert ev.state is State.REJECTED
+    assert [d.principal for d in ev.rejections] == ["ava@x"]
+    assert ev.rejections[0].reasons == ("likeness_wrong",)
+    assert "ava@x (likeness_wrong)" in ev.summary()
+
+
+def test_within_one_log_seq_orders_even_when_the_clock_stepped_back() -> None:
+    ev = run(
+        [
+            dec("ava@x", "approve", minutes=10, seq=1),
+            dec("ava@x", "reject", minutes=0, seq=2),  # clock stepped back, but later in the log
+            dec("agent@x", "approve"),
+        ]
+    )
+    assert ev.state is State.REJECTED
+
+
+def test_across_device_logs_the_timestamp_orders() -> None:
+    ev = run(
+        [
+            dec("ava@x", "reject", minutes=0, seq=7, log="SHA256:laptop"),
+            dec("ava@x", "approve", minutes=3, seq=1, log="SHA256:phone"),
+            dec("agent@x", "approve"),
+        ]
+    )
+    assert ev.state is State.CLEARED
+
+
+def test_decision_about_other_bytes_does_not_count() -> None:
+    ev = run([dec("ava@x", "approve", sha=OTHER_SHA), dec("agent@x", "approve")])
+    assert ev.state is State.PENDING
+    assert ev.missing_roles == ("model",)
+    assert [d.principal for d in ev.stale] == ["ava@x"]
+
+
+def test_reject_of_other_bytes_does_not_reject_current_file() -> None:
+    ev = run(
+        [
+            dec("ava@x", "reject", sha=OTHER_SHA, minutes=9, seq=9),
+            dec("ava@x", "approve", seq=1),
+            dec("agent@x", "approve"),
+        ]
+    )
+    assert ev.state is State.CLEARED
+
+
+def test_decisions_about_other_assets_are_ignored() -> None:
+    ev = run([dec("ava@x", "reject", asset="assets/ava/other.jpg"), dec("agent@x", "approve")])
+    assert ev.state is State.PENDING
+    assert ev.stale == ()
+    assert ev.rejections == ()
+
+
+def test_model_veto_stands_even_when_model_role_not_required() -> None:
+    policy = ModelPolicy("ava", required_roles=("agent",), model_veto=True)
+    ev = run([dec("agent@x", "approve"), dec("ava@x", "reject")], policy=policy)
+    assert ev.state is State.REJECTED
+
+    no_veto = ModelPolicy("ava", required_roles=("agent",), model_veto=False)
+    ev = run([dec("agent@x", "approve"), dec("ava@x", "reject")], policy=no_veto)
+    assert ev.state is State.CLEARED
+
+
+def test_one_of_two_agents_rejecting_rejects() -> None:
+    ev = run([dec("ava@x", "approve"), dec("agent@x", "approve"), dec("agent2@x", "reject")])
+    assert ev.state is State.REJECTED
+    assert [d.principal for d in ev.rejections] == ["agent2@x"]
+
+
+def test_reject_by_a_role_that_is_not_required_is_advisory() -> None:
+    ev = run([dec("ava@x", "approve"), dec("agent@x", "approve"), dec("brand@x", "reject")])
+    assert ev.state is State.CLEARED
+    assert any(d.principal == "brand@x" for d in ev.counting)
+
+
+def test_principal_not_allowed_for_the_model_does_not_count() -> None:
+    ev = run([dec("ava@x", "approve"), dec("stranger@x", "approve", role="agent")])
+    assert ev.state is State.PENDING
+    assert [d.principal for d, _ in ev.ignored] == ["stranger@x"]
+
+
+def test_role_mismatch_with_roster_does_not_count() -> None:
+    ev = run([dec("ava@x", "approve"), dec("brand@x", "approve", role="agent")])
+    assert ev.state is State.PENDING
+    assert "roster lists brand" in ev.ignored[0][1]
+
+
+def test_expired_consent_blocks_even_when_approved() -> None:
+    policy = ModelPolicy("ava", expires=NOW - dt.timedelta(seconds=1))
+    ev = run([dec("ava@x", "approve"), dec("agent@x", "approve")], policy=policy)
+    assert ev.state is State.BLOCKED
+    assert ev.blocked_by == "policy"
+    assert "consent ended" in ev.problems[0]
+
+    policy = ModelPolicy("ava", expires=NOW + dt.timedelta(days=1))
+    ev = run([dec("ava@x", "approve"), dec("agent@x", "approve")], policy=policy)
+    assert ev.state is State.CLEARED
+
+
+def test_allowed_uses() -> None:
+    policy = ModelPolicy("ava", allowed_uses=("ecommerce",))
+    both = [dec("ava@x", "approve"), dec("agent@x", "approve")]
+    assert run(both, policy=policy, uses=("ecommerce",)).state is State.CLEARED
+    ev = run(both, policy=policy, uses=("ecommerce", "billboard"))
+    assert ev.state is State.BLOCKED
+    assert "'billboard'" in ev.problems[0]
+    ev = run(both, policy=policy, uses=None)
+    assert ev.state is State.BLOCKED
+    assert "does not say what it is for" in ev.problems[0]
+
+
+def test_consent_problem_kinds() -> None:
+    policy = ModelPolicy("ava", expires=NOW, allowed_uses=())
+    kinds = [k for k, _ in consent_problems(policy, ["social"], NOW)]
+    assert kinds == [CONSENT_EXPIRED, USE_NOT_ALLOWED]
+    assert consent_problems(ModelPolicy("ava"), None, NOW) == []
+
+
+def test_rejection_wins_over_policy_block() -> None:
+    policy = ModelPolicy("ava", expires=NOW - dt.timedelta(days=1))
+    ev = run([dec("ava@x", "reject", reasons=("quality",))], policy=policy)
+    assert ev.state is State.REJECTED
+
+
+def test_verification_problem_blocks_everything() -> None:
+    ev = run(
+        [dec("ava@x", "approve"), dec("agent@x", "approve")],
+        verification_problems=["logs/a.dlog seq 3: bad signature"],
+    )
+    assert ev.state is State.BLOCKED
+    assert ev.blocked_by == "verification"
+    assert ev.summary().startswith("blocked (verification)")
+
+
+def test_broken_policy_blocks() -> None:
+    ev = run([], policy=PolicyError("unknown key 'x'"))
+    assert ev.state is State.BLOCKED
+    assert ev.blocked_by == "policy"
+    assert "unknown key" in ev.problems[0]
+
+
+def test_required_role_nobody_may_sign_blocks() -> None:
+    ev = run([dec("ava@x", "approve")], eligible={"ava@x": "model"})
+    assert ev.state is State.BLOCKED
+    assert "sign as agent" in ev.problems[0]
+
+
+def test_sha_compare_is_case_insensitive_and_json_is_plain() -> None:
+    ev = run([dec("ava@x", "approve", sha=SHA.upper())], current_sha256=SHA)
+    assert ev.state is State.PENDING
+    data = ev.to_json()
+    assert data["state"] == "pending"
+    assert data["missing_roles"] == ["agent"]
+    assert data["approvals"][0]["ts"] == "2026-03-01T12:00:00Z"
