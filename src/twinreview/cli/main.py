@@ -37,10 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"twinreview {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None] = getattr(
-            import_module(name), "register"
-        )
-        register(sub)
+        import_module(name).register(sub)
     return parser
 
 
@@ -61,8 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_app(args: argparse.Namespace) -> int:
-    launcher = import_module("twinreview.app_launcher")
-    run: Callable[[argparse.Namespace], int] = getattr(launcher, "run_app")
+    # The one place the CLI reaches the Qt layer, by name and only on demand, so that
+    # ``twinreview scan`` and friends start fast and run on machines without a display.
+    run: Callable[[argparse.Namespace], int] = import_module("twinreview.ui.app").run_app
     return run(args)
 
 

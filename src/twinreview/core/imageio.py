@@ -21,8 +21,18 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 # Formats a reference photo or a generated image can come in. GIF and BMP are legal but rare;
-# everything else (PDF, EPS, ICO, ...) is refused so that odd Pillow plugins never see hostile bytes.
-ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "TIFF", "HEIF", "AVIF", "GIF", "BMP", "MPO")
+# everything else (PDF, EPS, ICO, ...) is refused so odd Pillow plugins never see hostile bytes.
+ALLOWED_FORMATS: tuple[str, ...] = (
+    "JPEG",
+    "PNG",
+    "WEBP",
+    "TIFF",
+    "HEIF",
+    "AVIF",
+    "GIF",
+    "BMP",
+    "MPO",
+)
 
 # A single asset over this size is not a photo; refusing it keeps memory bounded on a laptop.
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -84,7 +94,9 @@ def load_image(data: bytes, *, min_side: int = 256, max_side: int | None = 1024)
     if not data:
         raise ImageLoadError("the file is empty (0 bytes)")
     if len(data) > MAX_FILE_BYTES:
-        raise ImageLoadError(f"the file is {len(data) // (1024 * 1024)} MB, too large to be a photo")
+        raise ImageLoadError(
+            f"the file is {len(data) // (1024 * 1024)} MB, too large to be a photo"
+        )
     try:
         # The bomb check raises DecompressionBombError above twice the limit; between one and two
         # times it only warns. Turn that warning into an error here too, so a huge image never
@@ -129,7 +141,9 @@ def load_image(data: bytes, *, min_side: int = 256, max_side: int | None = 1024)
     except OSError as exc:
         msg = _one_line(exc)
         if "truncated" in msg.lower():
-            raise ImageLoadError("the image file is truncated (incomplete download or copy?)") from None
+            raise ImageLoadError(
+                "the image file is truncated (incomplete download or copy?)"
+            ) from None
         raise ImageLoadError(f"the image data is damaged ({msg})") from None
     except Exception as exc:  # noqa: BLE001 - decoders raise ValueError, SyntaxError, MemoryError...
         raise ImageLoadError(f"the image data is damaged ({_one_line(exc)})") from None

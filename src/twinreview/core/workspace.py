@@ -108,7 +108,7 @@ class Workspace:
     def open(cls, path: str | os.PathLike[str]) -> Workspace:
         """Open the workspace at ``path``.
 
-        A workspace is a folder with ``twinreview.toml`` or with a ``models/`` or ``assets/`` folder.
+        A workspace is a folder with ``twinreview.toml``, ``models/`` or ``assets/``.
 
         Raises:
             WorkspaceError: with a one-line message when the folder is missing, is not a workspace,
@@ -157,7 +157,9 @@ class Workspace:
             if model_dir.name.startswith(".") or model_dir.name in _IGNORED_NAMES:
                 continue
             if not self.inside(model_dir):
-                yield SkippedPath(_rel_lexical(self.root, model_dir), "link leads outside the workspace")
+                yield SkippedPath(
+                    _rel_lexical(self.root, model_dir), "link leads outside the workspace"
+                )
                 continue
             if not model_dir.is_dir():
                 continue  # a stray file directly under assets/ has no model
@@ -181,7 +183,9 @@ class Workspace:
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for d in dirnames:
                 if (base / d).is_symlink():
-                    yield SkippedPath(_rel_lexical(self.root, base / d), "linked folder not followed")
+                    yield SkippedPath(
+                        _rel_lexical(self.root, base / d), "linked folder not followed"
+                    )
             for name in sorted(filenames):
                 p = base / name
                 if name.startswith(".") or name in _IGNORED_NAMES:
@@ -189,7 +193,9 @@ class Workspace:
                 if p.suffix.lower() in _METADATA_SUFFIXES:
                     continue
                 if p.is_symlink() and not self.inside(p):
-                    yield SkippedPath(_rel_lexical(self.root, p), "link leads outside the workspace")
+                    yield SkippedPath(
+                        _rel_lexical(self.root, p), "link leads outside the workspace"
+                    )
                     continue
                 yield p
 
