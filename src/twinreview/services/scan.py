@@ -1,0 +1,721 @@
+"""Scanning a workspace: per-file analysis on an injected executor, then vectorised matching.
+
+The scan has three phases, each reported through ``progress``:
+
+1. **analyse**: every reference photo and asset is read once. From those bytes come its sha256,
+   one reduced decode (see :mod:`twinreview.core.imageio`) and every cheap hash
+   (:func:`twinreview.core.hashing.fingerprint`), and, when an inspector is given, the disclosure
+   report. Files whose (path, size, mtime) is unchanged since the last scan are not read at all:
+   their sha256 comes from the cache's fast path and their results from the content-keyed cache.
+2. **match**: assets against all references and against each other, vectorised in
+   :mod:`twinreview.core.similarity`. Pairs the cheap hashes cannot decide get the expensive
+   crop-resistant detail, computed for just those files (cached too).
+3. **findings**: matches, disclosure and file problems become :class:`Finding` objects with the
+   severities of the workspace policy. This is cheap and never cached, so a policy change applies
+   at once.
+
+Work runs on the executor the caller injects (a thread pool in the app and CLI: Pillow releases the
+GIL while decoding and resizing, and threads avoid process start-up and forking after Qt started).
+The cache is touched only from the thread that called :meth:`ScanService.scan`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from twinreview.core import hashing, similarity
+from twinreview.core.findings import (
+    BAD_SIDECAR,
+    DUPLICATE_IN_BATCH,
+    MATCHES_OTHER_MODEL,
+    NEAR_COPY_OF_REFERENCE,
+    RESUBMITTED_REJECTED,
+    UNKNOWN_MODEL,
+    UNREADABLE,
+    Finding,
+    Severity,
+)
+from twinreview.core.imageio import ImageLoadError, load_image
+from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sidecar
+from twinreview.services.cache import ResultCache
+
+# Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
+ANALYSIS_VERSION = "1"
+
+DEFAULT_SEVERITY: Mapping[str, Severity] = {
+    NEAR_COPY_OF_REFERENCE: Severity.BLOCK,
+    MATCHES_OTHER_MODEL: Severity.BLOCK,
+    RESUBMITTED_REJECTED: Severity.WARN,
+    DUPLICATE_IN_BATCH: Severity.INFO,
+    UNREADABLE: Severity.BLOCK,
+    UNKNOWN_MODEL: Severity.WARN,
+    BAD_SIDECAR: Severity.WARN,
+    "no_references": Severity.WARN,
+}
+NO_REFERENCES = "no_references"
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Facts about a file a reviewer may want: original pixel size, format and byte size."""
+
+    width: int | None
+    height: int | None
+    format: str | None
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class AssetResult:
+    """Everything the scan learned about one asset.
+
+    Attributes:
+        asset: Where it is and which model it is attributed to.
+        sha256: Hex digest of its bytes (None when it could not be read at all).
+        error: Why it could not be analysed, or None.
+        findings: What a reviewer should know, worst first.
+        facts: Pixel size, format, byte size.
+        disclosure: The disclosure report's JSON form, when an inspector ran.
+        phash: 64-bit pHash as 16 hex digits (recorded in decisions), or None.
+        sidecar: The parsed JSON sidecar, when present and valid.
+    """
+
+    asset: AssetRef
+    sha256: str | None
+    error: str | None
+    findings: tuple[Finding, ...]
+    facts: FileFacts
+    disclosure: Mapping[str, Any] | None = None
+    phash: str | None = None
+    sidecar: Mapping[str, Any] | None = None
+
+    @property
+    def worst(self) -> Severity | None:
+        """Highest severity among the findings."""
+        return max((f.severity for f in self.findings), default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form used by ``twinreview scan --json``."""
+        out: dict[str, Any] = {
+            "path": self.asset.rel,
+            "model": self.asset.model_id,
+            "sha256": self.sha256,
+            "error": self.error,
+            "findings": [f.to_json() for f in self.findings],
+            "facts": self.facts.to_json(),
+            "phash": self.phash,
+        }
+        if self.disclosure is not None:
+            out["disclosure"] = dict(self.disclosure)
+        return out
+
+
+@dataclass(frozen=True)
+class ReferenceResult:
+    """One reference photo as the scan saw it."""
+
+    model_id: str
+    path: Path
+    rel: str
+    sha256: str | None
+    error: str | None
+    facts: FileFacts
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """Progress report: ``done`` of ``total`` in ``phase`` (analyse, detail, match)."""
+
+    done: int
+    total: int
+    phase: str
+    current: str = ""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The outcome of one scan."""
+
+    workspace: Workspace
+    assets: tuple[AssetResult, ...]
+    references: tuple[ReferenceResult, ...]
+    notices: tuple[str, ...] = ()
+    cancelled: bool = False
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document printed by ``twinreview scan --json``."""
+        return {
+            "workspace": str(self.workspace.root),
+            "cancelled": self.cancelled,
+            "notices": list(self.notices),
+            "assets": [a.to_json() for a in self.assets],
+        }
+
+
+@dataclass(frozen=True)
+class RejectedAsset:
+    """An asset rejected in the signed logs, for ``resubmitted_rejected``."""
+
+    path: str
+    sha256: str
+    phash: str | None
+    principal: str
+    role: str
+    ts: str
+    reasons: tuple[str, ...] = ()
+    note: str = ""
+
+
+class DisclosureInspector(Protocol):
+    """Per-file disclosure check, run in a worker thread on the bytes the scan already read."""
+
+    @property
+    def cache_key(self) -> str:
+        """Changes whenever settings that affect the report change (trust anchors, label...)."""
+        ...
+
+    def inspect(self, data: bytes, path: Path) -> Mapping[str, Any]:
+        """Return the JSON form of the disclosure report; must not raise for bad input."""
+        ...
+
+    def findings(self, report: Mapping[str, Any]) -> list[Finding]:
+        """Turn a report into findings under the workspace policy."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    sha256: str | None
+    error: str | None
+    facts: FileFacts
+    fingerprint: hashing.Fingerprint | None
+    disclosure: Mapping[str, Any] | None
+
+
+class ScanService:
+    """Scans workspaces. Build once in the composition root, reuse for every scan.
+
+    Args:
+        executor: Where per-file work runs (one worker per core is right for a thread pool).
+        cache: Result cache; use ``ResultCache.in_memory()`` to scan without a persistent cache.
+        inspector_factory: Builds the disclosure inspector for a workspace (its settings live in
+            ``twinreview.toml``); None to skip disclosure.
+        rejected_provider: Returns the assets rejected in the workspace's verified logs; None to
+            skip ``resubmitted_rejected``.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        cache: ResultCache,
+        *,
+        inspector_factory: Callable[[Workspace], DisclosureInspector] | None = None,
+        rejected_provider: Callable[[Workspace], Sequence[RejectedAsset]] | None = None,
+    ) -> None:
+        self._executor = executor
+        self._cache = cache
+        self._inspector_factory = inspector_factory
+        self._rejected_provider = rejected_provider
+
+    def scan(
+        self,
+        ws: Workspace,
+        *,
+        progress: Callable[[ScanProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ScanResult:
+        """Scan ``ws`` and return its findings. Blocking; call it off the GUI thread.
+
+        Raises:
+            ValueError: when the workspace's ``[similarity]`` settings are invalid.
+        """
+        report = progress or (lambda _p: None)
+        stop = cancel or threading.Event()
+        thresholds = similarity.SimilarityThresholds.from_config(_table(ws.config, "similarity"))
+        severity = _severities(ws.config)
+        inspector = self._inspector_factory(ws) if self._inspector_factory else None
+
+        refs: list[tuple[str, Path, str]] = [
+            (m.id, p, ws.rel(p)) for m in ws.models.values() for p in m.references
+        ]
+        items = list(ws.walk_assets())
+        assets = [a for a in items if isinstance(a, AssetRef)]
+        skipped = [s for s in items if isinstance(s, SkippedPath)]
+
+        jobs: list[tuple[Path, bool]] = [(p, False) for _m, p, _r in refs]
+        jobs += [(a.path, inspector is not None) for a in assets]
+        analyses, cancelled, stats = self._analyse_all(jobs, inspector, report, stop)
+
+        ref_results = tuple(
+            ReferenceResult(mid, p, rel, an.sha256, an.error, an.facts)
+            for (mid, p, rel), an in zip(refs, analyses[: len(refs)], strict=True)
+        )
+        asset_analyses = analyses[len(refs) :]
+        if cancelled:
+            return ScanResult(ws, (), ref_results, ("scan cancelled",), True, stats)
+
+        match_findings = self._match(
+            ws,
+            refs,
+            analyses[: len(refs)],
+            assets,
+            asset_analyses,
+            thresholds,
+            severity,
+            report,
+            stop,
+        )
+        notices = [
+            f"{r.rel}: reference photo unreadable: {r.error}" for r in ref_results if r.error
+        ]
+        for mid, model in ws.models.items():
+            if not model.references:
+                notices.append(f"model {mid!r} has no reference photos: similarity not checked")
+
+        results: list[AssetResult] = []
+        for idx, (asset, an) in enumerate(zip(assets, asset_analyses, strict=True)):
+            findings = list(match_findings.get(idx, ()))
+            sidecar_data: Mapping[str, Any] | None = None
+            if asset.sidecar is not None:
+                sidecar_data, problem = read_sidecar(asset.sidecar)
+                if problem:
+                    findings.append(
+                        _finding(
+                            severity,
+                            BAD_SIDECAR,
+                            f"The sidecar file is broken: {problem}.",
+                            {"sidecar": ws.rel(asset.sidecar), "reason": problem},
+                        )
+                    )
+            if an.error:
+                findings.append(
+                    _finding(severity, UNREADABLE, f"Unreadable: {an.error}.", {"reason": an.error})
+                )
+            if asset.model_id not in ws.models:
+                findings.append(
+                    _finding(
+                        severity,
+                        UNKNOWN_MODEL,
+                        f"This image is filed under model '{asset.model_id}', "
+                        "which the workspace does not have.",
+                        {"model": asset.model_id},
+                    )
+                )
+            elif not ws.models[asset.model_id].references:
+                findings.append(
+                    _finding(
+                        severity,
+                        NO_REFERENCES,
+                        "The model has no reference photos, so this image could not be "
+                        "compared with their real photos.",
+                        {"model": asset.model_id},
+                    )
+                )
+            if inspector is not None and an.disclosure is not None:
+                findings.extend(inspector.findings(an.disclosure))
+            findings.sort(key=lambda f: (-f.severity, f.kind))
+            phash = an.fingerprint.phash_hex if an.fingerprint is not None else None
+            results.append(
+                AssetResult(
+                    asset,
+                    an.sha256,
+                    an.error,
+                    tuple(findings),
+                    an.facts,
+                    an.disclosure,
+                    phash,
+                    sidecar_data,
+                )
+            )
+        for s in skipped:
+            reason = f"not read: {s.reason}"
+            results.append(
+                AssetResult(
+                    AssetRef(ws.root / s.rel, s.rel, s.rel.split("/")[1] if "/" in s.rel else ""),
+                    None,
+                    reason,
+                    (_finding(severity, UNREADABLE, f"Unreadable: {reason}.", {"reason": reason}),),
+                    FileFacts(None, None, None, 0),
+                )
+            )
+        results.sort(key=lambda r: r.asset.rel)
+        return ScanResult(ws, tuple(results), ref_results, tuple(notices), False, stats)
+
+    # -- phase 1 -----------------------------------------------------------------------------
+
+    def _analyse_all(
+        self,
+        jobs: Sequence[tuple[Path, bool]],
+        inspector: DisclosureInspector | None,
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+    ) -> tuple[list[_Analysis], bool, dict[str, int]]:
+        total = len(jobs)
+        out: list[_Analysis | None] = [None] * total
+        version = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
+        dversion = f"disclosure/{inspector.cache_key}" if inspector else ""
+        stats = {"files": total, "read": 0, "cached": 0}
+        pending: dict[Future[tuple[_Analysis, os.stat_result | None]], int] = {}
+        done = 0
+        report(ScanProgress(0, total, "analyse"))
+        for i, (path, want_disclosure) in enumerate(jobs):
+            if stop.is_set():
+                break
+            hit = self._from_cache(path, want_disclosure, version, dversion)
+            if hit is not None:
+                out[i] = hit
+                stats["cached"] += 1
+                done += 1
+                if done % 64 == 0:
+                    report(ScanProgress(done, total, "analyse", path.name))
+                continue
+            fut = self._executor.submit(_analyse_file, path, inspector if want_disclosure else None)
+            pending[fut] = i
+        report(ScanProgress(done, total, "analyse"))
+        while pending:
+            finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if stop.is_set():
+                for fut in pending:
+                    fut.cancel()
+                return [], True, stats
+            for fut in finished:
+                i = pending.pop(fut)
+                an, st = fut.result()
+                out[i] = an
+                stats["read"] += 1
+                self._store(jobs[i][0], st, an, version, dversion)
+                done += 1
+                report(ScanProgress(done, total, "analyse", jobs[i][0].name))
+        if stop.is_set():
+            return [], True, stats
+        return [a for a in out if a is not None], False, stats
+
+    def _from_cache(
+        self, path: Path, want_disclosure: bool, version: str, dversion: str
+    ) -> _Analysis | None:
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        sha = self._cache.lookup_sha(path, st)
+        if sha is None:
+            return None
+        data = self._cache.get(sha, "analysis", version)
+        if data is None:
+            return None
+        disclosure = None
+        if want_disclosure:
+            disclosure = self._cache.get(sha, "disclosure", dversion)
+            if disclosure is None:
+                return None
+        fp = data.get("fingerprint")
+        return _Analysis(
+            sha256=sha,
+            error=data.get("error"),
+            facts=FileFacts(**data["facts"]),
+            fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
+            disclosure=disclosure,
+        )
+
+    def _store(
+        self, path: Path, st: os.stat_result | None, an: _Analysis, version: str, dversion: str
+    ) -> None:
+        if an.sha256 is None or st is None:
+            return  # could not even read it: nothing content-keyed to remember
+        self._cache.put(
+            an.sha256,
+            "analysis",
+            version,
+            {
+                "error": an.error,
+                "facts": an.facts.to_json(),
+                "fingerprint": an.fingerprint.to_json() if an.fingerprint else None,
+            },
+        )
+        if an.disclosure is not None:
+            self._cache.put(an.sha256, "disclosure", dversion, dict(an.disclosure))
+        self._cache.record_sha(path, st, an.sha256)
+
+    # -- phase 2 -----------------------------------------------------------------------------
+
+    def _match(
+        self,
+        ws: Workspace,
+        refs: Sequence[tuple[str, Path, str]],
+        ref_analyses: Sequence[_Analysis],
+        assets: Sequence[AssetRef],
+        asset_analyses: Sequence[_Analysis],
+        thresholds: similarity.SimilarityThresholds,
+        severity: Mapping[str, Severity],
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+    ) -> dict[int, list[Finding]]:
+        """Return findings per asset index from all similarity checks."""
+        ref_idx = [i for i, an in enumerate(ref_analyses) if an.fingerprint is not None]
+        asset_idx = [i for i, an in enumerate(asset_analyses) if an.fingerprint is not None]
+        ref_fps = [_fp(ref_analyses[i]) for i in ref_idx]
+        asset_fps = [_fp(asset_analyses[i]) for i in asset_idx]
+        out: dict[int, list[Finding]] = {}
+        report(ScanProgress(0, 1, "match"))
+
+        # Assets against references.
+        result = similarity.match(asset_fps, ref_fps, thresholds)
+        confirmed = list(result.matches)
+        if result.undecided and not stop.is_set():
+            paths_q = {q: assets[asset_idx[q]].path for q, _r in result.undecided}
+            paths_r = {r: refs[ref_idx[r]][1] for _q, r in result.undecided}
+            details = self._details(
+                [(paths_q[q], asset_analyses[asset_idx[q]].sha256) for q in paths_q]
+                + [(paths_r[r], ref_analyses[ref_idx[r]].sha256) for r in paths_r],
+                report,
+                stop,
+            )
+            confirmed += similarity.confirm(
+                result.undecided,
+                {q: details.get(paths_q[q]) for q in paths_q},
+                {r: details.get(paths_r[r]) for r in paths_r},
+                thresholds,
+            )
+        best: dict[tuple[int, str], similarity.Match] = {}
+        for m in confirmed:
+            a = asset_idx[m.query]
+            ref_model = refs[ref_idx[m.ref]][0]
+            kind = (
+                NEAR_COPY_OF_REFERENCE if ref_model == assets[a].model_id else MATCHES_OTHER_MODEL
+            )
+            key = (a, kind if kind == NEAR_COPY_OF_REFERENCE else f"{kind}:{ref_model}")
+            if key not in best or m.distance < best[key].distance:
+                best[key] = m
+        for (a, key), m in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance)):
+            mid, _p, rel = refs[ref_idx[m.ref]]
+            evidence = {"reference": rel, "model": mid, **m.evidence}
+            if key == NEAR_COPY_OF_REFERENCE:
+                msg = (
+                    "This image looks like a copy of one of the model's own real photos "
+                    f"({rel}), possibly retouched, cropped or mirrored, not a newly generated "
+                    "image."
+                )
+                out.setdefault(a, []).append(
+                    _finding(severity, NEAR_COPY_OF_REFERENCE, msg, evidence)
+                )
+            else:
+                name = ws.models[mid].display_name if mid in ws.models else mid
+                msg = (
+                    f"This image looks like a copy of a reference photo of another model, {name} "
+                    f"({rel}). The image may be filed under the wrong person."
+                )
+                out.setdefault(a, []).append(_finding(severity, MATCHES_OTHER_MODEL, msg, evidence))
+
+        # Assets against each other: the same image twice in one batch.
+        dup = similarity.self_match(asset_fps, thresholds)
+        for m in dup.matches:
+            a, b = asset_idx[m.query], asset_idx[m.ref]
+            for x, y in ((a, b), (b, a)):
+                other = assets[y].rel
+                evidence = {"reference": other, "asset": other, **m.evidence}
+                msg = f"This image is the same picture as another image in this batch ({other})."
+                out.setdefault(x, []).append(_finding(severity, DUPLICATE_IN_BATCH, msg, evidence))
+
+        # Assets against what reviewers rejected before.
+        if self._rejected_provider is not None:
+            rejected = list(self._rejected_provider(ws))
+            if rejected:
+                self._resubmitted(
+                    rejected,
+                    assets,
+                    asset_analyses,
+                    asset_idx,
+                    asset_fps,
+                    thresholds,
+                    severity,
+                    out,
+                )
+        report(ScanProgress(1, 1, "match"))
+        return out
+
+    def _resubmitted(
+        self,
+        rejected: Sequence[RejectedAsset],
+        assets: Sequence[AssetRef],
+        asset_analyses: Sequence[_Analysis],
+        asset_idx: Sequence[int],
+        asset_fps: Sequence[hashing.Fingerprint],
+        thresholds: similarity.SimilarityThresholds,
+        severity: Mapping[str, Severity],
+        out: dict[int, list[Finding]],
+    ) -> None:
+        # The rejected bytes' fingerprints come from the content-keyed cache (they were scanned
+        # when they were rejected), so a deleted or renamed rejected file still counts.
+        version = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
+        cached = self._cache.get_many((r.sha256 for r in rejected), "analysis", version)
+        rej_fps: list[hashing.Fingerprint] = []
+        rej_of: list[RejectedAsset] = []
+        for r in rejected:
+            data = cached.get(r.sha256)
+            if data and data.get("fingerprint"):
+                rej_fps.append(hashing.Fingerprint.from_json(data["fingerprint"]))
+                rej_of.append(r)
+        hits: dict[int, list[tuple[RejectedAsset, Mapping[str, Any]]]] = {}
+        by_sha: dict[str, list[RejectedAsset]] = {}
+        for r in rejected:
+            by_sha.setdefault(r.sha256, []).append(r)
+        for a, an in enumerate(asset_analyses):
+            for r in by_sha.get(an.sha256 or "", ()):
+                hits.setdefault(a, []).append((r, {"distance": 0, "hash": "sha256"}))
+        for m in similarity.match(asset_fps, rej_fps, thresholds).matches:
+            a = asset_idx[m.query]
+            r = rej_of[m.ref]
+            if all(
+                prev.sha256 != r.sha256 or prev.principal != r.principal
+                for prev, _ in hits.get(a, [])
+            ):
+                hits.setdefault(a, []).append((r, m.evidence))
+        for a, pairs in hits.items():
+            for r, ev in pairs:
+                if r.path == assets[a].rel and r.sha256 == asset_analyses[a].sha256:
+                    continue  # the very decision about this file, not a resubmission
+                why = ", ".join(r.reasons) if r.reasons else "no reason given"
+                note = f' ("{r.note}")' if r.note else ""
+                msg = (
+                    f"This image is a near copy of {r.path}, which {r.principal} ({r.role}) "
+                    f"rejected on {r.ts[:10]}: {why}{note}."
+                )
+                evidence = {
+                    "reference": r.path,
+                    "rejected_by": r.principal,
+                    "role": r.role,
+                    "rejected_at": r.ts,
+                    "reasons": list(r.reasons),
+                    "note": r.note,
+                    **ev,
+                }
+                out.setdefault(a, []).append(
+                    _finding(severity, RESUBMITTED_REJECTED, msg, evidence)
+                )
+
+    def _details(
+        self,
+        files: Iterable[tuple[Path, str | None]],
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+    ) -> dict[Path, hashing.Detail]:
+        """Crop-resistant details for just the files the cheap hashes could not decide."""
+        wanted = dict(files)
+        version = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
+        shas = [s for s in wanted.values() if s]
+        cached = self._cache.get_many(shas, "detail", version)
+        out: dict[Path, hashing.Detail] = {}
+        todo: dict[Future[hashing.Detail | None], Path] = {}
+        for path, sha in wanted.items():
+            if sha and sha in cached:
+                out[path] = hashing.Detail.from_json(cached[sha])
+            else:
+                todo[self._executor.submit(_detail_file, path)] = path
+        total, done = len(todo), 0
+        for fut in list(todo):
+            if stop.is_set():
+                fut.cancel()
+                continue
+            detail = fut.result()
+            done += 1
+            report(ScanProgress(done, total, "detail", todo[fut].name))
+            if detail is not None:
+                out[todo[fut]] = detail
+                sha = wanted[todo[fut]]
+                if sha:
+                    self._cache.put(sha, "detail", version, detail.to_json())
+        return out
+
+
+def _analyse_file(
+    path: Path, inspector: DisclosureInspector | None
+) -> tuple[_Analysis, os.stat_result | None]:
+    """Worker: read once, hash, decode once, fingerprint, inspect. Never raises."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            # A FIFO or device would block the read forever or never end.
+            reason = "not a regular file (a pipe, socket or device)"
+            return _Analysis(None, reason, FileFacts(None, None, None, 0), None, None), None
+        with path.open("rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        reason = f"cannot read the file ({exc.strerror or exc})"
+        return _Analysis(None, reason, FileFacts(None, None, None, 0), None, None), None
+    sha = hashlib.sha256(data).hexdigest()
+    fmt: str | None = None
+    width = height = None
+    fp = None
+    error = None
+    try:
+        loaded = load_image(data, min_side=hashing.MIN_SIDE)
+        fmt, width, height = loaded.format, loaded.width, loaded.height
+        fp = hashing.fingerprint(loaded.image)
+    except ImageLoadError as exc:
+        error = str(exc)
+    disclosure = None
+    if inspector is not None:
+        disclosure = inspector.inspect(data, path)
+    facts = FileFacts(width, height, fmt, len(data))
+    return _Analysis(sha, error, facts, fp, disclosure), st
+
+
+def _detail_file(path: Path) -> hashing.Detail | None:
+    try:
+        data = path.read_bytes()
+        loaded = load_image(data, min_side=hashing.MIN_SIDE)
+    except (OSError, ImageLoadError):
+        return None
+    return hashing.detail(loaded.image)
+
+
+def _fp(an: _Analysis) -> hashing.Fingerprint:
+    assert an.fingerprint is not None
+    return an.fingerprint
+
+
+def _finding(
+    severity: Mapping[str, Severity], kind: str, message: str, evidence: Mapping[str, Any]
+) -> Finding:
+    return Finding(kind, severity.get(kind, Severity.WARN), message, dict(evidence))
+
+
+def _table(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = config.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ValueError(f"twinreview.toml: [{name}] must be a table")
+    return value
+
+
+def _severities(config: Mapping[str, Any]) -> dict[str, Severity]:
+    """Default severities, overridden by ``[similarity.severity]`` in twinreview.toml.
+
+    Raises:
+        ValueError: for an unknown severity name.
+    """
+    out = dict(DEFAULT_SEVERITY)
+    table = _table(_table(config, "similarity"), "severity")
+    for kind, value in table.items():
+        try:
+            out[str(kind)] = Severity.parse(str(value))
+        except ValueError as exc:
+            raise ValueError(f"twinreview.toml: [similarity.severity] {kind}: {exc}") from None
+    return out
