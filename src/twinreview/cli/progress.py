@@ -1,0 +1,43 @@
+"""A small progress bar on stderr, shown only when stderr is a terminal."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from twinreview.services.scan import ScanProgress
+
+
+class ProgressBar:
+    """Callable progress sink for :meth:`ScanService.scan`.
+
+    Redraws at most ten times a second; silent when ``stream`` is not a TTY, so piped and CI output
+    stays clean.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self._enabled = self._stream.isatty()
+        self._last = 0.0
+        self._drawn = False
+
+    def __call__(self, p: ScanProgress) -> None:
+        if not self._enabled:
+            return
+        now = time.monotonic()
+        if p.done < p.total and now - self._last < 0.1:
+            return
+        self._last = now
+        width = 30
+        frac = p.done / p.total if p.total else 1.0
+        bar = "#" * int(frac * width)
+        self._stream.write(f"\r{p.phase:>8} [{bar:<{width}}] {p.done}/{p.total}")
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self._enabled and self._drawn:
+            self._stream.write("\r" + " " * 60 + "\r")
+            self._stream.flush()

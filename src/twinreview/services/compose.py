@@ -1,0 +1,43 @@
+"""Building the services the app and the CLI share.
+
+Both front ends are composition roots: each calls these functions once at start-up and passes the
+results down. Nothing here is cached in module globals.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+
+import platformdirs
+
+from twinreview.services.cache import ResultCache
+from twinreview.services.imaging import configure_imaging
+from twinreview.services.scan import ScanService
+
+APP_NAME = "twinreview"
+
+
+def default_cache_path() -> Path:
+    """The scan cache database, in the user cache dir (``TWINREVIEW_CACHE_DIR`` overrides)."""
+    override = os.environ.get("TWINREVIEW_CACHE_DIR")
+    base = Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+    return base / "scan-cache.sqlite3"
+
+
+def default_data_dir() -> Path:
+    """Where twinreview keeps its own data, such as the default demo workspace."""
+    override = os.environ.get("TWINREVIEW_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def make_executor() -> ThreadPoolExecutor:
+    """One worker thread per core: decoding and resizing release the GIL."""
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="twinreview")
+
+
+def make_scan_service(executor: Executor, cache: ResultCache) -> ScanService:
+    """Return a scan service wired with disclosure checks and rejected-asset history."""
+    configure_imaging()
+    return ScanService(executor, cache)

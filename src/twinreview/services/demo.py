@@ -1,0 +1,177 @@
+"""The demo workspace: a small, realistic workspace built from bundled public-domain photos.
+
+It is built so that every finding kind a scan can raise appears at least once, which makes it the
+fixture for the README screenshots, the end-to-end tests and a new user's first look.
+
+Layout (models are a cat and a rocket on purpose: no real person's likeness in a demo)::
+
+    models/milo/   references: chelsea.jpg, chelsea-portrait.jpg       (Milo, a cat)
+    models/nova/   references: rocket.jpg                             (Nova, a rocket)
+    assets/milo/autumn/look-01.jpg   an unrelated "generated" image (clean similarity)
+    assets/milo/autumn/look-02.jpg   mirrored, cropped, brightened reference  -> near_copy_of_reference
+    assets/milo/autumn/look-03.jpg   look-01 re-encoded                       -> duplicate_in_batch (x2)
+    assets/milo/autumn/look-04.jpg   a truncated download                     -> unreadable
+    assets/nova/launch/shot-01.jpg   Milo's photo filed under Nova            -> matches_other_model
+    assets/nova/launch/shot-02.png   a synthetic pattern                      (clean similarity)
+    assets/ghost/shot-01.jpg         a model the workspace does not have       -> unknown_model
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+from twinreview.services.resources import resource
+
+DEMO_MARKER = ".twinreview-demo"
+
+_WORKSPACE_TOML = """\
+# twinreview workspace settings. Every key is optional; these are the defaults spelled out.
+[workspace]
+name = "twinreview demo"
+
+[similarity.severity]
+near_copy_of_reference = "block"
+matches_other_model = "block"
+duplicate_in_batch = "info"
+"""
+
+_MODEL_TOML = """\
+display_name = "{name}"
+
+[consent]
+required_roles = ["model", "agent"]
+model_veto = true
+expires = 2030-12-31
+allowed_uses = ["ecommerce", "social"]
+"""
+
+
+class DemoError(Exception):
+    """The demo cannot be built at the requested place. ``str(err)`` is one line."""
+
+
+def build_demo(target: Path) -> Path:
+    """Build the demo workspace in ``target`` and return its path.
+
+    An existing demo in ``target`` (recognised by its marker file) is rebuilt; any other
+    non-empty folder is refused, so the demo never overwrites a user's files.
+
+    Raises:
+        DemoError: when ``target`` is a non-empty folder that is not a demo.
+    """
+    target = target.expanduser()
+    if target.exists():
+        if not target.is_dir():
+            raise DemoError(f"{target}: exists and is not a folder")
+        if any(target.iterdir()):
+            if not (target / DEMO_MARKER).exists():
+                raise DemoError(f"{target}: folder is not empty and is not a twinreview demo")
+            for child in ("models", "assets"):
+                shutil.rmtree(target / child, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / DEMO_MARKER).write_text("built by `twinreview demo`; safe to delete\n")
+    (target / "twinreview.toml").write_text(_WORKSPACE_TOML)
+
+    cat = Image.open(resource("demo", "chelsea.jpg")).convert("RGB")
+    rocket = Image.open(resource("demo", "rocket.jpg")).convert("RGB")
+    coffee = Image.open(resource("demo", "coffee.jpg")).convert("RGB")
+
+    milo = target / "models" / "milo"
+    nova = target / "models" / "nova"
+    _write(milo / "model.toml", _MODEL_TOML.format(name="Milo (demo cat)"))
+    _write(nova / "model.toml", _MODEL_TOML.format(name="Nova (demo rocket)"))
+    _save(cat, milo / "references" / "chelsea.jpg")
+    w, h = cat.size
+    _save(cat.crop((w // 5, 0, w * 4 // 5, h * 4 // 5)).resize((360, 320)),
+          milo / "references" / "chelsea-portrait.jpg")
+    _save(rocket, nova / "references" / "rocket.jpg")
+
+    autumn = target / "assets" / "milo" / "autumn"
+    look01 = _stylise(coffee)
+    _save(look01, autumn / "look-01.jpg", quality=90)
+    _sidecar(autumn / "look-01.json", "ecommerce", "autumn-24")
+    retouched = ImageOps.mirror(cat.crop((w // 20, h // 20, w - w // 20, h - h // 20)))
+    retouched = ImageEnhance.Brightness(retouched).enhance(1.12)
+    _save(_stamp(retouched, "AI"), autumn / "look-02.jpg", quality=80)
+    _sidecar(autumn / "look-02.json", "social", "autumn-24")
+    _save(look01.resize((look01.width * 3 // 4, look01.height * 3 // 4)), autumn / "look-03.jpg",
+          quality=70)
+    buf = io.BytesIO()
+    _stylise(rocket).save(buf, "JPEG", quality=90)
+    _write_bytes(autumn / "look-04.jpg", buf.getvalue()[: len(buf.getvalue()) // 3])
+
+    launch = target / "assets" / "nova" / "launch"
+    _save(cat.resize((w * 2 // 3, h * 2 // 3)), launch / "shot-01.jpg", quality=85)
+    _sidecar(launch / "shot-01.json", "ecommerce", "launch-25")
+    _save(_pattern(640, 480, seed=7), launch / "shot-02.png")
+    _sidecar(launch / "shot-02.json", "print", "launch-25")
+
+    _save(_pattern(480, 480, seed=11), target / "assets" / "ghost" / "shot-01.jpg")
+    for folder in ("roster", "logs"):
+        (target / folder).mkdir(exist_ok=True)
+    return target
+
+
+def _stylise(img: Image.Image) -> Image.Image:
+    """A stand-in for a generated image: posterised, recoloured, re-framed."""
+    out = ImageOps.posterize(img, 3)
+    out = ImageEnhance.Color(out).enhance(1.8)
+    return ImageOps.fit(out, (512, 640))
+
+
+def _pattern(width: int, height: int, seed: int) -> Image.Image:
+    """A synthetic image with smooth colour fields and shapes (not derived from any photo)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    chans = []
+    for _ in range(3):
+        fx, fy, ph = rng.uniform(0.004, 0.03), rng.uniform(0.004, 0.03), rng.uniform(0, 6.28)
+        chans.append(127 + 120 * np.sin(x * fx + y * fy + ph))
+    img = Image.fromarray(np.stack(chans, axis=-1).clip(0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x0, y0 = int(rng.integers(0, width - 60)), int(rng.integers(0, height - 60))
+        size = int(rng.integers(30, 160))
+        colour = tuple(int(c) for c in rng.integers(0, 255, 3))
+        draw.ellipse((x0, y0, x0 + size, y0 + size), fill=colour)
+    return img
+
+
+def _stamp(img: Image.Image, text: str) -> Image.Image:
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    x, y = out.width - 40, out.height - 24
+    draw.rectangle((x - 4, y - 2, x + 30, y + 16), fill=(255, 255, 255))
+    draw.text((x, y), text, fill=(0, 0, 0))
+    return out
+
+
+def _sidecar(path: Path, use: str, campaign: str) -> None:
+    _write(
+        path,
+        '{\n  "generator": "demo",\n  "prompt": "studio portrait",\n'
+        f'  "campaign": "{campaign}",\n  "intended_use": "{use}"\n}}\n',
+    )
+
+
+def _save(img: Image.Image, path: Path, quality: int = 92) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".png":
+        img.save(path, "PNG")
+    else:
+        img.save(path, "JPEG", quality=quality)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
