@@ -1,0 +1,463 @@
+r"""The decision log: one append-only, hash-chained, SSHSIG-signed JSON Lines file per device key.
+
+Public API:
+    LogWriter(path, key, principal, role, *, display_name="", clock=None, lock_timeout=30.0)
+        ``LogWriter.for_workspace(ws_root, key, principal, role, ...)`` puts it at
+        ``logs/<principal>--<fp16>.dlog``. ``append(kind, fields) -> Entry`` signs and appends one
+        entry (creating the file with a genesis entry, recovering a torn tail first if needed).
+        ``prepare() -> list[Entry]`` does only the create/recover step. ``entries()`` reads back.
+    Entry: one written entry (seq, kind, payload dict, payload bytes, sig, line bytes, line_hash).
+    read_log(path) -> LogContent: the raw lines (each a ``RawLine``, decoded or with an error)
+        and the torn tail bytes, without verifying anything (see ``twinreview.core.verify``).
+    log_filename(principal, key) -> str; LOG_SUFFIX; KINDS; HEADER_FIELDS; LogError; LogLockedError.
+
+Format (one line per entry, UTF-8, ``\n``-terminated)::
+
+    {"payload": "<base64 of the exact payload bytes>", "sig": "<armored SSHSIG, JSON-escaped>"}
+
+The payload is compact JSON, written once and never re-serialised: readers decode the base64 and
+parse, verifiers check the signature over the decoded bytes (namespace ``twinreview-entry-v1``),
+so ``base64 -d`` of the payload piped into ``ssh-keygen -Y verify`` works. Payload header fields:
+
+    v          format version, 1
+    log        the writer key's fingerprint as ``ssh-keygen -l`` prints it (``SHA256:...``)
+    seq        0, 1, 2, ... contiguous within the log
+    prev       sha256 hex of the previous *full line including its newline*; null for seq 0
+    ts         UTC, ISO 8601 with milliseconds and ``Z``
+    principal  the signer's principal (as in roster/allowed_signers)
+    role       model | agent | brand
+    kind       genesis | decision | rotate | recovery | close
+
+followed by the kind's own fields (``append(kind, fields)``): genesis carries ``key`` (the OpenSSH
+public key) and ``name``; recovery carries ``torn_file``, ``torn_bytes``, ``torn_sha256``; the
+decision fields are defined by ``twinreview.services.decisions``.
+
+File name: ``<principal>--<fp16>.dlog`` where fp16 is the first 16 characters of the fingerprint
+in base64url (``SshPublicKey.fp16``) and the principal has characters outside ``A-Za-z0-9._@+-``
+replaced by ``_``. The name is a convenience only: verification trusts the contents, and copies
+of a log may sit anywhere under ``logs/`` under any name.
+
+Durability: an append is one ``write`` of the whole line on an ``O_APPEND`` descriptor followed by
+``fsync`` (plus a directory fsync when the file is created), all under a ``filelock`` lock file
+``logs/.<name>.lock`` so two processes never interleave; the tail is re-read under the lock, so
+several writers on one machine stay consistent. A last line without its newline (a torn write) is
+copied to ``<name>.torn-<UTC time>`` beside the log (never deleted), the log is cut back to its
+last complete line, and a signed ``recovery`` entry records what was moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey
+
+LOG_SUFFIX = ".dlog"
+LOGS_DIR = "logs"
+FORMAT_VERSION = 1
+KINDS: tuple[str, ...] = ("genesis", "decision", "rotate", "recovery", "close")
+HEADER_FIELDS: tuple[str, ...] = ("v", "log", "seq", "prev", "ts", "principal", "role", "kind")
+_TAIL_CHUNK = 64 * 1024
+
+
+class LogError(Exception):
+    """The log cannot be appended to (damaged, closed, foreign, unserialisable fields)."""
+
+
+class LogLockedError(LogError):
+    """Another process held the log's lock for longer than the timeout."""
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+def format_ts(when: datetime) -> str:
+    """ISO 8601 UTC with milliseconds and ``Z``, e.g. ``2025-03-01T10:00:00.000Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+def log_filename(principal: str, key: SshPublicKey) -> str:
+    """``<principal>--<fp16>.dlog`` with unsafe principal characters replaced by ``_``."""
+    safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", principal).lstrip(".") or "_"
+    return f"{safe}--{key.fp16}{LOG_SUFFIX}"
+
+
+def line_hash(line: bytes) -> str:
+    """sha256 hex of a full line (including its newline): the next entry's ``prev``."""
+    return hashlib.sha256(line).hexdigest()
+
+
+def encode_line(payload: bytes, sig: str) -> bytes:
+    """The JSON line for a payload and its armored signature (with the newline)."""
+    text = json.dumps({"payload": base64.b64encode(payload).decode("ascii"), "sig": sig})
+    return text.encode("ascii") + b"\n"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry as written.
+
+    Attributes:
+        seq: Position in the log.
+        kind: genesis | decision | rotate | recovery | close.
+        payload: The decoded payload.
+        payload_bytes: The exact signed bytes.
+        sig: The armored SSHSIG signature.
+        line: The full line, newline included.
+    """
+
+    seq: int
+    kind: str
+    payload: Mapping[str, Any]
+    payload_bytes: bytes
+    sig: str
+    line: bytes
+
+    @property
+    def line_hash(self) -> str:
+        """sha256 hex of :attr:`line` (what the next entry's ``prev`` holds)."""
+        return line_hash(self.line)
+
+
+@dataclass(frozen=True)
+class RawLine:
+    """A complete line of a log file, decoded as far as possible (nothing verified).
+
+    Attributes:
+        lineno: 1-based line number.
+        data: The exact bytes, newline included.
+        payload_bytes: The base64-decoded payload, or None if the line is malformed.
+        payload: The parsed payload (a JSON object), or None.
+        sig: The armored signature text, or None.
+        error: Why the line could not be decoded, or None.
+    """
+
+    lineno: int
+    data: bytes
+    payload_bytes: bytes | None
+    payload: dict[str, Any] | None
+    sig: str | None
+    error: str | None = None
+
+
+@dataclass
+class LogContent:
+    """What :func:`read_log` found.
+
+    Attributes:
+        path: The file.
+        lines: Every complete line.
+        torn_tail: Bytes after the last newline (empty for a clean file).
+    """
+
+    path: Path
+    lines: list[RawLine] = field(default_factory=list)
+    torn_tail: bytes = b""
+
+
+def parse_line(data: bytes, lineno: int) -> RawLine:
+    """Decode one line (``data`` includes the newline); never raises."""
+    try:
+        outer = json.loads(data)
+        if not isinstance(outer, dict) or set(outer) != {"payload", "sig"}:
+            raise ValueError("not a {payload, sig} object")
+        b64, sig = outer["payload"], outer["sig"]
+        if not isinstance(b64, str) or not isinstance(sig, str):
+            raise ValueError("payload and sig must be strings")
+        payload_bytes = base64.b64decode(b64, validate=True)
+        payload = json.loads(payload_bytes)
+        if not isinstance(payload, dict):
+            raise ValueError("payload is not a JSON object")
+    except (ValueError, binascii.Error, RecursionError) as exc:
+        return RawLine(lineno, data, None, None, None, f"malformed line: {exc}")
+    return RawLine(lineno, data, payload_bytes, payload, sig)
+
+
+def read_log(path: Path) -> LogContent:
+    """Read and decode every line of a log file.
+
+    Raises:
+        OSError: if the file cannot be read.
+    """
+    data = path.read_bytes()
+    content = LogContent(path)
+    end = data.rfind(b"\n") + 1
+    content.torn_tail = data[end:]
+    start = 0
+    lineno = 1
+    while start < end:
+        nl = data.index(b"\n", start)
+        content.lines.append(parse_line(data[start : nl + 1], lineno))
+        start = nl + 1
+        lineno += 1
+    return content
+
+
+def _fsync_dir(path: Path) -> None:
+    if os.name == "nt":  # directories cannot be opened for fsync on Windows; NTFS journals them
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+@dataclass(frozen=True)
+class _Tail:
+    seq: int
+    line_hash: str
+    kind: str
+
+
+class LogWriter:
+    """Appends signed entries to one device key's log file."""
+
+    def __init__(
+        self,
+        path: Path,
+        key: SigningKey,
+        principal: str,
+        role: str,
+        *,
+        display_name: str = "",
+        clock: Callable[[], datetime] | None = None,
+        lock_timeout: float = 30.0,
+    ) -> None:
+        """Set up a writer; nothing is touched on disk until :meth:`prepare` or :meth:`append`.
+
+        Args:
+            path: The log file.
+            key: The device key (its fingerprint is the log's identity).
+            principal: The signer's principal, written into every payload.
+            role: model | agent | brand, written into every payload.
+            display_name: Written into the genesis entry.
+            clock: Returns the current time (tests pass a fixed clock).
+            lock_timeout: Seconds to wait for another process's append.
+        """
+        self.path = path
+        self.key = key
+        self.principal = principal
+        self.role = role
+        self.display_name = display_name
+        self._clock = clock or utc_now
+        self._lock = filelock.FileLock(
+            str(path.with_name(f".{path.name}.lock")), timeout=lock_timeout
+        )
+
+    @classmethod
+    def for_workspace(
+        cls,
+        ws_root: Path,
+        key: SigningKey,
+        principal: str,
+        role: str,
+        **kwargs: Any,
+    ) -> LogWriter:
+        """A writer for ``<ws_root>/logs/<principal>--<fp16>.dlog`` (see :class:`LogWriter`)."""
+        return cls(
+            ws_root / LOGS_DIR / log_filename(principal, key.public), key, principal, role, **kwargs
+        )
+
+    def append(self, kind: str, fields: Mapping[str, Any]) -> Entry:
+        """Sign and append one entry; returns once it is on disk (fsync'ed).
+
+        Args:
+            kind: One of :data:`KINDS` (``genesis`` is written automatically).
+            fields: JSON-serialisable kind-specific fields; must not reuse header names.
+
+        Raises:
+            LogError: bad kind/fields, a closed, foreign or damaged log.
+            LogLockedError: another process kept the lock past the timeout.
+            OSError: the disk refused.
+        """
+        if kind not in KINDS or kind == "genesis":
+            raise LogError(f"cannot append an entry of kind {kind!r}")
+        clash = sorted(set(fields) & set(HEADER_FIELDS))
+        if clash:
+            raise LogError(f"fields may not override header fields: {', '.join(clash)}")
+        with self._locked():
+            tail, _ = self._prepare_locked()
+            if tail.kind == "close":
+                raise LogError(f"{self.path.name} is closed; no further entries")
+            return self._write_entry(tail, kind, fields)
+
+    def prepare(self) -> list[Entry]:
+        """Create the log (genesis) or recover a torn tail, as needed; returns what was written.
+
+        Raises:
+            LogError, LogLockedError, OSError: as for :meth:`append`.
+        """
+        with self._locked():
+            _, written = self._prepare_locked()
+            return written
+
+    def entries(self) -> list[RawLine]:
+        """Every complete line of the log as decoded by :func:`read_log` (unverified)."""
+        return read_log(self.path).lines if self.path.exists() else []
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _locked(self) -> _Release:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise LogLockedError(
+                f"another twinreview process is writing {self.path.name}; try again"
+            ) from None
+        return _Release(self._lock)
+
+    def _prepare_locked(self) -> tuple[_Tail, list[Entry]]:
+        written: list[Entry] = []
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            os.close(fd)
+            _fsync_dir(self.path.parent)
+            genesis = self._write_entry(
+                None,
+                "genesis",
+                {"key": self.key.public.openssh(), "name": self.display_name},
+            )
+            written.append(genesis)
+            return _Tail(genesis.seq, genesis.line_hash, genesis.kind), written
+        torn = self._recover_torn_tail()
+        tail = self._read_tail()
+        if torn is not None:
+            entry = self._write_entry(tail, "recovery", torn)
+            written.append(entry)
+            tail = _Tail(entry.seq, entry.line_hash, entry.kind)
+        return tail, written
+
+    def _recover_torn_tail(self) -> dict[str, Any] | None:
+        with self.path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            end = size
+            while end > 0:
+                start = max(0, end - _TAIL_CHUNK)
+                fh.seek(start)
+                chunk = fh.read(end - start)
+                nl = chunk.rfind(b"\n")
+                if nl >= 0:
+                    end = start + nl + 1
+                    break
+                end = start
+            if end == size:
+                return None
+            fh.seek(end)
+            torn = fh.read()
+        stamp = self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
+        n = 1
+        while aside.exists():
+            aside = self.path.with_name(f"{self.path.name}.torn-{stamp}-{n}")
+            n += 1
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            _write_all(fd, torn)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_dir(self.path.parent)
+        # Only now cut the log back: the torn bytes are safe beside it.
+        with self.path.open("r+b") as fh:
+            fh.truncate(end)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return {
+            "torn_file": aside.name,
+            "torn_bytes": len(torn),
+            "torn_sha256": hashlib.sha256(torn).hexdigest(),
+        }
+
+    def _read_tail(self) -> _Tail:
+        with self.path.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                raise LogError(f"{self.path.name} has no genesis entry")
+            # Find the start of the last line: the newline before the final one.
+            pos = size - 1
+            start = 0
+            buf = b""
+            while pos > 0:
+                chunk_start = max(0, pos - _TAIL_CHUNK)
+                fh.seek(chunk_start)
+                buf = fh.read(pos - chunk_start) + buf
+                nl = buf.rfind(b"\n")
+                if nl >= 0:
+                    start = chunk_start + nl + 1
+                    break
+                pos = chunk_start
+            fh.seek(start)
+            last = fh.read()
+        raw = parse_line(last, 0)
+        payload = raw.payload
+        if payload is None:
+            raise LogError(f"the last line of {self.path.name} is damaged; run 'twinreview verify'")
+        if payload.get("log") != self.key.public.fingerprint:
+            raise LogError(f"{self.path.name} belongs to another key ({payload.get('log')})")
+        seq = payload.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise LogError(f"the last line of {self.path.name} has no valid seq")
+        return _Tail(seq, line_hash(last), str(payload.get("kind")))
+
+    def _write_entry(self, tail: _Tail | None, kind: str, fields: Mapping[str, Any]) -> Entry:
+        payload: dict[str, Any] = {
+            "v": FORMAT_VERSION,
+            "log": self.key.public.fingerprint,
+            "seq": 0 if tail is None else tail.seq + 1,
+            "prev": None if tail is None else tail.line_hash,
+            "ts": format_ts(self._clock()),
+            "principal": self.principal,
+            "role": self.role,
+            "kind": kind,
+        }
+        payload.update(fields)
+        try:
+            payload_bytes = json.dumps(
+                payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise LogError(f"entry fields are not JSON-serialisable: {exc}") from None
+        sig = self.key.sign(payload_bytes, NS_ENTRY)
+        line = encode_line(payload_bytes, sig)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
+        try:
+            _write_all(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return Entry(payload["seq"], kind, payload, payload_bytes, sig, line)
+
+
+class _Release:
+    """Context manager releasing an already acquired lock."""
+
+    def __init__(self, lock: filelock.BaseFileLock) -> None:
+        self._lock = lock
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
