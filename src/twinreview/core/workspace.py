@@ -163,17 +163,21 @@ class Workspace:
                 continue
             if not model_dir.is_dir():
                 continue  # a stray file directly under assets/ has no model
+            found: list[AssetRef | SkippedPath] = []
             for item in self._walk_files(model_dir):
                 if isinstance(item, SkippedPath):
-                    yield item
+                    found.append(item)
                     continue
                 sidecar = item.with_suffix(SIDECAR_SUFFIX)
-                yield AssetRef(
-                    path=item,
-                    rel=_rel_lexical(self.root, item),
-                    model_id=model_dir.name,
-                    sidecar=sidecar if sidecar.is_file() and self.inside(sidecar) else None,
+                found.append(
+                    AssetRef(
+                        path=item,
+                        rel=_rel_lexical(self.root, item),
+                        model_id=model_dir.name,
+                        sidecar=sidecar if sidecar.is_file() and self.inside(sidecar) else None,
+                    )
                 )
+            yield from sorted(found, key=lambda x: x.rel)
 
     def _walk_files(self, top: Path) -> Iterator[Path | SkippedPath]:
         # os.walk with followlinks=False never descends into a linked folder; links to folders

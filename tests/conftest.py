@@ -1,0 +1,59 @@
+"""Shared fixtures: the real-file corpus, a synchronous executor, workspace builders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep every test's cache and data out of the real user directories."""
+    base = tmp_path_factory.mktemp("userdirs")
+    monkeypatch.setenv("TWINREVIEW_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("TWINREVIEW_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("TWINREVIEW_CONFIG_DIR", str(base / "config"))
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    """``../shared/corpus``: skipped with a message when absent, a failure when CI=true."""
+    if not CORPUS.is_dir():
+        msg = f"shared corpus not found at {CORPUS}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{msg} (CI=true: the corpus is required)")
+        pytest.skip(msg)
+    return CORPUS
+
+
+class SyncExecutor(Executor):
+    """Runs each submitted call at once on the calling thread (Picard-style fake pool).
+
+    Makes scan tests deterministic and their tracebacks direct.
+    """
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        fut: Future[T] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            fut.set_exception(exc)
+        return fut
+
+
+@pytest.fixture
+def sync_executor() -> SyncExecutor:
+    return SyncExecutor()
