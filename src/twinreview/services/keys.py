@@ -11,7 +11,7 @@ Public API:
         ``KeyStore.from_system()`` uses ``keyring.get_keyring()`` (never ``set_keyring``).
         Tests pass an in-memory backend with ``allow_untrusted_backend=True``.
     IdentityStore(config_dir): ``identity.toml`` (public part only);
-        ``IdentityStore.default()`` uses the platformdirs user config dir.
+        ``IdentityStore.default()`` uses ``TWINREVIEW_CONFIG_DIR`` or the platformdirs config dir.
     KeyService(keystore, identities): ``init(principal, name, role) -> Identity``,
         ``current() -> Identity | None``, ``signer() -> tuple[Identity, SigningKey]``.
 
@@ -221,7 +221,10 @@ class IdentityStore:
 
     @classmethod
     def default(cls) -> IdentityStore:
-        """The platformdirs user config dir (honours XDG_CONFIG_HOME on Linux)."""
+        """The user config dir: ``TWINREVIEW_CONFIG_DIR`` if set, else platformdirs'."""
+        override = os.environ.get("TWINREVIEW_CONFIG_DIR")
+        if override:
+            return cls(Path(override))
         return cls(platformdirs.user_config_path("twinreview", appauthor=False))
 
     def load(self) -> Identity | None:
