@@ -21,6 +21,7 @@ The cache is touched only from the thread that called :meth:`ScanService.scan`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import stat
@@ -372,8 +373,8 @@ class ScanService:
         out: list[_Analysis | None] = [None] * total
         version = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
         dversion = f"disclosure/{inspector.cache_key}" if inspector else ""
-        stats = {"files": total, "read": 0, "cached": 0}
-        pending: dict[Future[tuple[_Analysis, os.stat_result | None]], int] = {}
+        stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
+        pending: dict[Future[tuple[_Analysis, os.stat_result | None, bool]], int] = {}
         done = 0
         report(ScanProgress(0, total, "analyse"))
         for i, (path, want_disclosure) in enumerate(jobs):
@@ -387,7 +388,17 @@ class ScanService:
                 if done % 64 == 0:
                     report(ScanProgress(done, total, "analyse", path.name))
                 continue
-            fut = self._executor.submit(_analyse_file, path, inspector if want_disclosure else None)
+            fut = self._executor.submit(
+                _analyse_file,
+                path,
+                inspector if want_disclosure else None,
+                functools.partial(
+                    self._cached_content,
+                    want_disclosure=want_disclosure,
+                    version=version,
+                    dversion=dversion,
+                ),
+            )
             pending[fut] = i
         report(ScanProgress(done, total, "analyse"))
         while pending:
@@ -398,9 +409,10 @@ class ScanService:
                 return [], True, stats
             for fut in finished:
                 i = pending.pop(fut)
-                an, st = fut.result()
+                an, st, decoded = fut.result()
                 out[i] = an
                 stats["read"] += 1
+                stats["decoded"] += decoded
                 self._store(jobs[i][0], st, an, version, dversion)
                 done += 1
                 report(ScanProgress(done, total, "analyse", jobs[i][0].name))
@@ -411,6 +423,7 @@ class ScanService:
     def _from_cache(
         self, path: Path, want_disclosure: bool, version: str, dversion: str
     ) -> _Analysis | None:
+        """The fast path: unchanged (path, size, mtime) means no read at all."""
         try:
             st = path.stat()
         except OSError:
@@ -418,6 +431,14 @@ class ScanService:
         sha = self._cache.lookup_sha(path, st)
         if sha is None:
             return None
+        return self._cached_content(
+            sha, want_disclosure=want_disclosure, version=version, dversion=dversion
+        )
+
+    def _cached_content(
+        self, sha: str, *, want_disclosure: bool, version: str, dversion: str
+    ) -> _Analysis | None:
+        """Results for these bytes, whatever their path. Thread-safe (the cache locks)."""
         data = self._cache.get(sha, "analysis", version)
         if data is None:
             return None
@@ -646,21 +667,31 @@ class ScanService:
 
 
 def _analyse_file(
-    path: Path, inspector: DisclosureInspector | None
-) -> tuple[_Analysis, os.stat_result | None]:
-    """Worker: read once, hash, decode once, fingerprint, inspect. Never raises."""
+    path: Path,
+    inspector: DisclosureInspector | None,
+    known: Callable[[str], _Analysis | None],
+) -> tuple[_Analysis, os.stat_result | None, bool]:
+    """Worker: read once, hash, decode once, fingerprint, inspect. Never raises.
+
+    ``known(sha256)`` returns the cached analysis of identical bytes seen under another path or
+    mtime (a renamed or copied file); then nothing is decoded. The last element of the returned
+    tuple says whether the file was decoded.
+    """
     try:
         st = path.stat()
         if not stat.S_ISREG(st.st_mode):
             # A FIFO or device would block the read forever or never end.
             reason = "not a regular file (a pipe, socket or device)"
-            return _Analysis(None, reason, FileFacts(None, None, None, 0), None, None), None
+            return _Analysis(None, reason, FileFacts(None, None, None, 0), None, None), None, False
         with path.open("rb") as fh:
             data = fh.read()
     except OSError as exc:
         reason = f"cannot read the file ({exc.strerror or exc})"
-        return _Analysis(None, reason, FileFacts(None, None, None, 0), None, None), None
+        return _Analysis(None, reason, FileFacts(None, None, None, 0), None, None), None, False
     sha = hashlib.sha256(data).hexdigest()
+    seen = known(sha)
+    if seen is not None:
+        return seen, st, False
     fmt: str | None = None
     width = height = None
     fp = None
@@ -675,7 +706,7 @@ def _analyse_file(
     if inspector is not None:
         disclosure = inspector.inspect(data, path)
     facts = FileFacts(width, height, fmt, len(data))
-    return _Analysis(sha, error, facts, fp, disclosure), st
+    return _Analysis(sha, error, facts, fp, disclosure), st, True
 
 
 def _detail_file(path: Path) -> hashing.Detail | None:

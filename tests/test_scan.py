@@ -1,0 +1,186 @@
+"""The scan service: findings per asset, bad input, the cache fast path, progress and cancel."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+from photos import load_photo
+from twinreview.core.findings import Severity
+from twinreview.core.workspace import Workspace
+from twinreview.services.cache import ResultCache
+from twinreview.services.scan import ScanProgress, ScanResult, ScanService
+from wsbuild import add_model, make_workspace, pattern, save_jpeg
+
+
+def _kinds(result: ScanResult) -> dict[str, set[str]]:
+    return {a.asset.rel: {f.kind for f in a.findings} for a in result.assets}
+
+
+@pytest.fixture
+def photo_ws(tmp_path: Path) -> Path:
+    """Two models with real photos as references, and assets derived from them."""
+    root = make_workspace(tmp_path / "ws")
+    cat, rocket, coffee = load_photo("chelsea"), load_photo("rocket"), load_photo("coffee")
+    add_model(root, "ava", {"cat.jpg": cat})
+    add_model(root, "ben", {"rocket.jpg": rocket})
+    a = root / "assets"
+    w, h = cat.size
+    save_jpeg(
+        ImageOps.mirror(cat.crop((w // 12, h // 12, w - w // 12, h - h // 12))),
+        a / "ava/copy.jpg",
+        70,
+    )
+    save_jpeg(rocket.resize((rocket.width // 2, rocket.height // 2)), a / "ava/wrong.jpg", 80)
+    save_jpeg(coffee, a / "ava/new.jpg")
+    save_jpeg(coffee, a / "ben/sub/new-again.jpg", 60)
+    save_jpeg(pattern(3), a / "ben/clean.jpg")
+    return root
+
+
+def scan(
+    root: Path, executor: object, cache: ResultCache | None = None, **kw: object
+) -> ScanResult:
+    service = ScanService(executor, cache or ResultCache.in_memory())  # type: ignore[arg-type]
+    return service.scan(Workspace.open(root), **kw)  # type: ignore[arg-type]
+
+
+def test_similarity_findings(photo_ws: Path, sync_executor: object) -> None:
+    result = scan(photo_ws, sync_executor)
+    kinds = _kinds(result)
+    assert kinds["assets/ava/copy.jpg"] == {"near_copy_of_reference"}
+    assert kinds["assets/ava/wrong.jpg"] == {"matches_other_model"}
+    assert kinds["assets/ava/new.jpg"] == {"duplicate_in_batch"}
+    assert kinds["assets/ben/sub/new-again.jpg"] == {"duplicate_in_batch"}
+    assert kinds["assets/ben/clean.jpg"] == set()
+
+    by_rel = {a.asset.rel: a for a in result.assets}
+    (copy,) = by_rel["assets/ava/copy.jpg"].findings
+    assert copy.severity is Severity.BLOCK
+    assert copy.evidence["reference"] == "models/ava/references/cat.jpg"
+    assert isinstance(copy.evidence["distance"], int)
+    (wrong,) = by_rel["assets/ava/wrong.jpg"].findings
+    assert wrong.evidence["reference"] == "models/ben/references/rocket.jpg"
+    assert "same person" not in wrong.message
+    (dup,) = by_rel["assets/ava/new.jpg"].findings
+    assert dup.severity is Severity.INFO
+    assert dup.evidence["reference"] == "assets/ben/sub/new-again.jpg"
+
+
+def test_thread_pool_gives_the_same_result(photo_ws: Path, sync_executor: object) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        threaded = scan(photo_ws, pool)
+    assert _kinds(threaded) == _kinds(scan(photo_ws, sync_executor))
+
+
+def test_severity_comes_from_the_workspace(photo_ws: Path, sync_executor: object) -> None:
+    (photo_ws / "twinreview.toml").write_text(
+        '[similarity.severity]\nduplicate_in_batch = "warn"\n'
+    )
+    result = scan(photo_ws, sync_executor)
+    dup = [f for a in result.assets for f in a.findings if f.kind == "duplicate_in_batch"]
+    assert dup
+    assert {f.severity for f in dup} == {Severity.WARN}
+
+
+def test_bad_severity_is_a_clear_error(photo_ws: Path, sync_executor: object) -> None:
+    (photo_ws / "twinreview.toml").write_text(
+        '[similarity.severity]\nduplicate_in_batch = "loud"\n'
+    )
+    with pytest.raises(ValueError, match="duplicate_in_batch"):
+        scan(photo_ws, sync_executor)
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def test_bad_input_yields_findings_never_a_crash(tmp_path: Path, sync_executor: object) -> None:
+    root = make_workspace(tmp_path / "ws")
+    add_model(root, "ava", {"a.jpg": pattern(1)})
+    (root / "models" / "empty" / "references").mkdir(parents=True)  # a model with no photos
+    a = root / "assets" / "ava"
+    a.mkdir(parents=True)
+    good = save_jpeg(pattern(2, (1600, 1200)), a / "good.jpg").read_bytes()
+    (a / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (a / "empty.jpg").write_bytes(b"")
+    (a / "notes.jpg").write_text("this is a text file with a photo's name\n")
+    bomb = Image.new("L", (12_000, 12_000))
+    bomb.save(a / "bomb.png", optimize=False)
+    outside = tmp_path / "outside.jpg"
+    save_jpeg(pattern(4), outside)
+    os.symlink(outside, a / "escape.jpg")
+    save_jpeg(pattern(5), Path(os.fsdecode(os.fsencode(a) + b"/na\xefve.jpg")))
+    save_jpeg(pattern(6), root / "assets" / "ghost" / "x.jpg")
+    save_jpeg(pattern(7), root / "assets" / "empty" / "y.jpg")
+    os.mkfifo(a / "pipe.jpg")
+    before = _snapshot(root)
+
+    result = scan(root, sync_executor)
+
+    by_rel = {r.asset.rel: r for r in result.assets}
+    reasons = {rel: (r.error or "") for rel, r in by_rel.items()}
+    assert "truncated" in reasons["assets/ava/truncated.jpg"]
+    assert "empty" in reasons["assets/ava/empty.jpg"]
+    assert "text" in reasons["assets/ava/notes.jpg"]
+    assert "too large to decode safely" in reasons["assets/ava/bomb.png"]
+    assert "outside the workspace" in reasons["assets/ava/escape.jpg"]
+    assert "regular file" in reasons["assets/ava/pipe.jpg"]
+    for rel in ("truncated", "empty", "notes", "escape", "pipe"):
+        (f,) = [f for f in by_rel[f"assets/ava/{rel}.jpg"].findings if f.kind == "unreadable"]
+        assert f.severity is Severity.BLOCK
+        assert f.message.startswith("Unreadable: ")
+    assert by_rel["assets/ava/na\ufffdve.jpg"].error is None
+    assert by_rel["assets/ava/good.jpg"].findings == ()
+    assert {f.kind for f in by_rel["assets/ghost/x.jpg"].findings} == {"unknown_model"}
+    assert {f.kind for f in by_rel["assets/empty/y.jpg"].findings} == {"no_references"}
+    assert any("'empty' has no reference photos" in n for n in result.notices)
+    # The escaping link was never read: no hash of the outside file.
+    assert by_rel["assets/ava/escape.jpg"].sha256 is None
+    assert _snapshot(root) == before
+
+
+def test_rescan_uses_the_fast_path(photo_ws: Path, sync_executor: object, tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = scan(photo_ws, sync_executor, cache)
+    assert first.stats["read"] == first.stats["files"]
+    second = scan(photo_ws, sync_executor, cache)
+    assert second.stats["read"] == 0
+    assert second.stats["cached"] == second.stats["files"]
+    assert _kinds(first) == _kinds(second)
+
+    # Touching one file's content makes exactly that file be read again.
+    target = photo_ws / "assets" / "ben" / "clean.jpg"
+    save_jpeg(pattern(99), target)
+    third = scan(photo_ws, sync_executor, cache)
+    assert third.stats["read"] == 1
+    # A renamed file is read once for its sha256, but not decoded again: same bytes, same key.
+    os.rename(target, photo_ws / "assets" / "ben" / "renamed.jpg")
+    fourth = scan(photo_ws, sync_executor, cache)
+    assert fourth.stats["read"] == 1
+    assert fourth.stats["decoded"] == 0
+    cache.close()
+
+
+def test_progress_and_cancel(photo_ws: Path, sync_executor: object) -> None:
+    seen: list[ScanProgress] = []
+    result = scan(photo_ws, sync_executor, progress=seen.append)
+    analyse = [p for p in seen if p.phase == "analyse"]
+    assert analyse[-1].done == analyse[-1].total == 7
+    assert not result.cancelled
+
+    cancel = threading.Event()
+
+    def stop_after_two(p: ScanProgress) -> None:
+        if p.phase == "analyse" and p.done >= 2:
+            cancel.set()
+
+    with ThreadPoolExecutor(1) as pool:
+        cancelled = scan(photo_ws, pool, progress=stop_after_two, cancel=cancel)
+    assert cancelled.cancelled
+    assert cancelled.assets == ()
