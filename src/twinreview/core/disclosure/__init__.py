@@ -1,0 +1,46 @@
+"""AI disclosure: offline C2PA, IPTC XMP digital source type, visible label, one verdict.
+
+Public API (see DESIGN 2.2)::
+
+    settings = InspectSettings.offline(trust_anchors_pem=..., label=LabelTemplate.from_bytes(...))
+    report = inspect_bytes(data, path_hint="a.jpg", sidecar_xmp=None, settings=settings)
+    report.to_json()                      # the "disclosure" object of inspect/scan --json
+    findings = disclosure_findings(report, DisclosurePolicy.from_config(ws.config))
+    DisclosurePolicy.is_approvable(report.verdict)
+"""
+
+from __future__ import annotations
+
+from twinreview.core.disclosure.inspect import InspectSettings, inspect_bytes, xmp_sidecar_paths
+from twinreview.core.disclosure.label import LabelError, LabelTemplate
+from twinreview.core.disclosure.model import (
+    C2paReport,
+    C2paState,
+    DisclosureReport,
+    FoundSourceType,
+    LabelReport,
+    Verdict,
+    XmpReport,
+    XmpValue,
+)
+from twinreview.core.disclosure.policy import DisclosureConfigError, DisclosurePolicy
+from twinreview.core.disclosure.verdict import disclosure_findings
+
+__all__ = [
+    "C2paReport",
+    "C2paState",
+    "DisclosureConfigError",
+    "DisclosurePolicy",
+    "DisclosureReport",
+    "FoundSourceType",
+    "InspectSettings",
+    "LabelError",
+    "LabelReport",
+    "LabelTemplate",
+    "Verdict",
+    "XmpReport",
+    "XmpValue",
+    "disclosure_findings",
+    "inspect_bytes",
+    "xmp_sidecar_paths",
+]
