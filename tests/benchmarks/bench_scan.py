@@ -1,0 +1,193 @@
+"""Scan throughput: twinreview against naive imagehash and the JPEG decode floor.
+
+Run with ``uv run python tests/benchmarks/bench_scan.py [--jpegs N] [--pngs N]``. Not collected by
+pytest. It builds its own photo-like corpus in a temporary folder (12 MP JPEGs and 4 MP PNGs made
+from scikit-image's bundled photos, with sensor-like noise so they compress like photos), then
+measures, in one run:
+
+- naive: ``imagehash.phash(Image.open(p))`` per file (full decode), one core;
+- cold: a twinreview scan with an empty cache, one worker;
+- warm: the same scan again (unchanged files: the stat + SQLite fast path), one worker;
+- floor: JPEG decode at 1/8 scale (``draft``), the least any decoder-based scan can do;
+- cold on all cores: a thread pool with one worker per core.
+
+Figures are seconds per image. The last line is JSON with the JPEG figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import imagehash
+import numpy as np
+import skimage.data
+from PIL import Image
+
+from twinreview.core.workspace import Workspace
+from twinreview.services.cache import ResultCache
+from twinreview.services.compose import make_scan_service
+
+SOURCES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "retina")
+
+
+def _photo(name: str, size: tuple[int, int], seed: int) -> Image.Image:
+    arr = getattr(skimage.data, name)()
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, -1)
+    img = Image.fromarray(arr[..., :3]).resize(size, Image.Resampling.BICUBIC)
+    rng = np.random.default_rng(seed)
+    noisy = np.asarray(img, dtype=np.int16) + rng.normal(0, 6, (size[1], size[0], 3)).astype(
+        np.int16
+    )
+    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
+
+
+def build_corpus(root: Path, jpegs: int, pngs: int) -> tuple[list[Path], list[Path]]:
+    """Create a workspace with ``jpegs`` 12 MP JPEGs and ``pngs`` 4 MP PNGs as assets."""
+    (root / "twinreview.toml").write_text("")
+    ref_dir = root / "models" / "m" / "references"
+    ref_dir.mkdir(parents=True)
+    _photo("moon", (1200, 900), 0).save(ref_dir / "ref.jpg", quality=90)
+    adir = root / "assets" / "m"
+    adir.mkdir(parents=True)
+    jpeg_paths, png_paths = [], []
+    for i in range(jpegs):
+        p = adir / f"img{i:03d}.jpg"
+        _photo(SOURCES[i % len(SOURCES)], (4000, 3000), i).save(p, quality=90)
+        jpeg_paths.append(p)
+    for i in range(pngs):
+        p = adir / f"img{i:03d}.png"
+        _photo(SOURCES[i % len(SOURCES)], (2309, 1732), 100 + i).save(p, compress_level=6)
+        png_paths.append(p)
+    return jpeg_paths, png_paths
+
+
+def per_image(fn: object, paths: list[Path]) -> float:
+    t0 = time.perf_counter()
+    for p in paths:
+        fn(p)  # type: ignore[operator]
+    return (time.perf_counter() - t0) / len(paths)
+
+
+def naive(p: Path) -> None:
+    imagehash.phash(Image.open(p))
+
+
+def floor(p: Path) -> None:
+    with Image.open(p) as im:
+        im.draft("RGB", (im.size[0] // 8, im.size[1] // 8))
+        im.load()
+
+
+def scan_seconds(ws_root: Path, workers: int, cache: ResultCache) -> float:
+    with ThreadPoolExecutor(workers) as pool:
+        service = make_scan_service(pool, cache)
+        ws = Workspace.open(ws_root)
+        t0 = time.perf_counter()
+        service.scan(ws)
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jpegs", type=int, default=24)
+    ap.add_argument("--pngs", type=int, default=6)
+    args = ap.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        root.mkdir()
+        print(f"building {args.jpegs} x 12 MP JPEG + {args.pngs} x 4 MP PNG ...", file=sys.stderr)
+        jpegs, pngs = build_corpus(root, args.jpegs, args.pngs)
+        mb = statistics.mean(p.stat().st_size for p in jpegs) / 1e6
+        print(f"JPEG mean size {mb:.1f} MB; {cores} cores")
+
+        for p in jpegs[:2]:  # warm the OS page cache and Pillow's plugin registry
+            floor(p)
+        n_jpeg = len(jpegs)
+        naive_s = per_image(naive, jpegs)
+        floor_s = per_image(floor, jpegs)
+        naive_png = per_image(naive, pngs) if pngs else float("nan")
+
+        # JPEG-only workspace figures: scan a workspace that holds only the JPEGs.
+        for p in pngs:
+            p.rename(p.with_suffix(".png.off"))
+        off = [p.with_suffix(".png.off") for p in pngs]
+        for p in off:  # keep them out of assets/ entirely
+            p.rename(Path(tmp) / p.name)
+        cache_path = Path(tmp) / "cache.sqlite3"
+        cache = ResultCache(cache_path)
+        files = n_jpeg + 1  # plus the reference
+        cold_s = scan_seconds(root, 1, cache) / files
+        warm_s = scan_seconds(root, 1, cache) / files
+        cache.close()
+        cache_path.unlink()
+        for suffix in ("-wal", "-shm"):
+            Path(str(cache_path) + suffix).unlink(missing_ok=True)
+        par = ResultCache.in_memory()
+        cold_all_s = scan_seconds(root, cores, par) / files
+
+        # PNG figures: a workspace of PNGs only.
+        for p in jpegs:
+            p.unlink()
+        for p, orig in zip(off, pngs, strict=True):
+            (Path(tmp) / p.name).rename(orig)
+        png_cold_s = (
+            scan_seconds(root, 1, ResultCache.in_memory()) / (len(pngs) + 1) if pngs else 0.0
+        )
+
+    rows = [
+        ("naive imagehash.phash(Image.open(p)), 1 core", naive_s, ""),
+        (
+            "twinreview cold scan, 1 worker",
+            cold_s,
+            f"{naive_s / cold_s:.1f}x faster than naive (goal >= 3x)",
+        ),
+        (
+            "twinreview warm rescan, 1 worker",
+            warm_s,
+            f"{naive_s / warm_s:.0f}x faster than naive (goal >= 100x)",
+        ),
+        (
+            "JPEG decode at 1/8 scale (floor)",
+            floor_s,
+            f"cold is {cold_s / floor_s:.2f}x the floor (goal <= 1.2x)",
+        ),
+        (
+            f"twinreview cold scan, {cores} workers",
+            cold_all_s,
+            f"{naive_s / cold_all_s:.1f}x the naive 1-core rate (goal >= 5x)",
+        ),
+    ]
+    print(f"\n12 MP JPEG, {n_jpeg} images, seconds per image")
+    for name, value, note in rows:
+        print(f"  {name:<48} {value * 1000:8.1f} ms   {note}")
+    if pngs:
+        print(
+            f"\n4 MP PNG, {len(pngs)} images: naive {naive_png * 1000:.1f} ms, "
+            f"twinreview cold {png_cold_s * 1000:.1f} ms per image"
+        )
+    print(
+        json.dumps(
+            {
+                "images": n_jpeg,
+                "naive_s": round(naive_s, 5),
+                "cold_s": round(cold_s, 5),
+                "warm_s": round(warm_s, 6),
+                "floor_s": round(floor_s, 5),
+                "cold_all_cores_s": round(cold_all_s, 5),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

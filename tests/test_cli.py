@@ -1,0 +1,150 @@
+"""The command line: scan output formats, exit codes, the demo, and a real subprocess run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twinreview import __version__
+from twinreview.cli.main import main
+from twinreview.services.demo import build_demo
+from wsbuild import add_model, make_workspace, pattern, save_jpeg
+
+# What `twinreview demo` promises to show; the disclosure and signing issues extend this set.
+DEMO_KINDS = {
+    "near_copy_of_reference",
+    "matches_other_model",
+    "duplicate_in_batch",
+    "unreadable",
+    "unknown_model",
+}
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_demo(tmp_path_factory.mktemp("demo") / "ws")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"twinreview {__version__}"
+
+
+def test_scan_json_document(capsys: pytest.CaptureFixture[str], demo_ws: Path) -> None:
+    code, out, err = run(capsys, "scan", str(demo_ws), "--json")
+    assert code == 0
+    doc = json.loads(out)  # exactly one document: json.loads rejects trailing data
+    assert doc["workspace"] == str(demo_ws.resolve())
+    kinds = set()
+    for asset in doc["assets"]:
+        assert asset["path"].startswith("assets/")
+        assert "\\" not in asset["path"]
+        assert asset["model"] == asset["path"].split("/")[1]
+        assert asset["error"] is None or isinstance(asset["error"], str)
+        assert asset["sha256"] is None or len(asset["sha256"]) == 64
+        for f in asset["findings"]:
+            assert f["severity"] in ("info", "warn", "block")
+            assert isinstance(f["message"], str)
+            assert f["message"]
+            ev = f["evidence"]
+            if f["kind"] in ("near_copy_of_reference", "matches_other_model"):
+                assert ev["reference"].startswith("models/")
+                assert "/references/" in ev["reference"]
+                assert isinstance(ev["distance"], int)
+            kinds.add(f["kind"])
+    assert kinds >= DEMO_KINDS
+    assert "Traceback" not in err
+
+
+def test_scan_csv(capsys: pytest.CaptureFixture[str], demo_ws: Path) -> None:
+    code, out, _ = run(capsys, "scan", str(demo_ws), "--csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert {r["kind"] for r in rows} >= DEMO_KINDS
+    near = next(r for r in rows if r["kind"] == "near_copy_of_reference")
+    assert near["reference"].startswith("models/milo/references/")
+    assert near["distance"].isdigit()
+
+
+def test_scan_table(capsys: pytest.CaptureFixture[str], demo_ws: Path) -> None:
+    code, out, _ = run(capsys, "scan", str(demo_ws))
+    assert code == 0
+    assert "assets/milo/autumn/look-02.jpg" in out
+    assert "near_copy_of_reference" in out
+
+
+def test_fail_on(capsys: pytest.CaptureFixture[str], demo_ws: Path, tmp_path: Path) -> None:
+    assert run(capsys, "scan", str(demo_ws), "--json", "--fail-on", "block")[0] == 1
+    clean = make_workspace(tmp_path / "clean")
+    add_model(clean, "ava", {"a.jpg": pattern(1)})
+    save_jpeg(pattern(2), clean / "assets" / "ava" / "x.jpg")
+    assert run(capsys, "scan", str(clean), "--fail-on", "warn")[0] == 0
+
+
+@pytest.mark.parametrize("make", ["missing", "file", "plain"])
+def test_not_a_workspace(capsys: pytest.CaptureFixture[str], tmp_path: Path, make: str) -> None:
+    target = tmp_path / "x"
+    if make == "file":
+        target.write_text("hello")
+    elif make == "plain":
+        target.mkdir()
+    code, out, err = run(capsys, "scan", str(target), "--json")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("twinreview: ")
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["scan", "--json", "--csv", "somewhere"])
+    assert info.value.code == 2
+
+
+def test_demo_no_gui_builds_and_summarises(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = run(capsys, "demo", str(tmp_path / "d"), "--no-gui")
+    assert code == 0
+    assert "near_copy_of_reference" in out
+    assert "demo workspace at" in err
+    # Rebuilding over an existing demo works; a user's non-empty folder is refused.
+    assert run(capsys, "demo", str(tmp_path / "d"), "--no-gui")[0] == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("important")
+    code, _, err = run(capsys, "demo", str(mine), "--no-gui")
+    assert code == 2
+    assert "not empty" in err
+    assert (mine / "thesis.txt").read_text() == "important"
+
+
+def test_console_script_in_a_real_process(demo_ws: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "TWINREVIEW_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "twinreview", "scan", str(demo_ws), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    json.loads(proc.stdout)
+    # stderr is not a terminal here: no progress bar, only notes.
+    assert "\r" not in proc.stderr
