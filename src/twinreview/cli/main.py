@@ -23,7 +23,12 @@ EXIT_USAGE = 2
 # (no plugin registry) so that a reader sees every command in one place.
 COMMAND_MODULES: tuple[str, ...] = (
     "twinreview.cli.scan_cmd",
+    "twinreview.cli.inspect_cmd",
     "twinreview.cli.demo_cmd",
+    "twinreview.cli.keys_cmd",
+    "twinreview.cli.roster_cmd",
+    "twinreview.cli.verify_cmd",
+    "twinreview.cli.export_cmd",
 )
 
 

@@ -7,8 +7,11 @@ All types are frozen dataclasses, safe to share between threads, and serialise t
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+from twinreview.core.disclosure.vocabulary import classify
 
 
 class C2paState(enum.StrEnum):
@@ -179,6 +182,24 @@ class LabelReport:
     box: tuple[int, int, int, int] | None = None
     error: str | None = None
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LabelReport:
+        """Inverse of :meth:`to_json`."""
+        box = data.get("box")
+        score, scale = data.get("score"), data.get("scale")
+        return cls(
+            found=bool(data.get("found", False)),
+            corner=_opt_str(data.get("corner")),
+            score=float(score) if isinstance(score, int | float) else None,
+            scale=float(scale) if isinstance(scale, int | float) else None,
+            box=(
+                (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+                if isinstance(box, list) and len(box) == 4
+                else None
+            ),
+            error=_opt_str(data.get("error")),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """Return the ``label`` object."""
         return {
@@ -227,4 +248,86 @@ class DisclosureReport:
             "xmp": self.xmp.to_json(),
             "label": None if self.label is None else self.label.to_json(),
             "notes": list(self.notes),
+            "conflict": self.conflict,
+            "manifest_stripped": self.manifest_stripped,
         }
+
+    @classmethod
+    def from_json(
+        cls, data: Mapping[str, Any], *, trust_configured: bool = False
+    ) -> DisclosureReport:
+        """Rebuild a report from :meth:`to_json` output (e.g. a cached scan result).
+
+        Facts not in the JSON are derived: a source type's ``active`` flag from its ``where``,
+        ``generative`` and ``in_vocabulary`` from the vocabulary. Never raises for odd input:
+        unknown states or verdicts fall back to ``absent`` / ``missing``.
+        """
+        c2pa = _mapping(data.get("c2pa"))
+        xmp = _mapping(data.get("xmp"))
+        label = data.get("label")
+        source_types = []
+        for item in _seq(c2pa.get("source_types")):
+            item = _mapping(item)
+            value, where = str(item.get("value", "")), str(item.get("where", ""))
+            info = classify(value)
+            source_types.append(
+                FoundSourceType(
+                    value=info.uri,
+                    where=where,
+                    manifest=where.split(":", 1)[0].rsplit(" ", 1)[-1],
+                    active=where.startswith("active manifest"),
+                    generative=info.generative,
+                    in_vocabulary=info.in_vocabulary,
+                )
+            )
+        xmp_raw = _opt_str(xmp.get("raw"))
+        xmp_where = _opt_str(xmp.get("where")) or "XMP"
+        return cls(
+            verdict=_enum(Verdict, data.get("verdict"), Verdict.MISSING),
+            c2pa=C2paReport(
+                state=_enum(C2paState, c2pa.get("state"), C2paState.ABSENT),
+                failures=tuple(str(f) for f in _seq(c2pa.get("failures"))),
+                source_types=tuple(source_types),
+                signer=_opt_str(c2pa.get("signer")),
+                signer_issuer=_opt_str(c2pa.get("signer_issuer")),
+                generator=_opt_str(c2pa.get("generator")),
+                software_agents=tuple(str(a) for a in _seq(c2pa.get("software_agents"))),
+                remote_url=_opt_str(c2pa.get("remote_url")),
+            ),
+            xmp=XmpReport(
+                source_type=_opt_str(xmp.get("source_type")),
+                raw=xmp_raw,
+                where=_opt_str(xmp.get("where")),
+                values=(XmpValue(xmp_raw, "Iptc4xmpExt:DigitalSourceType", xmp_where),)
+                if xmp_raw is not None
+                else (),
+                provenance=tuple(str(p) for p in _seq(xmp.get("provenance"))),
+            ),
+            label=None if not isinstance(label, Mapping) else LabelReport.from_json(label),
+            notes=tuple(str(n) for n in _seq(data.get("notes"))),
+            conflict=_opt_str(data.get("conflict")),
+            manifest_stripped=bool(data.get("manifest_stripped", False)),
+            trust_configured=trust_configured,
+        )
+
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _enum(kind: type[_E], value: Any, default: _E) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        return default
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _seq(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,225 @@
+"""Disclosure checks for a workspace: settings built once from ``twinreview.toml``.
+
+:class:`DisclosureService` reads the ``[disclosure]`` table, loads the trust anchor PEM files and
+the label image (paths relative to the workspace), builds the offline c2pa context once, and then
+inspects any number of files from worker threads. It satisfies the scan's ``DisclosureInspector``
+protocol (``cache_key``, ``inspect(data, path)``, ``findings(report_json)``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from twinreview.core.disclosure import (
+    DisclosureConfigError,
+    DisclosurePolicy,
+    DisclosureReport,
+    InspectSettings,
+    LabelError,
+    LabelTemplate,
+    Verdict,
+    disclosure_findings,
+    inspect_bytes,
+    xmp_sidecar_paths,
+)
+from twinreview.core.disclosure.inspect import MAX_FILE_BYTES
+from twinreview.core.disclosure.model import C2paReport, C2paState, XmpReport
+from twinreview.core.disclosure.xmp import MAX_PACKET_BYTES
+from twinreview.core.findings import Finding
+
+# Bump when the inspection logic changes what a report says, so cached reports are recomputed.
+LOGIC_VERSION = "1"
+
+# A PEM bundle larger than this is not a trust list (the C2PA list is a few hundred kB).
+MAX_PEM_BYTES = 8 * 1024 * 1024
+MAX_LABEL_BYTES = 32 * 1024 * 1024
+
+
+class DisclosureService:
+    """Inspect files for AI disclosure under one workspace's policy. Thread-safe.
+
+    Args:
+        settings: Shared inspection settings (c2pa context, label).
+        policy: Severities and approvable verdicts.
+        cache_key: Identifies the settings, for caching reports.
+    """
+
+    def __init__(self, settings: InspectSettings, policy: DisclosurePolicy, cache_key: str) -> None:
+        self._settings = settings
+        self._policy = policy
+        self._cache_key = cache_key
+
+    @classmethod
+    def default(cls) -> DisclosureService:
+        """A service without a workspace: no trust anchors, no label, default severities."""
+        return cls.for_config(None, {})
+
+    @classmethod
+    def for_config(cls, root: Path | None, config: Mapping[str, Any]) -> DisclosureService:
+        """Build the service from a parsed ``twinreview.toml``.
+
+        Args:
+            root: The workspace folder, against which relative paths are resolved.
+            config: The whole parsed ``twinreview.toml`` (``{}`` when absent).
+
+        Raises:
+            DisclosureConfigError: with one line naming the key or file at fault.
+        """
+        policy = DisclosurePolicy.from_config(config)
+        digest = hashlib.sha256(f"logic={LOGIC_VERSION}\n".encode())
+        pems: list[str] = []
+        for name in policy.trust_anchors:
+            data = _read_config_file(root, name, "disclosure.trust_anchors", MAX_PEM_BYTES)
+            text = data.decode("ascii", errors="replace")
+            if "-----BEGIN CERTIFICATE-----" not in text:
+                raise DisclosureConfigError(
+                    f"twinreview.toml: disclosure.trust_anchors: {name} holds no PEM certificate"
+                )
+            pems.append(text.strip() + "\n")
+            digest.update(b"anchor\n" + data)
+        label = None
+        if policy.label is not None:
+            data = _read_config_file(root, policy.label, "disclosure.label", MAX_LABEL_BYTES)
+            try:
+                label = LabelTemplate.from_bytes(data)
+            except LabelError as exc:
+                raise DisclosureConfigError(
+                    f"twinreview.toml: disclosure.label: {policy.label}: {exc}"
+                ) from None
+            digest.update(b"label\n" + data + f"\n{policy.label_threshold}".encode())
+        try:
+            settings = InspectSettings.offline(
+                trust_anchors_pem="".join(pems) or None,
+                label=label,
+                label_threshold=policy.label_threshold,
+            )
+        except ValueError as exc:
+            raise DisclosureConfigError(
+                f"twinreview.toml: disclosure.trust_anchors: {exc}"
+            ) from None
+        return cls(settings, policy, digest.hexdigest()[:24])
+
+    @property
+    def cache_key(self) -> str:
+        """Changes whenever the trust anchors, the label or the logic change."""
+        return self._cache_key
+
+    @property
+    def policy(self) -> DisclosurePolicy:
+        """The workspace's disclosure policy (severities, approvable verdicts)."""
+        return self._policy
+
+    @property
+    def settings(self) -> InspectSettings:
+        """The shared inspection settings."""
+        return self._settings
+
+    def is_approvable(self, verdict: Verdict | str) -> bool:
+        """True when the workspace policy lets a reviewer approve this verdict."""
+        return self._policy.is_approvable(verdict)
+
+    def inspect_report(self, data: bytes, path: Path | None = None) -> DisclosureReport:
+        """Inspect bytes already read; reads the ``.xmp`` sidecar next to ``path`` if any."""
+        sidecar = read_xmp_sidecar(path) if path is not None else None
+        return inspect_bytes(
+            data,
+            path_hint=str(path) if path is not None else None,
+            sidecar_xmp=sidecar,
+            settings=self._settings,
+        )
+
+    def inspect(self, data: bytes, path: Path) -> dict[str, Any]:
+        """Scan-worker entry point: the JSON ``disclosure`` object. Never raises."""
+        return self.inspect_report(data, path).to_json()
+
+    def inspect_file(self, path: Path) -> tuple[DisclosureReport, str | None]:
+        """Read and inspect one file; for ``twinreview inspect``.
+
+        Returns:
+            The report and, when the file could not be read at all, why (else None).
+        """
+        try:
+            st = path.stat()
+        except OSError as exc:
+            return unreadable_report(_os_reason(exc)), _os_reason(exc)
+        if stat.S_ISDIR(st.st_mode):
+            return unreadable_report("it is a folder, not a file"), "it is a folder, not a file"
+        if not stat.S_ISREG(st.st_mode):
+            reason = "not a regular file (a pipe, socket or device)"
+            return unreadable_report(reason), reason
+        if st.st_size > MAX_FILE_BYTES:
+            reason = f"the file is {st.st_size // (1024 * 1024)} MB, too large to be a photo"
+            return unreadable_report(reason), reason
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            return unreadable_report(_os_reason(exc)), _os_reason(exc)
+        report = self.inspect_report(data, path)
+        return report, report.error
+
+    def findings(self, report: Mapping[str, Any] | DisclosureReport) -> list[Finding]:
+        """Findings for a report (or its JSON form, as cached by the scan)."""
+        if not isinstance(report, DisclosureReport):
+            report = DisclosureReport.from_json(
+                report, trust_configured=self._settings.trust_configured
+            )
+        return disclosure_findings(report, self._policy)
+
+
+def read_xmp_sidecar(path: Path) -> bytes | None:
+    """Return the bytes of ``name.xmp`` or ``name.ext.xmp`` next to ``path``, if one exists.
+
+    Symbolic links are not followed (a sidecar must not lead out of the workspace), and a file
+    larger than the XMP packet limit is ignored. Never raises.
+    """
+    if path.suffix.lower() == ".xmp":
+        return None
+    for candidate in xmp_sidecar_paths(path):
+        candidate = Path(candidate)
+        try:
+            st = os.lstat(candidate)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_PACKET_BYTES:
+            continue
+        try:
+            with candidate.open("rb") as fh:
+                return fh.read(MAX_PACKET_BYTES + 1)
+        except OSError:
+            continue
+    return None
+
+
+def unreadable_report(reason: str) -> DisclosureReport:
+    """The report for a file that could not be read at all."""
+    return DisclosureReport(
+        verdict=Verdict.MISSING,
+        c2pa=C2paReport(C2paState.ABSENT),
+        xmp=XmpReport(),
+        error=reason,
+        notes=(f"The file could not be read: {reason}.",),
+    )
+
+
+def _read_config_file(root: Path | None, name: str, key: str, limit: int) -> bytes:
+    path = Path(name) if root is None else root / name
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise DisclosureConfigError(
+            f"twinreview.toml: {key}: cannot read {name} ({exc.strerror or exc})"
+        ) from None
+    if len(data) > limit:
+        raise DisclosureConfigError(f"twinreview.toml: {key}: {name} is too large")
+    return data
+
+
+def _os_reason(exc: OSError) -> str:
+    return f"cannot read the file ({exc.strerror or exc})"
