@@ -1,0 +1,140 @@
+"""``twinreview keys init --principal EMAIL --name NAME --role ROLE`` and ``twinreview keys show``.
+
+The private key (an Ed25519 seed) goes only into the operating system's keyring; the public part
+(principal, name, role, public key) into ``identity.toml`` in the user config directory.
+``cmd_init``/``cmd_show`` take the KeyService as an argument so tests can pass one built on an
+in-memory keyring; ``run_*`` build the real one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from twinreview.core.roster import ROLES
+from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``keys`` subcommand group."""
+    p = sub.add_parser(
+        "keys",
+        help="create or show this device's reviewer key",
+        description="Your reviewer key signs your decisions. The private key is kept only in "
+        "the operating system's keyring (Keychain, Credential Locker, Secret Service, KWallet).",
+    )
+    keys_sub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    init = keys_sub.add_parser(
+        "init",
+        help="create a key and print its allowed_signers line",
+        description="Create an Ed25519 key in the OS keyring and print the line to add to a "
+        "workspace's roster/allowed_signers (or run 'twinreview roster add WS --self').",
+    )
+    init.add_argument("--principal", required=True, metavar="EMAIL", help="who you are")
+    init.add_argument("--name", required=True, metavar="NAME", help="your name, as shown to others")
+    init.add_argument("--role", required=True, choices=ROLES, help="your role")
+    init.set_defaults(func=run_init)
+    show = keys_sub.add_parser("show", help="show this device's reviewer identity")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(func=run_show)
+
+
+def _error(message: str) -> int:
+    print(f"twinreview: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _system_service() -> KeyService:
+    return KeyService(KeyStore.from_system(), IdentityStore.default())
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """``keys init`` with the system keyring."""
+    try:
+        service = _system_service()
+    except KeysError as exc:
+        return _error(str(exc))
+    return cmd_init(args, service)
+
+
+def cmd_init(args: argparse.Namespace, service: KeyService) -> int:
+    """Create the identity; print its allowed_signers line on stdout."""
+    try:
+        identity = service.init(args.principal, args.name, args.role)
+    except KeysError as exc:
+        return _error(str(exc))
+    print(identity.allowed_signers_line())
+    print(
+        f"twinreview: key {identity.public_key.fingerprint} stored in "
+        f"{service.keystore.backend_name}; add the line above to roster/allowed_signers, or run "
+        f"'twinreview roster add WS --self'",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def run_show(args: argparse.Namespace) -> int:
+    """``keys show``: the public identity always; the keyring check when a keyring is usable."""
+    identities = IdentityStore.default()
+    try:
+        keystore: KeyStore | None = KeyStore.from_system()
+        keyring_error = ""
+    except KeysError as exc:
+        keystore, keyring_error = None, str(exc)
+    return cmd_show(args, identities, keystore, keyring_error)
+
+
+def cmd_show(
+    args: argparse.Namespace,
+    identities: IdentityStore,
+    keystore: KeyStore | None,
+    keyring_error: str = "",
+) -> int:
+    """Print the identity; exit 1 if its private key is not in a usable keyring."""
+    try:
+        identity = identities.load()
+    except KeysError as exc:
+        return _error(str(exc))
+    if identity is None:
+        return _error(
+            "no reviewer key on this device; create one with 'twinreview keys init "
+            "--principal EMAIL --name NAME --role ROLE'"
+        )
+    fp = identity.public_key.fingerprint
+    private = "missing"
+    if keystore is not None:
+        try:
+            private = "present" if keystore.load_seed(fp) is not None else "missing"
+        except KeysError as exc:
+            keyring_error = str(exc)
+    if args.json:
+        json.dump(
+            {
+                "principal": identity.principal,
+                "name": identity.display_name,
+                "role": identity.role,
+                "public_key": identity.public_key.openssh(),
+                "fingerprint": fp,
+                "allowed_signers": identity.allowed_signers_line(),
+                "keyring": keystore.backend_name if keystore else None,
+                "private_key": private,
+                "keyring_error": keyring_error or None,
+            },
+            sys.stdout,
+            indent=2,
+            ensure_ascii=False,
+        )
+        sys.stdout.write("\n")
+    else:
+        print(f"principal:   {identity.principal}")
+        print(f"name:        {identity.display_name}")
+        print(f"role:        {identity.role}")
+        print(f"fingerprint: {fp}")
+        where = keystore.backend_name if keystore else "no usable keyring"
+        print(f"private key: {private} ({where})")
+        print(f"allowed_signers line:\n{identity.allowed_signers_line()}")
+    if keyring_error:
+        print(f"twinreview: {keyring_error}", file=sys.stderr)
+    return EXIT_OK if private == "present" else EXIT_CHECK_FAILED

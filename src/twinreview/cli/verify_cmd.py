@@ -1,0 +1,81 @@
+"""``twinreview verify WS [--json]``: check every signed log; exit 0 all good, 1 otherwise.
+
+Reads only. Never repairs a log (a torn tail is reported; the next append moves it aside).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+
+from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from twinreview.core.verify import Problem, VerifyReport, verify_workspace
+from twinreview.core.workspace import Workspace, WorkspaceError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``verify`` subcommand."""
+    p = sub.add_parser(
+        "verify",
+        help="verify the signed decision logs",
+        description="Check every log under logs/: signatures, roster membership and role, "
+        "revocation, the hash chain (edits, deletions, reordering), lines replayed from another "
+        "log, torn tails, and forks between copies. Exit 0 when all is good, 1 otherwise.",
+    )
+    p.add_argument("workspace", metavar="WS", help="workspace folder")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify and print the report; return the exit code."""
+    try:
+        ws = Workspace.open(args.workspace)
+    except WorkspaceError as exc:
+        print(f"twinreview: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = verify_workspace(ws.root)
+    if args.json:
+        json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        write_text(report)
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def _describe(p: Problem) -> str:
+    where = []
+    if p.line is not None:
+        where.append(f"line {p.line}")
+    if p.seq is not None:
+        where.append(f"seq {p.seq}")
+    prefix = f"{', '.join(where)}: " if where else ""
+    return f"  {prefix}{p.kind}: {p.message}"
+
+
+def write_text(report: VerifyReport) -> None:
+    """Human-readable report on stdout."""
+    by_file: dict[str, list[Problem]] = defaultdict(list)
+    for p in report.problems:
+        by_file[p.file].append(p)
+    for summary in report.logs:
+        problems = by_file.pop(summary.file, [])
+        state = "ok" if summary.ok and not problems else f"{len(problems)} problem(s)"
+        who = f" ({summary.principal})" if summary.principal else ""
+        print(f"{summary.file}{who}: {summary.entries} entries, {state}")
+        for p in problems:
+            print(_describe(p))
+    for file, problems in by_file.items():
+        print(f"{file}:")
+        for p in problems:
+            print(_describe(p))
+    total = len(report.entries)
+    if report.ok:
+        print(f"verified {total} entries in {len(report.logs)} log(s): all good")
+    else:
+        print(
+            f"verified {total} entries in {len(report.logs)} log(s): "
+            f"{len(report.problems)} problem(s)"
+        )
