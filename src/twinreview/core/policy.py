@@ -8,9 +8,9 @@ A model's consent policy lives in ``models/<id>/model.toml``, table ``[consent]`
     expires = 2027-06-30                  # TOML date/datetime or ISO string; absent: no expiry
     allowed_uses = ["ecommerce", "social"]  # absent: any use; [] : no use at all
 
-``twinreview.toml`` may carry the same table as the workspace default; a model's own table wins key by
-key. Unknown keys are an error, not a warning: a typo such as ``alowed_uses`` would otherwise silently
-lift a restriction the model asked for.
+``twinreview.toml`` may carry the same table as the workspace default; a model's own table wins
+key by key. Unknown keys are an error, not a warning: a typo such as ``alowed_uses`` would
+otherwise silently lift a restriction the model asked for.
 
 An asset's declared use comes from its JSON sidecar, field ``intended_use`` (or ``use``): one string
 or a list of strings. Every declared use must be allowed.
@@ -23,9 +23,9 @@ it returns one of:
   decisions cannot be trusted either way;
 - **rejected**: a counting reject by a principal whose role is required, or by the model itself when
   the policy gives the model a veto (even when the model's approval is not required);
-- **blocked** (policy): the consent has expired, the declared use is not allowed (or not declared while
-  uses are restricted), the policy itself is broken, or no one on the roster may sign for a
-  required role;
+- **blocked** (policy): the consent has expired, the declared use is not allowed (or not declared
+  while uses are restricted), the policy itself is broken, or no one on the roster may sign for
+  a required role;
 - **pending**: some required role has no counting approval yet (listed);
 - **cleared**: every required role has a counting approval and nothing above applies.
 
@@ -129,9 +129,9 @@ def validate_reasons(codes: Iterable[str]) -> tuple[str, ...]:
 def suggest_reasons(findings: Iterable[Finding]) -> list[str]:
     """Reason codes to preselect for a reject, from the findings the reviewer is shown.
 
-    Only warn and block findings suggest a reason: info findings (duplicates in a batch) are no reason
-    to reject. For ``resubmitted_rejected`` the earlier rejection's own reason codes (evidence
-    ``reasons``) are suggested as well. The order is that of :data:`REASON_CODES`.
+    Only warn and block findings suggest a reason: info findings (duplicates in a batch) are no
+    reason to reject. For ``resubmitted_rejected`` the earlier rejection's own reason codes
+    (evidence ``reasons``) are suggested as well. The order is that of :data:`REASON_CODES`.
     """
     chosen: set[str] = set()
     for f in findings:
@@ -172,9 +172,7 @@ class ModelPolicy:
             "required_roles": list(self.required_roles),
             "model_veto": self.model_veto,
             "expires": _iso(self.expires) if self.expires else None,
-            "allowed_uses": list(self.allowed_uses)
-            if self.allowed_uses is not None
-            else None,
+            "allowed_uses": list(self.allowed_uses) if self.allowed_uses is not None else None,
         }
 
 
@@ -225,9 +223,7 @@ def policy_from_config(
     uses_raw = merged.get("allowed_uses")
     uses: tuple[str, ...] | None = None
     if uses_raw is not None:
-        if not isinstance(uses_raw, list) or not all(
-            isinstance(u, str) for u in uses_raw
-        ):
+        if not isinstance(uses_raw, list) or not all(isinstance(u, str) for u in uses_raw):
             raise PolicyError("consent.allowed_uses must be a list of strings")
         uses = tuple(dict.fromkeys(_norm_use(u) for u in uses_raw))
 
@@ -255,9 +251,7 @@ def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
             return (_norm_use(value),)
         if isinstance(value, list):
             uses = tuple(
-                dict.fromkeys(
-                    _norm_use(v) for v in value if isinstance(v, str) and v.strip()
-                )
+                dict.fromkeys(_norm_use(v) for v in value if isinstance(v, str) and v.strip())
             )
             if uses:
                 return uses
@@ -273,9 +267,7 @@ def consent_problems(
     """
     problems: list[tuple[str, str]] = []
     if policy.expires is not None and _aware(now) >= policy.expires:
-        problems.append(
-            (CONSENT_EXPIRED, f"The model's consent ended at {_iso(policy.expires)}.")
-        )
+        problems.append((CONSENT_EXPIRED, f"The model's consent ended at {_iso(policy.expires)}."))
     if policy.allowed_uses is not None:
         allowed = set(policy.allowed_uses)
         if not uses:
@@ -352,6 +344,55 @@ class Decision:
         }
 
 
+def decision_from_payload(payload: Mapping[str, Any]) -> Decision:
+    """Read a ``decision`` log entry's payload (as written by the decision service).
+
+    Payload fields: the log header (``log``, ``seq``, ``ts``, ``principal``, ``role``) and
+    ``asset`` (workspace-relative posix path), ``sha256``, ``phash`` (16 hex digits or null),
+    ``model``, ``decision`` (approve | reject), ``reasons`` (codes), ``note``, ``findings``
+    (what the reviewer was shown, ``Finding.to_json()`` each) and ``override``.
+
+    Raises:
+        ValueError: when a field is missing or has the wrong type (a signed but malformed entry).
+    """
+
+    def text(name: str) -> str:
+        value = payload.get(name)
+        if not isinstance(value, str):
+            raise ValueError(f"decision entry: {name} is missing or not text")
+        return value
+
+    reasons = payload.get("reasons", [])
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise ValueError("decision entry: reasons must be a list of codes")
+    note = payload.get("note", "")
+    phash = payload.get("phash")
+    seq = payload.get("seq", 0)
+    if not isinstance(note, str) or not (phash is None or isinstance(phash, str)):
+        raise ValueError("decision entry: note and phash must be text")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise ValueError("decision entry: seq must be an integer")
+    try:
+        ts = parse_timestamp(payload.get("ts"))
+    except (TypeError, ValueError):
+        raise ValueError("decision entry: ts is not an ISO 8601 time") from None
+    return Decision(
+        principal=text("principal"),
+        role=text("role"),
+        ts=ts,
+        asset=text("asset"),
+        sha256=text("sha256").lower(),
+        model_id=text("model"),
+        decision=text("decision"),
+        reasons=tuple(reasons),
+        note=note,
+        override=payload.get("override") is True,
+        log=str(payload.get("log", "")),
+        seq=seq,
+        phash=phash,
+    )
+
+
 class State(enum.StrEnum):
     """The status of an asset under its model's consent policy."""
 
@@ -411,9 +452,7 @@ class Evaluation:
             "problems": list(self.problems),
             "approvals": [d.to_json() for d in self.approvals],
             "stale": [d.to_json() for d in self.stale],
-            "ignored": [
-                {"decision": d.to_json(), "why": why} for d, why in self.ignored
-            ],
+            "ignored": [{"decision": d.to_json(), "why": why} for d, why in self.ignored],
         }
 
 
@@ -456,9 +495,7 @@ def evaluate(
             continue
         role = eligible.get(d.principal)
         if role is None:
-            ignored.append(
-                (d, "the roster does not allow this principal to decide for this model")
-            )
+            ignored.append((d, "the roster does not allow this principal to decide for this model"))
             continue
         if role != d.role:
             ignored.append((d, f"signed as {d.role} but the roster lists {role}"))
@@ -496,9 +533,7 @@ def evaluate(
         d
         for d in counting
         if d.decision == REJECT
-        and (
-            d.role in policy.required_roles or (policy.model_veto and d.role == "model")
-        )
+        and (d.role in policy.required_roles or (policy.model_veto and d.role == "model"))
     )
     if rejections:
         return Evaluation(State.REJECTED, rejections=rejections, **common)
@@ -511,9 +546,7 @@ def evaluate(
                 f"No one on the roster may sign as {role} for model {policy.model_id!r}."
             )
     if problems:
-        return Evaluation(
-            State.BLOCKED, blocked_by="policy", problems=tuple(problems), **common
-        )
+        return Evaluation(State.BLOCKED, blocked_by="policy", problems=tuple(problems), **common)
 
     approved_roles = {d.role for d in approvals}
     missing = tuple(r for r in policy.required_roles if r not in approved_roles)
@@ -575,9 +608,7 @@ def _parse_expiry(value: object) -> dt.datetime | None:
             return parse_timestamp(text)
         except ValueError:
             pass
-    raise PolicyError(
-        f"consent.expires must be a date such as 2027-06-30, not {value!r}"
-    )
+    raise PolicyError(f"consent.expires must be a date such as 2027-06-30, not {value!r}")
 
 
 def _end_of_day(day: dt.date) -> dt.datetime:
