@@ -1,0 +1,262 @@
+"""The desktop app's composition root: builds the services once and passes them down.
+
+Entry points (called by the CLI through importlib, so that the CLI never imports Qt):
+    run_app(args) -> int: open the last workspace, or the welcome screen.
+    run_demo_app(workspace, screenshot) -> int: open the demo workspace; with ``screenshot``, wait
+        until the scan has finished and the first asset is painted, save a PNG, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from twinreview.ui.backend import KeyringUnavailable, ReviewBackend
+from twinreview.ui.bridge import Bridge
+from twinreview.ui.images import ImageCache
+from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.main_window import MainWindow
+from twinreview.ui.resources import app_icon
+from twinreview.ui.session import ReviewSession
+
+ORG = "twinreview"
+APP = "twinreview"
+THUMB = QSize(56, 56)
+# A hard stop for --screenshot: a check must never hang.
+SCREENSHOT_TIMEOUT_MS = 120_000
+
+
+@dataclass
+class AppParts:
+    """Everything the composition root built, for shutdown and tests."""
+
+    window: MainWindow
+    session: ReviewSession
+    bridge: Bridge
+    executors: tuple[Executor, ...]
+
+    def shutdown(self) -> None:
+        """Stop delivering results and stop the worker threads."""
+        self.session.cancel_scan()
+        self.bridge.close()
+        for ex in self.executors:
+            ex.shutdown(wait=True, cancel_futures=True)
+
+
+def build_window(
+    backend: ReviewBackend,
+    settings: QSettings,
+    *,
+    ui_executor: Executor,
+    long_executor: Executor,
+    build_demo: Callable[[], Path] | None = None,
+) -> tuple[MainWindow, ReviewSession, Bridge]:
+    """Wire the Qt side: bridge, loaders, session and window (no services built here)."""
+    bridge = Bridge(ui_executor, long_executor, max_in_flight=3)
+    loader = ImageLoader(bridge, ImageCache())
+    window: MainWindow | None = None
+
+    def dpr() -> float:
+        return window.devicePixelRatioF() if window is not None else 1.0
+
+    thumbnails = ThumbnailProvider(bridge, THUMB, dpr)
+    session = ReviewSession(backend, bridge)
+    window = MainWindow(session, loader, thumbnails, settings, build_demo=build_demo)
+    bridge.setParent(window)
+    loader.setParent(window)
+    thumbnails.setParent(window)
+    session.setParent(window)
+    return window, session, bridge
+
+
+def build_app(settings: QSettings | None = None) -> AppParts:
+    """Build the services once (executor, scan cache, keys, decisions, status) and the window."""
+    # Imported here: services are plain Python, and the window must exist before heavy imports
+    # only matter for start-up time, not correctness.
+    from twinreview.services.cache import ResultCache
+    from twinreview.services.compose import (
+        default_cache_path,
+        default_data_dir,
+        make_executor,
+        make_scan_service,
+    )
+    from twinreview.services.demo import build_demo
+    from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
+    from twinreview.ui.services_backend import ServicesBackend, optional_service
+
+    executor = make_executor()  # one worker per core: the scan's hashing
+    # Image decodes and service calls for the UI get their own small pool: the picture the user
+    # waits for must never queue behind a 200-file scan on the scan pool.
+    ui_executor = ThreadPoolExecutor(max_workers=3, thread_name_prefix="twinreview-ui")
+    long_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twinreview-scan")
+    cache = ResultCache(default_cache_path())
+    scan_service = make_scan_service(executor, cache)
+    keys: KeyService | str
+    try:
+        keys = KeyService(KeyStore.from_system(), IdentityStore.default())
+    except KeysError as exc:
+        keys = str(exc)
+    decisions_factory = optional_service("twinreview.services.decisions", "DecisionService")
+    status_factory = optional_service("twinreview.services.status", "StatusService")
+    backend = ServicesBackend(
+        scan_service,
+        keys,
+        decisions_factory(keys) if decisions_factory and not isinstance(keys, str) else None,
+        status_factory() if status_factory else None,
+    )
+    settings = settings or QSettings(ORG, APP)
+    window, session, bridge = build_window(
+        backend,
+        settings,
+        ui_executor=ui_executor,
+        long_executor=long_executor,
+        build_demo=lambda: build_demo(default_data_dir() / "demo"),
+    )
+    return AppParts(window, session, bridge, (long_executor, ui_executor, executor))
+
+
+def _qapp() -> QApplication:
+    # High-DPI: Qt 6 scales by default; pass fractional factors through so 150 % stays crisp.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP)
+    app.setOrganizationName(ORG)
+    app.setApplicationDisplayName("twinreview")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def start_identity(parts: AppParts) -> None:
+    """Load this device's identity in the background; ask for one on first run."""
+    session, window = parts.session, parts.window
+
+    def loaded(identity: object) -> None:
+        if identity is None:
+            session.set_identity(None, "No reviewer identity yet: create one to approve or reject.")
+            window.show_identity_dialog()
+        else:
+            session.set_identity(identity, None)  # type: ignore[arg-type]
+
+    def failed(exc: BaseException) -> None:
+        reason = (
+            str(exc) if isinstance(exc, KeyringUnavailable) else f"cannot read your identity: {exc}"
+        )
+        session.set_identity(None, f"Read-only: {reason}")
+
+    parts.bridge.submit(session.backend.load_identity, on_done=loaded, on_error=failed)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """``twinreview`` with no subcommand: the app on the last workspace, or the welcome screen."""
+    app = _qapp()
+    parts = build_app()
+    start_identity(parts)
+    last = parts.window.settings.value("last_workspace", "")
+    workspace = getattr(args, "workspace", None) or (Path(str(last)) if last else None)
+    if workspace is not None and Path(workspace).is_dir():
+        parts.window.open_workspace(Path(workspace))
+    parts.window.show()
+    try:
+        return int(app.exec())
+    finally:
+        parts.shutdown()
+
+
+def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
+    """Open ``workspace`` (the demo). With ``screenshot``: save a PNG once it is on screen, exit."""
+    app = _qapp()
+    settings = QSettings(ORG, APP)
+    if screenshot is not None:
+        # A screenshot must not depend on (or change) the user's remembered window layout.
+        settings = QSettings(str(Path(os.devnull)), QSettings.Format.IniFormat)
+    parts = build_app(settings)
+    window = parts.window
+    if screenshot is None:
+        start_identity(parts)
+    else:
+        window.resize(1440, 900)
+        parts.session.set_identity(None, "Screenshot mode")
+    status = {"code": 0}
+    if screenshot is not None:
+        install_screenshot(window, parts.session, screenshot, status)
+    window.open_workspace(Path(workspace))
+    window.show()
+    try:
+        code = int(app.exec())
+    finally:
+        parts.shutdown()
+    return status["code"] or code
+
+
+def install_screenshot(
+    window: MainWindow, session: ReviewSession, path: Path, status: dict[str, int]
+) -> None:
+    """Save ``window`` to ``path`` once the scan has finished and the first asset is painted."""
+    state: dict[str, object] = {
+        "scanned": False,
+        "statuses": False,
+        "painted": None,
+        "saved": False,
+    }
+
+    def maybe_save() -> None:
+        item = window.current_item()
+        if state["saved"] or not state["scanned"] or not state["statuses"] or item is None:
+            return
+        if state["painted"] != item.rel:
+            return
+        state["saved"] = True
+        # One more turn of the event loop so every widget has painted its final state.
+        QTimer.singleShot(50, save)
+
+    def save() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ok = window.grab().save(str(path), "PNG")
+        if not ok:
+            print(f"twinreview: cannot write {path}", file=sys.stderr)
+            status["code"] = 2
+        else:
+            print(f"twinreview: screenshot saved to {path}", file=sys.stderr)
+        window.close()
+
+    def on_scan(cancelled: bool) -> None:
+        state["scanned"] = True
+
+    def on_statuses() -> None:
+        if state["scanned"]:
+            state["statuses"] = True
+            maybe_save()
+
+    def on_painted(rel: str) -> None:
+        state["painted"] = rel
+        maybe_save()
+
+    def on_timeout() -> None:
+        if not state["saved"]:
+            print("twinreview: timed out waiting for the first asset to be shown", file=sys.stderr)
+            status["code"] = 1
+            window.close()
+
+    def on_failed(message: str) -> None:
+        print(f"twinreview: {message}", file=sys.stderr)
+        status["code"] = 2
+        window.close()
+
+    session.scan_finished.connect(on_scan)
+    session.statuses_refreshed.connect(on_statuses)
+    window.asset_shown.connect(on_painted)
+    session.workspace_failed.connect(on_failed)
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, on_timeout)

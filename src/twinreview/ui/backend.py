@@ -1,0 +1,192 @@
+"""What the desktop app needs from the services, as one narrow interface.
+
+The widgets never call services directly: they go through a :class:`ReviewBackend`, whose every
+method is a blocking call made from a worker through the :mod:`~twinreview.ui.bridge`. The real
+implementation (:class:`twinreview.ui.services_backend.ServicesBackend`) is built by the composition
+root (:mod:`twinreview.ui.app`); tests pass a fake with the same methods.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from twinreview.core.findings import Finding
+from twinreview.core.policy import Decision, Evaluation
+from twinreview.core.workspace import AssetRef, Workspace
+
+
+class KeyringUnavailable(Exception):
+    """No usable OS keyring: the app runs read-only. ``str(err)`` explains how to fix it."""
+
+
+class FactsLike(Protocol):
+    """File facts of a scanned image."""
+
+    @property
+    def width(self) -> int | None:
+        """The ``width`` field."""
+        ...
+
+    @property
+    def height(self) -> int | None:
+        """The ``height`` field."""
+        ...
+
+    @property
+    def format(self) -> str | None:
+        """The ``format`` field."""
+        ...
+
+    @property
+    def size(self) -> int | None:
+        """The ``size`` field."""
+        ...
+
+
+class AssetResultLike(Protocol):
+    """The scan result for one asset (``twinreview.services.scan.AssetResult``)."""
+
+    @property
+    def asset(self) -> AssetRef:
+        """The ``asset`` field."""
+        ...
+
+    @property
+    def sha256(self) -> str | None:
+        """The ``sha256`` field."""
+        ...
+
+    @property
+    def error(self) -> str | None:
+        """The ``error`` field."""
+        ...
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """The ``findings`` field."""
+        ...
+
+    @property
+    def facts(self) -> FactsLike | None:
+        """The ``facts`` field."""
+        ...
+
+    @property
+    def disclosure(self) -> Mapping[str, Any] | None:
+        """The ``disclosure`` field."""
+        ...
+
+    @property
+    def phash(self) -> str | None:
+        """The ``phash`` field."""
+        ...
+
+
+class ScanResultLike(Protocol):
+    """The result of a whole scan (``twinreview.services.scan.ScanResult``)."""
+
+    @property
+    def assets(self) -> Sequence[AssetResultLike]:
+        """The ``assets`` field."""
+        ...
+
+    @property
+    def references(self) -> Sequence[Any]:
+        """The ``references`` field."""
+        ...
+
+    @property
+    def cancelled(self) -> bool:
+        """The ``cancelled`` field."""
+        ...
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The reviewer using this laptop.
+
+    Attributes:
+        principal: Usually an e-mail address; the name in ``allowed_signers``.
+        display_name: What people see.
+        role: ``model``, ``agent`` or ``brand``.
+        allowed_signers_line: The line to hand to the workspace owner.
+        model_ids: Models the workspace roster lets this principal decide for (empty: unknown).
+    """
+
+    principal: str
+    display_name: str
+    role: str
+    allowed_signers_line: str
+    model_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AssetStatus:
+    """Status of one asset under its model's policy, and every decision ever made about it.
+
+    Attributes:
+        evaluation: The consent-policy evaluation (cleared / pending / rejected / blocked).
+        history: All decisions about this asset, oldest first, superseded and stale included.
+    """
+
+    evaluation: Evaluation
+    history: tuple[Decision, ...] = field(default=())
+
+
+class ReviewBackend(Protocol):
+    """Blocking service calls the app makes from worker threads."""
+
+    def scan(
+        self,
+        workspace: Workspace,
+        progress: Callable[[Any], None] | None,
+        cancel: threading.Event,
+    ) -> ScanResultLike:
+        """Scan the workspace (similarity, disclosure); may be cancelled."""
+        ...
+
+    def load_identity(self) -> Identity | None:
+        """Return this laptop's reviewer identity, None when there is none yet.
+
+        Raises:
+            KeyringUnavailable: when no usable keyring exists.
+        """
+        ...
+
+    def create_identity(self, principal: str, display_name: str, role: str) -> Identity:
+        """Create a key in the keyring and return the new identity.
+
+        Raises:
+            KeyringUnavailable: when no usable keyring exists.
+            ValueError: for an invalid principal, name or role (message for the user).
+        """
+        ...
+
+    def roster_models(self, workspace: Workspace, principal: str) -> tuple[str, ...]:
+        """Models the workspace roster lets ``principal`` decide for (empty when not listed)."""
+        ...
+
+    def decide(
+        self,
+        workspace: Workspace,
+        result: AssetResultLike,
+        decision: str,
+        reasons: Sequence[str],
+        note: str,
+        override: bool,
+    ) -> None:
+        """Sign and append a decision at once.
+
+        Raises:
+            Exception: with a one-line message for the user when it cannot be recorded.
+        """
+        ...
+
+    def statuses(
+        self, workspace: Workspace, results: Sequence[AssetResultLike]
+    ) -> dict[str, AssetStatus]:
+        """Return the status of each asset (by workspace-relative path) over the verified logs."""
+        ...

@@ -1,0 +1,456 @@
+"""The compare view: an asset beside its model's references, zoom and pan synced.
+
+Modes: side by side (two canvases sharing one :class:`~twinreview.ui.canvas.ViewState`), wipe (one
+canvas, a divider between asset and reference) and difference (``|asset - reference|``). Flip shows
+the reference in the asset's place (and back) without moving anything, for blink comparison.
+Zoom and pan are kept when the next asset is shown.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QScreen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twinreview.ui.bridge import PREFETCH, URGENT
+from twinreview.ui.canvas import CanvasMode, ImageCanvas, ViewState
+from twinreview.ui.images import Decoded
+from twinreview.ui.loader import ImageLoader, Key, ThumbnailProvider
+from twinreview.ui.resources import icon
+
+_MAX_BOUND = 4096
+
+
+class CompareMode(enum.Enum):
+    """How asset and reference are shown."""
+
+    SIDE_BY_SIDE = "side by side"
+    WIPE = "wipe"
+    DIFFERENCE = "difference"
+
+
+@dataclass(frozen=True)
+class RefEntry:
+    """A picture to compare against.
+
+    Attributes:
+        path: Absolute path.
+        rel: Workspace-relative path (the key).
+        label: Short text under the thumbnail.
+        distance: Perceptual-hash distance to the asset (lower: more alike), when known.
+        why: Why it is offered (e.g. ``evidence: near copy``), for the tooltip.
+    """
+
+    path: Path
+    rel: str
+    label: str
+    distance: int | None = None
+    why: str = ""
+
+
+def display_bound(widget: QWidget) -> QSize:
+    """The size, in device pixels, display images are decoded and cached at: the screen's."""
+    screen: QScreen | None = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:  # no screen at all (shutting down)
+        return QSize(1920, 1080)
+    size = screen.size() * screen.devicePixelRatio()
+    return QSize(min(_MAX_BOUND, max(640, size.width())), min(_MAX_BOUND, max(480, size.height())))
+
+
+class CompareView(QWidget):
+    """Asset beside references, with a reference strip, modes, flip, wipe slider.
+
+    Signals:
+        reference_changed(str): the selected reference (relative path) changed.
+        asset_painted(str): the asset (relative path) has been painted with its image.
+        zoom_changed(float): shared zoom, relative to fit.
+    """
+
+    reference_changed = Signal(str)
+    asset_painted = Signal(str)
+    zoom_changed = Signal(float)
+
+    def __init__(
+        self,
+        loader: ImageLoader,
+        thumbnails: ThumbnailProvider,
+        *,
+        simple: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        self._thumbnails = thumbnails
+        self._simple = simple
+        self.state = ViewState(self)
+        self.mode = CompareMode.SIDE_BY_SIDE
+        self.flipped = False
+        self._asset: tuple[Path, str, str] | None = None
+        self._refs: list[RefEntry] = []
+        self._ref: RefEntry | None = None
+        self._asset_img: Decoded | None = None
+        self._ref_img: Decoded | None = None
+        self._asset_key: Key | None = None
+        self._ref_key: Key | None = None
+        self._painted_rel: str | None = None
+
+        self.left = ImageCanvas(self.state)
+        self.right = ImageCanvas(self.state)
+        self.overlay = ImageCanvas(self.state)
+        for c, tip in (
+            (
+                self.left,
+                "The generated asset. Wheel: zoom; drag or arrows: pan; Shift: this side alone",
+            ),
+            (
+                self.right,
+                "The reference photo. Wheel: zoom; drag or arrows: pan; Shift: this side alone",
+            ),
+            (
+                self.overlay,
+                "Asset and reference in one view. Drag the divider to wipe between them",
+            ),
+        ):
+            c.setToolTip(tip)
+            c.painted.connect(self._on_canvas_painted)
+        self.overlay.wipe_moved.connect(self._on_wipe_dragged)
+
+        self._split = QSplitter(Qt.Orientation.Horizontal)
+        self._split.addWidget(self.left)
+        self._split.addWidget(self.right)
+        self._split.setChildrenCollapsible(False)
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._split)
+        self._stack.addWidget(self.overlay)
+
+        self.wipe_slider = QSlider(Qt.Orientation.Horizontal)
+        self.wipe_slider.setRange(0, 1000)
+        self.wipe_slider.setValue(500)
+        self.wipe_slider.setToolTip(
+            "Wipe: how much of the asset (left) versus the reference (right) shows"
+        )
+        self.wipe_slider.valueChanged.connect(self._on_wipe_slider)
+        self.wipe_label = QLabel("Wipe")
+        self.wipe_label.setToolTip(self.wipe_slider.toolTip())
+        self.zoom_label = QLabel("Fit")
+        self.zoom_label.setToolTip("Zoom relative to fitting the whole image (0: fit, 1: 100 %)")
+        self.zoom_label.setMinimumWidth(
+            self.zoom_label.fontMetrics().horizontalAdvance("Zoom 6400 %") + 8
+        )
+        self.mode_label = QLabel()
+        self.mode_label.setToolTip(
+            "Current compare mode (S: side by side, W: wipe, D: difference, X: flip)"
+        )
+
+        self.strip = QListWidget()
+        self.strip.setViewMode(QListView.ViewMode.IconMode)
+        self.strip.setFlow(QListView.Flow.LeftToRight)
+        self.strip.setWrapping(False)
+        self.strip.setMovement(QListView.Movement.Static)
+        self.strip.setIconSize(thumbnails.size)
+        self.strip.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.strip.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        fm = self.strip.fontMetrics()
+        self.strip.setFixedHeight(thumbnails.size.height() + 2 * fm.height() + 24)
+        self.strip.setGridSize(
+            QSize(thumbnails.size.width() + 28, thumbnails.size.height() + 2 * fm.height() + 8)
+        )
+        self.strip.setToolTip(
+            "References to compare with; the best match is selected first ([ and ] to step)"
+        )
+        self.strip.currentRowChanged.connect(self._on_strip_row)
+        self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._strip_items: dict[str, QListWidgetItem] = {}
+        thumbnails.thumbnail_ready.connect(self._on_thumbnail)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        bar.addWidget(self.mode_label)
+        bar.addStretch(1)
+        bar.addWidget(self.wipe_label)
+        bar.addWidget(self.wipe_slider, 1)
+        bar.addWidget(self.zoom_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(bar)
+        layout.addWidget(self._stack, 1)
+        layout.addWidget(self.strip)
+        if simple:
+            self.strip.hide()
+            self.mode_label.hide()
+        loader.image_ready.connect(self._on_image_ready)
+        self.state.changed.connect(self._on_state_changed)
+        self._update_mode_widgets()
+
+    # -- content --------------------------------------------------------------------------------
+
+    @property
+    def asset_rel(self) -> str | None:
+        """The asset shown."""
+        return self._asset[1] if self._asset else None
+
+    @property
+    def reference(self) -> RefEntry | None:
+        """The reference shown."""
+        return self._ref
+
+    @property
+    def references(self) -> list[RefEntry]:
+        """The references offered in the strip."""
+        return list(self._refs)
+
+    def bound(self) -> QSize:
+        """Decode size for display images."""
+        return display_bound(self)
+
+    def show_asset(
+        self, path: Path, rel: str, label: str, refs: list[RefEntry], preselect: str | None = None
+    ) -> None:
+        """Show an asset with its references; ``preselect`` (a ref's rel) or the best match first.
+
+        Zoom and pan are kept; a side moved alone is lined up again.
+        """
+        self._asset = (path, rel, label)
+        self._painted_rel = None
+        self.left.reset_local()
+        self.right.reset_local()
+        self.overlay.reset_local()
+        bound = self.bound()
+        self._asset_key = None
+        self._asset_img = self._loader.cached(path, bound)
+        if self._asset_img is None:
+            self._asset_key = self._loader.request(path, bound, URGENT)
+        self._refs = list(refs)
+        self._rebuild_strip()
+        chosen = preselect if preselect is not None else self._best_rel()
+        self.select_reference(chosen)
+        self._refresh()
+
+    def clear(self, message: str = "Select an asset in the queue") -> None:
+        """Show nothing."""
+        self._asset = None
+        self._refs = []
+        self._ref = None
+        self._asset_img = None
+        self._ref_img = None
+        self._rebuild_strip()
+        for c in (self.left, self.right, self.overlay):
+            c.set_images(QImage(), message=message)
+
+    def select_reference(self, rel: str | None) -> None:
+        """Compare with the reference ``rel`` (None: none)."""
+        entry = next((r for r in self._refs if r.rel == rel), None)
+        if entry is None and self._refs and rel is None:
+            entry = self._refs[0]
+        self._ref = entry
+        self._ref_img = None
+        self._ref_key = None
+        if entry is not None:
+            bound = self.bound()
+            self._ref_img = self._loader.cached(entry.path, bound)
+            if self._ref_img is None:
+                self._ref_key = self._loader.request(entry.path, bound, URGENT)
+            row = self._refs.index(entry)
+            if self.strip.currentRow() != row:
+                self.strip.blockSignals(True)
+                self.strip.setCurrentRow(row)
+                self.strip.blockSignals(False)
+            self.strip.scrollToItem(self.strip.item(row))
+        self._refresh()
+        self.reference_changed.emit(entry.rel if entry else "")
+
+    def prefetch(self, path: Path) -> None:
+        """Decode ``path`` at display size ahead of need."""
+        self._loader.request(path, self.bound(), PREFETCH)
+
+    def _best_rel(self) -> str | None:
+        known = [r for r in self._refs if r.distance is not None]
+        if known:
+            return min(known, key=lambda r: r.distance if r.distance is not None else 1 << 30).rel
+        return self._refs[0].rel if self._refs else None
+
+    def _rebuild_strip(self) -> None:
+        self.strip.blockSignals(True)
+        self.strip.clear()
+        self._strip_items.clear()
+        for r in self._refs:
+            text = r.label if r.distance is None else f"{r.label}\ndistance {r.distance}"
+            item = QListWidgetItem(self._thumb_icon(r.path), text)
+            tip = r.rel
+            if r.distance is not None:
+                tip += f"\nHash distance {r.distance} (lower: more alike)"
+            if r.why:
+                tip += f"\n{r.why}"
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole, r.rel)
+            self.strip.addItem(item)
+            self._strip_items[str(r.path)] = item
+        self.strip.blockSignals(False)
+        if not self._simple:
+            self.strip.setVisible(bool(self._refs))
+
+    def _thumb_icon(self, path: Path) -> QIcon:
+        pixmap = self._thumbnails.get(path)
+        if pixmap is None:
+            return icon("placeholder")
+        return QIcon(pixmap) if not pixmap.isNull() else icon("broken")
+
+    def _on_thumbnail(self, path: str) -> None:
+        item = self._strip_items.get(path)
+        if item is not None:
+            item.setIcon(self._thumb_icon(Path(path)))
+
+    def _on_strip_row(self, row: int) -> None:
+        if 0 <= row < len(self._refs):
+            self.select_reference(self._refs[row].rel)
+
+    def _on_image_ready(self, key: Key, decoded: Decoded) -> None:
+        if key == self._asset_key:
+            self._asset_img = decoded
+            self._asset_key = None
+            self._refresh()
+        if key == self._ref_key:
+            self._ref_img = decoded
+            self._ref_key = None
+            self._refresh()
+
+    # -- modes and navigation -------------------------------------------------------------------
+
+    def set_mode(self, mode: CompareMode) -> None:
+        """Side by side, wipe or difference."""
+        self.mode = mode
+        self._update_mode_widgets()
+        self._refresh()
+
+    def toggle_flip(self) -> None:
+        """Swap asset and reference in place (nothing moves)."""
+        self.flipped = not self.flipped
+        self._update_mode_widgets()
+        self._refresh()
+
+    def fit(self) -> None:
+        """Whole image, both sides lined up again."""
+        for c in (self.left, self.right, self.overlay):
+            c.reset_local()
+        self.state.fit()
+
+    def actual_size(self) -> None:
+        """One asset pixel per screen pixel (100 %), about the current centre."""
+        canvas = self._active_canvas()
+        self.state.set(canvas.zoom_for_actual_pixels(), self.state.center)
+
+    def zoom_by(self, factor: float) -> None:
+        """Zoom about the centre."""
+        self.state.set(self.state.zoom * factor, self.state.center)
+
+    def step_reference(self, delta: int) -> None:
+        """Select the next (+1) or previous (-1) reference in the strip."""
+        if not self._refs:
+            return
+        i = self._refs.index(self._ref) if self._ref in self._refs else -1
+        self.select_reference(self._refs[(i + delta) % len(self._refs)].rel)
+
+    def nudge_wipe(self, delta: float) -> None:
+        """Move the wipe divider by ``delta`` (fraction of the width)."""
+        self.wipe_slider.setValue(round((self.overlay.wipe + delta) * 1000))
+
+    def pan(self, dx: float, dy: float, *, local: bool = False) -> None:
+        """Pan (``local``: the reference side alone)."""
+        canvas = (
+            self.right if local and self.mode is CompareMode.SIDE_BY_SIDE else self._active_canvas()
+        )
+        canvas.pan_by(dx, dy, local=local)
+
+    def _active_canvas(self) -> ImageCanvas:
+        return self.left if self.mode is CompareMode.SIDE_BY_SIDE else self.overlay
+
+    def _update_mode_widgets(self) -> None:
+        side = self.mode is CompareMode.SIDE_BY_SIDE
+        self._stack.setCurrentIndex(0 if side else 1)
+        self.overlay.set_mode(
+            CanvasMode.WIPE if self.mode is CompareMode.WIPE else CanvasMode.DIFFERENCE
+        )
+        wipe = self.mode is CompareMode.WIPE and not self._simple
+        self.wipe_slider.setVisible(wipe)
+        self.wipe_label.setVisible(wipe)
+        text = self.mode.value.capitalize()
+        if self.flipped:
+            text += " · flipped"
+        self.mode_label.setText(text)
+
+    def _on_wipe_slider(self, value: int) -> None:
+        self.overlay.wipe = value / 1000
+        self.overlay.update()
+
+    def _on_wipe_dragged(self, value: float) -> None:
+        self.wipe_slider.blockSignals(True)
+        self.wipe_slider.setValue(round(value * 1000))
+        self.wipe_slider.blockSignals(False)
+
+    def _on_state_changed(self) -> None:
+        z = self.state.zoom
+        actual = self._active_canvas().zoom_for_actual_pixels()
+        self.zoom_label.setText("Fit" if abs(z - 1) < 1e-3 else f"Zoom {round(100 * z / actual)} %")
+        self.zoom_changed.emit(z)
+
+    # -- painting -------------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        if self._asset is None:
+            return
+        _, rel, label = self._asset
+        a_img, a_msg = self._image_and_message(self._asset_img, "Loading asset…")
+        r_img, r_msg = self._image_and_message(
+            self._ref_img,
+            "Loading reference…" if self._ref else "This model has no reference photos",
+        )
+        a_cap = f"Asset: {label}"
+        r_cap = f"Reference: {self._ref.label}" if self._ref else "No reference"
+        if self._asset_img is not None and self._asset_img.source_size.isValid():
+            frame = self._asset_img.source_size
+            for c in (self.left, self.right, self.overlay):
+                c.set_frame(frame)
+        first, second = (a_img, r_img), (a_cap, r_cap)
+        msgs = (a_msg, r_msg)
+        if self.flipped:
+            first, second, msgs = (r_img, a_img), (r_cap, a_cap), (r_msg, a_msg)
+        self.left.set_images(first[0], caption=second[0], message=msgs[0])
+        self.right.set_images(first[1], caption=second[1], message=msgs[1])
+        self.overlay.set_images(
+            first[0], first[1], caption=second[0], secondary_caption=second[1], message=msgs[0]
+        )
+        if not self._simple:
+            self.right.setVisible(True)
+        del rel
+
+    @staticmethod
+    def _image_and_message(decoded: Decoded | None, loading: str) -> tuple[QImage, str]:
+        if decoded is None:
+            return QImage(), loading
+        if decoded.error:
+            return QImage(), decoded.error
+        return decoded.image, ""
+
+    def _on_canvas_painted(self) -> None:
+        if self._asset is None or self._asset_img is None or self._painted_rel == self._asset[1]:
+            return
+        self._painted_rel = self._asset[1]
+        self.asset_painted.emit(self._asset[1])

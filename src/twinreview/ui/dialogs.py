@@ -1,0 +1,329 @@
+"""Dialogs: reject reasons, first-run identity, the shortcut sheet.
+
+All are opened with ``open()`` (window-modal, non-blocking) and report through signals, so no
+nested event loop ever runs inside a slot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twinreview.core.policy import ROLES
+from twinreview.ui.backend import Identity, KeyringUnavailable
+from twinreview.ui.bridge import Bridge
+from twinreview.ui.resources import icon
+
+# Plain-language reasons for simple mode: fewer, in the model's words.
+SIMPLE_REASONS: Mapping[str, str] = {
+    "likeness_wrong": "This does not look like me.",
+    "copy_of_reference": "This is one of my real photos, not a new image.",
+    "quality": "I do not like how I look (face, hands, styling).",
+    "not_consented_use": "I did not agree to this kind of use.",
+    "other": "Something else (write a note).",
+}
+
+
+class RejectDialog(QDialog):
+    """Choose reason codes (preselected from the findings) and an optional note."""
+
+    def __init__(
+        self,
+        reasons: Mapping[str, str],
+        preselected: Sequence[str],
+        *,
+        asset_name: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Reject {asset_name}")
+        self.setToolTip("Say why this image is rejected; the reasons are signed with the decision")
+        self.list = QListWidget()
+        self.list.setToolTip(
+            "Reasons; the ones suggested by the findings are ticked. Space toggles"
+        )
+        for i, (code, text) in enumerate(reasons.items(), start=1):
+            item = QListWidgetItem(f"{i}. {text}")
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if code in preselected else Qt.CheckState.Unchecked
+            )
+            item.setToolTip(f"Reason code: {code} (key {i} toggles)")
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        self.note = QPlainTextEdit()
+        self.note.setPlaceholderText("Optional note for the people who read the log")
+        self.note.setToolTip("A note signed with the decision (optional)")
+        self.note.setTabChangesFocus(True)
+        fm = self.note.fontMetrics()
+        self.note.setFixedHeight(fm.lineSpacing() * 4 + 12)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Reject and sign")
+        ok.setIcon(icon("reject"))
+        ok.setToolTip("Sign and record the rejection now (Enter)")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setToolTip("Do not reject (Esc)")
+        buttons.accepted.connect(self._accept_if_valid)
+        buttons.rejected.connect(self.reject)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Why is it rejected?"))
+        layout.addWidget(self.list)
+        layout.addWidget(QLabel("Note"))
+        layout.addWidget(self.note)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        for i in range(min(9, self.list.count())):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(str(i + 1)))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            action.triggered.connect(lambda _=False, row=i: self._toggle(row))
+            self.list.addAction(action)
+        self.list.setFocus()
+
+    def _toggle(self, row: int) -> None:
+        item = self.list.item(row)
+        checked = item.checkState() == Qt.CheckState.Checked
+        item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
+
+    def reasons(self) -> list[str]:
+        """The ticked reason codes, in list order."""
+        out = []
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(str(item.data(Qt.ItemDataRole.UserRole)))
+        return out
+
+    def note_text(self) -> str:
+        """The note, stripped."""
+        return self.note.toPlainText().strip()
+
+    def _accept_if_valid(self) -> None:
+        if not self.reasons():
+            self.error.setText("Tick at least one reason.")
+            self.error.show()
+            return
+        if "other" in self.reasons() and not self.note_text():
+            self.error.setText("Write a note for “another reason”.")
+            self.error.show()
+            return
+        self.accept()
+
+
+_PRINCIPAL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
+
+
+class IdentityDialog(QDialog):
+    """First run: create the reviewer's identity and key, then show the allowed_signers line.
+
+    ``done_identity`` holds the identity after success; when no keyring is usable the dialog
+    explains it and offers read-only mode (``read_only_reason`` set).
+    """
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        create: Callable[[str, str, str], Identity],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Who is reviewing?")
+        self._bridge = bridge
+        self._create = create
+        self.done_identity: Identity | None = None
+        self.read_only_reason: str | None = None
+
+        intro = QLabel(
+            "Your decisions are signed with a key that stays in this computer's keyring. "
+            "Tell us who you are; the workspace owner adds the line shown afterwards to the roster."
+        )
+        intro.setWordWrap(True)
+        self.principal = QLineEdit()
+        self.principal.setPlaceholderText("you@example.com")
+        self.principal.setToolTip("Your e-mail address: the name your signatures carry")
+        self.display_name = QLineEdit()
+        self.display_name.setPlaceholderText("Your name")
+        self.display_name.setToolTip("Your name as other reviewers see it")
+        self.role = QComboBox()
+        for r, text in (
+            ("model", "Model: I review images of myself"),
+            ("agent", "Agent: I sign off for the models I represent"),
+            ("brand", "Brand: I review for the brand"),
+        ):
+            self.role.addItem(text, r)
+        assert {self.role.itemData(i) for i in range(self.role.count())} <= set(ROLES)
+        self.role.setToolTip("Your role decides which approvals you can give")
+        form = QFormLayout()
+        form.addRow("E-mail", self.principal)
+        form.addRow("Name", self.display_name)
+        form.addRow("Role", self.role)
+
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.hide()
+        self.line = QLineEdit()
+        self.line.setReadOnly(True)
+        self.line.setToolTip("Your public key line for the workspace's roster/allowed_signers")
+        self.copy = QPushButton(icon("copy"), "Copy")
+        self.copy.setToolTip("Copy the allowed_signers line to the clipboard")
+        self.copy.clicked.connect(self._copy)
+        line_row = QHBoxLayout()
+        line_row.addWidget(self.line, 1)
+        line_row.addWidget(self.copy)
+        self.line_box = QWidget()
+        self.line_box.setLayout(line_row)
+        line_row.setContentsMargins(0, 0, 0, 0)
+        self.line_box.hide()
+
+        self.buttons = QDialogButtonBox()
+        self.create_button = self.buttons.addButton(
+            "Create my key", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.create_button.setIcon(icon("identity"))
+        self.create_button.setToolTip("Create a signing key in the keyring for this identity")
+        self.create_button.setDefault(True)
+        self.later_button = self.buttons.addButton(
+            "Browse read-only", QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.later_button.setToolTip("Look at images without a key; you cannot approve or reject")
+        self.done_button = self.buttons.addButton(
+            "Start reviewing", QDialogButtonBox.ButtonRole.YesRole
+        )
+        self.done_button.setToolTip("Close this dialog and review")
+        self.done_button.hide()
+        self.create_button.clicked.connect(self._on_create)
+        self.later_button.clicked.connect(self._on_later)
+        self.done_button.clicked.connect(self.accept)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.message)
+        layout.addWidget(self.line_box)
+        layout.addWidget(self.buttons)
+        self.resize(560, self.sizeHint().height())
+
+    def _on_create(self) -> None:
+        principal = self.principal.text().strip()
+        name = self.display_name.text().strip()
+        role = str(self.role.currentData())
+        if not _PRINCIPAL.match(principal):
+            self._say("Enter an e-mail address such as you@example.com.")
+            return
+        if not name:
+            self._say("Enter your name.")
+            return
+        self.create_button.setEnabled(False)
+        self._say("Creating your key…")
+        self._bridge.submit(
+            self._create, principal, name, role, on_done=self._created, on_error=self._failed
+        )
+
+    def _created(self, identity: Identity) -> None:
+        self.done_identity = identity
+        self._say(
+            "Your key is in the keyring. Send this line to the workspace owner, who adds it to "
+            "roster/allowed_signers so that your decisions count:"
+        )
+        self.line.setText(identity.allowed_signers_line)
+        self.line_box.show()
+        self.create_button.hide()
+        self.later_button.hide()
+        for w in (self.principal, self.display_name, self.role):
+            w.setEnabled(False)
+        self.done_button.show()
+        self.done_button.setDefault(True)
+        self.done_button.setFocus()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.create_button.setEnabled(True)
+        if isinstance(exc, KeyringUnavailable):
+            self.read_only_reason = str(exc)
+            self._say(
+                f"No usable keyring on this computer, so your key cannot be stored safely.\n{exc}\n"
+                "You can still browse and compare images (read-only)."
+            )
+            self.create_button.setEnabled(False)
+            self.later_button.setDefault(True)
+            return
+        self._say(" ".join(str(exc).split()) or type(exc).__name__)
+
+    def _on_later(self) -> None:
+        if self.read_only_reason is None:
+            self.read_only_reason = "No reviewer identity yet: create one to approve or reject."
+        self.reject()
+
+    def _copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.line.text())
+        self.copy.setText("Copied")
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.show()
+
+
+class ShortcutSheet(QDialog):
+    """Every action with its shortcut, one key (``?``) away."""
+
+    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        rows = [a for a in actions if a.shortcuts()]
+        table = QTableWidget(len(rows), 2)
+        table.setHorizontalHeaderLabels(["Action", "Keys"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        table.setToolTip("Keyboard shortcuts of every action")
+        for i, a in enumerate(rows):
+            name = QTableWidgetItem(a.icon(), a.text().replace("&", ""))
+            name.setToolTip(a.toolTip())
+            keys = ", ".join(
+                s.toString(QKeySequence.SequenceFormat.NativeText) for s in a.shortcuts()
+            )
+            table.setItem(i, 0, name)
+            table.setItem(i, 1, QTableWidgetItem(keys))
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        extra = QLabel(
+            "In the compare view: mouse wheel zooms, drag pans, Shift + drag / wheel / arrows "
+            "moves or zooms one side alone; double click toggles fit and 100 %."
+        )
+        extra.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close (Esc)")
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(table)
+        layout.addWidget(extra)
+        layout.addWidget(buttons)
+        self.table = table
+        self.resize(520, 600)

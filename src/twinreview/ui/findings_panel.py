@@ -1,0 +1,327 @@
+"""The findings panel: findings as plain sentences with evidence, disclosure, file facts, history.
+
+A read-only rich-text view built from the scan result and the asset's status. Links carry the
+evidence: clicking one asks the compare view to show that pair.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QTextBrowser, QWidget
+
+from twinreview.core.findings import Finding, Severity
+from twinreview.core.policy import REASON_CODES, Decision, State
+from twinreview.ui.resources import resources_dir
+from twinreview.ui.session import AssetItem
+
+EVIDENCE_SCHEME = "evidence"
+
+C2PA_MEANING: Mapping[str, str] = {
+    "absent": "The file carries no Content Credentials (C2PA).",
+    "remote-only": "The file points to Content Credentials stored online. They were not fetched: "
+    "twinreview works offline, so they could not be checked.",
+    "unreadable": "The file has Content Credentials, but they cannot be read "
+    "(damaged or unsupported).",
+    "valid-untrusted": "The Content Credentials are intact, but the signer is not on a trust list "
+    "configured for this workspace. Intact does not mean trustworthy.",
+    "trusted": "The Content Credentials are intact and signed by a signer this workspace trusts.",
+    "invalid-integrity": "The image was changed after it was signed: the credentials no longer "
+    "match the pixels (tampered).",
+    "invalid-credential-only": "The image matches its credentials, but the signing certificate "
+    "is expired, revoked or otherwise invalid.",
+}
+
+VERDICT_MEANING: Mapping[str, str] = {
+    "disclosed": "The image says it is AI-made, in its Content Credentials and in its metadata.",
+    "partial": "The image says it is AI-made in only one place.",
+    "missing": "Nothing in the file says that the image is AI-made.",
+    "blocked": "The disclosure cannot be trusted (tampered or contradictory).",
+}
+
+_SEVERITY_ICON = {
+    Severity.BLOCK: "severity-block",
+    Severity.WARN: "severity-warn",
+    Severity.INFO: "severity-info",
+}
+_SEVERITY_WORD = {Severity.BLOCK: "Blocking", Severity.WARN: "Warning", Severity.INFO: "Note"}
+# Evidence keys already said by the sentence or shown as a link.
+_HIDDEN_EVIDENCE = frozenset({"reference"})
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text))
+
+
+def human_size(size: int | None) -> str:
+    """``123456`` -> ``120.6 KiB``."""
+    if size is None:
+        return "unknown"
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def _icon_img(name: str, size: int) -> str:
+    path = resources_dir() / "icons" / f"{name}.svg"
+    return f'<img src="{QUrl.fromLocalFile(str(path)).toString()}" width="{size}" height="{size}">'
+
+
+def _when(ts: dt.datetime) -> str:
+    return ts.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class FindingsPanel(QTextBrowser):
+    """Shows one asset's findings, disclosure, file facts, status and decision history.
+
+    Signals:
+        evidence_requested(str): a finding's evidence link was clicked (the reference's rel).
+    """
+
+    evidence_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.anchorClicked.connect(self._on_anchor)
+        self.setToolTip(
+            "What the scan found about this asset; click a link to compare the evidence"
+        )
+        self.setMinimumWidth(260)
+        self._item: AssetItem | None = None
+        self.show_item(None)
+
+    def show_item(self, item: AssetItem | None) -> None:
+        """Render ``item`` (None: an empty hint)."""
+        self._item = item
+        if item is None:
+            self.setHtml("<p>Select an asset to see what the scan found.</p>")
+            return
+        self.setHtml(self.to_html(item))
+
+    def refresh(self) -> None:
+        """Re-render the current item (its results or status changed)."""
+        self.show_item(self._item)
+
+    def to_html(self, item: AssetItem) -> str:
+        """The HTML for ``item``."""
+        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        link = self.palette().color(QPalette.ColorRole.Link).name()
+        size = max(14, self.fontMetrics().height())
+        out = [
+            f"<style>a {{ color: {link}; }} .m {{ color: {muted}; }} "
+            "td { padding-right: 8px; }</style>",
+            f"<h3>{_e(item.ref.path.name)}</h3>",
+            f'<p class="m">{_e(item.rel)} · model {_e(item.model_name)}</p>',
+        ]
+        out += self._status_html(item, size)
+        out.append("<h4>Findings</h4>")
+        result = item.result
+        if result is None:
+            out.append("<p>Scanning…</p>")
+        else:
+            if result.error:
+                out.append(
+                    f"<p>{_icon_img('severity-block', size)} <b>Unreadable:</b> "
+                    f"{_e(result.error)}</p>"
+                )
+            findings = sorted(result.findings, key=lambda f: -int(f.severity))
+            if not findings and not result.error:
+                out.append(
+                    f"<p>{_icon_img('severity-none', size)} The scan found nothing to report.</p>"
+                )
+            for f in findings:
+                out.append(self._finding_html(f, size, muted))
+            out += self._disclosure_html(result.disclosure, muted)
+            out += self._facts_html(item)
+        out += self._history_html(item, muted)
+        return "\n".join(out)
+
+    # -- sections -------------------------------------------------------------------------------
+
+    def _status_html(self, item: AssetItem, size: int) -> list[str]:
+        if item.status is None:
+            return []
+        ev = item.status.evaluation
+        icon_name = {
+            State.CLEARED: "status-cleared",
+            State.PENDING: "status-pending",
+            State.REJECTED: "status-rejected",
+            State.BLOCKED: "status-blocked",
+        }[ev.state]
+        text = {
+            State.CLEARED: "Cleared: every required role approved.",
+            State.PENDING: f"Pending: waiting for {', '.join(ev.missing_roles) or 'an approval'}.",
+            State.REJECTED: "Rejected.",
+            State.BLOCKED: f"Blocked ({ev.blocked_by}).",
+        }[ev.state]
+        out = [f"<p>{_icon_img(icon_name, size)} <b>{_e(text)}</b></p>"]
+        if ev.problems:
+            out.append("<ul>" + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>")
+        return out
+
+    def _finding_html(self, f: Finding, size: int, muted: str) -> str:
+        parts = [
+            f"<p>{_icon_img(_SEVERITY_ICON[f.severity], size)} "
+            f"<b>{_SEVERITY_WORD[f.severity]}:</b> {_e(f.message)}"
+        ]
+        ref = f.evidence.get("reference")
+        if isinstance(ref, str) and ref:
+            url = QUrl()
+            url.setScheme(EVIDENCE_SCHEME)
+            url.setPath(ref)
+            parts.append(
+                f' <a href="{_e(url.toString())}">Compare with {_e(ref.rsplit("/", 1)[-1])}</a>'
+            )
+        facts = [
+            f"{_e(k)}: {_e(self._evidence_value(v))}"
+            for k, v in f.evidence.items()
+            if k not in _HIDDEN_EVIDENCE and v not in (None, "", [], {})
+        ]
+        if isinstance(ref, str) and ref:
+            facts.insert(0, f"reference: {_e(ref)}")
+        if facts:
+            parts.append(f'<br><span class="m">{" · ".join(facts)}</span>')
+        parts.append("</p>")
+        return "".join(parts)
+
+    @staticmethod
+    def _evidence_value(value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        if isinstance(value, dict):
+            return ", ".join(f"{k}={v}" for k, v in value.items())
+        return str(value)
+
+    def _disclosure_html(self, disclosure: Mapping[str, Any] | None, muted: str) -> list[str]:
+        out = ["<h4>AI disclosure</h4>"]
+        if not disclosure:
+            out.append('<p class="m">No disclosure check for this file.</p>')
+            return out
+        verdict = str(disclosure.get("verdict") or "unknown")
+        out.append(f"<p><b>Verdict: {_e(verdict)}</b> — {_e(VERDICT_MEANING.get(verdict, ''))}</p>")
+        rows: list[tuple[str, str]] = []
+        c2pa = disclosure.get("c2pa")
+        if isinstance(c2pa, Mapping):
+            state = str(c2pa.get("state") or "unknown")
+            rows.append(("C2PA", f"<b>{_e(state)}</b>: {_e(C2PA_MEANING.get(state, ''))}"))
+            failures = c2pa.get("failures") or []
+            if failures:
+                rows.append(("Failures", _e(", ".join(str(x) for x in failures))))
+            for st in c2pa.get("source_types") or []:
+                if isinstance(st, Mapping):
+                    rows.append(
+                        (
+                            "Source type",
+                            f"{_e(st.get('value'))} "
+                            f'<span class="m">(in {_e(st.get("where"))})</span>',
+                        )
+                    )
+            if c2pa.get("signer"):
+                rows.append(("Signer", _e(c2pa["signer"])))
+            if c2pa.get("generator"):
+                rows.append(("Made with", _e(c2pa["generator"])))
+        xmp = disclosure.get("xmp")
+        if isinstance(xmp, Mapping):
+            rows.append(("IPTC source type", _e(xmp.get("source_type") or "none")))
+        label = disclosure.get("label")
+        if isinstance(label, Mapping):
+            found = label.get("found")
+            where = label.get("where") or label.get("corner")
+            text = "found" if found else "not found"
+            if found and where:
+                text += f" ({where})"
+            rows.append(("Visible label", _e(text)))
+        if rows:
+            out.append(
+                "<table>"
+                + "".join(f"<tr><td valign=top><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+                + "</table>"
+            )
+        for note in disclosure.get("notes") or []:
+            out.append(f'<p class="m">{_e(note)}</p>')
+        return out
+
+    def _facts_html(self, item: AssetItem) -> list[str]:
+        result = item.result
+        if result is None:
+            return []
+        facts = result.facts
+        rows = []
+        if facts is not None:
+            if facts.width and facts.height:
+                rows.append(("Dimensions", f"{facts.width} × {facts.height} pixels"))
+            rows.append(("Format", facts.format or "unknown"))
+            rows.append(("Size", human_size(facts.size)))
+        if result.sha256:
+            rows.append(("SHA-256", f"{result.sha256[:16]}…"))
+        if result.phash:
+            rows.append(("pHash", str(result.phash)))
+        if not rows:
+            return []
+        return [
+            "<h4>File</h4><table>"
+            + "".join(f"<tr><td><b>{_e(k)}</b></td><td>{_e(v)}</td></tr>" for k, v in rows)
+            + "</table>"
+        ]
+
+    def _history_html(self, item: AssetItem, muted: str) -> list[str]:
+        if item.status is None:
+            return []
+        history = item.status.history
+        out = ["<h4>Decisions</h4>"]
+        if not history:
+            out.append('<p class="m">No decisions yet.</p>')
+            return out
+        counting = set(id(d) for d in item.status.evaluation.counting)
+        counting_keys = {(d.log, d.seq) for d in item.status.evaluation.counting}
+        stale_keys = {(d.log, d.seq) for d in item.status.evaluation.stale}
+        for d in reversed(history):
+            out.append(
+                self._decision_html(
+                    d,
+                    (d.log, d.seq) in counting_keys or id(d) in counting,
+                    (d.log, d.seq) in stale_keys,
+                )
+            )
+        return out
+
+    @staticmethod
+    def _decision_html(d: Decision, counts: bool, stale: bool) -> str:
+        verb = (
+            "Approved"
+            if d.decision == "approve"
+            else "Rejected"
+            if d.decision == "reject"
+            else d.decision
+        )
+        line = f"<b>{_e(verb)}</b> by {_e(d.principal)} ({_e(d.role)}) on {_e(_when(d.ts))}"
+        if d.override:
+            line += " — <b>overrode blocking findings</b>"
+        tail = []
+        if d.reasons:
+            tail.append("; ".join(REASON_CODES.get(r, r) for r in d.reasons))
+        if d.note:
+            tail.append(f"“{d.note}”")
+        if tail:
+            line += "<br>" + _e(" — ".join(tail))
+        if stale:
+            line += (
+                '<br><span class="m">About an earlier version of the file; does not count.</span>'
+            )
+        elif not counts:
+            line += '<br><span class="m">Superseded by a later decision.</span>'
+        return f"<p>{line}</p>"
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == EVIDENCE_SCHEME:
+            self.evidence_requested.emit(url.path())

@@ -1,0 +1,145 @@
+"""Decoding images for display, off the GUI thread.
+
+Everything here runs in workers and returns :class:`QImage` (thread-safe, unlike QPixmap).
+Images are decoded at most at the size they will be shown (``QImageReader.setScaledSize`` lets the
+JPEG decoder skip most of the work), so a 24 MP photo costs a screen-sized decode, and the cache
+holds screen-sized images, never full-size ones. Files Qt cannot read (HEIC, odd TIFFs) go through
+Pillow, with its decompression-bomb guard left on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
+
+# Qt refuses images needing more memory than this (MB) before decoding anything; a hostile
+# 100 000 x 100 000 PNG costs nothing. A 24 MP photo needs ~92 MB at 32 bits per pixel.
+_ALLOCATION_LIMIT_MB = 512
+
+_pillow_lock = threading.Lock()
+_pillow_ready = False
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded, display-sized image or the reason it could not be decoded.
+
+    Attributes:
+        image: The image (null when ``error`` is set), in a format that paints fast.
+        source_size: Size of the full image after EXIF orientation (invalid when unknown).
+        error: One-line reason when the file could not be shown.
+    """
+
+    image: QImage
+    source_size: QSize
+    error: str | None = None
+
+
+def decode(path: Path, bound: QSize | None) -> Decoded:
+    """Decode ``path`` scaled down to fit ``bound`` (never up); ``None`` means full size.
+
+    Never raises for a bad file: the error is in :attr:`Decoded.error`.
+    """
+    reader = QImageReader(str(path))
+    reader.setDecideFormatFromContent(True)  # never trust the extension
+    reader.setAutoTransform(True)  # EXIF orientation
+    reader.setAllocationLimit(_ALLOCATION_LIMIT_MB)
+    stored = reader.size()
+    rotated = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)
+    source = stored.transposed() if rotated and stored.isValid() else stored
+    too_big = bound is not None and (
+        source.width() > bound.width() or source.height() > bound.height()
+    )
+    if stored.isValid() and bound is not None and not bound.isEmpty() and too_big:
+        target = source.scaled(bound, Qt.AspectRatioMode.KeepAspectRatio)
+        # The scaled size applies to the stored (unrotated) image.
+        reader.setScaledSize(target.transposed() if rotated else target)
+    image = reader.read()
+    if image.isNull():
+        qt_error = reader.errorString()
+        return _decode_with_pillow(path, bound, qt_error)
+    return Decoded(_fast_format(image), source if source.isValid() else image.size())
+
+
+def _fast_format(image: QImage) -> QImage:
+    # Premultiplied ARGB32/RGB32 are what the raster paint engine blits without converting;
+    # converting here, in the worker, keeps the conversion off the GUI thread.
+    if image.hasAlphaChannel():
+        return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    return image.convertToFormat(QImage.Format.Format_RGB32)
+
+
+def _decode_with_pillow(path: Path, bound: QSize | None, qt_error: str) -> Decoded:
+    global _pillow_ready
+    try:
+        with _pillow_lock:
+            if not _pillow_ready:
+                from pillow_heif import register_heif_opener
+
+                register_heif_opener()
+                _pillow_ready = True
+        with Image.open(path) as opened:
+            if bound is not None and not bound.isEmpty():
+                opened.draft("RGB", (bound.width(), bound.height()))
+            im = ImageOps.exif_transpose(opened)
+            source = QSize(im.width, im.height)
+            if bound is not None and not bound.isEmpty():
+                im.thumbnail((bound.width(), bound.height()))
+            rgba = im.convert("RGBA")
+            data = rgba.tobytes("raw", "RGBA")
+            qimage = QImage(
+                data, rgba.width, rgba.height, rgba.width * 4, QImage.Format.Format_RGBA8888
+            )
+            # copy(): the QImage must own its pixels once ``data`` goes away.
+            return Decoded(_fast_format(qimage.copy()), source)
+    except Exception as exc:  # noqa: BLE001 - any broken or hostile file: report, never crash
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        if qt_error and qt_error != "Unknown error":
+            reason = f"{qt_error}; {reason}"
+        return Decoded(QImage(), QSize(), f"cannot show this image ({reason})")
+
+
+class ImageCache:
+    """A small LRU of decoded display images, keyed by path and bound. GUI thread only.
+
+    Holds screen-sized images (about 8 MB each at 1920x1080), so the default of 24 entries stays
+    under ~200 MB even on a large screen.
+    """
+
+    def __init__(self, capacity: int = 24) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[tuple[str, int, int], Decoded] = OrderedDict()
+
+    @staticmethod
+    def key(path: Path, bound: QSize | None) -> tuple[str, int, int]:
+        """Return the cache key for ``path`` decoded within ``bound``."""
+        if bound is None:
+            return (str(path), 0, 0)
+        return (str(path), bound.width(), bound.height())
+
+    def get(self, key: tuple[str, int, int]) -> Decoded | None:
+        """Return the cached image and mark it recently used."""
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[str, int, int], value: Decoded) -> None:
+        """Store ``value``, evicting the least recently used entries."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything (a new workspace)."""
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)

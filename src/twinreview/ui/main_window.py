@@ -1,0 +1,1180 @@
+"""The main window: welcome screen, review page, simple mode.
+
+The review page holds the queue, the compare view, the findings panel and the decision bar.
+
+Every command is a QAction with a shortcut and a tooltip; dialogs open with ``open()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twinreview.core.findings import (
+    DUPLICATE_IN_BATCH,
+    MATCHES_OTHER_MODEL,
+    NEAR_COPY_OF_REFERENCE,
+    RESUBMITTED_REJECTED,
+)
+from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, suggest_reasons
+from twinreview.core.workspace import Workspace
+from twinreview.ui.compare_view import CompareMode, CompareView, RefEntry
+from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, ShortcutSheet
+from twinreview.ui.findings_panel import FindingsPanel
+from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.queue_model import (
+    COL_FINDINGS,
+    COL_STATUS,
+    BadgeDelegate,
+    ItemRole,
+    QueueFilter,
+    QueueModel,
+    QueueProxy,
+)
+from twinreview.ui.resources import app_icon, icon
+from twinreview.ui.session import AssetItem, ReviewSession
+
+_SIMILARITY_KINDS = (
+    NEAR_COPY_OF_REFERENCE,
+    MATCHES_OTHER_MODEL,
+    RESUBMITTED_REJECTED,
+    DUPLICATE_IN_BATCH,
+)
+PAGE_WELCOME, PAGE_REVIEW, PAGE_SIMPLE = range(3)
+
+
+def hamming_hex(a: str | None, b: str | None) -> int | None:
+    """Bit distance between two hex hashes of equal length (None when unknown)."""
+    if not a or not b or len(a) != len(b):
+        return None
+    try:
+        return (int(a, 16) ^ int(b, 16)).bit_count()
+    except ValueError:
+        return None
+
+
+class WelcomePage(QWidget):
+    """First screen when no workspace is open."""
+
+    def __init__(
+        self, open_action: QAction, demo_action: QAction, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        title = QLabel("<h1>twinreview</h1>")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        logo = QLabel()
+        logo.setPixmap(app_icon().pixmap(QSize(96, 96)))
+        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(
+            "Review AI-generated images of real people: compare each one with the person's real "
+            "photos, check that it says it is AI-made, and sign your approval.\n\n"
+            "Open a workspace folder, or try the demo."
+        )
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setMaximumWidth(520)
+        buttons = QHBoxLayout()
+        for action in (open_action, demo_action):
+            b = QToolButton()
+            b.setDefaultAction(action)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            b.setIconSize(QSize(32, 32))
+            b.setMinimumHeight(48)
+            buttons.addWidget(b)
+        self.recent = QLabel()
+        self.recent.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.recent.setWordWrap(True)
+        self.error = QLabel()
+        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.error.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(logo)
+        layout.addWidget(title)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(16)
+        layout.addLayout(buttons)
+        layout.addWidget(self.recent)
+        layout.addWidget(self.error)
+        layout.addStretch(2)
+        buttons.insertStretch(0, 1)
+        buttons.addStretch(1)
+
+
+class SimplePage(QWidget):
+    """Simple mode: one large image beside the best reference, two big buttons."""
+
+    def __init__(
+        self, compare: CompareView, acts: dict[str, QAction], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.compare = compare
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        font = self.header.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.header.setFont(font)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        row = QHBoxLayout()
+        for name in ("previous", "approve", "reject", "next"):
+            b = QToolButton()
+            b.setDefaultAction(acts[name])
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            big = name in ("approve", "reject")
+            b.setIconSize(QSize(40, 40) if big else QSize(24, 24))
+            if big:
+                f = b.font()
+                f.setPointSizeF(f.pointSizeF() * 1.4)
+                f.setBold(True)
+                b.setFont(f)
+                b.setMinimumWidth(220)
+            b.setMinimumHeight(56)
+            row.addWidget(b)
+            if name == "previous":
+                row.addStretch(1)
+            if name == "reject":
+                row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(compare, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(row)
+
+
+class MainWindow(QMainWindow):
+    """The app window. Takes its collaborators; builds nothing global.
+
+    Signals:
+        asset_shown(str): an asset (relative path) has been painted in the visible compare view.
+    """
+
+    asset_shown = Signal(str)
+
+    def __init__(
+        self,
+        session: ReviewSession,
+        loader: ImageLoader,
+        thumbnails: ThumbnailProvider,
+        settings: QSettings,
+        *,
+        build_demo: Callable[[], Path] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.loader = loader
+        self.thumbnails = thumbnails
+        self.settings = settings
+        self._build_demo = build_demo
+        self.setWindowTitle("twinreview")
+        self.setWindowIcon(app_icon())
+        self.acts: dict[str, QAction] = {}
+        self._dialog: QWidget | None = None  # the open dialog, if any (tests look at it)
+        self._simple_row = -1
+        self._current_rel: str | None = None
+        self._selecting_first = False
+        self._auto_selected = True  # the reviewer has not picked an asset since opening
+        self._make_actions()
+
+        # Queue
+        self.model = QueueModel(session, thumbnails, self)
+        self.proxy = QueueProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(COL_FINDINGS, Qt.SortOrder.DescendingOrder)
+        self.table.setIconSize(thumbnails.size)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(thumbnails.size.height() + 8)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setStretchLastSection(False)
+        self.table.setWordWrap(False)
+        self._badges = BadgeDelegate(self.table)
+        self.table.setItemDelegateForColumn(COL_STATUS, self._badges)
+        self.table.setItemDelegateForColumn(COL_FINDINGS, self._badges)
+        header = self.table.horizontalHeader()
+        for col in (1, COL_STATUS, COL_FINDINGS):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setToolTip("The review queue: click an asset or use N / P to move")
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.filter_group = QButtonGroup(self)
+        filters = QHBoxLayout()
+        filters.setSpacing(2)
+        for i, mode in enumerate(QueueFilter):
+            b = QPushButton(mode.value)
+            b.setCheckable(True)
+            b.setToolTip(f"{mode.tooltip} (Alt+{i + 1})")
+            b.setChecked(mode is QueueFilter.ALL)
+            b.setShortcut(QKeySequence(f"Alt+{i + 1}"))
+            self.filter_group.addButton(b, i)
+            filters.addWidget(b)
+        filters.addStretch(1)
+        self.filter_group.idClicked.connect(lambda i: self.set_filter(list(QueueFilter)[i]))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by path…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Show only assets whose path contains this text (Ctrl+F)")
+        self.search.textChanged.connect(self.proxy.set_text)
+        self.count_label = QLabel()
+        self.count_label.setToolTip("Assets shown / assets in the workspace")
+        queue_box = QWidget()
+        ql = QVBoxLayout(queue_box)
+        ql.setContentsMargins(4, 4, 4, 4)
+        ql.addLayout(filters)
+        ql.addWidget(self.search)
+        ql.addWidget(self.table, 1)
+        ql.addWidget(self.count_label)
+        for sig in (
+            self.proxy.rowsInserted,
+            self.proxy.rowsRemoved,
+            self.proxy.modelReset,
+            self.proxy.layoutChanged,
+        ):
+            sig.connect(self._update_count)
+
+        # Compare + findings + decision bar
+        self.compare = CompareView(loader, thumbnails)
+        self.compare.asset_painted.connect(self._on_painted)
+        self.findings = FindingsPanel()
+        self.findings.evidence_requested.connect(self.open_evidence)
+        self.decision_label = QLabel()
+        self.decision_label.setWordWrap(True)
+        self.decision_label.setToolTip("Status of this asset and your latest decision")
+        bar = QHBoxLayout()
+        bar.addWidget(self.decision_label, 1)
+        for name in ("previous", "approve", "reject", "next"):
+            tb = QToolButton()
+            tb.setDefaultAction(self.acts[name])
+            tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            tb.setIconSize(QSize(24, 24))
+            tb.setMinimumHeight(36)
+            bar.addWidget(tb)
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(4, 4, 4, 4)
+        cl.addWidget(self.compare, 1)
+        cl.addLayout(bar)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(queue_box)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.findings)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setStretchFactor(2, 2)
+        self.splitter.setChildrenCollapsible(False)
+
+        # Simple mode
+        self.simple_proxy = QueueProxy(self)
+        self.simple_proxy.setSourceModel(self.model)
+        self.simple_proxy.sort(-1)
+        self.simple_compare = CompareView(loader, thumbnails, simple=True)
+        self.simple_compare.asset_painted.connect(self._on_painted)
+        self.simple_page = SimplePage(self.simple_compare, self.acts)
+
+        self.welcome = WelcomePage(self.acts["open"], self.acts["demo"])
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.simple_page)
+        self.setCentralWidget(self.pages)
+
+        self._make_toolbar()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setToolTip("Scan progress")
+        self.progress.setTextVisible(True)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setDefaultAction(self.acts["cancel_scan"])
+        self.status_text = QLabel()
+        self.status_text.setToolTip("What twinreview is doing")
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self.progress.hide()
+        self.cancel_button.hide()
+
+        session.workspace_opened.connect(self._on_workspace_opened)
+        session.workspace_failed.connect(self._on_workspace_failed)
+        session.scan_progress.connect(self._on_scan_progress)
+        session.scan_finished.connect(self._on_scan_finished)
+        session.items_changed.connect(self._on_items_changed)
+        session.decision_recorded.connect(self._on_decision_recorded)
+        session.decision_failed.connect(self._on_decision_failed)
+        session.identity_changed.connect(self._on_identity_changed)
+        self.pages.setCurrentIndex(PAGE_WELCOME)
+        self._restore_ui_state()
+        self._update_actions()
+        self._update_recent()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def _action(
+        self,
+        name: str,
+        text: str,
+        icon_name: str | None,
+        keys: list[str],
+        tip: str,
+        slot: Callable[[], None],
+        *,
+        checkable: bool = False,
+    ) -> QAction:
+        a = QAction(text, self)
+        if icon_name:
+            a.setIcon(icon(icon_name))
+        a.setShortcuts([QKeySequence(k) for k in keys])
+        shown = ", ".join(
+            QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys
+        )
+        a.setToolTip(f"{tip} ({shown})" if shown else tip)
+        a.setStatusTip(tip)
+        a.setCheckable(checkable)
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.triggered.connect(lambda _=False: slot())
+        self.addAction(a)
+        self.acts[name] = a
+        return a
+
+    def _make_actions(self) -> None:
+        A = self._action
+        A(
+            "open",
+            "&Open workspace…",
+            "open",
+            ["Ctrl+O"],
+            "Open a workspace folder",
+            self.choose_workspace,
+        )
+        A(
+            "demo",
+            "Open the &demo",
+            "demo",
+            [],
+            "Build the demo workspace and open it",
+            self.open_demo,
+        )
+        A(
+            "rescan",
+            "&Rescan",
+            "rescan",
+            ["F5", "Ctrl+R"],
+            "Scan the workspace again",
+            self.session.start_scan,
+        )
+        A(
+            "cancel_scan",
+            "&Cancel scan",
+            "cancel",
+            ["Ctrl+."],
+            "Stop the running scan",
+            self.session.cancel_scan,
+        )
+        A(
+            "approve",
+            "&Approve",
+            "approve",
+            ["A"],
+            "Approve this asset; signed at once",
+            self.approve_current,
+        )
+        A(
+            "reject",
+            "&Reject…",
+            "reject",
+            ["R"],
+            "Reject this asset with reasons; signed at once",
+            self.reject_current,
+        )
+        A(
+            "next",
+            "&Next",
+            "next",
+            ["N", "J", "Ctrl+Down"],
+            "Next asset in the queue",
+            lambda: self.step(1),
+        )
+        A(
+            "previous",
+            "&Previous",
+            "previous",
+            ["P", "K", "Ctrl+Up"],
+            "Previous asset in the queue",
+            lambda: self.step(-1),
+        )
+        A(
+            "side",
+            "&Side by side",
+            "side-by-side",
+            ["S"],
+            "Asset and reference side by side",
+            lambda: self.set_mode(CompareMode.SIDE_BY_SIDE),
+            checkable=True,
+        )
+        A(
+            "wipe",
+            "&Wipe",
+            "wipe",
+            ["W"],
+            "One view with a divider between asset and reference",
+            lambda: self.set_mode(CompareMode.WIPE),
+            checkable=True,
+        )
+        A(
+            "difference",
+            "&Difference",
+            "difference",
+            ["D"],
+            "Show where asset and reference differ (black: identical)",
+            lambda: self.set_mode(CompareMode.DIFFERENCE),
+            checkable=True,
+        )
+        group = QActionGroup(self)
+        for n in ("side", "wipe", "difference"):
+            group.addAction(self.acts[n])
+        self.acts["side"].setChecked(True)
+        A(
+            "flip",
+            "&Flip",
+            "flip",
+            ["X"],
+            "Show the reference in the asset's place and back",
+            self._flip,
+            checkable=True,
+        )
+        A(
+            "fit",
+            "&Fit",
+            "zoom-fit",
+            ["0", "Ctrl+0"],
+            "Fit the whole image; lines both sides up again",
+            lambda: self._view().fit(),
+        )
+        A(
+            "actual",
+            "&100 %",
+            "zoom-100",
+            ["1", "Ctrl+1"],
+            "One image pixel per screen pixel",
+            lambda: self._view().actual_size(),
+        )
+        A(
+            "zoom_in",
+            "Zoom &in",
+            "zoom-in",
+            ["+", "=", "Ctrl++"],
+            "Zoom in (both sides)",
+            lambda: self._view().zoom_by(1.25),
+        )
+        A(
+            "zoom_out",
+            "Zoom &out",
+            "zoom-out",
+            ["-", "Ctrl+-"],
+            "Zoom out (both sides)",
+            lambda: self._view().zoom_by(0.8),
+        )
+        A(
+            "next_ref",
+            "Next reference",
+            None,
+            ["]"],
+            "Compare with the next reference photo",
+            lambda: self._view().step_reference(1),
+        )
+        A(
+            "prev_ref",
+            "Previous reference",
+            None,
+            ["["],
+            "Compare with the previous reference photo",
+            lambda: self._view().step_reference(-1),
+        )
+        A(
+            "wipe_left",
+            "Wipe left",
+            None,
+            [","],
+            "Move the wipe divider left",
+            lambda: self.compare.nudge_wipe(-0.05),
+        )
+        A(
+            "wipe_right",
+            "Wipe right",
+            None,
+            ["."],
+            "Move the wipe divider right",
+            lambda: self.compare.nudge_wipe(0.05),
+        )
+        A(
+            "ref_left",
+            "Move reference left",
+            None,
+            ["Shift+Left"],
+            "Move the reference side alone",
+            lambda: self._view().pan(0.02, 0, local=True),
+        )
+        A(
+            "ref_right",
+            "Move reference right",
+            None,
+            ["Shift+Right"],
+            "Move the reference side alone",
+            lambda: self._view().pan(-0.02, 0, local=True),
+        )
+        A(
+            "ref_up",
+            "Move reference up",
+            None,
+            ["Shift+Up"],
+            "Move the reference side alone",
+            lambda: self._view().pan(0, 0.02, local=True),
+        )
+        A(
+            "ref_down",
+            "Move reference down",
+            None,
+            ["Shift+Down"],
+            "Move the reference side alone",
+            lambda: self._view().pan(0, -0.02, local=True),
+        )
+        A(
+            "simple",
+            "Si&mple mode",
+            "simple-mode",
+            ["Ctrl+M"],
+            "Large images and two buttons, only your own assets",
+            self.toggle_simple,
+            checkable=True,
+        )
+        A(
+            "identity",
+            "&Identity…",
+            "identity",
+            [],
+            "Create your reviewer identity and key",
+            self.show_identity_dialog,
+        )
+        A(
+            "search",
+            "Filter by path",
+            None,
+            ["Ctrl+F"],
+            "Type to filter the queue",
+            lambda: self.search.setFocus(),
+        )
+        A(
+            "shortcuts",
+            "&Keyboard shortcuts",
+            "keyboard",
+            ["?", "F1"],
+            "Show every keyboard shortcut",
+            self.show_shortcuts,
+        )
+
+    def _make_toolbar(self) -> None:
+        tb = QToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setIconSize(QSize(22, 22))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for name in (
+            "open",
+            "rescan",
+            None,
+            "side",
+            "wipe",
+            "difference",
+            "flip",
+            None,
+            "fit",
+            "actual",
+            "zoom_in",
+            "zoom_out",
+            None,
+            "simple",
+            "identity",
+            "shortcuts",
+        ):
+            if name is None:
+                tb.addSeparator()
+            else:
+                tb.addAction(self.acts[name])
+        self.addToolBar(tb)
+        self.toolbar = tb
+
+    def _view(self) -> CompareView:
+        return self.simple_compare if self.pages.currentIndex() == PAGE_SIMPLE else self.compare
+
+    # -- workspace ------------------------------------------------------------------------------
+
+    def choose_workspace(self) -> None:
+        """Ask for a folder and open it."""
+        dialog = QFileDialog(self, "Open a twinreview workspace")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.fileSelected.connect(lambda p: self.open_workspace(Path(p)))
+        self._dialog = dialog
+        dialog.open()
+
+    def open_demo(self) -> None:
+        """Build the demo workspace (in the background) and open it."""
+        if self._build_demo is None:
+            return
+        self.status_text.setText("Building the demo workspace…")
+        self.session.bridge.submit(
+            self._build_demo,
+            on_done=self.open_workspace,
+            on_error=lambda e: self._on_workspace_failed(f"cannot build the demo: {e}"),
+        )
+
+    def open_workspace(self, path: Path) -> None:
+        """Open a workspace folder."""
+        self.status_text.setText(f"Opening {path}…")
+        self.session.open_workspace(path)
+
+    def _on_workspace_opened(self, ws: Workspace) -> None:
+        self.setWindowTitle(f"{ws.name} — twinreview")
+        self.settings.setValue("last_workspace", str(ws.root))
+        self.loader.cancel_all()
+        self.loader.cache.clear()
+        self.thumbnails.clear()
+        self._current_rel = None
+        self._auto_selected = True
+        self.compare.clear()
+        self.simple_compare.clear()
+        self.findings.show_item(None)
+        self.pages.setCurrentIndex(PAGE_SIMPLE if self.acts["simple"].isChecked() else PAGE_REVIEW)
+        self._apply_simple_filter()
+        self.status_text.setText(f"{len(self.session.items)} assets in {ws.root}")
+        self._select_first()
+
+    def _on_workspace_failed(self, message: str) -> None:
+        self.status_text.setText(message)
+        if self.pages.currentIndex() == PAGE_WELCOME:
+            self.welcome.error.setText(message)
+
+    def _update_recent(self) -> None:
+        last = self.settings.value("last_workspace", "")
+        self.welcome.recent.setText(f"Last workspace: {last}" if last else "")
+
+    # -- scan -----------------------------------------------------------------------------------
+
+    def _on_scan_progress(self, done: int, total: int, phase: str) -> None:
+        self.progress.show()
+        self.cancel_button.show()
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(min(done, max(1, total)))
+        self.progress.setFormat(f"{phase or 'scan'}: %v / %m")
+        self.acts["cancel_scan"].setEnabled(True)
+
+    def _on_scan_finished(self, cancelled: bool) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.acts["cancel_scan"].setEnabled(False)
+        self.status_text.setText("Scan cancelled" if cancelled else "Scan finished")
+        # Findings re-sort the queue: start at the top (the worst) unless the reviewer already
+        # picked something.
+        if self._current_item() is None or self._auto_selected:
+            self._select_first()
+
+    def _on_items_changed(self, rels: list[str]) -> None:
+        if self._current_rel is not None and self._current_rel in rels:
+            self._show_current(keep_reference=True)
+        self._update_count()
+
+    # -- navigation -----------------------------------------------------------------------------
+
+    def _current_item(self) -> AssetItem | None:
+        if self.pages.currentIndex() == PAGE_SIMPLE:
+            if 0 <= self._simple_row < self.simple_proxy.rowCount():
+                item = self.simple_proxy.index(self._simple_row, 0).data(ItemRole)
+                return item if isinstance(item, AssetItem) else None
+            return None
+        idx = self.table.currentIndex()
+        item = idx.data(ItemRole) if idx.isValid() else None
+        return item if isinstance(item, AssetItem) else None
+
+    def current_item(self) -> AssetItem | None:
+        """The asset on screen."""
+        return self._current_item()
+
+    def _select_first(self) -> None:
+        if self.pages.currentIndex() == PAGE_SIMPLE:
+            self._simple_row = 0 if self.simple_proxy.rowCount() else -1
+            self._show_current()
+        elif self.proxy.rowCount():
+            self._selecting_first = True
+            try:
+                self.table.selectionModel().setCurrentIndex(
+                    self.proxy.index(0, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+                self.table.scrollToTop()
+            finally:
+                self._selecting_first = False
+
+    def step(self, delta: int) -> None:
+        """Move to the next (+1) or previous (-1) asset of the visible queue."""
+        if self.pages.currentIndex() == PAGE_SIMPLE:
+            n = self.simple_proxy.rowCount()
+            if n:
+                self._simple_row = max(0, min(n - 1, self._simple_row + delta))
+                self._show_current()
+            return
+        n = self.proxy.rowCount()
+        if not n:
+            return
+        row = self.table.currentIndex().row()
+        row = 0 if row < 0 else max(0, min(n - 1, row + delta))
+        self.table.selectionModel().setCurrentIndex(
+            self.proxy.index(row, 0),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.table.scrollTo(self.proxy.index(row, 0))
+
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if not self._selecting_first:
+            self._auto_selected = False
+        self._show_current()
+
+    def _show_current(self, *, keep_reference: bool = False) -> None:
+        item = self._current_item()
+        view = self._view()
+        if item is None:
+            self._current_rel = None
+            view.clear("No asset to show" if self.session.workspace else "")
+            self.findings.show_item(None)
+            self._update_actions()
+            return
+        same = item.rel == self._current_rel and view.asset_rel == item.rel
+        self._current_rel = item.rel
+        refs = self.references_for(item)
+        # New scan results may bring evidence or distances: then the strip (and the preselected
+        # best match) changes; otherwise keep what the reviewer picked.
+        if not (same and keep_reference and refs == view.references):
+            view.show_asset(
+                item.ref.path, item.rel, item.ref.path.name, refs, self._preselect(item, refs)
+            )
+        self.findings.show_item(item)
+        self._update_decision_label(item)
+        self._update_actions()
+        self._prefetch_neighbours()
+
+    def _prefetch_neighbours(self) -> None:
+        view = self._view()
+        for delta in (1, -1):
+            item = self._neighbour(delta)
+            if item is None:
+                continue
+            view.prefetch(item.ref.path)
+            refs = self.references_for(item)
+            best = self._preselect(item, refs)
+            ref = next((r for r in refs if r.rel == best), None)
+            if ref is not None:
+                view.prefetch(ref.path)
+            self.thumbnails.get(item.ref.path)
+
+    def _neighbour(self, delta: int) -> AssetItem | None:
+        if self.pages.currentIndex() == PAGE_SIMPLE:
+            proxy, row = self.simple_proxy, self._simple_row + delta
+        else:
+            proxy, row = self.proxy, self.table.currentIndex().row() + delta
+        if 0 <= row < proxy.rowCount():
+            item = proxy.index(row, 0).data(ItemRole)
+            return item if isinstance(item, AssetItem) else None
+        return None
+
+    def references_for(self, item: AssetItem) -> list[RefEntry]:
+        """The pictures to compare ``item`` with: evidence first, then its model's references."""
+        ws = self.session.workspace
+        if ws is None:
+            return []
+        phashes = self._reference_phashes()
+        asset_phash = item.result.phash if item.result else None
+        out: list[RefEntry] = []
+        seen: set[str] = set()
+        for f in item.findings:
+            ref = f.evidence.get("reference")
+            if f.kind in _SIMILARITY_KINDS and isinstance(ref, str) and ref and ref not in seen:
+                seen.add(ref)
+                dist = f.evidence.get("distance")
+                out.append(
+                    RefEntry(
+                        ws.root / ref,
+                        ref,
+                        ref.rsplit("/", 1)[-1],
+                        int(dist) if isinstance(dist, int) else None,
+                        f"Evidence: {f.kind.replace('_', ' ')}",
+                    )
+                )
+        model = ws.models.get(item.ref.model_id)
+        if model is not None:
+            for p in model.references:
+                rel = ws.rel(p) if p.is_relative_to(ws.root) else str(p)
+                if rel in seen:
+                    continue
+                seen.add(rel)
+                out.append(RefEntry(p, rel, p.name, hamming_hex(asset_phash, phashes.get(rel)), ""))
+        return out
+
+    def _reference_phashes(self) -> dict[str, str]:
+        result = self.session.scan_result
+        if result is None:
+            return {}
+        cached = getattr(self, "_phash_cache", None)
+        if cached is not None and cached[0] is result:
+            return cached[1]
+        phashes = {}
+        for r in result.references:
+            ph = getattr(r, "phash", None)
+            rel = getattr(r, "rel", None)
+            if isinstance(ph, str) and isinstance(rel, str):
+                phashes[rel] = ph
+        self._phash_cache = (result, phashes)
+        return phashes
+
+    @staticmethod
+    def _preselect(item: AssetItem, refs: list[RefEntry]) -> str | None:
+        # The evidence pair first (what the finding is about), else the closest reference.
+        for r in refs:
+            if r.why:
+                return r.rel
+        known = [r for r in refs if r.distance is not None]
+        if known:
+            return min(known, key=lambda r: r.distance if r.distance is not None else 1 << 30).rel
+        return refs[0].rel if refs else None
+
+    def open_evidence(self, rel: str) -> None:
+        """Show the asset beside the evidence ``rel`` (a reference or another asset)."""
+        item = self._current_item()
+        view = self._view()
+        ws = self.session.workspace
+        if item is None or ws is None:
+            return
+        if rel not in {r.rel for r in view.references}:
+            refs = [
+                RefEntry(ws.root / rel, rel, rel.rsplit("/", 1)[-1], None, "Evidence"),
+                *view.references,
+            ]
+            view.show_asset(item.ref.path, item.rel, item.ref.path.name, refs, rel)
+        else:
+            view.select_reference(rel)
+        if self.pages.currentIndex() == PAGE_REVIEW:
+            self.set_mode(CompareMode.SIDE_BY_SIDE)
+
+    def _on_painted(self, rel: str) -> None:
+        if rel == self._current_rel:
+            self.asset_shown.emit(rel)
+
+    # -- compare --------------------------------------------------------------------------------
+
+    def set_mode(self, mode: CompareMode) -> None:
+        """Side by side, wipe or difference."""
+        self.compare.set_mode(mode)
+        name = {
+            CompareMode.SIDE_BY_SIDE: "side",
+            CompareMode.WIPE: "wipe",
+            CompareMode.DIFFERENCE: "difference",
+        }[mode]
+        self.acts[name].setChecked(True)
+
+    def _flip(self) -> None:
+        view = self._view()
+        view.toggle_flip()
+        self.acts["flip"].setChecked(view.flipped)
+
+    # -- filters and simple mode ----------------------------------------------------------------
+
+    def set_filter(self, mode: QueueFilter) -> None:
+        """Apply a queue filter; the current asset stays if it passes."""
+        self.proxy.set_mode(mode)
+        button = self.filter_group.button(list(QueueFilter).index(mode))
+        if button is not None:
+            button.setChecked(True)
+        if not self.table.currentIndex().isValid():
+            self._select_first()
+
+    def toggle_simple(self) -> None:
+        """Switch between the full review page and simple mode."""
+        if self.session.workspace is None:
+            self.acts["simple"].setChecked(False)
+            return
+        simple = self.acts["simple"].isChecked()
+        current = self._current_item()
+        self._apply_simple_filter()
+        self.pages.setCurrentIndex(PAGE_SIMPLE if simple else PAGE_REVIEW)
+        self.toolbar.setVisible(not simple)
+        if simple:
+            self._simple_row = 0
+            if current is not None:
+                for r in range(self.simple_proxy.rowCount()):
+                    if self.simple_proxy.index(r, 0).data(ItemRole) is current:
+                        self._simple_row = r
+                        break
+            self._current_rel = None
+        else:
+            self._current_rel = None
+        self._show_current()
+
+    def _apply_simple_filter(self) -> None:
+        identity = self.session.identity
+        models = frozenset(identity.model_ids) if identity and identity.model_ids else None
+        self.simple_proxy.set_models(models)
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def approve_current(self) -> None:
+        """Approve the asset on screen; blocking findings need an explicit confirmation."""
+        item = self._decidable()
+        if item is None:
+            return
+        blocking = item.blocking
+        if not blocking and not (item.result and item.result.error):
+            self._record(item, APPROVE)
+            return
+        lines = (
+            "\n".join(f"• {f.message}" for f in blocking)
+            or f"• {item.result.error if item.result else ''}"
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Approve despite blocking findings?",
+            f"{item.ref.path.name} has findings that block approval:\n\n{lines}\n\n"
+            "If you approve anyway, your signed decision records that you overrode them.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        ok = box.addButton("Approve anyway", QMessageBox.ButtonRole.AcceptRole)
+        ok.setToolTip("Sign an approval that records the override")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
+
+        def finished(_: int) -> None:
+            self._dialog = None
+            if box.clickedButton() is ok:
+                self._record(item, APPROVE, override=True)
+
+        box.finished.connect(finished)
+        self._dialog = box
+        box.open()
+
+    def reject_current(self) -> None:
+        """Reject the asset on screen with reasons and an optional note."""
+        item = self._decidable()
+        if item is None:
+            return
+        simple = self.pages.currentIndex() == PAGE_SIMPLE
+        reasons = SIMPLE_REASONS if simple else REASON_CODES
+        suggested = [c for c in suggest_reasons(item.findings) if c in reasons]
+        dialog = RejectDialog(reasons, suggested, asset_name=item.ref.path.name, parent=self)
+
+        def finished(result: int) -> None:
+            self._dialog = None
+            if result == RejectDialog.DialogCode.Accepted:
+                self._record(item, REJECT, dialog.reasons(), dialog.note_text())
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        self._dialog = dialog
+        dialog.open()
+
+    def _decidable(self) -> AssetItem | None:
+        item = self._current_item()
+        if item is None:
+            return None
+        if not self.session.can_decide:
+            self.status_text.setText(
+                self.session.read_only_reason or "Create an identity first (Identity…)."
+            )
+            return None
+        if item.result is None:
+            self.status_text.setText("Wait until the scan has looked at this asset.")
+            return None
+        return item
+
+    def _record(
+        self,
+        item: AssetItem,
+        decision: str,
+        reasons: list[str] | None = None,
+        note: str = "",
+        *,
+        override: bool = False,
+    ) -> None:
+        self.session.decide(item.rel, decision, reasons or [], note, override)
+        self.status_text.setText(f"Signing: {decision} {item.ref.path.name}…")
+        # Keyboard-first: move on while the decision is signed in the background.
+        if self._neighbour(1) is not None:
+            self.step(1)
+
+    def _on_decision_recorded(self, rel: str, decision: str) -> None:
+        verb = "Approved" if decision == APPROVE else "Rejected"
+        self.status_text.setText(f"{verb} {rel.rsplit('/', 1)[-1]}: signed and added to your log")
+
+    def _on_decision_failed(self, rel: str, message: str) -> None:
+        self.status_text.setText(f"Not recorded: {message}")
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Decision not recorded",
+            f"{rel}\n\n{message}",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.finished.connect(lambda _: setattr(self, "_dialog", None))
+        self._dialog = box
+        box.open()
+
+    def _update_decision_label(self, item: AssetItem) -> None:
+        parts = []
+        if item.status is not None:
+            parts.append(item.status.evaluation.summary())
+        identity = self.session.identity
+        if identity is not None:
+            mine = item.latest_by(identity.principal)
+            if mine:
+                parts.append(f"you: {mine}")
+        if self.session.read_only_reason:
+            parts.append("read-only")
+        text = " · ".join(parts) or ("Scanning…" if item.result is None else "")
+        self.decision_label.setText(text)
+        self.simple_page.status.setText(text)
+        n = self.simple_proxy.rowCount()
+        self.simple_page.header.setText(
+            f"Image {self._simple_row + 1} of {n}: {item.ref.path.name} (left) "
+            "beside your closest real photo (right)"
+        )
+
+    def _update_actions(self) -> None:
+        item = self._current_item()
+        can = self.session.can_decide and item is not None and item.result is not None
+        for name in ("approve", "reject"):
+            self.acts[name].setEnabled(can)
+        why = (
+            ""
+            if self.session.can_decide
+            else f" — {self.session.read_only_reason or 'no identity'}"
+        )
+        self.acts["approve"].setToolTip(f"Approve this asset; signed at once (A){why}")
+        self.acts["reject"].setToolTip(f"Reject this asset with reasons; signed at once (R){why}")
+        has_ws = self.session.workspace is not None
+        for name in ("rescan", "next", "previous", "simple"):
+            self.acts[name].setEnabled(has_ws)
+        self.acts["cancel_scan"].setEnabled(self.session.scan.running)
+
+    def _update_count(self) -> None:
+        self.count_label.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()} assets")
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def show_identity_dialog(self) -> None:
+        """Open the first-run identity dialog."""
+        dialog = IdentityDialog(self.session.bridge, self.session.backend.create_identity, self)
+
+        def finished(_: int) -> None:
+            self._dialog = None
+            if dialog.done_identity is not None:
+                self.session.set_identity(dialog.done_identity, None)
+            elif self.session.identity is None:
+                self.session.set_identity(None, dialog.read_only_reason)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        self._dialog = dialog
+        dialog.open()
+
+    def _on_identity_changed(self) -> None:
+        identity = self.session.identity
+        if identity is not None:
+            self.acts["identity"].setToolTip(
+                f"Signed in as {identity.display_name} <{identity.principal}>, {identity.role}"
+            )
+            self.acts["identity"].setEnabled(False)
+        self._apply_simple_filter()
+        self._update_actions()
+        item = self._current_item()
+        if item is not None:
+            self._update_decision_label(item)
+
+    def show_shortcuts(self) -> None:
+        """Show the shortcut sheet."""
+        sheet = ShortcutSheet(list(self.acts.values()), self)
+
+        def finished(_: int) -> None:
+            self._dialog = None
+            sheet.deleteLater()
+
+        sheet.finished.connect(finished)
+        self._dialog = sheet
+        sheet.open()
+
+    @property
+    def open_dialog(self) -> QWidget | None:
+        """The dialog currently open, if any."""
+        return self._dialog
+
+    # -- UI state -------------------------------------------------------------------------------
+
+    def _restore_ui_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        split = self.settings.value("window/splitter")
+        if isinstance(split, QByteArray):
+            self.splitter.restoreState(split)
+        else:
+            self.splitter.setSizes([360, 760, 300])
+
+    def save_ui_state(self) -> None:
+        """Remember window geometry and splitters (UI state only)."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/splitter", self.splitter.saveState())
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save UI state and stop the scan."""
+        self.save_ui_state()
+        self.session.cancel_scan()
+        super().closeEvent(event)

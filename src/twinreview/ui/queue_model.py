@@ -1,0 +1,375 @@
+"""The review queue: a table model over the session's assets, and the filtering/sorting proxy."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+
+from twinreview.core.findings import Severity
+from twinreview.core.policy import APPROVE, State
+from twinreview.ui.loader import ThumbnailProvider
+from twinreview.ui.resources import icon
+from twinreview.ui.session import AssetItem, ReviewSession
+
+Index = QModelIndex | QPersistentModelIndex
+
+#: The AssetItem behind a row.
+ItemRole = Qt.ItemDataRole.UserRole + 1
+#: Sort key of a column (severity rank for findings, state rank for status).
+SortKeyRole = Qt.ItemDataRole.UserRole + 2
+
+COL_ASSET, COL_MODEL, COL_STATUS, COL_FINDINGS = range(4)
+_HEADERS = ("Asset", "Model", "Status", "Findings")
+_HEADER_TIPS = (
+    "The generated image, with its path in the workspace",
+    "The person (model) the image claims to show",
+    "Status under the model's consent policy: cleared, pending, rejected or blocked",
+    "What the scan found; sorted by the worst severity",
+)
+
+_STATE_ICON = {
+    State.CLEARED: "status-cleared",
+    State.PENDING: "status-pending",
+    State.REJECTED: "status-rejected",
+    State.BLOCKED: "status-blocked",
+}
+_STATE_RANK = {State.BLOCKED: 3, State.REJECTED: 2, State.PENDING: 1, State.CLEARED: 0}
+_SEVERITY_ICON = {
+    Severity.BLOCK: "severity-block",
+    Severity.WARN: "severity-warn",
+    Severity.INFO: "severity-info",
+}
+
+
+def status_text(item: AssetItem, principal: str | None = None) -> str:
+    """A short status for the queue, e.g. ``Pending: agent``."""
+    if item.status is None:
+        return "Scanning…" if item.result is None else "Reading logs…"
+    ev = item.status.evaluation
+    if ev.state is State.PENDING:
+        mine = " (you approved)" if principal and item.latest_by(principal) == APPROVE else ""
+        return f"Pending: {', '.join(ev.missing_roles)}{mine}"
+    if ev.state is State.BLOCKED:
+        return f"Blocked ({ev.blocked_by})" if ev.blocked_by else "Blocked"
+    return ev.state.value.capitalize()
+
+
+def findings_text(item: AssetItem) -> str:
+    """Badge text: counts per severity, worst first, e.g. ``1 block · 2 warn``."""
+    if item.result is None:
+        return "Scanning…"
+    if item.result.error:
+        return "Unreadable"
+    counts = {s: 0 for s in Severity}
+    for f in item.findings:
+        counts[f.severity] += 1
+    parts = [f"{counts[s]} {s.label}" for s in sorted(Severity, reverse=True) if counts[s]]
+    return " · ".join(parts) if parts else "No findings"
+
+
+def severity_rank(item: AssetItem) -> int:
+    """Sort key: -2 not scanned, -1 no findings, else the worst severity."""
+    if item.result is None:
+        return -2
+    w = item.worst
+    return -1 if w is None else int(w)
+
+
+class QueueModel(QAbstractTableModel):
+    """One row per asset of the session, in the session's order."""
+
+    def __init__(
+        self, session: ReviewSession, thumbnails: ThumbnailProvider, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._thumbnails = thumbnails
+        self._rows: list[AssetItem] = []
+        self._row_of: dict[str, int] = {}
+        self._row_of_path: dict[str, int] = {}
+        session.workspace_opened.connect(self._on_reset)
+        session.items_changed.connect(self._on_items_changed)
+        session.identity_changed.connect(self._on_identity_changed)
+        thumbnails.thumbnail_ready.connect(self._on_thumbnail)
+
+    # -- Qt model API ---------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Number of assets (0 under any item: the table is flat)."""
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """Four columns: asset, model, status, findings."""
+        return 0 if parent.isValid() else len(_HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """Column titles and their tooltips."""
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(_HEADERS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _HEADER_TIPS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Display text, icons (badges: icon and text, never colour alone), tooltips, sort keys."""
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        item = self._rows[index.row()]
+        col = index.column()
+        if role == ItemRole:
+            return item
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(item, col)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._decoration(item, col)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(item, col)
+        if role == SortKeyRole:
+            if col == COL_FINDINGS:
+                return severity_rank(item)
+            if col == COL_STATUS:
+                return -1 if item.state is None else _STATE_RANK[item.state]
+            return self._display(item, col).lower()
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self._display(item, col)
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        """Rows are selectable, not editable."""
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def item_at(self, row: int) -> AssetItem:
+        """The item of a source row."""
+        return self._rows[row]
+
+    def row_of(self, rel: str) -> int:
+        """Source row of an asset, -1 when absent."""
+        return self._row_of.get(rel, -1)
+
+    def _principal(self) -> str | None:
+        identity = self._session.identity
+        return identity.principal if identity is not None else None
+
+    def _display(self, item: AssetItem, col: int) -> str:
+        if col == COL_ASSET:
+            return item.ref.path.name
+        if col == COL_MODEL:
+            return item.model_name
+        if col == COL_STATUS:
+            return status_text(item, self._principal())
+        return findings_text(item)
+
+    def _decoration(self, item: AssetItem, col: int) -> Any:
+        if col == COL_ASSET:
+            pixmap = self._thumbnails.get(item.ref.path)
+            if pixmap is None:
+                return icon("placeholder")
+            return pixmap if not pixmap.isNull() else icon("broken")
+        if col == COL_STATUS:
+            if item.state is None:
+                return icon("status-scanning")
+            return icon(_STATE_ICON[item.state])
+        if col == COL_FINDINGS:
+            if item.result is None:
+                return icon("status-scanning")
+            if item.result.error:
+                return icon("severity-block")
+            w = item.worst
+            return icon("severity-none") if w is None else icon(_SEVERITY_ICON[w])
+        return None
+
+    def _tooltip(self, item: AssetItem, col: int) -> str:
+        if col == COL_ASSET:
+            return item.rel
+        if col == COL_MODEL:
+            return f"Model: {item.model_name} ({item.ref.model_id})"
+        if col == COL_STATUS:
+            if item.status is None:
+                return "Status is computed once the scan has finished."
+            return item.status.evaluation.summary()
+        if item.result is None:
+            return "Not scanned yet."
+        lines = [f"[{f.severity.label}] {f.message}" for f in item.findings]
+        if item.result.error:
+            lines.insert(0, f"Unreadable: {item.result.error}")
+        return "\n".join(lines) or "The scan found nothing to report."
+
+    def _on_reset(self, _ws: object) -> None:
+        self.beginResetModel()
+        self._rows = list(self._session.items)
+        self._reindex()
+        self.endResetModel()
+
+    def _reindex(self) -> None:
+        self._row_of = {item.rel: i for i, item in enumerate(self._rows)}
+        self._row_of_path = {str(item.ref.path): i for i, item in enumerate(self._rows)}
+
+    def _on_items_changed(self, rels: list[str]) -> None:
+        new = [item for item in self._session.items if item.rel not in self._row_of]
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self._rows.extend(new)
+            self._reindex()
+            self.endInsertRows()
+        rows = sorted(self._row_of[r] for r in rels if r in self._row_of)
+        if rows:
+            # One signal over the changed span: cheap, and views repaint only what is visible.
+            self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], len(_HEADERS) - 1))
+
+    def _on_identity_changed(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, COL_STATUS), self.index(len(self._rows) - 1, COL_STATUS)
+            )
+
+    def _on_thumbnail(self, path: str) -> None:
+        row = self._row_of_path.get(path)
+        if row is not None:
+            idx = self.index(row, COL_ASSET)
+            self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+
+class QueueFilter(enum.Enum):
+    """The queue filters (DESIGN section 5)."""
+
+    ALL = "All"
+    PENDING = "Pending"
+    FLAGGED = "Flagged"
+    APPROVED = "Approved"
+    REJECTED = "Rejected"
+    CLEARED = "Cleared"
+
+    @property
+    def tooltip(self) -> str:
+        """What the filter shows."""
+        return {
+            QueueFilter.ALL: "Show every asset",
+            QueueFilter.PENDING: "Assets still waiting for an approval",
+            QueueFilter.FLAGGED: "Assets with a warning or blocking finding",
+            QueueFilter.APPROVED: "Assets with at least one approval that are not rejected",
+            QueueFilter.REJECTED: "Assets rejected under the consent policy",
+            QueueFilter.CLEARED: "Assets cleared for use: every required role approved",
+        }[self]
+
+
+def accepts(item: AssetItem, mode: QueueFilter) -> bool:
+    """True when ``item`` passes the filter ``mode``."""
+    if mode is QueueFilter.ALL:
+        return True
+    if mode is QueueFilter.FLAGGED:
+        w = item.worst
+        return (w is not None and w >= Severity.WARN) or bool(item.result and item.result.error)
+    state = item.state
+    if mode is QueueFilter.PENDING:
+        return state is None or state is State.PENDING
+    if mode is QueueFilter.REJECTED:
+        return state is State.REJECTED
+    if mode is QueueFilter.CLEARED:
+        return state is State.CLEARED
+    # APPROVED
+    return (
+        item.status is not None
+        and bool(item.status.evaluation.approvals)
+        and state not in (State.REJECTED, State.BLOCKED)
+    )
+
+
+class QueueProxy(QSortFilterProxyModel):
+    """Filters (status filter, model, text) and sorts (severity by default) the queue."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._mode = QueueFilter.ALL
+        self._models: frozenset[str] | None = None
+        self._text = ""
+        self.setSortRole(SortKeyRole)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def mode(self) -> QueueFilter:
+        """The active filter."""
+        return self._mode
+
+    def set_mode(self, mode: QueueFilter) -> None:
+        """Show only assets passing ``mode``."""
+        if mode is not self._mode:
+            self.beginFilterChange()
+            self._mode = mode
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_models(self, model_ids: frozenset[str] | None) -> None:
+        """Show only assets of these models (None: all)."""
+        if model_ids != self._models:
+            self.beginFilterChange()
+            self._models = model_ids
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_text(self, text: str) -> None:
+        """Show only assets whose path contains ``text`` (case-insensitive)."""
+        text = text.strip().lower()
+        if text != self._text:
+            self.beginFilterChange()
+            self._text = text
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        """Apply the filter, the model restriction and the text filter."""
+        model = self.sourceModel()
+        item = model.index(source_row, 0, source_parent).data(ItemRole)
+        if not isinstance(item, AssetItem):
+            return False
+        if self._models is not None and item.ref.model_id not in self._models:
+            return False
+        if self._text and self._text not in item.rel.lower():
+            return False
+        return accepts(item, self._mode)
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        """Compare sort keys; ties keep the workspace order so the sort is stable."""
+        a, b = left.data(SortKeyRole), right.data(SortKeyRole)
+        if a != b:
+            return bool(a < b)
+        # Ties in workspace order whatever the direction: Qt reverses lessThan for descending.
+        if self.sortOrder() == Qt.SortOrder.DescendingOrder:
+            return left.row() > right.row()
+        return left.row() < right.row()
+
+
+def state_icon(state: State | None) -> QIcon:
+    """The badge icon of a policy state."""
+    return icon("status-scanning") if state is None else icon(_STATE_ICON[state])
+
+
+class BadgeDelegate(QStyledItemDelegate):
+    """Draws badge icons at text size, whatever the view's (thumbnail) icon size."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        """Shrink the decoration to about one line of text."""
+        super().initStyleOption(option, index)
+        side = max(16, option.fontMetrics.height())
+        option.decorationSize = QSize(side, side)

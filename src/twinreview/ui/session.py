@@ -1,0 +1,357 @@
+"""The review session: one open workspace, its assets, scan results and statuses.
+
+A QObject on the GUI thread. Everything slow (opening, scanning, statuses, signing a decision) runs
+in workers through the :class:`~twinreview.ui.bridge.Bridge`; results come back here and are
+announced with signals. Widgets read :attr:`ReviewSession.items` and listen.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from twinreview.core.findings import Finding, Severity, worst
+from twinreview.core.policy import APPROVE, REJECT, State
+from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.ui.backend import (
+    AssetResultLike,
+    AssetStatus,
+    Identity,
+    ReviewBackend,
+    ScanResultLike,
+)
+from twinreview.ui.bridge import Bridge, Task
+
+
+@dataclass
+class AssetItem:
+    """One row of the queue: an asset with whatever is known about it so far."""
+
+    ref: AssetRef
+    model_name: str
+    result: AssetResultLike | None = None
+    status: AssetStatus | None = None
+
+    @property
+    def rel(self) -> str:
+        """Workspace-relative path."""
+        return self.ref.rel
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        """Findings of the last scan (empty before it)."""
+        return tuple(self.result.findings) if self.result is not None else ()
+
+    @property
+    def worst(self) -> Severity | None:
+        """Worst finding severity, None when there are none (or no scan yet)."""
+        return worst(self.findings)
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """Findings of severity block."""
+        return tuple(f for f in self.findings if f.severity is Severity.BLOCK)
+
+    @property
+    def state(self) -> State | None:
+        """Policy state, None until statuses are known."""
+        return self.status.evaluation.state if self.status is not None else None
+
+    def latest_by(self, principal: str) -> str | None:
+        """The latest decision of ``principal`` about the current bytes, if any."""
+        if self.status is None:
+            return None
+        for d in reversed(self.status.evaluation.counting):
+            if d.principal == principal:
+                return d.decision
+        return None
+
+
+@dataclass
+class ScanState:
+    """Progress of the running scan."""
+
+    running: bool = False
+    done: int = 0
+    total: int = 0
+    phase: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+def _open_workspace(path: Path) -> tuple[Workspace, list[AssetRef]]:
+    ws = Workspace.open(path)
+    return ws, list(ws.iter_assets())
+
+
+class ReviewSession(QObject):
+    """Holds the open workspace and coordinates background work for it.
+
+    Signals:
+        workspace_opened(Workspace): a workspace was opened; ``items`` is reset.
+        workspace_failed(str): opening failed, with a one-line message.
+        scan_progress(done, total, phase): the scan moved on.
+        scan_finished(bool): the scan ended; True when it was cancelled.
+        items_changed(list[str]): these assets (relative paths) got new results or status.
+        decision_recorded(str, str): asset, decision: signed and appended.
+        decision_failed(str, str): asset, message.
+        identity_changed(): :attr:`identity` or :attr:`read_only_reason` changed.
+        statuses_refreshed(): statuses were recomputed from the logs (after ``items_changed``).
+    """
+
+    workspace_opened = Signal(object)
+    workspace_failed = Signal(str)
+    scan_progress = Signal(int, int, str)
+    scan_finished = Signal(bool)
+    items_changed = Signal(list)
+    decision_recorded = Signal(str, str)
+    decision_failed = Signal(str, str)
+    identity_changed = Signal()
+    statuses_refreshed = Signal()
+
+    def __init__(
+        self, backend: ReviewBackend, bridge: Bridge, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self._bridge = bridge
+        self.workspace: Workspace | None = None
+        self.items: list[AssetItem] = []
+        self._by_rel: dict[str, AssetItem] = {}
+        self.scan_result: ScanResultLike | None = None
+        self.scan = ScanState()
+        self.identity: Identity | None = None
+        self.read_only_reason: str | None = None
+        self._scan_task: Task[Any] | None = None
+        self._generation = 0
+
+    @property
+    def backend(self) -> ReviewBackend:
+        """The service calls."""
+        return self._backend
+
+    @property
+    def bridge(self) -> Bridge:
+        """The bridge to background work."""
+        return self._bridge
+
+    def item(self, rel: str) -> AssetItem | None:
+        """Return the item for a workspace-relative path."""
+        return self._by_rel.get(rel)
+
+    @property
+    def can_decide(self) -> bool:
+        """True when decisions can be signed (an identity and a keyring)."""
+        return self.identity is not None and self.read_only_reason is None
+
+    # -- identity -------------------------------------------------------------------------------
+
+    def set_identity(self, identity: Identity | None, read_only_reason: str | None) -> None:
+        """Record who reviews (None and a reason: read-only mode)."""
+        self.identity = identity
+        self.read_only_reason = read_only_reason
+        self.identity_changed.emit()
+        if identity is not None and self.workspace is not None:
+            self._refresh_roster_models()
+
+    def _refresh_roster_models(self) -> None:
+        ws, identity = self.workspace, self.identity
+        if ws is None or identity is None:
+            return
+
+        def done(models: tuple[str, ...]) -> None:
+            if self.identity is identity and self.workspace is ws:
+                self.identity = Identity(
+                    identity.principal,
+                    identity.display_name,
+                    identity.role,
+                    identity.allowed_signers_line,
+                    tuple(models),
+                )
+                self.identity_changed.emit()
+
+        self._bridge.submit(
+            self._backend.roster_models,
+            ws,
+            identity.principal,
+            on_done=done,
+            on_error=lambda e: None,
+        )
+
+    # -- workspace and scan ---------------------------------------------------------------------
+
+    def open_workspace(self, path: Path) -> None:
+        """Open ``path`` in the background, then scan it."""
+        self.cancel_scan()
+        self._generation += 1
+        generation = self._generation
+
+        def done(value: tuple[Workspace, list[AssetRef]]) -> None:
+            if generation != self._generation:
+                return
+            ws, refs = value
+            self.workspace = ws
+            self.scan_result = None
+            self.items = [
+                AssetItem(
+                    ref,
+                    ws.models[ref.model_id].display_name
+                    if ref.model_id in ws.models
+                    else ref.model_id,
+                )
+                for ref in refs
+            ]
+            self._by_rel = {item.rel: item for item in self.items}
+            self.workspace_opened.emit(ws)
+            if self.identity is not None:
+                self._refresh_roster_models()
+            self.start_scan()
+
+        def failed(exc: BaseException) -> None:
+            if generation == self._generation:
+                self.workspace_failed.emit(_one_line(exc))
+
+        self._bridge.submit(_open_workspace, Path(path), on_done=done, on_error=failed)
+
+    def start_scan(self) -> None:
+        """Scan the open workspace (again); a running scan is cancelled first."""
+        ws = self.workspace
+        if ws is None:
+            return
+        self.cancel_scan()
+        state = ScanState(running=True, total=len(self.items), phase="starting")
+        self.scan = state
+        generation = self._generation
+
+        def on_progress(p: Any) -> None:
+            if self.scan is not state or not state.running:
+                return
+            state.done = int(getattr(p, "done", 0))
+            state.total = int(getattr(p, "total", state.total))
+            state.phase = str(getattr(p, "phase", ""))
+            self.scan_progress.emit(state.done, state.total, state.phase)
+
+        def done(result: ScanResultLike) -> None:
+            if self.scan is not state or generation != self._generation:
+                return
+            state.running = False
+            self._apply_scan(result)
+            self.scan_finished.emit(bool(result.cancelled))
+            self.refresh_statuses()
+
+        def failed(exc: BaseException) -> None:
+            if self.scan is not state:
+                return
+            state.running = False
+            self.workspace_failed.emit(f"scan failed: {_one_line(exc)}")
+            self.scan_finished.emit(True)
+
+        sink = self._bridge.progress_sink(on_progress)
+        self._scan_task = self._bridge.run_long(
+            self._backend.scan, ws, sink, state.cancel, on_done=done, on_error=failed
+        )
+        self.scan_progress.emit(0, state.total, state.phase)
+
+    def cancel_scan(self) -> None:
+        """Ask the running scan to stop; it reports what it finished."""
+        if self.scan.running:
+            self.scan.cancel.set()
+
+    def _apply_scan(self, result: ScanResultLike) -> None:
+        self.scan_result = result
+        changed: list[str] = []
+        for r in result.assets:
+            item = self._by_rel.get(r.asset.rel)
+            if item is None:
+                # New since the workspace was opened: the scan walked it, so show it.
+                ws = self.workspace
+                assert ws is not None
+                model = ws.models.get(r.asset.model_id)
+                item = AssetItem(r.asset, model.display_name if model else r.asset.model_id)
+                self.items.append(item)
+                self._by_rel[item.rel] = item
+            item.result = r
+            changed.append(item.rel)
+        self.items_changed.emit(changed)
+
+    def refresh_statuses(self) -> None:
+        """Recompute every asset's status from the logs (in the background)."""
+        ws = self.workspace
+        if ws is None:
+            return
+        results = [item.result for item in self.items if item.result is not None]
+        generation = self._generation
+
+        def done(statuses: dict[str, AssetStatus]) -> None:
+            if generation != self._generation:
+                return
+            changed = []
+            for rel, status in statuses.items():
+                item = self._by_rel.get(rel)
+                if item is not None:
+                    item.status = status
+                    changed.append(rel)
+            self.items_changed.emit(changed)
+            self.statuses_refreshed.emit()
+
+        def failed(exc: BaseException) -> None:
+            self.workspace_failed.emit(f"cannot read the decision logs: {_one_line(exc)}")
+            self.statuses_refreshed.emit()
+
+        self._bridge.submit(self._backend.statuses, ws, results, on_done=done, on_error=failed)
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def decide(
+        self,
+        rel: str,
+        decision: str,
+        reasons: Sequence[str] = (),
+        note: str = "",
+        override: bool = False,
+    ) -> None:
+        """Sign and append a decision about ``rel`` now; the status follows."""
+        assert decision in (APPROVE, REJECT)
+        ws, item = self.workspace, self._by_rel.get(rel)
+        if ws is None or item is None or item.result is None:
+            self.decision_failed.emit(rel, "this asset has not been scanned yet")
+            return
+        if not self.can_decide:
+            self.decision_failed.emit(rel, self.read_only_reason or "no reviewer identity")
+            return
+        result = item.result
+
+        def done(_: None) -> None:
+            self.decision_recorded.emit(rel, decision)
+            self._refresh_one(rel)
+
+        def failed(exc: BaseException) -> None:
+            self.decision_failed.emit(rel, _one_line(exc))
+
+        self._bridge.submit(
+            self._backend.decide,
+            ws,
+            result,
+            decision,
+            tuple(reasons),
+            note,
+            override,
+            on_done=done,
+            on_error=failed,
+        )
+
+    def _refresh_one(self, rel: str) -> None:
+        ws, item = self.workspace, self._by_rel.get(rel)
+        if ws is None or item is None or item.result is None:
+            return
+        # Statuses of every asset sharing the model can change (e.g. a duplicate), but the one just
+        # decided is what the reviewer looks at: refresh all, it is one pass over the logs.
+        self.refresh_statuses()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -1,0 +1,255 @@
+"""Fixtures for the desktop app tests: offscreen Qt, a fake backend, demo workspaces."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: tests run headless unless the caller chose a platform.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import datetime as dt
+import hashlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from twinreview.core.findings import (
+    NEAR_COPY_OF_REFERENCE,
+    Finding,
+    Severity,
+)
+from twinreview.core.policy import Decision, evaluate, policy_from_config
+from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable
+
+
+class SyncExecutor(Executor):
+    """Runs each call at once on the calling thread (results are still delivered queued)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # handed to the future, as a pool would
+            fut.set_exception(exc)
+        return fut
+
+
+@dataclass(frozen=True)
+class FakeFacts:
+    width: int | None
+    height: int | None
+    format: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class FakeAssetResult:
+    asset: AssetRef
+    sha256: str | None
+    error: str | None
+    findings: tuple[Finding, ...]
+    facts: FakeFacts
+    disclosure: Mapping[str, Any] | None = None
+    phash: str | None = None
+
+
+@dataclass(frozen=True)
+class FakeReference:
+    rel: str
+    phash: str | None
+
+
+@dataclass(frozen=True)
+class FakeScanResult:
+    assets: tuple[FakeAssetResult, ...]
+    references: tuple[FakeReference, ...]
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class FakeProgress:
+    done: int
+    total: int
+    phase: str
+    current: str = ""
+
+
+@dataclass
+class FakeBackend:
+    """Implements :class:`twinreview.ui.backend.ReviewBackend` in memory.
+
+    Findings: the first asset of each model whose name contains "copy" gets a blocking
+    near-copy finding pointing at the model's first reference.
+    """
+
+    keyring_ok: bool = True
+    identity: Identity | None = None
+    decisions: list[Decision] = field(default_factory=list)
+    scan_calls: int = 0
+    scan_gate: threading.Event | None = None
+    models_for: tuple[str, ...] = ()
+
+    def scan(self, workspace: Workspace, progress: Any, cancel: threading.Event) -> FakeScanResult:
+        self.scan_calls += 1
+        assets = list(workspace.iter_assets())
+        out = []
+        for i, a in enumerate(assets):
+            if self.scan_gate is not None:
+                self.scan_gate.wait(5)
+            if cancel.is_set():
+                return FakeScanResult((), (), True)
+            if progress:
+                progress(FakeProgress(i + 1, len(assets), "analyse", a.rel))
+            data = a.path.read_bytes()
+            findings: list[Finding] = []
+            model = workspace.models.get(a.model_id)
+            if "copy" in a.path.name and model and model.references:
+                ref = workspace.rel(model.references[0])
+                findings.append(
+                    Finding(
+                        NEAR_COPY_OF_REFERENCE,
+                        Severity.BLOCK,
+                        "This image is a copy of one of the model's real photos.",
+                        {"reference": ref, "distance": 3, "hash": "phash"},
+                    )
+                )
+            out.append(
+                FakeAssetResult(
+                    a,
+                    hashlib.sha256(data).hexdigest(),
+                    None,
+                    tuple(findings),
+                    FakeFacts(64, 48, "JPEG", len(data)),
+                    {
+                        "verdict": "partial",
+                        "c2pa": {
+                            "state": "absent",
+                            "failures": [],
+                            "source_types": [],
+                            "signer": None,
+                            "generator": None,
+                        },
+                        "xmp": {"source_type": "trainedAlgorithmicMedia", "raw": None},
+                        "label": None,
+                        "notes": ["Only the XMP says the image is AI-made."],
+                    },
+                    "00000000000000ff",
+                )
+            )
+        refs = tuple(
+            FakeReference(workspace.rel(p), "00000000000000f0")
+            for m in workspace.models.values()
+            for p in m.references
+        )
+        return FakeScanResult(tuple(out), refs)
+
+    def load_identity(self) -> Identity | None:
+        if not self.keyring_ok:
+            raise KeyringUnavailable("no Secret Service: install and unlock gnome-keyring")
+        return self.identity
+
+    def create_identity(self, principal: str, display_name: str, role: str) -> Identity:
+        if not self.keyring_ok:
+            raise KeyringUnavailable("no Secret Service: install and unlock gnome-keyring")
+        self.identity = Identity(
+            principal,
+            display_name,
+            role,
+            f'{principal} namespaces="twinreview-*" ssh-ed25519 AAAAfake',
+        )
+        return self.identity
+
+    def roster_models(self, workspace: Workspace, principal: str) -> tuple[str, ...]:
+        return self.models_for
+
+    def decide(
+        self,
+        workspace: Workspace,
+        result: Any,
+        decision: str,
+        reasons: Sequence[str],
+        note: str,
+        override: bool,
+    ) -> None:
+        assert self.identity is not None
+        self.decisions.append(
+            Decision(
+                self.identity.principal,
+                self.identity.role,
+                dt.datetime.now(dt.UTC),
+                result.asset.rel,
+                result.sha256,
+                result.asset.model_id,
+                decision,
+                tuple(reasons),
+                note,
+                override,
+                "fake-log",
+                len(self.decisions),
+            )
+        )
+
+    def statuses(self, workspace: Workspace, results: Sequence[Any]) -> dict[str, AssetStatus]:
+        out = {}
+        for r in results:
+            model = workspace.models.get(r.asset.model_id)
+            policy = policy_from_config(r.asset.model_id, model.config if model else {})
+            eligible = {self.identity.principal: self.identity.role} if self.identity else {}
+            eligible["agent@example.com"] = "agent"
+            ev = evaluate(
+                asset=r.asset.rel,
+                current_sha256=r.sha256 or "",
+                decisions=self.decisions,
+                policy=policy,
+                eligible=eligible,
+                now=dt.datetime.now(dt.UTC),
+            )
+            out[r.asset.rel] = AssetStatus(
+                ev, tuple(d for d in self.decisions if d.asset == r.asset.rel)
+            )
+        return out
+
+
+def make_workspace(root: Path, *, assets: int = 4, size: tuple[int, int] = (64, 48)) -> Path:
+    """A small workspace: models ana and bo with references, generated assets (one 'copy')."""
+    from PIL import Image
+
+    for model, colour in (("ana", (200, 80, 60)), ("bo", (60, 90, 200))):
+        refs = root / "models" / model / "references"
+        refs.mkdir(parents=True)
+        (root / "models" / model / "model.toml").write_text(f'display_name = "{model.title()}"\n')
+        for i in range(2):
+            Image.new("RGB", size, tuple(min(255, c + 30 * i) for c in colour)).save(
+                refs / f"ref-{i}.jpg"
+            )
+        out = root / "assets" / model
+        out.mkdir(parents=True)
+        for i in range(assets):
+            name = "copy-0.jpg" if i == 0 else f"look-{i}.jpg"
+            Image.new("RGB", size, ((i * 50) % 255, 120, colour[2])).save(out / name)
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """UI settings in a temporary file, never the user's."""
+    return QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def thread_pool() -> Any:
+    pool = ThreadPoolExecutor(max_workers=2)
+    yield pool
+    pool.shutdown(wait=True, cancel_futures=True)
