@@ -1,0 +1,289 @@
+"""Signing decisions: approve or reject one asset, appended to this device's log at once.
+
+A decision entry (log kind ``decision``) carries, besides the log header::
+
+    asset      workspace-relative posix path, e.g. "assets/ana/spring/look1.jpg"
+    sha256     hex sha256 of the file's bytes when the decision was made
+    phash      64-bit pHash as 16 hex digits (null when the bytes are not a readable image)
+    model      the model id (the ``assets/<model-id>/`` folder)
+    decision   "approve" | "reject"
+    reasons    reason codes (twinreview.core.policy.REASON_CODES); at least one for a reject
+    note       free text ("" when none)
+    findings   the findings the reviewer was shown, each ``Finding.to_json()``
+    override   true when approving although a finding blocks
+
+The service refuses (``DecisionError``, one line) rather than sign something the status would
+ignore or that misstates what happened: an unknown or missing file, a file outside ``assets/``, a
+reviewer the roster does not know or does not allow for that model, a revoked key, a file that
+changed since the findings were computed, or an approval over blocking findings without an explicit
+override.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import imagehash
+
+from twinreview.core.declog import Entry, LogError, LogWriter
+from twinreview.core.findings import Finding, Severity
+from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
+from twinreview.core.policy import APPROVE, DECISIONS, REJECT, validate_reasons
+from twinreview.core.roster import Roster
+from twinreview.core.sshsig import NS_ENTRY, SshPublicKey
+from twinreview.core.workspace import ASSETS_DIR, Workspace
+from twinreview.services.keys import KeysError, KeyService
+
+MAX_NOTE_CHARS = 4000
+# The workspace walk skips these (sidecars and notes beside images); a decision on one is a slip.
+_METADATA_SUFFIXES = frozenset({".json", ".xmp", ".txt", ".md", ".toml"})
+_CHUNK = 1 << 20
+
+
+class DecisionError(Exception):
+    """A decision could not be signed. ``str(err)`` is one line for the user."""
+
+
+@dataclass(frozen=True)
+class AssetBytes:
+    """What a decision records about the file itself.
+
+    Attributes:
+        rel: Workspace-relative posix path.
+        model_id: The ``assets/<model-id>/`` folder.
+        sha256: Hex digest of the bytes.
+        phash: 16 hex digits, or None when the bytes are not a readable image.
+    """
+
+    rel: str
+    model_id: str
+    sha256: str
+    phash: str | None
+
+
+def resolve_asset(ws: Workspace, asset: str | Path) -> tuple[Path, str, str]:
+    """Find an asset of ``ws`` from a workspace-relative path or an absolute path.
+
+    Returns:
+        ``(absolute path, workspace-relative posix path, model id)``.
+
+    Raises:
+        DecisionError: the file does not exist, is not a regular file, lies outside the workspace
+            (also through a symlink), or is not under ``assets/<model-id>/``.
+    """
+    given = Path(asset)
+    path = Path(os.path.normpath(given if given.is_absolute() else ws.root / given))
+    if not path.exists():
+        raise DecisionError(f"{asset}: no such file")
+    if not path.is_file():
+        raise DecisionError(f"{asset}: not a file")
+    if not ws.inside(path):
+        raise DecisionError(f"{asset}: lies outside the workspace")
+    try:
+        rel = Path(path).absolute().relative_to(ws.root).as_posix()
+    except ValueError:
+        # An absolute path spelled through a symlinked parent: fall back to the resolved one.
+        rel = path.resolve().relative_to(ws.root).as_posix()
+    parts = rel.split("/")
+    if len(parts) < 3 or parts[0] != ASSETS_DIR or ".." in parts:
+        raise DecisionError(f"{asset}: not an asset (assets live under {ASSETS_DIR}/<model-id>/)")
+    if path.suffix.lower() in _METADATA_SUFFIXES or path.name.startswith("."):
+        raise DecisionError(f"{asset}: a metadata file, not an asset")
+    return path, rel, parts[1]
+
+
+def read_asset(ws: Workspace, asset: str | Path) -> AssetBytes:
+    """Resolve ``asset`` and compute its sha256 and pHash from one read.
+
+    Raises:
+        DecisionError: see :func:`resolve_asset`; also when the file cannot be read or is larger
+            than any photo.
+    """
+    path, rel, model_id = resolve_asset(ws, asset)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DecisionError(f"{rel}: {size // (1 << 20)} MB is too large to be an image")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DecisionError(f"{rel}: cannot read ({exc.strerror or exc})") from None
+    return AssetBytes(rel, model_id, hashlib.sha256(data).hexdigest(), phash_of(data))
+
+
+def phash_of(data: bytes) -> str | None:
+    """64-bit pHash of an image's bytes as 16 hex digits, or None when it is not readable.
+
+    The image is decoded through the scan's safe loader (same reduction and orientation), so the
+    value matches what the scan records for the same bytes as closely as the loader allows.
+    """
+    try:
+        loaded = load_image(data)
+    except ImageLoadError:
+        return None
+    return str(imagehash.phash(loaded.image))
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks.
+
+    Raises:
+        OSError: when it cannot be read.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class DecisionService:
+    """Signs decisions with this device's key into the workspace's ``logs/``.
+
+    Build once (the composition root passes the key service down); call :meth:`decide` per action.
+    """
+
+    def __init__(self, keys: KeyService, *, clock: Callable[[], datetime] | None = None) -> None:
+        """Use ``keys`` for the identity and signing key; ``clock`` for timestamps (tests)."""
+        self._keys = keys
+        self._clock = clock
+
+    def decide(
+        self,
+        ws: Workspace,
+        asset: str | Path,
+        decision: str,
+        *,
+        reasons: Sequence[str] = (),
+        note: str = "",
+        findings: Sequence[Finding] = (),
+        override: bool = False,
+        expected_sha256: str | None = None,
+        phash: str | None = None,
+    ) -> Entry:
+        """Sign one decision and append it (fsync'ed before this returns).
+
+        Args:
+            ws: The workspace.
+            asset: Workspace-relative path (posix or native) or absolute path of the asset.
+            decision: ``approve`` or ``reject``.
+            reasons: Reason codes; a reject needs at least one, an approval takes none.
+            note: Optional free text.
+            findings: The findings the reviewer was shown for this asset.
+            override: The reviewer confirmed approving despite blocking findings.
+            expected_sha256: The sha256 the findings were computed on (the scan's); when the
+                file no longer has these bytes the decision is refused (rescan first).
+            phash: The scan's pHash for these bytes, to skip decoding the image again.
+
+        Returns:
+            The written log entry.
+
+        Raises:
+            DecisionError: with a one-line reason; nothing is written then.
+        """
+        if decision not in DECISIONS:
+            raise DecisionError(f"decision must be approve or reject, not {decision!r}")
+        try:
+            codes = validate_reasons(reasons)
+        except ValueError as exc:
+            raise DecisionError(str(exc)) from None
+        if decision == REJECT and not codes:
+            raise DecisionError("a reject needs at least one reason code")
+        if decision == APPROVE and codes:
+            raise DecisionError(
+                "reason codes explain a reject; an approval takes none (use a note)"
+            )
+        if len(note) > MAX_NOTE_CHARS:
+            raise DecisionError(f"the note is longer than {MAX_NOTE_CHARS} characters")
+
+        blocking = [f for f in findings if f.severity >= Severity.BLOCK]
+        if decision == APPROVE and blocking and not override:
+            kinds = ", ".join(sorted({f.kind for f in blocking}))
+            raise DecisionError(
+                f"the asset has blocking findings ({kinds}); approving it needs an explicit "
+                "override"
+            )
+
+        if phash is not None and expected_sha256 is not None:
+            path, rel, model_id = resolve_asset(ws, asset)
+            try:
+                sha = sha256_file(path)
+            except OSError as exc:
+                raise DecisionError(f"{rel}: cannot read ({exc.strerror or exc})") from None
+            facts = AssetBytes(rel, model_id, sha, phash)
+        else:
+            facts = read_asset(ws, asset)
+        if expected_sha256 is not None and facts.sha256 != expected_sha256.lower():
+            raise DecisionError(
+                f"{facts.rel} changed since it was scanned; rescan before deciding on it"
+            )
+        if facts.model_id not in ws.models:
+            raise DecisionError(
+                f"{facts.rel}: model {facts.model_id!r} is not in this workspace "
+                f"(no models/{facts.model_id} folder)"
+            )
+
+        try:
+            identity, key = self._keys.signer()
+        except KeysError as exc:
+            raise DecisionError(str(exc)) from None
+        self._check_roster(ws, identity.principal, identity.role, key.public, facts.model_id)
+
+        fields: dict[str, Any] = {
+            "asset": facts.rel,
+            "sha256": facts.sha256,
+            "phash": facts.phash,
+            "model": facts.model_id,
+            "decision": decision,
+            "reasons": list(codes),
+            "note": note,
+            "findings": [f.to_json() for f in findings],
+            "override": decision == APPROVE and bool(blocking),
+        }
+        writer = LogWriter.for_workspace(
+            ws.root,
+            key,
+            identity.principal,
+            identity.role,
+            display_name=identity.display_name,
+            clock=self._clock,
+        )
+        try:
+            return writer.append("decision", fields)
+        except LogError as exc:
+            raise DecisionError(str(exc)) from None
+        except OSError as exc:
+            raise DecisionError(f"cannot write the log ({exc.strerror or exc})") from None
+
+    @staticmethod
+    def _check_roster(
+        ws: Workspace, principal: str, role: str, public: SshPublicKey, model_id: str
+    ) -> None:
+        roster = Roster.load(ws.root / "roster")
+        if roster.problems:
+            raise DecisionError(f"the roster cannot be read: {roster.problems[0]}")
+        if roster.is_revoked(public):
+            raise DecisionError(f"your key {public.fingerprint} is revoked (roster/revoked)")
+        if not roster.signer_allowed(principal, public, NS_ENTRY):
+            raise DecisionError(
+                f"roster/allowed_signers does not list {principal} with this device's key "
+                f"{public.fingerprint}; ask the workspace owner to add your allowed_signers line "
+                "(twinreview keys show)"
+            )
+        person = roster.person(principal)
+        if person is None:
+            raise DecisionError(f"{principal} is not in roster/people.toml")
+        if person.role != role:
+            raise DecisionError(
+                f"your identity has the role {role}, but roster/people.toml gives {principal} "
+                f"the role {person.role}"
+            )
+        if not roster.may_decide(principal, model_id):
+            raise DecisionError(
+                f"roster/people.toml does not allow {principal} to decide for model {model_id!r}"
+            )

@@ -1,0 +1,275 @@
+"""Signed decisions: what an entry carries, and what the service refuses to sign."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import imagehash
+import pytest
+from PIL import Image
+
+from decision_helpers import build_workspace, decider, enroll, reviewer
+from twinreview.core.declog import read_log
+from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
+from twinreview.core.verify import verify_workspace
+from twinreview.core.workspace import Workspace
+from twinreview.services.decisions import DecisionError, phash_of, resolve_asset
+from twinreview.services.keys import KeyService
+
+COPY = Finding(
+    NEAR_COPY_OF_REFERENCE,
+    Severity.BLOCK,
+    "This image is a retouched copy of a real photo.",
+    {"reference": "models/ava/references/ref1.jpg", "distance": 3},
+)
+NOTE = Finding("duplicate_in_batch", Severity.INFO, "Same as another.", {"distance": 0})
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    return Workspace.open(build_workspace(tmp_path / "ws"))
+
+
+@pytest.fixture
+def ava(tmp_path: Path, ws: Workspace) -> KeyService:
+    keys = reviewer(tmp_path / "devices", "ava@example.com", "model", "Ava Stone")
+    enroll(ws.root, keys, ("ava",))
+    return keys
+
+
+def only_log(ws: Workspace) -> Path:
+    logs = sorted((ws.root / "logs").glob("*.dlog"))
+    assert len(logs) == 1
+    return logs[0]
+
+
+def test_approve_writes_a_signed_entry_with_every_field(ws: Workspace, ava: KeyService) -> None:
+    entry = decider(ava).decide(
+        ws, "assets/ava/look1.jpg", "approve", note="lovely", findings=[NOTE]
+    )
+    data = (ws.root / "assets/ava/look1.jpg").read_bytes()
+    with Image.open(ws.root / "assets/ava/look1.jpg") as im:
+        expected_phash = imagehash.phash(im.convert("RGB"))
+
+    p = entry.payload
+    assert p["kind"] == "decision"
+    assert p["principal"] == "ava@example.com"
+    assert p["role"] == "model"
+    assert p["asset"] == "assets/ava/look1.jpg"
+    assert p["sha256"] == hashlib.sha256(data).hexdigest()
+    assert p["model"] == "ava"
+    assert p["decision"] == "approve"
+    assert p["reasons"] == []
+    assert p["note"] == "lovely"
+    assert p["findings"] == [NOTE.to_json()]
+    assert p["override"] is False
+    # The recorded pHash is the image's pHash (decoded through the safe loader, so allow the
+    # few bits a reduced decode may flip).
+    assert len(p["phash"]) == 16
+    assert imagehash.hex_to_hash(p["phash"]) - expected_phash <= 4
+
+    # On disk: genesis + this decision, and the workspace verifies clean.
+    lines = read_log(only_log(ws)).lines
+    assert [ln.payload["kind"] for ln in lines if ln.payload] == ["genesis", "decision"]
+    assert json.loads(lines[1].payload_bytes or b"{}") == dict(p)
+    report = verify_workspace(ws)
+    assert report.ok, report.problems
+    assert [e.payload["asset"] for e in report.merged() if e.kind == "decision"] == [
+        "assets/ava/look1.jpg"
+    ]
+
+
+def test_reject_with_reasons_and_nested_path(ws: Workspace, ava: KeyService) -> None:
+    entry = decider(ava).decide(
+        ws,
+        ws.root / "assets" / "ava" / "spring" / "look2.jpg",  # an absolute path works too
+        "reject",
+        reasons=["likeness_wrong", "quality", "likeness_wrong"],
+        note="eyes are off",
+    )
+    assert entry.payload["asset"] == "assets/ava/spring/look2.jpg"
+    assert entry.payload["reasons"] == ["likeness_wrong", "quality"]
+    assert entry.payload["decision"] == "reject"
+
+
+def test_later_decisions_append_never_rewrite(ws: Workspace, ava: KeyService) -> None:
+    svc = decider(ava)
+    svc.decide(ws, "assets/ava/look1.jpg", "reject", reasons=["quality"])
+    first = only_log(ws).read_bytes()
+    svc.decide(ws, "assets/ava/look1.jpg", "approve")
+    after = only_log(ws).read_bytes()
+    assert after.startswith(first)
+    assert len(read_log(only_log(ws)).lines) == 3
+
+
+def test_approving_over_blocking_findings_needs_override(ws: Workspace, ava: KeyService) -> None:
+    svc = decider(ava)
+    with pytest.raises(DecisionError, match="blocking findings \\(near_copy_of_reference\\)"):
+        svc.decide(ws, "assets/ava/look1.jpg", "approve", findings=[COPY, NOTE])
+    assert not (ws.root / "logs").exists()  # nothing written, not even a genesis
+
+    entry = svc.decide(ws, "assets/ava/look1.jpg", "approve", findings=[COPY, NOTE], override=True)
+    assert entry.payload["override"] is True
+    assert entry.payload["findings"] == [COPY.to_json(), NOTE.to_json()]
+
+
+def test_override_is_only_recorded_when_something_blocked(ws: Workspace, ava: KeyService) -> None:
+    svc = decider(ava)
+    e1 = svc.decide(ws, "assets/ava/look1.jpg", "approve", findings=[NOTE], override=True)
+    assert e1.payload["override"] is False
+    e2 = svc.decide(ws, "assets/ava/look1.jpg", "reject", reasons=["other"], findings=[COPY])
+    assert e2.payload["override"] is False
+
+
+def test_reviewer_not_allowed_for_the_model_is_refused(ws: Workspace, ava: KeyService) -> None:
+    with pytest.raises(
+        DecisionError, match=r"does not allow ava@example\.com to decide for model 'ben'"
+    ):
+        decider(ava).decide(ws, "assets/ben/look1.jpg", "approve")
+    assert not (ws.root / "logs").exists()
+
+
+def test_reviewer_not_on_the_roster_is_refused(tmp_path: Path, ws: Workspace) -> None:
+    stranger = reviewer(tmp_path / "devices", "eve@example.com", "agent")
+    with pytest.raises(DecisionError, match=r"allowed_signers does not list eve@example\.com"):
+        decider(stranger).decide(ws, "assets/ava/look1.jpg", "approve")
+
+
+def test_second_device_key_not_enrolled_is_refused(
+    tmp_path: Path, ws: Workspace, ava: KeyService
+) -> None:
+    laptop2 = reviewer(tmp_path / "laptop2", "ava@example.com", "model")
+    with pytest.raises(DecisionError, match="with this device's key"):
+        decider(laptop2).decide(ws, "assets/ava/look1.jpg", "approve")
+
+
+def test_revoked_key_is_refused(ws: Workspace, ava: KeyService) -> None:
+    ident = ava.current()
+    assert ident is not None
+    (ws.root / "roster" / "revoked").write_text(ident.public_key.openssh() + "\n")
+    with pytest.raises(DecisionError, match="is revoked"):
+        decider(ava).decide(ws, "assets/ava/look1.jpg", "approve")
+
+
+def test_role_conflict_with_roster_is_refused(tmp_path: Path, ws: Workspace) -> None:
+    keys = reviewer(tmp_path / "devices", "ava@example.com", "model")
+    enroll(ws.root, keys, ("ava",))
+    people = ws.root / "roster" / "people.toml"
+    people.write_text(people.read_text().replace('role = "model"', 'role = "agent"'))
+    with pytest.raises(DecisionError, match=r"gives ava@example\.com the role agent"):
+        decider(keys).decide(ws, "assets/ava/look1.jpg", "approve")
+
+
+def test_no_identity_on_this_device(tmp_path: Path, ws: Workspace) -> None:
+    from decision_helpers import MemoryKeyring
+    from twinreview.services.keys import IdentityStore, KeyStore
+
+    empty = KeyService(
+        KeyStore(MemoryKeyring(), allow_untrusted_backend=True), IdentityStore(tmp_path / "none")
+    )
+    with pytest.raises(DecisionError, match="no reviewer key on this device"):
+        decider(empty).decide(ws, "assets/ava/look1.jpg", "approve")
+
+
+@pytest.mark.parametrize(
+    ("asset", "needle"),
+    [
+        ("assets/ava/nope.jpg", "no such file"),
+        ("assets/ava", "not a file"),
+        ("models/ava/references/ref1.jpg", "not an asset"),
+        ("twinreview.toml", "not an asset"),
+        ("assets/ava/../ava/look1.jpg.json", "no such file"),
+    ],
+)
+def test_bad_asset_paths(ws: Workspace, ava: KeyService, asset: str, needle: str) -> None:
+    with pytest.raises(DecisionError, match=needle):
+        decider(ava).decide(ws, asset, "approve")
+
+
+def test_sidecar_is_not_an_asset(ws: Workspace, ava: KeyService) -> None:
+    (ws.root / "assets/ava/look1.json").write_text('{"intended_use": "social"}')
+    with pytest.raises(DecisionError, match="metadata file"):
+        decider(ava).decide(ws, "assets/ava/look1.json", "approve")
+
+
+def test_symlink_leading_out_is_refused(tmp_path: Path, ws: Workspace, ava: KeyService) -> None:
+    outside = tmp_path / "secret.jpg"
+    outside.write_bytes((ws.root / "assets/ava/look1.jpg").read_bytes())
+    link = ws.root / "assets/ava/linked.jpg"
+    try:
+        os.symlink(outside, link)
+    except OSError as exc:
+        pytest.skip(f"cannot create symlinks here: {exc}")
+    with pytest.raises(DecisionError, match="outside the workspace"):
+        decider(ava).decide(ws, "assets/ava/linked.jpg", "approve")
+
+
+def test_unknown_model_folder_is_refused(ws: Workspace, ava: KeyService) -> None:
+    stray = ws.root / "assets/zed/x.jpg"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes((ws.root / "assets/ava/look1.jpg").read_bytes())
+    with pytest.raises(DecisionError, match="model 'zed' is not in this workspace"):
+        decider(ava).decide(ws, "assets/zed/x.jpg", "approve")
+
+
+def test_reason_rules(ws: Workspace, ava: KeyService) -> None:
+    svc = decider(ava)
+    with pytest.raises(DecisionError, match="a reject needs at least one reason"):
+        svc.decide(ws, "assets/ava/look1.jpg", "reject")
+    with pytest.raises(DecisionError, match="unknown reason code 'ugly'"):
+        svc.decide(ws, "assets/ava/look1.jpg", "reject", reasons=["ugly"])
+    with pytest.raises(DecisionError, match="an approval takes none"):
+        svc.decide(ws, "assets/ava/look1.jpg", "approve", reasons=["quality"])
+    with pytest.raises(DecisionError, match="approve or reject"):
+        svc.decide(ws, "assets/ava/look1.jpg", "maybe")
+    with pytest.raises(DecisionError, match="longer than"):
+        svc.decide(ws, "assets/ava/look1.jpg", "approve", note="x" * 5000)
+    assert not (ws.root / "logs").exists()
+
+
+def test_file_changed_since_scan_is_refused(ws: Workspace, ava: KeyService) -> None:
+    path = ws.root / "assets/ava/look1.jpg"
+    scanned = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_bytes(path.read_bytes() + b"\0")  # changed after the scan
+    with pytest.raises(DecisionError, match="changed since it was scanned"):
+        decider(ava).decide(ws, "assets/ava/look1.jpg", "approve", expected_sha256=scanned)
+    # With the scan's sha and pHash the service trusts the given pHash and only hashes the bytes.
+    current = hashlib.sha256(path.read_bytes()).hexdigest()
+    entry = decider(ava).decide(
+        ws, "assets/ava/look1.jpg", "approve", expected_sha256=current, phash="00ff00ff00ff00ff"
+    )
+    assert entry.payload["phash"] == "00ff00ff00ff00ff"
+    assert entry.payload["sha256"] == current
+
+
+def test_unreadable_image_can_still_be_rejected(ws: Workspace, ava: KeyService) -> None:
+    broken = ws.root / "assets/ava/broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    entry = decider(ava).decide(ws, "assets/ava/broken.jpg", "reject", reasons=["quality"])
+    assert entry.payload["phash"] is None
+    assert phash_of(b"") is None
+
+
+def test_resolve_asset_normalises(ws: Workspace) -> None:
+    _, rel, model = resolve_asset(ws, "assets/ava/spring/../look1.jpg")
+    assert (rel, model) == ("assets/ava/look1.jpg", "ava")
+
+
+def test_nothing_in_assets_changes(ws: Workspace, ava: KeyService) -> None:
+    before = {
+        p: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in (ws.root / "assets").rglob("*")
+        if p.is_file()
+    }
+    svc = decider(ava)
+    svc.decide(ws, "assets/ava/look1.jpg", "approve")
+    svc.decide(ws, "assets/ava/spring/look2.jpg", "reject", reasons=["other"], note="n")
+    after = {
+        p: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in (ws.root / "assets").rglob("*")
+        if p.is_file()
+    }
+    assert before == after
