@@ -7,6 +7,8 @@ Public API:
         entry (creating the file with a genesis entry, recovering a torn tail first if needed).
         ``prepare() -> list[Entry]`` does only the create/recover step. ``entries()`` reads back.
     Entry: one written entry (seq, kind, payload dict, payload bytes, sig, line bytes, line_hash).
+    build_entry(key, principal, role, *, seq, prev, ts, kind, fields) -> Entry: sign without
+        writing (for building large test/benchmark logs).
     read_log(path) -> LogContent: the raw lines (each a ``RawLine``, decoded or with an error)
         and the torn tail bytes, without verifying anything (see ``twinreview.core.verify``).
     log_filename(principal, key) -> str; LOG_SUFFIX; KINDS; HEADER_FIELDS; LogError; LogLockedError.
@@ -130,6 +132,45 @@ class Entry:
     def line_hash(self) -> str:
         """sha256 hex of :attr:`line` (what the next entry's ``prev`` holds)."""
         return line_hash(self.line)
+
+
+def build_entry(
+    key: SigningKey,
+    principal: str,
+    role: str,
+    *,
+    seq: int,
+    prev: str | None,
+    ts: datetime,
+    kind: str,
+    fields: Mapping[str, Any],
+) -> Entry:
+    """Make and sign one entry without writing it.
+
+    ``LogWriter`` writes; benchmarks and tests use this to build large logs quickly.
+
+    Raises:
+        LogError: the fields are not JSON-serialisable.
+    """
+    payload: dict[str, Any] = {
+        "v": FORMAT_VERSION,
+        "log": key.public.fingerprint,
+        "seq": seq,
+        "prev": prev,
+        "ts": format_ts(ts),
+        "principal": principal,
+        "role": role,
+        "kind": kind,
+    }
+    payload.update(fields)
+    try:
+        payload_bytes = json.dumps(
+            payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise LogError(f"entry fields are not JSON-serialisable: {exc}") from None
+    sig = key.sign(payload_bytes, NS_ENTRY)
+    return Entry(seq, kind, payload, payload_bytes, sig, encode_line(payload_bytes, sig))
 
 
 @dataclass(frozen=True)
@@ -422,32 +463,23 @@ class LogWriter:
         return _Tail(seq, line_hash(last), str(payload.get("kind")))
 
     def _write_entry(self, tail: _Tail | None, kind: str, fields: Mapping[str, Any]) -> Entry:
-        payload: dict[str, Any] = {
-            "v": FORMAT_VERSION,
-            "log": self.key.public.fingerprint,
-            "seq": 0 if tail is None else tail.seq + 1,
-            "prev": None if tail is None else tail.line_hash,
-            "ts": format_ts(self._clock()),
-            "principal": self.principal,
-            "role": self.role,
-            "kind": kind,
-        }
-        payload.update(fields)
-        try:
-            payload_bytes = json.dumps(
-                payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-            ).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise LogError(f"entry fields are not JSON-serialisable: {exc}") from None
-        sig = self.key.sign(payload_bytes, NS_ENTRY)
-        line = encode_line(payload_bytes, sig)
+        entry = build_entry(
+            self.key,
+            self.principal,
+            self.role,
+            seq=0 if tail is None else tail.seq + 1,
+            prev=None if tail is None else tail.line_hash,
+            ts=self._clock(),
+            kind=kind,
+            fields=fields,
+        )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
         try:
-            _write_all(fd, line)
+            _write_all(fd, entry.line)
             os.fsync(fd)
         finally:
             os.close(fd)
-        return Entry(payload["seq"], kind, payload, payload_bytes, sig, line)
+        return entry
 
 
 class _Release:
