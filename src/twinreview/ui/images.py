@@ -51,6 +51,14 @@ def decode(path: Path, bound: QSize | None) -> Decoded:
     reader.setAutoTransform(True)  # EXIF orientation
     reader.setAllocationLimit(_ALLOCATION_LIMIT_MB)
     stored = reader.size()
+    if stored.isValid() and stored.width() * stored.height() > _max_pixels():
+        # The scan reports these as decompression bombs; never allocate for one here either.
+        pixels = stored.width() * stored.height()
+        return Decoded(
+            QImage(),
+            QSize(),
+            f"cannot show this image (too large to decode safely: {pixels} pixels)",
+        )
     rotated = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)
     source = stored.transposed() if rotated and stored.isValid() else stored
     too_big = bound is not None and (
@@ -65,6 +73,11 @@ def decode(path: Path, bound: QSize | None) -> Decoded:
         qt_error = reader.errorString()
         return _decode_with_pillow(path, bound, qt_error)
     return Decoded(_fast_format(image), source if source.isValid() else image.size())
+
+
+def _max_pixels() -> int:
+    # Pillow's decompression-bomb limit, the one the scan applies: one rule for both.
+    return int(Image.MAX_IMAGE_PIXELS or 1 << 62)
 
 
 def _fast_format(image: QImage) -> QImage:

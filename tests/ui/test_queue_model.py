@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from conftest import Harness, open_and_scan
+from twinreview.core.findings import Severity
+from twinreview.ui.queue_model import (
+    COL_FINDINGS,
+    COL_STATUS,
+    ItemRole,
+    QueueFilter,
+    QueueProxy,
+)
+
+
+def test_models_pass_qtmodeltester(
+    qtbot: Any, qtmodeltester: Any, harness: Harness, workspace: Path
+) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    assert harness.window.model.rowCount() == 8
+    qtmodeltester.check(harness.window.model, force_py=True)
+    qtmodeltester.check(harness.window.proxy, force_py=True)
+
+
+def test_model_checked_while_rows_change(
+    qtbot: Any, qtmodeltester: Any, harness: Harness, workspace: Path
+) -> None:
+    # The tester watches the signals of a live model: open, scan, statuses, decisions.
+    qtmodeltester.check(harness.window.model, force_py=True)
+    open_and_scan(qtbot, harness, workspace)
+    rel = harness.window.current_item().rel
+    with qtbot.waitSignal(harness.session.statuses_refreshed):
+        harness.session.decide(rel, "approve")
+    qtmodeltester.check(harness.window.proxy, force_py=True)
+
+
+def test_sorted_by_severity_worst_first(qtbot: Any, harness: Harness, workspace: Path) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    proxy = harness.window.proxy
+    ranks = [proxy.index(r, 0).data(ItemRole).worst for r in range(proxy.rowCount())]
+    assert ranks[:2] == [Severity.BLOCK, Severity.BLOCK]
+    assert ranks[2:] == [None] * 6
+    # Ties keep the workspace order.
+    rels = [proxy.index(r, 0).data(ItemRole).rel for r in range(2, proxy.rowCount())]
+    assert rels == sorted(rels)
+
+
+def test_badges_have_icon_and_text(qtbot: Any, harness: Harness, workspace: Path) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    proxy = harness.window.proxy
+    idx = proxy.index(0, COL_FINDINGS)
+    assert idx.data(Qt.ItemDataRole.DisplayRole) == "1 block"
+    assert not idx.data(Qt.ItemDataRole.DecorationRole).isNull()
+    status = proxy.index(0, COL_STATUS)
+    assert status.data(Qt.ItemDataRole.DisplayRole) == "Pending: model, agent"
+    assert not status.data(Qt.ItemDataRole.DecorationRole).isNull()
+    assert "model" in status.data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_filters(qtbot: Any, harness: Harness, workspace: Path) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    w = harness.window
+    proxy: QueueProxy = w.proxy
+
+    def count(mode: QueueFilter) -> int:
+        w.set_filter(mode)
+        return proxy.rowCount()
+
+    assert count(QueueFilter.ALL) == 8
+    assert count(QueueFilter.FLAGGED) == 2
+    assert count(QueueFilter.PENDING) == 8
+    assert count(QueueFilter.APPROVED) == 0
+    assert count(QueueFilter.REJECTED) == 0
+    assert count(QueueFilter.CLEARED) == 0
+
+    items = [proxy.sourceModel().item_at(r) for r in range(8)]
+    look = next(i for i in items if i.rel == "assets/ana/look-1.jpg")
+    other = next(i for i in items if i.rel == "assets/bo/look-1.jpg")
+    with qtbot.waitSignal(harness.session.statuses_refreshed):
+        harness.session.decide(look.rel, "approve")
+    with qtbot.waitSignal(harness.session.statuses_refreshed):
+        harness.session.decide(other.rel, "reject", ["quality"])
+    assert count(QueueFilter.APPROVED) == 1
+    assert count(QueueFilter.REJECTED) == 1
+    assert count(QueueFilter.PENDING) == 7
+    w.set_filter(QueueFilter.REJECTED)
+    assert proxy.index(0, 0).data(ItemRole).rel == other.rel
+
+    # The agent's approval plus the model's clears the asset.
+    harness.backend.identity = harness.backend.identity.__class__(
+        "ana@example.com", "Ana", "model", "l"
+    )
+    harness.session.set_identity(harness.backend.identity, None)
+    with qtbot.waitSignal(harness.session.statuses_refreshed):
+        harness.session.decide(look.rel, "approve")
+    assert count(QueueFilter.CLEARED) == 1
+
+
+def test_text_filter_and_model_restriction(qtbot: Any, harness: Harness, workspace: Path) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    proxy = harness.window.proxy
+    harness.window.search.setText("copy")
+    assert proxy.rowCount() == 2
+    harness.window.search.clear()
+    proxy.set_models(frozenset({"bo"}))
+    assert proxy.rowCount() == 4
+    assert {proxy.index(r, 0).data(ItemRole).ref.model_id for r in range(4)} == {"bo"}
