@@ -153,8 +153,9 @@ def _from_error(exc: BaseException, data: bytes) -> C2paReport:
     if message.startswith("NotSupported"):
         return C2paReport(
             C2paState.ABSENT,
+            failures=evidence,
             notes=(
-                "The C2PA reader does not support this file type; "
+                "The C2PA reader could not handle this file (unsupported type or damaged data); "
                 "no Content Credentials were read.",
             ),
         )

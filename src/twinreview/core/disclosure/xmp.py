@@ -179,7 +179,7 @@ def parse_packet(packet: Packet) -> ParsedPacket:
         return out
     for count, element in enumerate(root.iter()):
         if count >= MAX_ELEMENTS:
-            out.error = "it has too many elements; only the beginning was read"
+            out.error = f"it has more than {MAX_ELEMENTS} elements, which is not plausible metadata"
             break
         _collect(element, out)
     return out
