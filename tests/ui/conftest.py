@@ -26,7 +26,7 @@ from twinreview.core.findings import (
 )
 from twinreview.core.policy import Decision, evaluate, policy_from_config
 from twinreview.core.workspace import AssetRef, Workspace
-from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable
+from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable, StatusSnapshot
 
 
 class SyncExecutor(Executor):
@@ -95,6 +95,7 @@ class FakeBackend:
     scan_calls: int = 0
     scan_gate: threading.Event | None = None
     models_for: tuple[str, ...] = ()
+    log_problems: list[str] = field(default_factory=list)
 
     def scan(self, workspace: Workspace, progress: Any, cancel: threading.Event) -> FakeScanResult:
         self.scan_calls += 1
@@ -196,7 +197,7 @@ class FakeBackend:
             )
         )
 
-    def statuses(self, workspace: Workspace, results: Sequence[Any]) -> dict[str, AssetStatus]:
+    def statuses(self, workspace: Workspace, results: Sequence[Any]) -> StatusSnapshot:
         out = {}
         for r in results:
             model = workspace.models.get(r.asset.model_id)
@@ -217,7 +218,7 @@ class FakeBackend:
             out[r.asset.rel] = AssetStatus(
                 ev, tuple(d for d in self.decisions if d.asset == r.asset.rel)
             )
-        return out
+        return StatusSnapshot(out, not self.log_problems, tuple(self.log_problems))
 
 
 def make_workspace(root: Path, *, assets: int = 4, size: tuple[int, int] = (64, 48)) -> Path:

@@ -75,7 +75,7 @@ def test_progress_is_coalesced(qtbot: Any, thread_pool: ThreadPoolExecutor) -> N
         done.set()
 
     bridge.run_long(work, on_done=lambda _: None)
-    qtbot.waitUntil(lambda: done.is_set() and got and got[-1] == 9999)
+    qtbot.waitUntil(lambda: done.is_set() and bool(got) and got[-1] == 9999)
     # However fast the worker, the GUI thread saw far fewer updates, in order, ending at the last.
     assert len(got) < 10_000
     assert got == sorted(got)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from twinreview.services.keys import KeyStore
 from twinreview.ui.backend import KeyringUnavailable, ReviewBackend
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.images import ImageCache
@@ -78,8 +79,13 @@ def build_window(
     return window, session, bridge
 
 
-def build_app(settings: QSettings | None = None) -> AppParts:
-    """Build the services once (executor, scan cache, keys, decisions, status) and the window."""
+def build_app(settings: QSettings | None = None, keystore: KeyStore | None = None) -> AppParts:
+    """Build the services once (executor, scan cache, keys, decisions, status) and the window.
+
+    Args:
+        settings: UI state storage (default: the user's QSettings).
+        keystore: Where keys live (default: the OS keyring; tests inject an in-memory one).
+    """
     # Imported here: services are plain Python, and the window must exist before heavy imports
     # only matter for start-up time, not correctness.
     from twinreview.services.cache import ResultCache
@@ -89,9 +95,10 @@ def build_app(settings: QSettings | None = None) -> AppParts:
         make_executor,
         make_scan_service,
     )
+    from twinreview.services.decisions import DecisionService
     from twinreview.services.demo import build_demo
     from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
-    from twinreview.ui.services_backend import ServicesBackend, optional_service
+    from twinreview.ui.services_backend import ServicesBackend
 
     executor = make_executor()  # one worker per core: the scan's hashing
     # Image decodes and service calls for the UI get their own small pool: the picture the user
@@ -101,18 +108,16 @@ def build_app(settings: QSettings | None = None) -> AppParts:
     cache = ResultCache(default_cache_path())
     scan_service = make_scan_service(executor, cache)
     keys: KeyService | str
-    try:
-        keys = KeyService(KeyStore.from_system(), IdentityStore.default())
-    except KeysError as exc:
-        keys = str(exc)
-    decisions_factory = optional_service("twinreview.services.decisions", "DecisionService")
-    status_factory = optional_service("twinreview.services.status", "StatusService")
-    backend = ServicesBackend(
-        scan_service,
-        keys,
-        decisions_factory(keys) if decisions_factory and not isinstance(keys, str) else None,
-        status_factory() if status_factory else None,
-    )
+    if keystore is None:
+        try:
+            keystore = KeyStore.from_system()
+        except KeysError as exc:
+            keystore = None
+            keys = str(exc)
+    if keystore is not None:
+        keys = KeyService(keystore, IdentityStore.default())
+    decisions = DecisionService(keys) if isinstance(keys, KeyService) else None
+    backend = ServicesBackend(scan_service, keys, decisions)
     settings = settings or QSettings(ORG, APP)
     window, session, bridge = build_window(
         backend,

@@ -136,6 +136,21 @@ class AssetStatus:
     history: tuple[Decision, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class StatusSnapshot:
+    """Statuses of every asset and the health of the logs they come from.
+
+    Attributes:
+        assets: Status per workspace-relative path.
+        verification_ok: False when any log failed verification.
+        problems: One line per verification problem (shown, never repaired).
+    """
+
+    assets: Mapping[str, AssetStatus]
+    verification_ok: bool = True
+    problems: tuple[str, ...] = ()
+
+
 class ReviewBackend(Protocol):
     """Blocking service calls the app makes from worker threads."""
 
@@ -185,8 +200,6 @@ class ReviewBackend(Protocol):
         """
         ...
 
-    def statuses(
-        self, workspace: Workspace, results: Sequence[AssetResultLike]
-    ) -> dict[str, AssetStatus]:
-        """Return the status of each asset (by workspace-relative path) over the verified logs."""
+    def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
+        """Return the status of each asset over the merged, verified logs."""
         ...

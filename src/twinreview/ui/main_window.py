@@ -7,6 +7,7 @@ Every command is a QAction with a shortcut and a tooltip; dialogs open with ``op
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -253,9 +254,15 @@ class MainWindow(QMainWindow):
         self.search.textChanged.connect(self.proxy.set_text)
         self.count_label = QLabel()
         self.count_label.setToolTip("Assets shown / assets in the workspace")
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setToolTip("Decision logs that failed verification; nothing is repaired")
+        self.banner.hide()
         queue_box = QWidget()
         ql = QVBoxLayout(queue_box)
         ql.setContentsMargins(4, 4, 4, 4)
+        ql.addWidget(self.banner)
         ql.addLayout(filters)
         ql.addWidget(self.search)
         ql.addWidget(self.table, 1)
@@ -337,6 +344,7 @@ class MainWindow(QMainWindow):
         session.decision_recorded.connect(self._on_decision_recorded)
         session.decision_failed.connect(self._on_decision_failed)
         session.identity_changed.connect(self._on_identity_changed)
+        session.statuses_refreshed.connect(self._on_statuses_refreshed)
         self.pages.setCurrentIndex(PAGE_WELCOME)
         self._restore_ui_state()
         self._update_actions()
@@ -716,6 +724,19 @@ class MainWindow(QMainWindow):
         if self._current_rel is not None and self._current_rel in rels:
             self._show_current(keep_reference=True)
         self._update_count()
+
+    def _on_statuses_refreshed(self) -> None:
+        problems = self.session.verification_problems
+        if self.session.verification_ok or not problems:
+            self.banner.hide()
+            return
+        shown = "".join(f"<li>{html.escape(p)}</li>" for p in problems[:5])
+        more = f"<li>… and {len(problems) - 5} more</li>" if len(problems) > 5 else ""
+        self.banner.setText(
+            "<b>Some decision logs failed verification.</b> Affected assets are blocked; "
+            f"nothing was repaired.<ul>{shown}{more}</ul>"
+        )
+        self.banner.show()
 
     # -- navigation -----------------------------------------------------------------------------
 

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 from twinreview.core.roster import Roster
-from twinreview.core.workspace import Workspace
+from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
 from twinreview.services.scan import ScanService
+from twinreview.services.status import compute_status, sha256_file
 from twinreview.ui.backend import (
     AssetResultLike,
     AssetStatus,
     Identity,
     KeyringUnavailable,
     ScanResultLike,
+    StatusSnapshot,
 )
 
 
@@ -34,22 +35,19 @@ class ServicesBackend:
 
     Args:
         scan_service: Scans workspaces on the shared executor.
-        keys: The key service, or a callable explaining why there is none (no usable keyring).
-        decisions: The decision service (``twinreview.services.decisions``), when available.
-        status: The status service (``twinreview.services.status``), when available.
+        keys: The key service, or why there is none (no usable keyring: read-only mode).
+        decisions: Signs and appends decisions (None in read-only mode).
     """
 
     def __init__(
         self,
         scan_service: ScanService,
         keys: KeyService | str,
-        decisions: Any = None,
-        status: Any = None,
+        decisions: DecisionService | None,
     ) -> None:
         self._scan = scan_service
         self._keys = keys
         self._decisions = decisions
-        self._status = status
 
     def _key_service(self) -> KeyService:
         if isinstance(self._keys, str):
@@ -76,8 +74,7 @@ class ServicesBackend:
 
     def roster_models(self, workspace: Workspace, principal: str) -> tuple[str, ...]:
         """Models the roster lets ``principal`` decide for."""
-        roster = Roster.load(workspace.root / "roster")
-        person = roster.person(principal)
+        person = Roster.load(workspace.root / "roster").person(principal)
         return tuple(person.models) if person is not None else ()
 
     def decide(
@@ -89,29 +86,45 @@ class ServicesBackend:
         note: str,
         override: bool,
     ) -> None:
-        """Sign and append through the decision service."""
+        """Sign and append through the decision service (refuses with a one-line reason)."""
         if self._decisions is None:
-            raise RuntimeError("decisions are not available in this build")
+            raise KeyringUnavailable(
+                str(self._keys) if isinstance(self._keys, str) else "no signing key"
+            )
         self._decisions.decide(
-            workspace, result, decision, reasons=tuple(reasons), note=note, override=override
+            workspace,
+            result.asset.rel,
+            decision,
+            reasons=tuple(reasons),
+            note=note,
+            findings=tuple(result.findings),
+            override=override,
+            expected_sha256=result.sha256,
+            phash=result.phash,
         )
 
-    def statuses(
-        self, workspace: Workspace, results: Sequence[AssetResultLike]
-    ) -> dict[str, AssetStatus]:
+    def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
         """Status of every asset over the merged, verified logs."""
-        if self._status is None:
-            return {}
-        return dict(self._status.statuses(workspace, results))
+        # The scan just hashed every asset: reuse its sha256 instead of reading each file again.
+        known = {r.asset.rel: r.sha256 for r in results if r.sha256}
+
+        def sha256_of(asset: AssetRef) -> str:
+            sha = known.get(asset.rel)
+            return sha if sha is not None else sha256_file(asset.path)
+
+        report = compute_status(workspace, sha256_of=sha256_of)
+        return StatusSnapshot(
+            {a.path: AssetStatus(a.evaluation, a.history) for a in report.assets},
+            report.verification_ok,
+            tuple(_problem_line(p) for p in report.problems),
+        )
 
 
-def optional_service(module: str, attr: str) -> Any:
-    """Return ``module.attr`` when that service exists in this build, else None."""
-    try:
-        return getattr(import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-
-
-def _unused(_: Path) -> None:  # pragma: no cover - keeps Path imported for type readers
-    return None
+def _problem_line(problem: Any) -> str:
+    parts = [
+        str(getattr(problem, k)) for k in ("file", "seq") if getattr(problem, k, None) is not None
+    ]
+    where = ":".join(parts)
+    kind = getattr(problem, "kind", "")
+    message = getattr(problem, "message", "") or str(problem)
+    return f"{where} {kind}: {message}".strip()

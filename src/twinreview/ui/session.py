@@ -24,6 +24,7 @@ from twinreview.ui.backend import (
     Identity,
     ReviewBackend,
     ScanResultLike,
+    StatusSnapshot,
 )
 from twinreview.ui.bridge import Bridge, Task
 
@@ -127,6 +128,8 @@ class ReviewSession(QObject):
         self.identity: Identity | None = None
         self.read_only_reason: str | None = None
         self._scan_task: Task[Any] | None = None
+        self.verification_ok = True
+        self.verification_problems: tuple[str, ...] = ()
         self._generation = 0
 
     @property
@@ -286,11 +289,13 @@ class ReviewSession(QObject):
         results = [item.result for item in self.items if item.result is not None]
         generation = self._generation
 
-        def done(statuses: dict[str, AssetStatus]) -> None:
+        def done(snapshot: StatusSnapshot) -> None:
             if generation != self._generation:
                 return
+            self.verification_ok = snapshot.verification_ok
+            self.verification_problems = snapshot.problems
             changed = []
-            for rel, status in statuses.items():
+            for rel, status in snapshot.assets.items():
                 item = self._by_rel.get(rel)
                 if item is not None:
                     item.status = status
