@@ -70,7 +70,10 @@ def find_conflict(c2pa: C2paReport, xmp: XmpReport) -> str | None:
         return None
     typed = [st for st in c2pa.source_types if st.in_vocabulary]
     c2pa_gen = [st for st in typed if st.generative]
-    active_not = [st for st in typed if st.active and not st.generative]
+    # "empty" (created from a blank canvas) says nothing about AI either way.
+    active_not = [
+        st for st in typed if st.active and not st.generative and classify(st.value).term != "empty"
+    ]
     if c2pa_gen and xmp_not and not xmp_gen:
         return (
             f"the Content Credentials declare {describe(classify(c2pa_gen[0].value))} "
