@@ -39,11 +39,11 @@ from twinreview.core.roster import Roster
 from twinreview.core.sshsig import NS_ENTRY, SshPublicKey
 from twinreview.core.workspace import ASSETS_DIR, Workspace
 from twinreview.services.keys import KeysError, KeyService
+from twinreview.services.status import sha256_file
 
 MAX_NOTE_CHARS = 4000
 # The workspace walk skips these (sidecars and notes beside images); a decision on one is a slip.
 _METADATA_SUFFIXES = frozenset({".json", ".xmp", ".txt", ".md", ".toml"})
-_CHUNK = 1 << 20
 
 
 class DecisionError(Exception):
@@ -127,19 +127,6 @@ def phash_of(data: bytes) -> str | None:
     except ImageLoadError:
         return None
     return str(imagehash.phash(loaded.image))
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks.
-
-    Raises:
-        OSError: when it cannot be read.
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class DecisionService:

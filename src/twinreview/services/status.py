@@ -1,0 +1,353 @@
+"""Per-asset status under the consent policy, over the merged and verified decision logs.
+
+``compute_status(ws)`` verifies every log (``core.verify``), reads each model's consent policy
+(``core.policy``), hashes each asset as it is now, and evaluates every asset: cleared, pending
+(which roles are missing), rejected (by whom, why) or blocked (policy or verification).
+
+Which verification problems block which assets: a decision that cannot be trusted might be the
+one that matters, so
+
+- a roster that cannot be read, or a log file that cannot be read, blocks every asset;
+- a bad entry (bad signature, broken chain, replay, fork, unknown or revoked key, wrong role,
+  malformed) blocks every asset its log's principal could have decided on (the models people.toml
+  lists for them, where their role counts under the policy), and the asset the entry names, if
+  any: a deleted line leaves no trace of which asset it was about;
+- a torn tail does not block: an append that did not finish was never acknowledged to anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twinreview.core.policy import (
+    Decision,
+    Evaluation,
+    ModelPolicy,
+    PolicyError,
+    State,
+    decision_from_payload,
+    declared_uses,
+    evaluate,
+    policy_from_config,
+)
+from twinreview.core.roster import Roster
+from twinreview.core.verify import (
+    ROSTER_PROBLEM,
+    TORN_TAIL,
+    UNREADABLE,
+    Problem,
+    VerifyReport,
+    find_log_files,
+    verify_logs,
+)
+from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class AssetStatus:
+    """One asset's status.
+
+    Attributes:
+        path: Workspace-relative posix path.
+        model_id: The ``assets/<model-id>/`` folder.
+        sha256: Hex sha256 of the file now (None when it cannot be read).
+        evaluation: The policy evaluation.
+        history: Every verified decision about this path (any bytes), oldest first.
+    """
+
+    path: str
+    model_id: str
+    sha256: str | None
+    evaluation: Evaluation
+    history: tuple[Decision, ...] = ()
+
+    @property
+    def state(self) -> State:
+        """Shortcut for ``evaluation.state``."""
+        return self.evaluation.state
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form (one asset of ``twinreview status --json``)."""
+        return {
+            "path": self.path,
+            "model": self.model_id,
+            "sha256": self.sha256,
+            **self.evaluation.to_json(),
+            "summary": self.evaluation.summary(),
+            "history": [d.to_json() for d in self.history],
+        }
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The status of every asset of a workspace at one moment.
+
+    Attributes:
+        root: The workspace root.
+        now: When the policy was evaluated (consent expiry is checked against it).
+        assets: Per-asset status, by path.
+        policies: Each model's policy, or why it cannot be read.
+        verification_ok: True when every log verified cleanly.
+        problems: Verification problems (all of them, blocking or not).
+        orphans: Latest verified decision about each path that is no longer in the workspace.
+        people: Principal -> display name, from the roster (for "rejected by whom").
+    """
+
+    root: Path
+    now: dt.datetime
+    assets: tuple[AssetStatus, ...]
+    policies: Mapping[str, ModelPolicy | PolicyError] = field(default_factory=dict)
+    verification_ok: bool = True
+    problems: tuple[Problem, ...] = ()
+    orphans: tuple[Decision, ...] = ()
+    people: Mapping[str, str] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        """Number of assets per state (every state listed, zero included)."""
+        out = {s.value: 0 for s in State}
+        for a in self.assets:
+            out[a.state.value] += 1
+        return out
+
+    def get(self, path: str) -> AssetStatus | None:
+        """The status of the asset at workspace-relative ``path``, if it is one."""
+        return next((a for a in self.assets if a.path == path), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The document ``twinreview status --json`` prints."""
+        return {
+            "workspace": str(self.root),
+            "evaluated_at": _iso(self.now),
+            "counts": self.counts(),
+            "verification": {
+                "ok": self.verification_ok,
+                "problems": [p.to_json() for p in self.problems],
+            },
+            "policies": {
+                mid: (p.to_json() if isinstance(p, ModelPolicy) else {"error": str(p)})
+                for mid, p in sorted(self.policies.items())
+            },
+            "assets": [a.to_json() for a in self.assets],
+            "orphans": [d.to_json() for d in self.orphans],
+            "people": dict(sorted(self.people.items())),
+        }
+
+
+def verified_decisions(report: VerifyReport) -> list[Decision]:
+    """Every verified ``decision`` entry (each once across log copies), oldest first.
+
+    Entries that verify but do not parse as decisions (a signed, malformed payload) are left out:
+    they cannot say what was decided.
+    """
+    out: list[Decision] = []
+    for entry in report.merged():
+        if entry.kind != "decision":
+            continue
+        try:
+            out.append(decision_from_payload(entry.payload))
+        except ValueError:
+            continue
+    out.sort(key=lambda d: (d.ts, d.log, d.seq))
+    return out
+
+
+def model_policies(ws: Workspace) -> dict[str, ModelPolicy | PolicyError]:
+    """Each model's consent policy (or the error reading it)."""
+    out: dict[str, ModelPolicy | PolicyError] = {}
+    for mid, model in ws.models.items():
+        try:
+            out[mid] = policy_from_config(mid, model.config, ws.config)
+        except PolicyError as exc:
+            out[mid] = PolicyError(f"models/{mid}/model.toml: {exc}")
+    return out
+
+
+def eligible_for(roster: Roster, model_id: str) -> dict[str, str]:
+    """Principal -> role for everyone people.toml allows to decide for ``model_id``."""
+    return {p.principal: p.role for p in roster.people.values() if model_id in p.models}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks.
+
+    Raises:
+        OSError: when it cannot be read.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def compute_status(
+    ws: Workspace,
+    *,
+    report: VerifyReport | None = None,
+    roster: Roster | None = None,
+    now: dt.datetime | None = None,
+    sha256_of: Callable[[AssetRef], str] | None = None,
+) -> StatusReport:
+    """Evaluate every asset of ``ws`` under its model's consent policy.
+
+    Args:
+        ws: The workspace.
+        report: A verification report to reuse; computed when omitted.
+        roster: The roster to use; read from ``roster/`` when omitted.
+        now: The evaluation time (default: the current UTC time).
+        sha256_of: Returns an asset's current sha256 (e.g. from the scan cache's stat fast path);
+            default: read and hash the file. May raise ``OSError``.
+
+    Returns:
+        The report; never raises for bad logs, policies or files (they show up in it).
+    """
+    if roster is None:
+        roster = Roster.load(ws.root / "roster")
+    if report is None:
+        report = verify_logs(find_log_files(ws.root), roster, ws.root)
+    when = now or dt.datetime.now(dt.UTC)
+    hash_of = sha256_of or (lambda a: sha256_file(a.path))
+    policies = model_policies(ws)
+    decisions = verified_decisions(report)
+    by_path: dict[str, list[Decision]] = {}
+    for d in decisions:
+        by_path.setdefault(d.asset, []).append(d)
+
+    assets = sorted(ws.iter_assets(), key=lambda a: a.rel)
+    blocking = _blocking_problems(report, roster, policies, assets)
+    out: list[AssetStatus] = []
+    for asset in assets:
+        policy = policies.get(asset.model_id) or PolicyError(
+            f"model {asset.model_id!r} is not in this workspace (no models/{asset.model_id} folder)"
+        )
+        history = tuple(by_path.get(asset.rel, ()))
+        try:
+            sha = hash_of(asset)
+        except OSError as exc:
+            out.append(
+                AssetStatus(
+                    asset.rel,
+                    asset.model_id,
+                    None,
+                    Evaluation(
+                        State.BLOCKED,
+                        blocked_by="file",
+                        problems=(f"The file cannot be read ({exc.strerror or exc}).",),
+                    ),
+                    history,
+                )
+            )
+            continue
+        sidecar = read_sidecar(asset.sidecar)[0] if asset.sidecar is not None else None
+        evaluation = evaluate(
+            asset=asset.rel,
+            current_sha256=sha,
+            decisions=history,
+            policy=policy,
+            eligible=eligible_for(roster, asset.model_id),
+            now=when,
+            uses=declared_uses(sidecar),
+            verification_problems=blocking.get(asset.rel, ()),
+        )
+        out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
+
+    present = {a.rel for a in assets}
+    orphans = tuple(ds[-1] for path, ds in sorted(by_path.items()) if path not in present)
+    return StatusReport(
+        root=ws.root,
+        now=when,
+        assets=tuple(out),
+        policies=policies,
+        verification_ok=report.ok,
+        problems=tuple(report.problems),
+        orphans=orphans,
+        people={p.principal: p.display_name for p in roster.people.values()},
+    )
+
+
+def _blocking_problems(
+    report: VerifyReport,
+    roster: Roster,
+    policies: Mapping[str, ModelPolicy | PolicyError],
+    assets: Sequence[AssetRef],
+) -> dict[str, tuple[str, ...]]:
+    """Asset path -> sentences for the verification problems that make it untrustworthy."""
+    every: list[str] = []
+    for p in report.problems:
+        if p.kind == ROSTER_PROBLEM:
+            every.append(f"The roster cannot be read ({p.message}); no decision can be trusted.")
+        elif p.kind == UNREADABLE:
+            every.append(f"{p.file}: {p.message}; its decisions are unknown.")
+
+    per_asset: dict[str, list[str]] = {}
+    bad_by_file: dict[str, list[tuple[str, int | None, str | None, str | None]]] = {}
+    for e in report.entries:
+        if e.ok or e.state == TORN_TAIL:
+            continue
+        asset = e.payload.get("asset") if e.kind == "decision" else None
+        bad_by_file.setdefault(e.file, []).append(
+            (e.state, e.seq, e.principal, asset if isinstance(asset, str) else None)
+        )
+
+    for file, bad in sorted(bad_by_file.items()):
+        kinds = sorted({state for state, *_ in bad})
+        seqs = sorted({seq for _, seq, _, _ in bad if seq is not None})
+        where = f" at seq {', '.join(map(str, seqs[:5]))}" if seqs else ""
+        sentence = (
+            f"{file} failed verification ({', '.join(kinds)}{where}): decisions in it cannot be "
+            "trusted; see 'twinreview verify'."
+        )
+        named = {asset for *_, asset in bad if asset is not None}
+        models = _models_of(
+            {principal for _, _, principal, _ in bad if principal is not None}
+            | _file_principals(report, file),
+            roster,
+            policies,
+        )
+        for a in assets:
+            if a.rel in named or a.model_id in models:
+                per_asset.setdefault(a.rel, []).append(sentence)
+
+    out: dict[str, tuple[str, ...]] = {}
+    for a in assets:
+        found = every + per_asset.get(a.rel, [])
+        if found:
+            out[a.rel] = tuple(found)
+    return out
+
+
+def _file_principals(report: VerifyReport, file: str) -> set[str]:
+    return {e.principal for e in report.entries if e.file == file and e.principal is not None}
+
+
+def _models_of(
+    principals: Iterable[str],
+    roster: Roster,
+    policies: Mapping[str, ModelPolicy | PolicyError],
+) -> set[str]:
+    """Models on which one of ``principals`` has a say under the policy."""
+    models: set[str] = set()
+    for principal in principals:
+        person = roster.person(principal)
+        if person is None:
+            continue  # not on the roster: their decisions never count anyway
+        for mid in person.models:
+            policy = policies.get(mid)
+            if (
+                not isinstance(policy, ModelPolicy)
+                or person.role in policy.required_roles
+                or (policy.model_veto and person.role == "model")
+            ):
+                models.add(mid)
+    return models
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

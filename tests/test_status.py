@@ -1,0 +1,310 @@
+"""Status over real signed logs: cleared, pending, rejected, blocked; merging; tampering."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from decision_helpers import T0, build_workspace, decider, enroll, reviewer
+from twinreview.core.policy import State
+from twinreview.core.workspace import Workspace
+from twinreview.services.keys import KeyService
+from twinreview.services.status import compute_status
+
+LOOK1 = "assets/ava/look1.jpg"
+LOOK2 = "assets/ava/spring/look2.jpg"
+BEN1 = "assets/ben/look1.jpg"
+NOW = T0 + dt.timedelta(days=1)
+
+
+class Team:
+    def __init__(self, home: Path, ws_root: Path) -> None:
+        self.ava = reviewer(home, "ava@example.com", "model", "Ava Stone")
+        self.ben = reviewer(home, "ben@example.com", "model", "Ben Rowe")
+        self.agent = reviewer(home, "kim@agency.example", "agent", "Kim Agent")
+        self.brand = reviewer(home, "bo@brand.example", "brand", "Bo Brand")
+        enroll(ws_root, self.ava, ("ava",))
+        enroll(ws_root, self.ben, ("ben",))
+        enroll(ws_root, self.agent, ("ava", "ben"))
+        enroll(ws_root, self.brand, ("ava", "ben"))
+
+
+@pytest.fixture
+def ws_root(tmp_path: Path) -> Path:
+    return build_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def team(tmp_path: Path, ws_root: Path) -> Team:
+    return Team(tmp_path / "devices", ws_root)
+
+
+def status(ws_root: Path, now: dt.datetime = NOW):  # type: ignore[no-untyped-def]
+    return compute_status(Workspace.open(ws_root), now=now)
+
+
+def decide(keys: KeyService, ws_root: Path, asset: str, verdict: str, **kw: object) -> None:
+    start = kw.pop("start", T0)
+    assert isinstance(start, dt.datetime)
+    decider(keys, start).decide(Workspace.open(ws_root), asset, verdict, **kw)  # type: ignore[arg-type]
+
+
+def test_nothing_decided_everything_pending(ws_root: Path, team: Team) -> None:
+    rep = status(ws_root)
+    assert [a.path for a in rep.assets] == [LOOK1, LOOK2, BEN1, "assets/ben/look2.jpg"]
+    assert all(a.state is State.PENDING for a in rep.assets)
+    assert rep.get(LOOK1).evaluation.missing_roles == ("model", "agent")  # type: ignore[union-attr]
+    assert rep.counts() == {"cleared": 0, "pending": 4, "rejected": 0, "blocked": 0}
+    assert rep.verification_ok
+
+
+def test_model_and_agent_clear_one_asset(ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK2, "approve", start=T0 + dt.timedelta(hours=1))
+    rep = status(ws_root)
+    assert rep.get(LOOK1).state is State.CLEARED  # type: ignore[union-attr]
+    look2 = rep.get(LOOK2)
+    assert look2 is not None
+    assert look2.state is State.PENDING
+    assert look2.evaluation.missing_roles == ("model",)
+    assert rep.get(BEN1).state is State.PENDING  # type: ignore[union-attr]
+
+
+def test_reject_names_who_and_why(ws_root: Path, team: Team) -> None:
+    decide(team.agent, ws_root, LOOK2, "approve")
+    decide(team.ava, ws_root, LOOK2, "reject", reasons=["likeness_wrong"], note="not my smile")
+    a = status(ws_root).get(LOOK2)
+    assert a is not None
+    assert a.state is State.REJECTED
+    (r,) = a.evaluation.rejections
+    assert (r.principal, r.role, r.reasons, r.note) == (
+        "ava@example.com",
+        "model",
+        ("likeness_wrong",),
+        "not my smile",
+    )
+    assert "ava@example.com (likeness_wrong)" in a.evaluation.summary()
+
+
+def test_latest_decision_of_a_principal_wins(ws_root: Path, team: Team) -> None:
+    decide(team.agent, ws_root, LOOK1, "approve")
+    svc = decider(team.ava, T0)
+    ws = Workspace.open(ws_root)
+    svc.decide(ws, LOOK1, "reject", reasons=["quality"])
+    svc.decide(ws, LOOK1, "approve")
+    a = status(ws_root).get(LOOK1)
+    assert a is not None
+    assert a.state is State.CLEARED
+    assert [d.decision for d in a.history if d.principal == "ava@example.com"] == [
+        "reject",
+        "approve",
+    ]
+
+
+def test_changed_file_needs_new_decisions(ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK1, "approve")
+    assert status(ws_root).get(LOOK1).state is State.CLEARED  # type: ignore[union-attr]
+    path = ws_root / LOOK1
+    path.write_bytes(path.read_bytes() + b"\0")  # someone swapped the bytes after approval
+    a = status(ws_root).get(LOOK1)
+    assert a is not None
+    assert a.state is State.PENDING
+    assert a.evaluation.missing_roles == ("model", "agent")
+    assert {d.principal for d in a.evaluation.stale} == {"ava@example.com", "kim@agency.example"}
+
+
+def test_consent_expiry_and_uses_from_model_toml(tmp_path: Path) -> None:
+    root = build_workspace(
+        tmp_path / "ws",
+        ava_toml='display_name = "Ava"\n[consent]\nexpires = 2026-03-10\n'
+        'allowed_uses = ["ecommerce"]\n',
+    )
+    team = Team(tmp_path / "devices", root)
+    (root / "assets/ava/look1.json").write_text(json.dumps({"intended_use": "ecommerce"}))
+    (root / "assets/ava/spring/look2.json").write_text(json.dumps({"intended_use": "billboard"}))
+    for asset in (LOOK1, LOOK2):
+        decide(team.ava, root, asset, "approve")
+        decide(team.agent, root, asset, "approve")
+    before = status(root, now=dt.datetime(2026, 3, 10, 23, 59, tzinfo=dt.UTC))
+    assert before.get(LOOK1).state is State.CLEARED  # type: ignore[union-attr]
+    look2 = before.get(LOOK2)
+    assert look2 is not None
+    assert look2.state is State.BLOCKED
+    assert look2.evaluation.blocked_by == "policy"
+    assert "'billboard'" in look2.evaluation.problems[0]
+    # Ben's policy is the default: unaffected.
+    assert before.policies["ben"].allowed_uses is None  # type: ignore[union-attr]
+
+    after = status(root, now=dt.datetime(2026, 3, 11, 0, 1, tzinfo=dt.UTC))
+    look1 = after.get(LOOK1)
+    assert look1 is not None
+    assert look1.state is State.BLOCKED
+    assert "consent ended" in look1.evaluation.problems[0]
+
+
+def test_broken_policy_blocks_only_that_model(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws", ava_toml="[consent]\nrequired_roles = ['boss']\n")
+    Team(tmp_path / "devices", root)
+    rep = status(root)
+    a = rep.get(LOOK1)
+    assert a is not None
+    assert a.state is State.BLOCKED
+    assert "models/ava/model.toml" in a.evaluation.problems[0]
+    assert rep.get(BEN1).state is State.PENDING  # type: ignore[union-attr]
+    assert "error" in rep.to_json()["policies"]["ava"]
+
+
+def test_brand_required_by_workspace_default(ws_root: Path, team: Team) -> None:
+    (ws_root / "twinreview.toml").write_text(
+        '[consent]\nrequired_roles = ["model", "agent", "brand"]\n'
+    )
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK1, "approve")
+    a = status(ws_root).get(LOOK1)
+    assert a is not None
+    assert a.evaluation.missing_roles == ("brand",)
+    decide(team.brand, ws_root, LOOK1, "approve")
+    assert status(ws_root).get(LOOK1).state is State.CLEARED  # type: ignore[union-attr]
+
+
+def test_logs_merged_from_two_laptops(tmp_path: Path, ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK1, "reject", reasons=["quality"])
+    # Ava's second laptop, enrolled with its own key, approves later.
+    laptop2 = reviewer(tmp_path / "laptop2", "ava@example.com", "model", "Ava Stone")
+    enroll(ws_root, laptop2, ("ava",))
+    decide(laptop2, ws_root, LOOK1, "approve", start=T0 + dt.timedelta(hours=2))
+    decide(team.agent, ws_root, LOOK1, "approve")
+    # A copy of the first laptop's log arrives from a sync folder: counted once, no fork.
+    logs = ws_root / "logs"
+    (logs / "from-sync").mkdir()
+    first = sorted(logs.glob("ava@example.com--*.dlog"))
+    assert len(first) == 2
+    for f in first:
+        shutil.copy(f, logs / "from-sync" / f.name)
+    rep = status(ws_root)
+    assert rep.verification_ok, rep.problems
+    a = rep.get(LOOK1)
+    assert a is not None
+    assert a.state is State.CLEARED
+    assert len(a.history) == 3
+
+
+def _rewrite_line(path: Path, lineno: int, edit: dict[str, object]) -> None:
+    lines = path.read_bytes().splitlines(keepends=True)
+    outer = json.loads(lines[lineno - 1])
+    payload = json.loads(base64.b64decode(outer["payload"]))
+    payload.update(edit)
+    outer["payload"] = base64.b64encode(json.dumps(payload).encode()).decode()
+    lines[lineno - 1] = (json.dumps(outer) + "\n").encode()
+    path.write_bytes(b"".join(lines))
+
+
+def _log_of(ws_root: Path, principal: str) -> Path:
+    (path,) = sorted((ws_root / "logs").glob(f"{principal}--*.dlog"))
+    return path
+
+
+def test_tampered_reject_blocks_instead_of_clearing(ws_root: Path, team: Team) -> None:
+    decide(team.agent, ws_root, LOOK1, "approve")
+    decide(team.ava, ws_root, LOOK1, "reject", reasons=["likeness_wrong"])
+    decide(team.ben, ws_root, BEN1, "approve")
+    decide(team.agent, ws_root, BEN1, "approve", start=T0 + dt.timedelta(hours=1))
+    # Someone turns Ava's reject into an approval by editing the payload.
+    _rewrite_line(_log_of(ws_root, "ava@example.com"), 2, {"decision": "approve", "reasons": []})
+    rep = status(ws_root)
+    assert not rep.verification_ok
+    a = rep.get(LOOK1)
+    assert a is not None
+    assert a.state is State.BLOCKED
+    assert a.evaluation.blocked_by == "verification"
+    assert "bad_signature" in a.evaluation.problems[0]
+    # Ava's log has no say over Ben's assets: those stay as they were.
+    assert rep.get(BEN1).state is State.CLEARED  # type: ignore[union-attr]
+
+
+def test_deleted_reject_line_blocks_every_asset_the_signer_decides_on(
+    ws_root: Path, team: Team
+) -> None:
+    decide(team.ava, ws_root, LOOK1, "approve")
+    ws = Workspace.open(ws_root)
+    svc = decider(team.agent, T0)
+    svc.decide(ws, LOOK1, "reject", reasons=["no_disclosure"])
+    svc.decide(ws, BEN1, "approve")
+    log = _log_of(ws_root, "kim@agency.example")
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(lines[0] + lines[2])  # drop the reject; the chain breaks at the next line
+    rep = status(ws_root)
+    for path in (LOOK1, LOOK2, BEN1):
+        a = rep.get(path)
+        assert a is not None
+        assert a.state is State.BLOCKED, path
+        assert "broken_chain" in a.evaluation.problems[0]
+
+
+def test_torn_tail_does_not_block(ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK1, "approve")
+    with _log_of(ws_root, "ava@example.com").open("ab") as fh:
+        fh.write(b'{"payload": "eyJ2Ijo')  # an interrupted append, never acknowledged
+    rep = status(ws_root)
+    assert not rep.verification_ok
+    assert rep.get(LOOK1).state is State.CLEARED  # type: ignore[union-attr]
+
+
+def test_unreadable_roster_blocks_everything(ws_root: Path, team: Team) -> None:
+    (ws_root / "roster" / "revoked").write_bytes(b"SSHKRL\n\0garbage")
+    rep = status(ws_root)
+    assert {a.state for a in rep.assets} == {State.BLOCKED}
+    assert all(a.evaluation.blocked_by == "verification" for a in rep.assets)
+
+
+def test_decider_removed_from_model_does_not_count(ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK1, "approve")
+    people = ws_root / "roster" / "people.toml"
+    text = people.read_text()
+    assert 'models = ["ava", "ben"]' in text
+    people.write_text(text.replace('models = ["ava", "ben"]', 'models = ["ben"]', 1))
+    a = status(ws_root).get(LOOK1)
+    assert a is not None
+    # The agent's approval is still verified, but no longer counts for Ava's assets; and with no
+    # agent left for Ava, nobody can clear them.
+    assert a.state is State.BLOCKED
+    assert a.evaluation.blocked_by == "policy"
+    assert "No one on the roster may sign as agent" in a.evaluation.problems[0]
+    assert any(d.principal == "kim@agency.example" for d, _ in a.evaluation.ignored)
+
+
+def test_orphans_unknown_model_and_json(ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK2, "reject", reasons=["quality"])
+    (ws_root / LOOK2).unlink()
+    stray = ws_root / "assets/zed/x.jpg"
+    stray.parent.mkdir(parents=True)
+    shutil.copy(ws_root / LOOK1, stray)
+    rep = status(ws_root)
+    assert [d.asset for d in rep.orphans] == [LOOK2]
+    z = rep.get("assets/zed/x.jpg")
+    assert z is not None
+    assert z.state is State.BLOCKED
+    assert "model 'zed' is not in this workspace" in z.evaluation.problems[0]
+    doc = json.loads(json.dumps(rep.to_json()))
+    assert doc["counts"]["blocked"] == 1
+    assert doc["people"]["ava@example.com"] == "Ava Stone"
+    assert doc["orphans"][0]["decision"] == "reject"
+    paths = [a["path"] for a in doc["assets"]]
+    assert paths == sorted(paths)
+
+
+def test_status_reads_only(ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK1, "approve")
+    before = {p: p.read_bytes() for p in ws_root.rglob("*") if p.is_file()}
+    status(ws_root)
+    after = {p: p.read_bytes() for p in ws_root.rglob("*") if p.is_file()}
+    assert before == after
