@@ -29,6 +29,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twinreview.cli.roster_cmd",
     "twinreview.cli.verify_cmd",
     "twinreview.cli.export_cmd",
+    "twinreview.cli.decide_cmd",
+    "twinreview.cli.status_cmd",
 )
 
 

@@ -50,6 +50,10 @@ class DecisionError(Exception):
     """A decision could not be signed. ``str(err)`` is one line for the user."""
 
 
+class NeedsOverride(DecisionError):
+    """An approval over blocking findings was asked for without an explicit override."""
+
+
 @dataclass(frozen=True)
 class AssetBytes:
     """What a decision records about the file itself.
@@ -191,7 +195,7 @@ class DecisionService:
         blocking = [f for f in findings if f.severity >= Severity.BLOCK]
         if decision == APPROVE and blocking and not override:
             kinds = ", ".join(sorted({f.kind for f in blocking}))
-            raise DecisionError(
+            raise NeedsOverride(
                 f"the asset has blocking findings ({kinds}); approving it needs an explicit "
                 "override"
             )
