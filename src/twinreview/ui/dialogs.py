@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -99,13 +99,26 @@ class RejectDialog(QDialog):
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
-        for i in range(min(9, self.list.count())):
-            action = QAction(self)
-            action.setShortcut(QKeySequence(str(i + 1)))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-            action.triggered.connect(lambda _=False, row=i: self._toggle(row))
-            self.list.addAction(action)
+        # Keys are handled in an event filter, not as shortcuts: the list would otherwise eat
+        # digits for its type-ahead search, and the note would eat Ctrl+Enter.
+        self.list.installEventFilter(self)
+        self.note.installEventFilter(self)
         self.list.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """Digits toggle reasons (in the list); Ctrl+Enter signs (anywhere)."""
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            key = event.key()
+            ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            if ctrl and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._accept_if_valid()
+                return True
+            if watched is self.list and Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
+                row = key - Qt.Key.Key_1
+                if row < self.list.count():
+                    self._toggle(row)
+                    return True
+        return super().eventFilter(watched, event)
 
     def _toggle(self, row: int) -> None:
         item = self.list.item(row)

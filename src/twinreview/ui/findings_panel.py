@@ -96,7 +96,7 @@ class FindingsPanel(QTextBrowser):
         self.setToolTip(
             "What the scan found about this asset; click a link to compare the evidence"
         )
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(200)
         self._item: AssetItem | None = None
         self.show_item(None)
 

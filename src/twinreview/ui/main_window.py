@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -235,7 +236,7 @@ class MainWindow(QMainWindow):
         self.table.setToolTip("The review queue: click an asset or use N / P to move")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.filter_group = QButtonGroup(self)
-        filters = QHBoxLayout()
+        filters = QGridLayout()
         filters.setSpacing(2)
         for i, mode in enumerate(QueueFilter):
             b = QPushButton(mode.value)
@@ -244,8 +245,7 @@ class MainWindow(QMainWindow):
             b.setChecked(mode is QueueFilter.ALL)
             b.setShortcut(QKeySequence(f"Alt+{i + 1}"))
             self.filter_group.addButton(b, i)
-            filters.addWidget(b)
-        filters.addStretch(1)
+            filters.addWidget(b, i // 3, i % 3)
         self.filter_group.idClicked.connect(lambda i: self.set_filter(list(QueueFilter)[i]))
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by path…")
@@ -282,13 +282,19 @@ class MainWindow(QMainWindow):
         self.findings.evidence_requested.connect(self.open_evidence)
         self.decision_label = QLabel()
         self.decision_label.setWordWrap(True)
+        self.decision_label.setMinimumWidth(60)
         self.decision_label.setToolTip("Status of this asset and your latest decision")
         bar = QHBoxLayout()
         bar.addWidget(self.decision_label, 1)
         for name in ("previous", "approve", "reject", "next"):
             tb = QToolButton()
             tb.setDefaultAction(self.acts[name])
-            tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            # Previous/next are icon-only (tooltips say what they do) so the bar fits a laptop.
+            tb.setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+                if name in ("approve", "reject")
+                else Qt.ToolButtonStyle.ToolButtonIconOnly
+            )
             tb.setIconSize(QSize(24, 24))
             tb.setMinimumHeight(36)
             bar.addWidget(tb)

@@ -130,6 +130,8 @@ class ReviewSession(QObject):
         self._scan_task: Task[Any] | None = None
         self.verification_ok = True
         self.verification_problems: tuple[str, ...] = ()
+        self._status_seq = 0
+        self._status_applied = 0
         self._generation = 0
 
     @property
@@ -288,10 +290,14 @@ class ReviewSession(QObject):
             return
         results = [item.result for item in self.items if item.result is not None]
         generation = self._generation
+        self._status_seq += 1
+        seq = self._status_seq
 
         def done(snapshot: StatusSnapshot) -> None:
-            if generation != self._generation:
+            # An older refresh finishing late must not overwrite a newer one.
+            if generation != self._generation or seq < self._status_applied:
                 return
+            self._status_applied = seq
             self.verification_ok = snapshot.verification_ok
             self.verification_problems = snapshot.problems
             changed = []
