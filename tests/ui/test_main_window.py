@@ -3,10 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import FakeBackend, Harness, open_and_scan
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 
+from conftest import FakeBackend, Harness, open_and_scan
 from twinreview.ui.dialogs import IdentityDialog, RejectDialog, ShortcutSheet
 from twinreview.ui.main_window import PAGE_REVIEW, PAGE_SIMPLE, PAGE_WELCOME
 
@@ -128,7 +128,6 @@ def test_history_shows_superseded_decisions(qtbot: Any, harness: Harness, worksp
 
 def test_read_only_without_keyring(qtbot: Any, settings: QSettings, workspace: Path) -> None:
     from conftest import SyncExecutor
-
     from twinreview.ui.app import build_window
 
     backend = FakeBackend(keyring_ok=False)
@@ -158,7 +157,6 @@ def test_read_only_without_keyring(qtbot: Any, settings: QSettings, workspace: P
 
 def test_identity_dialog_shows_allowed_signers_line(qtbot: Any, settings: QSettings) -> None:
     from conftest import SyncExecutor
-
     from twinreview.ui.app import build_window
 
     backend = FakeBackend()
@@ -249,7 +247,6 @@ def test_simple_mode_only_own_assets(qtbot: Any, harness: Harness, workspace: Pa
 
 def test_geometry_remembered(qtbot: Any, backend: FakeBackend, tmp_path: Path) -> None:
     from conftest import SyncExecutor
-
     from twinreview.ui.app import build_window
 
     path = str(tmp_path / "state.ini")
