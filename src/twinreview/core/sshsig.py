@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass, field
@@ -46,11 +47,25 @@ _BEGIN = "-----BEGIN SSH SIGNATURE-----"
 _END = "-----END SSH SIGNATURE-----"
 # OpenSSH wraps the armored base64 at 70 columns (sshsig.c, sshbuf_dtob64(..., 70)).
 _WRAP = 70
+_UINT32 = struct.Struct(">I")
+_VERSION_BYTES = _UINT32.pack(_SIG_VERSION)
+_KEY_TYPE_BYTES = KEY_TYPE.encode()
 _HASHES = {"sha512": hashlib.sha512, "sha256": hashlib.sha256}
 
 
 class SshsigError(ValueError):
     """A malformed key or signature, or a signature that does not verify."""
+
+
+def _take(data: bytes, off: int) -> tuple[bytes, int]:
+    """The SSH ``string`` at ``off`` and the offset after it (bounds-checked)."""
+    if off + 4 > len(data):
+        raise SshsigError("truncated SSH data")
+    (n,) = _UINT32.unpack_from(data, off)
+    end = off + 4 + n
+    if end > len(data):
+        raise SshsigError("truncated SSH data")
+    return data[off + 4 : end], end
 
 
 def _ssh_string(data: bytes) -> bytes:
@@ -180,6 +195,12 @@ class SshPublicKey:
         return self._crypto
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_key(blob: bytes) -> SshPublicKey:
+    # A log holds one key thousands of times: parse it (and build its cryptography object) once.
+    return SshPublicKey.from_blob(blob)
+
+
 class SigningKey:
     """An Ed25519 private key that makes SSHSIG signatures."""
 
@@ -256,24 +277,31 @@ class SshSignature:
         Raises:
             SshsigError: if it is malformed or not an ssh-ed25519 signature.
         """
-        reader = WireReader(blob)
-        if reader.raw(6) != _MAGIC:
+        # Hand-unrolled (not WireReader): verification of large logs parses one per entry.
+        if blob[:6] != _MAGIC:
             raise SshsigError("not an SSHSIG signature (bad magic)")
-        if reader.uint32() != _SIG_VERSION:
+        if blob[6:10] != _VERSION_BYTES:
             raise SshsigError("unsupported SSHSIG version")
-        key = SshPublicKey.from_blob(reader.string())
-        namespace = reader.string().decode("utf-8", errors="replace")
-        reader.string()  # reserved
-        hash_algorithm = reader.string().decode("ascii", errors="replace")
-        sig_reader = WireReader(reader.string())
-        if not reader.done:
+        key_blob, off = _take(blob, 10)
+        namespace, off = _take(blob, off)
+        _reserved, off = _take(blob, off)
+        hash_algorithm, off = _take(blob, off)
+        inner, off = _take(blob, off)
+        if off != len(blob):
             raise SshsigError("trailing bytes after SSHSIG signature")
-        if sig_reader.string() != KEY_TYPE.encode():
+        algorithm, ioff = _take(inner, 0)
+        if algorithm != _KEY_TYPE_BYTES:
             raise SshsigError("signature algorithm is not ssh-ed25519")
-        raw_sig = sig_reader.string()
-        if not sig_reader.done or len(raw_sig) != 64:
+        raw_sig, ioff = _take(inner, ioff)
+        if ioff != len(inner) or len(raw_sig) != 64:
             raise SshsigError("malformed ssh-ed25519 signature")
-        return cls(key, namespace, hash_algorithm, raw_sig)
+        key = _cached_key(key_blob)
+        return cls(
+            key,
+            namespace.decode("utf-8", errors="replace"),
+            hash_algorithm.decode("ascii", errors="replace"),
+            raw_sig,
+        )
 
     @classmethod
     def parse(cls, armored: str) -> SshSignature:

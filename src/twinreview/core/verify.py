@@ -262,12 +262,15 @@ def _rel(path: Path, root: Path) -> str:
 class _Checker:
     def __init__(self, roster: Roster) -> None:
         self.roster = roster
-        self._keys: dict[bytes, SshPublicKey] = {}
+        self._revoked: dict[bytes, bool] = {}
         self._allowed: dict[tuple[str, bytes], bool] = {}
 
-    def key(self, key: SshPublicKey) -> SshPublicKey:
-        # One SshPublicKey per distinct key, so its cryptography object is built once.
-        return self._keys.setdefault(key.raw, key)
+    def revoked(self, key: SshPublicKey) -> bool:
+        hit = self._revoked.get(key.raw)
+        if hit is None:
+            hit = self.roster.is_revoked(key)
+            self._revoked[key.raw] = hit
+        return hit
 
     def allowed(self, principal: str, key: SshPublicKey) -> bool:
         cache_key = (principal, key.raw)
@@ -318,12 +321,8 @@ def _check_line(raw: RawLine, rel: str, file_log: str | None, checker: _Checker)
         return entry
     try:
         parsed = SshSignature.parse(raw.sig)
-        key = checker.key(parsed.public_key)
-        verify(
-            SshSignature(key, parsed.namespace, parsed.hash_algorithm, parsed.signature),
-            raw.payload_bytes,
-            NS_ENTRY,
-        )
+        key = parsed.public_key
+        verify(parsed, raw.payload_bytes, NS_ENTRY)
     except SshsigError as exc:
         entry.flag(BAD_SIGNATURE, f"the signature does not verify ({exc})")
         return entry
@@ -342,7 +341,7 @@ def _check_line(raw: RawLine, rel: str, file_log: str | None, checker: _Checker)
     if file_log is not None and entry.log != file_log:
         entry.flag(REPLAYED, f"this entry belongs to log {entry.log}, not to this file's log")
     principal = entry.principal or ""
-    if checker.roster.is_revoked(key):
+    if checker.revoked(key):
         entry.flag(REVOKED_KEY, f"key {key.fingerprint} is revoked (roster/revoked)")
     elif not checker.allowed(principal, key):
         others = checker.roster.principals_for(key)
