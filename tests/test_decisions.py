@@ -273,3 +273,73 @@ def test_nothing_in_assets_changes(ws: Workspace, ava: KeyService) -> None:
         if p.is_file()
     }
     assert before == after
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+def _photo_ws(tmp_path: Path) -> Path:
+    from photos import load_photo
+    from wsbuild import add_model, make_workspace, save_jpeg
+
+    root = make_workspace(tmp_path / "pws")
+    cat = load_photo("chelsea")
+    add_model(root, "ava", {"cat.jpg": cat})
+    save_jpeg(cat, root / "assets/ava/copy.jpg", 80)  # a real photo passed off as generated
+    save_jpeg(load_photo("coffee"), root / "assets/ava/new.jpg")
+    return root
+
+
+def _decide_cli(argv: list[str], keys: KeyService) -> int:
+    from twinreview.cli.decide_cmd import cmd_decide, scan_one
+    from twinreview.cli.main import build_parser
+
+    return cmd_decide(build_parser().parse_args(["decide", *argv]), keys, scan_one)
+
+
+def test_cli_decide_records_the_scan_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _photo_ws(tmp_path)
+    keys = reviewer(tmp_path / "devices", "ava@example.com", "model", "Ava")
+    enroll(root, keys, ("ava",))
+
+    assert _decide_cli([str(root), "assets/ava/new.jpg", "--approve", "--note", "ok"], keys) == 0
+    out = capsys.readouterr().out
+    assert "approved: assets/ava/new.jpg by ava@example.com (model)" in out
+
+    # Approving the copy of a real photo: refused (exit 1) until --override.
+    code = _decide_cli([str(root), str(root / "assets/ava/copy.jpg"), "--approve"], keys)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "near_copy_of_reference" in err
+    assert "--override" in err
+    assert _decide_cli([str(root), "assets/ava/copy.jpg", "--approve", "--override"], keys) == 0
+    assert "with override" in capsys.readouterr().out
+
+    report = verify_workspace(root)
+    assert report.ok, report.problems
+    decisions = [e.payload for e in report.merged() if e.kind == "decision"]
+    assert [(d["asset"], d["override"]) for d in decisions] == [
+        ("assets/ava/new.jpg", False),
+        ("assets/ava/copy.jpg", True),
+    ]
+    kinds = [f["kind"] for f in decisions[1]["findings"]]
+    assert "near_copy_of_reference" in kinds
+    assert decisions[0]["note"] == "ok"
+
+
+def test_cli_decide_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _photo_ws(tmp_path)
+    keys = reviewer(tmp_path / "devices", "ava@example.com", "model", "Ava")
+    enroll(root, keys, ("ava",))
+    assert _decide_cli([str(root), "assets/ava/new.jpg", "--reject"], keys) == 2
+    assert "at least one reason" in capsys.readouterr().err
+    assert _decide_cli([str(root), "assets/ava/missing.jpg", "--approve"], keys) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert _decide_cli([str(tmp_path / "nowhere"), "x.jpg", "--approve"], keys) == 2
+    assert "twinreview:" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        _decide_cli([str(root), "assets/ava/new.jpg", "--reject", "--reason", "ugly"], keys)
+    assert exc.value.code == 2
+    assert not (root / "logs").exists()

@@ -308,3 +308,59 @@ def test_status_reads_only(ws_root: Path, team: Team) -> None:
     status(ws_root)
     after = {p: p.read_bytes() for p in ws_root.rglob("*") if p.is_file()}
     assert before == after
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+
+def test_cli_status_json_and_table(
+    ws_root: Path, team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twinreview.cli.main import main
+
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK1, "approve")
+    decide(team.ava, ws_root, LOOK2, "reject", reasons=["quality"], note="blurry hands")
+
+    assert main(["status", str(ws_root), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    states = {a["path"]: a["state"] for a in doc["assets"]}
+    assert states == {
+        LOOK1: "cleared",
+        LOOK2: "rejected",
+        BEN1: "pending",
+        "assets/ben/look2.jpg": "pending",
+    }
+    look2 = next(a for a in doc["assets"] if a["path"] == LOOK2)
+    assert look2["rejections"][0]["principal"] == "ava@example.com"
+    assert look2["rejections"][0]["reasons"] == ["quality"]
+    assert doc["verification"]["ok"] is True
+
+    # Twice: the second run takes the hashes from the cache's stat fast path; same answer.
+    for _ in range(2):
+        assert main(["status", str(ws_root)]) == 0
+        captured = capsys.readouterr()
+        lines = captured.out.splitlines()
+        row = next(ln for ln in lines if LOOK2 in ln)
+        assert row.startswith("rejected")
+        assert 'by Ava Stone <ava@example.com> (model) on 2026-03-01: quality "blurry hands"' in row
+        assert next(ln for ln in lines if LOOK1 in ln).startswith("cleared")
+        assert "needs approval from: model, agent" in next(ln for ln in lines if BEN1 in ln)
+        assert "4 assets: 1 cleared, 2 pending, 1 rejected, 0 blocked" in captured.out
+        assert captured.err == ""
+
+
+def test_cli_status_reports_log_problems_and_bad_workspace(
+    tmp_path: Path, ws_root: Path, team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twinreview.cli.main import main
+
+    decide(team.ava, ws_root, LOOK1, "approve")
+    _rewrite_line(_log_of(ws_root, "ava@example.com"), 2, {"note": "edited"})
+    assert main(["status", str(ws_root)]) == 0
+    captured = capsys.readouterr()
+    assert "problem(s) in the decision logs" in captured.err
+    assert next(ln for ln in captured.out.splitlines() if LOOK1 in ln).startswith("blocked")
+
+    assert main(["status", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.startswith("twinreview: ")
