@@ -244,9 +244,22 @@ def test_fork_across_copies(ws: Path) -> None:
     assert _states(report, path) == ["good", "good", "good", "fork"]
     assert _states(report, copy) == ["good", "good", "good", "fork", "fork"]
     forks = [p for p in report.problems if p.kind == "fork"]
-    assert len(forks) == 1 and forks[0].seq == 3
-    assert "laptop2" in forks[0].file
+    rel = {path.relative_to(ws.resolve()).as_posix(), copy.relative_to(ws.resolve()).as_posix()}
+    assert {p.file for p in forks} == rel and {p.seq for p in forks} == {3}
+    assert "laptop2" in next(p.message for p in forks if "laptop2" not in p.file)
     assert len(report.merged()) == 3
+
+
+def test_tampered_copy_is_tampering_not_a_fork(ws: Path) -> None:
+    path = _log(ws, n=2)
+    copy = ws / "logs" / "laptop2" / path.name
+    copy.parent.mkdir()
+    lines = _lines(path)
+    lines[2] = lines[2].replace(b'"sig": "', b'"sig": "x', 1)
+    copy.write_bytes(b"".join(lines))
+    report = verify_workspace(ws)
+    assert _kinds(report) == {"bad_signature"}
+    assert _states(report, path) == ["good"] * 3
 
 
 def test_no_logs_is_ok_and_json_is_serialisable(ws: Path) -> None:

@@ -165,8 +165,9 @@ def parse_allowed_signers(text: str) -> tuple[list[AllowedSigner], list[str]]:
     """Parse an allowed_signers file.
 
     Returns:
-        The usable lines, and one message per line that could not be used (bad syntax, or a
-        key type other than ssh-ed25519).
+        The ssh-ed25519 lines, and one message per line that could not be parsed. Lines with
+        other valid OpenSSH key types are skipped silently: twinreview only signs with Ed25519,
+        and an allowed_signers file may be shared with other uses (git commit signing).
     """
     signers: list[AllowedSigner] = []
     problems: list[str] = []
@@ -186,6 +187,8 @@ def parse_allowed_signers(text: str) -> tuple[list[AllowedSigner], list[str]]:
                 rest = rest[1:]
             if len(rest) < 2:
                 raise RosterError("missing key")
+            if rest[0] in _KEY_TYPES and rest[0] != "ssh-ed25519":
+                continue  # e.g. a git signing key: valid OpenSSH, never a twinreview signer
             key = SshPublicKey.parse(f"{rest[0]} {rest[1]}")
             signers.append(AllowedSigner(principals, options, key, " ".join(rest[2:]), lineno))
         except (RosterError, SshsigError) as exc:

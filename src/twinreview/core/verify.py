@@ -74,6 +74,7 @@ ROSTER_PROBLEM = "roster"
 UNREADABLE = "unreadable"
 
 _RANK = {state: i for i, state in enumerate(STATES)}
+_FORGED = frozenset({MALFORMED, BAD_SIGNATURE})
 
 
 class _HasRoot(Protocol):
@@ -418,22 +419,27 @@ def _check_forks(files: dict[str, tuple[str | None, list[VerifiedEntry]]]) -> li
         variants: dict[int, dict[bytes, list[str]]] = defaultdict(lambda: defaultdict(list))
         for rel in rels:
             for entry in files[rel][1]:
-                if entry.seq is not None and entry.log == log:
+                # Only entries the key really signed can prove a fork; a forged or garbled line
+                # in one copy is tampering, reported as such.
+                if entry.seq is not None and entry.log == log and entry.state not in _FORGED:
                     variants[entry.seq][entry.data].append(rel)
         forked = sorted(seq for seq, v in variants.items() if len(v) > 1)
         if not forked:
             continue
         first = forked[0]
         copies = sorted({r for v in variants[first].values() for r in v})
-        problems.append(
-            Problem(
-                ", ".join(copies),
-                first,
-                None,
-                FORK,
-                f"copies of log {log} hold different entries for seq {first}: the log forked",
+        for rel in copies:
+            others = ", ".join(c for c in copies if c != rel)
+            problems.append(
+                Problem(
+                    rel,
+                    first,
+                    None,
+                    FORK,
+                    f"log {log} holds a different entry for seq {first} in {others}: "
+                    "the log forked",
+                )
             )
-        )
         for rel in rels:
             for entry in files[rel][1]:
                 if entry.seq is not None and entry.seq >= first and entry.log == log:
