@@ -213,6 +213,11 @@ class CompareView(QWidget):
         return self._ref
 
     @property
+    def reference_ready(self) -> bool:
+        """True when the selected reference has been decoded (or failed to)."""
+        return self._ref is not None and self._ref_img is not None
+
+    @property
     def references(self) -> list[RefEntry]:
         """The references offered in the strip."""
         return list(self._refs)

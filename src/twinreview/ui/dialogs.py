@@ -105,7 +105,7 @@ class RejectDialog(QDialog):
         self.note.installEventFilter(self)
         self.list.setFocus()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Digits toggle reasons (in the list); Ctrl+Enter signs (anywhere)."""
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
             key = event.key()
