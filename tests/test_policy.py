@@ -24,6 +24,7 @@ from twinreview.core.policy import (
     PolicyError,
     State,
     consent_problems,
+    decision_from_payload,
     declared_uses,
     evaluate,
     parse_timestamp,
@@ -398,3 +399,56 @@ def test_sha_compare_is_case_insensitive_and_json_is_plain() -> None:
     assert data["state"] == "pending"
     assert data["missing_roles"] == ["agent"]
     assert data["approvals"][0]["ts"] == "2026-03-01T12:00:00Z"
+
+
+# --- decision payloads ---------------------------------------------------------------------------
+
+PAYLOAD = {
+    "v": 1,
+    "log": "SHA256:abc",
+    "seq": 4,
+    "prev": "0" * 64,
+    "ts": "2026-03-01T12:00:00.000Z",
+    "principal": "ava@x",
+    "role": "model",
+    "kind": "decision",
+    "asset": ASSET,
+    "sha256": SHA.upper(),
+    "phash": "00ff00ff00ff00ff",
+    "model": "ava",
+    "decision": "reject",
+    "reasons": ["quality"],
+    "note": "hands",
+    "findings": [],
+    "override": False,
+}
+
+
+def test_decision_from_payload() -> None:
+    d = decision_from_payload(PAYLOAD)
+    assert (d.principal, d.role, d.ts, d.asset, d.model_id) == ("ava@x", "model", NOW, ASSET, "ava")
+    assert d.sha256 == SHA  # normalised to lower case
+    assert (d.decision, d.reasons, d.note, d.override) == ("reject", ("quality",), "hands", False)
+    assert (d.log, d.seq, d.phash) == ("SHA256:abc", 4, "00ff00ff00ff00ff")
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        ({"asset": None}, "asset is missing"),
+        ({"sha256": 5}, "sha256 is missing"),
+        ({"reasons": "quality"}, "reasons must be a list"),
+        ({"note": ["x"]}, "note and phash must be text"),
+        ({"ts": "yesterday"}, "ts is not an ISO 8601 time"),
+        ({"ts": None}, "ts is not an ISO 8601 time"),
+        ({"seq": "4"}, "seq must be an integer"),
+    ],
+)
+def test_malformed_decision_payload(edit: dict[str, object], needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        decision_from_payload({**PAYLOAD, **edit})
+
+
+def test_override_must_be_literally_true() -> None:
+    assert decision_from_payload({**PAYLOAD, "override": "yes"}).override is False
+    assert decision_from_payload({**PAYLOAD, "override": True}).override is True
