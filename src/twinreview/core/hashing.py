@@ -1,0 +1,431 @@
+"""Perceptual fingerprints of images, for finding derived copies of reference photos.
+
+Two tiers, both computed from one already-decoded, already EXIF-oriented image:
+
+* :func:`fingerprint` (cheap, every image, ~1-2 ms): imagehash's pHash, pHash of the mirrored
+  image, dHash and colour hash of the whole frame, plus *region hashes* (below).
+* :func:`detail` (expensive, rare): imagehash's crop-resistant hash. The matcher asks for it
+  only for pairs that the region hashes leave undecided.
+
+Region hashes. A derived copy may be cropped by up to 10 % per side and carry a label in a
+corner, which moves a whole-frame pHash by 16-40 bits (as far as unrelated photos). So every
+image also gets:
+
+* two *probes*: the pHash (and dHash) of its inner box ``[0.1, 0.9]²``, as is and mirrored. The
+  inner box never contains a corner label or the empty corners of a 2° rotation;
+* a *grid*: the pHash (and dHash) of 256 boxes that together cover every place where another
+  image's inner box lands when that image is a crop of this one by up to 10 % per side. Per
+  axis, box edges start at 0.09..0.19 and end at 0.81..0.91 (4 x 4 values), 16 x 16 boxes.
+
+A copy of reference R therefore has a probe within a few bits of one of R's grid hashes.
+
+The region hashes are the pHash/dHash constructions of imagehash (DCT-II of a 32 x 32
+reduction, low 8 x 8 coefficients against their median; 9 x 8 reduction, sign of horizontal
+differences), computed for all boxes at once as matrix products on a 64 x 64 grey reduction
+of the image: calling imagehash 512 times would cost ~40 ms per image. Box reductions are
+exact area averages; tests check agreement with imagehash.phash/dhash on the same boxes.
+
+Minimum input size: 128 px on the short side for :func:`fingerprint` (it works on a 64 x 64
+reduction), 300 px for :func:`detail` (imagehash segments a 300 x 300 reduction). Larger
+inputs give the same hashes, so a JPEG may be decoded in draft mode at 1/8 scale as long as
+the result keeps >= 300 px on the short side.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import imagehash
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps
+
+# Bump whenever any hash changes: cached fingerprints with another version are recomputed.
+ALGORITHM_VERSION = 1
+
+WORK_SIZE = 64
+"""Side of the square grey reduction that region hashes are computed from."""
+
+PROBE_BOX = (0.1, 0.9)
+"""Per-axis extent of the probe box, as fractions of the frame."""
+
+GRID_STARTS: tuple[float, ...] = (0.09, 0.09 + 0.1 / 3, 0.09 + 0.2 / 3, 0.19)
+GRID_ENDS: tuple[float, ...] = (0.81, 0.81 + 0.1 / 3, 0.81 + 0.2 / 3, 0.91)
+"""Box edges of the grid, per axis. A crop keeping [l, 1 - r] of an axis (l, r <= 0.1) maps
+the copy's probe box to [l + 0.1 (1 - l - r), l + 0.9 (1 - l - r)] in the original, i.e.
+start in [0.09, 0.19] and end in [0.81, 0.91]; the grid samples that range every 1/30."""
+
+AXIS_INTERVALS: tuple[tuple[float, float], ...] = tuple(
+    (s, e) for s in GRID_STARTS for e in GRID_ENDS
+)
+GRID_SIZE = len(AXIS_INTERVALS) ** 2
+"""Number of grid boxes; box ``k`` spans ``AXIS_INTERVALS[k % 16]`` horizontally and
+``AXIS_INTERVALS[k // 16]`` vertically."""
+
+_MIN_FINGERPRINT_SIDE = 8  # below this an image carries no usable structure
+
+UInt64Array = npt.NDArray[np.uint64]
+
+
+class HashingError(ValueError):
+    """Raised when an image cannot be fingerprinted (e.g. it is a few pixels wide)."""
+
+
+def grid_box(index: int) -> tuple[float, float, float, float]:
+    """Return grid box ``index`` as ``(left, top, right, bottom)`` fractions of the frame."""
+    x0, x1 = AXIS_INTERVALS[index % len(AXIS_INTERVALS)]
+    y0, y1 = AXIS_INTERVALS[index // len(AXIS_INTERVALS)]
+    return (round(x0, 4), round(y0, 4), round(x1, 4), round(y1, 4))
+
+
+# --- Serialisation helpers -------------------------------------------------------------
+
+
+def _u64_to_b64(values: UInt64Array) -> str:
+    return base64.b64encode(np.asarray(values, dtype=">u8").tobytes()).decode("ascii")
+
+
+def _b64_to_u64(text: Any, count: int, name: str) -> UInt64Array:
+    if not isinstance(text, str):
+        raise ValueError(f"fingerprint field {name!r} must be a base64 string")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ValueError(f"fingerprint field {name!r} is not valid base64") from exc
+    if len(raw) != 8 * count:
+        raise ValueError(f"fingerprint field {name!r} holds {len(raw)} bytes, expected {8 * count}")
+    return np.frombuffer(raw, dtype=">u8").astype(np.uint64)
+
+
+def _hex_field(data: Mapping[str, Any], name: str, bits: int) -> int:
+    text = data.get(name)
+    if not isinstance(text, str):
+        raise ValueError(f"fingerprint field {name!r} must be a hex string")
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise ValueError(f"fingerprint field {name!r} is not hexadecimal: {text!r}") from None
+    if value < 0 or value >= 1 << bits:
+        raise ValueError(f"fingerprint field {name!r} does not fit in {bits} bits")
+    return value
+
+
+def _imagehash_to_int(h: imagehash.ImageHash) -> int:
+    """Pack an imagehash bit array (row-major, first bit most significant) into an int."""
+    value = 0
+    for bit in np.asarray(h.hash).ravel():
+        value = (value << 1) | int(bool(bit))
+    return value
+
+
+# --- Fingerprint -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Fingerprint:
+    """The cheap hashes of one image. Immutable; compare with :meth:`same_as`.
+
+    Attributes:
+        phash: imagehash pHash (64 bit) of the whole frame.
+        phash_mirror: pHash of the left-right mirrored frame.
+        dhash: imagehash dHash (64 bit) of the whole frame.
+        colorhash: imagehash colour hash (42 bit, binbits=3) of the whole frame.
+        probes: pHash of the probe box, shape (2,): as is, mirrored.
+        probe_dhashes: dHash of the probe box, shape (2,): as is, mirrored.
+        grid: pHash of the grid boxes, shape (GRID_SIZE,).
+        grid_dhash: dHash of the grid boxes, shape (GRID_SIZE,).
+        version: :data:`ALGORITHM_VERSION` at creation.
+    """
+
+    phash: int
+    phash_mirror: int
+    dhash: int
+    colorhash: int
+    probes: UInt64Array
+    probe_dhashes: UInt64Array
+    grid: UInt64Array
+    grid_dhash: UInt64Array
+    version: int = ALGORITHM_VERSION
+
+    def __post_init__(self) -> None:
+        # Arrays are shared by reference: make them read-only so the dataclass stays frozen.
+        for name, size in (
+            ("probes", 2),
+            ("probe_dhashes", 2),
+            ("grid", GRID_SIZE),
+            ("grid_dhash", GRID_SIZE),
+        ):
+            arr = np.ascontiguousarray(getattr(self, name), dtype=np.uint64)
+            if arr.shape != (size,):
+                raise ValueError(
+                    f"fingerprint field {name!r} has shape {arr.shape}, expected ({size},)"
+                )
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    def same_as(self, other: Fingerprint) -> bool:
+        """Return True when every hash equals ``other``'s."""
+        return (
+            (self.phash, self.phash_mirror, self.dhash, self.colorhash, self.version)
+            == (other.phash, other.phash_mirror, other.dhash, other.colorhash, other.version)
+            and bool(np.array_equal(self.probes, other.probes))
+            and bool(np.array_equal(self.probe_dhashes, other.probe_dhashes))
+            and bool(np.array_equal(self.grid, other.grid))
+            and bool(np.array_equal(self.grid_dhash, other.grid_dhash))
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict (hex for single hashes, base64 for arrays)."""
+        return {
+            "version": self.version,
+            "phash": f"{self.phash:016x}",
+            "phash_mirror": f"{self.phash_mirror:016x}",
+            "dhash": f"{self.dhash:016x}",
+            "colorhash": f"{self.colorhash:011x}",
+            "probes": _u64_to_b64(self.probes),
+            "probe_dhashes": _u64_to_b64(self.probe_dhashes),
+            "grid": _u64_to_b64(self.grid),
+            "grid_dhash": _u64_to_b64(self.grid_dhash),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Fingerprint:
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            ValueError: when a field is missing or malformed, or the version is not
+                :data:`ALGORITHM_VERSION` (the caller should recompute the fingerprint).
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("fingerprint must be a JSON object")
+        version = data.get("version")
+        if version != ALGORITHM_VERSION:
+            raise ValueError(f"fingerprint version {version!r} is not {ALGORITHM_VERSION}")
+        return cls(
+            phash=_hex_field(data, "phash", 64),
+            phash_mirror=_hex_field(data, "phash_mirror", 64),
+            dhash=_hex_field(data, "dhash", 64),
+            colorhash=_hex_field(data, "colorhash", 42),
+            probes=_b64_to_u64(data.get("probes"), 2, "probes"),
+            probe_dhashes=_b64_to_u64(data.get("probe_dhashes"), 2, "probe_dhashes"),
+            grid=_b64_to_u64(data.get("grid"), GRID_SIZE, "grid"),
+            grid_dhash=_b64_to_u64(data.get("grid_dhash"), GRID_SIZE, "grid_dhash"),
+            version=ALGORITHM_VERSION,
+        )
+
+
+# --- Region hashes as matrix products --------------------------------------------------
+
+
+def _area_matrix(
+    start: float, end: float, n_out: int, n_in: int = WORK_SIZE
+) -> npt.NDArray[np.float64]:
+    """Matrix averaging the span [start, end] (fractions) of ``n_in`` pixels into ``n_out`` cells."""
+    mat = np.zeros((n_out, n_in))
+    lo = start * n_in
+    width = (end - start) * n_in / n_out
+    for k in range(n_out):
+        c0, c1 = lo + k * width, lo + (k + 1) * width
+        for p in range(max(0, int(np.floor(c0))), min(n_in, int(np.ceil(c1)))):
+            mat[k, p] = max(0.0, min(c1, p + 1) - max(c0, p)) / width
+    return mat
+
+
+@functools.cache
+def _operators() -> dict[str, npt.NDArray[np.float64]]:
+    """Per-axis linear operators: grey image rows/columns -> pHash DCT rows, dHash cells."""
+    n = np.arange(32)
+    u = np.arange(8)
+    # DCT-II basis as in scipy.fftpack.dct (unnormalised; scale does not change signs vs median).
+    dct = np.cos(np.pi * (2 * n[None, :] + 1) * u[:, None] / 64)
+    intervals = (*AXIS_INTERVALS, PROBE_BOX)
+    return {
+        "ph": np.stack([dct @ _area_matrix(s, e, 32) for s, e in intervals]),  # (17, 8, 64)
+        "d8": np.stack([_area_matrix(s, e, 8) for s, e in intervals]),  # (17, 8, 64)
+        "d9": np.stack([_area_matrix(s, e, 9) for s, e in intervals]),  # (17, 9, 64)
+    }
+
+
+def _pack_bits(bits: npt.NDArray[np.bool_]) -> UInt64Array:
+    """Pack the last axis (64 booleans, first most significant) into uint64."""
+    packed = np.packbits(bits.reshape(-1, 64), axis=1)
+    return packed.view(">u8").reshape(bits.shape[:-1]).astype(np.uint64)
+
+
+def _region_hashes(
+    grey: npt.NDArray[np.float32],
+) -> tuple[UInt64Array, UInt64Array, UInt64Array, UInt64Array]:
+    """Return (probe pHash, probe dHash, grid pHash, grid dHash) of a WORK_SIZE² grey array."""
+    ops = _operators()
+    ph, d8, d9 = ops["ph"], ops["d8"], ops["d9"]
+    n_ax = len(AXIS_INTERVALS)
+    # pHash: coef[y, x] = Ly @ G @ Lx.T for every (y interval, x interval) pair.
+    m = n_ax + 1
+    flat = ph.reshape(m * 8, WORK_SIZE)
+    coef = (flat @ grey @ flat.T).reshape(m, 8, m, 8).transpose(0, 2, 1, 3).reshape(m, m, 64)
+    ph_bits = coef > np.median(coef, axis=-1, keepdims=True)
+    # dHash: 8 rows x 9 columns of area means, sign of left-to-right differences.
+    cells = (d8.reshape(m * 8, WORK_SIZE) @ grey @ d9.reshape(m * 9, WORK_SIZE).T).reshape(
+        m, 8, m, 9
+    )
+    cells = cells.transpose(0, 2, 1, 3)
+    d_bits = (cells[..., 1:] > cells[..., :-1]).reshape(m, m, 64)
+    ph_packed = _pack_bits(ph_bits)
+    d_packed = _pack_bits(d_bits)
+    return (
+        ph_packed[n_ax, n_ax],
+        d_packed[n_ax, n_ax],
+        ph_packed[:n_ax, :n_ax].reshape(-1),
+        d_packed[:n_ax, :n_ax].reshape(-1),
+    )
+
+
+def _grey_reduction(img: Image.Image) -> Image.Image:
+    grey = img.convert("L")
+    if grey.size != (WORK_SIZE, WORK_SIZE):
+        # reducing_gap: Pillow first box-reduces by an integer factor (fast, exact average),
+        # then resamples with Lanczos; the result does not depend on the decode scale.
+        grey = grey.resize((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    return grey
+
+
+def fingerprint(img: Image.Image) -> Fingerprint:
+    """Compute the cheap hashes of one decoded, EXIF-oriented image.
+
+    Args:
+        img: Any Pillow image; converted to grey/RGB internally. At least 128 px on the short
+            side gives stable hashes (smaller images still work, with more noise).
+
+    Raises:
+        HashingError: when the image is smaller than 8 x 8 px.
+    """
+    if min(img.size) < _MIN_FINGERPRINT_SIDE:
+        raise HashingError(f"image is too small to compare ({img.size[0]}x{img.size[1]} px)")
+    grey_img = _grey_reduction(img)
+    grey = np.asarray(grey_img, dtype=np.float32)
+    probe, probe_d, grid, grid_d = _region_hashes(grey)
+    probe_m, probe_d_m, _, _ = _region_hashes(np.ascontiguousarray(grey[:, ::-1]))
+    # imagehash reduces to 32x32 / 9x8 itself; feeding it the 64x64 reduction keeps it cheap
+    # and makes the whole-frame hashes independent of the decode scale.
+    colour = img.convert("RGB")
+    if min(colour.size) > 2 * WORK_SIZE:
+        colour = colour.reduce(max(1, min(colour.size) // (2 * WORK_SIZE)))
+    return Fingerprint(
+        phash=_imagehash_to_int(imagehash.phash(grey_img)),
+        phash_mirror=_imagehash_to_int(imagehash.phash(ImageOps.mirror(grey_img))),
+        dhash=_imagehash_to_int(imagehash.dhash(grey_img)),
+        colorhash=_imagehash_to_int(imagehash.colorhash(colour, binbits=3)),
+        probes=np.array([probe, probe_m], dtype=np.uint64),
+        probe_dhashes=np.array([probe_d, probe_d_m], dtype=np.uint64),
+        grid=grid,
+        grid_dhash=grid_d,
+    )
+
+
+# --- Detail ----------------------------------------------------------------------------
+
+DETAIL_SEGMENT_LIMIT = 16
+"""At most this many (largest) segments are kept per image."""
+
+
+@dataclass(frozen=True, eq=False)
+class Detail:
+    """The crop-resistant hash of one image: one 64-bit dHash per bright/dark segment.
+
+    Attributes:
+        segments: dHash of each segment's bounding box, largest segments first.
+        segments_mirror: dHash of the same boxes mirrored left-right (so that a mirrored
+            copy can be compared without a second segmentation).
+        version: :data:`ALGORITHM_VERSION` at creation.
+    """
+
+    segments: UInt64Array
+    segments_mirror: UInt64Array
+    version: int = ALGORITHM_VERSION
+
+    def __post_init__(self) -> None:
+        for name in ("segments", "segments_mirror"):
+            arr = np.ascontiguousarray(getattr(self, name), dtype=np.uint64).reshape(-1)
+            if not 1 <= arr.size <= DETAIL_SEGMENT_LIMIT:
+                raise ValueError(
+                    f"detail must hold 1..{DETAIL_SEGMENT_LIMIT} segment hashes, not {arr.size}"
+                )
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+        if self.segments.size != self.segments_mirror.size:
+            raise ValueError("detail segments and segments_mirror differ in length")
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict."""
+        return {
+            "version": self.version,
+            "segments": _u64_to_b64(self.segments),
+            "segments_mirror": _u64_to_b64(self.segments_mirror),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Detail:
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            ValueError: when malformed or of another algorithm version.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("detail must be a JSON object")
+        if data.get("version") != ALGORITHM_VERSION:
+            raise ValueError(f"detail version {data.get('version')!r} is not {ALGORITHM_VERSION}")
+        text = data.get("segments")
+        if not isinstance(text, str) or len(text) % 12 != 0:
+            raise ValueError("detail field 'segments' must be a base64 string of 64-bit hashes")
+        count = len(text) // 12  # 8 bytes -> 12 base64 characters
+        return cls(
+            segments=_b64_to_u64(text, count, "segments"),
+            segments_mirror=_b64_to_u64(data.get("segments_mirror"), count, "segments_mirror"),
+        )
+
+
+def _dhash_both(img: Image.Image) -> imagehash.ImageHash:
+    """dHash of a segment box and of its mirror, as one 128-bit imagehash result."""
+    plain = imagehash.dhash(img).hash
+    mirrored = imagehash.dhash(ImageOps.mirror(img)).hash
+    return imagehash.ImageHash(np.concatenate([plain, mirrored]))
+
+
+def detail(img: Image.Image) -> Detail:
+    """Compute the expensive crop-resistant hash (~150-400 ms: pure-Python segmentation).
+
+    Args:
+        img: Decoded, EXIF-oriented image, best at >= 300 px on the short side.
+
+    Raises:
+        HashingError: when the image is smaller than 8 x 8 px.
+    """
+    if min(img.size) < _MIN_FINGERPRINT_SIDE:
+        raise HashingError(f"image is too small to compare ({img.size[0]}x{img.size[1]} px)")
+    grey = img.convert("L")
+    if min(grey.size) >= 600:
+        # Segmentation works on a 300x300 reduction anyway; hashing segments of a smaller
+        # image is cheaper and gives the same 9x8 dHash reductions.
+        grey = grey.reduce(min(grey.size) // 300)
+    multi = imagehash.crop_resistant_hash(grey, _dhash_both, limit_segments=DETAIL_SEGMENT_LIMIT)
+    plain, mirrored = [], []
+    for h in multi.segment_hashes:
+        bits = np.asarray(h.hash)
+        plain.append(_imagehash_to_int(imagehash.ImageHash(bits[:8])))
+        mirrored.append(_imagehash_to_int(imagehash.ImageHash(bits[8:])))
+    return Detail(
+        segments=np.array(plain, dtype=np.uint64),
+        segments_mirror=np.array(mirrored, dtype=np.uint64),
+    )
+
+
+def stack(fingerprints: Sequence[Fingerprint], field: str) -> UInt64Array:
+    """Stack one array field of many fingerprints into a 2-D array (n, len(field))."""
+    if not fingerprints:
+        width = GRID_SIZE if field.startswith("grid") else 2
+        return np.zeros((0, width), dtype=np.uint64)
+    return np.stack([getattr(fp, field) for fp in fingerprints])
