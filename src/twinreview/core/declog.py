@@ -212,14 +212,15 @@ class LogContent:
 def parse_line(data: bytes, lineno: int) -> RawLine:
     """Decode one line (``data`` includes the newline); never raises."""
     try:
-        outer = json.loads(data)
+        # Explicit UTF-8 (json.loads(bytes) would also sniff UTF-16/32, which no log uses).
+        outer = json.loads(data.decode("utf-8"))
         if not isinstance(outer, dict) or set(outer) != {"payload", "sig"}:
             raise ValueError("not a {payload, sig} object")
         b64, sig = outer["payload"], outer["sig"]
         if not isinstance(b64, str) or not isinstance(sig, str):
             raise ValueError("payload and sig must be strings")
-        payload_bytes = base64.b64decode(b64, validate=True)
-        payload = json.loads(payload_bytes)
+        payload_bytes = binascii.a2b_base64(b64, strict_mode=True)
+        payload = json.loads(payload_bytes.decode("utf-8"))
         if not isinstance(payload, dict):
             raise ValueError("payload is not a JSON object")
     except (ValueError, binascii.Error, RecursionError) as exc:

@@ -315,7 +315,7 @@ class SshSignature:
             raise SshsigError("not an armored SSH signature")
         body = "".join(text[len(_BEGIN) : -len(_END)].split())
         try:
-            blob = base64.b64decode(body, validate=True)
+            blob = binascii.a2b_base64(body, strict_mode=True)
         except binascii.Error:
             raise SshsigError("SSH signature is not valid base64") from None
         return cls.from_blob(blob)
