@@ -46,6 +46,11 @@ from PIL import Image, ImageOps
 
 # Bump whenever any hash changes: cached fingerprints with another version are recomputed.
 ALGORITHM_VERSION = 1
+VERSION = ALGORITHM_VERSION
+
+MIN_SIDE = 300
+"""Smallest short side (px) to decode images at: :func:`detail` segments a 300 x 300
+reduction; :func:`fingerprint` alone would be content with 128 px."""
 
 WORK_SIZE = 64
 """Side of the square grey reduction that region hashes are computed from."""
@@ -66,13 +71,7 @@ GRID_SIZE = len(AXIS_INTERVALS) ** 2
 """Number of grid boxes; box ``k`` spans ``AXIS_INTERVALS[k % 16]`` horizontally and
 ``AXIS_INTERVALS[k // 16]`` vertically."""
 
-_MIN_FINGERPRINT_SIDE = 8  # below this an image carries no usable structure
-
 UInt64Array = npt.NDArray[np.uint64]
-
-
-class HashingError(ValueError):
-    """Raised when an image cannot be fingerprinted (e.g. it is a few pixels wide)."""
 
 
 def grid_box(index: int) -> tuple[float, float, float, float]:
@@ -224,7 +223,7 @@ class Fingerprint:
 def _area_matrix(
     start: float, end: float, n_out: int, n_in: int = WORK_SIZE
 ) -> npt.NDArray[np.float64]:
-    """Matrix averaging the span [start, end] (fractions) of ``n_in`` pixels into ``n_out`` cells."""
+    """Matrix averaging span [start, end] (fractions) of ``n_in`` pixels into ``n_out`` cells."""
     mat = np.zeros((n_out, n_in))
     lo = start * n_in
     width = (end - start) * n_in / n_out
@@ -296,15 +295,13 @@ def _grey_reduction(img: Image.Image) -> Image.Image:
 def fingerprint(img: Image.Image) -> Fingerprint:
     """Compute the cheap hashes of one decoded, EXIF-oriented image.
 
+    Never raises for a decoded image: tiny images are scaled up (their hashes are then
+    coarse, but a 1 x 1 px image is not a copy of anything that matters).
+
     Args:
         img: Any Pillow image; converted to grey/RGB internally. At least 128 px on the short
-            side gives stable hashes (smaller images still work, with more noise).
-
-    Raises:
-        HashingError: when the image is smaller than 8 x 8 px.
+            side gives stable hashes.
     """
-    if min(img.size) < _MIN_FINGERPRINT_SIDE:
-        raise HashingError(f"image is too small to compare ({img.size[0]}x{img.size[1]} px)")
     grey_img = _grey_reduction(img)
     grey = np.asarray(grey_img, dtype=np.float32)
     probe, probe_d, grid, grid_d = _region_hashes(grey)
@@ -389,7 +386,7 @@ class Detail:
 
 
 def _dhash_both(img: Image.Image) -> imagehash.ImageHash:
-    """dHash of a segment box and of its mirror, as one 128-bit imagehash result."""
+    """Return the dHash of a segment box and of its mirror as one 128-bit imagehash result."""
     plain = imagehash.dhash(img).hash
     mirrored = imagehash.dhash(ImageOps.mirror(img)).hash
     return imagehash.ImageHash(np.concatenate([plain, mirrored]))
@@ -399,13 +396,8 @@ def detail(img: Image.Image) -> Detail:
     """Compute the expensive crop-resistant hash (~150-400 ms: pure-Python segmentation).
 
     Args:
-        img: Decoded, EXIF-oriented image, best at >= 300 px on the short side.
-
-    Raises:
-        HashingError: when the image is smaller than 8 x 8 px.
+        img: Decoded, EXIF-oriented image, best at >= :data:`MIN_SIDE` px on the short side.
     """
-    if min(img.size) < _MIN_FINGERPRINT_SIDE:
-        raise HashingError(f"image is too small to compare ({img.size[0]}x{img.size[1]} px)")
     grey = img.convert("L")
     if min(grey.size) >= 600:
         # Segmentation works on a 300x300 reduction anyway; hashing segments of a smaller

@@ -8,11 +8,12 @@ API (what the scan service calls)::
     th = similarity.SimilarityThresholds.from_config(ws.config.get("similarity", {}))
     res = similarity.match(asset_fps, reference_fps, th)
     res.matches     # list[Match]: confirmed; Match.query / .ref index the two sequences
-    res.undecided   # list[Pair]: the region hashes cannot decide; need hashing.detail()
+    res.undecided   # list[(query, ref)]: the region hashes cannot decide; need details
     more = similarity.confirm(res.undecided, asset_details, reference_details, th)
-    #   asset_details / reference_details: Mapping[int, Detail] (index -> Detail) holding
-    #   at least the indices named in res.undecided (the scan decodes those files again).
-    dups = similarity.match_within(asset_fps, th)   # self-join for duplicate_in_batch:
+    #   asset_details / reference_details: Mapping[int, Detail | None] (index -> Detail)
+    #   for the indices named in res.undecided (the scan decodes those files again); a
+    #   missing or None detail leaves its pair unmatched.
+    dups = similarity.self_match(asset_fps, th)   # self-join for duplicate_in_batch:
     #   Match.query < Match.ref, each unordered pair once, identical index never paired.
     #   Its undecided pairs go to confirm(pairs, details, details, th).
 
@@ -23,12 +24,12 @@ How a pair is decided (see hashing.py for the hashes):
 
 1. Candidates (all pairs, numpy on packed uint64): the query's probe (as is and mirrored) is
    compared with a few of the reference's grid boxes (:data:`CANDIDATE_BOXES`). Pairs within
-   ``candidate`` bits go on. Unrelated photos rarely get there (~0.2 % of pairs).
+   ``candidate`` bits go on. Unrelated photos rarely get there (~0.1 % of pairs).
 2. Alignment (candidates only): both probes against all 256 grid boxes of the reference; the
-   best box is the alignment. A match needs pHash distance <= ``match`` at that box AND dHash
-   distance <= ``match_dhash`` at the same box (two hashes must agree: the minimum over 512
-   alignments of one hash alone is too easily low). Pairs up to ``undecided`` bits that do
-   not match are handed back as undecided.
+   best box is the alignment. A match needs pHash distance <= ``strong`` at that box, or
+   pHash <= ``match`` AND dHash <= ``match_dhash`` at the same box (the minimum over 512
+   alignments of one hash is easily lowish, two independent hashes agreeing is not).
+   Pairs up to ``undecided`` pHash bits that do not match are handed back as undecided.
 3. Detail (undecided pairs only): imagehash's crop-resistant hash; a match needs
    ``detail_segments`` segments of the query within ``detail_bits`` of a reference segment.
 
@@ -48,7 +49,7 @@ import numpy.typing as npt
 from twinreview.core import hashing
 from twinreview.core.hashing import Detail, Fingerprint
 
-CANDIDATE_BOXES: tuple[int, ...] = (102, 180, 143, 68)
+CANDIDATE_BOXES: tuple[int, ...] = (102, 159, 177, 78, 149, 22)
 """Grid boxes (indices into ``Fingerprint.grid``) used by the candidate stage. Chosen on the
 calibration set (greedy cover of the crop range); each costs one popcount per pair."""
 
@@ -65,16 +66,18 @@ class SimilarityThresholds:
 
     Attributes:
         candidate: Stage 1: probe vs candidate boxes, pHash bits.
-        match: Stage 2: best-aligned pHash bits for a match.
+        strong: Stage 2: best-aligned pHash bits that match on their own.
+        match: Stage 2: best-aligned pHash bits that match when dHash agrees.
         match_dhash: Stage 2: dHash bits at the same alignment for a match.
         undecided: Stage 2: pairs up to this pHash distance that do not match are undecided.
         detail_bits: Stage 3: a segment matches when its dHash is within this many bits.
         detail_segments: Stage 3: segments that must match.
     """
 
-    candidate: int = 18
-    match: int = 10
-    match_dhash: int = 14
+    candidate: int = 16
+    strong: int = 8
+    match: int = 14
+    match_dhash: int = 16
     undecided: int = 14
     detail_bits: int = 6
     detail_segments: int = 2
@@ -90,13 +93,19 @@ class SimilarityThresholds:
                 raise ValueError(
                     f"similarity.{f.name} must be between {lower} and {upper}, not {value}"
                 )
+        if self.strong > self.match:
+            raise ValueError(
+                f"similarity.strong ({self.strong}) must not exceed similarity.match ({self.match})"
+            )
         if self.match > self.undecided:
             raise ValueError(
-                f"similarity.match ({self.match}) must not exceed similarity.undecided ({self.undecided})"
+                f"similarity.match ({self.match}) must not exceed "
+                f"similarity.undecided ({self.undecided})"
             )
         if self.undecided > self.candidate:
             raise ValueError(
-                f"similarity.undecided ({self.undecided}) must not exceed similarity.candidate ({self.candidate})"
+                f"similarity.undecided ({self.undecided}) must not exceed "
+                f"similarity.candidate ({self.candidate})"
             )
 
     @classmethod
@@ -111,23 +120,19 @@ class SimilarityThresholds:
         if not isinstance(table, Mapping):
             raise ValueError("[similarity] must be a table")
         known = {f.name for f in fields(cls)}
+        # Sub-tables such as [similarity.severity] belong to other settings.
+        table = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
         unknown = sorted(set(table) - known)
         if unknown:
             raise ValueError(
-                f"unknown key(s) in [similarity]: {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+                f"unknown key(s) in [similarity]: {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})"
             )
         return cls(**{k: table[k] for k in table})
 
 
-@dataclass(frozen=True)
-class Pair:
-    """A (query, reference) pair the region hashes left undecided."""
-
-    query: int
-    ref: int
-    distance: int
-    mirrored: bool
-    box: int
+Pair = tuple[int, int]
+"""(query index, reference index)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,8 @@ class MatchResult:
 
     matches: list[Match]
     undecided: list[Pair]
+    aligned_distance: dict[Pair, int] = field(default_factory=dict)
+    """Best-aligned pHash distance of each undecided pair (for evidence)."""
 
 
 # --- Stage 1 ---------------------------------------------------------------------------
@@ -268,7 +275,8 @@ def _decide(
     refs: Sequence[Fingerprint],
     th: SimilarityThresholds,
 ) -> MatchResult:
-    is_match = (aligned.phash <= th.match) & (aligned.dhash <= th.match_dhash)
+    strong = aligned.phash <= th.strong
+    is_match = strong | ((aligned.phash <= th.match) & (aligned.dhash <= th.match_dhash))
     is_open = ~is_match & (aligned.phash <= th.undecided)
     matches = []
     for i in np.flatnonzero(is_match):
@@ -284,26 +292,19 @@ def _decide(
                 evidence={
                     "hash": "phash_region",
                     "distance": int(aligned.phash[i]),
-                    "threshold": th.match,
+                    "threshold": th.strong if strong[i] else th.match,
                     "mirrored": mirrored,
                     "dhash_distance": int(aligned.dhash[i]),
-                    "dhash_threshold": th.match_dhash,
+                    "dhash_threshold": None if strong[i] else th.match_dhash,
                     "reference_region": list(hashing.grid_box(box)),
                     "whole_frame_phash_distance": _whole_frame(queries[q], refs[r], mirrored),
                 },
             )
         )
-    undecided = [
-        Pair(
-            query=int(aligned.q[i]),
-            ref=int(aligned.r[i]),
-            distance=int(aligned.phash[i]),
-            mirrored=bool(aligned.mirrored[i]),
-            box=int(aligned.box[i]),
-        )
-        for i in np.flatnonzero(is_open)
-    ]
-    return MatchResult(matches=matches, undecided=undecided)
+    open_idx = np.flatnonzero(is_open)
+    undecided = [(int(aligned.q[i]), int(aligned.r[i])) for i in open_idx]
+    distances = {(int(aligned.q[i]), int(aligned.r[i])): int(aligned.phash[i]) for i in open_idx}
+    return MatchResult(matches=matches, undecided=undecided, aligned_distance=distances)
 
 
 def _run(
@@ -348,7 +349,7 @@ def match(
     return _run(queries, refs, th, False, executor)[1]
 
 
-def match_within(
+def self_match(
     fingerprints: Sequence[Fingerprint],
     thresholds: SimilarityThresholds | None = None,
     executor: Executor | None = None,
@@ -369,77 +370,88 @@ def match_within(
         key = canon(m.query, m.ref)
         if key not in best or m.distance < best[key].distance:
             best[key] = Match(key[0], key[1], m.distance, m.mirrored, m.evidence)
-    open_pairs: dict[tuple[int, int], Pair] = {}
-    for p in result.undecided:
-        key = canon(p.query, p.ref)
-        if key in best:
-            continue
-        if key not in open_pairs or p.distance < open_pairs[key].distance:
-            # Keep the direction: confirm() compares query segments against ref segments.
-            open_pairs[key] = p
+    open_pairs = {canon(q, r): result.aligned_distance[(q, r)] for q, r in result.undecided}
+    for key in best:
+        open_pairs.pop(key, None)
     return MatchResult(
         matches=sorted(best.values(), key=lambda m: (m.query, m.ref)),
-        undecided=sorted(open_pairs.values(), key=lambda p: (p.query, p.ref)),
+        undecided=sorted(open_pairs),
+        aligned_distance=open_pairs,
     )
 
 
 # --- Stage 3 ---------------------------------------------------------------------------
 
 
-def detail_matching_segments(
-    query: Detail, ref: Detail, max_bits: int, mirrored: bool = False
-) -> int:
-    """Number of query segments within ``max_bits`` of some reference segment.
+def detail_matching_segments(query: Detail, ref: Detail, max_bits: int) -> tuple[int, int, bool]:
+    """Count query segments within ``max_bits`` of some reference segment.
 
-    With ``mirrored`` the query's segments also count in their mirrored form.
+    A crop-resistant hash carries no alignment, so the query's segments are tried as they are
+    and mirrored; the orientation with more matching segments wins.
+
+    Returns:
+        (matching segments, closest segment distance, mirrored).
     """
-    dist = np.bitwise_count(query.segments[:, None] ^ ref.segments[None, :])
-    if mirrored:
-        dist = np.minimum(
-            dist, np.bitwise_count(query.segments_mirror[:, None] ^ ref.segments[None, :])
-        )
-    return int((dist.min(axis=1) <= max_bits).sum())
+    plain = np.bitwise_count(query.segments[:, None] ^ ref.segments[None, :]).min(axis=1)
+    flipped = np.bitwise_count(query.segments_mirror[:, None] ^ ref.segments[None, :]).min(axis=1)
+    n_plain, n_flipped = int((plain <= max_bits).sum()), int((flipped <= max_bits).sum())
+    if n_flipped > n_plain:
+        return n_flipped, int(flipped.min()), True
+    return n_plain, int(plain.min()), False
 
 
 def confirm(
     pairs: Sequence[Pair],
-    query_details: Mapping[int, Detail],
-    ref_details: Mapping[int, Detail],
+    query_details: Mapping[int, Detail | None],
+    ref_details: Mapping[int, Detail | None],
     thresholds: SimilarityThresholds | None = None,
 ) -> list[Match]:
     """Decide undecided pairs with the crop-resistant hashes.
 
     Args:
-        pairs: ``MatchResult.undecided``.
+        pairs: ``MatchResult.undecided``: (query, ref) index pairs.
         query_details: Detail of each query index named in ``pairs``.
         ref_details: Detail of each reference index named in ``pairs``.
         thresholds: Decision thresholds; calibrated defaults when None.
 
-    Raises:
-        KeyError: when a detail named by a pair is missing.
+    Returns:
+        The pairs that match; a pair whose detail is missing or None does not.
     """
     th = thresholds or SimilarityThresholds()
     out = []
-    for p in pairs:
-        count = detail_matching_segments(
-            query_details[p.query], ref_details[p.ref], th.detail_bits, p.mirrored
+    for q, r in pairs:
+        qd, rd = query_details.get(q), ref_details.get(r)
+        if qd is None or rd is None:
+            continue
+        count, distance = detail_matching_segments(qd, rd, th.detail_bits)
+        mirrored = bool(
+            int(
+                (
+                    np.bitwise_count(qd.segments_mirror[:, None] ^ rd.segments[None, :]).min(axis=1)
+                    <= th.detail_bits
+                ).sum()
+            )
+            > int(
+                (
+                    np.bitwise_count(qd.segments[:, None] ^ rd.segments[None, :]).min(axis=1)
+                    <= th.detail_bits
+                ).sum()
+            )
         )
         if count >= th.detail_segments:
             out.append(
                 Match(
-                    query=p.query,
-                    ref=p.ref,
-                    distance=p.distance,
-                    mirrored=p.mirrored,
+                    query=q,
+                    ref=r,
+                    distance=distance,
+                    mirrored=mirrored,
                     evidence={
                         "hash": "crop_resistant",
-                        "distance": p.distance,
-                        "threshold": th.undecided,
-                        "mirrored": p.mirrored,
+                        "distance": distance,
+                        "threshold": th.detail_bits,
+                        "mirrored": mirrored,
                         "matching_segments": count,
-                        "segment_bits": th.detail_bits,
                         "segments_required": th.detail_segments,
-                        "reference_region": list(hashing.grid_box(p.box)),
                     },
                 )
             )
@@ -448,4 +460,4 @@ def confirm(
 
 def pairs_needing_detail(pairs: Sequence[Pair]) -> tuple[set[int], set[int]]:
     """Return (query indices, reference indices) whose Detail :func:`confirm` needs."""
-    return {p.query for p in pairs}, {p.ref for p in pairs}
+    return {q for q, _ in pairs}, {r for _, r in pairs}
