@@ -423,21 +423,7 @@ def confirm(
         qd, rd = query_details.get(q), ref_details.get(r)
         if qd is None or rd is None:
             continue
-        count, distance = detail_matching_segments(qd, rd, th.detail_bits)
-        mirrored = bool(
-            int(
-                (
-                    np.bitwise_count(qd.segments_mirror[:, None] ^ rd.segments[None, :]).min(axis=1)
-                    <= th.detail_bits
-                ).sum()
-            )
-            > int(
-                (
-                    np.bitwise_count(qd.segments[:, None] ^ rd.segments[None, :]).min(axis=1)
-                    <= th.detail_bits
-                ).sum()
-            )
-        )
+        count, distance, mirrored = detail_matching_segments(qd, rd, th.detail_bits)
         if count >= th.detail_segments:
             out.append(
                 Match(
