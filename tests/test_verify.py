@@ -279,3 +279,13 @@ def test_verify_reads_only(ws: Path) -> None:
     verify_workspace(ws)
     assert {p: p.read_bytes() for p in ws.rglob("*") if p.is_file()} == snapshot
     assert len(read_log(path).lines) == 5
+
+
+def test_logs_link_leading_outside_is_refused(ws: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "x.dlog").write_bytes(b"not read\n")
+    (ws / "logs").symlink_to(outside, target_is_directory=True)
+    report = verify_workspace(ws)
+    assert report.entries == []
+    assert [(p.file, p.kind) for p in report.problems] == [("logs", "unreadable")]

@@ -250,6 +250,16 @@ def verify_workspace(ws: Path | _HasRoot, roster: Roster | None = None) -> Verif
     root = ws if isinstance(ws, Path) else ws.root
     if roster is None:
         roster = Roster.load(root / "roster")
+    logs = root / LOGS_DIR
+    if logs.is_dir() and not logs.resolve().is_relative_to(root.resolve()):
+        # A hostile workspace must not make verification wander over the reviewer's disk.
+        report = verify_logs([], roster, root)
+        report.problems.append(
+            Problem(
+                LOGS_DIR, None, None, UNREADABLE, "logs/ is a link leading outside the workspace"
+            )
+        )
+        return report
     return verify_logs(find_log_files(root), roster, root)
 
 

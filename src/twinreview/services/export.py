@@ -87,6 +87,9 @@ def export_workspace(root: Path, outdir: Path, identity: Identity, key: SigningK
             "roster/allowed_signers, so the export signatures could not be checked; add it with "
             "'twinreview roster add WS --self'"
         )
+    logs_dir = root / LOGS_DIR
+    if logs_dir.is_dir() and not logs_dir.resolve().is_relative_to(root.resolve()):
+        raise ExportError("logs/ is a link leading outside the workspace; refusing to export it")
     log_files = find_log_files(root)
     result = ExportResult(outdir)
     try:
