@@ -376,9 +376,10 @@ class Detail:
         if data.get("version") != ALGORITHM_VERSION:
             raise ValueError(f"detail version {data.get('version')!r} is not {ALGORITHM_VERSION}")
         text = data.get("segments")
-        if not isinstance(text, str) or len(text) % 12 != 0:
-            raise ValueError("detail field 'segments' must be a base64 string of 64-bit hashes")
-        count = len(text) // 12  # 8 bytes -> 12 base64 characters
+        if not isinstance(text, str):
+            raise ValueError("detail field 'segments' must be a base64 string")
+        # base64 of n bytes has 4 * ceil(n / 3) characters; n is a multiple of 8.
+        count = (len(text) // 4 * 3 - text[-2:].count("=")) // 8
         return cls(
             segments=_b64_to_u64(text, count, "segments"),
             segments_mirror=_b64_to_u64(data.get("segments_mirror"), count, "segments_mirror"),
