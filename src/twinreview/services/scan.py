@@ -265,13 +265,13 @@ class ScanService:
         jobs += [(a.path, inspector is not None) for a in assets]
         analyses, cancelled, stats = self._analyse_all(jobs, inspector, report, stop)
 
+        if cancelled:
+            return ScanResult(ws, (), (), ("scan cancelled",), True, stats)
         ref_results = tuple(
             ReferenceResult(mid, p, rel, an.sha256, an.error, an.facts)
             for (mid, p, rel), an in zip(refs, analyses[: len(refs)], strict=True)
         )
         asset_analyses = analyses[len(refs) :]
-        if cancelled:
-            return ScanResult(ws, (), ref_results, ("scan cancelled",), True, stats)
 
         match_findings = self._match(
             ws,
@@ -333,7 +333,7 @@ class ScanService:
             if inspector is not None and an.disclosure is not None:
                 findings.extend(inspector.findings(an.disclosure))
             findings.sort(key=lambda f: (-f.severity, f.kind))
-            phash = an.fingerprint.phash_hex if an.fingerprint is not None else None
+            phash = f"{an.fingerprint.phash:016x}" if an.fingerprint is not None else None
             results.append(
                 AssetResult(
                     asset,
