@@ -522,13 +522,13 @@ class ScanService:
             kind = (
                 NEAR_COPY_OF_REFERENCE if ref_model == assets[a].model_id else MATCHES_OTHER_MODEL
             )
-            key = (a, kind if kind == NEAR_COPY_OF_REFERENCE else f"{kind}:{ref_model}")
-            if key not in best or m.distance < best[key].distance:
-                best[key] = m
-        for (a, key), m in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance)):
+            slot = (a, kind if kind == NEAR_COPY_OF_REFERENCE else f"{kind}:{ref_model}")
+            if slot not in best or m.distance < best[slot].distance:
+                best[slot] = m
+        for (a, label), m in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance)):
             mid, _p, rel = refs[ref_idx[m.ref]]
             evidence = {"reference": rel, "model": mid, **m.evidence}
-            if key == NEAR_COPY_OF_REFERENCE:
+            if label == NEAR_COPY_OF_REFERENCE:
                 msg = (
                     "This image looks like a copy of one of the model's own real photos "
                     f"({rel}), possibly retouched, cropped or mirrored, not a newly generated "
