@@ -207,8 +207,9 @@ def test_thresholds_from_config() -> None:
         ({"candidate": -1}, "between 0 and 64"),
         ({"detail_segments": 0}, "between 1 and 16"),
         ({"strong": 12, "match": 10}, "strong .* must not exceed similarity.match"),
-        ({"undecided": 20}, "undecided .* must not exceed similarity.candidate"),
-        ({"match": 16, "undecided": 14}, "match .* must not exceed similarity.undecided"),
+        ({"match": 20}, "match .* must not exceed similarity.candidate"),
+        ({"undecided": 16}, "undecided .* must lie between"),
+        ({"undecided": 6}, "undecided .* must lie between"),
         ({"treshold": 3}, "unknown key.*treshold"),
     ],
 )

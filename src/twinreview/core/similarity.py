@@ -29,7 +29,7 @@ How a pair is decided (see hashing.py for the hashes):
    best box is the alignment. A match needs pHash distance <= ``strong`` at that box, or
    pHash <= ``match`` AND dHash <= ``match_dhash`` at the same box (the minimum over 512
    alignments of one hash is easily lowish, two independent hashes agreeing is not).
-   Pairs up to ``undecided`` pHash bits that do not match are handed back as undecided.
+   Pairs up to ``undecided`` pHash bits whose dHash disagrees are handed back as undecided.
 3. Detail (undecided pairs only): imagehash's crop-resistant hash; a match needs
    ``detail_segments`` segments of the query within ``detail_bits`` of a reference segment.
 
@@ -69,7 +69,9 @@ class SimilarityThresholds:
         strong: Stage 2: best-aligned pHash bits that match on their own.
         match: Stage 2: best-aligned pHash bits that match when dHash agrees.
         match_dhash: Stage 2: dHash bits at the same alignment for a match.
-        undecided: Stage 2: pairs up to this pHash distance that do not match are undecided.
+        undecided: Stage 2: pairs up to this pHash distance whose dHash disagrees are
+            undecided (sent to the detail stage). Kept low: each undecided pair costs a
+            re-decode and ~0.2-0.4 s of crop-resistant hashing per image.
         detail_bits: Stage 3: a segment matches when its dHash is within this many bits.
         detail_segments: Stage 3: segments that must match.
     """
@@ -78,7 +80,7 @@ class SimilarityThresholds:
     strong: int = 8
     match: int = 14
     match_dhash: int = 16
-    undecided: int = 14
+    undecided: int = 10
     detail_bits: int = 6
     detail_segments: int = 2
 
@@ -97,14 +99,14 @@ class SimilarityThresholds:
             raise ValueError(
                 f"similarity.strong ({self.strong}) must not exceed similarity.match ({self.match})"
             )
-        if self.match > self.undecided:
+        if not self.strong <= self.undecided <= self.match:
+            raise ValueError(
+                f"similarity.undecided ({self.undecided}) must lie between "
+                f"similarity.strong ({self.strong}) and similarity.match ({self.match})"
+            )
+        if self.match > self.candidate:
             raise ValueError(
                 f"similarity.match ({self.match}) must not exceed "
-                f"similarity.undecided ({self.undecided})"
-            )
-        if self.undecided > self.candidate:
-            raise ValueError(
-                f"similarity.undecided ({self.undecided}) must not exceed "
                 f"similarity.candidate ({self.candidate})"
             )
 
@@ -175,14 +177,23 @@ def _candidate_block(
     limit: int,
     exclude_offset: int | None,
 ) -> tuple[IntArray, IntArray]:
-    """Candidates of one query block: (block row, ref column) pairs within ``limit`` bits."""
-    n, n_ref = probes.shape[0], boxes.shape[0]
+    """Candidates of one query block: (block row, ref column) pairs within ``limit`` bits.
+
+    Args:
+        probes: (n_probe_kinds, block) contiguous probe hashes of the block's queries.
+        boxes: (n_boxes, n_ref) contiguous candidate-box hashes of the references.
+        limit: Largest distance that makes a candidate.
+        exclude_offset: For a self-join, the block's first query index (its own column is
+            excluded); None otherwise.
+    """
+    n, n_ref = probes.shape[1], boxes.shape[1]
     work = np.empty((n, n_ref), dtype=np.uint64)
     dist = np.empty((n, n_ref), dtype=np.uint8)
     best = np.full((n, n_ref), 255, dtype=np.uint8)
-    for p in range(probes.shape[1]):
-        for k in range(boxes.shape[1]):
-            np.bitwise_xor(probes[:, p, None], boxes[None, :, k], out=work)
+    for p in range(probes.shape[0]):
+        column = probes[p][:, None]
+        for k in range(boxes.shape[0]):
+            np.bitwise_xor(column, boxes[k][None, :], out=work)
             np.bitwise_count(work, out=dist)
             np.minimum(best, dist, out=best)
     if exclude_offset is not None:
@@ -201,11 +212,11 @@ def _candidates(
     self_join: bool,
     executor: Executor | None,
 ) -> tuple[IntArray, IntArray]:
-    starts = range(0, probes.shape[0], _CHUNK)
+    starts = range(0, probes.shape[1], _CHUNK)
 
     def block(start: int) -> tuple[IntArray, IntArray]:
         rows, cols = _candidate_block(
-            probes[start : start + _CHUNK], boxes, limit, start if self_join else None
+            probes[:, start : start + _CHUNK], boxes, limit, start if self_join else None
         )
         return rows + start, cols
 
@@ -321,8 +332,8 @@ def _run(
     if len(queries) == 0 or len(refs) == 0:
         aligned = _align(*(np.zeros(0, dtype=np.intp),) * 2, q_probes, q_probe_d, r_grid, r_grid_d)
         return aligned, MatchResult([], [])
-    boxes = np.ascontiguousarray(r_grid[:, list(CANDIDATE_BOXES)])
-    qi, ri = _candidates(np.ascontiguousarray(q_probes), boxes, th.candidate, self_join, executor)
+    boxes = np.ascontiguousarray(r_grid[:, list(CANDIDATE_BOXES)].T)
+    qi, ri = _candidates(np.ascontiguousarray(q_probes.T), boxes, th.candidate, self_join, executor)
     aligned = _align(qi, ri, q_probes, q_probe_d, r_grid, r_grid_d)
     return aligned, _decide(aligned, queries, refs, th)
 
