@@ -343,3 +343,17 @@ def test_cli_decide_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         _decide_cli([str(root), "assets/ava/new.jpg", "--reject", "--reason", "ugly"], keys)
     assert exc.value.code == 2
     assert not (root / "logs").exists()
+
+
+def test_recorded_phash_is_the_scans_phash(tmp_path: Path, sync_executor: object) -> None:
+    from twinreview.services.cache import ResultCache
+    from twinreview.services.scan import ScanService
+
+    root = _photo_ws(tmp_path)
+    result = ScanService(sync_executor, ResultCache.in_memory()).scan(  # type: ignore[arg-type]
+        Workspace.open(root)
+    )
+    assert len(result.assets) == 2
+    for a in result.assets:
+        assert a.phash is not None
+        assert phash_of(a.asset.path.read_bytes()) == a.phash

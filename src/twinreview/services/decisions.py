@@ -29,8 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import imagehash
-
+from twinreview.core import hashing
 from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
@@ -123,14 +122,14 @@ def read_asset(ws: Workspace, asset: str | Path) -> AssetBytes:
 def phash_of(data: bytes) -> str | None:
     """64-bit pHash of an image's bytes as 16 hex digits, or None when it is not readable.
 
-    The image is decoded through the scan's safe loader (same reduction and orientation), so the
-    value matches what the scan records for the same bytes as closely as the loader allows.
+    Computed exactly as the scan computes it (same safe loader, same reduction, same hash), so a
+    decision records the value ``twinreview scan --json`` shows for the same bytes.
     """
     try:
-        loaded = load_image(data)
+        loaded = load_image(data, min_side=hashing.MIN_SIDE)
+        return f"{hashing.fingerprint(loaded.image).phash:016x}"
     except ImageLoadError:
         return None
-    return str(imagehash.phash(loaded.image))
 
 
 class DecisionService:
