@@ -452,3 +452,11 @@ def test_malformed_decision_payload(edit: dict[str, object], needle: str) -> Non
 def test_override_must_be_literally_true() -> None:
     assert decision_from_payload({**PAYLOAD, "override": "yes"}).override is False
     assert decision_from_payload({**PAYLOAD, "override": True}).override is True
+
+
+def test_empty_roster_names_every_role_nobody_may_sign_as() -> None:
+    ev = run([], eligible={})
+    assert ev.state is State.BLOCKED
+    assert ev.problems == (
+        "No one on the roster may sign as model or agent for model 'ava' (roster/people.toml).",
+    )

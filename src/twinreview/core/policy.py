@@ -525,7 +525,7 @@ def evaluate(
         return Evaluation(
             State.BLOCKED,
             blocked_by="policy",
-            problems=(f"Consent policy: {policy}",),
+            problems=(str(policy),),
             **common,
         )
 
@@ -540,11 +540,12 @@ def evaluate(
 
     problems = [sentence for _, sentence in consent_problems(policy, uses, now)]
     roles_on_roster = set(eligible.values())
-    for role in policy.required_roles:
-        if role not in roles_on_roster:
-            problems.append(
-                f"No one on the roster may sign as {role} for model {policy.model_id!r}."
-            )
+    nobody = [role for role in policy.required_roles if role not in roles_on_roster]
+    if nobody:
+        problems.append(
+            f"No one on the roster may sign as {' or '.join(nobody)} for model "
+            f"{policy.model_id!r} (roster/people.toml)."
+        )
     if problems:
         return Evaluation(State.BLOCKED, blocked_by="policy", problems=tuple(problems), **common)
 
