@@ -104,8 +104,11 @@ def test_full_consent_table_from_toml() -> None:
     p = policy_from_config("ava", cfg)
     assert p.required_roles == ("model", "brand")
     assert p.model_veto is False
-    # A bare date holds through the whole day (UTC).
+    # A bare date holds through the whole day (UTC), and is shown as written.
     assert p.expires == dt.datetime(2027, 7, 1, tzinfo=dt.UTC)
+    assert p.expires_label == "2027-06-30"
+    assert p.to_json()["expires"] == "2027-06-30"
+    assert p.to_json()["expires_at"] == "2027-07-01T00:00:00Z"
     assert p.allowed_uses == ("e-commerce", "social")
 
 
@@ -337,7 +340,7 @@ def test_expired_consent_blocks_even_when_approved() -> None:
     ev = run([dec("ava@x", "approve"), dec("agent@x", "approve")], policy=policy)
     assert ev.state is State.BLOCKED
     assert ev.blocked_by == "policy"
-    assert "consent ended" in ev.problems[0]
+    assert "consent ran until 2026-03-01T11:59:59Z" in ev.problems[0]
 
     policy = ModelPolicy("ava", expires=NOW + dt.timedelta(days=1))
     ev = run([dec("ava@x", "approve"), dec("agent@x", "approve")], policy=policy)

@@ -146,7 +146,7 @@ def test_consent_expiry_and_uses_from_model_toml(tmp_path: Path) -> None:
     look1 = after.get(LOOK1)
     assert look1 is not None
     assert look1.state is State.BLOCKED
-    assert "consent ended" in look1.evaluation.problems[0]
+    assert look1.evaluation.problems[0] == "The model's consent ran until 2026-03-10 (UTC)."
 
 
 def test_broken_policy_blocks_only_that_model(tmp_path: Path) -> None:

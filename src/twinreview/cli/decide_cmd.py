@@ -38,7 +38,7 @@ _MARK = {Severity.BLOCK: "BLOCK", Severity.WARN: "warn ", Severity.INFO: "info "
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``decide`` subcommand."""
-    codes = "; ".join(f"{code}: {text}" for code, text in REASON_CODES.items())
+    codes = "; ".join(f"{code}: {text.rstrip('.')}" for code, text in REASON_CODES.items())
     p = sub.add_parser(
         "decide",
         help="approve or reject one asset (signed with your key)",

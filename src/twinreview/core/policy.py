@@ -155,7 +155,9 @@ class ModelPolicy:
         model_id: The model it belongs to.
         required_roles: Roles that must each have at least one approval.
         model_veto: When true, a reject by a principal with role ``model`` always stands.
-        expires: End of consent (aware, UTC); None when it does not expire.
+        expires: End of consent (aware, UTC); None when it does not expire. A bare date in
+            model.toml means the end of that day (UTC).
+        expires_label: The expiry as the policy states it (``2027-06-30``), for messages.
         allowed_uses: Allowed uses (lower case); None when any use is allowed.
     """
 
@@ -163,6 +165,7 @@ class ModelPolicy:
     required_roles: tuple[str, ...] = DEFAULT_REQUIRED_ROLES
     model_veto: bool = True
     expires: dt.datetime | None = None
+    expires_label: str | None = None
     allowed_uses: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -171,7 +174,8 @@ class ModelPolicy:
             "model": self.model_id,
             "required_roles": list(self.required_roles),
             "model_veto": self.model_veto,
-            "expires": _iso(self.expires) if self.expires else None,
+            "expires": self.expires_label,
+            "expires_at": _iso(self.expires) if self.expires else None,
             "allowed_uses": list(self.allowed_uses) if self.allowed_uses is not None else None,
         }
 
@@ -232,6 +236,7 @@ def policy_from_config(
         required_roles=tuple(dict.fromkeys(roles)),
         model_veto=veto,
         expires=expires,
+        expires_label=_expiry_label(merged.get("expires"), expires),
         allowed_uses=uses,
     )
 
@@ -267,7 +272,8 @@ def consent_problems(
     """
     problems: list[tuple[str, str]] = []
     if policy.expires is not None and _aware(now) >= policy.expires:
-        problems.append((CONSENT_EXPIRED, f"The model's consent ended at {_iso(policy.expires)}."))
+        label = policy.expires_label or _iso(policy.expires)
+        problems.append((CONSENT_EXPIRED, f"The model's consent ran until {label} (UTC)."))
     if policy.allowed_uses is not None:
         allowed = set(policy.allowed_uses)
         if not uses:
@@ -610,6 +616,16 @@ def _parse_expiry(value: object) -> dt.datetime | None:
         except ValueError:
             pass
     raise PolicyError(f"consent.expires must be a date such as 2027-06-30, not {value!r}")
+
+
+def _expiry_label(raw: object, expires: dt.datetime | None) -> str | None:
+    if expires is None:
+        return None
+    if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+        return raw.isoformat()
+    if isinstance(raw, str) and len(raw.strip()) == 10:
+        return raw.strip()
+    return _iso(expires)
 
 
 def _end_of_day(day: dt.date) -> dt.datetime:
