@@ -8,6 +8,13 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+import os
+
+# numpy's BLAS would start its own threads inside every scan worker and fight them for the
+# cores; the scan already runs one worker per core. Must happen before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import argparse
 import sys
 from collections.abc import Callable, Sequence
