@@ -13,6 +13,8 @@ from pathlib import Path
 import platformdirs
 
 from twinreview.services.cache import ResultCache
+from twinreview.services.disclosure import DisclosureService
+from twinreview.services.history import rejected_provider
 from twinreview.services.imaging import configure_imaging
 from twinreview.services.scan import ScanService
 
@@ -38,6 +40,15 @@ def make_executor() -> ThreadPoolExecutor:
 
 
 def make_scan_service(executor: Executor, cache: ResultCache) -> ScanService:
-    """Return a scan service wired with disclosure checks and rejected-asset history."""
+    """Return a scan service wired with disclosure checks and rejected-asset history.
+
+    The disclosure settings (trust anchors, label) and the rejected assets come from each
+    workspace when it is scanned, so one service serves every workspace the app opens.
+    """
     configure_imaging()
-    return ScanService(executor, cache)
+    return ScanService(
+        executor,
+        cache,
+        inspector_factory=lambda ws: DisclosureService.for_config(ws.root, ws.config),
+        rejected_provider=rejected_provider,
+    )
