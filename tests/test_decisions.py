@@ -282,7 +282,11 @@ def _photo_ws(tmp_path: Path) -> Path:
     from photos import load_photo
     from wsbuild import add_model, make_workspace, save_jpeg
 
-    root = make_workspace(tmp_path / "pws")
+    # This brand only warns about missing AI disclosure, so that approving new.jpg needs no
+    # override and the test isolates the similarity finding.
+    root = make_workspace(
+        tmp_path / "pws", toml='[disclosure.severity]\nmissing_disclosure = "warn"\n'
+    )
     cat = load_photo("chelsea")
     add_model(root, "ava", {"cat.jpg": cat})
     save_jpeg(cat, root / "assets/ava/copy.jpg", 80)  # a real photo passed off as generated

@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="DIR",
         help="where to build it (default: the demo folder in twinreview's data dir)",
     )
-    p.add_argument("--no-gui", action="store_true", help="print a summary instead of opening the app")
+    p.add_argument(
+        "--no-gui", action="store_true", help="print a summary instead of opening the app"
+    )
     p.add_argument(
         "--screenshot",
         type=Path,
@@ -56,5 +58,7 @@ def run(args: argparse.Namespace) -> int:
         write_table(result, sys.stdout)
         return EXIT_OK
     # The app is the only Qt layer; it is reached by name so that the CLI never imports Qt.
-    run_demo_app: Callable[[Path, Path | None], int] = import_module("twinreview.ui.app").run_demo_app
+    run_demo_app: Callable[[Path, Path | None], int] = import_module(
+        "twinreview.ui.app"
+    ).run_demo_app
     return run_demo_app(root, args.screenshot)

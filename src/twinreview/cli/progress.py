@@ -23,6 +23,7 @@ class ProgressBar:
         self._drawn = False
 
     def __call__(self, p: ScanProgress) -> None:
+        """Draw ``p``; throttled, and a no-op when stderr is not a terminal."""
         if not self._enabled:
             return
         now = time.monotonic()

@@ -18,7 +18,15 @@ from twinreview.services.compose import default_cache_path, make_executor, make_
 from twinreview.services.scan import ScanResult
 
 CSV_FIELDS = (
-    "path", "model", "sha256", "error", "kind", "severity", "message", "reference", "distance",
+    "path",
+    "model",
+    "sha256",
+    "error",
+    "kind",
+    "severity",
+    "message",
+    "reference",
+    "distance",
 )
 
 
@@ -39,9 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=("warn", "block"),
         help="exit 1 when any finding is at least this severe",
     )
-    p.add_argument(
-        "--no-cache", action="store_true", help="do not read or write the scan cache"
-    )
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
     p.set_defaults(func=run)
 
 
@@ -97,19 +103,27 @@ def write_csv(result: ScanResult, out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for a in result.assets:
-        base = {"path": a.asset.rel, "model": a.asset.model_id, "sha256": a.sha256 or "",
-                "error": a.error or ""}
+        base = {
+            "path": a.asset.rel,
+            "model": a.asset.model_id,
+            "sha256": a.sha256 or "",
+            "error": a.error or "",
+        }
         if not a.findings:
             writer.writerow(base)
         for f in a.findings:
-            writer.writerow({
-                **base,
-                "kind": f.kind,
-                "severity": f.severity.label,
-                "message": f.message,
-                "reference": f.evidence.get("reference") or "",
-                "distance": "" if f.evidence.get("distance") is None else f.evidence["distance"],
-            })
+            writer.writerow(
+                {
+                    **base,
+                    "kind": f.kind,
+                    "severity": f.severity.label,
+                    "message": f.message,
+                    "reference": f.evidence.get("reference") or "",
+                    "distance": ""
+                    if f.evidence.get("distance") is None
+                    else f.evidence["distance"],
+                }
+            )
 
 
 _MARK = {Severity.BLOCK: "BLOCK", Severity.WARN: "warn ", Severity.INFO: "info "}

@@ -8,8 +8,8 @@ Layout (models are a cat and a rocket on purpose: no real person's likeness in a
     models/milo/   references: chelsea.jpg, chelsea-portrait.jpg       (Milo, a cat)
     models/nova/   references: rocket.jpg                             (Nova, a rocket)
     assets/milo/autumn/look-01.jpg   an unrelated "generated" image (clean similarity)
-    assets/milo/autumn/look-02.jpg   mirrored, cropped, brightened reference  -> near_copy_of_reference
-    assets/milo/autumn/look-03.jpg   look-01 re-encoded                       -> duplicate_in_batch (x2)
+    assets/milo/autumn/look-02.jpg   mirrored, cropped, brighter reference -> near_copy_of_reference
+    assets/milo/autumn/look-03.jpg   look-01 re-encoded                -> duplicate_in_batch (x2)
     assets/milo/autumn/look-04.jpg   a truncated download                     -> unreadable
     assets/nova/launch/shot-01.jpg   Milo's photo filed under Nova            -> matches_other_model
     assets/nova/launch/shot-02.png   a synthetic pattern                      (clean similarity)
@@ -87,8 +87,10 @@ def build_demo(target: Path) -> Path:
     _write(nova / "model.toml", _MODEL_TOML.format(name="Nova (demo rocket)"))
     _save(cat, milo / "references" / "chelsea.jpg")
     w, h = cat.size
-    _save(cat.crop((w // 5, 0, w * 4 // 5, h * 4 // 5)).resize((360, 320)),
-          milo / "references" / "chelsea-portrait.jpg")
+    _save(
+        cat.crop((w // 5, 0, w * 4 // 5, h * 4 // 5)).resize((360, 320)),
+        milo / "references" / "chelsea-portrait.jpg",
+    )
     _save(rocket, nova / "references" / "rocket.jpg")
 
     autumn = target / "assets" / "milo" / "autumn"
@@ -99,8 +101,11 @@ def build_demo(target: Path) -> Path:
     retouched = ImageEnhance.Brightness(retouched).enhance(1.12)
     _save(_stamp(retouched, "AI"), autumn / "look-02.jpg", quality=80)
     _sidecar(autumn / "look-02.json", "social", "autumn-24")
-    _save(look01.resize((look01.width * 3 // 4, look01.height * 3 // 4)), autumn / "look-03.jpg",
-          quality=70)
+    _save(
+        look01.resize((look01.width * 3 // 4, look01.height * 3 // 4)),
+        autumn / "look-03.jpg",
+        quality=70,
+    )
     buf = io.BytesIO()
     _stylise(rocket).save(buf, "JPEG", quality=90)
     _write_bytes(autumn / "look-04.jpg", buf.getvalue()[: len(buf.getvalue()) // 3])

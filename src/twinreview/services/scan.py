@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from twinreview.core import hashing, similarity
 from twinreview.core.findings import (
     BAD_SIDECAR,
@@ -183,6 +185,68 @@ class RejectedAsset:
     ts: str
     reasons: tuple[str, ...] = ()
     note: str = ""
+
+
+# Hamming distance (of 64 bits) at or below which two recorded pHashes are taken as the same
+# picture, for rejected bytes this machine never fingerprinted. Eight bits is the usual pHash cut
+# for re-encodes and small edits; unrelated photos sit near 32.
+PHASH_MAX_DISTANCE = 8
+
+
+class RejectedPhashIndex:
+    """The recorded pHashes of rejected assets, packed for vectorised Hamming distances.
+
+    The fallback when the similarity engine has no fingerprint for the rejected bytes. Build once
+    per scan; :meth:`match` costs one numpy XOR and popcount over all rejected assets.
+    """
+
+    def __init__(self, rejected: Sequence[RejectedAsset]) -> None:
+        """Index the rejected assets that recorded a well-formed pHash."""
+        keep: list[RejectedAsset] = []
+        values: list[int] = []
+        for r in rejected:
+            value = _phash_int(r.phash)
+            if value is not None:
+                keep.append(r)
+                values.append(value)
+        self._rejected = keep
+        self._hashes = np.array(values, dtype=np.uint64)
+
+    def __len__(self) -> int:
+        return len(self._rejected)
+
+    def match(
+        self,
+        phash: str | None,
+        *,
+        mirrored_phash: str | None = None,
+        max_distance: int = PHASH_MAX_DISTANCE,
+    ) -> list[tuple[RejectedAsset, int]]:
+        """Rejected assets whose pHash is within ``max_distance`` bits of ``phash``.
+
+        Pass the pHash of the mirrored image too, to catch a flipped resubmission.
+
+        Returns:
+            ``(rejected asset, distance)`` pairs, closest first.
+        """
+        probes = [v for v in (_phash_int(phash), _phash_int(mirrored_phash)) if v is not None]
+        if not probes or not self._rejected:
+            return []
+        dist = np.min(
+            [np.bitwise_count(self._hashes ^ np.uint64(p)) for p in probes], axis=0
+        ).astype(np.int64)
+        idx = np.flatnonzero(dist <= max_distance)
+        order = idx[np.argsort(dist[idx], kind="stable")]
+        return [(self._rejected[i], int(dist[i])) for i in order]
+
+
+def _phash_int(text: str | None) -> int | None:
+    if text is None or len(text) != 16:
+        return None
+    try:
+        return int(text, 16)
+    except ValueError:
+        return None
 
 
 class DisclosureInspector(Protocol):
@@ -601,6 +665,15 @@ class ScanService:
         for a, an in enumerate(asset_analyses):
             for r in by_sha.get(an.sha256 or "", ()):
                 hits.setdefault(a, []).append((r, {"distance": 0, "hash": "sha256"}))
+        # Rejected bytes this machine never fingerprinted: compare the pHash the log recorded.
+        unseen = RejectedPhashIndex([r for r in rejected if r.sha256 not in cached])
+        if len(unseen):
+            for q, a in enumerate(asset_idx):
+                fp = asset_fps[q]
+                for r, dist in unseen.match(
+                    f"{fp.phash:016x}", mirrored_phash=f"{fp.phash_mirror:016x}"
+                ):
+                    hits.setdefault(a, []).append((r, {"distance": dist, "hash": "phash"}))
         for m in similarity.match(asset_fps, rej_fps, thresholds).matches:
             a = asset_idx[m.query]
             r = rej_of[m.ref]
