@@ -65,10 +65,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # unless the user asked for the app.
         return _open_app(args)
     try:
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()
+        return code
     except KeyboardInterrupt:
         print("twinreview: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``twinreview scan --json | head``): not an error of ours. Point
+        # stdout at devnull so that the interpreter's final flush does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_CHECK_FAILED
 
 
 def _open_app(args: argparse.Namespace) -> int:
