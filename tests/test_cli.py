@@ -150,16 +150,16 @@ def test_console_script_in_a_real_process(demo_ws: Path, tmp_path: Path) -> None
     assert "\r" not in proc.stderr
 
 
-def test_closed_pipe_is_not_a_traceback(demo_ws: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "TWINREVIEW_CACHE_DIR": str(tmp_path / "cache")}
-    proc = subprocess.run(
-        f'"{sys.executable}" -m twinreview scan "{demo_ws}" --json | head -c 10',
-        shell=True,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert proc.stdout == '{\n  "works'
-    assert "Traceback" not in proc.stderr
+def test_closed_pipe_is_not_a_traceback(
+    demo_ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``twinreview scan --json | head``: the reader leaves early; we exit quietly."""
+
+    class ClosedPipe(io.TextIOWrapper):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with (tmp_path / "stdout").open("wb") as raw:
+        monkeypatch.setattr(sys, "stdout", ClosedPipe(raw))
+        code = main(["scan", str(demo_ws), "--json"])
+    assert code == 1
