@@ -130,6 +130,11 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
 
 
 def _qapp() -> QApplication:
+    # Workers run Python too (hash matching, disclosure parsing). Every call from Qt into our
+    # Python code (a paint, a model's data()) must take the GIL; at the default 5 ms switch
+    # interval the GUI thread can queue behind several workers per callback, and a table repaint
+    # makes hundreds of them. 1 ms keeps the GUI thread's waits short.
+    sys.setswitchinterval(0.001)
     # High-DPI: Qt 6 scales by default; pass fractional factors through so 150 % stays crisp.
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough

@@ -109,6 +109,8 @@ class CompareView(QWidget):
         self._asset_key: Key | None = None
         self._ref_key: Key | None = None
         self._painted_rel: str | None = None
+        self._bound: QSize | None = None
+        self._bound_screen: QScreen | None = None
 
         self.left = ImageCanvas(self.state)
         self.right = ImageCanvas(self.state)
@@ -213,6 +215,11 @@ class CompareView(QWidget):
         return self._ref
 
     @property
+    def asset_painted_now(self) -> bool:
+        """True when the current asset has already been painted (it was in the cache)."""
+        return self._asset is not None and self._painted_rel == self._asset[1]
+
+    @property
     def reference_ready(self) -> bool:
         """True when the selected reference has been decoded (or failed to)."""
         return self._ref is not None and self._ref_img is not None
@@ -223,8 +230,12 @@ class CompareView(QWidget):
         return list(self._refs)
 
     def bound(self) -> QSize:
-        """Decode size for display images."""
-        return display_bound(self)
+        """Decode size for display images (the screen's, in device pixels; cached)."""
+        screen = self.screen()
+        if self._bound is None or screen is not self._bound_screen:
+            self._bound = display_bound(self)
+            self._bound_screen = screen
+        return self._bound
 
     def show_asset(
         self, path: Path, rel: str, label: str, refs: list[RefEntry], preselect: str | None = None

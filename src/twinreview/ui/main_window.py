@@ -229,9 +229,18 @@ class MainWindow(QMainWindow):
         self._badges = BadgeDelegate(self.table)
         self.table.setItemDelegateForColumn(COL_STATUS, self._badges)
         self.table.setItemDelegateForColumn(COL_FINDINGS, self._badges)
+        # Fixed starting widths from the font, not ResizeToContents: that mode asks every row
+        # for its data on each change, which stalls the GUI thread when a scan's results land.
         header = self.table.horizontalHeader()
-        for col in (1, COL_STATUS, COL_FINDINGS):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        fm = self.table.fontMetrics()
+        icon_w = fm.height() + 12
+        for col, sample in (
+            (1, "Model name"),
+            (COL_STATUS, "Pending: model, agent"),
+            (COL_FINDINGS, "1 block · 2 warn"),
+        ):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, fm.horizontalAdvance(sample) + icon_w)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setToolTip("The review queue: click an asset or use N / P to move")
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
@@ -822,7 +831,10 @@ class MainWindow(QMainWindow):
         self.findings.show_item(item)
         self._update_decision_label(item)
         self._update_actions()
-        self._prefetch_neighbours()
+        if view.asset_painted_now:
+            self._prefetch_neighbours()
+        # Otherwise prefetching starts once this asset is on screen (_on_painted): decoding the
+        # neighbours now would compete for the cores with the decode the reviewer waits for.
 
     def _prefetch_neighbours(self) -> None:
         view = self._view()
@@ -929,6 +941,7 @@ class MainWindow(QMainWindow):
     def _on_painted(self, rel: str) -> None:
         if rel == self._current_rel:
             self.asset_shown.emit(rel)
+            self._prefetch_neighbours()
 
     # -- compare --------------------------------------------------------------------------------
 

@@ -141,11 +141,7 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(item, col)
         if role == SortKeyRole:
-            if col == COL_FINDINGS:
-                return severity_rank(item)
-            if col == COL_STATUS:
-                return -1 if item.state is None else _STATE_RANK[item.state]
-            return self._display(item, col).lower()
+            return self.sort_key(index.row(), col)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return self._display(item, col)
         return None
@@ -165,6 +161,15 @@ class QueueModel(QAbstractTableModel):
     def item_at(self, row: int) -> AssetItem:
         """The item of a source row."""
         return self._rows[row]
+
+    def sort_key(self, row: int, col: int) -> Any:
+        """What :data:`SortKeyRole` returns, without a round trip through Qt (for the proxy)."""
+        item = self._rows[row]
+        if col == COL_FINDINGS:
+            return severity_rank(item)
+        if col == COL_STATUS:
+            return -1 if item.state is None else _STATE_RANK[item.state]
+        return self._display(item, col).lower()
 
     def row_of(self, rel: str) -> int:
         """Source row of an asset, -1 when absent."""
@@ -340,9 +345,16 @@ class QueueProxy(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         """Apply the filter, the model restriction and the text filter."""
         model = self.sourceModel()
-        item = model.index(source_row, 0, source_parent).data(ItemRole)
-        if not isinstance(item, AssetItem):
+        # Straight to the Python list: a round trip through QModelIndex.data() per row and per
+        # comparison is what makes re-sorting a few hundred rows stall the GUI thread.
+        found = (
+            model.item_at(source_row)
+            if isinstance(model, QueueModel)
+            else model.index(source_row, 0, source_parent).data(ItemRole)
+        )
+        if not isinstance(found, AssetItem):
             return False
+        item: AssetItem = found
         if self._models is not None and item.ref.model_id not in self._models:
             return False
         if self._text and self._text not in item.rel.lower():
@@ -351,7 +363,14 @@ class QueueProxy(QSortFilterProxyModel):
 
     def lessThan(self, left: Index, right: Index) -> bool:
         """Compare sort keys; ties keep the workspace order so the sort is stable."""
-        a, b = left.data(SortKeyRole), right.data(SortKeyRole)
+        model = self.sourceModel()
+        if isinstance(model, QueueModel):
+            a, b = (
+                model.sort_key(left.row(), left.column()),
+                model.sort_key(right.row(), right.column()),
+            )
+        else:
+            a, b = left.data(SortKeyRole), right.data(SortKeyRole)
         if a != b:
             return bool(a < b)
         # Ties in workspace order whatever the direction: Qt reverses lessThan for descending.
