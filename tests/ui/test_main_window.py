@@ -104,7 +104,7 @@ def test_approving_blocking_findings_needs_confirmation(
     assert harness.backend.decisions == []
     w.acts["approve"].trigger()
     box = w.open_dialog
-    ok = next(b for b in box.buttons() if b.text() == "Approve anyway")
+    ok = next(b for b in box.buttons() if b.text() == "&Approve anyway")
     with qtbot.waitSignal(harness.session.decision_recorded):
         ok.click()
     [d] = harness.backend.decisions

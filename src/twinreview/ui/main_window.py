@@ -1021,7 +1021,7 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Cancel,
             self,
         )
-        ok = box.addButton("Approve anyway", QMessageBox.ButtonRole.AcceptRole)
+        ok = box.addButton("&Approve anyway", QMessageBox.ButtonRole.AcceptRole)
         ok.setToolTip("Sign an approval that records the override")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
