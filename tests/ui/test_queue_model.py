@@ -108,3 +108,13 @@ def test_text_filter_and_model_restriction(qtbot: Any, harness: Harness, workspa
     proxy.set_models(frozenset({"bo"}))
     assert proxy.rowCount() == 4
     assert {proxy.index(r, 0).data(ItemRole).ref.model_id for r in range(4)} == {"bo"}
+
+
+def test_more_blocking_findings_sort_first(qtbot: Any, harness: Harness, workspace: Path) -> None:
+    from twinreview.ui.queue_model import severity_rank
+
+    open_and_scan(qtbot, harness, workspace)
+    items = harness.session.items
+    blocked = next(i for i in items if i.blocking)
+    clean = next(i for i in items if not i.findings)
+    assert severity_rank(blocked) > severity_rank(clean) > -2

@@ -129,7 +129,7 @@ class FindingsPanel(QTextBrowser):
         if result is None:
             out.append("<p>Scanning…</p>")
         else:
-            if result.error:
+            if result.error and not any(f.kind == "unreadable" for f in result.findings):
                 out.append(
                     f"<p>{_icon_img('severity-block', size)} <b>Unreadable:</b> "
                     f"{_e(result.error)}</p>"

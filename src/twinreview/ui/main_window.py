@@ -57,6 +57,7 @@ from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.queue_model import (
     COL_FINDINGS,
+    COL_MODEL,
     COL_STATUS,
     BadgeDelegate,
     ItemRole,
@@ -226,6 +227,9 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.setWordWrap(False)
+        # The model's name is shown under the file name; its own column stays in the model (for
+        # sorting and accessibility) but is hidden so the badges fit a narrow queue.
+        self.table.setColumnHidden(COL_MODEL, True)
         self._badges = BadgeDelegate(self.table)
         self.table.setItemDelegateForColumn(COL_STATUS, self._badges)
         self.table.setItemDelegateForColumn(COL_FINDINGS, self._badges)
@@ -233,11 +237,11 @@ class MainWindow(QMainWindow):
         # for its data on each change, which stalls the GUI thread when a scan's results land.
         header = self.table.horizontalHeader()
         fm = self.table.fontMetrics()
-        icon_w = fm.height() + 12
+        icon_w = fm.height() + 28
         for col, sample in (
-            (1, "Model name"),
-            (COL_STATUS, "Pending: model, agent"),
-            (COL_FINDINGS, "1 block · 2 warn"),
+            (COL_FINDINGS, "2 block · 1 info"),
+            (COL_STATUS, "Blocked (policy)"),
+            (COL_MODEL, "Model name"),
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, fm.horizontalAdvance(sample) + icon_w)
@@ -1204,7 +1208,7 @@ class MainWindow(QMainWindow):
         if isinstance(split, QByteArray):
             self.splitter.restoreState(split)
         else:
-            self.splitter.setSizes([360, 760, 300])
+            self.splitter.setSizes([440, 700, 300])
 
     def save_ui_state(self) -> None:
         """Remember window geometry and splitters (UI state only)."""

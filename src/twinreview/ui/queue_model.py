@@ -30,13 +30,14 @@ ItemRole = Qt.ItemDataRole.UserRole + 1
 #: Sort key of a column (severity rank for findings, state rank for status).
 SortKeyRole = Qt.ItemDataRole.UserRole + 2
 
-COL_ASSET, COL_MODEL, COL_STATUS, COL_FINDINGS = range(4)
-_HEADERS = ("Asset", "Model", "Status", "Findings")
+# Badges before the model: on a narrow queue what matters most stays visible.
+COL_ASSET, COL_FINDINGS, COL_STATUS, COL_MODEL = range(4)
+_HEADERS = ("Asset", "Findings", "Status", "Model")
 _HEADER_TIPS = (
     "The generated image, with its path in the workspace",
-    "The person (model) the image claims to show",
-    "Status under the model's consent policy: cleared, pending, rejected or blocked",
     "What the scan found; sorted by the worst severity",
+    "Status under the model's consent policy: cleared, pending, rejected or blocked",
+    "The person (model) the image claims to show",
 )
 
 _STATE_ICON = {
@@ -80,11 +81,21 @@ def findings_text(item: AssetItem) -> str:
 
 
 def severity_rank(item: AssetItem) -> int:
-    """Sort key: -2 not scanned, -1 no findings, else the worst severity."""
+    """Sort key: worst severity first, then how many blocking, then warning findings.
+
+    -2 not scanned, -1 no findings; unreadable files rank with blocking findings.
+    """
     if item.result is None:
         return -2
-    w = item.worst
-    return -1 if w is None else int(w)
+    findings = item.findings
+    worst = item.worst
+    if item.result.error:
+        worst = Severity.BLOCK
+    if worst is None:
+        return -1
+    blocks = sum(f.severity is Severity.BLOCK for f in findings) + bool(item.result.error)
+    warns = sum(f.severity is Severity.WARN for f in findings)
+    return int(worst) * 10_000 + min(blocks, 99) * 100 + min(warns, 99)
 
 
 class QueueModel(QAbstractTableModel):
@@ -181,7 +192,7 @@ class QueueModel(QAbstractTableModel):
 
     def _display(self, item: AssetItem, col: int) -> str:
         if col == COL_ASSET:
-            return item.ref.path.name
+            return f"{item.ref.path.name}\n{item.model_name}"
         if col == COL_MODEL:
             return item.model_name
         if col == COL_STATUS:
@@ -209,7 +220,7 @@ class QueueModel(QAbstractTableModel):
 
     def _tooltip(self, item: AssetItem, col: int) -> str:
         if col == COL_ASSET:
-            return item.rel
+            return f"{item.rel}\nModel: {item.model_name}"
         if col == COL_MODEL:
             return f"Model: {item.model_name} ({item.ref.model_id})"
         if col == COL_STATUS:
