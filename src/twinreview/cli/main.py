@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twinreview.cli.export_cmd",
     "twinreview.cli.decide_cmd",
     "twinreview.cli.status_cmd",
+    "twinreview.cli.report_cmd",
 )
 
 
