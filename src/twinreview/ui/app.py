@@ -197,7 +197,7 @@ def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
     if screenshot is None:
         start_identity(parts)
     else:
-        window.resize(1440, 900)
+        window.resize(1280, 800)
         parts.session.set_identity(None, "Screenshot mode")
     status = {"code": 0}
     if screenshot is not None:

@@ -73,6 +73,9 @@ class RejectDialog(QDialog):
             item.setToolTip(f"Reason code: {code} (key {i} toggles)")
             self.list.addItem(item)
         self.list.setCurrentRow(0)
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         self.note = QPlainTextEdit()
         self.note.setPlaceholderText("Optional note for the people who read the log")
         self.note.setToolTip("A note signed with the decision (optional)")
@@ -275,6 +278,7 @@ class IdentityDialog(QDialog):
         self.done_button.show()
         self.done_button.setDefault(True)
         self.done_button.setFocus()
+        self.resize(max(self.width(), 560), self.sizeHint().height())
 
     def _failed(self, exc: BaseException) -> None:
         self.create_button.setEnabled(True)
@@ -286,6 +290,7 @@ class IdentityDialog(QDialog):
             )
             self.create_button.setEnabled(False)
             self.later_button.setDefault(True)
+            self.resize(max(self.width(), 560), self.sizeHint().height())
             return
         self._say(" ".join(str(exc).split()) or type(exc).__name__)
 

@@ -1208,7 +1208,7 @@ class MainWindow(QMainWindow):
         if isinstance(split, QByteArray):
             self.splitter.restoreState(split)
         else:
-            self.splitter.setSizes([440, 700, 300])
+            self.splitter.setSizes([480, 560, 280])
 
     def save_ui_state(self) -> None:
         """Remember window geometry and splitters (UI state only)."""
