@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-validate", action="store_true", help="skip the Linux metadata validation"
     )
+    parser.add_argument(
+        "--icons-only", action="store_true", help="only render the icons into WORK/icons"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     version = read_version()
@@ -204,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
 
     icons = render_icons(ROOT / "resources" / "app.svg", args.work / "icons")
     print(f"build: {len(icons)} icon files in {args.work / 'icons'}")
+    if args.icons_only:
+        return 0
 
     if sys.platform == "linux" and not args.skip_validate:
         problems = validate_linux_metadata(strict=os.environ.get("CI") == "true")
