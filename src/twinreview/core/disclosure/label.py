@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from twinreview.core.disclosure.model import LabelReport
 
@@ -30,7 +30,11 @@ SCALE_STEP = 1.08
 # Margin around the label inside a corner region, as a fraction of the image width: a label may
 # sit a little away from the edge.
 CORNER_MARGIN = 0.08
-DEFAULT_THRESHOLD = 0.70
+DEFAULT_THRESHOLD = 0.78
+BLUR_RADIUS = 0.7
+REFINE_FACTORS = (0.97, 0.98, 0.99, 1.01, 1.02, 1.03)
+# Labels at least this opaque (fraction of the bounding box) use the cheaper unmasked statistics.
+FULL_MASK = 0.85
 # The template must be at least this many pixels on its short side at analysis resolution for a
 # match to mean anything.
 MIN_TEMPLATE_SIDE = 8
@@ -118,91 +122,197 @@ def find_label(
     if grey_img.width > ANALYSIS_WIDTH:
         height = max(1, round(grey_img.height * ANALYSIS_WIDTH / grey_img.width))
         grey_img = grey_img.resize((ANALYSIS_WIDTH, height), Image.Resampling.BOX)
+    # A slight blur on both sides makes the score tolerant of sub-pixel shifts, the scale
+    # steps and JPEG ringing, which otherwise hurt thin text strokes most.
+    grey_img = grey_img.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
     grey = np.asarray(grey_img, dtype=np.float64) / 255.0
     h, w = grey.shape
-    best: tuple[float, str, float, tuple[int, int, int, int]] | None = None
-    scale = MIN_SCALE
-    while scale <= MAX_SCALE * 1.0001:
-        tw = round(scale * w)
-        th = round(tw * template.aspect)
-        scale_now = scale
-        scale *= SCALE_STEP
-        if min(tw, th) < MIN_TEMPLATE_SIDE or th > h or tw > w:
-            continue
-        t_grey, t_mask = _resized_template(template, tw, th)
-        if float(t_mask.sum()) < 16:
-            continue
-        margin = round(CORNER_MARGIN * w)
-        rw, rh = min(w, tw + margin), min(h, th + margin)
-        for corner in CORNERS:
-            top = 0 if corner.startswith("top") else h - rh
-            left = 0 if corner.endswith("left") else w - rw
-            region = grey[top : top + rh, left : left + rw]
-            score, (dy, dx) = _masked_ncc_max(region, t_grey, t_mask)
-            if best is None or score > best[0]:
-                best = (score, corner, scale_now, (left + dx, top + dy, tw, th))
-    if best is None:
+    sizes = _template_sizes(w, h, template.aspect)
+    if not sizes:
         return LabelReport(found=False, error="the image is too small to look for the label")
-    score, corner, found_scale, (x, y, bw, bh) = best
+    margin = round(CORNER_MARGIN * w)
+    max_tw = max(tw for _, tw, _ in sizes)
+    max_th = max(th for _, _, th in sizes)
+    rw, rh = min(w, max_tw + margin), min(h, max_th + margin)
+    shape = (_fast_size(rh + max_th), _fast_size(rw + max_tw))
+    corners = [_Corner(name, grey, rh, rw, shape) for name in CORNERS]
+    # Coarse pass over all sizes, keeping the best placement per corner ...
+    per_corner: dict[str, tuple[float, float, tuple[int, int, int, int]]] = {}
+    for scale, tw, th in sizes:
+        for corner, score, box in _match(template, tw, th, corners, shape, margin):
+            if corner.name not in per_corner or score > per_corner[corner.name][0]:
+                per_corner[corner.name] = (score, scale, box)
+    # ... then refine each corner's best size in 1% steps: thin text strokes are sensitive to
+    # the few percent between coarse steps.
+    for corner in corners:
+        if corner.name not in per_corner:
+            continue
+        _, coarse, _ = per_corner[corner.name]
+        for factor in REFINE_FACTORS:
+            scale = coarse * factor
+            tw = round(scale * w)
+            th = round(tw * template.aspect)
+            if not (min(tw, th) >= MIN_TEMPLATE_SIDE and tw <= max_tw and th <= max_th):
+                continue
+            for _, score, box in _match(template, tw, th, [corner], shape, margin):
+                if score > per_corner[corner.name][0]:
+                    per_corner[corner.name] = (score, scale, box)
+    if not per_corner:
+        return LabelReport(found=False, error="the label has no detail at the sizes searched")
+    name = max(per_corner, key=lambda k: per_corner[k][0])
+    score, found_scale, (x, y, bw, bh) = per_corner[name]
+    best = (score, name, found_scale, (x, y, bw, bh))
+    score, corner_name, found_scale, (x, y, bw, bh) = best
     ow, oh = original_size or image.size
     fx, fy = ow / w, oh / h
-    box = (round(x * fx), round(y * fy), round(bw * fx), round(bh * fy))
     found = score >= threshold
     return LabelReport(
         found=found,
-        corner=corner if found else None,
+        corner=corner_name if found else None,
         score=score,
         scale=found_scale,
-        box=box if found else None,
+        box=(round(x * fx), round(y * fy), round(bw * fx), round(bh * fy)) if found else None,
     )
+
+
+def _match(
+    template: LabelTemplate,
+    tw: int,
+    th: int,
+    corners: list[_Corner],
+    shape: tuple[int, int],
+    margin: int,
+) -> list[tuple[_Corner, float, tuple[int, int, int, int]]]:
+    """Best NCC of the template resized to ``tw`` x ``th`` in each of ``corners``."""
+    t, m = _resized_template(template, tw, th)
+    n = float(m.sum())
+    if n < 16:
+        return []
+    tz = (t - float((t * m).sum()) / n) * m
+    energy = float((tz * tz).sum())
+    if energy <= 1e-9:
+        return []
+    f_tz = np.fft.rfft2(tz[::-1, ::-1], shape)
+    f_m = None
+    if n < FULL_MASK * m.size:
+        f_m = np.fft.rfft2(m[::-1, ::-1], shape)
+    else:
+        # Nearly opaque (a badge with rounded corners): the window statistics are taken over the
+        # whole rectangle, from summed-area tables, 3x cheaper than masked sums and changing the
+        # score only marginally. Transparent pixels add nothing to the numerator (tz is 0 there).
+        n = float(m.size)
+    out = []
+    for corner in corners:
+        score, (y, x) = corner.best(f_tz, f_m, energy, n, th, tw, margin)
+        out.append((corner, score, (corner.left + x, corner.top + y, tw, th)))
+    return out
+
+
+def _template_sizes(w: int, h: int, aspect: float) -> list[tuple[float, int, int]]:
+    sizes: list[tuple[float, int, int]] = []
+    scale = MIN_SCALE
+    while scale <= MAX_SCALE * 1.0001:
+        tw = round(scale * w)
+        th = round(tw * aspect)
+        if min(tw, th) >= MIN_TEMPLATE_SIDE and th <= h // 2 and tw <= w:
+            sizes.append((scale, tw, th))
+        scale *= SCALE_STEP
+    return sizes
+
+
+def _fast_size(n: int) -> int:
+    """Smallest 2^a * 3^b * 5^c >= n: FFT lengths numpy transforms quickly."""
+    best = 1 << (n - 1).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            v = p35
+            while v < n:
+                v *= 2
+            best = min(best, v)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+class _Corner:
+    """One corner region, transformed once and correlated with every template size."""
+
+    def __init__(self, name: str, grey: FloatArray, rh: int, rw: int, shape: tuple[int, int]):
+        h, w = grey.shape
+        self.name = name
+        self.top = 0 if name.startswith("top") else h - rh
+        self.left = 0 if name.endswith("left") else w - rw
+        region = grey[self.top : self.top + rh, self.left : self.left + rw]
+        self.region = region
+        self.shape = shape
+        self.f_region = np.fft.rfft2(region, shape)
+        self.f_region2 = np.fft.rfft2(region * region, shape)
+        # Summed-area tables for window sums when the template mask is full (the usual case).
+        pad = ((1, 0), (1, 0))
+        self.sat = np.pad(region.cumsum(0).cumsum(1), pad)
+        self.sat2 = np.pad((region * region).cumsum(0).cumsum(1), pad)
+
+    def best(
+        self,
+        f_tz: npt.NDArray[np.complex128],
+        f_m: npt.NDArray[np.complex128] | None,
+        energy: float,
+        n: float,
+        th: int,
+        tw: int,
+        margin: int,
+    ) -> tuple[float, tuple[int, int]]:
+        """Best masked NCC over placements within ``margin`` of this corner's two edges."""
+        rh, rw = self.region.shape
+        ys = (
+            (0, min(margin, rh - th))
+            if self.name.startswith("top")
+            else (
+                max(0, rh - th - margin),
+                rh - th,
+            )
+        )
+        xs = (
+            (0, min(margin, rw - tw))
+            if self.name.endswith("left")
+            else (
+                max(0, rw - tw - margin),
+                rw - tw,
+            )
+        )
+        # Placement (y, x) sits at index (y + th - 1, x + tw - 1) of the full correlation.
+        rows = slice(ys[0] + th - 1, ys[1] + th)
+        cols = slice(xs[0] + tw - 1, xs[1] + tw)
+        num = np.fft.irfft2(self.f_region * f_tz, self.shape)[rows, cols]
+        if f_m is None:
+            s1 = _window_sums(self.sat, th, tw)[ys[0] : ys[1] + 1, xs[0] : xs[1] + 1]
+            s2 = _window_sums(self.sat2, th, tw)[ys[0] : ys[1] + 1, xs[0] : xs[1] + 1]
+        else:
+            s1 = np.fft.irfft2(self.f_region * f_m, self.shape)[rows, cols]
+            s2 = np.fft.irfft2(self.f_region2 * f_m, self.shape)[rows, cols]
+        var = np.maximum(s2 - s1 * s1 / n, 0.0)
+        # A flat window (sky, a white wall) has no variance: it cannot match a label with detail.
+        ncc = np.where(var > 1e-6 * n, num / np.sqrt(np.maximum(var * energy, 1e-18)), -1.0)
+        idx = int(np.argmax(ncc))
+        dy, dx = divmod(idx, ncc.shape[1])
+        return float(ncc.flat[idx]), (ys[0] + dy, xs[0] + dx)
+
+
+def _window_sums(sat: FloatArray, th: int, tw: int) -> FloatArray:
+    return sat[th:, tw:] - sat[:-th, tw:] - sat[th:, :-tw] + sat[:-th, :-tw]
 
 
 def _resized_template(template: LabelTemplate, tw: int, th: int) -> tuple[FloatArray, FloatArray]:
-    grey = Image.fromarray((template.grey * 255).astype(np.uint8), "L").resize(
-        (tw, th), Image.Resampling.BOX
+    grey = Image.fromarray((template.grey * 255).astype(np.uint8), "L")
+    mask = Image.fromarray((template.mask * 255).astype(np.uint8), "L")
+    small = grey.resize((tw, th), Image.Resampling.BOX).filter(
+        ImageFilter.GaussianBlur(BLUR_RADIUS)
     )
-    mask = Image.fromarray((template.mask * 255).astype(np.uint8), "L").resize(
-        (tw, th), Image.Resampling.BOX
-    )
-    t = np.asarray(grey, dtype=np.float64) / 255.0
-    m = (np.asarray(mask, dtype=np.float64) >= 128).astype(np.float64)
-    return t, m
-
-
-def _masked_ncc_max(
-    region: FloatArray, t: FloatArray, m: FloatArray
-) -> tuple[float, tuple[int, int]]:
-    """Best masked NCC of template ``t`` (mask ``m``) over all placements inside ``region``.
-
-    For a placement, with n = sum(m) and the window I under the mask:
-    ncc = sum(m * (I - mean_I) * (t - mean_t)) / sqrt(var_I * var_t), where all sums run over the
-    mask. The three window sums (I*t', I*m, I^2*m) are correlations, computed with FFTs.
-    """
-    th, tw = t.shape
-    rh, rw = region.shape
-    n = float(m.sum())
-    t_mean = float((t * m).sum()) / n
-    tz = (t - t_mean) * m
-    t_energy = float((tz * tz).sum())
-    if t_energy <= 1e-12:
-        return -1.0, (0, 0)
-    shape = (rh + th - 1, rw + tw - 1)
-    f_region = np.fft.rfft2(region, shape)
-    f_region2 = np.fft.rfft2(region * region, shape)
-    # Correlation = convolution with the flipped kernel.
-    f_tz = np.fft.rfft2(tz[::-1, ::-1], shape)
-    f_m = np.fft.rfft2(m[::-1, ::-1], shape)
-    valid = (slice(th - 1, rh), slice(tw - 1, rw))
-    num = np.fft.irfft2(f_region * f_tz, shape)[valid]
-    s1 = np.fft.irfft2(f_region * f_m, shape)[valid]
-    s2 = np.fft.irfft2(f_region2 * f_m, shape)[valid]
-    var_i = np.maximum(s2 - s1 * s1 / n, 0.0)
-    # A flat window (sky, a white wall) has no variance: it cannot match a label with detail.
-    denom = np.sqrt(var_i * t_energy)
-    ncc = np.where(var_i > 1e-6 * n, num / np.maximum(denom, 1e-12), -1.0)
-    idx = int(np.argmax(ncc))
-    dy, dx = divmod(idx, ncc.shape[1])
-    return float(ncc.flat[idx]), (dy, dx)
+    t = np.asarray(small, dtype=np.float64) / 255.0
+    m = np.asarray(mask.resize((tw, th), Image.Resampling.BOX), dtype=np.float64)
+    return t, (m >= 128).astype(np.float64)
 
 
 def _one_line(exc: BaseException) -> str:
