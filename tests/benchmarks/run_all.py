@@ -1,0 +1,409 @@
+"""Run every benchmark of the project in one go and write one markdown table of the figures.
+
+Run with ``uv run python tests/benchmarks/run_all.py [--quick] [--out FILE]``. Not collected by
+pytest. Each ``bench_*.py`` beside this file runs in its own process, one after the other (they
+would otherwise compete for the two cores), with sizes chosen to keep the whole run to a few
+minutes; its last stdout line is JSON, which is turned into rows: the figure, its goal, and the
+comparison measured in the same run (naive imagehash and the decode floor for scans, bare
+Ed25519 for log verification, the cold path for the UI...). A benchmark this script does not
+know yet still runs, and its numeric JSON fields are listed without goals.
+
+The table goes to ``tests/benchmarks/RESULTS.md`` (or ``--out``) and to stdout. The machine
+(cores, CPU, load average before and after) is recorded with it: figures taken on a busy machine
+say so. Exit code 0 when every benchmark ran, 1 when one failed (its row says why); a missed goal
+is reported in the table, not in the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+TIMEOUT_S = 1200
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    area: str
+    figure: str
+    measured: str
+    goal: str
+    comparison: str
+    verdict: str
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("met" if ok else "**missed**")
+
+
+# --- per-benchmark rows --------------------------------------------------------------------------
+
+
+def rows_scan(j: Mapping[str, Any]) -> list[Row]:
+    """bench_scan: seconds per 12 MP JPEG."""
+    n = j["images"]
+    naive, cold, warm, floor = j["naive_s"], j["cold_s"], j["warm_s"], j["floor_s"]
+    both = j.get("cold_all_cores_s")
+    area = f"Scan ({n} x 12 MP JPEG, per image)"
+    rows = [
+        Row(
+            area,
+            "cold scan, 1 worker",
+            _ms(cold),
+            ">= 3x faster than naive",
+            f"naive `imagehash.phash(Image.open(p))` {_ms(naive)}: {naive / cold:.1f}x",
+            _verdict(naive / cold >= 3),
+        ),
+        Row(
+            area,
+            "cold scan vs decode floor",
+            _ms(cold),
+            "<= 1.2x the floor",
+            f"JPEG decode at 1/8 scale {_ms(floor)}: cold is {cold / floor:.2f}x",
+            _verdict(cold / floor <= 1.2),
+        ),
+        Row(
+            area,
+            "warm rescan, 1 worker",
+            _ms(warm),
+            ">= 100x faster than naive",
+            f"naive {_ms(naive)}: {naive / warm:.0f}x",
+            _verdict(naive / warm >= 100),
+        ),
+    ]
+    if both is not None:
+        rows.append(
+            Row(
+                area,
+                f"cold scan, all cores ({os.cpu_count()})",
+                _ms(both),
+                ">= 5x the naive 1-core rate",
+                f"naive 1 core {_ms(naive)}: {naive / both:.1f}x",
+                _verdict(naive / both >= 5),
+            )
+        )
+    return rows
+
+
+def rows_match(j: Mapping[str, Any]) -> list[Row]:
+    """bench_match: the vectorised matcher."""
+    area = f"Matching ({j['assets']:,} assets x {j['refs']:,} references)"
+    one = j["match_ms_1thread"]
+    return [
+        Row(
+            area,
+            "match, 1 thread",
+            f"{one:.1f} ms",
+            "< 100 ms",
+            f"2 threads {j['match_ms_2threads']:.1f} ms; {j['found']} matches for "
+            f"{j['planted']} planted edited copies",
+            _verdict(one < 100),
+        ),
+        Row(
+            area,
+            "self-join of 2,000 assets (duplicates in batch)",
+            f"{j['self_match_2000_ms']:.1f} ms",
+            "-",
+            f"one fingerprint of a real photo: {j['fingerprint_ms']:.1f} ms",
+            "n/a",
+        ),
+    ]
+
+
+def rows_verify(j: Mapping[str, Any]) -> list[Row]:
+    """bench_verify: decision-log append and verification."""
+    n = j["entries"]
+    scale = 100_000 / n
+    projected = j["verify_s"] * scale
+    area = "Decision log"
+    return [
+        Row(
+            area,
+            f"verify a {n:,}-entry log, 1 core"
+            + ("" if n == 100_000 else f" (goal checked on {projected:.1f} s projected to 100k)"),
+            f"{j['verify_s']:.2f} s ({j['verify_us_per_entry']:.1f} us/entry)",
+            "<= 15 s per 100k entries",
+            f"bare Ed25519 verification of as many signatures: {j['ed25519_floor_s']:.2f} s "
+            f"(verify/floor CPU {j['verify_cpu_s'] / j['ed25519_floor_cpu_s']:.2f}x)",
+            _verdict(projected <= 15),
+        ),
+        Row(
+            area,
+            "append one decision (sign, write, fsync)",
+            f"median {j['append_median_ms']:.2f} ms, p95 {j['append_p95_ms']:.2f} ms",
+            "-",
+            f"log size {j['log_mb']:.1f} MB for {n:,} entries",
+            "n/a",
+        ),
+    ]
+
+
+def rows_ui(j: Mapping[str, Any]) -> list[Row]:
+    """bench_ui: responsiveness of the desktop app (offscreen)."""
+    area = "Desktop app (offscreen Qt)"
+    samples = j.get("samples", {})
+    return [
+        Row(
+            area,
+            "next asset painted, prefetched (p95)",
+            f"{j['prefetched_p95_ms']:.1f} ms (p50 {j['prefetched_p50_ms']:.1f})",
+            "<= 16 ms (one frame)",
+            f"not prefetched (cold 24 MP JPEG): p95 {j['cold_24mp_p95_ms']:.1f} ms "
+            f"({samples.get('prefetched', '?')} samples)",
+            _verdict(j["prefetched_p95_ms"] <= 16),
+        ),
+        Row(
+            area,
+            "next asset painted, cold 24 MP JPEG (p95)",
+            f"{j['cold_24mp_p95_ms']:.1f} ms (p50 {j['cold_24mp_p50_ms']:.1f})",
+            "<= 100 ms",
+            f"prefetched p95 {j['prefetched_p95_ms']:.1f} ms",
+            _verdict(j["cold_24mp_p95_ms"] <= 100),
+        ),
+        Row(
+            area,
+            f"longest GUI-thread stall while scanning {j['scan_images']} images",
+            f"{j['max_stall_ms']:.1f} ms",
+            "<= 50 ms",
+            f"the scan itself took {j['scan_s']:.1f} s",
+            _verdict(j["max_stall_ms"] <= 50),
+        ),
+    ]
+
+
+def rows_generic(name: str) -> Callable[[Mapping[str, Any]], list[Row]]:
+    """Rows for a benchmark this script has no goals for: every numeric field."""
+
+    def rows(j: Mapping[str, Any]) -> list[Row]:
+        return [
+            Row(name, key, f"{value:g}", "-", "-", "n/a")
+            for key, value in j.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        ]
+
+    return rows
+
+
+def rows_inspect(j: Mapping[str, Any]) -> list[Row]:
+    """bench_inspect (disclosure): per-file inspection time over the real corpus."""
+    per_file = next(
+        (
+            j[k]
+            for k in ("per_file_ms", "mean_ms", "ms_per_file")
+            if isinstance(j.get(k), int | float)
+        ),
+        None,
+    )
+    if per_file is None:
+        return rows_generic("Disclosure inspection")(j)
+    worst = next((j[k] for k in ("max_ms", "worst_ms") if k in j), None)
+    files = j.get("files", "?")
+    return [
+        Row(
+            f"Disclosure inspection ({files} corpus files)",
+            "inspect one file (mean)",
+            f"{per_file:.1f} ms",
+            "well under 1 s per file",
+            f"slowest file {worst:.1f} ms" if isinstance(worst, int | float) else "-",
+            _verdict(per_file < 1000),
+        ),
+        *[r for r in rows_generic("Disclosure inspection")(j) if r.figure not in ("files",)],
+    ]
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A benchmark script, the arguments for this run, and its row builder."""
+
+    script: str
+    args: tuple[str, ...]
+    quick_args: tuple[str, ...]
+    rows: Callable[[Mapping[str, Any]], list[Row]]
+
+
+KNOWN: dict[str, Bench] = {
+    "bench_scan.py": Bench(
+        "bench_scan.py",
+        ("--jpegs", "16", "--pngs", "4"),
+        ("--jpegs", "6", "--pngs", "2"),
+        rows_scan,
+    ),
+    "bench_match.py": Bench("bench_match.py", (), (), rows_match),
+    "bench_verify.py": Bench(
+        "bench_verify.py",
+        ("--entries", "100000", "--appends", "200"),
+        ("--entries", "20000", "--appends", "50"),
+        rows_verify,
+    ),
+    "bench_ui.py": Bench(
+        "bench_ui.py",
+        ("--big", "8", "--scan", "200", "--rounds", "2"),
+        ("--big", "4", "--scan", "60", "--rounds", "1"),
+        rows_ui,
+    ),
+    "bench_inspect.py": Bench("bench_inspect.py", (), (), rows_inspect),
+}
+
+
+def discover() -> list[Bench]:
+    """Every bench_*.py beside this file, known ones in a fixed order first."""
+    found = sorted(p.name for p in HERE.glob("bench_*.py"))
+    order = [n for n in KNOWN if n in found] + [n for n in found if n not in KNOWN]
+    return [KNOWN.get(n) or Bench(n, (), (), rows_generic(n.removesuffix(".py"))) for n in order]
+
+
+def run_bench(bench: Bench, quick: bool) -> tuple[list[Row], float, str | None]:
+    """Run one benchmark; return its rows, its wall time, and an error (None when it ran)."""
+    args = bench.quick_args if quick else bench.args
+    cmd = [sys.executable, str(HERE / bench.script), *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env, cwd=REPO, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return [], time.monotonic() - started, f"timed out after {TIMEOUT_S} s"
+    wall = time.monotonic() - started
+    sys.stderr.write(proc.stdout)
+    lines = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return [], wall, f"exit {proc.returncode}: {tail}"
+    try:
+        doc = json.loads(lines[-1])
+        return bench.rows(doc), wall, None
+    except (json.JSONDecodeError, KeyError, TypeError, ZeroDivisionError) as exc:
+        return [], wall, f"cannot read its JSON line ({type(exc).__name__}: {exc})"
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}"
+
+
+def _load() -> str:
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def _commit() -> str:
+    proc = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    return proc.stdout.strip() or "unknown"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render(
+    rows: Sequence[Row],
+    runs: Sequence[tuple[str, str, float, str | None]],
+    header: Mapping[str, str],
+) -> str:
+    """The markdown document."""
+    out = [
+        "# Performance record",
+        "",
+        "Written by `uv run python tests/benchmarks/run_all.py` (do not edit by hand). Every",
+        "figure and its comparison come from the same run on the same machine.",
+        "",
+    ]
+    out += [f"- {k}: {v}" for k, v in header.items()]
+    out += [
+        "",
+        "| Area | Figure | Measured | Goal | Comparison (same run) | Goal met |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    out += [
+        f"| {_md(r.area)} | {_md(r.figure)} | {_md(r.measured)} | {_md(r.goal)} | "
+        f"{_md(r.comparison)} | {r.verdict} |"
+        for r in rows
+    ]
+    out += ["", "| Benchmark | Arguments | Wall time | Result |", "| --- | --- | --- | --- |"]
+    out += [
+        f"| `{name}` | `{_md(args) or '(defaults)'}` | {wall:.0f} s | {_md(err) if err else 'ok'} |"
+        for name, args, wall, err in runs
+    ]
+    out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run everything; return 0 when every benchmark ran."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="markdown output")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="NAME", help="run only bench_NAME.py"
+    )
+    args = parser.parse_args(argv)
+    benches = discover()
+    if args.only:
+        wanted = {f"bench_{n.removeprefix('bench_').removesuffix('.py')}.py" for n in args.only}
+        benches = [b for b in benches if b.script in wanted]
+    load_before = _load()
+    started = time.monotonic()
+    rows: list[Row] = []
+    runs: list[tuple[str, str, float, str | None]] = []
+    for bench in benches:
+        print(f"== {bench.script}", file=sys.stderr, flush=True)
+        got, wall, err = run_bench(bench, args.quick)
+        rows += got
+        if err:
+            rows.append(Row(bench.script, "benchmark failed", err, "-", "-", "**failed**"))
+        runs.append(
+            (bench.script, " ".join(bench.quick_args if args.quick else bench.args), wall, err)
+        )
+    total = time.monotonic() - started
+    header = {
+        "Date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "Commit": _commit(),
+        "Machine": _machine(),
+        "Python": platform.python_version(),
+        "Load average (1, 5, 15 min) before / after": f"{load_before} / {_load()}",
+        "Sizes": "quick (smoke run)" if args.quick else "standard",
+        "Total run time": f"{total:.0f} s",
+    }
+    text = render(rows, runs, header)
+    args.out.write_text(text, "utf-8")
+    print(text)
+    return 1 if any(err for *_, err in runs) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
