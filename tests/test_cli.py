@@ -17,13 +17,16 @@ from twinreview.cli.main import main
 from twinreview.services.demo import build_demo
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
-# What `twinreview demo` promises to show; the disclosure and signing issues extend this set.
+# What `twinreview demo` promises to show: every kind a scan of it can raise.
 DEMO_KINDS = {
     "near_copy_of_reference",
     "matches_other_model",
     "duplicate_in_batch",
+    "resubmitted_rejected",
     "unreadable",
     "unknown_model",
+    "missing_disclosure",
+    "partial_disclosure",
 }
 
 
@@ -90,7 +93,10 @@ def test_scan_table(capsys: pytest.CaptureFixture[str], demo_ws: Path) -> None:
 
 def test_fail_on(capsys: pytest.CaptureFixture[str], demo_ws: Path, tmp_path: Path) -> None:
     assert run(capsys, "scan", str(demo_ws), "--json", "--fail-on", "block")[0] == 1
-    clean = make_workspace(tmp_path / "clean")
+    # Only informational findings (this brand records missing disclosure as info): no trip.
+    clean = make_workspace(
+        tmp_path / "clean", toml='[disclosure.severity]\nmissing_disclosure = "info"\n'
+    )
     add_model(clean, "ava", {"a.jpg": pattern(1)})
     save_jpeg(pattern(2), clean / "assets" / "ava" / "x.jpg")
     assert run(capsys, "scan", str(clean), "--fail-on", "warn")[0] == 0

@@ -10,9 +10,12 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace, write_table
+from twinreview.core.roster import Person
+from twinreview.core.sshsig import SshPublicKey
 from twinreview.core.workspace import Workspace
 from twinreview.services.compose import default_data_dir
 from twinreview.services.demo import DemoError, build_demo
+from twinreview.services.keys import IdentityStore, KeysError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the demo, then scan it (``--no-gui``) or open the app on it."""
     target: Path = args.dir or default_data_dir() / "demo"
     try:
-        root = build_demo(target)
+        root = build_demo(target, _own_identity())
     except (DemoError, OSError) as exc:
         print(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -62,3 +65,15 @@ def run(args: argparse.Namespace) -> int:
         "twinreview.ui.app"
     ).run_demo_app
     return run_demo_app(root, args.screenshot)
+
+
+def _own_identity() -> tuple[Person, SshPublicKey] | None:
+    """The user's identity on this device (public part only), to put them on the demo roster."""
+    try:
+        identity = IdentityStore.default().load()
+    except KeysError:
+        return None
+    if identity is None:
+        return None
+    person = Person(identity.principal, identity.display_name, identity.role, ("milo", "nova"))
+    return person, identity.public_key

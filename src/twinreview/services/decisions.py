@@ -132,6 +132,29 @@ def phash_of(data: bytes) -> str | None:
         return None
 
 
+def decision_fields(
+    facts: AssetBytes,
+    decision: str,
+    reasons: Sequence[str],
+    note: str,
+    findings: Sequence[Finding],
+    *,
+    override: bool,
+) -> dict[str, Any]:
+    """The payload fields of a ``decision`` log entry (DESIGN section 3)."""
+    return {
+        "asset": facts.rel,
+        "sha256": facts.sha256,
+        "phash": facts.phash,
+        "model": facts.model_id,
+        "decision": decision,
+        "reasons": list(reasons),
+        "note": note,
+        "findings": [f.to_json() for f in findings],
+        "override": override,
+    }
+
+
 class DecisionService:
     """Signs decisions with this device's key into the workspace's ``logs/``.
 
@@ -224,17 +247,9 @@ class DecisionService:
             raise DecisionError(str(exc)) from None
         self._check_roster(ws, identity.principal, identity.role, key.public, facts.model_id)
 
-        fields: dict[str, Any] = {
-            "asset": facts.rel,
-            "sha256": facts.sha256,
-            "phash": facts.phash,
-            "model": facts.model_id,
-            "decision": decision,
-            "reasons": list(codes),
-            "note": note,
-            "findings": [f.to_json() for f in findings],
-            "override": decision == APPROVE and bool(blocking),
-        }
+        fields = decision_fields(
+            facts, decision, codes, note, findings, override=decision == APPROVE and bool(blocking)
+        )
         writer = LogWriter.for_workspace(
             ws.root,
             key,

@@ -13,11 +13,19 @@ Layout (models are a cat and a rocket on purpose: no real person's likeness in a
     assets/milo/autumn/look-04.jpg   a truncated download                     -> unreadable
     assets/nova/launch/shot-01.jpg   Milo's photo filed under Nova            -> matches_other_model
     assets/nova/launch/shot-02.png   a synthetic pattern                      (clean similarity)
+    assets/milo/autumn/look-05.jpg   a re-edit of a rejected image     -> resubmitted_rejected
+    assets/milo/autumn/look-06.jpg   AI declared in XMP, no C2PA       -> partial_disclosure
     assets/ghost/shot-01.jpg         a model the workspace does not have       -> unknown_model
+    roster/                          Milo, Nova (models), Sam (agent); the user if they have a key
+    logs/                            Sam's signed reject of an earlier look; Milo approves look-06
+
+The demo reviewers' keys are generated for the demo and thrown away once their entries are
+signed: their logs verify, but nobody can sign as them later.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
 from pathlib import Path
@@ -25,6 +33,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
+from twinreview.core.declog import LogWriter
+from twinreview.core.roster import Person, add_to_roster
+from twinreview.core.sshsig import SigningKey, SshPublicKey
+from twinreview.services.decisions import AssetBytes, decision_fields, phash_of
 from twinreview.services.resources import resource
 
 DEMO_MARKER = ".twinreview-demo"
@@ -55,11 +67,15 @@ class DemoError(Exception):
     """The demo cannot be built at the requested place. ``str(err)`` is one line."""
 
 
-def build_demo(target: Path) -> Path:
+def build_demo(target: Path, reviewer: tuple[Person, SshPublicKey] | None = None) -> Path:
     """Build the demo workspace in ``target`` and return its path.
 
     An existing demo in ``target`` (recognised by its marker file) is rebuilt; any other
     non-empty folder is refused, so the demo never overwrites a user's files.
+
+    Args:
+        target: The folder to build in.
+        reviewer: The user's own identity, added to the demo roster so they can decide there.
 
     Raises:
         DemoError: when ``target`` is a non-empty folder that is not a demo.
@@ -71,7 +87,7 @@ def build_demo(target: Path) -> Path:
         if any(target.iterdir()):
             if not (target / DEMO_MARKER).exists():
                 raise DemoError(f"{target}: folder is not empty and is not a twinreview demo")
-            for child in ("models", "assets"):
+            for child in ("models", "assets", "roster", "logs"):
                 shutil.rmtree(target / child, ignore_errors=True)
     target.mkdir(parents=True, exist_ok=True)
     (target / DEMO_MARKER).write_text("built by `twinreview demo`; safe to delete\n")
@@ -117,9 +133,99 @@ def build_demo(target: Path) -> Path:
     _sidecar(launch / "shot-02.json", "print", "launch-25")
 
     _save(_pattern(480, 480, seed=11), target / "assets" / "ghost" / "shot-01.jpg")
-    for folder in ("roster", "logs"):
-        (target / folder).mkdir(exist_ok=True)
+
+    # History: the agent rejected an earlier look (its file was since deleted); look-05 is that
+    # image again, lightly re-edited. look-06 declares AI-generation in XMP only.
+    earlier = _pattern(512, 640, seed=23)
+    earlier_bytes = _jpeg(earlier, 88)
+    _save(ImageEnhance.Brightness(earlier).enhance(1.08), autumn / "look-05.jpg", quality=75)
+    _sidecar(autumn / "look-05.json", "social", "autumn-24")
+    look06 = _stylise(ImageOps.mirror(rocket))
+    _write_bytes(autumn / "look-06.jpg", _jpeg(look06, 90, xmp=_XMP_AI))
+    _sidecar(autumn / "look-06.json", "ecommerce", "autumn-24")
+
+    roster = target / "roster"
+    milo_key, sam_key = SigningKey.generate(), SigningKey.generate()
+    add_to_roster(
+        roster,
+        Person("milo@demo.invalid", "Milo (demo model)", "model", ("milo",)),
+        milo_key.public,
+    )
+    add_to_roster(
+        roster,
+        Person("sam@demo.invalid", "Sam (demo agent)", "agent", ("milo", "nova")),
+        sam_key.public,
+    )
+    add_to_roster(
+        roster,
+        Person("nova@demo.invalid", "Nova (demo model)", "model", ("nova",)),
+        SigningKey.generate().public,
+    )
+    if reviewer is not None:
+        add_to_roster(roster, reviewer[0], reviewer[1])
+    (target / "logs").mkdir(exist_ok=True)
+    sam_log = LogWriter.for_workspace(
+        target, sam_key, "sam@demo.invalid", "agent", display_name="Sam (demo agent)"
+    )
+    sam_log.append(
+        "decision",
+        decision_fields(
+            AssetBytes(
+                "assets/milo/autumn/look-00.jpg",
+                "milo",
+                hashlib.sha256(earlier_bytes).hexdigest(),
+                phash_of(earlier_bytes),
+            ),
+            "reject",
+            ["likeness_wrong"],
+            "The ears are wrong; please regenerate.",
+            (),
+            override=False,
+        ),
+    )
+    milo_log = LogWriter.for_workspace(
+        target, milo_key, "milo@demo.invalid", "model", display_name="Milo (demo model)"
+    )
+    data06 = (autumn / "look-06.jpg").read_bytes()
+    milo_log.append(
+        "decision",
+        decision_fields(
+            AssetBytes(
+                "assets/milo/autumn/look-06.jpg",
+                "milo",
+                hashlib.sha256(data06).hexdigest(),
+                phash_of(data06),
+            ),
+            "approve",
+            [],
+            "Happy with this one.",
+            (),
+            override=False,
+        ),
+    )
     return target
+
+
+# An XMP packet declaring the image AI-generated (IPTC DigitalSourceType), as generators write it.
+_XMP_AI = b"""<?xpacket begin="\xef\xbb\xbf" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+    Iptc4xmpExt:DigitalSourceType=
+    "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"""
+
+
+def _jpeg(img: Image.Image, quality: int, xmp: bytes | None = None) -> bytes:
+    buf = io.BytesIO()
+    if xmp is None:
+        img.save(buf, "JPEG", quality=quality)
+    else:
+        img.save(buf, "JPEG", quality=quality, xmp=xmp)
+    return buf.getvalue()
 
 
 def _stylise(img: Image.Image) -> Image.Image:
