@@ -38,22 +38,16 @@ Perceptual hashes find derived copies, not identity: never present a match as "s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from twinreview.core import hashing
 from twinreview.core.hashing import Detail, Fingerprint
-
-CANDIDATE_BOXES: tuple[int, ...] = (102, 159, 177, 78, 149, 22)
-"""Grid boxes (indices into ``Fingerprint.grid``) used by the candidate stage. Chosen on the
-calibration set (greedy cover of the crop range); each costs one popcount per pair."""
-
-_CHUNK = 128  # queries per block: keeps the (chunk x refs) work arrays in cache
 
 
 @dataclass(frozen=True)
@@ -168,64 +162,157 @@ class MatchResult:
 
 # --- Stage 1 ---------------------------------------------------------------------------
 
+_Row = tuple[Literal["phash", "dhash"], int]
+"""One byte of a 64-bit hash: which hash, and which row (0 = most significant byte; a
+pHash row is a row of the 8 x 8 DCT signs, a dHash row one row of gradient signs)."""
+
+CANDIDATE_KEYS: tuple[tuple[_Row, _Row], ...] = (
+    *((("phash", i), ("dhash", (i + 3) % 8)) for i in range(4)),
+    *((("dhash", i), ("dhash", i + 4)) for i in range(4)),
+)
+"""The 16-bit keys of the candidate stage: (high byte, low byte). A pair is a candidate when
+one key of a query probe equals the same key of one of the reference's 256 grid boxes (at
+that alignment the two hashes then agree on 16 given bits) and the full hashes at that
+alignment pass :func:`_verified`. Mixing pHash and dHash rows, and dHash rows far apart,
+keeps the keys of unrelated images nearly independent; eight keys over all 256 boxes find
+every pair that the alignment stage can match on the calibration set (see
+tests/test_similarity_calibration.py), the hard ones (rotation + crop + label) through the
+dHash rows."""
+
+CANDIDATE_SLACK = 4
+"""Stage 1 also passes an alignment whose pHash is up to this many bits beyond
+``candidate`` when its dHash is within ``match_dhash``: the key may collide on a box next
+to the best one, where the pHash is a little worse."""
+
+_N_KEYS = 1 << 16
+_BLOCK_REFS = 512
+"""References per block of the candidate stage: keeps every temporary array of a block
+under ~100 KB, so that it fits L2 and numpy reuses heap memory instead of mapping fresh
+pages (a page fault costs more than the work on a page)."""
+
 IntArray = npt.NDArray[np.intp]
+U64Array = npt.NDArray[np.uint64]
+U16Array = npt.NDArray[np.uint16]
 
 
-def _candidate_block(
-    probes: npt.NDArray[np.uint64],
-    boxes: npt.NDArray[np.uint64],
-    limit: int,
-    exclude_offset: int | None,
-) -> tuple[IntArray, IntArray]:
-    """Candidates of one query block: (block row, ref column) pairs within ``limit`` bits.
+def _u16_columns(values: U64Array) -> U16Array:
+    """View 64-bit hashes as (n, 4) 16-bit words, word 3 holding rows 0 and 1."""
+    return np.ascontiguousarray(values, dtype="<u8").reshape(-1).view("<u2").reshape(-1, 4)
 
-    Args:
-        probes: (n_probe_kinds, block) contiguous probe hashes of the block's queries.
-        boxes: (n_boxes, n_ref) contiguous candidate-box hashes of the references.
-        limit: Largest distance that makes a candidate.
-        exclude_offset: For a self-join, the block's first query index (its own column is
-            excluded); None otherwise.
+
+def _key(words: Mapping[str, U16Array], spec: tuple[_Row, _Row]) -> U16Array:
+    """The 16-bit candidate key ``spec`` of every hash in ``words`` (see :func:`_u16_columns`)."""
+    (hash_a, row_a), (hash_b, row_b) = spec
+    col_a = words[hash_a][:, 3 - row_a // 2]
+    col_b = words[hash_b][:, 3 - row_b // 2]
+    high = col_a & 0xFF00 if row_a % 2 == 0 else col_a << 8
+    low = col_b >> 8 if row_b % 2 == 0 else col_b & 0x00FF
+    return np.asarray(high | low, dtype=np.uint16)
+
+
+@dataclass(frozen=True)
+class _QueryIndex:
+    """Query probes bucketed by one key (a counting sort over the 65,536 key values).
+
+    ``slot[key]`` is -1 for an empty bucket, the probe entry itself when the bucket holds one
+    entry (the common case: one lookup finds it), and ``-2 - start`` when it holds several,
+    ``order[start : start + size[start]]`` being its entries.
     """
-    n, n_ref = probes.shape[1], boxes.shape[1]
-    work = np.empty((n, n_ref), dtype=np.uint64)
-    dist = np.empty((n, n_ref), dtype=np.uint8)
-    best = np.full((n, n_ref), 255, dtype=np.uint8)
-    for p in range(probes.shape[0]):
-        column = probes[p][:, None]
-        for k in range(boxes.shape[0]):
-            np.bitwise_xor(column, boxes[k][None, :], out=work)
-            np.bitwise_count(work, out=dist)
-            np.minimum(best, dist, out=best)
-    if exclude_offset is not None:
-        rows = np.arange(n)
-        cols = rows + exclude_offset
-        ok = cols < n_ref
-        best[rows[ok], cols[ok]] = 255
-    rows_c, cols_c = np.nonzero(best <= limit)
-    return rows_c, cols_c
+
+    slot: npt.NDArray[np.int32]
+    order: npt.NDArray[np.int32]
+    size: IntArray
+
+    @classmethod
+    def build(cls, keys: U16Array) -> _QueryIndex:
+        order = np.argsort(keys, kind="stable").astype(np.int32)
+        counts = np.bincount(keys, minlength=_N_KEYS)
+        starts = np.cumsum(counts) - counts
+        slot = np.full(_N_KEYS, -1, dtype=np.int32)
+        single, multi = counts == 1, counts > 1
+        slot[single] = order[starts[single]]
+        slot[multi] = -2 - starts[multi]
+        size = np.zeros(len(order), dtype=np.intp)
+        size[starts[multi]] = counts[multi]
+        return cls(slot, order, size)
+
+    def join(self, keys: U16Array) -> tuple[IntArray, IntArray]:
+        """Every (query entry, position in ``keys``) pair with equal keys."""
+        slots = np.take(self.slot, keys)
+        pos = np.flatnonzero(slots != -1)
+        entries = np.take(slots, pos).astype(np.intp)
+        if entries.size == 0 or entries.min() >= 0:
+            return entries, pos
+        # Buckets holding several probes: list all their members.
+        multi = np.flatnonzero(entries < 0)
+        starts = -2 - entries[multi]
+        sizes = np.take(self.size, starts)
+        ends = np.cumsum(sizes)
+        rank = np.arange(int(ends[-1])) - np.repeat(ends - sizes, sizes)
+        members = np.take(self.order, np.repeat(starts, sizes) + rank)
+        keep = entries >= 0
+        return (
+            np.concatenate((entries[keep], members)),
+            np.concatenate((pos[keep], np.repeat(pos[multi], sizes))),
+        )
+
+
+def _verified(
+    phash_bits: npt.NDArray[np.uint8],
+    dhash_bits: Callable[[IntArray], npt.NDArray[np.uint8]],
+    th: SimilarityThresholds,
+) -> IntArray:
+    """Indices of colliding alignments close enough to be worth aligning properly."""
+    near = np.flatnonzero(phash_bits <= th.candidate + CANDIDATE_SLACK)
+    if near.size == 0:
+        return near
+    ok = (phash_bits[near] <= th.candidate) | (dhash_bits(near) <= th.match_dhash)
+    return near[ok]
 
 
 def _candidates(
-    probes: npt.NDArray[np.uint64],
-    boxes: npt.NDArray[np.uint64],
-    limit: int,
+    q_probes: U64Array,
+    q_probe_d: U64Array,
+    refs: Sequence[Fingerprint],
+    th: SimilarityThresholds,
     self_join: bool,
     executor: Executor | None,
 ) -> tuple[IntArray, IntArray]:
-    starts = range(0, probes.shape[1], _CHUNK)
+    """Stage 1: (query, ref) index pairs, each once, sorted by query then ref."""
+    n_ref = len(refs)
+    q_ph, q_dh = q_probes.reshape(-1), q_probe_d.reshape(-1)  # entry = 2 * query + mirrored
+    q_words = {"phash": _u16_columns(q_ph), "dhash": _u16_columns(q_dh)}
+    indexes = [_QueryIndex.build(_key(q_words, spec)) for spec in CANDIDATE_KEYS]
 
-    def block(start: int) -> tuple[IntArray, IntArray]:
-        rows, cols = _candidate_block(
-            probes[:, start : start + _CHUNK], boxes, limit, start if self_join else None
-        )
-        return rows + start, cols
+    def block(start: int) -> npt.NDArray[np.int64]:
+        chunk = refs[start : start + _BLOCK_REFS]
+        g_ph = np.concatenate([fp.grid for fp in chunk])  # entry = GRID_SIZE * ref + box
+        g_dh = np.concatenate([fp.grid_dhash for fp in chunk])
+        g_words = {"phash": _u16_columns(g_ph), "dhash": _u16_columns(g_dh)}
+        found = []
+        for spec, index in zip(CANDIDATE_KEYS, indexes, strict=True):
+            qe, ge = index.join(_key(g_words, spec))
+            if qe.size == 0:
+                continue
+            ph = np.bitwise_count(np.take(q_ph, qe) ^ np.take(g_ph, ge))
+            ok = _verified(
+                ph,
+                lambda i: np.bitwise_count(np.take(q_dh, qe[i]) ^ np.take(g_dh, ge[i])),  # noqa: B023
+                th,
+            )
+            q = qe[ok] // 2
+            r = ge[ok] // hashing.GRID_SIZE + start
+            found.append(q.astype(np.int64) * n_ref + r)
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
-    parts: Iterator[tuple[IntArray, IntArray]]
-    parts = executor.map(block, starts) if executor is not None else map(block, starts)
-    collected = list(parts)
-    if not collected:
-        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
-    return np.concatenate([r for r, _ in collected]), np.concatenate([c for _, c in collected])
+    starts = range(0, n_ref, _BLOCK_REFS)
+    parts = list(executor.map(block, starts) if executor is not None else map(block, starts))
+    codes = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    q_idx, r_idx = np.divmod(codes, n_ref)
+    if self_join:
+        keep = q_idx != r_idx
+        q_idx, r_idx = q_idx[keep], r_idx[keep]
+    return q_idx.astype(np.intp), r_idx.astype(np.intp)
 
 
 # --- Stage 2 ---------------------------------------------------------------------------
@@ -241,39 +328,35 @@ class _Aligned:
     box: IntArray
 
 
+_ALIGN_STEP = 64  # pairs per step: (64 x 256) uint64 temporaries stay in L2
+
+
 def _align(
     q_idx: IntArray,
     r_idx: IntArray,
-    q_probes: npt.NDArray[np.uint64],
-    q_probe_d: npt.NDArray[np.uint64],
-    r_grid: npt.NDArray[np.uint64],
-    r_grid_d: npt.NDArray[np.uint64],
+    q_probes: U64Array,
+    q_probe_d: U64Array,
+    r_grid: U64Array,
+    r_grid_d: U64Array,
 ) -> _Aligned:
     """Best alignment (probe x grid box) of each candidate pair, with both distances."""
-    out_p, out_d, out_m, out_b = [], [], [], []
-    step = 2048
-    for s in range(0, len(q_idx), step):
-        qi, ri = q_idx[s : s + step], r_idx[s : s + step]
-        dist = np.bitwise_count(q_probes[qi][:, :, None] ^ r_grid[ri][:, None, :])  # (n, 2, G)
-        flat = dist.reshape(len(qi), -1)
-        arg = flat.argmin(axis=1)
-        probe, box = np.divmod(arg, r_grid.shape[1])
-        rows = np.arange(len(qi))
-        out_p.append(flat[rows, arg].astype(np.intp))
-        out_d.append(np.bitwise_count(q_probe_d[qi, probe] ^ r_grid_d[ri, box]).astype(np.intp))
-        out_m.append(probe == 1)
-        out_b.append(box)
-    if not out_p:
-        empty = np.zeros(0, dtype=np.intp)
-        return _Aligned(q_idx, r_idx, empty, empty, np.zeros(0, dtype=bool), empty)
-    return _Aligned(
-        q_idx,
-        r_idx,
-        np.concatenate(out_p),
-        np.concatenate(out_d),
-        np.concatenate(out_m),
-        np.concatenate(out_b),
-    )
+    n, n_box = len(q_idx), r_grid.shape[1]
+    best_p = np.empty(n, dtype=np.intp)
+    best_d = np.empty(n, dtype=np.intp)
+    best_a = np.empty(n, dtype=np.intp)
+    dist = np.empty((_ALIGN_STEP, 2 * n_box), dtype=np.uint8)
+    for s in range(0, n, _ALIGN_STEP):
+        qi, ri = q_idx[s : s + _ALIGN_STEP], r_idx[s : s + _ALIGN_STEP]
+        m = len(qi)
+        grid, probes = r_grid[ri], q_probes[qi]
+        np.bitwise_count(grid ^ probes[:, :1], out=dist[:m, :n_box])
+        np.bitwise_count(grid ^ probes[:, 1:], out=dist[:m, n_box:])
+        arg = dist[:m].argmin(axis=1)
+        best_a[s : s + m] = arg
+        best_p[s : s + m] = dist[np.arange(m), arg]
+    probe, box = np.divmod(best_a, n_box)
+    best_d[:] = np.bitwise_count(q_probe_d[q_idx, probe] ^ r_grid_d[r_idx, box])
+    return _Aligned(q_idx, r_idx, best_p, best_d, probe == 1, box)
 
 
 def _whole_frame(q: Fingerprint, r: Fingerprint, mirrored: bool) -> int:
@@ -318,24 +401,38 @@ def _decide(
     return MatchResult(matches=matches, undecided=undecided, aligned_distance=distances)
 
 
+def _gather(fps: Sequence[Fingerprint], indices: IntArray, name: str) -> U64Array:
+    """Stack one array field of the fingerprints at ``indices`` into (len(indices), width)."""
+    width = hashing.GRID_SIZE if name.startswith("grid") else 2
+    if indices.size == 0:
+        return np.zeros((0, width), dtype=np.uint64)
+    return np.concatenate([getattr(fps[i], name) for i in indices.tolist()]).reshape(-1, width)
+
+
 def _run(
     queries: Sequence[Fingerprint],
     refs: Sequence[Fingerprint],
     th: SimilarityThresholds,
     self_join: bool,
     executor: Executor | None,
-) -> tuple[_Aligned, MatchResult]:
-    q_probes = hashing.stack(queries, "probes")
-    q_probe_d = hashing.stack(queries, "probe_dhashes")
-    r_grid = hashing.stack(refs, "grid")
-    r_grid_d = hashing.stack(refs, "grid_dhash")
+) -> MatchResult:
     if len(queries) == 0 or len(refs) == 0:
-        aligned = _align(*(np.zeros(0, dtype=np.intp),) * 2, q_probes, q_probe_d, r_grid, r_grid_d)
-        return aligned, MatchResult([], [])
-    boxes = np.ascontiguousarray(r_grid[:, list(CANDIDATE_BOXES)].T)
-    qi, ri = _candidates(np.ascontiguousarray(q_probes.T), boxes, th.candidate, self_join, executor)
-    aligned = _align(qi, ri, q_probes, q_probe_d, r_grid, r_grid_d)
-    return aligned, _decide(aligned, queries, refs, th)
+        return MatchResult([], [])
+    # Concatenating the small per-fingerprint arrays is cheaper than np.stack.
+    q_probes = np.concatenate([fp.probes for fp in queries]).reshape(-1, 2)
+    q_probe_d = np.concatenate([fp.probe_dhashes for fp in queries]).reshape(-1, 2)
+    qi, ri = _candidates(q_probes, q_probe_d, refs, th, self_join, executor)
+    # Stage 2 needs the grids of the candidate references only.
+    used, r_pos = np.unique(ri, return_inverse=True)
+    aligned = _align(
+        qi,
+        r_pos.astype(np.intp),
+        q_probes,
+        q_probe_d,
+        _gather(refs, used, "grid"),
+        _gather(refs, used, "grid_dhash"),
+    )
+    return _decide(replace(aligned, r=ri), queries, refs, th)
 
 
 def match(
@@ -357,7 +454,7 @@ def match(
         Confirmed matches and the pairs that need :func:`confirm` with details.
     """
     th = thresholds or SimilarityThresholds()
-    return _run(queries, refs, th, False, executor)[1]
+    return _run(queries, refs, th, False, executor)
 
 
 def self_match(
@@ -371,7 +468,7 @@ def self_match(
     each unordered pair is reported once, as ``query < ref``, with the closer direction.
     """
     th = thresholds or SimilarityThresholds()
-    result = _run(fingerprints, fingerprints, th, True, executor)[1]
+    result = _run(fingerprints, fingerprints, th, True, executor)
 
     def canon(q: int, r: int) -> tuple[int, int]:
         return (q, r) if q < r else (r, q)
