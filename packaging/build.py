@@ -17,7 +17,8 @@ Steps:
 5. add the platform extras and pack an archive: Linux: ``share/`` (desktop file, metainfo,
    hicolor icons) and ``install.sh`` inside the folder, then ``dist/twinreview-VERSION-linux-ARCH
    .tar.gz``; macOS: ``dist/twinreview-VERSION-macos-ARCH.zip`` of ``twinreview.app``; Windows:
-   ``dist/twinreview-VERSION-windows-ARCH.zip`` of the folder.
+   ``dist/twinreview-VERSION-windows-ARCH.zip`` of the folder; next to the archive, its sha256
+   in ``<archive>.sha256``.
 
 Nothing is signed or notarised (see the README). Exit code 0 on success, 1 when a step failed.
 """
@@ -25,6 +26,7 @@ Nothing is signed or notarised (see the README). Exit code 0 on success, 1 when 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import shutil
@@ -186,6 +188,14 @@ def make_archive(dist: Path, version: str) -> Path:
     return target
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -229,7 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"build: app in {app_dir} (run {exe})")
     if not args.no_archive:
         archive = make_archive(args.dist, version)
+        digest = _sha256(archive)
+        # A checksum, not a signature: it tells a download was not damaged, not who built it.
+        Path(f"{archive}.sha256").write_text(f"{digest}  {archive.name}\n", "utf-8")
         print(f"build: archive {archive} ({archive.stat().st_size / 1e6:.0f} MB)")
+        print(f"build: sha256 {digest}")
     print(f"build: done in {time.monotonic() - started:.0f} s")
     return 0
 
