@@ -184,3 +184,30 @@ def test_progress_and_cancel(photo_ws: Path, sync_executor: object) -> None:
         cancelled = scan(photo_ws, pool, progress=stop_after_two, cancel=cancel)
     assert cancelled.cancelled
     assert cancelled.assets == ()
+
+
+def test_editing_an_xmp_sidecar_refreshes_the_disclosure(tmp_path: Path) -> None:
+    from twinreview.services.compose import make_scan_service
+
+    root = make_workspace(tmp_path / "ws")
+    add_model(root, "ava", {"a.jpg": pattern(1)})
+    asset = save_jpeg(pattern(2), root / "assets" / "ava" / "x.jpg")
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    with ThreadPoolExecutor(1) as pool:
+        service = make_scan_service(pool, cache)
+        first = service.scan(Workspace.open(root))
+        assert first.assets[0].disclosure is not None
+        assert first.assets[0].disclosure["xmp"]["source_type"] is None
+        asset.with_suffix(".xmp").write_text(
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+            'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+            'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+            'Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/'
+            'trainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>'
+        )
+        second = service.scan(Workspace.open(root))
+    cache.close()
+    disclosure = second.assets[0].disclosure
+    assert disclosure is not None
+    assert disclosure["xmp"]["source_type"].endswith("trainedAlgorithmicMedia")
+    assert {f.kind for f in second.assets[0].findings} == {"partial_disclosure"}

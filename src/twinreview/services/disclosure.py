@@ -133,6 +133,15 @@ class DisclosureService:
             settings=self._settings,
         )
 
+    def sidecar_key(self, path: Path) -> str:
+        """A digest of the ``.xmp`` sidecar next to ``path`` ("" when none).
+
+        The report depends on the sidecar as well as on the file, so the scan adds this to the
+        file's cache key: editing a sidecar makes the report be computed again.
+        """
+        sidecar = read_xmp_sidecar(path)
+        return "" if sidecar is None else hashlib.sha256(sidecar).hexdigest()[:24]
+
     def inspect(self, data: bytes, path: Path) -> dict[str, Any]:
         """Scan-worker entry point: the JSON ``disclosure`` object. Never raises."""
         return self.inspect_report(data, path).to_json()

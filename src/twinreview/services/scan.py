@@ -257,6 +257,10 @@ class DisclosureInspector(Protocol):
         """Changes whenever settings that affect the report change (trust anchors, label...)."""
         ...
 
+    def sidecar_key(self, path: Path) -> str:
+        """Identifies metadata files next to ``path`` that the report depends on ("" if none)."""
+        ...
+
     def inspect(self, data: bytes, path: Path) -> Mapping[str, Any]:
         """Return the JSON form of the disclosure report; must not raise for bad input."""
         ...
@@ -436,7 +440,7 @@ class ScanService:
         total = len(jobs)
         out: list[_Analysis | None] = [None] * total
         version = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
-        dversion = f"disclosure/{inspector.cache_key}" if inspector else ""
+        dversions: dict[int, str] = {}
         stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
         pending: dict[Future[tuple[_Analysis, os.stat_result | None, bool]], int] = {}
         done = 0
@@ -444,6 +448,11 @@ class ScanService:
         for i, (path, want_disclosure) in enumerate(jobs):
             if stop.is_set():
                 break
+            dversion = ""
+            if inspector is not None and want_disclosure:
+                # The report depends on the file and on its XMP sidecar: key on both.
+                dversion = f"disclosure/{inspector.cache_key}/{inspector.sidecar_key(path)}"
+                dversions[i] = dversion
             hit = self._from_cache(path, want_disclosure, version, dversion)
             if hit is not None:
                 out[i] = hit
@@ -477,7 +486,7 @@ class ScanService:
                 out[i] = an
                 stats["read"] += 1
                 stats["decoded"] += decoded
-                self._store(jobs[i][0], st, an, version, dversion)
+                self._store(jobs[i][0], st, an, version, dversions.get(i, ""))
                 done += 1
                 report(ScanProgress(done, total, "analyse", jobs[i][0].name))
         if stop.is_set():
