@@ -226,35 +226,35 @@ class _QueryIndex:
     @classmethod
     def build(cls, keys: U16Array) -> _QueryIndex:
         order = np.argsort(keys, kind="stable").astype(np.int32)
-        counts = np.bincount(keys, minlength=_N_KEYS)
-        starts = np.cumsum(counts) - counts
         slot = np.full(_N_KEYS, -1, dtype=np.int32)
-        single, multi = counts == 1, counts > 1
-        slot[single] = order[starts[single]]
-        slot[multi] = -2 - starts[multi]
         size = np.zeros(len(order), dtype=np.intp)
-        size[starts[multi]] = counts[multi]
+        if order.size:
+            # Runs of equal keys in sorted order are the buckets.
+            sorted_keys = np.take(keys, order)
+            run_starts = np.flatnonzero(np.diff(sorted_keys, prepend=sorted_keys[0] ^ 1))
+            run_sizes = np.diff(run_starts, append=len(order))
+            slot[sorted_keys[run_starts]] = np.where(
+                run_sizes == 1, np.take(order, run_starts), -2 - run_starts
+            )
+            size[run_starts] = run_sizes
         return cls(slot, order, size)
 
-    def join(self, keys: U16Array) -> tuple[IntArray, IntArray]:
-        """Every (query entry, position in ``keys``) pair with equal keys."""
+    def join(self, keys: U16Array) -> list[tuple[npt.NDArray[np.int32], IntArray]]:
+        """Every (query entry, position in ``keys``) pair with equal keys, in one or two parts."""
         slots = np.take(self.slot, keys)
         pos = np.flatnonzero(slots != -1)
-        entries = np.take(slots, pos).astype(np.intp)
+        entries = np.take(slots, pos)
         if entries.size == 0 or entries.min() >= 0:
-            return entries, pos
-        # Buckets holding several probes: list all their members.
+            return [(entries, pos)]
+        # Buckets holding several probes: the first member in place, the others appended.
         multi = np.flatnonzero(entries < 0)
         starts = -2 - entries[multi]
-        sizes = np.take(self.size, starts)
-        ends = np.cumsum(sizes)
-        rank = np.arange(int(ends[-1])) - np.repeat(ends - sizes, sizes)
-        members = np.take(self.order, np.repeat(starts, sizes) + rank)
-        keep = entries >= 0
-        return (
-            np.concatenate((entries[keep], members)),
-            np.concatenate((pos[keep], np.repeat(pos[multi], sizes))),
-        )
+        extra = np.take(self.size, starts) - 1
+        entries[multi] = np.take(self.order, starts)
+        ends = np.cumsum(extra)
+        rank = np.arange(1, int(ends[-1]) + 1) - np.repeat(ends - extra, extra)
+        more = np.take(self.order, np.repeat(starts, extra) + rank)
+        return [(entries, pos), (more, np.repeat(pos[multi], extra))]
 
 
 def _verified(
@@ -291,18 +291,16 @@ def _candidates(
         g_words = {"phash": _u16_columns(g_ph), "dhash": _u16_columns(g_dh)}
         found = []
         for spec, index in zip(CANDIDATE_KEYS, indexes, strict=True):
-            qe, ge = index.join(_key(g_words, spec))
-            if qe.size == 0:
-                continue
-            ph = np.bitwise_count(np.take(q_ph, qe) ^ np.take(g_ph, ge))
-            ok = _verified(
-                ph,
-                lambda i: np.bitwise_count(np.take(q_dh, qe[i]) ^ np.take(g_dh, ge[i])),  # noqa: B023
-                th,
-            )
-            q = qe[ok] // 2
-            r = ge[ok] // hashing.GRID_SIZE + start
-            found.append(q.astype(np.int64) * n_ref + r)
+            for qe, ge in index.join(_key(g_words, spec)):
+                ph = np.bitwise_count(np.take(q_ph, qe) ^ np.take(g_ph, ge))
+                ok = _verified(
+                    ph,
+                    lambda i: np.bitwise_count(np.take(q_dh, qe[i]) ^ np.take(g_dh, ge[i])),  # noqa: B023
+                    th,
+                )
+                q = qe[ok] // 2
+                r = ge[ok] // hashing.GRID_SIZE + start
+                found.append(q.astype(np.int64) * n_ref + r)
         return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
     starts = range(0, n_ref, _BLOCK_REFS)
