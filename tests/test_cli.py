@@ -27,6 +27,7 @@ DEMO_KINDS = {
     "unknown_model",
     "missing_disclosure",
     "partial_disclosure",
+    "tampered_provenance",
 }
 
 

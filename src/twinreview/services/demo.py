@@ -15,6 +15,8 @@ Layout (models are a cat and a rocket on purpose: no real person's likeness in a
     assets/nova/launch/shot-02.png   a synthetic pattern                      (clean similarity)
     assets/milo/autumn/look-05.jpg   a re-edit of a rejected image     -> resubmitted_rejected
     assets/milo/autumn/look-06.jpg   AI declared in XMP, no C2PA       -> partial_disclosure
+    assets/milo/autumn/look-07.jpg   signed C2PA and XMP declare AI    (disclosed, trusted)
+    assets/milo/autumn/look-08.jpg   pixels retouched after signing    -> tampered_provenance
     assets/ghost/shot-01.jpg         a model the workspace does not have       -> unknown_model
     roster/                          Milo, Nova (models), Sam (agent); the user if they have a key
     logs/                            Sam's signed reject of an earlier look; Milo approves look-06
@@ -42,9 +44,14 @@ from twinreview.services.resources import resource
 DEMO_MARKER = ".twinreview-demo"
 
 _WORKSPACE_TOML = """\
-# twinreview workspace settings. Every key is optional; these are the defaults spelled out.
+# twinreview workspace settings. Every key is optional; most are the defaults spelled out.
 [workspace]
 name = "twinreview demo"
+
+[disclosure]
+# The demo's own signing CA, so that its signed images show as trusted.
+trust_anchors = ["demo-c2pa-ca.pem"]
+approvable = ["disclosed", "partial"]
 
 [similarity.severity]
 near_copy_of_reference = "block"
@@ -140,6 +147,12 @@ def build_demo(target: Path, reviewer: tuple[Person, SshPublicKey] | None = None
     earlier_bytes = _jpeg(earlier, 88)
     _save(ImageEnhance.Brightness(earlier).enhance(1.08), autumn / "look-05.jpg", quality=75)
     _sidecar(autumn / "look-05.json", "social", "autumn-24")
+    # Real Content Credentials (signed with a throwaway demo certificate, see ATTRIBUTION.md):
+    # one fully disclosed image, one whose pixels were retouched after signing.
+    for name, dest in (("c2pa-disclosed.jpg", "look-07.jpg"), ("c2pa-tampered.jpg", "look-08.jpg")):
+        shutil.copyfile(resource("demo", name), autumn / dest)
+        _sidecar((autumn / dest).with_suffix(".json"), "ecommerce", "autumn-24")
+    shutil.copyfile(resource("demo", "demo-c2pa-ca.pem"), target / "demo-c2pa-ca.pem")
     look06 = _stylise(ImageOps.mirror(rocket))
     _write_bytes(autumn / "look-06.jpg", _jpeg(look06, 90, xmp=_XMP_AI))
     _sidecar(autumn / "look-06.json", "ecommerce", "autumn-24")
