@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+
+# As the twinreview command does (cli/main.py): one BLAS thread, the scan has its own workers.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from pathlib import Path

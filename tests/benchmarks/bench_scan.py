@@ -16,14 +16,18 @@ Figures are seconds per image. The last line is JSON with the JPEG figures.
 
 from __future__ import annotations
 
+import os
+
+# As the twinreview command does: BLAS threads would fight the scan's workers.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import imagehash
@@ -31,6 +35,8 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
+from twinreview.core import hashing
+from twinreview.core.imageio import load_image
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
@@ -87,6 +93,21 @@ def floor(p: Path) -> None:
         im.load()
 
 
+def decode_and_hash(p: Path) -> str:
+    """The per-file work of a cold scan, as a picklable function for the pool comparison."""
+    data = p.read_bytes()
+    fp = hashing.fingerprint(load_image(data, min_side=hashing.MIN_SIDE).image)
+    return f"{fp.phash:016x}"
+
+
+def pool_seconds(pool_cls: type[Executor], workers: int, paths: list[Path]) -> float:
+    """Wall time per image of decode+fingerprint on a fresh pool, start-up included."""
+    t0 = time.perf_counter()
+    with pool_cls(workers) as pool:
+        list(pool.map(decode_and_hash, paths))
+    return (time.perf_counter() - t0) / len(paths)
+
+
 def scan_seconds(ws_root: Path, workers: int, cache: ResultCache) -> float:
     with ThreadPoolExecutor(workers) as pool:
         service = make_scan_service(pool, cache)
@@ -116,6 +137,12 @@ def main() -> None:
         naive_s = per_image(naive, jpegs)
         floor_s = per_image(floor, jpegs)
         naive_png = per_image(naive, pngs) if pngs else float("nan")
+        # Threads or processes? The same per-file work on each kind of pool, start-up included.
+        pools = {
+            "threads": pool_seconds(ThreadPoolExecutor, cores, jpegs),
+            "processes": pool_seconds(ProcessPoolExecutor, cores, jpegs),
+            "one thread": pool_seconds(ThreadPoolExecutor, 1, jpegs),
+        }
 
         # JPEG-only workspace figures: scan a workspace that holds only the JPEGs.
         for p in pngs:
@@ -170,6 +197,13 @@ def main() -> None:
     print(f"\n12 MP JPEG, {n_jpeg} images, seconds per image")
     for name, value, note in rows:
         print(f"  {name:<48} {value * 1000:8.1f} ms   {note}")
+    print(f"\ndecode + fingerprint per image, {cores} workers, pool start-up included:")
+    for name, value in pools.items():
+        print(f"  {name:<12} {value * 1000:8.1f} ms")
+    print(
+        f"  threads scale {pools['one thread'] / pools['threads']:.2f}x, "
+        f"processes {pools['one thread'] / pools['processes']:.2f}x over one thread"
+    )
     if pngs:
         print(
             f"\n4 MP PNG, {len(pngs)} images: naive {naive_png * 1000:.1f} ms, "
@@ -184,6 +218,8 @@ def main() -> None:
                 "warm_s": round(warm_s, 6),
                 "floor_s": round(floor_s, 5),
                 "cold_all_cores_s": round(cold_all_s, 5),
+                "threads_s": round(pools["threads"], 5),
+                "processes_s": round(pools["processes"], 5),
             }
         )
     )
