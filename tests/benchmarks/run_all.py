@@ -132,17 +132,23 @@ def rows_verify(j: Mapping[str, Any]) -> list[Row]:
     """bench_verify: decision-log append and verification."""
     n = j["entries"]
     scale = 100_000 / n
-    projected = j["verify_s"] * scale
+    projected = j["verify_cpu_s"] * scale
     area = "Decision log"
     return [
         Row(
             area,
             f"verify a {n:,}-entry log, 1 core"
-            + ("" if n == 100_000 else f" (goal checked on {projected:.1f} s projected to 100k)"),
-            f"{j['verify_s']:.2f} s ({j['verify_us_per_entry']:.1f} us/entry)",
-            "<= 15 s per 100k entries",
-            f"bare Ed25519 verification of as many signatures: {j['ed25519_floor_s']:.2f} s "
-            f"(verify/floor CPU {j['verify_cpu_s'] / j['ed25519_floor_cpu_s']:.2f}x)",
+            + (
+                ""
+                if n == 100_000
+                else f" (goal checked on {projected:.1f} s CPU projected to 100k)"
+            ),
+            f"{j['verify_s']:.2f} s wall, {j['verify_cpu_s']:.2f} s CPU "
+            f"({j['verify_us_per_entry']:.1f} us/entry wall)",
+            "<= 15 s per 100k entries (judged on CPU time: wall time includes other processes)",
+            f"bare Ed25519 verification of as many signatures: {j['ed25519_floor_s']:.2f} s wall, "
+            f"{j['ed25519_floor_cpu_s']:.2f} s CPU (verify/floor CPU "
+            f"{j['verify_cpu_s'] / j['ed25519_floor_cpu_s']:.2f}x)",
             _verdict(projected <= 15),
         ),
         Row(
@@ -203,30 +209,34 @@ def rows_generic(name: str) -> Callable[[Mapping[str, Any]], list[Row]]:
 
 
 def rows_inspect(j: Mapping[str, Any]) -> list[Row]:
-    """bench_inspect (disclosure): per-file inspection time over the real corpus."""
-    per_file = next(
-        (
-            j[k]
-            for k in ("per_file_ms", "mean_ms", "ms_per_file")
-            if isinstance(j.get(k), int | float)
-        ),
-        None,
-    )
-    if per_file is None:
+    """bench_inspect: disclosure inspection (C2PA + XMP) of every file of the real corpus."""
+    if not isinstance(j.get("mean_ms"), int | float):
         return rows_generic("Disclosure inspection")(j)
-    worst = next((j[k] for k in ("max_ms", "worst_ms") if k in j), None)
-    files = j.get("files", "?")
-    return [
+    label = ", with the visible-label search" if j.get("label_search") else ""
+    area = f"Disclosure inspection ({j.get('files', '?')} real corpus files{label})"
+    rows = [
         Row(
-            f"Disclosure inspection ({files} corpus files)",
-            "inspect one file (mean)",
-            f"{per_file:.1f} ms",
+            area,
+            "inspect one file, mean (1 thread)",
+            f"{j['mean_ms']:.1f} ms (median {j.get('median_ms', float('nan')):.1f})",
             "well under 1 s per file",
-            f"slowest file {worst:.1f} ms" if isinstance(worst, int | float) else "-",
-            _verdict(per_file < 1000),
-        ),
-        *[r for r in rows_generic("Disclosure inspection")(j) if r.figure not in ("files",)],
+            f"slowest file {j.get('max_ms', float('nan')):.1f} ms "
+            f"({j.get('slowest_file', '?')}); whole corpus {j.get('total_corpus_ms', 0):.0f} ms",
+            _verdict(j["mean_ms"] < 1000 and j.get("max_ms", 0) < 1000),
+        )
     ]
+    if isinstance(j.get("pool_ms_per_file"), int | float):
+        rows.append(
+            Row(
+                area,
+                f"inspect one file on a {j.get('pool_workers', '?')}-thread pool",
+                f"{j['pool_ms_per_file']:.1f} ms",
+                "-",
+                f"1 thread {j['mean_ms']:.1f} ms",
+                "n/a",
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -259,7 +269,8 @@ KNOWN: dict[str, Bench] = {
         ("--big", "4", "--scan", "60", "--rounds", "1"),
         rows_ui,
     ),
-    "bench_inspect.py": Bench("bench_inspect.py", (), (), rows_inspect),
+    # With the visible-label search: the worst case (a workspace that names a label image).
+    "bench_inspect.py": Bench("bench_inspect.py", ("--label",), ("--label",), rows_inspect),
 }
 
 
