@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import imagehash
 import numpy as np
@@ -218,3 +219,149 @@ def test_thresholds_validation(table: dict[str, object], message: str) -> None:
         SimilarityThresholds.from_config(table)
     with pytest.raises(ValueError, match="must be a table"):
         SimilarityThresholds.from_config(["strong"])  # type: ignore[arg-type]
+
+
+# --- Candidate stage (bucket join) -----------------------------------------------------
+
+
+def _random_fps(rng: np.random.Generator, n: int) -> list[Fingerprint]:
+    def bits(k: int) -> np.ndarray:
+        return rng.integers(0, 2**64, size=k, dtype=np.uint64)
+
+    return [
+        Fingerprint(
+            phash=0,
+            phash_mirror=0,
+            dhash=0,
+            colorhash=0,
+            probes=bits(2),
+            probe_dhashes=bits(2),
+            grid=bits(hashing.GRID_SIZE),
+            grid_dhash=bits(hashing.GRID_SIZE),
+        )
+        for _ in range(n)
+    ]
+
+
+def test_candidate_key_is_the_named_bytes() -> None:
+    rng = np.random.default_rng(3)
+    ph, dh = (
+        rng.integers(0, 2**64, 50, dtype=np.uint64),
+        rng.integers(0, 2**64, 50, dtype=np.uint64),
+    )
+    found = {"phash": similarity._bytes(ph), "dhash": similarity._bytes(dh)}
+    values = {"phash": [int(v) for v in ph], "dhash": [int(v) for v in dh]}
+    for spec in similarity.CANDIDATE_KEYS:
+        (a, row_a), (b, row_b) = spec
+        want = [
+            ((x >> (56 - 8 * row_a)) & 0xFF) << 8 | ((y >> (56 - 8 * row_b)) & 0xFF)
+            for x, y in zip(values[a], values[b], strict=True)
+        ]
+        assert similarity._key(found, spec).tolist() == want
+
+
+def test_query_index_join_lists_every_equal_key_pair() -> None:
+    rng = np.random.default_rng(4)
+    # Few distinct values: buckets with one, several and many members, and empty ones.
+    queries = rng.choice(np.array([0, 1, 7, 7, 7, 300, 65535], dtype=np.uint16), 60)
+    lookups = rng.choice(np.array([0, 1, 2, 7, 300, 65535, 9], dtype=np.uint16), 80)
+    index = similarity._QueryIndex.build(queries)
+    got = sorted(
+        (int(q), int(p))
+        for entries, pos in index.join(lookups)
+        for q, p in zip(entries, pos, strict=True)
+    )
+    want = sorted(
+        (q, p) for q in range(len(queries)) for p in range(len(lookups)) if queries[q] == lookups[p]
+    )
+    assert got == want
+    assert similarity._QueryIndex.build(np.zeros(0, dtype=np.uint16)).join(lookups)[0][0].size == 0
+
+
+def _brute_force_candidates(
+    queries: list[Fingerprint], refs: list[Fingerprint], th: SimilarityThresholds, self_join: bool
+) -> set[tuple[int, int]]:
+    """Definition of stage 1, pair by pair: some key collides at an alignment that verifies."""
+    out = set()
+    for qi, q in enumerate(queries):
+        for ri, r in enumerate(refs):
+            if self_join and qi == ri:
+                continue
+            for o in range(2):
+                qb = {"phash": similarity._bytes(q.probes[o : o + 1])}
+                qb["dhash"] = similarity._bytes(q.probe_dhashes[o : o + 1])
+                rb = {"phash": similarity._bytes(r.grid), "dhash": similarity._bytes(r.grid_dhash)}
+                ph = np.bitwise_count(r.grid ^ q.probes[o])
+                dh = np.bitwise_count(r.grid_dhash ^ q.probe_dhashes[o])
+                slack = similarity.CANDIDATE_SLACK
+                # Collisions on pHash-only keys must be closer (see similarity._verified).
+                ok_any = (ph <= th.candidate) | (
+                    (ph <= th.candidate + slack) & (dh <= th.match_dhash)
+                )
+                ok_phash_key = (ph <= th.candidate - slack) | (
+                    (ph <= th.candidate) & (dh <= th.match_dhash + slack)
+                )
+                hit = np.zeros(hashing.GRID_SIZE, dtype=bool)
+                for spec in similarity.CANDIDATE_KEYS:
+                    phash_key = spec[0][0] == spec[1][0] == "phash"
+                    same = similarity._key(rb, spec) == similarity._key(qb, spec)[0]
+                    hit |= same & (ok_phash_key if phash_key else ok_any)
+                if hit.any():
+                    out.add((qi, ri))
+    return out
+
+
+@pytest.mark.parametrize("self_join", [False, True])
+def test_candidates_equal_their_pair_by_pair_definition(
+    self_join: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(5)
+    refs = _random_fps(rng, 9)
+    queries = refs if self_join else _random_fps(rng, 12)
+    # Plant near copies: a query probe equal to a grid box up to some flipped bits, so that
+    # keys collide, some alignments verify and some do not; plus an exact duplicate. Queries
+    # 6 and 7 collide on the pHash-only key (rows 2, 6) alone, 14 and 10 bits away.
+    row = [0xFF << (56 - 8 * r) for r in range(8)]
+    plants = [
+        (0, 3, 17, (1 << 3) - 1, True),
+        (1, 3, 200, (1 << 12) - 1, True),
+        (2, 8, 0, 0, True),
+        (5, 1, 99, (1 << 30) - 1, True),
+        (6, 4, 50, row[1] | (0xF << 32) | 0x3, False),
+        (7, 5, 51, row[1] | (0x1 << 32) | 0x1, False),
+    ]
+    for q, r, box, mask, same_dhash in plants:
+        probes = queries[q].probes.copy()
+        probes[q % 2] = refs[r].grid[box] ^ np.uint64(mask)
+        probe_d = queries[q].probe_dhashes.copy()
+        if same_dhash:
+            probe_d[q % 2] = refs[r].grid_dhash[box]
+        grids = queries[q].grid, queries[q].grid_dhash
+        queries[q] = Fingerprint(0, 0, 0, 0, probes, probe_d, *grids)
+    if self_join:
+        refs = queries
+    th = SimilarityThresholds()
+    want = _brute_force_candidates(queries, refs, th, self_join)
+    assert {(0, 3), (2, 8), (7, 5)} <= want and not {(5, 1), (6, 4)} & want
+    monkeypatch.setattr(similarity, "_BLOCK_REFS", 4)  # several blocks, a short last one
+    q_probes = np.stack([fp.probes for fp in queries])
+    q_probe_d = np.stack([fp.probe_dhashes for fp in queries])
+    for executor in (None, ThreadPoolExecutor(2)):
+        qi, ri = similarity._candidates(q_probes, q_probe_d, refs, th, self_join, executor)
+        assert set(zip(qi.tolist(), ri.tolist(), strict=True)) == want
+        assert len(qi) == len(want)
+
+
+def test_match_with_an_executor_gives_the_same_result(refs: list[Fingerprint]) -> None:
+    # Photos only: a crop of the brick texture is beyond the candidate keys (see similarity).
+    names = [n for n in REF_NAMES if n != "brick"]
+    copies = [hashing.fingerprint(P.crop(P.load_photo(n), 0.05, 0, 0.02, 0.1)) for n in names]
+    plain = similarity.match(copies, refs)
+    with ThreadPoolExecutor(2) as pool:
+        threaded = similarity.match(copies, refs, executor=pool)
+    assert [(m.query, m.ref, m.distance) for m in plain.matches] == [
+        (m.query, m.ref, m.distance) for m in threaded.matches
+    ]
+    assert sorted((m.query, m.ref) for m in plain.matches) == [
+        (i, REF_NAMES.index(n)) for i, n in enumerate(names)
+    ]
