@@ -13,6 +13,7 @@ from keyring.backends import SecretService, chainer, fail, null
 from keyring.errors import PasswordDeleteError
 
 from twinreview.cli import keys_cmd, roster_cmd, verify_cmd
+from twinreview.cli.main import run_command
 from twinreview.core.declog import LogWriter
 from twinreview.core.roster import Roster
 from twinreview.core.sshsig import NS_ENTRY, SigningKey
@@ -254,7 +255,7 @@ def test_cli_roster_add_self_and_other(
         assert code == 2
         assert capsys.readouterr().err.startswith("twinreview: ")
     not_ws = parser.parse_args(["roster", "add", str(tmp_path / "nope"), "--self"])
-    assert roster_cmd.cmd_add(not_ws, service.identities) == 2
+    assert run_command(lambda a: roster_cmd.cmd_add(a, service.identities), not_ws) == 2
 
 
 def test_cli_verify(
@@ -289,4 +290,4 @@ def test_cli_verify(
     ]
     assert verify_cmd.run(parser.parse_args(["verify", str(ws)])) == 1
     assert "torn_tail" in capsys.readouterr().out
-    assert verify_cmd.run(parser.parse_args(["verify", str(tmp_path / "nope")])) == 2
+    assert run_command(verify_cmd.run, parser.parse_args(["verify", str(tmp_path / "nope")])) == 2

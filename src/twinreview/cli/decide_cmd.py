@@ -20,7 +20,7 @@ from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.policy import APPROVE, REASON_CODES, REJECT
-from twinreview.core.workspace import Workspace, WorkspaceError
+from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import (
     DecisionError,
     DecisionService,
@@ -98,11 +98,7 @@ def scan_one(ws: Workspace, rel: str) -> AssetResult | None:
 
 def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int:
     """Scan, show the findings, sign and append the decision; return the exit code."""
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    ws = Workspace.open(args.workspace)
     try:
         _, rel, _ = resolve_asset(ws, _locate(ws, args.asset))
     except DecisionError as exc:

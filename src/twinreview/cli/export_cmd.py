@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
-from twinreview.core.workspace import Workspace, WorkspaceError
+from twinreview.core.workspace import Workspace
 from twinreview.services.export import README, ExportError, export_workspace
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 
@@ -47,10 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace, keys: KeyService) -> int:
     """Export and print a summary; return the exit code."""
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        return _error(str(exc))
+    ws = Workspace.open(args.workspace)
     try:
         identity, key = keys.signer()
         result = export_workspace(ws.root, args.outdir, identity, key)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from twinreview import __version__
+from twinreview.core.workspace import WorkspaceError
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -65,10 +66,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # No subcommand: open the desktop app. Imported lazily so that the CLI never loads Qt
         # unless the user asked for the app.
         return _open_app(args)
+    return run_command(func, args)
+
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run one subcommand with the CLI's common error handling; return the exit code."""
     try:
         code = func(args)
         sys.stdout.flush()
         return code
+    except WorkspaceError as exc:
+        # Every command that takes WS reports a folder that is not a workspace the same way.
+        print(f"twinreview: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("twinreview: interrupted", file=sys.stderr)
         return 130

@@ -13,7 +13,7 @@ import sys
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
 from twinreview.core.roster import ROLES, Person, RosterError, add_to_roster
 from twinreview.core.sshsig import SshPublicKey, SshsigError
-from twinreview.core.workspace import Workspace, WorkspaceError
+from twinreview.core.workspace import Workspace
 from twinreview.services.keys import IdentityStore, KeysError
 
 
@@ -61,10 +61,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace, identities: IdentityStore) -> int:
     """Add the key and person; print what changed."""
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        return _error(str(exc))
+    ws = Workspace.open(args.workspace)
     if args.self:
         if args.key:
             return _error("--key cannot be combined with --self")

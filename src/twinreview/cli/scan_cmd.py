@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.progress import ProgressBar
 from twinreview.core.findings import Severity
-from twinreview.core.workspace import Workspace, WorkspaceError
+from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor, make_scan_service
 from twinreview.services.scan import ScanResult
@@ -53,11 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the scan; return the exit code."""
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    ws = Workspace.open(args.workspace)
     result = scan_workspace(ws, no_cache=args.no_cache)
     if result is None:
         return EXIT_USAGE

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from twinreview.cli.main import EXIT_OK, EXIT_USAGE
+from twinreview.cli.main import EXIT_OK
 from twinreview.core.policy import State
-from twinreview.core.workspace import AssetRef, Workspace, WorkspaceError
+from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
 from twinreview.services.status import StatusReport, compute_status, sha256_file
@@ -39,11 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the status; return the exit code."""
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    ws = Workspace.open(args.workspace)
     cache = ResultCache(default_cache_path())
     try:
         report = compute_status(ws, sha256_of=lambda a: _cached_sha(cache, a))

@@ -10,9 +10,9 @@ import json
 import sys
 from collections import defaultdict
 
-from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK
 from twinreview.core.verify import Problem, VerifyReport, verify_workspace
-from twinreview.core.workspace import Workspace, WorkspaceError
+from twinreview.core.workspace import Workspace
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,11 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Verify and print the report; return the exit code."""
-    try:
-        ws = Workspace.open(args.workspace)
-    except WorkspaceError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    ws = Workspace.open(args.workspace)
     report = verify_workspace(ws.root)
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
