@@ -11,31 +11,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from keyring.backend import KeyringBackend
 
+from decision_helpers import MemoryKeyring
 from twinreview.cli import export_cmd
 from twinreview.core.declog import LogWriter
 from twinreview.core.roster import Person, add_to_roster
 from twinreview.core.sshsig import NS_LOG, SigningKey, verify
 from twinreview.services.export import ExportError, export_workspace
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = -1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.items.pop((service, username), None)
 
 
 def _tools() -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, null
-from keyring.errors import PasswordDeleteError
 
+from decision_helpers import MemoryKeyring
 from twinreview.cli import keys_cmd, roster_cmd, verify_cmd
 from twinreview.cli.main import run_command
 from twinreview.core.declog import LogWriter
@@ -25,26 +25,6 @@ from twinreview.services.keys import (
     KeyStore,
     check_backend,
 )
-
-
-class MemoryKeyring(KeyringBackend):
-    """In-memory backend, installed explicitly by tests (never auto-selected: priority < 0)."""
-
-    priority = -1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
 
 
 class _FakeAlt(KeyringBackend):
