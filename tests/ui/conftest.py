@@ -308,3 +308,25 @@ def open_and_scan(qtbot: Any, h: Harness, path: Path) -> None:
     """Open ``path`` and wait until the scan and the statuses are in."""
     with qtbot.waitSignal(h.session.statuses_refreshed, timeout=10_000):
         h.window.open_workspace(path)
+
+
+@pytest.fixture
+def check_model(request: pytest.FixtureRequest) -> Any:
+    """``check_model(model)``: pytest-qt's model tester on ``model``, watching it until teardown.
+
+    The ``qtmodeltester`` fixture holds one tester, so a second ``check`` leaves the first model
+    connected to a tester that teardown then empties; background work landing after the test
+    would trip it. One tester per model, each cleaned up, avoids that.
+    """
+    from pytestqt.modeltest import ModelTester
+
+    testers: list[Any] = []
+
+    def check(model: Any) -> None:
+        tester = ModelTester(request.config)
+        testers.append(tester)
+        tester.check(model, force_py=True)
+
+    yield check
+    for tester in testers:
+        tester._cleanup()

@@ -120,6 +120,8 @@ def test_history_shows_superseded_decisions(qtbot: Any, harness: Harness, worksp
         harness.session.decide(rel, "reject", ["quality"], "too dark")
     with qtbot.waitSignal(harness.session.statuses_refreshed):
         harness.session.decide(rel, "approve")
+    # The asset on screen is redrawn in the event-loop turn after its new status landed.
+    qtbot.waitUntil(lambda: "Approved by me@example.com" in w.findings.toPlainText())
     text = w.findings.toPlainText()
     assert text.index("Approved by me@example.com") < text.index("Rejected by me@example.com")
     assert "Superseded by a later decision" in text

@@ -3,9 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import Qt
 
-from conftest import Harness, open_and_scan
+from conftest import Harness, make_workspace, open_and_scan
 from twinreview.core.findings import Severity
 from twinreview.ui.queue_model import (
     COL_FINDINGS,
@@ -13,28 +14,72 @@ from twinreview.ui.queue_model import (
     ItemRole,
     QueueFilter,
     QueueProxy,
+    severity_rank,
 )
 
 
 def test_models_pass_qtmodeltester(
-    qtbot: Any, qtmodeltester: Any, harness: Harness, workspace: Path
+    qtbot: Any, qtmodeltester: Any, check_model: Any, harness: Harness, workspace: Path
 ) -> None:
     open_and_scan(qtbot, harness, workspace)
     assert harness.window.model.rowCount() == 8
     qtmodeltester.check(harness.window.model, force_py=True)
-    qtmodeltester.check(harness.window.proxy, force_py=True)
+    check_model(harness.window.proxy)
 
 
 def test_model_checked_while_rows_change(
-    qtbot: Any, qtmodeltester: Any, harness: Harness, workspace: Path
+    qtbot: Any, qtmodeltester: Any, check_model: Any, harness: Harness, workspace: Path
 ) -> None:
-    # The tester watches the signals of a live model: open, scan, statuses, decisions.
+    # The testers watch the signals of the live models: open, scan, statuses, decisions.
     qtmodeltester.check(harness.window.model, force_py=True)
+    check_model(harness.window.proxy)
     open_and_scan(qtbot, harness, workspace)
     rel = harness.window.current_item().rel
     with qtbot.waitSignal(harness.session.statuses_refreshed):
         harness.session.decide(rel, "approve")
-    qtmodeltester.check(harness.window.proxy, force_py=True)
+
+
+def test_results_land_in_slices_sorted_and_checked(
+    qtbot: Any,
+    qtmodeltester: Any,
+    check_model: Any,
+    harness: Harness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A tiny budget forces many slices; the testers watch every one of them.
+    monkeypatch.setattr("twinreview.ui.session.SLICE_BUDGET_S", 1e-9)
+    ws = make_workspace(tmp_path / "many", assets=30)
+    slices: list[int] = []
+    harness.session.items_changed.connect(lambda rels: slices.append(len(rels)))
+    qtmodeltester.check(harness.window.model, force_py=True)
+    check_model(harness.window.proxy)
+    finished: list[bool] = []
+    harness.session.scan_finished.connect(lambda _c: finished.append(harness.session.busy))
+    open_and_scan(qtbot, harness, ws)
+    # 60 results, then 60 statuses, one small slice at a time, all applied before the signals.
+    assert len(slices) > 4
+    assert sum(slices) == 120
+    assert finished == [False]
+    assert not harness.session.busy
+    assert all(i.result is not None and i.status is not None for i in harness.session.items)
+    proxy = harness.window.proxy
+    ranks = [severity_rank(proxy.index(r, 0).data(ItemRole)) for r in range(proxy.rowCount())]
+    assert ranks == sorted(ranks, reverse=True)
+    assert proxy.index(0, 0).data(ItemRole).blocking
+
+
+def test_unchanged_statuses_are_not_announced(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    seen: list[list[str]] = []
+    harness.session.items_changed.connect(seen.append)
+    rel = harness.window.current_item().rel
+    with qtbot.waitSignal(harness.session.statuses_refreshed):
+        harness.session.decide(rel, "approve")
+    # Only the asset just decided changed; the other seven are not redrawn or re-sorted.
+    assert [r for batch in seen for r in batch] == [rel]
 
 
 def test_sorted_by_severity_worst_first(qtbot: Any, harness: Harness, workspace: Path) -> None:

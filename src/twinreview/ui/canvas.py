@@ -99,6 +99,8 @@ class ImageCanvas(QWidget):
         self._drag_from: QPointF | None = None
         self._drag_local = False
         self._drag_wipe = False
+        #: ``QImage.cacheKey()`` of the images the last paint drew (what is on screen now).
+        self.painted_keys: tuple[int, ...] = ()
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 90)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -125,8 +127,17 @@ class ImageCanvas(QWidget):
         message: str = "",
     ) -> None:
         """Show images (null images are allowed: then ``message`` is shown)."""
+        secondary = secondary if secondary is not None else QImage()
+        same = (
+            primary.cacheKey() == self._primary.cacheKey()
+            and secondary.cacheKey() == self._secondary.cacheKey()
+            and (caption, secondary_caption, message)
+            == (self._caption, self._secondary_caption, self._message)
+        )
+        if same:
+            return  # nothing new to paint (e.g. a status update about the same asset)
         self._primary = primary
-        self._secondary = secondary if secondary is not None else QImage()
+        self._secondary = secondary
         self._caption = caption
         self._secondary_caption = secondary_caption
         self._message = message
@@ -192,13 +203,17 @@ class ImageCanvas(QWidget):
         pal = self.palette()
         p.fillRect(event.rect(), pal.color(QPalette.ColorRole.Base))
         frame = self.frame_rect()
-        # Smooth scaling only when shrinking: enlarged pixels should look like pixels when
-        # inspecting a detail at 100 % and above.
-        smooth = frame.width() <= self._primary.width() / max(1.0, self.devicePixelRatioF()) * 1.01
+        # Smooth scaling below 100 % of the source: enlarged pixels should look like pixels when
+        # inspecting a detail at 100 % and above. Measured against the source, not the decoded
+        # image: a screen-sized decode (or a draft) enlarged below 100 % is a resampling, not
+        # the file's pixels.
+        device_width = frame.width() * self.devicePixelRatioF()
+        smooth = device_width <= self._frame_size.width() * 1.01
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
         if self._primary.isNull():
             self._paint_message(p, self._message or "Loading…")
             p.end()
+            self.painted_keys = ()
             self.painted.emit()
             return
         primary_rect = self.fitted(self._primary, frame)
@@ -221,6 +236,7 @@ class ImageCanvas(QWidget):
             p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
         self._paint_captions(p)
         p.end()
+        self.painted_keys = (self._primary.cacheKey(), self._secondary.cacheKey())
         self.painted.emit()
 
     def wipe_x(self) -> float:

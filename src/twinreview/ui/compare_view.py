@@ -78,12 +78,15 @@ class CompareView(QWidget):
 
     Signals:
         reference_changed(str): the selected reference (relative path) changed.
-        asset_painted(str): the asset (relative path) has been painted with its image.
+        asset_painted(str): the asset (relative path) has been painted for the first time, as a
+            quick draft of a large JPEG or at display size, whichever came first.
+        asset_sharp(str): the asset has been painted from its display-sized decode.
         zoom_changed(float): shared zoom, relative to fit.
     """
 
     reference_changed = Signal(str)
     asset_painted = Signal(str)
+    asset_sharp = Signal(str)
     zoom_changed = Signal(float)
 
     def __init__(
@@ -109,6 +112,7 @@ class CompareView(QWidget):
         self._asset_key: Key | None = None
         self._ref_key: Key | None = None
         self._painted_rel: str | None = None
+        self._sharp_rel: str | None = None
         self._bound: QSize | None = None
         self._bound_screen: QScreen | None = None
 
@@ -216,8 +220,8 @@ class CompareView(QWidget):
 
     @property
     def asset_painted_now(self) -> bool:
-        """True when the current asset has already been painted (it was in the cache)."""
-        return self._asset is not None and self._painted_rel == self._asset[1]
+        """True when the current asset has been painted at display size (not just a draft)."""
+        return self._asset is not None and self._sharp_rel == self._asset[1]
 
     @property
     def reference_ready(self) -> bool:
@@ -246,6 +250,7 @@ class CompareView(QWidget):
         """
         self._asset = (path, rel, label)
         self._painted_rel = None
+        self._sharp_rel = None
         self.left.reset_local()
         self.right.reset_local()
         self.overlay.reset_local()
@@ -253,7 +258,7 @@ class CompareView(QWidget):
         self._asset_key = None
         self._asset_img = self._loader.cached(path, bound)
         if self._asset_img is None:
-            self._asset_key = self._loader.request(path, bound, URGENT)
+            self._asset_key = self._loader.request(path, bound, URGENT, progressive=True)
         self._refs = list(refs)
         self._rebuild_strip()
         chosen = preselect if preselect is not None else self._best_rel()
@@ -283,7 +288,7 @@ class CompareView(QWidget):
             bound = self.bound()
             self._ref_img = self._loader.cached(entry.path, bound)
             if self._ref_img is None:
-                self._ref_key = self._loader.request(entry.path, bound, URGENT)
+                self._ref_key = self._loader.request(entry.path, bound, URGENT, progressive=True)
             row = self._refs.index(entry)
             if self.strip.currentRow() != row:
                 self.strip.blockSignals(True)
@@ -339,13 +344,16 @@ class CompareView(QWidget):
             self.select_reference(self._refs[row].rel)
 
     def _on_image_ready(self, key: Key, decoded: Decoded) -> None:
+        # A draft keeps the key: the display-sized image is still on its way.
         if key == self._asset_key:
             self._asset_img = decoded
-            self._asset_key = None
+            if not decoded.preview:
+                self._asset_key = None
             self._refresh()
         if key == self._ref_key:
             self._ref_img = decoded
-            self._ref_key = None
+            if not decoded.preview:
+                self._ref_key = None
             self._refresh()
 
     # -- modes and navigation -------------------------------------------------------------------
@@ -466,7 +474,25 @@ class CompareView(QWidget):
         return decoded.image, ""
 
     def _on_canvas_painted(self) -> None:
-        if self._asset is None or self._asset_img is None or self._painted_rel == self._asset[1]:
+        if self._asset is None or self._asset_img is None:
             return
-        self._painted_rel = self._asset[1]
-        self.asset_painted.emit(self._asset[1])
+        rel = self._asset[1]
+        if self._sharp_rel == rel:
+            return
+        if self._asset_img.error is None and not self._asset_painted():
+            return  # another canvas painted (e.g. the reference side): the asset is not up yet
+        if self._painted_rel != rel:
+            self._painted_rel = rel
+            self.asset_painted.emit(rel)
+        if not self._asset_img.preview:
+            self._sharp_rel = rel
+            self.asset_sharp.emit(rel)
+
+    def _asset_painted(self) -> bool:
+        """True when a visible canvas has painted the current asset image."""
+        assert self._asset_img is not None
+        key = self._asset_img.image.cacheKey()
+        canvases = (
+            (self.left, self.right) if self.mode is CompareMode.SIDE_BY_SIDE else (self.overlay,)
+        )
+        return any(c.isVisible() and key in c.painted_keys for c in canvases)

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QPixmap
 
 from twinreview.ui.bridge import BACKGROUND, URGENT, Bridge, Task
-from twinreview.ui.images import Decoded, ImageCache, decode
+from twinreview.ui.images import Decoded, ImageCache, decode, decode_preview
 
 Key = tuple[str, int, int]
 
@@ -25,7 +25,9 @@ class ImageLoader(QObject):
     """Loads display-sized images in the background and caches them (GUI thread only).
 
     Signals:
-        image_ready(key, Decoded): a requested image has been decoded (or failed).
+        image_ready(key, Decoded): a requested image has been decoded (or failed). For a
+            progressive request a draft (``Decoded.preview``) may come first, under the same key;
+            it never comes after the display-sized image.
     """
 
     image_ready = Signal(object, object)
@@ -36,6 +38,7 @@ class ImageLoader(QObject):
         self._cache = cache
         self._tasks: dict[Key, Task[Decoded]] = {}
         self._priorities: dict[Key, int] = {}
+        self._previews: dict[Key, Task[Decoded | None]] = {}
 
     @property
     def cache(self) -> ImageCache:
@@ -46,12 +49,17 @@ class ImageLoader(QObject):
         """Return the decoded image when it is already in the cache."""
         return self._cache.get(ImageCache.key(path, bound))
 
-    def request(self, path: Path, bound: QSize | None, priority: int = URGENT) -> Key:
+    def request(
+        self, path: Path, bound: QSize | None, priority: int = URGENT, *, progressive: bool = False
+    ) -> Key:
         """Make sure ``path`` at ``bound`` gets decoded; returns its key.
 
         ``image_ready`` follows once it is available (even when it was already cached, so callers
         have one code path). A request already queued at a lower priority is re-queued at the
         higher one: the image the user now waits for must not sit behind prefetches.
+
+        ``progressive``: the user is waiting for this image; when it is a large JPEG, decode a
+        quick draft first (queued just ahead of the full decode) and announce it too.
         """
         key = ImageCache.key(path, bound)
         hit = self._cache.get(key)
@@ -59,6 +67,14 @@ class ImageLoader(QObject):
             self.image_ready.emit(key, hit)
             return key
         running = self._tasks.get(key)
+        if progressive and key not in self._previews and not (running and running.future):
+            self._previews[key] = self._bridge.submit(
+                decode_preview,
+                path,
+                bound,
+                on_done=partial(self._on_preview, key),
+                priority=priority,
+            )
         if running is not None:
             started = running.future is not None
             if started or self._priorities.get(key, BACKGROUND) <= priority:
@@ -76,15 +92,26 @@ class ImageLoader(QObject):
 
     def cancel_all(self) -> None:
         """Drop every pending request (another workspace was opened)."""
-        for task in self._tasks.values():
+        for task in (*self._tasks.values(), *self._previews.values()):
             task.cancel()
         self._tasks.clear()
         self._priorities.clear()
+        self._previews.clear()
 
     def _on_decoded(self, key: Key, decoded: Decoded) -> None:
         self._tasks.pop(key, None)
         self._priorities.pop(key, None)
+        preview = self._previews.pop(key, None)
+        if preview is not None:
+            preview.cancel()  # too late to help
         self._cache.put(key, decoded)
+        self.image_ready.emit(key, decoded)
+
+    def _on_preview(self, key: Key, decoded: Decoded | None) -> None:
+        self._previews.pop(key, None)
+        # None: not worth a draft. Once the full image is cached the draft is stale.
+        if decoded is None or decoded.error or self._cache.get(key) is not None:
+            return
         self.image_ready.emit(key, decoded)
 
 

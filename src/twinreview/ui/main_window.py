@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QSettings,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -180,10 +181,13 @@ class MainWindow(QMainWindow):
     """The app window. Takes its collaborators; builds nothing global.
 
     Signals:
-        asset_shown(str): an asset (relative path) has been painted in the visible compare view.
+        asset_shown(str): an asset (relative path) has been painted in the visible compare view
+            for the first time (a quick draft of a large JPEG counts).
+        asset_sharp(str): the asset has been painted from its display-sized decode.
     """
 
     asset_shown = Signal(str)
+    asset_sharp = Signal(str)
 
     def __init__(
         self,
@@ -209,6 +213,7 @@ class MainWindow(QMainWindow):
         self._current_rel: str | None = None
         self._selecting_first = False
         self._auto_selected = True  # the reviewer has not picked an asset since opening
+        self._refreshing = False  # a refresh of the asset on screen is scheduled
         self._make_actions()
 
         # Queue
@@ -290,7 +295,8 @@ class MainWindow(QMainWindow):
 
         # Compare + findings + decision bar
         self.compare = CompareView(loader, thumbnails)
-        self.compare.asset_painted.connect(self._on_painted)
+        self.compare.asset_painted.connect(lambda rel: self._on_painted(self.compare, rel))
+        self.compare.asset_sharp.connect(lambda rel: self._on_sharp(self.compare, rel))
         self.findings = FindingsPanel()
         self.findings.evidence_requested.connect(self.open_evidence)
         self.decision_label = QLabel()
@@ -330,7 +336,12 @@ class MainWindow(QMainWindow):
         self.simple_proxy.setSourceModel(self.model)
         self.simple_proxy.sort(-1)
         self.simple_compare = CompareView(loader, thumbnails, simple=True)
-        self.simple_compare.asset_painted.connect(self._on_painted)
+        self.simple_compare.asset_painted.connect(
+            lambda rel: self._on_painted(self.simple_compare, rel)
+        )
+        self.simple_compare.asset_sharp.connect(
+            lambda rel: self._on_sharp(self.simple_compare, rel)
+        )
         self.simple_page = SimplePage(self.simple_compare, self.acts)
 
         self.welcome = WelcomePage(self.acts["open"], self.acts["demo"])
@@ -740,9 +751,16 @@ class MainWindow(QMainWindow):
             self._select_first()
 
     def _on_items_changed(self, rels: list[str]) -> None:
-        if self._current_rel is not None and self._current_rel in rels:
-            self._show_current(keep_reference=True)
+        if self._current_rel is not None and self._current_rel in rels and not self._refreshing:
+            # Redraw the asset on screen in its own event-loop turn, not inside the slice of
+            # results that brought it: each turn stays short.
+            self._refreshing = True
+            QTimer.singleShot(0, self._refresh_current)
         self._update_count()
+
+    def _refresh_current(self) -> None:
+        self._refreshing = False
+        self._show_current(keep_reference=True)
 
     def _on_statuses_refreshed(self) -> None:
         problems = self.session.verification_problems
@@ -837,8 +855,7 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if view.asset_painted_now:
             self._prefetch_neighbours()
-        # Otherwise prefetching starts once this asset is on screen (_on_painted): decoding the
-        # neighbours now would compete for the cores with the decode the reviewer waits for.
+        # Otherwise prefetching starts once this asset is sharp on screen (_on_sharp).
 
     def _prefetch_neighbours(self) -> None:
         view = self._view()
@@ -942,9 +959,15 @@ class MainWindow(QMainWindow):
         if self.pages.currentIndex() == PAGE_REVIEW:
             self.set_mode(CompareMode.SIDE_BY_SIDE)
 
-    def _on_painted(self, rel: str) -> None:
-        if rel == self._current_rel:
+    def _on_painted(self, view: CompareView, rel: str) -> None:
+        if rel == self._current_rel and view is self._view():
             self.asset_shown.emit(rel)
+
+    def _on_sharp(self, view: CompareView, rel: str) -> None:
+        if rel == self._current_rel and view is self._view():
+            self.asset_sharp.emit(rel)
+            # Only now: decoding the neighbours earlier would compete for the cores with the
+            # decode the reviewer waits for.
             self._prefetch_neighbours()
 
     # -- compare --------------------------------------------------------------------------------

@@ -108,6 +108,9 @@ class QueueModel(QAbstractTableModel):
         self._session = session
         self._thumbnails = thumbnails
         self._rows: list[AssetItem] = []
+        # Sort keys per row and column, kept up to date as items change: the proxy compares
+        # rows thousands of times per sort, and each comparison is a call into Python.
+        self._keys: list[tuple[Any, ...]] = []
         self._row_of: dict[str, int] = {}
         self._row_of_path: dict[str, int] = {}
         session.workspace_opened.connect(self._on_reset)
@@ -175,12 +178,18 @@ class QueueModel(QAbstractTableModel):
 
     def sort_key(self, row: int, col: int) -> Any:
         """What :data:`SortKeyRole` returns, without a round trip through Qt (for the proxy)."""
-        item = self._rows[row]
-        if col == COL_FINDINGS:
-            return severity_rank(item)
-        if col == COL_STATUS:
-            return -1 if item.state is None else _STATE_RANK[item.state]
-        return self._display(item, col).lower()
+        return self._keys[row][col]
+
+    def _compute_keys(self, item: AssetItem) -> tuple[Any, ...]:
+        keys: list[Any] = [None] * len(_HEADERS)
+        for col in range(len(_HEADERS)):
+            if col == COL_FINDINGS:
+                keys[col] = severity_rank(item)
+            elif col == COL_STATUS:
+                keys[col] = -1 if item.state is None else _STATE_RANK[item.state]
+            else:
+                keys[col] = self._display(item, col).lower()
+        return tuple(keys)
 
     def row_of(self, rel: str) -> int:
         """Source row of an asset, -1 when absent."""
@@ -237,6 +246,7 @@ class QueueModel(QAbstractTableModel):
     def _on_reset(self, _ws: object) -> None:
         self.beginResetModel()
         self._rows = list(self._session.items)
+        self._keys = [self._compute_keys(item) for item in self._rows]
         self._reindex()
         self.endResetModel()
 
@@ -245,17 +255,29 @@ class QueueModel(QAbstractTableModel):
         self._row_of_path = {str(item.ref.path): i for i, item in enumerate(self._rows)}
 
     def _on_items_changed(self, rels: list[str]) -> None:
-        new = [item for item in self._session.items if item.rel not in self._row_of]
-        if new:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
-            self._rows.extend(new)
-            self._reindex()
-            self.endInsertRows()
-        rows = sorted(self._row_of[r] for r in rels if r in self._row_of)
-        if rows:
-            # One signal over the changed span: cheap, and views repaint only what is visible.
-            self.dataChanged.emit(self.index(rows[0], 0), self.index(rows[-1], len(_HEADERS) - 1))
+        items = self._session.items
+        # The session only ever appends; the rows it has that we lack are at its end.
+        if len(items) > len(self._rows):
+            new = [item for item in items[len(self._rows) :] if item.rel not in self._row_of]
+            if new:
+                first = len(self._rows)
+                self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+                self._rows.extend(new)
+                self._keys.extend(self._compute_keys(item) for item in new)
+                self._reindex()
+                self.endInsertRows()
+        rows = sorted({self._row_of[r] for r in rels if r in self._row_of})
+        for row in rows:
+            self._keys[row] = self._compute_keys(self._rows[row])
+        # One signal per run of adjacent rows: the proxy looks at every row of a signalled
+        # range, so one wide range over scattered rows would cost the whole table.
+        start = prev = -2
+        for row in [*rows, -2]:
+            if row != prev + 1:
+                if start >= 0:
+                    self.dataChanged.emit(self.index(start, 0), self.index(prev, len(_HEADERS) - 1))
+                start = row
+            prev = row
 
     def _on_identity_changed(self) -> None:
         if self._rows:
@@ -375,19 +397,18 @@ class QueueProxy(QSortFilterProxyModel):
     def lessThan(self, left: Index, right: Index) -> bool:
         """Compare sort keys; ties keep the workspace order so the sort is stable."""
         model = self.sourceModel()
+        lrow, rrow = left.row(), right.row()
         if isinstance(model, QueueModel):
-            a, b = (
-                model.sort_key(left.row(), left.column()),
-                model.sort_key(right.row(), right.column()),
-            )
+            col = left.column()
+            a, b = model.sort_key(lrow, col), model.sort_key(rrow, col)
         else:
             a, b = left.data(SortKeyRole), right.data(SortKeyRole)
         if a != b:
             return bool(a < b)
         # Ties in workspace order whatever the direction: Qt reverses lessThan for descending.
         if self.sortOrder() == Qt.SortOrder.DescendingOrder:
-            return left.row() > right.row()
-        return left.row() < right.row()
+            return lrow > rrow
+        return lrow < rrow
 
 
 def state_icon(state: State | None) -> QIcon:

@@ -3,17 +3,23 @@
 A QObject on the GUI thread. Everything slow (opening, scanning, statuses, signing a decision) runs
 in workers through the :class:`~twinreview.ui.bridge.Bridge`; results come back here and are
 announced with signals. Widgets read :attr:`ReviewSession.items` and listen.
+
+A scan's results and a status refresh land in slices: each slice (its items and everything the
+widgets do about them) gets a few milliseconds, then the event loop runs before the next one, so
+a thousand results never freeze the window. ``scan_finished`` and ``statuses_refreshed`` come
+after the last slice.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from twinreview.core.findings import Finding, Severity, worst
 from twinreview.core.policy import APPROVE, REJECT, State
@@ -84,6 +90,60 @@ class ScanState:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+#: GUI-thread time one slice of landing results may take (seconds), announcements included.
+SLICE_BUDGET_S = 0.004
+_FIRST_SLICE = 8  # items in the first slice, before its cost is known
+
+
+class _Landing:
+    """Applies a list of updates in time-boxed slices, one event-loop turn apart.
+
+    ``apply(update)`` changes one item and returns its rel (or None); after each slice the rels
+    are announced through ``announce``; ``finish`` runs after the last slice. The slice size
+    adapts so that applying and announcing a slice takes about :data:`SLICE_BUDGET_S`.
+    """
+
+    def __init__(
+        self,
+        updates: Sequence[Any],
+        apply: Callable[[Any], str | None],
+        announce: Callable[[list[str]], None],
+        finish: Callable[[], None],
+    ) -> None:
+        self._updates = updates
+        self._apply = apply
+        self._announce = announce
+        self._finish = finish
+        self._next = 0
+        self._size = _FIRST_SLICE
+        self.cancelled = False
+        self.done = False
+
+    def start(self) -> None:
+        """Apply the first slice now (the reviewer sees something at once), the rest later."""
+        self._step()
+
+    def _step(self) -> None:
+        if self.cancelled:
+            return
+        t0 = time.perf_counter()
+        end = min(len(self._updates), self._next + self._size)
+        changed = [rel for u in self._updates[self._next : end] if (rel := self._apply(u))]
+        count = end - self._next
+        self._next = end
+        if changed:
+            self._announce(changed)
+        elapsed = time.perf_counter() - t0
+        # Aim the next slice at the budget, growing at most 4x at a time.
+        per_item = elapsed / max(1, count)
+        self._size = max(1, min(self._size * 4, int(SLICE_BUDGET_S / max(per_item, 1e-7))))
+        if self._next < len(self._updates):
+            QTimer.singleShot(0, self._step)
+            return
+        self.done = True
+        self._finish()
+
+
 def _open_workspace(path: Path) -> tuple[Workspace, list[AssetRef]]:
     ws = Workspace.open(path)
     return ws, list(ws.iter_assets())
@@ -133,6 +193,8 @@ class ReviewSession(QObject):
         self._status_seq = 0
         self._status_applied = 0
         self._generation = 0
+        self._results_landing: _Landing | None = None
+        self._status_landing: _Landing | None = None
 
     @property
     def backend(self) -> ReviewBackend:
@@ -147,6 +209,20 @@ class ReviewSession(QObject):
     def item(self, rel: str) -> AssetItem | None:
         """Return the item for a workspace-relative path."""
         return self._by_rel.get(rel)
+
+    @property
+    def busy(self) -> bool:
+        """True while scan results or statuses are still being applied slice by slice."""
+        return any(
+            landing is not None and not landing.done and not landing.cancelled
+            for landing in (self._results_landing, self._status_landing)
+        )
+
+    def _stop_landing(self) -> None:
+        for landing in (self._results_landing, self._status_landing):
+            if landing is not None:
+                landing.cancelled = True
+        self._results_landing = self._status_landing = None
 
     @property
     def can_decide(self) -> bool:
@@ -199,6 +275,7 @@ class ReviewSession(QObject):
             if generation != self._generation:
                 return
             ws, refs = value
+            self._stop_landing()
             self.workspace = ws
             self.scan_result = None
             self.items = [
@@ -244,9 +321,12 @@ class ReviewSession(QObject):
             if self.scan is not state or generation != self._generation:
                 return
             state.running = False
-            self._apply_scan(result)
-            self.scan_finished.emit(bool(result.cancelled))
-            self.refresh_statuses()
+
+            def finish() -> None:
+                self.scan_finished.emit(bool(result.cancelled))
+                self.refresh_statuses()
+
+            self._apply_scan(result, finish)
 
         def failed(exc: BaseException) -> None:
             if self.scan is not state:
@@ -266,22 +346,28 @@ class ReviewSession(QObject):
         if self.scan.running:
             self.scan.cancel.set()
 
-    def _apply_scan(self, result: ScanResultLike) -> None:
+    def _apply_scan(self, result: ScanResultLike, finish: Callable[[], None]) -> None:
         self.scan_result = result
-        changed: list[str] = []
-        for r in result.assets:
+        ws = self.workspace
+        assert ws is not None
+
+        def apply(r: AssetResultLike) -> str:
             item = self._by_rel.get(r.asset.rel)
             if item is None:
                 # New since the workspace was opened: the scan walked it, so show it.
-                ws = self.workspace
-                assert ws is not None
                 model = ws.models.get(r.asset.model_id)
                 item = AssetItem(r.asset, model.display_name if model else r.asset.model_id)
                 self.items.append(item)
                 self._by_rel[item.rel] = item
             item.result = r
-            changed.append(item.rel)
-        self.items_changed.emit(changed)
+            return item.rel
+
+        if self._results_landing is not None:
+            self._results_landing.cancelled = True
+        self._results_landing = _Landing(
+            list(result.assets), apply, self.items_changed.emit, finish
+        )
+        self._results_landing.start()
 
     def refresh_statuses(self) -> None:
         """Recompute every asset's status from the logs (in the background)."""
@@ -300,14 +386,24 @@ class ReviewSession(QObject):
             self._status_applied = seq
             self.verification_ok = snapshot.verification_ok
             self.verification_problems = snapshot.problems
-            changed = []
-            for rel, status in snapshot.assets.items():
+
+            def apply(entry: tuple[str, AssetStatus]) -> str | None:
+                rel, status = entry
                 item = self._by_rel.get(rel)
-                if item is not None:
-                    item.status = status
-                    changed.append(rel)
-            self.items_changed.emit(changed)
-            self.statuses_refreshed.emit()
+                if item is None or item.status == status:
+                    return None  # unchanged: nothing to redraw or re-sort
+                item.status = status
+                return rel
+
+            if self._status_landing is not None:
+                self._status_landing.cancelled = True
+            self._status_landing = _Landing(
+                list(snapshot.assets.items()),
+                apply,
+                self.items_changed.emit,
+                self.statuses_refreshed.emit,
+            )
+            self._status_landing.start()
 
         def failed(exc: BaseException) -> None:
             self.workspace_failed.emit(f"cannot read the decision logs: {_one_line(exc)}")
