@@ -275,7 +275,22 @@ def test_query_index_join_lists_every_equal_key_pair() -> None:
         (q, p) for q in range(len(queries)) for p in range(len(lookups)) if queries[q] == lookups[p]
     )
     assert got == want
-    assert similarity._QueryIndex.build(np.zeros(0, dtype=np.uint16)).join(lookups)[0][0].size == 0
+    empty = similarity._QueryIndex.build(np.zeros(0, dtype=np.uint16))
+    assert empty.join(lookups)[0][0].size == 0
+
+
+def test_identical_groups_merge_exact_duplicates_only() -> None:
+    rng = np.random.default_rng(6)
+    probes = rng.integers(0, 2**64, (6, 2), dtype=np.uint64)
+    probe_d = rng.integers(0, 2**64, (6, 2), dtype=np.uint64)
+    assert similarity._identical_groups(probes, probe_d) is None
+    probes[3], probe_d[3] = probes[1], probe_d[1]
+    # Row 5 differs from row 0 by two bits that cancel in the mixing hash: not a duplicate.
+    probes[5], probe_d[5] = probes[0] ^ np.uint64(1), probe_d[0] ^ np.uint64(1 << 7)
+    probes[5, 1], probe_d[5, 1] = probes[0, 1], probe_d[0, 1]
+    group = similarity._identical_groups(probes, probe_d)
+    assert group is not None
+    assert group[3] == group[1] and len(set(group.tolist())) == 5
 
 
 def _brute_force_candidates(
@@ -316,7 +331,7 @@ def test_candidates_equal_their_pair_by_pair_definition(
     self_join: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = np.random.default_rng(5)
-    refs = _random_fps(rng, 9)
+    refs = _random_fps(rng, 12 if self_join else 9)
     queries = refs if self_join else _random_fps(rng, 12)
     # Plant near copies: a query probe equal to a grid box up to some flipped bits, so that
     # keys collide, some alignments verify and some do not; plus an exact duplicate. Queries
@@ -338,11 +353,13 @@ def test_candidates_equal_their_pair_by_pair_definition(
             probe_d[q % 2] = refs[r].grid_dhash[box]
         grids = queries[q].grid, queries[q].grid_dhash
         queries[q] = Fingerprint(0, 0, 0, 0, probes, probe_d, *grids)
+    # Exact duplicates (the same file twice): joined once, candidates shared.
+    queries[9], queries[10] = queries[0], queries[2]
     if self_join:
         refs = queries
     th = SimilarityThresholds()
     want = _brute_force_candidates(queries, refs, th, self_join)
-    assert {(0, 3), (2, 8), (7, 5)} <= want and not {(5, 1), (6, 4)} & want
+    assert {(0, 3), (2, 8), (7, 5), (9, 3), (10, 8)} <= want and not {(5, 1), (6, 4)} & want
     monkeypatch.setattr(similarity, "_BLOCK_REFS", 4)  # several blocks, a short last one
     q_probes = np.stack([fp.probes for fp in queries])
     q_probe_d = np.stack([fp.probe_dhashes for fp in queries])
@@ -364,4 +381,13 @@ def test_match_with_an_executor_gives_the_same_result(refs: list[Fingerprint]) -
     ]
     assert sorted((m.query, m.ref) for m in plain.matches) == [
         (i, REF_NAMES.index(n)) for i, n in enumerate(names)
+    ]
+
+
+def test_self_match_pairs_every_exact_duplicate(refs: list[Fingerprint]) -> None:
+    # The same file 30 times (joined once in the candidate stage) plus two other photos.
+    batch = [refs[0]] * 30 + [refs[1], refs[2]]
+    result = similarity.self_match(batch)
+    assert [(m.query, m.ref) for m in result.matches] == [
+        (i, j) for i in range(30) for j in range(i + 1, 30)
     ]
