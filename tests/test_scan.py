@@ -211,3 +211,21 @@ def test_editing_an_xmp_sidecar_refreshes_the_disclosure(tmp_path: Path) -> None
     assert disclosure is not None
     assert disclosure["xmp"]["source_type"].endswith("trainedAlgorithmicMedia")
     assert {f.kind for f in second.assets[0].findings} == {"partial_disclosure"}
+
+
+def test_a_damaged_cache_row_is_a_miss(
+    photo_ws: Path, sync_executor: object, tmp_path: Path
+) -> None:
+    path = tmp_path / "cache.sqlite3"
+    cache = ResultCache(path)
+    first = scan(photo_ws, sync_executor, cache)
+    cache.close()
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute('UPDATE results SET data = \'{"facts": 1, "fingerprint": "zz"}\'')
+    cache = ResultCache(path)
+    second = scan(photo_ws, sync_executor, cache)
+    cache.close()
+    assert second.stats["decoded"] == second.stats["files"]
+    assert _kinds(second) == _kinds(first)

@@ -520,14 +520,17 @@ class ScanService:
             disclosure = self._cache.get(sha, "disclosure", dversion)
             if disclosure is None:
                 return None
-        fp = data.get("fingerprint")
-        return _Analysis(
-            sha256=sha,
-            error=data.get("error"),
-            facts=FileFacts(**data["facts"]),
-            fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
-            disclosure=disclosure,
-        )
+        try:
+            fp = data.get("fingerprint")
+            return _Analysis(
+                sha256=sha,
+                error=data.get("error"),
+                facts=FileFacts(**data["facts"]),
+                fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
+                disclosure=disclosure,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None  # a damaged cache row is a miss: the file is analysed again
 
     def _store(
         self, path: Path, st: os.stat_result | None, an: _Analysis, version: str, dversion: str
@@ -664,9 +667,15 @@ class ScanService:
         rej_of: list[RejectedAsset] = []
         for r in rejected:
             data = cached.get(r.sha256)
-            if data and data.get("fingerprint"):
-                rej_fps.append(hashing.Fingerprint.from_json(data["fingerprint"]))
+            try:
+                fp = hashing.Fingerprint.from_json(data["fingerprint"]) if data else None
+            except (ValueError, KeyError, TypeError):
+                fp = None  # damaged row: the pHash fallback below covers it
+            if fp is not None:
+                rej_fps.append(fp)
                 rej_of.append(r)
+            else:
+                cached.pop(r.sha256, None)
         hits: dict[int, list[tuple[RejectedAsset, Mapping[str, Any]]]] = {}
         by_sha: dict[str, list[RejectedAsset]] = {}
         for r in rejected:
@@ -728,10 +737,13 @@ class ScanService:
         out: dict[Path, hashing.Detail] = {}
         todo: dict[Future[hashing.Detail | None], Path] = {}
         for path, sha in wanted.items():
-            if sha and sha in cached:
-                out[path] = hashing.Detail.from_json(cached[sha])
-            else:
-                todo[self._executor.submit(_detail_file, path)] = path
+            try:
+                if sha and sha in cached:
+                    out[path] = hashing.Detail.from_json(cached[sha])
+                    continue
+            except (ValueError, KeyError, TypeError):
+                pass  # damaged row: compute it again
+            todo[self._executor.submit(_detail_file, path)] = path
         total, done = len(todo), 0
         for fut in list(todo):
             if stop.is_set():
