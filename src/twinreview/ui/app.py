@@ -9,8 +9,8 @@ Entry points (called by the CLI through importlib, so that the CLI never imports
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -219,7 +219,10 @@ def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
     settings = QSettings(ORG, APP)
     if screenshot is not None:
         # A screenshot must not depend on (or change) the user's remembered window layout.
-        settings = QSettings(str(Path(os.devnull)), QSettings.Format.IniFormat)
+        # Never os.devnull: QSettings saves by writing a temporary file and renaming it over the
+        # target, which as root replaces /dev/null with a regular file.
+        scratch = Path(tempfile.mkdtemp(prefix="twinreview-shot-")) / "settings.ini"
+        settings = QSettings(str(scratch), QSettings.Format.IniFormat)
     parts = build_app(settings)
     window = parts.window
     if screenshot is None:

@@ -11,16 +11,18 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtCore import QSize, QUrl, Signal
+from PySide6.QtGui import QPalette, QPixmap, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.policy import REASON_CODES, Decision, State
-from twinreview.ui.resources import resources_dir
+from twinreview.ui.resources import icon
 from twinreview.ui.session import AssetItem
 
 EVIDENCE_SCHEME = "evidence"
+# <img src="icon:NAME"> shows the bundled icon NAME, rendered once per size (see loadResource).
+ICON_SCHEME = "icon"
 
 C2PA_MEANING: Mapping[str, str] = {
     "absent": "The file carries no Content Credentials (C2PA).",
@@ -71,8 +73,7 @@ def human_size(size: int | None) -> str:
 
 
 def _icon_img(name: str, size: int) -> str:
-    path = resources_dir() / "icons" / f"{name}.svg"
-    return f'<img src="{QUrl.fromLocalFile(str(path)).toString()}" width="{size}" height="{size}">'
+    return f'<img src="{ICON_SCHEME}:{name}" width="{size}" height="{size}">'
 
 
 def _when(ts: dt.datetime) -> str:
@@ -98,15 +99,38 @@ class FindingsPanel(QTextBrowser):
         )
         self.setMinimumWidth(200)
         self._item: AssetItem | None = None
+        self._html = ""
+        self._icons: dict[tuple[str, int, float], QPixmap] = {}
         self.show_item(None)
 
     def show_item(self, item: AssetItem | None) -> None:
         """Render ``item`` (None: an empty hint)."""
         self._item = item
-        if item is None:
-            self.setHtml("<p>Select an asset to see what the scan found.</p>")
-            return
-        self.setHtml(self.to_html(item))
+        html = (
+            "<p>Select an asset to see what the scan found.</p>"
+            if item is None
+            else self.to_html(item)
+        )
+        if html != self._html:  # laying out rich text is the costly part: skip it when unchanged
+            self._html = html
+            self.setHtml(html)
+
+    def loadResource(self, type: int, name: QUrl) -> Any:
+        """Serve ``icon:NAME`` images from the bundled icons, rendered once per size.
+
+        Every ``setHtml`` empties the document's resources; without this each asset shown would
+        read and render the SVG files again.
+        """
+        if type == QTextDocument.ResourceType.ImageResource and name.scheme() == ICON_SCHEME:
+            size = max(14, self.fontMetrics().height())
+            dpr = self.devicePixelRatioF()
+            key = (name.path(), size, dpr)
+            pixmap = self._icons.get(key)
+            if pixmap is None:
+                pixmap = icon(name.path()).pixmap(QSize(size, size), dpr)
+                self._icons[key] = pixmap
+            return pixmap
+        return super().loadResource(type, name)
 
     def refresh(self) -> None:
         """Re-render the current item (its results or status changed)."""
