@@ -89,6 +89,17 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
             _verdict(naive / warm >= 100),
         ),
     ]
+    if "threads_s" in j and "processes_s" in j:
+        rows.append(
+            Row(
+                area,
+                f"per-file work on a {os.cpu_count()}-thread pool (pool start-up included)",
+                _ms(j["threads_s"]),
+                "-",
+                f"on a process pool: {_ms(j['processes_s'])}",
+                "n/a",
+            )
+        )
     if both is not None:
         rows.append(
             Row(
@@ -104,28 +115,40 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
 
 
 def rows_match(j: Mapping[str, Any]) -> list[Row]:
-    """bench_match: the vectorised matcher."""
+    """bench_match: the vectorised matcher (older and newer JSON field names)."""
     area = f"Matching ({j['assets']:,} assets x {j['refs']:,} references)"
-    one = j["match_ms_1thread"]
-    return [
+    one = j.get("match_ms", j.get("match_ms_1thread"))
+    parts = [f"2 threads {j['match_ms_2threads']:.1f} ms"]
+    if "reference_match_ms" in j:
+        parts.insert(0, f"dense candidate stage (the yardstick) {j['reference_match_ms']:.1f} ms")
+    parts.append(f"{j['found']} matches for {j['planted']} planted edited copies")
+    if "reference_found" in j:
+        parts[-1] += f" (yardstick: {j['reference_found']})"
+    rows = [
         Row(
             area,
             "match, 1 thread",
             f"{one:.1f} ms",
             "< 100 ms",
-            f"2 threads {j['match_ms_2threads']:.1f} ms; {j['found']} matches for "
-            f"{j['planted']} planted edited copies",
+            "; ".join(parts),
             _verdict(one < 100),
-        ),
-        Row(
-            area,
-            "self-join of 2,000 assets (duplicates in batch)",
-            f"{j['self_match_2000_ms']:.1f} ms",
-            "-",
-            f"one fingerprint of a real photo: {j['fingerprint_ms']:.1f} ms",
-            "n/a",
-        ),
+        )
     ]
+    self_ms = j.get("self_match_ms", j.get("self_match_2000_ms"))
+    if self_ms is not None:
+        yard = j.get("reference_self_match_ms")
+        rows.append(
+            Row(
+                area,
+                "self-join of the assets (duplicates in batch)",
+                f"{self_ms:.1f} ms",
+                "-",
+                (f"yardstick {yard:.1f} ms; " if yard is not None else "")
+                + f"one fingerprint of a real photo: {j['fingerprint_ms']:.1f} ms",
+                "n/a",
+            )
+        )
+    return rows
 
 
 def rows_verify(j: Mapping[str, Any]) -> list[Row]:
@@ -166,23 +189,38 @@ def rows_ui(j: Mapping[str, Any]) -> list[Row]:
     """bench_ui: responsiveness of the desktop app (offscreen)."""
     area = "Desktop app (offscreen Qt)"
     samples = j.get("samples", {})
-    return [
+    cold95, cold50 = j["cold_24mp_p95_ms"], j["cold_24mp_p50_ms"]
+    rows = [
         Row(
             area,
             "next asset painted, prefetched (p95)",
             f"{j['prefetched_p95_ms']:.1f} ms (p50 {j['prefetched_p50_ms']:.1f})",
             "<= 16 ms (one frame)",
-            f"not prefetched (cold 24 MP JPEG): p95 {j['cold_24mp_p95_ms']:.1f} ms "
+            f"not prefetched (cold 24 MP JPEG): p95 {cold95:.1f} ms "
             f"({samples.get('prefetched', '?')} samples)",
             _verdict(j["prefetched_p95_ms"] <= 16),
-        ),
+        )
+    ]
+    if "cold_24mp_first_p95_ms" in j:
+        first95 = j["cold_24mp_first_p95_ms"]
+        rows.append(
+            Row(
+                area,
+                "cold 24 MP JPEG: first paint, a reduced preview (p95)",
+                f"{first95:.1f} ms (p50 {j['cold_24mp_first_p50_ms']:.1f})",
+                "<= 100 ms on screen",
+                f"sharp at display size: p95 {cold95:.1f} ms",
+                _verdict(first95 <= 100),
+            )
+        )
+    rows += [
         Row(
             area,
-            "next asset painted, cold 24 MP JPEG (p95)",
-            f"{j['cold_24mp_p95_ms']:.1f} ms (p50 {j['cold_24mp_p50_ms']:.1f})",
+            "cold 24 MP JPEG: sharp at display size (p95)",
+            f"{cold95:.1f} ms (p50 {cold50:.1f})",
             "<= 100 ms",
             f"prefetched p95 {j['prefetched_p95_ms']:.1f} ms",
-            _verdict(j["cold_24mp_p95_ms"] <= 100),
+            _verdict(cold95 <= 100),
         ),
         Row(
             area,
@@ -193,6 +231,7 @@ def rows_ui(j: Mapping[str, Any]) -> list[Row]:
             _verdict(j["max_stall_ms"] <= 50),
         ),
     ]
+    return rows
 
 
 def rows_generic(name: str) -> Callable[[Mapping[str, Any]], list[Row]]:
