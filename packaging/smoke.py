@@ -15,7 +15,8 @@ build must stand on its own:
    corpus has it, to prove the bundled C2PA library loads and reads a manifest;
 3. ``twinreview demo --no-gui DIR`` builds the demo workspace from the bundled resources;
 4. ``twinreview scan DIR --json`` on it finds every similarity finding kind the demo is built for;
-5. ``twinreview demo DIR2 --screenshot PNG`` (Qt offscreen) opens the app window and saves a
+5. ``twinreview report DIR --html FILE`` writes the sign-off report with embedded thumbnails;
+6. ``twinreview demo DIR2 --screenshot PNG`` (Qt offscreen) opens the app window and saves a
    screenshot that is not blank: proves the Qt plugins and the SVG icons are bundled.
 
 Prints one line per check and exits 0 when all pass, 1 otherwise.
@@ -160,6 +161,15 @@ def main(argv: list[str] | None = None) -> int:
                 raise SmokeFailure(f"finding kinds missing from the scan: {sorted(missing)}")
             return f"{len(doc['assets'])} assets, kinds: {', '.join(sorted(kinds))}"
 
+        def check_report() -> str:
+            page = tmp / "report.html"
+            _run([str(cli), "report", str(demo), "--html", str(page)], env, tmp)
+            text = page.read_text("utf-8") if page.is_file() else ""
+            thumbs = text.count('src="data:image/jpeg;base64,')
+            if not text.startswith("<!DOCTYPE html>") or thumbs == 0:
+                raise SmokeFailure(f"no HTML report with thumbnails ({len(text)} characters)")
+            return f"{len(text) // 1024} KiB, {thumbs} embedded thumbnails"
+
         def check_gui() -> str:
             shot = tmp / "window.png"
             _run([str(gui), "demo", str(tmp / "demo-gui"), "--screenshot", str(shot)], env, tmp)
@@ -179,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             ("inspect --json", check_inspect),
             ("demo --no-gui", check_demo),
             ("scan --json", check_scan),
+            ("report --html", check_report),
             ("demo --screenshot", check_gui),
         ]
         for name, check in checks:
