@@ -805,7 +805,11 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
   a { color: inherit; text-decoration: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
   tr { break-inside: avoid; page-break-inside: avoid; }
-  .sig { max-height: none; }
+  .sig { max-height: none; font-size: 8px; }
+  .asset { padding: 8px 10px; margin: 8px 0; }
+  .thumb { width: 120px; min-width: 120px; height: 120px; }
+  .thumb img { max-width: 118px; max-height: 118px; }
+  h4 { margin: 6px 0 2px; }
 }
 """
 
