@@ -116,6 +116,26 @@ def test_approving_over_blocking_findings_needs_override(ws: Workspace, ava: Key
     assert entry.payload["findings"] == [COPY.to_json(), NOTE.to_json()]
 
 
+def test_disclosure_verdicts_the_workspace_does_not_allow_are_never_approved(
+    ws: Workspace, ava: KeyService
+) -> None:
+    svc = decider(ava)
+    look = "assets/ava/look1.jpg"
+    # Default policy: disclosed and partial may be approved, missing and blocked may not.
+    for verdict in ("missing", "blocked"):
+        with pytest.raises(DecisionError, match=f"AI disclosure is '{verdict}'"):
+            svc.decide(ws, look, "approve", override=True, disclosure_verdict=verdict)
+    assert not (ws.root / "logs").exists() or not list((ws.root / "logs").glob("*.dlog"))
+    svc.decide(ws, look, "approve", disclosure_verdict="partial")
+    # A reject is always possible, whatever the disclosure.
+    svc.decide(ws, look, "reject", reasons=["no_disclosure"], disclosure_verdict="missing")
+    # A brand that only publishes fully disclosed images.
+    (ws.root / "twinreview.toml").write_text('[disclosure]\napprovable = ["disclosed"]\n')
+    strict = Workspace.open(ws.root)
+    with pytest.raises(DecisionError, match="'partial'"):
+        svc.decide(strict, look, "approve", disclosure_verdict="partial")
+
+
 def test_override_is_only_recorded_when_something_blocked(ws: Workspace, ava: KeyService) -> None:
     svc = decider(ava)
     e1 = svc.decide(ws, "assets/ava/look1.jpg", "approve", findings=[NOTE], override=True)
@@ -282,10 +302,12 @@ def _photo_ws(tmp_path: Path) -> Path:
     from photos import load_photo
     from wsbuild import add_model, make_workspace, save_jpeg
 
-    # This brand only warns about missing AI disclosure, so that approving new.jpg needs no
-    # override and the test isolates the similarity finding.
+    # This brand only warns about missing AI disclosure and lets it be approved, so that
+    # approving new.jpg needs no override and the test isolates the similarity finding.
     root = make_workspace(
-        tmp_path / "pws", toml='[disclosure.severity]\nmissing_disclosure = "warn"\n'
+        tmp_path / "pws",
+        toml='[disclosure]\napprovable = ["disclosed", "partial", "missing"]\n'
+        '[disclosure.severity]\nmissing_disclosure = "warn"\n',
     )
     cat = load_photo("chelsea")
     add_model(root, "ava", {"cat.jpg": cat})

@@ -120,6 +120,7 @@ def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int
             override=args.override,
             expected_sha256=result.sha256,
             phash=result.phash,
+            disclosure_verdict=(result.disclosure or {}).get("verdict"),
         )
     except NeedsOverride as exc:
         print(f"twinreview: {exc} (pass --override to approve anyway)", file=sys.stderr)

@@ -31,6 +31,7 @@ from typing import Any
 
 from twinreview.core import hashing
 from twinreview.core.declog import Entry, LogError, LogWriter
+from twinreview.core.disclosure import DisclosureConfigError, DisclosurePolicy
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
 from twinreview.core.policy import APPROVE, DECISIONS, REJECT, validate_reasons
@@ -178,6 +179,7 @@ class DecisionService:
         override: bool = False,
         expected_sha256: str | None = None,
         phash: str | None = None,
+        disclosure_verdict: str | None = None,
     ) -> Entry:
         """Sign one decision and append it (fsync'ed before this returns).
 
@@ -192,6 +194,9 @@ class DecisionService:
             expected_sha256: The sha256 the findings were computed on (the scan's); when the
                 file no longer has these bytes the decision is refused (rescan first).
             phash: The scan's pHash for these bytes, to skip decoding the image again.
+            disclosure_verdict: The asset's disclosure verdict from the scan. An approval is
+                refused when the workspace's ``[disclosure] approvable`` list does not include
+                it; no override lifts that, it is the brand's publication rule.
 
         Returns:
             The written log entry.
@@ -213,6 +218,19 @@ class DecisionService:
             )
         if len(note) > MAX_NOTE_CHARS:
             raise DecisionError(f"the note is longer than {MAX_NOTE_CHARS} characters")
+
+        if decision == APPROVE and disclosure_verdict is not None:
+            try:
+                approvable = DisclosurePolicy.from_config(ws.config).is_approvable(
+                    disclosure_verdict
+                )
+            except (DisclosureConfigError, ValueError) as exc:
+                raise DecisionError(str(exc)) from None
+            if not approvable:
+                raise DecisionError(
+                    f"this workspace does not allow approving an image whose AI disclosure is "
+                    f"{disclosure_verdict!r} ([disclosure] approvable in twinreview.toml)"
+                )
 
         blocking = [f for f in findings if f.severity >= Severity.BLOCK]
         if decision == APPROVE and blocking and not override:
