@@ -11,6 +11,11 @@ Public API (see DESIGN 2.2)::
 
 from __future__ import annotations
 
+# isort: off
+# First: load c2pa-python's native library from its own package only (see c2pa_loader).
+from twinreview.core.disclosure import c2pa_loader as _c2pa_loader  # noqa: F401
+
+# isort: on
 from twinreview.core.disclosure.inspect import InspectSettings, inspect_bytes, xmp_sidecar_paths
 from twinreview.core.disclosure.label import LabelError, LabelTemplate
 from twinreview.core.disclosure.model import (
