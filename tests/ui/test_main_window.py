@@ -299,3 +299,39 @@ def test_cancel_scan(qtbot: Any, settings: QSettings, workspace: Path, thread_po
     assert blocker.args == [True]
     assert not window.progress.isVisibleTo(window)
     assert window.status_text.text() == "Scan cancelled"
+
+
+def test_many_findings_of_one_kind_are_folded(qtbot: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QUrl
+
+    from conftest import FakeAssetResult, FakeFacts
+    from twinreview.core.findings import DUPLICATE_IN_BATCH, Finding, Severity
+    from twinreview.core.workspace import AssetRef
+    from twinreview.ui.findings_panel import SHOW_ALL_URL, FindingsPanel
+    from twinreview.ui.session import AssetItem
+
+    ref = AssetRef(tmp_path / "a.jpg", "assets/m/a.jpg", "m", None)
+    dups = tuple(
+        Finding(
+            DUPLICATE_IN_BATCH,
+            Severity.INFO,
+            f"This image is the same picture as assets/m/d{i}.jpg.",
+            {"reference": f"assets/m/d{i}.jpg", "distance": i},
+        )
+        for i in range(7)
+    )
+    item = AssetItem(
+        ref, "M", FakeAssetResult(ref, "ab" * 32, None, dups, FakeFacts(1, 1, "JPEG", 9))
+    )
+    panel = FindingsPanel()
+    qtbot.addWidget(panel)
+    panel.show_item(item)
+    text = panel.toPlainText()
+    # Three in full, the other four as one line that still reaches every evidence pair.
+    assert text.count("the same picture as") == 3
+    assert "and 4 more duplicate in batch: d3.jpg · d4.jpg · d5.jpg · d6.jpg" in text
+    with qtbot.waitSignal(panel.evidence_requested) as blocker:
+        panel.anchorClicked.emit(QUrl("evidence:assets/m/d5.jpg"))
+    assert blocker.args == ["assets/m/d5.jpg"]
+    panel.anchorClicked.emit(QUrl(SHOW_ALL_URL))
+    assert panel.toPlainText().count("the same picture as") == 7

@@ -27,6 +27,7 @@ from twinreview.ui.images import ImageCache
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.main_window import MainWindow
 from twinreview.ui.resources import app_icon
+from twinreview.ui.scan_process import ProcessScanner, ScanProcessError
 from twinreview.ui.session import ReviewSession
 
 ORG = "twinreview"
@@ -44,11 +45,14 @@ class AppParts:
     session: ReviewSession
     bridge: Bridge
     executors: tuple[Executor, ...]
+    scanner: ProcessScanner | None = None
 
     def shutdown(self) -> None:
-        """Stop delivering results and stop the worker threads."""
+        """Stop delivering results, the scan process and the worker threads."""
         self.session.cancel_scan()
         self.bridge.close()
+        if self.scanner is not None:
+            self.scanner.close()
         for ex in self.executors:
             ex.shutdown(wait=True, cancel_futures=True)
 
@@ -100,8 +104,6 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
     from twinreview.ui.services_backend import ServicesBackend
 
-    warm_up_scan_code()
-
     executor = make_executor()  # one worker per core: the scan's hashing
     # Image decodes and service calls for the UI get their own small pool: the picture the user
     # waits for must never queue behind a 200-file scan on the scan pool.
@@ -119,7 +121,14 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     if keystore is not None:
         keys = KeyService(keystore, IdentityStore.default())
     decisions = DecisionService(keys) if isinstance(keys, KeyService) else None
-    backend = ServicesBackend(scan_service, keys, decisions)
+    # Scans run in a child process: their Python work never holds the GUI thread's interpreter
+    # lock. Started now, so its imports overlap with the window's construction.
+    scanner = ProcessScanner()
+    try:
+        scanner.start()
+    except ScanProcessError as exc:
+        print(f"twinreview: scanning in the app's own process ({exc})", file=sys.stderr)
+    backend = ServicesBackend(scan_service, keys, decisions, scanner)
     settings = settings or QSettings(ORG, APP)
     window, session, bridge = build_window(
         backend,
@@ -128,33 +137,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
         long_executor=long_executor,
         build_demo=lambda: build_demo(default_data_dir() / "demo"),
     )
-    return AppParts(window, session, bridge, (long_executor, ui_executor, executor))
-
-
-def warm_up_scan_code() -> None:
-    """Run the scan's per-file code once on a tiny image, on this thread, before the window shows.
-
-    The first scan would otherwise import scipy, Pillow's plugins, the C2PA library and more on
-    its worker threads; loading a native library holds the GIL for tens of milliseconds at a time,
-    and the GUI thread would freeze while the reviewer is already looking at the queue. Paying
-    that once at start-up (a fraction of a second) keeps the window responsive later.
-    """
-    import io
-
-    from PIL import Image
-
-    from twinreview.core import hashing
-    from twinreview.core.imageio import load_image
-    from twinreview.services.disclosure import DisclosureService
-
-    Image.init()
-    buf = io.BytesIO()
-    Image.new("RGB", (hashing.MIN_SIDE, hashing.MIN_SIDE), (120, 80, 40)).save(buf, "JPEG")
-    data = buf.getvalue()
-    loaded = load_image(data, min_side=hashing.MIN_SIDE)
-    hashing.fingerprint(loaded.image)
-    hashing.detail(loaded.image)
-    DisclosureService.for_config(None, {}).inspect_report(data, None)
+    return AppParts(window, session, bridge, (long_executor, ui_executor, executor), scanner)
 
 
 def _qapp() -> QApplication:

@@ -21,6 +21,12 @@ from twinreview.ui.resources import icon
 from twinreview.ui.session import AssetItem
 
 EVIDENCE_SCHEME = "evidence"
+# A link that shows every finding of the asset on screen (see _PER_KIND).
+SHOW_ALL_URL = "action:show-all"
+# Findings of one kind shown in full; the rest of that kind become one line of links until the
+# reviewer asks for all. A near-duplicate batch can give one image dozens of identical findings:
+# dozens of paragraphs bury the one that matters and take tens of milliseconds to lay out.
+_PER_KIND = 3
 # <img src="icon:NAME"> shows the bundled icon NAME, rendered once per size (see loadResource).
 ICON_SCHEME = "icon"
 
@@ -100,6 +106,7 @@ class FindingsPanel(QTextBrowser):
         self.setMinimumWidth(200)
         self._item: AssetItem | None = None
         self._html = ""
+        self._show_all_of: str | None = None  # rel of the asset whose findings are all shown
         self._icons: dict[tuple[str, int, float], QPixmap] = {}
         self.show_item(None)
 
@@ -163,8 +170,16 @@ class FindingsPanel(QTextBrowser):
                 out.append(
                     f"<p>{_icon_img('severity-none', size)} The scan found nothing to report.</p>"
                 )
+            show_all = self._show_all_of == item.rel
+            per_kind: dict[str, int] = {}
+            folded: dict[str, list[Finding]] = {}
             for f in findings:
-                out.append(self._finding_html(f, size, muted))
+                per_kind[f.kind] = per_kind.get(f.kind, 0) + 1
+                if show_all or per_kind[f.kind] <= _PER_KIND:
+                    out.append(self._finding_html(f, size, muted))
+                else:
+                    folded.setdefault(f.kind, []).append(f)
+            out += self._folded_html(folded)
             out += self._disclosure_html(result.disclosure, muted)
             out += self._facts_html(item)
         out += self._history_html(item, muted)
@@ -217,6 +232,25 @@ class FindingsPanel(QTextBrowser):
             parts.append(f'<br><span class="m">{" · ".join(facts)}</span>')
         parts.append("</p>")
         return "".join(parts)
+
+    @staticmethod
+    def _folded_html(folded: Mapping[str, list[Finding]]) -> list[str]:
+        out = []
+        for kind, rest in folded.items():
+            links = []
+            for f in rest:
+                ref = f.evidence.get("reference")
+                if isinstance(ref, str) and ref:
+                    url = QUrl()
+                    url.setScheme(EVIDENCE_SCHEME)
+                    url.setPath(ref)
+                    links.append(f'<a href="{_e(url.toString())}">{_e(ref.rsplit("/", 1)[-1])}</a>')
+            what = kind.replace("_", " ")
+            line = f"… and {len(rest)} more {_e(what)}"
+            if links:
+                line += ": " + " · ".join(links)
+            out.append(f'<p>{line} <a href="{SHOW_ALL_URL}">(show all)</a></p>')
+        return out
 
     @staticmethod
     def _evidence_value(value: Any) -> str:
@@ -347,5 +381,9 @@ class FindingsPanel(QTextBrowser):
         return f"<p>{line}</p>"
 
     def _on_anchor(self, url: QUrl) -> None:
+        if url.toString() == SHOW_ALL_URL and self._item is not None:
+            self._show_all_of = self._item.rel
+            self.refresh()
+            return
         if url.scheme() == EVIDENCE_SCHEME:
             self.evidence_requested.emit(url.path())

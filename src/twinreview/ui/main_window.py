@@ -363,6 +363,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_text, 1)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
+        # Keep their place while hidden: showing them when a scan starts must not re-lay out the
+        # whole window on the GUI thread.
+        for w in (self.progress, self.cancel_button):
+            policy = w.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            w.setSizePolicy(policy)
         self.progress.hide()
         self.cancel_button.hide()
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 from twinreview.core.findings import Severity
 from twinreview.core.policy import APPROVE, State
 from twinreview.ui.loader import ThumbnailProvider
-from twinreview.ui.resources import icon
+from twinreview.ui.resources import icon, raster_icon
 from twinreview.ui.session import AssetItem, ReviewSession
 
 Index = QModelIndex | QPersistentModelIndex
@@ -212,19 +212,19 @@ class QueueModel(QAbstractTableModel):
         if col == COL_ASSET:
             pixmap = self._thumbnails.get(item.ref.path)
             if pixmap is None:
-                return icon("placeholder")
-            return pixmap if not pixmap.isNull() else icon("broken")
+                return raster_icon("placeholder")
+            return pixmap if not pixmap.isNull() else raster_icon("broken")
         if col == COL_STATUS:
             if item.state is None:
-                return icon("status-scanning")
-            return icon(_STATE_ICON[item.state])
+                return raster_icon("status-scanning")
+            return raster_icon(_STATE_ICON[item.state])
         if col == COL_FINDINGS:
             if item.result is None:
-                return icon("status-scanning")
+                return raster_icon("status-scanning")
             if item.result.error:
-                return icon("severity-block")
+                return raster_icon("severity-block")
             w = item.worst
-            return icon("severity-none") if w is None else icon(_SEVERITY_ICON[w])
+            return raster_icon("severity-none") if w is None else raster_icon(_SEVERITY_ICON[w])
         return None
 
     def _tooltip(self, item: AssetItem, col: int) -> str:

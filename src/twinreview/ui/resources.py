@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 
 
@@ -32,6 +33,20 @@ def icon(name: str) -> QIcon:
     if not path.is_file():
         raise FileNotFoundError(f"missing icon {path}")
     return QIcon(str(path))
+
+
+@cache
+def raster_icon(name: str) -> QIcon:
+    """The icon ``name`` pre-rendered at the sizes item views use (up to 128 px, for high DPI).
+
+    For badges in tables: a view asks every visible cell for its icon's size on every paint,
+    and an SVG icon answers that from its renderer (about 17 µs a cell); a pixmap answers at once.
+    """
+    vector = icon(name)
+    out = QIcon()
+    for side in (16, 20, 24, 32, 40, 48, 64, 96, 128):
+        out.addPixmap(vector.pixmap(QSize(side, side)))
+    return out
 
 
 def app_icon() -> QIcon:

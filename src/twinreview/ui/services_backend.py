@@ -24,6 +24,7 @@ from twinreview.ui.backend import (
     ScanResultLike,
     StatusSnapshot,
 )
+from twinreview.ui.scan_process import ProcessScanner, ScanProcessError
 
 
 def _identity(ident: KeyIdentity) -> Identity:
@@ -34,9 +35,12 @@ class ServicesBackend:
     """Adapts the scan, key, decision and status services to what the app needs.
 
     Args:
-        scan_service: Scans workspaces on the shared executor.
+        scan_service: Scans workspaces on the shared executor, in this process.
         keys: The key service, or why there is none (no usable keyring: read-only mode).
         decisions: Signs and appends decisions (None in read-only mode).
+        scanner: Runs scans elsewhere (a :class:`~twinreview.ui.scan_process.ProcessScanner`,
+            so the scan never competes with the GUI thread); ``scan_service`` is used when it
+            is None or cannot start.
     """
 
     def __init__(
@@ -44,10 +48,12 @@ class ServicesBackend:
         scan_service: ScanService,
         keys: KeyService | str,
         decisions: DecisionService | None,
+        scanner: ProcessScanner | None = None,
     ) -> None:
         self._scan = scan_service
         self._keys = keys
         self._decisions = decisions
+        self._scanner = scanner
 
     def _key_service(self) -> KeyService:
         if isinstance(self._keys, str):
@@ -57,7 +63,14 @@ class ServicesBackend:
     def scan(
         self, workspace: Workspace, progress: Callable[[Any], None] | None, cancel: threading.Event
     ) -> ScanResultLike:
-        """Scan on the shared executor."""
+        """Scan in the scan process, or on the shared executor when there is none."""
+        if self._scanner is not None:
+            try:
+                self._scanner.start()
+            except ScanProcessError:
+                self._scanner = None  # e.g. no way to start a process here: scan in-process
+            else:
+                return self._scanner.scan(workspace, progress, cancel)  # type: ignore[no-any-return]
         return self._scan.scan(workspace, progress=progress, cancel=cancel)
 
     def load_identity(self) -> Identity | None:

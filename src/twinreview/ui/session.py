@@ -138,7 +138,9 @@ class _Landing:
         per_item = elapsed / max(1, count)
         self._size = max(1, min(self._size * 4, int(SLICE_BUDGET_S / max(per_item, 1e-7))))
         if self._next < len(self._updates):
-            QTimer.singleShot(0, self._step)
+            # A 1 ms timer, not a posted event: what the slice set off (repaints, the refresh of
+            # the asset on screen) and the user's input run first, in their own turns.
+            QTimer.singleShot(1, self._step)
             return
         self.done = True
         self._finish()

@@ -1,0 +1,201 @@
+"""Scans in a child process, so the scan's Python work never competes with the GUI thread.
+
+The scan hashes, parses and matches in Python on several threads. In the app's own process those
+threads and the GUI thread share one interpreter lock, and on a busy laptop the GUI thread could
+wait 50 ms and more for it: the window froze in the middle of a scan. In a child process the
+scan has its own interpreter; the app only receives progress and results.
+
+The child is started once (``spawn``: never ``fork`` a process that runs Qt) and reused for every
+scan. It builds the same services the app would (executor, scan cache, scan service) and sends:
+``("progress", ScanProgress)``, then the assets in small ``("assets", chunk)`` messages (one big
+result would be unpickled in one go, holding the interpreter lock for tens of milliseconds), then
+``("done", result_without_assets)``, or ``("error", message)``.
+
+No Qt here: the child imports this module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+_PROGRESS_INTERVAL_S = 0.05
+_CHUNK = 16  # assets per message
+_POLL_S = 0.05
+
+
+class ScanProcessError(RuntimeError):
+    """The scan process failed or stopped; the message is one line for the reviewer."""
+
+
+def _child_main(conn: Connection, cancel: Any) -> None:
+    """The child: build the scan service once, then run the scans the app asks for."""
+    from twinreview.core.workspace import Workspace
+    from twinreview.services.cache import ResultCache
+    from twinreview.services.compose import default_cache_path, make_executor, make_scan_service
+
+    executor = make_executor()
+    service = make_scan_service(executor, ResultCache(default_cache_path()))
+    try:
+        while True:
+            try:
+                message = conn.recv()
+            except (EOFError, OSError):
+                return  # the app went away
+            if message[0] != "scan":
+                return  # "quit"
+            _child_scan(conn, service, Workspace, Path(message[1]), cancel)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _child_scan(
+    conn: Connection, service: Any, workspace_type: Any, root: Path, cancel: Any
+) -> None:
+    last = {"t": 0.0, "phase": ""}
+
+    def progress(p: Any) -> None:
+        now = time.monotonic()
+        # Throttled, but every phase change and the end of each phase get through.
+        if now - last["t"] >= _PROGRESS_INTERVAL_S or p.phase != last["phase"] or p.done >= p.total:
+            last["t"], last["phase"] = now, p.phase
+            conn.send(("progress", p))
+
+    try:
+        ws = workspace_type.open(root)
+        result = service.scan(ws, progress=progress, cancel=cancel)
+    except Exception as exc:  # noqa: BLE001 - reported to the app as one line, never a crash
+        conn.send(("error", " ".join(str(exc).split()) or type(exc).__name__))
+        return
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        assets = result.assets
+        for i in range(0, len(assets), _CHUNK):
+            conn.send(("assets", assets[i : i + _CHUNK]))
+        conn.send(("done", dataclasses.replace(result, assets=())))
+    else:
+        conn.send(("done", result))
+
+
+class ProcessScanner:
+    """Runs scans in one long-lived child process. Thread-safe; one scan at a time.
+
+    Call :meth:`start` early (the child needs about a second to import the scan code, in
+    parallel with the app's start-up), :meth:`scan` from a worker thread, :meth:`close` at exit.
+    """
+
+    def __init__(self) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+        self._lock = threading.Lock()
+        self._proc: Any = None
+        self._conn: Connection | None = None
+        self._cancel: Any = None
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the child process now if it is not running.
+
+        Raises:
+            ScanProcessError: when no child process can be started.
+        """
+        with self._lock:
+            self._ensure_started()
+
+    def _ensure_started(self) -> None:
+        if self._closed:
+            raise ScanProcessError("the app is closing")
+        if self._proc is not None and self._proc.is_alive():
+            return
+        try:
+            parent, child = self._ctx.Pipe()
+            cancel = self._ctx.Event()
+            proc = self._ctx.Process(
+                target=_child_main, args=(child, cancel), name="twinreview-scan", daemon=True
+            )
+            proc.start()
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise ScanProcessError(f"cannot start the scan process ({exc})") from None
+        child.close()
+        self._proc, self._conn, self._cancel = proc, parent, cancel
+
+    def scan(
+        self,
+        workspace: Any,
+        progress: Callable[[Any], None] | None,
+        cancel: threading.Event,
+    ) -> Any:
+        """Scan ``workspace`` in the child; blocking. Progress is relayed on this thread.
+
+        Raises:
+            ScanProcessError: the scan failed (one-line reason) or the child stopped.
+        """
+        with self._lock:
+            self._ensure_started()
+            conn, proc, child_cancel = self._conn, self._proc, self._cancel
+            assert conn is not None
+            child_cancel.clear()
+            try:
+                conn.send(("scan", str(workspace.root)))
+            except (OSError, ValueError) as exc:
+                self._forget()
+                raise ScanProcessError(f"the scan process is gone ({exc})") from None
+            chunks: list[Any] = []
+            forwarded = False
+            while True:
+                if cancel.is_set() and not forwarded:
+                    child_cancel.set()
+                    forwarded = True
+                try:
+                    ready = conn.poll(_POLL_S)
+                    message = conn.recv() if ready else None
+                except (EOFError, OSError):
+                    message, ready = None, False
+                    proc.join(1)
+                if message is None:
+                    if not proc.is_alive():
+                        self._forget()
+                        raise ScanProcessError(
+                            f"the scan process stopped unexpectedly (exit code {proc.exitcode})"
+                        )
+                    continue
+                kind = message[0]
+                if kind == "progress":
+                    if progress is not None:
+                        progress(message[1])
+                elif kind == "assets":
+                    chunks.extend(message[1])
+                elif kind == "error":
+                    raise ScanProcessError(message[1])
+                elif kind == "done":
+                    result = message[1]
+                    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+                        # The app's own Workspace object, not the child's copy of it.
+                        result = dataclasses.replace(
+                            result, assets=tuple(chunks), workspace=workspace
+                        )
+                    return result
+
+    def _forget(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+    def close(self) -> None:
+        """Stop the child (a running scan is cancelled first); never blocks for long."""
+        self._closed = True
+        proc, conn, cancel = self._proc, self._conn, self._cancel
+        if proc is None or conn is None:
+            return
+        cancel.set()
+        with contextlib.suppress(OSError, ValueError):
+            conn.send(("quit",))
+        proc.join(3)
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(2)
