@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
 from twinreview.services.keys import KeyStore
@@ -211,8 +211,7 @@ def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
     if screenshot is None:
         start_identity(parts)
     else:
-        window.resize(1280, 800)
-        parts.session.set_identity(None, "Screenshot mode")
+        prepare_screenshot(parts)
     status = {"code": 0}
     if screenshot is not None:
         install_screenshot(window, parts.session, screenshot, status)
@@ -225,14 +224,100 @@ def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
     return status["code"] or code
 
 
+SCREENSHOT_SIZE = QSize(1280, 800)
+#: README pictures above this size are stored with 256 colours (like pngquant does).
+SCREENSHOT_MAX_BYTES = 400_000
+
+
+def save_png(image: QImage, path: Path) -> bool:
+    """Save ``image`` as PNG: lossless when that stays under :data:`SCREENSHOT_MAX_BYTES`."""
+    # Quality 0 is zlib level 9 for PNG: lossless, just smaller.
+    if not image.save(str(path), "PNG", 0):
+        return False
+    if path.stat().st_size <= SCREENSHOT_MAX_BYTES:
+        return True
+    from PIL import Image
+
+    with Image.open(path) as full:
+        rgb = full.convert("RGB")
+    rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
+        path, optimize=True
+    )
+    return True
+
+
+def prepare_screenshot(parts: AppParts) -> None:
+    """Screenshot mode: a fixed window size; the reviewer's identity when this device has one.
+
+    Without one (or without a keyring) the picture stays read-only, but says so in the status
+    line rather than with greyed-out buttons: the window closes by itself, nobody can click.
+    """
+    session, window = parts.session, parts.window
+    window.resize(SCREENSHOT_SIZE)
+    note = "screenshot: no reviewer identity on this device, decisions are off"
+    window.presentation_note = note
+    session.set_identity(None, note)
+
+    def loaded(identity: object) -> None:
+        if identity is not None:
+            session.set_identity(identity, None)  # type: ignore[arg-type]
+
+    parts.bridge.submit(session.backend.load_identity, on_done=loaded, on_error=lambda _e: None)
+
+
+def review_pick(window: MainWindow) -> str | None:
+    """The asset a README picture should show: pending, with findings and evidence to compare.
+
+    Preference: pending with a similarity finding (its evidence pair beside it), then pending
+    with a warning or blocking finding, then pending, then the first row; unreadable files last.
+    """
+    from twinreview.core.findings import Severity
+    from twinreview.core.policy import State
+    from twinreview.ui.queue_model import ItemRole
+
+    proxy = window.proxy
+    items = [proxy.index(r, 0).data(ItemRole) for r in range(proxy.rowCount())]
+    items = [i for i in items if i is not None]
+
+    def rank(item: object) -> int:
+        result = getattr(item, "result", None)
+        if result is None or result.error:
+            return 9
+        pending = getattr(item, "state", None) is State.PENDING
+        findings = item.findings  # type: ignore[attr-defined]
+        evidence = any(isinstance(f.evidence.get("reference"), str) for f in findings)
+        serious = any(f.severity >= Severity.WARN for f in findings)
+        if pending and evidence and serious:
+            return 0
+        if pending and serious:
+            return 1
+        if pending:
+            return 2
+        return 3
+
+    best = min(items, key=rank, default=None)
+    return best.rel if best is not None else None
+
+
 def install_screenshot(
-    window: MainWindow, session: ReviewSession, path: Path, status: dict[str, int]
+    window: MainWindow,
+    session: ReviewSession,
+    path: Path,
+    status: dict[str, int],
+    *,
+    pick: Callable[[MainWindow], str | None] | None = review_pick,
+    then: Callable[[], None] | None = None,
 ) -> None:
-    """Save ``window`` to ``path`` once the scan has finished and the first asset is painted."""
+    """Save ``window`` to ``path`` once the scan has finished and an asset is painted sharp.
+
+    ``pick`` chooses the asset to show once the statuses are in (default: :func:`review_pick`);
+    ``then`` runs after saving instead of closing the window (to take more pictures).
+    """
     state: dict[str, object] = {
         "scanned": False,
         "statuses": False,
         "painted": None,
+        "picked": False,
         "saved": False,
     }
 
@@ -240,21 +325,30 @@ def install_screenshot(
         item = window.current_item()
         if state["saved"] or not state["scanned"] or not state["statuses"] or item is None:
             return
-        if state["painted"] != item.rel:
+        if not state["picked"]:
+            state["picked"] = True
+            rel = pick(window) if pick is not None else None
+            if rel is not None and rel != item.rel and window.select_asset(rel):
+                return  # wait for the picked asset to be painted
+        item = window.current_item()
+        if item is None or state["painted"] != item.rel:
             return
         state["saved"] = True
-        # One more turn of the event loop so every widget has painted its final state.
-        QTimer.singleShot(50, save)
+        # Let the refreshes scheduled by the last results run and every widget paint.
+        QTimer.singleShot(300, save)
 
     def save() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        ok = window.grab().save(str(path), "PNG")
+        ok = save_png(window.grab().toImage(), path)
         if not ok:
             print(f"twinreview: cannot write {path}", file=sys.stderr)
             status["code"] = 2
         else:
             print(f"twinreview: screenshot saved to {path}", file=sys.stderr)
-        window.close()
+        if then is not None:
+            then()
+        else:
+            window.close()
 
     def on_scan(cancelled: bool) -> None:
         state["scanned"] = True

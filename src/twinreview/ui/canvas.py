@@ -261,7 +261,10 @@ class ImageCanvas(QWidget):
 
     def _caption_box(self, p: QPainter, text: str, *, left: bool) -> None:
         fm = p.fontMetrics()
-        text = fm.elidedText(text, Qt.TextElideMode.ElideMiddle, max(40, self.width() // 2 - 24))
+        # Two boxes (wipe) share the width; one box may use nearly all of it.
+        two = self.mode is CanvasMode.WIPE and bool(self._secondary_caption)
+        room = self.width() // 2 - 24 if two else self.width() - 24
+        text = fm.elidedText(text, Qt.TextElideMode.ElideMiddle, max(40, room))
         w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
         x = 6 if left else self.width() - w - 6
         box = QRectF(x, 6, w, h)

@@ -175,9 +175,9 @@ class CompareView(QWidget):
         self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         fm = self.strip.fontMetrics()
         self.strip.setFixedHeight(thumbnails.size.height() + 2 * fm.height() + 24)
-        self.strip.setGridSize(
-            QSize(thumbnails.size.width() + 28, thumbnails.size.height() + 2 * fm.height() + 8)
-        )
+        # Wide enough for a typical file name under the thumbnail (longer ones are elided).
+        cell = max(thumbnails.size.width() + 28, fm.horizontalAdvance("reference-01.jpeg") + 12)
+        self.strip.setGridSize(QSize(cell, thumbnails.size.height() + 2 * fm.height() + 8))
         self.strip.setToolTip(
             "References to compare with; the best match is selected first ([ and ] to step)"
         )

@@ -214,6 +214,9 @@ class MainWindow(QMainWindow):
         self._selecting_first = False
         self._auto_selected = True  # the reviewer has not picked an asset since opening
         self._refreshing = False  # a refresh of the asset on screen is scheduled
+        #: Screenshot mode: decision buttons look live (nobody can click; the window closes) and
+        #: the status line says why decisions are off, instead of greyed-out buttons.
+        self.presentation_note: str | None = None
         self._make_actions()
 
         # Queue
@@ -231,7 +234,8 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setDefaultSectionSize(thumbnails.size.height() + 8)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setStretchLastSection(False)
-        self.table.setWordWrap(False)
+        # Rows are a thumbnail high: badge texts wrap onto a second line instead of being cut.
+        self.table.setWordWrap(True)
         # The model's name is shown under the file name; its own column stays in the model (for
         # sorting and accessibility) but is hidden so the badges fit a narrow queue.
         self.table.setColumnHidden(COL_MODEL, True)
@@ -244,8 +248,8 @@ class MainWindow(QMainWindow):
         fm = self.table.fontMetrics()
         icon_w = fm.height() + 28
         for col, sample in (
-            (COL_FINDINGS, "2 block · 1 info"),
-            (COL_STATUS, "Blocked (policy)"),
+            (COL_FINDINGS, "2 block · 1"),
+            (COL_STATUS, "Pending: model,"),
             (COL_MODEL, "Model name"),
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
@@ -797,6 +801,25 @@ class MainWindow(QMainWindow):
         """The asset on screen."""
         return self._current_item()
 
+    def select_asset(self, rel: str) -> bool:
+        """Show the asset ``rel`` (in the visible queue); False when it is not in it."""
+        proxy = self.simple_proxy if self.pages.currentIndex() == PAGE_SIMPLE else self.proxy
+        for row in range(proxy.rowCount()):
+            item = proxy.index(row, 0).data(ItemRole)
+            if isinstance(item, AssetItem) and item.rel == rel:
+                if proxy is self.simple_proxy:
+                    self._simple_row = row
+                    self._show_current()
+                else:
+                    self.table.selectionModel().setCurrentIndex(
+                        proxy.index(row, 0),
+                        QItemSelectionModel.SelectionFlag.ClearAndSelect
+                        | QItemSelectionModel.SelectionFlag.Rows,
+                    )
+                    self.table.scrollTo(proxy.index(row, 0))
+                return True
+        return False
+
     def _select_first(self) -> None:
         if self.pages.currentIndex() == PAGE_SIMPLE:
             self._simple_row = 0 if self.simple_proxy.rowCount() else -1
@@ -1144,7 +1167,7 @@ class MainWindow(QMainWindow):
             if mine:
                 parts.append(f"you: {mine}")
         if self.session.read_only_reason:
-            parts.append("read-only")
+            parts.append(self.presentation_note or "read-only")
         text = " · ".join(parts) or ("Scanning…" if item.result is None else "")
         self.decision_label.setText(text)
         self.simple_page.status.setText(text)
@@ -1156,7 +1179,9 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         item = self._current_item()
-        can = self.session.can_decide and item is not None and item.result is not None
+        can = (self.session.can_decide or self.presentation_note is not None) and (
+            item is not None and item.result is not None
+        )
         for name in ("approve", "reject"):
             self.acts[name].setEnabled(can)
         why = (
