@@ -1,0 +1,101 @@
+"""Make the README pictures of simple mode and the wipe view from the demo workspace.
+
+Run with ``uv run python tests/ui/make_screenshots.py [OUT_DIR]`` (default
+``resources/screenshots``). Not collected by pytest. Uses the same screenshot path as
+``twinreview demo DIR --screenshot FILE`` (which makes ``review.png``): the demo is built in a
+temporary folder, the app opens it, waits for the scan and the statuses, picks a pending asset
+with evidence, then saves ``compare-wipe.png`` (wipe mode) and ``simple.png`` (simple mode).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("resources/screenshots")
+    from PySide6.QtCore import QSettings, QTimer
+
+    from twinreview.services.demo import build_demo
+    from twinreview.ui.app import (
+        _qapp,
+        build_app,
+        install_screenshot,
+        prepare_screenshot,
+        review_pick,
+        save_png,
+    )
+    from twinreview.ui.compare_view import CompareMode
+
+    tmp = Path(tempfile.mkdtemp(prefix="twinreview-shots-"))
+    demo = build_demo(tmp / "demo")
+    app = _qapp()
+    parts = build_app(QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
+    window = parts.window
+    prepare_screenshot(parts)
+    status = {"code": 0}
+
+    def wait_then(check: object, action: object, tries: int = 200) -> None:
+        # Poll every 50 ms until ``check()``; a stuck step fails instead of hanging.
+        def poll(left: int = tries) -> None:
+            if check():  # type: ignore[operator]
+                action()  # type: ignore[operator]
+            elif left <= 0:
+                print("make_screenshots: timed out", file=sys.stderr)
+                status["code"] = 1
+                window.close()
+            else:
+                QTimer.singleShot(50, lambda: poll(left - 1))
+
+        poll()
+
+    def save(name: str) -> None:
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not save_png(window.grab().toImage(), path):
+            status["code"] = 2
+        print(f"saved {path} ({path.stat().st_size} bytes)", file=sys.stderr)
+
+    def wipe() -> None:
+        window.set_mode(CompareMode.WIPE)
+        window.compare.wipe_slider.setValue(560)
+        wait_then(
+            lambda: window.compare.overlay.painted_keys != (),
+            lambda: QTimer.singleShot(300, after_wipe),
+        )
+
+    def after_wipe() -> None:
+        save("compare-wipe.png")
+        window.set_mode(CompareMode.SIDE_BY_SIDE)
+        rel = window.current_item().rel
+        window.acts["simple"].trigger()
+        window.select_asset(rel)
+        wait_then(
+            lambda: window.simple_compare.asset_painted_now,
+            lambda: QTimer.singleShot(300, after_simple),
+        )
+
+    def after_simple() -> None:
+        save("simple.png")
+        window.close()
+
+    # First the same state as review.png (throwaway file), then the other two from there.
+    install_screenshot(
+        window, parts.session, tmp / "review.png", status, pick=review_pick, then=wipe
+    )
+    window.open_workspace(demo)
+    window.show()
+    try:
+        app.exec()
+    finally:
+        parts.shutdown()
+    return status["code"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
