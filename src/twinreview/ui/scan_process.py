@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 _PROGRESS_INTERVAL_S = 0.05
-_CHUNK = 16  # assets per message
+_CHUNK = 8  # assets per message (about 1 ms to unpickle on a laptop core)
+_YIELD_S = 0.002
 _POLL_S = 0.05
 
 
@@ -170,6 +171,9 @@ class ProcessScanner:
                         progress(message[1])
                 elif kind == "assets":
                     chunks.extend(message[1])
+                    # Unpickling held the interpreter lock; hand it to the GUI thread before
+                    # the next chunk, or back-to-back chunks starve it.
+                    time.sleep(_YIELD_S)
                 elif kind == "error":
                     raise ScanProcessError(message[1])
                 elif kind == "done":
