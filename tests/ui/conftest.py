@@ -301,6 +301,10 @@ def harness(qtbot: Any, backend: FakeBackend, settings: QSettings) -> Harness:
     window.resize(1200, 800)
     window.show()
     qtbot.waitExposed(window)
+    # Window shortcuts need the active window; on X11 without a window manager (Xvfb) nothing
+    # activates a new window by itself.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
     return Harness(window, session, bridge, backend)
 
 
