@@ -113,7 +113,8 @@ def test_demo_approve_and_reject_with_the_keyboard(
     # Wait for the statuses computed after the scan.
     qtbot.waitUntil(lambda: all(i.status is not None for i in session.items), timeout=30_000)
 
-    # Walk with the keyboard to the first readable asset of a model on the roster; approve it.
+    # Walk with the keyboard to the first readable asset of a model on the roster whose AI
+    # disclosure the demo workspace lets a reviewer approve; approve it.
     def decidable(item: Any, exclude: str = "") -> bool:
         return (
             item is not None
@@ -123,12 +124,17 @@ def test_demo_approve_and_reject_with_the_keyboard(
             and item.ref.model_id in ("milo", "nova")
         )
 
+    def approvable(item: Any) -> bool:
+        verdict = (item.result.disclosure or {}).get("verdict") if decidable(item) else None
+        # Not yet approved by anyone, so that one approval leaves it pending (model and agent).
+        return verdict in ("disclosed", "partial") and not item.status.evaluation.approvals
+
     for _ in range(len(session.items)):
-        if decidable(window.current_item()):
+        if approvable(window.current_item()):
             break
         _press(qtbot, window, "n")
     approved = window.current_item()
-    assert decidable(approved)
+    assert approvable(approved)
     blocking = bool(approved.blocking)
     failures: list[tuple[str, str]] = []
     session.decision_failed.connect(lambda rel, msg: failures.append((rel, msg)))
@@ -143,11 +149,13 @@ def test_demo_approve_and_reject_with_the_keyboard(
     assert failures == []
     assert blocker.signal_triggered
 
-    # The queue moved on; reject the next asset of a known model with a reason and a note.
-    for _ in range(len(session.items)):
-        if decidable(window.current_item(), exclude=approved.rel):
-            break
-        _press(qtbot, window, "n")
+    # The queue moved on; reject another asset of a known model with a reason and a note
+    # (walking back when the approved asset was the last one in the queue).
+    for key in ("n", "p"):
+        for _ in range(len(session.items)):
+            if decidable(window.current_item(), exclude=approved.rel):
+                break
+            _press(qtbot, window, key)
     rejected = window.current_item()
     assert rejected is not None and rejected.rel != approved.rel
     _press(qtbot, window, "r")

@@ -232,7 +232,8 @@ SCREENSHOT_MAX_BYTES = 400_000
 def save_png(image: QImage, path: Path) -> bool:
     """Save ``image`` as PNG: lossless when that stays under :data:`SCREENSHOT_MAX_BYTES`."""
     # Quality 0 is zlib level 9 for PNG: lossless, just smaller.
-    if not image.save(str(path), "PNG", 0):
+    # PySide6's stub types ``format`` as bytes, but at run time only str is accepted.
+    if not image.save(str(path), "PNG", 0):  # type: ignore[call-overload]
         return False
     if path.stat().st_size <= SCREENSHOT_MAX_BYTES:
         return True
@@ -241,7 +242,7 @@ def save_png(image: QImage, path: Path) -> bool:
     with Image.open(path) as full:
         rgb = full.convert("RGB")
     rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
-        path, optimize=True
+        path, "PNG", optimize=True
     )
     return True
 
@@ -338,8 +339,12 @@ def install_screenshot(
         QTimer.singleShot(300, save)
 
     def save() -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ok = save_png(window.grab().toImage(), path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ok = save_png(window.grab().toImage(), path)
+        except (OSError, ValueError) as exc:
+            print(f"twinreview: cannot write {path}: {exc}", file=sys.stderr)
+            ok = False
         if not ok:
             print(f"twinreview: cannot write {path}", file=sys.stderr)
             status["code"] = 2

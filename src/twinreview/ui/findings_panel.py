@@ -122,12 +122,14 @@ class FindingsPanel(QTextBrowser):
             self._html = html
             self.setHtml(html)
 
-    def loadResource(self, type: int, name: QUrl) -> Any:
+    def loadResource(self, type: int, name: QUrl | str) -> Any:
         """Serve ``icon:NAME`` images from the bundled icons, rendered once per size.
 
         Every ``setHtml`` empties the document's resources; without this each asset shown would
         read and render the SVG files again.
         """
+        if isinstance(name, str):
+            name = QUrl(name)
         if type == QTextDocument.ResourceType.ImageResource and name.scheme() == ICON_SCHEME:
             size = max(14, self.fontMetrics().height())
             dpr = self.devicePixelRatioF()

@@ -92,8 +92,10 @@ class ImageLoader(QObject):
 
     def cancel_all(self) -> None:
         """Drop every pending request (another workspace was opened)."""
-        for task in (*self._tasks.values(), *self._previews.values()):
+        for task in self._tasks.values():
             task.cancel()
+        for preview in self._previews.values():
+            preview.cancel()
         self._tasks.clear()
         self._priorities.clear()
         self._previews.clear()

@@ -60,13 +60,15 @@ def _child_main(conn: Connection, cancel: Any) -> None:
 def _child_scan(
     conn: Connection, service: Any, workspace_type: Any, root: Path, cancel: Any
 ) -> None:
-    last = {"t": 0.0, "phase": ""}
+    last_time = 0.0
+    last_phase = ""
 
     def progress(p: Any) -> None:
+        nonlocal last_time, last_phase
         now = time.monotonic()
         # Throttled, but every phase change and the end of each phase get through.
-        if now - last["t"] >= _PROGRESS_INTERVAL_S or p.phase != last["phase"] or p.done >= p.total:
-            last["t"], last["phase"] = now, p.phase
+        if now - last_time >= _PROGRESS_INTERVAL_S or p.phase != last_phase or p.done >= p.total:
+            last_time, last_phase = now, p.phase
             conn.send(("progress", p))
 
     try:
@@ -76,7 +78,7 @@ def _child_scan(
         conn.send(("error", " ".join(str(exc).split()) or type(exc).__name__))
         return
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        assets = result.assets
+        assets: Any = getattr(result, "assets", ())
         for i in range(0, len(assets), _CHUNK):
             conn.send(("assets", assets[i : i + _CHUNK]))
         conn.send(("done", dataclasses.replace(result, assets=())))

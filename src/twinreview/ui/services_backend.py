@@ -70,7 +70,7 @@ class ServicesBackend:
             except ScanProcessError:
                 self._scanner = None  # e.g. no way to start a process here: scan in-process
             else:
-                return self._scanner.scan(workspace, progress, cancel)  # type: ignore[no-any-return]
+                return self._scanner.scan(workspace, progress, cancel)
         return self._scan.scan(workspace, progress=progress, cancel=cancel)
 
     def load_identity(self) -> Identity | None:
@@ -114,6 +114,7 @@ class ServicesBackend:
             override=override,
             expected_sha256=result.sha256,
             phash=result.phash,
+            disclosure_verdict=(result.disclosure or {}).get("verdict"),
         )
 
     def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
