@@ -4,8 +4,8 @@ c2pa-python finds ``libc2pa_c`` by trying, in order, the current working directo
 ``artifacts/`` and ``libs/`` folders), then its own package folder. A reviewer who runs twinreview
 from inside a workspace they were sent would load whatever library that workspace planted there
 (DESIGN section 7: every file in a workspace may be hostile). So the package is imported here,
-once, with the working directory set to c2pa's own package folder, which holds no library itself
-(it lives in ``libs/`` below it). The package ``twinreview.core.disclosure`` imports this module
+once, with the working directory set to a new empty folder, so the search falls through to
+c2pa's own package. The package ``twinreview.core.disclosure`` imports this module
 before any of its submodules, so their plain ``import c2pa`` finds it already loaded.
 
 The change of directory happens at import time, on the importing thread, before any scan starts;
@@ -17,15 +17,18 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from pathlib import Path
+import tempfile
 
 if "c2pa" not in sys.modules:
-    _spec = importlib.util.find_spec("c2pa")
-    if _spec is None or _spec.origin is None:
+    if importlib.util.find_spec("c2pa") is None:
         raise ImportError("c2pa-python is not installed")
     _here = os.getcwd()
-    os.chdir(Path(_spec.origin).parent)
-    try:
-        import c2pa  # noqa: F401
-    finally:
-        os.chdir(_here)
+    # An empty folder of our own: nothing to load from it, and (unlike c2pa's package folder,
+    # which holds a module named c2pa.py) nothing that ``import c2pa`` could pick up by mistake
+    # when the current folder is on sys.path.
+    with tempfile.TemporaryDirectory(prefix="twinreview-c2pa-") as _empty:
+        os.chdir(_empty)
+        try:
+            import c2pa  # noqa: F401
+        finally:
+            os.chdir(_here)
