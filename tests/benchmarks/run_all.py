@@ -152,7 +152,7 @@ def rows_match(j: Mapping[str, Any]) -> list[Row]:
 
 
 def rows_verify(j: Mapping[str, Any]) -> list[Row]:
-    """bench_verify: decision-log append and verification."""
+    """bench_log: decision-log append and verification."""
     n = j["entries"]
     scale = 100_000 / n
     projected = j["verify_cpu_s"] * scale
@@ -296,8 +296,8 @@ KNOWN: dict[str, Bench] = {
         rows_scan,
     ),
     "bench_match.py": Bench("bench_match.py", (), (), rows_match),
-    "bench_verify.py": Bench(
-        "bench_verify.py",
+    "bench_log.py": Bench(
+        "bench_log.py",
         ("--entries", "100000", "--appends", "200"),
         ("--entries", "20000", "--appends", "50"),
         rows_verify,

@@ -342,12 +342,18 @@ class SshSignature:
 
 def _signed_data(namespace: str, hash_algorithm: str, data: bytes) -> bytes:
     digest = _HASHES[hash_algorithm](data).digest()
+    return _signed_prefix(namespace, hash_algorithm, len(digest)) + digest
+
+
+@functools.lru_cache(maxsize=64)
+def _signed_prefix(namespace: str, hash_algorithm: str, digest_size: int) -> bytes:
+    # Everything PROTOCOL.sshsig signs before the digest; the same for every entry of a log.
     return (
         _MAGIC
         + _ssh_string(namespace.encode())
         + _ssh_string(b"")
         + _ssh_string(hash_algorithm.encode())
-        + _ssh_string(digest)
+        + _UINT32.pack(digest_size)
     )
 
 

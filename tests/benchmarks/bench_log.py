@@ -1,6 +1,6 @@
 """Decision-log speed: append latency (with fsync) and verification of a 100k-entry log.
 
-Run with ``uv run python tests/benchmarks/bench_verify.py [--entries N] [--appends N] [--dir D]``.
+Run with ``uv run python tests/benchmarks/bench_log.py [--entries N] [--appends N] [--dir D]``.
 Not collected by pytest. It builds a workspace in a temporary folder (or ``--dir``, to measure a
 particular disk), then measures, on one core:
 
