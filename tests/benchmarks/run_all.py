@@ -80,6 +80,21 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
             f"JPEG decode at 1/8 scale {_ms(floor)}: cold is {cold / floor:.2f}x",
             _verdict(cold / floor <= 1.2),
         ),
+    ]
+    sim = j.get("cold_similarity_only_s")
+    if sim is not None:
+        rows.append(
+            Row(
+                area,
+                "cold scan vs decode floor, similarity only (the scan issue 2 set goals for)",
+                _ms(sim),
+                "<= 1.2x the floor",
+                f"floor {_ms(floor)}: {sim / floor:.2f}x; the disclosure checks add "
+                f"{(cold - sim) * 1000:.1f} ms",
+                _verdict(sim / floor <= 1.2),
+            )
+        )
+    rows += [
         Row(
             area,
             "warm rescan, 1 worker",
