@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
+from decision_helpers import MemoryKeyring
 from twinreview.core.policy import State
 from twinreview.core.roster import Person, add_to_roster
 from twinreview.core.sshsig import SigningKey
@@ -25,26 +24,6 @@ from twinreview.services.keys import IdentityStore, KeyStore
 from twinreview.services.status import compute_status
 from twinreview.ui.app import build_app, start_identity
 from twinreview.ui.dialogs import IdentityDialog, RejectDialog
-
-
-class MemoryKeyring(KeyringBackend):
-    """In-memory backend, installed explicitly (priority < 0: never picked by keyring itself)."""
-
-    priority = -1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.items.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.items[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.items.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
 
 
 def _press(qtbot: Any, window: Any, key: Any) -> None:
