@@ -11,18 +11,14 @@ from __future__ import annotations
 import datetime
 import io
 import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import c2pa
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
+from tools.c2pa_pki import Pki, make_pki
 from twinreview.core.disclosure import (
     C2paState,
     DisclosureConfigError,
@@ -40,87 +36,13 @@ CAPTURE = IPTC + "digitalCapture"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "disclosure"
 
 
-@dataclass(frozen=True)
-class Pki:
-    ca_pem: str
-    chain_pem: bytes
-    key_pem: bytes
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Brand"),
-        ]
-    )
-
-
-def _usage(*, sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=sign,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=not sign,
-        crl_sign=not sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def pki() -> Pki:
-    return make_pki()
+    return _test_pki()
 
 
-def make_pki() -> Pki:
-    """A fresh root CA and a signing certificate it issued."""
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Test Brand Root CA"))
-        .issuer_name(_name("Test Brand Root CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_usage(sign=False), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Test Brand Signer"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(sign=True), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    return Pki(
-        ca_pem=ca.public_bytes(pem).decode(),
-        chain_pem=leaf.public_bytes(pem) + ca.public_bytes(pem),
-        key_pem=key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-    )
+def _test_pki() -> Pki:
+    return make_pki("Test Brand", datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=30))
 
 
 def _xmp_app1(value: str) -> bytes:
@@ -178,7 +100,9 @@ def test_untrusted_then_trusted_with_the_brand_ca(pki: Pki) -> None:
     assert plain.c2pa.state is C2paState.VALID_UNTRUSTED
     assert "signingCredential.untrusted" in plain.c2pa.failures
     assert any("no trust list is configured" in n for n in plain.notes)
-    trusted = inspect_bytes(data, settings=InspectSettings.offline(trust_anchors_pem=pki.ca_pem))
+    trusted = inspect_bytes(
+        data, settings=InspectSettings.offline(trust_anchors_pem=pki.ca_pem.decode())
+    )
     assert trusted.c2pa.state is C2paState.TRUSTED
     assert trusted.c2pa.failures == ()
     assert trusted.verdict is Verdict.DISCLOSED
@@ -194,7 +118,7 @@ def test_source_type_only_in_action_parameters(pki: Pki) -> None:
     assert st.where.endswith("(c2pa.edited).parameters['com.adobe.digitalSourceType']")
     assert [s.value for s in report.c2pa.source_types if not s.generative] == [EMPTY]
     assert report.c2pa.software_agents == ("TwinGen 2.1",)
-    assert report.c2pa.signer == "Test Brand Signer"
+    assert report.c2pa.signer == "Test Brand signer"
     assert report.c2pa.generator == "twinreview-test 1.0"
     assert report.verdict is Verdict.PARTIAL  # no XMP
     assert report.format == "png"
@@ -206,7 +130,7 @@ def test_tampered_pixels_are_invalid_integrity(pki: Pki) -> None:
     for i in range(sos + 40, sos + 60):
         data[i] ^= 0x55
     report = inspect_bytes(
-        bytes(data), settings=InspectSettings.offline(trust_anchors_pem=pki.ca_pem)
+        bytes(data), settings=InspectSettings.offline(trust_anchors_pem=pki.ca_pem.decode())
     )
     assert report.c2pa.state is C2paState.INVALID_INTEGRITY
     assert "assertion.dataHash.mismatch" in report.c2pa.failures
@@ -223,7 +147,7 @@ def test_c2pa_capture_against_xmp_ai_is_a_conflict(pki: Pki) -> None:
 
 def test_service_from_workspace_config(pki: Pki, tmp_path: Path) -> None:
     (tmp_path / "trust").mkdir()
-    (tmp_path / "trust" / "brand.pem").write_text(pki.ca_pem)
+    (tmp_path / "trust" / "brand.pem").write_bytes(pki.ca_pem)
     config = {"disclosure": {"trust_anchors": ["trust/brand.pem"]}}
     service = DisclosureService.for_config(tmp_path, config)
     plain = DisclosureService.default()
@@ -236,7 +160,7 @@ def test_service_from_workspace_config(pki: Pki, tmp_path: Path) -> None:
     assert as_json["verdict"] == "disclosed"
     assert service.findings(as_json) == []
     # A signer the workspace does not trust is a credential problem once a trust list exists.
-    (tmp_path / "trust" / "other.pem").write_text(make_pki().ca_pem)
+    (tmp_path / "trust" / "other.pem").write_bytes(_test_pki().ca_pem)
     other = DisclosureService.for_config(
         tmp_path, {"disclosure": {"trust_anchors": ["trust/other.pem"]}}
     )

@@ -32,15 +32,11 @@ import datetime
 import io
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import c2pa
 import numpy as np
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from c2pa_pki import Pki, make_pki
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from twinreview.core.disclosure import C2paState, InspectSettings, Verdict, inspect_bytes
@@ -68,92 +64,6 @@ XMP = f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
  </rdf:RDF>
 </x:xmpmeta>
 <?xpacket end="w"?>""".encode()
-
-
-@dataclass(frozen=True)
-class Pki:
-    """A throwaway chain: the CA certificate (PEM) and the leaf's chain and key for signing."""
-
-    ca_pem: bytes
-    chain_pem: bytes
-    key_pem: bytes
-
-
-def _name(cn: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "twinreview demo (throwaway)"),
-        ]
-    )
-
-
-def _key_usage(*, ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=not ca,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def make_pki() -> Pki:
-    """A root CA and an ES256 leaf meeting the C2PA certificate profile.
-
-    c2pa-rs requires of the signing certificate: X.509 v3, critical key usage with
-    digitalSignature, an extended key usage from the C2PA list (emailProtection here; never
-    anyExtendedKeyUsage), not a CA, and an authority key identifier pointing at its issuer.
-    """
-    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(_name("twinreview demo root CA"))
-        .issuer_name(_name("twinreview demo root CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(NOT_AFTER)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(ca=True), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name("twinreview demo signer"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(NOT_AFTER)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(ca=False), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    return Pki(
-        ca_pem=ca.public_bytes(pem),
-        chain_pem=leaf.public_bytes(pem) + ca.public_bytes(pem),
-        key_pem=key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ),
-    )
 
 
 def _hue_rotate(img: Image.Image, degrees: float) -> Image.Image:
@@ -312,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     coffee = Image.open(DEMO / "coffee.jpg").convert("RGB")
-    pki = make_pki()
+    pki = make_pki("twinreview demo (throwaway)", NOT_AFTER, name="twinreview demo")
     disclosed = sign(pki, jpeg_with_xmp(stand_in_a(coffee)), "c2pa-disclosed.jpg")
     tampered = tamper(sign(pki, jpeg_with_xmp(stand_in_b(coffee)), "c2pa-tampered.jpg"))
     _check("c2pa-disclosed.jpg", disclosed, pki, C2paState.TRUSTED, Verdict.DISCLOSED)
