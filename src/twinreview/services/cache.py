@@ -2,8 +2,16 @@
 
 Two tables:
 
-- ``files``: the fast path. ``(path, size, mtime_ns) -> sha256``. Rescanning an unchanged file
-  costs one ``stat`` and one indexed lookup, not a read.
+- ``files_v2``: the fast path. ``(path, size, mtime_ns, ctime_ns, inode, device) -> sha256``.
+  Rescanning an unchanged file costs one ``stat`` and one indexed lookup, not a read. Size and
+  mtime alone are not evidence: anyone can write other bytes of the same size and put the mtime
+  back with ``os.utime``. The change time cannot be put back (every write, rename or ``utime``
+  sets it to the current time, and only a change of the system clock moves it elsewhere), and a
+  file replaced by another (a rename over it) has another inode. So a swap always misses the fast
+  path and the new bytes are read. Limits: on Windows ``st_ctime`` is the creation time, which a
+  write into the same file does not move; and a change made within the same filesystem clock tick
+  (a few milliseconds) as the change before the recorded ``stat`` keeps that change time (the
+  "racy clean" case of git). ``decide`` never relies on this cache: it hashes the bytes it signs.
 - ``results``: ``(sha256, kind, version) -> JSON``. Keyed by content, so a renamed or copied file
   costs nothing, and by an algorithm version, so a change of hashing code invalidates old rows
   without a migration.
@@ -22,11 +30,20 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+# ``files`` held (path, size, mtime_ns) -> sha256: a key a same-size swap with the mtime put back
+# went through unseen. Its rows are not evidence under the new key, so the table is dropped (the
+# cache is only a cache: those files are read once more).
+# Inode and device numbers are unsigned 64-bit (128-bit for st_ino on Windows ReFS) and SQLite
+# integers are signed 64-bit: they are stored as decimal text.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
+DROP TABLE IF EXISTS files;
+CREATE TABLE IF NOT EXISTS files_v2 (
     path BLOB PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    ino TEXT NOT NULL,
+    dev TEXT NOT NULL,
     sha256 TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS results (
@@ -77,20 +94,30 @@ class ResultCache:
             self._db.close()
 
     def lookup_sha(self, path: Path, st: os.stat_result) -> str | None:
-        """Return the sha256 recorded for ``path`` if its size and mtime are unchanged."""
+        """Return the sha256 recorded for ``path`` if its ``stat`` shows no change since.
+
+        ``st`` must be the full result of ``os.stat(path)`` taken now: size, mtime, change time,
+        inode and device must all equal the recorded ones.
+        """
         with self._lock:
             row = self._db.execute(
-                "SELECT sha256 FROM files WHERE path = ? AND size = ? AND mtime_ns = ?",
-                (_key(path), st.st_size, st.st_mtime_ns),
+                "SELECT sha256 FROM files_v2 WHERE path = ? AND size = ? AND mtime_ns = ? "
+                "AND ctime_ns = ? AND ino = ? AND dev = ?",
+                (_key(path), *_stat_key(st)),
             ).fetchone()
         return str(row[0]) if row else None
 
     def record_sha(self, path: Path, st: os.stat_result, sha256: str) -> None:
-        """Remember the content hash of ``path`` for its current size and mtime."""
+        """Remember the content hash of ``path`` for this ``stat`` of it.
+
+        ``st`` must have been taken before the bytes were read, so that a change during the read
+        gives a newer change time than the one recorded (a miss, never a stale hit).
+        """
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO files (path, size, mtime_ns, sha256) VALUES (?, ?, ?, ?)",
-                (_key(path), st.st_size, st.st_mtime_ns, sha256),
+                "INSERT OR REPLACE INTO files_v2 "
+                "(path, size, mtime_ns, ctime_ns, ino, dev, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (_key(path), *_stat_key(st), sha256),
             )
 
     def get(self, sha256: str, kind: str, version: str) -> Any | None:
@@ -141,7 +168,7 @@ class ResultCache:
     def stats(self) -> Mapping[str, int]:
         """Row counts, for diagnostics."""
         with self._lock:
-            files = self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+            files = self._db.execute("SELECT COUNT(*) FROM files_v2").fetchone()[0]
             results = self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
         return {"files": int(files), "results": int(results)}
 
@@ -149,3 +176,8 @@ class ResultCache:
 def _key(path: Path) -> bytes:
     # Raw bytes, not text: non-UTF-8 file names stay distinct and storable.
     return os.fsencode(path)
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, str, str]:
+    # Everything about a file that changes when its bytes do and that a user cannot set back.
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, str(st.st_ino), str(st.st_dev))

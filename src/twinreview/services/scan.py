@@ -5,8 +5,10 @@ The scan has three phases, each reported through ``progress``:
 1. **analyse**: every reference photo and asset is read once. From those bytes come its sha256,
    one reduced decode (see :mod:`twinreview.core.imageio`) and every cheap hash
    (:func:`twinreview.core.hashing.fingerprint`), and, when an inspector is given, the disclosure
-   report. Files whose (path, size, mtime) is unchanged since the last scan are not read at all:
-   their sha256 comes from the cache's fast path and their results from the content-keyed cache.
+   report. Files whose ``stat`` (size, mtime, change time, inode and device) is unchanged since
+   the last scan are not read at all: their sha256 comes from the cache's fast path and their
+   results from the content-keyed cache. A same-size swap with the mtime put back changes the
+   change time, so it is read (see :mod:`twinreview.services.cache`).
 2. **match**: assets against all references and against each other, vectorised in
    :mod:`twinreview.core.similarity`. Pairs the cheap hashes cannot decide get the expensive
    crop-resistant detail, computed for just those files (cached too).
@@ -496,7 +498,7 @@ class ScanService:
     def _from_cache(
         self, path: Path, want_disclosure: bool, version: str, dversion: str
     ) -> _Analysis | None:
-        """The fast path: unchanged (path, size, mtime) means no read at all."""
+        """The fast path: an unchanged ``stat`` (size, times, inode) means no read at all."""
         try:
             st = path.stat()
         except OSError:
@@ -768,8 +770,10 @@ def _analyse_file(
     """Worker: read once, hash, decode once, fingerprint, inspect. Never raises.
 
     ``known(sha256)`` returns the cached analysis of identical bytes seen under another path or
-    mtime (a renamed or copied file); then nothing is decoded. The last element of the returned
-    tuple says whether the file was decoded.
+    ``stat`` (a renamed, copied or touched file); then nothing is decoded. The last element of
+    the returned tuple says whether the file was decoded. ``st`` is taken before the read, so a
+    change during the read is recorded under an older change time: a later lookup misses rather
+    than trusting a hash of bytes that are no longer there.
     """
     try:
         st = path.stat()
