@@ -244,7 +244,10 @@ def test_verdicts_follow_from_the_columns(
         )
         xmp_gen = row["expected_iptc_digitalsourcetype"] in GENERATIVE_URIS
         valid = report.c2pa.state.is_valid
-        if report.c2pa.state is C2paState.INVALID_INTEGRITY:
+        # Issue 9 rule: "A C2PA store that is present but unreadable or invalid gives the verdict
+        # `blocked`, never `partial`." The unreadable rows (malformed_no-alg.jpg,
+        # malformed_prerelease-jumbf.jpg, malformed_svg-bad-jumbf.svg) were `missing` before.
+        if report.c2pa.state in (C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE):
             want = Verdict.BLOCKED
         elif valid and manifest_gen and xmp_gen:
             want = Verdict.DISCLOSED

@@ -67,7 +67,10 @@ VALID = C2paState.VALID_UNTRUSTED
         (c2pa(VALID, (TAM, True)), xmp(), Verdict.PARTIAL),
         (c2pa(C2paState.ABSENT), xmp(TAM), Verdict.PARTIAL),
         (c2pa(C2paState.REMOTE_ONLY), xmp(TAM), Verdict.PARTIAL),
-        (c2pa(C2paState.UNREADABLE), xmp(TAM), Verdict.PARTIAL),
+        # Issue 9 rule: "A C2PA store that is present but unreadable or invalid gives the verdict
+        # `blocked`, never `partial`." (This row was PARTIAL: a garbage C2PA box laundered it.)
+        (c2pa(C2paState.UNREADABLE), xmp(TAM), Verdict.BLOCKED),
+        (c2pa(C2paState.UNREADABLE), xmp(), Verdict.BLOCKED),
         (c2pa(C2paState.INVALID_CREDENTIAL_ONLY, (TAM, True)), xmp(TAM), Verdict.PARTIAL),
         (c2pa(C2paState.INVALID_CREDENTIAL_ONLY, (TAM, True)), xmp(), Verdict.PARTIAL),
         (c2pa(VALID, (ALGO, True)), xmp(), Verdict.MISSING),  # algorithmicMedia is not GenAI
@@ -86,7 +89,8 @@ def test_verdict_table(report: C2paReport, xmp_report: XmpReport, verdict: Verdi
     got, conflict, notes = decide(report, xmp_report)
     assert got is verdict, notes
     assert (conflict is not None) == (
-        verdict is Verdict.BLOCKED and report.state is not C2paState.INVALID_INTEGRITY
+        verdict is Verdict.BLOCKED
+        and report.state not in (C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE)
     )
     assert notes and notes[0].startswith(verdict.value.capitalize())
 
@@ -157,8 +161,11 @@ def test_stripped_remote_unreadable_findings() -> None:
     findings = disclosure_findings(_report(remote, xmp(TAM)), policy)
     assert [f.kind for f in findings] == ["partial_disclosure", "remote_manifest_unverified"]
     assert findings[1].evidence["remote_url"] == "https://example.com/m"
-    unreadable = disclosure_findings(_report(c2pa(C2paState.UNREADABLE), xmp()), policy)
-    assert [f.kind for f in unreadable] == ["missing_disclosure", "credential_problem"]
+    # Issue 9 rule: a C2PA store that is present but unreadable gives `blocked`, never `partial`
+    # (it was missing_disclosure + a credential_problem warning): one blocking finding says why.
+    unreadable = disclosure_findings(_report(c2pa(C2paState.UNREADABLE), xmp(TAM)), policy)
+    assert [(f.kind, f.severity) for f in unreadable] == [("tampered_provenance", Severity.BLOCK)]
+    assert "cannot be read" in unreadable[0].message
 
 
 def test_policy_from_config_overrides_and_approvable() -> None:

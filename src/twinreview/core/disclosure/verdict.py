@@ -6,8 +6,16 @@
   certificate is expired or untrusted still say "AI", but cannot be relied on: they count as the
   weaker half, so at most partial;
 - **missing**: neither;
-- **blocked**: tampered provenance (``invalid-integrity``), or contradictory source types (one
-  source says generative AI, another says a non-generative origin such as a camera capture).
+- **blocked**: tampered provenance (``invalid-integrity``), Content Credentials that are present
+  but cannot be read (``unreadable``), or contradictory source types (one source says generative
+  AI, another says a non-generative origin such as a camera capture).
+
+Rule (issue 9, "no laundering"): a C2PA store that is present but unreadable or invalid gives
+``blocked``, never ``partial``. Otherwise a garbage C2PA box added to a file makes the reader give
+up on the whole store, hides a tampered manifest, and leaves the XMP alone to decide. "Invalid"
+means a broken integrity (``invalid-integrity``); an intact manifest whose certificate is not
+acceptable (``invalid-credential-only``) is a warning and at most partial, and a manifest only
+referenced remotely (``remote-only``) is not garbage: both keep their verdicts.
 
 Source types are "generative" when any manifest in the store (active or ingredient) declares one:
 an edit that places an AI-generated ingredient makes the whole image partly AI-generated.
@@ -39,6 +47,11 @@ from twinreview.core.disclosure.vocabulary import classify, describe
 from twinreview.core.findings import Finding
 
 _READABLE = (C2paState.VALID_UNTRUSTED, C2paState.TRUSTED, C2paState.INVALID_CREDENTIAL_ONLY)
+
+_UNREADABLE_MESSAGE = (
+    "The file carries Content Credentials that cannot be read: they may have been damaged or "
+    "forged."
+)
 
 
 def is_manifest_stripped(c2pa: C2paReport, xmp: XmpReport) -> bool:
@@ -103,6 +116,14 @@ def decide(c2pa: C2paReport, xmp: XmpReport) -> tuple[Verdict, str | None, list[
         if conflict:
             notes.append(f"Also contradictory: {conflict}.")
         return Verdict.BLOCKED, conflict, notes
+    if c2pa.state is C2paState.UNREADABLE:
+        notes.append(
+            "Blocked: the file carries Content Credentials that cannot be read (damaged, forged, "
+            "pre-release or unsupported); whatever else the file says cannot stand in for them."
+        )
+        if conflict:
+            notes.append(f"Also contradictory: {conflict}.")
+        return Verdict.BLOCKED, conflict, notes
     if conflict:
         notes.append(f"Blocked: the file contradicts itself about its origin: {conflict}.")
         return Verdict.BLOCKED, conflict, notes
@@ -156,8 +177,6 @@ def _c2pa_state(c2pa: C2paReport) -> str:
         return "no Content Credentials"
     if c2pa.state is C2paState.REMOTE_ONLY:
         return "Content Credentials only referenced remotely, not checked"
-    if c2pa.state is C2paState.UNREADABLE:
-        return "Content Credentials unreadable"
     typed = [st for st in c2pa.source_types if st.in_vocabulary]
     if not typed:
         return "Content Credentials present but declaring no digital source type"
@@ -197,6 +216,8 @@ def disclosure_findings(report: DisclosureReport, policy: DisclosurePolicy) -> l
             "The image's Content Credentials were broken by a change after signing: the file or "
             "its provenance was tampered with.",
         )
+    elif c2pa.state is C2paState.UNREADABLE:
+        add(TAMPERED_PROVENANCE, _UNREADABLE_MESSAGE)
     if report.conflict:
         add(
             DISCLOSURE_CONFLICT,
@@ -280,11 +301,6 @@ def _credential_problem(report: DisclosureReport) -> str | None:
             "The image is unchanged since signing, but the certificate it was signed with is not "
             f"acceptable ({', '.join(c2pa.failures) or 'credential check failed'}): who signed it "
             "cannot be confirmed."
-        )
-    if c2pa.state is C2paState.UNREADABLE:
-        return (
-            "The image carries Content Credentials that cannot be read or checked (damaged, "
-            "pre-release or unsupported), so they prove nothing."
         )
     if c2pa.state is C2paState.VALID_UNTRUSTED and report.trust_configured:
         who = f" ({c2pa.signer})" if c2pa.signer else ""
