@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,9 +12,11 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 from PIL import Image
 
-from twinreview.core.roster import Person, add_to_roster
+from twinreview.core.roster import Person
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
+from twinreview.services.roster_admin import RosterService
+from twinreview.services.trust import TrustStore, Verifier
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -55,15 +58,66 @@ def reviewer(home: Path, principal: str, role: str, name: str = "") -> KeyServic
     return keys
 
 
-def enroll(ws_root: Path, keys: KeyService, models: tuple[str, ...]) -> None:
-    """Put a reviewer on the workspace roster for ``models``."""
+_OWNERS: dict[Path, KeyService] = {}
+
+
+def roster_service(keys: KeyService | None) -> RosterService:
+    """A roster service on this test's user dirs (the autouse fixture isolates them)."""
+    return RosterService(keys, TrustStore.default(), Verifier.default(), clock=ticking_clock())
+
+
+def owner_of(ws_root: Path) -> KeyService:
+    """The workspace owner: created (``twinreview init``) on first use, one per workspace."""
+    root = ws_root.resolve()
+    keys = _OWNERS.get(root)
+    if keys is not None and (root / "roster" / "roster.dlog").exists():
+        return keys
+    keys = reviewer(root.parent / f".{root.name}-owner", "owner@brand.example", "brand", "Owner")
+    roster_service(keys).init(root)
+    _OWNERS[root] = keys
+    return keys
+
+
+def enroll(
+    ws_root: Path,
+    keys: KeyService,
+    models: tuple[str, ...],
+    *,
+    consent: bool = True,
+) -> None:
+    """Put a reviewer on the signed roster for ``models`` (signed by the workspace owner).
+
+    A model also signs her consent (``consent=False`` to leave it out): the ``[consent]`` table
+    of her ``model.toml`` when the test wrote one (tests describe a model's wishes there), else
+    the defaults (approvals by model and agent, any use, no expiry).
+    """
     ident = keys.current()
     assert ident is not None
-    add_to_roster(
-        ws_root / "roster",
+    owner = owner_of(ws_root)
+    roster_service(owner).add_person(
+        ws_root,
         Person(ident.principal, ident.display_name, ident.role, models),
         ident.public_key,
     )
+    if ident.role == "model" and consent:
+        for mid in models:
+            sign_consent(ws_root, keys, mid)
+
+
+def sign_consent(ws_root: Path, keys: KeyService, model_id: str, **overrides: object) -> None:
+    """The model signs her consent, from her model.toml [consent] table plus ``overrides``."""
+    toml_path = ws_root / "models" / model_id / "model.toml"
+    table = tomllib.loads(toml_path.read_text()).get("consent", {}) if toml_path.exists() else {}
+    args: dict[str, object] = {}
+    if "required_roles" in table:
+        args["require"] = table["required_roles"]
+    if "allowed_uses" in table:
+        args["uses"] = table["allowed_uses"]
+    if "expires" in table:
+        exp = table["expires"]
+        args["expires"] = exp if isinstance(exp, dt.date) else dt.date.fromisoformat(str(exp))
+    args.update(overrides)
+    roster_service(keys).consent(ws_root, model_id, **args)  # type: ignore[arg-type]
 
 
 def decider(keys: KeyService, start: dt.datetime = T0) -> DecisionService:

@@ -11,7 +11,7 @@ import imagehash
 import pytest
 from PIL import Image
 
-from decision_helpers import build_workspace, decider, enroll, reviewer
+from decision_helpers import build_workspace, decider, enroll, owner_of, reviewer, roster_service
 from twinreview.core.declog import read_log
 from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
 from twinreview.core.verify import verify_workspace
@@ -132,6 +132,10 @@ def test_disclosure_verdicts_the_workspace_does_not_allow_are_never_approved(
     # A brand that only publishes fully disclosed images.
     (ws.root / "twinreview.toml").write_text('[disclosure]\napprovable = ["disclosed"]\n')
     strict = Workspace.open(ws.root)
+    # The plain file alone changes nothing: only the owner's signed policy does.
+    svc.decide(strict, look, "approve", disclosure_verdict="partial")
+    roster_service(owner_of(ws.root)).set_policy(ws.root)
+    strict = Workspace.open(ws.root)
     with pytest.raises(DecisionError, match="'partial'"):
         svc.decide(strict, look, "approve", disclosure_verdict="partial")
 
@@ -154,7 +158,8 @@ def test_reviewer_not_allowed_for_the_model_is_refused(ws: Workspace, ava: KeySe
 
 def test_reviewer_not_on_the_roster_is_refused(tmp_path: Path, ws: Workspace) -> None:
     stranger = reviewer(tmp_path / "devices", "eve@example.com", "agent")
-    with pytest.raises(DecisionError, match=r"allowed_signers does not list eve@example\.com"):
+    owner_of(ws.root)
+    with pytest.raises(DecisionError, match=r"signed roster does not list eve@example\.com"):
         decider(stranger).decide(ws, "assets/ava/look1.jpg", "approve")
 
 
@@ -169,18 +174,21 @@ def test_second_device_key_not_enrolled_is_refused(
 def test_revoked_key_is_refused(ws: Workspace, ava: KeyService) -> None:
     ident = ava.current()
     assert ident is not None
-    (ws.root / "roster" / "revoked").write_text(ident.public_key.openssh() + "\n")
-    with pytest.raises(DecisionError, match="is revoked"):
+    # A hand-written revoked file is only a view: the revocation must be signed.
+    roster_service(owner_of(ws.root)).revoke_key(
+        ws.root, ident.principal, ident.public_key.fingerprint
+    )
+    with pytest.raises(DecisionError, match="was revoked"):
         decider(ava).decide(ws, "assets/ava/look1.jpg", "approve")
 
 
-def test_role_conflict_with_roster_is_refused(tmp_path: Path, ws: Workspace) -> None:
+def test_role_comes_from_the_signed_roster_not_the_view(tmp_path: Path, ws: Workspace) -> None:
     keys = reviewer(tmp_path / "devices", "ava@example.com", "model")
     enroll(ws.root, keys, ("ava",))
     people = ws.root / "roster" / "people.toml"
     people.write_text(people.read_text().replace('role = "model"', 'role = "agent"'))
-    with pytest.raises(DecisionError, match=r"gives ava@example\.com the role agent"):
-        decider(keys).decide(ws, "assets/ava/look1.jpg", "approve")
+    entry = decider(keys).decide(ws, "assets/ava/look1.jpg", "approve")
+    assert entry.payload["role"] == "model"
 
 
 def test_no_identity_on_this_device(tmp_path: Path, ws: Workspace) -> None:

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
-from twinreview.core.roster import Roster
-from twinreview.core.verify import verify_workspace
+from twinreview.core.rosterlog import plain_roster
 from twinreview.core.workspace import AssetRef, Workspace, WorkspaceError
 from twinreview.services.compose import make_executor
 from twinreview.services.report import SignOffReport, build_report, render_html, write_csv
 from twinreview.services.status import compute_status, sha256_file
+from twinreview.services.trust import Verifier
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,15 +91,15 @@ def run(args: argparse.Namespace) -> int:
     scan = scan_workspace(ws, no_cache=args.no_cache)
     if scan is None:
         return EXIT_USAGE
-    roster = Roster.load(ws.root / "roster")
-    verification = verify_workspace(ws, roster)
+    roster = plain_roster(ws.roster)
+    verification = Verifier.default().verify(ws.root)
     shas = {a.asset.rel: a.sha256 for a in scan.assets if a.sha256}
 
     def sha_of(asset: AssetRef) -> str:
         # The scan just hashed every readable file; reuse it rather than read each one again.
         return shas.get(asset.rel) or sha256_file(asset.path)
 
-    status = compute_status(ws, report=verification, roster=roster, sha256_of=sha_of)
+    status = compute_status(ws, report=verification, sha256_of=sha_of)
     with make_executor() as executor:
         report = build_report(
             scan,

@@ -1,107 +1,378 @@
-"""``twinreview roster add WS (--self | --principal EMAIL --key KEY) --role ROLE [--model ID]...``.
+"""The signed roster on the command line: ``init``, ``trust``, ``roster ...`` and ``consent``.
 
-Appends the key to ``roster/allowed_signers`` (restricted to ``namespaces="twinreview-*"``) and the
-person to ``roster/people.toml``. ``--self`` uses this device's identity (``twinreview keys init``);
-it needs only the public part, not the keyring.
+- ``twinreview init WS [--name NAME]``: this device's key becomes the workspace owner.
+- ``twinreview trust WS [--fingerprint SHA256:...]``: pin the workspace's owner on this device.
+- ``twinreview roster add WS --principal P --key KEY --role ROLE --model ID [--admin]`` (owner or
+  admin), or ``roster add WS --self [--model ID]`` (writes a signed join request);
+  ``roster approve WS PRINCIPAL``, ``roster revoke WS PRINCIPAL FINGERPRINT``,
+  ``roster remove WS PRINCIPAL``, ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
+  ``roster migrate WS``, ``roster show WS [--json]``.
+- ``twinreview consent WS --model ID [--uses a,b] [--expires YYYY-MM-DD] [--require model,agent]
+  [--withdraw]``: signed by the model herself.
+
+Exit codes: 0 done; 1 the roster refused the change (not allowed, not pinned, damaged roster);
+2 usage errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import sys
+from collections.abc import Callable
 
-from twinreview.cli.main import EXIT_OK, EXIT_USAGE
-from twinreview.core.roster import ROLES, Person, RosterError, add_to_roster
+from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from twinreview.core.roster import ROLES, Person
 from twinreview.core.sshsig import SshPublicKey, SshsigError
 from twinreview.core.workspace import Workspace
-from twinreview.services.keys import IdentityStore, KeysError
+from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
+from twinreview.services.roster_admin import RosterAdminError, RosterService
+from twinreview.services.trust import TrustStore, Verifier
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``roster`` subcommand group."""
+    """Add ``init``, ``trust``, ``roster`` and ``consent``."""
+    p = sub.add_parser(
+        "init",
+        help="make this device's key the owner of a workspace (signed roster)",
+        description="Create roster/roster.dlog with this device's key as the owner. The "
+        "workspace id is the sha256 of that first entry; this device pins it. The policy tables "
+        "of twinreview.toml ([disclosure], [similarity]) are signed as the first policy.",
+    )
+    p.add_argument("workspace", metavar="WS", help="workspace folder")
+    p.add_argument("--name", metavar="NAME", help="workspace name (default: from twinreview.toml)")
+    p.set_defaults(func=run_init)
+
+    p = sub.add_parser(
+        "trust",
+        help="pin a workspace's owner on this device (like ssh known_hosts)",
+        description="Print the owner's key fingerprint and pin it for this workspace id. Compare "
+        "the fingerprint with the owner out of band, or pass it with --fingerprint.",
+    )
+    p.add_argument("workspace", metavar="WS", help="workspace folder")
+    p.add_argument("--fingerprint", metavar="SHA256:...", help="the owner key you expect")
+    p.set_defaults(func=run_trust)
+
+    p = sub.add_parser(
+        "consent",
+        help="give, narrow, widen or withdraw your consent as a model (signed)",
+        description="Sign your consent for one model id into the roster. Only the model herself "
+        "can; the latest consent counts. Without --uses any use is allowed; without --expires it "
+        "does not expire.",
+    )
+    p.add_argument("workspace", metavar="WS", help="workspace folder")
+    p.add_argument("--model", required=True, metavar="ID", help="your model id")
+    p.add_argument("--uses", metavar="a,b", help="allowed uses, comma separated")
+    p.add_argument("--expires", metavar="YYYY-MM-DD", help="last day of your consent (UTC)")
+    p.add_argument(
+        "--require",
+        default="model,agent",
+        metavar="model,agent",
+        help="roles that must approve (default: model,agent; must include model)",
+    )
+    p.add_argument("--withdraw", action="store_true", help="withdraw your consent")
+    p.set_defaults(func=run_consent)
+
     p = sub.add_parser(
         "roster",
         help="manage who may sign decisions in a workspace",
-        description="The roster (roster/allowed_signers and roster/people.toml) says whose "
-        "signatures count, in which role, and for which models.",
+        description="The signed roster (roster/roster.dlog) says whose signatures count, in "
+        "which role, and for which models. allowed_signers, people.toml and revoked are views "
+        "generated from it.",
     )
-    roster_sub = p.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
-    add = roster_sub.add_parser(
+    rs = p.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
+    add = rs.add_parser(
         "add",
-        help="add a reviewer key",
-        description="Add a reviewer's key and role. Use --self for this device's key, or "
-        "--principal and --key for someone else's (from their 'twinreview keys init' output).",
+        help="add a reviewer (owner or admin), or ask to join (--self)",
+        description="Add a reviewer's key, role and models (signed by the owner or an admin). "
+        "With --self, write a signed join request for the owner to approve instead.",
     )
     add.add_argument("workspace", metavar="WS", help="workspace folder")
     who = add.add_mutually_exclusive_group(required=True)
-    who.add_argument("--self", action="store_true", help="this device's key (twinreview keys init)")
+    who.add_argument("--self", action="store_true", help="ask to join with this device's key")
     who.add_argument("--principal", metavar="EMAIL", help="the reviewer's principal")
     add.add_argument("--key", metavar='"ssh-ed25519 AAAA..."', help="their public key")
-    add.add_argument("--name", metavar="NAME", help="display name (default: from the identity)")
+    add.add_argument("--name", metavar="NAME", help="display name")
     add.add_argument("--role", choices=ROLES, help="model, agent or brand")
-    add.add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="a model id this person may decide for (repeatable)",
-    )
+    add.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
+    add.add_argument("--admin", action="store_true", help="may change the roster (owner only)")
     add.set_defaults(func=run_add)
 
+    show = rs.add_parser("show", help="print the roster, consents, policy and pending requests")
+    show.add_argument("workspace", metavar="WS", help="workspace folder")
+    show.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    show.set_defaults(func=run_show)
 
-def _error(message: str) -> int:
+    ap = rs.add_parser("approve", help="approve a pending join request (owner or admin)")
+    ap.add_argument("workspace", metavar="WS", help="workspace folder")
+    ap.add_argument("principal", metavar="PRINCIPAL", help="who asked to join")
+    ap.set_defaults(func=run_approve)
+
+    rv = rs.add_parser("revoke", help="revoke one key of a person (owner or admin)")
+    rv.add_argument("workspace", metavar="WS", help="workspace folder")
+    rv.add_argument("principal", metavar="PRINCIPAL")
+    rv.add_argument("fingerprint", metavar="SHA256:...")
+    rv.set_defaults(func=run_revoke)
+
+    rm = rs.add_parser("remove", help="remove a person (their past decisions keep counting)")
+    rm.add_argument("workspace", metavar="WS", help="workspace folder")
+    rm.add_argument("principal", metavar="PRINCIPAL")
+    rm.set_defaults(func=run_remove)
+
+    ad = rs.add_parser("admin", help="appoint (or with --off dismiss) an admin (owner only)")
+    ad.add_argument("workspace", metavar="WS", help="workspace folder")
+    ad.add_argument("principal", metavar="PRINCIPAL")
+    ad.add_argument("--off", action="store_true", help="dismiss instead")
+    ad.set_defaults(func=run_admin)
+
+    po = rs.add_parser(
+        "policy",
+        help="sign twinreview.toml's [disclosure] and [similarity] as the workspace policy",
+    )
+    po.add_argument("workspace", metavar="WS", help="workspace folder")
+    po.set_defaults(func=run_policy)
+
+    mg = rs.add_parser(
+        "migrate",
+        help="turn a plain roster (allowed_signers, people.toml) into a signed one",
+        description="You become the owner; everyone on the plain roster is added with their "
+        "keys; existing logs are taken over up to their current entries. Each model must then "
+        "sign her consent with 'twinreview consent'.",
+    )
+    mg.add_argument("workspace", metavar="WS", help="workspace folder")
+    mg.add_argument("--name", metavar="NAME", help="workspace name")
+    mg.set_defaults(func=run_migrate)
+
+
+def _error(message: str, code: int = EXIT_USAGE) -> int:
     print(f"twinreview: {message}", file=sys.stderr)
-    return EXIT_USAGE
+    return code
+
+
+def make_service(*, need_key: bool = True) -> RosterService:
+    """The roster service with this device's keyring and records (the CLI's composition)."""
+    keys: KeyService | None = None
+    if need_key:
+        keys = KeyService(KeyStore.from_system(), IdentityStore.default())
+    return RosterService(keys, TrustStore.default(), Verifier.default())
+
+
+def _service(args: argparse.Namespace, *, need_key: bool = True) -> RosterService:
+    factory = getattr(args, "service_factory", None)
+    if factory is not None:
+        service: RosterService = factory(need_key=need_key)
+        return service
+    return make_service(need_key=need_key)
+
+
+_Action = Callable[[RosterService, Workspace, argparse.Namespace], int]
+
+
+def _run(args: argparse.Namespace, action: _Action, need_key: bool = True) -> int:
+    try:
+        service = _service(args, need_key=need_key)
+        ws = Workspace.open(args.workspace)
+        return action(service, ws, args)
+    except KeysError as exc:
+        return _error(str(exc))
+    except RosterAdminError as exc:
+        return _error(str(exc), EXIT_CHECK_FAILED)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    """``twinreview init``."""
+    return _run(args, _do_init)
+
+
+def run_trust(args: argparse.Namespace) -> int:
+    """``twinreview trust``."""
+    return _run(args, _do_trust, need_key=False)
+
+
+def run_consent(args: argparse.Namespace) -> int:
+    """``twinreview consent``."""
+    return _run(args, _do_consent)
 
 
 def run_add(args: argparse.Namespace) -> int:
-    """``roster add`` with this device's identity store."""
-    return cmd_add(args, IdentityStore.default())
+    """``twinreview roster add``."""
+    return _run(args, _do_add)
 
 
-def cmd_add(args: argparse.Namespace, identities: IdentityStore) -> int:
-    """Add the key and person; print what changed."""
-    ws = Workspace.open(args.workspace)
+def run_show(args: argparse.Namespace) -> int:
+    """``twinreview roster show``."""
+    return _run(args, _do_show, need_key=False)
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    """``twinreview roster approve``."""
+    return _run(args, _do_approve)
+
+
+def run_revoke(args: argparse.Namespace) -> int:
+    """``twinreview roster revoke``."""
+    return _run(args, _do_revoke)
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    """``twinreview roster remove``."""
+    return _run(args, _do_remove)
+
+
+def run_admin(args: argparse.Namespace) -> int:
+    """``twinreview roster admin``."""
+    return _run(args, _do_admin)
+
+
+def run_policy(args: argparse.Namespace) -> int:
+    """``twinreview roster policy``."""
+    return _run(args, _do_policy)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """``twinreview roster migrate``."""
+    return _run(args, _do_migrate)
+
+
+def _do_init(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    roster = service.init(ws.root, args.name)
+    assert roster.owner_key is not None
+    print(f"workspace {roster.name!r} created; you are its owner")
+    print(f"workspace id: {roster.workspace_id}")
+    print(f"owner key:    {roster.owner_key.fingerprint}")
+    print("Give this fingerprint to everyone who joins, so they can check it ('twinreview trust').")
+    return EXIT_OK
+
+
+def _do_trust(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    before = service.check_pin(ws.root)
+    check = service.trust_workspace(ws.root, args.fingerprint)
+    owner = service.show(ws.root)["owner"] or {}
+    print(f"workspace id: {check.workspace_id}")
+    print(f"owner:        {owner.get('principal')} {check.owner_fingerprint}")
+    if before.state == "pinned":
+        print("already trusted on this device")
+    elif args.fingerprint is None:
+        print(
+            "pinned. Check this fingerprint with the owner by another channel (phone, in person)."
+        )
+    else:
+        print("pinned: the owner key matches the fingerprint you gave")
+    return EXIT_OK
+
+
+def _do_consent(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    expires = None
+    if args.expires:
+        try:
+            expires = dt.date.fromisoformat(args.expires)
+        except ValueError:
+            return _error(f"--expires must be a date like 2027-06-30, not {args.expires!r}")
+    uses = [u for u in args.uses.split(",") if u.strip()] if args.uses is not None else None
+    require = [r.strip() for r in args.require.split(",") if r.strip()]
+    service.consent(
+        ws.root, args.model, uses=uses, expires=expires, require=require, withdraw=args.withdraw
+    )
+    if args.withdraw:
+        print(f"your consent for {args.model} is withdrawn: none of its images can be cleared")
+    else:
+        what = f"uses {', '.join(uses)}" if uses is not None else "any use"
+        until = f" until {expires.isoformat()}" if expires else ""
+        print(f"consent signed for {args.model}: {what}{until}; approvals by {', '.join(require)}")
+    return EXIT_OK
+
+
+def _do_add(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
     if args.self:
         if args.key:
             return _error("--key cannot be combined with --self")
-        try:
-            identity = identities.load()
-        except KeysError as exc:
-            return _error(str(exc))
-        if identity is None:
-            return _error("no reviewer key on this device; run 'twinreview keys init' first")
-        if args.role and args.role != identity.role:
-            return _error(f"your key was created for the role {identity.role}, not {args.role}")
-        person = Person(
-            identity.principal,
-            args.name or identity.display_name,
-            identity.role,
-            tuple(dict.fromkeys(args.model)),
-        )
-        key = identity.public_key
-    else:
-        if not args.key or not args.role:
-            return _error('--principal needs --key "ssh-ed25519 ..." and --role')
-        try:
-            key = SshPublicKey.parse(args.key)
-        except SshsigError as exc:
-            return _error(f"--key: {exc}")
-        person = Person(
-            args.principal, args.name or args.principal, args.role, tuple(dict.fromkeys(args.model))
-        )
-    unknown = [m for m in person.models if m not in ws.models]
-    if unknown:
-        known = ", ".join(sorted(ws.models)) or "none"
-        return _error(f"unknown model id {', '.join(unknown)} (models in this workspace: {known})")
+        path = service.request_join(ws.root, args.model, args.role, args.name)
+        print(f"join request written: {path.relative_to(ws.root).as_posix()}")
+        print("the owner approves it with 'twinreview roster approve' (or in the app)")
+        return EXIT_OK
+    if not args.key or not args.role:
+        return _error('--principal needs --key "ssh-ed25519 ..." and --role')
     try:
-        changes = add_to_roster(ws.root / "roster", person, key)
-    except RosterError as exc:
-        return _error(str(exc))
-    except OSError as exc:
-        return _error(f"cannot write the roster: {exc}")
-    if not changes:
-        print(f"{person.principal} is already in the roster with this key; nothing to do")
-    for change in changes:
-        print(change)
+        key = SshPublicKey.parse(args.key)
+    except SshsigError as exc:
+        return _error(f"--key: {exc}")
+    person = Person(
+        args.principal, args.name or args.principal, args.role, tuple(dict.fromkeys(args.model))
+    )
+    service.add_person(ws.root, person, key, admin=args.admin)
+    print(f"added {person.principal} ({person.role}) with key {key.fingerprint}")
+    return EXIT_OK
+
+
+def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    data = service.show(ws.root)
+    if args.json:
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    owner = data["owner"]
+    if owner is None:
+        print("no signed roster: the owner runs 'twinreview init' or 'twinreview roster migrate'")
+        return EXIT_OK
+    print(f"workspace {data['name']!r} ({data['workspace_id']})")
+    print(f"owner: {owner['principal']} {owner['fingerprint']} (on this device: {data['pinned']})")
+    for p in data["people"]:
+        flags = " owner" if p["owner"] else " admin" if p["admin"] else ""
+        models = ", ".join(p["models"]) or "-"
+        print(f"  {p['principal']:<28} {p['role']:<6} models: {models}{flags}")
+    for mid, c in data["consents"].items():
+        state = (
+            "WITHDRAWN"
+            if c["withdrawn"]
+            else (f"uses {', '.join(c['uses'])}" if c["uses"] is not None else "any use")
+        )
+        until = f", until {c['expires']}" if c["expires"] else ""
+        print(f"  consent {mid}: {state}{until}; approvals by {', '.join(c['require'])}")
+    for r in data["pending"]:
+        print(
+            f"  pending: {r['principal']} ({r['role']}, {', '.join(r['models'])}) "
+            f"{r['fingerprint']}"
+        )
+    for problem in data["problems"]:
+        print(f"  problem: {problem}")
+    return EXIT_OK
+
+
+def _do_approve(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    service.approve(ws.root, args.principal)
+    print(f"approved {args.principal}")
+    return EXIT_OK
+
+
+def _do_revoke(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    service.revoke_key(ws.root, args.principal, args.fingerprint)
+    print(f"revoked {args.fingerprint} of {args.principal}")
+    return EXIT_OK
+
+
+def _do_remove(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    service.remove_person(ws.root, args.principal)
+    print(f"removed {args.principal}; their earlier decisions keep counting")
+    return EXIT_OK
+
+
+def _do_admin(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    service.set_admin(ws.root, args.principal, not args.off)
+    print(f"{args.principal} is {'no longer ' if args.off else ''}an admin")
+    return EXIT_OK
+
+
+def _do_policy(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    service.set_policy(ws.root)
+    print("signed twinreview.toml's [disclosure] and [similarity] as the workspace policy")
+    return EXIT_OK
+
+
+def _do_migrate(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    roster, done = service.migrate(ws.root, args.name)
+    print(f"signed roster created (workspace id {roster.workspace_id})")
+    for line in done:
+        print(f"  {line}")
+    print("each model must now sign her consent: 'twinreview consent WS --model ID'")
     return EXIT_OK

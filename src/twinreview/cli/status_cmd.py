@@ -22,6 +22,7 @@ from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
 from twinreview.services.status import StatusReport, compute_status, sha256_file
+from twinreview.services.trust import Verifier
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "status",
         help="show which assets are cleared, pending, rejected or blocked",
         description="Merge and verify every signed decision log and report each asset's status "
-        "under its model's consent policy (models/<id>/model.toml [consent]).",
+        "under its model's own signed consent.",
     )
     p.add_argument("workspace", type=Path, metavar="WS", help="workspace folder")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -42,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.workspace)
     cache = ResultCache(default_cache_path())
     try:
-        report = compute_status(ws, sha256_of=lambda a: _cached_sha(cache, a))
+        report = compute_status(
+            ws,
+            report=Verifier.default().verify(ws.root),
+            sha256_of=lambda a: _cached_sha(cache, a),
+        )
     finally:
         cache.close()
     if not report.verification_ok:

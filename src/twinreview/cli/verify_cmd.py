@@ -11,8 +11,9 @@ import sys
 from collections import defaultdict
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK
-from twinreview.core.verify import Problem, VerifyReport, verify_workspace
+from twinreview.core.verify import Problem, VerifyReport
 from twinreview.core.workspace import Workspace
+from twinreview.services.trust import Verifier
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,9 +21,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "verify",
         help="verify the signed decision logs",
-        description="Check every log under logs/: signatures, roster membership and role, "
-        "revocation, the hash chain (edits, deletions, reordering), lines replayed from another "
-        "log, torn tails, and forks between copies. Exit 0 when all is good, 1 otherwise.",
+        description="Check the signed roster and every log under logs/: signatures, roster "
+        "membership and role as of the roster each entry was signed under, revocation, the hash "
+        "chain (edits, deletions, reordering), lines replayed from another log or workspace, "
+        "times, rollbacks and deleted logs (against the heads other entries and this device "
+        "saw), torn tails, forks between copies, hand-edited roster views and stray files. "
+        "Exit 0 when all is good, 1 otherwise.",
     )
     p.add_argument("workspace", metavar="WS", help="workspace folder")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -32,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Verify and print the report; return the exit code."""
     ws = Workspace.open(args.workspace)
-    report = verify_workspace(ws.root)
+    report = Verifier.default().verify(ws.root)
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

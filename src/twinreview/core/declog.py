@@ -63,7 +63,7 @@ from typing import Any
 
 import filelock
 
-from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey
+from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigError, verify
 
 LOG_SUFFIX = ".dlog"
 LOGS_DIR = "logs"
@@ -285,6 +285,7 @@ class LogWriter:
         display_name: str = "",
         clock: Callable[[], datetime] | None = None,
         lock_timeout: float = 30.0,
+        context: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         """Set up a writer; nothing is touched on disk until :meth:`prepare` or :meth:`append`.
 
@@ -296,6 +297,9 @@ class LogWriter:
             display_name: Written into the genesis entry.
             clock: Returns the current time (tests pass a fixed clock).
             lock_timeout: Seconds to wait for another process's append.
+            context: Returns fields added to every entry this writer signs (genesis and
+                recovery included): the workspace id, the roster head and the heads of the other
+                logs this device has seen (DESIGN 3.1). Called once per entry, under the lock.
         """
         self.path = path
         self.key = key
@@ -303,6 +307,7 @@ class LogWriter:
         self.role = role
         self.display_name = display_name
         self._clock = clock or utc_now
+        self._context = context
         self._lock = filelock.FileLock(
             str(path.with_name(f".{path.name}.lock")), timeout=lock_timeout
         )
@@ -408,6 +413,17 @@ class LogWriter:
                 return None
             fh.seek(end)
             torn = fh.read()
+        if self._completes_chain(end, torn):
+            # The entry was written whole and only its newline is missing (a crash between the
+            # two, or a sync tool that strips a final newline): it is a real, signed entry.
+            # Finishing the line keeps it; moving it aside would erase a decision.
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
+            try:
+                _write_all(fd, b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            return None
         stamp = self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
         n = 1
@@ -431,6 +447,37 @@ class LogWriter:
             "torn_bytes": len(torn),
             "torn_sha256": hashlib.sha256(torn).hexdigest(),
         }
+
+    def _completes_chain(self, end: int, torn: bytes) -> bool:
+        """True when ``torn`` is a whole entry of this log, signed by its key, next in chain."""
+        raw = parse_line(torn + b"\n", 0)
+        payload = raw.payload
+        if payload is None or raw.payload_bytes is None or raw.sig is None:
+            return False
+        try:
+            signer = verify(raw.sig, raw.payload_bytes, NS_ENTRY)
+        except SshsigError:
+            return False
+        if signer != self.key.public or payload.get("log") != self.key.public.fingerprint:
+            return False
+        if end == 0:
+            return payload.get("seq") == 0 and payload.get("prev") is None
+        with self.path.open("rb") as fh:
+            start = max(0, end - _TAIL_CHUNK)
+            fh.seek(start)
+            chunk = fh.read(end - start)
+        # The previous complete line: after the newline before the final one.
+        cut = chunk.rfind(b"\n", 0, len(chunk) - 1)
+        if cut < 0 and start > 0:
+            return False  # a line longer than the chunk: do not guess
+        last = chunk[cut + 1 :]
+        prev = parse_line(last, 0).payload
+        prev_seq = prev.get("seq") if prev is not None else None
+        return (
+            isinstance(prev_seq, int)
+            and payload.get("prev") == line_hash(last)
+            and payload.get("seq") == prev_seq + 1
+        )
 
     def _read_tail(self) -> _Tail:
         with self.path.open("rb") as fh:
@@ -464,6 +511,8 @@ class LogWriter:
         return _Tail(seq, line_hash(last), str(payload.get("kind")))
 
     def _write_entry(self, tail: _Tail | None, kind: str, fields: Mapping[str, Any]) -> Entry:
+        if self._context is not None:
+            fields = {**self._context(), **fields}
         entry = build_entry(
             self.key,
             self.principal,

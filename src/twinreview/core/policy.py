@@ -1,40 +1,34 @@
 """The consent policy of a model and the pure evaluation of an asset's status under it.
 
-A model's consent policy lives in ``models/<id>/model.toml``, table ``[consent]``::
-
-    [consent]
-    required_roles = ["model", "agent"]   # who must approve; default: model and agent
-    model_veto = true                     # a reject by the model always stands; default: true
-    expires = 2027-06-30                  # TOML date/datetime or ISO string; absent: no expiry
-    allowed_uses = ["ecommerce", "social"]  # absent: any use; [] : no use at all
-
-``twinreview.toml`` may carry the same table as the workspace default; a model's own table wins
-key by key. Unknown keys are an error, not a warning: a typo such as ``alowed_uses`` would
-otherwise silently lift a restriction the model asked for.
+A model's consent is her own: a ``consent`` entry she signs into the signed roster
+(``core.rosterlog``; ``twinreview consent``) sets who must approve, her veto, the expiry and the
+allowed uses. :func:`policy_from_consent` turns it into a :class:`ModelPolicy`. Plain files
+(``model.toml``) carry display data only. (:func:`policy_from_config` still reads a ``[consent]``
+table, for ``twinreview roster migrate`` to show a model what her old file said.)
 
 An asset's declared use comes from its JSON sidecar, field ``intended_use`` (or ``use``): one string
 or a list of strings. Every declared use must be allowed.
 
 Evaluation (:func:`evaluate`) is pure: it takes the verified decisions about one asset, the sha256
-of the file as it is now, the policy, who the roster allows to decide for the model, and ``now``;
-it returns one of:
+of the file (and of its sidecar) as it is now, the policy, who the roster allows to decide for the
+model, and ``now``; it returns one of:
 
 - **blocked** (verification): a log holding decisions about this asset failed verification, so the
   decisions cannot be trusted either way;
 - **rejected**: a counting reject by a principal whose role is required, or by the model itself when
   the policy gives the model a veto (even when the model's approval is not required);
-- **blocked** (policy): the consent has expired, the declared use is not allowed (or not declared
-  while uses are restricted), the policy itself is broken, or no one on the roster may sign for
-  a required role;
+- **blocked** (policy): no consent yet, consent withdrawn or expired, the declared use is not
+  allowed (or not declared while uses are restricted), or no one on the roster may sign for a
+  required role;
 - **pending**: some required role has no counting approval yet (listed);
 - **cleared**: every required role has a counting approval and nothing above applies.
 
-A decision *counts* when it is about the current bytes (same sha256 as the file now) and its
-principal is allowed by the roster to decide for this model; of those, only the latest decision of
+A decision *counts* when it is about the current bytes and sidecar and its principal was allowed,
+by the roster it was signed under, to decide for this model; of those, only the latest decision of
 each principal counts (a later decision supersedes, nothing is deleted). Within one log the order is
-the log's ``seq`` (a device clock may step back); across a principal's several device logs, the
-timestamp decides. Decisions about other bytes are kept as ``stale`` so that the reviewer sees that
-the file changed after they decided.
+the log's ``seq``; across a principal's several device logs, causal order: the later decision is
+the one whose device had seen the other (see :func:`latest_of`). Clocks never decide. Decisions
+about other bytes are kept as ``stale`` so that the reviewer sees that the file changed.
 """
 
 from __future__ import annotations
@@ -53,6 +47,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
+from twinreview.core.rosterlog import Consent
 
 ROLES: tuple[str, ...] = ("model", "agent", "brand")
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("model", "agent")
@@ -241,6 +236,31 @@ def policy_from_config(
     )
 
 
+def policy_from_consent(model_id: str, consent: Consent | None) -> ModelPolicy | PolicyError:
+    """The policy a model's own signed consent sets, or why nothing can be cleared.
+
+    Returns:
+        The policy; a :class:`PolicyError` (returned, not raised) when she has not consented yet
+        or withdrew her consent.
+    """
+    if consent is None:
+        return PolicyError("waiting for the model's consent ('twinreview consent', signed by her)")
+    if consent.withdrawn:
+        return PolicyError("the model withdrew her consent")
+    try:
+        expires = _parse_expiry(consent.expires)
+    except PolicyError as exc:
+        return exc
+    return ModelPolicy(
+        model_id=model_id,
+        required_roles=consent.require,
+        model_veto=consent.veto,
+        expires=expires,
+        expires_label=consent.expires,
+        allowed_uses=consent.uses,
+    )
+
+
 def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
     """The uses an asset's sidecar declares (``intended_use`` or ``use``), lower case.
 
@@ -331,6 +351,16 @@ class Decision:
     log: str = ""
     seq: int = 0
     phash: str | None = None
+    sidecar_sha256: str | None = None
+    seen: Mapping[str, int] = field(default_factory=dict)
+    roster_seq: int | None = None
+    entry_hash: str = ""
+
+    def saw(self, other: Decision) -> bool:
+        """True when this decision's device had seen ``other`` when it signed (causal order)."""
+        if self.log == other.log:
+            return self.seq > other.seq
+        return self.seen.get(other.log, -1) >= other.seq
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (timestamps in ISO 8601 UTC)."""
@@ -347,10 +377,15 @@ class Decision:
             "override": self.override,
             "log": self.log,
             "seq": self.seq,
+            "sidecar_sha256": self.sidecar_sha256,
+            "roster_seq": self.roster_seq,
+            "entry_hash": self.entry_hash,
         }
 
 
-def decision_from_payload(payload: Mapping[str, Any]) -> Decision:
+def decision_from_payload(
+    payload: Mapping[str, Any], *, roster_seq: int | None = None, entry_hash: str = ""
+) -> Decision:
     """Read a ``decision`` log entry's payload (as written by the decision service).
 
     Payload fields: the log header (``log``, ``seq``, ``ts``, ``principal``, ``role``) and
@@ -382,6 +417,17 @@ def decision_from_payload(payload: Mapping[str, Any]) -> Decision:
         ts = parse_timestamp(payload.get("ts"))
     except (TypeError, ValueError):
         raise ValueError("decision entry: ts is not an ISO 8601 time") from None
+    sidecar = payload.get("sidecar_sha256")
+    if not (sidecar is None or isinstance(sidecar, str)):
+        raise ValueError("decision entry: sidecar_sha256 must be text or null")
+    seen: dict[str, int] = {}
+    heads = payload.get("heads")
+    if isinstance(heads, list):
+        for h in heads:
+            if isinstance(h, Mapping):
+                hlog, hseq = h.get("log"), h.get("seq")
+                if isinstance(hlog, str) and isinstance(hseq, int) and not isinstance(hseq, bool):
+                    seen[hlog] = max(hseq, seen.get(hlog, -1))
     return Decision(
         principal=text("principal"),
         role=text("role"),
@@ -396,6 +442,10 @@ def decision_from_payload(payload: Mapping[str, Any]) -> Decision:
         log=str(payload.get("log", "")),
         seq=seq,
         phash=phash,
+        sidecar_sha256=sidecar,
+        seen=seen,
+        roster_seq=roster_seq,
+        entry_hash=entry_hash,
     )
 
 
@@ -472,6 +522,7 @@ def evaluate(
     now: dt.datetime,
     uses: Sequence[str] | None = None,
     verification_problems: Sequence[str] = (),
+    sidecar_sha256: str | None = None,
 ) -> Evaluation:
     """Evaluate one asset under its model's consent policy.
 
@@ -485,6 +536,9 @@ def evaluate(
         uses: The asset's declared uses (see :func:`declared_uses`).
         verification_problems: Problems of logs holding decisions about this asset; any makes the
             asset blocked, because its decisions cannot be trusted.
+        sidecar_sha256: sha256 of the asset's sidecar now (None: no sidecar). A decision counts
+            only for the sidecar it was signed with (the intended use is part of what was
+            approved).
 
     Returns:
         The :class:`Evaluation`.
@@ -498,6 +552,9 @@ def evaluate(
             continue
         if d.sha256.lower() != sha:
             stale.append(d)
+            continue
+        if d.sidecar_sha256 != sidecar_sha256:
+            ignored.append((d, "the sidecar (its intended use) changed since this decision"))
             continue
         role = eligible.get(d.principal)
         if role is None:
@@ -562,21 +619,34 @@ def evaluate(
     return Evaluation(State.CLEARED, **common)
 
 
-def _latest_per_principal(decisions: Sequence[Decision]) -> tuple[Decision, ...]:
-    # Within one log, seq is the truth (a laptop clock may step back between two decisions);
-    # across one principal's several device logs only the timestamps can order them.
-    last_in_log: dict[tuple[str, str], Decision] = {}
+def latest_of(decisions: Sequence[Decision]) -> Decision:
+    """The one decision that stands among one principal's decisions (non-empty).
+
+    Order is causal, never by clock: within a log, ``seq``; across a principal's device logs, a
+    decision is later than another when its device had seen the other's log at or past it (the
+    ``heads`` it signed). Of decisions that did not see each other (concurrent), a reject stands
+    over an approval: a self-dated entry cannot outrank a real reject.
+    """
+    last_in_log: dict[str, Decision] = {}
     for d in decisions:
-        key = (d.principal, d.log)
-        prev = last_in_log.get(key)
+        prev = last_in_log.get(d.log)
         if prev is None or d.seq > prev.seq:
-            last_in_log[key] = d
-    latest: dict[str, Decision] = {}
-    for d in last_in_log.values():
-        prev = latest.get(d.principal)
-        if prev is None or (_aware(d.ts), d.log) > (_aware(prev.ts), prev.log):
-            latest[d.principal] = d
-    return tuple(sorted(latest.values(), key=lambda d: (_aware(d.ts), d.principal)))
+            last_in_log[d.log] = d
+    tips = list(last_in_log.values())
+    maximal = [d for d in tips if not any(o is not d and o.saw(d) for o in tips)]
+    if not maximal:  # only possible with a cycle of forged heads; stay conservative
+        maximal = tips
+    rejects = [d for d in maximal if d.decision == REJECT]
+    pool = rejects or maximal
+    return min(pool, key=lambda d: d.log)
+
+
+def _latest_per_principal(decisions: Sequence[Decision]) -> tuple[Decision, ...]:
+    by_principal: dict[str, list[Decision]] = {}
+    for d in decisions:
+        by_principal.setdefault(d.principal, []).append(d)
+    latest = [latest_of(ds) for ds in by_principal.values()]
+    return tuple(sorted(latest, key=lambda d: (_aware(d.ts), d.principal)))
 
 
 def parse_timestamp(value: object) -> dt.datetime:

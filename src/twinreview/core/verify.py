@@ -37,6 +37,7 @@ or a ``close`` entry, is what makes that visible.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
@@ -45,7 +46,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from twinreview.core.declog import KINDS, LOG_SUFFIX, LOGS_DIR, RawLine, line_hash, read_log
-from twinreview.core.roster import Roster
+from twinreview.core.rosterlog import (
+    ROSTER_DIR,
+    ROSTER_LOG_ID,
+    RosterState,
+    SignedRoster,
+    iter_heads,
+    view_problems,
+)
 from twinreview.core.sshsig import NS_ENTRY, SshPublicKey, SshsigError, SshSignature, verify
 
 GOOD = "good"
@@ -58,6 +66,7 @@ WRONG_ROLE = "wrong_role"
 BROKEN_CHAIN = "broken_chain"
 TORN_TAIL = "torn_tail"
 FORK = "fork"
+OUT_OF_ORDER = "out_of_order"
 STATES: tuple[str, ...] = (
     GOOD,
     MALFORMED,
@@ -67,12 +76,20 @@ STATES: tuple[str, ...] = (
     UNKNOWN_KEY,
     WRONG_ROLE,
     BROKEN_CHAIN,
+    OUT_OF_ORDER,
     TORN_TAIL,
     FORK,
 )
 # Problem kinds that are not about one entry.
 ROSTER_PROBLEM = "roster"
 UNREADABLE = "unreadable"
+ROLLED_BACK = "rolled_back"
+LOG_MISSING = "log_missing"
+VIEW_EDITED = "view_edited"
+NOT_A_LOG = "not_a_log"
+# Problems that are reported but make no decision untrustworthy.
+NON_BLOCKING = frozenset({TORN_TAIL, VIEW_EDITED})
+FUTURE_SLACK = dt.timedelta(hours=24)
 
 _RANK = {state: i for i, state in enumerate(STATES)}
 _FORGED = frozenset({MALFORMED, BAD_SIGNATURE})
@@ -140,6 +157,8 @@ class VerifiedEntry:
     state: str = GOOD
     problems: list[Problem] = field(default_factory=list)
     data: bytes = field(default=b"", repr=False)
+    key: SshPublicKey | None = field(default=None, repr=False)
+    roster_seq: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -174,17 +193,34 @@ class LogSummary:
 
 @dataclass
 class VerifyReport:
-    """Everything :func:`verify_workspace` found."""
+    """Everything :func:`verify_workspace` found.
+
+    Attributes:
+        root: The workspace root.
+        entries: Every line of every decision log, with its verdict.
+        problems: Everything wrong (entries, roster, rollbacks, missing logs, edited views).
+        logs: One summary per file.
+        roster: The signed roster as replayed.
+        heads: Log fingerprint (and ``"roster"``) -> (seq, line hash) of its longest good prefix:
+            what this device has now verified (saved as its rollback record).
+    """
 
     root: Path
     entries: list[VerifiedEntry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     logs: list[LogSummary] = field(default_factory=list)
+    roster: SignedRoster = field(default_factory=SignedRoster)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         """True if every entry of every file is good and the roster could be read."""
         return not self.problems
+
+    @property
+    def blocking_problems(self) -> list[Problem]:
+        """The problems that make decisions untrustworthy (not torn tails, not edited views)."""
+        return [p for p in self.problems if p.kind not in NON_BLOCKING]
 
     def counts(self) -> dict[str, int]:
         """Number of entries per state (states with zero omitted)."""
@@ -200,8 +236,17 @@ class VerifyReport:
 
     def to_json(self, *, with_entries: bool = True) -> dict[str, Any]:
         """JSON-ready dict: ok, counts, logs, problems and (optionally) every entry's state."""
+        head = self.roster.head
+        owner = self.roster.owner_key
         out: dict[str, Any] = {
             "ok": self.ok,
+            "workspace_id": self.roster.workspace_id,
+            "owner": (
+                {"principal": self.roster.owner, "fingerprint": owner.fingerprint}
+                if owner is not None
+                else None
+            ),
+            "roster_head": {"seq": head[0], "hash": head[1]} if head else None,
             "counts": self.counts(),
             "logs": [
                 {
@@ -213,6 +258,7 @@ class VerifyReport:
                 }
                 for s in self.logs
             ],
+            "heads": {k: {"seq": v[0], "hash": v[1]} for k, v in sorted(self.heads.items())},
             "problems": [p.to_json() for p in self.problems],
         }
         if with_entries:
@@ -238,30 +284,76 @@ def find_log_files(root: Path) -> list[Path]:
     return sorted(p for p in logs.rglob(f"*{LOG_SUFFIX}") if p.is_file() and not p.is_symlink())
 
 
-def verify_workspace(ws: Path | _HasRoot, roster: Roster | None = None) -> VerifyReport:
-    """Verify every log of a workspace against its roster.
+def stray_files(root: Path) -> list[str]:
+    """Anything under ``logs/`` that is not a log (sync conflict copies, renamed logs, links).
+
+    Lock files (``.<name>.lock``) and the set-aside torn tails (``<name>.torn-*``) are expected.
+    """
+    logs = root / LOGS_DIR
+    if not logs.is_dir():
+        return []
+    out: list[str] = []
+    for p in sorted(logs.rglob("*")):
+        name = p.name
+        if p.is_dir() and not p.is_symlink():
+            continue
+        if name.endswith(LOG_SUFFIX) and p.is_file() and not p.is_symlink():
+            continue
+        if (name.startswith(".") and name.endswith(".lock")) or ".dlog.torn-" in name:
+            continue
+        out.append(_rel(p, root))
+    return out
+
+
+def verify_workspace(
+    ws: Path | _HasRoot,
+    roster: SignedRoster | None = None,
+    *,
+    seen: Mapping[str, tuple[int, str]] | None = None,
+    now: dt.datetime | None = None,
+) -> VerifyReport:
+    """Verify every log of a workspace against its signed roster.
 
     Args:
         ws: The workspace root, or an object with a ``root`` attribute.
-        roster: The roster to check against; read from ``<root>/roster`` when omitted.
+        roster: The signed roster; replayed from ``<root>/roster/roster.dlog`` when omitted.
+        seen: This device's record of the longest prefix it verified before, per log
+            fingerprint (and ``"roster"``): a log that is shorter now, or different at that
+            seq, was rolled back or rewritten.
+        now: The time to judge "dated in the future" against (default: now).
 
     Returns:
         The report; never raises for bad log contents (those are problems in the report).
     """
     root = ws if isinstance(ws, Path) else ws.root
     if roster is None:
-        roster = Roster.load(root / "roster")
+        roster = SignedRoster.load(root / ROSTER_DIR)
     logs = root / LOGS_DIR
     if logs.is_dir() and not logs.resolve().is_relative_to(root.resolve()):
         # A hostile workspace must not make verification wander over the reviewer's disk.
-        report = verify_logs([], roster, root)
+        report = verify_logs([], roster, root, seen=seen, now=now)
         report.problems.append(
             Problem(
                 LOGS_DIR, None, None, UNREADABLE, "logs/ is a link leading outside the workspace"
             )
         )
         return report
-    return verify_logs(find_log_files(root), roster, root)
+    report = verify_logs(find_log_files(root), roster, root, seen=seen, now=now)
+    if roster.exists:
+        for message in view_problems(root / ROSTER_DIR, roster):
+            report.problems.append(Problem(ROSTER_DIR, None, None, VIEW_EDITED, message))
+    for rel in stray_files(root):
+        report.problems.append(
+            Problem(
+                rel,
+                None,
+                None,
+                NOT_A_LOG,
+                "not a decision log (a sync conflict copy or a renamed log?): its entries are "
+                "not counted; merge or remove it",
+            )
+        )
+    return report
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -269,28 +361,6 @@ def _rel(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-class _Checker:
-    def __init__(self, roster: Roster) -> None:
-        self.roster = roster
-        self._revoked: dict[bytes, bool] = {}
-        self._allowed: dict[tuple[str, bytes], bool] = {}
-
-    def revoked(self, key: SshPublicKey) -> bool:
-        hit = self._revoked.get(key.raw)
-        if hit is None:
-            hit = self.roster.is_revoked(key)
-            self._revoked[key.raw] = hit
-        return hit
-
-    def allowed(self, principal: str, key: SshPublicKey) -> bool:
-        cache_key = (principal, key.raw)
-        hit = self._allowed.get(cache_key)
-        if hit is None:
-            hit = self.roster.signer_allowed(principal, key, NS_ENTRY)
-            self._allowed[cache_key] = hit
-        return hit
 
 
 def _header_error(payload: Mapping[str, Any]) -> str | None:
@@ -310,7 +380,8 @@ def _header_error(payload: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _check_line(raw: RawLine, rel: str, file_log: str | None, checker: _Checker) -> VerifiedEntry:
+def _check_line(raw: RawLine, rel: str, file_log: str | None) -> VerifiedEntry:
+    """Format and signature checks of one line (the roster checks come later, in order)."""
     payload = raw.payload or {}
     seq = payload.get("seq")
     entry = VerifiedEntry(
@@ -343,6 +414,7 @@ def _check_line(raw: RawLine, rel: str, file_log: str | None, checker: _Checker)
             BAD_SIGNATURE, f"signed by {key.fingerprint}, but the entry claims log {entry.log}"
         )
         return entry
+    entry.key = key
     if payload.get("kind") == "genesis":
         try:
             named = SshPublicKey.parse(str(payload.get("key", "")))
@@ -352,23 +424,134 @@ def _check_line(raw: RawLine, rel: str, file_log: str | None, checker: _Checker)
             entry.flag(MALFORMED, "the genesis entry does not name the key that signed it")
     if file_log is not None and entry.log != file_log:
         entry.flag(REPLAYED, f"this entry belongs to log {entry.log}, not to this file's log")
-    principal = entry.principal or ""
-    if checker.revoked(key):
-        entry.flag(REVOKED_KEY, f"key {key.fingerprint} is revoked (roster/revoked)")
-    elif not checker.allowed(principal, key):
-        others = checker.roster.principals_for(key)
-        where = f" (it is listed for {', '.join(others)})" if others else ""
-        entry.flag(
-            UNKNOWN_KEY,
-            f"roster/allowed_signers does not allow {principal} to sign with "
-            f"{key.fingerprint}{where}",
-        )
-    person = checker.roster.person(principal)
-    if person is None:
-        entry.flag(WRONG_ROLE, f"{principal} is not in roster/people.toml")
-    elif person.role != entry.role:
-        entry.flag(WRONG_ROLE, f"{principal} signed as {entry.role}, but is a {person.role}")
     return entry
+
+
+class _RosterJudge:
+    """Finds the roster state each entry was signed under and checks the signer against it."""
+
+    def __init__(self, roster: SignedRoster) -> None:
+        self.roster = roster
+        cur = roster.current
+        self.revoked = dict(cur.revoked) if cur else {}
+        self.removed = dict(cur.removed) if cur else {}
+        # Legacy entries (signed before the roster was): the first roster entry whose heads cover
+        # them (a migration names every log it took over).
+        self.cover: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for roster_seq, head in roster.heads_named():
+            log, hseq = head.get("log"), head.get("seq")
+            if isinstance(log, str) and isinstance(hseq, int):
+                self.cover[log].append((hseq, roster_seq))
+
+    def state_for(self, entry: VerifiedEntry) -> tuple[RosterState | None, str | None]:
+        named = entry.payload.get("roster")
+        if isinstance(named, Mapping):
+            seq, h = named.get("seq"), named.get("hash")
+            if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(h, str):
+                return None, "names a malformed roster head"
+            state = self.roster.state_at(seq, h)
+            if state is not None:
+                return state, None
+            if seq >= len(self.roster.states):
+                return None, (
+                    f"was signed under roster entry {seq}, but the signed roster has only "
+                    f"{len(self.roster.states)} good entries: the roster was rolled back"
+                )
+            return None, f"names roster entry {seq} with another hash: the roster was rewritten"
+        if entry.log is not None and entry.seq is not None:
+            best: int | None = None
+            for hseq, roster_seq in self.cover.get(entry.log, ()):
+                if hseq >= entry.seq and (best is None or roster_seq < best):
+                    best = roster_seq
+            if best is not None:
+                return self.roster.states[best], None
+        return None, "names no roster head and no signed roster entry took it over"
+
+    def judge(self, entry: VerifiedEntry, ws_id: str | None) -> int | None:
+        """Flag what is wrong; returns the roster seq the entry was judged under."""
+        key = entry.key
+        if key is None or (not entry.ok and entry.state in (MALFORMED, BAD_SIGNATURE)):
+            return None
+        ws = entry.payload.get("ws")
+        if ws is not None and ws != ws_id:
+            entry.flag(REPLAYED, "this entry was signed for another workspace")
+        principal = entry.principal or ""
+        revocation = self.revoked.get(key.fingerprint)
+        state, why = self.state_for(entry)
+        if revocation is not None and entry.log is not None and entry.seq is not None:
+            after = revocation.after.get(entry.log)
+            if (after is not None and entry.seq > after) or (
+                state is not None and state.seq >= revocation.seq
+            ):
+                entry.flag(
+                    REVOKED_KEY,
+                    f"key {key.fingerprint} was revoked at roster entry {revocation.seq}; this "
+                    "entry was signed after that",
+                )
+                return state.seq if state else None
+        removal = self.removed.get(principal)
+        if removal is not None and entry.log is not None and entry.seq is not None:
+            after = removal.after.get(entry.log)
+            if after is not None and entry.seq > after:
+                entry.flag(
+                    REVOKED_KEY,
+                    f"{principal} was removed at roster entry {removal.seq}; this entry was "
+                    "signed after that",
+                )
+                return state.seq if state else None
+        if state is None:
+            entry.flag(UNKNOWN_KEY, f"the entry {why}")
+            return None
+        if not state.signer_allowed(principal, key):
+            holder = state.principal_of(key)
+            where = f" (it is {holder}'s key)" if holder else ""
+            entry.flag(
+                UNKNOWN_KEY,
+                f"the signed roster (entry {state.seq}) does not give {principal} the key "
+                f"{key.fingerprint}{where}",
+            )
+            return state.seq
+        person = state.person(principal)
+        if person is not None and person.role != entry.role:
+            entry.flag(WRONG_ROLE, f"{principal} signed as {entry.role}, but is a {person.role}")
+        return state.seq
+
+
+def _check_order(entries: list[VerifiedEntry], judged: list[int | None], now: dt.datetime) -> None:
+    """Within one log: times never go back nor lie in the future; roster heads never go back."""
+    last_ts: dt.datetime | None = None
+    last_roster = -1
+    limit = now + FUTURE_SLACK
+    for entry, roster_seq in zip(entries, judged, strict=True):
+        if entry.state in (MALFORMED, BAD_SIGNATURE):
+            continue
+        ts = _parse_ts(entry.payload.get("ts"))
+        if ts is None:
+            entry.flag(MALFORMED, "ts is not an ISO 8601 UTC time")
+            continue
+        if ts > limit:
+            entry.flag(OUT_OF_ORDER, f"dated {entry.payload.get('ts')}, more than 24 h ahead")
+        if last_ts is not None and ts < last_ts:
+            entry.flag(OUT_OF_ORDER, "dated before the entry before it in the same log")
+        last_ts = ts if last_ts is None else max(ts, last_ts)
+        if roster_seq is not None:
+            if roster_seq < last_roster:
+                entry.flag(
+                    OUT_OF_ORDER,
+                    f"names roster entry {roster_seq} after an entry that named {last_roster}",
+                )
+            last_roster = max(last_roster, roster_seq)
+
+
+def _parse_ts(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    try:
+        ts = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return ts if ts.tzinfo is not None else ts.replace(tzinfo=dt.UTC)
 
 
 def _file_log(lines: list[RawLine]) -> str | None:
@@ -460,25 +643,44 @@ def _check_forks(files: dict[str, tuple[str | None, list[VerifiedEntry]]]) -> li
     return problems
 
 
-def verify_logs(paths: Iterable[Path], roster: Roster, root: Path) -> VerifyReport:
-    """Verify the given log files against ``roster``; paths are reported relative to ``root``."""
+def verify_logs(
+    paths: Iterable[Path],
+    roster: SignedRoster,
+    root: Path,
+    *,
+    seen: Mapping[str, tuple[int, str]] | None = None,
+    now: dt.datetime | None = None,
+) -> VerifyReport:
+    """Verify the given log files against ``roster``; paths are reported relative to ``root``.
+
+    See :func:`verify_workspace` for ``seen`` and ``now``.
+    """
     # Verifying allocates a few objects per entry and frees none until the end: the cyclic
     # collector would rescan the growing heap again and again (~7 % of the time for 100k
     # entries) for cycles that do not exist. It runs once, afterwards, as usual.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _verify_logs(paths, roster, root)
+        return _verify_logs(paths, roster, root, seen or {}, now or dt.datetime.now(dt.UTC))
     finally:
         if was_enabled:
             gc.enable()
 
 
-def _verify_logs(paths: Iterable[Path], roster: Roster, root: Path) -> VerifyReport:
-    report = VerifyReport(root)
-    for message in roster.problems:
-        report.problems.append(Problem("roster", None, None, ROSTER_PROBLEM, message))
-    checker = _Checker(roster)
+def _verify_logs(
+    paths: Iterable[Path],
+    roster: SignedRoster,
+    root: Path,
+    seen: Mapping[str, tuple[int, str]],
+    now: dt.datetime,
+) -> VerifyReport:
+    report = VerifyReport(root, roster=roster)
+    for rp in roster.problems:
+        kind = TORN_TAIL if rp.kind == "torn_tail" else ROSTER_PROBLEM
+        report.problems.append(
+            Problem(f"{ROSTER_DIR}/roster.dlog", rp.seq, rp.line, kind, rp.message)
+        )
+    judge = _RosterJudge(roster)
     per_file: dict[str, tuple[str | None, list[VerifiedEntry]]] = {}
     torn: list[VerifiedEntry] = []
     for path in paths:
@@ -491,8 +693,12 @@ def _verify_logs(paths: Iterable[Path], roster: Roster, root: Path) -> VerifyRep
             )
             continue
         file_log = _file_log(content.lines)
-        entries = [_check_line(raw, rel, file_log, checker) for raw in content.lines]
+        entries = [_check_line(raw, rel, file_log) for raw in content.lines]
         _check_chain(entries)
+        judged = [judge.judge(e, roster.workspace_id) for e in entries]
+        for e, roster_seq in zip(entries, judged, strict=True):
+            e.roster_seq = roster_seq
+        _check_order(entries, judged, now)
         per_file[rel] = (file_log, entries)
         if content.torn_tail:
             last_seq = next((e.seq for e in reversed(entries) if e.seq is not None), -1)
@@ -516,4 +722,109 @@ def _verify_logs(paths: Iterable[Path], roster: Roster, root: Path) -> VerifyRep
         for entry in entries + file_torn:
             report.problems.extend(p for p in entry.problems if p.kind != FORK)
     report.problems.extend(fork_problems)
+    _check_heads(report, per_file, roster, seen)
     return report
+
+
+def _check_heads(
+    report: VerifyReport,
+    per_file: Mapping[str, tuple[str | None, list[VerifiedEntry]]],
+    roster: SignedRoster,
+    seen: Mapping[str, tuple[int, str]],
+) -> None:
+    """Rollback, truncation and deletion: compare each log with every head anyone saw of it."""
+    # The longest prefix of each log that verified, over all its copies, and its line hashes.
+    hashes: dict[str, dict[int, str]] = defaultdict(dict)
+    files_of: dict[str, list[str]] = defaultdict(list)
+    for rel, (file_log, entries) in per_file.items():
+        if file_log is None:
+            continue
+        files_of[file_log].append(rel)
+        for e in entries:
+            if e.log == file_log and e.seq is not None and e.state not in _FORGED:
+                hashes[file_log].setdefault(e.seq, line_hash(e.data))
+    for log, by_seq in hashes.items():
+        n = 0
+        while n in by_seq:
+            n += 1
+        if n:
+            report.heads[log] = (n - 1, by_seq[n - 1])
+    if roster.head is not None:
+        report.heads[ROSTER_LOG_ID] = roster.head
+
+    # Every head named by a good entry (decision logs and roster), and this device's record.
+    named: dict[str, tuple[int, str, str]] = {}
+
+    def note(log: str, seq: int, h: str, who: str) -> None:
+        best = named.get(log)
+        if best is None or seq > best[0]:
+            named[log] = (seq, h, who)
+
+    for rel, (_, entries) in per_file.items():
+        for e in entries:
+            if not e.ok:
+                continue
+            for log, seq, h in iter_heads(e.payload):
+                if log != e.log:
+                    note(log, seq, h, f"{rel} seq {e.seq} ({e.principal})")
+            named_roster = e.payload.get("roster")
+            if isinstance(named_roster, Mapping):
+                rs, rh = named_roster.get("seq"), named_roster.get("hash")
+                if isinstance(rs, int) and isinstance(rh, str):
+                    note(ROSTER_LOG_ID, rs, rh, f"{rel} seq {e.seq} ({e.principal})")
+    for roster_seq, head in roster.heads_named():
+        for log, seq, h in iter_heads({"heads": [head]}):
+            note(log, seq, h, f"roster entry {roster_seq}")
+    keys = roster.known_keys()
+    for log, (seq, h) in seen.items():
+        best = named.get(log)
+        if best is None or seq >= best[0]:
+            named[log] = (seq, h, "this device's last verification")
+
+    for log, (seq, h, who) in sorted(named.items()):
+        have = report.heads.get(log)
+        is_roster = log == ROSTER_LOG_ID
+        where = f"{ROSTER_DIR}/roster.dlog" if is_roster else ", ".join(files_of.get(log, []))
+        owner = keys.get(log)
+        label = (
+            "the signed roster" if is_roster else f"log {log}" + (f" ({owner[0]})" if owner else "")
+        )
+        if have is None:
+            if is_roster and not roster.exists:
+                continue  # already reported: there is no signed roster at all
+            report.problems.append(
+                Problem(
+                    where or f"{LOGS_DIR}/",
+                    seq,
+                    None,
+                    LOG_MISSING,
+                    f"{label} is missing, but {who} saw it at seq {seq}: it was deleted",
+                )
+            )
+            continue
+        if have[0] < seq:
+            report.problems.append(
+                Problem(
+                    where,
+                    seq,
+                    None,
+                    ROLLED_BACK,
+                    f"{label} has {have[0] + 1} entries, but {who} saw {seq + 1}: it was "
+                    "rolled back or truncated",
+                )
+            )
+            continue
+        if is_roster:
+            actual = roster.states[seq].head_hash if seq < len(roster.states) else None
+        else:
+            actual = hashes[log].get(seq)
+        if actual is not None and actual != h:
+            report.problems.append(
+                Problem(
+                    where,
+                    seq,
+                    None,
+                    FORK,
+                    f"{label} holds another entry at seq {seq} than {who} saw: it was rewritten",
+                )
+            )

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.rosterlog import ROSTER_DIR, SignedRoster, effective_config
+
 CONFIG_NAME = "twinreview.toml"
 MODEL_CONFIG_NAME = "model.toml"
 MODELS_DIR = "models"
@@ -90,11 +92,23 @@ class SkippedPath:
 
 @dataclass(frozen=True)
 class Workspace:
-    """An opened workspace. Build with :meth:`open`."""
+    """An opened workspace. Build with :meth:`open`.
+
+    Attributes:
+        root: The folder (resolved).
+        config: The settings in force: ``twinreview.toml`` with, once the workspace has a signed
+            roster, its policy tables (``[disclosure]``, ``[similarity]``) taken from the signed
+            ``policy`` entry instead of the file (``core.rosterlog.effective_config``).
+        models: The models by id.
+        file_config: ``twinreview.toml`` as written (display data; for ``roster policy``).
+        roster: The signed roster as replayed when the workspace was opened.
+    """
 
     root: Path
     config: Mapping[str, Any]
     models: dict[str, ModelInfo]
+    file_config: Mapping[str, Any] = field(default_factory=dict)
+    roster: SignedRoster = field(default_factory=lambda: SignedRoster(exists=False))
 
     @property
     def name(self) -> str:
@@ -126,9 +140,13 @@ class Workspace:
             raise WorkspaceError(
                 f"{root}: not a twinreview workspace (no {CONFIG_NAME}, models/ or assets/ folder)"
             )
-        config = _read_toml(config_path, root) if config_path.is_file() else {}
+        file_config = _read_toml(config_path, root) if config_path.is_file() else {}
         models = _read_models(root)
-        return cls(root=root, config=config, models=models)
+        roster = SignedRoster.load(root / ROSTER_DIR)
+        # Unsigned workspaces clear nothing, so their file settings cannot launder anything;
+        # once signed, only the signed policy decides.
+        config = effective_config(file_config, roster) if roster.exists else file_config
+        return cls(root, config, models, file_config, roster)
 
     def rel(self, path: Path) -> str:
         """Return ``path`` relative to the workspace root with forward slashes."""

@@ -16,7 +16,13 @@ The service refuses (``DecisionError``, one line) rather than sign something the
 ignore or that misstates what happened: an unknown or missing file, a file outside ``assets/``, a
 reviewer the roster does not know or does not allow for that model, a revoked key, a file that
 changed since the findings were computed, or an approval over blocking findings without an explicit
-override.
+override; also anything in a workspace without an intact signed roster or whose owner this
+device has not pinned.
+
+Every entry also binds (``SigningContext``): the workspace id (``ws``), the roster head it was
+signed under (``roster``), the heads of every other log this device verified (``heads``, so that a
+later rollback of those logs is evident), and the decision adds ``sidecar_sha256`` (the intended use
+is part of what was approved; null when there is no sidecar).
 """
 
 from __future__ import annotations
@@ -35,11 +41,18 @@ from twinreview.core.disclosure import DisclosureConfigError, DisclosurePolicy
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
 from twinreview.core.policy import APPROVE, DECISIONS, REJECT, validate_reasons
-from twinreview.core.roster import Roster
-from twinreview.core.sshsig import NS_ENTRY, SshPublicKey
-from twinreview.core.workspace import ASSETS_DIR, Workspace
+from twinreview.core.rosterlog import (
+    ROSTER_DIR,
+    ROSTER_LOG_ID,
+    RosterState,
+    SignedRoster,
+    effective_config,
+)
+from twinreview.core.sshsig import SshPublicKey
+from twinreview.core.workspace import ASSETS_DIR, SIDECAR_SUFFIX, Workspace
 from twinreview.services.keys import KeysError, KeyService
-from twinreview.services.status import sha256_file
+from twinreview.services.status import sha256_file, sidecar_sha256
+from twinreview.services.trust import TrustStore, Verifier
 
 MAX_NOTE_CHARS = 4000
 # The workspace walk skips these (sidecars and notes beside images); a decision on one is a slip.
@@ -162,10 +175,28 @@ class DecisionService:
     Build once (the composition root passes the key service down); call :meth:`decide` per action.
     """
 
-    def __init__(self, keys: KeyService, *, clock: Callable[[], datetime] | None = None) -> None:
-        """Use ``keys`` for the identity and signing key; ``clock`` for timestamps (tests)."""
+    def __init__(
+        self,
+        keys: KeyService,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        verifier: Verifier | None = None,
+        trust: TrustStore | None = None,
+    ) -> None:
+        """Sign with ``keys``.
+
+        Args:
+            keys: The identity and signing key.
+            clock: Timestamps (tests pass a fixed one).
+            verifier: Verifies the logs before signing, for the heads a decision names (default:
+                the user's own records).
+            trust: The pinned workspace owners (default: the user's own); signing in a workspace
+                whose owner this device has not pinned is refused.
+        """
         self._keys = keys
         self._clock = clock
+        self._verifier = verifier or Verifier.default()
+        self._trust = trust or TrustStore.default()
 
     def decide(
         self,
@@ -220,8 +251,11 @@ class DecisionService:
             raise DecisionError(f"the note is longer than {MAX_NOTE_CHARS} characters")
 
         if decision == APPROVE and disclosure_verdict is not None:
+            # The policy in force is the signed one, read now (not when the workspace opened).
+            roster = SignedRoster.load(ws.root / ROSTER_DIR)
+            config = effective_config(ws.file_config, roster) if roster.exists else ws.config
             try:
-                approvable = DisclosurePolicy.from_config(ws.config).is_approvable(
+                approvable = DisclosurePolicy.from_config(config).is_approvable(
                     disclosure_verdict
                 )
             except (DisclosureConfigError, ValueError) as exc:
@@ -229,7 +263,8 @@ class DecisionService:
             if not approvable:
                 raise DecisionError(
                     f"this workspace does not allow approving an image whose AI disclosure is "
-                    f"{disclosure_verdict!r} ([disclosure] approvable in twinreview.toml)"
+                    f"{disclosure_verdict!r} (the workspace's signed policy, [disclosure] "
+                    "approvable)"
                 )
 
         blocking = [f for f in findings if f.severity >= Severity.BLOCK]
@@ -263,18 +298,21 @@ class DecisionService:
             identity, key = self._keys.signer()
         except KeysError as exc:
             raise DecisionError(str(exc)) from None
-        self._check_roster(ws, identity.principal, identity.role, key.public, facts.model_id)
+        signing = signing_context(ws, self._verifier, self._trust, key.public)
+        role = self._check_roster(signing.state, identity.principal, key.public, facts.model_id)
 
         fields = decision_fields(
             facts, decision, codes, note, findings, override=decision == APPROVE and bool(blocking)
         )
+        fields["sidecar_sha256"] = sidecar_sha256(_sidecar_of(ws, facts.rel))
         writer = LogWriter.for_workspace(
             ws.root,
             key,
             identity.principal,
-            identity.role,
+            role,
             display_name=identity.display_name,
             clock=self._clock,
+            context=signing.fields,
         )
         try:
             return writer.append("decision", fields)
@@ -285,28 +323,85 @@ class DecisionService:
 
     @staticmethod
     def _check_roster(
-        ws: Workspace, principal: str, role: str, public: SshPublicKey, model_id: str
-    ) -> None:
-        roster = Roster.load(ws.root / "roster")
-        if roster.problems:
-            raise DecisionError(f"the roster cannot be read: {roster.problems[0]}")
-        if roster.is_revoked(public):
-            raise DecisionError(f"your key {public.fingerprint} is revoked (roster/revoked)")
-        if not roster.signer_allowed(principal, public, NS_ENTRY):
+        state: RosterState, principal: str, public: SshPublicKey, model_id: str
+    ) -> str:
+        """Refuse a signer the signed roster does not allow; returns their role on it."""
+        if state.is_revoked(public):
+            raise DecisionError(f"your key {public.fingerprint} was revoked on the signed roster")
+        if not state.signer_allowed(principal, public):
             raise DecisionError(
-                f"roster/allowed_signers does not list {principal} with this device's key "
-                f"{public.fingerprint}; ask the workspace owner to add your allowed_signers line "
-                "(twinreview keys show)"
+                f"the signed roster does not list {principal} with this device's key "
+                f"{public.fingerprint}; ask to join ('twinreview roster add WS --self' writes a "
+                "request the owner approves)"
             )
-        person = roster.person(principal)
-        if person is None:
-            raise DecisionError(f"{principal} is not in roster/people.toml")
-        if person.role != role:
+        person = state.person(principal)
+        assert person is not None
+        if model_id not in person.models:
             raise DecisionError(
-                f"your identity has the role {role}, but roster/people.toml gives {principal} "
-                f"the role {person.role}"
+                f"the signed roster does not allow {principal} to decide for model {model_id!r}"
             )
-        if not roster.may_decide(principal, model_id):
-            raise DecisionError(
-                f"roster/people.toml does not allow {principal} to decide for model {model_id!r}"
-            )
+        return person.role
+
+
+@dataclass(frozen=True)
+class SigningContext:
+    """What every entry this device signs in a workspace binds (DESIGN 3.1).
+
+    Attributes:
+        state: The current signed roster state.
+        workspace_id: The workspace id.
+        roster_head: (seq, hash) of the roster head.
+        heads: (log fingerprint, seq, hash) of every other log this device verified.
+    """
+
+    state: RosterState
+    workspace_id: str
+    roster_head: tuple[int, str]
+    heads: tuple[tuple[str, int, str], ...]
+
+    def fields(self) -> dict[str, Any]:
+        """The fields added to each entry: ``ws``, ``roster``, ``heads``."""
+        return {
+            "ws": self.workspace_id,
+            "roster": {"seq": self.roster_head[0], "hash": self.roster_head[1]},
+            "heads": [{"log": log, "seq": seq, "hash": h} for log, seq, h in self.heads],
+        }
+
+
+def signing_context(
+    ws: Workspace, verifier: Verifier, trust: TrustStore, own: SshPublicKey | None
+) -> SigningContext:
+    """Check that this device may sign in ``ws`` at all, and collect what an entry binds.
+
+    Raises:
+        DecisionError: no intact signed roster, the owner is not pinned (or not the pinned one).
+    """
+    roster = SignedRoster.load(ws.root / ROSTER_DIR)
+    check = trust.check(roster)
+    if check.state == "no_roster":
+        raise DecisionError(check.message)
+    if check.state == "unpinned":
+        raise DecisionError(
+            f"this device has not pinned this workspace's owner yet; check the owner's key "
+            f"{check.owner_fingerprint} with them, then run 'twinreview trust {ws.root}'"
+        )
+    if check.state == "mismatch":
+        raise DecisionError(check.message)
+    state, head = roster.current, roster.head
+    if not roster.ok or state is None or head is None or roster.workspace_id is None:
+        first = roster.problems[0].message if roster.problems else "no entries"
+        raise DecisionError(f"the signed roster is not intact ({first}); nothing can be signed")
+    report = verifier.verify(ws.root, roster)
+    own_fp = own.fingerprint if own is not None else None
+    good = {s.log for s in report.logs if s.ok}
+    heads = tuple(
+        (log, seq, h)
+        for log, (seq, h) in sorted(report.heads.items())
+        if log != ROSTER_LOG_ID and log != own_fp and log in good
+    )
+    return SigningContext(state, roster.workspace_id, head, heads)
+
+
+def _sidecar_of(ws: Workspace, rel: str) -> Path | None:
+    sidecar = (ws.root / rel).with_suffix(SIDECAR_SUFFIX)
+    return sidecar if sidecar.is_file() and ws.inside(sidecar) else None

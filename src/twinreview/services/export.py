@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twinreview.core.declog import LOGS_DIR, read_log
-from twinreview.core.roster import ALLOWED_SIGNERS, PEOPLE, REVOKED, Roster
+from twinreview.core.roster import ALLOWED_SIGNERS, PEOPLE, REVOKED
+from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG, SignedRoster, render_views
 from twinreview.core.sshsig import NS_ENTRY, NS_LOG, NS_ROSTER, SigningKey
 from twinreview.core.verify import VerifyReport, find_log_files, verify_logs
 from twinreview.services.keys import Identity
@@ -76,17 +77,20 @@ def export_workspace(root: Path, outdir: Path, identity: Identity, key: SigningK
     """
     if outdir.exists() and (not outdir.is_dir() or any(outdir.iterdir())):
         raise ExportError(f"{outdir} exists and is not an empty folder")
-    roster_dir = root / "roster"
-    signers_path = roster_dir / ALLOWED_SIGNERS
-    if not signers_path.is_file():
-        raise ExportError(f"{signers_path} is missing: nobody could verify the export")
-    roster = Roster.load(roster_dir)
-    if not roster.signer_allowed(identity.principal, key.public, NS_LOG):
+    roster_dir = root / ROSTER_DIR
+    roster = SignedRoster.load(roster_dir)
+    state = roster.current
+    if state is None:
         raise ExportError(
-            f"{identity.principal} with key {key.public.fingerprint} is not in "
-            "roster/allowed_signers, so the export signatures could not be checked; add it with "
-            "'twinreview roster add WS --self'"
+            "this workspace has no signed roster (roster/roster.dlog): nobody could verify the "
+            "export"
         )
+    if not state.signer_allowed(identity.principal, key.public):
+        raise ExportError(
+            f"{identity.principal} with key {key.public.fingerprint} is not on the signed "
+            "roster, so the export signatures could not be checked"
+        )
+    views = render_views(roster)
     logs_dir = root / LOGS_DIR
     if logs_dir.is_dir() and not logs_dir.resolve().is_relative_to(root.resolve()):
         raise ExportError("logs/ is a link leading outside the workspace; refusing to export it")
@@ -102,15 +106,24 @@ def export_workspace(root: Path, outdir: Path, identity: Identity, key: SigningK
             _write(outdir, rel, data, result)
             _write(outdir, rel + ".sig", key.sign(data, NS_LOG).encode(), result)
             copies.append(outdir / rel)
-        signers = signers_path.read_bytes()
+        # The roster log itself, byte for byte, and the views generated from it (never the
+        # view files on disk: a hand edit there must not reach an auditor).
+        roster_bytes = (roster_dir / ROSTER_LOG).read_bytes()
+        _write(outdir, f"{ROSTER_DIR}/{ROSTER_LOG}", roster_bytes, result)
+        _write(
+            outdir,
+            f"{ROSTER_DIR}/{ROSTER_LOG}.sig",
+            key.sign(roster_bytes, NS_LOG).encode(),
+            result,
+        )
+        signers = views[ALLOWED_SIGNERS].encode("utf-8")
         _write(outdir, ALLOWED_SIGNERS, signers, result)
         _write(outdir, ALLOWED_SIGNERS + ".sig", key.sign(signers, NS_ROSTER).encode(), result)
         for name in (PEOPLE, REVOKED):
-            src = roster_dir / name
-            if src.is_file():
-                _write(outdir, f"roster/{name}", src.read_bytes(), result)
-        result.report = verify_logs(copies, roster, outdir)
-        readme = _readme(outdir, identity, key, result, (roster_dir / REVOKED).is_file())
+            _write(outdir, f"roster/{name}", views[name].encode("utf-8"), result)
+        exported_roster = SignedRoster.from_bytes(roster_bytes)
+        result.report = verify_logs(copies, exported_roster, outdir)
+        readme = _readme(outdir, identity, key, result, bool(state.revoked))
         _write(outdir, README, readme.encode("utf-8"), result)
     except OSError as exc:
         raise ExportError(f"cannot write the export: {exc}") from None

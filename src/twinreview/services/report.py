@@ -48,6 +48,7 @@ from twinreview.core.policy import (
     parse_timestamp,
 )
 from twinreview.core.roster import ALLOWED_SIGNERS, Roster
+from twinreview.core.rosterlog import plain_roster
 from twinreview.core.sshsig import NS_LOG, NS_ROSTER, SshsigError, verify
 from twinreview.core.verify import GOOD, TORN_TAIL, VerifiedEntry, VerifyReport
 from twinreview.services.scan import AssetResult, ScanResult
@@ -346,7 +347,7 @@ def build_report(
     """
     ws = scan.workspace
     if roster is None:
-        roster = Roster.load(ws.root / "roster")
+        roster = plain_roster(ws.roster)
     model_names = {mid: _model_name(m.config, mid) for mid, m in ws.models.items()}
     people = dict(status.people)
     rows_by_asset = _decision_rows(verification, status, people)

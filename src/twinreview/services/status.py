@@ -7,12 +7,19 @@
 Which verification problems block which assets: a decision that cannot be trusted might be the
 one that matters, so
 
-- a roster that cannot be read, or a log file that cannot be read, blocks every asset;
+- a signed roster that is missing, damaged or not from the pinned owner, or a log file that cannot
+  be read, blocks every asset;
 - a bad entry (bad signature, broken chain, replay, fork, unknown or revoked key, wrong role,
-  malformed) blocks every asset its log's principal could have decided on (the models people.toml
-  lists for them, where their role counts under the policy), and the asset the entry names, if
-  any: a deleted line leaves no trace of which asset it was about;
-- a torn tail does not block: an append that did not finish was never acknowledged to anyone.
+  malformed, out of order) blocks every asset its log's principal could have decided on (the models
+  the signed roster lists for them, where their role counts under the policy), and the asset the
+  entry names, if any: a deleted line leaves no trace of which asset it was about;
+- a log that was rolled back, truncated or deleted (shorter than a head someone saw) blocks the
+  same assets for its principal;
+- a torn tail and a hand-edited roster view do not block: the first was never acknowledged to
+  anyone, the second is ignored.
+
+Who may decide is judged by the roster each decision was signed under (``roster_seq``); the consent
+policy comes from the model's own signed consent (``core.rosterlog``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.declog import line_hash
 from twinreview.core.policy import (
     Decision,
     Evaluation,
@@ -33,19 +41,21 @@ from twinreview.core.policy import (
     decision_from_payload,
     declared_uses,
     evaluate,
-    policy_from_config,
+    policy_from_consent,
 )
-from twinreview.core.roster import Roster
+from twinreview.core.rosterlog import RosterState, SignedRoster
 from twinreview.core.verify import (
+    FORK,
+    LOG_MISSING,
+    ROLLED_BACK,
     ROSTER_PROBLEM,
     TORN_TAIL,
     UNREADABLE,
     Problem,
     VerifyReport,
-    find_log_files,
-    verify_logs,
+    verify_workspace,
 )
-from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
+from twinreview.core.workspace import MAX_SIDECAR_BYTES, AssetRef, Workspace, read_sidecar
 
 _CHUNK = 1 << 20
 
@@ -151,27 +161,44 @@ def verified_decisions(report: VerifyReport) -> list[Decision]:
         if entry.kind != "decision":
             continue
         try:
-            out.append(decision_from_payload(entry.payload))
+            out.append(
+                decision_from_payload(
+                    entry.payload,
+                    roster_seq=entry.roster_seq,
+                    entry_hash=line_hash(entry.data),
+                )
+            )
         except ValueError:
             continue
     out.sort(key=lambda d: (d.ts, d.log, d.seq))
     return out
 
 
-def model_policies(ws: Workspace) -> dict[str, ModelPolicy | PolicyError]:
-    """Each model's consent policy (or the error reading it)."""
+def model_policies(ws: Workspace, roster: SignedRoster) -> dict[str, ModelPolicy | PolicyError]:
+    """Each model's policy from her own signed consent (or why nothing can be cleared)."""
+    state = roster.current
     out: dict[str, ModelPolicy | PolicyError] = {}
-    for mid, model in ws.models.items():
-        try:
-            out[mid] = policy_from_config(mid, model.config, ws.config)
-        except PolicyError as exc:
-            out[mid] = PolicyError(f"models/{mid}/model.toml: {exc}")
+    for mid in ws.models:
+        if state is None:
+            out[mid] = PolicyError("the workspace has no intact signed roster")
+        else:
+            out[mid] = policy_from_consent(mid, state.consent_for(mid))
     return out
 
 
-def eligible_for(roster: Roster, model_id: str) -> dict[str, str]:
-    """Principal -> role for everyone people.toml allows to decide for ``model_id``."""
-    return {p.principal: p.role for p in roster.people.values() if model_id in p.models}
+def eligible_for(state: RosterState | None, model_id: str) -> dict[str, str]:
+    """Principal -> role for everyone the roster state allows to decide for ``model_id``."""
+    if state is None:
+        return {}
+    return {p.principal: p.role for p in state.people.values() if model_id in p.models}
+
+
+def valid_under_roster(d: Decision, roster: SignedRoster) -> bool:
+    """True when the roster the decision was signed under let its principal decide its model."""
+    if d.roster_seq is None or not 0 <= d.roster_seq < len(roster.states):
+        return False
+    person = roster.states[d.roster_seq].person(d.principal)
+    return person is not None and person.role == d.role and d.model_id in person.models
 
 
 def sha256_file(path: Path) -> str:
@@ -191,7 +218,6 @@ def compute_status(
     ws: Workspace,
     *,
     report: VerifyReport | None = None,
-    roster: Roster | None = None,
     now: dt.datetime | None = None,
     sha256_of: Callable[[AssetRef], str] | None = None,
 ) -> StatusReport:
@@ -199,8 +225,8 @@ def compute_status(
 
     Args:
         ws: The workspace.
-        report: A verification report to reuse; computed when omitted.
-        roster: The roster to use; read from ``roster/`` when omitted.
+        report: A verification report to reuse (``services.trust.Verifier`` makes one that
+            knows this device's rollback record); a plain verification when omitted.
         now: The evaluation time (default: the current UTC time).
         sha256_of: Returns an asset's current sha256 (e.g. from the scan cache's stat fast path);
             default: read and hash the file. May raise ``OSError``.
@@ -208,13 +234,13 @@ def compute_status(
     Returns:
         The report; never raises for bad logs, policies or files (they show up in it).
     """
-    if roster is None:
-        roster = Roster.load(ws.root / "roster")
     if report is None:
-        report = verify_logs(find_log_files(ws.root), roster, ws.root)
+        report = verify_workspace(ws.root)
+    roster = report.roster
+    state = roster.current
     when = now or dt.datetime.now(dt.UTC)
     hash_of = sha256_of or (lambda a: sha256_file(a.path))
-    policies = model_policies(ws)
+    policies = model_policies(ws, roster)
     decisions = verified_decisions(report)
     by_path: dict[str, list[Decision]] = {}
     for d in decisions:
@@ -246,15 +272,21 @@ def compute_status(
             )
             continue
         sidecar = read_sidecar(asset.sidecar)[0] if asset.sidecar is not None else None
+        sidecar_sha = sidecar_sha256(asset.sidecar)
+        counted = [d for d in history if valid_under_roster(d, roster)]
+        eligible = eligible_for(state, asset.model_id)
+        for d in counted:
+            eligible.setdefault(d.principal, d.role)
         evaluation = evaluate(
             asset=asset.rel,
             current_sha256=sha,
-            decisions=history,
+            decisions=counted,
             policy=policy,
-            eligible=eligible_for(roster, asset.model_id),
+            eligible=eligible,
             now=when,
             uses=declared_uses(sidecar),
             verification_problems=blocking.get(asset.rel, ()),
+            sidecar_sha256=sidecar_sha,
         )
         out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
 
@@ -268,25 +300,58 @@ def compute_status(
         verification_ok=report.ok,
         problems=tuple(report.problems),
         orphans=orphans,
-        people={p.principal: p.display_name for p in roster.people.values()},
+        people={p.principal: p.display_name for p in state.people.values()} if state else {},
     )
+
+
+def sidecar_sha256(path: Path | None) -> str | None:
+    """sha256 of an asset's sidecar bytes (None when it has none or it cannot be read)."""
+    if path is None:
+        return None
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_SIDECAR_BYTES:
+            return "unreadable"
+        return sha256_file(path)
+    except OSError:
+        return "unreadable"
 
 
 def _blocking_problems(
     report: VerifyReport,
-    roster: Roster,
+    roster: SignedRoster,
     policies: Mapping[str, ModelPolicy | PolicyError],
     assets: Sequence[AssetRef],
 ) -> dict[str, tuple[str, ...]]:
     """Asset path -> sentences for the verification problems that make it untrustworthy."""
     every: list[str] = []
+    keys = roster.known_keys()
+    per_asset: dict[str, list[str]] = {}
+
+    def block_principals(principals: set[str], named: set[str], sentence: str) -> None:
+        models = _models_of(principals, roster, policies)
+        for a in assets:
+            if a.rel in named or a.model_id in models:
+                per_asset.setdefault(a.rel, []).append(sentence)
+
     for p in report.problems:
         if p.kind == ROSTER_PROBLEM:
-            every.append(f"The roster cannot be read ({p.message}); no decision can be trusted.")
+            every.append(f"The signed roster cannot be trusted ({p.message}); no decision counts.")
         elif p.kind == UNREADABLE:
             every.append(f"{p.file}: {p.message}; its decisions are unknown.")
+        elif p.kind in (ROLLED_BACK, LOG_MISSING) or (p.kind == FORK and p.line is None):
+            log = _log_in(p.message)
+            if log == "roster" or p.file.startswith("roster/"):
+                every.append(f"{p.message}; no decision can be trusted until it is restored.")
+                continue
+            holder = keys.get(log) if log else None
+            principals = {holder[0]} if holder else set()
+            principals |= _file_principals(report, p.file)
+            sentence = f"{p.message}; see 'twinreview verify'."
+            if principals:
+                block_principals(principals, set(), sentence)
+            else:
+                every.append(sentence)
 
-    per_asset: dict[str, list[str]] = {}
     bad_by_file: dict[str, list[tuple[str, int | None, str | None, str | None]]] = {}
     for e in report.entries:
         if e.ok or e.state == TORN_TAIL:
@@ -305,22 +370,27 @@ def _blocking_problems(
             "trusted; see 'twinreview verify'."
         )
         named = {asset for *_, asset in bad if asset is not None}
-        models = _models_of(
+        block_principals(
             {principal for _, _, principal, _ in bad if principal is not None}
             | _file_principals(report, file),
-            roster,
-            policies,
+            named,
+            sentence,
         )
-        for a in assets:
-            if a.rel in named or a.model_id in models:
-                per_asset.setdefault(a.rel, []).append(sentence)
 
     out: dict[str, tuple[str, ...]] = {}
     for a in assets:
         found = every + per_asset.get(a.rel, [])
         if found:
-            out[a.rel] = tuple(found)
+            out[a.rel] = tuple(dict.fromkeys(found))
     return out
+
+
+def _log_in(message: str) -> str | None:
+    if message.startswith("the signed roster"):
+        return "roster"
+    if message.startswith("log "):
+        return message.split()[1]
+    return None
 
 
 def _file_principals(report: VerifyReport, file: str) -> set[str]:
@@ -329,23 +399,24 @@ def _file_principals(report: VerifyReport, file: str) -> set[str]:
 
 def _models_of(
     principals: Iterable[str],
-    roster: Roster,
+    roster: SignedRoster,
     policies: Mapping[str, ModelPolicy | PolicyError],
 ) -> set[str]:
-    """Models on which one of ``principals`` has a say under the policy."""
+    """Models on which one of ``principals`` has (or had) a say under the policy."""
     models: set[str] = set()
     for principal in principals:
-        person = roster.person(principal)
-        if person is None:
-            continue  # not on the roster: their decisions never count anyway
-        for mid in person.models:
-            policy = policies.get(mid)
-            if (
-                not isinstance(policy, ModelPolicy)
-                or person.role in policy.required_roles
-                or (policy.model_veto and person.role == "model")
-            ):
-                models.add(mid)
+        for state in roster.states:
+            person = state.person(principal)
+            if person is None:
+                continue  # not on the roster then: their decisions never count
+            for mid in person.models:
+                policy = policies.get(mid)
+                if (
+                    not isinstance(policy, ModelPolicy)
+                    or person.role in policy.required_roles
+                    or (policy.model_veto and person.role == "model")
+                ):
+                    models.add(mid)
     return models
 
 

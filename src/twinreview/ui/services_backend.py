@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from twinreview.core.roster import Roster
+from twinreview.core.rosterlog import ROSTER_DIR, SignedRoster
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
@@ -87,7 +87,8 @@ class ServicesBackend:
 
     def roster_models(self, workspace: Workspace, principal: str) -> tuple[str, ...]:
         """Models the roster lets ``principal`` decide for."""
-        person = Roster.load(workspace.root / "roster").person(principal)
+        state = SignedRoster.load(workspace.root / ROSTER_DIR).current
+        person = state.person(principal) if state is not None else None
         return tuple(person.models) if person is not None else ()
 
     def decide(

@@ -1,0 +1,263 @@
+"""What this device remembers about workspaces: pinned owners and the log heads it verified.
+
+Two small records, both outside the workspace (a hostile folder cannot edit them):
+
+- :class:`TrustStore`, ``known_workspaces`` in the user config folder (like OpenSSH's
+  ``known_hosts``): workspace id -> owner key fingerprint, pinned on first use
+  (``twinreview trust``, or the app's dialog). A roster that now starts from another owner is a hard
+  error naming both fingerprints.
+- :class:`SeenStore`, ``verified/<workspace id>.json`` in the user data folder: per log, the
+  highest (seq, line hash) this device has verified. A log that is shorter now, or different at
+  that seq, was rolled back or rewritten: verification reports it (``core.verify``). The record
+  only grows.
+
+:class:`Verifier` runs a verification with both and records what it verified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG_ID, SignedRoster
+from twinreview.core.verify import ROSTER_PROBLEM, Problem, VerifyReport, verify_workspace
+
+APP_NAME = "twinreview"
+KNOWN_WORKSPACES = "known_workspaces"
+_WS_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+class TrustError(Exception):
+    """The workspace's owner is not the one this device pinned, or nothing is pinned yet."""
+
+
+def default_config_dir() -> Path:
+    """``TWINREVIEW_CONFIG_DIR`` or the platformdirs user config folder."""
+    override = os.environ.get("TWINREVIEW_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def default_data_dir() -> Path:
+    """``TWINREVIEW_DATA_DIR`` or the platformdirs user data folder."""
+    override = os.environ.get("TWINREVIEW_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    """The outcome of checking a roster against the pinned owner.
+
+    Attributes:
+        state: ``pinned`` (matches), ``unpinned`` (first use), ``mismatch`` or ``no_roster``.
+        workspace_id: The roster's workspace id (None without a valid roster).
+        owner_fingerprint: The roster's owner key fingerprint.
+        pinned_fingerprint: What this device pinned, if anything.
+        message: One line for the user.
+    """
+
+    state: str
+    workspace_id: str | None
+    owner_fingerprint: str | None
+    pinned_fingerprint: str | None
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        """True when the owner is the pinned one."""
+        return self.state == "pinned"
+
+
+class TrustStore:
+    """Pinned workspace owners, one line each: ``<workspace id> <owner fingerprint> <name>``."""
+
+    def __init__(self, config_dir: Path) -> None:
+        """Keep the pins in ``config_dir/known_workspaces``."""
+        self.path = config_dir / KNOWN_WORKSPACES
+
+    @classmethod
+    def default(cls) -> TrustStore:
+        """The user's own store."""
+        return cls(default_config_dir())
+
+    def pins(self) -> dict[str, str]:
+        """Workspace id -> owner fingerprint (the first pin of an id wins)."""
+        out: dict[str, str] = {}
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return out
+        except (OSError, UnicodeDecodeError):
+            return out
+        for line in text.splitlines():
+            parts = line.split(maxsplit=2)
+            if len(parts) >= 2 and _WS_ID.match(parts[0]) and parts[1].startswith("SHA256:"):
+                out.setdefault(parts[0], parts[1])
+        return out
+
+    def pinned(self, workspace_id: str) -> str | None:
+        """The owner fingerprint pinned for ``workspace_id``."""
+        return self.pins().get(workspace_id)
+
+    def pin(self, workspace_id: str, fingerprint: str, name: str = "") -> None:
+        """Pin ``workspace_id`` to ``fingerprint``.
+
+        Raises:
+            TrustError: a different owner is already pinned for this id.
+        """
+        have = self.pinned(workspace_id)
+        if have == fingerprint:
+            return
+        if have is not None:
+            raise TrustError(
+                f"this device trusts workspace {workspace_id[:16]} with owner {have}, not "
+                f"{fingerprint}"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        safe = " ".join(name.split())[:200]
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(f"{workspace_id} {fingerprint} {safe}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def check(self, roster: SignedRoster) -> PinCheck:
+        """Compare a replayed roster with the pin."""
+        if roster.workspace_id is None or roster.owner_key is None:
+            return PinCheck(
+                "no_roster",
+                None,
+                None,
+                None,
+                "this workspace has no signed roster; the owner runs 'twinreview init' (or "
+                "'twinreview roster migrate')",
+            )
+        ws_id = roster.workspace_id
+        fp = roster.owner_key.fingerprint
+        have = self.pinned(ws_id)
+        if have is None:
+            return PinCheck(
+                "unpinned",
+                ws_id,
+                fp,
+                None,
+                f"this device does not trust this workspace yet (owner {roster.owner} {fp}); "
+                "check the fingerprint with the owner, then run 'twinreview trust WS'",
+            )
+        if have != fp:
+            return PinCheck(
+                "mismatch",
+                ws_id,
+                fp,
+                have,
+                f"the workspace's roster now starts from owner {fp}, but this device pinned "
+                f"{have}: the roster was replaced; do not sign anything here",
+            )
+        return PinCheck("pinned", ws_id, fp, have, "trusted")
+
+
+class SeenStore:
+    """Per workspace, the highest (seq, hash) this device verified for each log."""
+
+    def __init__(self, data_dir: Path) -> None:
+        """Keep the records in ``data_dir/verified``."""
+        self.folder = data_dir / "verified"
+
+    @classmethod
+    def default(cls) -> SeenStore:
+        """The user's own store."""
+        return cls(default_data_dir())
+
+    def _path(self, workspace_id: str) -> Path:
+        if not _WS_ID.match(workspace_id):
+            raise ValueError("not a workspace id")
+        return self.folder / f"{workspace_id}.json"
+
+    def load(self, workspace_id: str) -> dict[str, tuple[int, str]]:
+        """Log fingerprint (or ``roster``) -> (seq, line hash)."""
+        try:
+            data = json.loads(self._path(workspace_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        out: dict[str, tuple[int, str]] = {}
+        if isinstance(data, dict):
+            for log, head in data.items():
+                if (
+                    isinstance(head, list)
+                    and len(head) == 2
+                    and isinstance(head[0], int)
+                    and isinstance(head[1], str)
+                ):
+                    out[str(log)] = (head[0], head[1])
+        return out
+
+    def record(self, workspace_id: str, heads: Mapping[str, tuple[int, str]]) -> None:
+        """Raise the record to ``heads`` (never lowers a log's seq)."""
+        current = self.load(workspace_id)
+        changed = False
+        for log, (seq, h) in heads.items():
+            have = current.get(log)
+            if have is None or seq > have[0]:
+                current[log] = (seq, h)
+                changed = True
+        if not changed:
+            return
+        path = self._path(workspace_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps({k: list(v) for k, v in sorted(current.items())}), "utf-8")
+        os.replace(tmp, path)
+
+
+class Verifier:
+    """Verifies a workspace against this device's memory, and remembers what it verified.
+
+    Build once per front end (the composition root) and pass it down.
+    """
+
+    def __init__(
+        self,
+        seen: SeenStore | None,
+        trust: TrustStore | None,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        """Use ``seen`` (None: remember nothing) and ``trust`` (None: no pin check)."""
+        self.seen = seen
+        self.trust = trust
+        self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+
+    @classmethod
+    def default(cls) -> Verifier:
+        """With the user's own records."""
+        return cls(SeenStore.default(), TrustStore.default())
+
+    def verify(self, root: Path, roster: SignedRoster | None = None) -> VerifyReport:
+        """Verify every log of the workspace at ``root``; raise the rollback record after.
+
+        A pinned owner that no longer matches is reported as a roster problem (every asset
+        blocked). Only logs whose whole verified prefix is good raise the record, so one bad run
+        cannot teach this device a forged head.
+        """
+        if roster is None:
+            roster = SignedRoster.load(root / ROSTER_DIR)
+        ws_id = roster.workspace_id
+        seen = self.seen.load(ws_id) if (self.seen is not None and ws_id) else {}
+        report = verify_workspace(root, roster, seen=seen, now=self._clock())
+        if self.trust is not None:
+            check = self.trust.check(roster)
+            if check.state == "mismatch":
+                report.problems.insert(
+                    0, Problem(f"{ROSTER_DIR}/roster.dlog", 0, 1, ROSTER_PROBLEM, check.message)
+                )
+        if self.seen is not None and ws_id:
+            bad = {s.log for s in report.logs if not s.ok}
+            if not roster.ok:
+                bad.add(ROSTER_LOG_ID)
+            self.seen.record(ws_id, {k: v for k, v in report.heads.items() if k not in bad})
+        return report
