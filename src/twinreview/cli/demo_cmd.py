@@ -16,6 +16,7 @@ from twinreview.core.workspace import Workspace
 from twinreview.services.compose import default_data_dir
 from twinreview.services.demo import DemoError, build_demo
 from twinreview.services.keys import IdentityStore, KeysError
+from twinreview.services.trust import TrustStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the demo, then scan it (``--no-gui``) or open the app on it."""
     target: Path = args.dir or default_data_dir() / "demo"
     try:
-        root = build_demo(target, _own_identity())
+        root = build_demo(target, _own_identity(), TrustStore.default())
     except (DemoError, OSError) as exc:
         print(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE

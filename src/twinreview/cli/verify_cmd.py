@@ -60,6 +60,14 @@ def write_text(report: VerifyReport) -> None:
     by_file: dict[str, list[Problem]] = defaultdict(list)
     for p in report.problems:
         by_file[p.file].append(p)
+    roster = report.roster
+    if roster.exists:
+        problems = by_file.pop("roster/roster.dlog", [])
+        state = "ok" if roster.ok and not problems else f"{len(problems)} problem(s)"
+        owner = f" (owner {roster.owner})" if roster.owner else ""
+        print(f"roster/roster.dlog{owner}: {len(roster.entries)} entries, {state}")
+        for p in problems:
+            print(_describe(p))
     for summary in report.logs:
         problems = by_file.pop(summary.file, [])
         state = "ok" if summary.ok and not problems else f"{len(problems)} problem(s)"

@@ -18,11 +18,14 @@ Layout (models are a cat and a rocket on purpose: no real person's likeness in a
     assets/milo/autumn/look-07.jpg   signed C2PA and XMP declare AI    (disclosed, trusted)
     assets/milo/autumn/look-08.jpg   pixels retouched after signing    -> tampered_provenance
     assets/ghost/shot-01.jpg         a model the workspace does not have       -> unknown_model
-    roster/                          Milo, Nova (models), Sam (agent); the user if they have a key
+    roster/roster.dlog               signed by a throw-away demo owner: Milo, Nova (models, each
+                                     with her own signed consent), Sam (agent); the user if they
+                                     have a key
     logs/                            Sam's signed reject of an earlier look; Milo approves look-06
 
-The demo reviewers' keys are generated for the demo and thrown away once their entries are
-signed: their logs verify, but nobody can sign as them later.
+The demo's keys (owner and reviewers) are generated for the demo and live only in memory while
+it is built: the logs and roster verify, but nobody can sign as them later. The device that built
+the demo pins its owner (it made it).
 """
 
 from __future__ import annotations
@@ -30,16 +33,20 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
+import tomllib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from twinreview.core.declog import LogWriter
-from twinreview.core.roster import Person, add_to_roster
+from twinreview.core.roster import Person
+from twinreview.core.rosterlog import RosterWriter, SignedRoster, policy_tables, write_views
 from twinreview.core.sshsig import SigningKey, SshPublicKey
+from twinreview.core.verify import verify_workspace
 from twinreview.services.decisions import AssetBytes, decision_fields, phash_of
 from twinreview.services.resources import resource
+from twinreview.services.trust import TrustStore
 
 DEMO_MARKER = ".twinreview-demo"
 
@@ -60,21 +67,27 @@ duplicate_in_batch = "info"
 """
 
 _MODEL_TOML = """\
+# Display data only: the model's consent is the entry she signed in roster/roster.dlog.
 display_name = "{name}"
-
-[consent]
-required_roles = ["model", "agent"]
-model_veto = true
-expires = 2030-12-31
-allowed_uses = ["ecommerce", "social"]
 """
+_DEMO_CONSENT = {
+    "uses": ["ecommerce", "social"],
+    "expires": "2030-12-31",
+    "require": ["model", "agent"],
+    "veto": True,
+    "withdrawn": False,
+}
 
 
 class DemoError(Exception):
     """The demo cannot be built at the requested place. ``str(err)`` is one line."""
 
 
-def build_demo(target: Path, reviewer: tuple[Person, SshPublicKey] | None = None) -> Path:
+def build_demo(
+    target: Path,
+    reviewer: tuple[Person, SshPublicKey] | None = None,
+    trust: TrustStore | None = None,
+) -> Path:
     """Build the demo workspace in ``target`` and return its path.
 
     An existing demo in ``target`` (recognised by its marker file) is rebuilt; any other
@@ -83,6 +96,8 @@ def build_demo(target: Path, reviewer: tuple[Person, SshPublicKey] | None = None
     Args:
         target: The folder to build in.
         reviewer: The user's own identity, added to the demo roster so they can decide there.
+        trust: This device's pinned owners: the demo's (throw-away) owner key is pinned there,
+            since the demo was built on this device.
 
     Raises:
         DemoError: when ``target`` is a non-empty folder that is not a demo.
@@ -157,66 +172,128 @@ def build_demo(target: Path, reviewer: tuple[Person, SshPublicKey] | None = None
     _write_bytes(autumn / "look-06.jpg", _jpeg(look06, 90, xmp=_XMP_AI))
     _sidecar(autumn / "look-06.json", "ecommerce", "autumn-24")
 
-    roster = target / "roster"
-    milo_key, sam_key = SigningKey.generate(), SigningKey.generate()
-    add_to_roster(
-        roster,
-        Person("milo@demo.invalid", "Milo (demo model)", "model", ("milo",)),
-        milo_key.public,
-    )
-    add_to_roster(
-        roster,
-        Person("sam@demo.invalid", "Sam (demo agent)", "agent", ("milo", "nova")),
-        sam_key.public,
-    )
-    add_to_roster(
-        roster,
-        Person("nova@demo.invalid", "Nova (demo model)", "model", ("nova",)),
-        SigningKey.generate().public,
-    )
-    if reviewer is not None:
-        add_to_roster(roster, reviewer[0], reviewer[1])
+    ws_id, context = _sign_roster(target, reviewer, trust)
+    sam_key, milo_key = context.pop("sam"), context.pop("milo")
     (target / "logs").mkdir(exist_ok=True)
     sam_log = LogWriter.for_workspace(
-        target, sam_key, "sam@demo.invalid", "agent", display_name="Sam (demo agent)"
+        target,
+        sam_key,
+        "sam@demo.invalid",
+        "agent",
+        display_name="Sam (demo agent)",
+        context=lambda: _context(target, ws_id, exclude=sam_key),
     )
     sam_log.append(
         "decision",
-        decision_fields(
-            AssetBytes(
-                "assets/milo/autumn/look-00.jpg",
-                "milo",
-                hashlib.sha256(earlier_bytes).hexdigest(),
-                phash_of(earlier_bytes),
+        {
+            **decision_fields(
+                AssetBytes(
+                    "assets/milo/autumn/look-00.jpg",
+                    "milo",
+                    hashlib.sha256(earlier_bytes).hexdigest(),
+                    phash_of(earlier_bytes),
+                ),
+                "reject",
+                ["likeness_wrong"],
+                "The ears are wrong; please regenerate.",
+                (),
+                override=False,
             ),
-            "reject",
-            ["likeness_wrong"],
-            "The ears are wrong; please regenerate.",
-            (),
-            override=False,
-        ),
+            "sidecar_sha256": None,
+        },
     )
     milo_log = LogWriter.for_workspace(
-        target, milo_key, "milo@demo.invalid", "model", display_name="Milo (demo model)"
+        target,
+        milo_key,
+        "milo@demo.invalid",
+        "model",
+        display_name="Milo (demo model)",
+        context=lambda: _context(target, ws_id, exclude=milo_key),
     )
     data06 = (autumn / "look-06.jpg").read_bytes()
     milo_log.append(
         "decision",
-        decision_fields(
-            AssetBytes(
-                "assets/milo/autumn/look-06.jpg",
-                "milo",
-                hashlib.sha256(data06).hexdigest(),
-                phash_of(data06),
+        {
+            **decision_fields(
+                AssetBytes(
+                    "assets/milo/autumn/look-06.jpg",
+                    "milo",
+                    hashlib.sha256(data06).hexdigest(),
+                    phash_of(data06),
+                ),
+                "approve",
+                [],
+                "Happy with this one.",
+                (),
+                override=False,
             ),
-            "approve",
-            [],
-            "Happy with this one.",
-            (),
-            override=False,
-        ),
+            "sidecar_sha256": hashlib.sha256((autumn / "look-06.json").read_bytes()).hexdigest(),
+        },
     )
     return target
+
+
+def _sign_roster(
+    target: Path, reviewer: tuple[Person, SshPublicKey] | None, trust: TrustStore | None
+) -> tuple[str, dict[str, SigningKey]]:
+    """The demo's signed roster: a throw-away owner, Milo, Nova and Sam, and the user if given.
+
+    Milo and Nova sign their own consent, as real models do.
+    """
+    roster_dir = target / "roster"
+    owner_key, milo_key, sam_key, nova_key = (SigningKey.generate() for _ in range(4))
+    owner = RosterWriter(roster_dir, owner_key, "brand@demo.invalid")
+    roster = owner.genesis(
+        "twinreview demo", Person("brand@demo.invalid", "Demo brand (owner)", "brand", ())
+    )
+    ws_id = roster.workspace_id
+    assert ws_id is not None
+    owner.append("policy", {"policy": policy_tables(tomllib.loads(_WORKSPACE_TOML))})
+    people = [
+        (Person("milo@demo.invalid", "Milo (demo model)", "model", ("milo",)), milo_key.public),
+        (Person("sam@demo.invalid", "Sam (demo agent)", "agent", ("milo", "nova")), sam_key.public),
+        (Person("nova@demo.invalid", "Nova (demo model)", "model", ("nova",)), nova_key.public),
+    ]
+    if reviewer is not None:
+        people.append(reviewer)
+    for person, key in people:
+        owner.append(
+            "add_person",
+            {
+                "person": person.principal,
+                "name": person.display_name,
+                "role": person.role,
+                "models": list(person.models),
+                "keys": [key.openssh()],
+                "admin": False,
+                "request": None,
+            },
+        )
+    for principal, model_key, model in (
+        ("milo@demo.invalid", milo_key, "milo"),
+        ("nova@demo.invalid", nova_key, "nova"),
+    ):
+        roster = RosterWriter(roster_dir, model_key, principal).append(
+            "consent", {"model": model, **_DEMO_CONSENT}
+        )
+    write_views(roster_dir, roster)
+    if trust is not None and roster.owner_key is not None:
+        trust.pin(ws_id, roster.owner_key.fingerprint, "twinreview demo")
+    return ws_id, {"milo": milo_key, "sam": sam_key}
+
+
+def _context(target: Path, ws_id: str, *, exclude: SigningKey) -> dict[str, object]:
+    """What a demo entry binds: the workspace, the roster head, the other logs' heads."""
+    roster = SignedRoster.load(target / "roster")
+    head = roster.head
+    assert head is not None
+    report = verify_workspace(target, roster)
+    heads = [
+        {"log": log, "seq": seq, "hash": h}
+        for log, (seq, h) in sorted(report.heads.items())
+        if log not in ("roster", exclude.public.fingerprint)
+    ]
+    return {"ws": ws_id, "roster": {"seq": head[0], "hash": head[1]}, "heads": heads}
 
 
 # An XMP packet declaring the image AI-generated (IPTC DigitalSourceType), as generators write it.

@@ -102,6 +102,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     from twinreview.services.decisions import DecisionService
     from twinreview.services.demo import build_demo
     from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
+    from twinreview.services.trust import TrustStore, Verifier
     from twinreview.ui.services_backend import ServicesBackend
 
     executor = make_executor()  # one worker per core: the scan's hashing
@@ -120,7 +121,13 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
             keys = str(exc)
     if keystore is not None:
         keys = KeyService(keystore, IdentityStore.default())
-    decisions = DecisionService(keys) if isinstance(keys, KeyService) else None
+    trust = TrustStore.default()
+    verifier = Verifier.default()
+    decisions = (
+        DecisionService(keys, verifier=verifier, trust=trust)
+        if isinstance(keys, KeyService)
+        else None
+    )
     # Scans run in a child process: their Python work never holds the GUI thread's interpreter
     # lock. Started now, so its imports overlap with the window's construction.
     scanner = ProcessScanner()
@@ -135,7 +142,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
         settings,
         ui_executor=ui_executor,
         long_executor=long_executor,
-        build_demo=lambda: build_demo(default_data_dir() / "demo"),
+        build_demo=lambda: build_demo(default_data_dir() / "demo", trust=trust),
     )
     return AppParts(window, session, bridge, (long_executor, ui_executor, executor), scanner)
 
