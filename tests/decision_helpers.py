@@ -42,10 +42,14 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError(username)
 
 
+# One counter for every clock the tests make: a device's entries must never go back in time
+# (verification flags that), even when a test builds a new decider for each decision.
+_TICKS = itertools.count()
+
+
 def ticking_clock(start: dt.datetime = T0) -> Callable[[], dt.datetime]:
-    """A clock that advances one minute per call, so every entry has a distinct time."""
-    counter = itertools.count()
-    return lambda: start + dt.timedelta(minutes=next(counter))
+    """A clock that advances one minute per call across all test clocks (distinct, increasing)."""
+    return lambda: start + dt.timedelta(minutes=next(_TICKS))
 
 
 def reviewer(home: Path, principal: str, role: str, name: str = "") -> KeyService:

@@ -52,6 +52,7 @@ def dec(
     asset: str = ASSET,
     reasons: tuple[str, ...] = (),
     role: str | None = None,
+    seen: dict[str, int] | None = None,
 ) -> Decision:
     return Decision(
         principal=principal,
@@ -64,6 +65,7 @@ def dec(
         reasons=reasons,
         log=log or f"SHA256:{principal}",
         seq=seq,
+        seen=seen or {},
     )
 
 
@@ -265,15 +267,39 @@ def test_within_one_log_seq_orders_even_when_the_clock_stepped_back() -> None:
     assert ev.state is State.REJECTED
 
 
-def test_across_device_logs_the_timestamp_orders() -> None:
+def test_across_device_logs_causal_order_decides_not_the_clock() -> None:
+    # The phone's approval was signed after its device had seen the laptop's reject (its heads
+    # name the laptop's log at seq 7): it supersedes the reject.
     ev = run(
         [
             dec("ava@x", "reject", minutes=0, seq=7, log="SHA256:laptop"),
-            dec("ava@x", "approve", minutes=3, seq=1, log="SHA256:phone"),
+            dec("ava@x", "approve", seq=1, log="SHA256:phone", seen={"SHA256:laptop": 7}),
             dec("agent@x", "approve"),
         ]
     )
     assert ev.state is State.CLEARED
+
+
+def test_a_self_dated_future_entry_does_not_beat_a_real_reject() -> None:
+    # Dated 2099 but signed on a device that never saw the reject: concurrent, so the reject
+    # stands (issue 9: the latest decision is picked by causal order, never by asserted time).
+    ev = run(
+        [
+            dec("ava@x", "reject", minutes=0, seq=7, log="SHA256:laptop"),
+            dec("ava@x", "approve", minutes=40_000_000, seq=1, log="SHA256:phone"),
+            dec("agent@x", "approve"),
+        ]
+    )
+    assert ev.state is State.REJECTED
+    # And one that saw only an older head of the laptop does not supersede the later reject.
+    ev = run(
+        [
+            dec("ava@x", "reject", seq=7, log="SHA256:laptop"),
+            dec("ava@x", "approve", seq=1, log="SHA256:phone", seen={"SHA256:laptop": 6}),
+            dec("agent@x", "approve"),
+        ]
+    )
+    assert ev.state is State.REJECTED
 
 
 def test_decision_about_other_bytes_does_not_count() -> None:
@@ -461,5 +487,5 @@ def test_empty_roster_names_every_role_nobody_may_sign_as() -> None:
     ev = run([], eligible={})
     assert ev.state is State.BLOCKED
     assert ev.problems == (
-        "No one on the roster may sign as model or agent for model 'ava' (roster/people.toml).",
+        "No one on the roster may sign as model or agent for model 'ava' (the signed roster).",
     )

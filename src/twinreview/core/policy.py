@@ -607,7 +607,7 @@ def evaluate(
     if nobody:
         problems.append(
             f"No one on the roster may sign as {' or '.join(nobody)} for model "
-            f"{policy.model_id!r} (roster/people.toml)."
+            f"{policy.model_id!r} (the signed roster)."
         )
     if problems:
         return Evaluation(State.BLOCKED, blocked_by="policy", problems=tuple(problems), **common)

@@ -25,7 +25,7 @@ Kinds and their fields:
     add_person     person (the principal added), name, role, models, keys [openssh], admin
                    (bool), request (sha256 of the join request it approves, or null)
     update_person  person, and any of: name, role, models, admin
-    add_key        person, key (openssh)
+    add_key        person, new_key (openssh)
     revoke_key     person, fingerprint, after {log fingerprint: last valid seq}
     remove_person  person, after {log fingerprint: last valid seq}
     policy         policy {"disclosure": {...}, "similarity": {...}}: the workspace's rules
@@ -691,7 +691,7 @@ def _apply(
         if principal == state.owner and signer_principal != state.owner:
             raise RosterLogError("only the owner adds keys to the owner")
         keys = dict(old.keys)
-        keys.update(_keys([payload.get("key")], state))
+        keys.update(_keys([payload.get("new_key")], state))
         persons[principal] = replace(old, keys=keys)
     elif kind == "revoke_key":
         principal = _text(payload, "person")

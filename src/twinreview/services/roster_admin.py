@@ -251,7 +251,7 @@ class RosterService:
         roster = None
         if key.fingerprint not in known.keys:
             roster = self._append(
-                ws.root, signer, "add_key", {"person": person.principal, "key": key.openssh()}
+                ws.root, signer, "add_key", {"person": person.principal, "new_key": key.openssh()}
             )
         new_models = [m for m in person.models if m not in known.models]
         if new_models:
@@ -404,7 +404,7 @@ class RosterService:
                 keys = [k for k in keys if k != signer.key.public]
                 for k in keys:
                     roster = self._append(
-                        ws.root, signer, "add_key", {"person": p.principal, "key": k.openssh()}
+                        ws.root, signer, "add_key", {"person": p.principal, "new_key": k.openssh()}
                     )
                 continue
             if not keys:
@@ -427,7 +427,7 @@ class RosterService:
                 )
                 for k in keys[1:]:
                     roster = self._append(
-                        ws.root, signer, "add_key", {"person": p.principal, "key": k.openssh()}
+                        ws.root, signer, "add_key", {"person": p.principal, "new_key": k.openssh()}
                     )
                 done.append(f"added {p.principal} ({p.role}, models {', '.join(p.models)})")
             except RosterAdminError as exc:
