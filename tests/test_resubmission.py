@@ -12,6 +12,7 @@ from PIL import ImageOps
 
 from decision_helpers import T0, decider, enroll, reviewer
 from photos import load_photo
+from twinreview.core.declog import read_log
 from twinreview.core.findings import RESUBMITTED_REJECTED, Severity
 from twinreview.core.policy import suggest_reasons
 from twinreview.core.verify import verify_workspace
@@ -74,7 +75,8 @@ def test_rejected_assets_carries_who_when_why(ws_root: Path, ava: KeyService) ->
     assert r.path == LOOK
     assert r.principal == "ava@example.com"
     assert r.role == "model"
-    assert r.ts == "2026-03-01T09:01:00.000Z"  # genesis took the first tick of the clock
+    (log,) = (ws_root / "logs").glob("ava@example.com--*.dlog")
+    assert r.ts == read_log(log).lines[-1].payload["ts"]  # type: ignore[index]
     assert r.reasons == ("likeness_wrong", "quality")
     assert r.note == "not my smile"
     assert len(r.sha256) == 64
