@@ -479,10 +479,11 @@ class _RosterJudge:
         revocation = self.revoked.get(key.fingerprint)
         state, why = self.state_for(entry)
         if revocation is not None and entry.log is not None and entry.seq is not None:
-            after = revocation.after.get(entry.log)
-            if (after is not None and entry.seq > after) or (
-                state is not None and state.seq >= revocation.seq
-            ):
+            # The effective point: what the revoker's device had verified of this key's logs.
+            # Anything it had not seen counts as signed after the revocation (a stolen key can
+            # name an old roster head; it cannot make the revoker have seen its entries).
+            after = revocation.after.get(entry.log, -1)
+            if entry.seq > after or (state is not None and state.seq >= revocation.seq):
                 entry.flag(
                     REVOKED_KEY,
                     f"key {key.fingerprint} was revoked at roster entry {revocation.seq}; this "
@@ -490,15 +491,18 @@ class _RosterJudge:
                 )
                 return state.seq if state else None
         removal = self.removed.get(principal)
-        if removal is not None and entry.log is not None and entry.seq is not None:
-            after = removal.after.get(entry.log)
-            if after is not None and entry.seq > after:
-                entry.flag(
-                    REVOKED_KEY,
-                    f"{principal} was removed at roster entry {removal.seq}; this entry was "
-                    "signed after that",
-                )
-                return state.seq if state else None
+        if (
+            removal is not None
+            and entry.log is not None
+            and entry.seq is not None
+            and entry.seq > removal.after.get(entry.log, -1)
+        ):
+            entry.flag(
+                REVOKED_KEY,
+                f"{principal} was removed at roster entry {removal.seq}; this entry was "
+                "signed after that",
+            )
+            return state.seq if state else None
         if state is None:
             entry.flag(UNKNOWN_KEY, f"the entry {why}")
             return None

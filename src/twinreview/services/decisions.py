@@ -377,7 +377,7 @@ def signing_context(
         DecisionError: no intact signed roster, the owner is not pinned (or not the pinned one).
     """
     roster = SignedRoster.load(ws.root / ROSTER_DIR)
-    check = trust.check(roster)
+    check = trust.check(roster, ws.root)
     if check.state == "no_roster":
         raise DecisionError(check.message)
     if check.state == "unpinned":

@@ -278,7 +278,8 @@ def _sign_roster(
         )
     write_views(roster_dir, roster)
     if trust is not None and roster.owner_key is not None:
-        trust.pin(ws_id, roster.owner_key.fingerprint, "twinreview demo")
+        trust.forget_folder(target)  # a rebuilt demo has a new owner, on purpose
+        trust.pin(ws_id, roster.owner_key.fingerprint, "twinreview demo", target)
     return ws_id, {"milo": milo_key, "sam": sam_key}
 
 

@@ -94,7 +94,7 @@ class RosterService:
                 "'twinreview roster migrate')"
             )
         if pinned:
-            check = self._trust.check(roster)
+            check = self._trust.check(roster, root)
             if check.state == "unpinned":
                 raise RosterAdminError(
                     f"this device has not pinned this workspace's owner yet; check the key "
@@ -177,7 +177,9 @@ class RosterService:
             roster = writer.genesis(name or ws.name, person)
             assert roster.workspace_id is not None
             assert roster.owner_key is not None
-            self._trust.pin(roster.workspace_id, roster.owner_key.fingerprint, roster.name)
+            self._trust.pin(
+                roster.workspace_id, roster.owner_key.fingerprint, roster.name, ws.root
+            )
             tables = policy_tables(ws.file_config)
             if tables:
                 roster = writer.append("policy", {"policy": tables})
@@ -190,12 +192,12 @@ class RosterService:
 
     def check_pin(self, root: Path) -> PinCheck:
         """How the workspace's owner compares with this device's pin."""
-        return self._trust.check(SignedRoster.load(root / ROSTER_DIR))
+        return self._trust.check(SignedRoster.load(root / ROSTER_DIR), root)
 
     def trust_workspace(self, root: Path, fingerprint: str | None = None) -> PinCheck:
         """Pin the workspace's owner on this device (after checking ``fingerprint`` if given)."""
         roster = SignedRoster.load(root / ROSTER_DIR)
-        check = self._trust.check(roster)
+        check = self._trust.check(roster, root)
         if check.state == "no_roster":
             raise RosterAdminError(check.message)
         if check.state == "mismatch":
@@ -208,10 +210,10 @@ class RosterService:
                 "do not trust it"
             )
         try:
-            self._trust.pin(check.workspace_id, check.owner_fingerprint, roster.name)
+            self._trust.pin(check.workspace_id, check.owner_fingerprint, roster.name, root)
         except TrustError as exc:
             raise RosterAdminError(str(exc)) from None
-        return self._trust.check(roster)
+        return self._trust.check(roster, root)
 
     # -- people --------------------------------------------------------------------------
 
@@ -462,7 +464,7 @@ class RosterService:
         """The roster as ``roster show --json`` prints it."""
         roster = SignedRoster.load(root / ROSTER_DIR)
         state = roster.current
-        check = self._trust.check(roster)
+        check = self._trust.check(roster, root)
         requests, request_problems = pending_requests(root / ROSTER_DIR, roster)
         people = []
         if state is not None:

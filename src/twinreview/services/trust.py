@@ -31,6 +31,7 @@ from twinreview.core.verify import ROSTER_PROBLEM, Problem, VerifyReport, verify
 
 APP_NAME = "twinreview"
 KNOWN_WORKSPACES = "known_workspaces"
+KNOWN_FOLDERS = "known_folders"
 _WS_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -78,8 +79,45 @@ class TrustStore:
     """Pinned workspace owners, one line each: ``<workspace id> <owner fingerprint> <name>``."""
 
     def __init__(self, config_dir: Path) -> None:
-        """Keep the pins in ``config_dir/known_workspaces``."""
+        """Keep the pins in ``config_dir/known_workspaces`` (and folders in ``known_folders``)."""
         self.path = config_dir / KNOWN_WORKSPACES
+        self.folders_path = config_dir / KNOWN_FOLDERS
+
+    def folders(self) -> dict[str, str]:
+        """Folder (absolute path) -> the workspace id this device pinned there (first wins)."""
+        out: dict[str, str] = {}
+        try:
+            text = self.folders_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return out
+        for line in text.splitlines():
+            ws_id, sep, folder = line.partition("\t")
+            if sep and _WS_ID.match(ws_id):
+                out.setdefault(folder, ws_id)
+        return out
+
+    def forget_folder(self, root: Path) -> None:
+        """Forget the folder's workspace (rebuilt on purpose, as ``twinreview demo`` does)."""
+        key = str(root.resolve())
+        try:
+            lines = self.folders_path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return
+        kept = [ln for ln in lines if ln.partition("\t")[2] != key]
+        if len(kept) != len(lines):
+            tmp = self.folders_path.with_name(f".{KNOWN_FOLDERS}.tmp")
+            tmp.write_text("".join(f"{ln}\n" for ln in kept), encoding="utf-8")
+            os.replace(tmp, self.folders_path)
+
+    def _remember_folder(self, root: Path, workspace_id: str) -> None:
+        key = str(root.resolve())
+        if key in self.folders() or "\n" in key:
+            return
+        self.folders_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.folders_path.open("a", encoding="utf-8") as fh:
+            fh.write(f"{workspace_id}\t{key}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
 
     @classmethod
     def default(cls) -> TrustStore:
@@ -105,13 +143,17 @@ class TrustStore:
         """The owner fingerprint pinned for ``workspace_id``."""
         return self.pins().get(workspace_id)
 
-    def pin(self, workspace_id: str, fingerprint: str, name: str = "") -> None:
-        """Pin ``workspace_id`` to ``fingerprint``.
+    def pin(
+        self, workspace_id: str, fingerprint: str, name: str = "", root: Path | None = None
+    ) -> None:
+        """Pin ``workspace_id`` to ``fingerprint`` (and remember the folder it lives in).
 
         Raises:
             TrustError: a different owner is already pinned for this id.
         """
         have = self.pinned(workspace_id)
+        if root is not None:
+            self._remember_folder(root, workspace_id)
         if have == fingerprint:
             return
         if have is not None:
@@ -126,8 +168,13 @@ class TrustStore:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def check(self, roster: SignedRoster) -> PinCheck:
-        """Compare a replayed roster with the pin."""
+    def check(self, roster: SignedRoster, root: Path | None = None) -> PinCheck:
+        """Compare a replayed roster with the pin.
+
+        With ``root``, a folder where this device pinned another workspace whose roster now
+        starts from another owner is a ``mismatch`` too: replacing the whole roster gives a new
+        workspace id, but not a new folder.
+        """
         if roster.workspace_id is None or roster.owner_key is None:
             return PinCheck(
                 "no_roster",
@@ -140,6 +187,18 @@ class TrustStore:
         ws_id = roster.workspace_id
         fp = roster.owner_key.fingerprint
         have = self.pinned(ws_id)
+        if root is not None:
+            was = self.folders().get(str(root.resolve()))
+            was_fp = self.pinned(was) if was is not None else None
+            if was is not None and was != ws_id and was_fp is not None and was_fp != fp:
+                return PinCheck(
+                    "mismatch",
+                    ws_id,
+                    fp,
+                    was_fp,
+                    f"this folder held a workspace owned by {was_fp}, but its roster now starts "
+                    f"from owner {fp}: the roster was replaced; do not sign anything here",
+                )
         if have is None:
             return PinCheck(
                 "unpinned",
@@ -250,7 +309,7 @@ class Verifier:
         seen = self.seen.load(ws_id) if (self.seen is not None and ws_id) else {}
         report = verify_workspace(root, roster, seen=seen, now=self._clock())
         if self.trust is not None:
-            check = self.trust.check(roster)
+            check = self.trust.check(roster, root)
             if check.state == "mismatch":
                 report.problems.insert(
                     0, Problem(f"{ROSTER_DIR}/roster.dlog", 0, 1, ROSTER_PROBLEM, check.message)
