@@ -101,7 +101,7 @@ def test_self_enrolment_writes_only_a_join_request(
 ) -> None:
     svc = roster_service(team.eve)
     # As the old CLI allowed: add yourself as the model and the agent, then approve.
-    with pytest.raises(RosterAdminError, match="not their active key|not the owner or an admin"):
+    with pytest.raises(RosterAdminError, match=r"not their active key|not the owner or an admin"):
         svc.add_person(
             team.root,
             Person("eve@evil.example", "Eve", "model", ("ava",)),
@@ -222,9 +222,8 @@ def test_a_roster_member_who_is_not_admin_cannot_sign_roster_changes(
             "update_person", {"person": "kim@agency.example", "role": "model"}
         )
     # Written by hand anyway (validly signed by Kim): reported, and it does not apply.
-    _append_roster_entry_unchecked(
-        team, key, ident.principal, "policy", {"policy": {"disclosure": {"approvable": ["missing"]}}}
-    )
+    loose = {"policy": {"disclosure": {"approvable": ["missing"]}}}
+    _append_roster_entry_unchecked(team, key, ident.principal, "policy", loose)
     doc = verify_json(team.root, capsys)
     assert "roster" in kinds(doc)
     assert state_of(team.root) is State.BLOCKED
