@@ -1,0 +1,187 @@
+"""Property: any edit, deletion, reordering, truncation or replay of a line of the signed roster or
+of a decision log is reported by verification (issue 9).
+
+One small workspace is signed once (an owner, a model, an agent, decisions in two logs that name
+each other's heads); each example copies it, damages one file in one way, and verifies it as the
+device that had verified the intact workspace (its rollback record holds the heads it saw).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from twinreview.core.declog import LogWriter
+from twinreview.core.roster import Person
+from twinreview.core.rosterlog import RosterWriter, SignedRoster, write_views
+from twinreview.core.sshsig import SigningKey
+from twinreview.core.verify import verify_workspace
+from wsbuild import add_model, make_workspace, pattern, save_jpeg
+
+T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def _clock() -> object:
+    ticks = iter(range(10_000))
+    return lambda: T0 + dt.timedelta(minutes=next(ticks))
+
+
+@functools.cache
+def _signed_workspace() -> tuple[Path, dict[str, tuple[int, str]]]:
+    root = Path(tempfile.mkdtemp(prefix="twinreview-props-")) / "ws"
+    make_workspace(root)
+    add_model(root, "ava", {"ref.jpg": pattern(1)})
+    for i in range(3):
+        save_jpeg(pattern(10 + i), root / "assets" / "ava" / f"look{i}.jpg")
+    owner, ava, kim = SigningKey.generate(), SigningKey.generate(), SigningKey.generate()
+    clock = _clock()
+    w = RosterWriter(root / "roster", owner, "owner@x", clock=clock)  # type: ignore[arg-type]
+    w.genesis("props", Person("owner@x", "Owner", "brand", ()))
+    for principal, role, key in (("ava@x", "model", ava), ("kim@x", "agent", kim)):
+        w.append(
+            "add_person",
+            {
+                "person": principal,
+                "name": principal,
+                "role": role,
+                "models": ["ava"],
+                "keys": [key.public.openssh()],
+                "admin": False,
+                "request": None,
+            },
+        )
+    roster = RosterWriter(root / "roster", ava, "ava@x", clock=clock).append(  # type: ignore[arg-type]
+        "consent",
+        {"model": "ava", "uses": None, "expires": None, "require": ["model", "agent"]},
+    )
+    write_views(root / "roster", roster)
+
+    def context(own: SigningKey) -> dict[str, object]:
+        r = SignedRoster.load(root / "roster")
+        head = r.head
+        assert head is not None
+        rep = verify_workspace(root, r)
+        return {
+            "ws": r.workspace_id,
+            "roster": {"seq": head[0], "hash": head[1]},
+            "heads": [
+                {"log": log, "seq": s, "hash": h}
+                for log, (s, h) in rep.heads.items()
+                if log not in ("roster", own.public.fingerprint)
+            ],
+        }
+
+    writers = {
+        key: LogWriter.for_workspace(
+            root,
+            key,
+            principal,
+            role,
+            clock=clock,  # type: ignore[arg-type]
+            context=functools.partial(context, key),
+        )
+        for principal, role, key in (("ava@x", "model", ava), ("kim@x", "agent", kim))
+    }
+    for i, (key, verdict) in enumerate(
+        [(ava, "approve"), (kim, "approve"), (ava, "reject"), (kim, "approve"), (ava, "approve")]
+    ):
+        asset = f"assets/ava/look{i % 3}.jpg"
+        writers[key].append(
+            "decision",
+            {
+                "asset": asset,
+                "sha256": hashlib.sha256((root / asset).read_bytes()).hexdigest(),
+                "phash": None,
+                "model": "ava",
+                "decision": verdict,
+                "reasons": ["quality"] if verdict == "reject" else [],
+                "note": "",
+                "findings": [],
+                "override": False,
+                "sidecar_sha256": None,
+            },
+        )
+    report = verify_workspace(root)
+    assert report.ok, report.problems
+    return root, dict(report.heads)
+
+
+def _files(root: Path) -> list[Path]:
+    return [root / "roster" / "roster.dlog", *sorted((root / "logs").glob("*.dlog"))]
+
+
+OPS = ("delete", "swap", "truncate", "duplicate", "flip", "drop_newline_then_line")
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    file_index=st.integers(min_value=0, max_value=2),
+    op=st.sampled_from(OPS),
+    i=st.integers(min_value=0, max_value=50),
+    j=st.integers(min_value=0, max_value=50),
+    bit=st.integers(min_value=0, max_value=7),
+)
+def test_any_damage_to_a_signed_file_is_reported(
+    file_index: int, op: str, i: int, j: int, bit: int
+) -> None:
+    original, seen = _signed_workspace()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        shutil.copytree(original, root)
+        path = _files(root)[file_index]
+        lines = path.read_bytes().splitlines(keepends=True)
+        n = len(lines)
+        i, j = i % n, j % n
+        if op == "delete":
+            del lines[i]
+        elif op == "swap":
+            if i == j:
+                j = (i + 1) % n
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == "truncate":
+            lines = lines[: i % n]  # keeps 0..n-1 lines: at least one is gone
+        elif op == "duplicate":
+            lines.insert(j, lines[i])
+        elif op == "flip":
+            line = bytearray(lines[i])
+            k = (j * 7919) % (len(line) - 1)  # never the newline
+            line[k] ^= 1 << bit
+            lines[i] = bytes(line)
+        else:  # a whole line lost together with the newline before it: two lines become one
+            lines[i] = lines[i].rstrip(b"\n")
+            if i + 1 < n:
+                del lines[i + 1]
+        data = b"".join(lines)
+        path.write_bytes(data)
+        report = verify_workspace(root, seen=seen)
+        assert not report.ok, (op, path.name, i, j)
+
+
+def test_the_intact_copy_verifies_against_the_same_record() -> None:
+    # The control for the property above: copying alone is not "damage".
+    original, seen = _signed_workspace()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        shutil.copytree(original, root)
+        assert verify_workspace(root, seen=seen).ok
+        assert set(seen) == {"roster", *(_log_fingerprints(root))}
+
+
+def _log_fingerprints(root: Path) -> set[str]:
+    from twinreview.core.declog import read_log
+
+    return {
+        str(read_log(p).lines[0].payload["log"])  # type: ignore[index]
+        for p in (root / "logs").glob("*.dlog")
+    }
