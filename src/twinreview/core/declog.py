@@ -234,12 +234,19 @@ def read_log(path: Path) -> LogContent:
     Raises:
         OSError: if the file cannot be read.
     """
-    data = path.read_bytes()
+    return parse_log(path, path.read_bytes())
+
+
+def parse_log(path: Path, data: bytes, start: int = 0, lineno: int = 1) -> LogContent:
+    """Decode the lines of ``data`` from byte offset ``start`` (line ``lineno``) on.
+
+    ``start`` must be 0 or just after a newline (a verified prefix ends there).
+    """
     content = LogContent(path)
-    end = data.rfind(b"\n") + 1
+    end = data.rfind(b"\n", start) + 1
+    if end == 0:
+        end = start
     content.torn_tail = data[end:]
-    start = 0
-    lineno = 1
     while start < end:
         nl = data.index(b"\n", start)
         content.lines.append(parse_line(data[start : nl + 1], lineno))

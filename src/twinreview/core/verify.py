@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from twinreview.core.declog import KINDS, LOG_SUFFIX, LOGS_DIR, RawLine, line_hash, read_log
+from twinreview.core.declog import KINDS, LOG_SUFFIX, LOGS_DIR, RawLine, line_hash, parse_log
 from twinreview.core.rosterlog import (
     ROSTER_DIR,
     ROSTER_LOG_ID,
@@ -159,6 +160,14 @@ class VerifiedEntry:
     data: bytes = field(default=b"", repr=False)
     key: SshPublicKey | None = field(default=None, repr=False)
     roster_seq: int | None = None
+    cached_hash: str | None = field(default=None, repr=False)
+
+    @property
+    def hash(self) -> str:
+        """sha256 hex of the line (what the next entry's ``prev`` holds)."""
+        if self.cached_hash is None:
+            self.cached_hash = line_hash(self.data)
+        return self.cached_hash
 
     @property
     def ok(self) -> bool:
@@ -203,6 +212,7 @@ class VerifyReport:
         roster: The signed roster as replayed.
         heads: Log fingerprint (and ``"roster"``) -> (seq, line hash) of its longest good prefix:
             what this device has now verified (saved as its rollback record).
+        prefixes: Files that verified wholly good, as verified-prefix records for the next run.
     """
 
     root: Path
@@ -211,6 +221,7 @@ class VerifyReport:
     logs: list[LogSummary] = field(default_factory=list)
     roster: SignedRoster = field(default_factory=SignedRoster)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    prefixes: dict[str, VerifiedPrefix] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -311,6 +322,7 @@ def verify_workspace(
     *,
     seen: Mapping[str, tuple[int, str]] | None = None,
     now: dt.datetime | None = None,
+    prefixes: Mapping[str, VerifiedPrefix] | None = None,
 ) -> VerifyReport:
     """Verify every log of a workspace against its signed roster.
 
@@ -321,6 +333,7 @@ def verify_workspace(
             fingerprint (and ``"roster"``): a log that is shorter now, or different at that
             seq, was rolled back or rewritten.
         now: The time to judge "dated in the future" against (default: now).
+        prefixes: Verified-prefix records of an earlier run (see :class:`VerifiedPrefix`).
 
     Returns:
         The report; never raises for bad log contents (those are problems in the report).
@@ -338,7 +351,9 @@ def verify_workspace(
             )
         )
         return report
-    report = verify_logs(find_log_files(root), roster, root, seen=seen, now=now)
+    report = verify_logs(
+        find_log_files(root), roster, root, seen=seen, now=now, prefixes=prefixes
+    )
     if roster.exists:
         for message in view_problems(root / ROSTER_DIR, roster):
             report.problems.append(Problem(ROSTER_DIR, None, None, VIEW_EDITED, message))
@@ -521,10 +536,17 @@ class _RosterJudge:
         return state.seq
 
 
-def _check_order(entries: list[VerifiedEntry], judged: list[int | None], now: dt.datetime) -> None:
-    """Within one log: times never go back nor lie in the future; roster heads never go back."""
-    last_ts: dt.datetime | None = None
-    last_roster = -1
+def _check_order(
+    entries: list[VerifiedEntry],
+    judged: list[int | None],
+    now: dt.datetime,
+    last_ts: dt.datetime | None = None,
+    last_roster: int = -1,
+) -> tuple[dt.datetime | None, int]:
+    """Within one log: times never go back nor lie in the future; roster heads never go back.
+
+    Returns the last time and roster seq seen (where a later check of appended lines resumes).
+    """
     limit = now + FUTURE_SLACK
     for entry, roster_seq in zip(entries, judged, strict=True):
         if entry.state in (MALFORMED, BAD_SIGNATURE):
@@ -545,6 +567,7 @@ def _check_order(entries: list[VerifiedEntry], judged: list[int | None], now: dt
                     f"names roster entry {roster_seq} after an entry that named {last_roster}",
                 )
             last_roster = max(last_roster, roster_seq)
+    return last_ts, last_roster
 
 
 def _parse_ts(value: object) -> dt.datetime | None:
@@ -571,9 +594,11 @@ def _file_log(lines: list[RawLine]) -> str | None:
     return next(log for log in votes if votes[log] == best)
 
 
-def _check_chain(entries: list[VerifiedEntry]) -> None:
-    prev_entry: VerifiedEntry | None = None
-    closed_at: int | None = None
+def _check_chain(
+    entries: list[VerifiedEntry],
+    prev_entry: VerifiedEntry | None = None,
+    closed_at: int | None = None,
+) -> None:
     for entry in entries:
         if entry.state == MALFORMED:
             prev_entry = entry
@@ -586,8 +611,7 @@ def _check_chain(entries: list[VerifiedEntry]) -> None:
                     "genesis entry: entries before it are missing",
                 )
         else:
-            expected_prev = line_hash(prev_entry.data)
-            if entry.payload.get("prev") != expected_prev:
+            if entry.payload.get("prev") != prev_entry.hash:
                 entry.flag(
                     BROKEN_CHAIN,
                     "prev does not match the line before it: a line was edited, deleted or moved",
@@ -614,13 +638,13 @@ def _check_forks(files: dict[str, tuple[str | None, list[VerifiedEntry]]]) -> li
     for log, rels in groups.items():
         if len(rels) < 2:
             continue
-        variants: dict[int, dict[bytes, list[str]]] = defaultdict(lambda: defaultdict(list))
+        variants: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for rel in rels:
             for entry in files[rel][1]:
                 # Only entries the key really signed can prove a fork; a forged or garbled line
                 # in one copy is tampering, reported as such.
                 if entry.seq is not None and entry.log == log and entry.state not in _FORGED:
-                    variants[entry.seq][entry.data].append(rel)
+                    variants[entry.seq][entry.hash].append(rel)
         forked = sorted(seq for seq, v in variants.items() if len(v) > 1)
         if not forked:
             continue
@@ -654,10 +678,12 @@ def verify_logs(
     *,
     seen: Mapping[str, tuple[int, str]] | None = None,
     now: dt.datetime | None = None,
+    prefixes: Mapping[str, VerifiedPrefix] | None = None,
 ) -> VerifyReport:
     """Verify the given log files against ``roster``; paths are reported relative to ``root``.
 
-    See :func:`verify_workspace` for ``seen`` and ``now``.
+    See :func:`verify_workspace` for ``seen`` and ``now``; ``prefixes`` (by relative path) are
+    the verified-prefix records of an earlier run (:class:`VerifiedPrefix`).
     """
     # Verifying allocates a few objects per entry and frees none until the end: the cyclic
     # collector would rescan the growing heap again and again (~7 % of the time for 100k
@@ -665,7 +691,9 @@ def verify_logs(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _verify_logs(paths, roster, root, seen or {}, now or dt.datetime.now(dt.UTC))
+        return _verify_logs(
+            paths, roster, root, seen or {}, now or dt.datetime.now(dt.UTC), prefixes or {}
+        )
     finally:
         if was_enabled:
             gc.enable()
@@ -677,6 +705,7 @@ def _verify_logs(
     root: Path,
     seen: Mapping[str, tuple[int, str]],
     now: dt.datetime,
+    prefixes: Mapping[str, VerifiedPrefix],
 ) -> VerifyReport:
     report = VerifyReport(root, roster=roster)
     for rp in roster.problems:
@@ -685,29 +714,45 @@ def _verify_logs(
             Problem(f"{ROSTER_DIR}/roster.dlog", rp.seq, rp.line, kind, rp.message)
         )
     judge = _RosterJudge(roster)
+    roster_hash = roster.head[1] if roster.head else ""
     per_file: dict[str, tuple[str | None, list[VerifiedEntry]]] = {}
     torn: list[VerifiedEntry] = []
+    sizes: dict[str, tuple[int, str]] = {}
     for path in paths:
         rel = _rel(path, root)
         try:
-            content = read_log(path)
+            data = path.read_bytes()
         except OSError as exc:
             report.problems.append(
                 Problem(rel, None, None, UNREADABLE, f"cannot read the log ({exc.strerror})")
             )
             continue
-        file_log = _file_log(content.lines)
+        cached = _usable_prefix(prefixes.get(rel), data, roster_hash)
+        if cached is None:
+            content = parse_log(path, data)
+            file_log = _file_log(content.lines)
+            old: list[VerifiedEntry] = []
+            last_ts, last_roster, closed_at = None, -1, None
+        else:
+            # Only what was appended since this device verified the file is verified now.
+            content = parse_log(path, data, cached.size, len(cached.rows) + 1)
+            file_log = cached.log
+            old = [_entry_from_row(rel, cached.log, row) for row in cached.rows]
+            last_ts, last_roster, closed_at = _parse_ts(cached.last_ts), cached.last_roster, (
+                cached.closed_at
+            )
         entries = [_check_line(raw, rel, file_log) for raw in content.lines]
-        _check_chain(entries)
+        _check_chain(entries, old[-1] if old else None, closed_at)
         judged = [judge.judge(e, roster.workspace_id) for e in entries]
         for e, roster_seq in zip(entries, judged, strict=True):
             e.roster_seq = roster_seq
-        _check_order(entries, judged, now)
+        _check_order(entries, judged, now, last_ts, last_roster)
+        entries = old + entries
         per_file[rel] = (file_log, entries)
         if content.torn_tail:
             last_seq = next((e.seq for e in reversed(entries) if e.seq is not None), -1)
             pseudo = VerifiedEntry(
-                rel, len(content.lines) + 1, last_seq + 1, None, file_log, None, None, {}
+                rel, len(entries) + 1, last_seq + 1, None, file_log, None, None, {}
             )
             pseudo.flag(
                 TORN_TAIL,
@@ -715,6 +760,8 @@ def _verify_logs(
                 "(an interrupted write; the next append moves it aside)",
             )
             torn.append(pseudo)
+        else:
+            sizes[rel] = (len(data), hashlib.sha256(data).hexdigest())
     fork_problems = _check_forks(per_file)
     for rel, (file_log, entries) in per_file.items():
         report.entries.extend(entries)
@@ -727,7 +774,141 @@ def _verify_logs(
             report.problems.extend(p for p in entry.problems if p.kind != FORK)
     report.problems.extend(fork_problems)
     _check_heads(report, per_file, roster, seen)
+    for rel, (file_log, entries) in per_file.items():
+        if rel in sizes and file_log is not None and entries and all(e.ok for e in entries):
+            size, digest = sizes[rel]
+            report.prefixes[rel] = _prefix_of(size, digest, file_log, roster_hash, entries)
     return report
+
+
+# -- the verified-prefix cache ---------------------------------------------------------------
+
+# Payload fields a cached entry does not keep: implied by the file (v, log, ws), only needed for
+# checks that already passed (prev), or never read after verification (findings: large).
+_DROPPED = ("v", "log", "ws", "prev", "findings")
+
+
+@dataclass(frozen=True)
+class VerifiedPrefix:
+    """A log file whose every line verified good under one roster head.
+
+    Kept by the caller (``services.trust.Verifier``, in the user cache folder) and passed back:
+    when the file's first ``size`` bytes still hash to ``digest`` and the roster head is the same,
+    only the lines appended since are verified, so a workspace where nothing changed gets its
+    verification (and status) without checking 100k signatures again.
+
+    Attributes:
+        size: Bytes of the file that were verified (whole lines).
+        digest: sha256 hex of those bytes.
+        log: The log's key fingerprint.
+        roster_head: Hash of the roster head the entries were judged under.
+        rows: Per entry: ``[line hash, roster seq, payload without _DROPPED fields]``.
+        last_ts: The time of the last entry (appended lines must not go back).
+        last_roster: The highest roster seq named so far.
+        closed_at: Seq of a ``close`` entry, if any.
+    """
+
+    size: int
+    digest: str
+    log: str
+    roster_head: str
+    rows: tuple[tuple[str, int | None, dict[str, Any]], ...]
+    last_ts: str
+    last_roster: int
+    closed_at: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready form (for the cache file)."""
+        return {
+            "size": self.size,
+            "digest": self.digest,
+            "log": self.log,
+            "roster_head": self.roster_head,
+            "rows": [list(r) for r in self.rows],
+            "last_ts": self.last_ts,
+            "last_roster": self.last_roster,
+            "closed_at": self.closed_at,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VerifiedPrefix:
+        """Read :meth:`to_json` output back.
+
+        Raises:
+            ValueError, TypeError, KeyError: not a cache record (the caller drops it).
+        """
+        rows = tuple((str(h), rs, dict(p)) for h, rs, p in data["rows"])
+        for _, rs, p in rows:
+            if rs is not None and not isinstance(rs, int):
+                raise ValueError("bad roster seq")
+            if not isinstance(p.get("seq"), int):
+                raise ValueError("bad seq")
+        closed = data["closed_at"]
+        return cls(
+            int(data["size"]),
+            str(data["digest"]),
+            str(data["log"]),
+            str(data["roster_head"]),
+            rows,
+            str(data["last_ts"]),
+            int(data["last_roster"]),
+            int(closed) if closed is not None else None,
+        )
+
+
+def _usable_prefix(
+    cached: VerifiedPrefix | None, data: bytes, roster_hash: str
+) -> VerifiedPrefix | None:
+    if (
+        cached is None
+        or not roster_hash
+        or cached.roster_head != roster_hash
+        or len(data) < cached.size
+        or (cached.size and data[cached.size - 1 : cached.size] != b"\n")
+        or hashlib.sha256(data[: cached.size]).hexdigest() != cached.digest
+    ):
+        return None
+    return cached
+
+
+def _entry_from_row(
+    rel: str, log: str, row: tuple[str, int | None, dict[str, Any]]
+) -> VerifiedEntry:
+    h, roster_seq, payload = row
+    payload = {**payload, "log": log}
+    return VerifiedEntry(
+        file=rel,
+        line=payload["seq"] + 1,
+        seq=payload["seq"],
+        kind=payload.get("kind"),
+        log=log,
+        principal=payload.get("principal"),
+        role=payload.get("role"),
+        payload=payload,
+        roster_seq=roster_seq,
+        cached_hash=h,
+    )
+
+
+def _prefix_of(
+    size: int, digest: str, log: str, roster_hash: str, entries: list[VerifiedEntry]
+) -> VerifiedPrefix:
+    rows = tuple(
+        (e.hash, e.roster_seq, {k: v for k, v in e.payload.items() if k not in _DROPPED})
+        for e in entries
+    )
+    closed = next((e.seq for e in entries if e.kind == "close"), None)
+    last_roster = max((e.roster_seq for e in entries if e.roster_seq is not None), default=-1)
+    return VerifiedPrefix(
+        size,
+        digest,
+        log,
+        roster_hash,
+        rows,
+        str(entries[-1].payload.get("ts")),
+        last_roster,
+        closed,
+    )
 
 
 def _check_heads(
@@ -746,7 +927,7 @@ def _check_heads(
         files_of[file_log].append(rel)
         for e in entries:
             if e.log == file_log and e.seq is not None and e.state not in _FORGED:
-                hashes[file_log].setdefault(e.seq, line_hash(e.data))
+                hashes[file_log].setdefault(e.seq, e.hash)
     for log, by_seq in hashes.items():
         n = 0
         while n in by_seq:

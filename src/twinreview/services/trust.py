@@ -27,7 +27,13 @@ from pathlib import Path
 import platformdirs
 
 from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG_ID, SignedRoster
-from twinreview.core.verify import ROSTER_PROBLEM, Problem, VerifyReport, verify_workspace
+from twinreview.core.verify import (
+    ROSTER_PROBLEM,
+    Problem,
+    VerifiedPrefix,
+    VerifyReport,
+    verify_workspace,
+)
 
 APP_NAME = "twinreview"
 KNOWN_WORKSPACES = "known_workspaces"
@@ -273,6 +279,55 @@ class SeenStore:
         os.replace(tmp, path)
 
 
+def default_cache_dir() -> Path:
+    """``TWINREVIEW_CACHE_DIR`` or the platformdirs user cache folder."""
+    override = os.environ.get("TWINREVIEW_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+class PrefixStore:
+    """The verified-prefix cache: per workspace, the log files that verified wholly good.
+
+    Only a cache (in the user cache folder): a missing, stale or damaged file costs a full
+    verification, never a wrong answer, since each record is used only when the file still
+    starts with exactly the bytes it describes (``core.verify.VerifiedPrefix``).
+    """
+
+    def __init__(self, cache_dir: Path) -> None:
+        """Keep the records in ``cache_dir/verified-prefix``."""
+        self.folder = cache_dir / "verified-prefix"
+
+    @classmethod
+    def default(cls) -> PrefixStore:
+        """The user's own cache."""
+        return cls(default_cache_dir())
+
+    def _path(self, workspace_id: str) -> Path:
+        if not _WS_ID.match(workspace_id):
+            raise ValueError("not a workspace id")
+        return self.folder / f"{workspace_id}.json"
+
+    def load(self, workspace_id: str) -> dict[str, VerifiedPrefix]:
+        """Relative log path -> record (empty when there is none or it cannot be read)."""
+        try:
+            data = json.loads(self._path(workspace_id).read_bytes())
+            return {str(rel): VerifiedPrefix.from_json(rec) for rel, rec in data.items()}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return {}
+
+    def save(self, workspace_id: str, prefixes: Mapping[str, VerifiedPrefix]) -> None:
+        """Replace the records (atomic); I/O errors are ignored: it is only a cache."""
+        path = self._path(workspace_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            records = {rel: p.to_json() for rel, p in prefixes.items()}
+            tmp.write_text(json.dumps(records, separators=(",", ":")), "utf-8")
+            os.replace(tmp, path)
+        except OSError:
+            pass
+
+
 class Verifier:
     """Verifies a workspace against this device's memory, and remembers what it verified.
 
@@ -284,17 +339,26 @@ class Verifier:
         seen: SeenStore | None,
         trust: TrustStore | None,
         *,
+        prefixes: PrefixStore | None = None,
         clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        """Use ``seen`` (None: remember nothing) and ``trust`` (None: no pin check)."""
+        """Verify with this device's records.
+
+        Args:
+            seen: The rollback record (None: remember nothing).
+            trust: The pinned owners (None: no pin check).
+            prefixes: The verified-prefix cache (None: verify every entry every time).
+            clock: The time "dated in the future" is judged against.
+        """
         self.seen = seen
         self.trust = trust
+        self.prefixes = prefixes
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
     def default(cls) -> Verifier:
-        """With the user's own records."""
-        return cls(SeenStore.default(), TrustStore.default())
+        """With the user's own records and cache."""
+        return cls(SeenStore.default(), TrustStore.default(), prefixes=PrefixStore.default())
 
     def verify(self, root: Path, roster: SignedRoster | None = None) -> VerifyReport:
         """Verify every log of the workspace at ``root``; raise the rollback record after.
@@ -307,7 +371,10 @@ class Verifier:
             roster = SignedRoster.load(root / ROSTER_DIR)
         ws_id = roster.workspace_id
         seen = self.seen.load(ws_id) if (self.seen is not None and ws_id) else {}
-        report = verify_workspace(root, roster, seen=seen, now=self._clock())
+        cached = self.prefixes.load(ws_id) if (self.prefixes is not None and ws_id) else {}
+        report = verify_workspace(root, roster, seen=seen, now=self._clock(), prefixes=cached)
+        if self.prefixes is not None and ws_id and _summary(report.prefixes) != _summary(cached):
+            self.prefixes.save(ws_id, report.prefixes)
         if self.trust is not None:
             check = self.trust.check(roster, root)
             if check.state == "mismatch":
@@ -320,3 +387,7 @@ class Verifier:
                 bad.add(ROSTER_LOG_ID)
             self.seen.record(ws_id, {k: v for k, v in report.heads.items() if k not in bad})
         return report
+
+
+def _summary(prefixes: Mapping[str, VerifiedPrefix]) -> dict[str, tuple[int, str, str]]:
+    return {rel: (p.size, p.digest, p.roster_head) for rel, p in prefixes.items()}
