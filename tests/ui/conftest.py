@@ -27,6 +27,7 @@ from twinreview.core.findings import (
 from twinreview.core.policy import Decision, evaluate, policy_from_config
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable, StatusSnapshot
+from twinreview.ui.roster_view import PersonRow, RosterView, TrustInfo
 
 
 class SyncExecutor(Executor):
@@ -96,6 +97,11 @@ class FakeBackend:
     scan_gate: threading.Event | None = None
     models_for: tuple[str, ...] = ()
     log_problems: list[str] = field(default_factory=list)
+    trust: TrustInfo = field(
+        default_factory=lambda: TrustInfo(
+            "pinned", "ws", "owner@example.com", "SHA256:fake", "SHA256:fake"
+        )
+    )
 
     def scan(self, workspace: Workspace, progress: Any, cancel: threading.Event) -> FakeScanResult:
         self.scan_calls += 1
@@ -167,8 +173,44 @@ class FakeBackend:
         )
         return self.identity
 
-    def roster_models(self, workspace: Workspace, principal: str) -> tuple[str, ...]:
-        return self.models_for
+    # The signed roster, faked: this device trusts the owner; the identity is on the roster for
+    # ``models_for``.
+
+    def check_trust(self, workspace: Workspace) -> TrustInfo:
+        return self.trust
+
+    def trust_workspace(self, workspace: Workspace, fingerprint: str) -> TrustInfo:
+        self.trust = TrustInfo("pinned", workspace.name, "owner@example.com", fingerprint)
+        return self.trust
+
+    def make_owner(self, workspace: Workspace) -> TrustInfo:
+        raise NotImplementedError
+
+    def roster_view(self, workspace: Workspace, principal: str | None) -> RosterView:
+        me = (
+            PersonRow(principal, self.identity.display_name, self.identity.role, self.models_for)
+            if principal is not None and self.identity is not None
+            else None
+        )
+        return RosterView(
+            exists=True,
+            name=workspace.name,
+            owner="owner@example.com",
+            owner_fingerprint=self.trust.owner_fingerprint,
+            pin_state=self.trust.state,
+            people=(me,) if me is not None else (),
+            models={mid: m.display_name for mid, m in workspace.models.items()},
+            me=me,
+        )
+
+    def approve_join(self, workspace: Workspace, principal: str) -> None:
+        raise NotImplementedError
+
+    def request_join(self, workspace: Workspace, models: Sequence[str]) -> str:
+        raise NotImplementedError
+
+    def give_consent(self, *args: Any) -> None:
+        raise NotImplementedError
 
     def decide(
         self,

@@ -1,7 +1,7 @@
 """End to end: the real app on the demo workspace, decisions made with the keyboard.
 
-Real services (scan on a thread pool, keys, signed log, verification, status) with an in-memory
-keyring injected explicitly; the first-run identity dialog creates the key.
+Real services (scan on a thread pool, keys, signed log, signed roster, verification, status) with
+an in-memory keyring injected explicitly; the first-run identity dialog creates the key.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from PySide6.QtWidgets import QApplication
 
 from decision_helpers import MemoryKeyring
 from twinreview.core.policy import State
-from twinreview.core.roster import Person, add_to_roster
-from twinreview.core.sshsig import SigningKey
+from twinreview.core.roster import Person
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.demo import build_demo
 from twinreview.services.keys import IdentityStore, KeyStore
 from twinreview.services.status import compute_status
+from twinreview.services.trust import TrustStore
 from twinreview.ui.app import build_app, start_identity
 from twinreview.ui.dialogs import IdentityDialog, RejectDialog
 
@@ -51,7 +51,6 @@ def test_demo_approve_and_reject_with_the_keyboard(
     qtbot: Any, app_parts: Any, tmp_path: Path
 ) -> None:
     window, session = app_parts.window, app_parts.session
-    root = build_demo(tmp_path / "demo")
     window.resize(1200, 800)
     window.show()
     qtbot.waitExposed(window)
@@ -70,21 +69,16 @@ def test_demo_approve_and_reject_with_the_keyboard(
     dialog.done_button.click()
     assert session.can_decide
 
-    # The workspace owner adds the line to the roster (as `twinreview roster add` would).
+    # The demo is a signed workspace: its (throw-away) owner puts the new key on the roster,
+    # as the owner approving a join request would; its models sign their own consent. Built on
+    # this device, so its owner is pinned here (no trust dialog).
     identity = IdentityStore.default().load()
     assert identity is not None
-    add_to_roster(
-        root / "roster",
-        Person("agent@example.com", "Alex Agent", "agent", ("milo", "nova")),
-        identity.public_key,
+    root = build_demo(
+        tmp_path / "demo",
+        (Person("agent@example.com", "Alex Agent", "agent", ("milo", "nova")), identity.public_key),
+        trust=TrustStore.default(),
     )
-    # Each model is on the roster too (their own keys, on their own laptops).
-    for model in ("milo", "nova"):
-        add_to_roster(
-            root / "roster",
-            Person(f"{model}@example.com", model.title(), "model", (model,)),
-            SigningKey.generate().public,
-        )
 
     with qtbot.waitSignal(session.statuses_refreshed, timeout=60_000):
         window.open_workspace(root)

@@ -33,6 +33,8 @@ from twinreview.ui.session import ReviewSession
 ORG = "twinreview"
 APP = "twinreview"
 THUMB = QSize(56, 56)
+#: The demo workspace's models (``services.demo``): the user joins for both.
+DEMO_MODELS = ("milo", "nova")
 # A hard stop for --screenshot: a check must never hang.
 SCREENSHOT_TIMEOUT_MS = 120_000
 
@@ -92,6 +94,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     """
     # Imported here: services are plain Python, and the window must exist before heavy imports
     # only matter for start-up time, not correctness.
+    from twinreview.core.roster import Person
     from twinreview.services.cache import ResultCache
     from twinreview.services.compose import (
         default_cache_path,
@@ -102,6 +105,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     from twinreview.services.decisions import DecisionService
     from twinreview.services.demo import build_demo
     from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
+    from twinreview.services.roster_admin import RosterService
     from twinreview.services.trust import TrustStore, Verifier
     from twinreview.ui.services_backend import ServicesBackend
 
@@ -123,11 +127,14 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
         keys = KeyService(keystore, IdentityStore.default())
     trust = TrustStore.default()
     verifier = Verifier.default()
+    key_service = keys if isinstance(keys, KeyService) else None
     decisions = (
-        DecisionService(keys, verifier=verifier, trust=trust)
-        if isinstance(keys, KeyService)
+        DecisionService(key_service, verifier=verifier, trust=trust)
+        if key_service is not None
         else None
     )
+    # The signed roster: trust on first use, join requests, approvals, a model's own consent.
+    roster = RosterService(key_service, trust, verifier)
     # Scans run in a child process: their Python work never holds the GUI thread's interpreter
     # lock. Started now, so its imports overlap with the window's construction.
     scanner = ProcessScanner()
@@ -135,14 +142,27 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
         scanner.start()
     except ScanProcessError as exc:
         print(f"twinreview: scanning in the app's own process ({exc})", file=sys.stderr)
-    backend = ServicesBackend(scan_service, keys, decisions, scanner)
+    backend = ServicesBackend(scan_service, keys, decisions, roster, verifier, scanner)
     settings = settings or QSettings(ORG, APP)
+
+    def demo() -> Path:
+        # The user joins the demo roster with their own key (as the demo's owner would approve);
+        # a model cannot: each demo model already has her own person.
+        identity = key_service.current() if key_service is not None else None
+        reviewer = None
+        if identity is not None and identity.role != "model":
+            reviewer = (
+                Person(identity.principal, identity.display_name, identity.role, DEMO_MODELS),
+                identity.public_key,
+            )
+        return build_demo(default_data_dir() / "demo", reviewer, trust)
+
     window, session, bridge = build_window(
         backend,
         settings,
         ui_executor=ui_executor,
         long_executor=long_executor,
-        build_demo=lambda: build_demo(default_data_dir() / "demo", trust=trust),
+        build_demo=demo,
     )
     return AppParts(window, session, bridge, (long_executor, ui_executor, executor), scanner)
 

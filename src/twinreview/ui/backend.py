@@ -8,6 +8,7 @@ root (:mod:`twinreview.ui.app`); tests pass a fake with the same methods.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from twinreview.core.findings import Finding
 from twinreview.core.policy import Decision, Evaluation
 from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.ui.roster_view import RosterView, TrustInfo
 
 
 class KeyringUnavailable(Exception):
@@ -130,10 +132,13 @@ class AssetStatus:
     Attributes:
         evaluation: The consent-policy evaluation (cleared / pending / rejected / blocked).
         history: All decisions about this asset, oldest first, superseded and stale included.
+        consent: ``missing`` when the asset's model has not signed her consent yet,
+            ``withdrawn`` when she withdrew it, None otherwise.
     """
 
     evaluation: Evaluation
     history: tuple[Decision, ...] = field(default=())
+    consent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,10 +185,6 @@ class ReviewBackend(Protocol):
         """
         ...
 
-    def roster_models(self, workspace: Workspace, principal: str) -> tuple[str, ...]:
-        """Models the workspace roster lets ``principal`` decide for (empty when not listed)."""
-        ...
-
     def decide(
         self,
         workspace: Workspace,
@@ -202,4 +203,42 @@ class ReviewBackend(Protocol):
 
     def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
         """Return the status of each asset over the merged, verified logs."""
+        ...
+
+    # -- the signed roster (every call may raise with a one-line message for the user) ---------
+
+    def check_trust(self, workspace: Workspace) -> TrustInfo:
+        """How the workspace's owner compares with this device's pin."""
+        ...
+
+    def trust_workspace(self, workspace: Workspace, fingerprint: str) -> TrustInfo:
+        """Pin the workspace's owner, refusing unless its key is still ``fingerprint``."""
+        ...
+
+    def make_owner(self, workspace: Workspace) -> TrustInfo:
+        """Create the signed roster with this device's key as the owner (and pin it)."""
+        ...
+
+    def roster_view(self, workspace: Workspace, principal: str | None) -> RosterView:
+        """The signed roster as ``principal`` sees it (people, requests, policy, problems)."""
+        ...
+
+    def approve_join(self, workspace: Workspace, principal: str) -> None:
+        """Approve ``principal``'s join request (the roster refuses anyone but owner/admins)."""
+        ...
+
+    def request_join(self, workspace: Workspace, models: Sequence[str]) -> str:
+        """Write this device's signed join request for ``models``; returns its file name."""
+        ...
+
+    def give_consent(
+        self,
+        workspace: Workspace,
+        model_id: str,
+        uses: Sequence[str] | None,
+        expires: dt.date | None,
+        require: Sequence[str],
+        withdraw: bool,
+    ) -> None:
+        """Sign the model's own consent (only she can): uses (None: any), end date, roles."""
         ...

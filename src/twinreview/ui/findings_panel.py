@@ -205,6 +205,17 @@ class FindingsPanel(QTextBrowser):
             State.REJECTED: "Rejected.",
             State.BLOCKED: f"Blocked ({ev.blocked_by}).",
         }[ev.state]
+        wait = item.status.consent if ev.state is State.BLOCKED else None
+        if wait is not None and ev.blocked_by == "policy":
+            # The model has not signed her consent (or withdrew it): say so in plain words.
+            text = (
+                f"Waiting for the model's consent: {item.model_name} has not said yet which "
+                "uses they allow, so nothing of theirs can be approved."
+                if wait == "missing"
+                else f"Consent withdrawn: {item.model_name} withdrew consent, so nothing of "
+                "theirs can be approved."
+            )
+            return [f"<p>{_icon_img('status-pending', size)} <b>{_e(text)}</b></p>"]
         out = [f"<p>{_icon_img(icon_name, size)} <b>{_e(text)}</b></p>"]
         if ev.problems:
             out.append("<ul>" + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>")

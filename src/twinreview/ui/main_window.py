@@ -65,8 +65,17 @@ from twinreview.ui.queue_model import (
     QueueFilter,
     QueueModel,
     QueueProxy,
+    status_sentence,
 )
 from twinreview.ui.resources import app_icon, icon
+from twinreview.ui.roster_dialogs import (
+    ConsentDialog,
+    JoinDialog,
+    RosterDialog,
+    TrustBanner,
+    TrustDialog,
+)
+from twinreview.ui.roster_view import UNPINNED
 from twinreview.ui.session import AssetItem, ReviewSession
 
 _SIMILARITY_KINDS = (
@@ -353,7 +362,21 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
         self.pages.addWidget(self.simple_page)
-        self.setCentralWidget(self.pages)
+        # Who may sign here: an owner not trusted yet, a replaced owner, no roster, not on it.
+        self.trust_banner = TrustBanner()
+        self.trust_banner.trust_requested.connect(self.ask_trust)
+        self.trust_banner.owner_requested.connect(self.make_owner)
+        self.trust_banner.join_requested.connect(self.show_join)
+        self.trust_banner.consent_requested.connect(self.show_consent)
+        central = QWidget()
+        cv = QVBoxLayout(central)
+        cv.setContentsMargins(0, 0, 0, 0)  # the pages keep their own margins and minimum size
+        cv.setSpacing(0)
+        cv.addWidget(self.trust_banner)
+        cv.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        #: Workspaces whose owner this window already asked about: (root, owner fingerprint).
+        self._asked_trust: set[tuple[str, str]] = set()
 
         self._make_toolbar()
         self.progress = QProgressBar()
@@ -385,6 +408,8 @@ class MainWindow(QMainWindow):
         session.decision_failed.connect(self._on_decision_failed)
         session.identity_changed.connect(self._on_identity_changed)
         session.statuses_refreshed.connect(self._on_statuses_refreshed)
+        session.trust_changed.connect(self._on_trust_changed)
+        session.roster_changed.connect(self._on_roster_changed)
         self.pages.setCurrentIndex(PAGE_WELCOME)
         self._restore_ui_state()
         self._update_actions()
@@ -639,6 +664,22 @@ class MainWindow(QMainWindow):
             self.show_identity_dialog,
         )
         A(
+            "roster",
+            "R&oster…",
+            "roster",
+            ["Ctrl+Shift+R"],
+            "Who may approve here: people, join requests, the signed rules",
+            self.show_roster,
+        )
+        A(
+            "consent",
+            "My &consent…",
+            "consent",
+            ["Ctrl+Shift+C"],
+            "As a model: which uses of your images you allow, until when",
+            lambda: self.show_consent(""),
+        )
+        A(
             "search",
             "Filter by path",
             None,
@@ -676,6 +717,8 @@ class MainWindow(QMainWindow):
             None,
             "simple",
             "identity",
+            "roster",
+            "consent",
             "shortcuts",
         ):
             if name is None:
@@ -1115,10 +1158,9 @@ class MainWindow(QMainWindow):
         item = self._current_item()
         if item is None:
             return None
-        if not self.session.can_decide:
-            self.status_text.setText(
-                self.session.read_only_reason or "Create an identity first (Identity…)."
-            )
+        why = self.session.why_not_decide
+        if why is not None:
+            self.status_text.setText(why)
             return None
         if item.result is None:
             self.status_text.setText("Wait until the scan has looked at this asset.")
@@ -1159,15 +1201,17 @@ class MainWindow(QMainWindow):
 
     def _update_decision_label(self, item: AssetItem) -> None:
         parts = []
-        if item.status is not None:
-            parts.append(item.status.evaluation.summary())
         identity = self.session.identity
+        if item.status is not None:
+            parts.append(status_sentence(item, identity))
         if identity is not None:
             mine = item.latest_by(identity.principal)
             if mine:
                 parts.append(f"you: {mine}")
         if self.session.read_only_reason:
             parts.append(self.presentation_note or "read-only")
+        elif self.session.trust is not None and not self.session.trust.ok:
+            parts.append("decisions are off here")
         text = " · ".join(parts) or ("Scanning…" if item.result is None else "")
         self.decision_label.setText(text)
         self.simple_page.status.setText(text)
@@ -1184,16 +1228,17 @@ class MainWindow(QMainWindow):
         )
         for name in ("approve", "reject"):
             self.acts[name].setEnabled(can)
-        why = (
-            ""
-            if self.session.can_decide
-            else f" — {self.session.read_only_reason or 'no identity'}"
-        )
+        blocker = self.session.why_not_decide
+        why = "" if blocker is None else f" — {blocker}"
         self.acts["approve"].setToolTip(f"Approve this asset; signed at once (A){why}")
         self.acts["reject"].setToolTip(f"Reject this asset with reasons; signed at once (R){why}")
         has_ws = self.session.workspace is not None
-        for name in ("rescan", "next", "previous", "simple"):
+        for name in ("rescan", "next", "previous", "simple", "roster"):
             self.acts[name].setEnabled(has_ws)
+        roster = self.session.roster
+        self.acts["consent"].setEnabled(
+            has_ws and roster is not None and bool(roster.my_consent_models)
+        )
         self.acts["cancel_scan"].setEnabled(self.session.scan.running)
 
     def _update_count(self) -> None:
@@ -1229,6 +1274,146 @@ class MainWindow(QMainWindow):
         item = self._current_item()
         if item is not None:
             self._update_decision_label(item)
+
+    # -- trust and the signed roster ------------------------------------------------------------
+
+    def _on_trust_changed(self) -> None:
+        self.trust_banner.show_for(self.session)
+        self._update_actions()
+        trust, ws = self.session.trust, self.session.workspace
+        if trust is None or ws is None or trust.state != UNPINNED:
+            return
+        # Trust on first use: ask once per workspace and owner key, never over another dialog
+        # and never in a screenshot (nobody is there to answer; the banner offers it later).
+        key = (str(ws.root), trust.owner_fingerprint or "")
+        if key in self._asked_trust or self._visible_dialog() or self.presentation_note:
+            return
+        self._asked_trust.add(key)
+        self.ask_trust()
+
+    def _on_roster_changed(self) -> None:
+        self.trust_banner.show_for(self.session)
+        self._update_actions()
+
+    def _visible_dialog(self) -> bool:
+        try:
+            return self._dialog is not None and self._dialog.isVisible()
+        except RuntimeError:  # already deleted by Qt
+            return False
+
+    def _open_dialog(self, dialog: QWidget, on_finished: Callable[[int], None]) -> None:
+        """Open ``dialog`` (window-modal) over the roster screen if that is open."""
+        below = self._dialog
+
+        def finished(result: int) -> None:
+            self._dialog = below if below is not None and below.isVisible() else None
+            on_finished(result)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)  # type: ignore[attr-defined]
+        self._dialog = dialog
+        dialog.open()  # type: ignore[attr-defined]
+
+    def _parent_for_dialog(self) -> QWidget:
+        below = self._dialog
+        return below if isinstance(below, RosterDialog) and below.isVisible() else self
+
+    def ask_trust(self) -> None:
+        """Show the owner's key code; Trust pins it on this device, Not now changes nothing."""
+        trust = self.session.trust
+        if trust is None or trust.state != UNPINNED or self.session.workspace is None:
+            return
+        dialog = TrustDialog(trust, self._parent_for_dialog())
+
+        def finished(result: int) -> None:
+            if result != TrustDialog.DialogCode.Accepted:
+                self.status_text.setText(
+                    "Not trusted: you can look, but not approve or reject in this workspace."
+                )
+                return
+            fingerprint = dialog.info.owner_fingerprint or ""
+            self.status_text.setText("Trusting the owner on this device…")
+            self.session.roster_action(
+                self.session.backend.trust_workspace,
+                fingerprint,
+                on_done=lambda _: self.status_text.setText(
+                    f"Trusted: this device now knows the owner's key {fingerprint}."
+                ),
+                on_error=lambda msg: self._roster_error("Not trusted", msg),
+            )
+
+        self._open_dialog(dialog, finished)
+
+    def make_owner(self) -> None:
+        """Create the workspace's signed roster with this device's key as the owner."""
+        ws, identity = self.session.workspace, self.session.identity
+        if ws is None or identity is None:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Make yourself the owner?",
+            f"You become the owner of “{ws.name}”: your key signs who may approve here, and "
+            "the workspace's rules. Everyone else checks your key's code with you once, the "
+            "first time they open it.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        ok = box.addButton("Make me the &owner", QMessageBox.ButtonRole.AcceptRole)
+        ok.setToolTip("Sign the first roster entry with your key")
+
+        def finished(_: int) -> None:
+            if box.clickedButton() is not ok:
+                return
+            self.status_text.setText("Signing the roster…")
+            self.session.roster_action(
+                self.session.backend.make_owner,
+                on_done=lambda _: self.status_text.setText(
+                    "You are the owner: add people from the Roster, or approve their join "
+                    "requests there."
+                ),
+                on_error=lambda msg: self._roster_error("Not created", msg),
+            )
+
+        self._open_dialog(box, finished)
+
+    def _roster_error(self, what: str, message: str) -> None:
+        self.status_text.setText(f"{what}: {message}")
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, what, message, QMessageBox.StandardButton.Ok, self
+        )
+        self._open_dialog(box, lambda _: None)
+
+    def show_roster(self) -> None:
+        """Open the roster screen of the open workspace."""
+        if self.session.workspace is None:
+            return
+        self.session.refresh_roster()
+        dialog = RosterDialog(
+            self.session,
+            open_join=self.show_join,
+            open_consent=self.show_consent,
+            open_trust=self.ask_trust,
+            parent=self,
+        )
+        self._open_dialog(dialog, lambda _: None)
+
+    def show_join(self) -> None:
+        """Choose models and write a signed join request."""
+        if self.session.roster is None or self.session.identity is None:
+            return
+        dialog = JoinDialog(self.session, self._parent_for_dialog())
+        self._open_dialog(dialog, lambda _: None)
+
+    def show_consent(self, model_id: str = "") -> None:
+        """As a model: give, narrow or withdraw consent for ``model_id`` (default: the first)."""
+        roster = self.session.roster
+        if roster is None or not roster.my_consent_models:
+            self.status_text.setText("Only a model on this workspace's roster gives consent here.")
+            return
+        if model_id not in roster.my_consent_models:
+            model_id = roster.my_consent_models[0]
+        dialog = ConsentDialog(self.session, model_id, self._parent_for_dialog())
+        self._open_dialog(dialog, lambda _: None)
 
     def show_shortcuts(self) -> None:
         """Show the shortcut sheet."""

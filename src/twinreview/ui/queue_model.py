@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from twinreview.core.findings import Severity
 from twinreview.core.policy import APPROVE, State
+from twinreview.ui.backend import Identity
 from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon
 from twinreview.ui.session import AssetItem, ReviewSession
@@ -54,17 +55,61 @@ _SEVERITY_ICON = {
 }
 
 
+def consent_wait(item: AssetItem) -> str | None:
+    """``missing`` / ``withdrawn`` when the asset waits for its model's consent, else None."""
+    status = item.status
+    if status is None or status.consent is None:
+        return None
+    ev = status.evaluation
+    if ev.state is State.BLOCKED and ev.blocked_by == "policy":
+        return status.consent
+    return None
+
+
 def status_text(item: AssetItem, principal: str | None = None) -> str:
     """A short status for the queue, e.g. ``Pending: agent``."""
     if item.status is None:
         return "Scanning…" if item.result is None else "Reading logs…"
     ev = item.status.evaluation
+    wait = consent_wait(item)
+    if wait == "missing":
+        return "Waiting for consent"
+    if wait == "withdrawn":
+        return "Consent withdrawn"
     if ev.state is State.PENDING:
         mine = " (you approved)" if principal and item.latest_by(principal) == APPROVE else ""
         return f"Pending: {', '.join(ev.missing_roles)}{mine}"
     if ev.state is State.BLOCKED:
         return f"Blocked ({ev.blocked_by})" if ev.blocked_by else "Blocked"
     return ev.state.value.capitalize()
+
+
+def status_sentence(item: AssetItem, identity: Identity | None = None) -> str:
+    """The asset's status in one line for the decision bar and simple mode."""
+    if item.status is None:
+        return "Scanning…" if item.result is None else "Reading logs…"
+    wait = consent_wait(item)
+    if wait is not None:
+        mine = (
+            identity is not None
+            and identity.role == "model"
+            and item.ref.model_id in identity.model_ids
+        )
+        if wait == "withdrawn":
+            return (
+                "Consent withdrawn: you withdrew your consent, so this image cannot be approved."
+                if mine
+                else f"Consent withdrawn: {item.model_name} withdrew consent, so this image "
+                "cannot be approved."
+            )
+        return (
+            "Waiting for your consent: say which uses you allow (My consent…) before images "
+            "of you can be approved."
+            if mine
+            else f"Waiting for the model's consent: {item.model_name} has not said yet which "
+            "uses they allow."
+        )
+    return item.status.evaluation.summary()
 
 
 def findings_text(item: AssetItem) -> str:
@@ -217,6 +262,8 @@ class QueueModel(QAbstractTableModel):
         if col == COL_STATUS:
             if item.state is None:
                 return raster_icon("status-scanning")
+            if consent_wait(item) == "missing":
+                return raster_icon("status-pending")  # waiting, not wrong
             return raster_icon(_STATE_ICON[item.state])
         if col == COL_FINDINGS:
             if item.result is None:
@@ -235,7 +282,7 @@ class QueueModel(QAbstractTableModel):
         if col == COL_STATUS:
             if item.status is None:
                 return "Status is computed once the scan has finished."
-            return item.status.evaluation.summary()
+            return status_sentence(item)
         if item.result is None:
             return "Not scanned yet."
         lines = [f"[{f.severity.label}] {f.message}" for f in item.findings]

@@ -5,17 +5,22 @@ Built once by the composition root (:mod:`twinreview.ui.app`) with the services 
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
+from twinreview.core.policy import declared_uses
 from twinreview.core.rosterlog import ROSTER_DIR, SignedRoster
-from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
+from twinreview.services.roster_admin import RosterService
 from twinreview.services.scan import ScanService
 from twinreview.services.status import compute_status, sha256_file
+from twinreview.services.trust import PinCheck, Verifier
 from twinreview.ui.backend import (
     AssetResultLike,
     AssetStatus,
@@ -23,6 +28,12 @@ from twinreview.ui.backend import (
     KeyringUnavailable,
     ScanResultLike,
     StatusSnapshot,
+)
+from twinreview.ui.roster_view import (
+    NO_ROSTER,
+    RosterView,
+    TrustInfo,
+    roster_view_from_show,
 )
 from twinreview.ui.scan_process import ProcessScanner, ScanProcessError
 
@@ -38,6 +49,8 @@ class ServicesBackend:
         scan_service: Scans workspaces on the shared executor, in this process.
         keys: The key service, or why there is none (no usable keyring: read-only mode).
         decisions: Signs and appends decisions (None in read-only mode).
+        roster: Reads and changes the signed roster, pins owners (signing needs ``keys``).
+        verifier: Verifies the logs against this device's rollback record and pin.
         scanner: Runs scans elsewhere (a :class:`~twinreview.ui.scan_process.ProcessScanner`,
             so the scan never competes with the GUI thread); ``scan_service`` is used when it
             is None or cannot start.
@@ -48,11 +61,15 @@ class ServicesBackend:
         scan_service: ScanService,
         keys: KeyService | str,
         decisions: DecisionService | None,
+        roster: RosterService,
+        verifier: Verifier,
         scanner: ProcessScanner | None = None,
     ) -> None:
         self._scan = scan_service
         self._keys = keys
         self._decisions = decisions
+        self._roster = roster
+        self._verifier = verifier
         self._scanner = scanner
 
     def _key_service(self) -> KeyService:
@@ -84,12 +101,6 @@ class ServicesBackend:
             return _identity(self._key_service().init(principal, display_name, role))
         except KeysError as exc:
             raise ValueError(str(exc)) from None
-
-    def roster_models(self, workspace: Workspace, principal: str) -> tuple[str, ...]:
-        """Models the roster lets ``principal`` decide for."""
-        state = SignedRoster.load(workspace.root / ROSTER_DIR).current
-        person = state.person(principal) if state is not None else None
-        return tuple(person.models) if person is not None else ()
 
     def decide(
         self,
@@ -127,11 +138,109 @@ class ServicesBackend:
             sha = known.get(asset.rel)
             return sha if sha is not None else sha256_file(asset.path)
 
-        report = compute_status(workspace, sha256_of=sha256_of)
+        # Through the verifier: a log that went back since this device last verified it, or
+        # an owner other than the pinned one, is reported (and blocks) here too.
+        verified = self._verifier.verify(workspace.root)
+        report = compute_status(workspace, report=verified, sha256_of=sha256_of)
+        state = verified.roster.current
+        consent: dict[str, str] = {}
+        if state is not None:
+            for mid in workspace.models:
+                given = state.consent_for(mid)
+                if given is None:
+                    consent[mid] = "missing"
+                elif given.withdrawn:
+                    consent[mid] = "withdrawn"
         return StatusSnapshot(
-            {a.path: AssetStatus(a.evaluation, a.history) for a in report.assets},
+            {
+                a.path: AssetStatus(a.evaluation, a.history, consent.get(a.model_id))
+                for a in report.assets
+            },
             report.verification_ok,
             tuple(_problem_line(p) for p in report.problems),
+        )
+
+    # -- the signed roster ---------------------------------------------------------------------
+
+    def check_trust(self, workspace: Workspace) -> TrustInfo:
+        """How the workspace's owner compares with this device's pin."""
+        return self._trust_info(workspace, self._roster.check_pin(workspace.root))
+
+    def trust_workspace(self, workspace: Workspace, fingerprint: str) -> TrustInfo:
+        """Pin the owner the user checked (refused if the roster's owner key changed since)."""
+        return self._trust_info(
+            workspace, self._roster.trust_workspace(workspace.root, fingerprint)
+        )
+
+    def make_owner(self, workspace: Workspace) -> TrustInfo:
+        """``twinreview init``: this device's key becomes the owner (and is pinned)."""
+        self._roster.init(workspace.root)
+        return self.check_trust(workspace)
+
+    def roster_view(self, workspace: Workspace, principal: str | None) -> RosterView:
+        """The signed roster for the roster screen (and the identity's models)."""
+        show = self._roster.show(workspace.root)
+        view = roster_view_from_show(
+            show,
+            principal=principal,
+            models={mid: m.display_name for mid, m in workspace.models.items()},
+        )
+        if not view.my_consent_models:
+            return view
+        # The uses her images' sidecars name: what the consent screen offers to tick.
+        mine = set(view.my_consent_models)
+        uses: set[str] = set()
+        for asset in workspace.iter_assets():
+            if asset.model_id in mine and asset.sidecar is not None:
+                uses.update(declared_uses(read_sidecar(asset.sidecar)[0]) or ())
+        for mid in mine:
+            given = view.consents.get(mid)
+            if given is not None and given.uses:
+                uses.update(given.uses)
+        return replace(view, known_uses=tuple(sorted(uses)))
+
+    def approve_join(self, workspace: Workspace, principal: str) -> None:
+        """Approve a pending join request (owner or admin; refusals are one line)."""
+        self._roster.approve(workspace.root, principal)
+
+    def request_join(self, workspace: Workspace, models: Sequence[str]) -> str:
+        """Write this device's signed join request; returns its file name."""
+        return self._roster.request_join(workspace.root, tuple(models)).name
+
+    def give_consent(
+        self,
+        workspace: Workspace,
+        model_id: str,
+        uses: Sequence[str] | None,
+        expires: dt.date | None,
+        require: Sequence[str],
+        withdraw: bool,
+    ) -> None:
+        """Sign the model's consent with this device's key (the roster checks it is hers)."""
+        self._roster.consent(
+            workspace.root,
+            model_id,
+            uses=tuple(uses) if uses is not None else None,
+            expires=expires,
+            require=tuple(require),
+            withdraw=withdraw,
+        )
+
+    @staticmethod
+    def _trust_info(workspace: Workspace, check: PinCheck) -> TrustInfo:
+        name = workspace.name
+        owner = None
+        if check.state != NO_ROSTER:
+            roster = SignedRoster.load(workspace.root / ROSTER_DIR)
+            name = roster.name or name
+            owner = roster.owner
+        return TrustInfo(
+            check.state,
+            name,
+            owner,
+            check.owner_fingerprint,
+            check.pinned_fingerprint,
+            check.message,
         )
 
 

@@ -33,6 +33,7 @@ from twinreview.ui.backend import (
     StatusSnapshot,
 )
 from twinreview.ui.bridge import Bridge, Task
+from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
 
 
 @dataclass
@@ -146,9 +147,19 @@ class _Landing:
         self._finish()
 
 
-def _open_workspace(path: Path) -> tuple[Workspace, list[AssetRef]]:
+def _open_workspace(
+    backend: ReviewBackend, path: Path
+) -> tuple[Workspace, list[AssetRef], TrustInfo]:
     ws = Workspace.open(path)
-    return ws, list(ws.iter_assets())
+    return ws, list(ws.iter_assets()), _check_trust(backend, ws)
+
+
+def _check_trust(backend: ReviewBackend, ws: Workspace) -> TrustInfo:
+    try:
+        return backend.check_trust(ws)
+    except Exception as exc:  # noqa: BLE001 - shown to the user, who can still browse read-only
+        message = f"cannot check the owner: {_one_line(exc)}"
+        return TrustInfo(TRUST_ERROR, ws.name, message=message)
 
 
 class ReviewSession(QObject):
@@ -164,6 +175,8 @@ class ReviewSession(QObject):
         decision_failed(str, str): asset, message.
         identity_changed(): :attr:`identity` or :attr:`read_only_reason` changed.
         statuses_refreshed(): statuses were recomputed from the logs (after ``items_changed``).
+        trust_changed(): :attr:`trust` (the owner against this device's pin) changed.
+        roster_changed(): :attr:`roster` (the signed roster as this identity sees it) changed.
     """
 
     workspace_opened = Signal(object)
@@ -175,6 +188,8 @@ class ReviewSession(QObject):
     decision_failed = Signal(str, str)
     identity_changed = Signal()
     statuses_refreshed = Signal()
+    trust_changed = Signal()
+    roster_changed = Signal()
 
     def __init__(
         self, backend: ReviewBackend, bridge: Bridge, parent: QObject | None = None
@@ -189,6 +204,11 @@ class ReviewSession(QObject):
         self.scan = ScanState()
         self.identity: Identity | None = None
         self.read_only_reason: str | None = None
+        #: The open workspace's owner against this device's pin (None: no workspace).
+        self.trust: TrustInfo | None = None
+        #: The signed roster as this identity sees it (None until read).
+        self.roster: RosterView | None = None
+        self.roster_error: str | None = None
         self._scan_task: Task[Any] | None = None
         self.verification_ok = True
         self.verification_problems: tuple[str, ...] = ()
@@ -228,8 +248,19 @@ class ReviewSession(QObject):
 
     @property
     def can_decide(self) -> bool:
-        """True when decisions can be signed (an identity and a keyring)."""
-        return self.identity is not None and self.read_only_reason is None
+        """True when decisions can be signed: an identity, a keyring and a trusted owner."""
+        return self.why_not_decide is None
+
+    @property
+    def why_not_decide(self) -> str | None:
+        """Why decisions cannot be signed now, in one line (None when they can)."""
+        if self.read_only_reason is not None:
+            return self.read_only_reason
+        if self.identity is None:
+            return "No reviewer identity yet: create one to approve or reject."
+        if self.trust is not None and not self.trust.ok:
+            return self.trust.why_not()
+        return None
 
     # -- identity -------------------------------------------------------------------------------
 
@@ -238,32 +269,112 @@ class ReviewSession(QObject):
         self.identity = identity
         self.read_only_reason = read_only_reason
         self.identity_changed.emit()
-        if identity is not None and self.workspace is not None:
-            self._refresh_roster_models()
+        if self.workspace is not None:
+            self.refresh_roster()
 
-    def _refresh_roster_models(self) -> None:
+    # -- the signed roster ----------------------------------------------------------------------
+
+    def refresh_roster(self) -> None:
+        """Read the signed roster again (in the background); ``roster_changed`` follows.
+
+        The identity's models (what simple mode shows) come from it.
+        """
         ws, identity = self.workspace, self.identity
-        if ws is None or identity is None:
+        if ws is None:
             return
+        generation = self._generation
+        view_principal = identity.principal if identity is not None else None
 
-        def done(models: tuple[str, ...]) -> None:
-            if self.identity is identity and self.workspace is ws:
-                self.identity = Identity(
-                    identity.principal,
-                    identity.display_name,
-                    identity.role,
-                    identity.allowed_signers_line,
-                    tuple(models),
-                )
-                self.identity_changed.emit()
+        def done(view: RosterView) -> None:
+            if generation != self._generation:
+                return
+            self.roster = view
+            self.roster_error = None
+            current = self.identity
+            if current is not None and current.principal == view_principal:
+                models = view.my_models
+                if models != current.model_ids:
+                    self.identity = Identity(
+                        current.principal,
+                        current.display_name,
+                        current.role,
+                        current.allowed_signers_line,
+                        models,
+                    )
+                    self.identity_changed.emit()
+            self.roster_changed.emit()
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._generation:
+                return
+            self.roster = None
+            self.roster_error = _one_line(exc)
+            self.roster_changed.emit()
 
         self._bridge.submit(
-            self._backend.roster_models,
-            ws,
-            identity.principal,
-            on_done=done,
-            on_error=lambda e: None,
+            self._backend.roster_view, ws, view_principal, on_done=done, on_error=failed
         )
+
+    def refresh_trust(self) -> None:
+        """Check the owner against this device's pin again; ``trust_changed`` follows."""
+        ws = self.workspace
+        if ws is None:
+            return
+        generation = self._generation
+
+        def done(info: TrustInfo) -> None:
+            if generation == self._generation:
+                self._set_trust(info)
+
+        self._bridge.submit(_check_trust, self._backend, ws, on_done=done)
+
+    def _set_trust(self, info: TrustInfo) -> None:
+        self.trust = info
+        self.trust_changed.emit()
+        self.identity_changed.emit()  # what may be decided changed
+
+    def roster_action(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
+        """Run a roster change ``fn(workspace, *args)`` in the background, then re-read it all.
+
+        After a change the trust, the roster and every status are read again (a join approval
+        or a consent changes what may be decided and what is cleared).
+
+        Args:
+            fn: A backend call taking the workspace first (``backend.approve_join`` ...).
+            args: Its other arguments.
+            on_done: Called with the result on the GUI thread.
+            on_error: Called with a one-line message when the change was refused.
+        """
+        ws = self.workspace
+        if ws is None:
+            if on_error is not None:
+                on_error("no workspace is open")
+            return
+        generation = self._generation
+
+        def done(result: Any) -> None:
+            if generation != self._generation:
+                return
+            if isinstance(result, TrustInfo):
+                self._set_trust(result)
+            else:
+                self.refresh_trust()
+            self.refresh_roster()
+            self.refresh_statuses()
+            if on_done is not None:
+                on_done(result)
+
+        def failed(exc: BaseException) -> None:
+            if on_error is not None and generation == self._generation:
+                on_error(_one_line(exc))
+
+        self._bridge.submit(fn, ws, *args, on_done=done, on_error=failed)
 
     # -- workspace and scan ---------------------------------------------------------------------
 
@@ -273,12 +384,15 @@ class ReviewSession(QObject):
         self._generation += 1
         generation = self._generation
 
-        def done(value: tuple[Workspace, list[AssetRef]]) -> None:
+        def done(value: tuple[Workspace, list[AssetRef], TrustInfo]) -> None:
             if generation != self._generation:
                 return
-            ws, refs = value
+            ws, refs, trust = value
             self._stop_landing()
             self.workspace = ws
+            self.trust = trust
+            self.roster = None
+            self.roster_error = None
             self.scan_result = None
             self.items = [
                 AssetItem(
@@ -291,15 +405,18 @@ class ReviewSession(QObject):
             ]
             self._by_rel = {item.rel: item for item in self.items}
             self.workspace_opened.emit(ws)
-            if self.identity is not None:
-                self._refresh_roster_models()
+            self.trust_changed.emit()
+            self.identity_changed.emit()  # what may be decided depends on the owner's pin
+            self.refresh_roster()
             self.start_scan()
 
         def failed(exc: BaseException) -> None:
             if generation == self._generation:
                 self.workspace_failed.emit(_one_line(exc))
 
-        self._bridge.submit(_open_workspace, Path(path), on_done=done, on_error=failed)
+        self._bridge.submit(
+            _open_workspace, self._backend, Path(path), on_done=done, on_error=failed
+        )
 
     def start_scan(self) -> None:
         """Scan the open workspace (again); a running scan is cancelled first."""
@@ -429,8 +546,9 @@ class ReviewSession(QObject):
         if ws is None or item is None or item.result is None:
             self.decision_failed.emit(rel, "this asset has not been scanned yet")
             return
-        if not self.can_decide:
-            self.decision_failed.emit(rel, self.read_only_reason or "no reviewer identity")
+        why = self.why_not_decide
+        if why is not None:
+            self.decision_failed.emit(rel, why)
             return
         result = item.result
 

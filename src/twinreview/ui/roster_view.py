@@ -1,0 +1,373 @@
+"""What the roster, trust and consent screens show, as plain data and plain sentences (no Qt).
+
+Built on a worker by :class:`~twinreview.ui.services_backend.ServicesBackend` from
+``RosterService.show()`` (the signed roster replayed) and read by the dialogs in
+:mod:`twinreview.ui.roster_dialogs`. Everything here is Qt-free so that it can be tested and
+reused without a display.
+
+Public API:
+    TrustInfo: how this device's pin compares with the workspace's owner.
+    ConsentInfo, PersonRow, RequestRow, RosterView: the roster as the app shows it.
+    roster_view_from_show(show, ...): build a :class:`RosterView`.
+    consent_sentence(consent, name, you=...): a model's consent in one sentence.
+    policy_lines(tables): the signed workspace policy, one readable line per rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Pin states (``services.trust.PinCheck.state``) plus ``error`` (the check itself failed).
+PINNED, UNPINNED, MISMATCH, NO_ROSTER, TRUST_ERROR = (
+    "pinned",
+    "unpinned",
+    "mismatch",
+    "no_roster",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class TrustInfo:
+    """How the workspace's owner compares with what this device pinned.
+
+    Attributes:
+        state: ``pinned``, ``unpinned`` (first use), ``mismatch``, ``no_roster`` or ``error``.
+        workspace_name: The name the signed roster gives the workspace (or the folder's).
+        owner: The owner's principal (None without a signed roster).
+        owner_fingerprint: The owner key's fingerprint, ``SHA256:...``.
+        pinned_fingerprint: What this device pinned for this workspace, if anything.
+        message: One line from the service.
+    """
+
+    state: str
+    workspace_name: str = ""
+    owner: str | None = None
+    owner_fingerprint: str | None = None
+    pinned_fingerprint: str | None = None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the owner is the one this device pinned: signing is allowed."""
+        return self.state == PINNED
+
+    def why_not(self) -> str | None:
+        """Why nothing can be signed in this workspace (None when it can)."""
+        if self.state == PINNED:
+            return None
+        if self.state == UNPINNED:
+            return (
+                "You have not trusted this workspace's owner on this device yet "
+                "(Roster → Trust this workspace)."
+            )
+        if self.state == MISMATCH:
+            return "This workspace's owner changed: do not approve anything here."
+        if self.state == NO_ROSTER:
+            return "This workspace has no signed roster yet, so nobody can sign here."
+        return self.message or "The workspace's owner could not be checked."
+
+
+@dataclass(frozen=True)
+class ConsentInfo:
+    """A model's own signed consent (``core.rosterlog.Consent`` as JSON)."""
+
+    model_id: str
+    signed_by: str
+    uses: tuple[str, ...] | None
+    expires: str | None
+    require: tuple[str, ...]
+    withdrawn: bool
+    ts: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ConsentInfo:
+        """From ``Consent.to_json()``."""
+        uses = data.get("uses")
+        return cls(
+            str(data.get("model", "")),
+            str(data.get("signed_by", "")),
+            tuple(str(u) for u in uses) if isinstance(uses, list) else None,
+            str(data["expires"]) if data.get("expires") else None,
+            tuple(str(r) for r in data.get("require") or ()),
+            bool(data.get("withdrawn")),
+            str(data.get("ts", "")),
+        )
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """One person on the signed roster."""
+
+    principal: str
+    name: str
+    role: str
+    models: tuple[str, ...]
+    owner: bool = False
+    admin: bool = False
+    keys: tuple[str, ...] = ()
+
+    @property
+    def rights(self) -> str:
+        """``Owner``, ``Admin`` or empty."""
+        return "Owner" if self.owner else "Admin" if self.admin else ""
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    """A signed join request waiting for the owner."""
+
+    principal: str
+    name: str
+    role: str
+    models: tuple[str, ...]
+    fingerprint: str
+    file: str
+
+
+@dataclass(frozen=True)
+class RosterView:
+    """The signed roster as the app shows it, seen by one identity.
+
+    Attributes:
+        exists: The workspace has a signed roster (``roster/roster.dlog``).
+        ok: Every roster entry verified.
+        name: Workspace name.
+        workspace_id: sha256 of the genesis entry.
+        owner, owner_fingerprint: The root of trust.
+        pin_state: See :class:`TrustInfo`.
+        people: Everyone on the roster now.
+        pending: Join requests not yet approved.
+        consents: Model id -> her signed consent.
+        policy: The signed workspace policy, one line per rule.
+        policy_by: Who signed the policy (principal) and when (roster entry, time).
+        problems: Roster problems: broken entries, hand-edited views, unusable requests.
+        models: Every model of the workspace: id -> display name.
+        me: The identity's own row (None: not on the roster, or no identity).
+        my_request: The identity's own pending join request, if any.
+        known_uses: Uses named by the sidecars of the identity's own models (for consent).
+    """
+
+    exists: bool
+    ok: bool = True
+    name: str = ""
+    workspace_id: str | None = None
+    owner: str | None = None
+    owner_fingerprint: str | None = None
+    pin_state: str = NO_ROSTER
+    people: tuple[PersonRow, ...] = ()
+    pending: tuple[RequestRow, ...] = ()
+    consents: Mapping[str, ConsentInfo] = field(default_factory=dict)
+    policy: tuple[str, ...] = ()
+    policy_by: str | None = None
+    problems: tuple[str, ...] = ()
+    models: Mapping[str, str] = field(default_factory=dict)
+    me: PersonRow | None = None
+    my_request: RequestRow | None = None
+    known_uses: tuple[str, ...] = ()
+
+    @property
+    def i_am_admin(self) -> bool:
+        """The identity is the owner or an admin (may approve join requests)."""
+        return self.me is not None and (self.me.owner or self.me.admin)
+
+    @property
+    def my_models(self) -> tuple[str, ...]:
+        """Models the identity may decide for."""
+        return self.me.models if self.me is not None else ()
+
+    @property
+    def my_consent_models(self) -> tuple[str, ...]:
+        """Models whose consent is the identity's own (she is their model person)."""
+        if self.me is None or self.me.role != "model":
+            return ()
+        return tuple(m for m in self.me.models if m in self.models)
+
+    def model_name(self, model_id: str) -> str:
+        """Display name of a model (its id when unknown)."""
+        return self.models.get(model_id, model_id)
+
+    def person_name(self, principal: str | None) -> str:
+        """``Name <principal>`` for someone on the roster, else the principal."""
+        if principal is None:
+            return "nobody"
+        for p in self.people:
+            if p.principal == principal:
+                return f"{p.name} <{p.principal}>" if p.name != p.principal else p.principal
+        return principal
+
+    def consent_summary(self, model_id: str) -> str:
+        """A short consent state for a table cell."""
+        c = self.consents.get(model_id)
+        if c is None:
+            return "no consent yet"
+        if c.withdrawn:
+            return "withdrawn"
+        uses = "any use" if c.uses is None else ", ".join(c.uses) or "no use"
+        until = f"until {c.expires}" if c.expires else "no end date"
+        return f"{uses}; {until}"
+
+
+def roster_view_from_show(
+    show: Mapping[str, Any],
+    *,
+    principal: str | None,
+    models: Mapping[str, str],
+    known_uses: Iterable[str] = (),
+) -> RosterView:
+    """Build the view from ``RosterService.show(root)`` for the identity ``principal``."""
+    owner = show.get("owner") or {}
+    people = tuple(
+        PersonRow(
+            str(p["principal"]),
+            str(p.get("name") or p["principal"]),
+            str(p.get("role", "")),
+            tuple(str(m) for m in p.get("models") or ()),
+            bool(p.get("owner")),
+            bool(p.get("admin")),
+            tuple(str(k) for k in p.get("keys") or ()),
+        )
+        for p in show.get("people") or ()
+    )
+    pending = tuple(
+        RequestRow(
+            str(r["principal"]),
+            str(r.get("name") or r["principal"]),
+            str(r.get("role", "")),
+            tuple(str(m) for m in r.get("models") or ()),
+            str(r.get("fingerprint", "")),
+            str(r.get("file", "")),
+        )
+        for r in show.get("pending") or ()
+    )
+    consents = {
+        str(mid): ConsentInfo.from_json(c) for mid, c in (show.get("consents") or {}).items()
+    }
+    policy = show.get("policy")
+    policy_by = None
+    lines: tuple[str, ...] = ()
+    if isinstance(policy, Mapping):
+        lines = policy_lines(policy.get("tables") or {})
+        policy_by = str(policy.get("set_by") or "")
+    me = next((p for p in people if principal is not None and p.principal == principal), None)
+    mine = next((r for r in pending if principal is not None and r.principal == principal), None)
+    return RosterView(
+        exists=show.get("workspace_id") is not None,
+        ok=bool(show.get("ok", True)),
+        name=str(show.get("name") or ""),
+        workspace_id=show.get("workspace_id"),
+        owner=owner.get("principal"),
+        owner_fingerprint=owner.get("fingerprint"),
+        pin_state=str(show.get("pinned") or NO_ROSTER),
+        people=people,
+        pending=pending,
+        consents=consents,
+        policy=lines,
+        policy_by=policy_by,
+        problems=tuple(str(p) for p in show.get("problems") or ()),
+        models=dict(models),
+        me=me,
+        my_request=mine,
+        known_uses=tuple(sorted(set(known_uses))),
+    )
+
+
+def _date_words(iso: str) -> str:
+    try:
+        d = dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{d.day} {d.strftime('%B')} {d.year}"
+
+
+def _and(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+_ROLE_WORDS = {"agent": "the agent", "brand": "the brand", "model": "the model"}
+
+
+def consent_sentence(consent: ConsentInfo | None, name: str, *, you: bool = False) -> str:
+    """A model's consent in one sentence, e.g. for the consent screen.
+
+    Args:
+        consent: Her signed consent (None: she has not given it).
+        name: The model's display name.
+        you: Address her directly ("You allow ...") instead of "Milo allows ...".
+    """
+    who = "You" if you else name
+    if consent is None:
+        if you:
+            return "You have not given your consent yet: none of your images can be approved."
+        return f"{name} has not given consent yet: none of {name}'s images can be approved."
+    if consent.withdrawn:
+        when = _date_words(consent.ts) if consent.ts else ""
+        on = f" on {when}" if when else ""
+        have = "You" if you else name
+        images = "your" if you else f"{name}'s"
+        return f"{have} withdrew consent{on}: none of {images} images can be approved."
+    verb = "allow" if you else "allows"
+    if consent.uses is None:
+        uses = "any use"
+    elif not consent.uses:
+        uses = "no use at all"
+    else:
+        uses = f"only {_and(list(consent.uses))}"
+    until = f"until {_date_words(consent.expires)}" if consent.expires else "with no end date"
+    others = [r for r in consent.require if r != "model"]
+    if you:
+        needed = _and(["you", *(f"your {r}" if r == "agent" else _ROLE_WORDS[r] for r in others)])
+    else:
+        needed = _and([name, *(_ROLE_WORDS.get(r, r) for r in others)])
+    return f"{who} {verb} {uses}, {until}; each image needs the approval of {needed}."
+
+
+_TABLE_WORDS = {
+    "disclosure": "AI disclosure",
+    "similarity": "Similarity",
+    "severity": "severity",
+    "approvable": "verdicts a reviewer may approve",
+    "trust_anchors": "trusted certificate authorities",
+    "label": "visible AI label",
+}
+
+
+def policy_lines(tables: Mapping[str, Any]) -> tuple[str, ...]:
+    """The signed workspace policy, one readable line per rule.
+
+    For example ``AI disclosure: verdicts a reviewer may approve: disclosed, partial``.
+    """
+    out: list[str] = []
+
+    def words(key: str) -> str:
+        return _TABLE_WORDS.get(key, key.replace("_", " "))
+
+    def walk(prefix: list[str], value: Any) -> None:
+        if isinstance(value, Mapping):
+            plain = {k: v for k, v in value.items() if not isinstance(v, Mapping)}
+            nested = {k: v for k, v in value.items() if isinstance(v, Mapping)}
+            if plain and all(isinstance(v, str) for v in plain.values()) and prefix[-1:] == [
+                "severity"
+            ]:
+                items = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in sorted(plain.items()))
+                out.append(f"{': '.join(words(p) for p in prefix)}: {items}")
+            else:
+                for k, v in sorted(plain.items()):
+                    walk([*prefix, k], v)
+            for k, v in sorted(nested.items()):
+                walk([*prefix, k], v)
+            return
+        if isinstance(value, list):
+            shown = ", ".join(str(v) for v in value) or "none"
+        else:
+            shown = str(value)
+        out.append(f"{': '.join(words(p) for p in prefix)}: {shown}")
+
+    for key, value in sorted(tables.items()):
+        walk([key], value)
+    return tuple(out)
