@@ -14,6 +14,7 @@ import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,12 +22,14 @@ from twinreview.core.declog import (
     LogError,
     LogLockedError,
     LogWriter,
+    build_entry,
     format_ts,
     line_hash,
     log_filename,
     read_log,
 )
-from twinreview.core.roster import Person, add_to_roster
+from twinreview.core.roster import Person
+from twinreview.core.rosterlog import RosterWriter, SignedRoster, write_views
 from twinreview.core.sshsig import NS_ENTRY, SigningKey, verify
 from twinreview.core.verify import verify_workspace
 
@@ -40,13 +43,28 @@ def key() -> SigningKey:
 
 @pytest.fixture
 def ws(tmp_path: Path, key: SigningKey) -> Path:
+    # A signed roster whose owner is Ana herself (verification needs a signed roster now).
     root = tmp_path / "ws"
-    add_to_roster(root / "roster", Person(PRINCIPAL, "Ana", "model", ("ana",)), key.public)
+    roster = RosterWriter(root / "roster", key, PRINCIPAL).genesis(
+        "test", Person(PRINCIPAL, "Ana", "model", ("ana",))
+    )
+    write_views(root / "roster", roster)
     return root
 
 
-def _writer(ws: Path, key: SigningKey, **kwargs: object) -> LogWriter:
-    return LogWriter.for_workspace(ws, key, PRINCIPAL, "model", display_name="Ana", **kwargs)  # type: ignore[arg-type]
+def _context(ws: Path) -> dict[str, Any]:
+    """The fields the decision service adds to every entry: workspace id and roster head."""
+    roster = SignedRoster.load(ws / "roster")
+    assert roster.head is not None
+    seq, head = roster.head
+    return {"ws": roster.workspace_id, "roster": {"seq": seq, "hash": head}, "heads": []}
+
+
+def _writer(ws: Path, key: SigningKey, **kwargs: Any) -> LogWriter:
+    fields = _context(ws)
+    return LogWriter.for_workspace(
+        ws, key, PRINCIPAL, "model", display_name="Ana", context=lambda: fields, **kwargs
+    )
 
 
 def test_first_append_writes_genesis_and_chains(ws: Path, key: SigningKey) -> None:
@@ -68,6 +86,9 @@ def test_first_append_writes_genesis_and_chains(ws: Path, key: SigningKey) -> No
     assert decision.payload["log"] == key.public.fingerprint
     assert decision.payload["ts"] == "2025-03-01T10:00:00.123Z"
     assert decision.payload["asset"] == "assets/ana/a.png"
+    # The context fields are in every entry, the genesis included.
+    assert genesis.payload["ws"] == decision.payload["ws"] == _context(ws)["ws"]
+    assert decision.payload["roster"] == _context(ws)["roster"]
     assert entry.seq == 1 and entry.line == decision.data
     # Each line is exactly {"payload", "sig"}; the payload bytes are what was signed.
     outer = json.loads(decision.data)
@@ -160,6 +181,92 @@ def test_torn_tail_is_moved_aside_and_recorded(ws: Path, key: SigningKey) -> Non
     assert verify_workspace(ws).ok
 
 
+def _next_entry(ws: Path, writer: LogWriter, signer: SigningKey, **changes: Any) -> bytes:
+    """The full line of the entry that would come next in ``writer``'s log, signed by ``signer``."""
+    last = read_log(writer.path).lines[-1]
+    assert last.payload is not None
+    args: dict[str, Any] = {"seq": last.payload["seq"] + 1, "prev": line_hash(last.data)}
+    args.update(changes)
+    entry = build_entry(
+        signer,
+        PRINCIPAL,
+        "model",
+        ts=datetime.now(UTC),
+        kind="decision",
+        fields={**_context(ws), "decision": "reject"},
+        **args,
+    )
+    return entry.line
+
+
+def test_whole_signed_entry_missing_only_its_newline_is_kept(ws: Path, key: SigningKey) -> None:
+    # Issue 9: the recovery used to move a complete, validly signed last entry aside (and sign
+    # a recovery entry over it), which erased a decision. Now the line is finished instead.
+    writer = _writer(ws, key)
+    writer.append("decision", {"n": 1})
+    line = _next_entry(ws, writer, key)
+    with writer.path.open("ab") as fh:
+        fh.write(line[:-1])
+    report = verify_workspace(ws)
+    assert [p.kind for p in report.problems] == ["torn_tail"]  # until the next append
+    entry = writer.append("decision", {"n": 2})
+    assert list(writer.path.parent.glob("*.torn-*")) == []
+    lines = read_log(writer.path).lines
+    assert [ln.payload["kind"] for ln in lines if ln.payload] == [
+        "genesis",
+        "decision",
+        "decision",
+        "decision",
+    ]
+    assert lines[2].data == line  # kept byte for byte, newline appended
+    assert entry.seq == 3 and entry.payload["prev"] == line_hash(line)
+    report = verify_workspace(ws)
+    assert report.ok, report.problems
+    assert [e.payload.get("decision") for e in report.merged()][2] == "reject"
+
+
+def test_stripped_final_newline_is_put_back_by_prepare(ws: Path, key: SigningKey) -> None:
+    # A sync tool that strips the final newline: prepare() finishes the line, writes nothing else.
+    writer = _writer(ws, key)
+    writer.append("decision", {"n": 1})
+    clean = writer.path.read_bytes()
+    writer.path.write_bytes(clean[:-1])
+    assert writer.prepare() == []
+    assert writer.path.read_bytes() == clean
+    # The same for a log that holds only its genesis entry.
+    other = SigningKey.from_seed(hashlib.sha256(b"ana-laptop2").digest())
+    second = LogWriter(ws / "logs" / "second.dlog", other, PRINCIPAL, "model")
+    second.prepare()
+    only = second.path.read_bytes()
+    second.path.write_bytes(only[:-1])
+    assert second.prepare() == []
+    assert second.path.read_bytes() == only
+
+
+@pytest.mark.parametrize("why", ["another_key", "skips_a_seq", "wrong_prev"])
+def test_whole_line_that_is_not_the_next_entry_is_moved_aside(
+    ws: Path, key: SigningKey, why: str
+) -> None:
+    # Complete and signed, but not this log's next entry: that is no entry of this log, so the
+    # old rule stands (moved aside, a recovery entry records it).
+    writer = _writer(ws, key)
+    writer.append("decision", {"n": 1})
+    clean = writer.path.read_bytes()
+    if why == "another_key":
+        line = _next_entry(ws, writer, SigningKey.generate())
+    elif why == "skips_a_seq":
+        line = _next_entry(ws, writer, key, seq=3)
+    else:
+        line = _next_entry(ws, writer, key, prev="0" * 64)
+    with writer.path.open("ab") as fh:
+        fh.write(line[:-1])
+    assert [e.kind for e in writer.prepare()] == ["recovery"]
+    (aside,) = writer.path.parent.glob(writer.path.name + ".torn-*")
+    assert aside.read_bytes() == line[:-1]
+    assert writer.path.read_bytes().startswith(clean)
+    assert verify_workspace(ws).ok
+
+
 def test_prepare_recovers_without_a_decision(ws: Path, key: SigningKey) -> None:
     writer = _writer(ws, key)
     assert [e.kind for e in writer.prepare()] == ["genesis"]
@@ -197,14 +304,17 @@ def test_lock_timeout_is_a_clear_error(ws: Path, key: SigningKey) -> None:
 
 _APPENDER = textwrap.dedent(
     """
-    import sys
+    import json, sys
     from pathlib import Path
     from twinreview.core.declog import LogWriter
     from twinreview.core.sshsig import SigningKey
     ws, seed, tag = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.argv[3]
     count = int(sys.argv[4])
+    fields = json.loads(sys.argv[5])
     key = SigningKey.from_seed(seed)
-    writer = LogWriter.for_workspace(ws, key, "ana@example.com", "model")
+    writer = LogWriter.for_workspace(
+        ws, key, "ana@example.com", "model", context=lambda: fields
+    )
     i = 0
     while count < 0 or i < count:
         entry = writer.append("decision", {"tag": tag, "n": i, "pad": "x" * (i % 3000)})
@@ -215,9 +325,10 @@ _APPENDER = textwrap.dedent(
 
 
 def test_two_processes_append_without_interleaving(ws: Path, key: SigningKey) -> None:
+    context = json.dumps(_context(ws))
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", _APPENDER, str(ws), key.seed.hex(), tag, "40"],
+            [sys.executable, "-c", _APPENDER, str(ws), key.seed.hex(), tag, "40", context],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -240,9 +351,11 @@ def test_two_processes_append_without_interleaving(ws: Path, key: SigningKey) ->
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
 def test_sigkill_loses_no_acknowledged_entry(ws: Path, key: SigningKey) -> None:
     acknowledged: dict[int, tuple[str, int]] = {}
+    context = json.dumps(_context(ws))
     for round_no in range(8):
+        argv = [sys.executable, "-c", _APPENDER, str(ws), key.seed.hex(), f"r{round_no}", "-1"]
         proc = subprocess.Popen(
-            [sys.executable, "-c", _APPENDER, str(ws), key.seed.hex(), f"r{round_no}", "-1"],
+            [*argv, context],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from decision_helpers import MemoryKeyring
 from twinreview.cli import keys_cmd, roster_cmd, verify_cmd
 from twinreview.cli.main import run_command
 from twinreview.core.declog import LogWriter
-from twinreview.core.roster import Roster
-from twinreview.core.sshsig import NS_ENTRY, SigningKey
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.sshsig import SigningKey
+from twinreview.core.workspace import Workspace
+from twinreview.services.decisions import signing_context
 from twinreview.services.keys import (
     IdentityStore,
     KeyringRefused,
@@ -25,6 +28,8 @@ from twinreview.services.keys import (
     KeyStore,
     check_backend,
 )
+from twinreview.services.roster_admin import RosterService
+from twinreview.services.trust import SeenStore, TrustStore, Verifier
 
 
 class _FakeAlt(KeyringBackend):
@@ -193,49 +198,112 @@ def _workspace(tmp_path: Path) -> Path:
     return ws
 
 
-def test_cli_roster_add_self_and_other(
+def _device(keys: KeyService, home: Path | None = None) -> Callable[..., RosterService]:
+    """A ``service_factory`` for the roster commands: this device's keys and records.
+
+    ``home`` gives the device its own pins and rollback record (another person's laptop);
+    without it the test's user dirs are used.
+    """
+    trust = TrustStore(home) if home is not None else TrustStore.default()
+    verifier = Verifier(SeenStore(home), trust) if home is not None else Verifier.default()
+    return lambda need_key=True: RosterService(keys if need_key else None, trust, verifier)
+
+
+def _run_roster(
+    parser: argparse.ArgumentParser, argv: list[str], device: Callable[..., RosterService]
+) -> int:
+    args = parser.parse_args(argv)
+    args.service_factory = device
+    return run_command(args.func, args)
+
+
+def test_cli_roster_init_join_add_and_refusals(
     service: KeyService, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Was: 'roster add --self' wrote the caller into allowed_signers. Now the owner's signed
+    # roster decides: --self writes a join request the owner approves; only the owner or an
+    # admin can add people (exit 1, one line, otherwise).
     ws = _workspace(tmp_path)
     parser = _parser(roster_cmd, verify_cmd)
-    args = parser.parse_args(["roster", "add", str(ws), "--self", "--model", "ana"])
-    assert roster_cmd.cmd_add(args, service.identities) == 2  # no identity yet
+    owner = _device(service)
+    assert _run_roster(parser, ["init", str(ws)], owner) != 0  # no identity yet
     assert "keys init" in capsys.readouterr().err
-    identity = service.init("ana@example.com", "Ana", "model")
-    assert roster_cmd.cmd_add(args, service.identities) == 0
-    assert "allowed_signers: added" in capsys.readouterr().out
-    assert roster_cmd.cmd_add(args, service.identities) == 0
-    assert "nothing to do" in capsys.readouterr().out
-    wrong = parser.parse_args(["roster", "add", str(ws), "--self", "--role", "agent"])
-    assert roster_cmd.cmd_add(wrong, service.identities) == 2
+    owner_id = service.init("owner@brand.example", "Owner", "brand")
+    assert _run_roster(parser, ["init", str(ws), "--name", "Spring"], owner) == 0
+    out = capsys.readouterr().out
+    assert owner_id.public_key.fingerprint in out
+    assert _run_roster(parser, ["init", str(ws)], owner) == 1  # only once
+    assert "already" in capsys.readouterr().err
 
+    # Ana, on her own laptop: nothing is signed before she has pinned the owner.
+    ana_keys = KeyService(
+        KeyStore(MemoryKeyring(), allow_untrusted_backend=True), IdentityStore(tmp_path / "ana")
+    )
+    ana_identity = ana_keys.init("ana@example.com", "Ana", "model")
+    ana = _device(ana_keys, tmp_path / "ana-home")
+    join = ["roster", "add", str(ws), "--self", "--model", "ana"]
+    assert _run_roster(parser, join, ana) == 1
+    assert "twinreview trust" in capsys.readouterr().err
+    wrong = ["trust", str(ws), "--fingerprint", ana_identity.public_key.fingerprint]
+    assert _run_roster(parser, wrong, ana) == 1
+    assert "do not trust" in capsys.readouterr().err
+    trust = ["trust", str(ws), "--fingerprint", owner_id.public_key.fingerprint]
+    assert _run_roster(parser, trust, ana) == 0
+    assert _run_roster(parser, join, ana) == 0
+    assert "join request written" in capsys.readouterr().out
+    # A join request grants nothing yet, and Ana cannot add herself or anyone else.
+    assert _run_roster(parser, ["roster", "show", str(ws), "--json"], ana) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [p["principal"] for p in data["people"]] == ["owner@brand.example"]
+    assert [r["principal"] for r in data["pending"]] == ["ana@example.com"]
+    assert data["owner"] == {
+        "principal": "owner@brand.example",
+        "fingerprint": owner_id.public_key.fingerprint,
+    }
     bob = SigningKey.generate()
-    other = parser.parse_args(
-        ["roster", "add", str(ws), "--principal", "bob@agency.example", "--key",
-         bob.public.openssh("bob laptop"), "--role", "agent", "--model", "ana", "--model", "bea"]
-    )  # fmt: skip
-    assert roster_cmd.cmd_add(other, service.identities) == 0
-    roster = Roster.load(ws / "roster")
-    assert roster.problems == []
-    assert roster.signer_allowed("ana@example.com", identity.public_key, NS_ENTRY)
-    assert roster.signer_allowed("bob@agency.example", bob.public, NS_ENTRY)
-    person = roster.person("bob@agency.example")
-    assert person is not None and person.models == ("ana", "bea") and person.role == "agent"
+    add_bob = [
+        "roster", "add", str(ws), "--principal", "bob@agency.example", "--key",
+        bob.public.openssh("bob laptop"), "--role", "agent", "--model", "ana", "--model", "bea",
+    ]  # fmt: skip
+    capsys.readouterr()
+    assert _run_roster(parser, add_bob, ana) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("twinreview: ") and err.count("\n") == 1
+    assert "not their active key on the roster" in err
 
-    for bad in (
-        ["--principal", "x@y.z", "--key", "ssh-rsa AAAA", "--role", "brand"],
-        ["--principal", "x@y.z", "--role", "brand"],
-        ["--principal", "x@y.z", "--key", bob.public.openssh(), "--role", "brand"],
-        ["--self", "--model", "nobody"],
-    ):
+    # The owner approves Ana's request; on the roster, she still may not add people.
+    assert _run_roster(parser, ["roster", "approve", str(ws), "ana@example.com"], owner) == 0
+    capsys.readouterr()
+    assert _run_roster(parser, add_bob, ana) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not the owner or an admin" in err
+    assert _run_roster(parser, add_bob, owner) == 0
+    capsys.readouterr()
+    assert _run_roster(parser, ["roster", "show", str(ws), "--json"], owner) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["pending"] == [] and data["problems"] == []
+    people = {p["principal"]: p for p in data["people"]}
+    assert people["ana@example.com"]["keys"] == [ana_identity.public_key.fingerprint]
+    assert people["ana@example.com"]["role"] == "model"
+    assert people["bob@agency.example"]["models"] == ["ana", "bea"]
+    assert people["bob@agency.example"]["role"] == "agent"
+    roster = SignedRoster.load(ws / "roster")
+    assert roster.ok and roster.current is not None
+    assert roster.current.signer_allowed("bob@agency.example", bob.public)
+    assert roster.current.signer_allowed("ana@example.com", ana_identity.public_key)
+
+    for bad, code in (
+        (["--principal", "x@y.z", "--key", "ssh-rsa AAAA", "--role", "brand"], 2),
+        (["--principal", "x@y.z", "--role", "brand"], 2),
+        # Bob's key for someone else: the signed roster refuses it.
+        (["--principal", "x@y.z", "--key", bob.public.openssh(), "--role", "brand"], 1),
+        (["--principal", "x@y.z", "--key", SigningKey.generate().public.openssh(),
+          "--role", "agent", "--model", "nobody"], 1),
+    ):  # fmt: skip
         capsys.readouterr()
-        code = roster_cmd.cmd_add(
-            parser.parse_args(["roster", "add", str(ws), *bad]), service.identities
-        )
-        assert code == 2
+        assert _run_roster(parser, ["roster", "add", str(ws), *bad], owner) == code, bad
         assert capsys.readouterr().err.startswith("twinreview: ")
-    not_ws = parser.parse_args(["roster", "add", str(tmp_path / "nope"), "--self"])
-    assert run_command(lambda a: roster_cmd.cmd_add(a, service.identities), not_ws) == 2
+    assert _run_roster(parser, ["roster", "add", str(tmp_path / "nope"), "--self"], owner) == 2
 
 
 def test_cli_verify(
@@ -244,12 +312,15 @@ def test_cli_verify(
     ws = _workspace(tmp_path)
     parser = _parser(roster_cmd, verify_cmd)
     service.init("ana@example.com", "Ana", "model")
-    roster_cmd.cmd_add(
-        parser.parse_args(["roster", "add", str(ws), "--self", "--model", "ana"]),
-        service.identities,
-    )
+    # Was: 'roster add --self'. Now Ana makes the workspace (she is its owner).
+    assert _run_roster(parser, ["init", str(ws)], _device(service)) == 0
     identity, key = service.signer()
-    writer = LogWriter.for_workspace(ws, key, identity.principal, identity.role)
+    context = signing_context(
+        Workspace.open(ws), Verifier.default(), TrustStore.default(), key.public
+    )
+    writer = LogWriter.for_workspace(
+        ws, key, identity.principal, identity.role, context=context.fields
+    )
     writer.append("decision", {"decision": "approve"})
     capsys.readouterr()
     assert verify_cmd.run(parser.parse_args(["verify", str(ws)])) == 0
@@ -268,6 +339,8 @@ def test_cli_verify(
             "message": data["problems"][0]["message"],
         }
     ]
+    assert data["workspace_id"] == SignedRoster.load(ws / "roster").workspace_id
+    assert data["owner"]["principal"] == "ana@example.com"
     assert verify_cmd.run(parser.parse_args(["verify", str(ws)])) == 1
     assert "torn_tail" in capsys.readouterr().out
     assert run_command(verify_cmd.run, parser.parse_args(["verify", str(tmp_path / "nope")])) == 2

@@ -1,4 +1,10 @@
-"""Verification: every kind of tampering and fault is detected and named; nothing is repaired."""
+"""Verification: every kind of tampering and fault is detected and named; nothing is repaired.
+
+The workspace has a signed roster (roster/roster.dlog: an owner who added Ana and Bob) and every
+entry names the roster head it was signed under, as the decision service writes them. The finer
+rules of the signed roster (judging by the roster as it was, revocation points, rollbacks) are in
+test_rosterlog.py.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,75 @@ import hashlib
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from twinreview.core.declog import LogWriter, read_log
-from twinreview.core.roster import Person, add_to_roster
+from twinreview.core.roster import Person
+from twinreview.core.rosterlog import RosterWriter, SignedRoster, write_views
 from twinreview.core.sshsig import SigningKey
 from twinreview.core.verify import VerifyReport, verify_workspace
 
 ANA = "ana@example.com"
 BOB = "bob@agency.example"
+OWNER = "owner@brand.example"
 
 
 def _key(name: str) -> SigningKey:
     return SigningKey.from_seed(hashlib.sha256(name.encode()).digest())
 
 
+def _owner_of(ws: Path) -> RosterWriter:
+    return RosterWriter(ws / "roster", _key("owner"), OWNER)
+
+
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
-    add_to_roster(root / "roster", Person(ANA, "Ana", "model", ("ana",)), _key("ana").public)
-    add_to_roster(root / "roster", Person(BOB, "Bob", "agent", ("ana",)), _key("bob").public)
+    owner = _owner_of(root)
+    owner.genesis("test", Person(OWNER, "Owner", "brand", ()))
+    for principal, name, role in ((ANA, "Ana", "model"), (BOB, "Bob", "agent")):
+        roster = owner.append(
+            "add_person",
+            {
+                "person": principal,
+                "name": name,
+                "role": role,
+                "models": ["ana"],
+                "keys": [_key(name.lower()).public.openssh()],
+                "admin": False,
+                "request": None,
+            },
+        )
+    write_views(root / "roster", roster)
     return root
+
+
+def _context(ws: Path) -> Callable[[], dict[str, Any]]:
+    """What the decision service adds to each entry: workspace id and the roster head."""
+    roster = SignedRoster.load(ws / "roster")
+    assert roster.head is not None
+    seq, head = roster.head
+    fields: dict[str, Any] = {
+        "ws": roster.workspace_id,
+        "roster": {"seq": seq, "hash": head},
+        "heads": [],
+    }
+    return lambda: fields
+
+
+def _writer(ws: Path, path: Path | None, who: str, principal: str, role: str) -> LogWriter:
+    if path is None:
+        return LogWriter.for_workspace(ws, _key(who), principal, role, context=_context(ws))
+    return LogWriter(path, _key(who), principal, role, context=_context(ws))
 
 
 def _log(ws: Path, who: str = "ana", n: int = 4) -> Path:
     principal, role = (ANA, "model") if who == "ana" else (BOB, "agent")
-    writer = LogWriter.for_workspace(ws, _key(who), principal, role)
+    writer = _writer(ws, None, who, principal, role)
     for i in range(n):
         writer.append("decision", {"asset": f"assets/ana/{i}.png", "decision": "approve"})
     return writer.path
@@ -158,67 +205,102 @@ def test_malformed_line(ws: Path) -> None:
 
 
 def test_unknown_key(ws: Path) -> None:
-    writer = LogWriter.for_workspace(ws, SigningKey.generate(), ANA, "model")
+    writer = LogWriter.for_workspace(ws, SigningKey.generate(), ANA, "model", context=_context(ws))
     writer.append("decision", {})
     report = verify_workspace(ws)
     assert _states(report, writer.path) == ["unknown_key", "unknown_key"]
-    assert "allowed_signers" in report.problems[0].message
+    # Judged by the signed roster (was: allowed_signers, which is now only a generated view).
+    assert "signed roster" in report.problems[0].message
 
 
 def test_key_allowed_for_another_principal_only(ws: Path) -> None:
-    # Bob's key signing as Ana: allowed_signers binds the key to Bob only.
-    writer = LogWriter(ws / "logs" / "x.dlog", _key("bob"), ANA, "model")
+    # Bob's key signing as Ana: the signed roster gives that key to Bob only.
+    writer = _writer(ws, ws / "logs" / "x.dlog", "bob", ANA, "model")
     writer.append("decision", {})
     report = verify_workspace(ws)
     assert set(_states(report, writer.path)) == {"unknown_key"}
     assert BOB in report.problems[0].message
 
 
-def test_namespace_restriction_is_honoured(ws: Path) -> None:
+def test_hand_edited_allowed_signers_grants_nothing(ws: Path) -> None:
+    # Was: a namespace restriction in allowed_signers was honoured. allowed_signers is now a
+    # view generated from the signed roster: an edit to it (here: an intruder's key for Ana)
+    # grants nothing and is reported.
     path = _log(ws)
+    intruder = SigningKey.generate()
     signers = ws / "roster" / "allowed_signers"
-    signers.write_text(signers.read_text().replace('namespaces="twinreview-*"', 'namespaces="git"'))
+    with signers.open("a") as fh:
+        fh.write(f'{ANA} namespaces="twinreview-*" {intruder.public.openssh()}\n')
+    forged = LogWriter(ws / "logs" / "forged.dlog", intruder, ANA, "model", context=_context(ws))
+    forged.append("decision", {"decision": "approve"})
     report = verify_workspace(ws)
-    assert set(_states(report, path)) == {"unknown_key"}
+    assert set(_states(report, path)) == {"good"}
+    assert set(_states(report, forged.path)) == {"unknown_key"}
+    edited = [p for p in report.problems if p.kind == "view_edited"]
+    assert len(edited) == 1 and "allowed_signers" in edited[0].message
+    assert edited[0] not in report.blocking_problems
 
 
 def test_wrong_role(ws: Path) -> None:
-    writer = LogWriter.for_workspace(ws, _key("bob"), BOB, "model")  # Bob is an agent
+    writer = _writer(ws, None, "bob", BOB, "model")  # Bob is an agent
     writer.append("decision", {})
     report = verify_workspace(ws)
     assert _states(report, writer.path) == ["wrong_role", "wrong_role"]
     assert "agent" in report.problems[0].message
 
 
-@pytest.mark.parametrize("form", ["key", "fingerprint"])
-def test_revoked_key_plain_list(ws: Path, form: str) -> None:
+def test_signed_revocation(ws: Path) -> None:
+    # Was: roster/revoked (a plain list or a KRL) revoked keys. Revocation is now a signed
+    # roster entry with an effective point: Ana's entries up to seq 2 keep counting.
     path, bob = _log(ws), _log(ws, "bob", 1)
-    pub = _key("ana").public
-    item = pub.openssh("ana old laptop") if form == "key" else pub.fingerprint
-    (ws / "roster" / "revoked").write_text(f"# lost laptop\n{item}\n")
+    owner = _owner_of(ws)
+    fp = _key("ana").public.fingerprint
+    roster = owner.append("revoke_key", {"person": ANA, "fingerprint": fp, "after": {fp: 2}})
+    write_views(ws / "roster", roster)
     report = verify_workspace(ws)
-    assert set(_states(report, path)) == {"revoked_key"}
+    assert _states(report, path) == ["good"] * 3 + ["revoked_key"] * 2
     assert set(_states(report, bob)) == {"good"}
+    # The generated revoked view lists the key (for stock ssh-keygen -Y verify -r) ...
+    assert _key("ana").public.openssh() in (ws / "roster" / "revoked").read_text()
+    # ... and verification reads no view as authority: without the view it is the same.
+    (ws / "roster" / "revoked").unlink()
+    again = verify_workspace(ws)
+    assert _states(again, path) == ["good"] * 3 + ["revoked_key"] * 2
+    assert "view_edited" in _kinds(again)
 
 
-def test_revoked_key_krl(ws: Path, tmp_path: Path) -> None:
-    exe = shutil.which("ssh-keygen")
-    if exe is None:
-        pytest.skip("ssh-keygen is needed to make a KRL")
+@pytest.mark.parametrize("form", ["key", "fingerprint", "krl"])
+def test_hand_written_revoked_file_is_ignored(ws: Path, tmp_path: Path, form: str) -> None:
+    # Was: these forms of roster/revoked revoked Ana's key. The file is now a generated view:
+    # writing to it revokes nothing (only a signed revoke_key entry can), and it is reported.
     path = _log(ws)
-    pub = tmp_path / "ana.pub"
-    pub.write_text(_key("ana").public.openssh() + "\n")
-    subprocess.run([exe, "-k", "-f", str(ws / "roster" / "revoked"), str(pub)], check=True)
+    pub = _key("ana").public
+    revoked = ws / "roster" / "revoked"
+    if form == "krl":
+        exe = shutil.which("ssh-keygen")
+        assert exe is not None, "ssh-keygen is needed to make a KRL"
+        pubfile = tmp_path / "ana.pub"
+        pubfile.write_text(pub.openssh() + "\n")
+        subprocess.run([exe, "-k", "-f", str(revoked), str(pubfile)], check=True)
+    else:
+        item = pub.openssh("ana old laptop") if form == "key" else pub.fingerprint
+        revoked.write_text(f"# lost laptop\n{item}\n")
     report = verify_workspace(ws)
-    assert set(_states(report, path)) == {"revoked_key"}
+    assert set(_states(report, path)) == {"good"}
+    assert [p.kind for p in report.problems] == ["view_edited"]
+    assert "roster/revoked" in report.problems[0].message
+    assert report.blocking_problems == []
 
 
-def test_unreadable_revocation_list_fails_verification(ws: Path) -> None:
-    _log(ws)
+def test_unreadable_revocation_view_is_reported(ws: Path) -> None:
+    # Was: an unreadable revocation list failed verification as a roster problem. It is now a
+    # damaged view: reported (verification is not ok), but it decides nothing.
+    path = _log(ws)
     (ws / "roster" / "revoked").write_bytes(b"\xff\xfe garbage")
     report = verify_workspace(ws)
     assert not report.ok
-    assert "roster" in _kinds(report)
+    assert _kinds(report) == {"view_edited"}
+    assert set(_states(report, path)) == {"good"}
 
 
 def test_copies_that_are_prefixes_merge(ws: Path) -> None:
@@ -226,7 +308,7 @@ def test_copies_that_are_prefixes_merge(ws: Path) -> None:
     copy = ws / "logs" / "laptop2" / "anything.dlog"
     copy.parent.mkdir()
     shutil.copy(path, copy)
-    LogWriter(path, _key("ana"), ANA, "model").append("decision", {"n": "later"})
+    _writer(ws, path, "ana", ANA, "model").append("decision", {"n": "later"})
     report = verify_workspace(ws)
     assert report.ok, report.problems
     assert len(report.merged()) == 4
@@ -237,9 +319,9 @@ def test_fork_across_copies(ws: Path) -> None:
     copy = ws / "logs" / "laptop2" / path.name
     copy.parent.mkdir()
     shutil.copy(path, copy)
-    LogWriter(path, _key("ana"), ANA, "model").append("decision", {"decision": "approve"})
-    LogWriter(copy, _key("ana"), ANA, "model").append("decision", {"decision": "reject"})
-    LogWriter(copy, _key("ana"), ANA, "model").append("decision", {"decision": "reject"})
+    _writer(ws, path, "ana", ANA, "model").append("decision", {"decision": "approve"})
+    _writer(ws, copy, "ana", ANA, "model").append("decision", {"decision": "reject"})
+    _writer(ws, copy, "ana", ANA, "model").append("decision", {"decision": "reject"})
     report = verify_workspace(ws)
     assert _states(report, path) == ["good", "good", "good", "fork"]
     assert _states(report, copy) == ["good", "good", "good", "fork", "fork"]

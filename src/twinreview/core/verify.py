@@ -14,7 +14,7 @@ Public API:
     Problem: file, seq, line, kind (one of the non-good STATES or ``roster``/``unreadable``),
         message.
     STATES: good, malformed, bad_signature, replayed, unknown_key, revoked_key, wrong_role,
-        broken_chain, torn_tail, fork.
+        broken_chain, out_of_order, torn_tail, fork.
 
 Rules, per line (the first failing rule gives the state; all failures are listed as problems):
     malformed      not ``{"payload","sig"}`` JSON, payload not a JSON object, bad header fields
@@ -22,9 +22,11 @@ Rules, per line (the first failing rule gives the state; all failures are listed
                    was made by another key than the payload's ``log`` fingerprint
     replayed       the entry belongs to another log (its ``log`` differs from this file's log,
                    the fingerprint most lines of the file carry)
-    revoked_key    the key is in roster/revoked
-    unknown_key    allowed_signers does not let the payload's principal sign with this key
-    wrong_role     people.toml has no such person, or another role than the payload claims
+    revoked_key    the signed roster revoked the key (or removed its person) and the entry was
+                   signed under a later roster head, or past the revocation's ``after`` point
+    unknown_key    the roster state the entry names does not give its principal this key, or the
+                   entry names a roster head the signed roster does not have
+    wrong_role     at that roster state the person has another role than the payload claims
     broken_chain   seq is not the previous seq + 1, ``prev`` is not the sha256 of the previous
                    line, the first line is not a seq-0 genesis, or an entry follows ``close``
     torn_tail      a last line without its newline (reported as a pseudo-entry)
@@ -757,7 +759,8 @@ def _verify_logs(
             pseudo.flag(
                 TORN_TAIL,
                 f"the file ends with {len(content.torn_tail)} bytes of an incomplete line "
-                "(an interrupted write; the next append moves it aside)",
+                "(an interrupted write; the next append finishes it if it is a whole signed entry, "
+                "else moves it aside)",
             )
             torn.append(pseudo)
         else:
@@ -945,13 +948,19 @@ def _check_heads(
         if best is None or seq > best[0]:
             named[log] = (seq, h, who)
 
+    keys = roster.known_keys()
     for rel, (_, entries) in per_file.items():
         for e in entries:
-            if not e.ok:
+            # An entry that names a roster head this roster lacks is unknown_key; when its key was
+            # on this roster, the head it names is still evidence that the roster was cut back
+            # (which blocks everything, not only that signer's assets).
+            cut_back = e.state == UNKNOWN_KEY and e.key is not None and e.key.fingerprint in keys
+            if not e.ok and not cut_back:
                 continue
-            for log, seq, h in iter_heads(e.payload):
-                if log != e.log:
-                    note(log, seq, h, f"{rel} seq {e.seq} ({e.principal})")
+            if e.ok:
+                for log, seq, h in iter_heads(e.payload):
+                    if log != e.log:
+                        note(log, seq, h, f"{rel} seq {e.seq} ({e.principal})")
             named_roster = e.payload.get("roster")
             if isinstance(named_roster, Mapping):
                 rs, rh = named_roster.get("seq"), named_roster.get("hash")
@@ -960,7 +969,6 @@ def _check_heads(
     for roster_seq, head in roster.heads_named():
         for log, seq, h in iter_heads({"heads": [head]}):
             note(log, seq, h, f"roster entry {roster_seq}")
-    keys = roster.known_keys()
     for log, (seq, h) in seen.items():
         best = named.get(log)
         if best is None or seq >= best[0]:
