@@ -4,6 +4,7 @@ and the cache can never turn a damaged log into a good one."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -108,20 +109,35 @@ def test_a_roster_change_verifies_everything_again(
 
 
 def test_a_damaged_cache_file_is_ignored(setup: tuple[Path, KeyService, KeyService]) -> None:
+    # The cache lives in the user's own cache folder (not in the shared workspace); damage there
+    # (a crash, a full disk, an older version) must cost a full verification, never a wrong one.
     root, _, _ = setup
     verifier = Verifier.default()
     first = verifier.verify(root)
     ws_id = first.roster.workspace_id
     assert ws_id is not None
-    store = PrefixStore.default()
-    path = store.folder / f"{ws_id}.json"
+    path = PrefixStore.default().folder / f"{ws_id}.json"
     records = json.loads(path.read_text())
     for rec in records.values():
-        rec["rows"][1][2]["decision"] = "approve"  # a forged verdict in the cache...
-        rec["digest"] = "0" * 64  # ...cannot match the file's bytes
+        rec["rows"][1] = ["not", "a", "row"]
     path.write_text(json.dumps(records))
     assert verifier.verify(root).ok
     path.write_text("{not json")
     again = verifier.verify(root)
     assert again.ok
     assert len(again.entries) == len(first.entries)
+
+
+def test_a_log_rewritten_in_place_is_not_taken_from_the_cache(
+    setup: tuple[Path, KeyService, KeyService],
+) -> None:
+    root, _, _ = setup
+    verifier = Verifier.default()
+    assert verifier.verify(root).ok
+    (log,) = (root / "logs").glob("ava@example.com--*.dlog")
+    st = log.stat()
+    data = bytearray(log.read_bytes())
+    data[200] ^= 1  # same size; the times put back: the change time still moves
+    log.write_bytes(bytes(data))
+    os.utime(log, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert not verifier.verify(root).ok

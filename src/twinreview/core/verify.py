@@ -42,9 +42,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import json
+import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -720,30 +722,59 @@ def _verify_logs(
     per_file: dict[str, tuple[str | None, list[VerifiedEntry]]] = {}
     torn: list[VerifiedEntry] = []
     sizes: dict[str, tuple[int, str]] = {}
+    reuse: dict[str, VerifiedPrefix] = {}
+    cached_named: dict[str, tuple[int, Mapping[str, tuple[int, str, str]]]] = {}
+    stats: dict[str, tuple[int, int, int, int, int]] = {}
     for path in paths:
         rel = _rel(path, root)
+        record = prefixes.get(rel)
         try:
-            data = path.read_bytes()
+            st = _stat_key(path.stat())
+            if (
+                record is not None
+                and record.stat == st
+                and record.size == st[0]
+                and roster_hash
+                and record.roster_head == roster_hash
+            ):
+                data = b""  # unchanged since it was verified: the record is the file
+                cached: VerifiedPrefix | None = record
+            else:
+                data = path.read_bytes()
+                cached = _usable_prefix(record, data, roster_hash)
         except OSError as exc:
             report.problems.append(
                 Problem(rel, None, None, UNREADABLE, f"cannot read the log ({exc.strerror})")
             )
             continue
-        cached = _usable_prefix(prefixes.get(rel), data, roster_hash)
+        stats[rel] = st
+        if cached is not None:
+            # Only what was appended since this device verified the file is verified now.
+            content = parse_log(path, data, cached.size, len(cached.rows) + 1) if data else None
+            file_log: str | None = cached.log
+            try:
+                old = [_entry_from_row(rel, cached.log, row) for row in cached.rows]
+            except (ValueError, TypeError, KeyError, AttributeError):
+                cached = None  # a damaged cache record: verify the whole file
+                if not data:
+                    try:
+                        data = path.read_bytes()
+                    except OSError as exc:
+                        report.problems.append(
+                            Problem(rel, None, None, UNREADABLE, f"cannot read ({exc.strerror})")
+                        )
+                        continue
         if cached is None:
             content = parse_log(path, data)
             file_log = _file_log(content.lines)
-            old: list[VerifiedEntry] = []
+            old = []
             last_ts, last_roster, closed_at = None, -1, None
         else:
-            # Only what was appended since this device verified the file is verified now.
-            content = parse_log(path, data, cached.size, len(cached.rows) + 1)
-            file_log = cached.log
-            old = [_entry_from_row(rel, cached.log, row) for row in cached.rows]
-            last_ts, last_roster, closed_at = _parse_ts(cached.last_ts), cached.last_roster, (
-                cached.closed_at
-            )
-        entries = [_check_line(raw, rel, file_log) for raw in content.lines]
+            last_ts, last_roster = _parse_ts(cached.last_ts), cached.last_roster
+            closed_at = cached.closed_at
+            cached_named[rel] = (len(old), cached.named)
+        lines = content.lines if content is not None else []
+        entries = [_check_line(raw, rel, file_log) for raw in lines]
         _check_chain(entries, old[-1] if old else None, closed_at)
         judged = [judge.judge(e, roster.workspace_id) for e in entries]
         for e, roster_seq in zip(entries, judged, strict=True):
@@ -751,7 +782,7 @@ def _verify_logs(
         _check_order(entries, judged, now, last_ts, last_roster)
         entries = old + entries
         per_file[rel] = (file_log, entries)
-        if content.torn_tail:
+        if content is not None and content.torn_tail:
             last_seq = next((e.seq for e in reversed(entries) if e.seq is not None), -1)
             pseudo = VerifiedEntry(
                 rel, len(entries) + 1, last_seq + 1, None, file_log, None, None, {}
@@ -759,10 +790,11 @@ def _verify_logs(
             pseudo.flag(
                 TORN_TAIL,
                 f"the file ends with {len(content.torn_tail)} bytes of an incomplete line "
-                "(an interrupted write; the next append finishes it if it is a whole signed entry, "
-                "else moves it aside)",
+                "(an interrupted write; the next append moves it aside)",
             )
             torn.append(pseudo)
+        elif cached is not None and not lines:
+            reuse[rel] = cached  # nothing appended: the record stands as it is
         else:
             sizes[rel] = (len(data), hashlib.sha256(data).hexdigest())
     fork_problems = _check_forks(per_file)
@@ -776,36 +808,78 @@ def _verify_logs(
         for entry in entries + file_torn:
             report.problems.extend(p for p in entry.problems if p.kind != FORK)
     report.problems.extend(fork_problems)
-    _check_heads(report, per_file, roster, seen)
+    named = _check_heads(report, per_file, roster, seen, cached_named)
     for rel, (file_log, entries) in per_file.items():
-        if rel in sizes and file_log is not None and entries and all(e.ok for e in entries):
+        if not entries or not all(e.ok for e in entries):
+            continue
+        if rel in reuse:
+            record = reuse[rel]
+            report.prefixes[rel] = replace(record, stat=stats[rel]) if (
+                record.stat != stats[rel]
+            ) else record
+        elif rel in sizes and file_log is not None:
             size, digest = sizes[rel]
-            report.prefixes[rel] = _prefix_of(size, digest, file_log, roster_hash, entries)
+            report.prefixes[rel] = _prefix_of(
+                size, digest, stats[rel], file_log, roster_hash, entries, named.get(rel, {})
+            )
     return report
 
 
 # -- the verified-prefix cache ---------------------------------------------------------------
 
-# Payload fields a cached entry does not keep: implied by the file (v, log, ws), only needed for
+# Payload fields a cached entry does not keep: implied by the file (v, ws), only needed for
 # checks that already passed (prev), or never read after verification (findings: large).
-_DROPPED = ("v", "log", "ws", "prev", "findings")
+_DROPPED = ("v", "ws", "prev", "findings")
+
+
+class _CachedEntry(VerifiedEntry):
+    """An entry from a verified-prefix record: its payload is parsed only when someone reads it.
+
+    Status reads a few fields of every entry (kind, asset, time) and whole payloads only of the
+    entries about assets that are present; the record keeps those fields apart from the payload
+    text so that a long, unchanged history is not parsed again.
+    """
+
+    _text: str = ""
+    _parsed: Mapping[str, Any] | None = None
+    asset: str | None = None
+    ts: str = ""
+
+    @property
+    def payload(self) -> Mapping[str, Any]:
+        if self._parsed is None:
+            value = json.loads(self._text)
+            if not isinstance(value, dict):
+                raise ValueError("damaged verified-prefix record")
+            self._parsed = value
+        return self._parsed
+
+    @payload.setter
+    def payload(self, value: Mapping[str, Any]) -> None:
+        self._parsed = value or None
 
 
 @dataclass(frozen=True)
 class VerifiedPrefix:
     """A log file whose every line verified good under one roster head.
 
-    Kept by the caller (``services.trust.Verifier``, in the user cache folder) and passed back:
-    when the file's first ``size`` bytes still hash to ``digest`` and the roster head is the same,
-    only the lines appended since are verified, so a workspace where nothing changed gets its
-    verification (and status) without checking 100k signatures again.
+    Kept by the caller (``services.trust.Verifier``, in the user cache folder) and passed back.
+    When the file is unchanged (same size, mtime, ctime, inode and device: the change time cannot
+    be set back) only the record is read; when it grew and its first ``size`` bytes still hash to
+    ``digest``, only the lines appended since are verified. In both cases the roster head must be
+    the same (a roster change can change old verdicts). A workspace where nothing changed thus
+    gets its verification, and its status, without reading or checking 100k entries again.
 
     Attributes:
         size: Bytes of the file that were verified (whole lines).
         digest: sha256 hex of those bytes.
+        stat: (size, mtime_ns, ctime_ns, inode, device) of the file when it was verified.
         log: The log's key fingerprint.
         roster_head: Hash of the roster head the entries were judged under.
-        rows: Per entry: ``[line hash, roster seq, payload without _DROPPED fields]``.
+        rows: Per entry: ``[line hash, roster seq, seq, kind, principal, role, asset, ts,
+            payload JSON without _DROPPED fields]``.
+        named: The heads of other logs (and of the roster) the entries name: log -> [seq, hash,
+            who], for the rollback checks.
         last_ts: The time of the last entry (appended lines must not go back).
         last_roster: The highest roster seq named so far.
         closed_at: Seq of a ``close`` entry, if any.
@@ -813,9 +887,11 @@ class VerifiedPrefix:
 
     size: int
     digest: str
+    stat: tuple[int, int, int, int, int]
     log: str
     roster_head: str
-    rows: tuple[tuple[str, int | None, dict[str, Any]], ...]
+    rows: list[list[Any]]
+    named: Mapping[str, tuple[int, str, str]]
     last_ts: str
     last_roster: int
     closed_at: int | None
@@ -823,11 +899,14 @@ class VerifiedPrefix:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (for the cache file)."""
         return {
+            "v": 2,
             "size": self.size,
             "digest": self.digest,
+            "stat": list(self.stat),
             "log": self.log,
             "roster_head": self.roster_head,
-            "rows": [list(r) for r in self.rows],
+            "rows": self.rows,
+            "named": {k: list(v) for k, v in self.named.items()},
             "last_ts": self.last_ts,
             "last_roster": self.last_roster,
             "closed_at": self.closed_at,
@@ -837,26 +916,38 @@ class VerifiedPrefix:
     def from_json(cls, data: Mapping[str, Any]) -> VerifiedPrefix:
         """Read :meth:`to_json` output back.
 
+        Rows are checked where they are used; a damaged one makes the caller verify the file in
+        full.
+
         Raises:
             ValueError, TypeError, KeyError: not a cache record (the caller drops it).
         """
-        rows = tuple((str(h), rs, dict(p)) for h, rs, p in data["rows"])
-        for _, rs, p in rows:
-            if rs is not None and not isinstance(rs, int):
-                raise ValueError("bad roster seq")
-            if not isinstance(p.get("seq"), int):
-                raise ValueError("bad seq")
+        if data.get("v") != 2:
+            raise ValueError("old cache record")
+        rows = data["rows"]
+        stat = tuple(int(x) for x in data["stat"])
+        if not isinstance(rows, list) or len(stat) != 5:
+            raise TypeError("not a cache record")
+        named = {
+            str(k): (int(v[0]), str(v[1]), str(v[2])) for k, v in dict(data["named"]).items()
+        }
         closed = data["closed_at"]
         return cls(
             int(data["size"]),
             str(data["digest"]),
+            stat,
             str(data["log"]),
             str(data["roster_head"]),
             rows,
+            named,
             str(data["last_ts"]),
             int(data["last_roster"]),
             int(closed) if closed is not None else None,
         )
+
+
+def _stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 def _usable_prefix(
@@ -874,73 +965,90 @@ def _usable_prefix(
     return cached
 
 
-def _entry_from_row(
-    rel: str, log: str, row: tuple[str, int | None, dict[str, Any]]
-) -> VerifiedEntry:
-    h, roster_seq, payload = row
-    payload = {**payload, "log": log}
-    return VerifiedEntry(
+def _entry_from_row(rel: str, log: str, row: Sequence[Any]) -> VerifiedEntry:
+    h, roster_seq, seq, kind, principal, role, asset, ts, text = row
+    if (
+        not isinstance(h, str)
+        or not isinstance(seq, int)
+        or not isinstance(text, str)
+        or not (roster_seq is None or isinstance(roster_seq, int))
+    ):
+        raise ValueError("damaged verified-prefix record")
+    entry = _CachedEntry(
         file=rel,
-        line=payload["seq"] + 1,
-        seq=payload["seq"],
-        kind=payload.get("kind"),
+        line=seq + 1,
+        seq=seq,
+        kind=kind,
         log=log,
-        principal=payload.get("principal"),
-        role=payload.get("role"),
-        payload=payload,
+        principal=principal,
+        role=role,
+        payload={},
         roster_seq=roster_seq,
         cached_hash=h,
     )
+    entry._text = text
+    entry.asset = asset if isinstance(asset, str) else None
+    entry.ts = ts if isinstance(ts, str) else ""
+    return entry
+
+
+def _row_of(e: VerifiedEntry) -> list[Any]:
+    if isinstance(e, _CachedEntry) and e._parsed is None:
+        text = e._text  # never parsed: the stored text stands
+    else:
+        kept = {k: v for k, v in e.payload.items() if k not in _DROPPED}
+        text = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
+    asset = e.payload.get("asset") if not isinstance(e, _CachedEntry) else e.asset
+    ts = e.payload.get("ts") if not isinstance(e, _CachedEntry) else e.ts
+    return [e.hash, e.roster_seq, e.seq, e.kind, e.principal, e.role, asset, ts, text]
 
 
 def _prefix_of(
-    size: int, digest: str, log: str, roster_hash: str, entries: list[VerifiedEntry]
+    size: int,
+    digest: str,
+    stat: tuple[int, int, int, int, int],
+    log: str,
+    roster_hash: str,
+    entries: list[VerifiedEntry],
+    named: Mapping[str, tuple[int, str, str]],
 ) -> VerifiedPrefix:
-    rows = tuple(
-        (e.hash, e.roster_seq, {k: v for k, v in e.payload.items() if k not in _DROPPED})
-        for e in entries
-    )
+    rows = [_row_of(e) for e in entries]
     closed = next((e.seq for e in entries if e.kind == "close"), None)
     last_roster = max((e.roster_seq for e in entries if e.roster_seq is not None), default=-1)
     return VerifiedPrefix(
         size,
         digest,
+        stat,
         log,
         roster_hash,
         rows,
-        str(entries[-1].payload.get("ts")),
+        dict(named),
+        str(rows[-1][7]),
         last_roster,
         closed,
     )
 
 
-def _check_heads(
-    report: VerifyReport,
-    per_file: Mapping[str, tuple[str | None, list[VerifiedEntry]]],
-    roster: SignedRoster,
-    seen: Mapping[str, tuple[int, str]],
-) -> None:
-    """Rollback, truncation and deletion: compare each log with every head anyone saw of it."""
-    # The longest prefix of each log that verified, over all its copies, and its line hashes.
-    hashes: dict[str, dict[int, str]] = defaultdict(dict)
-    files_of: dict[str, list[str]] = defaultdict(list)
-    for rel, (file_log, entries) in per_file.items():
-        if file_log is None:
-            continue
-        files_of[file_log].append(rel)
-        for e in entries:
-            if e.log == file_log and e.seq is not None and e.state not in _FORGED:
-                hashes[file_log].setdefault(e.seq, e.hash)
-    for log, by_seq in hashes.items():
-        n = 0
-        while n in by_seq:
-            n += 1
-        if n:
-            report.heads[log] = (n - 1, by_seq[n - 1])
-    if roster.head is not None:
-        report.heads[ROSTER_LOG_ID] = roster.head
+def entry_asset(entry: VerifiedEntry) -> str | None:
+    """The asset a decision entry is about, without parsing a cached entry's whole payload."""
+    if isinstance(entry, _CachedEntry):
+        return entry.asset
+    asset = entry.payload.get("asset")
+    return asset if isinstance(asset, str) else None
 
-    # Every head named by a good entry (decision logs and roster), and this device's record.
+
+def entry_ts(entry: VerifiedEntry) -> str:
+    """An entry's signed time as written (ISO 8601 UTC), without parsing a cached payload."""
+    if isinstance(entry, _CachedEntry):
+        return entry.ts
+    ts = entry.payload.get("ts")
+    return ts if isinstance(ts, str) else ""
+
+
+def _named_by(
+    rel: str, entries: Iterable[VerifiedEntry], keys: Mapping[str, Any]
+) -> dict[str, tuple[int, str, str]]:
+    """The highest head of each other log (and of the roster) that good entries name."""
     named: dict[str, tuple[int, str, str]] = {}
 
     def note(log: str, seq: int, h: str, who: str) -> None:
@@ -948,24 +1056,78 @@ def _check_heads(
         if best is None or seq > best[0]:
             named[log] = (seq, h, who)
 
-    keys = roster.known_keys()
-    for rel, (_, entries) in per_file.items():
+    for e in entries:
+        # An entry that names a roster head this roster lacks is unknown_key; when its key was
+        # on this roster, the head it names is still evidence that the roster was cut back
+        # (which blocks everything, not only that signer's assets).
+        cut_back = e.state == UNKNOWN_KEY and e.key is not None and e.key.fingerprint in keys
+        if not e.ok and not cut_back:
+            continue
+        if e.ok:
+            for log, seq, h in iter_heads(e.payload):
+                if log != e.log:
+                    note(log, seq, h, f"{rel} seq {e.seq} ({e.principal})")
+        named_roster = e.payload.get("roster")
+        if isinstance(named_roster, Mapping):
+            rs, rh = named_roster.get("seq"), named_roster.get("hash")
+            if isinstance(rs, int) and isinstance(rh, str):
+                note(ROSTER_LOG_ID, rs, rh, f"{rel} seq {e.seq} ({e.principal})")
+    return named
+
+
+def _check_heads(
+    report: VerifyReport,
+    per_file: Mapping[str, tuple[str | None, list[VerifiedEntry]]],
+    roster: SignedRoster,
+    seen: Mapping[str, tuple[int, str]],
+    cached: Mapping[str, tuple[int, Mapping[str, tuple[int, str, str]]]] | None = None,
+) -> dict[str, dict[str, tuple[int, str, str]]]:
+    """Rollback, truncation and deletion: compare each log with every head anyone saw of it.
+
+    ``cached`` maps a file to (number of its entries that came from a verified-prefix record,
+    the heads those entries named): only the entries after them are read again. Returns the heads
+    each file's entries name (for the next record).
+    """
+    cached = cached or {}
+    # The longest verified prefix of each log over all its copies: copies are prefixes of each
+    # other unless forked (reported elsewhere).
+    prefix_of: dict[str, list[VerifiedEntry]] = {}
+    files_of: dict[str, list[str]] = defaultdict(list)
+    for rel, (file_log, entries) in per_file.items():
+        if file_log is None:
+            continue
+        files_of[file_log].append(rel)
+        n = 0
         for e in entries:
-            # An entry that names a roster head this roster lacks is unknown_key; when its key was
-            # on this roster, the head it names is still evidence that the roster was cut back
-            # (which blocks everything, not only that signer's assets).
-            cut_back = e.state == UNKNOWN_KEY and e.key is not None and e.key.fingerprint in keys
-            if not e.ok and not cut_back:
-                continue
-            if e.ok:
-                for log, seq, h in iter_heads(e.payload):
-                    if log != e.log:
-                        note(log, seq, h, f"{rel} seq {e.seq} ({e.principal})")
-            named_roster = e.payload.get("roster")
-            if isinstance(named_roster, Mapping):
-                rs, rh = named_roster.get("seq"), named_roster.get("hash")
-                if isinstance(rs, int) and isinstance(rh, str):
-                    note(ROSTER_LOG_ID, rs, rh, f"{rel} seq {e.seq} ({e.principal})")
+            if e.log != file_log or e.seq != n or e.state in _FORGED:
+                break
+            n += 1
+        if n > len(prefix_of.get(file_log, ())):
+            prefix_of[file_log] = entries[:n]
+    for log, prefix in prefix_of.items():
+        report.heads[log] = (len(prefix) - 1, prefix[-1].hash)
+    if roster.head is not None:
+        report.heads[ROSTER_LOG_ID] = roster.head
+
+    # Every head named by a good entry (decision logs and roster), and this device's record.
+    keys = roster.known_keys()
+    per_file_named: dict[str, dict[str, tuple[int, str, str]]] = {}
+    named: dict[str, tuple[int, str, str]] = {}
+
+    def note(log: str, seq: int, h: str, who: str) -> None:
+        best = named.get(log)
+        if best is None or seq > best[0]:
+            named[log] = (seq, h, who)
+
+    for rel, (_, entries) in per_file.items():
+        start, earlier = cached.get(rel, (0, {}))
+        mine = dict(earlier)
+        for log, (seq, h, who) in _named_by(rel, entries[start:], keys).items():
+            if log not in mine or seq > mine[log][0]:
+                mine[log] = (seq, h, who)
+        per_file_named[rel] = mine
+        for log, (seq, h, who) in mine.items():
+            note(log, seq, h, who)
     for roster_seq, head in roster.heads_named():
         for log, seq, h in iter_heads({"heads": [head]}):
             note(log, seq, h, f"roster entry {roster_seq}")
@@ -1010,7 +1172,8 @@ def _check_heads(
         if is_roster:
             actual = roster.states[seq].head_hash if seq < len(roster.states) else None
         else:
-            actual = hashes[log].get(seq)
+            prefix = prefix_of.get(log, [])
+            actual = prefix[seq].hash if seq < len(prefix) else None
         if actual is not None and actual != h:
             report.problems.append(
                 Problem(
@@ -1021,3 +1184,4 @@ def _check_heads(
                     f"{label} holds another entry at seq {seq} than {who} saw: it was rewritten",
                 )
             )
+    return per_file_named

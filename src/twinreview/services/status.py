@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.declog import line_hash
 from twinreview.core.policy import (
     Decision,
     Evaluation,
@@ -52,7 +51,10 @@ from twinreview.core.verify import (
     TORN_TAIL,
     UNREADABLE,
     Problem,
+    VerifiedEntry,
     VerifyReport,
+    entry_asset,
+    entry_ts,
     verify_workspace,
 )
 from twinreview.core.workspace import MAX_SIDECAR_BYTES, AssetRef, Workspace, read_sidecar
@@ -156,22 +158,26 @@ def verified_decisions(report: VerifyReport) -> list[Decision]:
     Entries that verify but do not parse as decisions (a signed, malformed payload) are left out:
     they cannot say what was decided.
     """
+    return _decisions([e for e in report.merged() if e.kind == "decision"])
+
+
+def _decisions(entries: Iterable[VerifiedEntry]) -> list[Decision]:
     out: list[Decision] = []
-    for entry in report.merged():
-        if entry.kind != "decision":
-            continue
+    for entry in entries:
         try:
             out.append(
                 decision_from_payload(
-                    entry.payload,
-                    roster_seq=entry.roster_seq,
-                    entry_hash=line_hash(entry.data),
+                    entry.payload, roster_seq=entry.roster_seq, entry_hash=entry.hash
                 )
             )
         except ValueError:
             continue
     out.sort(key=lambda d: (d.ts, d.log, d.seq))
     return out
+
+
+def _entry_order(entry: VerifiedEntry) -> tuple[str, str, int]:
+    return (entry_ts(entry), entry.log or "", entry.seq or 0)
 
 
 def model_policies(ws: Workspace, roster: SignedRoster) -> dict[str, ModelPolicy | PolicyError]:
@@ -241,12 +247,25 @@ def compute_status(
     when = now or dt.datetime.now(dt.UTC)
     hash_of = sha256_of or (lambda a: sha256_file(a.path))
     policies = model_policies(ws, roster)
-    decisions = verified_decisions(report)
-    by_path: dict[str, list[Decision]] = {}
-    for d in decisions:
-        by_path.setdefault(d.asset, []).append(d)
-
     assets = sorted(ws.iter_assets(), key=lambda a: a.rel)
+    present = {a.rel for a in assets}
+    # Read in full only the decisions about assets that are here; of the others only the latest
+    # per path (the orphans): a long history costs little once its logs are verified.
+    entries: dict[str, list[VerifiedEntry]] = {}
+    for entry in report.merged():
+        if entry.kind == "decision":
+            asset_path = entry_asset(entry)
+            if asset_path is not None:
+                entries.setdefault(asset_path, []).append(entry)
+    by_path: dict[str, list[Decision]] = {}
+    orphan_list: list[Decision] = []
+    for path, found in sorted(entries.items()):
+        if path in present:
+            by_path[path] = _decisions(found)
+        else:
+            latest = _decisions([max(found, key=_entry_order)])
+            orphan_list.extend(latest)
+
     blocking = _blocking_problems(report, roster, policies, assets)
     out: list[AssetStatus] = []
     for asset in assets:
@@ -290,8 +309,7 @@ def compute_status(
         )
         out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
 
-    present = {a.rel for a in assets}
-    orphans = tuple(ds[-1] for path, ds in sorted(by_path.items()) if path not in present)
+    orphans = tuple(orphan_list)
     return StatusReport(
         root=ws.root,
         now=when,

@@ -389,5 +389,5 @@ class Verifier:
         return report
 
 
-def _summary(prefixes: Mapping[str, VerifiedPrefix]) -> dict[str, tuple[int, str, str]]:
-    return {rel: (p.size, p.digest, p.roster_head) for rel, p in prefixes.items()}
+def _summary(prefixes: Mapping[str, VerifiedPrefix]) -> dict[str, tuple[object, ...]]:
+    return {rel: (p.size, p.digest, p.roster_head, p.stat) for rel, p in prefixes.items()}
