@@ -75,7 +75,7 @@ from twinreview.ui.roster_dialogs import (
     TrustBanner,
     TrustDialog,
 )
-from twinreview.ui.roster_view import UNPINNED
+from twinreview.ui.roster_view import MISMATCH, UNPINNED
 from twinreview.ui.session import AssetItem, ReviewSession
 
 _SIMILARITY_KINDS = (
@@ -1202,7 +1202,11 @@ class MainWindow(QMainWindow):
     def _update_decision_label(self, item: AssetItem) -> None:
         parts = []
         identity = self.session.identity
-        if item.status is not None:
+        trust = self.session.trust
+        if trust is not None and trust.state == MISMATCH:
+            # Every asset is blocked for the same reason, which the red line above explains.
+            parts.append("Blocked: this workspace's owner changed (see the red line above)")
+        elif item.status is not None:
             parts.append(status_sentence(item, identity))
         if identity is not None:
             mine = item.latest_by(identity.principal)

@@ -64,6 +64,7 @@ from twinreview.ui.roster_view import (
     RosterView,
     TrustInfo,
     consent_sentence,
+    date_words,
 )
 from twinreview.ui.session import ReviewSession
 
@@ -94,7 +95,14 @@ def _wrap(text: str = "", *, rich: bool = False, selectable: bool = False) -> QL
 def _say(label: QLabel, text: str, *, error: bool = False) -> None:
     label.setStyleSheet(_ERROR_STYLE if error else _OK_STYLE)
     label.setText(text)
-    label.setVisible(bool(text))
+
+
+def _message_line() -> QLabel:
+    """A line for results and refusals; its room is kept so the dialog never re-lays out."""
+    label = _wrap(selectable=True)
+    label.setMinimumHeight(label.fontMetrics().lineSpacing() * 2 + 4)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    return label
 
 
 # -- a small read-only table model ---------------------------------------------------------------
@@ -339,8 +347,7 @@ class RosterDialog(QDialog):
         )
         self.approve_button.clicked.connect(self.approve_selected)
         self.requests_note = _wrap()
-        self.message = _wrap(selectable=True)
-        self.message.hide()
+        self.message = _message_line()
         req_row = QHBoxLayout()
         req_row.addWidget(self.requests_note, 1)
         req_row.addWidget(self.approve_button)
@@ -351,6 +358,7 @@ class RosterDialog(QDialog):
         rl.addLayout(req_row)
 
         self.policy = _wrap(rich=True, selectable=True)
+        self.policy.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         policy_box = QGroupBox("Workspace rules (signed)")
         QVBoxLayout(policy_box).addWidget(self.policy)
 
@@ -521,9 +529,10 @@ class RosterDialog(QDialog):
                     "admin to approve it."
                 )
             return f"You ({you}) are not on this roster, so you cannot approve or reject here."
-        models = ", ".join(html.escape(view.model_name(m)) for m in me.models) or "no models"
+        models = ", ".join(html.escape(view.model_name(m)) for m in me.models)
         rights = {"Owner": ", the owner", "Admin": ", an admin"}.get(me.rights, "")
-        text = f"You ({you}) are on the roster as {me.role}{rights}, for {models}."
+        text = f"You ({you}) are on the roster as {me.role}{rights}"
+        text += f", for {models}." if models else "."
         for mid in view.my_consent_models:
             text += "<br>" + html.escape(
                 consent_sentence(view.consents.get(mid), view.model_name(mid), you=True)
@@ -649,8 +658,7 @@ class JoinDialog(QDialog):
             box.addWidget(cb)
         if not self.models:
             box.addWidget(_wrap("This workspace has no models yet."))
-        self.message = _wrap(selectable=True)
-        self.message.hide()
+        self.message = _message_line()
         buttons = QDialogButtonBox()
         self.send_button = buttons.addButton(
             "Send my request", QDialogButtonBox.ButtonRole.ActionRole
@@ -791,14 +799,16 @@ class ConsentDialog(QDialog):
         self.need_brand = QCheckBox("The &brand")
         self.need_brand.setToolTip("The brand must approve each image too")
         who_box = QGroupBox("Who must approve besides you?")
-        wl = QHBoxLayout(who_box)
-        wl.addWidget(_wrap("You always approve each image yourself, and also:"))
-        wl.addWidget(self.need_agent)
-        wl.addWidget(self.need_brand)
-        wl.addStretch(1)
+        wl = QVBoxLayout(who_box)
+        wl.addWidget(_wrap("You always approve each image of you yourself. Also needed:"))
+        who_row = QHBoxLayout()
+        who_row.addWidget(self.need_agent)
+        who_row.addSpacing(16)
+        who_row.addWidget(self.need_brand)
+        who_row.addStretch(1)
+        wl.addLayout(who_row)
 
-        self.message = _wrap(selectable=True)
-        self.message.hide()
+        self.message = _message_line()
         buttons = QDialogButtonBox()
         self.sign_button = buttons.addButton(
             "&Sign my consent", QDialogButtonBox.ButtonRole.ActionRole
@@ -884,8 +894,8 @@ class ConsentDialog(QDialog):
         self.title.setText(f"<h3>Your consent for images of {html.escape(name)}</h3>")
         consent = self._consent()
         sentence = consent_sentence(consent, name, you=True)
-        if consent is not None:
-            sentence += f" (signed {consent.ts[:10]})"
+        if consent is not None and consent.ts:
+            sentence += f" (Signed on {date_words(consent.ts)}.)"
         self.current.setText(sentence)
         self.withdraw_button.setEnabled(consent is not None and not consent.withdrawn)
 

@@ -10,6 +10,7 @@ Public API:
     ConsentInfo, PersonRow, RequestRow, RosterView: the roster as the app shows it.
     roster_view_from_show(show, ...): build a :class:`RosterView`.
     consent_sentence(consent, name, you=...): a model's consent in one sentence.
+    date_words(iso): a date as people write it.
     policy_lines(tables): the signed workspace policy, one readable line per rule.
 """
 
@@ -275,7 +276,8 @@ def roster_view_from_show(
     )
 
 
-def _date_words(iso: str) -> str:
+def date_words(iso: str) -> str:
+    """``2031-06-30`` (or an ISO timestamp) as ``30 June 2031``."""
     try:
         d = dt.date.fromisoformat(iso[:10])
     except ValueError:
@@ -306,7 +308,7 @@ def consent_sentence(consent: ConsentInfo | None, name: str, *, you: bool = Fals
             return "You have not given your consent yet: none of your images can be approved."
         return f"{name} has not given consent yet: none of {name}'s images can be approved."
     if consent.withdrawn:
-        when = _date_words(consent.ts) if consent.ts else ""
+        when = date_words(consent.ts) if consent.ts else ""
         on = f" on {when}" if when else ""
         have = "You" if you else name
         images = "your" if you else f"{name}'s"
@@ -318,7 +320,7 @@ def consent_sentence(consent: ConsentInfo | None, name: str, *, you: bool = Fals
         uses = "no use at all"
     else:
         uses = f"only {_and(list(consent.uses))}"
-    until = f"until {_date_words(consent.expires)}" if consent.expires else "with no end date"
+    until = f"until {date_words(consent.expires)}" if consent.expires else "with no end date"
     others = [r for r in consent.require if r != "model"]
     if you:
         needed = _and(["you", *(f"your {r}" if r == "agent" else _ROLE_WORDS[r] for r in others)])
