@@ -798,19 +798,22 @@ def _verify_logs(
         else:
             sizes[rel] = (len(data), hashlib.sha256(data).hexdigest())
     fork_problems = _check_forks(per_file)
+    all_good: dict[str, bool] = {}
     for rel, (file_log, entries) in per_file.items():
         report.entries.extend(entries)
         file_torn = [t for t in torn if t.file == rel]
         report.entries.extend(file_torn)
         principal = next((e.principal for e in entries if e.principal), None)
-        ok = all(e.ok for e in entries) and not file_torn
+        bad = [e for e in entries if e.state != GOOD]
+        all_good[rel] = not bad
+        ok = not bad and not file_torn
         report.logs.append(LogSummary(rel, file_log, principal, len(entries), ok))
-        for entry in entries + file_torn:
+        for entry in bad + file_torn:
             report.problems.extend(p for p in entry.problems if p.kind != FORK)
     report.problems.extend(fork_problems)
     named = _check_heads(report, per_file, roster, seen, cached_named)
     for rel, (file_log, entries) in per_file.items():
-        if not entries or not all(e.ok for e in entries):
+        if not entries or not all_good[rel]:
             continue
         if rel in reuse:
             record = reuse[rel]
@@ -974,7 +977,10 @@ def _entry_from_row(rel: str, log: str, row: Sequence[Any]) -> VerifiedEntry:
         or not (roster_seq is None or isinstance(roster_seq, int))
     ):
         raise ValueError("damaged verified-prefix record")
-    entry = _CachedEntry(
+    # Built without the dataclass __init__ (a long history has 100k of these): the same
+    # attributes, set at once; the payload stays text until someone reads it.
+    entry = _CachedEntry.__new__(_CachedEntry)
+    entry.__dict__.update(
         file=rel,
         line=seq + 1,
         seq=seq,
@@ -982,13 +988,17 @@ def _entry_from_row(rel: str, log: str, row: Sequence[Any]) -> VerifiedEntry:
         log=log,
         principal=principal,
         role=role,
-        payload={},
+        state=GOOD,
+        problems=[],
+        data=b"",
+        key=None,
         roster_seq=roster_seq,
         cached_hash=h,
+        _text=text,
+        _parsed=None,
+        asset=asset if isinstance(asset, str) else None,
+        ts=ts if isinstance(ts, str) else "",
     )
-    entry._text = text
-    entry.asset = asset if isinstance(asset, str) else None
-    entry.ts = ts if isinstance(ts, str) else ""
     return entry
 
 
