@@ -22,6 +22,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings, QTimer
 
     from twinreview.services.demo import build_demo
+    from twinreview.services.trust import TrustStore
     from twinreview.ui.app import (
         _qapp,
         build_app,
@@ -33,7 +34,8 @@ def main() -> int:
     from twinreview.ui.compare_view import CompareMode
 
     tmp = Path(tempfile.mkdtemp(prefix="twinreview-shots-"))
-    demo = build_demo(tmp / "demo")
+    # Built on this device, so its (throw-away) owner is pinned here, as `twinreview demo` does.
+    demo = build_demo(tmp / "demo", trust=TrustStore.default())
     app = _qapp()
     parts = build_app(QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat))
     window = parts.window

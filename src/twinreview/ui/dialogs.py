@@ -178,7 +178,7 @@ class IdentityDialog(QDialog):
 
         intro = QLabel(
             "Your decisions are signed with a key that stays in this computer's keyring. "
-            "Tell us who you are; the workspace owner adds the line shown afterwards to the roster."
+            "Tell us who you are; then you ask to join a workspace, and its owner adds you."
         )
         intro.setWordWrap(True)
         self.principal = QLineEdit()
@@ -207,9 +207,9 @@ class IdentityDialog(QDialog):
         self.message.hide()
         self.line = QLineEdit()
         self.line.setReadOnly(True)
-        self.line.setToolTip("Your public key line for the workspace's roster/allowed_signers")
+        self.line.setToolTip("Your public key line (what the owner adds to the signed roster)")
         self.copy = QPushButton(icon("copy"), "Copy")
-        self.copy.setToolTip("Copy the allowed_signers line to the clipboard")
+        self.copy.setToolTip("Copy your public key line to the clipboard")
         self.copy.clicked.connect(self._copy)
         line_row = QHBoxLayout()
         line_row.addWidget(self.line, 1)
@@ -266,8 +266,9 @@ class IdentityDialog(QDialog):
     def _created(self, identity: Identity) -> None:
         self.done_identity = identity
         self._say(
-            "Your key is in the keyring. Send this line to the workspace owner, who adds it to "
-            "roster/allowed_signers so that your decisions count:"
+            "Your key is in the keyring. To review in a workspace, open it and choose Join this "
+            "workspace (in the Roster): the owner approves your signed request. Or send this "
+            "line to the owner, who adds you with 'twinreview roster add':"
         )
         self.line.setText(identity.allowed_signers_line)
         self.line_box.show()

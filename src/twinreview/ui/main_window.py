@@ -1261,6 +1261,8 @@ class MainWindow(QMainWindow):
             elif self.session.identity is None:
                 self.session.set_identity(None, dialog.read_only_reason)
             dialog.deleteLater()
+            # A workspace opened meanwhile may still need its owner confirmed.
+            self._on_trust_changed()
 
         dialog.finished.connect(finished)
         self._dialog = dialog

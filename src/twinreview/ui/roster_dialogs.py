@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from twinreview.ui.resources import icon
 from twinreview.ui.roster_view import (
@@ -208,8 +209,9 @@ class TrustDialog(QDialog):
             "workspace's owner. Anyone who can write to this folder could put their own list "
             "there, so twinreview asks you once to confirm who the owner is."
         )
+        shown = f"{info.owner_name} <{owner}>" if info.owner_name else owner
         who = _wrap(
-            f"Owner: <b>{html.escape(owner)}</b><br>Their key's code:", rich=True, selectable=True
+            f"Owner: <b>{html.escape(shown)}</b><br>Their key's code:", rich=True, selectable=True
         )
         self.code = QLineEdit(info.owner_fingerprint or "")
         self.code.setReadOnly(True)
@@ -513,8 +515,9 @@ class RosterDialog(QDialog):
                 "disclosure block approval)."
             )
         who = view.person_name(view.policy_by)
+        when = f" on {date_words(view.policy_when)}" if view.policy_when else ""
         lines = "".join(f"<li>{html.escape(line)}</li>" for line in view.policy)
-        return f"Set by <b>{html.escape(who)}</b>.<ul>{lines}</ul>"
+        return f"Set by <b>{html.escape(who)}</b>{html.escape(when)}.<ul>{lines}</ul>"
 
     def _me_html(self, view: RosterView) -> str:
         identity = self.session.identity
@@ -601,6 +604,8 @@ class RosterDialog(QDialog):
         _say(self.message, f"Signing: adding {req.principal} to the roster…")
 
         def done(_: object) -> None:
+            if not isValid(self):  # closed meanwhile
+                return
             _say(
                 self.message,
                 f"Added {req.name} <{req.principal}> as {req.role} for "
@@ -608,6 +613,8 @@ class RosterDialog(QDialog):
             )
 
         def failed(message: str) -> None:
+            if not isValid(self):
+                return
             _say(self.message, f"Not approved: {message}", error=True)
             self._update_buttons()
 
@@ -691,6 +698,8 @@ class JoinDialog(QDialog):
         self.send_button.setEnabled(False)
 
         def done(name: object) -> None:
+            if not isValid(self):  # closed meanwhile
+                return
             _say(
                 self.message,
                 f"Your request is signed and saved (roster/requests/{name}). The owner approves "
@@ -700,6 +709,8 @@ class JoinDialog(QDialog):
             self.close_button.setText("Close")
 
         def failed(message: str) -> None:
+            if not isValid(self):
+                return
             self.send_button.setEnabled(True)
             _say(self.message, f"Not sent: {message}", error=True)
 
@@ -977,10 +988,14 @@ class ConsentDialog(QDialog):
         _say(self.message, "Signing with your key…")
 
         def done(_: object) -> None:
+            if not isValid(self):  # closed meanwhile
+                return
             self.sign_button.setEnabled(True)
             _say(self.message, "Withdrawn and signed." if withdraw else "Signed.")
 
         def failed(message: str) -> None:
+            if not isValid(self):
+                return
             self.sign_button.setEnabled(True)
             self._show_current()
             _say(self.message, f"Not signed: {message}", error=True)

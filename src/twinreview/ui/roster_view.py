@@ -42,6 +42,7 @@ class TrustInfo:
         owner_fingerprint: The owner key's fingerprint, ``SHA256:...``.
         pinned_fingerprint: What this device pinned for this workspace, if anything.
         message: One line from the service.
+        owner_name: The owner's display name on the roster (empty when unknown).
     """
 
     state: str
@@ -50,6 +51,7 @@ class TrustInfo:
     owner_fingerprint: str | None = None
     pinned_fingerprint: str | None = None
     message: str = ""
+    owner_name: str = ""
 
     @property
     def ok(self) -> bool:
@@ -144,7 +146,8 @@ class RosterView:
         pending: Join requests not yet approved.
         consents: Model id -> her signed consent.
         policy: The signed workspace policy, one line per rule.
-        policy_by: Who signed the policy (principal) and when (roster entry, time).
+        policy_by: Who signed the policy (principal).
+        policy_when: When (the signed time, ISO).
         problems: Roster problems: broken entries, hand-edited views, unusable requests.
         models: Every model of the workspace: id -> display name.
         me: The identity's own row (None: not on the roster, or no identity).
@@ -164,6 +167,7 @@ class RosterView:
     consents: Mapping[str, ConsentInfo] = field(default_factory=dict)
     policy: tuple[str, ...] = ()
     policy_by: str | None = None
+    policy_when: str | None = None
     problems: tuple[str, ...] = ()
     models: Mapping[str, str] = field(default_factory=dict)
     me: PersonRow | None = None
@@ -248,11 +252,12 @@ def roster_view_from_show(
         str(mid): ConsentInfo.from_json(c) for mid, c in (show.get("consents") or {}).items()
     }
     policy = show.get("policy")
-    policy_by = None
+    policy_by = policy_when = None
     lines: tuple[str, ...] = ()
     if isinstance(policy, Mapping):
         lines = policy_lines(policy.get("tables") or {})
         policy_by = str(policy.get("set_by") or "")
+        policy_when = str(policy["ts"]) if policy.get("ts") else None
     me = next((p for p in people if principal is not None and p.principal == principal), None)
     mine = next((r for r in pending if principal is not None and r.principal == principal), None)
     return RosterView(
@@ -268,6 +273,7 @@ def roster_view_from_show(
         consents=consents,
         policy=lines,
         policy_by=policy_by,
+        policy_when=policy_when,
         problems=tuple(str(p) for p in show.get("problems") or ()),
         models=dict(models),
         me=me,

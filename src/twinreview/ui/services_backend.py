@@ -230,10 +230,14 @@ class ServicesBackend:
     def _trust_info(workspace: Workspace, check: PinCheck) -> TrustInfo:
         name = workspace.name
         owner = None
+        owner_name = ""
         if check.state != NO_ROSTER:
             roster = SignedRoster.load(workspace.root / ROSTER_DIR)
             name = roster.name or name
             owner = roster.owner
+            state = roster.current
+            person = state.persons.get(owner) if state is not None and owner else None
+            owner_name = person.display_name if person is not None else ""
         return TrustInfo(
             check.state,
             name,
@@ -241,6 +245,7 @@ class ServicesBackend:
             check.owner_fingerprint,
             check.pinned_fingerprint,
             check.message,
+            owner_name,
         )
 
 
