@@ -108,6 +108,19 @@ def enroll(
             sign_consent(ws_root, keys, mid)
 
 
+def add_device(ws_root: Path, known: KeyService, new: KeyService) -> None:
+    """A second device of someone already on the roster: its key is added by a device of theirs
+    (a model's keys only ever come from herself)."""
+    ident, new_ident = known.current(), new.current()
+    assert ident is not None
+    assert new_ident is not None
+    roster_service(known).add_person(
+        ws_root,
+        Person(ident.principal, ident.display_name, ident.role, ()),
+        new_ident.public_key,
+    )
+
+
 def sign_consent(ws_root: Path, keys: KeyService, model_id: str, **overrides: object) -> None:
     """The model signs her consent, from her model.toml [consent] table plus ``overrides``."""
     toml_path = ws_root / "models" / model_id / "model.toml"

@@ -12,6 +12,7 @@ import pytest
 
 from decision_helpers import (
     T0,
+    add_device,
     build_workspace,
     decider,
     enroll,
@@ -197,7 +198,7 @@ def test_logs_merged_from_two_laptops(tmp_path: Path, ws_root: Path, team: Team)
     decide(team.ava, ws_root, LOOK1, "reject", reasons=["quality"])
     # Ava's second laptop, enrolled with its own key, approves later.
     laptop2 = reviewer(tmp_path / "laptop2", "ava@example.com", "model", "Ava Stone")
-    enroll(ws_root, laptop2, ("ava",))
+    add_device(ws_root, team.ava, laptop2)
     decide(laptop2, ws_root, LOOK1, "approve", start=T0 + dt.timedelta(hours=2))
     decide(team.agent, ws_root, LOOK1, "approve")
     # A copy of the first laptop's log arrives from a sync folder: counted once, no fork.

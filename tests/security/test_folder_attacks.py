@@ -18,6 +18,7 @@ import pytest
 
 from decision_helpers import (
     T0,
+    add_device,
     build_workspace,
     decider,
     enroll,
@@ -363,7 +364,7 @@ def test_an_entry_dated_2099_is_flagged_and_does_not_win(
 
     team.decide(team.kim, LOOK1, "approve")
     laptop2 = reviewer(tmp_path / "laptop2", "ava@example.com", "model", "Ava")
-    enroll(team.root, laptop2, ("ava",), consent=False)
+    add_device(team.root, team.ava, laptop2)
     decider(laptop2, dt.datetime(2099, 1, 1, tzinfo=dt.UTC)).decide(
         Workspace.open(team.root), LOOK1, "approve"
     )
@@ -508,3 +509,74 @@ def _append_roster_entry_unchecked(
     assert line_hash(line)
     with path.open("ab") as fh:
         fh.write(line)
+
+
+# --- the roster's own robustness ---------------------------------------------------------
+
+
+def test_an_admin_cannot_add_a_key_to_the_model_to_sign_as_her(
+    team: Team, tmp_path: Path
+) -> None:
+    kim = team.kim.current()
+    assert kim is not None
+    roster_service(owner_of(team.root)).set_admin(team.root, kim.principal, True)
+    impostor = reviewer(tmp_path / "impostor", "ava@example.com", "model", "Ava")
+    key = impostor.current().public_key  # type: ignore[union-attr]
+    with pytest.raises(RosterAdminError, match="only the model herself"):
+        roster_service(team.kim).add_person(
+            team.root, Person("ava@example.com", "Ava", "model", ("ava",)), key
+        )
+    with pytest.raises(RosterAdminError, match="only the model herself"):
+        roster_service(owner_of(team.root)).add_person(
+            team.root, Person("ava@example.com", "Ava", "model", ("ava",)), key
+        )
+    # She can, from a device she has.
+    roster_service(team.ava).add_person(
+        team.root, Person("ava@example.com", "Ava", "model", ("ava",)), key
+    )
+
+
+def test_consent_does_not_come_back_with_a_re_added_model(team: Team) -> None:
+    ava = team.ava.current()
+    assert ava is not None
+    owner = roster_service(owner_of(team.root))
+    owner.remove_person(team.root, ava.principal)
+    owner.add_person(team.root, Person(ava.principal, "Ava", "model", ("ava",)), ava.public_key)
+    rep = compute_status(Workspace.open(team.root))
+    look = rep.get(LOOK1)
+    assert look is not None
+    assert "waiting for the model's consent" in " ".join(look.evaluation.problems)
+
+
+def test_a_torn_roster_tail_blocks_nothing_and_is_set_aside(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster_log = team.root / "roster" / "roster.dlog"
+    with roster_log.open("ab") as fh:
+        fh.write(b'{"payload": "eyJ2Ijo')  # an append that never finished
+    team.decide(team.ava, LOOK1, "approve")
+    team.decide(team.kim, LOOK1, "approve")
+    assert state_of(team.root) is State.CLEARED
+    assert "torn_tail" in kinds(verify_json(team.root, capsys))
+    roster_service(owner_of(team.root)).set_policy(team.root)  # the next change recovers
+    assert list(roster_log.parent.glob("roster.dlog.torn-*"))
+    assert verify_json(team.root, capsys)["ok"]
+
+
+def test_an_unauthorised_roster_line_can_be_set_aside_by_the_owner(
+    team: Team, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ident, key = team.kim.signer()
+    loose = {"policy": {"disclosure": {"approvable": ["missing"]}}}
+    _append_roster_entry_unchecked(team, key, ident.principal, "policy", loose)
+    assert state_of(team.root) is State.BLOCKED
+    with pytest.raises(RosterAdminError, match="only the owner or an admin"):
+        roster_service(team.kim).set_aside_bad_lines(team.root)
+    moved = roster_service(owner_of(team.root)).set_aside_bad_lines(team.root)
+    assert moved is not None
+    assert moved.name.startswith("roster.dlog.rejected-")
+    doc = verify_json(team.root, capsys)
+    assert doc["ok"], doc["problems"]
+    team.decide(team.ava, LOOK1, "approve")
+    team.decide(team.kim, LOOK1, "approve")
+    assert state_of(team.root) is State.CLEARED

@@ -27,7 +27,7 @@ from twinreview.core.roster import ROLES, Person
 from twinreview.core.sshsig import SshPublicKey, SshsigError
 from twinreview.core.workspace import Workspace
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
-from twinreview.services.roster_admin import RosterAdminError, RosterService
+from twinreview.services.roster_admin import NoSigningKey, RosterAdminError, RosterService
 from twinreview.services.trust import TrustStore, Verifier
 
 
@@ -133,6 +133,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     po.add_argument("workspace", metavar="WS", help="workspace folder")
     po.set_defaults(func=run_policy)
 
+    rp = rs.add_parser(
+        "repair",
+        help="set aside roster lines that failed verification (owner or admin)",
+        description="Lines appended to roster/roster.dlog that are not validly signed by someone "
+        "allowed to make that change never counted; this moves them to "
+        "roster/roster.dlog.rejected-<time> so the roster can go on.",
+    )
+    rp.add_argument("workspace", metavar="WS", help="workspace folder")
+    rp.set_defaults(func=run_repair)
+
     mg = rs.add_parser(
         "migrate",
         help="turn a plain roster (allowed_signers, people.toml) into a signed one",
@@ -174,7 +184,7 @@ def _run(args: argparse.Namespace, action: _Action, need_key: bool = True) -> in
         service = _service(args, need_key=need_key)
         ws = Workspace.open(args.workspace)
         return action(service, ws, args)
-    except KeysError as exc:
+    except (KeysError, NoSigningKey) as exc:
         return _error(str(exc))
     except RosterAdminError as exc:
         return _error(str(exc), EXIT_CHECK_FAILED)
@@ -228,6 +238,11 @@ def run_admin(args: argparse.Namespace) -> int:
 def run_policy(args: argparse.Namespace) -> int:
     """``twinreview roster policy``."""
     return _run(args, _do_policy)
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    """``twinreview roster repair``."""
+    return _run(args, _do_repair)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -366,6 +381,15 @@ def _do_admin(service: RosterService, ws: Workspace, args: argparse.Namespace) -
 def _do_policy(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
     service.set_policy(ws.root)
     print("signed twinreview.toml's [disclosure] and [similarity] as the workspace policy")
+    return EXIT_OK
+
+
+def _do_repair(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    moved = service.set_aside_bad_lines(ws.root)
+    if moved is None:
+        print("the roster has no bad lines")
+    else:
+        print(f"moved the lines that failed verification to {moved.relative_to(ws.root)}")
     return EXIT_OK
 
 

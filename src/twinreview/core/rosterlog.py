@@ -37,10 +37,11 @@ Who may sign what (checked against the roster as it stood just before the entry)
   genesis payload bytes.
 - add/update/remove person, add/revoke key, policy: the owner, or a person the owner made admin,
   each signing with one of their own active keys. Only the owner appoints admins; nobody but the
-  owner changes the owner.
+  owner changes the owner. Anyone may add or revoke keys of their own (a new laptop, a lost one);
+  a model's keys are added only by herself (they sign her consent).
 - consent: the person with role ``model`` for that model id, with her own active key. One model
   person per model id, so nobody else can give, widen or extend her consent; the owner can only
-  remove her (her consent then stops counting).
+  remove her (her consent then stops counting, also if she is added back later).
 
 An entry that fails any check is reported and does not change the roster. A broken chain (an edited,
 deleted or reordered line) stops the replay there: nothing after it can be placed.
@@ -66,7 +67,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +232,7 @@ class RosterState:
     consents: Mapping[str, Consent]
     policy: PolicySetting | None
     revoked: Mapping[str, Revocation]
-    removed: Mapping[str, Removal]
+    removed: Mapping[str, tuple[Removal, ...]]
 
     # -- the interface verification and policy evaluation use --------------------------------
 
@@ -495,8 +496,16 @@ class SignedRoster:
 
     @property
     def ok(self) -> bool:
-        """True when the log exists and every entry is good."""
-        return self.exists and not self.problems and bool(self.states)
+        """True when the log exists and every entry is good.
+
+        A torn tail (an append that never finished, so never counted) is reported but does not
+        make the roster untrustworthy; the next roster change finishes or sets it aside.
+        """
+        return (
+            self.exists
+            and bool(self.states)
+            and all(p.kind == "torn_tail" for p in self.problems)
+        )
 
     @property
     def current(self) -> RosterState | None:
@@ -530,7 +539,7 @@ class SignedRoster:
     def removals(self) -> list[Removal]:
         """Every removal in the current state."""
         cur = self.current
-        return list(cur.removed.values()) if cur else []
+        return [r for rs in cur.removed.values() for r in rs] if cur else []
 
     def known_keys(self) -> dict[str, tuple[str, SshPublicKey]]:
         """Fingerprint -> (principal, key) for every key ever added (active or not)."""
@@ -643,8 +652,14 @@ def _apply(
     revoked = dict(state.revoked)
     removed = dict(state.removed)
     policy = state.policy
-    if kind in ADMIN_KINDS and not state.is_admin(signer_principal):
+    own_keys = kind in ("add_key", "revoke_key") and payload.get("person") == signer_principal
+    if kind in ADMIN_KINDS and not own_keys and not state.is_admin(signer_principal):
         raise RosterLogError(f"{signer_principal} is not the owner or an admin: cannot {kind}")
+    if kind == "add_key" and not own_keys:
+        target = state.persons.get(str(payload.get("person")))
+        if target is not None and target.role == "model":
+            # A key of hers signs her consent: only she adds one (from a device she has).
+            raise RosterLogError("only the model herself adds a key to her entry")
     if kind == "genesis":
         raise RosterLogError("a second genesis entry")
     if kind == "add_person":
@@ -662,7 +677,6 @@ def _apply(
         )
         _check_one_model_person(state, new)
         persons[principal] = new
-        removed.pop(principal, None)
     elif kind == "update_person":
         principal = _text(payload, "person")
         old = persons.get(principal)
@@ -714,7 +728,12 @@ def _apply(
         if persons[principal].admin and signer_principal != state.owner:
             raise RosterLogError("only the owner removes an admin")
         del persons[principal]
-        removed[principal] = Removal(principal, seq, _after(payload.get("after")))
+        removed[principal] = (
+            *removed.get(principal, ()),
+            Removal(principal, seq, _after(payload.get("after"))),
+        )
+        # Her consent goes with her: a person added back later must give it again.
+        consents = {m: c for m, c in consents.items() if c.principal != principal}
     elif kind == "policy":
         tables = payload.get("policy")
         if not isinstance(tables, Mapping) or set(tables) - set(POLICY_TABLES):
@@ -899,6 +918,7 @@ class RosterWriter:
         if kind not in KINDS or kind == "genesis":
             raise RosterLogError(f"cannot append a roster entry of kind {kind!r}")
         with self._locked():
+            self._recover_tail()
             roster = SignedRoster.load(self.roster_dir)
             state = roster.current
             if not roster.ok or state is None:
@@ -919,6 +939,53 @@ class RosterWriter:
             _apply(state, payload, self.key.public, line_hash(line))  # refuse before writing
             self._write(line, create=False)
             return SignedRoster.load(self.roster_dir)
+
+    def set_aside_bad_lines(self) -> Path | None:
+        """Move every line after the last good entry into ``roster.dlog.rejected-<time>``.
+
+        Lines that failed the replay never counted, so nothing that counted is lost; without
+        this, one unauthorised line appended by anyone would stop every roster change for good.
+        Returns the file the lines were moved to (None: nothing to do).
+        """
+        with self._locked():
+            data = self.path.read_bytes()
+            roster = SignedRoster.load(self.roster_dir)
+            if not roster.states:
+                raise RosterLogError("the roster has no good entry to keep")
+            good = sum(len(e.data) for e in roster.entries[: len(roster.states)] if e.ok)
+            if good >= len(data):
+                return None
+            return self._move_aside(data, good, "rejected")
+
+    def _recover_tail(self) -> None:
+        """Deal with a last line that has no newline (an interrupted append).
+
+        When it is a whole, good next entry, its newline is added; otherwise it is moved aside,
+        as the decision logs do, and the roster goes on from its last good entry.
+        """
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        if not data or data.endswith(b"\n"):
+            return
+        end = data.rfind(b"\n") + 1
+        before = SignedRoster.from_bytes(data[:end])
+        after = SignedRoster.from_bytes(data + b"\n")
+        if after.ok and len(after.states) == len(before.states) + 1:
+            self._write(b"\n", create=False)
+        else:
+            self._move_aside(data, end, "torn")
+
+    def _move_aside(self, data: bytes, keep: int, what: str) -> Path:
+        stamp = self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        aside = self.path.with_name(f"{ROSTER_LOG}.{what}-{stamp}")
+        aside.write_bytes(data[keep:])
+        with self.path.open("r+b") as fh:
+            fh.truncate(keep)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return aside
 
     def _locked(self) -> _Release:
         self.roster_dir.mkdir(parents=True, exist_ok=True)

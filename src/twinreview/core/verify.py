@@ -509,19 +509,21 @@ class _RosterJudge:
                     "entry was signed after that",
                 )
                 return state.seq if state else None
-        removal = self.removed.get(principal)
-        if (
-            removal is not None
-            and entry.log is not None
-            and entry.seq is not None
-            and entry.seq > removal.after.get(entry.log, -1)
-        ):
-            entry.flag(
-                REVOKED_KEY,
-                f"{principal} was removed at roster entry {removal.seq}; this entry was "
-                "signed after that",
-            )
-            return state.seq if state else None
+        for removal in self.removed.get(principal, ()):
+            # Past what the remover had seen, and not signed under a roster that lists the
+            # person again (added back later): signed after the removal.
+            if (
+                entry.log is not None
+                and entry.seq is not None
+                and entry.seq > removal.after.get(entry.log, -1)
+                and (state is None or state.seq < removal.seq)
+            ):
+                entry.flag(
+                    REVOKED_KEY,
+                    f"{principal} was removed at roster entry {removal.seq}; this entry was "
+                    "signed after that",
+                )
+                return state.seq if state else None
         if state is None:
             entry.flag(UNKNOWN_KEY, f"the entry {why}")
             return None

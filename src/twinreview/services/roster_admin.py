@@ -50,6 +50,10 @@ class RosterAdminError(Exception):
     """A roster change was refused; the message is one line for the user."""
 
 
+class NoSigningKey(RosterAdminError):
+    """This device has no usable signing key (a setup problem, not a refusal)."""
+
+
 @dataclass(frozen=True)
 class Signer:
     """Who signs a roster change: a principal and a key (the device's, or a demo key)."""
@@ -79,11 +83,11 @@ class RosterService:
 
     def _signer(self) -> tuple[Identity, Signer]:
         if self._keys is None:
-            raise RosterAdminError("no signing key on this device")
+            raise NoSigningKey("no signing key on this device")
         try:
             identity, key = self._keys.signer()
         except KeysError as exc:
-            raise RosterAdminError(str(exc)) from None
+            raise NoSigningKey(str(exc)) from None
         return identity, Signer(identity.principal, key)
 
     def _roster(self, root: Path, *, pinned: bool = True) -> SignedRoster:
@@ -344,6 +348,30 @@ class RosterService:
         ws = _open(root)
         _, signer = self._signer()
         return self._append(ws.root, signer, "policy", {"policy": policy_tables(ws.file_config)})
+
+    def set_aside_bad_lines(self, root: Path) -> Path | None:
+        """Move roster lines that failed verification out of the way (owner or admin).
+
+        They never counted; until they are gone nothing can be signed into the roster.
+        """
+        roster = SignedRoster.load(root / ROSTER_DIR)
+        state = roster.current
+        identity, signer = self._signer()
+        if state is None:
+            raise RosterAdminError("the roster has no good entry to keep")
+        if not state.is_admin(identity.principal) or not state.signer_allowed(
+            identity.principal, signer.key.public
+        ):
+            raise RosterAdminError("only the owner or an admin sets aside bad roster lines")
+        writer = _Writer(root / ROSTER_DIR, signer.key, signer.principal, clock=self._clock)
+        try:
+            moved = writer.set_aside_bad_lines()
+        except (RosterLogError, LogError) as exc:
+            raise RosterAdminError(str(exc)) from None
+        except OSError as exc:
+            raise RosterAdminError(f"cannot change the roster ({exc.strerror or exc})") from None
+        self._write_views(root, SignedRoster.load(root / ROSTER_DIR))
+        return moved
 
     # -- consent ---------------------------------------------------------------------------
 
