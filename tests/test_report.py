@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageStat
 
-from decision_helpers import T0, build_workspace, decider, enroll, reviewer
+from decision_helpers import T0, build_workspace, decider, enroll, reviewer, sign_consent
 from twinreview.cli.main import main
 from twinreview.core.declog import line_hash
-from twinreview.core.roster import Roster
+from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
@@ -36,6 +36,7 @@ from twinreview.services.report import (
     write_csv,
 )
 from twinreview.services.status import compute_status
+from twinreview.services.trust import TrustStore
 from wsbuild import pattern, save_jpeg
 
 LOOK1 = "assets/ava/look1.jpg"
@@ -71,6 +72,8 @@ def decide(
 @pytest.fixture
 def ws_root(tmp_path: Path) -> Path:
     root = build_workspace(tmp_path / "ws")
+    # The built-in rule, written out: the owner signs it as the workspace policy at init.
+    (root / "twinreview.toml").write_text('[disclosure]\napprovable = ["disclosed", "partial"]\n')
     save_jpeg(pattern(31), root / HOSTILE_REL)
     return root
 
@@ -96,11 +99,15 @@ def make_report(root: Path, exports: tuple[Path, ...] = ()) -> SignOffReport:
     try:
         with make_executor() as executor:
             scan = make_scan_service(executor, cache).scan(ws)
-            roster = Roster.load(root / "roster")
-            verification = verify_workspace(ws, roster)
-            status = compute_status(ws, report=verification, roster=roster, now=NOW)
+            verification = verify_workspace(ws)
+            status = compute_status(ws, report=verification, now=NOW)
             return build_report(
-                scan, status, verification, roster=roster, exports=exports, executor=executor
+                scan,
+                status,
+                verification,
+                exports=exports,
+                executor=executor,
+                trust=TrustStore.default(),
             )
     finally:
         cache.close()
@@ -158,7 +165,9 @@ def test_states_decisions_and_effects(ws_root: Path, team: Team) -> None:
     assert first.display_name == "Kim <Agent>"
     assert first.reasons == ("quality",)
     assert first.note == "hands look wrong"
-    assert first.ts == "2026-03-01T09:01:00.000Z"  # genesis took 09:00
+    # Signed times: each decision's own, in the order they were made.
+    times = [dt.datetime.fromisoformat(str(d.ts).replace("Z", "+00:00")) for d in look1]
+    assert T0 < times[0] < times[1] < times[2]
     assert all(d.verification == "good" for d in look1)
     (reject,) = [d for d in by_path[LOOK2].decisions if d.decision == "reject"]
     assert (reject.note, reject.reasons, reject.effect) == (
@@ -187,6 +196,16 @@ def test_log_heads_pin_the_last_line_of_each_log(ws_root: Path, team: Team) -> N
         assert head.last_seq == len(data.splitlines()) - 1
         assert head.ok
         assert not head.torn_tail
+    # The signed roster's head is pinned beside them.
+    roster = SignedRoster.load(ws_root / "roster")
+    assert rep.roster_head is not None and roster.head is not None
+    assert (rep.roster_head.last_seq, rep.roster_head.head_sha256) == roster.head
+    assert rep.roster_head.file == "roster/roster.dlog" and rep.roster_head.ok
+    assert rep.workspace_id == roster.workspace_id
+    assert rep.owner is not None and rep.owner["principal"] == "owner@brand.example"
+    page = render_html(rep)
+    assert "roster/roster.dlog" in page
+    assert roster.head[1] in page
 
 
 def test_file_changed_after_decision_is_stale(ws_root: Path, team: Team) -> None:
@@ -295,7 +314,8 @@ def test_export_signatures_are_checked_and_compared(
     export_workspace(ws_root, out, identity, key)
 
     rep = make_report(ws_root, exports=(out,))
-    logs = [s for s in rep.exports if s.file.endswith(".dlog")]
+    by_file = {s.file: s for s in rep.exports}
+    logs = [s for s in rep.exports if s.file.startswith("logs/")]
     assert len(logs) == 2
     assert all(s.valid and s.relation == "identical" for s in logs)
     assert all(s.signer == "kim@agency.example" for s in logs)
@@ -303,13 +323,19 @@ def test_export_signatures_are_checked_and_compared(
     roster_sig = [s for s in rep.exports if s.relation == "roster"]
     assert len(roster_sig) == 1
     assert roster_sig[0].valid
+    # The signed roster log and the signed heads are checked too.
+    assert by_file["roster/roster.dlog"].valid
+    assert by_file["roster/roster.dlog"].relation == "identical"
+    heads = by_file["heads.json"]
+    assert heads.valid and heads.relation == "heads" and heads.problems == ()
 
-    # A later decision: the workspace log extends the exported one.
+    # A later decision: the workspace log extends the exported one; the heads still hold.
     decide(team.ava, ws_root, "assets/ava/spring/look2.jpg", "approve", 9)
     rep = make_report(ws_root, exports=(out,))
     rel = {s.file: s.relation for s in rep.exports}
     ava_log = next(f for f in rel if "ava" in f.split("/")[-1])
     assert rel[ava_log] == "extended"
+    assert rel["heads.json"] == "heads"
 
     # An exported log edited after signing: the signature no longer verifies.
     exported = out / ava_log
@@ -322,6 +348,80 @@ def test_export_signatures_are_checked_and_compared(
     page = render_html(rep)
     assert "✘ not valid" in page
     assert "DIFFERS" in page
+
+    # The workspace's log cut back below the exported head: the signed heads say so.
+    log = ws_root / ava_log
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:2]))
+    rep = make_report(ws_root, exports=(out,))
+    heads = next(s for s in rep.exports if s.file == "heads.json")
+    assert heads.valid
+    assert heads.relation == "differs"
+    assert any(p.startswith("rolled_back:") and "ava@example.com" in p for p in heads.problems)
+    assert "rolled back or truncated" in render_html(rep)
+
+    # A heads file edited after the export (to hide that cut) is refused.
+    doc = json.loads((out / "heads.json").read_text())
+    ava_head = next(h for h in doc["logs"].values() if h["file"] == ava_log)
+    ava_head["seq"] = 1
+    (out / "heads.json").write_text(json.dumps(doc, indent=2))
+    rep = make_report(ws_root, exports=(out,))
+    heads = next(s for s in rep.exports if s.file == "heads.json")
+    assert not heads.valid
+    assert heads.detail.startswith("Bad signature")
+    assert heads.relation == "refused" and heads.problems == ()
+
+
+def test_policy_and_consent_say_who_signed_them(ws_root: Path, team: Team, tmp_path: Path) -> None:
+    # Ben narrows his own consent; a model.toml [consent] table (plain file) changes nothing.
+    sign_consent(ws_root, team.ben, "ben", uses=["web"], expires=dt.date(2027, 6, 30))
+    (ws_root / "models" / "ava" / "model.toml").write_text(
+        'display_name = "Ava"\n[consent]\nallowed_uses = ["print"]\nrequired_roles = ["agent"]\n'
+    )
+    rep = make_report(ws_root)
+    roster = SignedRoster.load(ws_root / "roster")
+    wp = rep.workspace_policy
+    assert wp is not None
+    assert (wp["set_by"], wp["roster_seq"]) == ("owner@brand.example", 1)
+    assert wp["entry_sha256"] == roster.states[1].head_hash
+    assert wp["tables"] == {"disclosure": {"approvable": ["disclosed", "partial"]}}
+    ava, ben = rep.consents["ava"], rep.consents["ben"]
+    assert (ava["signed_by"], ava["name"], ava["uses"], ava["expires"]) == (
+        "ava@example.com",
+        "Ava Stone",
+        None,
+        None,
+    )
+    assert ava["require"] == ["model", "agent"]
+    assert (ben["signed_by"], ben["uses"], ben["expires"]) == (
+        "ben@example.com",
+        ["web"],
+        "2027-06-30",
+    )
+    assert ben["roster_seq"] == len(roster.states) - 1
+    assert rep.policies["ava"]["allowed_uses"] is None
+    assert rep.policies["ava"]["required_roles"] == ["model", "agent"]
+    doc = rep.to_json()
+    assert doc["workspace_policy"]["set_by"] == "owner@brand.example"
+    assert doc["consents"]["ben"]["uses"] == ["web"]
+    text = "".join(parse(render_html(rep)).text)
+    assert "Workspace policy set by Owner <owner@brand.example> in signed roster entry 1" in text
+    assert "Ava Stone <ava@example.com>" in text
+    assert "Ben Rowe <ben@example.com>" in text
+    assert "2027-06-30" in text
+
+
+def test_waiting_for_consent_is_shown(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws")
+    ava = reviewer(tmp_path / "devices", "ava@example.com", "model", "Ava Stone")
+    enroll(root, ava, ("ava",), consent=False)
+    rep = make_report(root)
+    assert rep.workspace_policy is None  # no policy table in twinreview.toml: nothing signed
+    assert "ava" not in rep.consents
+    assert "waiting for the model's consent" in rep.policies["ava"]["error"]
+    page = "".join(parse(render_html(rep)).text)
+    assert "No signed workspace policy" in page
+    assert "not signed" in page
+    assert "waiting for the model's consent" in page
 
 
 def test_no_export_says_how_to_make_one(ws_root: Path, team: Team) -> None:
@@ -397,6 +497,30 @@ def test_cli_writes_all_three_and_leaves_the_workspace_alone(
     assert (out / "r.csv").read_text("utf-8").startswith("path,model,state")
     assert sorted(p.name for p in out.iterdir()) == ["r.csv", "r.html", "r.json"]
     assert snapshot(ws_root) == before
+
+
+def test_cli_checks_an_export(
+    ws_root: Path, team: Team, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    identity, key = team.agent.signer()
+    export = tmp_path / "export"
+    export_workspace(ws_root, export, identity, key)
+    out = tmp_path / "r.json"
+    assert main(["report", str(ws_root), "--json", str(out), "--export", str(export)]) == 0
+    assert "export file(s)" not in capsys.readouterr().err
+    sigs = json.loads(out.read_text("utf-8"))["exports"]["signatures"]
+    heads = next(s for s in sigs if s["file"] == "heads.json")
+    assert heads["valid"] and heads["relation"] == "heads"
+    # The agent's log loses its last entry after the export: the report says so (exit 0: the
+    # report was written), and points at verify --against.
+    log = next((ws_root / "logs").glob("kim*.dlog"))
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))
+    assert main(["report", str(ws_root), "--json", str(out), "--export", str(export)]) == 0
+    assert "--against" in capsys.readouterr().err
+    sigs = json.loads(out.read_text("utf-8"))["exports"]["signatures"]
+    heads = next(s for s in sigs if s["file"] == "heads.json")
+    assert heads["relation"] == "differs"
+    assert any("rolled_back" in p for p in heads["problems"])
 
 
 def test_cli_usage_errors(

@@ -1,8 +1,11 @@
-"""``twinreview export WS OUTDIR``: logs, whole-file signatures, allowed_signers and a README.
+"""``twinreview export WS OUTDIR``: the signed roster, every log, their signed heads, a README.
 
-Signs with this device's key (from the OS keyring); the key must be in the workspace roster so
-that the exported signatures can be checked with the exported allowed_signers.
-Exit 0 when written and every log verified, 1 when written but verification found problems.
+Signs with this device's key (from the OS keyring); the key must be on the workspace's signed
+roster so that the exported signatures can be checked with the export alone (the exported
+allowed_signers, generated from the exported roster log). ``heads.json`` (signed) pins every
+log's and the roster's head; ``twinreview verify WS --against OUTDIR`` compares later.
+Exit 0 when written and every log verified, 1 when written but verification found problems,
+2 when nothing was written.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.core.workspace import Workspace
 from twinreview.services.export import README, ExportError, export_workspace
+from twinreview.services.export_check import HEADS
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 
 
@@ -21,10 +25,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``export`` subcommand."""
     p = sub.add_parser(
         "export",
-        help="export the signed logs for checking with stock OpenSSH",
-        description="Write every log, a signature over each whole log file (namespace "
-        "twinreview-log-v1), allowed_signers and a README with ssh-keygen -Y verify commands "
-        "into OUTDIR (which must be empty or absent).",
+        help="export the signed roster and logs for checking with stock OpenSSH",
+        description="Write the signed roster (roster/roster.dlog), every log, a signature over "
+        "each whole file (namespace twinreview-log-v1), allowed_signers, heads.json (the head of "
+        "the roster and of every log, signed) and a README with the ssh-keygen -Y verify "
+        "commands into OUTDIR (which must be empty or absent). 'twinreview verify WS --against "
+        "OUTDIR' later reports any log that was rolled back, deleted or rewritten since.",
     )
     p.add_argument("workspace", metavar="WS", help="workspace folder")
     p.add_argument("outdir", type=Path, metavar="OUTDIR", help="destination folder")
@@ -54,8 +60,12 @@ def cmd_export(args: argparse.Namespace, keys: KeyService) -> int:
     except (KeysError, ExportError) as exc:
         return _error(str(exc))
     report = result.report
-    logs = sum(1 for f in result.files if f.endswith(".dlog"))
-    print(f"exported {logs} log(s) to {args.outdir}; see {args.outdir / README}")
+    logs = sum(1 for f in result.files if f.startswith("logs/") and f.endswith(".dlog"))
+    roster = result.heads.get("roster", {})
+    print(
+        f"exported {logs} log(s) and the signed roster (head seq {roster.get('seq')}) to "
+        f"{args.outdir}; heads signed in {args.outdir / HEADS}; see {args.outdir / README}"
+    )
     if report is not None and not report.ok:
         print(
             f"twinreview: verification found {len(report.problems)} problem(s); they are listed "

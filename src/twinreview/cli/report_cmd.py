@@ -22,7 +22,6 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
-from twinreview.core.rosterlog import plain_roster
 from twinreview.core.workspace import AssetRef, Workspace, WorkspaceError
 from twinreview.services.compose import make_executor
 from twinreview.services.report import SignOffReport, build_report, render_html, write_csv
@@ -37,8 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write the sign-off report (HTML, CSV, JSON)",
         description="Scan the workspace, verify the decision logs and write a sign-off report: "
         "per asset its thumbnail, findings, disclosure verdict, every decision with its "
-        "verification state, and its status under the consent policy; then the log heads and "
-        "export signatures that pin it. The HTML file is self-contained and printable.",
+        "verification state, and its status under the model's own signed consent; who set the "
+        "workspace policy; then the heads of the roster and the logs, and the export signatures "
+        "and signed heads that pin it. The HTML file is self-contained and printable.",
     )
     p.add_argument("workspace", type=Path, metavar="WS", help="workspace folder")
     p.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report here")
@@ -50,8 +50,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="a folder written by 'twinreview export': list and check its signatures "
-        "(may be given several times)",
+        help="a folder written by 'twinreview export': check its signatures and compare the "
+        "workspace with its signed heads (may be given several times)",
     )
     p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
     p.set_defaults(func=run)
@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
     scan = scan_workspace(ws, no_cache=args.no_cache)
     if scan is None:
         return EXIT_USAGE
-    roster = plain_roster(ws.roster)
-    verification = Verifier.default().verify(ws.root)
+    verifier = Verifier.default()
+    verification = verifier.verify(ws.root)
     shas = {a.asset.rel: a.sha256 for a in scan.assets if a.sha256}
 
     def sha_of(asset: AssetRef) -> str:
@@ -105,10 +105,10 @@ def run(args: argparse.Namespace) -> int:
             scan,
             status,
             verification,
-            roster=roster,
             exports=args.export,
             executor=executor,
             thumbnails=args.html is not None,
+            trust=verifier.trust,
         )
     for path, render in outputs:
         try:
@@ -124,7 +124,17 @@ def run(args: argparse.Namespace) -> int:
             f"twinreview: {len(report.problems)} problem(s) in the decision logs (see the report)",
             file=sys.stderr,
         )
+    bad = [s for s in report.exports if not s.valid or s.relation in _BAD_RELATIONS]
+    if bad:
+        print(
+            f"twinreview: {len(bad)} export file(s) not validly signed or no longer matching the "
+            "workspace (see the report; 'twinreview verify WS --against DIR' for details)",
+            file=sys.stderr,
+        )
     return EXIT_OK
+
+
+_BAD_RELATIONS = frozenset({"differs", "missing", "refused"})
 
 
 def _csv_text(report: SignOffReport) -> str:

@@ -1,6 +1,14 @@
-"""``twinreview verify WS [--json]``: check every signed log; exit 0 all good, 1 otherwise.
+"""``twinreview verify WS [--json] [--against EXPORT_DIR]``: check every signed log.
 
-Reads only. Never repairs a log (a torn tail is reported; the next append moves it aside).
+Exit 0 all good, 1 when verification (or the comparison with an export) found anything, 2 for
+usage errors (not a workspace, ``--against`` given something that is not an export).
+
+``--against EXPORT_DIR`` also compares the workspace with an export's signed ``heads.json``
+(``services.export_check``): a log or the roster that is now shorter than it was exported
+(``rolled_back``), gone (``log_missing``) or different at the exported entry (``fork``). A heads
+file whose signature does not check against the export's signed roster is refused (exit 1).
+
+Reads only. Never repairs a log (a torn tail is reported; the next append finishes or moves it).
 """
 
 from __future__ import annotations
@@ -9,10 +17,18 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from pathlib import Path
 
-from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK
+from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.core.verify import Problem, VerifyReport
 from twinreview.core.workspace import Workspace
+from twinreview.services.export_check import (
+    HEADS,
+    ExportCheckError,
+    ExportHeads,
+    compare_with_export,
+    read_export_heads,
+)
 from twinreview.services.trust import Verifier
 
 
@@ -26,23 +42,83 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "chain (edits, deletions, reordering), lines replayed from another log or workspace, "
         "times, rollbacks and deleted logs (against the heads other entries and this device "
         "saw), torn tails, forks between copies, hand-edited roster views and stray files. "
+        "With --against, also compare the workspace with the signed heads of an export. "
         "Exit 0 when all is good, 1 otherwise.",
     )
     p.add_argument("workspace", metavar="WS", help="workspace folder")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument(
+        "--against",
+        type=Path,
+        metavar="EXPORT_DIR",
+        help="a folder written by 'twinreview export': report every log (and the roster) that "
+        "is now shorter than it was exported, missing, or different at the exported entry",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify and print the report; return the exit code."""
     ws = Workspace.open(args.workspace)
-    report = Verifier.default().verify(ws.root)
+    verifier = Verifier.default()
+    heads: ExportHeads | None = None
+    against: Path | None = args.against
+    if against is not None:
+        if not against.is_dir() or not (against / HEADS).exists():
+            what = "not a folder" if not against.is_dir() else f"{HEADS} is missing"
+            print(
+                f"twinreview: {against}: {what} (expected a folder written by 'twinreview export')",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        try:
+            heads = read_export_heads(against, trust=verifier.trust)
+        except ExportCheckError as exc:
+            print(f"twinreview: {against}: {exc}", file=sys.stderr)
+            return EXIT_CHECK_FAILED
+    report = verifier.verify(ws.root)
+    found = compare_with_export(report, heads) if heads is not None else []
     if args.json:
-        json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+        doc = report.to_json()
+        if heads is not None:
+            doc["ok"] = report.ok and not found
+            doc["against"] = _against_json(heads, found)
+        json.dump(doc, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         write_text(report)
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+        if heads is not None:
+            write_against(heads, found)
+    return EXIT_OK if report.ok and not found else EXIT_CHECK_FAILED
+
+
+def _against_json(heads: ExportHeads, found: list[Problem]) -> dict[str, object]:
+    return {
+        "export": str(heads.export),
+        "ok": not found,
+        "workspace_id": heads.workspace_id,
+        "exported_at": heads.exported_at,
+        "exporter": {"principal": heads.exporter[0], "fingerprint": heads.exporter[1]},
+        "roster_head": {"seq": heads.roster.seq, "hash": heads.roster.hash},
+        "heads": {
+            log: {"seq": h.seq, "hash": h.hash, "file": h.file}
+            for log, h in sorted(heads.logs.items())
+        },
+        "problems": [p.to_json() for p in found],
+    }
+
+
+def write_against(heads: ExportHeads, found: list[Problem]) -> None:
+    """The comparison with an export, human-readable, on stdout."""
+    who = f"{heads.exporter[0]} ({heads.exporter[1]})"
+    print(f"against {heads.export} (exported {heads.exported_at} by {who}):")
+    for p in found:
+        print(f"  {p.file}: {p.kind}: {p.message}")
+    total = len(heads.logs) + 1
+    if found:
+        print(f"  {len(found)} of {total} exported head(s) are no longer in the workspace")
+    else:
+        print(f"  all {total} exported heads (roster and {len(heads.logs)} log(s)) are still there")
 
 
 def _describe(p: Problem) -> str:

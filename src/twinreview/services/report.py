@@ -5,17 +5,20 @@ Public API:
         Assembles, per asset: a thumbnail (Pillow, ~160 px, embedded as a ``data:`` URI), its
         findings, its disclosure verdict, every decision about it found in the logs (principal,
         role, time, reasons, note) with its verification state and what it counts for under the
-        consent policy, and its status; then the log heads (seq and sha256 of each log's last
-        line) and, for each export folder given, its whole-file signatures checked against the
-        roster and compared with the workspace's logs. Nothing in the workspace is written.
+        consent policy, and its status; who set the workspace policy and each model's own signed
+        consent (roster entries); then the heads of the signed roster and of every log (seq and
+        sha256 of the last line) and, for each export folder given, its whole-file signatures
+        and its signed heads file, checked against the export's signed roster and compared with
+        the workspace (``services.export_check``). Nothing in the workspace is written.
     render_html(report) -> str: the printable HTML page. Every string from the workspace (file
         names, notes, metadata, reasons) is escaped; a Content-Security-Policy forbids scripts and
         every resource but inline styles and ``data:`` images, as a second line of defence.
     write_csv(report, out): one row per asset (formula-looking cells are neutralised).
     SignOffReport.to_json() -> dict: the whole report without the thumbnails.
 
-The report is not signed itself: what pins it are the log heads it lists (anyone holding the logs
-can check that their copy has those heads, or extends them) and the export signatures.
+The report is not signed itself: what pins it are the heads it lists (anyone holding the logs
+can check that their copy has those heads, or extends them) and the export it names, whose
+``heads.json`` the exporter signed (``twinreview verify WS --against EXPORT`` compares).
 """
 
 from __future__ import annotations
@@ -35,7 +38,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from twinreview import __version__
-from twinreview.core.declog import LOGS_DIR, line_hash
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
 from twinreview.core.policy import (
@@ -47,12 +49,12 @@ from twinreview.core.policy import (
     decision_from_payload,
     parse_timestamp,
 )
-from twinreview.core.roster import ALLOWED_SIGNERS, Roster
-from twinreview.core.rosterlog import plain_roster
-from twinreview.core.sshsig import NS_LOG, NS_ROSTER, SshsigError, verify
+from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID, SignedRoster
 from twinreview.core.verify import GOOD, TORN_TAIL, VerifiedEntry, VerifyReport
+from twinreview.services.export_check import ExportSignature, check_export_signatures
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.services.status import AssetStatus, StatusReport
+from twinreview.services.trust import TrustStore
 
 THUMB_PX = 160
 # Every thumbnail the report embeds is re-encoded by us, so the page never carries the asset's
@@ -215,46 +217,6 @@ class LogHead:
 
 
 @dataclass(frozen=True)
-class ExportSignature:
-    """One whole-file signature of an export folder (``twinreview export``), checked.
-
-    Attributes:
-        export: The export folder as given.
-        file: The signed file, relative to the export folder.
-        signer: Principal(s) the roster lists with the signing key ("" when unknown).
-        key: The signing key's fingerprint ("" when the signature cannot be parsed).
-        valid: The signature verifies over the exported file and the roster allows the key.
-        detail: One sentence: what was checked, or what failed.
-        relation: How the exported file relates to the workspace's file now: ``identical``,
-            ``extended`` (the workspace log has more entries since), ``differs``, ``missing``,
-            or ``roster`` for the roster's own signature.
-        signature: The armored SSHSIG text.
-    """
-
-    export: str
-    file: str
-    signer: str
-    key: str
-    valid: bool
-    detail: str
-    relation: str
-    signature: str
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
-            "export": self.export,
-            "file": self.file,
-            "signer": self.signer,
-            "key": self.key,
-            "valid": self.valid,
-            "detail": self.detail,
-            "relation": self.relation,
-            "signature": self.signature,
-        }
-
-
-@dataclass(frozen=True)
 class SignOffReport:
     """The assembled report."""
 
@@ -273,6 +235,11 @@ class SignOffReport:
     export_dirs: tuple[str, ...]
     orphans: tuple[Mapping[str, Any], ...]
     notices: tuple[str, ...]
+    workspace_id: str | None = None
+    owner: Mapping[str, str] | None = None
+    roster_head: LogHead | None = None
+    workspace_policy: Mapping[str, Any] | None = None
+    consents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document (``twinreview report --json``)."""
@@ -282,10 +249,17 @@ class SignOffReport:
             "workspace": self.workspace,
             "workspace_name": self.workspace_name,
             "generated_at": _iso(self.generated_at),
+            "workspace_id": self.workspace_id,
+            "owner": dict(self.owner) if self.owner is not None else None,
             "counts": dict(self.counts),
             "verification": {"ok": self.verification_ok, "problems": list(self.problems)},
+            "workspace_policy": (
+                dict(self.workspace_policy) if self.workspace_policy is not None else None
+            ),
+            "consents": {k: dict(v) for k, v in self.consents.items()},
             "policies": {k: dict(v) for k, v in self.policies.items()},
             "assets": [a.to_json() for a in self.assets],
+            "roster_head": self.roster_head.to_json() if self.roster_head is not None else None,
             "log_heads": [h.to_json() for h in self.heads],
             "exports": {
                 "folders": list(self.export_dirs),
@@ -326,10 +300,11 @@ def build_report(
     status: StatusReport,
     verification: VerifyReport,
     *,
-    roster: Roster | None = None,
+    roster: SignedRoster | None = None,
     exports: Sequence[Path] = (),
     executor: Executor | None = None,
     thumbnails: bool = True,
+    trust: TrustStore | None = None,
 ) -> SignOffReport:
     """Assemble the sign-off report of one workspace.
 
@@ -337,17 +312,20 @@ def build_report(
         scan: A finished scan of the workspace (findings, disclosure, file facts).
         status: The status under the consent policy, computed over ``verification``.
         verification: The verification of every log (every entry, good or not).
-        roster: The roster (read from the workspace when omitted), to check export signatures.
-        exports: Folders written by ``twinreview export``, whose signatures to list and check.
+        roster: The signed roster (default: the one ``verification`` replayed): who set the
+            policy, each model's consent, and the owner an export's roster must start from.
+        exports: Folders written by ``twinreview export``, whose signatures and heads to check.
         executor: Where to make thumbnails (in the calling thread when None).
         thumbnails: False to leave thumbnails out (CSV/JSON only).
+        trust: This device's pinned owners (an export of a pinned workspace must start from
+            the pinned owner); None to anchor exports in the workspace's roster only.
 
     Returns:
         The report. Never raises for bad files or logs: they show up in it.
     """
     ws = scan.workspace
     if roster is None:
-        roster = plain_roster(ws.roster)
+        roster = verification.roster
     model_names = {mid: _model_name(m.config, mid) for mid, m in ws.models.items()}
     people = dict(status.people)
     rows_by_asset = _decision_rows(verification, status, people)
@@ -387,10 +365,82 @@ def build_report(
         model_names=model_names,
         assets=tuple(sections),
         heads=tuple(_log_heads(ws.root, verification)),
-        exports=tuple(s for d in exports for s in _export_signatures(d, ws.root, roster)),
+        exports=tuple(
+            s
+            for d in exports
+            for s in check_export_signatures(d, ws.root, roster, verification, trust=trust)
+        ),
         export_dirs=tuple(str(d) for d in exports),
         orphans=tuple(d.to_json() for d in status.orphans),
         notices=tuple(scan.notices),
+        workspace_id=roster.workspace_id,
+        owner=(
+            {"principal": roster.owner or "", "fingerprint": roster.owner_key.fingerprint}
+            if roster.owner_key is not None
+            else None
+        ),
+        roster_head=_roster_head(ws.root, roster),
+        workspace_policy=_workspace_policy(roster),
+        consents=_consents(roster, ws.models),
+    )
+
+
+def _entry_sha256(roster: SignedRoster, seq: int) -> str | None:
+    return roster.states[seq].head_hash if 0 <= seq < len(roster.states) else None
+
+
+def _workspace_policy(roster: SignedRoster) -> dict[str, Any] | None:
+    """Who signed the policy in force, and in which roster entry (None: defaults, unsigned)."""
+    state = roster.current
+    if state is None or state.policy is None:
+        return None
+    pol = state.policy
+    person = state.persons.get(pol.principal)
+    return {
+        "set_by": pol.principal,
+        "name": person.display_name if person is not None else None,
+        "roster_seq": pol.seq,
+        "entry_sha256": _entry_sha256(roster, pol.seq),
+        "ts": pol.ts,
+        "tables": json.loads(json.dumps(pol.tables)),
+    }
+
+
+def _consents(roster: SignedRoster, models: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Each model's own signed consent in force: who signed it, in which roster entry, what."""
+    state = roster.current
+    out: dict[str, dict[str, Any]] = {}
+    if state is None:
+        return out
+    for mid in sorted(models):
+        consent = state.consent_for(mid)
+        if consent is None:
+            continue
+        person = state.persons.get(consent.principal)
+        out[mid] = {
+            **consent.to_json(),
+            "name": person.display_name if person is not None else None,
+            "entry_sha256": _entry_sha256(roster, consent.seq),
+        }
+    return out
+
+
+def _roster_head(root: Path, roster: SignedRoster) -> LogHead | None:
+    """The signed roster's last line, like a log head."""
+    if not roster.exists or not roster.entries:
+        return None
+    last = roster.entries[-1]
+    rel = f"{ROSTER_DIR}/{ROSTER_LOG}"
+    return LogHead(
+        file=rel,
+        log=ROSTER_LOG_ID,
+        principal=roster.owner,
+        entries=len(roster.entries),
+        last_seq=last.seq,
+        head_sha256=last.line_hash,
+        file_sha256=_file_sha256(root / rel),
+        ok=roster.ok,
+        torn_tail=bool(roster.torn_tail),
     )
 
 
@@ -553,7 +603,8 @@ def _log_heads(root: Path, verification: VerifyReport) -> list[LogHead]:
     heads: list[LogHead] = []
     for s in verification.logs:
         entries = by_file.get(s.file, [])
-        complete = [e for e in entries if e.state != TORN_TAIL and e.data.endswith(b"\n")]
+        # Entries reused from the verified-prefix cache carry their hash, not their bytes.
+        complete = [e for e in entries if e.state != TORN_TAIL]
         last = max(complete, key=lambda e: e.line, default=None)
         heads.append(
             LogHead(
@@ -562,7 +613,7 @@ def _log_heads(root: Path, verification: VerifyReport) -> list[LogHead]:
                 principal=s.principal,
                 entries=s.entries,
                 last_seq=last.seq if last else None,
-                head_sha256=line_hash(last.data) if last else None,
+                head_sha256=last.hash if last else None,
                 file_sha256=_file_sha256(root / s.file),
                 ok=s.ok,
                 torn_tail=any(e.state == TORN_TAIL for e in entries),
@@ -580,81 +631,6 @@ def _file_sha256(path: Path) -> str | None:
     except OSError:
         return None
     return digest.hexdigest()
-
-
-def _export_signatures(export: Path, root: Path, roster: Roster) -> list[ExportSignature]:
-    """Check every ``*.sig`` of an export folder: the logs' and the roster's."""
-    out: list[ExportSignature] = []
-    if not export.is_dir():
-        return [ExportSignature(str(export), "", "", "", False, "Not a folder.", "missing", "")]
-    sigs = sorted((export / LOGS_DIR).rglob("*.dlog.sig")) if (export / LOGS_DIR).is_dir() else []
-    signers_sig = export / (ALLOWED_SIGNERS + ".sig")
-    if signers_sig.is_file():
-        sigs.append(signers_sig)
-    if not sigs:
-        return [
-            ExportSignature(
-                str(export), "", "", "", False, "No export signatures found here.", "missing", ""
-            )
-        ]
-    for sig_path in sigs:
-        rel = sig_path.relative_to(export).as_posix()[: -len(".sig")]
-        is_roster = rel == ALLOWED_SIGNERS
-        out.append(
-            _check_export_file(export, rel, root, roster, NS_ROSTER if is_roster else NS_LOG)
-        )
-    return out
-
-
-def _check_export_file(
-    export: Path, rel: str, root: Path, roster: Roster, namespace: str
-) -> ExportSignature:
-    sig_path = export / (rel + ".sig")
-    signed = export / rel
-    try:
-        armored = sig_path.read_text("utf-8", errors="replace")
-        data = signed.read_bytes()
-    except OSError as exc:
-        return ExportSignature(
-            str(export), rel, "", "", False, f"Cannot read: {exc.strerror or exc}.", "missing", ""
-        )
-    signer, key, valid, detail = "", "", False, ""
-    try:
-        public = verify(armored, data, namespace)
-        key = public.fingerprint
-        patterns = roster.principals_for(public)
-        signer = ", ".join(patterns)
-        if roster.is_revoked(public):
-            detail = "The signature is correct, but the key has been revoked."
-        elif not patterns:
-            detail = "The signature is correct, but the key is not in roster/allowed_signers."
-        elif not any(roster.signer_allowed(p, public, namespace) for p in _plain(patterns)):
-            detail = "The signature is correct, but the roster does not allow it for this use."
-        else:
-            valid = True
-            detail = f"Good signature ({namespace}) by a key on the roster."
-    except SshsigError as exc:
-        detail = f"Bad signature: {exc}."
-    relation = "roster" if namespace == NS_ROSTER else _relation(data, root / rel)
-    return ExportSignature(str(export), rel, signer, key, valid, detail, relation, armored.strip())
-
-
-def _plain(patterns: Iterable[str]) -> list[str]:
-    # allowed_signers principals may be comma-separated pattern lists; a literal one is enough
-    # to ask the roster whether it may sign (wildcards are matched by the roster itself).
-    return [p.strip() for pat in patterns for p in pat.split(",") if p.strip()]
-
-
-def _relation(exported: bytes, current_path: Path) -> str:
-    try:
-        current = current_path.read_bytes()
-    except OSError:
-        return "missing"
-    if current == exported:
-        return "identical"
-    if current.startswith(exported) and (not exported or exported.endswith(b"\n")):
-        return "extended"
-    return "differs"
 
 
 def _text(value: object) -> str | None:
@@ -746,7 +722,9 @@ _RELATION_TEXT = {
     "extended": "the workspace's log has grown since (the export is a prefix of it)",
     "differs": "DIFFERS from the workspace's log (edited, forked or replaced)",
     "missing": "no such log in the workspace now",
-    "roster": "the roster (allowed_signers) at export time",
+    "roster": "the roster's keys (allowed_signers) at export time",
+    "heads": "every exported head is still in the workspace (it holds them or extends them)",
+    "refused": "not compared: this heads file cannot be trusted",
 }
 
 _CSS = """
@@ -905,31 +883,65 @@ def _html_summary(report: SignOffReport) -> list[str]:
 
 
 def _html_policies(report: SignOffReport) -> list[str]:
-    out = ["<h2>Consent policies</h2>"]
+    out = ["<h2>Workspace policy and consent</h2>"]
+    wp = report.workspace_policy
+    if wp is None:
+        out.append(
+            '<p class="muted">No signed workspace policy: the built-in rules apply (which '
+            "disclosure verdicts may be approved, finding severities). Edits to "
+            "<code>twinreview.toml</code> count only once the owner signs them.</p>"
+        )
+    else:
+        who = f"{wp.get('name')} <{wp.get('set_by')}>" if wp.get("name") else ""
+        out.append(
+            f"<p>Workspace policy set by <b>{_e(who or wp.get('set_by'))}</b> in signed roster "
+            f"entry {_e(wp.get('roster_seq'))} ({_e(_when(wp.get('ts')))} UTC) "
+            f'<span class="muted mono wrap">sha256 {_e(wp.get("entry_sha256") or "?")}</span>'
+            "</p>"
+        )
     if not report.policies:
         return [*out, '<p class="muted">No models.</p>']
     out.append(
-        "<table><thead><tr><th>Model</th><th>Required approvals</th><th>Model veto</th>"
-        "<th>Consent until</th><th>Allowed uses</th></tr></thead><tbody>"
+        "<table><thead><tr><th>Model</th><th>Consent signed by</th><th>Required approvals</th>"
+        "<th>Model veto</th><th>Consent until</th><th>Allowed uses</th></tr></thead><tbody>"
     )
     for mid, pol in report.policies.items():
         name = _e(report.model_names.get(mid, mid))
+        signed = _consent_signer(report.consents.get(mid))
         if "error" in pol:
             out.append(
-                f'<tr><td>{name}</td><td colspan="4" class="bad">Policy cannot be read: '
-                f"{_e(pol['error'])}</td></tr>"
+                f"<tr><td>{name} <span class='muted'>({_e(mid)})</span></td><td>{signed}</td>"
+                f'<td colspan="4" class="bad">Nothing can be cleared: {_e(pol["error"])}</td>'
+                "</tr>"
             )
             continue
         uses = pol.get("allowed_uses")
         out.append(
-            f"<tr><td>{name} <span class='muted'>({_e(mid)})</span></td>"
+            f"<tr><td>{name} <span class='muted'>({_e(mid)})</span></td><td>{signed}</td>"
             f"<td>{_e(', '.join(pol.get('required_roles') or []))}</td>"
             f"<td>{'yes' if pol.get('model_veto') else 'no'}</td>"
             f"<td>{_e(pol.get('expires') or 'no expiry')}</td>"
             f"<td>{_e('any' if uses is None else (', '.join(uses) or 'none'))}</td></tr>"
         )
     out.append("</tbody></table>")
+    out.append(
+        '<p class="muted">Each model signs her own consent with her own key (a consent entry '
+        "in the signed roster); nobody else can give, widen or extend it.</p>"
+    )
     return out
+
+
+def _consent_signer(consent: Mapping[str, Any] | None) -> str:
+    if consent is None:
+        return '<span class="muted">not signed</span>'
+    who = str(consent.get("signed_by") or "?")
+    name = consent.get("name")
+    text = f"{name} <{who}>" if name else who
+    withdrawn = " (withdrawn)" if consent.get("withdrawn") else ""
+    return (
+        f"{_e(text)}{_e(withdrawn)}<div class='muted'>roster entry "
+        f"{_e(consent.get('roster_seq'))}, {_e(_when(consent.get('ts')))} UTC</div>"
+    )
 
 
 def _html_asset(index: int, a: AssetSection) -> list[str]:
@@ -1134,22 +1146,31 @@ def _html_orphans(report: SignOffReport) -> list[str]:
 def _html_pins(report: SignOffReport) -> list[str]:
     out = [
         "<h2>What pins this report</h2>",
-        "<p>This page is not signed itself. It was computed from the decision logs below; each "
-        "log head is the sha256 of the log's last line, which the next entry of that log must "
-        "name as its <code>prev</code>. Anyone holding the logs can check that their copy ends "
-        "with these heads, or extends them, and verify every entry with "
-        "<code>ssh-keygen -Y verify</code>.</p>",
-        "<h4>Log heads</h4>",
+        "<p>This page is not signed itself. It was computed from the signed roster and the "
+        "decision logs below; each head is the sha256 of the file's last line, which the next "
+        "entry must name as its <code>prev</code>. Anyone holding the logs can check that their "
+        "copy ends with these heads, or extends them, and verify every entry with "
+        "<code>ssh-keygen -Y verify</code>. An export's <code>heads.json</code> is signed by "
+        "its exporter; <code>twinreview verify WS --against EXPORT</code> compares.</p>",
+        "<h4>Heads of the signed roster and the decision logs</h4>",
     ]
+    if report.workspace_id:
+        owner = report.owner or {}
+        out.append(
+            f'<p class="muted wrap">Workspace id <code>{_e(report.workspace_id)}</code> · owner '
+            f"{_e(owner.get('principal', '?'))} <code>{_e(owner.get('fingerprint', '?'))}</code>"
+            "</p>"
+        )
+    rows = ([report.roster_head] if report.roster_head is not None else []) + list(report.heads)
     if not report.heads:
         out.append('<p class="muted">No decision logs yet.</p>')
-    else:
+    if rows:
         out.append(
             "<table><thead><tr><th>Log file</th><th>Reviewer</th><th>Entries</th>"
             "<th>Head (last seq, sha256 of last line)</th><th>File sha256</th><th>Verified</th>"
             "</tr></thead><tbody>"
         )
-        for h in report.heads:
+        for h in rows:
             ok = (
                 '<span class="badge ok">✔ yes</span>'
                 if h.ok
@@ -1168,8 +1189,9 @@ def _html_pins(report: SignOffReport) -> list[str]:
     if not report.export_dirs:
         out.append(
             '<p class="muted">No export was given. <code>twinreview export WS OUTDIR</code> '
-            "signs every log as a whole; pass <code>--export OUTDIR</code> to list and check "
-            "those signatures here.</p>"
+            "signs every log and the signed roster as a whole, and their heads "
+            "(<code>heads.json</code>); pass <code>--export OUTDIR</code> to check those "
+            "signatures here and compare the workspace with the exported heads.</p>"
         )
         return out
     out.append(
@@ -1182,13 +1204,19 @@ def _html_pins(report: SignOffReport) -> list[str]:
             if s.valid
             else '<span class="badge bad">✘ not valid</span>'
         )
-        rel_cls = "bad" if s.relation in ("differs", "missing") else ""
+        rel_cls = "bad" if s.relation in ("differs", "missing", "refused") else ""
         sig = f'<div class="mono sig">{_e(s.signature)}</div>' if s.signature else ""
+        found = (
+            "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in s.problems) + "</ul>"
+            if s.problems
+            else ""
+        )
         out.append(
             f'<tr><td class="mono wrap">{_e(s.export)}</td><td class="mono wrap">{_e(s.file)}'
             f"{sig}</td><td>{_e(s.signer or 'unknown')}<div class='muted mono'>{_e(s.key)}</div>"
             f"</td><td>{badge}<div class='muted'>{_e(s.detail)}</div></td>"
-            f'<td class="{rel_cls}">{_e(_RELATION_TEXT.get(s.relation, s.relation))}</td></tr>'
+            f'<td class="{rel_cls}">{_e(_RELATION_TEXT.get(s.relation, s.relation))}{found}'
+            "</td></tr>"
         )
     out.append("</tbody></table>")
     return out
