@@ -505,3 +505,24 @@ def test_consent_is_offered_only_to_the_model_herself(
     dialog = _roster_dialog(qtbot, app)
     assert not dialog.consent_button.isVisible()
     assert not dialog.join_button.isVisible()
+
+
+def test_roster_screen_reports_a_hand_edited_view(
+    qtbot: Any, tmp_path: Path, device: Any
+) -> None:
+    root = _workspace(tmp_path)
+    owner = owner_of(root)
+    # Someone adds themselves to the generated allowed_signers by hand: ignored, and reported.
+    line = f'eve@x.example namespaces="twinreview-*" {SigningKey.generate().public.openssh()}\n'
+    with (root / "roster" / "allowed_signers").open("a") as fh:
+        fh.write(line)
+    app = device(owner, Path(os.environ["TWINREVIEW_CONFIG_DIR"]))
+    _open(qtbot, app, root)
+    dialog = _roster_dialog(qtbot, app)
+    assert dialog.problems.isVisible()
+    problems = dialog.problems.text()
+    assert "roster/allowed_signers was edited by hand; the edit is ignored" in problems
+    assert "eve@x.example" not in _people(dialog)
+    # Not a damaged roster: the owner can still sign (no banner, deciding stays possible).
+    assert not app.window.trust_banner.isVisible()
+    assert app.session.can_decide
