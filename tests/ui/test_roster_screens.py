@@ -247,11 +247,13 @@ def test_no_roster_offers_make_me_the_owner(qtbot: Any, tmp_path: Path, device: 
     assert "no signed roster" in banner.label.text()
     assert banner.owner_button.isVisible()
     assert not app.session.can_decide
+    _shot(app.window, "banner-no-roster.png")
 
     banner.owner_button.click()
     box = app.window.open_dialog
     assert isinstance(box, QMessageBox)
     [ok] = [b for b in box.buttons() if "owner" in b.text().lower()]
+    _shot(box, "make-owner.png")
     ok.click()
     qtbot.waitUntil(lambda: app.session.trust is not None and app.session.trust.ok)
     roster = SignedRoster.load(root / "roster")
@@ -383,8 +385,10 @@ def test_join_this_workspace_writes_a_signed_request(
     dialog.send_button.click()
     assert "at least one model" in dialog.message.text()
     dialog.models["ben"].setChecked(True)
+    _shot(dialog, "join-dialog.png")
     dialog.send_button.click()
     qtbot.waitUntil(lambda: "request is signed and saved" in dialog.message.text())
+    _shot(dialog, "join-sent.png")
     requests, problems = roster_service(owner).pending(root)
     assert problems == []
     assert [(r.principal, r.role, r.models) for r in requests] == [
