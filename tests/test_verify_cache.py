@@ -3,6 +3,7 @@ and the cache can never turn a damaged log into a good one."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -117,10 +118,15 @@ def test_a_damaged_cache_file_is_ignored(setup: tuple[Path, KeyService, KeyServi
     ws_id = first.roster.workspace_id
     assert ws_id is not None
     path = PrefixStore.default().folder / f"{ws_id}.json"
-    records = json.loads(path.read_text())
+    digest, _, body = path.read_bytes().partition(b"\n")
+    assert hashlib.sha256(body).hexdigest().encode() == digest
+    records = json.loads(body)
     for rec in records.values():
         rec["rows"][1] = ["not", "a", "row"]
-    path.write_text(json.dumps(records))
+    body = json.dumps(records).encode()
+    path.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    assert verifier.verify(root).ok  # a damaged row: that file is verified in full
+    path.write_bytes(digest + b"\n" + body[:-10])  # cut short on disk: dropped whole
     assert verifier.verify(root).ok
     path.write_text("{not json")
     again = verifier.verify(root)

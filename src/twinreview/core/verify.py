@@ -835,6 +835,8 @@ def _verify_logs(
 # Payload fields a cached entry does not keep: implied by the file (v, ws), only needed for
 # checks that already passed (prev), or never read after verification (findings: large).
 _DROPPED = ("v", "ws", "prev", "findings")
+# Kept in the row itself (read without parsing the payload), so left out of the payload text.
+_IN_ROW = ("log", "seq", "ts", "principal", "role", "kind", "asset")
 
 
 class _CachedEntry(VerifiedEntry):
@@ -856,6 +858,16 @@ class _CachedEntry(VerifiedEntry):
             value = json.loads(self._text)
             if not isinstance(value, dict):
                 raise ValueError("damaged verified-prefix record")
+            value.update(
+                log=self.log,
+                seq=self.seq,
+                ts=self.ts,
+                principal=self.principal,
+                role=self.role,
+                kind=self.kind,
+            )
+            if self.asset is not None:
+                value["asset"] = self.asset
             self._parsed = value
         return self._parsed
 
@@ -882,7 +894,7 @@ class VerifiedPrefix:
         log: The log's key fingerprint.
         roster_head: Hash of the roster head the entries were judged under.
         rows: Per entry: ``[line hash, roster seq, seq, kind, principal, role, asset, ts,
-            payload JSON without _DROPPED fields]``.
+            payload JSON without the _DROPPED fields and those in the row]``.
         named: The heads of other logs (and of the roster) the entries name: log -> [seq, hash,
             who], for the rollback checks.
         last_ts: The time of the last entry (appended lines must not go back).
@@ -904,7 +916,7 @@ class VerifiedPrefix:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (for the cache file)."""
         return {
-            "v": 2,
+            "v": 3,
             "size": self.size,
             "digest": self.digest,
             "stat": list(self.stat),
@@ -927,7 +939,7 @@ class VerifiedPrefix:
         Raises:
             ValueError, TypeError, KeyError: not a cache record (the caller drops it).
         """
-        if data.get("v") != 2:
+        if data.get("v") != 3:
             raise ValueError("old cache record")
         rows = data["rows"]
         stat = tuple(int(x) for x in data["stat"])
@@ -1008,7 +1020,7 @@ def _row_of(e: VerifiedEntry) -> list[Any]:
     if isinstance(e, _CachedEntry) and e._parsed is None:
         text = e._text  # never parsed: the stored text stands
     else:
-        kept = {k: v for k, v in e.payload.items() if k not in _DROPPED}
+        kept = {k: v for k, v in e.payload.items() if k not in _DROPPED and k not in _IN_ROW}
         text = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
     asset = e.payload.get("asset") if not isinstance(e, _CachedEntry) else e.asset
     ts = e.payload.get("ts") if not isinstance(e, _CachedEntry) else e.ts

@@ -25,6 +25,7 @@ policy comes from the model's own signed consent (``core.rosterlog``).
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -240,6 +241,23 @@ def compute_status(
     Returns:
         The report; never raises for bad logs, policies or files (they show up in it).
     """
+    # A long history makes many small objects and no cycles (see core.verify): the cyclic
+    # collector runs once, afterwards, not again and again while they are made.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _compute_status(ws, report, now, sha256_of)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _compute_status(
+    ws: Workspace,
+    report: VerifyReport | None,
+    now: dt.datetime | None,
+    sha256_of: Callable[[AssetRef], str] | None,
+) -> StatusReport:
     if report is None:
         report = verify_workspace(ws.root)
     roster = report.roster

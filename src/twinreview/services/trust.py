@@ -17,6 +17,8 @@ Two small records, both outside the workspace (a hostile folder cannot edit them
 from __future__ import annotations
 
 import datetime as dt
+import gc
+import hashlib
 import json
 import os
 import re
@@ -308,9 +310,17 @@ class PrefixStore:
         return self.folder / f"{workspace_id}.json"
 
     def load(self, workspace_id: str) -> dict[str, VerifiedPrefix]:
-        """Relative log path -> record (empty when there is none or it cannot be read)."""
+        """Relative log path -> record (empty when there is none or it cannot be read).
+
+        The file starts with the sha256 of the rest: a record damaged on disk (a crash, a full
+        disk) is dropped whole rather than half-read.
+        """
         try:
-            data = json.loads(self._path(workspace_id).read_bytes())
+            raw = self._path(workspace_id).read_bytes()
+            digest, _, body = raw.partition(b"\n")
+            if hashlib.sha256(body).hexdigest().encode() != digest:
+                return {}
+            data = json.loads(body)
             return {str(rel): VerifiedPrefix.from_json(rec) for rel, rec in data.items()}
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return {}
@@ -322,7 +332,8 @@ class PrefixStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             records = {rel: p.to_json() for rel, p in prefixes.items()}
-            tmp.write_text(json.dumps(records, separators=(",", ":")), "utf-8")
+            body = json.dumps(records, separators=(",", ":")).encode("utf-8")
+            tmp.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
             os.replace(tmp, path)
         except OSError:
             pass
@@ -367,6 +378,17 @@ class Verifier:
         blocked). Only logs whose whole verified prefix is good raise the record, so one bad run
         cannot teach this device a forged head.
         """
+        # Like core.verify: loading a long record makes many objects and no cycles; the cyclic
+        # collector would rescan them again and again. It runs once, afterwards.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._verify(root, roster)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _verify(self, root: Path, roster: SignedRoster | None) -> VerifyReport:
         if roster is None:
             roster = SignedRoster.load(root / ROSTER_DIR)
         ws_id = roster.workspace_id
