@@ -170,3 +170,15 @@ def test_closed_pipe_is_not_a_traceback(
         monkeypatch.setattr(sys, "stdout", ClosedPipe(raw))
         code = main(["scan", str(demo_ws), "--json"])
     assert code == 1
+
+
+def test_demo_with_a_model_identity_on_this_device(tmp_path: Path) -> None:
+    from twinreview.core.roster import Person
+    from twinreview.core.sshsig import SigningKey
+    from twinreview.services.trust import TrustStore
+
+    me = (Person("me@example.com", "Me", "model", ("milo", "nova")), SigningKey.generate().public)
+    root = build_demo(tmp_path / "demo", me, TrustStore.default())
+    assert (root / "roster" / "roster.dlog").is_file()
+    text = (root / "roster" / "people.toml").read_text()
+    assert "me@example.com" not in text

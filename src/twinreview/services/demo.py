@@ -95,7 +95,8 @@ def build_demo(
 
     Args:
         target: The folder to build in.
-        reviewer: The user's own identity, added to the demo roster so they can decide there.
+        reviewer: The user's own identity, added to the demo roster so they can decide there
+            (as an agent or brand; a model user is not added, the demo's models are taken).
         trust: This device's pinned owners: the demo's (throw-away) owner key is pinned there,
             since the demo was built on this device.
 
@@ -254,7 +255,8 @@ def _sign_roster(
         (Person("sam@demo.invalid", "Sam (demo agent)", "agent", ("milo", "nova")), sam_key.public),
         (Person("nova@demo.invalid", "Nova (demo model)", "model", ("nova",)), nova_key.public),
     ]
-    if reviewer is not None:
+    if reviewer is not None and reviewer[0].role != "model":
+        # A model cannot join: each demo model already has her own person (her consent is hers).
         people.append(reviewer)
     for person, key in people:
         owner.append(
