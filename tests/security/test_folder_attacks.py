@@ -580,3 +580,35 @@ def test_an_unauthorised_roster_line_can_be_set_aside_by_the_owner(
     team.decide(team.ava, LOOK1, "approve")
     team.decide(team.kim, LOOK1, "approve")
     assert state_of(team.root) is State.CLEARED
+
+
+def test_the_owner_can_accept_a_lost_log_and_nobody_else_can(
+    team: Team, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    team.decide(team.ava, LOOK2, "approve")
+    team.decide(team.kim, LOOK1, "approve")  # Kim's device saw Ava's log
+    log = log_of(team.root, "ava@example.com")
+    fp = team.ava.current().public_key.fingerprint  # type: ignore[union-attr]
+    log.unlink()  # her laptop was lost before it synced again
+    fresh_device(monkeypatch, tmp_path)
+    assert state_of(team.root) is State.BLOCKED
+    with pytest.raises(RosterAdminError, match="not the owner or an admin"):
+        roster_service(team.kim).accept_head(team.root, fp)
+    roster_service(owner_of(team.root)).accept_head(team.root, fp)
+    doc = verify_json(team.root, capsys)
+    assert doc["ok"]
+    assert "accepted_gap" in kinds(doc)
+    # Her new laptop: her only key is gone, so the owner takes her off and on again with the new
+    # key, and she gives her consent again (only she can).
+    laptop = reviewer(tmp_path / "new-laptop", "ava@example.com", "model", "Ava")
+    owner = roster_service(owner_of(team.root))
+    owner.remove_person(team.root, "ava@example.com")
+    owner.add_person(
+        team.root,
+        Person("ava@example.com", "Ava", "model", ("ava",)),
+        laptop.current().public_key,  # type: ignore[union-attr]
+    )
+    sign_consent(team.root, laptop, "ava")
+    team.decide(laptop, LOOK1, "approve")
+    assert state_of(team.root) is State.CLEARED

@@ -133,6 +133,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     po.add_argument("workspace", metavar="WS", help="workspace folder")
     po.set_defaults(func=run_policy)
 
+    ac = rs.add_parser(
+        "accept",
+        help="accept that a log now ends where it does (owner or admin)",
+        description="A log that is shorter than someone saw, or gone (a laptop lost before it "
+        "synced), blocks the assets it could decide on. After checking what happened, the owner "
+        "signs that the log now ends at its current entry: verify still reports the gap, but it "
+        "no longer blocks. If the log changes again, it blocks again.",
+    )
+    ac.add_argument("workspace", metavar="WS", help="workspace folder")
+    ac.add_argument("log", metavar="SHA256:...", help="the log's key fingerprint (from verify)")
+    ac.set_defaults(func=run_accept)
+
     rp = rs.add_parser(
         "repair",
         help="set aside roster lines that failed verification (owner or admin)",
@@ -238,6 +250,11 @@ def run_admin(args: argparse.Namespace) -> int:
 def run_policy(args: argparse.Namespace) -> int:
     """``twinreview roster policy``."""
     return _run(args, _do_policy)
+
+
+def run_accept(args: argparse.Namespace) -> int:
+    """``twinreview roster accept``."""
+    return _run(args, _do_accept)
 
 
 def run_repair(args: argparse.Namespace) -> int:
@@ -381,6 +398,16 @@ def _do_admin(service: RosterService, ws: Workspace, args: argparse.Namespace) -
 def _do_policy(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
     service.set_policy(ws.root)
     print("signed twinreview.toml's [disclosure] and [similarity] as the workspace policy")
+    return EXIT_OK
+
+
+def _do_accept(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    roster = service.accept_head(ws.root, args.log)
+    state = roster.current
+    assert state is not None
+    seq = state.accepted[args.log][0]
+    where = "as gone" if seq < 0 else f"at seq {seq}"
+    print(f"accepted log {args.log} {where}; verify keeps reporting the gap, it no longer blocks")
     return EXIT_OK
 
 

@@ -31,6 +31,10 @@ Kinds and their fields:
     policy         policy {"disclosure": {...}, "similarity": {...}}: the workspace's rules
     consent        model, uses (list or null: any), expires ("YYYY-MM-DD" or null), require
                    (roles), veto (bool), withdrawn (bool). Signed by the model herself.
+    accept_head    target_log (fingerprint), target_seq (-1: the log is gone), target_hash (null
+                   when gone): the
+                   owner or an admin accepts that a log now ends there (a laptop lost before its
+                   log was synced); its rollback stops blocking, and verify still reports it.
 
 Who may sign what (checked against the roster as it stood just before the entry):
 - genesis: seq 0 only; its signer is the **owner**. The workspace id is the sha256 hex of the
@@ -113,9 +117,18 @@ KINDS: tuple[str, ...] = (
     "remove_person",
     "policy",
     "consent",
+    "accept_head",
 )
 ADMIN_KINDS = frozenset(
-    {"add_person", "update_person", "add_key", "revoke_key", "remove_person", "policy"}
+    {
+        "add_person",
+        "update_person",
+        "add_key",
+        "revoke_key",
+        "remove_person",
+        "policy",
+        "accept_head",
+    }
 )
 POLICY_TABLES: tuple[str, ...] = ("disclosure", "similarity")
 JOIN_KIND = "join_request"
@@ -233,6 +246,7 @@ class RosterState:
     policy: PolicySetting | None
     revoked: Mapping[str, Revocation]
     removed: Mapping[str, tuple[Removal, ...]]
+    accepted: Mapping[str, tuple[int, str | None, int]] = field(default_factory=dict)
 
     # -- the interface verification and policy evaluation use --------------------------------
 
@@ -502,9 +516,7 @@ class SignedRoster:
         make the roster untrustworthy; the next roster change finishes or sets it aside.
         """
         return (
-            self.exists
-            and bool(self.states)
-            and all(p.kind == "torn_tail" for p in self.problems)
+            self.exists and bool(self.states) and all(p.kind == "torn_tail" for p in self.problems)
         )
 
     @property
@@ -651,6 +663,7 @@ def _apply(
     consents = dict(state.consents)
     revoked = dict(state.revoked)
     removed = dict(state.removed)
+    accepted = dict(state.accepted)
     policy = state.policy
     own_keys = kind in ("add_key", "revoke_key") and payload.get("person") == signer_principal
     if kind in ADMIN_KINDS and not own_keys and not state.is_admin(signer_principal):
@@ -741,7 +754,21 @@ def _apply(
         policy = PolicySetting(dict(tables), signer_principal, seq, str(payload.get("ts")))
     elif kind == "consent":
         consents[_text(payload, "model")] = _consent(state, payload, signer_principal, seq)
-    return RosterState(seq, h, state.owner, persons, consents, policy, revoked, removed)
+    elif kind == "accept_head":
+        log = _text(payload, "target_log")
+        head_seq, head_hash = payload.get("target_seq"), payload.get("target_hash")
+        if (
+            not isinstance(head_seq, int)
+            or isinstance(head_seq, bool)
+            or head_seq < -1
+            or not (head_hash is None or isinstance(head_hash, str))
+            or (head_seq == -1) != (head_hash is None)
+        ):
+            raise RosterLogError(
+                "accept_head needs target_seq (>= -1) and target_hash (null only for -1)"
+            )
+        accepted[log] = (head_seq, head_hash, seq)
+    return RosterState(seq, h, state.owner, persons, consents, policy, revoked, removed, accepted)
 
 
 def _keys(value: object, state: RosterState) -> dict[str, SshPublicKey]:

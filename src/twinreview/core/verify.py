@@ -92,8 +92,9 @@ ROLLED_BACK = "rolled_back"
 LOG_MISSING = "log_missing"
 VIEW_EDITED = "view_edited"
 NOT_A_LOG = "not_a_log"
+ACCEPTED_GAP = "accepted_gap"
 # Problems that are reported but make no decision untrustworthy.
-NON_BLOCKING = frozenset({TORN_TAIL, VIEW_EDITED})
+NON_BLOCKING = frozenset({TORN_TAIL, VIEW_EDITED, ACCEPTED_GAP})
 FUTURE_SLACK = dt.timedelta(hours=24)
 
 _RANK = {state: i for i, state in enumerate(STATES)}
@@ -229,8 +230,12 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        """True if every entry of every file is good and the roster could be read."""
-        return not self.problems
+        """True if every entry of every file is good and the roster could be read.
+
+        A gap the owner accepted with a signed ``accept_head`` is still listed among the
+        problems, for the record, but does not make the report fail.
+        """
+        return all(p.kind == ACCEPTED_GAP for p in self.problems)
 
     @property
     def blocking_problems(self) -> list[Problem]:
@@ -1160,6 +1165,8 @@ def _check_heads(
         if best is None or seq >= best[0]:
             named[log] = (seq, h, "this device's last verification")
 
+    current = roster.current
+    accepted_heads = dict(current.accepted) if current is not None else {}
     for log, (seq, h, who) in sorted(named.items()):
         have = report.heads.get(log)
         is_roster = log == ROSTER_LOG_ID
@@ -1168,6 +1175,12 @@ def _check_heads(
         label = (
             "the signed roster" if is_roster else f"log {log}" + (f" ({owner[0]})" if owner else "")
         )
+        accepted = accepted_heads.get(log)
+        now_at = (have[0], have[1]) if have is not None else (-1, None)
+        if accepted is not None and (accepted[0], accepted[1]) == now_at:
+            ok_note = f"; the owner accepted this at roster entry {accepted[2]}"
+        else:
+            ok_note = ""
         if have is None:
             if is_roster and not roster.exists:
                 continue  # already reported: there is no signed roster at all
@@ -1176,8 +1189,8 @@ def _check_heads(
                     where or f"{LOGS_DIR}/",
                     seq,
                     None,
-                    LOG_MISSING,
-                    f"{label} is missing, but {who} saw it at seq {seq}: it was deleted",
+                    ACCEPTED_GAP if ok_note else LOG_MISSING,
+                    f"{label} is missing, but {who} saw it at seq {seq}: it was deleted{ok_note}",
                 )
             )
             continue
@@ -1187,9 +1200,9 @@ def _check_heads(
                     where,
                     seq,
                     None,
-                    ROLLED_BACK,
+                    ACCEPTED_GAP if ok_note else ROLLED_BACK,
                     f"{label} has {have[0] + 1} entries, but {who} saw {seq + 1}: it was "
-                    "rolled back or truncated",
+                    f"rolled back or truncated{ok_note}",
                 )
             )
             continue

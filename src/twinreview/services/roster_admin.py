@@ -373,6 +373,24 @@ class RosterService:
         self._write_views(root, SignedRoster.load(root / ROSTER_DIR))
         return moved
 
+    def accept_head(self, root: Path, log: str) -> SignedRoster:
+        """Accept that a log now ends where it does (owner or admin), e.g. a lost laptop's log.
+
+        Its rollback (or absence) is still reported by ``verify``, but no longer blocks the
+        assets that depend on it. The acceptance names the exact head: if the log changes again,
+        it blocks again.
+        """
+        roster = self._roster(root)
+        _, signer = self._signer()
+        report = self._verifier.verify(root, roster)
+        head = report.heads.get(log)
+        fields: dict[str, Any] = {
+            "target_log": log,
+            "target_seq": head[0] if head else -1,
+            "target_hash": head[1] if head else None,
+        }
+        return self._append(root, signer, "accept_head", fields)
+
     # -- consent ---------------------------------------------------------------------------
 
     def consent(
