@@ -21,9 +21,10 @@ import pytest
 
 from twinreview.cli import keys_cmd
 from twinreview.core.declog import LogWriter
-from twinreview.core.roster import Person, add_to_roster
 from twinreview.core.verify import verify_workspace
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
+from twinreview.services.roster_admin import RosterService
+from twinreview.services.trust import TrustStore, Verifier
 
 
 @pytest.fixture(autouse=True)
@@ -57,10 +58,15 @@ def test_init_sign_and_verify_with_the_real_keyring(tmp_path: Path) -> None:
         assert loaded == identity and key.public == identity.public_key
         assert key.seed not in (tmp_path / "cfg" / "identity.toml").read_bytes()
         ws = tmp_path / "ws"
-        add_to_roster(ws / "roster", Person(identity.principal, "CI", "brand"), key.public)
-        LogWriter.for_workspace(ws, key, identity.principal, identity.role).append(
-            "decision", {"decision": "approve"}
-        )
+        (ws / "models").mkdir(parents=True)
+        # The real keyring signs the roster's first entry (the owner) and a log entry under it.
+        roster = RosterService(again, TrustStore.default(), Verifier.default()).init(ws)
+        head = roster.head
+        assert head is not None
+        context = {"ws": roster.workspace_id, "roster": {"seq": head[0], "hash": head[1]}}
+        LogWriter.for_workspace(
+            ws, key, identity.principal, identity.role, context=lambda: context
+        ).append("decision", {"decision": "approve"})
         assert verify_workspace(ws).ok
     finally:
         service.keystore.delete_seed(identity.public_key.fingerprint)
