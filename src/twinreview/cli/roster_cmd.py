@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("workspace", metavar="WS", help="workspace folder")
     p.add_argument("--name", metavar="NAME", help="workspace name (default: from twinreview.toml)")
-    p.set_defaults(func=run_init)
+    p.set_defaults(func=_runner(_do_init))
 
     p = sub.add_parser(
         "trust",
@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("workspace", metavar="WS", help="workspace folder")
     p.add_argument("--fingerprint", metavar="SHA256:...", help="the owner key you expect")
-    p.set_defaults(func=run_trust)
+    p.set_defaults(func=_runner(_do_trust, need_key=False))
 
     p = sub.add_parser(
         "consent",
@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="roles that must approve (default: model,agent; must include model)",
     )
     p.add_argument("--withdraw", action="store_true", help="withdraw your consent")
-    p.set_defaults(func=run_consent)
+    p.set_defaults(func=_runner(_do_consent))
 
     p = sub.add_parser(
         "roster",
@@ -97,41 +97,41 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add.add_argument("--role", choices=ROLES, help="model, agent or brand")
     add.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
     add.add_argument("--admin", action="store_true", help="may change the roster (owner only)")
-    add.set_defaults(func=run_add)
+    add.set_defaults(func=_runner(_do_add))
 
     show = rs.add_parser("show", help="print the roster, consents, policy and pending requests")
     show.add_argument("workspace", metavar="WS", help="workspace folder")
     show.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    show.set_defaults(func=run_show)
+    show.set_defaults(func=_runner(_do_show, need_key=False))
 
     ap = rs.add_parser("approve", help="approve a pending join request (owner or admin)")
     ap.add_argument("workspace", metavar="WS", help="workspace folder")
     ap.add_argument("principal", metavar="PRINCIPAL", help="who asked to join")
-    ap.set_defaults(func=run_approve)
+    ap.set_defaults(func=_runner(_do_approve))
 
     rv = rs.add_parser("revoke", help="revoke one key of a person (owner or admin)")
     rv.add_argument("workspace", metavar="WS", help="workspace folder")
     rv.add_argument("principal", metavar="PRINCIPAL")
     rv.add_argument("fingerprint", metavar="SHA256:...")
-    rv.set_defaults(func=run_revoke)
+    rv.set_defaults(func=_runner(_do_revoke))
 
     rm = rs.add_parser("remove", help="remove a person (their past decisions keep counting)")
     rm.add_argument("workspace", metavar="WS", help="workspace folder")
     rm.add_argument("principal", metavar="PRINCIPAL")
-    rm.set_defaults(func=run_remove)
+    rm.set_defaults(func=_runner(_do_remove))
 
     ad = rs.add_parser("admin", help="appoint (or with --off dismiss) an admin (owner only)")
     ad.add_argument("workspace", metavar="WS", help="workspace folder")
     ad.add_argument("principal", metavar="PRINCIPAL")
     ad.add_argument("--off", action="store_true", help="dismiss instead")
-    ad.set_defaults(func=run_admin)
+    ad.set_defaults(func=_runner(_do_admin))
 
     po = rs.add_parser(
         "policy",
         help="sign twinreview.toml's [disclosure] and [similarity] as the workspace policy",
     )
     po.add_argument("workspace", metavar="WS", help="workspace folder")
-    po.set_defaults(func=run_policy)
+    po.set_defaults(func=_runner(_do_policy))
 
     ac = rs.add_parser(
         "accept",
@@ -143,7 +143,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     ac.add_argument("workspace", metavar="WS", help="workspace folder")
     ac.add_argument("log", metavar="SHA256:...", help="the log's key fingerprint (from verify)")
-    ac.set_defaults(func=run_accept)
+    ac.set_defaults(func=_runner(_do_accept))
 
     rp = rs.add_parser(
         "repair",
@@ -153,7 +153,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "roster/roster.dlog.rejected-<time> so the roster can go on.",
     )
     rp.add_argument("workspace", metavar="WS", help="workspace folder")
-    rp.set_defaults(func=run_repair)
+    rp.set_defaults(func=_runner(_do_repair))
 
     mg = rs.add_parser(
         "migrate",
@@ -164,7 +164,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     mg.add_argument("workspace", metavar="WS", help="workspace folder")
     mg.add_argument("--name", metavar="NAME", help="workspace name")
-    mg.set_defaults(func=run_migrate)
+    mg.set_defaults(func=_runner(_do_migrate))
 
 
 def _error(message: str, code: int = EXIT_USAGE) -> int:
@@ -191,6 +191,11 @@ def _service(args: argparse.Namespace, *, need_key: bool = True) -> RosterServic
 _Action = Callable[[RosterService, Workspace, argparse.Namespace], int]
 
 
+def _runner(action: _Action, *, need_key: bool = True) -> Callable[[argparse.Namespace], int]:
+    """The subcommand function running ``action`` with the roster service."""
+    return lambda args: _run(args, action, need_key)
+
+
 def _run(args: argparse.Namespace, action: _Action, need_key: bool = True) -> int:
     try:
         service = _service(args, need_key=need_key)
@@ -200,71 +205,6 @@ def _run(args: argparse.Namespace, action: _Action, need_key: bool = True) -> in
         return _error(str(exc))
     except RosterAdminError as exc:
         return _error(str(exc), EXIT_CHECK_FAILED)
-
-
-def run_init(args: argparse.Namespace) -> int:
-    """``twinreview init``."""
-    return _run(args, _do_init)
-
-
-def run_trust(args: argparse.Namespace) -> int:
-    """``twinreview trust``."""
-    return _run(args, _do_trust, need_key=False)
-
-
-def run_consent(args: argparse.Namespace) -> int:
-    """``twinreview consent``."""
-    return _run(args, _do_consent)
-
-
-def run_add(args: argparse.Namespace) -> int:
-    """``twinreview roster add``."""
-    return _run(args, _do_add)
-
-
-def run_show(args: argparse.Namespace) -> int:
-    """``twinreview roster show``."""
-    return _run(args, _do_show, need_key=False)
-
-
-def run_approve(args: argparse.Namespace) -> int:
-    """``twinreview roster approve``."""
-    return _run(args, _do_approve)
-
-
-def run_revoke(args: argparse.Namespace) -> int:
-    """``twinreview roster revoke``."""
-    return _run(args, _do_revoke)
-
-
-def run_remove(args: argparse.Namespace) -> int:
-    """``twinreview roster remove``."""
-    return _run(args, _do_remove)
-
-
-def run_admin(args: argparse.Namespace) -> int:
-    """``twinreview roster admin``."""
-    return _run(args, _do_admin)
-
-
-def run_policy(args: argparse.Namespace) -> int:
-    """``twinreview roster policy``."""
-    return _run(args, _do_policy)
-
-
-def run_accept(args: argparse.Namespace) -> int:
-    """``twinreview roster accept``."""
-    return _run(args, _do_accept)
-
-
-def run_repair(args: argparse.Namespace) -> int:
-    """``twinreview roster repair``."""
-    return _run(args, _do_repair)
-
-
-def run_migrate(args: argparse.Namespace) -> int:
-    """``twinreview roster migrate``."""
-    return _run(args, _do_migrate)
 
 
 def _do_init(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:

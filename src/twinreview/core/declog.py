@@ -265,7 +265,8 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -372,7 +373,7 @@ class LogWriter:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _locked(self) -> _Release:
+    def _locked(self) -> HeldLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire()
@@ -380,7 +381,7 @@ class LogWriter:
             raise LogLockedError(
                 f"another twinreview process is writing {self.path.name}; try again"
             ) from None
-        return _Release(self._lock)
+        return HeldLock(self._lock)
 
     def _prepare_locked(self) -> tuple[_Tail, list[Entry]]:
         written: list[Entry] = []
@@ -426,7 +427,7 @@ class LogWriter:
             # Finishing the line keeps it; moving it aside would erase a decision.
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
             try:
-                _write_all(fd, b"\n")
+                write_all(fd, b"\n")
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -439,7 +440,7 @@ class LogWriter:
             n += 1
         fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            _write_all(fd, torn)
+            write_all(fd, torn)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -532,15 +533,15 @@ class LogWriter:
         )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
         try:
-            _write_all(fd, entry.line)
+            write_all(fd, entry.line)
             os.fsync(fd)
         finally:
             os.close(fd)
         return entry
 
 
-class _Release:
-    """Context manager releasing an already acquired lock."""
+class HeldLock:
+    """Context manager releasing an already acquired lock (the roster writer uses it too)."""
 
     def __init__(self, lock: filelock.BaseFileLock) -> None:
         self._lock = lock

@@ -79,6 +79,7 @@ import filelock
 
 from twinreview.core.declog import (
     FORMAT_VERSION,
+    HeldLock,
     LogError,
     LogLockedError,
     encode_line,
@@ -87,6 +88,7 @@ from twinreview.core.declog import (
     parse_line,
     read_log,
     utc_now,
+    write_all,
 )
 from twinreview.core.roster import (
     ALLOWED_SIGNERS,
@@ -691,12 +693,7 @@ def _apply(
         _check_one_model_person(state, new)
         persons[principal] = new
     elif kind == "update_person":
-        principal = _text(payload, "person")
-        old = persons.get(principal)
-        if old is None:
-            raise RosterLogError(f"{principal} is not on the roster")
-        if principal == state.owner and signer_principal != state.owner:
-            raise RosterLogError("only the owner changes the owner's entry")
+        principal, old = _target(state, payload, signer_principal, "changes the owner's entry")
         new = old
         if "name" in payload:
             new = replace(new, display_name=str(payload["name"]))
@@ -711,23 +708,15 @@ def _apply(
         _check_one_model_person(state, new)
         persons[principal] = new
     elif kind == "add_key":
-        principal = _text(payload, "person")
-        old = persons.get(principal)
-        if old is None:
-            raise RosterLogError(f"{principal} is not on the roster")
-        if principal == state.owner and signer_principal != state.owner:
-            raise RosterLogError("only the owner adds keys to the owner")
+        principal, old = _target(state, payload, signer_principal, "adds keys to the owner")
         keys = dict(old.keys)
         keys.update(_keys([payload.get("new_key")], state))
         persons[principal] = replace(old, keys=keys)
     elif kind == "revoke_key":
-        principal = _text(payload, "person")
+        principal, old = _target(state, payload, signer_principal, "revokes the owner's keys")
         fp = _text(payload, "fingerprint")
-        old = persons.get(principal)
-        if old is None or fp not in old.keys:
+        if fp not in old.keys:
             raise RosterLogError(f"{fp} is not an active key of {principal}")
-        if principal == state.owner and signer_principal != state.owner:
-            raise RosterLogError("only the owner revokes the owner's keys")
         keys = dict(old.keys)
         del keys[fp]
         persons[principal] = replace(old, keys=keys)
@@ -769,6 +758,19 @@ def _apply(
             )
         accepted[log] = (head_seq, head_hash, seq)
     return RosterState(seq, h, state.owner, persons, consents, policy, revoked, removed, accepted)
+
+
+def _target(
+    state: RosterState, payload: Mapping[str, Any], signer: str, owner_only: str
+) -> tuple[str, RosterPerson]:
+    """The person an entry changes; only the owner changes the owner."""
+    principal = _text(payload, "person")
+    person = state.persons.get(principal)
+    if person is None:
+        raise RosterLogError(f"{principal} is not on the roster")
+    if principal == state.owner and signer != state.owner:
+        raise RosterLogError(f"only the owner {owner_only}")
+    return principal, person
 
 
 def _keys(value: object, state: RosterState) -> dict[str, SshPublicKey]:
@@ -1014,13 +1016,13 @@ class RosterWriter:
             os.fsync(fh.fileno())
         return aside
 
-    def _locked(self) -> _Release:
+    def _locked(self) -> HeldLock:
         self.roster_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._lock.acquire()
         except filelock.Timeout:
             raise LogLockedError("another twinreview process is writing the roster") from None
-        return _Release(self._lock)
+        return HeldLock(self._lock)
 
     def _write(self, line: bytes, *, create: bool) -> None:
         flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0)
@@ -1031,23 +1033,10 @@ class RosterWriter:
         except FileNotFoundError:
             raise LogError("roster/roster.dlog disappeared") from None
         try:
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, line)
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-class _Release:
-    def __init__(self, lock: filelock.BaseFileLock) -> None:
-        self._lock = lock
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
 
 
 # -- join requests ------------------------------------------------------------------------
