@@ -132,10 +132,14 @@ def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int
     reasons = f" ({', '.join(p['reasons'])})" if p["reasons"] else ""
     override = " with override" if p["override"] else ""
     print(
-        f"{p['decision']}d{reasons}{override}: {rel} by {p['principal']} ({p['role']}), "
+        f"{_DONE.get(p['decision'], p['decision'])}{reasons}{override}: {rel} by "
+        f"{p['principal']} ({p['role']}), "
         f"entry {p['seq']} of log {p['log']}"
     )
     return EXIT_OK
+
+
+_DONE = {"approve": "approved", "reject": "rejected"}
 
 
 def _locate(ws: Workspace, given: str) -> Path | str:

@@ -19,6 +19,7 @@ from twinreview.core.workspace import Workspace
 from twinreview.services.export import README, ExportError, export_workspace
 from twinreview.services.export_check import HEADS
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
+from twinreview.services.trust import TrustStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,6 +55,15 @@ def run(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace, keys: KeyService) -> int:
     """Export and print a summary; return the exit code."""
     ws = Workspace.open(args.workspace)
+    # The export signs what it copies: only in a workspace whose owner this device pinned.
+    check = TrustStore.default().check(ws.roster, ws.root)
+    if check.state == "unpinned":
+        return _error(
+            f"this device has not pinned this workspace's owner ({check.owner_fingerprint}); "
+            f"check it with the owner, then run 'twinreview trust {args.workspace}'"
+        )
+    if check.state == "mismatch":
+        return _error(check.message)
     try:
         identity, key = keys.signer()
         result = export_workspace(ws.root, args.outdir, identity, key)
