@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -373,15 +374,15 @@ class LogWriter:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _locked(self) -> HeldLock:
+    def _locked(self) -> contextlib.AbstractContextManager[object]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._lock.acquire()
+            lock = self._lock.acquire()
         except filelock.Timeout:
             raise LogLockedError(
                 f"another twinreview process is writing {self.path.name}; try again"
             ) from None
-        return HeldLock(self._lock)
+        return lock
 
     def _prepare_locked(self) -> tuple[_Tail, list[Entry]]:
         written: list[Entry] = []
@@ -538,16 +539,3 @@ class LogWriter:
         finally:
             os.close(fd)
         return entry
-
-
-class HeldLock:
-    """Context manager releasing an already acquired lock (the roster writer uses it too)."""
-
-    def __init__(self, lock: filelock.BaseFileLock) -> None:
-        self._lock = lock
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()

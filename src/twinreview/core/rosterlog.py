@@ -65,6 +65,7 @@ Public API:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -79,7 +80,6 @@ import filelock
 
 from twinreview.core.declog import (
     FORMAT_VERSION,
-    HeldLock,
     LogError,
     LogLockedError,
     encode_line,
@@ -1016,13 +1016,13 @@ class RosterWriter:
             os.fsync(fh.fileno())
         return aside
 
-    def _locked(self) -> HeldLock:
+    def _locked(self) -> contextlib.AbstractContextManager[object]:
         self.roster_dir.mkdir(parents=True, exist_ok=True)
         try:
-            self._lock.acquire()
+            lock = self._lock.acquire()
         except filelock.Timeout:
             raise LogLockedError("another twinreview process is writing the roster") from None
-        return HeldLock(self._lock)
+        return lock
 
     def _write(self, line: bytes, *, create: bool) -> None:
         flags = os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0)
