@@ -230,16 +230,116 @@ def parse_line(data: bytes, lineno: int) -> RawLine:
 
 
 def read_log(path: Path) -> LogContent:
-    """Read and decode every line of a log file.
+    """Read and decode every line of a log file (streamed; see :func:`stream_log`).
 
     Raises:
-        OSError: if the file cannot be read.
+        OSError: if the file cannot be read or is not a regular file.
     """
-    return parse_log(path, path.read_bytes())
+    return stream_log(path).content
+
+
+# A decision with a 4,000-character note and every finding it showed is a few kB; a line this
+# long is not an entry, and decoding it (JSON, base64, JSON again) would cost several times its
+# size in memory.
+MAX_LINE_BYTES = 1 << 20
+_READ_CHUNK = 1 << 16
+
+
+@dataclass
+class StreamedLog:
+    """What :func:`stream_log` read.
+
+    Attributes:
+        content: The decoded lines after the skipped prefix, and the torn tail.
+        size: Bytes in the file.
+        prefix_sha256: sha256 hex of the first ``skip`` bytes (None when the file is shorter or
+            they do not end a line).
+        sha256: sha256 hex of the whole file.
+    """
+
+    content: LogContent
+    size: int
+    prefix_sha256: str | None
+    sha256: str
+
+
+def stream_log(path: Path, *, skip: int = 0, first_lineno: int = 1) -> StreamedLog:
+    """Read a log line by line, never holding more than one capped line beyond what it returns.
+
+    The first ``skip`` bytes (a prefix verified before) are only hashed; the lines after them are
+    decoded. A line longer than :data:`MAX_LINE_BYTES` is reported as malformed without being
+    kept or decoded.
+
+    Raises:
+        OSError: if the file cannot be read or is not a regular file.
+    """
+    from twinreview.core.files import open_regular
+
+    content = LogContent(path)
+    whole = hashlib.sha256()
+    prefix_sha: str | None = None
+    size = 0
+    with open_regular(path) as fh:
+        remaining = skip
+        last = b""
+        while remaining:
+            chunk = fh.read(min(remaining, _READ_CHUNK))
+            if not chunk:
+                break
+            whole.update(chunk)
+            size += len(chunk)
+            remaining -= len(chunk)
+            last = chunk[-1:]
+        if skip and not remaining and last == b"\n":
+            prefix_sha = whole.copy().hexdigest()
+        elif skip:
+            # Not the prefix recorded: decode the whole file after all.
+            fh.seek(0)
+            whole = hashlib.sha256()
+            size = 0
+            first_lineno = 1
+        lineno = first_lineno
+        while True:
+            line = fh.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                break
+            whole.update(line)
+            size += len(line)
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                # Too long: read past the rest of it in chunks, keeping only its start.
+                start, dropped = line, len(line)
+                while not line.endswith(b"\n"):
+                    line = fh.readline(_READ_CHUNK)
+                    if not line:
+                        break
+                    whole.update(line)
+                    size += len(line)
+                    dropped += len(line)
+                if not line.endswith(b"\n"):
+                    content.torn_tail = start  # an unfinished giant: reported as a torn tail
+                    break
+                content.lines.append(
+                    RawLine(
+                        lineno,
+                        b"",
+                        None,
+                        None,
+                        None,
+                        f"malformed line: {dropped} bytes, longer than any entry",
+                    )
+                )
+                lineno += 1
+                continue
+            if not line.endswith(b"\n"):
+                content.torn_tail = line
+                break
+            content.lines.append(parse_line(line, lineno))
+            lineno += 1
+    return StreamedLog(content, size, prefix_sha, whole.hexdigest())
 
 
 def parse_log(path: Path, data: bytes, start: int = 0, lineno: int = 1) -> LogContent:
-    """Decode the lines of ``data`` from byte offset ``start`` (line ``lineno``) on.
+    """Decode the lines of ``data`` (already in memory) from byte offset ``start`` on.
 
     ``start`` must be 0 or just after a newline (a verified prefix ends there).
     """

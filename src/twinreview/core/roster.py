@@ -189,6 +189,15 @@ def parse_allowed_signers(text: str) -> tuple[list[AllowedSigner], list[str]]:
                 raise RosterError("missing key")
             if rest[0] in _KEY_TYPES and rest[0] != "ssh-ed25519":
                 continue  # e.g. a git signing key: valid OpenSSH, never a twinreview signer
+            limited = sorted(set(options) & {"valid-after", "valid-before"})
+            if limited:
+                # Stock ssh-keygen enforces these against the signature's time; twinreview
+                # judges keys by the signed roster's revocations instead. Refusing the line keeps
+                # the two from ever disagreeing about whether an entry verifies.
+                raise RosterError(
+                    f"{' and '.join(limited)} are not supported (time-limited keys are revoked "
+                    "on the signed roster instead); remove the option"
+                )
             key = SshPublicKey.parse(f"{rest[0]} {rest[1]}")
             signers.append(AllowedSigner(principals, options, key, " ".join(rest[2:]), lineno))
         except (RosterError, SshsigError) as exc:

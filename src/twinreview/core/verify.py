@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import json
 import os
 from collections import Counter, defaultdict
@@ -50,7 +49,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from twinreview.core.declog import KINDS, LOG_SUFFIX, LOGS_DIR, RawLine, line_hash, parse_log
+from twinreview.core.declog import (
+    KINDS,
+    LOG_SUFFIX,
+    LOGS_DIR,
+    RawLine,
+    StreamedLog,
+    line_hash,
+    stream_log,
+)
 from twinreview.core.rosterlog import (
     ROSTER_DIR,
     ROSTER_LOG_ID,
@@ -735,48 +742,50 @@ def _verify_logs(
     for path in paths:
         rel = _rel(path, root)
         record = prefixes.get(rel)
+        streamed: StreamedLog | None = None
         try:
             st = _stat_key(path.stat())
-            if (
-                record is not None
-                and record.stat == st
-                and record.size == st[0]
+            usable = (
+                record
+                if record is not None
                 and roster_hash
                 and record.roster_head == roster_hash
-            ):
-                data = b""  # unchanged since it was verified: the record is the file
-                cached: VerifiedPrefix | None = record
+                and st[0] >= record.size
+                else None
+            )
+            cached: VerifiedPrefix | None = None
+            if usable is not None and usable.stat == st and usable.size == st[0]:
+                cached = usable  # unchanged since it was verified: the record is the file
+            elif usable is not None:
+                # Grown: hash the verified prefix, decode only what was appended.
+                streamed = stream_log(path, skip=usable.size, first_lineno=len(usable.rows) + 1)
+                if streamed.prefix_sha256 == usable.digest:
+                    cached = usable
+                elif streamed.prefix_sha256 is not None:
+                    streamed = stream_log(path)  # the prefix changed: everything again
             else:
-                data = path.read_bytes()
-                cached = _usable_prefix(record, data, roster_hash)
+                streamed = stream_log(path)
+            old: list[VerifiedEntry] = []
+            if cached is not None:
+                try:
+                    old = [_entry_from_row(rel, cached.log, row) for row in cached.rows]
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    cached = None  # a damaged cache record: verify the whole file
+                    streamed = stream_log(path)
         except OSError as exc:
             report.problems.append(
                 Problem(rel, None, None, UNREADABLE, f"cannot read the log ({exc.strerror})")
             )
             continue
         stats[rel] = st
-        if cached is not None:
-            # Only what was appended since this device verified the file is verified now.
-            content = parse_log(path, data, cached.size, len(cached.rows) + 1) if data else None
-            file_log: str | None = cached.log
-            try:
-                old = [_entry_from_row(rel, cached.log, row) for row in cached.rows]
-            except (ValueError, TypeError, KeyError, AttributeError):
-                cached = None  # a damaged cache record: verify the whole file
-                if not data:
-                    try:
-                        data = path.read_bytes()
-                    except OSError as exc:
-                        report.problems.append(
-                            Problem(rel, None, None, UNREADABLE, f"cannot read ({exc.strerror})")
-                        )
-                        continue
+        content = streamed.content if streamed is not None else None
+        file_log: str | None
         if cached is None:
-            content = parse_log(path, data)
+            assert content is not None
             file_log = _file_log(content.lines)
-            old = []
             last_ts, last_roster, closed_at = None, -1, None
         else:
+            file_log = cached.log
             last_ts, last_roster = _parse_ts(cached.last_ts), cached.last_roster
             closed_at = cached.closed_at
             cached_named[rel] = (len(old), cached.named)
@@ -802,8 +811,8 @@ def _verify_logs(
             torn.append(pseudo)
         elif cached is not None and not lines:
             reuse[rel] = cached  # nothing appended: the record stands as it is
-        else:
-            sizes[rel] = (len(data), hashlib.sha256(data).hexdigest())
+        elif streamed is not None:
+            sizes[rel] = (streamed.size, streamed.sha256)
     fork_problems = _check_forks(per_file)
     all_good: dict[str, bool] = {}
     for rel, (file_log, entries) in per_file.items():
@@ -970,21 +979,6 @@ class VerifiedPrefix:
 
 def _stat_key(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
-def _usable_prefix(
-    cached: VerifiedPrefix | None, data: bytes, roster_hash: str
-) -> VerifiedPrefix | None:
-    if (
-        cached is None
-        or not roster_hash
-        or cached.roster_head != roster_hash
-        or len(data) < cached.size
-        or (cached.size and data[cached.size - 1 : cached.size] != b"\n")
-        or hashlib.sha256(data[: cached.size]).hexdigest() != cached.digest
-    ):
-        return None
-    return cached
 
 
 def _entry_from_row(rel: str, log: str, row: Sequence[Any]) -> VerifiedEntry:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.files import read_regular
 from twinreview.core.rosterlog import ROSTER_DIR, SignedRoster, effective_config
 
 CONFIG_NAME = "twinreview.toml"
@@ -40,6 +41,8 @@ _IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep",
 
 # Sidecars are small hand-written JSON; anything bigger is not one and is not parsed.
 MAX_SIDECAR_BYTES = 1 << 20
+# Settings files are a few hundred bytes; anything this large is not one.
+MAX_SETTINGS_BYTES = 1 << 20
 
 
 class WorkspaceError(Exception):
@@ -233,7 +236,7 @@ def read_sidecar(path: Path) -> tuple[dict[str, Any] | None, str | None]:
         size = path.stat().st_size
         if size > MAX_SIDECAR_BYTES:
             return None, f"sidecar is {size} bytes, more than the {MAX_SIDECAR_BYTES} allowed"
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(read_regular(path, MAX_SIDECAR_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return None, f"sidecar is not readable JSON ({_one_line(exc)})"
     if not isinstance(data, dict):
@@ -284,8 +287,9 @@ def _read_models(root: Path) -> dict[str, ModelInfo]:
 
 def _read_toml(path: Path, root: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(read_regular(path, MAX_SETTINGS_BYTES).decode("utf-8"))
+    except UnicodeDecodeError:
+        raise WorkspaceError(f"{_rel_lexical(root, path)}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise WorkspaceError(f"{_rel_lexical(root, path)}: invalid TOML ({exc})") from None
     except OSError as exc:

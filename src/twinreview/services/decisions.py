@@ -38,6 +38,7 @@ from typing import Any
 from twinreview.core import hashing
 from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.disclosure import DisclosureConfigError, DisclosurePolicy
+from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
 from twinreview.core.policy import APPROVE, DECISIONS, REJECT, validate_reasons
@@ -124,10 +125,7 @@ def read_asset(ws: Workspace, asset: str | Path) -> AssetBytes:
     """
     path, rel, model_id = resolve_asset(ws, asset)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DecisionError(f"{rel}: {size // (1 << 20)} MB is too large to be an image")
-        data = path.read_bytes()
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
         raise DecisionError(f"{rel}: cannot read ({exc.strerror or exc})") from None
     return AssetBytes(rel, model_id, hashlib.sha256(data).hexdigest(), phash_of(data))

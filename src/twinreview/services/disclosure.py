@@ -30,6 +30,7 @@ from twinreview.core.disclosure import (
 from twinreview.core.disclosure.inspect import MAX_FILE_BYTES
 from twinreview.core.disclosure.model import C2paReport, C2paState, XmpReport
 from twinreview.core.disclosure.xmp import MAX_PACKET_BYTES
+from twinreview.core.files import open_regular, resolve_inside
 from twinreview.core.findings import Finding
 
 # Bump when the inspection logic changes what a report says, so cached reports are recomputed.
@@ -165,7 +166,7 @@ class DisclosureService:
             reason = f"the file is {st.st_size // (1024 * 1024)} MB, too large to be a photo"
             return unreadable_report(reason), reason
         try:
-            with path.open("rb") as fh:
+            with open_regular(path) as fh:
                 data = fh.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             return unreadable_report(_os_reason(exc)), _os_reason(exc)
@@ -198,7 +199,7 @@ def read_xmp_sidecar(path: Path) -> bytes | None:
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_PACKET_BYTES:
             continue
         try:
-            with candidate.open("rb") as fh:
+            with open_regular(candidate) as fh:
                 return fh.read(MAX_PACKET_BYTES + 1)
         except OSError:
             continue
@@ -217,9 +218,18 @@ def unreadable_report(reason: str) -> DisclosureReport:
 
 
 def _read_config_file(root: Path | None, name: str, key: str, limit: int) -> bytes:
-    path = Path(name) if root is None else root / name
+    if root is None:
+        path = Path(name)
+    else:
+        # A setting names a file of the workspace: never /etc/shadow, never a link out of it.
+        try:
+            path = resolve_inside(root, name)
+        except ValueError:
+            raise DisclosureConfigError(
+                f"twinreview.toml: {key}: {name} is outside the workspace; name a file inside it"
+            ) from None
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             data = fh.read(limit + 1)
     except OSError as exc:
         raise DisclosureConfigError(

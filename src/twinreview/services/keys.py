@@ -35,7 +35,6 @@ from pathlib import Path
 
 import platformdirs
 from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError
 
 from twinreview.core.roster import ROLES, format_allowed_signer
 from twinreview.core.sshsig import SigningKey, SshPublicKey, SshsigError
@@ -66,6 +65,10 @@ class KeyringRefused(KeysError):
 def _backend_id(backend: KeyringBackend) -> tuple[str, str]:
     cls = type(backend)
     return cls.__module__, cls.__qualname__
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _fix_hint() -> str:
@@ -162,7 +165,13 @@ class KeyStore:
         """
         import keyring
 
-        return cls(keyring.get_keyring())
+        try:
+            backend = keyring.get_keyring()
+        except Exception as exc:  # noqa: BLE001 (backends raise anything: RuntimeError, D-Bus errors)
+            raise KeysError(
+                f"the system keyring cannot be used ({_one_line(exc)}); {_fix_hint()}"
+            ) from None
+        return cls(backend)
 
     @property
     def backend_name(self) -> str:
@@ -183,8 +192,10 @@ class KeyStore:
             self.backend.set_password(
                 KEYRING_SERVICE, self._username(fingerprint), base64.b64encode(seed).decode()
             )
-        except (KeyringError, OSError) as exc:
-            raise KeysError(f"the keyring refused to store the key ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
+            raise KeysError(
+                f"the keyring refused to store the key ({_one_line(exc)}); {_fix_hint()}"
+            ) from None
 
     def load_seed(self, fingerprint: str) -> bytes | None:
         """The seed for ``fingerprint``, or None if the keyring has none.
@@ -194,8 +205,10 @@ class KeyStore:
         """
         try:
             text = self.backend.get_password(KEYRING_SERVICE, self._username(fingerprint))
-        except (KeyringError, OSError) as exc:
-            raise KeysError(f"cannot read the key from the keyring ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
+            raise KeysError(
+                f"cannot read the key from the keyring ({_one_line(exc)}); {_fix_hint()}"
+            ) from None
         if text is None:
             return None
         try:
@@ -208,7 +221,7 @@ class KeyStore:
 
     def delete_seed(self, fingerprint: str) -> None:
         """Remove the seed (used when an init is rolled back)."""
-        with contextlib.suppress(KeyringError, OSError):
+        with contextlib.suppress(Exception):
             self.backend.delete_password(KEYRING_SERVICE, self._username(fingerprint))
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.files import open_regular
 from twinreview.core.policy import (
     Decision,
     Evaluation,
@@ -215,7 +216,7 @@ def sha256_file(path: Path) -> str:
         OSError: when it cannot be read.
     """
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

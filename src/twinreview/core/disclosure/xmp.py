@@ -76,6 +76,7 @@ class _Found:
     packets: list[Packet] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     total: int = 0
+    inflated: int = 0  # bytes decompressed so far, kept or not: the CPU already spent
 
     def add(self, where: str, data: bytes) -> None:
         if len(data) > MAX_PACKET_BYTES:
@@ -424,6 +425,12 @@ def _png_text(ctype: bytes, body: bytes, found: _Found, index: int) -> None:
     if not sep or keyword not in (_PNG_KEYWORD, _PNG_RAW_PROFILE):
         return
     where = f"PNG {ctype.decode()}"
+    budget = min(MAX_PACKET_BYTES, MAX_TOTAL_BYTES - max(found.total, found.inflated))
+    if budget <= 0:
+        # Inflating costs CPU even when the result is thrown away: once the total XMP cap is
+        # reached, further packets are not even decompressed.
+        found.notes.append(f"{where} XMP is past the total XMP size limit; not read.")
+        return
     if ctype == b"iTXt":
         if len(rest) < 2:
             return
@@ -434,14 +441,14 @@ def _png_text(ctype: bytes, body: bytes, found: _Found, index: int) -> None:
             if method != 0:
                 found.notes.append(f"{where} uses an unknown compression method; ignored.")
                 return
-            inflated = _inflate(text, found, where)
+            inflated = _inflate(text, found, where, budget)
             if inflated is None:
                 return
             text = inflated
     elif ctype == b"zTXt":
         if not rest or rest[0] != 0:
             return
-        inflated = _inflate(rest[1:], found, where)
+        inflated = _inflate(rest[1:], found, where, budget)
         if inflated is None:
             return
         text = inflated
@@ -456,17 +463,16 @@ def _png_text(ctype: bytes, body: bytes, found: _Found, index: int) -> None:
     found.add(where, text)
 
 
-def _inflate(data: bytes, found: _Found, where: str) -> bytes | None:
+def _inflate(data: bytes, found: _Found, where: str, budget: int) -> bytes | None:
     inflater = zlib.decompressobj()
     try:
-        out = inflater.decompress(data, MAX_PACKET_BYTES + 1)
+        out = inflater.decompress(data, budget + 1)
     except zlib.error as exc:
         found.notes.append(f"{where} XMP could not be decompressed ({exc}); ignored.")
         return None
-    if len(out) > MAX_PACKET_BYTES or inflater.unconsumed_tail:
-        found.notes.append(
-            f"{where} XMP decompresses to more than {MAX_PACKET_BYTES} bytes; ignored."
-        )
+    found.inflated += len(out)
+    if len(out) > budget or inflater.unconsumed_tail:
+        found.notes.append(f"{where} XMP decompresses to more than {budget} bytes; ignored.")
         return None
     return out
 

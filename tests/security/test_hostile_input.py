@@ -1,0 +1,151 @@
+"""Hostile files in a workspace (issue 12): no hang, no read outside the folder, no traceback,
+bounded memory. Every command runs in a child process with a time limit, so a hang fails the
+test instead of freezing the suite."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from decision_helpers import build_workspace
+from twinreview.core import declog
+from twinreview.core.disclosure import xmp
+from twinreview.core.roster import parse_allowed_signers
+from twinreview.core.sshsig import SigningKey
+
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+
+
+def twinreview(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    return subprocess.run(
+        [sys.executable, "-m", "twinreview", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,  # a hang is a failure, not a frozen suite
+        env=env,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("twinreview:")]
+    assert lines, proc.stderr
+    return lines[0]
+
+
+@needs_fifo
+def test_a_fifo_among_the_assets_does_not_hang_status(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws")
+    os.mkfifo(root / "assets" / "ava" / "trap.jpg")
+    proc = twinreview("status", str(root), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert '"assets/ava/trap.jpg"' in proc.stdout
+    assert "not a regular file" in proc.stdout
+
+
+@needs_fifo
+def test_a_fifo_as_the_disclosure_label_does_not_hang_scan(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws")
+    os.mkfifo(root / "label.png")
+    (root / "twinreview.toml").write_text('[disclosure]\nlabel = "label.png"\n')
+    proc = twinreview("scan", str(root))
+    assert proc.returncode == 2
+    assert "not a regular file" in one_line_error(proc)
+
+
+@pytest.mark.parametrize("key", ["label", "trust_anchors"])
+def test_settings_cannot_name_files_outside_the_workspace(tmp_path: Path, key: str) -> None:
+    root = build_workspace(tmp_path / "ws")
+    secret = tmp_path / "secret.pem"
+    secret.write_text("-----BEGIN CERTIFICATE-----\nnot for you\n")
+    value = f'"{secret}"' if key == "label" else f'["{secret}"]'
+    (root / "twinreview.toml").write_text(f"[disclosure]\n{key} = {value}\n")
+    proc = twinreview("scan", str(root))
+    assert proc.returncode == 2
+    assert "outside the workspace" in one_line_error(proc)
+    # A link inside the workspace that leads out is refused the same way.
+    (root / "innocent.pem").symlink_to(secret)
+    value = '"innocent.pem"' if key == "label" else '["innocent.pem"]'
+    (root / "twinreview.toml").write_text(f"[disclosure]\n{key} = {value}\n")
+    proc = twinreview("scan", str(root))
+    assert "outside the workspace" in one_line_error(proc)
+
+
+def test_a_broken_keyring_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    env_backup = dict(os.environ)
+    try:
+        os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.SecretService.Keyring"
+        os.environ["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/bus"
+        os.environ.pop("TWINREVIEW_SECRET_SERVICE", None)
+        proc = twinreview("keys", "init", "--principal", "a@x", "--name", "A", "--role", "agent")
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    assert proc.returncode == 2
+    assert "keyring" in one_line_error(proc)
+
+
+def _png_chunk(ctype: bytes, body: bytes) -> bytes:
+    crc = zlib.crc32(ctype + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", crc)
+
+
+def test_compressed_xmp_is_not_inflated_past_the_total_cap() -> None:
+    # Each chunk inflates to just under the per-packet cap: without a running budget, a few
+    # megabytes of file would cost seconds of CPU, chunk after chunk.
+    bomb = zlib.compress(b" " * (xmp.MAX_PACKET_BYTES - 1024), 9)
+    body = b"XML:com.adobe.xmp\x00\x00" + bomb
+    png = b"\x89PNG\r\n\x1a\n" + b"".join(_png_chunk(b"zTXt", body) for _ in range(20))
+    found = xmp._Found()
+    xmp._png(png + _png_chunk(b"IEND", b""), found)
+    assert found.inflated <= xmp.MAX_TOTAL_BYTES + 1  # one byte past the cap shows it overflowed
+    assert sum("not read" in n for n in found.notes) >= 17
+
+
+def test_a_giant_log_line_is_not_kept_or_decoded(tmp_path: Path) -> None:
+    log = tmp_path / "x.dlog"
+    key = SigningKey.generate()
+    good = declog.build_entry(
+        key, "a@x", "agent", seq=0, prev=None, ts=declog.utc_now(), kind="genesis", fields={}
+    )
+    with log.open("wb") as fh:
+        fh.write(good.line)
+        fh.write(b'{"payload": "' + b"A" * (3 * declog.MAX_LINE_BYTES) + b'"}\n')
+        fh.write(good.line)
+    content = declog.read_log(log)
+    assert len(content.lines) == 3
+    giant = content.lines[1]
+    assert giant.error is not None
+    assert "longer than any entry" in giant.error
+    assert giant.data == b""  # nothing of it kept
+
+
+@needs_fifo
+def test_a_fifo_named_like_a_log_does_not_hang_verify(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws")
+    (root / "logs").mkdir()
+    os.mkfifo(root / "logs" / "trap.dlog")
+    proc = twinreview("verify", str(root), "--json")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_time_limited_allowed_signers_lines_are_refused() -> None:
+    key = SigningKey.generate().public.openssh()
+    signers, problems = parse_allowed_signers(
+        f'a@x valid-after="20260101",namespaces="twinreview-*" {key}\n'
+        f'b@x valid-before="20270101" {key}\n'
+        f"c@x {key}\n"
+    )
+    assert [s.principals for s in signers] == ["c@x"]
+    assert len(problems) == 2
+    assert all("not supported" in p for p in problems)
