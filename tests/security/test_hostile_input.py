@@ -149,3 +149,25 @@ def test_time_limited_allowed_signers_lines_are_refused() -> None:
     assert [s.principals for s in signers] == ["c@x"]
     assert len(problems) == 2
     assert all("not supported" in p for p in problems)
+
+
+def test_terminal_escapes_from_the_workspace_are_shown_not_obeyed(tmp_path: Path) -> None:
+    from decision_helpers import T0, decider, enroll, reviewer
+    from twinreview.core.workspace import Workspace
+
+    root = build_workspace(tmp_path / "ws")
+    ava = reviewer(tmp_path / "d", "ava@example.com", "model")
+    enroll(root, ava, ("ava",))
+    forged = "\x1b[2K\rcleared   assets/ava/look1.jpg  approved by model, agent\u202e"
+    decider(ava, T0).decide(
+        Workspace.open(root), "assets/ava/look1.jpg", "reject", reasons=["other"], note=forged
+    )
+    (root / "logs" / "evil\x1b[31m.dlog").write_bytes(b"not a log\n")
+    for command in (("status", str(root)), ("verify", str(root))):
+        proc = twinreview(*command)
+        assert "\x1b" not in proc.stdout + proc.stderr, command
+        assert "\u202e" not in proc.stdout + proc.stderr, command
+    status = twinreview("status", str(root))
+    assert "\\x1b[2K" in status.stdout  # the note is there, harmless
+    verify = twinreview("verify", str(root))
+    assert "evil\\x1b[31m.dlog" in verify.stdout

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
+from twinreview.cli.text import say
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.policy import APPROVE, REASON_CODES, REJECT
 from twinreview.core.workspace import Workspace
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         keys = KeyService(KeyStore.from_system(), IdentityStore.default())
     except KeysError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return cmd_decide(args, keys, scan_one)
 
@@ -92,7 +93,7 @@ def scan_one(ws: Workspace, rel: str) -> AssetResult | None:
         return None
     found = next((a for a in result.assets if a.asset.rel == rel), None)
     if found is None:
-        print(f"twinreview: {rel}: the scan did not include this file", file=sys.stderr)
+        say(f"twinreview: {rel}: the scan did not include this file", file=sys.stderr)
     return found
 
 
@@ -102,7 +103,7 @@ def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int
     try:
         _, rel, _ = resolve_asset(ws, _locate(ws, args.asset))
     except DecisionError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
     result = scan(ws, rel)
@@ -123,15 +124,15 @@ def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int
             disclosure_verdict=(result.disclosure or {}).get("verdict"),
         )
     except NeedsOverride as exc:
-        print(f"twinreview: {exc} (pass --override to approve anyway)", file=sys.stderr)
+        say(f"twinreview: {exc} (pass --override to approve anyway)", file=sys.stderr)
         return EXIT_CHECK_FAILED
     except DecisionError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
     p = entry.payload
     reasons = f" ({', '.join(p['reasons'])})" if p["reasons"] else ""
     override = " with override" if p["override"] else ""
-    print(
+    say(
         f"{_DONE.get(p['decision'], p['decision'])}{reasons}{override}: {rel} by "
         f"{p['principal']} ({p['role']}), "
         f"entry {p['seq']} of log {p['log']}"
@@ -153,8 +154,8 @@ def _locate(ws: Workspace, given: str) -> Path | str:
 
 def _show_findings(rel: str, findings: tuple[Finding, ...]) -> None:
     if not findings:
-        print(f"{rel}: no findings", file=sys.stderr)
+        say(f"{rel}: no findings", file=sys.stderr)
         return
-    print(f"{rel}: findings shown and recorded with this decision:", file=sys.stderr)
+    say(f"{rel}: findings shown and recorded with this decision:", file=sys.stderr)
     for f in findings:
-        print(f"  {_MARK[f.severity]} {f.kind}: {f.message}", file=sys.stderr)
+        say(f"  {_MARK[f.severity]} {f.kind}: {f.message}", file=sys.stderr)

@@ -77,7 +77,9 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
         return code
     except WorkspaceError as exc:
         # Every command that takes WS reports a folder that is not a workspace the same way.
-        print(f"twinreview: {exc}", file=sys.stderr)
+        from twinreview.cli.text import escape
+
+        print(f"twinreview: {escape(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("twinreview: interrupted", file=sys.stderr)

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from twinreview.cli.text import say
 from twinreview.core.roster import ROLES, Person
 from twinreview.core.sshsig import SshPublicKey, SshsigError
 from twinreview.core.workspace import Workspace
@@ -168,7 +169,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _error(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"twinreview: {message}", file=sys.stderr)
+    say(f"twinreview: {message}", file=sys.stderr)
     return code
 
 
@@ -285,14 +286,14 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
         return EXIT_OK
     owner = data["owner"]
     if owner is None:
-        print("no signed roster: the owner runs 'twinreview init' or 'twinreview roster migrate'")
+        say("no signed roster: the owner runs 'twinreview init' or 'twinreview roster migrate'")
         return EXIT_OK
-    print(f"workspace {data['name']!r} ({data['workspace_id']})")
-    print(f"owner: {owner['principal']} {owner['fingerprint']} (on this device: {data['pinned']})")
+    say(f"workspace {data['name']!r} ({data['workspace_id']})")
+    say(f"owner: {owner['principal']} {owner['fingerprint']} (on this device: {data['pinned']})")
     for p in data["people"]:
         flags = " owner" if p["owner"] else " admin" if p["admin"] else ""
         models = ", ".join(p["models"]) or "-"
-        print(f"  {p['principal']:<28} {p['role']:<6} models: {models}{flags}")
+        say(f"  {p['principal']:<28} {p['role']:<6} models: {models}{flags}")
     for mid, c in data["consents"].items():
         state = (
             "WITHDRAWN"
@@ -300,14 +301,14 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
             else (f"uses {', '.join(c['uses'])}" if c["uses"] is not None else "any use")
         )
         until = f", until {c['expires']}" if c["expires"] else ""
-        print(f"  consent {mid}: {state}{until}; approvals by {', '.join(c['require'])}")
+        say(f"  consent {mid}: {state}{until}; approvals by {', '.join(c['require'])}")
     for r in data["pending"]:
-        print(
+        say(
             f"  pending: {r['principal']} ({r['role']}, {', '.join(r['models'])}) "
             f"{r['fingerprint']}"
         )
     for problem in data["problems"]:
-        print(f"  problem: {problem}")
+        say(f"  problem: {problem}")
     return EXIT_OK
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from twinreview.cli.main import EXIT_OK
+from twinreview.cli.text import EscapingWriter, say
 from twinreview.core.policy import State
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.cache import ResultCache
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         cache.close()
     if not report.verification_ok:
-        print(
+        say(
             f"twinreview: {len(report.problems)} problem(s) in the decision logs; the assets they "
             f"touch are blocked. Details: twinreview verify {args.workspace}",
             file=sys.stderr,
@@ -100,7 +101,8 @@ def detail(report: StatusReport, path: str) -> str:
 
 
 def write_table(report: StatusReport, out: TextIO) -> None:
-    """One line per asset, then the counts."""
+    """One line per asset, then the counts (workspace text escaped for the terminal)."""
+    out = EscapingWriter(out)  # type: ignore[assignment]
     width = max((len(a.path) for a in report.assets), default=5)
     for a in report.assets:
         out.write(f"{a.state.value:<9} {a.path:<{width}}  {detail(report, a.path)}\n")

@@ -20,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from twinreview.cli.text import say
 from twinreview.core.verify import Problem, VerifyReport
 from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import (
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if against is not None:
         if not against.is_dir() or not (against / HEADS).exists():
             what = "not a folder" if not against.is_dir() else f"{HEADS} is missing"
-            print(
+            say(
                 f"twinreview: {against}: {what} (expected a folder written by 'twinreview export')",
                 file=sys.stderr,
             )
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             heads = read_export_heads(against, trust=verifier.trust)
         except ExportCheckError as exc:
-            print(f"twinreview: {against}: {exc}", file=sys.stderr)
+            say(f"twinreview: {against}: {exc}", file=sys.stderr)
             return EXIT_CHECK_FAILED
     report = verifier.verify(ws.root)
     found = compare_with_export(report, heads) if heads is not None else []
@@ -111,14 +112,14 @@ def _against_json(heads: ExportHeads, found: list[Problem]) -> dict[str, object]
 def write_against(heads: ExportHeads, found: list[Problem]) -> None:
     """The comparison with an export, human-readable, on stdout."""
     who = f"{heads.exporter[0]} ({heads.exporter[1]})"
-    print(f"against {heads.export} (exported {heads.exported_at} by {who}):")
+    say(f"against {heads.export} (exported {heads.exported_at} by {who}):")
     for p in found:
-        print(f"  {p.file}: {p.kind}: {p.message}")
+        say(f"  {p.file}: {p.kind}: {p.message}")
     total = len(heads.logs) + 1
     if found:
-        print(f"  {len(found)} of {total} exported head(s) are no longer in the workspace")
+        say(f"  {len(found)} of {total} exported head(s) are no longer in the workspace")
     else:
-        print(f"  all {total} exported heads (roster and {len(heads.logs)} log(s)) are still there")
+        say(f"  all {total} exported heads (roster and {len(heads.logs)} log(s)) are still there")
 
 
 def _describe(p: Problem) -> str:
@@ -141,25 +142,25 @@ def write_text(report: VerifyReport) -> None:
         problems = by_file.pop("roster/roster.dlog", [])
         state = "ok" if roster.ok and not problems else f"{len(problems)} problem(s)"
         owner = f" (owner {roster.owner})" if roster.owner else ""
-        print(f"roster/roster.dlog{owner}: {len(roster.entries)} entries, {state}")
+        say(f"roster/roster.dlog{owner}: {len(roster.entries)} entries, {state}")
         for p in problems:
-            print(_describe(p))
+            say(_describe(p))
     for summary in report.logs:
         problems = by_file.pop(summary.file, [])
         state = "ok" if summary.ok and not problems else f"{len(problems)} problem(s)"
         who = f" ({summary.principal})" if summary.principal else ""
-        print(f"{summary.file}{who}: {summary.entries} entries, {state}")
+        say(f"{summary.file}{who}: {summary.entries} entries, {state}")
         for p in problems:
-            print(_describe(p))
+            say(_describe(p))
     for file, problems in by_file.items():
-        print(f"{file}:")
+        say(f"{file}:")
         for p in problems:
-            print(_describe(p))
+            say(_describe(p))
     total = len(report.entries)
     if report.ok:
-        print(f"verified {total} entries in {len(report.logs)} log(s): all good")
+        say(f"verified {total} entries in {len(report.logs)} log(s): all good")
     else:
-        print(
+        say(
             f"verified {total} entries in {len(report.logs)} log(s): "
             f"{len(report.problems)} problem(s)"
         )

@@ -1,0 +1,51 @@
+"""Human-readable output that a hostile workspace cannot use to drive the terminal.
+
+File names, notes, principals and messages come from files anyone with folder access can write. A
+note holding ``ESC [2K`` could erase the line a reviewer is reading and print a fake "cleared" in
+its place, and a right-to-left override could make ``gpj.exe`` read as ``exe.jpg``. Everything a
+command prints for people goes through :func:`escape`; JSON output needs no such care (``json``
+escapes control characters itself) and CSV output goes through the shared CSV writer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TextIO
+
+# C0 controls except tab and newline, DEL, C1 controls, and the Unicode bidirectional overrides,
+# embeddings and isolates plus the line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def escape(text: str) -> str:
+    """``text`` with every terminal-controlling character shown as a visible escape."""
+    return _UNSAFE.sub(_visible, text)
+
+
+class EscapingWriter:
+    """A text stream that escapes what is written to it (for tables and reports on a terminal)."""
+
+    def __init__(self, out: TextIO) -> None:
+        """Write to ``out``."""
+        self._out = out
+
+    def write(self, text: str) -> int:
+        """Write ``text`` escaped; returns the length of the original text."""
+        self._out.write(escape(text))
+        return len(text)
+
+    def flush(self) -> None:
+        """Flush the underlying stream."""
+        self._out.flush()
+
+
+def say(text: str, *, file: TextIO | None = None) -> None:
+    """``print`` for text that may hold workspace content."""
+    import sys
+
+    print(escape(text), file=file if file is not None else sys.stdout)
