@@ -1,12 +1,14 @@
-"""``twinreview decide WS ASSET (--approve|--reject) [--reason CODE]... [--note TEXT]``.
+"""``twinreview decide WS ASSET... (--approve|--reject|--withdraw) [--reason CODE]... [--note T]``.
 
-Scans the workspace first (cheap on a warm cache) so that the decision records the findings the
+Scans the workspace first (cheap on a warm cache) so that each decision records the findings the
 reviewer is shown, prints them, then signs the decision with this device's key and appends it to
 the workspace's log. Approving an asset with blocking findings needs ``--override``; that is
-recorded in the signed entry.
+recorded in the signed entry. Several assets (or ``--from-file FILE``, one path per line) get one
+signed entry each, with the same reasons and note; ``--withdraw`` takes back your latest decision
+about each (a signed ``withdraw`` entry: you are undecided again).
 
-Exit codes: 0 signed; 1 refused because of blocking findings (no ``--override``); 2 usage,
-workspace, roster or key problems.
+Exit codes: 0 every decision signed; 1 one was refused because of blocking findings (no
+``--override``); 2 usage, workspace, roster or key problems (the others are still signed).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
 from twinreview.cli.text import say
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.policy import APPROVE, REASON_CODES, REJECT
+from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import (
     DecisionError,
@@ -29,7 +31,7 @@ from twinreview.services.decisions import (
     resolve_asset,
 )
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
-from twinreview.services.scan import AssetResult
+from twinreview.services.scan import AssetResult, ScanResult
 
 # Returns the scan result for one asset (None after printing why it could not scan).
 Scanner = Callable[[Workspace, str], AssetResult | None]
@@ -50,7 +52,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("workspace", type=Path, metavar="WS", help="workspace folder")
     p.add_argument(
-        "asset", metavar="ASSET", help="the asset: a path inside WS (relative to WS or not)"
+        "asset",
+        metavar="ASSET",
+        nargs="*",
+        help="the assets: paths inside WS (relative to WS or not)",
+    )
+    p.add_argument(
+        "--from-file",
+        type=Path,
+        metavar="FILE",
+        help="read more asset paths from FILE, one per line ('-' for standard input)",
     )
     verdict = p.add_mutually_exclusive_group(required=True)
     verdict.add_argument(
@@ -58,6 +69,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     verdict.add_argument(
         "--reject", dest="decision", action="store_const", const=REJECT, help="reject it"
+    )
+    verdict.add_argument(
+        "--withdraw",
+        dest="decision",
+        action="store_const",
+        const=WITHDRAW,
+        help="take back your latest decision about it (you are undecided again)",
     )
     p.add_argument(
         "--reason",
@@ -83,25 +101,77 @@ def run(args: argparse.Namespace) -> int:
     except KeysError as exc:
         say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return cmd_decide(args, keys, scan_one)
+    return cmd_decide(args, keys, scan_once())
+
+
+def scan_once() -> Scanner:
+    """A scanner that scans each workspace once and answers every asset of a batch from it.
+
+    Similarity needs every reference, so a scan is always of the whole workspace.
+    """
+    done: dict[Path, ScanResult | None] = {}
+
+    def scanner(ws: Workspace, rel: str) -> AssetResult | None:
+        if ws.root not in done:
+            done[ws.root] = scan_workspace(ws)
+        result = done[ws.root]
+        if result is None:
+            return None
+        found = next((a for a in result.assets if a.asset.rel == rel), None)
+        if found is None:
+            say(f"twinreview: {rel}: the scan did not include this file", file=sys.stderr)
+        return found
+
+    return scanner
 
 
 def scan_one(ws: Workspace, rel: str) -> AssetResult | None:
-    """Scan the workspace (similarity needs every reference) and return ``rel``'s result."""
-    result = scan_workspace(ws)
-    if result is None:
-        return None
-    found = next((a for a in result.assets if a.asset.rel == rel), None)
-    if found is None:
-        say(f"twinreview: {rel}: the scan did not include this file", file=sys.stderr)
-    return found
+    """Scan the workspace and return ``rel``'s result (one decision)."""
+    return scan_once()(ws, rel)
 
 
 def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int:
-    """Scan, show the findings, sign and append the decision; return the exit code."""
+    """Scan, show the findings, sign and append one decision per asset; return the exit code."""
     ws = Workspace.open(args.workspace)
+    given = list(args.asset)
+    if args.from_file is not None:
+        try:
+            text = (
+                sys.stdin.read()
+                if str(args.from_file) == "-"
+                else args.from_file.read_text(encoding="utf-8")
+            )
+        except (OSError, UnicodeDecodeError) as exc:
+            say(f"twinreview: {args.from_file}: cannot read ({exc})", file=sys.stderr)
+            return EXIT_USAGE
+        given += [line.strip() for line in text.splitlines() if line.strip()]
+    if not given:
+        say("twinreview: name at least one ASSET (or --from-file)", file=sys.stderr)
+        return EXIT_USAGE
+    service = DecisionService(keys)
+    worst = EXIT_OK
+    for item in dict.fromkeys(given):
+        code = _decide_one(args, ws, service, scan, item)
+        worst = max(worst, code)  # usage (2) over refused (1) over signed (0)
+    if len(given) > 1 and worst != EXIT_OK:
+        say("twinreview: not every decision was signed (see above)", file=sys.stderr)
+    return worst
+
+
+def _decide_one(
+    args: argparse.Namespace, ws: Workspace, service: DecisionService, scan: Scanner, item: str
+) -> int:
+    if args.decision == WITHDRAW:
+        try:
+            entry = service.withdraw(ws, _locate(ws, item), note=args.note)
+        except DecisionError as exc:
+            say(f"twinreview: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        p = entry.payload
+        say(f"withdrawn: {p['asset']} by {p['principal']} ({p['role']}), entry {p['seq']}")
+        return EXIT_OK
     try:
-        _, rel, _ = resolve_asset(ws, _locate(ws, args.asset))
+        _, rel, _ = resolve_asset(ws, _locate(ws, item))
     except DecisionError as exc:
         say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -111,7 +181,7 @@ def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int
         return EXIT_USAGE
     _show_findings(rel, result.findings)
     try:
-        entry = DecisionService(keys).decide(
+        entry = service.decide(
             ws,
             rel,
             args.decision,

@@ -28,7 +28,7 @@ so ``base64 -d`` of the payload piped into ``ssh-keygen -Y verify`` works. Paylo
     ts         UTC, ISO 8601 with milliseconds and ``Z``
     principal  the signer's principal (as in roster/allowed_signers)
     role       model | agent | brand
-    kind       genesis | decision | rotate | recovery | close
+    kind       genesis | decision | withdraw | rotate | recovery | close
 
 followed by the kind's own fields (``append(kind, fields)``): genesis carries ``key`` (the OpenSSH
 public key) and ``name``; recovery carries ``torn_file``, ``torn_bytes``, ``torn_sha256``; the
@@ -69,7 +69,7 @@ from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigErr
 LOG_SUFFIX = ".dlog"
 LOGS_DIR = "logs"
 FORMAT_VERSION = 1
-KINDS: tuple[str, ...] = ("genesis", "decision", "rotate", "recovery", "close")
+KINDS: tuple[str, ...] = ("genesis", "decision", "withdraw", "rotate", "recovery", "close")
 HEADER_FIELDS: tuple[str, ...] = ("v", "log", "seq", "prev", "ts", "principal", "role", "kind")
 _TAIL_CHUNK = 64 * 1024
 

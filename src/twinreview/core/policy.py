@@ -54,6 +54,7 @@ DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("model", "agent")
 
 APPROVE = "approve"
 REJECT = "reject"
+WITHDRAW = "withdraw"
 DECISIONS: tuple[str, ...] = (APPROVE, REJECT)
 
 # Reason codes: a small fixed vocabulary so that reports and filters can group rejections. The text
@@ -563,12 +564,13 @@ def evaluate(
         if role != d.role:
             ignored.append((d, f"signed as {d.role} but the roster lists {role}"))
             continue
-        if d.decision not in DECISIONS:
+        if d.decision not in DECISIONS and d.decision != WITHDRAW:
             ignored.append((d, f"unknown decision {d.decision!r}"))
             continue
         current.append(d)
 
-    counting = _latest_per_principal(current)
+    # A principal whose latest word is a withdrawal is undecided again.
+    counting = tuple(d for d in _latest_per_principal(current) if d.decision != WITHDRAW)
     approvals = tuple(d for d in counting if d.decision == APPROVE)
     common: dict[str, Any] = {
         "approvals": approvals,

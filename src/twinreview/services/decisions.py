@@ -41,7 +41,14 @@ from twinreview.core.disclosure import DisclosureConfigError, DisclosurePolicy
 from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
-from twinreview.core.policy import APPROVE, DECISIONS, REJECT, validate_reasons
+from twinreview.core.policy import (
+    APPROVE,
+    DECISIONS,
+    REJECT,
+    WITHDRAW,
+    latest_of,
+    validate_reasons,
+)
 from twinreview.core.rosterlog import (
     ROSTER_DIR,
     ROSTER_LOG_ID,
@@ -52,7 +59,7 @@ from twinreview.core.rosterlog import (
 from twinreview.core.sshsig import SshPublicKey
 from twinreview.core.workspace import ASSETS_DIR, SIDECAR_SUFFIX, Workspace
 from twinreview.services.keys import KeysError, KeyService
-from twinreview.services.status import sha256_file, sidecar_sha256
+from twinreview.services.status import sha256_file, sidecar_sha256, verified_decisions
 from twinreview.services.trust import TrustStore, Verifier
 
 MAX_NOTE_CHARS = 4000
@@ -319,6 +326,64 @@ class DecisionService:
         except OSError as exc:
             raise DecisionError(f"cannot write the log ({exc.strerror or exc})") from None
 
+    def withdraw(self, ws: Workspace, asset: str | Path, *, note: str = "") -> Entry:
+        """Withdraw this reviewer's latest decision about ``asset``: they are undecided again.
+
+        The withdrawal is its own signed entry (kind ``withdraw``) naming the entry it takes
+        back; nothing is deleted. Only the reviewer's own decisions can be withdrawn.
+
+        Raises:
+            DecisionError: nothing to withdraw, or the same refusals as :meth:`decide`.
+        """
+        if len(note) > MAX_NOTE_CHARS:
+            raise DecisionError(f"the note is longer than {MAX_NOTE_CHARS} characters")
+        rel, model_id = _asset_rel(ws, asset)
+        try:
+            identity, key = self._keys.signer()
+        except KeysError as exc:
+            raise DecisionError(str(exc)) from None
+        signing = signing_context(ws, self._verifier, self._trust, key.public)
+        role = self._check_roster(signing.state, identity.principal, key.public, model_id)
+        report = self._verifier.verify(ws.root)
+        mine = [
+            d
+            for d in verified_decisions(report)
+            if d.principal == identity.principal and d.asset == rel
+        ]
+        if not mine:
+            raise DecisionError(f"{rel}: you have no decision about it to withdraw")
+        latest = latest_of(mine)
+        if latest.decision == WITHDRAW:
+            raise DecisionError(f"{rel}: your last decision about it is already withdrawn")
+        fields: dict[str, Any] = {
+            "asset": rel,
+            "sha256": latest.sha256,
+            "phash": latest.phash,
+            "model": latest.model_id,
+            "decision": WITHDRAW,
+            "reasons": [],
+            "note": note,
+            "findings": [],
+            "override": False,
+            "sidecar_sha256": latest.sidecar_sha256,
+            "withdraws": {"log": latest.log, "seq": latest.seq, "hash": latest.entry_hash},
+        }
+        writer = LogWriter.for_workspace(
+            ws.root,
+            key,
+            identity.principal,
+            role,
+            display_name=identity.display_name,
+            clock=self._clock,
+            context=signing.fields,
+        )
+        try:
+            return writer.append("withdraw", fields)
+        except LogError as exc:
+            raise DecisionError(str(exc)) from None
+        except OSError as exc:
+            raise DecisionError(f"cannot write the log ({exc.strerror or exc})") from None
+
     @staticmethod
     def _check_roster(
         state: RosterState, principal: str, public: SshPublicKey, model_id: str
@@ -398,6 +463,22 @@ def signing_context(
         if log != ROSTER_LOG_ID and log != own_fp and log in good
     )
     return SigningContext(state, roster.workspace_id, head, heads)
+
+
+def _asset_rel(ws: Workspace, asset: str | Path) -> tuple[str, str]:
+    """The asset's workspace path and model id; the file itself may be gone (a withdrawal)."""
+    try:
+        _, rel, model_id = resolve_asset(ws, asset)
+        return rel, model_id
+    except DecisionError:
+        given = Path(asset)
+        if given.is_absolute():
+            raise
+        rel = Path(os.path.normpath(given)).as_posix()
+        parts = rel.split("/")
+        if len(parts) < 3 or parts[0] != ASSETS_DIR or ".." in parts:
+            raise
+        return rel, parts[1]
 
 
 def _sidecar_of(ws: Workspace, rel: str) -> Path | None:

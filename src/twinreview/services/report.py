@@ -529,7 +529,7 @@ def _decision_rows(
     out: dict[str, list[DecisionRow]] = {}
     seen: set[tuple[object, ...]] = set()
     for e in verification.entries:
-        if e.kind != "decision" or e.state == TORN_TAIL:
+        if e.kind not in ("decision", "withdraw") or e.state == TORN_TAIL:
             continue
         asset = e.payload.get("asset")
         if not isinstance(asset, str):

@@ -62,6 +62,8 @@ from twinreview.core.verify import (
 from twinreview.core.workspace import MAX_SIDECAR_BYTES, AssetRef, Workspace, read_sidecar
 
 _CHUNK = 1 << 20
+# Log entry kinds that say something about an asset: a decision, or its withdrawal.
+DECISION_KINDS = frozenset({"decision", "withdraw"})
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def verified_decisions(report: VerifyReport) -> list[Decision]:
     Entries that verify but do not parse as decisions (a signed, malformed payload) are left out:
     they cannot say what was decided.
     """
-    return _decisions([e for e in report.merged() if e.kind == "decision"])
+    return _decisions([e for e in report.merged() if e.kind in DECISION_KINDS])
 
 
 def _decisions(entries: Iterable[VerifiedEntry]) -> list[Decision]:
@@ -272,7 +274,7 @@ def _compute_status(
     # per path (the orphans): a long history costs little once its logs are verified.
     entries: dict[str, list[VerifiedEntry]] = {}
     for entry in report.merged():
-        if entry.kind == "decision":
+        if entry.kind in DECISION_KINDS:
             asset_path = entry_asset(entry)
             if asset_path is not None:
                 entries.setdefault(asset_path, []).append(entry)
@@ -393,7 +395,7 @@ def _blocking_problems(
     for e in report.entries:
         if e.ok or e.state == TORN_TAIL:
             continue
-        asset = e.payload.get("asset") if e.kind == "decision" else None
+        asset = e.payload.get("asset") if e.kind in DECISION_KINDS else None
         bad_by_file.setdefault(e.file, []).append(
             (e.state, e.seq, e.principal, asset if isinstance(asset, str) else None)
         )
