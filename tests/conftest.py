@@ -29,6 +29,7 @@ def _isolated_user_dirs(
     monkeypatch.setenv("TWINREVIEW_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("TWINREVIEW_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("TWINREVIEW_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("TWINREVIEW_LOG_DIR", str(base / "log"))
 
 
 @pytest.fixture

@@ -182,3 +182,26 @@ def test_demo_with_a_model_identity_on_this_device(tmp_path: Path) -> None:
     assert (root / "roster" / "roster.dlog").is_file()
     text = (root / "roster" / "people.toml").read_text()
     assert "me@example.com" not in text
+
+
+def test_an_unexpected_error_is_one_line_and_logged(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from twinreview.cli import main as cli_main
+    from twinreview.cli import status_cmd
+    from twinreview.services.diagnostics import log_path
+
+    def broken(args: object) -> int:
+        raise RuntimeError("a bug\nover two lines")
+
+    monkeypatch.setattr(status_cmd, "run", broken)
+    (tmp_path / "models").mkdir()
+    code = cli_main.main(["status", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == cli_main.EXIT_SOFTWARE
+    assert err.count("\n") == 1
+    assert "unexpected error: a bug over two lines" in err
+    assert str(log_path()) in err
+    assert "Traceback" in log_path().read_text()
+    assert cli_main.main(["--log-file"]) == 0
+    assert capsys.readouterr().out.strip() == str(log_path())

@@ -21,11 +21,14 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 
 from twinreview import __version__
+from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.workspace import WorkspaceError
+from twinreview.services.diagnostics import configure_logging, log_path, log_unexpected
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
+EXIT_SOFTWARE = 70  # a bug: details in the log file (twinreview --log-file)
 
 # Each module registers its own subcommands through ``register(subparsers)``; the list is explicit
 # (no plugin registry) so that a reader sees every command in one place.
@@ -51,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         "check their AI disclosure, and sign approvals into a verifiable log.",
     )
     parser.add_argument("--version", action="version", version=f"twinreview {__version__}")
+    parser.add_argument(
+        "--log-file",
+        action="store_true",
+        help="print where twinreview writes its log (details of unexpected errors) and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         import_module(name).register(sub)
@@ -61,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging()
+    if args.log_file:
+        print(log_path())
+        return EXIT_OK
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         # No subcommand: open the desktop app. Imported lazily so that the CLI never loads Qt
@@ -81,6 +93,12 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
 
         print(f"twinreview: {escape(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except TwinreviewError as exc:
+        # A refusal a command did not word itself: still one line, never a traceback.
+        from twinreview.cli.text import escape
+
+        print(f"twinreview: {escape(one_line(exc))}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("twinreview: interrupted", file=sys.stderr)
         return 130
@@ -90,6 +108,11 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_CHECK_FAILED
+    except Exception as exc:  # noqa: BLE001 (the last line of defence: log it, say one line)
+        from twinreview.cli.text import escape
+
+        print(f"twinreview: {escape(log_unexpected(exc))}", file=sys.stderr)
+        return EXIT_SOFTWARE
 
 
 def _open_app(args: argparse.Namespace) -> int:

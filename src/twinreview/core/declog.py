@@ -64,6 +64,7 @@ from typing import Any
 
 import filelock
 
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigError, verify
 
 LOG_SUFFIX = ".dlog"
@@ -74,7 +75,7 @@ HEADER_FIELDS: tuple[str, ...] = ("v", "log", "seq", "prev", "ts", "principal", 
 _TAIL_CHUNK = 64 * 1024
 
 
-class LogError(Exception):
+class LogError(TwinreviewError):
     """The log cannot be appended to (damaged, closed, foreign, unserialisable fields)."""
 
 

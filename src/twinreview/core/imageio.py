@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from twinreview.core.errors import one_line
+
 # Formats a reference photo or a generated image can come in. GIF and BMP are legal but rare;
 # everything else (PDF, EPS, ICO, ...) is refused so odd Pillow plugins never see hostile bytes.
 ALLOWED_FORMATS: tuple[str, ...] = (
@@ -109,7 +111,7 @@ def load_image(data: bytes, *, min_side: int = 256, max_side: int | None = 1024)
     except UnidentifiedImageError:
         raise ImageLoadError(_not_an_image_reason(data)) from None
     except Exception as exc:  # noqa: BLE001 - plugins raise a zoo of types on hostile headers
-        raise ImageLoadError(f"the image header is damaged ({_one_line(exc)})") from None
+        raise ImageLoadError(f"the image header is damaged ({one_line(exc)})") from None
     keep_open = False
     try:
         fmt = im.format or "unknown"
@@ -139,14 +141,14 @@ def load_image(data: bytes, *, min_side: int = 256, max_side: int | None = 1024)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageLoadError(f"the image is too large to decode safely ({_pixels(exc)})") from None
     except OSError as exc:
-        msg = _one_line(exc)
+        msg = one_line(exc)
         if "truncated" in msg.lower():
             raise ImageLoadError(
                 "the image file is truncated (incomplete download or copy?)"
             ) from None
         raise ImageLoadError(f"the image data is damaged ({msg})") from None
     except Exception as exc:  # noqa: BLE001 - decoders raise ValueError, SyntaxError, MemoryError...
-        raise ImageLoadError(f"the image data is damaged ({_one_line(exc)})") from None
+        raise ImageLoadError(f"the image data is damaged ({one_line(exc)})") from None
     finally:
         if not keep_open:
             im.close()
@@ -215,9 +217,6 @@ def _not_an_image_reason(data: bytes) -> str:
 
 
 def _pixels(exc: BaseException) -> str:
-    return _one_line(exc).split(" could be")[0]
+    return one_line(exc).split(" could be")[0]
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text[:200] if text else type(exc).__name__

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from twinreview.core.errors import TwinreviewError, iso_utc
 from twinreview.core.findings import (
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,
@@ -102,7 +103,7 @@ _CONSENT_KEYS = frozenset({"required_roles", "model_veto", "expires", "allowed_u
 USE_FIELDS: tuple[str, ...] = ("intended_use", "use")
 
 
-class PolicyError(ValueError):
+class PolicyError(TwinreviewError, ValueError):
     """A consent policy cannot be read. ``str(err)`` is one line for the user."""
 
 
@@ -171,7 +172,7 @@ class ModelPolicy:
             "required_roles": list(self.required_roles),
             "model_veto": self.model_veto,
             "expires": self.expires_label,
-            "expires_at": _iso(self.expires) if self.expires else None,
+            "expires_at": iso_utc(self.expires, "auto") if self.expires else None,
             "allowed_uses": list(self.allowed_uses) if self.allowed_uses is not None else None,
         }
 
@@ -293,7 +294,7 @@ def consent_problems(
     """
     problems: list[tuple[str, str]] = []
     if policy.expires is not None and _aware(now) >= policy.expires:
-        label = policy.expires_label or _iso(policy.expires)
+        label = policy.expires_label or iso_utc(policy.expires, "auto")
         problems.append((CONSENT_EXPIRED, f"The model's consent ran until {label} (UTC)."))
     if policy.allowed_uses is not None:
         allowed = set(policy.allowed_uses)
@@ -368,7 +369,7 @@ class Decision:
         return {
             "principal": self.principal,
             "role": self.role,
-            "ts": _iso(self.ts),
+            "ts": iso_utc(self.ts, "auto"),
             "asset": self.asset,
             "sha256": self.sha256,
             "model": self.model_id,
@@ -697,7 +698,7 @@ def _expiry_label(raw: object, expires: dt.datetime | None) -> str | None:
         return raw.isoformat()
     if isinstance(raw, str) and len(raw.strip()) == 10:
         return raw.strip()
-    return _iso(expires)
+    return iso_utc(expires, "auto")
 
 
 def _end_of_day(day: dt.date) -> dt.datetime:
@@ -710,8 +711,6 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _iso(value: dt.datetime) -> str:
-    return _aware(value).isoformat().replace("+00:00", "Z")
 
 
 def _norm_use(use: str) -> str:

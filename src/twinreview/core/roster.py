@@ -45,6 +45,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.sshsig import SshPublicKey, SshsigError, WireReader
 
 ROLES: tuple[str, ...] = ("model", "agent", "brand")
@@ -73,7 +74,7 @@ _KEY_TYPES = frozenset(
 )
 
 
-class RosterError(ValueError):
+class RosterError(TwinreviewError, ValueError):
     """Roster input that cannot be used; the message is one line for the user."""
 
 

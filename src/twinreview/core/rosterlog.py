@@ -90,6 +90,7 @@ from twinreview.core.declog import (
     utc_now,
     write_all,
 )
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import (
     ALLOWED_SIGNERS,
     PEOPLE,
@@ -137,7 +138,7 @@ JOIN_KIND = "join_request"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class RosterLogError(ValueError):
+class RosterLogError(TwinreviewError, ValueError):
     """A roster change was refused or cannot be written; one line for the user."""
 
 

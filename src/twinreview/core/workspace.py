@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.files import read_regular
 from twinreview.core.rosterlog import ROSTER_DIR, SignedRoster, effective_config
 
@@ -45,7 +46,7 @@ MAX_SIDECAR_BYTES = 1 << 20
 MAX_SETTINGS_BYTES = 1 << 20
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(TwinreviewError):
     """The folder is not a usable workspace. ``str(err)`` is one line for the user."""
 
 
@@ -238,7 +239,7 @@ def read_sidecar(path: Path) -> tuple[dict[str, Any] | None, str | None]:
             return None, f"sidecar is {size} bytes, more than the {MAX_SIDECAR_BYTES} allowed"
         data = json.loads(read_regular(path, MAX_SIDECAR_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        return None, f"sidecar is not readable JSON ({_one_line(exc)})"
+        return None, f"sidecar is not readable JSON ({one_line(exc)})"
     if not isinstance(data, dict):
         return None, "sidecar is not a JSON object"
     return data, None
@@ -310,5 +311,3 @@ def _rel_lexical(root: Path, path: Path) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -38,6 +38,7 @@ from typing import Any
 from twinreview.core import hashing
 from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.disclosure import DisclosureConfigError, DisclosurePolicy
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
@@ -67,7 +68,7 @@ MAX_NOTE_CHARS = 4000
 _METADATA_SUFFIXES = frozenset({".json", ".xmp", ".txt", ".md", ".toml"})
 
 
-class DecisionError(Exception):
+class DecisionError(TwinreviewError):
     """A decision could not be signed. ``str(err)`` is one line for the user."""
 
 

@@ -40,6 +40,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from twinreview.core.declog import LogWriter
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import Person
 from twinreview.core.rosterlog import RosterWriter, SignedRoster, policy_tables, write_views
 from twinreview.core.sshsig import SigningKey, SshPublicKey
@@ -79,7 +80,7 @@ _DEMO_CONSENT = {
 }
 
 
-class DemoError(Exception):
+class DemoError(TwinreviewError):
     """The demo cannot be built at the requested place. ``str(err)`` is one line."""
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from twinreview.core.declog import LOGS_DIR, format_ts, read_log, utc_now
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import (
     ALLOWED_SIGNERS,
     PEOPLE,
@@ -64,7 +65,7 @@ README = "README.md"
 ROSTER_FILE = f"{ROSTER_DIR}/{ROSTER_LOG}"
 
 
-class ExportError(Exception):
+class ExportError(TwinreviewError):
     """The export could not be made; the message is one line for the user."""
 
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from twinreview.core.declog import LOGS_DIR
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import ALLOWED_SIGNERS
 from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG, RosterState, SignedRoster
 from twinreview.core.sshsig import NS_LOG, NS_ROSTER, SshPublicKey, SshsigError, verify
@@ -61,7 +62,7 @@ _MAX_HEADS_BYTES = 16 * 1024 * 1024
 _NOT_SIGNED = frozenset({MALFORMED, BAD_SIGNATURE, TORN_TAIL})
 
 
-class ExportCheckError(Exception):
+class ExportCheckError(TwinreviewError):
     """The export's heads file cannot be used; the message is one line for the user."""
 
 

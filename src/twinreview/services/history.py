@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from twinreview.core.errors import iso_utc
 from twinreview.core.policy import REJECT, Decision
 from twinreview.core.verify import VerifyReport, verify_workspace
 from twinreview.core.workspace import Workspace
@@ -63,7 +64,7 @@ def rejected_assets(report: VerifyReport) -> list[RejectedAsset]:
             phash=d.phash,
             principal=d.principal,
             role=d.role,
-            ts=_iso(d),
+            ts=iso_utc(d.ts, "milliseconds"),
             reasons=d.reasons,
             note=d.note,
         )
@@ -86,5 +87,3 @@ def _later(a: Decision, b: Decision) -> bool:
     return (a.ts, a.log) > (b.ts, b.log)
 
 
-def _iso(d: Decision) -> str:
-    return d.ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -36,6 +36,7 @@ from pathlib import Path
 import platformdirs
 from keyring.backend import KeyringBackend
 
+from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.roster import ROLES, format_allowed_signer
 from twinreview.core.sshsig import SigningKey, SshPublicKey, SshsigError
 
@@ -54,7 +55,7 @@ ALLOWED_BACKENDS: frozenset[tuple[str, str]] = frozenset(
 _CHAINER = ("keyring.backends.chainer", "ChainerBackend")
 
 
-class KeysError(Exception):
+class KeysError(TwinreviewError):
     """A key or identity operation failed; the message is one line for the user."""
 
 
@@ -67,8 +68,6 @@ def _backend_id(backend: KeyringBackend) -> tuple[str, str]:
     return cls.__module__, cls.__qualname__
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _fix_hint() -> str:
@@ -169,7 +168,7 @@ class KeyStore:
             backend = keyring.get_keyring()
         except Exception as exc:  # noqa: BLE001 (backends raise anything: RuntimeError, D-Bus errors)
             raise KeysError(
-                f"the system keyring cannot be used ({_one_line(exc)}); {_fix_hint()}"
+                f"the system keyring cannot be used ({one_line(exc)}); {_fix_hint()}"
             ) from None
         return cls(backend)
 
@@ -194,7 +193,7 @@ class KeyStore:
             )
         except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
             raise KeysError(
-                f"the keyring refused to store the key ({_one_line(exc)}); {_fix_hint()}"
+                f"the keyring refused to store the key ({one_line(exc)}); {_fix_hint()}"
             ) from None
 
     def load_seed(self, fingerprint: str) -> bytes | None:
@@ -207,7 +206,7 @@ class KeyStore:
             text = self.backend.get_password(KEYRING_SERVICE, self._username(fingerprint))
         except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
             raise KeysError(
-                f"cannot read the key from the keyring ({_one_line(exc)}); {_fix_hint()}"
+                f"cannot read the key from the keyring ({one_line(exc)}); {_fix_hint()}"
             ) from None
         if text is None:
             return None

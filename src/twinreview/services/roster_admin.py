@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from twinreview.core.declog import LogError
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import ROLES, Person, Roster
 from twinreview.core.rosterlog import (
     ROSTER_DIR,
@@ -46,7 +47,7 @@ from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.trust import PinCheck, TrustError, TrustStore, Verifier
 
 
-class RosterAdminError(Exception):
+class RosterAdminError(TwinreviewError):
     """A roster change was refused; the message is one line for the user."""
 
 

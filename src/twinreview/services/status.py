@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.errors import iso_utc
 from twinreview.core.files import open_regular
 from twinreview.core.policy import (
     Decision,
@@ -140,7 +141,7 @@ class StatusReport:
         """The document ``twinreview status --json`` prints."""
         return {
             "workspace": str(self.root),
-            "evaluated_at": _iso(self.now),
+            "evaluated_at": iso_utc(self.now),
             "counts": self.counts(),
             "verification": {
                 "ok": self.verification_ok,
@@ -459,5 +460,3 @@ def _models_of(
     return models
 
 
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

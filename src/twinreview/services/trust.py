@@ -28,6 +28,7 @@ from pathlib import Path
 
 import platformdirs
 
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG_ID, SignedRoster
 from twinreview.core.verify import (
     ROSTER_PROBLEM,
@@ -43,7 +44,7 @@ KNOWN_FOLDERS = "known_folders"
 _WS_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
-class TrustError(Exception):
+class TrustError(TwinreviewError):
     """The workspace's owner is not the one this device pinned, or nothing is pinned yet."""
 
 

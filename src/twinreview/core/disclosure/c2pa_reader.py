@@ -23,6 +23,7 @@ import c2pa
 
 from twinreview.core.disclosure.model import C2paReport, C2paState, FoundSourceType
 from twinreview.core.disclosure.vocabulary import classify
+from twinreview.core.errors import one_line
 
 # Failure codes that say "we cannot vouch for who signed this" rather than "the content or the
 # manifest was changed". C2PA 2.x validation status codes, plus the CAWG identity equivalents.
@@ -93,7 +94,7 @@ def make_context(
         finally:
             settings.close()
     except c2pa.C2paError as exc:
-        raise ValueError(f"the C2PA reader rejected the trust settings: {_one_line(exc)}") from None
+        raise ValueError(f"the C2PA reader rejected the trust settings: {one_line(exc)}") from None
 
 
 def read_c2pa(
@@ -119,7 +120,7 @@ def read_c2pa(
     except ValueError as exc:
         return C2paReport(
             C2paState.UNREADABLE,
-            failures=(f"json: {_one_line(exc)}",),
+            failures=(f"json: {one_line(exc)}",),
             notes=("The C2PA reader returned data that could not be parsed.",),
         )
     try:
@@ -127,13 +128,13 @@ def read_c2pa(
     except Exception as exc:  # noqa: BLE001 - hostile manifests may have any JSON shape
         return C2paReport(
             C2paState.UNREADABLE,
-            failures=(f"structure: {_one_line(exc)}",),
+            failures=(f"structure: {one_line(exc)}",),
             notes=("The C2PA manifest has an unexpected structure and could not be interpreted.",),
         )
 
 
 def _from_error(exc: BaseException, data: bytes) -> C2paReport:
-    message = _one_line(exc)
+    message = one_line(exc)
     evidence = (f"{type(exc).__name__.lstrip('_').replace('C2pa', 'C2paError.', 1)}: {message}",)
     if message.startswith("ManifestNotFound"):
         return C2paReport(C2paState.ABSENT)
@@ -419,6 +420,3 @@ def _str_or_none(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:300]

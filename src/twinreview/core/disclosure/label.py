@@ -22,6 +22,7 @@ import numpy.typing as npt
 from PIL import Image, ImageFilter
 
 from twinreview.core.disclosure.model import LabelReport
+from twinreview.core.errors import one_line
 
 ANALYSIS_WIDTH = 480
 MIN_SCALE = 0.05
@@ -75,7 +76,7 @@ class LabelTemplate:
                 im.load()
                 rgba = im.convert("RGBA")
         except Exception as exc:  # noqa: BLE001 - any decoder failure means "not a usable label"
-            raise LabelError(f"the label image cannot be read ({_one_line(exc)})") from None
+            raise LabelError(f"the label image cannot be read ({one_line(exc)})") from None
         return cls.from_image(rgba)
 
     @classmethod
@@ -315,5 +316,3 @@ def _resized_template(template: LabelTemplate, tw: int, th: int) -> tuple[FloatA
     return t, (m >= 128).astype(np.float64)
 
 
-def _one_line(exc: BaseException) -> str:
-    return (" ".join(str(exc).split()) or type(exc).__name__)[:200]

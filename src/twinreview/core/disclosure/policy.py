@@ -23,6 +23,7 @@ from typing import Any
 
 from twinreview.core.disclosure.label import DEFAULT_THRESHOLD
 from twinreview.core.disclosure.model import Verdict
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.findings import Severity
 
 MISSING_DISCLOSURE = "missing_disclosure"
@@ -52,7 +53,7 @@ DEFAULT_SEVERITIES: Mapping[str, Severity] = {
 DEFAULT_APPROVABLE: frozenset[Verdict] = frozenset({Verdict.DISCLOSED, Verdict.PARTIAL})
 
 
-class DisclosureConfigError(ValueError):
+class DisclosureConfigError(TwinreviewError, ValueError):
     """The ``[disclosure]`` table is malformed. ``str(err)`` is one line naming the key."""
 
 

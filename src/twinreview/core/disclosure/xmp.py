@@ -33,6 +33,7 @@ import defusedxml.ElementTree as SafeET
 
 from twinreview.core.disclosure.model import XmpReport, XmpValue
 from twinreview.core.disclosure.vocabulary import classify, describe
+from twinreview.core.errors import one_line
 
 # One XMP packet larger than this is not metadata a generator writes; refusing it bounds memory
 # and parse time. Extended XMP may legally be large (thumbnails, edit history), hence 16 MiB.
@@ -173,10 +174,10 @@ def parse_packet(packet: Packet) -> ParsedPacket:
         out.error = f"it declares XML entities, which are refused ({type(exc).__name__})"
         return out
     except ParseError as exc:
-        out.error = f"it is not well-formed XML ({_one_line(exc)})"
+        out.error = f"it is not well-formed XML ({one_line(exc)})"
         return out
     except Exception as exc:  # noqa: BLE001 - expat may raise ValueError/RecursionError on odd input
-        out.error = f"it could not be parsed ({_one_line(exc)})"
+        out.error = f"it could not be parsed ({one_line(exc)})"
         return out
     for count, element in enumerate(root.iter()):
         if count >= MAX_ELEMENTS:
@@ -544,11 +545,9 @@ def _heif(data: bytes, found: _Found) -> None:
 
 
 def _container_error(exc: BaseException) -> str:
-    text = _one_line(exc)
+    text = one_line(exc)
     if "cannot identify image file" in text:
         return "the image header is damaged or not understood"
     return text
 
 
-def _one_line(exc: BaseException) -> str:
-    return (" ".join(str(exc).split()) or type(exc).__name__)[:200]

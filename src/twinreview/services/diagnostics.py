@@ -1,0 +1,63 @@
+"""Where twinreview writes down what went wrong: a rotating log file in the platform's log folder.
+
+The command line and the app call :func:`configure_logging` once at start-up (the composition
+roots); modules log through ``logging.getLogger(__name__)``. :func:`log_unexpected` records an
+error that should not have happened with its traceback, so that the user sees one plain line
+and the details stay in the file (``twinreview --log-file`` prints where it is).
+
+Public API:
+    log_path() -> Path: the log file (``TWINREVIEW_LOG_DIR`` overrides the folder).
+    configure_logging(level=logging.INFO) -> Path | None: attach the rotating file handler once;
+        None when the folder cannot be written (logging then goes nowhere, never fails).
+    log_unexpected(exc) -> str: log it with its traceback; returns the one line to show.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+import platformdirs
+
+from twinreview.core.errors import one_line
+
+APP_NAME = "twinreview"
+LOG_NAME = "twinreview.log"
+_HANDLER_NAME = "twinreview-file"
+
+
+def log_path() -> Path:
+    """The log file: ``TWINREVIEW_LOG_DIR`` or the platform's user log folder."""
+    override = os.environ.get("TWINREVIEW_LOG_DIR")
+    folder = Path(override) if override else Path(platformdirs.user_log_dir(APP_NAME))
+    return folder / LOG_NAME
+
+
+def configure_logging(level: int = logging.INFO) -> Path | None:
+    """Send twinreview's log records to a rotating file (1 MB x 3); idempotent."""
+    logger = logging.getLogger(APP_NAME)
+    logger.setLevel(level)
+    path = log_path()
+    if any(getattr(h, "name", None) == _HANDLER_NAME for h in logger.handlers):
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1 << 20, backupCount=3, encoding="utf-8", delay=True
+        )
+    except OSError:
+        return None
+    handler.name = _HANDLER_NAME
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s")
+    )
+    logger.addHandler(handler)
+    return path
+
+
+def log_unexpected(exc: BaseException) -> str:
+    """Log an unexpected error with its traceback; the one line to show the user."""
+    logging.getLogger(APP_NAME).error("unexpected error", exc_info=exc)
+    return f"unexpected error: {one_line(exc)} (details in {log_path()})"
