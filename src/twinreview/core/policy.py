@@ -70,7 +70,7 @@ REASON_CODES: Mapping[str, str] = {
     "other": "Another reason (see the note).",
 }
 
-# Finding kinds of the disclosure checks (issue 3). Kept as strings here so that this module does
+# Finding kinds of the disclosure checks. Kept as strings here so that this module does
 # not depend on the disclosure code being present.
 DISCLOSURE_KINDS: frozenset[str] = frozenset(
     {

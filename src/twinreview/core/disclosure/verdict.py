@@ -10,7 +10,7 @@
   but cannot be read (``unreadable``), or contradictory source types (one source says generative
   AI, another says a non-generative origin such as a camera capture).
 
-Rule (issue 9, "no laundering"): a C2PA store that is present but unreadable or invalid gives
+Rule ("no laundering"): a C2PA store that is present but unreadable or invalid gives
 ``blocked``, never ``partial``. Otherwise a garbage C2PA box added to a file makes the reader give
 up on the whole store, hides a tampered manifest, and leaves the XMP alone to decide. "Invalid"
 means a broken integrity (``invalid-integrity``); an intact manifest whose certificate is not
