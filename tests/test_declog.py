@@ -29,7 +29,9 @@ from twinreview.core.declog import (
     read_log,
 )
 from twinreview.core.roster import Person
-from twinreview.core.rosterlog import RosterWriter, SignedRoster, write_views
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rosterviews import write_views
+from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.sshsig import NS_ENTRY, SigningKey, verify
 from twinreview.core.verify import verify_workspace
 

@@ -30,18 +30,20 @@ from twinreview.core.roster import (
     parse_people,
     parse_revoked,
 )
-from twinreview.core.rosterlog import (
-    JoinRequest,
-    RosterLogError,
-    RosterWriter,
-    SignedRoster,
-    build_roster_line,
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import RosterLogError
+from twinreview.core.rosterviews import (
     effective_config,
-    pending_requests,
     plain_roster,
     render_views,
     view_problems,
     write_views,
+)
+from twinreview.core.rosterwrite import (
+    JoinRequest,
+    RosterWriter,
+    build_roster_line,
+    pending_requests,
 )
 from twinreview.core.sshsig import NS_ENTRY, NS_ROSTER, SigningKey
 from twinreview.core.verify import VerifyReport, verify_workspace

@@ -21,7 +21,9 @@ import pytest
 
 from twinreview.core.declog import LogWriter, read_log
 from twinreview.core.roster import Person
-from twinreview.core.rosterlog import RosterWriter, SignedRoster, write_views
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rosterviews import write_views
+from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.sshsig import SigningKey
 from twinreview.core.verify import VerifyReport, verify_workspace
 

@@ -40,7 +40,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from twinreview.core.declog import LogWriter, build_entry, log_filename
 from twinreview.core.roster import Person
-from twinreview.core.rosterlog import RosterWriter, SignedRoster, write_views
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rosterviews import write_views
+from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.sshsig import SigningKey
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace

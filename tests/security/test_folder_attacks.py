@@ -31,7 +31,8 @@ from twinreview.cli.main import main
 from twinreview.core.declog import LogWriter
 from twinreview.core.policy import State
 from twinreview.core.roster import Person, format_allowed_signer
-from twinreview.core.rosterlog import RosterLogError, RosterWriter
+from twinreview.core.rostermodel import RosterLogError
+from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionError
 from twinreview.services.keys import KeyService
@@ -490,7 +491,8 @@ def _append_roster_entry_unchecked(
 ) -> None:
     """What a hostile writer can do: sign any entry with their own key and append it."""
     from twinreview.core.declog import line_hash
-    from twinreview.core.rosterlog import SignedRoster, build_roster_line
+    from twinreview.core.rosterlog import SignedRoster
+    from twinreview.core.rosterwrite import build_roster_line
 
     path = team.root / "roster" / "roster.dlog"
     roster = SignedRoster.load(team.root / "roster")

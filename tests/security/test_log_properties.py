@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from twinreview.core.declog import LogWriter
 from twinreview.core.roster import Person
-from twinreview.core.rosterlog import RosterWriter, SignedRoster, write_views
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rosterviews import write_views
+from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.sshsig import SigningKey
 from twinreview.core.verify import verify_workspace
 from wsbuild import add_model, make_workspace, pattern, save_jpeg

@@ -48,7 +48,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
-from twinreview.core.rosterlog import Consent
+from twinreview.core.rostermodel import Consent
 
 ROLES: tuple[str, ...] = ("model", "agent", "brand")
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("model", "agent")

@@ -58,14 +58,9 @@ from twinreview.core.declog import (
     line_hash,
     stream_log,
 )
-from twinreview.core.rosterlog import (
-    ROSTER_DIR,
-    ROSTER_LOG_ID,
-    RosterState,
-    SignedRoster,
-    iter_heads,
-    view_problems,
-)
+from twinreview.core.rosterlog import SignedRoster, iter_heads
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterState
+from twinreview.core.rosterviews import view_problems
 from twinreview.core.sshsig import NS_ENTRY, SshPublicKey, SshsigError, SshSignature, verify
 
 GOOD = "good"

@@ -27,7 +27,9 @@ from typing import Any
 
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.files import read_regular
-from twinreview.core.rosterlog import ROSTER_DIR, SignedRoster, effective_config
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR
+from twinreview.core.rosterviews import effective_config
 
 CONFIG_NAME = "twinreview.toml"
 MODEL_CONFIG_NAME = "model.toml"

@@ -50,13 +50,9 @@ from twinreview.core.policy import (
     latest_of,
     validate_reasons,
 )
-from twinreview.core.rosterlog import (
-    ROSTER_DIR,
-    ROSTER_LOG_ID,
-    RosterState,
-    SignedRoster,
-    effective_config,
-)
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterState
+from twinreview.core.rosterviews import effective_config
 from twinreview.core.sshsig import SshPublicKey
 from twinreview.core.workspace import ASSETS_DIR, SIDECAR_SUFFIX, Workspace
 from twinreview.services.keys import KeysError, KeyService

@@ -42,7 +42,9 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 from twinreview.core.declog import LogWriter
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import Person
-from twinreview.core.rosterlog import RosterWriter, SignedRoster, policy_tables, write_views
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rosterviews import policy_tables, write_views
+from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
 from twinreview.services.decisions import AssetBytes, decision_fields, phash_of

@@ -49,13 +49,9 @@ from twinreview.core.roster import (
     RosterError,
     format_allowed_signer,
 )
-from twinreview.core.rosterlog import (
-    ROSTER_DIR,
-    ROSTER_LOG,
-    ROSTER_LOG_ID,
-    SignedRoster,
-    render_views,
-)
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
+from twinreview.core.rosterviews import render_views
 from twinreview.core.sshsig import NS_ENTRY, NS_LOG, NS_ROSTER, SigningKey, SshPublicKey
 from twinreview.core.verify import VerifyReport, find_log_files, verify_logs
 from twinreview.services.export_check import HEADS, heads_document

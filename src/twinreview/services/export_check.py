@@ -40,7 +40,8 @@ from typing import Any
 from twinreview.core.declog import LOGS_DIR
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import ALLOWED_SIGNERS
-from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG, RosterState, SignedRoster
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, RosterState
 from twinreview.core.sshsig import NS_LOG, NS_ROSTER, SshPublicKey, SshsigError, verify
 from twinreview.core.verify import (
     BAD_SIGNATURE,

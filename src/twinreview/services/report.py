@@ -49,7 +49,8 @@ from twinreview.core.policy import (
     decision_from_payload,
     parse_timestamp,
 )
-from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID, SignedRoster
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
 from twinreview.core.verify import GOOD, TORN_TAIL, VerifiedEntry, VerifyReport
 from twinreview.services.export_check import ExportSignature, check_export_signatures
 from twinreview.services.scan import AssetResult, ScanResult

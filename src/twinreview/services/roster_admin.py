@@ -26,20 +26,11 @@ from typing import Any
 from twinreview.core.declog import LogError
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import ROLES, Person, Roster
-from twinreview.core.rosterlog import (
-    ROSTER_DIR,
-    ROSTER_LOG_ID,
-    JoinRequest,
-    RosterLogError,
-    SignedRoster,
-    pending_requests,
-    policy_tables,
-    view_problems,
-    write_views,
-)
-from twinreview.core.rosterlog import (
-    RosterWriter as _Writer,
-)
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterLogError
+from twinreview.core.rosterviews import policy_tables, view_problems, write_views
+from twinreview.core.rosterwrite import JoinRequest, pending_requests
+from twinreview.core.rosterwrite import RosterWriter as _Writer
 from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace

@@ -45,7 +45,8 @@ from twinreview.core.policy import (
     evaluate,
     policy_from_consent,
 )
-from twinreview.core.rosterlog import RosterState, SignedRoster
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import RosterState
 from twinreview.core.verify import (
     FORK,
     LOG_MISSING,

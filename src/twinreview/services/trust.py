@@ -29,7 +29,8 @@ from pathlib import Path
 import platformdirs
 
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.rosterlog import ROSTER_DIR, ROSTER_LOG_ID, SignedRoster
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID
 from twinreview.core.verify import (
     ROSTER_PROBLEM,
     Problem,

@@ -12,7 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 from twinreview.core.policy import declared_uses
-from twinreview.core.rosterlog import ROSTER_DIR, SignedRoster
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity

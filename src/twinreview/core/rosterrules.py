@@ -1,0 +1,305 @@
+"""Who may sign which roster change: the replay rules of the signed roster.
+
+:func:`apply_genesis` makes the first state; :func:`apply_entry` applies one signed entry to a
+state or raises :class:`~twinreview.core.rostermodel.RosterLogError` naming why the signer may
+not make that change (see :mod:`twinreview.core.rosterlog` for the rules in words).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from twinreview.core.declog import (
+    FORMAT_VERSION,
+)
+from twinreview.core.roster import (
+    ROLES,
+)
+from twinreview.core.rostermodel import (
+    ADMIN_KINDS,
+    KINDS,
+    POLICY_TABLES,
+    ROSTER_LOG_ID,
+    Consent,
+    PolicySetting,
+    Removal,
+    Revocation,
+    RosterLogError,
+    RosterPerson,
+    RosterState,
+)
+from twinreview.core.sshsig import NS_ROSTER, SshPublicKey, SshsigError, SshSignature
+from twinreview.core.sshsig import verify as sshsig_verify
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def check_signature(payload: Mapping[str, Any], payload_bytes: bytes, sig: str) -> SshPublicKey:
+    """The key that signed a roster entry (namespace twinreview-roster-v1), as the entry names it.
+
+    Raises:
+        RosterLogError: not a roster entry, or the signature does not verify.
+    """
+    if payload.get("v") != FORMAT_VERSION or payload.get("log") != ROSTER_LOG_ID:
+        raise RosterLogError("not a roster entry (v/log fields)")
+    if payload.get("kind") not in KINDS:
+        raise RosterLogError(f"unknown roster entry kind {payload.get('kind')!r}")
+    if not isinstance(payload.get("principal"), str) or not isinstance(payload.get("ts"), str):
+        raise RosterLogError("principal and ts must be text")
+    try:
+        named = SshPublicKey.parse(str(payload.get("key", "")))
+        parsed = SshSignature.parse(sig)
+        sshsig_verify(parsed, payload_bytes, NS_ROSTER)
+    except SshsigError as exc:
+        raise RosterLogError(f"the signature does not verify ({exc})") from None
+    if parsed.public_key != named:
+        raise RosterLogError("signed by another key than the entry names")
+    return named
+
+
+def text_field(payload: Mapping[str, Any], name: str) -> str:
+    """A non-empty text field of an entry (``RosterLogError`` otherwise)."""
+    value = payload.get(name)
+    if not isinstance(value, str) or not value:
+        raise RosterLogError(f"{name} is missing or not text")
+    return value
+
+
+def models_field(value: object) -> tuple[str, ...]:
+    """A list of model ids, de-duplicated in order (``RosterLogError`` otherwise)."""
+    if not isinstance(value, list) or not all(isinstance(m, str) and m for m in value):
+        raise RosterLogError("models must be a list of model ids")
+    return tuple(dict.fromkeys(value))
+
+
+def role_field(value: object) -> str:
+    """A role name (``RosterLogError`` otherwise)."""
+    if value not in ROLES:
+        raise RosterLogError(f"role must be one of {', '.join(ROLES)}, not {value!r}")
+    return str(value)
+
+
+def apply_genesis(payload: Mapping[str, Any], signer: SshPublicKey, h: str) -> RosterState:
+    """The first state: the genesis entry's signer is the owner (``RosterLogError`` if not)."""
+    if payload.get("kind") != "genesis" or payload.get("seq") != 0:
+        raise RosterLogError("the roster does not start with a genesis entry")
+    person = payload.get("person")
+    if not isinstance(person, Mapping):
+        raise RosterLogError("the genesis entry names no owner")
+    principal = text_field(person, "principal")
+    if principal != payload.get("principal"):
+        raise RosterLogError("the genesis entry is signed by someone else than the owner it names")
+    owner = RosterPerson(
+        principal,
+        str(person.get("name") or principal),
+        role_field(person.get("role")),
+        models_field(person.get("models", [])),
+        True,
+        {signer.fingerprint: signer},
+    )
+    return RosterState(0, h, principal, {principal: owner}, {}, None, {}, {})
+
+
+def _after(value: object) -> dict[str, int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise RosterLogError("after must map log fingerprints to seq numbers")
+    return dict(value)
+
+
+def apply_entry(
+    state: RosterState, payload: Mapping[str, Any], signer: SshPublicKey, h: str
+) -> RosterState:
+    """The state after one (non-genesis) entry, or RosterLogError when it is not allowed."""
+    kind = payload["kind"]
+    signer_principal = payload["principal"]
+    if not state.signer_allowed(signer_principal, signer):
+        raise RosterLogError(
+            f"{signer_principal} signed with {signer.fingerprint}, which is not their active key "
+            "on the roster"
+        )
+    seq = state.seq + 1
+    persons = dict(state.persons)
+    consents = dict(state.consents)
+    revoked = dict(state.revoked)
+    removed = dict(state.removed)
+    accepted = dict(state.accepted)
+    policy = state.policy
+    own_keys = kind in ("add_key", "revoke_key") and payload.get("person") == signer_principal
+    if kind in ADMIN_KINDS and not own_keys and not state.is_admin(signer_principal):
+        raise RosterLogError(f"{signer_principal} is not the owner or an admin: cannot {kind}")
+    if kind == "add_key" and not own_keys:
+        target = state.persons.get(str(payload.get("person")))
+        if target is not None and target.role == "model":
+            # A key of hers signs her consent: only she adds one (from a device she has).
+            raise RosterLogError("only the model herself adds a key to her entry")
+    if kind == "genesis":
+        raise RosterLogError("a second genesis entry")
+    if kind == "add_person":
+        principal = text_field(payload, "person")
+        if principal in persons:
+            raise RosterLogError(f"{principal} is already on the roster")
+        role = role_field(payload.get("role"))
+        models = models_field(payload.get("models", []))
+        admin = payload.get("admin") is True
+        if admin and signer_principal != state.owner:
+            raise RosterLogError("only the owner appoints admins")
+        keys = _keys(payload.get("keys"), state)
+        new = RosterPerson(
+            principal, str(payload.get("name") or principal), role, models, admin, keys
+        )
+        _check_one_model_person(state, new)
+        persons[principal] = new
+    elif kind == "update_person":
+        principal, old = _target(state, payload, signer_principal, "changes the owner's entry")
+        new = old
+        if "name" in payload:
+            new = replace(new, display_name=str(payload["name"]))
+        if "role" in payload:
+            new = replace(new, role=role_field(payload["role"]))
+        if "models" in payload:
+            new = replace(new, models=models_field(payload["models"]))
+        if "admin" in payload:
+            if signer_principal != state.owner:
+                raise RosterLogError("only the owner appoints or removes admins")
+            new = replace(new, admin=payload["admin"] is True)
+        _check_one_model_person(state, new)
+        persons[principal] = new
+    elif kind == "add_key":
+        principal, old = _target(state, payload, signer_principal, "adds keys to the owner")
+        keys = dict(old.keys)
+        keys.update(_keys([payload.get("new_key")], state))
+        persons[principal] = replace(old, keys=keys)
+    elif kind == "revoke_key":
+        principal, old = _target(state, payload, signer_principal, "revokes the owner's keys")
+        fp = text_field(payload, "fingerprint")
+        if fp not in old.keys:
+            raise RosterLogError(f"{fp} is not an active key of {principal}")
+        keys = dict(old.keys)
+        del keys[fp]
+        persons[principal] = replace(old, keys=keys)
+        revoked[fp] = Revocation(fp, principal, seq, _after(payload.get("after")))
+    elif kind == "remove_person":
+        principal = text_field(payload, "person")
+        if principal not in persons:
+            raise RosterLogError(f"{principal} is not on the roster")
+        if principal == state.owner:
+            raise RosterLogError("the owner cannot be removed")
+        if persons[principal].admin and signer_principal != state.owner:
+            raise RosterLogError("only the owner removes an admin")
+        del persons[principal]
+        removed[principal] = (
+            *removed.get(principal, ()),
+            Removal(principal, seq, _after(payload.get("after"))),
+        )
+        # Her consent goes with her: a person added back later must give it again.
+        consents = {m: c for m, c in consents.items() if c.principal != principal}
+    elif kind == "policy":
+        tables = payload.get("policy")
+        if not isinstance(tables, Mapping) or set(tables) - set(POLICY_TABLES):
+            raise RosterLogError(f"policy must be a table of {', '.join(POLICY_TABLES)}")
+        policy = PolicySetting(dict(tables), signer_principal, seq, str(payload.get("ts")))
+    elif kind == "consent":
+        consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq)
+    elif kind == "accept_head":
+        log = text_field(payload, "target_log")
+        head_seq, head_hash = payload.get("target_seq"), payload.get("target_hash")
+        if (
+            not isinstance(head_seq, int)
+            or isinstance(head_seq, bool)
+            or head_seq < -1
+            or not (head_hash is None or isinstance(head_hash, str))
+            or (head_seq == -1) != (head_hash is None)
+        ):
+            raise RosterLogError(
+                "accept_head needs target_seq (>= -1) and target_hash (null only for -1)"
+            )
+        accepted[log] = (head_seq, head_hash, seq)
+    return RosterState(seq, h, state.owner, persons, consents, policy, revoked, removed, accepted)
+
+
+def _target(
+    state: RosterState, payload: Mapping[str, Any], signer: str, owner_only: str
+) -> tuple[str, RosterPerson]:
+    """The person an entry changes; only the owner changes the owner."""
+    principal = text_field(payload, "person")
+    person = state.persons.get(principal)
+    if person is None:
+        raise RosterLogError(f"{principal} is not on the roster")
+    if principal == state.owner and signer != state.owner:
+        raise RosterLogError(f"only the owner {owner_only}")
+    return principal, person
+
+
+def _keys(value: object, state: RosterState) -> dict[str, SshPublicKey]:
+    if not isinstance(value, list) or not value:
+        raise RosterLogError("keys must be a non-empty list of OpenSSH public keys")
+    out: dict[str, SshPublicKey] = {}
+    for text in value:
+        try:
+            key = SshPublicKey.parse(str(text))
+        except SshsigError as exc:
+            raise RosterLogError(f"bad key: {exc}") from None
+        holder = state.principal_of(key)
+        if holder is not None:
+            raise RosterLogError(f"key {key.fingerprint} already belongs to {holder}")
+        if key.fingerprint in state.revoked:
+            raise RosterLogError(f"key {key.fingerprint} was revoked and cannot come back")
+        out[key.fingerprint] = key
+    return out
+
+
+def _check_one_model_person(state: RosterState, new: RosterPerson) -> None:
+    if new.role != "model":
+        return
+    for mid in new.models:
+        other = state.model_person(mid)
+        if other is not None and other.principal != new.principal:
+            raise RosterLogError(
+                f"model {mid!r} already has her own person on the roster ({other.principal})"
+            )
+
+
+def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: int) -> Consent:
+    model_id = text_field(payload, "model")
+    rp = state.persons.get(signer)
+    if rp is None or rp.role != "model" or model_id not in rp.models:
+        raise RosterLogError(
+            f"{signer} is not the model {model_id!r}: only she can give or change her consent"
+        )
+    uses_raw = payload.get("uses")
+    uses: tuple[str, ...] | None = None
+    if uses_raw is not None:
+        if not isinstance(uses_raw, list) or not all(isinstance(u, str) for u in uses_raw):
+            raise RosterLogError("consent uses must be a list of uses or null")
+        uses = tuple(dict.fromkeys(u.strip().lower() for u in uses_raw if u.strip()))
+    expires = payload.get("expires")
+    if expires is not None and (not isinstance(expires, str) or not _DATE.match(expires)):
+        raise RosterLogError("consent expires must be YYYY-MM-DD or null")
+    require_raw = payload.get("require", ["model", "agent"])
+    if not isinstance(require_raw, list) or not require_raw:
+        raise RosterLogError("consent require must name at least one role")
+    require = tuple(dict.fromkeys(role_field(r) for r in require_raw))
+    if "model" not in require:
+        # Her consent is hers: approving her likeness always needs her own approval.
+        raise RosterLogError("consent require must include the model herself")
+    return Consent(
+        model_id,
+        signer,
+        uses,
+        expires if isinstance(expires, str) else None,
+        require,
+        payload.get("veto", True) is not False,
+        payload.get("withdrawn") is True,
+        seq,
+        str(payload.get("ts")),
+    )
+
+
