@@ -48,6 +48,10 @@ RESUBMITTED_REJECTED = "resubmitted_rejected"
 UNKNOWN_MODEL = "unknown_model"
 SKIPPED_LINK = "skipped_link"
 BAD_SIDECAR = "bad_sidecar"
+# Likeness (face identity, :mod:`twinreview.core.likeness`).
+LOOKS_LIKE_OTHER_MODEL = "looks_like_other_model"
+LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
+UNKNOWN_PERSON = "unknown_person"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import platformdirs
 
 from twinreview.services.cache import ResultCache
 from twinreview.services.disclosure import DisclosureService
+from twinreview.services.faces import FaceEngine
 from twinreview.services.history import rejected_provider
 from twinreview.services.imaging import configure_imaging
 from twinreview.services.scan import ScanService
@@ -39,11 +40,13 @@ def make_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="twinreview")
 
 
-def make_scan_service(executor: Executor, cache: ResultCache) -> ScanService:
-    """Return a scan service wired with disclosure checks and rejected-asset history.
+def make_scan_service(executor: Executor, cache: ResultCache, *, faces: bool = True) -> ScanService:
+    """Return a scan service wired with disclosure checks, rejected-asset history and faces.
 
     The disclosure settings (trust anchors, label) and the rejected assets come from each
-    workspace when it is scanned, so one service serves every workspace the app opens.
+    workspace when it is scanned, so one service serves every workspace the app opens. The face
+    models load lazily, in each worker thread, the first time a face is looked for;
+    ``faces=False`` leaves the likeness check out (the benchmarks' scan figures are without it).
     """
     configure_imaging()
     return ScanService(
@@ -51,4 +54,5 @@ def make_scan_service(executor: Executor, cache: ResultCache) -> ScanService:
         cache,
         inspector_factory=lambda ws: DisclosureService.for_config(ws.root, ws.config),
         rejected_provider=rejected_provider,
+        face_engine=FaceEngine() if faces else None,
     )

@@ -49,8 +49,18 @@ from twinreview.core.findings import (
     Severity,
 )
 from twinreview.core.imageio import ImageLoadError, load_image
+from twinreview.core.likeness import DEFAULT_SEVERITY as LIKENESS_SEVERITY
+from twinreview.core.likeness import (
+    FaceScan,
+    Gallery,
+    Likeness,
+    LikenessSettings,
+    ReferenceFaces,
+)
+from twinreview.core.likeness import findings as likeness_findings
 from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sidecar
 from twinreview.services.cache import ResultCache
+from twinreview.services.faces import FaceEngine
 
 # Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
 ANALYSIS_VERSION = "1"
@@ -64,6 +74,7 @@ DEFAULT_SEVERITY: Mapping[str, Severity] = {
     UNKNOWN_MODEL: Severity.WARN,
     BAD_SIDECAR: Severity.WARN,
     "no_references": Severity.WARN,
+    **LIKENESS_SEVERITY,
 }
 NO_REFERENCES = "no_references"
 
@@ -100,6 +111,7 @@ class AssetResult:
         disclosure: The disclosure report's JSON form, when an inspector ran.
         phash: 64-bit pHash as 16 hex digits (recorded in decisions), or None.
         sidecar: The parsed JSON sidecar, when present and valid.
+        likeness: Whose faces are in it (None when faces were not looked for).
     """
 
     asset: AssetRef
@@ -110,6 +122,7 @@ class AssetResult:
     disclosure: Mapping[str, Any] | None = None
     phash: str | None = None
     sidecar: Mapping[str, Any] | None = None
+    likeness: Likeness | None = None
 
     @property
     def worst(self) -> Severity | None:
@@ -129,6 +142,8 @@ class AssetResult:
         }
         if self.disclosure is not None:
             out["disclosure"] = dict(self.disclosure)
+        if self.likeness is not None:
+            out["likeness"] = self.likeness.to_json()
         return out
 
 
@@ -291,6 +306,7 @@ class ScanService:
             ``twinreview.toml``); None to skip disclosure.
         rejected_provider: Returns the assets rejected in the workspace's verified logs; None to
             skip ``resubmitted_rejected``.
+        face_engine: Finds faces for the likeness check; None to skip it.
     """
 
     def __init__(
@@ -300,11 +316,13 @@ class ScanService:
         *,
         inspector_factory: Callable[[Workspace], DisclosureInspector] | None = None,
         rejected_provider: Callable[[Workspace], Sequence[RejectedAsset]] | None = None,
+        face_engine: FaceEngine | None = None,
     ) -> None:
         self._executor = executor
         self._cache = cache
         self._inspector_factory = inspector_factory
         self._rejected_provider = rejected_provider
+        self._face_engine = face_engine
 
     def scan(
         self,
@@ -322,6 +340,7 @@ class ScanService:
         stop = cancel or threading.Event()
         thresholds = similarity.SimilarityThresholds.from_config(_table(ws.config, "similarity"))
         severity = _severities(ws.config)
+        likeness_settings = LikenessSettings.from_config(_table(ws.config, "similarity"))
         inspector = self._inspector_factory(ws) if self._inspector_factory else None
 
         refs: list[tuple[str, Path, str]] = [
@@ -360,10 +379,17 @@ class ScanService:
         for mid, model in ws.models.items():
             if not model.references:
                 notices.append(f"model {mid!r} has no reference photos: similarity not checked")
+        likeness_of, likeness_found, cancelled = self._likeness(
+            ws, refs, ref_results, assets, asset_analyses, likeness_settings, severity, notices,
+            stats, report, stop,
+        )  # fmt: skip
+        if cancelled:
+            return ScanResult(ws, (), (), ("scan cancelled",), True, stats)
 
         results: list[AssetResult] = []
         for idx, (asset, an) in enumerate(zip(assets, asset_analyses, strict=True)):
             findings = list(match_findings.get(idx, ()))
+            findings += likeness_found.get(idx, ())
             sidecar_data: Mapping[str, Any] | None = None
             if asset.sidecar is not None:
                 sidecar_data, problem = read_sidecar(asset.sidecar)
@@ -414,6 +440,7 @@ class ScanService:
                     an.disclosure,
                     phash,
                     sidecar_data,
+                    likeness_of.get(idx),
                 )
             )
         for s in skipped:
@@ -760,6 +787,133 @@ class ScanService:
                 if sha:
                     self._cache.put(sha, "detail", version, detail.to_json())
         return out
+
+    # -- likeness (faces; issue 10 part 2) ----------------------------------------------------
+    # Separate from the similarity phases above: faces of every readable reference photo and
+    # asset (cached by content hash), then one vectorised comparison in core.likeness.
+
+    def _likeness(
+        self,
+        ws: Workspace,
+        refs: Sequence[tuple[str, Path, str]],
+        ref_results: Sequence[ReferenceResult],
+        assets: Sequence[AssetRef],
+        asset_analyses: Sequence[_Analysis],
+        settings: LikenessSettings,
+        severity: Mapping[str, Severity],
+        notices: list[str],
+        stats: dict[str, int],
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+    ) -> tuple[dict[int, Likeness], dict[int, list[Finding]], bool]:
+        """Faces of references and assets, compared: per asset index its likeness and findings.
+
+        Returns:
+            ``(likeness by asset index, findings by asset index, cancelled)``.
+        """
+        engine = self._face_engine
+        if engine is None or not settings.enabled:
+            return {}, {}, False
+        # (path, sha256, width, height) of every readable file, references first.
+        files: list[tuple[Path, str, int | None, int | None]] = [
+            (r.path, r.sha256, r.facts.width, r.facts.height)
+            for r in ref_results
+            if r.sha256 is not None and r.error is None
+        ]
+        files += [
+            (a.path, an.sha256, an.facts.width, an.facts.height)
+            for a, an in zip(assets, asset_analyses, strict=True)
+            if an.sha256 is not None and an.error is None
+        ]
+        scans = self._face_scans(engine, files, stats, report, stop)
+        if scans is None:
+            return {}, {}, True
+        if engine.problem is not None:
+            notices.append(f"likeness not checked: {engine.problem}")
+        gallery = Gallery.build(
+            [
+                ReferenceFaces(r.model_id, r.rel, scans[r.sha256])
+                for r in ref_results
+                if r.sha256 is not None and r.sha256 in scans
+            ],
+            settings,
+        )
+        notices.extend(gallery.notices)
+        known = {mid: len(m.references) for mid, m in ws.models.items()}
+        order = [
+            i for i, an in enumerate(asset_analyses) if an.sha256 is not None and an.error is None
+        ]
+        assessed = gallery.assess(
+            [(assets[i].model_id, scans.get(asset_analyses[i].sha256 or "")) for i in order],
+            known=known,
+        )
+        names = {mid: m.display_name for mid, m in ws.models.items()}
+        likeness_of = dict(zip(order, assessed, strict=True))
+        found = {i: likeness_findings(lk, severity, names) for i, lk in likeness_of.items()}
+        return likeness_of, {i: f for i, f in found.items() if f}, False
+
+    def _face_scans(
+        self,
+        engine: FaceEngine,
+        files: Sequence[tuple[Path, str, int | None, int | None]],
+        stats: dict[str, int],
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+    ) -> dict[str, FaceScan] | None:
+        """The faces of each file by sha256: from the cache, else computed on the executor.
+
+        Returns None when cancelled. Only the coordinating thread touches the cache.
+        """
+        version = engine.version
+        unique = {sha: (path, w, h) for path, sha, w, h in reversed(files)}
+        out: dict[str, FaceScan] = {}
+        stats["faces_cached"] = stats["faces_computed"] = 0
+        if engine.problem is not None:
+            # Missing model files: every file says so; nothing is cached (installing fixes it).
+            return {sha: FaceScan(error=engine.problem) for sha in unique}
+        for sha, data in self._cache.get_many(unique, "faces", version).items():
+            try:
+                out[sha] = FaceScan.from_json(data)
+                stats["faces_cached"] += 1
+            except ValueError:
+                pass  # a damaged row is a miss: the faces are found again
+        todo: dict[Future[tuple[str | None, FaceScan]], str] = {}
+        for sha, (path, w, h) in unique.items():
+            if sha not in out:
+                todo[self._executor.submit(_faces_file, engine, path, w, h)] = sha
+        total, done = len(todo), 0
+        report(ScanProgress(0, total, "faces"))
+        pending = set(todo)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            if stop.is_set():
+                for fut in pending:
+                    fut.cancel()
+                return None
+            for fut in finished:
+                sha = todo[fut]
+                read_sha, scan = fut.result()
+                out[sha] = scan
+                done += 1
+                stats["faces_computed"] += 1
+                report(ScanProgress(done, total, "faces", unique[sha][0].name))
+                if read_sha is not None and scan.error is None:
+                    # Keyed by the bytes actually read (a file changed since its analysis is
+                    # stored under its new content, never under the old hash). A failure may
+                    # be passing (memory, a model file): it is not remembered.
+                    self._cache.put(read_sha, "faces", version, scan.to_json())
+        return None if stop.is_set() else out
+
+
+def _faces_file(
+    engine: FaceEngine, path: Path, width: int | None, height: int | None
+) -> tuple[str | None, FaceScan]:
+    """Worker: the faces in one file and the sha256 of the bytes read. Never raises."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, FaceScan(error=f"cannot read the file ({exc.strerror or exc})")
+    return hashlib.sha256(data).hexdigest(), engine.scan_bytes(data, width=width, height=height)
 
 
 def _analyse_file(

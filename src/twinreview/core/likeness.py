@@ -1,0 +1,829 @@
+"""Likeness: whose face is in the picture, decided from face embeddings (pure logic, numpy only).
+
+The faces themselves come from :mod:`twinreview.services.faces` (dlib): each face is a box, in
+fractions of the (EXIF-oriented) image, and a 128-number embedding in which photos of one person
+lie close together. This module only compares embeddings (Euclidean distances, vectorised with
+numpy), decides per face whether it is the asset's own model, another model of the workspace or
+nobody the workspace knows, and words the findings:
+
+- ``looks_like_other_model`` (block by default): a face matches another model better than the
+  model the asset is filed under, naming that model and her reference photo;
+- ``likeness_unconfirmed`` (warn): no face matches the asset's own model (no face found, only
+  strangers, or a face as close to another model as to her), and none is another model's;
+- ``unknown_person`` (warn): a face that matches no model of the workspace, i.e. a person with no
+  consent record here.
+
+A match is a distance at or below the threshold (0.6, dlib's usual cut; calibrated on the shared
+face corpus, where photos of one person lie at 0.06-0.52 and of different people at 0.70 or more).
+This is a likeness aid for the reviewer, never identity proof.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from twinreview.core.findings import (
+    LIKENESS_UNCONFIRMED,
+    LOOKS_LIKE_OTHER_MODEL,
+    UNKNOWN_PERSON,
+    Finding,
+    Severity,
+)
+
+EMBEDDING_DIM = 128
+
+# Distance at or below which two faces are taken as the same person (dlib's documented 0.6; on
+# the shared corpus one person spans 0.06-0.52, two people are 0.70 apart or more).
+DEFAULT_THRESHOLD = 0.6
+# A face whose distances to its own model and to another model differ by less than this is
+# ambiguous: neither confirmed nor blocked, the reviewer judges by eye.
+DEFAULT_MARGIN = 0.05
+# At or below this a match is worded "strong" (most photos of one person sit below it).
+STRONG_MATCH = 0.45
+
+DEFAULT_SEVERITY: Mapping[str, Severity] = {
+    LOOKS_LIKE_OTHER_MODEL: Severity.BLOCK,
+    LIKENESS_UNCONFIRMED: Severity.WARN,
+    UNKNOWN_PERSON: Severity.WARN,
+}
+
+# Verdicts per face.
+OWN = "own"  # the asset's own model
+OTHER = "other"  # another model of the workspace, better than the own model
+AMBIGUOUS = "ambiguous"  # the own model and another model about equally
+UNKNOWN = "unknown"  # nobody the workspace knows
+
+Box = tuple[float, float, float, float]
+"""x0, y0, x1, y1 as fractions of the image's width and height (0..1)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One detected face.
+
+    Attributes:
+        box: Where it is, as fractions of the oriented image (x0, y0, x1, y1).
+        embedding: The face descriptor, ``EMBEDDING_DIM`` float32 numbers.
+        score: The detector's confidence (higher is surer).
+    """
+
+    box: Box
+    embedding: np.ndarray[Any, np.dtype[np.float32]]
+    score: float = 0.0
+
+    @property
+    def area(self) -> float:
+        """Box area as a fraction of the image."""
+        return max(0.0, self.box[2] - self.box[0]) * max(0.0, self.box[3] - self.box[1])
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for the cache (the embedding as base64 of little-endian float32)."""
+        raw = np.asarray(self.embedding, dtype="<f4").tobytes()
+        return {
+            "box": [round(v, 5) for v in self.box],
+            "score": round(self.score, 4),
+            "embedding": base64.b64encode(raw).decode("ascii"),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Face:
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            ValueError: for a damaged value (wrong length, not finite, bad box).
+        """
+        try:
+            raw = base64.b64decode(str(data["embedding"]), validate=True)
+        except (binascii.Error, KeyError) as exc:
+            raise ValueError(f"bad face embedding: {exc}") from None
+        if len(raw) != 4 * EMBEDDING_DIM:
+            raise ValueError(f"bad face embedding: {len(raw)} bytes")
+        emb = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+        if emb.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(emb)):
+            raise ValueError("bad face embedding")
+        return cls(_box(data["box"]), emb, float(data.get("score", 0.0)))
+
+
+@dataclass(frozen=True)
+class FaceScan:
+    """The faces found in one file.
+
+    Attributes:
+        faces: Every face found, most confident first.
+        error: Why faces could not be looked for (unreadable file, missing model files), or None.
+        upsampled: True when the cheap pass found nothing and the enlarged pass ran.
+    """
+
+    faces: tuple[Face, ...] = ()
+    error: str | None = None
+    upsampled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for the cache."""
+        return {
+            "faces": [f.to_json() for f in self.faces],
+            "error": self.error,
+            "upsampled": self.upsampled,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FaceScan:
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            ValueError: for a damaged value.
+        """
+        try:
+            faces = tuple(Face.from_json(f) for f in data["faces"])
+            error = data.get("error")
+            return cls(faces, None if error is None else str(error), bool(data.get("upsampled")))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"bad face scan: {exc}") from None
+
+
+@dataclass(frozen=True)
+class LikenessSettings:
+    """The ``[similarity.likeness]`` table of twinreview.toml (signed with the policy).
+
+    Attributes:
+        enabled: Look for faces at all.
+        threshold: Face distance at or below which two faces are the same person.
+        margin: Distances to the own and to another model closer than this are ambiguous.
+    """
+
+    enabled: bool = True
+    threshold: float = DEFAULT_THRESHOLD
+    margin: float = DEFAULT_MARGIN
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.enabled, bool):
+            raise ValueError("[similarity.likeness] enabled must be true or false")
+        for name, low, high in (("threshold", 0.2, 1.0), ("margin", 0.0, 0.3)):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not low <= value <= high
+            ):
+                raise ValueError(
+                    f"[similarity.likeness] {name} must be a number from {low} to {high}, "
+                    f"not {value!r}"
+                )
+
+    @classmethod
+    def from_config(cls, similarity: Mapping[str, Any] | None) -> LikenessSettings:
+        """Read ``[similarity.likeness]`` from the ``[similarity]`` table; defaults when absent.
+
+        Raises:
+            ValueError: for unknown keys or out-of-range values, naming the key.
+        """
+        table = (similarity or {}).get("likeness", {})
+        if not isinstance(table, Mapping):
+            raise ValueError("[similarity.likeness] must be a table")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) in [similarity.likeness]: {', '.join(map(str, unknown))} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+        return cls(**{str(k): v for k, v in table.items()})
+
+
+@dataclass(frozen=True)
+class ReferenceFaces:
+    """The faces found in one reference photo of a model."""
+
+    model: str
+    reference: str  # workspace-relative path
+    scan: FaceScan
+
+
+@dataclass(frozen=True)
+class RefMatch:
+    """The closest reference face of one model.
+
+    Attributes:
+        model: The model's id.
+        reference: Workspace-relative path of her reference photo.
+        distance: Face distance (0 = identical; the threshold decides).
+        box: Where that face is in the reference photo (fractions).
+    """
+
+    model: str
+    reference: str
+    distance: float
+    box: Box = (0.0, 0.0, 0.0, 0.0)
+
+    def to_json(self, *, with_model: bool = True) -> dict[str, Any]:
+        """JSON form (``scan --json``)."""
+        out: dict[str, Any] = {}
+        if with_model:
+            out["model"] = self.model
+        out["reference"] = self.reference
+        out["distance"] = round(self.distance, 4)
+        out["box"] = [round(v, 4) for v in self.box]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], model: str = "") -> RefMatch:
+        """Inverse of :meth:`to_json`."""
+        box = data.get("box")
+        return cls(
+            str(data.get("model", model)),
+            str(data["reference"]),
+            float(data["distance"]),
+            _box(box) if box is not None else (0.0, 0.0, 0.0, 0.0),
+        )
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """One face of an asset, compared with every model's reference faces.
+
+    Attributes:
+        box: Where it is in the asset (fractions).
+        verdict: ``own``, ``other``, ``ambiguous`` or ``unknown``.
+        own: The closest reference face of the asset's own model (None: she has none).
+        best: The closest reference face of any model.
+        other: The closest reference face of any other model.
+    """
+
+    box: Box
+    verdict: str
+    own: RefMatch | None = None
+    best: RefMatch | None = None
+    other: RefMatch | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form: ``{"box", "own": {reference, distance} | null, "best": {model, ...}}``."""
+        return {
+            "box": [round(v, 4) for v in self.box],
+            "verdict": self.verdict,
+            "own": self.own.to_json(with_model=False) if self.own else None,
+            "best": self.best.to_json() if self.best else None,
+            "other": self.other.to_json() if self.other else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], model: str) -> FaceMatch:
+        """Inverse of :meth:`to_json`."""
+        own, best, other = data.get("own"), data.get("best"), data.get("other")
+        return cls(
+            _box(data["box"]),
+            str(data["verdict"]),
+            RefMatch.from_json(own, model) if own else None,
+            RefMatch.from_json(best) if best else None,
+            RefMatch.from_json(other) if other else None,
+        )
+
+
+@dataclass(frozen=True)
+class Likeness:
+    """Who is in one asset, as far as faces tell.
+
+    Attributes:
+        model: The model the asset is filed under.
+        faces: Each face found, with its verdict.
+        threshold: The distance at or below which a face matched.
+        known: The workspace has that model.
+        references: How many reference photos she has.
+        reference_faces: How many of her reference faces the check could use.
+        problem: Why the likeness could not be checked at all, or None.
+        upsampled: Faces were looked for in the enlarged image too.
+    """
+
+    model: str
+    faces: tuple[FaceMatch, ...] = ()
+    threshold: float = DEFAULT_THRESHOLD
+    known: bool = True
+    references: int = 0
+    reference_faces: int = 0
+    problem: str | None = None
+    upsampled: bool = False
+
+    @property
+    def checkable(self) -> bool:
+        """The asset's faces could be compared with its own model's reference faces."""
+        return self.problem is None and self.known and self.reference_faces > 0
+
+    @property
+    def best_own(self) -> FaceMatch | None:
+        """The face that matches the own model best, among the faces that are hers."""
+        own = [f for f in self.faces if f.verdict == OWN and f.own is not None]
+        return min(own, key=lambda f: f.own.distance if f.own else math.inf, default=None)
+
+    def with_verdict(self, verdict: str) -> tuple[FaceMatch, ...]:
+        """The faces with this verdict."""
+        return tuple(f for f in self.faces if f.verdict == verdict)
+
+    @property
+    def state(self) -> str:
+        """One word for the whole asset.
+
+        ``not_checked`` (a problem, or no usable reference face), ``no_face``, ``other`` (a face
+        is another model), ``own`` (a face is the own model), ``ambiguous`` or ``unconfirmed``.
+        """
+        if self.problem is not None or (self.known and self.reference_faces == 0):
+            return "not_checked" if not self.with_verdict(OTHER) else OTHER
+        if not self.faces:
+            return "no_face"
+        if self.with_verdict(OTHER):
+            return OTHER
+        if self.with_verdict(OWN):
+            return OWN
+        if self.with_verdict(AMBIGUOUS):
+            return AMBIGUOUS
+        return "unconfirmed"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``likeness`` object of ``scan --json``."""
+        return {
+            "model": self.model,
+            "state": self.state,
+            "faces": [f.to_json() for f in self.faces],
+            "threshold": self.threshold,
+            "reference_faces": self.reference_faces,
+            "problem": self.problem,
+            "upsampled": self.upsampled,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Likeness:
+        """Inverse of :meth:`to_json` (``known`` and ``references`` are not in it)."""
+        model = str(data.get("model", ""))
+        problem = data.get("problem")
+        return cls(
+            model=model,
+            faces=tuple(FaceMatch.from_json(f, model) for f in data.get("faces", ())),
+            threshold=float(data.get("threshold", DEFAULT_THRESHOLD)),
+            known=True,
+            references=int(data.get("reference_faces", 0)),
+            reference_faces=int(data.get("reference_faces", 0)),
+            problem=None if problem is None else str(problem),
+            upsampled=bool(data.get("upsampled", False)),
+        )
+
+
+@dataclass
+class _Chosen:
+    model: str
+    reference: str
+    face: Face
+
+
+@dataclass
+class Gallery:
+    """Every model's usable reference faces, packed for vectorised distances.
+
+    Build with :meth:`build`. A reference photo with one face gives that face. One with several
+    faces (the model with someone else) gives the face closest to her single-face references, or,
+    when she has none, the largest face. Photos with no usable face are left out with a notice.
+    """
+
+    settings: LikenessSettings = field(default_factory=LikenessSettings)
+    models: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    _chosen: list[_Chosen] = field(default_factory=list)
+    _emb: np.ndarray[Any, np.dtype[np.float64]] = field(
+        default_factory=lambda: np.zeros((0, EMBEDDING_DIM))
+    )
+    _model_of: np.ndarray[Any, np.dtype[np.intp]] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+
+    @classmethod
+    def build(
+        cls, refs: Sequence[ReferenceFaces], settings: LikenessSettings | None = None
+    ) -> Gallery:
+        """Choose each reference photo's model face and pack them."""
+        settings = settings or LikenessSettings()
+        notices: list[tuple[str, str]] = []  # (model, text)
+        trusted: dict[str, list[Face]] = {}
+        for r in refs:
+            if len(r.scan.faces) == 1:
+                trusted.setdefault(r.model, []).append(r.scan.faces[0])
+        chosen: list[_Chosen] = []
+        for r in refs:
+            faces = r.scan.faces
+            if r.scan.error is not None:
+                notices.append((r.model, f"{r.reference}: no face check ({r.scan.error})"))
+                continue
+            if not faces:
+                notices.append(
+                    (
+                        r.model,
+                        f"{r.reference}: no face found in this reference photo; "
+                        "it is not used for the likeness check",
+                    )
+                )
+                continue
+            if len(faces) == 1:
+                chosen.append(_Chosen(r.model, r.reference, faces[0]))
+                continue
+            mine = trusted.get(r.model, [])
+            if mine:
+                ref_emb = np.stack([f.embedding for f in mine]).astype(np.float64)
+                cand = np.stack([f.embedding for f in faces]).astype(np.float64)
+                d = _distances(cand, ref_emb).min(axis=1)
+                best = int(np.argmin(d))
+                if d[best] <= settings.threshold:
+                    chosen.append(_Chosen(r.model, r.reference, faces[best]))
+                else:
+                    notices.append(
+                        (
+                            r.model,
+                            f"{r.reference}: none of its {len(faces)} faces matches the "
+                            "model's other reference photos; it is not used for the likeness "
+                            "check",
+                        )
+                    )
+            else:
+                largest = max(faces, key=lambda f: f.area)
+                chosen.append(_Chosen(r.model, r.reference, largest))
+                notices.append(
+                    (
+                        r.model,
+                        f"{r.reference}: {len(faces)} faces in this reference photo; the "
+                        "largest is taken as the model's",
+                    )
+                )
+        models = tuple(sorted({c.model for c in chosen}))
+        # A model none of whose reference photos shows a face gets one line, not one per photo.
+        faceless = sorted({r.model for r in refs} - set(models))
+        lines = [text for model, text in notices if model in models]
+        lines += [
+            f"model {m!r}: no face found in any reference photo; likeness not checked"
+            for m in faceless
+        ]
+        index = {m: i for i, m in enumerate(models)}
+        emb = (
+            np.stack([c.face.embedding for c in chosen]).astype(np.float64)
+            if chosen
+            else np.zeros((0, EMBEDDING_DIM))
+        )
+        model_of = np.array([index[c.model] for c in chosen], dtype=np.intp)
+        return cls(settings, models, tuple(lines), chosen, emb, model_of)
+
+    def face_count(self, model: str) -> int:
+        """How many usable reference faces ``model`` has."""
+        return sum(1 for c in self._chosen if c.model == model)
+
+    def assess(
+        self,
+        items: Sequence[tuple[str, FaceScan | None]],
+        *,
+        known: Mapping[str, int] | None = None,
+    ) -> list[Likeness]:
+        """Compare every face of every asset with every model's reference faces, in one go.
+
+        Args:
+            items: Per asset, the model it is filed under and its faces (None: not looked for).
+            known: The workspace's models and their number of reference photos; a model not in
+                it is unknown. Defaults to the models of the gallery.
+
+        Returns:
+            One :class:`Likeness` per item, in order.
+        """
+        known = dict(known) if known is not None else {m: 1 for m in self.models}
+        threshold = self.settings.threshold
+        queries = [f.embedding for _m, s in items if s is not None for f in s.faces]
+        per_model: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
+        if queries and self._chosen:
+            q = np.stack(queries).astype(np.float64)
+            dist = _distances(q, self._emb)
+            for k in range(len(self.models)):
+                cols = np.flatnonzero(self._model_of == k)
+                sub = dist[:, cols]
+                arg = np.argmin(sub, axis=1)
+                per_model.append((sub[np.arange(len(q)), arg], cols[arg]))
+        out: list[Likeness] = []
+        row = 0
+        for model, scan in items:
+            base = Likeness(
+                model,
+                threshold=threshold,
+                known=model in known,
+                references=known.get(model, 0),
+                reference_faces=self.face_count(model),
+            )
+            if scan is None:
+                out.append(base)
+                continue
+            faces: list[FaceMatch] = []
+            for face in scan.faces:
+                faces.append(self._match_face(face, model, per_model, row))
+                row += 1
+            out.append(
+                Likeness(
+                    base.model,
+                    tuple(faces),
+                    threshold,
+                    base.known,
+                    base.references,
+                    base.reference_faces,
+                    scan.error,
+                    scan.upsampled,
+                )
+            )
+        return out
+
+    def _match_face(
+        self,
+        face: Face,
+        model: str,
+        per_model: Sequence[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]],
+        row: int,
+    ) -> FaceMatch:
+        own: RefMatch | None = None
+        other: RefMatch | None = None
+        for k, (dmin, col) in enumerate(per_model):
+            c = self._chosen[int(col[row])]
+            m = RefMatch(self.models[k], c.reference, float(dmin[row]), c.face.box)
+            if self.models[k] == model:
+                own = m
+            elif other is None or m.distance < other.distance:
+                other = m
+        best = min(
+            (m for m in (own, other) if m is not None), key=lambda m: m.distance, default=None
+        )
+        return FaceMatch(face.box, self._verdict(own, other), own, best, other)
+
+    def _verdict(self, own: RefMatch | None, other: RefMatch | None) -> str:
+        t, margin = self.settings.threshold, self.settings.margin
+        own_ok = own is not None and own.distance <= t
+        other_ok = other is not None and other.distance <= t
+        if own_ok and other_ok:
+            assert own is not None
+            assert other is not None
+            if abs(own.distance - other.distance) < margin:
+                return AMBIGUOUS
+            return OWN if own.distance < other.distance else OTHER
+        if own_ok:
+            return OWN
+        if other_ok:
+            return OTHER
+        return UNKNOWN
+
+
+def _distances(
+    a: np.ndarray[Any, np.dtype[np.float64]], b: np.ndarray[Any, np.dtype[np.float64]]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Euclidean distances between the rows of ``a`` and of ``b`` (one matrix product)."""
+    sq = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    out: np.ndarray[Any, np.dtype[np.float64]] = np.sqrt(np.maximum(sq, 0.0))
+    return out
+
+
+def _box(value: Any) -> Box:
+    if not isinstance(value, Sequence) or len(value) != 4:
+        raise ValueError(f"bad face box {value!r}")
+    x0, y0, x1, y1 = (float(v) for v in value)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        raise ValueError(f"bad face box {value!r}")
+    return (x0, y0, x1, y1)
+
+
+# -- words ------------------------------------------------------------------------------------
+
+
+def strength(distance: float) -> str:
+    """``strong match`` or ``match``, for a distance at or below the threshold."""
+    return "strong match" if distance <= STRONG_MATCH else "match"
+
+
+def _photo(rel: str) -> str:
+    return posixpath.basename(rel)
+
+
+def _name(names: Mapping[str, str], model: str) -> str:
+    return names.get(model) or model
+
+
+def findings(
+    lk: Likeness, severity: Mapping[str, Severity], names: Mapping[str, str] | None = None
+) -> list[Finding]:
+    """The likeness findings of one asset under the workspace's severities.
+
+    Args:
+        lk: The asset's likeness.
+        severity: Severity per finding kind (missing kinds take :data:`DEFAULT_SEVERITY`).
+        names: Display names of the models by id.
+    """
+    names = names or {}
+    out: list[Finding] = []
+
+    def add(kind: str, message: str, evidence: Mapping[str, Any]) -> None:
+        sev = severity.get(kind, DEFAULT_SEVERITY.get(kind, Severity.WARN))
+        out.append(Finding(kind, sev, message, {**evidence, "threshold": lk.threshold}))
+
+    own_name = _name(names, lk.model)
+    own_faces = lk.with_verdict(OWN)
+
+    # Another model, one finding per model (her closest face decides the evidence).
+    by_model: dict[str, list[FaceMatch]] = {}
+    for f in lk.with_verdict(OTHER):
+        assert f.other is not None
+        by_model.setdefault(f.other.model, []).append(f)
+    for model, faces in sorted(by_model.items()):
+        top = min(faces, key=lambda f: f.other.distance if f.other else math.inf)
+        assert top.other is not None
+        other = _name(names, model)
+        photo = f"{other}'s photo {_photo(top.other.reference)}"
+        if own_faces:
+            msg = (
+                f"Besides {own_name}, this image shows {other}, another model of this "
+                f"workspace ({strength(top.other.distance)} with {photo})."
+            )
+        elif lk.known:
+            msg = (
+                f"The face in this image looks like {other}, another model, not {own_name} "
+                f"({strength(top.other.distance)} with {photo}). "
+                "The image may be filed under the wrong person."
+            )
+        else:
+            msg = (
+                f"The face in this image looks like {other}, a model of this workspace "
+                f"({strength(top.other.distance)} with {photo})."
+            )
+        add(
+            LOOKS_LIKE_OTHER_MODEL,
+            msg,
+            {
+                "model": model,
+                "reference": top.other.reference,
+                "distance": round(top.other.distance, 4),
+                "box": list(top.box),
+                "reference_box": list(top.other.box),
+                "own_reference": top.own.reference if top.own else None,
+                "own_distance": round(top.own.distance, 4) if top.own else None,
+                "faces": [list(f.box) for f in faces],
+            },
+        )
+
+    if not lk.known or lk.references == 0:
+        return out  # unknown_model / no_references already say that nothing could be compared
+
+    if lk.problem is not None:
+        add(
+            LIKENESS_UNCONFIRMED,
+            f"The likeness could not be checked: {lk.problem}.",
+            {"model": lk.model, "reason": lk.problem, "faces": []},
+        )
+        return out
+    if lk.reference_faces == 0:
+        # None of her reference photos shows a face (product shots, say): the check does not
+        # apply. The scan notes it once per model and the sentence says it; no warning per image.
+        return out
+
+    if not own_faces and not by_model:  # another model's face already says "not her"
+        closest = min(
+            (f for f in lk.faces if f.own is not None),
+            key=lambda f: f.own.distance if f.own else math.inf,
+            default=None,
+        )
+        ambiguous = lk.with_verdict(AMBIGUOUS)
+        if not lk.faces:
+            reason = "no face found"
+            msg = (
+                "No face was found in this image, so it could not be checked that it looks "
+                f"like {own_name}."
+            )
+        elif ambiguous:
+            a = ambiguous[0]
+            assert a.own is not None
+            assert a.other is not None
+            reason = "ambiguous"
+            msg = (
+                f"A face in this image matches {own_name} and {_name(names, a.other.model)} "
+                f"about equally ({a.own.distance:.2f} and {a.other.distance:.2f}): check the "
+                "likeness by eye."
+            )
+        else:
+            reason = "no matching face"
+            near = (
+                f" (closest: {closest.own.distance:.2f} to {_photo(closest.own.reference)}; a "
+                f"match needs {lk.threshold:.2f} or less)"
+                if closest is not None and closest.own is not None
+                else ""
+            )
+            msg = f"No face in this image matches {own_name}'s reference photos{near}."
+        evidence: dict[str, Any] = {
+            "model": lk.model,
+            "reason": reason,
+            "faces": [list(f.box) for f in lk.faces],
+        }
+        if closest is not None and closest.own is not None:
+            evidence.update(
+                reference=closest.own.reference,
+                distance=round(closest.own.distance, 4),
+                box=list(closest.box),
+            )
+        add(LIKENESS_UNCONFIRMED, msg, evidence)
+
+    strangers = lk.with_verdict(UNKNOWN)
+    if strangers:
+        n = len(strangers)
+        if n == 1 and len(lk.faces) == 1:
+            msg = (
+                "The person in this image matches no model of this workspace: nobody here has "
+                "a consent record for them."
+            )
+        elif n == 1:
+            msg = (
+                "One more person in this image matches no model of this workspace: nobody here "
+                "has a consent record for them."
+            )
+        else:
+            msg = (
+                f"{n} people in this image match no model of this workspace: nobody here has "
+                "a consent record for them."
+            )
+        nearest = min(
+            (f.best for f in strangers if f.best is not None),
+            key=lambda m: m.distance,
+            default=None,
+        )
+        evidence = {"faces": [list(f.box) for f in strangers], "box": list(strangers[0].box)}
+        if nearest is not None:
+            evidence.update(
+                nearest_model=nearest.model,
+                nearest_reference=nearest.reference,
+                distance=round(nearest.distance, 4),
+            )
+        add(UNKNOWN_PERSON, msg, evidence)
+    return out
+
+
+def sentence(lk: Likeness, names: Mapping[str, str] | None = None, *, you: bool = False) -> str:
+    """One plain sentence about the likeness, for the findings panel and simple mode.
+
+    Args:
+        lk: The asset's likeness.
+        names: Display names of the models by id.
+        you: Address the model herself ("Looks like you") instead of naming her.
+
+    Examples: "Looks like you: strong match with your photo studio-01.jpg."; "Looks like Bea,
+    another model, not Ava: strong match with Bea's photo b-03.jpg."
+    """
+    names = names or {}
+    own_name = _name(names, lk.model)
+    who = "you" if you else own_name
+    your = "your" if you else f"{own_name}'s"
+    others = lk.with_verdict(OTHER)
+    strangers = lk.with_verdict(UNKNOWN)
+    extra = ""
+    if strangers:
+        extra = (
+            " Also in it: one person who is not a model of this workspace."
+            if len(strangers) == 1
+            else f" Also in it: {len(strangers)} people who are not models of this workspace."
+        )
+    best = lk.best_own
+    if best is not None and best.own is not None:
+        text = (
+            f"Looks like {who}: {strength(best.own.distance)} with {your} photo "
+            f"{_photo(best.own.reference)}."
+        )
+        for f in others:
+            assert f.other is not None
+            text += f" Also shows {_name(names, f.other.model)}, another model."
+        return text + extra
+    if others:
+        top = min(others, key=lambda f: f.other.distance if f.other else math.inf)
+        assert top.other is not None
+        other = _name(names, top.other.model)
+        start = "Does not look like you: looks like" if you else "Looks like"
+        tail = "" if you or not lk.known else f", not {own_name}"
+        return (
+            f"{start} {other}, another model{tail}: {strength(top.other.distance)} with "
+            f"{other}'s photo {_photo(top.other.reference)}."
+        ) + extra
+    if not lk.known:
+        return ""
+    if lk.problem is not None:
+        return f"Likeness not checked: {lk.problem}."
+    if lk.references == 0:
+        return "Likeness not checked: there are no reference photos to compare with."
+    if lk.reference_faces == 0:
+        return f"Likeness not checked: no face found in {your} reference photos."
+    if not lk.faces:
+        return "No face found in this image, so the likeness could not be checked."
+    amb = lk.with_verdict(AMBIGUOUS)
+    if amb and amb[0].other is not None:
+        return (
+            f"Could be {who} or {_name(names, amb[0].other.model)}: the faces match both "
+            "about equally. Check by eye."
+        )
+    closest = min((f.own.distance for f in lk.faces if f.own is not None), default=None)
+    near = f" (closest {closest:.2f}; a match needs {lk.threshold:.2f} or less)" if closest else ""
+    start = "Does not look like you" if you else f"Does not look like {own_name}"
+    return f"{start}: no face matches {your} photos{near}.{extra}"
