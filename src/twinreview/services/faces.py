@@ -232,18 +232,19 @@ class FaceEngine:
             emb = np.asarray(
                 m.net.compute_face_descriptor(arr, shape, 0, CHIP_PADDING), dtype=np.float32
             )
+            # Rounded as the cache stores them, so a fresh scan and a cached one agree exactly.
             box = (
                 _clamp(rect.left() / w),
                 _clamp(rect.top() / h),
                 _clamp((rect.right() + 1) / w),
                 _clamp((rect.bottom() + 1) / h),
             )
-            faces.append(Face(box, emb, float(score)))
+            faces.append(Face(box, emb, round(float(score), 4)))
         return tuple(faces)
 
 
 def _clamp(v: float) -> float:
-    return min(1.0, max(0.0, v))
+    return round(min(1.0, max(0.0, v)), 5)
 
 
 def _load_sizes(width: int | None, height: int | None, side: int) -> dict[str, int]:

@@ -828,8 +828,6 @@ class ScanService:
         scans = self._face_scans(engine, files, stats, report, stop)
         if scans is None:
             return {}, {}, True
-        if engine.problem is not None:
-            notices.append(f"likeness not checked: {engine.problem}")
         gallery = Gallery.build(
             [
                 ReferenceFaces(r.model_id, r.rel, scans[r.sha256])
@@ -838,7 +836,10 @@ class ScanService:
             ],
             settings,
         )
-        notices.extend(gallery.notices)
+        if engine.problem is not None:
+            notices.append(f"likeness not checked: {engine.problem}")
+        else:
+            notices.extend(gallery.notices)
         known = {mid: len(m.references) for mid, m in ws.models.items()}
         order = [
             i for i, an in enumerate(asset_analyses) if an.sha256 is not None and an.error is None
