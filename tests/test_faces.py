@@ -169,3 +169,24 @@ def test_cancel_during_the_face_pass(tmp_path: Path, engine: FaceEngine) -> None
         service = ScanService(pool, ResultCache.in_memory(), face_engine=engine)
         result = service.scan(Workspace.open(root), progress=progress, cancel=stop)
     assert result.cancelled
+
+
+def test_scan_json_and_table_carry_the_likeness(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from twinreview.cli.main import main
+
+    root = _ws(tmp_path)
+    assert main(["scan", str(root), "--json", "--no-cache"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for a in doc["assets"]:
+        lk = a["likeness"]
+        assert lk["threshold"] == 0.6
+        assert lk["faces"] == []
+        assert lk["state"] == "not_checked"
+    assert main(["scan", str(root), "--no-cache"]) == 0
+    captured = capsys.readouterr()
+    assert "no face found in any reference photo" in captured.err
+    assert "likeness:" not in captured.out  # said once (stderr), not on every image

@@ -57,9 +57,7 @@ def scan(*embs: np.ndarray) -> FaceScan:
 def gallery(spread: float = 0.3, **people: int) -> Gallery:
     """``people[name]`` reference photos of each, one face each, ``spread`` from their point."""
     refs = [
-        ReferenceFaces(
-            name, f"models/{name}/references/{name}-{i:02d}.jpg", scan(at(p, spread, i))
-        )
+        ReferenceFaces(name, f"models/{name}/references/{name}-{i:02d}.jpg", scan(at(p, spread, i)))
         for name, n in people.items()
         for i, p in [(i, PEOPLE[name]) for i in range(n)]
     ]
@@ -276,7 +274,9 @@ def test_sentences() -> None:
     )
     assert sentence(other, names).startswith("Looks like Bea, another model, not Ava")
     stranger = one(g, "ava", scan(at(PEOPLE["dan"], 0.25, 1)))
-    assert sentence(stranger, names, you=True).startswith("Does not look like you: no face")
+    assert sentence(stranger, names, you=True).startswith(
+        "Does not look like you: the person in it matches no model of this workspace"
+    )
 
 
 def test_json_round_trip_and_shape() -> None:

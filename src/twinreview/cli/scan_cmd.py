@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.progress import ProgressBar
 from twinreview.core.findings import Severity
+from twinreview.core.likeness import sentence
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor, make_scan_service
@@ -126,8 +127,9 @@ _MARK = {Severity.BLOCK: "BLOCK", Severity.WARN: "warn ", Severity.INFO: "info "
 
 
 def write_table(result: ScanResult, out: TextIO) -> None:
-    """A readable listing: one block per asset, worst finding first."""
+    """A readable listing: one block per asset, worst finding first, then its likeness."""
     flagged = 0
+    names = {mid: m.display_name for mid, m in result.workspace.models.items()}
     for a in result.assets:
         worst = a.worst
         status = "ok" if worst is None else _MARK[worst].strip()
@@ -135,6 +137,12 @@ def write_table(result: ScanResult, out: TextIO) -> None:
         out.write(f"{status:<6} {a.asset.rel}  [{a.asset.model_id}]\n")
         for f in a.findings:
             out.write(f"         {_MARK[f.severity]} {f.kind}: {f.message}\n")
+        lk = a.likeness
+        # A model with no face in her reference photos is noted once for the scan, not here.
+        if lk is not None and (lk.problem is not None or lk.reference_faces or not lk.known):
+            words = sentence(lk, names)
+            if words:
+                out.write(f"         likeness: {words}\n")
     out.write(
         f"\n{len(result.assets)} assets, {flagged} flagged, "
         f"{len(result.references)} reference photos\n"

@@ -824,6 +824,12 @@ def sentence(lk: Likeness, names: Mapping[str, str] | None = None, *, you: bool 
             "about equally. Check by eye."
         )
     closest = min((f.own.distance for f in lk.faces if f.own is not None), default=None)
-    near = f" (closest {closest:.2f}; a match needs {lk.threshold:.2f} or less)" if closest else ""
     start = "Does not look like you" if you else f"Does not look like {own_name}"
+    if len(lk.faces) == 1 and strangers:
+        near = f" (closest to {your} photos: {closest:.2f})" if closest is not None else ""
+        return (
+            f"{start}: the person in it matches no model of this workspace{near}; a match "
+            f"needs {lk.threshold:.2f} or less."
+        )
+    near = f" (closest {closest:.2f}; a match needs {lk.threshold:.2f} or less)" if closest else ""
     return f"{start}: no face matches {your} photos{near}.{extra}"
