@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -304,3 +305,18 @@ def test_scan_of_a_workspace_of_real_photos(
     assert again.stats["faces_computed"] == 0
     assert again.stats["faces_cached"] == 10
     assert [a.findings for a in again.assets] == [a.findings for a in result.assets]
+
+    # The report shows the likeness: the sentence, each face, and the boxes over the thumbnail.
+    from twinreview.cli.main import main
+
+    html_file, json_file = tmp_path / "report.html", tmp_path / "report.json"
+    main(["report", str(root), "--html", str(html_file), "--json", str(json_file)])
+    page = html_file.read_text("utf-8")
+    assert "Likeness (faces)" in page
+    assert "Looks like obama: strong match with obama&#x27;s photo obama_1.jpg." in page
+    assert page.count('class="f-own"') == 3  # obama_3, kit_2_smallface, the group's biden
+    assert 'class="f-other"' in page
+    assert "not proof of identity" in page
+    report = json.loads(json_file.read_text("utf-8"))
+    (sec,) = [a for a in report["assets"] if a["path"] == "assets/obama/obama_3.jpg"]
+    assert sec["likeness"]["state"] == OWN

@@ -40,6 +40,7 @@ from typing import IO, Any
 from twinreview import __version__
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
+from twinreview.core.likeness import sentence as likeness_sentence
 from twinreview.core.policy import (
     REASON_CODES,
     Decision,
@@ -149,6 +150,8 @@ class AssetSection:
     decisions: tuple[DecisionRow, ...]
     thumbnail: str | None = None
     evidence_thumbnails: Mapping[str, str] = field(default_factory=dict)
+    likeness: Mapping[str, Any] | None = None
+    likeness_text: str = ""
 
     @property
     def worst(self) -> Severity | None:
@@ -172,6 +175,8 @@ class AssetSection:
                 "details": list(self.status_lines),
             },
             "decisions": [d.to_json() for d in self.decisions],
+            "likeness": dict(self.likeness) if self.likeness is not None else None,
+            "likeness_text": self.likeness_text,
         }
 
 
@@ -473,6 +478,7 @@ def _section(
         for f in findings
         if isinstance(ref := f.evidence.get("reference"), str) and ref in thumbs
     }
+    lk = scanned.likeness if scanned else None
     return AssetSection(
         path=st.path,
         model_id=st.model_id,
@@ -488,6 +494,8 @@ def _section(
         decisions=tuple(sorted(rows, key=lambda r: (r.ts or "", r.file, r.seq or 0))),
         thumbnail=thumbs.get(st.path),
         evidence_thumbnails=evidence,
+        likeness=lk.to_json() if lk is not None else None,
+        likeness_text=likeness_sentence(lk, model_names) if lk is not None else "",
     )
 
 
@@ -657,6 +665,7 @@ CSV_FIELDS: tuple[str, ...] = (
     "decisions",
     "untrusted_decisions",
     "sha256",
+    "likeness",
 )
 
 
@@ -693,6 +702,7 @@ def write_csv(report: SignOffReport, out: IO[str]) -> None:
             "decisions": str(len(a.decisions)),
             "untrusted_decisions": str(sum(d.verification != GOOD for d in a.decisions)),
             "sha256": a.sha256 or "",
+            "likeness": a.likeness_text,
         }
         writer.writerow({k: _cell(v) for k, v in row.items()})
 
@@ -770,6 +780,10 @@ th { background: var(--soft); font-weight: 600; }
 .thumb.small { width: 84px; min-width: 84px; height: 84px; }
 .thumb.small img { max-width: 82px; max-height: 82px; }
 .evidence { display: flex; gap: 8px; align-items: center; margin: 4px 0; }
+.faces { position: relative; display: inline-block; line-height: 0; }
+.faces i { position: absolute; border: 2px solid; border-radius: 2px; }
+.f-own { border-color: #1f7a3f; } .f-other { border-color: #a3161b; }
+.f-unknown, .f-ambiguous { border-color: #c77800; }
 ul { margin: 4px 0; padding-left: 20px; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 4px 0; }
 dl.kv dt { color: var(--muted); } dl.kv dd { margin: 0; }
@@ -947,7 +961,8 @@ def _consent_signer(consent: Mapping[str, Any] | None) -> str:
 
 def _html_asset(index: int, a: AssetSection) -> list[str]:
     thumb = (
-        f'<img src="{_e(a.thumbnail)}" alt="thumbnail of {_e(a.path)}">'
+        f'<span class="faces"><img src="{_e(a.thumbnail)}" alt="thumbnail of {_e(a.path)}">'
+        f"{_face_boxes(a.likeness)}</span>"
         if a.thumbnail
         else '<span class="muted">no preview</span>'
     )
@@ -1000,9 +1015,72 @@ def _html_asset(index: int, a: AssetSection) -> list[str]:
             out.append("</li>")
         out.append("</ul>")
 
+    out += _html_likeness(a)
     out += _html_disclosure(a.disclosure)
     out += _html_decisions(a.decisions)
     out.append("</section>")
+    return out
+
+
+_FACE_VERDICT_TEXT = {
+    "own": "the model",
+    "other": "another model",
+    "ambiguous": "the model or another model",
+    "unknown": "nobody in this workspace",
+}
+
+
+def _face_boxes(likeness: Mapping[str, Any] | None) -> str:
+    """Face boxes drawn over the thumbnail (the boxes are fractions of the image)."""
+    out = []
+    for face in _faces(likeness):
+        x0, y0, x1, y1 = face["box"]
+        style = (
+            f"left:{100 * x0:.1f}%;top:{100 * y0:.1f}%;"
+            f"width:{100 * (x1 - x0):.1f}%;height:{100 * (y1 - y0):.1f}%"
+        )
+        out.append(f'<i class="f-{_e(face["verdict"])}" style="{_e(style)}"></i>')
+    return "".join(out)
+
+
+def _faces(likeness: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    faces = (likeness or {}).get("faces") or []
+    return [
+        f
+        for f in faces
+        if isinstance(f, Mapping)
+        and isinstance(f.get("box"), list)
+        and len(f["box"]) == 4
+        and all(isinstance(v, int | float) for v in f["box"])
+    ]
+
+
+def _html_likeness(a: AssetSection) -> list[str]:
+    out = ["<h4>Likeness (faces)</h4>"]
+    if a.likeness is None:
+        return [*out, '<p class="muted">Not checked.</p>']
+    if a.likeness_text:
+        out.append(f"<p>{_e(a.likeness_text)}</p>")
+    faces = _faces(a.likeness)
+    if faces:
+        out.append("<ul>")
+        for n, face in enumerate(faces, 1):
+            parts = [f"Face {n}: {_FACE_VERDICT_TEXT.get(str(face.get('verdict')), '?')}"]
+            own = face.get("own")
+            if isinstance(own, Mapping):
+                parts.append(f"own model {own.get('distance')} to {own.get('reference')}")
+            best = face.get("best")
+            if isinstance(best, Mapping) and best.get("model") != a.model_id:
+                parts.append(
+                    f"closest model {best.get('model')} {best.get('distance')} to "
+                    f"{best.get('reference')}"
+                )
+            out.append(f'<li class="mono wrap">{_e(" · ".join(parts))}</li>')
+        out.append("</ul>")
+    out.append(
+        f'<p class="muted">Face distances: {_e(a.likeness.get("threshold"))} or less is a '
+        "match. A likeness aid for the reviewer, not proof of identity.</p>"
+    )
     return out
 
 
