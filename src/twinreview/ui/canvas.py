@@ -28,6 +28,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from twinreview.ui.faces import FaceBox
+
 MIN_ZOOM = 0.1
 MAX_ZOOM = 64.0
 ZOOM_STEP = 1.25
@@ -93,6 +95,7 @@ class ImageCanvas(QWidget):
         self._caption = ""
         self._secondary_caption = ""
         self._message = ""
+        self._boxes: tuple[FaceBox, ...] = ()
         self.local_offset = QPointF(0.0, 0.0)
         self.local_zoom = 1.0
         self.wipe = 0.5
@@ -142,6 +145,12 @@ class ImageCanvas(QWidget):
         self._secondary_caption = secondary_caption
         self._message = message
         self.update()
+
+    def set_boxes(self, boxes: tuple[FaceBox, ...]) -> None:
+        """Outline these faces on the primary image (single mode only)."""
+        if boxes != self._boxes:
+            self._boxes = boxes
+            self.update()
 
     def set_mode(self, mode: CanvasMode) -> None:
         """Switch between single image, wipe and difference."""
@@ -219,6 +228,7 @@ class ImageCanvas(QWidget):
         primary_rect = self.fitted(self._primary, frame)
         if self.mode is CanvasMode.SINGLE or self._secondary.isNull():
             p.drawImage(primary_rect, self._primary)
+            self._paint_boxes(p, primary_rect)
         elif self.mode is CanvasMode.WIPE:
             split = self.wipe_x()
             p.save()
@@ -238,6 +248,43 @@ class ImageCanvas(QWidget):
         p.end()
         self.painted_keys = (self._primary.cacheKey(), self._secondary.cacheKey())
         self.painted.emit()
+
+    def _paint_boxes(self, p: QPainter, image_rect: QRectF) -> None:
+        if not self._boxes:
+            return
+        fm = p.fontMetrics()
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        tags: list[QRectF] = []
+        for fb in self._boxes:
+            x0, y0, x1, y1 = fb.box
+            r = QRectF(
+                image_rect.x() + x0 * image_rect.width(),
+                image_rect.y() + y0 * image_rect.height(),
+                (x1 - x0) * image_rect.width(),
+                (y1 - y0) * image_rect.height(),
+            )
+            # A dark halo under the coloured line keeps it visible on light and dark photos.
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(0, 0, 0, 150), 4))
+            p.drawRect(r)
+            p.setPen(QPen(fb.colour, 2))
+            p.drawRect(r)
+            if fb.label:
+                text = fm.elidedText(fb.label, Qt.TextElideMode.ElideRight, 260)
+                w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
+                left = max(0.0, min(r.left(), self.width() - w))  # keep it on the canvas
+                above = QRectF(left, r.top() - h, w, h)
+                below = QRectF(left, r.bottom(), w, h)
+                # Above the box, unless that leaves the canvas or covers a neighbour's label.
+                tag = above
+                if above.top() < 0 or any(above.intersects(t) for t in tags):
+                    tag = below
+                tags.append(tag)
+                p.fillRect(tag, QColor(0, 0, 0, 170))
+                p.setPen(fb.colour)
+                p.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
+        p.restore()
 
     def wipe_x(self) -> float:
         """The divider's x position in widget coordinates."""

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from twinreview.ui.bridge import PREFETCH, URGENT
 from twinreview.ui.canvas import CanvasMode, ImageCanvas, ViewState
+from twinreview.ui.faces import FaceBox
 from twinreview.ui.images import Decoded
 from twinreview.ui.loader import ImageLoader, Key, ThumbnailProvider
 from twinreview.ui.resources import icon
@@ -115,6 +116,9 @@ class CompareView(QWidget):
         self._sharp_rel: str | None = None
         self._bound: QSize | None = None
         self._bound_screen: QScreen | None = None
+        self._asset_faces: tuple[FaceBox, ...] = ()
+        self._ref_faces: dict[str, tuple[FaceBox, ...]] = {}
+        self.show_faces = True
 
         self.left = ImageCanvas(self.state)
         self.right = ImageCanvas(self.state)
@@ -265,9 +269,26 @@ class CompareView(QWidget):
         self.select_reference(chosen)
         self._refresh()
 
+    def set_faces(
+        self, asset: tuple[FaceBox, ...], references: dict[str, tuple[FaceBox, ...]]
+    ) -> None:
+        """Face boxes to outline on the asset, and on the references (by rel) a face matched."""
+        self._asset_faces = asset
+        self._ref_faces = dict(references)
+        self._refresh()
+
+    def set_show_faces(self, show: bool) -> None:
+        """Outline faces or not."""
+        self.show_faces = show
+        self._refresh()
+
     def clear(self, message: str = "Select an asset in the queue") -> None:
         """Show nothing."""
         self._asset = None
+        self._asset_faces = ()
+        self._ref_faces = {}
+        for c in (self.left, self.right):
+            c.set_boxes(())
         self._refs = []
         self._ref = None
         self._asset_img = None
@@ -461,6 +482,12 @@ class CompareView(QWidget):
         self.overlay.set_images(
             first[0], first[1], caption=second[0], secondary_caption=second[1], message=msgs[0]
         )
+        a_faces = self._asset_faces if self.show_faces else ()
+        r_faces = self._ref_faces.get(self._ref.rel, ()) if self._ref and self.show_faces else ()
+        if self.flipped:
+            a_faces, r_faces = r_faces, a_faces
+        self.left.set_boxes(a_faces)
+        self.right.set_boxes(r_faces)
         if not self._simple:
             self.right.setVisible(True)
         del rel

@@ -16,7 +16,9 @@ from PySide6.QtGui import QPalette, QPixmap, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from twinreview.core.findings import Finding, Severity
+from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness, sentence, strength
 from twinreview.core.policy import REASON_CODES, Decision, State
+from twinreview.ui.faces import likeness_of
 from twinreview.ui.resources import icon
 from twinreview.ui.session import AssetItem
 
@@ -59,7 +61,8 @@ _SEVERITY_ICON = {
 }
 _SEVERITY_WORD = {Severity.BLOCK: "Blocking", Severity.WARN: "Warning", Severity.INFO: "Note"}
 # Evidence keys already said by the sentence or shown as a link.
-_HIDDEN_EVIDENCE = frozenset({"reference"})
+# Face boxes are drawn on the images instead (fractions mean nothing to a reader).
+_HIDDEN_EVIDENCE = frozenset({"reference", "box", "reference_box", "faces"})
 
 
 def _e(text: object) -> str:
@@ -108,6 +111,10 @@ class FindingsPanel(QTextBrowser):
         self._html = ""
         self._show_all_of: str | None = None  # rel of the asset whose findings are all shown
         self._icons: dict[tuple[str, int, float], QPixmap] = {}
+        #: Model display names by id, for the likeness sentence.
+        self.model_names: dict[str, str] = {}
+        #: Models the reviewer *is* (a model reviewing her own twin): "Looks like you".
+        self.you_models: frozenset[str] = frozenset()
         self.show_item(None)
 
     def show_item(self, item: AssetItem | None) -> None:
@@ -182,6 +189,7 @@ class FindingsPanel(QTextBrowser):
                 else:
                     folded.setdefault(f.kind, []).append(f)
             out += self._folded_html(folded)
+            out += self._likeness_html(likeness_of(result), item, size)
             out += self._disclosure_html(result.disclosure, muted)
             out += self._facts_html(item)
         out += self._history_html(item, muted)
@@ -272,6 +280,59 @@ class FindingsPanel(QTextBrowser):
         if isinstance(value, dict):
             return ", ".join(f"{k}={v}" for k, v in value.items())
         return str(value)
+
+    def _likeness_html(self, lk: Likeness | None, item: AssetItem, size: int) -> list[str]:
+        """Who is in the picture: one plain sentence, then each face with its closest photo."""
+        if lk is None:
+            return []
+        names = {**self.model_names, lk.model: item.model_name or lk.model}
+        out = ["<h4>Likeness</h4>"]
+        text = sentence(lk, names, you=lk.model in self.you_models)
+        if text:
+            state = lk.state
+            icon_name = (
+                "severity-block"
+                if state == OTHER
+                else "severity-none"
+                if state == OWN
+                else "severity-warn"
+                if lk.checkable or lk.problem
+                else "severity-info"
+            )
+            out.append(f"<p>{_icon_img(icon_name, size)} <b>{_e(text)}</b></p>")
+        rows = []
+        for n, f in enumerate(lk.faces, 1):
+            who = {
+                OWN: names.get(lk.model, lk.model),
+                OTHER: f"{names.get(f.other.model, f.other.model)} (another model)"
+                if f.other
+                else "another model",
+                AMBIGUOUS: "unclear",
+            }.get(f.verdict, "nobody in this workspace")
+            line = f"Face {n}: {who}"
+            match = f.own if f.verdict in (OWN, AMBIGUOUS) else f.other
+            if match is not None and f.verdict != "unknown":
+                url = QUrl()
+                url.setScheme(EVIDENCE_SCHEME)
+                url.setPath(match.reference)
+                photo = match.reference.rsplit("/", 1)[-1]
+                line = (
+                    f"{_e(line)}, {_e(strength(match.distance))} ({match.distance:.2f}) with "
+                    f'<a href="{_e(url.toString())}">{_e(photo)}</a>'
+                )
+            else:
+                line = _e(line)
+                if f.best is not None:
+                    line += _e(f" (closest: {f.best.distance:.2f})")
+            rows.append(f"<li>{line}</li>")
+        if rows:
+            out.append("<ul>" + "".join(rows) + "</ul>")
+        out.append(
+            f'<p class="m">A face distance of {lk.threshold:.2f} or less is a match. A likeness '
+            "aid for your own judgement, not proof of identity; faces never leave this computer."
+            "</p>"
+        )
+        return out
 
     def _disclosure_html(self, disclosure: Mapping[str, Any] | None, muted: str) -> list[str]:
         out = ["<h4>AI disclosure</h4>"]

@@ -46,14 +46,18 @@ from PySide6.QtWidgets import (
 
 from twinreview.core.findings import (
     DUPLICATE_IN_BATCH,
+    LOOKS_LIKE_OTHER_MODEL,
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,
     RESUBMITTED_REJECTED,
 )
+from twinreview.core.likeness import sentence as likeness_sentence
+from twinreview.core.likeness import strength as likeness_strength
 from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, suggest_reasons
 from twinreview.core.workspace import Workspace
 from twinreview.ui.compare_view import CompareMode, CompareView, RefEntry
 from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, ShortcutSheet
+from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.queue_model import (
@@ -160,6 +164,16 @@ class SimplePage(QWidget):
         self.header.setFont(font)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        # "Looks like you: strong match with your photo studio-01.jpg" (the face check).
+        self.likeness = QLabel()
+        self.likeness.setWordWrap(True)
+        self.likeness.setToolTip(
+            "What the face check says: a likeness aid for your own judgement, not proof"
+        )
+        lfont = self.likeness.font()
+        lfont.setPointSizeF(lfont.pointSizeF() * 1.2)
+        lfont.setBold(True)
+        self.likeness.setFont(lfont)
         row = QHBoxLayout()
         for name in ("previous", "approve", "reject", "next"):
             b = QToolButton()
@@ -182,6 +196,7 @@ class SimplePage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(compare, 1)
+        layout.addWidget(self.likeness)
         layout.addWidget(self.status)
         layout.addLayout(row)
 
@@ -550,6 +565,17 @@ class MainWindow(QMainWindow):
             self._flip,
             checkable=True,
         )
+        A(
+            "faces",
+            "Face &boxes",
+            None,
+            ["F"],
+            "Outline the faces the likeness check found (green: the model, red: another "
+            "model, amber: nobody in this workspace)",
+            self._toggle_faces,
+            checkable=True,
+        )
+        self.acts["faces"].setChecked(True)
         A(
             "fit",
             "&Fit",
@@ -922,6 +948,7 @@ class MainWindow(QMainWindow):
             view.show_asset(
                 item.ref.path, item.rel, item.ref.path.name, refs, self._preselect(item, refs)
             )
+        self._show_likeness(view, item)
         self.findings.show_item(item)
         self._update_decision_label(item)
         self._update_actions()
@@ -976,6 +1003,23 @@ class MainWindow(QMainWindow):
                         f"Evidence: {f.kind.replace('_', ' ')}",
                     )
                 )
+        # The face check's evidence: another model's photo her face matched, else the model's
+        # own photo with the closest face.
+        lk = likeness_of(item.result)
+        face_refs: list[tuple[str, str]] = []
+        for f in item.findings:
+            ref = f.evidence.get("reference")
+            if f.kind == LOOKS_LIKE_OTHER_MODEL and isinstance(ref, str) and ref:
+                face_refs.append((ref, "Evidence: the face looks like another model"))
+        best = lk.best_own if lk is not None else None
+        if best is not None and best.own is not None:
+            why = f"Closest face: {likeness_strength(best.own.distance)} ({best.own.distance:.2f})"
+            face_refs.append((best.own.reference, why))
+        for ref, why in face_refs:
+            if ref not in seen:
+                seen.add(ref)
+                dist = hamming_hex(asset_phash, phashes.get(ref))
+                out.append(RefEntry(ws.root / ref, ref, ref.rsplit("/", 1)[-1], dist, why))
         model = ws.models.get(item.ref.model_id)
         if model is not None:
             for p in model.references:
@@ -1053,6 +1097,34 @@ class MainWindow(QMainWindow):
             CompareMode.DIFFERENCE: "difference",
         }[mode]
         self.acts[name].setChecked(True)
+
+    def _toggle_faces(self) -> None:
+        show = self.acts["faces"].isChecked()
+        for view in (self.compare, self.simple_compare):
+            view.set_show_faces(show)
+
+    def _model_names(self) -> dict[str, str]:
+        ws = self.session.workspace
+        return {mid: m.display_name for mid, m in ws.models.items()} if ws else {}
+
+    def _you_models(self) -> frozenset[str]:
+        """The models the reviewer is herself (a model reviewing her own twin)."""
+        identity = self.session.identity
+        if identity is None or identity.role != "model":
+            return frozenset()
+        return frozenset(identity.model_ids)
+
+    def _show_likeness(self, view: CompareView, item: AssetItem) -> None:
+        lk = likeness_of(item.result)
+        names = self._model_names()
+        view.set_faces(*face_boxes(lk, names))
+        self.findings.model_names = names
+        self.findings.you_models = self._you_models()
+        text = ""
+        if lk is not None:
+            text = likeness_sentence(lk, names, you=lk.model in self.findings.you_models)
+        self.simple_page.likeness.setText(text)
+        self.simple_page.likeness.setVisible(bool(text))
 
     def _flip(self) -> None:
         view = self._view()
@@ -1220,9 +1292,15 @@ class MainWindow(QMainWindow):
         self.decision_label.setText(text)
         self.simple_page.status.setText(text)
         n = self.simple_proxy.rowCount()
+        ref = self.simple_compare.reference
+        own_photo = ref is None or ref.rel.startswith(f"models/{item.ref.model_id}/")
         self.simple_page.header.setText(
             f"Image {self._simple_row + 1} of {n}: {item.ref.path.name} (left) "
-            "beside your closest real photo (right)"
+            + (
+                "beside your closest real photo (right)"
+                if own_photo
+                else "beside the photo of another model it looks like (right)"
+            )
         )
 
     def _update_actions(self) -> None:
