@@ -302,6 +302,33 @@ def rows_inspect(j: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def rows_faces(j: Mapping[str, Any]) -> list[Row]:
+    """bench_faces: the likeness check's face pass (dlib), real photos of the face corpus."""
+    area = f"Likeness: faces ({j['images']} real one-face photos)"
+    return [
+        Row(
+            area,
+            "find + describe the faces of one image, one face, 1 core (median; decode included)",
+            f"{j['median_ms']:.1f} ms (p90 {j['p90_ms']:.1f}, max {j['max_ms']:.1f})",
+            "<= 150 ms",
+            f"a face 5% of a full-length frame's height: portrait {j['small_face_portrait_ms']:.0f}"
+            f" ms, landscape {j['small_face_landscape_ms']:.0f} ms (enlarged pass); an image "
+            f"with no face {j['no_face_ms']:.0f} ms; models load once per worker thread "
+            f"{j['model_load_ms']:.0f} ms",
+            _verdict(j["median_ms"] <= 150 and bool(j["small_face_found"])),
+        ),
+        Row(
+            area,
+            f"warm rescan of {j['scan_files']} photos (faces from the cache), per file",
+            f"{j['warm_scan_ms_per_file']:.2f} ms, {j['warm_faces_computed']} faces looked for "
+            "again",
+            "cache hit: 0 looked for again",
+            f"cold scan with the face pass, 1 worker: {j['cold_scan_ms_per_file']:.1f} ms per file",
+            _verdict(j["warm_faces_computed"] == 0),
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Bench:
     """A benchmark script, the arguments for this run, and its row builder."""
@@ -334,6 +361,7 @@ KNOWN: dict[str, Bench] = {
     ),
     # With the visible-label search: the worst case (a workspace that names a label image).
     "bench_inspect.py": Bench("bench_inspect.py", ("--label",), ("--label",), rows_inspect),
+    "bench_faces.py": Bench("bench_faces.py", ("--rounds", "3"), ("--rounds", "1"), rows_faces),
 }
 
 
