@@ -14,7 +14,9 @@ build must stand on its own:
    a file with Content Credentials (``ai_firefly-sundae_c2pa+xmp.png``) is inspected too, when the
    corpus has it, to prove the bundled C2PA library loads and reads a manifest;
 3. ``twinreview demo --no-gui DIR`` builds the demo workspace from the bundled resources;
-4. ``twinreview scan DIR --json`` on it finds every similarity finding kind the demo is built for;
+4. ``twinreview scan DIR --json`` on it finds every similarity finding kind the demo is built for,
+   and the likeness check ran (dlib and its two model files load); then, when the shared face
+   corpus is there, two real photos of one person in a temporary workspace are matched by face;
 5. ``twinreview report DIR --html FILE`` writes the sign-off report with embedded thumbnails;
 6. ``twinreview demo DIR2 --screenshot PNG`` (Qt offscreen) opens the app window and saves a
    screenshot that is not blank: proves the Qt plugins and the SVG icons are bundled.
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,7 +162,35 @@ def main(argv: list[str] | None = None) -> int:
             missing = DEMO_KINDS - kinds
             if missing:
                 raise SmokeFailure(f"finding kinds missing from the scan: {sorted(missing)}")
-            return f"{len(doc['assets'])} assets, kinds: {', '.join(sorted(kinds))}"
+            # The likeness check ran on every readable asset: dlib and its two model files load.
+            checked = [a for a in doc["assets"] if a.get("likeness")]
+            problems = sorted(
+                {str(a["likeness"]["problem"]) for a in checked if a["likeness"]["problem"]}
+            )
+            if not checked or problems:
+                raise SmokeFailure(f"the face check did not run: {problems or 'no likeness'}")
+            return (
+                f"{len(doc['assets'])} assets ({len(checked)} face-checked), "
+                f"kinds: {', '.join(sorted(kinds))}"
+            )
+
+        def check_faces() -> str:
+            # Two real photos of one person (read from the shared corpus into a tmp workspace):
+            # the frozen app finds the face and matches it with the reference photo.
+            faces = CORPUS.parent / "faces"
+            if not (faces / "obama_1.jpg").is_file():
+                return f"skipped ({faces} not found)"
+            ws = tmp / "faces-ws"
+            (ws / "models" / "m" / "references").mkdir(parents=True)
+            (ws / "assets" / "m").mkdir(parents=True)
+            shutil.copyfile(faces / "obama_1.jpg", ws / "models" / "m" / "references" / "a.jpg")
+            shutil.copyfile(faces / "obama_3.jpg", ws / "assets" / "m" / "b.jpg")
+            doc = _json(_run([str(cli), "scan", str(ws), "--json"], env, tmp).stdout)
+            (asset,) = doc["assets"]
+            lk = asset.get("likeness") or {}
+            if lk.get("state") != "own":
+                raise SmokeFailure(f"the face was not matched: {json.dumps(lk)[:300]}")
+            return f"face matched, distance {lk['faces'][0]['own']['distance']}"
 
         def check_report() -> str:
             page = tmp / "report.html"
@@ -189,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             ("inspect --json", check_inspect),
             ("demo --no-gui", check_demo),
             ("scan --json", check_scan),
+            ("scan --json, faces", check_faces),
             ("report --html", check_report),
             ("demo --screenshot", check_gui),
         ]
