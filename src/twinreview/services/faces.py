@@ -14,8 +14,9 @@ that size (taken from the original's pixels where it has them, otherwise dlib's 
 upsampling), which finds faces down to about 40 px of the reduced image. Each face is then
 aligned on 5 landmarks and described by 128 numbers (about 80 ms per face on one core).
 
-dlib's detector and network are not safe to share between threads, so each worker thread loads
-its own copy (about 0.3 s, once per thread). The engine never raises for bad input: a file that
+dlib's detector and network are not safe to share between threads: each face pass borrows a
+loaded set from a small pool and gives it back (a set loads in about 0.3 s, only when every set
+is busy). The engine never raises for bad input: a file that
 cannot be decoded, or missing model files, give a :class:`FaceScan` with an ``error``.
 """
 
@@ -94,6 +95,27 @@ class _Models:
         self.rectangle = dlib.rectangle
 
 
+# Loaded models, by folder, not in use right now. dlib's detector and network must not be used by
+# two threads at once, and loading them costs about 0.3 s: each call borrows a set (loading one
+# only when every set is busy) and gives it back, so a process loads as many sets as it ever
+# ran face passes at once, whatever the number of engines, scans and thread pools.
+_FREE: dict[Path, list[_Models]] = {}
+_FREE_LOCK = threading.Lock()
+
+
+def _borrow(model_dir: Path) -> _Models:
+    with _FREE_LOCK:
+        free = _FREE.get(model_dir)
+        if free:
+            return free.pop()
+    return _Models(model_dir)
+
+
+def _give_back(model_dir: Path, models: _Models) -> None:
+    with _FREE_LOCK:
+        _FREE.setdefault(model_dir, []).append(models)
+
+
 class FaceEngine:
     """Finds faces and computes their embeddings. Build once; safe to use from many threads.
 
@@ -103,7 +125,6 @@ class FaceEngine:
 
     def __init__(self, model_dir: Path | None = None) -> None:
         self._dir = model_dir if model_dir is not None else find_model_dir()
-        self._local = threading.local()
         self._problem = self._check()
 
     def _check(self) -> str | None:
@@ -135,13 +156,6 @@ class FaceEngine:
             lib = "none"
         return f"faces/{ENGINE_VERSION}/dlib-{lib}/{DETECT_SIDE}x{UPSAMPLE_FACTOR}"
 
-    def _models(self) -> _Models:
-        models: _Models | None = getattr(self._local, "models", None)
-        if models is None:
-            assert self._dir is not None
-            models = _Models(self._dir)
-            self._local.models = models
-        return models
 
     def scan_bytes(
         self, data: bytes, *, width: int | None = None, height: int | None = None
@@ -193,14 +207,17 @@ class FaceEngine:
         return self._scan(img, None)
 
     def _scan(self, small: Image.Image, load_big: Any) -> FaceScan:
+        assert self._dir is not None
         try:
-            models = self._models()
+            models = _borrow(self._dir)
         except (RuntimeError, OSError, ImportError) as exc:
             return FaceScan(error=f"the face model files could not be loaded ({exc})")
         try:
             return self._detect(models, small, load_big)
         except (RuntimeError, ValueError, MemoryError) as exc:
             return FaceScan(error=f"face detection failed ({exc})")
+        finally:
+            _give_back(self._dir, models)
 
     def _detect(self, m: _Models, small: Image.Image, load_big: Any) -> FaceScan:
         # The detector runs on grey levels (a fifth cheaper than on colour, the same faces on
