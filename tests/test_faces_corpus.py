@@ -135,7 +135,7 @@ def test_a_face_five_percent_of_the_image_height_is_found(
 ) -> None:
     """Full-length frames: each face shrunk to 5% of a large frame's height, pasted on a scene."""
     size = (2000, 3000) if orientation == "portrait" else (3000, 2000)
-    for name in ("obama_3.jpg", "kit_3.jpg", "rose_2.jpg", "alex_2.jpg", "biden_2.jpg"):
+    for name in ("obama_3.jpg", "rose_2.jpg", "alex_2.jpg"):
         (src_face,) = scans[name].faces
         with Image.open(faces_dir / name) as src:
             img = src.convert("RGB")

@@ -327,11 +327,11 @@ class FindingsPanel(QTextBrowser):
             rows.append(f"<li>{line}</li>")
         if rows:
             out.append("<ul>" + "".join(rows) + "</ul>")
-        out.append(
-            f'<p class="m">A face distance of {lk.threshold:.2f} or less is a match. A likeness '
-            "aid for your own judgement, not proof of identity; faces never leave this computer."
-            "</p>"
-        )
+            out.append(
+                f'<p class="m">A face distance of {lk.threshold:.2f} or less is a match. A '
+                "likeness aid for your own judgement, not proof of identity; faces never leave "
+                "this computer.</p>"
+            )
         return out
 
     def _disclosure_html(self, disclosure: Mapping[str, Any] | None, muted: str) -> list[str]:
