@@ -113,6 +113,9 @@ def test_stranger_is_unconfirmed_and_unknown_never_another_model() -> None:
     assert by_kind[UNKNOWN_PERSON].evidence["faces"] == [list(lk.faces[0].box)]
     assert by_kind[LIKENESS_UNCONFIRMED].evidence["reason"] == "no matching face"
     assert by_kind[LIKENESS_UNCONFIRMED].evidence["distance"] > 0.6
+    # The evidence: the closest face of her own model and of the closest other model.
+    assert by_kind[LIKENESS_UNCONFIRMED].evidence["other_model"] == "bea"
+    assert by_kind[LIKENESS_UNCONFIRMED].evidence["other_distance"] > 0.6
 
 
 def test_group_photo_with_own_model_another_model_and_a_stranger() -> None:

@@ -727,6 +727,17 @@ def findings(
                 distance=round(closest.own.distance, 4),
                 box=list(closest.box),
             )
+        nearest_other = min(
+            (f.other for f in lk.faces if f.other is not None),
+            key=lambda m: m.distance,
+            default=None,
+        )
+        if nearest_other is not None:
+            evidence.update(
+                other_model=nearest_other.model,
+                other_reference=nearest_other.reference,
+                other_distance=round(nearest_other.distance, 4),
+            )
         add(LIKENESS_UNCONFIRMED, msg, evidence)
 
     strangers = lk.with_verdict(UNKNOWN)
