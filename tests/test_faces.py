@@ -190,3 +190,16 @@ def test_scan_json_and_table_carry_the_likeness(
     captured = capsys.readouterr()
     assert "no face found in any reference photo" in captured.err
     assert "likeness:" not in captured.out  # said once (stderr), not on every image
+
+
+def test_model_sets_are_shared_and_bounded(engine: FaceEngine) -> None:
+    """Many threads, many engines: at most MAX_SETS sets of dlib models are ever loaded."""
+    data = jpeg_bytes(pattern(3, (200, 150)))
+    engines = [engine, FaceEngine(), FaceEngine()]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda i: engines[i % 3].scan_bytes(data), range(48)))
+    assert all(g.error is None for g in got)
+    d = find_model_dir()
+    assert d is not None
+    assert 1 <= faces._LOADED[d] <= faces.MAX_SETS
+    assert len(faces._FREE[d]) == faces._LOADED[d]  # every set given back

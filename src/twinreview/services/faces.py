@@ -15,9 +15,9 @@ upsampling), which finds faces down to about 40 px of the reduced image. Each fa
 aligned on 5 landmarks and described by 128 numbers (about 80 ms per face on one core).
 
 dlib's detector and network are not safe to share between threads: each face pass borrows a
-loaded set from a small pool and gives it back (a set loads in about 0.3 s, only when every set
-is busy). The engine never raises for bad input: a file that
-cannot be decoded, or missing model files, give a :class:`FaceScan` with an ``error``.
+loaded set from a small pool (at most ``MAX_SETS``) and gives it back. The engine never raises
+for bad input: a file that cannot be decoded, or missing model files, give a :class:`FaceScan`
+with an ``error``.
 """
 
 from __future__ import annotations
@@ -92,28 +92,43 @@ class _Models:
         self.detector = dlib.get_frontal_face_detector()
         self.shape = dlib.shape_predictor(str(model_dir / SHAPE_MODEL))
         self.net = dlib.face_recognition_model_v1(str(model_dir / DESCRIPTOR_MODEL))
-        self.rectangle = dlib.rectangle
 
 
-# Loaded models, by folder, not in use right now. dlib's detector and network must not be used by
-# two threads at once, and loading them costs about 0.3 s: each call borrows a set (loading one
-# only when every set is busy) and gives it back, so a process loads as many sets as it ever
-# ran face passes at once, whatever the number of engines, scans and thread pools.
+# Loaded models, by folder. dlib's detector and network must not be used by two threads at once,
+# and a set costs about 0.3 s to load and 32 MB: each face pass borrows a set (loading one only
+# when every set is busy) and gives it back, so a process loads as many sets as it ran face passes
+# at once, whatever the number of engines, scans and thread pools. At most MAX_SETS: the
+# descriptor holds the interpreter lock while it runs, so more threads would not go faster, only
+# take more memory (a borrower waits for a set instead).
+MAX_SETS = 4
 _FREE: dict[Path, list[_Models]] = {}
-_FREE_LOCK = threading.Lock()
+_LOADED: dict[Path, int] = {}
+_POOL = threading.Condition()
 
 
 def _borrow(model_dir: Path) -> _Models:
-    with _FREE_LOCK:
-        free = _FREE.get(model_dir)
-        if free:
-            return free.pop()
-    return _Models(model_dir)
+    with _POOL:
+        while True:
+            free = _FREE.get(model_dir)
+            if free:
+                return free.pop()
+            if _LOADED.get(model_dir, 0) < MAX_SETS:
+                _LOADED[model_dir] = _LOADED.get(model_dir, 0) + 1
+                break
+            _POOL.wait()
+    try:
+        return _Models(model_dir)
+    except BaseException:
+        with _POOL:
+            _LOADED[model_dir] -= 1
+            _POOL.notify()
+        raise
 
 
 def _give_back(model_dir: Path, models: _Models) -> None:
-    with _FREE_LOCK:
+    with _POOL:
         _FREE.setdefault(model_dir, []).append(models)
+        _POOL.notify()
 
 
 class FaceEngine:
