@@ -40,8 +40,12 @@ def configure_logging(level: int = logging.INFO) -> Path | None:
     logger = logging.getLogger(APP_NAME)
     logger.setLevel(level)
     path = log_path()
-    if any(getattr(h, "name", None) == _HANDLER_NAME for h in logger.handlers):
-        return path
+    for h in list(logger.handlers):
+        if getattr(h, "name", None) == _HANDLER_NAME:
+            if getattr(h, "baseFilename", None) == str(path.absolute()):
+                return path
+            logger.removeHandler(h)  # the log folder changed (TWINREVIEW_LOG_DIR): follow it
+            h.close()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.handlers.RotatingFileHandler(
