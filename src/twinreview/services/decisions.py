@@ -53,9 +53,9 @@ from twinreview.core.policy import (
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterState
 from twinreview.core.rosterviews import effective_config
-from twinreview.core.sshsig import SshPublicKey
+from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.workspace import ASSETS_DIR, SIDECAR_SUFFIX, Workspace
-from twinreview.services.keys import KeysError, KeyService
+from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.status import sha256_file, sidecar_sha256, verified_decisions
 from twinreview.services.trust import TrustStore, Verifier
 
@@ -307,21 +307,7 @@ class DecisionService:
             facts, decision, codes, note, findings, override=decision == APPROVE and bool(blocking)
         )
         fields["sidecar_sha256"] = sidecar_sha256(_sidecar_of(ws, facts.rel))
-        writer = LogWriter.for_workspace(
-            ws.root,
-            key,
-            identity.principal,
-            role,
-            display_name=identity.display_name,
-            clock=self._clock,
-            context=signing.fields,
-        )
-        try:
-            return writer.append("decision", fields)
-        except LogError as exc:
-            raise DecisionError(str(exc)) from None
-        except OSError as exc:
-            raise DecisionError(f"cannot write the log ({exc.strerror or exc})") from None
+        return self._append(ws, identity, key, role, signing, "decision", fields)
 
     def withdraw(self, ws: Workspace, asset: str | Path, *, note: str = "") -> Entry:
         """Withdraw this reviewer's latest decision about ``asset``: they are undecided again.
@@ -365,6 +351,18 @@ class DecisionService:
             "sidecar_sha256": latest.sidecar_sha256,
             "withdraws": {"log": latest.log, "seq": latest.seq, "hash": latest.entry_hash},
         }
+        return self._append(ws, identity, key, role, signing, "withdraw", fields)
+
+    def _append(
+        self,
+        ws: Workspace,
+        identity: Identity,
+        key: SigningKey,
+        role: str,
+        signing: SigningContext,
+        kind: str,
+        fields: dict[str, Any],
+    ) -> Entry:
         writer = LogWriter.for_workspace(
             ws.root,
             key,
@@ -375,7 +373,7 @@ class DecisionService:
             context=signing.fields,
         )
         try:
-            return writer.append("withdraw", fields)
+            return writer.append(kind, fields)
         except LogError as exc:
             raise DecisionError(str(exc)) from None
         except OSError as exc:
