@@ -97,6 +97,11 @@ class FakeBackend:
     scan_gate: threading.Event | None = None
     models_for: tuple[str, ...] = ()
     log_problems: list[str] = field(default_factory=list)
+    #: Decisions about these assets are refused (rel -> one-line reason).
+    refuse: dict[str, str] = field(default_factory=dict)
+    created: list[Path] = field(default_factory=list)
+    read_only_workspace: str | None = None
+    approvable: frozenset[str] | None = None
     trust: TrustInfo = field(
         default_factory=lambda: TrustInfo(
             "pinned", "ws", "owner@example.com", "SHA256:fake", "SHA256:fake"
@@ -186,6 +191,43 @@ class FakeBackend:
     def make_owner(self, workspace: Workspace) -> TrustInfo:
         raise NotImplementedError
 
+    def create_workspace(self, root: Path, name: str) -> None:
+        if not self.keyring_ok:
+            raise KeyringUnavailable("no Secret Service: install and unlock gnome-keyring")
+        for sub in ("models", "assets"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        (root / "twinreview.toml").write_text(f'[workspace]\nname = "{name}"\n')
+        self.created.append(root)
+        self.trust = TrustInfo("pinned", name, "me@example.com", "SHA256:me", "SHA256:me")
+
+    def workspace_writable(self, workspace: Workspace) -> str | None:
+        return self.read_only_workspace
+
+    def withdraw(self, workspace: Workspace, rel: str, note: str) -> None:
+        assert self.identity is not None
+        mine = [
+            d for d in self.decisions if d.asset == rel and d.principal == self.identity.principal
+        ]
+        if not mine or mine[-1].decision == "withdraw":
+            raise ValueError(f"{rel}: you have no decision about it to withdraw")
+        last = mine[-1]
+        self.decisions.append(
+            Decision(
+                last.principal,
+                last.role,
+                dt.datetime.now(dt.UTC),
+                rel,
+                last.sha256,
+                last.model_id,
+                "withdraw",
+                (),
+                note,
+                False,
+                "fake-log",
+                len(self.decisions),
+            )
+        )
+
     def roster_view(self, workspace: Workspace, principal: str | None) -> RosterView:
         me = (
             PersonRow(principal, self.identity.display_name, self.identity.role, self.models_for)
@@ -201,6 +243,7 @@ class FakeBackend:
             people=(me,) if me is not None else (),
             models={mid: m.display_name for mid, m in workspace.models.items()},
             me=me,
+            approvable=self.approvable,
         )
 
     def approve_join(self, workspace: Workspace, principal: str) -> None:
@@ -222,6 +265,8 @@ class FakeBackend:
         override: bool,
     ) -> None:
         assert self.identity is not None
+        if result.asset.rel in self.refuse:
+            raise ValueError(self.refuse[result.asset.rel])
         self.decisions.append(
             Decision(
                 self.identity.principal,

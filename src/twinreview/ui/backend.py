@@ -12,6 +12,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from twinreview.core.findings import Finding
@@ -201,6 +202,14 @@ class ReviewBackend(Protocol):
         """
         ...
 
+    def withdraw(self, workspace: Workspace, rel: str, note: str) -> None:
+        """Sign a ``withdraw`` entry taking back this reviewer's latest decision about ``rel``.
+
+        Raises:
+            Exception: with a one-line message (e.g. nothing to withdraw).
+        """
+        ...
+
     def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
         """Return the status of each asset over the merged, verified logs."""
         ...
@@ -213,6 +222,14 @@ class ReviewBackend(Protocol):
 
     def trust_workspace(self, workspace: Workspace, fingerprint: str) -> TrustInfo:
         """Pin the workspace's owner, refusing unless its key is still ``fingerprint``."""
+        ...
+
+    def create_workspace(self, root: Path, name: str) -> None:
+        """Make ``root`` a workspace (folders, ``twinreview.toml``) owned by this device's key."""
+        ...
+
+    def workspace_writable(self, workspace: Workspace) -> str | None:
+        """Why decisions cannot be written into this workspace folder (None: they can)."""
         ...
 
     def make_owner(self, workspace: Workspace) -> TrustInfo:

@@ -12,8 +12,8 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QIcon, QImage, QScreen
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPainter, QPixmap, QScreen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -63,6 +63,25 @@ class RefEntry:
     label: str
     distance: int | None = None
     why: str = ""
+
+
+def square_pixmap(pixmap: QPixmap, size: QSize) -> QPixmap:
+    """``pixmap`` centred on a transparent square of ``size``: every strip cell lays out alike.
+
+    A thumbnail that is not square made its cell's text sit at another height than its
+    neighbours', and the strip then drew that label twice (once where the cell was first laid
+    out, once where it ended up).
+    """
+    dpr = pixmap.devicePixelRatio()
+    side = max(size.width(), size.height())
+    out = QPixmap(round(side * dpr), round(side * dpr))
+    out.setDevicePixelRatio(dpr)
+    out.fill(Qt.GlobalColor.transparent)
+    w, h = pixmap.width() / dpr, pixmap.height() / dpr
+    painter = QPainter(out)
+    painter.drawPixmap(QPointF((side - w) / 2, (side - h) / 2), pixmap)
+    painter.end()
+    return out
 
 
 def display_bound(widget: QWidget) -> QSize:
@@ -187,6 +206,9 @@ class CompareView(QWidget):
         )
         self.strip.currentRowChanged.connect(self._on_strip_row)
         self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.strip.setUniformItemSizes(True)
+        self.strip.setWordWrap(False)
+        self.strip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self._strip_items: dict[str, QListWidgetItem] = {}
         thumbnails.thumbnail_ready.connect(self._on_thumbnail)
 
@@ -263,7 +285,7 @@ class CompareView(QWidget):
         self._asset_img = self._loader.cached(path, bound)
         if self._asset_img is None:
             self._asset_key = self._loader.request(path, bound, URGENT, progressive=True)
-        self._refs = list(refs)
+        self._refs = [r for r in refs if r.path != path]
         self._rebuild_strip()
         chosen = preselect if preselect is not None else self._best_rel()
         self.select_reference(chosen)
@@ -298,10 +320,16 @@ class CompareView(QWidget):
             c.set_images(QImage(), message=message)
 
     def select_reference(self, rel: str | None) -> None:
-        """Compare with the reference ``rel`` (None: none)."""
+        """Compare with the reference ``rel`` (None: none).
+
+        The asset's own file is never its reference: the reference pane would show the asset
+        under a reference's caption.
+        """
         entry = next((r for r in self._refs if r.rel == rel), None)
         if entry is None and self._refs and rel is None:
             entry = self._refs[0]
+        if entry is not None and self._asset is not None and entry.path == self._asset[0]:
+            entry = None
         self._ref = entry
         self._ref_img = None
         self._ref_key = None
@@ -353,7 +381,9 @@ class CompareView(QWidget):
         pixmap = self._thumbnails.get(path)
         if pixmap is None:
             return icon("placeholder")
-        return QIcon(pixmap) if not pixmap.isNull() else icon("broken")
+        if pixmap.isNull():
+            return icon("broken")
+        return QIcon(square_pixmap(pixmap, self.strip.iconSize()))
 
     def _on_thumbnail(self, path: str) -> None:
         item = self._strip_items.get(path)
@@ -371,7 +401,9 @@ class CompareView(QWidget):
             if not decoded.preview:
                 self._asset_key = None
             self._refresh()
-        if key == self._ref_key:
+        # The reference pane's image and caption come from one entry: an image decoded for
+        # another file never lands under this caption.
+        if key == self._ref_key and self._ref is not None and key[0] == str(self._ref.path):
             self._ref_img = decoded
             if not decoded.preview:
                 self._ref_key = None

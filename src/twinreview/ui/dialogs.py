@@ -281,13 +281,35 @@ class IdentityDialog(QDialog):
         self.done_button.setFocus()
         self.resize(max(self.width(), 560), self.sizeHint().height())
 
+    def show_existing(self, identity: Identity) -> None:
+        """Show the identity this computer already has, with its key line (nothing to create)."""
+        self.setWindowTitle("Your identity")
+        self.principal.setText(identity.principal)
+        self.display_name.setText(identity.display_name)
+        index = self.role.findData(identity.role)
+        if index >= 0:
+            self.role.setCurrentIndex(index)
+        self._created(identity)
+        self.done_button.setText("Close")
+        self._say(
+            f"You sign as {identity.display_name} <{identity.principal}> ({identity.role}); "
+            "your key stays in this computer's keyring. The owner of a workspace adds you with "
+            "this line (or approves your join request in the Roster):"
+        )
+
+    def show_no_keyring(self, reason: str) -> None:
+        """Say at once that no key can be created here, and why."""
+        self._failed(KeyringUnavailable(reason))
+
     def _failed(self, exc: BaseException) -> None:
         self.create_button.setEnabled(True)
         if isinstance(exc, KeyringUnavailable):
             self.read_only_reason = str(exc)
             self._say(
                 f"No usable keyring on this computer, so your key cannot be stored safely.\n{exc}\n"
-                "You can still browse and compare images (read-only)."
+                "What to do: install or unlock your system's keyring (Keychain, Credential "
+                "Locker, GNOME Keyring or KWallet), then start twinreview again. Until then "
+                "you can still browse and compare images (read-only)."
             )
             self.create_button.setEnabled(False)
             self.later_button.setDefault(True)

@@ -8,7 +8,7 @@ Every command is a QAction with a shortcut and a tooltip; dialogs open with ``op
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QFileDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -101,52 +103,66 @@ def hamming_hex(a: str | None, b: str | None) -> int | None:
         return None
 
 
-class WelcomePage(QWidget):
-    """First screen when no workspace is open."""
+class WelcomePage(QScrollArea):
+    """First screen when no workspace is open (scrolls rather than clips on a small window)."""
 
-    def __init__(
-        self, open_action: QAction, demo_action: QAction, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
         title = QLabel("<h1>twinreview</h1>")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         logo = QLabel()
         logo.setPixmap(app_icon().pixmap(QSize(96, 96)))
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text = QLabel(
+        self.text = QLabel(
             "Review AI-generated images of real people: compare each one with the person's real "
             "photos, check that it says it is AI-made, and sign your approval.\n\n"
-            "Open a workspace folder, or try the demo."
+            "Open a workspace folder, create one (you become its owner), or try the demo."
         )
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(520)
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setMaximumWidth(560)
+        # Centred by stretches, not by an alignment flag: a word-wrapped label placed with an
+        # alignment gets its one-line height and is cut at the top and bottom.
+        text_row = QHBoxLayout()
+        text_row.addStretch(1)
+        text_row.addWidget(self.text, 100)
+        text_row.addStretch(1)
         buttons = QHBoxLayout()
-        for action in (open_action, demo_action):
+        buttons.addStretch(1)
+        for action in actions:
             b = QToolButton()
             b.setDefaultAction(action)
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             b.setIconSize(QSize(32, 32))
             b.setMinimumHeight(48)
             buttons.addWidget(b)
+        buttons.addStretch(1)
+        self.identity = QLabel()
+        self.identity.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.identity.setWordWrap(True)
+        self.identity.setToolTip("Who signs your decisions on this computer")
         self.recent = QLabel()
         self.recent.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.recent.setWordWrap(True)
         self.error = QLabel()
         self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.error.setWordWrap(True)
-        layout = QVBoxLayout(self)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(24, 24, 24, 24)
         layout.addStretch(1)
         layout.addWidget(logo)
         layout.addWidget(title)
-        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(text_row)
         layout.addSpacing(16)
         layout.addLayout(buttons)
+        layout.addWidget(self.identity)
         layout.addWidget(self.recent)
         layout.addWidget(self.error)
         layout.addStretch(2)
-        buttons.insertStretch(0, 1)
-        buttons.addStretch(1)
+        self.setWidget(body)
 
 
 class SimplePage(QWidget):
@@ -372,7 +388,9 @@ class MainWindow(QMainWindow):
         )
         self.simple_page = SimplePage(self.simple_compare, self.acts)
 
-        self.welcome = WelcomePage(self.acts["open"], self.acts["demo"])
+        self.welcome = WelcomePage(
+            [self.acts["open"], self.acts["create"], self.acts["demo"], self.acts["identity"]]
+        )
         self.pages = QStackedWidget()
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
@@ -468,6 +486,14 @@ class MainWindow(QMainWindow):
             ["Ctrl+O"],
             "Open a workspace folder",
             self.choose_workspace,
+        )
+        A(
+            "create",
+            "&Create workspace…",
+            "roster",
+            ["Ctrl+N"],
+            "Make a new workspace folder; your key becomes its owner",
+            self.create_workspace,
         )
         A(
             "demo",
@@ -686,7 +712,7 @@ class MainWindow(QMainWindow):
             "&Identity…",
             "identity",
             [],
-            "Create your reviewer identity and key",
+            "Who you are on this computer: create your identity, or show your key line again",
             self.show_identity_dialog,
         )
         A(
@@ -797,8 +823,47 @@ class MainWindow(QMainWindow):
         self.findings.show_item(None)
         self.pages.setCurrentIndex(PAGE_SIMPLE if self.acts["simple"].isChecked() else PAGE_REVIEW)
         self._apply_simple_filter()
-        self.status_text.setText(f"{len(self.session.items)} assets in {ws.root}")
+        read_only = self.session.workspace_read_only
+        self.status_text.setText(
+            read_only if read_only else f"{len(self.session.items)} assets in {ws.root}"
+        )
         self._select_first()
+
+    def create_workspace(self) -> None:
+        """Choose a folder for a new workspace; this device's key becomes its owner."""
+        if self.session.identity is None:
+            self.status_text.setText(
+                "Create your identity first: the new workspace is signed with your key."
+            )
+            self.show_identity_dialog()
+            return
+        dialog = QFileDialog(self, "Create a twinreview workspace in this folder")
+        dialog.setFileMode(QFileDialog.FileMode.Directory)
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Create here")
+        dialog.fileSelected.connect(lambda p: self.create_workspace_at(Path(p)))
+        self._dialog = dialog
+        dialog.open()
+
+    def create_workspace_at(self, path: Path, name: str = "") -> None:
+        """Make ``path`` a workspace owned by this device's key, then open it."""
+        name = name or path.name
+        self.status_text.setText(f"Creating the workspace “{name}”…")
+
+        def done(_: object) -> None:
+            self.status_text.setText(
+                f"Created “{name}”: you are its owner. Put the models' real photos in "
+                "models/<id>/references and the generated images in assets/<id>/."
+            )
+            self.open_workspace(path)
+
+        def failed(exc: BaseException) -> None:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            self._roster_error("Workspace not created", message)
+
+        self.session.bridge.submit(
+            self.session.backend.create_workspace, path, name, on_done=done, on_error=failed
+        )
 
     def _on_workspace_failed(self, message: str) -> None:
         self.status_text.setText(message)
@@ -824,10 +889,12 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.acts["cancel_scan"].setEnabled(False)
         self.status_text.setText("Scan cancelled" if cancelled else "Scan finished")
-        # Findings re-sort the queue: start at the top (the worst) unless the reviewer already
-        # picked something.
-        if self._current_item() is None or self._auto_selected:
+        # Findings re-sort the queue; the asset on screen stays on screen (the reviewer keeps
+        # their place). Only an empty view starts at the top.
+        if self._current_item() is None:
             self._select_first()
+        else:
+            self._scroll_to_current()
 
     def _on_items_changed(self, rels: list[str]) -> None:
         if self._current_rel is not None and self._current_rel in rels and not self._refreshing:
@@ -888,6 +955,11 @@ class MainWindow(QMainWindow):
                     self.table.scrollTo(proxy.index(row, 0))
                 return True
         return False
+
+    def _scroll_to_current(self) -> None:
+        idx = self.table.currentIndex()
+        if idx.isValid():
+            self.table.scrollTo(idx)
 
     def _select_first(self) -> None:
         if self.pages.currentIndex() == PAGE_SIMPLE:
@@ -991,7 +1063,13 @@ class MainWindow(QMainWindow):
         seen: set[str] = set()
         for f in item.findings:
             ref = f.evidence.get("reference")
-            if f.kind in _SIMILARITY_KINDS and isinstance(ref, str) and ref and ref not in seen:
+            if (
+                f.kind in _SIMILARITY_KINDS
+                and isinstance(ref, str)
+                and ref
+                and ref not in seen
+                and ref != item.rel  # e.g. the rejected earlier bytes of this very file
+            ):
                 seen.add(ref)
                 dist = f.evidence.get("distance")
                 out.append(
@@ -1016,7 +1094,7 @@ class MainWindow(QMainWindow):
             why = f"Closest face: {likeness_strength(best.own.distance)} ({best.own.distance:.2f})"
             face_refs.append((best.own.reference, why))
         for ref, why in face_refs:
-            if ref not in seen:
+            if ref not in seen and ref != item.rel:
                 seen.add(ref)
                 dist = hamming_hex(asset_phash, phashes.get(ref))
                 out.append(RefEntry(ws.root / ref, ref, ref.rsplit("/", 1)[-1], dist, why))
@@ -1162,6 +1240,9 @@ class MainWindow(QMainWindow):
             self._current_rel = None
         else:
             self._current_rel = None
+            # Back on the review page at the asset simple mode was showing.
+            if current is not None:
+                self.select_asset(current.rel)
         self._show_current()
 
     def _apply_simple_filter(self) -> None:
@@ -1175,6 +1256,11 @@ class MainWindow(QMainWindow):
         """Approve the asset on screen; blocking findings need an explicit confirmation."""
         item = self._decidable()
         if item is None:
+            return
+        why = self._why_not_approve(item)
+        if why is not None:
+            # Never offer an override the decision service would refuse anyway.
+            self.status_text.setText(why)
             return
         blocking = item.blocking
         if not blocking and not (item.result and item.result.error):
@@ -1231,6 +1317,8 @@ class MainWindow(QMainWindow):
         if item is None:
             return None
         why = self.session.why_not_decide
+        if why is None and not item.ref.path.exists():
+            why = f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
         if why is not None:
             self.status_text.setText(why)
             return None
@@ -1259,6 +1347,10 @@ class MainWindow(QMainWindow):
         self.status_text.setText(f"{verb} {rel.rsplit('/', 1)[-1]}: signed and added to your log")
 
     def _on_decision_failed(self, rel: str, message: str) -> None:
+        # The reviewer stays on (or goes back to) the asset the refusal is about.
+        current = self._current_item()
+        if current is None or current.rel != rel:
+            self.select_asset(rel)
         self.status_text.setText(f"Not recorded: {message}")
         box = QMessageBox(
             QMessageBox.Icon.Warning,
@@ -1285,9 +1377,14 @@ class MainWindow(QMainWindow):
             if mine:
                 parts.append(f"you: {mine}")
         if self.session.read_only_reason:
-            parts.append(self.presentation_note or "read-only")
+            parts.append(self.presentation_note or self.session.read_only_reason)
         elif self.session.trust is not None and not self.session.trust.ok:
             parts.append("decisions are off here")
+        else:
+            # Why Approve or Reject is greyed out, beside the buttons (not only in a tooltip).
+            why = self._why_not_approve(item)
+            if why is not None:
+                parts.append(why)
         text = " · ".join(parts) or ("Scanning…" if item.result is None else "")
         self.decision_label.setText(text)
         self.simple_page.status.setText(text)
@@ -1308,11 +1405,13 @@ class MainWindow(QMainWindow):
         can = (self.session.can_decide or self.presentation_note is not None) and (
             item is not None and item.result is not None
         )
-        for name in ("approve", "reject"):
-            self.acts[name].setEnabled(can)
+        no_approve = self._why_not_approve(item)
+        self.acts["approve"].setEnabled(can and no_approve is None)
+        self.acts["reject"].setEnabled(can)
         blocker = self.session.why_not_decide
         why = "" if blocker is None else f" — {blocker}"
-        self.acts["approve"].setToolTip(f"Approve this asset; signed at once (A){why}")
+        approve_why = f" — {no_approve}" if no_approve and not blocker else why
+        self.acts["approve"].setToolTip(f"Approve this asset; signed at once (A){approve_why}")
         self.acts["reject"].setToolTip(f"Reject this asset with reasons; signed at once (R){why}")
         has_ws = self.session.workspace is not None
         for name in ("rescan", "next", "previous", "simple", "roster"):
@@ -1323,14 +1422,26 @@ class MainWindow(QMainWindow):
         )
         self.acts["cancel_scan"].setEnabled(self.session.scan.running)
 
+    def _why_not_approve(self, item: AssetItem | None) -> str | None:
+        """Why the asset cannot be approved now (the screenshot mode's note aside)."""
+        if item is None:
+            return None
+        if self.presentation_note is not None and self.session.read_only_reason:
+            return None
+        return self.session.why_not_approve(item)
+
     def _update_count(self) -> None:
         self.count_label.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()} assets")
 
     # -- identity -------------------------------------------------------------------------------
 
     def show_identity_dialog(self) -> None:
-        """Open the first-run identity dialog."""
+        """Create an identity (first run), or show the current one and its key line again."""
         dialog = IdentityDialog(self.session.bridge, self.session.backend.create_identity, self)
+        if self.session.identity is not None:
+            dialog.show_existing(self.session.identity)
+        elif self.session.read_only_reason and "keyring" in self.session.read_only_reason.lower():
+            dialog.show_no_keyring(self.session.read_only_reason)
 
         def finished(_: int) -> None:
             self._dialog = None
@@ -1349,10 +1460,17 @@ class MainWindow(QMainWindow):
     def _on_identity_changed(self) -> None:
         identity = self.session.identity
         if identity is not None:
-            self.acts["identity"].setToolTip(
-                f"Signed in as {identity.display_name} <{identity.principal}>, {identity.role}"
-            )
-            self.acts["identity"].setEnabled(False)
+            line = f"Signed in as {identity.display_name} <{identity.principal}>, {identity.role}"
+            self.acts["identity"].setToolTip(f"{line}: show your key line again")
+        else:
+            line = self.session.read_only_reason or ""
+            if "keyring" in line.lower():
+                line = (
+                    f"{line} — twinreview keeps your signing key only in the system keyring. "
+                    "Install or unlock one, then start twinreview again; until then you can "
+                    "look, but not approve or reject."
+                )
+        self.welcome.identity.setText(line)
         self._apply_simple_filter()
         self._update_actions()
         item = self._current_item()

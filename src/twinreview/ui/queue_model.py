@@ -160,6 +160,7 @@ class QueueModel(QAbstractTableModel):
         self._row_of_path: dict[str, int] = {}
         session.workspace_opened.connect(self._on_reset)
         session.items_changed.connect(self._on_items_changed)
+        session.items_removed.connect(self._on_items_removed)
         session.identity_changed.connect(self._on_identity_changed)
         thumbnails.thumbnail_ready.connect(self._on_thumbnail)
 
@@ -325,6 +326,19 @@ class QueueModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(start, 0), self.index(prev, len(_HEADERS) - 1))
                 start = row
             prev = row
+
+    def _on_items_removed(self, rels: list[str]) -> None:
+        rows = sorted({self._row_of[r] for r in rels if r in self._row_of}, reverse=True)
+        # One removal per run of adjacent rows, from the bottom up (row numbers stay valid).
+        while rows:
+            last = first = rows.pop(0)
+            while rows and rows[0] == first - 1:
+                first = rows.pop(0)
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._rows[first : last + 1]
+            del self._keys[first : last + 1]
+            self.endRemoveRows()
+        self._reindex()
 
     def _on_identity_changed(self) -> None:
         if self._rows:

@@ -153,6 +153,8 @@ class RosterView:
         me: The identity's own row (None: not on the roster, or no identity).
         my_request: The identity's own pending join request, if any.
         known_uses: Uses named by the sidecars of the identity's own models (for consent).
+        approvable: The AI-disclosure verdicts the signed policy lets a reviewer approve
+            (None: not read; the defaults apply).
     """
 
     exists: bool
@@ -173,6 +175,7 @@ class RosterView:
     me: PersonRow | None = None
     my_request: RequestRow | None = None
     known_uses: tuple[str, ...] = ()
+    approvable: frozenset[str] | None = None
 
     @property
     def i_am_admin(self) -> bool:
@@ -359,9 +362,11 @@ def policy_lines(tables: Mapping[str, Any]) -> tuple[str, ...]:
         if isinstance(value, Mapping):
             plain = {k: v for k, v in value.items() if not isinstance(v, Mapping)}
             nested = {k: v for k, v in value.items() if isinstance(v, Mapping)}
-            if plain and all(isinstance(v, str) for v in plain.values()) and prefix[-1:] == [
-                "severity"
-            ]:
+            if (
+                plain
+                and all(isinstance(v, str) for v in plain.values())
+                and prefix[-1:] == ["severity"]
+            ):
                 items = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in sorted(plain.items()))
                 out.append(f"{': '.join(words(p) for p in prefix)}: {items}")
             else:

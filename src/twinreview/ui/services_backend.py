@@ -6,15 +6,21 @@ Built once by the composition root (:mod:`twinreview.ui.app`) with the services 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from twinreview.core.disclosure.policy import DisclosurePolicy
 from twinreview.core.policy import declared_uses
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
-from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
+from twinreview.core.rosterviews import effective_config
+from twinreview.core.workspace import CONFIG_NAME, AssetRef, Workspace, read_sidecar
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
@@ -130,6 +136,14 @@ class ServicesBackend:
             disclosure_verdict=(result.disclosure or {}).get("verdict"),
         )
 
+    def withdraw(self, workspace: Workspace, rel: str, note: str) -> None:
+        """Take back this reviewer's latest decision about ``rel`` (a signed withdraw entry)."""
+        if self._decisions is None:
+            raise KeyringUnavailable(
+                str(self._keys) if isinstance(self._keys, str) else "no signing key"
+            )
+        self._decisions.withdraw(workspace, rel, note=note)
+
     def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
         """Status of every asset over the merged, verified logs."""
         # The scan just hashed every asset: reuse its sha256 instead of reading each file again.
@@ -173,6 +187,21 @@ class ServicesBackend:
             workspace, self._roster.trust_workspace(workspace.root, fingerprint)
         )
 
+    def create_workspace(self, root: Path, name: str) -> None:
+        """``twinreview init`` on a new folder: its layout, then this device's key as owner."""
+        self._key_service()  # no keyring: say so before writing anything
+        root.mkdir(parents=True, exist_ok=True)
+        for sub in ("models", "assets"):
+            (root / sub).mkdir(exist_ok=True)
+        config = root / CONFIG_NAME
+        if not config.exists():
+            config.write_text(f"[workspace]\nname = {json.dumps(name)}\n", encoding="utf-8")
+        self._roster.init(root, name)
+
+    def workspace_writable(self, workspace: Workspace) -> str | None:
+        """Why decisions cannot be written here (a read-only folder or drive), or None."""
+        return writable_problem(workspace.root)
+
     def make_owner(self, workspace: Workspace) -> TrustInfo:
         """``twinreview init``: this device's key becomes the owner (and is pinned)."""
         self._roster.init(workspace.root)
@@ -186,6 +215,7 @@ class ServicesBackend:
             principal=principal,
             models={mid: m.display_name for mid, m in workspace.models.items()},
         )
+        view = replace(view, approvable=_approvable(workspace))
         if not view.my_consent_models:
             return view
         # The uses her images' sidecars name: what the consent screen offers to tick.
@@ -248,6 +278,35 @@ class ServicesBackend:
             check.message,
             owner_name,
         )
+
+
+def writable_problem(root: Path) -> str | None:
+    """Why this computer cannot write decisions into the workspace at ``root`` (None: it can).
+
+    Tries for real (a temporary file in ``logs/``, or in the workspace when that does not exist
+    yet): permissions, read-only mounts and full shared drives all show up the same way.
+    """
+    where = root / "logs" if (root / "logs").is_dir() else root
+    try:
+        fd, name = tempfile.mkstemp(prefix=".twinreview-write-check-", dir=where)
+    except OSError:
+        return (
+            "This workspace folder is read-only on this computer: you can look and compare, "
+            "but your decisions cannot be saved here. Ask for write access, or copy the folder."
+        )
+    os.close(fd)
+    os.unlink(name)
+    return None
+
+
+def _approvable(workspace: Workspace) -> frozenset[str] | None:
+    """The disclosure verdicts the policy in force (the signed one) lets a reviewer approve."""
+    roster = SignedRoster.load(workspace.root / ROSTER_DIR)
+    config = effective_config(workspace.file_config, roster) if roster.exists else workspace.config
+    try:
+        return frozenset(v.value for v in DisclosurePolicy.from_config(config).approvable)
+    except ValueError:
+        return None  # a broken table: the decision service refuses with its own message
 
 
 def _problem_line(problem: Any) -> str:

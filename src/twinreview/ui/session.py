@@ -21,8 +21,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE, DisclosurePolicy
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.findings import Finding, Severity, worst
-from twinreview.core.policy import APPROVE, REJECT, State
+from twinreview.core.policy import APPROVE, REJECT, WITHDRAW, State
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.ui.backend import (
     AssetResultLike,
@@ -34,6 +36,13 @@ from twinreview.ui.backend import (
 )
 from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
+
+
+def disclosure_verdict(item: AssetItem) -> str | None:
+    """The asset's AI-disclosure verdict (``disclosed`` … ``blocked``), None before the scan."""
+    disclosure = item.result.disclosure if item.result is not None else None
+    verdict = disclosure.get("verdict") if disclosure else None
+    return verdict if isinstance(verdict, str) else None
 
 
 @dataclass
@@ -149,9 +158,13 @@ class _Landing:
 
 def _open_workspace(
     backend: ReviewBackend, path: Path
-) -> tuple[Workspace, list[AssetRef], TrustInfo]:
+) -> tuple[Workspace, list[AssetRef], TrustInfo, str | None]:
     ws = Workspace.open(path)
-    return ws, list(ws.iter_assets()), _check_trust(backend, ws)
+    try:
+        read_only = backend.workspace_writable(ws)
+    except Exception as exc:  # noqa: BLE001 - shown to the user; browsing still works
+        read_only = f"cannot check whether this folder is writable: {_one_line(exc)}"
+    return ws, list(ws.iter_assets()), _check_trust(backend, ws), read_only
 
 
 def _check_trust(backend: ReviewBackend, ws: Workspace) -> TrustInfo:
@@ -171,7 +184,12 @@ class ReviewSession(QObject):
         scan_progress(done, total, phase): the scan moved on.
         scan_finished(bool): the scan ended; True when it was cancelled.
         items_changed(list[str]): these assets (relative paths) got new results or status.
-        decision_recorded(str, str): asset, decision: signed and appended.
+        items_removed(list[str]): these assets are gone from the workspace (a rescan no longer
+            found them); they are no longer in ``items``.
+        batch_progress(int, int): a batch of decisions moved on (done, total).
+        batch_finished(list[str], list[tuple[str, str]]): a batch ended: the assets decided,
+            and each refused asset with its one-line reason.
+        decision_recorded(str, str): asset, decision (``withdraw`` too): signed and appended.
         decision_failed(str, str): asset, message.
         identity_changed(): :attr:`identity` or :attr:`read_only_reason` changed.
         statuses_refreshed(): statuses were recomputed from the logs (after ``items_changed``).
@@ -184,6 +202,9 @@ class ReviewSession(QObject):
     scan_progress = Signal(int, int, str)
     scan_finished = Signal(bool)
     items_changed = Signal(list)
+    items_removed = Signal(list)
+    batch_progress = Signal(int, int)
+    batch_finished = Signal(list, list)
     decision_recorded = Signal(str, str)
     decision_failed = Signal(str, str)
     identity_changed = Signal()
@@ -204,6 +225,8 @@ class ReviewSession(QObject):
         self.scan = ScanState()
         self.identity: Identity | None = None
         self.read_only_reason: str | None = None
+        #: Why the open workspace's folder cannot take decisions (read-only), None when it can.
+        self.workspace_read_only: str | None = None
         #: The open workspace's owner against this device's pin (None: no workspace).
         self.trust: TrustInfo | None = None
         #: The signed roster as this identity sees it (None until read).
@@ -258,8 +281,50 @@ class ReviewSession(QObject):
             return self.read_only_reason
         if self.identity is None:
             return "No reviewer identity yet: create one to approve or reject."
+        if self.workspace is not None and self.workspace_read_only is not None:
+            return self.workspace_read_only
         if self.trust is not None and not self.trust.ok:
             return self.trust.why_not()
+        roster = self.roster
+        if roster is not None and roster.exists and roster.me is None:
+            if roster.my_request is not None:
+                return (
+                    "You asked to join this workspace; until the owner approves your request "
+                    "you cannot approve or reject here."
+                )
+            return (
+                "You are not on this workspace's roster yet, so you cannot approve or reject "
+                "here: ask to join (Roster… › Join this workspace)."
+            )
+        return None
+
+    @property
+    def approvable(self) -> frozenset[str]:
+        """The AI-disclosure verdicts this workspace lets a reviewer approve (signed policy)."""
+        if self.roster is not None and self.roster.approvable is not None:
+            return self.roster.approvable
+        ws = self.workspace
+        try:
+            policy = DisclosurePolicy.from_config(ws.config if ws is not None else {})
+        except (ValueError, TwinreviewError):
+            return frozenset(v.value for v in DEFAULT_APPROVABLE)
+        return frozenset(v.value for v in policy.approvable)
+
+    def why_not_approve(self, item: AssetItem) -> str | None:
+        """Why ``item`` cannot be approved (even with an override), in one line; None: it can."""
+        why = self.why_not_decide
+        if why is not None:
+            return why
+        if item.result is None:
+            return "Wait until the scan has looked at this image."
+        if not item.ref.path.exists():
+            return f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
+        verdict = disclosure_verdict(item)
+        if verdict is not None and verdict not in self.approvable:
+            return (
+                f"This workspace does not allow approving an image whose AI disclosure is "
+                f"{verdict}: reject it, or have the image re-exported with its AI label."
+            )
         return None
 
     # -- identity -------------------------------------------------------------------------------
@@ -384,12 +449,13 @@ class ReviewSession(QObject):
         self._generation += 1
         generation = self._generation
 
-        def done(value: tuple[Workspace, list[AssetRef], TrustInfo]) -> None:
+        def done(value: tuple[Workspace, list[AssetRef], TrustInfo, str | None]) -> None:
             if generation != self._generation:
                 return
-            ws, refs, trust = value
+            ws, refs, trust, read_only = value
             self._stop_landing()
             self.workspace = ws
+            self.workspace_read_only = read_only
             self.trust = trust
             self.roster = None
             self.roster_error = None
@@ -481,6 +547,16 @@ class ReviewSession(QObject):
             item.result = r
             return item.rel
 
+        if not result.cancelled:
+            # A whole scan walked the workspace: what it did not find is gone (deleted, moved).
+            found = {r.asset.rel for r in result.assets}
+            gone = [item.rel for item in self.items if item.rel not in found]
+            if gone:
+                dropped = set(gone)
+                self.items = [item for item in self.items if item.rel not in dropped]
+                for rel in gone:
+                    self._by_rel.pop(rel, None)
+                self.items_removed.emit(gone)
         if self._results_landing is not None:
             self._results_landing.cancelled = True
         self._results_landing = _Landing(
@@ -546,7 +622,9 @@ class ReviewSession(QObject):
         if ws is None or item is None or item.result is None:
             self.decision_failed.emit(rel, "this asset has not been scanned yet")
             return
-        why = self.why_not_decide
+        why = self.why_not_approve(item) if decision == APPROVE else self.why_not_decide
+        if why is None and not item.ref.path.exists():
+            why = f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
         if why is not None:
             self.decision_failed.emit(rel, why)
             return
@@ -570,6 +648,96 @@ class ReviewSession(QObject):
             on_done=done,
             on_error=failed,
         )
+
+    def withdraw(self, rel: str, note: str = "") -> None:
+        """Sign a ``withdraw`` entry for this reviewer's latest decision about ``rel``."""
+        ws = self.workspace
+        why = self.why_not_decide
+        if ws is None or rel not in self._by_rel:
+            self.decision_failed.emit(rel, "this asset is not in the workspace")
+            return
+        if why is not None:
+            self.decision_failed.emit(rel, why)
+            return
+
+        def done(_: None) -> None:
+            self.decision_recorded.emit(rel, WITHDRAW)
+            self._refresh_one(rel)
+
+        def failed(exc: BaseException) -> None:
+            self.decision_failed.emit(rel, _one_line(exc))
+
+        self._bridge.submit(self._backend.withdraw, ws, rel, note, on_done=done, on_error=failed)
+
+    def decide_many(
+        self, rels: Sequence[str], decision: str, reasons: Sequence[str] = (), note: str = ""
+    ) -> None:
+        """Sign one entry per asset, in one background job.
+
+        ``batch_progress`` and ``batch_finished`` follow. Refusals (blocking findings, a
+        verdict the workspace does not allow, a file gone) are collected per asset; the others
+        are still signed.
+        """
+        assert decision in (APPROVE, REJECT)
+        ws = self.workspace
+        refused: list[tuple[str, str]] = []
+        todo: list[AssetResultLike] = []
+        for rel in rels:
+            item = self._by_rel.get(rel)
+            why = (
+                self.why_not_approve(item)
+                if item is not None and decision == APPROVE
+                else self.why_not_decide
+            )
+            if item is None or item.result is None:
+                refused.append((rel, "not scanned yet"))
+            elif why is not None:
+                refused.append((rel, why))
+            elif decision == APPROVE and (item.blocking or item.result.error):
+                refused.append((rel, "it has blocking findings: open it and approve it on its own"))
+            else:
+                todo.append(item.result)
+        if ws is None or not todo:
+            self.batch_finished.emit([], refused)
+            return
+        backend = self._backend
+        total = len(todo)
+        generation = self._generation
+
+        def run(report: Callable[[Any], None]) -> tuple[list[str], list[tuple[str, str]]]:
+            ok: list[str] = []
+            failed: list[tuple[str, str]] = []
+            for i, result in enumerate(todo):
+                rel = result.asset.rel
+                try:
+                    backend.decide(ws, result, decision, tuple(reasons), note, False)
+                except Exception as exc:  # noqa: BLE001 - listed per asset for the reviewer
+                    failed.append((rel, _one_line(exc)))
+                else:
+                    ok.append(rel)
+                report((i + 1, total))
+            return ok, failed
+
+        def on_progress(p: Any) -> None:
+            if generation == self._generation:
+                self.batch_progress.emit(int(p[0]), int(p[1]))
+
+        def done(value: tuple[list[str], list[tuple[str, str]]]) -> None:
+            if generation != self._generation:
+                return
+            ok, failed = value
+            self.batch_finished.emit(ok, refused + failed)
+            self.refresh_statuses()
+
+        def crashed(exc: BaseException) -> None:
+            if generation == self._generation:
+                rest = [(r.asset.rel, _one_line(exc)) for r in todo]
+                self.batch_finished.emit([], refused + rest)
+                self.refresh_statuses()
+
+        sink = self._bridge.progress_sink(on_progress)
+        self.batch_progress.emit(0, total)
+        self._bridge.submit(run, sink, on_done=done, on_error=crashed)
 
     def _refresh_one(self, rel: str) -> None:
         ws, item = self.workspace, self._by_rel.get(rel)
