@@ -251,3 +251,80 @@ def test_strip_cells_are_square_whatever_the_photo(qtbot: Any) -> None:
     tall = QPixmap(20, 56)
     out = square_pixmap(tall, QSize(56, 56))
     assert (out.width(), out.height()) == (56, 56)
+
+
+def test_simple_mode_speaks_plainly(qtbot: Any, harness: Harness, workspace: Path) -> None:
+    harness.backend.models_for = ("ana",)
+    harness.backend.identity = harness.backend.identity.__class__(
+        "ana@example.com", "Ana", "model", "l"
+    )
+    harness.session.set_identity(harness.backend.identity, None)
+    open_and_scan(qtbot, harness, workspace)
+    w = harness.window
+    qtbot.waitUntil(lambda: harness.session.identity.model_ids == ("ana",))
+    w.acts["simple"].trigger()
+    w.step(-10)
+    item = w.current_item()
+    assert item.ref.path.name == "copy-0.jpg"
+    page = w.simple_page
+    # Above the buttons, before pressing anything: the copy, in the second person.
+    assert page.findings.isVisible()
+    assert "This is your own photo ref-0.jpg: not a new image." in page.findings.text()
+    assert "your photo ref-0.jpg" in page.header.text()
+    for text in (page.findings.text(), page.status.text(), page.header.text()):
+        assert "near_copy" not in text and "intended_use" not in text and "Errno" not in text
+    # A refusal in plain words, not a raw error.
+    harness.backend.refuse[item.rel] = "[Errno 13] Permission denied: 'logs/x.dlog'"
+    w.acts["reject"].trigger()
+    dialog = w.open_dialog
+    with qtbot.waitSignal(harness.session.decision_failed):
+        dialog.accept()
+    assert "read-only" in w.status_text.text() and "Errno" not in w.status_text.text()
+    assert w.current_item().rel == item.rel
+    w.open_dialog.accept()
+
+
+def test_plain_words_without_a_window() -> None:
+    from twinreview.core.findings import Finding, Severity
+    from twinreview.core.policy import State
+    from twinreview.ui.plain import (
+        finding_sentences,
+        plain_error,
+        reference_caption,
+        simple_status,
+    )
+
+    copy = Finding(
+        "near_copy_of_reference",
+        Severity.BLOCK,
+        "x",
+        {"reference": "models/ava/references/studio-01.jpg", "mirrored": True},
+    )
+    missing = Finding("missing_disclosure", Severity.BLOCK, "x", {})
+    dup = Finding("duplicate_in_batch", Severity.INFO, "x", {})
+    assert finding_sentences((dup, missing, copy)) == [
+        "Nothing in the file says it was made by AI.",
+        "This is your own photo studio-01.jpg, mirrored: not a new image.",
+    ] or finding_sentences((dup, missing, copy)) == [
+        "This is your own photo studio-01.jpg, mirrored: not a new image.",
+        "Nothing in the file says it was made by AI.",
+    ]
+    assert "Errno" not in plain_error("[Errno 2] No such file or directory: 'assets/a.jpg'")
+    assert (
+        simple_status(
+            State.BLOCKED,
+            blocked_by="policy",
+            problems=("The model did not agree to the use 'print'.",),
+        )
+        == "You have not agreed to it being used for print."
+    )
+    assert (
+        reference_caption("models/ava/references/studio-01.jpg", model_id="ava", names={})
+        == "your photo studio-01.jpg"
+    )
+    assert reference_caption("assets/ava/x.jpg", model_id="ava", names={}).startswith(
+        "another generated image"
+    )
+    assert reference_caption(
+        "models/ava/r.jpg/", model_id="ava", names={}, exists=False
+    ).startswith("missing file")

@@ -62,6 +62,7 @@ from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, 
 from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
 from twinreview.ui.queue_model import (
     COL_FINDINGS,
     COL_MODEL,
@@ -209,12 +210,26 @@ class SimplePage(QWidget):
                 row.addStretch(1)
             if name == "reject":
                 row.addStretch(1)
+        # One plain sentence per warning or blocking finding, above the buttons.
+        self.findings = QLabel()
+        self.findings.setWordWrap(True)
+        self.findings.setTextFormat(Qt.TextFormat.RichText)
+        self.findings.setToolTip("What the checks found about this image, in plain words")
+        ffont = self.findings.font()
+        ffont.setPointSizeF(ffont.pointSizeF() * 1.2)
+        self.findings.setFont(ffont)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(compare, 1)
         layout.addWidget(self.likeness)
+        layout.addWidget(self.findings)
         layout.addWidget(self.status)
         layout.addLayout(row)
+
+    def show_sentences(self, sentences: Sequence[str]) -> None:
+        """The findings' plain sentences, one per line (hidden when there are none)."""
+        self.findings.setText("<br>".join(f"⚠ {html.escape(t)}" for t in sentences))
+        self.findings.setVisible(bool(sentences))
 
 
 class MainWindow(QMainWindow):
@@ -387,6 +402,7 @@ class MainWindow(QMainWindow):
             lambda rel: self._on_sharp(self.simple_compare, rel)
         )
         self.simple_page = SimplePage(self.simple_compare, self.acts)
+        self.simple_compare.reference_changed.connect(self._on_simple_reference)
 
         self.welcome = WelcomePage(
             [self.acts["open"], self.acts["create"], self.acts["demo"], self.acts["identity"]]
@@ -1351,6 +1367,9 @@ class MainWindow(QMainWindow):
         current = self._current_item()
         if current is None or current.rel != rel:
             self.select_asset(rel)
+        if self.pages.currentIndex() == PAGE_SIMPLE:
+            message = plain_error(message)
+            rel = rel.rsplit("/", 1)[-1]
         self.status_text.setText(f"Not recorded: {message}")
         box = QMessageBox(
             QMessageBox.Icon.Warning,
@@ -1387,17 +1406,60 @@ class MainWindow(QMainWindow):
                 parts.append(why)
         text = " · ".join(parts) or ("Scanning…" if item.result is None else "")
         self.decision_label.setText(text)
+        if self.pages.currentIndex() == PAGE_SIMPLE:
+            self._update_simple_texts(item)
+
+    def _on_simple_reference(self, _rel: str) -> None:
+        item = self._current_item()
+        if item is not None and self.pages.currentIndex() == PAGE_SIMPLE:
+            self._update_simple_texts(item)
+
+    def _update_simple_texts(self, item: AssetItem) -> None:
+        """Simple mode speaks to the model: plain sentences, no codes, what the right side is."""
+        identity = self.session.identity
+        you = (
+            identity is not None
+            and identity.role == "model"
+            and (item.ref.model_id in identity.model_ids)
+        )
+        names = self._model_names()
+        self.simple_page.show_sentences(
+            finding_sentences(
+                item.findings,
+                error=item.result.error if item.result else None,
+                model_names=names,
+                you=you or identity is None or identity.role == "model",
+            )
+        )
+        status = item.status
+        mine = item.latest_by(identity.principal) if identity is not None else None
+        text = (
+            simple_status(
+                status.evaluation.state,
+                missing_roles=status.evaluation.missing_roles,
+                blocked_by=status.evaluation.blocked_by,
+                problems=status.evaluation.problems,
+                consent=status.consent,
+                mine=mine,
+            )
+            if status is not None
+            else simple_status(None)
+        )
+        why = self._why_not_approve(item)
+        if why is not None and self.presentation_note is None:
+            text += " " + plain_error(why)
         self.simple_page.status.setText(text)
         n = self.simple_proxy.rowCount()
         ref = self.simple_compare.reference
-        own_photo = ref is None or ref.rel.startswith(f"models/{item.ref.model_id}/")
+        caption = reference_caption(
+            ref.rel if ref is not None else None,
+            model_id=item.ref.model_id,
+            names=names,
+            exists=ref is None or ref.path.exists(),
+        )
         self.simple_page.header.setText(
-            f"Image {self._simple_row + 1} of {n}: {item.ref.path.name} (left) "
-            + (
-                "beside your closest real photo (right)"
-                if own_photo
-                else "beside the photo of another model it looks like (right)"
-            )
+            f"Image {self._simple_row + 1} of {n}: {item.ref.path.name} (left), "
+            f"beside {caption} (right)"
         )
 
     def _update_actions(self) -> None:

@@ -1,0 +1,203 @@
+"""Plain words for simple mode: what a model reviewing her own twin reads (no Qt).
+
+Second person, one sentence per warning or blocking finding, never a code (``intended_use``,
+``sidecar``, reason codes) or a raw error (``[Errno 2] ...``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from twinreview.core.findings import (
+    BAD_SIDECAR,
+    DUPLICATE_IN_BATCH,
+    LIKENESS_UNCONFIRMED,
+    LOOKS_LIKE_OTHER_MODEL,
+    MATCHES_OTHER_MODEL,
+    NEAR_COPY_OF_REFERENCE,
+    RESUBMITTED_REJECTED,
+    UNKNOWN_MODEL,
+    UNKNOWN_PERSON,
+    UNREADABLE,
+    Finding,
+    Severity,
+)
+from twinreview.core.policy import REASON_CODES, State
+
+#: Sentences for kinds that need no evidence, addressed to the model.
+_FIXED: Mapping[str, str] = {
+    "missing_disclosure": "Nothing in the file says it was made by AI.",
+    "partial_disclosure": "The file says it was made by AI in only one of the two places it "
+    "should.",
+    "tampered_provenance": "The file's AI label was changed after it was signed, so it cannot "
+    "be trusted.",
+    "disclosure_conflict": "The file contradicts itself about whether it was made by AI.",
+    "credential_problem": "The AI label is signed with a certificate that has expired or is "
+    "not trusted.",
+    "remote_manifest_unverified": "The file's AI label is stored online and could not be "
+    "checked here.",
+    "manifest_stripped": "The file's AI label was removed.",
+    "label_missing": "The visible “made with AI” mark is not in any corner of the image.",
+    UNREADABLE: "This file cannot be opened: it may be damaged or incomplete.",
+    UNKNOWN_MODEL: "This image is filed under a person this workspace does not know.",
+    "no_references": "There are no real photos of you here to compare it with.",
+    BAD_SIDECAR: "The description that came with this image is damaged.",
+    LIKENESS_UNCONFIRMED: "The face check could not confirm that this is you.",
+    UNKNOWN_PERSON: "There is a face in this image of someone who is not in this workspace.",
+    DUPLICATE_IN_BATCH: "The same picture appears twice among the images.",
+}
+
+
+def _name(rel: object) -> str:
+    return str(rel).rsplit("/", 1)[-1] if rel else ""
+
+
+def _copy_how(evidence: Mapping[str, Any]) -> str:
+    """``, mirrored`` / ``, cropped`` … from the evidence, when it says."""
+    how = []
+    if evidence.get("mirrored") is True:
+        how.append("mirrored")
+    for key in ("transform", "edit", "kind_of_copy"):
+        value = evidence.get(key)
+        if (
+            isinstance(value, str)
+            and value
+            and value not in how
+            and re.fullmatch(r"[a-z ]+", value)
+        ):
+            how.append(value)
+    return f", {' and '.join(how)}" if how else ""
+
+
+def finding_sentence(
+    f: Finding, *, model_names: Mapping[str, str] | None = None, you: bool = True
+) -> str:
+    """One plain sentence about ``f`` for the model (``you``) or about her (``you=False``)."""
+    names = model_names or {}
+    ev = f.evidence
+    ref = _name(ev.get("reference"))
+    your = "your" if you else "the model's"
+    if f.kind == NEAR_COPY_OF_REFERENCE:
+        photo = f" {ref}" if ref else ""
+        return f"This is {your} own photo{photo}{_copy_how(ev)}: not a new image."
+    if f.kind == MATCHES_OTHER_MODEL:
+        other = names.get(str(ev.get("model") or ""), "") or "another model"
+        return (
+            f"This is a copy of a photo of {other} ({ref}), not of you."
+            if you
+            else f"This is a copy of a photo of {other} ({ref}): the wrong person."
+        )
+    if f.kind == LOOKS_LIKE_OTHER_MODEL:
+        other = names.get(str(ev.get("model") or ev.get("other_model") or ""), "")
+        who = other or "another model"
+        return f"The face looks like {who}, not {'you' if you else 'the model'}."
+    if f.kind == RESUBMITTED_REJECTED:
+        reasons = [REASON_CODES.get(str(r), "").lower() for r in ev.get("reasons") or () if str(r)]
+        reasons = [r for r in reasons if r]
+        why = f" ({'; '.join(reasons)})" if reasons else ""
+        return f"This is nearly the same as an image that was rejected before{why}."
+    return _FIXED.get(f.kind, "Something about this image needs a closer look.")
+
+
+def finding_sentences(
+    findings: tuple[Finding, ...],
+    *,
+    error: str | None = None,
+    model_names: Mapping[str, str] | None = None,
+    you: bool = True,
+) -> list[str]:
+    """One sentence per warning or blocking finding, worst first, each said once."""
+    out: list[str] = []
+    if error and not any(f.kind == UNREADABLE for f in findings):
+        out.append(_FIXED[UNREADABLE])
+    for f in sorted(findings, key=lambda f: -int(f.severity)):
+        if f.severity < Severity.WARN:
+            continue
+        text = finding_sentence(f, model_names=model_names, you=you)
+        if text not in out:
+            out.append(text)
+    return out
+
+
+def plain_error(message: str) -> str:
+    """A refusal or error in plain words: no ``[Errno n]``, no codes."""
+    low = message.lower()
+    if "errno 2]" in low or "no such file" in low or "no longer in the workspace" in low:
+        return "This image's file is gone: it was moved or deleted."
+    if "errno 13]" in low or "errno 30]" in low or "permission denied" in low or "read-only" in low:
+        return "This workspace folder is read-only here: your decision cannot be saved."
+    if "errno 28]" in low or "no space" in low:
+        return "The disk is full: your decision cannot be saved."
+    if "keyring" in low:
+        return "Your signing key is not available on this computer (no keyring)."
+    if "roster" in low and ("not on" in low or "join" in low):
+        return "You are not on this workspace's list of reviewers yet."
+    if "disclosure" in low and "allow" in low:
+        return (
+            "This image cannot be approved: it does not say clearly enough that it was made by AI."
+        )
+    text = re.sub(r"\[Errno \d+\]\s*", "", message)
+    text = re.sub(r"'[a-z_]+'\s*\(|`[^`]*`", "", text)
+    return text.strip() or "Your decision could not be saved."
+
+
+def simple_status(
+    state: State | None,
+    *,
+    missing_roles: tuple[str, ...] = (),
+    blocked_by: str | None = None,
+    problems: tuple[str, ...] = (),
+    consent: str | None = None,
+    mine: str | None = None,
+) -> str:
+    """The asset's status for the model, in one plain sentence (no codes)."""
+    if state is None:
+        return "Still checking this image…"
+    if consent == "missing" and state is State.BLOCKED:
+        return "Waiting for your consent: say which uses you allow (My consent…)."
+    if consent == "withdrawn" and state is State.BLOCKED:
+        return "You withdrew your consent, so this image cannot be approved."
+    you = {"approve": "You approved it. ", "reject": "You rejected it. "}.get(mine or "", "")
+    if state is State.CLEARED:
+        return f"{you}Everyone who needs to has approved it: it can be used."
+    if state is State.REJECTED:
+        return f"{you}It is rejected: it will not be used."
+    if state is State.PENDING:
+        who = [
+            {"model": "you", "agent": "your agent", "brand": "the brand"}.get(r, r)
+            for r in missing_roles
+        ]
+        return f"{you}Waiting for {' and '.join(who) or 'an approval'}."
+    if blocked_by == "verification":
+        return "It cannot be decided now: a decision log failed its check."
+    uses = [m.group(1) for p in problems for m in re.finditer(r"use '([^']+)'", p)]
+    if uses:
+        return f"You have not agreed to it being used for {', '.join(uses)}."
+    if any("expired" in p or "ran until" in p for p in problems):
+        return "Your consent has ended, so it cannot be approved."
+    return "It cannot be approved under your consent."
+
+
+def reference_caption(
+    ref_rel: str | None, *, model_id: str, names: Mapping[str, str], exists: bool = True
+) -> str:
+    """What the right-hand image really is, in the model's words.
+
+    ``your photo studio-01.jpg``, ``another generated image, look-02.jpg``, ``a photo of Nova
+    (another model), …``, ``missing file (…)``.
+    """
+    if not ref_rel:
+        return "no photo of you to compare with"
+    name = _name(ref_rel)
+    if not exists:
+        return f"missing file ({name})"
+    parts = ref_rel.split("/")
+    if parts[0] == "models" and len(parts) > 2:
+        if parts[1] == model_id:
+            return f"your photo {name}"
+        return f"a photo of {names.get(parts[1], parts[1])} (another model), {name}"
+    if parts[0] == "assets":
+        return f"another generated image, {name}"
+    return name
