@@ -205,3 +205,66 @@ def test_an_unexpected_error_is_one_line_and_logged(
     assert "Traceback" in log_path().read_text()
     assert cli_main.main(["--log-file"]) == 0
     assert capsys.readouterr().out.strip() == str(log_path())
+
+
+# --- hostile names: formulas in CSV, escape sequences on the terminal ---------------------------
+
+# ESC [2K erases the line being read; U+202E (right-to-left override) makes "gpj.exe" read as
+# "exe.jpg"; a newline would start a fake line of its own.
+ERASE = "\x1b[2K"
+RLO = "\u202e"
+TERMINAL_NAME = f"{ERASE}cleared{RLO}gpj.exe\nok     assets/ava/fake.jpg.jpg"
+
+
+def test_scan_csv_neutralises_formulas(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    add_model(ws, "ava", {"a.jpg": pattern(1)})
+    # Model folders are the cells a workspace writer controls from the first character on.
+    save_jpeg(pattern(2), ws / "assets" / "=HYPERLINK(1)" / "x.jpg")
+    save_jpeg(pattern(3), ws / "assets" / "@SUM(A1)" / "-2+3.jpg")
+    save_jpeg(pattern(4), ws / "assets" / "ava" / "=cmd|'x'!A1.jpg")
+    code, out, _ = run(capsys, "scan", str(ws), "--csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    models = {r["model"] for r in rows}
+    assert models == {"ava", "'=HYPERLINK(1)", "'@SUM(A1)"}
+    assert "assets/ava/=cmd|'x'!A1.jpg" in {r["path"] for r in rows}
+    for r in rows:
+        for value in r.values():
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
+
+
+def test_scan_table_escapes_terminal_controls(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    add_model(ws, "ava", {"a.jpg": pattern(1)}, toml='display_name = "Ava\\u001b[2K"\n')
+    save_jpeg(pattern(2), ws / "assets" / "ava" / f"{TERMINAL_NAME}.jpg")
+    save_jpeg(pattern(3), ws / "assets" / f"x{RLO}y" / "a.jpg")
+    code, out, err = run(capsys, "scan", str(ws))
+    assert code == 0
+    for text in (out, err):
+        assert "\x1b" not in text and RLO not in text
+    assert "\\x1b[2Kcleared\\u202egpj.exe\\nok     assets/ava/fake.jpg.jpg.jpg" in out
+    assert "[x\\u202ey]" in out
+    # Each asset is one line: the newline in the name did not start a line of its own.
+    assert not any(line.startswith("ok     assets/ava/fake") for line in out.splitlines())
+
+
+def test_report_messages_escape_terminal_controls(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    add_model(ws, "ava", {"a.jpg": pattern(1)})
+    save_jpeg(pattern(2), ws / "assets" / "ava" / f"{ERASE}{RLO}.jpg")
+    out_dir = tmp_path / f"out{ERASE}"
+    out_dir.mkdir()
+    target = out_dir / f"r{RLO}.csv"
+    code, _, err = run(capsys, "report", str(ws), "--csv", str(target))
+    assert code == 0, err
+    assert target.is_file()
+    assert "\x1b" not in err and RLO not in err
+    assert "wrote " in err and "out\\x1b[2K/r\\u202e.csv" in err.replace("\\\\", "/")
+    code, _, err = run(capsys, "report", str(ws), "--html", str(out_dir / "no" / f"{ERASE}.html"))
+    assert code == 2
+    assert "\x1b" not in err and "\\x1b[2K" in err

@@ -182,3 +182,16 @@ def test_whole_corpus_in_one_call(capsys: pytest.CaptureFixture[str], corpus_dir
     assert by_name["ai_firefly-sundae_c2pa+xmp.png"]["disclosure"]["verdict"] == "disclosed"
     code, table, _ = run(capsys, "inspect", *paths)
     assert code == 0 and len(table.splitlines()) > len(paths)
+
+
+def test_table_escapes_terminal_controls_in_names(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # ESC [2K erases the line; U+202E reverses what follows; a newline would fake a new record.
+    name = "\x1b[2Kdisclosed\u202egpj.exe\ndisclosed  valid"
+    a = xmp_jpeg(tmp_path / f"{name}.jpg")
+    code, out, _ = run(capsys, "inspect", str(a))
+    assert code == 0
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\x1b[2Kdisclosed\\u202egpj.exe\\ndisclosed  valid.jpg" in out
+    assert not any(line.startswith("disclosed  valid") for line in out.splitlines())

@@ -25,16 +25,12 @@ from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_executor, make_scan_service
+from twinreview.services.csvout import write_rows
 from twinreview.services.export import export_workspace
 from twinreview.services.keys import KeyService
-from twinreview.services.report import (
-    CSV_FIELDS,
-    SignOffReport,
-    build_report,
-    decisions_by_effect,
-    render_html,
-    write_csv,
-)
+from twinreview.services.report import CSV_FIELDS, SignOffReport, decisions_by_effect, write_csv
+from twinreview.services.report_build import build_report
+from twinreview.services.report_html import render_html
 from twinreview.services.status import compute_status
 from twinreview.services.trust import TrustStore
 from wsbuild import pattern, save_jpeg
@@ -271,6 +267,68 @@ def test_html_escapes_hostile_names_and_notes(ws_root: Path, team: Team) -> None
     assert "@media print" in page
 
 
+# Template syntax, quotes and markup in every kind of workspace text: the page shows them as text.
+TEMPLATE_NOTE = "{{ 7 * 7 }} {% if true %}ran{% endif %} {# c #} 'single' \"double\" <b>bold</b>"
+TEMPLATE_NAME = "{{ 6 * 7 }} <script>alert('m')</script> & \"M\""
+TEMPLATE_FILE = "{{ 8 * 8 }} {% raw %}'q'.jpg"
+
+
+def test_html_escapes_hostile_model_name_and_template_syntax(ws_root: Path, team: Team) -> None:
+    (ws_root / "models" / "ben" / "model.toml").write_text(
+        f"display_name = {json.dumps(TEMPLATE_NAME)}\n"
+    )
+    save_jpeg(pattern(57), ws_root / "assets" / "ben" / TEMPLATE_FILE)
+    decide(
+        team.ben,
+        ws_root,
+        f"assets/ben/{TEMPLATE_FILE}",
+        "reject",
+        6,
+        reasons=["quality"],
+        note=TEMPLATE_NOTE,
+    )
+    rep = make_report(ws_root)
+    assert rep.model_names["ben"] == TEMPLATE_NAME
+    page = render_html(rep)
+    parsed = parse(page)
+    assert "script" not in [t for t, _ in parsed.tags]
+    text = "".join(parsed.text)
+    # Exactly as written: nothing evaluated, nothing dropped.
+    for hostile in (TEMPLATE_NOTE, TEMPLATE_NAME, TEMPLATE_FILE):
+        assert hostile in text, hostile
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#39;m&#39;)&lt;/script&gt;" in page
+    assert "<b>bold</b>" not in page
+    # The quotes never close an attribute: the file name sits in the thumbnail's alt text.
+    alts = [a.get("alt") for t, a in parsed.tags if t == "img"]
+    assert f"thumbnail of assets/ben/{TEMPLATE_FILE}" in alts
+    assert "default-src 'none'; img-src data:; style-src 'unsafe-inline'" in page
+
+
+def test_model_name_is_the_apps_display_name_then_name(ws_root: Path, team: Team) -> None:
+    # model.toml's display_name wins, then its name, then the folder: as the app shows it.
+    (ws_root / "models" / "ben" / "model.toml").write_text('name = "Benjamin R."\n')
+    rep = make_report(ws_root)
+    ws = Workspace.open(ws_root)
+    assert rep.model_names == {mid: m.display_name for mid, m in ws.models.items()}
+    assert rep.model_names["ben"] == "Benjamin R."
+    assert {a.model_name for a in rep.assets if a.model_id == "ben"} == {"Benjamin R."}
+    assert "Model: Benjamin R. (ben)" in "".join(parse(render_html(rep)).text)
+
+
+def test_template_is_a_bundled_resource_with_autoescape() -> None:
+    from twinreview.services import report_html
+    from twinreview.services.resources import resource
+
+    assert resource("templates", report_html.TEMPLATE).is_file()
+    assert resource("templates", "report.css").is_file()
+    env = report_html._environment()
+    assert env.autoescape is True
+    # The PyInstaller spec ships resources/ whole, the template folder with it.
+    spec = (Path(__file__).resolve().parents[1] / "packaging" / "twinreview.spec").read_text()
+    assert '(str(ROOT / "resources"), "twinreview/resources")' in spec
+
+
 def test_thumbnails_are_small_reencoded_jpegs(ws_root: Path, team: Team) -> None:
     rep = make_report(ws_root)
     assert all(a.thumbnail for a in rep.assets)
@@ -455,6 +513,33 @@ def test_csv_one_row_per_asset_and_no_formulas(ws_root: Path, team: Team) -> Non
     for r in rows:
         for value in r.values():
             assert not value.startswith(("=", "+", "-", "@")), value
+
+
+def test_csv_writer_neutralises_formulas_and_keeps_numbers() -> None:
+    buf = io.StringIO()
+    write_rows(
+        buf,
+        ("a", "b", "c", "d"),
+        [
+            {"a": "=1+1", "b": "+x", "c": "-2", "d": "@SUM(A1)"},
+            {"a": "\tx", "b": "\r=y", "c": 3, "d": None},
+            {"a": "plain", "b": "a=b", "c": -1.5},
+        ],
+    )
+    rows = list(csv.reader(io.StringIO(buf.getvalue(), newline="")))
+    assert rows == [
+        ["a", "b", "c", "d"],
+        ["'=1+1", "'+x", "'-2", "'@SUM(A1)"],
+        ["'\tx", "'\r=y", "3", ""],
+        ["plain", "a=b", "-1.5", ""],
+    ]
+
+
+def test_report_and_scan_csv_share_one_writer() -> None:
+    from twinreview.cli import scan_cmd
+    from twinreview.services import report
+
+    assert scan_cmd.write_rows is report.write_rows is write_rows
 
 
 def test_json_document(ws_root: Path, team: Team) -> None:

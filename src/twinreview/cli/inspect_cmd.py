@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
+from twinreview.cli.scan_cmd import one_line
+from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError, DisclosureReport
 from twinreview.services.disclosure import DisclosureService
 
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         service = _service(args.workspace)
     except (DisclosureConfigError, _WorkspaceProblem) as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
     records = []
     for path in args.files:
@@ -75,7 +77,11 @@ def record(path: str, report: DisclosureReport, error: str | None) -> dict[str, 
 
 
 def write_table(records: list[dict[str, Any]], out: TextIO) -> None:
-    """Print a readable table: one line per file, then the reason for each verdict."""
+    """Print a readable table: one line per file, then the reason for each verdict.
+
+    A file's metadata (signer, generator, source types, notes) and its name are anyone's to
+    write: control characters are shown as escapes, and a newline cannot start a line.
+    """
     header = (
         f"{'VERDICT':<{_VERDICT_WIDTH}}  {'C2PA':<{_STATE_WIDTH}}  {'XMP SOURCE TYPE':<36}  FILE"
     )
@@ -88,25 +94,27 @@ def write_table(records: list[dict[str, Any]], out: TextIO) -> None:
             xmp_text += " (not IPTC)"
         out.write(
             f"{d['verdict']:<{_VERDICT_WIDTH}}  {d['c2pa']['state']:<{_STATE_WIDTH}}  "
-            f"{xmp_text:<36}  {rec['path']}\n"
+            f"{one_line(xmp_text):<36}  {one_line(rec['path'])}\n"
         )
     out.write("\n")
     for rec in records:
         d = rec["disclosure"]
-        out.write(f"{rec['path']}:\n")
+        out.write(f"{one_line(rec['path'])}:\n")
         if rec["error"]:
-            out.write(f"  error: {rec['error']}\n")
+            out.write(f"  error: {one_line(rec['error'])}\n")
         c2pa = d["c2pa"]
         if c2pa["signer"] or c2pa["generator"]:
             issuer = c2pa.get("signer_issuer")
             by = f"{c2pa['signer'] or '-'}" + (f" (issuer: {issuer})" if issuer else "")
-            out.write(f"  signed by: {by}; generator: {c2pa['generator'] or '-'}\n")
+            out.write(
+                f"  signed by: {one_line(by)}; generator: {one_line(c2pa['generator'] or '-')}\n"
+            )
         for st in c2pa["source_types"]:
-            out.write(f"  source type {_short(st['value'])}: {st['where']}\n")
+            out.write(f"  source type {one_line(_short(st['value']))}: {one_line(st['where'])}\n")
         if c2pa["failures"]:
-            out.write(f"  C2PA failures: {', '.join(c2pa['failures'])}\n")
+            out.write(f"  C2PA failures: {one_line(', '.join(c2pa['failures']))}\n")
         for note in d["notes"]:
-            out.write(f"  - {note}\n")
+            out.write(f"  - {one_line(note)}\n")
 
 
 def _short(uri: str) -> str:

@@ -22,9 +22,12 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
+from twinreview.cli.text import say
 from twinreview.core.workspace import AssetRef, Workspace, WorkspaceError
 from twinreview.services.compose import make_executor
-from twinreview.services.report import SignOffReport, build_report, render_html, write_csv
+from twinreview.services.report import BAD_RELATIONS, SignOffReport, write_csv
+from twinreview.services.report_build import build_report
+from twinreview.services.report_html import render_html
 from twinreview.services.status import compute_status, sha256_file
 from twinreview.services.trust import Verifier
 
@@ -67,25 +70,23 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         outputs.append((args.json, _json_text))
     if not outputs:
-        print("twinreview: report: give at least one of --html, --csv, --json", file=sys.stderr)
+        say("twinreview: report: give at least one of --html, --csv, --json", file=sys.stderr)
         return EXIT_USAGE
     for path, _ in outputs:
         if not path.parent.is_dir():
-            print(f"twinreview: {path.parent}: no such folder", file=sys.stderr)
+            say(f"twinreview: {path.parent}: no such folder", file=sys.stderr)
             return EXIT_USAGE
         if path.is_dir():
-            print(f"twinreview: {path}: is a folder", file=sys.stderr)
+            say(f"twinreview: {path}: is a folder", file=sys.stderr)
             return EXIT_USAGE
     for d in args.export:
         if not d.is_dir():
-            print(
-                f"twinreview: {d}: not a folder (expected a 'twinreview export')", file=sys.stderr
-            )
+            say(f"twinreview: {d}: not a folder (expected a 'twinreview export')", file=sys.stderr)
             return EXIT_USAGE
     try:
         ws = Workspace.open(args.workspace)
     except WorkspaceError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
     scan = scan_workspace(ws, no_cache=args.no_cache)
@@ -114,27 +115,24 @@ def run(args: argparse.Namespace) -> int:
         try:
             _write_atomic(path, render(report))
         except OSError as exc:
-            print(f"twinreview: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+            say(f"twinreview: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
-        print(f"twinreview: wrote {path}", file=sys.stderr)
+        say(f"twinreview: wrote {path}", file=sys.stderr)
     counts = ", ".join(f"{n} {state}" for state, n in report.counts.items())
-    print(f"twinreview: {len(report.assets)} assets: {counts}", file=sys.stderr)
+    say(f"twinreview: {len(report.assets)} assets: {counts}", file=sys.stderr)
     if not report.verification_ok:
-        print(
+        say(
             f"twinreview: {len(report.problems)} problem(s) in the decision logs (see the report)",
             file=sys.stderr,
         )
-    bad = [s for s in report.exports if not s.valid or s.relation in _BAD_RELATIONS]
+    bad = [s for s in report.exports if not s.valid or s.relation in BAD_RELATIONS]
     if bad:
-        print(
+        say(
             f"twinreview: {len(bad)} export file(s) not validly signed or no longer matching the "
             "workspace (see the report; 'twinreview verify WS --against DIR' for details)",
             file=sys.stderr,
         )
     return EXIT_OK
-
-
-_BAD_RELATIONS = frozenset({"differs", "missing", "refused"})
 
 
 def _csv_text(report: SignOffReport) -> str:

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.progress import ProgressBar
+from twinreview.cli.text import escape, say
 from twinreview.core.findings import Severity
 from twinreview.core.likeness import sentence
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor, make_scan_service
+from twinreview.services.csvout import write_rows
 from twinreview.services.scan import ScanResult
 
 CSV_FIELDS = (
@@ -59,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if result is None:
         return EXIT_USAGE
     for notice in result.notices:
-        print(f"twinreview: note: {notice}", file=sys.stderr)
+        say(f"twinreview: note: {notice}", file=sys.stderr)
     if args.json:
         json.dump(to_json(result), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
@@ -83,7 +85,7 @@ def scan_workspace(ws: Workspace, *, no_cache: bool = False) -> ScanResult | Non
             service = make_scan_service(executor, cache)
             return service.scan(ws, progress=bar)
     except ValueError as exc:
-        print(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}", file=sys.stderr)
         return None
     finally:
         bar.close()
@@ -96,54 +98,64 @@ def to_json(result: ScanResult) -> dict[str, Any]:
 
 
 def write_csv(result: ScanResult, out: TextIO) -> None:
-    """One row per finding; an asset without findings gets one row with an empty kind."""
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
-    writer.writeheader()
+    """One row per finding; an asset without findings gets one row with an empty kind.
+
+    Written by the shared CSV writer: a model folder named like a formula stays text.
+    """
+    write_rows(out, CSV_FIELDS, _csv_rows(result))
+
+
+def _csv_rows(result: ScanResult) -> Iterator[dict[str, object]]:
     for a in result.assets:
-        base = {
+        base: dict[str, object] = {
             "path": a.asset.rel,
             "model": a.asset.model_id,
             "sha256": a.sha256 or "",
             "error": a.error or "",
         }
         if not a.findings:
-            writer.writerow(base)
+            yield base
         for f in a.findings:
-            writer.writerow(
-                {
-                    **base,
-                    "kind": f.kind,
-                    "severity": f.severity.label,
-                    "message": f.message,
-                    "reference": f.evidence.get("reference") or "",
-                    "distance": ""
-                    if f.evidence.get("distance") is None
-                    else f.evidence["distance"],
-                }
-            )
+            yield {
+                **base,
+                "kind": f.kind,
+                "severity": f.severity.label,
+                "message": f.message,
+                "reference": f.evidence.get("reference") or "",
+                "distance": f.evidence.get("distance"),
+            }
 
 
 _MARK = {Severity.BLOCK: "BLOCK", Severity.WARN: "warn ", Severity.INFO: "info "}
 
 
 def write_table(result: ScanResult, out: TextIO) -> None:
-    """A readable listing: one block per asset, worst finding first, then its likeness."""
+    """A readable listing: one block per asset, worst finding first, then its likeness.
+
+    Workspace text (file names, model names, messages) cannot drive the terminal: control
+    characters are shown as escapes, and a newline in a name cannot start a line of its own.
+    """
     flagged = 0
     names = {mid: m.display_name for mid, m in result.workspace.models.items()}
     for a in result.assets:
         worst = a.worst
         status = "ok" if worst is None else _MARK[worst].strip()
         flagged += worst is not None and worst >= Severity.WARN
-        out.write(f"{status:<6} {a.asset.rel}  [{a.asset.model_id}]\n")
+        out.write(f"{status:<6} {one_line(a.asset.rel)}  [{one_line(a.asset.model_id)}]\n")
         for f in a.findings:
-            out.write(f"         {_MARK[f.severity]} {f.kind}: {f.message}\n")
+            out.write(f"         {_MARK[f.severity]} {f.kind}: {one_line(f.message)}\n")
         lk = a.likeness
         # A model with no face in her reference photos is noted once for the scan, not here.
         if lk is not None and (lk.problem is not None or lk.reference_faces or not lk.known):
             words = sentence(lk, names)
             if words:
-                out.write(f"         likeness: {words}\n")
+                out.write(f"         likeness: {one_line(words)}\n")
     out.write(
         f"\n{len(result.assets)} assets, {flagged} flagged, "
         f"{len(result.references)} reference photos\n"
     )
+
+
+def one_line(text: str) -> str:
+    """Workspace text for one line of a table: control characters and newlines made visible."""
+    return escape(text).replace("\n", "\\n")
