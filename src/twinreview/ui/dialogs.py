@@ -334,11 +334,17 @@ class IdentityDialog(QDialog):
 class ShortcutSheet(QDialog):
     """Every action with its shortcut, one key (``?``) away."""
 
-    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        actions: Sequence[QAction],
+        parent: QWidget | None = None,
+        *,
+        extra: Sequence[tuple[str, str]] = (),
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         rows = [a for a in actions if a.shortcuts()]
-        table = QTableWidget(len(rows), 2)
+        table = QTableWidget(len(rows) + len(extra), 2)
         table.setHorizontalHeaderLabels(["Action", "Keys"])
         table.verticalHeader().hide()
         table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -352,19 +358,22 @@ class ShortcutSheet(QDialog):
             )
             table.setItem(i, 0, name)
             table.setItem(i, 1, QTableWidgetItem(keys))
+        for j, (what, keys) in enumerate(extra, len(rows)):
+            table.setItem(j, 0, QTableWidgetItem(what))
+            table.setItem(j, 1, QTableWidgetItem(keys))
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        extra = QLabel(
+        hint = QLabel(
             "In the compare view: mouse wheel zooms, drag pans, Shift + drag / wheel / arrows "
             "moves or zooms one side alone; double click toggles fit and 100 %."
         )
-        extra.setWordWrap(True)
+        hint.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close (Esc)")
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(table)
-        layout.addWidget(extra)
+        layout.addWidget(hint)
         layout.addWidget(buttons)
         self.table = table
         self.resize(520, 600)

@@ -13,18 +13,21 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QByteArray,
+    QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QSettings,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QComboBox,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -55,7 +58,7 @@ from twinreview.core.findings import (
 )
 from twinreview.core.likeness import sentence as likeness_sentence
 from twinreview.core.likeness import strength as likeness_strength
-from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, suggest_reasons
+from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
 from twinreview.core.workspace import Workspace
 from twinreview.ui.compare_view import CompareMode, CompareView, RefEntry
 from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, ShortcutSheet
@@ -92,6 +95,18 @@ _SIMILARITY_KINDS = (
     DUPLICATE_IN_BATCH,
 )
 PAGE_WELCOME, PAGE_REVIEW, PAGE_SIMPLE = range(3)
+
+#: Keys that are not actions, for the shortcut sheet: (what, keys).
+EXTRA_KEYS: tuple[tuple[str, str], ...] = (
+    ("Select several assets", "Shift+click, Ctrl+click, Shift+Up/Down"),
+    ("Back to the queue from the search box", "Esc, Enter"),
+    ("Pan the image", "Arrow keys, drag"),
+    ("Pan or zoom one side alone", "Shift+arrows, Shift+drag, Shift+wheel"),
+    ("Zoom about the pointer", "Mouse wheel"),
+    ("Fit / 100 %", "Double click"),
+    ("Confirm a dialog (reject reasons, note)", "Ctrl+Enter"),
+    ("Close a dialog", "Esc"),
+)
 
 
 def hamming_hex(a: str | None, b: str | None) -> int | None:
@@ -269,6 +284,9 @@ class MainWindow(QMainWindow):
         self._selecting_first = False
         self._auto_selected = True  # the reviewer has not picked an asset since opening
         self._refreshing = False  # a refresh of the asset on screen is scheduled
+        #: What Ctrl+Z withdraws: the assets of the decision (or batch) signed last.
+        self._last_decided: list[str] = []
+        self._batch_running = False
         #: Screenshot mode: decision buttons look live (nobody can click; the window closes) and
         #: the status line says why decisions are off, instead of greyed-out buttons.
         self.presentation_note: str | None = None
@@ -281,7 +299,8 @@ class MainWindow(QMainWindow):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Shift/Ctrl + click (or Shift + arrows) select several: A and R then decide them all.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COL_FINDINGS, Qt.SortOrder.DescendingOrder)
         self.table.setIconSize(thumbnails.size)
@@ -329,6 +348,36 @@ class MainWindow(QMainWindow):
         self.search.setClearButtonEnabled(True)
         self.search.setToolTip("Show only assets whose path contains this text (Ctrl+F)")
         self.search.textChanged.connect(self.proxy.set_text)
+        self.search.installEventFilter(self)
+        # Filters by finding kind, model and AI-disclosure verdict.
+        self.kind_filter = QComboBox()
+        self.kind_filter.setToolTip("Show only assets with a finding of this kind")
+        self.model_filter = QComboBox()
+        self.model_filter.setToolTip("Show only assets of this model")
+        self.verdict_filter = QComboBox()
+        self.verdict_filter.setToolTip("Show only assets with this AI-disclosure verdict")
+        self.verdict_filter.addItem("Any disclosure", "")
+        for verdict in ("disclosed", "partial", "missing", "blocked"):
+            self.verdict_filter.addItem(f"Disclosure: {verdict}", verdict)
+        self.kind_filter.currentIndexChanged.connect(
+            lambda _: self._apply_combo(self.kind_filter, self.proxy.set_kind)
+        )
+        self.model_filter.currentIndexChanged.connect(
+            lambda _: self._apply_combo(self.model_filter, self.proxy.set_model)
+        )
+        self.verdict_filter.currentIndexChanged.connect(
+            lambda _: self._apply_combo(self.verdict_filter, self.proxy.set_verdict)
+        )
+        self._fill_kind_filter()
+        self._fill_model_filter()
+        combos = QHBoxLayout()
+        combos.setSpacing(2)
+        for combo in (self.kind_filter, self.model_filter, self.verdict_filter):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(2)
+            combos.addWidget(combo, 1)
         self.count_label = QLabel()
         self.count_label.setToolTip("Assets shown / assets in the workspace")
         self.banner = QLabel()
@@ -341,6 +390,7 @@ class MainWindow(QMainWindow):
         ql.setContentsMargins(4, 4, 4, 4)
         ql.addWidget(self.banner)
         ql.addLayout(filters)
+        ql.addLayout(combos)
         ql.addWidget(self.search)
         ql.addWidget(self.table, 1)
         ql.addWidget(self.count_label)
@@ -428,6 +478,7 @@ class MainWindow(QMainWindow):
         self._asked_trust: set[tuple[str, str]] = set()
 
         self._make_toolbar()
+        self._make_menus()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setToolTip("Scan progress")
@@ -457,6 +508,9 @@ class MainWindow(QMainWindow):
         session.decision_failed.connect(self._on_decision_failed)
         session.identity_changed.connect(self._on_identity_changed)
         session.statuses_refreshed.connect(self._on_statuses_refreshed)
+        session.batch_progress.connect(self._on_batch_progress)
+        session.batch_finished.connect(self._on_batch_finished)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         session.trust_changed.connect(self._on_trust_changed)
         session.roster_changed.connect(self._on_roster_changed)
         self.pages.setCurrentIndex(PAGE_WELCOME)
@@ -550,6 +604,31 @@ class MainWindow(QMainWindow):
             ["R"],
             "Reject this asset with reasons; signed at once",
             self.reject_current,
+        )
+        A(
+            "undo",
+            "&Undo my last decision",
+            None,
+            ["Ctrl+Z"],
+            "Withdraw the decision you just signed (a signed withdraw entry: you are undecided "
+            "again)",
+            self.undo_last_decision,
+        )
+        A(
+            "withdraw",
+            "&Withdraw my decision",
+            None,
+            ["Ctrl+Backspace"],
+            "Withdraw your decision about this asset (signed; you are undecided again)",
+            self.withdraw_current,
+        )
+        A(
+            "compare_two",
+            "&Compare the two selected",
+            None,
+            ["C"],
+            "Select two assets (Ctrl + click) and compare them side by side",
+            self.compare_selected,
         )
         A(
             "next",
@@ -796,6 +875,62 @@ class MainWindow(QMainWindow):
         self.addToolBar(tb)
         self.toolbar = tb
 
+    def _make_menus(self) -> None:
+        """Every action in a menu too: found by reading, not only by key."""
+        bar = self.menuBar()
+        for title, names in (
+            ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan")),
+            (
+                "&Review",
+                (
+                    "approve",
+                    "reject",
+                    "undo",
+                    "withdraw",
+                    None,
+                    "next",
+                    "previous",
+                    "compare_two",
+                    "search",
+                    None,
+                    "simple",
+                ),
+            ),
+            (
+                "&View",
+                (
+                    "side",
+                    "wipe",
+                    "difference",
+                    "flip",
+                    "faces",
+                    None,
+                    "fit",
+                    "actual",
+                    "zoom_in",
+                    "zoom_out",
+                    None,
+                    "next_ref",
+                    "prev_ref",
+                    "wipe_left",
+                    "wipe_right",
+                    "ref_left",
+                    "ref_right",
+                    "ref_up",
+                    "ref_down",
+                ),
+            ),
+            ("&Workspace", ("identity", "roster", "consent")),
+            ("&Help", ("shortcuts",)),
+        ):
+            menu = bar.addMenu(title)
+            for name in names:
+                if name is None:
+                    menu.addSeparator()
+                elif name in self.acts:
+                    menu.addAction(self.acts[name])
+        self.menus = bar
+
     def _view(self) -> CompareView:
         return self.simple_compare if self.pages.currentIndex() == PAGE_SIMPLE else self.compare
 
@@ -839,6 +974,9 @@ class MainWindow(QMainWindow):
         self.findings.show_item(None)
         self.pages.setCurrentIndex(PAGE_SIMPLE if self.acts["simple"].isChecked() else PAGE_REVIEW)
         self._apply_simple_filter()
+        self._fill_model_filter()
+        self._fill_kind_filter()
+        self.proxy.set_approvable(self.session.approvable)
         read_only = self.session.workspace_read_only
         self.status_text.setText(
             read_only if read_only else f"{len(self.session.items)} assets in {ws.root}"
@@ -905,6 +1043,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.acts["cancel_scan"].setEnabled(False)
         self.status_text.setText("Scan cancelled" if cancelled else "Scan finished")
+        self._fill_kind_filter()
         # Findings re-sort the queue; the asset on screen stays on screen (the reviewer keeps
         # their place). Only an empty view starts at the top.
         if self._current_item() is None:
@@ -1227,6 +1366,68 @@ class MainWindow(QMainWindow):
 
     # -- filters and simple mode ----------------------------------------------------------------
 
+    def _apply_combo(self, combo: QComboBox, apply: Callable[[str | None], None]) -> None:
+        value = combo.currentData()
+        apply(str(value) if value else None)
+        if not self.table.currentIndex().isValid():
+            self._select_first()
+        else:
+            self._scroll_to_current()
+
+    def _fill_kind_filter(self) -> None:
+        """Offer the finding kinds the scan found (with counts), keeping the choice."""
+        chosen = self.kind_filter.currentData()
+        counts: dict[str, int] = {}
+        for item in self.session.items:
+            for kind in {f.kind for f in item.findings}:
+                counts[kind] = counts.get(kind, 0) + 1
+        self.kind_filter.blockSignals(True)
+        self.kind_filter.clear()
+        self.kind_filter.addItem("Any finding", "")
+        for kind in sorted(counts):
+            self.kind_filter.addItem(f"{kind.replace('_', ' ')} ({counts[kind]})", kind)
+        index = self.kind_filter.findData(chosen) if chosen else 0
+        self.kind_filter.setCurrentIndex(max(0, index))
+        self.kind_filter.blockSignals(False)
+        if chosen and index < 0:
+            self.proxy.set_kind(None)
+
+    def _fill_model_filter(self) -> None:
+        chosen = self.model_filter.currentData()
+        self.model_filter.blockSignals(True)
+        self.model_filter.clear()
+        self.model_filter.addItem("Any model", "")
+        for mid, name in sorted(self._model_names().items(), key=lambda kv: kv[1].lower()):
+            self.model_filter.addItem(name, mid)
+        index = self.model_filter.findData(chosen) if chosen else 0
+        self.model_filter.setCurrentIndex(max(0, index))
+        self.model_filter.blockSignals(False)
+        if chosen and index < 0:
+            self.proxy.set_model(None)
+
+    def set_kind_filter(self, kind: str | None) -> None:
+        """Show only assets with a finding of ``kind`` (None: any)."""
+        self.kind_filter.setCurrentIndex(max(0, self.kind_filter.findData(kind or "")))
+
+    def set_model_filter(self, model_id: str | None) -> None:
+        """Show only assets of ``model_id`` (None: any)."""
+        self.model_filter.setCurrentIndex(max(0, self.model_filter.findData(model_id or "")))
+
+    def set_verdict_filter(self, verdict: str | None) -> None:
+        """Show only assets with this disclosure verdict (None: any)."""
+        self.verdict_filter.setCurrentIndex(max(0, self.verdict_filter.findData(verdict or "")))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Escape or Enter in the search box go back to the queue (the filter stays)."""
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                if not self.table.currentIndex().isValid():
+                    self._select_first()
+                return True
+        return super().eventFilter(watched, event)
+
     def set_filter(self, mode: QueueFilter) -> None:
         """Apply a queue filter; the current asset stays if it passes."""
         self.proxy.set_mode(mode)
@@ -1268,8 +1469,170 @@ class MainWindow(QMainWindow):
 
     # -- decisions ------------------------------------------------------------------------------
 
+    def selected_items(self) -> list[AssetItem]:
+        """The assets selected in the queue (review page), in queue order."""
+        if self.pages.currentIndex() != PAGE_REVIEW:
+            return []
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        items = [self.proxy.index(r, 0).data(ItemRole) for r in rows]
+        return [i for i in items if isinstance(i, AssetItem)]
+
+    def _batch(self) -> list[AssetItem] | None:
+        """The selected assets when several are selected (a batch), else None."""
+        items = self.selected_items()
+        if len(items) < 2:
+            return None
+        if self._batch_running:
+            self.status_text.setText("Wait: the previous batch is still being signed.")
+            return []
+        why = self.session.why_not_decide
+        if why is not None:
+            self.status_text.setText(why)
+            return []
+        return items
+
+    def approve_selected(self, items: list[AssetItem]) -> None:
+        """Approve every selected asset: one signed entry each, refusals listed per asset."""
+        blocking = [i for i in items if i.blocking or (i.result and i.result.error)]
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            f"Approve {len(items)} assets?",
+            f"Approve the {len(items)} selected assets? Each gets its own signed decision."
+            + (
+                f"\n\n{len(blocking)} of them have blocking findings and are left out: "
+                "approve those one by one."
+                if blocking
+                else ""
+            ),
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        ok = box.addButton(f"&Approve {len(items)}", QMessageBox.ButtonRole.AcceptRole)
+        ok.setToolTip("Sign one approval per asset")
+        box.setDefaultButton(ok)
+        box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
+
+        def finished(_: int) -> None:
+            self._dialog = None
+            if box.clickedButton() is ok:
+                self._start_batch([i.rel for i in items], APPROVE)
+
+        box.finished.connect(finished)
+        self._dialog = box
+        box.open()
+
+    def _start_batch(
+        self, rels: list[str], decision: str, reasons: list[str] | None = None, note: str = ""
+    ) -> None:
+        self._batch_running = True
+        self.status_text.setText(f"Signing {len(rels)} decisions…")
+        self.session.decide_many(rels, decision, reasons or [], note)
+
+    def _on_batch_progress(self, done: int, total: int) -> None:
+        self.progress.show()
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat("signing: %v / %m")
+
+    def _on_batch_finished(self, ok: list[str], refused: list[tuple[str, str]]) -> None:
+        self._batch_running = False
+        if not self.session.scan.running:
+            self.progress.hide()
+        if ok:
+            self._last_decided = list(ok)
+        total = len(ok) + len(refused)
+        self.status_text.setText(
+            f"Signed {len(ok)} of {total} decisions"
+            + (f"; {len(refused)} refused" if refused else "")
+            + (" (Ctrl+Z withdraws them)" if ok else "")
+        )
+        self._update_selection_label()
+        if not refused:
+            return
+        # Listed per asset; the selection stays as it was, so the reviewer can act on them.
+        lines = "\n".join(f"• {rel}: {why}" for rel, why in refused[:30])
+        more = f"\n… and {len(refused) - 30} more" if len(refused) > 30 else ""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Some decisions were not recorded",
+            f"{len(refused)} of {total} were not recorded:\n\n{lines}{more}",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.finished.connect(lambda _: setattr(self, "_dialog", None))
+        self._dialog = box
+        box.open()
+
+    def undo_last_decision(self) -> None:
+        """Withdraw the decision (or the batch) signed last in this window."""
+        rels, self._last_decided = self._last_decided, []
+        if not rels:
+            self.withdraw_current()
+            return
+        if len(rels) == 1:
+            self.select_asset(rels[0])
+        self.status_text.setText(
+            f"Withdrawing your decision about {rels[0].rsplit('/', 1)[-1]}…"
+            if len(rels) == 1
+            else f"Withdrawing your {len(rels)} decisions…"
+        )
+        for rel in rels:
+            self.session.withdraw(rel)
+
+    def withdraw_current(self) -> None:
+        """Withdraw your decision about the asset on screen."""
+        item = self._current_item()
+        identity = self.session.identity
+        if item is None or identity is None:
+            return
+        if item.latest_by(identity.principal) is None:
+            self.status_text.setText(
+                f"You have no decision about {item.ref.path.name} to withdraw."
+            )
+            return
+        self.session.withdraw(item.rel)
+
+    def compare_selected(self) -> None:
+        """Compare the two selected assets side by side (the first on the left)."""
+        items = self.selected_items()
+        if len(items) != 2:
+            self.status_text.setText("Select two assets (Ctrl + click) to compare them.")
+            return
+        a, b = items
+        self.compare.show_asset(
+            a.ref.path,
+            a.rel,
+            a.ref.path.name,
+            [RefEntry(b.ref.path, b.rel, b.ref.path.name, None, "The other selected asset")],
+            b.rel,
+        )
+        self.compare.set_faces((), {})
+        self.set_mode(CompareMode.SIDE_BY_SIDE)
+        self.status_text.setText(f"Comparing {a.ref.path.name} with {b.ref.path.name}")
+
+    def _on_selection(self) -> None:
+        self._update_selection_label()
+        self._update_actions()
+
+    def _update_selection_label(self) -> None:
+        items = self.selected_items()
+        if len(items) > 1:
+            self.decision_label.setText(
+                f"{len(items)} selected: A approves them all, R rejects them all "
+                "(one signed decision each)" + (", C compares the two" if len(items) == 2 else "")
+            )
+        else:
+            item = self._current_item()
+            if item is not None:
+                self._update_decision_label(item)
+
     def approve_current(self) -> None:
         """Approve the asset on screen; blocking findings need an explicit confirmation."""
+        batch = self._batch()
+        if batch is not None:
+            if batch:
+                self.approve_selected(batch)
+            return
         item = self._decidable()
         if item is None:
             return
@@ -1309,7 +1672,12 @@ class MainWindow(QMainWindow):
         box.open()
 
     def reject_current(self) -> None:
-        """Reject the asset on screen with reasons and an optional note."""
+        """Reject the asset on screen (or every selected one) with reasons and a note."""
+        batch = self._batch()
+        if batch is not None:
+            if batch:
+                self._reject_batch(batch)
+            return
         item = self._decidable()
         if item is None:
             return
@@ -1322,6 +1690,27 @@ class MainWindow(QMainWindow):
             self._dialog = None
             if result == RejectDialog.DialogCode.Accepted:
                 self._record(item, REJECT, dialog.reasons(), dialog.note_text())
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        self._dialog = dialog
+        dialog.open()
+
+    def _reject_batch(self, items: list[AssetItem]) -> None:
+        # One set of reasons and one note for all: the reasons every selected asset suggests.
+        common: list[str] | None = None
+        for item in items:
+            mine = [c for c in suggest_reasons(item.findings) if c in REASON_CODES]
+            common = mine if common is None else [c for c in common if c in mine]
+        dialog = RejectDialog(
+            REASON_CODES, common or [], asset_name=f"{len(items)} selected assets", parent=self
+        )
+        rels = [i.rel for i in items]
+
+        def finished(result: int) -> None:
+            self._dialog = None
+            if result == RejectDialog.DialogCode.Accepted:
+                self._start_batch(rels, REJECT, dialog.reasons(), dialog.note_text())
             dialog.deleteLater()
 
         dialog.finished.connect(finished)
@@ -1359,8 +1748,15 @@ class MainWindow(QMainWindow):
             self.step(1)
 
     def _on_decision_recorded(self, rel: str, decision: str) -> None:
+        name = rel.rsplit("/", 1)[-1]
+        if decision == WITHDRAW:
+            self.status_text.setText(f"Withdrawn: you are undecided about {name} again (signed)")
+            return
+        self._last_decided = [rel]
         verb = "Approved" if decision == APPROVE else "Rejected"
-        self.status_text.setText(f"{verb} {rel.rsplit('/', 1)[-1]}: signed and added to your log")
+        self.status_text.setText(
+            f"{verb} {name}: signed and added to your log (Ctrl+Z withdraws it)"
+        )
 
     def _on_decision_failed(self, rel: str, message: str) -> None:
         # The reviewer stays on (or goes back to) the asset the refusal is about.
@@ -1383,6 +1779,9 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _update_decision_label(self, item: AssetItem) -> None:
+        if len(self.selected_items()) > 1:
+            self._update_selection_label()
+            return
         parts = []
         identity = self.session.identity
         trust = self.session.trust
@@ -1468,8 +1867,12 @@ class MainWindow(QMainWindow):
             item is not None and item.result is not None
         )
         no_approve = self._why_not_approve(item)
-        self.acts["approve"].setEnabled(can and no_approve is None)
-        self.acts["reject"].setEnabled(can)
+        batch = len(self.selected_items()) > 1 and self.session.can_decide
+        self.acts["approve"].setEnabled(batch or (can and no_approve is None))
+        self.acts["reject"].setEnabled(batch or can)
+        self.acts["compare_two"].setEnabled(len(self.selected_items()) == 2)
+        for name in ("undo", "withdraw"):
+            self.acts[name].setEnabled(self.session.can_decide)
         blocker = self.session.why_not_decide
         why = "" if blocker is None else f" — {blocker}"
         approve_why = f" — {no_approve}" if no_approve and not blocker else why
@@ -1557,6 +1960,7 @@ class MainWindow(QMainWindow):
 
     def _on_roster_changed(self) -> None:
         self.trust_banner.show_for(self.session)
+        self.proxy.set_approvable(self.session.approvable)
         self._update_actions()
 
     def _visible_dialog(self) -> bool:
@@ -1681,7 +2085,8 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         """Show the shortcut sheet."""
-        sheet = ShortcutSheet(list(self.acts.values()), self)
+        filters = [(f"Filter: {mode.value}", f"Alt+{i + 1}") for i, mode in enumerate(QueueFilter)]
+        sheet = ShortcutSheet(list(self.acts.values()), self, extra=[*filters, *EXTRA_KEYS])
 
         def finished(_: int) -> None:
             self._dialog = None

@@ -18,11 +18,11 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from twinreview.core.findings import Severity
-from twinreview.core.policy import APPROVE, State
+from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
 from twinreview.ui.backend import Identity
 from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon
-from twinreview.ui.session import AssetItem, ReviewSession
+from twinreview.ui.session import AssetItem, ReviewSession, disclosure_verdict
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -369,20 +369,37 @@ class QueueFilter(enum.Enum):
         return {
             QueueFilter.ALL: "Show every asset",
             QueueFilter.PENDING: "Assets still waiting for an approval",
-            QueueFilter.FLAGGED: "Assets with a warning or blocking finding",
+            QueueFilter.FLAGGED: "Assets with a warning or blocking finding (notes, and the "
+            "disclosure of an image whose verdict the workspace allows, do not count)",
             QueueFilter.APPROVED: "Assets with at least one approval that are not rejected",
             QueueFilter.REJECTED: "Assets rejected under the consent policy",
             QueueFilter.CLEARED: "Assets cleared for use: every required role approved",
         }[self]
 
 
-def accepts(item: AssetItem, mode: QueueFilter) -> bool:
+def flagged(item: AssetItem, approvable: frozenset[str] | None = None) -> bool:
+    """True when something about ``item`` needs a look.
+
+    That is an unreadable file, or a warning or blocking finding. Notes (info) do not count, and
+    neither do the disclosure findings of an image whose disclosure verdict the workspace allows
+    (``approvable``).
+    """
+    if item.result is not None and item.result.error:
+        return True
+    verdict = disclosure_verdict(item)
+    allowed = approvable is not None and verdict is not None and verdict in approvable
+    return any(
+        f.severity >= Severity.WARN and not (allowed and f.kind in DISCLOSURE_KINDS)
+        for f in item.findings
+    )
+
+
+def accepts(item: AssetItem, mode: QueueFilter, approvable: frozenset[str] | None = None) -> bool:
     """True when ``item`` passes the filter ``mode``."""
     if mode is QueueFilter.ALL:
         return True
     if mode is QueueFilter.FLAGGED:
-        w = item.worst
-        return (w is not None and w >= Severity.WARN) or bool(item.result and item.result.error)
+        return flagged(item, approvable)
     state = item.state
     if mode is QueueFilter.PENDING:
         return state is None or state is State.PENDING
@@ -406,6 +423,10 @@ class QueueProxy(QSortFilterProxyModel):
         self._mode = QueueFilter.ALL
         self._models: frozenset[str] | None = None
         self._text = ""
+        self._kind: str | None = None
+        self._model: str | None = None
+        self._verdict: str | None = None
+        self._approvable: frozenset[str] | None = None
         self.setSortRole(SortKeyRole)
         self.setDynamicSortFilter(True)
 
@@ -427,6 +448,28 @@ class QueueProxy(QSortFilterProxyModel):
             self.beginFilterChange()
             self._models = model_ids
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def _set(self, name: str, value: Any) -> None:
+        if getattr(self, name) != value:
+            self.beginFilterChange()
+            setattr(self, name, value)
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_kind(self, kind: str | None) -> None:
+        """Show only assets with a finding of this kind (None: any)."""
+        self._set("_kind", kind or None)
+
+    def set_model(self, model_id: str | None) -> None:
+        """Show only assets of this model (None: any); on top of :meth:`set_models`."""
+        self._set("_model", model_id or None)
+
+    def set_verdict(self, verdict: str | None) -> None:
+        """Show only assets with this AI-disclosure verdict (None: any)."""
+        self._set("_verdict", verdict or None)
+
+    def set_approvable(self, verdicts: frozenset[str] | None) -> None:
+        """The disclosure verdicts the workspace allows (they do not make an asset flagged)."""
+        self._set("_approvable", verdicts)
 
     def set_text(self, text: str) -> None:
         """Show only assets whose path contains ``text`` (case-insensitive)."""
@@ -453,7 +496,13 @@ class QueueProxy(QSortFilterProxyModel):
             return False
         if self._text and self._text not in item.rel.lower():
             return False
-        return accepts(item, self._mode)
+        if self._model is not None and item.ref.model_id != self._model:
+            return False
+        if self._kind is not None and not any(f.kind == self._kind for f in item.findings):
+            return False
+        if self._verdict is not None and disclosure_verdict(item) != self._verdict:
+            return False
+        return accepts(item, self._mode, self._approvable)
 
     def lessThan(self, left: Index, right: Index) -> bool:
         """Compare sort keys; ties keep the workspace order so the sort is stable."""
