@@ -29,6 +29,7 @@ from twinreview.ui.main_window import MainWindow
 from twinreview.ui.resources import app_icon
 from twinreview.ui.scan_process import ProcessScanner, ScanProcessError
 from twinreview.ui.session import ReviewSession
+from twinreview.ui.watcher import WorkspaceWatcher
 
 ORG = "twinreview"
 APP = "twinreview"
@@ -76,12 +77,14 @@ def build_window(
         return window.devicePixelRatioF() if window is not None else 1.0
 
     thumbnails = ThumbnailProvider(bridge, THUMB, dpr)
-    session = ReviewSession(backend, bridge)
+    session = ReviewSession(backend, bridge, watcher=WorkspaceWatcher())
     window = MainWindow(session, loader, thumbnails, settings, build_demo=build_demo)
     bridge.setParent(window)
     loader.setParent(window)
     thumbnails.setParent(window)
     session.setParent(window)
+    if session.watcher is not None:
+        session.watcher.setParent(session)
     return window, session, bridge
 
 

@@ -36,6 +36,7 @@ from twinreview.ui.backend import (
 )
 from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
+from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
 
 
 def disclosure_verdict(item: AssetItem) -> str | None:
@@ -213,11 +214,21 @@ class ReviewSession(QObject):
     roster_changed = Signal()
 
     def __init__(
-        self, backend: ReviewBackend, bridge: Bridge, parent: QObject | None = None
+        self,
+        backend: ReviewBackend,
+        bridge: Bridge,
+        parent: QObject | None = None,
+        *,
+        watcher: WorkspaceWatcher | None = None,
     ) -> None:
         super().__init__(parent)
         self._backend = backend
         self._bridge = bridge
+        #: Watches the open workspace; changes made outside the app show without F5.
+        self.watcher = watcher
+        self._rescan_after = False
+        if watcher is not None:
+            watcher.changed.connect(self._on_outside_change)
         self.workspace: Workspace | None = None
         self.items: list[AssetItem] = []
         self._by_rel: dict[str, AssetItem] = {}
@@ -470,6 +481,8 @@ class ReviewSession(QObject):
                 for ref in refs
             ]
             self._by_rel = {item.rel: item for item in self.items}
+            if self.watcher is not None:
+                self.watcher.watch(ws.root)
             self.workspace_opened.emit(ws)
             self.trust_changed.emit()
             self.identity_changed.emit()  # what may be decided depends on the owner's pin
@@ -483,6 +496,22 @@ class ReviewSession(QObject):
         self._bridge.submit(
             _open_workspace, self._backend, Path(path), on_done=done, on_error=failed
         )
+
+    def _on_outside_change(self, kinds: set[str]) -> None:
+        """Refresh what changed in the workspace folder (files, logs, roster)."""
+        if self.workspace is None:
+            return
+        if ROSTER in kinds:
+            self.refresh_trust()
+            self.refresh_roster()
+        if ASSETS in kinds:
+            if self.scan.running:
+                self._rescan_after = True  # never cancel a scan for every burst of events
+            else:
+                self.start_scan()  # the statuses follow the scan
+            return
+        if LOGS in kinds or ROSTER in kinds:
+            self.refresh_statuses()
 
     def start_scan(self) -> None:
         """Scan the open workspace (again); a running scan is cancelled first."""
@@ -509,6 +538,10 @@ class ReviewSession(QObject):
 
             def finish() -> None:
                 self.scan_finished.emit(bool(result.cancelled))
+                if self._rescan_after:
+                    self._rescan_after = False
+                    self.start_scan()
+                    return
                 self.refresh_statuses()
 
             self._apply_scan(result, finish)
