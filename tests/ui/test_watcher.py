@@ -54,9 +54,11 @@ def test_roster_changes_are_read_again(qtbot: Any, harness: Harness, workspace: 
     (workspace / "roster").mkdir()
     (workspace / "roster/roster.dlog").write_text("{}\n")
     open_and_scan(qtbot, harness, workspace)
-    with qtbot.waitSignal(harness.session.roster_changed, timeout=1000):
-        with (workspace / "roster/roster.dlog").open("a") as f:
-            f.write("{}\n")
+    with (
+        qtbot.waitSignal(harness.session.roster_changed, timeout=1000),
+        (workspace / "roster/roster.dlog").open("a") as f,
+    ):
+        f.write("{}\n")
 
 
 def test_bursts_are_folded_into_one_report(qtbot: Any, tmp_path: Path) -> None:
