@@ -45,8 +45,9 @@ import numpy.typing as npt
 from PIL import Image, ImageOps
 
 # Bump whenever any hash changes: cached fingerprints with another version are recomputed.
-ALGORITHM_VERSION = 2
+ALGORITHM_VERSION = 3
 VERSION = ALGORITHM_VERSION
+# 3: letterbox and pillarbox bars are trimmed before hashing (:func:`content_box`).
 
 MIN_SIDE = 300
 """Smallest short side (px) to decode images at: :func:`detail` segments a 300 x 300
@@ -294,6 +295,71 @@ def _probe_hashes(grey: npt.NDArray[np.float32]) -> tuple[int, int]:
     return int(ph_packed), int(d_packed)
 
 
+BAR_MIN = 0.02
+"""A letterbox or pillarbox bar is at least this fraction of the side it borders."""
+
+BAR_MAX_STD = 1.5
+BAR_MAX_STEP = 3.0
+"""A row (column) of a bar is flat: a standard deviation of at most BAR_MAX_STD grey levels
+and a mean within BAR_MAX_STEP of the outermost row's. Bars added by an editor are flat (JPEG
+keeps a flat area flat); a plain wall or sky in a photo has grain (2-6 levels on the
+calibration photos), so it is not taken for a bar."""
+
+CONTENT_MIN = 0.25
+"""Bars are trimmed only when the content between them keeps this fraction of the side."""
+
+
+def _bars(grey: npt.NDArray[np.float32], axis: int) -> tuple[int, int]:
+    """Leading and trailing bar lines of a grey array along ``axis`` (0: rows, 1: columns)."""
+    lines = grey if axis == 0 else grey.T
+    mean, std = lines.mean(axis=1), lines.std(axis=1)
+
+    def run(order: npt.NDArray[np.intp]) -> int:
+        edge = mean[order[0]]
+        ok = (std[order] <= BAR_MAX_STD) & (np.abs(mean[order] - edge) <= BAR_MAX_STEP)
+        return int(order.size if ok.all() else np.argmin(ok))
+
+    n = len(mean)
+    return run(np.arange(n)), run(np.arange(n)[::-1])
+
+
+def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
+    """The box inside uniform bars on two opposite sides (a letterbox or pillarbox), or None.
+
+    A derived copy may be letterboxed: pasted on a plain band above and below (or left and
+    right) to fit another aspect ratio. The hashes of such a copy are taken of the picture
+    inside the bars, so that they match the original's. Bars on one side only are content
+    (a caption strip, a plain sky), and so is a plain surround on all four sides (a graphic
+    or an object on a plain background): neither is trimmed.
+
+    Returns:
+        ``(left, top, right, bottom)`` in pixels of ``img``, or None when there are no bars.
+    """
+    grey = img.convert("L")
+    factor = max(1, max(grey.size) // 256)
+    small = np.asarray(grey.reduce(factor) if factor > 1 else grey, dtype=np.float32)
+    h, w = small.shape
+    box = [0, 0, w, h]
+    trimmed = 0
+    for axis, size, lo, hi in ((0, h, 1, 3), (1, w, 0, 2)):
+        first, last = _bars(small, axis)
+        if first >= BAR_MIN * size and last >= BAR_MIN * size:
+            trimmed += 1
+            # One line more on each side: the bar's edge is blurred by resampling and JPEG.
+            first, last = first + 1, last + 1
+            if size - first - last >= CONTENT_MIN * size:
+                box[lo], box[hi] = first, size - last
+    if trimmed != 1 or box == [0, 0, w, h]:
+        return None
+    sx, sy = grey.width / w, grey.height / h
+    return (
+        round(box[0] * sx),
+        round(box[1] * sy),
+        round(box[2] * sx),
+        round(box[3] * sy),
+    )
+
+
 def _grey_reduction(img: Image.Image) -> Image.Image:
     grey = img.convert("L")
     if grey.size != (WORK_SIZE, WORK_SIZE):
@@ -307,12 +373,16 @@ def fingerprint(img: Image.Image) -> Fingerprint:
     """Compute the cheap hashes of one decoded, EXIF-oriented image.
 
     Never raises for a decoded image: tiny images are scaled up (their hashes are then
-    coarse, but a 1 x 1 px image is not a copy of anything that matters).
+    coarse, but a 1 x 1 px image is not a copy of anything that matters). Letterbox and
+    pillarbox bars are trimmed first (see :func:`content_box`).
 
     Args:
         img: Any Pillow image; converted to grey/RGB internally. At least 128 px on the short
             side gives stable hashes.
     """
+    box = content_box(img)
+    if box is not None:
+        img = img.crop(box)
     grey_img = _grey_reduction(img)
     grey = np.asarray(grey_img, dtype=np.float32)
     probe, probe_d, grid, grid_d = _region_hashes(grey)

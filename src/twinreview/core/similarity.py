@@ -61,7 +61,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from twinreview.core import hashing
+from twinreview.core import geometry, hashing
 from twinreview.core.hashing import Detail, Fingerprint
 
 
@@ -85,6 +85,10 @@ class SimilarityThresholds:
             re-decode and ~0.2-0.4 s of crop-resistant hashing per image.
         detail_bits: Stage 3: a segment matches when its dHash is within this many bits.
         detail_segments: Stage 3: segments that must match.
+        min_inliers: Geometric verification (:func:`decide`): keypoint matches that must agree
+            with one transform for a candidate to be a derived copy.
+        min_agreement: Geometric verification: percentage of the textured overlap where the
+            placed copy must show the same detail as the original.
     """
 
     candidate: int = 16
@@ -94,14 +98,20 @@ class SimilarityThresholds:
     undecided: int = 10
     detail_bits: int = 6
     detail_segments: int = 2
+    min_inliers: int = 20
+    min_agreement: int = 82
 
     def __post_init__(self) -> None:
+        bounds = {
+            "detail_segments": (1, 16),
+            "min_inliers": (4, geometry.N_FEATURES),
+            "min_agreement": (0, 100),
+        }
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"similarity.{f.name} must be an integer, not {value!r}")
-            upper = 16 if f.name == "detail_segments" else 64
-            lower = 1 if f.name == "detail_segments" else 0
+            lower, upper = bounds.get(f.name, (0, 64))
             if not lower <= value <= upper:
                 raise ValueError(
                     f"similarity.{f.name} must be between {lower} and {upper}, not {value}"
@@ -482,15 +492,16 @@ def _gather(fps: Sequence[Fingerprint], indices: IntArray, name: str) -> U64Arra
     return np.concatenate([getattr(fps[i], name) for i in indices.tolist()]).reshape(-1, width)
 
 
-def _run(
+def _aligned(
     queries: Sequence[Fingerprint],
     refs: Sequence[Fingerprint],
     th: SimilarityThresholds,
     self_join: bool,
     executor: Executor | None,
-) -> MatchResult:
+) -> _Aligned | None:
+    """Stages 1 and 2: every candidate pair at its best alignment (None when there is none)."""
     if len(queries) == 0 or len(refs) == 0:
-        return MatchResult([], [])
+        return None
     # Concatenating the small per-fingerprint arrays is cheaper than np.stack.
     q_probes = np.concatenate([fp.probes for fp in queries]).reshape(-1, 2)
     q_probe_d = np.concatenate([fp.probe_dhashes for fp in queries]).reshape(-1, 2)
@@ -505,7 +516,20 @@ def _run(
         _gather(refs, used, "grid"),
         _gather(refs, used, "grid_dhash"),
     )
-    return _decide(replace(aligned, r=ri), queries, refs, th)
+    return replace(aligned, r=ri)
+
+
+def _run(
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+    th: SimilarityThresholds,
+    self_join: bool,
+    executor: Executor | None,
+) -> MatchResult:
+    aligned = _aligned(queries, refs, th, self_join, executor)
+    if aligned is None:
+        return MatchResult([], [])
+    return _decide(aligned, queries, refs, th)
 
 
 def match(
@@ -559,6 +583,167 @@ def self_match(
         undecided=sorted(open_pairs),
         aligned_distance=open_pairs,
     )
+
+
+# --- Candidates for geometric verification ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A pair the hashes found (stage 1) at its best alignment (stage 2), to be verified.
+
+    Attributes:
+        query: Index into the query sequence.
+        ref: Index into the reference sequence.
+        distance: pHash bits at the best alignment.
+        dhash_distance: dHash bits at the same alignment.
+        mirrored: True when the query's mirrored probe aligned best.
+        box: The reference's grid box of the best alignment (see :func:`hashing.grid_box`).
+        whole_frame: Whole-frame pHash bits (in the same orientation).
+    """
+
+    query: int
+    ref: int
+    distance: int
+    dhash_distance: int
+    mirrored: bool
+    box: int
+    whole_frame: int
+
+    def hash_match(self, th: SimilarityThresholds) -> bool:
+        """True when the hashes alone call the pair a copy (the rule of :func:`match`)."""
+        return self.distance <= th.strong or (
+            self.distance <= th.match and self.dhash_distance <= th.match_dhash
+        )
+
+    def hash_evidence(self) -> dict[str, Any]:
+        """What the hashes found, JSON-serialisable."""
+        return {
+            "distance": self.distance,
+            "dhash_distance": self.dhash_distance,
+            "reference_region": list(hashing.grid_box(self.box)),
+            "whole_frame_phash_distance": self.whole_frame,
+        }
+
+
+def _candidate_list(
+    aligned: _Aligned | None, queries: Sequence[Fingerprint], refs: Sequence[Fingerprint]
+) -> list[Candidate]:
+    if aligned is None:
+        return []
+    out = []
+    for i in range(len(aligned.q)):
+        q, r, mirrored = int(aligned.q[i]), int(aligned.r[i]), bool(aligned.mirrored[i])
+        out.append(
+            Candidate(
+                q,
+                r,
+                int(aligned.phash[i]),
+                int(aligned.dhash[i]),
+                mirrored,
+                int(aligned.box[i]),
+                _whole_frame(queries[q], refs[r], mirrored),
+            )
+        )
+    return out
+
+
+def candidates(
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+    thresholds: SimilarityThresholds | None = None,
+    executor: Executor | None = None,
+) -> list[Candidate]:
+    """Every pair the candidate stage finds, each to be confirmed by :func:`decide`.
+
+    The band is loose on purpose (every pair whose hashes agree at some alignment within
+    ``candidate`` (+ :data:`CANDIDATE_SLACK`) bits): geometric verification, not the hash
+    distance, decides. Sorted by query, then reference.
+    """
+    th = thresholds or SimilarityThresholds()
+    return _candidate_list(_aligned(queries, refs, th, False, executor), queries, refs)
+
+
+def self_candidates(
+    fingerprints: Sequence[Fingerprint],
+    thresholds: SimilarityThresholds | None = None,
+    executor: Executor | None = None,
+) -> list[Candidate]:
+    """Candidates within one batch: each unordered pair once, ``query < ref``.
+
+    Both directions are joined (a crop of B is found from B's side only); the closer one is
+    kept, as the pair (smaller index, larger index) with that direction's alignment.
+    """
+    th = thresholds or SimilarityThresholds()
+    found = _candidate_list(
+        _aligned(fingerprints, fingerprints, th, True, executor), *2 * (fingerprints,)
+    )
+    best: dict[tuple[int, int], Candidate] = {}
+    for c in found:
+        key = (min(c.query, c.ref), max(c.query, c.ref))
+        if key not in best or c.distance < best[key].distance:
+            best[key] = c
+    return [best[k] for k in sorted(best)]
+
+
+def decide(
+    cand: Candidate,
+    verification: geometry.Verification | None,
+    thresholds: SimilarityThresholds | None = None,
+    *,
+    unverified: str = "too few keypoints to verify",
+) -> Match | None:
+    """Turn a candidate and its geometric verification into a match, or None.
+
+    A verified pair is a copy when at least ``min_inliers`` keypoint matches agree with one
+    transform and at least ``min_agreement`` percent of the overlap shows the same detail.
+    When verification was not possible (``verification`` is None, or an image has fewer
+    than :data:`geometry.MIN_KEYPOINTS` keypoints: a tiny or flat picture), the hashes decide
+    alone, as :func:`match` does, and the evidence says so (``unverified`` gives the reason
+    when ``verification`` is None).
+
+    Returns:
+        The match; ``Match.mirrored`` and the evidence's homography are the verified
+        orientation's. Evidence: the hash figures, ``verification`` ("geometry" or why not),
+        ``inliers``, ``min_inliers``, ``agreement``, ``min_agreement`` (both 0-1),
+        ``homography`` (asset fractions to reference fractions, 3 x 3) and ``asset_region``
+        (the asset's corners in the reference, fractions).
+    """
+    th = thresholds or SimilarityThresholds()
+    if verification is None or not verification.possible:
+        if not cand.hash_match(th):
+            return None
+        strong = cand.distance <= th.strong
+        why = unverified if verification is None else "too few keypoints to verify"
+        evidence: dict[str, Any] = {
+            "hash": "phash_region",
+            "threshold": th.strong if strong else th.match,
+            "mirrored": cand.mirrored,
+            "dhash_threshold": None if strong else th.match_dhash,
+            **cand.hash_evidence(),
+            "verification": f"not possible: {why}",
+            "keypoints": None if verification is None else list(verification.keypoints),
+        }
+        return Match(cand.query, cand.ref, cand.distance, cand.mirrored, evidence)
+    v = verification
+    if v.inliers < th.min_inliers or v.agreement is None:
+        return None
+    if v.agreement * 100 < th.min_agreement:
+        return None
+    evidence = {
+        "hash": "phash_region",
+        "mirrored": v.mirrored,
+        **cand.hash_evidence(),
+        "verification": "geometry",
+        "inliers": v.inliers,
+        "min_inliers": th.min_inliers,
+        "agreement": v.agreement,
+        "min_agreement": th.min_agreement / 100,
+        "homography": [list(r) for r in v.homography] if v.homography else None,
+        "asset_region": v.asset_region(),
+        "keypoints": list(v.keypoints),
+    }
+    return Match(cand.query, cand.ref, cand.distance, v.mirrored, evidence)
 
 
 # --- Stage 3 ---------------------------------------------------------------------------

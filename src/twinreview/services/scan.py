@@ -10,8 +10,12 @@ The scan has three phases, each reported through ``progress``:
    results from the content-keyed cache. A same-size swap with the mtime put back changes the
    change time, so it is read (see :mod:`twinreview.services.cache`).
 2. **match**: assets against all references and against each other, vectorised in
-   :mod:`twinreview.core.similarity`. Pairs the cheap hashes cannot decide get the expensive
-   crop-resistant detail, computed for just those files (cached too).
+   :mod:`twinreview.core.similarity`: the hashes find candidate pairs, and each candidate is
+   verified geometrically (:mod:`twinreview.core.geometry`: ORB keypoints, a RANSAC transform,
+   pixel agreement) before it becomes a finding. The grey working image of each decoded file is
+   kept from phase 1 for this (up to :data:`RETAIN_WORK_BYTES`; files beyond that, or read from
+   the cache, are decoded again if they are in a candidate pair). Verdicts are cached per pair
+   of contents, so a rescan verifies nothing again.
 3. **findings**: matches, disclosure and file problems become :class:`Finding` objects with the
    severities of the workspace policy. This is cheap and never cached, so a policy change applies
    at once.
@@ -28,7 +32,7 @@ import hashlib
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +40,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from twinreview.core import hashing, similarity
+from twinreview.core import geometry, hashing, similarity
 from twinreview.core.findings import (
     BAD_SIDECAR,
     DUPLICATE_IN_BATCH,
@@ -77,6 +81,13 @@ DEFAULT_SEVERITY: Mapping[str, Severity] = {
     **LIKENESS_SEVERITY,
 }
 NO_REFERENCES = "no_references"
+
+RETAIN_WORK_BYTES = 128 * 1024 * 1024
+"""Memory for the grey working images kept from phase 1 for geometric verification (about
+110 KB each, so about 1,200 images): beyond it a file in a candidate pair is decoded again."""
+
+# Cached verdicts of geometric verification, per pair of contents.
+GEOMETRY_VERSION = f"geometry/{geometry.VERSION}"
 
 
 @dataclass(frozen=True)
@@ -294,6 +305,8 @@ class _Analysis:
     facts: FileFacts
     fingerprint: hashing.Fingerprint | None
     disclosure: Mapping[str, Any] | None
+    # The grey working image for geometric verification, kept for this scan only (not cached).
+    work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
 
 
 class ScanService:
@@ -373,6 +386,8 @@ class ScanService:
             report,
             stop,
         )
+        if stop.is_set():
+            return ScanResult(ws, (), (), ("scan cancelled",), True, stats)
         notices = [
             f"{r.rel}: reference photo unreadable: {r.error}" for r in ref_results if r.error
         ]
@@ -473,6 +488,8 @@ class ScanService:
         stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
         pending: dict[Future[tuple[_Analysis, os.stat_result | None, bool]], int] = {}
         done = 0
+        # Working images kept for geometric verification, counted at about 3:4 of a square.
+        keep_work = RETAIN_WORK_BYTES // (geometry.WORK_SIDE * geometry.WORK_SIDE * 3 // 4)
         report(ScanProgress(0, total, "analyse"))
         for i, (path, want_disclosure) in enumerate(jobs):
             if stop.is_set():
@@ -500,7 +517,9 @@ class ScanService:
                     version=version,
                     dversion=dversion,
                 ),
+                keep_work=keep_work > 0,
             )
+            keep_work -= 1
             pending[fut] = i
         report(ScanProgress(done, total, "analyse"))
         while pending:
@@ -602,24 +621,30 @@ class ScanService:
         out: dict[int, list[Finding]] = {}
         report(ScanProgress(0, 1, "match"))
 
-        # Assets against references.
-        result = similarity.match(asset_fps, ref_fps, thresholds)
-        confirmed = list(result.matches)
-        if result.undecided and not stop.is_set():
-            paths_q = {q: assets[asset_idx[q]].path for q, _r in result.undecided}
-            paths_r = {r: refs[ref_idx[r]][1] for _q, r in result.undecided}
-            details = self._details(
-                [(paths_q[q], asset_analyses[asset_idx[q]].sha256) for q in paths_q]
-                + [(paths_r[r], ref_analyses[ref_idx[r]].sha256) for r in paths_r],
-                report,
-                stop,
-            )
-            confirmed += similarity.confirm(
-                result.undecided,
-                {q: details.get(paths_q[q]) for q in paths_q},
-                {r: details.get(paths_r[r]) for r in paths_r},
-                thresholds,
-            )
+        # Candidates from the hashes (assets against references, assets against each other),
+        # each verified geometrically before it becomes a finding.
+        cands = similarity.candidates(asset_fps, ref_fps, thresholds)
+        dup_cands = similarity.self_candidates(asset_fps, thresholds)
+
+        def asset_image(q: int) -> tuple[Path, _Analysis]:
+            return assets[asset_idx[q]].path, asset_analyses[asset_idx[q]]
+
+        def ref_image(r: int) -> tuple[Path, _Analysis]:
+            return refs[ref_idx[r]][1], ref_analyses[ref_idx[r]]
+
+        verdicts = self._verify(
+            [(asset_image(c.query), ref_image(c.ref), c.mirrored) for c in cands]
+            + [(asset_image(c.query), asset_image(c.ref), c.mirrored) for c in dup_cands],
+            thresholds,
+            report,
+            stop,
+        )
+        unverified = "the file could not be read again"
+        confirmed = [
+            m
+            for c, v in zip(cands, verdicts, strict=False)
+            if (m := similarity.decide(c, v, thresholds, unverified=unverified)) is not None
+        ]
         best: dict[tuple[int, str], similarity.Match] = {}
         for m in confirmed:
             a = asset_idx[m.query]
@@ -651,10 +676,13 @@ class ScanService:
                 out.setdefault(a, []).append(_finding(severity, MATCHES_OTHER_MODEL, msg, evidence))
 
         # Assets against each other: the same image twice in one batch.
-        dup = similarity.self_match(asset_fps, thresholds)
-        for m in dup.matches:
-            a, b = asset_idx[m.query], asset_idx[m.ref]
-            for x, y in ((a, b), (b, a)):
+        for c, v in zip(dup_cands, verdicts[len(cands) :], strict=True):
+            a, b = asset_idx[c.query], asset_idx[c.ref]
+            # Each side's evidence maps that side onto the other (the inverse for b).
+            for x, y, seen in ((a, b, v), (b, a, v.inverse() if v is not None else None)):
+                m = similarity.decide(c, seen, thresholds, unverified=unverified)
+                if m is None:
+                    break
                 other = assets[y].rel
                 evidence = {"reference": other, "asset": other, **m.evidence}
                 msg = f"This image is the same picture as another image in this batch ({other})."
@@ -752,40 +780,90 @@ class ScanService:
                     _finding(severity, RESUBMITTED_REJECTED, msg, evidence)
                 )
 
-    def _details(
+    def _verify(
         self,
-        files: Iterable[tuple[Path, str | None]],
+        pairs: Sequence[tuple[tuple[Path, _Analysis], tuple[Path, _Analysis], bool]],
+        thresholds: similarity.SimilarityThresholds,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
-    ) -> dict[Path, hashing.Detail]:
-        """Crop-resistant details for just the files the cheap hashes could not decide."""
-        wanted = dict(files)
-        version = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
-        shas = [s for s in wanted.values() if s]
-        cached = self._cache.get_many(shas, "detail", version)
-        out: dict[Path, hashing.Detail] = {}
-        todo: dict[Future[hashing.Detail | None], Path] = {}
-        for path, sha in wanted.items():
+    ) -> list[geometry.Verification | None]:
+        """Geometric verification of candidate pairs ((query, reference, prefer mirrored)).
+
+        Verdicts come from the cache when the same two contents were verified before (with the
+        same inlier threshold, which decides whether the other orientation is tried). Otherwise
+        each image involved is prepared once (its working image kept from phase 1, or decoded
+        again) and each pair verified, both on the executor. A pair whose file cannot be read
+        again, or changed since phase 1, gets None (the hashes then decide alone). Cancelling
+        leaves the remaining pairs None; the caller checks ``stop``.
+        """
+        out: list[geometry.Verification | None] = [None] * len(pairs)
+        if not pairs:
+            return out
+        keys = [
+            hashlib.sha256(
+                f"{q[1].sha256}:{r[1].sha256}:{int(mirr)}:{thresholds.min_inliers}".encode()
+            ).hexdigest()
+            for q, r, mirr in pairs
+        ]
+        cached = self._cache.get_many(keys, "geometry", GEOMETRY_VERSION)
+        todo: list[int] = []
+        for i, key in enumerate(keys):
             try:
-                if sha and sha in cached:
-                    out[path] = hashing.Detail.from_json(cached[sha])
+                if key in cached:
+                    out[i] = geometry.Verification.from_json(cached[key])
                     continue
-            except (ValueError, KeyError, TypeError):
-                pass  # damaged row: compute it again
-            todo[self._executor.submit(_detail_file, path)] = path
-        total, done = len(todo), 0
-        for fut in list(todo):
+            except ValueError:
+                pass  # a damaged row is a miss: the pair is verified again
+            todo.append(i)
+        # Each image once, by content: a file listed twice (or as a reference and an asset)
+        # is prepared once.
+        images: dict[str, tuple[Path, geometry.GreyArray | None]] = {}
+        for i in todo:
+            for path, an in pairs[i][:2]:
+                if an.sha256 is not None and an.sha256 not in images:
+                    images[an.sha256] = (path, an.work)
+        total, done = len(images) + len(todo), 0
+        report(ScanProgress(0, total, "verify"))
+        preparing = {
+            self._executor.submit(_prepare_file, path, sha, work): sha
+            for sha, (path, work) in images.items()
+        }
+        prepared: dict[str, geometry.Prepared] = {}
+        for fut in preparing:
             if stop.is_set():
                 fut.cancel()
                 continue
-            detail = fut.result()
+            prep = fut.result()
+            if prep is not None:
+                prepared[preparing[fut]] = prep
             done += 1
-            report(ScanProgress(done, total, "detail", todo[fut].name))
-            if detail is not None:
-                out[todo[fut]] = detail
-                sha = wanted[todo[fut]]
-                if sha:
-                    self._cache.put(sha, "detail", version, detail.to_json())
+            report(ScanProgress(done, total, "verify"))
+        verifying: dict[Future[geometry.Verification], int] = {}
+        for i in todo:
+            (_qp, qa), (_rp, ra), mirrored = pairs[i]
+            pq, pr = prepared.get(qa.sha256 or ""), prepared.get(ra.sha256 or "")
+            if pq is None or pr is None or stop.is_set():
+                continue
+            verifying[
+                self._executor.submit(
+                    geometry.verify,
+                    pq,
+                    pr,
+                    prefer_mirrored=mirrored,
+                    min_inliers=thresholds.min_inliers,
+                )
+            ] = i
+        results: list[tuple[str, Any]] = []
+        for vfut, i in verifying.items():
+            if stop.is_set():
+                vfut.cancel()
+                continue
+            out[i] = verdict = vfut.result()
+            results.append((keys[i], verdict.to_json()))
+            done += 1
+            report(ScanProgress(done, total, "verify"))
+        if results:
+            self._cache.put_many(results, "geometry", GEOMETRY_VERSION)
         return out
 
     # -- likeness (faces; issue 10 part 2) ----------------------------------------------------
@@ -921,6 +999,8 @@ def _analyse_file(
     path: Path,
     inspector: DisclosureInspector | None,
     known: Callable[[str], _Analysis | None],
+    *,
+    keep_work: bool = False,
 ) -> tuple[_Analysis, os.stat_result | None, bool]:
     """Worker: read once, hash, decode once, fingerprint, inspect. Never raises.
 
@@ -948,27 +1028,40 @@ def _analyse_file(
     fmt: str | None = None
     width = height = None
     fp = None
+    work = None
     error = None
     try:
         loaded = load_image(data, min_side=hashing.MIN_SIDE)
         fmt, width, height = loaded.format, loaded.width, loaded.height
         fp = hashing.fingerprint(loaded.image)
+        if keep_work:
+            work = geometry.working_image(loaded.image)
     except ImageLoadError as exc:
         error = str(exc)
     disclosure = None
     if inspector is not None:
         disclosure = inspector.inspect(data, path)
     facts = FileFacts(width, height, fmt, len(data))
-    return _Analysis(sha, error, facts, fp, disclosure), st, True
+    return _Analysis(sha, error, facts, fp, disclosure, work), st, True
 
 
-def _detail_file(path: Path) -> hashing.Detail | None:
-    try:
-        data = path.read_bytes()
-        loaded = load_image(data, min_side=hashing.MIN_SIDE)
-    except (OSError, ImageLoadError):
-        return None
-    return hashing.detail(loaded.image)
+def _prepare_file(
+    path: Path, sha256: str, work: geometry.GreyArray | None
+) -> geometry.Prepared | None:
+    """Worker: what geometric verification needs of one image. Never raises.
+
+    Uses the working image kept from phase 1, or reads and decodes the file again; None when
+    it cannot be read or its bytes are no longer those of ``sha256``.
+    """
+    if work is None:
+        try:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != sha256:
+                return None
+            work = geometry.working_image(load_image(data, min_side=hashing.MIN_SIDE).image)
+        except (OSError, ImageLoadError):
+            return None
+    return geometry.Prepared(work)
 
 
 def _fp(an: _Analysis) -> hashing.Fingerprint:
