@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from twinreview.services.compose import make_executor, make_scan_service
 from twinreview.services.csvout import write_rows
 from twinreview.services.export import export_workspace
 from twinreview.services.keys import KeyService
-from twinreview.services.report import CSV_FIELDS, SignOffReport, decisions_by_effect, write_csv
+from twinreview.services.report import CSV_FIELDS, SignOffReport, write_csv
 from twinreview.services.report_build import build_report
 from twinreview.services.report_html import render_html
 from twinreview.services.status import compute_status
@@ -129,6 +130,11 @@ def parse(html_text: str) -> _Tags:
     p.feed(html_text)
     p.close()
     return p
+
+
+def decisions_by_effect(report: SignOffReport) -> dict[str, int]:
+    """How many decision rows have each effect."""
+    return dict(Counter(d.effect for a in report.assets for d in a.decisions))
 
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:

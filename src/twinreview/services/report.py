@@ -11,9 +11,8 @@ Public API:
         ``twinreview report --json`` (thumbnails left out).
     COUNTS, SUPERSEDED, STALE, IGNORED, UNTRUSTED, UNREADABLE_ENTRY: what a decision counts for.
     BAD_RELATIONS: the export relations that mean "no longer matches" or "not trusted".
-    CSV_FIELDS, csv_rows(report), write_csv(report, out): ``report --csv``, one row per asset,
-        through the shared, formula-safe writer (``services.csvout``).
-    decisions_by_effect(report) -> {effect: count}.
+    CSV_FIELDS, write_csv(report, out): ``report --csv``, one row per asset, through the shared,
+        formula-safe writer (``services.csvout``).
 
 Built by ``services.report_build.build_report``; rendered as HTML by
 ``services.report_html.render_html`` (a Jinja2 template with autoescape).
@@ -231,15 +230,6 @@ def _fields_json(row: DecisionRow | LogHead) -> dict[str, Any]:
     }
 
 
-def decisions_by_effect(report: SignOffReport) -> Mapping[str, int]:
-    """How many decision rows have each effect (for summaries and tests)."""
-    counts: dict[str, int] = {}
-    for a in report.assets:
-        for d in a.decisions:
-            counts[d.effect] = counts.get(d.effect, 0) + 1
-    return counts
-
-
 # --- CSV -------------------------------------------------------------------------------------
 
 CSV_FIELDS: tuple[str, ...] = (
@@ -259,7 +249,7 @@ CSV_FIELDS: tuple[str, ...] = (
 )
 
 
-def csv_rows(report: SignOffReport) -> Iterator[dict[str, str]]:
+def _csv_rows(report: SignOffReport) -> Iterator[dict[str, str]]:
     """One row per asset: status, disclosure, findings and decisions in a few columns."""
     for a in report.assets:
         counting = [d for d in a.decisions if d.effect == COUNTS]
@@ -288,7 +278,7 @@ def csv_rows(report: SignOffReport) -> Iterator[dict[str, str]]:
 
 def write_csv(report: SignOffReport, out: IO[str]) -> None:
     """``report --csv``: the header, then one row per asset (formula-looking cells neutralised)."""
-    write_rows(out, CSV_FIELDS, csv_rows(report))
+    write_rows(out, CSV_FIELDS, _csv_rows(report))
 
 
 __all__ = [
@@ -305,7 +295,5 @@ __all__ = [
     "ExportSignature",
     "LogHead",
     "SignOffReport",
-    "csv_rows",
-    "decisions_by_effect",
     "write_csv",
 ]
