@@ -175,9 +175,9 @@ def test_wipe_and_flip(qtbot: Any, view: CompareView, pictures: dict[str, Path])
     view.wipe_slider.setValue(1000)
     assert colour(right_x).blue() > 200  # all asset: its blue half
     # Flip swaps in place: the reference now sits where the asset was.
-    view.toggle_flip()
+    view.toggle_swap()
     assert colour(left_x).green() > 200
-    view.toggle_flip()
+    view.toggle_swap()
     assert colour(left_x).red() > 200
 
 

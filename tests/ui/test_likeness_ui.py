@@ -116,9 +116,9 @@ def test_face_boxes_on_asset_and_matched_reference(
     qtbot.waitUntil(lambda: green in _outline_colours(v.left))
     assert green in _outline_colours(v.right)  # the matched face on her photo
     # Flip shows the reference in the asset's place: its box goes with it.
-    v.toggle_flip()
+    v.toggle_swap()
     assert v.left._boxes == boxes[1][rel]
-    v.toggle_flip()
+    v.toggle_swap()
     # Switched off (F): no outlines at all.
     v.set_show_faces(False)
     qtbot.waitUntil(lambda: green not in _outline_colours(v.left))

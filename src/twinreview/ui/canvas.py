@@ -23,12 +23,18 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPalette,
     QPen,
+    QPolygonF,
     QResizeEvent,
+    QTransform,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from twinreview.ui.evidence import Matrix, Point
 from twinreview.ui.faces import FaceBox
+
+#: Outline of the evidence region (where one image lies in the other): a cyan dashed line.
+EVIDENCE_COLOUR = QColor(0, 200, 255)
 
 MIN_ZOOM = 0.1
 MAX_ZOOM = 64.0
@@ -96,6 +102,10 @@ class ImageCanvas(QWidget):
         self._secondary_caption = ""
         self._message = ""
         self._boxes: tuple[FaceBox, ...] = ()
+        #: Secondary-image fractions -> primary-image fractions (wipe, difference), or None.
+        self._alignment: Matrix | None = None
+        #: An evidence region on the primary image (corners in its fractions), or None.
+        self._region: tuple[Point, ...] | None = None
         self.local_offset = QPointF(0.0, 0.0)
         self.local_zoom = 1.0
         self.wipe = 0.5
@@ -150,6 +160,27 @@ class ImageCanvas(QWidget):
         """Outline these faces on the primary image (single mode only)."""
         if boxes != self._boxes:
             self._boxes = boxes
+            self.update()
+
+    def set_alignment(self, alignment: Matrix | None) -> None:
+        """Draw the secondary image through ``alignment`` instead of fitting it.
+
+        ``alignment`` maps the secondary's fractions to the primary's: a crop lines up with its
+        original, a mirror is mirrored back.
+        """
+        if alignment != self._alignment:
+            self._alignment = alignment
+            self.update()
+
+    @property
+    def aligned(self) -> bool:
+        """True when the secondary image is drawn through an alignment."""
+        return self._alignment is not None
+
+    def set_region(self, region: tuple[Point, ...] | None) -> None:
+        """Outline this evidence region (corners in fractions of the primary image)."""
+        if region != self._region:
+            self._region = region
             self.update()
 
     def set_mode(self, mode: CanvasMode) -> None:
@@ -229,25 +260,75 @@ class ImageCanvas(QWidget):
         if self.mode is CanvasMode.SINGLE or self._secondary.isNull():
             p.drawImage(primary_rect, self._primary)
             self._paint_boxes(p, primary_rect)
+            self._paint_region(p, primary_rect)
         elif self.mode is CanvasMode.WIPE:
             split = self.wipe_x()
             p.save()
             p.setClipRect(QRectF(0, 0, split, self.height()))
             p.drawImage(primary_rect, self._primary)
             p.setClipRect(QRectF(split, 0, self.width() - split, self.height()))
-            p.drawImage(self.fitted(self._secondary, frame), self._secondary)
+            self._draw_secondary(p, frame, primary_rect)
             p.restore()
             p.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2))
             p.drawLine(QPointF(split, 0), QPointF(split, self.height()))
+            self._paint_region(p, primary_rect)
         else:  # DIFFERENCE
             p.drawImage(primary_rect, self._primary)
             p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Difference)
-            p.drawImage(self.fitted(self._secondary, frame), self._secondary)
+            self._draw_secondary(p, frame, primary_rect)
             p.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceOver)
+            self._paint_region(p, primary_rect)
         self._paint_captions(p)
         p.end()
         self.painted_keys = (self._primary.cacheKey(), self._secondary.cacheKey())
         self.painted.emit()
+
+    def secondary_transform(self, primary_rect: QRectF) -> QTransform | None:
+        """Secondary-image pixels -> widget coordinates through the alignment (None: none)."""
+        m = self._alignment
+        sw, sh = self._secondary.width(), self._secondary.height()
+        if m is None or sw <= 0 or sh <= 0:
+            return None
+        to_fractions = QTransform.fromScale(1.0 / sw, 1.0 / sh)
+        # Column-vector matrix rows (a b c / d e f / g h i) in Qt's row-vector layout.
+        mapping = QTransform(m[0], m[3], m[6], m[1], m[4], m[7], m[2], m[5], m[8])
+        to_widget = QTransform(
+            primary_rect.width(), 0, 0, primary_rect.height(), primary_rect.x(), primary_rect.y()
+        )
+        return to_fractions * mapping * to_widget
+
+    def _draw_secondary(self, p: QPainter, frame: QRectF, primary_rect: QRectF) -> None:
+        transform = self.secondary_transform(primary_rect)
+        if transform is None:
+            p.drawImage(self.fitted(self._secondary, frame), self._secondary)
+            return
+        p.save()
+        p.setTransform(transform, True)
+        p.drawImage(QPointF(0, 0), self._secondary)
+        p.restore()
+
+    def _paint_region(self, p: QPainter, image_rect: QRectF) -> None:
+        if not self._region:
+            return
+        poly = QPolygonF(
+            [
+                QPointF(
+                    image_rect.x() + x * image_rect.width(),
+                    image_rect.y() + y * image_rect.height(),
+                )
+                for x, y in self._region
+            ]
+        )
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.setPen(QPen(QColor(0, 0, 0, 150), 4))
+        p.drawPolygon(poly)
+        pen = QPen(EVIDENCE_COLOUR, 2)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        p.setPen(pen)
+        p.drawPolygon(poly)
+        p.restore()
 
     def _paint_boxes(self, p: QPainter, image_rect: QRectF) -> None:
         if not self._boxes:

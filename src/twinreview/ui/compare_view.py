@@ -1,8 +1,10 @@
 """The compare view: an asset beside its model's references, zoom and pan synced.
 
 Modes: side by side (two canvases sharing one :class:`~twinreview.ui.canvas.ViewState`), wipe (one
-canvas, a divider between asset and reference) and difference (``|asset - reference|``). Flip shows
-the reference in the asset's place (and back) without moving anything, for blink comparison.
+canvas, a divider between asset and reference) and difference (``|asset - reference|``). When the
+reference is the evidence of a verified copy, wipe and difference draw it through the evidence's
+mapping (a crop lines up, a mirror is mirrored back) and both sides outline where each image lies
+in the other. Flip mirrors the reference in place; swap shows it in the asset's place (blink).
 Zoom and pan are kept when the next asset is shown.
 """
 
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from twinreview.ui.bridge import PREFETCH, URGENT
 from twinreview.ui.canvas import CanvasMode, ImageCanvas, ViewState
+from twinreview.ui.evidence import MIRROR, Alignment, Matrix, Point, multiply
 from twinreview.ui.faces import FaceBox
 from twinreview.ui.images import Decoded
 from twinreview.ui.loader import ImageLoader, Key, ThumbnailProvider
@@ -123,7 +126,7 @@ class CompareView(QWidget):
         self._simple = simple
         self.state = ViewState(self)
         self.mode = CompareMode.SIDE_BY_SIDE
-        self.flipped = False
+        self.swapped = False
         self._asset: tuple[Path, str, str] | None = None
         self._refs: list[RefEntry] = []
         self._ref: RefEntry | None = None
@@ -138,6 +141,11 @@ class CompareView(QWidget):
         self._asset_faces: tuple[FaceBox, ...] = ()
         self._ref_faces: dict[str, tuple[FaceBox, ...]] = {}
         self.show_faces = True
+        self.mirrored = False
+        self._alignments: dict[str, Alignment] = {}
+        self._ref_regions: dict[str, tuple[Point, ...]] = {}
+        self.show_evidence = True
+        self._mirror_cache: tuple[int, QImage] | None = None
 
         self.left = ImageCanvas(self.state)
         self.right = ImageCanvas(self.state)
@@ -309,6 +317,11 @@ class CompareView(QWidget):
         self._asset = None
         self._asset_faces = ()
         self._ref_faces = {}
+        self._alignments = {}
+        self._ref_regions = {}
+        for c in (self.left, self.right, self.overlay):
+            c.set_region(None)
+        self.overlay.set_alignment(None)
         for c in (self.left, self.right):
             c.set_boxes(())
         self._refs = []
@@ -417,11 +430,38 @@ class CompareView(QWidget):
         self._update_mode_widgets()
         self._refresh()
 
-    def toggle_flip(self) -> None:
-        """Swap asset and reference in place (nothing moves)."""
-        self.flipped = not self.flipped
+    def toggle_swap(self) -> None:
+        """Swap asset and reference in place (nothing moves), for blink comparison."""
+        self.swapped = not self.swapped
         self._update_mode_widgets()
         self._refresh()
+
+    def toggle_mirror(self) -> None:
+        """Flip: mirror the reference left-right in place (a mirrored copy then lines up)."""
+        self.mirrored = not self.mirrored
+        self._update_mode_widgets()
+        self._refresh()
+
+    def set_evidence(
+        self,
+        alignments: dict[str, Alignment],
+        regions: dict[str, tuple[Point, ...]] | None = None,
+    ) -> None:
+        """The copy evidence per reference: alignments, and regions on references without one."""
+        self._alignments = dict(alignments)
+        self._ref_regions = dict(regions or {})
+        self._update_mode_widgets()
+        self._refresh()
+
+    def set_show_evidence(self, show: bool) -> None:
+        """Outline the evidence regions on both images or not."""
+        self.show_evidence = show
+        self._refresh()
+
+    @property
+    def alignment(self) -> Alignment | None:
+        """The alignment of the selected reference, when its evidence has one."""
+        return self._alignments.get(self._ref.rel) if self._ref is not None else None
 
     def fit(self) -> None:
         """Whole image, both sides lined up again."""
@@ -469,8 +509,12 @@ class CompareView(QWidget):
         self.wipe_slider.setVisible(wipe)
         self.wipe_label.setVisible(wipe)
         text = self.mode.value.capitalize()
-        if self.flipped:
-            text += " · flipped"
+        if self.mode is not CompareMode.SIDE_BY_SIDE and self.alignment is not None:
+            text += " · aligned by the evidence"
+        if self.mirrored:
+            text += " · reference flipped"
+        if self.swapped:
+            text += " · swapped"
         self.mode_label.setText(text)
 
     def _on_wipe_slider(self, value: int) -> None:
@@ -505,24 +549,54 @@ class CompareView(QWidget):
             frame = self._asset_img.source_size
             for c in (self.left, self.right, self.overlay):
                 c.set_frame(frame)
+        # Flip mirrors the reference in place; the evidence's mapping follows it.
+        alignment = self.alignment
+        to_asset: Matrix | None = alignment.to_asset if alignment is not None else None
+        r_region = alignment.region_on_reference() if alignment is not None else None
+        a_region = alignment.region_on_asset() if alignment is not None else None
+        if alignment is None and self._ref is not None:
+            r_region = self._ref_regions.get(self._ref.rel)
+        if self.mirrored and not r_img.isNull():
+            r_img = self._mirror(r_img)
+            r_cap += " (flipped)"
+            if to_asset is not None:
+                to_asset = multiply(to_asset, MIRROR)
+            if r_region is not None:
+                r_region = tuple((1.0 - x, y) for x, y in r_region)
+        if not self.show_evidence:
+            r_region = a_region = None
         first, second = (a_img, r_img), (a_cap, r_cap)
         msgs = (a_msg, r_msg)
-        if self.flipped:
+        regions = (a_region, r_region)
+        if self.swapped:
             first, second, msgs = (r_img, a_img), (r_cap, a_cap), (r_msg, a_msg)
+            regions = (r_region, a_region)
+            to_asset = None  # the reference fills the frame now: fitted, not mapped
         self.left.set_images(first[0], caption=second[0], message=msgs[0])
         self.right.set_images(first[1], caption=second[1], message=msgs[1])
         self.overlay.set_images(
             first[0], first[1], caption=second[0], secondary_caption=second[1], message=msgs[0]
         )
+        self.overlay.set_alignment(to_asset)
+        self.left.set_region(regions[0])
+        self.right.set_region(regions[1])
+        self.overlay.set_region(regions[0])
+        self._update_mode_widgets()
         a_faces = self._asset_faces if self.show_faces else ()
         r_faces = self._ref_faces.get(self._ref.rel, ()) if self._ref and self.show_faces else ()
-        if self.flipped:
+        if self.swapped:
             a_faces, r_faces = r_faces, a_faces
         self.left.set_boxes(a_faces)
         self.right.set_boxes(r_faces)
         if not self._simple:
             self.right.setVisible(True)
         del rel
+
+    def _mirror(self, image: QImage) -> QImage:
+        key = image.cacheKey()
+        if self._mirror_cache is None or self._mirror_cache[0] != key:
+            self._mirror_cache = (key, image.flipped(Qt.Orientation.Horizontal))
+        return self._mirror_cache[1]
 
     @staticmethod
     def _image_and_message(decoded: Decoded | None, loading: str) -> tuple[QImage, str]:

@@ -25,6 +25,8 @@ from twinreview.ui.session import AssetItem
 EVIDENCE_SCHEME = "evidence"
 # A link that shows every finding of the asset on screen (see _PER_KIND).
 SHOW_ALL_URL = "action:show-all"
+# A link that unfolds (and folds again) the raw evidence: distances, thresholds, inliers.
+DETAILS_URL = "action:details"
 # Findings of one kind shown in full; the rest of that kind become one line of links until the
 # reviewer asks for all. A near-duplicate batch can give one image dozens of identical findings:
 # dozens of paragraphs bury the one that matters and take tens of milliseconds to lay out.
@@ -62,7 +64,10 @@ _SEVERITY_ICON = {
 _SEVERITY_WORD = {Severity.BLOCK: "Blocking", Severity.WARN: "Warning", Severity.INFO: "Note"}
 # Evidence keys already said by the sentence or shown as a link.
 # Face boxes are drawn on the images instead (fractions mean nothing to a reader).
-_HIDDEN_EVIDENCE = frozenset({"reference", "box", "reference_box", "faces"})
+# So are mappings and corners (drawn on the images in the compare view).
+_HIDDEN_EVIDENCE = frozenset(
+    {"reference", "box", "reference_box", "faces", "homography", "query_region", "region"}
+)
 
 
 def _e(text: object) -> str:
@@ -110,6 +115,8 @@ class FindingsPanel(QTextBrowser):
         self._item: AssetItem | None = None
         self._html = ""
         self._show_all_of: str | None = None  # rel of the asset whose findings are all shown
+        #: Raw evidence unfolded ("Details"): kept from one asset to the next until folded.
+        self.details = False
         self._icons: dict[tuple[str, int, float], QPixmap] = {}
         #: Model display names by id, for the likeness sentence.
         self.model_names: dict[str, str] = {}
@@ -164,7 +171,8 @@ class FindingsPanel(QTextBrowser):
             f'<p class="m">{_e(item.rel)} · model {_e(item.model_name)}</p>',
         ]
         out += self._status_html(item, size)
-        out.append("<h4>Findings</h4>")
+        toggle = "Hide details" if self.details else "Details"
+        out.append(f'<h4>Findings <small><a href="{DETAILS_URL}">{toggle}</a></small></h4>')
         result = item.result
         if result is None:
             out.append("<p>Scanning…</p>")
@@ -249,7 +257,8 @@ class FindingsPanel(QTextBrowser):
         ]
         if isinstance(ref, str) and ref:
             facts.insert(0, f"reference: {_e(ref)}")
-        if facts:
+        # The plain sentence first; the raw evidence (distances, thresholds) behind Details.
+        if facts and self.details:
             parts.append(f'<br><span class="m">{" · ".join(facts)}</span>')
         parts.append("</p>")
         return "".join(parts)
@@ -326,11 +335,14 @@ class FindingsPanel(QTextBrowser):
                     line += _e(f" (closest: {f.best.distance:.2f})")
             rows.append(f"<li>{line}</li>")
         if rows:
-            out.append("<ul>" + "".join(rows) + "</ul>")
+            if self.details:
+                out.append("<ul>" + "".join(rows) + "</ul>")
+                out.append(
+                    f'<p class="m">A face distance of {lk.threshold:.2f} or less is a match.</p>'
+                )
             out.append(
-                f'<p class="m">A face distance of {lk.threshold:.2f} or less is a match. A '
-                "likeness aid for your own judgement, not proof of identity; faces never leave "
-                "this computer.</p>"
+                '<p class="m">A likeness aid for your own judgement, not proof of identity; '
+                "faces never leave this computer.</p>"
             )
         return out
 
@@ -454,7 +466,15 @@ class FindingsPanel(QTextBrowser):
             line += '<br><span class="m">Superseded by a later decision.</span>'
         return f"<p>{line}</p>"
 
+    def set_details(self, shown: bool) -> None:
+        """Unfold (or fold) the raw evidence under each finding."""
+        self.details = shown
+        self.refresh()
+
     def _on_anchor(self, url: QUrl) -> None:
+        if url.toString() == DETAILS_URL:
+            self.set_details(not self.details)
+            return
         if url.toString() == SHOW_ALL_URL and self._item is not None:
             self._show_all_of = self._item.rel
             self.refresh()

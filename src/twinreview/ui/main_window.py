@@ -62,6 +62,7 @@ from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, sugg
 from twinreview.core.workspace import Workspace
 from twinreview.ui.compare_view import CompareMode, CompareView, RefEntry
 from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, ShortcutSheet
+from twinreview.ui.evidence import alignments, region_only
 from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
@@ -682,10 +683,29 @@ class MainWindow(QMainWindow):
             "&Flip",
             "flip",
             ["X"],
-            "Show the reference in the asset's place and back",
+            "Mirror the reference left-right in place (a mirrored copy then lines up)",
             self._flip,
             checkable=True,
         )
+        A(
+            "swap",
+            "S&wap sides",
+            None,
+            ["B"],
+            "Show the reference in the asset's place and back (blink comparison)",
+            self._swap,
+            checkable=True,
+        )
+        A(
+            "evidence",
+            "&Evidence regions",
+            None,
+            ["E"],
+            "Outline where each image lies in the other, from the copy evidence (cyan dashes)",
+            self._toggle_evidence,
+            checkable=True,
+        )
+        self.acts["evidence"].setChecked(True)
         A(
             "faces",
             "Face &boxes",
@@ -903,6 +923,8 @@ class MainWindow(QMainWindow):
                     "wipe",
                     "difference",
                     "flip",
+                    "swap",
+                    "evidence",
                     "faces",
                     None,
                     "fit",
@@ -1348,6 +1370,15 @@ class MainWindow(QMainWindow):
         return frozenset(identity.model_ids)
 
     def _show_likeness(self, view: CompareView, item: AssetItem) -> None:
+        view.set_evidence(
+            alignments(item.findings),
+            {
+                ref: region
+                for f in item.findings
+                if isinstance(ref := f.evidence.get("reference"), str)
+                and (region := region_only(f.evidence)) is not None
+            },
+        )
         lk = likeness_of(item.result)
         names = self._model_names()
         view.set_faces(*face_boxes(lk, names))
@@ -1361,8 +1392,18 @@ class MainWindow(QMainWindow):
 
     def _flip(self) -> None:
         view = self._view()
-        view.toggle_flip()
-        self.acts["flip"].setChecked(view.flipped)
+        view.toggle_mirror()
+        self.acts["flip"].setChecked(view.mirrored)
+
+    def _swap(self) -> None:
+        view = self._view()
+        view.toggle_swap()
+        self.acts["swap"].setChecked(view.swapped)
+
+    def _toggle_evidence(self) -> None:
+        show = self.acts["evidence"].isChecked()
+        for view in (self.compare, self.simple_compare):
+            view.set_show_evidence(show)
 
     # -- filters and simple mode ----------------------------------------------------------------
 
@@ -1607,6 +1648,7 @@ class MainWindow(QMainWindow):
             b.rel,
         )
         self.compare.set_faces((), {})
+        self.compare.set_evidence({})
         self.set_mode(CompareMode.SIDE_BY_SIDE)
         self.status_text.setText(f"Comparing {a.ref.path.name} with {b.ref.path.name}")
 
