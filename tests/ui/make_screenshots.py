@@ -4,7 +4,10 @@ Run with ``uv run python tests/ui/make_screenshots.py [OUT_DIR]`` (default
 ``resources/screenshots``). Not collected by pytest. Uses the same screenshot path as
 ``twinreview demo DIR --screenshot FILE`` (which makes ``review.png``): the demo is built in a
 temporary folder, the app opens it, waits for the scan and the statuses, picks a pending asset
-with evidence, then saves ``compare-wipe.png`` (wipe mode) and ``simple.png`` (simple mode).
+with evidence, then saves ``compare-wipe.png`` (wipe mode), ``compare-difference.png`` (a copy
+in the difference view, aligned by its geometric evidence, the evidence regions drawn),
+``batch.png`` (several assets selected for one batch decision) and ``simple.png`` (simple mode
+on that copy).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ def main() -> int:
         save_png,
     )
     from twinreview.ui.compare_view import CompareMode
+    from twinreview.ui.evidence import alignments
+    from twinreview.ui.queue_model import QueueFilter
 
     tmp = Path(tempfile.mkdtemp(prefix="twinreview-shots-"))
     # Built on this device, so its (throw-away) owner is pinned here, as `twinreview demo` does.
@@ -41,6 +46,7 @@ def main() -> int:
     window = parts.window
     prepare_screenshot(parts)
     status = {"code": 0}
+    state: dict[str, str] = {}
 
     def wait_then(check: object, action: object, tries: int = 200) -> None:
         # Poll every 50 ms until ``check()``; a stuck step fails instead of hanging.
@@ -71,10 +77,62 @@ def main() -> int:
             lambda: QTimer.singleShot(300, after_wipe),
         )
 
+    def aligned_pick() -> str | None:
+        # A copy whose evidence maps it onto its reference (a crop or a mirror shows best).
+        best: tuple[int, str] | None = None
+        for item in parts.session.items:
+            for f in item.findings:
+                if f.kind != "near_copy_of_reference" or not alignments((f,)):
+                    continue
+                mirrored = f.evidence.get("mirrored") is True
+                rank = 0 if mirrored else 1
+                if best is None or rank < best[0]:
+                    best = (rank, item.rel)
+        return best[1] if best else None
+
     def after_wipe() -> None:
         save("compare-wipe.png")
+        rel = aligned_pick()
+        if rel is None or not window.select_asset(rel):
+            print("make_screenshots: no copy with geometric evidence", file=sys.stderr)
+            status["code"] = 1
+            batch()
+            return
+        state["copy"] = rel
+        window.set_mode(CompareMode.DIFFERENCE)
+        wait_then(
+            lambda: (
+                window.compare.asset_painted_now
+                and window.compare.reference_ready
+                and window.compare.overlay.aligned
+            ),
+            lambda: QTimer.singleShot(300, after_difference),
+        )
+
+    def after_difference() -> None:
+        save("compare-difference.png")
+        batch()
+
+    def batch() -> None:
+        from PySide6.QtCore import QItemSelectionModel
+
         window.set_mode(CompareMode.SIDE_BY_SIDE)
-        rel = window.current_item().rel
+        window.set_filter(QueueFilter.ALL)
+        sm = window.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        first = window.proxy.index(2, 0)
+        sm.setCurrentIndex(first, flags | QItemSelectionModel.SelectionFlag.Clear)
+        for row in (3, 4, 6):
+            sm.select(window.proxy.index(row, 0), flags)
+        window.table.scrollToTop()
+        wait_then(
+            lambda: window.compare.asset_painted_now,
+            lambda: QTimer.singleShot(300, after_batch),
+        )
+
+    def after_batch() -> None:
+        save("batch.png")
+        rel = state.get("copy") or window.current_item().rel
         window.acts["simple"].trigger()
         window.select_asset(rel)
         wait_then(

@@ -26,10 +26,11 @@ from twinreview.ui.evidence import (
 from twinreview.ui.images import ImageCache
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 
-# Reference fractions -> asset fractions for a crop of the middle half of the reference.
-CROP = [[2.0, 0.0, -0.5], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+# As the scan reports it: asset fractions -> reference fractions, for an asset that is a crop
+# of the middle half of the reference (the reference's x = 0.25 + asset's x / 2).
+CROP = [[0.5, 0.0, 0.25], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 # The same crop, mirrored.
-CROP_MIRRORED = [[-2.0, 0.0, 1.5], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+CROP_MIRRORED = [[-0.5, 0.0, 0.75], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 
 
 def _finding(h: Any, **extra: Any) -> Finding:
@@ -63,8 +64,8 @@ def test_evidence_read_defensively() -> None:
     assert inv is not None
     assert apply(multiply(m, inv), (0.3, 0.7)) == pytest.approx((0.3, 0.7))
     assert apply(MIRROR, (0.2, 0.4)) == pytest.approx((0.8, 0.4))
-    assert region_only({"query_region": [[0, 0], [1, 0], [1, 1], [0, 1]]}) is not None
-    assert region_only({"query_region": [[0, 0], [1, 0]]}) is None
+    assert region_only({"asset_region": [[0, 0], [1, 0], [1, 1], [0, 1]]}) is not None
+    assert region_only({"asset_region": [[0, 0], [1, 0]]}) is None
 
 
 @pytest.fixture
@@ -138,7 +139,8 @@ def test_evidence_regions_on_both_images_and_toggle(
     region = view.right._region
     assert region is not None
     assert [v for p in region for v in p] == pytest.approx([0.25, 0, 0.75, 0, 0.75, 1, 0.25, 1])
-    assert view.left._region is not None
+    # On the asset, the reference's frame lies far outside (the asset is a crop of it): not drawn.
+    assert view.left._region is None
 
     def cyan(canvas: Any) -> int:
         img = canvas.grab().toImage()

@@ -303,6 +303,8 @@ class ImageCanvas(QWidget):
             p.drawImage(self.fitted(self._secondary, frame), self._secondary)
             return
         p.save()
+        # Only over the asset: the reference's parts the asset cropped away compare with nothing.
+        p.setClipRect(primary_rect, Qt.ClipOperation.IntersectClip)
         p.setTransform(transform, True)
         p.drawImage(QPointF(0, 0), self._secondary)
         p.restore()

@@ -87,6 +87,13 @@ def square_pixmap(pixmap: QPixmap, size: QSize) -> QPixmap:
     return out
 
 
+def _inside(region: tuple[Point, ...] | None, margin: float = 0.05) -> tuple[Point, ...] | None:
+    if region is None:
+        return None
+    ok = all(-margin <= x <= 1 + margin and -margin <= y <= 1 + margin for x, y in region)
+    return region if ok else None
+
+
 def display_bound(widget: QWidget) -> QSize:
     """The size, in device pixels, display images are decoded and cached at: the screen's."""
     screen: QScreen | None = widget.screen() or QGuiApplication.primaryScreen()
@@ -214,9 +221,6 @@ class CompareView(QWidget):
         )
         self.strip.currentRowChanged.connect(self._on_strip_row)
         self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.strip.setUniformItemSizes(True)
-        self.strip.setWordWrap(False)
-        self.strip.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self._strip_items: dict[str, QListWidgetItem] = {}
         thumbnails.thumbnail_ready.connect(self._on_thumbnail)
 
@@ -563,6 +567,9 @@ class CompareView(QWidget):
                 to_asset = multiply(to_asset, MIRROR)
             if r_region is not None:
                 r_region = tuple((1.0 - x, y) for x, y in r_region)
+        # A region is worth outlining where it lies inside its image (the crop box on the
+        # original; the original's place in a letterboxed or shrunk copy), not far outside it.
+        r_region, a_region = _inside(r_region), _inside(a_region)
         if not self.show_evidence:
             r_region = a_region = None
         first, second = (a_img, r_img), (a_cap, r_cap)

@@ -1,7 +1,9 @@
 """The geometric evidence of a copy finding, read defensively from the finding's evidence (no Qt).
 
-A verified copy carries a 3 x 3 ``homography`` mapping the reference's image fractions (x right,
-y down, 0..1) onto the asset's, whether it matched mirrored, and its inlier count. The compare
+A verified copy carries a 3 x 3 ``homography`` mapping the asset's image fractions (x right, y
+down, 0..1) onto the reference's (``core.similarity``: "asset fractions to reference fractions"),
+``asset_region`` (the asset's corners in the reference), whether it matched mirrored, and its
+inlier count. The compare
 view uses it to line the reference up with the asset (wipe, difference) and to outline where each
 image lies in the other. Anything missing, malformed or singular gives no alignment: the view
 then fits the two images as before.
@@ -126,13 +128,14 @@ class Alignment:
 
 
 def alignment_from(evidence: Mapping[str, Any]) -> Alignment | None:
-    """The alignment a finding's evidence carries, or None."""
+    """The alignment a finding's evidence carries (its homography: asset -> reference), or None."""
     m = _matrix(evidence.get("homography"))
-    if m is None or inverse(m) is None:
+    to_asset = inverse(m) if m is not None else None
+    if to_asset is None:
         return None
     inliers = evidence.get("inliers")
     return Alignment(
-        m,
+        to_asset,
         evidence.get("mirrored") is True,
         inliers if isinstance(inliers, int) and not isinstance(inliers, bool) else None,
     )
@@ -153,7 +156,7 @@ def alignments(findings: Iterable[Finding]) -> dict[str, Alignment]:
 
 def region_only(evidence: Mapping[str, Any]) -> tuple[Point, ...] | None:
     """Corners of the matched region on the reference, when the evidence gives only those."""
-    for key in ("query_region", "region", "reference_region"):
+    for key in ("asset_region", "query_region", "region"):
         corners = _corners(evidence.get(key))
         if corners is not None:
             return corners

@@ -66,7 +66,18 @@ _SEVERITY_WORD = {Severity.BLOCK: "Blocking", Severity.WARN: "Warning", Severity
 # Face boxes are drawn on the images instead (fractions mean nothing to a reader).
 # So are mappings and corners (drawn on the images in the compare view).
 _HIDDEN_EVIDENCE = frozenset(
-    {"reference", "box", "reference_box", "faces", "homography", "query_region", "region"}
+    {
+        "reference",
+        "box",
+        "reference_box",
+        "faces",
+        "homography",
+        "asset_region",
+        "reference_region",
+        "query_region",
+        "region",
+        "keypoints",
+    }
 )
 
 
