@@ -166,3 +166,53 @@ def test_demo_approve_and_reject_with_the_keyboard(
     assert window.current_item() is rejected
     assert "Rejected by agent@example.com" in window.findings.toPlainText()
     assert "not good enough" in window.findings.toPlainText()
+
+
+def test_real_services_batch_withdraw_and_create(
+    qtbot: Any, app_parts: Any, tmp_path: Path
+) -> None:
+    """Batch reject, withdraw and Create workspace through the real services."""
+    window, session = app_parts.window, app_parts.session
+    window.show()
+    me = session.backend.create_identity("agent@example.com", "Alex Agent", "agent")
+    session.set_identity(me, None)
+    identity = IdentityStore.default().load()
+    assert identity is not None
+    root = build_demo(
+        tmp_path / "demo",
+        (Person("agent@example.com", "Alex Agent", "agent", ("milo", "nova")), identity.public_key),
+        trust=TrustStore.default(),
+    )
+    with qtbot.waitSignal(session.statuses_refreshed, timeout=60_000):
+        window.open_workspace(root)
+    qtbot.waitUntil(lambda: all(i.status is not None for i in session.items), timeout=30_000)
+    picked = [
+        i.rel
+        for i in session.items
+        if i.result is not None and not i.result.error and i.ref.model_id in ("milo", "nova")
+    ][:3]
+    assert len(picked) == 3
+    with qtbot.waitSignal(session.batch_finished, timeout=30_000) as done:
+        session.decide_many(picked, "reject", ["quality"], "batch note")
+    ok, refused = done.args
+    assert sorted(ok) == sorted(picked) and refused == []
+    status = compute_status(Workspace.open(root))
+    by_path = {a.path: a for a in status.assets}
+    for rel in picked:
+        assert by_path[rel].state is State.REJECTED
+    # Withdraw one: a signed entry, the reviewer is undecided about it again.
+    with qtbot.waitSignal(session.decision_recorded, timeout=10_000) as rec:
+        session.withdraw(picked[0])
+    assert rec.args == [picked[0], "withdraw"]
+    status = compute_status(Workspace.open(root))
+    by_path = {a.path: a for a in status.assets}
+    assert by_path[picked[0]].state is not State.REJECTED
+    assert by_path[picked[1]].state is State.REJECTED
+    assert verify_workspace(root).ok
+    # Create workspace: a new folder, owned by this key, opened and decidable.
+    target = tmp_path / "new-ws"
+    with qtbot.waitSignal(session.workspace_opened, timeout=30_000):
+        window.create_workspace_at(target, "Spring")
+    assert (target / "roster" / "roster.dlog").is_file()
+    qtbot.waitUntil(lambda: session.trust is not None and session.trust.ok, timeout=10_000)
+    assert session.workspace_read_only is None
