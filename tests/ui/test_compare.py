@@ -11,9 +11,10 @@ from PySide6.QtGui import QColor, QImage
 from conftest import SyncExecutor
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.canvas import ImageCanvas
-from twinreview.ui.compare_view import CompareMode, CompareView, RefEntry
+from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.images import ImageCache
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.references import RefEntry
 
 
 @pytest.fixture

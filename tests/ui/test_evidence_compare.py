@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from conftest import SyncExecutor
 from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
 from twinreview.ui.bridge import Bridge
-from twinreview.ui.compare_view import CompareMode, CompareView, RefEntry
+from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.evidence import (
     MIRROR,
     alignment_from,
@@ -25,6 +25,7 @@ from twinreview.ui.evidence import (
 )
 from twinreview.ui.images import ImageCache
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.references import RefEntry
 
 # As the scan reports it: asset fractions -> reference fractions, for an asset that is a crop
 # of the middle half of the reference (the reference's x = 0.25 + asset's x / 2).
@@ -184,7 +185,7 @@ def test_findings_panel_folds_raw_evidence_behind_details(qtbot: Any, tmp_path: 
     from conftest import FakeAssetResult, FakeFacts
     from twinreview.core.workspace import AssetRef
     from twinreview.ui.findings_panel import DETAILS_URL, FindingsPanel
-    from twinreview.ui.session import AssetItem
+    from twinreview.ui.items import AssetItem
 
     ref = AssetRef(tmp_path / "a.jpg", "assets/m/a.jpg", "m", None)
     f = _finding(CROP, distance=3, mirrored=True)

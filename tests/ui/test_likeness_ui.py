@@ -18,11 +18,12 @@ from conftest import SyncExecutor as UiSync
 from twinreview.core.likeness import OTHER, OWN, UNKNOWN, FaceMatch, Likeness, RefMatch
 from twinreview.ui.backend import Identity
 from twinreview.ui.bridge import Bridge
-from twinreview.ui.compare_view import CompareView, RefEntry
+from twinreview.ui.compare_view import CompareView
 from twinreview.ui.faces import FaceBox, face_boxes
 from twinreview.ui.images import ImageCache
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.main_window import PAGE_SIMPLE
+from twinreview.ui.references import RefEntry
 
 GREEN = QColor(46, 204, 113)
 

@@ -308,7 +308,7 @@ def test_many_findings_of_one_kind_are_folded(qtbot: Any, tmp_path: Path) -> Non
     from twinreview.core.findings import DUPLICATE_IN_BATCH, Finding, Severity
     from twinreview.core.workspace import AssetRef
     from twinreview.ui.findings_panel import SHOW_ALL_URL, FindingsPanel
-    from twinreview.ui.session import AssetItem
+    from twinreview.ui.items import AssetItem
 
     ref = AssetRef(tmp_path / "a.jpg", "assets/m/a.jpg", "m", None)
     dups = tuple(

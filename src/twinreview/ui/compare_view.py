@@ -11,7 +11,6 @@ Zoom and pan are kept when the next asset is shown.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
@@ -36,6 +35,7 @@ from twinreview.ui.evidence import MIRROR, Alignment, Matrix, Point, multiply
 from twinreview.ui.faces import FaceBox
 from twinreview.ui.images import Decoded
 from twinreview.ui.loader import ImageLoader, Key, ThumbnailProvider
+from twinreview.ui.references import RefEntry
 from twinreview.ui.resources import icon
 
 _MAX_BOUND = 4096
@@ -47,25 +47,6 @@ class CompareMode(enum.Enum):
     SIDE_BY_SIDE = "side by side"
     WIPE = "wipe"
     DIFFERENCE = "difference"
-
-
-@dataclass(frozen=True)
-class RefEntry:
-    """A picture to compare against.
-
-    Attributes:
-        path: Absolute path.
-        rel: Workspace-relative path (the key).
-        label: Short text under the thumbnail.
-        distance: Perceptual-hash distance to the asset (lower: more alike), when known.
-        why: Why it is offered (e.g. ``evidence: near copy``), for the tooltip.
-    """
-
-    path: Path
-    rel: str
-    label: str
-    distance: int | None = None
-    why: str = ""
 
 
 def square_pixmap(pixmap: QPixmap, size: QSize) -> QPixmap:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtGui import QColor
 
 from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness
+from twinreview.ui.items import likeness_of
+
+__all__ = ["FaceBox", "best_face_reference", "face_boxes", "likeness_of"]
 
 # Colours readable over photos, light or dark: green the model, red another model, amber the rest.
 _COLOURS = {
@@ -37,12 +39,6 @@ class FaceBox:
     box: tuple[float, float, float, float]
     colour: QColor
     label: str
-
-
-def likeness_of(result: Any) -> Likeness | None:
-    """The likeness of a scan result, when the scan looked for faces (else None)."""
-    lk = getattr(result, "likeness", None) if result is not None else None
-    return lk if isinstance(lk, Likeness) else None
 
 
 def face_boxes(

@@ -19,8 +19,8 @@ from twinreview.core.findings import Finding, Severity
 from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness, sentence, strength
 from twinreview.core.policy import REASON_CODES, Decision, State
 from twinreview.ui.faces import likeness_of
+from twinreview.ui.items import AssetItem
 from twinreview.ui.resources import icon
-from twinreview.ui.session import AssetItem
 
 EVIDENCE_SCHEME = "evidence"
 # A link that shows every finding of the asset on screen (see _PER_KIND).

@@ -49,22 +49,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twinreview.core.findings import (
-    DUPLICATE_IN_BATCH,
-    LOOKS_LIKE_OTHER_MODEL,
-    MATCHES_OTHER_MODEL,
-    NEAR_COPY_OF_REFERENCE,
-    RESUBMITTED_REJECTED,
-)
 from twinreview.core.likeness import sentence as likeness_sentence
-from twinreview.core.likeness import strength as likeness_strength
 from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
 from twinreview.core.workspace import Workspace
-from twinreview.ui.compare_view import CompareMode, CompareView, RefEntry
+from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, ShortcutSheet
 from twinreview.ui.evidence import alignments, region_only
 from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.findings_panel import FindingsPanel
+from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
 from twinreview.ui.queue_model import (
@@ -78,6 +71,7 @@ from twinreview.ui.queue_model import (
     QueueProxy,
     status_sentence,
 )
+from twinreview.ui.references import RefEntry, ReferencePresenter
 from twinreview.ui.resources import app_icon, icon
 from twinreview.ui.roster_dialogs import (
     ConsentDialog,
@@ -87,14 +81,8 @@ from twinreview.ui.roster_dialogs import (
     TrustDialog,
 )
 from twinreview.ui.roster_view import MISMATCH, UNPINNED
-from twinreview.ui.session import AssetItem, ReviewSession
+from twinreview.ui.session import ReviewSession
 
-_SIMILARITY_KINDS = (
-    NEAR_COPY_OF_REFERENCE,
-    MATCHES_OTHER_MODEL,
-    RESUBMITTED_REJECTED,
-    DUPLICATE_IN_BATCH,
-)
 PAGE_WELCOME, PAGE_REVIEW, PAGE_SIMPLE = range(3)
 
 #: Keys that are not actions, for the shortcut sheet: (what, keys).
@@ -108,16 +96,6 @@ EXTRA_KEYS: tuple[tuple[str, str], ...] = (
     ("Confirm a dialog (reject reasons, note)", "Ctrl+Enter"),
     ("Close a dialog", "Esc"),
 )
-
-
-def hamming_hex(a: str | None, b: str | None) -> int | None:
-    """Bit distance between two hex hashes of equal length (None when unknown)."""
-    if not a or not b or len(a) != len(b):
-        return None
-    try:
-        return (int(a, 16) ^ int(b, 16)).bit_count()
-    except ValueError:
-        return None
 
 
 class WelcomePage(QScrollArea):
@@ -291,6 +269,8 @@ class MainWindow(QMainWindow):
         #: Screenshot mode: decision buttons look live (nobody can click; the window closes) and
         #: the status line says why decisions are off, instead of greyed-out buttons.
         self.presentation_note: str | None = None
+        #: What each asset is compared with, and which picture comes first (no Qt).
+        self.references = ReferencePresenter(lambda: session.workspace, lambda: session.scan_result)
         self._make_actions()
 
         # Queue
@@ -1230,87 +1210,11 @@ class MainWindow(QMainWindow):
         return None
 
     def references_for(self, item: AssetItem) -> list[RefEntry]:
-        """The pictures to compare ``item`` with: evidence first, then its model's references."""
-        ws = self.session.workspace
-        if ws is None:
-            return []
-        phashes = self._reference_phashes()
-        asset_phash = item.result.phash if item.result else None
-        out: list[RefEntry] = []
-        seen: set[str] = set()
-        for f in item.findings:
-            ref = f.evidence.get("reference")
-            if (
-                f.kind in _SIMILARITY_KINDS
-                and isinstance(ref, str)
-                and ref
-                and ref not in seen
-                and ref != item.rel  # e.g. the rejected earlier bytes of this very file
-            ):
-                seen.add(ref)
-                dist = f.evidence.get("distance")
-                out.append(
-                    RefEntry(
-                        ws.root / ref,
-                        ref,
-                        ref.rsplit("/", 1)[-1],
-                        int(dist) if isinstance(dist, int) else None,
-                        f"Evidence: {f.kind.replace('_', ' ')}",
-                    )
-                )
-        # The face check's evidence: another model's photo her face matched, else the model's
-        # own photo with the closest face.
-        lk = likeness_of(item.result)
-        face_refs: list[tuple[str, str]] = []
-        for f in item.findings:
-            ref = f.evidence.get("reference")
-            if f.kind == LOOKS_LIKE_OTHER_MODEL and isinstance(ref, str) and ref:
-                face_refs.append((ref, "Evidence: the face looks like another model"))
-        best = lk.best_own if lk is not None else None
-        if best is not None and best.own is not None:
-            why = f"Closest face: {likeness_strength(best.own.distance)} ({best.own.distance:.2f})"
-            face_refs.append((best.own.reference, why))
-        for ref, why in face_refs:
-            if ref not in seen and ref != item.rel:
-                seen.add(ref)
-                dist = hamming_hex(asset_phash, phashes.get(ref))
-                out.append(RefEntry(ws.root / ref, ref, ref.rsplit("/", 1)[-1], dist, why))
-        model = ws.models.get(item.ref.model_id)
-        if model is not None:
-            for p in model.references:
-                rel = ws.rel(p) if p.is_relative_to(ws.root) else str(p)
-                if rel in seen:
-                    continue
-                seen.add(rel)
-                out.append(RefEntry(p, rel, p.name, hamming_hex(asset_phash, phashes.get(rel)), ""))
-        return out
+        """The pictures to compare ``item`` with (see :class:`ReferencePresenter`)."""
+        return self.references.references_for(item)
 
-    def _reference_phashes(self) -> dict[str, str]:
-        result = self.session.scan_result
-        if result is None:
-            return {}
-        cached = getattr(self, "_phash_cache", None)
-        if cached is not None and cached[0] is result:
-            return cached[1]
-        phashes = {}
-        for r in result.references:
-            ph = getattr(r, "phash", None)
-            rel = getattr(r, "rel", None)
-            if isinstance(ph, str) and isinstance(rel, str):
-                phashes[rel] = ph
-        self._phash_cache = (result, phashes)
-        return phashes
-
-    @staticmethod
-    def _preselect(item: AssetItem, refs: list[RefEntry]) -> str | None:
-        # The evidence pair first (what the finding is about), else the closest reference.
-        for r in refs:
-            if r.why:
-                return r.rel
-        known = [r for r in refs if r.distance is not None]
-        if known:
-            return min(known, key=lambda r: r.distance if r.distance is not None else 1 << 30).rel
-        return refs[0].rel if refs else None
+    def _preselect(self, item: AssetItem, refs: list[RefEntry]) -> str | None:
+        return self.references.preselect(refs)
 
     def open_evidence(self, rel: str) -> None:
         """Show the asset beside the evidence ``rel`` (a reference or another asset)."""
@@ -1320,10 +1224,8 @@ class MainWindow(QMainWindow):
         if item is None or ws is None:
             return
         if rel not in {r.rel for r in view.references}:
-            refs = [
-                RefEntry(ws.root / rel, rel, rel.rsplit("/", 1)[-1], None, "Evidence"),
-                *view.references,
-            ]
+            entry = self.references.evidence_entry(rel)
+            refs = [entry, *view.references] if entry is not None else view.references
             view.show_asset(item.ref.path, item.rel, item.ref.path.name, refs, rel)
         else:
             view.select_reference(rel)

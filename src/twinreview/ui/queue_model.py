@@ -20,9 +20,10 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 from twinreview.core.findings import Severity
 from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
 from twinreview.ui.backend import Identity
+from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon
-from twinreview.ui.session import AssetItem, ReviewSession, disclosure_verdict
+from twinreview.ui.session import ReviewSession
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -23,8 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE, DisclosurePolicy
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.findings import Finding, Severity, worst
-from twinreview.core.policy import APPROVE, REJECT, WITHDRAW, State
+from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.ui.backend import (
     AssetResultLike,
@@ -35,59 +34,9 @@ from twinreview.ui.backend import (
     StatusSnapshot,
 )
 from twinreview.ui.bridge import Bridge, Task
+from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
-
-
-def disclosure_verdict(item: AssetItem) -> str | None:
-    """The asset's AI-disclosure verdict (``disclosed`` … ``blocked``), None before the scan."""
-    disclosure = item.result.disclosure if item.result is not None else None
-    verdict = disclosure.get("verdict") if disclosure else None
-    return verdict if isinstance(verdict, str) else None
-
-
-@dataclass
-class AssetItem:
-    """One row of the queue: an asset with whatever is known about it so far."""
-
-    ref: AssetRef
-    model_name: str
-    result: AssetResultLike | None = None
-    status: AssetStatus | None = None
-
-    @property
-    def rel(self) -> str:
-        """Workspace-relative path."""
-        return self.ref.rel
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        """Findings of the last scan (empty before it)."""
-        return tuple(self.result.findings) if self.result is not None else ()
-
-    @property
-    def worst(self) -> Severity | None:
-        """Worst finding severity, None when there are none (or no scan yet)."""
-        return worst(self.findings)
-
-    @property
-    def blocking(self) -> tuple[Finding, ...]:
-        """Findings of severity block."""
-        return tuple(f for f in self.findings if f.severity is Severity.BLOCK)
-
-    @property
-    def state(self) -> State | None:
-        """Policy state, None until statuses are known."""
-        return self.status.evaluation.state if self.status is not None else None
-
-    def latest_by(self, principal: str) -> str | None:
-        """The latest decision of ``principal`` about the current bytes, if any."""
-        if self.status is None:
-            return None
-        for d in reversed(self.status.evaluation.counting):
-            if d.principal == principal:
-                return d.decision
-        return None
 
 
 @dataclass
