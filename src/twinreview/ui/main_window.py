@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
 from twinreview.core.likeness import sentence as likeness_sentence
 from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
 from twinreview.core.workspace import Workspace
+from twinreview.ui.actions import MENUS, TOOLBAR, build_actions
 from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, ShortcutSheet
 from twinreview.ui.evidence import alignments, region_only
@@ -72,7 +73,7 @@ from twinreview.ui.queue_model import (
     status_sentence,
 )
 from twinreview.ui.references import RefEntry, ReferencePresenter
-from twinreview.ui.resources import app_icon, icon
+from twinreview.ui.resources import app_icon
 from twinreview.ui.roster_dialogs import (
     ConsentDialog,
     JoinDialog,
@@ -501,373 +502,60 @@ class MainWindow(QMainWindow):
 
     # -- actions --------------------------------------------------------------------------------
 
-    def _action(
-        self,
-        name: str,
-        text: str,
-        icon_name: str | None,
-        keys: list[str],
-        tip: str,
-        slot: Callable[[], None],
-        *,
-        checkable: bool = False,
-    ) -> QAction:
-        a = QAction(text, self)
-        if icon_name:
-            a.setIcon(icon(icon_name))
-        a.setShortcuts([QKeySequence(k) for k in keys])
-        shown = ", ".join(
-            QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys
-        )
-        a.setToolTip(f"{tip} ({shown})" if shown else tip)
-        a.setStatusTip(tip)
-        a.setCheckable(checkable)
-        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        a.triggered.connect(lambda _=False: slot())
-        self.addAction(a)
-        self.acts[name] = a
-        return a
-
     def _make_actions(self) -> None:
-        A = self._action
-        A(
-            "open",
-            "&Open workspace…",
-            "open",
-            ["Ctrl+O"],
-            "Open a workspace folder",
-            self.choose_workspace,
-        )
-        A(
-            "create",
-            "&Create workspace…",
-            "roster",
-            ["Ctrl+N"],
-            "Make a new workspace folder; your key becomes its owner",
-            self.create_workspace,
-        )
-        A(
-            "demo",
-            "Open the &demo",
-            "demo",
-            [],
-            "Build the demo workspace and open it",
-            self.open_demo,
-        )
-        A(
-            "rescan",
-            "&Rescan",
-            "rescan",
-            ["F5", "Ctrl+R"],
-            "Scan the workspace again",
-            self.session.start_scan,
-        )
-        A(
-            "cancel_scan",
-            "&Cancel scan",
-            "cancel",
-            ["Ctrl+."],
-            "Stop the running scan",
-            self.session.cancel_scan,
-        )
-        A(
-            "approve",
-            "&Approve",
-            "approve",
-            ["A"],
-            "Approve this asset; signed at once",
-            self.approve_current,
-        )
-        A(
-            "reject",
-            "&Reject…",
-            "reject",
-            ["R"],
-            "Reject this asset with reasons; signed at once",
-            self.reject_current,
-        )
-        A(
-            "undo",
-            "&Undo my last decision",
-            None,
-            ["Ctrl+Z"],
-            "Withdraw the decision you just signed (a signed withdraw entry: you are undecided "
-            "again)",
-            self.undo_last_decision,
-        )
-        A(
-            "withdraw",
-            "&Withdraw my decision",
-            None,
-            ["Ctrl+Backspace"],
-            "Withdraw your decision about this asset (signed; you are undecided again)",
-            self.withdraw_current,
-        )
-        A(
-            "compare_two",
-            "&Compare the two selected",
-            None,
-            ["C"],
-            "Select two assets (Ctrl + click) and compare them side by side",
-            self.compare_selected,
-        )
-        A(
-            "next",
-            "&Next",
-            "next",
-            ["N", "J", "Ctrl+Down"],
-            "Next asset in the queue",
-            lambda: self.step(1),
-        )
-        A(
-            "previous",
-            "&Previous",
-            "previous",
-            ["P", "K", "Ctrl+Up"],
-            "Previous asset in the queue",
-            lambda: self.step(-1),
-        )
-        A(
-            "side",
-            "&Side by side",
-            "side-by-side",
-            ["S"],
-            "Asset and reference side by side",
-            lambda: self.set_mode(CompareMode.SIDE_BY_SIDE),
-            checkable=True,
-        )
-        A(
-            "wipe",
-            "&Wipe",
-            "wipe",
-            ["W"],
-            "One view with a divider between asset and reference",
-            lambda: self.set_mode(CompareMode.WIPE),
-            checkable=True,
-        )
-        A(
-            "difference",
-            "&Difference",
-            "difference",
-            ["D"],
-            "Show where asset and reference differ (black: identical)",
-            lambda: self.set_mode(CompareMode.DIFFERENCE),
-            checkable=True,
-        )
-        group = QActionGroup(self)
-        for n in ("side", "wipe", "difference"):
-            group.addAction(self.acts[n])
-        self.acts["side"].setChecked(True)
-        A(
-            "flip",
-            "&Flip",
-            "flip",
-            ["X"],
-            "Mirror the reference left-right in place (a mirrored copy then lines up)",
-            self._flip,
-            checkable=True,
-        )
-        A(
-            "swap",
-            "S&wap sides",
-            None,
-            ["B"],
-            "Show the reference in the asset's place and back (blink comparison)",
-            self._swap,
-            checkable=True,
-        )
-        A(
-            "evidence",
-            "&Evidence regions",
-            None,
-            ["E"],
-            "Outline where each image lies in the other, from the copy evidence (cyan dashes)",
-            self._toggle_evidence,
-            checkable=True,
-        )
-        self.acts["evidence"].setChecked(True)
-        A(
-            "faces",
-            "Face &boxes",
-            None,
-            ["F"],
-            "Outline the faces the likeness check found (green: the model, red: another "
-            "model, amber: nobody in this workspace)",
-            self._toggle_faces,
-            checkable=True,
-        )
-        self.acts["faces"].setChecked(True)
-        A(
-            "fit",
-            "&Fit",
-            "zoom-fit",
-            ["0", "Ctrl+0"],
-            "Fit the whole image; lines both sides up again",
-            lambda: self._view().fit(),
-        )
-        A(
-            "actual",
-            "&100 %",
-            "zoom-100",
-            ["1", "Ctrl+1"],
-            "One image pixel per screen pixel",
-            lambda: self._view().actual_size(),
-        )
-        A(
-            "zoom_in",
-            "Zoom &in",
-            "zoom-in",
-            ["+", "=", "Ctrl++"],
-            "Zoom in (both sides)",
-            lambda: self._view().zoom_by(1.25),
-        )
-        A(
-            "zoom_out",
-            "Zoom &out",
-            "zoom-out",
-            ["-", "Ctrl+-"],
-            "Zoom out (both sides)",
-            lambda: self._view().zoom_by(0.8),
-        )
-        A(
-            "next_ref",
-            "Next reference",
-            None,
-            ["]"],
-            "Compare with the next reference photo",
-            lambda: self._view().step_reference(1),
-        )
-        A(
-            "prev_ref",
-            "Previous reference",
-            None,
-            ["["],
-            "Compare with the previous reference photo",
-            lambda: self._view().step_reference(-1),
-        )
-        A(
-            "wipe_left",
-            "Wipe left",
-            None,
-            [","],
-            "Move the wipe divider left",
-            lambda: self.compare.nudge_wipe(-0.05),
-        )
-        A(
-            "wipe_right",
-            "Wipe right",
-            None,
-            ["."],
-            "Move the wipe divider right",
-            lambda: self.compare.nudge_wipe(0.05),
-        )
-        A(
-            "ref_left",
-            "Move reference left",
-            None,
-            ["Shift+Left"],
-            "Move the reference side alone",
-            lambda: self._view().pan(0.02, 0, local=True),
-        )
-        A(
-            "ref_right",
-            "Move reference right",
-            None,
-            ["Shift+Right"],
-            "Move the reference side alone",
-            lambda: self._view().pan(-0.02, 0, local=True),
-        )
-        A(
-            "ref_up",
-            "Move reference up",
-            None,
-            ["Shift+Up"],
-            "Move the reference side alone",
-            lambda: self._view().pan(0, 0.02, local=True),
-        )
-        A(
-            "ref_down",
-            "Move reference down",
-            None,
-            ["Shift+Down"],
-            "Move the reference side alone",
-            lambda: self._view().pan(0, -0.02, local=True),
-        )
-        A(
-            "simple",
-            "Si&mple mode",
-            "simple-mode",
-            ["Ctrl+M"],
-            "Large images and two buttons, only your own assets",
-            self.toggle_simple,
-            checkable=True,
-        )
-        A(
-            "identity",
-            "&Identity…",
-            "identity",
-            [],
-            "Who you are on this computer: create your identity, or show your key line again",
-            self.show_identity_dialog,
-        )
-        A(
-            "roster",
-            "R&oster…",
-            "roster",
-            ["Ctrl+Shift+R"],
-            "Who may approve here: people, join requests, the signed rules",
-            self.show_roster,
-        )
-        A(
-            "consent",
-            "My &consent…",
-            "consent",
-            ["Ctrl+Shift+C"],
-            "As a model: which uses of your images you allow, until when",
-            lambda: self.show_consent(""),
-        )
-        A(
-            "search",
-            "Filter by path",
-            None,
-            ["Ctrl+F"],
-            "Type to filter the queue",
-            lambda: self.search.setFocus(),
-        )
-        A(
-            "shortcuts",
-            "&Keyboard shortcuts",
-            "keyboard",
-            ["?", "F1"],
-            "Show every keyboard shortcut",
-            self.show_shortcuts,
-        )
+        """Every command from the action table (:mod:`twinreview.ui.actions`), in one loop."""
+        self.acts = build_actions(self, self._slots())
+        for a in self.acts.values():
+            self.addAction(a)
+
+    def _slots(self) -> dict[str, Callable[[], None]]:
+        """What each action of the table does, by id."""
+        return {
+            "open": self.choose_workspace,
+            "create": self.create_workspace,
+            "demo": self.open_demo,
+            "rescan": self.session.start_scan,
+            "cancel_scan": self.session.cancel_scan,
+            "approve": self.approve_current,
+            "reject": self.reject_current,
+            "undo": self.undo_last_decision,
+            "withdraw": self.withdraw_current,
+            "compare_two": self.compare_selected,
+            "next": lambda: self.step(1),
+            "previous": lambda: self.step(-1),
+            "side": lambda: self.set_mode(CompareMode.SIDE_BY_SIDE),
+            "wipe": lambda: self.set_mode(CompareMode.WIPE),
+            "difference": lambda: self.set_mode(CompareMode.DIFFERENCE),
+            "flip": self._flip,
+            "swap": self._swap,
+            "evidence": self._toggle_evidence,
+            "faces": self._toggle_faces,
+            "fit": lambda: self._view().fit(),
+            "actual": lambda: self._view().actual_size(),
+            "zoom_in": lambda: self._view().zoom_by(1.25),
+            "zoom_out": lambda: self._view().zoom_by(0.8),
+            "next_ref": lambda: self._view().step_reference(1),
+            "prev_ref": lambda: self._view().step_reference(-1),
+            "wipe_left": lambda: self.compare.nudge_wipe(-0.05),
+            "wipe_right": lambda: self.compare.nudge_wipe(0.05),
+            "ref_left": lambda: self._view().pan(0.02, 0, local=True),
+            "ref_right": lambda: self._view().pan(-0.02, 0, local=True),
+            "ref_up": lambda: self._view().pan(0, 0.02, local=True),
+            "ref_down": lambda: self._view().pan(0, -0.02, local=True),
+            "simple": self.toggle_simple,
+            "identity": self.show_identity_dialog,
+            "roster": self.show_roster,
+            "consent": lambda: self.show_consent(""),
+            "search": lambda: self.search.setFocus(),
+            "shortcuts": self.show_shortcuts,
+        }
 
     def _make_toolbar(self) -> None:
         tb = QToolBar("Main")
         tb.setObjectName("main_toolbar")
         tb.setIconSize(QSize(22, 22))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        for name in (
-            "open",
-            "rescan",
-            None,
-            "side",
-            "wipe",
-            "difference",
-            "flip",
-            None,
-            "fit",
-            "actual",
-            "zoom_in",
-            "zoom_out",
-            None,
-            "simple",
-            "identity",
-            "roster",
-            "consent",
-            "shortcuts",
-        ):
+        for name in TOOLBAR:
             if name is None:
                 tb.addSeparator()
             else:
@@ -878,58 +566,12 @@ class MainWindow(QMainWindow):
     def _make_menus(self) -> None:
         """Every action in a menu too: found by reading, not only by key."""
         bar = self.menuBar()
-        for title, names in (
-            ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan")),
-            (
-                "&Review",
-                (
-                    "approve",
-                    "reject",
-                    "undo",
-                    "withdraw",
-                    None,
-                    "next",
-                    "previous",
-                    "compare_two",
-                    "search",
-                    None,
-                    "simple",
-                ),
-            ),
-            (
-                "&View",
-                (
-                    "side",
-                    "wipe",
-                    "difference",
-                    "flip",
-                    "swap",
-                    "evidence",
-                    "faces",
-                    None,
-                    "fit",
-                    "actual",
-                    "zoom_in",
-                    "zoom_out",
-                    None,
-                    "next_ref",
-                    "prev_ref",
-                    "wipe_left",
-                    "wipe_right",
-                    "ref_left",
-                    "ref_right",
-                    "ref_up",
-                    "ref_down",
-                ),
-            ),
-            ("&Workspace", ("identity", "roster", "consent")),
-            ("&Help", ("shortcuts",)),
-        ):
+        for title, names in MENUS:
             menu = bar.addMenu(title)
             for name in names:
                 if name is None:
                     menu.addSeparator()
-                elif name in self.acts:
+                else:
                     menu.addAction(self.acts[name])
         self.menus = bar
 

@@ -1,0 +1,425 @@
+"""Every command of the main window as one table: id, text, icon, keys, tip.
+
+The window builds its ``QAction`` objects from :data:`ACTIONS` in one loop
+(:func:`build_actions`), gives each its slot by id, and lays out its menus (:data:`MENUS`) and
+toolbar (:data:`TOOLBAR`) from the ids. The shortcut sheet lists the same table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+
+from twinreview.ui.resources import icon
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One command.
+
+    Attributes:
+        id: The key the window finds it (and its slot) by.
+        text: Menu text, with its ``&`` mnemonic.
+        icon: Bundled icon name, or None.
+        keys: Shortcuts (``QKeySequence`` strings); the first is the one shown in tooltips first.
+        tip: What it does, in one line (tooltip and status tip; the keys are appended).
+        checkable: A toggle.
+        checked: Checked at start.
+        group: Exclusive group name (one of the group checked at a time), or "".
+    """
+
+    id: str
+    text: str
+    icon: str | None
+    keys: tuple[str, ...]
+    tip: str
+    checkable: bool = False
+    checked: bool = False
+    group: str = ""
+
+
+ACTIONS: tuple[Spec, ...] = (
+    Spec(
+        "open",
+        "&Open workspace…",
+        "open",
+        ("Ctrl+O",),
+        "Open a workspace folder",
+    ),
+    Spec(
+        "create",
+        "&Create workspace…",
+        "roster",
+        ("Ctrl+N",),
+        "Make a new workspace folder; your key becomes its owner",
+    ),
+    Spec(
+        "demo",
+        "Open the &demo",
+        "demo",
+        ("Ctrl+Shift+D",),
+        "Build the demo workspace and open it",
+    ),
+    Spec(
+        "rescan",
+        "&Rescan",
+        "rescan",
+        ("F5", "Ctrl+R"),
+        "Scan the workspace again",
+    ),
+    Spec(
+        "cancel_scan",
+        "&Cancel scan",
+        "cancel",
+        ("Ctrl+.",),
+        "Stop the running scan",
+    ),
+    Spec(
+        "approve",
+        "&Approve",
+        "approve",
+        ("A",),
+        "Approve this asset; signed at once",
+    ),
+    Spec(
+        "reject",
+        "&Reject…",
+        "reject",
+        ("R",),
+        "Reject this asset with reasons; signed at once",
+    ),
+    Spec(
+        "undo",
+        "&Undo my last decision",
+        None,
+        ("Ctrl+Z",),
+        "Withdraw the decision you just signed (a signed withdraw entry: you are undecided again)",
+    ),
+    Spec(
+        "withdraw",
+        "&Withdraw my decision",
+        None,
+        ("Ctrl+Backspace",),
+        "Withdraw your decision about this asset (signed; you are undecided again)",
+    ),
+    Spec(
+        "compare_two",
+        "&Compare the two selected",
+        None,
+        ("C",),
+        "Select two assets (Ctrl + click) and compare them side by side",
+    ),
+    Spec(
+        "next",
+        "&Next",
+        "next",
+        ("N", "J", "Ctrl+Down"),
+        "Next asset in the queue",
+    ),
+    Spec(
+        "previous",
+        "&Previous",
+        "previous",
+        ("P", "K", "Ctrl+Up"),
+        "Previous asset in the queue",
+    ),
+    Spec(
+        "side",
+        "&Side by side",
+        "side-by-side",
+        ("S",),
+        "Asset and reference side by side",
+        checkable=True,
+        checked=True,
+        group="compare_mode",
+    ),
+    Spec(
+        "wipe",
+        "&Wipe",
+        "wipe",
+        ("W",),
+        "One view with a divider between asset and reference",
+        checkable=True,
+        group="compare_mode",
+    ),
+    Spec(
+        "difference",
+        "&Difference",
+        "difference",
+        ("D",),
+        "Show where asset and reference differ (black: identical)",
+        checkable=True,
+        group="compare_mode",
+    ),
+    Spec(
+        "flip",
+        "&Flip",
+        "flip",
+        ("X",),
+        "Mirror the reference left-right in place (a mirrored copy then lines up)",
+        checkable=True,
+    ),
+    Spec(
+        "swap",
+        "S&wap sides",
+        None,
+        ("B",),
+        "Show the reference in the asset's place and back (blink comparison)",
+        checkable=True,
+    ),
+    Spec(
+        "evidence",
+        "&Evidence regions",
+        None,
+        ("E",),
+        "Outline where each image lies in the other, from the copy evidence (cyan dashes)",
+        checkable=True,
+        checked=True,
+    ),
+    Spec(
+        "faces",
+        "Face &boxes",
+        None,
+        ("F",),
+        "Outline the faces the likeness check found (green: the model, red: another model, "
+        "amber: nobody in this workspace)",
+        checkable=True,
+        checked=True,
+    ),
+    Spec(
+        "fit",
+        "&Fit",
+        "zoom-fit",
+        ("0", "Ctrl+0"),
+        "Fit the whole image; lines both sides up again",
+    ),
+    Spec(
+        "actual",
+        "&100 %",
+        "zoom-100",
+        ("1", "Ctrl+1"),
+        "One image pixel per screen pixel",
+    ),
+    Spec(
+        "zoom_in",
+        "Zoom &in",
+        "zoom-in",
+        ("+", "=", "Ctrl++"),
+        "Zoom in (both sides)",
+    ),
+    Spec(
+        "zoom_out",
+        "Zoom &out",
+        "zoom-out",
+        ("-", "Ctrl+-"),
+        "Zoom out (both sides)",
+    ),
+    Spec(
+        "next_ref",
+        "Next reference",
+        None,
+        ("]",),
+        "Compare with the next reference photo",
+    ),
+    Spec(
+        "prev_ref",
+        "Previous reference",
+        None,
+        ("[",),
+        "Compare with the previous reference photo",
+    ),
+    Spec(
+        "wipe_left",
+        "Wipe left",
+        None,
+        (",",),
+        "Move the wipe divider left",
+    ),
+    Spec(
+        "wipe_right",
+        "Wipe right",
+        None,
+        (".",),
+        "Move the wipe divider right",
+    ),
+    Spec(
+        "ref_left",
+        "Move reference left",
+        None,
+        ("Shift+Left",),
+        "Move the reference side alone",
+    ),
+    Spec(
+        "ref_right",
+        "Move reference right",
+        None,
+        ("Shift+Right",),
+        "Move the reference side alone",
+    ),
+    Spec(
+        "ref_up",
+        "Move reference up",
+        None,
+        ("Shift+Up",),
+        "Move the reference side alone",
+    ),
+    Spec(
+        "ref_down",
+        "Move reference down",
+        None,
+        ("Shift+Down",),
+        "Move the reference side alone",
+    ),
+    Spec(
+        "simple",
+        "Si&mple mode",
+        "simple-mode",
+        ("Ctrl+M",),
+        "Large images and two buttons, only your own assets",
+        checkable=True,
+    ),
+    Spec(
+        "identity",
+        "&Identity…",
+        "identity",
+        ("Ctrl+I",),
+        "Who you are on this computer: create your identity, or show your key line again",
+    ),
+    Spec(
+        "roster",
+        "R&oster…",
+        "roster",
+        ("Ctrl+Shift+R",),
+        "Who may approve here: people, join requests, the signed rules",
+    ),
+    Spec(
+        "consent",
+        "My &consent…",
+        "consent",
+        ("Ctrl+Shift+C",),
+        "As a model: which uses of your images you allow, until when",
+    ),
+    Spec(
+        "search",
+        "Filter by path",
+        None,
+        ("Ctrl+F",),
+        "Type to filter the queue",
+    ),
+    Spec(
+        "shortcuts",
+        "&Keyboard shortcuts",
+        "keyboard",
+        ("?", "F1"),
+        "Show every keyboard shortcut",
+    ),
+)
+
+#: The menu bar: (title, ids; None is a separator).
+MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+    ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan")),
+    (
+        "&Review",
+        (
+            "approve",
+            "reject",
+            "undo",
+            "withdraw",
+            None,
+            "next",
+            "previous",
+            "compare_two",
+            "search",
+            None,
+            "simple",
+        ),
+    ),
+    (
+        "&View",
+        (
+            "side",
+            "wipe",
+            "difference",
+            "flip",
+            "swap",
+            "evidence",
+            "faces",
+            None,
+            "fit",
+            "actual",
+            "zoom_in",
+            "zoom_out",
+            None,
+            "next_ref",
+            "prev_ref",
+            "wipe_left",
+            "wipe_right",
+            "ref_left",
+            "ref_right",
+            "ref_up",
+            "ref_down",
+        ),
+    ),
+    ("&Workspace", ("identity", "roster", "consent")),
+    ("&Help", ("shortcuts",)),
+)
+
+#: The toolbar (None is a separator).
+TOOLBAR: tuple[str | None, ...] = (
+    "open",
+    "rescan",
+    None,
+    "side",
+    "wipe",
+    "difference",
+    "flip",
+    None,
+    "fit",
+    "actual",
+    "zoom_in",
+    "zoom_out",
+    None,
+    "simple",
+    "identity",
+    "roster",
+    "consent",
+    "shortcuts",
+)
+
+
+def keys_text(keys: tuple[str, ...]) -> str:
+    """``("N", "J")`` -> ``"N, J"`` in the platform's notation."""
+    return ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+
+
+def build_actions(parent: QObject, slots: Mapping[str, Callable[[], None]]) -> dict[str, QAction]:
+    """Make every action of :data:`ACTIONS`, connected to ``slots[id]``, in one loop.
+
+    Raises:
+        KeyError: when a slot is missing (every command must do something).
+    """
+    acts: dict[str, QAction] = {}
+    groups: dict[str, QActionGroup] = {}
+    for spec in ACTIONS:
+        slot = slots[spec.id]
+        a = QAction(spec.text, parent)
+        if spec.icon:
+            a.setIcon(icon(spec.icon))
+        a.setShortcuts([QKeySequence(k) for k in spec.keys])
+        shown = keys_text(spec.keys)
+        a.setToolTip(f"{spec.tip} ({shown})" if shown else spec.tip)
+        a.setStatusTip(spec.tip)
+        a.setCheckable(spec.checkable)
+        a.setChecked(spec.checked)
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.triggered.connect(lambda _=False, slot=slot: slot())
+        if spec.group:
+            groups.setdefault(spec.group, QActionGroup(parent)).addAction(a)
+        acts[spec.id] = a
+    unused = set(slots) - set(acts)
+    if unused:
+        raise KeyError(f"slots without an action: {', '.join(sorted(unused))}")
+    return acts
