@@ -50,11 +50,11 @@ from PySide6.QtWidgets import (
 )
 
 from twinreview.core.likeness import sentence as likeness_sentence
-from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
 from twinreview.core.workspace import Workspace
 from twinreview.ui.actions import MENUS, TOOLBAR, build_actions
 from twinreview.ui.compare_view import CompareMode, CompareView
-from twinreview.ui.dialogs import SIMPLE_REASONS, IdentityDialog, RejectDialog, ShortcutSheet
+from twinreview.ui.decide_flow import DecideFlow
+from twinreview.ui.dialogs import IdentityDialog, ShortcutSheet
 from twinreview.ui.evidence import alignments, region_only
 from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.findings_panel import FindingsPanel
@@ -264,9 +264,6 @@ class MainWindow(QMainWindow):
         self._selecting_first = False
         self._auto_selected = True  # the reviewer has not picked an asset since opening
         self._refreshing = False  # a refresh of the asset on screen is scheduled
-        #: What Ctrl+Z withdraws: the assets of the decision (or batch) signed last.
-        self._last_decided: list[str] = []
-        self._batch_running = False
         #: Screenshot mode: decision buttons look live (nobody can click; the window closes) and
         #: the status line says why decisions are off, instead of greyed-out buttons.
         self.presentation_note: str | None = None
@@ -481,17 +478,15 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
 
+        #: Approve, reject, batches, withdraw, undo (its own module).
+        self.decide = DecideFlow(session, self, self)
         session.workspace_opened.connect(self._on_workspace_opened)
         session.workspace_failed.connect(self._on_workspace_failed)
         session.scan_progress.connect(self._on_scan_progress)
         session.scan_finished.connect(self._on_scan_finished)
         session.items_changed.connect(self._on_items_changed)
-        session.decision_recorded.connect(self._on_decision_recorded)
-        session.decision_failed.connect(self._on_decision_failed)
         session.identity_changed.connect(self._on_identity_changed)
         session.statuses_refreshed.connect(self._on_statuses_refreshed)
-        session.batch_progress.connect(self._on_batch_progress)
-        session.batch_finished.connect(self._on_batch_finished)
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         session.trust_changed.connect(self._on_trust_changed)
         session.roster_changed.connect(self._on_roster_changed)
@@ -516,10 +511,10 @@ class MainWindow(QMainWindow):
             "demo": self.open_demo,
             "rescan": self.session.start_scan,
             "cancel_scan": self.session.cancel_scan,
-            "approve": self.approve_current,
-            "reject": self.reject_current,
-            "undo": self.undo_last_decision,
-            "withdraw": self.withdraw_current,
+            "approve": lambda: self.decide.approve(),
+            "reject": lambda: self.decide.reject(),
+            "undo": lambda: self.decide.undo(),
+            "withdraw": lambda: self.decide.withdraw(),
             "compare_two": self.compare_selected,
             "next": lambda: self.step(1),
             "previous": lambda: self.step(-1),
@@ -1062,120 +1057,43 @@ class MainWindow(QMainWindow):
         items = [self.proxy.index(r, 0).data(ItemRole) for r in rows]
         return [i for i in items if isinstance(i, AssetItem)]
 
-    def _batch(self) -> list[AssetItem] | None:
-        """The selected assets when several are selected (a batch), else None."""
-        items = self.selected_items()
-        if len(items) < 2:
-            return None
-        if self._batch_running:
-            self.status_text.setText("Wait: the previous batch is still being signed.")
-            return []
-        why = self.session.why_not_decide
-        if why is not None:
-            self.status_text.setText(why)
-            return []
-        return items
+    # -- the decide flow's host ---------------------------------------------------------------
 
-    def approve_selected(self, items: list[AssetItem]) -> None:
-        """Approve every selected asset: one signed entry each, refusals listed per asset."""
-        blocking = [i for i in items if i.blocking or (i.result and i.result.error)]
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            f"Approve {len(items)} assets?",
-            f"Approve the {len(items)} selected assets? Each gets its own signed decision."
-            + (
-                f"\n\n{len(blocking)} of them have blocking findings and are left out: "
-                "approve those one by one."
-                if blocking
-                else ""
-            ),
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        ok = box.addButton(f"&Approve {len(items)}", QMessageBox.ButtonRole.AcceptRole)
-        ok.setToolTip("Sign one approval per asset")
-        box.setDefaultButton(ok)
-        box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
+    def widget(self) -> QWidget:
+        """The parent of the decide flow's dialogs."""
+        return self
 
-        def finished(_: int) -> None:
-            self._dialog = None
-            if box.clickedButton() is ok:
-                self._start_batch([i.rel for i in items], APPROVE)
+    def has_next(self) -> bool:
+        """True when an asset follows the current one in the visible queue."""
+        return self._neighbour(1) is not None
 
-        box.finished.connect(finished)
-        self._dialog = box
-        box.open()
+    def is_simple(self) -> bool:
+        """True in simple mode."""
+        return self.pages.currentIndex() == PAGE_SIMPLE
 
-    def _start_batch(
-        self, rels: list[str], decision: str, reasons: list[str] | None = None, note: str = ""
-    ) -> None:
-        self._batch_running = True
-        self.status_text.setText(f"Signing {len(rels)} decisions…")
-        self.session.decide_many(rels, decision, reasons or [], note)
+    def say(self, text: str) -> None:
+        """Show ``text`` in the status line."""
+        self.status_text.setText(text)
 
-    def _on_batch_progress(self, done: int, total: int) -> None:
-        self.progress.show()
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.progress.setFormat("signing: %v / %m")
+    def set_dialog(self, dialog: QWidget | None) -> None:
+        """Remember the dialog open now (tests and the trust prompt look at it)."""
+        self._dialog = dialog
 
-    def _on_batch_finished(self, ok: list[str], refused: list[tuple[str, str]]) -> None:
-        self._batch_running = False
-        if not self.session.scan.running:
-            self.progress.hide()
-        if ok:
-            self._last_decided = list(ok)
-        total = len(ok) + len(refused)
-        self.status_text.setText(
-            f"Signed {len(ok)} of {total} decisions"
-            + (f"; {len(refused)} refused" if refused else "")
-            + (" (Ctrl+Z withdraws them)" if ok else "")
-        )
+    def update_selection_label(self) -> None:
+        """Say what is selected beside the decision buttons."""
         self._update_selection_label()
-        if not refused:
-            return
-        # Listed per asset; the selection stays as it was, so the reviewer can act on them.
-        lines = "\n".join(f"• {rel}: {why}" for rel, why in refused[:30])
-        more = f"\n… and {len(refused) - 30} more" if len(refused) > 30 else ""
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Some decisions were not recorded",
-            f"{len(refused)} of {total} were not recorded:\n\n{lines}{more}",
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.finished.connect(lambda _: setattr(self, "_dialog", None))
-        self._dialog = box
-        box.open()
 
-    def undo_last_decision(self) -> None:
-        """Withdraw the decision (or the batch) signed last in this window."""
-        rels, self._last_decided = self._last_decided, []
-        if not rels:
-            self.withdraw_current()
-            return
-        if len(rels) == 1:
-            self.select_asset(rels[0])
-        self.status_text.setText(
-            f"Withdrawing your decision about {rels[0].rsplit('/', 1)[-1]}…"
-            if len(rels) == 1
-            else f"Withdrawing your {len(rels)} decisions…"
-        )
-        for rel in rels:
-            self.session.withdraw(rel)
+    def why_not_approve(self, item: AssetItem | None) -> str | None:
+        """Why ``item`` cannot be approved now (the screenshot mode's note aside)."""
+        return self._why_not_approve(item)
 
-    def withdraw_current(self) -> None:
-        """Withdraw your decision about the asset on screen."""
-        item = self._current_item()
-        identity = self.session.identity
-        if item is None or identity is None:
-            return
-        if item.latest_by(identity.principal) is None:
-            self.status_text.setText(
-                f"You have no decision about {item.ref.path.name} to withdraw."
-            )
-            return
-        self.session.withdraw(item.rel)
+    def approve_current(self) -> None:
+        """Approve the asset on screen (or every selected one)."""
+        self.decide.approve()
+
+    def reject_current(self) -> None:
+        """Reject the asset on screen (or every selected one)."""
+        self.decide.reject()
 
     def compare_selected(self) -> None:
         """Compare the two selected assets side by side (the first on the left)."""
@@ -1211,158 +1129,6 @@ class MainWindow(QMainWindow):
             item = self._current_item()
             if item is not None:
                 self._update_decision_label(item)
-
-    def approve_current(self) -> None:
-        """Approve the asset on screen; blocking findings need an explicit confirmation."""
-        batch = self._batch()
-        if batch is not None:
-            if batch:
-                self.approve_selected(batch)
-            return
-        item = self._decidable()
-        if item is None:
-            return
-        why = self._why_not_approve(item)
-        if why is not None:
-            # Never offer an override the decision service would refuse anyway.
-            self.status_text.setText(why)
-            return
-        blocking = item.blocking
-        if not blocking and not (item.result and item.result.error):
-            self._record(item, APPROVE)
-            return
-        lines = (
-            "\n".join(f"• {f.message}" for f in blocking)
-            or f"• {item.result.error if item.result else ''}"
-        )
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Approve despite blocking findings?",
-            f"{item.ref.path.name} has findings that block approval:\n\n{lines}\n\n"
-            "If you approve anyway, your signed decision records that you overrode them.",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        ok = box.addButton("&Approve anyway", QMessageBox.ButtonRole.AcceptRole)
-        ok.setToolTip("Sign an approval that records the override")
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
-
-        def finished(_: int) -> None:
-            self._dialog = None
-            if box.clickedButton() is ok:
-                self._record(item, APPROVE, override=True)
-
-        box.finished.connect(finished)
-        self._dialog = box
-        box.open()
-
-    def reject_current(self) -> None:
-        """Reject the asset on screen (or every selected one) with reasons and a note."""
-        batch = self._batch()
-        if batch is not None:
-            if batch:
-                self._reject_batch(batch)
-            return
-        item = self._decidable()
-        if item is None:
-            return
-        simple = self.pages.currentIndex() == PAGE_SIMPLE
-        reasons = SIMPLE_REASONS if simple else REASON_CODES
-        suggested = [c for c in suggest_reasons(item.findings) if c in reasons]
-        dialog = RejectDialog(reasons, suggested, asset_name=item.ref.path.name, parent=self)
-
-        def finished(result: int) -> None:
-            self._dialog = None
-            if result == RejectDialog.DialogCode.Accepted:
-                self._record(item, REJECT, dialog.reasons(), dialog.note_text())
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        self._dialog = dialog
-        dialog.open()
-
-    def _reject_batch(self, items: list[AssetItem]) -> None:
-        # One set of reasons and one note for all: the reasons every selected asset suggests.
-        common: list[str] | None = None
-        for item in items:
-            mine = [c for c in suggest_reasons(item.findings) if c in REASON_CODES]
-            common = mine if common is None else [c for c in common if c in mine]
-        dialog = RejectDialog(
-            REASON_CODES, common or [], asset_name=f"{len(items)} selected assets", parent=self
-        )
-        rels = [i.rel for i in items]
-
-        def finished(result: int) -> None:
-            self._dialog = None
-            if result == RejectDialog.DialogCode.Accepted:
-                self._start_batch(rels, REJECT, dialog.reasons(), dialog.note_text())
-            dialog.deleteLater()
-
-        dialog.finished.connect(finished)
-        self._dialog = dialog
-        dialog.open()
-
-    def _decidable(self) -> AssetItem | None:
-        item = self._current_item()
-        if item is None:
-            return None
-        why = self.session.why_not_decide
-        if why is None and not item.ref.path.exists():
-            why = f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
-        if why is not None:
-            self.status_text.setText(why)
-            return None
-        if item.result is None:
-            self.status_text.setText("Wait until the scan has looked at this asset.")
-            return None
-        return item
-
-    def _record(
-        self,
-        item: AssetItem,
-        decision: str,
-        reasons: list[str] | None = None,
-        note: str = "",
-        *,
-        override: bool = False,
-    ) -> None:
-        self.session.decide(item.rel, decision, reasons or [], note, override)
-        self.status_text.setText(f"Signing: {decision} {item.ref.path.name}…")
-        # Keyboard-first: move on while the decision is signed in the background.
-        if self._neighbour(1) is not None:
-            self.step(1)
-
-    def _on_decision_recorded(self, rel: str, decision: str) -> None:
-        name = rel.rsplit("/", 1)[-1]
-        if decision == WITHDRAW:
-            self.status_text.setText(f"Withdrawn: you are undecided about {name} again (signed)")
-            return
-        self._last_decided = [rel]
-        verb = "Approved" if decision == APPROVE else "Rejected"
-        self.status_text.setText(
-            f"{verb} {name}: signed and added to your log (Ctrl+Z withdraws it)"
-        )
-
-    def _on_decision_failed(self, rel: str, message: str) -> None:
-        # The reviewer stays on (or goes back to) the asset the refusal is about.
-        current = self._current_item()
-        if current is None or current.rel != rel:
-            self.select_asset(rel)
-        if self.pages.currentIndex() == PAGE_SIMPLE:
-            message = plain_error(message)
-            rel = rel.rsplit("/", 1)[-1]
-        self.status_text.setText(f"Not recorded: {message}")
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            "Decision not recorded",
-            f"{rel}\n\n{message}",
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.finished.connect(lambda _: setattr(self, "_dialog", None))
-        self._dialog = box
-        box.open()
 
     def _update_decision_label(self, item: AssetItem) -> None:
         if len(self.selected_items()) > 1:
