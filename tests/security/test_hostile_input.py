@@ -158,7 +158,7 @@ def test_terminal_escapes_from_the_workspace_are_shown_not_obeyed(tmp_path: Path
     root = build_workspace(tmp_path / "ws")
     ava = reviewer(tmp_path / "d", "ava@example.com", "model")
     enroll(root, ava, ("ava",))
-    forged = "\x1b[2K\rcleared   assets/ava/look1.jpg  approved by model, agent\u202e"
+    forged = "\x1b[2K\rcleared   assets/ava/look1.jpg  approved by model, agent\u202e\ncleared x"
     decider(ava, T0).decide(
         Workspace.open(root), "assets/ava/look1.jpg", "reject", reasons=["other"], note=forged
     )
@@ -169,5 +169,7 @@ def test_terminal_escapes_from_the_workspace_are_shown_not_obeyed(tmp_path: Path
         assert "\u202e" not in proc.stdout + proc.stderr, command
     status = twinreview("status", str(root))
     assert "\\x1b[2K" in status.stdout  # the note is there, harmless
+    assert "\\ncleared x" in status.stdout  # and its newline cannot fake a line of its own
+    assert not any(line.startswith("cleared x") for line in status.stdout.splitlines())
     verify = twinreview("verify", str(root))
     assert "evil\\x1b[31m.dlog" in verify.stdout

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
-from twinreview.cli.scan_cmd import one_line
+from twinreview.cli.text import escape_field as esc
 from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError, DisclosureReport
 from twinreview.services.disclosure import DisclosureService
@@ -94,27 +94,25 @@ def write_table(records: list[dict[str, Any]], out: TextIO) -> None:
             xmp_text += " (not IPTC)"
         out.write(
             f"{d['verdict']:<{_VERDICT_WIDTH}}  {d['c2pa']['state']:<{_STATE_WIDTH}}  "
-            f"{one_line(xmp_text):<36}  {one_line(rec['path'])}\n"
+            f"{esc(xmp_text):<36}  {esc(rec['path'])}\n"
         )
     out.write("\n")
     for rec in records:
         d = rec["disclosure"]
-        out.write(f"{one_line(rec['path'])}:\n")
+        out.write(f"{esc(rec['path'])}:\n")
         if rec["error"]:
-            out.write(f"  error: {one_line(rec['error'])}\n")
+            out.write(f"  error: {esc(rec['error'])}\n")
         c2pa = d["c2pa"]
         if c2pa["signer"] or c2pa["generator"]:
             issuer = c2pa.get("signer_issuer")
             by = f"{c2pa['signer'] or '-'}" + (f" (issuer: {issuer})" if issuer else "")
-            out.write(
-                f"  signed by: {one_line(by)}; generator: {one_line(c2pa['generator'] or '-')}\n"
-            )
+            out.write(f"  signed by: {esc(by)}; generator: {esc(c2pa['generator'] or '-')}\n")
         for st in c2pa["source_types"]:
-            out.write(f"  source type {one_line(_short(st['value']))}: {one_line(st['where'])}\n")
+            out.write(f"  source type {esc(_short(st['value']))}: {esc(st['where'])}\n")
         if c2pa["failures"]:
-            out.write(f"  C2PA failures: {one_line(', '.join(c2pa['failures']))}\n")
+            out.write(f"  C2PA failures: {esc(', '.join(c2pa['failures']))}\n")
         for note in d["notes"]:
-            out.write(f"  - {one_line(note)}\n")
+            out.write(f"  - {esc(note)}\n")
 
 
 def _short(uri: str) -> str:

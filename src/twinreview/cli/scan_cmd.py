@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.progress import ProgressBar
-from twinreview.cli.text import escape, say
+from twinreview.cli.text import escape_field, say
 from twinreview.core.findings import Severity
 from twinreview.core.likeness import sentence
 from twinreview.core.workspace import Workspace
@@ -141,21 +141,16 @@ def write_table(result: ScanResult, out: TextIO) -> None:
         worst = a.worst
         status = "ok" if worst is None else _MARK[worst].strip()
         flagged += worst is not None and worst >= Severity.WARN
-        out.write(f"{status:<6} {one_line(a.asset.rel)}  [{one_line(a.asset.model_id)}]\n")
+        out.write(f"{status:<6} {escape_field(a.asset.rel)}  [{escape_field(a.asset.model_id)}]\n")
         for f in a.findings:
-            out.write(f"         {_MARK[f.severity]} {f.kind}: {one_line(f.message)}\n")
+            out.write(f"         {_MARK[f.severity]} {f.kind}: {escape_field(f.message)}\n")
         lk = a.likeness
         # A model with no face in her reference photos is noted once for the scan, not here.
         if lk is not None and (lk.problem is not None or lk.reference_faces or not lk.known):
             words = sentence(lk, names)
             if words:
-                out.write(f"         likeness: {one_line(words)}\n")
+                out.write(f"         likeness: {escape_field(words)}\n")
     out.write(
         f"\n{len(result.assets)} assets, {flagged} flagged, "
         f"{len(result.references)} reference photos\n"
     )
-
-
-def one_line(text: str) -> str:
-    """Workspace text for one line of a table: control characters and newlines made visible."""
-    return escape(text).replace("\n", "\\n")

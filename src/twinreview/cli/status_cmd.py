@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from twinreview.cli.main import EXIT_OK
-from twinreview.cli.text import EscapingWriter, say
+from twinreview.cli.text import escape_field, say
 from twinreview.core.policy import State
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.cache import ResultCache
@@ -102,14 +102,15 @@ def detail(report: StatusReport, path: str) -> str:
 
 def write_table(report: StatusReport, out: TextIO) -> None:
     """One line per asset, then the counts (workspace text escaped for the terminal)."""
-    out = EscapingWriter(out)  # type: ignore[assignment]
-    width = max((len(a.path) for a in report.assets), default=5)
+    width = max((len(escape_field(a.path)) for a in report.assets), default=5)
     for a in report.assets:
-        out.write(f"{a.state.value:<9} {a.path:<{width}}  {detail(report, a.path)}\n")
+        path, why = escape_field(a.path), escape_field(detail(report, a.path))
+        out.write(f"{a.state.value:<9} {path:<{width}}  {why}\n")
     counts = report.counts()
     summary = ", ".join(f"{n} {state}" for state, n in counts.items())
     out.write(f"\n{len(report.assets)} assets: {summary}\n")
     for d in report.orphans:
         out.write(
-            f"note: {d.asset} was decided on ({d.decision}) but is no longer in the workspace\n"
+            f"note: {escape_field(d.asset)} was decided on ({escape_field(d.decision)}) but is no "
+            "longer in the workspace\n"
         )

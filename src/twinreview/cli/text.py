@@ -27,6 +27,11 @@ def escape(text: str) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
+def escape_field(text: str) -> str:
+    """Workspace text for one field of a line: controls and newlines made visible too."""
+    return escape(text).replace("\n", "\\n")
+
+
 class EscapingWriter:
     """A text stream that escapes what is written to it (for tables and reports on a terminal)."""
 
@@ -45,7 +50,7 @@ class EscapingWriter:
 
 
 def say(text: str, *, file: TextIO | None = None) -> None:
-    """``print`` for text that may hold workspace content."""
+    """``print`` one line that may hold workspace content (a newline in it is shown, not obeyed)."""
     import sys
 
-    print(escape(text), file=file if file is not None else sys.stdout)
+    print(escape_field(text), file=file if file is not None else sys.stdout)
