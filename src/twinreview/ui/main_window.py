@@ -1,48 +1,34 @@
-"""The main window: welcome screen, review page, simple mode.
+"""The main window: the pages, the status bar, and what ties them to the session.
 
-The review page holds the queue, the compare view, the findings panel and the decision bar.
-
-Every command is a QAction with a shortcut and a tooltip; dialogs open with ``open()``.
+Its parts live in their own modules: the commands in an action table (:mod:`.actions`), one
+module per page (:mod:`.welcome_page`, :mod:`.review_page`, :mod:`.simple_page`, the last two
+behind the :class:`~twinreview.ui.page.AssetPage` interface), the decide flow
+(:mod:`.decide_flow`) and what each asset is compared with (:mod:`.references`, no Qt).
+Dialogs open with ``open()``.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import (
     QByteArray,
-    QEvent,
-    QItemSelectionModel,
-    QModelIndex,
-    QObject,
     QSettings,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
-    QComboBox,
     QFileDialog,
-    QFrame,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QSplitter,
     QStackedWidget,
-    QTableView,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -57,23 +43,18 @@ from twinreview.ui.decide_flow import DecideFlow
 from twinreview.ui.dialogs import IdentityDialog, ShortcutSheet
 from twinreview.ui.evidence import alignments, region_only
 from twinreview.ui.faces import face_boxes, likeness_of
-from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.page import AssetPage
 from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
 from twinreview.ui.queue_model import (
-    COL_FINDINGS,
-    COL_MODEL,
-    COL_STATUS,
-    BadgeDelegate,
-    ItemRole,
     QueueFilter,
     QueueModel,
-    QueueProxy,
     status_sentence,
 )
 from twinreview.ui.references import RefEntry, ReferencePresenter
 from twinreview.ui.resources import app_icon
+from twinreview.ui.review_page import ReviewPage
 from twinreview.ui.roster_dialogs import (
     ConsentDialog,
     JoinDialog,
@@ -83,6 +64,8 @@ from twinreview.ui.roster_dialogs import (
 )
 from twinreview.ui.roster_view import MISMATCH, UNPINNED
 from twinreview.ui.session import ReviewSession
+from twinreview.ui.simple_page import SimplePage
+from twinreview.ui.welcome_page import WelcomePage
 
 PAGE_WELCOME, PAGE_REVIEW, PAGE_SIMPLE = range(3)
 
@@ -97,134 +80,6 @@ EXTRA_KEYS: tuple[tuple[str, str], ...] = (
     ("Confirm a dialog (reject reasons, note)", "Ctrl+Enter"),
     ("Close a dialog", "Esc"),
 )
-
-
-class WelcomePage(QScrollArea):
-    """First screen when no workspace is open (scrolls rather than clips on a small window)."""
-
-    def __init__(self, actions: Sequence[QAction], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        title = QLabel("<h1>twinreview</h1>")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        logo = QLabel()
-        logo.setPixmap(app_icon().pixmap(QSize(96, 96)))
-        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text = QLabel(
-            "Review AI-generated images of real people: compare each one with the person's real "
-            "photos, check that it says it is AI-made, and sign your approval.\n\n"
-            "Open a workspace folder, create one (you become its owner), or try the demo."
-        )
-        self.text.setWordWrap(True)
-        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.text.setMaximumWidth(560)
-        # Centred by stretches, not by an alignment flag: a word-wrapped label placed with an
-        # alignment gets its one-line height and is cut at the top and bottom.
-        text_row = QHBoxLayout()
-        text_row.addStretch(1)
-        text_row.addWidget(self.text, 100)
-        text_row.addStretch(1)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for action in actions:
-            b = QToolButton()
-            b.setDefaultAction(action)
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            b.setIconSize(QSize(32, 32))
-            b.setMinimumHeight(48)
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-        self.identity = QLabel()
-        self.identity.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.identity.setWordWrap(True)
-        self.identity.setToolTip("Who signs your decisions on this computer")
-        self.recent = QLabel()
-        self.recent.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.recent.setWordWrap(True)
-        self.error = QLabel()
-        self.error.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.error.setWordWrap(True)
-        body = QWidget()
-        layout = QVBoxLayout(body)
-        layout.setContentsMargins(24, 24, 24, 24)
-        layout.addStretch(1)
-        layout.addWidget(logo)
-        layout.addWidget(title)
-        layout.addLayout(text_row)
-        layout.addSpacing(16)
-        layout.addLayout(buttons)
-        layout.addWidget(self.identity)
-        layout.addWidget(self.recent)
-        layout.addWidget(self.error)
-        layout.addStretch(2)
-        self.setWidget(body)
-
-
-class SimplePage(QWidget):
-    """Simple mode: one large image beside the best reference, two big buttons."""
-
-    def __init__(
-        self, compare: CompareView, acts: dict[str, QAction], parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.compare = compare
-        self.header = QLabel()
-        self.header.setWordWrap(True)
-        font = self.header.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.header.setFont(font)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        # "Looks like you: strong match with your photo studio-01.jpg" (the face check).
-        self.likeness = QLabel()
-        self.likeness.setWordWrap(True)
-        self.likeness.setToolTip(
-            "What the face check says: a likeness aid for your own judgement, not proof"
-        )
-        lfont = self.likeness.font()
-        lfont.setPointSizeF(lfont.pointSizeF() * 1.2)
-        lfont.setBold(True)
-        self.likeness.setFont(lfont)
-        row = QHBoxLayout()
-        for name in ("previous", "approve", "reject", "next"):
-            b = QToolButton()
-            b.setDefaultAction(acts[name])
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            big = name in ("approve", "reject")
-            b.setIconSize(QSize(40, 40) if big else QSize(24, 24))
-            if big:
-                f = b.font()
-                f.setPointSizeF(f.pointSizeF() * 1.4)
-                f.setBold(True)
-                b.setFont(f)
-                b.setMinimumWidth(220)
-            b.setMinimumHeight(56)
-            row.addWidget(b)
-            if name == "previous":
-                row.addStretch(1)
-            if name == "reject":
-                row.addStretch(1)
-        # One plain sentence per warning or blocking finding, above the buttons.
-        self.findings = QLabel()
-        self.findings.setWordWrap(True)
-        self.findings.setTextFormat(Qt.TextFormat.RichText)
-        self.findings.setToolTip("What the checks found about this image, in plain words")
-        ffont = self.findings.font()
-        ffont.setPointSizeF(ffont.pointSizeF() * 1.2)
-        self.findings.setFont(ffont)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
-        layout.addWidget(compare, 1)
-        layout.addWidget(self.likeness)
-        layout.addWidget(self.findings)
-        layout.addWidget(self.status)
-        layout.addLayout(row)
-
-    def show_sentences(self, sentences: Sequence[str]) -> None:
-        """The findings' plain sentences, one per line (hidden when there are none)."""
-        self.findings.setText("<br>".join(f"⚠ {html.escape(t)}" for t in sentences))
-        self.findings.setVisible(bool(sentences))
 
 
 class MainWindow(QMainWindow):
@@ -259,10 +114,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.acts: dict[str, QAction] = {}
         self._dialog: QWidget | None = None  # the open dialog, if any (tests look at it)
-        self._simple_row = -1
         self._current_rel: str | None = None
-        self._selecting_first = False
-        self._auto_selected = True  # the reviewer has not picked an asset since opening
         self._refreshing = False  # a refresh of the asset on screen is scheduled
         #: Screenshot mode: decision buttons look live (nobody can click; the window closes) and
         #: the status line says why decisions are off, instead of greyed-out buttons.
@@ -271,171 +123,39 @@ class MainWindow(QMainWindow):
         self.references = ReferencePresenter(lambda: session.workspace, lambda: session.scan_result)
         self._make_actions()
 
-        # Queue
         self.model = QueueModel(session, thumbnails, self)
-        self.proxy = QueueProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        # Shift/Ctrl + click (or Shift + arrows) select several: A and R then decide them all.
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(COL_FINDINGS, Qt.SortOrder.DescendingOrder)
-        self.table.setIconSize(thumbnails.size)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(thumbnails.size.height() + 8)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setStretchLastSection(False)
-        # Rows are a thumbnail high: badge texts wrap onto a second line instead of being cut.
-        self.table.setWordWrap(True)
-        # The model's name is shown under the file name; its own column stays in the model (for
-        # sorting and accessibility) but is hidden so the badges fit a narrow queue.
-        self.table.setColumnHidden(COL_MODEL, True)
-        self._badges = BadgeDelegate(self.table)
-        self.table.setItemDelegateForColumn(COL_STATUS, self._badges)
-        self.table.setItemDelegateForColumn(COL_FINDINGS, self._badges)
-        # Fixed starting widths from the font, not ResizeToContents: that mode asks every row
-        # for its data on each change, which stalls the GUI thread when a scan's results land.
-        header = self.table.horizontalHeader()
-        fm = self.table.fontMetrics()
-        icon_w = fm.height() + 28
-        for col, sample in (
-            (COL_FINDINGS, "2 block · 1"),
-            (COL_STATUS, "Pending: model,"),
-            (COL_MODEL, "Model name"),
-        ):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(col, fm.horizontalAdvance(sample) + icon_w)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.setToolTip("The review queue: click an asset or use N / P to move")
-        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
-        self.filter_group = QButtonGroup(self)
-        filters = QGridLayout()
-        filters.setSpacing(2)
-        for i, mode in enumerate(QueueFilter):
-            b = QPushButton(mode.value)
-            b.setCheckable(True)
-            b.setToolTip(f"{mode.tooltip} (Alt+{i + 1})")
-            b.setChecked(mode is QueueFilter.ALL)
-            b.setShortcut(QKeySequence(f"Alt+{i + 1}"))
-            self.filter_group.addButton(b, i)
-            filters.addWidget(b, i // 3, i % 3)
-        self.filter_group.idClicked.connect(lambda i: self.set_filter(list(QueueFilter)[i]))
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Filter by path…")
-        self.search.setClearButtonEnabled(True)
-        self.search.setToolTip("Show only assets whose path contains this text (Ctrl+F)")
-        self.search.textChanged.connect(self.proxy.set_text)
-        self.search.installEventFilter(self)
-        # Filters by finding kind, model and AI-disclosure verdict.
-        self.kind_filter = QComboBox()
-        self.kind_filter.setToolTip("Show only assets with a finding of this kind")
-        self.model_filter = QComboBox()
-        self.model_filter.setToolTip("Show only assets of this model")
-        self.verdict_filter = QComboBox()
-        self.verdict_filter.setToolTip("Show only assets with this AI-disclosure verdict")
-        self.verdict_filter.addItem("Any disclosure", "")
-        for verdict in ("disclosed", "partial", "missing", "blocked"):
-            self.verdict_filter.addItem(f"Disclosure: {verdict}", verdict)
-        self.kind_filter.currentIndexChanged.connect(
-            lambda _: self._apply_combo(self.kind_filter, self.proxy.set_kind)
-        )
-        self.model_filter.currentIndexChanged.connect(
-            lambda _: self._apply_combo(self.model_filter, self.proxy.set_model)
-        )
-        self.verdict_filter.currentIndexChanged.connect(
-            lambda _: self._apply_combo(self.verdict_filter, self.proxy.set_verdict)
-        )
-        self._fill_kind_filter()
-        self._fill_model_filter()
-        combos = QHBoxLayout()
-        combos.setSpacing(2)
-        for combo in (self.kind_filter, self.model_filter, self.verdict_filter):
-            combo.setSizeAdjustPolicy(
-                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-            )
-            combo.setMinimumContentsLength(2)
-            combos.addWidget(combo, 1)
-        self.count_label = QLabel()
-        self.count_label.setToolTip("Assets shown / assets in the workspace")
-        self.banner = QLabel()
-        self.banner.setWordWrap(True)
-        self.banner.setTextFormat(Qt.TextFormat.RichText)
-        self.banner.setToolTip("Decision logs that failed verification; nothing is repaired")
-        self.banner.hide()
-        queue_box = QWidget()
-        ql = QVBoxLayout(queue_box)
-        ql.setContentsMargins(4, 4, 4, 4)
-        ql.addWidget(self.banner)
-        ql.addLayout(filters)
-        ql.addLayout(combos)
-        ql.addWidget(self.search)
-        ql.addWidget(self.table, 1)
-        ql.addWidget(self.count_label)
-        for sig in (
-            self.proxy.rowsInserted,
-            self.proxy.rowsRemoved,
-            self.proxy.modelReset,
-            self.proxy.layoutChanged,
-        ):
-            sig.connect(self._update_count)
-
-        # Compare + findings + decision bar
+        # The review page: queue, compare view, findings, decision bar.
         self.compare = CompareView(loader, thumbnails)
-        self.compare.asset_painted.connect(lambda rel: self._on_painted(self.compare, rel))
-        self.compare.asset_sharp.connect(lambda rel: self._on_sharp(self.compare, rel))
-        self.findings = FindingsPanel()
-        self.findings.evidence_requested.connect(self.open_evidence)
-        self.decision_label = QLabel()
-        self.decision_label.setWordWrap(True)
-        self.decision_label.setMinimumWidth(60)
-        self.decision_label.setToolTip("Status of this asset and your latest decision")
-        bar = QHBoxLayout()
-        bar.addWidget(self.decision_label, 1)
-        for name in ("previous", "approve", "reject", "next"):
-            tb = QToolButton()
-            tb.setDefaultAction(self.acts[name])
-            # Previous/next are icon-only (tooltips say what they do) so the bar fits a laptop.
-            tb.setToolButtonStyle(
-                Qt.ToolButtonStyle.ToolButtonTextBesideIcon
-                if name in ("approve", "reject")
-                else Qt.ToolButtonStyle.ToolButtonIconOnly
-            )
-            tb.setIconSize(QSize(24, 24))
-            tb.setMinimumHeight(36)
-            bar.addWidget(tb)
-        center = QWidget()
-        cl = QVBoxLayout(center)
-        cl.setContentsMargins(4, 4, 4, 4)
-        cl.addWidget(self.compare, 1)
-        cl.addLayout(bar)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(queue_box)
-        self.splitter.addWidget(center)
-        self.splitter.addWidget(self.findings)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 5)
-        self.splitter.setStretchFactor(2, 2)
-        self.splitter.setChildrenCollapsible(False)
-
-        # Simple mode
-        self.simple_proxy = QueueProxy(self)
-        self.simple_proxy.setSourceModel(self.model)
-        self.simple_proxy.sort(-1)
+        self.review = ReviewPage(self.model, self.compare, self.acts, thumbnails.size)
+        # Simple mode: the reviewer's own assets, large, plain words, two buttons.
         self.simple_compare = CompareView(loader, thumbnails, simple=True)
-        self.simple_compare.asset_painted.connect(
-            lambda rel: self._on_painted(self.simple_compare, rel)
-        )
-        self.simple_compare.asset_sharp.connect(
-            lambda rel: self._on_sharp(self.simple_compare, rel)
-        )
-        self.simple_page = SimplePage(self.simple_compare, self.acts)
-        self.simple_compare.reference_changed.connect(self._on_simple_reference)
-
+        self.simple_page = SimplePage(self.model, self.simple_compare, self.acts)
         self.welcome = WelcomePage(
             [self.acts["open"], self.acts["create"], self.acts["demo"], self.acts["identity"]]
         )
+        # The review page's parts, by the names the rest of the window (and tests) use.
+        self.splitter = self.review
+        self.proxy = self.review.proxy
+        self.table = self.review.table
+        self.findings = self.review.findings
+        self.decision_label = self.review.decision_label
+        self.search = self.review.search
+        self.count_label = self.review.count_label
+        self.banner = self.review.banner
+        self.filter_group = self.review.filter_group
+        self.kind_filter = self.review.kind_filter
+        self.model_filter = self.review.model_filter
+        self.verdict_filter = self.review.verdict_filter
+        self.simple_proxy = self.simple_page.proxy
+        for page in (self.review, self.simple_page):
+            view = page.view
+            view.asset_painted.connect(lambda rel, v=view: self._on_painted(v, rel))
+            view.asset_sharp.connect(lambda rel, v=view: self._on_sharp(v, rel))
+        self.review.current_changed.connect(self._show_current)
+        self.simple_page.current_changed.connect(self._show_current)
+        self.review.selection_changed.connect(self._on_selection)
+        self.findings.evidence_requested.connect(self.open_evidence)
+        self.simple_compare.reference_changed.connect(self._on_simple_reference)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.welcome)
         self.pages.addWidget(self.splitter)
@@ -487,7 +207,6 @@ class MainWindow(QMainWindow):
         session.items_changed.connect(self._on_items_changed)
         session.identity_changed.connect(self._on_identity_changed)
         session.statuses_refreshed.connect(self._on_statuses_refreshed)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
         session.trust_changed.connect(self._on_trust_changed)
         session.roster_changed.connect(self._on_roster_changed)
         self.pages.setCurrentIndex(PAGE_WELCOME)
@@ -571,7 +290,7 @@ class MainWindow(QMainWindow):
         self.menus = bar
 
     def _view(self) -> CompareView:
-        return self.simple_compare if self.pages.currentIndex() == PAGE_SIMPLE else self.compare
+        return self._page().view
 
     # -- workspace ------------------------------------------------------------------------------
 
@@ -607,14 +326,13 @@ class MainWindow(QMainWindow):
         self.loader.cache.clear()
         self.thumbnails.clear()
         self._current_rel = None
-        self._auto_selected = True
         self.compare.clear()
         self.simple_compare.clear()
         self.findings.show_item(None)
         self.pages.setCurrentIndex(PAGE_SIMPLE if self.acts["simple"].isChecked() else PAGE_REVIEW)
         self._apply_simple_filter()
-        self._fill_model_filter()
-        self._fill_kind_filter()
+        self.review.set_models(self._model_names())
+        self.review.set_kinds(self.session.items)
         self.proxy.set_approvable(self.session.approvable)
         read_only = self.session.workspace_read_only
         self.status_text.setText(
@@ -682,7 +400,7 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.acts["cancel_scan"].setEnabled(False)
         self.status_text.setText("Scan cancelled" if cancelled else "Scan finished")
-        self._fill_kind_filter()
+        self.review.set_kinds(self.session.items)
         # Findings re-sort the queue; the asset on screen stays on screen (the reviewer keeps
         # their place). Only an empty view starts at the top.
         if self._current_item() is None:
@@ -717,15 +435,14 @@ class MainWindow(QMainWindow):
 
     # -- navigation -----------------------------------------------------------------------------
 
+    def _page(self) -> AssetPage:
+        """The page showing assets now (simple mode or the review page)."""
+        return self.simple_page if self.pages.currentIndex() == PAGE_SIMPLE else self.review
+
     def _current_item(self) -> AssetItem | None:
-        if self.pages.currentIndex() == PAGE_SIMPLE:
-            if 0 <= self._simple_row < self.simple_proxy.rowCount():
-                item = self.simple_proxy.index(self._simple_row, 0).data(ItemRole)
-                return item if isinstance(item, AssetItem) else None
+        if self.pages.currentIndex() == PAGE_WELCOME:
             return None
-        idx = self.table.currentIndex()
-        item = idx.data(ItemRole) if idx.isValid() else None
-        return item if isinstance(item, AssetItem) else None
+        return self._page().current_item()
 
     def current_item(self) -> AssetItem | None:
         """The asset on screen."""
@@ -733,68 +450,23 @@ class MainWindow(QMainWindow):
 
     def select_asset(self, rel: str) -> bool:
         """Show the asset ``rel`` (in the visible queue); False when it is not in it."""
-        proxy = self.simple_proxy if self.pages.currentIndex() == PAGE_SIMPLE else self.proxy
-        for row in range(proxy.rowCount()):
-            item = proxy.index(row, 0).data(ItemRole)
-            if isinstance(item, AssetItem) and item.rel == rel:
-                if proxy is self.simple_proxy:
-                    self._simple_row = row
-                    self._show_current()
-                else:
-                    self.table.selectionModel().setCurrentIndex(
-                        proxy.index(row, 0),
-                        QItemSelectionModel.SelectionFlag.ClearAndSelect
-                        | QItemSelectionModel.SelectionFlag.Rows,
-                    )
-                    self.table.scrollTo(proxy.index(row, 0))
-                return True
-        return False
+        return self._page().select(rel)
 
     def _scroll_to_current(self) -> None:
-        idx = self.table.currentIndex()
-        if idx.isValid():
-            self.table.scrollTo(idx)
+        self.review.scroll_to_current()
 
     def _select_first(self) -> None:
-        if self.pages.currentIndex() == PAGE_SIMPLE:
-            self._simple_row = 0 if self.simple_proxy.rowCount() else -1
-            self._show_current()
-        elif self.proxy.rowCount():
-            self._selecting_first = True
-            try:
-                self.table.selectionModel().setCurrentIndex(
-                    self.proxy.index(0, 0),
-                    QItemSelectionModel.SelectionFlag.ClearAndSelect
-                    | QItemSelectionModel.SelectionFlag.Rows,
-                )
-                self.table.scrollToTop()
-            finally:
-                self._selecting_first = False
+        self._page().select_first()
 
     def step(self, delta: int) -> None:
         """Move to the next (+1) or previous (-1) asset of the visible queue."""
-        if self.pages.currentIndex() == PAGE_SIMPLE:
-            n = self.simple_proxy.rowCount()
-            if n:
-                self._simple_row = max(0, min(n - 1, self._simple_row + delta))
-                self._show_current()
-            return
-        n = self.proxy.rowCount()
-        if not n:
-            return
-        row = self.table.currentIndex().row()
-        row = 0 if row < 0 else max(0, min(n - 1, row + delta))
-        self.table.selectionModel().setCurrentIndex(
-            self.proxy.index(row, 0),
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.table.scrollTo(self.proxy.index(row, 0))
+        self._page().step(delta)
 
-    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if not self._selecting_first:
-            self._auto_selected = False
-        self._show_current()
+    def selected_items(self) -> list[AssetItem]:
+        """The assets selected in the queue (review page), in queue order."""
+        if self.pages.currentIndex() != PAGE_REVIEW:
+            return []
+        return self.review.selected_items()
 
     def _show_current(self, *, keep_reference: bool = False) -> None:
         item = self._current_item()
@@ -837,14 +509,7 @@ class MainWindow(QMainWindow):
             self.thumbnails.get(item.ref.path)
 
     def _neighbour(self, delta: int) -> AssetItem | None:
-        if self.pages.currentIndex() == PAGE_SIMPLE:
-            proxy, row = self.simple_proxy, self._simple_row + delta
-        else:
-            proxy, row = self.proxy, self.table.currentIndex().row() + delta
-        if 0 <= row < proxy.rowCount():
-            item = proxy.index(row, 0).data(ItemRole)
-            return item if isinstance(item, AssetItem) else None
-        return None
+        return self._page().neighbour(delta)
 
     def references_for(self, item: AssetItem) -> list[RefEntry]:
         """The pictures to compare ``item`` with (see :class:`ReferencePresenter`)."""
@@ -946,76 +611,21 @@ class MainWindow(QMainWindow):
 
     # -- filters and simple mode ----------------------------------------------------------------
 
-    def _apply_combo(self, combo: QComboBox, apply: Callable[[str | None], None]) -> None:
-        value = combo.currentData()
-        apply(str(value) if value else None)
-        if not self.table.currentIndex().isValid():
-            self._select_first()
-        else:
-            self._scroll_to_current()
-
-    def _fill_kind_filter(self) -> None:
-        """Offer the finding kinds the scan found (with counts), keeping the choice."""
-        chosen = self.kind_filter.currentData()
-        counts: dict[str, int] = {}
-        for item in self.session.items:
-            for kind in {f.kind for f in item.findings}:
-                counts[kind] = counts.get(kind, 0) + 1
-        self.kind_filter.blockSignals(True)
-        self.kind_filter.clear()
-        self.kind_filter.addItem("Any finding", "")
-        for kind in sorted(counts):
-            self.kind_filter.addItem(f"{kind.replace('_', ' ')} ({counts[kind]})", kind)
-        index = self.kind_filter.findData(chosen) if chosen else 0
-        self.kind_filter.setCurrentIndex(max(0, index))
-        self.kind_filter.blockSignals(False)
-        if chosen and index < 0:
-            self.proxy.set_kind(None)
-
-    def _fill_model_filter(self) -> None:
-        chosen = self.model_filter.currentData()
-        self.model_filter.blockSignals(True)
-        self.model_filter.clear()
-        self.model_filter.addItem("Any model", "")
-        for mid, name in sorted(self._model_names().items(), key=lambda kv: kv[1].lower()):
-            self.model_filter.addItem(name, mid)
-        index = self.model_filter.findData(chosen) if chosen else 0
-        self.model_filter.setCurrentIndex(max(0, index))
-        self.model_filter.blockSignals(False)
-        if chosen and index < 0:
-            self.proxy.set_model(None)
-
     def set_kind_filter(self, kind: str | None) -> None:
         """Show only assets with a finding of ``kind`` (None: any)."""
-        self.kind_filter.setCurrentIndex(max(0, self.kind_filter.findData(kind or "")))
+        self.review.set_kind_filter(kind)
 
     def set_model_filter(self, model_id: str | None) -> None:
         """Show only assets of ``model_id`` (None: any)."""
-        self.model_filter.setCurrentIndex(max(0, self.model_filter.findData(model_id or "")))
+        self.review.set_model_filter(model_id)
 
     def set_verdict_filter(self, verdict: str | None) -> None:
         """Show only assets with this disclosure verdict (None: any)."""
-        self.verdict_filter.setCurrentIndex(max(0, self.verdict_filter.findData(verdict or "")))
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Escape or Enter in the search box go back to the queue (the filter stays)."""
-        if watched is self.search and event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-                if not self.table.currentIndex().isValid():
-                    self._select_first()
-                return True
-        return super().eventFilter(watched, event)
+        self.review.set_verdict_filter(verdict)
 
     def set_filter(self, mode: QueueFilter) -> None:
         """Apply a queue filter; the current asset stays if it passes."""
-        self.proxy.set_mode(mode)
-        button = self.filter_group.button(list(QueueFilter).index(mode))
-        if button is not None:
-            button.setChecked(True)
-        if not self.table.currentIndex().isValid():
-            self._select_first()
+        self.review.set_filter(mode)
 
     def toggle_simple(self) -> None:
         """Switch between the full review page and simple mode."""
@@ -1027,19 +637,11 @@ class MainWindow(QMainWindow):
         self._apply_simple_filter()
         self.pages.setCurrentIndex(PAGE_SIMPLE if simple else PAGE_REVIEW)
         self.toolbar.setVisible(not simple)
-        if simple:
-            self._simple_row = 0
-            if current is not None:
-                for r in range(self.simple_proxy.rowCount()):
-                    if self.simple_proxy.index(r, 0).data(ItemRole) is current:
-                        self._simple_row = r
-                        break
-            self._current_rel = None
-        else:
-            self._current_rel = None
-            # Back on the review page at the asset simple mode was showing.
-            if current is not None:
-                self.select_asset(current.rel)
+        self._current_rel = None
+        # The other page takes over at the asset this one was showing (where you stopped).
+        page = self._page()
+        if (current is None or not page.select(current.rel)) and simple:
+            page.select_first()
         self._show_current()
 
     def _apply_simple_filter(self) -> None:
@@ -1048,14 +650,6 @@ class MainWindow(QMainWindow):
         self.simple_proxy.set_models(models)
 
     # -- decisions ------------------------------------------------------------------------------
-
-    def selected_items(self) -> list[AssetItem]:
-        """The assets selected in the queue (review page), in queue order."""
-        if self.pages.currentIndex() != PAGE_REVIEW:
-            return []
-        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        items = [self.proxy.index(r, 0).data(ItemRole) for r in rows]
-        return [i for i in items if isinstance(i, AssetItem)]
 
     # -- the decide flow's host ---------------------------------------------------------------
 
@@ -1157,12 +751,12 @@ class MainWindow(QMainWindow):
                 parts.append(why)
         text = " · ".join(parts) or ("Scanning…" if item.result is None else "")
         self.decision_label.setText(text)
-        if self.pages.currentIndex() == PAGE_SIMPLE:
+        if self.is_simple():
             self._update_simple_texts(item)
 
     def _on_simple_reference(self, _rel: str) -> None:
         item = self._current_item()
-        if item is not None and self.pages.currentIndex() == PAGE_SIMPLE:
+        if item is not None and self.is_simple():
             self._update_simple_texts(item)
 
     def _update_simple_texts(self, item: AssetItem) -> None:
@@ -1209,7 +803,7 @@ class MainWindow(QMainWindow):
             exists=ref is None or ref.path.exists(),
         )
         self.simple_page.header.setText(
-            f"Image {self._simple_row + 1} of {n}: {item.ref.path.name} (left), "
+            f"Image {self.simple_page.row + 1} of {n}: {item.ref.path.name} (left), "
             f"beside {caption} (right)"
         )
 
@@ -1248,7 +842,7 @@ class MainWindow(QMainWindow):
         return self.session.why_not_approve(item)
 
     def _update_count(self) -> None:
-        self.count_label.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()} assets")
+        self.review.update_count()
 
     # -- identity -------------------------------------------------------------------------------
 

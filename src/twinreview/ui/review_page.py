@@ -1,0 +1,365 @@
+"""The review page: the queue with its filters, the compare view, the findings and decision bar.
+
+Owns its queue proxy (filters: status, finding kind, model, disclosure verdict, path text) and
+its compare view. Several rows can be selected (Shift/Ctrl): the window's decide flow then
+decides them as a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from twinreview.ui.compare_view import CompareView
+from twinreview.ui.findings_panel import FindingsPanel
+from twinreview.ui.items import AssetItem
+from twinreview.ui.page import item_at, row_of
+from twinreview.ui.queue_model import (
+    COL_FINDINGS,
+    COL_MODEL,
+    COL_STATUS,
+    BadgeDelegate,
+    ItemRole,
+    QueueFilter,
+    QueueModel,
+    QueueProxy,
+)
+
+#: The disclosure verdicts the verdict filter offers.
+VERDICTS = ("disclosed", "partial", "missing", "blocked")
+
+
+class ReviewPage(QSplitter):
+    """Queue | compare view and decision bar | findings panel.
+
+    Signals:
+        current_changed(): another asset is current (clicked, stepped to, or selected).
+        selection_changed(): the set of selected rows changed.
+    """
+
+    current_changed = Signal()
+    selection_changed = Signal()
+
+    def __init__(
+        self,
+        model: QueueModel,
+        compare: CompareView,
+        acts: Mapping[str, QAction],
+        thumb_size: QSize,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.model = model
+        self.compare = compare
+        self._selecting = False
+        self._proxy = QueueProxy(self)
+        self._proxy.setSourceModel(model)
+        self.table = self._make_table(thumb_size)
+        self.filter_group = QButtonGroup(self)
+        filters = QGridLayout()
+        filters.setSpacing(2)
+        for i, mode in enumerate(QueueFilter):
+            b = QPushButton(mode.value)
+            b.setCheckable(True)
+            b.setToolTip(f"{mode.tooltip} (Alt+{i + 1})")
+            b.setChecked(mode is QueueFilter.ALL)
+            b.setShortcut(QKeySequence(f"Alt+{i + 1}"))
+            self.filter_group.addButton(b, i)
+            filters.addWidget(b, i // 3, i % 3)
+        self.filter_group.idClicked.connect(lambda i: self.set_filter(list(QueueFilter)[i]))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by path…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Show only assets whose path contains this text (Ctrl+F)")
+        self.search.textChanged.connect(self._proxy.set_text)
+        self.search.installEventFilter(self)
+        # Filters by finding kind, model and AI-disclosure verdict.
+        self.kind_filter = QComboBox()
+        self.kind_filter.setToolTip("Show only assets with a finding of this kind")
+        self.model_filter = QComboBox()
+        self.model_filter.setToolTip("Show only assets of this model")
+        self.verdict_filter = QComboBox()
+        self.verdict_filter.setToolTip("Show only assets with this AI-disclosure verdict")
+        self.verdict_filter.addItem("Any disclosure", "")
+        for verdict in VERDICTS:
+            self.verdict_filter.addItem(f"Disclosure: {verdict}", verdict)
+        self.kind_filter.currentIndexChanged.connect(
+            lambda _: self._apply_combo(self.kind_filter, self._proxy.set_kind)
+        )
+        self.model_filter.currentIndexChanged.connect(
+            lambda _: self._apply_combo(self.model_filter, self._proxy.set_model)
+        )
+        self.verdict_filter.currentIndexChanged.connect(
+            lambda _: self._apply_combo(self.verdict_filter, self._proxy.set_verdict)
+        )
+        self.set_kinds([])
+        self.set_models({})
+        combos = QHBoxLayout()
+        combos.setSpacing(2)
+        for combo in (self.kind_filter, self.model_filter, self.verdict_filter):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(2)
+            combos.addWidget(combo, 1)
+        self.count_label = QLabel()
+        self.count_label.setToolTip("Assets shown / assets in the workspace")
+        self.banner = QLabel()
+        self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setToolTip("Decision logs that failed verification; nothing is repaired")
+        self.banner.hide()
+        queue_box = QWidget()
+        ql = QVBoxLayout(queue_box)
+        ql.setContentsMargins(4, 4, 4, 4)
+        ql.addWidget(self.banner)
+        ql.addLayout(filters)
+        ql.addLayout(combos)
+        ql.addWidget(self.search)
+        ql.addWidget(self.table, 1)
+        ql.addWidget(self.count_label)
+        for sig in (
+            self._proxy.rowsInserted,
+            self._proxy.rowsRemoved,
+            self._proxy.modelReset,
+            self._proxy.layoutChanged,
+        ):
+            sig.connect(self.update_count)
+
+        self.findings = FindingsPanel()
+        self.decision_label = QLabel()
+        self.decision_label.setWordWrap(True)
+        self.decision_label.setMinimumWidth(60)
+        self.decision_label.setToolTip("Status of this asset and your latest decision")
+        bar = QHBoxLayout()
+        bar.addWidget(self.decision_label, 1)
+        for name in ("previous", "approve", "reject", "next"):
+            tb = QToolButton()
+            tb.setDefaultAction(acts[name])
+            # Previous/next are icon-only (tooltips say what they do) so the bar fits a laptop.
+            tb.setToolButtonStyle(
+                Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+                if name in ("approve", "reject")
+                else Qt.ToolButtonStyle.ToolButtonIconOnly
+            )
+            tb.setIconSize(QSize(24, 24))
+            tb.setMinimumHeight(36)
+            bar.addWidget(tb)
+        center = QWidget()
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(4, 4, 4, 4)
+        cl.addWidget(compare, 1)
+        cl.addLayout(bar)
+        self.addWidget(queue_box)
+        self.addWidget(center)
+        self.addWidget(self.findings)
+        self.setStretchFactor(0, 2)
+        self.setStretchFactor(1, 5)
+        self.setStretchFactor(2, 2)
+        self.setChildrenCollapsible(False)
+
+    def _make_table(self, thumb_size: QSize) -> QTableView:
+        table = QTableView()
+        table.setModel(self._proxy)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        # Shift/Ctrl + click (or Shift + arrows) select several: A and R then decide them all.
+        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        table.setSortingEnabled(True)
+        table.sortByColumn(COL_FINDINGS, Qt.SortOrder.DescendingOrder)
+        table.setIconSize(thumb_size)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(thumb_size.height() + 8)
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        table.horizontalHeader().setStretchLastSection(False)
+        # Rows are a thumbnail high: badge texts wrap onto a second line instead of being cut.
+        table.setWordWrap(True)
+        # The model's name is shown under the file name; its own column stays in the model (for
+        # sorting and accessibility) but is hidden so the badges fit a narrow queue.
+        table.setColumnHidden(COL_MODEL, True)
+        self._badges = BadgeDelegate(table)
+        table.setItemDelegateForColumn(COL_STATUS, self._badges)
+        table.setItemDelegateForColumn(COL_FINDINGS, self._badges)
+        # Fixed starting widths from the font, not ResizeToContents: that mode asks every row
+        # for its data on each change, which stalls the GUI thread when a scan's results land.
+        header = table.horizontalHeader()
+        fm = table.fontMetrics()
+        icon_w = fm.height() + 28
+        for col, sample in (
+            (COL_FINDINGS, "2 block · 1"),
+            (COL_STATUS, "Pending: model,"),
+            (COL_MODEL, "Model name"),
+        ):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, fm.horizontalAdvance(sample) + icon_w)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        table.setToolTip("The review queue: click an asset or use N / P to move")
+        table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        table.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        return table
+
+    # -- the page interface (:class:`~twinreview.ui.page.AssetPage`) ---------------------------
+
+    @property
+    def proxy(self) -> QueueProxy:
+        """The filtered, sorted queue."""
+        return self._proxy
+
+    @property
+    def view(self) -> CompareView:
+        """The compare view."""
+        return self.compare
+
+    def current_item(self) -> AssetItem | None:
+        """The asset on screen."""
+        return item_at(self._proxy, self.table.currentIndex().row())
+
+    def select(self, rel: str) -> bool:
+        """Make ``rel`` the current (and only selected) row."""
+        row = row_of(self._proxy, rel)
+        if row < 0:
+            return False
+        self._set_row(row)
+        return True
+
+    def select_first(self) -> None:
+        """The top of the queue."""
+        if self._proxy.rowCount():
+            self._set_row(0)
+            self.table.scrollToTop()
+
+    def step(self, delta: int) -> None:
+        """Move by ``delta`` rows (clamped); the selection becomes that row alone."""
+        n = self._proxy.rowCount()
+        if not n:
+            return
+        row = self.table.currentIndex().row()
+        self._set_row(0 if row < 0 else max(0, min(n - 1, row + delta)))
+
+    def neighbour(self, delta: int) -> AssetItem | None:
+        """The asset ``delta`` rows away."""
+        return item_at(self._proxy, self.table.currentIndex().row() + delta)
+
+    def selected_items(self) -> list[AssetItem]:
+        """The selected rows' assets, in queue order."""
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [item for r in rows if (item := item_at(self._proxy, r)) is not None]
+
+    def _set_row(self, row: int) -> None:
+        index = self._proxy.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.table.scrollTo(index)
+
+    def _on_current_row(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+        self.current_changed.emit()
+
+    def scroll_to_current(self) -> None:
+        """Keep the current row in sight (after a re-sort)."""
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.table.scrollTo(index)
+
+    # -- filters --------------------------------------------------------------------------------
+
+    def set_filter(self, mode: QueueFilter) -> None:
+        """Apply a status filter; the current asset stays if it passes."""
+        self._proxy.set_mode(mode)
+        button = self.filter_group.button(list(QueueFilter).index(mode))
+        if button is not None:
+            button.setChecked(True)
+        self._after_filter()
+
+    def _after_filter(self) -> None:
+        if not self.table.currentIndex().isValid():
+            self.select_first()
+        else:
+            self.scroll_to_current()
+
+    def _apply_combo(self, combo: QComboBox, apply: Callable[[str | None], None]) -> None:
+        value = combo.currentData()
+        apply(str(value) if value else None)
+        self._after_filter()
+
+    def set_kinds(self, items: Iterable[AssetItem]) -> None:
+        """Offer the finding kinds ``items`` have (with counts), keeping the choice."""
+        counts: dict[str, int] = {}
+        for item in items:
+            for kind in {f.kind for f in item.findings}:
+                counts[kind] = counts.get(kind, 0) + 1
+        options = [(f"{k.replace('_', ' ')} ({counts[k]})", k) for k in sorted(counts)]
+        self._refill(self.kind_filter, "Any finding", options, self._proxy.set_kind)
+
+    def set_models(self, names: Mapping[str, str]) -> None:
+        """Offer the workspace's models (id -> display name), keeping the choice."""
+        options = [(name, mid) for mid, name in sorted(names.items(), key=lambda kv: kv[1].lower())]
+        self._refill(self.model_filter, "Any model", options, self._proxy.set_model)
+
+    @staticmethod
+    def _refill(
+        combo: QComboBox,
+        anything: str,
+        options: list[tuple[str, str]],
+        apply: Callable[[str | None], None],
+    ) -> None:
+        chosen = combo.currentData()
+        combo.blockSignals(True)
+        combo.clear()
+        combo.addItem(anything, "")
+        for text, value in options:
+            combo.addItem(text, value)
+        index = combo.findData(chosen) if chosen else 0
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+        if chosen and index < 0:
+            apply(None)  # the chosen value is gone: show everything again
+
+    def set_kind_filter(self, kind: str | None) -> None:
+        """Show only assets with a finding of ``kind`` (None: any)."""
+        self.kind_filter.setCurrentIndex(max(0, self.kind_filter.findData(kind or "")))
+
+    def set_model_filter(self, model_id: str | None) -> None:
+        """Show only assets of ``model_id`` (None: any)."""
+        self.model_filter.setCurrentIndex(max(0, self.model_filter.findData(model_id or "")))
+
+    def set_verdict_filter(self, verdict: str | None) -> None:
+        """Show only assets with this disclosure verdict (None: any)."""
+        self.verdict_filter.setCurrentIndex(max(0, self.verdict_filter.findData(verdict or "")))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Escape or Enter in the search box go back to the queue (the filter stays)."""
+        if watched is self.search and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                if not self.table.currentIndex().isValid():
+                    self.select_first()
+                return True
+        return super().eventFilter(watched, event)
+
+    def update_count(self) -> None:
+        """``12 of 132 assets``."""
+        self.count_label.setText(f"{self._proxy.rowCount()} of {self.model.rowCount()} assets")
+
+
+__all__ = ["ItemRole", "ReviewPage"]
