@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import datetime as dt
 import hashlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,8 @@ from twinreview.core.findings import (
     Severity,
 )
 from twinreview.core.policy import Decision, evaluate, policy_from_config
-from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.core.workspace import Workspace
+from twinreview.services.scan import AssetResult, FileFacts, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable, StatusSnapshot
 from twinreview.ui.roster_view import PersonRow, RosterView, TrustInfo
 
@@ -42,36 +43,27 @@ class SyncExecutor(Executor):
         return fut
 
 
-@dataclass(frozen=True)
-class FakeFacts:
-    width: int | None
-    height: int | None
-    format: str | None
-    size: int
-
-
-@dataclass(frozen=True)
-class FakeAssetResult:
-    asset: AssetRef
-    sha256: str | None
-    error: str | None
-    findings: tuple[Finding, ...]
-    facts: FakeFacts
-    disclosure: Mapping[str, Any] | None = None
-    phash: str | None = None
+# The fake scan returns the scan service's own result types (the app uses no look-alikes).
+FakeFacts = FileFacts
+FakeAssetResult = AssetResult
 
 
 @dataclass(frozen=True)
 class FakeReference:
+    """A reference photo as the fake scan reports it, with a pHash for distances."""
+
     rel: str
     phash: str | None
 
 
-@dataclass(frozen=True)
-class FakeScanResult:
-    assets: tuple[FakeAssetResult, ...]
-    references: tuple[FakeReference, ...]
-    cancelled: bool = False
+def FakeScanResult(
+    assets: tuple[AssetResult, ...],
+    references: tuple[Any, ...],
+    cancelled: bool = False,
+    workspace: Workspace | None = None,
+) -> ScanResult:
+    """A :class:`ScanResult` of these assets and references."""
+    return ScanResult(workspace, assets, references, cancelled=cancelled)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -108,7 +100,7 @@ class FakeBackend:
         )
     )
 
-    def scan(self, workspace: Workspace, progress: Any, cancel: threading.Event) -> FakeScanResult:
+    def scan(self, workspace: Workspace, progress: Any, cancel: threading.Event) -> ScanResult:
         self.scan_calls += 1
         assets = list(workspace.iter_assets())
         out = []
@@ -116,7 +108,7 @@ class FakeBackend:
             if self.scan_gate is not None:
                 self.scan_gate.wait(5)
             if cancel.is_set():
-                return FakeScanResult((), (), True)
+                return FakeScanResult((), (), True, workspace)
             if progress:
                 progress(FakeProgress(i + 1, len(assets), "analyse", a.rel))
             data = a.path.read_bytes()
@@ -160,7 +152,7 @@ class FakeBackend:
             for m in workspace.models.values()
             for p in m.references
         )
-        return FakeScanResult(tuple(out), refs)
+        return FakeScanResult(tuple(out), refs, False, workspace)
 
     def load_identity(self) -> Identity | None:
         if not self.keyring_ok:

@@ -13,7 +13,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, QSize
 from PySide6.QtGui import QColor
 
-from conftest import FakeAssetResult, FakeBackend, FakeScanResult, Harness, open_and_scan
+from conftest import FakeBackend, Harness, open_and_scan
 from conftest import SyncExecutor as UiSync
 from twinreview.core.likeness import OTHER, OWN, UNKNOWN, FaceMatch, Likeness, RefMatch
 from twinreview.ui.backend import Identity
@@ -26,11 +26,6 @@ from twinreview.ui.main_window import PAGE_SIMPLE
 from twinreview.ui.references import RefEntry
 
 GREEN = QColor(46, 204, 113)
-
-
-@dataclasses.dataclass(frozen=True)
-class LikenessResult(FakeAssetResult):
-    likeness: Likeness | None = None
 
 
 def own_likeness(model: str = "ana") -> Likeness:
@@ -62,13 +57,12 @@ def group_likeness() -> Likeness:
 class LikenessBackend(FakeBackend):
     """The fake scan, with a likeness per asset: "look-1" of each model looks like her."""
 
-    def scan(self, workspace: Any, progress: Any, cancel: Any) -> FakeScanResult:
+    def scan(self, workspace: Any, progress: Any, cancel: Any) -> Any:
         base = super().scan(workspace, progress, cancel)
         assets = []
         for a in base.assets:
-            fields = {f.name: getattr(a, f.name) for f in dataclasses.fields(a)}
             lk = own_likeness(a.asset.model_id) if "look-1" in a.asset.rel else None
-            assets.append(LikenessResult(**fields, likeness=lk))
+            assets.append(dataclasses.replace(a, likeness=lk))
         return dataclasses.replace(base, assets=tuple(assets))
 
 

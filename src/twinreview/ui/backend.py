@@ -1,7 +1,9 @@
 """What the desktop app needs from the services, as one narrow interface.
 
 The widgets never call services directly: they go through a :class:`ReviewBackend`, whose every
-method is a blocking call made from a worker through the :mod:`~twinreview.ui.bridge`. The real
+method is a blocking call made from a worker through the :mod:`~twinreview.ui.bridge`. Scan results
+are the scan service's own types (:class:`~twinreview.services.scan.AssetResult`,
+:class:`~twinreview.services.scan.ScanResult`). The real
 implementation (:class:`twinreview.ui.services_backend.ServicesBackend`) is built by the composition
 root (:mod:`twinreview.ui.app`); tests pass a fake with the same methods.
 """
@@ -15,96 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from twinreview.core.findings import Finding
 from twinreview.core.policy import Decision, Evaluation
-from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.core.workspace import Workspace
+from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.roster_view import RosterView, TrustInfo
 
 
 class KeyringUnavailable(Exception):
     """No usable OS keyring: the app runs read-only. ``str(err)`` explains how to fix it."""
-
-
-class FactsLike(Protocol):
-    """File facts of a scanned image."""
-
-    @property
-    def width(self) -> int | None:
-        """The ``width`` field."""
-        ...
-
-    @property
-    def height(self) -> int | None:
-        """The ``height`` field."""
-        ...
-
-    @property
-    def format(self) -> str | None:
-        """The ``format`` field."""
-        ...
-
-    @property
-    def size(self) -> int | None:
-        """The ``size`` field."""
-        ...
-
-
-class AssetResultLike(Protocol):
-    """The scan result for one asset (``twinreview.services.scan.AssetResult``)."""
-
-    @property
-    def asset(self) -> AssetRef:
-        """The ``asset`` field."""
-        ...
-
-    @property
-    def sha256(self) -> str | None:
-        """The ``sha256`` field."""
-        ...
-
-    @property
-    def error(self) -> str | None:
-        """The ``error`` field."""
-        ...
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        """The ``findings`` field."""
-        ...
-
-    @property
-    def facts(self) -> FactsLike | None:
-        """The ``facts`` field."""
-        ...
-
-    @property
-    def disclosure(self) -> Mapping[str, Any] | None:
-        """The ``disclosure`` field."""
-        ...
-
-    @property
-    def phash(self) -> str | None:
-        """The ``phash`` field."""
-        ...
-
-
-class ScanResultLike(Protocol):
-    """The result of a whole scan (``twinreview.services.scan.ScanResult``)."""
-
-    @property
-    def assets(self) -> Sequence[AssetResultLike]:
-        """The ``assets`` field."""
-        ...
-
-    @property
-    def references(self) -> Sequence[Any]:
-        """The ``references`` field."""
-        ...
-
-    @property
-    def cancelled(self) -> bool:
-        """The ``cancelled`` field."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +85,7 @@ class ReviewBackend(Protocol):
         workspace: Workspace,
         progress: Callable[[Any], None] | None,
         cancel: threading.Event,
-    ) -> ScanResultLike:
+    ) -> ScanResult:
         """Scan the workspace (similarity, disclosure); may be cancelled."""
         ...
 
@@ -189,7 +109,7 @@ class ReviewBackend(Protocol):
     def decide(
         self,
         workspace: Workspace,
-        result: AssetResultLike,
+        result: AssetResult,
         decision: str,
         reasons: Sequence[str],
         note: str,
@@ -210,7 +130,7 @@ class ReviewBackend(Protocol):
         """
         ...
 
-    def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
+    def statuses(self, workspace: Workspace, results: Sequence[AssetResult]) -> StatusSnapshot:
         """Return the status of each asset over the merged, verified logs."""
         ...
 

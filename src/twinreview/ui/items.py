@@ -12,7 +12,8 @@ from twinreview.core.findings import Finding, Severity, worst
 from twinreview.core.likeness import Likeness
 from twinreview.core.policy import State
 from twinreview.core.workspace import AssetRef
-from twinreview.ui.backend import AssetResultLike, AssetStatus
+from twinreview.services.scan import AssetResult
+from twinreview.ui.backend import AssetStatus
 
 
 def likeness_of(result: Any) -> Likeness | None:
@@ -34,7 +35,7 @@ class AssetItem:
 
     ref: AssetRef
     model_name: str
-    result: AssetResultLike | None = None
+    result: AssetResult | None = None
     status: AssetStatus | None = None
 
     @property

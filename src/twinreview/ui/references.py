@@ -21,7 +21,7 @@ from twinreview.core.findings import (
 )
 from twinreview.core.likeness import strength as likeness_strength
 from twinreview.core.workspace import Workspace
-from twinreview.ui.backend import ScanResultLike
+from twinreview.services.scan import ScanResult
 from twinreview.ui.items import AssetItem, likeness_of
 
 SIMILARITY_KINDS = (
@@ -76,7 +76,7 @@ class ReferencePresenter:
     def __init__(
         self,
         workspace: Callable[[], Workspace | None],
-        scan_result: Callable[[], ScanResultLike | None],
+        scan_result: Callable[[], ScanResult | None],
     ) -> None:
         self._workspace = workspace
         self._scan_result = scan_result

@@ -25,17 +25,10 @@ from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
 from twinreview.services.roster_admin import RosterService
-from twinreview.services.scan import ScanService
+from twinreview.services.scan import AssetResult, ScanResult, ScanService
 from twinreview.services.status import compute_status, sha256_file
 from twinreview.services.trust import PinCheck, Verifier
-from twinreview.ui.backend import (
-    AssetResultLike,
-    AssetStatus,
-    Identity,
-    KeyringUnavailable,
-    ScanResultLike,
-    StatusSnapshot,
-)
+from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable, StatusSnapshot
 from twinreview.ui.roster_view import (
     NO_ROSTER,
     RosterView,
@@ -86,7 +79,7 @@ class ServicesBackend:
 
     def scan(
         self, workspace: Workspace, progress: Callable[[Any], None] | None, cancel: threading.Event
-    ) -> ScanResultLike:
+    ) -> ScanResult:
         """Scan in the scan process, or on the shared executor when there is none."""
         if self._scanner is not None:
             try:
@@ -112,7 +105,7 @@ class ServicesBackend:
     def decide(
         self,
         workspace: Workspace,
-        result: AssetResultLike,
+        result: AssetResult,
         decision: str,
         reasons: Sequence[str],
         note: str,
@@ -144,7 +137,7 @@ class ServicesBackend:
             )
         self._decisions.withdraw(workspace, rel, note=note)
 
-    def statuses(self, workspace: Workspace, results: Sequence[AssetResultLike]) -> StatusSnapshot:
+    def statuses(self, workspace: Workspace, results: Sequence[AssetResult]) -> StatusSnapshot:
         """Status of every asset over the merged, verified logs."""
         # The scan just hashed every asset: reuse its sha256 instead of reading each file again.
         known = {r.asset.rel: r.sha256 for r in results if r.sha256}

@@ -25,14 +25,8 @@ from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE, DisclosurePoli
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
-from twinreview.ui.backend import (
-    AssetResultLike,
-    AssetStatus,
-    Identity,
-    ReviewBackend,
-    ScanResultLike,
-    StatusSnapshot,
-)
+from twinreview.services.scan import AssetResult, ScanResult
+from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSnapshot
 from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
@@ -181,7 +175,7 @@ class ReviewSession(QObject):
         self.workspace: Workspace | None = None
         self.items: list[AssetItem] = []
         self._by_rel: dict[str, AssetItem] = {}
-        self.scan_result: ScanResultLike | None = None
+        self.scan_result: ScanResult | None = None
         self.scan = ScanState()
         self.identity: Identity | None = None
         self.read_only_reason: str | None = None
@@ -480,7 +474,7 @@ class ReviewSession(QObject):
             state.phase = str(getattr(p, "phase", ""))
             self.scan_progress.emit(state.done, state.total, state.phase)
 
-        def done(result: ScanResultLike) -> None:
+        def done(result: ScanResult) -> None:
             if self.scan is not state or generation != self._generation:
                 return
             state.running = False
@@ -513,12 +507,12 @@ class ReviewSession(QObject):
         if self.scan.running:
             self.scan.cancel.set()
 
-    def _apply_scan(self, result: ScanResultLike, finish: Callable[[], None]) -> None:
+    def _apply_scan(self, result: ScanResult, finish: Callable[[], None]) -> None:
         self.scan_result = result
         ws = self.workspace
         assert ws is not None
 
-        def apply(r: AssetResultLike) -> str:
+        def apply(r: AssetResult) -> str:
             item = self._by_rel.get(r.asset.rel)
             if item is None:
                 # New since the workspace was opened: the scan walked it, so show it.
@@ -663,7 +657,7 @@ class ReviewSession(QObject):
         assert decision in (APPROVE, REJECT)
         ws = self.workspace
         refused: list[tuple[str, str]] = []
-        todo: list[AssetResultLike] = []
+        todo: list[AssetResult] = []
         for rel in rels:
             item = self._by_rel.get(rel)
             why = (
