@@ -215,3 +215,14 @@ def label(
             stroke_fill=(0, 0, 0),
         )
     return out
+
+
+def letterbox(
+    img: Image.Image, aspect: float = 16 / 9, colour: tuple[int, int, int] = (0, 0, 0)
+) -> Image.Image:
+    """Pad to ``aspect`` (width / height) with plain bars: above and below, or left and right."""
+    w, h = img.size
+    size = (round(h * aspect), h) if w / h < aspect else (w, round(w / aspect))
+    out = Image.new("RGB", size, colour)
+    out.paste(img.convert("RGB"), ((size[0] - w) // 2, (size[1] - h) // 2))
+    return out

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import photos as P
-from twinreview.core import hashing, similarity
+from twinreview.core import geometry, hashing, similarity
 from twinreview.core.hashing import Detail, Fingerprint
 from twinreview.core.similarity import SimilarityThresholds
 
@@ -195,6 +195,8 @@ def test_thresholds_from_config() -> None:
     assert SimilarityThresholds.from_config({}) == default
     assert SimilarityThresholds.from_config(None) == default
     assert SimilarityThresholds.from_config({"strong": 6}).strong == 6
+    tuned = SimilarityThresholds.from_config({"min_inliers": 30, "min_agreement": 90})
+    assert (tuned.min_inliers, tuned.min_agreement) == (30, 90)
     # Sub-tables belong to other settings (e.g. [similarity.severity]).
     assert SimilarityThresholds.from_config({"severity": {"duplicate_in_batch": "info"}}) == default
 
@@ -212,6 +214,8 @@ def test_thresholds_from_config() -> None:
         ({"undecided": 16}, "undecided .* must lie between"),
         ({"undecided": 6}, "undecided .* must lie between"),
         ({"treshold": 3}, "unknown key.*treshold"),
+        ({"min_inliers": 3}, "min_inliers must be between 4 and"),
+        ({"min_agreement": 101}, "min_agreement must be between 0 and 100"),
     ],
 )
 def test_thresholds_validation(table: dict[str, object], message: str) -> None:
@@ -219,6 +223,69 @@ def test_thresholds_validation(table: dict[str, object], message: str) -> None:
         SimilarityThresholds.from_config(table)
     with pytest.raises(ValueError, match="must be a table"):
         SimilarityThresholds.from_config(["strong"])  # type: ignore[arg-type]
+
+
+# --- Candidates and their geometric verification -------------------------------------
+
+
+def test_candidates_hold_every_hash_match_and_self_candidates_each_pair_once(
+    originals: dict[str, Image.Image], refs: list[Fingerprint]
+) -> None:
+    queries = [
+        hashing.fingerprint(edit(originals[n])) for n in REF_NAMES for edit in EDITS.values()
+    ]
+    matched = {(m.query, m.ref) for m in similarity.match(queries, refs).matches}
+    cands = similarity.candidates(queries, refs)
+    assert matched <= {(c.query, c.ref) for c in cands}
+    for c in cands:
+        assert c.hash_match(SimilarityThresholds()) == ((c.query, c.ref) in matched)
+    batch = similarity.self_candidates(queries + refs)
+    keys = [frozenset((c.query, c.ref)) for c in batch]
+    assert len(keys) == len(set(keys))
+    assert all(len(k) == 2 for k in keys)
+    # An edited copy and its original are a candidate pair of the batch.
+    first = REF_NAMES.index("astronaut") * len(EDITS)
+    assert frozenset((first, len(queries) + REF_NAMES.index("astronaut"))) in keys
+
+
+def _candidate(distance: int, dhash: int = 30) -> similarity.Candidate:
+    return similarity.Candidate(0, 1, distance, dhash, False, 0, distance)
+
+
+def _verification(
+    inliers: int, agreement: float | None, keypoints: tuple[int, int] = (400, 400)
+) -> geometry.Verification:
+    rows = ((0.8, 0.0, 0.1), (0.0, 0.8, 0.1), (0.0, 0.0, 1.0))
+    return geometry.Verification(inliers, inliers + 10, True, rows, agreement, keypoints)
+
+
+def test_decide_by_geometry_whatever_the_hash_distance() -> None:
+    th = SimilarityThresholds()
+    close, far = _candidate(0, 0), _candidate(18)
+    assert similarity.decide(close, _verification(th.min_inliers - 1, None), th) is None
+    assert similarity.decide(close, _verification(300, 0.80), th) is None  # another subject
+    match = similarity.decide(far, _verification(th.min_inliers, 0.9), th)
+    assert match is not None
+    assert match.mirrored  # the verified orientation, not the hashes' guess
+    ev = match.evidence
+    assert ev["verification"] == "geometry"
+    assert (ev["inliers"], ev["min_inliers"], ev["agreement"]) == (th.min_inliers, 20, 0.9)
+    assert ev["min_agreement"] == th.min_agreement / 100
+    assert ev["homography"] == [[0.8, 0.0, 0.1], [0.0, 0.8, 0.1], [0.0, 0.0, 1.0]]
+    assert ev["asset_region"] == [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9], [0.1, 0.9]]
+    json.dumps(ev)
+
+
+def test_decide_by_the_hashes_when_verification_is_not_possible() -> None:
+    th = SimilarityThresholds()
+    plain = _verification(0, None, keypoints=(400, geometry.MIN_KEYPOINTS - 1))
+    match = similarity.decide(_candidate(th.strong), plain, th)
+    assert match is not None
+    assert match.evidence["verification"] == "not possible: too few keypoints to verify"
+    assert similarity.decide(_candidate(th.match + 1), plain, th) is None
+    unread = similarity.decide(_candidate(th.strong), None, th, unverified="file gone")
+    assert unread is not None
+    assert unread.evidence["verification"] == "not possible: file gone"
 
 
 # --- Candidate stage (bucket join) -----------------------------------------------------

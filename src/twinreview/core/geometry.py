@@ -28,7 +28,8 @@ API (what :mod:`twinreview.core.similarity` and the scan call)::
 
     grey = geometry.working_image(img)           # once per image: grey, longest side WORK_SIDE
     prep = geometry.Prepared(grey)               # ORB features etc., once per image
-    v = geometry.verify(query_prep, ref_prep, prefer_mirrored=False, min_inliers=20)
+    v = geometry.verify(query_prep, ref_prep, prefer_mirrored=False, min_inliers=20,
+                        min_agreement=0.85)
     v.inliers, v.agreement, v.homography, v.asset_region()
 
 Coordinates are *fractions* of the (EXIF-oriented) image, x to the right and y down, so that
@@ -103,7 +104,7 @@ AGREEMENT_WINDOW = 15
 AGREEMENT_NCC = 0.3
 """A pixel agrees when the local correlation of both images' detail reaches this."""
 
-AGREEMENT_FLAT = 3.0
+AGREEMENT_FLAT = 4.0
 """Pixels whose local detail has a standard deviation below this (grey levels) in either
 image are flat (a plain backdrop, sky, skin): they carry no evidence and are not counted."""
 
@@ -116,17 +117,21 @@ def working_image(img: Image.Image) -> GreyArray:
     """Return the grey working image of ``img``: its longest side scaled to :data:`WORK_SIDE`.
 
     Args:
-        img: A decoded, EXIF-oriented Pillow image of any mode and size.
+        img: A decoded, EXIF-oriented Pillow image of any mode and size (an ``L`` image is
+            used as it is).
     """
-    grey = img.convert("L")
+    grey = img if img.mode == "L" else img.convert("L")
     w, h = grey.size
     scale = WORK_SIDE / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    if size != grey.size:
-        # reducing_gap: a fast exact box reduction first, then bilinear: the result hardly
-        # depends on the scale the file was decoded at.
-        grey = grey.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(grey, dtype=np.uint8)
+    if size == (w, h):
+        return np.asarray(grey, dtype=np.uint8)
+    if scale <= 0.5:
+        # An exact box reduction by an integer factor first (fast), so that the bilinear
+        # step below never skips pixels.
+        grey = grey.reduce(int(1 / scale))
+    out = cv2.resize(np.asarray(grey, dtype=np.uint8), size, interpolation=cv2.INTER_LINEAR)
+    return np.asarray(out, dtype=np.uint8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,6 +211,7 @@ class Prepared:
         self.grey = grey
         self.features = features(grey)
         self.small = _small(grey)
+        self.detail = _detail(self.small)
         self._mirrored: Features | None = None
 
     @property
@@ -409,24 +415,24 @@ def _detail(img: F32Array) -> F32Array:
     return img - _blur(img, AGREEMENT_SIGMA)
 
 
-def agreement(query: F32Array, ref: F32Array, homography: F64Array) -> float:
+def agreement(query: Prepared, ref: Prepared, homography: F64Array) -> float:
     """Fraction of the textured overlap where the query, placed by ``homography``, agrees.
 
-    Compared in the frame of the coarser of the two (the finer one is blurred by the scale
-    between them first, as if it had been resized), on image detail, by local normalised
-    cross-correlation: robust to brightness, contrast, saturation and JPEG, not to different
-    content.
+    Compared at :data:`AGREEMENT_SIDE` in the frame of the coarser of the two (the finer one
+    is blurred by the scale between them first, as if it had been resized), on image detail,
+    by local normalised cross-correlation: robust to brightness, contrast, saturation and
+    JPEG, not to different content.
 
     Args:
-        query: The query at :data:`AGREEMENT_SIDE` (``Prepared.small``).
-        ref: The reference at :data:`AGREEMENT_SIDE`.
+        query: The query.
+        ref: The reference.
         homography: Query fractions to reference fractions.
 
     Returns:
         0-1; 0 when the overlap has no textured pixel.
     """
-    hq, wq = query.shape
-    hr, wr = ref.shape
+    hq, wq = query.small.shape
+    hr, wr = ref.small.shape
     h_px = _to_pixels(wr, hr) @ homography @ np.linalg.inv(_to_pixels(wq, hq))
     scale = float(np.sqrt(abs(np.linalg.det(h_px[:2, :2]))))  # affine: the same everywhere
     if scale >= 1.0:
@@ -434,16 +440,18 @@ def agreement(query: F32Array, ref: F32Array, homography: F64Array) -> float:
         frame, moving, m, shrink = query, ref, np.linalg.inv(h_px), 1.0 / scale
     else:
         frame, moving, m, shrink = ref, query, h_px, scale
+    fh, fw = frame.small.shape
     if shrink < 0.95:
-        moving = _blur(moving, 0.5 * float(np.sqrt(1 / shrink**2 - 1)))
-    fh, fw = frame.shape
-    warped = np.asarray(
-        cv2.warpAffine(moving, m[:2], (fw, fh), flags=cv2.INTER_LINEAR), dtype=np.float32
-    )
-    inside = cv2.warpAffine(np.ones_like(moving), m[:2], (fw, fh), flags=cv2.INTER_NEAREST)
+        blurred = _blur(moving.small, 0.5 * float(np.sqrt(1 / shrink**2 - 1)))
+        a = _detail(_warp(blurred, m, (fw, fh)))
+    else:
+        # Detail is a linear, shift-invariant filter: at about the same scale, warping the
+        # detail computed once per image is the detail of the warped image.
+        a = _warp(moving.detail, m, (fw, fh))
+    b = frame.detail
+    inside = cv2.warpAffine(np.ones_like(moving.small), m[:2], (fw, fh), flags=cv2.INTER_NEAREST)
     k = (AGREEMENT_WINDOW, AGREEMENT_WINDOW)
     valid = cv2.erode(inside, np.ones(k, np.uint8)) > 0
-    a, b = _detail(warped), _detail(frame)
     ma, mb = cv2.blur(a, k), cv2.blur(b, k)
     va = np.maximum(cv2.blur(a * a, k) - ma * ma, 0)
     vb = np.maximum(cv2.blur(b * b, k) - mb * mb, 0)
@@ -455,33 +463,48 @@ def agreement(query: F32Array, ref: F32Array, homography: F64Array) -> float:
     return round(float((ncc[textured] >= AGREEMENT_NCC).mean()), 3)
 
 
+def _warp(img: F32Array, m: F64Array, size: tuple[int, int]) -> F32Array:
+    return np.asarray(cv2.warpAffine(img, m[:2], size, flags=cv2.INTER_LINEAR), dtype=np.float32)
+
+
 def verify(
-    query: Prepared, ref: Prepared, *, prefer_mirrored: bool = False, min_inliers: int
+    query: Prepared,
+    ref: Prepared,
+    *,
+    prefer_mirrored: bool = False,
+    min_inliers: int,
+    min_agreement: float,
 ) -> Verification:
     """Verify that ``query`` is a derived copy of ``ref`` (see the module docstring).
 
     The orientation the hashes suggest (``prefer_mirrored``) is tried first; the other one
-    only when the first gives fewer than ``min_inliers``. Agreement is measured only for a
-    transform with at least ``min_inliers`` inliers.
+    only when the first is not a copy by the thresholds (a face is nearly symmetric: the wrong
+    orientation may still fit a few dozen features, but then its agreement is low). Agreement
+    is measured only for a transform with at least ``min_inliers`` inliers.
 
     Args:
         query: The image under review.
         ref: The reference (or the other image of a pair in one batch).
         prefer_mirrored: Try the query's mirror image first.
-        min_inliers: Inliers needed to accept an orientation (the decision threshold).
+        min_inliers: Inliers needed for a copy (the decision threshold).
+        min_agreement: Agreement (0-1) needed for a copy.
+
+    Returns:
+        The orientation that is a copy, else the one with the higher agreement, else the one
+        with more inliers.
     """
     keypoints = (query.keypoints, ref.keypoints)
     if min(keypoints) < MIN_KEYPOINTS:
         return Verification(0, 0, prefer_mirrored, keypoints=keypoints)
-    best: tuple[int, int, bool, F64Array | None] = (0, 0, prefer_mirrored, None)
+    tried: list[Verification] = []
     for mirrored in (prefer_mirrored, not prefer_mirrored):
         inliers, n, h = match(query.oriented(mirrored), ref.features)
-        if h is not None and inliers > best[0]:
-            best = (inliers, n, mirrored, h)
-        if best[0] >= min_inliers:
-            break
-    inliers, n, mirrored, h = best
-    if h is None:
-        return Verification(0, n, mirrored, keypoints=keypoints)
-    agree = agreement(query.small, ref.small, h) if inliers >= min_inliers else None
-    return Verification(inliers, n, mirrored, _rows(h), agree, keypoints)
+        if h is None:
+            tried.append(Verification(0, n, mirrored, keypoints=keypoints))
+            continue
+        agree = agreement(query, ref, h) if inliers >= min_inliers else None
+        v = Verification(inliers, n, mirrored, _rows(h), agree, keypoints)
+        if agree is not None and agree >= min_agreement:
+            return v
+        tried.append(v)
+    return max(tried, key=lambda v: (v.agreement or 0.0, v.inliers))

@@ -323,6 +323,11 @@ def _bars(grey: npt.NDArray[np.float32], axis: int) -> tuple[int, int]:
     return run(np.arange(n)), run(np.arange(n)[::-1])
 
 
+def _flat_line(grey: Image.Image, box: tuple[int, int, int, int]) -> bool:
+    line = np.asarray(grey.crop(box), dtype=np.float32)
+    return bool(line.size) and float(line.std()) <= BAR_MAX_STD
+
+
 def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
     """The box inside uniform bars on two opposite sides (a letterbox or pillarbox), or None.
 
@@ -335,7 +340,13 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
     Returns:
         ``(left, top, right, bottom)`` in pixels of ``img``, or None when there are no bars.
     """
-    grey = img.convert("L")
+    grey = img if img.mode == "L" else img.convert("L")
+    w, h = grey.size
+    # Nearly every photo has no flat line at both ends of either axis: four lines decide.
+    rows = _flat_line(grey, (0, 0, w, 1)) and _flat_line(grey, (0, h - 1, w, h))
+    cols = _flat_line(grey, (0, 0, 1, h)) and _flat_line(grey, (w - 1, 0, w, h))
+    if rows == cols:
+        return None
     factor = max(1, max(grey.size) // 256)
     small = np.asarray(grey.reduce(factor) if factor > 1 else grey, dtype=np.float32)
     h, w = small.shape
@@ -361,7 +372,7 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
 
 
 def _grey_reduction(img: Image.Image) -> Image.Image:
-    grey = img.convert("L")
+    grey = img if img.mode == "L" else img.convert("L")
     if grey.size != (WORK_SIZE, WORK_SIZE):
         # reducing_gap: Pillow first box-reduces by an integer factor (fast, exact average),
         # then resamples with Lanczos; the result does not depend on the decode scale.
@@ -369,7 +380,7 @@ def _grey_reduction(img: Image.Image) -> Image.Image:
     return grey
 
 
-def fingerprint(img: Image.Image) -> Fingerprint:
+def fingerprint(img: Image.Image, *, grey: Image.Image | None = None) -> Fingerprint:
     """Compute the cheap hashes of one decoded, EXIF-oriented image.
 
     Never raises for a decoded image: tiny images are scaled up (their hashes are then
@@ -379,14 +390,16 @@ def fingerprint(img: Image.Image) -> Fingerprint:
     Args:
         img: Any Pillow image; converted to grey/RGB internally. At least 128 px on the short
             side gives stable hashes.
+        grey: ``img.convert("L")`` when the caller has it already (saves converting again).
     """
-    box = content_box(img)
+    grey_full = grey if grey is not None else img.convert("L")
+    box = content_box(grey_full)
     if box is not None:
-        img = img.crop(box)
-    grey_img = _grey_reduction(img)
-    grey = np.asarray(grey_img, dtype=np.float32)
-    probe, probe_d, grid, grid_d = _region_hashes(grey)
-    probe_m, probe_d_m = _probe_hashes(np.ascontiguousarray(grey[:, ::-1]))
+        img, grey_full = img.crop(box), grey_full.crop(box)
+    grey_img = _grey_reduction(grey_full)
+    small = np.asarray(grey_img, dtype=np.float32)
+    probe, probe_d, grid, grid_d = _region_hashes(small)
+    probe_m, probe_d_m = _probe_hashes(np.ascontiguousarray(small[:, ::-1]))
     # imagehash reduces to 32x32 / 9x8 itself; feeding it the 64x64 reduction keeps it cheap
     # and makes the whole-frame hashes independent of the decode scale.
     # The colour hash is a histogram of hue/saturation fractions: a ~64 px box reduction gives

@@ -99,7 +99,7 @@ class SimilarityThresholds:
     detail_bits: int = 6
     detail_segments: int = 2
     min_inliers: int = 20
-    min_agreement: int = 82
+    min_agreement: int = 85
 
     def __post_init__(self) -> None:
         bounds = {
@@ -669,14 +669,14 @@ def self_candidates(
     thresholds: SimilarityThresholds | None = None,
     executor: Executor | None = None,
 ) -> list[Candidate]:
-    """Candidates within one batch: each unordered pair once, ``query < ref``.
+    """Candidates within one batch: each unordered pair once, sorted.
 
-    Both directions are joined (a crop of B is found from B's side only); the closer one is
-    kept, as the pair (smaller index, larger index) with that direction's alignment.
+    Both directions are joined (a crop of B is found from B's side only); the direction whose
+    hashes align closer is kept as it is (``query`` may be the larger index).
     """
     th = thresholds or SimilarityThresholds()
     found = _candidate_list(
-        _aligned(fingerprints, fingerprints, th, True, executor), *2 * (fingerprints,)
+        _aligned(fingerprints, fingerprints, th, True, executor), fingerprints, fingerprints
     )
     best: dict[tuple[int, int], Candidate] = {}
     for c in found:

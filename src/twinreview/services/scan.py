@@ -790,7 +790,7 @@ class ScanService:
         """Geometric verification of candidate pairs ((query, reference, prefer mirrored)).
 
         Verdicts come from the cache when the same two contents were verified before (with the
-        same inlier threshold, which decides whether the other orientation is tried). Otherwise
+        same thresholds, which decide whether the other orientation is tried). Otherwise
         each image involved is prepared once (its working image kept from phase 1, or decoded
         again) and each pair verified, both on the executor. A pair whose file cannot be read
         again, or changed since phase 1, gets None (the hashes then decide alone). Cancelling
@@ -801,7 +801,8 @@ class ScanService:
             return out
         keys = [
             hashlib.sha256(
-                f"{q[1].sha256}:{r[1].sha256}:{int(mirr)}:{thresholds.min_inliers}".encode()
+                f"{q[1].sha256}:{r[1].sha256}:{int(mirr)}:"
+                f"{thresholds.min_inliers}:{thresholds.min_agreement}".encode()
             ).hexdigest()
             for q, r, mirr in pairs
         ]
@@ -851,6 +852,7 @@ class ScanService:
                     pr,
                     prefer_mirrored=mirrored,
                     min_inliers=thresholds.min_inliers,
+                    min_agreement=thresholds.min_agreement / 100,
                 )
             ] = i
         results: list[tuple[str, Any]] = []
@@ -1033,9 +1035,10 @@ def _analyse_file(
     try:
         loaded = load_image(data, min_side=hashing.MIN_SIDE)
         fmt, width, height = loaded.format, loaded.width, loaded.height
-        fp = hashing.fingerprint(loaded.image)
+        grey = loaded.image.convert("L")
+        fp = hashing.fingerprint(loaded.image, grey=grey)
         if keep_work:
-            work = geometry.working_image(loaded.image)
+            work = geometry.working_image(grey)
     except ImageLoadError as exc:
         error = str(exc)
     disclosure = None

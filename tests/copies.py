@@ -1,0 +1,269 @@
+"""Derived copies of real photos, and the copy detector run on them the way the scan runs it.
+
+Two sets, each a list of reference photos and a list of queries (edited copies of the
+references, and every reference unedited):
+
+- :func:`face_set`: the real portraits of ``../shared/corpus/faces`` (7 people, 19 photos, one of
+  them ``obama_5_letterboxed.jpg``, a derived copy of ``obama_1.jpg``). Each photo is edited the
+  ways a "generated" image may really be a real photo (crop, mirror, re-encode, brightness,
+  saturation, small rotation, letterbox, a corner label, combinations) and saved as JPEG.
+  Different photos are never copies of each other, also when they show the same person in the
+  same sitting (:data:`SAME_SITTING`).
+- :func:`calibration_set`: scikit-image's bundled photos with the edits of
+  tests/test_similarity_calibration.py (the set the hash thresholds were calibrated on).
+
+:func:`run` decides every candidate pair as :class:`twinreview.services.scan.ScanService` does:
+hash candidates (:func:`similarity.candidates`), geometric verification of each
+(:func:`geometry.verify` on :func:`geometry.working_image` of each image) and
+:func:`similarity.decide`. :func:`run_batch` does the same for duplicates within one batch.
+Used by tests/test_similarity_corpus.py, tests/test_similarity_calibration.py and
+tests/benchmarks/bench_geometry.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+import photos as P
+from twinreview.core import geometry, hashing, similarity
+from twinreview.core.imageio import load_image
+
+Edit = Callable[[Image.Image], Image.Image]
+
+FACE_EDITS: dict[str, Edit] = {
+    "crop10_all": lambda im: P.crop(im, 0.1, 0.1, 0.1, 0.1),
+    "crop_face_side": lambda im: P.crop(im, 0.08, 0.02, 0.0, 0.1),
+    "mirror": P.mirror,
+    "jpeg55": lambda im: P.jpeg(im, 55),
+    "downscale_half": P.downscale,
+    "brightness+20": lambda im: P.brightness(im, 1.2),
+    "brightness-20": lambda im: P.brightness(im, 0.8),
+    "saturation0": lambda im: P.saturation(im, 0.0),
+    "rotate2": lambda im: P.rotate(im, 2),
+    "rotate-2_cropped": lambda im: P.rotate(im, -2, fill_corners=False),
+    "letterbox16:9": lambda im: P.letterbox(P.downscale(im)),
+    "letterbox_square_white": lambda im: P.letterbox(im, 1.0, (255, 255, 255)),
+    "label_br": lambda im: P.label(im, corner="br", width_fraction=0.18),
+    "mirror+crop+jpeg60": lambda im: P.jpeg(P.crop(P.mirror(im), 0.05, 0.08, 0.1, 0.02), 60),
+    "rotate-2+darker": lambda im: P.brightness(P.rotate(im, -2), 0.85),
+    "crop+label+jpeg55": lambda im: P.jpeg(P.label(P.crop(im, 0.08, 0.1, 0.02, 0.05)), 55),
+}
+RANDOM_PER_FACE = 4
+SEED = 11
+
+SAME_SITTING: frozenset[frozenset[str]] = frozenset(
+    {
+        # Two frames of one sitting: the same pose and expression, framed differently (and the
+        # letterboxed copy of one of them). Different photos: no finding may be raised.
+        frozenset({"obama_1.jpg", "obama_4_small.jpg"}),
+        frozenset({"obama_5_letterboxed.jpg", "obama_4_small.jpg"}),
+        # The right half of the two-person picture is the same shot as the full-length one.
+        frozenset({"group_obama_biden_1.jpg", "biden_1_fullbody.jpg"}),
+    }
+)
+"""Pairs of different photos that share a large region pixel for pixel. Geometry alone would
+call them copies (see tests/benchmarks/RESULTS.md); they are not hash candidates (their
+framing differs far beyond a crop), so no finding is raised. Kept apart in the margins."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One image under review: which photo it comes from and how it was edited."""
+
+    source: str
+    edit: str
+    image: Image.Image
+
+
+@dataclass
+class CopySet:
+    """Reference photos and queries, with which pairs are copies."""
+
+    refs: list[str]
+    originals: dict[str, Image.Image]
+    queries: list[Query]
+    derived: dict[str, str] = field(default_factory=dict)
+    same_sitting: frozenset[frozenset[str]] = frozenset()
+
+    def photo(self, name: str) -> str:
+        """The photo a file shows (a derived file shows its original)."""
+        return self.derived.get(name, name)
+
+    def is_copy(self, q: int, r: int) -> bool:
+        """True when query ``q`` is (a derived copy of) reference ``r`` and not the file itself."""
+        query = self.queries[q]
+        same = self.photo(query.source) == self.photo(self.refs[r])
+        return same and not (query.edit == "original" and query.source == self.refs[r])
+
+    def is_itself(self, q: int, r: int) -> bool:
+        """True when query ``q`` is the unedited file of reference ``r``."""
+        return self.queries[q].edit == "original" and self.queries[q].source == self.refs[r]
+
+    def is_different(self, q: int, r: int) -> bool:
+        """True when the two are different photos (same person and sitting included)."""
+        return self.photo(self.queries[q].source) != self.photo(self.refs[r])
+
+    def sitting(self, q: int, r: int) -> bool:
+        """True for different photos of :data:`SAME_SITTING`."""
+        return frozenset({self.queries[q].source, self.refs[r]}) in self.same_sitting
+
+    def same_picture(self, a: int, b: int) -> bool:
+        """True when queries ``a`` and ``b`` show the same photo (for duplicates in a batch)."""
+        return self.photo(self.queries[a].source) == self.photo(self.queries[b].source)
+
+
+def as_file(img: Image.Image, quality: int = 92) -> Image.Image:
+    """Save as JPEG and decode as the scan does (reduced decode, EXIF orientation)."""
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=quality)
+    return load_image(buf.getvalue(), min_side=hashing.MIN_SIDE).image
+
+
+def _random_face_edit(rng: random.Random) -> tuple[str, Edit]:
+    steps: list[tuple[str, Edit]] = []
+    if rng.random() < 0.7:
+        sides = [round(rng.uniform(0, 0.1), 3) for _ in range(4)]
+        steps.append((f"crop{sides}", lambda im, s=sides: P.crop(im, *s)))
+    if rng.random() < 0.3:
+        deg, fill = rng.choice([-2, 2]), rng.random() < 0.5
+        steps.append((f"rotate{deg}", lambda im, d=deg, f=fill: P.rotate(im, d, f)))
+    if rng.random() < 0.4:
+        steps.append(("mirror", P.mirror))
+    if rng.random() < 0.5:
+        b = round(rng.uniform(0.8, 1.2), 2)
+        steps.append((f"brightness{b}", lambda im, b=b: P.brightness(im, b)))
+    if rng.random() < 0.3:
+        c = round(rng.uniform(0, 1.6), 2)
+        steps.append((f"saturation{c}", lambda im, c=c: P.saturation(im, c)))
+    if rng.random() < 0.3:
+        steps.append(("downscale", P.downscale))
+    if rng.random() < 0.2:
+        steps.append(("letterbox", P.letterbox))
+    if rng.random() < 0.3:
+        corner = rng.choice(["tl", "tr", "bl", "br"])
+        steps.append((f"label_{corner}", lambda im, c=corner: P.label(im, corner=c)))
+    q = rng.randint(55, 95)
+
+    def apply(im: Image.Image) -> Image.Image:
+        for _, step in steps:
+            im = step(im)
+        return P.jpeg(im, q)
+
+    return "+".join([n for n, _ in steps] + [f"jpeg{q}"]), apply
+
+
+def face_set(corpus: Path, random_per_photo: int = RANDOM_PER_FACE) -> CopySet:
+    """The face corpus: every photo a reference; its edits, and every photo, queries."""
+    folder = corpus / "faces"
+    rows = list(
+        csv.DictReader(io.StringIO((folder / "MANIFEST.tsv").read_text("utf-8")), delimiter="\t")
+    )
+    names = sorted(row["file"] for row in rows)
+    derived = {row["file"]: row["derived_from"] for row in rows if row["derived_from"]}
+    originals = {
+        n: load_image((folder / n).read_bytes(), min_side=hashing.MIN_SIDE).image for n in names
+    }
+    rng = random.Random(SEED)
+    queries = []
+    for n in names:
+        if n in derived:
+            continue  # a copy already: its own copies would be copies of copies
+        edits = list(FACE_EDITS.items()) + [_random_face_edit(rng) for _ in range(random_per_photo)]
+        queries += [Query(n, e, as_file(edit(originals[n]))) for e, edit in edits]
+    queries += [Query(n, "original", originals[n]) for n in names]
+    return CopySet(names, originals, queries, derived, SAME_SITTING)
+
+
+def calibration_set() -> CopySet:
+    """scikit-image's photos and the edits of the hash calibration (same seed, same images)."""
+    import test_similarity_calibration as C
+
+    names = list(P.PHOTO_NAMES + P.SYNTHETIC_NAMES)
+    originals = {n: P.load_photo(n) for n in names}
+    rng = random.Random(C.SEED)
+    queries = []
+    for n in P.PHOTO_NAMES:
+        edits = list(C.SINGLE_EDITS.items()) + [
+            C.random_edit(rng) for _ in range(C.RANDOM_PER_PHOTO)
+        ]
+        queries += [Query(n, e, edit(originals[n])) for e, edit in edits]
+    queries += [Query(n, "original", originals[n]) for n in names]
+    same = frozenset(frozenset(p) for p in P.SAME_SCENE)
+    return CopySet(names, originals, queries, {}, same)
+
+
+@dataclass
+class Outcome:
+    """What the copy detector decided for one set."""
+
+    candidates: list[similarity.Candidate]
+    verifications: dict[tuple[int, int], geometry.Verification]
+    matches: dict[tuple[int, int], similarity.Match]
+
+
+def prepare_all(images: Sequence[Image.Image]) -> list[geometry.Prepared]:
+    """Working images and features, as the scan computes them."""
+    return [geometry.Prepared(geometry.working_image(im)) for im in images]
+
+
+def run(
+    copyset: CopySet,
+    th: similarity.SimilarityThresholds | None = None,
+    prepared: tuple[list[geometry.Prepared], list[geometry.Prepared]] | None = None,
+) -> Outcome:
+    """Queries against references: candidates, verification, decision."""
+    th = th or similarity.SimilarityThresholds()
+    q_fps = [hashing.fingerprint(q.image) for q in copyset.queries]
+    r_fps = [hashing.fingerprint(copyset.originals[n]) for n in copyset.refs]
+    cands = similarity.candidates(q_fps, r_fps, th)
+    qp, rp = prepared or (
+        prepare_all([q.image for q in copyset.queries]),
+        prepare_all([copyset.originals[n] for n in copyset.refs]),
+    )
+    out = Outcome(cands, {}, {})
+    for c in cands:
+        v = geometry.verify(
+            qp[c.query],
+            rp[c.ref],
+            prefer_mirrored=c.mirrored,
+            min_inliers=th.min_inliers,
+            min_agreement=th.min_agreement / 100,
+        )
+        out.verifications[(c.query, c.ref)] = v
+        m = similarity.decide(c, v, th)
+        if m is not None:
+            out.matches[(c.query, c.ref)] = m
+    return out
+
+
+def run_batch(
+    copyset: CopySet,
+    th: similarity.SimilarityThresholds | None = None,
+    prepared: list[geometry.Prepared] | None = None,
+) -> Outcome:
+    """All queries as one batch: the pairs ``duplicate_in_batch`` would report."""
+    th = th or similarity.SimilarityThresholds()
+    fps = [hashing.fingerprint(q.image) for q in copyset.queries]
+    cands = similarity.self_candidates(fps, th)
+    prep = prepared or prepare_all([q.image for q in copyset.queries])
+    out = Outcome(cands, {}, {})
+    for c in cands:
+        v = geometry.verify(
+            prep[c.query],
+            prep[c.ref],
+            prefer_mirrored=c.mirrored,
+            min_inliers=th.min_inliers,
+            min_agreement=th.min_agreement / 100,
+        )
+        out.verifications[(c.query, c.ref)] = v
+        m = similarity.decide(c, v, th)
+        if m is not None:
+            out.matches[(c.query, c.ref)] = m
+    return out
