@@ -218,5 +218,3 @@ def _not_an_image_reason(data: bytes) -> str:
 
 def _pixels(exc: BaseException) -> str:
     return one_line(exc).split(" could be")[0]
-
-

@@ -711,7 +711,5 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-
-
 def _norm_use(use: str) -> str:
     return use.strip().lower()

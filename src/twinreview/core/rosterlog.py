@@ -354,5 +354,3 @@ def iter_heads(payload: Mapping[str, Any]) -> Iterable[tuple[str, int, str]]:
             and isinstance(hh, str)
         ):
             yield log, seq, hh
-
-

@@ -49,10 +49,8 @@ POLICY_TABLES: tuple[str, ...] = ("disclosure", "similarity")
 JOIN_KIND = "join_request"
 
 
-
 class RosterLogError(TwinreviewError, ValueError):
     """A roster change was refused or cannot be written; one line for the user."""
-
 
 
 @dataclass(frozen=True)
@@ -243,5 +241,3 @@ class RosterProblem:
     line: int | None
     kind: str
     message: str
-
-

@@ -301,5 +301,3 @@ def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: i
         seq,
         str(payload.get("ts")),
     )
-
-

@@ -135,4 +135,3 @@ def plain_roster(roster: SignedRoster) -> Roster:
         revoked=Revocations(keys=revoked_keys),
         problems=problems,
     )
-

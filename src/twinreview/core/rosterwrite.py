@@ -377,5 +377,3 @@ def pending_requests(roster_dir: Path, roster: SignedRoster) -> tuple[list[JoinR
         if state.principal_of(req.key) is None and req.key.fingerprint not in state.revoked:
             out.append(req)
     return out, problems
-
-

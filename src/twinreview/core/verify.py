@@ -301,9 +301,7 @@ def verify_workspace(
             )
         )
         return report
-    report = verify_logs(
-        find_log_files(root), roster, root, seen=seen, now=now, prefixes=prefixes
-    )
+    report = verify_logs(find_log_files(root), roster, root, seen=seen, now=now, prefixes=prefixes)
     if roster.exists:
         for message in view_problems(root / ROSTER_DIR, roster):
             report.problems.append(Problem(ROSTER_DIR, None, None, VIEW_EDITED, message))
@@ -474,14 +472,12 @@ def _verify_logs(
             continue
         if rel in reuse:
             record = reuse[rel]
-            report.prefixes[rel] = replace(record, stat=stats[rel]) if (
-                record.stat != stats[rel]
-            ) else record
+            report.prefixes[rel] = (
+                replace(record, stat=stats[rel]) if (record.stat != stats[rel]) else record
+            )
         elif rel in sizes and file_log is not None:
             size, digest = sizes[rel]
             report.prefixes[rel] = prefix_of(
                 size, digest, stats[rel], file_log, roster_hash, entries, named.get(rel, {})
             )
     return report
-
-

@@ -128,9 +128,7 @@ class VerifiedPrefix:
         stat = tuple(int(x) for x in data["stat"])
         if not isinstance(rows, list) or len(stat) != 5:
             raise TypeError("not a cache record")
-        named = {
-            str(k): (int(v[0]), str(v[1]), str(v[2])) for k, v in dict(data["named"]).items()
-        }
+        named = {str(k): (int(v[0]), str(v[1]), str(v[2])) for k, v in dict(data["named"]).items()}
         closed = data["closed_at"]
         return cls(
             int(data["size"]),
@@ -239,5 +237,3 @@ def entry_ts(entry: VerifiedEntry) -> str:
         return entry.ts
     ts = entry.payload.get("ts")
     return ts if isinstance(ts, str) else ""
-
-

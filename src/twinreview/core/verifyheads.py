@@ -58,9 +58,7 @@ def check_heads(
     roster: SignedRoster,
     seen: Mapping[str, tuple[int, str]],
     cached: Mapping[str, tuple[int, Mapping[str, tuple[int, str, str]]]] | None = None,
-) -> tuple[
-    dict[str, tuple[int, str]], list[Problem], dict[str, dict[str, tuple[int, str, str]]]
-]:
+) -> tuple[dict[str, tuple[int, str]], list[Problem], dict[str, dict[str, tuple[int, str, str]]]]:
     """Rollback, truncation and deletion: compare each log with every head anyone saw of it.
 
     ``cached`` maps a file to (number of its entries that came from a verified-prefix record,
@@ -177,4 +175,3 @@ def check_heads(
                 )
             )
     return found, problems, per_file_named
-

@@ -149,5 +149,3 @@ class LogSummary:
     principal: str | None
     entries: int
     ok: bool
-
-

@@ -333,5 +333,3 @@ def check_forks(files: dict[str, tuple[str | None, list[VerifiedEntry]]]) -> lis
                         FORK, f"log {log} forked at seq {first} (copies: {', '.join(copies)})"
                     )
     return problems
-
-

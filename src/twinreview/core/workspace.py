@@ -311,5 +311,3 @@ def _rel_lexical(root: Path, path: Path) -> str:
     # surrogateescape keeps non-UTF-8 names printable and reversible.
     rel = os.path.relpath(path, root).replace(os.sep, "/")
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-

@@ -257,9 +257,7 @@ class DecisionService:
             roster = SignedRoster.load(ws.root / ROSTER_DIR)
             config = effective_config(ws.file_config, roster) if roster.exists else ws.config
             try:
-                approvable = DisclosurePolicy.from_config(config).is_approvable(
-                    disclosure_verdict
-                )
+                approvable = DisclosurePolicy.from_config(config).is_approvable(disclosure_verdict)
             except (DisclosureConfigError, ValueError) as exc:
                 raise DecisionError(str(exc)) from None
             if not approvable:

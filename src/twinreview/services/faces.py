@@ -171,7 +171,6 @@ class FaceEngine:
             lib = "none"
         return f"faces/{ENGINE_VERSION}/dlib-{lib}/{DETECT_SIDE}x{UPSAMPLE_FACTOR}"
 
-
     def scan_bytes(
         self, data: bytes, *, width: int | None = None, height: int | None = None
     ) -> FaceScan:

@@ -85,5 +85,3 @@ def _later(a: Decision, b: Decision) -> bool:
     if a.log == b.log:
         return a.seq > b.seq
     return (a.ts, a.log) > (b.ts, b.log)
-
-

@@ -68,8 +68,6 @@ def _backend_id(backend: KeyringBackend) -> tuple[str, str]:
     return cls.__module__, cls.__qualname__
 
 
-
-
 def _fix_hint() -> str:
     platform: str = sys.platform  # a plain str, so mypy does not prune the other branches
     if platform.startswith("linux"):

@@ -173,9 +173,7 @@ class RosterService:
             roster = writer.genesis(name or ws.name, person)
             assert roster.workspace_id is not None
             assert roster.owner_key is not None
-            self._trust.pin(
-                roster.workspace_id, roster.owner_key.fingerprint, roster.name, ws.root
-            )
+            self._trust.pin(roster.workspace_id, roster.owner_key.fingerprint, roster.name, ws.root)
             tables = policy_tables(ws.file_config)
             if tables:
                 roster = writer.append("policy", {"policy": tables})

@@ -459,5 +459,3 @@ def _models_of(
                 ):
                     models.add(mid)
     return models
-
-

@@ -418,5 +418,3 @@ def _as_list(value: Any) -> Sequence[Any]:
 
 def _str_or_none(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
-
-

@@ -314,5 +314,3 @@ def _resized_template(template: LabelTemplate, tw: int, th: int) -> tuple[FloatA
     t = np.asarray(small, dtype=np.float64) / 255.0
     m = np.asarray(mask.resize((tw, th), Image.Resampling.BOX), dtype=np.float64)
     return t, (m >= 128).astype(np.float64)
-
-

@@ -549,5 +549,3 @@ def _container_error(exc: BaseException) -> str:
     if "cannot identify image file" in text:
         return "the image header is damaged or not understood"
     return text
-
-
