@@ -268,3 +268,24 @@ def test_report_messages_escape_terminal_controls(
     code, _, err = run(capsys, "report", str(ws), "--html", str(out_dir / "no" / f"{ERASE}.html"))
     assert code == 2
     assert "\x1b" not in err and "\\x1b[2K" in err
+
+
+def test_twinreview_ws_opens_the_app_on_that_workspace(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from twinreview.cli import main as cli_main
+
+    opened: list[object] = []
+    monkeypatch.setattr(
+        cli_main, "_open_app", lambda args: opened.append(getattr(args, "workspace", None)) or 0
+    )
+    (tmp_path / "models").mkdir()
+    assert cli_main.main([str(tmp_path)]) == 0
+    assert opened == [tmp_path]
+    # A command name is a command, and no argument opens the app on the last workspace.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "status").mkdir()
+    with pytest.raises(SystemExit):
+        cli_main.main(["status"])  # the status command, which needs WS
+    assert cli_main.main([]) == 0
+    assert len(opened) == 2

@@ -19,6 +19,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
+from pathlib import Path
 
 from twinreview import __version__
 from twinreview.core.errors import TwinreviewError, one_line
@@ -68,7 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    workspace = _workspace_to_open(words, parser)
+    if workspace is not None:
+        # ``twinreview WS``: the app on that workspace (a folder, not a command name).
+        configure_logging()
+        return _open_app(argparse.Namespace(workspace=workspace, log_file=False))
+    args = parser.parse_args(words)
     configure_logging()
     if args.log_file:
         print(log_path())
@@ -113,6 +120,23 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
 
         print(f"twinreview: {escape(log_unexpected(exc))}", file=sys.stderr)
         return EXIT_SOFTWARE
+
+
+def _workspace_to_open(words: Sequence[str], parser: argparse.ArgumentParser) -> Path | None:
+    """The folder of ``twinreview WS``, else None (the parser then handles the words).
+
+    One argument that is neither an option nor a command name and names an existing folder.
+    """
+    if len(words) != 1 or words[0].startswith("-"):
+        return None
+    commands: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands.update(action.choices)
+    candidate = Path(words[0])
+    if words[0] in commands or not candidate.is_dir():
+        return None
+    return candidate
 
 
 def _open_app(args: argparse.Namespace) -> int:
