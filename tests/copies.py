@@ -208,6 +208,12 @@ class Outcome:
     matches: dict[tuple[int, int], similarity.Match]
 
 
+def _clear_cut(c: similarity.Candidate, th: similarity.SimilarityThresholds) -> similarity.Match:
+    match = similarity.decide(c, None, th)
+    assert match is not None
+    return match
+
+
 def prepare_all(images: Sequence[Image.Image]) -> list[geometry.Prepared]:
     """Working images and features, as the scan computes them."""
     return [geometry.Prepared(geometry.working_image(im)) for im in images]
@@ -229,6 +235,9 @@ def run(
     )
     out = Outcome(cands, {}, {})
     for c in cands:
+        if c.clear_cut(th):  # as the scan: a copy without verification
+            out.matches[(c.query, c.ref)] = _clear_cut(c, th)
+            continue
         v = geometry.verify(
             qp[c.query],
             rp[c.ref],
@@ -255,6 +264,9 @@ def run_batch(
     prep = prepared or prepare_all([q.image for q in copyset.queries])
     out = Outcome(cands, {}, {})
     for c in cands:
+        if c.clear_cut(th):  # as the scan: a copy without verification
+            out.matches[(c.query, c.ref)] = _clear_cut(c, th)
+            continue
         v = geometry.verify(
             prep[c.query],
             prep[c.ref],

@@ -261,7 +261,8 @@ def _verification(
 
 def test_decide_by_geometry_whatever_the_hash_distance() -> None:
     th = SimilarityThresholds()
-    close, far = _candidate(0, 0), _candidate(18)
+    close, far = _candidate(th.clear_cut + 1, 0), _candidate(18)
+    assert close.hash_match(th) and not close.clear_cut(th)
     assert similarity.decide(close, _verification(th.min_inliers - 1, None), th) is None
     assert similarity.decide(close, _verification(300, 0.80), th) is None  # another subject
     match = similarity.decide(far, _verification(th.min_inliers, 0.9), th)
@@ -276,10 +277,25 @@ def test_decide_by_geometry_whatever_the_hash_distance() -> None:
     json.dumps(ev)
 
 
+def test_a_clear_cut_candidate_needs_no_verification() -> None:
+    th = SimilarityThresholds()
+    clear = _candidate(th.clear_cut, th.clear_cut_dhash)
+    assert clear.clear_cut(th)
+    match = similarity.decide(clear, None, th)
+    assert match is not None
+    assert match.evidence["verification"] == "not needed: clear-cut hash match"
+    assert not _candidate(th.clear_cut, th.clear_cut_dhash + 1).clear_cut(th)
+    everything = SimilarityThresholds.from_config({"clear_cut": -1})
+    assert not _candidate(0, 0).clear_cut(everything)
+    with pytest.raises(ValueError, match="clear_cut must be between -1 and 8"):
+        SimilarityThresholds.from_config({"clear_cut": 9})
+
+
 def test_decide_by_the_hashes_when_verification_is_not_possible() -> None:
     th = SimilarityThresholds()
     plain = _verification(0, None, keypoints=(400, geometry.MIN_KEYPOINTS - 1))
     match = similarity.decide(_candidate(th.strong), plain, th)
+    assert not _candidate(th.strong).clear_cut(th)
     assert match is not None
     assert match.evidence["verification"] == "not possible: too few keypoints to verify"
     assert similarity.decide(_candidate(th.match + 1), plain, th) is None

@@ -55,6 +55,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from twinreview.core import hashing
+
 # The scan runs verification on its own worker threads (one per core): OpenCV's own thread pool
 # would only oversubscribe the cores. Process-wide, like OPENBLAS_NUM_THREADS in the CLI.
 cv2.setNumThreads(1)
@@ -212,6 +214,7 @@ class Prepared:
         self.features = features(grey)
         self.small = _small(grey)
         self.detail = _detail(self.small)
+        self.usable = _usable(grey, self.small)
         self._mirrored: Features | None = None
 
     @property
@@ -407,6 +410,28 @@ def _to_pixels(w: int, h: int) -> F64Array:
     return np.array([[w, 0.0, -0.5], [0.0, h, -0.5], [0.0, 0.0, 1.0]])
 
 
+def _usable(grey: GreyArray, small: F32Array) -> F32Array:
+    """1 where a comparison window lies clear of letterbox bars, else 0.
+
+    Two letterboxed copies of one photo have their bars in different places: comparing
+    windows across a bar's edge would compare the edge with picture content. The bars are
+    found as the hashes find them (:func:`hashing.content_box`, two opposite flat sides).
+    """
+    usable = np.ones_like(small)
+    box = hashing.content_box(Image.fromarray(grey))
+    if box is None:
+        return usable
+    h, w = grey.shape
+    sh, sw = small.shape
+    x0, y0 = int(box[0] * sw / w), int(box[1] * sh / h)
+    x1, y1 = -(-box[2] * sw // w), -(-box[3] * sh // h)
+    margin = AGREEMENT_WINDOW // 2 + 1
+    usable[:] = 0
+    usable[y0 + margin if y0 else 0 : y1 - margin if y1 < sh else sh,
+           x0 + margin if x0 else 0 : x1 - margin if x1 < sw else sw] = 1  # fmt: skip
+    return usable
+
+
 def _blur(img: F32Array, sigma: float) -> F32Array:
     return np.asarray(cv2.GaussianBlur(img, (0, 0), sigma), dtype=np.float32)
 
@@ -449,9 +474,10 @@ def agreement(query: Prepared, ref: Prepared, homography: F64Array) -> float:
         # detail computed once per image is the detail of the warped image.
         a = _warp(moving.detail, m, (fw, fh))
     b = frame.detail
-    inside = cv2.warpAffine(np.ones_like(moving.small), m[:2], (fw, fh), flags=cv2.INTER_NEAREST)
+    # Inside the moving image's frame (by a whole window), and usable in both.
+    inside = cv2.warpAffine(moving.usable, m[:2], (fw, fh), flags=cv2.INTER_NEAREST)
     k = (AGREEMENT_WINDOW, AGREEMENT_WINDOW)
-    valid = cv2.erode(inside, np.ones(k, np.uint8)) > 0
+    valid = (cv2.erode(inside, np.ones(k, np.uint8)) > 0) & (frame.usable > 0)
     ma, mb = cv2.blur(a, k), cv2.blur(b, k)
     va = np.maximum(cv2.blur(a * a, k) - ma * ma, 0)
     vb = np.maximum(cv2.blur(b * b, k) - mb * mb, 0)

@@ -323,11 +323,6 @@ def _bars(grey: npt.NDArray[np.float32], axis: int) -> tuple[int, int]:
     return run(np.arange(n)), run(np.arange(n)[::-1])
 
 
-def _flat_line(grey: Image.Image, box: tuple[int, int, int, int]) -> bool:
-    line = np.asarray(grey.crop(box), dtype=np.float32)
-    return bool(line.size) and float(line.std()) <= BAR_MAX_STD
-
-
 def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
     """The box inside uniform bars on two opposite sides (a letterbox or pillarbox), or None.
 
@@ -341,11 +336,11 @@ def content_box(img: Image.Image) -> tuple[int, int, int, int] | None:
         ``(left, top, right, bottom)`` in pixels of ``img``, or None when there are no bars.
     """
     grey = img if img.mode == "L" else img.convert("L")
-    w, h = grey.size
+    full = np.asarray(grey)
     # Nearly every photo has no flat line at both ends of either axis: four lines decide.
-    rows = _flat_line(grey, (0, 0, w, 1)) and _flat_line(grey, (0, h - 1, w, h))
-    cols = _flat_line(grey, (0, 0, 1, h)) and _flat_line(grey, (w - 1, 0, w, h))
-    if rows == cols:
+    edges = [full[0], full[-1], full[:, 0], full[:, -1]]
+    flat = [float(line.std()) <= BAR_MAX_STD for line in edges]
+    if (flat[0] and flat[1]) == (flat[2] and flat[3]):
         return None
     factor = max(1, max(grey.size) // 256)
     small = np.asarray(grey.reduce(factor) if factor > 1 else grey, dtype=np.float32)

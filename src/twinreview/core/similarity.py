@@ -89,6 +89,10 @@ class SimilarityThresholds:
             with one transform for a candidate to be a derived copy.
         min_agreement: Geometric verification: percentage of the textured overlap where the
             placed copy must show the same detail as the original.
+        clear_cut: A candidate whose best alignment is within ``clear_cut`` pHash bits and
+            ``clear_cut_dhash`` dHash bits is a copy without geometric verification (a
+            re-encode, a light retouch). -1 verifies every candidate.
+        clear_cut_dhash: See ``clear_cut``.
     """
 
     candidate: int = 16
@@ -100,12 +104,16 @@ class SimilarityThresholds:
     detail_segments: int = 2
     min_inliers: int = 20
     min_agreement: int = 85
+    clear_cut: int = 4
+    clear_cut_dhash: int = 8
 
     def __post_init__(self) -> None:
         bounds = {
             "detail_segments": (1, 16),
             "min_inliers": (4, geometry.N_FEATURES),
             "min_agreement": (0, 100),
+            "clear_cut": (-1, self.strong),
+            "clear_cut_dhash": (0, self.match_dhash),
         }
         for f in fields(self):
             value = getattr(self, f.name)
@@ -610,6 +618,10 @@ class Candidate:
     box: int
     whole_frame: int
 
+    def clear_cut(self, th: SimilarityThresholds) -> bool:
+        """True when the hashes are so close that no verification is needed."""
+        return self.distance <= th.clear_cut and self.dhash_distance <= th.clear_cut_dhash
+
     def hash_match(self, th: SimilarityThresholds) -> bool:
         """True when the hashes alone call the pair a copy (the rule of :func:`match`)."""
         return self.distance <= th.strong or (
@@ -695,27 +707,42 @@ def decide(
 ) -> Match | None:
     """Turn a candidate and its geometric verification into a match, or None.
 
-    A verified pair is a copy when at least ``min_inliers`` keypoint matches agree with one
-    transform and at least ``min_agreement`` percent of the overlap shows the same detail.
-    When verification was not possible (``verification`` is None, or an image has fewer
-    than :data:`geometry.MIN_KEYPOINTS` keypoints: a tiny or flat picture), the hashes decide
-    alone, as :func:`match` does, and the evidence says so (``unverified`` gives the reason
-    when ``verification`` is None).
+    - A clear-cut candidate (:meth:`Candidate.clear_cut`) is a copy whatever ``verification``
+      says; the scan does not verify it. On the real portraits of the face corpus no two
+      different photos come near the clear-cut band (tests/test_similarity_corpus.py), while
+      most re-encodes and light retouches fall in it.
+    - A verified pair is a copy when at least ``min_inliers`` keypoint matches agree with one
+      transform and at least ``min_agreement`` percent of the overlap shows the same detail.
+    - When verification was not possible (``verification`` is None, or an image has fewer
+      than :data:`geometry.MIN_KEYPOINTS` keypoints: a tiny or flat picture), the hashes
+      decide alone, as :func:`match` does, and the evidence says so (``unverified`` gives the
+      reason when ``verification`` is None).
 
     Returns:
         The match; ``Match.mirrored`` and the evidence's homography are the verified
-        orientation's. Evidence: the hash figures, ``verification`` ("geometry" or why not),
-        ``inliers``, ``min_inliers``, ``agreement``, ``min_agreement`` (both 0-1),
-        ``homography`` (asset fractions to reference fractions, 3 x 3) and ``asset_region``
-        (the asset's corners in the reference, fractions).
+        orientation's. Evidence: the hash figures, ``verification`` ("geometry", or why it
+        was not needed or not possible), and for a verified pair ``inliers``,
+        ``min_inliers``, ``agreement``, ``min_agreement`` (both 0-1), ``homography`` (asset
+        fractions to reference fractions, 3 x 3) and ``asset_region`` (the asset's corners
+        in the reference, fractions).
     """
     th = thresholds or SimilarityThresholds()
+    if cand.clear_cut(th):
+        evidence: dict[str, Any] = {
+            "hash": "phash_region",
+            "threshold": th.clear_cut,
+            "mirrored": cand.mirrored,
+            "dhash_threshold": th.clear_cut_dhash,
+            **cand.hash_evidence(),
+            "verification": "not needed: clear-cut hash match",
+        }
+        return Match(cand.query, cand.ref, cand.distance, cand.mirrored, evidence)
     if verification is None or not verification.possible:
         if not cand.hash_match(th):
             return None
         strong = cand.distance <= th.strong
         why = unverified if verification is None else "too few keypoints to verify"
-        evidence: dict[str, Any] = {
+        evidence = {
             "hash": "phash_region",
             "threshold": th.strong if strong else th.match,
             "mirrored": cand.mirrored,

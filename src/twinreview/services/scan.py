@@ -632,13 +632,22 @@ class ScanService:
         def ref_image(r: int) -> tuple[Path, _Analysis]:
             return refs[ref_idx[r]][1], ref_analyses[ref_idx[r]]
 
-        verdicts = self._verify(
-            [(asset_image(c.query), ref_image(c.ref), c.mirrored) for c in cands]
-            + [(asset_image(c.query), asset_image(c.ref), c.mirrored) for c in dup_cands],
-            thresholds,
-            report,
-            stop,
-        )
+        # Clear-cut candidates are copies without verification (see similarity.decide).
+        pairs = [(asset_image(c.query), ref_image(c.ref), c) for c in cands]
+        pairs += [(asset_image(c.query), asset_image(c.ref), c) for c in dup_cands]
+        todo = [i for i, (_q, _r, c) in enumerate(pairs) if not c.clear_cut(thresholds)]
+        verdicts: list[geometry.Verification | None] = [None] * len(pairs)
+        for i, v in zip(
+            todo,
+            self._verify(
+                [(pairs[i][0], pairs[i][1], pairs[i][2].mirrored) for i in todo],
+                thresholds,
+                report,
+                stop,
+            ),
+            strict=True,
+        ):
+            verdicts[i] = v
         unverified = "the file could not be read again"
         confirmed = [
             m
