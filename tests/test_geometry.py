@@ -13,7 +13,7 @@ from copies import as_file
 from twinreview.core import geometry
 
 MIN_INLIERS = 20
-MIN_AGREEMENT = 0.85
+MIN_AGREEMENT = 0.88
 
 
 def prepared(img: Image.Image) -> geometry.Prepared:

@@ -29,7 +29,7 @@ API (what :mod:`twinreview.core.similarity` and the scan call)::
     grey = geometry.working_image(img)           # once per image: grey, longest side WORK_SIDE
     prep = geometry.Prepared(grey)               # ORB features etc., once per image
     v = geometry.verify(query_prep, ref_prep, prefer_mirrored=False, min_inliers=20,
-                        min_agreement=0.85)
+                        min_agreement=0.88)
     v.inliers, v.agreement, v.homography, v.asset_region()
 
 Coordinates are *fractions* of the (EXIF-oriented) image, x to the right and y down, so that

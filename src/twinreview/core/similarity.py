@@ -103,7 +103,7 @@ class SimilarityThresholds:
     detail_bits: int = 6
     detail_segments: int = 2
     min_inliers: int = 20
-    min_agreement: int = 85
+    min_agreement: int = 88
     clear_cut: int = 4
     clear_cut_dhash: int = 8
 
