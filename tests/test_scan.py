@@ -229,3 +229,18 @@ def test_a_damaged_cache_row_is_a_miss(
     cache.close()
     assert second.stats["decoded"] == second.stats["files"]
     assert _kinds(second) == _kinds(first)
+
+
+def test_verify_pair_on_demand_gives_the_homography(photo_ws: Path, sync_executor: object) -> None:
+    """For the compare view: a pair verified on demand, cached, its homography included."""
+    service = ScanService(sync_executor, ResultCache.in_memory())  # type: ignore[arg-type]
+    copy = photo_ws / "assets/ava/copy.jpg"
+    ref = photo_ws / "models/ava/references/cat.jpg"
+    v = service.verify_pair(copy, ref)
+    assert v is not None and v.mirrored and v.homography is not None
+    region = v.asset_region()
+    assert region is not None
+    # A mirrored crop of 1/12 per side: the copy's top-left corner lands near the top right.
+    assert region[0][0] > 0.85 and region[0][1] < 0.15
+    assert service.verify_pair(copy, ref) == v
+    assert service.verify_pair(copy, photo_ws / "missing.jpg") is None

@@ -789,6 +789,49 @@ class ScanService:
                     _finding(severity, RESUBMITTED_REJECTED, msg, evidence)
                 )
 
+    def verify_pair(
+        self,
+        query: Path,
+        reference: Path,
+        thresholds: similarity.SimilarityThresholds | None = None,
+        *,
+        prefer_mirrored: bool = False,
+    ) -> geometry.Verification | None:
+        """Verify two files geometrically on demand, e.g. for the compare view.
+
+        A clear-cut finding (``evidence["verification"]`` starts with "not needed") carries no
+        homography: this computes it. Blocking (reads and decodes both files, about 50 ms for
+        two photos): call it off the GUI thread. Cached like the scan's verdicts.
+
+        Returns:
+            The verification (its ``homography`` maps ``query`` onto ``reference``), or None
+            when either file cannot be read or decoded.
+        """
+        th = thresholds or similarity.SimilarityThresholds()
+        try:
+            shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (query, reference)]
+        except OSError:
+            return None
+        key = _verdict_key(shas[0], shas[1], prefer_mirrored, th)
+        cached = self._cache.get(key, "geometry", GEOMETRY_VERSION)
+        if cached is not None:
+            try:
+                return geometry.Verification.from_json(cached)
+            except ValueError:
+                pass  # a damaged row is a miss
+        pq, pr = _prepare_file(query, shas[0], None), _prepare_file(reference, shas[1], None)
+        if pq is None or pr is None:
+            return None
+        verdict = geometry.verify(
+            pq,
+            pr,
+            prefer_mirrored=prefer_mirrored,
+            min_inliers=th.min_inliers,
+            min_agreement=th.min_agreement / 100,
+        )
+        self._cache.put(key, "geometry", GEOMETRY_VERSION, verdict.to_json())
+        return verdict
+
     def _verify(
         self,
         pairs: Sequence[tuple[tuple[Path, _Analysis], tuple[Path, _Analysis], bool]],
@@ -809,10 +852,7 @@ class ScanService:
         if not pairs:
             return out
         keys = [
-            hashlib.sha256(
-                f"{q[1].sha256}:{r[1].sha256}:{int(mirr)}:"
-                f"{thresholds.min_inliers}:{thresholds.min_agreement}".encode()
-            ).hexdigest()
+            _verdict_key(q[1].sha256 or "", r[1].sha256 or "", mirr, thresholds)
             for q, r, mirr in pairs
         ]
         cached = self._cache.get_many(keys, "geometry", GEOMETRY_VERSION)
@@ -1055,6 +1095,17 @@ def _analyse_file(
         disclosure = inspector.inspect(data, path)
     facts = FileFacts(width, height, fmt, len(data))
     return _Analysis(sha, error, facts, fp, disclosure, work), st, True
+
+
+def _verdict_key(
+    query_sha: str, ref_sha: str, mirrored: bool, th: similarity.SimilarityThresholds
+) -> str:
+    """Cache key of a verdict: both contents, the orientation tried first, the thresholds.
+
+    The thresholds decide whether the other orientation is tried.
+    """
+    text = f"{query_sha}:{ref_sha}:{int(mirrored)}:{th.min_inliers}:{th.min_agreement}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _prepare_file(
