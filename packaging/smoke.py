@@ -192,6 +192,30 @@ def main(argv: list[str] | None = None) -> int:
                 raise SmokeFailure(f"the face was not matched: {json.dumps(lk)[:300]}")
             return f"face matched, distance {lk['faces'][0]['own']['distance']}"
 
+        def check_geometry() -> str:
+            # A rotated, cropped, mirrored and labelled copy of a demo reference is too far from
+            # it for the hashes alone: OpenCV's ORB + RANSAC must confirm it in the frozen app.
+            from PIL import Image, ImageDraw, ImageOps
+
+            ws = tmp / "geometry-ws"
+            (ws / "models" / "m" / "references").mkdir(parents=True)
+            (ws / "assets" / "m").mkdir(parents=True)
+            ref = next((demo / "models").rglob("references/rocket.jpg"))
+            shutil.copyfile(ref, ws / "models" / "m" / "references" / "a.jpg")
+            with Image.open(ref) as im:
+                w, h = im.size
+                box = (w // 10, h // 20, w - w // 20, h - h // 10)
+                edit = ImageOps.mirror(im.convert("RGB").rotate(4).crop(box))
+            ImageDraw.Draw(edit).rectangle((8, 8, edit.width // 4, edit.height // 10), fill="white")
+            edit.save(ws / "assets" / "m" / "b.jpg", quality=85)
+            doc = _json(_run([str(cli), "scan", str(ws), "--json"], env, tmp).stdout)
+            (asset,) = doc["assets"]
+            found = [f for f in asset["findings"] if f["kind"] == "near_copy_of_reference"]
+            ev = found[0]["evidence"] if found else {}
+            if ev.get("verification") != "geometry" or not ev.get("mirrored"):
+                raise SmokeFailure(f"the copy was not verified geometrically: {ev}")
+            return f"copy verified: {ev['inliers']} inliers, agreement {ev['agreement']}"
+
         def check_report() -> str:
             page = tmp / "report.html"
             _run([str(cli), "report", str(demo), "--html", str(page)], env, tmp)
@@ -221,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             ("demo --no-gui", check_demo),
             ("scan --json", check_scan),
             ("scan --json, faces", check_faces),
+            ("scan --json, geometric verification", check_geometry),
             ("report --html", check_report),
             ("demo --screenshot", check_gui),
         ]
