@@ -2,17 +2,32 @@
 
 API (what the scan service calls)::
 
-    from twinreview.core import hashing, similarity
+    from twinreview.core import geometry, hashing, similarity
 
     fp = hashing.fingerprint(img)                 # every image, cheap; cache fp.to_json()
     th = similarity.SimilarityThresholds.from_config(ws.config.get("similarity", {}))
+    cands = similarity.candidates(asset_fps, reference_fps, th)   # stages 1 and 2
+    dups = similarity.self_candidates(asset_fps, th)   # the same within one batch
+    for c in cands:                               # each candidate confirmed geometrically
+        v = None if c.clear_cut(th) else geometry.verify(prepared[c.query], ...)
+        m = similarity.decide(c, v, th)           # Match or None
+
+Hashes alone decide nothing in the scan any more: on portraits (centred heads on similar
+backdrops) they raised false blocks. A candidate becomes a finding when geometric verification
+confirms it (:func:`decide`, :mod:`twinreview.core.geometry`), or when it is clear-cut (within
+``clear_cut`` / ``clear_cut_dhash`` bits: no two different photos of the face corpus come near),
+or, for a picture with too few keypoints to verify, by the hash rule below.
+
+The hash-only API is kept (``resubmitted_rejected`` compares with rejected bytes that may be
+gone; the calibration of the hash stage measures it)::
+
     res = similarity.match(asset_fps, reference_fps, th)
     res.matches     # list[Match]: confirmed; Match.query / .ref index the two sequences
     res.undecided   # list[(query, ref)]: the region hashes cannot decide; need details
     more = similarity.confirm(res.undecided, asset_details, reference_details, th)
     #   asset_details / reference_details: Mapping[int, Detail | None] (index -> Detail)
-    #   for the indices named in res.undecided (the scan decodes those files again); a
-    #   missing or None detail leaves its pair unmatched.
+    #   for the indices named in res.undecided; a missing or None detail leaves its pair
+    #   unmatched.
     dups = similarity.self_match(asset_fps, th)   # self-join for duplicate_in_batch:
     #   Match.query < Match.ref, each unordered pair once, identical index never paired.
     #   Its undecided pairs go to confirm(pairs, details, details, th).
