@@ -321,9 +321,7 @@ class RosterDialog(QDialog):
             ],
             self,
         )
-        self.people, self.people_proxy = _table(
-            self.people_model, "Everyone on the signed roster"
-        )
+        self.people, self.people_proxy = _table(self.people_model, "Everyone on the signed roster")
         people_box = QGroupBox("People")
         QVBoxLayout(people_box).addWidget(self.people)
 
@@ -1117,8 +1115,7 @@ class TrustBanner(QFrame):
                 )
             else:
                 text = (
-                    "You are not on this workspace's roster, so you cannot approve or reject "
-                    "here."
+                    "You are not on this workspace's roster, so you cannot approve or reject here."
                 )
                 shown = self.join_button if has_key else None
         elif view is not None:
