@@ -241,9 +241,9 @@ to the best one, where the pHash is a little worse."""
 _N_KEYS = 1 << 16
 _BLOCK_REFS = 512
 """References per block of the candidate stage (131,072 grid boxes): bounds the temporary
-arrays of a block to a few hundred KB, which numpy takes from reused heap memory (on this VM
-a fresh page costs more than the work done on it), while keeping numpy calls few. 256 to
-1,024 measured within 20 % of each other; several blocks let an executor share the work."""
+arrays of a block to a few hundred KB, which numpy takes from reused heap memory (a fresh page
+can cost more than the work done on it), while keeping numpy calls few; several blocks let an
+executor share the work. The measured range is in tests/benchmarks/RESULTS.md."""
 
 IntArray = npt.NDArray[np.intp]
 U64Array = npt.NDArray[np.uint64]

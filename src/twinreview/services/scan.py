@@ -917,7 +917,7 @@ class ScanService:
             self._cache.put_many(results, "geometry", GEOMETRY_VERSION)
         return out
 
-    # -- likeness (faces; issue 10 part 2) ----------------------------------------------------
+    # -- likeness: whose faces are in each asset ----------------------------------------------
     # Separate from the similarity phases above: faces of every readable reference photo and
     # asset (cached by content hash), then one vectorised comparison in core.likeness.
 

@@ -62,7 +62,7 @@ class FoundSourceType:
     in_vocabulary: bool
 
     def to_json(self) -> dict[str, Any]:
-        """Return ``{"value", "where"}`` as in the issue's JSON."""
+        """Return ``{"value", "where"}`` as ``inspect --json`` prints it."""
         return {"value": self.value, "where": self.where}
 
 
@@ -100,7 +100,7 @@ class C2paReport:
         return any(st.generative for st in self.source_types)
 
     def to_json(self) -> dict[str, Any]:
-        """Return the ``c2pa`` object of the issue's JSON (plus issuer, agents, remote URL)."""
+        """Return the ``c2pa`` object of ``inspect --json`` (plus issuer, agents, remote URL)."""
         return {
             "state": self.state.value,
             "failures": list(self.failures),
@@ -153,7 +153,7 @@ class XmpReport:
     notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """Return the ``xmp`` object of the issue's JSON (plus where and provenance)."""
+        """Return the ``xmp`` object of ``inspect --json`` (plus where and provenance)."""
         return {
             "source_type": self.source_type,
             "raw": self.raw,
@@ -241,7 +241,7 @@ class DisclosureReport:
     trust_configured: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """Return the ``disclosure`` object of the issue's JSON."""
+        """Return the ``disclosure`` object of ``inspect --json``."""
         return {
             "verdict": self.verdict.value,
             "c2pa": self.c2pa.to_json(),

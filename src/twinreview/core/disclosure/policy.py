@@ -35,7 +35,7 @@ REMOTE_MANIFEST_UNVERIFIED = "remote_manifest_unverified"
 MANIFEST_STRIPPED = "manifest_stripped"
 LABEL_MISSING = "label_missing"
 
-# Defaults: a missing disclosure and tampered provenance block (the rule); a
+# Defaults: a missing disclosure and tampered provenance block (nothing may be published unlabelled or forged); a
 # contradiction blocks too, because the verdict is "blocked" and approving it would publish an
 # image whose own metadata says two things. Problems that leave the disclosure readable but weaker
 # warn.
