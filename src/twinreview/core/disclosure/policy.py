@@ -35,7 +35,8 @@ REMOTE_MANIFEST_UNVERIFIED = "remote_manifest_unverified"
 MANIFEST_STRIPPED = "manifest_stripped"
 LABEL_MISSING = "label_missing"
 
-# Defaults: a missing disclosure and tampered provenance block (nothing may be published unlabelled or forged); a
+# Defaults: a missing disclosure and tampered provenance block (nothing unlabelled or forged may
+# be published); a
 # contradiction blocks too, because the verdict is "blocked" and approving it would publish an
 # image whose own metadata says two things. Problems that leave the disclosure readable but weaker
 # warn.
