@@ -36,10 +36,9 @@ MANIFEST_STRIPPED = "manifest_stripped"
 LABEL_MISSING = "label_missing"
 
 # Defaults: a missing disclosure and tampered provenance block (nothing unlabelled or forged may
-# be published); a
-# contradiction blocks too, because the verdict is "blocked" and approving it would publish an
-# image whose own metadata says two things. Problems that leave the disclosure readable but weaker
-# warn.
+# be published); a contradiction blocks too, because the verdict is "blocked" and approving it
+# would publish an image whose own metadata says two things. Problems that leave the disclosure
+# readable but weaker warn.
 DEFAULT_SEVERITIES: Mapping[str, Severity] = {
     MISSING_DISCLOSURE: Severity.BLOCK,
     TAMPERED_PROVENANCE: Severity.BLOCK,
