@@ -104,6 +104,17 @@ def line_hash(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
+def encode_payload(payload: Mapping[str, Any]) -> bytes:
+    """The exact bytes a payload is signed as: compact UTF-8 JSON, written once, never again.
+
+    Raises:
+        TypeError, ValueError: a field JSON cannot hold (or NaN).
+    """
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
+
+
 def encode_line(payload: bytes, sig: str) -> bytes:
     """The JSON line for a payload and its armored signature (with the newline)."""
     text = json.dumps({"payload": base64.b64encode(payload).decode("ascii"), "sig": sig})
@@ -166,9 +177,7 @@ def build_entry(
     }
     payload.update(fields)
     try:
-        payload_bytes = json.dumps(
-            payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode("utf-8")
+        payload_bytes = encode_payload(payload)
     except (TypeError, ValueError) as exc:
         raise LogError(f"entry fields are not JSON-serialisable: {exc}") from None
     sig = key.sign(payload_bytes, NS_ENTRY)

@@ -24,6 +24,7 @@ from twinreview.core.declog import (
     LogError,
     LogLockedError,
     encode_line,
+    encode_payload,
     format_ts,
     line_hash,
     parse_line,
@@ -86,9 +87,7 @@ def build_roster_line(
         raise RosterLogError(f"fields may not override header fields: {', '.join(clash)}")
     payload.update(fields)
     try:
-        payload_bytes = json.dumps(
-            payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode("utf-8")
+        payload_bytes = encode_payload(payload)
     except (TypeError, ValueError) as exc:
         raise RosterLogError(f"roster fields are not JSON-serialisable: {exc}") from None
     sig = key.sign(payload_bytes, NS_ROSTER)
@@ -306,7 +305,7 @@ class JoinRequest:
             "ws": workspace_id,
             **fields,
         }
-        payload_bytes = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        payload_bytes = encode_payload(payload)
         line = encode_line(payload_bytes, key.sign(payload_bytes, NS_ROSTER))
         folder = roster_dir / REQUESTS_DIR
         folder.mkdir(parents=True, exist_ok=True)
