@@ -244,3 +244,39 @@ def test_verify_pair_on_demand_gives_the_homography(photo_ws: Path, sync_executo
     assert region[0][0] > 0.85 and region[0][1] < 0.15
     assert service.verify_pair(copy, ref) == v
     assert service.verify_pair(copy, photo_ws / "missing.jpg") is None
+
+
+def test_clear_cut_copies_carry_geometric_evidence(tmp_path: Path, sync_executor: object) -> None:
+    """An exact and a mirrored copy are clear-cut by hash, yet their evidence maps them."""
+    root = make_workspace(tmp_path / "ws")
+    cat = load_photo("chelsea")
+    add_model(root, "ava", {"cat.jpg": cat})
+    a = root / "assets" / "ava"
+    save_jpeg(cat, a / "exact.jpg", 95)
+    save_jpeg(ImageOps.mirror(cat), a / "mirror.jpg", 95)
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    seen: list[ScanProgress] = []
+    result = scan(root, sync_executor, cache, progress=seen.append)
+    by_rel = {r.asset.rel: r for r in result.assets}
+    for rel, mirrored in (("assets/ava/exact.jpg", False), ("assets/ava/mirror.jpg", True)):
+        copies = [f for f in by_rel[rel].findings if f.kind == "near_copy_of_reference"]
+        dups = [f for f in by_rel[rel].findings if f.kind == "duplicate_in_batch"]
+        assert len(copies) == 1 and len(dups) == 1, by_rel[rel].findings
+        for f in (*copies, *dups):
+            ev = f.evidence
+            assert ev["clear_cut"] is True, ev
+            assert ev["verification"] == "geometry", ev
+            assert ev["inliers"] >= ev["min_inliers"]
+            assert len(ev["homography"]) == 3 and len(ev["asset_region"]) == 4
+        assert copies[0].evidence["mirrored"] is mirrored
+        # Mirrored copy: the asset's top-left corner lands at the reference's top right.
+        corner = copies[0].evidence["asset_region"][0]
+        assert (corner[0] > 0.9) is mirrored and corner[1] < 0.1
+    assert any(p.phase == "verify" and p.total > 0 for p in seen)
+    # The rescan takes the verdicts from the cache: nothing is decoded or verified again.
+    again: list[ScanProgress] = []
+    second = scan(root, sync_executor, cache, progress=again.append)
+    cache.close()
+    assert second.stats["decoded"] == 0
+    assert all(p.total == 0 for p in again if p.phase == "verify")
+    assert [a.findings for a in second.assets] == [a.findings for a in result.assets]

@@ -632,22 +632,25 @@ class ScanService:
         def ref_image(r: int) -> tuple[Path, _Analysis]:
             return refs[ref_idx[r]][1], ref_analyses[ref_idx[r]]
 
-        # Clear-cut candidates are copies without verification (see similarity.decide).
+        # Clear-cut candidates are copies whatever verification says (see similarity.decide):
+        # only those that become findings are verified, after the others, for their evidence.
         pairs = [(asset_image(c.query), ref_image(c.ref), c) for c in cands]
         pairs += [(asset_image(c.query), asset_image(c.ref), c) for c in dup_cands]
-        todo = [i for i, (_q, _r, c) in enumerate(pairs) if not c.clear_cut(thresholds)]
         verdicts: list[geometry.Verification | None] = [None] * len(pairs)
-        for i, v in zip(
-            todo,
-            self._verify(
+        prepared: dict[str, geometry.Prepared] = {}
+
+        def verify(todo: Sequence[int]) -> None:
+            found = self._verify(
                 [(pairs[i][0], pairs[i][1], pairs[i][2].mirrored) for i in todo],
                 thresholds,
                 report,
                 stop,
-            ),
-            strict=True,
-        ):
-            verdicts[i] = v
+                prepared,
+            )
+            for i, v in zip(todo, found, strict=True):
+                verdicts[i] = v
+
+        verify([i for i, (_q, _r, c) in enumerate(pairs) if not c.clear_cut(thresholds)])
         unverified = "the file could not be read again"
         confirmed = [
             m
@@ -664,9 +667,20 @@ class ScanService:
             slot = (a, kind if kind == NEAR_COPY_OF_REFERENCE else f"{kind}:{ref_model}")
             if slot not in best or m.distance < best[slot].distance:
                 best[slot] = m
+        pair_of = {(c.query, c.ref): i for i, c in enumerate(cands)}
+        clear = [pair_of[m.query, m.ref] for m in best.values()]
+        clear += [len(cands) + i for i, c in enumerate(dup_cands)]
+        verify(sorted(i for i in clear if pairs[i][2].clear_cut(thresholds)))
+        if stop.is_set():
+            return out
         for (a, label), m in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance)):
             mid, _p, rel = refs[ref_idx[m.ref]]
             evidence = {"reference": rel, "model": mid, **m.evidence}
+            c = pairs[pair_of[m.query, m.ref]][2]
+            if c.clear_cut(thresholds):
+                evidence.update(
+                    clear_cut_geometry(verdicts[pair_of[m.query, m.ref]], thresholds, unverified)
+                )
             if label == NEAR_COPY_OF_REFERENCE:
                 msg = (
                     "This image looks like a copy of one of the model's own real photos "
@@ -694,6 +708,8 @@ class ScanService:
                     break
                 other = assets[y].rel
                 evidence = {"reference": other, "asset": other, **m.evidence}
+                if c.clear_cut(thresholds):
+                    evidence.update(clear_cut_geometry(seen, thresholds, unverified))
                 msg = f"This image is the same picture as another image in this batch ({other})."
                 out.setdefault(x, []).append(_finding(severity, DUPLICATE_IN_BATCH, msg, evidence))
 
@@ -799,9 +815,9 @@ class ScanService:
     ) -> geometry.Verification | None:
         """Verify two files geometrically on demand, e.g. for the compare view.
 
-        A clear-cut finding (``evidence["verification"]`` starts with "not needed") carries no
-        homography: this computes it. Blocking (reads and decodes both files, about 50 ms for
-        two photos): call it off the GUI thread. Cached like the scan's verdicts.
+        A copy finding whose verification failed carries no homography: this computes one.
+        Blocking (reads and decodes both files, about 50 ms for two photos): call it off the
+        GUI thread. Cached like the scan's verdicts.
 
         Returns:
             The verification (its ``homography`` maps ``query`` onto ``reference``), or None
@@ -838,16 +854,20 @@ class ScanService:
         thresholds: similarity.SimilarityThresholds,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
+        prepared: dict[str, geometry.Prepared] | None = None,
     ) -> list[geometry.Verification | None]:
         """Geometric verification of candidate pairs ((query, reference, prefer mirrored)).
 
         Verdicts come from the cache when the same two contents were verified before (with the
         same thresholds, which decide whether the other orientation is tried). Otherwise
         each image involved is prepared once (its working image kept from phase 1, or decoded
-        again) and each pair verified, both on the executor. A pair whose file cannot be read
-        again, or changed since phase 1, gets None (the hashes then decide alone). Cancelling
-        leaves the remaining pairs None; the caller checks ``stop``.
+        again; ``prepared`` keeps them by sha256 across calls) and each pair verified, both on
+        the executor. A pair whose file cannot be read again, or changed since phase 1, gets
+        None (the hashes then decide alone). Cancelling leaves the remaining pairs None; the
+        caller checks ``stop``.
         """
+        if prepared is None:
+            prepared = {}
         out: list[geometry.Verification | None] = [None] * len(pairs)
         if not pairs:
             return out
@@ -870,15 +890,15 @@ class ScanService:
         images: dict[str, tuple[Path, geometry.GreyArray | None]] = {}
         for i in todo:
             for path, an in pairs[i][:2]:
-                if an.sha256 is not None and an.sha256 not in images:
-                    images[an.sha256] = (path, an.work)
+                sha = an.sha256
+                if sha is not None and sha not in images and sha not in prepared:
+                    images[sha] = (path, an.work)
         total, done = len(images) + len(todo), 0
         report(ScanProgress(0, total, "verify"))
         preparing = {
             self._executor.submit(_prepare_file, path, sha, work): sha
             for sha, (path, work) in images.items()
         }
-        prepared: dict[str, geometry.Prepared] = {}
         for fut in preparing:
             if stop.is_set():
                 fut.cancel()
@@ -1125,6 +1145,57 @@ def _prepare_file(
         except (OSError, ImageLoadError):
             return None
     return geometry.Prepared(work)
+
+
+def clear_cut_geometry(
+    verification: geometry.Verification | None,
+    th: similarity.SimilarityThresholds,
+    unverified: str,
+) -> dict[str, Any]:
+    """Evidence of a clear-cut copy's geometric verification, added to its hash evidence.
+
+    The hashes decide a clear-cut pair (:func:`similarity.decide`); the verification gives the
+    compare view its mapping and the reviewer the inlier count. A verification that does not
+    confirm the copy is recorded, and the finding stays.
+
+    Returns:
+        ``verification`` ("geometry" when it confirms the copy, else why not), ``clear_cut``,
+        ``inliers``, ``min_inliers``, ``agreement``, ``min_agreement``, ``homography`` and
+        ``asset_region`` (None unless the transform has at least ``min_inliers`` inliers),
+        ``keypoints`` and, when confirmed, the verified ``mirrored``.
+    """
+    out: dict[str, Any] = {
+        "clear_cut": True,
+        "inliers": None,
+        "min_inliers": th.min_inliers,
+        "agreement": None,
+        "min_agreement": th.min_agreement / 100,
+        "homography": None,
+        "asset_region": None,
+        "keypoints": None,
+    }
+    v = verification
+    if v is None or not v.possible:
+        why = unverified if v is None else "too few keypoints to verify"
+        out["verification"] = f"clear-cut hash match; geometry not possible: {why}"
+        out["keypoints"] = None if v is None else list(v.keypoints)
+        return out
+    placed = v.inliers >= th.min_inliers and v.homography is not None
+    confirmed = placed and v.agreement is not None and v.agreement * 100 >= th.min_agreement
+    out.update(
+        inliers=v.inliers,
+        agreement=v.agreement,
+        keypoints=list(v.keypoints),
+        verification=(
+            "geometry" if confirmed else "clear-cut hash match; not confirmed by geometry"
+        ),
+    )
+    if placed:
+        assert v.homography is not None
+        out["homography"] = [list(r) for r in v.homography]
+        out["asset_region"] = v.asset_region()
+        out["mirrored"] = v.mirrored
+    return out
 
 
 def _fp(an: _Analysis) -> hashing.Fingerprint:
