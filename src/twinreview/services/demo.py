@@ -18,10 +18,13 @@ Layout (models are a cat and a rocket on purpose: no real person's likeness in a
     assets/milo/autumn/look-07.jpg   signed C2PA and XMP declare AI    (disclosed, trusted)
     assets/milo/autumn/look-08.jpg   pixels retouched after signing    -> tampered_provenance
     assets/ghost/shot-01.jpg         a model the workspace does not have       -> unknown_model
+    brand/                           a throwaway brand CA, C2PA signing certificate and key,
+                                     generated at build time, DEMO ONLY (``services.demo_brand``)
     roster/roster.dlog               signed by a throw-away demo owner: Milo, Nova (models, each
                                      with her own signed consent), Sam (agent); the user if they
                                      have a key
-    logs/                            Sam's signed reject of an earlier look; Milo approves look-06
+    logs/                            Sam's signed reject of an earlier look; Milo approves look-06;
+                                     Milo and Sam approve look-07, so it is cleared (publishable)
 
 The demo's keys (owner and reviewers) are generated for the demo and live only in memory while
 it is built: the logs and roster verify, but nobody can sign as them later. The device that built
@@ -48,6 +51,7 @@ from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
 from twinreview.services.decisions import AssetBytes, decision_fields, phash_of
+from twinreview.services.demo_brand import write_demo_brand
 from twinreview.services.resources import resource
 from twinreview.services.trust import TrustStore
 
@@ -59,8 +63,9 @@ _WORKSPACE_TOML = """\
 name = "twinreview demo"
 
 [disclosure]
-# The demo's own signing CA, so that its signed images show as trusted.
-trust_anchors = ["demo-c2pa-ca.pem"]
+# The demo's own signing CA, so that its signed images show as trusted, and the demo brand's
+# CA (made with the demo, brand/), so that images it publishes show as trusted too.
+trust_anchors = ["demo-c2pa-ca.pem", "brand/demo-brand-ca.pem"]
 approvable = ["disclosed", "partial"]
 
 [similarity.severity]
@@ -113,7 +118,7 @@ def build_demo(
         if any(target.iterdir()):
             if not (target / DEMO_MARKER).exists():
                 raise DemoError(f"{target}: folder is not empty and is not a twinreview demo")
-            for child in ("models", "assets", "roster", "logs"):
+            for child in ("models", "assets", "roster", "logs", "brand"):
                 shutil.rmtree(target / child, ignore_errors=True)
     target.mkdir(parents=True, exist_ok=True)
     (target / DEMO_MARKER).write_text("built by `twinreview demo`; safe to delete\n")
@@ -172,6 +177,7 @@ def build_demo(
         shutil.copyfile(resource("demo", name), autumn / dest)
         _sidecar((autumn / dest).with_suffix(".json"), "ecommerce", "autumn-24")
     shutil.copyfile(resource("demo", "demo-c2pa-ca.pem"), target / "demo-c2pa-ca.pem")
+    write_demo_brand(target)
     look06 = _stylise(ImageOps.mirror(rocket))
     _write_bytes(autumn / "look-06.jpg", _jpeg(look06, 90, xmp=_XMP_AI))
     _sidecar(autumn / "look-06.json", "ecommerce", "autumn-24")
@@ -214,27 +220,29 @@ def build_demo(
         display_name="Milo (demo model)",
         context=lambda: _context(target, ws_id, exclude=milo_key),
     )
-    data06 = (autumn / "look-06.jpg").read_bytes()
-    milo_log.append(
-        "decision",
-        {
-            **decision_fields(
-                AssetBytes(
-                    "assets/milo/autumn/look-06.jpg",
-                    "milo",
-                    hashlib.sha256(data06).hexdigest(),
-                    phash_of(data06),
-                ),
-                "approve",
-                [],
-                "Happy with this one.",
-                (),
-                override=False,
-            ),
-            "sidecar_sha256": hashlib.sha256((autumn / "look-06.json").read_bytes()).hexdigest(),
-        },
-    )
+    milo_log.append("decision", _approval(autumn / "look-06.jpg", "Happy with this one."))
+    # look-07 (disclosed, trusted) is approved by both roles Milo's consent requires: cleared, so
+    # that `twinreview publish` has something to publish.
+    milo_log.append("decision", _approval(autumn / "look-07.jpg", "Yes, publish this one."))
+    sam_log.append("decision", _approval(autumn / "look-07.jpg", "Approved for the campaign."))
     return target
+
+
+def _approval(path: Path, note: str) -> dict[str, object]:
+    """The payload of an approval of the demo asset at ``path`` (Milo's model), as signed."""
+    data = path.read_bytes()
+    rel = "/".join(("assets", "milo", path.parent.name, path.name))
+    return {
+        **decision_fields(
+            AssetBytes(rel, "milo", hashlib.sha256(data).hexdigest(), phash_of(data)),
+            "approve",
+            [],
+            note,
+            (),
+            override=False,
+        ),
+        "sidecar_sha256": hashlib.sha256(path.with_suffix(".json").read_bytes()).hexdigest(),
+    }
 
 
 def _sign_roster(
