@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.core.roster import ROLES
+from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 
 
@@ -39,6 +41,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = keys_sub.add_parser("show", help="show this device's reviewer identity")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(func=run_show)
+    c2pa = keys_sub.add_parser(
+        "import-c2pa",
+        help="store the brand's C2PA signing key in the OS keyring, for 'twinreview publish'",
+        description="Check a C2PA signing certificate chain and its private key, then store the "
+        "key in the operating system's keyring under the certificate's sha256. 'twinreview "
+        "publish --signer-cert CHAIN.pem' then needs no --signer-key; delete the PEM key file "
+        "afterwards.",
+    )
+    c2pa.add_argument("--cert", type=Path, required=True, metavar="CHAIN.pem", help="the chain")
+    c2pa.add_argument("--key", type=Path, required=True, metavar="KEY.pem", help="its key")
+    c2pa.set_defaults(func=run_import_c2pa)
 
 
 def _error(message: str) -> int:
@@ -138,3 +151,28 @@ def cmd_show(
     if keyring_error:
         print(f"twinreview: {keyring_error}", file=sys.stderr)
     return EXIT_OK if private == "present" else EXIT_CHECK_FAILED
+
+
+def run_import_c2pa(args: argparse.Namespace) -> int:
+    """``keys import-c2pa`` into the system keyring."""
+    try:
+        store = C2paKeyStore(KeyStore.from_system())
+    except KeysError as exc:
+        return _error(str(exc))
+    return cmd_import_c2pa(args, store)
+
+
+def cmd_import_c2pa(args: argparse.Namespace, store: C2paKeyStore) -> int:
+    """Check the chain and key, store the key; print the certificate's name and sha256."""
+    try:
+        credentials = load_credentials(args.cert, args.key)
+        store.store(credentials)
+    except SignerError as exc:
+        return _error(str(exc))
+    print(f"{credentials.subject}  sha256:{credentials.fingerprint}")
+    print(
+        f"twinreview: the signing key is in {store.backend_name}; 'twinreview publish WS OUTDIR "
+        f"--signer-cert {args.cert}' will use it. You may now delete {args.key}.",
+        file=sys.stderr,
+    )
+    return EXIT_OK

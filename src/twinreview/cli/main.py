@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twinreview.cli.decide_cmd",
     "twinreview.cli.status_cmd",
     "twinreview.cli.report_cmd",
+    "twinreview.cli.publish_cmd",
 )
 
 

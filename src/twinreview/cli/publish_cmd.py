@@ -1,0 +1,195 @@
+"""``twinreview publish`` and ``twinreview check-published``.
+
+``publish WS OUTDIR --signer-cert CHAIN.pem [--signer-key KEY.pem] [--asset PATH]... [--label]
+[--no-training]`` writes a copy of each cleared asset (or of the ones named) into OUTDIR, with the
+IPTC digital source type in XMP and a C2PA manifest signed with the brand's certificate that
+carries the sign-off (``services.publish``). Without ``--signer-key`` the key comes from the OS
+keyring (``twinreview keys import-c2pa``). Exit 0 when everything was published; 1 when an asset
+was refused (one line each; nothing is written); 2 for usage errors, an unusable OUTDIR or a
+certificate C2PA refuses.
+
+``check-published FILE... --export EXPORT_DIR [--json]`` checks each file's sign-off against an
+export of the signed logs (``services.publish_check``). Exit 0 only when every file passes; 1
+otherwise (one line per reason); 2 when the export itself cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
+from twinreview.cli.text import escape_field as esc
+from twinreview.cli.text import say
+from twinreview.core.disclosure import DisclosureConfigError
+from twinreview.core.workspace import Workspace
+from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
+from twinreview.services.export_check import ExportCheckError
+from twinreview.services.keys import KeysError, KeyStore
+from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
+from twinreview.services.publish_check import check_published
+from twinreview.services.trust import TrustStore, Verifier
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``publish`` and ``check-published`` subcommands."""
+    p = sub.add_parser(
+        "publish",
+        help="publish cleared assets with Content Credentials that carry the sign-off",
+        description="Copy each cleared asset (or each --asset) into OUTDIR with the IPTC digital "
+        "source type in its XMP and a C2PA manifest signed with the brand's certificate, "
+        "declaring the AI generation and naming the signed decisions that cleared it. Offline; "
+        "the workspace is only read. OUTDIR must be absent or empty; if any named asset is "
+        "refused, nothing is written.",
+    )
+    p.add_argument("workspace", type=Path, metavar="WS", help="workspace folder")
+    p.add_argument("outdir", type=Path, metavar="OUTDIR", help="destination folder")
+    p.add_argument(
+        "--signer-cert",
+        type=Path,
+        required=True,
+        metavar="CHAIN.pem",
+        help="the brand's C2PA signing certificate, then its issuers (PEM)",
+    )
+    p.add_argument(
+        "--signer-key",
+        type=Path,
+        metavar="KEY.pem",
+        help="its private key (PEM); default: the key 'twinreview keys import-c2pa' stored in "
+        "the OS keyring",
+    )
+    p.add_argument(
+        "--asset",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="publish this asset only (repeatable); it must be cleared",
+    )
+    p.add_argument(
+        "--label", action="store_true", help="stamp the workspace's visible AI label in a corner"
+    )
+    p.add_argument(
+        "--no-training",
+        action="store_true",
+        help="declare AI training and data mining not allowed (c2pa.training-mining)",
+    )
+    p.set_defaults(func=run_publish)
+
+    c = sub.add_parser(
+        "check-published",
+        help="check a published image's sign-off against an export of the signed logs",
+        description="For each FILE, read the org.twinreview.signoff assertion of its C2PA "
+        "manifest and check every decision it names against EXPORT_DIR (made by 'twinreview "
+        "export'): the decision is there, verifies, and approved the bytes that were reviewed. "
+        "Needs no workspace. Exit 0 only when every file passes.",
+    )
+    c.add_argument("files", nargs="+", type=Path, metavar="FILE", help="published images")
+    c.add_argument(
+        "--export", type=Path, required=True, metavar="EXPORT_DIR", help="a twinreview export"
+    )
+    c.add_argument("--json", action="store_true", help="print one JSON list, one record per file")
+    c.set_defaults(func=run_check)
+
+
+def _error(message: str) -> int:
+    say(f"twinreview: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _system_keystore() -> C2paKeyStore:
+    return C2paKeyStore(KeyStore.from_system())
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    """``publish`` with the system keyring (used only without --signer-key)."""
+    return cmd_publish(args, _system_keystore)
+
+
+def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) -> int:
+    """Publish; print what was written (or refused); return the exit code."""
+    ws = Workspace.open(args.workspace)
+    try:
+        store = keystore() if args.signer_key is None else None
+        credentials = load_credentials(args.signer_cert, args.signer_key, store)
+    except (SignerError, KeysError) as exc:
+        return _error(str(exc))
+    named = [_asset_rel(ws, a) for a in args.asset] or None
+    options = PublishOptions(label=args.label, no_training=args.no_training)
+
+    def progress(done: int, total: int, rel: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\rpublished {done}/{total}: {esc(rel)}\x1b[K", file=sys.stderr, end="")
+
+    try:
+        result = publish_workspace(
+            ws,
+            args.outdir,
+            credentials,
+            assets=named,
+            options=options,
+            verify=Verifier.default().verify,
+            progress=progress,
+        )
+    except (PublishError, DisclosureConfigError) as exc:
+        return _error(str(exc))
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if result.refused:
+        for r in result.refused:
+            say(f"twinreview: {r.asset}: {r.reason}", file=sys.stderr)
+        say(
+            f"twinreview: {len(result.refused)} asset(s) refused; nothing was written to "
+            f"{args.outdir}",
+            file=sys.stderr,
+        )
+        return EXIT_CHECK_FAILED
+    if not result.published:
+        say("twinreview: no asset is cleared; nothing to publish", file=sys.stderr)
+        return EXIT_CHECK_FAILED
+    for item in result.published:
+        kind = item.source_type.rsplit("/", 1)[-1]
+        say(f"published {item.output}  ({kind}; signed off by {', '.join(item.approvals)})")
+    say(
+        f"twinreview: {len(result.published)} file(s) written to {args.outdir}, "
+        f"signed by {credentials.subject}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _asset_rel(ws: Workspace, given: str) -> str:
+    """A workspace-relative posix path for ``--asset`` (relative to WS, or a real path)."""
+    path = Path(given)
+    for candidate in (path, Path.cwd() / path):
+        try:
+            return candidate.resolve().relative_to(ws.root.resolve()).as_posix()
+        except (ValueError, OSError):
+            continue
+    return path.as_posix()
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``check-published``: one verdict per file; return the exit code."""
+    try:
+        checks = check_published(args.files, args.export, trust=TrustStore.default())
+    except ExportCheckError as exc:
+        return _error(f"{args.export}: {exc}")
+    if args.json:
+        json.dump([c.to_json() for c in checks], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    for c in checks:
+        if c.ok and c.signoff is not None:
+            who = ", ".join(f"{d.principal} ({d.role})" for d in c.signoff.decisions)
+            line = (
+                f"ok: {c.path}: {c.signoff.asset} approved by {who}; "
+                f"{len(c.signoff.decisions)} decision(s) verified against the export"
+            )
+            if not args.json:
+                say(line)
+        else:
+            for problem in c.problems:
+                say(f"twinreview: {c.path}: {problem}", file=sys.stderr)
+    return EXIT_OK if checks and all(c.ok for c in checks) else EXIT_CHECK_FAILED
