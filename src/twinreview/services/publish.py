@@ -366,8 +366,6 @@ def _signoff(job: _Job, review: _Review) -> Signoff:
             )
         )
         sidecar = d.sidecar_sha256
-        if entry.payload.get("ws") != review.workspace_id:
-            raise PublishError(f"the decision of {d.principal} names another workspace")
     return Signoff(
         workspace_id=review.workspace_id,
         workspace_name=review.workspace_name,

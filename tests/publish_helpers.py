@@ -1,0 +1,144 @@
+"""A signed workspace with cleared, pending, rejected and blocked assets in JPEG, PNG and WebP,
+a test brand CA as trust anchor and a visible label, for the publishing tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
+
+from decision_helpers import decider, enroll, owner_of, reviewer
+from tools.c2pa_pki import Pki, make_pki
+from twinreview.core.workspace import Workspace
+from twinreview.services.keys import KeyService
+from wsbuild import add_model, make_workspace, pattern
+
+TAM = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+COMPOSITE = "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
+
+WS_TOML = """\
+[workspace]
+name = "Publish test"
+
+[disclosure]
+trust_anchors = ["trust/brand-ca.pem"]
+label = "brand/ai-label.png"
+approvable = ["disclosed", "partial", "missing"]
+"""
+
+CLEARED = ("assets/ava/look.jpg", "assets/ava/still.png", "assets/ava/render.webp")
+PENDING = "assets/ava/pending.jpg"
+REJECTED = "assets/ava/rejected.jpg"
+BLOCKED = "assets/ghost/stray.jpg"
+CAPTURED = "assets/ava/captured.jpg"
+
+
+@dataclass
+class PublishWs:
+    root: Path
+    pki: Pki
+    model: KeyService
+    agent: KeyService
+
+    @property
+    def chain(self) -> Path:
+        return self.root.parent / "signer-chain.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.root.parent / "signer-key.pem"
+
+
+def make_label() -> Image.Image:
+    label = Image.new("RGBA", (240, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(label)
+    draw.rounded_rectangle((0, 0, 239, 63), radius=14, fill=(20, 20, 20, 255))
+    draw.text((16, 12), "AI · made", font=ImageFont.load_default(34), fill=(255, 255, 255, 255))
+    return label
+
+
+def xmp_jpeg(img: Image.Image, value: str) -> bytes:
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/" '
+        f'Iptc4xmpExt:DigitalSourceType="{value}"/></rdf:RDF></x:xmpmeta>'
+    ).encode()
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, xmp=xmp)
+    return buf.getvalue()
+
+
+def _save(img: Image.Image, path: Path, fmt: str, **kw: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, fmt, **kw)
+
+
+def build_publish_ws(base: Path) -> PublishWs:
+    """Ava (model) and Sam (agent) on the roster; Ava's consent needs both.
+
+    Cleared (both approved): look.jpg (plain JPEG), still.png (PNG with an XMP packet that has no
+    source type) and render.webp (simple lossy WebP whose sidecar says it is a composite).
+    pending.jpg: only Ava approved. rejected.jpg: Sam rejected. ghost/stray.jpg: a model the
+    workspace does not have.
+    """
+    root = base / "ws"
+    pki = make_pki("Test Brand", dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
+    make_workspace(root, toml=WS_TOML)
+    (root / "trust").mkdir()
+    (root / "trust" / "brand-ca.pem").write_bytes(pki.ca_pem)
+    (root / "brand").mkdir()
+    make_label().save(root / "brand" / "ai-label.png")
+    (base / "signer-chain.pem").write_bytes(pki.chain_pem)
+    (base / "signer-key.pem").write_bytes(pki.key_pem)
+    add_model(root, "ava", {"ref1.jpg": pattern(1)}, toml='display_name = "Ava"\n')
+    assets = root / "assets" / "ava"
+    _save(pattern(11, (640, 480)), assets / "look.jpg", "JPEG", quality=90)
+    png_xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:format>image/png'
+        b"</dc:format></rdf:Description></rdf:RDF></x:xmpmeta>"
+    )
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", png_xmp.decode())
+    _save(pattern(12, (600, 400)), assets / "still.png", "PNG", pnginfo=info)
+    _save(pattern(13, (560, 420)), assets / "render.webp", "WEBP", quality=85)
+    (assets / "render.json").write_text(json.dumps({"digital_source_type": "composite"}))
+    _save(pattern(14, (640, 480)), assets / "pending.jpg", "JPEG", quality=90)
+    _save(pattern(15, (640, 480)), assets / "rejected.jpg", "JPEG", quality=90)
+    _save(pattern(17, (480, 360)), root / "assets" / "ghost" / "stray.jpg", "JPEG")
+    owner_of(root)
+    model = reviewer(base / "people", "ava@example.com", "model", "Ava")
+    agent = reviewer(base / "people", "sam@agency.example", "agent", "Sam")
+    enroll(root, model, ("ava",))
+    enroll(root, agent, ("ava",))
+    ws = Workspace.open(root)
+    for rel in (*CLEARED, PENDING):
+        decider(model).decide(ws, rel, "approve")
+    for rel in CLEARED:
+        decider(agent).decide(ws, rel, "approve")
+    decider(agent).decide(ws, REJECTED, "reject", reasons=["quality"])
+    return PublishWs(root, pki, model, agent)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` (relative posix path -> hex)."""
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def clear(pw: PublishWs, rel: str) -> None:
+    """Both required roles approve the asset at ``rel`` (already written)."""
+    ws = Workspace.open(pw.root)
+    decider(pw.model).decide(ws, rel, "approve")
+    decider(pw.agent).decide(ws, rel, "approve")
