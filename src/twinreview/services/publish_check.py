@@ -11,6 +11,7 @@ bytes the sign-off says were reviewed, in the same workspace. Each failure is on
 Public API:
     check_published(files, export, *, trust=None) -> list[PublishedCheck]
     PublishedCheck: path, ok, problems, signoff, signer, c2pa_state; ``to_json()``.
+    read_signoff(data, context) -> Signoff | None: the sign-off a file carries (not checked).
     ExportCheckError (re-raised from ``read_export_heads``): the export itself is unusable.
 """
 
@@ -156,6 +157,20 @@ def _check_file(path: Path, export: _Export, context: Any) -> PublishedCheck:
         return PublishedCheck(label, False, (one_line(exc),), signer=c2pa.signer, c2pa_state=state)
     problems = _problems(signoff, manifest, export)
     return PublishedCheck(label, not problems, tuple(problems), signoff, c2pa.signer, state)
+
+
+def read_signoff(data: bytes, context: Any) -> Signoff | None:
+    """The sign-off assertion of ``data``'s active manifest, or None (not checked: display only).
+
+    Args:
+        data: The whole file.
+        context: An offline c2pa context (``core.disclosure.c2pa_reader.make_context``).
+    """
+    try:
+        manifest = _active_manifest(read_store(data, sniff(data).mime, context))
+        return Signoff.from_json(_assertion(manifest, LABEL))
+    except (C2paSignError, SignoffError):
+        return None
 
 
 def _active_manifest(store_json: str) -> Mapping[str, Any]:

@@ -303,6 +303,14 @@ ACTIONS: tuple[Spec, ...] = (
         "As a model: which uses of your images you allow, until when",
     ),
     Spec(
+        "publish",
+        "&Publish cleared…",
+        None,
+        ("Ctrl+Shift+P",),
+        "Copy the cleared assets out with their AI disclosure and Content Credentials signed by "
+        "the brand, carrying who signed them off",
+    ),
+    Spec(
         "search",
         "Filter by path",
         None,
@@ -363,7 +371,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "ref_down",
         ),
     ),
-    ("&Workspace", ("identity", "roster", "consent")),
+    ("&Workspace", ("identity", "roster", "consent", None, "publish")),
     ("&Help", ("shortcuts",)),
 )
 

@@ -170,6 +170,43 @@ class FindingsPanel(QTextBrowser):
         """Re-render the current item (its results or status changed)."""
         self.show_item(self._item)
 
+    def show_credentials(
+        self, name: str, disclosure: Mapping[str, Any], signoff: Mapping[str, Any] | None
+    ) -> None:
+        """Render a published file's Content Credentials: its disclosure and its sign-off."""
+        self._item = None
+        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        out = [
+            f"<style>.m {{ color: {muted}; }} td {{ padding-right: 8px; }}</style>",
+            f"<h3>{_e(name)}</h3>",
+            *self._disclosure_html(disclosure, muted),
+            "<h4>Sign-off (org.twinreview.signoff)</h4>",
+        ]
+        if not signoff:
+            out.append('<p class="m">This file carries no twinreview sign-off.</p>')
+        else:
+            head = signoff.get("roster_head") or {}
+            out.append(
+                f"<p>{_e(signoff.get('asset'))} as reviewed: sha256 "
+                f"<code>{_e(str(signoff.get('asset_sha256'))[:16])}…</code><br>"
+                f'<span class="m">workspace {_e(str(signoff.get("workspace_id"))[:16])}… · '
+                f"roster entry {_e(head.get('seq'))}</span></p><table>"
+            )
+            for d in signoff.get("decisions") or []:
+                out.append(
+                    f"<tr><td valign=top><b>{_e(d.get('principal'))}</b> ({_e(d.get('role'))})"
+                    f'</td><td>approved {_e(d.get("ts"))}<br><span class="m">key '
+                    f"{_e(d.get('key'))}, entry {_e(str(d.get('entry_hash'))[:16])}…</span>"
+                    "</td></tr>"
+                )
+            out.append(
+                '</table><p class="m">Check it against an export of the signed logs: '
+                "<code>twinreview check-published FILE --export EXPORT_DIR</code>.</p>"
+            )
+        html_text = "\n".join(out)
+        self._html = html_text
+        self.setHtml(html_text)
+
     def to_html(self, item: AssetItem) -> str:
         """The HTML for ``item``."""
         muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()

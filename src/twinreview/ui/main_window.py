@@ -260,6 +260,7 @@ class MainWindow(QMainWindow):
             "identity": self.show_identity_dialog,
             "roster": self.show_roster,
             "consent": lambda: self.show_consent(""),
+            "publish": self.show_publish,
             "search": lambda: self.search.setFocus(),
             "shortcuts": self.show_shortcuts,
         }
@@ -1027,6 +1028,23 @@ class MainWindow(QMainWindow):
         if model_id not in roster.my_consent_models:
             model_id = roster.my_consent_models[0]
         dialog = ConsentDialog(self.session, model_id, self._parent_for_dialog())
+        self._open_dialog(dialog, lambda _: None)
+
+    def show_publish(self) -> None:
+        """Open the "Publish cleared…" dialog for the open workspace."""
+        ws = self.session.workspace
+        if ws is None:
+            self.status_text.setText("Open a workspace to publish its cleared assets.")
+            return
+        from twinreview.core.policy import State
+        from twinreview.ui.publish_dialog import PublishDialog
+
+        cleared = sum(
+            1
+            for i in self.session.items
+            if i.status is not None and i.status.evaluation.state is State.CLEARED
+        )
+        dialog = PublishDialog(ws, self.session.bridge, cleared, parent=self)
         self._open_dialog(dialog, lambda _: None)
 
     def show_shortcuts(self) -> None:

@@ -1,0 +1,127 @@
+"""The "Publish cleared…" dialog: work off the GUI thread, progress, a summary, the credentials."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import twinreview.ui.publish_dialog as publish_dialog
+from decision_helpers import MemoryKeyring
+from publish_helpers import CAPTURE, CLEARED, PublishWs, build_publish_ws, clear, xmp_jpeg
+from twinreview.core.workspace import Workspace
+from twinreview.services.c2pa_signer import C2paKeyStore
+from twinreview.services.keys import KeyStore
+from twinreview.ui.actions import ACTIONS, MENUS
+from twinreview.ui.bridge import Bridge
+from twinreview.ui.publish_dialog import PublishDialog
+from wsbuild import pattern
+
+
+@pytest.fixture
+def bridge(qtbot: Any) -> Iterator[Bridge]:
+    pool = ThreadPoolExecutor(max_workers=2)
+    b = Bridge(pool)
+    yield b
+    b.close()
+    pool.shutdown(wait=True)
+
+
+@pytest.fixture
+def pw(tmp_path: Path) -> PublishWs:
+    return build_publish_ws(tmp_path)
+
+
+def _dialog(qtbot: Any, pw: PublishWs, bridge: Bridge, out: Path) -> PublishDialog:
+    store = C2paKeyStore(KeyStore(MemoryKeyring(), allow_untrusted_backend=True))
+    dialog = PublishDialog(Workspace.open(pw.root), bridge, len(CLEARED), keystore=lambda: store)
+    qtbot.addWidget(dialog)
+    dialog.outdir.edit.setText(str(out))
+    dialog.cert.edit.setText(str(pw.chain))
+    dialog.key.edit.setText(str(pw.key))
+    return dialog
+
+
+def test_action_is_in_the_table_and_the_workspace_menu() -> None:
+    [spec] = [s for s in ACTIONS if s.id == "publish"]
+    assert spec.text == "&Publish cleared…" and spec.keys == ("Ctrl+Shift+P",)
+    assert "publish" in dict(MENUS)["&Workspace"]
+
+
+def test_publishes_off_the_gui_thread_with_progress_and_a_summary(
+    qtbot: Any, pw: PublishWs, bridge: Bridge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[threading.Thread] = []
+    real = publish_dialog.run_publish
+
+    def spy(*args: Any) -> Any:
+        threads.append(threading.current_thread())
+        return real(*args)
+
+    monkeypatch.setattr(publish_dialog, "run_publish", spy)
+    out = tmp_path / "out"
+    dialog = _dialog(qtbot, pw, bridge, out)
+    dialog.show()
+    dialog.publish_button.click()
+    assert dialog.running and not dialog.publish_button.isEnabled()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    assert threads and threads[0] is not threading.main_thread()
+    assert dialog.error_text == ""
+    assert dialog.progress.value() == dialog.progress.maximum() == len(CLEARED)
+    assert "Wrote 3 file(s)" in dialog.summary.text()
+    assert dialog.files.count() == 3
+    first = dialog.files.item(0).text()
+    assert "sam@agency.example (agent)" in first and "ava@example.com (model)" in first
+    text = dialog.credentials.toPlainText()
+    assert "Verdict: disclosed" in text and "trusted" in text
+    assert "Sign-off (org.twinreview.signoff)" in text and "sam@agency.example" in text
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(rel.removeprefix("assets/") for rel in CLEARED)
+
+
+def test_a_refusal_is_shown_and_nothing_is_written(
+    qtbot: Any, pw: PublishWs, bridge: Bridge, tmp_path: Path
+) -> None:
+    rel = "assets/ava/captured.jpg"
+    (pw.root / rel).write_bytes(xmp_jpeg(pattern(16, (640, 480)), CAPTURE))
+    clear(pw, rel)
+    out = tmp_path / "out"
+    dialog = _dialog(qtbot, pw, bridge, out)
+    dialog.publish_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    assert dialog.error_text.startswith("Nothing was published: 1 asset(s) refused.")
+    assert "captured.jpg" in dialog.error_text and "not AI generation" in dialog.error_text
+    assert dialog.files.count() == 0 and not out.exists()
+    assert dialog.publish_button.isEnabled()
+
+
+def test_a_bad_certificate_is_one_line(
+    qtbot: Any, pw: PublishWs, bridge: Bridge, tmp_path: Path
+) -> None:
+    dialog = _dialog(qtbot, pw, bridge, tmp_path / "out")
+    dialog.cert.edit.setText(str(pw.root / "trust" / "brand-ca.pem"))
+    dialog.publish_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    assert "does not belong to the first certificate" in dialog.error_text
+    assert "\n" not in dialog.error_text
+
+
+def test_key_from_the_keyring_when_no_key_file(
+    qtbot: Any, pw: PublishWs, bridge: Bridge, tmp_path: Path
+) -> None:
+    from twinreview.services.c2pa_signer import load_credentials
+
+    store = C2paKeyStore(KeyStore(MemoryKeyring(), allow_untrusted_backend=True))
+    store.store(load_credentials(pw.chain, pw.key))
+    dialog = PublishDialog(Workspace.open(pw.root), bridge, 3, keystore=lambda: store)
+    qtbot.addWidget(dialog)
+    dialog.outdir.edit.setText(str(tmp_path / "out"))
+    dialog.cert.edit.setText(str(pw.chain))
+    dialog.key.edit.setText("")
+    dialog.publish_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    assert dialog.error_text == "" and dialog.files.count() == 3
