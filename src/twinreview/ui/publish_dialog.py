@@ -159,9 +159,9 @@ class PublishDialog(QDialog):
         self.error_text = ""
 
         self.heading = QLabel(
-            f"<b>{cleared} cleared asset{'s' if cleared != 1 else ''}</b> will be copied with "
-            "their AI disclosure (IPTC in XMP) and Content Credentials signed with your brand's "
-            "certificate, carrying who signed them off. The workspace is not changed."
+            f"<b>{cleared} cleared asset{'s' if cleared != 1 else ''}</b>: each is copied with "
+            "its AI disclosure (IPTC in XMP) and Content Credentials signed with your brand's "
+            "certificate, carrying who signed it off. The workspace is not changed."
         )
         self.heading.setWordWrap(True)
         root = workspace.root
@@ -189,6 +189,7 @@ class PublishDialog(QDialog):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.files = QListWidget()
         self.files.setToolTip("The files written; select one to see its Content Credentials")
+        self.files.setWordWrap(True)
         self.credentials = FindingsPanel()
         self.credentials.setToolTip("The published file's Content Credentials, read back from it")
         self.credentials.setHtml('<p class="m">The credentials of a published file show here.</p>')
@@ -196,7 +197,7 @@ class PublishDialog(QDialog):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.files)
         split.addWidget(self.credentials)
-        split.setSizes([260, 520])
+        split.setSizes([220, 660])
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.publish_button = QPushButton(icon("approve"), "Publish")
