@@ -23,12 +23,15 @@ thread only, workers never touch it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+_log = logging.getLogger(__name__)
 
 # ``files`` held (path, size, mtime_ns) -> sha256: a key a same-size swap with the mtime put back
 # went through unseen. Its rows are not evidence under the new key, so the table is dropped (the
@@ -69,8 +72,9 @@ class ResultCache:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = self._connect(str(path))
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
             # A corrupt cache is only a cache: start a fresh one beside it rather than failing.
+            _log.warning("cache %s is damaged (%s): starting a fresh one", path, exc)
             broken = Path(path)
             broken.replace(broken.with_suffix(".corrupt"))
             self._db = self._connect(str(path))

@@ -23,6 +23,7 @@ with an ``error``.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import sys
 import threading
@@ -35,8 +36,11 @@ from PIL import Image
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.likeness import Face, FaceScan
 
+_log = logging.getLogger(__name__)
+
 # Bump when the detection strategy, the sizes or the stored fields change.
 ENGINE_VERSION = "1"
+
 DETECT_SIDE = 1024  # long side of the cheap first pass
 UPSAMPLE_FACTOR = 2  # the second pass, only when the first found nothing
 DETECT_THRESHOLD = 0.0  # dlib's default detection score cut
@@ -229,6 +233,7 @@ class FaceEngine:
         try:
             return self._detect(models, small, load_big)
         except (RuntimeError, ValueError, MemoryError) as exc:
+            _log.warning("face detection failed", exc_info=exc)  # a finding says it in a line
             return FaceScan(error=f"face detection failed ({exc})")
         finally:
             _give_back(self._dir, models)

@@ -27,6 +27,7 @@ import base64
 import binascii
 import contextlib
 import json
+import logging
 import os
 import sys
 import tomllib
@@ -39,6 +40,8 @@ from keyring.backend import KeyringBackend
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.roster import ROLES, format_allowed_signer
 from twinreview.core.sshsig import SigningKey, SshPublicKey, SshsigError
+
+_log = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "twinreview"
 IDENTITY_FILE = "identity.toml"
@@ -165,6 +168,7 @@ class KeyStore:
         try:
             backend = keyring.get_keyring()
         except Exception as exc:  # noqa: BLE001 (backends raise anything: RuntimeError, D-Bus errors)
+            _log.warning("no usable keyring", exc_info=exc)  # the user gets one line
             raise KeysError(
                 f"the system keyring cannot be used ({one_line(exc)}); {_fix_hint()}"
             ) from None
@@ -190,6 +194,7 @@ class KeyStore:
                 KEYRING_SERVICE, self._username(fingerprint), base64.b64encode(seed).decode()
             )
         except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
+            _log.warning("the keyring refused to store a key", exc_info=exc)
             raise KeysError(
                 f"the keyring refused to store the key ({one_line(exc)}); {_fix_hint()}"
             ) from None
@@ -203,6 +208,7 @@ class KeyStore:
         try:
             text = self.backend.get_password(KEYRING_SERVICE, self._username(fingerprint))
         except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
+            _log.warning("cannot read a key from the keyring", exc_info=exc)
             raise KeysError(
                 f"cannot read the key from the keyring ({one_line(exc)}); {_fix_hint()}"
             ) from None

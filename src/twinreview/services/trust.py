@@ -20,6 +20,7 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import platformdirs
 
-from twinreview.core.errors import TwinreviewError
+from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID
 from twinreview.core.verify import (
@@ -38,6 +39,8 @@ from twinreview.core.verify import (
     VerifyReport,
     verify_workspace,
 )
+
+_log = logging.getLogger(__name__)
 
 APP_NAME = "twinreview"
 KNOWN_WORKSPACES = "known_workspaces"
@@ -141,7 +144,9 @@ class TrustStore:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return out
-        except (OSError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError) as exc:
+            # Every workspace then looks unpinned: worth a line when someone asks why.
+            _log.warning("cannot read the owner pins in %s: %s", self.path, one_line(exc))
             return out
         for line in text.splitlines():
             parts = line.split(maxsplit=2)
@@ -324,7 +329,8 @@ class PrefixStore:
                 return {}
             data = json.loads(body)
             return {str(rel): VerifiedPrefix.from_json(rec) for rel, rec in data.items()}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            _log.debug("verified-prefix cache for %s unusable: %s", workspace_id, one_line(exc))
             return {}
 
     def save(self, workspace_id: str, prefixes: Mapping[str, VerifiedPrefix]) -> None:
@@ -337,8 +343,8 @@ class PrefixStore:
             body = json.dumps(records, separators=(",", ":")).encode("utf-8")
             tmp.write_bytes(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
             os.replace(tmp, path)
-        except OSError:
-            pass
+        except OSError as exc:
+            _log.debug("verified-prefix cache not saved to %s: %s", path, one_line(exc))
 
 
 class Verifier:

@@ -4,25 +4,35 @@ Entry points (called by the CLI through importlib, so that the CLI never imports
     run_app(args) -> int: open the last workspace, or the welcome screen.
     run_demo_app(workspace, screenshot) -> int: open the demo workspace; with ``screenshot``, wait
         until the scan has finished and the first asset is painted, save a PNG, exit 0.
+
+Errors: both entry points run the event loop inside an
+:class:`~twinreview.ui.excepthook.ErrorReporter`, the ``sys.excepthook`` that logs an exception
+no code handled and tells the user in one plain sentence where the details are. A background
+job that fails without a handler of its own is logged by the session and said in the status
+line (:func:`show_failure`).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
+from twinreview.services.diagnostics import log_failure
 from twinreview.services.keys import KeyStore
 from twinreview.ui.backend import KeyringUnavailable, ReviewBackend
 from twinreview.ui.bridge import Bridge
+from twinreview.ui.excepthook import ErrorReporter
 from twinreview.ui.images import ImageCache
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.main_window import MainWindow
@@ -38,6 +48,8 @@ THUMB = QSize(56, 56)
 DEMO_MODELS = ("milo", "nova")
 # A hard stop for --screenshot: a check must never hang.
 SCREENSHOT_TIMEOUT_MS = 120_000
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -79,6 +91,7 @@ def build_window(
     thumbnails = ThumbnailProvider(bridge, THUMB, dpr)
     session = ReviewSession(backend, bridge, watcher=WorkspaceWatcher())
     window = MainWindow(session, loader, thumbnails, settings, build_demo=build_demo)
+    session.error_reported.connect(partial(show_failure, window, session))
     bridge.setParent(window)
     loader.setParent(window)
     thumbnails.setParent(window)
@@ -86,6 +99,18 @@ def build_window(
     if session.watcher is not None:
         session.watcher.setParent(session)
     return window, session, bridge
+
+
+def show_failure(window: MainWindow, session: ReviewSession, message: str) -> None:
+    """Say in the status line that background work failed, and stop looking busy.
+
+    The progress bar and the Cancel button stay only while a scan is really running.
+    """
+    window.status_text.setText(message)
+    if not session.scan.running:
+        window.progress.hide()
+        window.cancel_button.hide()
+        window.acts["cancel_scan"].setEnabled(False)
 
 
 def build_app(settings: QSettings | None = None, keystore: KeyStore | None = None) -> AppParts:
@@ -144,6 +169,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     try:
         scanner.start()
     except ScanProcessError as exc:
+        _log.warning("scanning in the app's own process: %s", exc)
         print(f"twinreview: scanning in the app's own process ({exc})", file=sys.stderr)
     backend = ServicesBackend(scan_service, keys, decisions, roster, verifier, scanner)
     settings = settings or QSettings(ORG, APP)
@@ -202,6 +228,7 @@ def start_identity(parts: AppParts) -> None:
             session.set_identity(identity, None)  # type: ignore[arg-type]
 
     def failed(exc: BaseException) -> None:
+        log_failure(_log, "cannot read this device's identity", exc)
         reason = (
             str(exc) if isinstance(exc, KeyringUnavailable) else f"cannot read your identity: {exc}"
         )
@@ -221,7 +248,8 @@ def run_app(args: argparse.Namespace) -> int:
         parts.window.open_workspace(Path(workspace))
     parts.window.show()
     try:
-        return int(app.exec())
+        with ErrorReporter(parts.window):
+            return int(app.exec())
     finally:
         parts.shutdown()
 
@@ -247,8 +275,18 @@ def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
         install_screenshot(window, parts.session, screenshot, status)
     window.open_workspace(Path(workspace))
     window.show()
+    reporter = ErrorReporter(window)
+    if screenshot is not None:
+        # Nobody is there to read a message box, and it would cover the picture: say it on
+        # stderr and fail the run.
+        def tell(text: str, details: str) -> None:
+            print(f"twinreview: {text} {details}", file=sys.stderr)
+            status["code"] = 2
+
+        reporter = ErrorReporter(window, tell)
     try:
-        code = int(app.exec())
+        with reporter:
+            code = int(app.exec())
     finally:
         parts.shutdown()
     return status["code"] or code
@@ -293,7 +331,11 @@ def prepare_screenshot(parts: AppParts) -> None:
         if identity is not None:
             session.set_identity(identity, None)  # type: ignore[arg-type]
 
-    parts.bridge.submit(session.backend.load_identity, on_done=loaded, on_error=lambda _e: None)
+    def failed(exc: BaseException) -> None:
+        # The picture stays read-only and says so; the log says why.
+        log_failure(_log, "screenshot: cannot read this device's identity", exc)
+
+    parts.bridge.submit(session.backend.load_identity, on_done=loaded, on_error=failed)
 
 
 def review_pick(window: MainWindow) -> str | None:

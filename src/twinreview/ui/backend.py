@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.policy import Decision, Evaluation
 from twinreview.core.workspace import Workspace
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.roster_view import RosterView, TrustInfo
 
 
-class KeyringUnavailable(Exception):
+class KeyringUnavailable(TwinreviewError):
     """No usable OS keyring: the app runs read-only. ``str(err)`` explains how to fix it."""
 
 

@@ -14,6 +14,7 @@ while the sharp decode finishes. The draft is never cached: it only bridges the 
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from collections import OrderedDict
@@ -24,6 +25,8 @@ from PIL import Image, ImageOps
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
+_log = logging.getLogger(__name__)
+
 # Qt refuses images needing more memory than this (MB) before decoding anything; a hostile
 # 100 000 x 100 000 PNG costs nothing. A 24 MP photo needs ~92 MB at 32 bits per pixel.
 _ALLOCATION_LIMIT_MB = 512
@@ -33,6 +36,7 @@ _ALLOCATION_LIMIT_MB = 512
 PREVIEW_MIN_PIXELS = 16_000_000
 # libjpeg scales by n/8 while decoding; 1/8 needs only each block's DC coefficient.
 _JPEG_DRAFT_DENOMINATOR = 8
+
 
 _pillow_lock = threading.Lock()
 _pillow_ready = False
@@ -164,6 +168,8 @@ def _decode_with_pillow(path: Path, bound: QSize | None, qt_error: str) -> Decod
             # copy(): the QImage must own its pixels once ``data`` goes away.
             return Decoded(_fast_format(qimage.copy()), source)
     except Exception as exc:  # noqa: BLE001 - any broken or hostile file: report, never crash
+        # Broken files are common: the reason is on screen, the traceback only at DEBUG.
+        _log.debug("cannot decode %s", path, exc_info=exc)
         reason = " ".join(str(exc).split()) or type(exc).__name__
         if qt_error and qt_error != "Unknown error":
             reason = f"{qt_error}; {reason}"

@@ -26,13 +26,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.errors import TwinreviewError, one_line
+from twinreview.services.diagnostics import configure_logging, is_expected, log_unexpected
+
 _PROGRESS_INTERVAL_S = 0.05
 _CHUNK = 8  # assets per message (about 1 ms to unpickle on a laptop core)
 _YIELD_S = 0.002
 _POLL_S = 0.05
 
 
-class ScanProcessError(RuntimeError):
+class ScanProcessError(TwinreviewError, RuntimeError):
     """The scan process failed or stopped; the message is one line for the reviewer."""
 
 
@@ -42,6 +45,7 @@ def _child_main(conn: Connection, cancel: Any) -> None:
     from twinreview.services.cache import ResultCache
     from twinreview.services.compose import default_cache_path, make_executor, make_scan_service
 
+    configure_logging()  # a process of its own: a failed scan's traceback is written here
     executor = make_executor()
     service = make_scan_service(executor, ResultCache(default_cache_path()))
     try:
@@ -75,7 +79,9 @@ def _child_scan(
         ws = workspace_type.open(root)
         result = service.scan(ws, progress=progress, cancel=cancel)
     except Exception as exc:  # noqa: BLE001 - reported to the app as one line, never a crash
-        conn.send(("error", " ".join(str(exc).split()) or type(exc).__name__))
+        if not is_expected(exc):
+            log_unexpected(exc)  # the app only gets the line; the traceback stays here
+        conn.send(("error", one_line(exc)))
         return
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         assets: Any = getattr(result, "assets", ())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -36,6 +37,8 @@ from twinreview.ui.roster_view import (
     roster_view_from_show,
 )
 from twinreview.ui.scan_process import ProcessScanner, ScanProcessError
+
+_log = logging.getLogger(__name__)
 
 
 def _identity(ident: KeyIdentity) -> Identity:
@@ -84,7 +87,8 @@ class ServicesBackend:
         if self._scanner is not None:
             try:
                 self._scanner.start()
-            except ScanProcessError:
+            except ScanProcessError as exc:
+                _log.warning("scanning in the app's own process: %s", exc)
                 self._scanner = None  # e.g. no way to start a process here: scan in-process
             else:
                 return self._scanner.scan(workspace, progress, cancel)

@@ -12,6 +12,7 @@ after the last slice.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,15 +23,18 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE, DisclosurePolicy
-from twinreview.core.errors import TwinreviewError
+from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.services.diagnostics import is_expected, log_failure, log_path
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSnapshot
 from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -107,7 +111,8 @@ def _open_workspace(
     try:
         read_only = backend.workspace_writable(ws)
     except Exception as exc:  # noqa: BLE001 - shown to the user; browsing still works
-        read_only = f"cannot check whether this folder is writable: {_one_line(exc)}"
+        log_failure(_log, "cannot check whether the workspace is writable", exc)
+        read_only = f"cannot check whether this folder is writable: {one_line(exc)}"
     return ws, list(ws.iter_assets()), _check_trust(backend, ws), read_only
 
 
@@ -115,7 +120,8 @@ def _check_trust(backend: ReviewBackend, ws: Workspace) -> TrustInfo:
     try:
         return backend.check_trust(ws)
     except Exception as exc:  # noqa: BLE001 - shown to the user, who can still browse read-only
-        message = f"cannot check the owner: {_one_line(exc)}"
+        log_failure(_log, "cannot check the workspace's owner", exc)
+        message = f"cannot check the owner: {one_line(exc)}"
         return TrustInfo(TRUST_ERROR, ws.name, message=message)
 
 
@@ -128,6 +134,8 @@ class ReviewSession(QObject):
         scan_progress(done, total, phase): the scan moved on.
         scan_finished(bool): the scan ended; True when it was cancelled.
         items_changed(list[str]): these assets (relative paths) got new results or status.
+        error_reported(str): background work without a handler of its own failed; a plain
+            sentence for the status line (the details are in the log file).
         items_removed(list[str]): these assets are gone from the workspace (a rescan no longer
             found them); they are no longer in ``items``.
         batch_progress(int, int): a batch of decisions moved on (done, total).
@@ -143,6 +151,7 @@ class ReviewSession(QObject):
 
     workspace_opened = Signal(object)
     workspace_failed = Signal(str)
+    error_reported = Signal(str)
     scan_progress = Signal(int, int, str)
     scan_finished = Signal(bool)
     items_changed = Signal(list)
@@ -167,6 +176,8 @@ class ReviewSession(QObject):
         super().__init__(parent)
         self._backend = backend
         self._bridge = bridge
+        # A job submitted without on_error fails here: logged, and said in plain words.
+        bridge.job_failed.connect(self.report_failure)
         #: Watches the open workspace; changes made outside the app show without F5.
         self.watcher = watcher
         self._rescan_after = False
@@ -324,10 +335,11 @@ class ReviewSession(QObject):
             self.roster_changed.emit()
 
         def failed(exc: BaseException) -> None:
+            log_failure(_log, "cannot read the roster", exc)
             if generation != self._generation:
                 return
             self.roster = None
-            self.roster_error = _one_line(exc)
+            self.roster_error = one_line(exc)
             self.roster_changed.emit()
 
         self._bridge.submit(
@@ -390,8 +402,13 @@ class ReviewSession(QObject):
                 on_done(result)
 
         def failed(exc: BaseException) -> None:
-            if on_error is not None and generation == self._generation:
-                on_error(_one_line(exc))
+            log_failure(_log, f"roster change {getattr(fn, '__name__', fn)!s} failed", exc)
+            if generation != self._generation:
+                return  # another workspace is open now: the message would name the wrong one
+            if on_error is not None:
+                on_error(one_line(exc))
+            else:
+                self.report_failure(exc, logged=True)
 
         self._bridge.submit(fn, ws, *args, on_done=done, on_error=failed)
 
@@ -433,8 +450,9 @@ class ReviewSession(QObject):
             self.start_scan()
 
         def failed(exc: BaseException) -> None:
+            log_failure(_log, f"cannot open the workspace {path}", exc)
             if generation == self._generation:
-                self.workspace_failed.emit(_one_line(exc))
+                self.workspace_failed.emit(one_line(exc))
 
         self._bridge.submit(
             _open_workspace, self._backend, Path(path), on_done=done, on_error=failed
@@ -490,10 +508,11 @@ class ReviewSession(QObject):
             self._apply_scan(result, finish)
 
         def failed(exc: BaseException) -> None:
+            log_failure(_log, "scan failed", exc)
             if self.scan is not state:
                 return
             state.running = False
-            self.workspace_failed.emit(f"scan failed: {_one_line(exc)}")
+            self.workspace_failed.emit(f"scan failed: {one_line(exc)}")
             self.scan_finished.emit(True)
 
         sink = self._bridge.progress_sink(on_progress)
@@ -577,7 +596,8 @@ class ReviewSession(QObject):
             self._status_landing.start()
 
         def failed(exc: BaseException) -> None:
-            self.workspace_failed.emit(f"cannot read the decision logs: {_one_line(exc)}")
+            log_failure(_log, "cannot read the decision logs", exc)
+            self.workspace_failed.emit(f"cannot read the decision logs: {one_line(exc)}")
             self.statuses_refreshed.emit()
 
         self._bridge.submit(self._backend.statuses, ws, results, on_done=done, on_error=failed)
@@ -611,7 +631,8 @@ class ReviewSession(QObject):
             self._refresh_one(rel)
 
         def failed(exc: BaseException) -> None:
-            self.decision_failed.emit(rel, _one_line(exc))
+            log_failure(_log, f"{decision} {rel} refused", exc)
+            self.decision_failed.emit(rel, one_line(exc))
 
         self._bridge.submit(
             self._backend.decide,
@@ -641,7 +662,8 @@ class ReviewSession(QObject):
             self._refresh_one(rel)
 
         def failed(exc: BaseException) -> None:
-            self.decision_failed.emit(rel, _one_line(exc))
+            log_failure(_log, f"withdraw {rel} refused", exc)
+            self.decision_failed.emit(rel, one_line(exc))
 
         self._bridge.submit(self._backend.withdraw, ws, rel, note, on_done=done, on_error=failed)
 
@@ -688,7 +710,8 @@ class ReviewSession(QObject):
                 try:
                     backend.decide(ws, result, decision, tuple(reasons), note, False)
                 except Exception as exc:  # noqa: BLE001 - listed per asset for the reviewer
-                    failed.append((rel, _one_line(exc)))
+                    log_failure(_log, f"{decision} {rel} refused", exc)
+                    failed.append((rel, one_line(exc)))
                 else:
                     ok.append(rel)
                 report((i + 1, total))
@@ -706,14 +729,34 @@ class ReviewSession(QObject):
             self.refresh_statuses()
 
         def crashed(exc: BaseException) -> None:
+            log_failure(_log, f"batch {decision} failed", exc)
             if generation == self._generation:
-                rest = [(r.asset.rel, _one_line(exc)) for r in todo]
+                rest = [(r.asset.rel, one_line(exc)) for r in todo]
                 self.batch_finished.emit([], refused + rest)
                 self.refresh_statuses()
 
         sink = self._bridge.progress_sink(on_progress)
         self.batch_progress.emit(0, total)
         self._bridge.submit(run, sink, on_done=done, on_error=crashed)
+
+    # -- failures nobody else handles -------------------------------------------------------------
+
+    def report_failure(self, exc: BaseException, *, logged: bool = False) -> None:
+        """Log a failure of background work and announce it as ``error_reported``.
+
+        The sentence is plain: a refusal or a file problem says what it was; anything else says
+        that something went wrong and where its details are written.
+        """
+        if not logged:
+            log_failure(_log, "background work failed", exc)
+        if is_expected(exc):
+            message = f"Could not finish: {one_line(exc)}"
+        else:
+            message = (
+                "Something went wrong in the background and was not finished. "
+                f"The details are in {log_path()}."
+            )
+        self.error_reported.emit(message)
 
     def _refresh_one(self, rel: str) -> None:
         ws, item = self.workspace, self._by_rel.get(rel)
@@ -722,7 +765,3 @@ class ReviewSession(QObject):
         # Statuses of every asset sharing the model can change (e.g. a duplicate), but the one just
         # decided is what the reviewer looks at: refresh all, it is one pass over the logs.
         self.refresh_statuses()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
