@@ -13,6 +13,7 @@ from PIL import Image
 
 from decision_helpers import build_workspace, decider, enroll, owner_of, reviewer, roster_service
 from twinreview.core.declog import read_log
+from twinreview.core.disclosure import DisclosurePolicy
 from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace
@@ -138,6 +139,35 @@ def test_disclosure_verdicts_the_workspace_does_not_allow_are_never_approved(
     strict = Workspace.open(ws.root)
     with pytest.raises(DecisionError, match="'partial'"):
         svc.decide(strict, look, "approve", disclosure_verdict="partial")
+
+
+def test_an_approval_follows_a_policy_signed_after_the_workspace_opened(
+    ws: Workspace, ava: KeyService
+) -> None:
+    (ws.root / "twinreview.toml").write_text('[disclosure]\napprovable = ["disclosed"]\n')
+    roster_service(owner_of(ws.root)).set_policy(ws.root)
+    # ``ws`` was opened under the older policy; the decision reads the one signed now.
+    assert ws.settings.disclosure.is_approvable("partial")
+    with pytest.raises(DecisionError, match="'partial'"):
+        decider(ava).decide(ws, "assets/ava/look1.jpg", "approve", disclosure_verdict="partial")
+
+
+def test_decisions_do_not_parse_the_settings_again(
+    ws: Workspace, ava: KeyService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = Workspace.open(ws.root)  # opened under the roster head in force
+
+    def parse(*_a: object, **_k: object) -> object:
+        raise AssertionError("the settings were parsed again")
+
+    monkeypatch.setattr("twinreview.core.workspace.settings_from_config", parse)
+    monkeypatch.setattr("twinreview.core.settings.settings_from_config", parse)
+    monkeypatch.setattr(DisclosurePolicy, "from_config", parse)
+    svc = decider(ava)
+    for asset in ("assets/ava/look1.jpg", "assets/ava/spring/look2.jpg"):
+        svc.decide(current, asset, "approve", disclosure_verdict="partial")
+    with pytest.raises(DecisionError, match="'missing'"):
+        svc.decide(current, "assets/ava/look1.jpg", "approve", disclosure_verdict="missing")
 
 
 def test_override_is_only_recorded_when_something_blocked(ws: Workspace, ava: KeyService) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from twinreview.core.findings import LIKENESS_UNCONFIRMED
-from twinreview.core.workspace import Workspace
+from twinreview.core.workspace import Workspace, WorkspaceError
 from twinreview.services import faces
 from twinreview.services.cache import ResultCache
 from twinreview.services.faces import MODEL_FILES, FaceEngine, find_model_dir
@@ -140,8 +140,8 @@ def test_likeness_can_be_switched_off(tmp_path: Path, engine: FaceEngine) -> Non
     assert all(a.likeness is None for a in result.assets)
     assert "likeness" not in result.assets[0].to_json()
     (root / "twinreview.toml").write_text("[similarity.likeness]\nthreshold = 9\n")
-    with pytest.raises(ValueError, match="threshold"):
-        service.scan(Workspace.open(root))
+    with pytest.raises(WorkspaceError, match="threshold"):
+        Workspace.open(root)
 
 
 def test_scan_without_model_files_says_so_per_asset(tmp_path: Path, sync_executor: Any) -> None:

@@ -12,7 +12,7 @@ from PIL import Image, ImageOps
 
 from photos import load_photo
 from twinreview.core.findings import Severity
-from twinreview.core.workspace import Workspace
+from twinreview.core.workspace import Workspace, WorkspaceError
 from twinreview.services.cache import ResultCache
 from twinreview.services.scan import ScanProgress, ScanResult, ScanService
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
@@ -92,7 +92,7 @@ def test_bad_severity_is_a_clear_error(photo_ws: Path, sync_executor: object) ->
     (photo_ws / "twinreview.toml").write_text(
         '[similarity.severity]\nduplicate_in_batch = "loud"\n'
     )
-    with pytest.raises(ValueError, match="duplicate_in_batch"):
+    with pytest.raises(WorkspaceError, match="duplicate_in_batch"):
         scan(photo_ws, sync_executor)
 
 

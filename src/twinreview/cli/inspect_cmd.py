@@ -138,4 +138,4 @@ def _service(workspace: Path | None) -> DisclosureService:
         ws = Workspace.open(workspace)
     except WorkspaceError as exc:
         raise _WorkspaceProblem(str(exc)) from None
-    return DisclosureService.for_config(ws.root, ws.config)
+    return DisclosureService.for_policy(ws.root, ws.settings.disclosure)

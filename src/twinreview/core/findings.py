@@ -48,10 +48,25 @@ RESUBMITTED_REJECTED = "resubmitted_rejected"
 UNKNOWN_MODEL = "unknown_model"
 SKIPPED_LINK = "skipped_link"
 BAD_SIDECAR = "bad_sidecar"
+NO_REFERENCES = "no_references"
 # Likeness (face identity, :mod:`twinreview.core.likeness`).
 LOOKS_LIKE_OTHER_MODEL = "looks_like_other_model"
 LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
 UNKNOWN_PERSON = "unknown_person"
+
+
+# Severities of the scan's own kinds; ``[similarity.severity]`` overrides them
+# (:mod:`twinreview.core.settings`). Likeness and disclosure kinds have theirs in their modules.
+DEFAULT_SEVERITY: Mapping[str, Severity] = {
+    NEAR_COPY_OF_REFERENCE: Severity.BLOCK,
+    MATCHES_OTHER_MODEL: Severity.BLOCK,
+    RESUBMITTED_REJECTED: Severity.WARN,
+    DUPLICATE_IN_BATCH: Severity.INFO,
+    UNREADABLE: Severity.BLOCK,
+    UNKNOWN_MODEL: Severity.WARN,
+    BAD_SIDECAR: Severity.WARN,
+    NO_REFERENCES: Severity.WARN,
+}
 
 
 @dataclass(frozen=True)

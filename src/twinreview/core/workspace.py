@@ -30,6 +30,12 @@ from twinreview.core.files import read_regular
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.rosterviews import effective_config
+from twinreview.core.settings import (
+    CONFIG_SOURCE,
+    SettingsError,
+    WorkspaceSettings,
+    settings_from_config,
+)
 
 CONFIG_NAME = "twinreview.toml"
 MODEL_CONFIG_NAME = "model.toml"
@@ -46,6 +52,8 @@ _IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", ".gitkeep",
 MAX_SIDECAR_BYTES = 1 << 20
 # Settings files are a few hundred bytes; anything this large is not one.
 MAX_SETTINGS_BYTES = 1 << 20
+# Where the policy tables of a workspace with a signed roster come from, named in errors.
+SIGNED_POLICY_SOURCE = "the signed policy (roster/roster.dlog)"
 
 
 class WorkspaceError(TwinreviewError):
@@ -108,6 +116,7 @@ class Workspace:
         models: The models by id.
         file_config: ``twinreview.toml`` as written (display data; for ``roster policy``).
         roster: The signed roster as replayed when the workspace was opened.
+        settings: The policy tables of ``config``, parsed once (:mod:`twinreview.core.settings`).
     """
 
     root: Path
@@ -115,6 +124,7 @@ class Workspace:
     models: dict[str, ModelInfo]
     file_config: Mapping[str, Any] = field(default_factory=dict)
     roster: SignedRoster = field(default_factory=lambda: SignedRoster(exists=False))
+    settings: WorkspaceSettings = field(default_factory=WorkspaceSettings)
 
     @property
     def name(self) -> str:
@@ -132,27 +142,37 @@ class Workspace:
 
         Raises:
             WorkspaceError: with a one-line message when the folder is missing, is not a workspace,
-                or its ``twinreview.toml``/``model.toml`` cannot be parsed.
+                its ``twinreview.toml``/``model.toml`` cannot be parsed, or the settings in
+                force (the file's, or the signed policy's) are invalid.
         """
-        root = Path(path).expanduser()
-        if not root.exists():
-            raise WorkspaceError(f"{root}: no such folder")
-        if not root.is_dir():
-            raise WorkspaceError(f"{root}: not a folder")
-        root = root.resolve()
-        config_path = root / CONFIG_NAME
-        has_layout = (root / MODELS_DIR).is_dir() or (root / ASSETS_DIR).is_dir()
-        if not config_path.is_file() and not has_layout:
-            raise WorkspaceError(
-                f"{root}: not a twinreview workspace (no {CONFIG_NAME}, models/ or assets/ folder)"
-            )
-        file_config = _read_toml(config_path, root) if config_path.is_file() else {}
+        root, file_config = read_file_config(path)
         models = _read_models(root)
         roster = SignedRoster.load(root / ROSTER_DIR)
         # Unsigned workspaces clear nothing, so their file settings cannot launder anything;
         # once signed, only the signed policy decides.
         config = effective_config(file_config, roster) if roster.exists else file_config
-        return cls(root, config, models, file_config, roster)
+        source = SIGNED_POLICY_SOURCE if roster.exists else CONFIG_SOURCE
+        try:
+            settings = settings_from_config(config, source=source)
+        except SettingsError as exc:
+            raise WorkspaceError(str(exc)) from None
+        return cls(root, config, models, file_config, roster, settings)
+
+    def settings_under(self, roster: SignedRoster) -> WorkspaceSettings:
+        """The settings in force under ``roster``, the signed roster as it is now.
+
+        What is signed may have changed since the workspace was opened (the owner signed a new
+        policy): a decision must follow the policy signed now. Under the roster head this
+        workspace was opened with (or without a signed roster) these are :attr:`settings`,
+        parsed at open; under another head they are parsed again from the signed policy.
+
+        Raises:
+            SettingsError: the signed policy's tables are invalid.
+        """
+        if not roster.exists or (self.roster.exists and roster.head == self.roster.head):
+            return self.settings
+        config = effective_config(self.file_config, roster)
+        return settings_from_config(config, source=SIGNED_POLICY_SOURCE)
 
     def rel(self, path: Path) -> str:
         """Return ``path`` relative to the workspace root with forward slashes."""
@@ -226,6 +246,30 @@ class Workspace:
                     )
                     continue
                 yield p
+
+
+def read_file_config(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """The workspace folder at ``path`` (resolved) and its ``twinreview.toml`` as written.
+
+    Neither the signed roster nor the settings are read: for signing the file's tables as the
+    new policy even when the policy signed before is broken.
+
+    Raises:
+        WorkspaceError: the folder is missing or not a workspace, or the file cannot be parsed.
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise WorkspaceError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise WorkspaceError(f"{root}: not a folder")
+    root = root.resolve()
+    config_path = root / CONFIG_NAME
+    has_layout = (root / MODELS_DIR).is_dir() or (root / ASSETS_DIR).is_dir()
+    if not config_path.is_file() and not has_layout:
+        raise WorkspaceError(
+            f"{root}: not a twinreview workspace (no {CONFIG_NAME}, models/ or assets/ folder)"
+        )
+    return root, _read_toml(config_path, root) if config_path.is_file() else {}
 
 
 def read_sidecar(path: Path) -> tuple[dict[str, Any] | None, str | None]:

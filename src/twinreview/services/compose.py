@@ -52,7 +52,7 @@ def make_scan_service(executor: Executor, cache: ResultCache, *, faces: bool = T
     return ScanService(
         executor,
         cache,
-        inspector_factory=lambda ws: DisclosureService.for_config(ws.root, ws.config),
+        inspector_factory=lambda ws: DisclosureService.for_policy(ws.root, ws.settings.disclosure),
         rejected_provider=rejected_provider,
         face_engine=FaceEngine() if faces else None,
     )

@@ -37,7 +37,6 @@ from typing import Any
 
 from twinreview.core import hashing
 from twinreview.core.declog import Entry, LogError, LogWriter
-from twinreview.core.disclosure import DisclosureConfigError, DisclosurePolicy
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
@@ -52,7 +51,7 @@ from twinreview.core.policy import (
 )
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterState
-from twinreview.core.rosterviews import effective_config
+from twinreview.core.settings import SettingsError
 from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.workspace import ASSETS_DIR, SIDECAR_SUFFIX, Workspace
 from twinreview.services.keys import Identity, KeysError, KeyService
@@ -253,13 +252,13 @@ class DecisionService:
             raise DecisionError(f"the note is longer than {MAX_NOTE_CHARS} characters")
 
         if decision == APPROVE and disclosure_verdict is not None:
-            # The policy in force is the signed one, read now (not when the workspace opened).
+            # The policy in force is the one signed now, which may be newer than the workspace.
             roster = SignedRoster.load(ws.root / ROSTER_DIR)
-            config = effective_config(ws.file_config, roster) if roster.exists else ws.config
             try:
-                approvable = DisclosurePolicy.from_config(config).is_approvable(disclosure_verdict)
-            except (DisclosureConfigError, ValueError) as exc:
+                settings = ws.settings_under(roster)
+            except SettingsError as exc:
                 raise DecisionError(str(exc)) from None
+            approvable = settings.disclosure.is_approvable(disclosure_verdict)
             if not approvable:
                 raise DecisionError(
                     f"this workspace does not allow approving an image whose AI disclosure is "

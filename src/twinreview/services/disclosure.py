@@ -1,8 +1,9 @@
-"""Disclosure checks for a workspace: settings built once from ``twinreview.toml``.
+"""Disclosure checks for a workspace: built once from its disclosure policy.
 
-:class:`DisclosureService` reads the ``[disclosure]`` table, loads the trust anchor PEM files and
-the label image (paths relative to the workspace), builds the offline c2pa context once, and then
-inspects any number of files from worker threads. It satisfies the scan's ``DisclosureInspector``
+:class:`DisclosureService` takes the workspace's parsed ``[disclosure]`` policy
+(``ws.settings.disclosure``), loads the trust anchor PEM files and the label image (paths relative
+to the workspace), builds the offline c2pa context once, and then inspects any number of files
+from worker threads. It satisfies the scan's ``DisclosureInspector``
 protocol (``cache_key``, ``inspect(data, path)``, ``findings(report_json)``).
 """
 
@@ -58,20 +59,31 @@ class DisclosureService:
     @classmethod
     def default(cls) -> DisclosureService:
         """A service without a workspace: no trust anchors, no label, default severities."""
-        return cls.for_config(None, {})
+        return cls.for_policy(None, DisclosurePolicy())
 
     @classmethod
     def for_config(cls, root: Path | None, config: Mapping[str, Any]) -> DisclosureService:
-        """Build the service from a parsed ``twinreview.toml``.
+        """Build the service from a parsed ``twinreview.toml`` that no workspace has parsed.
 
-        Args:
-            root: The workspace folder, against which relative paths are resolved.
-            config: The whole parsed ``twinreview.toml`` (``{}`` when absent).
+        A workspace's own policy is parsed when it opens: use :meth:`for_policy` with
+        ``ws.settings.disclosure``.
 
         Raises:
             DisclosureConfigError: with one line naming the key or file at fault.
         """
-        policy = DisclosurePolicy.from_config(config)
+        return cls.for_policy(root, DisclosurePolicy.from_config(config))
+
+    @classmethod
+    def for_policy(cls, root: Path | None, policy: DisclosurePolicy) -> DisclosureService:
+        """Build the service for a workspace's disclosure policy.
+
+        Args:
+            root: The workspace folder, against which relative paths are resolved.
+            policy: The parsed policy (``ws.settings.disclosure``).
+
+        Raises:
+            DisclosureConfigError: with one line naming the key or file at fault.
+        """
         digest = hashlib.sha256(f"logic={LOGIC_VERSION}\n".encode())
         pems: list[str] = []
         for name in policy.trust_anchors:

@@ -31,9 +31,10 @@ from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterLogErro
 from twinreview.core.rosterviews import policy_tables, view_problems, write_views
 from twinreview.core.rosterwrite import JoinRequest, pending_requests
 from twinreview.core.rosterwrite import RosterWriter as _Writer
+from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
-from twinreview.core.workspace import Workspace
+from twinreview.core.workspace import Workspace, WorkspaceError, read_file_config
 from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.trust import PinCheck, TrustError, TrustStore, Verifier
 
@@ -334,10 +335,20 @@ class RosterService:
         return self._append(root, signer, "update_person", {"person": principal, "admin": admin})
 
     def set_policy(self, root: Path) -> SignedRoster:
-        """Sign the current ``twinreview.toml`` policy tables as the workspace policy."""
-        ws = _open(root)
+        """Sign the current ``twinreview.toml`` policy tables as the workspace policy.
+
+        Invalid tables are refused, never signed (a signed policy that does not parse would
+        keep the workspace from opening). The policy signed before is not parsed, so a broken
+        one can be replaced.
+        """
+        try:
+            folder, file_config = read_file_config(root)
+            tables = policy_tables(file_config)
+            settings_from_config(tables)
+        except (WorkspaceError, SettingsError) as exc:
+            raise RosterAdminError(str(exc)) from None
         _, signer = self._signer()
-        return self._append(ws.root, signer, "policy", {"policy": policy_tables(ws.file_config)})
+        return self._append(folder, signer, "policy", {"policy": tables})
 
     def set_aside_bad_lines(self, root: Path) -> Path | None:
         """Move roster lines that failed verification out of the way (owner or admin).
@@ -563,8 +574,6 @@ class RosterService:
 
 
 def _open(root: Path) -> Workspace:
-    from twinreview.core.workspace import WorkspaceError
-
     try:
         return Workspace.open(root)
     except WorkspaceError as exc:

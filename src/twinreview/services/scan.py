@@ -46,6 +46,7 @@ from twinreview.core.findings import (
     DUPLICATE_IN_BATCH,
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,
+    NO_REFERENCES,
     RESUBMITTED_REJECTED,
     UNKNOWN_MODEL,
     UNREADABLE,
@@ -53,7 +54,6 @@ from twinreview.core.findings import (
     Severity,
 )
 from twinreview.core.imageio import ImageLoadError, load_image
-from twinreview.core.likeness import DEFAULT_SEVERITY as LIKENESS_SEVERITY
 from twinreview.core.likeness import (
     FaceScan,
     Gallery,
@@ -68,19 +68,6 @@ from twinreview.services.faces import FaceEngine
 
 # Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
 ANALYSIS_VERSION = "1"
-
-DEFAULT_SEVERITY: Mapping[str, Severity] = {
-    NEAR_COPY_OF_REFERENCE: Severity.BLOCK,
-    MATCHES_OTHER_MODEL: Severity.BLOCK,
-    RESUBMITTED_REJECTED: Severity.WARN,
-    DUPLICATE_IN_BATCH: Severity.INFO,
-    UNREADABLE: Severity.BLOCK,
-    UNKNOWN_MODEL: Severity.WARN,
-    BAD_SIDECAR: Severity.WARN,
-    "no_references": Severity.WARN,
-    **LIKENESS_SEVERITY,
-}
-NO_REFERENCES = "no_references"
 
 RETAIN_WORK_BYTES = 128 * 1024 * 1024
 """Memory for the grey working images kept from phase 1 for geometric verification (about
@@ -344,16 +331,15 @@ class ScanService:
         progress: Callable[[ScanProgress], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> ScanResult:
-        """Scan ``ws`` and return its findings. Blocking; call it off the GUI thread.
+        """Scan ``ws`` under its settings (``ws.settings``) and return its findings.
 
-        Raises:
-            ValueError: when the workspace's ``[similarity]`` settings are invalid.
+        Blocking; call it off the GUI thread.
         """
         report = progress or (lambda _p: None)
         stop = cancel or threading.Event()
-        thresholds = similarity.SimilarityThresholds.from_config(_table(ws.config, "similarity"))
-        severity = _severities(ws.config)
-        likeness_settings = LikenessSettings.from_config(_table(ws.config, "similarity"))
+        thresholds = ws.settings.similarity
+        severity = ws.settings.severities
+        likeness_settings = ws.settings.likeness
         inspector = self._inspector_factory(ws) if self._inspector_factory else None
 
         refs: list[tuple[str, Path, str]] = [
@@ -1207,26 +1193,3 @@ def _finding(
     severity: Mapping[str, Severity], kind: str, message: str, evidence: Mapping[str, Any]
 ) -> Finding:
     return Finding(kind, severity.get(kind, Severity.WARN), message, dict(evidence))
-
-
-def _table(config: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = config.get(name, {})
-    if not isinstance(value, Mapping):
-        raise ValueError(f"twinreview.toml: [{name}] must be a table")
-    return value
-
-
-def _severities(config: Mapping[str, Any]) -> dict[str, Severity]:
-    """Default severities, overridden by ``[similarity.severity]`` in twinreview.toml.
-
-    Raises:
-        ValueError: for an unknown severity name.
-    """
-    out = dict(DEFAULT_SEVERITY)
-    table = _table(_table(config, "similarity"), "severity")
-    for kind, value in table.items():
-        try:
-            out[str(kind)] = Severity.parse(str(value))
-        except ValueError as exc:
-            raise ValueError(f"twinreview.toml: [similarity.severity] {kind}: {exc}") from None
-    return out

@@ -16,11 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.disclosure.policy import DisclosurePolicy
 from twinreview.core.policy import declared_uses
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
-from twinreview.core.rosterviews import effective_config
 from twinreview.core.workspace import CONFIG_NAME, AssetRef, Workspace, read_sidecar
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
@@ -299,9 +297,8 @@ def writable_problem(root: Path) -> str | None:
 def _approvable(workspace: Workspace) -> frozenset[str] | None:
     """The disclosure verdicts the policy in force (the signed one) lets a reviewer approve."""
     roster = SignedRoster.load(workspace.root / ROSTER_DIR)
-    config = effective_config(workspace.file_config, roster) if roster.exists else workspace.config
     try:
-        return frozenset(v.value for v in DisclosurePolicy.from_config(config).approvable)
+        return frozenset(v.value for v in workspace.settings_under(roster).disclosure.approvable)
     except ValueError:
         return None  # a broken table: the decision service refuses with its own message
 

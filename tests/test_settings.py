@@ -1,0 +1,109 @@
+"""Workspace settings: parsed once when the workspace opens, frozen, one-line errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from pathlib import Path
+
+import pytest
+
+from decision_helpers import build_workspace, owner_of, roster_service
+from twinreview.core.disclosure.model import Verdict
+from twinreview.core.findings import Severity
+from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rostermodel import ROSTER_DIR
+from twinreview.core.settings import SettingsError, WorkspaceSettings, settings_from_config
+from twinreview.core.similarity import SimilarityThresholds
+from twinreview.core.workspace import Workspace, WorkspaceError, read_file_config
+from twinreview.services.roster_admin import RosterAdminError
+from wsbuild import make_workspace
+
+
+def test_defaults_without_tables() -> None:
+    settings = settings_from_config({})
+    assert settings == WorkspaceSettings()
+    assert settings.similarity == SimilarityThresholds()
+    assert settings.severity("near_copy_of_reference") is Severity.BLOCK
+    assert settings.severity("duplicate_in_batch") is Severity.INFO
+    assert settings.severity("likeness_unconfirmed") is Severity.WARN
+    assert settings.disclosure.is_approvable(Verdict.PARTIAL)
+
+
+def test_every_table_is_parsed_into_typed_frozen_values() -> None:
+    settings = settings_from_config(
+        {
+            "similarity": {
+                "strong": 6,
+                "severity": {"duplicate_in_batch": "warn"},
+                "likeness": {"enabled": False},
+            },
+            "disclosure": {"approvable": ["disclosed"]},
+        }
+    )
+    assert settings.similarity.strong == 6
+    assert settings.severity("duplicate_in_batch") is Severity.WARN
+    assert settings.likeness.enabled is False
+    assert not settings.disclosure.is_approvable("partial")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.similarity = SimilarityThresholds()  # type: ignore[misc]
+    # The scan sends its result (and so the workspace) from a child process to the app.
+    assert pickle.loads(pickle.dumps(settings)) == settings
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            "[similarity]\nstong = 8\n",
+            r"^twinreview\.toml: unknown key\(s\) in \[similarity\]: stong",
+        ),
+        ("[similarity]\nstrong = 99\n", r"^twinreview\.toml: similarity\.strong must be between"),
+        ("similarity = 3\n", r"^twinreview\.toml: \[similarity\] must be a table"),
+        (
+            '[similarity.severity]\nduplicate_in_batch = "loud"\n',
+            r"^twinreview\.toml: \[similarity\.severity\] duplicate_in_batch: unknown severity",
+        ),
+        ("[similarity.likeness]\nthreshold = 5\n", r"^twinreview\.toml: \[similarity\.likeness\]"),
+        ("[disclosure]\ncolour = 1\n", r"^twinreview\.toml: unknown key disclosure\.colour"),
+    ],
+)
+def test_a_typo_fails_when_the_workspace_opens_in_one_line(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    root = make_workspace(tmp_path / "ws", toml=toml)
+    with pytest.raises(WorkspaceError, match=message) as info:
+        Workspace.open(root)
+    assert "\n" not in str(info.value)
+    _, file_config = read_file_config(root)
+    with pytest.raises(SettingsError, match=message):
+        settings_from_config(file_config)
+
+
+def test_the_signed_policy_is_what_opens(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws")
+    owner_of(root)
+    ws = Workspace.open(root)
+    assert ws.settings.disclosure.is_approvable("partial")
+    # An unsigned edit of the file changes nothing, a typo in it included.
+    (root / "twinreview.toml").write_text("[similarity]\nstong = 8\n")
+    assert Workspace.open(root).settings == ws.settings
+    (root / "twinreview.toml").write_text('[disclosure]\napprovable = ["disclosed"]\n')
+    assert Workspace.open(root).settings == ws.settings
+    roster_service(owner_of(root)).set_policy(root)
+    signed = Workspace.open(root)
+    assert not signed.settings.disclosure.is_approvable("partial")
+    # The old workspace object sees the newly signed policy through the roster as it is now.
+    now = SignedRoster.load(root / ROSTER_DIR)
+    assert ws.settings_under(now) == signed.settings
+    assert signed.settings_under(now) is signed.settings
+
+
+def test_an_invalid_policy_is_never_signed(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws")
+    owner_of(root)
+    before = Workspace.open(root).roster.head
+    (root / "twinreview.toml").write_text("[similarity]\nstong = 8\n")
+    with pytest.raises(RosterAdminError, match=r"^twinreview\.toml: unknown key"):
+        roster_service(owner_of(root)).set_policy(root)
+    assert Workspace.open(root).roster.head == before
