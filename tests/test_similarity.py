@@ -11,11 +11,20 @@ import pytest
 from PIL import Image
 
 import photos as P
-from twinreview.core import geometry, hashing, similarity
-from twinreview.core.hashing import Detail, Fingerprint
+from twinreview.core import geometry, hashing, hashjoin, similarity
+from twinreview.core.hashing import Fingerprint
 from twinreview.core.similarity import SimilarityThresholds
 
 REF_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "brick", "moon")
+
+
+def _same(a: Fingerprint, b: Fingerprint) -> bool:
+    """True when every hash of ``a`` equals ``b``'s (the JSON form holds them all)."""
+    return a.to_json() == b.to_json()
+
+
+def _pair(c: similarity.Candidate) -> tuple[int, int]:
+    return min(c.query, c.ref), max(c.query, c.ref)
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +93,16 @@ def test_evidence_is_json_serialisable(
     assert evidence["mirrored"] is False
 
 
-def test_self_match_finds_duplicates_once(originals: dict[str, Image.Image]) -> None:
+def test_self_candidates_find_duplicates_once(originals: dict[str, Image.Image]) -> None:
     images = [
         originals["astronaut"],
         originals["coffee"],
         P.crop(originals["astronaut"], 0.08, 0.0, 0.0, 0.08),
         originals["moon"],
     ]
-    result = similarity.self_match([hashing.fingerprint(im) for im in images])
-    assert [(m.query, m.ref) for m in result.matches] == [(0, 2)]
+    found = similarity.self_candidates([hashing.fingerprint(im) for im in images])
+    th = SimilarityThresholds()
+    assert [_pair(c) for c in found if c.hash_match(th)] == [(0, 2)]
 
 
 def test_empty_inputs() -> None:
@@ -100,14 +110,14 @@ def test_empty_inputs() -> None:
     fp = hashing.fingerprint(P.load_photo("camera"))
     assert similarity.match([fp], []).matches == []
     assert similarity.match([], [fp]).matches == []
-    assert similarity.self_match([fp]).matches == []
+    assert similarity.self_candidates([fp]) == []
 
 
 def test_fingerprint_round_trips_through_json() -> None:
     fp = hashing.fingerprint(P.load_photo("astronaut"))
     data = json.loads(json.dumps(fp.to_json()))
     again = Fingerprint.from_json(data)
-    assert again.same_as(fp)
+    assert _same(again, fp)
     assert again.grid.shape == (hashing.GRID_SIZE,)
 
 
@@ -132,7 +142,7 @@ def test_fingerprint_from_json_rejects_bad_data(change: dict[str, object], messa
 def test_fingerprint_of_tiny_and_odd_images() -> None:
     for img in (Image.new("RGB", (1, 1)), Image.new("L", (3, 500)), Image.new("RGBA", (40, 30))):
         fp = hashing.fingerprint(img)
-        assert Fingerprint.from_json(fp.to_json()).same_as(fp)
+        assert _same(Fingerprint.from_json(fp.to_json()), fp)
 
 
 def test_fingerprint_does_not_depend_much_on_decode_size() -> None:
@@ -165,29 +175,6 @@ def test_region_hashes_agree_with_imagehash() -> None:
     # Unrelated images differ by ~32 bits.
     assert max(ph_bits) <= 8 and sum(ph_bits) / len(ph_bits) <= 4, ph_bits
     assert max(dh_bits) <= 12 and sum(dh_bits) / len(dh_bits) <= 8, dh_bits
-
-
-def test_detail_round_trips_and_matches_itself() -> None:
-    img = P.load_photo("coins")
-    d = hashing.detail(img)
-    again = Detail.from_json(json.loads(json.dumps(d.to_json())))
-    assert np.array_equal(again.segments, d.segments)
-    assert np.array_equal(again.segments_mirror, d.segments_mirror)
-    count, distance, mirrored = similarity.detail_matching_segments(d, d, 0)
-    assert count == d.segments.size and distance == 0 and not mirrored
-    with pytest.raises(ValueError, match="version"):
-        Detail.from_json({**d.to_json(), "version": 0})
-
-
-def test_confirm_uses_details_and_skips_missing_ones() -> None:
-    img = P.load_photo("coins")
-    d = hashing.detail(img)
-    other = hashing.detail(P.load_photo("moon"))
-    th = SimilarityThresholds()
-    got = similarity.confirm([(0, 0), (1, 1), (2, 2)], {0: d, 1: d, 2: None}, {0: d, 1: other}, th)
-    assert [(m.query, m.ref) for m in got] == [(0, 0)]
-    assert got[0].evidence["hash"] == "crop_resistant"
-    json.dumps(got[0].evidence)
 
 
 def test_thresholds_from_config() -> None:
@@ -332,15 +319,15 @@ def test_candidate_key_is_the_named_bytes() -> None:
         rng.integers(0, 2**64, 50, dtype=np.uint64),
         rng.integers(0, 2**64, 50, dtype=np.uint64),
     )
-    found = {"phash": similarity._bytes(ph), "dhash": similarity._bytes(dh)}
+    found = {"phash": hashjoin._bytes(ph), "dhash": hashjoin._bytes(dh)}
     values = {"phash": [int(v) for v in ph], "dhash": [int(v) for v in dh]}
-    for spec in similarity.CANDIDATE_KEYS:
+    for spec in hashjoin.CANDIDATE_KEYS:
         (a, row_a), (b, row_b) = spec
         want = [
             ((x >> (56 - 8 * row_a)) & 0xFF) << 8 | ((y >> (56 - 8 * row_b)) & 0xFF)
             for x, y in zip(values[a], values[b], strict=True)
         ]
-        assert similarity._key(found, spec).tolist() == want
+        assert hashjoin._key(found, spec).tolist() == want
 
 
 def test_query_index_join_lists_every_equal_key_pair() -> None:
@@ -348,7 +335,7 @@ def test_query_index_join_lists_every_equal_key_pair() -> None:
     # Few distinct values: buckets with one, several and many members, and empty ones.
     queries = rng.choice(np.array([0, 1, 7, 7, 7, 300, 65535], dtype=np.uint16), 60)
     lookups = rng.choice(np.array([0, 1, 2, 7, 300, 65535, 9], dtype=np.uint16), 80)
-    index = similarity._QueryIndex.build(queries)
+    index = hashjoin._QueryIndex.build(queries)
     got = sorted(
         (int(q), int(p))
         for entries, pos in index.join(lookups)
@@ -358,7 +345,7 @@ def test_query_index_join_lists_every_equal_key_pair() -> None:
         (q, p) for q in range(len(queries)) for p in range(len(lookups)) if queries[q] == lookups[p]
     )
     assert got == want
-    empty = similarity._QueryIndex.build(np.zeros(0, dtype=np.uint16))
+    empty = hashjoin._QueryIndex.build(np.zeros(0, dtype=np.uint16))
     assert empty.join(lookups)[0][0].size == 0
 
 
@@ -366,12 +353,12 @@ def test_identical_groups_merge_exact_duplicates_only() -> None:
     rng = np.random.default_rng(6)
     probes = rng.integers(0, 2**64, (6, 2), dtype=np.uint64)
     probe_d = rng.integers(0, 2**64, (6, 2), dtype=np.uint64)
-    assert similarity._identical_groups(probes, probe_d) is None
+    assert hashjoin._identical_groups(probes, probe_d) is None
     probes[3], probe_d[3] = probes[1], probe_d[1]
     # Row 5 differs from row 0 by two bits that cancel in the mixing hash: not a duplicate.
     probes[5], probe_d[5] = probes[0] ^ np.uint64(1), probe_d[0] ^ np.uint64(1 << 7)
     probes[5, 1], probe_d[5, 1] = probes[0, 1], probe_d[0, 1]
-    group = similarity._identical_groups(probes, probe_d)
+    group = hashjoin._identical_groups(probes, probe_d)
     assert group is not None
     assert group[3] == group[1] and len(set(group.tolist())) == 5
 
@@ -386,13 +373,13 @@ def _brute_force_candidates(
             if self_join and qi == ri:
                 continue
             for o in range(2):
-                qb = {"phash": similarity._bytes(q.probes[o : o + 1])}
-                qb["dhash"] = similarity._bytes(q.probe_dhashes[o : o + 1])
-                rb = {"phash": similarity._bytes(r.grid), "dhash": similarity._bytes(r.grid_dhash)}
+                qb = {"phash": hashjoin._bytes(q.probes[o : o + 1])}
+                qb["dhash"] = hashjoin._bytes(q.probe_dhashes[o : o + 1])
+                rb = {"phash": hashjoin._bytes(r.grid), "dhash": hashjoin._bytes(r.grid_dhash)}
                 ph = np.bitwise_count(r.grid ^ q.probes[o])
                 dh = np.bitwise_count(r.grid_dhash ^ q.probe_dhashes[o])
-                slack = similarity.CANDIDATE_SLACK
-                # Collisions on pHash-only keys must be closer (see similarity._verified).
+                slack = hashjoin.CANDIDATE_SLACK
+                # Collisions on pHash-only keys must be closer (see hashjoin._verified).
                 ok_any = (ph <= th.candidate) | (
                     (ph <= th.candidate + slack) & (dh <= th.match_dhash)
                 )
@@ -400,9 +387,9 @@ def _brute_force_candidates(
                     (ph <= th.candidate) & (dh <= th.match_dhash + slack)
                 )
                 hit = np.zeros(hashing.GRID_SIZE, dtype=bool)
-                for spec in similarity.CANDIDATE_KEYS:
+                for spec in hashjoin.CANDIDATE_KEYS:
                     phash_key = spec[0][0] == spec[1][0] == "phash"
-                    same = similarity._key(rb, spec) == similarity._key(qb, spec)[0]
+                    same = hashjoin._key(rb, spec) == hashjoin._key(qb, spec)[0]
                     hit |= same & (ok_phash_key if phash_key else ok_any)
                 if hit.any():
                     out.add((qi, ri))
@@ -443,17 +430,17 @@ def test_candidates_equal_their_pair_by_pair_definition(
     th = SimilarityThresholds()
     want = _brute_force_candidates(queries, refs, th, self_join)
     assert {(0, 3), (2, 8), (7, 5), (9, 3), (10, 8)} <= want and not {(5, 1), (6, 4)} & want
-    monkeypatch.setattr(similarity, "_BLOCK_REFS", 4)  # several blocks, a short last one
+    monkeypatch.setattr(hashjoin, "BLOCK_REFS", 4)  # several blocks, a short last one
     q_probes = np.stack([fp.probes for fp in queries])
     q_probe_d = np.stack([fp.probe_dhashes for fp in queries])
     for executor in (None, ThreadPoolExecutor(2)):
-        qi, ri = similarity._candidates(q_probes, q_probe_d, refs, th, self_join, executor)
+        qi, ri = hashjoin.candidate_pairs(q_probes, q_probe_d, refs, th, self_join, executor)
         assert set(zip(qi.tolist(), ri.tolist(), strict=True)) == want
         assert len(qi) == len(want)
 
 
 def test_match_with_an_executor_gives_the_same_result(refs: list[Fingerprint]) -> None:
-    # Photos only: a crop of the brick texture is beyond the candidate keys (see similarity).
+    # Photos only: a crop of the brick texture is beyond the candidate keys (see hashjoin).
     names = [n for n in REF_NAMES if n != "brick"]
     copies = [hashing.fingerprint(P.crop(P.load_photo(n), 0.05, 0, 0.02, 0.1)) for n in names]
     plain = similarity.match(copies, refs)
@@ -467,10 +454,11 @@ def test_match_with_an_executor_gives_the_same_result(refs: list[Fingerprint]) -
     ]
 
 
-def test_self_match_pairs_every_exact_duplicate(refs: list[Fingerprint]) -> None:
+def test_self_candidates_pair_every_exact_duplicate(refs: list[Fingerprint]) -> None:
     # The same file 30 times (joined once in the candidate stage) plus two other photos.
     batch = [refs[0]] * 30 + [refs[1], refs[2]]
-    result = similarity.self_match(batch)
-    assert [(m.query, m.ref) for m in result.matches] == [
+    th = SimilarityThresholds()
+    found = similarity.self_candidates(batch, th)
+    assert [_pair(c) for c in found if c.clear_cut(th)] == [
         (i, j) for i in range(30) for j in range(i + 1, 30)
     ]

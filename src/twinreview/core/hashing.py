@@ -1,11 +1,8 @@
 """Perceptual fingerprints of images, for finding derived copies of reference photos.
 
-Two tiers, both computed from one already-decoded, already EXIF-oriented image:
-
-* :func:`fingerprint` (cheap, every image, ~1-2 ms): imagehash's pHash, pHash of the mirrored
-  image, dHash and colour hash of the whole frame, plus *region hashes* (below).
-* :func:`detail` (expensive, rare): imagehash's crop-resistant hash. The matcher asks for it
-  only for pairs that the region hashes leave undecided.
+:func:`fingerprint` (cheap, every image, ~1-2 ms), from one already-decoded, already
+EXIF-oriented image: imagehash's pHash, pHash of the mirrored image, dHash and colour hash
+of the whole frame, plus *region hashes* (below).
 
 Region hashes. A derived copy may be cropped by up to 10 % per side and carry a label in a
 corner, which moves a whole-frame pHash by 16-40 bits (as far as unrelated photos). So every
@@ -25,17 +22,16 @@ differences), computed for all boxes at once as matrix products on a 64 x 64 gre
 of the image: calling imagehash 512 times would cost ~40 ms per image. Box reductions are
 exact area averages; tests check agreement with imagehash.phash/dhash on the same boxes.
 
-Minimum input size: 128 px on the short side for :func:`fingerprint` (it works on a 64 x 64
-reduction), 300 px for :func:`detail` (imagehash segments a 300 x 300 reduction). Larger
-inputs give the same hashes, so a JPEG may be decoded in draft mode at 1/8 scale as long as
-the result keeps >= 300 px on the short side.
+Minimum input size: 128 px on the short side (:func:`fingerprint` works on a 64 x 64
+reduction). Larger inputs give the same hashes, so a JPEG may be decoded in draft mode at 1/8
+scale as long as the result keeps :data:`MIN_SIDE` px on the short side.
 """
 
 from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,14 +40,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps
 
-# Bump whenever any hash changes: cached fingerprints with another version are recomputed.
-ALGORITHM_VERSION = 3
-VERSION = ALGORITHM_VERSION
-# 3: letterbox and pillarbox bars are trimmed before hashing (:func:`content_box`).
+VERSION = 3
+"""Bumped whenever any hash changes: cached fingerprints of another version are recomputed."""
 
 MIN_SIDE = 300
-"""Smallest short side (px) to decode images at: :func:`detail` segments a 300 x 300
-reduction; :func:`fingerprint` alone would be content with 128 px."""
+"""Smallest short side (px) that images are decoded at: :func:`fingerprint` needs 128 px,
+the geometric working image made from the same decode 384 px on the long side."""
 
 WORK_SIZE = 64
 """Side of the square grey reduction that region hashes are computed from."""
@@ -127,7 +121,7 @@ def _imagehash_to_int(h: imagehash.ImageHash) -> int:
 
 @dataclass(frozen=True, eq=False)
 class Fingerprint:
-    """The cheap hashes of one image. Immutable; compare with :meth:`same_as`.
+    """The cheap hashes of one image. Immutable.
 
     Attributes:
         phash: imagehash pHash (64 bit) of the whole frame.
@@ -138,7 +132,7 @@ class Fingerprint:
         probe_dhashes: dHash of the probe box, shape (2,): as is, mirrored.
         grid: pHash of the grid boxes, shape (GRID_SIZE,).
         grid_dhash: dHash of the grid boxes, shape (GRID_SIZE,).
-        version: :data:`ALGORITHM_VERSION` at creation.
+        version: :data:`VERSION` at creation.
     """
 
     phash: int
@@ -149,7 +143,7 @@ class Fingerprint:
     probe_dhashes: UInt64Array
     grid: UInt64Array
     grid_dhash: UInt64Array
-    version: int = ALGORITHM_VERSION
+    version: int = VERSION
 
     def __post_init__(self) -> None:
         # Arrays are shared by reference: make them read-only so the dataclass stays frozen.
@@ -166,17 +160,6 @@ class Fingerprint:
                 )
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
-
-    def same_as(self, other: Fingerprint) -> bool:
-        """Return True when every hash equals ``other``'s."""
-        return (
-            (self.phash, self.phash_mirror, self.dhash, self.colorhash, self.version)
-            == (other.phash, other.phash_mirror, other.dhash, other.colorhash, other.version)
-            and bool(np.array_equal(self.probes, other.probes))
-            and bool(np.array_equal(self.probe_dhashes, other.probe_dhashes))
-            and bool(np.array_equal(self.grid, other.grid))
-            and bool(np.array_equal(self.grid_dhash, other.grid_dhash))
-        )
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (hex for single hashes, base64 for arrays)."""
@@ -198,13 +181,13 @@ class Fingerprint:
 
         Raises:
             ValueError: when a field is missing or malformed, or the version is not
-                :data:`ALGORITHM_VERSION` (the caller should recompute the fingerprint).
+                :data:`VERSION` (the caller should recompute the fingerprint).
         """
         if not isinstance(data, Mapping):
             raise ValueError("fingerprint must be a JSON object")
         version = data.get("version")
-        if version != ALGORITHM_VERSION:
-            raise ValueError(f"fingerprint version {version!r} is not {ALGORITHM_VERSION}")
+        if version != VERSION:
+            raise ValueError(f"fingerprint version {version!r} is not {VERSION}")
         return cls(
             phash=_hex_field(data, "phash", 64),
             phash_mirror=_hex_field(data, "phash_mirror", 64),
@@ -214,7 +197,7 @@ class Fingerprint:
             probe_dhashes=_b64_to_u64(data.get("probe_dhashes"), 2, "probe_dhashes"),
             grid=_b64_to_u64(data.get("grid"), GRID_SIZE, "grid"),
             grid_dhash=_b64_to_u64(data.get("grid_dhash"), GRID_SIZE, "grid_dhash"),
-            version=ALGORITHM_VERSION,
+            version=VERSION,
         )
 
 
@@ -412,104 +395,3 @@ def fingerprint(img: Image.Image, *, grey: Image.Image | None = None) -> Fingerp
         grid=grid,
         grid_dhash=grid_d,
     )
-
-
-# --- Detail ----------------------------------------------------------------------------
-
-DETAIL_SEGMENT_LIMIT = 16
-"""At most this many (largest) segments are kept per image."""
-
-
-@dataclass(frozen=True, eq=False)
-class Detail:
-    """The crop-resistant hash of one image: one 64-bit dHash per bright/dark segment.
-
-    Attributes:
-        segments: dHash of each segment's bounding box, largest segments first.
-        segments_mirror: dHash of the same boxes mirrored left-right (so that a mirrored
-            copy can be compared without a second segmentation).
-        version: :data:`ALGORITHM_VERSION` at creation.
-    """
-
-    segments: UInt64Array
-    segments_mirror: UInt64Array
-    version: int = ALGORITHM_VERSION
-
-    def __post_init__(self) -> None:
-        for name in ("segments", "segments_mirror"):
-            arr = np.ascontiguousarray(getattr(self, name), dtype=np.uint64).reshape(-1)
-            if not 1 <= arr.size <= DETAIL_SEGMENT_LIMIT:
-                raise ValueError(
-                    f"detail must hold 1..{DETAIL_SEGMENT_LIMIT} segment hashes, not {arr.size}"
-                )
-            arr.flags.writeable = False
-            object.__setattr__(self, name, arr)
-        if self.segments.size != self.segments_mirror.size:
-            raise ValueError("detail segments and segments_mirror differ in length")
-
-    def to_json(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict."""
-        return {
-            "version": self.version,
-            "segments": _u64_to_b64(self.segments),
-            "segments_mirror": _u64_to_b64(self.segments_mirror),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Detail:
-        """Inverse of :meth:`to_json`.
-
-        Raises:
-            ValueError: when malformed or of another algorithm version.
-        """
-        if not isinstance(data, Mapping):
-            raise ValueError("detail must be a JSON object")
-        if data.get("version") != ALGORITHM_VERSION:
-            raise ValueError(f"detail version {data.get('version')!r} is not {ALGORITHM_VERSION}")
-        text = data.get("segments")
-        if not isinstance(text, str):
-            raise ValueError("detail field 'segments' must be a base64 string")
-        # base64 of n bytes has 4 * ceil(n / 3) characters; n is a multiple of 8.
-        count = (len(text) // 4 * 3 - text[-2:].count("=")) // 8
-        return cls(
-            segments=_b64_to_u64(text, count, "segments"),
-            segments_mirror=_b64_to_u64(data.get("segments_mirror"), count, "segments_mirror"),
-        )
-
-
-def _dhash_both(img: Image.Image) -> imagehash.ImageHash:
-    """Return the dHash of a segment box and of its mirror as one 128-bit imagehash result."""
-    plain = imagehash.dhash(img).hash
-    mirrored = imagehash.dhash(ImageOps.mirror(img)).hash
-    return imagehash.ImageHash(np.concatenate([plain, mirrored]))
-
-
-def detail(img: Image.Image) -> Detail:
-    """Compute the expensive crop-resistant hash (~150-400 ms: pure-Python segmentation).
-
-    Args:
-        img: Decoded, EXIF-oriented image, best at >= :data:`MIN_SIDE` px on the short side.
-    """
-    grey = img.convert("L")
-    if min(grey.size) >= 600:
-        # Segmentation works on a 300x300 reduction anyway; hashing segments of a smaller
-        # image is cheaper and gives the same 9x8 dHash reductions.
-        grey = grey.reduce(min(grey.size) // 300)
-    multi = imagehash.crop_resistant_hash(grey, _dhash_both, limit_segments=DETAIL_SEGMENT_LIMIT)
-    plain, mirrored = [], []
-    for h in multi.segment_hashes:
-        bits = np.asarray(h.hash)
-        plain.append(_imagehash_to_int(imagehash.ImageHash(bits[:8])))
-        mirrored.append(_imagehash_to_int(imagehash.ImageHash(bits[8:])))
-    return Detail(
-        segments=np.array(plain, dtype=np.uint64),
-        segments_mirror=np.array(mirrored, dtype=np.uint64),
-    )
-
-
-def stack(fingerprints: Sequence[Fingerprint], field: str) -> UInt64Array:
-    """Stack one array field of many fingerprints into a 2-D array (n, len(field))."""
-    if not fingerprints:
-        width = GRID_SIZE if field.startswith("grid") else 2
-        return np.zeros((0, width), dtype=np.uint64)
-    return np.stack([getattr(fp, field) for fp in fingerprints])
