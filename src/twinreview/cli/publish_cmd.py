@@ -27,6 +27,7 @@ from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
+from twinreview.services.compose import make_executor
 from twinreview.services.export_check import ExportCheckError
 from twinreview.services.keys import KeysError, KeyStore
 from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
@@ -124,15 +125,17 @@ def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) 
             print(f"\rpublished {done}/{total}: {esc(rel)}\x1b[K", file=sys.stderr, end="")
 
     try:
-        result = publish_workspace(
-            ws,
-            args.outdir,
-            credentials,
-            assets=named,
-            options=options,
-            verify=Verifier.default().verify,
-            progress=progress,
-        )
+        with make_executor() as pool:
+            result = publish_workspace(
+                ws,
+                args.outdir,
+                credentials,
+                assets=named,
+                options=options,
+                verify=Verifier.default().verify,
+                progress=progress,
+                executor=pool,
+            )
     except (PublishError, DisclosureConfigError) as exc:
         return _error(str(exc))
     if sys.stderr.isatty():

@@ -22,13 +22,17 @@ the end: a refusal or an error leaves nothing behind. The workspace is only read
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from twinreview import __version__
 from twinreview.core.disclosure import C2paState, DisclosureReport, Verdict, inspect_bytes
@@ -43,7 +47,7 @@ from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, resolve_inside
 from twinreview.core.labelstamp import LabelStampError, load_label, stamp_label
 from twinreview.core.policy import Decision, State
-from twinreview.core.signoff import LABEL, SignedDecision, Signoff, choose_source_type
+from twinreview.core.signoff import LABEL, TRAINED, SignedDecision, Signoff, choose_source_type
 from twinreview.core.verify import VerifiedEntry, VerifyReport, verify_workspace
 from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
 from twinreview.core.xmpwrite import main_packet, packet_with_source_type, put_main_packet
@@ -153,6 +157,7 @@ def publish_workspace(
     verify: Callable[[Path], VerifyReport] | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    executor: Executor | None = None,
 ) -> PublishResult:
     """Publish the cleared assets of ``ws`` (or the ones named) into ``outdir``.
 
@@ -166,13 +171,14 @@ def publish_workspace(
             device's records); default: a plain verification.
         progress: Called with (done, total, asset) as each file is written.
         cancelled: Polled between files; True abandons the run (nothing is kept).
+        executor: Signs several files at once (c2pa releases the GIL); default: one by one.
 
     Returns:
         Everything published, or the refusals (then nothing was written).
 
     Raises:
         PublishError: ``outdir`` is unusable, the label is asked for but the workspace has none,
-            C2PA refused the certificate.
+            C2PA refused the certificate, or the run was cancelled.
     """
     options = options or PublishOptions()
     _check_outdir(ws, outdir)
@@ -191,34 +197,79 @@ def publish_workspace(
         report.roster.name or ws.name,
     )
     context = signing_context()
-    try:
-        signer = make_signer(credentials.alg, credentials.chain_pem, credentials.key_pem)
-    except C2paSignError as exc:
-        raise PublishError(str(exc)) from None
+    _probe(credentials, context)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".twinreview-publish-", dir=outdir.parent))
+
+    def one(job: _Job) -> Published | Refusal:
+        if cancelled is not None and cancelled():
+            raise _Cancelled
+        # A signer per file: files may be signed on several threads at once.
+        signer = make_signer(credentials.alg, credentials.chain_pem, credentials.key_pem)
+        try:
+            return _publish_one(job, review, disclosure, label, options, signer, context, staging)
+        except (TwinreviewError, OSError) as exc:
+            return Refusal(job.asset.rel, _reason(exc))
+        finally:
+            signer.close()
+
     try:
-        for n, job in enumerate(jobs):
-            if cancelled is not None and cancelled():
-                raise PublishError("publishing was cancelled; nothing was written")
-            try:
-                item = _publish_one(
-                    job, review, disclosure, label, options, signer, context, staging
-                )
-            except (TwinreviewError, OSError) as exc:
-                result.refused.append(Refusal(job.asset.rel, _reason(exc)))
-                continue
-            result.published.append(item)
+        done: list[Published | Refusal] = []
+        outcomes = (
+            map(one, jobs)
+            if executor is None
+            else (f.result() for f in as_completed([executor.submit(one, j) for j in jobs]))
+        )
+        for outcome in outcomes:
+            done.append(outcome)
             if progress is not None:
-                progress(n + 1, len(jobs), job.asset.rel)
-        if result.refused:
-            result.published.clear()
-            return result
-        _move_into_place(staging, outdir)
+                progress(len(done), len(jobs), outcome.asset)
+        result.refused = [o for o in done if isinstance(o, Refusal)]
+        if not result.refused:
+            order = {job.asset.rel: i for i, job in enumerate(jobs)}
+            published = [o for o in done if isinstance(o, Published)]
+            result.published = sorted(published, key=lambda p: order[p.asset])
+            _move_into_place(staging, outdir)
+    except _Cancelled:
+        raise PublishError("publishing was cancelled; nothing was written") from None
     finally:
-        signer.close()
         shutil.rmtree(staging, ignore_errors=True)
     return result
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _probe(credentials: SignerCredentials, context: Any) -> None:
+    """Sign a tiny image once, so that a certificate C2PA refuses stops the run with one line."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (128, 128, 128)).save(buf, "JPEG")
+    manifest = {
+        "claim_generator_info": [{"name": "twinreview", "version": __version__}],
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TRAINED}]},
+            }
+        ],
+    }
+    try:
+        signer = make_signer(credentials.alg, credentials.chain_pem, credentials.key_pem)
+        try:
+            sign_asset(
+                buf.getvalue(),
+                "image/jpeg",
+                manifest,
+                {"title": "probe.jpg", "relationship": "componentOf"},
+                buf.getvalue(),
+                signer,
+                context,
+            )
+        finally:
+            signer.close()
+    except C2paSignError as exc:
+        raise PublishError(str(exc)) from None
 
 
 def _reason(exc: BaseException) -> str:

@@ -38,6 +38,7 @@ from twinreview.core.disclosure.c2pa_reader import make_context
 from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
+from twinreview.services.compose import make_executor
 from twinreview.services.demo_brand import CHAIN_FILE, KEY_FILE
 from twinreview.services.disclosure import DisclosureService
 from twinreview.services.keys import KeyStore
@@ -93,15 +94,17 @@ def run_publish(
     ws = Workspace.open(request.root)
     store = keystore() if request.key is None else None
     credentials = load_credentials(request.cert, request.key, store)
-    result = publish_workspace(
-        ws,
-        request.outdir,
-        credentials,
-        options=request.options,
-        verify=Verifier.default().verify,
-        progress=lambda done, total, rel: progress((done, total, rel)),
-        cancelled=cancelled,
-    )
+    with make_executor() as pool:
+        result = publish_workspace(
+            ws,
+            request.outdir,
+            credentials,
+            options=request.options,
+            verify=Verifier.default().verify,
+            progress=lambda done, total, rel: progress((done, total, rel)),
+            cancelled=cancelled,
+            executor=pool,
+        )
     outcome = PublishOutcome(result, credentials.subject)
     if result.refused:
         return outcome
