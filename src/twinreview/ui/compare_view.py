@@ -52,9 +52,8 @@ class CompareMode(enum.Enum):
 def square_pixmap(pixmap: QPixmap, size: QSize) -> QPixmap:
     """``pixmap`` centred on a transparent square of ``size``: every strip cell lays out alike.
 
-    A thumbnail that is not square made its cell's text sit at another height than its
-    neighbours', and the strip then drew that label twice (once where the cell was first laid
-    out, once where it ended up).
+    A thumbnail that is not square puts its cell's label at another height than the
+    placeholder's did, and than its neighbours' labels.
     """
     dpr = pixmap.devicePixelRatio()
     side = max(size.width(), size.height())
@@ -387,6 +386,9 @@ class CompareView(QWidget):
         item = self._strip_items.get(path)
         if item is not None:
             item.setIcon(self._thumb_icon(Path(path)))
+            # The view repaints only the cell's new rectangle: had the icon moved the label, the
+            # one painted under the placeholder would stay on screen. A strip is a few cells.
+            self.strip.viewport().update()
 
     def _on_strip_row(self, row: int) -> None:
         if 0 <= row < len(self._refs):
