@@ -182,7 +182,7 @@ def publish_workspace(
     """
     options = options or PublishOptions()
     _check_outdir(ws, outdir)
-    disclosure = DisclosureService.for_config(ws.root, ws.config)
+    disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
     label = _label(ws, disclosure) if options.label else None
     report = (verify or verify_workspace)(ws.root)
     status = compute_status(ws, report=report)

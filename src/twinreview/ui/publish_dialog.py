@@ -108,7 +108,7 @@ def run_publish(
     outcome = PublishOutcome(result, credentials.subject)
     if result.refused:
         return outcome
-    disclosure = DisclosureService.for_config(ws.root, ws.config)
+    disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
     context = make_context()
     for item in result.published:
         path = request.outdir / item.output
