@@ -415,6 +415,24 @@ def rows_faces(j: Mapping[str, Any]) -> list[Row]:
     ]
 
 
+def rows_publish(j: Mapping[str, Any]) -> list[Row]:
+    """bench_publish: publishing cleared 12 MP JPEGs against a plain copy of them."""
+    area = f"Publish ({j['images']} x {j['megapixels']:.0f} MP JPEG, per image)"
+    publish, copy, pool = j["publish_s"], j["copy_floor_s"], j["publish_pool_s"]
+    grown = (j["output_mb"] - j["input_mb"]) / j["images"] * 1000
+    return [
+        Row(
+            area,
+            "publish (status, XMP, C2PA signing, read-back check, write + fsync), 1 thread",
+            _ms(publish),
+            "<= 5x a plain copy",
+            f"copy with fsync {_ms(copy)}: {publish / copy:.1f}x; sha256 {_ms(j['hash_s'])}; "
+            f"{j['workers']} threads {_ms(pool)}; each file {grown:.1f} kB larger",
+            _verdict(publish <= 5 * copy),
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class Bench:
     """A benchmark script, the arguments for this run, and its row builder."""
@@ -449,6 +467,9 @@ KNOWN: dict[str, Bench] = {
     # With the visible-label search: the worst case (a workspace that names a label image).
     "bench_inspect.py": Bench("bench_inspect.py", ("--label",), ("--label",), rows_inspect),
     "bench_faces.py": Bench("bench_faces.py", ("--rounds", "3"), ("--rounds", "1"), rows_faces),
+    "bench_publish.py": Bench(
+        "bench_publish.py", ("--images", "100"), ("--images", "10"), rows_publish
+    ),
 }
 
 
