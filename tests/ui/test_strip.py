@@ -1,4 +1,7 @@
-"""The reference strip under the compare view: each label drawn once, whatever the photo's shape.
+"""The reference strip under the compare view and the words on the images.
+
+Each strip label is drawn once, whatever the photo's shape; simple mode's captions use no
+jargon.
 
 A reference's thumbnail arrives after its cell was painted with a placeholder. When the new icon
 changed the cell's layout, the view repainted only the cell's new rectangle and the label painted
@@ -21,6 +24,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 
 from twinreview.ui import compare_view
 from twinreview.ui.bridge import Bridge
+from twinreview.ui.canvas import ImageCanvas
 from twinreview.ui.compare_view import CompareView
 from twinreview.ui.images import ImageCache
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
@@ -129,3 +133,28 @@ def test_a_cell_whose_layout_changes_leaves_no_old_label(
     monkeypatch.setattr(compare_view, "square_pixmap", lambda pixmap, size: pixmap)
     view = _strip_after_thumbnails(qtbot, tmp_path, refs, 900)
     _assert_as_fresh(view, tmp_path)
+
+
+def test_simple_mode_captions_name_the_files_without_jargon(
+    qtbot: Any, tmp_path: Path, refs: list[RefEntry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    captions: list[str] = []
+    original = ImageCanvas.set_images
+
+    def spy(canvas: ImageCanvas, *args: Any, **kwargs: Any) -> None:
+        captions.extend(c for c in (kwargs.get("caption"), kwargs.get("secondary_caption")) if c)
+        original(canvas, *args, **kwargs)
+
+    monkeypatch.setattr(ImageCanvas, "set_images", spy)
+    bridge = Bridge(HeldExecutor())
+    view = CompareView(
+        ImageLoader(bridge, ImageCache()), ThumbnailProvider(bridge, QSize(56, 56)), simple=True
+    )
+    qtbot.addWidget(view)
+    asset = tmp_path / "look-02.png"
+    Image.new("RGB", (40, 30)).save(asset)
+    view.show_asset(asset, "assets/m/look-02.png", "look-02.png", refs)
+    assert "look-02.png" in captions
+    assert view.reference is not None
+    assert view.reference.label in captions
+    assert not [c for c in captions if c.startswith(("Asset", "Reference"))]

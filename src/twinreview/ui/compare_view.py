@@ -521,17 +521,30 @@ class CompareView(QWidget):
 
     # -- painting -------------------------------------------------------------------------------
 
+    def _words(self, label: str) -> tuple[str, str, str, str, str]:
+        """The two captions, then the messages while each side loads and when there is no photo.
+
+        Simple mode names the files only: the page's header already says, in the model's words,
+        what each side is ("your photo chelsea.jpg"), and "asset" and "reference" are our words.
+        """
+        ref = self._ref.label if self._ref else ""
+        if self._simple:
+            return label, ref, "Loading…", "Loading…", "No photo to compare with"
+        return (
+            f"Asset: {label}",
+            f"Reference: {ref}" if self._ref else "No reference",
+            "Loading asset…",
+            "Loading reference…",
+            "This model has no reference photos",
+        )
+
     def _refresh(self) -> None:
         if self._asset is None:
             return
         _, rel, label = self._asset
-        a_img, a_msg = self._image_and_message(self._asset_img, "Loading asset…")
-        r_img, r_msg = self._image_and_message(
-            self._ref_img,
-            "Loading reference…" if self._ref else "This model has no reference photos",
-        )
-        a_cap = f"Asset: {label}"
-        r_cap = f"Reference: {self._ref.label}" if self._ref else "No reference"
+        a_cap, r_cap, a_wait, r_wait, r_none = self._words(label)
+        a_img, a_msg = self._image_and_message(self._asset_img, a_wait)
+        r_img, r_msg = self._image_and_message(self._ref_img, r_wait if self._ref else r_none)
         if self._asset_img is not None and self._asset_img.source_size.isValid():
             frame = self._asset_img.source_size
             for c in (self.left, self.right, self.overlay):
