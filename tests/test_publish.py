@@ -572,3 +572,22 @@ def test_publish_service_reports_progress(pw: PublishWs, tmp_path: Path) -> None
     assert result.ok
     assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3)]
     assert {s[2] for s in seen} == set(CLEARED)
+
+
+def test_publishing_and_checking_never_connect(pw: PublishWs, tmp_path: Path) -> None:
+    """OS level, under strace: no AF_INET/AF_INET6 connect() while signing or checking."""
+    from test_disclosure_network import _strace_usable, _traced_connects
+
+    reason = _strace_usable()
+    if reason:
+        pytest.skip(reason)
+    run_cli = "import sys\nfrom twinreview.cli.main import main\nsys.exit(main(sys.argv[1:]))"
+    out = tmp_path / "out"
+    publish_args = ["publish", str(pw.root), str(out), "--signer-cert", str(pw.chain)]
+    publish_args += ["--signer-key", str(pw.key), "--no-training", "--label"]
+    assert _traced_connects(tmp_path, run_cli, *publish_args) == []
+    exp = export(pw, tmp_path / "export")
+    files = [str(out_path(out, rel)) for rel in CLEARED]
+    assert (
+        _traced_connects(tmp_path, run_cli, "check-published", *files, "--export", str(exp)) == []
+    )
