@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.core.errors import one_line
 from twinreview.core.policy import ROLES
 from twinreview.ui.backend import Identity, KeyringUnavailable
 from twinreview.ui.bridge import Bridge
@@ -315,7 +316,7 @@ class IdentityDialog(QDialog):
             self.later_button.setDefault(True)
             self.resize(max(self.width(), 560), self.sizeHint().height())
             return
-        self._say(" ".join(str(exc).split()) or type(exc).__name__)
+        self._say(one_line(exc))
 
     def _on_later(self) -> None:
         if self.read_only_reason is None:

@@ -25,6 +25,8 @@ from PIL import Image, ImageOps
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
+from twinreview.core.errors import one_line
+
 _log = logging.getLogger(__name__)
 
 # Qt refuses images needing more memory than this (MB) before decoding anything; a hostile
@@ -170,7 +172,7 @@ def _decode_with_pillow(path: Path, bound: QSize | None, qt_error: str) -> Decod
     except Exception as exc:  # noqa: BLE001 - any broken or hostile file: report, never crash
         # Broken files are common: the reason is on screen, the traceback only at DEBUG.
         _log.debug("cannot decode %s", path, exc_info=exc)
-        reason = " ".join(str(exc).split()) or type(exc).__name__
+        reason = one_line(exc)
         if qt_error and qt_error != "Unknown error":
             reason = f"{qt_error}; {reason}"
         return Decoded(QImage(), QSize(), f"cannot show this image ({reason})")
