@@ -286,7 +286,7 @@ def _check_outdir(ws: Workspace, outdir: Path) -> None:
         raise PublishError(f"{outdir} exists and is not an empty folder")
 
 
-def _label(ws: Workspace, disclosure: DisclosureService) -> Any:
+def _label(ws: Workspace, disclosure: DisclosureService) -> Image.Image:
     name = disclosure.policy.label
     if name is None:
         raise PublishError(
@@ -335,7 +335,7 @@ def _publish_one(
     job: _Job,
     review: _Review,
     disclosure: DisclosureService,
-    label: Any,
+    label: Image.Image | None,
     options: PublishOptions,
     signer: Any,
     context: Any,
