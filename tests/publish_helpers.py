@@ -6,16 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from decision_helpers import decider, enroll, owner_of, reviewer
+from decision_helpers import T0, reviewer
 from tools.c2pa_pki import Pki, make_pki
+from twinreview.core.roster import Person
 from twinreview.core.workspace import Workspace
+from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
+from twinreview.services.roster_admin import RosterService
+from twinreview.services.trust import TrustStore, Verifier
 from wsbuild import add_model, make_workspace, pattern
 
 TAM = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -45,6 +51,15 @@ class PublishWs:
     pki: Pki
     model: KeyService
     agent: KeyService
+    clock: Callable[[], dt.datetime]
+
+    def decide(self, keys: KeyService, rel: str, decision: str, **kw: object) -> None:
+        DecisionService(keys, clock=self.clock).decide(
+            Workspace.open(self.root),
+            rel,
+            decision,
+            **kw,  # type: ignore[arg-type]
+        )
 
     @property
     def chain(self) -> Path:
@@ -53,6 +68,27 @@ class PublishWs:
     @property
     def key(self) -> Path:
         return self.root.parent / "signer-key.pem"
+
+
+def _clock() -> Callable[[], dt.datetime]:
+    """This workspace's own clock, one minute per call: the shared test clock is left alone
+    (other tests expect their dates on the first day it runs)."""
+    ticks = itertools.count()
+    return lambda: T0 + dt.timedelta(minutes=next(ticks))
+
+
+def _enroll(
+    root: Path, owner: RosterService, keys: KeyService, clock: Callable[[], dt.datetime]
+) -> None:
+    ident = keys.current()
+    assert ident is not None
+    owner.add_person(
+        root, Person(ident.principal, ident.display_name, ident.role, ("ava",)), ident.public_key
+    )
+    if ident.role == "model":
+        RosterService(keys, TrustStore.default(), Verifier.default(), clock=clock).consent(
+            root, "ava"
+        )
 
 
 def make_label() -> Image.Image:
@@ -114,18 +150,21 @@ def build_publish_ws(base: Path) -> PublishWs:
     _save(pattern(14, (640, 480)), assets / "pending.jpg", "JPEG", quality=90)
     _save(pattern(15, (640, 480)), assets / "rejected.jpg", "JPEG", quality=90)
     _save(pattern(17, (480, 360)), root / "assets" / "ghost" / "stray.jpg", "JPEG")
-    owner_of(root)
+    clock = _clock()
+    owner_keys = reviewer(base / "people", "owner@brand.example", "brand", "Owner")
+    owner = RosterService(owner_keys, TrustStore.default(), Verifier.default(), clock=clock)
+    owner.init(root)
     model = reviewer(base / "people", "ava@example.com", "model", "Ava")
     agent = reviewer(base / "people", "sam@agency.example", "agent", "Sam")
-    enroll(root, model, ("ava",))
-    enroll(root, agent, ("ava",))
-    ws = Workspace.open(root)
+    _enroll(root, owner, model, clock)
+    _enroll(root, owner, agent, clock)
+    pw = PublishWs(root, pki, model, agent, clock)
     for rel in (*CLEARED, PENDING):
-        decider(model).decide(ws, rel, "approve")
+        pw.decide(model, rel, "approve")
     for rel in CLEARED:
-        decider(agent).decide(ws, rel, "approve")
-    decider(agent).decide(ws, REJECTED, "reject", reasons=["quality"])
-    return PublishWs(root, pki, model, agent)
+        pw.decide(agent, rel, "approve")
+    pw.decide(agent, REJECTED, "reject", reasons=["quality"])
+    return pw
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -139,6 +178,5 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 def clear(pw: PublishWs, rel: str) -> None:
     """Both required roles approve the asset at ``rel`` (already written)."""
-    ws = Workspace.open(pw.root)
-    decider(pw.model).decide(ws, rel, "approve")
-    decider(pw.agent).decide(ws, rel, "approve")
+    pw.decide(pw.model, rel, "approve")
+    pw.decide(pw.agent, rel, "approve")

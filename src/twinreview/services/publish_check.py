@@ -42,6 +42,9 @@ from twinreview.services.trust import TrustStore
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 _BROKEN = frozenset({C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE})
+_INTACT = frozenset(
+    {C2paState.TRUSTED, C2paState.VALID_UNTRUSTED, C2paState.INVALID_CREDENTIAL_ONLY}
+)
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,9 @@ def _check_file(path: Path, export: _Export, context: Any) -> PublishedCheck:
             signer=c2pa.signer,
             c2pa_state=state,
         )
-    if c2pa.state is not C2paState.TRUSTED and c2pa.state is not C2paState.VALID_UNTRUSTED:
+    # An expired or untrusted brand certificate does not make the content or the sign-off
+    # less intact (and without a timestamp every certificate expires one day): integrity counts.
+    if c2pa.state not in _INTACT:
         return PublishedCheck(
             label,
             False,
