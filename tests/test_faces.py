@@ -116,7 +116,7 @@ def test_faces_are_found_on_the_scan_workers_and_cached(tmp_path: Path, engine: 
     with RecordingPool() as pool:
         service = ScanService(pool, cache, face_engine=engine)
         result = service.scan(Workspace.open(root))
-        assert pool.calls.count("_faces_file") == 3
+        assert pool.calls.count("faces_file") == 3
         assert threading.current_thread().name not in pool.threads
         assert result.stats["faces_computed"] == 3
         # A reference photo without a face: said once, no warning on every image.

@@ -19,12 +19,13 @@ from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.history import (
+    RejectedAsset,
     RejectedPhashIndex,
     rejected_assets,
     rejected_provider,
 )
 from twinreview.services.keys import KeyService
-from twinreview.services.scan import RejectedAsset, ScanResult, ScanService
+from twinreview.services.scan import ScanResult, ScanService
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 LOOK = "assets/ava/look.jpg"

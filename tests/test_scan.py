@@ -14,7 +14,8 @@ from photos import load_photo
 from twinreview.core.findings import Severity
 from twinreview.core.workspace import Workspace, WorkspaceError
 from twinreview.services.cache import ResultCache
-from twinreview.services.scan import ScanProgress, ScanResult, ScanService
+from twinreview.services.scan import ScanResult, ScanService
+from twinreview.services.scan_model import ScanProgress
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 

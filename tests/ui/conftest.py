@@ -26,7 +26,8 @@ from twinreview.core.findings import (
 )
 from twinreview.core.policy import Decision, evaluate, policy_from_config
 from twinreview.core.workspace import Workspace
-from twinreview.services.scan import AssetResult, FileFacts, ScanResult
+from twinreview.services.scan import AssetResult, ScanResult
+from twinreview.services.scan_model import FileFacts
 from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable, StatusSnapshot
 from twinreview.ui.roster_view import PersonRow, RosterView, TrustInfo
 

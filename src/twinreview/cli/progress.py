@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from twinreview.services.scan import ScanProgress
+from twinreview.services.scan_model import ScanProgress
 
 
 class ProgressBar:

@@ -2,12 +2,17 @@
 
 A finding has a kind, a severity, evidence (machine-readable facts: which file, which hash,
 which distance, which metadata field) and one sentence a non-technical reviewer understands.
+
+The scan's own kinds are built here, one factory per kind (:func:`near_copy_of_reference` ...):
+each writes the sentence and lays out the evidence, with the severity the workspace's settings
+give the kind. Likeness findings are built in :mod:`twinreview.core.likeness`, disclosure
+findings in :mod:`twinreview.core.disclosure.verdict`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,10 +48,8 @@ UNREADABLE = "unreadable"
 NEAR_COPY_OF_REFERENCE = "near_copy_of_reference"
 MATCHES_OTHER_MODEL = "matches_other_model"
 DUPLICATE_IN_BATCH = "duplicate_in_batch"
-DUPLICATE_OF_APPROVED = "duplicate_of_approved"
 RESUBMITTED_REJECTED = "resubmitted_rejected"
 UNKNOWN_MODEL = "unknown_model"
-SKIPPED_LINK = "skipped_link"
 BAD_SIDECAR = "bad_sidecar"
 NO_REFERENCES = "no_references"
 # Likeness (face identity, :mod:`twinreview.core.likeness`).
@@ -108,3 +111,142 @@ class Finding:
 def worst(findings: Iterable[Finding]) -> Severity | None:
     """Return the highest severity among ``findings``, or None when there are none."""
     return max((f.severity for f in findings), default=None)
+
+
+# --- Factories of the scan's findings -----------------------------------------------------------
+
+
+def _finding(
+    severities: Mapping[str, Severity], kind: str, message: str, evidence: Mapping[str, Any]
+) -> Finding:
+    return Finding(kind, severities.get(kind, Severity.WARN), message, dict(evidence))
+
+
+def near_copy_of_reference(
+    severities: Mapping[str, Severity], *, reference: str, model: str, match: Mapping[str, Any]
+) -> Finding:
+    """The asset is a derived copy of one of its own model's reference photos.
+
+    Args:
+        severities: Severity per finding kind (the workspace's settings).
+        reference: The reference photo, workspace-relative.
+        model: The model's id.
+        match: The copy detector's figures (hashes, geometric verification).
+    """
+    message = (
+        "This image looks like a copy of one of the model's own real photos "
+        f"({reference}), possibly retouched, cropped or mirrored, not a newly generated image."
+    )
+    evidence = {"reference": reference, "model": model, **match}
+    return _finding(severities, NEAR_COPY_OF_REFERENCE, message, evidence)
+
+
+def matches_other_model(
+    severities: Mapping[str, Severity],
+    *,
+    reference: str,
+    model: str,
+    model_name: str,
+    match: Mapping[str, Any],
+) -> Finding:
+    """The asset is a derived copy of another model's reference photo: the wrong person.
+
+    Args:
+        severities: Severity per finding kind.
+        reference: The other model's reference photo, workspace-relative.
+        model: The other model's id.
+        model_name: Her display name, for the sentence.
+        match: The copy detector's figures.
+    """
+    message = (
+        f"This image looks like a copy of a reference photo of another model, {model_name} "
+        f"({reference}). The image may be filed under the wrong person."
+    )
+    evidence = {"reference": reference, "model": model, **match}
+    return _finding(severities, MATCHES_OTHER_MODEL, message, evidence)
+
+
+def duplicate_in_batch(
+    severities: Mapping[str, Severity], *, other: str, match: Mapping[str, Any]
+) -> Finding:
+    """The asset is the same picture as another asset of the workspace.
+
+    Args:
+        severities: Severity per finding kind.
+        other: The other asset, workspace-relative.
+        match: The copy detector's figures, mapping this asset onto the other.
+    """
+    message = f"This image is the same picture as another image in this batch ({other})."
+    evidence = {"reference": other, "asset": other, **match}
+    return _finding(severities, DUPLICATE_IN_BATCH, message, evidence)
+
+
+def resubmitted_rejected(
+    severities: Mapping[str, Severity],
+    *,
+    path: str,
+    principal: str,
+    role: str,
+    ts: str,
+    reasons: Sequence[str],
+    note: str,
+    match: Mapping[str, Any],
+) -> Finding:
+    """The asset is a near copy of an image a reviewer rejected before.
+
+    Args:
+        severities: Severity per finding kind.
+        path: The rejected asset's path when it was rejected.
+        principal: Who rejected it.
+        role: Their role.
+        ts: When (ISO 8601).
+        reasons: The reason codes of the reject.
+        note: The reject's note ("" when none).
+        match: How the two were matched (``hash``, ``distance`` ...).
+    """
+    why = ", ".join(reasons) if reasons else "no reason given"
+    quoted = f' ("{note}")' if note else ""
+    message = (
+        f"This image is a near copy of {path}, which {principal} ({role}) "
+        f"rejected on {ts[:10]}: {why}{quoted}."
+    )
+    evidence = {
+        "reference": path,
+        "rejected_by": principal,
+        "role": role,
+        "rejected_at": ts,
+        "reasons": list(reasons),
+        "note": note,
+        **match,
+    }
+    return _finding(severities, RESUBMITTED_REJECTED, message, evidence)
+
+
+def unreadable(severities: Mapping[str, Severity], reason: str) -> Finding:
+    """The file could not be read or decoded (``reason`` says why)."""
+    return _finding(severities, UNREADABLE, f"Unreadable: {reason}.", {"reason": reason})
+
+
+def bad_sidecar(severities: Mapping[str, Severity], *, sidecar: str, reason: str) -> Finding:
+    """The asset's JSON sidecar (workspace-relative ``sidecar``) is broken."""
+    return _finding(
+        severities,
+        BAD_SIDECAR,
+        f"The sidecar file is broken: {reason}.",
+        {"sidecar": sidecar, "reason": reason},
+    )
+
+
+def unknown_model(severities: Mapping[str, Severity], model: str) -> Finding:
+    """The asset is filed under ``assets/<model>`` for a model the workspace does not have."""
+    message = f"This image is filed under model '{model}', which the workspace does not have."
+    return _finding(severities, UNKNOWN_MODEL, message, {"model": model})
+
+
+def no_references(severities: Mapping[str, Severity], model: str) -> Finding:
+    """The asset's model has no reference photos, so nothing could be compared."""
+    message = (
+        "The model has no reference photos, so this image could not be compared with their "
+        "real photos."
+    )
+    return _finding(severities, NO_REFERENCES, message, {"model": model})

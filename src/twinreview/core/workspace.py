@@ -11,8 +11,9 @@
 ```
 
 Opening a workspace only reads. Symlinks are followed only while they stay inside the workspace:
-a link that leads out is reported (``skipped_link``) and never read, so a hostile workspace cannot
-make twinreview read (or hash, or show) files elsewhere on the reviewer's laptop.
+a link that leads out is reported (a :class:`SkippedPath`, which the scan reports as
+``unreadable``) and never read, so a hostile workspace cannot make twinreview read (or hash, or
+show) files elsewhere on the reviewer's laptop.
 """
 
 from __future__ import annotations

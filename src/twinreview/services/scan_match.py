@@ -1,0 +1,278 @@
+"""Phase 2 of a scan: derived copies among the corpus, and resubmissions of rejected images.
+
+Assets are matched against all references and against each other, vectorised in
+:mod:`twinreview.core.similarity`: the hashes find candidate pairs, and each candidate is
+verified geometrically (:mod:`twinreview.services.scan_verify`) before it becomes a finding. A
+clear-cut candidate (within a few hash bits) is a copy by its hashes alone; the ones that become
+findings are verified too, for the evidence the compare view aligns with
+(:func:`clear_cut_geometry`). Assets are also matched against what reviewers rejected before
+(``resubmitted_rejected``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from twinreview.core import findings as make
+from twinreview.core import geometry, hashing, similarity
+from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
+from twinreview.core.settings import WorkspaceSettings
+from twinreview.services.cache import ResultCache
+from twinreview.services.history import RejectedAsset, RejectedPhashIndex
+from twinreview.services.scan_model import (
+    ANALYSIS_CACHE_VERSION,
+    Corpus,
+    ScanProgress,
+    fingerprint_of,
+)
+from twinreview.services.scan_verify import GeometryVerifier, Image, Pair
+
+# Why a pair has no verification although it was asked for.
+UNVERIFIED = "the file could not be read again"
+
+
+class Matcher:
+    """Finds copies, duplicates and resubmissions among a scan's corpus.
+
+    Args:
+        verifier: Verifies candidate pairs geometrically.
+        cache: The result cache (the fingerprints of rejected bytes come from it).
+    """
+
+    def __init__(self, verifier: GeometryVerifier, cache: ResultCache) -> None:
+        self._verifier = verifier
+        self._cache = cache
+
+    def findings(
+        self,
+        corpus: Corpus,
+        settings: WorkspaceSettings,
+        model_names: Mapping[str, str],
+        rejected: Sequence[RejectedAsset],
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+    ) -> dict[int, list[Finding]]:
+        """Findings per asset index from all similarity checks (empty lists left out).
+
+        Args:
+            corpus: The analysed files.
+            settings: Thresholds and severities.
+            model_names: Display name per model id, for the sentences.
+            rejected: The assets rejected in the verified logs.
+            report: Progress.
+            stop: Cancels; the caller checks it afterwards.
+        """
+        th, severities = settings.similarity, settings.severities
+        refs = corpus.fingerprinted_references()
+        asset_idx = corpus.fingerprinted_assets()
+        ref_fps = [fingerprint_of(r.analysis) for r in refs]
+        asset_fps = [fingerprint_of(corpus.assets[i].analysis) for i in asset_idx]
+        out: dict[int, list[Finding]] = {}
+        report(ScanProgress(0, 1, "match"))
+
+        # Candidates from the hashes (assets against references, assets against each other).
+        cands = similarity.candidates(asset_fps, ref_fps, th)
+        dup_cands = similarity.self_candidates(asset_fps, th)
+
+        def asset_image(q: int) -> Image:
+            a = corpus.assets[asset_idx[q]]
+            return a.path, a.analysis
+
+        pairs: list[Pair] = [
+            (asset_image(c.query), (refs[c.ref].path, refs[c.ref].analysis), c.mirrored)
+            for c in cands
+        ]
+        pairs += [(asset_image(c.query), asset_image(c.ref), c.mirrored) for c in dup_cands]
+        all_cands = [*cands, *dup_cands]
+        verdicts: list[geometry.Verification | None] = [None] * len(pairs)
+        prepared: dict[str, geometry.Prepared] = {}
+
+        def verify(todo: Sequence[int]) -> None:
+            found = self._verifier.verify([pairs[i] for i in todo], th, report, stop, prepared)
+            for i, v in zip(todo, found, strict=True):
+                verdicts[i] = v
+
+        # Clear-cut candidates are copies whatever verification says (see similarity.decide):
+        # only those that become findings are verified, after the others, for their evidence.
+        verify([i for i, c in enumerate(all_cands) if not c.clear_cut(th)])
+        best: dict[tuple[int, str], similarity.Match] = {}
+        for c, v in zip(cands, verdicts, strict=False):
+            m = similarity.decide(c, v, th, unverified=UNVERIFIED)
+            if m is None:
+                continue
+            a = asset_idx[m.query]
+            ref_model = refs[m.ref].model_id
+            own = ref_model == corpus.assets[a].model_id
+            slot = (a, NEAR_COPY_OF_REFERENCE if own else f"{MATCHES_OTHER_MODEL}:{ref_model}")
+            if slot not in best or m.distance < best[slot].distance:
+                best[slot] = m
+        pair_of = {(c.query, c.ref): i for i, c in enumerate(cands)}
+        clear = [pair_of[m.query, m.ref] for m in best.values()]
+        clear += [len(cands) + i for i in range(len(dup_cands))]
+        verify(sorted(i for i in clear if all_cands[i].clear_cut(th)))
+        if stop.is_set():
+            return out
+
+        for (a, label), m in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance)):
+            ref = refs[m.ref]
+            i = pair_of[m.query, m.ref]
+            evidence = dict(m.evidence)
+            if cands[i].clear_cut(th):
+                evidence.update(clear_cut_geometry(verdicts[i], th, UNVERIFIED))
+            if label == NEAR_COPY_OF_REFERENCE:
+                found = make.near_copy_of_reference(
+                    severities, reference=ref.rel, model=ref.model_id, match=evidence
+                )
+            else:
+                found = make.matches_other_model(
+                    severities,
+                    reference=ref.rel,
+                    model=ref.model_id,
+                    model_name=model_names.get(ref.model_id, ref.model_id),
+                    match=evidence,
+                )
+            out.setdefault(a, []).append(found)
+
+        # Assets against each other: the same image twice in one batch.
+        for c, v in zip(dup_cands, verdicts[len(cands) :], strict=True):
+            a, b = asset_idx[c.query], asset_idx[c.ref]
+            # Each side's evidence maps that side onto the other (the inverse for b).
+            for x, y, seen in ((a, b, v), (b, a, v.inverse() if v is not None else None)):
+                m = similarity.decide(c, seen, th, unverified=UNVERIFIED)
+                if m is None:
+                    break
+                evidence = dict(m.evidence)
+                if c.clear_cut(th):
+                    evidence.update(clear_cut_geometry(seen, th, UNVERIFIED))
+                other = corpus.assets[y].rel
+                out.setdefault(x, []).append(
+                    make.duplicate_in_batch(severities, other=other, match=evidence)
+                )
+
+        # Assets against what reviewers rejected before.
+        if rejected:
+            self._resubmitted(rejected, corpus, asset_idx, asset_fps, settings, out)
+        report(ScanProgress(1, 1, "match"))
+        return out
+
+    def _resubmitted(
+        self,
+        rejected: Sequence[RejectedAsset],
+        corpus: Corpus,
+        asset_idx: Sequence[int],
+        asset_fps: Sequence[hashing.Fingerprint],
+        settings: WorkspaceSettings,
+        out: dict[int, list[Finding]],
+    ) -> None:
+        # The rejected bytes' fingerprints come from the content-keyed cache (they were scanned
+        # when they were rejected), so a deleted or renamed rejected file still counts.
+        cached = self._cache.get_many(
+            (r.sha256 for r in rejected), "analysis", ANALYSIS_CACHE_VERSION
+        )
+        rej_fps: list[hashing.Fingerprint] = []
+        rej_of: list[RejectedAsset] = []
+        for r in rejected:
+            data = cached.get(r.sha256)
+            try:
+                fp = hashing.Fingerprint.from_json(data["fingerprint"]) if data else None
+            except (ValueError, KeyError, TypeError):
+                fp = None  # damaged row: the pHash fallback below covers it
+            if fp is not None:
+                rej_fps.append(fp)
+                rej_of.append(r)
+            else:
+                cached.pop(r.sha256, None)
+        hits: dict[int, list[tuple[RejectedAsset, Mapping[str, Any]]]] = {}
+        by_sha: dict[str, list[RejectedAsset]] = {}
+        for r in rejected:
+            by_sha.setdefault(r.sha256, []).append(r)
+        for a, asset in enumerate(corpus.assets):
+            for r in by_sha.get(asset.analysis.sha256 or "", ()):
+                hits.setdefault(a, []).append((r, {"distance": 0, "hash": "sha256"}))
+        # Rejected bytes this machine never fingerprinted: compare the pHash the log recorded.
+        unseen = RejectedPhashIndex([r for r in rejected if r.sha256 not in cached])
+        if len(unseen):
+            for q, a in enumerate(asset_idx):
+                fp = asset_fps[q]
+                for r, dist in unseen.match(
+                    f"{fp.phash:016x}", mirrored_phash=f"{fp.phash_mirror:016x}"
+                ):
+                    hits.setdefault(a, []).append((r, {"distance": dist, "hash": "phash"}))
+        for m in similarity.match(asset_fps, rej_fps, settings.similarity).matches:
+            a = asset_idx[m.query]
+            r = rej_of[m.ref]
+            if all(
+                prev.sha256 != r.sha256 or prev.principal != r.principal
+                for prev, _ in hits.get(a, [])
+            ):
+                hits.setdefault(a, []).append((r, m.evidence))
+        for a, found in hits.items():
+            asset = corpus.assets[a]
+            for r, ev in found:
+                if r.path == asset.rel and r.sha256 == asset.analysis.sha256:
+                    continue  # the very decision about this file, not a resubmission
+                out.setdefault(a, []).append(
+                    make.resubmitted_rejected(
+                        settings.severities,
+                        path=r.path,
+                        principal=r.principal,
+                        role=r.role,
+                        ts=r.ts,
+                        reasons=r.reasons,
+                        note=r.note,
+                        match=ev,
+                    )
+                )
+
+
+def clear_cut_geometry(
+    verification: geometry.Verification | None,
+    th: similarity.SimilarityThresholds,
+    unverified: str,
+) -> dict[str, Any]:
+    """Evidence of a clear-cut copy's geometric verification, added to its hash evidence.
+
+    The hashes decide a clear-cut pair (:func:`similarity.decide`); the verification gives the
+    compare view its mapping and the reviewer the inlier count. A verification that does not
+    confirm the copy is recorded, and the finding stays.
+
+    Returns:
+        ``verification`` ("geometry" when it confirms the copy, else why not), ``clear_cut``,
+        ``inliers``, ``min_inliers``, ``agreement``, ``min_agreement``, ``homography`` and
+        ``asset_region`` (None unless the transform has at least ``min_inliers`` inliers),
+        ``keypoints`` and, with a homography, the verified ``mirrored``.
+    """
+    out: dict[str, Any] = {
+        "clear_cut": True,
+        "inliers": None,
+        "min_inliers": th.min_inliers,
+        "agreement": None,
+        "min_agreement": th.min_agreement / 100,
+        "homography": None,
+        "asset_region": None,
+        "keypoints": None,
+    }
+    v = verification
+    if v is None or not v.possible:
+        why = unverified if v is None else "too few keypoints to verify"
+        out["verification"] = f"clear-cut hash match; geometry not possible: {why}"
+        out["keypoints"] = None if v is None else list(v.keypoints)
+        return out
+    placed = v.inliers >= th.min_inliers and v.homography is not None
+    confirmed = placed and v.agreement is not None and v.agreement * 100 >= th.min_agreement
+    out.update(
+        inliers=v.inliers,
+        agreement=v.agreement,
+        keypoints=list(v.keypoints),
+        verification=(
+            "geometry" if confirmed else "clear-cut hash match; not confirmed by geometry"
+        ),
+    )
+    if placed:
+        assert v.homography is not None
+        out["homography"] = [list(r) for r in v.homography]
+        out["asset_region"] = v.asset_region()
+        out["mirrored"] = v.mirrored
+    return out

@@ -1,0 +1,196 @@
+"""The scan's data: the files it reads and what it learned of each, progress, cache keys.
+
+A scan reads every reference photo and asset once (:mod:`twinreview.services.scan_analyse`) into
+a :class:`Corpus`: the references and the assets, each with its :class:`Analysis`. The later
+phases (:mod:`~twinreview.services.scan_match`, :mod:`~twinreview.services.scan_likeness`) and the
+façade (:mod:`twinreview.services.scan`) read the corpus; an asset is named by its index in
+``Corpus.assets``.
+
+Every key and version under which the scan caches something is built here, and only here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from twinreview.core import geometry, hashing, similarity
+from twinreview.core.findings import Finding
+from twinreview.core.workspace import AssetRef
+
+# Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
+ANALYSIS_VERSION = "1"
+
+ANALYSIS_CACHE_VERSION = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
+"""Version of the ``analysis`` rows (facts and fingerprint), keyed by content sha256."""
+
+GEOMETRY_CACHE_VERSION = f"geometry/{geometry.VERSION}"
+"""Version of the ``geometry`` rows (verdicts of geometric verification, per pair of contents)."""
+
+
+def disclosure_cache_version(inspector: DisclosureInspector, path: Path) -> str:
+    """Version of a file's ``disclosure`` row: the inspector's settings and the XMP sidecar.
+
+    The report depends on the file and on its sidecar, so both are in the key.
+    """
+    return f"disclosure/{inspector.cache_key}/{inspector.sidecar_key(path)}"
+
+
+def verdict_key(
+    query_sha: str, ref_sha: str, mirrored: bool, th: similarity.SimilarityThresholds
+) -> str:
+    """Cache key of a verdict: both contents, the orientation tried first, the thresholds.
+
+    The thresholds decide whether the other orientation is tried.
+    """
+    text = f"{query_sha}:{ref_sha}:{int(mirrored)}:{th.min_inliers}:{th.min_agreement}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """Facts about a file a reviewer may want: original pixel size, format and byte size."""
+
+    width: int | None
+    height: int | None
+    format: str | None
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "size": self.size,
+        }
+
+
+NO_FACTS = FileFacts(None, None, None, 0)
+"""The facts of a file that could not be read at all."""
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """Progress report: ``done`` of ``total`` in ``phase`` (analyse, verify, match, faces)."""
+
+    done: int
+    total: int
+    phase: str
+    current: str = ""
+
+
+class DisclosureInspector(Protocol):
+    """Per-file disclosure check, run in a worker thread on the bytes the scan already read."""
+
+    @property
+    def cache_key(self) -> str:
+        """Changes whenever settings that affect the report change (trust anchors, label...)."""
+        ...
+
+    def sidecar_key(self, path: Path) -> str:
+        """Identifies metadata files next to ``path`` that the report depends on ("" if none)."""
+        ...
+
+    def inspect(self, data: bytes, path: Path) -> Mapping[str, Any]:
+        """Return the JSON form of the disclosure report; must not raise for bad input."""
+        ...
+
+    def findings(self, report: Mapping[str, Any]) -> list[Finding]:
+        """Turn a report into findings under the workspace policy."""
+        ...
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What phase 1 learned of one file.
+
+    Attributes:
+        sha256: Hex digest of its bytes (None when it could not be read at all).
+        error: Why it could not be analysed, or None.
+        facts: Pixel size, format, byte size.
+        fingerprint: Its hashes (None when it could not be decoded).
+        disclosure: The disclosure report's JSON form, when an inspector ran.
+        work: The grey working image for geometric verification, kept for this scan only
+            (never cached).
+    """
+
+    sha256: str | None
+    error: str | None
+    facts: FileFacts
+    fingerprint: hashing.Fingerprint | None
+    disclosure: Mapping[str, Any] | None
+    work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def readable(self) -> bool:
+        """True when the file was read and decoded."""
+        return self.sha256 is not None and self.error is None
+
+
+def unread(reason: str) -> Analysis:
+    """The analysis of a file that could not be read at all."""
+    return Analysis(None, reason, NO_FACTS, None, None)
+
+
+@dataclass(frozen=True)
+class ReferenceFile:
+    """A reference photo of a model, as analysed."""
+
+    model_id: str
+    path: Path
+    rel: str
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class AssetFile:
+    """An asset, as analysed."""
+
+    ref: AssetRef
+    analysis: Analysis
+
+    @property
+    def path(self) -> Path:
+        """Absolute path."""
+        return self.ref.path
+
+    @property
+    def rel(self) -> str:
+        """Workspace-relative posix path."""
+        return self.ref.rel
+
+    @property
+    def model_id(self) -> str:
+        """The ``assets/<model-id>/`` folder it is filed under."""
+        return self.ref.model_id
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Every file of one scan with its analysis: the references, then the assets.
+
+    Attributes:
+        references: The models' reference photos, model by model.
+        assets: The assets in walk order; an asset is named by its index here.
+    """
+
+    references: tuple[ReferenceFile, ...]
+    assets: tuple[AssetFile, ...]
+
+    def fingerprinted_references(self) -> list[ReferenceFile]:
+        """The references that were decoded, in order."""
+        return [r for r in self.references if r.analysis.fingerprint is not None]
+
+    def fingerprinted_assets(self) -> list[int]:
+        """Indices of the assets that were decoded, in order."""
+        return [i for i, a in enumerate(self.assets) if a.analysis.fingerprint is not None]
+
+
+def fingerprint_of(an: Analysis) -> hashing.Fingerprint:
+    """The fingerprint of an analysis known to have one."""
+    assert an.fingerprint is not None
+    return an.fingerprint

@@ -1,0 +1,191 @@
+"""Geometric verification of candidate pairs, on the executor, cached per pair of contents.
+
+Each pair is verified by :func:`twinreview.core.geometry.verify` (ORB keypoints, a RANSAC
+transform, pixel agreement). Verdicts are cached under :func:`scan_model.verdict_key` (both
+contents, the orientation tried first, the thresholds), so a rescan verifies nothing again. The
+grey working image of each decoded file is kept from phase 1 for this; files beyond that memory,
+or read from the cache, are decoded again if they are in a pair.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from pathlib import Path
+from typing import Any
+
+from twinreview.core import geometry, hashing, similarity
+from twinreview.core.imageio import ImageLoadError, load_image
+from twinreview.services.cache import ResultCache
+from twinreview.services.scan_model import (
+    GEOMETRY_CACHE_VERSION,
+    Analysis,
+    ScanProgress,
+    verdict_key,
+)
+
+Image = tuple[Path, Analysis]
+"""A file of a pair: its path and its analysis."""
+
+Pair = tuple[Image, Image, bool]
+"""(query, reference, try the query's mirror image first)."""
+
+
+class GeometryVerifier:
+    """Verifies pairs of images on the executor; only the calling thread touches the cache.
+
+    Args:
+        executor: Where preparing and verifying run.
+        cache: The result cache.
+    """
+
+    def __init__(self, executor: Executor, cache: ResultCache) -> None:
+        self._executor = executor
+        self._cache = cache
+
+    def verify(
+        self,
+        pairs: Sequence[Pair],
+        thresholds: similarity.SimilarityThresholds,
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+        prepared: dict[str, geometry.Prepared] | None = None,
+    ) -> list[geometry.Verification | None]:
+        """Geometric verification of candidate pairs.
+
+        Verdicts come from the cache when the same two contents were verified before (with the
+        same thresholds, which decide whether the other orientation is tried). Otherwise
+        each image involved is prepared once (its working image kept from phase 1, or decoded
+        again; ``prepared`` keeps them by sha256 across calls) and each pair verified, both on
+        the executor. A pair whose file cannot be read again, or changed since phase 1, gets
+        None (the hashes then decide alone). Cancelling leaves the remaining pairs None; the
+        caller checks ``stop``.
+        """
+        if prepared is None:
+            prepared = {}
+        out: list[geometry.Verification | None] = [None] * len(pairs)
+        if not pairs:
+            return out
+        keys = [
+            verdict_key(q[1].sha256 or "", r[1].sha256 or "", mirr, thresholds)
+            for q, r, mirr in pairs
+        ]
+        cached = self._cache.get_many(keys, "geometry", GEOMETRY_CACHE_VERSION)
+        todo: list[int] = []
+        for i, key in enumerate(keys):
+            try:
+                if key in cached:
+                    out[i] = geometry.Verification.from_json(cached[key])
+                    continue
+            except ValueError:
+                pass  # a damaged row is a miss: the pair is verified again
+            todo.append(i)
+        # Each image once, by content: a file listed twice (or as a reference and an asset)
+        # is prepared once.
+        images: dict[str, tuple[Path, geometry.GreyArray | None]] = {}
+        for i in todo:
+            for path, an in pairs[i][:2]:
+                sha = an.sha256
+                if sha is not None and sha not in images and sha not in prepared:
+                    images[sha] = (path, an.work)
+        total, done = len(images) + len(todo), 0
+        report(ScanProgress(0, total, "verify"))
+        preparing = {
+            self._executor.submit(prepare_file, path, sha, work): sha
+            for sha, (path, work) in images.items()
+        }
+        for fut in preparing:
+            if stop.is_set():
+                fut.cancel()
+                continue
+            prep = fut.result()
+            if prep is not None:
+                prepared[preparing[fut]] = prep
+            done += 1
+            report(ScanProgress(done, total, "verify"))
+        verifying: dict[Future[geometry.Verification], int] = {}
+        for i in todo:
+            (_qp, qa), (_rp, ra), mirrored = pairs[i]
+            pq, pr = prepared.get(qa.sha256 or ""), prepared.get(ra.sha256 or "")
+            if pq is None or pr is None or stop.is_set():
+                continue
+            verifying[
+                self._executor.submit(
+                    geometry.verify,
+                    pq,
+                    pr,
+                    prefer_mirrored=mirrored,
+                    min_inliers=thresholds.min_inliers,
+                    min_agreement=thresholds.min_agreement / 100,
+                )
+            ] = i
+        results: list[tuple[str, Any]] = []
+        for vfut, i in verifying.items():
+            if stop.is_set():
+                vfut.cancel()
+                continue
+            out[i] = verdict = vfut.result()
+            results.append((keys[i], verdict.to_json()))
+            done += 1
+            report(ScanProgress(done, total, "verify"))
+        if results:
+            self._cache.put_many(results, "geometry", GEOMETRY_CACHE_VERSION)
+        return out
+
+    def verify_files(
+        self,
+        query: Path,
+        reference: Path,
+        thresholds: similarity.SimilarityThresholds,
+        *,
+        prefer_mirrored: bool = False,
+    ) -> geometry.Verification | None:
+        """Verify two files on demand (blocking), cached like the scan's verdicts.
+
+        Returns:
+            The verification, or None when either file cannot be read or decoded.
+        """
+        try:
+            shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (query, reference)]
+        except OSError:
+            return None
+        key = verdict_key(shas[0], shas[1], prefer_mirrored, thresholds)
+        cached = self._cache.get(key, "geometry", GEOMETRY_CACHE_VERSION)
+        if cached is not None:
+            try:
+                return geometry.Verification.from_json(cached)
+            except ValueError:
+                pass  # a damaged row is a miss
+        pq, pr = prepare_file(query, shas[0], None), prepare_file(reference, shas[1], None)
+        if pq is None or pr is None:
+            return None
+        verdict = geometry.verify(
+            pq,
+            pr,
+            prefer_mirrored=prefer_mirrored,
+            min_inliers=thresholds.min_inliers,
+            min_agreement=thresholds.min_agreement / 100,
+        )
+        self._cache.put(key, "geometry", GEOMETRY_CACHE_VERSION, verdict.to_json())
+        return verdict
+
+
+def prepare_file(
+    path: Path, sha256: str, work: geometry.GreyArray | None
+) -> geometry.Prepared | None:
+    """Worker: what geometric verification needs of one image. Never raises.
+
+    Uses the working image kept from phase 1, or reads and decodes the file again; None when
+    it cannot be read or its bytes are no longer those of ``sha256``.
+    """
+    if work is None:
+        try:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() != sha256:
+                return None
+            work = geometry.working_image(load_image(data, min_side=hashing.MIN_SIDE).image)
+        except (OSError, ImageLoadError):
+            return None
+    return geometry.Prepared(work)
