@@ -6,6 +6,7 @@ words, and the window must not stay busy.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,15 @@ def test_a_refused_decision_is_logged_as_one_line(
         harness.session.decide(rel, "reject", ("other",))
     assert blocker.args == [rel, "the disk is full"]
     assert f"reject {rel} refused" in _read(log_file)
+
+
+def test_log_records_never_reach_stderr_without_a_log_file() -> None:
+    # Without configure_logging (a library caller, an unwritable log folder), logging's
+    # last-resort handler would print warnings and tracebacks under the CLI's one line.
+    code = (
+        "import logging, twinreview.services.keys; "
+        "logging.getLogger('twinreview.services.keys').warning('no usable keyring', "
+        "exc_info=RuntimeError('boom'))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr == ""
