@@ -20,6 +20,7 @@ from decision_helpers import (
     reviewer,
     sign_consent,
 )
+from twinreview.core.declog import Entry
 from twinreview.core.policy import State
 from twinreview.core.workspace import Workspace
 from twinreview.services.keys import KeyService
@@ -57,10 +58,10 @@ def status(ws_root: Path, now: dt.datetime = NOW):  # type: ignore[no-untyped-de
     return compute_status(Workspace.open(ws_root), now=now)
 
 
-def decide(keys: KeyService, ws_root: Path, asset: str, verdict: str, **kw: object) -> None:
+def decide(keys: KeyService, ws_root: Path, asset: str, verdict: str, **kw: object) -> Entry:
     start = kw.pop("start", T0)
     assert isinstance(start, dt.datetime)
-    decider(keys, start).decide(Workspace.open(ws_root), asset, verdict, **kw)  # type: ignore[arg-type]
+    return decider(keys, start).decide(Workspace.open(ws_root), asset, verdict, **kw)  # type: ignore[arg-type]
 
 
 def test_nothing_decided_everything_pending(ws_root: Path, team: Team) -> None:
@@ -362,7 +363,9 @@ def test_cli_status_json_and_table(
 
     decide(team.ava, ws_root, LOOK1, "approve")
     decide(team.agent, ws_root, LOOK1, "approve")
-    decide(team.ava, ws_root, LOOK2, "reject", reasons=["quality"], note="blurry hands")
+    rejected = decide(team.ava, ws_root, LOOK2, "reject", reasons=["quality"], note="blurry hands")
+    # The shared test clock ticks a minute per entry of the whole run: the day depends on it.
+    day = str(rejected.payload["ts"])[:10]
 
     assert main(["status", str(ws_root), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -385,7 +388,7 @@ def test_cli_status_json_and_table(
         lines = captured.out.splitlines()
         row = next(ln for ln in lines if LOOK2 in ln)
         assert row.startswith("rejected")
-        assert 'by Ava Stone <ava@example.com> (model) on 2026-03-01: quality "blurry hands"' in row
+        assert f'by Ava Stone <ava@example.com> (model) on {day}: quality "blurry hands"' in row
         assert next(ln for ln in lines if LOOK1 in ln).startswith("cleared")
         assert "needs approval from: model, agent" in next(ln for ln in lines if BEN1 in ln)
         assert "4 assets: 1 cleared, 2 pending, 1 rejected, 0 blocked" in captured.out
