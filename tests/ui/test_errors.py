@@ -84,6 +84,23 @@ def test_an_exception_from_the_event_loop_opens_one_box_and_logs_repeats_briefly
     assert "the same unexpected error again (4 times)" in logged
 
 
+def test_an_exception_in_a_result_callback_reaches_the_hook_and_the_bridge_goes_on(
+    qtbot: Any, harness: Harness, log_file: Path, boxes: list[tuple[str, str]]
+) -> None:
+    def broken_callback(value: int) -> None:
+        raise KeyError(f"no row {value}")
+
+    results: list[int] = []
+    with ErrorReporter(harness.window) as reporter:
+        harness.bridge.submit(lambda: 1, on_done=broken_callback)
+        qtbot.waitUntil(lambda: reporter.count == 1)
+        harness.bridge.submit(lambda: 2, on_done=results.append)
+        qtbot.waitUntil(lambda: results == [2])
+    assert harness.bridge.pending() == 0
+    assert len(boxes) == 1
+    assert "KeyError: 'no row 1'" in _read(log_file)
+
+
 def test_the_real_box_is_window_modal_and_does_not_block(qtbot: Any, log_file: Path) -> None:
     button = QPushButton("go")
     qtbot.addWidget(button)
