@@ -20,6 +20,7 @@ from twinreview.core.roster import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
+from twinreview.services.resources import resource
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
 from wsbuild import add_model, make_workspace, pattern
@@ -33,7 +34,7 @@ WS_TOML = """\
 name = "Publish test"
 
 [disclosure]
-trust_anchors = ["trust/brand-ca.pem"]
+trust_anchors = ["trust/brand-ca.pem", "trust/demo-c2pa-ca.pem"]
 label = "brand/ai-label.png"
 approvable = ["disclosed", "partial", "missing"]
 """
@@ -129,6 +130,9 @@ def build_publish_ws(base: Path) -> PublishWs:
     make_workspace(root, toml=WS_TOML)
     (root / "trust").mkdir()
     (root / "trust" / "brand-ca.pem").write_bytes(pki.ca_pem)
+    (root / "trust" / "demo-c2pa-ca.pem").write_bytes(
+        resource("demo", "demo-c2pa-ca.pem").read_bytes()
+    )
     (root / "brand").mkdir()
     make_label().save(root / "brand" / "ai-label.png")
     (base / "signer-chain.pem").write_bytes(pki.chain_pem)

@@ -544,21 +544,44 @@ def test_demo_publishes_out_of_the_box(capsys: pytest.CaptureFixture[str], tmp_p
         str(demo / "brand" / "demo-signer-key.pem"),
     )
     assert code == 0, err
-    assert "published milo/autumn/look-07.jpg" in stdout
-    path = out / "milo" / "autumn" / "look-07.jpg"
-    code, stdout, _ = run(capsys, "inspect", "--json", "--workspace", str(demo), str(path))
-    [rec] = json.loads(stdout)
+    assert stdout.startswith("published milo/autumn/look-06.jpg") and stdout.count("\n") == 1
+    path = out / "milo" / "autumn" / "look-06.jpg"
+    before, after = (
+        json.loads(run(capsys, "inspect", "--json", "--workspace", str(demo), str(p))[1])[0]
+        for p in (demo / "assets" / "milo" / "autumn" / "look-06.jpg", path)
+    )
+    assert before["disclosure"]["verdict"] == "partial"  # XMP only, as reviewed
+    assert (after["disclosure"]["verdict"], after["disclosure"]["c2pa"]["state"]) == (
+        "disclosed",
+        "trusted",
+    )
+
+
+def test_own_content_credentials_are_kept_as_the_parent(
+    capsys: pytest.CaptureFixture[str], pw: PublishWs, tmp_path: Path
+) -> None:
+    from twinreview.services.resources import resource
+
+    rel = "assets/ava/signed.jpg"
+    (pw.root / rel).write_bytes(resource("demo", "c2pa-disclosed.jpg").read_bytes())
+    clear(pw, rel)
+    out = tmp_path / "out"
+    code, _, err = publish(capsys, pw, out, "--asset", rel)
+    assert code == 0, err
+    path = out_path(out, rel)
+    [rec] = inspect(capsys, pw, path)
     assert (rec["disclosure"]["verdict"], rec["disclosure"]["c2pa"]["state"]) == (
         "disclosed",
         "trusted",
     )
-    # look-07 had Content Credentials of its own: kept as the parent ingredient.
     store = store_of(path)
     active = store["manifests"][store["active_manifest"]]
     [ingredient] = active["ingredients"]
     assert ingredient["relationship"] == "parentOf"
-    assert ingredient["active_manifest"] in store["manifests"]
-    assert assertion(store, "c2pa.actions.v2")["actions"][0]["action"] == "c2pa.opened"
+    parent = store["manifests"][ingredient["active_manifest"]]
+    assert parent["claim_generator_info"][0]["name"] == "twinreview demo"
+    first = assertion(store, "c2pa.actions.v2")["actions"][0]
+    assert (first["action"], first["digitalSourceType"]) == ("c2pa.opened", TAM)
 
 
 def test_publish_service_reports_progress(pw: PublishWs, tmp_path: Path) -> None:

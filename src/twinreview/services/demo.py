@@ -23,8 +23,8 @@ Layout (models are a cat and a rocket on purpose: no real person's likeness in a
     roster/roster.dlog               signed by a throw-away demo owner: Milo, Nova (models, each
                                      with her own signed consent), Sam (agent); the user if they
                                      have a key
-    logs/                            Sam's signed reject of an earlier look; Milo approves look-06;
-                                     Milo and Sam approve look-07, so it is cleared (publishable)
+    logs/                            Sam's signed reject of an earlier look; Milo and Sam approve
+                                     look-06, so it is cleared (publishable)
 
 The demo's keys (owner and reviewers) are generated for the demo and live only in memory while
 it is built: the logs and roster verify, but nobody can sign as them later. The device that built
@@ -221,10 +221,10 @@ def build_demo(
         context=lambda: _context(target, ws_id, exclude=milo_key),
     )
     milo_log.append("decision", _approval(autumn / "look-06.jpg", "Happy with this one."))
-    # look-07 (disclosed, trusted) is approved by both roles Milo's consent requires: cleared, so
-    # that `twinreview publish` has something to publish.
-    milo_log.append("decision", _approval(autumn / "look-07.jpg", "Yes, publish this one."))
-    sam_log.append("decision", _approval(autumn / "look-07.jpg", "Approved for the campaign."))
+    # Sam approves look-06 too: both roles Milo's consent requires, so it is cleared and
+    # `twinreview publish` has something to publish (its disclosure is partial: XMP only; the
+    # published copy adds the Content Credentials).
+    sam_log.append("decision", _approval(autumn / "look-06.jpg", "Approved for the campaign."))
     return target
 
 
