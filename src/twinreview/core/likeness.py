@@ -23,13 +23,14 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
+from twinreview.core import facematch, likenesstext
+from twinreview.core.facematch import parse_box
 from twinreview.core.findings import (
     LIKENESS_UNCONFIRMED,
     LOOKS_LIKE_OTHER_MODEL,
@@ -109,7 +110,7 @@ class Face:
         emb = np.frombuffer(raw, dtype="<f4").astype(np.float32)
         if emb.shape != (EMBEDDING_DIM,) or not np.all(np.isfinite(emb)):
             raise ValueError("bad face embedding")
-        return cls(_box(data["box"]), emb, float(data.get("score", 0.0)))
+        return cls(parse_box(data["box"]), emb, float(data.get("score", 0.0)))
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,11 @@ class RefMatch:
     distance: float
     box: Box = (0.0, 0.0, 0.0, 0.0)
 
+    @property
+    def strength(self) -> str:
+        """How close the match is, in words (see :func:`strength`)."""
+        return strength(self.distance)
+
     def to_json(self, *, with_model: bool = True) -> dict[str, Any]:
         """JSON form (``scan --json``)."""
         out: dict[str, Any] = {}
@@ -241,7 +247,7 @@ class RefMatch:
             str(data.get("model", model)),
             str(data["reference"]),
             float(data["distance"]),
-            _box(box) if box is not None else (0.0, 0.0, 0.0, 0.0),
+            parse_box(box) if box is not None else (0.0, 0.0, 0.0, 0.0),
         )
 
 
@@ -278,7 +284,7 @@ class FaceMatch:
         """Inverse of :meth:`to_json`."""
         own, best, other = data.get("own"), data.get("best"), data.get("other")
         return cls(
-            _box(data["box"]),
+            parse_box(data["box"]),
             str(data["verdict"]),
             RefMatch.from_json(own, model) if own else None,
             RefMatch.from_json(best) if best else None,
@@ -374,13 +380,6 @@ class Likeness:
 
 
 @dataclass
-class _Chosen:
-    model: str
-    reference: str
-    face: Face
-
-
-@dataclass
 class Gallery:
     """Every model's usable reference faces, packed for vectorised distances.
 
@@ -392,7 +391,7 @@ class Gallery:
     settings: LikenessSettings = field(default_factory=LikenessSettings)
     models: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
-    _chosen: list[_Chosen] = field(default_factory=list)
+    _chosen: list[facematch.Chosen] = field(default_factory=list)
     _emb: np.ndarray[Any, np.dtype[np.float64]] = field(
         default_factory=lambda: np.zeros((0, EMBEDDING_DIM))
     )
@@ -406,56 +405,7 @@ class Gallery:
     ) -> Gallery:
         """Choose each reference photo's model face and pack them."""
         settings = settings or LikenessSettings()
-        notices: list[tuple[str, str]] = []  # (model, text)
-        trusted: dict[str, list[Face]] = {}
-        for r in refs:
-            if len(r.scan.faces) == 1:
-                trusted.setdefault(r.model, []).append(r.scan.faces[0])
-        chosen: list[_Chosen] = []
-        for r in refs:
-            faces = r.scan.faces
-            if r.scan.error is not None:
-                notices.append((r.model, f"{r.reference}: no face check ({r.scan.error})"))
-                continue
-            if not faces:
-                notices.append(
-                    (
-                        r.model,
-                        f"{r.reference}: no face found in this reference photo; "
-                        "it is not used for the likeness check",
-                    )
-                )
-                continue
-            if len(faces) == 1:
-                chosen.append(_Chosen(r.model, r.reference, faces[0]))
-                continue
-            mine = trusted.get(r.model, [])
-            if mine:
-                ref_emb = np.stack([f.embedding for f in mine]).astype(np.float64)
-                cand = np.stack([f.embedding for f in faces]).astype(np.float64)
-                d = _distances(cand, ref_emb).min(axis=1)
-                best = int(np.argmin(d))
-                if d[best] <= settings.threshold:
-                    chosen.append(_Chosen(r.model, r.reference, faces[best]))
-                else:
-                    notices.append(
-                        (
-                            r.model,
-                            f"{r.reference}: none of its {len(faces)} faces matches the "
-                            "model's other reference photos; it is not used for the likeness "
-                            "check",
-                        )
-                    )
-            else:
-                largest = max(faces, key=lambda f: f.area)
-                chosen.append(_Chosen(r.model, r.reference, largest))
-                notices.append(
-                    (
-                        r.model,
-                        f"{r.reference}: {len(faces)} faces in this reference photo; the "
-                        "largest is taken as the model's",
-                    )
-                )
+        chosen, notices = facematch.choose_reference_faces(refs, settings.threshold)
         models = tuple(sorted({c.model for c in chosen}))
         # A model none of whose reference photos shows a face gets one line, not one per photo.
         faceless = sorted({r.model for r in refs} - set(models))
@@ -496,15 +446,9 @@ class Gallery:
         known = dict(known) if known is not None else {m: 1 for m in self.models}
         threshold = self.settings.threshold
         queries = [f.embedding for _m, s in items if s is not None for f in s.faces]
-        per_model: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
-        if queries and self._chosen:
-            q = np.stack(queries).astype(np.float64)
-            dist = _distances(q, self._emb)
-            for k in range(len(self.models)):
-                cols = np.flatnonzero(self._model_of == k)
-                sub = dist[:, cols]
-                arg = np.argmin(sub, axis=1)
-                per_model.append((sub[np.arange(len(q)), arg], cols[arg]))
+        per_model = facematch.nearest_per_model(
+            queries, self._emb, self._model_of, len(self.models)
+        )
         out: list[Likeness] = []
         row = 0
         for model, scan in items:
@@ -574,38 +518,12 @@ class Gallery:
         return UNKNOWN
 
 
-def _distances(
-    a: np.ndarray[Any, np.dtype[np.float64]], b: np.ndarray[Any, np.dtype[np.float64]]
-) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Euclidean distances between the rows of ``a`` and of ``b`` (one matrix product)."""
-    sq = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
-    out: np.ndarray[Any, np.dtype[np.float64]] = np.sqrt(np.maximum(sq, 0.0))
-    return out
-
-
-def _box(value: Any) -> Box:
-    if not isinstance(value, Sequence) or len(value) != 4:
-        raise ValueError(f"bad face box {value!r}")
-    x0, y0, x1, y1 = (float(v) for v in value)
-    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
-        raise ValueError(f"bad face box {value!r}")
-    return (x0, y0, x1, y1)
-
-
 # -- words ------------------------------------------------------------------------------------
 
 
 def strength(distance: float) -> str:
     """``strong match`` or ``match``, for a distance at or below the threshold."""
     return "strong match" if distance <= STRONG_MATCH else "match"
-
-
-def _photo(rel: str) -> str:
-    return posixpath.basename(rel)
-
-
-def _name(names: Mapping[str, str], model: str) -> str:
-    return names.get(model) or model
 
 
 def findings(
@@ -619,159 +537,27 @@ def findings(
         names: Display names of the models by id.
     """
     names = names or {}
-    out: list[Finding] = []
-
-    def add(kind: str, message: str, evidence: Mapping[str, Any]) -> None:
-        sev = severity.get(kind, DEFAULT_SEVERITY.get(kind, Severity.WARN))
-        out.append(Finding(kind, sev, message, {**evidence, "threshold": lk.threshold}))
-
-    own_name = _name(names, lk.model)
-    own_faces = lk.with_verdict(OWN)
-
-    # Another model, one finding per model (her closest face decides the evidence).
-    by_model: dict[str, list[FaceMatch]] = {}
-    for f in lk.with_verdict(OTHER):
-        assert f.other is not None
-        by_model.setdefault(f.other.model, []).append(f)
-    for model, faces in sorted(by_model.items()):
-        top = min(faces, key=lambda f: f.other.distance if f.other else math.inf)
-        assert top.other is not None
-        other = _name(names, model)
-        photo = f"{other}'s photo {_photo(top.other.reference)}"
-        if own_faces:
-            msg = (
-                f"Besides {own_name}, this image shows {other}, another model of this "
-                f"workspace ({strength(top.other.distance)} with {photo})."
-            )
-        elif lk.known:
-            msg = (
-                f"The face in this image looks like {other}, another model, not {own_name} "
-                f"({strength(top.other.distance)} with {photo}). "
-                "The image may be filed under the wrong person."
-            )
-        else:
-            msg = (
-                f"The face in this image looks like {other}, a model of this workspace "
-                f"({strength(top.other.distance)} with {photo})."
-            )
-        add(
-            LOOKS_LIKE_OTHER_MODEL,
-            msg,
-            {
-                "model": model,
-                "reference": top.other.reference,
-                "distance": round(top.other.distance, 4),
-                "box": list(top.box),
-                "reference_box": list(top.other.box),
-                "own_reference": top.own.reference if top.own else None,
-                "own_distance": round(top.own.distance, 4) if top.own else None,
-                "faces": [list(f.box) for f in faces],
-            },
+    own, other = lk.with_verdict(OWN), lk.with_verdict(OTHER)
+    texts = likenesstext.other_models(lk, names, own, other)
+    # An unknown model or one with no reference photos has its own finding in the scan; a
+    # model none of whose reference photos shows a face is noted once per model, not per image.
+    if lk.known and lk.references > 0:
+        if lk.problem is not None:
+            texts.append(likenesstext.not_checked(lk))
+        elif lk.reference_faces > 0:
+            if not own and not other:  # another model's face already says "not her"
+                texts.append(likenesstext.unconfirmed(lk, names, lk.with_verdict(AMBIGUOUS)))
+            if strangers := lk.with_verdict(UNKNOWN):
+                texts.append(likenesstext.unknown_people(lk, strangers))
+    return [
+        Finding(
+            kind,
+            severity.get(kind, DEFAULT_SEVERITY.get(kind, Severity.WARN)),
+            message,
+            {**evidence, "threshold": lk.threshold},
         )
-
-    if not lk.known or lk.references == 0:
-        return out  # unknown_model / no_references already say that nothing could be compared
-
-    if lk.problem is not None:
-        add(
-            LIKENESS_UNCONFIRMED,
-            f"The likeness could not be checked: {lk.problem}.",
-            {"model": lk.model, "reason": lk.problem, "faces": []},
-        )
-        return out
-    if lk.reference_faces == 0:
-        # None of her reference photos shows a face (product shots, say): the check does not
-        # apply. The scan notes it once per model and the sentence says it; no warning per image.
-        return out
-
-    if not own_faces and not by_model:  # another model's face already says "not her"
-        closest = min(
-            (f for f in lk.faces if f.own is not None),
-            key=lambda f: f.own.distance if f.own else math.inf,
-            default=None,
-        )
-        ambiguous = lk.with_verdict(AMBIGUOUS)
-        if not lk.faces:
-            reason = "no face found"
-            msg = (
-                "No face was found in this image, so it could not be checked that it looks "
-                f"like {own_name}."
-            )
-        elif ambiguous:
-            a = ambiguous[0]
-            assert a.own is not None
-            assert a.other is not None
-            reason = "ambiguous"
-            msg = (
-                f"A face in this image matches {own_name} and {_name(names, a.other.model)} "
-                f"about equally ({a.own.distance:.2f} and {a.other.distance:.2f}): check the "
-                "likeness by eye."
-            )
-        else:
-            reason = "no matching face"
-            near = (
-                f" (closest: {closest.own.distance:.2f} to {_photo(closest.own.reference)}; a "
-                f"match needs {lk.threshold:.2f} or less)"
-                if closest is not None and closest.own is not None
-                else ""
-            )
-            msg = f"No face in this image matches {own_name}'s reference photos{near}."
-        evidence: dict[str, Any] = {
-            "model": lk.model,
-            "reason": reason,
-            "faces": [list(f.box) for f in lk.faces],
-        }
-        if closest is not None and closest.own is not None:
-            evidence.update(
-                reference=closest.own.reference,
-                distance=round(closest.own.distance, 4),
-                box=list(closest.box),
-            )
-        nearest_other = min(
-            (f.other for f in lk.faces if f.other is not None),
-            key=lambda m: m.distance,
-            default=None,
-        )
-        if nearest_other is not None:
-            evidence.update(
-                other_model=nearest_other.model,
-                other_reference=nearest_other.reference,
-                other_distance=round(nearest_other.distance, 4),
-            )
-        add(LIKENESS_UNCONFIRMED, msg, evidence)
-
-    strangers = lk.with_verdict(UNKNOWN)
-    if strangers:
-        n = len(strangers)
-        if n == 1 and len(lk.faces) == 1:
-            msg = (
-                "The person in this image matches no model of this workspace: nobody here has "
-                "a consent record for them."
-            )
-        elif n == 1:
-            msg = (
-                "One more person in this image matches no model of this workspace: nobody here "
-                "has a consent record for them."
-            )
-        else:
-            msg = (
-                f"{n} people in this image match no model of this workspace: nobody here has "
-                "a consent record for them."
-            )
-        nearest = min(
-            (f.best for f in strangers if f.best is not None),
-            key=lambda m: m.distance,
-            default=None,
-        )
-        evidence = {"faces": [list(f.box) for f in strangers], "box": list(strangers[0].box)}
-        if nearest is not None:
-            evidence.update(
-                nearest_model=nearest.model,
-                nearest_reference=nearest.reference,
-                distance=round(nearest.distance, 4),
-            )
-        add(UNKNOWN_PERSON, msg, evidence)
-    return out
+        for kind, message, evidence in texts
+    ]
 
 
 def sentence(lk: Likeness, names: Mapping[str, str] | None = None, *, you: bool = False) -> str:
@@ -785,62 +571,11 @@ def sentence(lk: Likeness, names: Mapping[str, str] | None = None, *, you: bool 
     Examples: "Looks like you: strong match with your photo studio-01.jpg."; "Looks like Bea,
     another model, not Ava: strong match with Bea's photo b-03.jpg."
     """
-    names = names or {}
-    own_name = _name(names, lk.model)
-    who = "you" if you else own_name
-    your = "your" if you else f"{own_name}'s"
-    others = lk.with_verdict(OTHER)
-    strangers = lk.with_verdict(UNKNOWN)
-    extra = ""
-    if strangers:
-        extra = (
-            " Also in it: one person who is not a model of this workspace."
-            if len(strangers) == 1
-            else f" Also in it: {len(strangers)} people who are not models of this workspace."
-        )
-    best = lk.best_own
-    if best is not None and best.own is not None:
-        text = (
-            f"Looks like {who}: {strength(best.own.distance)} with {your} photo "
-            f"{_photo(best.own.reference)}."
-        )
-        for f in others:
-            assert f.other is not None
-            text += f" Also shows {_name(names, f.other.model)}, another model."
-        return text + extra
-    if others:
-        top = min(others, key=lambda f: f.other.distance if f.other else math.inf)
-        assert top.other is not None
-        other = _name(names, top.other.model)
-        start = "Does not look like you: looks like" if you else "Looks like"
-        tail = "" if you or not lk.known else f", not {own_name}"
-        return (
-            f"{start} {other}, another model{tail}: {strength(top.other.distance)} with "
-            f"{other}'s photo {_photo(top.other.reference)}."
-        ) + extra
-    if not lk.known:
-        return ""
-    if lk.problem is not None:
-        return f"Likeness not checked: {lk.problem}."
-    if lk.references == 0:
-        return "Likeness not checked: there are no reference photos to compare with."
-    if lk.reference_faces == 0:
-        return f"Likeness not checked: no face found in {your} reference photos."
-    if not lk.faces:
-        return "No face found in this image, so the likeness could not be checked."
-    amb = lk.with_verdict(AMBIGUOUS)
-    if amb and amb[0].other is not None:
-        return (
-            f"Could be {who} or {_name(names, amb[0].other.model)}: the faces match both "
-            "about equally. Check by eye."
-        )
-    closest = min((f.own.distance for f in lk.faces if f.own is not None), default=None)
-    start = "Does not look like you" if you else f"Does not look like {own_name}"
-    if len(lk.faces) == 1 and strangers:
-        near = f" (closest to {your} photos: {closest:.2f})" if closest is not None else ""
-        return (
-            f"{start}: the person in it matches no model of this workspace{near}; a match "
-            f"needs {lk.threshold:.2f} or less."
-        )
-    near = f" (closest {closest:.2f}; a match needs {lk.threshold:.2f} or less)" if closest else ""
-    return f"{start}: no face matches {your} photos{near}.{extra}"
+    return likenesstext.describe(
+        lk,
+        names or {},
+        you=you,
+        others=lk.with_verdict(OTHER),
+        strangers=lk.with_verdict(UNKNOWN),
+        ambiguous=lk.with_verdict(AMBIGUOUS),
+    )
