@@ -1,12 +1,12 @@
-"""Consent policy: parsing model.toml and the pure status evaluation."""
+"""Consent policy: the policy a signed consent sets and the pure status evaluation."""
 
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 
 import pytest
 
+from twinreview.core.consent import CONSENT_EXPIRED, USE_NOT_ALLOWED, consent_problems
 from twinreview.core.findings import (
     DUPLICATE_IN_BATCH,
     MATCHES_OTHER_MODEL,
@@ -16,22 +16,20 @@ from twinreview.core.findings import (
     Severity,
 )
 from twinreview.core.policy import (
-    CONSENT_EXPIRED,
-    USE_NOT_ALLOWED,
     Decision,
     Evaluation,
     ModelPolicy,
     PolicyError,
     State,
-    consent_problems,
     decision_from_payload,
     declared_uses,
     evaluate,
     parse_timestamp,
-    policy_from_config,
+    policy_from_consent,
     suggest_reasons,
     validate_reasons,
 )
+from twinreview.core.rostermodel import Consent
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 ASSET = "assets/ava/look1.jpg"
@@ -85,25 +83,28 @@ def run(decisions: list[Decision], **kw: object) -> Evaluation:
 # --- parsing -------------------------------------------------------------------------------------
 
 
-def test_defaults_without_consent_table() -> None:
-    p = policy_from_config("ava", {"display_name": "Ava"})
-    assert p.required_roles == ("model", "agent")
-    assert p.model_veto is True
-    assert p.expires is None
-    assert p.allowed_uses is None
+def _consent(**kw: object) -> Consent:
+    fields: dict[str, object] = {
+        "model_id": "ava",
+        "principal": "ava@x",
+        "uses": None,
+        "expires": None,
+        "require": ("model", "agent"),
+        "veto": True,
+        "withdrawn": False,
+        "seq": 3,
+        "ts": "2026-01-01T00:00:00Z",
+    }
+    fields.update(kw)
+    return Consent(**fields)  # type: ignore[arg-type]
 
 
-def test_full_consent_table_from_toml() -> None:
-    cfg = tomllib.loads(
-        """
-        [consent]
-        required_roles = ["model", "brand"]
-        model_veto = false
-        expires = 2027-06-30
-        allowed_uses = ["E-commerce ", "social"]
-        """
+def test_policy_from_a_signed_consent() -> None:
+    p = policy_from_consent(
+        "ava",
+        _consent(require=("model", "brand"), veto=False, expires="2027-06-30", uses=("social",)),
     )
-    p = policy_from_config("ava", cfg)
+    assert isinstance(p, ModelPolicy)
     assert p.required_roles == ("model", "brand")
     assert p.model_veto is False
     # A bare date holds through the whole day (UTC), and is shown as written.
@@ -111,42 +112,24 @@ def test_full_consent_table_from_toml() -> None:
     assert p.expires_label == "2027-06-30"
     assert p.to_json()["expires"] == "2027-06-30"
     assert p.to_json()["expires_at"] == "2027-07-01T00:00:00Z"
-    assert p.allowed_uses == ("e-commerce", "social")
+    assert p.allowed_uses == ("social",)
 
 
-def test_workspace_defaults_are_overridden_key_by_key() -> None:
-    ws = {"consent": {"required_roles": ["model", "agent", "brand"], "model_veto": False}}
-    p = policy_from_config("ava", {"consent": {"model_veto": True}}, ws)
-    assert p.required_roles == ("model", "agent", "brand")
-    assert p.model_veto is True
-
-
-@pytest.mark.parametrize(
-    ("table", "needle"),
-    [
-        ({"alowed_uses": ["x"]}, "unknown key 'alowed_uses'"),
-        ({"required_roles": ["model", "photographer"]}, "unknown role 'photographer'"),
-        ({"required_roles": []}, "at least one role"),
-        ({"required_roles": "model"}, "list of role names"),
-        ({"model_veto": "yes"}, "true or false"),
-        ({"expires": "next year"}, "must be a date"),
-        ({"allowed_uses": "social"}, "list of strings"),
-    ],
-)
-def test_malformed_policy_is_a_clear_error(table: dict[str, object], needle: str) -> None:
-    with pytest.raises(PolicyError, match=needle):
-        policy_from_config("ava", {"consent": table})
-
-
-def test_consent_not_a_table() -> None:
-    with pytest.raises(PolicyError, match="must be a table"):
-        policy_from_config("ava", {"consent": "yes"})
+def test_no_withdrawn_or_unreadable_consent_is_a_policy_error() -> None:
+    waiting = policy_from_consent("ava", None)
+    assert isinstance(waiting, PolicyError) and "waiting for the model's consent" in str(waiting)
+    withdrawn = policy_from_consent("ava", _consent(withdrawn=True))
+    assert isinstance(withdrawn, PolicyError) and "withdrew" in str(withdrawn)
+    bad = policy_from_consent("ava", _consent(expires="next year"))
+    assert isinstance(bad, PolicyError) and "must be a date" in str(bad)
 
 
 def test_expiry_forms() -> None:
-    p = policy_from_config("a", {"consent": {"expires": "2026-03-01T10:00:00Z"}})
+    p = policy_from_consent("a", _consent(expires="2026-03-01T10:00:00Z"))
+    assert isinstance(p, ModelPolicy)
     assert p.expires == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
-    naive = policy_from_config("a", {"consent": {"expires": dt.datetime(2026, 3, 1, 10)}})
+    naive = policy_from_consent("a", _consent(expires="2026-03-01T10:00:00"))
+    assert isinstance(naive, ModelPolicy)
     assert naive.expires == dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
 
 

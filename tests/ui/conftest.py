@@ -24,7 +24,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
-from twinreview.core.policy import Decision, evaluate, policy_from_config
+from twinreview.core.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.workspace import Workspace
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.services.scan_model import FileFacts
@@ -280,8 +280,8 @@ class FakeBackend:
     def statuses(self, workspace: Workspace, results: Sequence[Any]) -> StatusSnapshot:
         out = {}
         for r in results:
-            model = workspace.models.get(r.asset.model_id)
-            policy = policy_from_config(r.asset.model_id, model.config if model else {})
+            # Every model under the default policy, as if each had signed a consent.
+            policy = ModelPolicy(r.asset.model_id)
             eligible = {"agent@example.com": "agent", "ana@example.com": "model"}
             for d in self.decisions:
                 eligible[d.principal] = d.role

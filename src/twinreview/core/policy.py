@@ -3,8 +3,8 @@
 A model's consent is her own: a ``consent`` entry she signs into the signed roster
 (``core.rosterlog``; ``twinreview consent``) sets who must approve, her veto, the expiry and the
 allowed uses. :func:`policy_from_consent` turns it into a :class:`ModelPolicy`. Plain files
-(``model.toml``) carry display data only. (:func:`policy_from_config` still reads a ``[consent]``
-table, for ``twinreview roster migrate`` to show a model what her old file said.)
+(``model.toml``) carry display data only. What consent allows (expiry, uses) is checked by
+:mod:`twinreview.core.consent`.
 
 An asset's declared use comes from its JSON sidecar, field ``intended_use`` (or ``use``): one string
 or a list of strings. Every declared use must be allowed.
@@ -39,6 +39,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from twinreview.core.consent import (
+    CONSENT_EXPIRED,
+    USE_NOT_ALLOWED,
+    as_utc,
+    consent_problems,
+    norm_use,
+    parse_expiry,
+)
 from twinreview.core.errors import TwinreviewError, iso_utc
 from twinreview.core.findings import (
     MATCHES_OTHER_MODEL,
@@ -85,10 +93,6 @@ DISCLOSURE_KINDS: frozenset[str] = frozenset(
     }
 )
 
-# Finding kinds this module defines for consent problems, for scans or UIs that want to show them.
-CONSENT_EXPIRED = "consent_expired"
-USE_NOT_ALLOWED = "use_not_allowed"
-
 _KIND_TO_REASON: Mapping[str, str] = {
     NEAR_COPY_OF_REFERENCE: "copy_of_reference",
     MATCHES_OTHER_MODEL: "likeness_wrong",
@@ -99,7 +103,6 @@ _KIND_TO_REASON: Mapping[str, str] = {
     **{kind: "no_disclosure" for kind in DISCLOSURE_KINDS},
 }
 
-_CONSENT_KEYS = frozenset({"required_roles", "model_veto", "expires", "allowed_uses"})
 USE_FIELDS: tuple[str, ...] = ("intended_use", "use")
 
 
@@ -153,7 +156,7 @@ class ModelPolicy:
         required_roles: Roles that must each have at least one approval.
         model_veto: When true, a reject by a principal with role ``model`` always stands.
         expires: End of consent (aware, UTC); None when it does not expire. A bare date in
-            model.toml means the end of that day (UTC).
+            the consent means the end of that day (UTC).
         expires_label: The expiry as the policy states it (``2027-06-30``), for messages.
         allowed_uses: Allowed uses (lower case); None when any use is allowed.
     """
@@ -177,67 +180,6 @@ class ModelPolicy:
         }
 
 
-def policy_from_config(
-    model_id: str,
-    model_config: Mapping[str, Any],
-    workspace_config: Mapping[str, Any] | None = None,
-) -> ModelPolicy:
-    """Build a :class:`ModelPolicy` from the raw ``model.toml`` (and ``twinreview.toml`` defaults).
-
-    Raises:
-        PolicyError: when a ``[consent]`` table or one of its values is malformed.
-    """
-    merged: dict[str, Any] = {}
-    for where, config in (
-        ("twinreview.toml", workspace_config or {}),
-        ("model.toml", model_config),
-    ):
-        table = config.get("consent", {})
-        if not isinstance(table, Mapping):
-            raise PolicyError(f"{where}: [consent] must be a table")
-        unknown = sorted(set(table) - _CONSENT_KEYS)
-        if unknown:
-            raise PolicyError(
-                f"{where}: unknown key {unknown[0]!r} in [consent] "
-                f"(known: {', '.join(sorted(_CONSENT_KEYS))})"
-            )
-        merged.update(table)
-
-    roles = merged.get("required_roles", list(DEFAULT_REQUIRED_ROLES))
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise PolicyError("consent.required_roles must be a list of role names")
-    bad = [r for r in roles if r not in ROLES]
-    if bad:
-        raise PolicyError(
-            f"consent.required_roles: unknown role {bad[0]!r} (known: {', '.join(ROLES)})"
-        )
-    if not roles:
-        # An empty list would clear every asset without anyone looking at it.
-        raise PolicyError("consent.required_roles must name at least one role")
-
-    veto = merged.get("model_veto", True)
-    if not isinstance(veto, bool):
-        raise PolicyError("consent.model_veto must be true or false")
-
-    expires = _parse_expiry(merged.get("expires"))
-
-    uses_raw = merged.get("allowed_uses")
-    uses: tuple[str, ...] | None = None
-    if uses_raw is not None:
-        if not isinstance(uses_raw, list) or not all(isinstance(u, str) for u in uses_raw):
-            raise PolicyError("consent.allowed_uses must be a list of strings")
-        uses = tuple(dict.fromkeys(_norm_use(u) for u in uses_raw))
-
-    return ModelPolicy(
-        model_id=model_id,
-        required_roles=tuple(dict.fromkeys(roles)),
-        model_veto=veto,
-        expires=expires,
-        expires_label=_expiry_label(merged.get("expires"), expires),
-        allowed_uses=uses,
-    )
-
-
 def policy_from_consent(model_id: str, consent: Consent | None) -> ModelPolicy | PolicyError:
     """The policy a model's own signed consent sets, or why nothing can be cleared.
 
@@ -250,9 +192,9 @@ def policy_from_consent(model_id: str, consent: Consent | None) -> ModelPolicy |
     if consent.withdrawn:
         return PolicyError("the model withdrew her consent")
     try:
-        expires = _parse_expiry(consent.expires)
-    except PolicyError as exc:
-        return exc
+        expires = parse_expiry(consent.expires)
+    except ValueError as exc:
+        return PolicyError(str(exc))
     return ModelPolicy(
         model_id=model_id,
         required_roles=consent.require,
@@ -275,49 +217,14 @@ def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
     for key in USE_FIELDS:
         value = sidecar.get(key)
         if isinstance(value, str) and value.strip():
-            return (_norm_use(value),)
+            return (norm_use(value),)
         if isinstance(value, list):
             uses = tuple(
-                dict.fromkeys(_norm_use(v) for v in value if isinstance(v, str) and v.strip())
+                dict.fromkeys(norm_use(v) for v in value if isinstance(v, str) and v.strip())
             )
             if uses:
                 return uses
     return None
-
-
-def consent_problems(
-    policy: ModelPolicy, uses: Sequence[str] | None, now: dt.datetime
-) -> list[tuple[str, str]]:
-    """Consent problems of an asset, as ``(kind, sentence)`` pairs; empty when consent holds.
-
-    ``kind`` is :data:`CONSENT_EXPIRED` or :data:`USE_NOT_ALLOWED`.
-    """
-    problems: list[tuple[str, str]] = []
-    if policy.expires is not None and _aware(now) >= policy.expires:
-        label = policy.expires_label or iso_utc(policy.expires, "auto")
-        problems.append((CONSENT_EXPIRED, f"The model's consent ran until {label} (UTC)."))
-    if policy.allowed_uses is not None:
-        allowed = set(policy.allowed_uses)
-        if not uses:
-            problems.append(
-                (
-                    USE_NOT_ALLOWED,
-                    (
-                        "The model allows only some uses, and this asset does not say "
-                        "what it is for (no intended_use in its sidecar)."
-                    ),
-                )
-            )
-        else:
-            for use in uses:
-                if _norm_use(use) not in allowed:
-                    problems.append(
-                        (
-                            USE_NOT_ALLOWED,
-                            f"The model did not agree to the use {use!r}.",
-                        )
-                    )
-    return problems
 
 
 @dataclass(frozen=True)
@@ -649,7 +556,7 @@ def _latest_per_principal(decisions: Sequence[Decision]) -> tuple[Decision, ...]
     for d in decisions:
         by_principal.setdefault(d.principal, []).append(d)
     latest = [latest_of(ds) for ds in by_principal.values()]
-    return tuple(sorted(latest, key=lambda d: (_aware(d.ts), d.principal)))
+    return tuple(sorted(latest, key=lambda d: (as_utc(d.ts), d.principal)))
 
 
 def parse_timestamp(value: object) -> dt.datetime:
@@ -662,54 +569,10 @@ def parse_timestamp(value: object) -> dt.datetime:
         ValueError: when the string is not ISO 8601.
     """
     if isinstance(value, dt.datetime):
-        return _aware(value)
+        return as_utc(value)
     if not isinstance(value, str):
         raise TypeError(f"not a timestamp: {value!r}")
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    return _aware(dt.datetime.fromisoformat(text))
-
-
-def _parse_expiry(value: object) -> dt.datetime | None:
-    if value is None:
-        return None
-    # A bare date means consent holds through that whole day; UTC, because a workspace is shared
-    # across laptops in different time zones and must evaluate the same everywhere.
-    if isinstance(value, dt.datetime):
-        return _aware(value)
-    if isinstance(value, dt.date):
-        return _end_of_day(value)
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if len(text) == 10:
-                return _end_of_day(dt.date.fromisoformat(text))
-            return parse_timestamp(text)
-        except ValueError:
-            pass
-    raise PolicyError(f"consent.expires must be a date such as 2027-06-30, not {value!r}")
-
-
-def _expiry_label(raw: object, expires: dt.datetime | None) -> str | None:
-    if expires is None:
-        return None
-    if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
-        return raw.isoformat()
-    if isinstance(raw, str) and len(raw.strip()) == 10:
-        return raw.strip()
-    return iso_utc(expires, "auto")
-
-
-def _end_of_day(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-def _norm_use(use: str) -> str:
-    return use.strip().lower()
+    return as_utc(dt.datetime.fromisoformat(text))
