@@ -64,6 +64,7 @@ from typing import Any
 
 import filelock
 
+from twinreview.core import logfile
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigError, verify
 
@@ -72,7 +73,6 @@ LOGS_DIR = "logs"
 FORMAT_VERSION = 1
 KINDS: tuple[str, ...] = ("genesis", "decision", "withdraw", "rotate", "recovery", "close")
 HEADER_FIELDS: tuple[str, ...] = ("v", "log", "seq", "prev", "ts", "principal", "role", "kind")
-_TAIL_CHUNK = 64 * 1024
 
 
 class LogError(TwinreviewError):
@@ -252,7 +252,6 @@ def read_log(path: Path) -> LogContent:
 # long is not an entry, and decoding it (JSON, base64, JSON again) would cost several times its
 # size in memory.
 MAX_LINE_BYTES = 1 << 20
-_READ_CHUNK = 1 << 16
 
 
 @dataclass
@@ -286,84 +285,16 @@ def stream_log(path: Path, *, skip: int = 0, first_lineno: int = 1) -> StreamedL
     from twinreview.core.files import open_regular
 
     content = LogContent(path)
-    whole = hashlib.sha256()
-    prefix_sha: str | None = None
-    size = 0
     with open_regular(path) as fh:
-        remaining = skip
-        last = b""
-        while remaining:
-            chunk = fh.read(min(remaining, _READ_CHUNK))
-            if not chunk:
-                break
-            whole.update(chunk)
-            size += len(chunk)
-            remaining -= len(chunk)
-            last = chunk[-1:]
-        if skip and not remaining and last == b"\n":
-            prefix_sha = whole.copy().hexdigest()
-        elif skip:
-            # Not the prefix recorded: decode the whole file after all.
-            fh.seek(0)
-            whole = hashlib.sha256()
-            size = 0
-            first_lineno = 1
-        lineno = first_lineno
-        while True:
-            line = fh.readline(MAX_LINE_BYTES + 1)
-            if not line:
-                break
-            whole.update(line)
-            size += len(line)
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                # Too long: read past the rest of it in chunks, keeping only its start.
-                start, dropped = line, len(line)
-                while not line.endswith(b"\n"):
-                    line = fh.readline(_READ_CHUNK)
-                    if not line:
-                        break
-                    whole.update(line)
-                    size += len(line)
-                    dropped += len(line)
-                if not line.endswith(b"\n"):
-                    content.torn_tail = start  # an unfinished giant: reported as a torn tail
-                    break
-                content.lines.append(
-                    RawLine(
-                        lineno,
-                        b"",
-                        None,
-                        None,
-                        None,
-                        f"malformed line: {dropped} bytes, longer than any entry",
-                    )
-                )
-                lineno += 1
-                continue
-            if not line.endswith(b"\n"):
-                content.torn_tail = line
-                break
-            content.lines.append(parse_line(line, lineno))
-            lineno += 1
-    return StreamedLog(content, size, prefix_sha, whole.hexdigest())
-
-
-def parse_log(path: Path, data: bytes, start: int = 0, lineno: int = 1) -> LogContent:
-    """Decode the lines of ``data`` (already in memory) from byte offset ``start`` on.
-
-    ``start`` must be 0 or just after a newline (a verified prefix ends there).
-    """
-    content = LogContent(path)
-    end = data.rfind(b"\n", start) + 1
-    if end == 0:
-        end = start
-    content.torn_tail = data[end:]
-    while start < end:
-        nl = data.index(b"\n", start)
-        content.lines.append(parse_line(data[start : nl + 1], lineno))
-        start = nl + 1
-        lineno += 1
-    return content
+        lines = logfile.CappedLines(fh, cap=MAX_LINE_BYTES, skip=skip, first_lineno=first_lineno)
+        for lineno, line, dropped in lines:
+            if dropped:
+                error = f"malformed line: {dropped} bytes, longer than any entry"
+                content.lines.append(RawLine(lineno, b"", None, None, None, error))
+            else:
+                content.lines.append(parse_line(line, lineno))
+        content.torn_tail = lines.torn
+    return StreamedLog(content, lines.size, lines.prefix_sha256, lines.sha256)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -516,22 +447,10 @@ class LogWriter:
         return tail, written
 
     def _recover_torn_tail(self) -> dict[str, Any] | None:
-        with self.path.open("rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            end = size
-            while end > 0:
-                start = max(0, end - _TAIL_CHUNK)
-                fh.seek(start)
-                chunk = fh.read(end - start)
-                nl = chunk.rfind(b"\n")
-                if nl >= 0:
-                    end = start + nl + 1
-                    break
-                end = start
-            if end == size:
-                return None
-            fh.seek(end)
-            torn = fh.read()
+        found = logfile.torn_tail(self.path)
+        if found is None:
+            return None
+        end, torn = found
         if self._completes_chain(end, torn):
             # The entry was written whole and only its newline is missing (a crash between the
             # two, or a sync tool that strips a final newline): it is a real, signed entry.
@@ -581,15 +500,9 @@ class LogWriter:
             return False
         if end == 0:
             return payload.get("seq") == 0 and payload.get("prev") is None
-        with self.path.open("rb") as fh:
-            start = max(0, end - _TAIL_CHUNK)
-            fh.seek(start)
-            chunk = fh.read(end - start)
-        # The previous complete line: after the newline before the final one.
-        cut = chunk.rfind(b"\n", 0, len(chunk) - 1)
-        if cut < 0 and start > 0:
+        last = logfile.line_before(self.path, end)
+        if last is None:
             return False  # a line longer than the chunk: do not guess
-        last = chunk[cut + 1 :]
         prev = parse_line(last, 0).payload
         prev_seq = prev.get("seq") if prev is not None else None
         return (
@@ -599,25 +512,9 @@ class LogWriter:
         )
 
     def _read_tail(self) -> _Tail:
-        with self.path.open("rb") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            if size == 0:
-                raise LogError(f"{self.path.name} has no genesis entry")
-            # Find the start of the last line: the newline before the final one.
-            pos = size - 1
-            start = 0
-            buf = b""
-            while pos > 0:
-                chunk_start = max(0, pos - _TAIL_CHUNK)
-                fh.seek(chunk_start)
-                buf = fh.read(pos - chunk_start) + buf
-                nl = buf.rfind(b"\n")
-                if nl >= 0:
-                    start = chunk_start + nl + 1
-                    break
-                pos = chunk_start
-            fh.seek(start)
-            last = fh.read()
+        last = logfile.last_line(self.path)
+        if not last:
+            raise LogError(f"{self.path.name} has no genesis entry")
         raw = parse_line(last, 0)
         payload = raw.payload
         if payload is None:
