@@ -125,3 +125,37 @@ def test_key_from_the_keyring_when_no_key_file(
     dialog.publish_button.click()
     qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
     assert dialog.error_text == "" and dialog.files.count() == 3
+
+
+def test_closing_while_publishing_keeps_nothing(
+    qtbot: Any, pw: PublishWs, bridge: Bridge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    outcomes: list[str] = []
+    real = publish_dialog.publish_workspace
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        started.set()
+        release.wait(10)
+        try:
+            return real(*args, **kwargs)
+        except Exception as exc:
+            outcomes.append(str(exc))
+            raise
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(publish_dialog, "publish_workspace", slow)
+    out = tmp_path / "out"
+    dialog = _dialog(qtbot, pw, bridge, out)
+    dialog.show()
+    dialog.publish_button.click()
+    assert started.wait(30)
+    dialog.reject()  # closed while the worker runs: it is told to stop
+    release.set()
+    assert finished.wait(60)
+    qtbot.wait(200)  # the (dropped) delivery reaches the GUI thread and is ignored
+    assert outcomes == ["publishing was cancelled; nothing was written"]
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".twinreview-publish")]
+    assert dialog.outcome is None

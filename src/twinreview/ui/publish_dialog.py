@@ -45,7 +45,7 @@ from twinreview.services.keys import KeyStore
 from twinreview.services.publish import PublishOptions, PublishResult, publish_workspace
 from twinreview.services.publish_check import read_signoff
 from twinreview.services.trust import Verifier
-from twinreview.ui.bridge import Bridge
+from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.resources import icon
 
@@ -156,6 +156,7 @@ class PublishDialog(QDialog):
         self._keystore = keystore or _system_keystore
         self._stop = threading.Event()
         self._running = False
+        self._task: Task[PublishOutcome] | None = None
         #: The last outcome (tests and the screenshot read it).
         self.outcome: PublishOutcome | None = None
         #: The one-line error of the last run, if it failed.
@@ -271,7 +272,7 @@ class PublishDialog(QDialog):
         self.progress.setValue(0)
         self.summary.setText("Publishing…")
         sink = self._bridge.progress_sink(self._on_progress)
-        self._bridge.run_long(
+        self._task = self._bridge.run_long(
             run_publish,
             request,
             sink,
@@ -337,4 +338,6 @@ class PublishDialog(QDialog):
     def done(self, result: int) -> None:
         """Closing while publishing asks the worker to stop (nothing is then kept)."""
         self._stop.set()
+        if self._task is not None:
+            self._task.cancel()  # the dialog is going away: its callbacks must not run
         super().done(result)
