@@ -337,7 +337,7 @@ def test_owner_approves_a_join_request_in_the_roster_screen(
     assert shown["pending"] == []
 
 
-def test_a_non_owner_approving_sees_the_refusal(
+def test_a_non_owner_cannot_press_approve_and_is_told_why(
     qtbot: Any, tmp_path: Path, device: Any
 ) -> None:
     root = _workspace(tmp_path)
@@ -353,9 +353,13 @@ def test_a_non_owner_approving_sees_the_refusal(
     dialog = _roster_dialog(qtbot, app)
     assert dialog.select_request("sam@agency.example")
     assert "Only the owner or an admin can approve" in dialog.requests_note.text()
+    # The button agrees with the note beside it: nothing to press that would only be refused.
+    assert not dialog.approve_button.isEnabled()
+    assert "owner or an admin" in dialog.approve_button.toolTip()
     before = (root / "roster" / "roster.dlog").read_bytes()
 
-    dialog.approve_button.click()
+    # Had the roster changed after the screen was drawn, the roster's own refusal still shows.
+    dialog.approve_selected()
     qtbot.waitUntil(lambda: dialog.message.text().startswith("Not approved: "))
     message = dialog.message.text()
     assert "\n" not in message and "bo@agency.example" in message

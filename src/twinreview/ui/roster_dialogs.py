@@ -70,6 +70,9 @@ from twinreview.ui.roster_view import (
 from twinreview.ui.session import ReviewSession
 
 _ROLE_WORDS = {"model": "Model", "agent": "Agent", "brand": "Brand"}
+_APPROVE_TIP = "Add the selected person to the roster, signed with your key (owner or admin only)"
+_JOIN_TIP = "Ask the owner to add you: writes a request signed with your key"
+_CONSENT_TIP = "Give, narrow or withdraw your consent as a model"
 #: Colours of the message lines (readable on light and dark palettes' base colours).
 _ERROR_STYLE = "color: #b3261e;"
 _OK_STYLE = "color: #1f7a3f;"
@@ -342,9 +345,7 @@ class RosterDialog(QDialog):
         self.requests.selectionModel().selectionChanged.connect(self._update_buttons)
         self.requests_empty = _wrap("No join requests are waiting.")
         self.approve_button = QPushButton(icon("approve"), "&Approve")
-        self.approve_button.setToolTip(
-            "Add the selected person to the roster, signed with your key (owner or admin only)"
-        )
+        self.approve_button.setToolTip(_APPROVE_TIP)
         self.approve_button.clicked.connect(self.approve_selected)
         self.requests_note = _wrap()
         self.message = _message_line()
@@ -364,18 +365,22 @@ class RosterDialog(QDialog):
 
         self.me = _wrap(rich=True)
         self.join_button = QPushButton(icon("identity"), "&Join this workspace…")
-        self.join_button.setToolTip(
-            "Ask the owner to add you: writes a request signed with your key"
-        )
+        self.join_button.setToolTip(_JOIN_TIP)
         self.join_button.clicked.connect(lambda: self._open_join())
         self.consent_button = QPushButton(icon("approve"), "My &consent…")
-        self.consent_button.setToolTip("Give, narrow or withdraw your consent as a model")
+        self.consent_button.setToolTip(_CONSENT_TIP)
         self.consent_button.clicked.connect(self._consent_clicked)
         self.trust_button = QPushButton(icon("approve"), "&Trust this workspace…")
         self.trust_button.setToolTip("Check the owner's key code and trust it on this device")
         self.trust_button.clicked.connect(lambda: self._open_trust())
+        # Why Join or My consent is greyed out, in the box itself (not only in a tooltip).
+        self.me_note = _wrap()
+        self.me_note.hide()
+        me_text = QVBoxLayout()
+        me_text.addWidget(self.me)
+        me_text.addWidget(self.me_note)
         me_row = QHBoxLayout()
-        me_row.addWidget(self.me, 1)
+        me_row.addLayout(me_text, 1)
         for b in (self.trust_button, self.join_button, self.consent_button):
             me_row.addWidget(b)
         me_box = QGroupBox("You")
@@ -540,38 +545,83 @@ class RosterDialog(QDialog):
             )
         return text
 
+    def _why_no_signing(self) -> str | None:
+        """Why nothing can be signed from this screen now (None: it can)."""
+        view = self.session.roster
+        trust = self.session.trust
+        if self.session.identity is None:
+            return "Create your identity first (Identity…): signing needs your key."
+        if self.session.read_only_reason is not None:
+            return self.session.read_only_reason
+        if view is not None and view.exists and not view.ok:
+            return "The signed roster is damaged: nothing can be signed here."
+        if trust is None or not trust.ok:
+            return "Trust the workspace's owner first (Trust this workspace…)."
+        return None
+
+    def _why_not_approve(self) -> str | None:
+        """Why Approve is greyed out (None: it is not)."""
+        view = self.session.roster
+        if view is None or not view.pending:
+            return None
+        if not view.i_am_admin:
+            return "Only the owner or an admin can approve join requests; you are neither."
+        why = self._why_no_signing()
+        if why is not None:
+            return why
+        if self._selected_request() is None:
+            return "Select a request to approve it."
+        return None
+
     def _update_buttons(self, *_: object) -> None:
         view = self.session.roster
         trust = self.session.trust
-        identity = self.session.identity
-        has_key = identity is not None and self.session.read_only_reason is None
-        pinned = trust is not None and trust.ok
+        no_signing = self._why_no_signing()
         self.trust_button.setVisible(trust is not None and trust.state == UNPINNED)
-        can_join = (
-            view is not None
-            and view.exists
-            and view.me is None
-            and view.my_request is None
-            and has_key
+
+        # Each button is enabled exactly when its action would be accepted; otherwise the
+        # reason is shown beside it and in its tooltip.
+        notes: list[str] = []
+        join_shown = view is not None and view.exists and view.me is None
+        join_why: str | None = None
+        if join_shown:
+            assert view is not None
+            join_why = (
+                "Your request is already waiting." if view.my_request is not None else no_signing
+            )
+        self.join_button.setVisible(join_shown)
+        self.join_button.setEnabled(join_shown and join_why is None)
+        self.join_button.setToolTip(_JOIN_TIP if join_why is None else f"{_JOIN_TIP} — {join_why}")
+        # "Your request is already waiting" is said in the text above; no need to repeat it.
+        if join_shown and join_why is not None and view is not None and view.my_request is None:
+            notes.append(f"Join: {join_why}")
+
+        consent_shown = view is not None and bool(view.my_consent_models)
+        self.consent_button.setVisible(consent_shown)
+        self.consent_button.setEnabled(consent_shown and no_signing is None)
+        self.consent_button.setToolTip(
+            _CONSENT_TIP if no_signing is None else f"{_CONSENT_TIP} — {no_signing}"
         )
-        self.join_button.setVisible(view is not None and view.exists and view.me is None)
-        self.join_button.setEnabled(can_join and pinned)
-        if view is not None and view.me is None and not pinned:
-            self.join_button.setToolTip("Trust the workspace's owner first")
-        self.consent_button.setVisible(view is not None and bool(view.my_consent_models))
-        self.consent_button.setEnabled(has_key and pinned)
-        selected = self._selected_request()
-        self.approve_button.setEnabled(selected is not None and has_key and pinned)
+        if consent_shown and no_signing is not None:
+            notes.append(f"My consent: {no_signing}")
+        self.me_note.setText("\n".join(notes))
+        self.me_note.setVisible(bool(notes))
+
+        approve_why = self._why_not_approve()
+        self.approve_button.setEnabled(
+            view is not None and bool(view.pending) and approve_why is None
+        )
+        self.approve_button.setToolTip(
+            _APPROVE_TIP if approve_why is None else f"{_APPROVE_TIP} — {approve_why}"
+        )
         if view is None or not view.pending:
             self.requests_note.setText("")
-        elif view.i_am_admin:
+        elif approve_why is not None:
+            self.requests_note.setText(approve_why)
+        else:
             self.requests_note.setText(
                 "Approving adds them to the roster, signed with your key. Check that you know "
                 "them before you approve."
-            )
-        else:
-            self.requests_note.setText(
-                "Only the owner or an admin can approve join requests; you are neither."
             )
 
     def _selected_request(self) -> RequestRow | None:
