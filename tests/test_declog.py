@@ -227,22 +227,39 @@ def test_whole_signed_entry_missing_only_its_newline_is_kept(ws: Path, key: Sign
     assert [e.payload.get("decision") for e in report.merged()][2] == "reject"
 
 
-def test_stripped_final_newline_is_put_back_by_prepare(ws: Path, key: SigningKey) -> None:
-    # A sync tool that strips the final newline: prepare() finishes the line, writes nothing else.
+def _kinds(path: Path) -> list[str]:
+    return [str(line.payload["kind"]) for line in read_log(path).lines if line.payload]
+
+
+def test_stripped_final_newline_is_put_back_before_the_next_entry(
+    ws: Path, key: SigningKey
+) -> None:
+    # A sync tool that strips the final newline: the next append finishes the line and adds
+    # nothing but its own entry.
     writer = _writer(ws, key)
     writer.append("decision", {"n": 1})
     clean = writer.path.read_bytes()
     writer.path.write_bytes(clean[:-1])
-    assert writer.prepare() == []
-    assert writer.path.read_bytes() == clean
+    writer.append("decision", {"n": 2})
+    assert writer.path.read_bytes().startswith(clean)
+    assert _kinds(writer.path) == ["genesis", "decision", "decision"]
     # The same for a log that holds only its genesis entry.
     other = SigningKey.from_seed(hashlib.sha256(b"ana-laptop2").digest())
     second = LogWriter(ws / "logs" / "second.dlog", other, PRINCIPAL, "model")
-    second.prepare()
-    only = second.path.read_bytes()
-    second.path.write_bytes(only[:-1])
-    assert second.prepare() == []
-    assert second.path.read_bytes() == only
+    genesis = build_entry(
+        other,
+        PRINCIPAL,
+        "model",
+        seq=0,
+        prev=None,
+        ts=datetime.now(UTC),
+        kind="genesis",
+        fields={"key": other.public.openssh(), "name": ""},
+    )
+    second.path.write_bytes(genesis.line[:-1])
+    second.append("decision", {"n": 1})
+    assert second.path.read_bytes().startswith(genesis.line)
+    assert _kinds(second.path) == ["genesis", "decision"]
 
 
 @pytest.mark.parametrize("why", ["another_key", "skips_a_seq", "wrong_prev"])
@@ -262,20 +279,21 @@ def test_whole_line_that_is_not_the_next_entry_is_moved_aside(
         line = _next_entry(ws, writer, key, prev="0" * 64)
     with writer.path.open("ab") as fh:
         fh.write(line[:-1])
-    assert [e.kind for e in writer.prepare()] == ["recovery"]
+    writer.append("decision", {"n": 2})
+    assert _kinds(writer.path) == ["genesis", "decision", "recovery", "decision"]
     (aside,) = writer.path.parent.glob(writer.path.name + ".torn-*")
     assert aside.read_bytes() == line[:-1]
     assert writer.path.read_bytes().startswith(clean)
     assert verify_workspace(ws).ok
 
 
-def test_prepare_recovers_without_a_decision(ws: Path, key: SigningKey) -> None:
+def test_a_torn_line_is_recovered_before_the_next_entry(ws: Path, key: SigningKey) -> None:
     writer = _writer(ws, key)
-    assert [e.kind for e in writer.prepare()] == ["genesis"]
-    assert writer.prepare() == []
+    writer.append("decision", {"n": 1})
     with writer.path.open("ab") as fh:
         fh.write(b"{")
-    assert [e.kind for e in writer.prepare()] == ["recovery"]
+    writer.append("decision", {"n": 2})
+    assert _kinds(writer.path) == ["genesis", "decision", "recovery", "decision"]
     assert verify_workspace(ws).ok
 
 
@@ -283,7 +301,7 @@ def test_lock_timeout_is_a_clear_error(ws: Path, key: SigningKey) -> None:
     import filelock
 
     writer = _writer(ws, key, lock_timeout=0.2)
-    writer.prepare()
+    writer.append("decision", {"n": 0})
     holder = filelock.FileLock(str(writer.path.with_name(f".{writer.path.name}.lock")))
     # filelock is re-entrant per object and thread; a second process is the real contender.
     code = textwrap.dedent(
@@ -374,8 +392,8 @@ def test_sigkill_loses_no_acknowledged_entry(ws: Path, key: SigningKey) -> None:
             parts = raw.split()
             if len(parts) == 3:
                 acknowledged[int(parts[0])] = (parts[1].decode(), int(parts[2]))
-        # The next writer recovers whatever the kill left, and the log verifies.
-        _writer(ws, key).prepare()
+        # The next append recovers whatever the kill left first, and the log verifies.
+        _writer(ws, key).append("decision", {"tag": "next", "n": round_no})
         report = verify_workspace(ws)
         assert report.ok, [p.message for p in report.problems]
         lines = read_log(_writer(ws, key).path).lines

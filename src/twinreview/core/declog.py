@@ -5,7 +5,6 @@ Public API:
         ``LogWriter.for_workspace(ws_root, key, principal, role, ...)`` puts it at
         ``logs/<principal>--<fp16>.dlog``. ``append(kind, fields) -> Entry`` signs and appends one
         entry (creating the file with a genesis entry, recovering a torn tail first if needed).
-        ``prepare() -> list[Entry]`` does only the create/recover step. ``entries()`` reads back.
     Entry: one written entry (seq, kind, payload dict, payload bytes, sig, line bytes, line_hash).
     build_entry(key, principal, role, *, seq, prev, ts, kind, fields) -> Entry: sign without
         writing (for building large test/benchmark logs).
@@ -337,7 +336,7 @@ class LogWriter:
         lock_timeout: float = 30.0,
         context: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
-        """Set up a writer; nothing is touched on disk until :meth:`prepare` or :meth:`append`.
+        """Set up a writer; nothing is touched on disk until :meth:`append`.
 
         Args:
             path: The log file.
@@ -398,20 +397,6 @@ class LogWriter:
             if tail.kind == "close":
                 raise LogError(f"{self.path.name} is closed; no further entries")
             return self._write_entry(tail, kind, fields)
-
-    def prepare(self) -> list[Entry]:
-        """Create the log (genesis) or recover a torn tail, as needed; returns what was written.
-
-        Raises:
-            LogError, LogLockedError, OSError: as for :meth:`append`.
-        """
-        with self._locked():
-            _, written = self._prepare_locked()
-            return written
-
-    def entries(self) -> list[RawLine]:
-        """Every complete line of the log as decoded by :func:`read_log` (unverified)."""
-        return read_log(self.path).lines if self.path.exists() else []
 
     # -- internals -------------------------------------------------------------------------
 
