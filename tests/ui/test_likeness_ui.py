@@ -149,12 +149,12 @@ def test_findings_panel_and_simple_mode_say_who_it_looks_like(
     assert w.compare.reference is not None
     assert w.compare.reference.rel == "models/ana/references/ref-0.jpg"
     assert "Closest face" in w.compare.reference.why
-    # Simple mode: the same sentence, large, under the pictures.
+    # Simple mode: the same finding in her words, large, under the pictures.
     w.acts["simple"].trigger()
     assert w.pages.currentIndex() == PAGE_SIMPLE
     assert w.select_asset("assets/ana/look-1.jpg")
     label = w.simple_page.likeness
-    assert label.text() == "Looks like you: strong match with your photo ref-0.jpg."
+    assert label.text() == "This looks like you: a strong match with your photo ref-0.jpg."
     assert label.isVisible()
     if os.environ.get("TWINREVIEW_SHOTS"):
         w.grab().save(os.path.join(os.environ["TWINREVIEW_SHOTS"], "simple-likeness.png"))

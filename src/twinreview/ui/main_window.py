@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twinreview.core.likeness import sentence as likeness_sentence
 from twinreview.core.workspace import Workspace
 from twinreview.ui.actions import MENUS, TOOLBAR, build_actions
 from twinreview.ui.compare_view import CompareMode, CompareView
@@ -46,7 +45,13 @@ from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.page import AssetPage
-from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
+from twinreview.ui.plain import (
+    finding_sentences,
+    likeness_sentence,
+    plain_error,
+    reference_caption,
+    simple_status,
+)
 from twinreview.ui.queue_model import (
     QueueFilter,
     QueueModel,
@@ -589,9 +594,10 @@ class MainWindow(QMainWindow):
         view.set_faces(*face_boxes(lk, names))
         self.findings.model_names = names
         self.findings.you_models = self._you_models()
-        text = ""
-        if lk is not None:
-            text = likeness_sentence(lk, names, you=lk.model in self.findings.you_models)
+        # Simple mode speaks to the model in her words (ui.plain), as its finding sentences do.
+        identity = self.session.identity
+        you = identity is None or identity.role == "model"
+        text = likeness_sentence(lk, names, you=you) if lk is not None else ""
         self.simple_page.likeness.setText(text)
         self.simple_page.likeness.setVisible(bool(text))
 

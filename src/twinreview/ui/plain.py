@@ -6,6 +6,7 @@ Second person, one sentence per warning or blocking finding, never a code (``int
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -24,6 +25,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
+from twinreview.core.likeness import AMBIGUOUS, OTHER, UNKNOWN, Likeness
 from twinreview.core.policy import REASON_CODES, State
 
 #: Sentences for kinds that need no evidence, addressed to the model.
@@ -119,6 +121,61 @@ def finding_sentences(
         if text not in out:
             out.append(text)
     return out
+
+
+def likeness_sentence(lk: Likeness, names: Mapping[str, str], *, you: bool = True) -> str:
+    """What the face check says, for the model (``you``) or about her (``you=False``).
+
+    The words of :func:`twinreview.core.likeness.sentence` are the reviewer's (likeness,
+    reference photos, distances); these are the model's: who the image looks like, and when the
+    check could not tell, why, without figures or file paths. Empty when the image is filed
+    under a person the workspace does not know (that finding says so already).
+    """
+    own = names.get(lk.model) or "the model"
+    who = "you" if you else own
+    your = "your" if you else f"{own}'s"
+    others = lk.with_verdict(OTHER)
+    strangers = lk.with_verdict(UNKNOWN)
+    also = ""
+    if strangers:
+        also = (
+            " Someone who is not in this workspace is in it too."
+            if len(strangers) == 1
+            else f" {len(strangers)} people who are not in this workspace are in it too."
+        )
+    best = lk.best_own
+    if best is not None and best.own is not None:
+        how = "a strong match" if best.own.strength == "strong match" else "a match"
+        text = f"This looks like {who}: {how} with {your} photo {_name(best.own.reference)}."
+        for model in dict.fromkeys(f.other.model for f in others if f.other is not None):
+            text += f" {names.get(model) or 'Another model'} is in it too."
+        return text + also
+    if others:
+        top = min(others, key=lambda f: f.other.distance if f.other else math.inf)
+        other = (names.get(top.other.model) if top.other else None) or "another model"
+        return f"This does not look like {who}: it looks like {other}, another model.{also}"
+    if not lk.known:
+        return ""
+    could_not = f"We could not tell whether this looks like {who}"
+    if lk.problem is not None:
+        return f"{could_not}: the face check did not work on this image."
+    if lk.references == 0:
+        return f"{could_not}: there are no photos of {who} here to compare it with."
+    if lk.reference_faces == 0:
+        none_of = "none of your photos" if you else f"none of {your} photos"
+        return f"{could_not}: {none_of} shows a face we could find."
+    if not lk.faces:
+        return f"{could_not}: we could not find a face in this image."
+    ambiguous = lk.with_verdict(AMBIGUOUS)
+    if ambiguous and ambiguous[0].other is not None:
+        other = names.get(ambiguous[0].other.model) or "another model"
+        return (
+            f"This could be {who} or {other}: the face looks about as much like both. "
+            "Look for yourself."
+        )
+    if len(lk.faces) == 1 and strangers:
+        return f"This does not look like {who}: the person in it is not anyone in this workspace."
+    return f"This does not look like {who}: no face in it matches {your} photos.{also}"
 
 
 def plain_error(message: str) -> str:

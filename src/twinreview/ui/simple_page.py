@@ -47,11 +47,11 @@ class SimplePage(QWidget):
         self.header.setFont(font)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        # "Looks like you: strong match with your photo studio-01.jpg" (the face check).
+        # "This looks like you: a strong match with your photo studio-01.jpg" (the face check).
         self.likeness = QLabel()
         self.likeness.setWordWrap(True)
         self.likeness.setToolTip(
-            "What the face check says: a likeness aid for your own judgement, not proof"
+            "What the face check says: a help for your own judgement, not proof of who it is"
         )
         lfont = self.likeness.font()
         lfont.setPointSizeF(lfont.pointSizeF() * 1.2)
