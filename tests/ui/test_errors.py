@@ -236,3 +236,21 @@ def test_log_records_never_reach_stderr_without_a_log_file() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stderr == ""
+
+
+def test_a_failed_workspace_creation_says_one_short_line(
+    qtbot: Any, harness: Harness, tmp_path: Path, boxes: list[tuple[str, str]]
+) -> None:
+    # A file-system error can carry a whole path listing: the window shows one line, cut the
+    # way every other error line of the app is (core.errors.one_line).
+    def refuse(root: Path, name: str) -> None:
+        raise OSError("cannot create\n" + "very/deep/folder/" * 60)
+
+    harness.backend.create_workspace = refuse  # type: ignore[method-assign]
+    harness.window.create_workspace_at(tmp_path / "new-ws", "Spring")
+    qtbot.waitUntil(lambda: bool(boxes))
+    line = harness.window.status_text.text()
+    assert line.startswith("Workspace not created: cannot create very/deep/folder/")
+    assert "\n" not in line
+    assert len(line) <= len("Workspace not created: ") + 300
+    assert boxes[0][0] == line.removeprefix("Workspace not created: ")

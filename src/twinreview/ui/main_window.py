@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.ui.actions import MENUS, TOOLBAR, build_actions
 from twinreview.ui.compare_view import CompareMode, CompareView
@@ -375,8 +376,7 @@ class MainWindow(QMainWindow):
             self.open_workspace(path)
 
         def failed(exc: BaseException) -> None:
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            self._roster_error("Workspace not created", message)
+            self._roster_error("Workspace not created", one_line(exc))
 
         self.session.bridge.submit(
             self.session.backend.create_workspace, path, name, on_done=done, on_error=failed
