@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
 from PIL import Image
 
-from twinreview.core.disclosure import C2paState, Verdict
+from twinreview.core.disclosure import C2paState, DisclosurePolicy, Verdict
 from twinreview.services.disclosure import DisclosureService
 from twinreview.services.resources import resource
 
@@ -31,7 +32,7 @@ def _demo(name: str) -> Path:
 @pytest.fixture(scope="module")
 def trusting() -> DisclosureService:
     """A workspace whose ``[disclosure] trust_anchors`` names the demo CA."""
-    return DisclosureService.for_config(_demo(CA).parent, {"disclosure": {"trust_anchors": [CA]}})
+    return _service(_demo(CA).parent, {"disclosure": {"trust_anchors": [CA]}})
 
 
 def test_disclosed_without_a_trust_list_is_valid_untrusted() -> None:
@@ -92,3 +93,8 @@ def test_demo_ca_outlives_the_committed_files() -> None:
     cert = x509.load_pem_x509_certificate(_demo(CA).read_bytes())
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert cert.not_valid_after_utc >= datetime.datetime(2049, 1, 1, tzinfo=datetime.UTC)
+
+
+def _service(root: Path, config: dict[str, Any]) -> DisclosureService:
+    """The disclosure service of a workspace at ``root`` whose settings are ``config``."""
+    return DisclosureService.for_policy(root, DisclosurePolicy.from_config(config))

@@ -22,6 +22,7 @@ from tools.c2pa_pki import Pki, make_pki
 from twinreview.core.disclosure import (
     C2paState,
     DisclosureConfigError,
+    DisclosurePolicy,
     DisclosureReport,
     InspectSettings,
     Verdict,
@@ -149,7 +150,7 @@ def test_service_from_workspace_config(pki: Pki, tmp_path: Path) -> None:
     (tmp_path / "trust").mkdir()
     (tmp_path / "trust" / "brand.pem").write_bytes(pki.ca_pem)
     config = {"disclosure": {"trust_anchors": ["trust/brand.pem"]}}
-    service = DisclosureService.for_config(tmp_path, config)
+    service = _service(tmp_path, config)
     plain = DisclosureService.default()
     assert service.cache_key != plain.cache_key
     data = sign(pki, source_image(xmp=TAM), "image/jpeg", GEN_IN_PARAMS)
@@ -161,9 +162,7 @@ def test_service_from_workspace_config(pki: Pki, tmp_path: Path) -> None:
     assert service.findings(as_json) == []
     # A signer the workspace does not trust is a credential problem once a trust list exists.
     (tmp_path / "trust" / "other.pem").write_bytes(_test_pki().ca_pem)
-    other = DisclosureService.for_config(
-        tmp_path, {"disclosure": {"trust_anchors": ["trust/other.pem"]}}
-    )
+    other = _service(tmp_path, {"disclosure": {"trust_anchors": ["trust/other.pem"]}})
     report = other.inspect(data, asset)
     assert report["c2pa"]["state"] == "valid-untrusted"
     assert [f.kind for f in other.findings(report)] == ["credential_problem"]
@@ -198,7 +197,7 @@ def test_bad_workspace_config_is_one_clear_line(
     (tmp_path / "notpem.txt").write_text("hello")
     (tmp_path / "notimage.txt").write_text("hello")
     with pytest.raises(DisclosureConfigError, match=message) as info:
-        DisclosureService.for_config(tmp_path, config)
+        _service(tmp_path, config)
     assert "\n" not in str(info.value)
     assert str(info.value).startswith("twinreview.toml: ")
 
@@ -229,3 +228,8 @@ def test_no_input_makes_inspection_raise(pki: Pki) -> None:
         # Every report serialises; every verdict is one of the four.
         assert report.to_json()["verdict"] in {"disclosed", "partial", "missing", "blocked"}
         assert report.error is None or not report.error.startswith("internal error"), report.error
+
+
+def _service(root: Path, config: dict[str, Any]) -> DisclosureService:
+    """The disclosure service of a workspace at ``root`` whose settings are ``config``."""
+    return DisclosureService.for_policy(root, DisclosurePolicy.from_config(config))

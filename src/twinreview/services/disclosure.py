@@ -62,18 +62,6 @@ class DisclosureService:
         return cls.for_policy(None, DisclosurePolicy())
 
     @classmethod
-    def for_config(cls, root: Path | None, config: Mapping[str, Any]) -> DisclosureService:
-        """Build the service from a parsed ``twinreview.toml`` that no workspace has parsed.
-
-        A workspace's own policy is parsed when it opens: use :meth:`for_policy` with
-        ``ws.settings.disclosure``.
-
-        Raises:
-            DisclosureConfigError: with one line naming the key or file at fault.
-        """
-        return cls.for_policy(root, DisclosurePolicy.from_config(config))
-
-    @classmethod
     def for_policy(cls, root: Path | None, policy: DisclosurePolicy) -> DisclosureService:
         """Build the service for a workspace's disclosure policy.
 
