@@ -14,8 +14,8 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from twinreview.core.findings import Severity
 from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
@@ -528,10 +528,49 @@ def state_icon(state: State | None) -> QIcon:
 
 
 class BadgeDelegate(QStyledItemDelegate):
-    """Draws badge icons at text size, whatever the view's (thumbnail) icon size."""
+    """Draws badge icons at text size, whatever the view's (thumbnail) icon size.
+
+    On a selected row each badge sits on a disc of the palette's highlighted-text colour: the
+    style's own selected look tints icons with the highlight, which leaves a grey outline icon
+    (the pending clock) nearly invisible on the selection's blue.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._selected: dict[tuple[int, int, int, float], QIcon] = {}
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
-        """Shrink the decoration to about one line of text."""
+        """Shrink the decoration to about one line of text; keep it visible when selected."""
         super().initStyleOption(option, index)
         side = max(16, option.fontMetrics.height())
         option.decorationSize = QSize(side, side)
+        if option.state & QStyle.StateFlag.State_Selected and not option.icon.isNull():
+            colour = option.palette.color(QPalette.ColorRole.HighlightedText)
+            widget = option.widget
+            dpr = widget.devicePixelRatioF() if widget is not None else 1.0
+            option.icon = self.selected_icon(option.icon, side, colour, dpr)
+
+    def selected_icon(self, base: QIcon, side: int, colour: QColor, dpr: float = 1.0) -> QIcon:
+        """``base`` on a disc of ``colour``, for both the normal and the selected mode."""
+        key = (base.cacheKey(), side, colour.rgba(), dpr)
+        cached = self._selected.get(key)
+        if cached is not None:
+            return cached
+        px = max(1, round(side * dpr))
+        canvas = QPixmap(px, px)
+        canvas.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(canvas)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawEllipse(0, 0, px, px)
+        inner = max(1, round(px * 0.8))
+        offset = (px - inner) // 2
+        painter.drawPixmap(offset, offset, base.pixmap(QSize(inner, inner)))
+        painter.end()
+        canvas.setDevicePixelRatio(dpr)
+        out = QIcon()
+        out.addPixmap(canvas, QIcon.Mode.Normal)
+        out.addPixmap(canvas, QIcon.Mode.Selected)
+        self._selected[key] = out
+        return out
