@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -282,7 +284,7 @@ def test_sentences() -> None:
     )
 
 
-def test_json_round_trip_and_shape() -> None:
+def test_json_shape() -> None:
     g = gallery(ava=1, bea=1)
     lk = one(g, "ava", scan(at(PEOPLE["ava"], 0.3, 1), at(PEOPLE["dan"], 0.3, 1)))
     doc = lk.to_json()
@@ -293,10 +295,10 @@ def test_json_round_trip_and_shape() -> None:
     assert "model" not in first["own"]
     assert set(first["best"]) >= {"model", "reference", "distance"}
     assert doc["faces"][1]["verdict"] == UNKNOWN
-    back = Likeness.from_json(doc)
-    assert [f.verdict for f in back.faces] == [f.verdict for f in lk.faces]
-    assert back.faces[0].own is not None
-    assert back.faces[0].own.model == "ava"
+    assert [f["verdict"] for f in doc["faces"]] == [f.verdict for f in lk.faces]
+    assert lk.faces[0].own is not None
+    assert first["own"]["reference"] == lk.faces[0].own.reference
+    json.dumps(doc)
 
 
 def test_face_scan_cache_form_round_trips_and_rejects_damage() -> None:

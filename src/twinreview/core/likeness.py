@@ -239,17 +239,6 @@ class RefMatch:
         out["box"] = [round(v, 4) for v in self.box]
         return out
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], model: str = "") -> RefMatch:
-        """Inverse of :meth:`to_json`."""
-        box = data.get("box")
-        return cls(
-            str(data.get("model", model)),
-            str(data["reference"]),
-            float(data["distance"]),
-            parse_box(box) if box is not None else (0.0, 0.0, 0.0, 0.0),
-        )
-
 
 @dataclass(frozen=True)
 class FaceMatch:
@@ -278,18 +267,6 @@ class FaceMatch:
             "best": self.best.to_json() if self.best else None,
             "other": self.other.to_json() if self.other else None,
         }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any], model: str) -> FaceMatch:
-        """Inverse of :meth:`to_json`."""
-        own, best, other = data.get("own"), data.get("best"), data.get("other")
-        return cls(
-            parse_box(data["box"]),
-            str(data["verdict"]),
-            RefMatch.from_json(own, model) if own else None,
-            RefMatch.from_json(best) if best else None,
-            RefMatch.from_json(other) if other else None,
-        )
 
 
 @dataclass(frozen=True)
@@ -361,22 +338,6 @@ class Likeness:
             "problem": self.problem,
             "upsampled": self.upsampled,
         }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Likeness:
-        """Inverse of :meth:`to_json` (``known`` and ``references`` are not in it)."""
-        model = str(data.get("model", ""))
-        problem = data.get("problem")
-        return cls(
-            model=model,
-            faces=tuple(FaceMatch.from_json(f, model) for f in data.get("faces", ())),
-            threshold=float(data.get("threshold", DEFAULT_THRESHOLD)),
-            known=True,
-            references=int(data.get("reference_faces", 0)),
-            reference_faces=int(data.get("reference_faces", 0)),
-            problem=None if problem is None else str(problem),
-            upsampled=bool(data.get("upsampled", False)),
-        )
 
 
 @dataclass
