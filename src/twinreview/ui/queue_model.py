@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 from PySide6.QtCore import (
@@ -14,8 +15,14 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import QColor, QFontMetrics, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from twinreview.core.findings import Severity
 from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
@@ -574,3 +581,73 @@ class BadgeDelegate(QStyledItemDelegate):
         out.addPixmap(canvas, QIcon.Mode.Selected)
         self._selected[key] = out
         return out
+
+
+def elide_name(name: str, fm: QFontMetrics, width: int) -> str:
+    """``name`` cut to ``width`` pixels with an ellipsis in the middle, its end kept first.
+
+    Generated images often differ only in their numbering (``…-0041.jpg``, ``…-0042.jpg``):
+    the last part of the name and its extension stay whole when they fit, else the end gets
+    all the room but the name's first letter; the start of the name gets what is left.
+    """
+    if width <= 0:
+        return ""
+    if fm.horizontalAdvance(name) <= width:
+        return name
+    ellipsis = "…"
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    last = re.search(r"[^-_ .]*$", stem)
+    tail = (stem[last.start() :] if last else "") + dot + ext
+    room = width - fm.horizontalAdvance(ellipsis + name[:1])
+    if not tail or tail == name or fm.horizontalAdvance(tail) > room:
+        tail = fm.elidedText(
+            name[1:], Qt.TextElideMode.ElideLeft, room + fm.horizontalAdvance(ellipsis)
+        )
+        tail = tail.removeprefix(ellipsis)
+        if not tail:
+            return fm.elidedText(name, Qt.TextElideMode.ElideRight, width)
+    head_room = width - fm.horizontalAdvance(tail)
+    head = fm.elidedText(name[: len(name) - len(tail)], Qt.TextElideMode.ElideRight, head_room)
+    return head + tail if head.endswith(ellipsis) else ellipsis + tail
+
+
+class AssetDelegate(QStyledItemDelegate):
+    """The asset cell: the thumbnail, then the file name over the model's name, a line each.
+
+    The file name keeps its end (:func:`elide_name`) and the model's name is cut at the right,
+    each to the cell's text room, so the view's word wrap never breaks a name across lines.
+    """
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        """Both lines cut to the text room of the cell."""
+        super().initStyleOption(option, index)
+        item = index.data(ItemRole)
+        if not isinstance(item, AssetItem):
+            return
+        width = self._text_width(option)
+        fm = option.fontMetrics
+        name = elide_name(item.ref.path.name, fm, width)
+        model = fm.elidedText(item.model_name, Qt.TextElideMode.ElideRight, width)
+        # U+2028 is the line break item views draw ("\n" is turned into it only for model data).
+        option.text = f"{name}\u2028{model}"
+
+    @staticmethod
+    def _text_width(option: QStyleOptionViewItem) -> int:
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
+        # The style insets the text by this margin on both sides when it draws it.
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        return rect.width() - 2 * margin
+
+    def shown_name(self, view: QAbstractItemView, index: QModelIndex) -> str:
+        """The file name as the cell of ``index`` in ``view`` shows it now."""
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.rect = view.visualRect(index)
+        option.decorationSize = view.iconSize()
+        option.widget = view
+        self.initStyleOption(option, index)
+        return option.text.split("\u2028", 1)[0]

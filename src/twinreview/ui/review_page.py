@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QS
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QButtonGroup,
     QComboBox,
     QGridLayout,
@@ -21,7 +22,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
+    QStyle,
+    QStyleOptionComboBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -33,9 +37,11 @@ from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.items import AssetItem
 from twinreview.ui.page import item_at, row_of
 from twinreview.ui.queue_model import (
+    COL_ASSET,
     COL_FINDINGS,
     COL_MODEL,
     COL_STATUS,
+    AssetDelegate,
     BadgeDelegate,
     ItemRole,
     QueueFilter,
@@ -45,6 +51,15 @@ from twinreview.ui.queue_model import (
 
 #: The disclosure verdicts the verdict filter offers.
 VERDICTS = ("disclosed", "partial", "missing", "blocked")
+
+#: The longest words the badge columns show: a narrower column would break them mid-word.
+_FINDINGS_WORDS = ("Unreadable", "Scanning…", "findings", "block ·")
+_STATUS_WORDS = ("withdrawn", "Scanning…", "Pending:", "(policy)", "Rejected")
+#: A file name the asset column always has room for beside its thumbnail (a longer one keeps
+#: its numbering and extension, see :func:`~twinreview.ui.queue_model.elide_name`).
+_NAME_SAMPLE = "look-0042.jpg"
+#: Room the decision text needs beside the buttons; below it, it goes on a line of its own.
+_DECISION_SAMPLE = "Pending: model, agent · you: approve"
 
 
 class ReviewPage(QSplitter):
@@ -112,14 +127,19 @@ class ReviewPage(QSplitter):
         )
         self.set_kinds([])
         self.set_models({})
-        combos = QHBoxLayout()
-        combos.setSpacing(2)
-        for combo in (self.kind_filter, self.model_filter, self.verdict_filter):
+        # Each box is at least as wide as its "Any …" text (long choices are cut, not the
+        # box widened); when three do not fit side by side they flow onto a second row.
+        self._combos = (self.kind_filter, self.model_filter, self.verdict_filter)
+        self._combo_grid = QGridLayout()
+        self._combo_grid.setSpacing(2)
+        self._combo_columns = 0
+        for combo in self._combos:
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
             combo.setMinimumContentsLength(2)
-            combos.addWidget(combo, 1)
+            combo.setMinimumWidth(self._combo_min_width(combo))
+        self._flow_combos(3)
         self.count_label = QLabel()
         self.count_label.setToolTip("Assets shown / assets in the workspace")
         self.banner = QLabel()
@@ -128,11 +148,12 @@ class ReviewPage(QSplitter):
         self.banner.setToolTip("Decision logs that failed verification; nothing is repaired")
         self.banner.hide()
         queue_box = QWidget()
+        self.queue_box = queue_box
         ql = QVBoxLayout(queue_box)
         ql.setContentsMargins(4, 4, 4, 4)
         ql.addWidget(self.banner)
         ql.addLayout(filters)
-        ql.addLayout(combos)
+        ql.addLayout(self._combo_grid)
         ql.addWidget(self.search)
         ql.addWidget(self.table, 1)
         ql.addWidget(self.count_label)
@@ -147,10 +168,15 @@ class ReviewPage(QSplitter):
         self.findings = FindingsPanel()
         self.decision_label = QLabel()
         self.decision_label.setWordWrap(True)
-        self.decision_label.setMinimumWidth(60)
         self.decision_label.setToolTip("Status of this asset and your latest decision")
-        bar = QHBoxLayout()
-        bar.addWidget(self.decision_label, 1)
+        self.decision_label.setSizePolicy(
+            QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred
+        )
+        self._decision_room = self.decision_label.fontMetrics().horizontalAdvance(_DECISION_SAMPLE)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        #: The decision bar's buttons: previous, approve, reject, next.
+        self.bar_buttons: list[QToolButton] = []
         for name in ("previous", "approve", "reject", "next"):
             tb = QToolButton()
             tb.setDefaultAction(acts[name])
@@ -162,12 +188,27 @@ class ReviewPage(QSplitter):
             )
             tb.setIconSize(QSize(24, 24))
             tb.setMinimumHeight(36)
-            bar.addWidget(tb)
+            buttons.addWidget(tb)
+            self.bar_buttons.append(tb)
+        # The text beside the buttons while there is room for it, above them when not: it
+        # wraps between words either way.
+        self._bar = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self._bar.addWidget(self.decision_label, 1)
+        self._bar.addLayout(buttons)
+        self._buttons = buttons
         center = QWidget()
+        self.center = center
         cl = QVBoxLayout(center)
         cl.setContentsMargins(4, 4, 4, 4)
         cl.addWidget(compare, 1)
-        cl.addLayout(bar)
+        cl.addLayout(self._bar)
+        # Previous and next (also N and P, and a click in the queue) give way first when the
+        # pane is narrow; Approve and Reject always stay whole.
+        self._nav_buttons = (self.bar_buttons[0], self.bar_buttons[3])
+        spacing = max(0, buttons.spacing())
+        self._all_buttons_width = sum(b.sizeHint().width() + spacing for b in self.bar_buttons)
+        decide_width = sum(b.sizeHint().width() + spacing for b in self.bar_buttons[1:3])
+        center.setMinimumWidth(decide_width + 8)
         self.addWidget(queue_box)
         self.addWidget(center)
         self.addWidget(self.findings)
@@ -175,6 +216,9 @@ class ReviewPage(QSplitter):
         self.setStretchFactor(1, 5)
         self.setStretchFactor(2, 2)
         self.setChildrenCollapsible(False)
+        queue_box.setMinimumWidth(self._queue_min_width())
+        for watched in (self.table.viewport(), queue_box, center):
+            watched.installEventFilter(self)
 
     def _make_table(self, thumb_size: QSize) -> QTableView:
         table = QTableView()
@@ -194,6 +238,8 @@ class ReviewPage(QSplitter):
         # The model's name is shown under the file name; its own column stays in the model (for
         # sorting and accessibility) but is hidden so the badges fit a narrow queue.
         table.setColumnHidden(COL_MODEL, True)
+        self.asset_delegate = AssetDelegate(table)
+        table.setItemDelegateForColumn(COL_ASSET, self.asset_delegate)
         self._badges = BadgeDelegate(table)
         table.setItemDelegateForColumn(COL_STATUS, self._badges)
         table.setItemDelegateForColumn(COL_FINDINGS, self._badges)
@@ -209,6 +255,18 @@ class ReviewPage(QSplitter):
         ):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(col, fm.horizontalAdvance(sample) + icon_w)
+        # Widths the badge columns like (their usual text on two lines) and need (their
+        # longest word beside the icon); the asset column, stretched, gets the rest.
+        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1
+        badge_pad = max(16, fm.height()) + 4 * margin + 2
+        self._badge_widths = {
+            col: (
+                header.sectionSize(col),
+                badge_pad + max(fm.horizontalAdvance(w) for w in words),
+            )
+            for col, words in ((COL_FINDINGS, _FINDINGS_WORDS), (COL_STATUS, _STATUS_WORDS))
+        }
+        self._asset_min = thumb_size.width() + 4 * margin + 2 + fm.horizontalAdvance(_NAME_SAMPLE)
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         table.setToolTip("The review queue: click an asset or use N / P to move")
         table.selectionModel().currentRowChanged.connect(self._on_current_row)
@@ -346,8 +404,77 @@ class ReviewPage(QSplitter):
         """Show only assets with this disclosure verdict (None: any)."""
         self.verdict_filter.setCurrentIndex(max(0, self.verdict_filter.findData(verdict or "")))
 
+    # -- layout at any width ---------------------------------------------------------------------
+
+    def _queue_min_width(self) -> int:
+        """The queue pane's least width: every column at its least, filters on two rows."""
+        table = self.table
+        columns = self._asset_min + sum(least for _, least in self._badge_widths.values())
+        frame = 2 * table.frameWidth() + table.verticalScrollBar().sizeHint().width()
+        combos = max(c.minimumWidth() for c in self._combos) * 2 + 2
+        return max(columns + frame, combos) + 8  # the pane's margins
+
+    def _fit_columns(self) -> None:
+        """Badge columns at their liked width when there is room, shrunk toward their least."""
+        table = self.table
+        header = table.horizontalHeader()
+        spare = table.viewport().width() - self._asset_min
+        liked = sum(like for like, _ in self._badge_widths.values())
+        least = sum(low for _, low in self._badge_widths.values())
+        share = 0.0 if spare >= liked else min(1.0, (liked - spare) / max(1, liked - least))
+        for col, (like, low) in self._badge_widths.items():
+            width = round(like - share * max(0, like - low))
+            if header.sectionSize(col) != width:
+                header.resizeSection(col, width)
+
+    @staticmethod
+    def _combo_min_width(combo: QComboBox) -> int:
+        """Room for the box's first ("Any …") text, its arrow and frame."""
+        opt = QStyleOptionComboBox()
+        combo.initStyleOption(opt)
+        text = combo.fontMetrics().horizontalAdvance(combo.itemText(0))
+        size = QSize(text, combo.fontMetrics().height())
+        hint = combo.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, opt, size, combo)
+        return hint.width()
+
+    def _flow_combos(self, columns: int) -> None:
+        if columns == self._combo_columns:
+            return
+        self._combo_columns = columns
+        for combo in self._combos:
+            self._combo_grid.removeWidget(combo)
+        for col in range(3):
+            self._combo_grid.setColumnStretch(col, 1 if col < columns else 0)
+        for i, combo in enumerate(self._combos):
+            self._combo_grid.addWidget(combo, i // columns, i % columns)
+
+    def _fit_filters(self) -> None:
+        room = self.queue_box.contentsRect().width() - 8
+        need = sum(c.minimumWidth() for c in self._combos) + 2 * self._combo_grid.spacing()
+        self._flow_combos(3 if room >= need else 2)
+
+    def _fit_bar(self) -> None:
+        room = self.center.contentsRect().width() - 8
+        nav = room >= self._all_buttons_width
+        for b in self._nav_buttons:
+            b.setVisible(nav)
+        buttons = self._all_buttons_width - (
+            0 if nav else sum(b.sizeHint().width() for b in self._nav_buttons)
+        )
+        beside = room >= buttons + self._decision_room
+        direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        if self._bar.direction() != direction:
+            self._bar.setDirection(direction)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Escape or Enter in the search box go back to the queue (the filter stays)."""
+        """Follow the panes' widths; Escape or Enter in the search box go back to the queue."""
+        if event.type() == QEvent.Type.Resize:
+            if watched is self.table.viewport():
+                self._fit_columns()
+            elif watched is self.queue_box:
+                self._fit_filters()
+            elif watched is self.center:
+                self._fit_bar()
         if watched is self.search and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter):
