@@ -369,6 +369,44 @@ def test_a_non_owner_cannot_press_approve_and_is_told_why(
     assert dialog.requests_model.rowCount() == 1
 
 
+def test_buttons_a_device_cannot_use_yet_are_disabled_with_the_reason_beside_them(
+    qtbot: Any, tmp_path: Path, device: Any
+) -> None:
+    root = _workspace(tmp_path)
+    owner_of(root)
+    ava = reviewer(tmp_path / "ava", "ava@models.example", "model", "Ava")
+    enroll(root, ava, ("ava",), consent=False)
+    _join_request(tmp_path, root, "sam@agency.example", ("ava",))
+    app = device(ava)  # a fresh device: the owner is not trusted here yet
+    _open(qtbot, app, root)
+    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
+    app.window.open_dialog.later_button.click()
+    qtbot.waitUntil(lambda: app.window.open_dialog is None)
+    app.window.show_roster()
+    dialog = app.window.open_dialog
+    assert isinstance(dialog, RosterDialog)
+    qtbot.waitExposed(dialog)
+
+    # Her consent cannot be signed before she trusts the owner: the box says so.
+    assert dialog.consent_button.isVisible()
+    assert not dialog.consent_button.isEnabled()
+    assert dialog.me_note.isVisible()
+    assert "My consent: Trust the workspace's owner first" in dialog.me_note.text()
+    assert "Trust the workspace's owner first" in dialog.consent_button.toolTip()
+    # She is no admin: Approve stays off, and the note beside it says why.
+    assert dialog.select_request("sam@agency.example")
+    assert not dialog.approve_button.isEnabled()
+    assert "you are neither" in dialog.requests_note.text()
+    _shot(dialog, "roster-untrusted-model.png")
+
+    dialog.trust_button.click()
+    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
+    app.window.open_dialog.trust_button.click()
+    qtbot.waitUntil(lambda: app.session.trust is not None and app.session.trust.ok)
+    qtbot.waitUntil(dialog.consent_button.isEnabled)
+    assert not dialog.me_note.isVisible()
+
+
 def test_join_this_workspace_writes_a_signed_request(
     qtbot: Any, tmp_path: Path, device: Any
 ) -> None:
