@@ -5,11 +5,11 @@ API (what the scan service calls)::
     from twinreview.core import geometry, hashing, similarity
 
     fp = hashing.fingerprint(img)                 # every image, cheap; cache fp.to_json()
-    th = similarity.SimilarityThresholds.from_config(ws.config.get("similarity", {}))
+    th = ws.settings.similarity                   # parsed once, when the workspace opened
     cands = similarity.candidates(asset_fps, reference_fps, th)
     dups = similarity.self_candidates(asset_fps, th)   # the same within one batch
-    for c in cands:                               # each candidate confirmed geometrically
-        v = None if c.clear_cut(th) else geometry.verify(prepared[c.query], ...)
+    for c in cands:                               # each candidate verified geometrically
+        v = geometry.verify(prepared[c.query], ...)   # clear-cut ones only when they match
         m = similarity.decide(c, v, th)           # Match or None
 
 Candidates come from the hash stages of :mod:`twinreview.core.hashjoin` (a bucketed join
@@ -70,8 +70,9 @@ class SimilarityThresholds:
         min_agreement: Geometric verification: percentage of the textured overlap where the
             placed copy must show the same detail as the original.
         clear_cut: A candidate whose best alignment is within ``clear_cut`` pHash bits and
-            ``clear_cut_dhash`` dHash bits is a copy without geometric verification (a
-            re-encode, a light retouch). -1 verifies every candidate.
+            ``clear_cut_dhash`` dHash bits is a copy whatever geometric verification says
+            (a re-encode, a light retouch); the verification then only gives the evidence.
+            -1 lets verification decide every candidate.
         clear_cut_dhash: See ``clear_cut``.
     """
 
@@ -353,9 +354,9 @@ def decide(
     """Turn a candidate and its geometric verification into a match, or None.
 
     - A clear-cut candidate (:meth:`Candidate.clear_cut`) is a copy whatever ``verification``
-      says; the scan does not verify it. On the real portraits of the face corpus no two
-      different photos come near the clear-cut band (tests/test_similarity_corpus.py), while
-      most re-encodes and light retouches fall in it.
+      says (the scan verifies it only for the evidence). On the real portraits of the face
+      corpus no two different photos come near the clear-cut band
+      (tests/test_similarity_corpus.py), while most re-encodes and light retouches fall in it.
     - A verified pair is a copy when at least ``min_inliers`` keypoint matches agree with one
       transform and at least ``min_agreement`` percent of the overlap shows the same detail.
     - When verification was not possible (``verification`` is None, or an image has fewer

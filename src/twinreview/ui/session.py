@@ -22,8 +22,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE, DisclosurePolicy
-from twinreview.core.errors import TwinreviewError, one_line
+from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
+from twinreview.core.errors import one_line
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.diagnostics import is_expected, log_failure, log_path
@@ -269,11 +269,9 @@ class ReviewSession(QObject):
         if self.roster is not None and self.roster.approvable is not None:
             return self.roster.approvable
         ws = self.workspace
-        try:
-            policy = DisclosurePolicy.from_config(ws.config if ws is not None else {})
-        except (ValueError, TwinreviewError):
+        if ws is None:
             return frozenset(v.value for v in DEFAULT_APPROVABLE)
-        return frozenset(v.value for v in policy.approvable)
+        return frozenset(v.value for v in ws.settings.disclosure.approvable)
 
     def why_not_approve(self, item: AssetItem) -> str | None:
         """Why ``item`` cannot be approved (even with an override), in one line; None: it can."""

@@ -5,7 +5,7 @@ Public API (see DESIGN 2.2)::
     settings = InspectSettings.offline(trust_anchors_pem=..., label=LabelTemplate.from_bytes(...))
     report = inspect_bytes(data, path_hint="a.jpg", sidecar_xmp=None, settings=settings)
     report.to_json()                      # the "disclosure" object of inspect/scan --json
-    findings = disclosure_findings(report, DisclosurePolicy.from_config(ws.config))
+    findings = disclosure_findings(report, ws.settings.disclosure)
     DisclosurePolicy.is_approvable(report.verdict)
 """
 
