@@ -125,9 +125,7 @@ def test_migrate_on_the_command_line_and_twice(
     root, bo, _, _ = legacy
     from twinreview.cli import roster_cmd
 
-    monkeypatch.setattr(
-        roster_cmd, "make_service", lambda *, need_key=True: roster_service(bo)
-    )
+    monkeypatch.setattr(roster_cmd, "make_service", lambda *, need_key=True: roster_service(bo))
     assert main(["roster", "migrate", str(root)]) == 0
     out = capsys.readouterr().out
     assert "signed roster created" in out

@@ -269,7 +269,9 @@ def test_signing_in_an_unpinned_workspace_is_refused(team: Team, tmp_path: Path)
 
 
 def test_deleting_the_models_last_line_is_evident_from_later_heads(
-    team: Team, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    team: Team,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     team.decide(team.ava, LOOK1, "approve")
@@ -300,7 +302,9 @@ def test_deleting_the_models_last_line_is_evident_to_a_device_that_saw_it(
 
 
 def test_putting_back_an_older_copy_of_her_log(
-    team: Team, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    team: Team,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     team.decide(team.ava, LOOK1, "approve")
@@ -315,7 +319,9 @@ def test_putting_back_an_older_copy_of_her_log(
 
 
 def test_deleting_her_whole_log(
-    team: Team, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    team: Team,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     team.decide(team.ava, LOOK1, "reject", reasons=["likeness_wrong"])
@@ -516,9 +522,7 @@ def _append_roster_entry_unchecked(
 # --- the roster's own robustness ---------------------------------------------------------
 
 
-def test_an_admin_cannot_add_a_key_to_the_model_to_sign_as_her(
-    team: Team, tmp_path: Path
-) -> None:
+def test_an_admin_cannot_add_a_key_to_the_model_to_sign_as_her(team: Team, tmp_path: Path) -> None:
     kim = team.kim.current()
     assert kim is not None
     roster_service(owner_of(team.root)).set_admin(team.root, kim.principal, True)
@@ -585,7 +589,9 @@ def test_an_unauthorised_roster_line_can_be_set_aside_by_the_owner(
 
 
 def test_the_owner_can_accept_a_lost_log_and_nobody_else_can(
-    team: Team, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    team: Team,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     team.decide(team.ava, LOOK2, "approve")

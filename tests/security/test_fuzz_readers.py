@@ -61,8 +61,10 @@ def test_xmp_reader(prefix: bytes, cut: int, noise: bytes, fmt: str | None) -> N
         st.binary(max_size=300),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-            lambda children: st.lists(children, max_size=4)
-            | st.dictionaries(st.text(max_size=10), children, max_size=4),
+            lambda children: (
+                st.lists(children, max_size=4)
+                | st.dictionaries(st.text(max_size=10), children, max_size=4)
+            ),
             max_leaves=20,
         ).map(lambda v: json.dumps(v).encode()),
     )

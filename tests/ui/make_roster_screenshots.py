@@ -85,10 +85,12 @@ def main() -> int:
         save(dialog, "demo-trust-dialog.png")
         dialog.trust_button.click()
         wait_then(
-            lambda: parts.session.trust is not None
-            and parts.session.trust.ok
-            and parts.session.roster is not None
-            and parts.session.roster.me is not None,
+            lambda: (
+                parts.session.trust is not None
+                and parts.session.trust.ok
+                and parts.session.roster is not None
+                and parts.session.roster.me is not None
+            ),
             roster,
         )
 

@@ -130,9 +130,7 @@ def test_trust_dialog_shows_the_owner_and_trust_pins(
 
     qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
     dialog = app.window.open_dialog
-    text = " ".join(
-        w.text() for w in dialog.findChildren(type(dialog.check)) if hasattr(w, "text")
-    )
+    text = " ".join(w.text() for w in dialog.findChildren(type(dialog.check)) if hasattr(w, "text"))
     assert f"owner of “{SignedRoster.load(root / 'roster').name}”" in text
     assert "owner@brand.example" in text
     assert "Check this code with owner@brand.example by phone or in person" in text
@@ -150,9 +148,7 @@ def test_trust_dialog_shows_the_owner_and_trust_pins(
     assert not app.window.trust_banner.isVisible()
 
 
-def test_not_now_does_not_pin_and_asks_only_once(
-    qtbot: Any, tmp_path: Path, device: Any
-) -> None:
+def test_not_now_does_not_pin_and_asks_only_once(qtbot: Any, tmp_path: Path, device: Any) -> None:
     root = _workspace(tmp_path)
     owner_of(root)
     ws_id, owner_fp = _owner_fp(root)
@@ -553,9 +549,7 @@ def test_consent_is_offered_only_to_the_model_herself(
     assert not dialog.join_button.isVisible()
 
 
-def test_roster_screen_reports_a_hand_edited_view(
-    qtbot: Any, tmp_path: Path, device: Any
-) -> None:
+def test_roster_screen_reports_a_hand_edited_view(qtbot: Any, tmp_path: Path, device: Any) -> None:
     root = _workspace(tmp_path)
     owner = owner_of(root)
     # Someone adds themselves to the generated allowed_signers by hand: ignored, and reported.
