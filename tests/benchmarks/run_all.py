@@ -86,7 +86,7 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
         rows.append(
             Row(
                 area,
-                "cold scan vs decode floor, similarity only (the scan issue 2 set goals for)",
+                "cold scan vs decode floor, similarity only",
                 _ms(sim),
                 "<= 1.2x the floor",
                 f"floor {_ms(floor)}: {sim / floor:.2f}x; the disclosure checks add "
@@ -286,7 +286,7 @@ def rows_geometry(j: Mapping[str, Any]) -> list[Row]:
                 f"frames of one sitting (same pixels, framed differently; not hash candidates): "
                 f"up to {m['same_sitting_max_inliers']} over {m['same_sitting_pairs']} pairs; "
                 f"{m['unverifiable_pairs']} pairs with too few keypoints left to the hashes",
-                # Portraits: every copy must clear the threshold (issue 10). General photos:
+                # Portraits: every copy must clear the threshold. General photos:
                 # a few hard copies (a silhouette, a texture under crop + label + JPEG) fall
                 # below it; the recall row judges them.
                 _verdict(m["copy_min_inliers"] >= th_inl > m["different_max_inliers"])
@@ -325,7 +325,7 @@ def rows_geometry(j: Mapping[str, Any]) -> list[Row]:
                 f"recall {m['recall']:.3f} ({m['found']} of {m['copies']}); false copies "
                 f"{m['false_copies']}{dup_text}",
                 f"recall >= {recall_goal}, 0 false copies, 0 false duplicates",
-                f"clear-cut band (pHash <= {cc_p}, dHash <= {cc_d}, not verified): the closest "
+                f"clear-cut band (pHash <= {cc_p}, dHash <= {cc_d}, copies by their hashes): the closest "
                 f"different photos stay {m['clear_cut_margin_bits']} bits beyond it",
                 _verdict(m["recall"] >= recall_goal and m["false_copies"] == 0 and not false_dup),
             )

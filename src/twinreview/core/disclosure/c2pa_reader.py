@@ -88,13 +88,22 @@ def make_context(
     """
     config = offline_settings(trust_anchors_pem, allowed_list_pem=allowed_list_pem)
     try:
-        settings = c2pa.Settings.from_dict(config)
-        try:
-            return c2pa.Context(settings=settings)
-        finally:
-            settings.close()
+        return context_from(config)
     except c2pa.C2paError as exc:
         raise ValueError(f"the C2PA reader rejected the trust settings: {one_line(exc)}") from None
+
+
+def context_from(config: dict[str, Any]) -> c2pa.Context:
+    """A :class:`c2pa.Context` built from a settings dict (the settings object is freed).
+
+    Raises:
+        c2pa.C2paError: the SDK rejected the settings.
+    """
+    settings = c2pa.Settings.from_dict(config)
+    try:
+        return c2pa.Context(settings=settings)
+    finally:
+        settings.close()
 
 
 def read_c2pa(

@@ -14,7 +14,7 @@ from typing import Any
 
 import c2pa
 
-from twinreview.core.disclosure.c2pa_reader import offline_settings
+from twinreview.core.disclosure.c2pa_reader import context_from, offline_settings
 from twinreview.core.errors import TwinreviewError, one_line
 
 _ALGS: Mapping[str, c2pa.C2paSigningAlg] = {
@@ -39,11 +39,7 @@ def signing_context(trust_anchors_pem: str | None = None) -> c2pa.Context:
     config = offline_settings(trust_anchors_pem)
     config["builder"] = {"thumbnail": {"enabled": False}}
     try:
-        settings = c2pa.Settings.from_dict(config)
-        try:
-            return c2pa.Context(settings=settings)
-        finally:
-            settings.close()
+        return context_from(config)
     except c2pa.C2paError as exc:
         raise C2paSignError(f"the C2PA signer rejected its settings: {one_line(exc)}") from None
 
