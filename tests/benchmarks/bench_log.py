@@ -13,7 +13,7 @@ particular disk), then measures, on one core:
   any verifier can do;
 - cached: ``Verifier.verify`` again with nothing new (the verified-prefix cache: no signature is
   checked again), and ``compute_status`` on top of it: what ``twinreview status`` costs on a
-  workspace whose logs did not change (goal, issue 9: under a second for 100k entries).
+  workspace whose logs did not change (goal: under a second for 100k entries).
 
 The log is built as real devices write it: under a signed roster, each entry naming the workspace,
 the roster head and the heads of the other logs.
@@ -21,7 +21,7 @@ the roster head and the heads of the other logs.
 Wall and CPU (process) time are both printed: on a shared machine CPU time is the steadier figure,
 and the verify/floor CPU ratio is the one to compare across machines.
 
-The goal (issue 4) is at most 15 s for 100k entries. The last line is JSON.
+The goal is at most 15 s for 100k entries. The last line is JSON.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def scan_seconds(
     ws_root: Path, workers: int, cache: ResultCache, *, disclosure: bool = True
 ) -> float:
     with ThreadPoolExecutor(workers) as pool:
-        # Without disclosure: the similarity scan alone, as issue 2 defined the scan and its goals.
+        # Without disclosure: the similarity scan alone, the part the decode-floor goal is about.
         # The face pass (likeness) is measured on its own, by bench_faces.py.
         service = (
             make_scan_service(pool, cache, faces=False) if disclosure else ScanService(pool, cache)

@@ -325,8 +325,8 @@ def rows_geometry(j: Mapping[str, Any]) -> list[Row]:
                 f"recall {m['recall']:.3f} ({m['found']} of {m['copies']}); false copies "
                 f"{m['false_copies']}{dup_text}",
                 f"recall >= {recall_goal}, 0 false copies, 0 false duplicates",
-                f"clear-cut band (pHash <= {cc_p}, dHash <= {cc_d}, copies by their hashes): the closest "
-                f"different photos stay {m['clear_cut_margin_bits']} bits beyond it",
+                f"clear-cut band (pHash <= {cc_p}, dHash <= {cc_d}, copies by their hashes): "
+                f"the closest different photos stay {m['clear_cut_margin_bits']} bits beyond it",
                 _verdict(m["recall"] >= recall_goal and m["false_copies"] == 0 and not false_dup),
             )
         )
