@@ -289,6 +289,8 @@ def test_scan_of_portraits_raises_exactly_the_copy_findings(
     assert boxed.evidence["inliers"] >= 2 * boxed.evidence["min_inliers"]
     for asset in first.assets:
         for f in asset.findings:
+            if f.kind == "duplicate_in_batch" and f.evidence.get("clear_cut"):
+                continue  # decided by its hashes; the compare view verifies it on demand
             assert f.evidence["verification"] == "geometry", f.evidence
             assert f.evidence["inliers"] >= f.evidence["min_inliers"]
             assert len(f.evidence["homography"]) == 3

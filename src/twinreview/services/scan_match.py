@@ -3,9 +3,11 @@
 Assets are matched against all references and against each other, vectorised in
 :mod:`twinreview.core.similarity`: the hashes find candidate pairs, and each candidate is
 verified geometrically (:mod:`twinreview.services.scan_verify`) before it becomes a finding. A
-clear-cut candidate (within a few hash bits) is a copy by its hashes alone; the ones that become
-findings are verified too, for the evidence the compare view aligns with
-(:func:`clear_cut_geometry`). Assets are also matched against what reviewers rejected before
+clear-cut candidate (within a few hash bits) is a copy by its hashes alone; the reference copies
+among them that become findings are verified too, for the evidence the compare view aligns with
+(:func:`clear_cut_geometry`). Clear-cut duplicates within the batch are not: there is one per
+pair of near-identical assets, and the compare view verifies the pair it shows on demand
+(:data:`CLEAR_CUT_DUPLICATE`). Assets are also matched against what reviewers rejected before
 (``resubmitted_rejected``).
 """
 
@@ -31,6 +33,12 @@ from twinreview.services.scan_verify import GeometryVerifier, Image, Pair
 
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
+
+#: Evidence of a clear-cut duplicate within the batch, which the scan does not verify.
+CLEAR_CUT_DUPLICATE: dict[str, Any] = {
+    "clear_cut": True,
+    "verification": "clear-cut hash match; geometry computed when compared",
+}
 
 
 class Matcher:
@@ -95,7 +103,9 @@ class Matcher:
                 verdicts[i] = v
 
         # Clear-cut candidates are copies whatever verification says (see similarity.decide):
-        # only those that become findings are verified, after the others, for their evidence.
+        # only the reference copies that become findings are verified, after the others, for
+        # their evidence. Clear-cut duplicates are left to the compare view: a batch of
+        # near-identical images has one per pair, and they are info findings.
         verify([i for i, c in enumerate(all_cands) if not c.clear_cut(th)])
         best: dict[tuple[int, str], similarity.Match] = {}
         for c, v in zip(cands, verdicts, strict=False):
@@ -110,7 +120,6 @@ class Matcher:
                 best[slot] = m
         pair_of = {(c.query, c.ref): i for i, c in enumerate(cands)}
         clear = [pair_of[m.query, m.ref] for m in best.values()]
-        clear += [len(cands) + i for i in range(len(dup_cands))]
         verify(sorted(i for i in clear if all_cands[i].clear_cut(th)))
         if stop.is_set():
             return out
@@ -145,7 +154,7 @@ class Matcher:
                     break
                 evidence = dict(m.evidence)
                 if c.clear_cut(th):
-                    evidence.update(clear_cut_geometry(seen, th, UNVERIFIED))
+                    evidence.update(CLEAR_CUT_DUPLICATE)
                 other = corpus.assets[y].rel
                 out.setdefault(x, []).append(
                     make.duplicate_in_batch(severities, other=other, match=evidence)
