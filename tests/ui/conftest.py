@@ -28,7 +28,13 @@ from twinreview.core.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.workspace import Workspace
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.services.scan_model import FileFacts
-from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable, StatusSnapshot
+from twinreview.ui.backend import (
+    AssetStatus,
+    Identity,
+    KeyringUnavailable,
+    PairVerification,
+    StatusSnapshot,
+)
 from twinreview.ui.roster_view import PersonRow, RosterView, TrustInfo
 
 
@@ -100,6 +106,20 @@ class FakeBackend:
             "pinned", "ws", "owner@example.com", "SHA256:fake", "SHA256:fake"
         )
     )
+    #: What ``verify_pair`` answers (None: the pair could not be verified).
+    verification: PairVerification | None = None
+    #: ``verify_pair`` raises this instead.
+    verify_error: Exception | None = None
+    #: The pairs asked for: (query, other, prefer_mirrored).
+    verify_calls: list[tuple[Path, Path, bool]] = field(default_factory=list)
+
+    def verify_pair(
+        self, workspace: Workspace, query_path: Path, other_path: Path, prefer_mirrored: bool
+    ) -> PairVerification | None:
+        self.verify_calls.append((query_path, other_path, prefer_mirrored))
+        if self.verify_error is not None:
+            raise self.verify_error
+        return self.verification
 
     def scan(self, workspace: Workspace, progress: Any, cancel: threading.Event) -> ScanResult:
         self.scan_calls += 1

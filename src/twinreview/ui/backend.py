@@ -78,6 +78,22 @@ class StatusSnapshot:
     problems: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class PairVerification:
+    """Two images verified geometrically on demand, for the compare view.
+
+    Attributes:
+        homography: 3 x 3 rows mapping the first image's fractions onto the second's, or None
+            when no transform places it (too few inliers).
+        inliers: Matches consistent with the transform.
+        mirrored: True when the first image matched mirrored.
+    """
+
+    homography: tuple[tuple[float, ...], ...] | None
+    inliers: int
+    mirrored: bool
+
+
 class ReviewBackend(Protocol):
     """Blocking service calls the app makes from worker threads."""
 
@@ -88,6 +104,17 @@ class ReviewBackend(Protocol):
         cancel: threading.Event,
     ) -> ScanResult:
         """Scan the workspace (similarity, disclosure); may be cancelled."""
+        ...
+
+    def verify_pair(
+        self, workspace: Workspace, query_path: Path, other_path: Path, prefer_mirrored: bool
+    ) -> PairVerification | None:
+        """Verify two images geometrically (cached; blocking, about 50 ms for two photos).
+
+        Returns:
+            The verification (its homography maps ``query_path`` onto ``other_path``), or None
+            when either file cannot be read or has too few keypoints to verify.
+        """
         ...
 
     def load_identity(self) -> Identity | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPainter, QPixmap, QScreen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +39,11 @@ from twinreview.ui.references import RefEntry
 from twinreview.ui.resources import icon
 
 _MAX_BOUND = 4096
+# Pairs verified on demand kept per view (a few bytes each; cleared when full).
+_MAX_VERIFIED = 256
+
+#: A pair the compare view shows: (asset path, reference path).
+PairKey = tuple[Path, Path]
 
 
 class CompareMode(enum.Enum):
@@ -92,12 +97,15 @@ class CompareView(QWidget):
             quick draft of a large JPEG or at display size, whichever came first.
         asset_sharp(str): the asset has been painted from its display-sized decode.
         zoom_changed(float): shared zoom, relative to fit.
+        alignment_wanted(tuple): wipe or difference shows a pair (asset path, reference path)
+            whose evidence has no alignment; answer with :meth:`set_verified`.
     """
 
     reference_changed = Signal(str)
     asset_painted = Signal(str)
     asset_sharp = Signal(str)
     zoom_changed = Signal(float)
+    alignment_wanted = Signal(object)
 
     def __init__(
         self,
@@ -131,6 +139,14 @@ class CompareView(QWidget):
         self.mirrored = False
         self._alignments: dict[str, Alignment] = {}
         self._ref_regions: dict[str, tuple[Point, ...]] = {}
+        # Pairs verified on demand (None: no transform), and the pairs asked for.
+        self._verified: dict[PairKey, Alignment | None] = {}
+        self._asked: set[PairKey] = set()
+        # Asks once the view has settled: show_asset refreshes before the new evidence is set.
+        self._want_timer = QTimer(self)
+        self._want_timer.setSingleShot(True)
+        self._want_timer.setInterval(0)
+        self._want_timer.timeout.connect(self._want_alignment)
         self.show_evidence = True
         self._mirror_cache: tuple[int, QImage] | None = None
 
@@ -447,8 +463,49 @@ class CompareView(QWidget):
 
     @property
     def alignment(self) -> Alignment | None:
-        """The alignment of the selected reference, when its evidence has one."""
-        return self._alignments.get(self._ref.rel) if self._ref is not None else None
+        """The alignment of the selected reference: its evidence's, else one verified on demand."""
+        if self._ref is None:
+            return None
+        found = self._alignments.get(self._ref.rel)
+        key = self.pair_key
+        if found is None and key is not None:
+            found = self._verified.get(key)
+        return found
+
+    @property
+    def pair_key(self) -> PairKey | None:
+        """The pair shown: (asset path, reference path), None without both."""
+        if self._asset is None or self._ref is None:
+            return None
+        return (self._asset[0], self._ref.path)
+
+    def set_verified(self, key: PairKey, alignment: Alignment | None) -> bool:
+        """The on-demand verification of ``key`` (None: it placed no transform).
+
+        Returns:
+            False when the view has moved on to another pair: the answer is dropped (and the
+            pair asked again if it is shown again).
+        """
+        self._asked.discard(key)
+        if key != self.pair_key:
+            return False
+        if len(self._verified) >= _MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[key] = alignment
+        if alignment is not None:
+            self._refresh()
+        return True
+
+    def _want_alignment(self) -> None:
+        key = self.pair_key
+        # Only wipe and difference draw through an alignment; side by side never asks, so
+        # stepping through the queue costs no verification.
+        if key is None or self.mode is CompareMode.SIDE_BY_SIDE or self.alignment is not None:
+            return
+        if key in self._verified or key in self._asked:
+            return
+        self._asked.add(key)
+        self.alignment_wanted.emit(key)
 
     def fit(self) -> None:
         """Whole image, both sides lined up again."""
@@ -497,12 +554,16 @@ class CompareView(QWidget):
         self.wipe_label.setVisible(wipe)
         text = self.mode.value.capitalize()
         if self.mode is not CompareMode.SIDE_BY_SIDE and self.alignment is not None:
-            text += " · aligned by the evidence"
+            by_evidence = self._ref is not None and self._ref.rel in self._alignments
+            text += (
+                " · aligned by the evidence" if by_evidence else " · aligned by matching features"
+            )
         if self.mirrored:
             text += " · reference flipped"
         if self.swapped:
             text += " · swapped"
         self.mode_label.setText(text)
+        self._want_timer.start()
 
     def _on_wipe_slider(self, value: int) -> None:
         self.overlay.wipe = value / 1000

@@ -6,7 +6,8 @@ down, 0..1) onto the reference's (``core.similarity``: "asset fractions to refer
 inlier count. The compare
 view uses it to line the reference up with the asset (wipe, difference) and to outline where each
 image lies in the other. Anything missing, malformed or singular gives no alignment: the view
-then fits the two images as before.
+then fits the two images, and wipe or difference asks for the pair to be verified on demand
+(:meth:`~twinreview.ui.compare_view.CompareView.set_verified` takes the answer).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Dialogs open with ``open()``.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,10 +39,12 @@ from PySide6.QtWidgets import (
 from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.ui.actions import MENUS, TOOLBAR, build_actions
-from twinreview.ui.compare_view import CompareMode, CompareView
+from twinreview.ui.backend import PairVerification
+from twinreview.ui.bridge import PREFETCH
+from twinreview.ui.compare_view import CompareMode, CompareView, PairKey
 from twinreview.ui.decide_flow import DecideFlow
 from twinreview.ui.dialogs import IdentityDialog, ShortcutSheet
-from twinreview.ui.evidence import alignments, region_only
+from twinreview.ui.evidence import alignment_from, alignments, region_only
 from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
@@ -74,6 +77,7 @@ from twinreview.ui.simple_page import SimplePage
 from twinreview.ui.welcome_page import WelcomePage
 
 PAGE_WELCOME, PAGE_REVIEW, PAGE_SIMPLE = range(3)
+_log = logging.getLogger(__name__)
 
 #: Keys that are not actions, for the shortcut sheet: (what, keys).
 EXTRA_KEYS: tuple[tuple[str, str], ...] = (
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
             view = page.view
             view.asset_painted.connect(lambda rel, v=view: self._on_painted(v, rel))
             view.asset_sharp.connect(lambda rel, v=view: self._on_sharp(v, rel))
+            view.alignment_wanted.connect(lambda key, v=view: self._verify_pair(v, key))
         self.review.current_changed.connect(self._show_current)
         self.simple_page.current_changed.connect(self._show_current)
         self.review.selection_changed.connect(self._on_selection)
@@ -600,6 +605,44 @@ class MainWindow(QMainWindow):
         text = likeness_sentence(lk, names, you=you) if lk is not None else ""
         self.simple_page.likeness.setText(text)
         self.simple_page.likeness.setVisible(bool(text))
+
+    def _verify_pair(self, view: CompareView, key: PairKey) -> None:
+        """Verify the pair on screen, whose evidence has no alignment, and align with it."""
+        ws = self.session.workspace
+        ref = view.reference
+        if ws is None or ref is None:
+            view.set_verified(key, None)
+            return
+        item = self._current_item()
+        # The hashes' orientation goes first, so a mirrored copy is matched on the first try.
+        mirrored = item is not None and any(
+            f.evidence.get("reference") == ref.rel and f.evidence.get("mirrored") is True
+            for f in item.findings
+        )
+
+        def done(v: PairVerification | None) -> None:
+            found = None
+            if v is not None and v.homography is not None:
+                found = alignment_from(
+                    {"homography": v.homography, "inliers": v.inliers, "mirrored": v.mirrored}
+                )
+            view.set_verified(key, found)
+
+        def failed(exc: BaseException) -> None:
+            # The fitted view stays; nothing to tell the reviewer about.
+            _log.info("on-demand verification of %s failed: %s", key, one_line(exc))
+            view.set_verified(key, None)
+
+        self.session.bridge.submit(
+            self.session.backend.verify_pair,
+            ws,
+            key[0],
+            key[1],
+            mirrored,
+            on_done=done,
+            on_error=failed,
+            priority=PREFETCH,
+        )
 
     def _flip(self) -> None:
         view = self._view()

@@ -27,7 +27,13 @@ from twinreview.services.roster_admin import RosterService
 from twinreview.services.scan import AssetResult, ScanResult, ScanService
 from twinreview.services.status import compute_status, sha256_file
 from twinreview.services.trust import PinCheck, Verifier
-from twinreview.ui.backend import AssetStatus, Identity, KeyringUnavailable, StatusSnapshot
+from twinreview.ui.backend import (
+    AssetStatus,
+    Identity,
+    KeyringUnavailable,
+    PairVerification,
+    StatusSnapshot,
+)
 from twinreview.ui.roster_view import (
     NO_ROSTER,
     RosterView,
@@ -91,6 +97,19 @@ class ServicesBackend:
             else:
                 return self._scanner.scan(workspace, progress, cancel)
         return self._scan.scan(workspace, progress=progress, cancel=cancel)
+
+    def verify_pair(
+        self, workspace: Workspace, query_path: Path, other_path: Path, prefer_mirrored: bool
+    ) -> PairVerification | None:
+        """Verify two images with the workspace's similarity thresholds (cached by the scan)."""
+        th = workspace.settings.similarity
+        v = self._scan.verify_pair(query_path, other_path, th, prefer_mirrored=prefer_mirrored)
+        if v is None or not v.possible:
+            return None
+        # As the scan's evidence: a transform with too few inliers does not place the image.
+        placed = v.homography is not None and v.inliers >= th.min_inliers
+        rows = tuple(tuple(float(x) for x in r) for r in v.homography or ()) if placed else None
+        return PairVerification(rows, v.inliers, v.mirrored)
 
     def load_identity(self) -> Identity | None:
         """This device's identity, None when there is none yet."""
