@@ -13,6 +13,7 @@ from keyring.errors import PasswordDeleteError
 from PIL import Image
 
 from twinreview.core.roster import Person
+from twinreview.core.verify import ACCEPTED_GAP, TORN_TAIL, VIEW_EDITED, Problem, VerifyReport
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
 from twinreview.services.roster_admin import RosterService
@@ -20,6 +21,8 @@ from twinreview.services.trust import TrustStore, Verifier
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+# Problems that are reported but make no decision untrustworthy.
+NON_BLOCKING = frozenset({TORN_TAIL, VIEW_EDITED, ACCEPTED_GAP})
 
 
 class MemoryKeyring(KeyringBackend):
@@ -156,3 +159,8 @@ def build_workspace(root: Path, ava_toml: str = "") -> Path:
 def reencode(src: Path, dst: Path, quality: int = 70) -> Path:
     with Image.open(src) as im:
         return save_jpeg(im.copy(), dst, quality=quality)
+
+
+def blocking_problems(report: VerifyReport) -> list[Problem]:
+    """The problems that make decisions untrustworthy (not torn tails, not edited views)."""
+    return [p for p in report.problems if p.kind not in NON_BLOCKING]

@@ -355,11 +355,11 @@ def _photo_ws(tmp_path: Path) -> Path:
 
 
 def _decide_cli(argv: list[str], keys: KeyService) -> int:
-    from twinreview.cli.decide_cmd import cmd_decide, scan_one
+    from twinreview.cli.decide_cmd import cmd_decide, scan_once
     from twinreview.cli.main import build_parser, run_command
 
     args = build_parser().parse_args(["decide", *argv])
-    return run_command(lambda a: cmd_decide(a, keys, scan_one), args)
+    return run_command(lambda a: cmd_decide(a, keys, scan_once()), args)
 
 
 def test_cli_decide_records_the_scan_findings(

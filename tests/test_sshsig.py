@@ -9,6 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from twinreview.core.sshsig import (
     NS_ENTRY,
@@ -43,9 +45,18 @@ def key() -> SigningKey:
     return SigningKey.from_seed(bytes(range(32)))
 
 
+def _openssh_private(key: SigningKey) -> bytes:
+    """The key as an unencrypted OpenSSH private key file, for ssh-keygen to sign with."""
+    return Ed25519PrivateKey.from_private_bytes(key.seed).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+
+
 def _keyfiles(tmp_path: Path, key: SigningKey) -> Path:
     priv = tmp_path / "id_ed25519"
-    priv.write_bytes(key.openssh_private())
+    priv.write_bytes(_openssh_private(key))
     priv.chmod(0o600)
     (tmp_path / "id_ed25519.pub").write_text(key.public.openssh("test") + "\n")
     return priv

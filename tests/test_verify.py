@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from decision_helpers import blocking_problems
 from twinreview.core.declog import LogWriter, read_log
 from twinreview.core.roster import Person
 from twinreview.core.rosterlog import SignedRoster
@@ -240,7 +241,7 @@ def test_hand_edited_allowed_signers_grants_nothing(ws: Path) -> None:
     assert set(_states(report, forged.path)) == {"unknown_key"}
     edited = [p for p in report.problems if p.kind == "view_edited"]
     assert len(edited) == 1 and "allowed_signers" in edited[0].message
-    assert edited[0] not in report.blocking_problems
+    assert edited[0] not in blocking_problems(report)
 
 
 def test_wrong_role(ws: Path) -> None:
@@ -291,7 +292,7 @@ def test_hand_written_revoked_file_is_ignored(ws: Path, tmp_path: Path, form: st
     assert set(_states(report, path)) == {"good"}
     assert [p.kind for p in report.problems] == ["view_edited"]
     assert "roster/revoked" in report.problems[0].message
-    assert report.blocking_problems == []
+    assert blocking_problems(report) == []
 
 
 def test_unreadable_revocation_view_is_reported(ws: Path) -> None:

@@ -125,11 +125,6 @@ def scan_once() -> Scanner:
     return scanner
 
 
-def scan_one(ws: Workspace, rel: str) -> AssetResult | None:
-    """Scan the workspace and return ``rel``'s result (one decision)."""
-    return scan_once()(ws, rel)
-
-
 def cmd_decide(args: argparse.Namespace, keys: KeyService, scan: Scanner) -> int:
     """Scan, show the findings, sign and append one decision per asset; return the exit code."""
     ws = Workspace.open(args.workspace)

@@ -69,15 +69,6 @@ def _formats() -> tuple[str, ...]:
     return tuple(f for f in ALLOWED_FORMATS if f in Image.OPEN)
 
 
-def sniff_format(data: bytes) -> str | None:
-    """Return Pillow's format name for ``data`` without decoding pixels, or None."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_formats()) as im:
-            return im.format
-    except Exception:  # noqa: BLE001 - any failure to identify means "not an image we read"
-        return None
-
-
 def load_image(data: bytes, *, min_side: int = 256, max_side: int | None = 1024) -> LoadedImage:
     """Decode ``data`` into a small oriented RGB image.
 

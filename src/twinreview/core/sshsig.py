@@ -237,14 +237,6 @@ class SigningKey:
             serialization.NoEncryption(),
         )
 
-    def openssh_private(self) -> bytes:
-        """The key as an unencrypted OpenSSH private key file (for tests and interop only)."""
-        return self._private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.OpenSSH,
-            serialization.NoEncryption(),
-        )
-
     def sign(self, data: bytes, namespace: str) -> str:
         """Return the armored SSHSIG signature of ``data`` in ``namespace``."""
         return sign(self, data, namespace)

@@ -75,7 +75,6 @@ from twinreview.core.verifymodel import (  # re-exported: the verification API
     GOOD,
     LOG_MISSING,
     MALFORMED,
-    NON_BLOCKING,
     NOT_A_LOG,
     OUT_OF_ORDER,
     RANK,
@@ -113,7 +112,6 @@ __all__ = [
     "GOOD",
     "LOG_MISSING",
     "MALFORMED",
-    "NON_BLOCKING",
     "NOT_A_LOG",
     "OUT_OF_ORDER",
     "RANK",
@@ -177,11 +175,6 @@ class VerifyReport:
         problems, for the record, but does not make the report fail.
         """
         return all(p.kind == ACCEPTED_GAP for p in self.problems)
-
-    @property
-    def blocking_problems(self) -> list[Problem]:
-        """The problems that make decisions untrustworthy (not torn tails, not edited views)."""
-        return [p for p in self.problems if p.kind not in NON_BLOCKING]
 
     def counts(self) -> dict[str, int]:
         """Number of entries per state (states with zero omitted)."""

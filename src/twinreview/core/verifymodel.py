@@ -44,8 +44,6 @@ LOG_MISSING = "log_missing"
 VIEW_EDITED = "view_edited"
 NOT_A_LOG = "not_a_log"
 ACCEPTED_GAP = "accepted_gap"
-# Problems that are reported but make no decision untrustworthy.
-NON_BLOCKING = frozenset({TORN_TAIL, VIEW_EDITED, ACCEPTED_GAP})
 FUTURE_SLACK = dt.timedelta(hours=24)
 
 RANK = {state: i for i, state in enumerate(STATES)}
