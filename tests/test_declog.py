@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from twinreview.core.declog import (
     log_filename,
     read_log,
 )
+from twinreview.core.errors import file_stamp
 from twinreview.core.roster import Person
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rosterviews import write_views
@@ -411,3 +412,9 @@ def test_log_filename_sanitises_principal(key: SigningKey) -> None:
     assert log_filename("a b/c:d@x.org", key.public) == f"a_b_c_d@x.org--{key.public.fp16}.dlog"
     assert not log_filename("../../etc", key.public).startswith(".")
     assert "/" not in log_filename("../../etc", key.public)
+
+
+def test_file_stamps_are_utc_and_safe_in_file_names() -> None:
+    cet = datetime(2025, 3, 1, 11, 0, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
+    assert file_stamp(cet) == "20250301T100000123456Z"
+    assert file_stamp(datetime(2025, 3, 1, 10, 0)) == "20250301T100000000000Z"  # naive is UTC

@@ -64,7 +64,7 @@ from typing import Any
 import filelock
 
 from twinreview.core import logfile
-from twinreview.core.errors import TwinreviewError
+from twinreview.core.errors import TwinreviewError, file_stamp
 from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigError, verify
 
 LOG_SUFFIX = ".dlog"
@@ -447,7 +447,7 @@ class LogWriter:
             finally:
                 os.close(fd)
             return None
-        stamp = self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = file_stamp(self._clock())
         aside = self.path.with_name(f"{self.path.name}.torn-{stamp}")
         n = 1
         while aside.exists():

@@ -27,3 +27,10 @@ def iso_utc(value: dt.datetime, timespec: str = "seconds") -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(dt.UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def file_stamp(value: dt.datetime) -> str:
+    """``20260301T090000000000Z``: a UTC time for file names, sortable, no ``:`` (Windows)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")

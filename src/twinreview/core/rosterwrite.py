@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from twinreview.core.declog import (
     utc_now,
     write_all,
 )
+from twinreview.core.errors import file_stamp
 from twinreview.core.roster import (
     Person,
 )
@@ -220,7 +221,7 @@ class RosterWriter:
             self._move_aside(data, end, "torn")
 
     def _move_aside(self, data: bytes, keep: int, what: str) -> Path:
-        stamp = self._clock().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = file_stamp(self._clock())
         aside = self.path.with_name(f"{ROSTER_LOG}.{what}-{stamp}")
         aside.write_bytes(data[keep:])
         with self.path.open("r+b") as fh:
