@@ -100,6 +100,29 @@ def test_chainer_is_unwrapped_to_a_real_backend(monkeypatch: pytest.MonkeyPatch)
         check_backend(chain)
 
 
+@pytest.mark.parametrize("preset", [False, True], ids=["unset", "already-secret-service"])
+def test_no_dbus_advice_is_never_the_setting_already_made(
+    monkeypatch: pytest.MonkeyPatch, preset: bool
+) -> None:
+    wanted = "keyring.backends.SecretService.Keyring"
+    monkeypatch.setattr("sys.platform", "linux")
+    if preset:
+        monkeypatch.setenv("PYTHON_KEYRING_BACKEND", wanted)
+    else:
+        monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+
+    def no_dbus(*_args: object) -> None:
+        raise RuntimeError("org.freedesktop.DBus.Error.NotSupported: no D-Bus session")
+
+    monkeypatch.setattr(SecretService.Keyring, "set_password", no_dbus)
+    store = KeyStore(SecretService.Keyring())
+    with pytest.raises(KeysError) as err:
+        store.store_seed("SHA256:x", bytes(32))
+    message = str(err.value)
+    assert "\n" not in message and "D-Bus" in message and "Secret Service" in message
+    assert (wanted in message) is not preset
+
+
 def test_real_backends_are_allowed() -> None:
     backend = SecretService.Keyring()
     assert check_backend(backend) is backend

@@ -73,16 +73,26 @@ def _backend_id(backend: KeyringBackend) -> tuple[str, str]:
 
 def _fix_hint() -> str:
     platform: str = sys.platform  # a plain str, so mypy does not prune the other branches
+    chosen = os.environ.get("PYTHON_KEYRING_BACKEND", "").strip()
+
+    def choose(backend: str) -> str:
+        # Advising the setting the user already has would send them round in circles.
+        return "" if chosen == backend else f"set PYTHON_KEYRING_BACKEND={backend}"
+
     if platform.startswith("linux"):
-        return (
+        hint = (
             "install and unlock a Secret Service (e.g. gnome-keyring, KeePassXC or KWallet) and "
-            "log in to a desktop session, or set PYTHON_KEYRING_BACKEND="
-            "keyring.backends.SecretService.Keyring"
+            "log in to a desktop session"
         )
+        choice = choose("keyring.backends.SecretService.Keyring")
+        return f"{hint}, or {choice}" if choice else hint
     if platform == "darwin":
-        return "set PYTHON_KEYRING_BACKEND=keyring.backends.macOS.Keyring"
+        return choose("keyring.backends.macOS.Keyring") or "unlock the login keychain"
     if platform == "win32":
-        return "set PYTHON_KEYRING_BACKEND=keyring.backends.Windows.WinVaultKeyring"
+        return (
+            choose("keyring.backends.Windows.WinVaultKeyring")
+            or "check that Windows Credential Manager is available to this user"
+        )
     return "configure keyring to use the operating system's credential store"
 
 
