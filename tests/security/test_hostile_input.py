@@ -1,19 +1,21 @@
 """Hostile files in a workspace (issue 12): no hang, no read outside the folder, no traceback,
-bounded memory. Every command runs in a child process with a time limit, so a hang fails the
-test instead of freezing the suite."""
+bounded memory. Every command runs in a child process (or a daemon thread) with a time limit, so
+a hang fails the test instead of freezing the suite."""
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 import subprocess
 import sys
+import threading
 import zlib
 from pathlib import Path
 
 import pytest
 
-from decision_helpers import build_workspace
+from decision_helpers import build_workspace, enroll, owner_of, reviewer, roster_service
 from twinreview.core import declog
 from twinreview.core.disclosure import xmp
 from twinreview.core.roster import parse_allowed_signers
@@ -53,6 +55,21 @@ def test_a_fifo_among_the_assets_does_not_hang_status(tmp_path: Path) -> None:
 
 
 @needs_fifo
+def test_a_fifo_among_the_assets_does_not_hang_report(tmp_path: Path) -> None:
+    root = build_workspace(tmp_path / "ws")
+    os.mkfifo(root / "assets" / "ava" / "trap.jpg")
+    out = tmp_path / "report.json"
+    proc = twinreview("report", str(root), "--json", str(out), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert all(ln.startswith("twinreview:") for ln in proc.stderr.splitlines()), proc.stderr
+    (trap,) = [a for a in json.loads(out.read_text())["assets"] if a["path"].endswith("trap.jpg")]
+    assert trap["error"] == "not a regular file (a pipe, socket or device)"
+    (finding,) = trap["findings"]
+    assert finding["kind"] == "unreadable"
+    assert "\n" not in finding["message"] and "not a regular file" in finding["message"]
+
+
+@needs_fifo
 def test_a_fifo_as_the_disclosure_label_does_not_hang_scan(tmp_path: Path) -> None:
     root = build_workspace(tmp_path / "ws")
     os.mkfifo(root / "label.png")
@@ -60,6 +77,40 @@ def test_a_fifo_as_the_disclosure_label_does_not_hang_scan(tmp_path: Path) -> No
     proc = twinreview("scan", str(root))
     assert proc.returncode == 2
     assert "not a regular file" in one_line_error(proc)
+
+
+@needs_fifo
+def test_a_fifo_as_the_disclosure_label_does_not_hang_decide(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from twinreview.cli.decide_cmd import cmd_decide, scan_once
+    from twinreview.cli.main import build_parser, run_command
+
+    # In process, because decide needs a key and the test keyring lives in memory.
+    root = build_workspace(tmp_path / "ws")
+    keys = reviewer(tmp_path / "devices", "ava@example.com", "model", "Ava")
+    enroll(root, keys, ("ava",))
+    # With a roster, the signed policy is the one that counts.
+    (root / "twinreview.toml").write_text('[disclosure]\nlabel = "label.png"\n')
+    roster_service(owner_of(root)).set_policy(root)
+    os.mkfifo(root / "label.png")
+    args = build_parser().parse_args(["decide", str(root), "assets/ava/look1.jpg", "--approve"])
+    codes: list[int] = []
+    # A daemon thread, so a decide stuck opening the FIFO fails the test instead of the suite.
+    worker = threading.Thread(
+        target=lambda: codes.append(run_command(lambda a: cmd_decide(a, keys, scan_once()), args)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "decide hung on the FIFO label"
+    assert codes == [2]
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    refusals = [ln for ln in err.splitlines() if "not a regular file" in ln]
+    assert len(refusals) == 1 and refusals[0].startswith("twinreview:"), err
+    assert "label.png" in refusals[0]
+    assert not (root / "logs").exists() or not any((root / "logs").iterdir())
 
 
 @pytest.mark.parametrize("key", ["label", "trust_anchors"])
