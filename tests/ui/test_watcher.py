@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from conftest import Harness, open_and_scan
 from twinreview.core.policy import Decision
@@ -24,6 +28,36 @@ def test_a_deleted_and_an_added_file_show_within_a_second(
     shutil.copy(workspace / "assets/bo/look-2.jpg", workspace / "assets/bo/new.jpg")
     qtbot.waitUntil(lambda: harness.session.item("assets/bo/new.jpg") is not None, timeout=1000)
     assert w.model.rowCount() == 8
+
+
+@pytest.mark.parametrize("how", ["in place", "by rename"])
+def test_an_asset_rewritten_outside_shows_its_new_content_within_a_second(
+    qtbot: Any, harness: Harness, workspace: Path, how: str
+) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    rel = "assets/ana/look-1.jpg"
+    item = harness.session.item(rel)
+    assert item is not None and item.result is not None
+    old = item.result.sha256
+    data = (workspace / "assets/bo/look-2.jpg").read_bytes()  # another picture, same name
+    new = hashlib.sha256(data).hexdigest()
+    assert new != old
+    if how == "in place":
+        (workspace / rel).write_bytes(data)
+    else:  # how editors and sync tools save: a temporary file renamed over the old one
+        (workspace / "assets/ana/.look-1.jpg.part").write_bytes(data)
+        os.replace(workspace / "assets/ana/.look-1.jpg.part", workspace / rel)
+
+    def shows(sha256: str) -> bool:
+        now = harness.session.item(rel)
+        return now is not None and now.result is not None and now.result.sha256 == sha256
+
+    qtbot.waitUntil(lambda: shows(new), timeout=1500)
+    assert harness.window.model.rowCount() == 8
+    # The file now on disk is watched too: a further edit in place shows as well.
+    data = (workspace / "assets/bo/look-3.jpg").read_bytes()
+    (workspace / rel).write_bytes(data)
+    qtbot.waitUntil(lambda: shows(hashlib.sha256(data).hexdigest()), timeout=1500)
 
 
 def test_another_reviewers_log_entry_shows_within_a_second(
