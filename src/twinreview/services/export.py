@@ -42,6 +42,7 @@ from typing import Any
 
 from twinreview.core.declog import LOGS_DIR, format_ts, read_log, utc_now
 from twinreview.core.errors import TwinreviewError
+from twinreview.core.files import read_regular
 from twinreview.core.roster import (
     ALLOWED_SIGNERS,
     PEOPLE,
@@ -147,7 +148,7 @@ def export_workspace(
         )
     try:
         # Read once: the bytes copied are the bytes signed and replayed.
-        roster_bytes = roster_path.read_bytes()
+        roster_bytes = read_regular(roster_path)
     except OSError as exc:
         raise ExportError(f"cannot read roster/roster.dlog ({exc.strerror or exc})") from None
     roster = SignedRoster.from_bytes(roster_bytes)
@@ -170,7 +171,7 @@ def export_workspace(
         copies: list[Path] = []
         for path in log_files:
             rel = path.relative_to(root).as_posix()
-            data = path.read_bytes()
+            data = read_regular(path)
             _write(outdir, rel, data, result)
             _write(outdir, rel + ".sig", key.sign(data, NS_LOG).encode(), result)
             copies.append(outdir / rel)

@@ -39,6 +39,7 @@ from typing import Any
 
 from twinreview.core.declog import LOGS_DIR
 from twinreview.core.errors import TwinreviewError
+from twinreview.core.files import read_regular
 from twinreview.core.roster import ALLOWED_SIGNERS
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, RosterState
@@ -157,13 +158,18 @@ def heads_document(
 # -- reading and checking heads.json ----------------------------------------------------------
 
 
-def _read_bytes(path: Path, what: str, limit: int = _MAX_HEADS_BYTES) -> bytes:
+def read_export_file(path: Path, what: str, limit: int = _MAX_HEADS_BYTES) -> bytes:
+    """The bytes of one file of an export: a regular file, at most ``limit`` bytes.
+
+    Raises:
+        ExportCheckError: missing, a link, not a regular file, too large or unreadable.
+    """
     try:
         if path.is_symlink() or not path.is_file():
             raise ExportCheckError(f"{what} is missing: not a twinreview export (or an older one)")
         if path.stat().st_size > limit:
             raise ExportCheckError(f"{what} is too large to be an export's")
-        return path.read_bytes()
+        return read_regular(path, limit)
     except OSError as exc:
         raise ExportCheckError(f"cannot read {what} ({exc.strerror or exc})") from None
 
@@ -233,8 +239,8 @@ def read_export_heads(export: Path, *, trust: TrustStore | None = None) -> Expor
     """
     if not export.is_dir():
         raise ExportCheckError(f"{export} is not a folder")
-    data = _read_bytes(export / HEADS, HEADS)
-    armored = _read_bytes(export / (HEADS + ".sig"), HEADS + ".sig", 64 * 1024)
+    data = read_export_file(export / HEADS, HEADS)
+    armored = read_export_file(export / (HEADS + ".sig"), HEADS + ".sig", 64 * 1024)
     try:
         key = verify(armored.decode("utf-8", errors="replace"), data, NS_LOG)
     except SshsigError as exc:
@@ -243,7 +249,7 @@ def read_export_heads(export: Path, *, trust: TrustStore | None = None) -> Expor
             "after the export; refusing it"
         ) from None
     heads = _parse_heads(export, data)
-    roster = SignedRoster.from_bytes(_read_bytes(export / ROSTER_FILE, ROSTER_FILE))
+    roster = SignedRoster.from_bytes(read_export_file(export / ROSTER_FILE, ROSTER_FILE))
     if roster.workspace_id is None or roster.owner_key is None:
         raise ExportCheckError(f"the exported {ROSTER_FILE} has no valid genesis entry")
     if roster.workspace_id != heads.workspace_id:
@@ -486,7 +492,7 @@ class _Signers:
 def _signers(export: Path, roster: SignedRoster, trust: TrustStore | None) -> _Signers:
     revoked = {fp: r.seq for fp, r in (roster.current.revoked if roster.current else {}).items()}
     try:
-        data = _read_bytes(export / ROSTER_FILE, ROSTER_FILE)
+        data = read_export_file(export / ROSTER_FILE, ROSTER_FILE)
     except ExportCheckError as exc:
         return _Signers(None, str(exc), revoked)
     exported = SignedRoster.from_bytes(data)
@@ -508,7 +514,7 @@ def _signers(export: Path, roster: SignedRoster, trust: TrustStore | None) -> _S
 
 def _relation(exported: bytes, current_path: Path) -> str:
     try:
-        current = current_path.read_bytes()
+        current = read_regular(current_path)
     except OSError:
         return "missing"
     if current == exported:
@@ -549,7 +555,7 @@ def check_export_signatures(
         rel = sig_path.relative_to(export).as_posix()[: -len(".sig")]
         try:
             armored = sig_path.read_text("utf-8", errors="replace")
-            data = (export / rel).read_bytes()
+            data = read_regular(export / rel)
         except OSError as exc:
             out.append(
                 ExportSignature(

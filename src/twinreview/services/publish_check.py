@@ -36,6 +36,7 @@ from twinreview.services.export_check import (
     ROSTER_FILE,
     ExportHeads,
     compare_with_export,
+    read_export_file,
     read_export_heads,
 )
 from twinreview.services.trust import TrustStore
@@ -103,7 +104,7 @@ def check_published(
 
 def _load_export(export: Path, trust: TrustStore | None) -> _Export:
     heads = read_export_heads(export, trust=trust)
-    roster = SignedRoster.from_bytes((export / ROSTER_FILE).read_bytes())
+    roster = SignedRoster.from_bytes(read_export_file(export / ROSTER_FILE, ROSTER_FILE))
     report = verify_logs(find_log_files(export), roster, export)
     entries: dict[tuple[str, int], list[VerifiedEntry]] = {}
     for e in report.entries:

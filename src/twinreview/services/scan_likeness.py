@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 
+from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.likeness import (
     FaceScan,
@@ -163,7 +164,7 @@ def faces_file(
 ) -> tuple[str | None, FaceScan]:
     """Worker: the faces in one file and the sha256 of the bytes read. Never raises."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path)
     except OSError as exc:
         return None, FaceScan(error=f"cannot read the file ({exc.strerror or exc})")
     return hashlib.sha256(data).hexdigest(), engine.scan_bytes(data, width=width, height=height)

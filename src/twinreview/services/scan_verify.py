@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from twinreview.core import geometry, hashing, similarity
+from twinreview.core.files import read_regular
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.services.cache import ResultCache
 from twinreview.services.scan_model import (
@@ -148,7 +149,7 @@ class GeometryVerifier:
             The verification, or None when either file cannot be read or decoded.
         """
         try:
-            shas = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (query, reference)]
+            shas = [hashlib.sha256(read_regular(p)).hexdigest() for p in (query, reference)]
         except OSError:
             return None
         key = verdict_key(shas[0], shas[1], prefer_mirrored, thresholds)
@@ -182,7 +183,7 @@ def prepare_file(
     """
     if work is None:
         try:
-            data = path.read_bytes()
+            data = read_regular(path)
             if hashlib.sha256(data).hexdigest() != sha256:
                 return None
             work = geometry.working_image(load_image(data, min_side=hashing.MIN_SIDE).image)

@@ -18,14 +18,18 @@ import logging
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QFile, QFileDevice, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
 from twinreview.core.errors import one_line
+from twinreview.core.files import open_regular
 
 _log = logging.getLogger(__name__)
 
@@ -66,7 +70,32 @@ def decode(path: Path, bound: QSize | None) -> Decoded:
 
     Never raises for a bad file: the error is in :attr:`Decoded.error`.
     """
-    reader = QImageReader(str(path))
+    try:
+        with _reader(path) as (reader, fh):
+            return _decode(reader, fh, path, bound)
+    except OSError as exc:  # a FIFO, a folder, a file gone: never a blocking open
+        return Decoded(QImage(), QSize(), f"cannot show this image ({one_line(exc)})")
+
+
+@contextmanager
+def _reader(path: Path) -> Iterator[tuple[QImageReader, BinaryIO]]:
+    """A reader on ``path`` opened as a regular file only (a FIFO would block Qt's open).
+
+    Raises:
+        OSError: not a regular file, or it cannot be opened.
+    """
+    with open_regular(path) as fh:
+        device = QFile()
+        handle = QFileDevice.FileHandleFlag.DontCloseHandle
+        if not device.open(fh.fileno(), QIODevice.OpenModeFlag.ReadOnly, handle):
+            raise OSError(f"cannot open: {device.errorString()}")
+        try:
+            yield QImageReader(device), fh
+        finally:
+            device.close()
+
+
+def _decode(reader: QImageReader, fh: BinaryIO, path: Path, bound: QSize | None) -> Decoded:
     reader.setDecideFormatFromContent(True)  # never trust the extension
     reader.setAutoTransform(True)  # EXIF orientation
     reader.setAllocationLimit(_ALLOCATION_LIMIT_MB)
@@ -91,7 +120,8 @@ def decode(path: Path, bound: QSize | None) -> Decoded:
     image = reader.read()
     if image.isNull():
         qt_error = reader.errorString()
-        return _decode_with_pillow(path, bound, qt_error)
+        fh.seek(0)
+        return _decode_with_pillow(fh, path, bound, qt_error)
     return Decoded(_fast_format(image), source if source.isValid() else image.size())
 
 
@@ -104,7 +134,14 @@ def decode_preview(path: Path, bound: QSize | None) -> Decoded | None:
     """
     if bound is None or bound.isEmpty():
         return None
-    reader = QImageReader(str(path))
+    try:
+        with _reader(path) as (reader, _fh):
+            return _preview(reader, bound)
+    except OSError:
+        return None  # the full decode reports why
+
+
+def _preview(reader: QImageReader, bound: QSize) -> Decoded | None:
     reader.setDecideFormatFromContent(True)
     reader.setAutoTransform(True)
     reader.setAllocationLimit(_ALLOCATION_LIMIT_MB)
@@ -146,7 +183,7 @@ def _fast_format(image: QImage) -> QImage:
     return image.convertToFormat(QImage.Format.Format_RGB32)
 
 
-def _decode_with_pillow(path: Path, bound: QSize | None, qt_error: str) -> Decoded:
+def _decode_with_pillow(fh: BinaryIO, path: Path, bound: QSize | None, qt_error: str) -> Decoded:
     global _pillow_ready
     try:
         with _pillow_lock:
@@ -155,7 +192,7 @@ def _decode_with_pillow(path: Path, bound: QSize | None, qt_error: str) -> Decod
 
                 register_heif_opener()
                 _pillow_ready = True
-        with Image.open(path) as opened:
+        with Image.open(fh) as opened:
             if bound is not None and not bound.isEmpty():
                 opened.draft("RGB", (bound.width(), bound.height()))
             im = ImageOps.exif_transpose(opened)
