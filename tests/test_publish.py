@@ -43,6 +43,7 @@ from twinreview.core.disclosure.c2pa_writer import make_signer, sign_asset, sign
 from twinreview.core.signoff import LABEL, Signoff
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
+from twinreview.services.decisions import DecisionService
 from twinreview.services.export import export_workspace
 from twinreview.services.keys import KeyringRefused, KeyStore
 from twinreview.services.publish import publish_workspace
@@ -274,6 +275,30 @@ def test_signoff_grafted_from_another_asset_fails_check(
     assert code == 1
     assert "approved other bytes" in err
     assert err.count("\n") == 2  # one line per named decision
+
+
+def test_an_approval_withdrawn_after_publishing_no_longer_passes(
+    capsys: pytest.CaptureFixture[str], pw: PublishWs, tmp_path: Path
+) -> None:
+    """The model takes her approval back after the image went out: the auditor must hear it."""
+    out = tmp_path / "out"
+    published(capsys, pw, out)
+    jpg = out_path(out, "assets/ava/look.jpg")
+    code, _, err = run(
+        capsys, "check-published", str(jpg), "--export", str(export(pw, tmp_path / "before"))
+    )
+    assert code == 0, err
+
+    DecisionService(pw.model, clock=pw.clock).withdraw(
+        Workspace.open(pw.root), "assets/ava/look.jpg", note="I changed my mind"
+    )
+    code, _, err = run(
+        capsys, "check-published", str(jpg), "--export", str(export(pw, tmp_path / "after"))
+    )
+    assert code == 1
+    assert "ava@example.com (model)" in err
+    assert "withdrawn" in err
+    assert err.count("\n") == 1  # the agent's approval still stands
 
 
 @pytest.mark.parametrize("rel", [PENDING, REJECTED, BLOCKED, "assets/ava/nope.jpg"])

@@ -6,7 +6,9 @@ image :func:`check_published` reads its C2PA manifest (offline), which must be i
 names in the export: the export's heads file must verify (``services.export_check``), the
 decision's log must hold an entry at that seq with that hash, the entry must verify against the
 exported signed roster, and it must be an approval, by that principal in that role, of the very
-bytes the sign-off says were reviewed, in the same workspace. Each failure is one sentence.
+bytes the sign-off says were reviewed, in the same workspace, and still stand: the principal's
+last word on the asset in the export (withdrawn, rejected later) must still be that approval.
+Each failure is one sentence.
 
 Public API:
     check_published(files, export, *, trust=None) -> list[PublishedCheck]
@@ -29,6 +31,7 @@ from twinreview.core.disclosure.c2pa_writer import C2paSignError, read_store
 from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.errors import one_line
 from twinreview.core.files import open_regular
+from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
@@ -39,6 +42,7 @@ from twinreview.services.export_check import (
     read_export_file,
     read_export_heads,
 )
+from twinreview.services.status import verified_decisions
 from twinreview.services.trust import TrustStore
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -86,6 +90,7 @@ class _Export:
     roster: SignedRoster
     entries: Mapping[tuple[str, int], Sequence[VerifiedEntry]]
     damaged: Mapping[str, str]
+    decisions: Sequence[Decision]
 
 
 def check_published(
@@ -117,7 +122,7 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         for log in heads.logs:
             if log in p.message or heads.logs[log].file == p.file:
                 damaged.setdefault(log, f"{p.kind}: {p.message}")
-    return _Export(heads, roster, entries, damaged)
+    return _Export(heads, roster, entries, damaged, verified_decisions(report))
 
 
 def _read(path: Path) -> bytes:
@@ -278,7 +283,24 @@ def _decision_problem(d: SignedDecision, signoff: Signoff, export: _Export) -> s
     for ok, why in checks:
         if not ok:
             return f"{who} {why}"
-    return None
+    return _superseded(who, d, signoff, export)
+
+
+def _superseded(who: str, d: SignedDecision, signoff: Signoff, export: _Export) -> str | None:
+    # An approval counts only while it is the principal's last word on the asset: a model who
+    # withdrew it (or rejected later) after publishing no longer approves the image.
+    mine = [x for x in export.decisions if x.principal == d.principal and x.asset == signoff.asset]
+    if not mine:
+        return None
+    last = latest_of(mine)
+    if last.decision == APPROVE and last.sha256 == signoff.asset_sha256:
+        return None
+    when = last.ts.isoformat().replace("+00:00", "Z")
+    if last.decision == WITHDRAW:
+        return f"{who} was withdrawn later ({when}): it no longer stands in the export"
+    if last.decision == APPROVE:
+        return f"{who} was followed by an approval of other bytes ({when}): it no longer stands"
+    return f"{who} was followed by a reject ({when}): it no longer stands in the export"
 
 
 def _roster(payload: Mapping[str, Any]) -> tuple[int, str] | None:
