@@ -221,6 +221,20 @@ def test_a_stale_answer_is_ignored(qtbot: Any, view: CompareView, tmp_path: Path
     assert asked.args[0] == old_key
 
 
+def test_a_rescan_forgets_the_answers(qtbot: Any, harness: Harness, tmp_path: Path) -> None:
+    """A file edited while the app is open is verified again, not shown with its old mapping."""
+    harness.backend.verification = PairVerification(CROP, 150, False)
+    view = _show_in_difference(qtbot, harness, tmp_path, "crop")
+    qtbot.waitUntil(lambda: view.overlay.aligned, timeout=5000)
+    assert len(harness.backend.verify_calls) == 1
+    harness.backend.verification = PairVerification(CROP_MIRRORED, 90, True)
+    harness.window.acts["rescan"].trigger()
+    qtbot.waitUntil(lambda: len(harness.backend.verify_calls) == 2, timeout=5000)
+    qtbot.waitUntil(
+        lambda: view.alignment is not None and view.alignment.inliers == 90, timeout=5000
+    )
+
+
 def test_services_backend_verifies_with_the_workspace_thresholds(tmp_path: Path) -> None:
     root = tmp_path / "ws"
     (root / "assets" / "m").mkdir(parents=True)

@@ -496,6 +496,15 @@ class CompareView(QWidget):
             self._refresh()
         return True
 
+    def forget_verified(self) -> None:
+        """Drop the alignments verified on demand: the files may have changed since (a rescan).
+
+        The pair on screen, if it needs one, is asked for again.
+        """
+        self._verified.clear()
+        self._asked.clear()
+        QTimer.singleShot(0, self._want_alignment)
+
     def _want_alignment(self) -> None:
         key = self.pair_key
         # Only wipe and difference draw through an alignment; side by side never asks, so

@@ -412,6 +412,9 @@ class MainWindow(QMainWindow):
         self.acts["cancel_scan"].setEnabled(False)
         self.status_text.setText("Scan cancelled" if cancelled else "Scan finished")
         self.review.set_kinds(self.session.items)
+        if not cancelled:
+            for view in (self.compare, self.simple_compare):
+                view.forget_verified()
         # Findings re-sort the queue; the asset on screen stays on screen (the reviewer keeps
         # their place). Only an empty view starts at the top.
         if self._current_item() is None:
