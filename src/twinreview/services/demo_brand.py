@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -45,11 +46,106 @@ its key in the OS keyring (`twinreview keys import-c2pa`), never in a workspace 
 """
 
 
-def _name(cn: str) -> x509.Name:
+@dataclass(frozen=True)
+class SigningChain:
+    """A root CA certificate and the C2PA signing certificate it issued, all PEM.
+
+    Attributes:
+        ca_pem: The root CA certificate (a trust anchor).
+        chain_pem: The signing certificate, then the CA certificate.
+        key_pem: The signing key, PKCS#8, unencrypted.
+    """
+
+    ca_pem: bytes
+    chain_pem: bytes
+    key_pem: bytes
+
+
+def make_signing_chain(
+    organisation: str,
+    ca_name: str,
+    signer_name: str,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> SigningChain:
+    """A fresh ES256 root CA and a signing certificate in C2PA's profile (see the module).
+
+    The CA's key is dropped once it has signed, so nothing else can be issued under it.
+    """
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_subject = _name(ca_name, organisation)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_subject)
+        .issuer_name(ca_subject)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_usage(ca=True), critical=True)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name(signer_name, organisation))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_usage(ca=False), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    return SigningChain(
+        ca_pem=ca.public_bytes(pem),
+        chain_pem=leaf.public_bytes(pem) + ca.public_bytes(pem),
+        key_pem=key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    )
+
+
+def write_demo_brand(root: Path, now: dt.datetime | None = None) -> None:
+    """Generate the demo brand CA, signing certificate and key into ``root/brand/``."""
+    start = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0) - dt.timedelta(days=1)
+    chain = make_signing_chain(
+        ORGANISATION,
+        "twinreview demo brand root CA (demo only)",
+        "twinreview demo brand signer (demo only)",
+        start,
+        start + dt.timedelta(days=VALID_DAYS),
+    )
+    brand = root / BRAND_DIR
+    brand.mkdir(parents=True, exist_ok=True)
+    (root / CA_FILE).write_bytes(chain.ca_pem)
+    (root / CHAIN_FILE).write_bytes(chain.chain_pem)
+    # Readable by the user only, as a key file should be, even a throwaway one.
+    fd = os.open(root / KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(chain.key_pem)
+    (root / NOTE_FILE).write_text(_NOTE, encoding="utf-8")
+
+
+def _name(cn: str, organisation: str) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
         ]
     )
 
@@ -66,60 +162,3 @@ def _usage(*, ca: bool) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
-
-
-def write_demo_brand(root: Path, now: dt.datetime | None = None) -> None:
-    """Generate the demo brand CA, signing certificate and key into ``root/brand/``."""
-    start = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0) - dt.timedelta(days=1)
-    end = start + dt.timedelta(days=VALID_DAYS)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("twinreview demo brand root CA (demo only)")
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_usage(ca=True), critical=True)
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(_name("twinreview demo brand signer (demo only)"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_usage(ca=False), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    brand = root / BRAND_DIR
-    brand.mkdir(parents=True, exist_ok=True)
-    (root / CA_FILE).write_bytes(ca.public_bytes(pem))
-    (root / CHAIN_FILE).write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
-    key_pem = key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    # Readable by the user only, as a key file should be, even a throwaway one.
-    fd = os.open(root / KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key_pem)
-    (root / NOTE_FILE).write_text(_NOTE, encoding="utf-8")
