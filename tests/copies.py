@@ -233,23 +233,7 @@ def run(
         prepare_all([q.image for q in copyset.queries]),
         prepare_all([copyset.originals[n] for n in copyset.refs]),
     )
-    out = Outcome(cands, {}, {})
-    for c in cands:
-        if c.clear_cut(th):  # as the scan: a copy without verification
-            out.matches[(c.query, c.ref)] = _clear_cut(c, th)
-            continue
-        v = geometry.verify(
-            qp[c.query],
-            rp[c.ref],
-            prefer_mirrored=c.mirrored,
-            min_inliers=th.min_inliers,
-            min_agreement=th.min_agreement / 100,
-        )
-        out.verifications[(c.query, c.ref)] = v
-        m = similarity.decide(c, v, th)
-        if m is not None:
-            out.matches[(c.query, c.ref)] = m
-    return out
+    return _decide_all(cands, qp, rp, th)
 
 
 def run_batch(
@@ -262,14 +246,24 @@ def run_batch(
     fps = [hashing.fingerprint(q.image) for q in copyset.queries]
     cands = similarity.self_candidates(fps, th)
     prep = prepared or prepare_all([q.image for q in copyset.queries])
+    return _decide_all(cands, prep, prep, th)
+
+
+def _decide_all(
+    cands: list[similarity.Candidate],
+    queries: list[geometry.Prepared],
+    refs: list[geometry.Prepared],
+    th: similarity.SimilarityThresholds,
+) -> Outcome:
+    """Each candidate decided as the scan decides it: clear-cut by its hashes, else verified."""
     out = Outcome(cands, {}, {})
     for c in cands:
-        if c.clear_cut(th):  # as the scan: a copy without verification
+        if c.clear_cut(th):  # the hashes decide; verification would only add evidence
             out.matches[(c.query, c.ref)] = _clear_cut(c, th)
             continue
         v = geometry.verify(
-            prep[c.query],
-            prep[c.ref],
+            queries[c.query],
+            refs[c.ref],
             prefer_mirrored=c.mirrored,
             min_inliers=th.min_inliers,
             min_agreement=th.min_agreement / 100,
