@@ -251,6 +251,7 @@ class DecisionService:
         if len(note) > MAX_NOTE_CHARS:
             raise DecisionError(f"the note is longer than {MAX_NOTE_CHARS} characters")
 
+        roster: SignedRoster | None = None
         if decision == APPROVE and disclosure_verdict is not None:
             # The policy in force is the one signed now, which may be newer than the workspace.
             roster = SignedRoster.load(ws.root / ROSTER_DIR)
@@ -297,7 +298,7 @@ class DecisionService:
             identity, key = self._keys.signer()
         except KeysError as exc:
             raise DecisionError(str(exc)) from None
-        signing = signing_context(ws, self._verifier, self._trust, key.public)
+        signing = signing_context(ws, self._verifier, self._trust, key.public, roster)
         role = self._check_roster(signing.state, identity.principal, key.public, facts.model_id)
 
         fields = decision_fields(
@@ -424,14 +425,26 @@ class SigningContext:
 
 
 def signing_context(
-    ws: Workspace, verifier: Verifier, trust: TrustStore, own: SshPublicKey | None
+    ws: Workspace,
+    verifier: Verifier,
+    trust: TrustStore,
+    own: SshPublicKey | None,
+    roster: SignedRoster | None = None,
 ) -> SigningContext:
     """Check that this device may sign in ``ws`` at all, and collect what an entry binds.
+
+    Args:
+        ws: The workspace.
+        verifier: Verifies the logs (with this device's verified-prefix cache).
+        trust: This device's pins.
+        own: The signing key (its own log is not bound as another's head).
+        roster: The signed roster if the caller loaded it already in this call; else loaded.
 
     Raises:
         DecisionError: no intact signed roster, the owner is not pinned (or not the pinned one).
     """
-    roster = SignedRoster.load(ws.root / ROSTER_DIR)
+    if roster is None:
+        roster = SignedRoster.load(ws.root / ROSTER_DIR)
     check = trust.check(roster, ws.root)
     if check.state == "no_roster":
         raise DecisionError(check.message)
