@@ -32,23 +32,6 @@ def escape_field(text: str) -> str:
     return escape(text).replace("\n", "\\n")
 
 
-class EscapingWriter:
-    """A text stream that escapes what is written to it (for tables and reports on a terminal)."""
-
-    def __init__(self, out: TextIO) -> None:
-        """Write to ``out``."""
-        self._out = out
-
-    def write(self, text: str) -> int:
-        """Write ``text`` escaped; returns the length of the original text."""
-        self._out.write(escape(text))
-        return len(text)
-
-    def flush(self) -> None:
-        """Flush the underlying stream."""
-        self._out.flush()
-
-
 def say(text: str, *, file: TextIO | None = None) -> None:
     """``print`` one line that may hold workspace content (a newline in it is shown, not obeyed)."""
     import sys

@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from twinreview.core.errors import iso_utc
+from twinreview.core.errors import as_utc, iso_utc
 
 if TYPE_CHECKING:
     from twinreview.core.policy import ModelPolicy
@@ -24,13 +24,6 @@ if TYPE_CHECKING:
 # Problem kinds of :func:`consent_problems`.
 CONSENT_EXPIRED = "consent_expired"
 USE_NOT_ALLOWED = "use_not_allowed"
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """``value`` in UTC; a naive value is taken as UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 def norm_use(use: str) -> str:

@@ -22,15 +22,18 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     return text[:limit]
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC; a naive value is taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 def iso_utc(value: dt.datetime, timespec: str = "seconds") -> str:
     """``2026-03-01T09:00:00Z``: UTC, ISO 8601, naive times taken as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+    return as_utc(value).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def file_stamp(value: dt.datetime) -> str:
     """``20260301T090000000000Z``: a UTC time for file names, sortable, no ``:`` (Windows)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return as_utc(value).strftime("%Y%m%dT%H%M%S%fZ")

@@ -42,12 +42,11 @@ from typing import Any
 from twinreview.core.consent import (
     CONSENT_EXPIRED,
     USE_NOT_ALLOWED,
-    as_utc,
     consent_problems,
     norm_use,
     parse_expiry,
 )
-from twinreview.core.errors import TwinreviewError, iso_utc
+from twinreview.core.errors import TwinreviewError, as_utc, iso_utc
 from twinreview.core.findings import (
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,

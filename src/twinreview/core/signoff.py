@@ -13,7 +13,7 @@ and its sidecar already say).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from twinreview.core.disclosure.vocabulary import classify
@@ -93,7 +93,6 @@ class Signoff:
     roster_head: tuple[int, str] | None
     decisions: tuple[SignedDecision, ...]
     sidecar_sha256: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The assertion data (``{"label": LABEL, "data": ...}`` in the manifest)."""
@@ -111,7 +110,6 @@ class Signoff:
                 else None
             ),
             "decisions": [d.to_json() for d in self.decisions],
-            **dict(self.extra),
         }
 
     @classmethod

@@ -28,9 +28,10 @@ from typing import Any
 from twinreview.core.disclosure import C2paState
 from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
 from twinreview.core.disclosure.c2pa_writer import C2paSignError, read_store
+from twinreview.core.disclosure.inspect import MAX_FILE_BYTES
 from twinreview.core.disclosure.sniff import sniff
-from twinreview.core.errors import one_line
-from twinreview.core.files import open_regular
+from twinreview.core.errors import iso_utc, one_line
+from twinreview.core.files import read_regular
 from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
@@ -45,7 +46,6 @@ from twinreview.services.export_check import (
 from twinreview.services.status import verified_decisions
 from twinreview.services.trust import TrustStore
 
-MAX_FILE_BYTES = 512 * 1024 * 1024
 _BROKEN = frozenset({C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE})
 _INTACT = frozenset(
     {C2paState.TRUSTED, C2paState.VALID_UNTRUSTED, C2paState.INVALID_CREDENTIAL_ONLY}
@@ -125,18 +125,10 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
     return _Export(heads, roster, entries, damaged, verified_decisions(report))
 
 
-def _read(path: Path) -> bytes:
-    with open_regular(path) as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise OSError(0, "too large to be a photo")
-    return data
-
-
 def _check_file(path: Path, export: _Export, context: Any) -> PublishedCheck:
     label = str(path)
     try:
-        data = _read(path)
+        data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
         return PublishedCheck(label, False, (f"cannot read the file ({exc.strerror or exc})",))
     mime = sniff(data).mime
@@ -295,7 +287,7 @@ def _superseded(who: str, d: SignedDecision, signoff: Signoff, export: _Export) 
     last = latest_of(mine)
     if last.decision == APPROVE and last.sha256 == signoff.asset_sha256:
         return None
-    when = last.ts.isoformat().replace("+00:00", "Z")
+    when = iso_utc(last.ts, "auto")
     if last.decision == WITHDRAW:
         return f"{who} was withdrawn later ({when}): it no longer stands in the export"
     if last.decision == APPROVE:
