@@ -23,11 +23,11 @@ from PIL import Image
 
 from decision_helpers import T0, build_workspace, decider, enroll, reviewer
 from twinreview.cli.main import main
-from twinreview.cli.status_cmd import _cached_sha
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
 from twinreview.services.scan import ScanService
+from twinreview.services.status import cached_sha256
 from wsbuild import add_model, jpeg_bytes, make_workspace, pattern, save_jpeg
 
 LOOK1 = "assets/ava/look1.jpg"
@@ -119,10 +119,10 @@ def test_status_helper_hashes_the_new_bytes(tmp_path: Path) -> None:
     old = asset.path.read_bytes()
     cache = ResultCache(tmp_path / "cache.sqlite3")
     try:
-        assert _cached_sha(cache, asset) == sha(old)
+        assert cached_sha256(cache, asset) == sha(old)
         new = jpeg_of_size(pattern(99), len(old))
         swap_keeping_stat(asset.path, new)
-        assert _cached_sha(cache, asset) == sha(new)
+        assert cached_sha256(cache, asset) == sha(new)
     finally:
         cache.close()
 

@@ -27,11 +27,13 @@ from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
-from twinreview.services.compose import make_executor
+from twinreview.services.cache import ResultCache
+from twinreview.services.compose import default_cache_path, make_executor
 from twinreview.services.export_check import ExportCheckError
 from twinreview.services.keys import KeysError, KeyStore
 from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
 from twinreview.services.publish_check import check_published
+from twinreview.services.status import cached_sha256
 from twinreview.services.trust import TrustStore, Verifier
 
 
@@ -124,6 +126,7 @@ def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) 
         if sys.stderr.isatty():
             print(f"\rpublished {done}/{total}: {esc(rel)}\x1b[K", file=sys.stderr, end="")
 
+    cache = ResultCache(default_cache_path())
     try:
         with make_executor() as pool:
             result = publish_workspace(
@@ -135,9 +138,12 @@ def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) 
                 verify=Verifier.default().verify,
                 progress=progress,
                 executor=pool,
+                sha256_of=lambda a: cached_sha256(cache, a),
             )
     except (PublishError, DisclosureConfigError) as exc:
         return _error(str(exc))
+    finally:
+        cache.close()
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if result.refused:

@@ -19,10 +19,10 @@ from typing import TextIO
 from twinreview.cli.main import EXIT_OK
 from twinreview.cli.text import escape_field, say
 from twinreview.core.policy import State
-from twinreview.core.workspace import AssetRef, Workspace
+from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
-from twinreview.services.status import StatusReport, compute_status, sha256_file
+from twinreview.services.status import StatusReport, cached_sha256, compute_status
 from twinreview.services.trust import Verifier
 
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         report = compute_status(
             ws,
             report=Verifier.default().verify(ws.root),
-            sha256_of=lambda a: _cached_sha(cache, a),
+            sha256_of=lambda a: cached_sha256(cache, a),
         )
     finally:
         cache.close()
@@ -63,15 +63,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_table(report, sys.stdout)
     return EXIT_OK
-
-
-def _cached_sha(cache: ResultCache, asset: AssetRef) -> str:
-    st = asset.path.stat()
-    sha = cache.lookup_sha(asset.path, st)
-    if sha is None:
-        sha = sha256_file(asset.path)
-        cache.record_sha(asset.path, st, sha)
-    return sha
 
 
 def detail(report: StatusReport, path: str) -> str:

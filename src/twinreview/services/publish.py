@@ -158,6 +158,7 @@ def publish_workspace(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     executor: Executor | None = None,
+    sha256_of: Callable[[AssetRef], str] | None = None,
 ) -> PublishResult:
     """Publish the cleared assets of ``ws`` (or the ones named) into ``outdir``.
 
@@ -172,6 +173,8 @@ def publish_workspace(
         progress: Called with (done, total, asset) as each file is written.
         cancelled: Polled between files; True abandons the run (nothing is kept).
         executor: Signs several files at once (c2pa releases the GIL); default: one by one.
+        sha256_of: An asset's current sha256 for its status (e.g. the scan cache's fast path);
+            default: read and hash it. What is published is hashed again as it is signed.
 
     Returns:
         Everything published, or the refusals (then nothing was written).
@@ -185,7 +188,7 @@ def publish_workspace(
     disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
     label = _label(ws, disclosure) if options.label else None
     report = (verify or verify_workspace)(ws.root)
-    status = compute_status(ws, report=report)
+    status = compute_status(ws, report=report, sha256_of=sha256_of)
     jobs, refused = _select(ws, status, assets)
     result = PublishResult(outdir, refused=refused)
     if refused or not jobs:

@@ -62,6 +62,7 @@ from twinreview.core.verify import (
     verify_workspace,
 )
 from twinreview.core.workspace import MAX_SIDECAR_BYTES, AssetRef, Workspace, read_sidecar
+from twinreview.services.cache import ResultCache
 
 _CHUNK = 1 << 20
 # Log entry kinds that say something about an asset: a decision, or its withdrawal.
@@ -211,6 +212,20 @@ def valid_under_roster(d: Decision, roster: SignedRoster) -> bool:
         return False
     person = roster.states[d.roster_seq].person(d.principal)
     return person is not None and person.role == d.role and d.model_id in person.models
+
+
+def cached_sha256(cache: ResultCache, asset: AssetRef) -> str:
+    """An asset's sha256 from the scan cache's stat fast path; hashed (and recorded) on a miss.
+
+    Raises:
+        OSError: when it cannot be read.
+    """
+    st = asset.path.stat()
+    sha = cache.lookup_sha(asset.path, st)
+    if sha is None:
+        sha = sha256_file(asset.path)
+        cache.record_sha(asset.path, st, sha)
+    return sha
 
 
 def sha256_file(path: Path) -> str:
