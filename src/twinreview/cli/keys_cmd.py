@@ -156,7 +156,7 @@ def cmd_show(
 def run_import_c2pa(args: argparse.Namespace) -> int:
     """``keys import-c2pa`` into the system keyring."""
     try:
-        store = C2paKeyStore(KeyStore.from_system())
+        store = C2paKeyStore.from_system()
     except KeysError as exc:
         return _error(str(exc))
     return cmd_import_c2pa(args, store)

@@ -30,7 +30,7 @@ from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_cred
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor
 from twinreview.services.export_check import ExportCheckError
-from twinreview.services.keys import KeysError, KeyStore
+from twinreview.services.keys import KeysError
 from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
 from twinreview.services.publish_check import check_published
 from twinreview.services.status import cached_sha256
@@ -102,13 +102,9 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
-def _system_keystore() -> C2paKeyStore:
-    return C2paKeyStore(KeyStore.from_system())
-
-
 def run_publish(args: argparse.Namespace) -> int:
     """``publish`` with the system keyring (used only without --signer-key)."""
-    return cmd_publish(args, _system_keystore)
+    return cmd_publish(args, C2paKeyStore.from_system)
 
 
 def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) -> int:

@@ -153,6 +153,16 @@ class C2paKeyStore:
         self._backend = keystore.backend
         self.backend_name = keystore.backend_name
 
+    @classmethod
+    def from_system(cls) -> C2paKeyStore:
+        """The OS keyring, as :meth:`KeyStore.from_system` allows it.
+
+        Raises:
+            KeyringRefused: a keyring that would keep the key in a plain file (see
+                :meth:`KeyStore.from_system`).
+        """
+        return cls(KeyStore.from_system())
+
     @staticmethod
     def _username(fingerprint: str) -> str:
         return f"c2pa-signing-key {fingerprint}"

@@ -41,7 +41,6 @@ from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
 from twinreview.services.compose import make_executor
 from twinreview.services.demo_brand import CHAIN_FILE, KEY_FILE
 from twinreview.services.disclosure import DisclosureService
-from twinreview.services.keys import KeyStore
 from twinreview.services.publish import PublishOptions, PublishResult, publish_workspace
 from twinreview.services.publish_check import read_signoff
 from twinreview.services.trust import Verifier
@@ -125,10 +124,6 @@ def run_publish(
     return outcome
 
 
-def _system_keystore() -> C2paKeyStore:
-    return C2paKeyStore(KeyStore.from_system())
-
-
 class PublishDialog(QDialog):
     """Publish the workspace's cleared assets with their Content Credentials and sign-off.
 
@@ -153,7 +148,7 @@ class PublishDialog(QDialog):
         self.setWindowTitle("Publish cleared assets")
         self._ws = workspace
         self._bridge = bridge
-        self._keystore = keystore or _system_keystore
+        self._keystore = keystore or C2paKeyStore.from_system
         self._stop = threading.Event()
         self._running = False
         self._task: Task[PublishOutcome] | None = None
