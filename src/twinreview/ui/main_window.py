@@ -64,7 +64,7 @@ from twinreview.ui.queue_model import (
 from twinreview.ui.references import RefEntry, ReferencePresenter
 from twinreview.ui.resources import app_icon
 from twinreview.ui.review_page import ReviewPage
-from twinreview.ui.roster_dialogs import (
+from twinreview.ui.roster import (
     ConsentDialog,
     JoinDialog,
     RosterDialog,
