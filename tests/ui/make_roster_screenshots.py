@@ -33,7 +33,7 @@ def main() -> int:
     from twinreview.services.roster_admin import RosterService
     from twinreview.services.trust import TrustStore, Verifier
     from twinreview.ui.app import _qapp, build_app, start_identity
-    from twinreview.ui.roster_dialogs import RosterDialog, TrustDialog
+    from twinreview.ui.roster import RosterDialog, TrustDialog
 
     keyring = MemoryKeyring()
     alex = KeyService(KeyStore(keyring, allow_untrusted_backend=True), IdentityStore.default())

@@ -28,7 +28,7 @@ from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import SeenStore, TrustStore, Verifier
-from twinreview.ui.roster_dialogs import ConsentDialog, JoinDialog, RosterDialog, TrustDialog
+from twinreview.ui.roster import ConsentDialog, JoinDialog, RosterDialog, TrustDialog
 from twinreview.ui.services_backend import ServicesBackend
 
 

@@ -2,8 +2,9 @@
 
 - ``twinreview init WS [--name NAME]``: this device's key becomes the workspace owner.
 - ``twinreview trust WS [--fingerprint SHA256:...]``: pin the workspace's owner on this device.
-- ``twinreview roster add WS --principal P --key KEY --role ROLE --model ID [--admin]`` (owner or
-  admin), or ``roster add WS --self [--model ID]`` (writes a signed join request);
+- ``twinreview roster add WS [--principal P] --key LINE --role ROLE --model ID [--admin]`` (owner
+  or admin; LINE is the identity's whole line, or a bare key with ``--principal``), or
+  ``roster add WS --self [--model ID]`` (writes a signed join request);
   ``roster approve WS PRINCIPAL``, ``roster revoke WS PRINCIPAL FINGERPRINT``,
   ``roster remove WS PRINCIPAL``, ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
   ``roster migrate WS``, ``roster show WS [--json]``.
@@ -20,12 +21,15 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import say
+from twinreview.core.keyline import KeyLineError, parse_key_line
+from twinreview.core.policytext import policy_sentences
 from twinreview.core.roster import ROLES, Person
-from twinreview.core.sshsig import SshPublicKey, SshsigError
+from twinreview.core.rosterviews import policy_tables
 from twinreview.core.workspace import Workspace
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.roster_admin import NoSigningKey, RosterAdminError, RosterService
@@ -90,10 +94,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "With --self, write a signed join request for the owner to approve instead.",
     )
     add.add_argument("workspace", metavar="WS", help="workspace folder")
-    who = add.add_mutually_exclusive_group(required=True)
+    who = add.add_mutually_exclusive_group()
     who.add_argument("--self", action="store_true", help="ask to join with this device's key")
-    who.add_argument("--principal", metavar="EMAIL", help="the reviewer's principal")
-    add.add_argument("--key", metavar='"ssh-ed25519 AAAA..."', help="their public key")
+    who.add_argument(
+        "--principal",
+        metavar="EMAIL",
+        help="the reviewer's principal (default: the one their key line names)",
+    )
+    add.add_argument(
+        "--key",
+        metavar='"LINE"',
+        help="their public key: the whole line their identity shows ('twinreview keys show', "
+        'or Copy in the app\'s Identity dialog), or "ssh-ed25519 AAAA..."',
+    )
     add.add_argument("--name", metavar="NAME", help="display name")
     add.add_argument("--role", choices=ROLES, help="model, agent or brand")
     add.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
@@ -265,14 +278,24 @@ def _do_add(service: RosterService, ws: Workspace, args: argparse.Namespace) -> 
         print("the owner approves it with 'twinreview roster approve' (or in the app)")
         return EXIT_OK
     if not args.key or not args.role:
-        return _error('--principal needs --key "ssh-ed25519 ..." and --role')
+        return _error(
+            'give --self, or --key "LINE" and --role (LINE: the line their identity shows, or '
+            '"ssh-ed25519 AAAA..." with --principal)'
+        )
     try:
-        key = SshPublicKey.parse(args.key)
-    except SshsigError as exc:
+        line = parse_key_line(args.key)
+    except KeyLineError as exc:
         return _error(f"--key: {exc}")
-    person = Person(
-        args.principal, args.name or args.principal, args.role, tuple(dict.fromkeys(args.model))
-    )
+    principal = args.principal or line.principal
+    if principal is None:
+        return _error("--key is a bare key that names nobody: give --principal EMAIL too")
+    if line.principal is not None and line.principal != principal:
+        return _error(
+            f"--key is the key line of {line.principal}, not of {principal}: check whose key "
+            "you were given"
+        )
+    key = line.key
+    person = Person(principal, args.name or principal, args.role, tuple(dict.fromkeys(args.model)))
     service.add_person(ws.root, person, key, admin=args.admin)
     print(f"added {person.principal} ({person.role}) with key {key.fingerprint}")
     return EXIT_OK
@@ -302,6 +325,7 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
         )
         until = f", until {c['expires']}" if c["expires"] else ""
         say(f"  consent {mid}: {state}{until}; approvals by {', '.join(c['require'])}")
+    _show_policy(data, policy_tables(ws.file_config))
     for r in data["pending"]:
         say(
             f"  pending: {r['principal']} ({r['role']}, {', '.join(r['models'])}) "
@@ -310,6 +334,28 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
     for problem in data["problems"]:
         say(f"  problem: {problem}")
     return EXIT_OK
+
+
+def _show_policy(data: Mapping[str, Any], file_tables: Mapping[str, Any]) -> None:
+    """Who set the policy in force, its rules in words, and whether the file says otherwise."""
+    policy = data["policy"]
+    if policy is None:
+        say("policy: none signed: the defaults apply")
+        signed: Mapping[str, Any] = {}
+    else:
+        names = {p["principal"]: p["name"] for p in data["people"]}
+        by = str(policy["set_by"])
+        who = f"{names[by]} <{by}>" if names.get(by) not in (None, by) else by
+        when = f" on {str(policy['ts'])[:10]}" if policy.get("ts") else ""
+        say(f"policy: set by {who}{when} (roster entry {policy['roster_seq']})")
+        signed = policy["tables"]
+        for line in policy_sentences(signed) or ["the defaults apply"]:
+            say(f"  {line}")
+    if file_tables != signed:
+        say(
+            "  twinreview.toml differs from the signed policy: its edits count only once "
+            "signed ('twinreview roster policy WS')"
+        )
 
 
 def _do_approve(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ from twinreview.ui.page import AssetPage
 from twinreview.ui.queue_model import QueueModel
 from twinreview.ui.resources import app_icon
 from twinreview.ui.review_page import ReviewPage
-from twinreview.ui.roster_dialogs import TrustBanner
+from twinreview.ui.roster import TrustBanner
 from twinreview.ui.session import ReviewSession
 from twinreview.ui.simple_page import SimplePage
 from twinreview.ui.status_line import StatusLine

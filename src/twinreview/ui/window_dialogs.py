@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from twinreview.core.policy import State
 from twinreview.ui.dialogs import IdentityDialog, ShortcutSheet
-from twinreview.ui.roster_dialogs import ConsentDialog, JoinDialog, RosterDialog, TrustDialog
+from twinreview.ui.roster import ConsentDialog, JoinDialog, RosterDialog, TrustDialog
 from twinreview.ui.roster_view import UNPINNED
 from twinreview.ui.session import ReviewSession
 
