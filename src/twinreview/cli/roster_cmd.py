@@ -6,7 +6,8 @@
   or admin; LINE is the identity's whole line, or a bare key with ``--principal``), or
   ``roster add WS --self [--model ID]`` (writes a signed join request);
   ``roster approve WS PRINCIPAL``, ``roster revoke WS PRINCIPAL FINGERPRINT``,
-  ``roster remove WS PRINCIPAL``, ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
+  ``roster remove WS PRINCIPAL``, ``roster reset WS PRINCIPAL --key KEY`` (owner only),
+  ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
   ``roster migrate WS``, ``roster show WS [--json]``.
 - ``twinreview consent WS --model ID [--uses a,b] [--expires YYYY-MM-DD] [--require model,agent]
   [--withdraw]``: signed by the model herself.
@@ -133,6 +134,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm.add_argument("workspace", metavar="WS", help="workspace folder")
     rm.add_argument("principal", metavar="PRINCIPAL")
     rm.set_defaults(func=_runner(_do_remove))
+
+    rz = rs.add_parser(
+        "reset",
+        help="give a model a new key she did not sign herself (owner only; everyone sees it)",
+        description="When a model lost every device with her key, the owner gives her a new one: "
+        "added to her entry, or, if she was removed, by adding her back (with --model, as the "
+        "model person of those model ids). Only the owner may; verify, roster show, the report "
+        "and the app show everyone that her key was reset, with the new fingerprint to check "
+        "with her. Her consent from before lapses (she signs it again) and her rejects from "
+        "before still stand.",
+    )
+    rz.add_argument("workspace", metavar="WS", help="workspace folder")
+    rz.add_argument("principal", metavar="PRINCIPAL", help="the model")
+    rz.add_argument("--key", required=True, metavar='"ssh-ed25519 AAAA..."', help="her new key")
+    rz.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
+    rz.add_argument("--name", metavar="NAME", help="her display name (when adding her back)")
+    rz.set_defaults(func=_runner(_do_reset))
 
     ad = rs.add_parser("admin", help="appoint (or with --off dismiss) an admin (owner only)")
     ad.add_argument("workspace", metavar="WS", help="workspace folder")
@@ -325,6 +343,8 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
         )
         until = f", until {c['expires']}" if c["expires"] else ""
         say(f"  consent {mid}: {state}{until}; approvals by {', '.join(c['require'])}")
+    for reset in data["resets"]:
+        say(f"  reset: {reset['message']}")
     _show_policy(data, policy_tables(ws.file_config))
     for r in data["pending"]:
         say(
@@ -373,6 +393,19 @@ def _do_revoke(service: RosterService, ws: Workspace, args: argparse.Namespace) 
 def _do_remove(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
     service.remove_person(ws.root, args.principal)
     print(f"removed {args.principal}; their earlier decisions keep counting")
+    return EXIT_OK
+
+
+def _do_reset(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    try:
+        key = SshPublicKey.parse(args.key)
+    except SshsigError as exc:
+        return _error(f"--key: {exc}")
+    roster = service.reset_model(ws.root, args.principal, key, models=args.model, name=args.name)
+    state = roster.current
+    assert state is not None
+    say(state.resets[-1].sentence())
+    say("everyone is shown this; she signs her consent again with the new key")
     return EXIT_OK
 
 
