@@ -115,3 +115,14 @@ def test_corpus_files_keep_it_under_an_xmp_rewrite(corpus_dir: Path) -> None:
         checked += 1
     assert checked >= 10
 
+
+def test_a_decision_signs_the_digest_of_the_bytes_decided_on(tmp_path: Path) -> None:
+    from decision_helpers import build_workspace, decider, enroll, reviewer
+    from twinreview.core.workspace import Workspace
+
+    root = build_workspace(tmp_path / "ws")
+    ava = reviewer(tmp_path / "people", "ava@example.com", "model", "Ava")
+    enroll(root, ava, ("ava",))
+    entry = decider(ava).decide(Workspace.open(root), "assets/ava/look1.jpg", "approve")
+    digest = image_digest((root / "assets" / "ava" / "look1.jpg").read_bytes())
+    assert digest is not None and entry.payload["image_digest"] == digest
