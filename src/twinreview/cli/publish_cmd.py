@@ -8,9 +8,11 @@ keyring (``twinreview keys import-c2pa``). Exit 0 when everything was published;
 was refused (one line each; nothing is written); 2 for usage errors, an unusable OUTDIR or a
 certificate C2PA refuses.
 
-``check-published FILE... --export EXPORT_DIR [--json]`` checks each file's sign-off against an
-export of the signed logs (``services.publish_check``). Exit 0 only when every file passes; 1
-otherwise (one line per reason); 2 when the export itself cannot be used.
+``check-published FILE... --export EXPORT_DIR [--trust-anchor PEM]... [--workspace WS] [--json]``
+checks each file's sign-off against an export of the signed logs (``services.publish_check``):
+a trusted signer, decisions that still stand, the published image data equal to the approved.
+Exit 0 only when every file passes; 1 otherwise (one line per reason); 2 when the export itself
+or a trust anchor file cannot be used.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import escape_field as esc
 from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError
+from twinreview.core.disclosure.policy import PEM_CERT
+from twinreview.core.files import read_regular
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
 from twinreview.services.cache import ResultCache
@@ -84,14 +88,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser(
         "check-published",
         help="check a published image's sign-off against an export of the signed logs",
-        description="For each FILE, read the org.twinreview.signoff assertion of its C2PA "
-        "manifest and check every decision it names against EXPORT_DIR (made by 'twinreview "
-        "export'): the decision is there, verifies, and approved the bytes that were reviewed. "
-        "Needs no workspace. Exit 0 only when every file passes.",
+        description="For each FILE, check that its C2PA manifest is intact and signed by a "
+        "certificate that chains to a trust anchor (those the owner signed into the export's "
+        "policy, or --trust-anchor), read its org.twinreview.signoff assertion and check every "
+        "decision it names against EXPORT_DIR (made by 'twinreview export'): the decision is "
+        "there, verifies, still stands, and approved the image data the file holds. Needs no "
+        "workspace, except to compare a labelled image with the approved file. Exit 0 only when "
+        "every file passes.",
     )
     c.add_argument("files", nargs="+", type=Path, metavar="FILE", help="published images")
     c.add_argument(
         "--export", type=Path, required=True, metavar="EXPORT_DIR", help="a twinreview export"
+    )
+    c.add_argument(
+        "--trust-anchor",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="also trust C2PA signers that chain to this CA certificate (repeatable)",
+    )
+    c.add_argument(
+        "--workspace",
+        type=Path,
+        metavar="WS",
+        help="the workspace: a labelled image's pixels outside the label are compared with the "
+        "approved file",
     )
     c.add_argument("--json", action="store_true", help="print one JSON list, one record per file")
     c.set_defaults(func=run_check)
@@ -178,8 +200,24 @@ def _asset_rel(ws: Workspace, given: str) -> str:
 
 def run_check(args: argparse.Namespace) -> int:
     """``check-published``: one verdict per file; return the exit code."""
+    anchors: list[str] = []
+    for pem in args.trust_anchor:
+        try:
+            text = read_regular(pem, 8 * 1024 * 1024).decode("ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a PEM file"
+            return _error(f"--trust-anchor {pem}: cannot read it ({why})")
+        if PEM_CERT not in text:
+            return _error(f"--trust-anchor {pem}: holds no PEM certificate")
+        anchors.append(text)
     try:
-        checks = check_published(args.files, args.export, trust=TrustStore.default())
+        checks = check_published(
+            args.files,
+            args.export,
+            trust=TrustStore.default(),
+            trust_anchors=anchors,
+            workspace=args.workspace,
+        )
     except ExportCheckError as exc:
         return _error(f"{args.export}: {exc}")
     if args.json:
@@ -194,6 +232,8 @@ def run_check(args: argparse.Namespace) -> int:
             )
             if not args.json:
                 say(line)
+                for note in c.notes:
+                    say(f"  {note}")
         else:
             for problem in c.problems:
                 say(f"twinreview: {c.path}: {problem}", file=sys.stderr)

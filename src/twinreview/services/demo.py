@@ -52,6 +52,7 @@ from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
 from twinreview.services.decisions import AssetBytes, decision_fields, phash_of
 from twinreview.services.demo_brand import write_demo_brand
+from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.resources import resource
 from twinreview.services.trust import TrustStore
 
@@ -260,7 +261,8 @@ def _sign_roster(
     )
     ws_id = roster.workspace_id
     assert ws_id is not None
-    owner.append("policy", {"policy": policy_tables(tomllib.loads(_WORKSPACE_TOML))})
+    tables = pin_trust_anchors(target, policy_tables(tomllib.loads(_WORKSPACE_TOML)))
+    owner.append("policy", {"policy": tables})
     people = [
         (Person("milo@demo.invalid", "Milo (demo model)", "model", ("milo",)), milo_key.public),
         (Person("sam@demo.invalid", "Sam (demo agent)", "agent", ("milo", "nova")), sam_key.public),

@@ -10,7 +10,8 @@ same format with:
 - a C2PA manifest signed with the brand's certificate: actions declaring the same digital source
   type (``c2pa.created``, or ``c2pa.opened`` of the reviewed file when that file had Content
   Credentials of its own, which are kept as its parent), the reviewed file as ingredient, the
-  ``org.twinreview.signoff`` assertion (``core.signoff``) and, with ``no_training``, the
+  ``org.twinreview.signoff`` assertion (``core.signoff``: the decisions, the digest of the image
+  data they approved, the label's box) and, with ``no_training``, the
   ``c2pa.training-mining`` assertion saying notAllowed;
 - with ``label``, the workspace's visible AI label stamped in a corner first.
 
@@ -45,6 +46,7 @@ from twinreview.core.disclosure.c2pa_writer import (
 from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, resolve_inside
+from twinreview.core.imagedigest import image_digest
 from twinreview.core.labelstamp import LabelStampError, load_label, stamp_label
 from twinreview.core.policy import Decision, State
 from twinreview.core.signoff import LABEL, TRAINED, SignedDecision, Signoff, choose_source_type
@@ -364,7 +366,13 @@ def _publish_one(
     source_type = choose_source_type(before.xmp.source_type, active, sidecar)
     parent = before.c2pa.state in _PARENT_STATES
 
-    work = stamp_label(data, fmt, label) if label is not None else data
+    digest = image_digest(data)
+    if digest is None:
+        raise PublishError("its image data cannot be read (a damaged file)")
+    box = None
+    work = data
+    if label is not None:
+        work, box = stamp_label(data, fmt, label)
     base = main_packet(data, fmt)
     packet = packet_with_source_type(base, source_type)
     if packet is None and work is not data:
@@ -372,7 +380,7 @@ def _publish_one(
     if packet is not None:
         work = put_main_packet(work, fmt, packet)
 
-    signoff = _signoff(job, review)
+    signoff = _signoff(job, review, digest, box)
     manifest = _manifest(job.asset.rel, source_type, signoff, parent, options)
     ingredient = {
         "title": Path(job.asset.rel).name,
@@ -382,6 +390,8 @@ def _publish_one(
     }
     signed = sign_asset(work, mime, manifest, ingredient, data, signer, context)
     _check_output(signed, disclosure, label is not None)
+    if label is None and image_digest(signed) != digest:
+        raise PublishError("publishing changed its image data; nothing was written")
 
     rel_out = job.asset.rel.removeprefix("assets/")
     dest = staging / rel_out
@@ -399,7 +409,9 @@ def _publish_one(
     )
 
 
-def _signoff(job: _Job, review: _Review) -> Signoff:
+def _signoff(
+    job: _Job, review: _Review, digest: str, box: tuple[int, int, int, int] | None
+) -> Signoff:
     if not job.approvals:
         raise PublishError("cleared without a counting approval; nothing to sign off")
     decisions = []
@@ -408,6 +420,11 @@ def _signoff(job: _Job, review: _Review) -> Signoff:
         entry = review.entries.get((d.log, d.seq))
         if entry is None or entry.hash != d.entry_hash:
             raise PublishError(f"the decision of {d.principal} is not among the verified entries")
+        approved = entry.payload.get("image_digest")
+        if approved is not None and approved != digest:
+            raise PublishError(
+                f"the decision of {d.principal} names other image data than the file holds"
+            )
         decisions.append(
             SignedDecision(
                 principal=d.principal,
@@ -429,6 +446,8 @@ def _signoff(job: _Job, review: _Review) -> Signoff:
         roster_head=review.roster_head,
         decisions=tuple(decisions),
         sidecar_sha256=sidecar,
+        image_digest=digest,
+        label_box=box,
     )
 
 

@@ -36,6 +36,7 @@ from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace, WorkspaceError, read_file_config
+from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.trust import PinCheck, TrustError, TrustStore, Verifier
 
@@ -176,7 +177,7 @@ class RosterService:
             assert roster.workspace_id is not None
             assert roster.owner_key is not None
             self._trust.pin(roster.workspace_id, roster.owner_key.fingerprint, roster.name, ws.root)
-            tables = policy_tables(ws.file_config)
+            tables = pin_trust_anchors(ws.root, policy_tables(ws.file_config))
             if tables:
                 roster = writer.append("policy", {"policy": tables})
         except (RosterLogError, LogError, TrustError) as exc:
@@ -407,7 +408,7 @@ class RosterService:
         """
         try:
             folder, file_config = read_file_config(root)
-            tables = policy_tables(file_config)
+            tables = pin_trust_anchors(folder, policy_tables(file_config))
             settings_from_config(tables)
         except (WorkspaceError, SettingsError) as exc:
             raise RosterAdminError(str(exc)) from None
