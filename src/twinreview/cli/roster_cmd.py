@@ -398,9 +398,15 @@ def _do_remove(service: RosterService, ws: Workspace, args: argparse.Namespace) 
 
 def _do_reset(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
     try:
-        key = SshPublicKey.parse(args.key)
-    except SshsigError as exc:
+        line = parse_key_line(args.key)
+    except KeyLineError as exc:
         return _error(f"--key: {exc}")
+    if line.principal is not None and line.principal != args.principal:
+        return _error(
+            f"--key is the key line of {line.principal}, not of {args.principal}: check whose "
+            "key you were given"
+        )
+    key = line.key
     roster = service.reset_model(ws.root, args.principal, key, models=args.model, name=args.name)
     state = roster.current
     assert state is not None
