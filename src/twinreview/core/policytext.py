@@ -230,7 +230,7 @@ def _settings() -> tuple[Setting, ...]:
                 label,
                 help_text,
                 SEVERITY,
-                DEFAULT_SEVERITIES[kind].value,
+                DEFAULT_SEVERITIES[kind].label,
                 DISCLOSURE,
             )
         )
@@ -274,7 +274,7 @@ def _settings() -> tuple[Setting, ...]:
                 label,
                 help_text,
                 SEVERITY,
-                severities[kind].value,
+                severities[kind].label,
                 COPIES,
             )
         )
@@ -363,6 +363,8 @@ def value_of(tables: Mapping[str, Any], setting: Setting) -> Any:
         return setting.default
     if setting.kind == FILES and isinstance(value, str):
         return [value]
+    if setting.kind == SEVERITY and isinstance(value, str):
+        return value.strip().lower()  # the tables' spelling is case-insensitive
     return value
 
 

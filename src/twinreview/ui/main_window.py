@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.ui.actions import MENUS, TOOLBAR, build_actions
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import PairVerification
 from twinreview.ui.bridge import PREFETCH
 from twinreview.ui.compare_view import CompareMode, CompareView, PairKey
@@ -48,6 +49,7 @@ from twinreview.ui.evidence import alignment_from, alignments, region_only
 from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.owner.screens import OwnerScreens
 from twinreview.ui.page import AssetPage
 from twinreview.ui.plain import (
     finding_sentences,
@@ -131,6 +133,8 @@ class MainWindow(QMainWindow):
         self.presentation_note: str | None = None
         #: What each asset is compared with, and which picture comes first (no Qt).
         self.references = ReferencePresenter(lambda: session.workspace, lambda: session.scan_result)
+        #: The owner's screens: rules, report, export, check, create (their own modules).
+        self.owner = OwnerScreens(session, self, self._open_dialog, self._say_status)
         self._make_actions()
 
         self.model = QueueModel(session, thumbnails, self)
@@ -272,6 +276,10 @@ class MainWindow(QMainWindow):
             "roster": self.show_roster,
             "consent": lambda: self.show_consent(""),
             "publish": self.show_publish,
+            "rules": lambda: self.owner.edit_rules(),
+            "export_report": lambda: self.owner.export_report(),
+            "export_logs": lambda: self.owner.export_logs(),
+            "check_published": lambda: self.owner.check_published(),
             "search": lambda: self.search.setFocus(),
             "shortcuts": self.show_shortcuts,
         }
@@ -360,13 +368,7 @@ class MainWindow(QMainWindow):
             )
             self.show_identity_dialog()
             return
-        dialog = QFileDialog(self, "Create a twinreview workspace in this folder")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.setLabelText(QFileDialog.DialogLabel.Accept, "Create here")
-        dialog.fileSelected.connect(lambda p: self.create_workspace_at(Path(p)))
-        self._dialog = dialog
-        dialog.open()
+        self.owner.create_workspace(self.create_workspace_at)
 
     def create_workspace_at(self, path: Path, name: str = "") -> None:
         """Make ``path`` a workspace owned by this device's key, then open it."""
@@ -880,6 +882,8 @@ class MainWindow(QMainWindow):
         has_ws = self.session.workspace is not None
         for name in ("rescan", "next", "previous", "simple", "roster"):
             self.acts[name].setEnabled(has_ws)
+        for name in ("rules", "export_report", "export_logs"):
+            self.acts[name].setEnabled(has_ws)
         roster = self.session.roster
         self.acts["consent"].setEnabled(
             has_ws and roster is not None and bool(roster.my_consent_models)
@@ -981,6 +985,9 @@ class MainWindow(QMainWindow):
         self._dialog = dialog
         dialog.open()  # type: ignore[attr-defined]
 
+    def _say_status(self, text: str) -> None:
+        self.status_text.setText(text)
+
     def _parent_for_dialog(self) -> QWidget:
         below = self._dialog
         return below if isinstance(below, RosterDialog) and below.isVisible() else self
@@ -1044,9 +1051,10 @@ class MainWindow(QMainWindow):
         self._open_dialog(box, finished)
 
     def _roster_error(self, what: str, message: str) -> None:
+        message = app_message(message)
         self.status_text.setText(f"{what}: {message}")
         box = QMessageBox(
-            QMessageBox.Icon.Warning, what, message, QMessageBox.StandardButton.Ok, self
+            QMessageBox.Icon.Critical, what, message, QMessageBox.StandardButton.Ok, self
         )
         self._open_dialog(box, lambda _: None)
 

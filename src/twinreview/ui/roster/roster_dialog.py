@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 from shiboken6 import isValid
 
+from twinreview.ui.app_errors import app_message
+from twinreview.ui.backend import JoinOutcome
 from twinreview.ui.resources import icon
-from twinreview.ui.roster.widgets import ROLE_WORDS, RowsModel, make_table, message_line, say, wrap
+from twinreview.ui.roster.add_person_dialog import AddPersonDialog
+from twinreview.ui.roster.revoke_dialog import RevokeKeyDialog
+from twinreview.ui.roster.widgets import (
+    ROLE_WORDS,
+    RowsModel,
+    key_label,
+    make_table,
+    message_line,
+    say,
+    wrap,
+)
 from twinreview.ui.roster_view import (
     MISMATCH,
     PINNED,
@@ -85,8 +101,25 @@ class RosterDialog(QDialog):
         self.people, self.people_proxy = make_table(
             self.people_model, "Everyone on the signed roster"
         )
+        self.people.selectionModel().selectionChanged.connect(self._people_selected)
+        self.add_button = QPushButton(icon("identity"), "Add &person…")
+        self.add_button.clicked.connect(self.open_add_person)
+        self.remove_button = QPushButton(icon("reject"), "Re&move…")
+        self.remove_button.clicked.connect(self.ask_remove)
+        self.revoke_button = QPushButton("Re&voke a key…")
+        self.revoke_button.clicked.connect(self.ask_revoke)
+        self.admin_button = QPushButton("Make a&dmin…")
+        self.admin_button.clicked.connect(self.ask_admin)
+        #: The selected person's keys, in full.
+        self.person_details = key_label()
+        people_actions = QHBoxLayout()
+        people_actions.addWidget(self.person_details, 1)
+        for b in (self.add_button, self.remove_button, self.revoke_button, self.admin_button):
+            people_actions.addWidget(b)
         people_box = QGroupBox("People")
-        QVBoxLayout(people_box).addWidget(self.people)
+        pl = QVBoxLayout(people_box)
+        pl.addWidget(self.people)
+        pl.addLayout(people_actions)
 
         self.requests_model = RowsModel(
             ["Name", "E-mail", "Role", "Models", "Key"],
@@ -102,8 +135,11 @@ class RosterDialog(QDialog):
         self.requests, self.requests_proxy = make_table(
             self.requests_model, "Signed join requests waiting for the owner or an admin"
         )
+        self.requests.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.requests.selectionModel().selectionChanged.connect(self._update_buttons)
         self.requests_empty = wrap("No join requests are waiting.")
+        #: The selected requests' keys, in full, to read out to them.
+        self.request_details = key_label()
         self.approve_button = QPushButton(icon("approve"), "&Approve")
         self.approve_button.setToolTip(_APPROVE_TIP)
         self.approve_button.clicked.connect(self.approve_selected)
@@ -116,12 +152,27 @@ class RosterDialog(QDialog):
         rl = QVBoxLayout(requests_box)
         rl.addWidget(self.requests)
         rl.addWidget(self.requests_empty)
+        rl.addWidget(self.request_details)
         rl.addLayout(req_row)
 
         self.policy = wrap(rich=True, selectable=True)
         self.policy.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        policy_scroll = QScrollArea()
+        policy_scroll.setWidget(self.policy)
+        policy_scroll.setWidgetResizable(True)
+        policy_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.rules_button = QPushButton("Change the &rules…")
+        self.rules_button.setToolTip("Each rule in words; your change is signed with your key")
+        self.rules_button.clicked.connect(self.open_rules)
+        rules_row = QHBoxLayout()
+        rules_row.addStretch(1)
+        rules_row.addWidget(self.rules_button)
         policy_box = QGroupBox("Workspace rules (signed)")
-        QVBoxLayout(policy_box).addWidget(self.policy)
+        pol = QVBoxLayout(policy_box)
+        pol.addWidget(policy_scroll, 1)
+        pol.addLayout(rules_row)
+        #: The dialog or question open over this screen, if any.
+        self.child: QWidget | None = None
 
         self.me = wrap(rich=True)
         self.join_button = QPushButton(icon("identity"), "&Join this workspace…")
@@ -172,7 +223,7 @@ class RosterDialog(QDialog):
         session.roster_changed.connect(self.refresh)
         session.trust_changed.connect(self.refresh)
         session.identity_changed.connect(self._update_buttons)
-        self.resize(980, 680)
+        self.resize(1060, 720)
         self.refresh()
 
     # -- showing -------------------------------------------------------------------------------
@@ -194,8 +245,12 @@ class RosterDialog(QDialog):
             self._update_buttons()
             return
         self.header.setText(self._header_html(view, trust))
+        person = self._selected_person()
+        chosen = {r.principal for r in self._selected_requests()}
         self.people_model.set_rows([(p, self._person_cells(view, p)) for p in view.people])
         self.people.resizeColumnsToContents()
+        if person is not None:
+            self.select_person(person.principal)
         self.requests_model.set_rows(
             [
                 (
@@ -211,9 +266,13 @@ class RosterDialog(QDialog):
                 for r in view.pending
             ]
         )
-        self.requests.resizeColumnsToContents()
+        # Shown before it is sized: a hidden table measures no rows, and the key column must be
+        # as wide as the whole key code.
         self.requests.setVisible(bool(view.pending))
         self.requests_empty.setVisible(not view.pending)
+        self.requests.resizeColumnsToContents()
+        if chosen:
+            self.select_requests(chosen)
         if view.pending and not self.requests.selectionModel().hasSelection():
             self.requests.selectRow(0)
         self.policy.setText(self._policy_html(view))
@@ -232,8 +291,7 @@ class RosterDialog(QDialog):
         if not view.exists:
             return (
                 "<h3>Roster</h3>This workspace has no signed roster yet: nobody can approve or "
-                "reject here. Its owner creates one (“Make me the owner” in the banner, or "
-                "<tt>twinreview init</tt>)."
+                "reject here. Its owner creates one with “Make me the owner” in the banner."
             )
         state = trust.state if trust is not None else view.pin_state
         pinned = {
@@ -329,8 +387,8 @@ class RosterDialog(QDialog):
         why = self._why_no_signing()
         if why is not None:
             return why
-        if self._selected_request() is None:
-            return "Select a request to approve it."
+        if not self._selected_requests():
+            return "Select the requests to approve (Ctrl or Shift + click for several)."
         return None
 
     def _update_buttons(self, *_: object) -> None:
@@ -367,6 +425,17 @@ class RosterDialog(QDialog):
         self.me_note.setText("\n".join(notes))
         self.me_note.setVisible(bool(notes))
 
+        self._update_people_buttons(view, no_signing)
+        chosen = self._selected_requests()
+        self.approve_button.setText(
+            f"&Approve {len(chosen)} selected" if len(chosen) > 1 else "&Approve"
+        )
+        self.request_details.setText(
+            "\n".join(f"{r.name}'s key: {r.fingerprint}" for r in chosen)
+            if view is not None and view.pending
+            else ""
+        )
+        self.request_details.setVisible(bool(chosen))
         approve_why = self._why_not_approve()
         self.approve_button.setEnabled(
             view is not None and bool(view.pending) and approve_why is None
@@ -384,51 +453,262 @@ class RosterDialog(QDialog):
                 "them before you approve."
             )
 
-    def _selected_request(self) -> RequestRow | None:
-        rows = self.requests.selectionModel().selectedRows()
+    def _update_people_buttons(self, view: RosterView | None, no_signing: str | None) -> None:
+        """Add, Remove, Revoke, Admin: enabled when the roster would take the change.
+
+        Only who may sign at all is judged here (the owner, an admin); the roster itself judges
+        the rest, and what it refuses is shown in its words.
+        """
+        person = self._selected_person()
+        why: str | None = no_signing
+        if why is None and (view is None or not view.i_am_admin):
+            why = "Only the owner or an admin changes the roster; you are neither."
+        picked = why or ("Select a person first." if person is None else None)
+        tips = {
+            self.add_button: ("Add someone by the key line they sent you", why),
+            self.remove_button: (
+                "Take the selected person off the roster (their decisions keep counting)",
+                picked
+                or (
+                    "The owner cannot be removed." if person is not None and person.owner else None
+                ),
+            ),
+            self.revoke_button: (
+                "Revoke one key of the selected person (a lost or stolen laptop)",
+                picked
+                or (
+                    "They have no key to revoke."
+                    if person is not None and not person.keys
+                    else None
+                ),
+            ),
+        }
+        owner = view is not None and view.me is not None and view.me.owner
+        admin_why = picked
+        if admin_why is None and person is not None:
+            if person.owner:
+                admin_why = "The owner is more than an admin."
+            elif not owner:
+                admin_why = "Only the owner appoints or dismisses admins."
+        dismiss = person is not None and person.admin and not person.owner
+        self.admin_button.setText("Dismiss as a&dmin…" if dismiss else "Make a&dmin…")
+        tips[self.admin_button] = (
+            "Let the selected person change the roster and the rules, or stop them",
+            admin_why,
+        )
+        for button, (tip, reason) in tips.items():
+            button.setEnabled(reason is None)
+            button.setToolTip(tip if reason is None else f"{tip} — {reason}")
+
+    def _selected_requests(self) -> list[RequestRow]:
+        out = []
+        for index in self.requests.selectionModel().selectedRows():
+            obj = self.requests_model.row_object(self.requests_proxy.mapToSource(index).row())
+            if isinstance(obj, RequestRow):
+                out.append(obj)
+        return out
+
+    def _selected_person(self) -> PersonRow | None:
+        rows = self.people.selectionModel().selectedRows()
         if not rows:
             return None
-        source = self.requests_proxy.mapToSource(rows[0])
-        obj = self.requests_model.row_object(source.row())
-        return obj if isinstance(obj, RequestRow) else None
+        obj = self.people_model.row_object(self.people_proxy.mapToSource(rows[0]).row())
+        return obj if isinstance(obj, PersonRow) else None
+
+    def _people_selected(self, *_: object) -> None:
+        person = self._selected_person()
+        if person is None:
+            self.person_details.setText("")
+        else:
+            codes = ", ".join(person.keys) or "no key"
+            self.person_details.setText(f"{person.name}'s key: {codes}")
+        self._update_buttons()
 
     # -- acting --------------------------------------------------------------------------------
 
     def select_request(self, principal: str) -> bool:
-        """Select the join request of ``principal``; False when there is none."""
+        """Select the join request of ``principal`` alone; False when there is none."""
+        return self.select_requests([principal])
+
+    def select_requests(self, principals: Iterable[str]) -> bool:
+        """Select the join requests of ``principals``; False when one is not there."""
+        wanted = set(principals)
+        selection = QItemSelection()
+        found: set[str] = set()
         for row in range(self.requests_proxy.rowCount()):
             obj = self.requests_proxy.index(row, 0).data(Qt.ItemDataRole.UserRole)
-            if isinstance(obj, RequestRow) and obj.principal == principal:
-                self.requests.selectRow(row)
+            if isinstance(obj, RequestRow) and obj.principal in wanted:
+                left = self.requests_proxy.index(row, 0)
+                right = self.requests_proxy.index(row, self.requests_proxy.columnCount() - 1)
+                selection.select(left, right)
+                found.add(obj.principal)
+        self.requests.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
+        return found == wanted
+
+    def select_person(self, principal: str) -> bool:
+        """Select ``principal`` in the people table; False when they are not on it."""
+        for row in range(self.people_proxy.rowCount()):
+            obj = self.people_proxy.index(row, 0).data(Qt.ItemDataRole.UserRole)
+            if isinstance(obj, PersonRow) and obj.principal == principal:
+                self.people.selectRow(row)
                 return True
         return False
 
     def approve_selected(self) -> None:
-        """Approve the selected join request (the roster refuses anyone but owner and admins)."""
-        req = self._selected_request()
-        if req is None:
+        """Approve the selected join requests, one signed entry each."""
+        chosen = self._selected_requests()
+        if not chosen:
             return
         self.approve_button.setEnabled(False)
-        say(self.message, f"Signing: adding {req.principal} to the roster…")
+        names = {r.principal: r for r in chosen}
+        say(self.message, f"Signing: adding {', '.join(names)} to the roster…")
 
-        def done(_: object) -> None:
+        def done(outcome: object) -> None:
             if not isValid(self):  # closed meanwhile
                 return
-            say(
-                self.message,
-                f"Added {req.name} <{req.principal}> as {req.role} for "
-                f"{', '.join(req.models) or 'no models'}; signed with your key.",
-            )
-
-        def failed(message: str) -> None:
-            if not isValid(self):
-                return
-            say(self.message, f"Not approved: {message}", error=True)
-            self._update_buttons()
+            assert isinstance(outcome, JoinOutcome)
+            added = [names[p] for p in outcome.added if p in names]
+            if len(added) == 1:
+                req = added[0]
+                text = (
+                    f"Added {req.name} <{req.principal}> as {req.role} for "
+                    f"{', '.join(req.models) or 'no models'}; signed with your key."
+                )
+            else:
+                text = (
+                    f"Added {len(added)} ({', '.join(r.name for r in added)}); each signed with "
+                    "your key."
+                )
+            refused = "; ".join(f"{p}: {app_message(m)}" for p, m in outcome.refused)
+            if refused:
+                text += f" Not approved: {refused}"
+            say(self.message, text, error=bool(refused))
 
         self.session.roster_action(
-            self.session.backend.approve_join, req.principal, on_done=done, on_error=failed
+            self.session.backend.approve_joins,
+            tuple(names),
+            on_done=done,
+            on_error=lambda message: self._refused("Not approved", message),
         )
+
+    def _refused(self, what: str, message: str) -> None:
+        if not isValid(self):
+            return
+        say(self.message, f"{what}: {app_message(message)}", error=True)
+        self._update_buttons()
+
+    def _open_child(self, dialog: QDialog, on_finished: Callable[[int], None]) -> None:
+        def finished(result: int) -> None:
+            if self.child is dialog:
+                self.child = None
+            on_finished(result)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        self.child = dialog
+        dialog.open()
+
+    def open_add_person(self) -> None:
+        """Add a person by the key line they sent."""
+        self._open_child(AddPersonDialog(self.session, self), lambda _: None)
+
+    def open_rules(self) -> None:
+        """The workspace's rules, each in words; a change is signed."""
+        from twinreview.ui.owner.policy_editor import PolicyEditor
+
+        self._open_child(PolicyEditor(self.session, self), lambda _: None)
+
+    def _confirm(self, title: str, text: str, verb: str, on_yes: Callable[[], None]) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, self
+        )
+        ok = box.addButton(verb, QMessageBox.ButtonRole.AcceptRole)
+        ok.setToolTip("Sign this change with your key")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self._open_child(box, lambda _: on_yes() if box.clickedButton() is ok else None)
+
+    def _change(self, what: str, done_text: str, fn: Callable[..., object], *args: object) -> None:
+        say(self.message, "Signing with your key…")
+
+        def done(_: object) -> None:
+            if isValid(self):
+                say(self.message, done_text)
+
+        self.session.roster_action(
+            fn, *args, on_done=done, on_error=lambda m: self._refused(what, m)
+        )
+
+    def ask_remove(self) -> None:
+        """Confirm, then remove the selected person."""
+        p = self._selected_person()
+        if p is None:
+            return
+        self._confirm(
+            "Remove from the roster?",
+            f"Remove {p.name} <{p.principal}> from the roster? They cannot approve or reject "
+            "here any more. Their earlier decisions keep counting.",
+            "&Remove",
+            lambda: self._change(
+                "Not removed",
+                f"Removed {p.name}; signed with your key. Their earlier decisions keep counting.",
+                self.session.backend.remove_person,
+                p.principal,
+            ),
+        )
+
+    def ask_admin(self) -> None:
+        """Confirm, then appoint or dismiss the selected person as an admin."""
+        p = self._selected_person()
+        if p is None:
+            return
+        if p.admin:
+            title, verb = "Dismiss as admin?", "&Dismiss as admin"
+            text = (
+                f"{p.name} <{p.principal}> will no longer change the roster or the rules. "
+                "They stay on the roster."
+            )
+        else:
+            title, verb = "Make an admin?", "Make &admin"
+            text = (
+                f"Make {p.name} <{p.principal}> an admin? Admins add and remove people, revoke "
+                "keys, approve join requests and change the workspace's rules, each signed "
+                "with their own key."
+            )
+        self._confirm(
+            title,
+            text,
+            verb,
+            lambda: self._change(
+                "Not changed",
+                f"{p.name} is {'no longer ' if p.admin else ''}an admin; signed with your key.",
+                self.session.backend.set_admin,
+                p.principal,
+                not p.admin,
+            ),
+        )
+
+    def ask_revoke(self) -> None:
+        """Choose one of the selected person's keys, then revoke it."""
+        p = self._selected_person()
+        if p is None:
+            return
+        dialog = RevokeKeyDialog(p, self)
+
+        def finished(result: int) -> None:
+            fp = dialog.chosen()
+            if result != QDialog.DialogCode.Accepted or fp is None:
+                return
+            self._change(
+                "Not revoked",
+                f"Revoked {p.name}'s key {fp}; signed with your key.",
+                self.session.backend.revoke_key,
+                p.principal,
+                fp,
+            )
+
+        self._open_child(dialog, finished)
 
     def _consent_clicked(self) -> None:
         view = self.session.roster

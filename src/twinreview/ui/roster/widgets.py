@@ -41,6 +41,17 @@ def wrap(text: str = "", *, rich: bool = False, selectable: bool = False) -> QLa
     return label
 
 
+def key_label() -> QLabel:
+    """A line for key codes: fixed-width, never wrapped or cut, selectable to copy."""
+    label = QLabel()
+    label.setFont(mono())
+    label.setWordWrap(False)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setToolTip("The key's code: read it out to them and compare it exactly")
+    return label
+
+
 def say(label: QLabel, text: str, *, error: bool = False) -> None:
     """Show ``text`` on a message line, in the error colour when ``error``."""
     label.setStyleSheet(ERROR_STYLE if error else OK_STYLE)
