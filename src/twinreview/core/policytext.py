@@ -184,7 +184,7 @@ _THRESHOLDS: Mapping[str, tuple[str, str]] = {
         "Geometric verification of a candidate; higher is stricter",
     ),
     "min_agreement": (
-        "Copy check: share of the overlap that must show the same detail (per cent)",
+        "Copy check: share of the overlap showing the same detail (%)",
         "Geometric verification of a candidate; higher is stricter",
     ),
     "clear_cut": (

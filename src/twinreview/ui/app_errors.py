@@ -43,7 +43,9 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"'twinreview roster policy[^']*'", "Workspace rules…"),
         (r"'twinreview roster approve[^']*'", "the Roster's Approve button"),
         (r"'twinreview verify[^']*'", "the problems shown in the window"),
-        # Keyring backends and other code named by class: the reader can do nothing with them.
+        # Validation codes of the C2PA library, and code named by class: the reader can do
+        # nothing with them (the log and the command line's JSON keep them).
+        (r"\s*\((?=[^)]*[a-z][A-Z])(?:[a-z][A-Za-z]*(?:\.[A-Za-z]+)+(?:,\s*)?)+\)", ""),
         (r"\s*\((?:(?:[a-z_]\w*\.)+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*)\)", ""),
         (r"(?:[a-z_][\w]*\.)+[A-Z]\w*", "this keyring"),
     )
@@ -80,7 +82,7 @@ def error_text(exc: BaseException) -> str:
 
 
 def keyring_problem(exc: BaseException | None = None) -> str:
-    """Why no key can be kept on this computer, and what to do, for this platform.
+    """Why no key can be kept on this computer, and which keyring it needs, for this platform.
 
     The keyring library's own advice (an environment variable, a backend's class name) is for
     the command line and the log; ``exc`` only tells an insecure keyring from a missing one.
@@ -92,11 +94,11 @@ def keyring_problem(exc: BaseException | None = None) -> str:
     else:
         what = "none is installed and unlocked"
     if platform.startswith("linux"):
-        fix = "install and unlock GNOME Keyring, KeePassXC or KWallet, in a desktop session"
+        which = "GNOME Keyring, KeePassXC or KWallet, unlocked in a desktop session"
     elif platform == "darwin":
-        fix = "unlock your login keychain"
+        which = "the login keychain, unlocked"
     elif platform == "win32":
-        fix = "check that Windows Credential Manager is available to your user account"
+        which = "Windows Credential Manager, open to your user account"
     else:
-        fix = "set up your system's password store"
-    return f"No usable keyring on this computer ({what}): {fix}"
+        which = "the system's password store"
+    return f"No usable keyring on this computer ({what}; it needs {which})"

@@ -34,6 +34,7 @@ from twinreview.core.policy import ROLES
 from twinreview.ui.app_errors import app_message, error_text
 from twinreview.ui.backend import Identity, KeyringUnavailable
 from twinreview.ui.bridge import Bridge
+from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon
 
 # Plain-language reasons for simple mode: fewer, in the model's words.
@@ -312,9 +313,8 @@ class IdentityDialog(QDialog):
             reason = app_message(str(exc)).rstrip(".")
             self._say(
                 f"Your key cannot be stored safely on this computer.\n{reason}.\nWhat to do: "
-                "install or unlock your system's keyring (Keychain, Credential Manager, GNOME "
-                "Keyring, KeePassXC or KWallet), then start twinreview again. Until then you can "
-                "still browse and compare images (read-only).",
+                "install or unlock your system's keyring, then start twinreview again. Until then "
+                "you can still browse and compare images (read-only).",
                 error=True,
             )
             self.create_button.setEnabled(False)
@@ -333,8 +333,7 @@ class IdentityDialog(QDialog):
         self.copy.setText("Copied")
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        # Errors in the error colour, readable on light and dark palettes alike.
-        self.message.setStyleSheet("color: #b3261e;" if error else "")
+        self.message.setStyleSheet(error_style() if error else "")
         self.message.setText(text)
         self.message.show()
 

@@ -46,6 +46,7 @@ from twinreview.services.trust import Verifier
 from twinreview.ui.app_errors import error_text
 from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.findings_panel import FindingsPanel
+from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon
 
 
@@ -326,7 +327,7 @@ class PublishDialog(QDialog):
 
     def _fail(self, text: str) -> None:
         self.error_text = text
-        self.summary.setStyleSheet("color: #b3261e;")  # the app's error colour
+        self.summary.setStyleSheet(error_style())
         self.summary.setText(text)
 
     def _no_credentials(self) -> None:

@@ -27,13 +27,13 @@ from PySide6.QtWidgets import (
 
 from twinreview.services.publish_check import PublishedCheck
 from twinreview.ui.app_errors import app_message
+from twinreview.ui.message_style import error_colour, ok_colour
 from twinreview.ui.owner.job_dialog import FOLDER, JobDialog, PathField
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import wrap
 from twinreview.ui.session import ReviewSession
 
 _ROLE_WORDS = {"model": "model", "agent": "agent", "brand": "brand"}
-_OK_COLOUR, _BAD_COLOUR = "#1f7a3f", "#b3261e"
 
 
 def check_lines(checks: Sequence[PublishedCheck]) -> list[tuple[bool, str]]:
@@ -83,6 +83,7 @@ class CheckPublishedDialog(JobDialog):
         )
         self.files = QListWidget()
         self.files.setToolTip("The published images to check")
+        self.files.setFixedHeight(self.files.fontMetrics().lineSpacing() * 5 + 8)
         self.add_button = QPushButton("&Add images…")
         self.add_button.setToolTip("Choose published images")
         self.add_button.clicked.connect(self._choose_files)
@@ -175,7 +176,7 @@ class CheckPublishedDialog(JobDialog):
         self._lines = lines
         self.answers.setHtml(
             "".join(
-                f"<p style='color:{_OK_COLOUR if ok else _BAD_COLOUR}'>"
+                f"<p style='color:{ok_colour() if ok else error_colour()}'>"
                 f"{'✔' if ok else '✘'} {html.escape(text)}</p>"
                 for ok, text in lines
             )

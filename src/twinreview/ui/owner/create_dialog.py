@@ -7,6 +7,7 @@ Creating is the window's job (``create``); this screen only asks.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,7 +46,8 @@ class CreateWorkspaceDialog(QDialog):
         intro = wrap(
             "<h3>Create a workspace</h3>A folder for one campaign or brand: the models' real "
             "photos, the generated images, and everyone's signed decisions. You, "
-            f"{owner}, become its owner: your key signs who may approve there and its rules.",
+            f"{html.escape(owner)}, become its owner: your key signs who may approve there and its "
+            "rules.",
             rich=True,
         )
         self.folder = PathField(mode=FOLDER, tip="A new or empty folder (it is created if needed)")
@@ -78,6 +80,7 @@ class CreateWorkspaceDialog(QDialog):
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(after)
+        layout.addStretch(1)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.resize(620, self.sizeHint().height())

@@ -15,7 +15,7 @@ import html
 from PySide6.QtWidgets import QDialogButtonBox, QFormLayout, QVBoxLayout, QWidget
 
 from twinreview.ui.backend import ExportOutcome
-from twinreview.ui.owner.job_dialog import FOLDER, JobDialog, PathField, open_path
+from twinreview.ui.owner.job_dialog import FOLDER, JobDialog, PathField, open_path, workspace_name
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import wrap
 from twinreview.ui.session import ReviewSession
@@ -36,7 +36,8 @@ class ExportLogsDialog(JobDialog):
         assert ws is not None
         self.setWindowTitle("Export the signed logs")
         heading = wrap(
-            f"<h3>Export the signed logs of “{html.escape(ws.name)}”</h3>The signed roster, "
+            f"<h3>Export the signed logs of “{html.escape(workspace_name(session))}”</h3>The "
+            "signed roster, "
             "every reviewer's decision log and the last entry of each, signed with your key. "
             "An auditor checks it without twinreview, with the ssh-keygen tool that comes with "
             "OpenSSH; later, a report compared with it shows any log that went back.",

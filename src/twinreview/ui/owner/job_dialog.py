@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
 
 from twinreview.ui.app_errors import error_text
 from twinreview.ui.bridge import Bridge, Task
-from twinreview.ui.roster.widgets import ERROR_STYLE, OK_STYLE, wrap
+from twinreview.ui.message_style import error_style, ok_style
+from twinreview.ui.roster.widgets import wrap
+from twinreview.ui.session import ReviewSession
 
 #: How a path field chooses: an existing folder, a file to write, existing files to read.
 FOLDER, SAVE_FILE, OPEN_FILE = "folder", "save", "open"
@@ -88,6 +90,15 @@ class PathField(QWidget):
         return Path(text).expanduser() if text else None
 
 
+def workspace_name(session: ReviewSession) -> str:
+    """The open workspace's name: the one signed into its roster, else its folder's."""
+    view = session.roster
+    if view is not None and view.name:
+        return view.name
+    ws = session.workspace
+    return ws.name if ws is not None else ""
+
+
 def open_path(path: Path) -> None:
     """Open a file or folder with the system's own application."""
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
@@ -117,6 +128,7 @@ class JobDialog(QDialog):
         self.progress.setTextVisible(False)
         self.progress.setToolTip("Working in the background; the window stays usable")
         self.summary: QLabel = wrap(selectable=True)
+        self.summary.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close (Esc)")
         self.buttons.rejected.connect(self.reject)
@@ -150,27 +162,27 @@ class JobDialog(QDialog):
             on_done(value)
 
         def failed(exc: BaseException) -> None:
-            self._finish(start)
+            self._finish(start, done=False)
             self.fail(f"{what_failed}: {error_text(exc)}")
 
         self._task = self._bridge.run_long(fn, *args, on_done=done, on_error=failed)
 
-    def _finish(self, start: QPushButton) -> None:
+    def _finish(self, start: QPushButton, *, done: bool = True) -> None:
         self._running = False
         self._task = None
         start.setEnabled(True)
         self.progress.setRange(0, 1)
-        self.progress.setValue(1)
+        self.progress.setValue(1 if done else 0)
 
     def say(self, text: str, *, warn: bool = False) -> None:
         """Show a result (``warn``: something to look at, in the error colour)."""
-        self.summary.setStyleSheet(ERROR_STYLE if warn else OK_STYLE)
+        self.summary.setStyleSheet(error_style() if warn else ok_style())
         self.summary.setText(text)
 
     def fail(self, text: str) -> None:
         """Show an error; :attr:`error_text` keeps it."""
         self.error_text = text
-        self.summary.setStyleSheet(ERROR_STYLE)
+        self.summary.setStyleSheet(error_style())
         self.summary.setText(text)
 
     def done(self, result: int) -> None:

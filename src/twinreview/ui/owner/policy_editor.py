@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
-    QFormLayout,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -49,8 +49,9 @@ from twinreview.core.policytext import (
     with_value,
 )
 from twinreview.ui.app_errors import app_message
+from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon
-from twinreview.ui.roster.widgets import ERROR_STYLE, message_line, say, wrap
+from twinreview.ui.roster.widgets import message_line, say, wrap
 from twinreview.ui.roster_view import RosterView, date_words
 from twinreview.ui.session import ReviewSession
 
@@ -80,27 +81,33 @@ class PolicyEditor(QDialog):
         self.file_note.hide()
         self.controls: dict[tuple[str, ...], QWidget] = {}
         self.verdict_boxes: dict[str, QCheckBox] = {}
+        self._labels: dict[tuple[str, ...], QLabel] = {}
         self._loading = False
         self._reload_next = False
 
         body = QWidget()
         body_layout = QVBoxLayout(body)
-        groups: dict[str, QFormLayout] = {}
+        groups: dict[str, QGridLayout] = {}
         for setting in SETTINGS:
-            form = groups.get(setting.group)
-            if form is None:
+            grid = groups.get(setting.group)
+            if grid is None:
                 box = QGroupBox(setting.group)
-                form = QFormLayout(box)
-                form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-                groups[setting.group] = form
+                grid = QGridLayout(box)
+                grid.setColumnStretch(1, 1)
+                groups[setting.group] = grid
                 body_layout.addWidget(box)
+            # One line each, never wrapped: a wrapped label in a row as high as its control is
+            # cut off at the top and bottom.
             label = QLabel(setting.label)
-            label.setWordWrap(True)
             label.setToolTip(setting.help)
             control = self._control(setting)
             control.setToolTip(setting.help)
+            label.setBuddy(control)
             self.controls[setting.path] = control
-            form.addRow(label, control)
+            self._labels[setting.path] = label
+            row = grid.rowCount()
+            grid.addWidget(label, row, 0)
+            grid.addWidget(control, row, 1)
         body_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(body)
@@ -109,7 +116,7 @@ class PolicyEditor(QDialog):
 
         self.changes = QLabel()
         self.why_not = wrap()
-        self.why_not.setStyleSheet(ERROR_STYLE)
+        self.why_not.setStyleSheet(error_style())
         self.message = message_line()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setToolTip("Close (Esc)")
@@ -158,14 +165,13 @@ class PolicyEditor(QDialog):
             return combo
         if setting.kind == VERDICTS:
             row = QWidget()
-            lay = QHBoxLayout(row)
+            lay = QGridLayout(row)
             lay.setContentsMargins(0, 0, 0, 0)
-            for code, words in VERDICT_WORDS.items():
+            for i, (code, words) in enumerate(VERDICT_WORDS.items()):
                 box = QCheckBox(words[0].upper() + words[1:])
                 box.toggled.connect(self._update)
                 self.verdict_boxes[code] = box
-                lay.addWidget(box)
-            lay.addStretch(1)
+                lay.addWidget(box, i // 2, i % 2)
             return row
         if setting.kind == SWITCH:
             box = QCheckBox("On")
@@ -323,6 +329,11 @@ class PolicyEditor(QDialog):
             return
         changed = self.changed_settings()
         n = len(changed)
+        marked = {s.path for s in changed}
+        for path, label in self._labels.items():
+            font = label.font()
+            font.setBold(path in marked)  # what signing would change stands out
+            label.setFont(font)
         self.changes.setText(
             f"{n} change{'s' if n != 1 else ''}, not signed yet: "
             + "; ".join(s.label for s in changed[:3])

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import QCheckBox, QDialogButtonBox, QFormLayout, QVBoxLay
 
 from twinreview.services.report_write import ReportFiles
 from twinreview.ui.backend import ReportOutcome
-from twinreview.ui.owner.job_dialog import FOLDER, SAVE_FILE, JobDialog, PathField, open_path
+from twinreview.ui.owner.job_dialog import (
+    FOLDER,
+    SAVE_FILE,
+    JobDialog,
+    PathField,
+    open_path,
+    workspace_name,
+)
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import wrap
 from twinreview.ui.session import ReviewSession
@@ -37,7 +44,8 @@ class ReportDialog(JobDialog):
         assert ws is not None
         self.setWindowTitle("Export the sign-off report")
         heading = wrap(
-            f"<h3>Sign-off report of “{html.escape(ws.name)}”</h3>Every image with its "
+            f"<h3>Sign-off report of “{html.escape(workspace_name(session))}”</h3>Every image "
+            "with its "
             "thumbnail, findings, AI disclosure and each signed decision, its status under the "
             "model's own consent, and who set the workspace's rules. One page, to print or to "
             "send; nothing in the workspace changes.",

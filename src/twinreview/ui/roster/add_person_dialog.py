@@ -29,8 +29,9 @@ from shiboken6 import isValid
 
 from twinreview.core.keyline import KeyLine, KeyLineError, parse_key_line
 from twinreview.ui.app_errors import app_message
+from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon
-from twinreview.ui.roster.widgets import ERROR_STYLE, message_line, mono, say, wrap
+from twinreview.ui.roster.widgets import message_line, mono, say, wrap
 from twinreview.ui.session import ReviewSession
 
 _ROLES = (
@@ -132,7 +133,7 @@ class AddPersonDialog(QDialog):
             try:
                 self._line = parse_key_line(text)
             except KeyLineError as exc:
-                self.key_info.setStyleSheet(ERROR_STYLE)
+                self.key_info.setStyleSheet(error_style())
                 self.key_info.setText(f"Not a key: {exc}")
             else:
                 self.key_info.setStyleSheet("")

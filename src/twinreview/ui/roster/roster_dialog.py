@@ -24,6 +24,7 @@ from shiboken6 import isValid
 
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import JoinOutcome
+from twinreview.ui.message_style import error_colour
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.add_person_dialog import AddPersonDialog
 from twinreview.ui.roster.revoke_dialog import RevokeKeyDialog
@@ -297,7 +298,7 @@ class RosterDialog(QDialog):
         pinned = {
             PINNED: "trusted on this device",
             UNPINNED: "<b>not trusted on this device yet</b>",
-            MISMATCH: "<b style='color:#b3261e'>NOT the owner this device trusted</b>",
+            MISMATCH: f"<b style='color:{error_colour()}'>NOT the owner this device trusted</b>",
         }.get(state, html.escape(state))
         return (
             f"<h3>Roster of “{html.escape(view.name)}”</h3>"
@@ -437,6 +438,7 @@ class RosterDialog(QDialog):
         )
         self.request_details.setVisible(bool(chosen))
         approve_why = self._why_not_approve()
+        self.approve_button.setVisible(view is not None and bool(view.pending))
         self.approve_button.setEnabled(
             view is not None and bool(view.pending) and approve_why is None
         )
