@@ -588,6 +588,9 @@ def test_publishing_without_a_key_says_what_to_do_and_forgets_the_last_file(
         qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
         assert dialog.files.count() == 3
         assert "Sign-off" in dialog.credentials.toPlainText()
+        # The way to check it is the app's own, not a command line.
+        assert "Check a published file" in dialog.credentials.toPlainText()
+        assert not _TECHNICAL.search(dialog.credentials.toPlainText())
         # Again, with no key file and none in the keyring (and into the same, full folder).
         dialog.key.edit.setText("")
         dialog.publish_button.click()

@@ -200,8 +200,8 @@ class FindingsPanel(QTextBrowser):
                     "</td></tr>"
                 )
             out.append(
-                '</table><p class="m">Check it against an export of the signed logs: '
-                "<code>twinreview check-published FILE --export EXPORT_DIR</code>.</p>"
+                '</table><p class="m">To check it against an export of the signed logs: '
+                "Workspace › Check a published file…</p>"
             )
         html_text = "\n".join(out)
         self._html = html_text
