@@ -15,6 +15,7 @@ and the rules editor into ``resources/screenshots``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import sys
@@ -370,6 +371,48 @@ def main() -> int:
     settle()
     shoot("publish-no-key", pub)
     pub.close()
+
+    # A lost laptop's log and a roster line nobody allowed: what the roster screen offers.
+    DecisionService(kim).decide(Workspace.open(ws), "assets/milo/autumn/look-07.jpg", "approve")
+    for log in (ws / "logs").glob("sam*"):
+        log.unlink()
+    pat = KeyService(
+        KeyStore(MemoryKeyring(), allow_untrusted_backend=True), IdentityStore(tmp / "mallory")
+    )
+    pat.init("pat@agency.example", "Pat Agent", "agent")
+    sneak = RosterService(pat, TrustStore.default(), Verifier.default())
+    try:
+        sneak.set_policy(ws, {"disclosure": {"approvable": ["missing"]}})
+    except Exception as exc:
+        print(f"refused as it should be: {exc}")
+        from twinreview.core.rosterlog import SignedRoster
+        from twinreview.core.rosterwrite import build_roster_line
+
+        roster_log = SignedRoster.load(ws / "roster")
+        state = roster_log.current
+        assert state is not None
+        _, key2 = pat.signer()
+        _, line2 = build_roster_line(
+            key2,
+            "pat@agency.example",
+            seq=state.seq + 1,
+            prev=state.head_hash,
+            ts=dt.datetime.now(dt.UTC),
+            kind="policy",
+            fields={"policy": {"disclosure": {"approvable": ["missing"]}}},
+            workspace_id=roster_log.workspace_id,
+        )
+        with (ws / "roster" / "roster.dlog").open("ab") as fh:
+            fh.write(line2)
+    session.refresh_roster()
+    session.refresh_statuses()
+    wait(lambda: session.roster is not None and not session.roster.ok, 60)
+    wait(lambda: any("log_missing" in p for p in session.verification_problems), 60)
+    window.show_roster()
+    roster = window.open_dialog
+    settle(0.5)
+    shoot("roster-problems", roster)
+    close(roster)
 
     window.close()
     parts.shutdown()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from decision_helpers import build_workspace, enroll, owner_of, reviewer, roster_service
 from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import read_export_heads
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -606,3 +607,111 @@ def test_publishing_without_a_key_says_what_to_do_and_forgets_the_last_file(
     finally:
         bridge.close()
         pool.shutdown(wait=True)
+
+
+# -- the rest of `twinreview roster`: repair, accept, migrate ----------------------------------
+
+
+def _unauthorised_roster_line(root: Path, keys: Any) -> None:
+    """What a hostile writer can do: sign any entry with their own key and append it."""
+    from decision_helpers import T0
+    from twinreview.core.rosterwrite import build_roster_line
+
+    ident, key = keys.signer()
+    roster = SignedRoster.load(root / "roster")
+    state = roster.current
+    assert state is not None
+    _, line = build_roster_line(
+        key,
+        ident.principal,
+        seq=state.seq + 1,
+        prev=state.head_hash,
+        ts=T0,
+        kind="policy",
+        fields={"policy": {"disclosure": {"approvable": ["missing"]}}},
+        workspace_id=roster.workspace_id,
+    )
+    with (root / "roster" / "roster.dlog").open("ab") as fh:
+        fh.write(line)
+
+
+def test_the_owner_sets_aside_bad_roster_lines_from_the_roster_screen(
+    qtbot: Any, tmp_path: Path, devices: Any
+) -> None:
+    root = _workspace(tmp_path)
+    owner = owner_of(root)
+    kim = reviewer(tmp_path / "kim", "kim@brand.example", "brand", "Kim")
+    enroll(root, kim, ("ava",))
+    _unauthorised_roster_line(root, kim)  # Kim is no admin: this line never counts
+    app = devices(owner, _owner_config())
+    open_workspace(qtbot, app, root)
+    roster = _roster(qtbot, app)
+    assert roster.problems.isVisible()
+    assert roster.repair_button.isVisible() and roster.repair_button.isEnabled()
+    roster.repair_button.click()
+    box = roster.child
+    assert isinstance(box, QMessageBox)
+    [ok] = [b for b in box.buttons() if "set aside" in b.text().replace("&", "").lower()]
+    ok.click()
+    qtbot.waitUntil(lambda: "Set aside" in roster.message.text(), timeout=10_000)
+    assert SignedRoster.load(root / "roster").ok
+    assert list((root / "roster").glob("roster.dlog.rejected-*"))
+    qtbot.waitUntil(lambda: not roster.repair_button.isVisible(), timeout=10_000)
+
+
+def test_the_owner_accepts_a_lost_laptops_log_from_the_roster_screen(
+    qtbot: Any, tmp_path: Path, devices: Any
+) -> None:
+    from decision_helpers import decider
+
+    root = _workspace(tmp_path)
+    owner = owner_of(root)
+    sam = reviewer(tmp_path / "sam", "sam@agency.example", "agent", "Sam")
+    kim = reviewer(tmp_path / "kim", "kim@brand.example", "brand", "Kim")
+    enroll(root, sam, ("ava",))
+    enroll(root, kim, ("ava",))
+    decider(sam).decide(Workspace.open(root), "assets/ava/look1.jpg", "approve")
+    decider(kim).decide(Workspace.open(root), "assets/ava/look1.jpg", "approve")  # saw Sam's
+    sam_fp = sam.current().public_key.fingerprint  # type: ignore[union-attr]
+    for log in (root / "logs").glob("sam*"):
+        log.unlink()  # his laptop was lost before it synced again
+    app = devices(owner, _owner_config())
+    open_workspace(qtbot, app, root)
+    roster = _roster(qtbot, app)
+    qtbot.waitUntil(lambda: sam_fp in roster.gaps_text(), timeout=10_000)
+    assert roster.accept_button.isEnabled()
+    roster.accept_button.click()
+    box = roster.child
+    assert isinstance(box, QMessageBox) and sam_fp in box.text()
+    [ok] = [b for b in box.buttons() if "accept" in b.text().replace("&", "").lower()]
+    ok.click()
+    qtbot.waitUntil(lambda: "Accepted" in roster.message.text(), timeout=10_000)
+    state = SignedRoster.load(root / "roster").current
+    assert state is not None and sam_fp in state.accepted
+
+
+def test_make_me_the_owner_takes_a_plain_roster_over(
+    qtbot: Any, tmp_path: Path, devices: Any
+) -> None:
+    from twinreview.core.roster import Person, add_to_roster
+
+    root = _workspace(tmp_path)
+    me = reviewer(tmp_path / "me", "owner@brand.example", "brand", "Olga")
+    sam = reviewer(tmp_path / "sam", "sam@agency.example", "agent", "Sam")
+    for keys, models in ((me, ()), (sam, ("ava",))):
+        ident = keys.current()
+        person = Person(ident.principal, ident.display_name, ident.role, models)
+        add_to_roster(root / "roster", person, ident.public_key)
+    app = devices(me)
+    open_workspace(qtbot, app, root)
+    banner = app.window.trust_banner
+    assert banner.owner_button.isVisible()
+    banner.owner_button.click()
+    box = app.window.open_dialog
+    assert isinstance(box, QMessageBox)
+    [ok] = [b for b in box.buttons() if "owner" in b.text().lower()]
+    ok.click()
+    qtbot.waitUntil(lambda: app.session.trust is not None and app.session.trust.ok)
+    state = SignedRoster.load(root / "roster").current
+    assert state is not None and state.owner == "owner@brand.example"
+    assert "sam@agency.example" in state.persons

@@ -291,6 +291,14 @@ class ReviewBackend(Protocol):
         """Sign these policy tables as the workspace's rules (as ``twinreview roster policy``)."""
         ...
 
+    def accept_log(self, workspace: Workspace, log: str) -> None:
+        """Accept that the log named by its key fingerprint now ends where it does."""
+        ...
+
+    def set_aside_bad_lines(self, workspace: Workspace) -> str | None:
+        """Move roster lines that failed verification aside; where they went, or None."""
+        ...
+
     def export_report(
         self, workspace: Workspace, scan: ScanResult, files: ReportFiles, exports: Sequence[Path]
     ) -> ReportOutcome:

@@ -11,11 +11,13 @@ Public API:
     roster_view_from_show(show, ...): build a :class:`RosterView`.
     consent_sentence(consent, name, you=...): a model's consent in one sentence.
     date_words(iso): a date as people write it.
+    LogGap, log_gaps(problem_lines): logs that went back or are gone, which the owner may accept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,3 +348,33 @@ def consent_sentence(consent: ConsentInfo | None, name: str, *, you: bool = Fals
     else:
         needed = _and([name, *(_ROLE_WORDS.get(r, r) for r in others)])
     return f"{who} {verb} {uses}, {until}; each image needs the approval of {needed}."
+
+
+#: Verification problems the owner can accept (``twinreview roster accept``): the log's name is
+#: the key fingerprint the problem names.
+_GAP_KINDS = ("rolled_back", "log_missing")
+_LOG_FP = re.compile(r"\blog (SHA256:[A-Za-z0-9+/]+)")
+
+
+@dataclass(frozen=True)
+class LogGap:
+    """A log shorter than someone saw, or gone: what blocks the images it could decide on."""
+
+    log: str
+    message: str
+
+
+def log_gaps(problem_lines: Iterable[str]) -> tuple[LogGap, ...]:
+    """Logs the owner may accept as ending where they do, one per log, in order.
+
+    Read from verification problem lines (``file:seq kind: message``).
+    """
+    out: dict[str, LogGap] = {}
+    for line in problem_lines:
+        head, _, message = line.partition(": ")
+        if not any(head.endswith(kind) for kind in _GAP_KINDS):
+            continue
+        found = _LOG_FP.search(message)
+        if found is not None and found.group(1) not in out:
+            out[found.group(1)] = LogGap(found.group(1), message)
+    return tuple(out.values())

@@ -19,7 +19,7 @@ from typing import Any
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.keyline import parse_key_line, principal_for
 from twinreview.core.policy import declared_uses
-from twinreview.core.roster import Person
+from twinreview.core.roster import Person, Roster
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.rosterviews import policy_tables
@@ -242,8 +242,17 @@ class ServicesBackend:
         return writable_problem(workspace.root)
 
     def make_owner(self, workspace: Workspace) -> TrustInfo:
-        """``twinreview init``: this device's key becomes the owner (and is pinned)."""
-        self._roster.init(workspace.root)
+        """This device's key becomes the owner (and is pinned).
+
+        A workspace with a plain roster (``allowed_signers``, ``people.toml``) is taken over as
+        ``twinreview roster migrate`` does: everyone on it keeps their keys and their decisions
+        count; otherwise it is ``twinreview init``.
+        """
+        plain = Roster.load(workspace.root / ROSTER_DIR)
+        if plain.people or plain.signers:
+            self._roster.migrate(workspace.root)
+        else:
+            self._roster.init(workspace.root)
         return self.check_trust(workspace)
 
     def roster_view(self, workspace: Workspace, principal: str | None) -> RosterView:
@@ -345,6 +354,19 @@ class ServicesBackend:
     def set_policy(self, workspace: Workspace, tables: Mapping[str, Any]) -> None:
         """Sign the rules (the same roster entry ``twinreview roster policy`` signs)."""
         self._roster.set_policy(workspace.root, tables)
+
+    def accept_log(self, workspace: Workspace, log: str) -> None:
+        """Accept that a log now ends where it does (``twinreview roster accept``)."""
+        self._roster.accept_head(workspace.root, log)
+
+    def set_aside_bad_lines(self, workspace: Workspace) -> str | None:
+        """Move roster lines that failed verification aside (``twinreview roster repair``).
+
+        Returns:
+            Where they went (workspace-relative), or None when there were none.
+        """
+        moved = self._roster.set_aside_bad_lines(workspace.root)
+        return moved.relative_to(workspace.root).as_posix() if moved is not None else None
 
     def export_report(
         self, workspace: Workspace, scan: ScanResult, files: ReportFiles, exports: Sequence[Path]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFrame,
@@ -41,12 +42,14 @@ from twinreview.ui.roster_view import (
     MISMATCH,
     PINNED,
     UNPINNED,
+    LogGap,
     PersonRow,
     RequestRow,
     RosterView,
     TrustInfo,
     consent_sentence,
     date_words,
+    log_gaps,
 )
 from twinreview.ui.session import ReviewSession
 
@@ -86,6 +89,37 @@ class RosterDialog(QDialog):
             " border-radius: 4px; padding: 6px; }"
         )
         self.problems.hide()
+        self.repair_button = QPushButton("&Set aside the bad lines…")
+        self.repair_button.setToolTip(
+            "Move the roster lines that failed verification out of the way (they never counted), "
+            "so the roster can go on; signed with your key"
+        )
+        self.repair_button.clicked.connect(self.ask_repair)
+        self.repair_button.hide()
+        # Logs shorter than someone saw, or gone (a laptop lost before it synced): they block
+        # the images they could decide on until the owner accepts where they end.
+        self.gaps = wrap(rich=True)
+        self.gaps.setStyleSheet(
+            "QLabel { background: #fff4ce; color: #4d3800; border: 1px solid #e3c96b;"
+            " border-radius: 4px; padding: 6px; }"
+        )
+        self.gap_choice = QComboBox()
+        self.gap_choice.setToolTip("Which log to accept as it is")
+        self.accept_button = QPushButton("Accept that it &ends here…")
+        self.accept_button.setToolTip(
+            "Sign that this log now ends where it does: verification keeps reporting the gap, "
+            "but it no longer blocks; if the log changes again, it blocks again"
+        )
+        self.accept_button.clicked.connect(self.ask_accept)
+        gap_row = QHBoxLayout()
+        gap_row.addWidget(self.gaps, 1)
+        gap_row.addWidget(self.gap_choice)
+        gap_row.addWidget(self.accept_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.gaps_box = QWidget()
+        self.gaps_box.setLayout(gap_row)
+        gap_row.setContentsMargins(0, 0, 0, 0)
+        self.gaps_box.hide()
+        self._gaps: tuple[LogGap, ...] = ()
 
         self.people_model = RowsModel(
             ["Name", "E-mail", "Role", "Models", "Consent", "Rights"],
@@ -216,7 +250,11 @@ class RosterDialog(QDialog):
         grid.setRowStretch(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
-        layout.addWidget(self.problems)
+        problem_row = QHBoxLayout()
+        problem_row.addWidget(self.problems, 1)
+        problem_row.addWidget(self.repair_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(problem_row)
+        layout.addWidget(self.gaps_box)
         layout.addWidget(me_box)
         layout.addLayout(grid, 1)
         layout.addWidget(self.message)
@@ -224,6 +262,7 @@ class RosterDialog(QDialog):
         session.roster_changed.connect(self.refresh)
         session.trust_changed.connect(self.refresh)
         session.identity_changed.connect(self._update_buttons)
+        session.statuses_refreshed.connect(self.refresh)
         self.resize(1060, 720)
         self.refresh()
 
@@ -243,6 +282,7 @@ class RosterDialog(QDialog):
             self.policy.setText("")
             self.me.setText("")
             self.problems.hide()
+            self.gaps_box.hide()
             self._update_buttons()
             return
         self.header.setText(self._header_html(view, trust))
@@ -284,8 +324,29 @@ class RosterDialog(QDialog):
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
             self.problems.setText(f"<b>Roster problems</b><ul>{items}</ul>")
         self.problems.setVisible(bool(problems))
+        self._show_gaps()
         self.me.setText(self._me_html(view))
         self._update_buttons()
+
+    def _show_gaps(self) -> None:
+        self._gaps = log_gaps(self.session.verification_problems)
+        items = "".join(f"<li>{html.escape(g.message)}</li>" for g in self._gaps)
+        self.gaps.setText(
+            "<b>Logs that went back or are gone</b>: the images they could decide on are "
+            "blocked. Restore the log if you can; if it is lost (a laptop lost before it synced), "
+            f"accept that it ends where it does.<ul>{items}</ul>"
+        )
+        current = self.gap_choice.currentData()
+        self.gap_choice.clear()
+        for g in self._gaps:
+            self.gap_choice.addItem(g.log, g.log)
+        self.gap_choice.setCurrentIndex(max(0, self.gap_choice.findData(current)))
+        self.gap_choice.setVisible(len(self._gaps) > 1)
+        self.gaps_box.setVisible(bool(self._gaps))
+
+    def gaps_text(self) -> str:
+        """What the screen says about logs that went back (empty: none)."""
+        return self.gaps.text() if self._gaps else ""
 
     @staticmethod
     def _header_html(view: RosterView, trust: TrustInfo | None) -> str:
@@ -501,6 +562,12 @@ class RosterDialog(QDialog):
         for button, (tip, reason) in tips.items():
             button.setEnabled(reason is None)
             button.setToolTip(tip if reason is None else f"{tip} — {reason}")
+        admin = view is not None and view.i_am_admin
+        damaged = view is not None and view.exists and not view.ok
+        self.repair_button.setVisible(damaged and admin)
+        self.accept_button.setEnabled(why is None)
+        if why is not None:
+            self.accept_button.setToolTip(f"Only the owner or an admin accepts a gap — {why}")
 
     def _selected_requests(self) -> list[RequestRow]:
         out = []
@@ -688,6 +755,51 @@ class RosterDialog(QDialog):
                 self.session.backend.set_admin,
                 p.principal,
                 not p.admin,
+            ),
+        )
+
+    def ask_repair(self) -> None:
+        """Confirm, then move the roster lines that failed verification aside."""
+
+        def repaired(moved: object) -> None:
+            if isValid(self):
+                say(
+                    self.message,
+                    f"Set aside the lines that failed verification ({moved}); the roster goes on."
+                    if moved
+                    else "The roster has no bad lines.",
+                )
+
+        self._confirm(
+            "Set aside the bad roster lines?",
+            "Lines that are not validly signed by someone allowed to make that change never "
+            "counted. They are moved to a file beside the roster (nothing is deleted), so that "
+            "the roster can be signed again.",
+            "&Set aside",
+            lambda: self.session.roster_action(
+                self.session.backend.set_aside_bad_lines,
+                on_done=repaired,
+                on_error=lambda m: self._refused("Not set aside", m),
+            ),
+        )
+
+    def ask_accept(self) -> None:
+        """Confirm, then sign that the chosen log now ends where it does."""
+        log = self.gap_choice.currentData()
+        if not isinstance(log, str):
+            return
+        self._confirm(
+            "Accept that this log ends here?",
+            f"Accept that the log {log} now ends where it does? Do this only when it cannot be "
+            "restored (a laptop lost before it synced). Verification keeps reporting the gap, "
+            "but the images it blocks can be decided again; if the log changes again, it blocks "
+            "again.",
+            "&Accept",
+            lambda: self._change(
+                "Not accepted",
+                f"Accepted that the log {log} ends where it does; signed with your key.",
+                self.session.backend.accept_log,
+                log,
             ),
         )
 
