@@ -551,6 +551,15 @@ def test_no_keyring_is_said_without_class_names_variables_or_options(
         "it with 'twinreview keys import-c2pa' or give --signer-key",
         "no reviewer key on this device; create one with 'twinreview keys init --principal "
         "EMAIL --name NAME --role ROLE'",
+        "the signed roster does not list sam@agency.example with this device's key SHA256:x; "
+        "ask to join ('twinreview roster add WS --self' writes a request the owner approves)",
+        "waiting for the model's consent ('twinreview consent', signed by her)",
+        "the last line of sam.dlog is damaged; run 'twinreview verify'",
+        "logs/x.dlog failed verification (bad_signature): decisions in it cannot be trusted; "
+        "see 'twinreview verify'.",
+        "this device does not trust this workspace yet (owner o@b.c SHA256:x); check the "
+        "fingerprint with the owner, then run 'twinreview trust WS'",
+        "KeyError",
         "",
     ],
 )

@@ -42,6 +42,12 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"see 'twinreview keys show'", "see Identity…"),
         (r"'twinreview roster policy[^']*'", "Workspace rules…"),
         (r"'twinreview roster approve[^']*'", "the Roster's Approve button"),
+        (
+            r"\('twinreview roster add WS --self' writes a request the owner approves\)",
+            "(Roster › Join this workspace: a request the owner approves)",
+        ),
+        (r"\('twinreview consent', signed by her\)", "(My consent…, signed by her)"),
+        (r"run 'twinreview verify'", "see the problems shown in the window"),
         (r"'twinreview verify[^']*'", "the problems shown in the window"),
         # Validation codes of the C2PA library, and code named by class: the reader can do
         # nothing with them (the log and the command line's JSON keep them).
@@ -55,6 +61,8 @@ _TECHNICAL = re.compile(
     r"'twinreview [^']*'|(?<![\w-])--[a-z][\w-]*|\b[A-Z][A-Z0-9_]{3,}=\S*|\bPYTHON_\w+"
 )
 _SOMETHING_WENT_WRONG = "Something went wrong and was not finished"
+#: A message that is only the name of an exception class (``one_line`` of an empty error).
+_CLASS_NAME = re.compile(r"[A-Z]\w*(Error|Exception|Refused|Unavailable|Warning)")
 
 
 def app_message(message: str) -> str:
@@ -64,6 +72,8 @@ def app_message(message: str) -> str:
     what happened always stays. An empty message becomes a plain "something went wrong".
     """
     text = " ".join(message.split())
+    if _CLASS_NAME.fullmatch(text):
+        return _SOMETHING_WENT_WRONG
     for pattern, words in _REWRITES:
         text = pattern.sub(words, text)
     if _TECHNICAL.search(text):
