@@ -17,6 +17,9 @@ from twinreview.cli.main import main
 from twinreview.services.demo import build_demo
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 # What `twinreview demo` promises to show: every kind a scan of it can raise.
 DEMO_KINDS = {
     "near_copy_of_reference",
