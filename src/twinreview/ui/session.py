@@ -29,7 +29,7 @@ from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.diagnostics import is_expected, log_failure, log_path
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSnapshot
-from twinreview.ui.bridge import Bridge, Task
+from twinreview.ui.bridge import Bridge
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
@@ -197,7 +197,6 @@ class ReviewSession(QObject):
         #: The signed roster as this identity sees it (None until read).
         self.roster: RosterView | None = None
         self.roster_error: str | None = None
-        self._scan_task: Task[Any] | None = None
         self.verification_ok = True
         self.verification_problems: tuple[str, ...] = ()
         self._status_seq = 0
@@ -514,7 +513,7 @@ class ReviewSession(QObject):
             self.scan_finished.emit(True)
 
         sink = self._bridge.progress_sink(on_progress)
-        self._scan_task = self._bridge.run_long(
+        self._bridge.run_long(
             self._backend.scan, ws, sink, state.cancel, on_done=done, on_error=failed
         )
         self.scan_progress.emit(0, state.total, state.phase)
