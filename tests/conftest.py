@@ -55,6 +55,19 @@ def corpus_dir() -> Path:
     return CORPUS
 
 
+@pytest.fixture
+def no_faces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scans built by the command line in this process leave the likeness check out.
+
+    For tests whose subject is not faces: the face pass on synthetic images finds nothing and
+    costs most of such a scan. ``make_scan_service(faces=False)`` says the same where a test
+    builds the scan service itself.
+    """
+    from twinreview.services import compose
+
+    monkeypatch.setattr(compose, "FaceEngine", lambda: None)
+
+
 class SyncExecutor(Executor):
     """Runs each submitted call at once on the calling thread (Picard-style fake pool).
 

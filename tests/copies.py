@@ -219,15 +219,29 @@ def prepare_all(images: Sequence[Image.Image]) -> list[geometry.Prepared]:
     return [geometry.Prepared(geometry.working_image(im)) for im in images]
 
 
+Fingerprints = tuple[list[hashing.Fingerprint], list[hashing.Fingerprint]]
+
+
+def fingerprints(copyset: CopySet) -> Fingerprints:
+    """The hashes of the queries and of the references (the same whatever the thresholds)."""
+    return (
+        [hashing.fingerprint(q.image) for q in copyset.queries],
+        [hashing.fingerprint(copyset.originals[n]) for n in copyset.refs],
+    )
+
+
 def run(
     copyset: CopySet,
     th: similarity.SimilarityThresholds | None = None,
     prepared: tuple[list[geometry.Prepared], list[geometry.Prepared]] | None = None,
+    hashed: Fingerprints | None = None,
 ) -> Outcome:
-    """Queries against references: candidates, verification, decision."""
+    """Queries against references: candidates, verification, decision.
+
+    ``prepared`` (features) and ``hashed`` (:func:`fingerprints`) are computed when not given.
+    """
     th = th or similarity.SimilarityThresholds()
-    q_fps = [hashing.fingerprint(q.image) for q in copyset.queries]
-    r_fps = [hashing.fingerprint(copyset.originals[n]) for n in copyset.refs]
+    q_fps, r_fps = hashed or fingerprints(copyset)
     cands = similarity.candidates(q_fps, r_fps, th)
     qp, rp = prepared or (
         prepare_all([q.image for q in copyset.queries]),
@@ -240,10 +254,14 @@ def run_batch(
     copyset: CopySet,
     th: similarity.SimilarityThresholds | None = None,
     prepared: list[geometry.Prepared] | None = None,
+    hashed: list[hashing.Fingerprint] | None = None,
 ) -> Outcome:
-    """All queries as one batch: the pairs ``duplicate_in_batch`` would report."""
+    """All queries as one batch: the pairs ``duplicate_in_batch`` would report.
+
+    ``prepared`` and ``hashed`` are the queries' features and fingerprints, when computed already.
+    """
     th = th or similarity.SimilarityThresholds()
-    fps = [hashing.fingerprint(q.image) for q in copyset.queries]
+    fps = hashed or [hashing.fingerprint(q.image) for q in copyset.queries]
     cands = similarity.self_candidates(fps, th)
     prep = prepared or prepare_all([q.image for q in copyset.queries])
     return _decide_all(cands, prep, prep, th)

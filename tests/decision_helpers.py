@@ -65,6 +65,19 @@ def reviewer(home: Path, principal: str, role: str, name: str = "") -> KeyServic
     return keys
 
 
+def copy_reviewer(keys: KeyService, move: Callable[[Path], Path]) -> KeyService:
+    """The same reviewer device in a copied world (tests/worlds.py): its key in a keyring of its
+    own, its identity record at the moved path."""
+    backend = keys.keystore.backend
+    assert isinstance(backend, MemoryKeyring)
+    keyring = MemoryKeyring()
+    keyring.items = dict(backend.items)
+    return KeyService(
+        KeyStore(keyring, allow_untrusted_backend=True),
+        IdentityStore(move(keys.identities.path.parent)),
+    )
+
+
 _OWNERS: dict[Path, KeyService] = {}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from decision_helpers import T0, reviewer
+from decision_helpers import T0, copy_reviewer, reviewer
 from tools.c2pa_pki import Pki, make_pki
 from twinreview.core.roster import Person
 from twinreview.core.workspace import Workspace
@@ -23,6 +23,7 @@ from twinreview.services.keys import KeyService
 from twinreview.services.resources import resource
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
+from worlds import Built
 from wsbuild import add_model, make_workspace, pattern
 
 TAM = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -71,11 +72,11 @@ class PublishWs:
         return self.root.parent / "signer-key.pem"
 
 
-def _clock() -> Callable[[], dt.datetime]:
+def _clock(start: dt.datetime = T0) -> Callable[[], dt.datetime]:
     """This workspace's own clock, one minute per call: the shared test clock is left alone
     (other tests expect their dates on the first day it runs)."""
     ticks = itertools.count()
-    return lambda: T0 + dt.timedelta(minutes=next(ticks))
+    return lambda: start + dt.timedelta(minutes=next(ticks))
 
 
 def _enroll(
@@ -169,6 +170,24 @@ def build_publish_ws(base: Path) -> PublishWs:
         pw.decide(agent, rel, "approve")
     pw.decide(agent, REJECTED, "reject", reasons=["quality"])
     return pw
+
+
+def copy_publish_ws(built: Built[PublishWs], dest: Path) -> PublishWs:
+    """A copy in ``dest`` of a workspace :func:`build_publish_ws` made once (tests/worlds.py).
+
+    The copy's reviewers hold the same keys in keyrings of their own; its clock starts after
+    every entry of the build.
+    """
+    pw = built.value
+    move = built.copy_to(dest)
+    return PublishWs(
+        move(pw.root),
+        pw.pki,
+        copy_reviewer(pw.model, move),
+        copy_reviewer(pw.agent, move),
+        # Later than every entry of the build: a device's entries never go back in time.
+        _clock(pw.clock()),
+    )
 
 
 def tree_digest(root: Path) -> dict[str, str]:

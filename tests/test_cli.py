@@ -17,6 +17,9 @@ from twinreview.cli.main import main
 from twinreview.services.demo import build_demo
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 # What `twinreview demo` promises to show: every kind a scan of it can raise.
 DEMO_KINDS = {
     "near_copy_of_reference",
@@ -289,3 +292,39 @@ def test_twinreview_ws_opens_the_app_on_that_workspace(
         cli_main.main(["status"])  # the status command, which needs WS
     assert cli_main.main([]) == 0
     assert len(opened) == 2
+
+
+@pytest.mark.parametrize("command", ["scan", "report"])
+def test_a_bug_during_the_scan_is_exit_70_and_logged(
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A ValueError out of the scan is a bug, not a usage error: exit 70, traceback logged."""
+    from twinreview.services.diagnostics import log_path
+    from twinreview.services.scan import ScanService
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug deep in the scan")
+
+    monkeypatch.setattr(ScanService, "scan", broken)
+    ws = make_workspace(tmp_path / "ws")
+    args = [command, str(ws)] + (
+        ["--json", str(tmp_path / "r.json")] if command == "report" else []
+    )
+    code, _, err = run(capsys, *args)
+    assert code == 70, err
+    assert err.count("\n") == 1
+    assert "unexpected error: a bug deep in the scan" in err
+    assert "Traceback" in log_path().read_text()
+
+
+def test_a_workspace_setting_at_fault_is_still_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ws = make_workspace(tmp_path / "ws", toml='[disclosure]\nlabel = "missing.png"\n')
+    code, _, err = run(capsys, "scan", str(ws))
+    assert code == 2
+    assert err.startswith("twinreview: twinreview.toml: disclosure.label: cannot read missing.png")
+    assert err.count("\n") == 1

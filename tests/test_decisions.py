@@ -20,6 +20,9 @@ from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionError, phash_of, resolve_asset
 from twinreview.services.keys import KeyService
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 COPY = Finding(
     NEAR_COPY_OF_REFERENCE,
     Severity.BLOCK,

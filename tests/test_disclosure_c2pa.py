@@ -22,13 +22,13 @@ from tools.c2pa_pki import Pki, make_pki
 from twinreview.core.disclosure import (
     C2paState,
     DisclosureConfigError,
-    DisclosurePolicy,
     DisclosureReport,
     InspectSettings,
     Verdict,
     inspect_bytes,
 )
 from twinreview.core.disclosure.c2pa_reader import make_context
+from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.services.disclosure import DisclosureService
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
@@ -196,7 +196,7 @@ def test_bad_workspace_config_is_one_clear_line(
 ) -> None:
     (tmp_path / "notpem.txt").write_text("hello")
     (tmp_path / "notimage.txt").write_text("hello")
-    with pytest.raises(DisclosureConfigError, match=message) as info:
+    with pytest.raises((DisclosureConfigError, SettingsError), match=message) as info:
         _service(tmp_path, config)
     assert "\n" not in str(info.value)
     assert str(info.value).startswith("twinreview.toml: ")
@@ -231,5 +231,6 @@ def test_no_input_makes_inspection_raise(pki: Pki) -> None:
 
 
 def _service(root: Path, config: dict[str, Any]) -> DisclosureService:
-    """The disclosure service of a workspace at ``root`` whose settings are ``config``."""
-    return DisclosureService.for_policy(root, DisclosurePolicy.from_config(config))
+    """The disclosure service of a workspace at ``root`` whose settings are ``config``, parsed
+    as opening the workspace parses them (the settings name their source, twinreview.toml)."""
+    return DisclosureService.for_policy(root, settings_from_config(config).disclosure)

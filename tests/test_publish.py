@@ -33,6 +33,7 @@ from publish_helpers import (
     PublishWs,
     build_publish_ws,
     clear,
+    copy_publish_ws,
     tree_digest,
     xmp_jpeg,
 )
@@ -48,12 +49,19 @@ from twinreview.services.export import export_workspace
 from twinreview.services.keys import KeyringRefused, KeyStore
 from twinreview.services.publish import publish_workspace
 from twinreview.services.publish_check import check_published
+from worlds import Built, build_once
 from wsbuild import pattern
 
 
+@pytest.fixture(scope="module")
+def built_pw(tmp_path_factory: pytest.TempPathFactory) -> Built[PublishWs]:
+    return build_once(tmp_path_factory, "publish-ws", build_publish_ws)
+
+
 @pytest.fixture
-def pw(tmp_path: Path) -> PublishWs:
-    return build_publish_ws(tmp_path)
+def pw(built_pw: Built[PublishWs], tmp_path: Path) -> PublishWs:
+    """A fresh copy of the publishing workspace in ``tmp_path`` (built once for the module)."""
+    return copy_publish_ws(built_pw, tmp_path)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -36,6 +36,9 @@ from twinreview.services.status import compute_status
 from twinreview.services.trust import TrustStore
 from wsbuild import pattern, save_jpeg
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 LOOK1 = "assets/ava/look1.jpg"
 LOOK2 = "assets/ava/spring/look2.jpg"
 # A file name a hostile generator could produce: markup, quotes, an ampersand, a formula.
@@ -95,7 +98,7 @@ def make_report(root: Path, exports: tuple[Path, ...] = ()) -> SignOffReport:
     cache = ResultCache.in_memory()
     try:
         with make_executor() as executor:
-            scan = make_scan_service(executor, cache).scan(ws)
+            scan = make_scan_service(executor, cache, faces=False).scan(ws)
             verification = verify_workspace(ws)
             status = compute_status(ws, report=verification, now=NOW)
             return build_report(

@@ -196,7 +196,7 @@ def test_editing_an_xmp_sidecar_refreshes_the_disclosure(tmp_path: Path) -> None
     asset = save_jpeg(pattern(2), root / "assets" / "ava" / "x.jpg")
     cache = ResultCache(tmp_path / "cache.sqlite3")
     with ThreadPoolExecutor(1) as pool:
-        service = make_scan_service(pool, cache)
+        service = make_scan_service(pool, cache, faces=False)
         first = service.scan(Workspace.open(root))
         assert first.assets[0].disclosure is not None
         assert first.assets[0].disclosure["xmp"]["source_type"] is None

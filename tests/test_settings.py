@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import re
 from pathlib import Path
 
 import pytest
 
 from decision_helpers import build_workspace, owner_of, roster_service
 from twinreview.core.disclosure.model import Verdict
+from twinreview.core.disclosure.policy import DisclosurePolicy
 from twinreview.core.findings import Severity
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
@@ -107,3 +109,29 @@ def test_an_invalid_policy_is_never_signed(tmp_path: Path) -> None:
     with pytest.raises(RosterAdminError, match=r"^twinreview\.toml: unknown key"):
         roster_service(owner_of(root)).set_policy(root)
     assert Workspace.open(root).roster.head == before
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"disclosure": {"label": ""}}, "disclosure.label must be a file path"),
+        ({"disclosure": {"colour": 1}}, "unknown key disclosure.colour"),
+        ({"similarity": {"strong": 99}}, "similarity.strong must be between"),
+    ],
+)
+def test_each_message_names_its_source_once(table: dict[str, object], message: str) -> None:
+    """The source (the file, or the signed policy) is named once, by the one function that
+    knows it: a table parser says what is wrong, never where the table came from."""
+    source = "the signed policy (roster/roster.dlog)"
+    with pytest.raises(SettingsError) as info:
+        settings_from_config(table, source=source)
+    text = str(info.value)
+    assert text.startswith(f"{source}: {message}"), text
+    assert "twinreview.toml" not in text
+    parse = (
+        DisclosurePolicy.from_config
+        if "disclosure" in table
+        else lambda t: SimilarityThresholds.from_config(t["similarity"])
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        parse(table)

@@ -118,26 +118,15 @@ class Calibration:
     """Everything the calibration measures, computed once per test module."""
 
     def __init__(self) -> None:
-        self.ref_names = list(P.PHOTO_NAMES + P.SYNTHETIC_NAMES)
-        originals = {n: P.load_photo(n) for n in self.ref_names}
-        rng = random.Random(SEED)
-        self.query_names: list[str] = []
-        self.edit_names: list[str] = []
-        query_images: list[Image.Image] = []
-        for name in P.PHOTO_NAMES:
-            edits = list(SINGLE_EDITS.items()) + [random_edit(rng) for _ in range(RANDOM_PER_PHOTO)]
-            for edit_name, edit in edits:
-                self.query_names.append(name)
-                self.edit_names.append(edit_name)
-                query_images.append(edit(originals[name]))
-        self.n_positive_queries = len(query_images)
-        # Unedited images as queries too: negatives against every other image.
-        for name in self.ref_names:
-            self.query_names.append(name)
-            self.edit_names.append("original")
-            query_images.append(originals[name])
-        self.refs = [hashing.fingerprint(originals[n]) for n in self.ref_names]
-        self.queries = [hashing.fingerprint(im) for im in query_images]
+        # The edited photos (queries), then every image unedited: negatives against the others.
+        self.copyset = copies.calibration_set()
+        cs = self.copyset
+        self.ref_names = cs.refs
+        self.query_names = [q.source for q in cs.queries]
+        self.edit_names = [q.edit for q in cs.queries]
+        self.n_positive_queries = sum(q.edit != "original" for q in cs.queries)
+        assert all(q.edit == "original" for q in cs.queries[self.n_positive_queries :])
+        self.queries, self.refs = copies.fingerprints(cs)
         self.thresholds = similarity.SimilarityThresholds()
         self.matches = similarity.match(self.queries, self.refs, self.thresholds).matches
         self.matched = {(m.query, m.ref) for m in self.matches}
@@ -238,10 +227,10 @@ def test_stereo_pair_is_reported_as_related(calibration: Calibration) -> None:
 
 
 @pytest.mark.slow
-def test_geometric_verification_keeps_the_recall() -> None:
+def test_geometric_verification_keeps_the_recall(calibration: Calibration) -> None:
     """Hash candidates confirmed geometrically, as the scan decides: the recall is kept."""
-    cs = copies.calibration_set()
-    out = copies.run(cs)
+    cs = calibration.copyset
+    out = copies.run(cs, hashed=(calibration.queries, calibration.refs))
     positives = [
         (q, r) for q in range(len(cs.queries)) for r in range(len(cs.refs)) if cs.is_copy(q, r)
     ]

@@ -47,14 +47,15 @@ pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
 Faces = tuple[copies.CopySet, copies.Outcome, copies.Outcome]
 _MEMO: dict[int, Faces] = {}
-_PREPARED: list[tuple[list[geometry.Prepared], list[geometry.Prepared]]] = []
+_PREPARED: list[tuple[list[geometry.Prepared], list[geometry.Prepared], copies.Fingerprints]] = []
 
 VERIFY_ALL = SimilarityThresholds(clear_cut=-1)
 """Every candidate verified, the clear-cut ones too: the skip must change no decision."""
 
 
 def _faces(corpus_dir: Path, th: SimilarityThresholds) -> Faces:
-    """The face set, its copy decisions and its batch decisions, once per session."""
+    """The face set, its copy decisions and its batch decisions, once per session (the images,
+    their features and hashes once for both thresholds)."""
     if th.clear_cut not in _MEMO:
         cs = next(iter(_MEMO.values()))[0] if _MEMO else copies.face_set(corpus_dir)
         if not _PREPARED:
@@ -62,10 +63,15 @@ def _faces(corpus_dir: Path, th: SimilarityThresholds) -> Faces:
                 (
                     copies.prepare_all([q.image for q in cs.queries]),
                     copies.prepare_all([cs.originals[n] for n in cs.refs]),
+                    copies.fingerprints(cs),
                 )
             )
-        qp, rp = _PREPARED[0]
-        _MEMO[th.clear_cut] = (cs, copies.run(cs, th, (qp, rp)), copies.run_batch(cs, th, qp))
+        qp, rp, hashed = _PREPARED[0]
+        _MEMO[th.clear_cut] = (
+            cs,
+            copies.run(cs, th, (qp, rp), hashed),
+            copies.run_batch(cs, th, qp, hashed[0]),
+        )
     return _MEMO[th.clear_cut]
 
 

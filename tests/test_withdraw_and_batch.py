@@ -17,6 +17,9 @@ from twinreview.services.history import rejected_assets
 from twinreview.services.keys import KeyService
 from twinreview.services.status import compute_status
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 LOOK1 = "assets/ava/look1.jpg"
 LOOK2 = "assets/ava/spring/look2.jpg"
 

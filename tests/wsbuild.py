@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -22,7 +23,15 @@ def jpeg_bytes(img: Image.Image, quality: int = 90) -> bytes:
 
 
 def pattern(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    """A synthetic, photo-unrelated image (smooth colour fields plus noise), distinct per seed."""
+    """A synthetic, photo-unrelated image (smooth colour fields plus noise), distinct per seed.
+
+    Each call returns an image of its own (a copy of the one made once per seed and size).
+    """
+    return _pattern(seed, size).copy()
+
+
+@functools.cache
+def _pattern(seed: int, size: tuple[int, int]) -> Image.Image:
     rng = np.random.default_rng(seed)
     w, h = size
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -30,6 +30,9 @@ from twinreview.services.scan import ScanService
 from twinreview.services.status import cached_sha256
 from wsbuild import add_model, jpeg_bytes, make_workspace, pattern, save_jpeg
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 LOOK1 = "assets/ava/look1.jpg"
 
 # On Windows st_ctime is the creation time, which a same-file write does not move: the key can

@@ -1,9 +1,13 @@
-"""Hostile files in a workspace (issue 12): no hang, no read outside the folder, no traceback,
-bounded memory. Every command runs in a child process (or a daemon thread) with a time limit, so
-a hang fails the test instead of freezing the suite."""
+"""Hostile files in a workspace: no hang, no read outside the folder, no traceback, bounded
+memory. Every command runs with a time limit, so a hang fails the test instead of freezing the
+suite: in a daemon thread of this process (``main(argv)``, as the console script calls it), or in a
+child process where the process's own start-up is under test (the keyring backend chosen from the
+environment)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import struct
@@ -16,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from decision_helpers import build_workspace, enroll, owner_of, reviewer, roster_service
+from twinreview.cli.main import main
 from twinreview.core import declog
 from twinreview.core.disclosure import xmp
 from twinreview.core.roster import parse_allowed_signers
@@ -25,6 +30,24 @@ needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on t
 
 
 def twinreview(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``twinreview ARGS`` in this process, on a daemon thread: a hang fails after ``timeout``."""
+    out, err = io.StringIO(), io.StringIO()
+    codes: list[int] = []
+
+    def run() -> None:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            codes.append(main(list(args)))
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    assert not worker.is_alive(), f"twinreview {' '.join(args)} hung"
+    assert codes, err.getvalue()
+    return subprocess.CompletedProcess(args, codes[0], out.getvalue(), err.getvalue())
+
+
+def twinreview_process(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python -m twinreview ARGS`` in a child process."""
     env = dict(os.environ)
     return subprocess.run(
         [sys.executable, "-m", "twinreview", *args],
@@ -137,7 +160,9 @@ def test_a_broken_keyring_is_one_line_and_exit_2(tmp_path: Path) -> None:
         os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.SecretService.Keyring"
         os.environ["DBUS_SESSION_BUS_ADDRESS"] = "unix:path=/nonexistent/bus"
         os.environ.pop("TWINREVIEW_SECRET_SERVICE", None)
-        proc = twinreview("keys", "init", "--principal", "a@x", "--name", "A", "--role", "agent")
+        proc = twinreview_process(
+            "keys", "init", "--principal", "a@x", "--name", "A", "--role", "agent"
+        )
     finally:
         os.environ.clear()
         os.environ.update(env_backup)

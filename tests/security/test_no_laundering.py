@@ -164,7 +164,9 @@ def test_scan_blocks_the_laundered_asset(tmp_path: Path) -> None:
     asset.parent.mkdir(parents=True)
     asset.write_bytes(jpeg_insert(plain_jpeg(), app11_jumbf(garbage_c2pa_store()), app1_xmp()))
     with ThreadPoolExecutor(1) as pool:
-        result = make_scan_service(pool, ResultCache.in_memory()).scan(Workspace.open(root))
+        result = make_scan_service(pool, ResultCache.in_memory(), faces=False).scan(
+            Workspace.open(root)
+        )
     (a,) = result.assets
     assert a.disclosure is not None and a.disclosure["verdict"] == "blocked"
     kinds = {f.kind: f.severity for f in a.findings}

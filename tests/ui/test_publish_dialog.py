@@ -12,13 +12,22 @@ import pytest
 
 import twinreview.ui.publish_dialog as publish_dialog
 from decision_helpers import MemoryKeyring
-from publish_helpers import CAPTURE, CLEARED, PublishWs, build_publish_ws, clear, xmp_jpeg
+from publish_helpers import (
+    CAPTURE,
+    CLEARED,
+    PublishWs,
+    build_publish_ws,
+    clear,
+    copy_publish_ws,
+    xmp_jpeg,
+)
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore
 from twinreview.services.keys import KeyStore
 from twinreview.ui.actions import ACTIONS, MENUS
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.publish_dialog import PublishDialog
+from worlds import Built, build_once
 from wsbuild import pattern
 
 
@@ -31,9 +40,15 @@ def bridge(qtbot: Any) -> Iterator[Bridge]:
     pool.shutdown(wait=True)
 
 
+@pytest.fixture(scope="module")
+def built_pw(tmp_path_factory: pytest.TempPathFactory) -> Built[PublishWs]:
+    return build_once(tmp_path_factory, "publish-ws", build_publish_ws)
+
+
 @pytest.fixture
-def pw(tmp_path: Path) -> PublishWs:
-    return build_publish_ws(tmp_path)
+def pw(built_pw: Built[PublishWs], tmp_path: Path) -> PublishWs:
+    """A fresh copy of the publishing workspace in ``tmp_path`` (built once for the module)."""
+    return copy_publish_ws(built_pw, tmp_path)
 
 
 def _dialog(qtbot: Any, pw: PublishWs, bridge: Bridge, out: Path) -> PublishDialog:

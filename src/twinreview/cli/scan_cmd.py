@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.progress import ProgressBar
 from twinreview.cli.text import escape_field, say
+from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.findings import Severity
 from twinreview.core.likeness import sentence
 from twinreview.core.workspace import Workspace
@@ -77,15 +78,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def scan_workspace(ws: Workspace, *, no_cache: bool = False) -> ScanResult | None:
-    """Scan with the CLI's services and a progress bar; None (after a message) on config errors."""
+    """Scan with the CLI's services and a progress bar; None (after a message) on config errors.
+
+    Only a refusal with its own message (:class:`TwinreviewError`, such as a disclosure setting
+    naming an unreadable file) is answered here; anything else is a bug and reaches the command
+    line's last line of defence (exit 70, details in the log file).
+    """
     cache = ResultCache.in_memory() if no_cache else ResultCache(default_cache_path())
     bar = ProgressBar()
     try:
         with make_executor() as executor:
             service = make_scan_service(executor, cache)
             return service.scan(ws, progress=bar)
-    except ValueError as exc:
-        say(f"twinreview: {exc}", file=sys.stderr)
+    except TwinreviewError as exc:
+        say(f"twinreview: {one_line(exc)}", file=sys.stderr)
         return None
     finally:
         bar.close()

@@ -20,7 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
-from twinreview.cli.text import say
+from twinreview.cli.text import escape_field, say
 from twinreview.core.verify import Problem, VerifyReport
 from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import (
@@ -79,8 +79,12 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_CHECK_FAILED
     report = verifier.verify(ws.root)
     found = compare_with_export(report, heads) if heads is not None else []
+    # Not a verification failure: reported so that the folder is fixed before it reaches a Mac
+    # or Windows laptop.
+    paths = ws.path_problems()
     if args.json:
         doc = report.to_json()
+        doc["path_problems"] = [{"path": p, "problem": why} for p, why in sorted(paths.items())]
         if heads is not None:
             doc["ok"] = report.ok and not found
             doc["against"] = _against_json(heads, found)
@@ -90,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         write_text(report)
         if heads is not None:
             write_against(heads, found)
+        write_paths(ws.name_problems(), paths)
     return EXIT_OK if report.ok and not found else EXIT_CHECK_FAILED
 
 
@@ -120,6 +125,20 @@ def write_against(heads: ExportHeads, found: list[Problem]) -> None:
         say(f"  {len(found)} of {total} exported head(s) are no longer in the workspace")
     else:
         say(f"  all {total} exported heads (roster and {len(heads.logs)} log(s)) are still there")
+
+
+def write_paths(names: dict[str, str], paths: dict[str, str]) -> None:
+    """Print the names a Mac or Windows laptop cannot keep (``names``) on stdout.
+
+    A folder's line counts the paths inside it that are reported for it (``paths``).
+    """
+    if not names:
+        return
+    say("names a Mac or Windows laptop cannot keep as they are (rename them):")
+    for rel, why in sorted(names.items()):
+        under = sum(p.startswith(f"{rel}/") for p in paths)
+        more = f" ({under} path(s) inside)" if under else ""
+        say(f"  {escape_field(rel)}: {escape_field(why)}{more}")
 
 
 def _describe(p: Problem) -> str:

@@ -52,6 +52,7 @@ RESUBMITTED_REJECTED = "resubmitted_rejected"
 UNKNOWN_MODEL = "unknown_model"
 BAD_SIDECAR = "bad_sidecar"
 NO_REFERENCES = "no_references"
+PATH_NOT_PORTABLE = "path_not_portable"
 # Likeness (face identity, :mod:`twinreview.core.likeness`).
 LOOKS_LIKE_OTHER_MODEL = "looks_like_other_model"
 LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
@@ -69,6 +70,7 @@ DEFAULT_SEVERITY: Mapping[str, Severity] = {
     UNKNOWN_MODEL: Severity.WARN,
     BAD_SIDECAR: Severity.WARN,
     NO_REFERENCES: Severity.WARN,
+    PATH_NOT_PORTABLE: Severity.WARN,
 }
 
 
@@ -241,6 +243,15 @@ def unknown_model(severities: Mapping[str, Severity], model: str) -> Finding:
     """The asset is filed under ``assets/<model>`` for a model the workspace does not have."""
     message = f"This image is filed under model '{model}', which the workspace does not have."
     return _finding(severities, UNKNOWN_MODEL, message, {"model": model})
+
+
+def path_not_portable(severities: Mapping[str, Severity], *, path: str, problem: str) -> Finding:
+    """The asset's path cannot be kept as it is on a Mac or Windows laptop (``core.paths``)."""
+    message = (
+        f"This file's path will not survive a copy to a Mac or Windows laptop: {problem}. "
+        "Rename it in the workspace folder."
+    )
+    return _finding(severities, PATH_NOT_PORTABLE, message, {"path": path, "problem": problem})
 
 
 def no_references(severities: Mapping[str, Severity], model: str) -> Finding:

@@ -79,8 +79,8 @@ def settings_from_config(
             disclosure=DisclosurePolicy.from_config(config),
         )
     except ValueError as exc:
-        text = str(exc).removeprefix(f"{CONFIG_SOURCE}: ")
-        raise SettingsError(f"{source}: {text}") from None
+        # The parsers say what is wrong; only this function knows where the tables came from.
+        raise SettingsError(f"{source}: {exc}") from None
 
 
 def _table(config: Mapping[str, Any], name: str, label: str | None = None) -> Mapping[str, Any]:

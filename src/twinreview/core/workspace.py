@@ -28,6 +28,7 @@ from typing import Any
 
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.files import read_regular
+from twinreview.core.paths import name_problems, portability_problems
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.rosterviews import effective_config
@@ -186,6 +187,32 @@ class Workspace:
         except (ValueError, OSError, RuntimeError):
             return False
         return True
+
+    def path_problems(self) -> dict[str, str]:
+        """Files and folders a Mac or Windows laptop cannot keep as they are.
+
+        Relative path -> why: names that differ only in case, names Windows cannot hold
+        (:mod:`twinreview.core.paths`). Hidden entries (``.git``, lock files) are left out;
+        links are not followed.
+        """
+        return portability_problems(self._all_paths())
+
+    def name_problems(self) -> dict[str, str]:
+        """The files and folders whose own name a Mac or Windows laptop cannot keep.
+
+        Like :meth:`path_problems`, without the paths listed only for their folder's name.
+        """
+        return name_problems(self._all_paths())
+
+    def _all_paths(self) -> list[str]:
+        rels: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            base = Path(dirpath)
+            for name in [*dirnames, *filenames]:
+                if not name.startswith("."):
+                    rels.append(_rel_lexical(self.root, base / name))
+        return rels
 
     def iter_assets(self) -> Iterator[AssetRef]:
         """Yield every asset under ``assets/<model-id>/``, any depth, in a stable order."""

@@ -24,6 +24,7 @@ The cache is touched only from the thread that called :meth:`ScanService.scan`.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -229,6 +230,7 @@ class ScanService:
                     NO_FACTS,
                 )
             )
+        results = _with_path_problems(ws, results, notices)
         results.sort(key=lambda r: r.asset.rel)
         return ScanResult(
             ws, tuple(results), _reference_results(corpus), tuple(notices), False, stats
@@ -308,3 +310,30 @@ def _reference_results(corpus: Corpus) -> tuple[ReferenceResult, ...]:
         )
         for r in corpus.references
     )
+
+
+def _with_path_problems(
+    ws: Workspace, results: list[AssetResult], notices: list[str]
+) -> list[AssetResult]:
+    """Report the paths a Mac or Windows laptop cannot keep.
+
+    A finding on each such asset; a notice for every other file or folder whose own name is at
+    fault (a model folder, a reference photo).
+    """
+    problems = ws.path_problems()
+    if not problems:
+        return results
+    severities = ws.settings.severities
+    out = []
+    for r in results:
+        problem = problems.get(r.asset.rel)
+        if problem is not None:
+            extra = make.path_not_portable(severities, path=r.asset.rel, problem=problem)
+            findings = sorted((*r.findings, extra), key=lambda f: (-f.severity, f.kind))
+            r = dataclasses.replace(r, findings=tuple(findings))
+        out.append(r)
+    assets = {r.asset.rel for r in results}
+    notices.extend(
+        f"{rel}: {why}" for rel, why in sorted(ws.name_problems().items()) if rel not in assets
+    )
+    return out

@@ -18,6 +18,7 @@ from twinreview.core.findings import (
     LOOKS_LIKE_OTHER_MODEL,
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,
+    PATH_NOT_PORTABLE,
     RESUBMITTED_REJECTED,
     UNKNOWN_MODEL,
     UNKNOWN_PERSON,
@@ -49,6 +50,8 @@ _FIXED: Mapping[str, str] = {
     LIKENESS_UNCONFIRMED: "The face check could not confirm that this is you.",
     UNKNOWN_PERSON: "There is a face in this image of someone who is not in this workspace.",
     DUPLICATE_IN_BATCH: "The same picture appears twice among the images.",
+    PATH_NOT_PORTABLE: "This file's name will not survive a copy to a Mac or Windows computer; "
+    "it needs a new name.",
 }
 
 

@@ -85,7 +85,6 @@ class ReviewPage(QSplitter):
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.model = model
         self.compare = compare
-        self._selecting = False
         self._proxy = QueueProxy(self)
         self._proxy.setSourceModel(model)
         self.table = self._make_table(thumb_size)
@@ -196,7 +195,6 @@ class ReviewPage(QSplitter):
         self._bar = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self._bar.addWidget(self.decision_label, 1)
         self._bar.addLayout(buttons)
-        self._buttons = buttons
         center = QWidget()
         self.center = center
         cl = QVBoxLayout(center)

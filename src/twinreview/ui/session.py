@@ -28,7 +28,7 @@ from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.diagnostics import is_expected, log_failure, log_path
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSnapshot
-from twinreview.ui.bridge import Bridge, Task
+from twinreview.ui.bridge import Bridge
 from twinreview.ui.items import AssetItem
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
 from twinreview.ui.session_state import ScanState, SessionState, gone_sentence
@@ -208,7 +208,6 @@ class ReviewSession(QObject):
             watcher.changed.connect(self._on_outside_change)
         #: Everything known about the open workspace (plain, no Qt).
         self.state = SessionState()
-        self._scan_task: Task[Any] | None = None
         self._status_seq = 0
         self._status_applied = 0
         self._generation = 0
@@ -444,7 +443,7 @@ class ReviewSession(QObject):
             self.scan_finished.emit(True)
 
         sink = self._bridge.progress_sink(on_progress)
-        self._scan_task = self._bridge.run_long(
+        self._bridge.run_long(
             self._backend.scan, ws, sink, state.cancel, on_done=done, on_error=failed
         )
         self.scan_progress.emit(0, state.total, state.phase)

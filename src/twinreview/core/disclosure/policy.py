@@ -98,11 +98,13 @@ class DisclosurePolicy:
         """Build the policy from the whole parsed ``twinreview.toml`` (``{}`` when absent).
 
         Raises:
-            DisclosureConfigError: for wrong types or unknown values, naming the key.
+            DisclosureConfigError: for wrong types or unknown values, naming the key (not
+                where the table came from: the caller knows whether that is the file or the
+                signed policy, and says so).
         """
         table = config.get("disclosure", {})
         if not isinstance(table, Mapping):
-            raise DisclosureConfigError("twinreview.toml: [disclosure] must be a table")
+            raise DisclosureConfigError("[disclosure] must be a table")
         known = {
             "trust_anchors",
             "trust_anchor_certs",
@@ -114,27 +116,23 @@ class DisclosurePolicy:
         unknown = sorted(set(table) - known)
         if unknown:
             raise DisclosureConfigError(
-                f"twinreview.toml: unknown key disclosure.{unknown[0]} "
-                f"(expected one of {', '.join(sorted(known))})"
+                f"unknown key disclosure.{unknown[0]} (expected one of {', '.join(sorted(known))})"
             )
         anchors = table.get("trust_anchors", [])
         if isinstance(anchors, str):
             anchors = [anchors]
         if not isinstance(anchors, list) or not all(isinstance(a, str) and a for a in anchors):
-            raise DisclosureConfigError(
-                "twinreview.toml: disclosure.trust_anchors must be a list of file paths"
-            )
+            raise DisclosureConfigError("disclosure.trust_anchors must be a list of file paths")
         certs = table.get("trust_anchor_certs", {})
         if not isinstance(certs, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) and PEM_CERT in v for k, v in certs.items()
         ):
             raise DisclosureConfigError(
-                "twinreview.toml: disclosure.trust_anchor_certs must map file paths to PEM "
-                "certificates"
+                "disclosure.trust_anchor_certs must map file paths to PEM certificates"
             )
         label = table.get("label")
         if label is not None and (not isinstance(label, str) or not label):
-            raise DisclosureConfigError("twinreview.toml: disclosure.label must be a file path")
+            raise DisclosureConfigError("disclosure.label must be a file path")
         threshold = table.get("label_threshold", DEFAULT_THRESHOLD)
         if (
             isinstance(threshold, bool)
@@ -142,7 +140,7 @@ class DisclosurePolicy:
             or not 0 < threshold < 1
         ):
             raise DisclosureConfigError(
-                "twinreview.toml: disclosure.label_threshold must be a number between 0 and 1"
+                "disclosure.label_threshold must be a number between 0 and 1"
             )
         return cls(
             severities=_severities(table.get("severity", {})),
@@ -156,20 +154,19 @@ class DisclosurePolicy:
 
 def _severities(table: Any) -> dict[str, Severity]:
     if not isinstance(table, Mapping):
-        raise DisclosureConfigError("twinreview.toml: [disclosure.severity] must be a table")
+        raise DisclosureConfigError("[disclosure.severity] must be a table")
     out = dict(DEFAULT_SEVERITIES)
     for kind, value in table.items():
         if kind not in DEFAULT_SEVERITIES:
             raise DisclosureConfigError(
-                f"twinreview.toml: disclosure.severity.{kind} is not a disclosure finding "
+                f"disclosure.severity.{kind} is not a disclosure finding "
                 f"(expected one of {', '.join(DEFAULT_SEVERITIES)})"
             )
         try:
             out[kind] = Severity.parse(str(value))
         except ValueError:
             raise DisclosureConfigError(
-                f"twinreview.toml: disclosure.severity.{kind} = {value!r} "
-                "(expected info, warn or block)"
+                f"disclosure.severity.{kind} = {value!r} (expected info, warn or block)"
             ) from None
     return out
 
@@ -178,16 +175,14 @@ def _approvable(value: Any) -> frozenset[Verdict]:
     if value is None:
         return DEFAULT_APPROVABLE
     if not isinstance(value, list):
-        raise DisclosureConfigError(
-            "twinreview.toml: disclosure.approvable must be a list of verdicts"
-        )
+        raise DisclosureConfigError("disclosure.approvable must be a list of verdicts")
     out: set[Verdict] = set()
     for item in value:
         try:
             out.add(Verdict(str(item)))
         except ValueError:
             raise DisclosureConfigError(
-                f"twinreview.toml: disclosure.approvable has {item!r} "
+                f"disclosure.approvable has {item!r} "
                 "(expected disclosed, partial, missing or blocked)"
             ) from None
     return frozenset(out)
