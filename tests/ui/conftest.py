@@ -112,6 +112,8 @@ class FakeBackend:
     verify_error: Exception | None = None
     #: The pairs asked for: (query, other, prefer_mirrored).
     verify_calls: list[tuple[Path, Path, bool]] = field(default_factory=list)
+    #: More findings for the assets with this file name.
+    findings_for: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
 
     def verify_pair(
         self, workspace: Workspace, query_path: Path, other_path: Path, prefer_mirrored: bool
@@ -145,6 +147,7 @@ class FakeBackend:
                         {"reference": ref, "distance": 3, "hash": "phash"},
                     )
                 )
+            findings.extend(self.findings_for.get(a.path.name, ()))
             out.append(
                 FakeAssetResult(
                     a,

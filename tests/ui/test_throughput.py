@@ -187,10 +187,11 @@ def test_shortcut_sheet_lists_every_shortcut(qtbot: Any, harness: Harness) -> No
     for a in w.acts.values():
         if a.shortcuts():
             assert a.text().replace("&", "") in rows
-    assert rows["Filter: Flagged"] == "Alt+3"
+    assert rows["Show: Flagged"] == "Alt+3"
     assert "Ctrl+Z" in rows["Undo my last decision"]
-    assert "Esc" in rows["Back to the queue from the search box"]
-    assert "Shift+click" in rows["Select several assets"]
+    assert "Esc" in rows["Back to the queue from the search box (in the search)"]
+    assert "Shift+Down" in rows["Select several assets (in the queue)"]
+    assert "Shift+click" in rows["Select several assets (in the queue)"]
     sheet.reject()
 
 

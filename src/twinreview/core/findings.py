@@ -58,6 +58,36 @@ LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
 UNKNOWN_PERSON = "unknown_person"
 
 
+#: Each finding kind in a few words, for lists people read (the queue's kind filter, a batch
+#: confirmation); the codes stay for programs (``--json``).
+KIND_WORDS: Mapping[str, str] = {
+    NEAR_COPY_OF_REFERENCE: "a copy of one of the model's real photos",
+    MATCHES_OTHER_MODEL: "a copy of another model's photo",
+    RESUBMITTED_REJECTED: "nearly the same as a rejected image",
+    DUPLICATE_IN_BATCH: "the same picture twice among the images",
+    UNREADABLE: "a file that cannot be opened",
+    UNKNOWN_MODEL: "filed under a person the workspace does not know",
+    BAD_SIDECAR: "a damaged description",
+    NO_REFERENCES: "no real photos to compare with",
+    LOOKS_LIKE_OTHER_MODEL: "looks like another model",
+    LIKENESS_UNCONFIRMED: "face not confirmed",
+    UNKNOWN_PERSON: "someone who is not in the workspace",
+    "missing_disclosure": "no AI label",
+    "partial_disclosure": "AI label in one place only",
+    "tampered_provenance": "AI label changed after signing",
+    "disclosure_conflict": "contradictory AI labels",
+    "credential_problem": "AI label's certificate expired or not trusted",
+    "remote_manifest_unverified": "AI label stored online, not checked",
+    "manifest_stripped": "AI label removed",
+    "label_missing": "visible AI mark missing",
+}
+
+
+def kind_words(kind: str) -> str:
+    """``kind`` in a few words (an unknown kind: its code with spaces)."""
+    return KIND_WORDS.get(kind) or kind.replace("_", " ")
+
+
 # Severities of the scan's own kinds; ``[similarity.severity]`` overrides them
 # (:mod:`twinreview.core.settings`). Likeness and disclosure kinds have theirs in their modules.
 DEFAULT_SEVERITY: Mapping[str, Severity] = {

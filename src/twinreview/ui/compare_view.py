@@ -549,6 +549,10 @@ class CompareView(QWidget):
         )
         canvas.pan_by(dx, dy, local=local)
 
+    def focus_target(self) -> ImageCanvas:
+        """The image that takes the keyboard (arrows pan it)."""
+        return self._active_canvas()
+
     def _active_canvas(self) -> ImageCanvas:
         return self.left if self.mode is CompareMode.SIDE_BY_SIDE else self.overlay
 

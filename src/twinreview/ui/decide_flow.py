@@ -20,6 +20,7 @@ from twinreview.ui.items import AssetItem
 from twinreview.ui.plain import plain_error
 from twinreview.ui.session import ReviewSession
 from twinreview.ui.status_line import StatusLine
+from twinreview.ui.status_words import batch_warnings
 
 
 class DecideHost(Protocol):
@@ -104,10 +105,12 @@ class DecideFlow(QObject):
     def approve_selected(self, items: list[AssetItem]) -> None:
         """Approve every selected asset: one signed entry each, refusals listed per asset."""
         blocking = [i for i in items if i.blocking or (i.result and i.result.error)]
+        warnings = batch_warnings(items, self._session.approvable)
         box = QMessageBox(
             QMessageBox.Icon.Question,
             f"Approve {len(items)} assets?",
             f"Approve the {len(items)} selected assets? Each gets its own signed decision."
+            + (f"\n\n{warnings}" if warnings else "")
             + (
                 f"\n\n{len(blocking)} of them have blocking findings and are left out: "
                 "approve those one by one."

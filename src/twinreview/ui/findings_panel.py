@@ -135,6 +135,10 @@ class FindingsPanel(QTextBrowser):
         self.you_models: frozenset[str] = frozenset()
         self.show_item(None)
 
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab leaves the panel (the window moves between its areas) instead of walking links."""
+        return QWidget.focusNextPrevChild(self, next)
+
     def show_item(self, item: AssetItem | None) -> None:
         """Render ``item`` (None: an empty hint)."""
         self._item = item

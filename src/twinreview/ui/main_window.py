@@ -11,23 +11,30 @@ state that depends on the session (:mod:`.window_texts`, no Qt).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.ui import window_texts as texts
-from twinreview.ui.actions import build_actions, build_toolbar, fill_menus, other_keys
+from twinreview.ui.actions import (
+    build_actions,
+    build_toolbar,
+    fill_menus,
+    filter_action,
+    other_keys,
+)
 from twinreview.ui.compare_flow import CompareFlow
 from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.decide_flow import DecideFlow
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.page import AssetPage
-from twinreview.ui.queue_model import QueueModel
+from twinreview.ui.queue_model import QueueFilter, QueueModel
 from twinreview.ui.resources import app_icon
 from twinreview.ui.review_page import ReviewPage
 from twinreview.ui.roster_dialogs import TrustBanner
@@ -145,6 +152,7 @@ class MainWindow(QMainWindow):
             "demo": self.open_demo,
             "rescan": self.session.start_scan,
             "cancel_scan": self.session.cancel_scan,
+            "quit": self._quit,
             "approve": lambda: self.decide.approve(),
             "reject": lambda: self.decide.reject(),
             "undo": lambda: self.decide.undo(),
@@ -177,8 +185,15 @@ class MainWindow(QMainWindow):
             "consent": lambda: self.dialogs.show_consent(""),
             "publish": lambda: self.dialogs.show_publish(),
             "search": lambda: self.review.search.setFocus(),
+            **{filter_action(mode): partial(self._filter_key, mode) for mode in QueueFilter},
             "shortcuts": self.show_shortcuts,
         }
+
+    def _quit(self) -> None:
+        self.close()
+
+    def _filter_key(self, mode: QueueFilter) -> None:
+        self.review.filter_from_key(mode)
 
     def _flow(self) -> CompareFlow:
         return self.compare_flow
@@ -253,6 +268,8 @@ class MainWindow(QMainWindow):
         self.review.proxy.set_approvable(self.session.approvable)
         self.status_line.say(texts.opened_text(self.session.state))
         self._page().select_first()
+        if not self.is_simple():
+            self.review.table.setFocus(Qt.FocusReason.OtherFocusReason)  # keyboard first
 
     def _on_workspace_failed(self, message: str) -> None:
         self.status_line.say(message)
@@ -299,6 +316,7 @@ class MainWindow(QMainWindow):
             )
         self.welcome.identity.setText(texts.identity_line(identity, self.session.read_only_reason))
         self._apply_simple_filter()
+        self.review.proxy.set_principal(identity.principal if identity is not None else None)
         self._update_actions()
         item = self.current_item()
         if item is not None:
