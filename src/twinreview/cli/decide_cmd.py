@@ -22,7 +22,8 @@ from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
 from twinreview.cli.text import say
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW
+from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
+from twinreview.core.reasons import REASON_CODES, reasons_text
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import (
     DecisionError,
@@ -195,7 +196,7 @@ def _decide_one(
         say(f"twinreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
     p = entry.payload
-    reasons = f" ({', '.join(p['reasons'])})" if p["reasons"] else ""
+    reasons = f" ({reasons_text(p['reasons'])})" if p["reasons"] else ""
     override = " with override" if p["override"] else ""
     say(
         f"{_DONE.get(p['decision'], p['decision'])}{reasons}{override}: {rel} by "

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from twinreview.core.reasons import reasons_text
+
 
 class Severity(enum.IntEnum):
     """How much a finding matters; ordered so that ``max()`` gives the worst."""
@@ -221,8 +223,9 @@ def resubmitted_rejected(
     reasons: Sequence[str],
     note: str,
     match: Mapping[str, Any],
+    others: Sequence[str] = (),
 ) -> Finding:
-    """The asset is a near copy of an image a reviewer rejected before.
+    """The asset is a near copy of an image a reviewer rejected before (and maybe of others).
 
     Args:
         severities: Severity per finding kind.
@@ -233,12 +236,17 @@ def resubmitted_rejected(
         reasons: The reason codes of the reject.
         note: The reject's note ("" when none).
         match: How the two were matched (``hash``, ``distance`` ...).
+        others: The other rejected images it is a near copy of (said as a count).
     """
-    why = ", ".join(reasons) if reasons else "no reason given"
+    why = reasons_text(reasons)
     quoted = f' ("{note}")' if note else ""
+    more = ""
+    if others:
+        images = "image" if len(others) == 1 else "images"
+        more = f", and {len(others)} other rejected {images} like it"
     message = (
         f"This image is a near copy of {path}, which {principal} ({role}) "
-        f"rejected on {ts[:10]}: {why}{quoted}."
+        f"rejected on {ts[:10]}: {why}{quoted}{more}."
     )
     evidence = {
         "reference": path,
@@ -248,6 +256,8 @@ def resubmitted_rejected(
         "reasons": list(reasons),
         "note": note,
         **match,
+        "rejected_count": 1 + len(others),
+        "also_rejected": list(others),
     }
     return _finding(severities, RESUBMITTED_REJECTED, message, evidence)
 

@@ -14,7 +14,8 @@ from typing import Protocol
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
+from twinreview.core.policy import APPROVE, REJECT, WITHDRAW, suggest_reasons
+from twinreview.core.reasons import REASON_CODES
 from twinreview.ui.dialogs import SIMPLE_REASONS, RejectDialog
 from twinreview.ui.items import AssetItem
 from twinreview.ui.plain import plain_error

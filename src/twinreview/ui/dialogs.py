@@ -71,7 +71,7 @@ class RejectDialog(QDialog):
             item.setCheckState(
                 Qt.CheckState.Checked if code in preselected else Qt.CheckState.Unchecked
             )
-            item.setToolTip(f"Reason code: {code} (key {i} toggles)")
+            item.setToolTip(f"Key {i} ticks or unticks it")
             self.list.addItem(item)
         self.list.setCurrentRow(0)
         self.list.setWordWrap(True)

@@ -26,7 +26,8 @@ from twinreview.core.findings import (
     Severity,
 )
 from twinreview.core.likeness import AMBIGUOUS, OTHER, UNKNOWN, Likeness
-from twinreview.core.policy import REASON_CODES, State
+from twinreview.core.policy import State
+from twinreview.core.reasons import REASON_WORDS
 
 #: Sentences for kinds that need no evidence, addressed to the model.
 _FIXED: Mapping[str, str] = {
@@ -96,7 +97,7 @@ def finding_sentence(
         who = other or "another model"
         return f"The face looks like {who}, not {'you' if you else 'the model'}."
     if f.kind == RESUBMITTED_REJECTED:
-        reasons = [REASON_CODES.get(str(r), "").lower() for r in ev.get("reasons") or () if str(r)]
+        reasons = [REASON_WORDS.get(str(r), "") for r in ev.get("reasons") or () if str(r)]
         reasons = [r for r in reasons if r]
         why = f" ({'; '.join(reasons)})" if reasons else ""
         return f"This is nearly the same as an image that was rejected before{why}."

@@ -23,6 +23,8 @@ from twinreview.ui.status_words import status_sentence
 
 #: Commands that need an open workspace, and nothing more.
 WORKSPACE_COMMANDS = ("rescan", "next", "previous", "simple", "roster")
+#: Your latest decision, as the decision bar says it.
+YOU_DID = {"approve": "you approved", "reject": "you rejected"}
 #: How many log problems the banner lists before "… and N more".
 BANNER_PROBLEMS = 5
 
@@ -98,8 +100,8 @@ def decision_text(state: SessionState, item: AssetItem) -> str:
         parts.append(status_sentence(item, identity))
     if identity is not None:
         mine = item.latest_by(identity.principal)
-        if mine:
-            parts.append(f"you: {mine}")
+        if mine in YOU_DID:
+            parts.append(YOU_DID[mine])
     if state.read_only_reason:
         parts.append(state.read_only_reason)
     elif trust is not None and not trust.ok:
