@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
             self.compare_flow.forget_verified()
         # Findings re-sort the queue; the asset on screen stays on screen (the reviewer keeps
         # their place). Only an empty view starts at the top.
-        if self.current_item() is None:
+        if self._page().is_empty():
             self._page().select_first()
         else:
             self.review.scroll_to_current()

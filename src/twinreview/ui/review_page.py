@@ -299,6 +299,10 @@ class ReviewPage(QSplitter):
         """The asset on screen."""
         return item_at(self._proxy, self.table.currentIndex().row())
 
+    def is_empty(self) -> bool:
+        """No current row."""
+        return not self.table.currentIndex().isValid()
+
     def select(self, rel: str) -> bool:
         """Make ``rel`` the current (and only selected) row."""
         row = row_of(self._proxy, rel)

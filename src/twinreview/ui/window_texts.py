@@ -153,7 +153,8 @@ def simple_texts(
         you=you or identity is None or identity.role == "model",
     )
     status = item.status
-    mine = item.latest_by(identity.principal) if identity is not None else None
+    me = identity.principal if identity is not None else None
+    mine = item.latest_by(me) if me is not None else None
     text = (
         simple_status(
             status.evaluation.state,
@@ -162,6 +163,11 @@ def simple_texts(
             problems=status.evaluation.problems,
             consent=status.consent,
             mine=mine,
+            approved_by=[
+                (first_name(state, d.principal), d.role)
+                for d in status.evaluation.approvals
+                if d.principal != me
+            ],
         )
         if status is not None
         else simple_status(None)
@@ -174,6 +180,15 @@ def simple_texts(
     )
     header = f"Image {row + 1} of {count}: {item.ref.path.name} (left), beside {caption} (right)"
     return SimpleTexts(tuple(sentences), text, header)
+
+
+def first_name(state: SessionState, principal: str) -> str:
+    """How a person on the roster is called in a sentence (their display name)."""
+    roster = state.roster
+    for p in roster.people if roster is not None else ():
+        if p.principal == principal and p.name:
+            return p.name
+    return principal.split("@", 1)[0].capitalize()
 
 
 def identity_line(identity: Identity | None, read_only_reason: str | None) -> str:
