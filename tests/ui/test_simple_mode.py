@@ -234,3 +234,17 @@ def test_no_words_she_does_not_know_and_large_sentences(
         harness.session.set_identity(None, reason)
         assert w.select_asset("assets/ana/look-3.jpg")
         assert _jargon(_shown(page)) == [], _shown(page)
+
+
+def test_what_she_is_told_after_deciding_is_in_her_words(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    _simple(qtbot, harness, workspace, "assets/ana/look-3.jpg")
+    w = harness.window
+    with qtbot.waitSignal(harness.session.decision_recorded):
+        w.acts["approve"].trigger()
+    assert "Approved look-3.jpg" in w.status_line.text()
+    assert _jargon(w.status_line.text()) == [], w.status_line.text()
+    with qtbot.waitSignal(harness.session.decision_recorded):
+        w.acts["undo"].trigger()
+    assert _jargon(w.status_line.text()) == [], w.status_line.text()

@@ -324,7 +324,8 @@ class DecideFlow(QObject):
         override: bool = False,
     ) -> None:
         self._session.decide(item.rel, decision, reasons or [], note, override)
-        self._host.say(f"Signing: {decision} {item.ref.path.name}…")
+        verb = "approval" if decision == APPROVE else "rejection"
+        self._host.say(f"Signing your {verb} of {item.ref.path.name}…")
         # Keyboard-first: move on while the decision is signed in the background.
         if self._host.has_next():
             self._host.step(1)
@@ -337,7 +338,7 @@ class DecideFlow(QObject):
             return
         self._last_decided = [rel]
         verb = "Approved" if decision == APPROVE else "Rejected"
-        self._host.say(f"{verb} {name}: signed and added to your log (Ctrl+Z withdraws it)")
+        self._host.say(f"{verb} {name}: signed (Ctrl+Z takes it back)")
 
     def on_decision_failed(self, rel: str, message: str) -> None:
         """Go back to the refused asset and say why, in plain words in simple mode."""
