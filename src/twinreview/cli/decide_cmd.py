@@ -190,10 +190,13 @@ def _decide_one(
             disclosure_verdict=(result.disclosure or {}).get("verdict"),
         )
     except NeedsOverride as exc:
-        say(f"twinreview: {exc} (pass --override to approve anyway)", file=sys.stderr)
+        say(
+            f"twinreview: {exc} (pass --override to approve anyway); not recorded",
+            file=sys.stderr,
+        )
         return EXIT_CHECK_FAILED
     except DecisionError as exc:
-        say(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}; not recorded", file=sys.stderr)
         return EXIT_USAGE
     p = entry.payload
     reasons = f" ({reasons_text(p['reasons'])})" if p["reasons"] else ""
@@ -203,6 +206,8 @@ def _decide_one(
         f"{p['principal']} ({p['role']}), "
         f"entry {p['seq']} of log {p['log']}"
     )
+    if result.findings:
+        say(f"{rel}: the findings above are recorded with this decision", file=sys.stderr)
     return EXIT_OK
 
 
@@ -222,6 +227,6 @@ def _show_findings(rel: str, findings: tuple[Finding, ...]) -> None:
     if not findings:
         say(f"{rel}: no findings", file=sys.stderr)
         return
-    say(f"{rel}: findings shown and recorded with this decision:", file=sys.stderr)
+    say(f"{rel}: findings:", file=sys.stderr)
     for f in findings:
         say(f"  {_MARK[f.severity]} {f.kind}: {f.message}", file=sys.stderr)

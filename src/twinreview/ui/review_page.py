@@ -167,6 +167,12 @@ class ReviewPage(QSplitter):
             self._proxy.layoutChanged,
         ):
             sig.connect(self.update_count)
+        # When the current row goes (deleted, filtered out), the row that takes its place, the
+        # next one, becomes current (Qt's own choice is the previous one).
+        self._gone_at = -1
+        self._left = -1  # the row the current one just moved away from
+        self._proxy.rowsAboutToBeRemoved.connect(self._before_removal)
+        self._proxy.rowsRemoved.connect(self._after_removal)
 
         self.findings = FindingsPanel()
         self.decision_label = QLabel()
@@ -238,7 +244,11 @@ class ReviewPage(QSplitter):
         table.sortByColumn(COL_FINDINGS, Qt.SortOrder.DescendingOrder)
         table.setIconSize(thumb_size)
         table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(thumb_size.height() + 8)
+        # A thumbnail high, and never less than three lines of badge text ("1 block · 1 warn ·
+        # 1 info" in a narrow column) with the cell's margins.
+        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1
+        lines = 3 * table.fontMetrics().lineSpacing() + 4 * margin + 2
+        table.verticalHeader().setDefaultSectionSize(max(thumb_size.height() + 8, lines))
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         table.horizontalHeader().setStretchLastSection(False)
         # Tab leaves the queue (the page moves between its areas); arrows move inside it.
@@ -267,7 +277,6 @@ class ReviewPage(QSplitter):
             header.resizeSection(col, fm.horizontalAdvance(sample) + icon_w)
         # Widths the badge columns like (their usual text on two lines) and need (their
         # longest word beside the icon); the asset column, stretched, gets the rest.
-        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1
         badge_pad = max(16, fm.height()) + 4 * margin + 2
         self._badge_widths = {
             col: (
@@ -343,7 +352,22 @@ class ReviewPage(QSplitter):
         )
         self.table.scrollTo(index)
 
-    def _on_current_row(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+    def _before_removal(self, _parent: QModelIndex, first: int, last: int) -> None:
+        # Qt has already moved the current row off the rows going (to the one before them):
+        # the row it left is the one to replace.
+        row = self.table.currentIndex().row()
+        left, self._left = self._left, -1
+        going = first <= row <= last
+        moved_off = first <= left <= last and row in (first - 1, -1)
+        self._gone_at = first if going or moved_off else -1
+
+    def _after_removal(self) -> None:
+        at, self._gone_at = self._gone_at, -1
+        if at >= 0 and self._proxy.rowCount():
+            self._set_row(min(at, self._proxy.rowCount() - 1))
+
+    def _on_current_row(self, _current: QModelIndex, previous: QModelIndex) -> None:
+        self._left = previous.row()
         self.current_changed.emit()
 
     def scroll_to_current(self) -> None:

@@ -21,8 +21,44 @@ from twinreview.ui.roster_view import MISMATCH
 from twinreview.ui.session_state import SessionState
 from twinreview.ui.status_words import status_sentence
 
-#: Commands that need an open workspace, and nothing more.
-WORKSPACE_COMMANDS = ("rescan", "next", "previous", "simple", "roster")
+#: Commands that need an open workspace, and nothing more (a new command that does: add it).
+WORKSPACE_COMMANDS = (
+    "rescan",
+    "next",
+    "previous",
+    "simple",
+    "roster",
+    "publish",
+    "search",
+    # The compare view's commands: nothing to look at before a workspace is open.
+    "side",
+    "wipe",
+    "difference",
+    "flip",
+    "swap",
+    "evidence",
+    "faces",
+    "fit",
+    "actual",
+    "zoom_in",
+    "zoom_out",
+    "next_ref",
+    "prev_ref",
+    "wipe_left",
+    "wipe_right",
+    "ref_left",
+    "ref_right",
+    "ref_up",
+    "ref_down",
+    # The queue's filters (actions.filter_action).
+    "filter_all",
+    "filter_pending",
+    "filter_flagged",
+    "filter_approved",
+    "filter_rejected",
+    "filter_cleared",
+    "filter_flagged_mine",
+)
 #: Your latest decision, as the decision bar says it.
 YOU_DID = {"approve": "you approved", "reject": "you rejected"}
 #: How many log problems the banner lists before "… and N more".
@@ -65,8 +101,8 @@ def enabling(state: SessionState, item: AssetItem | None, selected: int) -> Enab
         "approve": batch or (can and no_approve is None),
         "reject": batch or can,
         "compare_two": selected == 2,
-        "undo": state.can_decide,
-        "withdraw": state.can_decide,
+        "undo": has_ws and state.can_decide,
+        "withdraw": has_ws and state.can_decide,
         **dict.fromkeys(WORKSPACE_COMMANDS, has_ws),
         "consent": has_ws and roster is not None and bool(roster.my_consent_models),
         "cancel_scan": state.scan.running,
