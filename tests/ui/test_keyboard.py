@@ -152,7 +152,7 @@ def test_a_filter_key_leaves_the_focus_in_the_queue_and_ctrl_a_selects_it(
     _press(qtbot, "a")
     box = w.dialogs.current
     assert isinstance(box, QMessageBox), "A must ask before deciding a selection"
-    assert f"Approve the {shown} selected" in box.text()
+    assert f"of the {shown} selected assets" in box.text()
     box.reject()
     assert harness.backend.decisions == []
 
@@ -231,4 +231,26 @@ def test_batch_confirmation_says_how_many_carry_warnings_and_which(
     assert "face not confirmed (4)" in text
     assert "someone who is not in the workspace (2)" in text
     assert "_" not in text, "no finding codes in the confirmation"
+    box.reject()
+
+
+def test_the_batch_button_counts_only_what_it_would_approve(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    _open(qtbot, harness, workspace)
+    w = harness.window
+    _press(qtbot, Qt.Key.Key_Down, SHIFT)  # the two copies: both blocking
+    assert all(i.blocking for i in w.selected_items())
+    _press(qtbot, "a")
+    box = w.dialogs.current
+    assert isinstance(box, QMessageBox)
+    assert "None of the 2 selected can be approved together" in box.text()
+    assert not any(b.text().startswith("&Approve") and b.isEnabled() for b in box.buttons())
+    box.reject()
+    w.activateWindow()  # the window, not the closed box, has the keyboard again
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.review.table)
+    _press(qtbot, Qt.Key.Key_Down, SHIFT)  # and one without findings
+    _press(qtbot, "a")
+    box = w.dialogs.current
+    assert any(b.text() == "&Approve 1" for b in box.buttons())
     box.reject()

@@ -106,24 +106,38 @@ class DecideFlow(QObject):
     def approve_selected(self, items: list[AssetItem]) -> None:
         """Approve every selected asset: one signed entry each, refusals listed per asset."""
         blocking = [i for i in items if i.blocking or (i.result and i.result.error)]
+        count = len(items) - len(blocking)
         warnings = batch_warnings(items, self._session.approvable)
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            f"Approve {len(items)} assets?",
-            f"Approve the {len(items)} selected assets? Each gets its own signed decision."
-            + (f"\n\n{warnings}" if warnings else "")
-            + (
+        if count:
+            which = (
+                f"the {count} of the {len(items)} selected assets without blocking findings"
+                if blocking
+                else f"the {len(items)} selected assets"
+            )
+            question = f"Approve {which}? Each gets its own signed decision."
+            left_out = (
                 f"\n\n{len(blocking)} of them have blocking findings and are left out: "
                 "approve those one by one."
                 if blocking
                 else ""
-            ),
+            )
+        else:
+            question = (
+                f"None of the {len(items)} selected can be approved together: each has "
+                "blocking findings. Open them and approve them one by one."
+            )
+            left_out = ""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            f"Approve {count} of {len(items)} assets?",
+            question + (f"\n\n{warnings}" if warnings else "") + left_out,
             QMessageBox.StandardButton.Cancel,
             self._host.widget(),
         )
-        ok = box.addButton(f"&Approve {len(items)}", QMessageBox.ButtonRole.AcceptRole)
-        ok.setToolTip("Sign one approval per asset")
-        box.setDefaultButton(ok)
+        ok = box.addButton(f"&Approve {count}", QMessageBox.ButtonRole.AcceptRole)
+        ok.setToolTip("Sign one approval per asset without blocking findings")
+        ok.setEnabled(count > 0)
+        box.setDefaultButton(ok if count else box.button(QMessageBox.StandardButton.Cancel))
         box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
 
         def finished(_: int) -> None:
