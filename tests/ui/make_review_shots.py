@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import screenshots
 from screenshots import (
     SIZES,
     DemoApp,
@@ -85,7 +86,7 @@ def model_app(faces: bool = False) -> DemoApp:
             root, "ben", {"camera.jpg": load_photo("camera")}, toml='display_name = "Ben Rivera"\n'
         )
         save_jpeg(
-            mirror(crop(astronaut, 0.08, 0.05, 0.92, 0.9)), root / "assets/ava/look-01.jpg", 82
+            mirror(crop(astronaut, 0.08, 0.05, 0.08, 0.1)), root / "assets/ava/look-01.jpg", 82
         )
         save_jpeg(load_photo("camera"), root / "assets/ava/look-02.jpg", 80)
         save_jpeg(load_photo("coffee"), root / "assets/ava/look-03.jpg")
@@ -104,6 +105,7 @@ def model_app(faces: bool = False) -> DemoApp:
     if not faces:
         decider(sam).decide(Workspace.open(root), "assets/ava/look-04.jpg", "approve")
     app = _qapp()
+    set_theme(screenshots.DARK)
     parts = build_app(
         QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat),
         keystore=KeyStore(keyring, allow_untrusted_backend=True),
@@ -274,10 +276,9 @@ def main() -> int:
     out = Path(next((a for a in args if not a.startswith("--")), "/tmp/review-shots"))
     dark = "--dark" in args
     out = out / ("dark" if dark else "light")
-    from twinreview.ui.app import _qapp
+    import screenshots
 
-    _qapp()
-    set_theme(dark)
+    screenshots.DARK = dark
     if "--faces" in args:
         return model_shots(out, faces=True)
     if "--model" in args:

@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # decision_helpers
 
 #: README pictures above this size are stored with 256 colours (like pngquant does).
 MAX_BYTES = 400_000
+#: Dark theme for the apps built here (as the OS would choose it).
+DARK = False
 #: Laptop and desktop window sizes every changed screen is looked at in.
 SIZES = ((1280, 800), (1600, 1000))
 
@@ -99,6 +101,7 @@ def demo_app(
     reviewer = (Person(me.principal, me.display_name, role, models), me.public_key)
     demo = build_demo(tmp / "demo", reviewer, TrustStore.default())
     app = _qapp()
+    set_theme(DARK)
     parts = build_app(
         QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat),
         keystore=KeyStore(keyring, allow_untrusted_backend=True),

@@ -402,7 +402,10 @@ class MainWindow(QMainWindow):
 
     def _show_current(self, *, keep_reference: bool = False) -> None:
         item = self.current_item()
-        empty = "No asset to show" if self.session.workspace else ""
+        empty = ""
+        if self.session.workspace is not None:
+            gone = self.simple_page.gone if self.is_simple() else None
+            empty = f"{gone} was moved or deleted" if gone else "Nothing to show here"
         self.compare_flow.show(item, keep_reference=keep_reference, empty=empty)
         if item is not None:
             self._update_decision_label(item)

@@ -120,11 +120,16 @@ def finding_sentences(
     model_names: Mapping[str, str] | None = None,
     you: bool = True,
 ) -> list[str]:
-    """One sentence per warning or blocking finding, worst first, each said once."""
+    """One sentence per warning or blocking finding, worst first, each said once.
+
+    Among equally serious ones, what is wrong with the picture itself (a copy of a real photo,
+    the wrong person) comes before what is wrong with its label.
+    """
     out: list[str] = []
     if error and not any(f.kind == UNREADABLE for f in findings):
         out.append(_FIXED[UNREADABLE])
-    for f in sorted(findings, key=lambda f: -int(f.severity)):
+    first = (NEAR_COPY_OF_REFERENCE, MATCHES_OTHER_MODEL, LOOKS_LIKE_OTHER_MODEL)
+    for f in sorted(findings, key=lambda f: (-int(f.severity), f.kind not in first)):
         if f.severity < Severity.WARN:
             continue
         text = finding_sentence(f, model_names=model_names, you=you)
@@ -262,6 +267,8 @@ def simple_status(
         return f"You have not agreed to it being used for {', '.join(uses)}."
     if any("expired" in p or "ran until" in p for p in problems):
         return "Your consent has ended, so it cannot be approved."
+    if any("does not say what it is for" in p for p in problems):
+        return "You allowed only some uses, and this image does not say what it is for."
     return "It cannot be approved under your consent."
 
 
