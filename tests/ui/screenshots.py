@@ -45,13 +45,46 @@ def save_png(image: Any, path: Path) -> bool:
 
 
 def set_theme(dark: bool) -> None:
-    """Light or dark, as the OS would choose it."""
+    """Light or dark, as the OS would choose it.
+
+    The offscreen platform has no theme of its own: the colour scheme is set, and with it the
+    palette Qt's Fusion style uses for that scheme on a desktop.
+    """
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QColor, QGuiApplication, QPalette
+    from PySide6.QtWidgets import QApplication
 
     QGuiApplication.styleHints().setColorScheme(
         Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light
     )
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyle("Fusion")
+    if not dark:
+        app.setPalette(app.style().standardPalette())
+        return
+    role = QPalette.ColorRole
+    pal = QPalette()
+    for r, c in (
+        (role.Window, (45, 45, 48)),
+        (role.WindowText, (230, 230, 230)),
+        (role.Base, (30, 30, 32)),
+        (role.AlternateBase, (45, 45, 48)),
+        (role.ToolTipBase, (60, 60, 64)),
+        (role.ToolTipText, (230, 230, 230)),
+        (role.PlaceholderText, (150, 150, 150)),
+        (role.Text, (230, 230, 230)),
+        (role.Button, (53, 53, 56)),
+        (role.ButtonText, (230, 230, 230)),
+        (role.BrightText, (255, 80, 80)),
+        (role.Link, (90, 160, 255)),
+        (role.Highlight, (42, 110, 200)),
+        (role.HighlightedText, (255, 255, 255)),
+    ):
+        pal.setColor(r, QColor(*c))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, r, QColor(120, 120, 120))
+    app.setPalette(pal)
 
 
 @dataclass

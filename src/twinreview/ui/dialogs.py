@@ -362,10 +362,17 @@ class ShortcutSheet(QDialog):
         for j, (what, keys) in enumerate(extra, len(rows)):
             table.setItem(j, 0, QTableWidgetItem(what))
             table.setItem(j, 1, QTableWidgetItem(keys))
+        # Both columns share the width; a long list of keys wraps instead of pushing the
+        # names out of sight.
+        table.setWordWrap(True)
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hint = QLabel(
-            "In the compare view: mouse wheel zooms, drag pans, Shift + drag / wheel / arrows "
+            "Tab and Shift+Tab move between the queue, the images, the findings, the decision "
+            "buttons and the filters; a key marked “in the …” works while that area has the "
+            "keyboard. In the images: the mouse wheel zooms, drag pans, Shift + drag / wheel "
             "moves or zooms one side alone; double click toggles fit and 100 %."
         )
         hint.setWordWrap(True)
@@ -377,4 +384,4 @@ class ShortcutSheet(QDialog):
         layout.addWidget(hint)
         layout.addWidget(buttons)
         self.table = table
-        self.resize(520, 600)
+        self.resize(760, 640)
