@@ -176,6 +176,9 @@ def test_another_model_is_never_named_or_shown(
     labels = " ".join(b.label for b in view.left._boxes)
     assert "Bo" not in text and "Rivera" not in text and "Bo" not in labels, (text, labels)
     assert ALLOWED in text.lower()
+    # She is in the picture too: the other face is not said to be instead of her.
+    assert "Someone else in this workspace is in this image with you." in text
+    assert "not you" not in text
     # The agent's and the brand's view still say who it is.
     w = harness.window
     w.acts["simple"].trigger()

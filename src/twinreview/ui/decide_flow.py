@@ -137,7 +137,10 @@ class DecideFlow(QObject):
         ok = box.addButton(f"&Approve {count}", QMessageBox.ButtonRole.AcceptRole)
         ok.setToolTip("Sign one approval per asset without blocking findings")
         ok.setEnabled(count > 0)
-        box.setDefaultButton(ok if count else box.button(QMessageBox.StandardButton.Cancel))
+        if count:
+            box.setDefaultButton(ok)
+        else:
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
 
         def finished(_: int) -> None:

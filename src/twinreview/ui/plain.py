@@ -84,11 +84,16 @@ def _copy_how(evidence: Mapping[str, Any]) -> str:
 
 
 def finding_sentence(
-    f: Finding, *, model_names: Mapping[str, str] | None = None, you: bool = True
+    f: Finding,
+    *,
+    model_names: Mapping[str, str] | None = None,
+    you: bool = True,
+    also_you: bool = False,
 ) -> str:
     """One plain sentence about ``f`` for the model (``you``) or about her (``you=False``).
 
     ``model_names`` names her own model (when ``you`` is False); another model is never named.
+    ``also_you``: the face check found her in the image too (a group photo).
     """
     del model_names  # another model is "someone else", whoever she is
     ev = f.evidence
@@ -104,6 +109,9 @@ def finding_sentence(
             else f"This is a copy of a photo of {SOMEONE_ELSE}: the wrong person."
         )
     if f.kind == LOOKS_LIKE_OTHER_MODEL:
+        if also_you:
+            with_whom = "you" if you else "the model"
+            return f"{SOMEONE_ELSE.capitalize()} is in this image with {with_whom}."
         return f"The face looks like {SOMEONE_ELSE}, not {'you' if you else 'the model'}."
     if f.kind == RESUBMITTED_REJECTED:
         reasons = [REASON_WORDS.get(str(r), "") for r in ev.get("reasons") or () if str(r)]
@@ -119,6 +127,7 @@ def finding_sentences(
     error: str | None = None,
     model_names: Mapping[str, str] | None = None,
     you: bool = True,
+    likeness: Likeness | None = None,
 ) -> list[str]:
     """One sentence per warning or blocking finding, worst first, each said once.
 
@@ -132,7 +141,8 @@ def finding_sentences(
     for f in sorted(findings, key=lambda f: (-int(f.severity), f.kind not in first)):
         if f.severity < Severity.WARN:
             continue
-        text = finding_sentence(f, model_names=model_names, you=you)
+        also_you = likeness is not None and likeness.best_own is not None
+        text = finding_sentence(f, model_names=model_names, you=you, also_you=also_you)
         if text not in out:
             out.append(text)
     return out

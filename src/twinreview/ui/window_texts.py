@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from twinreview.core.workspace import Workspace
 from twinreview.ui.backend import Identity
-from twinreview.ui.items import AssetItem
+from twinreview.ui.items import AssetItem, likeness_of
 from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
 from twinreview.ui.roster_view import MISMATCH
 from twinreview.ui.session_state import SessionState
@@ -187,6 +187,7 @@ def simple_texts(
         error=item.result.error if item.result else None,
         model_names=names,
         you=you or identity is None or identity.role == "model",
+        likeness=likeness_of(item.result),
     )
     status = item.status
     me = identity.principal if identity is not None else None
