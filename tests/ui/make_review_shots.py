@@ -271,8 +271,26 @@ def model_shots(out: Path, faces: bool) -> int:
     return steps.run()
 
 
+def readme_simple(path: Path) -> int:
+    """The README's simple-mode picture: Ava at 1280x800 on the mirrored copy of her photo."""
+    shots = model_app()
+    window = shots.window
+
+    def simple() -> None:
+        window.acts["simple"].trigger()
+        window.select_asset("assets/ava/look-01.jpg")
+
+    steps = Steps(shots).then(lambda: (window.resize(1280, 800), window.open_workspace(shots.demo)))
+    steps.then(simple, when=scanned(shots))
+    steps.then(lambda: _save(shots, window, path.parent, path.name), when=shown(shots))
+    window.show()
+    return steps.run()
+
+
 def main() -> int:
     args = sys.argv[1:]
+    if "--readme-simple" in args:
+        return readme_simple(Path(args[args.index("--readme-simple") + 1]))
     out = Path(next((a for a in args if not a.startswith("--")), "/tmp/review-shots"))
     dark = "--dark" in args
     out = out / ("dark" if dark else "light")

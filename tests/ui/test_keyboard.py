@@ -254,3 +254,13 @@ def test_the_batch_button_counts_only_what_it_would_approve(
     box = w.dialogs.current
     assert any(b.text() == "&Approve 1" for b in box.buttons())
     box.reject()
+
+
+def test_the_readme_lists_the_app_s_keys() -> None:
+    from make_shortcut_list import shortcut_markdown
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    start, end = "<!-- keys -->\n", "\n<!-- /keys -->"
+    assert start in readme and end in readme, "the README has no generated key list"
+    listed = readme.split(start, 1)[1].split(end, 1)[0]
+    assert listed == shortcut_markdown(), "run tests/ui/make_shortcut_list.py into the README"
