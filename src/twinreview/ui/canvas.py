@@ -361,13 +361,6 @@ class ImageCanvas(QWidget):
             out.append((fb, r, tag, text))
         return out
 
-    def label_rect(self, fb: FaceBox) -> QRectF | None:
-        """Where the label of ``fb`` is drawn now (None: not drawn)."""
-        if self._primary.isNull():
-            return None
-        image_rect = self.fitted(self._primary, self.frame_rect())
-        return next((tag for b, _, tag, _ in self._box_layout(image_rect) if b is fb), None)
-
     @staticmethod
     def label_ink(fb: FaceBox) -> QColor:
         """Black or white, whichever reads better on a label filled with the box's colour.

@@ -433,18 +433,6 @@ class ReviewPage(QSplitter):
         if chosen and index < 0:
             apply(None)  # the chosen value is gone: show everything again
 
-    def set_kind_filter(self, kind: str | None) -> None:
-        """Show only assets with a finding of ``kind`` (None: any)."""
-        self.kind_filter.setCurrentIndex(max(0, self.kind_filter.findData(kind or "")))
-
-    def set_model_filter(self, model_id: str | None) -> None:
-        """Show only assets of ``model_id`` (None: any)."""
-        self.model_filter.setCurrentIndex(max(0, self.model_filter.findData(model_id or "")))
-
-    def set_verdict_filter(self, verdict: str | None) -> None:
-        """Show only assets with this disclosure verdict (None: any)."""
-        self.verdict_filter.setCurrentIndex(max(0, self.verdict_filter.findData(verdict or "")))
-
     # -- layout at any width ---------------------------------------------------------------------
 
     def _queue_min_width(self) -> int:
