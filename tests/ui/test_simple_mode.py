@@ -251,3 +251,25 @@ def test_what_she_is_told_after_deciding_is_in_her_words(
     with qtbot.waitSignal(harness.session.decision_recorded):
         w.acts["undo"].trigger()
     assert _jargon(w.status_line.text()) == [], w.status_line.text()
+
+
+def test_the_dialogs_she_opens_speak_her_words(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    _simple(qtbot, harness, workspace, "assets/ana/look-1.jpg")  # a copy of her photo: blocking
+    w = harness.window
+    harness.backend.approvable = None
+    w.acts["approve"].trigger()
+    box = w.dialogs.current
+    assert isinstance(box, QMessageBox)
+    text = box.text()
+    assert "your own photo" in text
+    assert "models/" not in text and "the model's" not in text and _jargon(text) == [], text
+    box.reject()
+    w.acts["reject"].trigger()
+    dialog = w.dialogs.current
+    assert isinstance(dialog, RejectDialog)
+    assert _jargon(dialog.note.placeholderText()) == [], dialog.note.placeholderText()
+    dialog.reject()

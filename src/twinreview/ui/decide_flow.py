@@ -18,7 +18,7 @@ from twinreview.core.policy import APPROVE, REJECT, WITHDRAW, suggest_reasons
 from twinreview.core.reasons import REASON_CODES
 from twinreview.ui.dialogs import SIMPLE_REASONS, RejectDialog
 from twinreview.ui.items import AssetItem
-from twinreview.ui.plain import plain_error
+from twinreview.ui.plain import finding_sentences, plain_error
 from twinreview.ui.session import ReviewSession
 from twinreview.ui.status_line import StatusLine
 from twinreview.ui.status_words import batch_warnings
@@ -239,15 +239,29 @@ class DecideFlow(QObject):
         if not blocking and not (item.result and item.result.error):
             self._record(item, APPROVE)
             return
-        lines = (
-            "\n".join(f"• {f.message}" for f in blocking)
-            or f"• {item.result.error if item.result else ''}"
-        )
+        if self._host.is_simple():
+            # Her words: what is wrong with it, said to her, and what approving anyway means.
+            said = finding_sentences(blocking, error=item.result.error if item.result else None)
+            lines = "\n".join(f"• {t}" for t in said)
+            question = "Approve it anyway?"
+            text = (
+                f"{item.ref.path.name}:\n\n{lines}\n\nIf you approve it anyway, your approval "
+                "says that you saw this and approved it all the same."
+            )
+        else:
+            lines = (
+                "\n".join(f"• {f.message}" for f in blocking)
+                or f"• {item.result.error if item.result else ''}"
+            )
+            question = "Approve despite blocking findings?"
+            text = (
+                f"{item.ref.path.name} has findings that block approval:\n\n{lines}\n\n"
+                "If you approve anyway, your signed decision records that you overrode them."
+            )
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Approve despite blocking findings?",
-            f"{item.ref.path.name} has findings that block approval:\n\n{lines}\n\n"
-            "If you approve anyway, your signed decision records that you overrode them.",
+            question,
+            text,
             QMessageBox.StandardButton.Cancel,
             self._host.widget(),
         )

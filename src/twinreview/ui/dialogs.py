@@ -78,7 +78,7 @@ class RejectDialog(QDialog):
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         self.note = QPlainTextEdit()
-        self.note.setPlaceholderText("Optional note for the people who read the log")
+        self.note.setPlaceholderText("Optional note for the people who read your decision")
         self.note.setToolTip("A note signed with the decision (optional)")
         self.note.setTabChangesFocus(True)
         fm = self.note.fontMetrics()
