@@ -59,7 +59,12 @@ def model_app(faces: bool = False) -> DemoApp:
     from twinreview.ui.app import _qapp, build_app, start_identity
     from wsbuild import add_model, make_workspace, save_jpeg
 
-    root = make_workspace(tmp / "ws", toml='[workspace]\nname = "Spring campaign"\n')
+    # Images without an AI label may be approved here: the other reasons show on their own.
+    toml = (
+        '[workspace]\nname = "Spring campaign"\n'
+        '[disclosure]\napprovable = ["disclosed", "partial", "missing"]\n'
+    )
+    root = make_workspace(tmp / "ws", toml=toml)
     consent = '[consent]\nallowed_uses = ["editorial"]\n'
     if faces:
         add_model(
@@ -259,6 +264,27 @@ def model_shots(out: Path, faces: bool) -> int:
     ):
         steps.then(simple_at(rel), when=ready)
         _each_size(shots, out, name, steps, when=shown(shots))
+
+    def override() -> None:
+        window.select_asset("assets/ava/look-05.jpg")  # her consent allows it; no AI label
+        window.acts["approve"].trigger()
+
+    def save_override() -> None:
+        box = window.dialogs.current
+        _save(shots, box, out, "simple-approve-anyway.png")
+        box.reject()
+
+    def reject() -> None:
+        window.activateWindow()
+        window.acts["reject"].trigger()
+
+    def save_reject() -> None:
+        box = window.dialogs.current
+        _save(shots, box, out, "simple-reject.png")
+        box.reject()
+
+    steps.then(override).then(save_override, when=lambda: window.dialogs.current is not None)
+    steps.then(reject).then(save_reject, when=lambda: window.dialogs.current is not None)
 
     def delete_shown() -> None:
         window.select_asset("assets/ava/look-05.jpg")
