@@ -121,7 +121,7 @@ def test_decision_text_says_the_status_your_decision_and_why_not(tmp_path: Path)
     _status(item, _decision(item, "sam@example.com", "agent", "reject"))
     text = texts.decision_text(state, item)
     assert "rejected by sam@example.com" in text
-    assert "you: reject" in text
+    assert "you rejected" in text
     assert "AI disclosure is missing" in text
 
 
@@ -141,7 +141,7 @@ def test_simple_texts_speak_to_the_model(tmp_path: Path) -> None:
     )
     assert words.sentences == ("This is your own photo studio.jpg, mirrored: not a new image.",)
     assert words.header == "Image 1 of 2: a.jpg (left), beside your photo studio.jpg (right)"
-    assert "Waiting for" in words.status
+    assert words.status == "It is waiting for you and your agent."
 
 
 def test_identity_line_and_the_keyring_advice() -> None:

@@ -5,12 +5,14 @@ Run with ``uv run python tests/ui/make_screenshots.py [OUT_DIR]`` (default
 an agent's identity (:mod:`screenshots`); the app opens it at 1280x800, waits for the scan and the
 statuses, and saves ``review.png`` (a pending asset with evidence), ``compare-wipe.png`` (wipe
 mode), ``compare-difference.png`` (a copy in the difference view, aligned by its geometric
-evidence, the evidence regions drawn), ``batch.png`` (several assets selected for one batch
-decision) and ``simple.png`` (simple mode on that copy).
+evidence, the evidence regions drawn) and ``batch.png`` (several assets selected for one batch
+decision). ``simple.png`` is simple mode as a model sees it, on her own workspace of bundled
+public-domain photos (made by ``make_review_shots.py --readme-simple`` in its own process).
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -76,11 +78,6 @@ def main() -> int:
             sm.select(proxy.index(row, 0), flags)
         window.review.table.scrollToTop()
 
-    def simple() -> None:
-        rel = state.get("copy") or window.current_item().rel
-        window.acts["simple"].trigger()
-        window.select_asset(rel)
-
     view = window.review.view
     steps = (
         Steps(shots)
@@ -95,12 +92,13 @@ def main() -> int:
         )
         .then(batch)
         .then(lambda: save("batch.png"), when=shown(shots))
-        .then(simple)
-        .then(lambda: save("simple.png"), when=shown(shots))
     )
     window.open_workspace(shots.demo)
     window.show()
-    return steps.run()
+    code = steps.run()
+    here = Path(__file__).resolve().parent
+    simple = [sys.executable, str(here / "make_review_shots.py"), "--readme-simple"]
+    return code or subprocess.call([*simple, str(out / "simple.png")])
 
 
 if __name__ == "__main__":

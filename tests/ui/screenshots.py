@@ -21,6 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # decision_helpers
 
 #: README pictures above this size are stored with 256 colours (like pngquant does).
 MAX_BYTES = 400_000
+#: Dark theme for the apps built here (as the OS would choose it).
+DARK = False
 #: Laptop and desktop window sizes every changed screen is looked at in.
 SIZES = ((1280, 800), (1600, 1000))
 
@@ -43,13 +45,46 @@ def save_png(image: Any, path: Path) -> bool:
 
 
 def set_theme(dark: bool) -> None:
-    """Light or dark, as the OS would choose it."""
+    """Light or dark, as the OS would choose it.
+
+    The offscreen platform has no theme of its own: the colour scheme is set, and with it the
+    palette Qt's Fusion style uses for that scheme on a desktop.
+    """
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtGui import QColor, QGuiApplication, QPalette
+    from PySide6.QtWidgets import QApplication
 
     QGuiApplication.styleHints().setColorScheme(
         Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light
     )
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setStyle("Fusion")
+    if not dark:
+        app.setPalette(app.style().standardPalette())
+        return
+    role = QPalette.ColorRole
+    pal = QPalette()
+    for r, c in (
+        (role.Window, (45, 45, 48)),
+        (role.WindowText, (230, 230, 230)),
+        (role.Base, (30, 30, 32)),
+        (role.AlternateBase, (45, 45, 48)),
+        (role.ToolTipBase, (60, 60, 64)),
+        (role.ToolTipText, (230, 230, 230)),
+        (role.PlaceholderText, (150, 150, 150)),
+        (role.Text, (230, 230, 230)),
+        (role.Button, (53, 53, 56)),
+        (role.ButtonText, (230, 230, 230)),
+        (role.BrightText, (255, 80, 80)),
+        (role.Link, (90, 160, 255)),
+        (role.Highlight, (42, 110, 200)),
+        (role.HighlightedText, (255, 255, 255)),
+    ):
+        pal.setColor(r, QColor(*c))
+    for r in (role.WindowText, role.Text, role.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, r, QColor(120, 120, 120))
+    app.setPalette(pal)
 
 
 @dataclass
@@ -99,6 +134,7 @@ def demo_app(
     reviewer = (Person(me.principal, me.display_name, role, models), me.public_key)
     demo = build_demo(tmp / "demo", reviewer, TrustStore.default())
     app = _qapp()
+    set_theme(DARK)
     parts = build_app(
         QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat),
         keystore=KeyStore(keyring, allow_untrusted_backend=True),

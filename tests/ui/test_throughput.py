@@ -108,19 +108,24 @@ def test_ctrl_z_withdraws_the_decision_just_signed(
     assert len(harness.backend.decisions) == 2
 
 
+def _choose(combo: Any, value: str | None) -> None:
+    """Pick the filter list's entry for ``value`` (None: the "Any …" entry), as a click would."""
+    combo.setCurrentIndex(max(0, combo.findData(value or "")))
+
+
 def test_filters_by_kind_model_and_verdict(qtbot: Any, harness: Harness, workspace: Path) -> None:
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
     assert w.review.kind_filter.findData("near_copy_of_reference") > 0
-    w.review.set_kind_filter("near_copy_of_reference")
+    _choose(w.review.kind_filter, "near_copy_of_reference")
     assert sorted(_shown(harness)) == ["assets/ana/copy-0.jpg", "assets/bo/copy-0.jpg"]
-    w.review.set_model_filter("bo")
+    _choose(w.review.model_filter, "bo")
     assert _shown(harness) == ["assets/bo/copy-0.jpg"]
-    w.review.set_kind_filter(None)
+    _choose(w.review.kind_filter, None)
     assert len(_shown(harness)) == 4
-    w.review.set_verdict_filter("missing")
+    _choose(w.review.verdict_filter, "missing")
     assert _shown(harness) == []
-    w.review.set_verdict_filter("partial")
+    _choose(w.review.verdict_filter, "partial")
     assert len(_shown(harness)) == 4
 
 
@@ -187,10 +192,11 @@ def test_shortcut_sheet_lists_every_shortcut(qtbot: Any, harness: Harness) -> No
     for a in w.acts.values():
         if a.shortcuts():
             assert a.text().replace("&", "") in rows
-    assert rows["Filter: Flagged"] == "Alt+3"
+    assert rows["Show: Flagged"] == "Alt+3"
     assert "Ctrl+Z" in rows["Undo my last decision"]
-    assert "Esc" in rows["Back to the queue from the search box"]
-    assert "Shift+click" in rows["Select several assets"]
+    assert "Esc" in rows["Back to the queue from the search box (in the search)"]
+    assert "Shift+Down" in rows["Select several assets (in the queue)"]
+    assert "Shift+click" in rows["Select several assets (in the queue)"]
     sheet.reject()
 
 

@@ -282,7 +282,7 @@ def test_simple_mode_speaks_plainly(qtbot: Any, harness: Harness, workspace: Pat
     dialog = w.dialogs.current
     with qtbot.waitSignal(harness.session.decision_failed):
         dialog.accept()
-    assert "read-only" in w.status_line.text() and "Errno" not in w.status_line.text()
+    assert "cannot be written to" in w.status_line.text() and "Errno" not in w.status_line.text()
     assert w.current_item().rel == item.rel
     w.dialogs.current.accept()
 

@@ -55,6 +55,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
+from twinreview.core.reasons import REASON_CODES, reasons_text
 from twinreview.core.rostermodel import Consent
 
 ROLES: tuple[str, ...] = ("model", "agent", "brand")
@@ -64,18 +65,6 @@ APPROVE = "approve"
 REJECT = "reject"
 WITHDRAW = "withdraw"
 DECISIONS: tuple[str, ...] = (APPROVE, REJECT)
-
-# Reason codes: a small fixed vocabulary so that reports and filters can group rejections. The text
-# is what a non-technical reviewer sees next to the check box.
-REASON_CODES: Mapping[str, str] = {
-    "likeness_wrong": "It does not look like the right person.",
-    "copy_of_reference": "It copies a real photo instead of being a new image.",
-    "no_disclosure": "It does not say clearly that it is AI-made.",
-    "not_consented_use": "It is meant for a use the model did not agree to.",
-    "previously_rejected": "The same image was rejected before.",
-    "quality": "The image quality is not good enough (artefacts, hands, face, styling).",
-    "other": "Another reason (see the note).",
-}
 
 # Finding kinds of the disclosure checks. Kept as strings here so that this module does
 # not depend on the disclosure code being present.
@@ -401,10 +390,7 @@ class Evaluation:
         if self.state is State.PENDING:
             return f"pending: {', '.join(self.missing_roles)}"
         if self.state is State.REJECTED:
-            parts = [
-                f"{d.principal} ({', '.join(d.reasons) or 'no reason given'})"
-                for d in self.rejections
-            ]
+            parts = [f"{d.principal} ({reasons_text(d.reasons)})" for d in self.rejections]
             return f"rejected by {'; '.join(parts)}"
         if self.state is State.BLOCKED:
             return f"blocked ({self.blocked_by}): {' '.join(self.problems)}"

@@ -7,7 +7,7 @@ A decision entry (log kind ``decision``) carries, besides the log header::
     phash      64-bit pHash as 16 hex digits (null when the bytes are not a readable image)
     model      the model id (the ``assets/<model-id>/`` folder)
     decision   "approve" | "reject"
-    reasons    reason codes (twinreview.core.policy.REASON_CODES); at least one for a reject
+    reasons    reason codes (twinreview.core.reasons.REASON_CODES); at least one for a reject
     note       free text ("" when none)
     findings   the findings the reviewer was shown, each ``Finding.to_json()``
     override   true when approving although a finding blocks

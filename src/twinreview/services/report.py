@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from twinreview.core.errors import iso_utc
 from twinreview.core.findings import Finding, Severity
+from twinreview.core.reasons import reasons_text
 from twinreview.core.verify import GOOD
 from twinreview.services.csvout import write_rows
 from twinreview.services.export_check import ExportSignature
@@ -265,7 +266,7 @@ def _csv_rows(report: SignOffReport) -> Iterator[dict[str, str]]:
                 f"{d.principal} ({d.role}) {d.ts}" for d in counting if d.decision == "approve"
             ),
             "rejections": "; ".join(
-                f"{d.principal} ({d.role}) {d.ts}: {', '.join(d.reasons) or 'no reason'}"
+                f"{d.principal} ({d.role}) {d.ts}: {reasons_text(d.reasons)}"
                 for d in counting
                 if d.decision == "reject"
             ),

@@ -43,6 +43,7 @@ from twinreview.core.policy import (
     State,
     decision_from_payload,
 )
+from twinreview.core.reasons import reasons_text
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
 from twinreview.core.verify import TORN_TAIL, VerifiedEntry, VerifyReport
@@ -304,7 +305,7 @@ def _status_lines(ev: Evaluation, people: Mapping[str, str]) -> tuple[str, ...]:
     for d in ev.approvals:
         lines.append(f"Approved by {_who(d.principal, people)} as {d.role} on {iso_utc(d.ts)}.")
     for d in ev.rejections:
-        why = ", ".join(d.reasons) or "no reason given"
+        why = reasons_text(d.reasons)
         lines.append(f"Rejected by {_who(d.principal, people)} as {d.role} ({why}).")
     lines.extend(ev.problems)
     if ev.stale:

@@ -225,21 +225,39 @@ class Matcher:
                 hits.setdefault(a, []).append((r, m.evidence))
         for a, found in hits.items():
             asset = corpus.assets[a]
-            for r, ev in found:
-                if r.path == asset.rel and r.sha256 == asset.analysis.sha256:
-                    continue  # the very decision about this file, not a resubmission
-                out.setdefault(a, []).append(
-                    make.resubmitted_rejected(
-                        settings.severities,
-                        path=r.path,
-                        principal=r.principal,
-                        role=r.role,
-                        ts=r.ts,
-                        reasons=r.reasons,
-                        note=r.note,
-                        match=ev,
-                    )
+            # The very decision about this file is not a resubmission.
+            found = [
+                (r, ev)
+                for r, ev in found
+                if not (r.path == asset.rel and r.sha256 == asset.analysis.sha256)
+            ]
+            if not found:
+                continue
+            # One finding per asset, however many rejected images it resembles (re-edits of one
+            # picture resemble each other): the closest, and how many others.
+            r, ev = min(found, key=lambda hit: _closeness(hit[1]))
+            others = list(dict.fromkeys((o.path, o.sha256) for o, _ in found))
+            others.remove((r.path, r.sha256))
+            out.setdefault(a, []).append(
+                make.resubmitted_rejected(
+                    settings.severities,
+                    path=r.path,
+                    principal=r.principal,
+                    role=r.role,
+                    ts=r.ts,
+                    reasons=r.reasons,
+                    note=r.note,
+                    match=ev,
+                    others=[path for path, _ in others],
                 )
+            )
+
+
+def _closeness(evidence: Mapping[str, Any]) -> tuple[int, float]:
+    """Sort key of a resubmission's match: identical bytes first, then the smallest distance."""
+    distance = evidence.get("distance")
+    exact = evidence.get("hash") == "sha256"
+    return (0 if exact else 1, float(distance) if isinstance(distance, (int, float)) else 1e9)
 
 
 def clear_cut_geometry(

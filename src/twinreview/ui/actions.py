@@ -18,6 +18,11 @@ from twinreview.ui.queue_model import QueueFilter
 from twinreview.ui.resources import icon
 
 
+def filter_action(mode: QueueFilter) -> str:
+    """The id of the action that applies the queue filter ``mode``."""
+    return f"filter_{mode.name.lower()}"
+
+
 @dataclass(frozen=True)
 class Spec:
     """One command.
@@ -78,6 +83,13 @@ ACTIONS: tuple[Spec, ...] = (
         "cancel",
         ("Ctrl+.",),
         "Stop the running scan",
+    ),
+    Spec(
+        "quit",
+        "&Quit",
+        None,
+        ("Ctrl+Q",),
+        "Close twinreview (what is signed is saved; a running scan stops)",
     ),
     Spec(
         "approve",
@@ -251,28 +263,28 @@ ACTIONS: tuple[Spec, ...] = (
         "ref_left",
         "Move reference left",
         None,
-        ("Shift+Left",),
+        ("Alt+Shift+Left",),
         "Move the reference side alone",
     ),
     Spec(
         "ref_right",
         "Move reference right",
         None,
-        ("Shift+Right",),
+        ("Alt+Shift+Right",),
         "Move the reference side alone",
     ),
     Spec(
         "ref_up",
         "Move reference up",
         None,
-        ("Shift+Up",),
+        ("Alt+Shift+Up",),
         "Move the reference side alone",
     ),
     Spec(
         "ref_down",
         "Move reference down",
         None,
-        ("Shift+Down",),
+        ("Alt+Shift+Down",),
         "Move the reference side alone",
     ),
     Spec(
@@ -348,6 +360,19 @@ ACTIONS: tuple[Spec, ...] = (
         ("Ctrl+F",),
         "Type to filter the queue",
     ),
+    *(
+        Spec(
+            filter_action(mode),
+            f"Show: {mode.value}",
+            None,
+            (f"Alt+{i}",),
+            f"{mode.tooltip}; the keyboard stays in the queue",
+            checkable=True,
+            checked=mode is QueueFilter.ALL,
+            group="queue_filter",
+        )
+        for i, mode in enumerate(QueueFilter, 1)
+    ),
     Spec(
         "shortcuts",
         "&Keyboard shortcuts",
@@ -357,32 +382,88 @@ ACTIONS: tuple[Spec, ...] = (
     ),
 )
 
-#: Keys that are not actions, for the shortcut sheet: (what, keys).
-OTHER_KEYS: tuple[tuple[str, str], ...] = (
-    ("Select several assets", "Shift+click, Ctrl+click, Shift+Up/Down"),
-    ("Back to the queue from the search box", "Esc, Enter"),
-    ("Pan the image", "Arrow keys, drag"),
-    ("Pan or zoom one side alone", "Shift+arrows, Shift+drag, Shift+wheel"),
-    ("Zoom about the pointer", "Mouse wheel"),
-    ("Fit / 100 %", "Double click"),
-    ("Confirm a dialog (reject reasons, note)", "Ctrl+Enter"),
-    ("Close a dialog", "Esc"),
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One row of the key table: what a key does, and where it works.
+
+    Attributes:
+        what: What it does.
+        keys: Key sequences (``QKeySequence`` strings).
+        scope: ``window`` (anywhere in the window, an action's shortcut), an area of the review
+            page (``queue``, ``images``, ``findings``, ``decision``, ``filters``, ``search``:
+            only while it has the keyboard), or ``dialog`` (inside the open dialog).
+        mouse: The same with the mouse, for the shortcut sheet.
+    """
+
+    what: str
+    keys: tuple[str, ...]
+    scope: str
+    mouse: str = ""
+
+
+_ARROWS = ("Left", "Right", "Up", "Down")
+
+#: Keys that are not actions: moving between and inside the areas, selecting, dialogs.
+OTHER_KEYS: tuple[KeyRow, ...] = (
+    KeyRow(
+        "Next / previous area (queue, images, findings, decisions, filters)",
+        ("Tab", "Shift+Tab"),
+        "window",
+    ),
+    KeyRow("Move in the queue", ("Up", "Down", "PgUp", "PgDown", "Home", "End"), "queue"),
+    KeyRow(
+        "Select several assets",
+        ("Shift+Up", "Shift+Down", "Shift+PgUp", "Shift+PgDown", "Shift+Home", "Shift+End"),
+        "queue",
+        "Shift+click, Ctrl+click",
+    ),
+    KeyRow("Select every asset the filter shows", ("Ctrl+A",), "queue"),
+    KeyRow("Back to the queue from the search box", ("Esc", "Return"), "search"),
+    KeyRow("Pan the image", _ARROWS, "images", "drag"),
+    KeyRow(
+        "Pan one side alone",
+        tuple(f"Shift+{k}" for k in _ARROWS),
+        "images",
+        "Shift+drag, Shift+wheel zooms one side",
+    ),
+    KeyRow("Zoom about the pointer", (), "images", "mouse wheel"),
+    KeyRow("Fit / 100 %", (), "images", "double click"),
+    KeyRow("Scroll the findings", ("Up", "Down", "PgUp", "PgDown"), "findings"),
+    KeyRow("Move between the decision buttons", ("Left", "Right"), "decision"),
+    KeyRow("Press the decision button", ("Space",), "decision"),
+    KeyRow("Move between the filters", ("Left", "Right"), "filters"),
+    KeyRow(
+        "Change a filter list (finding, model, disclosure); between buttons: move",
+        ("Up", "Down"),
+        "filters",
+    ),
+    KeyRow("Confirm a dialog (reject reasons, note)", ("Ctrl+Return",), "dialog"),
+    KeyRow("Close a dialog", ("Esc",), "dialog"),
 )
-#: The queue filters' keys, in the order of :class:`~twinreview.ui.queue_model.QueueFilter`.
-FILTER_KEYS = tuple(f"Alt+{i}" for i in range(1, 7))
+
+
+def key_table() -> list[KeyRow]:
+    """Every key of the app: each action's shortcuts (window-wide), then :data:`OTHER_KEYS`."""
+    return [
+        *(KeyRow(spec.text.replace("&", ""), spec.keys, "window") for spec in ACTIONS),
+        *OTHER_KEYS,
+    ]
 
 
 def other_keys() -> list[tuple[str, str]]:
-    """The shortcut sheet's rows for keys that are not actions: filters, then the rest."""
-    filters = [
-        (f"Filter: {mode.value}", key) for mode, key in zip(QueueFilter, FILTER_KEYS, strict=True)
-    ]
-    return [*filters, *OTHER_KEYS]
+    """The shortcut sheet's rows for keys that are not actions: (what, keys and mouse)."""
+    rows = []
+    for row in OTHER_KEYS:
+        keys = keys_text(row.keys) if row.keys else ""
+        where = {"window": "", "dialog": " (in a dialog)"}.get(row.scope, f" (in the {row.scope})")
+        rows.append((row.what + where, ", ".join(x for x in (keys, row.mouse) if x)))
+    return rows
 
 
 #: The menu bar: (title, ids; None is a separator).
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
-    ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan")),
+    ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan", None, "quit")),
     (
         "&Review",
         (
@@ -394,9 +475,16 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "next",
             "previous",
             "compare_two",
-            "search",
             None,
             "simple",
+        ),
+    ),
+    (
+        "&Queue",
+        (
+            *(filter_action(mode) for mode in QueueFilter),
+            None,
+            "search",
         ),
     ),
     (

@@ -108,7 +108,7 @@ class CompareFlow(QObject):
             return
         same = item.rel == self.current_rel and view.asset_rel == item.rel
         self.current_rel = item.rel
-        refs = self.references.references_for(item)
+        refs = self._references(item, view)
         # New scan results may bring evidence or distances: then the strip (and the preselected
         # best match) changes; otherwise keep what the reviewer picked.
         if not (same and keep_reference and refs == view.references):
@@ -125,6 +125,18 @@ class CompareFlow(QObject):
             self._prefetch_neighbours()
         # Otherwise prefetching starts once this asset is sharp on screen (_on_sharp).
 
+    def _references(self, item: AssetItem, view: CompareView) -> list[RefEntry]:
+        """What ``item`` is compared with in ``view``; in simple mode only her own pictures.
+
+        A model reviewing her twin is never shown another model's real photo (nor another
+        model's generated image): the evidence of a copy of someone else is said in words.
+        """
+        refs = self.references.references_for(item)
+        if view is not self._simple.view:
+            return refs
+        own = (f"models/{item.ref.model_id}/", f"assets/{item.ref.model_id}/")
+        return [r for r in refs if r.rel.startswith(own)]
+
     def _prefetch_neighbours(self) -> None:
         page = self._page()
         view = page.view
@@ -133,7 +145,7 @@ class CompareFlow(QObject):
             if item is None:
                 continue
             view.prefetch(item.ref.path)
-            refs = self.references.references_for(item)
+            refs = self._references(item, view)
             best = self.references.preselect(refs)
             ref = next((r for r in refs if r.rel == best), None)
             if ref is not None:
@@ -231,7 +243,7 @@ class CompareFlow(QObject):
         )
         lk = likeness_of(item.result)
         names = model_names(self._session.workspace)
-        view.set_faces(*face_boxes(lk, names))
+        view.set_faces(*face_boxes(lk, names, simple=view is self._simple.view))
         self._findings.model_names = names
         self._findings.you_models = you_models(self._session.identity)
         # Simple mode speaks to the model in her words (ui.plain), as its finding sentences do.

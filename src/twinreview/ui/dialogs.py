@@ -72,14 +72,14 @@ class RejectDialog(QDialog):
             item.setCheckState(
                 Qt.CheckState.Checked if code in preselected else Qt.CheckState.Unchecked
             )
-            item.setToolTip(f"Reason code: {code} (key {i} toggles)")
+            item.setToolTip(f"Key {i} ticks or unticks it")
             self.list.addItem(item)
         self.list.setCurrentRow(0)
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         self.note = QPlainTextEdit()
-        self.note.setPlaceholderText("Optional note for the people who read the log")
+        self.note.setPlaceholderText("Optional note for the people who read your decision")
         self.note.setToolTip("A note signed with the decision (optional)")
         self.note.setTabChangesFocus(True)
         fm = self.note.fontMetrics()
@@ -368,10 +368,17 @@ class ShortcutSheet(QDialog):
         for j, (what, keys) in enumerate(extra, len(rows)):
             table.setItem(j, 0, QTableWidgetItem(what))
             table.setItem(j, 1, QTableWidgetItem(keys))
+        # Both columns share the width; a long list of keys wraps instead of pushing the
+        # names out of sight.
+        table.setWordWrap(True)
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hint = QLabel(
-            "In the compare view: mouse wheel zooms, drag pans, Shift + drag / wheel / arrows "
+            "Tab and Shift+Tab move between the queue, the images, the findings, the decision "
+            "buttons and the filters; a key marked “in the …” works while that area has the "
+            "keyboard. In the images: the mouse wheel zooms, drag pans, Shift + drag / wheel "
             "moves or zooms one side alone; double click toggles fit and 100 %."
         )
         hint.setWordWrap(True)
@@ -383,4 +390,4 @@ class ShortcutSheet(QDialog):
         layout.addWidget(hint)
         layout.addWidget(buttons)
         self.table = table
-        self.resize(520, 600)
+        self.resize(760, 640)

@@ -11,16 +11,23 @@ state that depends on the session (:mod:`.window_texts`, no Qt).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.ui import window_texts as texts
-from twinreview.ui.actions import build_actions, build_toolbar, fill_menus, other_keys
+from twinreview.ui.actions import (
+    build_actions,
+    build_toolbar,
+    fill_menus,
+    filter_action,
+    other_keys,
+)
 from twinreview.ui.compare_flow import CompareFlow
 from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.decide_flow import DecideFlow
@@ -28,7 +35,7 @@ from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
 from twinreview.ui.owner.screens import OwnerScreens
 from twinreview.ui.page import AssetPage
-from twinreview.ui.queue_model import QueueModel
+from twinreview.ui.queue_model import QueueFilter, QueueModel
 from twinreview.ui.resources import app_icon
 from twinreview.ui.review_page import ReviewPage
 from twinreview.ui.roster import TrustBanner
@@ -148,6 +155,7 @@ class MainWindow(QMainWindow):
             "demo": self.open_demo,
             "rescan": self.session.start_scan,
             "cancel_scan": self.session.cancel_scan,
+            "quit": self._quit,
             "approve": lambda: self.decide.approve(),
             "reject": lambda: self.decide.reject(),
             "undo": lambda: self.decide.undo(),
@@ -184,8 +192,15 @@ class MainWindow(QMainWindow):
             "export_logs": lambda: self.owner.export_logs(),
             "check_published": lambda: self.owner.check_published(),
             "search": lambda: self.review.search.setFocus(),
+            **{filter_action(mode): partial(self._filter_key, mode) for mode in QueueFilter},
             "shortcuts": self.show_shortcuts,
         }
+
+    def _quit(self) -> None:
+        self.close()
+
+    def _filter_key(self, mode: QueueFilter) -> None:
+        self.review.filter_from_key(mode)
 
     def _flow(self) -> CompareFlow:
         return self.compare_flow
@@ -258,6 +273,8 @@ class MainWindow(QMainWindow):
         self.review.proxy.set_approvable(self.session.approvable)
         self.status_line.say(texts.opened_text(self.session.state))
         self._page().select_first()
+        if not self.is_simple():
+            self.review.table.setFocus(Qt.FocusReason.OtherFocusReason)  # keyboard first
 
     def _on_workspace_failed(self, message: str) -> None:
         self.status_line.say(message)
@@ -273,7 +290,7 @@ class MainWindow(QMainWindow):
             self.compare_flow.forget_verified()
         # Findings re-sort the queue; the asset on screen stays on screen (the reviewer keeps
         # their place). Only an empty view starts at the top.
-        if self.current_item() is None:
+        if self._page().is_empty():
             self._page().select_first()
         else:
             self.review.scroll_to_current()
@@ -304,6 +321,7 @@ class MainWindow(QMainWindow):
             )
         self.welcome.identity.setText(texts.identity_line(identity, self.session.read_only_reason))
         self._apply_simple_filter()
+        self.review.proxy.set_principal(identity.principal if identity is not None else None)
         self._update_actions()
         item = self.current_item()
         if item is not None:
@@ -389,7 +407,10 @@ class MainWindow(QMainWindow):
 
     def _show_current(self, *, keep_reference: bool = False) -> None:
         item = self.current_item()
-        empty = "No asset to show" if self.session.workspace else ""
+        empty = ""
+        if self.session.workspace is not None:
+            gone = self.simple_page.gone if self.is_simple() else None
+            empty = f"{gone} was moved or deleted" if gone else "Nothing to show here"
         self.compare_flow.show(item, keep_reference=keep_reference, empty=empty)
         if item is not None:
             self._update_decision_label(item)

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
+from twinreview.core.policy import State
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity
@@ -36,6 +37,25 @@ class ScanState:
 def gone_sentence(item: AssetItem) -> str:
     """The refusal for an image whose file is no longer there."""
     return f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
+
+
+def consent_refusal(item: AssetItem) -> str | None:
+    """Why the model's signed consent does not allow ``item`` (None: it does, or is not given).
+
+    A consent she has not given yet is waited for, not a refusal: the others may approve first.
+    """
+    status = item.status
+    if status is None or status.consent == "missing":
+        return None
+    ev = status.evaluation
+    if ev.state is not State.BLOCKED or ev.blocked_by != "policy":
+        return None
+    if status.consent == "withdrawn":
+        return "The model's consent does not allow this image: she withdrew it."
+    said = [p for p in ev.problems if p.startswith("The model")]
+    if not said:
+        return None  # blocked for another reason (nobody may sign for a role)
+    return "The model's consent does not allow this image: " + " ".join(said)
 
 
 @dataclass
@@ -131,7 +151,7 @@ class SessionState:
                 f"This workspace does not allow approving an image whose AI disclosure is "
                 f"{verdict}: reject it, or have the image re-exported with its AI label."
             )
-        return None
+        return consent_refusal(item)
 
     # -- changes --------------------------------------------------------------------------------
 

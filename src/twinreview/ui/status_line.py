@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QToolButton
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
 from twinreview.ui.window_texts import scan_finished_text, scan_format
 
@@ -27,6 +27,9 @@ class StatusLine:
         self.cancel_button.setDefaultAction(cancel)
         self.label = QLabel()
         self.label.setToolTip("What twinreview is doing")
+        # A long line gives way (its end is cut; the tooltip has it whole), never the bar.
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label.setMinimumWidth(0)
         bar.addWidget(self.label, 1)
         bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.cancel_button)
@@ -42,6 +45,7 @@ class StatusLine:
     def say(self, text: str) -> None:
         """Show ``text``."""
         self.label.setText(text)
+        self.label.setToolTip(text or "What twinreview is doing")
 
     def text(self) -> str:
         """The line shown now."""
@@ -53,7 +57,7 @@ class StatusLine:
         self.cancel_button.show()
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(done, max(1, total)))
-        self.progress.setFormat(scan_format(phase))
+        self._set_format(scan_format(phase))
         self._cancel.setEnabled(True)
 
     def scan_finished(self, cancelled: bool) -> None:
@@ -66,7 +70,17 @@ class StatusLine:
         self.progress.show()
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        self.progress.setFormat("signing: %v / %m")
+        self._set_format("signing: %v / %m")
+
+    def _set_format(self, fmt: str) -> None:
+        """The bar's text, on one line: the bar is at least as wide as it (and never shrinks)."""
+        self.progress.setFormat(fmt)
+        widest = str(self.progress.maximum())  # the value grows to it: room for it from the start
+        text = fmt.replace("%v", widest).replace("%m", widest).replace("%p", "100")
+        need = self.progress.fontMetrics().horizontalAdvance(text) + 32
+        if need > self.progress.minimumWidth():
+            self.progress.setMinimumWidth(need)
+            self.progress.setMaximumWidth(max(self.progress.maximumWidth(), need))
 
     def idle(self) -> None:
         """Nothing runs: no progress bar, no Cancel."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from twinreview.core.policy import APPROVE, State
+from collections.abc import Sequence
+
+from twinreview.core.findings import Severity, kind_words
+from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
 from twinreview.ui.backend import Identity
-from twinreview.ui.items import AssetItem
+from twinreview.ui.items import AssetItem, disclosure_verdict
 
 
 def consent_wait(item: AssetItem) -> str | None:
@@ -62,3 +65,46 @@ def status_sentence(item: AssetItem, identity: Identity | None = None) -> str:
             "uses they allow."
         )
     return item.status.evaluation.summary()
+
+
+def flagged(item: AssetItem, approvable: frozenset[str] | None = None) -> bool:
+    """True when something about ``item`` needs a look.
+
+    That is an unreadable file, or a warning or blocking finding. Notes (info) do not count, and
+    neither do the disclosure findings of an image whose disclosure verdict the workspace allows
+    (``approvable``).
+    """
+    return bool(warning_kinds(item, approvable))
+
+
+def warning_kinds(item: AssetItem, approvable: frozenset[str] | None = None) -> list[str]:
+    """The kinds of what makes ``item`` flagged (see :func:`flagged`), each once."""
+    kinds = ["unreadable"] if item.result is not None and item.result.error else []
+    verdict = disclosure_verdict(item)
+    allowed = approvable is not None and verdict is not None and verdict in approvable
+    for f in item.findings:
+        counts = f.severity >= Severity.WARN and not (allowed and f.kind in DISCLOSURE_KINDS)
+        if counts and f.kind not in kinds:
+            kinds.append(f.kind)
+    return kinds
+
+
+def batch_warnings(items: Sequence[AssetItem], approvable: frozenset[str] | None = None) -> str:
+    """How many of a selection carry warnings, and which kinds with how many images each.
+
+    ``""`` when none does: ``3 of the 10 selected carry warnings: face not confirmed (2), no AI
+    label (1).``
+    """
+    counts: dict[str, int] = {}
+    carrying = 0
+    for item in items:
+        kinds = warning_kinds(item, approvable)
+        carrying += bool(kinds)
+        for kind in kinds:
+            counts[kind] = counts.get(kind, 0) + 1
+    if not carrying:
+        return ""
+    listed = ", ".join(
+        f"{kind_words(k)} ({n})" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
+    return f"{carrying} of the {len(items)} selected carry warnings: {listed}."

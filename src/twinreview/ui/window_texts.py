@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from twinreview.core.workspace import Workspace
 from twinreview.ui.backend import Identity
-from twinreview.ui.items import AssetItem
+from twinreview.ui.items import AssetItem, likeness_of
 from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
 from twinreview.ui.roster_view import MISMATCH
 from twinreview.ui.session_state import SessionState
 from twinreview.ui.status_words import status_sentence
 
-#: Commands that need an open workspace, and nothing more.
+#: Commands that need an open workspace, and nothing more (a new command that does: add it).
 WORKSPACE_COMMANDS = (
     "rescan",
     "next",
@@ -31,7 +31,39 @@ WORKSPACE_COMMANDS = (
     "rules",
     "export_report",
     "export_logs",
+    "publish",
+    "search",
+    # The compare view's commands: nothing to look at before a workspace is open.
+    "side",
+    "wipe",
+    "difference",
+    "flip",
+    "swap",
+    "evidence",
+    "faces",
+    "fit",
+    "actual",
+    "zoom_in",
+    "zoom_out",
+    "next_ref",
+    "prev_ref",
+    "wipe_left",
+    "wipe_right",
+    "ref_left",
+    "ref_right",
+    "ref_up",
+    "ref_down",
+    # The queue's filters (actions.filter_action).
+    "filter_all",
+    "filter_pending",
+    "filter_flagged",
+    "filter_approved",
+    "filter_rejected",
+    "filter_cleared",
+    "filter_flagged_mine",
 )
+#: Your latest decision, as the decision bar says it.
+YOU_DID = {"approve": "you approved", "reject": "you rejected"}
 #: How many log problems the banner lists before "… and N more".
 BANNER_PROBLEMS = 5
 
@@ -72,8 +104,8 @@ def enabling(state: SessionState, item: AssetItem | None, selected: int) -> Enab
         "approve": batch or (can and no_approve is None),
         "reject": batch or can,
         "compare_two": selected == 2,
-        "undo": state.can_decide,
-        "withdraw": state.can_decide,
+        "undo": has_ws and state.can_decide,
+        "withdraw": has_ws and state.can_decide,
         **dict.fromkeys(WORKSPACE_COMMANDS, has_ws),
         "consent": has_ws and roster is not None and bool(roster.my_consent_models),
         "cancel_scan": state.scan.running,
@@ -107,8 +139,8 @@ def decision_text(state: SessionState, item: AssetItem) -> str:
         parts.append(status_sentence(item, identity))
     if identity is not None:
         mine = item.latest_by(identity.principal)
-        if mine:
-            parts.append(f"you: {mine}")
+        if mine in YOU_DID:
+            parts.append(YOU_DID[mine])
     if state.read_only_reason:
         parts.append(state.read_only_reason)
     elif trust is not None and not trust.ok:
@@ -158,9 +190,11 @@ def simple_texts(
         error=item.result.error if item.result else None,
         model_names=names,
         you=you or identity is None or identity.role == "model",
+        likeness=likeness_of(item.result),
     )
     status = item.status
-    mine = item.latest_by(identity.principal) if identity is not None else None
+    me = identity.principal if identity is not None else None
+    mine = item.latest_by(me) if me is not None else None
     text = (
         simple_status(
             status.evaluation.state,
@@ -169,6 +203,11 @@ def simple_texts(
             problems=status.evaluation.problems,
             consent=status.consent,
             mine=mine,
+            approved_by=[
+                (first_name(state, d.principal), d.role)
+                for d in status.evaluation.approvals
+                if d.principal != me
+            ],
         )
         if status is not None
         else simple_status(None)
@@ -181,6 +220,15 @@ def simple_texts(
     )
     header = f"Image {row + 1} of {count}: {item.ref.path.name} (left), beside {caption} (right)"
     return SimpleTexts(tuple(sentences), text, header)
+
+
+def first_name(state: SessionState, principal: str) -> str:
+    """How a person on the roster is called in a sentence (their display name)."""
+    roster = state.roster
+    for p in roster.people if roster is not None else ():
+        if p.principal == principal and p.name:
+            return p.name
+    return principal.split("@", 1)[0].capitalize()
 
 
 def identity_line(identity: Identity | None, read_only_reason: str | None) -> str:
