@@ -20,7 +20,8 @@ from twinreview.core.policy import declared_uses
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.workspace import CONFIG_NAME, AssetRef, Workspace, read_sidecar
-from twinreview.services.decisions import DecisionService
+from twinreview.services.consent import consent_refusal
+from twinreview.services.decisions import DecisionError, DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
 from twinreview.services.roster_admin import RosterService
@@ -137,6 +138,10 @@ class ServicesBackend:
             raise KeyringUnavailable(
                 str(self._keys) if isinstance(self._keys, str) else "no signing key"
             )
+        if decision == "approve":
+            outside = consent_refusal(workspace, result.asset.rel)
+            if outside is not None:
+                raise DecisionError(f"This image cannot be approved. {outside}")
         self._decisions.decide(
             workspace,
             result.asset.rel,
