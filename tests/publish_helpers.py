@@ -39,6 +39,7 @@ label = "brand/ai-label.png"
 approvable = ["disclosed", "partial", "missing"]
 """
 
+PURPOSE = "Spring 2027 e-commerce for Brand X"
 CLEARED = ("assets/ava/look.jpg", "assets/ava/still.png", "assets/ava/render.webp")
 PENDING = "assets/ava/pending.jpg"
 REJECTED = "assets/ava/rejected.jpg"
@@ -88,7 +89,7 @@ def _enroll(
     )
     if ident.role == "model":
         RosterService(keys, TrustStore.default(), Verifier.default(), clock=clock).consent(
-            root, "ava"
+            root, "ava", purpose=PURPOSE, pay_terms="Contract BX-2027-114"
         )
 
 
@@ -150,7 +151,9 @@ def build_publish_ws(base: Path) -> PublishWs:
     info.add_itxt("XML:com.adobe.xmp", png_xmp.decode())
     _save(pattern(12, (600, 400)), assets / "still.png", "PNG", pnginfo=info)
     _save(pattern(13, (560, 420)), assets / "render.webp", "WEBP", quality=85)
-    (assets / "render.json").write_text(json.dumps({"digital_source_type": "composite"}))
+    (assets / "render.json").write_text(
+        json.dumps({"digital_source_type": "composite", "generator": "FluxGen 2"})
+    )
     _save(pattern(14, (640, 480)), assets / "pending.jpg", "JPEG", quality=90)
     _save(pattern(15, (640, 480)), assets / "rejected.jpg", "JPEG", quality=90)
     _save(pattern(17, (480, 360)), root / "assets" / "ghost" / "stray.jpg", "JPEG")

@@ -456,9 +456,55 @@ def test_no_training_declares_training_and_mining_not_allowed(
     out = tmp_path / "out"
     code, _, err = publish(capsys, pw, out, "--asset", CLEARED[0], "--no-training")
     assert code == 0, err
-    entries = assertion(store_of(out_path(out, CLEARED[0])), "c2pa.training-mining")["entries"]
-    assert entries["c2pa.ai_generative_training"] == {"use": "notAllowed"}
+    path = out_path(out, CLEARED[0])
+    entries = assertion(store_of(path), "cawg.training-mining")["entries"]
+    assert entries["cawg.ai_generative_training"] == {"use": "notAllowed"}
     assert {e["use"] for e in entries.values()} == {"notAllowed"} and len(entries) == 4
+    [rec] = inspect(capsys, pw, path)
+    assert rec["disclosure"]["c2pa"]["training_mining"] == {
+        "ai_generative_training": "notAllowed",
+        "ai_inference": "notAllowed",
+        "ai_training": "notAllowed",
+        "data_mining": "notAllowed",
+    }
+
+
+def test_the_older_training_mining_label_is_still_read(pw: PublishWs) -> None:
+    from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
+
+    data = (pw.root / CLEARED[0]).read_bytes()
+    older = {"entries": {"c2pa.ai_training": {"use": "notAllowed"}}}
+    current = {"entries": {"cawg.ai_training": {"use": "allowed"}}}
+    for assertions, expected in (
+        ([("c2pa.training-mining", older)], {"ai_training": "notAllowed"}),
+        (
+            [("c2pa.training-mining", older), ("cawg.training-mining", current)],
+            {"ai_training": "allowed"},  # the current label wins over the older one
+        ),
+    ):
+        manifest = {
+            "claim_generator_info": [{"name": "test", "version": "1"}],
+            "assertions": [
+                {
+                    "label": "c2pa.actions.v2",
+                    "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TAM}]},
+                },
+                *({"label": label, "data": body} for label, body in assertions),
+            ],
+        }
+        signer = make_signer("es256", pw.pki.chain_pem, pw.pki.key_pem)
+        signed = sign_asset(
+            data,
+            "image/jpeg",
+            manifest,
+            {"title": "look.jpg", "relationship": "componentOf"},
+            data,
+            signer,
+            signing_context(),
+        )
+        signer.close()
+        report = read_c2pa(signed, "image/jpeg", make_context(), trust_configured=False)
+        assert dict(report.training_mining) == expected
 
 
 def test_label_is_stamped_and_found_by_the_label_check(

@@ -179,4 +179,3 @@ def consent_refusal(ws: Workspace, rel: str, roster: SignedRoster | None = None)
 def split_list(text: str | None) -> tuple[str, ...]:
     """``"a, b,,c"`` -> ``("a", "b", "c")`` (lower case, in order, once each)."""
     return tuple(dict.fromkeys(p.strip().lower() for p in (text or "").split(",") if p.strip()))
-

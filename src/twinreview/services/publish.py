@@ -27,7 +27,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,23 +49,41 @@ from twinreview.core.files import open_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
 from twinreview.core.labelstamp import LabelStampError, load_label, stamp_label
 from twinreview.core.policy import Decision, State
-from twinreview.core.signoff import LABEL, TRAINED, SignedDecision, Signoff, choose_source_type
+from twinreview.core.rostermodel import Consent, RosterState
+from twinreview.core.signoff import (
+    LABEL,
+    TRAINED,
+    SignedConsent,
+    SignedDecision,
+    Signoff,
+    choose_source_type,
+)
 from twinreview.core.verify import VerifiedEntry, VerifyReport, verify_workspace
 from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
-from twinreview.core.xmpwrite import main_packet, packet_with_source_type, put_main_packet
+from twinreview.core.xmpwrite import (
+    PublishedFields,
+    XmpWriteError,
+    main_packet,
+    packet_with_fields,
+    put_main_packet,
+)
 from twinreview.services.c2pa_signer import SignerCredentials
+from twinreview.services.consent import consent_reference
 from twinreview.services.disclosure import DisclosureService
 from twinreview.services.status import StatusReport, compute_status
 
 MAX_ASSET_BYTES = 512 * 1024 * 1024
 FORMATS = frozenset({"jpeg", "png", "webp"})
-TRAINING_MINING = "c2pa.training-mining"
+# The training-and-data-mining assertion as CAWG defines it now (C2PA's older
+# ``c2pa.training-mining`` is still read, by ``core.disclosure.c2pa_reader``).
+TRAINING_MINING = "cawg.training-mining"
 _TRAINING_ENTRIES = (
-    "c2pa.ai_generative_training",
-    "c2pa.ai_training",
-    "c2pa.data_mining",
-    "c2pa.ai_inference",
+    "cawg.ai_generative_training",
+    "cawg.ai_training",
+    "cawg.data_mining",
+    "cawg.ai_inference",
 )
+METADATA = "c2pa.metadata"
 _INGREDIENT_ID = "reviewed"
 _PARENT_STATES = frozenset(
     {C2paState.TRUSTED, C2paState.VALID_UNTRUSTED, C2paState.INVALID_CREDENTIAL_ONLY}
@@ -140,6 +158,7 @@ class _Review:
     roster_head: tuple[int, str] | None
     workspace_id: str
     workspace_name: str
+    roster: RosterState | None
 
 
 @dataclass(frozen=True)
@@ -200,6 +219,7 @@ def publish_workspace(
         report.roster.head,
         report.roster.workspace_id or "",
         report.roster.name or ws.name,
+        report.roster.current,
     )
     context = signing_context()
     _probe(credentials, context)
@@ -369,19 +389,22 @@ def _publish_one(
     digest = image_digest(data)
     if digest is None:
         raise PublishError("its image data cannot be read (a damaged file)")
+    consent = review.roster.consent_for(job.asset.model_id) if review.roster else None
+    if consent is None:
+        raise PublishError("the model's signed consent is gone; nothing can go out under it")
+    fields = _fields(job, review, consent, sidecar, source_type, options)
     box = None
     work = data
     if label is not None:
         work, box = stamp_label(data, fmt, label)
-    base = main_packet(data, fmt)
-    packet = packet_with_source_type(base, source_type)
-    if packet is None and work is not data:
-        packet = base  # re-encoding dropped the XMP: put the original back
-    if packet is not None:
-        work = put_main_packet(work, fmt, packet)
+    try:
+        packet = packet_with_fields(main_packet(data, fmt), fields)
+    except XmpWriteError as exc:
+        raise PublishError(str(exc)) from None
+    work = put_main_packet(work, fmt, packet)
 
-    signoff = _signoff(job, review, digest, box)
-    manifest = _manifest(job.asset.rel, source_type, signoff, parent, options)
+    signoff = _signoff(job, review, digest, box, consent)
+    manifest = _manifest(job.asset.rel, source_type, signoff, parent, options, fields)
     ingredient = {
         "title": Path(job.asset.rel).name,
         "relationship": "parentOf" if parent else "componentOf",
@@ -409,8 +432,41 @@ def _publish_one(
     )
 
 
+def _fields(
+    job: _Job,
+    review: _Review,
+    consent: Consent,
+    sidecar: Mapping[str, Any] | None,
+    source_type: str,
+    options: PublishOptions,
+) -> PublishedFields:
+    """Who is shown and under which consent, for the XMP and the ``c2pa.metadata`` assertion."""
+    model = job.asset.model_id
+    person = review.roster.model_person(model) if review.roster else None
+    generator = (sidecar or {}).get("generator")
+    if isinstance(generator, Mapping):
+        generator = generator.get("name")
+    return PublishedFields(
+        source_type=source_type,
+        person_name=person.display_name if person is not None else model,
+        person_id=person_id(review.workspace_id, model),
+        release_id=consent_reference(consent),
+        ai_system=generator.strip() if isinstance(generator, str) and generator.strip() else None,
+        no_training=options.no_training,
+    )
+
+
+def person_id(workspace_id: str, model_id: str) -> str:
+    """A stable identifier of a model in a workspace (no e-mail address leaves with the file)."""
+    return f"urn:twinreview:{workspace_id}:model:{model_id}"
+
+
 def _signoff(
-    job: _Job, review: _Review, digest: str, box: tuple[int, int, int, int] | None
+    job: _Job,
+    review: _Review,
+    digest: str,
+    box: tuple[int, int, int, int] | None,
+    consent: Consent,
 ) -> Signoff:
     if not job.approvals:
         raise PublishError("cleared without a counting approval; nothing to sign off")
@@ -448,6 +504,14 @@ def _signoff(
         sidecar_sha256=sidecar,
         image_digest=digest,
         label_box=box,
+        consent=SignedConsent(
+            entry_hash=consent.entry_hash,
+            roster_seq=consent.seq,
+            uses=consent.uses,
+            purpose=consent.purpose,
+            expires=consent.expires,
+            no_expiry=consent.no_expiry,
+        ),
     )
 
 
@@ -461,7 +525,12 @@ def _roster_of(entry: VerifiedEntry) -> tuple[int, str] | None:
 
 
 def _manifest(
-    rel: str, source_type: str, signoff: Signoff, parent: bool, options: PublishOptions
+    rel: str,
+    source_type: str,
+    signoff: Signoff,
+    parent: bool,
+    options: PublishOptions,
+    fields: PublishedFields,
 ) -> dict[str, Any]:
     agent = {"name": "twinreview", "version": __version__}
     first: dict[str, Any] = (
@@ -486,6 +555,8 @@ def _manifest(
     assertions: list[dict[str, Any]] = [
         {"label": "c2pa.actions.v2", "data": {"actions": actions}},
         {"label": LABEL, "data": signoff.to_json()},
+        # Binds the XMP fields: an edit of them breaks the manifest, a re-signed copy differs.
+        {"label": METADATA, "data": fields.metadata_assertion()},
     ]
     if options.no_training:
         assertions.append(

@@ -44,6 +44,8 @@ from twinreview.core.disclosure.inspect import MAX_FILE_BYTES
 from twinreview.core.disclosure.model import C2paReport
 from twinreview.core.disclosure.policy import PEM_CERT
 from twinreview.core.disclosure.sniff import sniff
+from twinreview.core.disclosure.xmp import extract_packets
+from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import iso_utc, one_line
 from twinreview.core.files import read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
@@ -52,6 +54,7 @@ from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
+from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
     ROSTER_FILE,
     ExportCheckError,
@@ -60,6 +63,7 @@ from twinreview.services.export_check import (
     read_export_file,
     read_export_heads,
 )
+from twinreview.services.publish import METADATA
 from twinreview.services.status import verified_decisions
 from twinreview.services.trust import TrustStore
 
@@ -127,6 +131,7 @@ class _Pixels:
     workspace_digest: str | None
     workspace_problem: str | None
     approved: bytes | None = field(default=None, repr=False)
+    xmp: Mapping[str, Any] = field(default_factory=dict)
 
 
 def check_published(
@@ -273,14 +278,20 @@ def _untrusted(c2pa: C2paReport, anchored: bool) -> str:
 
 def _pixels(data: bytes, signoff: Signoff, workspace: Path | None) -> _Pixels:
     digest = image_digest(data)
+    packets, _ = extract_packets(data, sniff(data).format)
+    xmp = read_fields(packets[0].data) if packets else {}
     if workspace is None:
-        return _Pixels(digest, signoff.label_box, None, None)
+        return _Pixels(digest, signoff.label_box, None, None, xmp=xmp)
     try:
         approved = read_regular(resolve_inside(workspace, signoff.asset), MAX_FILE_BYTES)
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
         return _Pixels(
-            digest, signoff.label_box, None, f"cannot read {signoff.asset} in the workspace ({why})"
+            digest,
+            signoff.label_box,
+            None,
+            f"cannot read {signoff.asset} in the workspace ({why})",
+            xmp=xmp,
         )
     if hashlib.sha256(approved).hexdigest() != signoff.asset_sha256:
         return _Pixels(
@@ -289,8 +300,9 @@ def _pixels(data: bytes, signoff: Signoff, workspace: Path | None) -> _Pixels:
             None,
             f"the workspace's {signoff.asset} is no longer the file that was approved (its "
             "sha256 differs)",
+            xmp=xmp,
         )
-    return _Pixels(digest, signoff.label_box, image_digest(approved), None, approved)
+    return _Pixels(digest, signoff.label_box, image_digest(approved), None, approved, xmp)
 
 
 def read_signoff(data: bytes, context: Any) -> Signoff | None:
@@ -358,6 +370,7 @@ def _problems(
             problems.append(
                 "its ingredient is another file than the one the sign-off says was reviewed"
             )
+    problems.extend(_metadata_problems(signoff, manifest, export, pixels.xmp))
     if signoff.roster_head is not None and export.roster.state_at(*signoff.roster_head) is None:
         problems.append(
             f"the roster head it names (entry {signoff.roster_head[0]}) is not in the exported "
@@ -384,6 +397,47 @@ def _problems(
         approved.setdefault(digest, []).append(who)
     problems.extend(_pixel_problems(signoff, pixels, approved))
     return problems
+
+
+def _metadata_problems(
+    signoff: Signoff, manifest: Mapping[str, Any], export: _Export, xmp: Mapping[str, Any]
+) -> list[str]:
+    """The XMP fields against the ``c2pa.metadata`` assertion, and her consent in the export."""
+    out: list[str] = []
+    try:
+        bound = _assertion(manifest, METADATA)
+    except SignoffError:
+        bound = None  # published before the fields were bound: nothing to compare
+    if isinstance(bound, Mapping):
+        signed = {k: v for k, v in bound.items() if k != "@context"}
+        for name in sorted(set(signed) | set(xmp)):
+            if signed.get(name) != xmp.get(name):
+                out.append(
+                    f"its XMP {name} is {_short(xmp.get(name))}, but its Content Credentials "
+                    f"bind {_short(signed.get(name))}: the metadata was changed"
+                )
+                break
+    consent = signoff.consent
+    if consent is None:
+        return out
+    entry = next(
+        (e for e in export.roster.entries if e.line_hash == consent.entry_hash and e.ok), None
+    )
+    if entry is None or entry.kind != "consent" or entry.payload.get("model") != signoff.model:
+        out.append(
+            f"the consent it names ({consent.entry_hash[:16]}...) is not a consent of model "
+            f"{signoff.model!r} in the exported signed roster"
+        )
+    elif isinstance(bound, Mapping) and bound.get("plus:ModelReleaseID") != [
+        CONSENT_REF_PREFIX + consent.entry_hash
+    ]:
+        out.append("its model release id does not name the consent its sign-off names")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "absent"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _pixel_problems(
