@@ -20,6 +20,7 @@ from twinreview.core.roster import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
+from twinreview.services.published import PublishRegister
 from twinreview.services.resources import resource
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -54,6 +55,11 @@ class PublishWs:
     model: KeyService
     agent: KeyService
     clock: Callable[[], dt.datetime]
+    brand: KeyService  # the owner: publishes, and records what went out in its log
+
+    def register(self, keys: KeyService | None = None) -> PublishRegister:
+        """The publisher's register (the brand's reviewer key by default)."""
+        return PublishRegister(keys or self.brand, clock=self.clock)
 
     def decide(self, keys: KeyService, rel: str, decision: str, **kw: object) -> None:
         DecisionService(keys, clock=self.clock).decide(
@@ -165,7 +171,7 @@ def build_publish_ws(base: Path) -> PublishWs:
     agent = reviewer(base / "people", "sam@agency.example", "agent", "Sam")
     _enroll(root, owner, model, clock)
     _enroll(root, owner, agent, clock)
-    pw = PublishWs(root, pki, model, agent, clock)
+    pw = PublishWs(root, pki, model, agent, clock, owner_keys)
     for rel in (*CLEARED, PENDING):
         pw.decide(model, rel, "approve")
     for rel in CLEARED:
@@ -187,3 +193,20 @@ def clear(pw: PublishWs, rel: str) -> None:
     """Both required roles approve the asset at ``rel`` (already written)."""
     pw.decide(pw.model, rel, "approve")
     pw.decide(pw.agent, rel, "approve")
+
+
+def publish_cli(pw: PublishWs, out: Path, *extra: str, keys: KeyService | None = None) -> int:
+    """``twinreview publish WS OUT --signer-cert --signer-key [extra]`` as the command line runs
+    it, with the publisher's reviewer key from the test (the brand's by default)."""
+    import argparse
+
+    from twinreview.cli import publish_cmd
+    from twinreview.services.c2pa_signer import C2paKeyStore
+
+    parser = argparse.ArgumentParser(prog="twinreview")
+    publish_cmd.register(parser.add_subparsers(dest="command"))
+    argv = ["publish", str(pw.root), str(out), "--signer-cert", str(pw.chain)]
+    args = parser.parse_args([*argv, "--signer-key", str(pw.key), *extra])
+    return publish_cmd.cmd_publish(
+        args, C2paKeyStore.from_system, lambda: pw.register(keys or pw.brand)
+    )

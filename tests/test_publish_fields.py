@@ -18,7 +18,15 @@ from typing import Any
 import c2pa
 import pytest
 
-from publish_helpers import CLEARED, COMPOSITE, PURPOSE, TAM, PublishWs, build_publish_ws
+from publish_helpers import (
+    CLEARED,
+    COMPOSITE,
+    PURPOSE,
+    TAM,
+    PublishWs,
+    build_publish_ws,
+    publish_cli,
+)
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, signing_context
 from twinreview.core.disclosure.xmpfields import read_fields
@@ -36,9 +44,7 @@ def done(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     base = tmp_path_factory.mktemp("fields")
     pw = build_publish_ws(base)
     out = base / "out"
-    args = ["publish", str(pw.root), str(out), "--signer-cert", str(pw.chain)]
-    args += ["--signer-key", str(pw.key), "--no-training"]
-    assert main(args) == 0
+    assert publish_cli(pw, out, "--no-training") == 0
     identity, key = pw.agent.signer()
     export_workspace(pw.root, base / "export", identity, key)
     roster = SignedRoster.load(pw.root / "roster")

@@ -17,7 +17,9 @@ same format with:
 
 Every copy is read back before it counts (disclosed, the manifest intact, the label found), and
 all of them are written into a staging folder next to ``outdir`` that is renamed into place at
-the end: a refusal or an error leaves nothing behind. The workspace is only read.
+the end: a refusal or an error leaves nothing behind. Each file is recorded, just before that, as
+a signed ``published`` entry in the publisher's own log (``services.published``); nothing else
+in the workspace is written.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
 from twinreview.core.labelstamp import LabelStampError, load_label, stamp_label
-from twinreview.core.policy import Decision, State
+from twinreview.core.policy import Decision, State, declared_categories, declared_uses
 from twinreview.core.rostermodel import Consent, RosterState
 from twinreview.core.signoff import (
     LABEL,
@@ -70,6 +72,7 @@ from twinreview.core.xmpwrite import (
 from twinreview.services.c2pa_signer import SignerCredentials
 from twinreview.services.consent import consent_reference
 from twinreview.services.disclosure import DisclosureService
+from twinreview.services.published import PublishRegister, RegisterError
 from twinreview.services.status import StatusReport, compute_status
 
 MAX_ASSET_BYTES = 512 * 1024 * 1024
@@ -119,6 +122,7 @@ class Published:
         source_type: The digital source type it declares.
         approvals: ``principal (role)`` of each decision in its sign-off.
         size: Bytes written.
+        record: The fields of its signed ``published`` entry (``core.published``).
     """
 
     asset: str
@@ -126,6 +130,7 @@ class Published:
     source_type: str
     approvals: tuple[str, ...]
     size: int
+    record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,7 @@ def publish_workspace(
     outdir: Path,
     credentials: SignerCredentials,
     *,
+    register: PublishRegister,
     assets: Sequence[str] | None = None,
     options: PublishOptions | None = None,
     verify: Callable[[Path], VerifyReport] | None = None,
@@ -187,6 +193,8 @@ def publish_workspace(
         ws: The workspace (only read).
         outdir: Absent, or an empty folder, outside the workspace.
         credentials: The brand's signing certificate chain and key.
+        register: Records each file in the publisher's signed log (checked before anything is
+            signed; written before the files are moved into place).
         assets: Workspace-relative paths to publish; default: every cleared asset.
         options: Label and training-mining choices.
         verify: Verifies the workspace's logs (``services.trust.Verifier.verify`` with this
@@ -202,10 +210,15 @@ def publish_workspace(
 
     Raises:
         PublishError: ``outdir`` is unusable, the label is asked for but the workspace has none,
-            C2PA refused the certificate, or the run was cancelled.
+            C2PA refused the certificate, the register cannot be written, or the run was
+            cancelled.
     """
     options = options or PublishOptions()
     _check_outdir(ws, outdir)
+    try:
+        register.ready(ws)
+    except RegisterError as exc:
+        raise PublishError(str(exc)) from None
     disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
     label = _label(ws, disclosure) if options.label else None
     report = (verify or verify_workspace)(ws.root)
@@ -254,6 +267,10 @@ def publish_workspace(
             order = {job.asset.rel: i for i, job in enumerate(jobs)}
             published = [o for o in done if isinstance(o, Published)]
             result.published = sorted(published, key=lambda p: order[p.asset])
+            try:
+                register.record(ws, [p.record for p in result.published])
+            except RegisterError as exc:
+                raise PublishError(f"{exc}; nothing was written") from None
             _move_into_place(staging, outdir)
     except _Cancelled:
         raise PublishError("publishing was cancelled; nothing was written") from None
@@ -412,7 +429,8 @@ def _publish_one(
         "label": _INGREDIENT_ID,
     }
     signed = sign_asset(work, mime, manifest, ingredient, data, signer, context)
-    _check_output(signed, disclosure, label is not None)
+    signer_name = _check_output(signed, disclosure, label is not None)
+    uses = declared_uses(sidecar)
     if label is None and image_digest(signed) != digest:
         raise PublishError("publishing changed its image data; nothing was written")
 
@@ -423,12 +441,43 @@ def _publish_one(
         fh.write(signed)
         fh.flush()
         os.fsync(fh.fileno())
+    record = {
+        "asset": job.asset.rel,
+        "sha256": job.sha256,
+        "image_digest": digest,
+        "model": job.asset.model_id,
+        "person": fields.person_name,
+        "output": rel_out,
+        "output_sha256": hashlib.sha256(signed).hexdigest(),
+        "label": box is not None,
+        "label_box": signoff.to_json()["label_box"],
+        "source_type": source_type,
+        "signer": signer_name,
+        "consent": {
+            "entry_hash": consent.entry_hash,
+            "roster_seq": consent.seq,
+            "principal": consent.principal,
+        },
+        "uses": list(uses) if uses is not None else None,
+        "categories": list(declared_categories(sidecar)),
+        "decisions": [
+            {
+                "principal": d.principal,
+                "role": d.role,
+                "log": d.key,
+                "seq": d.seq,
+                "hash": d.entry_hash,
+            }
+            for d in signoff.decisions
+        ],
+    }
     return Published(
         job.asset.rel,
         rel_out,
         source_type,
         tuple(f"{d.principal} ({d.role})" for d in signoff.decisions),
         len(signed),
+        record,
     )
 
 
@@ -572,7 +621,7 @@ def _manifest(
     }
 
 
-def _check_output(data: bytes, disclosure: DisclosureService, labelled: bool) -> None:
+def _check_output(data: bytes, disclosure: DisclosureService, labelled: bool) -> str:
     report: DisclosureReport = inspect_bytes(data, settings=disclosure.settings)
     if report.c2pa.state in (C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE, C2paState.ABSENT):
         raise PublishError(
@@ -583,6 +632,7 @@ def _check_output(data: bytes, disclosure: DisclosureService, labelled: bool) ->
         raise PublishError(f"the signed copy reads as {report.verdict.value}, not disclosed")
     if labelled and (report.label is None or not report.label.found):
         raise PublishError("the stamped label is not found by the label check")
+    return report.c2pa.signer or ""
 
 
 def _move_into_place(staging: Path, outdir: Path) -> None:
