@@ -184,3 +184,26 @@ def test_publishing_without_a_reviewer_key_on_the_roster_writes_nothing(
     assert "the signed roster does not list eve@elsewhere.example" in err
     assert not out.exists()
     assert sorted(p.name for p in (scene.root / "logs").rglob("*.dlog")) == logs
+
+
+def test_check_published_with_a_newer_export_says_the_same_for_one_file(
+    scene: Scene, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    identity, key = scene.brand.signer()
+    export = tmp_path / "export"
+    export_workspace(scene.root, export, identity, key)
+    for name, why in (
+        ("withdrawn", "out of consent: Bea withdrew her consent on 2026-"),
+        ("use_dropped", "out of consent: Cleo no longer allows the use 'social'"),
+        ("removed", "out of consent: Dan was removed from the roster on 2026-"),
+    ):
+        path = scene.outdir / scene.outputs[name]
+        code, _, err = run(capsys, "check-published", str(path), "--export", str(export))
+        assert code == 1, name
+        assert f"twinreview: {path}: {why}" in err, err
+    path = scene.outdir / scene.outputs["still_fine"]
+    code, out, err = run(capsys, "check-published", str(path), "--export", str(export))
+    assert code == 0, err
+    assert "  the model's consent, per this export: in consent" in out
+    code, out, _ = run(capsys, "check-published", str(path), "--export", str(export), "--json")
+    assert json.loads(out)[0]["consent"] == "in_consent"

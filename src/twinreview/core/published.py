@@ -71,6 +71,8 @@ class PublishedRecord:
         publisher: Who published it (the entry's principal).
         ts: When it went out (as signed).
         log: The publisher's log (key fingerprint); seq and entry_hash: the entry.
+        uses_known: False when the record was made from a sign-off alone (no ``published``
+            entry): the uses and categories it went out for are not known then.
     """
 
     publisher: str
@@ -93,6 +95,7 @@ class PublishedRecord:
     approvals: tuple[ApprovalRef, ...]
     signer: str = ""
     person: str = ""
+    uses_known: bool = True
 
     @classmethod
     def from_entry(
@@ -305,7 +308,7 @@ def _lapsed(record: PublishedRecord, roster: SignedRoster, name: str) -> str:
 
 
 def _terms(record: PublishedRecord, consent: Consent, name: str) -> list[str]:
-    if consent.entry_hash == record.consent_hash:
+    if consent.entry_hash == record.consent_hash or not record.uses_known:
         return []
     out: list[str] = []
     if consent.uses is not None:

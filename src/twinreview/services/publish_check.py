@@ -20,6 +20,10 @@ the workspace the approved file is read and every pixel outside the box compared
 digest is checked through the workspace's file (its sha256 must be the approved one); without
 the workspace it fails. Each failure is one sentence.
 
+With an export made after publishing, the model's consent now is judged too, as ``twinreview
+published`` judges it (``core.published``): a file out of consent fails with the reason; a
+consent ending within 30 days gives its "take it down by" date.
+
 Public API:
     check_published(files, export, *, trust=None, trust_anchors=(), workspace=None)
         -> list[PublishedCheck]
@@ -30,6 +34,7 @@ Public API:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -51,6 +56,7 @@ from twinreview.core.files import read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
 from twinreview.core.labelstamp import compare_outside
 from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
+from twinreview.core.published import Judgement, PublishedRecord, judge
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
@@ -64,6 +70,7 @@ from twinreview.services.export_check import (
     read_export_heads,
 )
 from twinreview.services.publish import METADATA
+from twinreview.services.published import published_records
 from twinreview.services.status import verified_decisions
 from twinreview.services.trust import TrustStore
 
@@ -88,6 +95,8 @@ class PublishedCheck:
         pixels: ``same-image-data`` (its image data digest is the approved one),
             ``label-compared`` (stamped label; the rest compared with the approved file),
             ``label-not-compared`` (stamped label; no workspace to compare with), or "".
+        consent: Her consent now per the export: ``in_consent``, ``take_down_by``,
+            ``out_of_consent`` (then among the problems), or "" when not known.
     """
 
     path: str
@@ -98,6 +107,7 @@ class PublishedCheck:
     c2pa_state: str = ""
     notes: tuple[str, ...] = ()
     pixels: str = ""
+    consent: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """One record of ``check-published --json``."""
@@ -107,6 +117,7 @@ class PublishedCheck:
             "problems": list(self.problems),
             "notes": list(self.notes),
             "pixels": self.pixels,
+            "consent": self.consent,
             "c2pa_state": self.c2pa_state,
             "signer": self.signer,
             "signoff": self.signoff.to_json() if self.signoff else None,
@@ -120,6 +131,8 @@ class _Export:
     entries: Mapping[tuple[str, int], Sequence[VerifiedEntry]]
     damaged: Mapping[str, str]
     decisions: Sequence[Decision]
+    published: Sequence[PublishedRecord] = ()
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,9 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         for log in heads.logs:
             if log in p.message or heads.logs[log].file == p.file:
                 damaged.setdefault(log, f"{p.kind}: {p.message}")
-    return _Export(heads, roster, entries, damaged, verified_decisions(report))
+    return _Export(
+        heads, roster, entries, damaged, verified_decisions(report), published_records(report)
+    )
 
 
 def _check_file(
@@ -254,8 +269,65 @@ def _check_file(
                 f"{where}; the pixels outside it were not compared with the approved file "
                 "(pass --workspace WS to compare them)"
             )
+    consent = _consent_now(data, signoff, export)
+    if consent is not None:
+        if consent.out:
+            problems.extend(f"out of consent: {r}" for r in consent.reasons)
+        else:
+            notes.append(f"the model's consent, per this export: {consent.summary()}")
     return PublishedCheck(
-        label, not problems, tuple(problems), signoff, c2pa.signer, state, tuple(notes), kind
+        label,
+        not problems,
+        tuple(problems),
+        signoff,
+        c2pa.signer,
+        state,
+        tuple(notes),
+        kind,
+        consent.state.value if consent is not None else "",
+    )
+
+
+def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | None:
+    """Her consent now, per the export, for the file.
+
+    From its ``published`` entry when the export has one, else from what the sign-off says it
+    went out under. The approvals are checked apart (``_superseded``).
+    """
+    if signoff.consent is None:
+        return None
+    sha = hashlib.sha256(data).hexdigest()
+    record = next((r for r in export.published if r.output_sha256 == sha), None)
+    if record is None:
+        record = PublishedRecord(
+            publisher="",
+            ts=export.at,
+            log="",
+            seq=0,
+            entry_hash="",
+            asset=signoff.asset,
+            sha256=signoff.asset_sha256,
+            image_digest=signoff.image_digest,
+            model=signoff.model,
+            output="",
+            output_sha256=sha,
+            label=signoff.label_box is not None,
+            consent_hash=signoff.consent.entry_hash,
+            consent_seq=signoff.consent.roster_seq,
+            consent_principal="",
+            uses=None,
+            categories=(),
+            approvals=(),
+            uses_known=False,
+        )
+    state = export.roster.current
+    person = state.model_person(signoff.model) if state is not None else None
+    return judge(
+        record,
+        export.roster,
+        (),
+        export.at,
+        model_name=person.display_name if person is not None else None,
     )
 
 
