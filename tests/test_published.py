@@ -207,3 +207,20 @@ def test_check_published_with_a_newer_export_says_the_same_for_one_file(
     assert "  the model's consent, per this export: in consent" in out
     code, out, _ = run(capsys, "check-published", str(path), "--export", str(export), "--json")
     assert json.loads(out)[0]["consent"] == "in_consent"
+
+
+def test_the_report_has_a_published_section(
+    scene: Scene, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    html, doc = tmp_path / "report.html", tmp_path / "report.json"
+    code, _, err = run(capsys, "report", str(scene.root), "--html", str(html), "--json", str(doc))
+    assert code == 0, err
+    published = json.loads(doc.read_text())["published"]
+    states = {p["output"]: p["state"] for p in published["published"]}
+    assert states[scene.outputs["withdrawn"]] == "out_of_consent"
+    assert states[scene.outputs["still_fine"]] == "in_consent"
+    page = html.read_text()
+    assert "Published files and consent" in page
+    assert "Bea withdrew her consent on" in page
+    assert "Out of consent" in page and "In consent" in page
+    assert "for “Brand X web shop and social channels”" in page  # her purpose, in her words
