@@ -209,9 +209,9 @@ class Judgement:
         return self.state is PublishedState.OUT_OF_CONSENT
 
     def summary(self) -> str:
-        """One line: ``in consent``, ``take it down by 2027-06-30``, ``out of consent: ...``."""
+        """One line: ``in consent [until DATE]``, ``... take it down by DATE``, ``out of ...``."""
         if self.state is PublishedState.IN_CONSENT:
-            return "in consent"
+            return f"in consent until {self.take_down_by}" if self.take_down_by else "in consent"
         if self.state is PublishedState.TAKE_DOWN_BY:
             return f"in consent until {self.take_down_by}: take it down by {self.take_down_by}"
         return "out of consent: " + " ".join(self.reasons)
