@@ -20,6 +20,18 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` (the default addopts): no workers for one named file, else one per core.
+
+    Starting workers costs each of them the imports of a whole test run: for one file that is
+    more than the file's tests take.
+    """
+    files = {arg.split("::")[0] for arg in config.args}
+    if len(files) == 1 and next(iter(files)).endswith(".py"):
+        return 0
+    return None  # pytest-xdist's own answer: one worker per core
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -4,7 +4,8 @@ Four models (Ava, Bea, Cleo, Dan) and an agent (Sam) approve seven images, each 
 model's own consent; the owner (the brand) publishes them all. Then, after publishing: Bea
 withdraws her consent, Cleo narrows hers to e-commerce (one file went out for social) and rejects
 another of her files, Sam withdraws his approval of a third, and the owner removes Dan from the
-roster. Ava's consent ends on 2027-06-30, so judging with ``--at 2027-07-01`` finds it ended.
+roster; Eli's key is reset by the owner (she consents again with the new key). Ava's consent
+ends on 2027-06-30, so judging with ``--at 2027-07-01`` finds it ended.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PURPOSES = {
     "bea": "Autumn lookbook for Brand X",
     "cleo": "Brand X web shop and social channels",
     "dan": "Brand X catalogue",
+    "eli": "Brand X catalogue",
 }
 # name in the tests -> (asset, sidecar)
 FILES: dict[str, tuple[str, dict[str, object] | None]] = {
@@ -42,6 +44,7 @@ FILES: dict[str, tuple[str, dict[str, object] | None]] = {
     "approval_withdrawn": ("assets/cleo/c3.jpg", {"intended_use": "ecommerce"}),
     "rejected_later": ("assets/cleo/c4.jpg", {"intended_use": "ecommerce"}),
     "removed": ("assets/dan/d.jpg", None),
+    "reset": ("assets/eli/e.jpg", None),
 }
 
 
@@ -111,6 +114,7 @@ def build_scene(base: Path) -> Scene:
         root, "cleo", uses=["ecommerce", "social"], purpose=PURPOSES["cleo"], no_expiry=True
     )
     roster(models["dan"]).consent(root, "dan", purpose=PURPOSES["dan"], no_expiry=True)
+    roster(models["eli"]).consent(root, "eli", purpose=PURPOSES["eli"], no_expiry=True)
     for rel, _ in FILES.values():
         mid = rel.split("/")[1]
         for keys in (models[mid], agent):
@@ -139,4 +143,11 @@ def build_scene(base: Path) -> Scene:
     dan = models["dan"].current()
     assert dan is not None
     roster(brand).remove_person(root, dan.principal)
+    # Eli's laptop is lost: the owner gives her a new key (a reset everyone sees), and she (or
+    # whoever holds that key) signs the same consent again: what went out before stays out.
+    eli_new = reviewer(base / "people-new", "eli@example.com", "model", "Eli")
+    new_ident = eli_new.current()
+    assert new_ident is not None
+    roster(brand).reset_model(root, "eli@example.com", new_ident.public_key)
+    roster(eli_new).consent(root, "eli", purpose=PURPOSES["eli"], no_expiry=True)
     return Scene(root, outdir, pw, brand, models, agent, outputs, before, before_exit)

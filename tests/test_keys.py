@@ -72,7 +72,11 @@ def _parser(*modules: object) -> argparse.ArgumentParser:
 
 
 @pytest.mark.parametrize(
-    "backend", [null.Keyring(), fail.Keyring(), _FakeAlt(), MemoryKeyring()], ids=repr
+    "backend",
+    [null.Keyring(), fail.Keyring(), _FakeAlt(), MemoryKeyring()],
+    # The class, not repr(): a repr holds a memory address, and pytest-xdist needs every worker
+    # to collect the same test ids.
+    ids=lambda backend: f"{type(backend).__module__}.{type(backend).__qualname__}",
 )
 def test_insecure_backends_are_refused(backend: KeyringBackend) -> None:
     with pytest.raises(KeyringRefused) as err:

@@ -71,8 +71,12 @@ def test_each_file_out_of_consent_is_named_with_its_reason(
     s, why = state("removed")
     assert s == "out_of_consent"
     assert why.startswith("Dan was removed from the roster on 2026-") and "lapsed" in why
+    s, why = state("reset")
+    assert s == "out_of_consent"
+    assert why.startswith("Eli's key was reset by the owner on 2026-")
+    assert why.endswith("after it went out: the consent it was published under lapsed.")
     assert state("still_fine") == ("in_consent", "")
-    assert doc["counts"] == {"in_consent": 1, "take_down_by": 0, "out_of_consent": 6}
+    assert doc["counts"] == {"in_consent": 1, "take_down_by": 0, "out_of_consent": 7}
     # Out of consent first.
     states = [p["state"] for p in doc["published"]]
     assert states == sorted(states, key=lambda s: s != "out_of_consent")

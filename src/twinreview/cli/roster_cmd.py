@@ -2,10 +2,12 @@
 
 - ``twinreview init WS [--name NAME]``: this device's key becomes the workspace owner.
 - ``twinreview trust WS [--fingerprint SHA256:...]``: pin the workspace's owner on this device.
-- ``twinreview roster add WS --principal P --key KEY --role ROLE --model ID [--admin]`` (owner or
-  admin), or ``roster add WS --self [--model ID]`` (writes a signed join request);
+- ``twinreview roster add WS [--principal P] --key LINE --role ROLE --model ID [--admin]`` (owner
+  or admin; LINE is the identity's whole line, or a bare key with ``--principal``), or
+  ``roster add WS --self [--model ID]`` (writes a signed join request);
   ``roster approve WS PRINCIPAL``, ``roster revoke WS PRINCIPAL FINGERPRINT``,
-  ``roster remove WS PRINCIPAL``, ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
+  ``roster remove WS PRINCIPAL``, ``roster reset WS PRINCIPAL --key KEY`` (owner only),
+  ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
   ``roster migrate WS``, ``roster show WS [--json]``.
 - ``twinreview consent WS --model ID --uses a,b --purpose TEXT (--expires YYYY-MM-DD |
   --no-expiry) [--pay-terms TEXT] [--exclude a,b] [--require model,agent]``, or ``--withdraw``:
@@ -21,12 +23,15 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import say
+from twinreview.core.keyline import KeyLineError, parse_key_line
+from twinreview.core.policytext import policy_sentences
 from twinreview.core.roster import ROLES, Person
-from twinreview.core.sshsig import SshPublicKey, SshsigError
+from twinreview.core.rosterviews import policy_tables
 from twinreview.core.workspace import Workspace
 from twinreview.services.consent import NO_PURPOSE, ConsentForm, split_list
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
@@ -109,10 +114,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "With --self, write a signed join request for the owner to approve instead.",
     )
     add.add_argument("workspace", metavar="WS", help="workspace folder")
-    who = add.add_mutually_exclusive_group(required=True)
+    who = add.add_mutually_exclusive_group()
     who.add_argument("--self", action="store_true", help="ask to join with this device's key")
-    who.add_argument("--principal", metavar="EMAIL", help="the reviewer's principal")
-    add.add_argument("--key", metavar='"ssh-ed25519 AAAA..."', help="their public key")
+    who.add_argument(
+        "--principal",
+        metavar="EMAIL",
+        help="the reviewer's principal (default: the one their key line names)",
+    )
+    add.add_argument(
+        "--key",
+        metavar='"LINE"',
+        help="their public key: the whole line their identity shows ('twinreview keys show', "
+        'or Copy in the app\'s Identity dialog), or "ssh-ed25519 AAAA..."',
+    )
     add.add_argument("--name", metavar="NAME", help="display name")
     add.add_argument("--role", choices=ROLES, help="model, agent or brand")
     add.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
@@ -139,6 +153,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm.add_argument("workspace", metavar="WS", help="workspace folder")
     rm.add_argument("principal", metavar="PRINCIPAL")
     rm.set_defaults(func=_runner(_do_remove))
+
+    rz = rs.add_parser(
+        "reset",
+        help="give a model a new key she did not sign herself (owner only; everyone sees it)",
+        description="When a model lost every device with her key, the owner gives her a new one: "
+        "added to her entry, or, if she was removed, by adding her back (with --model, as the "
+        "model person of those model ids). Only the owner may; verify, roster show, the report "
+        "and the app show everyone that her key was reset, with the new fingerprint to check "
+        "with her. Her consent from before lapses (she signs it again) and her rejects from "
+        "before still stand.",
+    )
+    rz.add_argument("workspace", metavar="WS", help="workspace folder")
+    rz.add_argument("principal", metavar="PRINCIPAL", help="the model")
+    rz.add_argument("--key", required=True, metavar='"ssh-ed25519 AAAA..."', help="her new key")
+    rz.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
+    rz.add_argument("--name", metavar="NAME", help="her display name (when adding her back)")
+    rz.set_defaults(func=_runner(_do_reset))
 
     ad = rs.add_parser("admin", help="appoint (or with --off dismiss) an admin (owner only)")
     ad.add_argument("workspace", metavar="WS", help="workspace folder")
@@ -308,14 +339,24 @@ def _do_add(service: RosterService, ws: Workspace, args: argparse.Namespace) -> 
         print("the owner approves it with 'twinreview roster approve' (or in the app)")
         return EXIT_OK
     if not args.key or not args.role:
-        return _error('--principal needs --key "ssh-ed25519 ..." and --role')
+        return _error(
+            'give --self, or --key "LINE" and --role (LINE: the line their identity shows, or '
+            '"ssh-ed25519 AAAA..." with --principal)'
+        )
     try:
-        key = SshPublicKey.parse(args.key)
-    except SshsigError as exc:
+        line = parse_key_line(args.key)
+    except KeyLineError as exc:
         return _error(f"--key: {exc}")
-    person = Person(
-        args.principal, args.name or args.principal, args.role, tuple(dict.fromkeys(args.model))
-    )
+    principal = args.principal or line.principal
+    if principal is None:
+        return _error("--key is a bare key that names nobody: give --principal EMAIL too")
+    if line.principal is not None and line.principal != principal:
+        return _error(
+            f"--key is the key line of {line.principal}, not of {principal}: check whose key "
+            "you were given"
+        )
+    key = line.key
+    person = Person(principal, args.name or principal, args.role, tuple(dict.fromkeys(args.model)))
     service.add_person(ws.root, person, key, admin=args.admin)
     print(f"added {person.principal} ({person.role}) with key {key.fingerprint}")
     return EXIT_OK
@@ -353,6 +394,9 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
             extra = f"; excluded: {', '.join(c['exclude'])}" if c.get("exclude") else ""
             extra += f"; pay terms: {c['pay_terms']}" if c.get("pay_terms") else ""
             say(f"    {purpose}{extra}")
+    for reset in data["resets"]:
+        say(f"  reset: {reset['message']}")
+    _show_policy(data, policy_tables(ws.file_config))
     for r in data["pending"]:
         say(
             f"  pending: {r['principal']} ({r['role']}, {', '.join(r['models'])}) "
@@ -361,6 +405,28 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
     for problem in data["problems"]:
         say(f"  problem: {problem}")
     return EXIT_OK
+
+
+def _show_policy(data: Mapping[str, Any], file_tables: Mapping[str, Any]) -> None:
+    """Who set the policy in force, its rules in words, and whether the file says otherwise."""
+    policy = data["policy"]
+    if policy is None:
+        say("policy: none signed: the defaults apply")
+        signed: Mapping[str, Any] = {}
+    else:
+        names = {p["principal"]: p["name"] for p in data["people"]}
+        by = str(policy["set_by"])
+        who = f"{names[by]} <{by}>" if names.get(by) not in (None, by) else by
+        when = f" on {str(policy['ts'])[:10]}" if policy.get("ts") else ""
+        say(f"policy: set by {who}{when} (roster entry {policy['roster_seq']})")
+        signed = policy["tables"]
+        for line in policy_sentences(signed) or ["the defaults apply"]:
+            say(f"  {line}")
+    if file_tables != signed:
+        say(
+            "  twinreview.toml differs from the signed policy: its edits count only once "
+            "signed ('twinreview roster policy WS')"
+        )
 
 
 def _do_approve(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
@@ -378,6 +444,25 @@ def _do_revoke(service: RosterService, ws: Workspace, args: argparse.Namespace) 
 def _do_remove(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
     service.remove_person(ws.root, args.principal)
     print(f"removed {args.principal}; their earlier decisions keep counting")
+    return EXIT_OK
+
+
+def _do_reset(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    try:
+        line = parse_key_line(args.key)
+    except KeyLineError as exc:
+        return _error(f"--key: {exc}")
+    if line.principal is not None and line.principal != args.principal:
+        return _error(
+            f"--key is the key line of {line.principal}, not of {args.principal}: check whose "
+            "key you were given"
+        )
+    key = line.key
+    roster = service.reset_model(ws.root, args.principal, key, models=args.model, name=args.name)
+    state = roster.current
+    assert state is not None
+    say(state.resets[-1].sentence())
+    say("everyone is shown this; she signs her consent again with the new key")
     return EXIT_OK
 
 

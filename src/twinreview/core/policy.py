@@ -270,6 +270,9 @@ class Decision:
         log: Fingerprint of the log (device key) it came from.
         seq: Its position in that log.
         phash: Hex pHash of the bytes, when recorded.
+        epoch: How many times the owner had reset the signer's key for this model when it was
+            signed (``RosterState.resets_of``): decisions from before a reset are never
+            superseded by the reset key's, so her rejects from before stand.
     """
 
     principal: str
@@ -289,6 +292,7 @@ class Decision:
     seen: Mapping[str, int] = field(default_factory=dict)
     roster_seq: int | None = None
     entry_hash: str = ""
+    epoch: int = 0
 
     def saw(self, other: Decision) -> bool:
         """True when this decision's device had seen ``other`` when it signed (causal order)."""
@@ -579,9 +583,10 @@ def latest_of(decisions: Sequence[Decision]) -> Decision:
 
 
 def _latest_per_principal(decisions: Sequence[Decision]) -> tuple[Decision, ...]:
-    by_principal: dict[str, list[Decision]] = {}
+    # A key the owner reset speaks for her from then on, but never over what she signed before.
+    by_principal: dict[tuple[str, int], list[Decision]] = {}
     for d in decisions:
-        by_principal.setdefault(d.principal, []).append(d)
+        by_principal.setdefault((d.principal, d.epoch), []).append(d)
     latest = [latest_of(ds) for ds in by_principal.values()]
     return tuple(sorted(latest, key=lambda d: (as_utc(d.ts), d.principal)))
 

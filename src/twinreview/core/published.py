@@ -251,7 +251,20 @@ def judge(
     until: dt.date | None = None
     state = roster.current
     consent = state.consent_for(record.model) if state is not None else None
-    if consent is None:
+    resets = [
+        r
+        for r in (state.resets if state is not None else ())
+        if record.model in r.models and r.seq > record.consent_seq
+    ]
+    if resets:
+        # A key she never signed now speaks for her: what went out under her earlier consent
+        # needs her consent again, given after the reset (and publishing again).
+        first = resets[0]
+        reasons.append(
+            f"{name}'s key was reset by the owner on {first.date} (roster entry {first.seq}), "
+            "after it went out: the consent it was published under lapsed."
+        )
+    elif consent is None:
         reasons.append(_lapsed(record, roster, name))
     elif consent.withdrawn:
         reasons.append(f"{name} withdrew her consent on {_day(consent.ts)}.")

@@ -154,6 +154,60 @@ class Removal:
 
 
 @dataclass(frozen=True)
+class Reset:
+    """The owner gave a model a key that none of her own keys signed (DESIGN 3.1).
+
+    Re-adding her, giving her model id to another person, or adding a key to her entry: each
+    makes a key speak for her that she never vouched for, so only the owner may, every device
+    shows it, her consent from before lapses, and her rejects from before stand.
+
+    Attributes:
+        principal: The model person after the reset.
+        display_name: Her name, for the sentence everyone is shown.
+        models: The model ids the reset is about.
+        fingerprints: The keys the reset gave her (to check with her).
+        seq: The roster entry of the reset.
+        ts: Its time, as signed.
+        by: Who signed it (the owner).
+    """
+
+    principal: str
+    display_name: str
+    models: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+    seq: int
+    ts: str
+    by: str
+
+    @property
+    def date(self) -> str:
+        """The day of the reset (UTC), ``YYYY-MM-DD``."""
+        return self.ts[:10]
+
+    def sentence(self) -> str:
+        """What everyone is told, in plain words."""
+        keys = " and ".join(self.fingerprints)
+        return (
+            f"{self.display_name}'s key was reset by the owner on {self.date} (roster entry "
+            f"{self.seq}): check the new key {keys} with her; her consent from before lapsed "
+            "and her rejects from before still stand"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``verify --json``, ``roster show --json`` and reports."""
+        return {
+            "principal": self.principal,
+            "name": self.display_name,
+            "models": list(self.models),
+            "fingerprints": list(self.fingerprints),
+            "roster_seq": self.seq,
+            "ts": self.ts,
+            "by": self.by,
+            "message": self.sentence(),
+        }
+
+
+@dataclass(frozen=True)
 class PolicySetting:
     """The signed workspace policy and who set it."""
 
@@ -176,6 +230,10 @@ class RosterState:
     revoked: Mapping[str, Revocation]
     removed: Mapping[str, tuple[Removal, ...]]
     accepted: Mapping[str, tuple[int, str | None, int]] = field(default_factory=dict)
+    #: Model id -> the principal who was last her model person (also after removal).
+    model_of: Mapping[str, str] = field(default_factory=dict)
+    #: Every reset of a model, oldest first.
+    resets: tuple[Reset, ...] = ()
 
     # -- the interface verification and policy evaluation use --------------------------------
 
@@ -224,6 +282,10 @@ class RosterState:
         if rp is None or rp.role != "model" or model_id not in rp.models:
             return None
         return consent
+
+    def resets_of(self, principal: str, model_id: str) -> list[Reset]:
+        """The resets that gave ``principal`` a key for ``model_id``, oldest first."""
+        return [r for r in self.resets if r.principal == principal and model_id in r.models]
 
     def model_person(self, model_id: str) -> RosterPerson | None:
         """The person with role model for ``model_id``."""

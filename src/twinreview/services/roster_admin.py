@@ -10,7 +10,8 @@ Public API:
     RosterService(keys, trust, verifier, *, clock=None)
         ``init(root, name)``, ``trust_workspace(root, fingerprint=None)``, ``add_person(...)``,
         ``request_join(...)``, ``approve(root, principal)``, ``revoke_key(...)``,
-        ``remove_person(...)``, ``set_admin(...)``, ``set_policy(root)``, ``consent(...)``,
+        ``remove_person(...)``, ``reset_model(...)``, ``set_admin(...)``, ``set_policy(root)``,
+        ``consent(...)``,
         ``migrate(root)``, ``show(root)``.
     RosterAdminError: one line for the user.
 """
@@ -27,7 +28,7 @@ from twinreview.core.declog import LogError
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import ROLES, Person, Roster
 from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterLogError
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterLogError, RosterPerson
 from twinreview.core.rosterviews import policy_tables, view_problems, write_views
 from twinreview.core.rosterwrite import JoinRequest, pending_requests
 from twinreview.core.rosterwrite import RosterWriter as _Writer
@@ -262,6 +263,69 @@ class RosterService:
         if roster is None:
             raise RosterAdminError(f"{person.principal} is already on the roster with this key")
         return roster
+
+    def reset_model(
+        self,
+        root: Path,
+        principal: str,
+        key: SshPublicKey,
+        *,
+        models: Sequence[str] = (),
+        name: str | None = None,
+    ) -> SignedRoster:
+        """Give a model a key none of her own keys signed (owner only; everyone is shown it).
+
+        For a model on the roster, the key is added to her entry (her laptop was lost). For a
+        model who was removed, she is added back with the key; with ``models``, ``principal``
+        becomes the model person of those model ids (each must have no model person now). Her
+        consent from before lapses; her rejects from before stand.
+        """
+        ws = _open(root)
+        roster = self._roster(ws.root)
+        state = roster.current
+        assert state is not None
+        _, signer = self._signer()
+        known = state.persons.get(principal)
+        if known is not None:
+            if known.role != "model":
+                raise RosterAdminError(f"{principal} is not a model; only a model's key is reset")
+            if models and set(models) - set(known.models):
+                raise RosterAdminError(
+                    f"{principal} is on the roster: reset her key, then give her model ids with "
+                    "'twinreview roster add'"
+                )
+            fields: dict[str, Any] = {
+                "person": principal,
+                "new_key": key.openssh(),
+                "reset": True,
+            }
+            return self._append(ws.root, signer, "add_key", fields)
+        earlier = _last_seen(roster, principal)
+        chosen = tuple(dict.fromkeys(models)) or tuple(
+            m for m, p in sorted(state.model_of.items()) if p == principal
+        )
+        if not chosen:
+            raise RosterAdminError(
+                f"{principal} was never a model here; name the model ids with --model"
+            )
+        person = Person(
+            principal,
+            name or (earlier.display_name if earlier is not None else principal),
+            "model",
+            chosen,
+        )
+        _check_person(ws, person)
+        fields = {
+            "person": principal,
+            "name": person.display_name,
+            "role": "model",
+            "models": list(chosen),
+            "keys": [key.openssh()],
+            "admin": False,
+            "request": None,
+            "reset": True,
+        }
+        return self._append(ws.root, signer, "add_person", fields)
 
     def request_join(
         self, root: Path, models: Sequence[str], role: str | None = None, name: str | None = None
@@ -581,6 +645,7 @@ class RosterService:
                 else None
             ),
             "revoked": sorted(state.revoked) if state is not None else [],
+            "resets": [r.to_json() for r in state.resets] if state is not None else [],
             "pending": [
                 {
                     "principal": r.principal,
@@ -600,6 +665,15 @@ def _open(root: Path) -> Workspace:
         return Workspace.open(root)
     except WorkspaceError as exc:
         raise RosterAdminError(str(exc)) from None
+
+
+def _last_seen(roster: SignedRoster, principal: str) -> RosterPerson | None:
+    """The person as the roster last listed them (they may have been removed since)."""
+    for state in reversed(roster.states):
+        found = state.persons.get(principal)
+        if found is not None:
+            return found
+    return None
 
 
 def _check_person(ws: Workspace, person: Person) -> None:

@@ -147,17 +147,23 @@ class Matcher:
         # Assets against each other: the same image twice in one batch.
         for c, v in zip(dup_cands, verdicts[len(cands) :], strict=True):
             a, b = asset_idx[c.query], asset_idx[c.ref]
-            # Each side's evidence maps that side onto the other (the inverse for b).
-            for x, y, seen in ((a, b, v), (b, a, v.inverse() if v is not None else None)):
-                m = similarity.decide(c, seen, th, unverified=UNVERIFIED)
-                if m is None:
-                    break
-                evidence = dict(m.evidence)
+            m = similarity.decide(c, v, th, unverified=UNVERIFIED)
+            if m is None:
+                continue
+            # The pair is decided once; each side's evidence maps that side onto the other (the
+            # inverse for b), with the hash alignment seen from that side when it agrees too.
+            back = similarity.reverse(c, asset_fps)
+            seen = v.inverse() if v is not None else None
+            m_back = similarity.decide(back, seen, th, unverified=UNVERIFIED) or similarity.decide(
+                c, seen, th, unverified=UNVERIFIED
+            )
+            assert m_back is not None  # the same verification, or the same hashes, decide it
+            for x, y, match in ((a, b, m), (b, a, m_back)):
+                evidence = dict(match.evidence)
                 if c.clear_cut(th):
                     evidence.update(CLEAR_CUT_DUPLICATE)
-                other = corpus.assets[y].rel
                 out.setdefault(x, []).append(
-                    make.duplicate_in_batch(severities, other=other, match=evidence)
+                    make.duplicate_in_batch(severities, other=corpus.assets[y].rel, match=evidence)
                 )
 
         # Assets against what reviewers rejected before.

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenuBar, QToolBar
 
+from twinreview.ui.queue_model import QueueFilter
 from twinreview.ui.resources import icon
 
 
@@ -326,6 +328,29 @@ ACTIONS: tuple[Spec, ...] = (
     ),
 )
 
+#: Keys that are not actions, for the shortcut sheet: (what, keys).
+OTHER_KEYS: tuple[tuple[str, str], ...] = (
+    ("Select several assets", "Shift+click, Ctrl+click, Shift+Up/Down"),
+    ("Back to the queue from the search box", "Esc, Enter"),
+    ("Pan the image", "Arrow keys, drag"),
+    ("Pan or zoom one side alone", "Shift+arrows, Shift+drag, Shift+wheel"),
+    ("Zoom about the pointer", "Mouse wheel"),
+    ("Fit / 100 %", "Double click"),
+    ("Confirm a dialog (reject reasons, note)", "Ctrl+Enter"),
+    ("Close a dialog", "Esc"),
+)
+#: The queue filters' keys, in the order of :class:`~twinreview.ui.queue_model.QueueFilter`.
+FILTER_KEYS = tuple(f"Alt+{i}" for i in range(1, 7))
+
+
+def other_keys() -> list[tuple[str, str]]:
+    """The shortcut sheet's rows for keys that are not actions: filters, then the rest."""
+    filters = [
+        (f"Filter: {mode.value}", key) for mode, key in zip(QueueFilter, FILTER_KEYS, strict=True)
+    ]
+    return [*filters, *OTHER_KEYS]
+
+
 #: The menu bar: (title, ids; None is a separator).
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan")),
@@ -431,3 +456,28 @@ def build_actions(parent: QObject, slots: Mapping[str, Callable[[], None]]) -> d
     if unused:
         raise KeyError(f"slots without an action: {', '.join(sorted(unused))}")
     return acts
+
+
+def build_toolbar(acts: Mapping[str, QAction]) -> QToolBar:
+    """The main toolbar, laid out from :data:`TOOLBAR`."""
+    tb = QToolBar("Main")
+    tb.setObjectName("main_toolbar")
+    tb.setIconSize(QSize(22, 22))
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    for name in TOOLBAR:
+        if name is None:
+            tb.addSeparator()
+        else:
+            tb.addAction(acts[name])
+    return tb
+
+
+def fill_menus(bar: QMenuBar, acts: Mapping[str, QAction]) -> None:
+    """The menu bar, laid out from :data:`MENUS`: every action found by reading, not only by key."""
+    for title, names in MENUS:
+        menu = bar.addMenu(title)
+        for name in names:
+            if name is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(acts[name])

@@ -12,19 +12,20 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox, QProgressBar, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
 from twinreview.ui.dialogs import SIMPLE_REASONS, RejectDialog
 from twinreview.ui.items import AssetItem
 from twinreview.ui.plain import plain_error
 from twinreview.ui.session import ReviewSession
+from twinreview.ui.status_line import StatusLine
 
 
 class DecideHost(Protocol):
     """What the decide flow needs from the window."""
 
-    progress: QProgressBar
+    status_line: StatusLine
 
     def widget(self) -> QWidget:
         """The parent of the flow's dialogs."""
@@ -139,16 +140,13 @@ class DecideFlow(QObject):
 
     def on_batch_progress(self, done: int, total: int) -> None:
         """Show the batch's progress in the status bar."""
-        self._host.progress.show()
-        self._host.progress.setRange(0, max(1, total))
-        self._host.progress.setValue(done)
-        self._host.progress.setFormat("signing: %v / %m")
+        self._host.status_line.batch_progress(done, total)
 
     def on_batch_finished(self, ok: list[str], refused: list[tuple[str, str]]) -> None:
         """Say how many were signed; list the refusals per asset (the selection stays)."""
         self._batch_running = False
         if not self._session.scan.running:
-            self._host.progress.hide()
+            self._host.status_line.progress.hide()
         if ok:
             self._last_decided = list(ok)
         total = len(ok) + len(refused)

@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from twinreview.core.findings import Severity
-from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
-from twinreview.ui.backend import Identity
+from twinreview.core.policy import DISCLOSURE_KINDS, State
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon
 from twinreview.ui.session import ReviewSession
+from twinreview.ui.status_words import consent_wait, status_sentence, status_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -61,63 +61,6 @@ _SEVERITY_ICON = {
     Severity.WARN: "severity-warn",
     Severity.INFO: "severity-info",
 }
-
-
-def consent_wait(item: AssetItem) -> str | None:
-    """``missing`` / ``withdrawn`` when the asset waits for its model's consent, else None."""
-    status = item.status
-    if status is None or status.consent is None:
-        return None
-    ev = status.evaluation
-    if ev.state is State.BLOCKED and ev.blocked_by == "policy":
-        return status.consent
-    return None
-
-
-def status_text(item: AssetItem, principal: str | None = None) -> str:
-    """A short status for the queue, e.g. ``Pending: agent``."""
-    if item.status is None:
-        return "Scanning…" if item.result is None else "Reading logs…"
-    ev = item.status.evaluation
-    wait = consent_wait(item)
-    if wait == "missing":
-        return "Waiting for consent"
-    if wait == "withdrawn":
-        return "Consent withdrawn"
-    if ev.state is State.PENDING:
-        mine = " (you approved)" if principal and item.latest_by(principal) == APPROVE else ""
-        return f"Pending: {', '.join(ev.missing_roles)}{mine}"
-    if ev.state is State.BLOCKED:
-        return f"Blocked ({ev.blocked_by})" if ev.blocked_by else "Blocked"
-    return ev.state.value.capitalize()
-
-
-def status_sentence(item: AssetItem, identity: Identity | None = None) -> str:
-    """The asset's status in one line for the decision bar and simple mode."""
-    if item.status is None:
-        return "Scanning…" if item.result is None else "Reading logs…"
-    wait = consent_wait(item)
-    if wait is not None:
-        mine = (
-            identity is not None
-            and identity.role == "model"
-            and item.ref.model_id in identity.model_ids
-        )
-        if wait == "withdrawn":
-            return (
-                "Consent withdrawn: you withdrew your consent, so this image cannot be approved."
-                if mine
-                else f"Consent withdrawn: {item.model_name} withdrew consent, so this image "
-                "cannot be approved."
-            )
-        return (
-            "Waiting for your consent: say which uses you allow (My consent…) before images "
-            "of you can be approved."
-            if mine
-            else f"Waiting for the model's consent: {item.model_name} has not said yet which "
-            "uses they allow."
-        )
-    return item.status.evaluation.summary()
 
 
 def findings_text(item: AssetItem) -> str:
@@ -244,10 +187,6 @@ class QueueModel(QAbstractTableModel):
             else:
                 keys[col] = self._display(item, col).lower()
         return tuple(keys)
-
-    def row_of(self, rel: str) -> int:
-        """Source row of an asset, -1 when absent."""
-        return self._row_of.get(rel, -1)
 
     def _principal(self) -> str | None:
         identity = self._session.identity

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.ui.actions import FILTER_KEYS
 from twinreview.ui.compare_view import CompareView
 from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.items import AssetItem
@@ -91,12 +92,12 @@ class ReviewPage(QSplitter):
         self.filter_group = QButtonGroup(self)
         filters = QGridLayout()
         filters.setSpacing(2)
-        for i, mode in enumerate(QueueFilter):
+        for i, (mode, key) in enumerate(zip(QueueFilter, FILTER_KEYS, strict=True)):
             b = QPushButton(mode.value)
             b.setCheckable(True)
-            b.setToolTip(f"{mode.tooltip} (Alt+{i + 1})")
+            b.setToolTip(f"{mode.tooltip} ({key})")
             b.setChecked(mode is QueueFilter.ALL)
-            b.setShortcut(QKeySequence(f"Alt+{i + 1}"))
+            b.setShortcut(QKeySequence(key))
             self.filter_group.addButton(b, i)
             filters.addWidget(b, i // 3, i % 3)
         self.filter_group.idClicked.connect(lambda i: self.set_filter(list(QueueFilter)[i]))

@@ -2,7 +2,7 @@
 
 Built on a worker by :class:`~twinreview.ui.services_backend.ServicesBackend` from
 ``RosterService.show()`` (the signed roster replayed) and read by the dialogs in
-:mod:`twinreview.ui.roster_dialogs`. Everything here is Qt-free so that it can be tested and
+:mod:`twinreview.ui.roster`. Everything here is Qt-free so that it can be tested and
 reused without a display.
 
 Public API:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAction
@@ -13,6 +12,7 @@ from twinreview.ui.compare_view import CompareView
 from twinreview.ui.items import AssetItem
 from twinreview.ui.page import item_at, row_of
 from twinreview.ui.queue_model import QueueModel, QueueProxy
+from twinreview.ui.window_texts import SimpleTexts
 
 
 class SimplePage(QWidget):
@@ -92,10 +92,13 @@ class SimplePage(QWidget):
         layout.addWidget(self.status)
         layout.addLayout(row)
 
-    def show_sentences(self, sentences: Sequence[str]) -> None:
-        """The findings' plain sentences, one per line (hidden when there are none)."""
-        self.findings.setText("<br>".join(f"⚠ {html.escape(t)}" for t in sentences))
-        self.findings.setVisible(bool(sentences))
+    def show_texts(self, texts: SimpleTexts) -> None:
+        """The image's words: which one it is, what was found, where it stands."""
+        self.header.setText(texts.header)
+        # One plain sentence per line (hidden when there are none).
+        self.findings.setText("<br>".join(f"⚠ {html.escape(t)}" for t in texts.sentences))
+        self.findings.setVisible(bool(texts.sentences))
+        self.status.setText(texts.status)
 
     # -- the page interface (:class:`~twinreview.ui.page.AssetPage`) ---------------------------
 
