@@ -10,7 +10,6 @@ root (:mod:`twinreview.ui.app`); tests pass a fake with the same methods.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.policy import Decision, Evaluation
 from twinreview.core.workspace import Workspace
+from twinreview.services.consent import ConsentForm
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.roster_view import RosterView, TrustInfo
 
@@ -200,10 +200,8 @@ class ReviewBackend(Protocol):
         self,
         workspace: Workspace,
         model_id: str,
-        uses: Sequence[str] | None,
-        expires: dt.date | None,
-        require: Sequence[str],
+        form: ConsentForm | None,
         withdraw: bool,
     ) -> None:
-        """Sign the model's own consent (only she can): uses (None: any), end date, roles."""
+        """Sign the model's own consent (only she can): her terms, or a withdrawal."""
         ...

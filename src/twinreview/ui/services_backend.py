@@ -5,7 +5,6 @@ Built once by the composition root (:mod:`twinreview.ui.app`) with the services 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -20,7 +19,7 @@ from twinreview.core.policy import declared_uses
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.workspace import CONFIG_NAME, AssetRef, Workspace, read_sidecar
-from twinreview.services.consent import consent_refusal
+from twinreview.services.consent import ConsentForm, consent_refusal
 from twinreview.services.decisions import DecisionError, DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
@@ -261,20 +260,14 @@ class ServicesBackend:
         self,
         workspace: Workspace,
         model_id: str,
-        uses: Sequence[str] | None,
-        expires: dt.date | None,
-        require: Sequence[str],
+        form: ConsentForm | None,
         withdraw: bool,
     ) -> None:
         """Sign the model's consent with this device's key (the roster checks it is hers)."""
-        self._roster.consent(
-            workspace.root,
-            model_id,
-            uses=tuple(uses) if uses is not None else None,
-            expires=expires,
-            require=tuple(require),
-            withdraw=withdraw,
-        )
+        if withdraw or form is None:
+            self._roster.consent(workspace.root, model_id, withdraw=True)
+        else:
+            form.sign(self._roster, workspace.root)
 
     @staticmethod
     def _trust_info(workspace: Workspace, check: PinCheck) -> TrustInfo:
