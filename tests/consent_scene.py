@@ -5,7 +5,7 @@ model's own consent; the owner (the brand) publishes them all. Then, after publi
 withdraws her consent, Cleo narrows hers to e-commerce (one file went out for social) and rejects
 another of her files, Sam withdraws his approval of a third, and the owner removes Dan from the
 roster; Eli's key is reset by the owner (she consents again with the new key). Ava's consent
-ends on 2027-06-30, so judging with ``--at 2027-07-01`` finds it ended.
+ends on 2099-06-30, so judging with ``--at 2099-07-01`` finds it ended.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def build_scene(base: Path) -> Scene:
         root, Person(ident.principal, "Sam", "agent", tuple(PURPOSES)), ident.public_key
     )
     roster(models["ava"]).consent(
-        root, "ava", purpose=PURPOSES["ava"], expires=dt.date(2027, 6, 30)
+        root, "ava", purpose=PURPOSES["ava"], expires=dt.date(2099, 6, 30)
     )
     roster(models["bea"]).consent(root, "bea", purpose=PURPOSES["bea"], no_expiry=True)
     roster(models["cleo"]).consent(

@@ -44,7 +44,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_each_file_out_of_consent_is_named_with_its_reason(
     scene: Scene, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "published", str(scene.root), "--at", "2027-07-01", "--json")
+    code, out, err = run(capsys, "published", str(scene.root), "--at", "2099-07-01", "--json")
     assert code == 1, err
     doc = json.loads(out)
     by_output = {p["output"]: p for p in doc["published"]}
@@ -54,7 +54,7 @@ def test_each_file_out_of_consent_is_named_with_its_reason(
         p = by_output[scene.outputs[name]]
         return p["state"], " ".join(p["reasons"])
 
-    assert state("expired") == ("out_of_consent", "Ava's consent ended on 2027-06-30.")
+    assert state("expired") == ("out_of_consent", "Ava's consent ended on 2099-06-30.")
     s, why = state("withdrawn")
     assert s == "out_of_consent" and why.startswith("Bea withdrew her consent on 2026-")
     s, why = state("use_dropped")
@@ -85,14 +85,14 @@ def test_each_file_out_of_consent_is_named_with_its_reason(
 def test_text_list_and_a_take_down_date_within_30_days(
     scene: Scene, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "published", str(scene.root), "--at", "2027-06-10")
+    code, out, _ = run(capsys, "published", str(scene.root), "--at", "2099-06-10")
     assert code == 1  # the withdrawals and the dropped use hold at any date
     lines = out.splitlines()
     expired = next(ln for ln in lines if scene.outputs["expired"] in ln)
-    assert expired.startswith("take it down by 2027-06-30")
+    assert expired.startswith("take it down by 2099-06-30")
     first = lines[0]
     assert first.startswith("OUT OF CONSENT")
-    assert out.strip().endswith("(judged at 2027-06-10T00:00+00:00)")
+    assert out.strip().endswith("(judged at 2099-06-10T00:00+00:00)")
     assert "    Bea withdrew her consent on" in out
 
 

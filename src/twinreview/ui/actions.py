@@ -313,6 +313,14 @@ ACTIONS: tuple[Spec, ...] = (
         "the brand, carrying who signed them off",
     ),
     Spec(
+        "published",
+        "Pu&blished files…",
+        None,
+        ("Ctrl+Shift+U",),
+        "Every file that was published, and whether it is still in consent (out of consent "
+        "first); in simple mode, where your images went",
+    ),
+    Spec(
         "search",
         "Filter by path",
         None,
@@ -396,7 +404,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "ref_down",
         ),
     ),
-    ("&Workspace", ("identity", "roster", "consent", None, "publish")),
+    ("&Workspace", ("identity", "roster", "consent", None, "publish", "published")),
     ("&Help", ("shortcuts",)),
 )
 

@@ -196,6 +196,10 @@ class ReviewBackend(Protocol):
         """Write this device's signed join request for ``models``; returns its file name."""
         ...
 
+    def published(self, workspace: Workspace) -> Mapping[str, Any]:
+        """Every published file and where it stands now (``PublishedReport.to_json()``)."""
+        ...
+
     def give_consent(
         self,
         workspace: Workspace,

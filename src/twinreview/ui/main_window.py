@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
             "roster": lambda: self.dialogs.show_roster(),
             "consent": lambda: self.dialogs.show_consent(""),
             "publish": lambda: self.dialogs.show_publish(),
+            "published": lambda: self.dialogs.show_published(simple=self.is_simple()),
             "search": lambda: self.review.search.setFocus(),
             "shortcuts": self.show_shortcuts,
         }

@@ -10,7 +10,7 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from twinreview.services.consent import ConsentForm, consent_refusal
 from twinreview.services.decisions import DecisionError, DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
+from twinreview.services.published import published_report
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.scan import AssetResult, ScanResult, ScanService
 from twinreview.services.status import compute_status, sha256_file
@@ -255,6 +256,11 @@ class ServicesBackend:
     def request_join(self, workspace: Workspace, models: Sequence[str]) -> str:
         """Write this device's signed join request; returns its file name."""
         return self._roster.request_join(workspace.root, tuple(models)).name
+
+    def published(self, workspace: Workspace) -> Mapping[str, Any]:
+        """Every published file and where it stands now, from the signed logs."""
+        report = self._verifier.verify(workspace.root)
+        return published_report(workspace, report=report).to_json()
 
     def give_consent(
         self,
