@@ -144,7 +144,7 @@ def test_read_only_without_keyring(qtbot: Any, settings: QSettings, workspace: P
     dialog.display_name.setText("Me")
     dialog.create_button.click()
     qtbot.waitUntil(lambda: dialog.read_only_reason is not None)
-    assert "No usable keyring" in dialog.message.text()
+    assert "cannot be stored safely" in dialog.message.text()
     assert "gnome-keyring" in dialog.message.text()
     dialog.later_button.click()
     assert not session.can_decide

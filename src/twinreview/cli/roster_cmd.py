@@ -28,7 +28,7 @@ from typing import Any
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import say
-from twinreview.core.keyline import KeyLineError, parse_key_line
+from twinreview.core.keyline import KeyLineError, parse_key_line, principal_for
 from twinreview.core.policytext import policy_sentences
 from twinreview.core.roster import ROLES, Person
 from twinreview.core.rosterviews import policy_tables
@@ -347,14 +347,12 @@ def _do_add(service: RosterService, ws: Workspace, args: argparse.Namespace) -> 
         line = parse_key_line(args.key)
     except KeyLineError as exc:
         return _error(f"--key: {exc}")
-    principal = args.principal or line.principal
-    if principal is None:
+    if args.principal is None and line.principal is None:
         return _error("--key is a bare key that names nobody: give --principal EMAIL too")
-    if line.principal is not None and line.principal != principal:
-        return _error(
-            f"--key is the key line of {line.principal}, not of {principal}: check whose key "
-            "you were given"
-        )
+    try:
+        principal = principal_for(line, args.principal)
+    except KeyLineError as exc:
+        return _error(f"--key: {exc}")
     key = line.key
     person = Person(principal, args.name or principal, args.role, tuple(dict.fromkeys(args.model)))
     service.add_person(ws.root, person, key, admin=args.admin)

@@ -10,6 +10,7 @@ separately.
 Public API:
     KeyLine: the key and the principal the line names (None for a bare key).
     parse_key_line(text) -> KeyLine
+    principal_for(line, given) -> str: whose key it is, from the line and/or the name given.
     KeyLineError: one line for the user, naming no command or option.
 """
 
@@ -85,3 +86,21 @@ def parse_key_line(text: str) -> KeyLine:
             f"the line names {principal!r}: a key belongs to one person, give one e-mail address"
         )
     return KeyLine(signer.key, principal)
+
+
+def principal_for(line: KeyLine, given: str | None) -> str:
+    """The principal the key is added for: ``given``, checked against the line's own.
+
+    Raises:
+        KeyLineError: a bare key and no principal, or a line naming someone else.
+    """
+    if given is None:
+        if line.principal is None:
+            raise KeyLineError("a bare key names nobody: give the person's e-mail address too")
+        return line.principal
+    if line.principal is not None and line.principal != given:
+        raise KeyLineError(
+            f"this is the key line of {line.principal}, not of {given}: check whose key you "
+            "were given"
+        )
+    return given

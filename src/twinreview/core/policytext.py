@@ -184,7 +184,7 @@ _THRESHOLDS: Mapping[str, tuple[str, str]] = {
         "Geometric verification of a candidate; higher is stricter",
     ),
     "min_agreement": (
-        "Copy check: share of the overlap that must show the same detail (per cent)",
+        "Copy check: share of the overlap showing the same detail (%)",
         "Geometric verification of a candidate; higher is stricter",
     ),
     "clear_cut": (
@@ -230,7 +230,7 @@ def _settings() -> tuple[Setting, ...]:
                 label,
                 help_text,
                 SEVERITY,
-                DEFAULT_SEVERITIES[kind].value,
+                DEFAULT_SEVERITIES[kind].label,
                 DISCLOSURE,
             )
         )
@@ -274,7 +274,7 @@ def _settings() -> tuple[Setting, ...]:
                 label,
                 help_text,
                 SEVERITY,
-                severities[kind].value,
+                severities[kind].label,
                 COPIES,
             )
         )
@@ -363,6 +363,8 @@ def value_of(tables: Mapping[str, Any], setting: Setting) -> Any:
         return setting.default
     if setting.kind == FILES and isinstance(value, str):
         return [value]
+    if setting.kind == SEVERITY and isinstance(value, str):
+        return value.strip().lower()  # the tables' spelling is case-insensitive
     return value
 
 

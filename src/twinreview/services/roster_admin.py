@@ -10,9 +10,8 @@ Public API:
     RosterService(keys, trust, verifier, *, clock=None)
         ``init(root, name)``, ``trust_workspace(root, fingerprint=None)``, ``add_person(...)``,
         ``request_join(...)``, ``approve(root, principal)``, ``revoke_key(...)``,
-        ``remove_person(...)``, ``reset_model(...)``, ``set_admin(...)``, ``set_policy(root)``,
-        ``consent(...)``,
-        ``migrate(root)``, ``show(root)``.
+        ``remove_person(...)``, ``reset_model(...)``, ``set_admin(...)``,
+        ``set_policy(root, tables=None)``, ``consent(...)``, ``migrate(root)``, ``show(root)``.
     RosterAdminError: one line for the user.
 """
 
@@ -399,17 +398,27 @@ class RosterService:
         _, signer = self._signer()
         return self._append(root, signer, "update_person", {"person": principal, "admin": admin})
 
-    def set_policy(self, root: Path) -> SignedRoster:
-        """Sign the current ``twinreview.toml`` policy tables as the workspace policy.
+    def set_policy(self, root: Path, tables: Mapping[str, Any] | None = None) -> SignedRoster:
+        """Sign policy tables as the workspace policy: ``tables``, or else ``twinreview.toml``'s.
 
         Invalid tables are refused, never signed (a signed policy that does not parse would
         keep the workspace from opening). The policy signed before is not parsed, so a broken
         one can be replaced.
         """
         try:
-            folder, file_config = read_file_config(root)
-            tables = pin_trust_anchors(folder, policy_tables(file_config))
-            settings_from_config(tables)
+            if tables is None:
+                folder, file_config = read_file_config(root)
+                tables = pin_trust_anchors(folder, policy_tables(file_config))
+                settings_from_config(tables)
+            else:
+                folder = Path(root).expanduser().resolve()
+                given = tables
+                tables = policy_tables(given)
+                unknown = sorted(set(given) - set(tables))
+                if unknown:
+                    raise RosterAdminError(f"{unknown[0]!r} is not a table of the policy")
+                tables = pin_trust_anchors(folder, tables)
+                settings_from_config(tables, source="the new rules")
         except (WorkspaceError, SettingsError) as exc:
             raise RosterAdminError(str(exc)) from None
         _, signer = self._signer()

@@ -305,6 +305,35 @@ ACTIONS: tuple[Spec, ...] = (
         "As a model: which uses of your images you allow, until when",
     ),
     Spec(
+        "rules",
+        "Workspace &rules…",
+        None,
+        ("Ctrl+Shift+W",),
+        "Every rule of the workspace in words: what blocks approval, which AI disclosure may be "
+        "approved; the owner or an admin signs a change",
+    ),
+    Spec(
+        "export_report",
+        "&Export report…",
+        None,
+        ("Ctrl+Shift+E",),
+        "Write the sign-off report: every image, its findings, disclosure and signed decisions",
+    ),
+    Spec(
+        "export_logs",
+        "Export &logs…",
+        None,
+        ("Ctrl+Shift+L",),
+        "Export the signed roster and every decision log, signed with your key, for an auditor",
+    ),
+    Spec(
+        "check_published",
+        "Chec&k a published file…",
+        None,
+        ("Ctrl+Shift+K",),
+        "Was a published image really approved, and by whom? Checked against an export",
+    ),
+    Spec(
         "publish",
         "&Publish cleared…",
         None,
@@ -404,7 +433,22 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "ref_down",
         ),
     ),
-    ("&Workspace", ("identity", "roster", "consent", None, "publish", "published")),
+    (
+        "&Workspace",
+        (
+            "identity",
+            "roster",
+            "consent",
+            "rules",
+            None,
+            "export_report",
+            "export_logs",
+            "check_published",
+            None,
+            "publish",
+            "published",
+        ),
+    ),
     ("&Help", ("shortcuts",)),
 )
 

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication
 
 from twinreview.services.diagnostics import log_failure
 from twinreview.services.keys import KeyStore
+from twinreview.ui.app_errors import error_text, keyring_problem
 from twinreview.ui.backend import KeyringUnavailable, ReviewBackend
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.excepthook import ErrorReporter
@@ -148,7 +149,10 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
             keystore = KeyStore.from_system()
         except KeysError as exc:
             keystore = None
-            keys = str(exc)
+            # The keyring library's advice (variables, backend classes) is for the log; the
+            # window says what to do in its own words.
+            log_failure(_log, "no usable keyring: read-only", exc)
+            keys = keyring_problem(exc)
     if keystore is not None:
         keys = KeyService(keystore, IdentityStore.default())
     trust = TrustStore.default()
@@ -228,7 +232,9 @@ def start_identity(parts: AppParts) -> None:
     def failed(exc: BaseException) -> None:
         log_failure(_log, "cannot read this device's identity", exc)
         reason = (
-            str(exc) if isinstance(exc, KeyringUnavailable) else f"cannot read your identity: {exc}"
+            str(exc)
+            if isinstance(exc, KeyringUnavailable)
+            else f"cannot read your identity: {error_text(exc)}"
         )
         session.set_identity(None, f"Read-only: {reason}")
 

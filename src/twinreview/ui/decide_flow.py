@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.dialogs import SIMPLE_REASONS, RejectDialog
 from twinreview.ui.items import AssetItem
 from twinreview.ui.plain import plain_error
@@ -344,9 +345,11 @@ class DecideFlow(QObject):
         if self._host.is_simple():
             message = plain_error(message)
             rel = rel.rsplit("/", 1)[-1]
+        else:
+            message = app_message(message)
         self._host.say(f"Not recorded: {message}")
         box = QMessageBox(
-            QMessageBox.Icon.Warning,
+            QMessageBox.Icon.Critical,
             "Decision not recorded",
             f"{rel}\n\n{message}",
             QMessageBox.StandardButton.Ok,

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness, sentence, strength
 from twinreview.core.policy import REASON_CODES, Decision, State
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.faces import likeness_of
 from twinreview.ui.items import AssetItem
 from twinreview.ui.resources import icon
@@ -200,8 +201,8 @@ class FindingsPanel(QTextBrowser):
                     "</td></tr>"
                 )
             out.append(
-                '</table><p class="m">Check it against an export of the signed logs: '
-                "<code>twinreview check-published FILE --export EXPORT_DIR</code>.</p>"
+                '</table><p class="m">To check it against an export of the signed logs: '
+                "Workspace › Check a published file…</p>"
             )
         html_text = "\n".join(out)
         self._html = html_text
@@ -282,7 +283,9 @@ class FindingsPanel(QTextBrowser):
             return [f"<p>{_icon_img('status-pending', size)} <b>{_e(text)}</b></p>"]
         out = [f"<p>{_icon_img(icon_name, size)} <b>{_e(text)}</b></p>"]
         if ev.problems:
-            out.append("<ul>" + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>")
+            out.append(
+                "<ul>" + "".join(f"<li>{_e(app_message(p))}</li>" for p in ev.problems) + "</ul>"
+            )
         return out
 
     def _finding_html(self, f: Finding, size: int, muted: str) -> str:

@@ -26,6 +26,7 @@ from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.decide_flow import DecideFlow
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.owner.screens import OwnerScreens
 from twinreview.ui.page import AssetPage
 from twinreview.ui.queue_model import QueueModel
 from twinreview.ui.resources import app_icon
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         self.status_line = StatusLine(self.statusBar(), self.acts["cancel_scan"])
         self.dialogs = WindowDialogs(session, self, self.status_line.say, self)
         self.dialogs.identity_closed = self._on_trust_changed
+        #: The owner's screens: rules, report, export, check, create (their own modules).
+        self.owner = OwnerScreens(session, self, self.dialogs.open, self.status_line.say)
         # Who may sign here: an owner not trusted yet, a replaced owner, no roster, not on it.
         self.trust_banner = TrustBanner()
         self.trust_banner.trust_requested.connect(self.dialogs.ask_trust)
@@ -177,6 +180,10 @@ class MainWindow(QMainWindow):
             "consent": lambda: self.dialogs.show_consent(""),
             "publish": lambda: self.dialogs.show_publish(),
             "published": lambda: self.dialogs.show_published(simple=self.is_simple()),
+            "rules": lambda: self.owner.edit_rules(),
+            "export_report": lambda: self.owner.export_report(),
+            "export_logs": lambda: self.owner.export_logs(),
+            "check_published": lambda: self.owner.check_published(),
             "search": lambda: self.review.search.setFocus(),
             "shortcuts": self.show_shortcuts,
         }
@@ -217,9 +224,7 @@ class MainWindow(QMainWindow):
             )
             self.dialogs.show_identity()
             return
-        self.dialogs.choose_folder(
-            "Create a twinreview workspace in this folder", self.create_workspace_at, "Create here"
-        )
+        self.owner.create_workspace(self.create_workspace_at)
 
     def create_workspace_at(self, path: Path, name: str = "") -> None:
         """Make ``path`` a workspace owned by this device's key, then open it."""

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 )
 
 from twinreview.core.disclosure.c2pa_reader import make_context
-from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
 from twinreview.services.compose import make_executor
@@ -46,8 +45,10 @@ from twinreview.services.publish import PublishOptions, PublishResult, publish_w
 from twinreview.services.publish_check import read_signoff
 from twinreview.services.published import PublishRegister
 from twinreview.services.trust import Verifier
+from twinreview.ui.app_errors import error_text
 from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.findings_panel import FindingsPanel
+from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon
 
 
@@ -185,7 +186,7 @@ class PublishDialog(QDialog):
         chain, key = root / CHAIN_FILE, root / KEY_FILE
         self.cert = self._path_field(str(chain) if chain.is_file() else "")
         self.key = self._path_field(str(key) if key.is_file() else "")
-        self.key.edit.setPlaceholderText("empty: the key stored with 'twinreview keys import-c2pa'")
+        self.key.edit.setPlaceholderText("empty: the brand's key kept in this computer's keyring")
         self.label = QCheckBox("Stamp the workspace's visible AI label in a corner")
         self.no_training = QCheckBox("Declare that AI training and data mining are not allowed")
         self.no_training.setChecked(True)
@@ -208,7 +209,7 @@ class PublishDialog(QDialog):
         self.files.setWordWrap(True)
         self.credentials = FindingsPanel()
         self.credentials.setToolTip("The published file's Content Credentials, read back from it")
-        self.credentials.setHtml('<p class="m">The credentials of a published file show here.</p>')
+        self._no_credentials()
         self.files.currentRowChanged.connect(self._show_file)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.files)
@@ -279,9 +280,13 @@ class PublishDialog(QDialog):
         self._stop.clear()
         self.error_text = ""
         self.outcome = None
+        # Nothing of the last run stays on screen: its files and their credentials are not
+        # what this run writes (and if it fails, it writes nothing).
         self.files.clear()
+        self._no_credentials()
         self.publish_button.setEnabled(False)
         self.progress.setValue(0)
+        self.summary.setStyleSheet("")
         self.summary.setText("Publishing…")
         sink = self._bridge.progress_sink(self._on_progress)
         self._task = self._bridge.run_long(
@@ -336,11 +341,15 @@ class PublishDialog(QDialog):
     def _on_error(self, exc: BaseException) -> None:
         self._running = False
         self.publish_button.setEnabled(True)
-        self._fail(one_line(exc))
+        self._fail(f"Nothing was published: {error_text(exc)}")
 
     def _fail(self, text: str) -> None:
         self.error_text = text
+        self.summary.setStyleSheet(error_style())
         self.summary.setText(text)
+
+    def _no_credentials(self) -> None:
+        self.credentials.setHtml('<p class="m">The credentials of a published file show here.</p>')
 
     def _show_file(self, row: int) -> None:
         if self.outcome is None or not 0 <= row < len(self.outcome.files):

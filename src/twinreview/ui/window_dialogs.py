@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from twinreview.core.policy import State
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.dialogs import IdentityDialog, ShortcutSheet
 from twinreview.ui.roster import ConsentDialog, JoinDialog, RosterDialog, TrustDialog
 from twinreview.ui.roster_view import UNPINNED
@@ -77,10 +78,11 @@ class WindowDialogs(QObject):
         return below if isinstance(below, RosterDialog) and below.isVisible() else self._window
 
     def error(self, what: str, message: str) -> None:
-        """Say that ``what`` failed, in the status line and in a message box."""
+        """Say that ``what`` failed, in the app's words, in the status line and a message box."""
+        message = app_message(message)
         self._say(f"{what}: {message}")
         box = QMessageBox(
-            QMessageBox.Icon.Warning, what, message, QMessageBox.StandardButton.Ok, self._window
+            QMessageBox.Icon.Critical, what, message, QMessageBox.StandardButton.Ok, self._window
         )
         self.open(box, lambda _: None)
 

@@ -22,7 +22,16 @@ from twinreview.ui.session_state import SessionState
 from twinreview.ui.status_words import status_sentence
 
 #: Commands that need an open workspace, and nothing more.
-WORKSPACE_COMMANDS = ("rescan", "next", "previous", "simple", "roster")
+WORKSPACE_COMMANDS = (
+    "rescan",
+    "next",
+    "previous",
+    "simple",
+    "roster",
+    "rules",
+    "export_report",
+    "export_logs",
+)
 #: How many log problems the banner lists before "… and N more".
 BANNER_PROBLEMS = 5
 

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from twinreview.services.consent import ConsentForm, split_list
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import message_line, say, wrap
 from twinreview.ui.roster_view import ConsentInfo, consent_sentence, date_words
@@ -460,7 +461,7 @@ class ConsentDialog(QDialog):
                 return
             self.sign_button.setEnabled(True)
             self._show_current()
-            say(self.message, f"Not signed: {message}", error=True)
+            say(self.message, f"Not signed: {app_message(message)}", error=True)
 
         self.session.roster_action(
             self.session.backend.give_consent,

@@ -7,6 +7,7 @@ import html
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import ROLE_WORDS, message_line, say, wrap
 from twinreview.ui.session import ReviewSession
@@ -93,7 +94,7 @@ class JoinDialog(QDialog):
             if not isValid(self):
                 return
             self.send_button.setEnabled(True)
-            say(self.message, f"Not sent: {message}", error=True)
+            say(self.message, f"Not sent: {app_message(message)}", error=True)
 
         self.session.roster_action(
             self.session.backend.request_join, tuple(models), on_done=done, on_error=failed

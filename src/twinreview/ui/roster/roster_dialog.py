@@ -3,33 +3,53 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
+    QMessageBox,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 from shiboken6 import isValid
 
+from twinreview.ui.app_errors import app_message
+from twinreview.ui.backend import JoinOutcome
+from twinreview.ui.message_style import error_colour
 from twinreview.ui.resources import icon
-from twinreview.ui.roster.widgets import ROLE_WORDS, RowsModel, make_table, message_line, say, wrap
+from twinreview.ui.roster.add_person_dialog import AddPersonDialog
+from twinreview.ui.roster.revoke_dialog import RevokeKeyDialog
+from twinreview.ui.roster.widgets import (
+    ROLE_WORDS,
+    RowsModel,
+    key_label,
+    make_table,
+    message_line,
+    say,
+    wrap,
+)
 from twinreview.ui.roster_view import (
     MISMATCH,
     PINNED,
     UNPINNED,
+    LogGap,
     PersonRow,
     RequestRow,
     RosterView,
     TrustInfo,
     consent_sentence,
     date_words,
+    log_gaps,
 )
 from twinreview.ui.session import ReviewSession
 
@@ -69,6 +89,37 @@ class RosterDialog(QDialog):
             " border-radius: 4px; padding: 6px; }"
         )
         self.problems.hide()
+        self.repair_button = QPushButton("&Set aside the bad lines…")
+        self.repair_button.setToolTip(
+            "Move the roster lines that failed verification out of the way (they never counted), "
+            "so the roster can go on; signed with your key"
+        )
+        self.repair_button.clicked.connect(self.ask_repair)
+        self.repair_button.hide()
+        # Logs shorter than someone saw, or gone (a laptop lost before it synced): they block
+        # the images they could decide on until the owner accepts where they end.
+        self.gaps = wrap(rich=True)
+        self.gaps.setStyleSheet(
+            "QLabel { background: #fff4ce; color: #4d3800; border: 1px solid #e3c96b;"
+            " border-radius: 4px; padding: 6px; }"
+        )
+        self.gap_choice = QComboBox()
+        self.gap_choice.setToolTip("Which log to accept as it is")
+        self.accept_button = QPushButton("Accept that it &ends here…")
+        self.accept_button.setToolTip(
+            "Sign that this log now ends where it does: verification keeps reporting the gap, "
+            "but it no longer blocks; if the log changes again, it blocks again"
+        )
+        self.accept_button.clicked.connect(self.ask_accept)
+        gap_row = QHBoxLayout()
+        gap_row.addWidget(self.gaps, 1)
+        gap_row.addWidget(self.gap_choice)
+        gap_row.addWidget(self.accept_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.gaps_box = QWidget()
+        self.gaps_box.setLayout(gap_row)
+        gap_row.setContentsMargins(0, 0, 0, 0)
+        self.gaps_box.hide()
+        self._gaps: tuple[LogGap, ...] = ()
 
         self.people_model = RowsModel(
             ["Name", "E-mail", "Role", "Models", "Consent", "Rights"],
@@ -85,8 +136,25 @@ class RosterDialog(QDialog):
         self.people, self.people_proxy = make_table(
             self.people_model, "Everyone on the signed roster"
         )
+        self.people.selectionModel().selectionChanged.connect(self._people_selected)
+        self.add_button = QPushButton(icon("identity"), "Add &person…")
+        self.add_button.clicked.connect(self.open_add_person)
+        self.remove_button = QPushButton(icon("reject"), "Re&move…")
+        self.remove_button.clicked.connect(self.ask_remove)
+        self.revoke_button = QPushButton("Re&voke a key…")
+        self.revoke_button.clicked.connect(self.ask_revoke)
+        self.admin_button = QPushButton("Make a&dmin…")
+        self.admin_button.clicked.connect(self.ask_admin)
+        #: The selected person's keys, in full.
+        self.person_details = key_label()
+        people_actions = QHBoxLayout()
+        people_actions.addWidget(self.person_details, 1)
+        for b in (self.add_button, self.remove_button, self.revoke_button, self.admin_button):
+            people_actions.addWidget(b)
         people_box = QGroupBox("People")
-        QVBoxLayout(people_box).addWidget(self.people)
+        pl = QVBoxLayout(people_box)
+        pl.addWidget(self.people)
+        pl.addLayout(people_actions)
 
         self.requests_model = RowsModel(
             ["Name", "E-mail", "Role", "Models", "Key"],
@@ -102,8 +170,11 @@ class RosterDialog(QDialog):
         self.requests, self.requests_proxy = make_table(
             self.requests_model, "Signed join requests waiting for the owner or an admin"
         )
+        self.requests.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.requests.selectionModel().selectionChanged.connect(self._update_buttons)
         self.requests_empty = wrap("No join requests are waiting.")
+        #: The selected requests' keys, in full, to read out to them.
+        self.request_details = key_label()
         self.approve_button = QPushButton(icon("approve"), "&Approve")
         self.approve_button.setToolTip(_APPROVE_TIP)
         self.approve_button.clicked.connect(self.approve_selected)
@@ -116,12 +187,27 @@ class RosterDialog(QDialog):
         rl = QVBoxLayout(requests_box)
         rl.addWidget(self.requests)
         rl.addWidget(self.requests_empty)
+        rl.addWidget(self.request_details)
         rl.addLayout(req_row)
 
         self.policy = wrap(rich=True, selectable=True)
         self.policy.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        policy_scroll = QScrollArea()
+        policy_scroll.setWidget(self.policy)
+        policy_scroll.setWidgetResizable(True)
+        policy_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.rules_button = QPushButton("Change the &rules…")
+        self.rules_button.setToolTip("Each rule in words; your change is signed with your key")
+        self.rules_button.clicked.connect(self.open_rules)
+        rules_row = QHBoxLayout()
+        rules_row.addStretch(1)
+        rules_row.addWidget(self.rules_button)
         policy_box = QGroupBox("Workspace rules (signed)")
-        QVBoxLayout(policy_box).addWidget(self.policy)
+        pol = QVBoxLayout(policy_box)
+        pol.addWidget(policy_scroll, 1)
+        pol.addLayout(rules_row)
+        #: The dialog or question open over this screen, if any.
+        self.child: QWidget | None = None
 
         self.me = wrap(rich=True)
         self.join_button = QPushButton(icon("identity"), "&Join this workspace…")
@@ -164,7 +250,11 @@ class RosterDialog(QDialog):
         grid.setRowStretch(1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
-        layout.addWidget(self.problems)
+        problem_row = QHBoxLayout()
+        problem_row.addWidget(self.problems, 1)
+        problem_row.addWidget(self.repair_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(problem_row)
+        layout.addWidget(self.gaps_box)
         layout.addWidget(me_box)
         layout.addLayout(grid, 1)
         layout.addWidget(self.message)
@@ -172,7 +262,8 @@ class RosterDialog(QDialog):
         session.roster_changed.connect(self.refresh)
         session.trust_changed.connect(self.refresh)
         session.identity_changed.connect(self._update_buttons)
-        self.resize(980, 680)
+        session.statuses_refreshed.connect(self.refresh)
+        self.resize(1060, 720)
         self.refresh()
 
     # -- showing -------------------------------------------------------------------------------
@@ -191,11 +282,16 @@ class RosterDialog(QDialog):
             self.policy.setText("")
             self.me.setText("")
             self.problems.hide()
+            self.gaps_box.hide()
             self._update_buttons()
             return
         self.header.setText(self._header_html(view, trust))
+        person = self._selected_person()
+        chosen = {r.principal for r in self._selected_requests()}
         self.people_model.set_rows([(p, self._person_cells(view, p)) for p in view.people])
         self.people.resizeColumnsToContents()
+        if person is not None:
+            self.select_person(person.principal)
         self.requests_model.set_rows(
             [
                 (
@@ -211,9 +307,13 @@ class RosterDialog(QDialog):
                 for r in view.pending
             ]
         )
-        self.requests.resizeColumnsToContents()
+        # Shown before it is sized: a hidden table measures no rows, and the key column must be
+        # as wide as the whole key code.
         self.requests.setVisible(bool(view.pending))
         self.requests_empty.setVisible(not view.pending)
+        self.requests.resizeColumnsToContents()
+        if chosen:
+            self.select_requests(chosen)
         if view.pending and not self.requests.selectionModel().hasSelection():
             self.requests.selectRow(0)
         self.policy.setText(self._policy_html(view))
@@ -224,22 +324,42 @@ class RosterDialog(QDialog):
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
             self.problems.setText(f"<b>Roster problems</b><ul>{items}</ul>")
         self.problems.setVisible(bool(problems))
+        self._show_gaps()
         self.me.setText(self._me_html(view))
         self._update_buttons()
+
+    def _show_gaps(self) -> None:
+        self._gaps = log_gaps(self.session.verification_problems)
+        items = "".join(f"<li>{html.escape(g.message)}</li>" for g in self._gaps)
+        self.gaps.setText(
+            "<b>Logs that went back or are gone</b>: the images they could decide on are "
+            "blocked. Restore the log if you can; if it is lost (a laptop lost before it synced), "
+            f"accept that it ends where it does.<ul>{items}</ul>"
+        )
+        current = self.gap_choice.currentData()
+        self.gap_choice.clear()
+        for g in self._gaps:
+            self.gap_choice.addItem(g.log, g.log)
+        self.gap_choice.setCurrentIndex(max(0, self.gap_choice.findData(current)))
+        self.gap_choice.setVisible(len(self._gaps) > 1)
+        self.gaps_box.setVisible(bool(self._gaps))
+
+    def gaps_text(self) -> str:
+        """What the screen says about logs that went back (empty: none)."""
+        return self.gaps.text() if self._gaps else ""
 
     @staticmethod
     def _header_html(view: RosterView, trust: TrustInfo | None) -> str:
         if not view.exists:
             return (
                 "<h3>Roster</h3>This workspace has no signed roster yet: nobody can approve or "
-                "reject here. Its owner creates one (“Make me the owner” in the banner, or "
-                "<tt>twinreview init</tt>)."
+                "reject here. Its owner creates one with “Make me the owner” in the banner."
             )
         state = trust.state if trust is not None else view.pin_state
         pinned = {
             PINNED: "trusted on this device",
             UNPINNED: "<b>not trusted on this device yet</b>",
-            MISMATCH: "<b style='color:#b3261e'>NOT the owner this device trusted</b>",
+            MISMATCH: f"<b style='color:{error_colour()}'>NOT the owner this device trusted</b>",
         }.get(state, html.escape(state))
         return (
             f"<h3>Roster of “{html.escape(view.name)}”</h3>"
@@ -329,8 +449,8 @@ class RosterDialog(QDialog):
         why = self._why_no_signing()
         if why is not None:
             return why
-        if self._selected_request() is None:
-            return "Select a request to approve it."
+        if not self._selected_requests():
+            return "Select the requests to approve (Ctrl or Shift + click for several)."
         return None
 
     def _update_buttons(self, *_: object) -> None:
@@ -367,7 +487,19 @@ class RosterDialog(QDialog):
         self.me_note.setText("\n".join(notes))
         self.me_note.setVisible(bool(notes))
 
+        self._update_people_buttons(view, no_signing)
+        chosen = self._selected_requests()
+        self.approve_button.setText(
+            f"&Approve {len(chosen)} selected" if len(chosen) > 1 else "&Approve"
+        )
+        self.request_details.setText(
+            "\n".join(f"{r.name}'s key: {r.fingerprint}" for r in chosen)
+            if view is not None and view.pending
+            else ""
+        )
+        self.request_details.setVisible(bool(chosen))
         approve_why = self._why_not_approve()
+        self.approve_button.setVisible(view is not None and bool(view.pending))
         self.approve_button.setEnabled(
             view is not None and bool(view.pending) and approve_why is None
         )
@@ -384,51 +516,313 @@ class RosterDialog(QDialog):
                 "them before you approve."
             )
 
-    def _selected_request(self) -> RequestRow | None:
-        rows = self.requests.selectionModel().selectedRows()
+    def _update_people_buttons(self, view: RosterView | None, no_signing: str | None) -> None:
+        """Add, Remove, Revoke, Admin: enabled when the roster would take the change.
+
+        Only who may sign at all is judged here (the owner, an admin); the roster itself judges
+        the rest, and what it refuses is shown in its words.
+        """
+        person = self._selected_person()
+        why: str | None = no_signing
+        if why is None and (view is None or not view.i_am_admin):
+            why = "Only the owner or an admin changes the roster; you are neither."
+        picked = why or ("Select a person first." if person is None else None)
+        tips = {
+            self.add_button: ("Add someone by the key line they sent you", why),
+            self.remove_button: (
+                "Take the selected person off the roster (their decisions keep counting)",
+                picked
+                or (
+                    "The owner cannot be removed." if person is not None and person.owner else None
+                ),
+            ),
+            self.revoke_button: (
+                "Revoke one key of the selected person (a lost or stolen laptop)",
+                picked
+                or (
+                    "They have no key to revoke."
+                    if person is not None and not person.keys
+                    else None
+                ),
+            ),
+        }
+        owner = view is not None and view.me is not None and view.me.owner
+        admin_why = picked
+        if admin_why is None and person is not None:
+            if person.owner:
+                admin_why = "The owner is more than an admin."
+            elif not owner:
+                admin_why = "Only the owner appoints or dismisses admins."
+        dismiss = person is not None and person.admin and not person.owner
+        self.admin_button.setText("Dismiss as a&dmin…" if dismiss else "Make a&dmin…")
+        tips[self.admin_button] = (
+            "Let the selected person change the roster and the rules, or stop them",
+            admin_why,
+        )
+        for button, (tip, reason) in tips.items():
+            button.setEnabled(reason is None)
+            button.setToolTip(tip if reason is None else f"{tip} — {reason}")
+        admin = view is not None and view.i_am_admin
+        damaged = view is not None and view.exists and not view.ok
+        self.repair_button.setVisible(damaged and admin)
+        self.accept_button.setEnabled(why is None)
+        if why is not None:
+            self.accept_button.setToolTip(f"Only the owner or an admin accepts a gap — {why}")
+
+    def _selected_requests(self) -> list[RequestRow]:
+        out = []
+        for index in self.requests.selectionModel().selectedRows():
+            obj = self.requests_model.row_object(self.requests_proxy.mapToSource(index).row())
+            if isinstance(obj, RequestRow):
+                out.append(obj)
+        return out
+
+    def _selected_person(self) -> PersonRow | None:
+        rows = self.people.selectionModel().selectedRows()
         if not rows:
             return None
-        source = self.requests_proxy.mapToSource(rows[0])
-        obj = self.requests_model.row_object(source.row())
-        return obj if isinstance(obj, RequestRow) else None
+        obj = self.people_model.row_object(self.people_proxy.mapToSource(rows[0]).row())
+        return obj if isinstance(obj, PersonRow) else None
+
+    def _people_selected(self, *_: object) -> None:
+        person = self._selected_person()
+        if person is None:
+            self.person_details.setText("")
+        else:
+            codes = ", ".join(person.keys) or "no key"
+            self.person_details.setText(f"{person.name}'s key: {codes}")
+        self._update_buttons()
 
     # -- acting --------------------------------------------------------------------------------
 
     def select_request(self, principal: str) -> bool:
-        """Select the join request of ``principal``; False when there is none."""
+        """Select the join request of ``principal`` alone; False when there is none."""
+        return self.select_requests([principal])
+
+    def select_requests(self, principals: Iterable[str]) -> bool:
+        """Select the join requests of ``principals``; False when one is not there."""
+        wanted = set(principals)
+        selection = QItemSelection()
+        found: set[str] = set()
         for row in range(self.requests_proxy.rowCount()):
             obj = self.requests_proxy.index(row, 0).data(Qt.ItemDataRole.UserRole)
-            if isinstance(obj, RequestRow) and obj.principal == principal:
-                self.requests.selectRow(row)
+            if isinstance(obj, RequestRow) and obj.principal in wanted:
+                left = self.requests_proxy.index(row, 0)
+                right = self.requests_proxy.index(row, self.requests_proxy.columnCount() - 1)
+                selection.select(left, right)
+                found.add(obj.principal)
+        self.requests.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
+        return found == wanted
+
+    def select_person(self, principal: str) -> bool:
+        """Select ``principal`` in the people table; False when they are not on it."""
+        for row in range(self.people_proxy.rowCount()):
+            obj = self.people_proxy.index(row, 0).data(Qt.ItemDataRole.UserRole)
+            if isinstance(obj, PersonRow) and obj.principal == principal:
+                self.people.selectRow(row)
                 return True
         return False
 
     def approve_selected(self) -> None:
-        """Approve the selected join request (the roster refuses anyone but owner and admins)."""
-        req = self._selected_request()
-        if req is None:
+        """Approve the selected join requests, one signed entry each."""
+        chosen = self._selected_requests()
+        if not chosen:
             return
         self.approve_button.setEnabled(False)
-        say(self.message, f"Signing: adding {req.principal} to the roster…")
+        names = {r.principal: r for r in chosen}
+        say(self.message, f"Signing: adding {', '.join(names)} to the roster…")
 
-        def done(_: object) -> None:
+        def done(outcome: object) -> None:
             if not isValid(self):  # closed meanwhile
                 return
-            say(
-                self.message,
-                f"Added {req.name} <{req.principal}> as {req.role} for "
-                f"{', '.join(req.models) or 'no models'}; signed with your key.",
-            )
-
-        def failed(message: str) -> None:
-            if not isValid(self):
-                return
-            say(self.message, f"Not approved: {message}", error=True)
-            self._update_buttons()
+            assert isinstance(outcome, JoinOutcome)
+            added = [names[p] for p in outcome.added if p in names]
+            if len(added) == 1:
+                req = added[0]
+                text = (
+                    f"Added {req.name} <{req.principal}> as {req.role} for "
+                    f"{', '.join(req.models) or 'no models'}; signed with your key."
+                )
+            else:
+                text = (
+                    f"Added {len(added)} ({', '.join(r.name for r in added)}); each signed with "
+                    "your key."
+                )
+            refused = "; ".join(f"{p}: {app_message(m)}" for p, m in outcome.refused)
+            if refused:
+                text += f" Not approved: {refused}"
+            say(self.message, text, error=bool(refused))
 
         self.session.roster_action(
-            self.session.backend.approve_join, req.principal, on_done=done, on_error=failed
+            self.session.backend.approve_joins,
+            tuple(names),
+            on_done=done,
+            on_error=lambda message: self._refused("Not approved", message),
         )
+
+    def _refused(self, what: str, message: str) -> None:
+        if not isValid(self):
+            return
+        say(self.message, f"{what}: {app_message(message)}", error=True)
+        self._update_buttons()
+
+    def _open_child(self, dialog: QDialog, on_finished: Callable[[int], None]) -> None:
+        def finished(result: int) -> None:
+            if self.child is dialog:
+                self.child = None
+            on_finished(result)
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        self.child = dialog
+        dialog.open()
+
+    def open_add_person(self) -> None:
+        """Add a person by the key line they sent."""
+        self._open_child(AddPersonDialog(self.session, self), lambda _: None)
+
+    def open_rules(self) -> None:
+        """The workspace's rules, each in words; a change is signed."""
+        from twinreview.ui.owner.policy_editor import PolicyEditor
+
+        self._open_child(PolicyEditor(self.session, self), lambda _: None)
+
+    def _confirm(self, title: str, text: str, verb: str, on_yes: Callable[[], None]) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, self
+        )
+        ok = box.addButton(verb, QMessageBox.ButtonRole.AcceptRole)
+        ok.setToolTip("Sign this change with your key")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self._open_child(box, lambda _: on_yes() if box.clickedButton() is ok else None)
+
+    def _change(self, what: str, done_text: str, fn: Callable[..., object], *args: object) -> None:
+        say(self.message, "Signing with your key…")
+
+        def done(_: object) -> None:
+            if isValid(self):
+                say(self.message, done_text)
+
+        self.session.roster_action(
+            fn, *args, on_done=done, on_error=lambda m: self._refused(what, m)
+        )
+
+    def ask_remove(self) -> None:
+        """Confirm, then remove the selected person."""
+        p = self._selected_person()
+        if p is None:
+            return
+        self._confirm(
+            "Remove from the roster?",
+            f"Remove {p.name} <{p.principal}> from the roster? They cannot approve or reject "
+            "here any more. Their earlier decisions keep counting.",
+            "&Remove",
+            lambda: self._change(
+                "Not removed",
+                f"Removed {p.name}; signed with your key. Their earlier decisions keep counting.",
+                self.session.backend.remove_person,
+                p.principal,
+            ),
+        )
+
+    def ask_admin(self) -> None:
+        """Confirm, then appoint or dismiss the selected person as an admin."""
+        p = self._selected_person()
+        if p is None:
+            return
+        if p.admin:
+            title, verb = "Dismiss as admin?", "&Dismiss as admin"
+            text = (
+                f"{p.name} <{p.principal}> will no longer change the roster or the rules. "
+                "They stay on the roster."
+            )
+        else:
+            title, verb = "Make an admin?", "Make &admin"
+            text = (
+                f"Make {p.name} <{p.principal}> an admin? Admins add and remove people, revoke "
+                "keys, approve join requests and change the workspace's rules, each signed "
+                "with their own key."
+            )
+        self._confirm(
+            title,
+            text,
+            verb,
+            lambda: self._change(
+                "Not changed",
+                f"{p.name} is {'no longer ' if p.admin else ''}an admin; signed with your key.",
+                self.session.backend.set_admin,
+                p.principal,
+                not p.admin,
+            ),
+        )
+
+    def ask_repair(self) -> None:
+        """Confirm, then move the roster lines that failed verification aside."""
+
+        def repaired(moved: object) -> None:
+            if isValid(self):
+                say(
+                    self.message,
+                    f"Set aside the lines that failed verification ({moved}); the roster goes on."
+                    if moved
+                    else "The roster has no bad lines.",
+                )
+
+        self._confirm(
+            "Set aside the bad roster lines?",
+            "Lines that are not validly signed by someone allowed to make that change never "
+            "counted. They are moved to a file beside the roster (nothing is deleted), so that "
+            "the roster can be signed again.",
+            "&Set aside",
+            lambda: self.session.roster_action(
+                self.session.backend.set_aside_bad_lines,
+                on_done=repaired,
+                on_error=lambda m: self._refused("Not set aside", m),
+            ),
+        )
+
+    def ask_accept(self) -> None:
+        """Confirm, then sign that the chosen log now ends where it does."""
+        log = self.gap_choice.currentData()
+        if not isinstance(log, str):
+            return
+        self._confirm(
+            "Accept that this log ends here?",
+            f"Accept that the log {log} now ends where it does? Do this only when it cannot be "
+            "restored (a laptop lost before it synced). Verification keeps reporting the gap, "
+            "but the images it blocks can be decided again; if the log changes again, it blocks "
+            "again.",
+            "&Accept",
+            lambda: self._change(
+                "Not accepted",
+                f"Accepted that the log {log} ends where it does; signed with your key.",
+                self.session.backend.accept_log,
+                log,
+            ),
+        )
+
+    def ask_revoke(self) -> None:
+        """Choose one of the selected person's keys, then revoke it."""
+        p = self._selected_person()
+        if p is None:
+            return
+        dialog = RevokeKeyDialog(p, self)
+
+        def finished(result: int) -> None:
+            fp = dialog.chosen()
+            if result != QDialog.DialogCode.Accepted or fp is None:
+                return
+            self._change(
+                "Not revoked",
+                f"Revoked {p.name}'s key {fp}; signed with your key.",
+                self.session.backend.revoke_key,
+                p.principal,
+                fp,
+            )
+
+        self._open_child(dialog, finished)
 
     def _consent_clicked(self) -> None:
         view = self.session.roster

@@ -15,10 +15,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
 
+from twinreview.ui.message_style import error_style, ok_style
+
 ROLE_WORDS = {"model": "Model", "agent": "Agent", "brand": "Brand"}
-#: Colours of the message lines (readable on light and dark palettes' base colours).
-ERROR_STYLE = "color: #b3261e;"
-OK_STYLE = "color: #1f7a3f;"
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -41,9 +40,20 @@ def wrap(text: str = "", *, rich: bool = False, selectable: bool = False) -> QLa
     return label
 
 
+def key_label() -> QLabel:
+    """A line for key codes: fixed-width, never wrapped or cut, selectable to copy."""
+    label = QLabel()
+    label.setFont(mono())
+    label.setWordWrap(False)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setToolTip("The key's code: read it out to them and compare it exactly")
+    return label
+
+
 def say(label: QLabel, text: str, *, error: bool = False) -> None:
     """Show ``text`` on a message line, in the error colour when ``error``."""
-    label.setStyleSheet(ERROR_STYLE if error else OK_STYLE)
+    label.setStyleSheet(error_style() if error else ok_style())
     label.setText(text)
 
 
