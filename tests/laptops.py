@@ -212,7 +212,7 @@ class Studio:
                 "--role", role, "--name", name, *[a for m in models for a in ("--model", m)],
             )  # fmt: skip
         self.owner.ok("roster", "admin", root, ADA)
-        self.ava.ok("consent", root, "--model", "ava")
+        self.ava.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
 
     @property
     def laptops(self) -> tuple[Laptop, ...]:
@@ -220,6 +220,14 @@ class Studio:
         return (self.owner, self.ava, self.kim, self.ada)
 
 
+# Her consent's terms besides the uses (the command asks for each; nothing is assumed).
+CONSENT_TERMS = (
+    "--uses",
+    "ecommerce",
+    "--purpose",
+    "Autumn e-commerce for the brand",
+    "--no-expiry",
+)
 AVA = "ava@example.com"
 KIM = "kim@agency.example"
 ADA = "ada@brand.example"

@@ -18,12 +18,15 @@ from pathlib import Path
 import pytest
 
 from decision_helpers import build_workspace
-from laptops import ADA, AVA, Laptop, Studio, kinds, messages
+from laptops import ADA, AVA, CONSENT_TERMS, Laptop, Studio, kinds, messages
 from twinreview.services.decisions import DecisionError
 
 LOOK1 = "assets/ava/look1.jpg"
 LOOK2 = "assets/ava/spring/look2.jpg"
 MAL = "mal@evil.example"
+# What an impostor signs in her name: a use she never allowed (the command asks for every term,
+# so the attempt reaches the roster, which must refuse it).
+WIDER_TERMS = ("--uses", "ecommerce,billboard", "--purpose", "anything", "--no-expiry")
 
 
 @pytest.fixture
@@ -31,7 +34,7 @@ def studio(tmp_path: Path) -> Studio:
     root = build_workspace(tmp_path / "ws")
     (root / "assets/ava/look1.json").write_text('{"intended_use": "billboard"}')
     s = Studio(tmp_path / "laptops", root)
-    s.ava.ok("consent", root, "--model", "ava", "--uses", "ecommerce")
+    s.ava.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
     s.kim.decide(root, LOOK1, "approve")
     return s
 
@@ -46,7 +49,8 @@ def impostor(studio: Studio, tmp_path: Path, principal: str = AVA) -> Laptop:
 
 def speak_for_her(studio: Studio, fake: Laptop) -> None:
     """The impostor's key widens "her" consent and approves: what the attack is for."""
-    fake.run("consent", studio.root, "--model", "ava", "--uses", "ecommerce,billboard")
+    tried = fake.run("consent", studio.root, "--model", "ava", *WIDER_TERMS)
+    assert "nothing is assumed" not in tried.err  # the terms were complete: the roster decided
     with contextlib.suppress(DecisionError):  # refused: the roster does not let this key sign
         fake.decide(studio.root, LOOK1, "approve")
 
@@ -163,7 +167,7 @@ def test_the_owners_reset_is_shown_to_everyone_and_her_rejects_stand(
     assert status["state"] == "blocked"
     assert "consent" in " ".join(status["problems"])
     # With the new key she consents and approves the image she had rejected: the reject stands.
-    new.ok("consent", root, "--model", "ava")
+    new.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
     new.decide(root, LOOK2, "approve")
     for laptop in (*studio.laptops, new):
         assert laptop.state(root, LOOK2) == "rejected", laptop.name

@@ -20,7 +20,7 @@ import c2pa
 import pytest
 from PIL import Image, ImageDraw
 
-from publish_helpers import CLEARED, TAM, PublishWs, build_publish_ws, xmp_jpeg
+from publish_helpers import CLEARED, TAM, PublishWs, build_publish_ws, publish_cli, xmp_jpeg
 from tools.c2pa_pki import Pki, make_pki
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
@@ -42,21 +42,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     pw.decide(pw.agent, VETOED, "approve")
     pw.decide(pw.model, VETOED, "reject", reasons=["likeness_wrong"])
     out = base / "out"
-    assert (
-        main(
-            [
-                "publish",
-                str(pw.root),
-                str(out),
-                "--signer-cert",
-                str(pw.chain),
-                "--signer-key",
-                str(pw.key),
-                *[a for rel in CLEARED for a in ("--asset", rel)],
-            ]
-        )
-        == 0
-    )
+    assert publish_cli(pw, out, *[a for rel in CLEARED for a in ("--asset", rel)]) == 0
     identity, key = pw.agent.signer()
     export_workspace(pw.root, base / "export", identity, key)
     published = out / "ava" / "look.jpg"
@@ -171,9 +157,7 @@ def test_the_genuine_file_still_passes(
 def labelled(scene: dict[str, Any]) -> dict[str, Any]:
     pw: PublishWs = scene["pw"]
     out = scene["base"] / "labelled"
-    args = ["publish", str(pw.root), str(out), "--signer-cert", str(pw.chain)]
-    args += ["--signer-key", str(pw.key), "--label", *[a for r in CLEARED for a in ("--asset", r)]]
-    assert main(args) == 0
+    assert publish_cli(pw, out, "--label", *[a for r in CLEARED for a in ("--asset", r)]) == 0
     return {"out": out, "files": [out / rel.removeprefix("assets/") for rel in CLEARED]}
 
 
@@ -245,8 +229,7 @@ def test_a_decision_without_image_digest_is_checked_through_the_workspace(
     monkeypatch.setattr(decisions, "_image_digest", lambda ws, facts: None)
     pw = build_publish_ws(tmp_path)
     out = tmp_path / "out"
-    args = ["publish", str(pw.root), str(out), "--signer-cert", str(pw.chain)]
-    assert main([*args, "--signer-key", str(pw.key), "--asset", LOOK]) == 0
+    assert publish_cli(pw, out, "--asset", LOOK) == 0
     identity, key = pw.agent.signer()
     export_workspace(pw.root, tmp_path / "export", identity, key)
     published = out / "ava" / "look.jpg"

@@ -281,6 +281,9 @@ class FakeBackend:
     def give_consent(self, *args: Any) -> None:
         raise NotImplementedError
 
+    def published(self, workspace: Workspace) -> dict[str, Any]:
+        return {"published": [], "counts": {}, "at": "", "verification_problems": []}
+
     def decide(
         self,
         workspace: Workspace,

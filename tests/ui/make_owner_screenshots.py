@@ -87,6 +87,7 @@ def main() -> int:
     from twinreview.services.export import export_workspace
     from twinreview.services.keys import IdentityStore, KeyService, KeyStore
     from twinreview.services.publish import publish_workspace
+    from twinreview.services.published import PublishRegister
     from twinreview.services.roster_admin import RosterService
     from twinreview.services.trust import TrustStore, Verifier
     from twinreview.ui.app import _qapp, build_app, start_identity
@@ -151,7 +152,10 @@ def main() -> int:
         DecisionService(keys).decide(Workspace.open(ws), cleared, "approve")
     published = tmp / "published"
     publish_workspace(
-        Workspace.open(ws), published, load_credentials(ws / CHAIN_FILE, ws / KEY_FILE)
+        Workspace.open(ws),
+        published,
+        load_credentials(ws / CHAIN_FILE, ws / KEY_FILE),
+        register=PublishRegister(olga),
     )
     identity, key = olga.signer()
     export = tmp / "spring-campaign-export"
@@ -357,7 +361,12 @@ def main() -> int:
     # Publishing again without a key: the error, and nothing of the last run left on screen.
     store = C2paKeyStore(KeyStore(MemoryKeyring(), allow_untrusted_backend=True))
     pub = PublishDialog(
-        Workspace.open(ws), session.bridge, 1, keystore=lambda: store, parent=window
+        Workspace.open(ws),
+        session.bridge,
+        1,
+        keystore=lambda: store,
+        parent=window,
+        register=lambda: PublishRegister(olga),
     )
     pub.outdir.edit.setText(str(tmp / "published-again"))
     pub.resize(1000, 700)

@@ -425,7 +425,9 @@ def test_check_a_published_file_in_the_app(qtbot: Any, tmp_path: Path, devices: 
 
     pw = build_publish_ws(tmp_path / "pub")
     out = tmp_path / "published"
-    publish_workspace(Workspace.open(pw.root), out, load_credentials(pw.chain, pw.key))
+    publish_workspace(
+        Workspace.open(pw.root), out, load_credentials(pw.chain, pw.key), register=pw.register()
+    )
     export = tmp_path / "export"
     identity, key = pw.agent.signer()
     export_workspace(pw.root, export, identity, key)
@@ -588,7 +590,9 @@ def test_publishing_without_a_key_says_what_to_do_and_forgets_the_last_file(
     bridge = Bridge(pool)
     try:
         store = C2paKeyStore(KeyStore(MemoryKeyring(), allow_untrusted_backend=True))
-        dialog = PublishDialog(Workspace.open(pw.root), bridge, 3, keystore=lambda: store)
+        dialog = PublishDialog(
+            Workspace.open(pw.root), bridge, 3, keystore=lambda: store, register=pw.register
+        )
         qtbot.addWidget(dialog)
         dialog.outdir.edit.setText(str(tmp_path / "out"))
         dialog.cert.edit.setText(str(pw.chain))

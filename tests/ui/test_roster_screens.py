@@ -479,8 +479,8 @@ def test_a_model_signs_her_consent_and_the_roster_shows_it(
     qtbot.waitExposed(dialog)
     assert "You have not given your consent yet" in dialog.current.text()
     assert set(dialog.use_boxes) == {"ecommerce", "social"}  # from her images' sidecars
-    dialog.only_uses.setChecked(True)
     dialog.use_boxes["ecommerce"].setChecked(True)
+    dialog.purpose.setText("Autumn campaign e-commerce for the brand")
     dialog.until.setChecked(True)
     from PySide6.QtCore import QDate
 
@@ -492,8 +492,8 @@ def test_a_model_signs_her_consent_and_the_roster_shows_it(
     qtbot.waitUntil(lambda: dialog.message.text() == "Signed.")
     qtbot.waitUntil(lambda: "only ecommerce" in dialog.current.text())
     assert dialog.current.text().startswith(
-        "You allow only ecommerce, until 30 June 2031; each image needs the approval of you, "
-        "your agent and the brand."
+        "Now: You allow only ecommerce, until 30 June 2031; each image needs the approval of "
+        "you, your agent and the brand. For “Autumn campaign e-commerce for the brand”."
     )
     shown = app.roster.show(root)["consents"]["ava"]
     assert (shown["signed_by"], shown["uses"], shown["expires"], shown["require"]) == (
@@ -517,7 +517,7 @@ def test_a_model_signs_her_consent_and_the_roster_shows_it(
     w.acts["consent"].trigger()
     dialog = w.dialogs.current
     assert isinstance(dialog, ConsentDialog)
-    assert dialog.only_uses.isChecked() and dialog.use_boxes["ecommerce"].isChecked()
+    assert dialog.use_boxes["ecommerce"].isChecked() and dialog.until.isChecked()
     dialog.withdraw_button.click()
     assert isinstance(dialog.confirm, QMessageBox)
     [ok] = [b for b in dialog.confirm.buttons() if "Withdraw" in b.text()]

@@ -25,6 +25,7 @@ from twinreview.core.findings import Finding, Severity
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.reasons import REASON_CODES, reasons_text
 from twinreview.core.workspace import Workspace
+from twinreview.services.consent import consent_refusal
 from twinreview.services.decisions import (
     DecisionError,
     DecisionService,
@@ -176,6 +177,11 @@ def _decide_one(
     if result is None:
         return EXIT_USAGE
     _show_findings(rel, result.findings)
+    if args.decision == APPROVE:
+        outside = consent_refusal(ws, rel)
+        if outside is not None:
+            say(f"twinreview: {rel} cannot be approved: {outside}", file=sys.stderr)
+            return EXIT_CHECK_FAILED
     try:
         entry = service.decide(
             ws,

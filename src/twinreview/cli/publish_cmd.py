@@ -2,9 +2,11 @@
 
 ``publish WS OUTDIR --signer-cert CHAIN.pem [--signer-key KEY.pem] [--asset PATH]... [--label]
 [--no-training]`` writes a copy of each cleared asset (or of the ones named) into OUTDIR, with the
-IPTC digital source type in XMP and a C2PA manifest signed with the brand's certificate that
-carries the sign-off (``services.publish``). Without ``--signer-key`` the key comes from the OS
-keyring (``twinreview keys import-c2pa``). Exit 0 when everything was published; 1 when an asset
+IPTC digital source type, the person shown and her consent in XMP and a C2PA manifest signed
+with the brand's certificate that binds them and carries the sign-off (``services.publish``), and
+records each file as a signed ``published`` entry in the publisher's own log (their reviewer key,
+from the OS keyring). Without ``--signer-key`` the brand's key comes from the OS keyring
+(``twinreview keys import-c2pa``). Exit 0 when everything was published; 1 when an asset
 was refused (one line each; nothing is written); 2 for usage errors, an unusable OUTDIR or a
 certificate C2PA refuses.
 
@@ -34,9 +36,10 @@ from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_cred
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor
 from twinreview.services.export_check import ExportCheckError
-from twinreview.services.keys import KeysError
+from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
 from twinreview.services.publish_check import check_published
+from twinreview.services.published import PublishRegister
 from twinreview.services.status import cached_sha256
 from twinreview.services.trust import TrustStore, Verifier
 
@@ -125,14 +128,29 @@ def _error(message: str) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    """``publish`` with the system keyring (used only without --signer-key)."""
-    return cmd_publish(args, C2paKeyStore.from_system)
+    """``publish`` with the system keyring: the reviewer key and the brand's C2PA key."""
+    return cmd_publish(
+        args,
+        C2paKeyStore.from_system,
+        lambda: PublishRegister(KeyService(KeyStore.from_system(), IdentityStore.default())),
+    )
 
 
-def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) -> int:
-    """Publish; print what was written (or refused); return the exit code."""
+def cmd_publish(
+    args: argparse.Namespace,
+    keystore: Callable[[], C2paKeyStore],
+    register: Callable[[], PublishRegister],
+) -> int:
+    """Publish; print what was written (or refused); return the exit code.
+
+    Args:
+        args: The parsed command line.
+        keystore: Where the brand's C2PA key is, when --signer-key is not given.
+        register: Records each file in the signed log of this device's reviewer key.
+    """
     ws = Workspace.open(args.workspace)
     try:
+        recorder = register()
         store = keystore() if args.signer_key is None else None
         credentials = load_credentials(args.signer_cert, args.signer_key, store)
     except (SignerError, KeysError) as exc:
@@ -151,6 +169,7 @@ def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) 
                 ws,
                 args.outdir,
                 credentials,
+                register=recorder,
                 assets=named,
                 options=options,
                 verify=Verifier.default().verify,
@@ -181,7 +200,8 @@ def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) 
         say(f"published {item.output}  ({kind}; signed off by {', '.join(item.approvals)})")
     say(
         f"twinreview: {len(result.published)} file(s) written to {args.outdir}, "
-        f"signed by {credentials.subject}",
+        f"signed by {credentials.subject}; each recorded in your signed log "
+        "('twinreview published' lists them)",
         file=sys.stderr,
     )
     return EXIT_OK

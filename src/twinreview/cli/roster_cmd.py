@@ -9,8 +9,9 @@
   ``roster remove WS PRINCIPAL``, ``roster reset WS PRINCIPAL --key KEY`` (owner only),
   ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
   ``roster migrate WS``, ``roster show WS [--json]``.
-- ``twinreview consent WS --model ID [--uses a,b] [--expires YYYY-MM-DD] [--require model,agent]
-  [--withdraw]``: signed by the model herself.
+- ``twinreview consent WS --model ID --uses a,b --purpose TEXT (--expires YYYY-MM-DD |
+  --no-expiry) [--pay-terms TEXT] [--exclude a,b] [--require model,agent]``, or ``--withdraw``:
+  signed by the model herself; a required answer left out is refused in one line.
 
 Exit codes: 0 done; 1 the roster refused the change (not allowed, not pinned, damaged roster);
 2 usage errors.
@@ -32,6 +33,7 @@ from twinreview.core.policytext import policy_sentences
 from twinreview.core.roster import ROLES, Person
 from twinreview.core.rosterviews import policy_tables
 from twinreview.core.workspace import Workspace
+from twinreview.services.consent import NO_PURPOSE, ConsentForm, split_list
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.roster_admin import NoSigningKey, RosterAdminError, RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -64,13 +66,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "consent",
         help="give, narrow, widen or withdraw your consent as a model (signed)",
         description="Sign your consent for one model id into the roster. Only the model herself "
-        "can; the latest consent counts. Without --uses any use is allowed; without --expires it "
-        "does not expire.",
+        "can; the latest consent counts. Nothing is assumed for you: name the uses you allow, "
+        "what they are for in your own words, and an end date (or --no-expiry, explicitly).",
     )
     p.add_argument("workspace", metavar="WS", help="workspace folder")
     p.add_argument("--model", required=True, metavar="ID", help="your model id")
-    p.add_argument("--uses", metavar="a,b", help="allowed uses, comma separated")
+    p.add_argument("--uses", metavar="a,b", help="the uses you allow, comma separated (required)")
+    p.add_argument(
+        "--purpose",
+        metavar="TEXT",
+        help='what it is for, in your words, e.g. "Spring 2027 e-commerce for Brand X" (required)',
+    )
     p.add_argument("--expires", metavar="YYYY-MM-DD", help="last day of your consent (UTC)")
+    p.add_argument(
+        "--no-expiry",
+        action="store_true",
+        help="your consent has no end date (instead of --expires; an explicit choice)",
+    )
+    p.add_argument("--pay-terms", metavar="TEXT", help="a reference to the pay terms (contract)")
+    p.add_argument(
+        "--exclude",
+        metavar="a,b",
+        help="content you exclude (e.g. nudity,political,alcohol), matched against an image's "
+        "categories",
+    )
     p.add_argument(
         "--require",
         default="model,agent",
@@ -267,23 +286,47 @@ def _do_trust(service: RosterService, ws: Workspace, args: argparse.Namespace) -
 
 
 def _do_consent(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    if args.withdraw:
+        service.consent(ws.root, args.model, withdraw=True)
+        print(f"your consent for {args.model} is withdrawn: none of its images can be cleared")
+        return EXIT_OK
     expires = None
     if args.expires:
         try:
             expires = dt.date.fromisoformat(args.expires)
         except ValueError:
             return _error(f"--expires must be a date like 2027-06-30, not {args.expires!r}")
-    uses = [u for u in args.uses.split(",") if u.strip()] if args.uses is not None else None
-    require = [r.strip() for r in args.require.split(",") if r.strip()]
-    service.consent(
-        ws.root, args.model, uses=uses, expires=expires, require=require, withdraw=args.withdraw
+    form = ConsentForm(
+        args.model,
+        uses=split_list(args.uses) or None,
+        purpose=args.purpose,
+        expires=expires,
+        no_expiry=args.no_expiry,
+        pay_terms=args.pay_terms,
+        exclude=split_list(args.exclude),
+        require=split_list(args.require),
     )
-    if args.withdraw:
-        print(f"your consent for {args.model} is withdrawn: none of its images can be cleared")
-    else:
-        what = f"uses {', '.join(uses)}" if uses is not None else "any use"
-        until = f" until {expires.isoformat()}" if expires else ""
-        print(f"consent signed for {args.model}: {what}{until}; approvals by {', '.join(require)}")
+    missing = form.missing()
+    if missing:
+        flags = {"uses": "--uses a,b", "purpose": "--purpose TEXT"}
+        flags["end date"] = "--expires YYYY-MM-DD or --no-expiry"
+        return _error(
+            "consent needs "
+            + ", ".join(flags[m] for m in missing)
+            + ": nothing is assumed for you (no 'any use', no open end unless you say so)"
+        )
+    problem = form.problem(dt.datetime.now(dt.UTC).date())
+    if problem is not None:
+        return _error(problem)
+    form.sign(service, ws.root)
+    until = f"until {expires.isoformat()}" if expires else "with no end date (your choice)"
+    assert form.uses is not None
+    print(
+        f"consent signed for {args.model}: uses {', '.join(form.uses)} {until}, for "
+        f'"{form.purpose}"; approvals by {", ".join(form.require)}'
+    )
+    if form.exclude:
+        print(f"excluded: {', '.join(form.exclude)}")
     return EXIT_OK
 
 
@@ -339,8 +382,16 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
             if c["withdrawn"]
             else (f"uses {', '.join(c['uses'])}" if c["uses"] is not None else "any use")
         )
-        until = f", until {c['expires']}" if c["expires"] else ""
+        if c["expires"]:
+            until = f", until {c['expires']}"
+        else:
+            until = ", no end date (her choice)" if c.get("no_expiry") else ", no end date recorded"
         say(f"  consent {mid}: {state}{until}; approvals by {', '.join(c['require'])}")
+        if not c["withdrawn"]:
+            purpose = f'for "{c["purpose"]}"' if c.get("purpose") else NO_PURPOSE
+            extra = f"; excluded: {', '.join(c['exclude'])}" if c.get("exclude") else ""
+            extra += f"; pay terms: {c['pay_terms']}" if c.get("pay_terms") else ""
+            say(f"    {purpose}{extra}")
     for reset in data["resets"]:
         say(f"  reset: {reset['message']}")
     _show_policy(data, policy_tables(ws.file_config))

@@ -41,6 +41,7 @@ from typing import Any
 
 from twinreview.core.consent import (
     CONSENT_EXPIRED,
+    CONTENT_EXCLUDED,
     USE_NOT_ALLOWED,
     consent_problems,
     norm_use,
@@ -88,10 +89,12 @@ _KIND_TO_REASON: Mapping[str, str] = {
     UNREADABLE: "quality",
     CONSENT_EXPIRED: "not_consented_use",
     USE_NOT_ALLOWED: "not_consented_use",
+    CONTENT_EXCLUDED: "not_consented_use",
     **{kind: "no_disclosure" for kind in DISCLOSURE_KINDS},
 }
 
 USE_FIELDS: tuple[str, ...] = ("intended_use", "use")
+CATEGORIES_FIELD = "categories"
 
 
 class PolicyError(TwinreviewError, ValueError):
@@ -147,6 +150,8 @@ class ModelPolicy:
             the consent means the end of that day (UTC).
         expires_label: The expiry as the policy states it (``2027-06-30``), for messages.
         allowed_uses: Allowed uses (lower case); None when any use is allowed.
+        excluded: Content categories she excludes (lower case).
+        purpose: What she gave it for, in her words (None: not recorded).
     """
 
     model_id: str
@@ -155,6 +160,8 @@ class ModelPolicy:
     expires: dt.datetime | None = None
     expires_label: str | None = None
     allowed_uses: tuple[str, ...] | None = None
+    excluded: tuple[str, ...] = ()
+    purpose: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``status --json`` and reports."""
@@ -165,6 +172,8 @@ class ModelPolicy:
             "expires": self.expires_label,
             "expires_at": iso_utc(self.expires, "auto") if self.expires else None,
             "allowed_uses": list(self.allowed_uses) if self.allowed_uses is not None else None,
+            "excluded": list(self.excluded),
+            "purpose": self.purpose,
         }
 
 
@@ -190,6 +199,8 @@ def policy_from_consent(model_id: str, consent: Consent | None) -> ModelPolicy |
         expires=expires,
         expires_label=consent.expires,
         allowed_uses=consent.uses,
+        excluded=consent.exclude,
+        purpose=consent.purpose,
     )
 
 
@@ -213,6 +224,21 @@ def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
             if uses:
                 return uses
     return None
+
+
+def declared_categories(sidecar: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The content categories an asset's sidecar lists (``categories``), lower case.
+
+    Matched against the content a model excluded from her consent.
+    """
+    if sidecar is None:
+        return ()
+    value = sidecar.get(CATEGORIES_FIELD)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(norm_use(v) for v in value if isinstance(v, str) and v.strip()))
 
 
 @dataclass(frozen=True)
@@ -421,6 +447,7 @@ def evaluate(
     uses: Sequence[str] | None = None,
     verification_problems: Sequence[str] = (),
     sidecar_sha256: str | None = None,
+    categories: Sequence[str] = (),
 ) -> Evaluation:
     """Evaluate one asset under its model's consent policy.
 
@@ -437,6 +464,7 @@ def evaluate(
         sidecar_sha256: sha256 of the asset's sidecar now (None: no sidecar). A decision counts
             only for the sidecar it was signed with (the intended use is part of what was
             approved).
+        categories: The content categories its sidecar lists (see :func:`declared_categories`).
 
     Returns:
         The :class:`Evaluation`.
@@ -500,7 +528,7 @@ def evaluate(
     if rejections:
         return Evaluation(State.REJECTED, rejections=rejections, **common)
 
-    problems = [sentence for _, sentence in consent_problems(policy, uses, now)]
+    problems = [sentence for _, sentence in consent_problems(policy, uses, now, categories)]
     roles_on_roster = set(eligible.values())
     nobody = [role for role in policy.required_roles if role not in roles_on_roster]
     if nobody:

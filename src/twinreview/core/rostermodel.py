@@ -92,6 +92,11 @@ class Consent:
         withdrawn: Consent withdrawn: nothing of this model can be cleared.
         seq: The roster entry that set it.
         ts: Its time, as signed.
+        purpose: What it is for, in her words (None: not recorded).
+        pay_terms: Her reference to the pay terms (a contract number...), or None.
+        exclude: Content she excludes (lower case), matched against an asset's categories.
+        no_expiry: She chose explicitly that it has no end date.
+        entry_hash: sha256 of the roster line that set it (a published file names it).
     """
 
     model_id: str
@@ -103,6 +108,11 @@ class Consent:
     withdrawn: bool
     seq: int
     ts: str
+    purpose: str | None = None
+    pay_terms: str | None = None
+    exclude: tuple[str, ...] = ()
+    no_expiry: bool = False
+    entry_hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``roster show --json`` and reports."""
@@ -116,6 +126,11 @@ class Consent:
             "withdrawn": self.withdrawn,
             "roster_seq": self.seq,
             "ts": self.ts,
+            "purpose": self.purpose,
+            "pay_terms": self.pay_terms,
+            "exclude": list(self.exclude),
+            "no_expiry": self.no_expiry,
+            "entry_hash": self.entry_hash,
         }
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from twinreview.core.consent import parse_terms
 from twinreview.core.declog import (
     FORMAT_VERSION,
 )
@@ -237,7 +238,7 @@ def apply_entry(
             raise RosterLogError(f"policy must be a table of {', '.join(POLICY_TABLES)}")
         policy = PolicySetting(dict(tables), signer_principal, seq, str(payload.get("ts")))
     elif kind == "consent":
-        consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq)
+        consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq, h)
     elif kind == "accept_head":
         log = text_field(payload, "target_log")
         head_seq, head_hash = payload.get("target_seq"), payload.get("target_hash")
@@ -376,7 +377,9 @@ def _check_one_model_person(state: RosterState, new: RosterPerson) -> None:
             )
 
 
-def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: int) -> Consent:
+def _consent(
+    state: RosterState, payload: Mapping[str, Any], signer: str, seq: int, h: str
+) -> Consent:
     model_id = text_field(payload, "model")
     rp = state.persons.get(signer)
     if rp is None or rp.role != "model" or model_id not in rp.models:
@@ -399,6 +402,8 @@ def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: i
     if "model" not in require:
         # Her consent is hers: approving her likeness always needs her own approval.
         raise RosterLogError("consent require must include the model herself")
+    # Purpose, pay terms, exclusions and an explicit "no end date": see core.consent.
+    terms = parse_terms(payload)
     return Consent(
         model_id,
         signer,
@@ -409,4 +414,9 @@ def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: i
         payload.get("withdrawn") is True,
         seq,
         str(payload.get("ts")),
+        purpose=terms.purpose,
+        pay_terms=terms.pay_terms,
+        exclude=terms.exclude,
+        no_expiry=terms.no_expiry,
+        entry_hash=h,
     )

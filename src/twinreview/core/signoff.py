@@ -3,7 +3,8 @@
 A published image carries, inside its signed C2PA manifest, the record of the review that
 cleared it: the workspace, the sha256 of the bytes that were reviewed and the digest of their
 image data (``core.imagedigest``, which the published copy keeps unless a label was stamped),
-the label's box when one was, and for each decision that cleared them the principal, role, key
+the label's box when one was, the model's consent it went out under (her consent entry's hash,
+uses, purpose, end date), and for each decision that cleared them the principal, role, key
 fingerprint, the log entry's seq, hash and time, and the roster head it was signed under.
 ``twinreview check-published`` looks each entry up in an export of the signed logs; the assertion
 itself proves nothing without them.
@@ -75,6 +76,67 @@ class SignedDecision:
 
 
 @dataclass(frozen=True)
+class SignedConsent:
+    """The model's consent the image was published under, as the assertion names it.
+
+    Attributes:
+        entry_hash: sha256 of her signed consent entry in the roster.
+        roster_seq: Its place in the roster.
+        uses: The uses she allowed (None: any).
+        purpose: What for, in her words (None: not recorded).
+        expires: Her end date (``YYYY-MM-DD``), or None.
+        no_expiry: No end date, by her explicit choice.
+    """
+
+    entry_hash: str
+    roster_seq: int
+    uses: tuple[str, ...] | None
+    purpose: str | None
+    expires: str | None
+    no_expiry: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The assertion's form."""
+        return {
+            "entry_hash": self.entry_hash,
+            "roster_seq": self.roster_seq,
+            "uses": list(self.uses) if self.uses is not None else None,
+            "purpose": self.purpose,
+            "expires": self.expires,
+            "no_expiry": self.no_expiry,
+        }
+
+    @classmethod
+    def from_json(cls, value: object) -> SignedConsent | None:
+        """Parse the ``consent`` member (None when absent).
+
+        Raises:
+            SignoffError: malformed.
+        """
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise SignoffError(f"the {LABEL} assertion: consent is not a table")
+        seq = value.get("roster_seq")
+        uses = value.get("uses")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise SignoffError(f"the {LABEL} assertion: consent.roster_seq is not a number")
+        if uses is not None and (
+            not isinstance(uses, list) or not all(isinstance(u, str) for u in uses)
+        ):
+            raise SignoffError(f"the {LABEL} assertion: consent.uses is not a list of uses")
+        purpose, expires = value.get("purpose"), value.get("expires")
+        return cls(
+            entry_hash=_hex(value.get("entry_hash"), "consent.entry_hash"),
+            roster_seq=seq,
+            uses=tuple(uses) if uses is not None else None,
+            purpose=purpose if isinstance(purpose, str) else None,
+            expires=expires if isinstance(expires, str) else None,
+            no_expiry=value.get("no_expiry") is True,
+        )
+
+
+@dataclass(frozen=True)
 class Signoff:
     """The assertion's content.
 
@@ -90,6 +152,7 @@ class Signoff:
         image_digest: Digest of the reviewed file's image data (None in version 1).
         label_box: ``(x, y, width, height)`` of the visible label stamped by the publisher,
             in the published image's pixels (as shown, after its orientation); None: none was.
+        consent: The model's signed consent it was published under (None in version 1).
     """
 
     workspace_id: str
@@ -102,6 +165,7 @@ class Signoff:
     sidecar_sha256: str | None = None
     image_digest: str | None = None
     label_box: tuple[int, int, int, int] | None = None
+    consent: SignedConsent | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The assertion data (``{"label": LABEL, "data": ...}`` in the manifest)."""
@@ -126,6 +190,7 @@ class Signoff:
                 else None
             ),
             "decisions": [d.to_json() for d in self.decisions],
+            "consent": self.consent.to_json() if self.consent is not None else None,
         }
 
     @classmethod
@@ -154,6 +219,7 @@ class Signoff:
             sidecar_sha256=sidecar if isinstance(sidecar, str) else None,
             image_digest=_hex(digest, "image_digest") if digest is not None else None,
             label_box=_box(data.get("label_box")),
+            consent=SignedConsent.from_json(data.get("consent")),
         )
 
 

@@ -44,6 +44,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from twinreview.core.declog import LogWriter
 from twinreview.core.errors import TwinreviewError
+from twinreview.core.imagedigest import image_digest
 from twinreview.core.roster import Person
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rosterviews import policy_tables, write_views
@@ -81,6 +82,9 @@ display_name = "{name}"
 """
 _DEMO_CONSENT = {
     "uses": ["ecommerce", "social"],
+    "purpose": "Autumn 2024 and launch 2025 campaigns of the demo brand, web shop and social",
+    "pay_terms": "demo contract DEMO-0001 (not a real contract)",
+    "exclude": ["nudity", "political"],
     "expires": "2030-12-31",
     "require": ["model", "agent"],
     "veto": True,
@@ -211,6 +215,7 @@ def build_demo(
                 override=False,
             ),
             "sidecar_sha256": None,
+            "image_digest": image_digest(earlier_bytes),
         },
     )
     milo_log = LogWriter.for_workspace(
@@ -243,6 +248,7 @@ def _approval(path: Path, note: str) -> dict[str, object]:
             override=False,
         ),
         "sidecar_sha256": hashlib.sha256(path.with_suffix(".json").read_bytes()).hexdigest(),
+        "image_digest": image_digest(data),
     }
 
 

@@ -37,7 +37,7 @@ from twinreview.core.files import open_regular, resolve_inside
 from twinreview.core.findings import Finding
 
 # Bump when the inspection logic changes what a report says, so cached reports are recomputed.
-LOGIC_VERSION = "1"
+LOGIC_VERSION = "2"
 
 # A PEM bundle larger than this is not a trust list (the C2PA list is a few hundred kB).
 MAX_PEM_BYTES = 8 * 1024 * 1024

@@ -20,6 +20,10 @@ the workspace the approved file is read and every pixel outside the box compared
 digest is checked through the workspace's file (its sha256 must be the approved one); without
 the workspace it fails. Each failure is one sentence.
 
+With an export made after publishing, the model's consent now is judged too, as ``twinreview
+published`` judges it (``core.published``): a file out of consent fails with the reason; a
+consent ending within 30 days gives its "take it down by" date.
+
 Public API:
     check_published(files, export, *, trust=None, trust_anchors=(), workspace=None)
         -> list[PublishedCheck]
@@ -30,6 +34,7 @@ Public API:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -44,14 +49,18 @@ from twinreview.core.disclosure.inspect import MAX_FILE_BYTES
 from twinreview.core.disclosure.model import C2paReport
 from twinreview.core.disclosure.policy import PEM_CERT
 from twinreview.core.disclosure.sniff import sniff
+from twinreview.core.disclosure.xmp import extract_packets
+from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import iso_utc, one_line
 from twinreview.core.files import read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
 from twinreview.core.labelstamp import compare_outside
 from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
+from twinreview.core.published import Judgement, PublishedRecord, judge
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
+from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
     ROSTER_FILE,
     ExportCheckError,
@@ -60,6 +69,8 @@ from twinreview.services.export_check import (
     read_export_file,
     read_export_heads,
 )
+from twinreview.services.publish import METADATA
+from twinreview.services.published import published_records
 from twinreview.services.status import verified_decisions
 from twinreview.services.trust import TrustStore
 
@@ -84,6 +95,8 @@ class PublishedCheck:
         pixels: ``same-image-data`` (its image data digest is the approved one),
             ``label-compared`` (stamped label; the rest compared with the approved file),
             ``label-not-compared`` (stamped label; no workspace to compare with), or "".
+        consent: Her consent now per the export: ``in_consent``, ``take_down_by``,
+            ``out_of_consent`` (then among the problems), or "" when not known.
     """
 
     path: str
@@ -94,6 +107,7 @@ class PublishedCheck:
     c2pa_state: str = ""
     notes: tuple[str, ...] = ()
     pixels: str = ""
+    consent: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """One record of ``check-published --json``."""
@@ -103,6 +117,7 @@ class PublishedCheck:
             "problems": list(self.problems),
             "notes": list(self.notes),
             "pixels": self.pixels,
+            "consent": self.consent,
             "c2pa_state": self.c2pa_state,
             "signer": self.signer,
             "signoff": self.signoff.to_json() if self.signoff else None,
@@ -116,6 +131,8 @@ class _Export:
     entries: Mapping[tuple[str, int], Sequence[VerifiedEntry]]
     damaged: Mapping[str, str]
     decisions: Sequence[Decision]
+    published: Sequence[PublishedRecord] = ()
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass(frozen=True)
@@ -127,6 +144,7 @@ class _Pixels:
     workspace_digest: str | None
     workspace_problem: str | None
     approved: bytes | None = field(default=None, repr=False)
+    xmp: Mapping[str, Any] = field(default_factory=dict)
 
 
 def check_published(
@@ -188,7 +206,9 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         for log in heads.logs:
             if log in p.message or heads.logs[log].file == p.file:
                 damaged.setdefault(log, f"{p.kind}: {p.message}")
-    return _Export(heads, roster, entries, damaged, verified_decisions(report))
+    return _Export(
+        heads, roster, entries, damaged, verified_decisions(report), published_records(report)
+    )
 
 
 def _check_file(
@@ -249,8 +269,65 @@ def _check_file(
                 f"{where}; the pixels outside it were not compared with the approved file "
                 "(pass --workspace WS to compare them)"
             )
+    consent = _consent_now(data, signoff, export)
+    if consent is not None:
+        if consent.out:
+            problems.extend(f"out of consent: {r}" for r in consent.reasons)
+        else:
+            notes.append(f"the model's consent, per this export: {consent.summary()}")
     return PublishedCheck(
-        label, not problems, tuple(problems), signoff, c2pa.signer, state, tuple(notes), kind
+        label,
+        not problems,
+        tuple(problems),
+        signoff,
+        c2pa.signer,
+        state,
+        tuple(notes),
+        kind,
+        consent.state.value if consent is not None else "",
+    )
+
+
+def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | None:
+    """Her consent now, per the export, for the file.
+
+    From its ``published`` entry when the export has one, else from what the sign-off says it
+    went out under. The approvals are checked apart (``_superseded``).
+    """
+    if signoff.consent is None:
+        return None
+    sha = hashlib.sha256(data).hexdigest()
+    record = next((r for r in export.published if r.output_sha256 == sha), None)
+    if record is None:
+        record = PublishedRecord(
+            publisher="",
+            ts=export.at,
+            log="",
+            seq=0,
+            entry_hash="",
+            asset=signoff.asset,
+            sha256=signoff.asset_sha256,
+            image_digest=signoff.image_digest,
+            model=signoff.model,
+            output="",
+            output_sha256=sha,
+            label=signoff.label_box is not None,
+            consent_hash=signoff.consent.entry_hash,
+            consent_seq=signoff.consent.roster_seq,
+            consent_principal="",
+            uses=None,
+            categories=(),
+            approvals=(),
+            uses_known=False,
+        )
+    state = export.roster.current
+    person = state.model_person(signoff.model) if state is not None else None
+    return judge(
+        record,
+        export.roster,
+        (),
+        export.at,
+        model_name=person.display_name if person is not None else None,
     )
 
 
@@ -273,14 +350,20 @@ def _untrusted(c2pa: C2paReport, anchored: bool) -> str:
 
 def _pixels(data: bytes, signoff: Signoff, workspace: Path | None) -> _Pixels:
     digest = image_digest(data)
+    packets, _ = extract_packets(data, sniff(data).format)
+    xmp = read_fields(packets[0].data) if packets else {}
     if workspace is None:
-        return _Pixels(digest, signoff.label_box, None, None)
+        return _Pixels(digest, signoff.label_box, None, None, xmp=xmp)
     try:
         approved = read_regular(resolve_inside(workspace, signoff.asset), MAX_FILE_BYTES)
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
         return _Pixels(
-            digest, signoff.label_box, None, f"cannot read {signoff.asset} in the workspace ({why})"
+            digest,
+            signoff.label_box,
+            None,
+            f"cannot read {signoff.asset} in the workspace ({why})",
+            xmp=xmp,
         )
     if hashlib.sha256(approved).hexdigest() != signoff.asset_sha256:
         return _Pixels(
@@ -289,8 +372,9 @@ def _pixels(data: bytes, signoff: Signoff, workspace: Path | None) -> _Pixels:
             None,
             f"the workspace's {signoff.asset} is no longer the file that was approved (its "
             "sha256 differs)",
+            xmp=xmp,
         )
-    return _Pixels(digest, signoff.label_box, image_digest(approved), None, approved)
+    return _Pixels(digest, signoff.label_box, image_digest(approved), None, approved, xmp)
 
 
 def read_signoff(data: bytes, context: Any) -> Signoff | None:
@@ -358,6 +442,7 @@ def _problems(
             problems.append(
                 "its ingredient is another file than the one the sign-off says was reviewed"
             )
+    problems.extend(_metadata_problems(signoff, manifest, export, pixels.xmp))
     if signoff.roster_head is not None and export.roster.state_at(*signoff.roster_head) is None:
         problems.append(
             f"the roster head it names (entry {signoff.roster_head[0]}) is not in the exported "
@@ -384,6 +469,47 @@ def _problems(
         approved.setdefault(digest, []).append(who)
     problems.extend(_pixel_problems(signoff, pixels, approved))
     return problems
+
+
+def _metadata_problems(
+    signoff: Signoff, manifest: Mapping[str, Any], export: _Export, xmp: Mapping[str, Any]
+) -> list[str]:
+    """The XMP fields against the ``c2pa.metadata`` assertion, and her consent in the export."""
+    out: list[str] = []
+    try:
+        bound = _assertion(manifest, METADATA)
+    except SignoffError:
+        bound = None  # published before the fields were bound: nothing to compare
+    if isinstance(bound, Mapping):
+        signed = {k: v for k, v in bound.items() if k != "@context"}
+        for name in sorted(set(signed) | set(xmp)):
+            if signed.get(name) != xmp.get(name):
+                out.append(
+                    f"its XMP {name} is {_short(xmp.get(name))}, but its Content Credentials "
+                    f"bind {_short(signed.get(name))}: the metadata was changed"
+                )
+                break
+    consent = signoff.consent
+    if consent is None:
+        return out
+    entry = next(
+        (e for e in export.roster.entries if e.line_hash == consent.entry_hash and e.ok), None
+    )
+    if entry is None or entry.kind != "consent" or entry.payload.get("model") != signoff.model:
+        out.append(
+            f"the consent it names ({consent.entry_hash[:16]}...) is not a consent of model "
+            f"{signoff.model!r} in the exported signed roster"
+        )
+    elif isinstance(bound, Mapping) and bound.get("plus:ModelReleaseID") != [
+        CONSENT_REF_PREFIX + consent.entry_hash
+    ]:
+        out.append("its model release id does not name the consent its sign-off names")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "absent"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _pixel_problems(

@@ -193,6 +193,7 @@ class SignOffReport:
     roster_head: LogHead | None = None
     workspace_policy: Mapping[str, Any] | None = None
     consents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    published: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document (``twinreview report --json``)."""
@@ -220,6 +221,7 @@ class SignOffReport:
             },
             "orphans": list(self.orphans),
             "notices": list(self.notices),
+            "published": dict(self.published) if self.published is not None else None,
         }
 
 

@@ -10,8 +10,9 @@ Public API:
         model's own signed consent (roster entries); then the heads of the signed roster and of
         every log (seq and sha256 of the last line) and, for each export folder given, its
         whole-file signatures and its signed heads file, checked against the export's signed
-        roster and compared with the workspace (``services.export_check``). Nothing in the
-        workspace is written.
+        roster and compared with the workspace (``services.export_check``); and every file that
+        was published with its state under the model's consent (``services.published``).
+        Nothing in the workspace is written.
     thumbnail_data_uri(path, size=THUMB_PX) -> str | None.
     THUMB_PX.
 
@@ -48,6 +49,7 @@ from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
 from twinreview.core.verify import TORN_TAIL, VerifiedEntry, VerifyReport
 from twinreview.services.export_check import check_export_signatures
+from twinreview.services.published import published_report
 from twinreview.services.report import (
     COUNTS,
     IGNORED,
@@ -177,6 +179,7 @@ def build_report(
         roster_head=_roster_head(ws.root, roster),
         workspace_policy=_workspace_policy(roster),
         consents=_consents(roster, ws.models),
+        published=published_report(ws, at=status.now, report=verification).to_json(),
     )
 
 

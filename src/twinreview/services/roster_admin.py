@@ -478,13 +478,25 @@ class RosterService:
         require: Sequence[str] = ("model", "agent"),
         withdraw: bool = False,
         signer: Signer | None = None,
+        purpose: str | None = None,
+        pay_terms: str | None = None,
+        exclude: Sequence[str] = (),
+        no_expiry: bool = False,
     ) -> SignedRoster:
-        """Sign the model's consent (only she can): give, narrow, widen or withdraw it."""
+        """Sign the model's consent (only she can): give, narrow, widen or withdraw it.
+
+        The terms (``core.consent``): the uses (None: any), the purpose in her words, the end
+        date or an explicit ``no_expiry``, her pay-terms reference, the content she excludes and
+        the roles that must approve. The command line and the app ask for each explicitly
+        (``services.consent.ConsentForm``); this call signs what it is given.
+        """
         if signer is None:
             _, signer = self._signer()
         bad = [r for r in require if r not in ROLES]
         if bad:
             raise RosterAdminError(f"unknown role {bad[0]!r} (roles: {', '.join(ROLES)})")
+        if no_expiry and expires is not None:
+            raise RosterAdminError("give an end date or no end date, not both")
         fields: dict[str, Any] = {
             "model": model_id,
             "uses": [u.strip().lower() for u in uses if u.strip()] if uses is not None else None,
@@ -493,6 +505,15 @@ class RosterService:
             "veto": True,
             "withdrawn": withdraw,
         }
+        # The terms are written only when given, so a consent signed without them reads as before.
+        if purpose is not None:
+            fields["purpose"] = purpose
+        if pay_terms is not None:
+            fields["pay_terms"] = pay_terms
+        if exclude:
+            fields["exclude"] = [c.strip().lower() for c in exclude if c.strip()]
+        if no_expiry:
+            fields["no_expiry"] = True
         return self._append(root, signer, "consent", fields)
 
     # -- migration ---------------------------------------------------------------------------

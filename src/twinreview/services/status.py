@@ -41,6 +41,7 @@ from twinreview.core.policy import (
     PolicyError,
     State,
     decision_from_payload,
+    declared_categories,
     declared_uses,
     evaluate,
     policy_from_consent,
@@ -352,6 +353,7 @@ def _compute_status(
             uses=declared_uses(sidecar),
             verification_problems=blocking.get(asset.rel, ()),
             sidecar_sha256=sidecar_sha,
+            categories=declared_categories(sidecar),
         )
         out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
 

@@ -354,6 +354,14 @@ ACTIONS: tuple[Spec, ...] = (
         "the brand, carrying who signed them off",
     ),
     Spec(
+        "published",
+        "Pu&blished files…",
+        None,
+        ("Ctrl+Shift+U",),
+        "Every file that was published, and whether it is still in consent (out of consent "
+        "first); in simple mode, where your images went",
+    ),
+    Spec(
         "search",
         "Filter by path",
         None,
@@ -526,6 +534,7 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "check_published",
             None,
             "publish",
+            "published",
         ),
     ),
     ("&Help", ("shortcuts",)),

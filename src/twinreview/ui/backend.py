@@ -10,7 +10,6 @@ root (:mod:`twinreview.ui.app`); tests pass a fake with the same methods.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.policy import Decision, Evaluation
 from twinreview.core.workspace import Workspace
+from twinreview.services.consent import ConsentForm
 from twinreview.services.publish_check import PublishedCheck
 from twinreview.services.report_write import ReportFiles
 from twinreview.services.scan import AssetResult, ScanResult
@@ -244,16 +244,18 @@ class ReviewBackend(Protocol):
         """Write this device's signed join request for ``models``; returns its file name."""
         ...
 
+    def published(self, workspace: Workspace) -> Mapping[str, Any]:
+        """Every published file and where it stands now (``PublishedReport.to_json()``)."""
+        ...
+
     def give_consent(
         self,
         workspace: Workspace,
         model_id: str,
-        uses: Sequence[str] | None,
-        expires: dt.date | None,
-        require: Sequence[str],
+        form: ConsentForm | None,
         withdraw: bool,
     ) -> None:
-        """Sign the model's own consent (only she can): uses (None: any), end date, roles."""
+        """Sign the model's own consent (only she can): her terms, or a withdrawal."""
         ...
 
     # -- the owner's work (every call may raise with a one-line message for the user) ---------

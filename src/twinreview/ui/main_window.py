@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
             "roster": lambda: self.dialogs.show_roster(),
             "consent": lambda: self.dialogs.show_consent(""),
             "publish": lambda: self.dialogs.show_publish(),
+            "published": lambda: self.dialogs.show_published(simple=self.is_simple()),
             "rules": lambda: self.owner.edit_rules(),
             "export_report": lambda: self.owner.export_report(),
             "export_logs": lambda: self.owner.export_logs(),

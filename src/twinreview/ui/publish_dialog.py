@@ -40,8 +40,10 @@ from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
 from twinreview.services.compose import make_executor
 from twinreview.services.demo_brand import CHAIN_FILE, KEY_FILE
 from twinreview.services.disclosure import DisclosureService
+from twinreview.services.keys import IdentityStore, KeyService, KeyStore
 from twinreview.services.publish import PublishOptions, PublishResult, publish_workspace
 from twinreview.services.publish_check import read_signoff
+from twinreview.services.published import PublishRegister
 from twinreview.services.trust import Verifier
 from twinreview.ui.app_errors import error_text
 from twinreview.ui.bridge import Bridge, Task
@@ -80,11 +82,21 @@ class PublishOutcome:
     files: list[WrittenFile] = field(default_factory=list)
 
 
+def system_register() -> PublishRegister:
+    """The register on this device's reviewer key in the OS keyring (worker thread).
+
+    Raises:
+        KeysError: no usable keyring.
+    """
+    return PublishRegister(KeyService(KeyStore.from_system(), IdentityStore.default()))
+
+
 def run_publish(
     request: PublishRequest,
     progress: Callable[[tuple[int, int, str]], None],
     cancelled: Callable[[], bool],
     keystore: Callable[[], C2paKeyStore],
+    register: Callable[[], PublishRegister],
 ) -> PublishOutcome:
     """Publish, then read every written file back (worker thread: no Qt objects here).
 
@@ -99,6 +111,7 @@ def run_publish(
             ws,
             request.outdir,
             credentials,
+            register=register(),
             options=request.options,
             verify=Verifier.default().verify,
             progress=lambda done, total, rel: progress((done, total, rel)),
@@ -135,6 +148,8 @@ class PublishDialog(QDialog):
         keystore: Where a signing key imported with ``keys import-c2pa`` is (default: the OS
             keyring, opened only when no key file is given).
         parent: The window.
+        register: Records each published file in the publisher's signed log (default: this
+            device's reviewer key in the OS keyring).
     """
 
     def __init__(
@@ -144,12 +159,14 @@ class PublishDialog(QDialog):
         cleared: int,
         keystore: Callable[[], C2paKeyStore] | None = None,
         parent: QWidget | None = None,
+        register: Callable[[], PublishRegister] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Publish cleared assets")
         self._ws = workspace
         self._bridge = bridge
         self._keystore = keystore or C2paKeyStore.from_system
+        self._register = register or system_register
         self._stop = threading.Event()
         self._running = False
         self._task: Task[PublishOutcome] | None = None
@@ -278,6 +295,7 @@ class PublishDialog(QDialog):
             sink,
             self._stop.is_set,
             self._keystore,
+            self._register,
             on_done=self._on_done,
             on_error=self._on_error,
         )

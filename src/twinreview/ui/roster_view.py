@@ -88,6 +88,10 @@ class ConsentInfo:
     require: tuple[str, ...]
     withdrawn: bool
     ts: str
+    purpose: str | None = None
+    pay_terms: str | None = None
+    exclude: tuple[str, ...] = ()
+    no_expiry: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ConsentInfo:
@@ -101,6 +105,10 @@ class ConsentInfo:
             tuple(str(r) for r in data.get("require") or ()),
             bool(data.get("withdrawn")),
             str(data.get("ts", "")),
+            str(data["purpose"]) if data.get("purpose") else None,
+            str(data["pay_terms"]) if data.get("pay_terms") else None,
+            tuple(str(c) for c in data.get("exclude") or ()),
+            data.get("no_expiry") is True,
         )
 
 
@@ -224,7 +232,10 @@ class RosterView:
         if c.withdrawn:
             return "withdrawn"
         uses = "any use" if c.uses is None else ", ".join(c.uses) or "no use"
-        until = f"until {c.expires}" if c.expires else "no end date"
+        if c.expires:
+            until = f"until {c.expires}"
+        else:
+            until = "no end date (chosen)" if c.no_expiry else "no end date"
         return f"{uses}; {until}"
 
 
@@ -341,13 +352,19 @@ def consent_sentence(consent: ConsentInfo | None, name: str, *, you: bool = Fals
         uses = "no use at all"
     else:
         uses = f"only {_and(list(consent.uses))}"
-    until = f"until {date_words(consent.expires)}" if consent.expires else "with no end date"
+    if consent.expires:
+        until = f"until {date_words(consent.expires)}"
+    elif consent.no_expiry:
+        until = "with no end date (chosen)"
+    else:
+        until = "with no end date"
     others = [r for r in consent.require if r != "model"]
     if you:
         needed = _and(["you", *(f"your {r}" if r == "agent" else _ROLE_WORDS[r] for r in others)])
     else:
         needed = _and([name, *(_ROLE_WORDS.get(r, r) for r in others)])
-    return f"{who} {verb} {uses}, {until}; each image needs the approval of {needed}."
+    purpose = f" For “{consent.purpose}”." if consent.purpose else " No purpose recorded."
+    return f"{who} {verb} {uses}, {until}; each image needs the approval of {needed}.{purpose}"
 
 
 #: Verification problems the owner can accept (``twinreview roster accept``): the log's name is

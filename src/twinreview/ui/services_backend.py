@@ -5,7 +5,6 @@ Built once by the composition root (:mod:`twinreview.ui.app`) with the services 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -33,12 +32,14 @@ from twinreview.core.workspace import (
 )
 from twinreview.services import report_write
 from twinreview.services.compose import make_executor
-from twinreview.services.decisions import DecisionService
+from twinreview.services.consent import ConsentForm, consent_refusal
+from twinreview.services.decisions import DecisionError, DecisionService
 from twinreview.services.export import README as EXPORT_README
 from twinreview.services.export import ExportError, export_signed
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
 from twinreview.services.publish_check import PublishedCheck, check_published
+from twinreview.services.published import published_report
 from twinreview.services.report import BAD_RELATIONS
 from twinreview.services.report_write import ReportFiles, check_outputs
 from twinreview.services.roster_admin import RosterAdminError, RosterService
@@ -162,6 +163,10 @@ class ServicesBackend:
             raise KeyringUnavailable(
                 str(self._keys) if isinstance(self._keys, str) else "no signing key"
             )
+        if decision == "approve":
+            outside = consent_refusal(workspace, result.asset.rel)
+            if outside is not None:
+                raise DecisionError(f"This image cannot be approved. {outside}")
         self._decisions.decide(
             workspace,
             result.asset.rel,
@@ -286,24 +291,23 @@ class ServicesBackend:
         """Write this device's signed join request; returns its file name."""
         return self._roster.request_join(workspace.root, tuple(models)).name
 
+    def published(self, workspace: Workspace) -> Mapping[str, Any]:
+        """Every published file and where it stands now, from the signed logs."""
+        report = self._verifier.verify(workspace.root)
+        return published_report(workspace, report=report).to_json()
+
     def give_consent(
         self,
         workspace: Workspace,
         model_id: str,
-        uses: Sequence[str] | None,
-        expires: dt.date | None,
-        require: Sequence[str],
+        form: ConsentForm | None,
         withdraw: bool,
     ) -> None:
         """Sign the model's consent with this device's key (the roster checks it is hers)."""
-        self._roster.consent(
-            workspace.root,
-            model_id,
-            uses=tuple(uses) if uses is not None else None,
-            expires=expires,
-            require=tuple(require),
-            withdraw=withdraw,
-        )
+        if withdraw or form is None:
+            self._roster.consent(workspace.root, model_id, withdraw=True)
+        else:
+            form.sign(self._roster, workspace.root)
 
     # -- the owner's work ------------------------------------------------------------------------
 

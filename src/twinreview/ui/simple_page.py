@@ -6,7 +6,14 @@ import html
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from twinreview.ui.compare_view import CompareView
 from twinreview.ui.items import AssetItem
@@ -93,8 +100,18 @@ class SimplePage(QWidget):
                 row.addStretch(1)
             if name == "reject":
                 row.addStretch(1)
+        # Her images that went out, and whether her consent still covers them.
+        self.where_went = QPushButton("Where your images went")
+        self.where_went.setToolTip(
+            "Every image of you that was published, and whether your consent still covers it"
+        )
+        if "published" in acts:
+            self.where_went.clicked.connect(acts["published"].trigger)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.where_went, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(compare, 1)
         layout.addWidget(self.findings)
         layout.addWidget(self.likeness)

@@ -243,6 +243,30 @@ class WindowDialogs(QObject):
         dialog = PublishDialog(ws, self._session.bridge, cleared, parent=self._window)
         self.open(dialog, lambda _: None)
 
+    def show_published(self, *, simple: bool = False) -> None:
+        """Every published file and where it stands; in simple mode, where her images went."""
+        session = self._session
+        ws = session.workspace
+        if ws is None:
+            self._say("Open a workspace to see what was published from it.")
+            return
+        from twinreview.ui.published_view import PublishedDialog, WhereWentDialog
+
+        def load(on_done: Callable[..., None], on_error: Callable[[str], None]) -> None:
+            session.bridge.submit(
+                session.backend.published,
+                ws,
+                on_done=on_done,
+                on_error=lambda exc: on_error(str(exc)),
+            )
+
+        roster = session.roster
+        if simple and roster is not None and roster.my_models:
+            dialog: QWidget = WhereWentDialog(roster.my_models, load, self._window)
+        else:
+            dialog = PublishedDialog(load, self._window)
+        self.open(dialog, lambda _: None)
+
     # -- keys -----------------------------------------------------------------------------------
 
     def show_shortcuts(self, actions: Sequence[QAction], extra: Sequence[tuple[str, str]]) -> None:

@@ -48,12 +48,14 @@ def check_lines(checks: Sequence[PublishedCheck]) -> list[tuple[bool, str]]:
             signer = (
                 f" Published with Content Credentials signed by {c.signer}." if c.signer else ""
             )
+            # The notes say how the pixels were checked (a stamped label) and her consent now.
+            notes = "".join(f" {n[:1].upper()}{n[1:]}." for n in c.notes)
             out.append(
                 (
                     True,
                     f"{name}: Approved by {who}: {len(c.signoff.decisions)} signed decision(s) "
-                    f"found in the export and still standing, for exactly these image bytes "
-                    f"({c.signoff.asset}).{signer}",
+                    f"found in the export and still standing, for the image data this file holds "
+                    f"({c.signoff.asset}).{signer}{notes}",
                 )
             )
         else:
@@ -75,10 +77,11 @@ class CheckPublishedDialog(JobDialog):
         self.session = session
         self.setWindowTitle("Check a published file")
         heading = wrap(
-            "<h3>Was this published image really approved?</h3>Its Content Credentials name "
-            "the signed decisions that cleared it. Each is looked up in an export of the signed "
-            "logs: it must be there, verify, approve exactly these image bytes, and still stand "
-            "(not withdrawn or rejected since).",
+            "<h3>Was this published image really approved?</h3>Its Content Credentials must be "
+            "signed by a certificate the workspace's owner trusts, and name the signed decisions "
+            "that cleared it. Each is looked up in an export of the signed logs: it must be "
+            "there, verify, have approved the image data this file holds, and still stand (not "
+            "withdrawn or rejected since).",
             rich=True,
         )
         self.files = QListWidget()

@@ -35,9 +35,10 @@ class TrustDialog(QDialog):
         self.setWindowTitle("Trust this workspace?")
         title = wrap(f"<h3>Do you trust the owner of “{html.escape(name)}”?</h3>", rich=True)
         intro = wrap(
-            "Who may approve images here, and each model's consent, are signed by the "
-            "workspace's owner. Anyone who can write to this folder could put their own list "
-            "there, so twinreview asks you once to confirm who the owner is."
+            "Who may approve images here, and the workspace's rules, are signed by the "
+            "workspace's owner; each model signs her own consent with her own key. Anyone who "
+            "can write to this folder could put their own list there, so twinreview asks you "
+            "once to confirm who the owner is."
         )
         shown = f"{info.owner_name} <{owner}>" if info.owner_name else owner
         who = wrap(
