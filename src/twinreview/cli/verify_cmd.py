@@ -1,4 +1,4 @@
-"""``twinreview verify WS [--json] [--against EXPORT_DIR]``: check every signed log.
+"""``twinreview verify WS [--json] [--against EXPORT_DIR] [--restore]``: check every signed log.
 
 Exit 0 all good, 1 when verification (or the comparison with an export) found anything, 2 for
 usage errors (not a workspace, ``--against`` given something that is not an export).
@@ -8,7 +8,12 @@ usage errors (not a workspace, ``--against`` given something that is not an expo
 (``rolled_back``), gone (``log_missing``) or different at the exported entry (``fork``). A heads
 file whose signature does not check against the export's signed roster is refused (exit 1).
 
-Reads only. Never repairs a log (a torn tail is reported; the next append finishes or moves it).
+``--restore`` first puts back every line this device signed that the workspace lost (a log or
+the roster cut back, replaced by an older copy, or deleted): the very bytes it signed, kept in its
+user data folder. A file that holds other entries than this device signed is left alone (exit 1).
+
+Without ``--restore`` it reads only. It never rewrites a signed entry (a torn tail is reported;
+the next append finishes or moves it).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import say
+from twinreview.core.signedcopy import CopyError
 from twinreview.core.verify import Problem, VerifyReport
 from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import (
@@ -55,6 +61,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a folder written by 'twinreview export': report every log (and the roster) that "
         "is now shorter than it was exported, missing, or different at the exported entry",
     )
+    p.add_argument(
+        "--restore",
+        action="store_true",
+        help="first put back the lines this device signed that the workspace lost (from the "
+        "copy it keeps of every entry it signs)",
+    )
     p.set_defaults(func=run)
 
 
@@ -77,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         except ExportCheckError as exc:
             say(f"twinreview: {against}: {exc}", file=sys.stderr)
             return EXIT_CHECK_FAILED
+    restore_failed = args.restore and not _restore(verifier, ws.root, quiet=args.json)
     report = verifier.verify(ws.root)
     found = compare_with_export(report, heads) if heads is not None else []
     if args.json:
@@ -90,7 +103,28 @@ def run(args: argparse.Namespace) -> int:
         write_text(report)
         if heads is not None:
             write_against(heads, found)
-    return EXIT_OK if report.ok and not found else EXIT_CHECK_FAILED
+    return EXIT_OK if report.ok and not found and not restore_failed else EXIT_CHECK_FAILED
+
+
+def _restore(verifier: Verifier, root: Path, *, quiet: bool) -> bool:
+    """Put back what this device signed; False when a file could not be restored."""
+    out = sys.stderr if quiet else sys.stdout
+    try:
+        done = verifier.restore(root)
+    except CopyError as exc:
+        say(f"twinreview: {exc}", file=sys.stderr)
+        return False
+    except OSError as exc:
+        say(f"twinreview: cannot restore ({exc.strerror or exc})", file=sys.stderr)
+        return False
+    changed = [r for r in done if r.lines]
+    for r in changed:
+        how = "wrote it anew with" if r.created else "put back"
+        aside = f" (its damaged end moved to {r.moved_aside})" if r.moved_aside else ""
+        say(f"{r.file}: {how} {r.lines} line(s) this device signed{aside}", file=out)
+    if not changed:
+        say("nothing to restore: the workspace holds every entry this device signed", file=out)
+    return True
 
 
 def _against_json(heads: ExportHeads, found: list[Problem]) -> dict[str, object]:

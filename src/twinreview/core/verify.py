@@ -273,6 +273,7 @@ def verify_workspace(
     seen: Mapping[str, tuple[int, str]] | None = None,
     now: dt.datetime | None = None,
     prefixes: Mapping[str, VerifiedPrefix] | None = None,
+    own: Mapping[str, tuple[int, str]] | None = None,
 ) -> VerifyReport:
     """Verify every log of a workspace against its signed roster.
 
@@ -284,6 +285,8 @@ def verify_workspace(
             seq, was rolled back or rewritten.
         now: The time to judge "dated in the future" against (default: now).
         prefixes: Verified-prefix records of an earlier run (see :class:`VerifiedPrefix`).
+        own: The heads of what this device signed itself, per log (and ``"roster"``), from its
+            own copies (``core.signedcopy``): a log that holds less now was cut back.
 
     Returns:
         The report; never raises for bad log contents (those are problems in the report).
@@ -294,14 +297,16 @@ def verify_workspace(
     logs = root / LOGS_DIR
     if logs.is_dir() and not logs.resolve().is_relative_to(root.resolve()):
         # A hostile workspace must not make verification wander over the reviewer's disk.
-        report = verify_logs([], roster, root, seen=seen, now=now)
+        report = verify_logs([], roster, root, seen=seen, now=now, own=own)
         report.problems.append(
             Problem(
                 LOGS_DIR, None, None, UNREADABLE, "logs/ is a link leading outside the workspace"
             )
         )
         return report
-    report = verify_logs(find_log_files(root), roster, root, seen=seen, now=now, prefixes=prefixes)
+    report = verify_logs(
+        find_log_files(root), roster, root, seen=seen, now=now, prefixes=prefixes, own=own
+    )
     if roster.exists:
         for message in view_problems(root / ROSTER_DIR, roster):
             report.problems.append(Problem(ROSTER_DIR, None, None, VIEW_EDITED, message))
@@ -339,11 +344,12 @@ def verify_logs(
     seen: Mapping[str, tuple[int, str]] | None = None,
     now: dt.datetime | None = None,
     prefixes: Mapping[str, VerifiedPrefix] | None = None,
+    own: Mapping[str, tuple[int, str]] | None = None,
 ) -> VerifyReport:
     """Verify the given log files against ``roster``; paths are reported relative to ``root``.
 
-    See :func:`verify_workspace` for ``seen`` and ``now``; ``prefixes`` (by relative path) are
-    the verified-prefix records of an earlier run (:class:`VerifiedPrefix`).
+    See :func:`verify_workspace` for ``seen``, ``now`` and ``own``; ``prefixes`` (by relative
+    path) are the verified-prefix records of an earlier run (:class:`VerifiedPrefix`).
     """
     # Verifying allocates a few objects per entry and frees none until the end: the cyclic
     # collector would rescan the growing heap again and again (~7 % of the time for 100k
@@ -352,7 +358,13 @@ def verify_logs(
     gc.disable()
     try:
         return _verify_logs(
-            paths, roster, root, seen or {}, now or dt.datetime.now(dt.UTC), prefixes or {}
+            paths,
+            roster,
+            root,
+            seen or {},
+            now or dt.datetime.now(dt.UTC),
+            prefixes or {},
+            own or {},
         )
     finally:
         if was_enabled:
@@ -366,6 +378,7 @@ def _verify_logs(
     seen: Mapping[str, tuple[int, str]],
     now: dt.datetime,
     prefixes: Mapping[str, VerifiedPrefix],
+    own: Mapping[str, tuple[int, str]],
 ) -> VerifyReport:
     report = VerifyReport(root, roster=roster)
     for rp in roster.problems:
@@ -469,7 +482,7 @@ def _verify_logs(
         for entry in bad + file_torn:
             report.problems.extend(p for p in entry.problems if p.kind != FORK)
     report.problems.extend(fork_problems)
-    heads, head_problems, named = check_heads(per_file, roster, seen, cached_named)
+    heads, head_problems, named = check_heads(per_file, roster, seen, cached_named, own)
     report.heads.update(heads)
     report.problems.extend(head_problems)
     for rel, (file_log, entries) in per_file.items():

@@ -370,6 +370,11 @@ class DecisionService:
             clock=self._clock,
             context=signing.fields,
         )
+        # This device keeps its own copy of what it signs, and signs nothing on top of a log
+        # that lost lines it signed (that would fork its own log).
+        if self._verifier.signed is not None:
+            copies = self._verifier.signed.for_workspace(signing.workspace_id, ws.root)
+            writer.copy = copies.for_file(writer.path)
         try:
             return writer.append(kind, fields)
         except LogError as exc:

@@ -127,7 +127,7 @@ class RosterService:
         roster = self._roster(root)
         if heads is None:
             heads = self._heads(root, roster)
-        writer = _Writer(root / ROSTER_DIR, signer.key, signer.principal, clock=self._clock)
+        writer = self._writer(root, signer, roster)
         try:
             new = writer.append(kind, fields, heads)
         except (RosterLogError, LogError) as exc:
@@ -136,6 +136,14 @@ class RosterService:
             raise RosterAdminError(f"cannot write the roster ({exc.strerror or exc})") from None
         self._write_views(root, new)
         return new
+
+    def _writer(self, root: Path, signer: Signer, roster: SignedRoster) -> _Writer:
+        """A roster writer that keeps this device's copy of what it signs (``core.signedcopy``)."""
+        writer = _Writer(root / ROSTER_DIR, signer.key, signer.principal, clock=self._clock)
+        copies = self._verifier.copies(root, roster)
+        if copies is not None:
+            writer.copy = copies.for_file(writer.path)
+        return writer
 
     @staticmethod
     def _write_views(root: Path, roster: SignedRoster) -> None:
@@ -176,6 +184,9 @@ class RosterService:
             assert roster.workspace_id is not None
             assert roster.owner_key is not None
             self._trust.pin(roster.workspace_id, roster.owner_key.fingerprint, roster.name, ws.root)
+            writer = self._writer(ws.root, signer, roster)
+            if writer.copy is not None:
+                writer.copy.record(writer.path, writer.path.stat().st_size)
             tables = policy_tables(ws.file_config)
             if tables:
                 roster = writer.append("policy", {"policy": tables})
