@@ -29,7 +29,9 @@ Rules, per line (the first failing rule gives the state; all failures are listed
     wrong_role     at that roster state the person has another role than the payload claims
     broken_chain   seq is not the previous seq + 1, ``prev`` is not the sha256 of the previous
                    line, the first line is not a seq-0 genesis, or an entry follows ``close``
-    torn_tail      a last line without its newline (reported as a pseudo-entry)
+    torn_tail      a last line without its newline: when it is a whole, good entry it counts
+                   (and the missing newline is reported); otherwise it cannot be read and is
+                   reported as a pseudo-entry, which blocks what that log's key may decide
     fork           copies of one log (same fingerprint) hold different entries for the same seq:
                    every entry from the first differing seq on, in every copy, is marked
 Merging: the union of the files; copies of one log must be prefixes of each other.
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,6 +54,7 @@ from twinreview.core.declog import (
     LOG_SUFFIX,
     LOGS_DIR,
     StreamedLog,
+    parse_line,
     stream_log,
 )
 from twinreview.core.rosterlog import SignedRoster
@@ -85,6 +89,7 @@ from twinreview.core.verifymodel import (  # re-exported: the verification API
     ROLLED_BACK,
     ROSTER_PROBLEM,
     STATES,
+    SYNC_CONFLICT,
     TORN_TAIL,
     UNKNOWN_KEY,
     UNREADABLE,
@@ -124,6 +129,7 @@ __all__ = [
     "ROLLED_BACK",
     "ROSTER_PROBLEM",
     "STATES",
+    "SYNC_CONFLICT",
     "TORN_TAIL",
     "UNKNOWN_KEY",
     "UNREADABLE",
@@ -245,6 +251,57 @@ def find_log_files(root: Path) -> list[Path]:
     return sorted(p for p in logs.rglob(f"*{LOG_SUFFIX}") if p.is_file() and not p.is_symlink())
 
 
+# A copy a file sync left beside a log it could not merge: Dropbox's "x (Kim's conflicted copy
+# 2026-12-07).dlog", Syncthing's "x.sync-conflict-20261207-101500-DEVICE.dlog".
+_CONFLICT_NAMES = (
+    re.compile(r"^(?P<stem>.+?) \([^()]*conflicted copy[^()]*\)\.dlog$", re.IGNORECASE),
+    re.compile(r"^(?P<stem>.+?)\.sync-conflict-\d{8}-\d{6}(?:-[A-Za-z0-9]+)?\.dlog$"),
+)
+
+
+def conflict_original(name: str) -> str | None:
+    """The name of the log a sync conflict copy was made of (None: not a conflict copy)."""
+    for pattern in _CONFLICT_NAMES:
+        found = pattern.match(name)
+        if found:
+            return found.group("stem") + LOG_SUFFIX
+    return None
+
+
+def sync_conflicts(report: VerifyReport) -> list[Problem]:
+    """Sync conflict copies beside the logs they copy: the longer chain counts, both are named.
+
+    Copies of one log are merged like any copies (the longest common chain counts; copies that
+    differ are a fork, reported as such); a conflict copy is named so that someone tidies up.
+    """
+    by_log: dict[str, list[LogSummary]] = {}
+    for s in report.logs:
+        if s.log is not None:
+            by_log.setdefault(s.log, []).append(s)
+    out: list[Problem] = []
+    for s in report.logs:
+        name = s.file.rsplit("/", 1)[-1]
+        original = conflict_original(name)
+        if original is None or s.log is None:
+            continue
+        others = [o for o in by_log[s.log] if o.file != s.file]
+        longest = max([s, *others], key=lambda o: o.entries)
+        beside = ", ".join(o.file for o in others) or f"{original} (gone)"
+        out.append(
+            Problem(
+                s.file,
+                None,
+                None,
+                SYNC_CONFLICT,
+                f"a file sync left this copy of log {s.log} ({s.entries} entries) beside "
+                f"{beside}: they are merged, and the longest chain ({longest.file}, "
+                f"{longest.entries} entries) counts; once every laptop has synced, keep it and "
+                "remove the others",
+            )
+        )
+    return out
+
+
 def stray_files(root: Path) -> list[str]:
     """Anything under ``logs/`` that is not a log (sync conflict copies, renamed logs, links).
 
@@ -315,6 +372,7 @@ def verify_workspace(
             report.problems.append(
                 Problem(f"{ROSTER_DIR}/roster.dlog", reset.seq, None, MODEL_RESET, reset.sentence())
             )
+    report.problems.extend(sync_conflicts(report))
     for rel in stray_files(root):
         report.problems.append(
             Problem(
@@ -327,6 +385,11 @@ def verify_workspace(
             )
         )
     return report
+
+
+def unfinished_in(problems: Iterable[Problem], rel: str) -> bool:
+    """True when ``rel`` ends with a whole entry that lacks its newline (it counts)."""
+    return any(p.file == rel for p in problems)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -390,6 +453,7 @@ def _verify_logs(
     roster_hash = roster.head[1] if roster.head else ""
     per_file: dict[str, tuple[str | None, list[VerifiedEntry]]] = {}
     torn: list[VerifiedEntry] = []
+    unfinished: list[Problem] = []
     sizes: dict[str, tuple[int, str]] = {}
     reuse: dict[str, VerifiedPrefix] = {}
     cached_named: dict[str, tuple[int, Mapping[str, tuple[int, str, str]]]] = {}
@@ -445,25 +509,47 @@ def _verify_logs(
             closed_at = cached.closed_at
             cached_named[rel] = (len(old), cached.named)
         lines = content.lines if content is not None else []
+        tail = content.torn_tail if content is not None else b""
+        if tail:
+            # A whole entry that lacks only its newline (a crash between the two writes, or a
+            # hand that stripped it) is an entry: hiding it must not hide a veto.
+            lines = [*lines, parse_line(tail + b"\n", len(old) + len(lines) + 1)]
         entries = [check_line(raw, rel, file_log) for raw in lines]
         check_chain(entries, old[-1] if old else None, closed_at)
         judged = [judge.judge(e, roster.workspace_id) for e in entries]
         for e, roster_seq in zip(entries, judged, strict=True):
             e.roster_seq = roster_seq
         check_order(entries, judged, now, last_ts, last_roster)
+        finished = bool(tail) and entries[-1].ok
+        if finished:
+            unfinished.append(
+                Problem(
+                    rel,
+                    entries[-1].seq,
+                    entries[-1].line,
+                    TORN_TAIL,
+                    "the last line lacks its final newline; it is a whole, signed entry and "
+                    "counts (the next append finishes the line)",
+                )
+            )
+        elif tail:
+            entries.pop()
         entries = old + entries
         per_file[rel] = (file_log, entries)
-        if content is not None and content.torn_tail:
+        if tail and not finished:
             last_seq = next((e.seq for e in reversed(entries) if e.seq is not None), -1)
             pseudo = VerifiedEntry(
                 rel, len(entries) + 1, last_seq + 1, None, file_log, None, None, {}
             )
             pseudo.flag(
                 TORN_TAIL,
-                f"the file ends with {len(content.torn_tail)} bytes of an incomplete line "
-                "(an interrupted write; the next append moves it aside)",
+                f"the file ends with {len(tail)} bytes of a line that cannot be read (an "
+                "interrupted write, or a damaged entry: until the next append moves it aside, "
+                "the images this log's key may decide for stay blocked)",
             )
             torn.append(pseudo)
+        elif tail:
+            pass  # no verified-prefix record for a file that lacks its final newline
         elif cached is not None and not lines:
             reuse[rel] = cached  # nothing appended: the record stands as it is
         elif streamed is not None:
@@ -477,7 +563,8 @@ def _verify_logs(
         principal = next((e.principal for e in entries if e.principal), None)
         bad = [e for e in entries if e.state != GOOD]
         all_good[rel] = not bad
-        ok = not bad and not file_torn
+        ok = not bad and not file_torn and not unfinished_in(unfinished, rel)
+        report.problems.extend(p for p in unfinished if p.file == rel)
         report.logs.append(LogSummary(rel, file_log, principal, len(entries), ok))
         for entry in bad + file_torn:
             report.problems.extend(p for p in entry.problems if p.kind != FORK)

@@ -45,8 +45,9 @@ VIEW_EDITED = "view_edited"
 NOT_A_LOG = "not_a_log"
 ACCEPTED_GAP = "accepted_gap"
 MODEL_RESET = "model_reset"
+SYNC_CONFLICT = "sync_conflict"
 # Reported for everyone to see, but no sign that anything was tampered with.
-NOTICES = frozenset({ACCEPTED_GAP, MODEL_RESET})
+NOTICES = frozenset({ACCEPTED_GAP, MODEL_RESET, SYNC_CONFLICT})
 FUTURE_SLACK = dt.timedelta(hours=24)
 
 RANK = {state: i for i, state in enumerate(STATES)}

@@ -450,11 +450,12 @@ class RosterService:
         return moved
 
     def accept_head(self, root: Path, log: str) -> SignedRoster:
-        """Accept that a log now ends where it does (owner or admin), e.g. a lost laptop's log.
+        """Accept that a log now ends where it does, e.g. a lost laptop's log.
 
-        Its rollback (or absence) is still reported by ``verify``, but no longer blocks the
-        assets that depend on it. The acceptance names the exact head: if the log changes again,
-        it blocks again.
+        A model's log only by herself (the gap may hide her veto); anyone else's by that person
+        or the owner, never by an admin. Its rollback (or absence) is still reported by
+        ``verify``, but no longer blocks the assets that depend on it. The acceptance names the
+        exact head: if the log changes again, it blocks again.
         """
         roster = self._roster(root)
         _, signer = self._signer()

@@ -15,8 +15,11 @@ one that matters, so
   entry names, if any: a deleted line leaves no trace of which asset it was about;
 - a log that was rolled back, truncated or deleted (shorter than a head someone saw) blocks the
   same assets for its principal;
-- a torn tail and a hand-edited roster view do not block: the first was never acknowledged to
-  anyone, the second is ignored.
+- a damaged end that cannot be read (a torn tail) may hide a veto: in a decision log it blocks
+  every asset of the models that log's principal could decide on, in the signed roster every
+  asset, until it is set aside; a whole entry that lacks only its newline counts as an entry and
+  blocks nothing;
+- a hand-edited roster view does not block: it is ignored.
 
 Who may decide is judged by the roster each decision was signed under (``roster_seq``); the consent
 policy comes from the model's own signed consent (``core.rosterlog``).
@@ -411,14 +414,40 @@ def _blocking_problems(
             principals = {holder[0]} if holder else set()
             principals |= _file_principals(report, p.file)
             sentence = f"{p.message}; see 'twinreview verify'."
+            model = _model_name(roster, holder[0]) if holder and p.kind != FORK else None
+            if model is not None:
+                sentence = (
+                    f"Some of {model}'s own decisions may be missing ({p.message}). Her images "
+                    "stay blocked until she puts them back from her own device ('twinreview "
+                    "verify --restore') or signs herself that nothing is missing ('twinreview "
+                    "roster accept')."
+                )
             if principals:
                 block_principals(principals, set(), sentence)
             else:
                 every.append(sentence)
 
+    if roster.torn_tail and not roster.tail_counted:
+        every.append(
+            "The signed roster ends with a line that cannot be read (it may be a model's "
+            "withdrawal of her consent, or a revocation): no image can be cleared until it is set "
+            "aside ('twinreview roster repair', or the next roster change)."
+        )
+
     bad_by_file: dict[str, list[tuple[str, int | None, str | None, str | None]]] = {}
     for e in report.entries:
-        if e.ok or e.state == TORN_TAIL:
+        if e.ok:
+            continue
+        if e.state == TORN_TAIL:
+            # A damaged end may be a decision, a veto too: whose, nobody can read.
+            who = ", ".join(sorted(_file_principals(report, e.file))) or "its signer"
+            block_principals(
+                _file_principals(report, e.file),
+                set(),
+                f"{e.file} ends with a line that cannot be read (it may be a decision of "
+                f"{who}): the images {who} may decide for stay blocked until that device's next "
+                "entry sets it aside, or the line is put back ('twinreview verify --restore').",
+            )
             continue
         asset = e.payload.get("asset") if e.kind in DECISION_KINDS else None
         bad_by_file.setdefault(e.file, []).append(
@@ -447,6 +476,15 @@ def _blocking_problems(
         if found:
             out[a.rel] = tuple(dict.fromkeys(found))
     return out
+
+
+def _model_name(roster: SignedRoster, principal: str) -> str | None:
+    """The display name of ``principal`` when she is (or was) a model person, else None."""
+    state = roster.current
+    if state is None or principal not in state.model_of.values():
+        return None
+    person = state.persons.get(principal)
+    return person.display_name if person is not None else principal
 
 
 def _log_in(message: str) -> str | None:
