@@ -16,7 +16,9 @@ from twinreview.core.verifymodel import (
 # -- the verified-prefix cache ---------------------------------------------------------------
 
 # Payload fields a cached entry does not keep: implied by the file (v, ws), only needed for
-# checks that already passed (prev), or never read after verification (findings: large).
+# checks that already passed (prev), or large and read after verification only in part (findings:
+# of an approval, status judges each kind's severity and the disclosure verdict again, so those
+# are kept; see :func:`_judged_findings`).
 _DROPPED = ("v", "ws", "prev", "findings")
 # Kept in the row itself (read without parsing the payload), so left out of the payload text.
 _IN_ROW = ("log", "seq", "ts", "principal", "role", "kind", "asset")
@@ -99,7 +101,7 @@ class VerifiedPrefix:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (for the cache file)."""
         return {
-            "v": 3,
+            "v": 4,
             "size": self.size,
             "digest": self.digest,
             "stat": list(self.stat),
@@ -122,7 +124,7 @@ class VerifiedPrefix:
         Raises:
             ValueError, TypeError, KeyError: not a cache record (the caller drops it).
         """
-        if data.get("v") != 3:
+        if data.get("v") != 4:
             raise ValueError("old cache record")
         rows = data["rows"]
         stat = tuple(int(x) for x in data["stat"])
@@ -190,10 +192,30 @@ def row_of(e: VerifiedEntry) -> list[Any]:
         text = e._text  # never parsed: the stored text stands
     else:
         kept = {k: v for k, v in e.payload.items() if k not in _DROPPED and k not in _IN_ROW}
+        if e.payload.get("decision") == "approve":
+            kept["findings"] = _judged_findings(e.payload.get("findings"))
         text = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
     asset = e.payload.get("asset") if not isinstance(e, _CachedEntry) else e.asset
     ts = e.payload.get("ts") if not isinstance(e, _CachedEntry) else e.ts
     return [e.hash, e.roster_seq, e.seq, e.kind, e.principal, e.role, asset, ts, text]
+
+
+def _judged_findings(findings: object) -> list[dict[str, Any]]:
+    """What the approval rule reads of an approval's findings: kind, severity, verdict."""
+    out: list[dict[str, Any]] = []
+    for f in findings if isinstance(findings, list) else ():
+        if isinstance(f, Mapping):
+            evidence = f.get("evidence")
+            verdict = evidence.get("verdict") if isinstance(evidence, Mapping) else None
+            out.append(
+                {
+                    "kind": f.get("kind"),
+                    "severity": f.get("severity"),
+                    "message": "",
+                    "evidence": {"verdict": verdict} if isinstance(verdict, str) else {},
+                }
+            )
+    return out
 
 
 def prefix_of(

@@ -22,7 +22,10 @@ one that matters, so
 - a hand-edited roster view does not block: it is ignored.
 
 Who may decide is judged by the roster each decision was signed under (``roster_seq``); the consent
-policy comes from the model's own signed consent (``core.rosterlog``).
+policy comes from the model's own signed consent (``core.rosterlog``). What may be approved is
+judged by the policy in force now (``core.approval``, the rule the app, the command line and the
+signing service apply before they sign): an approval that lacks the override the policy in force
+requires for the findings it recorded does not count.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.approval import why_approval_does_not_count
 from twinreview.core.errors import iso_utc
 from twinreview.core.files import open_regular
 from twinreview.core.policy import (
@@ -50,6 +54,7 @@ from twinreview.core.policy import (
 )
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import RosterState
+from twinreview.core.settings import SettingsError
 from twinreview.core.verify import (
     FORK,
     LOG_MISSING,
@@ -217,6 +222,16 @@ def valid_under_roster(d: Decision, roster: SignedRoster) -> bool:
     return person is not None and person.role == d.role and d.model_id in person.models
 
 
+def approval_judge(ws: Workspace, roster: SignedRoster) -> Callable[[Decision], str | None]:
+    """The one approval rule (``core.approval``) under the policy signed now, for status."""
+    try:
+        settings = ws.settings_under(roster)
+    except SettingsError as exc:
+        broken = f"the signed policy cannot be read ({exc}); no approval counts"
+        return lambda d: broken
+    return lambda d: why_approval_does_not_count(d.findings, d.override, settings)
+
+
 def with_epoch(d: Decision, state: RosterState | None) -> Decision:
     """``d`` with the number of resets of its signer's key for its model before it was signed."""
     if state is None or d.roster_seq is None:
@@ -316,6 +331,7 @@ def _compute_status(
             orphan_list.extend(latest)
 
     blocking = _blocking_problems(report, roster, policies, assets)
+    judge = approval_judge(ws, roster)
     out: list[AssetStatus] = []
     for asset in assets:
         policy = policies.get(asset.model_id) or PolicyError(
@@ -355,6 +371,7 @@ def _compute_status(
             uses=declared_uses(sidecar),
             verification_problems=blocking.get(asset.rel, ()),
             sidecar_sha256=sidecar_sha,
+            judge=judge,
         )
         out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
 
