@@ -288,12 +288,14 @@ class StreamedLog:
     sha256: str
 
 
-def stream_log(path: Path, *, skip: int = 0, first_lineno: int = 1) -> StreamedLog:
+def stream_log(
+    path: Path, *, skip: int = 0, first_lineno: int = 1, digest: bool = True
+) -> StreamedLog:
     """Read a log line by line, never holding more than one capped line beyond what it returns.
 
     The first ``skip`` bytes (a prefix verified before) are only hashed; the lines after them are
     decoded. A line longer than :data:`MAX_LINE_BYTES` is reported as malformed without being
-    kept or decoded.
+    kept or decoded. ``digest=False`` skips hashing the file (``sha256`` is then meaningless).
 
     Raises:
         OSError: if the file cannot be read or is not a regular file.
@@ -302,7 +304,9 @@ def stream_log(path: Path, *, skip: int = 0, first_lineno: int = 1) -> StreamedL
 
     content = LogContent(path)
     with open_regular(path) as fh:
-        lines = logfile.CappedLines(fh, cap=MAX_LINE_BYTES, skip=skip, first_lineno=first_lineno)
+        lines = logfile.CappedLines(
+            fh, cap=MAX_LINE_BYTES, skip=skip, first_lineno=first_lineno, digest=digest
+        )
         for lineno, line, dropped in lines:
             if dropped:
                 error = f"malformed line: {dropped} bytes, longer than any entry"

@@ -341,7 +341,9 @@ def verify_workspace(
             fingerprint (and ``"roster"``): a log that is shorter now, or different at that
             seq, was rolled back or rewritten.
         now: The time to judge "dated in the future" against (default: now).
-        prefixes: Verified-prefix records of an earlier run (see :class:`VerifiedPrefix`).
+        prefixes: Verified-prefix records of an earlier run (see :class:`VerifiedPrefix`); pass
+            ``{}`` for none yet. Only then does the report carry records for the next run
+            (``prefixes``): without a cache to keep them in, nothing is spent on them.
         own: The heads of what this device signed itself, per log (and ``"roster"``), from its
             own copies (``core.signedcopy``): a log that holds less now was cut back.
 
@@ -426,7 +428,7 @@ def verify_logs(
             root,
             seen or {},
             now or dt.datetime.now(dt.UTC),
-            prefixes or {},
+            prefixes,
             own or {},
         )
     finally:
@@ -440,10 +442,14 @@ def _verify_logs(
     root: Path,
     seen: Mapping[str, tuple[int, str]],
     now: dt.datetime,
-    prefixes: Mapping[str, VerifiedPrefix],
+    given: Mapping[str, VerifiedPrefix] | None,
     own: Mapping[str, tuple[int, str]],
 ) -> VerifyReport:
     report = VerifyReport(root, roster=roster)
+    # Records for the next run are made only for a caller that keeps them (it passes records of
+    # an earlier run, or an empty mapping): without one, nothing is hashed or kept for them.
+    keep = given is not None
+    prefixes = given or {}
     for rp in roster.problems:
         kind = TORN_TAIL if rp.kind == "torn_tail" else ROSTER_PROBLEM
         report.problems.append(
@@ -483,7 +489,7 @@ def _verify_logs(
                 elif streamed.prefix_sha256 is not None:
                     streamed = stream_log(path)  # the prefix changed: everything again
             else:
-                streamed = stream_log(path)
+                streamed = stream_log(path, digest=keep)
             old: list[VerifiedEntry] = []
             if cached is not None:
                 try:
@@ -514,7 +520,11 @@ def _verify_logs(
             # A whole entry that lacks only its newline (a crash between the two writes, or a
             # hand that stripped it) is an entry: hiding it must not hide a veto.
             lines = [*lines, parse_line(tail + b"\n", len(old) + len(lines) + 1)]
+        appended = len(lines)
         entries = [check_line(raw, rel, file_log) for raw in lines]
+        del lines  # the lines' bytes are not needed again (each entry keeps its hash)
+        if content is not None:
+            content.lines = []
         check_chain(entries, old[-1] if old else None, closed_at)
         judged = [judge.judge(e, roster.workspace_id) for e in entries]
         for e, roster_seq in zip(entries, judged, strict=True):
@@ -550,9 +560,9 @@ def _verify_logs(
             torn.append(pseudo)
         elif tail:
             pass  # no verified-prefix record for a file that lacks its final newline
-        elif cached is not None and not lines:
+        elif cached is not None and not appended:
             reuse[rel] = cached  # nothing appended: the record stands as it is
-        elif streamed is not None:
+        elif streamed is not None and keep:
             sizes[rel] = (streamed.size, streamed.sha256)
     fork_problems = check_forks(per_file)
     all_good: dict[str, bool] = {}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from twinreview.core.verifymodel import (
     GOOD,
@@ -92,7 +92,7 @@ class VerifiedPrefix:
     stat: tuple[int, int, int, int, int]
     log: str
     roster_head: str
-    rows: list[list[Any]]
+    rows: Sequence[list[Any]]
     named: Mapping[str, tuple[int, str, str]]
     last_ts: str
     last_roster: int
@@ -107,7 +107,7 @@ class VerifiedPrefix:
             "stat": list(self.stat),
             "log": self.log,
             "roster_head": self.roster_head,
-            "rows": self.rows,
+            "rows": list(self.rows),
             "named": {k: list(v) for k, v in self.named.items()},
             "last_ts": self.last_ts,
             "last_roster": self.last_roster,
@@ -227,8 +227,7 @@ def prefix_of(
     entries: list[VerifiedEntry],
     named: Mapping[str, tuple[int, str, str]],
 ) -> VerifiedPrefix:
-    """The record of a file whose every entry verified good."""
-    rows = [row_of(e) for e in entries]
+    """The record of a file whose every entry verified good (its rows made when first read)."""
     closed = next((e.seq for e in entries if e.kind == "close"), None)
     last_roster = max((e.roster_seq for e in entries if e.roster_seq is not None), default=-1)
     return VerifiedPrefix(
@@ -237,12 +236,44 @@ def prefix_of(
         stat,
         log,
         roster_hash,
-        rows,
+        _Rows(entries),
         dict(named),
-        str(rows[-1][7]),
+        entry_ts(entries[-1]),
         last_roster,
         closed,
     )
+
+
+class _Rows(Sequence[list[Any]]):
+    """The rows of a new record, made from its entries only when first read.
+
+    A verification whose records nobody keeps (``verify_workspace`` without a cache) never pays
+    for them.
+    """
+
+    def __init__(self, entries: Sequence[VerifiedEntry]) -> None:
+        self._entries = entries
+        self._rows: list[list[Any]] | None = None
+
+    def _all(self) -> list[list[Any]]:
+        if self._rows is None:
+            self._rows = [row_of(e) for e in self._entries]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> list[Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[list[Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[Any] | Sequence[list[Any]]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return iter(self._all())
 
 
 def entry_asset(entry: VerifiedEntry) -> str | None:

@@ -430,13 +430,17 @@ class Verifier:
             roster = SignedRoster.load(root / ROSTER_DIR)
         ws_id = roster.workspace_id
         seen = self.seen.load(ws_id) if (self.seen is not None and ws_id) else {}
-        cached = self.prefixes.load(ws_id) if (self.prefixes is not None and ws_id) else {}
+        cached = self.prefixes.load(ws_id) if (self.prefixes is not None and ws_id) else None
         copies = self.copies(root, roster)
         own = copies.heads() if copies is not None else {}
         report = verify_workspace(
             root, roster, seen=seen, now=self._clock(), prefixes=cached, own=own
         )
-        if self.prefixes is not None and ws_id and _summary(report.prefixes) != _summary(cached):
+        if (
+            self.prefixes is not None
+            and ws_id
+            and _summary(report.prefixes) != _summary(cached or {})
+        ):
             self.prefixes.save(ws_id, report.prefixes)
         if self.trust is not None:
             check = self.trust.check(roster, root)
