@@ -79,6 +79,7 @@ def _against_own(
             kind,
             f"{label} is gone from the workspace, but this device signed {seq + 1} entries "
             f"into it: {_RESTORE}{ok_note}",
+            restorable=True,
         )
     if have[0] < seq:
         return Problem(
@@ -88,6 +89,7 @@ def _against_own(
             kind,
             f"{label} has {have[0] + 1} entries, but this device signed {seq + 1}: it was rolled "
             f"back or truncated; {_RESTORE}{ok_note}",
+            restorable=True,
         )
     if is_roster:
         actual = roster.states[seq].head_hash if seq < len(roster.states) else None

@@ -64,6 +64,8 @@ class Problem:
         line: 1-based line number if about a line.
         kind: A non-good state, or ``roster`` / ``unreadable``.
         message: One plain sentence.
+        restorable: This device signed what is missing and keeps a copy: ``verify --restore``
+            (or Restore in the app) puts it back.
     """
 
     file: str
@@ -71,6 +73,7 @@ class Problem:
     line: int | None
     kind: str
     message: str
+    restorable: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -48,6 +48,7 @@ from twinreview.ui.evidence import alignment_from, alignments, region_only
 from twinreview.ui.faces import face_boxes, likeness_of
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.log_notices import LogNotices
 from twinreview.ui.page import AssetPage
 from twinreview.ui.plain import (
     finding_sentences,
@@ -182,6 +183,12 @@ class MainWindow(QMainWindow):
         cv.setContentsMargins(0, 0, 0, 0)  # the pages keep their own margins and minimum size
         cv.setSpacing(0)
         cv.addWidget(self.trust_banner)
+        # Signed lines the workspace lost (with the button that puts them back), key resets.
+        self.log_notices = LogNotices()
+        self.log_notices.restore_requested.connect(session.restore_signed)
+        session.statuses_refreshed.connect(lambda: self.log_notices.show_for(session))
+        session.restored.connect(self.say)
+        cv.addWidget(self.log_notices)
         cv.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         #: Workspaces whose owner this window already asked about: (root, owner fingerprint).

@@ -148,6 +148,7 @@ class RosterView:
         policy: The signed workspace policy, one line per rule.
         policy_by: Who signed the policy (principal).
         policy_when: When (the signed time, ISO).
+        policy_seq: The roster entry of the signed policy in force (None: none signed).
         problems: Roster problems: broken entries, hand-edited views, unusable requests.
         models: Every model of the workspace: id -> display name.
         me: The identity's own row (None: not on the roster, or no identity).
@@ -170,6 +171,7 @@ class RosterView:
     policy: tuple[str, ...] = ()
     policy_by: str | None = None
     policy_when: str | None = None
+    policy_seq: int | None = None
     problems: tuple[str, ...] = ()
     models: Mapping[str, str] = field(default_factory=dict)
     me: PersonRow | None = None
@@ -256,11 +258,14 @@ def roster_view_from_show(
     }
     policy = show.get("policy")
     policy_by = policy_when = None
+    policy_seq: int | None = None
     lines: tuple[str, ...] = ()
     if isinstance(policy, Mapping):
         lines = policy_lines(policy.get("tables") or {})
         policy_by = str(policy.get("set_by") or "")
         policy_when = str(policy["ts"]) if policy.get("ts") else None
+        seq = policy.get("roster_seq")
+        policy_seq = seq if isinstance(seq, int) else None
     me = next((p for p in people if principal is not None and p.principal == principal), None)
     mine = next((r for r in pending if principal is not None and r.principal == principal), None)
     return RosterView(
@@ -277,6 +282,7 @@ def roster_view_from_show(
         policy=lines,
         policy_by=policy_by,
         policy_when=policy_when,
+        policy_seq=policy_seq,
         problems=tuple(str(p) for p in show.get("problems") or ()),
         models=dict(models),
         me=me,

@@ -19,6 +19,7 @@ from typing import Any
 from twinreview.core.policy import declared_uses
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
+from twinreview.core.verify import NOTICES
 from twinreview.core.workspace import CONFIG_NAME, AssetRef, Workspace, read_sidecar
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity as KeyIdentity
@@ -186,7 +187,18 @@ class ServicesBackend:
                 for a in report.assets
             },
             report.verification_ok,
-            tuple(_problem_line(p) for p in report.problems),
+            tuple(_problem_line(p) for p in report.problems if p.kind not in NOTICES),
+            tuple(r.sentence() for r in state.resets) if state is not None else (),
+            any(p.restorable for p in verified.problems),
+        )
+
+    def restore_signed(self, workspace: Workspace) -> tuple[str, ...]:
+        """Put back what this device signed and the workspace lost (``verify --restore``)."""
+        done = self._verifier.restore(workspace.root)
+        return tuple(
+            f"{r.file}: {r.lines} line(s) put back" + (" (written anew)" if r.created else "")
+            for r in done
+            if r.lines
         )
 
     # -- the signed roster ---------------------------------------------------------------------

@@ -16,12 +16,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from twinreview.core.approval import regrade
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
 from twinreview.core.errors import one_line
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
@@ -116,6 +117,12 @@ def _open_workspace(
     return ws, list(ws.iter_assets()), _check_trust(backend, ws), read_only
 
 
+def _policy_seq(ws: Workspace) -> int | None:
+    """The roster entry of the signed policy the workspace's settings were read under."""
+    state = ws.roster.current
+    return state.policy.seq if state is not None and state.policy is not None else None
+
+
 def _check_trust(backend: ReviewBackend, ws: Workspace) -> TrustInfo:
     try:
         return backend.check_trust(ws)
@@ -147,6 +154,7 @@ class ReviewSession(QObject):
         statuses_refreshed(): statuses were recomputed from the logs (after ``items_changed``).
         trust_changed(): :attr:`trust` (the owner against this device's pin) changed.
         roster_changed(): :attr:`roster` (the signed roster as this identity sees it) changed.
+        restored(str): lines this device signed were put back (what, in one sentence).
     """
 
     workspace_opened = Signal(object)
@@ -164,6 +172,7 @@ class ReviewSession(QObject):
     statuses_refreshed = Signal()
     trust_changed = Signal()
     roster_changed = Signal()
+    restored = Signal(str)
 
     def __init__(
         self,
@@ -200,6 +209,10 @@ class ReviewSession(QObject):
         self._scan_task: Task[Any] | None = None
         self.verification_ok = True
         self.verification_problems: tuple[str, ...] = ()
+        #: What everyone is shown although nothing failed (a model's key reset by the owner).
+        self.notices: tuple[str, ...] = ()
+        #: This device signed entries the workspace lost; :meth:`restore_signed` puts them back.
+        self.restorable = False
         self._status_seq = 0
         self._status_applied = 0
         self._generation = 0
@@ -318,6 +331,8 @@ class ReviewSession(QObject):
                 return
             self.roster = view
             self.roster_error = None
+            if self.workspace is not None and view.policy_seq != _policy_seq(self.workspace):
+                self._reload_policy()
             current = self.identity
             if current is not None and current.principal == view_principal:
                 models = view.my_models
@@ -343,6 +358,65 @@ class ReviewSession(QObject):
         self._bridge.submit(
             self._backend.roster_view, ws, view_principal, on_done=done, on_error=failed
         )
+
+    def _reload_policy(self) -> None:
+        """The owner signed another policy: judge and scan by it from now on.
+
+        The workspace's settings are read again; the findings on screen are graded by the new
+        policy at once (the one approval rule, ``core.approval``), and a rescan follows (the
+        thresholds may find other things).
+        """
+        ws = self.workspace
+        if ws is None:
+            return
+        generation = self._generation
+
+        def done(fresh: Workspace) -> None:
+            if generation != self._generation or self.workspace is not ws:
+                return
+            self.workspace = fresh
+            changed: list[str] = []
+            for item in self.items:
+                if item.result is not None:
+                    graded = regrade(item.result.findings, fresh.settings)
+                    if graded != item.result.findings:
+                        item.result = replace(item.result, findings=graded)
+                        changed.append(item.rel)
+            if changed:
+                self.items_changed.emit(changed)
+            self.identity_changed.emit()  # what may be approved changed
+            self.start_scan()
+
+        def failed(exc: BaseException) -> None:
+            log_failure(_log, "cannot read the signed policy", exc)
+            if generation == self._generation:
+                self.workspace_failed.emit(f"cannot read the signed policy: {one_line(exc)}")
+
+        self._bridge.submit(Workspace.open, ws.root, on_done=done, on_error=failed)
+
+    def restore_signed(self) -> None:
+        """Put back what this device signed and the workspace lost; the statuses follow."""
+        ws = self.workspace
+        if ws is None:
+            return
+        generation = self._generation
+
+        def done(lines: tuple[str, ...]) -> None:
+            if generation != self._generation:
+                return
+            self.restored.emit(
+                "Put back what you signed: " + "; ".join(lines)
+                if lines
+                else "Nothing to put back: the workspace holds everything you signed."
+            )
+            self.refresh_statuses()
+
+        def failed(exc: BaseException) -> None:
+            log_failure(_log, "cannot put back the signed entries", exc)
+            if generation == self._generation:
+                self.error_reported.emit(f"Nothing was put back: {one_line(exc)}")
+
+        self._bridge.submit(self._backend.restore_signed, ws, on_done=done, on_error=failed)
 
     def refresh_trust(self) -> None:
         """Check the owner against this device's pin again; ``trust_changed`` follows."""
@@ -574,6 +648,8 @@ class ReviewSession(QObject):
             self._status_applied = seq
             self.verification_ok = snapshot.verification_ok
             self.verification_problems = snapshot.problems
+            self.notices = snapshot.notices
+            self.restorable = snapshot.restorable
 
             def apply(entry: tuple[str, AssetStatus]) -> str | None:
                 rel, status = entry
