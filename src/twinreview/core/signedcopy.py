@@ -28,7 +28,7 @@ from pathlib import Path
 import filelock
 
 from twinreview.core import logfile
-from twinreview.core.declog import LOG_SUFFIX, line_hash, parse_line, write_all
+from twinreview.core.declog import LOG_SUFFIX, MAX_LINE_BYTES, line_hash, parse_line, write_all
 from twinreview.core.errors import TwinreviewError, file_stamp
 from twinreview.core.files import open_regular
 
@@ -183,7 +183,7 @@ class SignedCopy:
                 finally:
                     os.close(fd)
                 return Restored(self.rel, copy.count(b"\n"), created=True)
-            current = _read_prefix(file, len(copy) + 1)
+            current = _read_prefix(file, len(copy))
             end = current.rfind(b"\n") + 1
             complete, torn = current[:end], current[end:]
             if not copy.startswith(complete):
@@ -213,8 +213,22 @@ _BINARY = getattr(os, "O_BINARY", 0)
 
 
 def _read_prefix(file: Path, limit: int) -> bytes:
+    """The file's first ``limit`` bytes and the rest of the line they end in (if any).
+
+    Raises:
+        CopyError: that line is longer than any entry (nothing is restored over it).
+    """
     with open_regular(file) as fh:
-        return fh.read(limit)
+        head = fh.read(limit)
+        if head.endswith(b"\n"):
+            return head
+        rest = fh.readline(MAX_LINE_BYTES + 1)
+        if len(rest) > MAX_LINE_BYTES:
+            raise CopyError(
+                f"{file.name} ends with a line longer than any entry: it was not changed; move "
+                "that file away, then restore again"
+            )
+        return head + rest
 
 
 def _set_aside(file: Path, end: int, torn: bytes) -> str:

@@ -285,10 +285,11 @@ class RosterService:
     ) -> SignedRoster:
         """Give a model a key none of her own keys signed (owner only; everyone is shown it).
 
-        For a model on the roster, the key is added to her entry (her laptop was lost). For a
-        model who was removed, she is added back with the key; with ``models``, ``principal``
-        becomes the model person of those model ids (each must have no model person now). Her
-        consent from before lapses; her rejects from before stand.
+        For a model on the roster, the key is added to her entry (her laptop was lost), and with
+        ``models`` she also becomes the model person of those model ids. For a model who was
+        removed (or a new person), she is added with the key, for her former model ids or
+        ``models``; each must have no model person now. Her consent from before lapses; her
+        rejects from before stand.
         """
         ws = _open(root)
         roster = self._roster(ws.root)
@@ -299,17 +300,24 @@ class RosterService:
         if known is not None:
             if known.role != "model":
                 raise RosterAdminError(f"{principal} is not a model; only a model's key is reset")
-            if models and set(models) - set(known.models):
-                raise RosterAdminError(
-                    f"{principal} is on the roster: reset her key, then give her model ids with "
-                    "'twinreview roster add'"
-                )
-            fields: dict[str, Any] = {
-                "person": principal,
-                "new_key": key.openssh(),
-                "reset": True,
-            }
-            return self._append(ws.root, signer, "add_key", fields)
+            done: SignedRoster | None = None
+            if key.fingerprint not in known.keys:
+                fields: dict[str, Any] = {
+                    "person": principal,
+                    "new_key": key.openssh(),
+                    "reset": True,
+                }
+                done = self._append(ws.root, signer, "add_key", fields)
+            extra = [m for m in dict.fromkeys(models) if m not in known.models]
+            if extra:
+                _check_person(ws, Person(principal, known.display_name, "model", tuple(extra)))
+                fields = {"person": principal, "models": [*known.models, *extra]}
+                if any(state.model_of.get(m, principal) != principal for m in extra):
+                    fields["reset"] = True  # a model id another person spoke for
+                done = self._append(ws.root, signer, "update_person", fields)
+            if done is None:
+                raise RosterAdminError(f"{principal} already has this key for these model ids")
+            return done
         earlier = _last_seen(roster, principal)
         chosen = tuple(dict.fromkeys(models)) or tuple(
             m for m, p in sorted(state.model_of.items()) if p == principal
