@@ -27,7 +27,7 @@ from pathlib import Path
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import say
 from twinreview.core.signedcopy import CopyError
-from twinreview.core.verify import Problem, VerifyReport
+from twinreview.core.verify import NOTICES, Problem, VerifyReport
 from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import (
     HEADS,
@@ -163,7 +163,8 @@ def _describe(p: Problem) -> str:
     if p.seq is not None:
         where.append(f"seq {p.seq}")
     prefix = f"{', '.join(where)}: " if where else ""
-    return f"  {prefix}{p.kind}: {p.message}"
+    kind = f"note ({p.kind})" if p.kind in NOTICES else p.kind
+    return f"  {prefix}{kind}: {p.message}"
 
 
 def write_text(report: VerifyReport) -> None:
@@ -174,14 +175,14 @@ def write_text(report: VerifyReport) -> None:
     roster = report.roster
     if roster.exists:
         problems = by_file.pop("roster/roster.dlog", [])
-        state = "ok" if roster.ok and not problems else f"{len(problems)} problem(s)"
+        state = _state(roster.ok, problems)
         owner = f" (owner {roster.owner})" if roster.owner else ""
         say(f"roster/roster.dlog{owner}: {len(roster.entries)} entries, {state}")
         for p in problems:
             say(_describe(p))
     for summary in report.logs:
         problems = by_file.pop(summary.file, [])
-        state = "ok" if summary.ok and not problems else f"{len(problems)} problem(s)"
+        state = _state(summary.ok, problems)
         who = f" ({summary.principal})" if summary.principal else ""
         say(f"{summary.file}{who}: {summary.entries} entries, {state}")
         for p in problems:
@@ -194,7 +195,13 @@ def write_text(report: VerifyReport) -> None:
     if report.ok:
         say(f"verified {total} entries in {len(report.logs)} log(s): all good")
     else:
-        say(
-            f"verified {total} entries in {len(report.logs)} log(s): "
-            f"{len(report.problems)} problem(s)"
-        )
+        failed = [p for p in report.problems if p.kind not in NOTICES]
+        say(f"verified {total} entries in {len(report.logs)} log(s): {len(failed)} problem(s)")
+
+
+def _state(ok: bool, problems: list[Problem]) -> str:
+    """``ok``, or how many problems (notices, such as a key reset, are not problems)."""
+    failed = [p for p in problems if p.kind not in NOTICES]
+    if ok and not failed:
+        return "ok" + (f", {len(problems)} note(s)" if problems else "")
+    return f"{len(failed)} problem(s)"

@@ -22,7 +22,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from twinreview.core.approval import regrade
+from twinreview.core.approval import check_approval, regrade
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
 from twinreview.core.errors import one_line
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
@@ -296,7 +296,15 @@ class ReviewSession(QObject):
         if not item.ref.path.exists():
             return f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
         verdict = disclosure_verdict(item)
-        if verdict is not None and verdict not in self.approvable:
+        # The one approval rule (core.approval) under the policy this window holds; the verdicts
+        # the signed roster allows now are checked as well, in case its policy is newer still.
+        ws = self.workspace
+        refused = (
+            check_approval(item.findings, ws.settings, verdict=verdict).refused
+            if ws is not None
+            else None
+        )
+        if verdict is not None and (refused is not None or verdict not in self.approvable):
             return (
                 f"This workspace does not allow approving an image whose AI disclosure is "
                 f"{verdict}: reject it, or have the image re-exported with its AI label."
