@@ -18,7 +18,7 @@ from twinreview.core.verifymodel import (
 # Payload fields a cached entry does not keep: implied by the file (v, ws), only needed for
 # checks that already passed (prev), or large and read after verification only in part (findings:
 # of an approval, status judges each kind's severity and the disclosure verdict again, so those
-# are kept; see :func:`_judged_findings`).
+# are kept, compactly; see :func:`_judged_findings`).
 _DROPPED = ("v", "ws", "prev", "findings")
 # Kept in the row itself (read without parsing the payload), so left out of the payload text.
 _IN_ROW = ("log", "seq", "ts", "principal", "role", "kind", "asset")
@@ -53,6 +53,8 @@ class _CachedEntry(VerifiedEntry):
             )
             if self.asset is not None:
                 value["asset"] = self.asset
+            if isinstance(value.get("findings"), list):
+                value["findings"] = _expanded_findings(value["findings"])
             self._parsed = value
         return self._parsed
 
@@ -200,21 +202,31 @@ def row_of(e: VerifiedEntry) -> list[Any]:
     return [e.hash, e.roster_seq, e.seq, e.kind, e.principal, e.role, asset, ts, text]
 
 
-def _judged_findings(findings: object) -> list[dict[str, Any]]:
-    """What the approval rule reads of an approval's findings: kind, severity, verdict."""
-    out: list[dict[str, Any]] = []
+def _judged_findings(findings: object) -> list[list[str]]:
+    """What the approval rule reads of an approval's findings, compactly.
+
+    ``[kind, severity]`` or ``[kind, severity, verdict]`` each: a long history holds tens of
+    thousands of approvals.
+    """
+    out: list[list[str]] = []
     for f in findings if isinstance(findings, list) else ():
-        if isinstance(f, Mapping):
+        if isinstance(f, Mapping) and isinstance(f.get("kind"), str):
             evidence = f.get("evidence")
             verdict = evidence.get("verdict") if isinstance(evidence, Mapping) else None
-            out.append(
-                {
-                    "kind": f.get("kind"),
-                    "severity": f.get("severity"),
-                    "message": "",
-                    "evidence": {"verdict": verdict} if isinstance(verdict, str) else {},
-                }
-            )
+            words = [str(f["kind"]), str(f.get("severity"))]
+            if isinstance(verdict, str):
+                words.append(verdict)
+            out.append(words)
+    return out
+
+
+def _expanded_findings(compact: list[Any]) -> list[dict[str, Any]]:
+    """The findings of :func:`_judged_findings` as ``Finding.to_json()`` dicts (no message)."""
+    out: list[dict[str, Any]] = []
+    for item in compact:
+        if isinstance(item, list) and len(item) in (2, 3):
+            evidence = {"verdict": item[2]} if len(item) == 3 else {}
+            out.append({"kind": item[0], "severity": item[1], "message": "", "evidence": evidence})
     return out
 
 
