@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from twinreview import __version__
-from twinreview.cli.main import main
+from twinreview.cli.main import build_parser, main
 from twinreview.services.demo import build_demo
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
@@ -271,6 +272,46 @@ def test_report_messages_escape_terminal_controls(
     code, _, err = run(capsys, "report", str(ws), "--html", str(out_dir / "no" / f"{ERASE}.html"))
     assert code == 2
     assert "\x1b" not in err and "\\x1b[2K" in err
+
+
+def test_csv_output_shows_terminal_controls_as_escapes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ws = make_workspace(tmp_path / "ws")
+    add_model(ws, "ava", {"a.jpg": pattern(1)})
+    save_jpeg(pattern(2), ws / "assets" / "ava" / f"{ERASE}cleared{RLO}gpj.jpg")
+    save_jpeg(pattern(3), ws / "assets" / f"x{ERASE}" / "a.jpg")
+    code, out, _ = run(capsys, "scan", str(ws), "--csv")  # to a terminal, often
+    assert code == 0
+    target = tmp_path / "report.csv"
+    code, _, err = run(capsys, "report", str(ws), "--csv", str(target))
+    assert code == 0, err
+    for text in (out, target.read_text(encoding="utf-8")):
+        assert "\x1b" not in text and RLO not in text
+        rows = list(csv.DictReader(io.StringIO(text)))
+        paths = {r["path"] for r in rows}
+        assert "assets/ava/\\x1b[2Kcleared\\u202egpj.jpg" in paths
+        assert "x\\x1b[2K" in {r["model"] for r in rows}
+
+
+def test_keys_init_advice_never_points_at_a_generated_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from decision_helpers import MemoryKeyring
+    from twinreview.cli.keys_cmd import cmd_init
+    from twinreview.services.keys import IdentityStore, KeyService, KeyStore
+
+    service = KeyService(
+        KeyStore(MemoryKeyring(), allow_untrusted_backend=True), IdentityStore(tmp_path / "cfg")
+    )
+    args = argparse.Namespace(principal="ava@example.com", name="Ava", role="model")
+    assert cmd_init(args, service) == 0
+    err = capsys.readouterr().err
+    # roster/allowed_signers is generated from the signed roster: a line added by hand is ignored.
+    assert "add the line above to roster/allowed_signers" not in err
+    assert "roster add WS --self" in err
+    help_text = build_parser()._subparsers._group_actions[0].choices["keys"].format_help()  # type: ignore[union-attr]
+    assert "to a workspace's roster/allowed_signers" not in help_text
 
 
 def test_twinreview_ws_opens_the_app_on_that_workspace(

@@ -370,14 +370,20 @@ def test_verify_against_catches_a_deleted_log(
 
 
 def test_verify_against_catches_a_rewritten_roster(
-    ws: Path, tmp_path: Path, keys: KeyService, capsys: pytest.CaptureFixture[str]
+    ws: Path,
+    tmp_path: Path,
+    keys: KeyService,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = tmp_path / "export"
     _export(ws, out, keys)
     roster_log = ws / "roster" / "roster.dlog"
     original = roster_log.read_bytes()
     lines = original.splitlines(keepends=True)
-    # The owner (who holds the key) rewrites the last roster entry: same length, other content.
+    # The owner (who holds the key) rewrites the last roster entry: same length, other content,
+    # from another device (the one that signed it would refuse: it keeps what it signed).
+    monkeypatch.setenv("TWINREVIEW_DATA_DIR", str(tmp_path / "another-device"))
     roster_log.write_bytes(b"".join(lines[:-1]))
     carl = reviewer(tmp_path / "devices", "carl@agency.example", "agent")
     identity = carl.current()

@@ -386,6 +386,51 @@ def test_one_model_person_per_model_id(root: Path) -> None:
     assert model is not None and model.principal == WHO["ana"]
 
 
+def test_a_model_id_moves_to_another_person_only_by_the_owners_reset(root: Path) -> None:
+    owner = _writer(root, "owner")
+    owner.append("add_person", _person("carol", "brand", (), admin=True))
+    owner.append("remove_person", {"person": WHO["ana"], "after": {}})
+    owner.append("add_person", _person("eve", "model", ("eve",), key=KEYS["eve"]))
+    moved = {"person": WHO["eve"], "models": ["eve", "ana"]}
+    with pytest.raises(RosterLogError, match="only the owner resets"):
+        _writer(root, "carol").append("update_person", {**moved, "reset": True})
+    with pytest.raises(RosterLogError, match="roster reset"):
+        owner.append("update_person", moved)  # not without saying what it is
+    state = owner.append("update_person", {**moved, "reset": True}).current
+    assert state is not None
+    person = state.model_person("ana")
+    assert person is not None and person.principal == WHO["eve"]
+    (reset,) = state.resets
+    assert reset.models == ("ana",) and reset.principal == WHO["eve"] and reset.by == WHO["owner"]
+    assert reset.fingerprints == (KEYS["eve"].public.fingerprint,)
+    assert "Eve's key was reset by the owner on" in reset.sentence()
+    with pytest.raises(RosterLogError, match="nothing to reset"):
+        owner.append("update_person", {"person": WHO["eve"], "name": "Eve", "reset": True})
+
+
+def test_only_she_adds_a_key_to_her_entry_or_the_owner_by_a_reset(root: Path) -> None:
+    _writer(root, "ana").append("consent", _consent())
+    new = KEYS["dan"].public.openssh()
+    owner = _writer(root, "owner")
+    owner.append("add_person", _person("carol", "brand", (), admin=True))
+    with pytest.raises(RosterLogError, match="only the model herself"):
+        _writer(root, "carol").append("add_key", {"person": WHO["ana"], "new_key": new})
+    with pytest.raises(RosterLogError, match="roster reset"):
+        _writer(root, "owner").append("add_key", {"person": WHO["ana"], "new_key": new})
+    state = (
+        _writer(root, "owner")
+        .append("add_key", {"person": WHO["ana"], "new_key": new, "reset": True})
+        .current
+    )
+    assert state is not None
+    assert state.consent_for("ana") is None  # her consent lapsed with the reset
+    assert [r.fingerprints for r in state.resets] == [(KEYS["dan"].public.fingerprint,)]
+    # Her own new key needs no reset.
+    own = KEYS["eve"].public.openssh()
+    state = _writer(root, "ana").append("add_key", {"person": WHO["ana"], "new_key": own}).current
+    assert state is not None and len(state.resets) == 1
+
+
 @pytest.mark.parametrize("require", [["agent"], [], ["brand", "agent"]])
 def test_consent_require_must_include_the_model(root: Path, require: list[str]) -> None:
     with pytest.raises(RosterLogError, match="require"):

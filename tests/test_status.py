@@ -269,13 +269,25 @@ def test_deleted_reject_line_blocks_every_asset_the_signer_decides_on(
         assert "broken_chain" in a.evaluation.problems[0]
 
 
-def test_torn_tail_does_not_block(ws_root: Path, team: Team) -> None:
+def test_an_unreadable_end_blocks_the_models_its_log_decides_for(ws_root: Path, team: Team) -> None:
     decide(team.ava, ws_root, LOOK1, "approve")
     decide(team.agent, ws_root, LOOK1, "approve")
     with _log_of(ws_root, "ava@example.com").open("ab") as fh:
-        fh.write(b'{"payload": "eyJ2Ijo')  # an interrupted append, never acknowledged
+        fh.write(b'{"payload": "eyJ2Ijo')  # perhaps an interrupted append, perhaps her reject
     rep = status(ws_root)
     assert not rep.verification_ok
+    look = rep.get(LOOK1)
+    assert look is not None and look.state is State.BLOCKED
+    assert "cannot be read" in " ".join(look.evaluation.problems)
+
+
+def test_a_whole_entry_without_its_newline_counts(ws_root: Path, team: Team) -> None:
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.agent, ws_root, LOOK1, "approve")
+    log = _log_of(ws_root, "ava@example.com")
+    log.write_bytes(log.read_bytes()[:-1])
+    rep = status(ws_root)
+    assert not rep.verification_ok  # reported
     assert rep.get(LOOK1).state is State.CLEARED  # type: ignore[union-attr]
 
 

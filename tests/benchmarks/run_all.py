@@ -171,7 +171,15 @@ def rows_verify(j: Mapping[str, Any]) -> list[Row]:
     n = j["entries"]
     scale = 100_000 / n
     projected = j["verify_cpu_s"] * scale
+    ratio = j["verify_cpu_s"] / j["ed25519_floor_cpu_s"]
     area = "Decision log"
+    first = j.get("first_verify_with_records_cpu_s")
+    records = (
+        f"; the first run through the device's records (which also writes the verified-prefix "
+        f"records) {first:.2f} s CPU"
+        if isinstance(first, int | float)
+        else ""
+    )
     return [
         Row(
             area,
@@ -183,11 +191,11 @@ def rows_verify(j: Mapping[str, Any]) -> list[Row]:
             ),
             f"{j['verify_s']:.2f} s wall, {j['verify_cpu_s']:.2f} s CPU "
             f"({j['verify_us_per_entry']:.1f} us/entry wall)",
-            "<= 15 s per 100k entries (judged on CPU time: wall time includes other processes)",
+            "<= 15 s per 100k entries and <= 1.5x the bare Ed25519 floor (both on CPU time: "
+            "wall time includes other processes)",
             f"bare Ed25519 verification of as many signatures: {j['ed25519_floor_s']:.2f} s wall, "
-            f"{j['ed25519_floor_cpu_s']:.2f} s CPU (verify/floor CPU "
-            f"{j['verify_cpu_s'] / j['ed25519_floor_cpu_s']:.2f}x)",
-            _verdict(projected <= 15),
+            f"{j['ed25519_floor_cpu_s']:.2f} s CPU (verify/floor CPU {ratio:.2f}x){records}",
+            _verdict(projected <= 15 and ratio <= 1.5),
         ),
         Row(
             area,

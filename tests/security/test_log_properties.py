@@ -4,13 +4,19 @@ of a decision log is reported by verification (issue 9).
 One small workspace is signed once (an owner, a model, an agent, decisions in two logs that name
 each other's heads); each example copies it, damages one file in one way, and verifies it as the
 device that had verified the intact workspace (its rollback record holds the heads it saw).
+
+And: any truncation of a file, at a line end or inside a line, with or without the final newline,
+is reported by the device that signed the lost end, from its own copy of what it signed alone
+(``core.signedcopy``): no other device need have seen it.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import hashlib
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -23,6 +29,7 @@ from twinreview.core.roster import Person
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rosterviews import write_views
 from twinreview.core.rosterwrite import RosterWriter
+from twinreview.core.signedcopy import SignedCopies
 from twinreview.core.sshsig import SigningKey
 from twinreview.core.verify import verify_workspace
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
@@ -37,7 +44,18 @@ def _clock() -> object:
 
 @functools.cache
 def _signed_workspace() -> tuple[Path, dict[str, tuple[int, str]]]:
-    root = Path(tempfile.mkdtemp(prefix="twinreview-props-")) / "ws"
+    root, seen, _ = _signed_workspace_and_copies()
+    return root, seen
+
+
+@functools.cache
+def _signed_workspace_and_copies() -> tuple[
+    Path, dict[str, tuple[int, str]], dict[str, SignedCopies]
+]:
+    """The workspace, the heads a verifying device saw, and each signing device's own copies."""
+    base = Path(tempfile.mkdtemp(prefix="twinreview-props-"))
+    root = base / "ws"
+    copies = {who: SignedCopies(base / f"{who}-copies", root) for who in ("owner", "ava", "kim")}
     make_workspace(root)
     add_model(root, "ava", {"ref.jpg": pattern(1)})
     for i in range(3):
@@ -46,6 +64,8 @@ def _signed_workspace() -> tuple[Path, dict[str, tuple[int, str]]]:
     clock = _clock()
     w = RosterWriter(root / "roster", owner, "owner@x", clock=clock)  # type: ignore[arg-type]
     w.genesis("props", Person("owner@x", "Owner", "brand", ()))
+    w.copy = copies["owner"].for_file(w.path)
+    w.copy.record(w.path, w.path.stat().st_size)
     for principal, role, key in (("ava@x", "model", ava), ("kim@x", "agent", kim)):
         w.append(
             "add_person",
@@ -59,7 +79,9 @@ def _signed_workspace() -> tuple[Path, dict[str, tuple[int, str]]]:
                 "request": None,
             },
         )
-    roster = RosterWriter(root / "roster", ava, "ava@x", clock=clock).append(  # type: ignore[arg-type]
+    ava_roster = RosterWriter(root / "roster", ava, "ava@x", clock=clock)  # type: ignore[arg-type]
+    ava_roster.copy = copies["ava"].for_file(ava_roster.path)
+    roster = ava_roster.append(
         "consent",
         {"model": "ava", "uses": None, "expires": None, "require": ["model", "agent"]},
     )
@@ -91,6 +113,8 @@ def _signed_workspace() -> tuple[Path, dict[str, tuple[int, str]]]:
         )
         for principal, role, key in (("ava@x", "model", ava), ("kim@x", "agent", kim))
     }
+    writers[ava].copy = copies["ava"].for_file(writers[ava].path)
+    writers[kim].copy = copies["kim"].for_file(writers[kim].path)
     for i, (key, verdict) in enumerate(
         [(ava, "approve"), (kim, "approve"), (ava, "reject"), (kim, "approve"), (ava, "approve")]
     ):
@@ -112,7 +136,7 @@ def _signed_workspace() -> tuple[Path, dict[str, tuple[int, str]]]:
         )
     report = verify_workspace(root)
     assert report.ok, report.problems
-    return root, dict(report.heads)
+    return root, dict(report.heads), copies
 
 
 def _files(root: Path) -> list[Path]:
@@ -168,6 +192,52 @@ def test_any_damage_to_a_signed_file_is_reported(
         path.write_bytes(data)
         report = verify_workspace(root, seen=seen)
         assert not report.ok, (op, path.name, i, j)
+
+
+CUTS = ("at_line_end", "without_final_newline", "inside_a_line")
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    file_index=st.integers(min_value=0, max_value=2),
+    cut=st.sampled_from(CUTS),
+    keep=st.integers(min_value=0, max_value=50),
+    inside=st.integers(min_value=1, max_value=10_000),
+)
+def test_any_truncation_is_reported_by_the_device_that_signed_the_lost_end(
+    file_index: int, cut: str, keep: int, inside: int
+) -> None:
+    original, _, copies = _signed_workspace_and_copies()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        shutil.copytree(original, root)
+        path = _files(root)[file_index]
+        lines = path.read_bytes().splitlines(keepends=True)
+        n = len(lines)
+        signer = _signer_of(lines[-1])
+        k = keep % n
+        if cut == "at_line_end":
+            data = b"".join(lines[:k])  # keeps 0..n-1 whole lines
+        elif cut == "without_final_newline":
+            data = b"".join(lines[: k + 1])[:-1]  # up to the whole file less its final newline
+        else:
+            line = lines[k]
+            data = b"".join(lines[:k]) + line[: inside % (len(line) - 1) + 1]  # never whole
+        assert len(data) < path.stat().st_size
+        path.write_bytes(data)
+        # The signing device, as it is: its own copies, no rollback record, no other device.
+        own = SignedCopies(copies[signer].folder, root).heads()
+        report = verify_workspace(root, own=own)
+        assert not report.ok, (cut, path.name, k)
+
+
+def _signer_of(line: bytes) -> str:
+    payload = json.loads(base64.b64decode(json.loads(line)["payload"]))
+    return str(payload["principal"]).split("@")[0]
 
 
 def test_the_intact_copy_verifies_against_the_same_record() -> None:

@@ -313,6 +313,9 @@ class FakeBackend:
             )
         )
 
+    def restore_signed(self, workspace: Workspace) -> tuple[str, ...]:
+        return ()
+
     def statuses(self, workspace: Workspace, results: Sequence[Any]) -> StatusSnapshot:
         out = {}
         for r in results:

@@ -30,9 +30,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keys_sub = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     init = keys_sub.add_parser(
         "init",
-        help="create a key and print its allowed_signers line",
-        description="Create an Ed25519 key in the OS keyring and print the line to add to a "
-        "workspace's roster/allowed_signers (or run 'twinreview roster add WS --self').",
+        help="create a key and print its public key line",
+        description="Create an Ed25519 key in the OS keyring and print its public key line. To "
+        "join a workspace, run 'twinreview roster add WS --self' (a signed join request the "
+        "owner approves), or send the line to the owner, who adds you with 'twinreview roster "
+        "add'. roster/allowed_signers is generated from the signed roster: never edit it.",
     )
     init.add_argument("--principal", required=True, metavar="EMAIL", help="who you are")
     init.add_argument("--name", required=True, metavar="NAME", help="your name, as shown to others")
@@ -73,7 +75,7 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace, service: KeyService) -> int:
-    """Create the identity; print its allowed_signers line on stdout."""
+    """Create the identity; print its public key line on stdout."""
     try:
         identity = service.init(args.principal, args.name, args.role)
     except KeysError as exc:
@@ -81,8 +83,9 @@ def cmd_init(args: argparse.Namespace, service: KeyService) -> int:
     print(identity.allowed_signers_line())
     print(
         f"twinreview: key {identity.public_key.fingerprint} stored in "
-        f"{service.keystore.backend_name}; add the line above to roster/allowed_signers, or run "
-        f"'twinreview roster add WS --self'",
+        f"{service.keystore.backend_name}. To join a workspace, run 'twinreview roster add WS "
+        "--self' (a signed request its owner approves), or send the line above to the owner, who "
+        "adds you with 'twinreview roster add WS --principal ... --key ...'",
         file=sys.stderr,
     )
     return EXIT_OK

@@ -186,11 +186,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     ac = rs.add_parser(
         "accept",
-        help="accept that a log now ends where it does (owner or admin)",
+        help="accept that a log now ends where it does (its own person, or the owner)",
         description="A log that is shorter than someone saw, or gone (a laptop lost before it "
-        "synced), blocks the assets it could decide on. After checking what happened, the owner "
-        "signs that the log now ends at its current entry: verify still reports the gap, but it "
-        "no longer blocks. If the log changes again, it blocks again.",
+        "synced), blocks the assets it could decide on. After checking what happened, its own "
+        "person (or the owner, for anyone but a model) signs that the log now ends at its "
+        "current entry: verify still reports the gap, but it no longer blocks. A gap in a "
+        "model's log may hide her veto: only she accepts it. If the log changes again, it "
+        "blocks again.",
     )
     ac.add_argument("workspace", metavar="WS", help="workspace folder")
     ac.add_argument("log", metavar="SHA256:...", help="the log's key fingerprint (from verify)")

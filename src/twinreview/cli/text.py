@@ -1,35 +1,17 @@
 """Human-readable output that a hostile workspace cannot use to drive the terminal.
 
-File names, notes, principals and messages come from files anyone with folder access can write. A
-note holding ``ESC [2K`` could erase the line a reviewer is reading and print a fake "cleared" in
-its place, and a right-to-left override could make ``gpj.exe`` read as ``exe.jpg``. Everything a
-command prints for people goes through :func:`escape`; JSON output needs no such care (``json``
-escapes control characters itself) and CSV output goes through the shared CSV writer.
+Everything a command prints for people goes through :func:`escape` (``core.visible``); JSON output
+needs no such care (``json`` escapes control characters itself) and CSV output goes through the
+shared CSV writer, which escapes the same characters.
 """
 
 from __future__ import annotations
 
-import re
 from typing import TextIO
 
-# C0 controls except tab and newline, DEL, C1 controls, and the Unicode bidirectional overrides,
-# embeddings and isolates plus the line and paragraph separators.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from twinreview.core.visible import escape, escape_field
 
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def escape(text: str) -> str:
-    """``text`` with every terminal-controlling character shown as a visible escape."""
-    return _UNSAFE.sub(_visible, text)
-
-
-def escape_field(text: str) -> str:
-    """Workspace text for one field of a line: controls and newlines made visible too."""
-    return escape(text).replace("\n", "\\n")
+__all__ = ["escape", "escape_field", "say"]
 
 
 def say(text: str, *, file: TextIO | None = None) -> None:

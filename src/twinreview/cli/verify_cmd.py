@@ -1,4 +1,4 @@
-"""``twinreview verify WS [--json] [--against EXPORT_DIR]``: check every signed log.
+"""``twinreview verify WS [--json] [--against EXPORT_DIR] [--restore]``: check every signed log.
 
 Exit 0 all good, 1 when verification (or the comparison with an export) found anything, 2 for
 usage errors (not a workspace, ``--against`` given something that is not an export).
@@ -8,7 +8,12 @@ usage errors (not a workspace, ``--against`` given something that is not an expo
 (``rolled_back``), gone (``log_missing``) or different at the exported entry (``fork``). A heads
 file whose signature does not check against the export's signed roster is refused (exit 1).
 
-Reads only. Never repairs a log (a torn tail is reported; the next append finishes or moves it).
+``--restore`` first puts back every line this device signed that the workspace lost (a log or
+the roster cut back, replaced by an older copy, or deleted): the very bytes it signed, kept in its
+user data folder. A file that holds other entries than this device signed is left alone (exit 1).
+
+Without ``--restore`` it reads only. It never rewrites a signed entry (a torn tail is reported;
+the next append finishes or moves it).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import escape_field, say
-from twinreview.core.verify import Problem, VerifyReport
+from twinreview.core.signedcopy import CopyError
+from twinreview.core.verify import NOTICES, Problem, VerifyReport
 from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import (
     HEADS,
@@ -55,6 +61,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a folder written by 'twinreview export': report every log (and the roster) that "
         "is now shorter than it was exported, missing, or different at the exported entry",
     )
+    p.add_argument(
+        "--restore",
+        action="store_true",
+        help="first put back the lines this device signed that the workspace lost (from the "
+        "copy it keeps of every entry it signs)",
+    )
     p.set_defaults(func=run)
 
 
@@ -77,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         except ExportCheckError as exc:
             say(f"twinreview: {against}: {exc}", file=sys.stderr)
             return EXIT_CHECK_FAILED
+    restore_failed = args.restore and not _restore(verifier, ws.root, quiet=args.json)
     report = verifier.verify(ws.root)
     found = compare_with_export(report, heads) if heads is not None else []
     # Not a verification failure: reported so that the folder is fixed before it reaches a Mac
@@ -95,7 +108,28 @@ def run(args: argparse.Namespace) -> int:
         if heads is not None:
             write_against(heads, found)
         write_paths(ws.name_problems(), paths)
-    return EXIT_OK if report.ok and not found else EXIT_CHECK_FAILED
+    return EXIT_OK if report.ok and not found and not restore_failed else EXIT_CHECK_FAILED
+
+
+def _restore(verifier: Verifier, root: Path, *, quiet: bool) -> bool:
+    """Put back what this device signed; False when a file could not be restored."""
+    out = sys.stderr if quiet else sys.stdout
+    try:
+        done = verifier.restore(root)
+    except CopyError as exc:
+        say(f"twinreview: {exc}", file=sys.stderr)
+        return False
+    except OSError as exc:
+        say(f"twinreview: cannot restore ({exc.strerror or exc})", file=sys.stderr)
+        return False
+    changed = [r for r in done if r.lines]
+    for r in changed:
+        how = "wrote it anew with" if r.created else "put back"
+        aside = f" (its damaged end moved to {r.moved_aside})" if r.moved_aside else ""
+        say(f"{r.file}: {how} {r.lines} line(s) this device signed{aside}", file=out)
+    if not changed:
+        say("nothing to restore: the workspace holds every entry this device signed", file=out)
+    return True
 
 
 def _against_json(heads: ExportHeads, found: list[Problem]) -> dict[str, object]:
@@ -148,7 +182,8 @@ def _describe(p: Problem) -> str:
     if p.seq is not None:
         where.append(f"seq {p.seq}")
     prefix = f"{', '.join(where)}: " if where else ""
-    return f"  {prefix}{p.kind}: {p.message}"
+    kind = f"note ({p.kind})" if p.kind in NOTICES else p.kind
+    return f"  {prefix}{kind}: {p.message}"
 
 
 def write_text(report: VerifyReport) -> None:
@@ -159,14 +194,14 @@ def write_text(report: VerifyReport) -> None:
     roster = report.roster
     if roster.exists:
         problems = by_file.pop("roster/roster.dlog", [])
-        state = "ok" if roster.ok and not problems else f"{len(problems)} problem(s)"
+        state = _state(roster.ok, problems)
         owner = f" (owner {roster.owner})" if roster.owner else ""
         say(f"roster/roster.dlog{owner}: {len(roster.entries)} entries, {state}")
         for p in problems:
             say(_describe(p))
     for summary in report.logs:
         problems = by_file.pop(summary.file, [])
-        state = "ok" if summary.ok and not problems else f"{len(problems)} problem(s)"
+        state = _state(summary.ok, problems)
         who = f" ({summary.principal})" if summary.principal else ""
         say(f"{summary.file}{who}: {summary.entries} entries, {state}")
         for p in problems:
@@ -179,7 +214,13 @@ def write_text(report: VerifyReport) -> None:
     if report.ok:
         say(f"verified {total} entries in {len(report.logs)} log(s): all good")
     else:
-        say(
-            f"verified {total} entries in {len(report.logs)} log(s): "
-            f"{len(report.problems)} problem(s)"
-        )
+        failed = [p for p in report.problems if p.kind not in NOTICES]
+        say(f"verified {total} entries in {len(report.logs)} log(s): {len(failed)} problem(s)")
+
+
+def _state(ok: bool, problems: list[Problem]) -> str:
+    """``ok``, or how many problems (notices, such as a key reset, are not problems)."""
+    failed = [p for p in problems if p.kind not in NOTICES]
+    if ok and not failed:
+        return "ok" + (f", {len(problems)} note(s)" if problems else "")
+    return f"{len(failed)} problem(s)"

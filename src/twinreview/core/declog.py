@@ -8,6 +8,7 @@ Public API:
     Entry: one written entry (seq, kind, payload dict, payload bytes, sig, line bytes, line_hash).
     build_entry(key, principal, role, *, seq, prev, ts, kind, fields) -> Entry: sign without
         writing (for building large test/benchmark logs).
+    EntryKeeper: this device's own copy of what it signs (``core.signedcopy``), optional.
     read_log(path) -> LogContent: the raw lines (each a ``RawLine``, decoded or with an error)
         and the torn tail bytes, without verifying anything (see ``twinreview.core.verify``).
     log_filename(principal, key) -> str; LOG_SUFFIX; KINDS; HEADER_FIELDS; LogError; LogLockedError.
@@ -60,7 +61,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import filelock
 
@@ -89,6 +90,22 @@ class LogError(TwinreviewError):
 
 class LogLockedError(LogError):
     """Another process held the log's lock for longer than the timeout."""
+
+
+class CopyNotKept(LogError):
+    """The entry is in the log, but this device could not keep its own copy of it."""
+
+
+class EntryKeeper(Protocol):
+    """This device's own copy of what it signs (``core.signedcopy.SignedCopy``)."""
+
+    def check(self, file: Path) -> str | None:
+        """Why appending to ``file`` would fork what this device signed (None: it would not)."""
+        ...
+
+    def record(self, file: Path, end: int) -> None:
+        """Keep ``file`` up to offset ``end``."""
+        ...
 
 
 def utc_now() -> datetime:
@@ -280,12 +297,14 @@ class StreamedLog:
     sha256: str
 
 
-def stream_log(path: Path, *, skip: int = 0, first_lineno: int = 1) -> StreamedLog:
+def stream_log(
+    path: Path, *, skip: int = 0, first_lineno: int = 1, digest: bool = True
+) -> StreamedLog:
     """Read a log line by line, never holding more than one capped line beyond what it returns.
 
     The first ``skip`` bytes (a prefix verified before) are only hashed; the lines after them are
     decoded. A line longer than :data:`MAX_LINE_BYTES` is reported as malformed without being
-    kept or decoded.
+    kept or decoded. ``digest=False`` skips hashing the file (``sha256`` is then meaningless).
 
     Raises:
         OSError: if the file cannot be read or is not a regular file.
@@ -294,7 +313,9 @@ def stream_log(path: Path, *, skip: int = 0, first_lineno: int = 1) -> StreamedL
 
     content = LogContent(path)
     with open_regular(path) as fh:
-        lines = logfile.CappedLines(fh, cap=MAX_LINE_BYTES, skip=skip, first_lineno=first_lineno)
+        lines = logfile.CappedLines(
+            fh, cap=MAX_LINE_BYTES, skip=skip, first_lineno=first_lineno, digest=digest
+        )
         for lineno, line, dropped in lines:
             if dropped:
                 error = f"malformed line: {dropped} bytes, longer than any entry"
@@ -344,6 +365,7 @@ class LogWriter:
         clock: Callable[[], datetime] | None = None,
         lock_timeout: float = 30.0,
         context: Callable[[], Mapping[str, Any]] | None = None,
+        copy: EntryKeeper | None = None,
     ) -> None:
         """Set up a writer; nothing is touched on disk until :meth:`append`.
 
@@ -358,6 +380,9 @@ class LogWriter:
             context: Returns fields added to every entry this writer signs (genesis and
                 recovery included): the workspace id, the roster head and the heads of the other
                 logs this device has seen (DESIGN 3.1). Called once per entry, under the lock.
+            copy: This device's own copy of the log (``core.signedcopy``): an append that would
+                fork it (the workspace file is shorter or different) is refused, and every
+                entry written is kept in it too.
         """
         self.path = path
         self.key = key
@@ -366,6 +391,7 @@ class LogWriter:
         self.display_name = display_name
         self._clock = clock or utc_now
         self._context = context
+        self.copy = copy
         self._lock = filelock.FileLock(
             str(path.with_name(f".{path.name}.lock")), timeout=lock_timeout
         )
@@ -402,6 +428,13 @@ class LogWriter:
         if clash:
             raise LogError(f"fields may not override header fields: {', '.join(clash)}")
         with self._locked():
+            if self.copy is not None:
+                why = self.copy.check(self.path)
+                if why is not None:
+                    raise LogError(
+                        f"{why}: nothing was signed; put the missing lines back first "
+                        "('twinreview verify --restore', or Restore in the app)"
+                    )
             tail, _ = self._prepare_locked()
             if tail.kind == "close":
                 raise LogError(f"{self.path.name} is closed; no further entries")
@@ -537,6 +570,15 @@ class LogWriter:
         try:
             write_all(fd, entry.line)
             os.fsync(fd)
+            end = os.fstat(fd).st_size
         finally:
             os.close(fd)
+        if self.copy is not None:
+            try:
+                self.copy.record(self.path, end)
+            except OSError as exc:
+                raise CopyNotKept(
+                    f"signed and appended to {self.path.name}, but this device could not keep "
+                    f"its own copy of the entry ({exc.strerror or exc})"
+                ) from None
         return entry

@@ -69,7 +69,8 @@ class CappedLines:
     """The lines of an open file, read one at a time, none kept longer than ``cap`` bytes.
 
     Iterating yields ``(lineno, line, dropped)``: a complete line (newline included) with
-    ``dropped`` 0, or, for a line longer than ``cap``, ``b""`` and its length. The first
+    ``dropped`` 0, or, for a line longer than ``cap``, ``b""`` and its length (``digest=False``:
+    :attr:`sha256` is not computed, for a reader that keeps no record of the file). The first
     ``skip`` bytes (a prefix verified before) are only hashed, and numbering starts at
     ``first_lineno`` after them, unless they do not end a line: then every line is read
     from the start. After iteration: :attr:`torn` (bytes after the last newline, at most
@@ -77,8 +78,11 @@ class CappedLines:
     was not there).
     """
 
-    def __init__(self, fh: BinaryIO, *, cap: int, skip: int = 0, first_lineno: int = 1) -> None:
+    def __init__(
+        self, fh: BinaryIO, *, cap: int, skip: int = 0, first_lineno: int = 1, digest: bool = True
+    ) -> None:
         self._fh = fh
+        self._digest = digest
         self._cap = cap
         self._skip = skip
         self._first_lineno = first_lineno
@@ -93,7 +97,8 @@ class CappedLines:
         return self._whole.hexdigest()
 
     def _read(self, line: bytes) -> bytes:
-        self._whole.update(line)
+        if self._digest:
+            self._whole.update(line)
         self.size += len(line)
         return line
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,6 +259,7 @@ class Decision:
         log: Fingerprint of the log (device key) it came from.
         seq: Its position in that log.
         phash: Hex pHash of the bytes, when recorded.
+        findings: The findings the decision recorded (``Finding.to_json()`` each), as signed.
         epoch: How many times the owner had reset the signer's key for this model when it was
             signed (``RosterState.resets_of``): decisions from before a reset are never
             superseded by the reset key's, so her rejects from before stand.
@@ -282,6 +283,7 @@ class Decision:
     roster_seq: int | None = None
     entry_hash: str = ""
     epoch: int = 0
+    findings: tuple[Mapping[str, Any], ...] = ()
 
     def saw(self, other: Decision) -> bool:
         """True when this decision's device had seen ``other`` when it signed (causal order)."""
@@ -347,6 +349,10 @@ def decision_from_payload(
     sidecar = payload.get("sidecar_sha256")
     if not (sidecar is None or isinstance(sidecar, str)):
         raise ValueError("decision entry: sidecar_sha256 must be text or null")
+    recorded = payload.get("findings")
+    findings = (
+        tuple(f for f in recorded if isinstance(f, Mapping)) if isinstance(recorded, list) else ()
+    )
     seen: dict[str, int] = {}
     heads = payload.get("heads")
     if isinstance(heads, list):
@@ -373,6 +379,7 @@ def decision_from_payload(
         seen=seen,
         roster_seq=roster_seq,
         entry_hash=entry_hash,
+        findings=findings,
     )
 
 
@@ -448,6 +455,7 @@ def evaluate(
     verification_problems: Sequence[str] = (),
     sidecar_sha256: str | None = None,
     categories: Sequence[str] = (),
+    judge: Callable[[Decision], str | None] | None = None,
 ) -> Evaluation:
     """Evaluate one asset under its model's consent policy.
 
@@ -465,6 +473,8 @@ def evaluate(
             only for the sidecar it was signed with (the intended use is part of what was
             approved).
         categories: The content categories its sidecar lists (see :func:`declared_categories`).
+        judge: Says why an approval does not count under the policy in force (None: it counts);
+            ``services.status`` passes the one approval rule (``core.approval``).
 
     Returns:
         The :class:`Evaluation`.
@@ -491,6 +501,10 @@ def evaluate(
             continue
         if d.decision not in DECISIONS and d.decision != WITHDRAW:
             ignored.append((d, f"unknown decision {d.decision!r}"))
+            continue
+        why = judge(d) if judge is not None and d.decision == APPROVE else None
+        if why is not None:
+            ignored.append((d, why))
             continue
         current.append(d)
 

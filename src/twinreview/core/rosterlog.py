@@ -33,9 +33,10 @@ Kinds and their fields:
     consent        model, uses (list or null: any), expires ("YYYY-MM-DD" or null), require
                    (roles), veto (bool), withdrawn (bool). Signed by the model herself.
     accept_head    target_log (fingerprint), target_seq (-1: the log is gone), target_hash (null
-                   when gone): the
-                   owner or an admin accepts that a log now ends there (a laptop lost before its
-                   log was synced); its rollback stops blocking, and verify still reports it.
+                   when gone): a log now ends there (a laptop lost before its log was synced);
+                   its rollback stops blocking, and verify still reports it. A gap in a model's
+                   log is accepted only by herself (it may hide her veto); any other log's by
+                   its own person or the owner, never by an admin.
 
 Who may sign what (checked against the roster as it stood just before the entry):
 - genesis: seq 0 only; its signer is the **owner**. The workspace id is the sha256 hex of the
@@ -114,6 +115,10 @@ class SignedRoster:
         owner_key: The owner's key (signer of the genesis).
         name: The workspace name from the genesis.
         exists: False when there is no roster.dlog at all.
+        torn_tail: The bytes after the last newline (``b""`` for a clean file).
+        tail_counted: The torn tail is a whole, good entry missing only its newline: it counts.
+            Otherwise a torn tail cannot be read, and may hide a change: no image is cleared
+            until it is set aside.
     """
 
     entries: list[RosterEntry] = field(default_factory=list)
@@ -124,6 +129,7 @@ class SignedRoster:
     name: str = ""
     exists: bool = True
     torn_tail: bytes = b""
+    tail_counted: bool = False
 
     @classmethod
     def load(cls, roster_dir: Path) -> SignedRoster:
@@ -173,6 +179,40 @@ class SignedRoster:
 
     @classmethod
     def _replay(cls, lines: Sequence[tuple[int, bytes]], torn: bytes) -> SignedRoster:
+        if torn:
+            # A whole entry that lacks only its newline counts (it may be her withdrawal).
+            tail_line = (lines[-1][0] + 1 if lines else 1, torn + b"\n")
+            with_tail = cls._replay_lines([*lines, tail_line], torn)
+            last = with_tail.entries[-1] if with_tail.entries else None
+            if last is not None and last.ok and last.line == tail_line[0]:
+                with_tail.tail_counted = True
+                with_tail.problems.append(
+                    RosterProblem(
+                        last.seq,
+                        last.line,
+                        "torn_tail",
+                        "roster/roster.dlog: the last line lacks its final newline; it is a "
+                        "whole, signed entry and counts (the next roster change finishes it)",
+                    )
+                )
+                return with_tail
+        out = cls._replay_lines(lines, torn)
+        if torn:
+            out.problems.append(
+                RosterProblem(
+                    None,
+                    None,
+                    "torn_tail",
+                    f"roster/roster.dlog ends with {len(torn)} bytes of a line that cannot be "
+                    "read (perhaps a model's consent or a revocation): no image can be cleared "
+                    "until it is set aside (the next roster change, or 'twinreview roster "
+                    "repair')",
+                )
+            )
+        return out
+
+    @classmethod
+    def _replay_lines(cls, lines: Sequence[tuple[int, bytes]], torn: bytes) -> SignedRoster:
         out = cls(torn_tail=torn)
         state: RosterState | None = None
         prev_hash: str | None = None
@@ -238,7 +278,8 @@ class SignedRoster:
                 except RosterLogError as exc:
                     # A signed but unauthorised or invalid change: reported, and the roster
                     # cannot be trusted past it (the chain continues, but nothing more applies).
-                    out._bad(lineno, seq_i, kind, payload, h, "unauthorised", str(exc), data)
+                    why = f"entry {seq_i} ({kind}, signed by {principal}) does not count: {exc}"
+                    out._bad(lineno, seq_i, kind, payload, h, "unauthorised", why, data)
                     broken = True
                     continue
             out.states.append(state)
@@ -249,15 +290,6 @@ class SignedRoster:
         if not lines:
             out.problems.append(
                 RosterProblem(None, None, "malformed", "roster/roster.dlog is empty")
-            )
-        if torn:
-            out.problems.append(
-                RosterProblem(
-                    None,
-                    None,
-                    "torn_tail",
-                    f"roster/roster.dlog ends with {len(torn)} bytes of an incomplete line",
-                )
             )
         return out
 

@@ -42,7 +42,6 @@ ADMIN_KINDS = frozenset(
         "revoke_key",
         "remove_person",
         "policy",
-        "accept_head",
     }
 )
 POLICY_TABLES: tuple[str, ...] = ("disclosure", "similarity")
@@ -234,6 +233,8 @@ class RosterState:
     model_of: Mapping[str, str] = field(default_factory=dict)
     #: Every reset of a model, oldest first.
     resets: tuple[Reset, ...] = ()
+    #: Key fingerprint -> the principal the roster gave it to (every key ever given).
+    holders: Mapping[str, str] = field(default_factory=dict)
 
     # -- the interface verification and policy evaluation use --------------------------------
 

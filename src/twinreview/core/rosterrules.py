@@ -112,6 +112,7 @@ def apply_genesis(payload: Mapping[str, Any], signer: SshPublicKey, h: str) -> R
         {},
         {},
         model_of=_models_of(owner),
+        holders={signer.fingerprint: principal},
     )
 
 
@@ -252,6 +253,7 @@ def apply_entry(
             raise RosterLogError(
                 "accept_head needs target_seq (>= -1) and target_hash (null only for -1)"
             )
+        _check_accept(state, log, signer_principal)
         accepted[log] = (head_seq, head_hash, seq)
     asked = payload.get("reset") is True
     if reset_of and changed is not None:
@@ -287,8 +289,11 @@ def apply_entry(
     elif asked:
         raise RosterLogError("nothing to reset: this change gives no model a key she did not sign")
     model_of = dict(state.model_of)
+    holders = dict(state.holders)
     if changed is not None:
         model_of.update(_models_of(changed))
+        for fp in changed.keys:
+            holders.setdefault(fp, changed.principal)
     return RosterState(
         seq,
         h,
@@ -301,7 +306,28 @@ def apply_entry(
         accepted,
         model_of=model_of,
         resets=resets,
+        holders=holders,
     )
+
+
+def _check_accept(state: RosterState, log: str, signer: str) -> None:
+    """Who may accept that a log now ends where it does (``RosterLogError`` otherwise).
+
+    A gap may hide a decision: in a model's log, her veto. Only she says that nothing of hers is
+    missing (from any of her keys); a gap in anyone else's log is accepted by that person or by
+    the owner, never by an admin.
+    """
+    holder = state.holders.get(log)
+    if holder is not None and holder in state.model_of.values():
+        if signer != holder:
+            raise RosterLogError(
+                f"a gap in a model's log ({holder}) may hide her veto: only she accepts it, "
+                "signing with one of her own keys"
+            )
+        return
+    if signer != state.owner and signer != holder:
+        whose = f"{holder}'s log" if holder else "another person's log"
+        raise RosterLogError(f"only the owner accepts a gap in {whose} (an admin may not)")
 
 
 def _models_of(person: RosterPerson) -> dict[str, str]:

@@ -21,6 +21,8 @@ import filelock
 
 from twinreview.core.declog import (
     FORMAT_VERSION,
+    CopyNotKept,
+    EntryKeeper,
     LogError,
     LogLockedError,
     encode_line,
@@ -110,8 +112,15 @@ class RosterWriter:
         *,
         clock: Callable[[], datetime] | None = None,
         lock_timeout: float = 30.0,
+        copy: EntryKeeper | None = None,
     ) -> None:
-        """Write as ``principal`` with ``key`` into ``roster_dir``."""
+        """Write as ``principal`` with ``key`` into ``roster_dir``.
+
+        ``copy`` is this device's own copy of the roster (``core.signedcopy``): a change is
+        refused while the roster holds less than this device signed into it, and every change
+        is kept in it too. Set it after :meth:`genesis` (the workspace id names its folder).
+        """
+        self.copy = copy
         self.roster_dir = roster_dir
         self.path = roster_dir / ROSTER_LOG
         self.key = key
@@ -161,6 +170,13 @@ class RosterWriter:
         if kind not in KINDS or kind == "genesis":
             raise RosterLogError(f"cannot append a roster entry of kind {kind!r}")
         with self._locked():
+            if self.copy is not None:
+                why = self.copy.check(self.path)
+                if why is not None:
+                    raise RosterLogError(
+                        f"{why}: nothing was signed; put the missing lines back first "
+                        "('twinreview verify --restore', or Restore in the app)"
+                    )
             self._recover_tail()
             roster = SignedRoster.load(self.roster_dir)
             state = roster.current
@@ -249,8 +265,17 @@ class RosterWriter:
         try:
             write_all(fd, line)
             os.fsync(fd)
+            end = os.fstat(fd).st_size
         finally:
             os.close(fd)
+        if self.copy is not None:
+            try:
+                self.copy.record(self.path, end)
+            except OSError as exc:
+                raise CopyNotKept(
+                    "signed and appended to the roster, but this device could not keep its own "
+                    f"copy of the entry ({exc.strerror or exc})"
+                ) from None
 
 
 # -- join requests ------------------------------------------------------------------------

@@ -29,7 +29,9 @@ Rules, per line (the first failing rule gives the state; all failures are listed
     wrong_role     at that roster state the person has another role than the payload claims
     broken_chain   seq is not the previous seq + 1, ``prev`` is not the sha256 of the previous
                    line, the first line is not a seq-0 genesis, or an entry follows ``close``
-    torn_tail      a last line without its newline (reported as a pseudo-entry)
+    torn_tail      a last line without its newline: when it is a whole, good entry it counts
+                   (and the missing newline is reported); otherwise it cannot be read and is
+                   reported as a pseudo-entry, which blocks what that log's key may decide
     fork           copies of one log (same fingerprint) hold different entries for the same seq:
                    every entry from the first differing seq on, in every copy, is marked
 Merging: the union of the files; copies of one log must be prefixes of each other.
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,6 +54,7 @@ from twinreview.core.declog import (
     LOG_SUFFIX,
     LOGS_DIR,
     StreamedLog,
+    parse_line,
     stream_log,
 )
 from twinreview.core.rosterlog import SignedRoster
@@ -85,6 +89,7 @@ from twinreview.core.verifymodel import (  # re-exported: the verification API
     ROLLED_BACK,
     ROSTER_PROBLEM,
     STATES,
+    SYNC_CONFLICT,
     TORN_TAIL,
     UNKNOWN_KEY,
     UNREADABLE,
@@ -124,6 +129,7 @@ __all__ = [
     "ROLLED_BACK",
     "ROSTER_PROBLEM",
     "STATES",
+    "SYNC_CONFLICT",
     "TORN_TAIL",
     "UNKNOWN_KEY",
     "UNREADABLE",
@@ -245,6 +251,57 @@ def find_log_files(root: Path) -> list[Path]:
     return sorted(p for p in logs.rglob(f"*{LOG_SUFFIX}") if p.is_file() and not p.is_symlink())
 
 
+# A copy a file sync left beside a log it could not merge: Dropbox's "x (Kim's conflicted copy
+# 2026-12-07).dlog", Syncthing's "x.sync-conflict-20261207-101500-DEVICE.dlog".
+_CONFLICT_NAMES = (
+    re.compile(r"^(?P<stem>.+?) \([^()]*conflicted copy[^()]*\)\.dlog$", re.IGNORECASE),
+    re.compile(r"^(?P<stem>.+?)\.sync-conflict-\d{8}-\d{6}(?:-[A-Za-z0-9]+)?\.dlog$"),
+)
+
+
+def conflict_original(name: str) -> str | None:
+    """The name of the log a sync conflict copy was made of (None: not a conflict copy)."""
+    for pattern in _CONFLICT_NAMES:
+        found = pattern.match(name)
+        if found:
+            return found.group("stem") + LOG_SUFFIX
+    return None
+
+
+def sync_conflicts(report: VerifyReport) -> list[Problem]:
+    """Sync conflict copies beside the logs they copy: the longer chain counts, both are named.
+
+    Copies of one log are merged like any copies (the longest common chain counts; copies that
+    differ are a fork, reported as such); a conflict copy is named so that someone tidies up.
+    """
+    by_log: dict[str, list[LogSummary]] = {}
+    for s in report.logs:
+        if s.log is not None:
+            by_log.setdefault(s.log, []).append(s)
+    out: list[Problem] = []
+    for s in report.logs:
+        name = s.file.rsplit("/", 1)[-1]
+        original = conflict_original(name)
+        if original is None or s.log is None:
+            continue
+        others = [o for o in by_log[s.log] if o.file != s.file]
+        longest = max([s, *others], key=lambda o: o.entries)
+        beside = ", ".join(o.file for o in others) or f"{original} (gone)"
+        out.append(
+            Problem(
+                s.file,
+                None,
+                None,
+                SYNC_CONFLICT,
+                f"a file sync left this copy of log {s.log} ({s.entries} entries) beside "
+                f"{beside}: they are merged, and the longest chain ({longest.file}, "
+                f"{longest.entries} entries) counts; once every laptop has synced, keep it and "
+                "remove the others",
+            )
+        )
+    return out
+
+
 def stray_files(root: Path) -> list[str]:
     """Anything under ``logs/`` that is not a log (sync conflict copies, renamed logs, links).
 
@@ -273,6 +330,7 @@ def verify_workspace(
     seen: Mapping[str, tuple[int, str]] | None = None,
     now: dt.datetime | None = None,
     prefixes: Mapping[str, VerifiedPrefix] | None = None,
+    own: Mapping[str, tuple[int, str]] | None = None,
 ) -> VerifyReport:
     """Verify every log of a workspace against its signed roster.
 
@@ -283,7 +341,11 @@ def verify_workspace(
             fingerprint (and ``"roster"``): a log that is shorter now, or different at that
             seq, was rolled back or rewritten.
         now: The time to judge "dated in the future" against (default: now).
-        prefixes: Verified-prefix records of an earlier run (see :class:`VerifiedPrefix`).
+        prefixes: Verified-prefix records of an earlier run (see :class:`VerifiedPrefix`); pass
+            ``{}`` for none yet. Only then does the report carry records for the next run
+            (``prefixes``): without a cache to keep them in, nothing is spent on them.
+        own: The heads of what this device signed itself, per log (and ``"roster"``), from its
+            own copies (``core.signedcopy``): a log that holds less now was cut back.
 
     Returns:
         The report; never raises for bad log contents (those are problems in the report).
@@ -294,14 +356,16 @@ def verify_workspace(
     logs = root / LOGS_DIR
     if logs.is_dir() and not logs.resolve().is_relative_to(root.resolve()):
         # A hostile workspace must not make verification wander over the reviewer's disk.
-        report = verify_logs([], roster, root, seen=seen, now=now)
+        report = verify_logs([], roster, root, seen=seen, now=now, own=own)
         report.problems.append(
             Problem(
                 LOGS_DIR, None, None, UNREADABLE, "logs/ is a link leading outside the workspace"
             )
         )
         return report
-    report = verify_logs(find_log_files(root), roster, root, seen=seen, now=now, prefixes=prefixes)
+    report = verify_logs(
+        find_log_files(root), roster, root, seen=seen, now=now, prefixes=prefixes, own=own
+    )
     if roster.exists:
         for message in view_problems(root / ROSTER_DIR, roster):
             report.problems.append(Problem(ROSTER_DIR, None, None, VIEW_EDITED, message))
@@ -310,6 +374,7 @@ def verify_workspace(
             report.problems.append(
                 Problem(f"{ROSTER_DIR}/roster.dlog", reset.seq, None, MODEL_RESET, reset.sentence())
             )
+    report.problems.extend(sync_conflicts(report))
     for rel in stray_files(root):
         report.problems.append(
             Problem(
@@ -322,6 +387,11 @@ def verify_workspace(
             )
         )
     return report
+
+
+def unfinished_in(problems: Iterable[Problem], rel: str) -> bool:
+    """True when ``rel`` ends with a whole entry that lacks its newline (it counts)."""
+    return any(p.file == rel for p in problems)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -339,11 +409,12 @@ def verify_logs(
     seen: Mapping[str, tuple[int, str]] | None = None,
     now: dt.datetime | None = None,
     prefixes: Mapping[str, VerifiedPrefix] | None = None,
+    own: Mapping[str, tuple[int, str]] | None = None,
 ) -> VerifyReport:
     """Verify the given log files against ``roster``; paths are reported relative to ``root``.
 
-    See :func:`verify_workspace` for ``seen`` and ``now``; ``prefixes`` (by relative path) are
-    the verified-prefix records of an earlier run (:class:`VerifiedPrefix`).
+    See :func:`verify_workspace` for ``seen``, ``now`` and ``own``; ``prefixes`` (by relative
+    path) are the verified-prefix records of an earlier run (:class:`VerifiedPrefix`).
     """
     # Verifying allocates a few objects per entry and frees none until the end: the cyclic
     # collector would rescan the growing heap again and again (~7 % of the time for 100k
@@ -352,7 +423,13 @@ def verify_logs(
     gc.disable()
     try:
         return _verify_logs(
-            paths, roster, root, seen or {}, now or dt.datetime.now(dt.UTC), prefixes or {}
+            paths,
+            roster,
+            root,
+            seen or {},
+            now or dt.datetime.now(dt.UTC),
+            prefixes,
+            own or {},
         )
     finally:
         if was_enabled:
@@ -365,9 +442,14 @@ def _verify_logs(
     root: Path,
     seen: Mapping[str, tuple[int, str]],
     now: dt.datetime,
-    prefixes: Mapping[str, VerifiedPrefix],
+    given: Mapping[str, VerifiedPrefix] | None,
+    own: Mapping[str, tuple[int, str]],
 ) -> VerifyReport:
     report = VerifyReport(root, roster=roster)
+    # Records for the next run are made only for a caller that keeps them (it passes records of
+    # an earlier run, or an empty mapping): without one, nothing is hashed or kept for them.
+    keep = given is not None
+    prefixes = given or {}
     for rp in roster.problems:
         kind = TORN_TAIL if rp.kind == "torn_tail" else ROSTER_PROBLEM
         report.problems.append(
@@ -377,6 +459,7 @@ def _verify_logs(
     roster_hash = roster.head[1] if roster.head else ""
     per_file: dict[str, tuple[str | None, list[VerifiedEntry]]] = {}
     torn: list[VerifiedEntry] = []
+    unfinished: list[Problem] = []
     sizes: dict[str, tuple[int, str]] = {}
     reuse: dict[str, VerifiedPrefix] = {}
     cached_named: dict[str, tuple[int, Mapping[str, tuple[int, str, str]]]] = {}
@@ -406,7 +489,7 @@ def _verify_logs(
                 elif streamed.prefix_sha256 is not None:
                     streamed = stream_log(path)  # the prefix changed: everything again
             else:
-                streamed = stream_log(path)
+                streamed = stream_log(path, digest=keep)
             old: list[VerifiedEntry] = []
             if cached is not None:
                 try:
@@ -432,28 +515,54 @@ def _verify_logs(
             closed_at = cached.closed_at
             cached_named[rel] = (len(old), cached.named)
         lines = content.lines if content is not None else []
+        tail = content.torn_tail if content is not None else b""
+        if tail:
+            # A whole entry that lacks only its newline (a crash between the two writes, or a
+            # hand that stripped it) is an entry: hiding it must not hide a veto.
+            lines = [*lines, parse_line(tail + b"\n", len(old) + len(lines) + 1)]
+        appended = len(lines)
         entries = [check_line(raw, rel, file_log) for raw in lines]
+        del lines  # the lines' bytes are not needed again (each entry keeps its hash)
+        if content is not None:
+            content.lines = []
         check_chain(entries, old[-1] if old else None, closed_at)
         judged = [judge.judge(e, roster.workspace_id) for e in entries]
         for e, roster_seq in zip(entries, judged, strict=True):
             e.roster_seq = roster_seq
         check_order(entries, judged, now, last_ts, last_roster)
+        finished = bool(tail) and entries[-1].ok
+        if finished:
+            unfinished.append(
+                Problem(
+                    rel,
+                    entries[-1].seq,
+                    entries[-1].line,
+                    TORN_TAIL,
+                    "the last line lacks its final newline; it is a whole, signed entry and "
+                    "counts (the next append finishes the line)",
+                )
+            )
+        elif tail:
+            entries.pop()
         entries = old + entries
         per_file[rel] = (file_log, entries)
-        if content is not None and content.torn_tail:
+        if tail and not finished:
             last_seq = next((e.seq for e in reversed(entries) if e.seq is not None), -1)
             pseudo = VerifiedEntry(
                 rel, len(entries) + 1, last_seq + 1, None, file_log, None, None, {}
             )
             pseudo.flag(
                 TORN_TAIL,
-                f"the file ends with {len(content.torn_tail)} bytes of an incomplete line "
-                "(an interrupted write; the next append moves it aside)",
+                f"the file ends with {len(tail)} bytes of a line that cannot be read (an "
+                "interrupted write, or a damaged entry: until the next append moves it aside, "
+                "the images this log's key may decide for stay blocked)",
             )
             torn.append(pseudo)
-        elif cached is not None and not lines:
+        elif tail:
+            pass  # no verified-prefix record for a file that lacks its final newline
+        elif cached is not None and not appended:
             reuse[rel] = cached  # nothing appended: the record stands as it is
-        elif streamed is not None:
+        elif streamed is not None and keep:
             sizes[rel] = (streamed.size, streamed.sha256)
     fork_problems = check_forks(per_file)
     all_good: dict[str, bool] = {}
@@ -464,12 +573,13 @@ def _verify_logs(
         principal = next((e.principal for e in entries if e.principal), None)
         bad = [e for e in entries if e.state != GOOD]
         all_good[rel] = not bad
-        ok = not bad and not file_torn
+        ok = not bad and not file_torn and not unfinished_in(unfinished, rel)
+        report.problems.extend(p for p in unfinished if p.file == rel)
         report.logs.append(LogSummary(rel, file_log, principal, len(entries), ok))
         for entry in bad + file_torn:
             report.problems.extend(p for p in entry.problems if p.kind != FORK)
     report.problems.extend(fork_problems)
-    heads, head_problems, named = check_heads(per_file, roster, seen, cached_named)
+    heads, head_problems, named = check_heads(per_file, roster, seen, cached_named, own)
     report.heads.update(heads)
     report.problems.extend(head_problems)
     for rel, (file_log, entries) in per_file.items():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from twinreview.core.verifymodel import (
     GOOD,
@@ -16,7 +16,9 @@ from twinreview.core.verifymodel import (
 # -- the verified-prefix cache ---------------------------------------------------------------
 
 # Payload fields a cached entry does not keep: implied by the file (v, ws), only needed for
-# checks that already passed (prev), or never read after verification (findings: large).
+# checks that already passed (prev), or large and read after verification only in part (findings:
+# of an approval, status judges each kind's severity and the disclosure verdict again, so those
+# are kept, compactly; see :func:`_judged_findings`).
 _DROPPED = ("v", "ws", "prev", "findings")
 # Kept in the row itself (read without parsing the payload), so left out of the payload text.
 _IN_ROW = ("log", "seq", "ts", "principal", "role", "kind", "asset")
@@ -51,6 +53,8 @@ class _CachedEntry(VerifiedEntry):
             )
             if self.asset is not None:
                 value["asset"] = self.asset
+            if isinstance(value.get("findings"), list):
+                value["findings"] = _expanded_findings(value["findings"])
             self._parsed = value
         return self._parsed
 
@@ -90,7 +94,7 @@ class VerifiedPrefix:
     stat: tuple[int, int, int, int, int]
     log: str
     roster_head: str
-    rows: list[list[Any]]
+    rows: Sequence[list[Any]]
     named: Mapping[str, tuple[int, str, str]]
     last_ts: str
     last_roster: int
@@ -99,13 +103,13 @@ class VerifiedPrefix:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form (for the cache file)."""
         return {
-            "v": 3,
+            "v": 4,
             "size": self.size,
             "digest": self.digest,
             "stat": list(self.stat),
             "log": self.log,
             "roster_head": self.roster_head,
-            "rows": self.rows,
+            "rows": list(self.rows),
             "named": {k: list(v) for k, v in self.named.items()},
             "last_ts": self.last_ts,
             "last_roster": self.last_roster,
@@ -122,7 +126,7 @@ class VerifiedPrefix:
         Raises:
             ValueError, TypeError, KeyError: not a cache record (the caller drops it).
         """
-        if data.get("v") != 3:
+        if data.get("v") != 4:
             raise ValueError("old cache record")
         rows = data["rows"]
         stat = tuple(int(x) for x in data["stat"])
@@ -190,10 +194,40 @@ def row_of(e: VerifiedEntry) -> list[Any]:
         text = e._text  # never parsed: the stored text stands
     else:
         kept = {k: v for k, v in e.payload.items() if k not in _DROPPED and k not in _IN_ROW}
+        if e.payload.get("decision") == "approve":
+            kept["findings"] = _judged_findings(e.payload.get("findings"))
         text = json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
     asset = e.payload.get("asset") if not isinstance(e, _CachedEntry) else e.asset
     ts = e.payload.get("ts") if not isinstance(e, _CachedEntry) else e.ts
     return [e.hash, e.roster_seq, e.seq, e.kind, e.principal, e.role, asset, ts, text]
+
+
+def _judged_findings(findings: object) -> list[list[str]]:
+    """What the approval rule reads of an approval's findings, compactly.
+
+    ``[kind, severity]`` or ``[kind, severity, verdict]`` each: a long history holds tens of
+    thousands of approvals.
+    """
+    out: list[list[str]] = []
+    for f in findings if isinstance(findings, list) else ():
+        if isinstance(f, Mapping) and isinstance(f.get("kind"), str):
+            evidence = f.get("evidence")
+            verdict = evidence.get("verdict") if isinstance(evidence, Mapping) else None
+            words = [str(f["kind"]), str(f.get("severity"))]
+            if isinstance(verdict, str):
+                words.append(verdict)
+            out.append(words)
+    return out
+
+
+def _expanded_findings(compact: list[Any]) -> list[dict[str, Any]]:
+    """The findings of :func:`_judged_findings` as ``Finding.to_json()`` dicts (no message)."""
+    out: list[dict[str, Any]] = []
+    for item in compact:
+        if isinstance(item, list) and len(item) in (2, 3):
+            evidence = {"verdict": item[2]} if len(item) == 3 else {}
+            out.append({"kind": item[0], "severity": item[1], "message": "", "evidence": evidence})
+    return out
 
 
 def prefix_of(
@@ -205,8 +239,7 @@ def prefix_of(
     entries: list[VerifiedEntry],
     named: Mapping[str, tuple[int, str, str]],
 ) -> VerifiedPrefix:
-    """The record of a file whose every entry verified good."""
-    rows = [row_of(e) for e in entries]
+    """The record of a file whose every entry verified good (its rows made when first read)."""
     closed = next((e.seq for e in entries if e.kind == "close"), None)
     last_roster = max((e.roster_seq for e in entries if e.roster_seq is not None), default=-1)
     return VerifiedPrefix(
@@ -215,12 +248,44 @@ def prefix_of(
         stat,
         log,
         roster_hash,
-        rows,
+        _Rows(entries),
         dict(named),
-        str(rows[-1][7]),
+        entry_ts(entries[-1]),
         last_roster,
         closed,
     )
+
+
+class _Rows(Sequence[list[Any]]):
+    """The rows of a new record, made from its entries only when first read.
+
+    A verification whose records nobody keeps (``verify_workspace`` without a cache) never pays
+    for them.
+    """
+
+    def __init__(self, entries: Sequence[VerifiedEntry]) -> None:
+        self._entries = entries
+        self._rows: list[list[Any]] | None = None
+
+    def _all(self) -> list[list[Any]]:
+        if self._rows is None:
+            self._rows = [row_of(e) for e in self._entries]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> list[Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[list[Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[Any] | Sequence[list[Any]]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        return iter(self._all())
 
 
 def entry_asset(entry: VerifiedEntry) -> str | None:

@@ -53,16 +53,73 @@ def named_by(
     return named
 
 
+SIGNED_HERE = "this device signed"
+_RESTORE = "run 'twinreview verify --restore' (or Restore in the app) to put them back"
+
+
+def _against_own(
+    log: str,
+    label: str,
+    where: str,
+    seq: int,
+    h: str,
+    have: tuple[int, str] | None,
+    ok_note: str,
+    is_roster: bool,
+    roster: SignedRoster,
+    prefix_of: Mapping[str, list[VerifiedEntry]],
+) -> Problem | None:
+    """A log against this device's own copy of what it signed into it."""
+    kind = ACCEPTED_GAP if ok_note else ROLLED_BACK
+    if have is None:
+        return Problem(
+            where or f"{LOGS_DIR}/",
+            seq,
+            None,
+            kind,
+            f"{label} is gone from the workspace, but this device signed {seq + 1} entries "
+            f"into it: {_RESTORE}{ok_note}",
+            restorable=True,
+        )
+    if have[0] < seq:
+        return Problem(
+            where,
+            seq,
+            None,
+            kind,
+            f"{label} has {have[0] + 1} entries, but this device signed {seq + 1}: it was rolled "
+            f"back or truncated; {_RESTORE}{ok_note}",
+            restorable=True,
+        )
+    if is_roster:
+        actual = roster.states[seq].head_hash if seq < len(roster.states) else None
+    else:
+        prefix = prefix_of.get(log, [])
+        actual = prefix[seq].hash if seq < len(prefix) else None
+    if actual is not None and actual != h:
+        return Problem(
+            where,
+            seq,
+            None,
+            FORK,
+            f"{label} holds another entry at seq {seq} than this device signed: it was rewritten",
+        )
+    return None
+
+
 def check_heads(
     per_file: Mapping[str, tuple[str | None, list[VerifiedEntry]]],
     roster: SignedRoster,
     seen: Mapping[str, tuple[int, str]],
     cached: Mapping[str, tuple[int, Mapping[str, tuple[int, str, str]]]] | None = None,
+    own: Mapping[str, tuple[int, str]] | None = None,
 ) -> tuple[dict[str, tuple[int, str]], list[Problem], dict[str, dict[str, tuple[int, str, str]]]]:
     """Rollback, truncation and deletion: compare each log with every head anyone saw of it.
 
     ``cached`` maps a file to (number of its entries that came from a verified-prefix record,
-    the heads those entries named): only the entries after them are read again.
+    the heads those entries named): only the entries after them are read again. ``own`` holds
+    the heads of what this device signed itself (its copies, ``core.signedcopy``): a log that
+    holds less is reported with the way to put it back.
 
     Returns:
         The head of each log's longest verified prefix (and of the roster), the problems found,
@@ -117,6 +174,10 @@ def check_heads(
         best = named.get(log)
         if best is None or seq >= best[0]:
             named[log] = (seq, h, "this device's last verification")
+    for log, (seq, h) in (own or {}).items():
+        best = named.get(log)
+        if best is None or seq >= best[0]:
+            named[log] = (seq, h, SIGNED_HERE)
 
     current = roster.current
     accepted_heads = dict(current.accepted) if current is not None else {}
@@ -134,6 +195,13 @@ def check_heads(
             ok_note = f"; the owner accepted this at roster entry {accepted[2]}"
         else:
             ok_note = ""
+        if who == SIGNED_HERE:
+            problem = _against_own(
+                log, label, where, seq, h, have, ok_note, is_roster, roster, prefix_of
+            )
+            if problem is not None:
+                problems.append(problem)
+            continue
         if have is None:
             if is_roster and not roster.exists:
                 continue  # already reported: there is no signed roster at all

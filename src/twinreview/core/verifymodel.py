@@ -45,8 +45,9 @@ VIEW_EDITED = "view_edited"
 NOT_A_LOG = "not_a_log"
 ACCEPTED_GAP = "accepted_gap"
 MODEL_RESET = "model_reset"
+SYNC_CONFLICT = "sync_conflict"
 # Reported for everyone to see, but no sign that anything was tampered with.
-NOTICES = frozenset({ACCEPTED_GAP, MODEL_RESET})
+NOTICES = frozenset({ACCEPTED_GAP, MODEL_RESET, SYNC_CONFLICT})
 FUTURE_SLACK = dt.timedelta(hours=24)
 
 RANK = {state: i for i, state in enumerate(STATES)}
@@ -63,6 +64,8 @@ class Problem:
         line: 1-based line number if about a line.
         kind: A non-good state, or ``roster`` / ``unreadable``.
         message: One plain sentence.
+        restorable: This device signed what is missing and keeps a copy: ``verify --restore``
+            (or Restore in the app) puts it back.
     """
 
     file: str
@@ -70,6 +73,7 @@ class Problem:
     line: int | None
     kind: str
     message: str
+    restorable: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -14,6 +14,7 @@ from typing import Any
 from twinreview.core.declog import (
     KINDS,
     RawLine,
+    line_hash,
 )
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import RosterState
@@ -66,7 +67,9 @@ def check_line(raw: RawLine, rel: str, file_log: str | None) -> VerifiedEntry:
         principal=payload.get("principal") if isinstance(payload.get("principal"), str) else None,
         role=payload.get("role") if isinstance(payload.get("role"), str) else None,
         payload=payload,
-        data=raw.data,
+        # Only the line's hash is ever needed again: keeping 100k lines' bytes would cost
+        # memory (and time) for nothing.
+        cached_hash=line_hash(raw.data),
     )
     if raw.error is not None or raw.payload_bytes is None or raw.sig is None:
         entry.flag(MALFORMED, raw.error or "malformed line")

@@ -6,6 +6,8 @@ Excel and LibreOffice, so a crafted name could run one in the reader's spreadshe
 injection"). Every text cell that starts so gets a leading ``'``, which spreadsheets show as text;
 numbers are written as they are. A cell holding a comma, a quote, a carriage return or a newline
 is quoted (RFC 4180), so that a name cannot add a row or a column; lines end with a newline (LF).
+Characters that drive a terminal (escape sequences, bidirectional overrides) are shown as visible
+escapes (``core.visible``), as in every other output: ``scan --csv`` usually goes to a terminal.
 
 Public API:
     safe_cell(value) -> str | int | float: one cell, neutralised.
@@ -17,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO
 
+from twinreview.core.visible import escape
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NEEDS_QUOTES = frozenset(',"\r\n')
 
@@ -27,7 +31,7 @@ def safe_cell(value: object) -> str | int | float:
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
-    text = str(value)
+    text = escape(str(value))
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

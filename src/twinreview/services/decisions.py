@@ -17,9 +17,10 @@ A decision entry (log kind ``decision``) carries, besides the log header::
 The service refuses (``DecisionError``, one line) rather than sign something the status would
 ignore or that misstates what happened: an unknown or missing file, a file outside ``assets/``, a
 reviewer the roster does not know or does not allow for that model, a revoked key, a file that
-changed since the findings were computed, or an approval over blocking findings without an explicit
-override; also anything in a workspace without an intact signed roster or whose owner this
-device has not pinned.
+changed since the findings were computed, or an approval the one approval rule refuses
+(``core.approval``: graded by the policy signed *now*, a blocking finding needs an explicit
+override, an unapprovable disclosure verdict cannot be approved); also anything in a workspace
+without an intact signed roster or whose owner this device has not pinned.
 
 Every entry also binds (``SigningContext``): the workspace id (``ws``), the roster head it was
 signed under (``roster``), the heads of every other log this device verified (``heads``, so that a
@@ -38,10 +39,11 @@ from pathlib import Path
 from typing import Any
 
 from twinreview.core import hashing
+from twinreview.core.approval import check_approval, regrade
 from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
-from twinreview.core.findings import Finding, Severity
+from twinreview.core.findings import Finding
 from twinreview.core.imagedigest import image_digest
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
 from twinreview.core.policy import (
@@ -224,7 +226,8 @@ class DecisionService:
             decision: ``approve`` or ``reject``.
             reasons: Reason codes; a reject needs at least one, an approval takes none.
             note: Optional free text.
-            findings: The findings the reviewer was shown for this asset.
+            findings: The findings the reviewer was shown for this asset (an approval records
+                them graded by the policy in force).
             override: The reviewer confirmed approving despite blocking findings.
             expected_sha256: The sha256 the findings were computed on (the scan's); when the
                 file no longer has these bytes the decision is refused (rescan first).
@@ -254,28 +257,12 @@ class DecisionService:
         if len(note) > MAX_NOTE_CHARS:
             raise DecisionError(f"the note is longer than {MAX_NOTE_CHARS} characters")
 
-        roster: SignedRoster | None = None
-        if decision == APPROVE and disclosure_verdict is not None:
-            # The policy in force is the one signed now, which may be newer than the workspace.
-            roster = SignedRoster.load(ws.root / ROSTER_DIR)
-            try:
-                settings = ws.settings_under(roster)
-            except SettingsError as exc:
-                raise DecisionError(str(exc)) from None
-            approvable = settings.disclosure.is_approvable(disclosure_verdict)
-            if not approvable:
-                raise DecisionError(
-                    f"this workspace does not allow approving an image whose AI disclosure is "
-                    f"{disclosure_verdict!r} (the workspace's signed policy, [disclosure] "
-                    "approvable)"
-                )
-
-        blocking = [f for f in findings if f.severity >= Severity.BLOCK]
-        if decision == APPROVE and blocking and not override:
-            kinds = ", ".join(sorted({f.kind for f in blocking}))
-            raise NeedsOverride(
-                f"the asset has blocking findings ({kinds}); approving it needs an explicit "
-                "override"
+        # The roster as it is now: its policy judges the approval, and the entry names its head.
+        roster = SignedRoster.load(ws.root / ROSTER_DIR)
+        override_recorded = False
+        if decision == APPROVE:
+            findings, override_recorded = judge_approval(
+                ws, roster, findings, override=override, verdict=disclosure_verdict
             )
 
         if phash is not None and expected_sha256 is not None:
@@ -304,9 +291,7 @@ class DecisionService:
         signing = signing_context(ws, self._verifier, self._trust, key.public, roster)
         role = self._check_roster(signing.state, identity.principal, key.public, facts.model_id)
 
-        fields = decision_fields(
-            facts, decision, codes, note, findings, override=decision == APPROVE and bool(blocking)
-        )
+        fields = decision_fields(facts, decision, codes, note, findings, override=override_recorded)
         fields["sidecar_sha256"] = sidecar_sha256(_sidecar_of(ws, facts.rel))
         fields["image_digest"] = _image_digest(ws, facts)
         return self._append(ws, identity, key, role, signing, "decision", fields)
@@ -374,6 +359,11 @@ class DecisionService:
             clock=self._clock,
             context=signing.fields,
         )
+        # This device keeps its own copy of what it signs, and signs nothing on top of a log
+        # that lost lines it signed (that would fork its own log).
+        if self._verifier.signed is not None:
+            copies = self._verifier.signed.for_workspace(signing.workspace_id, ws.root)
+            writer.copy = copies.for_file(writer.path)
         try:
             return writer.append(kind, fields)
         except LogError as exc:
@@ -401,6 +391,39 @@ class DecisionService:
                 f"the signed roster does not allow {principal} to decide for model {model_id!r}"
             )
         return person.role
+
+
+def judge_approval(
+    ws: Workspace,
+    roster: SignedRoster,
+    findings: Sequence[Finding],
+    *,
+    override: bool,
+    verdict: str | None,
+) -> tuple[tuple[Finding, ...], bool]:
+    """The one approval rule (``core.approval``) at signing time, under the policy signed now.
+
+    Returns:
+        The findings graded by the policy in force (what the entry records), and whether the
+        approval overrides blocking findings.
+
+    Raises:
+        DecisionError: the policy in force refuses the approval (its disclosure verdict).
+        NeedsOverride: a finding blocks under the policy in force and ``override`` is False.
+    """
+    try:
+        settings = ws.settings_under(roster)
+    except SettingsError as exc:
+        raise DecisionError(str(exc)) from None
+    check = check_approval(findings, settings, verdict=verdict)
+    if check.refused is not None:
+        raise DecisionError(check.refused)
+    if check.blocking and not override:
+        raise NeedsOverride(
+            f"the asset has blocking findings ({check.blocking_kinds}) under the workspace's "
+            "policy in force; approving it needs an explicit override"
+        )
+    return regrade(findings, settings), bool(check.blocking)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ can check that their copy has those heads, or extends them) and the export it na
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -332,9 +331,7 @@ def _decision_rows(
             continue
         # Copies of one log from several laptops repeat entries: list each once. A bad entry is
         # kept per copy, since copies may differ in exactly that line.
-        key: tuple[object, ...] = (
-            (e.log, e.seq) if e.ok else (e.file, e.line, hashlib.sha256(e.data).hexdigest())
-        )
+        key: tuple[object, ...] = (e.log, e.seq) if e.ok else (e.file, e.line, e.hash)
         if key in seen:
             continue
         seen.add(key)

@@ -127,7 +127,7 @@ class RosterService:
         roster = self._roster(root)
         if heads is None:
             heads = self._heads(root, roster)
-        writer = _Writer(root / ROSTER_DIR, signer.key, signer.principal, clock=self._clock)
+        writer = self._writer(root, signer, roster)
         try:
             new = writer.append(kind, fields, heads)
         except (RosterLogError, LogError) as exc:
@@ -136,6 +136,14 @@ class RosterService:
             raise RosterAdminError(f"cannot write the roster ({exc.strerror or exc})") from None
         self._write_views(root, new)
         return new
+
+    def _writer(self, root: Path, signer: Signer, roster: SignedRoster) -> _Writer:
+        """A roster writer that keeps this device's copy of what it signs (``core.signedcopy``)."""
+        writer = _Writer(root / ROSTER_DIR, signer.key, signer.principal, clock=self._clock)
+        copies = self._verifier.copies(root, roster)
+        if copies is not None:
+            writer.copy = copies.for_file(writer.path)
+        return writer
 
     @staticmethod
     def _write_views(root: Path, roster: SignedRoster) -> None:
@@ -176,6 +184,9 @@ class RosterService:
             assert roster.workspace_id is not None
             assert roster.owner_key is not None
             self._trust.pin(roster.workspace_id, roster.owner_key.fingerprint, roster.name, ws.root)
+            writer = self._writer(ws.root, signer, roster)
+            if writer.copy is not None:
+                writer.copy.record(writer.path, writer.path.stat().st_size)
             tables = pin_trust_anchors(ws.root, policy_tables(ws.file_config))
             if tables:
                 roster = writer.append("policy", {"policy": tables})
@@ -274,10 +285,11 @@ class RosterService:
     ) -> SignedRoster:
         """Give a model a key none of her own keys signed (owner only; everyone is shown it).
 
-        For a model on the roster, the key is added to her entry (her laptop was lost). For a
-        model who was removed, she is added back with the key; with ``models``, ``principal``
-        becomes the model person of those model ids (each must have no model person now). Her
-        consent from before lapses; her rejects from before stand.
+        For a model on the roster, the key is added to her entry (her laptop was lost), and with
+        ``models`` she also becomes the model person of those model ids. For a model who was
+        removed (or a new person), she is added with the key, for her former model ids or
+        ``models``; each must have no model person now. Her consent from before lapses; her
+        rejects from before stand.
         """
         ws = _open(root)
         roster = self._roster(ws.root)
@@ -288,17 +300,24 @@ class RosterService:
         if known is not None:
             if known.role != "model":
                 raise RosterAdminError(f"{principal} is not a model; only a model's key is reset")
-            if models and set(models) - set(known.models):
-                raise RosterAdminError(
-                    f"{principal} is on the roster: reset her key, then give her model ids with "
-                    "'twinreview roster add'"
-                )
-            fields: dict[str, Any] = {
-                "person": principal,
-                "new_key": key.openssh(),
-                "reset": True,
-            }
-            return self._append(ws.root, signer, "add_key", fields)
+            done: SignedRoster | None = None
+            if key.fingerprint not in known.keys:
+                fields: dict[str, Any] = {
+                    "person": principal,
+                    "new_key": key.openssh(),
+                    "reset": True,
+                }
+                done = self._append(ws.root, signer, "add_key", fields)
+            extra = [m for m in dict.fromkeys(models) if m not in known.models]
+            if extra:
+                _check_person(ws, Person(principal, known.display_name, "model", tuple(extra)))
+                fields = {"person": principal, "models": [*known.models, *extra]}
+                if any(state.model_of.get(m, principal) != principal for m in extra):
+                    fields["reset"] = True  # a model id another person spoke for
+                done = self._append(ws.root, signer, "update_person", fields)
+            if done is None:
+                raise RosterAdminError(f"{principal} already has this key for these model ids")
+            return done
         earlier = _last_seen(roster, principal)
         chosen = tuple(dict.fromkeys(models)) or tuple(
             m for m, p in sorted(state.model_of.items()) if p == principal
@@ -449,11 +468,12 @@ class RosterService:
         return moved
 
     def accept_head(self, root: Path, log: str) -> SignedRoster:
-        """Accept that a log now ends where it does (owner or admin), e.g. a lost laptop's log.
+        """Accept that a log now ends where it does, e.g. a lost laptop's log.
 
-        Its rollback (or absence) is still reported by ``verify``, but no longer blocks the
-        assets that depend on it. The acceptance names the exact head: if the log changes again,
-        it blocks again.
+        A model's log only by herself (the gap may hide her veto); anyone else's by that person
+        or the owner, never by an admin. Its rollback (or absence) is still reported by
+        ``verify``, but no longer blocks the assets that depend on it. The acceptance names the
+        exact head: if the log changes again, it blocks again.
         """
         roster = self._roster(root)
         _, signer = self._signer()

@@ -15,11 +15,17 @@ one that matters, so
   entry names, if any: a deleted line leaves no trace of which asset it was about;
 - a log that was rolled back, truncated or deleted (shorter than a head someone saw) blocks the
   same assets for its principal;
-- a torn tail and a hand-edited roster view do not block: the first was never acknowledged to
-  anyone, the second is ignored.
+- a damaged end that cannot be read (a torn tail) may hide a veto: in a decision log it blocks
+  every asset of the models that log's principal could decide on, in the signed roster every
+  asset, until it is set aside; a whole entry that lacks only its newline counts as an entry and
+  blocks nothing;
+- a hand-edited roster view does not block: it is ignored.
 
 Who may decide is judged by the roster each decision was signed under (``roster_seq``); the consent
-policy comes from the model's own signed consent (``core.rosterlog``).
+policy comes from the model's own signed consent (``core.rosterlog``). What may be approved is
+judged by the policy in force now (``core.approval``, the rule the app, the command line and the
+signing service apply before they sign): an approval that lacks the override the policy in force
+requires for the findings it recorded does not count.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.approval import why_approval_does_not_count
 from twinreview.core.errors import iso_utc
 from twinreview.core.files import open_regular
 from twinreview.core.policy import (
@@ -48,6 +55,7 @@ from twinreview.core.policy import (
 )
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import RosterState
+from twinreview.core.settings import SettingsError
 from twinreview.core.verify import (
     FORK,
     LOG_MISSING,
@@ -215,6 +223,16 @@ def valid_under_roster(d: Decision, roster: SignedRoster) -> bool:
     return person is not None and person.role == d.role and d.model_id in person.models
 
 
+def approval_judge(ws: Workspace, roster: SignedRoster) -> Callable[[Decision], str | None]:
+    """The one approval rule (``core.approval``) under the policy signed now, for status."""
+    try:
+        settings = ws.settings_under(roster)
+    except SettingsError as exc:
+        broken = f"the signed policy cannot be read ({exc}); no approval counts"
+        return lambda d: broken
+    return lambda d: why_approval_does_not_count(d.findings, d.override, settings)
+
+
 def with_epoch(d: Decision, state: RosterState | None) -> Decision:
     """``d`` with the number of resets of its signer's key for its model before it was signed."""
     if state is None or d.roster_seq is None:
@@ -314,6 +332,7 @@ def _compute_status(
             orphan_list.extend(latest)
 
     blocking = _blocking_problems(report, roster, policies, assets)
+    judge = approval_judge(ws, roster)
     out: list[AssetStatus] = []
     for asset in assets:
         policy = policies.get(asset.model_id) or PolicyError(
@@ -354,6 +373,7 @@ def _compute_status(
             verification_problems=blocking.get(asset.rel, ()),
             sidecar_sha256=sidecar_sha,
             categories=declared_categories(sidecar),
+            judge=judge,
         )
         out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
 
@@ -413,14 +433,40 @@ def _blocking_problems(
             principals = {holder[0]} if holder else set()
             principals |= _file_principals(report, p.file)
             sentence = f"{p.message}; see 'twinreview verify'."
+            model = _model_name(roster, holder[0]) if holder and p.kind != FORK else None
+            if model is not None:
+                sentence = (
+                    f"Some of {model}'s own decisions may be missing ({p.message}). Her images "
+                    "stay blocked until she puts them back from her own device ('twinreview "
+                    "verify --restore') or signs herself that nothing is missing ('twinreview "
+                    "roster accept')."
+                )
             if principals:
                 block_principals(principals, set(), sentence)
             else:
                 every.append(sentence)
 
+    if roster.torn_tail and not roster.tail_counted:
+        every.append(
+            "The signed roster ends with a line that cannot be read (it may be a model's "
+            "withdrawal of her consent, or a revocation): no image can be cleared until it is set "
+            "aside ('twinreview roster repair', or the next roster change)."
+        )
+
     bad_by_file: dict[str, list[tuple[str, int | None, str | None, str | None]]] = {}
     for e in report.entries:
-        if e.ok or e.state == TORN_TAIL:
+        if e.ok:
+            continue
+        if e.state == TORN_TAIL:
+            # A damaged end may be a decision, a veto too: whose, nobody can read.
+            who = ", ".join(sorted(_file_principals(report, e.file))) or "its signer"
+            block_principals(
+                _file_principals(report, e.file),
+                set(),
+                f"{e.file} ends with a line that cannot be read (it may be a decision of "
+                f"{who}): the images {who} may decide for stay blocked until that device's next "
+                "entry sets it aside, or the line is put back ('twinreview verify --restore').",
+            )
             continue
         asset = e.payload.get("asset") if e.kind in DECISION_KINDS else None
         bad_by_file.setdefault(e.file, []).append(
@@ -449,6 +495,15 @@ def _blocking_problems(
         if found:
             out[a.rel] = tuple(dict.fromkeys(found))
     return out
+
+
+def _model_name(roster: SignedRoster, principal: str) -> str | None:
+    """The display name of ``principal`` when she is (or was) a model person, else None."""
+    state = roster.current
+    if state is None or principal not in state.model_of.values():
+        return None
+    person = state.persons.get(principal)
+    return person.display_name if person is not None else principal
 
 
 def _log_in(message: str) -> str | None:

@@ -1,6 +1,6 @@
-"""What this device remembers about workspaces: pinned owners and the log heads it verified.
+"""What this device remembers about workspaces: pinned owners, what it verified, what it signed.
 
-Two small records, both outside the workspace (a hostile folder cannot edit them):
+Three records, all outside the workspace (a hostile folder cannot edit them):
 
 - :class:`TrustStore`, ``known_workspaces`` in the user config folder (like OpenSSH's
   ``known_hosts``): workspace id -> owner key fingerprint, pinned on first use
@@ -10,8 +10,12 @@ Two small records, both outside the workspace (a hostile folder cannot edit them
   highest (seq, line hash) this device has verified. A log that is shorter now, or different at
   that seq, was rolled back or rewritten: verification reports it (``core.verify``). The record
   only grows.
+- :class:`SignedStore`, ``signed/<workspace id>/`` in the user data folder: a copy of every
+  entry this device signed (``core.signedcopy``), so that a log of its own (or the roster) cut
+  back in the folder is reported here even if no other device saw the lost lines, and can be
+  put back (:meth:`Verifier.restore`).
 
-:class:`Verifier` runs a verification with both and records what it verified.
+:class:`Verifier` runs a verification with them and records what it verified.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID
+from twinreview.core.signedcopy import Restored, SignedCopies
 from twinreview.core.verify import (
     ROSTER_PROBLEM,
     Problem,
@@ -274,6 +279,25 @@ class SeenStore:
         os.replace(tmp, path)
 
 
+class SignedStore:
+    """Per workspace, this device's copies of what it signed (``core.signedcopy``)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        """Keep the copies in ``data_dir/signed/<workspace id>/``."""
+        self.folder = data_dir / "signed"
+
+    @classmethod
+    def default(cls) -> SignedStore:
+        """The user's own store."""
+        return cls(paths.data_dir())
+
+    def for_workspace(self, workspace_id: str, root: Path) -> SignedCopies:
+        """The copies for one workspace (at ``root`` on this device)."""
+        if not _WS_ID.match(workspace_id):
+            raise ValueError("not a workspace id")
+        return SignedCopies(self.folder / workspace_id, root)
+
+
 class PrefixStore:
     """The verified-prefix cache: per workspace, the log files that verified wholly good.
 
@@ -340,6 +364,7 @@ class Verifier:
         *,
         prefixes: PrefixStore | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        signed: SignedStore | None = None,
     ) -> None:
         """Verify with this device's records.
 
@@ -348,16 +373,40 @@ class Verifier:
             trust: The pinned owners (None: no pin check).
             prefixes: The verified-prefix cache (None: verify every entry every time).
             clock: The time "dated in the future" is judged against.
+            signed: This device's copies of what it signed (None: none kept).
         """
         self.seen = seen
         self.trust = trust
         self.prefixes = prefixes
+        self.signed = signed
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
     def default(cls) -> Verifier:
         """With the user's own records and cache."""
-        return cls(SeenStore.default(), TrustStore.default(), prefixes=PrefixStore.default())
+        return cls(
+            SeenStore.default(),
+            TrustStore.default(),
+            prefixes=PrefixStore.default(),
+            signed=SignedStore.default(),
+        )
+
+    def copies(self, root: Path, roster: SignedRoster) -> SignedCopies | None:
+        """This device's copies of what it signed in the workspace (None: none kept)."""
+        if self.signed is None or roster.workspace_id is None:
+            return None
+        return self.signed.for_workspace(roster.workspace_id, root)
+
+    def restore(self, root: Path) -> list[Restored]:
+        """Put back every line this device signed that the workspace lost (``verify --restore``).
+
+        Raises:
+            CopyError: a file holds other entries than this device signed (nothing changed
+                there; the others are restored).
+            OSError: the disk refused.
+        """
+        copies = self.copies(root, SignedRoster.load(root / ROSTER_DIR))
+        return copies.restore() if copies is not None else []
 
     def verify(self, root: Path, roster: SignedRoster | None = None) -> VerifyReport:
         """Verify every log of the workspace at ``root``; raise the rollback record after.
@@ -381,9 +430,17 @@ class Verifier:
             roster = SignedRoster.load(root / ROSTER_DIR)
         ws_id = roster.workspace_id
         seen = self.seen.load(ws_id) if (self.seen is not None and ws_id) else {}
-        cached = self.prefixes.load(ws_id) if (self.prefixes is not None and ws_id) else {}
-        report = verify_workspace(root, roster, seen=seen, now=self._clock(), prefixes=cached)
-        if self.prefixes is not None and ws_id and _summary(report.prefixes) != _summary(cached):
+        cached = self.prefixes.load(ws_id) if (self.prefixes is not None and ws_id) else None
+        copies = self.copies(root, roster)
+        own = copies.heads() if copies is not None else {}
+        report = verify_workspace(
+            root, roster, seen=seen, now=self._clock(), prefixes=cached, own=own
+        )
+        if (
+            self.prefixes is not None
+            and ws_id
+            and _summary(report.prefixes) != _summary(cached or {})
+        ):
             self.prefixes.save(ws_id, report.prefixes)
         if self.trust is not None:
             check = self.trust.check(roster, root)

@@ -73,11 +73,17 @@ class StatusSnapshot:
         assets: Status per workspace-relative path.
         verification_ok: False when any log failed verification.
         problems: One line per verification problem (shown, never repaired).
+        notices: What everyone is shown although nothing failed: a model's key reset by the
+            owner (with the new key to check with her).
+        restorable: This device signed entries the workspace no longer holds, and keeps a copy
+            of them: they can be put back (:meth:`ReviewBackend.restore_signed`).
     """
 
     assets: Mapping[str, AssetStatus]
     verification_ok: bool = True
     problems: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    restorable: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,17 @@ class ReviewBackend(Protocol):
 
     def statuses(self, workspace: Workspace, results: Sequence[AssetResult]) -> StatusSnapshot:
         """Return the status of each asset over the merged, verified logs."""
+        ...
+
+    def restore_signed(self, workspace: Workspace) -> tuple[str, ...]:
+        """Put back the entries this device signed that the workspace lost (from its copy).
+
+        Returns:
+            One line per file put back (empty: nothing was missing).
+
+        Raises:
+            Exception: with a one-line message (a file holds other entries: a fork).
+        """
         ...
 
     # -- the signed roster (every call may raise with a one-line message for the user) ---------

@@ -33,6 +33,7 @@ from twinreview.ui.compare_view import CompareMode, CompareView
 from twinreview.ui.decide_flow import DecideFlow
 from twinreview.ui.items import AssetItem
 from twinreview.ui.loader import ImageLoader, ThumbnailProvider
+from twinreview.ui.log_notices import LogNotices
 from twinreview.ui.owner.screens import OwnerScreens
 from twinreview.ui.page import AssetPage
 from twinreview.ui.queue_model import QueueFilter, QueueModel
@@ -119,6 +120,12 @@ class MainWindow(QMainWindow):
         cv.setContentsMargins(0, 0, 0, 0)  # the pages keep their own margins and minimum size
         cv.setSpacing(0)
         cv.addWidget(self.trust_banner)
+        # Signed lines the workspace lost (with the button that puts them back), key resets.
+        self.log_notices = LogNotices()
+        self.log_notices.restore_requested.connect(session.restore_signed)
+        session.statuses_refreshed.connect(lambda: self.log_notices.show_for(session))
+        session.restored.connect(self.say)
+        cv.addWidget(self.log_notices)
         cv.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.toolbar = build_toolbar(self.acts)

@@ -163,6 +163,7 @@ class RosterView:
         policy_tables: The signed policy tables as signed (empty: none signed).
         file_policy: The policy tables ``twinreview.toml`` holds now (unsigned: they count only
             once signed), None when not read.
+        policy_seq: The roster entry of the signed policy in force (None: none signed).
         problems: Roster problems: broken entries, hand-edited views, unusable requests.
         models: Every model of the workspace: id -> display name.
         me: The identity's own row (None: not on the roster, or no identity).
@@ -187,6 +188,7 @@ class RosterView:
     policy_when: str | None = None
     policy_tables: Mapping[str, Any] = field(default_factory=dict)
     file_policy: Mapping[str, Any] | None = None
+    policy_seq: int | None = None
     problems: tuple[str, ...] = ()
     models: Mapping[str, str] = field(default_factory=dict)
     me: PersonRow | None = None
@@ -276,6 +278,7 @@ def roster_view_from_show(
     }
     policy = show.get("policy")
     policy_by = policy_when = None
+    policy_seq: int | None = None
     lines: tuple[str, ...] = ()
     tables: Mapping[str, Any] = {}
     if isinstance(policy, Mapping):
@@ -283,6 +286,8 @@ def roster_view_from_show(
         lines = tuple(policy_sentences(tables))
         policy_by = str(policy.get("set_by") or "")
         policy_when = str(policy["ts"]) if policy.get("ts") else None
+        seq = policy.get("roster_seq")
+        policy_seq = seq if isinstance(seq, int) else None
     me = next((p for p in people if principal is not None and p.principal == principal), None)
     mine = next((r for r in pending if principal is not None and r.principal == principal), None)
     return RosterView(
@@ -300,6 +305,7 @@ def roster_view_from_show(
         policy_by=policy_by,
         policy_when=policy_when,
         policy_tables=tables,
+        policy_seq=policy_seq,
         problems=tuple(str(p) for p in show.get("problems") or ()),
         models=dict(models),
         me=me,

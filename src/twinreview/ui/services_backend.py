@@ -22,6 +22,7 @@ from twinreview.core.roster import Person, Roster
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.rosterviews import policy_tables
+from twinreview.core.verify import NOTICES
 from twinreview.core.workspace import (
     CONFIG_NAME,
     AssetRef,
@@ -216,7 +217,18 @@ class ServicesBackend:
                 for a in report.assets
             },
             report.verification_ok,
-            tuple(_problem_line(p) for p in report.problems),
+            tuple(_problem_line(p) for p in report.problems if p.kind not in NOTICES),
+            tuple(r.sentence() for r in state.resets) if state is not None else (),
+            any(p.restorable for p in verified.problems),
+        )
+
+    def restore_signed(self, workspace: Workspace) -> tuple[str, ...]:
+        """Put back what this device signed and the workspace lost (``verify --restore``)."""
+        done = self._verifier.restore(workspace.root)
+        return tuple(
+            f"{r.file}: {r.lines} line(s) put back" + (" (written anew)" if r.created else "")
+            for r in done
+            if r.lines
         )
 
     # -- the signed roster ---------------------------------------------------------------------

@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from twinreview.core.approval import regrade
 from twinreview.core.errors import one_line
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
@@ -122,6 +124,12 @@ def _open_workspace(
     return ws, list(ws.iter_assets()), _check_trust(backend, ws), read_only
 
 
+def _policy_seq(ws: Workspace) -> int | None:
+    """The roster entry of the signed policy the workspace's settings were read under."""
+    state = ws.roster.current
+    return state.policy.seq if state is not None and state.policy is not None else None
+
+
 def _check_trust(backend: ReviewBackend, ws: Workspace) -> TrustInfo:
     try:
         return backend.check_trust(ws)
@@ -153,6 +161,7 @@ class ReviewSession(QObject):
         statuses_refreshed(): statuses were recomputed from the logs (after ``items_changed``).
         trust_changed(): :attr:`trust` (the owner against this device's pin) changed.
         roster_changed(): :attr:`roster` (the signed roster as this identity sees it) changed.
+        restored(str): lines this device signed were put back (what, in one sentence).
     """
 
     workspace_opened = Signal(object)
@@ -170,6 +179,7 @@ class ReviewSession(QObject):
     statuses_refreshed = Signal()
     trust_changed = Signal()
     roster_changed = Signal()
+    restored = Signal(str)
 
     # The state, read-only here: it changes through the session's methods, which announce it.
     workspace: _FromState[Workspace | None] = _FromState()
@@ -187,6 +197,8 @@ class ReviewSession(QObject):
     can_decide: _FromState[bool] = _FromState()
     why_not_decide: _FromState[str | None] = _FromState()
     approvable: _FromState[frozenset[str]] = _FromState()
+    notices: _FromState[tuple[str, ...]] = _FromState()
+    restorable: _FromState[bool] = _FromState()
 
     def __init__(
         self,
@@ -274,6 +286,9 @@ class ReviewSession(QObject):
                 return
             if self.state.apply_roster(view, view_principal):
                 self.identity_changed.emit()
+            ws = self.state.workspace
+            if ws is not None and view.policy_seq != _policy_seq(ws):
+                self._reload_policy()
             self.roster_changed.emit()
 
         def failed(exc: BaseException) -> None:
@@ -287,6 +302,65 @@ class ReviewSession(QObject):
         self._bridge.submit(
             self._backend.roster_view, ws, view_principal, on_done=done, on_error=failed
         )
+
+    def _reload_policy(self) -> None:
+        """The owner signed another policy: judge and scan by it from now on.
+
+        The workspace's settings are read again; the findings on screen are graded by the new
+        policy at once (the one approval rule, ``core.approval``), and a rescan follows (the
+        thresholds may find other things).
+        """
+        ws = self.workspace
+        if ws is None:
+            return
+        generation = self._generation
+
+        def done(fresh: Workspace) -> None:
+            if generation != self._generation or self.workspace is not ws:
+                return
+            self.state.workspace = fresh
+            changed: list[str] = []
+            for item in self.items:
+                if item.result is not None:
+                    graded = regrade(item.result.findings, fresh.settings)
+                    if graded != item.result.findings:
+                        item.result = replace(item.result, findings=graded)
+                        changed.append(item.rel)
+            if changed:
+                self.items_changed.emit(changed)
+            self.identity_changed.emit()  # what may be approved changed
+            self.start_scan()
+
+        def failed(exc: BaseException) -> None:
+            log_failure(_log, "cannot read the signed policy", exc)
+            if generation == self._generation:
+                self.workspace_failed.emit(f"cannot read the signed policy: {one_line(exc)}")
+
+        self._bridge.submit(Workspace.open, ws.root, on_done=done, on_error=failed)
+
+    def restore_signed(self) -> None:
+        """Put back what this device signed and the workspace lost; the statuses follow."""
+        ws = self.workspace
+        if ws is None:
+            return
+        generation = self._generation
+
+        def done(lines: tuple[str, ...]) -> None:
+            if generation != self._generation:
+                return
+            self.restored.emit(
+                "Put back what you signed: " + "; ".join(lines)
+                if lines
+                else "Nothing to put back: the workspace holds everything you signed."
+            )
+            self.refresh_statuses()
+
+        def failed(exc: BaseException) -> None:
+            log_failure(_log, "cannot put back the signed entries", exc)
+            if generation == self._generation:
+                self.error_reported.emit(f"Nothing was put back: {one_line(exc)}")
+
+        self._bridge.submit(self._backend.restore_signed, ws, on_done=done, on_error=failed)
 
     def refresh_trust(self) -> None:
         """Check the owner against this device's pin again; ``trust_changed`` follows."""
@@ -484,6 +558,8 @@ class ReviewSession(QObject):
             self._status_applied = seq
             self.state.verification_ok = snapshot.verification_ok
             self.state.verification_problems = snapshot.problems
+            self.state.notices = snapshot.notices
+            self.state.restorable = snapshot.restorable
 
             def apply(entry: tuple[str, AssetStatus]) -> str | None:
                 # None when unchanged: nothing to redraw or re-sort.

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from twinreview.core.approval import check_approval
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
 from twinreview.core.policy import State
 from twinreview.core.workspace import AssetRef, Workspace
@@ -75,6 +76,10 @@ class SessionState:
         roster_error: Why the roster could not be read.
         verification_ok: False when a decision log failed verification.
         verification_problems: One line per verification problem.
+        notices: What everyone is shown although nothing failed (a model's key reset by the
+            owner).
+        restorable: This device signed entries the workspace lost (the session can put them
+            back).
     """
 
     workspace: Workspace | None = None
@@ -89,6 +94,8 @@ class SessionState:
     roster_error: str | None = None
     verification_ok: bool = True
     verification_problems: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    restorable: bool = False
     _by_rel: dict[str, AssetItem] = field(default_factory=dict, repr=False)
 
     # -- questions ------------------------------------------------------------------------------
@@ -146,7 +153,15 @@ class SessionState:
         if not item.ref.path.exists():
             return gone_sentence(item)
         verdict = disclosure_verdict(item)
-        if verdict is not None and verdict not in self.approvable:
+        # The one approval rule (core.approval) under the policy this window holds; the verdicts
+        # the signed roster allows now are checked as well, in case its policy is newer still.
+        ws = self.workspace
+        refused = (
+            check_approval(item.findings, ws.settings, verdict=verdict).refused
+            if ws is not None
+            else None
+        )
+        if verdict is not None and (refused is not None or verdict not in self.approvable):
             return (
                 f"This workspace does not allow approving an image whose AI disclosure is "
                 f"{verdict}: reject it, or have the image re-exported with its AI label."

@@ -1,0 +1,134 @@
+"""The one rule that decides whether an asset may be approved, under the policy in force.
+
+The app (before it offers to approve), the command line and the signing service (before they
+sign), and the status (before it counts an approval) all ask :func:`check_approval`, with the
+settings of the signed policy as it stands *now* (``Workspace.settings_under(roster)``), never
+those of the moment a window opened or a scan ran: a policy the owner tightened since applies at
+once.
+
+- Each finding is graded again by the policy in force (:func:`regrade`): a kind the owner made
+  ``block`` blocks, whatever severity the scan gave it then.
+- An approval over blocking findings needs the reviewer's explicit override, recorded in the
+  signed entry.
+- An image whose AI-disclosure verdict the policy does not list as approvable cannot be
+  approved at all; no override lifts that (it is the brand's publication rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from twinreview.core.disclosure.policy import DEFAULT_SEVERITIES as DISCLOSURE_SEVERITIES
+from twinreview.core.findings import Finding, Severity
+from twinreview.core.settings import WorkspaceSettings
+
+
+@dataclass(frozen=True)
+class ApprovalCheck:
+    """What the policy in force says about approving one asset.
+
+    Attributes:
+        blocking: Findings that block under the policy in force: approving needs an override.
+        refused: Why nothing can approve it (the disclosure verdict is not approvable), or None.
+    """
+
+    blocking: tuple[Finding, ...] = ()
+    refused: str | None = None
+
+    def allows(self, *, override: bool) -> bool:
+        """True when an approval (with ``override`` or not) follows the policy in force."""
+        return self.refused is None and (override or not self.blocking)
+
+    @property
+    def blocking_kinds(self) -> str:
+        """The kinds of the blocking findings, for messages (``missing_disclosure, ...``)."""
+        return ", ".join(sorted({f.kind for f in self.blocking}))
+
+
+def severity_in_force(kind: str, settings: WorkspaceSettings) -> Severity | None:
+    """The severity the policy in force gives a finding kind (None: a kind it does not grade)."""
+    if kind in DISCLOSURE_SEVERITIES:
+        return settings.disclosure.severity(kind)
+    return settings.severities.get(kind)
+
+
+def regrade(findings: Iterable[Finding], settings: WorkspaceSettings) -> tuple[Finding, ...]:
+    """The findings graded by the policy in force (a kind it does not grade keeps its own)."""
+    out: list[Finding] = []
+    for f in findings:
+        severity = severity_in_force(f.kind, settings)
+        out.append(
+            f if severity is None or severity == f.severity else replace(f, severity=severity)
+        )
+    return tuple(out)
+
+
+def verdict_of(findings: Iterable[Finding]) -> str | None:
+    """The disclosure verdict the findings carry (None: no disclosure finding, nothing to say).
+
+    Every disclosure finding carries the verdict in its evidence; a ``disclosed`` image usually
+    has no disclosure finding at all.
+    """
+    for f in findings:
+        if f.kind in DISCLOSURE_SEVERITIES:
+            verdict = f.evidence.get("verdict")
+            if isinstance(verdict, str):
+                return verdict
+    return None
+
+
+def check_approval(
+    findings: Sequence[Finding],
+    settings: WorkspaceSettings,
+    *,
+    verdict: str | None = None,
+) -> ApprovalCheck:
+    """Whether an asset with these findings may be approved under ``settings`` (in force now).
+
+    Args:
+        findings: The findings of the asset's current bytes (any severities: they are graded
+            again here).
+        settings: The settings of the signed policy in force.
+        verdict: The disclosure verdict, when the caller has it; else read from the findings.
+    """
+    verdict = verdict if verdict is not None else verdict_of(findings)
+    refused = None
+    if verdict is not None and not settings.disclosure.is_approvable(verdict):
+        refused = (
+            f"this workspace does not allow approving an image whose AI disclosure is "
+            f"{verdict!r} (the workspace's signed policy, [disclosure] approvable)"
+        )
+    blocking = tuple(f for f in regrade(findings, settings) if f.severity >= Severity.BLOCK)
+    return ApprovalCheck(blocking, refused)
+
+
+def findings_from_json(items: Iterable[object]) -> tuple[Finding, ...]:
+    """The findings a signed decision recorded (items that are not findings are left out)."""
+    out: list[Finding] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            try:
+                out.append(Finding.from_json(item))
+            except (KeyError, TypeError, ValueError):
+                continue
+    return tuple(out)
+
+
+def why_approval_does_not_count(
+    findings: Iterable[object], override: bool, settings: WorkspaceSettings
+) -> str | None:
+    """Why a signed approval does not count under the policy in force (None: it counts).
+
+    ``findings`` are what the approval recorded (``Finding.to_json()`` each), ``override``
+    whether it overrode blocking findings.
+    """
+    check = check_approval(findings_from_json(findings), settings)
+    if check.refused is not None:
+        return f"the policy in force refuses it: {check.refused}"
+    if check.blocking and not override:
+        return (
+            f"approved without the override the policy in force requires ({check.blocking_kinds} "
+            "now blocks)"
+        )
+    return None
