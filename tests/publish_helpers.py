@@ -196,6 +196,7 @@ def copy_publish_ws(built: Built[PublishWs], dest: Path) -> PublishWs:
         copy_reviewer(pw.agent, move),
         # Later than every entry of the build: a device's entries never go back in time.
         _clock(pw.clock()),
+        copy_reviewer(pw.brand, move),
     )
 
 

@@ -32,6 +32,7 @@ WORKSPACE_COMMANDS = (
     "export_report",
     "export_logs",
     "publish",
+    "published",
     "search",
     # The compare view's commands: nothing to look at before a workspace is open.
     "side",
