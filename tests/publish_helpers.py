@@ -3,6 +3,7 @@ a test brand CA as trust anchor and a visible label, for the publishing tests.""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -20,6 +21,7 @@ from twinreview.core.roster import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
+from twinreview.services.published import PublishRegister
 from twinreview.services.resources import resource
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -40,6 +42,7 @@ label = "brand/ai-label.png"
 approvable = ["disclosed", "partial", "missing"]
 """
 
+PURPOSE = "Spring 2027 e-commerce for Brand X"
 CLEARED = ("assets/ava/look.jpg", "assets/ava/still.png", "assets/ava/render.webp")
 PENDING = "assets/ava/pending.jpg"
 REJECTED = "assets/ava/rejected.jpg"
@@ -54,6 +57,11 @@ class PublishWs:
     model: KeyService
     agent: KeyService
     clock: Callable[[], dt.datetime]
+    brand: KeyService  # the owner: publishes, and records what went out in its log
+
+    def register(self, keys: KeyService | None = None) -> PublishRegister:
+        """The publisher's register (the brand's reviewer key by default)."""
+        return PublishRegister(keys or self.brand, clock=self.clock)
 
     def decide(self, keys: KeyService, rel: str, decision: str, **kw: object) -> None:
         DecisionService(keys, clock=self.clock).decide(
@@ -89,7 +97,7 @@ def _enroll(
     )
     if ident.role == "model":
         RosterService(keys, TrustStore.default(), Verifier.default(), clock=clock).consent(
-            root, "ava"
+            root, "ava", purpose=PURPOSE, pay_terms="Contract BX-2027-114"
         )
 
 
@@ -151,7 +159,9 @@ def build_publish_ws(base: Path) -> PublishWs:
     info.add_itxt("XML:com.adobe.xmp", png_xmp.decode())
     _save(pattern(12, (600, 400)), assets / "still.png", "PNG", pnginfo=info)
     _save(pattern(13, (560, 420)), assets / "render.webp", "WEBP", quality=85)
-    (assets / "render.json").write_text(json.dumps({"digital_source_type": "composite"}))
+    (assets / "render.json").write_text(
+        json.dumps({"digital_source_type": "composite", "generator": "FluxGen 2"})
+    )
     _save(pattern(14, (640, 480)), assets / "pending.jpg", "JPEG", quality=90)
     _save(pattern(15, (640, 480)), assets / "rejected.jpg", "JPEG", quality=90)
     _save(pattern(17, (480, 360)), root / "assets" / "ghost" / "stray.jpg", "JPEG")
@@ -163,7 +173,7 @@ def build_publish_ws(base: Path) -> PublishWs:
     agent = reviewer(base / "people", "sam@agency.example", "agent", "Sam")
     _enroll(root, owner, model, clock)
     _enroll(root, owner, agent, clock)
-    pw = PublishWs(root, pki, model, agent, clock)
+    pw = PublishWs(root, pki, model, agent, clock, owner_keys)
     for rel in (*CLEARED, PENDING):
         pw.decide(model, rel, "approve")
     for rel in CLEARED:
@@ -175,19 +185,22 @@ def build_publish_ws(base: Path) -> PublishWs:
 def copy_publish_ws(built: Built[PublishWs], dest: Path) -> PublishWs:
     """A copy in ``dest`` of a workspace :func:`build_publish_ws` made once (tests/worlds.py).
 
-    The copy's reviewers hold the same keys in keyrings of their own; its clock starts after
-    every entry of the build.
+    Each reviewer of the copy holds the same key in a keyring of its own; its paths are the
+    copy's; its clock starts after every entry of the build.
     """
     pw = built.value
     move = built.copy_to(dest)
-    return PublishWs(
-        move(pw.root),
-        pw.pki,
-        copy_reviewer(pw.model, move),
-        copy_reviewer(pw.agent, move),
-        # Later than every entry of the build: a device's entries never go back in time.
-        _clock(pw.clock()),
-    )
+    fields: dict[str, object] = {}
+    for f in dataclasses.fields(pw):
+        value = getattr(pw, f.name)
+        if isinstance(value, KeyService):
+            value = copy_reviewer(value, move)
+        elif isinstance(value, Path):
+            value = move(value)
+        fields[f.name] = value
+    # Later than every entry of the build: a device's entries never go back in time.
+    fields["clock"] = _clock(pw.clock())
+    return PublishWs(**fields)  # type: ignore[arg-type]
 
 
 def tree_digest(root: Path) -> dict[str, str]:
@@ -203,3 +216,20 @@ def clear(pw: PublishWs, rel: str) -> None:
     """Both required roles approve the asset at ``rel`` (already written)."""
     pw.decide(pw.model, rel, "approve")
     pw.decide(pw.agent, rel, "approve")
+
+
+def publish_cli(pw: PublishWs, out: Path, *extra: str, keys: KeyService | None = None) -> int:
+    """``twinreview publish WS OUT --signer-cert --signer-key [extra]`` as the command line runs
+    it, with the publisher's reviewer key from the test (the brand's by default)."""
+    import argparse
+
+    from twinreview.cli import publish_cmd
+    from twinreview.services.c2pa_signer import C2paKeyStore
+
+    parser = argparse.ArgumentParser(prog="twinreview")
+    publish_cmd.register(parser.add_subparsers(dest="command"))
+    argv = ["publish", str(pw.root), str(out), "--signer-cert", str(pw.chain)]
+    args = parser.parse_args([*argv, "--signer-key", str(pw.key), *extra])
+    return publish_cmd.cmd_publish(
+        args, C2paKeyStore.from_system, lambda: pw.register(keys or pw.brand)
+    )

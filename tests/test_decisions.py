@@ -425,3 +425,19 @@ def test_recorded_phash_is_the_scans_phash(tmp_path: Path, sync_executor: object
     for a in result.assets:
         assert a.phash is not None
         assert phash_of(a.asset.path.read_bytes()) == a.phash
+
+
+def test_a_refused_decide_never_says_the_findings_were_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _photo_ws(tmp_path)
+    keys = reviewer(tmp_path / "devices", "ava@example.com", "model", "Ava")
+    enroll(root, keys, ("ava",))
+    assert _decide_cli([str(root), "assets/ava/copy.jpg", "--approve"], keys) == 1
+    err = capsys.readouterr().err
+    assert "near_copy_of_reference" in err  # the findings are shown
+    assert "recorded" not in err.replace("not recorded", "")
+    assert "not recorded" in err
+    assert _decide_cli([str(root), "assets/ava/copy.jpg", "--approve", "--override"], keys) == 0
+    out = capsys.readouterr()
+    assert "recorded with this decision" in out.out + out.err

@@ -137,6 +137,29 @@ def test_verification_is_deterministic_and_round_trips(astronaut: Image.Image) -
     np.testing.assert_allclose(product / product[2, 2], np.eye(3), atol=1e-4)
 
 
+def test_the_inverse_swaps_the_keypoint_counts_with_or_without_a_transform() -> None:
+    placed = geometry.Verification(30, 40, False, ((0.5, 0, 0.1), (0, 0.5, 0.2), (0, 0, 1)),
+                                   0.95, (120, 300))  # fmt: skip
+    unplaced = geometry.Verification(0, 5, True, None, None, (120, 300))
+    assert placed.inverse().keypoints == (300, 120)
+    assert unplaced.inverse().keypoints == (300, 120)
+    assert unplaced.inverse().mirrored is True
+
+
+def test_a_singular_cached_transform_has_no_inverse_and_no_region() -> None:
+    """A damaged cache row may hold a transform that cannot be inverted: the reverse side of
+    the pair then has no transform, instead of an exception."""
+    damaged = geometry.Verification.from_json(
+        {"inliers": 30, "matches": 40, "mirrored": False, "agreement": 0.95,
+         "homography": [[0, 0, 0], [0, 0, 0], [0, 0, 1]], "keypoints": [120, 300]}
+    )  # fmt: skip
+    back = damaged.inverse()
+    assert back.homography is None
+    assert back.keypoints == (300, 120)
+    nan = geometry.Verification(30, 40, False, ((float("nan"), 0, 0), (0, 1, 0), (0, 0, 1)))
+    assert nan.inverse().homography is None
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -18,7 +18,7 @@ from decision_helpers import T0, build_workspace, reviewer, roster_service, sign
 from twinreview.cli.main import main
 from twinreview.core.declog import LogWriter
 from twinreview.core.policy import State
-from twinreview.core.roster import Person, add_to_roster
+from twinreview.core.roster import Person, format_allowed_signer, format_people
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import AssetBytes, decision_fields
 from twinreview.services.keys import KeyService
@@ -60,14 +60,16 @@ def legacy(tmp_path: Path) -> tuple[Path, KeyService, KeyService, KeyService]:
     bo = reviewer(tmp_path / "d", "bo@brand.example", "brand", "Bo")
     ava = reviewer(tmp_path / "d", "ava@example.com", "model", "Ava")
     kim = reviewer(tmp_path / "d", "kim@agency.example", "agent", "Kim")
+    # The plain roster as hand-written files (no authority until migrated).
+    signers, people = [], []
     for keys, models in ((bo, ()), (ava, ("ava",)), (kim, ("ava", "ben"))):
         ident = keys.current()
         assert ident is not None
-        add_to_roster(
-            root / "roster",
-            Person(ident.principal, ident.display_name, ident.role, models),
-            ident.public_key,
-        )
+        signers.append(format_allowed_signer(ident.principal, ident.public_key) + "\n")
+        people.append(Person(ident.principal, ident.display_name, ident.role, models))
+    (root / "roster").mkdir(exist_ok=True)
+    (root / "roster" / "allowed_signers").write_text("".join(signers))
+    (root / "roster" / "people.toml").write_text(format_people(people))
     _legacy_decision(root, ava, LOOK1, "approve", 1)
     _legacy_decision(root, kim, LOOK1, "approve", 2)
     return root, bo, ava, kim

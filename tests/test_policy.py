@@ -236,7 +236,7 @@ def test_later_decision_supersedes_earlier_one() -> None:
     assert ev.state is State.REJECTED
     assert [d.principal for d in ev.rejections] == ["ava@x"]
     assert ev.rejections[0].reasons == ("likeness_wrong",)
-    assert "ava@x (likeness_wrong)" in ev.summary()
+    assert "ava@x (not the right person)" in ev.summary()
 
 
 def test_within_one_log_seq_orders_even_when_the_clock_stepped_back() -> None:

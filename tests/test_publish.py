@@ -34,21 +34,23 @@ from publish_helpers import (
     build_publish_ws,
     clear,
     copy_publish_ws,
+    publish_cli,
     tree_digest,
     xmp_jpeg,
 )
 from twinreview.cli.keys_cmd import cmd_import_c2pa
 from twinreview.cli.main import main
-from twinreview.cli.publish_cmd import cmd_publish
+from twinreview.cli.publish_cmd import cmd_publish, register
 from twinreview.core.disclosure.c2pa_writer import make_signer, sign_asset, signing_context
 from twinreview.core.signoff import LABEL, Signoff
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
 from twinreview.services.decisions import DecisionService
 from twinreview.services.export import export_workspace
-from twinreview.services.keys import KeyringRefused, KeyStore
+from twinreview.services.keys import KeyringRefused, KeyService, KeyStore
 from twinreview.services.publish import publish_workspace
 from twinreview.services.publish_check import check_published
+from twinreview.services.published import PublishRegister
 from worlds import Built, build_once
 from wsbuild import pattern
 
@@ -70,20 +72,39 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def publish_as(
+    capsys: pytest.CaptureFixture[str], keys: KeyService, *argv: str
+) -> tuple[int, str, str]:
+    """``twinreview publish ARGV`` with ``keys`` as this device's reviewer key."""
+    parser = argparse.ArgumentParser(prog="twinreview")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["publish", *argv])
+    code = cmd_publish(args, C2paKeyStore.from_system, lambda: PublishRegister(keys))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def demo_with_publisher(tmp_path: Path) -> tuple[Path, KeyService]:
+    """The demo, with a brand reviewer of this device on its roster (as ``twinreview demo``)."""
+    from decision_helpers import reviewer
+    from twinreview.core.roster import Person
+    from twinreview.services.demo import build_demo
+    from twinreview.services.trust import TrustStore
+
+    me = reviewer(tmp_path / "people", "me@brand.example", "brand", "Me")
+    ident = me.current()
+    assert ident is not None
+    person = Person(ident.principal, ident.display_name, "brand", ("milo", "nova"))
+    demo = build_demo(tmp_path / "demo", (person, ident.public_key), TrustStore.default())
+    return demo, me
+
+
 def publish(
     capsys: pytest.CaptureFixture[str], pw: PublishWs, out: Path, *extra: str
 ) -> tuple[int, str, str]:
-    return run(
-        capsys,
-        "publish",
-        str(pw.root),
-        str(out),
-        "--signer-cert",
-        str(pw.chain),
-        "--signer-key",
-        str(pw.key),
-        *extra,
-    )
+    code = publish_cli(pw, out, *extra)
+    stdout, err = capsys.readouterr()
+    return code, stdout, err
 
 
 def inspect(capsys: pytest.CaptureFixture[str], pw: PublishWs, *files: Path) -> list[Any]:
@@ -377,9 +398,9 @@ def test_certificate_outside_the_c2pa_profile_is_one_line_exit_2(
     from cert_helpers import bad_credentials
 
     chain, key = bad_credentials(case, pw, tmp_path)
-    code, stdout, err = run(
+    code, stdout, err = publish_as(
         capsys,
-        "publish",
+        pw.brand,
         str(pw.root),
         str(tmp_path / "out"),
         "--signer-cert",
@@ -414,7 +435,12 @@ def test_round_trip_on_every_format(
     before = tree_digest(pw.root)
     out = tmp_path / "out"
     published(capsys, pw, out)
-    assert tree_digest(pw.root) == before  # the workspace's bytes are unchanged
+    after = tree_digest(pw.root)
+    changed = {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+    # Only the publisher's own log grew (and its lock file appeared); nothing else changed.
+    assert {k for k in changed if not k.endswith(".lock")} == {
+        next(k for k in after if k.startswith("logs/owner@brand.example--"))
+    }
     ws = Workspace.open(pw.root)
     from twinreview.services.status import compute_status
 
@@ -464,9 +490,55 @@ def test_no_training_declares_training_and_mining_not_allowed(
     out = tmp_path / "out"
     code, _, err = publish(capsys, pw, out, "--asset", CLEARED[0], "--no-training")
     assert code == 0, err
-    entries = assertion(store_of(out_path(out, CLEARED[0])), "c2pa.training-mining")["entries"]
-    assert entries["c2pa.ai_generative_training"] == {"use": "notAllowed"}
+    path = out_path(out, CLEARED[0])
+    entries = assertion(store_of(path), "cawg.training-mining")["entries"]
+    assert entries["cawg.ai_generative_training"] == {"use": "notAllowed"}
     assert {e["use"] for e in entries.values()} == {"notAllowed"} and len(entries) == 4
+    [rec] = inspect(capsys, pw, path)
+    assert rec["disclosure"]["c2pa"]["training_mining"] == {
+        "ai_generative_training": "notAllowed",
+        "ai_inference": "notAllowed",
+        "ai_training": "notAllowed",
+        "data_mining": "notAllowed",
+    }
+
+
+def test_the_older_training_mining_label_is_still_read(pw: PublishWs) -> None:
+    from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
+
+    data = (pw.root / CLEARED[0]).read_bytes()
+    older = {"entries": {"c2pa.ai_training": {"use": "notAllowed"}}}
+    current = {"entries": {"cawg.ai_training": {"use": "allowed"}}}
+    for assertions, expected in (
+        ([("c2pa.training-mining", older)], {"ai_training": "notAllowed"}),
+        (
+            [("c2pa.training-mining", older), ("cawg.training-mining", current)],
+            {"ai_training": "allowed"},  # the current label wins over the older one
+        ),
+    ):
+        manifest = {
+            "claim_generator_info": [{"name": "test", "version": "1"}],
+            "assertions": [
+                {
+                    "label": "c2pa.actions.v2",
+                    "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TAM}]},
+                },
+                *({"label": label, "data": body} for label, body in assertions),
+            ],
+        }
+        signer = make_signer("es256", pw.pki.chain_pem, pw.pki.key_pem)
+        signed = sign_asset(
+            data,
+            "image/jpeg",
+            manifest,
+            {"title": "look.jpg", "relationship": "componentOf"},
+            data,
+            signer,
+            signing_context(),
+        )
+        signer.close()
+        report = read_c2pa(signed, "image/jpeg", make_context(), trust_configured=False)
+        assert dict(report.training_mining) == expected
 
 
 def test_label_is_stamped_and_found_by_the_label_check(
@@ -495,12 +567,10 @@ def test_label_is_stamped_and_found_by_the_label_check(
 def test_label_without_a_workspace_label_is_one_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from twinreview.services.demo import build_demo
-
-    demo = build_demo(tmp_path / "demo")
-    code, _, err = run(
+    demo, me = demo_with_publisher(tmp_path)
+    code, _, err = publish_as(
         capsys,
-        "publish",
+        me,
         str(demo),
         str(tmp_path / "out"),
         "--signer-cert",
@@ -538,7 +608,7 @@ def test_signing_key_from_the_keyring(
         label=False,
         no_training=False,
     )
-    assert cmd_publish(pub, lambda: store) == 0
+    assert cmd_publish(pub, lambda: store, pw.register) == 0
     assert out_path(tmp_path / "out", CLEARED[0]).is_file()
     # Another certificate has no key in the keyring: one line, exit 2.
     from cert_helpers import bad_credentials
@@ -546,7 +616,7 @@ def test_signing_key_from_the_keyring(
     other_chain, _ = bad_credentials("other", pw, tmp_path)
     pub.signer_cert, pub.outdir = other_chain, tmp_path / "out2"
     capsys.readouterr()
-    assert cmd_publish(pub, lambda: store) == 2
+    assert cmd_publish(pub, lambda: store, pw.register) == 2
     assert "holds no signing key" in capsys.readouterr().err
 
 
@@ -561,14 +631,12 @@ def test_plaintext_keyrings_are_refused_for_the_signing_key() -> None:
 
 
 def test_demo_publishes_out_of_the_box(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from twinreview.services.demo import build_demo
-
-    demo = build_demo(tmp_path / "demo")
+    demo, me = demo_with_publisher(tmp_path)
     assert "DEMO ONLY" in (demo / "brand" / "README-DEMO-ONLY.txt").read_text()
     out = tmp_path / "out"
-    code, stdout, err = run(
+    code, stdout, err = publish_as(
         capsys,
-        "publish",
+        me,
         str(demo),
         str(out),
         "--signer-cert",
@@ -623,11 +691,34 @@ def test_publish_service_reports_progress(pw: PublishWs, tmp_path: Path) -> None
         Workspace.open(pw.root),
         tmp_path / "out",
         load_credentials(pw.chain, pw.key),
+        register=pw.register(),
         progress=lambda done, total, rel: seen.append((done, total, rel)),
     )
     assert result.ok
     assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3)]
     assert {s[2] for s in seen} == set(CLEARED)
+
+
+PUBLISH_WITH_KEYS = """
+import argparse, json, sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from decision_helpers import MemoryKeyring
+from twinreview.cli import publish_cmd
+from twinreview.services.c2pa_signer import C2paKeyStore
+from twinreview.services.keys import IdentityStore, KeyService, KeyStore
+from twinreview.services.published import PublishRegister
+ring = MemoryKeyring()
+for service, user, value in json.loads(Path({items!r}).read_text()):
+    ring.items[(service, user)] = value
+keys = KeyService(
+    KeyStore(ring, allow_untrusted_backend=True), IdentityStore(Path({identity!r}).parent)
+)
+parser = argparse.ArgumentParser()
+publish_cmd.register(parser.add_subparsers())
+args = parser.parse_args(["publish", *sys.argv[1:]])
+sys.exit(publish_cmd.cmd_publish(args, C2paKeyStore.from_system, lambda: PublishRegister(keys)))
+"""
 
 
 def test_publishing_and_checking_never_connect(pw: PublishWs, tmp_path: Path) -> None:
@@ -639,9 +730,17 @@ def test_publishing_and_checking_never_connect(pw: PublishWs, tmp_path: Path) ->
         pytest.skip(reason)
     run_cli = "import sys\nfrom twinreview.cli.main import main\nsys.exit(main(sys.argv[1:]))"
     out = tmp_path / "out"
-    publish_args = ["publish", str(pw.root), str(out), "--signer-cert", str(pw.chain)]
+    # The publisher's reviewer key lives in the test's in-memory keyring: hand it over.
+    store = pw.brand.keystore.backend
+    assert isinstance(store, MemoryKeyring)
+    items = tmp_path / "keyring.json"
+    items.write_text(json.dumps([[s, u, v] for (s, u), v in store.items.items()]))
+    publish_code = PUBLISH_WITH_KEYS.format(
+        tests=str(Path(__file__).parent), items=str(items), identity=str(pw.brand.identities.path)
+    )
+    publish_args = [str(pw.root), str(out), "--signer-cert", str(pw.chain)]
     publish_args += ["--signer-key", str(pw.key), "--no-training", "--label"]
-    assert _traced_connects(tmp_path, run_cli, *publish_args) == []
+    assert _traced_connects(tmp_path, publish_code, *publish_args) == []
     exp = export(pw, tmp_path / "export")
     files = [str(out_path(out, rel)) for rel in CLEARED]
     assert (

@@ -202,7 +202,7 @@ def test_scan_reports_a_resubmitted_rejected_asset(
         assert f.evidence["reasons"] == ["likeness_wrong", "quality"]
         assert f.evidence["note"] == "not my smile"
         assert "ava@example.com" in f.message
-        assert "likeness_wrong" in f.message
+        assert "not the right person, not good enough" in f.message
         # The reviewer's reject dialog preselects the earlier reasons.
         assert {"previously_rejected", "likeness_wrong", "quality"} <= set(
             suggest_reasons(by_rel[rel].findings)
@@ -218,3 +218,34 @@ def test_the_rejected_file_itself_is_not_a_resubmission(
     result = scan(ws_root, sync_executor, ResultCache.in_memory())
     (look,) = [a for a in result.assets if a.asset.rel == LOOK]
     assert all(f.kind != RESUBMITTED_REJECTED for f in look.findings)
+
+
+def test_siblings_of_rejected_images_get_one_warning_with_a_count(
+    ws_root: Path, ava: KeyService, sync_executor: object
+) -> None:
+    # Four re-edits of one picture; the first three are rejected, one by one.
+    coffee = load_photo("coffee")
+    w, h = coffee.size
+    siblings = []
+    for i in range(4):
+        inset = (i + 1) * w // 60
+        rel = f"assets/ava/sib-{i}.jpg"
+        save_jpeg(coffee.crop((inset, inset, w - inset, h - inset)), ws_root / rel, quality=80 - i)
+        siblings.append(rel)
+    (ws_root / LOOK).unlink()
+    service = decider(ava, T0)
+    for rel in siblings[:3]:
+        service.decide(Workspace.open(ws_root), rel, "reject", reasons=["quality"])
+
+    result = scan(ws_root, sync_executor, ResultCache.in_memory())
+    by_rel = {a.asset.rel: a for a in result.assets}
+    fresh = [f for f in by_rel[siblings[3]].findings if f.kind == RESUBMITTED_REJECTED]
+    assert len(fresh) == 1, [f.message for f in fresh]
+    (f,) = fresh
+    assert f.evidence["rejected_count"] == 3
+    assert sorted([f.evidence["reference"], *f.evidence["also_rejected"]]) == siblings[:3]
+    assert "and 2 other rejected images like it" in f.message
+    # A rejected sibling is told about the other two, once.
+    (mine,) = [f for f in by_rel[siblings[0]].findings if f.kind == RESUBMITTED_REJECTED]
+    assert mine.evidence["rejected_count"] == 2
+    assert "and 1 other rejected image like it" in mine.message

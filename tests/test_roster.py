@@ -14,7 +14,6 @@ from twinreview.core.roster import (
     Person,
     Roster,
     RosterError,
-    add_to_roster,
     format_allowed_signer,
     match_pattern_list,
     parse_allowed_signers,
@@ -114,46 +113,6 @@ role = "brand"
     assert "bob@x.org" not in people
     assert len(problems) == 1 and "boss" in problems[0]
     assert parse_people("[people\n")[1]  # a TOML error is a problem, not an exception
-
-
-def test_add_to_roster(tmp_path: Path) -> None:
-    roster_dir = tmp_path / "roster"
-    ana = Person("ana@example.com", "Ana «A»", "model", ("ana",))
-    changes = add_to_roster(roster_dir, ana, ANA)
-    assert len(changes) == 2
-    assert add_to_roster(roster_dir, ana, ANA) == []  # idempotent
-    # A second device key for the same person, plus a model.
-    second = _key("ana-laptop2").public
-    changes = add_to_roster(roster_dir, Person(ana.principal, "x", "model", ("ana2",)), second)
-    assert len(changes) == 2
-    roster = Roster.load(roster_dir)
-    assert roster.problems == []
-    assert roster.signer_allowed("ana@example.com", ANA, NS_ENTRY)
-    assert roster.signer_allowed("ana@example.com", second, NS_ENTRY)
-    person = roster.person("ana@example.com")
-    assert person is not None and person.models == ("ana", "ana2")
-    assert person.display_name == "Ana «A»"
-    assert roster.may_decide("ana@example.com", "ana2")
-    assert not roster.may_decide("ana@example.com", "zed")
-    with pytest.raises(RosterError, match="already in the roster as model"):
-        add_to_roster(roster_dir, Person("ana@example.com", "Ana", "agent"), ANA)
-    with pytest.raises(RosterError, match="already in allowed_signers"):
-        add_to_roster(roster_dir, Person("bob@x.org", "Bob", "agent"), ANA)
-    with pytest.raises(RosterError, match="role"):
-        add_to_roster(roster_dir, Person("bob@x.org", "Bob", "boss"), BOB)
-
-
-def test_add_to_roster_keeps_hand_edits(tmp_path: Path) -> None:
-    roster_dir = tmp_path / "roster"
-    roster_dir.mkdir()
-    (roster_dir / "people.toml").write_text('# hand written\n[people."x@y.z"]\nrole = "brand"')
-    (roster_dir / "allowed_signers").write_text(f"x@y.z {BOB.openssh()}")  # no final newline
-    add_to_roster(roster_dir, Person("ana@example.com", "Ana", "model", ("ana",)), ANA)
-    assert (roster_dir / "people.toml").read_text().startswith("# hand written\n")
-    roster = Roster.load(roster_dir)
-    assert roster.problems == []
-    assert set(roster.people) == {"x@y.z", "ana@example.com"}
-    assert len(roster.signers) == 2
 
 
 def test_plain_revocation_list() -> None:

@@ -374,7 +374,7 @@ def test_one_model_person_per_model_id(root: Path) -> None:
     owner = _writer(root, "owner")
     with pytest.raises(RosterLogError, match="already has her own person"):
         owner.append("add_person", _person("eve", "model", ("ana",), key=KEYS["eve"]))
-    with pytest.raises(RosterLogError, match="already has her own person"):
+    with pytest.raises(RosterLogError, match="role never changes"):
         owner.append("update_person", {"person": WHO["bob"], "role": "model"})
     # Another model id is fine; then that one is taken too.
     owner.append("add_person", _person("eve", "model", ("eve",), key=KEYS["eve"]))
@@ -421,8 +421,10 @@ def test_consent_stops_counting_when_the_model_is_removed(root: Path) -> None:
     roster = owner.append("remove_person", {"person": WHO["ana"], "after": {}})
     state = roster.current
     assert state is not None and state.consent_for("ana") is None
-    # A new model person for the same id does not inherit her consent: she signs her own.
-    state = owner.append("add_person", _person("eve", "model", ("ana",), key=KEYS["eve"])).current
+    # A new model person for the same id (a reset: the owner only) does not inherit her consent.
+    state = owner.append(
+        "add_person", {**_person("eve", "model", ("ana",), key=KEYS["eve"]), "reset": True}
+    ).current
     assert state is not None and state.consent_for("ana") is None
     state = _writer(root, "eve").append("consent", _consent()).current
     assert state is not None
@@ -430,10 +432,12 @@ def test_consent_stops_counting_when_the_model_is_removed(root: Path) -> None:
     assert consent is not None and consent.principal == WHO["eve"]
 
 
-def test_consent_stops_counting_when_the_model_changes_role(root: Path) -> None:
+def test_a_models_role_never_changes(root: Path) -> None:
     _writer(root, "ana").append("consent", _consent())
-    roster = _writer(root, "owner").append("update_person", {"person": WHO["ana"], "role": "agent"})
-    assert roster.current is not None and roster.current.consent_for("ana") is None
+    with pytest.raises(RosterLogError, match="role never changes"):
+        _writer(root, "owner").append("update_person", {"person": WHO["ana"], "role": "agent"})
+    state = _load(root).current
+    assert state is not None and state.consent_for("ana") is not None
 
 
 # -- tampering with the roster file ----------------------------------------------------------

@@ -7,6 +7,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
@@ -289,3 +290,35 @@ def test_clear_cut_copies_carry_geometric_evidence(tmp_path: Path, sync_executor
     assert second.stats["decoded"] == 0
     assert all(p.total == 0 for p in again if p.phase == "verify")
     assert [a.findings for a in second.assets] == [a.findings for a in result.assets]
+
+
+def test_each_side_of_a_duplicate_pair_has_its_own_evidence(
+    tmp_path: Path, sync_executor: object
+) -> None:
+    """A crop of another asset: each side's evidence maps that side onto the other, with its
+    own keypoint counts (swapped) and the hash alignment seen from its side."""
+    root = make_workspace(tmp_path / "ws")
+    add_model(root, "ava", {"ref.jpg": load_photo("rocket")})
+    coffee = load_photo("coffee")
+    w, h = coffee.size
+    save_jpeg(coffee, root / "assets/ava/whole.jpg")
+    crop = coffee.crop((w // 10, h // 12, w - w // 14, h - h // 10))
+    part_image = ImageOps.autocontrast(crop.rotate(2, Image.Resampling.BICUBIC), cutoff=2)
+    save_jpeg(part_image, root / "assets/ava/part.jpg", 75)
+    by_rel = {a.asset.rel: a for a in scan(root, sync_executor).assets}
+    dup = "duplicate_in_batch"
+    (whole,) = [f for f in by_rel["assets/ava/whole.jpg"].findings if f.kind == dup]
+    (part,) = [f for f in by_rel["assets/ava/part.jpg"].findings if f.kind == dup]
+    ew, ep = whole.evidence, part.evidence
+    assert ew["verification"] == ep["verification"] == "geometry", (ew, ep)
+    assert ew["keypoints"] == ep["keypoints"][::-1]
+    hw, hp = np.array(ew["homography"]), np.array(ep["homography"])
+    product = hw @ hp
+    np.testing.assert_allclose(product / product[2, 2], np.eye(3), atol=1e-3)
+    # The part lies inside the whole; the whole reaches beyond the part's frame.
+    inside = np.array(ep["asset_region"])
+    assert inside.min() >= -0.02 and inside.max() <= 1.02
+    beyond = np.array(ew["asset_region"])
+    assert beyond.min() < -0.05 and beyond.max() > 1.05
+    # The hash alignment of each side is its own: where its probe lands in the other.
+    assert ew["reference_region"] != ep["reference_region"] or ew["distance"] != ep["distance"]

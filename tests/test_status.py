@@ -99,7 +99,7 @@ def test_reject_names_who_and_why(ws_root: Path, team: Team) -> None:
         ("likeness_wrong",),
         "not my smile",
     )
-    assert "ava@example.com (likeness_wrong)" in a.evaluation.summary()
+    assert "ava@example.com (not the right person)" in a.evaluation.summary()
 
 
 def test_latest_decision_of_a_principal_wins(ws_root: Path, team: Team) -> None:
@@ -388,7 +388,10 @@ def test_cli_status_json_and_table(
         lines = captured.out.splitlines()
         row = next(ln for ln in lines if LOOK2 in ln)
         assert row.startswith("rejected")
-        assert f'by Ava Stone <ava@example.com> (model) on {day}: quality "blurry hands"' in row
+        assert (
+            f'by Ava Stone <ava@example.com> (model) on {day}: not good enough "blurry hands"'
+            in row
+        )
         assert next(ln for ln in lines if LOOK1 in ln).startswith("cleared")
         assert "needs approval from: model, agent" in next(ln for ln in lines if BEN1 in ln)
         assert "4 assets: 1 cleared, 2 pending, 1 rejected, 0 blocked" in captured.out

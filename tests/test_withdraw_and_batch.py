@@ -120,7 +120,7 @@ def test_batch_on_the_command_line_signs_one_entry_per_asset(
     )
     assert code == 0, capsys.readouterr().err
     out = capsys.readouterr().out
-    assert out.count("rejected (quality)") == 3
+    assert out.count("rejected (not good enough)") == 3
     report = verify_workspace(root)
     decisions = [e for e in report.entries if e.kind == "decision"]
     assert sorted(e.payload["asset"] for e in decisions) == sorted(

@@ -7,7 +7,8 @@ and the agent approve every one, then measures, in one run:
 
 - publish: ``services.publish.publish_workspace`` over all of them (verification of the logs, the
   status with every file hashed, then per file: read, hash again, inspect its disclosure, add the
-  XMP, sign with c2pa-python, read the signed copy back, write and fsync), one thread, then on a
+  XMP, sign with c2pa-python, read the signed copy back, write and fsync; then one signed
+  ``published`` entry per file in the publisher's log), one thread, then on a
   thread pool of one worker per core (as the command and the app run it);
 - copy floor: read each file and write it elsewhere with fsync (what any publisher must do);
 - hash floor: sha256 of each file;
@@ -47,6 +48,7 @@ from tools.c2pa_pki import make_pki  # noqa: E402
 from twinreview.core.workspace import Workspace  # noqa: E402
 from twinreview.services.c2pa_signer import SignerCredentials  # noqa: E402
 from twinreview.services.publish import PublishOptions, publish_workspace  # noqa: E402
+from twinreview.services.published import PublishRegister  # noqa: E402
 from wsbuild import add_model, make_workspace, pattern  # noqa: E402
 
 SIZE = (4000, 3000)
@@ -93,11 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted((root / "assets" / "ava").glob("*.jpg"))
     total_mb = sum(p.stat().st_size for p in files) / 1e6
 
+    register = PublishRegister(owner_of(root))  # the owner publishes and records each file
     started = time.perf_counter()
     result = publish_workspace(
         Workspace.open(root),
         _TMP / "published",
         credentials,
+        register=register,
         options=PublishOptions(no_training=True),
     )
     publish_s = time.perf_counter() - started
@@ -110,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             Workspace.open(root),
             _TMP / "published-pool",
             credentials,
+            register=register,
             options=PublishOptions(no_training=True),
             executor=pool,
         )

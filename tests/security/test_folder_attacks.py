@@ -532,7 +532,7 @@ def test_an_admin_cannot_add_a_key_to_the_model_to_sign_as_her(team: Team, tmp_p
         roster_service(team.kim).add_person(
             team.root, Person("ava@example.com", "Ava", "model", ("ava",)), key
         )
-    with pytest.raises(RosterAdminError, match="only the model herself"):
+    with pytest.raises(RosterAdminError, match="roster reset"):
         roster_service(owner_of(team.root)).add_person(
             team.root, Person("ava@example.com", "Ava", "model", ("ava",)), key
         )
@@ -547,7 +547,7 @@ def test_consent_does_not_come_back_with_a_re_added_model(team: Team) -> None:
     assert ava is not None
     owner = roster_service(owner_of(team.root))
     owner.remove_person(team.root, ava.principal)
-    owner.add_person(team.root, Person(ava.principal, "Ava", "model", ("ava",)), ava.public_key)
+    owner.reset_model(team.root, ava.principal, ava.public_key)
     rep = compute_status(Workspace.open(team.root))
     look = rep.get(LOOK1)
     assert look is not None
@@ -612,11 +612,7 @@ def test_the_owner_can_accept_a_lost_log_and_nobody_else_can(
     laptop = reviewer(tmp_path / "new-laptop", "ava@example.com", "model", "Ava")
     owner = roster_service(owner_of(team.root))
     owner.remove_person(team.root, "ava@example.com")
-    owner.add_person(
-        team.root,
-        Person("ava@example.com", "Ava", "model", ("ava",)),
-        laptop.current().public_key,  # type: ignore[union-attr]
-    )
+    owner.reset_model(team.root, "ava@example.com", laptop.current().public_key)  # type: ignore[union-attr]
     sign_consent(team.root, laptop, "ava")
     team.decide(laptop, LOOK1, "approve")
     assert state_of(team.root) is State.CLEARED

@@ -24,6 +24,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
+from twinreview.core.likeness import Likeness
 from twinreview.core.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.workspace import Workspace
 from twinreview.services.scan import AssetResult, ScanResult
@@ -112,6 +113,16 @@ class FakeBackend:
     verify_error: Exception | None = None
     #: The pairs asked for: (query, other, prefer_mirrored).
     verify_calls: list[tuple[Path, Path, bool]] = field(default_factory=list)
+    #: More findings for the assets with this file name.
+    findings_for: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+    #: The face check's answer for the assets with this file name.
+    likeness_for: dict[str, Likeness] = field(default_factory=dict)
+    #: A model's consent policy (default: the default policy, as if she had signed one).
+    policy_for: dict[str, ModelPolicy] = field(default_factory=dict)
+    #: The uses the sidecars of the assets with this file name declare.
+    uses_for: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Other people on the roster (beside this identity).
+    people: list[PersonRow] = field(default_factory=list)
 
     def verify_pair(
         self, workspace: Workspace, query_path: Path, other_path: Path, prefer_mirrored: bool
@@ -145,6 +156,7 @@ class FakeBackend:
                         {"reference": ref, "distance": 3, "hash": "phash"},
                     )
                 )
+            findings.extend(self.findings_for.get(a.path.name, ()))
             out.append(
                 FakeAssetResult(
                     a,
@@ -166,6 +178,7 @@ class FakeBackend:
                         "notes": ["Only the XMP says the image is AI-made."],
                     },
                     "00000000000000ff",
+                    likeness=self.likeness_for.get(a.path.name),
                 )
             )
         refs = tuple(
@@ -253,7 +266,7 @@ class FakeBackend:
             owner="owner@example.com",
             owner_fingerprint=self.trust.owner_fingerprint,
             pin_state=self.trust.state,
-            people=(me,) if me is not None else (),
+            people=((me,) if me is not None else ()) + tuple(self.people),
             models={mid: m.display_name for mid, m in workspace.models.items()},
             me=me,
             approvable=self.approvable,
@@ -267,6 +280,9 @@ class FakeBackend:
 
     def give_consent(self, *args: Any) -> None:
         raise NotImplementedError
+
+    def published(self, workspace: Workspace) -> dict[str, Any]:
+        return {"published": [], "counts": {}, "at": "", "verification_problems": []}
 
     def decide(
         self,
@@ -301,10 +317,12 @@ class FakeBackend:
         out = {}
         for r in results:
             # Every model under the default policy, as if each had signed a consent.
-            policy = ModelPolicy(r.asset.model_id)
+            policy = self.policy_for.get(r.asset.model_id, ModelPolicy(r.asset.model_id))
             eligible = {"agent@example.com": "agent", "ana@example.com": "model"}
             for d in self.decisions:
                 eligible[d.principal] = d.role
+            for p in self.people:
+                eligible[p.principal] = p.role
             if self.identity:
                 eligible[self.identity.principal] = self.identity.role
             ev = evaluate(
@@ -314,6 +332,7 @@ class FakeBackend:
                 policy=policy,
                 eligible=eligible,
                 now=dt.datetime.now(dt.UTC),
+                uses=self.uses_for.get(r.asset.path.name),
             )
             out[r.asset.rel] = AssetStatus(
                 ev, tuple(d for d in self.decisions if d.asset == r.asset.rel)

@@ -37,11 +37,20 @@ def main() -> int:
     from twinreview.ui.bridge import Bridge
     from twinreview.ui.publish_dialog import PublishDialog
 
-    demo = build_demo(tmp / "demo", trust=TrustStore.default())
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from decision_helpers import reviewer
+    from twinreview.core.roster import Person
+    from twinreview.services.published import PublishRegister
+
+    me = reviewer(tmp / "people", "me@brand.example", "brand", "Me")
+    ident = me.current()
+    assert ident is not None
+    person = Person(ident.principal, ident.display_name, "brand", ("milo", "nova"))
+    demo = build_demo(tmp / "demo", (person, ident.public_key), TrustStore.default())
     app = QApplication.instance() or QApplication([])
     pool = ThreadPoolExecutor(max_workers=2)
     bridge = Bridge(pool)
-    dialog = PublishDialog(Workspace.open(demo), bridge, 1)
+    dialog = PublishDialog(Workspace.open(demo), bridge, 1, register=lambda: PublishRegister(me))
     dialog.outdir.edit.setText(str(tmp / "published"))
     dialog.resize(1000, 770)
     dialog.show()

@@ -33,7 +33,7 @@ def main() -> int:
     from twinreview.services.roster_admin import RosterService
     from twinreview.services.trust import TrustStore, Verifier
     from twinreview.ui.app import _qapp, build_app, start_identity
-    from twinreview.ui.roster_dialogs import RosterDialog, TrustDialog
+    from twinreview.ui.roster import RosterDialog, TrustDialog
 
     keyring = MemoryKeyring()
     alex = KeyService(KeyStore(keyring, allow_untrusted_backend=True), IdentityStore.default())
@@ -78,7 +78,7 @@ def main() -> int:
         print(f"saved {path}", file=sys.stderr)
 
     def trust_dialog() -> None:
-        dialog = window.open_dialog
+        dialog = window.dialogs.current
         QTimer.singleShot(300, lambda: after_trust_shot(dialog))
 
     def after_trust_shot(dialog: TrustDialog) -> None:
@@ -95,8 +95,8 @@ def main() -> int:
         )
 
     def roster() -> None:
-        window.show_roster()
-        dialog = window.open_dialog
+        window.dialogs.show_roster()
+        dialog = window.dialogs.current
         assert isinstance(dialog, RosterDialog)
         wait_then(lambda: dialog.requests_model.rowCount() > 0, lambda: shot_roster(dialog))
 
@@ -107,7 +107,7 @@ def main() -> int:
     start_identity(parts)
     window.open_workspace(demo)
     window.show()
-    wait_then(lambda: isinstance(window.open_dialog, TrustDialog), trust_dialog)
+    wait_then(lambda: isinstance(window.dialogs.current, TrustDialog), trust_dialog)
     try:
         app.exec()
     finally:

@@ -57,8 +57,8 @@ def test_demo_approve_and_reject_with_the_keyboard(
 
     # First run: no identity yet, so the identity dialog opens and creates the key.
     start_identity(app_parts)
-    qtbot.waitUntil(lambda: isinstance(window.open_dialog, IdentityDialog), timeout=10_000)
-    dialog = window.open_dialog
+    qtbot.waitUntil(lambda: isinstance(window.dialogs.current, IdentityDialog), timeout=10_000)
+    dialog = window.dialogs.current
     qtbot.keyClicks(dialog.principal, "agent@example.com")
     qtbot.keyClicks(dialog.display_name, "Alex Agent")
     dialog.role.setCurrentIndex(dialog.role.findData("agent"))
@@ -115,7 +115,7 @@ def test_demo_approve_and_reject_with_the_keyboard(
         _press(qtbot, window, "a")
         if blocking:
             # Blocking findings: an explicit confirmation, recorded as an override (Alt+A).
-            box = window.open_dialog
+            box = window.dialogs.current
             assert box is not None and "overrode" in box.text()
             qtbot.waitUntil(lambda: QApplication.activeWindow() is box)
             qtbot.keyClick(box, "a", Qt.KeyboardModifier.AltModifier)
@@ -132,7 +132,7 @@ def test_demo_approve_and_reject_with_the_keyboard(
     rejected = window.current_item()
     assert rejected is not None and rejected.rel != approved.rel
     _press(qtbot, window, "r")
-    reject = window.open_dialog
+    reject = window.dialogs.current
     assert isinstance(reject, RejectDialog)
     qtbot.waitUntil(lambda: QApplication.activeWindow() is reject)
     if not reject.reasons():
@@ -164,8 +164,8 @@ def test_demo_approve_and_reject_with_the_keyboard(
     if window.current_item() is not rejected:
         _press(qtbot, window, "p")  # the queue had moved on after the reject
     assert window.current_item() is rejected
-    assert "Rejected by agent@example.com" in window.findings.toPlainText()
-    assert "not good enough" in window.findings.toPlainText()
+    assert "Rejected by agent@example.com" in window.review.findings.toPlainText()
+    assert "not good enough" in window.review.findings.toPlainText()
 
 
 def test_real_services_batch_withdraw_and_create(

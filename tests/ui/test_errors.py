@@ -166,18 +166,18 @@ def test_a_failed_job_is_logged_said_plainly_and_the_window_stops_looking_busy(
     qtbot: Any, harness: Harness, log_file: Path
 ) -> None:
     w = harness.window
-    w.progress.show()
-    w.cancel_button.show()
+    w.status_line.progress.show()
+    w.status_line.cancel_button.show()
     w.acts["cancel_scan"].setEnabled(True)
-    w.status_text.setText("Building the demo workspace…")
+    w.status_line.say("Building the demo workspace…")
     with qtbot.waitSignal(harness.bridge.job_failed):
         harness.bridge.submit(_fail, RuntimeError("bug in a worker"), on_done=lambda _: None)
-    text = w.status_text.text()
+    text = w.status_line.text()
     assert text.startswith("Something went wrong in the background")
     assert str(log_path()) in text
     assert "RuntimeError" not in text
-    assert w.progress.isHidden()
-    assert w.cancel_button.isHidden()
+    assert w.status_line.progress.isHidden()
+    assert w.status_line.cancel_button.isHidden()
     assert not w.acts["cancel_scan"].isEnabled()
     logged = _read(log_file)
     assert "background work failed" in logged
@@ -192,7 +192,7 @@ def test_a_failed_job_with_a_file_problem_says_what_it_was(
             _fail, FileNotFoundError(2, "No such file or directory", "a.jpg"), on_done=print
         )
     assert blocker.args[0].startswith("Could not finish:")
-    assert harness.window.status_text.text() == blocker.args[0]
+    assert harness.window.status_line.text() == blocker.args[0]
     # Expected: one line in the log, no traceback.
     logged = _read(log_file)
     assert "background work failed: [Errno 2] No such file or directory: 'a.jpg'" in logged
@@ -208,7 +208,7 @@ def test_a_failed_roster_change_without_a_handler_is_logged_and_surfaced(
     with qtbot.waitSignal(session.error_reported) as blocker:
         session.roster_action(session.backend.approve_join, "someone@example.com")
     assert "The details are in" in blocker.args[0]
-    assert harness.window.status_text.text() == blocker.args[0]
+    assert harness.window.status_line.text() == blocker.args[0]
     logged = _read(log_file)
     assert "roster change approve_join failed" in logged
     assert "NotImplementedError" in logged
@@ -249,7 +249,7 @@ def test_a_failed_workspace_creation_says_one_short_line(
     harness.backend.create_workspace = refuse  # type: ignore[method-assign]
     harness.window.create_workspace_at(tmp_path / "new-ws", "Spring")
     qtbot.waitUntil(lambda: bool(boxes))
-    line = harness.window.status_text.text()
+    line = harness.window.status_line.text()
     assert line.startswith("Workspace not created: cannot create very/deep/folder/")
     assert "\n" not in line
     assert len(line) <= len("Workspace not created: ") + 300

@@ -140,15 +140,15 @@ def test_findings_panel_and_simple_mode_say_who_it_looks_like(
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
     assert w.select_asset("assets/ana/look-1.jpg")
-    html = w.findings.to_html(w.current_item())
+    html = w.review.findings.to_html(w.current_item())
     assert "Likeness" in html
     assert "Looks like you: strong match with your photo ref-0.jpg." in html
     assert "not proof of identity" in html
     # The compare view outlines the face and offers her photo with the closest face first.
-    assert w.compare._asset_faces
-    assert w.compare.reference is not None
-    assert w.compare.reference.rel == "models/ana/references/ref-0.jpg"
-    assert "Closest face" in w.compare.reference.why
+    assert w.review.view._asset_faces
+    assert w.review.view.reference is not None
+    assert w.review.view.reference.rel == "models/ana/references/ref-0.jpg"
+    assert "Closest face" in w.review.view.reference.why
     # Simple mode: the same finding in her words, large, under the pictures.
     w.acts["simple"].trigger()
     assert w.pages.currentIndex() == PAGE_SIMPLE
@@ -169,8 +169,8 @@ def test_faces_shortcut_toggles_the_boxes(qtbot: Any, harness: Harness, workspac
     assert w.select_asset("assets/ana/look-1.jpg")
     assert w.acts["faces"].isChecked()
     w.acts["faces"].trigger()
-    assert not w.compare.show_faces
-    assert not w.simple_compare.show_faces
-    assert w.compare.left._boxes == ()
+    assert not w.review.view.show_faces
+    assert not w.simple_page.view.show_faces
+    assert w.review.view.left._boxes == ()
     w.acts["faces"].trigger()
-    assert w.compare.left._boxes
+    assert w.review.view.left._boxes

@@ -31,17 +31,17 @@ def test_open_shows_queue_and_first_asset(qtbot: Any, harness: Harness, workspac
     item = w.current_item()
     # Sorted by severity: a blocked near copy comes first, with its evidence preselected.
     assert item is not None and item.ref.path.name == "copy-0.jpg"
-    assert w.compare.reference is not None
-    assert w.compare.reference.rel == f"models/{item.ref.model_id}/references/ref-0.jpg"
-    assert "copy of one of the model" in w.findings.toPlainText()
-    assert "Verdict: partial" in w.findings.toPlainText()
-    assert "Dimensions" in w.findings.toPlainText()
+    assert w.review.view.reference is not None
+    assert w.review.view.reference.rel == f"models/{item.ref.model_id}/references/ref-0.jpg"
+    assert "copy of one of the model" in w.review.findings.toPlainText()
+    assert "Verdict: partial" in w.review.findings.toPlainText()
+    assert "Dimensions" in w.review.findings.toPlainText()
 
 
 def test_keyboard_approve_and_reject(qtbot: Any, harness: Harness, workspace: Path) -> None:
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
-    w.table.setFocus()
+    w.review.table.setFocus()
     _key(qtbot, harness, "n")
     _key(qtbot, harness, "n")
     first = w.current_item()
@@ -51,7 +51,7 @@ def test_keyboard_approve_and_reject(qtbot: Any, harness: Harness, workspace: Pa
     second = w.current_item()
     assert second is not None and second.rel != first.rel  # moved on at once
     _key(qtbot, harness, "r")
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     assert isinstance(dialog, RejectDialog)
     qtbot.waitExposed(dialog)
     assert dialog.reasons() == []  # nothing suggested for an asset without findings
@@ -61,7 +61,7 @@ def test_keyboard_approve_and_reject(qtbot: Any, harness: Harness, workspace: Pa
     qtbot.keyClicks(dialog.note, "hands look wrong")
     with qtbot.waitSignal(harness.session.statuses_refreshed):
         qtbot.keyClick(dialog.note, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert w.open_dialog is None  # closed (and deleted) once signed
+    assert w.dialogs.current is None  # closed (and deleted) once signed
     decisions = harness.backend.decisions
     assert [(d.asset, d.decision) for d in decisions] == [
         (first.rel, "approve"),
@@ -82,7 +82,7 @@ def test_reject_preselects_reasons_from_findings(
     w = harness.window
     assert w.current_item().blocking
     w.acts["reject"].trigger()
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     assert isinstance(dialog, RejectDialog)
     assert dialog.reasons() == ["copy_of_reference"]
     dialog.reject()
@@ -97,13 +97,13 @@ def test_approving_blocking_findings_needs_confirmation(
     item = w.current_item()
     assert item.blocking
     w.acts["approve"].trigger()
-    box = w.open_dialog
+    box = w.dialogs.current
     assert isinstance(box, QMessageBox)
     assert "overrode" in box.text()
     box.reject()  # Cancel: nothing signed
     assert harness.backend.decisions == []
     w.acts["approve"].trigger()
-    box = w.open_dialog
+    box = w.dialogs.current
     ok = next(b for b in box.buttons() if b.text() == "&Approve anyway")
     with qtbot.waitSignal(harness.session.decision_recorded):
         ok.click()
@@ -121,8 +121,8 @@ def test_history_shows_superseded_decisions(qtbot: Any, harness: Harness, worksp
     with qtbot.waitSignal(harness.session.statuses_refreshed):
         harness.session.decide(rel, "approve")
     # The asset on screen is redrawn in the event-loop turn after its new status landed.
-    qtbot.waitUntil(lambda: "Approved by me@example.com" in w.findings.toPlainText())
-    text = w.findings.toPlainText()
+    qtbot.waitUntil(lambda: "Approved by me@example.com" in w.review.findings.toPlainText())
+    text = w.review.findings.toPlainText()
     assert text.index("Approved by me@example.com") < text.index("Rejected by me@example.com")
     assert "Superseded by a later decision" in text
     assert "too dark" in text
@@ -137,14 +137,14 @@ def test_read_only_without_keyring(qtbot: Any, settings: QSettings, workspace: P
     window, session, _ = build_window(backend, settings, ui_executor=sync, long_executor=sync)
     qtbot.addWidget(window)
     window.show()
-    window.show_identity_dialog()
-    dialog = window.open_dialog
+    window.dialogs.show_identity()
+    dialog = window.dialogs.current
     assert isinstance(dialog, IdentityDialog)
     dialog.principal.setText("me@example.com")
     dialog.display_name.setText("Me")
     dialog.create_button.click()
     qtbot.waitUntil(lambda: dialog.read_only_reason is not None)
-    assert "No usable keyring" in dialog.message.text()
+    assert "cannot be stored safely" in dialog.message.text()
     assert "gnome-keyring" in dialog.message.text()
     dialog.later_button.click()
     assert not session.can_decide
@@ -153,7 +153,7 @@ def test_read_only_without_keyring(qtbot: Any, settings: QSettings, workspace: P
     assert window.current_item() is not None
     assert not window.acts["approve"].isEnabled()
     assert "gnome-keyring" in window.acts["approve"].toolTip()
-    window.approve_current()
+    window.acts["approve"].trigger()
     assert backend.decisions == []
 
 
@@ -166,8 +166,8 @@ def test_identity_dialog_shows_allowed_signers_line(qtbot: Any, settings: QSetti
     window, session, _ = build_window(backend, settings, ui_executor=sync, long_executor=sync)
     qtbot.addWidget(window)
     window.show()
-    window.show_identity_dialog()
-    dialog = window.open_dialog
+    window.dialogs.show_identity()
+    dialog = window.dialogs.current
     dialog.principal.setText("not an email")
     dialog.create_button.click()
     assert "e-mail" in dialog.message.text()
@@ -188,7 +188,7 @@ def test_shortcut_sheet_lists_every_action(qtbot: Any, harness: Harness) -> None
     w = harness.window
     w.setFocus()
     qtbot.keyClick(w, "?")
-    sheet = w.open_dialog
+    sheet = w.dialogs.current
     assert isinstance(sheet, ShortcutSheet)
     names = {sheet.table.item(r, 0).text() for r in range(sheet.table.rowCount())}
     assert {"Approve", "Reject…", "Next", "Previous", "Flip", "Wipe", "Difference", "Fit"} <= names
@@ -232,10 +232,10 @@ def test_simple_mode_only_own_assets(qtbot: Any, harness: Harness, workspace: Pa
         seen.add(w.current_item().ref.model_id)
         w.step(1)
     assert seen == {"bo"}
-    assert w.simple_proxy.rowCount() == 4
+    assert w.simple_page.proxy.rowCount() == 4
     w.step(-10)
     w.acts["reject"].trigger()
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     assert isinstance(dialog, RejectDialog)
     # Plain-language reasons, the suggestion from the finding kept.
     assert dialog.list.count() == 5
@@ -259,7 +259,7 @@ def test_geometry_remembered(qtbot: Any, backend: FakeBackend, tmp_path: Path) -
     qtbot.addWidget(window)
     window.show()
     window.resize(796, 500)
-    window.splitter.setSizes([200, 500, 200])
+    window.review.setSizes([200, 500, 200])
     size = (window.width(), window.height())
     assert size != (1400, 860)  # not the default
     window.close()
@@ -273,8 +273,8 @@ def test_geometry_remembered(qtbot: Any, backend: FakeBackend, tmp_path: Path) -
 def test_log_problems_are_shown(qtbot: Any, harness: Harness, workspace: Path) -> None:
     harness.backend.log_problems.append("logs/x.dlog:3 bad_signature: signature does not verify")
     open_and_scan(qtbot, harness, workspace)
-    assert harness.window.banner.isVisible()
-    assert "bad_signature" in harness.window.banner.text()
+    assert harness.window.review.banner.isVisible()
+    assert "bad_signature" in harness.window.review.banner.text()
 
 
 def test_cancel_scan(qtbot: Any, settings: QSettings, workspace: Path, thread_pool: Any) -> None:
@@ -291,14 +291,16 @@ def test_cancel_scan(qtbot: Any, settings: QSettings, workspace: Path, thread_po
     window.show()
     with qtbot.waitSignal(session.scan_progress):
         window.open_workspace(workspace)
-    assert window.progress.isVisible() or window.progress.isVisibleTo(window)
+    assert window.status_line.progress.isVisible() or window.status_line.progress.isVisibleTo(
+        window
+    )
     assert window.acts["cancel_scan"].isEnabled()
     with qtbot.waitSignal(session.scan_finished) as blocker:
         window.acts["cancel_scan"].trigger()
         gate.set()
     assert blocker.args == [True]
-    assert not window.progress.isVisibleTo(window)
-    assert window.status_text.text() == "Scan cancelled"
+    assert not window.status_line.progress.isVisibleTo(window)
+    assert window.status_line.text() == "Scan cancelled"
 
 
 def test_many_findings_of_one_kind_are_folded(qtbot: Any, tmp_path: Path) -> None:

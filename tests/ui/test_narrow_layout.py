@@ -89,9 +89,7 @@ def test_the_queue_and_decision_bar_degrade_gracefully(
 
     # The decision text wraps between words, never inside one.
     label = page.decision_label
-    text = (
-        "pending: model, agent · screenshot: no reviewer identity on this device, decisions are off"
-    )
+    text = "pending: model, agent · No reviewer identity yet: create one to approve or reject."
     label.setText(text)
     QApplication.processEvents()
     widest = max(label.fontMetrics().horizontalAdvance(word) for word in text.split())

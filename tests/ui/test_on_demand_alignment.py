@@ -98,10 +98,10 @@ def _show_in_difference(qtbot: Any, h: Harness, tmp_path: Path, name: str) -> Co
     _pictures(root)
     open_and_scan(qtbot, h, root)
     assert h.window.select_asset(f"assets/m/{name}.png")
-    view: CompareView = h.window.compare
+    view: CompareView = h.window.review.view
     qtbot.waitUntil(lambda: view.asset_painted_now and view.reference_ready, timeout=5000)
     assert view.reference is not None and view.reference.rel == ORIGINAL
-    h.window.set_mode(CompareMode.DIFFERENCE)
+    h.window.compare_flow.set_mode(CompareMode.DIFFERENCE)
     qtbot.waitExposed(view.overlay)
     return view
 
@@ -123,7 +123,7 @@ def test_clear_cut_duplicate_aligned_by_the_answer(
     for fx, fy in ((0.25, 0.1), (0.25, 0.5), (0.75, 0.5), (0.75, 0.9)):
         assert _dark(_overlay_at(view, fx, fy)), (fx, fy)  # the crop lines up: no ghost
     # Wipe uses the same answer; nothing is asked again.
-    harness.window.set_mode(CompareMode.WIPE)
+    harness.window.compare_flow.set_mode(CompareMode.WIPE)
     QApplication.processEvents()
     assert view.overlay.aligned and len(harness.backend.verify_calls) == 1
 
@@ -136,21 +136,24 @@ def test_two_assets_compared_with_c_are_aligned(
     open_and_scan(qtbot, harness, root)
     harness.backend.verification = PairVerification(CROP, 90, False)
     w = harness.window
-    rows = {w.proxy.index(r, 0).data(ItemRole).rel: r for r in range(w.proxy.rowCount())}
-    sm = w.table.selectionModel()
+    rows = {
+        w.review.proxy.index(r, 0).data(ItemRole).rel: r for r in range(w.review.proxy.rowCount())
+    }
+    sm = w.review.table.selectionModel()
     rows_flag = QItemSelectionModel.SelectionFlag.Rows
     sm.setCurrentIndex(
-        w.proxy.index(rows["assets/m/crop.png"], 0),
+        w.review.proxy.index(rows["assets/m/crop.png"], 0),
         QItemSelectionModel.SelectionFlag.ClearAndSelect | rows_flag,
     )
     sm.select(
-        w.proxy.index(rows[ORIGINAL], 0), QItemSelectionModel.SelectionFlag.Select | rows_flag
+        w.review.proxy.index(rows[ORIGINAL], 0),
+        QItemSelectionModel.SelectionFlag.Select | rows_flag,
     )
     harness.window.compare_selected()
-    view = harness.window.compare
+    view = harness.window.review.view
     QApplication.processEvents()
     assert not harness.backend.verify_calls  # side by side draws no alignment: nothing asked
-    harness.window.set_mode(CompareMode.DIFFERENCE)
+    harness.window.compare_flow.set_mode(CompareMode.DIFFERENCE)
     qtbot.waitUntil(lambda: view.overlay.aligned, timeout=5000)
     assert [c[:2] for c in harness.backend.verify_calls] == [
         (root / "assets/m/crop.png", root / ORIGINAL)
@@ -173,11 +176,11 @@ def test_no_answer_keeps_the_fitted_view_quietly(
         QApplication.processEvents()
     assert not view.overlay.aligned and view.alignment is None
     assert "aligned" not in view.mode_label.text()
-    assert not failed and harness.window.open_dialog is None
+    assert not failed and harness.window.dialogs.current is None
     assert QApplication.activeModalWidget() is None
-    assert "fire" not in harness.window.status_text.text()
+    assert "fire" not in harness.window.status_line.text()
     # The answer is remembered: switching modes does not ask again.
-    harness.window.set_mode(CompareMode.WIPE)
+    harness.window.compare_flow.set_mode(CompareMode.WIPE)
     QApplication.processEvents()
     assert len(harness.backend.verify_calls) == 1
 

@@ -53,7 +53,13 @@ def pw(built_pw: Built[PublishWs], tmp_path: Path) -> PublishWs:
 
 def _dialog(qtbot: Any, pw: PublishWs, bridge: Bridge, out: Path) -> PublishDialog:
     store = C2paKeyStore(KeyStore(MemoryKeyring(), allow_untrusted_backend=True))
-    dialog = PublishDialog(Workspace.open(pw.root), bridge, len(CLEARED), keystore=lambda: store)
+    dialog = PublishDialog(
+        Workspace.open(pw.root),
+        bridge,
+        len(CLEARED),
+        keystore=lambda: store,
+        register=pw.register,
+    )
     qtbot.addWidget(dialog)
     dialog.outdir.edit.setText(str(out))
     dialog.cert.edit.setText(str(pw.chain))
@@ -132,7 +138,9 @@ def test_key_from_the_keyring_when_no_key_file(
 
     store = C2paKeyStore(KeyStore(MemoryKeyring(), allow_untrusted_backend=True))
     store.store(load_credentials(pw.chain, pw.key))
-    dialog = PublishDialog(Workspace.open(pw.root), bridge, 3, keystore=lambda: store)
+    dialog = PublishDialog(
+        Workspace.open(pw.root), bridge, 3, keystore=lambda: store, register=pw.register
+    )
     qtbot.addWidget(dialog)
     dialog.outdir.edit.setText(str(tmp_path / "out"))
     dialog.cert.edit.setText(str(pw.chain))

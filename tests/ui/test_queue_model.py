@@ -24,7 +24,7 @@ def test_models_pass_qtmodeltester(
     open_and_scan(qtbot, harness, workspace)
     assert harness.window.model.rowCount() == 8
     qtmodeltester.check(harness.window.model, force_py=True)
-    check_model(harness.window.proxy)
+    check_model(harness.window.review.proxy)
 
 
 def test_model_checked_while_rows_change(
@@ -32,7 +32,7 @@ def test_model_checked_while_rows_change(
 ) -> None:
     # The testers watch the signals of the live models: open, scan, statuses, decisions.
     qtmodeltester.check(harness.window.model, force_py=True)
-    check_model(harness.window.proxy)
+    check_model(harness.window.review.proxy)
     open_and_scan(qtbot, harness, workspace)
     rel = harness.window.current_item().rel
     with qtbot.waitSignal(harness.session.statuses_refreshed):
@@ -53,7 +53,7 @@ def test_results_land_in_slices_sorted_and_checked(
     slices: list[int] = []
     harness.session.items_changed.connect(lambda rels: slices.append(len(rels)))
     qtmodeltester.check(harness.window.model, force_py=True)
-    check_model(harness.window.proxy)
+    check_model(harness.window.review.proxy)
     finished: list[bool] = []
     harness.session.scan_finished.connect(lambda _c: finished.append(harness.session.busy))
     open_and_scan(qtbot, harness, ws)
@@ -63,7 +63,7 @@ def test_results_land_in_slices_sorted_and_checked(
     assert finished == [False]
     assert not harness.session.busy
     assert all(i.result is not None and i.status is not None for i in harness.session.items)
-    proxy = harness.window.proxy
+    proxy = harness.window.review.proxy
     ranks = [severity_rank(proxy.index(r, 0).data(ItemRole)) for r in range(proxy.rowCount())]
     assert ranks == sorted(ranks, reverse=True)
     assert proxy.index(0, 0).data(ItemRole).blocking
@@ -84,7 +84,7 @@ def test_unchanged_statuses_are_not_announced(
 
 def test_sorted_by_severity_worst_first(qtbot: Any, harness: Harness, workspace: Path) -> None:
     open_and_scan(qtbot, harness, workspace)
-    proxy = harness.window.proxy
+    proxy = harness.window.review.proxy
     ranks = [proxy.index(r, 0).data(ItemRole).worst for r in range(proxy.rowCount())]
     assert ranks[:2] == [Severity.BLOCK, Severity.BLOCK]
     assert ranks[2:] == [None] * 6
@@ -95,7 +95,7 @@ def test_sorted_by_severity_worst_first(qtbot: Any, harness: Harness, workspace:
 
 def test_badges_have_icon_and_text(qtbot: Any, harness: Harness, workspace: Path) -> None:
     open_and_scan(qtbot, harness, workspace)
-    proxy = harness.window.proxy
+    proxy = harness.window.review.proxy
     idx = proxy.index(0, COL_FINDINGS)
     assert idx.data(Qt.ItemDataRole.DisplayRole) == "1 block"
     assert not idx.data(Qt.ItemDataRole.DecorationRole).isNull()
@@ -108,10 +108,10 @@ def test_badges_have_icon_and_text(qtbot: Any, harness: Harness, workspace: Path
 def test_filters(qtbot: Any, harness: Harness, workspace: Path) -> None:
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
-    proxy: QueueProxy = w.proxy
+    proxy: QueueProxy = w.review.proxy
 
     def count(mode: QueueFilter) -> int:
-        w.set_filter(mode)
+        w.review.set_filter(mode)
         return proxy.rowCount()
 
     assert count(QueueFilter.ALL) == 8
@@ -131,7 +131,7 @@ def test_filters(qtbot: Any, harness: Harness, workspace: Path) -> None:
     assert count(QueueFilter.APPROVED) == 1
     assert count(QueueFilter.REJECTED) == 1
     assert count(QueueFilter.PENDING) == 7
-    w.set_filter(QueueFilter.REJECTED)
+    w.review.set_filter(QueueFilter.REJECTED)
     assert proxy.index(0, 0).data(ItemRole).rel == other.rel
 
     # The agent's approval plus the model's clears the asset.
@@ -146,10 +146,10 @@ def test_filters(qtbot: Any, harness: Harness, workspace: Path) -> None:
 
 def test_text_filter_and_model_restriction(qtbot: Any, harness: Harness, workspace: Path) -> None:
     open_and_scan(qtbot, harness, workspace)
-    proxy = harness.window.proxy
-    harness.window.search.setText("copy")
+    proxy = harness.window.review.proxy
+    harness.window.review.search.setText("copy")
     assert proxy.rowCount() == 2
-    harness.window.search.clear()
+    harness.window.review.search.clear()
     proxy.set_models(frozenset({"bo"}))
     assert proxy.rowCount() == 4
     assert {proxy.index(r, 0).data(ItemRole).ref.model_id for r in range(4)} == {"bo"}

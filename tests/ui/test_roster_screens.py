@@ -28,7 +28,7 @@ from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import SeenStore, TrustStore, Verifier
-from twinreview.ui.roster_dialogs import ConsentDialog, JoinDialog, RosterDialog, TrustDialog
+from twinreview.ui.roster import ConsentDialog, JoinDialog, RosterDialog, TrustDialog
 from twinreview.ui.services_backend import ServicesBackend
 
 
@@ -128,8 +128,8 @@ def test_trust_dialog_shows_the_owner_and_trust_pins(
     app = device(sam)  # Sam's own laptop: it has never seen this workspace's owner
     _open(qtbot, app, root)
 
-    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
-    dialog = app.window.open_dialog
+    qtbot.waitUntil(lambda: isinstance(app.window.dialogs.current, TrustDialog))
+    dialog = app.window.dialogs.current
     text = " ".join(w.text() for w in dialog.findChildren(type(dialog.check)) if hasattr(w, "text"))
     assert f"owner of “{SignedRoster.load(root / 'roster').name}”" in text
     assert "owner@brand.example" in text
@@ -156,9 +156,9 @@ def test_not_now_does_not_pin_and_asks_only_once(qtbot: Any, tmp_path: Path, dev
     enroll(root, sam, ("ava",))
     app = device(sam)
     _open(qtbot, app, root)
-    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
-    app.window.open_dialog.later_button.click()
-    qtbot.waitUntil(lambda: app.window.open_dialog is None)
+    qtbot.waitUntil(lambda: isinstance(app.window.dialogs.current, TrustDialog))
+    app.window.dialogs.current.later_button.click()
+    qtbot.waitUntil(lambda: app.window.dialogs.current is None)
 
     assert app.trust.pinned(ws_id) is None
     assert not app.trust.path.exists()
@@ -174,18 +174,18 @@ def test_not_now_does_not_pin_and_asks_only_once(qtbot: Any, tmp_path: Path, dev
     app.session.decide(app.session.items[0].rel, "approve")
     assert failures and "not trusted" in failures[0]
     assert not (root / "logs").exists() or not any((root / "logs").iterdir())
-    box = app.window.open_dialog
+    box = app.window.dialogs.current
     assert isinstance(box, QMessageBox) and "not trusted" in box.text()
     box.reject()
-    qtbot.waitUntil(lambda: app.window.open_dialog is None)
+    qtbot.waitUntil(lambda: app.window.dialogs.current is None)
 
     # Opened again in the same run: not asked again; the banner still offers it.
     _open(qtbot, app, root)
     qtbot.wait(50)
-    assert app.window.open_dialog is None
+    assert app.window.dialogs.current is None
     banner.trust_button.click()
-    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
-    app.window.open_dialog.trust_button.click()
+    qtbot.waitUntil(lambda: isinstance(app.window.dialogs.current, TrustDialog))
+    app.window.dialogs.current.trust_button.click()
     qtbot.waitUntil(lambda: app.trust.pinned(ws_id) == owner_fp)
 
 
@@ -205,7 +205,7 @@ def test_owner_changed_is_a_hard_error_and_disables_deciding(
     _open(qtbot, app, root)
 
     qtbot.wait(50)
-    assert app.window.open_dialog is None  # nothing to ask: it is an error
+    assert app.window.dialogs.current is None  # nothing to ask: it is an error
     banner = app.window.trust_banner
     assert banner.isVisible() and banner.kind == "error"
     text = banner.label.text()
@@ -217,15 +217,15 @@ def test_owner_changed_is_a_hard_error_and_disables_deciding(
     for name in ("approve", "reject"):
         assert not app.window.acts[name].isEnabled()
     assert "owner changed" in app.window.acts["approve"].toolTip()
-    assert "decisions are off here" in app.window.decision_label.text()
-    app.window.table.setFocus()
-    qtbot.keyClick(app.window.table, "a")  # disabled: nothing happens
-    assert app.window.open_dialog is None
+    assert "decisions are off here" in app.window.review.decision_label.text()
+    app.window.review.table.setFocus()
+    qtbot.keyClick(app.window.review.table, "a")  # disabled: nothing happens
+    assert app.window.dialogs.current is None
     failures: list[str] = []
     app.session.decision_failed.connect(lambda rel, msg: failures.append(msg))
     app.session.decide(app.session.items[0].rel, "approve")
     assert failures and "owner changed" in failures[0]
-    app.window.open_dialog.reject()
+    app.window.dialogs.current.reject()
     assert not (root / "logs").exists() or not any((root / "logs").iterdir())
     # Every status is blocked: the roster it would be judged by is not the trusted one.
     assert all(i.status.evaluation.state.value == "blocked" for i in app.session.items)
@@ -246,7 +246,7 @@ def test_no_roster_offers_make_me_the_owner(qtbot: Any, tmp_path: Path, device: 
     _shot(app.window, "banner-no-roster.png")
 
     banner.owner_button.click()
-    box = app.window.open_dialog
+    box = app.window.dialogs.current
     assert isinstance(box, QMessageBox)
     [ok] = [b for b in box.buttons() if "owner" in b.text().lower()]
     _shot(box, "make-owner.png")
@@ -280,7 +280,7 @@ def _roster_dialog(qtbot: Any, app: App) -> RosterDialog:
     qtbot.waitUntil(lambda: QApplication.activeWindow() is app.window)
     ctrl_shift = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(app.window, Qt.Key.Key_R, ctrl_shift)  # Roster…
-    dialog = app.window.open_dialog
+    dialog = app.window.dialogs.current
     assert isinstance(dialog, RosterDialog)
     qtbot.waitExposed(dialog)
     return dialog
@@ -306,7 +306,7 @@ def test_owner_approves_a_join_request_in_the_roster_screen(
     # The owner's own laptop: init pinned the workspace there.
     app = device(owner, Path(os.environ["TWINREVIEW_CONFIG_DIR"]))
     _open(qtbot, app, root)
-    assert app.window.open_dialog is None  # pinned: nothing to ask
+    assert app.window.dialogs.current is None  # pinned: nothing to ask
     dialog = _roster_dialog(qtbot, app)
     check_model(dialog.people_proxy)
     check_model(dialog.requests_proxy)
@@ -375,11 +375,11 @@ def test_buttons_a_device_cannot_use_yet_are_disabled_with_the_reason_beside_the
     _join_request(tmp_path, root, "sam@agency.example", ("ava",))
     app = device(ava)  # a fresh device: the owner is not trusted here yet
     _open(qtbot, app, root)
-    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
-    app.window.open_dialog.later_button.click()
-    qtbot.waitUntil(lambda: app.window.open_dialog is None)
-    app.window.show_roster()
-    dialog = app.window.open_dialog
+    qtbot.waitUntil(lambda: isinstance(app.window.dialogs.current, TrustDialog))
+    app.window.dialogs.current.later_button.click()
+    qtbot.waitUntil(lambda: app.window.dialogs.current is None)
+    app.window.dialogs.show_roster()
+    dialog = app.window.dialogs.current
     assert isinstance(dialog, RosterDialog)
     qtbot.waitExposed(dialog)
 
@@ -396,8 +396,8 @@ def test_buttons_a_device_cannot_use_yet_are_disabled_with_the_reason_beside_the
     _shot(dialog, "roster-untrusted-model.png")
 
     dialog.trust_button.click()
-    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
-    app.window.open_dialog.trust_button.click()
+    qtbot.waitUntil(lambda: isinstance(app.window.dialogs.current, TrustDialog))
+    app.window.dialogs.current.trust_button.click()
     qtbot.waitUntil(lambda: app.session.trust is not None and app.session.trust.ok)
     qtbot.waitUntil(dialog.consent_button.isEnabled)
     assert not dialog.me_note.isVisible()
@@ -411,14 +411,14 @@ def test_join_this_workspace_writes_a_signed_request(
     sam = reviewer(tmp_path / "sam", "sam@agency.example", "agent", "Sam")
     app = device(sam)
     _open(qtbot, app, root)
-    qtbot.waitUntil(lambda: isinstance(app.window.open_dialog, TrustDialog))
-    app.window.open_dialog.trust_button.click()
+    qtbot.waitUntil(lambda: isinstance(app.window.dialogs.current, TrustDialog))
+    app.window.dialogs.current.trust_button.click()
     banner = app.window.trust_banner
     qtbot.waitUntil(lambda: banner.isVisible() and banner.join_button.isVisible())
     assert "not on this workspace's roster" in banner.label.text()
 
     banner.join_button.click()
-    dialog = app.window.open_dialog
+    dialog = app.window.dialogs.current
     assert isinstance(dialog, JoinDialog)
     dialog.send_button.click()
     assert "at least one model" in dialog.message.text()
@@ -457,11 +457,11 @@ def test_a_model_signs_her_consent_and_the_roster_shows_it(
 
     # Her images wait for her consent, in the queue, the decision bar and simple mode.
     ava_items = [i for i in app.session.items if i.ref.model_id == "ava"]
-    from twinreview.ui.queue_model import status_text
+    from twinreview.ui.status_words import status_text
 
     assert {status_text(i) for i in ava_items} == {"Waiting for consent"}
     assert w.select_asset(ava_items[0].rel)
-    qtbot.waitUntil(lambda: "Waiting for your consent" in w.decision_label.text())
+    qtbot.waitUntil(lambda: "Waiting for your consent" in w.review.decision_label.text())
     banner = w.trust_banner
     qtbot.waitUntil(lambda: banner.isVisible() and banner.consent_button.isVisible())
     assert "You have not given your consent yet" in banner.label.text()
@@ -474,13 +474,13 @@ def test_a_model_signs_her_consent_and_the_roster_shows_it(
     w.acts["simple"].trigger()
 
     w.acts["consent"].trigger()
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     assert isinstance(dialog, ConsentDialog)
     qtbot.waitExposed(dialog)
     assert "You have not given your consent yet" in dialog.current.text()
     assert set(dialog.use_boxes) == {"ecommerce", "social"}  # from her images' sidecars
-    dialog.only_uses.setChecked(True)
     dialog.use_boxes["ecommerce"].setChecked(True)
+    dialog.purpose.setText("Autumn campaign e-commerce for the brand")
     dialog.until.setChecked(True)
     from PySide6.QtCore import QDate
 
@@ -492,8 +492,8 @@ def test_a_model_signs_her_consent_and_the_roster_shows_it(
     qtbot.waitUntil(lambda: dialog.message.text() == "Signed.")
     qtbot.waitUntil(lambda: "only ecommerce" in dialog.current.text())
     assert dialog.current.text().startswith(
-        "You allow only ecommerce, until 30 June 2031; each image needs the approval of you, "
-        "your agent and the brand."
+        "Now: You allow only ecommerce, until 30 June 2031; each image needs the approval of "
+        "you, your agent and the brand. For “Autumn campaign e-commerce for the brand”."
     )
     shown = app.roster.show(root)["consents"]["ava"]
     assert (shown["signed_by"], shown["uses"], shown["expires"], shown["require"]) == (
@@ -515,9 +515,9 @@ def test_a_model_signs_her_consent_and_the_roster_shows_it(
 
     # She withdraws it (after a confirmation): nothing of hers can be approved.
     w.acts["consent"].trigger()
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     assert isinstance(dialog, ConsentDialog)
-    assert dialog.only_uses.isChecked() and dialog.use_boxes["ecommerce"].isChecked()
+    assert dialog.use_boxes["ecommerce"].isChecked() and dialog.until.isChecked()
     dialog.withdraw_button.click()
     assert isinstance(dialog.confirm, QMessageBox)
     [ok] = [b for b in dialog.confirm.buttons() if "Withdraw" in b.text()]
@@ -541,9 +541,9 @@ def test_consent_is_offered_only_to_the_model_herself(
     app = device(sam, config)
     _open(qtbot, app, root)
     assert not app.window.acts["consent"].isEnabled()
-    app.window.show_consent("ava")
-    assert app.window.open_dialog is None
-    assert "Only a model" in app.window.status_text.text()
+    app.window.dialogs.show_consent("ava")
+    assert app.window.dialogs.current is None
+    assert "Only a model" in app.window.status_line.text()
     dialog = _roster_dialog(qtbot, app)
     assert not dialog.consent_button.isVisible()
     assert not dialog.join_button.isVisible()

@@ -75,8 +75,11 @@ CODES = {v for k, v in vars(kinds).items() if k.isupper() and isinstance(v, str)
 
 def _unplain(text: str) -> list[str]:
     """What simple mode must never say: reviewer jargon, codes, raw errors, figures."""
-    low = text.lower()
+    low = text.lower().replace("someone else in this workspace", "")
     bad = [w for w in ("reference", "likeness", "[errno", "models/", "assets/") if w in low]
+    words = ("key", "keyring", "roster", "workspace", "log", "bo")
+    bad += [w for w in words if re.search(rf"\b{w}\b", low)]
+    bad += [w for w in ("in only one of the two places",) if w in low]
     bad += [c for c in CODES if c in low]
     bad += re.findall(r"\d\.\d\d", text)  # distances and thresholds
     return bad

@@ -15,21 +15,21 @@ from twinreview.ui.queue_model import ItemRole, QueueFilter
 
 def _select_rows(h: Harness, rows: list[int]) -> list[str]:
     w = h.window
-    sm = w.table.selectionModel()
+    sm = w.review.table.selectionModel()
     sm.setCurrentIndex(
-        w.proxy.index(rows[0], 0),
+        w.review.proxy.index(rows[0], 0),
         QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
     )
     for r in rows[1:]:
         sm.select(
-            w.proxy.index(r, 0),
+            w.review.proxy.index(r, 0),
             QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
         )
-    return [w.proxy.index(r, 0).data(ItemRole).rel for r in rows]
+    return [w.review.proxy.index(r, 0).data(ItemRole).rel for r in rows]
 
 
 def _shown(h: Harness) -> list[str]:
-    p = h.window.proxy
+    p = h.window.review.proxy
     return [p.index(r, 0).data(ItemRole).rel for r in range(p.rowCount())]
 
 
@@ -40,9 +40,9 @@ def test_batch_reject_one_reason_one_signature_each(
     w = harness.window
     rels = _select_rows(harness, [2, 3, 4])
     assert len(w.selected_items()) == 3
-    assert "3 selected" in w.decision_label.text()
+    assert "3 selected" in w.review.decision_label.text()
     w.acts["reject"].trigger()
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     assert isinstance(dialog, RejectDialog)
     qtbot.keyClick(dialog.list, "6")  # quality
     dialog.note.setPlainText("all too dark")
@@ -68,7 +68,7 @@ def test_batch_approve_lists_refusals_per_asset(
     rels = _select_rows(harness, [0, 2, 3])
     harness.backend.refuse[rels[2]] = "the roster refused it"
     w.acts["approve"].trigger()
-    box = w.open_dialog
+    box = w.dialogs.current
     assert isinstance(box, QMessageBox) and "blocking findings" in box.text()
     ok_button = next(b for b in box.buttons() if b.text().startswith("&Approve"))
     with qtbot.waitSignal(harness.session.batch_finished) as done:
@@ -76,11 +76,11 @@ def test_batch_approve_lists_refusals_per_asset(
     ok, refused = done.args
     assert ok == [rels[1]]
     assert dict(refused).keys() == {rels[0], rels[2]}
-    report = w.open_dialog
+    report = w.dialogs.current
     assert isinstance(report, QMessageBox)
     assert rels[0] in report.text() and "the roster refused it" in report.text()
     assert sorted(i.rel for i in w.selected_items()) == sorted(rels)
-    assert "Signed 1 of 3" in w.status_text.text()
+    assert "Signed 1 of 3" in w.status_line.text()
     report.accept()
 
 
@@ -91,36 +91,41 @@ def test_ctrl_z_withdraws_the_decision_just_signed(
     w = harness.window
     w.step(2)
     item = w.current_item()
-    w.table.setFocus()
+    w.review.table.setFocus()
     with qtbot.waitSignal(harness.session.statuses_refreshed):
-        qtbot.keyClick(w.table, "a")
+        qtbot.keyClick(w.review.table, "a")
     assert w.current_item().rel != item.rel
     qtbot.waitUntil(lambda: item.latest_by("me@example.com") == "approve")
     with qtbot.waitSignal(harness.session.statuses_refreshed):
-        qtbot.keyClick(w.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClick(w.review.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert [d.decision for d in harness.backend.decisions] == ["approve", "withdraw"]
     assert w.current_item().rel == item.rel  # back on the asset whose decision was withdrawn
     qtbot.waitUntil(lambda: item.latest_by("me@example.com") is None)
-    assert "undecided" in w.status_text.text()
+    assert "undecided" in w.status_line.text()
     # The menu action: nothing left to withdraw is said, not signed.
     w.acts["withdraw"].trigger()
-    assert "no decision" in w.status_text.text()
+    assert "no decision" in w.status_line.text()
     assert len(harness.backend.decisions) == 2
+
+
+def _choose(combo: Any, value: str | None) -> None:
+    """Pick the filter list's entry for ``value`` (None: the "Any …" entry), as a click would."""
+    combo.setCurrentIndex(max(0, combo.findData(value or "")))
 
 
 def test_filters_by_kind_model_and_verdict(qtbot: Any, harness: Harness, workspace: Path) -> None:
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
-    assert w.kind_filter.findData("near_copy_of_reference") > 0
-    w.set_kind_filter("near_copy_of_reference")
+    assert w.review.kind_filter.findData("near_copy_of_reference") > 0
+    _choose(w.review.kind_filter, "near_copy_of_reference")
     assert sorted(_shown(harness)) == ["assets/ana/copy-0.jpg", "assets/bo/copy-0.jpg"]
-    w.set_model_filter("bo")
+    _choose(w.review.model_filter, "bo")
     assert _shown(harness) == ["assets/bo/copy-0.jpg"]
-    w.set_kind_filter(None)
+    _choose(w.review.kind_filter, None)
     assert len(_shown(harness)) == 4
-    w.set_verdict_filter("missing")
+    _choose(w.review.verdict_filter, "missing")
     assert _shown(harness) == []
-    w.set_verdict_filter("partial")
+    _choose(w.review.verdict_filter, "partial")
     assert len(_shown(harness)) == 4
 
 
@@ -148,7 +153,7 @@ def test_flagged_ignores_notes_and_allowed_disclosure(
         c.result, findings=(missing,), disclosure={**c.result.disclosure, "verdict": "missing"}
     )
     harness.session.items_changed.emit([a.rel, b.rel, c.rel])
-    w.set_filter(QueueFilter.FLAGGED)
+    w.review.set_filter(QueueFilter.FLAGGED)
     assert sorted(_shown(harness)) == [
         "assets/ana/copy-0.jpg",
         "assets/ana/look-3.jpg",
@@ -162,23 +167,23 @@ def test_escape_and_enter_leave_the_search_box(
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
     w.acts["search"].trigger()
-    assert QApplication.focusWidget() is w.search
-    qtbot.keyClicks(w.search, "look")
-    qtbot.keyClick(w.search, Qt.Key.Key_Return)
-    assert QApplication.focusWidget() is w.table
-    assert w.proxy.rowCount() == 6  # the filter stays
+    assert QApplication.focusWidget() is w.review.search
+    qtbot.keyClicks(w.review.search, "look")
+    qtbot.keyClick(w.review.search, Qt.Key.Key_Return)
+    assert QApplication.focusWidget() is w.review.table
+    assert w.review.proxy.rowCount() == 6  # the filter stays
     w.acts["search"].trigger()
-    qtbot.keyClick(w.search, Qt.Key.Key_Escape)
-    assert QApplication.focusWidget() is w.table
+    qtbot.keyClick(w.review.search, Qt.Key.Key_Escape)
+    assert QApplication.focusWidget() is w.review.table
     # Back in the queue, single keys are shortcuts again (not typed into the box).
-    qtbot.keyClick(w.table, "n")
-    assert w.search.text() == "look"
+    qtbot.keyClick(w.review.table, "n")
+    assert w.review.search.text() == "look"
 
 
 def test_shortcut_sheet_lists_every_shortcut(qtbot: Any, harness: Harness) -> None:
     w = harness.window
     w.acts["shortcuts"].trigger()
-    sheet = w.open_dialog
+    sheet = w.dialogs.current
     assert isinstance(sheet, ShortcutSheet)
     rows = {
         sheet.table.item(r, 0).text(): sheet.table.item(r, 1).text()
@@ -187,15 +192,16 @@ def test_shortcut_sheet_lists_every_shortcut(qtbot: Any, harness: Harness) -> No
     for a in w.acts.values():
         if a.shortcuts():
             assert a.text().replace("&", "") in rows
-    assert rows["Filter: Flagged"] == "Alt+3"
+    assert rows["Show: Flagged"] == "Alt+3"
     assert "Ctrl+Z" in rows["Undo my last decision"]
-    assert "Esc" in rows["Back to the queue from the search box"]
-    assert "Shift+click" in rows["Select several assets"]
+    assert "Esc" in rows["Back to the queue from the search box (in the search)"]
+    assert "Shift+Down" in rows["Select several assets (in the queue)"]
+    assert "Shift+click" in rows["Select several assets (in the queue)"]
     sheet.reject()
 
 
 def test_every_action_is_in_a_menu(harness: Harness) -> None:
-    in_menus = {a for m in harness.window.menus.actions() for a in m.menu().actions()}
+    in_menus = {a for m in harness.window.menuBar().actions() for a in m.menu().actions()}
     missing = [n for n, a in harness.window.acts.items() if a not in in_menus]
     assert missing == [] or set(missing) <= {"search"}
 
@@ -206,5 +212,5 @@ def test_c_compares_two_selected_assets(qtbot: Any, harness: Harness, workspace:
     a, b = _select_rows(harness, [2, 5])
     assert w.acts["compare_two"].isEnabled()
     w.acts["compare_two"].trigger()
-    assert w.compare.asset_rel == a
-    assert w.compare.reference is not None and w.compare.reference.rel == b
+    assert w.review.view.asset_rel == a
+    assert w.review.view.reference is not None and w.review.view.reference.rel == b

@@ -15,7 +15,10 @@ from twinreview.ui.queue_model import ItemRole
 
 
 def _rels(h: Harness) -> list[str]:
-    return [h.window.proxy.index(r, 0).data(ItemRole).rel for r in range(h.window.proxy.rowCount())]
+    return [
+        h.window.review.proxy.index(r, 0).data(ItemRole).rel
+        for r in range(h.window.review.proxy.rowCount())
+    ]
 
 
 def _rescan(qtbot: Any, h: Harness) -> None:
@@ -32,7 +35,7 @@ def test_rescan_drops_deleted_files(qtbot: Any, harness: Harness, workspace: Pat
         (workspace / rel).unlink()
     _rescan(qtbot, harness)
     assert w.model.rowCount() == 6
-    assert w.count_label.text() == "6 of 6 assets"
+    assert w.review.count_label.text() == "6 of 6 assets"
     assert not set(gone) & {item.rel for item in harness.session.items}
     assert harness.session.item(gone[0]) is None
 
@@ -48,7 +51,7 @@ def test_deleting_the_current_asset_moves_to_a_neighbour(
     _rescan(qtbot, harness)
     item = w.current_item()
     assert item is not None and item.rel != rel
-    assert w.compare.asset_rel == item.rel
+    assert w.review.view.asset_rel == item.rel
 
 
 def test_refused_decision_stays_on_the_asset(qtbot: Any, harness: Harness, workspace: Path) -> None:
@@ -62,7 +65,7 @@ def test_refused_decision_stays_on_the_asset(qtbot: Any, harness: Harness, works
         w.acts["approve"].trigger()
     # The error names the asset on screen: the reviewer is where they were.
     assert w.current_item().rel == item.rel
-    box = w.open_dialog
+    box = w.dialogs.current
     assert isinstance(box, QMessageBox) and item.rel in box.text()
     assert harness.backend.decisions == []
     box.accept()
@@ -78,7 +81,7 @@ def test_decision_on_a_deleted_file_does_not_move(
     item.ref.path.unlink()
     w.acts["approve"].trigger()
     assert w.current_item().rel == item.rel
-    assert "no longer in the workspace" in w.status_text.text()
+    assert "no longer in the workspace" in w.status_line.text()
     assert harness.backend.decisions == []
 
 
@@ -93,9 +96,9 @@ def test_approve_off_when_the_disclosure_verdict_is_never_allowed(
     assert item.blocking  # the copy: approving would offer an override
     assert not w.acts["approve"].isEnabled()
     assert w.acts["reject"].isEnabled()
-    assert "AI disclosure is partial" in w.decision_label.text()  # beside the buttons
-    w.approve_current()
-    assert w.open_dialog is None  # no "Approve anyway" that would then be refused
+    assert "AI disclosure is partial" in w.review.decision_label.text()  # beside the buttons
+    w.acts["approve"].trigger()
+    assert w.dialogs.current is None  # no "Approve anyway" that would then be refused
     assert harness.backend.decisions == []
 
 
@@ -107,7 +110,7 @@ def test_current_asset_stays_when_the_opening_scan_finishes(
     (ws / "assets/ana/copy-0.jpg").rename(ws / "assets/ana/look-0.jpg")
     h = harness
     shown: list[str] = []
-    h.window.asset_shown.connect(shown.append)
+    h.window.compare_flow.asset_shown.connect(shown.append)
     open_and_scan(qtbot, h, ws)
     first = h.window.current_item()
     assert first is not None and first.rel == "assets/ana/look-0.jpg"
@@ -137,12 +140,12 @@ def test_reference_pane_never_shows_the_asset_itself(
     assert isinstance(result, FakeAssetResult)
     item.result = replace(result, findings=(earlier,))
     harness.session.items_changed.emit([item.rel])
-    qtbot.waitUntil(lambda: w.findings.toPlainText().count("near copy of") == 1)
-    ref = w.compare.reference
+    qtbot.waitUntil(lambda: w.review.findings.toPlainText().count("near copy of") == 1)
+    ref = w.review.view.reference
     assert ref is None or ref.path != item.ref.path
-    assert all(r.path != item.ref.path for r in w.compare.references)
-    w.open_evidence(item.rel)
-    ref = w.compare.reference
+    assert all(r.path != item.ref.path for r in w.review.view.references)
+    w.compare_flow.open_evidence(item.rel)
+    ref = w.review.view.reference
     assert ref is None or ref.path != item.ref.path
 
 
@@ -160,7 +163,7 @@ def test_leaving_simple_mode_returns_where_you_stopped(
     w.acts["simple"].trigger()
     assert w.pages.currentIndex() == PAGE_REVIEW
     assert w.current_item().rel == stopped
-    assert w.compare.asset_rel == stopped
+    assert w.review.view.asset_rel == stopped
 
 
 def test_welcome_text_is_not_clipped(qtbot: Any, harness: Harness) -> None:
@@ -197,7 +200,7 @@ def test_read_only_workspace_says_so_when_it_opens(
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
     assert not w.acts["approve"].isEnabled() and not w.acts["reject"].isEnabled()
-    assert "read-only" in w.decision_label.text()
+    assert "read-only" in w.review.decision_label.text()
     assert "read-only" in w.acts["approve"].toolTip()
 
 
@@ -214,7 +217,7 @@ def test_not_on_the_roster_says_why_beside_the_buttons(
     w = harness.window
     qtbot.waitUntil(lambda: harness.session.roster is not None)
     assert not w.acts["approve"].isEnabled()
-    assert "not on this workspace's roster" in w.decision_label.text()
+    assert "not on this workspace's roster" in w.review.decision_label.text()
 
 
 def test_identity_can_be_shown_again(qtbot: Any, harness: Harness) -> None:
@@ -223,7 +226,7 @@ def test_identity_can_be_shown_again(qtbot: Any, harness: Harness) -> None:
     w = harness.window
     assert w.acts["identity"].isEnabled()
     w.acts["identity"].trigger()
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     assert isinstance(dialog, IdentityDialog)
     assert dialog.line.text() == "line"
     assert "me@example.com" in dialog.message.text()
@@ -276,12 +279,12 @@ def test_simple_mode_speaks_plainly(qtbot: Any, harness: Harness, workspace: Pat
     # A refusal in plain words, not a raw error.
     harness.backend.refuse[item.rel] = "[Errno 13] Permission denied: 'logs/x.dlog'"
     w.acts["reject"].trigger()
-    dialog = w.open_dialog
+    dialog = w.dialogs.current
     with qtbot.waitSignal(harness.session.decision_failed):
         dialog.accept()
-    assert "read-only" in w.status_text.text() and "Errno" not in w.status_text.text()
+    assert "cannot be written to" in w.status_line.text() and "Errno" not in w.status_line.text()
     assert w.current_item().rel == item.rel
-    w.open_dialog.accept()
+    w.dialogs.current.accept()
 
 
 def test_plain_words_without_a_window() -> None:

@@ -22,8 +22,10 @@ from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
 from twinreview.cli.text import say
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW
+from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
+from twinreview.core.reasons import REASON_CODES, reasons_text
 from twinreview.core.workspace import Workspace
+from twinreview.services.consent import consent_refusal
 from twinreview.services.decisions import (
     DecisionError,
     DecisionService,
@@ -175,6 +177,11 @@ def _decide_one(
     if result is None:
         return EXIT_USAGE
     _show_findings(rel, result.findings)
+    if args.decision == APPROVE:
+        outside = consent_refusal(ws, rel)
+        if outside is not None:
+            say(f"twinreview: {rel} cannot be approved: {outside}", file=sys.stderr)
+            return EXIT_CHECK_FAILED
     try:
         entry = service.decide(
             ws,
@@ -189,19 +196,24 @@ def _decide_one(
             disclosure_verdict=(result.disclosure or {}).get("verdict"),
         )
     except NeedsOverride as exc:
-        say(f"twinreview: {exc} (pass --override to approve anyway)", file=sys.stderr)
+        say(
+            f"twinreview: {exc} (pass --override to approve anyway); not recorded",
+            file=sys.stderr,
+        )
         return EXIT_CHECK_FAILED
     except DecisionError as exc:
-        say(f"twinreview: {exc}", file=sys.stderr)
+        say(f"twinreview: {exc}; not recorded", file=sys.stderr)
         return EXIT_USAGE
     p = entry.payload
-    reasons = f" ({', '.join(p['reasons'])})" if p["reasons"] else ""
+    reasons = f" ({reasons_text(p['reasons'])})" if p["reasons"] else ""
     override = " with override" if p["override"] else ""
     say(
         f"{_DONE.get(p['decision'], p['decision'])}{reasons}{override}: {rel} by "
         f"{p['principal']} ({p['role']}), "
         f"entry {p['seq']} of log {p['log']}"
     )
+    if result.findings:
+        say(f"{rel}: the findings above are recorded with this decision", file=sys.stderr)
     return EXIT_OK
 
 
@@ -221,6 +233,6 @@ def _show_findings(rel: str, findings: tuple[Finding, ...]) -> None:
     if not findings:
         say(f"{rel}: no findings", file=sys.stderr)
         return
-    say(f"{rel}: findings shown and recorded with this decision:", file=sys.stderr)
+    say(f"{rel}: findings:", file=sys.stderr)
     for f in findings:
         say(f"  {_MARK[f.severity]} {f.kind}: {f.message}", file=sys.stderr)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.core.workspace import Workspace
-from twinreview.services.export import README, ExportError, export_workspace
+from twinreview.services.export import README, ExportError, ExportNotTrusted, export_signed
 from twinreview.services.export_check import HEADS
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.trust import TrustStore
@@ -55,19 +55,13 @@ def run(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace, keys: KeyService) -> int:
     """Export and print a summary; return the exit code."""
     ws = Workspace.open(args.workspace)
-    # The export signs what it copies: only in a workspace whose owner this device pinned.
-    check = TrustStore.default().check(ws.roster, ws.root)
-    if check.state == "unpinned":
-        return _error(
-            f"this device has not pinned this workspace's owner ({check.owner_fingerprint}); "
-            f"check it with the owner, then run 'twinreview trust {args.workspace}'"
-        )
-    if check.state == "mismatch":
-        return _error(check.message)
     try:
-        identity, key = keys.signer()
-        result = export_workspace(ws.root, args.outdir, identity, key)
-    except (KeysError, ExportError) as exc:
+        result = export_signed(ws.root, args.outdir, keys, TrustStore.default())
+    except ExportNotTrusted as exc:
+        return _error(
+            f"{exc}; check it with the owner, then run 'twinreview trust {args.workspace}'"
+        )
+    except ExportError as exc:
         return _error(str(exc))
     report = result.report
     logs = sum(1 for f in result.files if f.startswith("logs/") and f.endswith(".dlog"))

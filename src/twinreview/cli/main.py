@@ -45,6 +45,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twinreview.cli.status_cmd",
     "twinreview.cli.report_cmd",
     "twinreview.cli.publish_cmd",
+    "twinreview.cli.published_cmd",
 )
 
 

@@ -2,15 +2,19 @@
 
 ``publish WS OUTDIR --signer-cert CHAIN.pem [--signer-key KEY.pem] [--asset PATH]... [--label]
 [--no-training]`` writes a copy of each cleared asset (or of the ones named) into OUTDIR, with the
-IPTC digital source type in XMP and a C2PA manifest signed with the brand's certificate that
-carries the sign-off (``services.publish``). Without ``--signer-key`` the key comes from the OS
-keyring (``twinreview keys import-c2pa``). Exit 0 when everything was published; 1 when an asset
+IPTC digital source type, the person shown and her consent in XMP and a C2PA manifest signed
+with the brand's certificate that binds them and carries the sign-off (``services.publish``), and
+records each file as a signed ``published`` entry in the publisher's own log (their reviewer key,
+from the OS keyring). Without ``--signer-key`` the brand's key comes from the OS keyring
+(``twinreview keys import-c2pa``). Exit 0 when everything was published; 1 when an asset
 was refused (one line each; nothing is written); 2 for usage errors, an unusable OUTDIR or a
 certificate C2PA refuses.
 
-``check-published FILE... --export EXPORT_DIR [--json]`` checks each file's sign-off against an
-export of the signed logs (``services.publish_check``). Exit 0 only when every file passes; 1
-otherwise (one line per reason); 2 when the export itself cannot be used.
+``check-published FILE... --export EXPORT_DIR [--trust-anchor PEM]... [--workspace WS] [--json]``
+checks each file's sign-off against an export of the signed logs (``services.publish_check``):
+a trusted signer, decisions that still stand, the published image data equal to the approved.
+Exit 0 only when every file passes; 1 otherwise (one line per reason); 2 when the export itself
+or a trust anchor file cannot be used.
 """
 
 from __future__ import annotations
@@ -25,14 +29,17 @@ from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import escape_field as esc
 from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError
+from twinreview.core.disclosure.policy import PEM_CERT
+from twinreview.core.files import read_regular
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor
 from twinreview.services.export_check import ExportCheckError
-from twinreview.services.keys import KeysError
+from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
 from twinreview.services.publish_check import check_published
+from twinreview.services.published import PublishRegister
 from twinreview.services.status import cached_sha256
 from twinreview.services.trust import TrustStore, Verifier
 
@@ -84,14 +91,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     c = sub.add_parser(
         "check-published",
         help="check a published image's sign-off against an export of the signed logs",
-        description="For each FILE, read the org.twinreview.signoff assertion of its C2PA "
-        "manifest and check every decision it names against EXPORT_DIR (made by 'twinreview "
-        "export'): the decision is there, verifies, and approved the bytes that were reviewed. "
-        "Needs no workspace. Exit 0 only when every file passes.",
+        description="For each FILE, check that its C2PA manifest is intact and signed by a "
+        "certificate that chains to a trust anchor (those the owner signed into the export's "
+        "policy, or --trust-anchor), read its org.twinreview.signoff assertion and check every "
+        "decision it names against EXPORT_DIR (made by 'twinreview export'): the decision is "
+        "there, verifies, still stands, and approved the image data the file holds. Needs no "
+        "workspace, except to compare a labelled image with the approved file. Exit 0 only when "
+        "every file passes.",
     )
     c.add_argument("files", nargs="+", type=Path, metavar="FILE", help="published images")
     c.add_argument(
         "--export", type=Path, required=True, metavar="EXPORT_DIR", help="a twinreview export"
+    )
+    c.add_argument(
+        "--trust-anchor",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PEM",
+        help="also trust C2PA signers that chain to this CA certificate (repeatable)",
+    )
+    c.add_argument(
+        "--workspace",
+        type=Path,
+        metavar="WS",
+        help="the workspace: a labelled image's pixels outside the label are compared with the "
+        "approved file",
     )
     c.add_argument("--json", action="store_true", help="print one JSON list, one record per file")
     c.set_defaults(func=run_check)
@@ -103,14 +128,29 @@ def _error(message: str) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    """``publish`` with the system keyring (used only without --signer-key)."""
-    return cmd_publish(args, C2paKeyStore.from_system)
+    """``publish`` with the system keyring: the reviewer key and the brand's C2PA key."""
+    return cmd_publish(
+        args,
+        C2paKeyStore.from_system,
+        lambda: PublishRegister(KeyService(KeyStore.from_system(), IdentityStore.default())),
+    )
 
 
-def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) -> int:
-    """Publish; print what was written (or refused); return the exit code."""
+def cmd_publish(
+    args: argparse.Namespace,
+    keystore: Callable[[], C2paKeyStore],
+    register: Callable[[], PublishRegister],
+) -> int:
+    """Publish; print what was written (or refused); return the exit code.
+
+    Args:
+        args: The parsed command line.
+        keystore: Where the brand's C2PA key is, when --signer-key is not given.
+        register: Records each file in the signed log of this device's reviewer key.
+    """
     ws = Workspace.open(args.workspace)
     try:
+        recorder = register()
         store = keystore() if args.signer_key is None else None
         credentials = load_credentials(args.signer_cert, args.signer_key, store)
     except (SignerError, KeysError) as exc:
@@ -129,6 +169,7 @@ def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) 
                 ws,
                 args.outdir,
                 credentials,
+                register=recorder,
                 assets=named,
                 options=options,
                 verify=Verifier.default().verify,
@@ -159,7 +200,8 @@ def cmd_publish(args: argparse.Namespace, keystore: Callable[[], C2paKeyStore]) 
         say(f"published {item.output}  ({kind}; signed off by {', '.join(item.approvals)})")
     say(
         f"twinreview: {len(result.published)} file(s) written to {args.outdir}, "
-        f"signed by {credentials.subject}",
+        f"signed by {credentials.subject}; each recorded in your signed log "
+        "('twinreview published' lists them)",
         file=sys.stderr,
     )
     return EXIT_OK
@@ -178,8 +220,24 @@ def _asset_rel(ws: Workspace, given: str) -> str:
 
 def run_check(args: argparse.Namespace) -> int:
     """``check-published``: one verdict per file; return the exit code."""
+    anchors: list[str] = []
+    for pem in args.trust_anchor:
+        try:
+            text = read_regular(pem, 8 * 1024 * 1024).decode("ascii")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a PEM file"
+            return _error(f"--trust-anchor {pem}: cannot read it ({why})")
+        if PEM_CERT not in text:
+            return _error(f"--trust-anchor {pem}: holds no PEM certificate")
+        anchors.append(text)
     try:
-        checks = check_published(args.files, args.export, trust=TrustStore.default())
+        checks = check_published(
+            args.files,
+            args.export,
+            trust=TrustStore.default(),
+            trust_anchors=anchors,
+            workspace=args.workspace,
+        )
     except ExportCheckError as exc:
         return _error(f"{args.export}: {exc}")
     if args.json:
@@ -194,6 +252,8 @@ def run_check(args: argparse.Namespace) -> int:
             )
             if not args.json:
                 say(line)
+                for note in c.notes:
+                    say(f"  {note}")
         else:
             for problem in c.problems:
                 say(f"twinreview: {c.path}: {problem}", file=sys.stderr)

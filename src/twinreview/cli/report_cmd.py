@@ -11,24 +11,16 @@ Exit codes: 0 the report was written (whatever the statuses), 2 usage, workspace
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
-import os
 import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
 from twinreview.cli.text import say
-from twinreview.core.workspace import AssetRef, Workspace, WorkspaceError
+from twinreview.core.workspace import Workspace, WorkspaceError
 from twinreview.services.compose import make_executor
-from twinreview.services.report import BAD_RELATIONS, SignOffReport, write_csv
-from twinreview.services.report_build import build_report
-from twinreview.services.report_html import render_html
-from twinreview.services.status import compute_status, sha256_file
+from twinreview.services.report import BAD_RELATIONS
+from twinreview.services.report_write import ReportFiles, check_outputs, make_report, write_atomic
 from twinreview.services.trust import Verifier
 
 
@@ -62,27 +54,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the report; return the exit code."""
-    outputs: list[tuple[Path, Callable[[SignOffReport], str]]] = []
-    if args.html:
-        outputs.append((args.html, render_html))
-    if args.csv:
-        outputs.append((args.csv, _csv_text))
-    if args.json:
-        outputs.append((args.json, _json_text))
-    if not outputs:
+    files = ReportFiles(args.html, args.csv, args.json)
+    if not files.outputs():
         say("twinreview: report: give at least one of --html, --csv, --json", file=sys.stderr)
         return EXIT_USAGE
-    for path, _ in outputs:
-        if not path.parent.is_dir():
-            say(f"twinreview: {path.parent}: no such folder", file=sys.stderr)
-            return EXIT_USAGE
-        if path.is_dir():
-            say(f"twinreview: {path}: is a folder", file=sys.stderr)
-            return EXIT_USAGE
-    for d in args.export:
-        if not d.is_dir():
-            say(f"twinreview: {d}: not a folder (expected a 'twinreview export')", file=sys.stderr)
-            return EXIT_USAGE
+    problem = check_outputs(files, args.export)
+    if problem is not None:
+        say(f"twinreview: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         ws = Workspace.open(args.workspace)
     except WorkspaceError as exc:
@@ -92,28 +71,17 @@ def run(args: argparse.Namespace) -> int:
     scan = scan_workspace(ws, no_cache=args.no_cache)
     if scan is None:
         return EXIT_USAGE
-    verifier = Verifier.default()
-    verification = verifier.verify(ws.root)
-    shas = {a.asset.rel: a.sha256 for a in scan.assets if a.sha256}
-
-    def sha_of(asset: AssetRef) -> str:
-        # The scan just hashed every readable file; reuse it rather than read each one again.
-        return shas.get(asset.rel) or sha256_file(asset.path)
-
-    status = compute_status(ws, report=verification, sha256_of=sha_of)
     with make_executor() as executor:
-        report = build_report(
+        report = make_report(
             scan,
-            status,
-            verification,
+            Verifier.default(),
             exports=args.export,
             executor=executor,
             thumbnails=args.html is not None,
-            trust=verifier.trust,
         )
-    for path, render in outputs:
+    for path, render in files.outputs():
         try:
-            _write_atomic(path, render(report))
+            write_atomic(path, render(report))
         except OSError as exc:
             say(f"twinreview: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -133,29 +101,3 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_OK
-
-
-def _csv_text(report: SignOffReport) -> str:
-    buf = io.StringIO()
-    write_csv(report, buf)
-    return buf.getvalue()
-
-
-def _json_text(report: SignOffReport) -> str:
-    return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        if hasattr(os, "fchmod"):
-            # mkstemp makes the file private (0600); a report is meant to be shared.
-            os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

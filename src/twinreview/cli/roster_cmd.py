@@ -2,13 +2,16 @@
 
 - ``twinreview init WS [--name NAME]``: this device's key becomes the workspace owner.
 - ``twinreview trust WS [--fingerprint SHA256:...]``: pin the workspace's owner on this device.
-- ``twinreview roster add WS --principal P --key KEY --role ROLE --model ID [--admin]`` (owner or
-  admin), or ``roster add WS --self [--model ID]`` (writes a signed join request);
+- ``twinreview roster add WS [--principal P] --key LINE --role ROLE --model ID [--admin]`` (owner
+  or admin; LINE is the identity's whole line, or a bare key with ``--principal``), or
+  ``roster add WS --self [--model ID]`` (writes a signed join request);
   ``roster approve WS PRINCIPAL``, ``roster revoke WS PRINCIPAL FINGERPRINT``,
-  ``roster remove WS PRINCIPAL``, ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
+  ``roster remove WS PRINCIPAL``, ``roster reset WS PRINCIPAL --key KEY`` (owner only),
+  ``roster admin WS PRINCIPAL [--off]``, ``roster policy WS``,
   ``roster migrate WS``, ``roster show WS [--json]``.
-- ``twinreview consent WS --model ID [--uses a,b] [--expires YYYY-MM-DD] [--require model,agent]
-  [--withdraw]``: signed by the model herself.
+- ``twinreview consent WS --model ID --uses a,b --purpose TEXT (--expires YYYY-MM-DD |
+  --no-expiry) [--pay-terms TEXT] [--exclude a,b] [--require model,agent]``, or ``--withdraw``:
+  signed by the model herself; a required answer left out is refused in one line.
 
 Exit codes: 0 done; 1 the roster refused the change (not allowed, not pinned, damaged roster);
 2 usage errors.
@@ -20,13 +23,17 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import say
+from twinreview.core.keyline import KeyLineError, parse_key_line, principal_for
+from twinreview.core.policytext import policy_sentences
 from twinreview.core.roster import ROLES, Person
-from twinreview.core.sshsig import SshPublicKey, SshsigError
+from twinreview.core.rosterviews import policy_tables
 from twinreview.core.workspace import Workspace
+from twinreview.services.consent import NO_PURPOSE, ConsentForm, split_list
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.roster_admin import NoSigningKey, RosterAdminError, RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -59,13 +66,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "consent",
         help="give, narrow, widen or withdraw your consent as a model (signed)",
         description="Sign your consent for one model id into the roster. Only the model herself "
-        "can; the latest consent counts. Without --uses any use is allowed; without --expires it "
-        "does not expire.",
+        "can; the latest consent counts. Nothing is assumed for you: name the uses you allow, "
+        "what they are for in your own words, and an end date (or --no-expiry, explicitly).",
     )
     p.add_argument("workspace", metavar="WS", help="workspace folder")
     p.add_argument("--model", required=True, metavar="ID", help="your model id")
-    p.add_argument("--uses", metavar="a,b", help="allowed uses, comma separated")
+    p.add_argument("--uses", metavar="a,b", help="the uses you allow, comma separated (required)")
+    p.add_argument(
+        "--purpose",
+        metavar="TEXT",
+        help='what it is for, in your words, e.g. "Spring 2027 e-commerce for Brand X" (required)',
+    )
     p.add_argument("--expires", metavar="YYYY-MM-DD", help="last day of your consent (UTC)")
+    p.add_argument(
+        "--no-expiry",
+        action="store_true",
+        help="your consent has no end date (instead of --expires; an explicit choice)",
+    )
+    p.add_argument("--pay-terms", metavar="TEXT", help="a reference to the pay terms (contract)")
+    p.add_argument(
+        "--exclude",
+        metavar="a,b",
+        help="content you exclude (e.g. nudity,political,alcohol), matched against an image's "
+        "categories",
+    )
     p.add_argument(
         "--require",
         default="model,agent",
@@ -90,10 +114,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "With --self, write a signed join request for the owner to approve instead.",
     )
     add.add_argument("workspace", metavar="WS", help="workspace folder")
-    who = add.add_mutually_exclusive_group(required=True)
+    who = add.add_mutually_exclusive_group()
     who.add_argument("--self", action="store_true", help="ask to join with this device's key")
-    who.add_argument("--principal", metavar="EMAIL", help="the reviewer's principal")
-    add.add_argument("--key", metavar='"ssh-ed25519 AAAA..."', help="their public key")
+    who.add_argument(
+        "--principal",
+        metavar="EMAIL",
+        help="the reviewer's principal (default: the one their key line names)",
+    )
+    add.add_argument(
+        "--key",
+        metavar='"LINE"',
+        help="their public key: the whole line their identity shows ('twinreview keys show', "
+        'or Copy in the app\'s Identity dialog), or "ssh-ed25519 AAAA..."',
+    )
     add.add_argument("--name", metavar="NAME", help="display name")
     add.add_argument("--role", choices=ROLES, help="model, agent or brand")
     add.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
@@ -120,6 +153,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rm.add_argument("workspace", metavar="WS", help="workspace folder")
     rm.add_argument("principal", metavar="PRINCIPAL")
     rm.set_defaults(func=_runner(_do_remove))
+
+    rz = rs.add_parser(
+        "reset",
+        help="give a model a new key she did not sign herself (owner only; everyone sees it)",
+        description="When a model lost every device with her key, the owner gives her a new one: "
+        "added to her entry, or, if she was removed, by adding her back (with --model, as the "
+        "model person of those model ids). Only the owner may; verify, roster show, the report "
+        "and the app show everyone that her key was reset, with the new fingerprint to check "
+        "with her. Her consent from before lapses (she signs it again) and her rejects from "
+        "before still stand.",
+    )
+    rz.add_argument("workspace", metavar="WS", help="workspace folder")
+    rz.add_argument("principal", metavar="PRINCIPAL", help="the model")
+    rz.add_argument("--key", required=True, metavar='"ssh-ed25519 AAAA..."', help="her new key")
+    rz.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
+    rz.add_argument("--name", metavar="NAME", help="her display name (when adding her back)")
+    rz.set_defaults(func=_runner(_do_reset))
 
     ad = rs.add_parser("admin", help="appoint (or with --off dismiss) an admin (owner only)")
     ad.add_argument("workspace", metavar="WS", help="workspace folder")
@@ -236,23 +286,47 @@ def _do_trust(service: RosterService, ws: Workspace, args: argparse.Namespace) -
 
 
 def _do_consent(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    if args.withdraw:
+        service.consent(ws.root, args.model, withdraw=True)
+        print(f"your consent for {args.model} is withdrawn: none of its images can be cleared")
+        return EXIT_OK
     expires = None
     if args.expires:
         try:
             expires = dt.date.fromisoformat(args.expires)
         except ValueError:
             return _error(f"--expires must be a date like 2027-06-30, not {args.expires!r}")
-    uses = [u for u in args.uses.split(",") if u.strip()] if args.uses is not None else None
-    require = [r.strip() for r in args.require.split(",") if r.strip()]
-    service.consent(
-        ws.root, args.model, uses=uses, expires=expires, require=require, withdraw=args.withdraw
+    form = ConsentForm(
+        args.model,
+        uses=split_list(args.uses) or None,
+        purpose=args.purpose,
+        expires=expires,
+        no_expiry=args.no_expiry,
+        pay_terms=args.pay_terms,
+        exclude=split_list(args.exclude),
+        require=split_list(args.require),
     )
-    if args.withdraw:
-        print(f"your consent for {args.model} is withdrawn: none of its images can be cleared")
-    else:
-        what = f"uses {', '.join(uses)}" if uses is not None else "any use"
-        until = f" until {expires.isoformat()}" if expires else ""
-        print(f"consent signed for {args.model}: {what}{until}; approvals by {', '.join(require)}")
+    missing = form.missing()
+    if missing:
+        flags = {"uses": "--uses a,b", "purpose": "--purpose TEXT"}
+        flags["end date"] = "--expires YYYY-MM-DD or --no-expiry"
+        return _error(
+            "consent needs "
+            + ", ".join(flags[m] for m in missing)
+            + ": nothing is assumed for you (no 'any use', no open end unless you say so)"
+        )
+    problem = form.problem(dt.datetime.now(dt.UTC).date())
+    if problem is not None:
+        return _error(problem)
+    form.sign(service, ws.root)
+    until = f"until {expires.isoformat()}" if expires else "with no end date (your choice)"
+    assert form.uses is not None
+    print(
+        f"consent signed for {args.model}: uses {', '.join(form.uses)} {until}, for "
+        f'"{form.purpose}"; approvals by {", ".join(form.require)}'
+    )
+    if form.exclude:
+        print(f"excluded: {', '.join(form.exclude)}")
     return EXIT_OK
 
 
@@ -265,14 +339,22 @@ def _do_add(service: RosterService, ws: Workspace, args: argparse.Namespace) -> 
         print("the owner approves it with 'twinreview roster approve' (or in the app)")
         return EXIT_OK
     if not args.key or not args.role:
-        return _error('--principal needs --key "ssh-ed25519 ..." and --role')
+        return _error(
+            'give --self, or --key "LINE" and --role (LINE: the line their identity shows, or '
+            '"ssh-ed25519 AAAA..." with --principal)'
+        )
     try:
-        key = SshPublicKey.parse(args.key)
-    except SshsigError as exc:
+        line = parse_key_line(args.key)
+    except KeyLineError as exc:
         return _error(f"--key: {exc}")
-    person = Person(
-        args.principal, args.name or args.principal, args.role, tuple(dict.fromkeys(args.model))
-    )
+    if args.principal is None and line.principal is None:
+        return _error("--key is a bare key that names nobody: give --principal EMAIL too")
+    try:
+        principal = principal_for(line, args.principal)
+    except KeyLineError as exc:
+        return _error(f"--key: {exc}")
+    key = line.key
+    person = Person(principal, args.name or principal, args.role, tuple(dict.fromkeys(args.model)))
     service.add_person(ws.root, person, key, admin=args.admin)
     print(f"added {person.principal} ({person.role}) with key {key.fingerprint}")
     return EXIT_OK
@@ -300,8 +382,19 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
             if c["withdrawn"]
             else (f"uses {', '.join(c['uses'])}" if c["uses"] is not None else "any use")
         )
-        until = f", until {c['expires']}" if c["expires"] else ""
+        if c["expires"]:
+            until = f", until {c['expires']}"
+        else:
+            until = ", no end date (her choice)" if c.get("no_expiry") else ", no end date recorded"
         say(f"  consent {mid}: {state}{until}; approvals by {', '.join(c['require'])}")
+        if not c["withdrawn"]:
+            purpose = f'for "{c["purpose"]}"' if c.get("purpose") else NO_PURPOSE
+            extra = f"; excluded: {', '.join(c['exclude'])}" if c.get("exclude") else ""
+            extra += f"; pay terms: {c['pay_terms']}" if c.get("pay_terms") else ""
+            say(f"    {purpose}{extra}")
+    for reset in data["resets"]:
+        say(f"  reset: {reset['message']}")
+    _show_policy(data, policy_tables(ws.file_config))
     for r in data["pending"]:
         say(
             f"  pending: {r['principal']} ({r['role']}, {', '.join(r['models'])}) "
@@ -310,6 +403,28 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
     for problem in data["problems"]:
         say(f"  problem: {problem}")
     return EXIT_OK
+
+
+def _show_policy(data: Mapping[str, Any], file_tables: Mapping[str, Any]) -> None:
+    """Who set the policy in force, its rules in words, and whether the file says otherwise."""
+    policy = data["policy"]
+    if policy is None:
+        say("policy: none signed: the defaults apply")
+        signed: Mapping[str, Any] = {}
+    else:
+        names = {p["principal"]: p["name"] for p in data["people"]}
+        by = str(policy["set_by"])
+        who = f"{names[by]} <{by}>" if names.get(by) not in (None, by) else by
+        when = f" on {str(policy['ts'])[:10]}" if policy.get("ts") else ""
+        say(f"policy: set by {who}{when} (roster entry {policy['roster_seq']})")
+        signed = policy["tables"]
+        for line in policy_sentences(signed) or ["the defaults apply"]:
+            say(f"  {line}")
+    if file_tables != signed:
+        say(
+            "  twinreview.toml differs from the signed policy: its edits count only once "
+            "signed ('twinreview roster policy WS')"
+        )
 
 
 def _do_approve(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
@@ -327,6 +442,25 @@ def _do_revoke(service: RosterService, ws: Workspace, args: argparse.Namespace) 
 def _do_remove(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
     service.remove_person(ws.root, args.principal)
     print(f"removed {args.principal}; their earlier decisions keep counting")
+    return EXIT_OK
+
+
+def _do_reset(service: RosterService, ws: Workspace, args: argparse.Namespace) -> int:
+    try:
+        line = parse_key_line(args.key)
+    except KeyLineError as exc:
+        return _error(f"--key: {exc}")
+    if line.principal is not None and line.principal != args.principal:
+        return _error(
+            f"--key is the key line of {line.principal}, not of {args.principal}: check whose "
+            "key you were given"
+        )
+    key = line.key
+    roster = service.reset_model(ws.root, args.principal, key, models=args.model, name=args.name)
+    state = roster.current
+    assert state is not None
+    say(state.resets[-1].sentence())
+    say("everyone is shown this; she signs her consent again with the new key")
     return EXIT_OK
 
 

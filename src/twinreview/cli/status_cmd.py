@@ -19,6 +19,7 @@ from typing import TextIO
 from twinreview.cli.main import EXIT_OK
 from twinreview.cli.text import escape_field, say
 from twinreview.core.policy import State
+from twinreview.core.reasons import reasons_text
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
@@ -81,7 +82,7 @@ def detail(report: StatusReport, path: str) -> str:
         parts = []
         for d in ev.rejections:
             name = report.people.get(d.principal, d.principal)
-            why = ", ".join(d.reasons) or "no reason given"
+            why = reasons_text(d.reasons)
             note = f' "{d.note}"' if d.note else ""
             parts.append(f"by {name} <{d.principal}> ({d.role}) on {d.ts:%Y-%m-%d}: {why}{note}")
         return "; ".join(parts)

@@ -27,11 +27,12 @@ so ``base64 -d`` of the payload piped into ``ssh-keygen -Y verify`` works. Paylo
     ts         UTC, ISO 8601 with milliseconds and ``Z``
     principal  the signer's principal (as in roster/allowed_signers)
     role       model | agent | brand
-    kind       genesis | decision | withdraw | rotate | recovery | close
+    kind       genesis | decision | withdraw | published | rotate | recovery | close
 
 followed by the kind's own fields (``append(kind, fields)``): genesis carries ``key`` (the OpenSSH
 public key) and ``name``; recovery carries ``torn_file``, ``torn_bytes``, ``torn_sha256``; the
-decision fields are defined by ``twinreview.services.decisions``.
+decision fields are defined by ``twinreview.services.decisions``, the ``published`` fields (a file
+that went out) by ``twinreview.core.published``.
 
 File name: ``<principal>--<fp16>.dlog`` where fp16 is the first 16 characters of the fingerprint
 in base64url (``SshPublicKey.fp16``) and the principal has characters outside ``A-Za-z0-9._@+-``
@@ -70,7 +71,15 @@ from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigErr
 LOG_SUFFIX = ".dlog"
 LOGS_DIR = "logs"
 FORMAT_VERSION = 1
-KINDS: tuple[str, ...] = ("genesis", "decision", "withdraw", "rotate", "recovery", "close")
+KINDS: tuple[str, ...] = (
+    "genesis",
+    "decision",
+    "withdraw",
+    "published",
+    "rotate",
+    "recovery",
+    "close",
+)
 HEADER_FIELDS: tuple[str, ...] = ("v", "log", "seq", "prev", "ts", "principal", "role", "kind")
 
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from twinreview.core.reasons import reasons_text
+
 
 class Severity(enum.IntEnum):
     """How much a finding matters; ordered so that ``max()`` gives the worst."""
@@ -57,6 +59,36 @@ PATH_NOT_PORTABLE = "path_not_portable"
 LOOKS_LIKE_OTHER_MODEL = "looks_like_other_model"
 LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
 UNKNOWN_PERSON = "unknown_person"
+
+
+#: Each finding kind in a few words, for lists people read (the queue's kind filter, a batch
+#: confirmation); the codes stay for programs (``--json``).
+KIND_WORDS: Mapping[str, str] = {
+    NEAR_COPY_OF_REFERENCE: "a copy of one of the model's real photos",
+    MATCHES_OTHER_MODEL: "a copy of another model's photo",
+    RESUBMITTED_REJECTED: "nearly the same as a rejected image",
+    DUPLICATE_IN_BATCH: "the same picture twice among the images",
+    UNREADABLE: "a file that cannot be opened",
+    UNKNOWN_MODEL: "filed under a person the workspace does not know",
+    BAD_SIDECAR: "a damaged description",
+    NO_REFERENCES: "no real photos to compare with",
+    LOOKS_LIKE_OTHER_MODEL: "looks like another model",
+    LIKENESS_UNCONFIRMED: "face not confirmed",
+    UNKNOWN_PERSON: "someone who is not in the workspace",
+    "missing_disclosure": "no AI label",
+    "partial_disclosure": "AI label in one place only",
+    "tampered_provenance": "AI label changed after signing",
+    "disclosure_conflict": "contradictory AI labels",
+    "credential_problem": "AI label's certificate expired or not trusted",
+    "remote_manifest_unverified": "AI label stored online, not checked",
+    "manifest_stripped": "AI label removed",
+    "label_missing": "visible AI mark missing",
+}
+
+
+def kind_words(kind: str) -> str:
+    """``kind`` in a few words (an unknown kind: its code with spaces)."""
+    return KIND_WORDS.get(kind) or kind.replace("_", " ")
 
 
 # Severities of the scan's own kinds; ``[similarity.severity]`` overrides them
@@ -193,8 +225,9 @@ def resubmitted_rejected(
     reasons: Sequence[str],
     note: str,
     match: Mapping[str, Any],
+    others: Sequence[str] = (),
 ) -> Finding:
-    """The asset is a near copy of an image a reviewer rejected before.
+    """The asset is a near copy of an image a reviewer rejected before (and maybe of others).
 
     Args:
         severities: Severity per finding kind.
@@ -205,12 +238,17 @@ def resubmitted_rejected(
         reasons: The reason codes of the reject.
         note: The reject's note ("" when none).
         match: How the two were matched (``hash``, ``distance`` ...).
+        others: The other rejected images it is a near copy of (said as a count).
     """
-    why = ", ".join(reasons) if reasons else "no reason given"
+    why = reasons_text(reasons)
     quoted = f' ("{note}")' if note else ""
+    more = ""
+    if others:
+        images = "image" if len(others) == 1 else "images"
+        more = f", and {len(others)} other rejected {images} like it"
     message = (
         f"This image is a near copy of {path}, which {principal} ({role}) "
-        f"rejected on {ts[:10]}: {why}{quoted}."
+        f"rejected on {ts[:10]}: {why}{quoted}{more}."
     )
     evidence = {
         "reference": path,
@@ -220,6 +258,8 @@ def resubmitted_rejected(
         "reasons": list(reasons),
         "note": note,
         **match,
+        "rejected_count": 1 + len(others),
+        "also_rejected": list(others),
     }
     return _finding(severities, RESUBMITTED_REJECTED, message, evidence)
 

@@ -286,17 +286,21 @@ class Verification:
         return [[round(float(x), 4), round(float(y), 4)] for x, y in xy]
 
     def inverse(self) -> Verification:
-        """The same verification seen from the reference's side (homography inverted)."""
-        if self.homography is None:
-            return Verification(
-                self.inliers, self.matches, self.mirrored, None, self.agreement, self.keypoints
-            )
-        inv = np.linalg.inv(np.array(self.homography, dtype=np.float64))
+        """The same verification seen from the reference's side.
+
+        The keypoint counts swap and the transform is inverted; a transform that cannot be
+        inverted (singular or not finite, e.g. from a damaged cache row) gives none.
+        """
+        inv: Rows | None = None
+        if self.homography is not None:
+            h = np.array(self.homography, dtype=np.float64)
+            if np.all(np.isfinite(h)) and abs(float(np.linalg.det(h))) > 1e-12:
+                inv = _rows(np.asarray(np.linalg.inv(h), dtype=np.float64))
         return Verification(
             self.inliers,
             self.matches,
             self.mirrored,
-            _rows(inv),
+            inv,
             self.agreement,
             (self.keypoints[1], self.keypoints[0]),
         )

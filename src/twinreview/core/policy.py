@@ -41,6 +41,7 @@ from typing import Any
 
 from twinreview.core.consent import (
     CONSENT_EXPIRED,
+    CONTENT_EXCLUDED,
     USE_NOT_ALLOWED,
     consent_problems,
     norm_use,
@@ -55,6 +56,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
+from twinreview.core.reasons import REASON_CODES, reasons_text
 from twinreview.core.rostermodel import Consent
 
 ROLES: tuple[str, ...] = ("model", "agent", "brand")
@@ -64,18 +66,6 @@ APPROVE = "approve"
 REJECT = "reject"
 WITHDRAW = "withdraw"
 DECISIONS: tuple[str, ...] = (APPROVE, REJECT)
-
-# Reason codes: a small fixed vocabulary so that reports and filters can group rejections. The text
-# is what a non-technical reviewer sees next to the check box.
-REASON_CODES: Mapping[str, str] = {
-    "likeness_wrong": "It does not look like the right person.",
-    "copy_of_reference": "It copies a real photo instead of being a new image.",
-    "no_disclosure": "It does not say clearly that it is AI-made.",
-    "not_consented_use": "It is meant for a use the model did not agree to.",
-    "previously_rejected": "The same image was rejected before.",
-    "quality": "The image quality is not good enough (artefacts, hands, face, styling).",
-    "other": "Another reason (see the note).",
-}
 
 # Finding kinds of the disclosure checks. Kept as strings here so that this module does
 # not depend on the disclosure code being present.
@@ -99,10 +89,12 @@ _KIND_TO_REASON: Mapping[str, str] = {
     UNREADABLE: "quality",
     CONSENT_EXPIRED: "not_consented_use",
     USE_NOT_ALLOWED: "not_consented_use",
+    CONTENT_EXCLUDED: "not_consented_use",
     **{kind: "no_disclosure" for kind in DISCLOSURE_KINDS},
 }
 
 USE_FIELDS: tuple[str, ...] = ("intended_use", "use")
+CATEGORIES_FIELD = "categories"
 
 
 class PolicyError(TwinreviewError, ValueError):
@@ -158,6 +150,8 @@ class ModelPolicy:
             the consent means the end of that day (UTC).
         expires_label: The expiry as the policy states it (``2027-06-30``), for messages.
         allowed_uses: Allowed uses (lower case); None when any use is allowed.
+        excluded: Content categories she excludes (lower case).
+        purpose: What she gave it for, in her words (None: not recorded).
     """
 
     model_id: str
@@ -166,6 +160,8 @@ class ModelPolicy:
     expires: dt.datetime | None = None
     expires_label: str | None = None
     allowed_uses: tuple[str, ...] | None = None
+    excluded: tuple[str, ...] = ()
+    purpose: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``status --json`` and reports."""
@@ -176,6 +172,8 @@ class ModelPolicy:
             "expires": self.expires_label,
             "expires_at": iso_utc(self.expires, "auto") if self.expires else None,
             "allowed_uses": list(self.allowed_uses) if self.allowed_uses is not None else None,
+            "excluded": list(self.excluded),
+            "purpose": self.purpose,
         }
 
 
@@ -201,6 +199,8 @@ def policy_from_consent(model_id: str, consent: Consent | None) -> ModelPolicy |
         expires=expires,
         expires_label=consent.expires,
         allowed_uses=consent.uses,
+        excluded=consent.exclude,
+        purpose=consent.purpose,
     )
 
 
@@ -226,6 +226,21 @@ def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
     return None
 
 
+def declared_categories(sidecar: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The content categories an asset's sidecar lists (``categories``), lower case.
+
+    Matched against the content a model excluded from her consent.
+    """
+    if sidecar is None:
+        return ()
+    value = sidecar.get(CATEGORIES_FIELD)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return ()
+    return tuple(dict.fromkeys(norm_use(v) for v in value if isinstance(v, str) and v.strip()))
+
+
 @dataclass(frozen=True)
 class Decision:
     """One verified decision about an asset, as policy evaluation needs it.
@@ -244,6 +259,9 @@ class Decision:
         log: Fingerprint of the log (device key) it came from.
         seq: Its position in that log.
         phash: Hex pHash of the bytes, when recorded.
+        epoch: How many times the owner had reset the signer's key for this model when it was
+            signed (``RosterState.resets_of``): decisions from before a reset are never
+            superseded by the reset key's, so her rejects from before stand.
     """
 
     principal: str
@@ -263,6 +281,7 @@ class Decision:
     seen: Mapping[str, int] = field(default_factory=dict)
     roster_seq: int | None = None
     entry_hash: str = ""
+    epoch: int = 0
 
     def saw(self, other: Decision) -> bool:
         """True when this decision's device had seen ``other`` when it signed (causal order)."""
@@ -397,10 +416,7 @@ class Evaluation:
         if self.state is State.PENDING:
             return f"pending: {', '.join(self.missing_roles)}"
         if self.state is State.REJECTED:
-            parts = [
-                f"{d.principal} ({', '.join(d.reasons) or 'no reason given'})"
-                for d in self.rejections
-            ]
+            parts = [f"{d.principal} ({reasons_text(d.reasons)})" for d in self.rejections]
             return f"rejected by {'; '.join(parts)}"
         if self.state is State.BLOCKED:
             return f"blocked ({self.blocked_by}): {' '.join(self.problems)}"
@@ -431,6 +447,7 @@ def evaluate(
     uses: Sequence[str] | None = None,
     verification_problems: Sequence[str] = (),
     sidecar_sha256: str | None = None,
+    categories: Sequence[str] = (),
 ) -> Evaluation:
     """Evaluate one asset under its model's consent policy.
 
@@ -447,6 +464,7 @@ def evaluate(
         sidecar_sha256: sha256 of the asset's sidecar now (None: no sidecar). A decision counts
             only for the sidecar it was signed with (the intended use is part of what was
             approved).
+        categories: The content categories its sidecar lists (see :func:`declared_categories`).
 
     Returns:
         The :class:`Evaluation`.
@@ -510,7 +528,7 @@ def evaluate(
     if rejections:
         return Evaluation(State.REJECTED, rejections=rejections, **common)
 
-    problems = [sentence for _, sentence in consent_problems(policy, uses, now)]
+    problems = [sentence for _, sentence in consent_problems(policy, uses, now, categories)]
     roles_on_roster = set(eligible.values())
     nobody = [role for role in policy.required_roles if role not in roles_on_roster]
     if nobody:
@@ -551,9 +569,10 @@ def latest_of(decisions: Sequence[Decision]) -> Decision:
 
 
 def _latest_per_principal(decisions: Sequence[Decision]) -> tuple[Decision, ...]:
-    by_principal: dict[str, list[Decision]] = {}
+    # A key the owner reset speaks for her from then on, but never over what she signed before.
+    by_principal: dict[tuple[str, int], list[Decision]] = {}
     for d in decisions:
-        by_principal.setdefault(d.principal, []).append(d)
+        by_principal.setdefault((d.principal, d.epoch), []).append(d)
     latest = [latest_of(ds) for ds in by_principal.values()]
     return tuple(sorted(latest, key=lambda d: (as_utc(d.ts), d.principal)))
 

@@ -15,8 +15,6 @@ Public API:
         ``signer_allowed(principal, key, namespace)``, ``person(principal)``, ``is_revoked(key)``,
         ``may_decide(principal, model_id)``, ``problems`` (anything that could not be read;
         verification treats these as failures).
-    add_to_roster(roster_dir, person, key) -> list[str]: append the key line and the person
-        (creating files as needed); returns what changed.
 
 File formats:
     people.toml::
@@ -38,7 +36,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -426,10 +423,6 @@ class Roster:
         """True if an allowed_signers line lets ``principal`` sign with ``key`` in ``namespace``."""
         return any(s.key == key and s.matches(principal, namespace) for s in self.signers)
 
-    def principals_for(self, key: SshPublicKey) -> list[str]:
-        """Principal patterns listed with ``key`` (for messages)."""
-        return [s.principals for s in self.signers if s.key == key]
-
     def person(self, principal: str) -> Person | None:
         """The people.toml entry for ``principal``, if any."""
         return self.people.get(principal)
@@ -452,77 +445,3 @@ def _read_text(path: Path, problems: list[str]) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"{path.name}: cannot read ({exc})")
         return None
-
-
-def _append_text(path: Path, text: str) -> None:
-    existing = path.read_bytes() if path.exists() else b""
-    prefix = b"" if not existing or existing.endswith(b"\n") else b"\n"
-    with path.open("ab") as fh:
-        fh.write(prefix + text.encode("utf-8"))
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def add_to_roster(roster_dir: Path, person: Person, key: SshPublicKey) -> list[str]:
-    """Add ``key`` for ``person`` to allowed_signers and the person to people.toml.
-
-    A known person may gain a key (a second device) and model ids; a different role is refused.
-    allowed_signers is only ever appended to; people.toml is appended to for a new person and
-    rewritten (comments lost) only when an existing person gains model ids.
-
-    Returns:
-        Human-readable descriptions of what changed (empty: nothing to do).
-
-    Raises:
-        RosterError: unreadable roster files, or a conflicting role.
-    """
-    if person.role not in ROLES:
-        raise RosterError(f"role must be one of {', '.join(ROLES)}, not {person.role!r}")
-    line = format_allowed_signer(person.principal, key)
-    roster_dir.mkdir(parents=True, exist_ok=True)
-    changes: list[str] = []
-
-    people_path = roster_dir / PEOPLE
-    problems: list[str] = []
-    people_text = _read_text(people_path, problems)
-    if problems:
-        raise RosterError(problems[0])
-    people, problems = parse_people(people_text or "")
-    if problems:
-        raise RosterError(problems[0])
-    known = people.get(person.principal)
-    if known is not None and known.role != person.role:
-        raise RosterError(
-            f"{person.principal} is already in the roster as {known.role}, not {person.role}"
-        )
-
-    signers_path = roster_dir / ALLOWED_SIGNERS
-    text = _read_text(signers_path, problems)
-    if problems:
-        raise RosterError(problems[0])
-    signers, _ = parse_allowed_signers(text or "")
-    if any(s.key == key and s.matches(person.principal, "twinreview-entry-v1") for s in signers):
-        pass
-    else:
-        other = [s.principals for s in signers if s.key == key]
-        if other:
-            raise RosterError(f"this key is already in allowed_signers for {', '.join(other)}")
-        _append_text(signers_path, line + "\n")
-        changes.append(f"allowed_signers: added {line}")
-
-    if known is None:
-        _append_text(people_path, format_people([person], header=not people_text))
-        changes.append(f"people.toml: added {person.principal} ({person.role})")
-    else:
-        new_models = tuple(m for m in person.models if m not in known.models)
-        if new_models:
-            people[person.principal] = Person(
-                known.principal, known.display_name, known.role, known.models + new_models
-            )
-            tmp = people_path.with_name(PEOPLE + ".tmp")
-            tmp.write_text(format_people(people.values()), encoding="utf-8")
-            os.replace(tmp, people_path)
-            changes.append(
-                f"people.toml: {person.principal} may now decide for {', '.join(new_models)}"
-            )
-    return changes

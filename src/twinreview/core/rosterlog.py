@@ -23,9 +23,10 @@ Kinds and their fields:
 
     genesis        name (workspace name), person {principal, name, role, models}: the owner
     add_person     person (the principal added), name, role, models, keys [openssh], admin
-                   (bool), request (sha256 of the join request it approves, or null)
+                   (bool), request (sha256 of the join request it approves, or null), reset
+                   (true when it resets a model, see below)
     update_person  person, and any of: name, role, models, admin
-    add_key        person, new_key (openssh)
+    add_key        person, new_key (openssh), reset (true when it resets a model)
     revoke_key     person, fingerprint, after {log fingerprint: last valid seq}
     remove_person  person, after {log fingerprint: last valid seq}
     policy         policy {"disclosure": {...}, "similarity": {...}}: the workspace's rules
@@ -41,10 +42,17 @@ Who may sign what (checked against the roster as it stood just before the entry)
   genesis payload bytes.
 - add/update/remove person, add/revoke key, policy: the owner, or a person the owner made admin,
   each signing with one of their own active keys. Only the owner appoints admins; nobody but the
-  owner changes the owner. Anyone may add or revoke keys of their own (a new laptop, a lost one);
-  a model's keys are added only by herself (they sign her consent).
+  owner changes the owner. Anyone may add or revoke keys of their own (a new laptop, a lost one).
+- Nobody speaks for a model: her keys sign her consent and her decisions, so a key she never
+  signed may come to speak for her only by a **reset**, which only the owner signs, with
+  ``reset: true``: adding a key to her entry (by anyone but herself), adding her back after she
+  was removed, or giving a model id that had its model person to another person. A role never
+  changes into or out of ``model`` (a key added while she was "not a model" would otherwise
+  become hers). A reset drops her consent for those model ids (she signs it again with the new
+  key); verification shows every reset, and her decisions from before it are never superseded
+  by the reset key's (her rejects stand).
 - consent: the person with role ``model`` for that model id, with her own active key. One model
-  person per model id, so nobody else can give, widen or extend her consent; the owner can only
+  person per model id, so nobody else can give, widen or extend her consent; an admin can only
   remove her (her consent then stops counting, also if she is added back later).
 
 An entry that fails any check is reported and does not change the roster. A broken chain (an edited,

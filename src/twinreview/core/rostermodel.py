@@ -92,6 +92,11 @@ class Consent:
         withdrawn: Consent withdrawn: nothing of this model can be cleared.
         seq: The roster entry that set it.
         ts: Its time, as signed.
+        purpose: What it is for, in her words (None: not recorded).
+        pay_terms: Her reference to the pay terms (a contract number...), or None.
+        exclude: Content she excludes (lower case), matched against an asset's categories.
+        no_expiry: She chose explicitly that it has no end date.
+        entry_hash: sha256 of the roster line that set it (a published file names it).
     """
 
     model_id: str
@@ -103,6 +108,11 @@ class Consent:
     withdrawn: bool
     seq: int
     ts: str
+    purpose: str | None = None
+    pay_terms: str | None = None
+    exclude: tuple[str, ...] = ()
+    no_expiry: bool = False
+    entry_hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """JSON form for ``roster show --json`` and reports."""
@@ -116,6 +126,11 @@ class Consent:
             "withdrawn": self.withdrawn,
             "roster_seq": self.seq,
             "ts": self.ts,
+            "purpose": self.purpose,
+            "pay_terms": self.pay_terms,
+            "exclude": list(self.exclude),
+            "no_expiry": self.no_expiry,
+            "entry_hash": self.entry_hash,
         }
 
 
@@ -136,6 +151,60 @@ class Removal:
     principal: str
     seq: int
     after: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Reset:
+    """The owner gave a model a key that none of her own keys signed (DESIGN 3.1).
+
+    Re-adding her, giving her model id to another person, or adding a key to her entry: each
+    makes a key speak for her that she never vouched for, so only the owner may, every device
+    shows it, her consent from before lapses, and her rejects from before stand.
+
+    Attributes:
+        principal: The model person after the reset.
+        display_name: Her name, for the sentence everyone is shown.
+        models: The model ids the reset is about.
+        fingerprints: The keys the reset gave her (to check with her).
+        seq: The roster entry of the reset.
+        ts: Its time, as signed.
+        by: Who signed it (the owner).
+    """
+
+    principal: str
+    display_name: str
+    models: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+    seq: int
+    ts: str
+    by: str
+
+    @property
+    def date(self) -> str:
+        """The day of the reset (UTC), ``YYYY-MM-DD``."""
+        return self.ts[:10]
+
+    def sentence(self) -> str:
+        """What everyone is told, in plain words."""
+        keys = " and ".join(self.fingerprints)
+        return (
+            f"{self.display_name}'s key was reset by the owner on {self.date} (roster entry "
+            f"{self.seq}): check the new key {keys} with her; her consent from before lapsed "
+            "and her rejects from before still stand"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form for ``verify --json``, ``roster show --json`` and reports."""
+        return {
+            "principal": self.principal,
+            "name": self.display_name,
+            "models": list(self.models),
+            "fingerprints": list(self.fingerprints),
+            "roster_seq": self.seq,
+            "ts": self.ts,
+            "by": self.by,
+            "message": self.sentence(),
+        }
 
 
 @dataclass(frozen=True)
@@ -161,6 +230,10 @@ class RosterState:
     revoked: Mapping[str, Revocation]
     removed: Mapping[str, tuple[Removal, ...]]
     accepted: Mapping[str, tuple[int, str | None, int]] = field(default_factory=dict)
+    #: Model id -> the principal who was last her model person (also after removal).
+    model_of: Mapping[str, str] = field(default_factory=dict)
+    #: Every reset of a model, oldest first.
+    resets: tuple[Reset, ...] = ()
 
     # -- the interface verification and policy evaluation use --------------------------------
 
@@ -209,6 +282,10 @@ class RosterState:
         if rp is None or rp.role != "model" or model_id not in rp.models:
             return None
         return consent
+
+    def resets_of(self, principal: str, model_id: str) -> list[Reset]:
+        """The resets that gave ``principal`` a key for ``model_id``, oldest first."""
+        return [r for r in self.resets if r.principal == principal and model_id in r.models]
 
     def model_person(self, model_id: str) -> RosterPerson | None:
         """The person with role model for ``model_id``."""

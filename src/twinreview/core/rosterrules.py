@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from twinreview.core.consent import parse_terms
 from twinreview.core.declog import (
     FORMAT_VERSION,
 )
@@ -26,6 +27,7 @@ from twinreview.core.rostermodel import (
     Consent,
     PolicySetting,
     Removal,
+    Reset,
     Revocation,
     RosterLogError,
     RosterPerson,
@@ -100,7 +102,17 @@ def apply_genesis(payload: Mapping[str, Any], signer: SshPublicKey, h: str) -> R
         True,
         {signer.fingerprint: signer},
     )
-    return RosterState(0, h, principal, {principal: owner}, {}, None, {}, {})
+    return RosterState(
+        0,
+        h,
+        principal,
+        {principal: owner},
+        {},
+        None,
+        {},
+        {},
+        model_of=_models_of(owner),
+    )
 
 
 def _after(value: object) -> dict[str, int]:
@@ -131,17 +143,15 @@ def apply_entry(
     revoked = dict(state.revoked)
     removed = dict(state.removed)
     accepted = dict(state.accepted)
+    resets = state.resets
     policy = state.policy
     own_keys = kind in ("add_key", "revoke_key") and payload.get("person") == signer_principal
     if kind in ADMIN_KINDS and not own_keys and not state.is_admin(signer_principal):
         raise RosterLogError(f"{signer_principal} is not the owner or an admin: cannot {kind}")
-    if kind == "add_key" and not own_keys:
-        target = state.persons.get(str(payload.get("person")))
-        if target is not None and target.role == "model":
-            # A key of hers signs her consent: only she adds one (from a device she has).
-            raise RosterLogError("only the model herself adds a key to her entry")
     if kind == "genesis":
         raise RosterLogError("a second genesis entry")
+    changed: RosterPerson | None = None
+    reset_of: tuple[str, ...] = ()
     if kind == "add_person":
         principal = text_field(payload, "person")
         if principal in persons:
@@ -152,31 +162,52 @@ def apply_entry(
         if admin and signer_principal != state.owner:
             raise RosterLogError("only the owner appoints admins")
         keys = _keys(payload.get("keys"), state)
-        new = RosterPerson(
+        changed = RosterPerson(
             principal, str(payload.get("name") or principal), role, models, admin, keys
         )
-        _check_one_model_person(state, new)
-        persons[principal] = new
+        _check_one_model_person(state, changed)
+        reset_of = _re_added(state, changed)
+        persons[principal] = changed
     elif kind == "update_person":
         principal, old = _target(state, payload, signer_principal, "changes the owner's entry")
-        new = old
+        changed = old
         if "name" in payload:
-            new = replace(new, display_name=str(payload["name"]))
+            changed = replace(changed, display_name=str(payload["name"]))
         if "role" in payload:
-            new = replace(new, role=role_field(payload["role"]))
+            changed = replace(changed, role=role_field(payload["role"]))
+            if changed.role != old.role and "model" in (old.role, changed.role):
+                # Her keys speak for her alone: a key added while she was "not a model" must
+                # never come to speak for her, so nobody turns a person into a model or back.
+                raise RosterLogError(
+                    "a model's role never changes (her keys speak for her alone); a model is "
+                    "added as a new person, and only the owner re-adds one ('twinreview roster "
+                    "reset')"
+                )
         if "models" in payload:
-            new = replace(new, models=models_field(payload["models"]))
+            changed = replace(changed, models=models_field(payload["models"]))
         if "admin" in payload:
             if signer_principal != state.owner:
                 raise RosterLogError("only the owner appoints or removes admins")
-            new = replace(new, admin=payload["admin"] is True)
-        _check_one_model_person(state, new)
-        persons[principal] = new
+            changed = replace(changed, admin=payload["admin"] is True)
+        _check_one_model_person(state, changed)
+        reset_of = _moved_to(state, old, changed)
+        persons[principal] = changed
     elif kind == "add_key":
         principal, old = _target(state, payload, signer_principal, "adds keys to the owner")
         keys = dict(old.keys)
-        keys.update(_keys([payload.get("new_key")], state))
-        persons[principal] = replace(old, keys=keys)
+        new_keys = _keys([payload.get("new_key")], state)
+        keys.update(new_keys)
+        changed = replace(old, keys=keys)
+        if old.role == "model" and not own_keys:
+            # A key of hers signs her consent and her decisions: only she adds one, from a device
+            # she has, or the owner resets her key, for everyone to see.
+            if signer_principal != state.owner:
+                raise RosterLogError(
+                    "only the model herself adds a key to her entry; only the owner resets her "
+                    "key ('twinreview roster reset', which everyone is shown)"
+                )
+            reset_of = old.models or ("",)
+        persons[principal] = changed
     elif kind == "revoke_key":
         principal, old = _target(state, payload, signer_principal, "revokes the owner's keys")
         fp = text_field(payload, "fingerprint")
@@ -207,7 +238,7 @@ def apply_entry(
             raise RosterLogError(f"policy must be a table of {', '.join(POLICY_TABLES)}")
         policy = PolicySetting(dict(tables), signer_principal, seq, str(payload.get("ts")))
     elif kind == "consent":
-        consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq)
+        consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq, h)
     elif kind == "accept_head":
         log = text_field(payload, "target_log")
         head_seq, head_hash = payload.get("target_seq"), payload.get("target_hash")
@@ -222,7 +253,86 @@ def apply_entry(
                 "accept_head needs target_seq (>= -1) and target_hash (null only for -1)"
             )
         accepted[log] = (head_seq, head_hash, seq)
-    return RosterState(seq, h, state.owner, persons, consents, policy, revoked, removed, accepted)
+    asked = payload.get("reset") is True
+    if reset_of and changed is not None:
+        name = f"{changed.display_name}'s" if changed.display_name else "her"
+        if signer_principal != state.owner:
+            raise RosterLogError(
+                f"this would reset {name} key (a key she never signed would speak for her): "
+                "only the owner resets a model"
+            )
+        if not asked:
+            raise RosterLogError(
+                f"this would reset {name} key (a key she never signed would speak for her); the "
+                "owner does that with 'twinreview roster reset', which everyone is shown"
+            )
+        before = state.persons.get(changed.principal) if kind == "add_key" else None
+        new_fps = tuple(sorted(set(changed.keys) - set(before.keys if before else ())))
+        models = tuple(m for m in reset_of if m)
+        resets = (
+            *resets,
+            Reset(
+                changed.principal,
+                changed.display_name,
+                models or changed.models,
+                new_fps,
+                seq,
+                str(payload.get("ts")),
+                signer_principal,
+            ),
+        )
+        # Her consent from before does not carry over: she gives it again, with her new key.
+        lapsed = set(models or changed.models)
+        consents = {m: c for m, c in consents.items() if m not in lapsed}
+    elif asked:
+        raise RosterLogError("nothing to reset: this change gives no model a key she did not sign")
+    model_of = dict(state.model_of)
+    if changed is not None:
+        model_of.update(_models_of(changed))
+    return RosterState(
+        seq,
+        h,
+        state.owner,
+        persons,
+        consents,
+        policy,
+        revoked,
+        removed,
+        accepted,
+        model_of=model_of,
+        resets=resets,
+    )
+
+
+def _models_of(person: RosterPerson) -> dict[str, str]:
+    """The model ids ``person`` is the model person of (model id -> principal)."""
+    if person.role != "model":
+        return {}
+    return {m: person.principal for m in person.models}
+
+
+def _re_added(state: RosterState, new: RosterPerson) -> tuple[str, ...]:
+    """The model ids a new model person takes over from an earlier one (a reset when any).
+
+    Re-adding a model who was removed, or giving a model id that had its model person to someone
+    new: either way keys she never signed would speak for her.
+    """
+    if new.role != "model":
+        return ()
+    taken = tuple(m for m in new.models if m in state.model_of)
+    if taken:
+        return taken
+    if new.principal in state.model_of.values():
+        return new.models or ("",)  # a removed model comes back
+    return ()
+
+
+def _moved_to(state: RosterState, old: RosterPerson, new: RosterPerson) -> tuple[str, ...]:
+    """The model ids a model person gains that another person was the model person of."""
+    if new.role != "model":
+        return ()
+    gained = [m for m in new.models if m not in old.models]
+    return tuple(m for m in gained if state.model_of.get(m, new.principal) != new.principal)
 
 
 def _target(
@@ -267,7 +377,9 @@ def _check_one_model_person(state: RosterState, new: RosterPerson) -> None:
             )
 
 
-def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: int) -> Consent:
+def _consent(
+    state: RosterState, payload: Mapping[str, Any], signer: str, seq: int, h: str
+) -> Consent:
     model_id = text_field(payload, "model")
     rp = state.persons.get(signer)
     if rp is None or rp.role != "model" or model_id not in rp.models:
@@ -290,6 +402,8 @@ def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: i
     if "model" not in require:
         # Her consent is hers: approving her likeness always needs her own approval.
         raise RosterLogError("consent require must include the model herself")
+    # Purpose, pay terms, exclusions and an explicit "no end date": see core.consent.
+    terms = parse_terms(payload)
     return Consent(
         model_id,
         signer,
@@ -300,4 +414,9 @@ def _consent(state: RosterState, payload: Mapping[str, Any], signer: str, seq: i
         payload.get("withdrawn") is True,
         seq,
         str(payload.get("ts")),
+        purpose=terms.purpose,
+        pay_terms=terms.pay_terms,
+        exclude=terms.exclude,
+        no_expiry=terms.no_expiry,
+        entry_hash=h,
     )

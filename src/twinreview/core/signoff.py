@@ -1,10 +1,13 @@
 """The ``org.twinreview.signoff`` C2PA assertion: who cleared a published image, by entry hash.
 
 A published image carries, inside its signed C2PA manifest, the record of the review that
-cleared it: the workspace, the sha256 of the bytes that were reviewed, and for each decision that
-cleared them the principal, role, key fingerprint, the log entry's seq, hash and time, and the
-roster head it was signed under. ``twinreview check-published`` looks each entry up in an export
-of the signed logs; the assertion itself proves nothing without them.
+cleared it: the workspace, the sha256 of the bytes that were reviewed and the digest of their
+image data (``core.imagedigest``, which the published copy keeps unless a label was stamped),
+the label's box when one was, the model's consent it went out under (her consent entry's hash,
+uses, purpose, end date), and for each decision that cleared them the principal, role, key
+fingerprint, the log entry's seq, hash and time, and the roster head it was signed under.
+``twinreview check-published`` looks each entry up in an export of the signed logs; the assertion
+itself proves nothing without them.
 
 Also here: choosing the digital source type a published copy declares (pure, from what the file
 and its sidecar already say).
@@ -20,7 +23,9 @@ from twinreview.core.disclosure.vocabulary import classify
 from twinreview.core.errors import TwinreviewError
 
 LABEL = "org.twinreview.signoff"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 had no image digest, label box or consent; it is still read.
+READ_VERSIONS = frozenset({1, 2})
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 TRAINED = IPTC + "trainedAlgorithmicMedia"
@@ -71,6 +76,67 @@ class SignedDecision:
 
 
 @dataclass(frozen=True)
+class SignedConsent:
+    """The model's consent the image was published under, as the assertion names it.
+
+    Attributes:
+        entry_hash: sha256 of her signed consent entry in the roster.
+        roster_seq: Its place in the roster.
+        uses: The uses she allowed (None: any).
+        purpose: What for, in her words (None: not recorded).
+        expires: Her end date (``YYYY-MM-DD``), or None.
+        no_expiry: No end date, by her explicit choice.
+    """
+
+    entry_hash: str
+    roster_seq: int
+    uses: tuple[str, ...] | None
+    purpose: str | None
+    expires: str | None
+    no_expiry: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The assertion's form."""
+        return {
+            "entry_hash": self.entry_hash,
+            "roster_seq": self.roster_seq,
+            "uses": list(self.uses) if self.uses is not None else None,
+            "purpose": self.purpose,
+            "expires": self.expires,
+            "no_expiry": self.no_expiry,
+        }
+
+    @classmethod
+    def from_json(cls, value: object) -> SignedConsent | None:
+        """Parse the ``consent`` member (None when absent).
+
+        Raises:
+            SignoffError: malformed.
+        """
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            raise SignoffError(f"the {LABEL} assertion: consent is not a table")
+        seq = value.get("roster_seq")
+        uses = value.get("uses")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise SignoffError(f"the {LABEL} assertion: consent.roster_seq is not a number")
+        if uses is not None and (
+            not isinstance(uses, list) or not all(isinstance(u, str) for u in uses)
+        ):
+            raise SignoffError(f"the {LABEL} assertion: consent.uses is not a list of uses")
+        purpose, expires = value.get("purpose"), value.get("expires")
+        return cls(
+            entry_hash=_hex(value.get("entry_hash"), "consent.entry_hash"),
+            roster_seq=seq,
+            uses=tuple(uses) if uses is not None else None,
+            purpose=purpose if isinstance(purpose, str) else None,
+            expires=expires if isinstance(expires, str) else None,
+            no_expiry=value.get("no_expiry") is True,
+        )
+
+
+@dataclass(frozen=True)
 class Signoff:
     """The assertion's content.
 
@@ -83,6 +149,10 @@ class Signoff:
         roster_head: (seq, hash) of the workspace's signed roster when it was published.
         decisions: The decisions that cleared it.
         sidecar_sha256: sha256 of the sidecar the decisions were signed with, if any.
+        image_digest: Digest of the reviewed file's image data (None in version 1).
+        label_box: ``(x, y, width, height)`` of the visible label stamped by the publisher,
+            in the published image's pixels (as shown, after its orientation); None: none was.
+        consent: The model's signed consent it was published under (None in version 1).
     """
 
     workspace_id: str
@@ -93,6 +163,9 @@ class Signoff:
     roster_head: tuple[int, str] | None
     decisions: tuple[SignedDecision, ...]
     sidecar_sha256: str | None = None
+    image_digest: str | None = None
+    label_box: tuple[int, int, int, int] | None = None
+    consent: SignedConsent | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The assertion data (``{"label": LABEL, "data": ...}`` in the manifest)."""
@@ -103,6 +176,13 @@ class Signoff:
             "asset": self.asset,
             "asset_sha256": self.asset_sha256,
             "sidecar_sha256": self.sidecar_sha256,
+            "image_digest": self.image_digest,
+            # An object, not a list: C2PA's CBOR turns a list of small numbers into bytes.
+            "label_box": (
+                dict(zip(_BOX_KEYS, self.label_box, strict=True))
+                if self.label_box is not None
+                else None
+            ),
             "model": self.model,
             "roster_head": (
                 {"seq": self.roster_head[0], "hash": self.roster_head[1]}
@@ -110,6 +190,7 @@ class Signoff:
                 else None
             ),
             "decisions": [d.to_json() for d in self.decisions],
+            "consent": self.consent.to_json() if self.consent is not None else None,
         }
 
     @classmethod
@@ -119,13 +200,14 @@ class Signoff:
         Raises:
             SignoffError: a field is missing or of the wrong type.
         """
-        if not isinstance(data, Mapping) or data.get("v") != FORMAT_VERSION:
-            raise SignoffError(f"the {LABEL} assertion is not version {FORMAT_VERSION}")
+        if not isinstance(data, Mapping) or data.get("v") not in READ_VERSIONS:
+            raise SignoffError(f"the {LABEL} assertion is of an unknown version")
         decisions_raw = data.get("decisions")
         if not isinstance(decisions_raw, list) or not decisions_raw:
             raise SignoffError(f"the {LABEL} assertion names no decision")
         decisions = tuple(_decision(d, i) for i, d in enumerate(decisions_raw))
         sidecar = data.get("sidecar_sha256")
+        digest = data.get("image_digest")
         return cls(
             workspace_id=_hex(data.get("workspace_id"), "workspace_id"),
             workspace_name=_text(data.get("workspace_name", ""), "workspace_name"),
@@ -135,6 +217,9 @@ class Signoff:
             roster_head=_head(data.get("roster_head"), "roster_head"),
             decisions=decisions,
             sidecar_sha256=sidecar if isinstance(sidecar, str) else None,
+            image_digest=_hex(digest, "image_digest") if digest is not None else None,
+            label_box=_box(data.get("label_box")),
+            consent=SignedConsent.from_json(data.get("consent")),
         )
 
 
@@ -149,6 +234,24 @@ def _hex(value: object, name: str) -> str:
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
         raise SignoffError(f"the {LABEL} assertion: {name} is not a sha256")
     return text
+
+
+_BOX_KEYS = ("x", "y", "width", "height")
+
+
+def _box(value: object) -> tuple[int, int, int, int] | None:
+    if value is None:
+        return None
+    numbers = [value.get(k) for k in _BOX_KEYS] if isinstance(value, Mapping) else []
+    if (
+        len(numbers) != 4
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in numbers)
+        or numbers[2] == 0
+        or numbers[3] == 0
+    ):
+        raise SignoffError(f"the {LABEL} assertion: label_box is not a box (x, y, width, height)")
+    x, y, w, h = (int(v) for v in numbers)  # type: ignore[arg-type]
+    return x, y, w, h
 
 
 def _head(value: object, name: str) -> tuple[int, str] | None:

@@ -39,13 +39,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from twinreview.core import geometry, hashing, hashjoin
 from twinreview.core.hashing import Fingerprint
+
+IGNORED_KEYS = frozenset({"undecided", "detail_bits", "detail_segments"})
+"""Keys of ``[similarity]`` that older policies set and nothing reads: accepted, ignored."""
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,6 @@ class SimilarityThresholds:
         strong: Hash rule: best-aligned pHash bits that match on their own.
         match: Hash rule: best-aligned pHash bits that match when dHash agrees.
         match_dhash: Hash rule: dHash bits at the same alignment for a match.
-        undecided, detail_bits, detail_segments: Read by nothing; accepted and checked so
-            that signed ``[similarity]`` tables that set them stay valid.
         min_inliers: Geometric verification (:func:`decide`): keypoint matches that must agree
             with one transform for a candidate to be a derived copy.
         min_agreement: Geometric verification: percentage of the textured overlap where the
@@ -80,9 +81,6 @@ class SimilarityThresholds:
     strong: int = 8
     match: int = 14
     match_dhash: int = 16
-    undecided: int = 10
-    detail_bits: int = 6
-    detail_segments: int = 2
     min_inliers: int = 20
     min_agreement: int = 88
     clear_cut: int = 4
@@ -90,7 +88,6 @@ class SimilarityThresholds:
 
     def __post_init__(self) -> None:
         bounds = {
-            "detail_segments": (1, 16),
             "min_inliers": (4, geometry.N_FEATURES),
             "min_agreement": (0, 100),
             "clear_cut": (-1, self.strong),
@@ -108,11 +105,6 @@ class SimilarityThresholds:
         if self.strong > self.match:
             raise ValueError(
                 f"similarity.strong ({self.strong}) must not exceed similarity.match ({self.match})"
-            )
-        if not self.strong <= self.undecided <= self.match:
-            raise ValueError(
-                f"similarity.undecided ({self.undecided}) must lie between "
-                f"similarity.strong ({self.strong}) and similarity.match ({self.match})"
             )
         if self.match > self.candidate:
             raise ValueError(
@@ -132,8 +124,11 @@ class SimilarityThresholds:
         if not isinstance(table, Mapping):
             raise ValueError("[similarity] must be a table")
         known = {f.name for f in fields(cls)}
-        # Sub-tables such as [similarity.severity] belong to other settings.
-        table = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
+        # Sub-tables such as [similarity.severity] belong to other settings; keys that nothing
+        # reads any more are accepted and ignored, so that signed policies setting them open.
+        table = {
+            k: v for k, v in table.items() if not isinstance(v, Mapping) and k not in IGNORED_KEYS
+        }
         unknown = sorted(set(table) - known)
         if unknown:
             raise ValueError(
@@ -342,6 +337,34 @@ def self_candidates(
         if key not in best or c.distance < best[key].distance:
             best[key] = c
     return [best[k] for k in sorted(best)]
+
+
+def reverse(cand: Candidate, fingerprints: Sequence[Fingerprint]) -> Candidate:
+    """A batch candidate seen from its other side, for that side's own hash evidence.
+
+    ``cand.ref``'s probes aligned against the grid of ``cand.query`` (both index
+    ``fingerprints``).
+    """
+    q, r = fingerprints[cand.ref], fingerprints[cand.query]
+    al = hashjoin.align(
+        np.zeros(1, dtype=np.intp),
+        np.zeros(1, dtype=np.intp),
+        q.probes.reshape(1, 2),
+        q.probe_dhashes.reshape(1, 2),
+        r.grid.reshape(1, -1),
+        r.grid_dhash.reshape(1, -1),
+    )
+    mirrored = bool(al.mirrored[0])
+    return replace(
+        cand,
+        query=cand.ref,
+        ref=cand.query,
+        distance=int(al.phash[0]),
+        dhash_distance=int(al.dhash[0]),
+        mirrored=mirrored,
+        box=int(al.box[0]),
+        whole_frame=hashjoin.whole_frame(q, r, mirrored),
+    )
 
 
 def decide(

@@ -75,7 +75,9 @@ from twinreview.core.verifymodel import (  # re-exported: the verification API
     GOOD,
     LOG_MISSING,
     MALFORMED,
+    MODEL_RESET,
     NOT_A_LOG,
+    NOTICES,
     OUT_OF_ORDER,
     RANK,
     REPLAYED,
@@ -112,6 +114,8 @@ __all__ = [
     "GOOD",
     "LOG_MISSING",
     "MALFORMED",
+    "MODEL_RESET",
+    "NOTICES",
     "NOT_A_LOG",
     "OUT_OF_ORDER",
     "RANK",
@@ -171,10 +175,10 @@ class VerifyReport:
     def ok(self) -> bool:
         """True if every entry of every file is good and the roster could be read.
 
-        A gap the owner accepted with a signed ``accept_head`` is still listed among the
-        problems, for the record, but does not make the report fail.
+        A gap accepted with a signed ``accept_head`` and a model's key reset by the owner are
+        listed among the problems, for everyone to see, but do not make the report fail.
         """
-        return all(p.kind == ACCEPTED_GAP for p in self.problems)
+        return all(p.kind in NOTICES for p in self.problems)
 
     def counts(self) -> dict[str, int]:
         """Number of entries per state (states with zero omitted)."""
@@ -214,6 +218,9 @@ class VerifyReport:
             ],
             "heads": {k: {"seq": v[0], "hash": v[1]} for k, v in sorted(self.heads.items())},
             "problems": [p.to_json() for p in self.problems],
+            "resets": [r.to_json() for r in self.roster.current.resets]
+            if self.roster.current is not None
+            else [],
         }
         if with_entries:
             out["entries"] = [
@@ -298,6 +305,11 @@ def verify_workspace(
     if roster.exists:
         for message in view_problems(root / ROSTER_DIR, roster):
             report.problems.append(Problem(ROSTER_DIR, None, None, VIEW_EDITED, message))
+    if roster.current is not None:
+        for reset in roster.current.resets:
+            report.problems.append(
+                Problem(f"{ROSTER_DIR}/roster.dlog", reset.seq, None, MODEL_RESET, reset.sentence())
+            )
     for rel in stray_files(root):
         report.problems.append(
             Problem(

@@ -44,6 +44,9 @@ LOG_MISSING = "log_missing"
 VIEW_EDITED = "view_edited"
 NOT_A_LOG = "not_a_log"
 ACCEPTED_GAP = "accepted_gap"
+MODEL_RESET = "model_reset"
+# Reported for everyone to see, but no sign that anything was tampered with.
+NOTICES = frozenset({ACCEPTED_GAP, MODEL_RESET})
 FUTURE_SLACK = dt.timedelta(hours=24)
 
 RANK = {state: i for i, state in enumerate(STATES)}

@@ -1,7 +1,12 @@
-"""Write the IPTC digital source type into an image's main XMP packet, without re-encoding.
+"""Write the IPTC digital source type (and who is shown) into an image's XMP, without re-encoding.
 
-Publishing adds ``Iptc4xmpExt:DigitalSourceType`` to a copy of a reviewed image. The pixels are
-never decoded here: the main XMP packet is replaced (or inserted) in the container itself.
+Publishing adds ``Iptc4xmpExt:DigitalSourceType`` to a copy of a reviewed image and, with
+:func:`packet_with_fields`, the fields that say who is in it and under which consent
+(:class:`PublishedFields`): the person shown (``Iptc4xmpExt:PersonInImage`` and
+``PersonInImageWDetails`` with her name and a stable identifier), the model release status
+"limited" (PLUS ``MR-LMR``), the model release id naming her signed consent entry, the IPTC
+"AI system used", and with ``no_training`` PLUS ``DataMining`` "prohibited". The pixels are never
+decoded here: the main XMP packet is replaced (or inserted) in the container itself.
 
 - JPEG: the first APP1 ``http://ns.adobe.com/xap/1.0/`` segment is replaced, or a new one is put
   after the APP0/APP1 segments at the start of the file.
@@ -10,8 +15,10 @@ never decoded here: the main XMP packet is replaced (or inserted) in the contain
 - WebP: the ``XMP `` chunk is replaced or appended; a simple (``VP8 ``/``VP8L``) file is turned
   into the extended (``VP8X``) layout that may carry metadata.
 
-An existing packet is kept as it is, with one ``rdf:Description`` added that carries the source
-type; a packet that already states the value is left untouched. The result is read back with the
+An existing packet is kept as it is, with one ``rdf:Description`` added that carries the new
+fields; a packet that already states the source type keeps it (it is not written twice), and one
+that already names a person, a model release or an AI system is refused rather than given a
+second, contradicting value. The result is read back with the
 same parser the disclosure scan uses, so a packet that would not say what was meant is refused.
 """
 
@@ -20,6 +27,8 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from dataclasses import dataclass
+from typing import Any
 
 from twinreview.core.disclosure.xmp import (
     NS_IPTC_EXT,
@@ -28,7 +37,11 @@ from twinreview.core.disclosure.xmp import (
     extract_packets,
     parse_packet,
 )
+from twinreview.core.disclosure.xmpfields import NS_PLUS, read_fields
 from twinreview.core.errors import TwinreviewError
+
+MODEL_RELEASE_LIMITED = "http://ns.useplus.org/ldf/vocab/MR-LMR"
+DATA_MINING_PROHIBITED = "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED"
 
 _JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _PNG_KEYWORD = b"XML:com.adobe.xmp"
@@ -46,6 +59,133 @@ _NEW_PACKET = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 
 class XmpWriteError(TwinreviewError):
     """The source type cannot be written into this file; ``str(err)`` is one line."""
+
+
+@dataclass(frozen=True)
+class PublishedFields:
+    """What a published copy says about itself, besides its digital source type.
+
+    Attributes:
+        source_type: The IPTC digital source type (vocabulary URI).
+        person_name: Her display name.
+        person_id: A stable identifier of her in the workspace (a URI).
+        release_id: The model release id: her signed consent entry.
+        ai_system: The AI system used (the sidecar's generator), when known.
+        no_training: Declare data mining and AI training prohibited.
+    """
+
+    source_type: str
+    person_name: str
+    person_id: str
+    release_id: str
+    ai_system: str | None = None
+    no_training: bool = False
+
+    def properties(self) -> dict[str, Any]:
+        """The XMP properties, in the form :func:`read_fields` reads them back."""
+        out: dict[str, Any] = {
+            "Iptc4xmpExt:DigitalSourceType": self.source_type,
+            "Iptc4xmpExt:PersonInImage": [self.person_name],
+            "Iptc4xmpExt:PersonInImageWDetails": [
+                {
+                    "Iptc4xmpExt:PersonName": {"x-default": self.person_name},
+                    "Iptc4xmpExt:PersonId": [self.person_id],
+                }
+            ],
+            "plus:ModelReleaseStatus": MODEL_RELEASE_LIMITED,
+            "plus:ModelReleaseID": [self.release_id],
+        }
+        if self.ai_system:
+            out["Iptc4xmpExt:AISystemUsed"] = self.ai_system
+        if self.no_training:
+            out["plus:DataMining"] = DATA_MINING_PROHIBITED
+        return out
+
+    def metadata_assertion(self) -> dict[str, Any]:
+        """The ``c2pa.metadata`` assertion data (JSON-LD) binding the same properties."""
+        return {
+            "@context": {"Iptc4xmpExt": NS_IPTC_EXT, "plus": NS_PLUS},
+            **self.properties(),
+        }
+
+
+def packet_with_fields(existing: bytes | None, fields: PublishedFields) -> bytes:
+    """The main packet stating ``fields`` (see :class:`PublishedFields`).
+
+    Raises:
+        XmpWriteError: the existing packet cannot be read, names another digital source type,
+            or already names a person, a model release, an AI system or a data-mining rule.
+    """
+    keep_source_type = False
+    if existing is not None:
+        parsed = parse_packet(Packet("main packet", existing))
+        if parsed.error is not None:
+            raise XmpWriteError(f"its XMP packet cannot be read ({parsed.error})")
+        values = {value for _, value in parsed.source_types}
+        if values - {fields.source_type}:
+            raise XmpWriteError(
+                f"its XMP already names the digital source type {sorted(values)[0]}; "
+                "refusing to contradict it"
+            )
+        keep_source_type = bool(values)
+        there = set(read_fields(existing)) - {"Iptc4xmpExt:DigitalSourceType"}
+        if there:
+            raise XmpWriteError(
+                f"its XMP already has {sorted(there)[0]}; refusing to write a second one"
+            )
+    props = fields.properties()
+    if keep_source_type:
+        del props["Iptc4xmpExt:DigitalSourceType"]
+    description = _description(props)
+    if existing is None:
+        text = _NEW_PACKET.format(description=description)
+    else:
+        decoded = decode_packet(existing)
+        match = _RDF_OPEN.search(decoded or "")
+        if decoded is None or match is None:
+            raise XmpWriteError("its XMP packet has no rdf:RDF element to add the fields to")
+        text = decoded[: match.end()] + "\n" + description + decoded[match.end() :]
+    packet = text.encode("utf-8")
+    if read_fields(packet) != fields.properties():
+        raise XmpWriteError("the XMP packet with the fields added does not read back the same")
+    return packet
+
+
+def _description(props: dict[str, Any]) -> str:
+    attrs = "".join(
+        f'\n    {name}="{_attr(value)}"' for name, value in props.items() if isinstance(value, str)
+    )
+    children = []
+    for name, value in props.items():
+        if isinstance(value, list):
+            items = "".join(_li(v) for v in value)
+            children.append(f"   <{name}><rdf:Bag>{items}</rdf:Bag></{name}>")
+    body = "\n".join(children)
+    return (
+        f'  <rdf:Description rdf:about="" xmlns:Iptc4xmpExt="{NS_IPTC_EXT}"\n'
+        f'    xmlns:plus="{NS_PLUS}"{attrs}>\n{body}\n  </rdf:Description>'
+    )
+
+
+def _li(value: Any) -> str:
+    if isinstance(value, str):
+        return f"<rdf:li>{_text(value)}</rdf:li>"
+    parts = []
+    for name, sub in value.items():
+        if isinstance(sub, dict):
+            alts = "".join(
+                f'<rdf:li xml:lang="{_attr(lang)}">{_text(text)}</rdf:li>'
+                for lang, text in sub.items()
+            )
+            parts.append(f"<{name}><rdf:Alt>{alts}</rdf:Alt></{name}>")
+        else:
+            items = "".join(f"<rdf:li>{_text(v)}</rdf:li>" for v in sub)
+            parts.append(f"<{name}><rdf:Bag>{items}</rdf:Bag></{name}>")
+    return f'<rdf:li rdf:parseType="Resource">{"".join(parts)}</rdf:li>'
+
+
+def _text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def main_packet(data: bytes, fmt: str) -> bytes | None:

@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from twinreview.core.errors import TwinreviewError, one_line
+from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import open_regular
-from twinreview.services.keys import KEYRING_SERVICE, KeyStore
+from twinreview.services.keys import KeysError, KeyStore
 
 MAX_PEM_BYTES = 1024 * 1024
 _ANY_EKU = x509.ObjectIdentifier("2.5.29.37.0")
@@ -149,8 +149,8 @@ class C2paKeyStore:
     """
 
     def __init__(self, keystore: KeyStore) -> None:
-        """Store in ``keystore``'s (already allow-listed) backend."""
-        self._backend = keystore.backend
+        """Store through ``keystore`` (its allow-listed backend, its error handling)."""
+        self._keystore = keystore
         self.backend_name = keystore.backend_name
 
     @classmethod
@@ -180,14 +180,10 @@ class C2paKeyStore:
             serialization.NoEncryption(),
         )
         text = base64.b64encode(der).decode()
-        name = self._username(credentials.fingerprint)
         try:
-            self._backend.set_password(KEYRING_SERVICE, name, text)
-            kept = self._backend.get_password(KEYRING_SERVICE, name)
-        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
-            raise SignerError(f"the keyring refused to store the key ({one_line(exc)})") from None
-        if kept != text:
-            raise SignerError("the keyring did not keep the key (stored and read back differ)")
+            self._keystore.put_secret(self._username(credentials.fingerprint), text, "the key")
+        except KeysError as exc:
+            raise SignerError(str(exc)) from None
 
     def load(self, fingerprint: str) -> bytes | None:
         """The key (PKCS#8 PEM) for the certificate with this sha256, or None.
@@ -196,9 +192,9 @@ class C2paKeyStore:
             SignerError: the keyring cannot be read or holds something else.
         """
         try:
-            text = self._backend.get_password(KEYRING_SERVICE, self._username(fingerprint))
-        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
-            raise SignerError(f"cannot read the keyring ({one_line(exc)})") from None
+            text = self._keystore.get_secret(self._username(fingerprint), "the signing key")
+        except KeysError as exc:
+            raise SignerError(str(exc)) from None
         if text is None:
             return None
         try:

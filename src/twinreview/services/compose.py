@@ -10,8 +10,7 @@ import os
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
-import platformdirs
-
+from twinreview.services import paths
 from twinreview.services.cache import ResultCache
 from twinreview.services.disclosure import DisclosureService
 from twinreview.services.faces import FaceEngine
@@ -19,20 +18,15 @@ from twinreview.services.history import rejected_provider
 from twinreview.services.imaging import configure_imaging
 from twinreview.services.scan import ScanService
 
-APP_NAME = "twinreview"
-
 
 def default_cache_path() -> Path:
     """The scan cache database, in the user cache dir (``TWINREVIEW_CACHE_DIR`` overrides)."""
-    override = os.environ.get("TWINREVIEW_CACHE_DIR")
-    base = Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
-    return base / "scan-cache.sqlite3"
+    return paths.cache_dir() / "scan-cache.sqlite3"
 
 
 def default_data_dir() -> Path:
     """Where twinreview keeps its own data, such as the default demo workspace."""
-    override = os.environ.get("TWINREVIEW_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+    return paths.data_dir()
 
 
 def make_executor() -> ThreadPoolExecutor:

@@ -7,10 +7,12 @@ A decision entry (log kind ``decision``) carries, besides the log header::
     phash      64-bit pHash as 16 hex digits (null when the bytes are not a readable image)
     model      the model id (the ``assets/<model-id>/`` folder)
     decision   "approve" | "reject"
-    reasons    reason codes (twinreview.core.policy.REASON_CODES); at least one for a reject
+    reasons    reason codes (twinreview.core.reasons.REASON_CODES); at least one for a reject
     note       free text ("" when none)
     findings   the findings the reviewer was shown, each ``Finding.to_json()``
     override   true when approving although a finding blocks
+    image_digest  digest of the image data alone (``core.imagedigest``): what a published copy
+               keeps byte for byte; null for formats without one
 
 The service refuses (``DecisionError``, one line) rather than sign something the status would
 ignore or that misstates what happened: an unknown or missing file, a file outside ``assets/``, a
@@ -40,6 +42,7 @@ from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
+from twinreview.core.imagedigest import image_digest
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
 from twinreview.core.policy import (
     APPROVE,
@@ -305,6 +308,7 @@ class DecisionService:
             facts, decision, codes, note, findings, override=decision == APPROVE and bool(blocking)
         )
         fields["sidecar_sha256"] = sidecar_sha256(_sidecar_of(ws, facts.rel))
+        fields["image_digest"] = _image_digest(ws, facts)
         return self._append(ws, identity, key, role, signing, "decision", fields)
 
     def withdraw(self, ws: Workspace, asset: str | Path, *, note: str = "") -> Entry:
@@ -489,3 +493,14 @@ def _asset_rel(ws: Workspace, asset: str | Path) -> tuple[str, str]:
 def _sidecar_of(ws: Workspace, rel: str) -> Path | None:
     sidecar = (ws.root / rel).with_suffix(SIDECAR_SUFFIX)
     return sidecar if sidecar.is_file() and ws.inside(sidecar) else None
+
+
+def _image_digest(ws: Workspace, facts: AssetBytes) -> str | None:
+    """The image-data digest of the very bytes decided on (their sha256 is checked again)."""
+    try:
+        data = read_regular(ws.root / facts.rel, MAX_FILE_BYTES)
+    except OSError as exc:
+        raise DecisionError(f"{facts.rel}: cannot read ({exc.strerror or exc})") from None
+    if hashlib.sha256(data).hexdigest() != facts.sha256:
+        raise DecisionError(f"{facts.rel} changed while the decision was signed; decide again")
+    return image_digest(data)

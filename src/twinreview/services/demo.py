@@ -44,6 +44,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from twinreview.core.declog import LogWriter
 from twinreview.core.errors import TwinreviewError
+from twinreview.core.imagedigest import image_digest
 from twinreview.core.roster import Person
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rosterviews import policy_tables, write_views
@@ -52,6 +53,7 @@ from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
 from twinreview.services.decisions import AssetBytes, decision_fields, phash_of
 from twinreview.services.demo_brand import write_demo_brand
+from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.resources import resource
 from twinreview.services.trust import TrustStore
 
@@ -80,6 +82,9 @@ display_name = "{name}"
 """
 _DEMO_CONSENT = {
     "uses": ["ecommerce", "social"],
+    "purpose": "Autumn 2024 and launch 2025 campaigns of the demo brand, web shop and social",
+    "pay_terms": "demo contract DEMO-0001 (not a real contract)",
+    "exclude": ["nudity", "political"],
     "expires": "2030-12-31",
     "require": ["model", "agent"],
     "veto": True,
@@ -210,6 +215,7 @@ def build_demo(
                 override=False,
             ),
             "sidecar_sha256": None,
+            "image_digest": image_digest(earlier_bytes),
         },
     )
     milo_log = LogWriter.for_workspace(
@@ -242,6 +248,7 @@ def _approval(path: Path, note: str) -> dict[str, object]:
             override=False,
         ),
         "sidecar_sha256": hashlib.sha256(path.with_suffix(".json").read_bytes()).hexdigest(),
+        "image_digest": image_digest(data),
     }
 
 
@@ -260,7 +267,8 @@ def _sign_roster(
     )
     ws_id = roster.workspace_id
     assert ws_id is not None
-    owner.append("policy", {"policy": policy_tables(tomllib.loads(_WORKSPACE_TOML))})
+    tables = pin_trust_anchors(target, policy_tables(tomllib.loads(_WORKSPACE_TOML)))
+    owner.append("policy", {"policy": tables})
     people = [
         (Person("milo@demo.invalid", "Milo (demo model)", "model", ("milo",)), milo_key.public),
         (Person("sam@demo.invalid", "Sam (demo agent)", "agent", ("milo", "nova")), sam_key.public),

@@ -23,9 +23,8 @@ import logging.handlers
 import os
 from pathlib import Path
 
-import platformdirs
-
 from twinreview.core.errors import TwinreviewError, one_line
+from twinreview.services import paths
 
 APP_NAME = "twinreview"
 LOG_NAME = "twinreview.log"
@@ -34,9 +33,7 @@ _HANDLER_NAME = "twinreview-file"
 
 def log_path() -> Path:
     """The log file: ``TWINREVIEW_LOG_DIR`` or the platform's user log folder."""
-    override = os.environ.get("TWINREVIEW_LOG_DIR")
-    folder = Path(override) if override else Path(platformdirs.user_log_dir(APP_NAME))
-    return folder / LOG_NAME
+    return paths.log_dir() / LOG_NAME
 
 
 def configure_logging(level: int = logging.INFO) -> Path | None:

@@ -1,10 +1,11 @@
 """Disclosure checks for a workspace: built once from its disclosure policy.
 
 :class:`DisclosureService` takes the workspace's parsed ``[disclosure]`` policy
-(``ws.settings.disclosure``), loads the trust anchor PEM files and the label image (paths relative
-to the workspace), builds the offline c2pa context once, and then inspects any number of files
-from worker threads. It satisfies the scan's ``DisclosureInspector``
-protocol (``cache_key``, ``inspect(data, path)``, ``findings(report_json)``).
+(``ws.settings.disclosure``), loads the trust anchors (the certificates the owner signed with the
+policy, else the PEM files it names) and the label image (paths relative to the workspace),
+builds the offline c2pa context once, and then inspects any number of files from worker threads.
+It satisfies the scan's ``DisclosureInspector`` protocol (``cache_key``, ``inspect(data, path)``,
+``findings(report_json)``).
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ from twinreview.core.disclosure import (
 )
 from twinreview.core.disclosure.inspect import MAX_FILE_BYTES
 from twinreview.core.disclosure.model import C2paReport, C2paState, XmpReport
+from twinreview.core.disclosure.policy import PEM_CERT
 from twinreview.core.disclosure.xmp import MAX_PACKET_BYTES
 from twinreview.core.files import open_regular, resolve_inside
 from twinreview.core.findings import Finding
 
 # Bump when the inspection logic changes what a report says, so cached reports are recomputed.
-LOGIC_VERSION = "1"
+LOGIC_VERSION = "2"
 
 # A PEM bundle larger than this is not a trust list (the C2PA list is a few hundred kB).
 MAX_PEM_BYTES = 8 * 1024 * 1024
@@ -75,7 +77,13 @@ class DisclosureService:
         digest = hashlib.sha256(f"logic={LOGIC_VERSION}\n".encode())
         pems: list[str] = []
         for name in policy.trust_anchors:
-            data = _read_config_file(root, name, "disclosure.trust_anchors", MAX_PEM_BYTES)
+            signed = policy.trust_anchor_certs.get(name)
+            # What the owner signed counts, not what a writer of the folder put there since.
+            data = (
+                signed.encode("ascii", errors="replace")
+                if signed is not None
+                else _read_config_file(root, name, "disclosure.trust_anchors", MAX_PEM_BYTES)
+            )
             text = data.decode("ascii", errors="replace")
             if "-----BEGIN CERTIFICATE-----" not in text:
                 raise DisclosureConfigError(
@@ -180,6 +188,39 @@ class DisclosureService:
                 report, trust_configured=self._settings.trust_configured
             )
         return disclosure_findings(report, self._policy)
+
+
+def pin_trust_anchors(root: Path, tables: Mapping[str, Any]) -> dict[str, Any]:
+    """Policy tables to sign, with the certificates their trust anchor files hold now.
+
+    The owner signs the certificates themselves (``disclosure.trust_anchor_certs``), so that a
+    writer of the folder cannot swap a trust anchor later, and an export carries them for
+    ``check-published``. A file that cannot be read, or holds no certificate, is left to the
+    scan, which reports it.
+    """
+    out = dict(tables)
+    disclosure = out.get("disclosure")
+    if not isinstance(disclosure, Mapping):
+        return out
+    names = disclosure.get("trust_anchors", [])
+    names = [names] if isinstance(names, str) else names
+    certs: dict[str, str] = {}
+    for name in names if isinstance(names, list) else []:
+        if not isinstance(name, str) or not name:
+            continue
+        try:
+            text = _read_config_file(root, name, "disclosure.trust_anchors", MAX_PEM_BYTES).decode(
+                "ascii"
+            )
+        except (DisclosureConfigError, UnicodeDecodeError):
+            continue
+        if PEM_CERT in text:
+            certs[name] = text.strip() + "\n"
+    table = {k: v for k, v in disclosure.items() if k != "trust_anchor_certs"}
+    if certs:
+        table["trust_anchor_certs"] = certs
+    out["disclosure"] = table
+    return out
 
 
 def read_xmp_sidecar(path: Path) -> bytes | None:

@@ -24,9 +24,13 @@ Public API:
                                              heads) and how the chain of trust hangs together
         The export is written even when verification finds problems (an export is evidence, not
         a judgement); ``ExportResult.report`` carries the verification and the README says so.
+    export_signed(root, outdir, keys, trust, *, clock=None) -> ExportResult
+        The same, signed with this device's key, and only in a workspace whose owner this
+        device pinned (``twinreview export`` and the app's "Export logs…").
     ExportResult: outdir, files (relative paths written), report (VerifyReport), heads (dict).
     ExportError: the export cannot be made (outdir not empty, exporter not on the signed roster,
         no signed roster, I/O).
+    ExportNotTrusted: an ExportError: this device has not pinned the workspace's owner yet.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ from twinreview.core.rosterviews import render_views
 from twinreview.core.sshsig import NS_ENTRY, NS_LOG, NS_ROSTER, SigningKey, SshPublicKey
 from twinreview.core.verify import VerifyReport, find_log_files, verify_logs
 from twinreview.services.export_check import HEADS, heads_document
-from twinreview.services.keys import Identity
+from twinreview.services.keys import Identity, KeysError, KeyService
+from twinreview.services.trust import TrustStore
 
 README = "README.md"
 ROSTER_FILE = f"{ROSTER_DIR}/{ROSTER_LOG}"
@@ -64,6 +69,10 @@ ROSTER_FILE = f"{ROSTER_DIR}/{ROSTER_LOG}"
 
 class ExportError(TwinreviewError):
     """The export could not be made; the message is one line for the user."""
+
+
+class ExportNotTrusted(ExportError):
+    """This device has not pinned the workspace's owner yet, so it signs nothing there."""
 
 
 @dataclass
@@ -193,6 +202,38 @@ def export_workspace(
     except OSError as exc:
         raise ExportError(f"cannot write the export: {exc}") from None
     return result
+
+
+def export_signed(
+    root: Path,
+    outdir: Path,
+    keys: KeyService,
+    trust: TrustStore,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> ExportResult:
+    """:func:`export_workspace`, signed with this device's key, in a pinned workspace only.
+
+    The export signs what it copies: a device that has not pinned the workspace's owner (or
+    pinned another one) signs nothing there.
+
+    Raises:
+        ExportNotTrusted: the owner is not pinned on this device yet.
+        ExportError: another owner than the pinned one, no signing key, or see
+            :func:`export_workspace`.
+    """
+    check = trust.check(SignedRoster.load(root / ROSTER_DIR), root)
+    if check.state == "unpinned":
+        raise ExportNotTrusted(
+            f"this device has not trusted this workspace's owner ({check.owner_fingerprint}) yet"
+        )
+    if check.state == "mismatch":
+        raise ExportError(check.message)
+    try:
+        identity, key = keys.signer()
+    except KeysError as exc:
+        raise ExportError(str(exc)) from None
+    return export_workspace(root, outdir, identity, key, clock=clock)
 
 
 def _heads(

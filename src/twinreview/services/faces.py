@@ -204,26 +204,6 @@ class FaceEngine:
             return self._scan(loaded.image, load_big)
         return self._scan(loaded.image, None)
 
-    def scan_image(self, image: Image.Image) -> FaceScan:
-        """The faces in an already decoded, oriented image (RGB or convertible). Never raises."""
-        if self._problem is not None:
-            return FaceScan(error=self._problem)
-        img = image.convert("RGB")
-        if max(img.size) > DETECT_SIDE:
-            small = img.copy()
-            small.thumbnail((DETECT_SIDE, DETECT_SIDE), Image.Resampling.BILINEAR)
-            side = UPSAMPLE_FACTOR * max(small.size)
-
-            def load_big() -> Image.Image | None:
-                if max(img.size) < side:
-                    return None
-                big = img.copy()
-                big.thumbnail((side, side), Image.Resampling.BILINEAR)
-                return big
-
-            return self._scan(small, load_big)
-        return self._scan(img, None)
-
     def _scan(self, small: Image.Image, load_big: Any) -> FaceScan:
         assert self._dir is not None
         try:

@@ -11,7 +11,7 @@ Public API:
         ``KeyStore.from_system()`` uses ``keyring.get_keyring()`` (never ``set_keyring``).
         Tests pass an in-memory backend with ``allow_untrusted_backend=True``.
     IdentityStore(config_dir): ``identity.toml`` (public part only);
-        ``IdentityStore.default()`` uses ``TWINREVIEW_CONFIG_DIR`` or the platformdirs config dir.
+        ``IdentityStore.default()`` uses the user config folder (``services.paths``).
     KeyService(keystore, identities): ``init(principal, name, role) -> Identity``,
         ``current() -> Identity | None``, ``signer() -> tuple[Identity, SigningKey]``.
 
@@ -34,12 +34,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 from keyring.backend import KeyringBackend
 
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.roster import ROLES, format_allowed_signer
 from twinreview.core.sshsig import SigningKey, SshPublicKey, SshsigError
+from twinreview.services import paths
 
 _log = logging.getLogger(__name__)
 
@@ -189,6 +189,51 @@ class KeyStore:
         """``module.Class`` of the backend in use."""
         return ".".join(_backend_id(self.backend))
 
+    # -- secrets: the one place that talks to the keyring backend ------------------------------
+
+    def put_secret(self, name: str, text: str, what: str) -> None:
+        """Store ``text`` under ``name`` and read it back to be sure it was kept.
+
+        Args:
+            name: The keyring user name (``<kind> <fingerprint>``).
+            text: The secret, as text.
+            what: What it is, for messages ("the key").
+
+        Raises:
+            KeysError: the keyring refused (locked, no daemon, ...) or did not keep it.
+        """
+        try:
+            self.backend.set_password(KEYRING_SERVICE, name, text)
+            kept = self.backend.get_password(KEYRING_SERVICE, name)
+        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
+            _log.warning("the keyring refused to store %s", what, exc_info=exc)
+            raise KeysError(
+                f"the keyring refused to store {what} ({one_line(exc)}); {_fix_hint()}"
+            ) from None
+        if kept != text:
+            raise KeysError(f"the keyring did not keep {what} (stored and read back differ)")
+
+    def get_secret(self, name: str, what: str) -> str | None:
+        """The secret stored under ``name``, or None when the keyring has none.
+
+        Raises:
+            KeysError: the keyring could not be read.
+        """
+        try:
+            return self.backend.get_password(KEYRING_SERVICE, name)
+        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
+            _log.warning("cannot read %s from the keyring", what, exc_info=exc)
+            raise KeysError(
+                f"cannot read {what} from the keyring ({one_line(exc)}); {_fix_hint()}"
+            ) from None
+
+    def delete_secret(self, name: str) -> None:
+        """Remove a secret (nothing happens when it is not there)."""
+        with contextlib.suppress(Exception):
+            self.backend.delete_password(KEYRING_SERVICE, name)
+
+    # -- reviewer seeds ----------------------------------------------------------------------
+
     @staticmethod
     def _username(fingerprint: str) -> str:
         return f"ed25519-seed {fingerprint}"
@@ -197,17 +242,9 @@ class KeyStore:
         """Store a 32-byte seed under the key's fingerprint.
 
         Raises:
-            KeysError: the keyring refused (locked, no daemon, ...).
+            KeysError: the keyring refused or did not keep it.
         """
-        try:
-            self.backend.set_password(
-                KEYRING_SERVICE, self._username(fingerprint), base64.b64encode(seed).decode()
-            )
-        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
-            _log.warning("the keyring refused to store a key", exc_info=exc)
-            raise KeysError(
-                f"the keyring refused to store the key ({one_line(exc)}); {_fix_hint()}"
-            ) from None
+        self.put_secret(self._username(fingerprint), base64.b64encode(seed).decode(), "the key")
 
     def load_seed(self, fingerprint: str) -> bytes | None:
         """The seed for ``fingerprint``, or None if the keyring has none.
@@ -215,13 +252,7 @@ class KeyStore:
         Raises:
             KeysError: the keyring could not be read or holds something that is not a seed.
         """
-        try:
-            text = self.backend.get_password(KEYRING_SERVICE, self._username(fingerprint))
-        except Exception as exc:  # noqa: BLE001 (any backend failure is the keyring's, not ours)
-            _log.warning("cannot read a key from the keyring", exc_info=exc)
-            raise KeysError(
-                f"cannot read the key from the keyring ({one_line(exc)}); {_fix_hint()}"
-            ) from None
+        text = self.get_secret(self._username(fingerprint), "the key")
         if text is None:
             return None
         try:
@@ -234,8 +265,7 @@ class KeyStore:
 
     def delete_seed(self, fingerprint: str) -> None:
         """Remove the seed (used when an init is rolled back)."""
-        with contextlib.suppress(Exception):
-            self.backend.delete_password(KEYRING_SERVICE, self._username(fingerprint))
+        self.delete_secret(self._username(fingerprint))
 
 
 class IdentityStore:
@@ -247,11 +277,8 @@ class IdentityStore:
 
     @classmethod
     def default(cls) -> IdentityStore:
-        """The user config dir: ``TWINREVIEW_CONFIG_DIR`` if set, else platformdirs'."""
-        override = os.environ.get("TWINREVIEW_CONFIG_DIR")
-        if override:
-            return cls(Path(override))
-        return cls(platformdirs.user_config_path("twinreview", appauthor=False))
+        """The user config folder (:func:`twinreview.services.paths.config_dir`)."""
+        return cls(paths.config_dir())
 
     def load(self) -> Identity | None:
         """The stored identity, or None if there is none.
@@ -318,10 +345,11 @@ class KeyService:
             )
         key = SigningKey.generate()
         fingerprint = key.public.fingerprint
-        self.keystore.store_seed(fingerprint, key.seed)
-        if self.keystore.load_seed(fingerprint) != key.seed:
+        try:
+            self.keystore.store_seed(fingerprint, key.seed)
+        except KeysError:
             self.keystore.delete_seed(fingerprint)
-            raise KeysError("the keyring did not keep the key (stored and read back differ)")
+            raise
         identity = Identity(principal, display_name or principal, role, key.public)
         self.identities.save(identity)
         return identity

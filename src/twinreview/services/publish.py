@@ -10,13 +10,16 @@ same format with:
 - a C2PA manifest signed with the brand's certificate: actions declaring the same digital source
   type (``c2pa.created``, or ``c2pa.opened`` of the reviewed file when that file had Content
   Credentials of its own, which are kept as its parent), the reviewed file as ingredient, the
-  ``org.twinreview.signoff`` assertion (``core.signoff``) and, with ``no_training``, the
+  ``org.twinreview.signoff`` assertion (``core.signoff``: the decisions, the digest of the image
+  data they approved, the label's box) and, with ``no_training``, the
   ``c2pa.training-mining`` assertion saying notAllowed;
 - with ``label``, the workspace's visible AI label stamped in a corner first.
 
 Every copy is read back before it counts (disclosed, the manifest intact, the label found), and
 all of them are written into a staging folder next to ``outdir`` that is renamed into place at
-the end: a refusal or an error leaves nothing behind. The workspace is only read.
+the end: a refusal or an error leaves nothing behind. Each file is recorded, just before that, as
+a signed ``published`` entry in the publisher's own log (``services.published``); nothing else
+in the workspace is written.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,25 +48,45 @@ from twinreview.core.disclosure.c2pa_writer import (
 from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, resolve_inside
+from twinreview.core.imagedigest import image_digest
 from twinreview.core.labelstamp import LabelStampError, load_label, stamp_label
-from twinreview.core.policy import Decision, State
-from twinreview.core.signoff import LABEL, TRAINED, SignedDecision, Signoff, choose_source_type
+from twinreview.core.policy import Decision, State, declared_categories, declared_uses
+from twinreview.core.rostermodel import Consent, RosterState
+from twinreview.core.signoff import (
+    LABEL,
+    TRAINED,
+    SignedConsent,
+    SignedDecision,
+    Signoff,
+    choose_source_type,
+)
 from twinreview.core.verify import VerifiedEntry, VerifyReport, verify_workspace
 from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
-from twinreview.core.xmpwrite import main_packet, packet_with_source_type, put_main_packet
+from twinreview.core.xmpwrite import (
+    PublishedFields,
+    XmpWriteError,
+    main_packet,
+    packet_with_fields,
+    put_main_packet,
+)
 from twinreview.services.c2pa_signer import SignerCredentials
+from twinreview.services.consent import consent_reference
 from twinreview.services.disclosure import DisclosureService
+from twinreview.services.published import PublishRegister, RegisterError
 from twinreview.services.status import StatusReport, compute_status
 
 MAX_ASSET_BYTES = 512 * 1024 * 1024
 FORMATS = frozenset({"jpeg", "png", "webp"})
-TRAINING_MINING = "c2pa.training-mining"
+# The training-and-data-mining assertion as CAWG defines it now (C2PA's older
+# ``c2pa.training-mining`` is still read, by ``core.disclosure.c2pa_reader``).
+TRAINING_MINING = "cawg.training-mining"
 _TRAINING_ENTRIES = (
-    "c2pa.ai_generative_training",
-    "c2pa.ai_training",
-    "c2pa.data_mining",
-    "c2pa.ai_inference",
+    "cawg.ai_generative_training",
+    "cawg.ai_training",
+    "cawg.data_mining",
+    "cawg.ai_inference",
 )
+METADATA = "c2pa.metadata"
 _INGREDIENT_ID = "reviewed"
 _PARENT_STATES = frozenset(
     {C2paState.TRUSTED, C2paState.VALID_UNTRUSTED, C2paState.INVALID_CREDENTIAL_ONLY}
@@ -99,6 +122,7 @@ class Published:
         source_type: The digital source type it declares.
         approvals: ``principal (role)`` of each decision in its sign-off.
         size: Bytes written.
+        record: The fields of its signed ``published`` entry (``core.published``).
     """
 
     asset: str
@@ -106,6 +130,7 @@ class Published:
     source_type: str
     approvals: tuple[str, ...]
     size: int
+    record: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -138,6 +163,7 @@ class _Review:
     roster_head: tuple[int, str] | None
     workspace_id: str
     workspace_name: str
+    roster: RosterState | None
 
 
 @dataclass(frozen=True)
@@ -152,6 +178,7 @@ def publish_workspace(
     outdir: Path,
     credentials: SignerCredentials,
     *,
+    register: PublishRegister,
     assets: Sequence[str] | None = None,
     options: PublishOptions | None = None,
     verify: Callable[[Path], VerifyReport] | None = None,
@@ -166,6 +193,8 @@ def publish_workspace(
         ws: The workspace (only read).
         outdir: Absent, or an empty folder, outside the workspace.
         credentials: The brand's signing certificate chain and key.
+        register: Records each file in the publisher's signed log (checked before anything is
+            signed; written before the files are moved into place).
         assets: Workspace-relative paths to publish; default: every cleared asset.
         options: Label and training-mining choices.
         verify: Verifies the workspace's logs (``services.trust.Verifier.verify`` with this
@@ -181,10 +210,15 @@ def publish_workspace(
 
     Raises:
         PublishError: ``outdir`` is unusable, the label is asked for but the workspace has none,
-            C2PA refused the certificate, or the run was cancelled.
+            C2PA refused the certificate, the register cannot be written, or the run was
+            cancelled.
     """
     options = options or PublishOptions()
     _check_outdir(ws, outdir)
+    try:
+        register.ready(ws)
+    except RegisterError as exc:
+        raise PublishError(str(exc)) from None
     disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
     label = _label(ws, disclosure) if options.label else None
     report = (verify or verify_workspace)(ws.root)
@@ -198,6 +232,7 @@ def publish_workspace(
         report.roster.head,
         report.roster.workspace_id or "",
         report.roster.name or ws.name,
+        report.roster.current,
     )
     context = signing_context()
     _probe(credentials, context)
@@ -232,6 +267,10 @@ def publish_workspace(
             order = {job.asset.rel: i for i, job in enumerate(jobs)}
             published = [o for o in done if isinstance(o, Published)]
             result.published = sorted(published, key=lambda p: order[p.asset])
+            try:
+                register.record(ws, [p.record for p in result.published])
+            except RegisterError as exc:
+                raise PublishError(f"{exc}; nothing was written") from None
             _move_into_place(staging, outdir)
     except _Cancelled:
         raise PublishError("publishing was cancelled; nothing was written") from None
@@ -364,16 +403,25 @@ def _publish_one(
     source_type = choose_source_type(before.xmp.source_type, active, sidecar)
     parent = before.c2pa.state in _PARENT_STATES
 
-    work = stamp_label(data, fmt, label) if label is not None else data
-    base = main_packet(data, fmt)
-    packet = packet_with_source_type(base, source_type)
-    if packet is None and work is not data:
-        packet = base  # re-encoding dropped the XMP: put the original back
-    if packet is not None:
-        work = put_main_packet(work, fmt, packet)
+    digest = image_digest(data)
+    if digest is None:
+        raise PublishError("its image data cannot be read (a damaged file)")
+    consent = review.roster.consent_for(job.asset.model_id) if review.roster else None
+    if consent is None:
+        raise PublishError("the model's signed consent is gone; nothing can go out under it")
+    fields = _fields(job, review, consent, sidecar, source_type, options)
+    box = None
+    work = data
+    if label is not None:
+        work, box = stamp_label(data, fmt, label)
+    try:
+        packet = packet_with_fields(main_packet(data, fmt), fields)
+    except XmpWriteError as exc:
+        raise PublishError(str(exc)) from None
+    work = put_main_packet(work, fmt, packet)
 
-    signoff = _signoff(job, review)
-    manifest = _manifest(job.asset.rel, source_type, signoff, parent, options)
+    signoff = _signoff(job, review, digest, box, consent)
+    manifest = _manifest(job.asset.rel, source_type, signoff, parent, options, fields)
     ingredient = {
         "title": Path(job.asset.rel).name,
         "relationship": "parentOf" if parent else "componentOf",
@@ -381,7 +429,10 @@ def _publish_one(
         "label": _INGREDIENT_ID,
     }
     signed = sign_asset(work, mime, manifest, ingredient, data, signer, context)
-    _check_output(signed, disclosure, label is not None)
+    signer_name = _check_output(signed, disclosure, label is not None)
+    uses = declared_uses(sidecar)
+    if label is None and image_digest(signed) != digest:
+        raise PublishError("publishing changed its image data; nothing was written")
 
     rel_out = job.asset.rel.removeprefix("assets/")
     dest = staging / rel_out
@@ -390,16 +441,82 @@ def _publish_one(
         fh.write(signed)
         fh.flush()
         os.fsync(fh.fileno())
+    record = {
+        "asset": job.asset.rel,
+        "sha256": job.sha256,
+        "image_digest": digest,
+        "model": job.asset.model_id,
+        "person": fields.person_name,
+        "output": rel_out,
+        "output_sha256": hashlib.sha256(signed).hexdigest(),
+        "label": box is not None,
+        "label_box": signoff.to_json()["label_box"],
+        "source_type": source_type,
+        "signer": signer_name,
+        "consent": {
+            "entry_hash": consent.entry_hash,
+            "roster_seq": consent.seq,
+            "principal": consent.principal,
+        },
+        "uses": list(uses) if uses is not None else None,
+        "categories": list(declared_categories(sidecar)),
+        "decisions": [
+            {
+                "principal": d.principal,
+                "role": d.role,
+                "log": d.key,
+                "seq": d.seq,
+                "hash": d.entry_hash,
+            }
+            for d in signoff.decisions
+        ],
+    }
     return Published(
         job.asset.rel,
         rel_out,
         source_type,
         tuple(f"{d.principal} ({d.role})" for d in signoff.decisions),
         len(signed),
+        record,
     )
 
 
-def _signoff(job: _Job, review: _Review) -> Signoff:
+def _fields(
+    job: _Job,
+    review: _Review,
+    consent: Consent,
+    sidecar: Mapping[str, Any] | None,
+    source_type: str,
+    options: PublishOptions,
+) -> PublishedFields:
+    """Who is shown and under which consent, for the XMP and the ``c2pa.metadata`` assertion."""
+    model = job.asset.model_id
+    person = review.roster.model_person(model) if review.roster else None
+    generator = (sidecar or {}).get("generator")
+    if isinstance(generator, Mapping):
+        generator = generator.get("name")
+    return PublishedFields(
+        source_type=source_type,
+        person_name=person.display_name if person is not None else model,
+        person_id=person_id(review.workspace_id, model),
+        release_id=consent_reference(consent),
+        ai_system=generator.strip() if isinstance(generator, str) and generator.strip() else None,
+        no_training=options.no_training,
+    )
+
+
+def person_id(workspace_id: str, model_id: str) -> str:
+    """A stable identifier of a model in a workspace (no e-mail address leaves with the file)."""
+    return f"urn:twinreview:{workspace_id}:model:{model_id}"
+
+
+def _signoff(
+    job: _Job,
+    review: _Review,
+    digest: str,
+    box: tuple[int, int, int, int] | None,
+    consent: Consent,
+) -> Signoff:
     if not job.approvals:
         raise PublishError("cleared without a counting approval; nothing to sign off")
     decisions = []
@@ -408,6 +525,11 @@ def _signoff(job: _Job, review: _Review) -> Signoff:
         entry = review.entries.get((d.log, d.seq))
         if entry is None or entry.hash != d.entry_hash:
             raise PublishError(f"the decision of {d.principal} is not among the verified entries")
+        approved = entry.payload.get("image_digest")
+        if approved is not None and approved != digest:
+            raise PublishError(
+                f"the decision of {d.principal} names other image data than the file holds"
+            )
         decisions.append(
             SignedDecision(
                 principal=d.principal,
@@ -429,6 +551,16 @@ def _signoff(job: _Job, review: _Review) -> Signoff:
         roster_head=review.roster_head,
         decisions=tuple(decisions),
         sidecar_sha256=sidecar,
+        image_digest=digest,
+        label_box=box,
+        consent=SignedConsent(
+            entry_hash=consent.entry_hash,
+            roster_seq=consent.seq,
+            uses=consent.uses,
+            purpose=consent.purpose,
+            expires=consent.expires,
+            no_expiry=consent.no_expiry,
+        ),
     )
 
 
@@ -442,7 +574,12 @@ def _roster_of(entry: VerifiedEntry) -> tuple[int, str] | None:
 
 
 def _manifest(
-    rel: str, source_type: str, signoff: Signoff, parent: bool, options: PublishOptions
+    rel: str,
+    source_type: str,
+    signoff: Signoff,
+    parent: bool,
+    options: PublishOptions,
+    fields: PublishedFields,
 ) -> dict[str, Any]:
     agent = {"name": "twinreview", "version": __version__}
     first: dict[str, Any] = (
@@ -467,6 +604,8 @@ def _manifest(
     assertions: list[dict[str, Any]] = [
         {"label": "c2pa.actions.v2", "data": {"actions": actions}},
         {"label": LABEL, "data": signoff.to_json()},
+        # Binds the XMP fields: an edit of them breaks the manifest, a re-signed copy differs.
+        {"label": METADATA, "data": fields.metadata_assertion()},
     ]
     if options.no_training:
         assertions.append(
@@ -482,7 +621,7 @@ def _manifest(
     }
 
 
-def _check_output(data: bytes, disclosure: DisclosureService, labelled: bool) -> None:
+def _check_output(data: bytes, disclosure: DisclosureService, labelled: bool) -> str:
     report: DisclosureReport = inspect_bytes(data, settings=disclosure.settings)
     if report.c2pa.state in (C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE, C2paState.ABSENT):
         raise PublishError(
@@ -493,6 +632,7 @@ def _check_output(data: bytes, disclosure: DisclosureService, labelled: bool) ->
         raise PublishError(f"the signed copy reads as {report.verdict.value}, not disclosed")
     if labelled and (report.label is None or not report.label.found):
         raise PublishError("the stamped label is not found by the label check")
+    return report.c2pa.signer or ""
 
 
 def _move_into_place(staging: Path, outdir: Path) -> None:

@@ -1,27 +1,44 @@
 """``check-published``: was this published image really approved, by whom, per the signed logs?
 
 An auditor holds a published image and an export (``twinreview export``), no workspace. For each
-image :func:`check_published` reads its C2PA manifest (offline), which must be intact, takes the
-``org.twinreview.signoff`` assertion from the active manifest, and looks up every decision it
-names in the export: the export's heads file must verify (``services.export_check``), the
-decision's log must hold an entry at that seq with that hash, the entry must verify against the
-exported signed roster, and it must be an approval, by that principal in that role, of the very
-bytes the sign-off says were reviewed, in the same workspace, and still stand: the principal's
-last word on the asset in the export (withdrawn, rejected later) must still be that approval.
-Each failure is one sentence.
+image :func:`check_published` reads its C2PA manifest (offline), which must be intact and signed
+by a certificate that chains to a trust anchor (those the owner signed into the export's policy,
+``disclosure.trust_anchor_certs``, or the ones given), takes the ``org.twinreview.signoff``
+assertion from the active manifest, and looks up every decision it names in the export: the
+export's heads file must verify (``services.export_check``), the decision's log must hold an
+entry at that seq with that hash, the entry must verify against the exported signed roster, and
+it must be an approval, by that principal in that role, of the very bytes the sign-off says were
+reviewed, in the same workspace, and still stand: the principal's last word on the asset in the
+export (withdrawn, rejected later) must still be that approval.
+
+The pixels: every decision names the digest of the image data it approved
+(``core.imagedigest``); the published file's own digest must be that one. When the publisher
+stamped a visible label the digest cannot match: the sign-off gives the label's box, and with
+the workspace the approved file is read and every pixel outside the box compared
+(``core.labelstamp.compare_outside``); without it the result says the label was stamped by the
+(trusted) publisher and the rest was not compared. A decision signed before decisions carried a
+digest is checked through the workspace's file (its sha256 must be the approved one); without
+the workspace it fails. Each failure is one sentence.
+
+With an export made after publishing, the model's consent now is judged too, as ``twinreview
+published`` judges it (``core.published``): a file out of consent fails with the reason; a
+consent ending within 30 days gives its "take it down by" date.
 
 Public API:
-    check_published(files, export, *, trust=None) -> list[PublishedCheck]
-    PublishedCheck: path, ok, problems, signoff, signer, c2pa_state; ``to_json()``.
+    check_published(files, export, *, trust=None, trust_anchors=(), workspace=None)
+        -> list[PublishedCheck]
+    PublishedCheck: path, ok, problems, notes, signoff, signer, c2pa_state; ``to_json()``.
     read_signoff(data, context) -> Signoff | None: the sign-off a file carries (not checked).
     ExportCheckError (re-raised from ``read_export_heads``): the export itself is unusable.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +46,31 @@ from twinreview.core.disclosure import C2paState
 from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
 from twinreview.core.disclosure.c2pa_writer import C2paSignError, read_store
 from twinreview.core.disclosure.inspect import MAX_FILE_BYTES
+from twinreview.core.disclosure.model import C2paReport
+from twinreview.core.disclosure.policy import PEM_CERT
 from twinreview.core.disclosure.sniff import sniff
+from twinreview.core.disclosure.xmp import extract_packets
+from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import iso_utc, one_line
-from twinreview.core.files import read_regular
+from twinreview.core.files import read_regular, resolve_inside
+from twinreview.core.imagedigest import image_digest
+from twinreview.core.labelstamp import compare_outside
 from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
+from twinreview.core.published import Judgement, PublishedRecord, judge
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
+from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
     ROSTER_FILE,
+    ExportCheckError,
     ExportHeads,
     compare_with_export,
     read_export_file,
     read_export_heads,
 )
+from twinreview.services.publish import METADATA
+from twinreview.services.published import published_records
 from twinreview.services.status import verified_decisions
 from twinreview.services.trust import TrustStore
 
@@ -62,7 +90,13 @@ class PublishedCheck:
         problems: One sentence each.
         signoff: The sign-off assertion, when one was read.
         signer: Who signed the C2PA manifest (the certificate's name), if read.
-        c2pa_state: The manifest's state (``valid-untrusted``, ``invalid-integrity``...).
+        c2pa_state: The manifest's state (``trusted``, ``invalid-integrity``...).
+        notes: What was checked how, one sentence each (the label stamped by the publisher).
+        pixels: ``same-image-data`` (its image data digest is the approved one),
+            ``label-compared`` (stamped label; the rest compared with the approved file),
+            ``label-not-compared`` (stamped label; no workspace to compare with), or "".
+        consent: Her consent now per the export: ``in_consent``, ``take_down_by``,
+            ``out_of_consent`` (then among the problems), or "" when not known.
     """
 
     path: str
@@ -71,6 +105,9 @@ class PublishedCheck:
     signoff: Signoff | None = None
     signer: str | None = None
     c2pa_state: str = ""
+    notes: tuple[str, ...] = ()
+    pixels: str = ""
+    consent: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """One record of ``check-published --json``."""
@@ -78,6 +115,9 @@ class PublishedCheck:
             "path": self.path,
             "ok": self.ok,
             "problems": list(self.problems),
+            "notes": list(self.notes),
+            "pixels": self.pixels,
+            "consent": self.consent,
             "c2pa_state": self.c2pa_state,
             "signer": self.signer,
             "signoff": self.signoff.to_json() if self.signoff else None,
@@ -91,20 +131,64 @@ class _Export:
     entries: Mapping[tuple[str, int], Sequence[VerifiedEntry]]
     damaged: Mapping[str, str]
     decisions: Sequence[Decision]
+    published: Sequence[PublishedRecord] = ()
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+@dataclass(frozen=True)
+class _Pixels:
+    """What is known about a file's pixels: its own digest, and the approved file's."""
+
+    digest: str | None
+    label_box: tuple[int, int, int, int] | None
+    workspace_digest: str | None
+    workspace_problem: str | None
+    approved: bytes | None = field(default=None, repr=False)
+    xmp: Mapping[str, Any] = field(default_factory=dict)
 
 
 def check_published(
-    files: Sequence[Path], export: Path, *, trust: TrustStore | None = None
+    files: Sequence[Path],
+    export: Path,
+    *,
+    trust: TrustStore | None = None,
+    trust_anchors: Sequence[str] = (),
+    workspace: Path | None = None,
 ) -> list[PublishedCheck]:
     """Check each published file's sign-off against the export (see the module docstring).
 
+    Args:
+        files: The published files.
+        export: A ``twinreview export`` folder.
+        trust: This device's pins (the export's owner must be the pinned one, when pinned).
+        trust_anchors: PEM texts trusted besides those of the export's signed policy.
+        workspace: The workspace folder, to compare a labelled image (or one approved before
+            decisions named their image data) with the approved file.
+
     Raises:
         ExportCheckError: the export's heads file is missing, malformed or not signed by a key
-            its own roster gives the exporter (nothing in it can then be relied on).
+            its own roster gives the exporter (nothing in it can then be relied on), or the
+            trust anchors cannot be used.
     """
     loaded = _load_export(export, trust)
-    context = make_context()
-    return [_check_file(path, loaded, context) for path in files]
+    anchors = [*export_anchors(loaded.roster), *trust_anchors]
+    try:
+        context = make_context("".join(a.strip() + "\n" for a in anchors) or None)
+    except ValueError as exc:
+        raise ExportCheckError(str(exc)) from None
+    return [_check_file(path, loaded, context, bool(anchors), workspace) for path in files]
+
+
+def export_anchors(roster: SignedRoster) -> list[str]:
+    """The trust anchors (PEM) the owner signed into the roster's current policy."""
+    state = roster.current
+    if state is None or state.policy is None:
+        return []
+    disclosure = state.policy.tables.get("disclosure")
+    certs = disclosure.get("trust_anchor_certs") if isinstance(disclosure, Mapping) else None
+    if not isinstance(certs, Mapping):
+        return []
+    return [v for _, v in sorted(certs.items()) if isinstance(v, str) and PEM_CERT in v]
 
 
 def _load_export(export: Path, trust: TrustStore | None) -> _Export:
@@ -122,17 +206,21 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         for log in heads.logs:
             if log in p.message or heads.logs[log].file == p.file:
                 damaged.setdefault(log, f"{p.kind}: {p.message}")
-    return _Export(heads, roster, entries, damaged, verified_decisions(report))
+    return _Export(
+        heads, roster, entries, damaged, verified_decisions(report), published_records(report)
+    )
 
 
-def _check_file(path: Path, export: _Export, context: Any) -> PublishedCheck:
+def _check_file(
+    path: Path, export: _Export, context: Any, anchored: bool, workspace: Path | None
+) -> PublishedCheck:
     label = str(path)
     try:
         data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
         return PublishedCheck(label, False, (f"cannot read the file ({exc.strerror or exc})",))
     mime = sniff(data).mime
-    c2pa = read_c2pa(data, mime, context, trust_configured=False)
+    c2pa = read_c2pa(data, mime, context, trust_configured=anchored)
     state = c2pa.state.value
     if c2pa.state in _BROKEN:
         why = ", ".join(c2pa.failures[:3]) or "unreadable"
@@ -143,8 +231,6 @@ def _check_file(path: Path, export: _Export, context: Any) -> PublishedCheck:
             signer=c2pa.signer,
             c2pa_state=state,
         )
-    # An expired or untrusted brand certificate does not make the content or the sign-off
-    # less intact (and without a timestamp every certificate expires one day): integrity counts.
     if c2pa.state not in _INTACT:
         return PublishedCheck(
             label,
@@ -153,13 +239,142 @@ def _check_file(path: Path, export: _Export, context: Any) -> PublishedCheck:
             signer=c2pa.signer,
             c2pa_state=state,
         )
+    if c2pa.state is not C2paState.TRUSTED:
+        return PublishedCheck(
+            label, False, (_untrusted(c2pa, anchored),), signer=c2pa.signer, c2pa_state=state
+        )
     try:
         manifest = _active_manifest(read_store(data, mime, context))
         signoff = Signoff.from_json(_assertion(manifest, LABEL))
     except (C2paSignError, SignoffError) as exc:
         return PublishedCheck(label, False, (one_line(exc),), signer=c2pa.signer, c2pa_state=state)
-    problems = _problems(signoff, manifest, export)
-    return PublishedCheck(label, not problems, tuple(problems), signoff, c2pa.signer, state)
+    pixels = _pixels(data, signoff, workspace)
+    problems = _problems(signoff, manifest, export, pixels)
+    notes: list[str] = []
+    kind = "same-image-data"
+    if signoff.label_box is not None:
+        x, y, w, h = signoff.label_box
+        where = f"a visible AI label was stamped by the publisher ({c2pa.signer}) at x {x}, y {y}"
+        where += f", {w}x{h} pixels"
+        if pixels.workspace_digest is not None:
+            kind = "label-compared"
+            notes.append(f"{where}; every other pixel was compared with the approved file")
+            if not problems and pixels.approved is not None:
+                problem = compare_outside(pixels.approved, data, signoff.label_box)
+                if problem:
+                    problems.append(problem)
+        else:
+            kind = "label-not-compared"
+            notes.append(
+                f"{where}; the pixels outside it were not compared with the approved file "
+                "(pass --workspace WS to compare them)"
+            )
+    consent = _consent_now(data, signoff, export)
+    if consent is not None:
+        if consent.out:
+            problems.extend(f"out of consent: {r}" for r in consent.reasons)
+        else:
+            notes.append(f"the model's consent, per this export: {consent.summary()}")
+    return PublishedCheck(
+        label,
+        not problems,
+        tuple(problems),
+        signoff,
+        c2pa.signer,
+        state,
+        tuple(notes),
+        kind,
+        consent.state.value if consent is not None else "",
+    )
+
+
+def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | None:
+    """Her consent now, per the export, for the file.
+
+    From its ``published`` entry when the export has one, else from what the sign-off says it
+    went out under. The approvals are checked apart (``_superseded``).
+    """
+    if signoff.consent is None:
+        return None
+    sha = hashlib.sha256(data).hexdigest()
+    record = next((r for r in export.published if r.output_sha256 == sha), None)
+    if record is None:
+        record = PublishedRecord(
+            publisher="",
+            ts=export.at,
+            log="",
+            seq=0,
+            entry_hash="",
+            asset=signoff.asset,
+            sha256=signoff.asset_sha256,
+            image_digest=signoff.image_digest,
+            model=signoff.model,
+            output="",
+            output_sha256=sha,
+            label=signoff.label_box is not None,
+            consent_hash=signoff.consent.entry_hash,
+            consent_seq=signoff.consent.roster_seq,
+            consent_principal="",
+            uses=None,
+            categories=(),
+            approvals=(),
+            uses_known=False,
+        )
+    state = export.roster.current
+    person = state.model_person(signoff.model) if state is not None else None
+    return judge(
+        record,
+        export.roster,
+        (),
+        export.at,
+        model_name=person.display_name if person is not None else None,
+    )
+
+
+def _untrusted(c2pa: C2paReport, anchored: bool) -> str:
+    who = c2pa.signer or "an unnamed signer"
+    issuer = f", issued by {c2pa.signer_issuer}" if c2pa.signer_issuer else ""
+    if not anchored:
+        return (
+            f"its Content Credentials were signed by {who}{issuer}, and there is no trust anchor "
+            "to check that signer against: the export's signed policy names none (pass "
+            "--trust-anchor PEM)"
+        )
+    expired = " (its certificate has expired)" if any("expired" in f for f in c2pa.failures) else ""
+    return (
+        f"its Content Credentials were signed by {who}{issuer}, which is not trusted: the "
+        f"certificate does not chain to a trust anchor of the export's signed policy or "
+        f"--trust-anchor{expired}"
+    )
+
+
+def _pixels(data: bytes, signoff: Signoff, workspace: Path | None) -> _Pixels:
+    digest = image_digest(data)
+    packets, _ = extract_packets(data, sniff(data).format)
+    xmp = read_fields(packets[0].data) if packets else {}
+    if workspace is None:
+        return _Pixels(digest, signoff.label_box, None, None, xmp=xmp)
+    try:
+        approved = read_regular(resolve_inside(workspace, signoff.asset), MAX_FILE_BYTES)
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
+        return _Pixels(
+            digest,
+            signoff.label_box,
+            None,
+            f"cannot read {signoff.asset} in the workspace ({why})",
+            xmp=xmp,
+        )
+    if hashlib.sha256(approved).hexdigest() != signoff.asset_sha256:
+        return _Pixels(
+            digest,
+            signoff.label_box,
+            None,
+            f"the workspace's {signoff.asset} is no longer the file that was approved (its "
+            "sha256 differs)",
+            xmp=xmp,
+        )
+    return _Pixels(digest, signoff.label_box, image_digest(approved), None, approved, xmp)
 
 
 def read_signoff(data: bytes, context: Any) -> Signoff | None:
@@ -201,7 +416,9 @@ def _assertion(manifest: Mapping[str, Any], label: str) -> Any:
     )
 
 
-def _problems(signoff: Signoff, manifest: Mapping[str, Any], export: _Export) -> list[str]:
+def _problems(
+    signoff: Signoff, manifest: Mapping[str, Any], export: _Export, pixels: _Pixels
+) -> list[str]:
     problems: list[str] = []
     heads = export.heads
     if signoff.workspace_id != heads.workspace_id:
@@ -225,16 +442,106 @@ def _problems(signoff: Signoff, manifest: Mapping[str, Any], export: _Export) ->
             problems.append(
                 "its ingredient is another file than the one the sign-off says was reviewed"
             )
+    problems.extend(_metadata_problems(signoff, manifest, export, pixels.xmp))
     if signoff.roster_head is not None and export.roster.state_at(*signoff.roster_head) is None:
         problems.append(
             f"the roster head it names (entry {signoff.roster_head[0]}) is not in the exported "
             "signed roster"
         )
+    approved: dict[str, list[str]] = {}
     for d in signoff.decisions:
         problem = _decision_problem(d, signoff, export)
         if problem:
             problems.append(problem)
+            continue
+        payload = _payload(d, export)
+        digest = payload.get("image_digest") if payload is not None else None
+        who = f"{d.principal} ({d.role})"
+        if not isinstance(digest, str):
+            if pixels.workspace_digest is None:
+                problems.append(
+                    f"the decision of {who} does not name the image data it approved (signed "
+                    "before decisions did): check the file with --workspace WS"
+                    + (f"; {pixels.workspace_problem}" if pixels.workspace_problem else "")
+                )
+                continue
+            digest = pixels.workspace_digest
+        approved.setdefault(digest, []).append(who)
+    problems.extend(_pixel_problems(signoff, pixels, approved))
     return problems
+
+
+def _metadata_problems(
+    signoff: Signoff, manifest: Mapping[str, Any], export: _Export, xmp: Mapping[str, Any]
+) -> list[str]:
+    """The XMP fields against the ``c2pa.metadata`` assertion, and her consent in the export."""
+    out: list[str] = []
+    try:
+        bound = _assertion(manifest, METADATA)
+    except SignoffError:
+        bound = None  # published before the fields were bound: nothing to compare
+    if isinstance(bound, Mapping):
+        signed = {k: v for k, v in bound.items() if k != "@context"}
+        for name in sorted(set(signed) | set(xmp)):
+            if signed.get(name) != xmp.get(name):
+                out.append(
+                    f"its XMP {name} is {_short(xmp.get(name))}, but its Content Credentials "
+                    f"bind {_short(signed.get(name))}: the metadata was changed"
+                )
+                break
+    consent = signoff.consent
+    if consent is None:
+        return out
+    entry = next(
+        (e for e in export.roster.entries if e.line_hash == consent.entry_hash and e.ok), None
+    )
+    if entry is None or entry.kind != "consent" or entry.payload.get("model") != signoff.model:
+        out.append(
+            f"the consent it names ({consent.entry_hash[:16]}...) is not a consent of model "
+            f"{signoff.model!r} in the exported signed roster"
+        )
+    elif isinstance(bound, Mapping) and bound.get("plus:ModelReleaseID") != [
+        CONSENT_REF_PREFIX + consent.entry_hash
+    ]:
+        out.append("its model release id does not name the consent its sign-off names")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "absent"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _pixel_problems(
+    signoff: Signoff, pixels: _Pixels, approved: Mapping[str, Sequence[str]]
+) -> list[str]:
+    if pixels.workspace_problem is not None and signoff.label_box is not None:
+        return [pixels.workspace_problem]
+    if signoff.label_box is None and pixels.digest is None:
+        return ["its image data cannot be read (a damaged file)"]
+    out: list[str] = []
+    if signoff.label_box is None:
+        wrong = {d: who for d, who in approved.items() if d != pixels.digest}
+        for d, who in sorted(wrong.items()):
+            out.append(
+                f"its image data (digest {str(pixels.digest)[:16]}...) is not the image that "
+                f"was approved by {', '.join(who)} (digest {d[:16]}...)"
+            )
+        return out
+    # A stamped label changes the pixels: the decisions must agree with each other, with the
+    # sign-off and with the approved file; the pixels are compared outside the label.
+    named = {signoff.image_digest, pixels.workspace_digest} - {None}
+    if len(set(approved) | named) > 1:
+        out.append(
+            "the decisions, the sign-off and the approved file do not name the same image "
+            "data: the label was stamped on another image than the one approved"
+        )
+    return out
+
+
+def _payload(d: SignedDecision, export: _Export) -> Mapping[str, Any] | None:
+    good = [e for e in export.entries.get((d.key, d.seq), ()) if e.hash == d.entry_hash and e.ok]
+    return good[0].payload if good else None
 
 
 def _decision_problem(d: SignedDecision, signoff: Signoff, export: _Export) -> str | None:

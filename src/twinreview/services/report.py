@@ -28,6 +28,7 @@ from typing import IO, Any
 
 from twinreview.core.errors import iso_utc
 from twinreview.core.findings import Finding, Severity
+from twinreview.core.reasons import reasons_text
 from twinreview.core.verify import GOOD
 from twinreview.services.csvout import write_rows
 from twinreview.services.export_check import ExportSignature
@@ -192,6 +193,7 @@ class SignOffReport:
     roster_head: LogHead | None = None
     workspace_policy: Mapping[str, Any] | None = None
     consents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    published: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document (``twinreview report --json``)."""
@@ -219,6 +221,7 @@ class SignOffReport:
             },
             "orphans": list(self.orphans),
             "notices": list(self.notices),
+            "published": dict(self.published) if self.published is not None else None,
         }
 
 
@@ -265,7 +268,7 @@ def _csv_rows(report: SignOffReport) -> Iterator[dict[str, str]]:
                 f"{d.principal} ({d.role}) {d.ts}" for d in counting if d.decision == "approve"
             ),
             "rejections": "; ".join(
-                f"{d.principal} ({d.role}) {d.ts}: {', '.join(d.reasons) or 'no reason'}"
+                f"{d.principal} ({d.role}) {d.ts}: {reasons_text(d.reasons)}"
                 for d in counting
                 if d.decision == "reject"
             ),

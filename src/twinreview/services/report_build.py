@@ -10,8 +10,9 @@ Public API:
         model's own signed consent (roster entries); then the heads of the signed roster and of
         every log (seq and sha256 of the last line) and, for each export folder given, its
         whole-file signatures and its signed heads file, checked against the export's signed
-        roster and compared with the workspace (``services.export_check``). Nothing in the
-        workspace is written.
+        roster and compared with the workspace (``services.export_check``); and every file that
+        was published with its state under the model's consent (``services.published``).
+        Nothing in the workspace is written.
     thumbnail_data_uri(path, size=THUMB_PX) -> str | None.
     THUMB_PX.
 
@@ -43,10 +44,12 @@ from twinreview.core.policy import (
     State,
     decision_from_payload,
 )
+from twinreview.core.reasons import reasons_text
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
 from twinreview.core.verify import TORN_TAIL, VerifiedEntry, VerifyReport
 from twinreview.services.export_check import check_export_signatures
+from twinreview.services.published import published_report
 from twinreview.services.report import (
     COUNTS,
     IGNORED,
@@ -176,6 +179,7 @@ def build_report(
         roster_head=_roster_head(ws.root, roster),
         workspace_policy=_workspace_policy(roster),
         consents=_consents(roster, ws.models),
+        published=published_report(ws, at=status.now, report=verification).to_json(),
     )
 
 
@@ -304,7 +308,7 @@ def _status_lines(ev: Evaluation, people: Mapping[str, str]) -> tuple[str, ...]:
     for d in ev.approvals:
         lines.append(f"Approved by {_who(d.principal, people)} as {d.role} on {iso_utc(d.ts)}.")
     for d in ev.rejections:
-        why = ", ".join(d.reasons) or "no reason given"
+        why = reasons_text(d.reasons)
         lines.append(f"Rejected by {_who(d.principal, people)} as {d.role} ({why}).")
     lines.extend(ev.problems)
     if ev.stale:

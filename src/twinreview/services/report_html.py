@@ -22,7 +22,8 @@ from typing import Any
 import jinja2
 
 from twinreview.core.errors import iso_utc
-from twinreview.core.policy import REASON_CODES, parse_timestamp
+from twinreview.core.policy import parse_timestamp
+from twinreview.core.reasons import REASON_CODES, UNKNOWN_REASON
 from twinreview.core.verify import GOOD
 from twinreview.services import report as model
 from twinreview.services.report import AssetSection, SignOffReport
@@ -98,6 +99,7 @@ def _environment() -> jinja2.Environment:
         RELATION_TEXT=_RELATION_TEXT,
         BAD_RELATIONS=model.BAD_RELATIONS,
         REASON_CODES=REASON_CODES,
+        UNKNOWN_REASON=UNKNOWN_REASON,
         GOOD=GOOD,
         who=_who,
         mapping=_mapping,

@@ -10,8 +10,8 @@ Public API:
     RosterService(keys, trust, verifier, *, clock=None)
         ``init(root, name)``, ``trust_workspace(root, fingerprint=None)``, ``add_person(...)``,
         ``request_join(...)``, ``approve(root, principal)``, ``revoke_key(...)``,
-        ``remove_person(...)``, ``set_admin(...)``, ``set_policy(root)``, ``consent(...)``,
-        ``migrate(root)``, ``show(root)``.
+        ``remove_person(...)``, ``reset_model(...)``, ``set_admin(...)``,
+        ``set_policy(root, tables=None)``, ``consent(...)``, ``migrate(root)``, ``show(root)``.
     RosterAdminError: one line for the user.
 """
 
@@ -27,7 +27,7 @@ from twinreview.core.declog import LogError
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.roster import ROLES, Person, Roster
 from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterLogError
+from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterLogError, RosterPerson
 from twinreview.core.rosterviews import policy_tables, view_problems, write_views
 from twinreview.core.rosterwrite import JoinRequest, pending_requests
 from twinreview.core.rosterwrite import RosterWriter as _Writer
@@ -35,6 +35,7 @@ from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.core.sshsig import SigningKey, SshPublicKey
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace, WorkspaceError, read_file_config
+from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.trust import PinCheck, TrustError, TrustStore, Verifier
 
@@ -175,7 +176,7 @@ class RosterService:
             assert roster.workspace_id is not None
             assert roster.owner_key is not None
             self._trust.pin(roster.workspace_id, roster.owner_key.fingerprint, roster.name, ws.root)
-            tables = policy_tables(ws.file_config)
+            tables = pin_trust_anchors(ws.root, policy_tables(ws.file_config))
             if tables:
                 roster = writer.append("policy", {"policy": tables})
         except (RosterLogError, LogError, TrustError) as exc:
@@ -262,6 +263,69 @@ class RosterService:
             raise RosterAdminError(f"{person.principal} is already on the roster with this key")
         return roster
 
+    def reset_model(
+        self,
+        root: Path,
+        principal: str,
+        key: SshPublicKey,
+        *,
+        models: Sequence[str] = (),
+        name: str | None = None,
+    ) -> SignedRoster:
+        """Give a model a key none of her own keys signed (owner only; everyone is shown it).
+
+        For a model on the roster, the key is added to her entry (her laptop was lost). For a
+        model who was removed, she is added back with the key; with ``models``, ``principal``
+        becomes the model person of those model ids (each must have no model person now). Her
+        consent from before lapses; her rejects from before stand.
+        """
+        ws = _open(root)
+        roster = self._roster(ws.root)
+        state = roster.current
+        assert state is not None
+        _, signer = self._signer()
+        known = state.persons.get(principal)
+        if known is not None:
+            if known.role != "model":
+                raise RosterAdminError(f"{principal} is not a model; only a model's key is reset")
+            if models and set(models) - set(known.models):
+                raise RosterAdminError(
+                    f"{principal} is on the roster: reset her key, then give her model ids with "
+                    "'twinreview roster add'"
+                )
+            fields: dict[str, Any] = {
+                "person": principal,
+                "new_key": key.openssh(),
+                "reset": True,
+            }
+            return self._append(ws.root, signer, "add_key", fields)
+        earlier = _last_seen(roster, principal)
+        chosen = tuple(dict.fromkeys(models)) or tuple(
+            m for m, p in sorted(state.model_of.items()) if p == principal
+        )
+        if not chosen:
+            raise RosterAdminError(
+                f"{principal} was never a model here; name the model ids with --model"
+            )
+        person = Person(
+            principal,
+            name or (earlier.display_name if earlier is not None else principal),
+            "model",
+            chosen,
+        )
+        _check_person(ws, person)
+        fields = {
+            "person": principal,
+            "name": person.display_name,
+            "role": "model",
+            "models": list(chosen),
+            "keys": [key.openssh()],
+            "admin": False,
+            "request": None,
+            "reset": True,
+        }
+        return self._append(ws.root, signer, "add_person", fields)
+
     def request_join(
         self, root: Path, models: Sequence[str], role: str | None = None, name: str | None = None
     ) -> Path:
@@ -334,17 +398,27 @@ class RosterService:
         _, signer = self._signer()
         return self._append(root, signer, "update_person", {"person": principal, "admin": admin})
 
-    def set_policy(self, root: Path) -> SignedRoster:
-        """Sign the current ``twinreview.toml`` policy tables as the workspace policy.
+    def set_policy(self, root: Path, tables: Mapping[str, Any] | None = None) -> SignedRoster:
+        """Sign policy tables as the workspace policy: ``tables``, or else ``twinreview.toml``'s.
 
         Invalid tables are refused, never signed (a signed policy that does not parse would
         keep the workspace from opening). The policy signed before is not parsed, so a broken
         one can be replaced.
         """
         try:
-            folder, file_config = read_file_config(root)
-            tables = policy_tables(file_config)
-            settings_from_config(tables)
+            if tables is None:
+                folder, file_config = read_file_config(root)
+                tables = pin_trust_anchors(folder, policy_tables(file_config))
+                settings_from_config(tables)
+            else:
+                folder = Path(root).expanduser().resolve()
+                given = tables
+                tables = policy_tables(given)
+                unknown = sorted(set(given) - set(tables))
+                if unknown:
+                    raise RosterAdminError(f"{unknown[0]!r} is not a table of the policy")
+                tables = pin_trust_anchors(folder, tables)
+                settings_from_config(tables, source="the new rules")
         except (WorkspaceError, SettingsError) as exc:
             raise RosterAdminError(str(exc)) from None
         _, signer = self._signer()
@@ -404,13 +478,25 @@ class RosterService:
         require: Sequence[str] = ("model", "agent"),
         withdraw: bool = False,
         signer: Signer | None = None,
+        purpose: str | None = None,
+        pay_terms: str | None = None,
+        exclude: Sequence[str] = (),
+        no_expiry: bool = False,
     ) -> SignedRoster:
-        """Sign the model's consent (only she can): give, narrow, widen or withdraw it."""
+        """Sign the model's consent (only she can): give, narrow, widen or withdraw it.
+
+        The terms (``core.consent``): the uses (None: any), the purpose in her words, the end
+        date or an explicit ``no_expiry``, her pay-terms reference, the content she excludes and
+        the roles that must approve. The command line and the app ask for each explicitly
+        (``services.consent.ConsentForm``); this call signs what it is given.
+        """
         if signer is None:
             _, signer = self._signer()
         bad = [r for r in require if r not in ROLES]
         if bad:
             raise RosterAdminError(f"unknown role {bad[0]!r} (roles: {', '.join(ROLES)})")
+        if no_expiry and expires is not None:
+            raise RosterAdminError("give an end date or no end date, not both")
         fields: dict[str, Any] = {
             "model": model_id,
             "uses": [u.strip().lower() for u in uses if u.strip()] if uses is not None else None,
@@ -419,6 +505,15 @@ class RosterService:
             "veto": True,
             "withdrawn": withdraw,
         }
+        # The terms are written only when given, so a consent signed without them reads as before.
+        if purpose is not None:
+            fields["purpose"] = purpose
+        if pay_terms is not None:
+            fields["pay_terms"] = pay_terms
+        if exclude:
+            fields["exclude"] = [c.strip().lower() for c in exclude if c.strip()]
+        if no_expiry:
+            fields["no_expiry"] = True
         return self._append(root, signer, "consent", fields)
 
     # -- migration ---------------------------------------------------------------------------
@@ -559,6 +654,7 @@ class RosterService:
                 else None
             ),
             "revoked": sorted(state.revoked) if state is not None else [],
+            "resets": [r.to_json() for r in state.resets] if state is not None else [],
             "pending": [
                 {
                     "principal": r.principal,
@@ -578,6 +674,15 @@ def _open(root: Path) -> Workspace:
         return Workspace.open(root)
     except WorkspaceError as exc:
         raise RosterAdminError(str(exc)) from None
+
+
+def _last_seen(roster: SignedRoster, principal: str) -> RosterPerson | None:
+    """The person as the roster last listed them (they may have been removed since)."""
+    for state in reversed(roster.states):
+        found = state.persons.get(principal)
+        if found is not None:
+            return found
+    return None
 
 
 def _check_person(ws: Workspace, person: Person) -> None:

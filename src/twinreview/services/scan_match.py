@@ -147,17 +147,23 @@ class Matcher:
         # Assets against each other: the same image twice in one batch.
         for c, v in zip(dup_cands, verdicts[len(cands) :], strict=True):
             a, b = asset_idx[c.query], asset_idx[c.ref]
-            # Each side's evidence maps that side onto the other (the inverse for b).
-            for x, y, seen in ((a, b, v), (b, a, v.inverse() if v is not None else None)):
-                m = similarity.decide(c, seen, th, unverified=UNVERIFIED)
-                if m is None:
-                    break
-                evidence = dict(m.evidence)
+            m = similarity.decide(c, v, th, unverified=UNVERIFIED)
+            if m is None:
+                continue
+            # The pair is decided once; each side's evidence maps that side onto the other (the
+            # inverse for b), with the hash alignment seen from that side when it agrees too.
+            back = similarity.reverse(c, asset_fps)
+            seen = v.inverse() if v is not None else None
+            m_back = similarity.decide(back, seen, th, unverified=UNVERIFIED) or similarity.decide(
+                c, seen, th, unverified=UNVERIFIED
+            )
+            assert m_back is not None  # the same verification, or the same hashes, decide it
+            for x, y, match in ((a, b, m), (b, a, m_back)):
+                evidence = dict(match.evidence)
                 if c.clear_cut(th):
                     evidence.update(CLEAR_CUT_DUPLICATE)
-                other = corpus.assets[y].rel
                 out.setdefault(x, []).append(
-                    make.duplicate_in_batch(severities, other=other, match=evidence)
+                    make.duplicate_in_batch(severities, other=corpus.assets[y].rel, match=evidence)
                 )
 
         # Assets against what reviewers rejected before.
@@ -219,21 +225,39 @@ class Matcher:
                 hits.setdefault(a, []).append((r, m.evidence))
         for a, found in hits.items():
             asset = corpus.assets[a]
-            for r, ev in found:
-                if r.path == asset.rel and r.sha256 == asset.analysis.sha256:
-                    continue  # the very decision about this file, not a resubmission
-                out.setdefault(a, []).append(
-                    make.resubmitted_rejected(
-                        settings.severities,
-                        path=r.path,
-                        principal=r.principal,
-                        role=r.role,
-                        ts=r.ts,
-                        reasons=r.reasons,
-                        note=r.note,
-                        match=ev,
-                    )
+            # The very decision about this file is not a resubmission.
+            found = [
+                (r, ev)
+                for r, ev in found
+                if not (r.path == asset.rel and r.sha256 == asset.analysis.sha256)
+            ]
+            if not found:
+                continue
+            # One finding per asset, however many rejected images it resembles (re-edits of one
+            # picture resemble each other): the closest, and how many others.
+            r, ev = min(found, key=lambda hit: _closeness(hit[1]))
+            others = list(dict.fromkeys((o.path, o.sha256) for o, _ in found))
+            others.remove((r.path, r.sha256))
+            out.setdefault(a, []).append(
+                make.resubmitted_rejected(
+                    settings.severities,
+                    path=r.path,
+                    principal=r.principal,
+                    role=r.role,
+                    ts=r.ts,
+                    reasons=r.reasons,
+                    note=r.note,
+                    match=ev,
+                    others=[path for path, _ in others],
                 )
+            )
+
+
+def _closeness(evidence: Mapping[str, Any]) -> tuple[int, float]:
+    """Sort key of a resubmission's match: identical bytes first, then the smallest distance."""
+    distance = evidence.get("distance")
+    exact = evidence.get("hash") == "sha256"
+    return (0 if exact else 1, float(distance) if isinstance(distance, (int, float)) else 1e9)
 
 
 def clear_cut_geometry(

@@ -28,7 +28,7 @@ import datetime as dt
 import gc
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from twinreview.core.policy import (
     PolicyError,
     State,
     decision_from_payload,
+    declared_categories,
     declared_uses,
     evaluate,
     policy_from_consent,
@@ -214,6 +215,14 @@ def valid_under_roster(d: Decision, roster: SignedRoster) -> bool:
     return person is not None and person.role == d.role and d.model_id in person.models
 
 
+def with_epoch(d: Decision, state: RosterState | None) -> Decision:
+    """``d`` with the number of resets of its signer's key for its model before it was signed."""
+    if state is None or d.roster_seq is None:
+        return d
+    epoch = sum(1 for r in state.resets_of(d.principal, d.model_id) if r.seq <= d.roster_seq)
+    return replace(d, epoch=epoch) if epoch else d
+
+
 def cached_sha256(cache: ResultCache, asset: AssetRef) -> str:
     """An asset's sha256 from the scan cache's stat fast path; hashed (and recorded) on a miss.
 
@@ -330,7 +339,7 @@ def _compute_status(
             continue
         sidecar = read_sidecar(asset.sidecar)[0] if asset.sidecar is not None else None
         sidecar_sha = sidecar_sha256(asset.sidecar)
-        counted = [d for d in history if valid_under_roster(d, roster)]
+        counted = [with_epoch(d, state) for d in history if valid_under_roster(d, roster)]
         eligible = eligible_for(state, asset.model_id)
         for d in counted:
             eligible.setdefault(d.principal, d.role)
@@ -344,6 +353,7 @@ def _compute_status(
             uses=declared_uses(sidecar),
             verification_problems=blocking.get(asset.rel, ()),
             sidecar_sha256=sidecar_sha,
+            categories=declared_categories(sidecar),
         )
         out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
 

@@ -27,8 +27,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID
@@ -39,10 +37,10 @@ from twinreview.core.verify import (
     VerifyReport,
     verify_workspace,
 )
+from twinreview.services import paths
 
 _log = logging.getLogger(__name__)
 
-APP_NAME = "twinreview"
 KNOWN_WORKSPACES = "known_workspaces"
 KNOWN_FOLDERS = "known_folders"
 _WS_ID = re.compile(r"^[0-9a-f]{64}$")
@@ -50,18 +48,6 @@ _WS_ID = re.compile(r"^[0-9a-f]{64}$")
 
 class TrustError(TwinreviewError):
     """The workspace's owner is not the one this device pinned, or nothing is pinned yet."""
-
-
-def default_config_dir() -> Path:
-    """``TWINREVIEW_CONFIG_DIR`` or the platformdirs user config folder."""
-    override = os.environ.get("TWINREVIEW_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
-
-
-def default_data_dir() -> Path:
-    """``TWINREVIEW_DATA_DIR`` or the platformdirs user data folder."""
-    override = os.environ.get("TWINREVIEW_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
 
 
 @dataclass(frozen=True)
@@ -135,7 +121,7 @@ class TrustStore:
     @classmethod
     def default(cls) -> TrustStore:
         """The user's own store."""
-        return cls(default_config_dir())
+        return cls(paths.config_dir())
 
     def pins(self) -> dict[str, str]:
         """Workspace id -> owner fingerprint (the first pin of an id wins)."""
@@ -245,7 +231,7 @@ class SeenStore:
     @classmethod
     def default(cls) -> SeenStore:
         """The user's own store."""
-        return cls(default_data_dir())
+        return cls(paths.data_dir())
 
     def _path(self, workspace_id: str) -> Path:
         if not _WS_ID.match(workspace_id):
@@ -288,12 +274,6 @@ class SeenStore:
         os.replace(tmp, path)
 
 
-def default_cache_dir() -> Path:
-    """``TWINREVIEW_CACHE_DIR`` or the platformdirs user cache folder."""
-    override = os.environ.get("TWINREVIEW_CACHE_DIR")
-    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
-
-
 class PrefixStore:
     """The verified-prefix cache: per workspace, the log files that verified wholly good.
 
@@ -309,7 +289,7 @@ class PrefixStore:
     @classmethod
     def default(cls) -> PrefixStore:
         """The user's own cache."""
-        return cls(default_cache_dir())
+        return cls(paths.cache_dir())
 
     def _path(self, workspace_id: str) -> Path:
         if not _WS_ID.match(workspace_id):

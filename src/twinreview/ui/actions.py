@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenuBar, QToolBar
 
+from twinreview.ui.queue_model import QueueFilter
 from twinreview.ui.resources import icon
+
+
+def filter_action(mode: QueueFilter) -> str:
+    """The id of the action that applies the queue filter ``mode``."""
+    return f"filter_{mode.name.lower()}"
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,13 @@ ACTIONS: tuple[Spec, ...] = (
         "cancel",
         ("Ctrl+.",),
         "Stop the running scan",
+    ),
+    Spec(
+        "quit",
+        "&Quit",
+        None,
+        ("Ctrl+Q",),
+        "Close twinreview (what is signed is saved; a running scan stops)",
     ),
     Spec(
         "approve",
@@ -249,28 +263,28 @@ ACTIONS: tuple[Spec, ...] = (
         "ref_left",
         "Move reference left",
         None,
-        ("Shift+Left",),
+        ("Alt+Shift+Left",),
         "Move the reference side alone",
     ),
     Spec(
         "ref_right",
         "Move reference right",
         None,
-        ("Shift+Right",),
+        ("Alt+Shift+Right",),
         "Move the reference side alone",
     ),
     Spec(
         "ref_up",
         "Move reference up",
         None,
-        ("Shift+Up",),
+        ("Alt+Shift+Up",),
         "Move the reference side alone",
     ),
     Spec(
         "ref_down",
         "Move reference down",
         None,
-        ("Shift+Down",),
+        ("Alt+Shift+Down",),
         "Move the reference side alone",
     ),
     Spec(
@@ -303,6 +317,35 @@ ACTIONS: tuple[Spec, ...] = (
         "As a model: which uses of your images you allow, until when",
     ),
     Spec(
+        "rules",
+        "Workspace &rules…",
+        None,
+        ("Ctrl+Shift+W",),
+        "Every rule of the workspace in words: what blocks approval, which AI disclosure may be "
+        "approved; the owner or an admin signs a change",
+    ),
+    Spec(
+        "export_report",
+        "&Export report…",
+        None,
+        ("Ctrl+Shift+E",),
+        "Write the sign-off report: every image, its findings, disclosure and signed decisions",
+    ),
+    Spec(
+        "export_logs",
+        "Export &logs…",
+        None,
+        ("Ctrl+Shift+L",),
+        "Export the signed roster and every decision log, signed with your key, for an auditor",
+    ),
+    Spec(
+        "check_published",
+        "Chec&k a published file…",
+        None,
+        ("Ctrl+Shift+K",),
+        "Was a published image really approved, and by whom? Checked against an export",
+    ),
+    Spec(
         "publish",
         "&Publish cleared…",
         None,
@@ -311,11 +354,32 @@ ACTIONS: tuple[Spec, ...] = (
         "the brand, carrying who signed them off",
     ),
     Spec(
+        "published",
+        "Pu&blished files…",
+        None,
+        ("Ctrl+Shift+U",),
+        "Every file that was published, and whether it is still in consent (out of consent "
+        "first); in simple mode, where your images went",
+    ),
+    Spec(
         "search",
         "Filter by path",
         None,
         ("Ctrl+F",),
         "Type to filter the queue",
+    ),
+    *(
+        Spec(
+            filter_action(mode),
+            f"Show: {mode.value}",
+            None,
+            (f"Alt+{i}",),
+            f"{mode.tooltip}; the keyboard stays in the queue",
+            checkable=True,
+            checked=mode is QueueFilter.ALL,
+            group="queue_filter",
+        )
+        for i, mode in enumerate(QueueFilter, 1)
     ),
     Spec(
         "shortcuts",
@@ -326,9 +390,88 @@ ACTIONS: tuple[Spec, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True)
+class KeyRow:
+    """One row of the key table: what a key does, and where it works.
+
+    Attributes:
+        what: What it does.
+        keys: Key sequences (``QKeySequence`` strings).
+        scope: ``window`` (anywhere in the window, an action's shortcut), an area of the review
+            page (``queue``, ``images``, ``findings``, ``decision``, ``filters``, ``search``:
+            only while it has the keyboard), or ``dialog`` (inside the open dialog).
+        mouse: The same with the mouse, for the shortcut sheet.
+    """
+
+    what: str
+    keys: tuple[str, ...]
+    scope: str
+    mouse: str = ""
+
+
+_ARROWS = ("Left", "Right", "Up", "Down")
+
+#: Keys that are not actions: moving between and inside the areas, selecting, dialogs.
+OTHER_KEYS: tuple[KeyRow, ...] = (
+    KeyRow(
+        "Next / previous area (queue, images, findings, decisions, filters)",
+        ("Tab", "Shift+Tab"),
+        "window",
+    ),
+    KeyRow("Move in the queue", ("Up", "Down", "PgUp", "PgDown", "Home", "End"), "queue"),
+    KeyRow(
+        "Select several assets",
+        ("Shift+Up", "Shift+Down", "Shift+PgUp", "Shift+PgDown", "Shift+Home", "Shift+End"),
+        "queue",
+        "Shift+click, Ctrl+click",
+    ),
+    KeyRow("Select every asset the filter shows", ("Ctrl+A",), "queue"),
+    KeyRow("Back to the queue from the search box", ("Esc", "Return"), "search"),
+    KeyRow("Pan the image", _ARROWS, "images", "drag"),
+    KeyRow(
+        "Pan one side alone",
+        tuple(f"Shift+{k}" for k in _ARROWS),
+        "images",
+        "Shift+drag, Shift+wheel zooms one side",
+    ),
+    KeyRow("Zoom about the pointer", (), "images", "mouse wheel"),
+    KeyRow("Fit / 100 %", (), "images", "double click"),
+    KeyRow("Scroll the findings", ("Up", "Down", "PgUp", "PgDown"), "findings"),
+    KeyRow("Move between the decision buttons", ("Left", "Right"), "decision"),
+    KeyRow("Press the decision button", ("Space",), "decision"),
+    KeyRow("Move between the filters", ("Left", "Right"), "filters"),
+    KeyRow(
+        "Change a filter list (finding, model, disclosure); between buttons: move",
+        ("Up", "Down"),
+        "filters",
+    ),
+    KeyRow("Confirm a dialog (reject reasons, note)", ("Ctrl+Return",), "dialog"),
+    KeyRow("Close a dialog", ("Esc",), "dialog"),
+)
+
+
+def key_table() -> list[KeyRow]:
+    """Every key of the app: each action's shortcuts (window-wide), then :data:`OTHER_KEYS`."""
+    return [
+        *(KeyRow(spec.text.replace("&", ""), spec.keys, "window") for spec in ACTIONS),
+        *OTHER_KEYS,
+    ]
+
+
+def other_keys() -> list[tuple[str, str]]:
+    """The shortcut sheet's rows for keys that are not actions: (what, keys and mouse)."""
+    rows = []
+    for row in OTHER_KEYS:
+        keys = keys_text(row.keys) if row.keys else ""
+        where = {"window": "", "dialog": " (in a dialog)"}.get(row.scope, f" (in the {row.scope})")
+        rows.append((row.what + where, ", ".join(x for x in (keys, row.mouse) if x)))
+    return rows
+
+
 #: The menu bar: (title, ids; None is a separator).
 MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
-    ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan")),
+    ("&File", ("open", "create", "demo", None, "rescan", "cancel_scan", None, "quit")),
     (
         "&Review",
         (
@@ -340,9 +483,16 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "next",
             "previous",
             "compare_two",
-            "search",
             None,
             "simple",
+        ),
+    ),
+    (
+        "&Queue",
+        (
+            *(filter_action(mode) for mode in QueueFilter),
+            None,
+            "search",
         ),
     ),
     (
@@ -371,7 +521,22 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
             "ref_down",
         ),
     ),
-    ("&Workspace", ("identity", "roster", "consent", None, "publish")),
+    (
+        "&Workspace",
+        (
+            "identity",
+            "roster",
+            "consent",
+            "rules",
+            None,
+            "export_report",
+            "export_logs",
+            "check_published",
+            None,
+            "publish",
+            "published",
+        ),
+    ),
     ("&Help", ("shortcuts",)),
 )
 
@@ -431,3 +596,28 @@ def build_actions(parent: QObject, slots: Mapping[str, Callable[[], None]]) -> d
     if unused:
         raise KeyError(f"slots without an action: {', '.join(sorted(unused))}")
     return acts
+
+
+def build_toolbar(acts: Mapping[str, QAction]) -> QToolBar:
+    """The main toolbar, laid out from :data:`TOOLBAR`."""
+    tb = QToolBar("Main")
+    tb.setObjectName("main_toolbar")
+    tb.setIconSize(QSize(22, 22))
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    for name in TOOLBAR:
+        if name is None:
+            tb.addSeparator()
+        else:
+            tb.addAction(acts[name])
+    return tb
+
+
+def fill_menus(bar: QMenuBar, acts: Mapping[str, QAction]) -> None:
+    """The menu bar, laid out from :data:`MENUS`: every action found by reading, not only by key."""
+    for title, names in MENUS:
+        menu = bar.addMenu(title)
+        for name in names:
+            if name is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(acts[name])

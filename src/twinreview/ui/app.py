@@ -2,7 +2,7 @@
 
 Entry points (called by the CLI through importlib, so that the CLI never imports Qt):
     run_app(args) -> int: open the last workspace, or the welcome screen.
-    run_demo_app(workspace, screenshot) -> int: open the demo workspace; with ``screenshot``, wait
+    run_demo_app(workspace, snapshot) -> int: open the demo workspace; with ``snapshot``, wait
         until the scan has finished and the first asset is painted, save a PNG, exit 0.
 
 Errors: both entry points run the event loop inside an
@@ -25,11 +25,12 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from twinreview.services.diagnostics import log_failure
 from twinreview.services.keys import KeyStore
+from twinreview.ui.app_errors import error_text, keyring_problem
 from twinreview.ui.backend import KeyringUnavailable, ReviewBackend
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.excepthook import ErrorReporter
@@ -46,7 +47,7 @@ APP = "twinreview"
 THUMB = QSize(56, 56)
 #: The demo workspace's models (``services.demo``): the user joins for both.
 DEMO_MODELS = ("milo", "nova")
-# A hard stop for --screenshot: a check must never hang.
+# A hard stop for ``demo --screenshot``: a check must never hang.
 SCREENSHOT_TIMEOUT_MS = 120_000
 
 _log = logging.getLogger(__name__)
@@ -106,11 +107,9 @@ def show_failure(window: MainWindow, session: ReviewSession, message: str) -> No
 
     The progress bar and the Cancel button stay only while a scan is really running.
     """
-    window.status_text.setText(message)
+    window.status_line.say(message)
     if not session.scan.running:
-        window.progress.hide()
-        window.cancel_button.hide()
-        window.acts["cancel_scan"].setEnabled(False)
+        window.status_line.idle()
 
 
 def build_app(settings: QSettings | None = None, keystore: KeyStore | None = None) -> AppParts:
@@ -150,7 +149,10 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
             keystore = KeyStore.from_system()
         except KeysError as exc:
             keystore = None
-            keys = str(exc)
+            # The keyring library's advice (variables, backend classes) is for the log; the
+            # window says what to do in its own words.
+            log_failure(_log, "no usable keyring: read-only", exc)
+            keys = keyring_problem(exc)
     if keystore is not None:
         keys = KeyService(keystore, IdentityStore.default())
     trust = TrustStore.default()
@@ -223,14 +225,16 @@ def start_identity(parts: AppParts) -> None:
     def loaded(identity: object) -> None:
         if identity is None:
             session.set_identity(None, "No reviewer identity yet: create one to approve or reject.")
-            window.show_identity_dialog()
+            window.dialogs.show_identity()
         else:
             session.set_identity(identity, None)  # type: ignore[arg-type]
 
     def failed(exc: BaseException) -> None:
         log_failure(_log, "cannot read this device's identity", exc)
         reason = (
-            str(exc) if isinstance(exc, KeyringUnavailable) else f"cannot read your identity: {exc}"
+            str(exc)
+            if isinstance(exc, KeyringUnavailable)
+            else f"cannot read your identity: {error_text(exc)}"
         )
         session.set_identity(None, f"Read-only: {reason}")
 
@@ -254,29 +258,29 @@ def run_app(args: argparse.Namespace) -> int:
         parts.shutdown()
 
 
-def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
-    """Open ``workspace`` (the demo). With ``screenshot``: save a PNG once it is on screen, exit."""
+def run_demo_app(workspace: Path, snapshot: Path | None = None) -> int:
+    """Open ``workspace`` (the demo). With ``snapshot``: save a PNG once it is on screen, exit.
+
+    The snapshot proves that a build can show the window (the frozen app's smoke test): it uses
+    scratch window settings, asks for no identity and saves the window as it is, nothing staged.
+    """
     app = _qapp()
     settings = QSettings(ORG, APP)
-    if screenshot is not None:
-        # A screenshot must not depend on (or change) the user's remembered window layout.
-        # Never os.devnull: QSettings saves by writing a temporary file and renaming it over the
+    if snapshot is not None:
+        # It must not depend on (or change) the user's remembered window layout. Never
+        # os.devnull: QSettings saves by writing a temporary file and renaming it over the
         # target, which as root replaces /dev/null with a regular file.
         scratch = Path(tempfile.mkdtemp(prefix="twinreview-shot-")) / "settings.ini"
         settings = QSettings(str(scratch), QSettings.Format.IniFormat)
     parts = build_app(settings)
     window = parts.window
-    if screenshot is None:
+    status = {"code": 0}
+    reporter = ErrorReporter(window)
+    if snapshot is None:
         start_identity(parts)
     else:
-        prepare_screenshot(parts)
-    status = {"code": 0}
-    if screenshot is not None:
-        install_screenshot(window, parts.session, screenshot, status)
-    window.open_workspace(Path(workspace))
-    window.show()
-    reporter = ErrorReporter(window)
-    if screenshot is not None:
+        _save_once_shown(parts, snapshot, status)
+
         # Nobody is there to read a message box, and it would cover the picture: say it on
         # stderr and fail the run.
         def tell(text: str, details: str) -> None:
@@ -284,6 +288,8 @@ def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
             status["code"] = 2
 
         reporter = ErrorReporter(window, tell)
+    window.open_workspace(Path(workspace))
+    window.show()
     try:
         with reporter:
             code = int(app.exec())
@@ -292,155 +298,38 @@ def run_demo_app(workspace: Path, screenshot: Path | None = None) -> int:
     return status["code"] or code
 
 
-SCREENSHOT_SIZE = QSize(1280, 800)
-#: README pictures above this size are stored with 256 colours (like pngquant does).
-SCREENSHOT_MAX_BYTES = 400_000
+def _save_once_shown(parts: AppParts, path: Path, status: dict[str, int]) -> None:
+    """Save the window to ``path`` once the scan is done and an asset is sharp; then close."""
+    window, session = parts.window, parts.session
+    done: dict[str, object] = {"statuses": False, "sharp": None, "saved": False}
 
-
-def save_png(image: QImage, path: Path) -> bool:
-    """Save ``image`` as PNG: lossless when that stays under :data:`SCREENSHOT_MAX_BYTES`."""
-    # Quality 0 is zlib level 9 for PNG: lossless, just smaller.
-    # PySide6's stub types ``format`` as bytes, but at run time only str is accepted.
-    if not image.save(str(path), "PNG", 0):  # type: ignore[call-overload]
-        return False
-    if path.stat().st_size <= SCREENSHOT_MAX_BYTES:
-        return True
-    from PIL import Image
-
-    with Image.open(path) as full:
-        rgb = full.convert("RGB")
-    rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
-        path, "PNG", optimize=True
-    )
-    return True
-
-
-def prepare_screenshot(parts: AppParts) -> None:
-    """Screenshot mode: a fixed window size; the reviewer's identity when this device has one.
-
-    Without one (or without a keyring) the picture stays read-only, but says so in the status
-    line rather than with greyed-out buttons: the window closes by itself, nobody can click.
-    """
-    session, window = parts.session, parts.window
-    window.resize(SCREENSHOT_SIZE)
-    note = "screenshot: no reviewer identity on this device, decisions are off"
-    window.presentation_note = note
-    session.set_identity(None, note)
-
-    def loaded(identity: object) -> None:
-        if identity is not None:
-            session.set_identity(identity, None)  # type: ignore[arg-type]
-
-    def failed(exc: BaseException) -> None:
-        # The picture stays read-only and says so; the log says why.
-        log_failure(_log, "screenshot: cannot read this device's identity", exc)
-
-    parts.bridge.submit(session.backend.load_identity, on_done=loaded, on_error=failed)
-
-
-def review_pick(window: MainWindow) -> str | None:
-    """The asset a README picture should show: pending, with findings and evidence to compare.
-
-    Preference: pending with a similarity finding (its evidence pair beside it), then pending
-    with a warning or blocking finding, then pending, then the first row; unreadable files last.
-    """
-    from twinreview.core.findings import Severity
-    from twinreview.core.policy import State
-    from twinreview.ui.queue_model import ItemRole
-
-    proxy = window.proxy
-    items = [proxy.index(r, 0).data(ItemRole) for r in range(proxy.rowCount())]
-    items = [i for i in items if i is not None]
-
-    def rank(item: object) -> int:
-        result = getattr(item, "result", None)
-        if result is None or result.error:
-            return 9
-        pending = getattr(item, "state", None) is State.PENDING
-        findings = item.findings  # type: ignore[attr-defined]
-        evidence = any(isinstance(f.evidence.get("reference"), str) for f in findings)
-        serious = any(f.severity >= Severity.WARN for f in findings)
-        if pending and evidence and serious:
-            return 0
-        if pending and serious:
-            return 1
-        if pending:
-            return 2
-        return 3
-
-    best = min(items, key=rank, default=None)
-    return best.rel if best is not None else None
-
-
-def install_screenshot(
-    window: MainWindow,
-    session: ReviewSession,
-    path: Path,
-    status: dict[str, int],
-    *,
-    pick: Callable[[MainWindow], str | None] | None = review_pick,
-    then: Callable[[], None] | None = None,
-) -> None:
-    """Save ``window`` to ``path`` once the scan has finished and an asset is painted sharp.
-
-    ``pick`` chooses the asset to show once the statuses are in (default: :func:`review_pick`);
-    ``then`` runs after saving instead of closing the window (to take more pictures).
-    """
-    state: dict[str, object] = {
-        "scanned": False,
-        "statuses": False,
-        "painted": None,
-        "picked": False,
-        "saved": False,
-    }
+    def save() -> None:
+        ok = window.grab().toImage().save(str(path), "PNG")  # type: ignore[call-overload]
+        print(
+            f"twinreview: screenshot saved to {path}" if ok else f"twinreview: cannot write {path}",
+            file=sys.stderr,
+        )
+        status["code"] = status["code"] or (0 if ok else 2)
+        window.close()
 
     def maybe_save() -> None:
         item = window.current_item()
-        if state["saved"] or not state["scanned"] or not state["statuses"] or item is None:
+        if done["saved"] or not done["statuses"] or item is None or done["sharp"] != item.rel:
             return
-        if not state["picked"]:
-            state["picked"] = True
-            rel = pick(window) if pick is not None else None
-            if rel is not None and rel != item.rel and window.select_asset(rel):
-                return  # wait for the picked asset to be painted
-        item = window.current_item()
-        if item is None or state["painted"] != item.rel:
-            return
-        state["saved"] = True
-        # Let the refreshes scheduled by the last results run and every widget paint.
-        QTimer.singleShot(300, save)
+        done["saved"] = True
+        QTimer.singleShot(300, save)  # let the last refreshes paint
 
-    def save() -> None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ok = save_png(window.grab().toImage(), path)
-        except (OSError, ValueError) as exc:
-            print(f"twinreview: cannot write {path}: {exc}", file=sys.stderr)
-            ok = False
-        if not ok:
-            print(f"twinreview: cannot write {path}", file=sys.stderr)
-            status["code"] = 2
-        else:
-            print(f"twinreview: screenshot saved to {path}", file=sys.stderr)
-        if then is not None:
-            then()
-        else:
-            window.close()
-
-    def on_scan(cancelled: bool) -> None:
-        state["scanned"] = True
-
-    def on_statuses() -> None:
-        if state["scanned"]:
-            state["statuses"] = True
-            maybe_save()
-
-    def on_painted(rel: str) -> None:
-        state["painted"] = rel
+    def on_sharp(rel: str) -> None:
+        done["sharp"] = rel
         maybe_save()
 
+    def on_statuses() -> None:
+        if not session.scan.running:
+            done["statuses"] = True
+            maybe_save()
+
     def on_timeout() -> None:
-        if not state["saved"]:
+        if not done["saved"]:
             print("twinreview: timed out waiting for the first asset to be shown", file=sys.stderr)
             status["code"] = 1
             window.close()
@@ -450,9 +339,8 @@ def install_screenshot(
         status["code"] = 2
         window.close()
 
-    session.scan_finished.connect(on_scan)
+    path.parent.mkdir(parents=True, exist_ok=True)
     session.statuses_refreshed.connect(on_statuses)
-    # Sharp, not a draft: the picture must show what a reviewer sees once the image has loaded.
-    window.asset_sharp.connect(on_painted)
+    window.compare_flow.asset_sharp.connect(on_sharp)
     session.workspace_failed.connect(on_failed)
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, on_timeout)

@@ -10,7 +10,6 @@ root (:mod:`twinreview.ui.app`); tests pass a fake with the same methods.
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,9 @@ from typing import Any, Protocol
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.policy import Decision, Evaluation
 from twinreview.core.workspace import Workspace
+from twinreview.services.consent import ConsentForm
+from twinreview.services.publish_check import PublishedCheck
+from twinreview.services.report_write import ReportFiles
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.roster_view import RosterView, TrustInfo
 
@@ -92,6 +94,52 @@ class PairVerification:
     homography: tuple[tuple[float, ...], ...] | None
     inliers: int
     mirrored: bool
+
+
+@dataclass(frozen=True)
+class JoinOutcome:
+    """Join requests approved at once: who was added, and who was refused (and why)."""
+
+    added: tuple[str, ...]
+    refused: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """A sign-off report written.
+
+    Attributes:
+        written: The files written.
+        assets: How many images it covers.
+        counts: Images per status (``cleared``, ``pending`` ...).
+        log_problems: Problems verification found in the decision logs.
+        bad_exports: Export files not validly signed or no longer matching the workspace.
+    """
+
+    written: tuple[Path, ...]
+    assets: int
+    counts: Mapping[str, int]
+    log_problems: int
+    bad_exports: int
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    """An export of the signed logs written.
+
+    Attributes:
+        outdir: The export folder.
+        logs: How many decision logs it holds.
+        roster_seq: The signed roster's last entry in it.
+        problems: What verification found in the copies (the export is written anyway).
+        readme: Its README (the ``ssh-keygen`` instructions).
+    """
+
+    outdir: Path
+    logs: int
+    roster_seq: int | None
+    problems: tuple[str, ...]
+    readme: Path
 
 
 class ReviewBackend(Protocol):
@@ -196,14 +244,77 @@ class ReviewBackend(Protocol):
         """Write this device's signed join request for ``models``; returns its file name."""
         ...
 
+    def published(self, workspace: Workspace) -> Mapping[str, Any]:
+        """Every published file and where it stands now (``PublishedReport.to_json()``)."""
+        ...
+
     def give_consent(
         self,
         workspace: Workspace,
         model_id: str,
-        uses: Sequence[str] | None,
-        expires: dt.date | None,
-        require: Sequence[str],
+        form: ConsentForm | None,
         withdraw: bool,
     ) -> None:
-        """Sign the model's own consent (only she can): uses (None: any), end date, roles."""
+        """Sign the model's own consent (only she can): her terms, or a withdrawal."""
+        ...
+
+    # -- the owner's work (every call may raise with a one-line message for the user) ---------
+
+    def add_person(
+        self,
+        workspace: Workspace,
+        key_line: str,
+        principal: str,
+        name: str,
+        role: str,
+        models: Sequence[str],
+        admin: bool,
+    ) -> str:
+        """Add a person by their key line (owner or admin); returns the key's fingerprint."""
+        ...
+
+    def approve_joins(self, workspace: Workspace, principals: Sequence[str]) -> JoinOutcome:
+        """Approve several join requests, one signed entry each; refusals do not stop the rest."""
+        ...
+
+    def remove_person(self, workspace: Workspace, principal: str) -> None:
+        """Remove a person (their earlier decisions keep counting)."""
+        ...
+
+    def revoke_key(self, workspace: Workspace, principal: str, fingerprint: str) -> None:
+        """Revoke one key of a person."""
+        ...
+
+    def set_admin(self, workspace: Workspace, principal: str, admin: bool) -> None:
+        """Appoint or dismiss an admin (the owner only)."""
+        ...
+
+    def set_policy(self, workspace: Workspace, tables: Mapping[str, Any]) -> None:
+        """Sign these policy tables as the workspace's rules (as ``twinreview roster policy``)."""
+        ...
+
+    def accept_log(self, workspace: Workspace, log: str) -> None:
+        """Accept that the log named by its key fingerprint now ends where it does."""
+        ...
+
+    def set_aside_bad_lines(self, workspace: Workspace) -> str | None:
+        """Move roster lines that failed verification aside; where they went, or None."""
+        ...
+
+    def export_report(
+        self, workspace: Workspace, scan: ScanResult, files: ReportFiles, exports: Sequence[Path]
+    ) -> ReportOutcome:
+        """Write the sign-off report of a finished scan (as ``twinreview report``)."""
+        ...
+
+    def export_logs(self, workspace: Workspace, outdir: Path) -> ExportOutcome:
+        """Export and sign the roster and every log (as ``twinreview export``)."""
+        ...
+
+    def check_published(self, files: Sequence[Path], export: Path) -> list[PublishedCheck]:
+        """Check published files' sign-off against an export (as ``twinreview check-published``).
+
+        Raises:
+            ExportCheckError: the export itself cannot be used.
+        """
         ...

@@ -332,12 +332,10 @@ class ImageCanvas(QWidget):
         p.drawPolygon(poly)
         p.restore()
 
-    def _paint_boxes(self, p: QPainter, image_rect: QRectF) -> None:
-        if not self._boxes:
-            return
-        fm = p.fontMetrics()
-        p.save()
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    def _box_layout(self, image_rect: QRectF) -> list[tuple[FaceBox, QRectF, QRectF | None, str]]:
+        """Each face box on the widget, with its label's rectangle and (elided) text."""
+        fm = self.fontMetrics()
+        out: list[tuple[FaceBox, QRectF, QRectF | None, str]] = []
         tags: list[QRectF] = []
         for fb in self._boxes:
             x0, y0, x1, y1 = fb.box
@@ -347,25 +345,53 @@ class ImageCanvas(QWidget):
                 (x1 - x0) * image_rect.width(),
                 (y1 - y0) * image_rect.height(),
             )
+            if not fb.label:
+                out.append((fb, r, None, ""))
+                continue
+            text = fm.elidedText(fb.label, Qt.TextElideMode.ElideRight, 260)
+            w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
+            left = max(0.0, min(r.left(), self.width() - w))  # keep it on the canvas
+            above = QRectF(left, r.top() - h, w, h)
+            below = QRectF(left, r.bottom(), w, h)
+            # Above the box, unless that leaves the canvas or covers a neighbour's label.
+            tag = above
+            if above.top() < 0 or any(above.intersects(t) for t in tags):
+                tag = below
+            tags.append(tag)
+            out.append((fb, r, tag, text))
+        return out
+
+    @staticmethod
+    def label_ink(fb: FaceBox) -> QColor:
+        """Black or white, whichever reads better on a label filled with the box's colour.
+
+        The labels sit on hair and faces, light or dark, in either theme.
+        """
+        c = fb.colour
+        luminance = (
+            0.2126 * c.redF() ** 2.2 + 0.7152 * c.greenF() ** 2.2 + 0.0722 * c.blueF() ** 2.2
+        )
+        return QColor(0, 0, 0) if luminance > 0.18 else QColor(255, 255, 255)
+
+    def _paint_boxes(self, p: QPainter, image_rect: QRectF) -> None:
+        if not self._boxes:
+            return
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for fb, r, tag, text in self._box_layout(image_rect):
             # A dark halo under the coloured line keeps it visible on light and dark photos.
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(0, 0, 0, 150), 4))
             p.drawRect(r)
             p.setPen(QPen(fb.colour, 2))
             p.drawRect(r)
-            if fb.label:
-                text = fm.elidedText(fb.label, Qt.TextElideMode.ElideRight, 260)
-                w, h = fm.horizontalAdvance(text) + 8, fm.height() + 2
-                left = max(0.0, min(r.left(), self.width() - w))  # keep it on the canvas
-                above = QRectF(left, r.top() - h, w, h)
-                below = QRectF(left, r.bottom(), w, h)
-                # Above the box, unless that leaves the canvas or covers a neighbour's label.
-                tag = above
-                if above.top() < 0 or any(above.intersects(t) for t in tags):
-                    tag = below
-                tags.append(tag)
-                p.fillRect(tag, QColor(0, 0, 0, 170))
-                p.setPen(fb.colour)
+            if tag is not None:
+                # The label is a solid tag in the box's colour with black or white text: a
+                # translucent dark tag with coloured text vanished on dark hair.
+                p.fillRect(tag, fb.colour)
+                p.setPen(QPen(QColor(0, 0, 0, 150), 1))
+                p.drawRect(tag)
+                p.setPen(self.label_ink(fb))
                 p.drawText(tag, Qt.AlignmentFlag.AlignCenter, text)
         p.restore()
 

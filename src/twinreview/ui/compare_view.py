@@ -549,6 +549,10 @@ class CompareView(QWidget):
         )
         canvas.pan_by(dx, dy, local=local)
 
+    def focus_target(self) -> ImageCanvas:
+        """The image that takes the keyboard (arrows pan it)."""
+        return self._active_canvas()
+
     def _active_canvas(self) -> ImageCanvas:
         return self.left if self.mode is CompareMode.SIDE_BY_SIDE else self.overlay
 
@@ -600,9 +604,12 @@ class CompareView(QWidget):
         ref = self._ref.label if self._ref else ""
         if self._simple:
             return label, ref, "Loading…", "Loading…", "No photo to compare with"
+        # Another generated image (a duplicate, a rejected one, the second of "Compare two") is
+        # an asset too, not a reference photo.
+        other = "Other asset" if self._ref and self._ref.rel.startswith("assets/") else "Reference"
         return (
             f"Asset: {label}",
-            f"Reference: {ref}" if self._ref else "No reference",
+            f"{other}: {ref}" if self._ref else "No reference",
             "Loading asset…",
             "Loading reference…",
             "This model has no reference photos",

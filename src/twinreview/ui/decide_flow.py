@@ -12,19 +12,23 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox, QProgressBar, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
-from twinreview.core.policy import APPROVE, REASON_CODES, REJECT, WITHDRAW, suggest_reasons
+from twinreview.core.policy import APPROVE, REJECT, WITHDRAW, suggest_reasons
+from twinreview.core.reasons import REASON_CODES
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.dialogs import SIMPLE_REASONS, RejectDialog
 from twinreview.ui.items import AssetItem
-from twinreview.ui.plain import plain_error
+from twinreview.ui.plain import finding_sentences, plain_error
 from twinreview.ui.session import ReviewSession
+from twinreview.ui.status_line import StatusLine
+from twinreview.ui.status_words import batch_warnings
 
 
 class DecideHost(Protocol):
     """What the decide flow needs from the window."""
 
-    progress: QProgressBar
+    status_line: StatusLine
 
     def widget(self) -> QWidget:
         """The parent of the flow's dialogs."""
@@ -103,22 +107,41 @@ class DecideFlow(QObject):
     def approve_selected(self, items: list[AssetItem]) -> None:
         """Approve every selected asset: one signed entry each, refusals listed per asset."""
         blocking = [i for i in items if i.blocking or (i.result and i.result.error)]
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            f"Approve {len(items)} assets?",
-            f"Approve the {len(items)} selected assets? Each gets its own signed decision."
-            + (
+        count = len(items) - len(blocking)
+        warnings = batch_warnings(items, self._session.approvable)
+        if count:
+            which = (
+                f"the {count} of the {len(items)} selected assets without blocking findings"
+                if blocking
+                else f"the {len(items)} selected assets"
+            )
+            question = f"Approve {which}? Each gets its own signed decision."
+            left_out = (
                 f"\n\n{len(blocking)} of them have blocking findings and are left out: "
                 "approve those one by one."
                 if blocking
                 else ""
-            ),
+            )
+        else:
+            question = (
+                f"None of the {len(items)} selected can be approved together: each has "
+                "blocking findings. Open them and approve them one by one."
+            )
+            left_out = ""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            f"Approve {count} of {len(items)} assets?",
+            question + (f"\n\n{warnings}" if warnings else "") + left_out,
             QMessageBox.StandardButton.Cancel,
             self._host.widget(),
         )
-        ok = box.addButton(f"&Approve {len(items)}", QMessageBox.ButtonRole.AcceptRole)
-        ok.setToolTip("Sign one approval per asset")
-        box.setDefaultButton(ok)
+        ok = box.addButton(f"&Approve {count}", QMessageBox.ButtonRole.AcceptRole)
+        ok.setToolTip("Sign one approval per asset without blocking findings")
+        ok.setEnabled(count > 0)
+        if count:
+            box.setDefaultButton(ok)
+        else:
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.button(QMessageBox.StandardButton.Cancel).setToolTip("Do not approve")
 
         def finished(_: int) -> None:
@@ -139,16 +162,13 @@ class DecideFlow(QObject):
 
     def on_batch_progress(self, done: int, total: int) -> None:
         """Show the batch's progress in the status bar."""
-        self._host.progress.show()
-        self._host.progress.setRange(0, max(1, total))
-        self._host.progress.setValue(done)
-        self._host.progress.setFormat("signing: %v / %m")
+        self._host.status_line.batch_progress(done, total)
 
     def on_batch_finished(self, ok: list[str], refused: list[tuple[str, str]]) -> None:
         """Say how many were signed; list the refusals per asset (the selection stays)."""
         self._batch_running = False
         if not self._session.scan.running:
-            self._host.progress.hide()
+            self._host.status_line.progress.hide()
         if ok:
             self._last_decided = list(ok)
         total = len(ok) + len(refused)
@@ -220,15 +240,29 @@ class DecideFlow(QObject):
         if not blocking and not (item.result and item.result.error):
             self._record(item, APPROVE)
             return
-        lines = (
-            "\n".join(f"• {f.message}" for f in blocking)
-            or f"• {item.result.error if item.result else ''}"
-        )
+        if self._host.is_simple():
+            # Her words: what is wrong with it, said to her, and what approving anyway means.
+            said = finding_sentences(blocking, error=item.result.error if item.result else None)
+            lines = "\n".join(f"• {t}" for t in said)
+            question = "Approve it anyway?"
+            text = (
+                f"{item.ref.path.name}:\n\n{lines}\n\nIf you approve it anyway, your approval "
+                "says that you saw this and approved it all the same."
+            )
+        else:
+            lines = (
+                "\n".join(f"• {f.message}" for f in blocking)
+                or f"• {item.result.error if item.result else ''}"
+            )
+            question = "Approve despite blocking findings?"
+            text = (
+                f"{item.ref.path.name} has findings that block approval:\n\n{lines}\n\n"
+                "If you approve anyway, your signed decision records that you overrode them."
+            )
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            "Approve despite blocking findings?",
-            f"{item.ref.path.name} has findings that block approval:\n\n{lines}\n\n"
-            "If you approve anyway, your signed decision records that you overrode them.",
+            question,
+            text,
             QMessageBox.StandardButton.Cancel,
             self._host.widget(),
         )
@@ -322,7 +356,8 @@ class DecideFlow(QObject):
         override: bool = False,
     ) -> None:
         self._session.decide(item.rel, decision, reasons or [], note, override)
-        self._host.say(f"Signing: {decision} {item.ref.path.name}…")
+        verb = "approval" if decision == APPROVE else "rejection"
+        self._host.say(f"Signing your {verb} of {item.ref.path.name}…")
         # Keyboard-first: move on while the decision is signed in the background.
         if self._host.has_next():
             self._host.step(1)
@@ -335,7 +370,7 @@ class DecideFlow(QObject):
             return
         self._last_decided = [rel]
         verb = "Approved" if decision == APPROVE else "Rejected"
-        self._host.say(f"{verb} {name}: signed and added to your log (Ctrl+Z withdraws it)")
+        self._host.say(f"{verb} {name}: signed (Ctrl+Z takes it back)")
 
     def on_decision_failed(self, rel: str, message: str) -> None:
         """Go back to the refused asset and say why, in plain words in simple mode."""
@@ -346,9 +381,11 @@ class DecideFlow(QObject):
         if self._host.is_simple():
             message = plain_error(message)
             rel = rel.rsplit("/", 1)[-1]
+        else:
+            message = app_message(message)
         self._host.say(f"Not recorded: {message}")
         box = QMessageBox(
-            QMessageBox.Icon.Warning,
+            QMessageBox.Icon.Critical,
             "Decision not recorded",
             f"{rel}\n\n{message}",
             QMessageBox.StandardButton.Ok,

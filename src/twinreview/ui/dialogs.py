@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twinreview.core.errors import one_line
 from twinreview.core.policy import ROLES
+from twinreview.ui.app_errors import app_message, error_text
 from twinreview.ui.backend import Identity, KeyringUnavailable
 from twinreview.ui.bridge import Bridge
+from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon
 
 # Plain-language reasons for simple mode: fewer, in the model's words.
@@ -71,14 +72,14 @@ class RejectDialog(QDialog):
             item.setCheckState(
                 Qt.CheckState.Checked if code in preselected else Qt.CheckState.Unchecked
             )
-            item.setToolTip(f"Reason code: {code} (key {i} toggles)")
+            item.setToolTip(f"Key {i} ticks or unticks it")
             self.list.addItem(item)
         self.list.setCurrentRow(0)
         self.list.setWordWrap(True)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
         self.note = QPlainTextEdit()
-        self.note.setPlaceholderText("Optional note for the people who read the log")
+        self.note.setPlaceholderText("Optional note for the people who read your decision")
         self.note.setToolTip("A note signed with the decision (optional)")
         self.note.setTabChangesFocus(True)
         fm = self.note.fontMetrics()
@@ -253,10 +254,10 @@ class IdentityDialog(QDialog):
         name = self.display_name.text().strip()
         role = str(self.role.currentData())
         if not _PRINCIPAL.match(principal):
-            self._say("Enter an e-mail address such as you@example.com.")
+            self._say("Enter an e-mail address such as you@example.com.", error=True)
             return
         if not name:
-            self._say("Enter your name.")
+            self._say("Enter your name.", error=True)
             return
         self.create_button.setEnabled(False)
         self._say("Creating your key…")
@@ -267,9 +268,12 @@ class IdentityDialog(QDialog):
     def _created(self, identity: Identity) -> None:
         self.done_identity = identity
         self._say(
-            "Your key is in the keyring. To review in a workspace, open it and choose Join this "
-            "workspace (in the Roster): the owner approves your signed request. Or send this "
-            "line to the owner, who adds you with 'twinreview roster add':"
+            "Your key is in this computer's keyring. Next:\n"
+            "• Your own workspace: File › Create workspace… makes one and asks for its name; "
+            "you become its owner and approve the others in its Roster.\n"
+            "• Someone else's: open it (File › Open workspace…) and choose Join this workspace; "
+            "its owner approves your signed request. Or send the owner this line (Copy): they "
+            "add you with it in their Roster."
         )
         self.line.setText(identity.allowed_signers_line)
         self.line_box.show()
@@ -306,17 +310,18 @@ class IdentityDialog(QDialog):
         self.create_button.setEnabled(True)
         if isinstance(exc, KeyringUnavailable):
             self.read_only_reason = str(exc)
+            reason = app_message(str(exc)).rstrip(".")
             self._say(
-                f"No usable keyring on this computer, so your key cannot be stored safely.\n{exc}\n"
-                "What to do: install or unlock your system's keyring (Keychain, Credential "
-                "Locker, GNOME Keyring or KWallet), then start twinreview again. Until then "
-                "you can still browse and compare images (read-only)."
+                f"Your key cannot be stored safely on this computer.\n{reason}.\nWhat to do: "
+                "install or unlock your system's keyring, then start twinreview again. Until then "
+                "you can still browse and compare images (read-only).",
+                error=True,
             )
             self.create_button.setEnabled(False)
             self.later_button.setDefault(True)
             self.resize(max(self.width(), 560), self.sizeHint().height())
             return
-        self._say(one_line(exc))
+        self._say(f"Your key was not created: {error_text(exc)}", error=True)
 
     def _on_later(self) -> None:
         if self.read_only_reason is None:
@@ -327,7 +332,8 @@ class IdentityDialog(QDialog):
         QGuiApplication.clipboard().setText(self.line.text())
         self.copy.setText("Copied")
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.message.setStyleSheet(error_style() if error else "")
         self.message.setText(text)
         self.message.show()
 
@@ -362,10 +368,17 @@ class ShortcutSheet(QDialog):
         for j, (what, keys) in enumerate(extra, len(rows)):
             table.setItem(j, 0, QTableWidgetItem(what))
             table.setItem(j, 1, QTableWidgetItem(keys))
+        # Both columns share the width; a long list of keys wraps instead of pushing the
+        # names out of sight.
+        table.setWordWrap(True)
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hint = QLabel(
-            "In the compare view: mouse wheel zooms, drag pans, Shift + drag / wheel / arrows "
+            "Tab and Shift+Tab move between the queue, the images, the findings, the decision "
+            "buttons and the filters; a key marked “in the …” works while that area has the "
+            "keyboard. In the images: the mouse wheel zooms, drag pans, Shift + drag / wheel "
             "moves or zooms one side alone; double click toggles fit and 100 %."
         )
         hint.setWordWrap(True)
@@ -377,4 +390,4 @@ class ShortcutSheet(QDialog):
         layout.addWidget(hint)
         layout.addWidget(buttons)
         self.table = table
-        self.resize(520, 600)
+        self.resize(760, 640)

@@ -42,11 +42,17 @@ class FaceBox:
 
 
 def face_boxes(
-    lk: Likeness | None, names: Mapping[str, str]
+    lk: Likeness | None, names: Mapping[str, str], *, simple: bool = False
 ) -> tuple[tuple[FaceBox, ...], dict[str, tuple[FaceBox, ...]]]:
-    """Boxes to draw on the asset, and on each reference photo (by its rel) a face matched."""
+    """Boxes to draw on the asset, and on each reference photo (by its rel) a face matched.
+
+    ``simple``: the model's own view: her face is "You", another model is never named, no
+    scores, and no box on another model's photo (simple mode does not show it).
+    """
     if lk is None:
         return (), {}
+    if simple:
+        return _simple_boxes(lk)
     asset: list[FaceBox] = []
     refs: dict[str, list[FaceBox]] = {}
     for f in lk.faces:
@@ -69,6 +75,23 @@ def face_boxes(
         asset.append(FaceBox(f.box, colour, label))
         if match is not None and match.box[2] > match.box[0]:
             refs.setdefault(match.reference, []).append(FaceBox(match.box, colour, label))
+    return tuple(asset), {k: tuple(v) for k, v in refs.items()}
+
+
+_SIMPLE_LABEL = {OWN: "You", OTHER: "Someone else in this workspace", AMBIGUOUS: "You?"}
+
+
+def _simple_boxes(lk: Likeness) -> tuple[tuple[FaceBox, ...], dict[str, tuple[FaceBox, ...]]]:
+    asset: list[FaceBox] = []
+    refs: dict[str, list[FaceBox]] = {}
+    for f in lk.faces:
+        box = FaceBox(
+            f.box, _COLOURS.get(f.verdict, _STRANGER), _SIMPLE_LABEL.get(f.verdict, "Unknown")
+        )
+        asset.append(box)
+        match = f.own if f.verdict == OWN else None
+        if match is not None and match.box[2] > match.box[0]:
+            refs.setdefault(match.reference, []).append(FaceBox(match.box, box.colour, "You"))
     return tuple(asset), {k: tuple(v) for k, v in refs.items()}
 
 

@@ -17,7 +17,9 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness, sentence, strength
-from twinreview.core.policy import REASON_CODES, Decision, State
+from twinreview.core.policy import WITHDRAW, Decision, State
+from twinreview.core.reasons import REASON_CODES, UNKNOWN_REASON, reasons_text
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.faces import likeness_of
 from twinreview.ui.items import AssetItem
 from twinreview.ui.resources import icon
@@ -62,6 +64,7 @@ _SEVERITY_ICON = {
     Severity.INFO: "severity-info",
 }
 _SEVERITY_WORD = {Severity.BLOCK: "Blocking", Severity.WARN: "Warning", Severity.INFO: "Note"}
+_DECISION_WORD = {"approve": "Approved", "reject": "Rejected", WITHDRAW: "Withdrawn"}
 # Evidence keys already said by the sentence or shown as a link.
 # Face boxes are drawn on the images instead (fractions mean nothing to a reader).
 # So are mappings and corners (drawn on the images in the compare view).
@@ -135,6 +138,10 @@ class FindingsPanel(QTextBrowser):
         self.you_models: frozenset[str] = frozenset()
         self.show_item(None)
 
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab leaves the panel (the window moves between its areas) instead of walking links."""
+        return QWidget.focusNextPrevChild(self, next)
+
     def show_item(self, item: AssetItem | None) -> None:
         """Render ``item`` (None: an empty hint)."""
         self._item = item
@@ -200,8 +207,8 @@ class FindingsPanel(QTextBrowser):
                     "</td></tr>"
                 )
             out.append(
-                '</table><p class="m">Check it against an export of the signed logs: '
-                "<code>twinreview check-published FILE --export EXPORT_DIR</code>.</p>"
+                '</table><p class="m">To check it against an export of the signed logs: '
+                "Workspace › Check a published file…</p>"
             )
         html_text = "\n".join(out)
         self._html = html_text
@@ -282,7 +289,9 @@ class FindingsPanel(QTextBrowser):
             return [f"<p>{_icon_img('status-pending', size)} <b>{_e(text)}</b></p>"]
         out = [f"<p>{_icon_img(icon_name, size)} <b>{_e(text)}</b></p>"]
         if ev.problems:
-            out.append("<ul>" + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>")
+            out.append(
+                "<ul>" + "".join(f"<li>{_e(app_message(p))}</li>" for p in ev.problems) + "</ul>"
+            )
         return out
 
     def _finding_html(self, f: Finding, size: int, muted: str) -> str:
@@ -299,7 +308,7 @@ class FindingsPanel(QTextBrowser):
                 f' <a href="{_e(url.toString())}">Compare with {_e(ref.rsplit("/", 1)[-1])}</a>'
             )
         facts = [
-            f"{_e(k)}: {_e(self._evidence_value(v))}"
+            f"{_e(k)}: {_e(self._evidence_value(v, k))}"
             for k, v in f.evidence.items()
             if k not in _HIDDEN_EVIDENCE and v not in (None, "", [], {})
         ]
@@ -331,7 +340,9 @@ class FindingsPanel(QTextBrowser):
         return out
 
     @staticmethod
-    def _evidence_value(value: Any) -> str:
+    def _evidence_value(value: Any, key: str = "") -> str:
+        if key == "reasons" and isinstance(value, (list, tuple)):
+            return reasons_text(str(v) for v in value)
         if isinstance(value, (list, tuple)):
             return ", ".join(str(v) for v in value)
         if isinstance(value, dict):
@@ -477,42 +488,45 @@ class FindingsPanel(QTextBrowser):
         counting = set(id(d) for d in item.status.evaluation.counting)
         counting_keys = {(d.log, d.seq) for d in item.status.evaluation.counting}
         stale_keys = {(d.log, d.seq) for d in item.status.evaluation.stale}
+        # What came next from the same person (history is oldest first): a later decision
+        # supersedes, a withdrawal withdraws.
+        after: dict[int, Decision] = {}
+        last: dict[str, Decision] = {}
         for d in reversed(history):
+            if d.principal in last:
+                after[id(d)] = last[d.principal]
+            last[d.principal] = d
+        for d in reversed(history):
+            counts = (d.log, d.seq) in counting_keys or id(d) in counting
             out.append(
-                self._decision_html(
-                    d,
-                    (d.log, d.seq) in counting_keys or id(d) in counting,
-                    (d.log, d.seq) in stale_keys,
-                )
+                self._decision_html(d, counts, (d.log, d.seq) in stale_keys, after.get(id(d)))
             )
         return out
 
     @staticmethod
-    def _decision_html(d: Decision, counts: bool, stale: bool) -> str:
-        verb = (
-            "Approved"
-            if d.decision == "approve"
-            else "Rejected"
-            if d.decision == "reject"
-            else d.decision
-        )
+    def _decision_html(d: Decision, counts: bool, stale: bool, later: Decision | None) -> str:
+        verb = _DECISION_WORD.get(d.decision, "Decided")
         line = f"<b>{_e(verb)}</b> by {_e(d.principal)} ({_e(d.role)}) on {_e(_when(d.ts))}"
         if d.override:
             line += " — <b>overrode blocking findings</b>"
         tail = []
         if d.reasons:
-            tail.append("; ".join(REASON_CODES.get(r, r) for r in d.reasons))
+            tail.append(" ".join(REASON_CODES.get(r, UNKNOWN_REASON) for r in d.reasons))
         if d.note:
             tail.append(f"“{d.note}”")
         if tail:
             line += "<br>" + _e(" — ".join(tail))
         if stale:
-            line += (
-                '<br><span class="m">About an earlier version of the file; does not count.</span>'
-            )
+            note = "About an earlier version of the file; does not count."
+        elif d.decision == WITHDRAW and later is None:
+            note = "Their earlier decision no longer counts: they are undecided again."
+        elif later is not None and later.decision == WITHDRAW:
+            note = "Withdrawn later; does not count."
         elif not counts:
-            line += '<br><span class="m">Superseded by a later decision.</span>'
-        return f"<p>{line}</p>"
+            note = "Superseded by a later decision."
+        else:
+            return f"<p>{line}</p>"
+        return f'<p>{line}<br><span class="m">{note}</span></p>'
 
     def set_details(self, shown: bool) -> None:
         """Unfold (or fold) the raw evidence under each finding."""

@@ -32,6 +32,10 @@ class AssetPage(Protocol):
         """The asset on screen."""
         ...
 
+    def is_empty(self) -> bool:
+        """True when the page shows no asset and none is on its way (start at the top)."""
+        ...
+
     def select(self, rel: str) -> bool:
         """Make ``rel`` current; False when the page's queue does not show it."""
         ...

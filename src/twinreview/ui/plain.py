@@ -1,14 +1,15 @@
 """Plain words for simple mode: what a model reviewing her own twin reads (no Qt).
 
 Second person, one sentence per warning or blocking finding, never a code (``intended_use``,
-``sidecar``, reason codes) or a raw error (``[Errno 2] ...``).
+``sidecar``, reason codes), a raw error (``[Errno 2] ...``), a face score, or a word she would not
+know (key, keyring, roster, workspace, log). Another model is never named: she is
+:data:`SOMEONE_ELSE`; the agent's and the brand's views say who.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twinreview.core.findings import (
@@ -27,13 +28,18 @@ from twinreview.core.findings import (
     Severity,
 )
 from twinreview.core.likeness import AMBIGUOUS, OTHER, UNKNOWN, Likeness
-from twinreview.core.policy import REASON_CODES, State
+from twinreview.core.policy import State
+from twinreview.core.reasons import REASON_WORDS
+
+#: Another model, as simple mode calls her (never by name).
+SOMEONE_ELSE = "someone else in this workspace"
+#: Someone the face check does not know.
+STRANGER = "someone we do not know"
 
 #: Sentences for kinds that need no evidence, addressed to the model.
 _FIXED: Mapping[str, str] = {
     "missing_disclosure": "Nothing in the file says it was made by AI.",
-    "partial_disclosure": "The file says it was made by AI in only one of the two places it "
-    "should.",
+    "partial_disclosure": "The file's label saying it was made by AI is incomplete.",
     "tampered_provenance": "The file's AI label was changed after it was signed, so it cannot "
     "be trusted.",
     "disclosure_conflict": "The file contradicts itself about whether it was made by AI.",
@@ -44,15 +50,19 @@ _FIXED: Mapping[str, str] = {
     "manifest_stripped": "The file's AI label was removed.",
     "label_missing": "The visible “made with AI” mark is not in any corner of the image.",
     UNREADABLE: "This file cannot be opened: it may be damaged or incomplete.",
-    UNKNOWN_MODEL: "This image is filed under a person this workspace does not know.",
+    UNKNOWN_MODEL: "This image is filed under a person we do not know.",
     "no_references": "There are no real photos of you here to compare it with.",
     BAD_SIDECAR: "The description that came with this image is damaged.",
     LIKENESS_UNCONFIRMED: "The face check could not confirm that this is you.",
-    UNKNOWN_PERSON: "There is a face in this image of someone who is not in this workspace.",
+    UNKNOWN_PERSON: f"There is a face in this image of {STRANGER}.",
     DUPLICATE_IN_BATCH: "The same picture appears twice among the images.",
     PATH_NOT_PORTABLE: "This file's name will not survive a copy to a Mac or Windows computer; "
     "it needs a new name.",
 }
+
+
+#: The roles, as the model says them.
+_ROLE_WORDS = {"model": "you", "agent": "your agent", "brand": "the brand"}
 
 
 def _name(rel: object) -> str:
@@ -77,10 +87,18 @@ def _copy_how(evidence: Mapping[str, Any]) -> str:
 
 
 def finding_sentence(
-    f: Finding, *, model_names: Mapping[str, str] | None = None, you: bool = True
+    f: Finding,
+    *,
+    model_names: Mapping[str, str] | None = None,
+    you: bool = True,
+    also_you: bool = False,
 ) -> str:
-    """One plain sentence about ``f`` for the model (``you``) or about her (``you=False``)."""
-    names = model_names or {}
+    """One plain sentence about ``f`` for the model (``you``) or about her (``you=False``).
+
+    ``model_names`` names her own model (when ``you`` is False); another model is never named.
+    ``also_you``: the face check found her in the image too (a group photo).
+    """
+    del model_names  # another model is "someone else", whoever she is
     ev = f.evidence
     ref = _name(ev.get("reference"))
     your = "your" if you else "the model's"
@@ -88,18 +106,18 @@ def finding_sentence(
         photo = f" {ref}" if ref else ""
         return f"This is {your} own photo{photo}{_copy_how(ev)}: not a new image."
     if f.kind == MATCHES_OTHER_MODEL:
-        other = names.get(str(ev.get("model") or ""), "") or "another model"
         return (
-            f"This is a copy of a photo of {other} ({ref}), not of you."
+            f"This is a copy of a photo of {SOMEONE_ELSE}, not of you."
             if you
-            else f"This is a copy of a photo of {other} ({ref}): the wrong person."
+            else f"This is a copy of a photo of {SOMEONE_ELSE}: the wrong person."
         )
     if f.kind == LOOKS_LIKE_OTHER_MODEL:
-        other = names.get(str(ev.get("model") or ev.get("other_model") or ""), "")
-        who = other or "another model"
-        return f"The face looks like {who}, not {'you' if you else 'the model'}."
+        if also_you:
+            with_whom = "you" if you else "the model"
+            return f"{SOMEONE_ELSE.capitalize()} is in this image with {with_whom}."
+        return f"The face looks like {SOMEONE_ELSE}, not {'you' if you else 'the model'}."
     if f.kind == RESUBMITTED_REJECTED:
-        reasons = [REASON_CODES.get(str(r), "").lower() for r in ev.get("reasons") or () if str(r)]
+        reasons = [REASON_WORDS.get(str(r), "") for r in ev.get("reasons") or () if str(r)]
         reasons = [r for r in reasons if r]
         why = f" ({'; '.join(reasons)})" if reasons else ""
         return f"This is nearly the same as an image that was rejected before{why}."
@@ -112,15 +130,22 @@ def finding_sentences(
     error: str | None = None,
     model_names: Mapping[str, str] | None = None,
     you: bool = True,
+    likeness: Likeness | None = None,
 ) -> list[str]:
-    """One sentence per warning or blocking finding, worst first, each said once."""
+    """One sentence per warning or blocking finding, worst first, each said once.
+
+    Among equally serious ones, what is wrong with the picture itself (a copy of a real photo,
+    the wrong person) comes before what is wrong with its label.
+    """
     out: list[str] = []
     if error and not any(f.kind == UNREADABLE for f in findings):
         out.append(_FIXED[UNREADABLE])
-    for f in sorted(findings, key=lambda f: -int(f.severity)):
+    first = (NEAR_COPY_OF_REFERENCE, MATCHES_OTHER_MODEL, LOOKS_LIKE_OTHER_MODEL)
+    for f in sorted(findings, key=lambda f: (-int(f.severity), f.kind not in first)):
         if f.severity < Severity.WARN:
             continue
-        text = finding_sentence(f, model_names=model_names, you=you)
+        also_you = likeness is not None and likeness.best_own is not None
+        text = finding_sentence(f, model_names=model_names, you=you, also_you=also_you)
         if text not in out:
             out.append(text)
     return out
@@ -131,8 +156,9 @@ def likeness_sentence(lk: Likeness, names: Mapping[str, str], *, you: bool = Tru
 
     The words of :func:`twinreview.core.likeness.sentence` are the reviewer's (likeness,
     reference photos, distances); these are the model's: who the image looks like, and when the
-    check could not tell, why, without figures or file paths. Empty when the image is filed
-    under a person the workspace does not know (that finding says so already).
+    check could not tell, why, without figures or file paths, and another model never by name.
+    Empty when the image is filed under a person the workspace does not know (that finding says
+    so already).
     """
     own = names.get(lk.model) or "the model"
     who = "you" if you else own
@@ -142,21 +168,19 @@ def likeness_sentence(lk: Likeness, names: Mapping[str, str], *, you: bool = Tru
     also = ""
     if strangers:
         also = (
-            " Someone who is not in this workspace is in it too."
+            " Someone we do not know is in it too."
             if len(strangers) == 1
-            else f" {len(strangers)} people who are not in this workspace are in it too."
+            else f" {len(strangers)} people we do not know are in it too."
         )
     best = lk.best_own
     if best is not None and best.own is not None:
         how = "a strong match" if best.own.strength == "strong match" else "a match"
         text = f"This looks like {who}: {how} with {your} photo {_name(best.own.reference)}."
-        for model in dict.fromkeys(f.other.model for f in others if f.other is not None):
-            text += f" {names.get(model) or 'Another model'} is in it too."
+        if others:
+            text += f" {SOMEONE_ELSE.capitalize()} is in it too."
         return text + also
     if others:
-        top = min(others, key=lambda f: f.other.distance if f.other else math.inf)
-        other = (names.get(top.other.model) if top.other else None) or "another model"
-        return f"This does not look like {who}: it looks like {other}, another model.{also}"
+        return f"This does not look like {who}: it looks like {SOMEONE_ELSE}.{also}"
     if not lk.known:
         return ""
     could_not = f"We could not tell whether this looks like {who}"
@@ -171,29 +195,41 @@ def likeness_sentence(lk: Likeness, names: Mapping[str, str], *, you: bool = Tru
         return f"{could_not}: we could not find a face in this image."
     ambiguous = lk.with_verdict(AMBIGUOUS)
     if ambiguous and ambiguous[0].other is not None:
-        other = names.get(ambiguous[0].other.model) or "another model"
         return (
-            f"This could be {who} or {other}: the face looks about as much like both. "
+            f"This could be {who} or {SOMEONE_ELSE}: the face looks about as much like both. "
             "Look for yourself."
         )
     if len(lk.faces) == 1 and strangers:
-        return f"This does not look like {who}: the person in it is not anyone in this workspace."
+        return f"This does not look like {who}: the person in it is {STRANGER}."
     return f"This does not look like {who}: no face in it matches {your} photos.{also}"
 
 
 def plain_error(message: str) -> str:
-    """A refusal or error in plain words: no ``[Errno n]``, no codes."""
+    """A refusal or error in plain words: no ``[Errno n]``, no codes, no jargon."""
     low = message.lower()
     if "errno 2]" in low or "no such file" in low or "no longer in the workspace" in low:
         return "This image's file is gone: it was moved or deleted."
+    if "keyring" in low:
+        return (
+            "Your signature cannot be made on this computer yet: ask whoever set up "
+            "twinreview for you. You can look, but not approve or reject."
+        )
     if "errno 13]" in low or "errno 30]" in low or "permission denied" in low or "read-only" in low:
-        return "This workspace folder is read-only here: your decision cannot be saved."
+        return "This folder cannot be written to here: your decision cannot be saved."
     if "errno 28]" in low or "no space" in low:
         return "The disk is full: your decision cannot be saved."
-    if "keyring" in low:
-        return "Your signing key is not available on this computer (no keyring)."
-    if "roster" in low and ("not on" in low or "join" in low):
-        return "You are not on this workspace's list of reviewers yet."
+    if "asked to join" in low:
+        return "You asked to take part; once the owner says yes, you can approve or reject."
+    if "roster" in low or "join" in low:
+        return "You are not yet on the list of people who may approve here: ask your agent."
+    if "no reviewer identity" in low:
+        return "Tell twinreview who you are first (Identity…); then you can approve or reject."
+    if "owner changed" in low:
+        return "Someone new claims to run this: do not approve anything, and tell your agent."
+    if "trusted this workspace" in low or "no signed roster" in low or "owner could not" in low:
+        return "This computer has not confirmed who runs this yet: you can look, not decide."
+    if "consent does not allow" in low:
+        return "So you cannot approve it: your consent does not allow it."
     if "disclosure" in low and "allow" in low:
         return (
             "This image cannot be approved: it does not say clearly enough that it was made by AI."
@@ -211,8 +247,12 @@ def simple_status(
     problems: tuple[str, ...] = (),
     consent: str | None = None,
     mine: str | None = None,
+    approved_by: Sequence[tuple[str, str]] = (),
 ) -> str:
-    """The asset's status for the model, in one plain sentence (no codes)."""
+    """The asset's status for the model, in one plain sentence (no codes).
+
+    ``approved_by``: (name, role) of the others whose approval counts.
+    """
     if state is None:
         return "Still checking this image…"
     if consent == "missing" and state is State.BLOCKED:
@@ -220,23 +260,28 @@ def simple_status(
     if consent == "withdrawn" and state is State.BLOCKED:
         return "You withdrew your consent, so this image cannot be approved."
     you = {"approve": "You approved it. ", "reject": "You rejected it. "}.get(mine or "", "")
+    if state is State.PENDING:
+        who = [_ROLE_WORDS.get(r, r) for r in missing_roles]
+        waiting = f"it is waiting for {' and '.join(who) or 'an approval'}."
+        others = [f"{name} ({_ROLE_WORDS.get(role, role)})" for name, role in approved_by]
+        if mine == "approve":
+            return f"You approved it; {waiting}"
+        if others:
+            return f"{' and '.join(others)} approved this; {waiting}"
+        return f"{you}{waiting[0].upper()}{waiting[1:]}"
     if state is State.CLEARED:
         return f"{you}Everyone who needs to has approved it: it can be used."
     if state is State.REJECTED:
         return f"{you}It is rejected: it will not be used."
-    if state is State.PENDING:
-        who = [
-            {"model": "you", "agent": "your agent", "brand": "the brand"}.get(r, r)
-            for r in missing_roles
-        ]
-        return f"{you}Waiting for {' and '.join(who) or 'an approval'}."
     if blocked_by == "verification":
-        return "It cannot be decided now: a decision log failed its check."
+        return "It cannot be decided now: a check of the signed decisions failed."
     uses = [m.group(1) for p in problems for m in re.finditer(r"use '([^']+)'", p)]
     if uses:
         return f"You have not agreed to it being used for {', '.join(uses)}."
     if any("expired" in p or "ran until" in p for p in problems):
         return "Your consent has ended, so it cannot be approved."
+    if any("does not say what it is for" in p for p in problems):
+        return "You allowed only some uses, and this image does not say what it is for."
     return "It cannot be approved under your consent."
 
 

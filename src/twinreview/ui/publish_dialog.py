@@ -35,17 +35,20 @@ from PySide6.QtWidgets import (
 )
 
 from twinreview.core.disclosure.c2pa_reader import make_context
-from twinreview.core.errors import one_line
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
 from twinreview.services.compose import make_executor
 from twinreview.services.demo_brand import CHAIN_FILE, KEY_FILE
 from twinreview.services.disclosure import DisclosureService
+from twinreview.services.keys import IdentityStore, KeyService, KeyStore
 from twinreview.services.publish import PublishOptions, PublishResult, publish_workspace
 from twinreview.services.publish_check import read_signoff
+from twinreview.services.published import PublishRegister
 from twinreview.services.trust import Verifier
+from twinreview.ui.app_errors import error_text
 from twinreview.ui.bridge import Bridge, Task
 from twinreview.ui.findings_panel import FindingsPanel
+from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon
 
 
@@ -79,11 +82,21 @@ class PublishOutcome:
     files: list[WrittenFile] = field(default_factory=list)
 
 
+def system_register() -> PublishRegister:
+    """The register on this device's reviewer key in the OS keyring (worker thread).
+
+    Raises:
+        KeysError: no usable keyring.
+    """
+    return PublishRegister(KeyService(KeyStore.from_system(), IdentityStore.default()))
+
+
 def run_publish(
     request: PublishRequest,
     progress: Callable[[tuple[int, int, str]], None],
     cancelled: Callable[[], bool],
     keystore: Callable[[], C2paKeyStore],
+    register: Callable[[], PublishRegister],
 ) -> PublishOutcome:
     """Publish, then read every written file back (worker thread: no Qt objects here).
 
@@ -98,6 +111,7 @@ def run_publish(
             ws,
             request.outdir,
             credentials,
+            register=register(),
             options=request.options,
             verify=Verifier.default().verify,
             progress=lambda done, total, rel: progress((done, total, rel)),
@@ -134,6 +148,8 @@ class PublishDialog(QDialog):
         keystore: Where a signing key imported with ``keys import-c2pa`` is (default: the OS
             keyring, opened only when no key file is given).
         parent: The window.
+        register: Records each published file in the publisher's signed log (default: this
+            device's reviewer key in the OS keyring).
     """
 
     def __init__(
@@ -143,12 +159,14 @@ class PublishDialog(QDialog):
         cleared: int,
         keystore: Callable[[], C2paKeyStore] | None = None,
         parent: QWidget | None = None,
+        register: Callable[[], PublishRegister] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Publish cleared assets")
         self._ws = workspace
         self._bridge = bridge
         self._keystore = keystore or C2paKeyStore.from_system
+        self._register = register or system_register
         self._stop = threading.Event()
         self._running = False
         self._task: Task[PublishOutcome] | None = None
@@ -168,7 +186,7 @@ class PublishDialog(QDialog):
         chain, key = root / CHAIN_FILE, root / KEY_FILE
         self.cert = self._path_field(str(chain) if chain.is_file() else "")
         self.key = self._path_field(str(key) if key.is_file() else "")
-        self.key.edit.setPlaceholderText("empty: the key stored with 'twinreview keys import-c2pa'")
+        self.key.edit.setPlaceholderText("empty: the brand's key kept in this computer's keyring")
         self.label = QCheckBox("Stamp the workspace's visible AI label in a corner")
         self.no_training = QCheckBox("Declare that AI training and data mining are not allowed")
         self.no_training.setChecked(True)
@@ -191,7 +209,7 @@ class PublishDialog(QDialog):
         self.files.setWordWrap(True)
         self.credentials = FindingsPanel()
         self.credentials.setToolTip("The published file's Content Credentials, read back from it")
-        self.credentials.setHtml('<p class="m">The credentials of a published file show here.</p>')
+        self._no_credentials()
         self.files.currentRowChanged.connect(self._show_file)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.files)
@@ -262,9 +280,13 @@ class PublishDialog(QDialog):
         self._stop.clear()
         self.error_text = ""
         self.outcome = None
+        # Nothing of the last run stays on screen: its files and their credentials are not
+        # what this run writes (and if it fails, it writes nothing).
         self.files.clear()
+        self._no_credentials()
         self.publish_button.setEnabled(False)
         self.progress.setValue(0)
+        self.summary.setStyleSheet("")
         self.summary.setText("Publishing…")
         sink = self._bridge.progress_sink(self._on_progress)
         self._task = self._bridge.run_long(
@@ -273,6 +295,7 @@ class PublishDialog(QDialog):
             sink,
             self._stop.is_set,
             self._keystore,
+            self._register,
             on_done=self._on_done,
             on_error=self._on_error,
         )
@@ -318,11 +341,15 @@ class PublishDialog(QDialog):
     def _on_error(self, exc: BaseException) -> None:
         self._running = False
         self.publish_button.setEnabled(True)
-        self._fail(one_line(exc))
+        self._fail(f"Nothing was published: {error_text(exc)}")
 
     def _fail(self, text: str) -> None:
         self.error_text = text
+        self.summary.setStyleSheet(error_style())
         self.summary.setText(text)
+
+    def _no_credentials(self) -> None:
+        self.credentials.setHtml('<p class="m">The credentials of a published file show here.</p>')
 
     def _show_file(self, row: int) -> None:
         if self.outcome is None or not 0 <= row < len(self.outcome.files):

@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
 )
 
 from twinreview.core.findings import Severity
-from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
-from twinreview.ui.backend import Identity
+from twinreview.core.policy import State
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon
 from twinreview.ui.session import ReviewSession
+from twinreview.ui.status_words import consent_wait, flagged, status_sentence, status_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -61,63 +61,6 @@ _SEVERITY_ICON = {
     Severity.WARN: "severity-warn",
     Severity.INFO: "severity-info",
 }
-
-
-def consent_wait(item: AssetItem) -> str | None:
-    """``missing`` / ``withdrawn`` when the asset waits for its model's consent, else None."""
-    status = item.status
-    if status is None or status.consent is None:
-        return None
-    ev = status.evaluation
-    if ev.state is State.BLOCKED and ev.blocked_by == "policy":
-        return status.consent
-    return None
-
-
-def status_text(item: AssetItem, principal: str | None = None) -> str:
-    """A short status for the queue, e.g. ``Pending: agent``."""
-    if item.status is None:
-        return "Scanning…" if item.result is None else "Reading logs…"
-    ev = item.status.evaluation
-    wait = consent_wait(item)
-    if wait == "missing":
-        return "Waiting for consent"
-    if wait == "withdrawn":
-        return "Consent withdrawn"
-    if ev.state is State.PENDING:
-        mine = " (you approved)" if principal and item.latest_by(principal) == APPROVE else ""
-        return f"Pending: {', '.join(ev.missing_roles)}{mine}"
-    if ev.state is State.BLOCKED:
-        return f"Blocked ({ev.blocked_by})" if ev.blocked_by else "Blocked"
-    return ev.state.value.capitalize()
-
-
-def status_sentence(item: AssetItem, identity: Identity | None = None) -> str:
-    """The asset's status in one line for the decision bar and simple mode."""
-    if item.status is None:
-        return "Scanning…" if item.result is None else "Reading logs…"
-    wait = consent_wait(item)
-    if wait is not None:
-        mine = (
-            identity is not None
-            and identity.role == "model"
-            and item.ref.model_id in identity.model_ids
-        )
-        if wait == "withdrawn":
-            return (
-                "Consent withdrawn: you withdrew your consent, so this image cannot be approved."
-                if mine
-                else f"Consent withdrawn: {item.model_name} withdrew consent, so this image "
-                "cannot be approved."
-            )
-        return (
-            "Waiting for your consent: say which uses you allow (My consent…) before images "
-            "of you can be approved."
-            if mine
-            else f"Waiting for the model's consent: {item.model_name} has not said yet which "
-            "uses they allow."
-        )
-    return item.status.evaluation.summary()
 
 
 def findings_text(item: AssetItem) -> str:
@@ -245,10 +188,6 @@ class QueueModel(QAbstractTableModel):
                 keys[col] = self._display(item, col).lower()
         return tuple(keys)
 
-    def row_of(self, rel: str) -> int:
-        """Source row of an asset, -1 when absent."""
-        return self._row_of.get(rel, -1)
-
     def _principal(self) -> str | None:
         identity = self._session.identity
         return identity.principal if identity is not None else None
@@ -370,6 +309,7 @@ class QueueFilter(enum.Enum):
     APPROVED = "Approved"
     REJECTED = "Rejected"
     CLEARED = "Cleared"
+    FLAGGED_MINE = "Flagged for me"
 
     @property
     def tooltip(self) -> str:
@@ -382,33 +322,26 @@ class QueueFilter(enum.Enum):
             QueueFilter.APPROVED: "Assets with at least one approval that are not rejected",
             QueueFilter.REJECTED: "Assets rejected under the consent policy",
             QueueFilter.CLEARED: "Assets cleared for use: every required role approved",
+            QueueFilter.FLAGGED_MINE: "Flagged assets you have not approved or rejected yet "
+            "(rejected ones left out)",
         }[self]
 
 
-def flagged(item: AssetItem, approvable: frozenset[str] | None = None) -> bool:
-    """True when something about ``item`` needs a look.
-
-    That is an unreadable file, or a warning or blocking finding. Notes (info) do not count, and
-    neither do the disclosure findings of an image whose disclosure verdict the workspace allows
-    (``approvable``).
-    """
-    if item.result is not None and item.result.error:
-        return True
-    verdict = disclosure_verdict(item)
-    allowed = approvable is not None and verdict is not None and verdict in approvable
-    return any(
-        f.severity >= Severity.WARN and not (allowed and f.kind in DISCLOSURE_KINDS)
-        for f in item.findings
-    )
-
-
-def accepts(item: AssetItem, mode: QueueFilter, approvable: frozenset[str] | None = None) -> bool:
-    """True when ``item`` passes the filter ``mode``."""
+def accepts(
+    item: AssetItem,
+    mode: QueueFilter,
+    approvable: frozenset[str] | None = None,
+    principal: str | None = None,
+) -> bool:
+    """True when ``item`` passes the filter ``mode`` (``principal``: who reviews)."""
     if mode is QueueFilter.ALL:
         return True
     if mode is QueueFilter.FLAGGED:
         return flagged(item, approvable)
     state = item.state
+    if mode is QueueFilter.FLAGGED_MINE:
+        mine = item.latest_by(principal) if principal is not None else None
+        return flagged(item, approvable) and mine is None and state is not State.REJECTED
     if mode is QueueFilter.PENDING:
         return state is None or state is State.PENDING
     if mode is QueueFilter.REJECTED:
@@ -435,6 +368,7 @@ class QueueProxy(QSortFilterProxyModel):
         self._model: str | None = None
         self._verdict: str | None = None
         self._approvable: frozenset[str] | None = None
+        self._principal: str | None = None
         self.setSortRole(SortKeyRole)
         self.setDynamicSortFilter(True)
 
@@ -479,6 +413,10 @@ class QueueProxy(QSortFilterProxyModel):
         """The disclosure verdicts the workspace allows (they do not make an asset flagged)."""
         self._set("_approvable", verdicts)
 
+    def set_principal(self, principal: str | None) -> None:
+        """Who reviews (the "Flagged for me" filter leaves out what they decided)."""
+        self._set("_principal", principal)
+
     def set_text(self, text: str) -> None:
         """Show only assets whose path contains ``text`` (case-insensitive)."""
         text = text.strip().lower()
@@ -510,7 +448,7 @@ class QueueProxy(QSortFilterProxyModel):
             return False
         if self._verdict is not None and disclosure_verdict(item) != self._verdict:
             return False
-        return accepts(item, self._mode, self._approvable)
+        return accepts(item, self._mode, self._approvable, self._principal)
 
     def lessThan(self, left: Index, right: Index) -> bool:
         """Compare sort keys; ties keep the workspace order so the sort is stable."""

@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QBoxLayout,
-    QButtonGroup,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QStyle,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.ui.actions import filter_action
 from twinreview.ui.compare_view import CompareView
 from twinreview.ui.findings_panel import FindingsPanel
 from twinreview.ui.items import AssetItem
@@ -87,18 +87,21 @@ class ReviewPage(QSplitter):
         self._proxy = QueueProxy(self)
         self._proxy.setSourceModel(model)
         self.table = self._make_table(thumb_size)
-        self.filter_group = QButtonGroup(self)
+        self._acts = acts
         filters = QGridLayout()
         filters.setSpacing(2)
+        #: The status filters' buttons, one per :class:`QueueFilter` (each shows its action).
+        self.filter_buttons: list[QToolButton] = []
         for i, mode in enumerate(QueueFilter):
-            b = QPushButton(mode.value)
-            b.setCheckable(True)
-            b.setToolTip(f"{mode.tooltip} (Alt+{i + 1})")
-            b.setChecked(mode is QueueFilter.ALL)
-            b.setShortcut(QKeySequence(f"Alt+{i + 1}"))
-            self.filter_group.addButton(b, i)
-            filters.addWidget(b, i // 3, i % 3)
-        self.filter_group.idClicked.connect(lambda i: self.set_filter(list(QueueFilter)[i]))
+            act = acts[filter_action(mode)]
+            act.setIconText(mode.value)
+            b = QToolButton()
+            b.setDefaultAction(act)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            self.filter_buttons.append(b)
+            filters.addWidget(b, i // 4, i % 4)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by path…")
         self.search.setClearButtonEnabled(True)
@@ -163,6 +166,12 @@ class ReviewPage(QSplitter):
             self._proxy.layoutChanged,
         ):
             sig.connect(self.update_count)
+        # When the current row goes (deleted, filtered out), the row that takes its place, the
+        # next one, becomes current (Qt's own choice is the previous one).
+        self._gone_at = -1
+        self._left = -1  # the row the current one just moved away from
+        self._proxy.rowsAboutToBeRemoved.connect(self._before_removal)
+        self._proxy.rowsRemoved.connect(self._after_removal)
 
         self.findings = FindingsPanel()
         self.decision_label = QLabel()
@@ -217,6 +226,11 @@ class ReviewPage(QSplitter):
         queue_box.setMinimumWidth(self._queue_min_width())
         for watched in (self.table.viewport(), queue_box, center):
             watched.installEventFilter(self)
+        # Arrows move between the buttons of the decision bar and between the filters.
+        for _, widgets in self.focus_areas()[3:]:
+            for widget in widgets:
+                if widget is not self.search:
+                    widget.installEventFilter(self)
 
     def _make_table(self, thumb_size: QSize) -> QTableView:
         table = QTableView()
@@ -228,9 +242,15 @@ class ReviewPage(QSplitter):
         table.sortByColumn(COL_FINDINGS, Qt.SortOrder.DescendingOrder)
         table.setIconSize(thumb_size)
         table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(thumb_size.height() + 8)
+        # A thumbnail high, and never less than three lines of badge text ("1 block · 1 warn ·
+        # 1 info" in a narrow column) with the cell's margins.
+        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1
+        lines = 3 * table.fontMetrics().lineSpacing() + 4 * margin + 2
+        table.verticalHeader().setDefaultSectionSize(max(thumb_size.height() + 8, lines))
         table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         table.horizontalHeader().setStretchLastSection(False)
+        # Tab leaves the queue (the page moves between its areas); arrows move inside it.
+        table.setTabKeyNavigation(False)
         # Rows are a thumbnail high: badge texts wrap onto a second line instead of being cut.
         table.setWordWrap(True)
         # The model's name is shown under the file name; its own column stays in the model (for
@@ -255,7 +275,6 @@ class ReviewPage(QSplitter):
             header.resizeSection(col, fm.horizontalAdvance(sample) + icon_w)
         # Widths the badge columns like (their usual text on two lines) and need (their
         # longest word beside the icon); the asset column, stretched, gets the rest.
-        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1
         badge_pad = max(16, fm.height()) + 4 * margin + 2
         self._badge_widths = {
             col: (
@@ -286,6 +305,10 @@ class ReviewPage(QSplitter):
     def current_item(self) -> AssetItem | None:
         """The asset on screen."""
         return item_at(self._proxy, self.table.currentIndex().row())
+
+    def is_empty(self) -> bool:
+        """No current row."""
+        return not self.table.currentIndex().isValid()
 
     def select(self, rel: str) -> bool:
         """Make ``rel`` the current (and only selected) row."""
@@ -327,7 +350,22 @@ class ReviewPage(QSplitter):
         )
         self.table.scrollTo(index)
 
-    def _on_current_row(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+    def _before_removal(self, _parent: QModelIndex, first: int, last: int) -> None:
+        # Qt has already moved the current row off the rows going (to the one before them):
+        # the row it left is the one to replace.
+        row = self.table.currentIndex().row()
+        left, self._left = self._left, -1
+        going = first <= row <= last
+        moved_off = first <= left <= last and row in (first - 1, -1)
+        self._gone_at = first if going or moved_off else -1
+
+    def _after_removal(self) -> None:
+        at, self._gone_at = self._gone_at, -1
+        if at >= 0 and self._proxy.rowCount():
+            self._set_row(min(at, self._proxy.rowCount() - 1))
+
+    def _on_current_row(self, _current: QModelIndex, previous: QModelIndex) -> None:
+        self._left = previous.row()
         self.current_changed.emit()
 
     def scroll_to_current(self) -> None:
@@ -341,10 +379,13 @@ class ReviewPage(QSplitter):
     def set_filter(self, mode: QueueFilter) -> None:
         """Apply a status filter; the current asset stays if it passes."""
         self._proxy.set_mode(mode)
-        button = self.filter_group.button(list(QueueFilter).index(mode))
-        if button is not None:
-            button.setChecked(True)
+        self._acts[filter_action(mode)].setChecked(True)
         self._after_filter()
+
+    def filter_from_key(self, mode: QueueFilter) -> None:
+        """A filter chosen by its key or button: the keyboard goes (back) to the queue."""
+        self.set_filter(mode)
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _after_filter(self) -> None:
         if not self.table.currentIndex().isValid():
@@ -389,18 +430,6 @@ class ReviewPage(QSplitter):
         combo.blockSignals(False)
         if chosen and index < 0:
             apply(None)  # the chosen value is gone: show everything again
-
-    def set_kind_filter(self, kind: str | None) -> None:
-        """Show only assets with a finding of ``kind`` (None: any)."""
-        self.kind_filter.setCurrentIndex(max(0, self.kind_filter.findData(kind or "")))
-
-    def set_model_filter(self, model_id: str | None) -> None:
-        """Show only assets of ``model_id`` (None: any)."""
-        self.model_filter.setCurrentIndex(max(0, self.model_filter.findData(model_id or "")))
-
-    def set_verdict_filter(self, verdict: str | None) -> None:
-        """Show only assets with this disclosure verdict (None: any)."""
-        self.verdict_filter.setCurrentIndex(max(0, self.verdict_filter.findData(verdict or "")))
 
     # -- layout at any width ---------------------------------------------------------------------
 
@@ -473,14 +502,89 @@ class ReviewPage(QSplitter):
                 self._fit_filters()
             elif watched is self.center:
                 self._fit_bar()
-        if watched is self.search and event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if watched is self.search and event.key() in (
+                Qt.Key.Key_Escape,
+                Qt.Key.Key_Return,
+                Qt.Key.Key_Enter,
+            ):
                 self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
                 if not self.table.currentIndex().isValid():
                     self.select_first()
                 return True
+            if isinstance(watched, QWidget) and self._arrow_inside(watched, event):
+                return True
         return super().eventFilter(watched, event)
+
+    # -- the keyboard: areas and arrows --------------------------------------------------------
+
+    def focus_areas(self) -> list[tuple[str, list[QWidget]]]:
+        """The page's areas in Tab order, each with the widgets it holds."""
+        return [
+            ("queue", [self.table]),
+            ("images", [self.compare]),
+            ("findings", [self.findings]),
+            ("decision", list(self.bar_buttons)),
+            ("filters", [*self.filter_buttons, *self._combos, self.search]),
+        ]
+
+    def _entry(self, name: str, widgets: list[QWidget]) -> QWidget | None:
+        """Where the keyboard lands in an area (None: nothing there takes it now)."""
+        if name == "images":
+            widgets = [self.compare.focus_target()]
+        elif name == "decision":
+            # Approve first, then Reject, then the moves: what a decision bar is for.
+            order = (1, 2, 0, 3)
+            widgets = [self.bar_buttons[i] for i in order]
+        elif name == "filters":
+            widgets = sorted(widgets, key=lambda w: not getattr(w, "isChecked", bool)())
+        return next((w for w in widgets if w.isVisible() and w.isEnabled()), None)
+
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Tab and Shift+Tab move between the areas, never inside one."""
+        focus = QApplication.focusWidget()
+        areas = self.focus_areas()
+        here = next_area = -1
+        for i, (_, widgets) in enumerate(areas):
+            if focus is not None and any(w is focus or w.isAncestorOf(focus) for w in widgets):
+                here = i
+        if here < 0:
+            return super().focusNextPrevChild(next)
+        for step in range(1, len(areas) + 1):
+            next_area = (here + step if next else here - step) % len(areas)
+            target = self._entry(*areas[next_area])
+            if target is not None:
+                reason = (
+                    Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
+                )
+                target.setFocus(reason)
+                return True
+        return True
+
+    def _arrow_inside(self, watched: QWidget, event: QKeyEvent) -> bool:
+        """Move between the widgets of the decision bar or the filters with the arrows."""
+        if event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        key = Qt.Key(event.key())
+        steps = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}
+        if not isinstance(watched, QComboBox):
+            # Up and Down change a filter list's choice; on a button they move like Left, Right.
+            steps |= {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1}
+        if key not in steps:
+            return False
+        for name, widgets in self.focus_areas()[3:]:
+            if watched not in widgets:
+                continue
+            if name == "decision" and key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
+                return False
+            usable = [w for w in widgets if w.isVisible() and w.isEnabled()]
+            if watched not in usable:
+                return False
+            j = usable.index(watched) + steps[key]
+            if 0 <= j < len(usable):
+                usable[j].setFocus(Qt.FocusReason.OtherFocusReason)
+            return True
+        return False
 
     def update_count(self) -> None:
         """``12 of 132 assets``."""

@@ -2,7 +2,7 @@
 
 Built on a worker by :class:`~twinreview.ui.services_backend.ServicesBackend` from
 ``RosterService.show()`` (the signed roster replayed) and read by the dialogs in
-:mod:`twinreview.ui.roster_dialogs`. Everything here is Qt-free so that it can be tested and
+:mod:`twinreview.ui.roster`. Everything here is Qt-free so that it can be tested and
 reused without a display.
 
 Public API:
@@ -11,15 +11,18 @@ Public API:
     roster_view_from_show(show, ...): build a :class:`RosterView`.
     consent_sentence(consent, name, you=...): a model's consent in one sentence.
     date_words(iso): a date as people write it.
-    policy_lines(tables): the signed workspace policy, one readable line per rule.
+    LogGap, log_gaps(problem_lines): logs that went back or are gone, which the owner may accept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from twinreview.core.policytext import policy_sentences
 
 #: Pin states (``services.trust.PinCheck.state``) plus ``error`` (the check itself failed).
 PINNED, UNPINNED, MISMATCH, NO_ROSTER, TRUST_ERROR = (
@@ -85,6 +88,10 @@ class ConsentInfo:
     require: tuple[str, ...]
     withdrawn: bool
     ts: str
+    purpose: str | None = None
+    pay_terms: str | None = None
+    exclude: tuple[str, ...] = ()
+    no_expiry: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ConsentInfo:
@@ -98,6 +105,10 @@ class ConsentInfo:
             tuple(str(r) for r in data.get("require") or ()),
             bool(data.get("withdrawn")),
             str(data.get("ts", "")),
+            str(data["purpose"]) if data.get("purpose") else None,
+            str(data["pay_terms"]) if data.get("pay_terms") else None,
+            tuple(str(c) for c in data.get("exclude") or ()),
+            data.get("no_expiry") is True,
         )
 
 
@@ -145,9 +156,13 @@ class RosterView:
         people: Everyone on the roster now.
         pending: Join requests not yet approved.
         consents: Model id -> her signed consent.
-        policy: The signed workspace policy, one line per rule.
+        policy: The signed workspace policy, one sentence per rule it sets
+            (:func:`twinreview.core.policytext.policy_sentences`).
         policy_by: Who signed the policy (principal).
         policy_when: When (the signed time, ISO).
+        policy_tables: The signed policy tables as signed (empty: none signed).
+        file_policy: The policy tables ``twinreview.toml`` holds now (unsigned: they count only
+            once signed), None when not read.
         problems: Roster problems: broken entries, hand-edited views, unusable requests.
         models: Every model of the workspace: id -> display name.
         me: The identity's own row (None: not on the roster, or no identity).
@@ -170,6 +185,8 @@ class RosterView:
     policy: tuple[str, ...] = ()
     policy_by: str | None = None
     policy_when: str | None = None
+    policy_tables: Mapping[str, Any] = field(default_factory=dict)
+    file_policy: Mapping[str, Any] | None = None
     problems: tuple[str, ...] = ()
     models: Mapping[str, str] = field(default_factory=dict)
     me: PersonRow | None = None
@@ -215,7 +232,10 @@ class RosterView:
         if c.withdrawn:
             return "withdrawn"
         uses = "any use" if c.uses is None else ", ".join(c.uses) or "no use"
-        until = f"until {c.expires}" if c.expires else "no end date"
+        if c.expires:
+            until = f"until {c.expires}"
+        else:
+            until = "no end date (chosen)" if c.no_expiry else "no end date"
         return f"{uses}; {until}"
 
 
@@ -257,8 +277,10 @@ def roster_view_from_show(
     policy = show.get("policy")
     policy_by = policy_when = None
     lines: tuple[str, ...] = ()
+    tables: Mapping[str, Any] = {}
     if isinstance(policy, Mapping):
-        lines = policy_lines(policy.get("tables") or {})
+        tables = policy.get("tables") or {}
+        lines = tuple(policy_sentences(tables))
         policy_by = str(policy.get("set_by") or "")
         policy_when = str(policy["ts"]) if policy.get("ts") else None
     me = next((p for p in people if principal is not None and p.principal == principal), None)
@@ -277,6 +299,7 @@ def roster_view_from_show(
         policy=lines,
         policy_by=policy_by,
         policy_when=policy_when,
+        policy_tables=tables,
         problems=tuple(str(p) for p in show.get("problems") or ()),
         models=dict(models),
         me=me,
@@ -329,58 +352,46 @@ def consent_sentence(consent: ConsentInfo | None, name: str, *, you: bool = Fals
         uses = "no use at all"
     else:
         uses = f"only {_and(list(consent.uses))}"
-    until = f"until {date_words(consent.expires)}" if consent.expires else "with no end date"
+    if consent.expires:
+        until = f"until {date_words(consent.expires)}"
+    elif consent.no_expiry:
+        until = "with no end date (chosen)"
+    else:
+        until = "with no end date"
     others = [r for r in consent.require if r != "model"]
     if you:
         needed = _and(["you", *(f"your {r}" if r == "agent" else _ROLE_WORDS[r] for r in others)])
     else:
         needed = _and([name, *(_ROLE_WORDS.get(r, r) for r in others)])
-    return f"{who} {verb} {uses}, {until}; each image needs the approval of {needed}."
+    purpose = f" For “{consent.purpose}”." if consent.purpose else " No purpose recorded."
+    return f"{who} {verb} {uses}, {until}; each image needs the approval of {needed}.{purpose}"
 
 
-_TABLE_WORDS = {
-    "disclosure": "AI disclosure",
-    "similarity": "Similarity",
-    "severity": "severity",
-    "approvable": "verdicts a reviewer may approve",
-    "trust_anchors": "trusted certificate authorities",
-    "label": "visible AI label",
-}
+#: Verification problems the owner can accept (``twinreview roster accept``): the log's name is
+#: the key fingerprint the problem names.
+_GAP_KINDS = ("rolled_back", "log_missing")
+_LOG_FP = re.compile(r"\blog (SHA256:[A-Za-z0-9+/]+)")
 
 
-def policy_lines(tables: Mapping[str, Any]) -> tuple[str, ...]:
-    """The signed workspace policy, one readable line per rule.
+@dataclass(frozen=True)
+class LogGap:
+    """A log shorter than someone saw, or gone: what blocks the images it could decide on."""
 
-    For example ``AI disclosure: verdicts a reviewer may approve: disclosed, partial``.
+    log: str
+    message: str
+
+
+def log_gaps(problem_lines: Iterable[str]) -> tuple[LogGap, ...]:
+    """Logs the owner may accept as ending where they do, one per log, in order.
+
+    Read from verification problem lines (``file:seq kind: message``).
     """
-    out: list[str] = []
-
-    def words(key: str) -> str:
-        return _TABLE_WORDS.get(key, key.replace("_", " "))
-
-    def walk(prefix: list[str], value: Any) -> None:
-        if isinstance(value, Mapping):
-            plain = {k: v for k, v in value.items() if not isinstance(v, Mapping)}
-            nested = {k: v for k, v in value.items() if isinstance(v, Mapping)}
-            if (
-                plain
-                and all(isinstance(v, str) for v in plain.values())
-                and prefix[-1:] == ["severity"]
-            ):
-                items = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in sorted(plain.items()))
-                out.append(f"{': '.join(words(p) for p in prefix)}: {items}")
-            else:
-                for k, v in sorted(plain.items()):
-                    walk([*prefix, k], v)
-            for k, v in sorted(nested.items()):
-                walk([*prefix, k], v)
-            return
-        if isinstance(value, list):
-            shown = ", ".join(str(v) for v in value) or "none"
-        else:
-            shown = str(value)
-        out.append(f"{': '.join(words(p) for p in prefix)}: {shown}")
-
-    for key, value in sorted(tables.items()):
-        walk([key], value)
-    return tuple(out)
+    out: dict[str, LogGap] = {}
+    for line in problem_lines:
+        head, _, message = line.partition(": ")
+        if not any(head.endswith(kind) for kind in _GAP_KINDS):
+            continue
+        found = _LOG_FP.search(message)
+        if found is not None and found.group(1) not in out:
+            out[found.group(1)] = LogGap(found.group(1), message)
+    return tuple(out.values())

@@ -5,33 +5,55 @@ Built once by the composition root (:mod:`twinreview.ui.app`) with the services 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.errors import TwinreviewError, one_line
+from twinreview.core.keyline import parse_key_line, principal_for
 from twinreview.core.policy import declared_uses
+from twinreview.core.roster import Person, Roster
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
-from twinreview.core.workspace import CONFIG_NAME, AssetRef, Workspace, read_sidecar
-from twinreview.services.decisions import DecisionService
+from twinreview.core.rosterviews import policy_tables
+from twinreview.core.workspace import (
+    CONFIG_NAME,
+    AssetRef,
+    Workspace,
+    WorkspaceError,
+    read_file_config,
+    read_sidecar,
+)
+from twinreview.services import report_write
+from twinreview.services.compose import make_executor
+from twinreview.services.consent import ConsentForm, consent_refusal
+from twinreview.services.decisions import DecisionError, DecisionService
+from twinreview.services.export import README as EXPORT_README
+from twinreview.services.export import ExportError, export_signed
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
-from twinreview.services.roster_admin import RosterService
+from twinreview.services.publish_check import PublishedCheck, check_published
+from twinreview.services.published import published_report
+from twinreview.services.report import BAD_RELATIONS
+from twinreview.services.report_write import ReportFiles, check_outputs
+from twinreview.services.roster_admin import RosterAdminError, RosterService
 from twinreview.services.scan import AssetResult, ScanResult, ScanService
 from twinreview.services.status import compute_status, sha256_file
 from twinreview.services.trust import PinCheck, Verifier
 from twinreview.ui.backend import (
     AssetStatus,
+    ExportOutcome,
     Identity,
+    JoinOutcome,
     KeyringUnavailable,
     PairVerification,
+    ReportOutcome,
     StatusSnapshot,
 )
 from twinreview.ui.roster_view import (
@@ -43,6 +65,10 @@ from twinreview.ui.roster_view import (
 from twinreview.ui.scan_process import ProcessScanner, ScanProcessError
 
 _log = logging.getLogger(__name__)
+
+
+class ReportError(TwinreviewError):
+    """The report cannot be written where asked; one line for the user."""
 
 
 def _identity(ident: KeyIdentity) -> Identity:
@@ -137,6 +163,10 @@ class ServicesBackend:
             raise KeyringUnavailable(
                 str(self._keys) if isinstance(self._keys, str) else "no signing key"
             )
+        if decision == "approve":
+            outside = consent_refusal(workspace, result.asset.rel)
+            if outside is not None:
+                raise DecisionError(f"This image cannot be approved. {outside}")
         self._decisions.decide(
             workspace,
             result.asset.rel,
@@ -217,8 +247,17 @@ class ServicesBackend:
         return writable_problem(workspace.root)
 
     def make_owner(self, workspace: Workspace) -> TrustInfo:
-        """``twinreview init``: this device's key becomes the owner (and is pinned)."""
-        self._roster.init(workspace.root)
+        """This device's key becomes the owner (and is pinned).
+
+        A workspace with a plain roster (``allowed_signers``, ``people.toml``) is taken over as
+        ``twinreview roster migrate`` does: everyone on it keeps their keys and their decisions
+        count; otherwise it is ``twinreview init``.
+        """
+        plain = Roster.load(workspace.root / ROSTER_DIR)
+        if plain.people or plain.signers:
+            self._roster.migrate(workspace.root)
+        else:
+            self._roster.init(workspace.root)
         return self.check_trust(workspace)
 
     def roster_view(self, workspace: Workspace, principal: str | None) -> RosterView:
@@ -229,7 +268,7 @@ class ServicesBackend:
             principal=principal,
             models={mid: m.display_name for mid, m in workspace.models.items()},
         )
-        view = replace(view, approvable=_approvable(workspace))
+        view = replace(view, approvable=_approvable(workspace), file_policy=_file_policy(workspace))
         if not view.my_consent_models:
             return view
         # The uses her images' sidecars name: what the consent screen offers to tick.
@@ -252,24 +291,130 @@ class ServicesBackend:
         """Write this device's signed join request; returns its file name."""
         return self._roster.request_join(workspace.root, tuple(models)).name
 
+    def published(self, workspace: Workspace) -> Mapping[str, Any]:
+        """Every published file and where it stands now, from the signed logs."""
+        report = self._verifier.verify(workspace.root)
+        return published_report(workspace, report=report).to_json()
+
     def give_consent(
         self,
         workspace: Workspace,
         model_id: str,
-        uses: Sequence[str] | None,
-        expires: dt.date | None,
-        require: Sequence[str],
+        form: ConsentForm | None,
         withdraw: bool,
     ) -> None:
         """Sign the model's consent with this device's key (the roster checks it is hers)."""
-        self._roster.consent(
-            workspace.root,
-            model_id,
-            uses=tuple(uses) if uses is not None else None,
-            expires=expires,
-            require=tuple(require),
-            withdraw=withdraw,
+        if withdraw or form is None:
+            self._roster.consent(workspace.root, model_id, withdraw=True)
+        else:
+            form.sign(self._roster, workspace.root)
+
+    # -- the owner's work ------------------------------------------------------------------------
+
+    def add_person(
+        self,
+        workspace: Workspace,
+        key_line: str,
+        principal: str,
+        name: str,
+        role: str,
+        models: Sequence[str],
+        admin: bool,
+    ) -> str:
+        """Add a person by the key line their identity shows (the roster refuses what it must)."""
+        line = parse_key_line(key_line)
+        who = principal_for(line, principal.strip() or None)
+        person = Person(who, name.strip() or who, role, tuple(dict.fromkeys(models)))
+        self._roster.add_person(workspace.root, person, line.key, admin=admin)
+        return line.key.fingerprint
+
+    def approve_joins(self, workspace: Workspace, principals: Sequence[str]) -> JoinOutcome:
+        """Approve each request in turn; one refused does not stop the others."""
+        added: list[str] = []
+        refused: list[tuple[str, str]] = []
+        for principal in principals:
+            try:
+                self._roster.approve(workspace.root, principal)
+            except RosterAdminError as exc:
+                refused.append((principal, one_line(exc)))
+            else:
+                added.append(principal)
+        if not added and refused:
+            raise RosterAdminError(refused[0][1])
+        return JoinOutcome(tuple(added), tuple(refused))
+
+    def remove_person(self, workspace: Workspace, principal: str) -> None:
+        """Remove a person from the signed roster."""
+        self._roster.remove_person(workspace.root, principal)
+
+    def revoke_key(self, workspace: Workspace, principal: str, fingerprint: str) -> None:
+        """Revoke one key of a person."""
+        self._roster.revoke_key(workspace.root, principal, fingerprint)
+
+    def set_admin(self, workspace: Workspace, principal: str, admin: bool) -> None:
+        """Appoint or dismiss an admin."""
+        self._roster.set_admin(workspace.root, principal, admin)
+
+    def set_policy(self, workspace: Workspace, tables: Mapping[str, Any]) -> None:
+        """Sign the rules (the same roster entry ``twinreview roster policy`` signs)."""
+        self._roster.set_policy(workspace.root, tables)
+
+    def accept_log(self, workspace: Workspace, log: str) -> None:
+        """Accept that a log now ends where it does (``twinreview roster accept``)."""
+        self._roster.accept_head(workspace.root, log)
+
+    def set_aside_bad_lines(self, workspace: Workspace) -> str | None:
+        """Move roster lines that failed verification aside (``twinreview roster repair``).
+
+        Returns:
+            Where they went (workspace-relative), or None when there were none.
+        """
+        moved = self._roster.set_aside_bad_lines(workspace.root)
+        return moved.relative_to(workspace.root).as_posix() if moved is not None else None
+
+    def export_report(
+        self, workspace: Workspace, scan: ScanResult, files: ReportFiles, exports: Sequence[Path]
+    ) -> ReportOutcome:
+        """Make the report from the app's finished scan and write the forms asked for."""
+        problem = check_outputs(files, exports)
+        if problem is not None:
+            raise ReportError(problem)
+        with make_executor() as executor:
+            report = report_write.make_report(
+                scan,
+                self._verifier,
+                exports=exports,
+                executor=executor,
+                thumbnails=files.html is not None,
+            )
+        written = report_write.write_report(report, files)
+        bad = [s for s in report.exports if not s.valid or s.relation in BAD_RELATIONS]
+        return ReportOutcome(
+            tuple(written),
+            len(report.assets),
+            dict(report.counts),
+            len(report.problems),
+            len(bad),
         )
+
+    def export_logs(self, workspace: Workspace, outdir: Path) -> ExportOutcome:
+        """Export the signed roster and every log, signed with this device's key."""
+        trust = self._verifier.trust
+        if trust is None:  # a verifier without pins (tests): nothing to check the owner by
+            raise ExportError("this device keeps no record of the owners it trusts")
+        result = export_signed(workspace.root, outdir, self._key_service(), trust)
+        logs = sum(1 for f in result.files if f.startswith("logs/") and f.endswith(".dlog"))
+        roster = result.heads.get("roster") or {}
+        report = result.report
+        problems = tuple(_problem_line(p) for p in report.problems) if report else ()
+        seq = roster.get("seq")
+        return ExportOutcome(
+            outdir, logs, seq if isinstance(seq, int) else None, problems, outdir / EXPORT_README
+        )
+
+    def check_published(self, files: Sequence[Path], export: Path) -> list[PublishedCheck]:
+        """``check-published``, against an export, with this device's pinned owners."""
+        return check_published(files, export, trust=self._verifier.trust)
 
     @staticmethod
     def _trust_info(workspace: Workspace, check: PinCheck) -> TrustInfo:
@@ -311,6 +456,14 @@ def writable_problem(root: Path) -> str | None:
     os.close(fd)
     os.unlink(name)
     return None
+
+
+def _file_policy(workspace: Workspace) -> Mapping[str, Any] | None:
+    """The policy tables ``twinreview.toml`` holds now (None: it cannot be read)."""
+    try:
+        return policy_tables(read_file_config(workspace.root)[1])
+    except WorkspaceError:
+        return None
 
 
 def _approvable(workspace: Workspace) -> frozenset[str] | None:

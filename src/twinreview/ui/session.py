@@ -1,8 +1,10 @@
 """The review session: one open workspace, its assets, scan results and statuses.
 
-A QObject on the GUI thread. Everything slow (opening, scanning, statuses, signing a decision) runs
-in workers through the :class:`~twinreview.ui.bridge.Bridge`; results come back here and are
-announced with signals. Widgets read :attr:`ReviewSession.items` and listen.
+A QObject on the GUI thread: the thin Qt adapter around the plain
+:class:`~twinreview.ui.session_state.SessionState`. Everything slow (opening, scanning, statuses,
+signing a decision) runs in workers through the :class:`~twinreview.ui.bridge.Bridge`; results
+are applied to the state and announced with signals. Widgets read the state (through the
+session's read-only attributes, e.g. :attr:`ReviewSession.items`) and listen.
 
 A scan's results and a status refresh land in slices: each slice (its items and everything the
 widgets do about them) gets a few milliseconds, then the event loop runs before the next one, so
@@ -13,16 +15,13 @@ after the last slice.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
 from twinreview.core.errors import one_line
 from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
@@ -30,22 +29,29 @@ from twinreview.services.diagnostics import is_expected, log_failure, log_path
 from twinreview.services.scan import AssetResult, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSnapshot
 from twinreview.ui.bridge import Bridge
-from twinreview.ui.items import AssetItem, disclosure_verdict
+from twinreview.ui.items import AssetItem
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
+from twinreview.ui.session_state import ScanState, SessionState, gone_sentence
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
-@dataclass
-class ScanState:
-    """Progress of the running scan."""
+class _FromState(Generic[T]):
+    """A read-only attribute of the session that is the state's attribute of the same name."""
 
-    running: bool = False
-    done: int = 0
-    total: int = 0
-    phase: str = ""
-    cancel: threading.Event = field(default_factory=threading.Event)
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, obj: None, objtype: type | None = None) -> _FromState[T]: ...
+    @overload
+    def __get__(self, obj: ReviewSession, objtype: type | None = None) -> T: ...
+    def __get__(self, obj: ReviewSession | None, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(obj.state, self._name)
 
 
 #: GUI-thread time one slice of landing results may take (seconds), announcements included.
@@ -165,6 +171,23 @@ class ReviewSession(QObject):
     trust_changed = Signal()
     roster_changed = Signal()
 
+    # The state, read-only here: it changes through the session's methods, which announce it.
+    workspace: _FromState[Workspace | None] = _FromState()
+    items: _FromState[list[AssetItem]] = _FromState()
+    scan_result: _FromState[ScanResult | None] = _FromState()
+    scan: _FromState[ScanState] = _FromState()
+    identity: _FromState[Identity | None] = _FromState()
+    read_only_reason: _FromState[str | None] = _FromState()
+    workspace_read_only: _FromState[str | None] = _FromState()
+    trust: _FromState[TrustInfo | None] = _FromState()
+    roster: _FromState[RosterView | None] = _FromState()
+    roster_error: _FromState[str | None] = _FromState()
+    verification_ok: _FromState[bool] = _FromState()
+    verification_problems: _FromState[tuple[str, ...]] = _FromState()
+    can_decide: _FromState[bool] = _FromState()
+    why_not_decide: _FromState[str | None] = _FromState()
+    approvable: _FromState[frozenset[str]] = _FromState()
+
     def __init__(
         self,
         backend: ReviewBackend,
@@ -183,22 +206,8 @@ class ReviewSession(QObject):
         self._rescan_after = False
         if watcher is not None:
             watcher.changed.connect(self._on_outside_change)
-        self.workspace: Workspace | None = None
-        self.items: list[AssetItem] = []
-        self._by_rel: dict[str, AssetItem] = {}
-        self.scan_result: ScanResult | None = None
-        self.scan = ScanState()
-        self.identity: Identity | None = None
-        self.read_only_reason: str | None = None
-        #: Why the open workspace's folder cannot take decisions (read-only), None when it can.
-        self.workspace_read_only: str | None = None
-        #: The open workspace's owner against this device's pin (None: no workspace).
-        self.trust: TrustInfo | None = None
-        #: The signed roster as this identity sees it (None until read).
-        self.roster: RosterView | None = None
-        self.roster_error: str | None = None
-        self.verification_ok = True
-        self.verification_problems: tuple[str, ...] = ()
+        #: Everything known about the open workspace (plain, no Qt).
+        self.state = SessionState()
         self._status_seq = 0
         self._status_applied = 0
         self._generation = 0
@@ -217,7 +226,7 @@ class ReviewSession(QObject):
 
     def item(self, rel: str) -> AssetItem | None:
         """Return the item for a workspace-relative path."""
-        return self._by_rel.get(rel)
+        return self.state.item(rel)
 
     @property
     def busy(self) -> bool:
@@ -233,68 +242,16 @@ class ReviewSession(QObject):
                 landing.cancelled = True
         self._results_landing = self._status_landing = None
 
-    @property
-    def can_decide(self) -> bool:
-        """True when decisions can be signed: an identity, a keyring and a trusted owner."""
-        return self.why_not_decide is None
-
-    @property
-    def why_not_decide(self) -> str | None:
-        """Why decisions cannot be signed now, in one line (None when they can)."""
-        if self.read_only_reason is not None:
-            return self.read_only_reason
-        if self.identity is None:
-            return "No reviewer identity yet: create one to approve or reject."
-        if self.workspace is not None and self.workspace_read_only is not None:
-            return self.workspace_read_only
-        if self.trust is not None and not self.trust.ok:
-            return self.trust.why_not()
-        roster = self.roster
-        if roster is not None and roster.exists and roster.me is None:
-            if roster.my_request is not None:
-                return (
-                    "You asked to join this workspace; until the owner approves your request "
-                    "you cannot approve or reject here."
-                )
-            return (
-                "You are not on this workspace's roster yet, so you cannot approve or reject "
-                "here: ask to join (Roster… › Join this workspace)."
-            )
-        return None
-
-    @property
-    def approvable(self) -> frozenset[str]:
-        """The AI-disclosure verdicts this workspace lets a reviewer approve (signed policy)."""
-        if self.roster is not None and self.roster.approvable is not None:
-            return self.roster.approvable
-        ws = self.workspace
-        if ws is None:
-            return frozenset(v.value for v in DEFAULT_APPROVABLE)
-        return frozenset(v.value for v in ws.settings.disclosure.approvable)
-
     def why_not_approve(self, item: AssetItem) -> str | None:
         """Why ``item`` cannot be approved (even with an override), in one line; None: it can."""
-        why = self.why_not_decide
-        if why is not None:
-            return why
-        if item.result is None:
-            return "Wait until the scan has looked at this image."
-        if not item.ref.path.exists():
-            return f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
-        verdict = disclosure_verdict(item)
-        if verdict is not None and verdict not in self.approvable:
-            return (
-                f"This workspace does not allow approving an image whose AI disclosure is "
-                f"{verdict}: reject it, or have the image re-exported with its AI label."
-            )
-        return None
+        return self.state.why_not_approve(item)
 
     # -- identity -------------------------------------------------------------------------------
 
     def set_identity(self, identity: Identity | None, read_only_reason: str | None) -> None:
         """Record who reviews (None and a reason: read-only mode)."""
-        self.identity = identity
-        self.read_only_reason = read_only_reason
+        self.state.identity = identity
+        self.state.read_only_reason = read_only_reason
         self.identity_changed.emit()
         if self.workspace is not None:
             self.refresh_roster()
@@ -315,28 +272,16 @@ class ReviewSession(QObject):
         def done(view: RosterView) -> None:
             if generation != self._generation:
                 return
-            self.roster = view
-            self.roster_error = None
-            current = self.identity
-            if current is not None and current.principal == view_principal:
-                models = view.my_models
-                if models != current.model_ids:
-                    self.identity = Identity(
-                        current.principal,
-                        current.display_name,
-                        current.role,
-                        current.allowed_signers_line,
-                        models,
-                    )
-                    self.identity_changed.emit()
+            if self.state.apply_roster(view, view_principal):
+                self.identity_changed.emit()
             self.roster_changed.emit()
 
         def failed(exc: BaseException) -> None:
             log_failure(_log, "cannot read the roster", exc)
             if generation != self._generation:
                 return
-            self.roster = None
-            self.roster_error = one_line(exc)
+            self.state.roster = None
+            self.state.roster_error = one_line(exc)
             self.roster_changed.emit()
 
         self._bridge.submit(
@@ -357,7 +302,7 @@ class ReviewSession(QObject):
         self._bridge.submit(_check_trust, self._backend, ws, on_done=done)
 
     def _set_trust(self, info: TrustInfo) -> None:
-        self.trust = info
+        self.state.trust = info
         self.trust_changed.emit()
         self.identity_changed.emit()  # what may be decided changed
 
@@ -422,22 +367,7 @@ class ReviewSession(QObject):
                 return
             ws, refs, trust, read_only = value
             self._stop_landing()
-            self.workspace = ws
-            self.workspace_read_only = read_only
-            self.trust = trust
-            self.roster = None
-            self.roster_error = None
-            self.scan_result = None
-            self.items = [
-                AssetItem(
-                    ref,
-                    ws.models[ref.model_id].display_name
-                    if ref.model_id in ws.models
-                    else ref.model_id,
-                )
-                for ref in refs
-            ]
-            self._by_rel = {item.rel: item for item in self.items}
+            self.state.open(ws, refs, trust, read_only)
             if self.watcher is not None:
                 self.watcher.watch(ws.root)
             self.workspace_opened.emit(ws)
@@ -478,7 +408,7 @@ class ReviewSession(QObject):
             return
         self.cancel_scan()
         state = ScanState(running=True, total=len(self.items), phase="starting")
-        self.scan = state
+        self.state.scan = state
         generation = self._generation
 
         def on_progress(p: Any) -> None:
@@ -524,35 +454,16 @@ class ReviewSession(QObject):
             self.scan.cancel.set()
 
     def _apply_scan(self, result: ScanResult, finish: Callable[[], None]) -> None:
-        self.scan_result = result
-        ws = self.workspace
-        assert ws is not None
-
-        def apply(r: AssetResult) -> str:
-            item = self._by_rel.get(r.asset.rel)
-            if item is None:
-                # New since the workspace was opened: the scan walked it, so show it.
-                model = ws.models.get(r.asset.model_id)
-                item = AssetItem(r.asset, model.display_name if model else r.asset.model_id)
-                self.items.append(item)
-                self._by_rel[item.rel] = item
-            item.result = r
-            return item.rel
-
+        self.state.scan_result = result
         if not result.cancelled:
             # A whole scan walked the workspace: what it did not find is gone (deleted, moved).
-            found = {r.asset.rel for r in result.assets}
-            gone = [item.rel for item in self.items if item.rel not in found]
+            gone = self.state.drop_missing(r.asset.rel for r in result.assets)
             if gone:
-                dropped = set(gone)
-                self.items = [item for item in self.items if item.rel not in dropped]
-                for rel in gone:
-                    self._by_rel.pop(rel, None)
                 self.items_removed.emit(gone)
         if self._results_landing is not None:
             self._results_landing.cancelled = True
         self._results_landing = _Landing(
-            list(result.assets), apply, self.items_changed.emit, finish
+            list(result.assets), self.state.apply_result, self.items_changed.emit, finish
         )
         self._results_landing.start()
 
@@ -571,16 +482,12 @@ class ReviewSession(QObject):
             if generation != self._generation or seq < self._status_applied:
                 return
             self._status_applied = seq
-            self.verification_ok = snapshot.verification_ok
-            self.verification_problems = snapshot.problems
+            self.state.verification_ok = snapshot.verification_ok
+            self.state.verification_problems = snapshot.problems
 
             def apply(entry: tuple[str, AssetStatus]) -> str | None:
-                rel, status = entry
-                item = self._by_rel.get(rel)
-                if item is None or item.status == status:
-                    return None  # unchanged: nothing to redraw or re-sort
-                item.status = status
-                return rel
+                # None when unchanged: nothing to redraw or re-sort.
+                return self.state.apply_status(*entry)
 
             if self._status_landing is not None:
                 self._status_landing.cancelled = True
@@ -611,13 +518,13 @@ class ReviewSession(QObject):
     ) -> None:
         """Sign and append a decision about ``rel`` now; the status follows."""
         assert decision in (APPROVE, REJECT)
-        ws, item = self.workspace, self._by_rel.get(rel)
+        ws, item = self.workspace, self.state.item(rel)
         if ws is None or item is None or item.result is None:
             self.decision_failed.emit(rel, "this asset has not been scanned yet")
             return
         why = self.why_not_approve(item) if decision == APPROVE else self.why_not_decide
         if why is None and not item.ref.path.exists():
-            why = f"{item.ref.path.name} is no longer in the workspace (deleted or moved)."
+            why = gone_sentence(item)
         if why is not None:
             self.decision_failed.emit(rel, why)
             return
@@ -647,7 +554,7 @@ class ReviewSession(QObject):
         """Sign a ``withdraw`` entry for this reviewer's latest decision about ``rel``."""
         ws = self.workspace
         why = self.why_not_decide
-        if ws is None or rel not in self._by_rel:
+        if ws is None or self.state.item(rel) is None:
             self.decision_failed.emit(rel, "this asset is not in the workspace")
             return
         if why is not None:
@@ -678,7 +585,7 @@ class ReviewSession(QObject):
         refused: list[tuple[str, str]] = []
         todo: list[AssetResult] = []
         for rel in rels:
-            item = self._by_rel.get(rel)
+            item = self.state.item(rel)
             why = (
                 self.why_not_approve(item)
                 if item is not None and decision == APPROVE
@@ -756,7 +663,7 @@ class ReviewSession(QObject):
         self.error_reported.emit(message)
 
     def _refresh_one(self, rel: str) -> None:
-        ws, item = self.workspace, self._by_rel.get(rel)
+        ws, item = self.workspace, self.state.item(rel)
         if ws is None or item is None or item.result is None:
             return
         # Statuses of every asset sharing the model can change (e.g. a duplicate), but the one just

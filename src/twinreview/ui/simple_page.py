@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from twinreview.ui.compare_view import CompareView
 from twinreview.ui.items import AssetItem
 from twinreview.ui.page import item_at, row_of
 from twinreview.ui.queue_model import QueueModel, QueueProxy
+from twinreview.ui.window_texts import SimpleTexts
+
+#: Simple mode's sentences, against the app's font size.
+SENTENCE_SCALE = 1.3
+
+
+def _label(scale: float, *, bold: bool = False) -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * scale)
+    font.setBold(bold)
+    label.setFont(font)
+    return label
 
 
 class SimplePage(QWidget):
@@ -39,24 +59,28 @@ class SimplePage(QWidget):
         self._proxy.setSourceModel(model)
         self._proxy.sort(-1)
         self._row = -1
+        #: The image on screen, by its rel: a queue that changes under it never swaps it.
+        self._rel: str | None = None
+        #: The name of the image that was on screen when its file went (None: none went).
+        self.gone: str | None = None
+        # The proxy drops a row before its source has: look once the removal is over.
+        self._following = False
+        for sig in (self._proxy.rowsRemoved, self._proxy.rowsInserted, self._proxy.modelReset):
+            sig.connect(self._follow_soon)
+        self._proxy.layoutChanged.connect(self._follow_soon)
         self.compare = compare
-        self.header = QLabel()
-        self.header.setWordWrap(True)
-        font = self.header.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        self.header.setFont(font)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        # Every sentence large, not only the buttons; the reason not to approve first and bold.
+        self.header = _label(SENTENCE_SCALE)
+        # One plain sentence per warning or blocking finding, above the face check's.
+        self.findings = _label(SENTENCE_SCALE, bold=True)
+        self.findings.setTextFormat(Qt.TextFormat.RichText)
+        self.findings.setToolTip("What the checks found about this image, in plain words")
         # "This looks like you: a strong match with your photo studio-01.jpg" (the face check).
-        self.likeness = QLabel()
-        self.likeness.setWordWrap(True)
+        self.likeness = _label(SENTENCE_SCALE)
         self.likeness.setToolTip(
             "What the face check says: a help for your own judgement, not proof of who it is"
         )
-        lfont = self.likeness.font()
-        lfont.setPointSizeF(lfont.pointSizeF() * 1.2)
-        lfont.setBold(True)
-        self.likeness.setFont(lfont)
+        self.status = _label(SENTENCE_SCALE)
         row = QHBoxLayout()
         for name in ("previous", "approve", "reject", "next"):
             b = QToolButton()
@@ -76,26 +100,32 @@ class SimplePage(QWidget):
                 row.addStretch(1)
             if name == "reject":
                 row.addStretch(1)
-        # One plain sentence per warning or blocking finding, above the buttons.
-        self.findings = QLabel()
-        self.findings.setWordWrap(True)
-        self.findings.setTextFormat(Qt.TextFormat.RichText)
-        self.findings.setToolTip("What the checks found about this image, in plain words")
-        ffont = self.findings.font()
-        ffont.setPointSizeF(ffont.pointSizeF() * 1.2)
-        self.findings.setFont(ffont)
+        # Her images that went out, and whether her consent still covers them.
+        self.where_went = QPushButton("Where your images went")
+        self.where_went.setToolTip(
+            "Every image of you that was published, and whether your consent still covers it"
+        )
+        if "published" in acts:
+            self.where_went.clicked.connect(acts["published"].trigger)
+        top = QHBoxLayout()
+        top.addWidget(self.header, 1)
+        top.addWidget(self.where_went, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
+        layout.addLayout(top)
         layout.addWidget(compare, 1)
-        layout.addWidget(self.likeness)
         layout.addWidget(self.findings)
+        layout.addWidget(self.likeness)
         layout.addWidget(self.status)
         layout.addLayout(row)
 
-    def show_sentences(self, sentences: Sequence[str]) -> None:
-        """The findings' plain sentences, one per line (hidden when there are none)."""
-        self.findings.setText("<br>".join(f"⚠ {html.escape(t)}" for t in sentences))
-        self.findings.setVisible(bool(sentences))
+    def show_texts(self, texts: SimpleTexts) -> None:
+        """The image's words: which one it is, what was found, where it stands."""
+        self.header.setText(texts.header)
+        # One plain sentence per line (hidden when there are none).
+        self.findings.setText("<br>".join(f"⚠ {html.escape(t)}" for t in texts.sentences))
+        self.findings.setVisible(bool(texts.sentences))
+        self.status.setText(texts.status)
+        self.status.setVisible(bool(texts.status))
 
     # -- the page interface (:class:`~twinreview.ui.page.AssetPage`) ---------------------------
 
@@ -115,34 +145,79 @@ class SimplePage(QWidget):
         return self._row
 
     def current_item(self) -> AssetItem | None:
-        """The asset on screen."""
-        return item_at(self._proxy, self._row)
+        """The asset on screen (None once it is gone from the folder)."""
+        item = item_at(self._proxy, self._row) if self._rel is not None else None
+        return item if item is not None and item.rel == self._rel else None
+
+    def is_empty(self) -> bool:
+        """No image, and none went from under her (that notice stays until she moves on)."""
+        return self._rel is None and self.gone is None
 
     def select(self, rel: str) -> bool:
         """Make ``rel`` current; False when it is not one of the reviewer's assets."""
         row = row_of(self._proxy, rel)
         if row < 0:
             return False
-        self._row = row
-        self.current_changed.emit()
+        self._set(row)
         return True
 
     def select_first(self) -> None:
         """Start at the first asset."""
-        self._row = 0 if self._proxy.rowCount() else -1
-        self.current_changed.emit()
+        self._set(0 if self._proxy.rowCount() else -1)
 
     def step(self, delta: int) -> None:
-        """Move by ``delta`` (clamped)."""
+        """Move by ``delta`` (clamped); once the image on screen went, +1 is the one in its row."""
         n = self._proxy.rowCount()
         if n:
-            self._row = max(0, min(n - 1, self._row + delta))
-            self.current_changed.emit()
+            self._set(max(0, min(n - 1, self._target(delta))))
 
     def neighbour(self, delta: int) -> AssetItem | None:
         """The asset ``delta`` rows away."""
-        return item_at(self._proxy, self._row + delta)
+        return item_at(self._proxy, self._target(delta))
 
     def selected_items(self) -> list[AssetItem]:
         """No batches in simple mode."""
         return []
+
+    def _target(self, delta: int) -> int:
+        if self._rel is None and self._row >= 0 and delta > 0:
+            return self._row + delta - 1  # the next image has moved into the gone one's row
+        return self._row + delta
+
+    def _set(self, row: int) -> None:
+        self.gone = None
+        item = item_at(self._proxy, row)
+        self._row = row if item is not None else -1
+        self._rel = item.rel if item is not None else None
+        self.current_changed.emit()
+
+    def _follow_soon(self) -> None:
+        if not self._following:
+            self._following = True
+            QTimer.singleShot(0, self._follow)
+
+    def _follow(self) -> None:
+        """Keep the image on screen when the queue changes; say so when it went."""
+        self._following = False
+        if self._rel is None:
+            return
+        row = row_of(self._proxy, self._rel)
+        if row >= 0:
+            self._row = row
+            return
+        source = self._proxy.sourceModel()
+        if isinstance(source, QueueModel) and any(
+            source.item_at(r).rel == self._rel for r in range(source.rowCount())
+        ):
+            self.select_first()  # still there, but not hers (the roster named her models)
+            return
+        # Gone (deleted, moved): nothing is current, so no key acts on an image she has not
+        # seen; Next shows the one that took its place.
+        name = self._rel.rsplit("/", 1)[-1]
+        self.gone = name
+        self._rel = None
+        self._row = min(self._row, self._proxy.rowCount())
+        self.header.setText(f"{name} was moved or deleted. Press Next for the next image.")
+        for label in (self.findings, self.likeness, self.status):
+            label.hide()
+        self.current_changed.emit()

@@ -254,6 +254,7 @@ def _classify_store(store: dict[str, Any], *, trust_configured: bool) -> C2paRep
         generator=_generator(active),
         software_agents=tuple(dict.fromkeys(_software_agents(manifests))),
         notes=tuple(notes),
+        training_mining=_training_mining(active),
     )
 
 
@@ -406,6 +407,29 @@ def _agent_text(agent: Any) -> str | None:
         if name:
             return f"{name} {version}" if version else name
     return None
+
+
+# The training-and-data-mining assertion: CAWG's current label first, C2PA's older one after.
+TRAINING_LABELS: tuple[str, ...] = ("cawg.training-mining", "c2pa.training-mining")
+
+
+def _training_mining(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    by_label = {
+        a.get("label"): a.get("data")
+        for a in _as_list(manifest.get("assertions"))
+        if isinstance(a, dict)
+    }
+    for label in TRAINING_LABELS:
+        entries = _as_dict(_as_dict(by_label.get(label)).get("entries"))
+        if entries:
+            out = []
+            for name, entry in sorted(entries.items())[:32]:
+                use = _as_dict(entry).get("use")
+                short = str(name).removeprefix("cawg.").removeprefix("c2pa.")
+                if isinstance(use, str):
+                    out.append((short, use))
+            return tuple(out)
+    return ()
 
 
 def _generator(manifest: Mapping[str, Any]) -> str | None:

@@ -82,6 +82,10 @@ class C2paReport:
         software_agents: ``softwareAgent`` values of actions, from every manifest.
         remote_url: The remote manifest URL when the file only points to one.
         notes: Plain sentences for the reviewer.
+        training_mining: The active manifest's training-and-data-mining entries as
+            ``(entry, use)``, entry names without their ``cawg.``/``c2pa.`` prefix
+            (``ai_training``, ``notAllowed``); read from ``cawg.training-mining`` or the older
+            ``c2pa.training-mining``.
     """
 
     state: C2paState
@@ -93,6 +97,7 @@ class C2paReport:
     software_agents: tuple[str, ...] = ()
     remote_url: str | None = None
     notes: tuple[str, ...] = ()
+    training_mining: tuple[tuple[str, str], ...] = ()
 
     @property
     def generative(self) -> bool:
@@ -110,6 +115,7 @@ class C2paReport:
             "signer_issuer": self.signer_issuer,
             "software_agents": list(self.software_agents),
             "remote_url": self.remote_url,
+            "training_mining": dict(self.training_mining),
         }
 
 
@@ -293,6 +299,9 @@ class DisclosureReport:
                 generator=_opt_str(c2pa.get("generator")),
                 software_agents=tuple(str(a) for a in _seq(c2pa.get("software_agents"))),
                 remote_url=_opt_str(c2pa.get("remote_url")),
+                training_mining=tuple(
+                    (str(k), str(v)) for k, v in _mapping(c2pa.get("training_mining")).items()
+                ),
             ),
             xmp=XmpReport(
                 source_type=_opt_str(xmp.get("source_type")),

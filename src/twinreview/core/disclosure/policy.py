@@ -12,6 +12,10 @@ missing_disclosure = "block"
 partial_disclosure = "warn"
 ```
 
+When the owner signs the policy, the certificates those files held are signed with it
+(``trust_anchor_certs``, path -> PEM text, added by ``services.disclosure.pin_trust_anchors``):
+from then on the signed text counts, not whatever the file holds, and an export carries them.
+
 Parsing is pure (no file access): paths are returned as written and resolved by the service.
 """
 
@@ -34,6 +38,7 @@ CREDENTIAL_PROBLEM = "credential_problem"
 REMOTE_MANIFEST_UNVERIFIED = "remote_manifest_unverified"
 MANIFEST_STRIPPED = "manifest_stripped"
 LABEL_MISSING = "label_missing"
+PEM_CERT = "-----BEGIN CERTIFICATE-----"
 
 # Defaults: a missing disclosure and tampered provenance block (nothing unlabelled or forged may
 # be published); a contradiction blocks too, because the verdict is "blocked" and approving it
@@ -65,6 +70,7 @@ class DisclosurePolicy:
         severities: Severity per finding kind (defaults filled in).
         approvable: Verdicts that may be approved.
         trust_anchors: PEM file paths as written (relative to the workspace root).
+        trust_anchor_certs: The PEM text of those files as the owner signed it, by path.
         label: Label image path as written, or None.
         label_threshold: NCC score from which the label counts as found.
     """
@@ -72,6 +78,7 @@ class DisclosurePolicy:
     severities: Mapping[str, Severity] = field(default_factory=lambda: dict(DEFAULT_SEVERITIES))
     approvable: frozenset[Verdict] = DEFAULT_APPROVABLE
     trust_anchors: tuple[str, ...] = ()
+    trust_anchor_certs: Mapping[str, str] = field(default_factory=dict)
     label: str | None = None
     label_threshold: float = DEFAULT_THRESHOLD
 
@@ -98,7 +105,14 @@ class DisclosurePolicy:
         table = config.get("disclosure", {})
         if not isinstance(table, Mapping):
             raise DisclosureConfigError("[disclosure] must be a table")
-        known = {"trust_anchors", "label", "label_threshold", "approvable", "severity"}
+        known = {
+            "trust_anchors",
+            "trust_anchor_certs",
+            "label",
+            "label_threshold",
+            "approvable",
+            "severity",
+        }
         unknown = sorted(set(table) - known)
         if unknown:
             raise DisclosureConfigError(
@@ -109,6 +123,13 @@ class DisclosurePolicy:
             anchors = [anchors]
         if not isinstance(anchors, list) or not all(isinstance(a, str) and a for a in anchors):
             raise DisclosureConfigError("disclosure.trust_anchors must be a list of file paths")
+        certs = table.get("trust_anchor_certs", {})
+        if not isinstance(certs, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and PEM_CERT in v for k, v in certs.items()
+        ):
+            raise DisclosureConfigError(
+                "disclosure.trust_anchor_certs must map file paths to PEM certificates"
+            )
         label = table.get("label")
         if label is not None and (not isinstance(label, str) or not label):
             raise DisclosureConfigError("disclosure.label must be a file path")
@@ -125,6 +146,7 @@ class DisclosurePolicy:
             severities=_severities(table.get("severity", {})),
             approvable=_approvable(table.get("approvable")),
             trust_anchors=tuple(anchors),
+            trust_anchor_certs=dict(certs),
             label=label,
             label_threshold=float(threshold),
         )

@@ -1,0 +1,173 @@
+"""Nobody speaks for the model: an admin acting for her, and the owner's visible reset.
+
+Each attack runs through the real command line on separate laptops (their own user folders and
+keyrings, :mod:`laptops`). The attacker is Ada, a brand reviewer the owner made an admin: she may
+change the roster, and she holds a key of her own that claims to be Ava's. Ava consented to
+e-commerce only; ``look1`` is meant for a billboard, so only a wider consent "signed by Ava" could
+clear it. After each attack: on no laptop is the image cleared, and ``verify --json`` names the
+problem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import html
+from pathlib import Path
+
+import pytest
+
+from decision_helpers import build_workspace
+from laptops import ADA, AVA, CONSENT_TERMS, Laptop, Studio, kinds, messages
+from twinreview.services.decisions import DecisionError
+
+LOOK1 = "assets/ava/look1.jpg"
+LOOK2 = "assets/ava/spring/look2.jpg"
+MAL = "mal@evil.example"
+# What an impostor signs in her name: a use she never allowed (the command asks for every term,
+# so the attempt reaches the roster, which must refuse it).
+WIDER_TERMS = ("--uses", "ecommerce,billboard", "--purpose", "anything", "--no-expiry")
+
+
+@pytest.fixture
+def studio(tmp_path: Path) -> Studio:
+    root = build_workspace(tmp_path / "ws")
+    (root / "assets/ava/look1.json").write_text('{"intended_use": "billboard"}')
+    s = Studio(tmp_path / "laptops", root)
+    s.ava.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
+    s.kim.decide(root, LOOK1, "approve")
+    return s
+
+
+def impostor(studio: Studio, tmp_path: Path, principal: str = AVA) -> Laptop:
+    """A laptop of Ada's with a key she made under ``principal``."""
+    fake = Laptop(tmp_path / "laptops", f"ada-as-{principal.split('@')[0]}")
+    fake.ok("keys", "init", "--principal", principal, "--name", "Ava", "--role", "model")
+    fake.ok("trust", studio.root, "--fingerprint", studio.owner.fingerprint)
+    return fake
+
+
+def speak_for_her(studio: Studio, fake: Laptop) -> None:
+    """The impostor's key widens "her" consent and approves: what the attack is for."""
+    tried = fake.run("consent", studio.root, "--model", "ava", *WIDER_TERMS)
+    assert "nothing is assumed" not in tried.err  # the terms were complete: the roster decided
+    with contextlib.suppress(DecisionError):  # refused: the roster does not let this key sign
+        fake.decide(studio.root, LOOK1, "approve")
+
+
+def assert_not_cleared_anywhere(studio: Studio, *more: Laptop) -> None:
+    for laptop in (*studio.laptops, *more):
+        assert laptop.state(studio.root, LOOK1) != "cleared", laptop.name
+
+
+def test_an_admin_cannot_remove_and_re_add_her_with_a_key_the_admin_holds(
+    studio: Studio, tmp_path: Path
+) -> None:
+    root, fake = studio.root, impostor(studio, tmp_path)
+    studio.ada.ok("roster", "remove", root, AVA)  # an admin may take her off the roster
+    refused = studio.ada.run(
+        "roster", "add", root, "--principal", AVA, "--key", fake.key_line, "--role", "model",
+        "--model", "ava",
+    )  # fmt: skip
+    assert refused.code == 1
+    assert "only the owner" in refused.err
+    # Ada signs the entry by hand anyway, with her own valid admin key.
+    studio.ada.forge_roster(
+        root,
+        "add_person",
+        {"person": AVA, "name": "Ava", "role": "model", "models": ["ava"],
+         "keys": [fake.key_line], "admin": False, "request": None},
+    )  # fmt: skip
+    speak_for_her(studio, fake)
+    assert_not_cleared_anywhere(studio, fake)
+    doc = studio.kim.verify(root)
+    assert "roster" in kinds(doc)
+    assert "only the owner" in messages(doc)
+
+
+def test_an_admin_cannot_give_her_model_id_to_another_person(
+    studio: Studio, tmp_path: Path
+) -> None:
+    root, mal = studio.root, impostor(studio, tmp_path, MAL)
+    studio.ada.ok("roster", "remove", root, AVA)
+    refused = studio.ada.run(
+        "roster", "add", root, "--principal", MAL, "--key", mal.key_line, "--role", "model",
+        "--model", "ava",
+    )  # fmt: skip
+    assert refused.code == 1
+    assert "only the owner" in refused.err
+    studio.ada.forge_roster(
+        root,
+        "add_person",
+        {"person": MAL, "name": "Ava", "role": "model", "models": ["ava"],
+         "keys": [mal.key_line], "admin": False, "request": None},
+    )  # fmt: skip
+    speak_for_her(studio, mal)
+    assert_not_cleared_anywhere(studio, mal)
+    doc = studio.kim.verify(root)
+    assert "roster" in kinds(doc)
+    assert "only the owner" in messages(doc)
+
+
+def test_no_role_change_adds_a_key_to_her(studio: Studio, tmp_path: Path) -> None:
+    root, fake = studio.root, impostor(studio, tmp_path)
+    # Agent for a moment, a key "of hers" added while she is not a model, then model again.
+    studio.ada.forge_roster(root, "update_person", {"person": AVA, "role": "agent"})
+    studio.ada.forge_roster(root, "add_key", {"person": AVA, "new_key": fake.key_line})
+    studio.ada.forge_roster(root, "update_person", {"person": AVA, "role": "model"})
+    speak_for_her(studio, fake)
+    assert_not_cleared_anywhere(studio, fake)
+    doc = studio.kim.verify(root)
+    assert "roster" in kinds(doc)
+    assert "role" in messages(doc)
+
+
+def test_an_admin_cannot_reset_her_even_with_the_reset_command(
+    studio: Studio, tmp_path: Path
+) -> None:
+    fake = impostor(studio, tmp_path)
+    refused = studio.ada.run("roster", "reset", studio.root, AVA, "--key", fake.key_line)
+    assert refused.code == 1
+    assert "only the owner" in refused.err
+    assert ADA not in studio.owner.ok("roster", "show", studio.root, "--json").json()["resets"]
+
+
+def test_the_owners_reset_is_shown_to_everyone_and_her_rejects_stand(
+    studio: Studio, tmp_path: Path
+) -> None:
+    root = studio.root
+    studio.ava.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    studio.kim.decide(root, LOOK2, "approve")
+    # Her laptop was lost: the owner gives her a new key (she tells the owner its fingerprint).
+    new = Laptop(tmp_path / "laptops", "ava-new")
+    new.ok("keys", "init", "--principal", AVA, "--name", "Ava", "--role", "model")
+    new.ok("trust", root, "--fingerprint", studio.owner.fingerprint)
+    # Not by the back door of 'roster add', even for the owner: a reset says what it is.
+    sneaky = studio.owner.run(
+        "roster", "add", root, "--principal", AVA, "--key", new.key_line, "--role", "model"
+    )
+    assert sneaky.code == 1
+    assert "roster reset" in sneaky.err
+    studio.owner.ok("roster", "reset", root, AVA, "--key", new.key_line)
+
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    said = f"Ava's key was reset by the owner on {today}"
+    for laptop in (*studio.laptops, new):
+        doc = laptop.verify(root)
+        assert "model_reset" in kinds(doc), laptop.name
+        assert said in messages(doc)
+        assert new.fingerprint in messages(doc)
+        shown = laptop.ok("roster", "show", root).out
+        assert said in shown and new.fingerprint in shown
+    page = tmp_path / "report.html"
+    studio.kim.ok("report", root, "--html", page)
+    assert said in html.unescape(page.read_text())
+    # Her consent from before does not carry over: nothing of hers is cleared until she signs.
+    status = studio.kim.status(root, LOOK1)
+    assert status["state"] == "blocked"
+    assert "consent" in " ".join(status["problems"])
+    # With the new key she consents and approves the image she had rejected: the reject stands.
+    new.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
+    new.decide(root, LOOK2, "approve")
+    for laptop in (*studio.laptops, new):
+        assert laptop.state(root, LOOK2) == "rejected", laptop.name
