@@ -3,6 +3,7 @@ a test brand CA as trust anchor and a visible label, for the publishing tests.""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -184,20 +185,22 @@ def build_publish_ws(base: Path) -> PublishWs:
 def copy_publish_ws(built: Built[PublishWs], dest: Path) -> PublishWs:
     """A copy in ``dest`` of a workspace :func:`build_publish_ws` made once (tests/worlds.py).
 
-    The copy's reviewers hold the same keys in keyrings of their own; its clock starts after
-    every entry of the build.
+    Each reviewer of the copy holds the same key in a keyring of its own; its paths are the
+    copy's; its clock starts after every entry of the build.
     """
     pw = built.value
     move = built.copy_to(dest)
-    return PublishWs(
-        move(pw.root),
-        pw.pki,
-        copy_reviewer(pw.model, move),
-        copy_reviewer(pw.agent, move),
-        # Later than every entry of the build: a device's entries never go back in time.
-        _clock(pw.clock()),
-        copy_reviewer(pw.brand, move),
-    )
+    fields: dict[str, object] = {}
+    for f in dataclasses.fields(pw):
+        value = getattr(pw, f.name)
+        if isinstance(value, KeyService):
+            value = copy_reviewer(value, move)
+        elif isinstance(value, Path):
+            value = move(value)
+        fields[f.name] = value
+    # Later than every entry of the build: a device's entries never go back in time.
+    fields["clock"] = _clock(pw.clock())
+    return PublishWs(**fields)  # type: ignore[arg-type]
 
 
 def tree_digest(root: Path) -> dict[str, str]:

@@ -26,6 +26,9 @@ from twinreview.services.roster_admin import RosterService
 from twinreview.services.status import compute_status
 from twinreview.services.trust import TrustStore, Verifier
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 LOOK1 = "assets/ava/look1.jpg"
 LOOK2 = "assets/ava/spring/look2.jpg"
 TOML = """\

@@ -28,6 +28,9 @@ from twinreview.core.declog import read_log
 from twinreview.core.published import PublishedState
 from twinreview.services.export import export_workspace
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 
 @pytest.fixture(scope="module")
 def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:

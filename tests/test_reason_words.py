@@ -13,6 +13,9 @@ from twinreview.core.reasons import REASON_CODES, reasons_text
 from twinreview.core.workspace import Workspace
 from twinreview.services.keys import KeyService
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 LOOK2 = "assets/ava/spring/look2.jpg"
 # The codes that are not also plain words ("quality", "other" are both).
 CODES = tuple(code for code in REASON_CODES if "_" in code)

@@ -26,6 +26,9 @@ from twinreview.core.disclosure import xmp
 from twinreview.core.roster import parse_allowed_signers
 from twinreview.core.sshsig import SigningKey
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 
 

@@ -21,6 +21,9 @@ from decision_helpers import build_workspace
 from laptops import ADA, AVA, CONSENT_TERMS, Laptop, Studio, kinds, messages
 from twinreview.services.decisions import DecisionError
 
+# Faces are not under test here (tests/test_faces*.py are about them).
+pytestmark = pytest.mark.usefixtures("no_faces")
+
 LOOK1 = "assets/ava/look1.jpg"
 LOOK2 = "assets/ava/spring/look2.jpg"
 MAL = "mal@evil.example"

@@ -15,7 +15,7 @@ stamps a label on real photos and measures recall and false positives.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -58,6 +58,11 @@ class LabelTemplate:
 
     grey: FloatArray
     mask: FloatArray
+    # The template resized to each (width, height) searched, kept: every image is searched at
+    # the same sizes. Filled from several threads at worst twice, with equal values.
+    _resized: dict[tuple[int, int], tuple[FloatArray, FloatArray]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def aspect(self) -> float:
@@ -286,13 +291,13 @@ class _Corner:
         # Placement (y, x) sits at index (y + th - 1, x + tw - 1) of the full correlation.
         rows = slice(ys[0] + th - 1, ys[1] + th)
         cols = slice(xs[0] + tw - 1, xs[1] + tw)
-        num = np.fft.irfft2(self.f_region * f_tz, self.shape)[rows, cols]
+        num = _inverse(self.f_region * f_tz, self.shape, rows, cols)
         if f_m is None:
-            s1 = _window_sums(self.sat, th, tw)[ys[0] : ys[1] + 1, xs[0] : xs[1] + 1]
-            s2 = _window_sums(self.sat2, th, tw)[ys[0] : ys[1] + 1, xs[0] : xs[1] + 1]
+            s1 = _window_sums(self.sat, th, tw, ys, xs)
+            s2 = _window_sums(self.sat2, th, tw, ys, xs)
         else:
-            s1 = np.fft.irfft2(self.f_region * f_m, self.shape)[rows, cols]
-            s2 = np.fft.irfft2(self.f_region2 * f_m, self.shape)[rows, cols]
+            s1 = _inverse(self.f_region * f_m, self.shape, rows, cols)
+            s2 = _inverse(self.f_region2 * f_m, self.shape, rows, cols)
         var = np.maximum(s2 - s1 * s1 / n, 0.0)
         # A flat window (sky, a white wall) has no variance: it cannot match a label with detail.
         ncc = np.where(var > 1e-6 * n, num / np.sqrt(np.maximum(var * energy, 1e-18)), -1.0)
@@ -301,11 +306,39 @@ class _Corner:
         return float(ncc.flat[idx]), (ys[0] + dy, xs[0] + dx)
 
 
-def _window_sums(sat: FloatArray, th: int, tw: int) -> FloatArray:
-    return sat[th:, tw:] - sat[:-th, tw:] - sat[th:, :-tw] + sat[:-th, :-tw]
+def _inverse(
+    spectrum: npt.NDArray[np.complex128], shape: tuple[int, int], rows: slice, cols: slice
+) -> FloatArray:
+    """``np.fft.irfft2(spectrum, shape)[rows, cols]``, transforming only the rows it keeps.
+
+    numpy's ``irfft2`` transforms along the columns (axis 0), then each row: the rows left out
+    are simply not transformed, and the values are the same.
+    """
+    partial = np.fft.ifft(spectrum, shape[0], axis=0)[rows]
+    return np.fft.irfft(partial, shape[1], axis=1)[:, cols]
+
+
+def _window_sums(
+    sat: FloatArray, th: int, tw: int, ys: tuple[int, int], xs: tuple[int, int]
+) -> FloatArray:
+    """Sums of the ``th`` x ``tw`` windows at rows ``ys[0]..ys[1]``, columns ``xs[0]..xs[1]``."""
+    y0, y1, x0, x1 = ys[0], ys[1] + 1, xs[0], xs[1] + 1
+    return (
+        sat[y0 + th : y1 + th, x0 + tw : x1 + tw]
+        - sat[y0:y1, x0 + tw : x1 + tw]
+        - sat[y0 + th : y1 + th, x0:x1]
+        + sat[y0:y1, x0:x1]
+    )
 
 
 def _resized_template(template: LabelTemplate, tw: int, th: int) -> tuple[FloatArray, FloatArray]:
+    resized = template._resized.get((tw, th))
+    if resized is None:
+        resized = template._resized[(tw, th)] = _resize_template(template, tw, th)
+    return resized
+
+
+def _resize_template(template: LabelTemplate, tw: int, th: int) -> tuple[FloatArray, FloatArray]:
     grey = Image.fromarray((template.grey * 255).astype(np.uint8), "L")
     mask = Image.fromarray((template.mask * 255).astype(np.uint8), "L")
     small = grey.resize((tw, th), Image.Resampling.BOX).filter(
