@@ -192,8 +192,8 @@ class Studio:
         self.ava = Laptop(base, "ava")
         self.kim = Laptop(base, "kim")
         self.ada = Laptop(base, "ada")
-        self.owner.ok("keys", "init", "--principal", "owner@brand.example", "--name", "Owner",
-                      "--role", "brand")  # fmt: skip
+        owner = "owner@brand.example"
+        self.owner.ok("keys", "init", "--principal", owner, "--name", "Owner", "--role", "brand")
         self.ava.ok("keys", "init", "--principal", AVA, "--name", "Ava", "--role", "model")
         self.kim.ok("keys", "init", "--principal", KIM, "--name", "Kim", "--role", "agent")
         self.ada.ok("keys", "init", "--principal", ADA, "--name", "Ada", "--role", "brand")
@@ -207,10 +207,10 @@ class Studio:
             (self.ada, ADA, "brand", []),
         ):
             name = principal.split("@")[0].title()
+            who = ["--principal", principal, "--role", role, "--name", name]
             self.owner.ok(
-                "roster", "add", root, "--principal", principal, "--key", laptop.key_line,
-                "--role", role, "--name", name, *[a for m in models for a in ("--model", m)],
-            )  # fmt: skip
+                "roster", "add", root, *who, "--key", laptop.key_line, *model_args(models)
+            )
         self.owner.ok("roster", "admin", root, ADA)
         self.ava.ok("consent", root, "--model", "ava")
 
@@ -218,6 +218,11 @@ class Studio:
     def laptops(self) -> tuple[Laptop, ...]:
         """Every laptop of the team."""
         return (self.owner, self.ava, self.kim, self.ada)
+
+
+def model_args(models: Sequence[str]) -> list[str]:
+    """``--model ID`` for each model id."""
+    return [a for m in models for a in ("--model", m)]
 
 
 AVA = "ava@example.com"
