@@ -186,3 +186,14 @@ def _head(log: Path) -> str:
     import hashlib
 
     return hashlib.sha256(log.read_bytes().splitlines(keepends=True)[-1]).hexdigest()
+
+
+def test_a_log_that_is_nothing_but_an_unreadable_line_blocks_every_image(
+    studio: Studio, bea: Laptop
+) -> None:
+    root = studio.root
+    log = her_reject(studio)
+    log.write_bytes(log.read_bytes()[:60])  # her whole log, down to the start of its first line
+    for asset in (LOOK1, BEN1):
+        assert bea.status(root, asset)["blocked_by"] == "verification", asset
+    assert "torn_tail" in kinds(bea.verify(root))
