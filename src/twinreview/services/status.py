@@ -452,10 +452,15 @@ def _blocking_problems(
         )
 
     bad_by_file: dict[str, list[tuple[str, int | None, str | None, str | None]]] = {}
+    good_at: set[tuple[str | None, int | None]] | None = None
     for e in report.entries:
         if e.ok:
             continue
         if e.state == TORN_TAIL:
+            if good_at is None:
+                good_at = {(g.log, g.seq) for g in report.merged()}
+            if (e.log, e.seq) in good_at:
+                continue  # another copy of the log holds that entry whole: it counts there
             # A damaged end may be a decision, a veto too: whose, nobody can read.
             signers = _file_principals(report, e.file)
             who = ", ".join(sorted(signers)) or "an unknown signer"
