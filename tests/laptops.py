@@ -192,11 +192,17 @@ class Studio:
         self.ava = Laptop(base, "ava")
         self.kim = Laptop(base, "kim")
         self.ada = Laptop(base, "ada")
-        self.owner.ok("keys", "init", "--principal", "owner@brand.example", "--name", "Owner",
-                      "--role", "brand")  # fmt: skip
+        owner = "owner@brand.example"
+        self.owner.ok("keys", "init", "--principal", owner, "--name", "Owner", "--role", "brand")
         self.ava.ok("keys", "init", "--principal", AVA, "--name", "Ava", "--role", "model")
         self.kim.ok("keys", "init", "--principal", KIM, "--name", "Kim", "--role", "agent")
         self.ada.ok("keys", "init", "--principal", ADA, "--name", "Ada", "--role", "brand")
+        # Her consent names its uses, so each of her images says what it is for, as a brand's
+        # pipeline writes it beside the image.
+        for image in (root / "assets" / "ava").rglob("*.jpg"):
+            sidecar = image.with_suffix(".json")
+            if not sidecar.exists():
+                sidecar.write_text(json.dumps({"intended_use": "ecommerce"}))
         self.owner.ok("init", root)
         fp = self.owner.fingerprint
         for laptop in (self.ava, self.kim, self.ada):
@@ -207,10 +213,10 @@ class Studio:
             (self.ada, ADA, "brand", []),
         ):
             name = principal.split("@")[0].title()
+            who = ["--principal", principal, "--role", role, "--name", name]
             self.owner.ok(
-                "roster", "add", root, "--principal", principal, "--key", laptop.key_line,
-                "--role", role, "--name", name, *[a for m in models for a in ("--model", m)],
-            )  # fmt: skip
+                "roster", "add", root, *who, "--key", laptop.key_line, *model_args(models)
+            )
         self.owner.ok("roster", "admin", root, ADA)
         self.ava.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
 
@@ -218,6 +224,11 @@ class Studio:
     def laptops(self) -> tuple[Laptop, ...]:
         """Every laptop of the team."""
         return (self.owner, self.ava, self.kim, self.ada)
+
+
+def model_args(models: Sequence[str]) -> list[str]:
+    """``--model ID`` for each model id."""
+    return [a for m in models for a in ("--model", m)]
 
 
 # Her consent's terms besides the uses (the command asks for each; nothing is assumed).
@@ -228,6 +239,8 @@ CONSENT_TERMS = (
     "Autumn e-commerce for the brand",
     "--no-expiry",
 )
+
+
 AVA = "ava@example.com"
 KIM = "kim@agency.example"
 ADA = "ada@brand.example"

@@ -186,3 +186,26 @@ def _head(log: Path) -> str:
     import hashlib
 
     return hashlib.sha256(log.read_bytes().splitlines(keepends=True)[-1]).hexdigest()
+
+
+def test_a_log_that_is_nothing_but_an_unreadable_line_blocks_every_image(
+    studio: Studio, bea: Laptop
+) -> None:
+    root = studio.root
+    log = her_reject(studio)
+    log.write_bytes(log.read_bytes()[:60])  # her whole log, down to the start of its first line
+    for asset in (LOOK1, BEN1):
+        assert bea.status(root, asset)["blocked_by"] == "verification", asset
+    assert "torn_tail" in kinds(bea.verify(root))
+
+
+def test_a_damaged_end_that_a_longer_conflict_copy_holds_whole_does_not_block(
+    studio: Studio, bea: Laptop
+) -> None:
+    root = studio.root
+    log = her_reject(studio)
+    shutil.copy(log, log.with_name(f"{log.stem} (Kim's conflicted copy).dlog"))
+    data = log.read_bytes()
+    log.write_bytes(data[: len(data) - 40])  # the original's end is damaged; the copy is whole
+    assert bea.state(root, LOOK1) == "rejected"
+    assert {"torn_tail", "sync_conflict"} <= kinds(bea.verify(root))

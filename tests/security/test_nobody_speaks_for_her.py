@@ -50,6 +50,19 @@ def impostor(studio: Studio, tmp_path: Path, principal: str = AVA) -> Laptop:
     return fake
 
 
+def _person_fields(principal: str, laptop: Laptop) -> dict[str, object]:
+    """An add_person entry making ``principal`` the model person of ``ava`` with its key."""
+    return {
+        "person": principal,
+        "name": "Ava",
+        "role": "model",
+        "models": ["ava"],
+        "keys": [laptop.key_line],
+        "admin": False,
+        "request": None,
+    }
+
+
 def speak_for_her(studio: Studio, fake: Laptop) -> None:
     """The impostor's key widens "her" consent and approves: what the attack is for."""
     tried = fake.run("consent", studio.root, "--model", "ava", *WIDER_TERMS)
@@ -68,19 +81,16 @@ def test_an_admin_cannot_remove_and_re_add_her_with_a_key_the_admin_holds(
 ) -> None:
     root, fake = studio.root, impostor(studio, tmp_path)
     studio.ada.ok("roster", "remove", root, AVA)  # an admin may take her off the roster
-    refused = studio.ada.run(
-        "roster", "add", root, "--principal", AVA, "--key", fake.key_line, "--role", "model",
-        "--model", "ava",
-    )  # fmt: skip
+    as_her = ["--principal", AVA, "--role", "model", "--model", "ava"]
+    refused = studio.ada.run("roster", "add", root, *as_her, "--key", fake.key_line)
     assert refused.code == 1
     assert "only the owner" in refused.err
     # Ada signs the entry by hand anyway, with her own valid admin key.
     studio.ada.forge_roster(
         root,
         "add_person",
-        {"person": AVA, "name": "Ava", "role": "model", "models": ["ava"],
-         "keys": [fake.key_line], "admin": False, "request": None},
-    )  # fmt: skip
+        _person_fields(AVA, fake),
+    )
     speak_for_her(studio, fake)
     assert_not_cleared_anywhere(studio, fake)
     doc = studio.kim.verify(root)
@@ -93,18 +103,15 @@ def test_an_admin_cannot_give_her_model_id_to_another_person(
 ) -> None:
     root, mal = studio.root, impostor(studio, tmp_path, MAL)
     studio.ada.ok("roster", "remove", root, AVA)
-    refused = studio.ada.run(
-        "roster", "add", root, "--principal", MAL, "--key", mal.key_line, "--role", "model",
-        "--model", "ava",
-    )  # fmt: skip
+    as_mal = ["--principal", MAL, "--role", "model", "--model", "ava"]
+    refused = studio.ada.run("roster", "add", root, *as_mal, "--key", mal.key_line)
     assert refused.code == 1
     assert "only the owner" in refused.err
     studio.ada.forge_roster(
         root,
         "add_person",
-        {"person": MAL, "name": "Ava", "role": "model", "models": ["ava"],
-         "keys": [mal.key_line], "admin": False, "request": None},
-    )  # fmt: skip
+        _person_fields(MAL, mal),
+    )
     speak_for_her(studio, mal)
     assert_not_cleared_anywhere(studio, mal)
     doc = studio.kim.verify(root)

@@ -100,6 +100,7 @@ def _sign_raw_approval(studio: Studio, findings: tuple[Finding, ...]) -> None:
     from twinreview.core.declog import LogWriter
     from twinreview.core.rosterlog import SignedRoster
     from twinreview.services.decisions import AssetBytes, decision_fields
+    from twinreview.services.status import sidecar_sha256
 
     root = studio.root
     roster = SignedRoster.load(root / "roster")
@@ -122,4 +123,5 @@ def _sign_raw_approval(studio: Studio, findings: tuple[Finding, ...]) -> None:
     fields = decision_fields(
         AssetBytes(LOOK1, "ava", sha, None), "approve", [], "", findings, override=False
     )
-    writer.append("decision", {**fields, "sidecar_sha256": None})
+    sidecar = (root / LOOK1).with_suffix(".json")
+    writer.append("decision", {**fields, "sidecar_sha256": sidecar_sha256(sidecar)})

@@ -90,7 +90,7 @@ def test_her_laptop_puts_back_the_reject_someone_cut(
             notices.restore_button.click()
         qtbot.waitUntil(lambda: not notices.isVisible(), timeout=10_000)
         assert log.read_bytes() == whole
-        assert "Put back what you signed" in window.status_text.text()
+        assert "Put back what you signed" in window.status_line.text()
         qtbot.waitUntil(lambda: session.item(LOOK1).state is State.REJECTED, timeout=10_000)
 
 

@@ -79,7 +79,7 @@ def _against_own(
             kind,
             f"{label} is gone from the workspace, but this device signed {seq + 1} entries "
             f"into it: {_RESTORE}{ok_note}",
-            restorable=True,
+            restorable=kind == ROLLED_BACK,
         )
     if have[0] < seq:
         return Problem(
@@ -89,7 +89,7 @@ def _against_own(
             kind,
             f"{label} has {have[0] + 1} entries, but this device signed {seq + 1}: it was rolled "
             f"back or truncated; {_RESTORE}{ok_note}",
-            restorable=True,
+            restorable=kind == ROLLED_BACK,
         )
     if is_roster:
         actual = roster.states[seq].head_hash if seq < len(roster.states) else None
@@ -192,7 +192,7 @@ def check_heads(
         accepted = accepted_heads.get(log)
         now_at = (have[0], have[1]) if have is not None else (-1, None)
         if accepted is not None and (accepted[0], accepted[1]) == now_at:
-            ok_note = f"; the owner accepted this at roster entry {accepted[2]}"
+            ok_note = f"; accepted as it is, signed at roster entry {accepted[2]}"
         else:
             ok_note = ""
         if who == SIGNED_HERE:

@@ -454,19 +454,27 @@ def _blocking_problems(
         )
 
     bad_by_file: dict[str, list[tuple[str, int | None, str | None, str | None]]] = {}
+    good_at: set[tuple[str | None, int | None]] | None = None
     for e in report.entries:
         if e.ok:
             continue
         if e.state == TORN_TAIL:
+            if good_at is None:
+                good_at = {(g.log, g.seq) for g in report.merged()}
+            if (e.log, e.seq) in good_at:
+                continue  # another copy of the log holds that entry whole: it counts there
             # A damaged end may be a decision, a veto too: whose, nobody can read.
-            who = ", ".join(sorted(_file_principals(report, e.file))) or "its signer"
-            block_principals(
-                _file_principals(report, e.file),
-                set(),
-                f"{e.file} ends with a line that cannot be read (it may be a decision of "
-                f"{who}): the images {who} may decide for stay blocked until that device's next "
-                "entry sets it aside, or the line is put back ('twinreview verify --restore').",
+            signers = _file_principals(report, e.file)
+            who = ", ".join(sorted(signers)) or "an unknown signer"
+            sentence = (
+                f"{e.file} ends with a line that cannot be read (it may be a decision of {who}): "
+                f"the images {who} may decide for stay blocked until that device's next entry "
+                "sets it aside, or the line is put back ('twinreview verify --restore')."
             )
+            if signers:
+                block_principals(signers, set(), sentence)
+            else:
+                every.append(sentence)  # nothing says whose log it is: any image could be hers
             continue
         asset = e.payload.get("asset") if e.kind in DECISION_KINDS else None
         bad_by_file.setdefault(e.file, []).append(
