@@ -37,14 +37,15 @@ Perceptual hashes find derived copies, not identity: never present a match as "s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from twinreview.core import geometry, hashing, hashjoin
+from twinreview.core import featureindex, geometry, hashing, hashjoin
 from twinreview.core.hashing import Fingerprint
 
 IGNORED_KEYS = frozenset({"undecided", "detail_bits", "detail_segments"})
@@ -111,6 +112,10 @@ class SimilarityThresholds:
                 f"similarity.match ({self.match}) must not exceed "
                 f"similarity.candidate ({self.candidate})"
             )
+
+    def confirms(self, v: geometry.Verification) -> bool:
+        """True when the verification confirms a copy under these thresholds."""
+        return v.confirms(self.min_inliers, self.min_agreement / 100)
 
     @classmethod
     def from_config(cls, table: Mapping[str, Any] | None) -> SimilarityThresholds:
@@ -245,6 +250,8 @@ class Candidate:
         mirrored: True when the query's mirrored probe aligned best.
         box: The reference's grid box of the best alignment (see :func:`hashing.grid_box`).
         whole_frame: Whole-frame pHash bits (in the same orientation).
+        votes: For a pair the local features found (:func:`crop_candidates`): how many
+            features of the query voted for the reference; None for a pair the hashes found.
     """
 
     query: int
@@ -254,6 +261,7 @@ class Candidate:
     mirrored: bool
     box: int
     whole_frame: int
+    votes: int | None = None
 
     def clear_cut(self, th: SimilarityThresholds) -> bool:
         """True when the hashes are so close that no verification is needed."""
@@ -267,12 +275,16 @@ class Candidate:
 
     def hash_evidence(self) -> dict[str, Any]:
         """What the hashes found, JSON-serialisable."""
-        return {
+        out: dict[str, Any] = {
             "distance": self.distance,
             "dhash_distance": self.dhash_distance,
             "reference_region": list(hashing.grid_box(self.box)),
             "whole_frame_phash_distance": self.whole_frame,
+            "candidate": "hashes" if self.votes is None else "local features",
         }
+        if self.votes is not None:
+            out["votes"] = self.votes
+        return out
 
 
 def _candidate_list(
@@ -337,6 +349,122 @@ def self_candidates(
         if key not in best or c.distance < best[key].distance:
             best[key] = c
     return [best[k] for k in sorted(best)]
+
+
+DescriptorArray = npt.NDArray[np.uint8]
+
+
+def _aligned_candidates(
+    pairs: Sequence[tuple[int, int, int]],
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+) -> list[Candidate]:
+    """(query, ref, votes) pairs as candidates, with their hash alignment for the evidence."""
+    if not pairs:
+        return []
+    q_idx = np.array([p[0] for p in pairs], dtype=np.intp)
+    r_idx = np.array([p[1] for p in pairs], dtype=np.intp)
+    used, r_pos = np.unique(r_idx, return_inverse=True)
+    al = hashjoin.align(
+        q_idx,
+        r_pos.astype(np.intp),
+        np.stack([fp.probes for fp in queries]),
+        np.stack([fp.probe_dhashes for fp in queries]),
+        np.stack([refs[int(i)].grid for i in used]),
+        np.stack([refs[int(i)].grid_dhash for i in used]),
+    )
+    out = _candidate_list(replace(al, r=r_idx), queries, refs)
+    return [replace(c, votes=p[2]) for c, p in zip(out, pairs, strict=True)]
+
+
+def crop_candidates(
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+    query_features: Sequence[DescriptorArray | None],
+    ref_features: Sequence[tuple[DescriptorArray | None, DescriptorArray | None]],
+    *,
+    skip: Set[tuple[int, int]] = frozenset(),
+) -> list[Candidate]:
+    """Pairs the local features find (:mod:`twinreview.core.featureindex`), to be verified.
+
+    What whole-frame and region hashes miss: a crop down to 40 % of the area, an outpainted
+    copy, a crop mixed with rotation and a label. ``Candidate.mirrored`` is the orientation of
+    the reference's features that drew the most votes.
+
+    Args:
+        queries: Fingerprints of the assets.
+        refs: Fingerprints of the references.
+        query_features: Each asset's ORB descriptors (of its working image), or None.
+        ref_features: Each reference's descriptors (of its fine image) as is and mirrored.
+        skip: (query, ref) pairs the hashes proposed already.
+
+    Returns:
+        Candidates sorted by query, then reference; at most :data:`featureindex.PER_QUERY`
+        references per query.
+    """
+    if not queries or not refs:
+        return []
+    empty = np.zeros((0, 32), dtype=np.uint8)
+    arrays = [a if a is not None else empty for pair in ref_features for a in pair]
+    index = featureindex.FeatureIndex.build(arrays)
+    votes = index.votes(
+        [d if d is not None else empty for d in query_features],
+        shared=featureindex.SHARED_REFERENCES,
+    )
+    best: dict[tuple[int, int], tuple[int, bool]] = {}
+    for q, image, n in featureindex.candidates(votes):
+        r, mirrored = divmod(image, 2)
+        if (q, r) not in skip and ((q, r) not in best or n > best[q, r][0]):
+            best[q, r] = (n, bool(mirrored))
+    pairs = [(q, r, best[q, r][0]) for q, r in sorted(best)]
+    out = _aligned_candidates(pairs, queries, refs)
+    return [replace(c, mirrored=best[c.query, c.ref][1]) for c in out]
+
+
+FINE_LOOK_INLIERS = 8
+"""A crop candidate that the query's working image cannot confirm, but that keeps at least
+this many inliers, is verified again from a fine image of the query too (a plain or soft
+picture has few keypoints at working size). Different photos keep at most about 10
+(tests/benchmarks/RESULTS.md): a few are looked at twice, none is confirmed."""
+
+
+def worth_a_fine_look(v: geometry.Verification | None) -> bool:
+    """True when a crop candidate's unconfirmed verification is worth repeating finer.
+
+    It kept :data:`FINE_LOOK_INLIERS`, or the working image had too few keypoints to verify.
+    """
+    return v is not None and (not v.possible or v.inliers >= FINE_LOOK_INLIERS)
+
+
+def self_crop_candidates(
+    fingerprints: Sequence[Fingerprint],
+    features: Sequence[DescriptorArray | None],
+    *,
+    skip: Set[tuple[int, int]] = frozenset(),
+) -> list[Candidate]:
+    """Crop candidates within one batch: each unordered pair once (smaller index first).
+
+    Args:
+        fingerprints: The assets' fingerprints.
+        features: Their descriptors (of their working images, as is), or None.
+        skip: Unordered pairs (smaller index first) the hashes proposed already.
+    """
+    if len(fingerprints) < 2:
+        return []
+    empty = np.zeros((0, 32), dtype=np.uint8)
+    arrays = [d if d is not None else empty for d in features]
+    index = featureindex.FeatureIndex.build(arrays)
+    votes = index.votes(arrays, exclude_self=True, shared=featureindex.SHARED_BATCH)
+    best: dict[tuple[int, int], int] = {}
+    # A batch may hold several copies of one photo, each drawing votes: a lower bar relative
+    # to a query's best image than among references.
+    for q, r, n in featureindex.candidates(votes, relative=featureindex.RELATIVE_BATCH):
+        key = (min(q, r), max(q, r))
+        if key not in skip:
+            best[key] = max(best.get(key, 0), n)
+    return _aligned_candidates(
+        [(a, b, n) for (a, b), n in sorted(best.items())], fingerprints, fingerprints
+    )
 
 
 def reverse(cand: Candidate, fingerprints: Sequence[Fingerprint]) -> Candidate:
@@ -422,9 +550,7 @@ def decide(
         }
         return Match(cand.query, cand.ref, cand.distance, cand.mirrored, evidence)
     v = verification
-    if v.inliers < th.min_inliers or v.agreement is None:
-        return None
-    if v.agreement * 100 < th.min_agreement:
+    if not th.confirms(v):
         return None
     evidence = {
         "hash": "phash_region",

@@ -34,7 +34,7 @@ from typing import Any
 from twinreview.core import findings as make
 from twinreview.core import geometry, similarity
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.likeness import Likeness
+from twinreview.core.likeness import Likeness, near_identical
 from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sidecar
 from twinreview.services.cache import ResultCache
 from twinreview.services.faces import FaceEngine
@@ -212,6 +212,8 @@ class ScanService:
             likeness = faces[0]
             for i, more in faces[1].items():
                 found.setdefault(i, []).extend(more)
+            for i, lk in likeness.items():
+                found.setdefault(i, []).extend(_possible_copies(lk, found.get(i, []), ws))
 
         results = [
             self._asset_result(ws, asset, found.get(i, []), likeness.get(i), inspector)
@@ -295,6 +297,36 @@ class ScanService:
         """
         th = thresholds or similarity.SimilarityThresholds()
         return self._verifier.verify_files(query, reference, th, prefer_mirrored=prefer_mirrored)
+
+
+def _possible_copies(lk: Likeness, found: Sequence[Finding], ws: Workspace) -> list[Finding]:
+    """Never clean by omission: a warning per reference face near-identical to a face here.
+
+    Only for photos that no copy finding names (the geometry could not confirm a copy).
+    """
+    named = {
+        f.evidence.get("reference")
+        for f in found
+        if f.kind in (make.NEAR_COPY_OF_REFERENCE, make.MATCHES_OTHER_MODEL)
+    }
+    out = []
+    for face, ref in near_identical(lk):
+        if ref.reference in named:
+            continue
+        other = ref.model != lk.model
+        model = ws.models.get(ref.model)
+        out.append(
+            make.possible_copy_of_reference(
+                ws.settings.severities,
+                reference=ref.reference,
+                model=ref.model,
+                model_name=(model.display_name if model else ref.model) if other else None,
+                distance=ref.distance,
+                box=face.box,
+                reference_box=ref.box,
+            )
+        )
+    return out
 
 
 def _cancelled(ws: Workspace, stats: Mapping[str, int]) -> ScanResult:

@@ -107,48 +107,90 @@ class Matcher:
         # their evidence. Clear-cut duplicates are left to the compare view: a batch of
         # near-identical images has one per pair, and they are info findings.
         verify([i for i, c in enumerate(all_cands) if not c.clear_cut(th)])
-        best: dict[tuple[int, str], similarity.Match] = {}
-        for c, v in zip(cands, verdicts, strict=False):
+        # Per asset and label: the match, its candidate and that candidate's verification.
+        best: dict[tuple[int, str], tuple[similarity.Match, similarity.Candidate, Verdict]] = {}
+
+        def keep(c: similarity.Candidate, v: Verdict) -> None:
             m = similarity.decide(c, v, th, unverified=UNVERIFIED)
             if m is None:
-                continue
+                return
             a = asset_idx[m.query]
             ref_model = refs[m.ref].model_id
             own = ref_model == corpus.assets[a].model_id
             slot = (a, NEAR_COPY_OF_REFERENCE if own else f"{MATCHES_OTHER_MODEL}:{ref_model}")
-            if slot not in best or m.distance < best[slot].distance:
-                best[slot] = m
+            if slot not in best or m.distance < best[slot][0].distance:
+                best[slot] = (m, c, v)
+
+        for c, v in zip(cands, verdicts, strict=False):
+            keep(c, v)
+        matched = {(m.query, m.ref) for m, _c, _v in best.values()}
+
+        # Candidates from the local features: crops, outpaintings and the like, verified
+        # against the reference's fine image.
+        asset_desc = [corpus.assets[i].analysis.descriptors for i in asset_idx]
+        crops = similarity.crop_candidates(
+            asset_fps,
+            ref_fps,
+            asset_desc,
+            [(r.analysis.descriptors, r.analysis.descriptors_mirrored) for r in refs],
+            skip=matched,
+        )
+        crop_pairs: list[Pair] = [
+            (asset_image(c.query), (refs[c.ref].path, refs[c.ref].analysis), c.mirrored)
+            for c in crops
+        ]
+        found = self._verifier.verify(crop_pairs, th, report, stop, prepared, fine=True)
+        # Not confirmed from the asset's working image, but promising: from a fine image of
+        # the asset too (see similarity.worth_a_fine_look).
+        again = [
+            i
+            for i, v in enumerate(found)
+            if not (v is not None and th.confirms(v)) and similarity.worth_a_fine_look(v)
+        ]
+        refound = self._verifier.verify(
+            [crop_pairs[i] for i in again], th, report, stop, prepared, fine=True, fine_query=True
+        )
+        for i, v in zip(again, refound, strict=True):
+            found[i] = v
+        for c, v in zip(crops, found, strict=True):
+            keep(c, v)
+
         pair_of = {(c.query, c.ref): i for i, c in enumerate(cands)}
-        clear = [pair_of[m.query, m.ref] for m in best.values()]
+        clear = [pair_of[m.query, m.ref] for m, c, _v in best.values() if c.votes is None]
         verify(sorted(i for i in clear if all_cands[i].clear_cut(th)))
         if stop.is_set():
             return out
 
-        for (a, label), m in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance)):
+        for (a, label), (m, c, v) in sorted(
+            best.items(), key=lambda kv: (kv[0][0], kv[1][0].distance)
+        ):
             ref = refs[m.ref]
-            i = pair_of[m.query, m.ref]
             evidence = dict(m.evidence)
-            if cands[i].clear_cut(th):
-                evidence.update(clear_cut_geometry(verdicts[i], th, UNVERIFIED))
+            if c.clear_cut(th):
+                seen = verdicts[pair_of[m.query, m.ref]] if c.votes is None else v
+                evidence.update(clear_cut_geometry(seen, th, UNVERIFIED))
             if label == NEAR_COPY_OF_REFERENCE:
-                found = make.near_copy_of_reference(
+                finding = make.near_copy_of_reference(
                     severities, reference=ref.rel, model=ref.model_id, match=evidence
                 )
             else:
-                found = make.matches_other_model(
+                finding = make.matches_other_model(
                     severities,
                     reference=ref.rel,
                     model=ref.model_id,
                     model_name=model_names.get(ref.model_id, ref.model_id),
                     match=evidence,
                 )
-            out.setdefault(a, []).append(found)
+            out.setdefault(a, []).append(finding)
 
-        # Assets against each other: the same image twice in one batch.
-        for c, v in zip(dup_cands, verdicts[len(cands) :], strict=True):
+        # Assets against each other: the same image twice in one batch, or a crop of another.
+        duplicates = list(zip(dup_cands, verdicts[len(cands) :], strict=True))
+        duplicates += self._batch_crops(asset_fps, asset_desc, dup_cands, asset_image, th, report,
+                                        stop, prepared)  # fmt: skip
+        for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
-            m = similarity.decide(c, v, th, unverified=UNVERIFIED)
-            if m is None:
+            pair = similarity.decide(c, v, th, unverified=UNVERIFIED)
+            if pair is None:
                 continue
             # The pair is decided once; each side's evidence maps that side onto the other (the
             # inverse for b), with the hash alignment seen from that side when it agrees too.
@@ -158,7 +200,7 @@ class Matcher:
                 c, seen, th, unverified=UNVERIFIED
             )
             assert m_back is not None  # the same verification, or the same hashes, decide it
-            for x, y, match in ((a, b, m), (b, a, m_back)):
+            for x, y, match in ((a, b, pair), (b, a, m_back)):
                 evidence = dict(match.evidence)
                 if c.clear_cut(th):
                     evidence.update(CLEAR_CUT_DUPLICATE)
@@ -170,6 +212,38 @@ class Matcher:
         if rejected:
             self._resubmitted(rejected, corpus, asset_idx, asset_fps, settings, out)
         report(ScanProgress(1, 1, "match"))
+        return out
+
+    def _batch_crops(
+        self,
+        fps: Sequence[hashing.Fingerprint],
+        desc: Sequence[similarity.DescriptorArray | None],
+        dup_cands: Sequence[similarity.Candidate],
+        image: Callable[[int], Image],
+        th: similarity.SimilarityThresholds,
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+        prepared: dict[str, geometry.Prepared],
+    ) -> list[tuple[similarity.Candidate, Verdict]]:
+        """Pairs of the batch that the local features find, each verified both ways.
+
+        Either image may be the crop of the other: the other one is verified as a fine image.
+
+        Returns:
+            Per pair, the candidate in the direction that verified best, and its verification.
+        """
+        seen = {(min(c.query, c.ref), max(c.query, c.ref)) for c in dup_cands}
+        crops = similarity.self_crop_candidates(fps, desc, skip=seen)
+        if not crops:
+            return []
+        backs = [similarity.reverse(c, fps) for c in crops]
+        both = [*crops, *backs]
+        pairs: list[Pair] = [(image(c.query), image(c.ref), c.mirrored) for c in both]
+        found = self._verifier.verify(pairs, th, report, stop, prepared, fine=True)
+        out = []
+        for i, (c, back) in enumerate(zip(crops, backs, strict=True)):
+            v, w = found[i], found[i + len(crops)]
+            out.append((c, v) if _strength(v, th) >= _strength(w, th) else (back, w))
         return out
 
     def _resubmitted(
@@ -242,6 +316,16 @@ class Matcher:
                 )
 
 
+Verdict = geometry.Verification | None
+
+
+def _strength(v: Verdict, th: similarity.SimilarityThresholds) -> tuple[bool, float, int]:
+    """Orders two verifications of one pair: a confirmed copy first, then the closer one."""
+    if v is None:
+        return (False, 0.0, 0)
+    return (th.confirms(v), v.agreement or 0.0, v.inliers)
+
+
 def clear_cut_geometry(
     verification: geometry.Verification | None,
     th: similarity.SimilarityThresholds,
@@ -276,7 +360,7 @@ def clear_cut_geometry(
         out["keypoints"] = None if v is None else list(v.keypoints)
         return out
     placed = v.inliers >= th.min_inliers and v.homography is not None
-    confirmed = placed and v.agreement is not None and v.agreement * 100 >= th.min_agreement
+    confirmed = th.confirms(v)
     out.update(
         inliers=v.inliers,
         agreement=v.agreement,

@@ -11,21 +11,38 @@ Every key and version under which the scan caches something is built here, and o
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from twinreview.core import geometry, hashing, similarity
 from twinreview.core.findings import Finding
 from twinreview.core.workspace import AssetRef
 
 # Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 ANALYSIS_CACHE_VERSION = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
 """Version of the ``analysis`` rows (facts and fingerprint), keyed by content sha256."""
+
+DescriptorArray = npt.NDArray[np.uint8]
+"""ORB descriptors, (n, 32) uint8."""
+
+
+def analysis_version(reference: bool) -> str:
+    """Version of an ``analysis`` row.
+
+    A reference photo's row holds other descriptors (those of its fine image) than the same
+    bytes as an asset's.
+    """
+    return f"{ANALYSIS_CACHE_VERSION}/reference" if reference else ANALYSIS_CACHE_VERSION
+
 
 GEOMETRY_CACHE_VERSION = f"geometry/{geometry.VERSION}"
 """Version of the ``geometry`` rows (verdicts of geometric verification, per pair of contents)."""
@@ -40,14 +57,53 @@ def disclosure_cache_version(inspector: DisclosureInspector, path: Path) -> str:
 
 
 def verdict_key(
-    query_sha: str, ref_sha: str, mirrored: bool, th: similarity.SimilarityThresholds
+    query_sha: str,
+    ref_sha: str,
+    mirrored: bool,
+    th: similarity.SimilarityThresholds,
+    *,
+    fine: bool = False,
+    fine_query: bool = False,
 ) -> str:
-    """Cache key of a verdict: both contents, the orientation tried first, the thresholds.
+    """Cache key of a verdict: both contents, the orientation, the thresholds, the resolution.
 
-    The thresholds decide whether the other orientation is tried.
+    The thresholds decide whether the other orientation is tried; ``fine`` says the reference
+    side was a fine image (:meth:`geometry.Prepared.fine`), ``fine_query`` the query side.
     """
     text = f"{query_sha}:{ref_sha}:{int(mirrored)}:{th.min_inliers}:{th.min_agreement}"
+    if fine:
+        text += f":fine{geometry.FINE_SIDE}x{geometry.FINE_FEATURES}"
+    if fine_query:
+        text += ":fine-query"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+REFERENCE_MIN_SIDE = 480
+"""Short side (px) that reference photos are decoded at: a fine image
+(:data:`geometry.FINE_SIDE` px on the long side) is made from the same decode."""
+
+
+def pack_descriptors(desc: DescriptorArray | None) -> str | None:
+    """ORB descriptors as base64 (for the cache), or None."""
+    if desc is None:
+        return None
+    return base64.b64encode(np.ascontiguousarray(desc, dtype=np.uint8).tobytes()).decode("ascii")
+
+
+def unpack_descriptors(text: Any) -> DescriptorArray | None:
+    """Inverse of :func:`pack_descriptors`.
+
+    Raises:
+        ValueError: when malformed.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError("descriptors must be a base64 string")
+    raw = base64.b64decode(text.encode("ascii"), validate=True)
+    if len(raw) % 32:
+        raise ValueError("descriptors must be 32 bytes each")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 32)
 
 
 @dataclass(frozen=True)
@@ -114,8 +170,13 @@ class Analysis:
         facts: Pixel size, format, byte size.
         fingerprint: Its hashes (None when it could not be decoded).
         disclosure: The disclosure report's JSON form, when an inspector ran.
+        descriptors: ORB descriptors for the local-feature candidates (cached): an asset's of
+            its working image as is; a reference's of its fine image, as is.
+        descriptors_mirrored: A reference's fine image's, mirrored (None for an asset).
         work: The grey working image for geometric verification, kept for this scan only
             (never cached).
+        prepared: A reference's fine image prepared for verification, kept for this scan only.
+        features: An asset's working image's features (as is), kept for this scan only.
     """
 
     sha256: str | None
@@ -123,7 +184,11 @@ class Analysis:
     facts: FileFacts
     fingerprint: hashing.Fingerprint | None
     disclosure: Mapping[str, Any] | None
+    descriptors: DescriptorArray | None = field(default=None, compare=False, repr=False)
+    descriptors_mirrored: DescriptorArray | None = field(default=None, compare=False, repr=False)
     work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
+    prepared: geometry.Prepared | None = field(default=None, compare=False, repr=False)
+    features: geometry.Features | None = field(default=None, compare=False, repr=False)
 
     @property
     def readable(self) -> bool:

@@ -18,6 +18,7 @@ from twinreview.core.findings import (
     LOOKS_LIKE_OTHER_MODEL,
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,
+    POSSIBLE_COPY_OF_REFERENCE,
     RESUBMITTED_REJECTED,
     UNKNOWN_MODEL,
     UNKNOWN_PERSON,
@@ -90,6 +91,17 @@ def finding_sentence(
             f"This is a copy of a photo of {other} ({ref}), not of you."
             if you
             else f"This is a copy of a photo of {other} ({ref}): the wrong person."
+        )
+    if f.kind == POSSIBLE_COPY_OF_REFERENCE:
+        photo = f" {ref}" if ref else ""
+        if ev.get("own_model") is False:
+            other = names.get(str(ev.get("model") or ""), "") or "another model"
+            whose = f"a photo of {other}{photo}"
+        else:
+            whose = f"{your} photo{photo}"
+        return (
+            f"This may be made from {whose}: the face is almost the same. "
+            "Compare them before you decide."
         )
     if f.kind == LOOKS_LIKE_OTHER_MODEL:
         other = names.get(str(ev.get("model") or ev.get("other_model") or ""), "")
