@@ -254,8 +254,8 @@ def run(
     crops = similarity.crop_candidates(
         q_fps,
         r_fps,
-        [p.features.descriptors for p in qp],
-        [(p.features.descriptors, p.oriented(True).descriptors) for p in rf],
+        [_kp(p.features) for p in qp],
+        [(_kp(p.features), _kp(p.oriented(True))) for p in rf],
         skip=set(out.matches),
     )
     more = _decide_all(crops, qp, rf, th)
@@ -290,8 +290,8 @@ def run_batch(
     cands = similarity.self_candidates(fps, th)
     prep = prepared or prepare_all([q.image for q in copyset.queries])
     out = _decide_all(cands, prep, prep, th)
-    seen = {(min(c.query, c.ref), max(c.query, c.ref)) for c in cands}
-    crops = similarity.self_crop_candidates(fps, [p.features.descriptors for p in prep], skip=seen)
+    seen = {(min(a, b), max(a, b)) for a, b in out.matches}
+    crops = similarity.self_crop_candidates(fps, [_kp(p.features) for p in prep], skip=seen)
     fine: dict[int, geometry.Prepared] = {}
     for c in crops:
         out.candidates.append(c)
@@ -312,6 +312,10 @@ def run_batch(
                 out.matches[(c.query, c.ref)] = m
                 break
     return out
+
+
+def _kp(features: geometry.Features) -> similarity.Keypoints:
+    return features.descriptors, features.points
 
 
 def _decide_all(

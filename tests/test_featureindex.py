@@ -75,3 +75,9 @@ def test_candidates_keep_the_best_few_per_query() -> None:
         (1, 1, 9),
     ]
     assert fi.candidates(fi.Votes(*(np.zeros(0, np.intp),) * 3)) == []
+
+
+def test_no_votes_group_into_nothing() -> None:
+    index = fi.FeatureIndex.build([_random(10)])
+    votes = index.votes([np.zeros((0, 32), np.uint8)])
+    assert index.grouped(votes, fi.owners([np.zeros((0, 32), np.uint8)])) == {}

@@ -35,6 +35,10 @@ class FixedFaces:
     def __init__(self, offsets: dict[int, float]) -> None:
         self._offsets = offsets
 
+    def locate(self, image: Any) -> None:
+        """No quick pass: every file goes through :meth:`scan_bytes`."""
+        return
+
     def scan_bytes(
         self, data: bytes, *, width: int | None = None, height: int | None = None
     ) -> Any:

@@ -252,7 +252,7 @@ def test_geometric_verification_keeps_the_recall() -> None:
         for q, r in out.matches
         if cs.is_different(q, r) and not cs.sitting(q, r)
     )
-    how = Counter(m.evidence["verification"] for m in out.matches.values())
+    how = Counter(m.evidence.verification for m in out.matches.values())
     print(
         f"\ngeometric verification: {len(positives)} positives, {found} found (recall "
         f"{recall:.4f}), false positives {len(false_positives)}; decisions: {dict(how)}"

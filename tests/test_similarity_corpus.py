@@ -89,7 +89,7 @@ def test_copies_of_portraits_are_found(faces: Faces) -> None:
     missed = [
         (cs.queries[q].source, cs.queries[q].edit) for q, r in positives if (q, r) not in found
     ]
-    how = Counter(out.matches[p].evidence["verification"] for p in found)
+    how = Counter(out.matches[p].evidence.verification for p in found)
     print(
         f"\nportrait copies: {len(positives)}, found {len(found)} (recall {recall:.3f}): "
         f"{dict(how)}; missed {missed}"
@@ -147,7 +147,7 @@ def test_the_corpus_letterboxed_copy_is_found(
     r = cs.refs.index("obama_1.jpg")
     match = out.matches.get((q, r))
     assert match is not None
-    ev = match.evidence
+    ev = match.evidence.to_json()
     assert ev["verification"] == "geometry"
     assert ev["inliers"] >= 2 * ev["min_inliers"]
     # The letterbox bars lie left and right of the original's frame.

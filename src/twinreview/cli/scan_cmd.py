@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
 def scan_workspace(ws: Workspace, *, no_cache: bool = False) -> ScanResult | None:
     """Scan with the CLI's services and a progress bar; None (after a message) on config errors."""
     cache = ResultCache.in_memory() if no_cache else ResultCache(default_cache_path())
-    bar = ProgressBar()
+    bar = ProgressBar(faces=ws.settings.likeness.enabled)
     try:
         with make_executor() as executor:
             service = make_scan_service(executor, cache)

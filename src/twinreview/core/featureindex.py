@@ -31,7 +31,7 @@ Pure numpy; tests: tests/test_featureindex.py, tests/test_crops.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -93,13 +93,23 @@ def _hamming(a: U8Array, b: U8Array) -> npt.NDArray[np.intp]:
     return out
 
 
+def _none() -> IntArray:
+    return np.zeros(0, dtype=np.intp)
+
+
 @dataclass(frozen=True)
 class Votes:
-    """Votes per (query image, indexed image) pair with at least one vote (parallel arrays)."""
+    """Votes per (query image, indexed image) pair with at least one vote (parallel arrays).
+
+    ``voter`` and ``voted`` are the descriptor pairs behind the votes: the query descriptor
+    (an index into all query descriptors, in order) and the indexed descriptor it voted by.
+    """
 
     query: IntArray
     image: IntArray
     count: IntArray
+    voter: IntArray = field(default_factory=_none)
+    voted: IntArray = field(default_factory=_none)
 
 
 @dataclass(frozen=True)
@@ -171,23 +181,24 @@ class FeatureIndex:
         qi, ri = np.concatenate(q_parts), np.concatenate(r_parts)
         dist = _hamming(qdesc[qi], self.descriptors[ri])
         near = dist <= max_distance
-        qi, dist, rimg = qi[near], dist[near], self.owner[ri[near]]
+        qi, ri, dist = qi[near], ri[near], dist[near]
+        rimg = self.owner[ri]
         if exclude_self:
             keep = qowner[qi] != rimg
-            qi, dist, rimg = qi[keep], dist[keep], rimg[keep]
+            qi, ri, dist, rimg = qi[keep], ri[keep], dist[keep], rimg[keep]
         if len(qi) == 0:
             return Votes(empty, empty, empty)
         # Per query descriptor and indexed image: the nearest distance.
         order = np.lexsort((dist, rimg, qi))
-        qi, dist, rimg = qi[order], dist[order], rimg[order]
+        qi, ri, dist, rimg = qi[order], ri[order], dist[order], rimg[order]
         first = np.flatnonzero(np.diff(qi * (self.images + 1) + rimg, prepend=-1))
-        qi, dist, rimg = qi[first], dist[first], rimg[first]
+        qi, ri, dist, rimg = qi[first], ri[first], dist[first], rimg[first]
         # Lowe's ratio test over images, allowing for copies: a descriptor votes for each of
         # its ``shared`` nearest images that is clearly nearer than the next image beyond. A
         # corner of a flat or repetitive patch is near many images and votes for none; one
         # shared by a photo and its few copies votes for each of them.
         order = np.lexsort((dist, qi))
-        qi, dist, rimg = qi[order], dist[order], rimg[order]
+        qi, ri, dist, rimg = qi[order], ri[order], dist[order], rimg[order]
         starts = np.flatnonzero(np.diff(qi, prepend=-1))
         sizes = np.diff(np.append(starts, len(qi)))
         rank = np.arange(len(qi)) - np.repeat(starts, sizes)
@@ -199,7 +210,37 @@ class FeatureIndex:
         n_img = max(self.images, 1)
         pairs, counts = np.unique(q_img.astype(np.int64) * n_img + r_img, return_counts=True)
         q, r = np.divmod(pairs, n_img)
-        return Votes(q.astype(np.intp), r.astype(np.intp), counts.astype(np.intp))
+        return Votes(
+            q.astype(np.intp),
+            r.astype(np.intp),
+            counts.astype(np.intp),
+            qi[vote].astype(np.intp),
+            ri[vote].astype(np.intp),
+        )
+
+    def grouped(self, votes: Votes, query_owner: IntArray) -> dict[tuple[int, int], IntArray]:
+        """Where each (query image, indexed image) pair's votes are in ``votes.voter``.
+
+        Args:
+            votes: What :meth:`votes` returned.
+            query_owner: Each query descriptor's image (:func:`owners` of the queries).
+        """
+        if len(votes.voter) == 0:
+            return {}
+        n_img = max(self.images, 1)
+        key = query_owner[votes.voter].astype(np.int64) * n_img + self.owner[votes.voted]
+        order = np.argsort(key, kind="stable")
+        uniq, starts = np.unique(key[order], return_index=True)
+        ends = np.append(starts[1:], len(order))
+        return {
+            (int(k // n_img), int(k % n_img)): order[s0:e0]
+            for k, s0, e0 in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True)
+        }
+
+
+def owners(arrays: Sequence[U8Array]) -> IntArray:
+    """The image each row of the concatenated ``arrays`` comes from."""
+    return _concat(arrays)[1]
 
 
 def candidates(

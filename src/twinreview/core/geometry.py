@@ -455,6 +455,37 @@ def match(query: Features, ref: Features) -> tuple[int, int, F64Array | None]:
     return int(mask.sum()), n, s_r_inv @ h @ s_q
 
 
+SUPPORT_TOLERANCE = 0.02
+"""Tolerance of :func:`support`, as a fraction of the frame."""
+
+
+def support(src: F32Array, dst: F32Array) -> int:
+    """How many point pairs (fractions) agree with one affine transform (RANSAC).
+
+    A cheap check of the matches a candidate was proposed by (see
+    :func:`twinreview.core.similarity.crop_candidates`): a copy's agree, chance matches scatter.
+    """
+    if len(src) < 3:
+        return 0
+    fit: tuple[Any, Any] = cv2.estimateAffine2D(
+        np.ascontiguousarray(src, dtype=np.float32).reshape(-1, 1, 2),
+        np.ascontiguousarray(dst, dtype=np.float32).reshape(-1, 1, 2),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=SUPPORT_TOLERANCE,
+        maxIters=500,
+        confidence=0.99,
+        refineIters=0,
+    )
+    affine, mask = fit
+    if affine is None or mask is None:
+        return 0
+    h = np.vstack([np.asarray(affine, dtype=np.float64), [0.0, 0.0, 1.0]])
+    det = float(np.linalg.det(h[:2, :2]))
+    if not np.all(np.isfinite(h)) or not 1 / MAX_SCALE**2 <= abs(det) <= MAX_SCALE**2:
+        return 0
+    return int(mask.sum())
+
+
 def _to_pixels(w: int, h: int) -> F64Array:
     """Fractions to pixel coordinates (pixel x covers [x - 0.5, x + 0.5])."""
     return np.array([[w, 0.0, -0.5], [0.0, h, -0.5], [0.0, 0.0, 1.0]])

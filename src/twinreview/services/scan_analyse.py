@@ -21,10 +21,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 
+import numpy as np
+
 from twinreview.core import geometry, hashing
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.workspace import AssetRef
 from twinreview.services.cache import ResultCache
+from twinreview.services.faces import FaceEngine, Located
 from twinreview.services.scan_model import (
     REFERENCE_MIN_SIDE,
     Analysis,
@@ -36,10 +39,15 @@ from twinreview.services.scan_model import (
     ScanProgress,
     analysis_version,
     disclosure_cache_version,
-    pack_descriptors,
-    unpack_descriptors,
+    keypoints_of,
+    pack_keypoints,
+    unpack_keypoints,
     unread,
 )
+
+RETAIN_FACE_FILES = 2000
+"""Files whose located faces (about 70 KB a face) are kept from phase 1 for the face pass;
+beyond, the face pass decodes the file again."""
 
 RETAIN_WORK_BYTES = 128 * 1024 * 1024
 """Memory for the grey working images kept from phase 1 for geometric verification (about
@@ -54,9 +62,12 @@ class Analyser:
         cache: The result cache.
     """
 
-    def __init__(self, executor: Executor, cache: ResultCache) -> None:
+    def __init__(
+        self, executor: Executor, cache: ResultCache, faces: FaceEngine | None = None
+    ) -> None:
         self._executor = executor
         self._cache = cache
+        self._faces = faces
 
     def corpus(
         self,
@@ -65,10 +76,14 @@ class Analyser:
         inspector: DisclosureInspector | None,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
+        *,
+        faces: bool = False,
     ) -> tuple[Corpus | None, dict[str, int]]:
         """Analyse the references ((model id, path, rel)) and the assets.
 
-        Disclosure is inspected for the assets only.
+        Disclosure is inspected for the assets only. With ``faces`` (and a face engine), the
+        faces of each decoded file are located on the same decode (the quick pass), for the
+        face pass to describe.
 
         Returns:
             The corpus (None when cancelled) and the counts: ``files``, ``read``, ``decoded``,
@@ -76,7 +91,7 @@ class Analyser:
         """
         jobs: list[tuple[Path, bool, bool]] = [(p, False, True) for _m, p, _r in references]
         jobs += [(a.path, inspector is not None, False) for a in assets]
-        analyses, stats = self._analyse_all(jobs, inspector, report, stop)
+        analyses, stats = self._analyse_all(jobs, inspector, report, stop, faces)
         if analyses is None:
             return None, stats
         refs = tuple(
@@ -94,8 +109,11 @@ class Analyser:
         inspector: DisclosureInspector | None,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
+        faces: bool,
     ) -> tuple[list[Analysis] | None, dict[str, int]]:
         total = len(jobs)
+        engine = self._faces if faces else None
+        keep_faces = RETAIN_FACE_FILES
         out: list[Analysis | None] = [None] * total
         dversions: dict[int, str] = {}
         stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
@@ -131,9 +149,12 @@ class Analyser:
                 ),
                 keep_work=keep_work > 0,
                 reference=reference,
+                faces=engine if keep_faces > 0 else None,
             )
-            # A reference keeps its fine image, about four working images' worth.
-            keep_work -= 4 if reference else 1
+            keep_faces -= 1
+            # A reference keeps its fine image, about four working images' worth; an asset its
+            # working image and its decode, about three.
+            keep_work -= 4 if reference else 3
             pending[fut] = i
         report(ScanProgress(done, total, "analyse"))
         while pending:
@@ -190,8 +211,8 @@ class Analyser:
                 facts=FileFacts(**data["facts"]),
                 fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
                 disclosure=disclosure,
-                descriptors=unpack_descriptors(data.get("descriptors")),
-                descriptors_mirrored=unpack_descriptors(data.get("descriptors_mirrored")),
+                keypoints=unpack_keypoints(data.get("keypoints")),
+                keypoints_mirrored=unpack_keypoints(data.get("keypoints_mirrored")),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # a damaged cache row is a miss: the file is analysed again
@@ -209,8 +230,8 @@ class Analyser:
                 "error": an.error,
                 "facts": an.facts.to_json(),
                 "fingerprint": an.fingerprint.to_json() if an.fingerprint else None,
-                "descriptors": pack_descriptors(an.descriptors),
-                "descriptors_mirrored": pack_descriptors(an.descriptors_mirrored),
+                "keypoints": pack_keypoints(an.keypoints),
+                "keypoints_mirrored": pack_keypoints(an.keypoints_mirrored),
             },
         )
         if an.disclosure is not None:
@@ -225,12 +246,14 @@ def analyse_file(
     *,
     keep_work: bool = False,
     reference: bool = False,
+    faces: FaceEngine | None = None,
 ) -> tuple[Analysis, os.stat_result | None, bool]:
     """Worker: read once, hash, decode once, fingerprint, describe, inspect. Never raises.
 
     An asset's local features are those of its working image; a reference photo's those of its
     fine image (:meth:`geometry.Prepared.fine`, both orientations), decoded at
-    :data:`REFERENCE_MIN_SIDE`: the side a crop is verified against.
+    :data:`REFERENCE_MIN_SIDE`: the side a crop is verified against. With ``faces``, the faces
+    are located on the same decode (:meth:`FaceEngine.locate`).
 
     ``known(sha256)`` returns the cached analysis of identical bytes seen under another path or
     ``stat`` (a renamed, copied or touched file); then nothing is decoded. The last element of
@@ -258,6 +281,7 @@ def analyse_file(
     feats: geometry.Features | None = None
     mirrored: geometry.Features | None = None
     prepared: geometry.Prepared | None = None
+    located: Located | None = None
     error = None
     try:
         loaded = load_image(data, min_side=REFERENCE_MIN_SIDE if reference else hashing.MIN_SIDE)
@@ -272,6 +296,9 @@ def analyse_file(
         else:
             work = geometry.working_image(grey)
             feats = geometry.features(work)
+        if faces is not None:
+            found = faces.locate(loaded.image)
+            located = found if isinstance(found, Located) else None
     except ImageLoadError as exc:
         error = str(exc)
     disclosure = None
@@ -279,16 +306,21 @@ def analyse_file(
         disclosure = inspector.inspect(data, path)
     facts = FileFacts(width, height, fmt, len(data))
     kept = keep_work and not reference
+    # An asset keeps its decode too (its fine image, should it be the larger side of a crop in
+    # the batch, is made from it rather than from a second decode).
+    decoded = np.asarray(grey) if kept and error is None else None
     analysis = Analysis(
         sha,
         error,
         facts,
         fp,
         disclosure,
-        descriptors=feats.descriptors if feats is not None else None,
-        descriptors_mirrored=mirrored.descriptors if mirrored is not None else None,
+        keypoints=keypoints_of(feats),
+        keypoints_mirrored=keypoints_of(mirrored),
         work=work if keep_work else None,
+        grey=decoded,
         prepared=prepared,
         features=feats if kept else None,
+        located=located,
     )
     return analysis, st, True

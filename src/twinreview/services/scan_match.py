@@ -14,11 +14,14 @@ pair of near-identical assets, and the compare view verifies the pair it shows o
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from twinreview.core import findings as make
 from twinreview.core import geometry, hashing, similarity
+from twinreview.core.copyevidence import CopyEvidence
 from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
 from twinreview.core.settings import WorkspaceSettings
 from twinreview.services.cache import ResultCache
@@ -29,16 +32,13 @@ from twinreview.services.scan_model import (
     ScanProgress,
     fingerprint_of,
 )
-from twinreview.services.scan_verify import GeometryVerifier, Image, Pair
+from twinreview.services.scan_verify import GeometryVerifier, ImageFile, Pair
 
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
 
-#: Evidence of a clear-cut duplicate within the batch, which the scan does not verify.
-CLEAR_CUT_DUPLICATE: dict[str, Any] = {
-    "clear_cut": True,
-    "verification": "clear-cut hash match; geometry computed when compared",
-}
+#: How a clear-cut duplicate within the batch, which the scan does not verify, says so.
+CLEAR_CUT_DUPLICATE = "clear-cut hash match; geometry computed when compared"
 
 
 class Matcher:
@@ -61,6 +61,7 @@ class Matcher:
         rejected: Sequence[RejectedAsset],
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
+        stats: dict[str, int] | None = None,
     ) -> dict[int, list[Finding]]:
         """Findings per asset index from all similarity checks (empty lists left out).
 
@@ -71,6 +72,9 @@ class Matcher:
             rejected: The assets rejected in the verified logs.
             report: Progress.
             stop: Cancels; the caller checks it afterwards.
+            stats: Scan counts; ``crop_candidates`` (pairs the local features proposed, the
+                batch's included) and ``crop_stage_cpu_us`` (CPU time of the crop stage, all
+                threads) are set.
         """
         th, severities = settings.similarity, settings.severities
         refs = corpus.fingerprinted_references()
@@ -84,7 +88,7 @@ class Matcher:
         cands = similarity.candidates(asset_fps, ref_fps, th)
         dup_cands = similarity.self_candidates(asset_fps, th)
 
-        def asset_image(q: int) -> Image:
+        def asset_image(q: int) -> ImageFile:
             a = corpus.assets[asset_idx[q]]
             return a.path, a.analysis
 
@@ -127,12 +131,13 @@ class Matcher:
 
         # Candidates from the local features: crops, outpaintings and the like, verified
         # against the reference's fine image.
-        asset_desc = [corpus.assets[i].analysis.descriptors for i in asset_idx]
+        crop_start = time.process_time()
+        asset_desc = [corpus.assets[i].analysis.keypoints for i in asset_idx]
         crops = similarity.crop_candidates(
             asset_fps,
             ref_fps,
             asset_desc,
-            [(r.analysis.descriptors, r.analysis.descriptors_mirrored) for r in refs],
+            [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
             skip=matched,
         )
         crop_pairs: list[Pair] = [
@@ -154,6 +159,7 @@ class Matcher:
             found[i] = v
         for c, v in zip(crops, found, strict=True):
             keep(c, v)
+        crop_cpu = time.process_time() - crop_start
 
         pair_of = {(c.query, c.ref): i for i, c in enumerate(cands)}
         clear = [pair_of[m.query, m.ref] for m, c, _v in best.values() if c.votes is None]
@@ -165,13 +171,13 @@ class Matcher:
             best.items(), key=lambda kv: (kv[0][0], kv[1][0].distance)
         ):
             ref = refs[m.ref]
-            evidence = dict(m.evidence)
+            evidence = m.evidence
             if c.clear_cut(th):
                 seen = verdicts[pair_of[m.query, m.ref]] if c.votes is None else v
-                evidence.update(clear_cut_geometry(seen, th, UNVERIFIED))
+                evidence = clear_cut_geometry(evidence, seen, th, UNVERIFIED)
             if label == NEAR_COPY_OF_REFERENCE:
                 finding = make.near_copy_of_reference(
-                    severities, reference=ref.rel, model=ref.model_id, match=evidence
+                    severities, reference=ref.rel, model=ref.model_id, match=evidence.to_json()
                 )
             else:
                 finding = make.matches_other_model(
@@ -179,14 +185,22 @@ class Matcher:
                     reference=ref.rel,
                     model=ref.model_id,
                     model_name=model_names.get(ref.model_id, ref.model_id),
-                    match=evidence,
+                    match=evidence.to_json(),
                 )
             out.setdefault(a, []).append(finding)
 
         # Assets against each other: the same image twice in one batch, or a crop of another.
         duplicates = list(zip(dup_cands, verdicts[len(cands) :], strict=True))
-        duplicates += self._batch_crops(asset_fps, asset_desc, dup_cands, asset_image, th, report,
-                                        stop, prepared)  # fmt: skip
+        crop_start = time.process_time()
+        decided = [c for c, v in duplicates if similarity.decide(c, v, th) is not None]
+        batch_crops = self._batch_crops(
+            asset_fps, asset_desc, decided, asset_image, th, report, stop, prepared
+        )
+        crop_cpu += time.process_time() - crop_start
+        duplicates += batch_crops
+        if stats is not None:
+            stats["crop_candidates"] = len(crops) + len(batch_crops)
+            stats["crop_stage_cpu_us"] = round(crop_cpu * 1e6)
         for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
             pair = similarity.decide(c, v, th, unverified=UNVERIFIED)
@@ -201,11 +215,13 @@ class Matcher:
             )
             assert m_back is not None  # the same verification, or the same hashes, decide it
             for x, y, match in ((a, b, pair), (b, a, m_back)):
-                evidence = dict(match.evidence)
+                evidence = match.evidence
                 if c.clear_cut(th):
-                    evidence.update(CLEAR_CUT_DUPLICATE)
+                    evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
                 out.setdefault(x, []).append(
-                    make.duplicate_in_batch(severities, other=corpus.assets[y].rel, match=evidence)
+                    make.duplicate_in_batch(
+                        severities, other=corpus.assets[y].rel, match=evidence.to_json()
+                    )
                 )
 
         # Assets against what reviewers rejected before.
@@ -217,9 +233,9 @@ class Matcher:
     def _batch_crops(
         self,
         fps: Sequence[hashing.Fingerprint],
-        desc: Sequence[similarity.DescriptorArray | None],
-        dup_cands: Sequence[similarity.Candidate],
-        image: Callable[[int], Image],
+        desc: Sequence[similarity.Keypoints | None],
+        decided: Sequence[similarity.Candidate],
+        image: Callable[[int], ImageFile],
         th: similarity.SimilarityThresholds,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
@@ -232,7 +248,8 @@ class Matcher:
         Returns:
             Per pair, the candidate in the direction that verified best, and its verification.
         """
-        seen = {(min(c.query, c.ref), max(c.query, c.ref)) for c in dup_cands}
+        # Pairs the hashes proposed but the geometry did not confirm are looked at again.
+        seen = {(min(c.query, c.ref), max(c.query, c.ref)) for c in decided}
         crops = similarity.self_crop_candidates(fps, desc, skip=seen)
         if not crops:
             return []
@@ -296,7 +313,7 @@ class Matcher:
                 prev.sha256 != r.sha256 or prev.principal != r.principal
                 for prev, _ in hits.get(a, [])
             ):
-                hits.setdefault(a, []).append((r, m.evidence))
+                hits.setdefault(a, []).append((r, m.evidence.to_json()))
         for a, found in hits.items():
             asset = corpus.assets[a]
             for r, ev in found:
@@ -327,51 +344,37 @@ def _strength(v: Verdict, th: similarity.SimilarityThresholds) -> tuple[bool, fl
 
 
 def clear_cut_geometry(
+    evidence: CopyEvidence,
     verification: geometry.Verification | None,
     th: similarity.SimilarityThresholds,
     unverified: str,
-) -> dict[str, Any]:
-    """Evidence of a clear-cut copy's geometric verification, added to its hash evidence.
+) -> CopyEvidence:
+    """A clear-cut copy's evidence with its geometric verification.
 
     The hashes decide a clear-cut pair (:func:`similarity.decide`); the verification gives the
     compare view its mapping and the reviewer the inlier count. A verification that does not
     confirm the copy is recorded, and the finding stays.
 
     Returns:
-        ``verification`` ("geometry" when it confirms the copy, else why not), ``clear_cut``,
-        ``inliers``, ``min_inliers``, ``agreement``, ``min_agreement``, ``homography`` and
-        ``asset_region`` (None unless the transform has at least ``min_inliers`` inliers),
-        ``keypoints`` and, with a homography, the verified ``mirrored``.
+        ``evidence`` marked ``clear_cut``, with ``verification`` ("geometry" when it confirms
+        the copy, else why not), the inliers and agreement, and ``homography`` and
+        ``asset_region`` (None unless the transform has at least ``min_inliers`` inliers); the
+        verified ``mirrored`` with a homography.
     """
-    out: dict[str, Any] = {
-        "clear_cut": True,
-        "inliers": None,
-        "min_inliers": th.min_inliers,
-        "agreement": None,
-        "min_agreement": th.min_agreement / 100,
-        "homography": None,
-        "asset_region": None,
-        "keypoints": None,
-    }
     v = verification
     if v is None or not v.possible:
         why = unverified if v is None else "too few keypoints to verify"
-        out["verification"] = f"clear-cut hash match; geometry not possible: {why}"
-        out["keypoints"] = None if v is None else list(v.keypoints)
-        return out
-    placed = v.inliers >= th.min_inliers and v.homography is not None
-    confirmed = th.confirms(v)
-    out.update(
-        inliers=v.inliers,
-        agreement=v.agreement,
-        keypoints=list(v.keypoints),
-        verification=(
-            "geometry" if confirmed else "clear-cut hash match; not confirmed by geometry"
-        ),
-    )
-    if placed:
-        assert v.homography is not None
-        out["homography"] = [list(r) for r in v.homography]
-        out["asset_region"] = v.asset_region()
-        out["mirrored"] = v.mirrored
-    return out
+        return replace(
+            evidence,
+            clear_cut=True,
+            verification=f"clear-cut hash match; geometry not possible: {why}",
+            keypoints=None if v is None else v.keypoints,
+            min_inliers=th.min_inliers,
+            min_agreement=th.min_agreement / 100,
+        )
+    fields = similarity.verified(v, th)
+    if fields["homography"] is None:
+        del fields["mirrored"]  # an unplaced transform says nothing of the orientation
+    if not th.confirms(v):
+        fields["verification"] = "clear-cut hash match; not confirmed by geometry"
+    return replace(evidence, clear_cut=True, **fields)

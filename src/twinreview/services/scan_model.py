@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from twinreview.core import geometry, hashing, similarity
 from twinreview.core.findings import Finding
@@ -30,9 +29,6 @@ ANALYSIS_VERSION = "2"
 
 ANALYSIS_CACHE_VERSION = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
 """Version of the ``analysis`` rows (facts and fingerprint), keyed by content sha256."""
-
-DescriptorArray = npt.NDArray[np.uint8]
-"""ORB descriptors, (n, 32) uint8."""
 
 
 def analysis_version(reference: bool) -> str:
@@ -83,15 +79,31 @@ REFERENCE_MIN_SIDE = 480
 (:data:`geometry.FINE_SIDE` px on the long side) is made from the same decode."""
 
 
-def pack_descriptors(desc: DescriptorArray | None) -> str | None:
-    """ORB descriptors as base64 (for the cache), or None."""
-    if desc is None:
+def keypoints_of(features: geometry.Features | None) -> similarity.Keypoints | None:
+    """The descriptors and positions of ``features``, or None."""
+    return None if features is None else (features.descriptors, features.points)
+
+
+def pack_keypoints(kp: similarity.Keypoints | None) -> str | None:
+    """Keypoints as base64 (for the cache), or None.
+
+    Per keypoint: 32 descriptor bytes and its position as two little-endian float16 fractions.
+    """
+    if kp is None:
         return None
-    return base64.b64encode(np.ascontiguousarray(desc, dtype=np.uint8).tobytes()).decode("ascii")
+    desc, pts = kp
+    rows = np.concatenate(
+        [
+            np.ascontiguousarray(desc, dtype=np.uint8).reshape(-1, 32),
+            np.ascontiguousarray(pts, dtype="<f2").reshape(-1, 2).view(np.uint8),
+        ],
+        axis=1,
+    )
+    return base64.b64encode(rows.tobytes()).decode("ascii")
 
 
-def unpack_descriptors(text: Any) -> DescriptorArray | None:
-    """Inverse of :func:`pack_descriptors`.
+def unpack_keypoints(text: Any) -> similarity.Keypoints | None:
+    """Inverse of :func:`pack_keypoints`.
 
     Raises:
         ValueError: when malformed.
@@ -99,11 +111,15 @@ def unpack_descriptors(text: Any) -> DescriptorArray | None:
     if text is None:
         return None
     if not isinstance(text, str):
-        raise ValueError("descriptors must be a base64 string")
+        raise ValueError("keypoints must be a base64 string")
     raw = base64.b64decode(text.encode("ascii"), validate=True)
-    if len(raw) % 32:
-        raise ValueError("descriptors must be 32 bytes each")
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, 32)
+    if len(raw) % 36:
+        raise ValueError("keypoints must be 36 bytes each")
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 36)
+    pts = np.ascontiguousarray(rows[:, 32:]).view("<f2").astype(np.float32).reshape(-1, 2)
+    if not np.all(np.isfinite(pts)):
+        raise ValueError("keypoint positions must be finite")
+    return np.ascontiguousarray(rows[:, :32]), pts
 
 
 @dataclass(frozen=True)
@@ -131,12 +147,17 @@ NO_FACTS = FileFacts(None, None, None, 0)
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """Progress report: ``done`` of ``total`` in ``phase`` (analyse, verify, match, faces)."""
+    """Progress report: ``done`` of ``total`` in ``phase`` (analyse, verify, match, faces).
+
+    ``known`` is, during the face pass, the scan's result so far (a ``ScanResult`` with the
+    copies and the disclosure, no likeness yet): usable before the scan ends.
+    """
 
     done: int
     total: int
     phase: str
     current: str = ""
+    known: Any = field(default=None, compare=False, repr=False)
 
 
 class DisclosureInspector(Protocol):
@@ -170,13 +191,17 @@ class Analysis:
         facts: Pixel size, format, byte size.
         fingerprint: Its hashes (None when it could not be decoded).
         disclosure: The disclosure report's JSON form, when an inspector ran.
-        descriptors: ORB descriptors for the local-feature candidates (cached): an asset's of
-            its working image as is; a reference's of its fine image, as is.
-        descriptors_mirrored: A reference's fine image's, mirrored (None for an asset).
+        keypoints: ORB keypoints for the local-feature candidates (cached): an asset's of its
+            working image as is; a reference's of its fine image, as is.
+        keypoints_mirrored: A reference's fine image's, mirrored (None for an asset).
         work: The grey working image for geometric verification, kept for this scan only
             (never cached).
+        grey: An asset's grey decode (its fine image is made from it), kept for this scan
+            only.
         prepared: A reference's fine image prepared for verification, kept for this scan only.
         features: An asset's working image's features (as is), kept for this scan only.
+        located: The faces located on this decode (a ``services.faces.Located``), kept for
+            the face pass of this scan only.
     """
 
     sha256: str | None
@@ -184,11 +209,13 @@ class Analysis:
     facts: FileFacts
     fingerprint: hashing.Fingerprint | None
     disclosure: Mapping[str, Any] | None
-    descriptors: DescriptorArray | None = field(default=None, compare=False, repr=False)
-    descriptors_mirrored: DescriptorArray | None = field(default=None, compare=False, repr=False)
+    keypoints: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
+    keypoints_mirrored: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
     work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
+    grey: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
     prepared: geometry.Prepared | None = field(default=None, compare=False, repr=False)
     features: geometry.Features | None = field(default=None, compare=False, repr=False)
+    located: Any = field(default=None, compare=False, repr=False)
 
     @property
     def readable(self) -> bool:

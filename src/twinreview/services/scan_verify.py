@@ -16,6 +16,8 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from twinreview.core import geometry, hashing, similarity
 from twinreview.core.files import read_regular
 from twinreview.core.imageio import ImageLoadError, load_image
@@ -28,10 +30,10 @@ from twinreview.services.scan_model import (
     verdict_key,
 )
 
-Image = tuple[Path, Analysis]
+ImageFile = tuple[Path, Analysis]
 """A file of a pair: its path and its analysis."""
 
-Pair = tuple[Image, Image, bool]
+Pair = tuple[ImageFile, ImageFile, bool]
 """(query, reference, try the query's mirror image first)."""
 
 
@@ -202,6 +204,8 @@ def prepare_analysed(path: Path, an: Analysis, fine: bool) -> geometry.Prepared 
     if fine:
         if an.prepared is not None:
             return an.prepared
+        if an.grey is not None:
+            return geometry.Prepared.fine(Image.fromarray(an.grey))
         return prepare_file(path, an.sha256, None, fine=True)
     if an.work is not None:
         return geometry.Prepared(an.work, known=an.features)

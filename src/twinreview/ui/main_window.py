@@ -191,6 +191,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
+        self.progress.setMinimumWidth(260)  # room for what the scan does and its time left
         self.progress.setToolTip("Scan progress")
         self.progress.setTextVisible(True)
         self.cancel_button = QToolButton()
