@@ -247,6 +247,7 @@ def test_the_scan_finds_crops_with_their_evidence(tmp_path: Path) -> None:
         r.asset.rel: {f.kind for f in r.findings} for r in first.assets
     }
     assert second.stats["decoded"] == 0
+    assert (first.stats["crop_candidates_cached"], second.stats["crop_candidates_cached"]) == (0, 1)
 
 
 @pytest.mark.corpus

@@ -405,6 +405,24 @@ def _supported(
     return out
 
 
+def rebuild(
+    found: Sequence[tuple[int, int, int, int, bool]],
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+) -> list[Candidate]:
+    """Local-feature candidates rebuilt from their figures (as :func:`figures` gives them).
+
+    The figures: (query, ref, votes, support, mirrored), as cached.
+    """
+    out = _aligned_candidates([(q, r, n) for q, r, n, _s, _m in found], queries, refs)
+    return [replace(c, support=f[3], mirrored=f[4]) for c, f in zip(out, found, strict=True)]
+
+
+def figures(cands: Sequence[Candidate]) -> list[tuple[int, int, int, int, bool]]:
+    """The (query, ref, votes, support, mirrored) of local-feature candidates, for a cache."""
+    return [(c.query, c.ref, c.votes or 0, c.support or 0, c.mirrored) for c in cands]
+
+
 def crop_candidates(
     queries: Sequence[Fingerprint],
     refs: Sequence[Fingerprint],

@@ -28,8 +28,10 @@ from twinreview.services.cache import ResultCache
 from twinreview.services.history import RejectedAsset, RejectedPhashIndex
 from twinreview.services.scan_model import (
     ANALYSIS_CACHE_VERSION,
+    CROPS_CACHE_VERSION,
     Corpus,
     ScanProgress,
+    crops_key,
     fingerprint_of,
 )
 from twinreview.services.scan_verify import GeometryVerifier, ImageFile, Pair
@@ -73,8 +75,8 @@ class Matcher:
             report: Progress.
             stop: Cancels; the caller checks it afterwards.
             stats: Scan counts; ``crop_candidates`` (pairs the local features proposed, the
-                batch's included) and ``crop_stage_cpu_us`` (CPU time of the crop stage, all
-                threads) are set.
+                batch's included), ``crop_candidates_cached`` (1 when they came from the cache)
+                and ``crop_stage_cpu_us`` (CPU time of the crop stage, all threads) are set.
         """
         th, severities = settings.similarity, settings.severities
         refs = corpus.fingerprinted_references()
@@ -133,13 +135,23 @@ class Matcher:
         # against the reference's fine image.
         crop_start = time.process_time()
         asset_desc = [corpus.assets[i].analysis.keypoints for i in asset_idx]
-        crops = similarity.crop_candidates(
-            asset_fps,
-            ref_fps,
-            asset_desc,
-            [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
-            skip=matched,
+        # An unchanged corpus has the same candidates: a rescan takes them from the cache.
+        key = crops_key(
+            [corpus.assets[i].analysis.sha256 or "" for i in asset_idx],
+            [r.analysis.sha256 or "" for r in refs],
+            th,
         )
+        known = self._cached_crops(key)
+        if known is not None:
+            crops = similarity.rebuild(known[0], asset_fps, ref_fps)
+        else:
+            crops = similarity.crop_candidates(
+                asset_fps,
+                ref_fps,
+                asset_desc,
+                [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
+                skip=matched,
+            )
         crop_pairs: list[Pair] = [
             (asset_image(c.query), (refs[c.ref].path, refs[c.ref].analysis), c.mirrored)
             for c in crops
@@ -193,13 +205,30 @@ class Matcher:
         duplicates = list(zip(dup_cands, verdicts[len(cands) :], strict=True))
         crop_start = time.process_time()
         decided = [c for c, v in duplicates if similarity.decide(c, v, th) is not None]
+        batch_found = (
+            similarity.rebuild(known[1], asset_fps, asset_fps)
+            if known is not None
+            else similarity.self_crop_candidates(
+                asset_fps,
+                asset_desc,
+                skip={(min(c.query, c.ref), max(c.query, c.ref)) for c in decided},
+            )
+        )
+        if known is None and not stop.is_set():
+            self._cache.put(
+                key,
+                "crops",
+                CROPS_CACHE_VERSION,
+                {"refs": similarity.figures(crops), "batch": similarity.figures(batch_found)},
+            )
         batch_crops = self._batch_crops(
-            asset_fps, asset_desc, decided, asset_image, th, report, stop, prepared
+            batch_found, asset_fps, asset_image, th, report, stop, prepared
         )
         crop_cpu += time.process_time() - crop_start
         duplicates += batch_crops
         if stats is not None:
             stats["crop_candidates"] = len(crops) + len(batch_crops)
+            stats["crop_candidates_cached"] = int(known is not None)
             stats["crop_stage_cpu_us"] = round(crop_cpu * 1e6)
         for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
@@ -230,27 +259,38 @@ class Matcher:
         report(ScanProgress(1, 1, "match"))
         return out
 
+    def _cached_crops(
+        self, key: str
+    ) -> tuple[list[tuple[int, int, int, int, bool]], list[tuple[int, int, int, int, bool]]] | None:
+        """The cached local-feature candidates of a corpus, or None (a damaged row too)."""
+        data = self._cache.get(key, "crops", CROPS_CACHE_VERSION)
+        if data is None:
+            return None
+        try:
+            return tuple(  # type: ignore[return-value]
+                [(int(q), int(r), int(n), int(k), bool(m)) for q, r, n, k, m in data[part]]
+                for part in ("refs", "batch")
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def _batch_crops(
         self,
+        crops: Sequence[similarity.Candidate],
         fps: Sequence[hashing.Fingerprint],
-        desc: Sequence[similarity.Keypoints | None],
-        decided: Sequence[similarity.Candidate],
         image: Callable[[int], ImageFile],
         th: similarity.SimilarityThresholds,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
         prepared: dict[str, geometry.Prepared],
     ) -> list[tuple[similarity.Candidate, Verdict]]:
-        """Pairs of the batch that the local features find, each verified both ways.
+        """The batch's local-feature candidates, each verified both ways.
 
         Either image may be the crop of the other: the other one is verified as a fine image.
 
         Returns:
             Per pair, the candidate in the direction that verified best, and its verification.
         """
-        # Pairs the hashes proposed but the geometry did not confirm are looked at again.
-        seen = {(min(c.query, c.ref), max(c.query, c.ref)) for c in decided}
-        crops = similarity.self_crop_candidates(fps, desc, skip=seen)
         if not crops:
             return []
         backs = [similarity.reverse(c, fps) for c in crops]

@@ -12,6 +12,7 @@ Every key and version under which the scan caches something is built here, and o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,23 @@ def analysis_version(reference: bool) -> str:
 
 
 GEOMETRY_CACHE_VERSION = f"geometry/{geometry.VERSION}"
+
+CROPS_CACHE_VERSION = f"crops/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
+"""Version of the ``crops`` rows: the local-feature candidates of a whole corpus."""
+
+
+def crops_key(
+    asset_shas: list[str], ref_shas: list[str], th: similarity.SimilarityThresholds
+) -> str:
+    """Cache key of a corpus's local-feature candidates.
+
+    Every content, in order, and the thresholds (which pairs the hashes decide, and so are not
+    proposed again).
+    """
+    text = "|".join([",".join(asset_shas), ",".join(ref_shas), repr(dataclasses.astuple(th))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 """Version of the ``geometry`` rows (verdicts of geometric verification, per pair of contents)."""
 
 
