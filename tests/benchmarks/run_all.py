@@ -310,7 +310,7 @@ def rows_geometry(j: Mapping[str, Any]) -> list[Row]:
                 f"different photos <= {m['different_max_inliers']} "
                 f"({m['different_pairs']:,} pairs)",
                 f"min_inliers {th_inl} between them",
-                f"frames of one sitting (same pixels, framed differently; not hash candidates): "
+                f"frames of one sitting (same pixels, framed differently; copies by their pixels): "
                 f"up to {m['same_sitting_max_inliers']} over {m['same_sitting_pairs']} pairs; "
                 f"{m['unverifiable_pairs']} pairs with too few keypoints left to the hashes",
                 # Portraits: every copy must clear the threshold. General photos:
@@ -341,7 +341,8 @@ def rows_geometry(j: Mapping[str, Any]) -> list[Row]:
         false_dup = m.get("batch_false_duplicates")
         dup_text = (
             f"; false duplicate_in_batch pairs {false_dup} ({m['batch_candidates']:,} candidate "
-            f"pairs in a {m['queries']}-image batch)"
+            f"pairs in a {m['queries']}-image batch; "
+            f"{m.get('batch_shared_pixels', 0)} between photos that share pixels)"
             if false_dup is not None
             else ""
         )
