@@ -40,7 +40,7 @@ class FixedFaces:
         return
 
     def scan_bytes(
-        self, data: bytes, *, width: int | None = None, height: int | None = None
+        self, data: bytes, *, width: int | None = None, height: int | None = None, **_kw: Any
     ) -> Any:
         offset = self._offsets.get(width or 0)
         if offset is None:

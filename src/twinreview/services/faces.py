@@ -216,7 +216,12 @@ class FaceEngine:
         return f"faces/{ENGINE_VERSION}/dlib-{lib}/{DETECT_SIDE}x{UPSAMPLE_FACTOR}"
 
     def scan_bytes(
-        self, data: bytes, *, width: int | None = None, height: int | None = None
+        self,
+        data: bytes,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        quick: bool = True,
     ) -> FaceScan:
         """The faces in an image file's bytes. Never raises.
 
@@ -227,19 +232,23 @@ class FaceEngine:
             data: The file's bytes.
             width: The original's width, when known (lets JPEG decoding stop at the size needed).
             height: The original's height, when known.
+            quick: Try the quick pass first; False when it ran already (in the scan's first
+                phase) and found nothing usable.
         """
         if self._problem is not None:
             return FaceScan(error=self._problem)
+        if not quick and width and height:
+            return self._full(data, width, height)
         try:
-            quick = load_image(data, min_side=QUICK_MIN_SIDE)
+            small = load_image(data, min_side=QUICK_MIN_SIDE)
         except ImageLoadError as exc:
             return FaceScan(error=f"the image could not be read ({exc})")
-        located = self.locate(quick.image)
+        located = self.locate(small.image)
         if isinstance(located, FaceScan):
             return located
         if located is not None:
             return self.describe(located)
-        return self._full(data, quick.width, quick.height)
+        return self._full(data, small.width, small.height)
 
     def locate(self, image: Image.Image) -> Located | FaceScan | None:
         """The quick pass: find and align the faces of an already decoded image. Never raises.

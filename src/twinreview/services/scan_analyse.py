@@ -282,6 +282,7 @@ def analyse_file(
     mirrored: geometry.Features | None = None
     prepared: geometry.Prepared | None = None
     located: Located | None = None
+    quick_tried = False
     error = None
     try:
         loaded = load_image(data, min_side=REFERENCE_MIN_SIDE if reference else hashing.MIN_SIDE)
@@ -299,6 +300,7 @@ def analyse_file(
         if faces is not None:
             found = faces.locate(loaded.image)
             located = found if isinstance(found, Located) else None
+            quick_tried = found is None  # no usable face at this size: the face pass goes larger
     except ImageLoadError as exc:
         error = str(exc)
     disclosure = None
@@ -322,5 +324,6 @@ def analyse_file(
         prepared=prepared,
         features=feats if kept else None,
         located=located,
+        quick_tried=quick_tried,
     )
     return analysis, st, True

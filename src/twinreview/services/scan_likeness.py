@@ -73,8 +73,8 @@ class FacePass:
         # (path, sha256, width, height) of every readable file, references first.
         located = [(r.path, r.analysis) for r in corpus.references]
         located += [(a.path, a.analysis) for a in corpus.assets]
-        files: list[tuple[Path, str, int | None, int | None, Located | None]] = [
-            (path, an.sha256, an.facts.width, an.facts.height, an.located)
+        files: list[tuple[Path, str, int | None, int | None, Located | bool]] = [
+            (path, an.sha256, an.facts.width, an.facts.height, an.located or an.quick_tried)
             for path, an in located
             if an.sha256 is not None and an.error is None
         ]
@@ -108,7 +108,7 @@ class FacePass:
 
     def _face_scans(
         self,
-        files: Sequence[tuple[Path, str, int | None, int | None, Located | None]],
+        files: Sequence[tuple[Path, str, int | None, int | None, Located | bool]],
         stats: dict[str, int],
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
@@ -135,11 +135,12 @@ class FacePass:
         for sha, (path, w, h, loc) in unique.items():
             if sha in out:
                 continue
-            if loc is not None:
+            if isinstance(loc, Located):
                 # Located on phase 1's decode of these very bytes: only the description is left.
                 todo[self._executor.submit(_described, engine, sha, loc)] = sha
             else:
-                todo[self._executor.submit(faces_file, engine, path, w, h)] = sha
+                # ``loc`` True: phase 1's quick pass found no usable face; go larger at once.
+                todo[self._executor.submit(faces_file, engine, path, w, h, not loc)] = sha
         total, done = len(todo), 0
         report(ScanProgress(0, total, "faces"))
         pending = set(todo)
@@ -170,11 +171,13 @@ def _described(engine: FaceEngine, sha: str, located: Located) -> tuple[str | No
 
 
 def faces_file(
-    engine: FaceEngine, path: Path, width: int | None, height: int | None
+    engine: FaceEngine, path: Path, width: int | None, height: int | None, quick: bool = True
 ) -> tuple[str | None, FaceScan]:
     """Worker: the faces in one file and the sha256 of the bytes read. Never raises."""
     try:
         data = read_regular(path)
     except OSError as exc:
         return None, FaceScan(error=f"cannot read the file ({exc.strerror or exc})")
-    return hashlib.sha256(data).hexdigest(), engine.scan_bytes(data, width=width, height=height)
+    return hashlib.sha256(data).hexdigest(), engine.scan_bytes(
+        data, width=width, height=height, quick=quick
+    )

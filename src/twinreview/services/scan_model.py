@@ -220,6 +220,8 @@ class Analysis:
         features: An asset's working image's features (as is), kept for this scan only.
         located: The faces located on this decode (a ``services.faces.Located``), kept for
             the face pass of this scan only.
+        quick_tried: The quick pass ran on this decode and found no usable face (the face
+            pass of this scan goes straight to the larger decodes).
     """
 
     sha256: str | None
@@ -234,6 +236,7 @@ class Analysis:
     prepared: geometry.Prepared | None = field(default=None, compare=False, repr=False)
     features: geometry.Features | None = field(default=None, compare=False, repr=False)
     located: Any = field(default=None, compare=False, repr=False)
+    quick_tried: bool = field(default=False, compare=False, repr=False)
 
     @property
     def readable(self) -> bool:
