@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from twinreview.core import featureindex as fi
 
@@ -81,3 +82,42 @@ def test_no_votes_group_into_nothing() -> None:
     index = fi.FeatureIndex.build([_random(10)])
     votes = index.votes([np.zeros((0, 32), np.uint8)])
     assert index.grouped(votes, fi.owners([np.zeros((0, 32), np.uint8)])) == {}
+
+
+def test_a_batch_self_join_finds_its_copies_and_nothing_else() -> None:
+    """The batch's self-join votes as the index would: for a copy in the batch, both ways."""
+    photos = [_random(400) for _ in range(6)]
+    photos[4] = _noisy(photos[1][:160], 20)  # a 40 % crop of photo 1, each corner 20 bits off
+    votes = fi.self_votes(photos, shared=fi.SHARED_BATCH)
+    got = {
+        (int(q), int(i)): int(n)
+        for q, i, n in zip(votes.query, votes.image, votes.count, strict=True)
+    }
+    assert not np.any(votes.query == votes.image)
+    assert got.get((4, 1), 0) >= 100 and got.get((1, 4), 0) >= 100
+    assert all(n < fi.MIN_VOTES for pair, n in got.items() if pair not in {(4, 1), (1, 4)})
+    # The votes name the descriptor pairs behind them, as the index's do.
+    owner = fi.owners(photos)
+    pairs = zip(owner[votes.voter].tolist(), owner[votes.voted].tolist(), strict=True)
+    assert set(pairs) <= set(got)
+
+
+def test_a_batch_self_join_leaves_out_keys_that_many_pictures_share() -> None:
+    """A patch in every picture (a shared backdrop) makes runs longer than MAX_RUN: no votes."""
+    backdrop = _random(100)
+    batch = [np.vstack([backdrop, _random(100)]) for _ in range(fi.MAX_RUN + 2)]
+    votes = fi.self_votes(batch, shared=fi.SHARED_BATCH)
+    assert not np.any(votes.count >= fi.MIN_VOTES)
+
+
+def test_the_index_looks_up_queries_a_block_at_a_time_with_the_same_votes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    photos = [_random(300) for _ in range(4)]
+    queries = [_noisy(p[:200], 16) for p in photos] + [_random(300)]
+    index = fi.FeatureIndex.build(photos)
+    whole = index.votes(queries, shared=2)
+    monkeypatch.setattr(fi, "QUERY_BLOCK", 97)
+    blocks = index.votes(queries, shared=2)
+    for name in ("query", "image", "count"):
+        assert np.array_equal(getattr(whole, name), getattr(blocks, name))

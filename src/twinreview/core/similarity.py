@@ -335,6 +335,43 @@ def self_candidates(
     return [best[k] for k in sorted(best)]
 
 
+BATCH_PER_ASSET = 8
+"""Batch candidates (:func:`self_candidates`) verified per asset, the closest first: a picture
+whose hashes resemble many others' (a shared backdrop, a plain gradient) is checked against its
+closest few, so that the pairs verified per asset do not grow with the batch. Clear-cut pairs
+need no verification and are not counted."""
+
+
+def bound_per_asset(
+    cands: Sequence[Candidate], th: SimilarityThresholds, limit: int = BATCH_PER_ASSET
+) -> tuple[list[Candidate], dict[int, int]]:
+    """Batch candidates with at most ``limit`` to verify per asset, the closest pairs first.
+
+    A pair counts for both its assets and is kept only while both have room.
+
+    Returns:
+        The kept candidates (in their order) and, per asset whose candidates were cut, how
+        many of its pairs were left out.
+    """
+    room: dict[int, int] = {}
+    cut: dict[int, int] = {}
+    keep = [True] * len(cands)
+    order = sorted(
+        (i for i, c in enumerate(cands) if not c.clear_cut(th)),
+        key=lambda i: (cands[i].distance, cands[i].dhash_distance, i),
+    )
+    for i in order:
+        c = cands[i]
+        if room.get(c.query, limit) > 0 and room.get(c.ref, limit) > 0:
+            room[c.query] = room.get(c.query, limit) - 1
+            room[c.ref] = room.get(c.ref, limit) - 1
+            continue
+        keep[i] = False
+        for side in (c.query, c.ref):
+            cut[side] = cut.get(side, 0) + 1
+    return [c for c, k in zip(cands, keep, strict=True) if k], cut
+
+
 DescriptorArray = npt.NDArray[np.uint8]
 
 
@@ -374,7 +411,8 @@ portraits of different people, whose eyes and mouths sit alike)."""
 
 
 def _supported(
-    index: featureindex.FeatureIndex,
+    indexed_owner: npt.NDArray[np.intp],
+    images: int,
     votes: featureindex.Votes,
     query_keypoints: Sequence[Keypoints],
     indexed_points: npt.NDArray[np.float32],
@@ -389,7 +427,7 @@ def _supported(
     """
     query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
     owner = featureindex.owners([k[0] for k in query_keypoints])
-    groups = index.grouped(votes, owner)
+    groups = featureindex.group_votes(votes, owner, indexed_owner, images)
     found: dict[int, list[tuple[int, int, int]]] = {}
     for q, image, n in featureindex.candidates(
         votes, per_query=3 * featureindex.PER_QUERY, relative=relative
@@ -458,7 +496,10 @@ def crop_candidates(
     votes = index.votes([k[0] for k in qk], shared=featureindex.SHARED_REFERENCES)
     points = np.concatenate([k[1] for k in indexed]).reshape(-1, 2)
     best: dict[tuple[int, int], tuple[int, int, bool]] = {}
-    for q, image, n, n_ok in _supported(index, votes, qk, points, relative=featureindex.RELATIVE):
+    supported = _supported(
+        index.owner, index.images, votes, qk, points, relative=featureindex.RELATIVE
+    )
+    for q, image, n, n_ok in supported:
         r, mirrored = divmod(image, 2)
         if (q, r) not in skip and ((q, r) not in best or n_ok > best[q, r][1]):
             best[q, r] = (n, n_ok, bool(mirrored))
@@ -500,13 +541,15 @@ def self_crop_candidates(
     if len(fingerprints) < 2:
         return []
     kp = [k if k is not None else _NO_KEYPOINTS for k in keypoints]
-    index = featureindex.FeatureIndex.build([k[0] for k in kp])
-    votes = index.votes([k[0] for k in kp], exclude_self=True, shared=featureindex.SHARED_BATCH)
+    desc = [k[0] for k in kp]
+    votes = featureindex.self_votes(desc, shared=featureindex.SHARED_BATCH)
     points = np.concatenate([k[1] for k in kp]).reshape(-1, 2)
+    owner = featureindex.owners(desc)
     # A batch may hold several copies of one photo, each drawing votes: a lower bar relative
     # to a query's best image than among references.
     best: dict[tuple[int, int], tuple[int, int]] = {}
-    for q, r, n, n_ok in _supported(index, votes, kp, points, relative=featureindex.RELATIVE_BATCH):
+    supported = _supported(owner, len(kp), votes, kp, points, relative=featureindex.RELATIVE_BATCH)
+    for q, r, n, n_ok in supported:
         key = (min(q, r), max(q, r))
         if key not in skip and (key not in best or n_ok > best[key][1]):
             best[key] = (n, n_ok)

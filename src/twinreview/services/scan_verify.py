@@ -30,6 +30,10 @@ from twinreview.services.scan_model import (
     verdict_key,
 )
 
+VERIFY_BLOCK = 256
+"""Pairs verified at a time: the images of a block are prepared, its pairs verified, and the
+images no later pair needs let go."""
+
 ImageFile = tuple[Path, Analysis]
 """A file of a pair: its path and its analysis."""
 
@@ -100,56 +104,80 @@ class GeometryVerifier:
             except ValueError:
                 pass  # a damaged row is a miss: the pair is verified again
             todo.append(i)
+
         # Each image once, by content: a file listed twice (or as a reference and an asset)
-        # is prepared once.
-        images: dict[str, tuple[Path, Analysis, bool]] = {}
-        for i in todo:
+        # is prepared once. The pairs go a block at a time, and an image prepared here is let
+        # go once its last pair is verified: a prepared image is about 0.5-0.8 MB, and a large
+        # batch has thousands in its pairs.
+        def sides(i: int) -> list[tuple[str, Path, Analysis, bool]]:
+            out_sides = []
             for side, (path, an) in enumerate(pairs[i][:2]):
                 is_fine = (fine and side == 1) or (fine_query and side == 0)
                 pkey = _prepared_key(an, is_fine)
-                if pkey is not None and pkey not in images and pkey not in prepared:
-                    images[pkey] = (path, an, is_fine)
-        total, done = len(images) + len(todo), 0
-        report(ScanProgress(0, total, "verify"))
-        preparing = {
-            self._executor.submit(prepare_analysed, path, an, is_fine): pkey
-            for pkey, (path, an, is_fine) in images.items()
-        }
-        for fut in preparing:
-            if stop.is_set():
-                fut.cancel()
-                continue
-            prep = fut.result()
-            if prep is not None:
-                prepared[preparing[fut]] = prep
-            done += 1
-            report(ScanProgress(done, total, "verify"))
-        verifying: dict[Future[geometry.Verification], int] = {}
+                if pkey is not None:
+                    out_sides.append((pkey, path, an, is_fine))
+            return out_sides
+
+        uses: dict[str, int] = {}
         for i in todo:
-            (_qp, qa), (_rp, ra), mirrored = pairs[i]
-            pq = prepared.get(_prepared_key(qa, fine_query) or "")
-            pr = prepared.get(_prepared_key(ra, fine) or "")
-            if pq is None or pr is None or stop.is_set():
-                continue
-            verifying[
-                self._executor.submit(
-                    geometry.verify,
-                    pq,
-                    pr,
-                    prefer_mirrored=mirrored,
-                    min_inliers=thresholds.min_inliers,
-                    min_agreement=thresholds.min_agreement / 100,
-                )
-            ] = i
+            for pkey, *_rest in sides(i):
+                uses[pkey] = uses.get(pkey, 0) + 1
+        mine = {k for k in uses if k not in prepared}
+        total, done = len(mine) + len(todo), 0
+        report(ScanProgress(0, total, "verify"))
         results: list[tuple[str, Any]] = []
-        for vfut, i in verifying.items():
+        for b in range(0, len(todo), VERIFY_BLOCK):
+            block = todo[b : b + VERIFY_BLOCK]
+            images: dict[str, tuple[Path, Analysis, bool]] = {}
+            for i in block:
+                for pkey, path, an, is_fine in sides(i):
+                    if pkey not in prepared and pkey not in images:
+                        images[pkey] = (path, an, is_fine)
+            preparing = {
+                self._executor.submit(prepare_analysed, path, an, is_fine): pkey
+                for pkey, (path, an, is_fine) in images.items()
+            }
+            for fut in preparing:
+                if stop.is_set():
+                    fut.cancel()
+                    continue
+                prep = fut.result()
+                if prep is not None:
+                    prepared[preparing[fut]] = prep
+                done += 1
+                report(ScanProgress(done, total, "verify"))
+            verifying: dict[Future[geometry.Verification], int] = {}
+            for i in block:
+                (_qp, qa), (_rp, ra), mirrored = pairs[i]
+                pq = prepared.get(_prepared_key(qa, fine_query) or "")
+                pr = prepared.get(_prepared_key(ra, fine) or "")
+                if pq is None or pr is None or stop.is_set():
+                    continue
+                verifying[
+                    self._executor.submit(
+                        geometry.verify,
+                        pq,
+                        pr,
+                        prefer_mirrored=mirrored,
+                        min_inliers=thresholds.min_inliers,
+                        min_agreement=thresholds.min_agreement / 100,
+                    )
+                ] = i
+            for vfut, i in verifying.items():
+                if stop.is_set():
+                    vfut.cancel()
+                    continue
+                out[i] = verdict = vfut.result()
+                results.append((keys[i], verdict.to_json()))
+                done += 1
+                report(ScanProgress(done, total, "verify"))
+            for i in block:
+                for pkey, *_rest in sides(i):
+                    uses[pkey] -= 1
+                    if uses[pkey] == 0 and pkey in mine:
+                        prepared.pop(pkey, None)
             if stop.is_set():
-                vfut.cancel()
-                continue
-            out[i] = verdict = vfut.result()
-            results.append((keys[i], verdict.to_json()))
-            done += 1
-            report(ScanProgress(done, total, "verify"))
+                break
         if results:
             self._cache.put_many(results, "geometry", GEOMETRY_CACHE_VERSION)
         return out
