@@ -169,12 +169,29 @@ def near_copy_of_reference(
         model: The model's id.
         match: The copy detector's figures (hashes, geometric verification).
     """
-    message = (
-        "This image looks like a copy of one of the model's own real photos "
-        f"({reference}), possibly retouched, cropped or mirrored, not a newly generated image."
-    )
+    if unchecked(match):
+        message = (
+            f"This image and one of the model's own real photos ({reference}) are similar by "
+            "their hashes; it could not be checked whether it is a copy of that photo (too few "
+            "details to compare). Compare the two before approving."
+        )
+    else:
+        message = (
+            "This image looks like a copy of one of the model's own real photos "
+            f"({reference}), possibly retouched, cropped or mirrored, not a newly generated image."
+        )
     evidence = {"reference": reference, "model": model, **match}
     return _finding(severities, NEAR_COPY_OF_REFERENCE, message, evidence)
+
+
+def unchecked(match: Mapping[str, Any]) -> bool:
+    """True when a copy's evidence says only the hashes decided: nothing could verify it.
+
+    Such a pair is said as exactly that ("similar by their hashes; could not be checked"),
+    never as a copy or the same picture.
+    """
+    verification = str(match.get("verification", ""))
+    return verification.startswith("not possible")
 
 
 def matches_other_model(
@@ -194,10 +211,17 @@ def matches_other_model(
         model_name: Her display name, for the sentence.
         match: The copy detector's figures.
     """
-    message = (
-        f"This image looks like a copy of a reference photo of another model, {model_name} "
-        f"({reference}). The image may be filed under the wrong person."
-    )
+    if unchecked(match):
+        message = (
+            f"This image and a reference photo of another model, {model_name} ({reference}), "
+            "are similar by their hashes; it could not be checked whether it is a copy of that "
+            "photo (too few details to compare). Compare the two before approving."
+        )
+    else:
+        message = (
+            f"This image looks like a copy of a reference photo of another model, {model_name} "
+            f"({reference}). The image may be filed under the wrong person."
+        )
     evidence = {"reference": reference, "model": model, **match}
     return _finding(severities, MATCHES_OTHER_MODEL, message, evidence)
 
@@ -258,7 +282,13 @@ def duplicate_in_batch(
         other: The other asset, workspace-relative.
         match: The copy detector's figures, mapping this asset onto the other.
     """
-    message = f"This image is the same picture as another image in this batch ({other})."
+    if unchecked(match):
+        message = (
+            f"This image and another image in this batch ({other}) are similar by their "
+            "hashes; it could not be checked whether they are the same picture."
+        )
+    else:
+        message = f"This image is the same picture as another image in this batch ({other})."
     evidence = {"reference": other, "asset": other, **match}
     return _finding(severities, DUPLICATE_IN_BATCH, message, evidence)
 

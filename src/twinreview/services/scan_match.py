@@ -88,7 +88,9 @@ class Matcher:
 
         # Candidates from the hashes (assets against references, assets against each other).
         cands = similarity.candidates(asset_fps, ref_fps, th)
-        dup_cands = similarity.self_candidates(asset_fps, th)
+        # Within the batch the hash candidates of an asset grow with the batch: the closest
+        # few are verified (their findings say when some were left out).
+        dup_cands, cut = similarity.bound_per_asset(similarity.self_candidates(asset_fps, th), th)
 
         def asset_image(q: int) -> ImageFile:
             a = corpus.assets[asset_idx[q]]
@@ -204,7 +206,7 @@ class Matcher:
         # Assets against each other: the same image twice in one batch, or a crop of another.
         duplicates = list(zip(dup_cands, verdicts[len(cands) :], strict=True))
         crop_start = time.process_time()
-        decided = [c for c, v in duplicates if similarity.decide(c, v, th) is not None]
+        decided = [c for c, v in duplicates if _confirmed_duplicate(c, v, th)]
         batch_found = (
             similarity.rebuild(known[1], asset_fps, asset_fps)
             if known is not None
@@ -226,14 +228,22 @@ class Matcher:
         )
         crop_cpu += time.process_time() - crop_start
         duplicates += batch_crops
+        unchecked = 0
         if stats is not None:
             stats["crop_candidates"] = len(crops) + len(batch_crops)
             stats["crop_candidates_cached"] = int(known is not None)
             stats["crop_stage_cpu_us"] = round(crop_cpu * 1e6)
+            stats["batch_candidates_cut"] = sum(cut.values()) // 2
+            stats["batch_assets_bounded"] = len(cut)
         for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
             pair = similarity.decide(c, v, th, unverified=UNVERIFIED)
             if pair is None:
+                continue
+            if not _confirmed_duplicate(c, v, th):
+                # Similar by their hashes, but nothing could check it (too few keypoints: a
+                # plain picture): "the same picture" would state what nobody verified.
+                unchecked += 1
                 continue
             # The pair is decided once; each side's evidence maps that side onto the other (the
             # inverse for b), with the hash alignment seen from that side when it agrees too.
@@ -243,15 +253,20 @@ class Matcher:
                 c, seen, th, unverified=UNVERIFIED
             )
             assert m_back is not None  # the same verification, or the same hashes, decide it
-            for x, y, match in ((a, b, pair), (b, a, m_back)):
+            for x, y, q, match in ((a, b, c.query, pair), (b, a, c.ref, m_back)):
                 evidence = match.evidence
                 if c.clear_cut(th):
                     evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
+                figures = evidence.to_json()
+                if q in cut:
+                    # This asset resembled more images than are verified per asset.
+                    figures["candidates_left_out"] = cut[q]
+                    figures["candidates_verified"] = similarity.BATCH_PER_ASSET
                 out.setdefault(x, []).append(
-                    make.duplicate_in_batch(
-                        severities, other=corpus.assets[y].rel, match=evidence.to_json()
-                    )
+                    make.duplicate_in_batch(severities, other=corpus.assets[y].rel, match=figures)
                 )
+        if stats is not None:
+            stats["batch_pairs_unchecked"] = unchecked
 
         # Assets against what reviewers rejected before.
         if rejected:
@@ -382,6 +397,20 @@ class Matcher:
                     others=[path for path, _ in others],
                 )
             )
+
+
+def _confirmed_duplicate(
+    c: similarity.Candidate, v: geometry.Verification | None, th: similarity.SimilarityThresholds
+) -> bool:
+    """A batch pair that may be called the same picture: clear-cut, or confirmed by geometry.
+
+    The hash rule alone (:func:`similarity.decide` when verification was not possible) is not
+    enough within a batch: plain pictures (gradients, soft blobs) have too few keypoints to
+    verify and hashes close enough by chance.
+    """
+    if c.clear_cut(th):
+        return True
+    return v is not None and v.possible and th.confirms(v)
 
 
 def _closeness(evidence: Mapping[str, Any]) -> tuple[int, float]:
