@@ -116,3 +116,54 @@ def test_bursts_are_folded_into_one_report(qtbot: Any, tmp_path: Path) -> None:
     qtbot.waitUntil(lambda: len(reports) == 2, timeout=1000)
     assert reports[1] == {ROSTER}
     watcher.watch(None)
+
+
+def test_only_folders_are_watched_and_the_few_files_appended_in_place(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    """Folders, not images: a handful of watches whatever the number of files (macOS holds an
+    open file per watched path). Besides the folders: twinreview.toml and the files directly
+    in logs/ and roster/ (appended to in place)."""
+    root = tmp_path / "ws"
+    for sub in ("assets/a/deep", "assets/b", "models/a/references", "logs", "roster/requests"):
+        (root / sub).mkdir(parents=True)
+    for i in range(200):
+        (root / f"assets/a/deep/{i}.jpg").write_bytes(b"x")
+        (root / f"assets/b/{i}.jpg").write_bytes(b"x")
+        (root / f"assets/b/{i}.json").write_text("{}")
+    (root / "models/a/references/ref.jpg").write_bytes(b"x")
+    (root / "models/a/model.toml").write_text("")
+    (root / "twinreview.toml").write_text("")
+    (root / "logs/ana--0123456789abcdef.dlog").write_text("{}\n")
+    (root / "roster/roster.dlog").write_text("{}\n")
+    (root / "roster/requests/ava.req").write_text("x")
+    watcher = WorkspaceWatcher(sweep=False)
+    watcher.watch(root)
+    files = {Path(p).relative_to(root).as_posix() for p in watcher._fs.files()}
+    dirs = {Path(p).relative_to(root).as_posix() for p in watcher._fs.directories()}
+    assert files == {"twinreview.toml", "logs/ana--0123456789abcdef.dlog", "roster/roster.dlog"}
+    assert dirs == {
+        ".", "assets", "assets/a", "assets/a/deep", "assets/b", "models", "models/a",
+        "models/a/references", "logs", "roster", "roster/requests",
+    }  # fmt: skip
+    assert watcher.watched() == {"directories": 11, "files": 3}
+    watcher.watch(None)
+
+
+def test_an_image_rewritten_in_place_is_found_by_the_sweep(qtbot: Any, tmp_path: Path) -> None:
+    """No watch on the image itself: the sweep off the GUI thread sees its new stat."""
+    root = tmp_path / "ws"
+    (root / "assets/a").mkdir(parents=True)
+    image = root / "assets/a/1.jpg"
+    image.write_bytes(b"first")
+    watcher = WorkspaceWatcher(debounce_ms=50)
+    reports: list[set[str]] = []
+    watcher.changed.connect(reports.append)
+    watcher.watch(root)
+    qtbot.waitUntil(lambda: watcher.sweeps >= 1, timeout=2000)
+    assert reports == []  # the first sweep records the state
+    assert str(image) not in watcher._fs.files()
+    with image.open("r+b") as fh:  # in place: no file appears or goes
+        fh.write(b"other")
+    qtbot.waitUntil(lambda: reports == [{ASSETS}], timeout=3000)
+    watcher.watch(None)
