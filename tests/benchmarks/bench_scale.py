@@ -72,6 +72,15 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def _children(pid: int) -> list[int]:
     """Process ids of ``pid``'s children (Linux /proc; empty elsewhere)."""
     out: list[int] = []
@@ -114,21 +123,21 @@ def prepare(base: Path, sizes: list[int], faces: bool) -> dict[int, Path]:
     return out
 
 
-def _extra_assets(base: Path, count: int) -> list[Path]:
+def _extra_assets(base: Path, count: int, name: str = "added", seed: int = 900) -> list[Path]:
     """``count`` distinct images for the watcher measurement, made once, outside every ws."""
     extra = base / "extra"
     extra.mkdir(parents=True, exist_ok=True)
-    paths = sorted(extra.glob("*.jpg"))
+    paths = sorted(extra.glob(f"{name}*.jpg"))
     if len(paths) >= count:
         return paths[:count]
     import numpy as np
 
     tile = np.random.default_rng(9).normal(0, 1, (512, 512, 3)).astype(np.float32)
     for i in range(len(paths), count):
-        rng = np.random.default_rng([900, i])
+        rng = np.random.default_rng([seed, i])
         img = wsgen._finish(wsgen._texture(rng, wsgen.SIZE, 40), rng, tile, 5)
-        img.save(extra / f"added{i:03d}.jpg", quality=88)
-    return sorted(extra.glob("*.jpg"))[:count]
+        img.save(extra / f"{name}{i:03d}.jpg", quality=88)
+    return sorted(extra.glob(f"{name}*.jpg"))[:count]
 
 
 # --- children -----------------------------------------------------------------------------------
@@ -198,6 +207,11 @@ def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
         "copy_recall": round(found_copies / len(copies), 3) if copies else None,
         "copies": len(copies),
         "cache_mb": round(cache_path.stat().st_size / 1e6, 1) if cache_path.exists() else 0.0,
+        "decoded": result.stats.get("decoded", 0),
+        "batch_candidates_cut": result.stats.get("batch_candidates_cut", 0),
+        "batch_assets_bounded": result.stats.get("batch_assets_bounded", 0),
+        "batch_pairs_unchecked": result.stats.get("batch_pairs_unchecked", 0),
+        "crop_candidates": result.stats.get("crop_candidates", 0),
     }
 
 
@@ -263,28 +277,53 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
     def count() -> int:
         return len(session.scan_result.assets) if session.scan_result else 0
 
+    def scan_cpu() -> float:
+        return sum(_cpu_of(pid) for pid in _children(os.getpid()))
+
+    def result_sha(rel: str) -> str | None:
+        item = session.item(rel)
+        return item.result.sha256 if item is not None and item.result is not None else None
+
     dest = ws_root / "assets" / "m00" / "added"
     dest.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
+    rels = [f"assets/m00/added/{p.name}" for p in extra]
+    cpu0, t0 = scan_cpu(), time.perf_counter()
     for p in extra:
         shutil.copy(p, dest / p.name)
     wait(lambda: count() >= shown + len(extra) and settled(), 900)
-    added_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    added_s, added_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
+    # Changed in place (the same files rewritten with other pictures: no file appears or goes,
+    # which a directory watch alone does not see).
+    import hashlib
+
+    later = sorted(extra[0].parent.glob("changed*.jpg"))[: len(extra)]
+    new_sha = {
+        rel: hashlib.sha256(q.read_bytes()).hexdigest() for rel, q in zip(rels, later, strict=True)
+    }
+    time.sleep(1.1)  # a coarse file system clock must see a new modification time
+    cpu0, t0 = scan_cpu(), time.perf_counter()
+    for p, q in zip(extra, later, strict=True):
+        with (dest / p.name).open("r+b") as fh:
+            fh.write(q.read_bytes())
+            fh.truncate()
+    wait(lambda: all(result_sha(r) == new_sha[r] for r in rels) and settled(), 900)
+    changed_s, changed_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
+    cpu0, t0 = scan_cpu(), time.perf_counter()
     for p in extra:
         (dest / p.name).unlink()
     wait(lambda: count() <= shown and settled(), 900)
-    deleted_s = time.perf_counter() - t0
+    deleted_s, deleted_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
     dest.rmdir()
+    watched = parts.session.watcher.watched() if parts.session.watcher is not None else {}
 
     # GUI-thread time of a search that hides almost every row, and of clearing it again.
     timer = QElapsedTimer()
     timer.start()
-    window.search.setText("img0001")
+    window.review.search.setText("img0001")
     QCoreApplication.processEvents()
     search_ms = timer.nsecsElapsed() / 1e6
     timer.start()
-    window.search.setText("")
+    window.review.search.setText("")
     QCoreApplication.processEvents()
     clear_ms = timer.nsecsElapsed() / 1e6
     window.close()
@@ -296,7 +335,13 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
         "app_rss_mb": round(app_rss, 1),
         "scan_process_rss_mb": round(scan_rss, 1),
         "added_50_shown_s": round(added_s, 2),
+        "added_50_scan_cpu_s": round(added_cpu, 2),
+        "changed_50_shown_s": round(changed_s, 2),
+        "changed_50_scan_cpu_s": round(changed_cpu, 2),
         "deleted_50_shown_s": round(deleted_s, 2),
+        "deleted_50_scan_cpu_s": round(deleted_cpu, 2),
+        "watched_directories": watched.get("directories", -1),
+        "watched_files": watched.get("files", -1),
         "search_ms": round(search_ms, 1),
         "clear_search_ms": round(clear_ms, 1),
     }
@@ -345,6 +390,7 @@ def main() -> int:
     base.mkdir(parents=True, exist_ok=True)
     workspaces = prepare(base, sizes, args.faces)
     extra = _extra_assets(base, CHANGED)
+    _extra_assets(base, CHANGED, "changed", 901)  # the same files rewritten with these
     results: dict[str, Any] = {}
     for n, ws in workspaces.items():
         run_dir = Path(tempfile.mkdtemp(prefix=f"twinreview-scale-{n}-"))

@@ -470,6 +470,178 @@ def rows_publish(j: Mapping[str, Any]) -> list[Row]:
     ]
 
 
+def rows_scale(j: Mapping[str, Any]) -> list[Row]:
+    """bench_scale: a campaign of thousands of images (linear, bounded, incremental)."""
+    sizes = sorted(j["sizes"], key=int)
+    first, last = sizes[0], sizes[-1]
+    area = "Campaign scale (1024 x 1280 JPEGs, 10 models x 5 references, faces off)"
+    rows: list[Row] = []
+
+    def get(n: str, part: str, key: str) -> Any:
+        value = j["sizes"][n].get(part, {}).get(key)
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    def series(part: str, key: str, fmt: str = "{:g}") -> str:
+        return ", ".join(
+            f"{int(n):,}: " + (fmt.format(v) if (v := get(n, part, key)) is not None else "n/a")
+            for n in sizes
+        )
+
+    def ratio(part: str, key: str) -> float | None:
+        a, b = get(first, part, key), get(last, part, key)
+        return b / a if a and b is not None else None
+
+    big = f"{int(last):,}"
+    cpu_ratio = ratio("cold", "cpu_per_asset_ms")
+    pairs_ratio = ratio("cold", "verified_per_asset")
+    peak = get(last, "cold", "peak_rss_mb")
+    rows.append(
+        Row(
+            area,
+            "cold scan CPU per asset (all threads)",
+            series("cold", "cpu_per_asset_ms", "{:.1f} ms"),
+            f"at {big} within 1.2x of {int(first):,}",
+            f"{big} / {int(first):,}: "
+            + (f"{cpu_ratio:.2f}x" if cpu_ratio is not None else "n/a")
+            + "; wall "
+            + series("cold", "wall_s", "{:.0f} s"),
+            _verdict(None if cpu_ratio is None or first == last else cpu_ratio <= 1.2),
+        )
+    )
+    rows.append(
+        Row(
+            area,
+            "candidate pairs verified geometrically per asset",
+            series("cold", "verified_per_asset", "{:.2f}"),
+            "does not grow with N",
+            f"{big} / {int(first):,}: "
+            + (f"{pairs_ratio:.2f}x" if pairs_ratio is not None else "n/a")
+            + "; batch candidate pairs left out by the bound per asset: "
+            + series("cold", "batch_candidates_cut")
+            + " (assets that hit it: "
+            + series("cold", "batch_assets_bounded")
+            + ")",
+            _verdict(None if pairs_ratio is None or first == last else pairs_ratio <= 1.2),
+        )
+    )
+    rows.append(
+        Row(
+            area,
+            "cold scan peak memory (RSS)",
+            series("cold", "peak_rss_mb", "{:.0f} MB"),
+            f"<= 1 GB at {big}, not growing with N beyond the results",
+            "per asset: "
+            + ", ".join(
+                f"{int(n):,}: {v / int(n) * 1024:.0f} KB"
+                for n in sizes
+                if (v := get(n, "cold", "peak_rss_mb")) is not None
+            ),
+            _verdict(None if peak is None else peak <= 1024),
+        )
+    )
+    false_dups = [get(n, "cold", "false_duplicates") for n in sizes]
+    rows.append(
+        Row(
+            area,
+            "false duplicate_in_batch findings (distinct images called the same picture)",
+            series("cold", "false_duplicates"),
+            "0 at any N",
+            "copy recall "
+            + series("cold", "copy_recall", "{:.2f}")
+            + "; false copy findings "
+            + series("cold", "false_copies")
+            + "; batch pairs similar by their hashes but unverifiable, dropped: "
+            + series("cold", "batch_pairs_unchecked"),
+            _verdict(None if None in false_dups else not any(false_dups)),
+        )
+    )
+    warm = get(last, "warm", "wall_s")
+    rows.append(
+        Row(
+            area,
+            "warm scan (a fresh process on the warm cache), wall",
+            series("warm", "wall_s", "{:.2f} s"),
+            f"<= 5 s at {big}",
+            "CPU " + series("warm", "cpu_s", "{:.2f} s"),
+            _verdict(None if warm is None else warm <= 5),
+        )
+    )
+    status = get(last, "status", "status_s")
+    rows.append(
+        Row(
+            area,
+            "status with nothing new",
+            series("status", "status_s", "{:.2f} s"),
+            f"<= 1 s at {big}",
+            "-",
+            _verdict(None if status is None else status <= 1),
+        )
+    )
+    if not any("app" in j["sizes"][n] for n in sizes):
+        return rows
+    load = get(last, "app", "app_warm_load_s")
+    rows.append(
+        Row(
+            area,
+            "app: warm load until every row is filled",
+            series("app", "app_warm_load_s", "{:.2f} s"),
+            f"<= 5 s at {big}",
+            "-",
+            _verdict(None if load is None else load <= 5),
+        )
+    )
+    idle = [get(last, "app", "app_rss_mb"), get(last, "app", "scan_process_rss_mb")]
+    rows.append(
+        Row(
+            area,
+            "app + its scan process, idle (RSS)",
+            ", ".join(
+                f"{int(n):,}: {a:.0f} + {b:.0f} MB"
+                for n in sizes
+                if (a := get(n, "app", "app_rss_mb")) is not None
+                and (b := get(n, "app", "scan_process_rss_mb")) is not None
+            ),
+            f"<= 500 MB at {big}",
+            "-",
+            _verdict(None if None in idle else sum(idle) <= 500),  # type: ignore[arg-type]
+        )
+    )
+    for what in ("added", "changed", "deleted"):
+        shown = get(last, "app", f"{what}_50_shown_s")
+        rows.append(
+            Row(
+                area,
+                f"app: 50 files {what}, shown after",
+                series("app", f"{what}_50_shown_s", "{:.2f} s"),
+                f"<= 3 s at {big}, CPU with the change",
+                "scan process CPU " + series("app", f"{what}_50_scan_cpu_s", "{:.2f} s"),
+                _verdict(None if shown is None else shown <= 3),
+            )
+        )
+    gui = [get(last, "app", "search_ms"), get(last, "app", "clear_search_ms")]
+    rows.append(
+        Row(
+            area,
+            "app: GUI-thread time of a search / of clearing it",
+            ", ".join(
+                f"{int(n):,}: {a:.0f} / {b:.0f} ms"
+                for n in sizes
+                if (a := get(n, "app", "search_ms")) is not None
+                and (b := get(n, "app", "clear_search_ms")) is not None
+            ),
+            "<= 100 ms each",
+            "watches: "
+            + ", ".join(
+                f"{int(n):,}: {get(n, 'app', 'watched_directories')} folders + "
+                f"{get(n, 'app', 'watched_files')} files"
+                for n in sizes
+            ),
+            _verdict(None if None in gui else max(gui) <= 100),  # type: ignore[type-var]
+        )
+    )
+    return rows
+
+
 @dataclass(frozen=True)
 class Bench:
     """A benchmark script, the arguments for this run, and its row builder."""
@@ -478,6 +650,7 @@ class Bench:
     args: tuple[str, ...]
     quick_args: tuple[str, ...]
     rows: Callable[[Mapping[str, Any]], list[Row]]
+    timeout_s: int = TIMEOUT_S
 
 
 KNOWN: dict[str, Bench] = {
@@ -507,6 +680,11 @@ KNOWN: dict[str, Bench] = {
     "bench_publish.py": Bench(
         "bench_publish.py", ("--images", "100"), ("--images", "10"), rows_publish
     ),
+    # The sizes of issue 19. The pool of 10,000 images is generated once (under the system's
+    # temporary folder) and reused; the standard run takes most of an hour on 2 cores.
+    "bench_scale.py": Bench(
+        "bench_scale.py", ("--sizes", "2000,5000,10000"), ("--quick",), rows_scale, 3 * 3600
+    ),
 }
 
 
@@ -526,10 +704,16 @@ def run_bench(bench: Bench, quick: bool) -> tuple[list[Row], float, str | None]:
     started = time.monotonic()
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=TIMEOUT_S, env=env, cwd=REPO, check=False
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=bench.timeout_s,
+            env=env,
+            cwd=REPO,
+            check=False,
         )
     except subprocess.TimeoutExpired:
-        return [], time.monotonic() - started, f"timed out after {TIMEOUT_S} s"
+        return [], time.monotonic() - started, f"timed out after {bench.timeout_s} s"
     wall = time.monotonic() - started
     sys.stderr.write(proc.stdout)
     lines = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()]
