@@ -322,3 +322,72 @@ def test_each_side_of_a_duplicate_pair_has_its_own_evidence(
     assert beyond.min() < -0.05 and beyond.max() > 1.05
     # The hash alignment of each side is its own: where its probe lands in the other.
     assert ew["reference_region"] != ep["reference_region"] or ew["distance"] != ep["distance"]
+
+
+# --- What could not be checked, and what is done again ------------------------------------------
+
+
+def test_a_pair_that_cannot_be_verified_is_never_worded_as_a_fact(
+    photo_ws: Path, sync_executor: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every pair goes to verification (no clear-cut band) and none can be verified (as for
+    plain pictures with too few keypoints): the duplicates in the batch are dropped, and the
+    copy of a reference says it is similar by its hashes and could not be checked."""
+    from twinreview.core import geometry
+
+    (photo_ws / "twinreview.toml").write_text("[similarity]\nclear_cut = -1\n")
+    plain = geometry.Verification(0, 0, False, keypoints=(400, geometry.MIN_KEYPOINTS - 1))
+    monkeypatch.setattr(geometry, "verify", lambda *_a, **_k: plain)
+    result = scan(photo_ws, sync_executor)
+    kinds = _kinds(result)
+    assert kinds["assets/ava/new.jpg"] == set()  # was "the same picture as" new-again.jpg
+    assert kinds["assets/ben/sub/new-again.jpg"] == set()
+    assert result.stats["batch_pairs_unchecked"] >= 1
+    by_rel = {a.asset.rel: a for a in result.assets}
+    (copy,) = by_rel["assets/ava/copy.jpg"].findings
+    assert copy.evidence["verification"] == "not possible: too few keypoints to verify"
+    assert "similar by their hashes" in copy.message and "could not be checked" in copy.message
+    for a in result.assets:
+        for f in a.findings:
+            if str(f.evidence.get("verification", "")).startswith("not possible"):
+                assert "looks like a copy" not in f.message
+                assert "is the same picture" not in f.message
+
+
+def test_a_rescan_analyses_only_the_changed_files_and_verifies_only_their_pairs(
+    photo_ws: Path, sync_executor: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted: files decoded, and the images of every pair verified geometrically."""
+    import hashlib
+
+    from twinreview.core import geometry
+
+    calls: list[tuple[str, str]] = []
+    real = geometry.verify
+
+    def counting(q: geometry.Prepared, r: geometry.Prepared, **kw: object) -> object:
+        calls.append(tuple(hashlib.sha1(p.grey.tobytes()).hexdigest() for p in (q, r)))  # type: ignore[arg-type]
+        return real(q, r, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(geometry, "verify", counting)
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = scan(photo_ws, sync_executor, cache)
+    assert first.stats["decoded"] == len(first.assets) + 2  # and the two references
+    seen = {side for pair in calls for side in pair}
+    assert calls
+    calls.clear()
+    again = scan(photo_ws, sync_executor, cache)
+    assert (again.stats["read"], again.stats["decoded"], calls) == (0, 0, [])
+
+    a = photo_ws / "assets"
+    save_jpeg(load_photo("rocket"), a / "ben/clean.jpg", 85)  # rewritten in place
+    save_jpeg(ImageOps.mirror(load_photo("coffee")), a / "ben/added.jpg")
+    (a / "ava/wrong.jpg").unlink()
+    changed = scan(photo_ws, sync_executor, cache)
+    assert (changed.stats["read"], changed.stats["decoded"]) == (2, 2)
+    assert calls  # the new pictures' pairs were verified ...
+    assert all(q not in seen or r not in seen for q, r in calls)  # ... and no pair of old ones
+    kinds = _kinds(changed)
+    assert "assets/ava/wrong.jpg" not in kinds
+    assert kinds["assets/ben/clean.jpg"] == {"near_copy_of_reference"}  # ben's own photo
+    cache.close()
