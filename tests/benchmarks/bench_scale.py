@@ -44,6 +44,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import wsgen  # noqa: E402  (beside this file)
+from wsgen import shared_backdrop  # noqa: E402
 
 DEFAULT_SIZES = (2000, 5000, 10000)
 QUICK_SIZES = (300,)
@@ -172,7 +173,7 @@ def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - t0, _cpu_s() - cpu0
 
     n = len(result.assets)
-    false_dups = false_copies = found_copies = unverified_dups = 0
+    false_dups = false_copies = found_copies = unverified_dups = backdrop_dups = 0
     copies = [r for r, s in truth.items() if s.kind == "copy"]
     by_rel = {a.asset.rel: a for a in result.assets}
     for a in result.assets:
@@ -180,13 +181,15 @@ def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
         for f in a.findings:
             ev = f.evidence or {}
             if f.kind == DUPLICATE_IN_BATCH:
-                other = truth.get(str(ev.get("other", "")))
-                if spec is None or other is None or not wsgen.true_duplicate(spec, other):
+                other = truth.get(str(ev.get("asset", "")))
+                if spec is not None and other is not None and shared_backdrop(spec, other):
+                    backdrop_dups += 1  # share most of their pixels: counted apart
+                elif spec is None or other is None or not wsgen.true_duplicate(spec, other):
                     false_dups += 1
                 if "could not" in f.message:
                     unverified_dups += 1
             elif f.kind in (NEAR_COPY_OF_REFERENCE, MATCHES_OTHER_MODEL) and (
-                spec is None or spec.kind != "copy"
+                spec is None or not wsgen.true_copy(spec, str(ev.get("reference", "")))
             ):
                 false_copies += 1
     for rel in copies:
@@ -202,6 +205,7 @@ def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
         "verified_pairs": verified["pairs"],
         "verified_per_asset": round(verified["pairs"] / max(n, 1), 3),
         "false_duplicates": false_dups,
+        "backdrop_duplicates": backdrop_dups,
         "unverified_duplicate_findings": unverified_dups,
         "false_copies": false_copies,
         "copy_recall": round(found_copies / len(copies), 3) if copies else None,

@@ -551,7 +551,9 @@ def rows_scale(j: Mapping[str, Any]) -> list[Row]:
             + "; false copy findings "
             + series("cold", "false_copies")
             + "; batch pairs similar by their hashes but unverifiable, dropped: "
-            + series("cold", "batch_pairs_unchecked"),
+            + series("cold", "batch_pairs_unchecked")
+            + "; shots on the one shared backdrop (most pixels alike) called duplicates, "
+            "counted apart: " + series("cold", "backdrop_duplicates"),
             _verdict(None if None in false_dups else not any(false_dups)),
         )
     )

@@ -49,6 +49,9 @@ REAL_REFERENCES = {
     "m01": ("kit_1.jpg", "kit_3.jpg", "rose_1.jpg"),
 }
 REAL_ASSETS = ("obama_4_small.jpg", "biden_2.jpg", "rose_2.jpg", "alex_2.jpg", "alex_3.jpg")
+# Corpus files that are the same picture as another although the corpus manifest does not mark
+# them derived: obama_4_small.jpg is a small crop of obama_1.jpg (same pixels, same instant).
+SAME_PICTURE = {"obama_4_small.jpg": "obama_1.jpg"}
 
 _NOISE_TILE = 512
 
@@ -249,6 +252,25 @@ def read_truth(root: Path) -> dict[str, Spec]:
 def true_duplicate(a: Spec, b: Spec) -> bool:
     """Whether two assets are copies of each other by construction."""
     return a.kind == "copy" and b.kind == "copy" and a.source == b.source
+
+
+def shared_backdrop(a: Spec, b: Spec) -> bool:
+    """Whether two assets are shots on the one shared backdrop (most of their pixels alike)."""
+    return a.kind == b.kind == "backdrop"
+
+
+def true_copy(spec: Spec, reference: str) -> bool:
+    """Whether an asset is (made from) the reference photo ``reference`` (workspace-relative)."""
+    if spec.kind == "copy":
+        return spec.source == reference
+    if spec.kind != "portrait" or spec.source not in SAME_PICTURE:
+        return False
+    parts = reference.split("/")  # models/<model>/references/ref<i>.jpg
+    if len(parts) != 4 or not parts[3].startswith("ref"):
+        return False
+    real = REAL_REFERENCES.get(parts[1], ())
+    i = int(parts[3].removeprefix("ref").removesuffix(".jpg") or -1)
+    return 0 <= i < len(real) and real[i] == SAME_PICTURE[spec.source]
 
 
 def main() -> None:

@@ -241,6 +241,15 @@ class Candidate:
         """True when the hashes are so close that no verification is needed."""
         return self.distance <= th.clear_cut and self.dhash_distance <= th.clear_cut_dhash
 
+    def clear_cut_frame(self, th: SimilarityThresholds) -> bool:
+        """Clear-cut over the whole frame too: the same picture by its hashes alone.
+
+        Within a batch a region of one plain picture (a gradient, a soft blob) can align
+        within the clear-cut band with a region of another by chance; the same picture
+        re-encoded or lightly retouched keeps its whole-frame hash as well.
+        """
+        return self.clear_cut(th) and self.whole_frame <= th.clear_cut
+
     def hash_match(self, th: SimilarityThresholds) -> bool:
         """True when the hashes alone call the pair a copy (the rule of :func:`match`)."""
         return self.distance <= th.strong or (
@@ -338,8 +347,9 @@ def self_candidates(
 BATCH_PER_ASSET = 8
 """Batch candidates (:func:`self_candidates`) verified per asset, the closest first: a picture
 whose hashes resemble many others' (a shared backdrop, a plain gradient) is checked against its
-closest few, so that the pairs verified per asset do not grow with the batch. Clear-cut pairs
-need no verification and are not counted."""
+closest few, so that the pairs verified per asset do not grow with the batch. Pairs clear-cut
+over the whole frame (:meth:`Candidate.clear_cut_frame`) need no verification and are not
+counted."""
 
 
 def bound_per_asset(
@@ -357,7 +367,7 @@ def bound_per_asset(
     cut: dict[int, int] = {}
     keep = [True] * len(cands)
     order = sorted(
-        (i for i, c in enumerate(cands) if not c.clear_cut(th)),
+        (i for i, c in enumerate(cands) if not c.clear_cut_frame(th)),
         key=lambda i: (cands[i].distance, cands[i].dhash_distance, i),
     )
     for i in order:

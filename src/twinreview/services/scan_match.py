@@ -114,7 +114,10 @@ class Matcher:
         # only the reference copies that become findings are verified, after the others, for
         # their evidence. Clear-cut duplicates are left to the compare view: a batch of
         # near-identical images has one per pair, and they are info findings.
-        verify([i for i, c in enumerate(all_cands) if not c.clear_cut(th)])
+        verify(
+            [i for i, c in enumerate(cands) if not c.clear_cut(th)]
+            + [len(cands) + i for i, c in enumerate(dup_cands) if not c.clear_cut_frame(th)]
+        )
         # Per asset and label: the match, its candidate and that candidate's verification.
         best: dict[tuple[int, str], tuple[similarity.Match, similarity.Candidate, Verdict]] = {}
 
@@ -229,6 +232,7 @@ class Matcher:
         crop_cpu += time.process_time() - crop_start
         duplicates += batch_crops
         unchecked = 0
+        no_clear_cut = replace(th, clear_cut=-1)
         if stats is not None:
             stats["crop_candidates"] = len(crops) + len(batch_crops)
             stats["crop_candidates_cached"] = int(known is not None)
@@ -237,7 +241,8 @@ class Matcher:
             stats["batch_assets_bounded"] = len(cut)
         for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
-            pair = similarity.decide(c, v, th, unverified=UNVERIFIED)
+            th_pair = th if c.clear_cut_frame(th) else no_clear_cut
+            pair = similarity.decide(c, v, th_pair, unverified=UNVERIFIED)
             if pair is None:
                 continue
             if not _confirmed_duplicate(c, v, th):
@@ -249,13 +254,13 @@ class Matcher:
             # inverse for b), with the hash alignment seen from that side when it agrees too.
             back = similarity.reverse(c, asset_fps)
             seen = v.inverse() if v is not None else None
-            m_back = similarity.decide(back, seen, th, unverified=UNVERIFIED) or similarity.decide(
-                c, seen, th, unverified=UNVERIFIED
-            )
+            m_back = similarity.decide(
+                back, seen, th_pair, unverified=UNVERIFIED
+            ) or similarity.decide(c, seen, th_pair, unverified=UNVERIFIED)
             assert m_back is not None  # the same verification, or the same hashes, decide it
             for x, y, q, match in ((a, b, c.query, pair), (b, a, c.ref, m_back)):
                 evidence = match.evidence
-                if c.clear_cut(th):
+                if c.clear_cut_frame(th):
                     evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
                 figures = evidence.to_json()
                 if q in cut:
@@ -408,7 +413,7 @@ def _confirmed_duplicate(
     enough within a batch: plain pictures (gradients, soft blobs) have too few keypoints to
     verify and hashes close enough by chance.
     """
-    if c.clear_cut(th):
+    if c.clear_cut_frame(th):
         return True
     return v is not None and v.possible and th.confirms(v)
 
