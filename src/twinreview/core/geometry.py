@@ -53,6 +53,7 @@ tests/test_similarity_corpus.py.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -237,10 +238,27 @@ class Prepared:
         self.grey = grey
         self.n_features = n_features
         self.features = known if known is not None else features(grey, n_features=n_features)
-        self.small = _small(grey)
-        self.detail = _detail(self.small)
-        self.usable = _usable(grey, self.small)
         self._mirrored: Features | None = None
+
+    # What the agreement measure needs (three float images, about 350 KB at working size) is
+    # computed when a pair first gets that far: most candidate pairs never do (too few
+    # inliers), and a large batch keeps many prepared images at once. Two threads may both
+    # compute one of them once, with the same result.
+
+    @functools.cached_property
+    def small(self) -> F32Array:
+        """The image at :data:`AGREEMENT_SIDE`, float."""
+        return _small(self.grey)
+
+    @functools.cached_property
+    def detail(self) -> F32Array:
+        """Its detail (the image less its blur)."""
+        return _detail(self.small)
+
+    @functools.cached_property
+    def usable(self) -> F32Array:
+        """1 where a comparison window lies clear of letterbox bars."""
+        return _usable(self.grey, self.small)
 
     @classmethod
     def fine(cls, img: Image.Image) -> Prepared:

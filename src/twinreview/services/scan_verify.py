@@ -34,6 +34,10 @@ VERIFY_BLOCK = 256
 """Pairs verified at a time: the images of a block are prepared, its pairs verified, and the
 images no later pair needs let go."""
 
+MAX_PREPARED = 1024
+"""Images prepared by one call kept between blocks (about 150 KB each, 500 KB once a pair of
+theirs was measured for agreement): those a later block needs soonest."""
+
 ImageFile = tuple[Path, Analysis]
 """A file of a pair: its path and its analysis."""
 
@@ -118,11 +122,17 @@ class GeometryVerifier:
                     out_sides.append((pkey, path, an, is_fine))
             return out_sides
 
-        uses: dict[str, int] = {}
-        for i in todo:
+        # The blocks each image is used in, in order: after a block, an image no later block
+        # needs is let go, and beyond MAX_PREPARED those needed last (Belady's rule).
+        blocks_of: dict[str, list[int]] = {}
+        for n, i in enumerate(todo):
             for pkey, *_rest in sides(i):
-                uses[pkey] = uses.get(pkey, 0) + 1
-        mine = {k for k in uses if k not in prepared}
+                used = blocks_of.setdefault(pkey, [])
+                if not used or used[-1] != n // VERIFY_BLOCK:
+                    used.append(n // VERIFY_BLOCK)
+        mine = {k for k in blocks_of if k not in prepared}
+        next_use = {k: 0 for k in mine}
+        again: set[str] = set()
         total, done = len(mine) + len(todo), 0
         report(ScanProgress(0, total, "verify"))
         results: list[tuple[str, Any]] = []
@@ -133,6 +143,9 @@ class GeometryVerifier:
                 for pkey, path, an, is_fine in sides(i):
                     if pkey not in prepared and pkey not in images:
                         images[pkey] = (path, an, is_fine)
+                        if pkey in again:
+                            total += 1  # let go after an earlier block: prepared again
+            again.update(images)
             preparing = {
                 self._executor.submit(prepare_analysed, path, an, is_fine): pkey
                 for pkey, (path, an, is_fine) in images.items()
@@ -171,11 +184,22 @@ class GeometryVerifier:
                 results.append((keys[i], verdict.to_json()))
                 done += 1
                 report(ScanProgress(done, total, "verify"))
-            for i in block:
-                for pkey, *_rest in sides(i):
-                    uses[pkey] -= 1
-                    if uses[pkey] == 0 and pkey in mine:
-                        prepared.pop(pkey, None)
+            here = b // VERIFY_BLOCK
+            alive: list[tuple[int, str]] = []
+            for pkey in [k for k in mine if k in prepared]:
+                used = blocks_of[pkey]
+                at = next_use[pkey]
+                while at < len(used) and used[at] <= here:
+                    at += 1
+                next_use[pkey] = at
+                if at == len(used):
+                    del prepared[pkey]
+                else:
+                    alive.append((used[at], pkey))
+            if len(alive) > MAX_PREPARED:
+                alive.sort()
+                for _later, pkey in alive[MAX_PREPARED:]:
+                    del prepared[pkey]  # prepared again for its next block
             if stop.is_set():
                 break
         if results:
