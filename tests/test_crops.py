@@ -250,6 +250,33 @@ def test_the_scan_finds_crops_with_their_evidence(tmp_path: Path) -> None:
     assert (first.stats["crop_candidates_cached"], second.stats["crop_candidates_cached"]) == (0, 1)
 
 
+def test_a_rescan_looks_for_crops_around_the_new_files_only(tmp_path: Path) -> None:
+    """The crop stage is cached per asset and per batch: a new crop of an asset is found as
+    its duplicate, and only the new file is looked up (the others come from the cache)."""
+    import photos as P
+
+    root = make_workspace(tmp_path / "ws")
+    add_model(root, "ava", {"ava.jpg": P.load_photo("astronaut")})
+    rng = random.Random(7)
+    scene, other = P.load_photo("rocket"), P.load_photo("coffee")
+    a = root / "assets"
+    save_jpeg(scene, a / "ava/scene.jpg")
+    save_jpeg(other, a / "ava/other.jpg")
+    save_jpeg(P.load_photo("chelsea"), a / "ava/cat.jpg")
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    with ThreadPoolExecutor(2) as pool:
+        service = ScanService(pool, cache)
+        first = service.scan(Workspace.open(root))
+        save_jpeg(crops.crop_area(scene, rng, 0.45), a / "ava/scene-part.jpg", 75)
+        second = service.scan(Workspace.open(root))
+    assert first.stats["crop_lookups"] == 2 * 3  # each asset: references, then the batch
+    assert second.stats["crop_lookups"] == 2  # the new file, against both
+    kinds = {r.asset.rel: {f.kind for f in r.findings} for r in second.assets}
+    assert kinds["assets/ava/scene-part.jpg"] == {"duplicate_in_batch"}
+    assert kinds["assets/ava/scene.jpg"] == {"duplicate_in_batch"}
+    assert kinds["assets/ava/other.jpg"] == kinds["assets/ava/cat.jpg"] == set()
+
+
 @pytest.mark.corpus
 def test_a_fine_image_keeps_a_crops_keypoints(portraits: dict[str, Image.Image]) -> None:
     """Why crops are verified against a fine image: from the working image, a 40 % crop keeps

@@ -78,6 +78,9 @@ MAX_RUN = 8
 """The self-join of :func:`self_votes`: 24-bit keys per descriptor, and the longest run of equal
 keys that is joined."""
 
+TOUCH_BLOCK = 1024
+"""Images whose descriptors :func:`touched` looks at a time."""
+
 U8Array = npt.NDArray[np.uint8]
 IntArray = npt.NDArray[np.intp]
 
@@ -408,6 +411,37 @@ def self_votes(
     if not voters:
         return Votes(_none(), _none(), _none())
     return _count(np.concatenate(voters), np.concatenate(voted), owner, owner, images)
+
+
+def touched(
+    arrays: Sequence[U8Array], new: Sequence[int], *, limit: int, min_hits: int = MIN_VOTES
+) -> IntArray:
+    """The images (not in ``new``) that share the most keys of :func:`self_votes` with ``new``.
+
+    A cheap look-up for a batch that gained a few images: every descriptor's 24-bit keys are
+    checked against those of the new images' descriptors (a bitmap per key), and the images
+    with at least ``min_hits`` hits, at most ``limit`` of them (the most hits first), are the
+    ones worth joining with the new images.
+    """
+    wanted = {int(i) for i in new}
+    if not wanted:
+        return _none()
+    new_desc, _ = _concat([arrays[i] for i in sorted(wanted)])
+    hits = np.zeros(len(arrays), dtype=np.intp)
+    bitmap = np.zeros(1 << 24, dtype=bool)
+    for k in range(SELF_KEYS):
+        bitmap[:] = False
+        bitmap[_self_keys(new_desc, k)] = True
+        for start in range(0, len(arrays), TOUCH_BLOCK):
+            part = arrays[start : start + TOUCH_BLOCK]
+            desc, owner = _concat(part)
+            if len(desc):
+                hit = bitmap[_self_keys(desc, k)]
+                hits[start : start + len(part)] += np.bincount(owner[hit], minlength=len(part))
+    hits[sorted(wanted)] = 0
+    found = np.flatnonzero(hits >= min_hits)
+    order = np.argsort(-hits[found], kind="stable")[:limit]
+    return np.sort(found[order]).astype(np.intp)
 
 
 def owners(arrays: Sequence[U8Array]) -> IntArray:

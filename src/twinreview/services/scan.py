@@ -200,7 +200,9 @@ class ScanService:
 
         rejected = list(self._rejected_provider(ws)) if self._rejected_provider else []
         names = {mid: m.display_name for mid, m in ws.models.items()}
-        found = self._matcher.findings(corpus, settings, names, rejected, report, stop, stats)
+        found = self._matcher.findings(
+            corpus, settings, names, rejected, report, stop, stats, scope=str(ws.root)
+        )
         if stop.is_set():
             return _cancelled(ws, stats)
         notices = [

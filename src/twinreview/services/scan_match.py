@@ -26,12 +26,11 @@ from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE
 from twinreview.core.settings import WorkspaceSettings
 from twinreview.services.cache import ResultCache
 from twinreview.services.history import RejectedAsset, RejectedPhashIndex
+from twinreview.services.scan_crops import CropCandidates
 from twinreview.services.scan_model import (
     ANALYSIS_CACHE_VERSION,
-    CROPS_CACHE_VERSION,
     Corpus,
     ScanProgress,
-    crops_key,
     fingerprint_of,
 )
 from twinreview.services.scan_verify import GeometryVerifier, ImageFile, Pair
@@ -54,6 +53,7 @@ class Matcher:
     def __init__(self, verifier: GeometryVerifier, cache: ResultCache) -> None:
         self._verifier = verifier
         self._cache = cache
+        self._crops = CropCandidates(cache)
 
     def findings(
         self,
@@ -64,6 +64,7 @@ class Matcher:
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
         stats: dict[str, int] | None = None,
+        scope: str = "",
     ) -> dict[int, list[Finding]]:
         """Findings per asset index from all similarity checks (empty lists left out).
 
@@ -77,6 +78,8 @@ class Matcher:
             stats: Scan counts; ``crop_candidates`` (pairs the local features proposed, the
                 batch's included), ``crop_candidates_cached`` (1 when they came from the cache)
                 and ``crop_stage_cpu_us`` (CPU time of the crop stage, all threads) are set.
+            scope: Names the batch (the workspace folder) for the incremental crop stage
+                (:mod:`twinreview.services.scan_crops`).
         """
         th, severities = settings.similarity, settings.severities
         refs = corpus.fingerprinted_references()
@@ -140,23 +143,19 @@ class Matcher:
         # against the reference's fine image.
         crop_start = time.process_time()
         asset_desc = [corpus.assets[i].analysis.keypoints for i in asset_idx]
-        # An unchanged corpus has the same candidates: a rescan takes them from the cache.
-        key = crops_key(
-            [corpus.assets[i].analysis.sha256 or "" for i in asset_idx],
+        asset_shas = [corpus.assets[i].analysis.sha256 or "" for i in asset_idx]
+        # Cached per asset: a rescan looks up the new and changed files only.
+        crops = self._crops.references(
+            asset_shas,
+            asset_fps,
+            asset_desc,
             [r.analysis.sha256 or "" for r in refs],
+            ref_fps,
+            [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
             th,
+            matched,
         )
-        known = self._cached_crops(key)
-        if known is not None:
-            crops = similarity.rebuild(known[0], asset_fps, ref_fps)
-        else:
-            crops = similarity.crop_candidates(
-                asset_fps,
-                ref_fps,
-                asset_desc,
-                [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
-                skip=matched,
-            )
+        computed = self._crops.computed
         crop_pairs: list[Pair] = [
             (asset_image(c.query), (refs[c.ref].path, refs[c.ref].analysis), c.mirrored)
             for c in crops
@@ -210,22 +209,15 @@ class Matcher:
         duplicates = list(zip(dup_cands, verdicts[len(cands) :], strict=True))
         crop_start = time.process_time()
         decided = [c for c, v in duplicates if _confirmed_duplicate(c, v, th)]
-        batch_found = (
-            similarity.rebuild(known[1], asset_fps, asset_fps)
-            if known is not None
-            else similarity.self_crop_candidates(
-                asset_fps,
-                asset_desc,
-                skip={(min(c.query, c.ref), max(c.query, c.ref)) for c in decided},
-            )
+        batch_found = self._crops.batch(
+            scope,
+            asset_shas,
+            asset_fps,
+            asset_desc,
+            th,
+            {(min(c.query, c.ref), max(c.query, c.ref)) for c in decided},
         )
-        if known is None and not stop.is_set():
-            self._cache.put(
-                key,
-                "crops",
-                CROPS_CACHE_VERSION,
-                {"refs": similarity.figures(crops), "batch": similarity.figures(batch_found)},
-            )
+        computed += self._crops.computed
         batch_crops = self._batch_crops(
             batch_found, asset_fps, asset_image, th, report, stop, prepared
         )
@@ -235,7 +227,8 @@ class Matcher:
         no_clear_cut = replace(th, clear_cut=-1)
         if stats is not None:
             stats["crop_candidates"] = len(crops) + len(batch_crops)
-            stats["crop_candidates_cached"] = int(known is not None)
+            stats["crop_candidates_cached"] = int(computed == 0)
+            stats["crop_lookups"] = computed
             stats["crop_stage_cpu_us"] = round(crop_cpu * 1e6)
             stats["batch_candidates_cut"] = sum(cut.values()) // 2
             stats["batch_assets_bounded"] = len(cut)
@@ -278,21 +271,6 @@ class Matcher:
             self._resubmitted(rejected, corpus, asset_idx, asset_fps, settings, out)
         report(ScanProgress(1, 1, "match"))
         return out
-
-    def _cached_crops(
-        self, key: str
-    ) -> tuple[list[tuple[int, int, int, int, bool]], list[tuple[int, int, int, int, bool]]] | None:
-        """The cached local-feature candidates of a corpus, or None (a damaged row too)."""
-        data = self._cache.get(key, "crops", CROPS_CACHE_VERSION)
-        if data is None:
-            return None
-        try:
-            return tuple(  # type: ignore[return-value]
-                [(int(q), int(r), int(n), int(k), bool(m)) for q, r, n, k, m in data[part]]
-                for part in ("refs", "batch")
-            )
-        except (KeyError, TypeError, ValueError):
-            return None
 
     def _batch_crops(
         self,

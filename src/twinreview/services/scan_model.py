@@ -43,19 +43,29 @@ def analysis_version(reference: bool) -> str:
 
 GEOMETRY_CACHE_VERSION = f"geometry/{geometry.VERSION}"
 
-CROPS_CACHE_VERSION = f"crops/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
-"""Version of the ``crops`` rows: the local-feature candidates of a whole corpus."""
+CROPS_ASSET_VERSION = f"crops-asset/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
+"""Version of the ``crops-asset`` rows: one asset's local-feature candidates against the
+references (:mod:`twinreview.services.scan_crops`)."""
+
+BATCH_CROPS_VERSION = f"batch-crops/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
+"""Version of the ``batch-crops`` rows: the local-feature candidates within a workspace's batch."""
 
 
-def crops_key(
-    asset_shas: list[str], ref_shas: list[str], th: similarity.SimilarityThresholds
+def crops_asset_key(
+    asset_sha: str, ref_shas: list[str], th: similarity.SimilarityThresholds
 ) -> str:
-    """Cache key of a corpus's local-feature candidates.
+    """Cache key of one asset's candidates against the references.
 
-    Every content, in order, and the thresholds (which pairs the hashes decide, and so are not
-    proposed again).
+    Its content, every reference's in order, and the thresholds (which pairs the hashes
+    decide, and so are not proposed again).
     """
-    text = "|".join([",".join(asset_shas), ",".join(ref_shas), repr(dataclasses.astuple(th))])
+    text = "|".join([asset_sha, ",".join(ref_shas), repr(dataclasses.astuple(th))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def batch_crops_key(scope: str, th: similarity.SimilarityThresholds) -> str:
+    """Cache key of a workspace's candidates within its batch: its folder and the thresholds."""
+    text = f"batch-crops|{scope}|{dataclasses.astuple(th)!r}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
