@@ -42,6 +42,7 @@ from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sid
 from twinreview.services.cache import ResultCache
 from twinreview.services.faces import FaceEngine
 from twinreview.services.history import RejectedAsset
+from twinreview.services.memory import release_freed
 from twinreview.services.scan_analyse import Analyser
 from twinreview.services.scan_likeness import FacePass
 from twinreview.services.scan_match import Matcher
@@ -197,6 +198,7 @@ class ScanService:
         )
         if corpus is None:
             return _cancelled(ws, stats)
+        release_freed()  # the decodes of phase 1 are done with
 
         rejected = list(self._rejected_provider(ws)) if self._rejected_provider else []
         names = {mid: m.display_name for mid, m in ws.models.items()}

@@ -26,6 +26,7 @@ from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE
 from twinreview.core.settings import WorkspaceSettings
 from twinreview.services.cache import ResultCache
 from twinreview.services.history import RejectedAsset, RejectedPhashIndex
+from twinreview.services.memory import release_freed
 from twinreview.services.scan_crops import CropCandidates
 from twinreview.services.scan_model import (
     ANALYSIS_CACHE_VERSION,
@@ -218,6 +219,7 @@ class Matcher:
             {(min(c.query, c.ref), max(c.query, c.ref)) for c in decided},
         )
         computed += self._crops.computed
+        release_freed()  # the self-join's temporaries
         batch_crops = self._batch_crops(
             batch_found, asset_fps, asset_image, th, report, stop, prepared
         )

@@ -22,6 +22,7 @@ from twinreview.core import geometry, hashing, similarity
 from twinreview.core.files import read_regular
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.services.cache import ResultCache
+from twinreview.services.memory import release_freed
 from twinreview.services.scan_model import (
     GEOMETRY_CACHE_VERSION,
     REFERENCE_MIN_SIDE,
@@ -200,6 +201,7 @@ class GeometryVerifier:
                 alive.sort()
                 for _later, pkey in alive[MAX_PREPARED:]:
                     del prepared[pkey]  # prepared again for its next block
+            release_freed()  # the block's decodes and temporaries
             if stop.is_set():
                 break
         if results:

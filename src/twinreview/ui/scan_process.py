@@ -30,6 +30,7 @@ from typing import Any
 
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.services.diagnostics import configure_logging, is_expected, log_unexpected
+from twinreview.services.memory import release_freed
 
 _PROGRESS_INTERVAL_S = 0.05
 _CHUNK = 8  # assets per message (about 1 ms to unpickle on a laptop core)
@@ -50,6 +51,7 @@ def _child_main(conn: Connection, cancel: Any) -> None:
     configure_logging()  # a process of its own: a failed scan's traceback is written here
     executor = make_executor()
     service = make_scan_service(executor, ResultCache(default_cache_path()))
+    sent = _Sent()
     try:
         while True:
             try:
@@ -58,13 +60,49 @@ def _child_main(conn: Connection, cancel: Any) -> None:
                 return  # the app went away
             if message[0] != "scan":
                 return  # "quit"
-            _child_scan(conn, service, Workspace, Path(message[1]), cancel)
+            held = message[2] if len(message) > 2 else None
+            _child_scan(conn, service, Workspace, Path(message[1]), cancel, sent, held)
+            release_freed()
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
 
 
+class _Sent:
+    """What the child last sent for a workspace.
+
+    The app keeps it, so a rescan sends only the assets whose results changed (and the order
+    of all of them).
+    """
+
+    def __init__(self) -> None:
+        self.token = 0
+        self.by_root: dict[str, tuple[int, dict[str, Any]]] = {}
+
+    def delta(self, root: str, held: int | None, assets: Any) -> tuple[list[Any], dict[str, Any]]:
+        """The assets to send and the note that lets the app rebuild the rest.
+
+        ``held`` is the token of the result the app holds for ``root`` (None: none).
+        """
+        self.token += 1
+        now = {a.asset.rel: a for a in assets}
+        last = self.by_root.get(root)
+        self.by_root = {root: (self.token, now)}  # one workspace at a time is enough
+        if last is None or held != last[0]:
+            return list(assets), {"token": self.token, "base": None}
+        before = last[1]
+        changed = [a for a in assets if before.get(a.asset.rel) != a]
+        rels = [a.asset.rel for a in assets]
+        return changed, {"token": self.token, "base": last[0], "rels": rels}
+
+
 def _child_scan(
-    conn: Connection, service: Any, workspace_type: Any, root: Path, cancel: Any
+    conn: Connection,
+    service: Any,
+    workspace_type: Any,
+    root: Path,
+    cancel: Any,
+    sent: _Sent | None = None,
+    held: int | None = None,
 ) -> None:
     last_time = 0.0
     last_phase = ""
@@ -91,6 +129,12 @@ def _child_scan(
         if not is_expected(exc):
             log_unexpected(exc)  # the app only gets the line; the traceback stays here
         conn.send(("error", one_line(exc)))
+        return
+    if sent is not None and not getattr(result, "cancelled", True):
+        changed, note = sent.delta(str(root), held, result.assets)
+        for i in range(0, len(changed), _CHUNK):
+            conn.send(("assets", changed[i : i + _CHUNK]))
+        conn.send(("done", dataclasses.replace(result, assets=()), note))
         return
     _send_result(conn, result, "assets", "done")
 
@@ -120,6 +164,9 @@ class ProcessScanner:
         self._conn: Connection | None = None
         self._cancel: Any = None
         self._closed = False
+        # The last whole result (child's token, workspace root, assets by rel): the child sends
+        # only what changed since.
+        self._held: tuple[int, str, dict[str, Any]] | None = None
 
     def start(self) -> None:
         """Start the child process now if it is not running.
@@ -163,8 +210,10 @@ class ProcessScanner:
             conn, proc, child_cancel = self._conn, self._proc, self._cancel
             assert conn is not None
             child_cancel.clear()
+            root = str(workspace.root)
+            held = self._held[0] if self._held is not None and self._held[1] == root else None
             try:
-                conn.send(("scan", str(workspace.root)))
+                conn.send(("scan", root, held))
             except (OSError, ValueError) as exc:
                 self._forget()
                 raise ScanProcessError(f"the scan process is gone ({exc})") from None
@@ -213,17 +262,36 @@ class ProcessScanner:
                     raise ScanProcessError(message[1])
                 elif kind == "done":
                     result = message[1]
+                    note = message[2] if len(message) > 2 else None
                     if dataclasses.is_dataclass(result) and not isinstance(result, type):
+                        assets = self._rebuild(root, chunks, note)
                         # The app's own Workspace object, not the child's copy of it.
-                        result = dataclasses.replace(
-                            result, assets=tuple(chunks), workspace=workspace
-                        )
+                        result = dataclasses.replace(result, assets=assets, workspace=workspace)
                     return result
+
+    def _rebuild(self, root: str, chunks: list[Any], note: dict[str, Any] | None) -> Any:
+        """The whole result's assets: those sent, and the unchanged ones the app holds.
+
+        An unchanged asset keeps the very object the app already has, so the app sees at once
+        what did not change.
+        """
+        if note is None:
+            self._held = None
+            return tuple(chunks)
+        if note.get("base") is None or self._held is None or self._held[1] != root:
+            assets = tuple(chunks)
+        else:
+            before = self._held[2]
+            fresh = {a.asset.rel: a for a in chunks}
+            assets = tuple(fresh.get(rel) or before[rel] for rel in note["rels"])
+        self._held = (note["token"], root, {a.asset.rel: a for a in assets})
+        return assets
 
     def _forget(self) -> None:
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
+        self._held = None  # a new child knows nothing of it
 
     def close(self) -> None:
         """Stop the child (a running scan is cancelled first); never blocks for long."""

@@ -551,8 +551,11 @@ class ReviewSession(QObject):
                 self.items_removed.emit(gone)
         if self._results_landing is not None:
             self._results_landing.cancelled = True
+        # A rescan hands back the very result objects of the assets that did not change:
+        # only the others land (at 10,000 assets, a handful rather than every row).
+        changed = [r for r in result.assets if not self.state.holds(r)]
         self._results_landing = _Landing(
-            list(result.assets), self.state.apply_result, self.items_changed.emit, finish
+            changed, self.state.apply_result, self.items_changed.emit, finish
         )
         self._results_landing.start()
 

@@ -208,6 +208,11 @@ class SessionState:
                 self._by_rel.pop(rel, None)
         return gone
 
+    def holds(self, result: AssetResult) -> bool:
+        """True when this very result is its asset's already (nothing to apply)."""
+        item = self._by_rel.get(result.asset.rel)
+        return item is not None and item.result is result
+
     def apply_result(self, result: AssetResult) -> str:
         """Record one asset's scan result (an asset new since opening is added); its rel."""
         item = self._by_rel.get(result.asset.rel)
