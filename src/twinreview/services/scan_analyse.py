@@ -121,7 +121,9 @@ class Analyser:
         done = 0
         # Working images kept for geometric verification, counted at about 3:4 of a square.
         keep_work = RETAIN_WORK_BYTES // (geometry.WORK_SIDE * geometry.WORK_SIDE * 3 // 4)
-        report(ScanProgress(0, total, "analyse"))
+        # First every file's stat against the cache ("check": nothing is read for a file that
+        # did not change), then the reads of the others ("analyse").
+        report(ScanProgress(0, total, "check"))
         for i, (path, want_disclosure, reference) in enumerate(jobs):
             if stop.is_set():
                 break
@@ -135,7 +137,7 @@ class Analyser:
                 stats["cached"] += 1
                 done += 1
                 if done % 64 == 0:
-                    report(ScanProgress(done, total, "analyse", path.name))
+                    report(ScanProgress(done, total, "check", path.name))
                 continue
             fut = self._executor.submit(
                 analyse_file,

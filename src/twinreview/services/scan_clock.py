@@ -25,6 +25,7 @@ from twinreview.services.scan_model import ScanProgress
 
 WORDS: dict[str, str] = {
     "starting": "Starting the scan",
+    "check": "Checking for changed images",
     "analyse": "Reading images",
     "verify": "Checking possible copies",
     "match": "Comparing with the reference photos",

@@ -175,7 +175,7 @@ NO_FACTS = FileFacts(None, None, None, 0)
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """Progress report: ``done`` of ``total`` in ``phase`` (analyse, verify, match, faces).
+    """Progress report: ``done`` of ``total`` in ``phase`` (check, analyse, verify, match, faces).
 
     ``known`` is, during the face pass, the scan's result so far (a ``ScanResult`` with the
     copies and the disclosure, no likeness yet): usable before the scan ends.

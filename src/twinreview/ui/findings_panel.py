@@ -230,7 +230,7 @@ class FindingsPanel(QTextBrowser):
         out.append(f'<h4>Findings <small><a href="{DETAILS_URL}">{toggle}</a></small></h4>')
         result = item.result
         if result is None:
-            out.append("<p>Scanning…</p>")
+            out.append("<p>Not checked yet: the scan has not reported on this image.</p>")
         else:
             if result.error and not any(f.kind == "unreadable" for f in result.findings):
                 out.append(

@@ -30,7 +30,13 @@ from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon
 from twinreview.ui.session import ReviewSession
-from twinreview.ui.status_words import consent_wait, flagged, status_sentence, status_text
+from twinreview.ui.status_words import (
+    NOT_CHECKED,
+    consent_wait,
+    flagged,
+    status_sentence,
+    status_text,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -66,7 +72,7 @@ _SEVERITY_ICON = {
 def findings_text(item: AssetItem) -> str:
     """Badge text: counts per severity, worst first, e.g. ``1 block · 2 warn``."""
     if item.result is None:
-        return "Scanning…"
+        return NOT_CHECKED
     if item.result.error:
         return "Unreadable"
     counts = {s: 0 for s in Severity}

@@ -9,6 +9,10 @@ from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
 from twinreview.ui.backend import Identity
 from twinreview.ui.items import AssetItem, disclosure_verdict
 
+NOT_CHECKED = "Unchecked"
+"""An asset without scan results yet. Never "Scanning…": on a warm load the scan checks the
+cache and does not scan that image at all, and a cold scan reaches each image in its turn."""
+
 
 def consent_wait(item: AssetItem) -> str | None:
     """``missing`` / ``withdrawn`` when the asset waits for its model's consent, else None."""
@@ -24,7 +28,7 @@ def consent_wait(item: AssetItem) -> str | None:
 def status_text(item: AssetItem, principal: str | None = None) -> str:
     """A short status for the queue, e.g. ``Pending: agent``."""
     if item.status is None:
-        return "Scanning…" if item.result is None else "Reading logs…"
+        return NOT_CHECKED if item.result is None else "Reading logs…"
     ev = item.status.evaluation
     wait = consent_wait(item)
     if wait == "missing":
@@ -42,7 +46,7 @@ def status_text(item: AssetItem, principal: str | None = None) -> str:
 def status_sentence(item: AssetItem, identity: Identity | None = None) -> str:
     """The asset's status in one line for the decision bar and simple mode."""
     if item.status is None:
-        return "Scanning…" if item.result is None else "Reading logs…"
+        return NOT_CHECKED if item.result is None else "Reading logs…"
     wait = consent_wait(item)
     if wait is not None:
         mine = (
