@@ -121,3 +121,44 @@ def test_the_index_looks_up_queries_a_block_at_a_time_with_the_same_votes(
     blocks = index.votes(queries, shared=2)
     for name in ("query", "image", "count"):
         assert np.array_equal(getattr(whole, name), getattr(blocks, name))
+    # Groups of query images too: the descriptors keep their place among all the queries,
+    # and a batch against itself still casts no vote for itself.
+    monkeypatch.setattr(fi, "QUERY_IMAGES", 2)
+    groups = index.votes(queries, shared=2)
+    for name in ("query", "image", "count", "voter", "voted"):
+        assert np.array_equal(getattr(whole, name), getattr(groups, name))
+    batch = fi.FeatureIndex.build(queries)
+    own = batch.votes(queries, exclude_self=True)
+    monkeypatch.setattr(fi, "QUERY_IMAGES", 10**6)
+    assert np.array_equal(own.voter, batch.votes(queries, exclude_self=True).voter)
+    assert not np.any(own.query == own.image)
+
+
+def test_votes_grouped_for_the_wanted_pairs_only_are_the_same_votes() -> None:
+    photos = [_random(300) for _ in range(3)]
+    queries = [_noisy(photos[0][:200], 16), _noisy(photos[2][:200], 16)]
+    index = fi.FeatureIndex.build(photos)
+    votes = index.votes(queries)
+    owner = fi.owners(queries)
+    every = index.grouped(votes, owner)
+    wanted = fi.group_votes(votes, owner, index.owner, index.images, [(1, 2), (0, 0), (1, 1)])
+    assert set(wanted) == {(1, 2), (0, 0), (1, 1)}
+    assert len(wanted[0, 0]) >= 100
+    for pair in ((1, 2), (0, 0)):
+        assert np.array_equal(wanted[pair], every[pair])
+    assert len(wanted[1, 1]) == len(every.get((1, 1), ()))
+
+
+def test_the_self_join_measures_its_pairs_a_block_at_a_time_with_the_same_votes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    photos = [_random(400) for _ in range(5)]
+    photos[3] = _noisy(photos[0][:200], 16)
+    whole = fi.self_votes(photos, shared=fi.SHARED_BATCH)
+    monkeypatch.setattr(fi, "HAMMING_BLOCK", 7)
+    blocks = fi.self_votes(photos, shared=fi.SHARED_BATCH)
+    for name in ("query", "image", "count", "voter", "voted"):
+        assert np.array_equal(getattr(whole, name), getattr(blocks, name))
+    assert fi.candidates(blocks, relative=fi.RELATIVE_BATCH)[:1] == [
+        (0, 3, int(whole.count[(whole.query == 0) & (whole.image == 3)][0]))
+    ]

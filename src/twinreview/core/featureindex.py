@@ -70,16 +70,23 @@ RELATIVE_BATCH = 0.25
 """RELATIVE within one batch, where several copies of one photo share the votes."""
 
 QUERY_BLOCK = 16384
-"""Query descriptors looked up at a time (512 KB of them): bounds the memory of their
-collisions (tens of MB) whatever the number of queries."""
+QUERY_IMAGES = 256
+"""Query descriptors looked up at a time (512 KB of them), from a group of query images at a
+time: bounds the memory of their collisions (tens of MB) whatever the number of queries."""
 
 SELF_KEYS = 16
-MAX_RUN = 8
+MAX_RUN = SHARED_BATCH + 1
 """The self-join of :func:`self_votes`: 24-bit keys per descriptor, and the longest run of equal
-keys that is joined."""
+keys that is joined. A key shared by more descriptors than a photo and the copies a descriptor
+may vote for (plus the one image beyond, which its ratio test compares with) marks a common
+patch (a backdrop, a flat tone): its votes mostly fail the ratio test, and joining it costs
+work quadratic in the run. A copy's corner is still found by its other keys."""
 
 TOUCH_BLOCK = 1024
 """Images whose descriptors :func:`touched` looks at a time."""
+
+HAMMING_BLOCK = 1 << 18
+"""Descriptor pairs whose distance is computed at a time (16 MB of them)."""
 
 U8Array = npt.NDArray[np.uint8]
 IntArray = npt.NDArray[np.intp]
@@ -165,28 +172,34 @@ class FeatureIndex:
                 the next): the number of copies of one photo expected among the indexed
                 images. 1 is Lowe's ratio test.
         """
-        qdesc, qowner = _concat(queries)
+        sizes = np.array([len(q) for q in queries], dtype=np.intp)
+        qowner = np.repeat(np.arange(len(queries), dtype=np.intp), sizes)
         empty = np.zeros(0, dtype=np.intp)
-        if len(qdesc) == 0 or len(self.descriptors) == 0:
+        if len(qowner) == 0 or len(self.descriptors) == 0:
             return Votes(empty, empty, empty)
-        qwords = _words(qdesc)
+        first = np.concatenate([[0], np.cumsum(sizes)])
         # Chunk values far more frequent than the mean are not looked up.
         max_bucket = max(MAX_BUCKET, -(-BUCKET_FACTOR * len(self.descriptors) // (1 << 16)))
         voters, voted = [], []
-        # Query descriptors a block at a time: each is looked up on its own, so the blocks
-        # give the same votes as one pass, and the collisions in memory stay bounded whatever
-        # the number of queries.
-        for start in range(0, len(qdesc), QUERY_BLOCK):
-            stop = min(len(qdesc), start + QUERY_BLOCK)
-            qi, ri, dist = self._near(qdesc, qwords, start, stop, max_bucket, max_distance)
-            if exclude_self:
-                keep = qowner[qi] != self.owner[ri]
-                qi, ri, dist = qi[keep], ri[keep], dist[keep]
-            vote_q, vote_r = _ratio_votes(
-                qi, ri, dist, self.owner, self.images, shared, max_distance
-            )
-            voters.append(vote_q)
-            voted.append(vote_r)
+        # A group of query images, then a block of their descriptors, at a time: each
+        # descriptor is looked up on its own, so the blocks give the same votes as one pass,
+        # and the memory stays bounded whatever the number of queries.
+        for img0 in range(0, len(queries), QUERY_IMAGES):
+            qdesc, _ = _concat(queries[img0 : img0 + QUERY_IMAGES])
+            qwords = _words(qdesc)
+            offset = int(first[img0])
+            for start in range(0, len(qdesc), QUERY_BLOCK):
+                stop = min(len(qdesc), start + QUERY_BLOCK)
+                qi, ri, dist = self._near(qdesc, qwords, start, stop, max_bucket, max_distance)
+                qi += offset
+                if exclude_self:
+                    keep = qowner[qi] != self.owner[ri]
+                    qi, ri, dist = qi[keep], ri[keep], dist[keep]
+                vote_q, vote_r = _ratio_votes(
+                    qi, ri, dist, self.owner, self.images, shared, max_distance
+                )
+                voters.append(vote_q)
+                voted.append(vote_r)
         return _count(
             np.concatenate(voters), np.concatenate(voted), qowner, self.owner, self.images
         )
@@ -292,7 +305,11 @@ def _count(
 
 
 def group_votes(
-    votes: Votes, query_owner: IntArray, owner: IntArray, images: int
+    votes: Votes,
+    query_owner: IntArray,
+    owner: IntArray,
+    images: int,
+    pairs: Sequence[tuple[int, int]] | None = None,
 ) -> dict[tuple[int, int], IntArray]:
     """Where each (query image, indexed image) pair's votes are in ``votes.voter``.
 
@@ -301,17 +318,24 @@ def group_votes(
         query_owner: Each query descriptor's image.
         owner: Each indexed descriptor's image.
         images: How many indexed images there are.
+        pairs: Only these (query image, indexed image) pairs (None: every pair with votes);
+            a large batch has millions of pairs with a vote or two.
     """
     if len(votes.voter) == 0:
         return {}
     n_img = max(images, 1)
     key = query_owner[votes.voter].astype(np.int64) * n_img + owner[votes.voted]
     order = np.argsort(key, kind="stable")
-    uniq, starts = np.unique(key[order], return_index=True)
-    ends = np.append(starts[1:], len(order))
+    sorted_key = key[order]
+    if pairs is None:
+        wanted = np.unique(sorted_key)
+    else:
+        wanted = np.array([q * n_img + r for q, r in pairs], dtype=np.int64)
+    starts = np.searchsorted(sorted_key, wanted, side="left")
+    ends = np.searchsorted(sorted_key, wanted, side="right")
     return {
         (int(k // n_img), int(k % n_img)): order[s0:e0]
-        for k, s0, e0 in zip(uniq.tolist(), starts.tolist(), ends.tolist(), strict=True)
+        for k, s0, e0 in zip(wanted.tolist(), starts.tolist(), ends.tolist(), strict=True)
     }
 
 
@@ -380,27 +404,34 @@ def self_votes(
         a, b = order[a], order[b]
         keep = owner[a] != owner[b]
         a, b = a[keep], b[keep]
-        dist = _hamming(desc[a], desc[b])
+        dist = np.concatenate(
+            [_hamming(desc[a[i : i + HAMMING_BLOCK]], desc[b[i : i + HAMMING_BLOCK]])
+             for i in range(0, len(a), HAMMING_BLOCK)] or [_none()]
+        )  # fmt: skip
         near = dist <= max_distance
         # Compact (9 bytes a pair): every key's pairs are kept until the ratio test.
         lows.append(a[near].astype(np.int32))
         highs.append(b[near].astype(np.int32))
         dists.append(dist[near].astype(np.uint8))
+    n_desc = len(desc)
+    del desc, keys, order, a, b, dist, near  # the ratio test needs the pairs only
     # Each pair is a neighbour both ways (a pair found by several keys is listed several
     # times: the ratio test keeps one per query descriptor and image).
-    lo, hi, dist = np.concatenate(lows), np.concatenate(highs), np.concatenate(dists)
-    qi, ri, dist = np.concatenate([lo, hi]), np.concatenate([hi, lo]), np.concatenate([dist, dist])
-    del lo, hi, lows, highs, dists
+    qi = np.concatenate(lows + highs)
+    ri = np.concatenate(highs + lows)
+    del lows, highs
+    dist = np.concatenate(dists + dists)
+    del dists
     order = np.argsort(qi, kind="stable")
-    qi, ri, dist = qi[order], ri[order], dist[order]
+    bounds = np.searchsorted(qi[order], np.arange(0, n_desc + QUERY_BLOCK, QUERY_BLOCK))
     voters, voted = [], []
-    bounds = np.searchsorted(qi, np.arange(0, len(desc) + QUERY_BLOCK, QUERY_BLOCK))
     for s0, e0 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if e0 > s0:
+            at = order[s0:e0]
             vq, vr = _ratio_votes(
-                qi[s0:e0].astype(np.intp),
-                ri[s0:e0].astype(np.intp),
-                dist[s0:e0].astype(np.intp),
+                qi[at].astype(np.intp),
+                ri[at].astype(np.intp),
+                dist[at].astype(np.intp),
                 owner,
                 images,
                 shared,

@@ -344,12 +344,14 @@ def self_candidates(
     return [best[k] for k in sorted(best)]
 
 
-BATCH_PER_ASSET = 8
-"""Batch candidates (:func:`self_candidates`) verified per asset, the closest first: a picture
-whose hashes resemble many others' (a shared backdrop, a plain gradient) is checked against its
-closest few, so that the pairs verified per asset do not grow with the batch. Pairs clear-cut
-over the whole frame (:meth:`Candidate.clear_cut_frame`) need no verification and are not
-counted."""
+BATCH_PER_ASSET = 2
+"""Batch candidates (:func:`self_candidates`) verified per asset, the closest first. The hash
+band finds chance pairs among unrelated pictures in proportion to the batch (about 5 per asset
+in 2,000, 26 in 10,000, tests/benchmarks/RESULTS.md), while a re-encode or retouch of one
+picture is the closest candidate of its asset by far: verifying the closest two per asset keeps
+the pairs verified per asset flat whatever the batch. Pairs clear-cut over the whole frame
+(:meth:`Candidate.clear_cut_frame`) need no verification and are not counted; crops of each
+other are the local features' (:func:`self_crop_candidates`)."""
 
 
 def bound_per_asset(
@@ -437,11 +439,14 @@ def _supported(
     """
     query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
     owner = featureindex.owners([k[0] for k in query_keypoints])
-    groups = featureindex.group_votes(votes, owner, indexed_owner, images)
-    found: dict[int, list[tuple[int, int, int]]] = {}
-    for q, image, n in featureindex.candidates(
+    proposed = featureindex.candidates(
         votes, per_query=3 * featureindex.PER_QUERY, relative=relative
-    ):
+    )
+    groups = featureindex.group_votes(
+        votes, owner, indexed_owner, images, [(q, image) for q, image, _n in proposed]
+    )
+    found: dict[int, list[tuple[int, int, int]]] = {}
+    for q, image, n in proposed:
         at = groups[q, image]
         n_ok = geometry.support(query_points[votes.voter[at]], indexed_points[votes.voted[at]])
         if n_ok >= MIN_SUPPORT:
