@@ -138,4 +138,4 @@ def _service(workspace: Path | None) -> DisclosureService:
         ws = Workspace.open(workspace)
     except WorkspaceError as exc:
         raise _WorkspaceProblem(str(exc)) from None
-    return DisclosureService.for_policy(ws.root, ws.settings.disclosure)
+    return DisclosureService.for_workspace(ws)

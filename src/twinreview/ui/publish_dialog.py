@@ -121,7 +121,7 @@ def run_publish(
     outcome = PublishOutcome(result, credentials.subject)
     if result.refused:
         return outcome
-    disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
+    disclosure = DisclosureService.for_workspace(ws)
     context = make_context()
     for item in result.published:
         path = request.outdir / item.output
