@@ -114,7 +114,8 @@ class Finding:
         kind: Machine name, e.g. ``near_copy_of_reference``.
         severity: info, warn or block.
         message: One plain sentence for a non-technical reviewer.
-        evidence: JSON-serialisable facts behind the finding.
+        evidence: JSON-serialisable facts behind the finding; a disclosure finding's is its
+            ``DisclosureEvidence`` (:mod:`twinreview.core.disclosure.model`), a mapping too.
     """
 
     kind: str

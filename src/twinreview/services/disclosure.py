@@ -208,10 +208,10 @@ class DisclosureService:
     def findings(self, report: Mapping[str, Any] | DisclosureReport) -> list[Finding]:
         """Findings for a report (or its JSON form, as cached by the scan)."""
         if not isinstance(report, DisclosureReport):
-            report = DisclosureReport.from_json(
-                report, trust_configured=self._settings.trust_configured
-            )
-        return disclosure_findings(report, self._policy)
+            report = DisclosureReport.from_json(report)
+        return disclosure_findings(
+            report, self._policy, trust_configured=self._settings.trust_configured
+        )
 
 
 def pin_trust_anchors(root: Path, tables: Mapping[str, Any]) -> dict[str, Any]:
