@@ -232,3 +232,59 @@ def test_reading_details_are_not_part_of_what_a_report_is() -> None:
     report = DisclosureReport.from_json(CASES[0]["report"])
     detailed = dataclasses.replace(report, format="png", error=None)
     assert detailed == report and detailed.to_json() == report.to_json()
+
+
+@pytest.mark.corpus
+def test_the_scan_prints_keeps_and_reads_the_recorded_forms(
+    corpus_dir: Path, tmp_path: Path
+) -> None:
+    """``scan --json`` and the scan cache hold the recorded form; a row already on a user's disk
+    is read as it is, and a damaged one is analysed again, never read as a made-up verdict."""
+    import shutil
+    from concurrent.futures import ThreadPoolExecutor
+
+    from twinreview.core.workspace import Workspace
+    from twinreview.services.cache import ResultCache
+    from twinreview.services.compose import make_scan_service
+    from twinreview.services.disclosure import DisclosureService
+    from twinreview.services.scan_model import disclosure_cache_version
+    from wsbuild import add_model, make_workspace, pattern
+
+    name, other = "ai_firefly-sundae_c2pa+xmp.png", "tamper_E-sig_claimSignature.jpg"
+    recorded = {c["file"]: c for c in CASES if c["setting"] == "plain"}
+    root = make_workspace(tmp_path / "ws")
+    add_model(root, "ava", {"r.jpg": pattern(1)})
+    asset = root / "assets" / "ava" / name
+    asset.parent.mkdir(parents=True)
+    shutil.copyfile(corpus_dir / "disclosure" / name, asset)
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+
+    def scan() -> tuple[DisclosureReport, dict[str, Any]]:
+        with ThreadPoolExecutor(1) as pool:
+            result = make_scan_service(pool, cache, faces=False).scan(Workspace.open(root))
+        (found,) = result.assets
+        assert isinstance(found.disclosure, DisclosureReport)
+        return found.disclosure, found.to_json()
+
+    report, printed = scan()
+    case = recorded[f"corpus/{name}"]
+    assert _compact(printed["disclosure"]) == _compact(case["report"])
+    assert _compact(printed["findings"]) == _compact(json.loads(_signed(case)[0])["findings"])
+    ws = Workspace.open(root)
+    version = disclosure_cache_version(DisclosureService.for_workspace(ws), asset)
+    sha = printed["sha256"]
+    assert _compact(cache.get(sha, "disclosure", version)) == _compact(case["report"])
+
+    # A row in the recorded form is read as it is (here another file's, to tell it apart).
+    cache.put(sha, "disclosure", version, recorded[f"corpus/{other}"]["report"])
+    report, printed = scan()
+    assert report == DisclosureReport.from_json(recorded[f"corpus/{other}"]["report"])
+    assert report.verdict is Verdict.BLOCKED
+    assert {f["kind"] for f in printed["findings"]} == {"tampered_provenance"}
+
+    # A damaged row is a miss: the file is inspected again and the row written anew.
+    cache.put(sha, "disclosure", version, {"verdict": "??", "c2pa": [], "xmp": None})
+    report, printed = scan()
+    assert _compact(printed["disclosure"]) == _compact(case["report"])
+    assert _compact(cache.get(sha, "disclosure", version)) == _compact(case["report"])
+    cache.close()

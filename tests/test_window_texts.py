@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from twinreview.core.disclosure import C2paReport, C2paState, DisclosureReport, Verdict, XmpReport
 from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
 from twinreview.core.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.workspace import Workspace
@@ -37,7 +38,12 @@ def _scan(state: SessionState, *findings: Finding, verdict: str = "disclosed") -
     item = state.items[0]
     state.apply_result(
         AssetResult(
-            item.ref, "ab" * 32, None, findings, FileFacts(1, 1, "JPEG", 1), {"verdict": verdict}
+            item.ref,
+            "ab" * 32,
+            None,
+            findings,
+            FileFacts(1, 1, "JPEG", 1),
+            DisclosureReport(Verdict(verdict), C2paReport(C2paState.ABSENT), XmpReport()),
         )
     )
     return item

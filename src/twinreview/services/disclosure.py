@@ -5,7 +5,7 @@
 policy, else the PEM files it names) and the label image (paths relative to the workspace),
 builds the offline c2pa context once, and then inspects any number of files from worker threads.
 It satisfies the scan's ``DisclosureInspector`` protocol (``cache_key``, ``inspect(data, path)``,
-``findings(report_json)``).
+``findings(report)``).
 
 A setting at fault is reported with where the policy came from: ``twinreview.toml`` for a
 workspace without a signed roster, else the owner's signed policy
@@ -175,9 +175,9 @@ class DisclosureService:
         sidecar = read_xmp_sidecar(path)
         return "" if sidecar is None else hashlib.sha256(sidecar).hexdigest()[:24]
 
-    def inspect(self, data: bytes, path: Path) -> dict[str, Any]:
-        """Scan-worker entry point: the JSON ``disclosure`` object. Never raises."""
-        return self.inspect_report(data, path).to_json()
+    def inspect(self, data: bytes, path: Path) -> DisclosureReport:
+        """Scan-worker entry point: the report. Never raises."""
+        return self.inspect_report(data, path)
 
     def inspect_file(self, path: Path) -> tuple[DisclosureReport, str | None]:
         """Read and inspect one file; for ``twinreview inspect``.
@@ -205,10 +205,8 @@ class DisclosureService:
         report = self.inspect_report(data, path)
         return report, report.error
 
-    def findings(self, report: Mapping[str, Any] | DisclosureReport) -> list[Finding]:
-        """Findings for a report (or its JSON form, as cached by the scan)."""
-        if not isinstance(report, DisclosureReport):
-            report = DisclosureReport.from_json(report)
+    def findings(self, report: DisclosureReport) -> list[Finding]:
+        """Findings for a report under the workspace's policy and trust list."""
         return disclosure_findings(
             report, self._policy, trust_configured=self._settings.trust_configured
         )

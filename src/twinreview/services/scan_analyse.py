@@ -22,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 
 from twinreview.core import geometry, hashing
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.workspace import AssetRef
 from twinreview.services.cache import ResultCache
@@ -175,7 +176,7 @@ class Analyser:
                 error=data.get("error"),
                 facts=FileFacts(**data["facts"]),
                 fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
-                disclosure=disclosure,
+                disclosure=None if disclosure is None else DisclosureReport.from_json(disclosure),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # a damaged cache row is a miss: the file is analysed again
@@ -194,7 +195,7 @@ class Analyser:
             },
         )
         if an.disclosure is not None:
-            self._cache.put(an.sha256, "disclosure", dversion, dict(an.disclosure))
+            self._cache.put(an.sha256, "disclosure", dversion, an.disclosure.to_json())
         self._cache.record_sha(path, st, an.sha256)
 
 

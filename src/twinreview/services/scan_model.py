@@ -12,12 +12,12 @@ Every key and version under which the scan caches something is built here, and o
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from twinreview.core import geometry, hashing, similarity
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding
 from twinreview.core.workspace import AssetRef
 
@@ -95,11 +95,11 @@ class DisclosureInspector(Protocol):
         """Identifies metadata files next to ``path`` that the report depends on ("" if none)."""
         ...
 
-    def inspect(self, data: bytes, path: Path) -> Mapping[str, Any]:
-        """Return the JSON form of the disclosure report; must not raise for bad input."""
+    def inspect(self, data: bytes, path: Path) -> DisclosureReport:
+        """Return the disclosure report; must not raise for bad input."""
         ...
 
-    def findings(self, report: Mapping[str, Any]) -> list[Finding]:
+    def findings(self, report: DisclosureReport) -> list[Finding]:
         """Turn a report into findings under the workspace policy."""
         ...
 
@@ -113,7 +113,7 @@ class Analysis:
         error: Why it could not be analysed, or None.
         facts: Pixel size, format, byte size.
         fingerprint: Its hashes (None when it could not be decoded).
-        disclosure: The disclosure report's JSON form, when an inspector ran.
+        disclosure: The disclosure report, when an inspector ran.
         work: The grey working image for geometric verification, kept for this scan only
             (never cached).
     """
@@ -122,7 +122,7 @@ class Analysis:
     error: str | None
     facts: FileFacts
     fingerprint: hashing.Fingerprint | None
-    disclosure: Mapping[str, Any] | None
+    disclosure: DisclosureReport | None
     work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
 
     @property

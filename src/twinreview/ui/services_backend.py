@@ -178,7 +178,7 @@ class ServicesBackend:
             override=override,
             expected_sha256=result.sha256,
             phash=result.phash,
-            disclosure_verdict=(result.disclosure or {}).get("verdict"),
+            disclosure_verdict=result.disclosure.verdict.value if result.disclosure else None,
         )
 
     def withdraw(self, workspace: Workspace, rel: str, note: str) -> None:
