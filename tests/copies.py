@@ -68,9 +68,10 @@ SAME_SITTING: frozenset[frozenset[str]] = frozenset(
         frozenset({"group_obama_biden_1.jpg", "biden_1_fullbody.jpg"}),
     }
 )
-"""Pairs of different photos that share a large region pixel for pixel. Geometry alone would
-call them copies (see tests/benchmarks/RESULTS.md); they are not hash candidates (their
-framing differs far beyond a crop), so no finding is raised. Kept apart in the margins."""
+"""Pairs of different photos that share a large region pixel for pixel. Geometry calls them
+copies, and the local features propose them: a crop of one is, pixel for pixel, a crop of the
+other (the right half of the two-person picture *is* the full-length shot). Neither copies nor
+different photos in the tests; kept apart in the margins."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,14 @@ class CopySet:
     def sitting(self, q: int, r: int) -> bool:
         """True for different photos of :data:`SAME_SITTING`."""
         return frozenset({self.queries[q].source, self.refs[r]}) in self.same_sitting
+
+    def shares_pixels(self, a: int, b: int) -> bool:
+        """True when queries ``a`` and ``b`` show two photos of :data:`SAME_SITTING`."""
+        pair = frozenset({self.photo(self.queries[a].source), self.photo(self.queries[b].source)})
+        return (
+            pair in self.same_sitting
+            or frozenset({self.queries[a].source, self.queries[b].source}) in self.same_sitting
+        )
 
     def same_picture(self, a: int, b: int) -> bool:
         """True when queries ``a`` and ``b`` show the same photo (for duplicates in a batch)."""
@@ -230,15 +239,23 @@ def fingerprints(copyset: CopySet) -> Fingerprints:
     )
 
 
+def prepare_fine(images: Sequence[Image.Image]) -> list[geometry.Prepared]:
+    """Fine images, as the scan computes them for reference photos (the side of a crop)."""
+    return [geometry.Prepared.fine(im) for im in images]
+
+
 def run(
     copyset: CopySet,
     th: similarity.SimilarityThresholds | None = None,
     prepared: tuple[list[geometry.Prepared], list[geometry.Prepared]] | None = None,
     hashed: Fingerprints | None = None,
+    fine: list[geometry.Prepared] | None = None,
 ) -> Outcome:
-    """Queries against references: candidates, verification, decision.
+    """Queries against references: candidates (hashes, then local features), verification,
+    decision, as the scan does it.
 
-    ``prepared`` (features) and ``hashed`` (:func:`fingerprints`) are computed when not given.
+    ``prepared`` (features), ``hashed`` (:func:`fingerprints`) and ``fine`` (the references' fine
+    images) are computed when not given.
     """
     th = th or similarity.SimilarityThresholds()
     q_fps, r_fps = hashed or fingerprints(copyset)
@@ -247,7 +264,33 @@ def run(
         prepare_all([q.image for q in copyset.queries]),
         prepare_all([copyset.originals[n] for n in copyset.refs]),
     )
-    return _decide_all(cands, qp, rp, th)
+    rf = fine or prepare_fine([copyset.originals[n] for n in copyset.refs])
+    out = _decide_all(cands, qp, rp, th)
+    crops = similarity.crop_candidates(
+        q_fps,
+        r_fps,
+        [_kp(p.features) for p in qp],
+        [(_kp(p.features), _kp(p.oriented(True))) for p in rf],
+        skip=set(out.matches),
+    )
+    more = _decide_all(crops, qp, rf, th)
+    # A crop candidate the working image cannot confirm is verified again from a fine image of
+    # the query too (a plain or soft picture has few keypoints at working size).
+    retry = [
+        c
+        for c in crops
+        if (c.query, c.ref) not in more.matches
+        and similarity.worth_a_fine_look(more.verifications.get((c.query, c.ref)))
+    ]
+    if retry:
+        qf = {c.query: geometry.Prepared.fine(copyset.queries[c.query].image) for c in retry}
+        again = _decide_all(retry, [qf.get(i, p) for i, p in enumerate(qp)], rf, th)
+        more.verifications.update(again.verifications)
+        more.matches.update(again.matches)
+    out.candidates += crops
+    out.verifications.update(more.verifications)
+    out.matches.update(more.matches)
+    return out
 
 
 def run_batch(
@@ -256,7 +299,8 @@ def run_batch(
     prepared: list[geometry.Prepared] | None = None,
     hashed: list[hashing.Fingerprint] | None = None,
 ) -> Outcome:
-    """All queries as one batch: the pairs ``duplicate_in_batch`` would report.
+    """All queries as one batch: the pairs ``duplicate_in_batch`` would report (hash
+    candidates, and crops of each other verified both ways against a fine image).
 
     ``prepared`` and ``hashed`` are the queries' features and fingerprints, when computed already.
     """
@@ -264,7 +308,33 @@ def run_batch(
     fps = hashed or [hashing.fingerprint(q.image) for q in copyset.queries]
     cands = similarity.self_candidates(fps, th)
     prep = prepared or prepare_all([q.image for q in copyset.queries])
-    return _decide_all(cands, prep, prep, th)
+    out = _decide_all(cands, prep, prep, th)
+    seen = {(min(a, b), max(a, b)) for a, b in out.matches}
+    crops = similarity.self_crop_candidates(fps, [_kp(p.features) for p in prep], skip=seen)
+    fine: dict[int, geometry.Prepared] = {}
+    for c in crops:
+        out.candidates.append(c)
+        for a, b in ((c.query, c.ref), (c.ref, c.query)):
+            if b not in fine:
+                fine[b] = geometry.Prepared.fine(copyset.queries[b].image)
+            cand = c if a == c.query else similarity.reverse(c, fps)
+            v = geometry.verify(
+                prep[a],
+                fine[b],
+                prefer_mirrored=cand.mirrored,
+                min_inliers=th.min_inliers,
+                min_agreement=th.min_agreement / 100,
+            )
+            out.verifications[(a, b)] = v
+            m = similarity.decide(cand, v, th)
+            if m is not None:
+                out.matches[(c.query, c.ref)] = m
+                break
+    return out
+
+
+def _kp(features: geometry.Features) -> similarity.Keypoints:
+    return features.descriptors, features.points
 
 
 def _decide_all(
@@ -274,7 +344,7 @@ def _decide_all(
     th: similarity.SimilarityThresholds,
 ) -> Outcome:
     """Each candidate decided as the scan decides it: clear-cut by its hashes, else verified."""
-    out = Outcome(cands, {}, {})
+    out = Outcome(list(cands), {}, {})
     for c in cands:
         if c.clear_cut(th):  # the hashes decide; verification would only add evidence
             out.matches[(c.query, c.ref)] = _clear_cut(c, th)

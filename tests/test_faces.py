@@ -203,3 +203,26 @@ def test_model_sets_are_shared_and_bounded(engine: FaceEngine) -> None:
     assert d is not None
     assert 1 <= faces._LOADED[d] <= faces.MAX_SETS
     assert len(faces._FREE[d]) == faces._LOADED[d]  # every set given back
+
+
+def test_the_quick_pass_runs_once_per_file(
+    tmp_path: Path, engine: FaceEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's first phase tries the quick pass on its own decode; a file where it found
+    no face goes straight to the larger decodes in the face pass, not through it again."""
+    calls: list[tuple[int, int]] = []
+    original = FaceEngine.locate
+
+    def counting(self: FaceEngine, image: Any) -> Any:
+        calls.append(image.size)
+        return original(self, image)
+
+    monkeypatch.setattr(FaceEngine, "locate", counting)
+    root = _ws(tmp_path)
+    n_files = len(list(root.rglob("*.jpg")))
+    with ThreadPoolExecutor(1) as pool:
+        result = ScanService(pool, ResultCache.in_memory(), face_engine=engine).scan(
+            Workspace.open(root)
+        )
+    assert result.stats["faces_computed"] == n_files
+    assert len(calls) == n_files

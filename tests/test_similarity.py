@@ -12,6 +12,7 @@ from PIL import Image
 
 import photos as P
 from twinreview.core import geometry, hashing, hashjoin, similarity
+from twinreview.core.copyevidence import CopyEvidence
 from twinreview.core.hashing import Fingerprint
 from twinreview.core.similarity import SimilarityThresholds
 
@@ -69,8 +70,8 @@ def test_mirror_sets_the_mirrored_flag(
 ) -> None:
     (plain,) = _matches(P.jpeg(originals["chelsea"], 80), refs)
     (mirrored,) = _matches(P.mirror(originals["chelsea"]), refs)
-    assert not plain.mirrored and not plain.evidence["mirrored"]
-    assert mirrored.mirrored and mirrored.evidence["mirrored"]
+    assert not plain.mirrored and not plain.evidence.mirrored
+    assert mirrored.mirrored and mirrored.evidence.mirrored
 
 
 def test_unrelated_photos_do_not_match(refs: list[Fingerprint]) -> None:
@@ -86,7 +87,8 @@ def test_evidence_is_json_serialisable(
     originals: dict[str, Image.Image], refs: list[Fingerprint]
 ) -> None:
     (m,) = _matches(P.label(P.crop(originals["coffee"], 0.05, 0.05, 0.05, 0.05)), refs)
-    evidence = json.loads(json.dumps(m.evidence))
+    evidence = json.loads(json.dumps(m.evidence.to_json()))
+    assert CopyEvidence.from_json(evidence) == m.evidence
     assert evidence["hash"] == "phash_region"
     assert isinstance(evidence["distance"], int) and evidence["distance"] == m.distance
     assert evidence["distance"] <= evidence["threshold"]
@@ -262,7 +264,8 @@ def test_decide_by_geometry_whatever_the_hash_distance() -> None:
     match = similarity.decide(far, _verification(th.min_inliers, 0.9), th)
     assert match is not None
     assert match.mirrored  # the verified orientation, not the hashes' guess
-    ev = match.evidence
+    ev = match.evidence.to_json()
+    assert CopyEvidence.from_json(json.loads(json.dumps(ev))) == match.evidence
     assert ev["verification"] == "geometry"
     assert (ev["inliers"], ev["min_inliers"], ev["agreement"]) == (th.min_inliers, 20, 0.9)
     assert ev["min_agreement"] == th.min_agreement / 100
@@ -277,7 +280,7 @@ def test_a_clear_cut_candidate_needs_no_verification() -> None:
     assert clear.clear_cut(th)
     match = similarity.decide(clear, None, th)
     assert match is not None
-    assert match.evidence["verification"] == "not needed: clear-cut hash match"
+    assert match.evidence.verification == "not needed: clear-cut hash match"
     assert not _candidate(th.clear_cut, th.clear_cut_dhash + 1).clear_cut(th)
     everything = SimilarityThresholds.from_config({"clear_cut": -1})
     assert not _candidate(0, 0).clear_cut(everything)
@@ -291,11 +294,11 @@ def test_decide_by_the_hashes_when_verification_is_not_possible() -> None:
     match = similarity.decide(_candidate(th.strong), plain, th)
     assert not _candidate(th.strong).clear_cut(th)
     assert match is not None
-    assert match.evidence["verification"] == "not possible: too few keypoints to verify"
+    assert match.evidence.verification == "not possible: too few keypoints to verify"
     assert similarity.decide(_candidate(th.match + 1), plain, th) is None
     unread = similarity.decide(_candidate(th.strong), None, th, unverified="file gone")
     assert unread is not None
-    assert unread.evidence["verification"] == "not possible: file gone"
+    assert unread.evidence.verification == "not possible: file gone"
 
 
 # --- Candidate stage (bucket join) -----------------------------------------------------

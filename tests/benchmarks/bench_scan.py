@@ -9,7 +9,12 @@ measures, in one run:
 - cold: a twinreview scan with an empty cache, one worker;
 - warm: the same scan again (unchanged files: the stat + SQLite fast path), one worker;
 - floor: JPEG decode at 1/8 scale (``draft``), the least any decoder-based scan can do;
-- cold on all cores: a thread pool with one worker per core.
+- cold on all cores: a thread pool with one worker per core;
+- portraits (``--portraits N``): a workspace of 12 MP portrait JPEGs made from the face corpus
+  (``../shared/corpus/faces``, read in place), scanned cold as the app and ``twinreview scan``
+  scan it (similarity with the crop stage, disclosure, the face pass), in CPU time of the whole
+  process per file, against the 1/8-scale decode floor of the same files in CPU time; beside
+  it the same scan without the face pass, and the crop stage's own CPU time.
 
 Figures are seconds per image. The last line is JSON with the JPEG figures.
 """
@@ -40,6 +45,7 @@ from twinreview.core.imageio import load_image
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
+from twinreview.services.faces import FaceEngine
 from twinreview.services.scan import ScanService
 
 SOURCES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "retina")
@@ -124,10 +130,76 @@ def scan_seconds(
         return time.perf_counter() - t0
 
 
+FACES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "faces"
+PORTRAIT_SOURCES = (
+    "alex_2.jpg", "alex_3.jpg", "biden_2.jpg", "kit_3.jpg", "obama_3.jpg", "rose_1.jpg",
+    "obama_2.jpg", "rose_2.jpg", "kit_1.jpg", "alex_1.png", "lin_1.png", "biden_1_fullbody.jpg",
+)  # fmt: skip
+PORTRAIT_REFERENCES = ("obama_1.jpg", "kit_1.jpg", "alex_3.jpg")
+
+
+def _portrait(name: str, seed: int) -> Image.Image:
+    """A corpus photo as a 12 MP camera JPEG would be: enlarged, with sensor-like noise."""
+    with Image.open(FACES / name) as src:
+        img = src.convert("RGB")
+    size = (3000, 4000) if img.height >= img.width else (4000, 3000)
+    img = img.resize(size, Image.Resampling.BICUBIC)
+    rng = np.random.default_rng(seed)
+    noisy = np.asarray(img, dtype=np.int16) + rng.normal(0, 4, (size[1], size[0], 3)).astype(
+        np.int16
+    )
+    return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
+
+
+def portrait_figures(tmp: Path, count: int) -> dict[str, float]:
+    """The cold scan users run, on 12 MP portraits, in CPU seconds per file."""
+    root = tmp / "portraits"
+    (root / "models" / "m" / "references").mkdir(parents=True)
+    (root / "assets" / "m").mkdir(parents=True)
+    (root / "twinreview.toml").write_text("")
+    files = []
+    for i, name in enumerate(PORTRAIT_REFERENCES):
+        p = root / "models" / "m" / "references" / f"ref{i}.jpg"
+        _portrait(name, 1000 + i).save(p, quality=90)
+        files.append(p)
+    for i in range(count):
+        p = root / "assets" / "m" / f"p{i:03d}.jpg"
+        _portrait(PORTRAIT_SOURCES[i % len(PORTRAIT_SOURCES)], i).save(p, quality=90)
+        files.append(p)
+    for p in files[:2]:
+        floor(p)
+    t0 = time.process_time()
+    for p in files:
+        floor(p)
+    floor_cpu = (time.process_time() - t0) / len(files)
+    # The face models load once per worker thread (bench_faces.py measures it): loaded first.
+    FaceEngine().scan_bytes(files[0].read_bytes())
+
+    def cold(faces: bool) -> tuple[float, dict[str, int]]:
+        with ThreadPoolExecutor(1) as pool:
+            service = make_scan_service(pool, ResultCache.in_memory(), faces=faces)
+            ws = Workspace.open(root)
+            t = time.process_time()
+            result = service.scan(ws)
+            return (time.process_time() - t) / len(files), dict(result.stats)
+
+    with_faces, stats = cold(True)
+    without, _ = cold(False)
+    return {
+        "portraits": count,
+        "portrait_floor_cpu_s": round(floor_cpu, 5),
+        "portrait_cold_cpu_s": round(with_faces, 5),
+        "portrait_cold_no_faces_cpu_s": round(without, 5),
+        "portrait_crop_stage_cpu_s": round(stats.get("crop_stage_cpu_us", 0) / 1e6 / len(files), 5),
+        "portrait_crop_candidates": stats.get("crop_candidates", 0),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jpegs", type=int, default=24)
     ap.add_argument("--pngs", type=int, default=6)
+    ap.add_argument("--portraits", type=int, default=12)
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -178,6 +250,9 @@ def main() -> None:
         png_cold_s = (
             scan_seconds(root, 1, ResultCache.in_memory()) / (len(pngs) + 1) if pngs else 0.0
         )
+        portraits = (
+            portrait_figures(Path(tmp), args.portraits) if args.portraits and FACES.is_dir() else {}
+        )
 
     rows = [
         ("naive imagehash.phash(Image.open(p)), 1 core", naive_s, ""),
@@ -223,9 +298,20 @@ def main() -> None:
             f"\n4 MP PNG, {len(pngs)} images: naive {naive_png * 1000:.1f} ms, "
             f"twinreview cold {png_cold_s * 1000:.1f} ms per image"
         )
+    if portraits:
+        pf = portraits["portrait_floor_cpu_s"]
+        print(
+            f"\n12 MP portraits, {portraits['portraits']} + {len(PORTRAIT_REFERENCES)} references, "
+            f"CPU per file: floor {pf * 1000:.1f} ms; cold scan with faces "
+            f"{portraits['portrait_cold_cpu_s'] * 1000:.1f} ms "
+            f"({portraits['portrait_cold_cpu_s'] / pf:.2f}x); without the face pass "
+            f"{portraits['portrait_cold_no_faces_cpu_s'] * 1000:.1f} ms; crop stage "
+            f"{portraits['portrait_crop_stage_cpu_s'] * 1000:.1f} ms"
+        )
     print(
         json.dumps(
             {
+                **portraits,
                 "images": n_jpeg,
                 "naive_s": round(naive_s, 5),
                 "cold_s": round(cold_s, 5),

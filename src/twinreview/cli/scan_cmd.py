@@ -85,7 +85,7 @@ def scan_workspace(ws: Workspace, *, no_cache: bool = False) -> ScanResult | Non
     line's last line of defence (exit 70, details in the log file).
     """
     cache = ResultCache.in_memory() if no_cache else ResultCache(default_cache_path())
-    bar = ProgressBar()
+    bar = ProgressBar(faces=ws.settings.likeness.enabled)
     try:
         with make_executor() as executor:
             service = make_scan_service(executor, cache)

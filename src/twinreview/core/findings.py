@@ -51,6 +51,7 @@ NEAR_COPY_OF_REFERENCE = "near_copy_of_reference"
 MATCHES_OTHER_MODEL = "matches_other_model"
 DUPLICATE_IN_BATCH = "duplicate_in_batch"
 RESUBMITTED_REJECTED = "resubmitted_rejected"
+POSSIBLE_COPY_OF_REFERENCE = "possible_copy_of_reference"
 UNKNOWN_MODEL = "unknown_model"
 BAD_SIDECAR = "bad_sidecar"
 NO_REFERENCES = "no_references"
@@ -97,6 +98,7 @@ DEFAULT_SEVERITY: Mapping[str, Severity] = {
     NEAR_COPY_OF_REFERENCE: Severity.BLOCK,
     MATCHES_OTHER_MODEL: Severity.BLOCK,
     RESUBMITTED_REJECTED: Severity.WARN,
+    POSSIBLE_COPY_OF_REFERENCE: Severity.WARN,
     DUPLICATE_IN_BATCH: Severity.INFO,
     UNREADABLE: Severity.BLOCK,
     UNKNOWN_MODEL: Severity.WARN,
@@ -199,6 +201,52 @@ def matches_other_model(
     )
     evidence = {"reference": reference, "model": model, **match}
     return _finding(severities, MATCHES_OTHER_MODEL, message, evidence)
+
+
+def possible_copy_of_reference(
+    severities: Mapping[str, Severity],
+    *,
+    reference: str,
+    model: str,
+    model_name: str | None,
+    distance: float,
+    box: Sequence[float],
+    reference_box: Sequence[float],
+) -> Finding:
+    """A face in the asset is near-identical to a reference photo's face, and no copy was found.
+
+    The geometry did not confirm a copy, yet the asset may be made from that photo (warped,
+    heavily retouched): never shown as clean.
+
+    Args:
+        severities: Severity per finding kind.
+        reference: The reference photo, workspace-relative.
+        model: Its model's id.
+        model_name: Her display name when she is another model than the asset's; None when
+            the photo is the asset's own model's.
+        distance: The face distance (0 = identical).
+        box: Where the face is in the asset (fractions).
+        reference_box: Where it is in the reference photo (fractions).
+    """
+    whose = (
+        "one of the model's own real photos"
+        if model_name is None
+        else f"a real photo of another model, {model_name},"
+    )
+    message = (
+        f"The face in this image is almost identical to the face in {whose} ({reference}): "
+        "this image may be made from that photo. Compare the two before approving."
+    )
+    evidence = {
+        "reference": reference,
+        "model": model,
+        "own_model": model_name is None,
+        "face_distance": round(distance, 4),
+        "box": [round(v, 4) for v in box],
+        "reference_box": [round(v, 4) for v in reference_box],
+        "verification": "not confirmed: no geometric copy was found",
+    }
+    return _finding(severities, POSSIBLE_COPY_OF_REFERENCE, message, evidence)
 
 
 def duplicate_in_batch(

@@ -78,6 +78,13 @@ far above the inlier threshold at half the cost of 512."""
 N_FEATURES = 400
 """At most this many ORB keypoints per image (the strongest)."""
 
+FINE_SIDE = 640
+FINE_FEATURES = 1000
+"""The working side and keypoints of a *fine* image (:meth:`Prepared.fine`): the side a crop is
+compared against. A crop down to 40 % of the area keeps about 40 % of the original's keypoints;
+the fine image has about as many keypoints per area of the crop as the crop has of itself, so a
+crop verifies as surely as a whole-frame copy (tests/test_crops.py)."""
+
 N_LEVELS = 8
 """ORB pyramid levels (scale factor 1.2): scale changes up to 3.6x, e.g. a letterboxed copy."""
 
@@ -122,16 +129,17 @@ F32Array = npt.NDArray[np.float32]
 F64Array = npt.NDArray[np.float64]
 
 
-def working_image(img: Image.Image) -> GreyArray:
-    """Return the grey working image of ``img``: its longest side scaled to :data:`WORK_SIDE`.
+def working_image(img: Image.Image, side: int = WORK_SIDE) -> GreyArray:
+    """Return the grey working image of ``img``: its longest side scaled to ``side``.
 
     Args:
         img: A decoded, EXIF-oriented Pillow image of any mode and size (an ``L`` image is
             used as it is).
+        side: :data:`WORK_SIDE`, or :data:`FINE_SIDE` for a fine image.
     """
     grey = img if img.mode == "L" else img.convert("L")
     w, h = grey.size
-    scale = WORK_SIDE / max(w, h)
+    scale = side / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     if size == (w, h):
         return np.asarray(grey, dtype=np.uint8)
@@ -166,13 +174,14 @@ class Features:
         return len(self.points)
 
 
-def features(grey: GreyArray, *, mirrored: bool = False) -> Features:
+def features(grey: GreyArray, *, mirrored: bool = False, n_features: int = N_FEATURES) -> Features:
     """Compute ORB features of a working image (see :func:`working_image`).
 
     Args:
         grey: 2-D uint8 array.
         mirrored: Describe the left-right mirror image instead (points stay in the
             coordinates of the image as it is).
+        n_features: At most this many keypoints (the strongest).
 
     Raises:
         ValueError: when ``grey`` is not a non-empty 2-D array.
@@ -182,11 +191,11 @@ def features(grey: GreyArray, *, mirrored: bool = False) -> Features:
         raise ValueError(f"a working image is a non-empty 2-D array, not shape {grey.shape}")
     h, w = grey.shape
     src = np.ascontiguousarray(grey[:, ::-1]) if mirrored else grey
-    orb = cv2.ORB.create(nfeatures=N_FEATURES, fastThreshold=FAST_THRESHOLD, nlevels=N_LEVELS)
+    orb = cv2.ORB.create(nfeatures=n_features, fastThreshold=FAST_THRESHOLD, nlevels=N_LEVELS)
     keypoints, desc = orb.detectAndCompute(src, None)
-    if len(keypoints) < N_FEATURES // 2:
+    if len(keypoints) < n_features // 2:
         orb = cv2.ORB.create(
-            nfeatures=N_FEATURES, fastThreshold=FAST_THRESHOLD_LOW, nlevels=N_LEVELS
+            nfeatures=n_features, fastThreshold=FAST_THRESHOLD_LOW, nlevels=N_LEVELS
         )
         keypoints, desc = orb.detectAndCompute(src, None)
     if desc is None or not keypoints:
@@ -215,14 +224,31 @@ class Prepared:
     both compute the mirrored features once, with the same result.
     """
 
-    def __init__(self, grey: GreyArray) -> None:
-        """Compute the features of ``grey`` (a :func:`working_image`)."""
+    def __init__(
+        self, grey: GreyArray, *, n_features: int = N_FEATURES, known: Features | None = None
+    ) -> None:
+        """Compute the features of ``grey`` (a :func:`working_image`).
+
+        Args:
+            grey: The working image.
+            n_features: At most this many keypoints.
+            known: Its features as is, when the caller computed them already.
+        """
         self.grey = grey
-        self.features = features(grey)
+        self.n_features = n_features
+        self.features = known if known is not None else features(grey, n_features=n_features)
         self.small = _small(grey)
         self.detail = _detail(self.small)
         self.usable = _usable(grey, self.small)
         self._mirrored: Features | None = None
+
+    @classmethod
+    def fine(cls, img: Image.Image) -> Prepared:
+        """A fine image: :data:`FINE_SIDE` px and :data:`FINE_FEATURES` keypoints.
+
+        The side a crop is verified against (the larger picture of a pair).
+        """
+        return cls(working_image(img, FINE_SIDE), n_features=FINE_FEATURES)
 
     @property
     def keypoints(self) -> int:
@@ -234,7 +260,7 @@ class Prepared:
         if not mirrored:
             return self.features
         if self._mirrored is None:
-            self._mirrored = features(self.grey, mirrored=True)
+            self._mirrored = features(self.grey, mirrored=True, n_features=self.n_features)
         return self._mirrored
 
 
@@ -261,6 +287,19 @@ class Verification:
     homography: Rows | None = None
     agreement: float | None = None
     keypoints: tuple[int, int] = (0, 0)
+
+    def confirms(self, min_inliers: int, min_agreement: float) -> bool:
+        """True when this is a derived copy (the one rule).
+
+        A transform with at least ``min_inliers`` inliers, under which at least
+        ``min_agreement`` (0-1) of the overlap agrees.
+        """
+        return (
+            self.homography is not None
+            and self.inliers >= min_inliers
+            and self.agreement is not None
+            and self.agreement >= min_agreement
+        )
 
     @property
     def possible(self) -> bool:
@@ -416,6 +455,37 @@ def match(query: Features, ref: Features) -> tuple[int, int, F64Array | None]:
     return int(mask.sum()), n, s_r_inv @ h @ s_q
 
 
+SUPPORT_TOLERANCE = 0.02
+"""Tolerance of :func:`support`, as a fraction of the frame."""
+
+
+def support(src: F32Array, dst: F32Array) -> int:
+    """How many point pairs (fractions) agree with one affine transform (RANSAC).
+
+    A cheap check of the matches a candidate was proposed by (see
+    :func:`twinreview.core.similarity.crop_candidates`): a copy's agree, chance matches scatter.
+    """
+    if len(src) < 3:
+        return 0
+    fit: tuple[Any, Any] = cv2.estimateAffine2D(
+        np.ascontiguousarray(src, dtype=np.float32).reshape(-1, 1, 2),
+        np.ascontiguousarray(dst, dtype=np.float32).reshape(-1, 1, 2),
+        method=cv2.RANSAC,
+        ransacReprojThreshold=SUPPORT_TOLERANCE,
+        maxIters=500,
+        confidence=0.99,
+        refineIters=0,
+    )
+    affine, mask = fit
+    if affine is None or mask is None:
+        return 0
+    h = np.vstack([np.asarray(affine, dtype=np.float64), [0.0, 0.0, 1.0]])
+    det = float(np.linalg.det(h[:2, :2]))
+    if not np.all(np.isfinite(h)) or not 1 / MAX_SCALE**2 <= abs(det) <= MAX_SCALE**2:
+        return 0
+    return int(mask.sum())
+
+
 def _to_pixels(w: int, h: int) -> F64Array:
     """Fractions to pixel coordinates (pixel x covers [x - 0.5, x + 0.5])."""
     return np.array([[w, 0.0, -0.5], [0.0, h, -0.5], [0.0, 0.0, 1.0]])
@@ -541,7 +611,7 @@ def verify(
             continue
         agree = agreement(query, ref, h) if inliers >= min_inliers else None
         v = Verification(inliers, n, mirrored, _rows(h), agree, keypoints)
-        if agree is not None and agree >= min_agreement:
+        if v.confirms(min_inliers, min_agreement):
             return v
         tried.append(v)
     return max(tried, key=lambda v: (v.agreement or 0.0, v.inliers))

@@ -13,10 +13,13 @@ API (what the scan service calls)::
         m = similarity.decide(c, v, th)           # Match or None
 
 Candidates come from the hash stages of :mod:`twinreview.core.hashjoin` (a bucketed join
-of region hashes, then the best alignment of each pair). Hashes alone do not decide a
-candidate: on portraits (centred heads on similar backdrops) they would raise false blocks.
-A candidate becomes a finding when geometric verification confirms it (:func:`decide`,
-:mod:`twinreview.core.geometry`), or when it is clear-cut (within ``clear_cut`` /
+of region hashes, then the best alignment of each pair), and, for crops, outpaintings and heavy
+mixes whose hashes move as far as an unrelated photo's, from the local features
+(:func:`crop_candidates`, :func:`self_crop_candidates`: an ORB descriptor index,
+:mod:`twinreview.core.featureindex`), verified against the reference's fine image. Hashes
+alone do not decide a candidate: on portraits (centred heads on similar backdrops) they would
+raise false blocks. A candidate becomes a finding when geometric verification confirms it
+(:func:`decide`, :mod:`twinreview.core.geometry`), or when it is clear-cut (within ``clear_cut`` /
 ``clear_cut_dhash`` bits: no two different photos of the face corpus come near), or, for a
 picture with too few keypoints to verify, by the hash rule of :meth:`Candidate.hash_match`.
 
@@ -37,14 +40,16 @@ Perceptual hashes find derived copies, not identity: never present a match as "s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from twinreview.core import geometry, hashing, hashjoin
+from twinreview.core import featureindex, geometry, hashing, hashjoin
+from twinreview.core.copyevidence import CopyEvidence
 from twinreview.core.hashing import Fingerprint
 
 IGNORED_KEYS = frozenset({"undecided", "detail_bits", "detail_segments"})
@@ -112,6 +117,10 @@ class SimilarityThresholds:
                 f"similarity.candidate ({self.candidate})"
             )
 
+    def confirms(self, v: geometry.Verification) -> bool:
+        """True when the verification confirms a copy under these thresholds."""
+        return v.confirms(self.min_inliers, self.min_agreement / 100)
+
     @classmethod
     def from_config(cls, table: Mapping[str, Any] | None) -> SimilarityThresholds:
         """Build thresholds from the ``[similarity]`` table; missing keys keep defaults.
@@ -147,14 +156,14 @@ class Match:
         ref: Index into the reference sequence.
         distance: The deciding Hamming distance in bits.
         mirrored: True when the query is a mirror image of the reference.
-        evidence: JSON-serialisable facts: hash, distance, threshold, mirrored, ...
+        evidence: Why (:class:`~twinreview.core.copyevidence.CopyEvidence`).
     """
 
     query: int
     ref: int
     distance: int
     mirrored: bool
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: CopyEvidence = field(default_factory=CopyEvidence)
 
 
 @dataclass(frozen=True)
@@ -165,44 +174,6 @@ class MatchResult:
 
 
 # --- The hash rule ---------------------------------------------------------------------
-
-
-def _decide(
-    aligned: hashjoin.Aligned,
-    queries: Sequence[Fingerprint],
-    refs: Sequence[Fingerprint],
-    th: SimilarityThresholds,
-) -> MatchResult:
-    """The pairs of ``aligned`` that the hash rule calls copies."""
-    strong = aligned.phash <= th.strong
-    is_match = strong | ((aligned.phash <= th.match) & (aligned.dhash <= th.match_dhash))
-    matches = []
-
-    for i in np.flatnonzero(is_match):
-        q, r = int(aligned.q[i]), int(aligned.r[i])
-        mirrored = bool(aligned.mirrored[i])
-        box = int(aligned.box[i])
-        matches.append(
-            Match(
-                query=q,
-                ref=r,
-                distance=int(aligned.phash[i]),
-                mirrored=mirrored,
-                evidence={
-                    "hash": "phash_region",
-                    "distance": int(aligned.phash[i]),
-                    "threshold": th.strong if strong[i] else th.match,
-                    "mirrored": mirrored,
-                    "dhash_distance": int(aligned.dhash[i]),
-                    "dhash_threshold": None if strong[i] else th.match_dhash,
-                    "reference_region": list(hashing.grid_box(box)),
-                    "whole_frame_phash_distance": hashjoin.whole_frame(
-                        queries[q], refs[r], mirrored
-                    ),
-                },
-            )
-        )
-    return MatchResult(matches)
 
 
 def match(
@@ -224,10 +195,16 @@ def match(
         The pairs the hash rule calls copies.
     """
     th = thresholds or SimilarityThresholds()
-    aligned = hashjoin.align_candidates(queries, refs, th, False, executor)
-    if aligned is None:
-        return MatchResult([])
-    return _decide(aligned, queries, refs, th)
+    found = _candidate_list(
+        hashjoin.align_candidates(queries, refs, th, False, executor), queries, refs
+    )
+    return MatchResult(
+        [
+            Match(c.query, c.ref, c.distance, c.mirrored, c.hash_rule(th))
+            for c in found
+            if c.hash_match(th)
+        ]
+    )
 
 
 # --- Candidates for geometric verification ------------------------------------------
@@ -245,6 +222,9 @@ class Candidate:
         mirrored: True when the query's mirrored probe aligned best.
         box: The reference's grid box of the best alignment (see :func:`hashing.grid_box`).
         whole_frame: Whole-frame pHash bits (in the same orientation).
+        votes: For a pair the local features found (:func:`crop_candidates`): how many
+            features of the query voted for the reference; None for a pair the hashes found.
+        support: How many of those votes agree on where the query lies in the reference.
     """
 
     query: int
@@ -254,6 +234,8 @@ class Candidate:
     mirrored: bool
     box: int
     whole_frame: int
+    votes: int | None = None
+    support: int | None = None
 
     def clear_cut(self, th: SimilarityThresholds) -> bool:
         """True when the hashes are so close that no verification is needed."""
@@ -265,14 +247,28 @@ class Candidate:
             self.distance <= th.match and self.dhash_distance <= th.match_dhash
         )
 
-    def hash_evidence(self) -> dict[str, Any]:
-        """What the hashes found, JSON-serialisable."""
-        return {
-            "distance": self.distance,
-            "dhash_distance": self.dhash_distance,
-            "reference_region": list(hashing.grid_box(self.box)),
-            "whole_frame_phash_distance": self.whole_frame,
-        }
+    def evidence(self, **more: Any) -> CopyEvidence:
+        """What the hashes found, and ``more`` (the verification's fields)."""
+        return CopyEvidence(
+            distance=self.distance,
+            dhash_distance=self.dhash_distance,
+            mirrored=self.mirrored,
+            reference_region=hashing.grid_box(self.box),
+            whole_frame_phash_distance=self.whole_frame,
+            candidate="hashes" if self.votes is None else "local features",
+            votes=self.votes,
+            support=self.support,
+            **more,
+        )
+
+    def hash_rule(self, th: SimilarityThresholds, **more: Any) -> CopyEvidence:
+        """The evidence of a pair the hash rule (:meth:`hash_match`) calls a copy."""
+        strong = self.distance <= th.strong
+        return self.evidence(
+            threshold=th.strong if strong else th.match,
+            dhash_threshold=None if strong else th.match_dhash,
+            **more,
+        )
 
 
 def _candidate_list(
@@ -339,6 +335,186 @@ def self_candidates(
     return [best[k] for k in sorted(best)]
 
 
+DescriptorArray = npt.NDArray[np.uint8]
+
+
+def _aligned_candidates(
+    pairs: Sequence[tuple[int, int, int]],
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+) -> list[Candidate]:
+    """(query, ref, votes) pairs as candidates, with their hash alignment for the evidence."""
+    if not pairs:
+        return []
+    q_idx = np.array([p[0] for p in pairs], dtype=np.intp)
+    r_idx = np.array([p[1] for p in pairs], dtype=np.intp)
+    used, r_pos = np.unique(r_idx, return_inverse=True)
+    al = hashjoin.align(
+        q_idx,
+        r_pos.astype(np.intp),
+        np.stack([fp.probes for fp in queries]),
+        np.stack([fp.probe_dhashes for fp in queries]),
+        np.stack([refs[int(i)].grid for i in used]),
+        np.stack([refs[int(i)].grid_dhash for i in used]),
+    )
+    out = _candidate_list(replace(al, r=r_idx), queries, refs)
+    return [replace(c, votes=p[2]) for c, p in zip(out, pairs, strict=True)]
+
+
+Keypoints = tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]
+"""ORB descriptors (n, 32) and their positions (n, 2), in fractions of the image as it is."""
+
+_NO_KEYPOINTS: Keypoints = (np.zeros((0, 32), np.uint8), np.zeros((0, 2), np.float32))
+
+MIN_SUPPORT = 12
+"""Votes of a crop candidate that must agree with one affine transform (placed by the voting
+descriptors' positions) for it to be verified: a copy's votes agree (34 or more on the crops of
+the face corpus, down to 6-14 on plain pictures), chance votes scatter (up to 10 between centred
+portraits of different people, whose eyes and mouths sit alike)."""
+
+
+def _supported(
+    index: featureindex.FeatureIndex,
+    votes: featureindex.Votes,
+    query_keypoints: Sequence[Keypoints],
+    indexed_points: npt.NDArray[np.float32],
+    *,
+    relative: float,
+) -> list[tuple[int, int, int, int]]:
+    """(query, indexed image, votes, support) of the candidates whose votes agree on a place.
+
+    The best-voted images of each query (:func:`featureindex.candidates`, more of them than
+    are kept) are checked with :func:`geometry.support`; at most
+    :data:`featureindex.PER_QUERY` per query are kept, the best supported first.
+    """
+    query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
+    owner = featureindex.owners([k[0] for k in query_keypoints])
+    groups = index.grouped(votes, owner)
+    found: dict[int, list[tuple[int, int, int]]] = {}
+    for q, image, n in featureindex.candidates(
+        votes, per_query=3 * featureindex.PER_QUERY, relative=relative
+    ):
+        at = groups[q, image]
+        n_ok = geometry.support(query_points[votes.voter[at]], indexed_points[votes.voted[at]])
+        if n_ok >= MIN_SUPPORT:
+            found.setdefault(q, []).append((n_ok, n, image))
+    out = []
+    for q in sorted(found):
+        best = sorted(found[q], reverse=True)[: featureindex.PER_QUERY]
+        out += [(q, image, n, n_ok) for n_ok, n, image in best]
+    return out
+
+
+def rebuild(
+    found: Sequence[tuple[int, int, int, int, bool]],
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+) -> list[Candidate]:
+    """Local-feature candidates rebuilt from their figures (as :func:`figures` gives them).
+
+    The figures: (query, ref, votes, support, mirrored), as cached.
+    """
+    out = _aligned_candidates([(q, r, n) for q, r, n, _s, _m in found], queries, refs)
+    return [replace(c, support=f[3], mirrored=f[4]) for c, f in zip(out, found, strict=True)]
+
+
+def figures(cands: Sequence[Candidate]) -> list[tuple[int, int, int, int, bool]]:
+    """The (query, ref, votes, support, mirrored) of local-feature candidates, for a cache."""
+    return [(c.query, c.ref, c.votes or 0, c.support or 0, c.mirrored) for c in cands]
+
+
+def crop_candidates(
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
+    query_keypoints: Sequence[Keypoints | None],
+    ref_keypoints: Sequence[tuple[Keypoints | None, Keypoints | None]],
+    *,
+    skip: Set[tuple[int, int]] = frozenset(),
+) -> list[Candidate]:
+    """Pairs the local features find (:mod:`twinreview.core.featureindex`), to be verified.
+
+    What whole-frame and region hashes miss: a crop down to 40 % of the area, an outpainted
+    copy, a crop mixed with rotation and a label. A pair is proposed when many descriptors of
+    the asset vote for the reference (a ratio test over all references) and the votes agree on
+    where the asset lies in it (:data:`MIN_SUPPORT`). ``Candidate.mirrored`` is the orientation
+    of the reference's features that was proposed.
+
+    Args:
+        queries: Fingerprints of the assets.
+        refs: Fingerprints of the references.
+        query_keypoints: Each asset's keypoints (of its working image), or None.
+        ref_keypoints: Each reference's keypoints (of its fine image) as is and mirrored.
+        skip: (query, ref) pairs the hashes proposed already.
+
+    Returns:
+        Candidates sorted by query, then reference; at most :data:`featureindex.PER_QUERY`
+        references per query.
+    """
+    if not queries or not refs:
+        return []
+    indexed = [k if k is not None else _NO_KEYPOINTS for pair in ref_keypoints for k in pair]
+    index = featureindex.FeatureIndex.build([k[0] for k in indexed])
+    qk = [k if k is not None else _NO_KEYPOINTS for k in query_keypoints]
+    votes = index.votes([k[0] for k in qk], shared=featureindex.SHARED_REFERENCES)
+    points = np.concatenate([k[1] for k in indexed]).reshape(-1, 2)
+    best: dict[tuple[int, int], tuple[int, int, bool]] = {}
+    for q, image, n, n_ok in _supported(index, votes, qk, points, relative=featureindex.RELATIVE):
+        r, mirrored = divmod(image, 2)
+        if (q, r) not in skip and ((q, r) not in best or n_ok > best[q, r][1]):
+            best[q, r] = (n, n_ok, bool(mirrored))
+    pairs = [(q, r, best[q, r][0]) for q, r in sorted(best)]
+    out = _aligned_candidates(pairs, queries, refs)
+    return [
+        replace(c, mirrored=best[c.query, c.ref][2], support=best[c.query, c.ref][1]) for c in out
+    ]
+
+
+FINE_LOOK_INLIERS = 8
+"""A crop candidate that the query's working image cannot confirm, but that keeps at least
+this many inliers, is verified again from a fine image of the query too (a plain or soft
+picture has few keypoints at working size). Different photos keep at most about 10
+(tests/benchmarks/RESULTS.md): a few are looked at twice, none is confirmed."""
+
+
+def worth_a_fine_look(v: geometry.Verification | None) -> bool:
+    """True when a crop candidate's unconfirmed verification is worth repeating finer.
+
+    It kept :data:`FINE_LOOK_INLIERS`, or the working image had too few keypoints to verify.
+    """
+    return v is not None and (not v.possible or v.inliers >= FINE_LOOK_INLIERS)
+
+
+def self_crop_candidates(
+    fingerprints: Sequence[Fingerprint],
+    keypoints: Sequence[Keypoints | None],
+    *,
+    skip: Set[tuple[int, int]] = frozenset(),
+) -> list[Candidate]:
+    """Crop candidates within one batch: each unordered pair once (smaller index first).
+
+    Args:
+        fingerprints: The assets' fingerprints.
+        keypoints: Their keypoints (of their working images, as is), or None.
+        skip: Unordered pairs (smaller index first) the hashes proposed already.
+    """
+    if len(fingerprints) < 2:
+        return []
+    kp = [k if k is not None else _NO_KEYPOINTS for k in keypoints]
+    index = featureindex.FeatureIndex.build([k[0] for k in kp])
+    votes = index.votes([k[0] for k in kp], exclude_self=True, shared=featureindex.SHARED_BATCH)
+    points = np.concatenate([k[1] for k in kp]).reshape(-1, 2)
+    # A batch may hold several copies of one photo, each drawing votes: a lower bar relative
+    # to a query's best image than among references.
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+    for q, r, n, n_ok in _supported(index, votes, kp, points, relative=featureindex.RELATIVE_BATCH):
+        key = (min(q, r), max(q, r))
+        if key not in skip and (key not in best or n_ok > best[key][1]):
+            best[key] = (n, n_ok)
+    pairs = [(a, b, n) for (a, b), (n, _ok) in sorted(best.items())]
+    out = _aligned_candidates(pairs, fingerprints, fingerprints)
+    return [replace(c, support=best[c.query, c.ref][1]) for c in out]
+
+
 def reverse(cand: Candidate, fingerprints: Sequence[Fingerprint]) -> Candidate:
     """A batch candidate seen from its other side, for that side's own hash evidence.
 
@@ -397,46 +573,47 @@ def decide(
     """
     th = thresholds or SimilarityThresholds()
     if cand.clear_cut(th):
-        evidence: dict[str, Any] = {
-            "hash": "phash_region",
-            "threshold": th.clear_cut,
-            "mirrored": cand.mirrored,
-            "dhash_threshold": th.clear_cut_dhash,
-            **cand.hash_evidence(),
-            "verification": "not needed: clear-cut hash match",
-        }
+        evidence = cand.evidence(
+            threshold=th.clear_cut,
+            dhash_threshold=th.clear_cut_dhash,
+            verification="not needed: clear-cut hash match",
+        )
         return Match(cand.query, cand.ref, cand.distance, cand.mirrored, evidence)
     if verification is None or not verification.possible:
         if not cand.hash_match(th):
             return None
-        strong = cand.distance <= th.strong
         why = unverified if verification is None else "too few keypoints to verify"
-        evidence = {
-            "hash": "phash_region",
-            "threshold": th.strong if strong else th.match,
-            "mirrored": cand.mirrored,
-            "dhash_threshold": None if strong else th.match_dhash,
-            **cand.hash_evidence(),
-            "verification": f"not possible: {why}",
-            "keypoints": None if verification is None else list(verification.keypoints),
-        }
+        evidence = cand.hash_rule(
+            th,
+            verification=f"not possible: {why}",
+            keypoints=None if verification is None else verification.keypoints,
+        )
         return Match(cand.query, cand.ref, cand.distance, cand.mirrored, evidence)
     v = verification
-    if v.inliers < th.min_inliers or v.agreement is None:
+    if not th.confirms(v):
         return None
-    if v.agreement * 100 < th.min_agreement:
-        return None
-    evidence = {
-        "hash": "phash_region",
+    evidence = replace(cand.evidence(), **verified(v, th))
+    return Match(cand.query, cand.ref, cand.distance, v.mirrored, evidence)
+
+
+def verified(v: geometry.Verification, th: SimilarityThresholds) -> dict[str, Any]:
+    """The evidence fields of a geometric verification.
+
+    The transform only when it places the asset (at least ``min_inliers`` inliers).
+    """
+    placed = v.homography is not None and v.inliers >= th.min_inliers
+    return {
+        "verification": "geometry" if th.confirms(v) else "not confirmed by geometry",
         "mirrored": v.mirrored,
-        **cand.hash_evidence(),
-        "verification": "geometry",
         "inliers": v.inliers,
         "min_inliers": th.min_inliers,
         "agreement": v.agreement,
         "min_agreement": th.min_agreement / 100,
-        "homography": [list(r) for r in v.homography] if v.homography else None,
-        "asset_region": v.asset_region(),
-        "keypoints": list(v.keypoints),
+        "homography": v.homography if placed else None,
+        "asset_region": _corners(v.asset_region()) if placed else None,
+        "keypoints": v.keypoints,
     }
-    return Match(cand.query, cand.ref, cand.distance, v.mirrored, evidence)
+
+
+def _corners(region: list[list[float]] | None) -> tuple[tuple[float, float], ...] | None:
+    return None if region is None else tuple((float(x), float(y)) for x, y in region)

@@ -8,11 +8,16 @@ is ever downloaded. In a frozen app the two files sit in ``face_recognition_mode
 the bundle; ``TWINREVIEW_FACE_MODELS`` names another folder holding them.
 
 Detection strategy (measured on the shared face corpus and on full-length shots whose face is 5%
-of the image height): detect cheaply on the image reduced to at most 1024 px on its long side,
-without upsampling (50-70 ms); only when that finds no face, detect again on the image at twice
-that size (taken from the original's pixels where it has them, otherwise dlib's pyramid
-upsampling), which finds faces down to about 40 px of the reduced image. Each face is then
-aligned on 5 landmarks and described by 128 numbers (about 80 ms per face on one core).
+of the image height): the quick pass (:meth:`FaceEngine.locate`) runs on the reduced decode the
+scan already made for its hashes (a 12 MP JPEG decoded at 1/8, about 500 px; 12-17 ms), so a
+photo is decoded once for both; it is accepted when every face it finds is at least
+:data:`QUICK_MIN_FACE` px there (its chip is not enlarged much). Otherwise the full passes run:
+the image reduced to at most 1024 px on its long side, without upsampling (50-70 ms), and only
+when that finds no face, at twice that size (taken from the original's pixels where it has them,
+otherwise dlib's pyramid upsampling), which finds faces down to about 40 px of the reduced
+image. Each face is then aligned on 5 landmarks into a 150 px chip, and described by 128 numbers
+(:meth:`FaceEngine.describe`, about 75 ms per face on one core: the costly step, left for the
+face pass).
 
 dlib's detector and network are not safe to share between threads: each face pass borrows a
 loaded set from a small pool (at most ``MAX_SETS``) and gives it back. The engine never raises
@@ -22,24 +27,33 @@ with an ``error``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from twinreview.core import hashing
 from twinreview.core.imageio import ImageLoadError, load_image
-from twinreview.core.likeness import Face, FaceScan
+from twinreview.core.likeness import Box, Face, FaceScan
 
 _log = logging.getLogger(__name__)
 
 # Bump when the detection strategy, the sizes or the stored fields change.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
+
+QUICK_MIN_SIDE = hashing.MIN_SIDE  # the quick pass runs on the scan's own decode (its short side)
+QUICK_SIDE = 640  # px: the quick pass detects on at most this long a side
+QUICK_MIN_FACE = 80  # px: a face found smaller than this in the quick pass is looked for larger
+CHIP_SIZE = 150  # the descriptor's input
 
 DETECT_SIDE = 1024  # long side of the cheap first pass
 UPSAMPLE_FACTOR = 2  # the second pass, only when the first found nothing
@@ -135,6 +149,32 @@ def _give_back(model_dir: Path, models: _Models) -> None:
         _POOL.notify()
 
 
+class _ModelsUnavailable(Exception):
+    """The model files could not be loaded (the message says why)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Located:
+    """Faces found and aligned, not yet described.
+
+    Attributes:
+        chips: Each face's aligned chip (``CHIP_SIZE`` px square, RGB uint8), best first.
+        boxes: Where each face is (fractions of the image).
+        scores: The detector's confidence per face.
+        upsampled: Found by an enlarged pass.
+    """
+
+    chips: tuple[np.ndarray[Any, Any], ...]
+    boxes: tuple[Box, ...]
+    scores: tuple[float, ...]
+    upsampled: bool = False
+
+    @property
+    def nbytes(self) -> int:
+        """Memory the chips take."""
+        return sum(c.nbytes for c in self.chips)
+
+
 class FaceEngine:
     """Finds faces and computes their embeddings. Build once; safe to use from many threads.
 
@@ -176,17 +216,113 @@ class FaceEngine:
         return f"faces/{ENGINE_VERSION}/dlib-{lib}/{DETECT_SIDE}x{UPSAMPLE_FACTOR}"
 
     def scan_bytes(
-        self, data: bytes, *, width: int | None = None, height: int | None = None
+        self,
+        data: bytes,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        quick: bool = True,
     ) -> FaceScan:
         """The faces in an image file's bytes. Never raises.
+
+        The quick pass (:meth:`locate`) on the scan's own reduced decode; when it finds no
+        face, or one too small to describe from that decode, the full passes on larger decodes.
 
         Args:
             data: The file's bytes.
             width: The original's width, when known (lets JPEG decoding stop at the size needed).
             height: The original's height, when known.
+            quick: Try the quick pass first; False when it ran already (in the scan's first
+                phase) and found nothing usable.
         """
         if self._problem is not None:
             return FaceScan(error=self._problem)
+        if not quick and width and height:
+            return self._full(data, width, height)
+        try:
+            small = load_image(data, min_side=QUICK_MIN_SIDE)
+        except ImageLoadError as exc:
+            return FaceScan(error=f"the image could not be read ({exc})")
+        located = self.locate(small.image)
+        if isinstance(located, FaceScan):
+            return located
+        if located is not None:
+            return self.describe(located)
+        return self._full(data, small.width, small.height)
+
+    def locate(self, image: Image.Image) -> Located | FaceScan | None:
+        """The quick pass: find and align the faces of an already decoded image. Never raises.
+
+        The scan runs it on the decode it made for the hashes, so a photo is decoded once for
+        both. Describing the faces (:meth:`describe`) is the costly step, left for later.
+
+        Returns:
+            The located faces; None when there is none, or one is smaller than
+            :data:`QUICK_MIN_FACE` px here (then :meth:`scan_bytes` looks on larger decodes);
+            a FaceScan with the error when the models cannot be used.
+        """
+        if self._problem is not None:
+            return FaceScan(error=self._problem)
+        try:
+            with self._models() as m:
+                arr = np.asarray(image.convert("RGB"))
+                grey = image.convert("L")
+                scale = 1.0
+                if max(grey.size) > QUICK_SIDE:
+                    # A larger decode (a reference photo's, a PNG's): detected reduced, the
+                    # chips taken from the full decode.
+                    scale = max(grey.size) / QUICK_SIDE
+                    grey = grey.resize(
+                        (round(grey.width / scale), round(grey.height / scale)),
+                        Image.Resampling.BILINEAR,
+                        reducing_gap=2.0,
+                    )
+                rects, scores, _ = m.detector.run(np.asarray(grey), 0, DETECT_THRESHOLD)
+                if not len(rects) or min(r.width() for r in rects) < QUICK_MIN_FACE:
+                    return None
+                if scale != 1.0:
+                    dlib = _dlib()
+                    rects = [
+                        dlib.rectangle(
+                            round(r.left() * scale),
+                            round(r.top() * scale),
+                            round((r.right() + 1) * scale) - 1,
+                            round((r.bottom() + 1) * scale) - 1,
+                        )
+                        for r in rects
+                    ]
+                return self._align(m, arr, rects, scores, False)
+        except _ModelsUnavailable as exc:
+            return FaceScan(error=str(exc))
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            _log.warning("face detection failed", exc_info=exc)
+            return FaceScan(error=f"face detection failed ({exc})")
+
+    def describe(self, located: Located) -> FaceScan:
+        """The embeddings of located faces (about 70 ms per face on one core). Never raises."""
+        if self._problem is not None:
+            return FaceScan(error=self._problem)
+        try:
+            with self._models() as m:
+                faces = tuple(
+                    Face(
+                        box,
+                        np.asarray(m.net.compute_face_descriptor(chip, 0), dtype=np.float32),
+                        score,
+                    )
+                    for chip, box, score in zip(
+                        located.chips, located.boxes, located.scores, strict=True
+                    )
+                )
+                return FaceScan(faces, None, located.upsampled)
+        except _ModelsUnavailable as exc:
+            return FaceScan(error=str(exc))
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            _log.warning("face description failed", exc_info=exc)
+            return FaceScan(error=f"face detection failed ({exc})")
+
+    def _full(self, data: bytes, width: int, height: int) -> FaceScan:
+        """The full passes: at :data:`DETECT_SIDE`, then enlarged."""
         try:
             loaded = load_image(data, **_load_sizes(width, height, DETECT_SIDE))
         except ImageLoadError as exc:
@@ -204,59 +340,68 @@ class FaceEngine:
             return self._scan(loaded.image, load_big)
         return self._scan(loaded.image, None)
 
-    def _scan(self, small: Image.Image, load_big: Any) -> FaceScan:
+    @contextlib.contextmanager
+    def _models(self) -> Iterator[_Models]:
         assert self._dir is not None
         try:
             models = _borrow(self._dir)
         except (RuntimeError, OSError, ImportError) as exc:
-            return FaceScan(error=f"the face model files could not be loaded ({exc})")
+            raise _ModelsUnavailable(f"the face model files could not be loaded ({exc})") from None
         try:
-            return self._detect(models, small, load_big)
-        except (RuntimeError, ValueError, MemoryError) as exc:
-            _log.warning("face detection failed", exc_info=exc)  # a finding says it in a line
-            return FaceScan(error=f"face detection failed ({exc})")
+            yield models
         finally:
             _give_back(self._dir, models)
 
-    def _detect(self, m: _Models, small: Image.Image, load_big: Any) -> FaceScan:
+    def _scan(self, small: Image.Image, load_big: Any) -> FaceScan:
+        try:
+            with self._models() as m:
+                located = self._detect(m, small, load_big)
+        except _ModelsUnavailable as exc:
+            return FaceScan(error=str(exc))
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            _log.warning("face detection failed", exc_info=exc)  # a finding says it in a line
+            return FaceScan(error=f"face detection failed ({exc})")
+        return self.describe(located)
+
+    def _detect(self, m: _Models, small: Image.Image, load_big: Any) -> Located:
         # The detector runs on grey levels (a fifth cheaper than on colour, the same faces on
         # the corpus); the descriptor needs the colour image.
         arr = np.asarray(small.convert("RGB"))
-        w, h = small.size
         rects, scores, _ = m.detector.run(np.asarray(small.convert("L")), 0, DETECT_THRESHOLD)
         if len(rects):
-            return FaceScan(self._describe(m, arr, rects, scores, w, h), None, False)
+            return self._align(m, arr, rects, scores, False)
         big = load_big() if load_big is not None else None
         if big is not None:
             big_arr = np.asarray(big.convert("RGB"))
-            bw, bh = big.size
             rects, scores, _ = m.detector.run(np.asarray(big.convert("L")), 0, DETECT_THRESHOLD)
-            return FaceScan(self._describe(m, big_arr, rects, scores, bw, bh), None, True)
+            return self._align(m, big_arr, rects, scores, True)
         # No larger original: let dlib enlarge the image (pyramid up) for the second pass.
         rects, scores, _ = m.detector.run(
             np.asarray(small.convert("L")), UPSAMPLE_FACTOR // 2, DETECT_THRESHOLD
         )
-        return FaceScan(self._describe(m, arr, rects, scores, w, h), None, True)
+        return self._align(m, arr, rects, scores, True)
 
     @staticmethod
-    def _describe(
-        m: _Models, arr: np.ndarray[Any, Any], rects: Any, scores: Any, w: int, h: int
-    ) -> tuple[Face, ...]:
-        faces: list[Face] = []
+    def _align(
+        m: _Models, arr: np.ndarray[Any, Any], rects: Any, scores: Any, upsampled: bool
+    ) -> Located:
+        """Each face's landmarks and its aligned chip (what the descriptor reads), best first."""
+        h, w = arr.shape[:2]
+        chips, boxes, kept = [], [], []
         for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
             shape = m.shape(arr, rect)
-            emb = np.asarray(
-                m.net.compute_face_descriptor(arr, shape, 0, CHIP_PADDING), dtype=np.float32
-            )
+            chips.append(np.asarray(_dlib().get_face_chip(arr, shape, CHIP_SIZE, CHIP_PADDING)))
             # Rounded as the cache stores them, so a fresh scan and a cached one agree exactly.
-            box = (
-                _clamp(rect.left() / w),
-                _clamp(rect.top() / h),
-                _clamp((rect.right() + 1) / w),
-                _clamp((rect.bottom() + 1) / h),
+            boxes.append(
+                (
+                    _clamp(rect.left() / w),
+                    _clamp(rect.top() / h),
+                    _clamp((rect.right() + 1) / w),
+                    _clamp((rect.bottom() + 1) / h),
+                )
             )
-            faces.append(Face(box, emb, round(float(score), 4)))
-        return tuple(faces)
+            kept.append(round(float(score), 4))
+        return Located(tuple(chips), tuple(boxes), tuple(kept), upsampled)
 
 
 def _clamp(v: float) -> float:

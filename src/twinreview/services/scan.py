@@ -5,13 +5,15 @@ The scan has three phases, each reported through ``progress``, each in its own m
 1. **analyse** (:mod:`twinreview.services.scan_analyse`): every reference photo and asset is read
    once, hashed, decoded once, fingerprinted and (assets) inspected for disclosure, into a
    :class:`~twinreview.services.scan_model.Corpus`. Unchanged files are not read at all: their
-   results come from the content-keyed cache.
+   results come from the content-keyed cache. With a face engine, the faces are located on the
+   same decode (the quick pass).
 2. **match** (:mod:`twinreview.services.scan_match`): assets against all references and against
    each other, vectorised in :mod:`twinreview.core.similarity`: the hashes find candidate pairs,
    and each candidate is verified geometrically (:mod:`twinreview.services.scan_verify`) before
    it becomes a finding; assets against what reviewers rejected before. Verdicts are cached per
    pair of contents, so a rescan verifies nothing again. Then the face pass
-   (:mod:`twinreview.services.scan_likeness`), when a face engine is given.
+   (:mod:`twinreview.services.scan_likeness`), when a face engine is given: its progress carries
+   what is known already (``ScanProgress.known``: copies, disclosure), usable before it ends.
 3. **findings** (here): matches, likeness, disclosure and file problems become
    :class:`~twinreview.core.findings.Finding` objects (the factories of
    :mod:`twinreview.core.findings`) with the severities of the workspace's settings
@@ -36,7 +38,7 @@ from twinreview.core import findings as make
 from twinreview.core import geometry, similarity
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.likeness import Likeness
+from twinreview.core.likeness import Likeness, near_identical
 from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sidecar
 from twinreview.services.cache import ResultCache
 from twinreview.services.faces import FaceEngine
@@ -159,7 +161,7 @@ class ScanService:
         rejected_provider: Callable[[Workspace], Sequence[RejectedAsset]] | None = None,
         face_engine: FaceEngine | None = None,
     ) -> None:
-        self._analyser = Analyser(executor, cache)
+        self._analyser = Analyser(executor, cache, face_engine)
         self._verifier = GeometryVerifier(executor, cache)
         self._matcher = Matcher(self._verifier, cache)
         self._faces = FacePass(executor, cache, face_engine) if face_engine else None
@@ -186,13 +188,20 @@ class ScanService:
         items = list(ws.walk_assets())
         assets = [a for a in items if isinstance(a, AssetRef)]
         skipped = [s for s in items if isinstance(s, SkippedPath)]
-        corpus, stats = self._analyser.corpus(refs, assets, inspector, report, stop)
+        corpus, stats = self._analyser.corpus(
+            refs,
+            assets,
+            inspector,
+            report,
+            stop,
+            faces=self._faces is not None and settings.likeness.enabled,
+        )
         if corpus is None:
             return _cancelled(ws, stats)
 
         rejected = list(self._rejected_provider(ws)) if self._rejected_provider else []
         names = {mid: m.display_name for mid, m in ws.models.items()}
-        found = self._matcher.findings(corpus, settings, names, rejected, report, stop)
+        found = self._matcher.findings(corpus, settings, names, rejected, report, stop, stats)
         if stop.is_set():
             return _cancelled(ws, stats)
         notices = [
@@ -205,18 +214,40 @@ class ScanService:
                 notices.append(f"model {mid!r} has no reference photos: similarity not checked")
         likeness: dict[int, Likeness] = {}
         if self._faces is not None and settings.likeness.enabled:
+            # What is known before the face pass (copies, disclosure) goes out with its
+            # progress, so that a reviewer can use it while the faces are checked.
+            known = self._result(ws, corpus, found, {}, inspector, skipped, notices, stats)
+
+            def report_faces(p: ScanProgress) -> None:
+                report(dataclasses.replace(p, known=known))
+
             faces = self._faces.likeness(
                 corpus, ws.models, settings.likeness, settings.severities, notices, stats,
-                report, stop,
+                report_faces, stop,
             )  # fmt: skip
             if faces is None:
                 return _cancelled(ws, stats)
             likeness = faces[0]
             for i, more in faces[1].items():
                 found.setdefault(i, []).extend(more)
+            for i, lk in likeness.items():
+                found.setdefault(i, []).extend(_possible_copies(lk, found.get(i, []), ws))
+        return self._result(ws, corpus, found, likeness, inspector, skipped, notices, stats)
 
+    def _result(
+        self,
+        ws: Workspace,
+        corpus: Corpus,
+        found: Mapping[int, list[Finding]],
+        likeness: Mapping[int, Likeness],
+        inspector: DisclosureInspector | None,
+        skipped: Sequence[SkippedPath],
+        notices: Sequence[str],
+        stats: Mapping[str, int],
+    ) -> ScanResult:
+        settings = ws.settings
         results = [
-            self._asset_result(ws, asset, found.get(i, []), likeness.get(i), inspector)
+            self._asset_result(ws, asset, list(found.get(i, [])), likeness.get(i), inspector)
             for i, asset in enumerate(corpus.assets)
         ]
         for s in skipped:
@@ -231,10 +262,12 @@ class ScanService:
                     NO_FACTS,
                 )
             )
-        results = _with_path_problems(ws, results, notices)
+        # A copy: the early result and the final one each add the path notices to their own.
+        notes = list(notices)
+        results = _with_path_problems(ws, results, notes)
         results.sort(key=lambda r: r.asset.rel)
         return ScanResult(
-            ws, tuple(results), _reference_results(corpus), tuple(notices), False, stats
+            ws, tuple(results), _reference_results(corpus), tuple(notes), False, dict(stats)
         )
 
     @staticmethod
@@ -298,6 +331,36 @@ class ScanService:
         """
         th = thresholds or similarity.SimilarityThresholds()
         return self._verifier.verify_files(query, reference, th, prefer_mirrored=prefer_mirrored)
+
+
+def _possible_copies(lk: Likeness, found: Sequence[Finding], ws: Workspace) -> list[Finding]:
+    """Never clean by omission: a warning per reference face near-identical to a face here.
+
+    Only for photos that no copy finding names (the geometry could not confirm a copy).
+    """
+    named = {
+        f.evidence.get("reference")
+        for f in found
+        if f.kind in (make.NEAR_COPY_OF_REFERENCE, make.MATCHES_OTHER_MODEL)
+    }
+    out = []
+    for face, ref in near_identical(lk):
+        if ref.reference in named:
+            continue
+        other = ref.model != lk.model
+        model = ws.models.get(ref.model)
+        out.append(
+            make.possible_copy_of_reference(
+                ws.settings.severities,
+                reference=ref.reference,
+                model=ref.model,
+                model_name=(model.display_name if model else ref.model) if other else None,
+                distance=ref.distance,
+                box=face.box,
+                reference_box=ref.box,
+            )
+        )
+    return out
 
 
 def _cancelled(ws: Workspace, stats: Mapping[str, int]) -> ScanResult:

@@ -21,13 +21,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
 
+import numpy as np
+
 from twinreview.core import geometry, hashing
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.workspace import AssetRef
 from twinreview.services.cache import ResultCache
+from twinreview.services.faces import FaceEngine, Located
 from twinreview.services.scan_model import (
-    ANALYSIS_CACHE_VERSION,
+    REFERENCE_MIN_SIDE,
     Analysis,
     AssetFile,
     Corpus,
@@ -35,9 +38,17 @@ from twinreview.services.scan_model import (
     FileFacts,
     ReferenceFile,
     ScanProgress,
+    analysis_version,
     disclosure_cache_version,
+    keypoints_of,
+    pack_keypoints,
+    unpack_keypoints,
     unread,
 )
+
+RETAIN_FACE_FILES = 2000
+"""Files whose located faces (about 70 KB a face) are kept from phase 1 for the face pass;
+beyond, the face pass decodes the file again."""
 
 RETAIN_WORK_BYTES = 128 * 1024 * 1024
 """Memory for the grey working images kept from phase 1 for geometric verification (about
@@ -52,9 +63,12 @@ class Analyser:
         cache: The result cache.
     """
 
-    def __init__(self, executor: Executor, cache: ResultCache) -> None:
+    def __init__(
+        self, executor: Executor, cache: ResultCache, faces: FaceEngine | None = None
+    ) -> None:
         self._executor = executor
         self._cache = cache
+        self._faces = faces
 
     def corpus(
         self,
@@ -63,18 +77,22 @@ class Analyser:
         inspector: DisclosureInspector | None,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
+        *,
+        faces: bool = False,
     ) -> tuple[Corpus | None, dict[str, int]]:
         """Analyse the references ((model id, path, rel)) and the assets.
 
-        Disclosure is inspected for the assets only.
+        Disclosure is inspected for the assets only. With ``faces`` (and a face engine), the
+        faces of each decoded file are located on the same decode (the quick pass), for the
+        face pass to describe.
 
         Returns:
             The corpus (None when cancelled) and the counts: ``files``, ``read``, ``decoded``,
             ``cached``.
         """
-        jobs: list[tuple[Path, bool]] = [(p, False) for _m, p, _r in references]
-        jobs += [(a.path, inspector is not None) for a in assets]
-        analyses, stats = self._analyse_all(jobs, inspector, report, stop)
+        jobs: list[tuple[Path, bool, bool]] = [(p, False, True) for _m, p, _r in references]
+        jobs += [(a.path, inspector is not None, False) for a in assets]
+        analyses, stats = self._analyse_all(jobs, inspector, report, stop, faces)
         if analyses is None:
             return None, stats
         refs = tuple(
@@ -88,12 +106,15 @@ class Analyser:
 
     def _analyse_all(
         self,
-        jobs: Sequence[tuple[Path, bool]],
+        jobs: Sequence[tuple[Path, bool, bool]],
         inspector: DisclosureInspector | None,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
+        faces: bool,
     ) -> tuple[list[Analysis] | None, dict[str, int]]:
         total = len(jobs)
+        engine = self._faces if faces else None
+        keep_faces = RETAIN_FACE_FILES
         out: list[Analysis | None] = [None] * total
         dversions: dict[int, str] = {}
         stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
@@ -102,14 +123,14 @@ class Analyser:
         # Working images kept for geometric verification, counted at about 3:4 of a square.
         keep_work = RETAIN_WORK_BYTES // (geometry.WORK_SIDE * geometry.WORK_SIDE * 3 // 4)
         report(ScanProgress(0, total, "analyse"))
-        for i, (path, want_disclosure) in enumerate(jobs):
+        for i, (path, want_disclosure, reference) in enumerate(jobs):
             if stop.is_set():
                 break
             dversion = ""
             if inspector is not None and want_disclosure:
                 dversion = disclosure_cache_version(inspector, path)
                 dversions[i] = dversion
-            hit = self._from_cache(path, want_disclosure, dversion)
+            hit = self._from_cache(path, want_disclosure, dversion, reference)
             if hit is not None:
                 out[i] = hit
                 stats["cached"] += 1
@@ -122,11 +143,19 @@ class Analyser:
                 path,
                 inspector if want_disclosure else None,
                 functools.partial(
-                    self._cached_content, want_disclosure=want_disclosure, dversion=dversion
+                    self._cached_content,
+                    want_disclosure=want_disclosure,
+                    dversion=dversion,
+                    reference=reference,
                 ),
                 keep_work=keep_work > 0,
+                reference=reference,
+                faces=engine if keep_faces > 0 else None,
             )
-            keep_work -= 1
+            keep_faces -= 1
+            # A reference keeps its fine image, about four working images' worth; an asset its
+            # working image and its decode, about three.
+            keep_work -= 4 if reference else 3
             pending[fut] = i
         report(ScanProgress(done, total, "analyse"))
         while pending:
@@ -141,14 +170,16 @@ class Analyser:
                 out[i] = an
                 stats["read"] += 1
                 stats["decoded"] += decoded
-                self._store(jobs[i][0], st, an, dversions.get(i, ""))
+                self._store(jobs[i][0], st, an, dversions.get(i, ""), jobs[i][2])
                 done += 1
                 report(ScanProgress(done, total, "analyse", jobs[i][0].name))
         if stop.is_set():
             return None, stats
         return [a for a in out if a is not None], stats
 
-    def _from_cache(self, path: Path, want_disclosure: bool, dversion: str) -> Analysis | None:
+    def _from_cache(
+        self, path: Path, want_disclosure: bool, dversion: str, reference: bool
+    ) -> Analysis | None:
         """The fast path: an unchanged ``stat`` (size, times, inode) means no read at all."""
         try:
             st = path.stat()
@@ -157,11 +188,15 @@ class Analyser:
         sha = self._cache.lookup_sha(path, st)
         if sha is None:
             return None
-        return self._cached_content(sha, want_disclosure=want_disclosure, dversion=dversion)
+        return self._cached_content(
+            sha, want_disclosure=want_disclosure, dversion=dversion, reference=reference
+        )
 
-    def _cached_content(self, sha: str, *, want_disclosure: bool, dversion: str) -> Analysis | None:
+    def _cached_content(
+        self, sha: str, *, want_disclosure: bool, dversion: str, reference: bool
+    ) -> Analysis | None:
         """Results for these bytes, whatever their path. Thread-safe (the cache locks)."""
-        data = self._cache.get(sha, "analysis", ANALYSIS_CACHE_VERSION)
+        data = self._cache.get(sha, "analysis", analysis_version(reference))
         if data is None:
             return None
         disclosure = None
@@ -177,21 +212,27 @@ class Analyser:
                 facts=FileFacts(**data["facts"]),
                 fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
                 disclosure=None if disclosure is None else DisclosureReport.from_json(disclosure),
+                keypoints=unpack_keypoints(data.get("keypoints")),
+                keypoints_mirrored=unpack_keypoints(data.get("keypoints_mirrored")),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # a damaged cache row is a miss: the file is analysed again
 
-    def _store(self, path: Path, st: os.stat_result | None, an: Analysis, dversion: str) -> None:
+    def _store(
+        self, path: Path, st: os.stat_result | None, an: Analysis, dversion: str, reference: bool
+    ) -> None:
         if an.sha256 is None or st is None:
             return  # could not even read it: nothing content-keyed to remember
         self._cache.put(
             an.sha256,
             "analysis",
-            ANALYSIS_CACHE_VERSION,
+            analysis_version(reference),
             {
                 "error": an.error,
                 "facts": an.facts.to_json(),
                 "fingerprint": an.fingerprint.to_json() if an.fingerprint else None,
+                "keypoints": pack_keypoints(an.keypoints),
+                "keypoints_mirrored": pack_keypoints(an.keypoints_mirrored),
             },
         )
         if an.disclosure is not None:
@@ -205,8 +246,15 @@ def analyse_file(
     known: Callable[[str], Analysis | None],
     *,
     keep_work: bool = False,
+    reference: bool = False,
+    faces: FaceEngine | None = None,
 ) -> tuple[Analysis, os.stat_result | None, bool]:
-    """Worker: read once, hash, decode once, fingerprint, inspect. Never raises.
+    """Worker: read once, hash, decode once, fingerprint, describe, inspect. Never raises.
+
+    An asset's local features are those of its working image; a reference photo's those of its
+    fine image (:meth:`geometry.Prepared.fine`, both orientations), decoded at
+    :data:`REFERENCE_MIN_SIDE`: the side a crop is verified against. With ``faces``, the faces
+    are located on the same decode (:meth:`FaceEngine.locate`).
 
     ``known(sha256)`` returns the cached analysis of identical bytes seen under another path or
     ``stat`` (a renamed, copied or touched file); then nothing is decoded. The last element of
@@ -231,18 +279,52 @@ def analyse_file(
     width = height = None
     fp = None
     work = None
+    feats: geometry.Features | None = None
+    mirrored: geometry.Features | None = None
+    prepared: geometry.Prepared | None = None
+    located: Located | None = None
+    quick_tried = False
     error = None
     try:
-        loaded = load_image(data, min_side=hashing.MIN_SIDE)
+        loaded = load_image(data, min_side=REFERENCE_MIN_SIDE if reference else hashing.MIN_SIDE)
         fmt, width, height = loaded.format, loaded.width, loaded.height
         grey = loaded.image.convert("L")
         fp = hashing.fingerprint(loaded.image, grey=grey)
-        if keep_work:
+        if reference:
+            fine = geometry.Prepared.fine(grey)
+            feats, mirrored = fine.features, fine.oriented(True)
+            if keep_work:
+                prepared, work = fine, geometry.working_image(grey)
+        else:
             work = geometry.working_image(grey)
+            feats = geometry.features(work)
+        if faces is not None:
+            found = faces.locate(loaded.image)
+            located = found if isinstance(found, Located) else None
+            quick_tried = found is None  # no usable face at this size: the face pass goes larger
     except ImageLoadError as exc:
         error = str(exc)
     disclosure = None
     if inspector is not None:
         disclosure = inspector.inspect(data, path)
     facts = FileFacts(width, height, fmt, len(data))
-    return Analysis(sha, error, facts, fp, disclosure, work), st, True
+    kept = keep_work and not reference
+    # An asset keeps its decode too (its fine image, should it be the larger side of a crop in
+    # the batch, is made from it rather than from a second decode).
+    decoded = np.asarray(grey) if kept and error is None else None
+    analysis = Analysis(
+        sha,
+        error,
+        facts,
+        fp,
+        disclosure,
+        keypoints=keypoints_of(feats),
+        keypoints_mirrored=keypoints_of(mirrored),
+        work=work if keep_work else None,
+        grey=decoded,
+        prepared=prepared,
+        features=feats if kept else None,
+        located=located,
+        quick_tried=quick_tried,
+    )
+    return analysis, st, True

@@ -25,7 +25,7 @@ from twinreview.core.likeness import (
 from twinreview.core.likeness import findings as likeness_findings
 from twinreview.core.workspace import ModelInfo
 from twinreview.services.cache import ResultCache
-from twinreview.services.faces import FaceEngine
+from twinreview.services.faces import FaceEngine, Located
 from twinreview.services.scan_model import Corpus, ScanProgress
 
 
@@ -73,8 +73,8 @@ class FacePass:
         # (path, sha256, width, height) of every readable file, references first.
         located = [(r.path, r.analysis) for r in corpus.references]
         located += [(a.path, a.analysis) for a in corpus.assets]
-        files: list[tuple[Path, str, int | None, int | None]] = [
-            (path, an.sha256, an.facts.width, an.facts.height)
+        files: list[tuple[Path, str, int | None, int | None, Located | bool]] = [
+            (path, an.sha256, an.facts.width, an.facts.height, an.located or an.quick_tried)
             for path, an in located
             if an.sha256 is not None and an.error is None
         ]
@@ -108,7 +108,7 @@ class FacePass:
 
     def _face_scans(
         self,
-        files: Sequence[tuple[Path, str, int | None, int | None]],
+        files: Sequence[tuple[Path, str, int | None, int | None, Located | bool]],
         stats: dict[str, int],
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
@@ -119,7 +119,7 @@ class FacePass:
         """
         engine = self._engine
         version = engine.version
-        unique = {sha: (path, w, h) for path, sha, w, h in reversed(files)}
+        unique = {sha: (path, w, h, loc) for path, sha, w, h, loc in reversed(files)}
         out: dict[str, FaceScan] = {}
         stats["faces_cached"] = stats["faces_computed"] = 0
         if engine.problem is not None:
@@ -132,9 +132,15 @@ class FacePass:
             except ValueError:
                 pass  # a damaged row is a miss: the faces are found again
         todo: dict[Future[tuple[str | None, FaceScan]], str] = {}
-        for sha, (path, w, h) in unique.items():
-            if sha not in out:
-                todo[self._executor.submit(faces_file, engine, path, w, h)] = sha
+        for sha, (path, w, h, loc) in unique.items():
+            if sha in out:
+                continue
+            if isinstance(loc, Located):
+                # Located on phase 1's decode of these very bytes: only the description is left.
+                todo[self._executor.submit(_described, engine, sha, loc)] = sha
+            else:
+                # ``loc`` True: phase 1's quick pass found no usable face; go larger at once.
+                todo[self._executor.submit(faces_file, engine, path, w, h, not loc)] = sha
         total, done = len(todo), 0
         report(ScanProgress(0, total, "faces"))
         pending = set(todo)
@@ -159,12 +165,19 @@ class FacePass:
         return None if stop.is_set() else out
 
 
+def _described(engine: FaceEngine, sha: str, located: Located) -> tuple[str | None, FaceScan]:
+    """Worker: the faces phase 1 located, described. Never raises."""
+    return sha, engine.describe(located)
+
+
 def faces_file(
-    engine: FaceEngine, path: Path, width: int | None, height: int | None
+    engine: FaceEngine, path: Path, width: int | None, height: int | None, quick: bool = True
 ) -> tuple[str | None, FaceScan]:
     """Worker: the faces in one file and the sha256 of the bytes read. Never raises."""
     try:
         data = read_regular(path)
     except OSError as exc:
         return None, FaceScan(error=f"cannot read the file ({exc.strerror or exc})")
-    return hashlib.sha256(data).hexdigest(), engine.scan_bytes(data, width=width, height=height)
+    return hashlib.sha256(data).hexdigest(), engine.scan_bytes(
+        data, width=width, height=height, quick=quick
+    )

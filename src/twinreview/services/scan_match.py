@@ -14,31 +14,33 @@ pair of near-identical assets, and the compare view verifies the pair it shows o
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from twinreview.core import findings as make
 from twinreview.core import geometry, hashing, similarity
+from twinreview.core.copyevidence import CopyEvidence
 from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
 from twinreview.core.settings import WorkspaceSettings
 from twinreview.services.cache import ResultCache
 from twinreview.services.history import RejectedAsset, RejectedPhashIndex
 from twinreview.services.scan_model import (
     ANALYSIS_CACHE_VERSION,
+    CROPS_CACHE_VERSION,
     Corpus,
     ScanProgress,
+    crops_key,
     fingerprint_of,
 )
-from twinreview.services.scan_verify import GeometryVerifier, Image, Pair
+from twinreview.services.scan_verify import GeometryVerifier, ImageFile, Pair
 
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
 
-#: Evidence of a clear-cut duplicate within the batch, which the scan does not verify.
-CLEAR_CUT_DUPLICATE: dict[str, Any] = {
-    "clear_cut": True,
-    "verification": "clear-cut hash match; geometry computed when compared",
-}
+#: How a clear-cut duplicate within the batch, which the scan does not verify, says so.
+CLEAR_CUT_DUPLICATE = "clear-cut hash match; geometry computed when compared"
 
 
 class Matcher:
@@ -61,6 +63,7 @@ class Matcher:
         rejected: Sequence[RejectedAsset],
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
+        stats: dict[str, int] | None = None,
     ) -> dict[int, list[Finding]]:
         """Findings per asset index from all similarity checks (empty lists left out).
 
@@ -71,6 +74,9 @@ class Matcher:
             rejected: The assets rejected in the verified logs.
             report: Progress.
             stop: Cancels; the caller checks it afterwards.
+            stats: Scan counts; ``crop_candidates`` (pairs the local features proposed, the
+                batch's included), ``crop_candidates_cached`` (1 when they came from the cache)
+                and ``crop_stage_cpu_us`` (CPU time of the crop stage, all threads) are set.
         """
         th, severities = settings.similarity, settings.severities
         refs = corpus.fingerprinted_references()
@@ -84,7 +90,7 @@ class Matcher:
         cands = similarity.candidates(asset_fps, ref_fps, th)
         dup_cands = similarity.self_candidates(asset_fps, th)
 
-        def asset_image(q: int) -> Image:
+        def asset_image(q: int) -> ImageFile:
             a = corpus.assets[asset_idx[q]]
             return a.path, a.analysis
 
@@ -107,48 +113,127 @@ class Matcher:
         # their evidence. Clear-cut duplicates are left to the compare view: a batch of
         # near-identical images has one per pair, and they are info findings.
         verify([i for i, c in enumerate(all_cands) if not c.clear_cut(th)])
-        best: dict[tuple[int, str], similarity.Match] = {}
-        for c, v in zip(cands, verdicts, strict=False):
+        # Per asset and label: the match, its candidate and that candidate's verification.
+        best: dict[tuple[int, str], tuple[similarity.Match, similarity.Candidate, Verdict]] = {}
+
+        def keep(c: similarity.Candidate, v: Verdict) -> None:
             m = similarity.decide(c, v, th, unverified=UNVERIFIED)
             if m is None:
-                continue
+                return
             a = asset_idx[m.query]
             ref_model = refs[m.ref].model_id
             own = ref_model == corpus.assets[a].model_id
             slot = (a, NEAR_COPY_OF_REFERENCE if own else f"{MATCHES_OTHER_MODEL}:{ref_model}")
-            if slot not in best or m.distance < best[slot].distance:
-                best[slot] = m
+            if slot not in best or m.distance < best[slot][0].distance:
+                best[slot] = (m, c, v)
+
+        for c, v in zip(cands, verdicts, strict=False):
+            keep(c, v)
+        matched = {(m.query, m.ref) for m, _c, _v in best.values()}
+
+        # Candidates from the local features: crops, outpaintings and the like, verified
+        # against the reference's fine image.
+        crop_start = time.process_time()
+        asset_desc = [corpus.assets[i].analysis.keypoints for i in asset_idx]
+        # An unchanged corpus has the same candidates: a rescan takes them from the cache.
+        key = crops_key(
+            [corpus.assets[i].analysis.sha256 or "" for i in asset_idx],
+            [r.analysis.sha256 or "" for r in refs],
+            th,
+        )
+        known = self._cached_crops(key)
+        if known is not None:
+            crops = similarity.rebuild(known[0], asset_fps, ref_fps)
+        else:
+            crops = similarity.crop_candidates(
+                asset_fps,
+                ref_fps,
+                asset_desc,
+                [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
+                skip=matched,
+            )
+        crop_pairs: list[Pair] = [
+            (asset_image(c.query), (refs[c.ref].path, refs[c.ref].analysis), c.mirrored)
+            for c in crops
+        ]
+        found = self._verifier.verify(crop_pairs, th, report, stop, prepared, fine=True)
+        # Not confirmed from the asset's working image, but promising: from a fine image of
+        # the asset too (see similarity.worth_a_fine_look).
+        again = [
+            i
+            for i, v in enumerate(found)
+            if not (v is not None and th.confirms(v)) and similarity.worth_a_fine_look(v)
+        ]
+        refound = self._verifier.verify(
+            [crop_pairs[i] for i in again], th, report, stop, prepared, fine=True, fine_query=True
+        )
+        for i, v in zip(again, refound, strict=True):
+            found[i] = v
+        for c, v in zip(crops, found, strict=True):
+            keep(c, v)
+        crop_cpu = time.process_time() - crop_start
+
         pair_of = {(c.query, c.ref): i for i, c in enumerate(cands)}
-        clear = [pair_of[m.query, m.ref] for m in best.values()]
+        clear = [pair_of[m.query, m.ref] for m, c, _v in best.values() if c.votes is None]
         verify(sorted(i for i in clear if all_cands[i].clear_cut(th)))
         if stop.is_set():
             return out
 
-        for (a, label), m in sorted(best.items(), key=lambda kv: (kv[0][0], kv[1].distance)):
+        for (a, label), (m, c, v) in sorted(
+            best.items(), key=lambda kv: (kv[0][0], kv[1][0].distance)
+        ):
             ref = refs[m.ref]
-            i = pair_of[m.query, m.ref]
-            evidence = dict(m.evidence)
-            if cands[i].clear_cut(th):
-                evidence.update(clear_cut_geometry(verdicts[i], th, UNVERIFIED))
+            evidence = m.evidence
+            if c.clear_cut(th):
+                seen = verdicts[pair_of[m.query, m.ref]] if c.votes is None else v
+                evidence = clear_cut_geometry(evidence, seen, th, UNVERIFIED)
             if label == NEAR_COPY_OF_REFERENCE:
-                found = make.near_copy_of_reference(
-                    severities, reference=ref.rel, model=ref.model_id, match=evidence
+                finding = make.near_copy_of_reference(
+                    severities, reference=ref.rel, model=ref.model_id, match=evidence.to_json()
                 )
             else:
-                found = make.matches_other_model(
+                finding = make.matches_other_model(
                     severities,
                     reference=ref.rel,
                     model=ref.model_id,
                     model_name=model_names.get(ref.model_id, ref.model_id),
-                    match=evidence,
+                    match=evidence.to_json(),
                 )
-            out.setdefault(a, []).append(found)
+            out.setdefault(a, []).append(finding)
 
-        # Assets against each other: the same image twice in one batch.
-        for c, v in zip(dup_cands, verdicts[len(cands) :], strict=True):
+        # Assets against each other: the same image twice in one batch, or a crop of another.
+        duplicates = list(zip(dup_cands, verdicts[len(cands) :], strict=True))
+        crop_start = time.process_time()
+        decided = [c for c, v in duplicates if similarity.decide(c, v, th) is not None]
+        batch_found = (
+            similarity.rebuild(known[1], asset_fps, asset_fps)
+            if known is not None
+            else similarity.self_crop_candidates(
+                asset_fps,
+                asset_desc,
+                skip={(min(c.query, c.ref), max(c.query, c.ref)) for c in decided},
+            )
+        )
+        if known is None and not stop.is_set():
+            self._cache.put(
+                key,
+                "crops",
+                CROPS_CACHE_VERSION,
+                {"refs": similarity.figures(crops), "batch": similarity.figures(batch_found)},
+            )
+        batch_crops = self._batch_crops(
+            batch_found, asset_fps, asset_image, th, report, stop, prepared
+        )
+        crop_cpu += time.process_time() - crop_start
+        duplicates += batch_crops
+        if stats is not None:
+            stats["crop_candidates"] = len(crops) + len(batch_crops)
+            stats["crop_candidates_cached"] = int(known is not None)
+            stats["crop_stage_cpu_us"] = round(crop_cpu * 1e6)
+        for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
-            m = similarity.decide(c, v, th, unverified=UNVERIFIED)
-            if m is None:
+            pair = similarity.decide(c, v, th, unverified=UNVERIFIED)
+            if pair is None:
                 continue
             # The pair is decided once; each side's evidence maps that side onto the other (the
             # inverse for b), with the hash alignment seen from that side when it agrees too.
@@ -158,18 +243,64 @@ class Matcher:
                 c, seen, th, unverified=UNVERIFIED
             )
             assert m_back is not None  # the same verification, or the same hashes, decide it
-            for x, y, match in ((a, b, m), (b, a, m_back)):
-                evidence = dict(match.evidence)
+            for x, y, match in ((a, b, pair), (b, a, m_back)):
+                evidence = match.evidence
                 if c.clear_cut(th):
-                    evidence.update(CLEAR_CUT_DUPLICATE)
+                    evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
                 out.setdefault(x, []).append(
-                    make.duplicate_in_batch(severities, other=corpus.assets[y].rel, match=evidence)
+                    make.duplicate_in_batch(
+                        severities, other=corpus.assets[y].rel, match=evidence.to_json()
+                    )
                 )
 
         # Assets against what reviewers rejected before.
         if rejected:
             self._resubmitted(rejected, corpus, asset_idx, asset_fps, settings, out)
         report(ScanProgress(1, 1, "match"))
+        return out
+
+    def _cached_crops(
+        self, key: str
+    ) -> tuple[list[tuple[int, int, int, int, bool]], list[tuple[int, int, int, int, bool]]] | None:
+        """The cached local-feature candidates of a corpus, or None (a damaged row too)."""
+        data = self._cache.get(key, "crops", CROPS_CACHE_VERSION)
+        if data is None:
+            return None
+        try:
+            return tuple(  # type: ignore[return-value]
+                [(int(q), int(r), int(n), int(k), bool(m)) for q, r, n, k, m in data[part]]
+                for part in ("refs", "batch")
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _batch_crops(
+        self,
+        crops: Sequence[similarity.Candidate],
+        fps: Sequence[hashing.Fingerprint],
+        image: Callable[[int], ImageFile],
+        th: similarity.SimilarityThresholds,
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+        prepared: dict[str, geometry.Prepared],
+    ) -> list[tuple[similarity.Candidate, Verdict]]:
+        """The batch's local-feature candidates, each verified both ways.
+
+        Either image may be the crop of the other: the other one is verified as a fine image.
+
+        Returns:
+            Per pair, the candidate in the direction that verified best, and its verification.
+        """
+        if not crops:
+            return []
+        backs = [similarity.reverse(c, fps) for c in crops]
+        both = [*crops, *backs]
+        pairs: list[Pair] = [(image(c.query), image(c.ref), c.mirrored) for c in both]
+        found = self._verifier.verify(pairs, th, report, stop, prepared, fine=True)
+        out = []
+        for i, (c, back) in enumerate(zip(crops, backs, strict=True)):
+            v, w = found[i], found[i + len(crops)]
+            out.append((c, v) if _strength(v, th) >= _strength(w, th) else (back, w))
         return out
 
     def _resubmitted(
@@ -222,7 +353,7 @@ class Matcher:
                 prev.sha256 != r.sha256 or prev.principal != r.principal
                 for prev, _ in hits.get(a, [])
             ):
-                hits.setdefault(a, []).append((r, m.evidence))
+                hits.setdefault(a, []).append((r, m.evidence.to_json()))
         for a, found in hits.items():
             asset = corpus.assets[a]
             # The very decision about this file is not a resubmission.
@@ -260,52 +391,48 @@ def _closeness(evidence: Mapping[str, Any]) -> tuple[int, float]:
     return (0 if exact else 1, float(distance) if isinstance(distance, (int, float)) else 1e9)
 
 
+Verdict = geometry.Verification | None
+
+
+def _strength(v: Verdict, th: similarity.SimilarityThresholds) -> tuple[bool, float, int]:
+    """Orders two verifications of one pair: a confirmed copy first, then the closer one."""
+    if v is None:
+        return (False, 0.0, 0)
+    return (th.confirms(v), v.agreement or 0.0, v.inliers)
+
+
 def clear_cut_geometry(
+    evidence: CopyEvidence,
     verification: geometry.Verification | None,
     th: similarity.SimilarityThresholds,
     unverified: str,
-) -> dict[str, Any]:
-    """Evidence of a clear-cut copy's geometric verification, added to its hash evidence.
+) -> CopyEvidence:
+    """A clear-cut copy's evidence with its geometric verification.
 
     The hashes decide a clear-cut pair (:func:`similarity.decide`); the verification gives the
     compare view its mapping and the reviewer the inlier count. A verification that does not
     confirm the copy is recorded, and the finding stays.
 
     Returns:
-        ``verification`` ("geometry" when it confirms the copy, else why not), ``clear_cut``,
-        ``inliers``, ``min_inliers``, ``agreement``, ``min_agreement``, ``homography`` and
-        ``asset_region`` (None unless the transform has at least ``min_inliers`` inliers),
-        ``keypoints`` and, with a homography, the verified ``mirrored``.
+        ``evidence`` marked ``clear_cut``, with ``verification`` ("geometry" when it confirms
+        the copy, else why not), the inliers and agreement, and ``homography`` and
+        ``asset_region`` (None unless the transform has at least ``min_inliers`` inliers); the
+        verified ``mirrored`` with a homography.
     """
-    out: dict[str, Any] = {
-        "clear_cut": True,
-        "inliers": None,
-        "min_inliers": th.min_inliers,
-        "agreement": None,
-        "min_agreement": th.min_agreement / 100,
-        "homography": None,
-        "asset_region": None,
-        "keypoints": None,
-    }
     v = verification
     if v is None or not v.possible:
         why = unverified if v is None else "too few keypoints to verify"
-        out["verification"] = f"clear-cut hash match; geometry not possible: {why}"
-        out["keypoints"] = None if v is None else list(v.keypoints)
-        return out
-    placed = v.inliers >= th.min_inliers and v.homography is not None
-    confirmed = placed and v.agreement is not None and v.agreement * 100 >= th.min_agreement
-    out.update(
-        inliers=v.inliers,
-        agreement=v.agreement,
-        keypoints=list(v.keypoints),
-        verification=(
-            "geometry" if confirmed else "clear-cut hash match; not confirmed by geometry"
-        ),
-    )
-    if placed:
-        assert v.homography is not None
-        out["homography"] = [list(r) for r in v.homography]
-        out["asset_region"] = v.asset_region()
-        out["mirrored"] = v.mirrored
-    return out
+        return replace(
+            evidence,
+            clear_cut=True,
+            verification=f"clear-cut hash match; geometry not possible: {why}",
+            keypoints=None if v is None else v.keypoints,
+            min_inliers=th.min_inliers,
+            min_agreement=th.min_agreement / 100,
+        )
+    fields = similarity.verified(v, th)
+    if fields["homography"] is None:
+        del fields["mirrored"]  # an unplaced transform says nothing of the orientation
+    if not th.confirms(v):
+        fields["verification"] = "clear-cut hash match; not confirmed by geometry"
+    return replace(evidence, clear_cut=True, **fields)

@@ -11,10 +11,14 @@ Every key and version under which the scan caches something is built here, and o
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from twinreview.core import geometry, hashing, similarity
 from twinreview.core.disclosure import DisclosureReport
@@ -22,12 +26,39 @@ from twinreview.core.findings import Finding
 from twinreview.core.workspace import AssetRef
 
 # Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
-ANALYSIS_VERSION = "1"
+ANALYSIS_VERSION = "2"
 
 ANALYSIS_CACHE_VERSION = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
 """Version of the ``analysis`` rows (facts and fingerprint), keyed by content sha256."""
 
+
+def analysis_version(reference: bool) -> str:
+    """Version of an ``analysis`` row.
+
+    A reference photo's row holds other descriptors (those of its fine image) than the same
+    bytes as an asset's.
+    """
+    return f"{ANALYSIS_CACHE_VERSION}/reference" if reference else ANALYSIS_CACHE_VERSION
+
+
 GEOMETRY_CACHE_VERSION = f"geometry/{geometry.VERSION}"
+
+CROPS_CACHE_VERSION = f"crops/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
+"""Version of the ``crops`` rows: the local-feature candidates of a whole corpus."""
+
+
+def crops_key(
+    asset_shas: list[str], ref_shas: list[str], th: similarity.SimilarityThresholds
+) -> str:
+    """Cache key of a corpus's local-feature candidates.
+
+    Every content, in order, and the thresholds (which pairs the hashes decide, and so are not
+    proposed again).
+    """
+    text = "|".join([",".join(asset_shas), ",".join(ref_shas), repr(dataclasses.astuple(th))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 """Version of the ``geometry`` rows (verdicts of geometric verification, per pair of contents)."""
 
 
@@ -40,14 +71,73 @@ def disclosure_cache_version(inspector: DisclosureInspector, path: Path) -> str:
 
 
 def verdict_key(
-    query_sha: str, ref_sha: str, mirrored: bool, th: similarity.SimilarityThresholds
+    query_sha: str,
+    ref_sha: str,
+    mirrored: bool,
+    th: similarity.SimilarityThresholds,
+    *,
+    fine: bool = False,
+    fine_query: bool = False,
 ) -> str:
-    """Cache key of a verdict: both contents, the orientation tried first, the thresholds.
+    """Cache key of a verdict: both contents, the orientation, the thresholds, the resolution.
 
-    The thresholds decide whether the other orientation is tried.
+    The thresholds decide whether the other orientation is tried; ``fine`` says the reference
+    side was a fine image (:meth:`geometry.Prepared.fine`), ``fine_query`` the query side.
     """
     text = f"{query_sha}:{ref_sha}:{int(mirrored)}:{th.min_inliers}:{th.min_agreement}"
+    if fine:
+        text += f":fine{geometry.FINE_SIDE}x{geometry.FINE_FEATURES}"
+    if fine_query:
+        text += ":fine-query"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+REFERENCE_MIN_SIDE = 480
+"""Short side (px) that reference photos are decoded at: a fine image
+(:data:`geometry.FINE_SIDE` px on the long side) is made from the same decode."""
+
+
+def keypoints_of(features: geometry.Features | None) -> similarity.Keypoints | None:
+    """The descriptors and positions of ``features``, or None."""
+    return None if features is None else (features.descriptors, features.points)
+
+
+def pack_keypoints(kp: similarity.Keypoints | None) -> str | None:
+    """Keypoints as base64 (for the cache), or None.
+
+    Per keypoint: 32 descriptor bytes and its position as two little-endian float16 fractions.
+    """
+    if kp is None:
+        return None
+    desc, pts = kp
+    rows = np.concatenate(
+        [
+            np.ascontiguousarray(desc, dtype=np.uint8).reshape(-1, 32),
+            np.ascontiguousarray(pts, dtype="<f2").reshape(-1, 2).view(np.uint8),
+        ],
+        axis=1,
+    )
+    return base64.b64encode(rows.tobytes()).decode("ascii")
+
+
+def unpack_keypoints(text: Any) -> similarity.Keypoints | None:
+    """Inverse of :func:`pack_keypoints`.
+
+    Raises:
+        ValueError: when malformed.
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise ValueError("keypoints must be a base64 string")
+    raw = base64.b64decode(text.encode("ascii"), validate=True)
+    if len(raw) % 36:
+        raise ValueError("keypoints must be 36 bytes each")
+    rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 36)
+    pts = np.ascontiguousarray(rows[:, 32:]).view("<f2").astype(np.float32).reshape(-1, 2)
+    if not np.all(np.isfinite(pts)):
+        raise ValueError("keypoint positions must be finite")
+    return np.ascontiguousarray(rows[:, :32]), pts
 
 
 @dataclass(frozen=True)
@@ -75,12 +165,17 @@ NO_FACTS = FileFacts(None, None, None, 0)
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """Progress report: ``done`` of ``total`` in ``phase`` (analyse, verify, match, faces)."""
+    """Progress report: ``done`` of ``total`` in ``phase`` (analyse, verify, match, faces).
+
+    ``known`` is, during the face pass, the scan's result so far (a ``ScanResult`` with the
+    copies and the disclosure, no likeness yet): usable before the scan ends.
+    """
 
     done: int
     total: int
     phase: str
     current: str = ""
+    known: Any = field(default=None, compare=False, repr=False)
 
 
 class DisclosureInspector(Protocol):
@@ -114,8 +209,19 @@ class Analysis:
         facts: Pixel size, format, byte size.
         fingerprint: Its hashes (None when it could not be decoded).
         disclosure: The disclosure report, when an inspector ran.
+        keypoints: ORB keypoints for the local-feature candidates (cached): an asset's of its
+            working image as is; a reference's of its fine image, as is.
+        keypoints_mirrored: A reference's fine image's, mirrored (None for an asset).
         work: The grey working image for geometric verification, kept for this scan only
             (never cached).
+        grey: An asset's grey decode (its fine image is made from it), kept for this scan
+            only.
+        prepared: A reference's fine image prepared for verification, kept for this scan only.
+        features: An asset's working image's features (as is), kept for this scan only.
+        located: The faces located on this decode (a ``services.faces.Located``), kept for
+            the face pass of this scan only.
+        quick_tried: The quick pass ran on this decode and found no usable face (the face
+            pass of this scan goes straight to the larger decodes).
     """
 
     sha256: str | None
@@ -123,7 +229,14 @@ class Analysis:
     facts: FileFacts
     fingerprint: hashing.Fingerprint | None
     disclosure: DisclosureReport | None
+    keypoints: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
+    keypoints_mirrored: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
     work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
+    grey: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
+    prepared: geometry.Prepared | None = field(default=None, compare=False, repr=False)
+    features: geometry.Features | None = field(default=None, compare=False, repr=False)
+    located: Any = field(default=None, compare=False, repr=False)
+    quick_tried: bool = field(default=False, compare=False, repr=False)
 
     @property
     def readable(self) -> bool:

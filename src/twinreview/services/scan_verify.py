@@ -16,21 +16,24 @@ from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from twinreview.core import geometry, hashing, similarity
 from twinreview.core.files import read_regular
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.services.cache import ResultCache
 from twinreview.services.scan_model import (
     GEOMETRY_CACHE_VERSION,
+    REFERENCE_MIN_SIDE,
     Analysis,
     ScanProgress,
     verdict_key,
 )
 
-Image = tuple[Path, Analysis]
+ImageFile = tuple[Path, Analysis]
 """A file of a pair: its path and its analysis."""
 
-Pair = tuple[Image, Image, bool]
+Pair = tuple[ImageFile, ImageFile, bool]
 """(query, reference, try the query's mirror image first)."""
 
 
@@ -53,8 +56,15 @@ class GeometryVerifier:
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
         prepared: dict[str, geometry.Prepared] | None = None,
+        *,
+        fine: bool = False,
+        fine_query: bool = False,
     ) -> list[geometry.Verification | None]:
         """Geometric verification of candidate pairs.
+
+        With ``fine`` the reference side of every pair is a fine image
+        (:meth:`geometry.Prepared.fine`): the pairs are candidate crops; with ``fine_query``
+        the query side too.
 
         Verdicts come from the cache when the same two contents were verified before (with the
         same thresholds, which decide whether the other orientation is tried). Otherwise
@@ -70,7 +80,14 @@ class GeometryVerifier:
         if not pairs:
             return out
         keys = [
-            verdict_key(q[1].sha256 or "", r[1].sha256 or "", mirr, thresholds)
+            verdict_key(
+                q[1].sha256 or "",
+                r[1].sha256 or "",
+                mirr,
+                thresholds,
+                fine=fine,
+                fine_query=fine_query,
+            )
             for q, r, mirr in pairs
         ]
         cached = self._cache.get_many(keys, "geometry", GEOMETRY_CACHE_VERSION)
@@ -85,17 +102,18 @@ class GeometryVerifier:
             todo.append(i)
         # Each image once, by content: a file listed twice (or as a reference and an asset)
         # is prepared once.
-        images: dict[str, tuple[Path, geometry.GreyArray | None]] = {}
+        images: dict[str, tuple[Path, Analysis, bool]] = {}
         for i in todo:
-            for path, an in pairs[i][:2]:
-                sha = an.sha256
-                if sha is not None and sha not in images and sha not in prepared:
-                    images[sha] = (path, an.work)
+            for side, (path, an) in enumerate(pairs[i][:2]):
+                is_fine = (fine and side == 1) or (fine_query and side == 0)
+                pkey = _prepared_key(an, is_fine)
+                if pkey is not None and pkey not in images and pkey not in prepared:
+                    images[pkey] = (path, an, is_fine)
         total, done = len(images) + len(todo), 0
         report(ScanProgress(0, total, "verify"))
         preparing = {
-            self._executor.submit(prepare_file, path, sha, work): sha
-            for sha, (path, work) in images.items()
+            self._executor.submit(prepare_analysed, path, an, is_fine): pkey
+            for pkey, (path, an, is_fine) in images.items()
         }
         for fut in preparing:
             if stop.is_set():
@@ -109,7 +127,8 @@ class GeometryVerifier:
         verifying: dict[Future[geometry.Verification], int] = {}
         for i in todo:
             (_qp, qa), (_rp, ra), mirrored = pairs[i]
-            pq, pr = prepared.get(qa.sha256 or ""), prepared.get(ra.sha256 or "")
+            pq = prepared.get(_prepared_key(qa, fine_query) or "")
+            pr = prepared.get(_prepared_key(ra, fine) or "")
             if pq is None or pr is None or stop.is_set():
                 continue
             verifying[
@@ -173,19 +192,42 @@ class GeometryVerifier:
         return verdict
 
 
+def _prepared_key(an: Analysis, fine: bool) -> str | None:
+    if an.sha256 is None:
+        return None
+    return f"{an.sha256}:fine" if fine else an.sha256
+
+
+def prepare_analysed(path: Path, an: Analysis, fine: bool) -> geometry.Prepared | None:
+    """Worker: :func:`prepare_file` with what phase 1 kept of the file. Never raises."""
+    assert an.sha256 is not None
+    if fine:
+        if an.prepared is not None:
+            return an.prepared
+        if an.grey is not None:
+            return geometry.Prepared.fine(Image.fromarray(an.grey))
+        return prepare_file(path, an.sha256, None, fine=True)
+    if an.work is not None:
+        return geometry.Prepared(an.work, known=an.features)
+    return prepare_file(path, an.sha256, None)
+
+
 def prepare_file(
-    path: Path, sha256: str, work: geometry.GreyArray | None
+    path: Path, sha256: str, work: geometry.GreyArray | None, *, fine: bool = False
 ) -> geometry.Prepared | None:
     """Worker: what geometric verification needs of one image. Never raises.
 
     Uses the working image kept from phase 1, or reads and decodes the file again; None when
-    it cannot be read or its bytes are no longer those of ``sha256``.
+    it cannot be read or its bytes are no longer those of ``sha256``. With ``fine``, the fine
+    image (:meth:`geometry.Prepared.fine`), decoded again.
     """
-    if work is None:
+    if work is None or fine:
         try:
             data = read_regular(path)
             if hashlib.sha256(data).hexdigest() != sha256:
                 return None
+            if fine:
+                return geometry.Prepared.fine(load_image(data, min_side=REFERENCE_MIN_SIDE).image)
             work = geometry.working_image(load_image(data, min_side=hashing.MIN_SIDE).image)
         except (OSError, ImageLoadError):
             return None

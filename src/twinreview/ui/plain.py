@@ -20,6 +20,7 @@ from twinreview.core.findings import (
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,
     PATH_NOT_PORTABLE,
+    POSSIBLE_COPY_OF_REFERENCE,
     RESUBMITTED_REJECTED,
     UNKNOWN_MODEL,
     UNKNOWN_PERSON,
@@ -110,6 +111,17 @@ def finding_sentence(
             f"This is a copy of a photo of {SOMEONE_ELSE}, not of you."
             if you
             else f"This is a copy of a photo of {SOMEONE_ELSE}: the wrong person."
+        )
+    if f.kind == POSSIBLE_COPY_OF_REFERENCE:
+        photo = f" {ref}" if ref else ""
+        if ev.get("own_model") is False:
+            # Another model's photo is never named to her (nor its file, which may be a name).
+            whose = f"a photo of {SOMEONE_ELSE}"
+        else:
+            whose = f"{your} photo{photo}"
+        return (
+            f"This may be made from {whose}: the face is almost the same. "
+            "Compare them before you decide."
         )
     if f.kind == LOOKS_LIKE_OTHER_MODEL:
         if also_you:

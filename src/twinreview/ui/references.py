@@ -17,6 +17,7 @@ from twinreview.core.findings import (
     LOOKS_LIKE_OTHER_MODEL,
     MATCHES_OTHER_MODEL,
     NEAR_COPY_OF_REFERENCE,
+    POSSIBLE_COPY_OF_REFERENCE,
     RESUBMITTED_REJECTED,
 )
 from twinreview.core.likeness import strength as likeness_strength
@@ -27,6 +28,7 @@ from twinreview.ui.items import AssetItem, likeness_of
 SIMILARITY_KINDS = (
     NEAR_COPY_OF_REFERENCE,
     MATCHES_OTHER_MODEL,
+    POSSIBLE_COPY_OF_REFERENCE,
     RESUBMITTED_REJECTED,
     DUPLICATE_IN_BATCH,
 )

@@ -9,7 +9,9 @@ The child is started once (``spawn``: never ``fork`` a process that runs Qt) and
 scan. It builds the same services the app would (executor, scan cache, scan service) and sends:
 ``("progress", ScanProgress)``, then the assets in small ``("assets", chunk)`` messages (one big
 result would be unpickled in one go, holding the interpreter lock for tens of milliseconds), then
-``("done", result_without_assets)``, or ``("error", message)``.
+``("done", result_without_assets)``, or ``("error", message)``. What the scan knows before its
+face pass (``ScanProgress.known``) goes once, the same way (``("known_assets", chunk)`` then
+``("known", result_without_assets)``), and the app attaches it to the progress it relays.
 
 No Qt here: the child imports this module.
 """
@@ -66,9 +68,16 @@ def _child_scan(
 ) -> None:
     last_time = 0.0
     last_phase = ""
+    known_sent: Any = None
 
     def progress(p: Any) -> None:
-        nonlocal last_time, last_phase
+        nonlocal last_time, last_phase, known_sent
+        known = getattr(p, "known", None)
+        if known is not None:
+            if known is not known_sent:
+                known_sent = known
+                _send_result(conn, known, "known_assets", "known")
+            p = dataclasses.replace(p, known=None)
         now = time.monotonic()
         # Throttled, but every phase change and the end of each phase get through.
         if now - last_time >= _PROGRESS_INTERVAL_S or p.phase != last_phase or p.done >= p.total:
@@ -83,13 +92,18 @@ def _child_scan(
             log_unexpected(exc)  # the app only gets the line; the traceback stays here
         conn.send(("error", one_line(exc)))
         return
+    _send_result(conn, result, "assets", "done")
+
+
+def _send_result(conn: Connection, result: Any, chunk_kind: str, kind: str) -> None:
+    """A scan result in small messages: its assets in chunks, then the rest."""
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         assets: Any = getattr(result, "assets", ())
         for i in range(0, len(assets), _CHUNK):
-            conn.send(("assets", assets[i : i + _CHUNK]))
-        conn.send(("done", dataclasses.replace(result, assets=())))
+            conn.send((chunk_kind, assets[i : i + _CHUNK]))
+        conn.send((kind, dataclasses.replace(result, assets=())))
     else:
-        conn.send(("done", result))
+        conn.send((kind, result))
 
 
 class ProcessScanner:
@@ -155,6 +169,8 @@ class ProcessScanner:
                 self._forget()
                 raise ScanProcessError(f"the scan process is gone ({exc})") from None
             chunks: list[Any] = []
+            known_chunks: list[Any] = []
+            known: Any = None
             forwarded = False
             while True:
                 if cancel.is_set() and not forwarded:
@@ -176,7 +192,18 @@ class ProcessScanner:
                 kind = message[0]
                 if kind == "progress":
                     if progress is not None:
-                        progress(message[1])
+                        p = message[1]
+                        if known is not None and dataclasses.is_dataclass(p):
+                            p = dataclasses.replace(p, known=known)  # type: ignore[type-var]
+                        progress(p)
+                elif kind == "known_assets":
+                    known_chunks.extend(message[1])
+                    time.sleep(_YIELD_S)
+                elif kind == "known":
+                    known = dataclasses.replace(
+                        message[1], assets=tuple(known_chunks), workspace=workspace
+                    )
+                    known_chunks = []
                 elif kind == "assets":
                     chunks.extend(message[1])
                     # Unpickling held the interpreter lock; hand it to the GUI thread before

@@ -29,6 +29,8 @@ from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.diagnostics import is_expected, log_failure, log_path
 from twinreview.services.scan import AssetResult, ScanResult
+from twinreview.services.scan_clock import WORDS, ScanClock
+from twinreview.services.scan_model import ScanProgress
 from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSnapshot
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.items import AssetItem
@@ -481,7 +483,12 @@ class ReviewSession(QObject):
         if ws is None:
             return
         self.cancel_scan()
-        state = ScanState(running=True, total=len(self.items), phase="starting")
+        state = ScanState(
+            running=True,
+            total=len(self.items),
+            phase=WORDS["starting"],
+            clock=ScanClock(faces=ws.settings.likeness.enabled),
+        )
         self.state.scan = state
         generation = self._generation
 
@@ -490,7 +497,15 @@ class ReviewSession(QObject):
                 return
             state.done = int(getattr(p, "done", 0))
             state.total = int(getattr(p, "total", state.total))
-            state.phase = str(getattr(p, "phase", ""))
+            if isinstance(p, ScanProgress):
+                state.clock.update(p)
+                state.phase = state.clock.text(counts=False)  # the bar shows the counts
+                if p.known is not None and state.known is None:
+                    # Copies and disclosure, before the face pass ends: usable at once.
+                    state.known = p.known
+                    self._apply_scan(p.known, lambda: None)
+            else:
+                state.phase = str(getattr(p, "phase", ""))
             self.scan_progress.emit(state.done, state.total, state.phase)
 
         def done(result: ScanResult) -> None:

@@ -13,12 +13,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from twinreview.core.approval import check_approval
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
 from twinreview.core.policy import State
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.scan import AssetResult, ScanResult
+from twinreview.services.scan_clock import ScanClock
 from twinreview.ui.backend import AssetStatus, Identity
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.roster_view import RosterView, TrustInfo
@@ -33,6 +35,9 @@ class ScanState:
     total: int = 0
     phase: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
+    clock: ScanClock = field(default_factory=ScanClock)
+    #: What the scan already knows before it ends (copies, disclosure), when it says so.
+    known: Any = None
 
 
 def gone_sentence(item: AssetItem) -> str:

@@ -21,6 +21,7 @@ class StatusLine:
         self._cancel = cancel
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
+        self.progress.setMinimumWidth(260)  # room for what the scan does and its time left
         self.progress.setToolTip("Scan progress")
         self.progress.setTextVisible(True)
         self.cancel_button = QToolButton()
