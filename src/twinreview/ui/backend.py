@@ -310,6 +310,14 @@ class ReviewBackend(Protocol):
         """Sign these policy tables as the workspace's rules (as ``twinreview roster policy``)."""
         ...
 
+    def reset_model(self, workspace: Workspace, principal: str, key_line: str) -> str:
+        """Give a model a key she did not sign (the owner only); returns its fingerprint.
+
+        The same roster entry as ``twinreview roster reset``: everyone is shown it, her consent
+        lapses until she signs it again, her earlier rejects stand.
+        """
+        ...
+
     def accept_log(self, workspace: Workspace, log: str) -> None:
         """Accept that the log named by its key fingerprint now ends where it does."""
         ...

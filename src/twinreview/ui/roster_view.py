@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twinreview.core.policytext import policy_sentences
+from twinreview.core.rosterrules import accept_refusal
 
 #: Pin states (``services.trust.PinCheck.state``) plus ``error`` (the check itself failed).
 PINNED, UNPINNED, MISMATCH, NO_ROSTER, TRUST_ERROR = (
@@ -171,6 +172,8 @@ class RosterView:
         known_uses: Uses named by the sidecars of the identity's own models (for consent).
         approvable: The AI-disclosure verdicts the signed policy lets a reviewer approve
             (None: not read; the defaults apply).
+        log_holders: Log (key fingerprint) -> the principal whose key it is.
+        model_people: Principals who speak for a model (a gap in their log only they accept).
     """
 
     exists: bool
@@ -195,6 +198,8 @@ class RosterView:
     my_request: RequestRow | None = None
     known_uses: tuple[str, ...] = ()
     approvable: frozenset[str] | None = None
+    log_holders: Mapping[str, str] = field(default_factory=dict)
+    model_people: frozenset[str] = frozenset()
 
     @property
     def i_am_admin(self) -> bool:
@@ -225,6 +230,34 @@ class RosterView:
             if p.principal == principal:
                 return f"{p.name} <{p.principal}>" if p.name != p.principal else p.principal
         return principal
+
+    def log_owner_name(self, log: str) -> str | None:
+        """Whose log ``log`` is, by display name (None: a key the roster never named)."""
+        holder = self.log_holders.get(log)
+        if holder is None:
+            return None
+        return next((p.name for p in self.people if p.principal == holder), holder)
+
+    def why_not_accept(self, log: str, principal: str | None) -> str | None:
+        """Why ``principal`` may not accept a gap in ``log`` (None: may), as the roster rules.
+
+        The sentence names people by their display names.
+        """
+        if principal is None:
+            return "Create your identity first: accepting is signed with your key."
+        holder = self.log_holders.get(log)
+        refusal = accept_refusal(
+            holder=holder,
+            holder_is_model=holder is not None and holder in self.model_people,
+            owner=self.owner,
+            signer=principal,
+        )
+        if refusal is None:
+            return None
+        name = self.log_owner_name(log)
+        if holder is not None and name is not None:
+            refusal = refusal.replace(f"({holder})", f"({name})").replace(holder, name)
+        return refusal[:1].upper() + refusal[1:] + "."
 
     def consent_summary(self, model_id: str) -> str:
         """A short consent state for a table cell."""
@@ -311,6 +344,8 @@ def roster_view_from_show(
         me=me,
         my_request=mine,
         known_uses=tuple(sorted(set(known_uses))),
+        log_holders={str(k): str(v) for k, v in (show.get("log_holders") or {}).items()},
+        model_people=frozenset(str(p) for p in show.get("model_people") or ()),
     )
 
 

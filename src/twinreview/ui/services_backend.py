@@ -371,6 +371,12 @@ class ServicesBackend:
         """Sign the rules (the same roster entry ``twinreview roster policy`` signs)."""
         self._roster.set_policy(workspace.root, tables)
 
+    def reset_model(self, workspace: Workspace, principal: str, key_line: str) -> str:
+        """Reset a model's key (``twinreview roster reset``): her line must name her, if any."""
+        line = parse_key_line(key_line)
+        self._roster.reset_model(workspace.root, principal_for(line, principal), line.key)
+        return line.key.fingerprint
+
     def accept_log(self, workspace: Workspace, log: str) -> None:
         """Accept that a log now ends where it does (``twinreview roster accept``)."""
         self._roster.accept_head(workspace.root, log)
