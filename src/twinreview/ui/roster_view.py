@@ -7,7 +7,7 @@ reused without a display.
 
 Public API:
     TrustInfo: how this device's pin compares with the workspace's owner.
-    ConsentInfo, PersonRow, RequestRow, RosterView: the roster as the app shows it.
+    ConsentInfo, PersonRow, RequestRow, ResetInfo, RosterView: the roster as the app shows it.
     roster_view_from_show(show, ...): build a :class:`RosterView`.
     consent_sentence(consent, name, you=...): a model's consent in one sentence.
     date_words(iso): a date as people write it.
@@ -132,6 +132,28 @@ class PersonRow:
 
 
 @dataclass(frozen=True)
+class ResetInfo:
+    """The owner gave a model a key she did not sign (``core.rostermodel.Reset`` as JSON)."""
+
+    principal: str
+    name: str
+    models: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+    date: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResetInfo:
+        """From ``Reset.to_json()``."""
+        return cls(
+            str(data.get("principal", "")),
+            str(data.get("name") or data.get("principal", "")),
+            tuple(str(m) for m in data.get("models") or ()),
+            tuple(str(f) for f in data.get("fingerprints") or ()),
+            str(data.get("ts", ""))[:10],
+        )
+
+
+@dataclass(frozen=True)
 class RequestRow:
     """A signed join request waiting for the owner."""
 
@@ -174,6 +196,7 @@ class RosterView:
             (None: not read; the defaults apply).
         log_holders: Log (key fingerprint) -> the principal whose key it is.
         model_people: Principals who speak for a model (a gap in their log only they accept).
+        resets: Models' keys the owner reset, oldest first.
     """
 
     exists: bool
@@ -200,6 +223,7 @@ class RosterView:
     approvable: frozenset[str] | None = None
     log_holders: Mapping[str, str] = field(default_factory=dict)
     model_people: frozenset[str] = frozenset()
+    resets: tuple[ResetInfo, ...] = ()
 
     @property
     def i_am_admin(self) -> bool:
@@ -346,6 +370,7 @@ def roster_view_from_show(
         known_uses=tuple(sorted(set(known_uses))),
         log_holders={str(k): str(v) for k, v in (show.get("log_holders") or {}).items()},
         model_people=frozenset(str(p) for p in show.get("model_people") or ()),
+        resets=tuple(ResetInfo.from_json(r) for r in show.get("resets") or ()),
     )
 
 
