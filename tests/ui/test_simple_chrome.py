@@ -80,9 +80,7 @@ def _open(qtbot: Any, h: Harness, workspace: Path) -> None:
 
 def _menus(h: Harness) -> list[QMenu]:
     bar = h.window.menuBar()
-    return [
-        a.menu() for a in bar.actions() if a.isVisible() and isinstance(a.menu(), QMenu)
-    ]
+    return [a.menu() for a in bar.actions() if a.isVisible() and isinstance(a.menu(), QMenu)]
 
 
 def _items(h: Harness) -> list[QAction]:
