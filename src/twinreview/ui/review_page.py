@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.core.findings import kind_words
 from twinreview.ui.actions import filter_action
 from twinreview.ui.compare_view import CompareView
 from twinreview.ui.findings_panel import FindingsPanel
@@ -404,7 +405,7 @@ class ReviewPage(QSplitter):
         for item in items:
             for kind in {f.kind for f in item.findings}:
                 counts[kind] = counts.get(kind, 0) + 1
-        options = [(f"{k.replace('_', ' ')} ({counts[k]})", k) for k in sorted(counts)]
+        options = sorted((f"{kind_words(k)} ({n})", k) for k, n in counts.items())
         self._refill(self.kind_filter, "Any finding", options, self._proxy.set_kind)
 
     def set_models(self, names: Mapping[str, str]) -> None:
