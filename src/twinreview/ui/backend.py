@@ -336,10 +336,26 @@ class ReviewBackend(Protocol):
         """Export and sign the roster and every log (as ``twinreview export``)."""
         ...
 
-    def check_published(self, files: Sequence[Path], export: Path) -> list[PublishedCheck]:
+    def check_published(
+        self,
+        files: Sequence[Path],
+        export: Path,
+        *,
+        workspace: Path | None = None,
+        trust_anchor: Path | None = None,
+    ) -> list[PublishedCheck]:
         """Check published files' sign-off against an export (as ``twinreview check-published``).
+
+        Args:
+            files: The published images.
+            export: The export of the signed logs.
+            workspace: Where the approved files are, to compare the pixels outside a stamped
+                label (``--workspace``).
+            trust_anchor: A PEM file of certificate authorities trusted besides the export's
+                (``--trust-anchor``).
 
         Raises:
             ExportCheckError: the export itself cannot be used.
+            TrustAnchorError: the trust anchor file cannot be used.
         """
         ...

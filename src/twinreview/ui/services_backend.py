@@ -39,7 +39,12 @@ from twinreview.services.export import README as EXPORT_README
 from twinreview.services.export import ExportError, export_signed
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
-from twinreview.services.publish_check import PublishedCheck, check_published
+from twinreview.services.publish_check import (
+    PublishedCheck,
+    TrustAnchorError,
+    check_published,
+    read_trust_anchor,
+)
 from twinreview.services.published import published_report
 from twinreview.services.report import BAD_RELATIONS
 from twinreview.services.report_write import ReportFiles, check_outputs
@@ -430,9 +435,28 @@ class ServicesBackend:
             outdir, logs, seq if isinstance(seq, int) else None, problems, outdir / EXPORT_README
         )
 
-    def check_published(self, files: Sequence[Path], export: Path) -> list[PublishedCheck]:
+    def check_published(
+        self,
+        files: Sequence[Path],
+        export: Path,
+        *,
+        workspace: Path | None = None,
+        trust_anchor: Path | None = None,
+    ) -> list[PublishedCheck]:
         """``check-published``, against an export, with this device's pinned owners."""
-        return check_published(files, export, trust=self._verifier.trust)
+        anchors: list[str] = []
+        if trust_anchor is not None:
+            try:
+                anchors.append(read_trust_anchor(trust_anchor))
+            except TrustAnchorError as exc:
+                raise TrustAnchorError(f"the trust anchor {trust_anchor.name} {exc}") from None
+        return check_published(
+            files,
+            export,
+            trust=self._verifier.trust,
+            trust_anchors=anchors,
+            workspace=workspace,
+        )
 
     @staticmethod
     def _trust_info(workspace: Workspace, check: PinCheck) -> TrustInfo:
