@@ -222,7 +222,7 @@ class ConsentDialog(QDialog):
         layout.addWidget(buttons)
         session.roster_changed.connect(self._show_current)
         self._load()
-        self.resize(720, 860)
+        self.resize(720, _fitting_height(self, 860))
 
     # -- showing -------------------------------------------------------------------------------
 
@@ -381,9 +381,9 @@ class ConsentDialog(QDialog):
             html.escape(", ".join(uses)) if uses else todo.format("tick at least one place below")
         )
         lines = [
-            f"<b>{html.escape(brand)}</b>"
-            + (f" (workspace “{html.escape(workspace)}”)" if workspace else "")
-            + f" may use <b>AI-generated images of {name}</b>:",
+            f"<b>{html.escape(brand)}</b> may use <b>AI-generated images of {name}</b>"
+            + (f" made for “{html.escape(workspace)}”" if workspace else "")
+            + ":",
             f"• published for: <b>{where}</b>",
             "• for: "
             + (
@@ -471,3 +471,18 @@ class ConsentDialog(QDialog):
             on_done=done,
             on_error=failed,
         )
+
+
+def _fitting_height(dialog: QWidget, wanted: int) -> int:
+    """``wanted``, or less so that the screen fits over its window and on a small laptop's screen.
+
+    The form scrolls; the terms she agrees to and the buttons stay in view.
+    """
+    room = [wanted]
+    parent = dialog.parentWidget()
+    if parent is not None:
+        room.append(parent.window().height() - 60)
+    screen = dialog.screen()
+    if screen is not None:
+        room.append(screen.availableGeometry().height() - 60)
+    return max(480, min(room))
