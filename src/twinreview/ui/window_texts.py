@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twinreview.core.workspace import Workspace
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import Identity
 from twinreview.ui.items import AssetItem, likeness_of
 from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
@@ -251,7 +252,7 @@ def log_banner(state: SessionState) -> str | None:
     problems = state.verification_problems
     if state.verification_ok or not problems:
         return None
-    shown = "".join(f"<li>{html.escape(p)}</li>" for p in problems[:BANNER_PROBLEMS])
+    shown = "".join(f"<li>{html.escape(app_message(p))}</li>" for p in problems[:BANNER_PROBLEMS])
     more = (
         f"<li>… and {len(problems) - BANNER_PROBLEMS} more</li>"
         if len(problems) > BANNER_PROBLEMS
