@@ -147,3 +147,93 @@ def test_the_notice_line_in_simple_mode_names_no_other_model_and_no_jargon(
     assert "consent" in text  # hers lapsed: she is told to give it again
     w.acts["simple"].trigger()
     assert "Bo Rivera" in notices.label.text()
+
+
+def test_what_she_is_told_after_putting_lines_back_is_in_her_words(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    _open(qtbot, harness, workspace)
+    w = harness.window
+    w.acts["simple"].trigger()
+    harness.session.restored.emit(
+        "Put back what you signed: logs/ana@example.com--abc.dlog: 1 line(s) put back"
+    )
+    said = w.status_line.text()
+    assert _jargon(said) == [] and ".dlog" not in said, said
+    assert "put back" in said.lower()
+    # The review page keeps the file names, for those who look after the folder.
+    w.acts["simple"].trigger()
+    harness.session.restored.emit(
+        "Put back what you signed: logs/ana@example.com--abc.dlog: 1 line(s) put back"
+    )
+    assert ".dlog" in w.status_line.text()
+
+
+def test_the_notice_line_is_large_in_simple_mode(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    _open(qtbot, harness, workspace)
+    w = harness.window
+    base = QApplication.font().pointSizeF()
+    qtbot.waitUntil(w.log_notices.isVisible)
+    assert w.log_notices.label.font().pointSizeF() < 1.25 * base
+    w.acts["simple"].trigger()
+    assert w.log_notices.label.font().pointSizeF() >= 1.25 * base
+
+
+def test_on_hold_is_not_said_as_cannot_be_decided() -> None:
+    from twinreview.core.policy import State
+    from twinreview.ui.plain import simple_status
+
+    said = simple_status(State.BLOCKED, blocked_by="verification")
+    assert "cannot be decided" not in said and "on hold" in said, said
+
+
+@pytest.mark.parametrize(("out", "words"), [(1, "1 of them is no longer"), (2, "2 of them are")])
+def test_where_her_images_went_counts_in_good_grammar(qtbot: Any, out: int, words: str) -> None:
+    from twinreview.ui.published_view import WhereWentDialog
+
+    rows = [
+        {"model": "ana", "state": "out_of_consent", "output": f"o{i}.jpg"} for i in range(out)
+    ] + [{"model": "ana", "state": "in_consent", "output": "fine.jpg"}]
+    dialog = WhereWentDialog(["ana"], lambda done, failed: done({"published": rows}))
+    qtbot.addWidget(dialog)
+    assert words in dialog.heading.text(), dialog.heading.text()
+
+
+def test_the_reject_reasons_tick_boxes_show_in_a_dark_theme(qtbot: Any) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from twinreview.ui.dialogs import RejectDialog
+
+    dark = QPalette()
+    role = QPalette.ColorRole
+    for r, c in (
+        (role.Window, (45, 45, 48)),
+        (role.WindowText, (230, 230, 230)),
+        (role.Base, (30, 30, 32)),
+        (role.Text, (230, 230, 230)),
+        (role.Button, (53, 53, 56)),
+        (role.ButtonText, (230, 230, 230)),
+    ):
+        dark.setColor(r, QColor(*c))
+    dialog = RejectDialog(
+        {"a": "This does not look like me.", "b": "Something else."}, [], asset_name="x.jpg"
+    )
+    qtbot.addWidget(dialog)
+    dialog.setPalette(dark)  # the theme changes while the app runs, or before it starts
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    view = dialog.list
+    rect = view.visualItemRect(view.item(1))  # not the current row: no highlight behind it
+    image = view.viewport().grab().toImage()
+    base = view.palette().color(role.Base).lightness()
+    box = [
+        image.pixelColor(x, y).lightness()
+        for x in range(rect.left(), rect.left() + rect.height())  # the box, not the text
+        for y in range(rect.top(), rect.bottom())
+    ]
+    assert base < 60  # the dark theme is in force
+    assert max(abs(v - base) for v in box) >= 40, (base, sorted(set(box)))

@@ -548,7 +548,7 @@ SIMPLE_MENU: tuple[str, tuple[tuple[str, str, str] | None, ...]] = (
     (
         (
             "consent",
-            "Your &consent (what you allow)…",
+            "My &consent (what I allow)…",
             "Which uses of your images you allow, and until when",
         ),
         (

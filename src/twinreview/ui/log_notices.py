@@ -18,12 +18,14 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from twinreview.core.keyline import KeyLineError, parse_key_line
 from twinreview.ui.resources import icon
 from twinreview.ui.roster_view import ResetInfo, date_words
 from twinreview.ui.session import ReviewSession
+from twinreview.ui.simple_page import SENTENCE_SCALE
 
 # background, text, border
 _STYLES = {
@@ -74,6 +76,10 @@ class LogNotices(QFrame):
                 style = style or "warn"
                 parts.append(notice if simple else f"<b>Key reset.</b> {html.escape(notice)}.")
         self.restore_button.setVisible(restorable)
+        # Simple mode's sentences are large; so is what this line tells her.
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * (SENTENCE_SCALE if simple else 1.0))
+        self.label.setFont(font)
         self.kind = style
         if not style:
             self.hide()
@@ -126,6 +132,6 @@ def _reset_words(reset: ResetInfo, fingerprint: str | None) -> str:
             "did not ask for this, tell your agent."
         )
     return (
-        f"{head} Your consent from before no longer counts: give it again (Menu › Your consent). "
+        f"{head} Your consent from before no longer counts: give it again (Menu › My consent). "
         "Images you rejected before stay rejected."
     )

@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         session.statuses_refreshed.connect(
             lambda: self.log_notices.show_for(session, simple=self.is_simple())
         )
-        session.restored.connect(self.say)
+        session.restored.connect(lambda text: self.say(texts.restored_text(text, self.is_simple())))
         cv.addWidget(self.log_notices)
         cv.addWidget(self.pages, 1)
         self.setCentralWidget(central)

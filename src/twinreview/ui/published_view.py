@@ -297,8 +297,8 @@ class WhereWentDialog(QDialog):
         self.heading.setText(
             f"{len(self.rows)} of your images went out."
             + (
-                f" {out} of them are no longer covered by your consent: ask for them to be "
-                "taken down."
+                f" {out} of them {'is' if out == 1 else 'are'} no longer covered by your "
+                f"consent: ask for {'it' if out == 1 else 'them'} to be taken down."
                 if out
                 else " All of them are covered by your consent."
             )

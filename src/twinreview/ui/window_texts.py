@@ -264,6 +264,15 @@ def log_banner(state: SessionState) -> str | None:
     )
 
 
+def restored_text(text: str, simple: bool) -> str:
+    """What the status line says after signed lines were put back; to the model, plainly."""
+    if not simple:
+        return text
+    if text.startswith("Nothing to put back"):
+        return "Nothing to put back: everything you decided is there."
+    return "Put back what you decided: it counts again."
+
+
 def opened_text(state: SessionState) -> str:
     """The status line once a workspace is open."""
     ws = state.workspace

@@ -25,7 +25,6 @@ from shiboken6 import isValid
 from twinreview.core.keyline import KeyLine, KeyLineError, parse_key_line, principal_for
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.message_style import error_style
-from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import message_line, mono, say, wrap
 from twinreview.ui.roster_view import PersonRow
 from twinreview.ui.session import ReviewSession
@@ -94,7 +93,6 @@ class ResetKeyDialog(QDialog):
         self.reset_button = buttons.addButton(
             f"&Reset {person.name}'s key", QDialogButtonBox.ButtonRole.ActionRole
         )
-        self.reset_button.setIcon(icon("approve"))
         self.reset_button.setToolTip("Sign the reset with your key; everyone is shown it")
         self.reset_button.clicked.connect(self.reset)
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
