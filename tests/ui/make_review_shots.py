@@ -205,6 +205,11 @@ def agent_shots(out: Path) -> int:
 
     steps.then(pick, when=scanned(shots))
     _each_size(shots, out, "review", steps, when=shown(shots))
+    kinds = window.review.kind_filter
+    for w, h in SIZES:
+        steps.then(lambda w=w, h=h: window.resize(w, h)).then(kinds.showPopup)
+        _over_once(shots, out, f"finding-filter-{w}x{h}", steps, lambda: kinds.view().window())
+        steps.then(kinds.hidePopup)
 
     def flagged_mine() -> None:
         window.review.filter_from_key(QueueFilter.FLAGGED_MINE)

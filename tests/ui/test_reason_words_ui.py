@@ -102,6 +102,9 @@ def test_the_finding_filter_lists_kinds_in_words(
     for kind, text in shown.items():
         assert "_" not in text and kind.replace("_", " ") not in text, text
         assert text.startswith(KIND_WORDS[kind]), text
+    # The open list is as wide as its longest words: nothing is cut.
+    widest = max(combo.fontMetrics().horizontalAdvance(t) for t in shown.values())
+    assert combo.view().minimumWidth() >= widest, (combo.view().minimumWidth(), widest)
     # Choosing a kind by its words still filters by its code.
     combo.setCurrentIndex(combo.findData("partial_disclosure"))
     proxy = harness.window.review.proxy

@@ -407,6 +407,10 @@ class ReviewPage(QSplitter):
                 counts[kind] = counts.get(kind, 0) + 1
         options = sorted((f"{kind_words(k)} ({n})", k) for k, n in counts.items())
         self._refill(self.kind_filter, "Any finding", options, self._proxy.set_kind)
+        # The words are longer than the closed box: the open list shows them whole.
+        metrics = self.kind_filter.fontMetrics()
+        widest = max((metrics.horizontalAdvance(text) for text, _ in options), default=0)
+        self.kind_filter.view().setMinimumWidth(widest + 4 * metrics.averageCharWidth())
 
     def set_models(self, names: Mapping[str, str]) -> None:
         """Offer the workspace's models (id -> display name), keeping the choice."""
