@@ -211,3 +211,21 @@ def test_the_trust_dialog_says_each_model_signs_her_own_consent(qtbot: Any) -> N
     words = " ".join(label.text() for label in dialog.findChildren(QLabel))
     assert "each model signs her own consent with her own key" in words
     assert "each model's consent, are signed by" not in words
+
+
+def test_what_is_still_missing_is_readable_in_a_dark_theme(
+    qapp: Any, screen: tuple[ConsentDialog, Path]
+) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from twinreview.ui.message_style import error_colour
+
+    dialog, _ = screen
+    before = QPalette(qapp.palette())
+    try:
+        qapp.setPalette(QPalette(QColor(53, 53, 56), QColor(45, 45, 48)))
+        text = dialog.agreement_html()
+        assert "#b3261e" not in text  # the red made for a light window
+        assert error_colour() in text
+    finally:
+        qapp.setPalette(before)

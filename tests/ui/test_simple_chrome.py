@@ -201,39 +201,3 @@ def test_where_her_images_went_counts_in_good_grammar(qtbot: Any, out: int, word
     dialog = WhereWentDialog(["ana"], lambda done, failed: done({"published": rows}))
     qtbot.addWidget(dialog)
     assert words in dialog.heading.text(), dialog.heading.text()
-
-
-def test_the_reject_reasons_tick_boxes_show_in_a_dark_theme(qtbot: Any) -> None:
-    from PySide6.QtGui import QColor, QPalette
-
-    from twinreview.ui.dialogs import RejectDialog
-
-    dark = QPalette()
-    role = QPalette.ColorRole
-    for r, c in (
-        (role.Window, (45, 45, 48)),
-        (role.WindowText, (230, 230, 230)),
-        (role.Base, (30, 30, 32)),
-        (role.Text, (230, 230, 230)),
-        (role.Button, (53, 53, 56)),
-        (role.ButtonText, (230, 230, 230)),
-    ):
-        dark.setColor(r, QColor(*c))
-    dialog = RejectDialog(
-        {"a": "This does not look like me.", "b": "Something else."}, [], asset_name="x.jpg"
-    )
-    qtbot.addWidget(dialog)
-    dialog.setPalette(dark)  # the theme changes while the app runs, or before it starts
-    dialog.show()
-    qtbot.waitExposed(dialog)
-    view = dialog.list
-    rect = view.visualItemRect(view.item(1))  # not the current row: no highlight behind it
-    image = view.viewport().grab().toImage()
-    base = view.palette().color(role.Base).lightness()
-    box = [
-        image.pixelColor(x, y).lightness()
-        for x in range(rect.left(), rect.left() + rect.height())  # the box, not the text
-        for y in range(rect.top(), rect.bottom())
-    ]
-    assert base < 60  # the dark theme is in force
-    assert max(abs(v - base) for v in box) >= 40, (base, sorted(set(box)))

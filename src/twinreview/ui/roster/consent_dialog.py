@@ -35,6 +35,7 @@ from shiboken6 import isValid
 
 from twinreview.services.consent import ConsentForm, split_list
 from twinreview.ui.app_errors import app_message
+from twinreview.ui.message_style import error_colour
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import message_line, say, wrap
 from twinreview.ui.roster_view import ConsentInfo, consent_sentence, date_words
@@ -364,7 +365,7 @@ class ConsentDialog(QDialog):
             brand = owner.name if owner is not None else (view.owner or brand)
             workspace = view.name
         name = html.escape(self._name())
-        todo = '<span style="color:#b3261e">{}</span>'
+        todo = f'<span style="color:{error_colour()}">{{}}</span>'
         uses = self.chosen_uses()
         purpose = self.purpose.text().strip()
         if self.until.isChecked():
