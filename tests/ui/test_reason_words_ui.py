@@ -101,7 +101,9 @@ def test_the_finding_filter_lists_kinds_in_words(
     assert set(shown) >= {"near_copy_of_reference", "partial_disclosure", PATH_NOT_PORTABLE}
     for kind, text in shown.items():
         assert "_" not in text and kind.replace("_", " ") not in text, text
-        assert text.startswith(KIND_WORDS[kind]), text
+        assert text.lower().startswith(KIND_WORDS[kind].lower()) and text[0].isupper(), text
+    texts = list(shown.values())
+    assert texts == sorted(texts, key=str.lower)  # in the order of the words
     # The open list is as wide as its longest words: nothing is cut.
     widest = max(combo.fontMetrics().horizontalAdvance(t) for t in shown.values())
     assert combo.view().minimumWidth() >= widest, (combo.view().minimumWidth(), widest)

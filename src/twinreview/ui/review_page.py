@@ -405,7 +405,10 @@ class ReviewPage(QSplitter):
         for item in items:
             for kind in {f.kind for f in item.findings}:
                 counts[kind] = counts.get(kind, 0) + 1
-        options = sorted((f"{kind_words(k)} ({n})", k) for k, n in counts.items())
+        options = sorted(
+            ((_capital(f"{kind_words(k)} ({n})"), k) for k, n in counts.items()),
+            key=lambda option: option[0].lower(),
+        )
         self._refill(self.kind_filter, "Any finding", options, self._proxy.set_kind)
         # The words are longer than the closed box: the open list shows them whole.
         metrics = self.kind_filter.fontMetrics()
@@ -597,3 +600,8 @@ class ReviewPage(QSplitter):
 
 
 __all__ = ["ItemRole", "ReviewPage"]
+
+
+def _capital(text: str) -> str:
+    """``text`` with its first letter a capital (a list entry, not the middle of a sentence)."""
+    return text[:1].upper() + text[1:]
