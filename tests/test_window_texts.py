@@ -198,3 +198,16 @@ def test_the_way_to_put_lines_back_is_the_apps_button_not_a_command(tmp_path: Pa
     item.status = AssetStatus(ev, ())
     said = texts.decision_text(state, item)
     assert "twinreview" not in said and "“Put back what I signed”" in said, said
+
+
+def test_a_log_that_went_back_is_said_with_the_apps_button() -> None:
+    from twinreview.ui.roster_view import log_gaps
+
+    line = (
+        "logs/sam--x.dlog:3 log_missing: log SHA256:abc (sam@agency.example) is gone from the "
+        "workspace, but this device signed 2 entries into it: run 'twinreview verify --restore' "
+        "(or Restore in the app) to put them back"
+    )
+    [gap] = log_gaps([line])
+    assert gap.log == "SHA256:abc"
+    assert "twinreview" not in gap.message and "“Put back what I signed”" in gap.message

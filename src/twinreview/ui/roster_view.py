@@ -24,6 +24,7 @@ from typing import Any
 
 from twinreview.core.policytext import policy_sentences
 from twinreview.core.rosterrules import accept_refusal
+from twinreview.ui.app_errors import app_message
 
 #: Pin states (``services.trust.PinCheck.state``) plus ``error`` (the check itself failed).
 PINNED, UNPINNED, MISMATCH, NO_ROSTER, TRUST_ERROR = (
@@ -450,7 +451,8 @@ class LogGap:
 def log_gaps(problem_lines: Iterable[str]) -> tuple[LogGap, ...]:
     """Logs the owner may accept as ending where they do, one per log, in order.
 
-    Read from verification problem lines (``file:seq kind: message``).
+    Read from verification problem lines (``file:seq kind: message``); the message is said in
+    the app's words.
     """
     out: dict[str, LogGap] = {}
     for line in problem_lines:
@@ -459,5 +461,5 @@ def log_gaps(problem_lines: Iterable[str]) -> tuple[LogGap, ...]:
             continue
         found = _LOG_FP.search(message)
         if found is not None and found.group(1) not in out:
-            out[found.group(1)] = LogGap(found.group(1), message)
+            out[found.group(1)] = LogGap(found.group(1), app_message(message))
     return tuple(out.values())
