@@ -73,6 +73,7 @@ KIND_WORDS: Mapping[str, str] = {
     UNKNOWN_MODEL: "filed under a person the workspace does not know",
     BAD_SIDECAR: "a damaged description",
     NO_REFERENCES: "no real photos to compare with",
+    PATH_NOT_PORTABLE: "a file name another computer cannot use",
     LOOKS_LIKE_OTHER_MODEL: "looks like another model",
     LIKENESS_UNCONFIRMED: "face not confirmed",
     UNKNOWN_PERSON: "someone who is not in the workspace",
