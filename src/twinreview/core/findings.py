@@ -67,6 +67,7 @@ UNKNOWN_PERSON = "unknown_person"
 KIND_WORDS: Mapping[str, str] = {
     NEAR_COPY_OF_REFERENCE: "a copy of one of the model's real photos",
     MATCHES_OTHER_MODEL: "a copy of another model's photo",
+    POSSIBLE_COPY_OF_REFERENCE: "may be made from a real photo",
     RESUBMITTED_REJECTED: "nearly the same as a rejected image",
     DUPLICATE_IN_BATCH: "the same picture twice among the images",
     UNREADABLE: "a file that cannot be opened",
