@@ -408,13 +408,7 @@ class MainWindow(QMainWindow):
 
     def compare_selected(self) -> None:
         """Compare the two selected assets side by side (the first on the left)."""
-        items = self.selected_items()
-        if len(items) != 2:
-            self.status_line.say("Select two assets (Ctrl + click) to compare them.")
-            return
-        a, b = items
-        self.compare_flow.compare_two(a, b)
-        self.status_line.say(f"Comparing {a.ref.path.name} with {b.ref.path.name}")
+        self.status_line.say(self.compare_flow.compare_selection(self.selected_items()))
 
     # -- what is on screen ----------------------------------------------------------------------
 
