@@ -38,3 +38,15 @@ def test_no_private_attribute_is_written_and_never_read() -> None:
         for name in _write_only_private_attributes(path.read_text(encoding="utf-8"))
     }
     assert not found, sorted(found)
+
+
+def test_the_main_window_stays_a_thin_shell() -> None:
+    """The window wires its parts; compare, dialogs and texts live in their own modules.
+
+    The class regrew quickly every time a screen was added to it directly, so its size is held.
+    """
+    tree = ast.parse((SRC / "ui" / "main_window.py").read_text(encoding="utf-8"))
+    (window,) = (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "MainWindow")
+    assert window.end_lineno is not None
+    length = window.end_lineno - window.lineno + 1
+    assert length < 450, f"MainWindow is {length} lines"

@@ -168,6 +168,18 @@ class CompareFlow(QObject):
         if page is self._review:
             self.set_mode(CompareMode.SIDE_BY_SIDE)
 
+    def compare_selection(self, items: list[AssetItem]) -> str:
+        """Show the two selected assets side by side (the first on the left).
+
+        Returns:
+            What to say in the status line: what is compared, or what to select first.
+        """
+        if len(items) != 2:
+            return "Select two assets (Ctrl + click) to compare them."
+        a, b = items
+        self.compare_two(a, b)
+        return f"Comparing {a.ref.path.name} with {b.ref.path.name}"
+
     def compare_two(self, a: AssetItem, b: AssetItem) -> None:
         """Show ``a`` beside ``b``, side by side, in the review page's view."""
         view = self._review.view
