@@ -392,3 +392,53 @@ def test_a_rescan_analyses_only_the_changed_files_and_verifies_only_their_pairs(
     assert "assets/ava/wrong.jpg" not in kinds
     assert kinds["assets/ben/clean.jpg"] == {"near_copy_of_reference"}  # ben's own photo
     cache.close()
+
+
+def test_a_rescan_in_one_process_reads_the_cache_for_the_changed_files_only(
+    photo_ws: Path, sync_executor: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's scan process keeps the last scan's analyses; an asset's keypoints are read
+    from the cache only when the crop stage needs them."""
+    from twinreview.services.scan_analyse import Analyser
+
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = ScanService(sync_executor, cache)  # type: ignore[arg-type]
+    first = service.scan(Workspace.open(photo_ws))
+    looked_up: list[str] = []
+    real_lookup = cache.lookup_sha
+
+    def lookup(path: Path, st: os.stat_result) -> str | None:
+        looked_up.append(path.name)
+        return real_lookup(path, st)
+
+    loaded: list[str] = []
+    real_load = Analyser._load_keypoints
+
+    def load(self: Analyser, sha: str) -> object:
+        loaded.append(sha)
+        return real_load(self, sha)
+
+    monkeypatch.setattr(cache, "lookup_sha", lookup)
+    monkeypatch.setattr(Analyser, "_load_keypoints", load)
+    again = service.scan(Workspace.open(photo_ws))
+    assert (looked_up, loaded, again.stats["read"]) == ([], [], 0)
+    assert _kinds(again) == _kinds(first)
+    # A fresh process: every file's row is read, still no asset's keypoints.
+    fresh = ScanService(sync_executor, cache).scan(Workspace.open(photo_ws))  # type: ignore[arg-type]
+    assert len(looked_up) == fresh.stats["files"] and loaded == []
+    assert fresh.assets == first.assets
+    looked_up.clear()
+
+    save_jpeg(load_photo("rocket"), photo_ws / "assets/ben/clean.jpg", 85)  # rewritten in place
+    changed = service.scan(Workspace.open(photo_ws))
+    assert looked_up == ["clean.jpg"]
+    assert loaded  # the crop stage looked for the new picture among the others
+    assert "near_copy_of_reference" in _kinds(changed)["assets/ben/clean.jpg"]
+    looked_up.clear()
+    (photo_ws / "assets/ava/wrong.jpg").unlink()
+    gone = service.scan(Workspace.open(photo_ws))
+    assert looked_up == [] and "assets/ava/wrong.jpg" not in _kinds(gone)
+    # The same results as a process that kept nothing.
+    other = ScanService(sync_executor, ResultCache(tmp_path / "cache.sqlite3"))  # type: ignore[arg-type]
+    assert other.scan(Workspace.open(photo_ws)).assets == gone.assets
+    cache.close()

@@ -8,10 +8,17 @@ sha256 comes from the cache's fast path and their results from the content-keyed
 same-size swap with the mtime put back changes the change time, so it is read (see
 :mod:`twinreview.services.cache`). The grey working image of a decoded file is kept for geometric
 verification, up to :data:`RETAIN_WORK_BYTES`.
+
+An asset's keypoints stay in the cache until the crop stage asks for them
+(:meth:`Corpus.asset_keypoints`): a scan with nothing new never decodes them. Between the scans
+of one process (the app's scan process), the analyses of the last scan are kept by path and
+``stat`` (without keypoints, about a few KB each): a rescan after a few files changed reads the
+cache for those files only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -26,6 +33,7 @@ import numpy as np
 from twinreview.core import geometry, hashing
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.imageio import ImageLoadError, load_image
+from twinreview.core.similarity import Keypoints
 from twinreview.core.workspace import AssetRef
 from twinreview.services.cache import ResultCache
 from twinreview.services.faces import FaceEngine, Located
@@ -69,6 +77,7 @@ class Analyser:
         self._executor = executor
         self._cache = cache
         self._faces = faces
+        self._memo: dict[tuple[object, ...], Analysis] = {}
 
     def corpus(
         self,
@@ -102,7 +111,15 @@ class Analyser:
         files = tuple(
             AssetFile(a, an) for a, an in zip(assets, analyses[len(references) :], strict=True)
         )
-        return Corpus(refs, files), stats
+        return Corpus(refs, files, self._load_keypoints), stats
+
+    def _load_keypoints(self, sha: str) -> Keypoints | None:
+        """An asset's keypoints from its cached analysis (None: none, or a damaged row)."""
+        data = self._cache.get(sha, "analysis", analysis_version(False))
+        try:
+            return unpack_keypoints(data.get("keypoints")) if isinstance(data, dict) else None
+        except ValueError:
+            return None
 
     def _analyse_all(
         self,
@@ -117,6 +134,8 @@ class Analyser:
         keep_faces = RETAIN_FACE_FILES
         out: list[Analysis | None] = [None] * total
         dversions: dict[int, str] = {}
+        memo: dict[tuple[object, ...], Analysis] = {}
+        memo_keys: dict[int, tuple[object, ...]] = {}
         stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
         pending: dict[Future[tuple[Analysis, os.stat_result | None, bool]], int] = {}
         done = 0
@@ -132,9 +151,13 @@ class Analyser:
             if inspector is not None and want_disclosure:
                 dversion = disclosure_cache_version(inspector, path)
                 dversions[i] = dversion
-            hit = self._from_cache(path, want_disclosure, dversion, reference)
+            key, hit = self._from_cache(path, want_disclosure, dversion, reference)
+            if key is not None:
+                memo_keys[i] = key
             if hit is not None:
                 out[i] = hit
+                if key is not None:
+                    memo[key] = _kept(hit, reference)
                 stats["cached"] += 1
                 done += 1
                 if done % 64 == 0:
@@ -172,25 +195,38 @@ class Analyser:
                 out[i] = an
                 stats["read"] += 1
                 stats["decoded"] += decoded
-                self._store(jobs[i][0], st, an, dversions.get(i, ""), jobs[i][2])
+                if self._store(jobs[i][0], st, an, dversions.get(i, ""), jobs[i][2]):
+                    assert st is not None
+                    key = _memo_key(jobs[i][0], st, jobs[i][1], dversions.get(i, ""), jobs[i][2])
+                    memo[key] = _kept(an, jobs[i][2])
                 done += 1
                 report(ScanProgress(done, total, "analyse", jobs[i][0].name))
         if stop.is_set():
             return None, stats
+        # Only this scan's files: a deleted or changed file's entry goes.
+        self._memo = memo
         return [a for a in out if a is not None], stats
 
     def _from_cache(
         self, path: Path, want_disclosure: bool, dversion: str, reference: bool
-    ) -> Analysis | None:
-        """The fast path: an unchanged ``stat`` (size, times, inode) means no read at all."""
+    ) -> tuple[tuple[object, ...] | None, Analysis | None]:
+        """The fast path: an unchanged ``stat`` (size, times, inode) means no read at all.
+
+        Returns:
+            The file's key among the kept analyses (None: no ``stat``), and its analysis.
+        """
         try:
             st = path.stat()
         except OSError:
-            return None
+            return None, None
+        key = _memo_key(path, st, want_disclosure, dversion, reference)
+        kept = self._memo.get(key)
+        if kept is not None:
+            return key, kept
         sha = self._cache.lookup_sha(path, st)
         if sha is None:
-            return None
-        return self._cached_content(
+            return key, None
+        return key, self._cached_content(
             sha, want_disclosure=want_disclosure, dversion=dversion, reference=reference
         )
 
@@ -214,17 +250,21 @@ class Analyser:
                 facts=FileFacts(**data["facts"]),
                 fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
                 disclosure=None if disclosure is None else DisclosureReport.from_json(disclosure),
-                keypoints=unpack_keypoints(data.get("keypoints")),
+                # An asset's are decoded when the crop stage asks for them (a damaged row then
+                # gives none); a reference's, a few dozen, at once.
+                keypoints=unpack_keypoints(data.get("keypoints")) if reference else None,
                 keypoints_mirrored=unpack_keypoints(data.get("keypoints_mirrored")),
+                keypoints_deferred=not reference and _packed(data.get("keypoints")),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None  # a damaged cache row is a miss: the file is analysed again
 
     def _store(
         self, path: Path, st: os.stat_result | None, an: Analysis, dversion: str, reference: bool
-    ) -> None:
+    ) -> bool:
+        """Cache a file's analysis; False when there is nothing content-keyed to remember."""
         if an.sha256 is None or st is None:
-            return  # could not even read it: nothing content-keyed to remember
+            return False  # could not even read it
         self._cache.put(
             an.sha256,
             "analysis",
@@ -240,6 +280,49 @@ class Analyser:
         if an.disclosure is not None:
             self._cache.put(an.sha256, "disclosure", dversion, an.disclosure.to_json())
         self._cache.record_sha(path, st, an.sha256)
+        return True
+
+
+def _memo_key(
+    path: Path, st: os.stat_result, want_disclosure: bool, dversion: str, reference: bool
+) -> tuple[object, ...]:
+    """What a kept analysis is valid for: the ``stat`` the cache's fast path checks, the ask."""
+    return (
+        str(path),
+        st.st_size,
+        st.st_mtime_ns,
+        st.st_ctime_ns,
+        st.st_ino,
+        st.st_dev,
+        want_disclosure,
+        dversion,
+        reference,
+    )
+
+
+def _kept(an: Analysis, reference: bool) -> Analysis:
+    """An analysis as kept between scans: no images, an asset's keypoints left in the cache."""
+    deferred = an.keypoints_deferred or an.keypoints is not None
+    return dataclasses.replace(
+        an,
+        keypoints=an.keypoints if reference else None,
+        keypoints_deferred=False if reference else deferred,
+        work=None,
+        grey=None,
+        prepared=None,
+        features=None,
+        located=None,
+        quick_tried=False,
+    )
+
+
+def _packed(text: object) -> bool:
+    """Whether a cached keypoints value looks like :func:`pack_keypoints`' (None: none)."""
+    if text is None:
+        return False
+    if not isinstance(text, str) or len(text) % 48:
+        raise ValueError("keypoints must be base64 of 36-byte rows")
+    return True
 
 
 def analyse_file(

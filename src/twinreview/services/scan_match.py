@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, overload
 
 from twinreview.core import findings as make
 from twinreview.core import geometry, hashing, similarity
@@ -41,6 +41,35 @@ UNVERIFIED = "the file could not be read again"
 
 #: How a clear-cut duplicate within the batch, which the scan does not verify, says so.
 CLEAR_CUT_DUPLICATE = "clear-cut hash match; geometry computed when compared"
+
+
+class _Keypoints(Sequence[similarity.Keypoints | None]):
+    """The keypoints of some of a corpus's assets, each loaded when first asked for."""
+
+    def __init__(self, corpus: Corpus, indices: Sequence[int]) -> None:
+        self._corpus = corpus
+        self._indices = indices
+        self._loaded: dict[int, similarity.Keypoints | None] = {}
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @overload
+    def __getitem__(self, q: int) -> similarity.Keypoints | None: ...
+
+    @overload
+    def __getitem__(self, q: slice) -> list[similarity.Keypoints | None]: ...
+
+    def __getitem__(
+        self, q: int | slice
+    ) -> similarity.Keypoints | list[similarity.Keypoints | None] | None:
+        if isinstance(q, slice):
+            return [self[i] for i in range(*q.indices(len(self)))]
+        if q < 0:
+            q += len(self)
+        if q not in self._loaded:
+            self._loaded[q] = self._corpus.asset_keypoints(self._indices[q])
+        return self._loaded[q]
 
 
 class Matcher:
@@ -143,7 +172,8 @@ class Matcher:
         # Candidates from the local features: crops, outpaintings and the like, verified
         # against the reference's fine image.
         crop_start = time.process_time()
-        asset_desc = [corpus.assets[i].analysis.keypoints for i in asset_idx]
+        # Loaded from the cache when first needed: a scan with nothing new needs none.
+        asset_desc = _Keypoints(corpus, asset_idx)
         asset_shas = [corpus.assets[i].analysis.sha256 or "" for i in asset_idx]
         # Cached per asset: a rescan looks up the new and changed files only.
         crops = self._crops.references(

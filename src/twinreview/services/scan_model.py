@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -222,6 +223,9 @@ class Analysis:
         keypoints: ORB keypoints for the local-feature candidates (cached): an asset's of its
             working image as is; a reference's of its fine image, as is.
         keypoints_mirrored: A reference's fine image's, mirrored (None for an asset).
+        keypoints_deferred: The keypoints are left in the result cache (an asset read from
+            it): :meth:`Corpus.asset_keypoints` loads them when the crop stage needs them,
+            so that a scan with nothing new never decodes them.
         work: The grey working image for geometric verification, kept for this scan only
             (never cached).
         grey: An asset's grey decode (its fine image is made from it), kept for this scan
@@ -241,6 +245,7 @@ class Analysis:
     disclosure: DisclosureReport | None
     keypoints: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
     keypoints_mirrored: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
+    keypoints_deferred: bool = field(default=False, compare=False, repr=False)
     work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
     grey: geometry.GreyArray | None = field(default=None, compare=False, repr=False)
     prepared: geometry.Prepared | None = field(default=None, compare=False, repr=False)
@@ -299,10 +304,22 @@ class Corpus:
     Attributes:
         references: The models' reference photos, model by model.
         assets: The assets in walk order; an asset is named by its index here.
+        load_keypoints: Loads the keypoints an analysis left in the cache, by content
+            (:attr:`Analysis.keypoints_deferred`).
     """
 
     references: tuple[ReferenceFile, ...]
     assets: tuple[AssetFile, ...]
+    load_keypoints: Callable[[str], similarity.Keypoints | None] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def asset_keypoints(self, i: int) -> similarity.Keypoints | None:
+        """Asset ``i``'s keypoints, loaded from the cache when they were left there."""
+        an = self.assets[i].analysis
+        if an.keypoints_deferred and an.sha256 is not None and self.load_keypoints is not None:
+            return self.load_keypoints(an.sha256)
+        return an.keypoints
 
     def fingerprinted_references(self) -> list[ReferenceFile]:
         """The references that were decoded, in order."""
