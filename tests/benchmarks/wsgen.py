@@ -250,13 +250,37 @@ def read_truth(root: Path) -> dict[str, Spec]:
 
 
 def true_duplicate(a: Spec, b: Spec) -> bool:
-    """Whether two assets are copies of each other by construction."""
-    return a.kind == "copy" and b.kind == "copy" and a.source == b.source
+    """Whether two assets are copies of each other by construction (or of one corpus photo)."""
+    if a.kind == "copy" and b.kind == "copy":
+        return a.source == b.source
+    if a.kind == "copy" and b.kind == "portrait":
+        return true_copy(b, str(a.source))
+    if b.kind == "copy" and a.kind == "portrait":
+        return true_copy(a, str(b.source))
+    return False
 
 
 def shared_backdrop(a: Spec, b: Spec) -> bool:
-    """Whether two assets are shots on the one shared backdrop (most of their pixels alike)."""
-    return a.kind == b.kind == "backdrop"
+    """Whether two assets are shots on one shared backdrop (most of their pixels alike).
+
+    The campaign's one-backdrop shoot; and copies of two synthetic reference photos of one
+    model, each a subject on that model's backdrop.
+    """
+    if a.kind == b.kind == "backdrop":
+        return True
+    if a.kind != "copy" or b.kind != "copy" or a.source == b.source:
+        return False
+    ma, mb = _synthetic_reference_model(str(a.source)), _synthetic_reference_model(str(b.source))
+    return ma is not None and ma == mb
+
+
+def _synthetic_reference_model(reference: str) -> str | None:
+    """The model whose synthetic reference photo ``reference`` is (None: a real photo or none)."""
+    parts = reference.split("/")  # models/<model>/references/ref<i>.jpg
+    if len(parts) != 4 or not parts[3].startswith("ref"):
+        return None
+    i = int(parts[3].removeprefix("ref").removesuffix(".jpg") or -1)
+    return parts[1] if i >= len(REAL_REFERENCES.get(parts[1], ())) else None
 
 
 def true_copy(spec: Spec, reference: str) -> bool:

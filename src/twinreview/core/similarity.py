@@ -222,6 +222,8 @@ class Candidate:
         mirrored: True when the query's mirrored probe aligned best.
         box: The reference's grid box of the best alignment (see :func:`hashing.grid_box`).
         whole_frame: Whole-frame pHash bits (in the same orientation).
+        whole_frame_dhash: Whole-frame dHash bits, for a pair as is (None for a mirrored
+            pair: the fingerprint keeps no whole-frame dHash of the mirrored frame).
         votes: For a pair the local features found (:func:`crop_candidates`): how many
             features of the query voted for the reference; None for a pair the hashes found.
         support: How many of those votes agree on where the query lies in the reference.
@@ -236,6 +238,7 @@ class Candidate:
     whole_frame: int
     votes: int | None = None
     support: int | None = None
+    whole_frame_dhash: int | None = None
 
     def clear_cut(self, th: SimilarityThresholds) -> bool:
         """True when the hashes are so close that no verification is needed."""
@@ -245,10 +248,18 @@ class Candidate:
         """Clear-cut over the whole frame too: the same picture by its hashes alone.
 
         Within a batch a region of one plain picture (a gradient, a soft blob) can align
-        within the clear-cut band with a region of another by chance; the same picture
-        re-encoded or lightly retouched keeps its whole-frame hash as well.
+        within the clear-cut band with a region of another by chance, and among thousands
+        of plain pictures two whole frames can agree on one hash by chance too (a mirrored
+        gradient's pHash); the same picture re-encoded or lightly retouched keeps both its
+        whole-frame hashes. A mirrored pair, whose whole-frame dHash is not kept, is left to
+        verification.
         """
-        return self.clear_cut(th) and self.whole_frame <= th.clear_cut
+        return (
+            self.clear_cut(th)
+            and self.whole_frame <= th.clear_cut
+            and self.whole_frame_dhash is not None
+            and self.whole_frame_dhash <= th.clear_cut_dhash
+        )
 
     def hash_match(self, th: SimilarityThresholds) -> bool:
         """True when the hashes alone call the pair a copy (the rule of :func:`match`)."""
@@ -297,6 +308,7 @@ def _candidate_list(
                 mirrored,
                 int(aligned.box[i]),
                 hashjoin.whole_frame(queries[q], refs[r], mirrored),
+                whole_frame_dhash=_whole_frame_dhash(queries[q], refs[r], mirrored),
             )
         )
     return out
@@ -598,7 +610,12 @@ def reverse(cand: Candidate, fingerprints: Sequence[Fingerprint]) -> Candidate:
         mirrored=mirrored,
         box=int(al.box[0]),
         whole_frame=hashjoin.whole_frame(q, r, mirrored),
+        whole_frame_dhash=_whole_frame_dhash(q, r, mirrored),
     )
+
+
+def _whole_frame_dhash(q: Fingerprint, r: Fingerprint, mirrored: bool) -> int | None:
+    return None if mirrored else (q.dhash ^ r.dhash).bit_count()
 
 
 def decide(
