@@ -34,6 +34,7 @@ from twinreview.core.roster import ROLES, Person
 from twinreview.core.rosterviews import policy_tables
 from twinreview.core.workspace import Workspace
 from twinreview.services.consent import NO_PURPOSE, ConsentForm, split_list
+from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.roster_admin import NoSigningKey, RosterAdminError, RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -396,7 +397,9 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
             say(f"    {purpose}{extra}")
     for reset in data["resets"]:
         say(f"  reset: {reset['message']}")
-    _show_policy(data, policy_tables(ws.file_config))
+    # What signing the file would sign: the anchors' certificates pinned as the signed policy
+    # holds them, so a signed trust anchor is no difference and a swapped certificate is one.
+    _show_policy(data, pin_trust_anchors(ws.root, policy_tables(ws.file_config)))
     for r in data["pending"]:
         say(
             f"  pending: {r['principal']} ({r['role']}, {', '.join(r['models'])}) "
