@@ -181,3 +181,73 @@ def test_the_owners_reset_is_shown_to_everyone_and_her_rejects_stand(
     new.decide(root, LOOK2, "approve")
     for laptop in (*studio.laptops, new):
         assert laptop.state(root, LOOK2) == "rejected", laptop.name
+
+
+def _agent_as_her(studio: Studio, tmp_path: Path, name: str) -> Laptop:
+    """A laptop whose key claims to be Ava, as an agent."""
+    laptop = Laptop(tmp_path / "laptops", name)
+    laptop.ok("keys", "init", "--principal", AVA, "--name", "Ava", "--role", "agent")
+    laptop.ok("trust", studio.root, "--fingerprint", studio.owner.fingerprint)
+    return laptop
+
+
+def test_an_admin_cannot_bring_her_back_as_an_agent_with_a_key_the_admin_holds(
+    studio: Studio, tmp_path: Path
+) -> None:
+    root, fake = studio.root, _agent_as_her(studio, tmp_path, "ada-as-ava-agent")
+    studio.ava.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    studio.kim.decide(root, LOOK2, "approve")
+    studio.ada.ok("roster", "remove", root, AVA)
+    # Once a model, always her principal: no role brings her back without the owner's reset.
+    as_agent = ["--principal", AVA, "--role", "agent", "--model", "ava"]
+    refused = studio.ada.run("roster", "add", root, *as_agent, "--key", fake.key_line)
+    assert refused.code == 1
+    assert "only the owner" in refused.err
+    fields = {**_person_fields(AVA, fake), "role": "agent"}
+    studio.ada.forge_roster(root, "add_person", fields)
+    with contextlib.suppress(DecisionError):  # refused: the roster does not let this key sign
+        fake.decide(root, LOOK2, "approve")
+    for laptop in (*studio.laptops, fake):
+        # Held back: by her reject, or by the refused roster entry (which blocks until removed).
+        status = laptop.status(root, LOOK2)
+        assert status["state"] in ("rejected", "blocked"), laptop.name
+        assert all(a["log"] != fake.fingerprint for a in status["approvals"]), laptop.name
+        assert any(r["principal"] == AVA for r in status["rejections"]) or (
+            status["blocked_by"] == "verification"
+        )
+    doc = studio.kim.verify(root)
+    assert "roster" in kinds(doc)
+    assert "only the owner" in messages(doc)
+
+
+def test_a_removed_models_rejects_keep_counting(studio: Studio) -> None:
+    root = studio.root
+    studio.ava.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    studio.kim.decide(root, LOOK2, "approve")
+    studio.ada.ok("roster", "remove", root, AVA)
+    for laptop in studio.laptops:
+        assert laptop.state(root, LOOK2) == "rejected", laptop.name
+
+
+def test_the_owner_may_bring_her_back_as_an_agent_by_a_reset_and_her_rejects_stand(
+    studio: Studio, tmp_path: Path
+) -> None:
+    root, new = studio.root, _agent_as_her(studio, tmp_path, "ava-agent")
+    studio.ava.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    studio.kim.decide(root, LOOK2, "approve")
+    studio.owner.ok("roster", "remove", root, AVA)
+    sneaky = studio.owner.run(
+        "roster", "add", root, "--principal", AVA, "--role", "agent", "--model", "ava",
+        "--key", new.key_line,
+    )  # fmt: skip
+    assert sneaky.code == 1
+    assert "roster reset" in sneaky.err
+    reset = ("roster", "reset", root, AVA, "--key", new.key_line, "--role", "agent")
+    studio.owner.ok(*reset, "--model", "ava")
+    doc = studio.kim.verify(root)
+    assert "model_reset" in kinds(doc)
+    assert new.fingerprint in messages(doc)
+    # As an agent with her new key she approves what she rejected as the model: the veto stands.
+    new.decide(root, LOOK2, "approve")
+    for laptop in (*studio.laptops, new):
+        assert laptop.state(root, LOOK2) == "rejected", laptop.name

@@ -170,6 +170,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rz.add_argument("--key", required=True, metavar='"ssh-ed25519 AAAA..."', help="her new key")
     rz.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
     rz.add_argument("--name", metavar="NAME", help="her display name (when adding her back)")
+    rz.add_argument(
+        "--role",
+        choices=ROLES,
+        default="model",
+        help="bring a removed model back in this role (her principal still speaks for her, so "
+        "only by a reset; default: model)",
+    )
     rz.set_defaults(func=_runner(_do_reset))
 
     ad = rs.add_parser("admin", help="appoint (or with --off dismiss) an admin (owner only)")
@@ -461,11 +468,16 @@ def _do_reset(service: RosterService, ws: Workspace, args: argparse.Namespace) -
             "key you were given"
         )
     key = line.key
-    roster = service.reset_model(ws.root, args.principal, key, models=args.model, name=args.name)
+    roster = service.reset_model(
+        ws.root, args.principal, key, models=args.model, name=args.name, role=args.role
+    )
     state = roster.current
     assert state is not None
     say(state.resets[-1].sentence())
-    say("everyone is shown this; she signs her consent again with the new key")
+    if args.role == "model":
+        say("everyone is shown this; she signs her consent again with the new key")
+    else:
+        say(f"everyone is shown this; she is back as {args.role}, and her rejects still stand")
     return EXIT_OK
 
 

@@ -235,6 +235,9 @@ class RosterState:
     resets: tuple[Reset, ...] = ()
     #: Key fingerprint -> the principal the roster gave it to (every key ever given).
     holders: Mapping[str, str] = field(default_factory=dict)
+    #: Principal -> every model id she was ever the model person of (also after removal): such
+    #: a principal speaks for a model, so she comes back, in any role, only by the owner's reset.
+    were_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     # -- the interface verification and policy evaluation use --------------------------------
 
