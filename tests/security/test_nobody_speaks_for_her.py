@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import json
 from pathlib import Path
 
 import pytest
 
 from decision_helpers import build_workspace
 from laptops import ADA, AVA, CONSENT_TERMS, Laptop, Studio, kinds, messages
-from twinreview.services.decisions import DecisionError
+from twinreview.services.decisions import DecisionError, DecisionService
 
 # Faces are not under test here (tests/test_faces*.py are about them).
 pytestmark = pytest.mark.usefixtures("no_faces")
@@ -251,3 +252,40 @@ def test_the_owner_may_bring_her_back_as_an_agent_by_a_reset_and_her_rejects_sta
     new.decide(root, LOOK2, "approve")
     for laptop in (*studio.laptops, new):
         assert laptop.state(root, LOOK2) == "rejected", laptop.name
+
+
+def test_a_reset_revokes_her_old_key(
+    studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, old = studio.root, studio.ava
+    old.decide(root, LOOK1, "reject", reasons=["likeness_wrong"])  # before the reset: it stands
+    studio.kim.decide(root, LOOK2, "approve")
+    new = Laptop(tmp_path / "laptops", "ava-new")
+    new.ok("keys", "init", "--principal", AVA, "--name", "Ava", "--role", "model")
+    new.ok("trust", root, "--fingerprint", studio.owner.fingerprint)
+    studio.owner.ok("roster", "reset", root, AVA, "--key", new.key_line)
+    new.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
+    new.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    # Her lost laptop, in other hands, after the reset: its key no longer speaks for her.
+    refused = old.run("consent", root, "--model", "ava", *WIDER_TERMS)
+    assert refused.code == 1
+    # A hostile copy of the app signs anyway (no check of its own before signing); it has seen
+    # her new reject, so its approval would be her latest word.
+    monkeypatch.setattr(DecisionService, "_check_roster", staticmethod(lambda *a: "model"))
+    old.decide(root, LOOK2, "approve")
+    for laptop in (*studio.laptops, new):
+        # Not hers: it does not count, and a revoked key signing at all holds back her images
+        # until someone looks (as for any revoked key).
+        status = laptop.status(root, LOOK2)
+        assert status["state"] in ("rejected", "blocked"), laptop.name
+        assert all(a["log"] != old.fingerprint for a in status["approvals"]), laptop.name
+        assert "revoked_key" in " ".join(status["problems"]), laptop.name
+    doc = studio.kim.verify(root)
+    assert "revoked_key" in kinds(doc)
+    assert old.fingerprint in messages(doc)
+    # What the old key signed before the reset still counts: only its later entry is refused.
+    revoked = [e for e in doc["entries"] if e["state"] == "revoked_key"]
+    assert [e["seq"] for e in revoked] == [2]
+    shown = studio.kim.ok("roster", "show", root, "--json").json()
+    her = next(p for p in shown["people"] if p["principal"] == AVA)
+    assert old.fingerprint not in json.dumps(her)

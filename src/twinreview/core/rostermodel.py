@@ -135,12 +135,17 @@ class Consent:
 
 @dataclass(frozen=True)
 class Revocation:
-    """A key revoked at roster ``seq``; entries of its logs past ``after`` do not count."""
+    """A key revoked at roster ``seq``; entries of its logs past ``after`` do not count.
+
+    ``head_only``: the revoking entry named no ``after`` (an owner's reset of a model's key
+    signed without it); then only entries signed under a roster from ``seq`` on do not count.
+    """
 
     fingerprint: str
     principal: str
     seq: int
     after: Mapping[str, int]
+    head_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -274,6 +274,18 @@ def apply_entry(
             )
         before = state.persons.get(changed.principal) if kind == "add_key" else None
         new_fps = tuple(sorted(set(changed.keys) - set(before.keys if before else ())))
+        if before is not None:
+            # Her old keys stop speaking for her: a lost laptop, in other hands, signs nothing
+            # as her from the reset on. What they signed before still counts (her rejects stand):
+            # up to what the owner's device had verified of their logs ("after"), or, in a
+            # reset that names no such point, what was signed under a roster from before it.
+            cut = payload.get("after")
+            for fp in before.keys:
+                revoked[fp] = Revocation(
+                    fp, changed.principal, seq, _after(cut), head_only=cut is None
+                )
+            changed = replace(changed, keys={f: k for f, k in changed.keys.items() if f in new_fps})
+            persons[changed.principal] = changed
         models = tuple(m for m in reset_of if m)
         resets = (
             *resets,

@@ -309,10 +309,13 @@ class RosterService:
                 )
             done: SignedRoster | None = None
             if key.fingerprint not in known.keys:
+                # Her old keys are revoked by the reset: what this device verified of their
+                # logs still counts, nothing after it.
                 fields: dict[str, Any] = {
                     "person": principal,
                     "new_key": key.openssh(),
                     "reset": True,
+                    "after": self._after(ws.root, roster, set(known.keys)),
                 }
                 done = self._append(ws.root, signer, "add_key", fields)
             extra = [m for m in dict.fromkeys(models) if m not in known.models]
