@@ -425,9 +425,15 @@ def test_only_she_adds_a_key_to_her_entry_or_the_owner_by_a_reset(root: Path) ->
     assert state is not None
     assert state.consent_for("ana") is None  # her consent lapsed with the reset
     assert [r.fingerprints for r in state.resets] == [(KEYS["dan"].public.fingerprint,)]
-    # Her own new key needs no reset.
+    # The reset revoked her old key: it adds no key any more, and signs nothing as her.
+    assert set(state.persons[WHO["ana"]].keys) == {KEYS["dan"].public.fingerprint}
+    assert KEYS["ana"].public.fingerprint in state.revoked
     own = KEYS["eve"].public.openssh()
-    state = _writer(root, "ana").append("add_key", {"person": WHO["ana"], "new_key": own}).current
+    with pytest.raises(RosterLogError, match="not their active key"):
+        _writer(root, "ana").append("add_key", {"person": WHO["ana"], "new_key": own})
+    # Her key from the reset, her own now, needs no reset to add another.
+    mine = _writer(root, "ana", KEYS["dan"])
+    state = mine.append("add_key", {"person": WHO["ana"], "new_key": own}).current
     assert state is not None and len(state.resets) == 1
 
 

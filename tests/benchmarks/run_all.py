@@ -194,11 +194,16 @@ def rows_match(j: Mapping[str, Any]) -> list[Row]:
 
 
 def rows_verify(j: Mapping[str, Any]) -> list[Row]:
-    """bench_log: decision-log append and verification."""
+    """bench_log: decision-log append and verification, judged on CPU time by bench_log's goals.
+
+    Verification: at most 15 s per 100k entries and at most ``floor_ratio_goal`` (1.5) times the
+    bare Ed25519 floor; status with nothing new: under 1 s per 100k entries.
+    """
     n = j["entries"]
     scale = 100_000 / n
     projected = j["verify_cpu_s"] * scale
     ratio = j["verify_cpu_s"] / j["ed25519_floor_cpu_s"]
+    ratio_goal = float(j.get("floor_ratio_goal", 1.5))
     area = "Decision log"
     first = j.get("first_verify_with_records_cpu_s")
     records = (
@@ -207,6 +212,11 @@ def rows_verify(j: Mapping[str, Any]) -> list[Row]:
         if isinstance(first, int | float)
         else ""
     )
+    # Status on CPU time like verification (wall time includes other processes); a JSON line
+    # without the CPU figure is judged on its wall time.
+    status_cpu = j.get("cached_status_cpu_s")
+    status_judged = status_cpu if isinstance(status_cpu, int | float) else j["cached_status_s"]
+    status_cpu_text = f", {status_cpu:.2f} s CPU" if isinstance(status_cpu, int | float) else ""
     return [
         Row(
             area,
@@ -218,20 +228,21 @@ def rows_verify(j: Mapping[str, Any]) -> list[Row]:
             ),
             f"{j['verify_s']:.2f} s wall, {j['verify_cpu_s']:.2f} s CPU "
             f"({j['verify_us_per_entry']:.1f} us/entry wall)",
-            "<= 15 s per 100k entries and <= 1.5x the bare Ed25519 floor (both on CPU time: "
-            "wall time includes other processes)",
+            f"<= 15 s per 100k entries and <= {ratio_goal:g}x the bare Ed25519 floor (both on "
+            "CPU time: wall time includes other processes)",
             f"bare Ed25519 verification of as many signatures: {j['ed25519_floor_s']:.2f} s wall, "
             f"{j['ed25519_floor_cpu_s']:.2f} s CPU (verify/floor CPU {ratio:.2f}x){records}",
-            _verdict(projected <= 15 and ratio <= 1.5),
+            _verdict(projected <= 15 and ratio <= ratio_goal),
         ),
         Row(
             area,
             f"status of a {n:,}-entry workspace with nothing new (verified-prefix cache)",
-            f"{j['cached_status_s']:.2f} s (verification alone {j['cached_verify_s']:.2f} s)",
-            "< 1 s per 100k entries",
+            f"{j['cached_status_s']:.2f} s wall{status_cpu_text} (verification alone "
+            f"{j['cached_verify_s']:.2f} s)",
+            "< 1 s per 100k entries (on CPU time)",
             f"full verification in the same run {j['verify_s']:.2f} s: "
             f"{j['verify_s'] / j['cached_verify_s']:.0f}x",
-            _verdict(j["cached_status_s"] * scale < 1),
+            _verdict(status_judged * scale < 1),
         ),
         Row(
             area,

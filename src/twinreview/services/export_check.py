@@ -537,7 +537,11 @@ def check_export_signatures(
     if not export.is_dir():
         return [ExportSignature(label, "", "", "", False, "Not a folder.", "missing", "")]
     logs = export / LOGS_DIR
-    sigs = sorted(logs.rglob("*.dlog.sig")) if logs.is_dir() else []
+    sigs = (
+        sorted(p for p in logs.rglob("*") if p.name.lower().endswith(".dlog.sig"))
+        if logs.is_dir()
+        else []
+    )
     sigs += [
         export / name
         for name in (ROSTER_FILE + ".sig", ALLOWED_SIGNERS + ".sig", HEADS + ".sig")
