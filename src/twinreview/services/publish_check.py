@@ -38,11 +38,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.approval import why_approval_does_not_count
 from twinreview.core.disclosure import C2paState
 from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
 from twinreview.core.disclosure.c2pa_writer import C2paSignError, read_store
@@ -55,12 +56,25 @@ from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
-from twinreview.core.labelstamp import compare_outside
-from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
+from twinreview.core.labelstamp import box_problem, compare_outside, shown_size
+from twinreview.core.policy import (
+    APPROVE,
+    WITHDRAW,
+    Decision,
+    ModelPolicy,
+    State,
+    evaluate,
+    latest_of,
+    policy_from_consent,
+)
 from twinreview.core.published import Judgement, PublishedRecord, judge
+from twinreview.core.reasons import reasons_text
 from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rosterviews import effective_config
+from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
+from twinreview.core.workspace import SIGNED_POLICY_SOURCE
 from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
     ROSTER_FILE,
@@ -72,7 +86,12 @@ from twinreview.services.export_check import (
 )
 from twinreview.services.publish import METADATA
 from twinreview.services.published import published_records
-from twinreview.services.status import verified_decisions
+from twinreview.services.status import (
+    eligible_for,
+    valid_under_roster,
+    verified_decisions,
+    with_epoch,
+)
 from twinreview.services.trust import TrustStore
 
 #: A trust anchor file larger than this is no certificate chain (it is not read).
@@ -156,6 +175,10 @@ class _Export:
     decisions: Sequence[Decision]
     published: Sequence[PublishedRecord] = ()
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    #: The one approval rule (``core.approval``) under the export's signed policy.
+    approval_rule: Callable[[Decision], str | None] = lambda d: None
+    #: Display names of everyone the exported roster ever named, by principal.
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -229,9 +252,31 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         for log in heads.logs:
             if log in p.message or heads.logs[log].file == p.file:
                 damaged.setdefault(log, f"{p.kind}: {p.message}")
+    names = {
+        principal: person.display_name
+        for state in roster.states
+        for principal, person in state.persons.items()
+    }
     return _Export(
-        heads, roster, entries, damaged, verified_decisions(report), published_records(report)
+        heads,
+        roster,
+        entries,
+        damaged,
+        verified_decisions(report),
+        published_records(report),
+        approval_rule=_approval_rule(roster),
+        names=names,
     )
+
+
+def _approval_rule(roster: SignedRoster) -> Callable[[Decision], str | None]:
+    """The one approval rule (``core.approval``) under the export's signed policy."""
+    try:
+        settings = settings_from_config(effective_config({}, roster), source=SIGNED_POLICY_SOURCE)
+    except SettingsError as exc:
+        broken = f"the signed policy cannot be read ({exc}); no approval counts"
+        return lambda d: broken
+    return lambda d: why_approval_does_not_count(d.findings, d.override, settings)
 
 
 def _check_file(
@@ -271,6 +316,15 @@ def _check_file(
         signoff = Signoff.from_json(_assertion(manifest, LABEL))
     except (C2paSignError, SignoffError) as exc:
         return PublishedCheck(label, False, (one_line(exc),), signer=c2pa.signer, c2pa_state=state)
+    if signoff.label_box is not None:
+        size = shown_size(data)
+        wrong = (
+            box_problem(size, signoff.label_box)
+            if size is not None
+            else "its image cannot be read to place its label box (a damaged file)"
+        )
+        if wrong is not None:
+            return PublishedCheck(label, False, (wrong,), signoff, c2pa.signer, state)
     pixels = _pixels(data, signoff, workspace)
     problems = _problems(signoff, manifest, export, pixels)
     notes: list[str] = []
@@ -491,7 +545,62 @@ def _problems(
             digest = pixels.workspace_digest
         approved.setdefault(digest, []).append(who)
     problems.extend(_pixel_problems(signoff, pixels, approved))
+    if not problems:
+        # Named approvals that all hold still leave out what decides: her standing reject, a
+        # required role that never approved. (A decision that fails is said once, above.)
+        problems.extend(_clearance_problems(signoff, export))
     return problems
+
+
+def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
+    """Whether the asset is cleared in the export under the one approval rule, not only named.
+
+    A sign-off may name real approvals and still leave out the one that decides: her standing
+    reject, or a required role that never approved. The asset's decisions in the export are
+    evaluated as ``status`` evaluates them (``core.policy.evaluate`` with the approval rule of
+    the signed policy); her consent itself is judged apart (``_consent_now``).
+    """
+    state = export.roster.current
+    if state is None:
+        return []
+    policy = policy_from_consent(signoff.model, state.consent_for(signoff.model))
+    eligible = eligible_for(state, signoff.model)
+    decisions = [
+        with_epoch(d, state)
+        for d in export.decisions
+        if d.asset == signoff.asset and valid_under_roster(d, export.roster)
+    ]
+    for d in decisions:
+        eligible.setdefault(d.principal, d.role)
+    found = evaluate(
+        asset=signoff.asset,
+        current_sha256=signoff.asset_sha256,
+        decisions=decisions,
+        policy=policy,
+        eligible=eligible,
+        now=export.at,
+        sidecar_sha256=signoff.sidecar_sha256,
+        judge=export.approval_rule,
+    )
+    if found.state is State.REJECTED:
+        out = []
+        for d in found.rejections:
+            who = f"{export.names.get(d.principal, d.principal)} ({d.role})"
+            out.append(
+                f"{who} rejected it on {iso_utc(d.ts, 'auto')[:10]} ({reasons_text(d.reasons)}): "
+                "the reject stands, so it is not cleared in the export"
+            )
+        return out
+    if not isinstance(policy, ModelPolicy):
+        return []  # no consent to clear it under: said by the consent check
+    approved = {d.role for d in found.approvals}
+    missing = [r for r in policy.required_roles if r not in approved]
+    if missing:
+        return [
+            f"it is not cleared in the export: the {' and '.join(missing)} approval(s) the "
+            "model's consent requires do not stand (the sign-off names only some)"
+        ]
+    return []
 
 
 def _metadata_problems(

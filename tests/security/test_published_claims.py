@@ -1,0 +1,245 @@
+"""Forged sign-offs that name real decisions: ``check-published`` judges the asset, her consent
+and the person fields from the signed logs, never from what the published file claims.
+
+An insider holds the brand's signing certificate and the workspace's export. They sign, with
+the brand's key, a file whose sign-off assertion names only decisions that really exist:
+- only the agent's approval of an image the model vetoed;
+- a labelled copy whose label box covers the whole picture (or sits where publishing never
+  stamps it), so that no pixel is compared;
+- a copy without the ``c2pa.metadata`` assertion and the sign-off's consent, after she withdrew
+  her consent;
+- a copy whose IPTC person fields name another model, or another consent entry.
+Each must fail through the real CLI with one line saying why.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import c2pa
+import pytest
+from PIL import Image, ImageDraw
+
+from publish_helpers import TAM, PublishWs, build_publish_ws, publish_cli
+from tools.c2pa_pki import Pki
+from twinreview.cli.main import main
+from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
+from twinreview.core.imagedigest import image_digest
+from twinreview.core.signoff import LABEL
+from twinreview.core.verify import verify_workspace
+from twinreview.core.xmpwrite import (
+    main_packet,
+    put_main_packet,
+)
+from twinreview.services.export import export_workspace
+from twinreview.services.publish import METADATA
+
+LOOK = "assets/ava/look.jpg"
+VETOED = "assets/ava/vetoed.jpg"
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """look.jpg published plain and labelled; vetoed.jpg approved by Sam, rejected by Ava."""
+    from wsbuild import pattern
+
+    base = tmp_path_factory.mktemp("claims")
+    pw = build_publish_ws(base)
+    pattern(31, (640, 480)).save(pw.root / VETOED, "JPEG", quality=90)
+    pw.decide(pw.agent, VETOED, "approve")
+    pw.decide(pw.model, VETOED, "reject", reasons=["likeness_wrong"])
+    assert publish_cli(pw, base / "plain", "--asset", LOOK) == 0
+    assert publish_cli(pw, base / "labelled", "--label", "--asset", LOOK) == 0
+    identity, key = pw.agent.signer()
+    export_workspace(pw.root, base / "export", identity, key)
+    return {
+        "pw": pw,
+        "base": base,
+        "plain": base / "plain" / "ava" / "look.jpg",
+        "labelled": base / "labelled" / "ava" / "look.jpg",
+        "export": base / "export",
+    }
+
+
+def active(data: bytes) -> dict[str, Any]:
+    store = json.loads(read_store(data, "image/jpeg", signing_context()))
+    manifest: dict[str, Any] = store["manifests"][store["active_manifest"]]
+    return manifest
+
+
+def assertion(data: bytes, label: str) -> Any:
+    return copy.deepcopy(next(a["data"] for a in active(data)["assertions"] if a["label"] == label))
+
+
+def strip_c2pa(data: bytes) -> bytes:
+    """A JPEG without its APP11 (JUMBF, C2PA) segments; every other byte kept."""
+    out, pos = [data[:2]], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] != 0xDA:
+        size = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if data[pos + 1] != 0xEB:
+            out.append(data[pos : pos + 2 + size])
+        pos += 2 + size
+    out.append(data[pos:])
+    return b"".join(out)
+
+
+def forge(data: bytes, assertions: list[dict[str, Any]], pki: Pki) -> bytes:
+    """``data`` signed with the brand's key and the given assertions, through c2pa-python."""
+    manifest = {
+        "claim_generator_info": [{"name": "twinreview", "version": "0.1.0"}],
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TAM}]},
+            },
+            *assertions,
+        ],
+    }
+    signer = make_signer("es256", pki.chain_pem, pki.key_pem)
+    try:
+        with c2pa.Builder.from_json(manifest, signing_context()) as builder:
+            out = io.BytesIO()
+            builder.sign(signer, "image/jpeg", io.BytesIO(data), out)
+            return out.getvalue()
+    finally:
+        signer.close()
+
+
+def check(capsys: pytest.CaptureFixture[str], path: Path, *extra: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["check-published", str(path), *extra])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def lines_about(err: str, path: Path) -> list[str]:
+    return [ln for ln in err.splitlines() if ln.startswith(f"twinreview: {path}: ")]
+
+
+# -- 1. a sign-off naming only the agent's approval of an image she vetoed -------------------------
+
+
+def test_an_agent_only_signoff_on_her_vetoed_image_fails(
+    scene: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pw: PublishWs = scene["pw"]
+    genuine = scene["plain"].read_bytes()
+    vetoed = (pw.root / VETOED).read_bytes()
+    report = verify_workspace(pw.root)
+    [agent] = [
+        e
+        for e in report.entries
+        if e.ok
+        and e.kind == "decision"
+        and e.payload.get("asset") == VETOED
+        and e.payload.get("role") == "agent"
+    ]
+    head = agent.payload["roster"]
+    signoff = assertion(genuine, LABEL)
+    signoff.update(
+        asset=VETOED,
+        asset_sha256=hashlib.sha256(vetoed).hexdigest(),
+        image_digest=image_digest(vetoed),
+        sidecar_sha256=None,
+        decisions=[
+            {
+                "principal": agent.payload["principal"],
+                "role": "agent",
+                "key": agent.log,
+                "seq": agent.seq,
+                "entry_hash": agent.hash,
+                "ts": agent.payload["ts"],
+                "roster_head": {"seq": head["seq"], "hash": head["hash"]},
+            }
+        ],
+    )
+    # The person fields and the metadata assertion are the genuine ones: only the veto is at stake.
+    data = put_main_packet(vetoed, "jpeg", main_packet(genuine, "jpeg") or b"")
+    forged = tmp_path / "vetoed.jpg"
+    forged.write_bytes(
+        forge(
+            data,
+            [
+                {"label": LABEL, "data": signoff},
+                {"label": METADATA, "data": assertion(genuine, METADATA)},
+            ],
+            pw.pki,
+        )
+    )
+    code, out, err = check(capsys, forged, "--export", str(scene["export"]))
+    assert code == 1, out
+    assert "ok:" not in out
+    lines = lines_about(err, forged)
+    assert any(
+        "Ava (model) rejected it" in ln and "not the right person" in ln and "not cleared" in ln
+        for ln in lines
+    ), lines
+    assert "likeness_wrong" not in err
+
+
+def test_the_genuine_files_still_pass(
+    scene: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pw: PublishWs = scene["pw"]
+    for path in (scene["plain"], scene["labelled"]):
+        code, out, err = check(
+            capsys, path, "--export", str(scene["export"]), "--workspace", str(pw.root)
+        )
+        assert code == 0, err
+        assert out.startswith(f"ok: {path}: {LOOK} approved by")
+
+
+# -- 2. a label box that covers the picture, or sits where publishing never stamps ----------------
+
+
+def _painted_with_xmp(source: bytes) -> bytes:
+    img = Image.open(io.BytesIO(source)).convert("RGB")
+    ImageDraw.Draw(img).rectangle((200, 150, 330, 260), fill=(250, 20, 20))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92)
+    return put_main_packet(buf.getvalue(), "jpeg", main_packet(source, "jpeg") or b"")
+
+
+@pytest.mark.parametrize(
+    "box",
+    [
+        {"x": 0, "y": 0, "width": 640, "height": 480},  # the whole picture
+        {"x": 10, "y": 10, "width": 620, "height": 400},  # most of it
+        {"x": 13, "y": 13, "width": 102, "height": 27},  # publish's size, in the wrong corner
+        {"x": 513, "y": 200, "width": 102, "height": 267},  # publish's corner, far too tall
+    ],
+)
+def test_a_label_box_publishing_cannot_produce_fails(
+    scene: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    box: dict[str, int],
+) -> None:
+    pw: PublishWs = scene["pw"]
+    labelled = scene["labelled"].read_bytes()
+    signoff = assertion(labelled, LABEL)
+    real = signoff["label_box"]
+    assert real["x"] + real["width"] < 640 and real["width"] == round(640 * 0.16)
+    signoff["label_box"] = box
+    forged = tmp_path / "wide-label.jpg"
+    forged.write_bytes(
+        forge(
+            _painted_with_xmp(labelled),
+            [
+                {"label": LABEL, "data": signoff},
+                {"label": METADATA, "data": assertion(labelled, METADATA)},
+            ],
+            pw.pki,
+        )
+    )
+    for extra in ((), ("--workspace", str(pw.root))):
+        code, out, err = check(capsys, forged, "--export", str(scene["export"]), *extra)
+        assert code == 1, out
+        lines = lines_about(err, forged)
+        assert len(lines) == 1, lines
+        assert "label box" in lines[0] and "publishing stamps" in lines[0], lines
