@@ -33,11 +33,15 @@ from twinreview.core.imagedigest import image_digest
 from twinreview.core.signoff import LABEL
 from twinreview.core.verify import verify_workspace
 from twinreview.core.xmpwrite import (
+    PublishedFields,
     main_packet,
+    packet_with_fields,
     put_main_packet,
 )
 from twinreview.services.export import export_workspace
 from twinreview.services.publish import METADATA
+from twinreview.services.roster_admin import RosterService
+from twinreview.services.trust import TrustStore, Verifier
 
 LOOK = "assets/ava/look.jpg"
 VETOED = "assets/ava/vetoed.jpg"
@@ -243,3 +247,113 @@ def test_a_label_box_publishing_cannot_produce_fails(
         lines = lines_about(err, forged)
         assert len(lines) == 1, lines
         assert "label box" in lines[0] and "publishing stamps" in lines[0], lines
+
+
+# -- 3. the consent and the metadata assertion dropped, after she withdrew -------------------------
+
+
+@pytest.fixture
+def withdrawn(tmp_path: Path) -> dict[str, Any]:
+    pw = build_publish_ws(tmp_path)
+    assert publish_cli(pw, tmp_path / "out", "--asset", LOOK) == 0
+    RosterService(pw.model, TrustStore.default(), Verifier.default(), clock=pw.clock).consent(
+        pw.root, "ava", withdraw=True
+    )
+    identity, key = pw.agent.signer()
+    export_workspace(pw.root, tmp_path / "export", identity, key)
+    return {"pw": pw, "published": tmp_path / "out" / "ava" / "look.jpg", "tmp": tmp_path}
+
+
+def test_dropping_the_consent_claims_does_not_hide_her_withdrawal(
+    withdrawn: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pw: PublishWs = withdrawn["pw"]
+    export = str(withdrawn["tmp"] / "export")
+    genuine = withdrawn["published"].read_bytes()
+    code, _, err = check(capsys, withdrawn["published"], "--export", export)
+    assert code == 1 and "Ava withdrew her consent" in err, err
+    signoff = assertion(genuine, LABEL)
+    del signoff["consent"]
+    forged = withdrawn["tmp"] / "no-consent.jpg"
+    forged.write_bytes(forge(strip_c2pa(genuine), [{"label": LABEL, "data": signoff}], pw.pki))
+    code, out, err = check(capsys, forged, "--export", export)
+    assert code == 1, out
+    lines = lines_about(err, forged)
+    assert any("Ava withdrew her consent" in ln for ln in lines), lines
+    assert any("names no consent" in ln for ln in lines), lines
+    assert any(METADATA in ln for ln in lines), lines
+
+
+def test_a_missing_consent_or_metadata_assertion_fails_on_its_own(
+    scene: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pw: PublishWs = scene["pw"]
+    genuine = scene["plain"].read_bytes()
+    signoff = assertion(genuine, LABEL)
+    no_metadata = tmp_path / "no-metadata.jpg"
+    no_metadata.write_bytes(forge(strip_c2pa(genuine), [{"label": LABEL, "data": signoff}], pw.pki))
+    code, _, err = check(capsys, no_metadata, "--export", str(scene["export"]))
+    assert code == 1
+    [line] = lines_about(err, no_metadata)
+    assert METADATA in line and "carry no" in line
+    del signoff["consent"]
+    no_consent = tmp_path / "no-consent.jpg"
+    no_consent.write_bytes(
+        forge(
+            strip_c2pa(genuine),
+            [
+                {"label": LABEL, "data": signoff},
+                {"label": METADATA, "data": assertion(genuine, METADATA)},
+            ],
+            pw.pki,
+        )
+    )
+    code, _, err = check(capsys, no_consent, "--export", str(scene["export"]))
+    assert code == 1
+    [line] = lines_about(err, no_consent)
+    assert "names no consent" in line
+
+
+# -- 4. the IPTC person fields: another model, another consent ---------------------------------
+
+
+@pytest.mark.parametrize("field", ["person_id", "person_name", "release_id"])
+def test_person_fields_that_do_not_name_her_and_her_consent_fail(
+    scene: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path, field: str
+) -> None:
+    pw: PublishWs = scene["pw"]
+    genuine = scene["plain"].read_bytes()
+    metadata = assertion(genuine, METADATA)
+    signoff = assertion(genuine, LABEL)
+    ws_id = signoff["workspace_id"]
+    values = {
+        "source_type": TAM,
+        "person_name": "Ava",
+        "person_id": f"urn:twinreview:{ws_id}:model:ava",
+        "release_id": metadata["plus:ModelReleaseID"][0],
+    }
+    values[field] = {
+        "person_id": f"urn:twinreview:{ws_id}:model:bea",
+        "person_name": "Bea",
+        "release_id": "twinreview-consent:sha256:" + "0" * 64,
+    }[field]
+    fields = PublishedFields(**values)
+    data = put_main_packet(strip_c2pa(genuine), "jpeg", packet_with_fields(None, fields))
+    forged = tmp_path / f"{field}.jpg"
+    # The forger binds what they wrote: the manifest and the XMP agree with each other.
+    forged.write_bytes(
+        forge(
+            data,
+            [
+                {"label": LABEL, "data": signoff},
+                {"label": METADATA, "data": fields.metadata_assertion()},
+            ],
+            pw.pki,
+        )
+    )
+    code, out, err = check(capsys, forged, "--export", str(scene["export"]))
+    assert code == 1, out
+    lines = lines_about(err, forged)
+    assert len(lines) == 1, lines
+    word = {"person_id": "person shown", "person_name": "person shown", "release_id": "release"}
+    assert word[field] in lines[0], lines

@@ -84,7 +84,7 @@ from twinreview.services.export_check import (
     read_export_file,
     read_export_heads,
 )
-from twinreview.services.publish import METADATA
+from twinreview.services.publish import METADATA, person_id
 from twinreview.services.published import published_records
 from twinreview.services.status import (
     eligible_for,
@@ -347,11 +347,10 @@ def _check_file(
                 "(pass --workspace WS to compare them)"
             )
     consent = _consent_now(data, signoff, export)
-    if consent is not None:
-        if consent.out:
-            problems.extend(f"out of consent: {r}" for r in consent.reasons)
-        else:
-            notes.append(f"the model's consent, per this export: {consent.summary()}")
+    if consent.out:
+        problems.extend(f"out of consent: {r}" for r in consent.reasons)
+    else:
+        notes.append(f"the model's consent, per this export: {consent.summary()}")
     return PublishedCheck(
         label,
         not problems,
@@ -361,21 +360,30 @@ def _check_file(
         state,
         tuple(notes),
         kind,
-        consent.state.value if consent is not None else "",
+        consent.state.value,
     )
 
 
-def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | None:
-    """Her consent now, per the export, for the file.
+def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
+    """Her consent now, per the export's signed roster, for the file.
 
-    From its ``published`` entry when the export has one, else from what the sign-off says it
-    went out under. The approvals are checked apart (``_superseded``).
+    Never only from what the file carries: her latest consent entry on the exported roster
+    decides (withdrawn, ended, a use no longer allowed, a reset). The record to judge is the
+    file's ``published`` entry when the export has one, else the latest ``published`` entry of
+    the same reviewed bytes (what it went out for), else what the sign-off says. The approvals
+    are checked apart (``_superseded``).
     """
-    if signoff.consent is None:
-        return None
     sha = hashlib.sha256(data).hexdigest()
     record = next((r for r in export.published if r.output_sha256 == sha), None)
     if record is None:
+        same = [
+            r
+            for r in export.published
+            if r.asset == signoff.asset and r.sha256 == signoff.asset_sha256
+        ]
+        record = max(same, key=lambda r: r.ts) if same else None
+    if record is None:
+        consent = signoff.consent
         record = PublishedRecord(
             publisher="",
             ts=export.at,
@@ -389,8 +397,8 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | 
             output="",
             output_sha256=sha,
             label=signoff.label_box is not None,
-            consent_hash=signoff.consent.entry_hash,
-            consent_seq=signoff.consent.roster_seq,
+            consent_hash=consent.entry_hash if consent is not None else "",
+            consent_seq=consent.roster_seq if consent is not None else _head_seq(signoff),
             consent_principal="",
             uses=None,
             categories=(),
@@ -406,6 +414,10 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | 
         export.at,
         model_name=person.display_name if person is not None else None,
     )
+
+
+def _head_seq(signoff: Signoff) -> int:
+    return signoff.roster_head[0] if signoff.roster_head is not None else 0
 
 
 def _untrusted(c2pa: C2paReport, anchored: bool) -> str:
@@ -606,23 +618,39 @@ def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
 def _metadata_problems(
     signoff: Signoff, manifest: Mapping[str, Any], export: _Export, xmp: Mapping[str, Any]
 ) -> list[str]:
-    """The XMP fields against the ``c2pa.metadata`` assertion, and her consent in the export."""
+    """The person fields: bound by the manifest, and naming her and her consent per the export.
+
+    Whatever the file carries, who is shown and under which consent is checked against the
+    export's signed roster: the XMP must be what the ``c2pa.metadata`` assertion binds, the
+    person shown must be the sign-off's model (her identifier in this workspace and one of her
+    display names), and the model release id must name the consent entry the sign-off names,
+    a consent of hers in the export. A missing assertion, consent or field is a failure.
+    """
     out: list[str] = []
     try:
         bound = _assertion(manifest, METADATA)
     except SignoffError:
-        bound = None  # published before the fields were bound: nothing to compare
-    if isinstance(bound, Mapping):
-        signed = {k: v for k, v in bound.items() if k != "@context"}
-        for name in sorted(set(signed) | set(xmp)):
-            if signed.get(name) != xmp.get(name):
-                out.append(
-                    f"its XMP {name} is {_short(xmp.get(name))}, but its Content Credentials "
-                    f"bind {_short(signed.get(name))}: the metadata was changed"
-                )
-                break
+        bound = None
+        out.append(
+            f"its Content Credentials carry no {METADATA} assertion: who is shown and under "
+            "which consent are not bound to the file, so it cannot be checked"
+        )
+    signed = (
+        {k: v for k, v in bound.items() if k != "@context"} if isinstance(bound, Mapping) else {}
+    )
+    for name in sorted(set(signed) | set(xmp)) if bound is not None else ():
+        if signed.get(name) != xmp.get(name):
+            out.append(
+                f"its XMP {name} is {_short(xmp.get(name))}, but its Content Credentials "
+                f"bind {_short(signed.get(name))}: the metadata was changed"
+            )
+            break
     consent = signoff.consent
     if consent is None:
+        out.append(
+            f"its sign-off names no consent of model {signoff.model!r}: nothing says it went "
+            "out under her consent"
+        )
         return out
     entry = next(
         (e for e in export.roster.entries if e.line_hash == consent.entry_hash and e.ok), None
@@ -632,11 +660,50 @@ def _metadata_problems(
             f"the consent it names ({consent.entry_hash[:16]}...) is not a consent of model "
             f"{signoff.model!r} in the exported signed roster"
         )
-    elif isinstance(bound, Mapping) and bound.get("plus:ModelReleaseID") != [
-        CONSENT_REF_PREFIX + consent.entry_hash
-    ]:
-        out.append("its model release id does not name the consent its sign-off names")
-    return out
+    if out:
+        return out
+    person = _person_problem(signoff, export, xmp)
+    if person is not None:
+        return [person]
+    if xmp.get("plus:ModelReleaseID") != [CONSENT_REF_PREFIX + consent.entry_hash]:
+        return [
+            f"its model release id is {_short(xmp.get('plus:ModelReleaseID'))}, not the consent "
+            f"its sign-off names ({CONSENT_REF_PREFIX}{consent.entry_hash[:16]}...)"
+        ]
+    return []
+
+
+def _person_problem(signoff: Signoff, export: _Export, xmp: Mapping[str, Any]) -> str | None:
+    """Why the IPTC person shown is not the sign-off's model (None: it is her)."""
+    want_id = person_id(signoff.workspace_id, signoff.model)
+    names = {
+        p.display_name
+        for state in export.roster.states
+        if (p := state.model_person(signoff.model)) is not None
+    }
+    shown = xmp.get("Iptc4xmpExt:PersonInImage")
+    details = xmp.get("Iptc4xmpExt:PersonInImageWDetails")
+    ids: list[object] = []
+    detail_names: list[object] = []
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, Mapping):
+                found = item.get("Iptc4xmpExt:PersonId")
+                ids.extend(found if isinstance(found, list) else [found])
+                name = item.get("Iptc4xmpExt:PersonName")
+                detail_names.append(name.get("x-default") if isinstance(name, Mapping) else name)
+    if ids != [want_id]:
+        return (
+            f"its IPTC person shown is {_short(ids or None)}, not model {signoff.model!r} of "
+            f"this workspace ({want_id}), whom its sign-off names"
+        )
+    shown_names = shown if isinstance(shown, list) else [shown]
+    if any(n not in names for n in [*shown_names, *detail_names]) or not detail_names:
+        return (
+            f"its IPTC person shown is named {_short(shown)}, but model {signoff.model!r} is "
+            f"{_short(sorted(names))} on the exported signed roster"
+        )
+    return None
 
 
 def _short(value: Any) -> str:
