@@ -798,7 +798,8 @@ def _superseded(who: str, d: SignedDecision, signoff: Signoff, export: _Export) 
         return f"{who} was withdrawn later ({when}): it no longer stands in the export"
     if last.decision == APPROVE:
         return f"{who} was followed by an approval of other bytes ({when}): it no longer stands"
-    return f"{who} was followed by a reject ({when}): it no longer stands in the export"
+    why = f"; {reasons_text(last.reasons)}" if last.reasons else ""
+    return f"{who} was followed by a reject ({when}{why}): it no longer stands in the export"
 
 
 def _roster(payload: Mapping[str, Any]) -> tuple[int, str] | None:
