@@ -20,9 +20,18 @@ the workspace the approved file is read and every pixel outside the box compared
 digest is checked through the workspace's file (its sha256 must be the approved one); without
 the workspace it fails. Each failure is one sentence.
 
-With an export made after publishing, the model's consent now is judged too, as ``twinreview
-published`` judges it (``core.published``): a file out of consent fails with the reason; a
-consent ending within 30 days gives its "take it down by" date.
+Named approvals are not enough: the asset must be cleared in the export under the one
+approval rule (``core.approval`` through ``core.policy.evaluate``, as ``status`` judges it): a
+reject the model signed stands, and every role her consent requires must have approved. A label
+box must be the one publishing stamps on an image of that size (``core.labelstamp.box_problem``).
+The ``c2pa.metadata`` assertion and the sign-off's consent are required; the XMP must be what the
+assertion binds, its person shown the sign-off's model (her id in this workspace, one of her
+names on the signed roster), its model release id the consent entry the sign-off names.
+
+The model's consent now is judged from her latest consent entry in the export's signed roster,
+never from what the file carries, as ``twinreview published`` judges it (``core.published``): a
+file out of consent fails with the reason; a consent ending within 30 days gives its "take it
+down by" date.
 
 Public API:
     check_published(files, export, *, trust=None, trust_anchors=(), workspace=None)
