@@ -618,8 +618,8 @@ def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
     missing = [r for r in policy.required_roles if r not in approved]
     if missing:
         return [
-            f"it is not cleared in the export: the {' and '.join(missing)} approval(s) the "
-            "model's consent requires do not stand (the sign-off names only some)"
+            f"it is not cleared in the export: the model's consent requires an approval by the "
+            f"{' and the '.join(missing)}, and none stands for these bytes"
         ]
     return []
 
