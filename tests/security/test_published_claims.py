@@ -296,3 +296,41 @@ def test_person_fields_that_do_not_name_her_and_her_consent_fail(
     assert len(lines) == 1, lines
     word = {"person_id": "person shown", "person_name": "person shown", "release_id": "release"}
     assert word[field] in lines[0], lines
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "png", "webp"])
+@pytest.mark.parametrize("size", [(640, 480), (480, 640), (1001, 333), (3000, 2000), (301, 999)])
+@pytest.mark.parametrize("label_size", [(240, 64), (64, 64), (500, 40)])
+def test_every_box_publishing_stamps_is_accepted(
+    fmt: str, size: tuple[int, int], label_size: tuple[int, int]
+) -> None:
+    """The bound is publish's own geometry: whatever publish stamps, the check accepts."""
+    from twinreview.core.labelstamp import LabelStampError, box_problem, shown_size, stamp_label
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 150)).save(buf, {"jpeg": "JPEG"}.get(fmt, fmt.upper()))
+    label = Image.new("RGBA", label_size, (0, 0, 0, 255))
+    try:
+        stamped, box = stamp_label(buf.getvalue(), fmt, label)
+    except LabelStampError:
+        return  # too small to carry it: publish refuses, nothing to check
+    shown = shown_size(stamped)
+    assert shown == size
+    assert box_problem(shown, box) is None
+    x, y, w, h = box
+    assert box_problem(shown, (x - 1, y, w, h)) is not None
+    assert box_problem(shown, (0, 0, *shown)) is not None
+
+
+def test_a_rotated_photo_is_bounded_as_shown() -> None:
+    """EXIF orientation 6: the stamp and the check both use the picture as shown (portrait)."""
+    from twinreview.core.labelstamp import box_problem, shown_size, stamp_label
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 120, 150)).save(buf, "JPEG", exif=exif.tobytes())
+    assert shown_size(buf.getvalue()) == (480, 640)
+    stamped, box = stamp_label(buf.getvalue(), "jpeg", Image.new("RGBA", (240, 64)))
+    assert box_problem(shown_size(stamped) or (0, 0), box) is None
+    assert box[2] == round(480 * 0.16)
