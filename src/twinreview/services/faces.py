@@ -1,4 +1,4 @@
-"""Finding faces and computing their embeddings with dlib, offline.
+"""Finding faces and computing their embeddings with dlib's models, offline.
 
 Models: dlib's HOG frontal face detector (built into dlib), the 5-point landmark model and the
 ResNet face descriptor from the ``face-recognition-models`` wheel. Only those two model files are
@@ -15,14 +15,16 @@ photo is decoded once for both; it is accepted when every face it finds is at le
 the image reduced to at most 1024 px on its long side, without upsampling (50-70 ms), and only
 when that finds no face, at twice that size (taken from the original's pixels where it has them,
 otherwise dlib's pyramid upsampling), which finds faces down to about 40 px of the reduced
-image. Each face is then aligned on 5 landmarks into a 150 px chip, and described by 128 numbers
-(:meth:`FaceEngine.describe`, about 75 ms per face on one core: the costly step, left for the
-face pass).
+image. Each face is then aligned on 5 landmarks into a 150 px chip (``dlib.get_face_chip``), and
+described by 128 numbers (:meth:`FaceEngine.describe`): dlib's network with the model file's own
+weights, run with numpy (:mod:`twinreview.services.facenet`, about 7 ms per face on one core,
+where dlib's own build, without BLAS, takes about 70 ms). When the model file is not in the
+format that module reads, dlib's own network is used (a warning in the log).
 
 dlib's detector and network are not safe to share between threads: each face pass borrows a
-loaded set from a small pool (at most ``MAX_SETS``) and gives it back. The engine never raises
-for bad input: a file that cannot be decoded, or missing model files, give a :class:`FaceScan`
-with an ``error``.
+loaded set from a small pool (at most ``MAX_SETS``) and gives it back. The numpy network holds
+no state: one per engine serves every thread. The engine never raises for bad input: a file
+that cannot be decoded, or missing model files, give a :class:`FaceScan` with an ``error``.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from PIL import Image
 from twinreview.core import hashing
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.likeness import Box, Face, FaceScan
+from twinreview.services import facenet
 
 _log = logging.getLogger(__name__)
 
@@ -103,21 +106,30 @@ def _dlib() -> Any:
 
 
 class _Models:
-    """One thread's dlib detector, landmark model and descriptor network."""
+    """One thread's dlib detector and landmark model, and dlib's own descriptor network.
+
+    The network is loaded on first use (0.3 s and 30 MB): only when the numpy one cannot be used.
+    """
 
     def __init__(self, model_dir: Path) -> None:
         dlib = _dlib()
+        self._dir = model_dir
         self.detector = dlib.get_frontal_face_detector()
         self.shape = dlib.shape_predictor(str(model_dir / SHAPE_MODEL))
-        self.net = dlib.face_recognition_model_v1(str(model_dir / DESCRIPTOR_MODEL))
+        self._net: Any = None
+
+    @property
+    def net(self) -> Any:
+        if self._net is None:
+            self._net = _dlib().face_recognition_model_v1(str(self._dir / DESCRIPTOR_MODEL))
+        return self._net
 
 
-# Loaded models, by folder. dlib's detector and network must not be used by two threads at once,
-# and a set costs about 0.3 s to load and 32 MB: each face pass borrows a set (loading one only
-# when every set is busy) and gives it back, so a process loads as many sets as it ran face passes
-# at once, whatever the number of engines, scans and thread pools. At most MAX_SETS: the
-# descriptor holds the interpreter lock while it runs, so more threads would not go faster, only
-# take more memory (a borrower waits for a set instead).
+# Loaded models, by folder. dlib's detector and network must not be used by two threads at once:
+# each face pass borrows a set (loading one only when every set is busy) and gives it back, so a
+# process loads as many sets as it ran face passes at once, whatever the number of engines, scans
+# and thread pools. At most MAX_SETS: dlib holds the interpreter lock while it runs, so more
+# threads would not go faster, only take more memory (a borrower waits for a set instead).
 MAX_SETS = 4
 _FREE: dict[Path, list[_Models]] = {}
 _LOADED: dict[Path, int] = {}
@@ -185,6 +197,9 @@ class FaceEngine:
     def __init__(self, model_dir: Path | None = None) -> None:
         self._dir = model_dir if model_dir is not None else find_model_dir()
         self._problem = self._check()
+        self._net_lock = threading.Lock()
+        self._net: facenet.FaceNet | None = None
+        self._net_tried = False
 
     def _check(self) -> str | None:
         try:
@@ -215,6 +230,28 @@ class FaceEngine:
             lib = "none"
         return f"faces/{ENGINE_VERSION}/dlib-{lib}/{DETECT_SIDE}x{UPSAMPLE_FACTOR}"
 
+    def numpy_network(self) -> facenet.FaceNet | None:
+        """The descriptor network read from the model file for numpy, or None.
+
+        None when dlib's own network is used: the file is not in the format :mod:`facenet`
+        reads (logged once).
+        """
+        with self._net_lock:
+            if not self._net_tried and self._problem is None:
+                self._net_tried = True
+                assert self._dir is not None
+                path = self._dir / DESCRIPTOR_MODEL
+                try:
+                    self._net = facenet.load(path)
+                except (facenet.ModelFormatError, OSError, MemoryError) as exc:
+                    _log.warning(
+                        "face descriptor model %s not read (%s): using dlib's own network, "
+                        "about five times slower",
+                        path,
+                        exc,
+                    )
+            return self._net
+
     def scan_bytes(
         self,
         data: bytes,
@@ -223,10 +260,7 @@ class FaceEngine:
         height: int | None = None,
         quick: bool = True,
     ) -> FaceScan:
-        """The faces in an image file's bytes. Never raises.
-
-        The quick pass (:meth:`locate`) on the scan's own reduced decode; when it finds no
-        face, or one too small to describe from that decode, the full passes on larger decodes.
+        """The faces in an image file's bytes, described. Never raises.
 
         Args:
             data: The file's bytes.
@@ -234,6 +268,25 @@ class FaceEngine:
             height: The original's height, when known.
             quick: Try the quick pass first; False when it ran already (in the scan's first
                 phase) and found nothing usable.
+        """
+        found = self.find(data, width=width, height=height, quick=quick)
+        return found if isinstance(found, FaceScan) else self.describe(found)
+
+    def find(
+        self,
+        data: bytes,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        quick: bool = True,
+    ) -> Located | FaceScan:
+        """The faces in an image file's bytes, found and aligned, not described. Never raises.
+
+        The quick pass (:meth:`locate`) on the scan's own reduced decode; when it finds no
+        face, or one too small to describe from that decode, the full passes on larger decodes.
+
+        Returns:
+            The located faces (maybe none), or a FaceScan with the error.
         """
         if self._problem is not None:
             return FaceScan(error=self._problem)
@@ -244,17 +297,15 @@ class FaceEngine:
         except ImageLoadError as exc:
             return FaceScan(error=f"the image could not be read ({exc})")
         located = self.locate(small.image)
-        if isinstance(located, FaceScan):
-            return located
         if located is not None:
-            return self.describe(located)
+            return located
         return self._full(data, small.width, small.height)
 
     def locate(self, image: Image.Image) -> Located | FaceScan | None:
         """The quick pass: find and align the faces of an already decoded image. Never raises.
 
         The scan runs it on the decode it made for the hashes, so a photo is decoded once for
-        both. Describing the faces (:meth:`describe`) is the costly step, left for later.
+        both. Describing the faces (:meth:`describe`) is left for later.
 
         Returns:
             The located faces; None when there is none, or one is smaller than
@@ -299,29 +350,41 @@ class FaceEngine:
             return FaceScan(error=f"face detection failed ({exc})")
 
     def describe(self, located: Located) -> FaceScan:
-        """The embeddings of located faces (about 70 ms per face on one core). Never raises."""
+        """The embeddings of located faces (about 7 ms per face on one core). Never raises."""
         if self._problem is not None:
             return FaceScan(error=self._problem)
+        if not located.chips:
+            return FaceScan((), None, located.upsampled)
         try:
-            with self._models() as m:
-                faces = tuple(
-                    Face(
-                        box,
-                        np.asarray(m.net.compute_face_descriptor(chip, 0), dtype=np.float32),
-                        score,
-                    )
-                    for chip, box, score in zip(
-                        located.chips, located.boxes, located.scores, strict=True
-                    )
+            net = self.numpy_network()
+            if net is not None:
+                embeddings = list(net.describe(located.chips))
+            else:
+                with self._models() as m:
+                    try:
+                        dlib_net = m.net
+                    except (RuntimeError, OSError) as exc:
+                        raise _ModelsUnavailable(
+                            f"the face model files could not be loaded ({exc})"
+                        ) from None
+                    embeddings = [
+                        np.asarray(dlib_net.compute_face_descriptor(chip, 0), dtype=np.float32)
+                        for chip in located.chips
+                    ]
+            faces = tuple(
+                Face(box, embedding, score)
+                for embedding, box, score in zip(
+                    embeddings, located.boxes, located.scores, strict=True
                 )
-                return FaceScan(faces, None, located.upsampled)
+            )
+            return FaceScan(faces, None, located.upsampled)
         except _ModelsUnavailable as exc:
             return FaceScan(error=str(exc))
         except (RuntimeError, ValueError, MemoryError) as exc:
             _log.warning("face description failed", exc_info=exc)
             return FaceScan(error=f"face detection failed ({exc})")
 
-    def _full(self, data: bytes, width: int, height: int) -> FaceScan:
+    def _full(self, data: bytes, width: int, height: int) -> Located | FaceScan:
         """The full passes: at :data:`DETECT_SIDE`, then enlarged."""
         try:
             loaded = load_image(data, **_load_sizes(width, height, DETECT_SIDE))
@@ -352,16 +415,15 @@ class FaceEngine:
         finally:
             _give_back(self._dir, models)
 
-    def _scan(self, small: Image.Image, load_big: Any) -> FaceScan:
+    def _scan(self, small: Image.Image, load_big: Any) -> Located | FaceScan:
         try:
             with self._models() as m:
-                located = self._detect(m, small, load_big)
+                return self._detect(m, small, load_big)
         except _ModelsUnavailable as exc:
             return FaceScan(error=str(exc))
         except (RuntimeError, ValueError, MemoryError) as exc:
             _log.warning("face detection failed", exc_info=exc)  # a finding says it in a line
             return FaceScan(error=f"face detection failed ({exc})")
-        return self.describe(located)
 
     def _detect(self, m: _Models, small: Image.Image, load_big: Any) -> Located:
         # The detector runs on grey levels (a fifth cheaper than on colour, the same faces on
