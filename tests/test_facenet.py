@@ -232,7 +232,8 @@ def test_the_engine_falls_back_to_dlib_with_a_log_line(
     data = jpeg_bytes(pattern(3, (320, 240)))
     reference = FaceEngine()
     monkeypatch.setattr(facenet, "load", refuse)
-    engine = FaceEngine()
+    # A model folder of its own: the network is read once per model file and process.
+    engine = FaceEngine(model_dir=_copy_models(tmp_path, _model_path().read_bytes()))
     with caplog.at_level(logging.WARNING, logger="twinreview.services.faces"):
         assert engine.numpy_network() is None
         assert engine.numpy_network() is None  # tried once, said once
