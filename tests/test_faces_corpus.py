@@ -158,6 +158,46 @@ def test_a_face_five_percent_of_the_image_height_is_found(
         assert distance < 0.45, (name, orientation, distance)
 
 
+def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """The second pass's detector stops after ENLARGED_LEVELS pyramid levels: faces of 60 to
+    about 240 px (30 to 120 px of the first pass's image, which finds them from 60 px up) are
+    found, a larger one (the first pass's) is not looked for again."""
+    from twinreview.services import faces as faces_module
+
+    with Image.open(faces_dir / "obama_3.jpg") as src:
+        img = src.convert("L")
+    (face,) = scans["obama_3.jpg"].faces
+    face_px = (face.box[3] - face.box[1]) * img.height
+    models = faces_module._Models(faces_module.find_model_dir())  # type: ignore[arg-type]
+    assert models.small_faces is not models.detector
+
+    def found(detector: object, size: float) -> int:
+        scaled = img.resize((round(img.width * size / face_px), round(img.height * size / face_px)))
+        canvas = Image.new("L", (max(scaled.width, 400), max(scaled.height, 400)), 128)
+        canvas.paste(scaled, (0, 0))
+        return len(detector.run(np.asarray(canvas), 0, 0.0)[0])  # type: ignore[attr-defined]
+
+    for size in (60.0, 100.0, 160.0, 220.0):
+        assert found(models.detector, size) == 1
+        assert found(models.small_faces, size) == 1
+    assert found(models.detector, 300.0) == 1
+    assert found(models.small_faces, 300.0) == 0
+
+
+def test_an_unexpected_detector_state_keeps_the_detector_as_it_is() -> None:
+    from twinreview.services import faces as faces_module
+
+    class Other:
+        def __getstate__(self) -> tuple[bytes]:
+            return (b"\x01\x03" + bytes(40),)
+
+    other = Other()
+    assert faces_module._with_levels(other, 5) is other
+    assert faces_module._with_levels(object(), 5) is not None
+
+
 def test_own_model_photos_are_accepted(
     manifest: dict[str, dict[str, str]], scans: dict[str, FaceScan]
 ) -> None:
