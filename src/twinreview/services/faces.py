@@ -12,19 +12,22 @@ of the image height): the quick pass (:meth:`FaceEngine.locate`) runs on the red
 scan already made for its hashes (a 12 MP JPEG decoded at 1/8, about 500 px; 12-17 ms), so a
 photo is decoded once for both; it is accepted when every face it finds is at least
 :data:`QUICK_MIN_FACE` px there (its chip is not enlarged much). Otherwise the full passes run:
-the image reduced to at most 1024 px on its long side, without upsampling (50-70 ms), and only
-when that finds no face, at twice that size (taken from the original's pixels where it has them,
-otherwise dlib's pyramid upsampling), which finds faces down to about 40 px of the reduced
-image. Each face is then aligned on 5 landmarks into a 150 px chip (``dlib.get_face_chip``), and
-described by 128 numbers (:meth:`FaceEngine.describe`): dlib's network with the model file's own
-weights, run with numpy (:mod:`twinreview.services.facenet`, about 7 ms per face on one core,
-where dlib's own build, without BLAS, takes about 70 ms). When the model file is not in the
-format that module reads, dlib's own network is used (a warning in the log).
+the image reduced to at most 1024 px on its long side, without upsampling (a 12 MP JPEG decoded
+at 1/4, 1000 px: about 70 ms), and only when that finds no face, at twice that size (taken from
+the original's pixels where it has them, otherwise dlib's pyramid upsampling), which finds faces
+down to about 30-40 px of the reduced image, scanning only the pyramid levels the first pass
+could not (:data:`ENLARGED_LEVELS`). Each face is then aligned on 5 landmarks into a 150 px chip
+(``dlib.get_face_chip``), and described by 128 numbers (:meth:`FaceEngine.describe`): dlib's
+network with the model file's own weights, run with numpy (:mod:`twinreview.services.facenet`,
+about 7 ms per face on one core, where dlib's own build, without BLAS, takes about 70 ms). When
+the model file is not in the format that module reads, dlib's own network is used (a warning in
+the log).
 
 dlib's detector and network are not safe to share between threads: each face pass borrows a
 loaded set from a small pool (at most ``MAX_SETS``) and gives it back. The numpy network holds
-no state: one per engine serves every thread. The engine never raises for bad input: a file
-that cannot be decoded, or missing model files, give a :class:`FaceScan` with an ``error``.
+no state: read once per process, it serves every thread. The engine never raises for bad input:
+a file that cannot be decoded, or missing model files, give a :class:`FaceScan` with an
+``error``.
 """
 
 from __future__ import annotations
