@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from PIL import Image
 
-from twinreview.core.disclosure import C2paState, DisclosurePolicy, Verdict
+from twinreview.core.disclosure import C2paState, DisclosurePolicy, DisclosureReport, Verdict
 from twinreview.services.disclosure import DisclosureService
 from twinreview.services.resources import resource
 
@@ -58,9 +58,11 @@ def test_disclosed_with_the_demo_ca_as_anchor_is_trusted(trusting: DisclosureSer
     assert report.c2pa.failures == ()
     assert report.verdict is Verdict.DISCLOSED
     assert trusting.findings(report) == []
-    # The scan path (JSON report, as cached) gives the same answer.
-    as_json = trusting.inspect(_demo(DISCLOSED).read_bytes(), _demo(DISCLOSED))
+    # The scan path (the report as cached, in its JSON form) gives the same answer.
+    found = trusting.inspect(_demo(DISCLOSED).read_bytes(), _demo(DISCLOSED))
+    as_json = found.to_json()
     assert (as_json["verdict"], as_json["c2pa"]["state"]) == ("disclosed", "trusted")
+    assert DisclosureReport.from_json(as_json) == found == report
 
 
 @pytest.mark.parametrize("trusted", [False, True], ids=["no-trust-list", "demo-ca-trusted"])

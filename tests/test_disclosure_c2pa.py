@@ -156,16 +156,18 @@ def test_service_from_workspace_config(pki: Pki, tmp_path: Path) -> None:
     data = sign(pki, source_image(xmp=TAM), "image/jpeg", GEN_IN_PARAMS)
     asset = tmp_path / "a.jpg"
     asset.write_bytes(data)
-    as_json = service.inspect(data, asset)
-    assert as_json["c2pa"]["state"] == "trusted"
-    assert as_json["verdict"] == "disclosed"
-    assert service.findings(as_json) == []
+    found = service.inspect(data, asset)
+    assert found.c2pa.state is C2paState.TRUSTED
+    assert found.verdict is Verdict.DISCLOSED
+    assert service.findings(found) == []
     # A signer the workspace does not trust is a credential problem once a trust list exists.
     (tmp_path / "trust" / "other.pem").write_bytes(_test_pki().ca_pem)
     other = _service(tmp_path, {"disclosure": {"trust_anchors": ["trust/other.pem"]}})
     report = other.inspect(data, asset)
-    assert report["c2pa"]["state"] == "valid-untrusted"
+    assert report.c2pa.state is C2paState.VALID_UNTRUSTED
     assert [f.kind for f in other.findings(report)] == ["credential_problem"]
+    # Read back from its JSON form (the scan cache), the report says the same.
+    assert other.findings(DisclosureReport.from_json(report.to_json())) == other.findings(report)
     assert [f.kind for f in plain.findings(plain.inspect(data, asset))] == []
 
 
@@ -175,9 +177,9 @@ def test_findings_from_cached_json_equal_findings_from_report() -> None:
     service = DisclosureService.default()
     for path in sorted(CORPUS.iterdir()):
         report = service.inspect_report(path.read_bytes(), path)
-        assert service.findings(report.to_json()) == service.findings(report), path.name
         again = DisclosureReport.from_json(report.to_json())
-        assert again.to_json() == report.to_json(), path.name
+        assert again == report and again.to_json() == report.to_json(), path.name
+        assert service.findings(again) == service.findings(report), path.name
 
 
 @pytest.mark.parametrize(

@@ -472,3 +472,15 @@ def test_empty_roster_names_every_role_nobody_may_sign_as() -> None:
     assert ev.problems == (
         "No one on the roster may sign as model or agent for model 'ava' (the signed roster).",
     )
+
+
+def test_her_reject_stands_while_her_consent_is_missing() -> None:
+    # After the owner resets her key, her consent lapses until she signs it again; a reject she
+    # signed before the reset still decides the image (the model's veto needs no consent).
+    waiting = PolicyError("waiting for the model's consent")
+    ev = run([dec("ava@x", "reject", reasons=("likeness_wrong",))], policy=waiting)
+    assert ev.state is State.REJECTED
+    assert [d.principal for d in ev.rejections] == ["ava@x"]
+    # Another role's reject does not: without her consent nobody says which roles decide.
+    ev = run([dec("agent@x", "reject")], policy=waiting)
+    assert ev.state is State.BLOCKED and ev.blocked_by == "policy"

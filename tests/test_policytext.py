@@ -103,3 +103,20 @@ def test_sentences_name_what_the_tables_set_and_nothing_else() -> None:
     assert sum(1 for s in SETTINGS if is_set(tables, s)) == 3
     assert all(s.kind != VERDICTS or s.path == ("disclosure", "approvable") for s in SETTINGS)
     assert policy_sentences({}) == []
+
+
+def test_the_signed_copies_of_trust_anchors_are_said_in_words_not_as_keys() -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    tables = {
+        "disclosure": {
+            "trust_anchors": ["demo-c2pa-ca.pem", "brand/demo-brand-ca.pem"],
+            "trust_anchor_certs": {"demo-c2pa-ca.pem": pem, "brand/demo-brand-ca.pem": pem},
+        }
+    }
+    lines = policy_sentences(tables)
+    assert not any("trust_anchor" in line or "BEGIN" in line for line in lines), lines
+    assert unknown_keys(tables) == []
+    assert (
+        "Certificates signed into these rules (a changed file in the folder does not count): "
+        "demo-c2pa-ca.pem, brand/demo-brand-ca.pem" in lines
+    ), lines

@@ -117,3 +117,15 @@ def test_decide_says_reasons_in_words(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 0, out.err
     assert "rejected (a copy of a real photo)" in out.out
     _no_code(out.out)
+
+
+def test_every_finding_kind_has_words() -> None:
+    from twinreview.core import findings
+    from twinreview.core.policy import DISCLOSURE_KINDS
+
+    kinds = {
+        value
+        for name, value in vars(findings).items()
+        if name.isupper() and isinstance(value, str) and name not in {"KIND_WORDS"}
+    } | set(DISCLOSURE_KINDS)
+    assert sorted(k for k in kinds if k not in findings.KIND_WORDS) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -21,6 +22,7 @@ from PIL import Image, ImageStat
 from decision_helpers import T0, build_workspace, decider, enroll, reviewer, sign_consent
 from twinreview.cli.main import main
 from twinreview.core.declog import line_hash
+from twinreview.core.disclosure import DisclosureReport, Verdict
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace
@@ -185,7 +187,7 @@ def test_states_decisions_and_effects(ws_root: Path, team: Team) -> None:
     assert decisions_by_effect(rep) == {"superseded": 1, "counts": 5}
     # Findings and disclosure come from the scan: none of these files says it is AI-made.
     assert by_path[LOOK1].disclosure is not None
-    assert by_path[LOOK1].disclosure["verdict"] == "missing"
+    assert by_path[LOOK1].disclosure.verdict is Verdict.MISSING
     assert any(f.kind == "missing_disclosure" for f in by_path[LOOK1].findings)
 
 
@@ -248,6 +250,38 @@ def test_tampered_entry_is_shown_untrusted(ws_root: Path, team: Team) -> None:
     assert "Verification problems" in page
     head = next(h for h in rep.heads if h.file == log.relative_to(ws_root).as_posix())
     assert not head.ok
+
+
+def test_the_disclosure_section_shows_the_report_read_from_the_scan(
+    ws_root: Path, team: Team
+) -> None:
+    recorded = json.loads((Path(__file__).parent / "recorded" / "disclosure.json").read_text())
+    case = next(
+        c for c in recorded["cases"] if c["setting"] == "anchored" and "firefly" in c["file"]
+    )
+    rep = make_report(ws_root)
+    disclosure = DisclosureReport.from_json(case["report"])
+    assets = tuple(
+        dataclasses.replace(a, disclosure=disclosure if a.path == LOOK1 else None)
+        for a in rep.assets
+    )
+    text = "".join(parse(render_html(dataclasses.replace(rep, assets=assets))).text)
+    for shown in (
+        "disclosed",
+        "valid-untrusted",
+        "Adobe Firefly C2PA",
+        "signingCredential.untrusted; signingCredential.untrusted (ingredient of manifest",
+        "(ingredient manifest (Generated Image) urn:uuid:7b53519d",
+        "IPTC source type" + disclosure.c2pa.source_types[0].value,
+        disclosure.notes[0],
+    ):
+        assert shown in text, shown
+    assert "not checked" in text and "Not checked." in text  # the assets without a disclosure
+    buf = io.StringIO()
+    write_csv(dataclasses.replace(rep, assets=assets), buf)
+    by_path = {r["path"]: r for r in csv.DictReader(io.StringIO(buf.getvalue()))}
+    assert by_path[LOOK1]["disclosure"] == "disclosed"
+    assert by_path[LOOK2]["disclosure"] == ""
 
 
 # --- HTML safety and self-containment ----------------------------------------------------------

@@ -199,7 +199,7 @@ def test_editing_an_xmp_sidecar_refreshes_the_disclosure(tmp_path: Path) -> None
         service = make_scan_service(pool, cache, faces=False)
         first = service.scan(Workspace.open(root))
         assert first.assets[0].disclosure is not None
-        assert first.assets[0].disclosure["xmp"]["source_type"] is None
+        assert first.assets[0].disclosure.xmp.source_type is None
         asset.with_suffix(".xmp").write_text(
             '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
             'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
@@ -211,7 +211,8 @@ def test_editing_an_xmp_sidecar_refreshes_the_disclosure(tmp_path: Path) -> None
     cache.close()
     disclosure = second.assets[0].disclosure
     assert disclosure is not None
-    assert disclosure["xmp"]["source_type"].endswith("trainedAlgorithmicMedia")
+    assert disclosure.xmp.source_type is not None
+    assert disclosure.xmp.source_type.endswith("trainedAlgorithmicMedia")
     assert {f.kind for f in second.assets[0].findings} == {"partial_disclosure"}
 
 

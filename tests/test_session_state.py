@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from twinreview.core.disclosure import C2paReport, C2paState, DisclosureReport, Verdict, XmpReport
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.scan import AssetResult
 from twinreview.services.scan_model import FileFacts
@@ -24,7 +25,8 @@ def _workspace(root: Path) -> Workspace:
 
 
 def _result(ref: AssetRef, verdict: str = "disclosed") -> AssetResult:
-    return AssetResult(ref, "ab" * 32, None, (), FileFacts(1, 1, "JPEG", 1), {"verdict": verdict})
+    report = DisclosureReport(Verdict(verdict), C2paReport(C2paState.ABSENT), XmpReport())
+    return AssetResult(ref, "ab" * 32, None, (), FileFacts(1, 1, "JPEG", 1), report)
 
 
 def _opened(tmp_path: Path) -> tuple[SessionState, list[AssetRef]]:

@@ -135,3 +135,43 @@ def test_each_message_names_its_source_once(table: dict[str, object], message: s
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         parse(table)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('label = "brand/label.png"', "disclosure.label: cannot read brand/label.png"),
+        ('label = "brand/label.png"', "disclosure.label: brand/label.png: "),
+        ('trust_anchors = ["trust/ca.pem"]', "disclosure.trust_anchors: cannot read trust/ca.pem"),
+        ('trust_anchors = ["trust/ca.pem"]', "disclosure.trust_anchors: trust/ca.pem holds no"),
+    ],
+)
+def test_a_file_the_signed_policy_names_is_reported_under_the_signed_policy(
+    tmp_path: Path, table: str, message: str
+) -> None:
+    """The files the disclosure policy names are read from the folder: when one cannot be used,
+    the message names where the policy in force came from, never a file that does not rule."""
+    from twinreview.core.disclosure import DisclosureConfigError
+    from twinreview.services.disclosure import DisclosureService
+
+    root = build_workspace(tmp_path / "ws")
+    owner_of(root)
+    (root / "twinreview.toml").write_text(f"[disclosure]\n{table}\n")
+    roster_service(owner_of(root)).set_policy(root)
+    name = table.split('"')[1]
+    if "holds no" in message or message.endswith(": "):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(b"not a certificate, not an image")
+    (root / "twinreview.toml").write_text("")  # the file says nothing now: the signed policy rules
+    ws = Workspace.open(root)
+    assert ws.settings_source == "the signed policy (roster/roster.dlog)"
+    with pytest.raises(DisclosureConfigError) as info:
+        DisclosureService.for_workspace(ws)
+    assert str(info.value).startswith(f"{ws.settings_source}: {message}"), str(info.value)
+    # Without a signed roster, the file rules and is named.
+    plain = make_workspace(tmp_path / "plain", toml=f"[disclosure]\n{table}\n")
+    if (root / name).exists():
+        (plain / name).parent.mkdir(parents=True, exist_ok=True)
+        (plain / name).write_bytes((root / name).read_bytes())
+    with pytest.raises(DisclosureConfigError, match=f"^twinreview\\.toml: {re.escape(message)}"):
+        DisclosureService.for_workspace(Workspace.open(plain))

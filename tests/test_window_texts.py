@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from twinreview.core.disclosure import C2paReport, C2paState, DisclosureReport, Verdict, XmpReport
 from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
 from twinreview.core.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.workspace import Workspace
@@ -37,7 +38,12 @@ def _scan(state: SessionState, *findings: Finding, verdict: str = "disclosed") -
     item = state.items[0]
     state.apply_result(
         AssetResult(
-            item.ref, "ab" * 32, None, findings, FileFacts(1, 1, "JPEG", 1), {"verdict": verdict}
+            item.ref,
+            "ab" * 32,
+            None,
+            findings,
+            FileFacts(1, 1, "JPEG", 1),
+            DisclosureReport(Verdict(verdict), C2paReport(C2paState.ABSENT), XmpReport()),
         )
     )
     return item
@@ -168,3 +174,46 @@ def test_opened_text_and_scan_words(tmp_path: Path) -> None:
     assert texts.opened_text(state) == "This folder is read-only"
     assert texts.scan_format("") == "scan: %v / %m"
     assert texts.scan_finished_text(True) == "Scan cancelled"
+
+
+#: What the verification says about a log this device can put back, as the command line reads it.
+_ROLLED_BACK = (
+    "roster/roster.dlog:10 rolled_back: the signed roster has 10 entries, but this device "
+    "signed 11: it was rolled back or truncated; run 'twinreview verify --restore' (or Restore "
+    "in the app) to put them back"
+)
+
+
+def test_the_way_to_put_lines_back_is_the_apps_button_not_a_command(tmp_path: Path) -> None:
+    state = SessionState(verification_ok=False, verification_problems=(_ROLLED_BACK,))
+    banner = texts.log_banner(state)
+    assert banner is not None
+    assert "twinreview" not in banner and "“Put back what I signed”" in banner, banner
+    # The decision bar of an image blocked by it says the same.
+    state = _state(tmp_path)
+    item = _scan(state)
+    ev = evaluate(
+        asset=item.rel,
+        current_sha256="ab" * 32,
+        decisions=(),
+        policy=ModelPolicy("ana"),
+        eligible={},
+        now=dt.datetime.now(dt.UTC),
+        verification_problems=(f"{_ROLLED_BACK}; no decision can be trusted until restored.",),
+    )
+    item.status = AssetStatus(ev, ())
+    said = texts.decision_text(state, item)
+    assert "twinreview" not in said and "“Put back what I signed”" in said, said
+
+
+def test_a_log_that_went_back_is_said_with_the_apps_button() -> None:
+    from twinreview.ui.roster_view import log_gaps
+
+    line = (
+        "logs/sam--x.dlog:3 log_missing: log SHA256:abc (sam@agency.example) is gone from the "
+        "workspace, but this device signed 2 entries into it: run 'twinreview verify --restore' "
+        "(or Restore in the app) to put them back"
+    )
+    [gap] = log_gaps([line])
+    assert gap.log == "SHA256:abc"
+    assert "twinreview" not in gap.message and "“Put back what I signed”" in gap.message

@@ -84,7 +84,7 @@ def test_the_apps_image_decoder_refuses_a_fifo(fifo: Path) -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("the image decoder blocked on a FIFO")
     assert proc.returncode == 0, proc.stderr
-    assert "not a regular file" in proc.stdout
+    assert "not an image file: a folder or a special file" in proc.stdout
 
 
 def test_the_face_pass_refuses_a_fifo(fifo: Path) -> None:

@@ -168,7 +168,7 @@ def test_scan_blocks_the_laundered_asset(tmp_path: Path) -> None:
             Workspace.open(root)
         )
     (a,) = result.assets
-    assert a.disclosure is not None and a.disclosure["verdict"] == "blocked"
+    assert a.disclosure is not None and a.disclosure.verdict is Verdict.BLOCKED
     kinds = {f.kind: f.severity for f in a.findings}
     assert kinds.get("tampered_provenance") is Severity.BLOCK
     assert "partial_disclosure" not in kinds

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings
 
+from twinreview.core.disclosure import C2paReport, C2paState, DisclosureReport, Verdict, XmpReport
 from twinreview.core.findings import (
     NEAR_COPY_OF_REFERENCE,
     Finding,
@@ -50,6 +51,8 @@ class SyncExecutor(Executor):
             fut.set_exception(exc)
         return fut
 
+
+TAM = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
 # The fake scan returns the scan service's own result types (the app uses no look-alikes).
 FakeFacts = FileFacts
@@ -164,19 +167,12 @@ class FakeBackend:
                     None,
                     tuple(findings),
                     FakeFacts(64, 48, "JPEG", len(data)),
-                    {
-                        "verdict": "partial",
-                        "c2pa": {
-                            "state": "absent",
-                            "failures": [],
-                            "source_types": [],
-                            "signer": None,
-                            "generator": None,
-                        },
-                        "xmp": {"source_type": "trainedAlgorithmicMedia", "raw": None},
-                        "label": None,
-                        "notes": ["Only the XMP says the image is AI-made."],
-                    },
+                    DisclosureReport(
+                        Verdict.PARTIAL,
+                        C2paReport(C2paState.ABSENT),
+                        XmpReport(source_type=TAM, raw=TAM, where="JPEG APP1"),
+                        notes=("Only the XMP says the image is AI-made.",),
+                    ),
                     "00000000000000ff",
                     likeness=self.likeness_for.get(a.path.name),
                 )

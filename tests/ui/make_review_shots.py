@@ -9,7 +9,9 @@ directory (:mod:`screenshots`):
   confirmation, two assets compared, a decision withdrawn in the findings panel, the shortcut sheet;
 - a model, Ava, on a small workspace of bundled public-domain photos, in simple mode: a mirrored
   copy of her own photo (the warning first), a copy of another model's photo, an image her consent
-  does not allow, one her agent approved, and the notice when the image on screen is deleted.
+  does not allow, one her agent approved, the notice when the image on screen is deleted, her
+  menu, her consent screen, where her images went (two published, one approval withdrawn since),
+  the notice when decisions she made are cut from the folder, and when her key is reset.
 
 ``--faces`` adds the face-box labels on a group photo of the shared face corpus (read in place,
 for looking only: never for the README).
@@ -109,6 +111,7 @@ def model_app(faces: bool = False) -> DemoApp:
     enroll(root, sam, ("ava", "ben"))
     if not faces:
         decider(sam).decide(Workspace.open(root), "assets/ava/look-04.jpg", "approve")
+        _publish_two(tmp, root, ava, sam)
     app = _qapp()
     set_theme(screenshots.DARK)
     parts = build_app(
@@ -119,6 +122,40 @@ def model_app(faces: bool = False) -> DemoApp:
     shots = DemoApp(app, parts, root, tmp)
     shots.first = first  # type: ignore[attr-defined]
     return shots
+
+
+def _publish_two(tmp: Path, root: Path, ava: Any, sam: Any) -> None:
+    """Ava and Sam approve two more images, the owner publishes them, Ava withdraws one."""
+    import datetime as dt
+
+    from decision_helpers import decider, owner_of
+    from photos import load_photo
+    from tools.c2pa_pki import make_pki
+    from twinreview.core.workspace import Workspace
+    from twinreview.services.c2pa_signer import load_credentials
+    from twinreview.services.publish import publish_workspace
+    from twinreview.services.published import PublishRegister
+    from wsbuild import save_jpeg
+
+    rels = ("assets/ava/look-06.jpg", "assets/ava/look-07.jpg")
+    for rel, photo in zip(rels, ("horse", "clock"), strict=True):
+        save_jpeg(load_photo(photo).convert("RGB"), root / rel)
+        (root / rel).with_suffix(".json").write_text(json.dumps({"intended_use": "editorial"}))
+    for keys in (ava, sam):
+        for rel in rels:
+            decider(keys).decide(Workspace.open(root), rel, "approve")
+    pki = make_pki("Spring Brand", dt.datetime.now(dt.UTC) + dt.timedelta(days=60))
+    chain, key = tmp / "brand-chain.pem", tmp / "brand-key.pem"
+    chain.write_bytes(pki.chain_pem)
+    key.write_bytes(pki.key_pem)
+    publish_workspace(
+        Workspace.open(root),
+        tmp / "published",
+        load_credentials(chain, key),
+        register=PublishRegister(owner_of(root)),
+        assets=list(rels),
+    )
+    decider(ava).withdraw(Workspace.open(root), rels[1])
 
 
 def _save(shots: DemoApp, widget: Any, out: Path, name: str) -> None:
@@ -168,6 +205,11 @@ def agent_shots(out: Path) -> int:
 
     steps.then(pick, when=scanned(shots))
     _each_size(shots, out, "review", steps, when=shown(shots))
+    kinds = window.review.kind_filter
+    for w, h in SIZES:
+        steps.then(lambda w=w, h=h: window.resize(w, h)).then(kinds.showPopup)
+        _over_once(shots, out, f"finding-filter-{w}x{h}", steps, lambda: kinds.view().window())
+        steps.then(kinds.hidePopup)
 
     def flagged_mine() -> None:
         window.review.filter_from_key(QueueFilter.FLAGGED_MINE)
@@ -293,8 +335,144 @@ def model_shots(out: Path, faces: bool) -> int:
 
     steps.then(delete_shown, settle_ms=800)
     _each_size(shots, out, "simple-gone", steps, when=lambda: window.simple_page.gone is not None)
+    steps.then(lambda: window.step(1), settle_ms=600)
+    _model_extras(shots, out, steps)
     window.show()
     return steps.run()
+
+
+def _over(shots: DemoApp, out: Path, name: str, steps: Steps, widget: Callable[[], Any]) -> None:
+    """Save the window at each size with ``widget()`` drawn over it (a dialog, a menu)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    window = shots.window
+
+    def save(w: int, h: int) -> None:
+        image = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        top = widget()
+        shot = top.grab().toImage()
+        if top.isWindow() and top.parentWidget() is window and not top.inherits("QMenu"):
+            x, y = max(0, (w - shot.width()) // 2), max(0, (h - shot.height()) // 2)
+        else:
+            pos = window.mapFromGlobal(top.mapToGlobal(QPoint(0, 0)))
+            x, y = pos.x(), pos.y()
+        painter = QPainter(image)
+        painter.fillRect(x + 5, y + 5, shot.width(), shot.height(), QColor(0, 0, 0, 80))
+        painter.drawImage(QPoint(x, y), shot)
+        painter.end()
+        if shot.width() > w or shot.height() > h:
+            print(f"{name}: {shot.width()}x{shot.height()} does not fit {w}x{h}", file=sys.stderr)
+        if not save_png(image, out / f"{name}-{w}x{h}.png"):
+            shots.status["code"] = 2
+        print(f"saved {out / f'{name}-{w}x{h}.png'}", file=sys.stderr)
+
+    for w, h in SIZES:
+        steps.then(lambda w=w, h=h: window.resize(w, h))
+        steps.then(lambda w=w, h=h: save(w, h), settle_ms=400)
+
+
+def _model_extras(shots: DemoApp, out: Path, steps: Steps) -> None:
+    """Her menu, her consent screen, where her images went, and the notices she may see."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
+
+    window = shots.window
+    session = shots.parts.session
+    menu: dict[str, Any] = {}
+
+    def open_menu() -> None:
+        bar = window.menuBar()
+        [found] = [a.menu() for a in bar.actions() if a.isVisible() and isinstance(a.menu(), QMenu)]
+        menu["m"] = found
+        found.popup(bar.mapToGlobal(QPoint(0, bar.height())))
+
+    for w, h in SIZES:
+        steps.then(lambda w=w, h=h: window.resize(w, h)).then(open_menu)
+        _over_once(shots, out, f"simple-menu-{w}x{h}", steps, lambda: menu["m"])
+        steps.then(lambda: menu["m"].hide())
+
+    steps.then(lambda: window.acts["consent"].trigger())
+    dialog = lambda: window.dialogs.current  # noqa: E731
+    _over(shots, out, "simple-consent-screen", steps, dialog)
+    steps.then(lambda: window.dialogs.current.reject())
+    steps.then(lambda: window.acts["published"].trigger())
+    steps.then(lambda: None, when=lambda: dialog().heading.text() != "Looking…")
+    _over(shots, out, "simple-where-went", steps, dialog)
+    steps.then(lambda: window.dialogs.current.reject())
+
+    # Her decision, signed on this computer, cut from the shared folder: the notice, her words.
+    def approve_shown() -> None:
+        window.select_asset("assets/ava/look-04.jpg")
+        window.acts["approve"].trigger()
+
+    def anyway() -> None:
+        box = window.dialogs.current
+        if box is not None and hasattr(box, "buttons"):
+            [ok] = [b for b in box.buttons() if "anyway" in b.text().replace("&", "").lower()]
+            ok.click()
+
+    def cut() -> None:
+        [log] = (shots.demo / "logs").glob("ava@example.com--*.dlog")
+        lines = log.read_bytes().splitlines(keepends=True)
+        log.write_bytes(b"".join(lines[:-1]))
+        session.refresh_statuses()
+
+    steps.then(approve_shown).then(anyway, settle_ms=600)
+    steps.then(cut, settle_ms=800)
+    _each_size(
+        shots,
+        out,
+        "simple-restore-notice",
+        steps,
+        when=lambda: window.log_notices.isVisible() and window.log_notices.kind == "error",
+    )
+    steps.then(lambda: window.log_notices.restore_button.click(), settle_ms=800)
+
+    # The owner reset her key to a key of another computer: she is told to act.
+    def reset() -> None:
+        from decision_helpers import owner_of, reviewer, roster_service
+
+        other = reviewer(shots.tmp / "elsewhere", "ava@example.com", "model", "Ava Stone")
+        ident = other.current()
+        assert ident is not None
+        roster_service(owner_of(shots.demo)).reset_model(
+            shots.demo, "ava@example.com", ident.public_key
+        )
+        session.refresh_roster()
+        session.refresh_statuses()
+
+    steps.then(reset, when=lambda: not window.log_notices.isVisible(), settle_ms=800)
+    _each_size(
+        shots,
+        out,
+        "simple-reset-notice",
+        steps,
+        when=lambda: window.log_notices.isVisible() and bool(session.notices),
+    )
+
+
+def _over_once(
+    shots: DemoApp, out: Path, name: str, steps: Steps, widget: Callable[[], Any]
+) -> None:
+    """Save the window, at its size now, with ``widget()`` drawn where it is on screen."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage, QPainter
+
+    window = shots.window
+
+    def save() -> None:
+        image = window.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        top = widget()
+        pos = window.mapFromGlobal(top.mapToGlobal(QPoint(0, 0)))
+        painter = QPainter(image)
+        painter.drawImage(pos, top.grab().toImage())
+        painter.end()
+        if not save_png(image, out / f"{name}.png"):
+            shots.status["code"] = 2
+        print(f"saved {out / f'{name}.png'}", file=sys.stderr)
+
+    steps.then(save, settle_ms=400)
 
 
 def readme_simple(path: Path) -> int:

@@ -193,6 +193,30 @@ def test_broken_asset_shows_reason(
     assert "cannot show this image" in view.left._message
 
 
+def test_a_missing_reference_is_said_in_plain_words(
+    qtbot: Any, view: CompareView, tmp_path: Path, pictures: dict[str, Path]
+) -> None:
+    gone = tmp_path / "models" / "m" / "references" / "gone.png"  # the evidence names it
+    refs = [RefEntry(gone, "models/m/references/gone.png", "gone.png", 2)]
+    with qtbot.waitSignal(view.asset_painted):
+        view.show_asset(pictures["asset"], "assets/m/asset.png", "asset", refs)
+    qtbot.waitUntil(lambda: view.reference_ready)
+    said = view.right._message
+    assert not view.right.has_image
+    assert "Errno" not in said and str(tmp_path) not in said, said
+    assert "moved or deleted" in said, said
+
+
+def test_an_unreadable_file_is_said_in_plain_words(tmp_path: Path) -> None:
+    from twinreview.ui.images import decode
+
+    folder = tmp_path / "a-folder.jpg"
+    folder.mkdir()
+    said = decode(folder, None).error or ""
+    assert "Errno" not in said and str(tmp_path) not in said, said
+    assert "not an image file" in said, said
+
+
 def test_canvas_fitted_rect_keeps_aspect() -> None:
     from PySide6.QtCore import QRectF
 

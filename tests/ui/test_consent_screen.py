@@ -152,7 +152,7 @@ def test_every_term_is_signed_and_said_back(qtbot: Any, screen: tuple[ConsentDia
     dialog.pay_terms.setText("contract AV-2027-7")
     text = dialog.agreeing.text()
     assert "may use <b>AI-generated images of Ava</b>" in text
-    assert "Owner</b> (workspace" in text  # the brand: the workspace's owner
+    assert "Owner</b> may use" in text  # the brand: the workspace's owner
     assert "published for: <b>ecommerce, newsletter</b>" in text
     assert "for: <b>“Autumn 2027 e-commerce for the brand”</b>" in text
     assert "with no end date (you chose this)" in text
@@ -173,6 +173,29 @@ def test_every_term_is_signed_and_said_back(qtbot: Any, screen: tuple[ConsentDia
     _shot(dialog, "consent-signed.png")
 
 
+def test_the_screen_speaks_her_words_and_fits_a_laptop_screen(
+    screen: tuple[ConsentDialog, Path],
+) -> None:
+    import re
+
+    from PySide6.QtWidgets import QLabel
+
+    dialog, _ = screen
+    shown = " ".join(
+        re.sub(r"<[^>]+>", " ", label.text())
+        for label in dialog.findChildren(QLabel)
+        if label.isVisibleTo(dialog)
+    ).lower()
+    words = ("workspace", "roster", "key", "keyring", "log", "principal")
+    assert [w for w in words if re.search(rf"\b{w}\b", shown)] == [], shown
+    # Over a 1280x800 window (a small laptop), the whole screen fits: its buttons are reachable.
+    window = dialog.parentWidget().window()
+    window.resize(1280, 800)
+    dialog.show()
+    assert dialog.height() <= window.height() - 40, (dialog.height(), window.height())
+    assert dialog.sign_button.isVisible()
+
+
 def test_the_trust_dialog_says_each_model_signs_her_own_consent(qtbot: Any) -> None:
     from PySide6.QtWidgets import QLabel
 
@@ -188,3 +211,21 @@ def test_the_trust_dialog_says_each_model_signs_her_own_consent(qtbot: Any) -> N
     words = " ".join(label.text() for label in dialog.findChildren(QLabel))
     assert "each model signs her own consent with her own key" in words
     assert "each model's consent, are signed by" not in words
+
+
+def test_what_is_still_missing_is_readable_in_a_dark_theme(
+    qapp: Any, screen: tuple[ConsentDialog, Path]
+) -> None:
+    from PySide6.QtGui import QColor, QPalette
+
+    from twinreview.ui.message_style import error_colour
+
+    dialog, _ = screen
+    before = QPalette(qapp.palette())
+    try:
+        qapp.setPalette(QPalette(QColor(53, 53, 56), QColor(45, 45, 48)))
+        text = dialog.agreement_html()
+        assert "#b3261e" not in text  # the red made for a light window
+        assert error_colour() in text
+    finally:
+        qapp.setPalette(before)

@@ -98,7 +98,8 @@ def test_demo_approve_and_reject_with_the_keyboard(
         )
 
     def approvable(item: Any) -> bool:
-        verdict = (item.result.disclosure or {}).get("verdict") if decidable(item) else None
+        disclosure = item.result.disclosure if decidable(item) else None
+        verdict = disclosure.verdict.value if disclosure is not None else None
         # Not yet approved by anyone, so that one approval leaves it pending (model and agent).
         return verdict in ("disclosed", "partial") and not item.status.evaluation.approvals
 

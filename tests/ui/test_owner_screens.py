@@ -458,6 +458,75 @@ def test_check_a_published_file_in_the_app(qtbot: Any, tmp_path: Path, devices: 
     assert not _TECHNICAL.search(dialog.result_text())
 
 
+def test_check_a_published_file_compares_a_labelled_copy_with_the_open_workspace(
+    qtbot: Any, tmp_path: Path, devices: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publish_helpers import CLEARED, build_publish_ws
+    from twinreview.core.workspace import Workspace
+    from twinreview.services import publish_check
+    from twinreview.services.c2pa_signer import load_credentials
+    from twinreview.services.export import export_workspace
+    from twinreview.services.publish import PublishOptions, publish_workspace
+    from twinreview.ui.owner.check_dialog import CheckPublishedDialog
+
+    pw = build_publish_ws(tmp_path / "pub")
+    out = tmp_path / "labelled"
+    publish_workspace(
+        Workspace.open(pw.root),
+        out,
+        load_credentials(pw.chain, pw.key),
+        register=pw.register(),
+        assets=[CLEARED[0]],
+        options=PublishOptions(label=True),
+    )
+    export = tmp_path / "export"
+    identity, key = pw.agent.signer()
+    export_workspace(pw.root, export, identity, key)
+    app = devices(pw.agent, _owner_config(), threads=True)
+    open_workspace(qtbot, app, pw.root)
+    app.window.acts["check_published"].trigger()
+    dialog = app.window.dialogs.current
+    assert isinstance(dialog, CheckPublishedDialog)
+    # The open workspace is where the approved files are: it is the default.
+    assert dialog.workspace.path() == pw.root
+    dialog.set_files([out / CLEARED[0].removeprefix("assets/")])
+    dialog.export.edit.setText(str(export))
+
+    def check() -> str:
+        dialog.check_button.click()
+        qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+        return dialog.result_text()
+
+    text = check()
+    assert "Approved" in text and "every other pixel was compared" in text, text
+    _shot(dialog, "check-published-labelled.png")
+    # Without a workspace the pixels outside the label are not compared; said in the app's words.
+    dialog.workspace.edit.setText("")
+    text = check()
+    assert "were not compared" in text and not _TECHNICAL.search(text), text
+
+    # An export whose signed rules name no trust anchor: the auditor chooses the brand's CA.
+    monkeypatch.setattr(publish_check, "export_anchors", lambda roster: [])
+    dialog.workspace.edit.setText(str(pw.root))
+    text = check()
+    assert "Not confirmed" in text and "no trust anchor" in text, text
+    assert not _TECHNICAL.search(text), text
+    assert "Trust anchor" in text  # where to choose one
+    ca = tmp_path / "brand-ca.pem"
+    ca.write_bytes(pw.pki.ca_pem)
+    dialog.anchor.edit.setText(str(ca))
+    text = check()
+    assert "Approved" in text, text
+    # A file that is no certificate: refused in words, nothing checked.
+    bad = tmp_path / "not-a-cert.pem"
+    bad.write_text("hello")
+    dialog.anchor.edit.setText(str(bad))
+    dialog.check_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    assert "holds no PEM certificate" in dialog.error_text, dialog.error_text
+    assert not _TECHNICAL.search(dialog.error_text), dialog.error_text
+
+
 # -- first run: identity, then create a workspace ----------------------------------------------
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from conftest import Harness, open_and_scan
 from twinreview.core.findings import RESUBMITTED_REJECTED, Finding, Severity
 from twinreview.core.reasons import REASON_CODES
+from twinreview.ui.page import item_at
 from twinreview.ui.queue_model import COL_STATUS
 
 CODES = [code for code in REASON_CODES if "_" in code]
@@ -83,3 +84,33 @@ def test_details_say_a_resubmission_s_reasons_in_words(
     text = w.review.findings.toPlainText()
     assert "reasons: not the right person" in text
     _no_code(text)
+
+
+def test_the_finding_filter_lists_kinds_in_words(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    from twinreview.core.findings import KIND_WORDS, PATH_NOT_PORTABLE
+
+    harness.backend.findings_for["look-2.jpg"] = (
+        Finding("partial_disclosure", Severity.WARN, "Only the XMP says AI.", {}),
+        Finding(PATH_NOT_PORTABLE, Severity.WARN, "Its name will not survive a copy.", {}),
+    )
+    open_and_scan(qtbot, harness, workspace)
+    combo = harness.window.review.kind_filter
+    shown = {combo.itemData(i): combo.itemText(i) for i in range(1, combo.count())}
+    assert set(shown) >= {"near_copy_of_reference", "partial_disclosure", PATH_NOT_PORTABLE}
+    for kind, text in shown.items():
+        assert "_" not in text and kind.replace("_", " ") not in text, text
+        assert text.lower().startswith(KIND_WORDS[kind].lower()) and text[0].isupper(), text
+    texts = list(shown.values())
+    assert texts == sorted(texts, key=str.lower)  # in the order of the words
+    # The open list is as wide as its longest words: nothing is cut.
+    widest = max(combo.fontMetrics().horizontalAdvance(t) for t in shown.values())
+    assert combo.view().minimumWidth() >= widest, (combo.view().minimumWidth(), widest)
+    # Choosing a kind by its words still filters by its code.
+    combo.setCurrentIndex(combo.findData("partial_disclosure"))
+    proxy = harness.window.review.proxy
+    qtbot.waitUntil(lambda: 0 < proxy.rowCount() < harness.window.model.rowCount())
+    for row in range(proxy.rowCount()):
+        item = item_at(proxy, row)
+        assert item is not None and item.rel.endswith("look-2.jpg"), item

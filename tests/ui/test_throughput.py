@@ -134,6 +134,7 @@ def test_flagged_ignores_notes_and_allowed_disclosure(
 ) -> None:
     from dataclasses import replace
 
+    from twinreview.core.disclosure import Verdict
     from twinreview.core.findings import Finding, Severity
 
     open_and_scan(qtbot, harness, workspace)
@@ -149,8 +150,11 @@ def test_flagged_ignores_notes_and_allowed_disclosure(
     )
     a.result = replace(a.result, findings=(note,))
     b.result = replace(b.result, findings=(partial,))  # verdict partial: allowed by default
+    assert c.result.disclosure is not None
     c.result = replace(
-        c.result, findings=(missing,), disclosure={**c.result.disclosure, "verdict": "missing"}
+        c.result,
+        findings=(missing,),
+        disclosure=replace(c.result.disclosure, verdict=Verdict.MISSING),
     )
     harness.session.items_changed.emit([a.rel, b.rel, c.rel])
     w.review.set_filter(QueueFilter.FLAGGED)

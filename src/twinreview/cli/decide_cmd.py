@@ -193,7 +193,7 @@ def _decide_one(
             override=args.override,
             expected_sha256=result.sha256,
             phash=result.phash,
-            disclosure_verdict=(result.disclosure or {}).get("verdict"),
+            disclosure_verdict=result.disclosure.verdict.value if result.disclosure else None,
         )
     except NeedsOverride as exc:
         say(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -57,26 +59,40 @@ def run(args: argparse.Namespace) -> int:
     records = []
     for path in args.files:
         report, error = service.inspect_file(path)
-        records.append(record(str(path), report, error))
+        records.append(Inspected(str(path), report, error))
     if args.json:
-        json.dump(records, sys.stdout, indent=2, ensure_ascii=False)
+        json.dump([r.to_json() for r in records], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     else:
         write_table(records, sys.stdout)
     return EXIT_OK
 
 
-def record(path: str, report: DisclosureReport, error: str | None) -> dict[str, Any]:
-    """One ``inspect --json`` record."""
-    return {
-        "path": path,
-        "format": report.format,
-        "error": error,
-        "disclosure": report.to_json(),
-    }
+@dataclass(frozen=True)
+class Inspected:
+    """One file named on the command line, and what it says.
+
+    Attributes:
+        path: The path as given.
+        report: Its disclosure report.
+        error: Why it could not be read at all, else None.
+    """
+
+    path: str
+    report: DisclosureReport
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """One ``inspect --json`` record."""
+        return {
+            "path": self.path,
+            "format": self.report.format,
+            "error": self.error,
+            "disclosure": self.report.to_json(),
+        }
 
 
-def write_table(records: list[dict[str, Any]], out: TextIO) -> None:
+def write_table(records: Sequence[Inspected], out: TextIO) -> None:
     """Print a readable table: one line per file, then the reason for each verdict.
 
     A file's metadata (signer, generator, source types, notes) and its name are anyone's to
@@ -87,31 +103,31 @@ def write_table(records: list[dict[str, Any]], out: TextIO) -> None:
     )
     out.write(header + "\n")
     for rec in records:
-        d = rec["disclosure"]
-        xmp = d["xmp"]["source_type"] or d["xmp"]["raw"]
+        d = rec.report
+        xmp = d.xmp.source_type or d.xmp.raw
         xmp_text = _short(xmp) if xmp else "-"
-        if d["xmp"]["source_type"] is None and d["xmp"]["raw"] is not None:
+        if d.xmp.source_type is None and d.xmp.raw is not None:
             xmp_text += " (not IPTC)"
         out.write(
-            f"{d['verdict']:<{_VERDICT_WIDTH}}  {d['c2pa']['state']:<{_STATE_WIDTH}}  "
-            f"{esc(xmp_text):<36}  {esc(rec['path'])}\n"
+            f"{d.verdict.value:<{_VERDICT_WIDTH}}  {d.c2pa.state.value:<{_STATE_WIDTH}}  "
+            f"{esc(xmp_text):<36}  {esc(rec.path)}\n"
         )
     out.write("\n")
     for rec in records:
-        d = rec["disclosure"]
-        out.write(f"{esc(rec['path'])}:\n")
-        if rec["error"]:
-            out.write(f"  error: {esc(rec['error'])}\n")
-        c2pa = d["c2pa"]
-        if c2pa["signer"] or c2pa["generator"]:
-            issuer = c2pa.get("signer_issuer")
-            by = f"{c2pa['signer'] or '-'}" + (f" (issuer: {issuer})" if issuer else "")
-            out.write(f"  signed by: {esc(by)}; generator: {esc(c2pa['generator'] or '-')}\n")
-        for st in c2pa["source_types"]:
-            out.write(f"  source type {esc(_short(st['value']))}: {esc(st['where'])}\n")
-        if c2pa["failures"]:
-            out.write(f"  C2PA failures: {esc(', '.join(c2pa['failures']))}\n")
-        for note in d["notes"]:
+        d = rec.report
+        out.write(f"{esc(rec.path)}:\n")
+        if rec.error:
+            out.write(f"  error: {esc(rec.error)}\n")
+        c2pa = d.c2pa
+        if c2pa.signer or c2pa.generator:
+            issuer = c2pa.signer_issuer
+            by = f"{c2pa.signer or '-'}" + (f" (issuer: {issuer})" if issuer else "")
+            out.write(f"  signed by: {esc(by)}; generator: {esc(c2pa.generator or '-')}\n")
+        for st in c2pa.source_types:
+            out.write(f"  source type {esc(_short(st.value))}: {esc(st.where)}\n")
+        if c2pa.failures:
+            out.write(f"  C2PA failures: {esc(', '.join(c2pa.failures))}\n")
+        for note in d.notes:
             out.write(f"  - {esc(note)}\n")
 
 
@@ -138,4 +154,4 @@ def _service(workspace: Path | None) -> DisclosureService:
         ws = Workspace.open(workspace)
     except WorkspaceError as exc:
         raise _WorkspaceProblem(str(exc)) from None
-    return DisclosureService.for_policy(ws.root, ws.settings.disclosure)
+    return DisclosureService.for_workspace(ws)

@@ -29,8 +29,6 @@ from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import escape_field as esc
 from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError
-from twinreview.core.disclosure.policy import PEM_CERT
-from twinreview.core.files import read_regular
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
 from twinreview.services.cache import ResultCache
@@ -38,7 +36,11 @@ from twinreview.services.compose import default_cache_path, make_executor
 from twinreview.services.export_check import ExportCheckError
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
-from twinreview.services.publish_check import check_published
+from twinreview.services.publish_check import (
+    TrustAnchorError,
+    check_published,
+    read_trust_anchor,
+)
 from twinreview.services.published import PublishRegister
 from twinreview.services.status import cached_sha256
 from twinreview.services.trust import TrustStore, Verifier
@@ -223,13 +225,9 @@ def run_check(args: argparse.Namespace) -> int:
     anchors: list[str] = []
     for pem in args.trust_anchor:
         try:
-            text = read_regular(pem, 8 * 1024 * 1024).decode("ascii")
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a PEM file"
-            return _error(f"--trust-anchor {pem}: cannot read it ({why})")
-        if PEM_CERT not in text:
-            return _error(f"--trust-anchor {pem}: holds no PEM certificate")
-        anchors.append(text)
+            anchors.append(read_trust_anchor(pem))
+        except TrustAnchorError as exc:
+            return _error(f"--trust-anchor {pem}: {exc}")
     try:
         checks = check_published(
             args.files,

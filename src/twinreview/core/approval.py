@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from twinreview.core.disclosure.model import DisclosureEvidence
 from twinreview.core.disclosure.policy import DEFAULT_SEVERITIES as DISCLOSURE_SEVERITIES
+from twinreview.core.disclosure.verdict import evidence_from_json
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.settings import WorkspaceSettings
 
@@ -67,14 +69,13 @@ def regrade(findings: Iterable[Finding], settings: WorkspaceSettings) -> tuple[F
 def verdict_of(findings: Iterable[Finding]) -> str | None:
     """The disclosure verdict the findings carry (None: no disclosure finding, nothing to say).
 
-    Every disclosure finding carries the verdict in its evidence; a ``disclosed`` image usually
-    has no disclosure finding at all.
+    Every disclosure finding carries the verdict in its evidence (:class:`DisclosureEvidence`);
+    a ``disclosed`` image usually has no disclosure finding at all.
     """
     for f in findings:
-        if f.kind in DISCLOSURE_SEVERITIES:
-            verdict = f.evidence.get("verdict")
-            if isinstance(verdict, str):
-                return verdict
+        ev = f.evidence
+        if isinstance(ev, DisclosureEvidence) and ev.verdict is not None:
+            return ev.verdict
     return None
 
 
@@ -104,14 +105,21 @@ def check_approval(
 
 
 def findings_from_json(items: Iterable[object]) -> tuple[Finding, ...]:
-    """The findings a signed decision recorded (items that are not findings are left out)."""
+    """The findings a signed decision recorded (items that are not findings are left out).
+
+    A disclosure finding's evidence is read into its :class:`DisclosureEvidence`, leniently:
+    what was signed keeps its meaning (its kind, and the verdict word as signed).
+    """
     out: list[Finding] = []
     for item in items:
         if isinstance(item, Mapping):
             try:
-                out.append(Finding.from_json(item))
+                f = Finding.from_json(item)
             except (KeyError, TypeError, ValueError):
                 continue
+            if f.kind in DISCLOSURE_SEVERITIES:
+                f = replace(f, evidence=evidence_from_json(f.kind, f.evidence))
+            out.append(f)
     return tuple(out)
 
 

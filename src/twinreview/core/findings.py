@@ -67,12 +67,14 @@ UNKNOWN_PERSON = "unknown_person"
 KIND_WORDS: Mapping[str, str] = {
     NEAR_COPY_OF_REFERENCE: "a copy of one of the model's real photos",
     MATCHES_OTHER_MODEL: "a copy of another model's photo",
+    POSSIBLE_COPY_OF_REFERENCE: "may be made from a real photo",
     RESUBMITTED_REJECTED: "nearly the same as a rejected image",
     DUPLICATE_IN_BATCH: "the same picture twice among the images",
     UNREADABLE: "a file that cannot be opened",
     UNKNOWN_MODEL: "filed under a person the workspace does not know",
     BAD_SIDECAR: "a damaged description",
     NO_REFERENCES: "no real photos to compare with",
+    PATH_NOT_PORTABLE: "a file name another computer cannot use",
     LOOKS_LIKE_OTHER_MODEL: "looks like another model",
     LIKENESS_UNCONFIRMED: "face not confirmed",
     UNKNOWN_PERSON: "someone who is not in the workspace",
@@ -116,7 +118,8 @@ class Finding:
         kind: Machine name, e.g. ``near_copy_of_reference``.
         severity: info, warn or block.
         message: One plain sentence for a non-technical reviewer.
-        evidence: JSON-serialisable facts behind the finding.
+        evidence: JSON-serialisable facts behind the finding; a disclosure finding's is its
+            ``DisclosureEvidence`` (:mod:`twinreview.core.disclosure.model`), a mapping too.
     """
 
     kind: str

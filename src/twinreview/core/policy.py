@@ -526,6 +526,11 @@ def evaluate(
             **common,
         )
     if isinstance(policy, PolicyError):
+        # Her veto needs no consent: a reject she signed (before a reset of her key, say) still
+        # decides the image while her consent is missing or unreadable.
+        vetoes = tuple(d for d in counting if d.decision == REJECT and d.role == "model")
+        if vetoes:
+            return Evaluation(State.REJECTED, rejections=vetoes, **common)
         return Evaluation(
             State.BLOCKED,
             blocked_by="policy",

@@ -336,6 +336,9 @@ def _settings() -> tuple[Setting, ...]:
 
 SETTINGS: tuple[Setting, ...] = _settings()
 _BY_PATH = {s.path: s for s in SETTINGS}
+#: The certificates of the trust anchors as the owner signed them (path -> PEM text), added by
+#: ``services.disclosure.pin_trust_anchors``: said by their file names.
+_PINNED = ("disclosure", "trust_anchor_certs")
 #: Keys the tables may hold that are accepted but read by nothing (not shown, kept as signed).
 _SILENT = frozenset(
     {("similarity", "undecided"), ("similarity", "detail_bits"), ("similarity", "detail_segments")}
@@ -425,7 +428,7 @@ def unknown_keys(tables: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
 
     def walk(prefix: tuple[str, ...], node: Any) -> None:
-        if prefix in _BY_PATH or prefix in _SILENT:
+        if prefix in _BY_PATH or prefix in _SILENT or prefix == _PINNED:
             return
         if isinstance(node, Mapping):
             for key, value in node.items():
@@ -446,6 +449,12 @@ def policy_sentences(tables: Mapping[str, Any]) -> list[str]:
     lines = [
         f"{s.label}: {value_words(s, value_of(tables, s))}" for s in SETTINGS if is_set(tables, s)
     ]
+    found, pinned = _lookup(tables, _PINNED)
+    if found and isinstance(pinned, Mapping) and pinned:
+        lines.append(
+            "Certificates signed into these rules (a changed file in the folder does not count): "
+            + ", ".join(str(name) for name in pinned)
+        )
     for name in unknown_keys(tables):
         found, value = _lookup(tables, name.split("."))
         lines.append(f"{name}: {value}" if found else name)

@@ -3,6 +3,7 @@
 :func:`apply_genesis` makes the first state; :func:`apply_entry` applies one signed entry to a
 state or raises :class:`~twinreview.core.rostermodel.RosterLogError` naming why the signer may
 not make that change (see :mod:`twinreview.core.rosterlog` for the rules in words).
+:func:`accept_refusal` says who may accept a gap in a log, for the replay and for the app.
 """
 
 from __future__ import annotations
@@ -311,23 +312,45 @@ def apply_entry(
 
 
 def _check_accept(state: RosterState, log: str, signer: str) -> None:
-    """Who may accept that a log now ends where it does (``RosterLogError`` otherwise).
+    """Who may accept that a log now ends where it does (``RosterLogError`` otherwise)."""
+    holder = state.holders.get(log)
+    refusal = accept_refusal(
+        holder=holder,
+        holder_is_model=holder is not None and holder in state.model_of.values(),
+        owner=state.owner,
+        signer=signer,
+    )
+    if refusal is not None:
+        raise RosterLogError(refusal)
+
+
+def accept_refusal(
+    *, holder: str | None, holder_is_model: bool, owner: str | None, signer: str
+) -> str | None:
+    """Why ``signer`` may not accept a gap in the log whose key ``holder`` holds (None: may).
 
     A gap may hide a decision: in a model's log, her veto. Only she says that nothing of hers is
     missing (from any of her keys); a gap in anyone else's log is accepted by that person or by
-    the owner, never by an admin.
+    the owner, never by an admin. The app asks the same question before it offers the button.
+
+    Args:
+        holder: Whose key the log is (None: a key the roster never named).
+        holder_is_model: ``holder`` is a model person (the log may hold her veto).
+        owner: The workspace owner's principal.
+        signer: Who would sign the acceptance.
     """
-    holder = state.holders.get(log)
-    if holder is not None and holder in state.model_of.values():
+    if holder is not None and holder_is_model:
         if signer != holder:
-            raise RosterLogError(
+            return (
                 f"a gap in a model's log ({holder}) may hide her veto: only she accepts it, "
                 "signing with one of her own keys"
             )
-        return
-    if signer != state.owner and signer != holder:
-        whose = f"{holder}'s log" if holder else "another person's log"
-        raise RosterLogError(f"only the owner accepts a gap in {whose} (an admin may not)")
+        return None
+    if signer != owner and signer != holder:
+        if holder is None:
+            return "only the owner accepts a gap in another person's log (an admin may not)"
+        return f"only the owner or {holder} accepts a gap in {holder}'s log (an admin may not)"
+    return None
 
 
 def _models_of(person: RosterPerson) -> dict[str, str]:

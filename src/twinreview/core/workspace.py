@@ -153,12 +153,16 @@ class Workspace:
         # Unsigned workspaces clear nothing, so their file settings cannot launder anything;
         # once signed, only the signed policy decides.
         config = effective_config(file_config, roster) if roster.exists else file_config
-        source = SIGNED_POLICY_SOURCE if roster.exists else CONFIG_SOURCE
         try:
-            settings = settings_from_config(config, source=source)
+            settings = settings_from_config(config, source=_settings_source(roster))
         except SettingsError as exc:
             raise WorkspaceError(str(exc)) from None
         return cls(root, config, models, file_config, roster, settings)
+
+    @property
+    def settings_source(self) -> str:
+        """Where :attr:`settings` come from, for messages: the signed policy, or the file."""
+        return _settings_source(self.roster)
 
     def settings_under(self, roster: SignedRoster) -> WorkspaceSettings:
         """The settings in force under ``roster``, the signed roster as it is now.
@@ -274,6 +278,10 @@ class Workspace:
                     )
                     continue
                 yield p
+
+
+def _settings_source(roster: SignedRoster) -> str:
+    return SIGNED_POLICY_SOURCE if roster.exists else CONFIG_SOURCE
 
 
 def read_file_config(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:

@@ -46,7 +46,7 @@ def make_scan_service(executor: Executor, cache: ResultCache, *, faces: bool = T
     return ScanService(
         executor,
         cache,
-        inspector_factory=lambda ws: DisclosureService.for_policy(ws.root, ws.settings.disclosure),
+        inspector_factory=DisclosureService.for_workspace,
         rejected_provider=rejected_provider,
         face_engine=FaceEngine() if faces else None,
     )

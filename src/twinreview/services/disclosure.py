@@ -5,7 +5,11 @@
 policy, else the PEM files it names) and the label image (paths relative to the workspace),
 builds the offline c2pa context once, and then inspects any number of files from worker threads.
 It satisfies the scan's ``DisclosureInspector`` protocol (``cache_key``, ``inspect(data, path)``,
-``findings(report_json)``).
+``findings(report)``).
+
+A setting at fault is reported with where the policy came from: ``twinreview.toml`` for a
+workspace without a signed roster, else the owner's signed policy
+(:attr:`twinreview.core.workspace.Workspace.settings_source`).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twinreview.core.disclosure import (
     DisclosureConfigError,
@@ -35,6 +39,10 @@ from twinreview.core.disclosure.policy import PEM_CERT
 from twinreview.core.disclosure.xmp import MAX_PACKET_BYTES
 from twinreview.core.files import open_regular, resolve_inside
 from twinreview.core.findings import Finding
+from twinreview.core.settings import CONFIG_SOURCE
+
+if TYPE_CHECKING:
+    from twinreview.core.workspace import Workspace
 
 # Bump when the inspection logic changes what a report says, so cached reports are recomputed.
 LOGIC_VERSION = "2"
@@ -64,15 +72,29 @@ class DisclosureService:
         return cls.for_policy(None, DisclosurePolicy())
 
     @classmethod
-    def for_policy(cls, root: Path | None, policy: DisclosurePolicy) -> DisclosureService:
+    def for_workspace(cls, ws: Workspace) -> DisclosureService:
+        """Build the service for the disclosure policy in force in ``ws``.
+
+        Raises:
+            DisclosureConfigError: with one line naming where the policy came from, and the key
+                or file at fault.
+        """
+        return cls.for_policy(ws.root, ws.settings.disclosure, source=ws.settings_source)
+
+    @classmethod
+    def for_policy(
+        cls, root: Path | None, policy: DisclosurePolicy, *, source: str = CONFIG_SOURCE
+    ) -> DisclosureService:
         """Build the service for a workspace's disclosure policy.
 
         Args:
             root: The workspace folder, against which relative paths are resolved.
             policy: The parsed policy (``ws.settings.disclosure``).
+            source: Where the policy came from, named in errors (``twinreview.toml``, or the
+                signed policy).
 
         Raises:
-            DisclosureConfigError: with one line naming the key or file at fault.
+            DisclosureConfigError: with one line naming the source, and the key or file at fault.
         """
         digest = hashlib.sha256(f"logic={LOGIC_VERSION}\n".encode())
         pems: list[str] = []
@@ -82,23 +104,27 @@ class DisclosureService:
             data = (
                 signed.encode("ascii", errors="replace")
                 if signed is not None
-                else _read_config_file(root, name, "disclosure.trust_anchors", MAX_PEM_BYTES)
+                else _read_config_file(
+                    root, name, f"{source}: disclosure.trust_anchors", MAX_PEM_BYTES
+                )
             )
             text = data.decode("ascii", errors="replace")
             if "-----BEGIN CERTIFICATE-----" not in text:
                 raise DisclosureConfigError(
-                    f"twinreview.toml: disclosure.trust_anchors: {name} holds no PEM certificate"
+                    f"{source}: disclosure.trust_anchors: {name} holds no PEM certificate"
                 )
             pems.append(text.strip() + "\n")
             digest.update(b"anchor\n" + data)
         label = None
         if policy.label is not None:
-            data = _read_config_file(root, policy.label, "disclosure.label", MAX_LABEL_BYTES)
+            data = _read_config_file(
+                root, policy.label, f"{source}: disclosure.label", MAX_LABEL_BYTES
+            )
             try:
                 label = LabelTemplate.from_bytes(data)
             except LabelError as exc:
                 raise DisclosureConfigError(
-                    f"twinreview.toml: disclosure.label: {policy.label}: {exc}"
+                    f"{source}: disclosure.label: {policy.label}: {exc}"
                 ) from None
             digest.update(b"label\n" + data + f"\n{policy.label_threshold}".encode())
         try:
@@ -108,9 +134,7 @@ class DisclosureService:
                 label_threshold=policy.label_threshold,
             )
         except ValueError as exc:
-            raise DisclosureConfigError(
-                f"twinreview.toml: disclosure.trust_anchors: {exc}"
-            ) from None
+            raise DisclosureConfigError(f"{source}: disclosure.trust_anchors: {exc}") from None
         return cls(settings, policy, digest.hexdigest()[:24])
 
     @property
@@ -151,9 +175,9 @@ class DisclosureService:
         sidecar = read_xmp_sidecar(path)
         return "" if sidecar is None else hashlib.sha256(sidecar).hexdigest()[:24]
 
-    def inspect(self, data: bytes, path: Path) -> dict[str, Any]:
-        """Scan-worker entry point: the JSON ``disclosure`` object. Never raises."""
-        return self.inspect_report(data, path).to_json()
+    def inspect(self, data: bytes, path: Path) -> DisclosureReport:
+        """Scan-worker entry point: the report. Never raises."""
+        return self.inspect_report(data, path)
 
     def inspect_file(self, path: Path) -> tuple[DisclosureReport, str | None]:
         """Read and inspect one file; for ``twinreview inspect``.
@@ -181,13 +205,11 @@ class DisclosureService:
         report = self.inspect_report(data, path)
         return report, report.error
 
-    def findings(self, report: Mapping[str, Any] | DisclosureReport) -> list[Finding]:
-        """Findings for a report (or its JSON form, as cached by the scan)."""
-        if not isinstance(report, DisclosureReport):
-            report = DisclosureReport.from_json(
-                report, trust_configured=self._settings.trust_configured
-            )
-        return disclosure_findings(report, self._policy)
+    def findings(self, report: DisclosureReport) -> list[Finding]:
+        """Findings for a report under the workspace's policy and trust list."""
+        return disclosure_findings(
+            report, self._policy, trust_configured=self._settings.trust_configured
+        )
 
 
 def pin_trust_anchors(root: Path, tables: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,9 +231,8 @@ def pin_trust_anchors(root: Path, tables: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(name, str) or not name:
             continue
         try:
-            text = _read_config_file(root, name, "disclosure.trust_anchors", MAX_PEM_BYTES).decode(
-                "ascii"
-            )
+            setting = f"{CONFIG_SOURCE}: disclosure.trust_anchors"
+            text = _read_config_file(root, name, setting, MAX_PEM_BYTES).decode("ascii")
         except (DisclosureConfigError, UnicodeDecodeError):
             continue
         if PEM_CERT in text:
@@ -258,7 +279,8 @@ def unreadable_report(reason: str) -> DisclosureReport:
     )
 
 
-def _read_config_file(root: Path | None, name: str, key: str, limit: int) -> bytes:
+def _read_config_file(root: Path | None, name: str, setting: str, limit: int) -> bytes:
+    """The file a setting names; ``setting`` (``<source>: <key>``) starts each error."""
     if root is None:
         path = Path(name)
     else:
@@ -267,17 +289,17 @@ def _read_config_file(root: Path | None, name: str, key: str, limit: int) -> byt
             path = resolve_inside(root, name)
         except ValueError:
             raise DisclosureConfigError(
-                f"twinreview.toml: {key}: {name} is outside the workspace; name a file inside it"
+                f"{setting}: {name} is outside the workspace; name a file inside it"
             ) from None
     try:
         with open_regular(path) as fh:
             data = fh.read(limit + 1)
     except OSError as exc:
         raise DisclosureConfigError(
-            f"twinreview.toml: {key}: cannot read {name} ({exc.strerror or exc})"
+            f"{setting}: cannot read {name} ({exc.strerror or exc})"
         ) from None
     if len(data) > limit:
-        raise DisclosureConfigError(f"twinreview.toml: {key}: {name} is too large")
+        raise DisclosureConfigError(f"{setting}: {name} is too large")
     return data
 
 

@@ -219,7 +219,7 @@ def publish_workspace(
         register.ready(ws)
     except RegisterError as exc:
         raise PublishError(str(exc)) from None
-    disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
+    disclosure = DisclosureService.for_workspace(ws)
     label = _label(ws, disclosure) if options.label else None
     report = (verify or verify_workspace)(ws.root)
     status = compute_status(ws, report=report, sha256_of=sha256_of)

@@ -30,6 +30,7 @@ Public API:
     PublishedCheck: path, ok, problems, notes, signoff, signer, c2pa_state; ``to_json()``.
     read_signoff(data, context) -> Signoff | None: the sign-off a file carries (not checked).
     ExportCheckError (re-raised from ``read_export_heads``): the export itself is unusable.
+    read_trust_anchor(path) -> str: a trust anchor file's PEM text (TrustAnchorError otherwise).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from twinreview.core.disclosure.policy import PEM_CERT
 from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.disclosure.xmp import extract_packets
 from twinreview.core.disclosure.xmpfields import read_fields
-from twinreview.core.errors import iso_utc, one_line
+from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
 from twinreview.core.labelstamp import compare_outside
@@ -74,10 +75,32 @@ from twinreview.services.published import published_records
 from twinreview.services.status import verified_decisions
 from twinreview.services.trust import TrustStore
 
+#: A trust anchor file larger than this is no certificate chain (it is not read).
+MAX_ANCHOR_BYTES = 8 * 1024 * 1024
 _BROKEN = frozenset({C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE})
 _INTACT = frozenset(
     {C2paState.TRUSTED, C2paState.VALID_UNTRUSTED, C2paState.INVALID_CREDENTIAL_ONLY}
 )
+
+
+class TrustAnchorError(TwinreviewError):
+    """A trust anchor file that cannot be used; the message says why, without the path."""
+
+
+def read_trust_anchor(path: Path) -> str:
+    """The PEM text of a trust anchor file the auditor names (``--trust-anchor``).
+
+    Raises:
+        TrustAnchorError: it cannot be read, or holds no certificate.
+    """
+    try:
+        text = read_regular(path, MAX_ANCHOR_BYTES).decode("ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a PEM file"
+        raise TrustAnchorError(f"cannot read it ({why})") from None
+    if PEM_CERT not in text:
+        raise TrustAnchorError("holds no PEM certificate")
+    return text
 
 
 @dataclass(frozen=True)

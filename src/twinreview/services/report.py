@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.errors import iso_utc
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.reasons import reasons_text
@@ -100,7 +101,7 @@ class AssetSection:
     error: str | None
     facts: Mapping[str, Any]
     findings: tuple[Finding, ...]
-    disclosure: Mapping[str, Any] | None
+    disclosure: DisclosureReport | None
     state: str
     status_summary: str
     status_lines: tuple[str, ...]
@@ -125,7 +126,7 @@ class AssetSection:
             "error": self.error,
             "facts": dict(self.facts),
             "findings": [f.to_json() for f in self.findings],
-            "disclosure": dict(self.disclosure) if self.disclosure is not None else None,
+            "disclosure": self.disclosure.to_json() if self.disclosure is not None else None,
             "status": {
                 "state": self.state,
                 "summary": self.status_summary,
@@ -261,7 +262,7 @@ def _csv_rows(report: SignOffReport) -> Iterator[dict[str, str]]:
             "model": a.model_id,
             "state": a.state,
             "status": a.status_summary,
-            "disclosure": (a.disclosure or {}).get("verdict") or "",
+            "disclosure": a.disclosure.verdict.value if a.disclosure is not None else "",
             "worst_finding": a.worst.label if a.worst is not None else "",
             "findings": "; ".join(f"{f.kind} ({f.severity.label})" for f in a.findings),
             "approvals": "; ".join(

@@ -102,7 +102,6 @@ def _environment() -> jinja2.Environment:
         UNKNOWN_REASON=UNKNOWN_REASON,
         GOOD=GOOD,
         who=_who,
-        mapping=_mapping,
         face_boxes=_face_boxes,
         face_lines=_face_lines,
         evidence_label=_evidence_label,
@@ -124,10 +123,6 @@ def _when(ts: str | None) -> str:
 def _who(name: object, principal: object) -> str:
     """``Name <principal>``, or the principal alone."""
     return f"{name} <{principal}>" if name else str(principal)
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _faces(likeness: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:

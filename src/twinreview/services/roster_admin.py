@@ -675,6 +675,9 @@ class RosterService:
             ),
             "revoked": sorted(state.revoked) if state is not None else [],
             "resets": [r.to_json() for r in state.resets] if state is not None else [],
+            # Whose key each log is, and who speaks for a model: who may accept a gap in it.
+            "log_holders": dict(sorted(state.holders.items())) if state is not None else {},
+            "model_people": sorted(set(state.model_of.values())) if state is not None else [],
             "pending": [
                 {
                     "principal": r.principal,

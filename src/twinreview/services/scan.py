@@ -36,6 +36,7 @@ from typing import Any
 
 from twinreview.core import findings as make
 from twinreview.core import geometry, similarity
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.likeness import Likeness, near_identical
 from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sidecar
@@ -66,7 +67,7 @@ class AssetResult:
         error: Why it could not be analysed, or None.
         findings: What a reviewer should know, worst first.
         facts: Pixel size, format, byte size.
-        disclosure: The disclosure report's JSON form, when an inspector ran.
+        disclosure: The disclosure report, when an inspector ran.
         phash: 64-bit pHash as 16 hex digits (recorded in decisions), or None.
         sidecar: The parsed JSON sidecar, when present and valid.
         likeness: Whose faces are in it (None when faces were not looked for).
@@ -77,7 +78,7 @@ class AssetResult:
     error: str | None
     findings: tuple[Finding, ...]
     facts: FileFacts
-    disclosure: Mapping[str, Any] | None = None
+    disclosure: DisclosureReport | None = None
     phash: str | None = None
     sidecar: Mapping[str, Any] | None = None
     likeness: Likeness | None = None
@@ -99,7 +100,7 @@ class AssetResult:
             "phash": self.phash,
         }
         if self.disclosure is not None:
-            out["disclosure"] = dict(self.disclosure)
+            out["disclosure"] = self.disclosure.to_json()
         if self.likeness is not None:
             out["likeness"] = self.likeness.to_json()
         return out

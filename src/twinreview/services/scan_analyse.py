@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from twinreview.core import geometry, hashing
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.workspace import AssetRef
 from twinreview.services.cache import ResultCache
@@ -210,7 +211,7 @@ class Analyser:
                 error=data.get("error"),
                 facts=FileFacts(**data["facts"]),
                 fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
-                disclosure=disclosure,
+                disclosure=None if disclosure is None else DisclosureReport.from_json(disclosure),
                 keypoints=unpack_keypoints(data.get("keypoints")),
                 keypoints_mirrored=unpack_keypoints(data.get("keypoints_mirrored")),
             )
@@ -235,7 +236,7 @@ class Analyser:
             },
         )
         if an.disclosure is not None:
-            self._cache.put(an.sha256, "disclosure", dversion, dict(an.disclosure))
+            self._cache.put(an.sha256, "disclosure", dversion, an.disclosure.to_json())
         self._cache.record_sha(path, st, an.sha256)
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from twinreview.core import geometry, hashing, similarity
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding
 from twinreview.core.workspace import AssetRef
 
@@ -190,11 +190,11 @@ class DisclosureInspector(Protocol):
         """Identifies metadata files next to ``path`` that the report depends on ("" if none)."""
         ...
 
-    def inspect(self, data: bytes, path: Path) -> Mapping[str, Any]:
-        """Return the JSON form of the disclosure report; must not raise for bad input."""
+    def inspect(self, data: bytes, path: Path) -> DisclosureReport:
+        """Return the disclosure report; must not raise for bad input."""
         ...
 
-    def findings(self, report: Mapping[str, Any]) -> list[Finding]:
+    def findings(self, report: DisclosureReport) -> list[Finding]:
         """Turn a report into findings under the workspace policy."""
         ...
 
@@ -208,7 +208,7 @@ class Analysis:
         error: Why it could not be analysed, or None.
         facts: Pixel size, format, byte size.
         fingerprint: Its hashes (None when it could not be decoded).
-        disclosure: The disclosure report's JSON form, when an inspector ran.
+        disclosure: The disclosure report, when an inspector ran.
         keypoints: ORB keypoints for the local-feature candidates (cached): an asset's of its
             working image as is; a reference's of its fine image, as is.
         keypoints_mirrored: A reference's fine image's, mirrored (None for an asset).
@@ -228,7 +228,7 @@ class Analysis:
     error: str | None
     facts: FileFacts
     fingerprint: hashing.Fingerprint | None
-    disclosure: Mapping[str, Any] | None
+    disclosure: DisclosureReport | None
     keypoints: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
     keypoints_mirrored: similarity.Keypoints | None = field(default=None, compare=False, repr=False)
     work: geometry.GreyArray | None = field(default=None, compare=False, repr=False)

@@ -2,7 +2,8 @@
 
 The window builds its ``QAction`` objects from :data:`ACTIONS` in one loop
 (:func:`build_actions`), gives each its slot by id, and lays out its menus (:data:`MENUS`) and
-toolbar (:data:`TOOLBAR`) from the ids. The shortcut sheet lists the same table.
+toolbar (:data:`TOOLBAR`) from the ids. The shortcut sheet lists the same table. Simple mode has
+one menu of its own (:data:`SIMPLE_MENU`): the few commands a model needs, in her words.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenuBar, QToolBar
+from PySide6.QtWidgets import QMenu, QMenuBar, QToolBar
 
 from twinreview.ui.queue_model import QueueFilter
 from twinreview.ui.resources import icon
@@ -540,6 +541,28 @@ MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
     ("&Help", ("shortcuts",)),
 )
 
+#: Simple mode's one menu: its title, then (the command it runs, its words, its tip); None is a
+#: separator. No word a model would not know: her consent, where her images went, leaving.
+SIMPLE_MENU: tuple[str, tuple[tuple[str, str, str] | None, ...]] = (
+    "&Menu",
+    (
+        (
+            "consent",
+            "My &consent (what I allow)…",
+            "Which uses of your images you allow, and until when",
+        ),
+        (
+            "published",
+            "&Where your images went…",
+            "Where your approved images were published, and which may no longer be used",
+        ),
+        None,
+        ("simple", "&Leave simple mode", "Back to the full review window"),
+        None,
+        ("quit", "&Quit", "Close twinreview; what you decided is kept"),
+    ),
+)
+
 #: The toolbar (None is a separator).
 TOOLBAR: tuple[str | None, ...] = (
     "open",
@@ -613,7 +636,10 @@ def build_toolbar(acts: Mapping[str, QAction]) -> QToolBar:
 
 
 def fill_menus(bar: QMenuBar, acts: Mapping[str, QAction]) -> None:
-    """The menu bar, laid out from :data:`MENUS`: every action found by reading, not only by key."""
+    """The menu bar, laid out from :data:`MENUS`: every action found by reading, not only by key.
+
+    Simple mode's menu (:data:`SIMPLE_MENU`) is added hidden; :func:`show_simple_menus` swaps.
+    """
     for title, names in MENUS:
         menu = bar.addMenu(title)
         for name in names:
@@ -621,3 +647,29 @@ def fill_menus(bar: QMenuBar, acts: Mapping[str, QAction]) -> None:
                 menu.addSeparator()
             else:
                 menu.addAction(acts[name])
+    title, items = SIMPLE_MENU
+    simple = bar.addMenu(title)
+    simple.setObjectName("simple_menu")
+    for item in items:
+        if item is None:
+            simple.addSeparator()
+            continue
+        name, text, tip = item
+        source = acts[name]
+        keys = source.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        # Its own words, the same command: the window's action keeps the keys (one owner each).
+        a = simple.addAction(f"{text}\t{keys}" if keys else text)
+        a.setToolTip(tip)
+        a.setStatusTip(tip)
+        a.triggered.connect(lambda _=False, source=source: source.trigger())
+        a.setEnabled(source.isEnabled())
+        source.changed.connect(lambda a=a, source=source: a.setEnabled(source.isEnabled()))
+    simple.menuAction().setVisible(False)
+
+
+def show_simple_menus(bar: QMenuBar, simple: bool) -> None:
+    """Show simple mode's menu alone (``simple``), or every other menu."""
+    for a in bar.actions():
+        menu = a.menu()
+        if isinstance(menu, QMenu):
+            a.setVisible((menu.objectName() == "simple_menu") == simple)

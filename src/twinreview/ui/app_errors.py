@@ -47,6 +47,22 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "(Roster › Join this workspace: a request the owner approves)",
         ),
         (r"\('twinreview consent', signed by her\)", "(My consent…, signed by her)"),
+        (r"\(pass --workspace WS to compare them\)", "(choose the workspace to compare them)"),
+        (r"check the file with --workspace WS", "check it with its workspace chosen"),
+        (
+            r"\(pass --trust-anchor PEM\)",
+            "(choose the brand's certificate authority under Trust anchor)",
+        ),
+        (r"or --trust-anchor\b", "or the Trust anchor chosen"),
+        (
+            r"run 'twinreview verify --restore' \(or Restore in the app\) to put them back",
+            "put them back with “Put back what I signed”",
+        ),
+        (
+            r"\('twinreview verify --restore', or Restore in the app\)",
+            "(“Put back what I signed”)",
+        ),
+        (r"'twinreview verify --restore'", "“Put back what I signed”"),
         (r"run 'twinreview verify'", "see the problems shown in the window"),
         (r"'twinreview verify[^']*'", "the problems shown in the window"),
         # Validation codes of the C2PA library, and code named by class: the reader can do

@@ -310,6 +310,14 @@ class ReviewBackend(Protocol):
         """Sign these policy tables as the workspace's rules (as ``twinreview roster policy``)."""
         ...
 
+    def reset_model(self, workspace: Workspace, principal: str, key_line: str) -> str:
+        """Give a model a key she did not sign (the owner only); returns its fingerprint.
+
+        The same roster entry as ``twinreview roster reset``: everyone is shown it, her consent
+        lapses until she signs it again, her earlier rejects stand.
+        """
+        ...
+
     def accept_log(self, workspace: Workspace, log: str) -> None:
         """Accept that the log named by its key fingerprint now ends where it does."""
         ...
@@ -328,10 +336,26 @@ class ReviewBackend(Protocol):
         """Export and sign the roster and every log (as ``twinreview export``)."""
         ...
 
-    def check_published(self, files: Sequence[Path], export: Path) -> list[PublishedCheck]:
+    def check_published(
+        self,
+        files: Sequence[Path],
+        export: Path,
+        *,
+        workspace: Path | None = None,
+        trust_anchor: Path | None = None,
+    ) -> list[PublishedCheck]:
         """Check published files' sign-off against an export (as ``twinreview check-published``).
+
+        Args:
+            files: The published images.
+            export: The export of the signed logs.
+            workspace: Where the approved files are, to compare the pixels outside a stamped
+                label (``--workspace``).
+            trust_anchor: A PEM file of certificate authorities trusted besides the export's
+                (``--trust-anchor``).
 
         Raises:
             ExportCheckError: the export itself cannot be used.
+            TrustAnchorError: the trust anchor file cannot be used.
         """
         ...

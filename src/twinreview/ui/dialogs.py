@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeyEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -45,6 +45,28 @@ SIMPLE_REASONS: Mapping[str, str] = {
     "not_consented_use": "I did not agree to this kind of use.",
     "other": "Something else (write a note).",
 }
+
+
+def tick_box_palette(outer: QPalette) -> QPalette:
+    """``outer`` for a list of tick boxes, with their edges visible in a dark theme too.
+
+    Fusion draws a tick box as the list's own background with an edge a shade darker than the
+    window colour: on a dark theme that edge is as dark as the list, and the box is invisible.
+    Half-way between the list and its text keeps it visible; a light theme is left as it is.
+    """
+    palette = QPalette(outer)
+    base = outer.color(QPalette.ColorRole.Base)
+    if base.lightness() < 128:
+        text = outer.color(QPalette.ColorRole.Text)
+        palette.setColor(
+            QPalette.ColorRole.Window,
+            QColor(
+                (base.red() + text.red()) // 2,
+                (base.green() + text.green()) // 2,
+                (base.blue() + text.blue()) // 2,
+            ),
+        )
+    return palette
 
 
 class RejectDialog(QDialog):
@@ -109,6 +131,13 @@ class RejectDialog(QDialog):
         self.list.installEventFilter(self)
         self.note.installEventFilter(self)
         self.list.setFocus()
+        self.list.setPalette(tick_box_palette(self.palette()))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Keep the tick boxes visible when the theme changes."""
+        if event.type() == QEvent.Type.PaletteChange:
+            self.list.setPalette(tick_box_palette(self.palette()))
+        super().changeEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Digits toggle reasons (in the list); Ctrl+Enter signs (anywhere)."""

@@ -15,6 +15,7 @@ from PySide6.QtCore import QSize, QUrl, Signal
 from PySide6.QtGui import QPalette, QPixmap, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness, sentence, strength
 from twinreview.core.policy import WITHDRAW, Decision, State
@@ -178,7 +179,7 @@ class FindingsPanel(QTextBrowser):
         self.show_item(self._item)
 
     def show_credentials(
-        self, name: str, disclosure: Mapping[str, Any], signoff: Mapping[str, Any] | None
+        self, name: str, disclosure: DisclosureReport, signoff: Mapping[str, Any] | None
     ) -> None:
         """Render a published file's Content Credentials: its disclosure and its sign-off."""
         self._item = None
@@ -405,52 +406,39 @@ class FindingsPanel(QTextBrowser):
             )
         return out
 
-    def _disclosure_html(self, disclosure: Mapping[str, Any] | None, muted: str) -> list[str]:
+    def _disclosure_html(self, disclosure: DisclosureReport | None, muted: str) -> list[str]:
         out = ["<h4>AI disclosure</h4>"]
-        if not disclosure:
+        if disclosure is None:
             out.append('<p class="m">No disclosure check for this file.</p>')
             return out
-        verdict = str(disclosure.get("verdict") or "unknown")
+        verdict = disclosure.verdict.value
         out.append(f"<p><b>Verdict: {_e(verdict)}</b> — {_e(VERDICT_MEANING.get(verdict, ''))}</p>")
-        rows: list[tuple[str, str]] = []
-        c2pa = disclosure.get("c2pa")
-        if isinstance(c2pa, Mapping):
-            state = str(c2pa.get("state") or "unknown")
-            rows.append(("C2PA", f"<b>{_e(state)}</b>: {_e(C2PA_MEANING.get(state, ''))}"))
-            failures = c2pa.get("failures") or []
-            if failures:
-                rows.append(("Failures", _e(", ".join(str(x) for x in failures))))
-            for st in c2pa.get("source_types") or []:
-                if isinstance(st, Mapping):
-                    rows.append(
-                        (
-                            "Source type",
-                            f"{_e(st.get('value'))} "
-                            f'<span class="m">(in {_e(st.get("where"))})</span>',
-                        )
-                    )
-            if c2pa.get("signer"):
-                rows.append(("Signer", _e(c2pa["signer"])))
-            if c2pa.get("generator"):
-                rows.append(("Made with", _e(c2pa["generator"])))
-        xmp = disclosure.get("xmp")
-        if isinstance(xmp, Mapping):
-            rows.append(("IPTC source type", _e(xmp.get("source_type") or "none")))
-        label = disclosure.get("label")
-        if isinstance(label, Mapping):
-            found = label.get("found")
-            where = label.get("where") or label.get("corner")
-            text = "found" if found else "not found"
-            if found and where:
-                text += f" ({where})"
-            rows.append(("Visible label", _e(text)))
-        if rows:
-            out.append(
-                "<table>"
-                + "".join(f"<tr><td valign=top><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
-                + "</table>"
+        c2pa = disclosure.c2pa
+        state = c2pa.state.value
+        rows = [("C2PA", f"<b>{_e(state)}</b>: {_e(C2PA_MEANING.get(state, ''))}")]
+        if c2pa.failures:
+            rows.append(("Failures", _e(", ".join(c2pa.failures))))
+        for st in c2pa.source_types:
+            rows.append(
+                ("Source type", f'{_e(st.value)} <span class="m">(in {_e(st.where)})</span>')
             )
-        for note in disclosure.get("notes") or []:
+        if c2pa.signer:
+            rows.append(("Signer", _e(c2pa.signer)))
+        if c2pa.generator:
+            rows.append(("Made with", _e(c2pa.generator)))
+        rows.append(("IPTC source type", _e(disclosure.xmp.source_type or "none")))
+        label = disclosure.label
+        if label is not None:
+            text = "found" if label.found else "not found"
+            if label.found and label.corner:
+                text += f" ({label.corner})"
+            rows.append(("Visible label", _e(text)))
+        out.append(
+            "<table>"
+            + "".join(f"<tr><td valign=top><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows)
+            + "</table>"
+        )
+        for note in disclosure.notes:
             out.append(f'<p class="m">{_e(note)}</p>')
         return out
 

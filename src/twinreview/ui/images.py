@@ -29,7 +29,7 @@ from PySide6.QtCore import QFile, QFileDevice, QIODevice, QSize, Qt
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader
 
 from twinreview.core.errors import one_line
-from twinreview.core.files import open_regular
+from twinreview.core.files import NotRegularFile, open_regular
 
 _log = logging.getLogger(__name__)
 
@@ -74,7 +74,20 @@ def decode(path: Path, bound: QSize | None) -> Decoded:
         with _reader(path) as (reader, fh):
             return _decode(reader, fh, path, bound)
     except OSError as exc:  # a FIFO, a folder, a file gone: never a blocking open
-        return Decoded(QImage(), QSize(), f"cannot show this image ({one_line(exc)})")
+        return Decoded(QImage(), QSize(), f"cannot show this image ({os_words(exc)})")
+
+
+def os_words(exc: OSError) -> str:
+    """Why a file could not be opened, in words: no error number, no path."""
+    if isinstance(exc, FileNotFoundError):
+        return "the file was moved or deleted"
+    if isinstance(exc, PermissionError):
+        return "this computer may not read the file"
+    if isinstance(exc, NotRegularFile | IsADirectoryError):
+        return "not an image file: a folder or a special file"
+    if exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return one_line(exc)
 
 
 @contextmanager

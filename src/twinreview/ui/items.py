@@ -25,8 +25,7 @@ def likeness_of(result: Any) -> Likeness | None:
 def disclosure_verdict(item: AssetItem) -> str | None:
     """The asset's AI-disclosure verdict (``disclosed`` … ``blocked``), None before the scan."""
     disclosure = item.result.disclosure if item.result is not None else None
-    verdict = disclosure.get("verdict") if disclosure else None
-    return verdict if isinstance(verdict, str) else None
+    return disclosure.verdict.value if disclosure is not None else None
 
 
 @dataclass

@@ -27,6 +27,7 @@ from twinreview.ui.actions import (
     fill_menus,
     filter_action,
     other_keys,
+    show_simple_menus,
 )
 from twinreview.ui.compare_flow import CompareFlow
 from twinreview.ui.compare_view import CompareMode, CompareView
@@ -123,8 +124,10 @@ class MainWindow(QMainWindow):
         # Signed lines the workspace lost (with the button that puts them back), key resets.
         self.log_notices = LogNotices()
         self.log_notices.restore_requested.connect(session.restore_signed)
-        session.statuses_refreshed.connect(lambda: self.log_notices.show_for(session))
-        session.restored.connect(self.say)
+        session.statuses_refreshed.connect(
+            lambda: self.log_notices.show_for(session, simple=self.is_simple())
+        )
+        session.restored.connect(lambda text: self.say(texts.restored_text(text, self.is_simple())))
         cv.addWidget(self.log_notices)
         cv.addWidget(self.pages, 1)
         self.setCentralWidget(central)
@@ -389,6 +392,8 @@ class MainWindow(QMainWindow):
         self._apply_simple_filter()
         self.pages.setCurrentIndex(PAGE_SIMPLE if simple else PAGE_REVIEW)
         self.toolbar.setVisible(not simple)
+        show_simple_menus(self.menuBar(), simple)
+        self.log_notices.show_for(self.session, simple=simple)
         self.compare_flow.current_rel = None
         # The other page takes over at the asset this one was showing (where you stopped).
         page = self._page()

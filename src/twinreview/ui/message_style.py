@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication, QPalette
 #: (on a light palette, on a dark palette)
 _ERROR = ("#b3261e", "#ff8a80")
 _OK = ("#1f7a3f", "#81c995")
+_WARN = ("#8a5a00", "#ffcc80")
 
 
 def _dark() -> bool:
@@ -25,6 +26,11 @@ def error_colour() -> str:
 def ok_colour() -> str:
     """The colour of a result that went well, for the palette in use."""
     return _OK[_dark()]
+
+
+def warn_colour() -> str:
+    """The colour of something to act on soon (not yet wrong), for the palette in use."""
+    return _WARN[_dark()]
 
 
 def error_style() -> str:

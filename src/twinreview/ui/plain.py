@@ -286,7 +286,7 @@ def simple_status(
     if state is State.REJECTED:
         return f"{you}It is rejected: it will not be used."
     if blocked_by == "verification":
-        return "It cannot be decided now: a check of the signed decisions failed."
+        return "It is on hold: a check of the signed decisions about it failed."
     uses = [m.group(1) for p in problems for m in re.finditer(r"use '([^']+)'", p)]
     if uses:
         return f"You have not agreed to it being used for {', '.join(uses)}."

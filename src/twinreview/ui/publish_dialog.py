@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.disclosure.c2pa_reader import make_context
 from twinreview.core.workspace import Workspace
 from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
@@ -65,11 +66,11 @@ class PublishRequest:
 
 @dataclass(frozen=True)
 class WrittenFile:
-    """One published file as read back: its disclosure and sign-off (JSON forms)."""
+    """One published file as read back: its disclosure, and its sign-off (JSON form)."""
 
     output: str
     asset: str
-    disclosure: dict[str, Any]
+    disclosure: DisclosureReport
     signoff: dict[str, Any] | None
 
 
@@ -121,7 +122,7 @@ def run_publish(
     outcome = PublishOutcome(result, credentials.subject)
     if result.refused:
         return outcome
-    disclosure = DisclosureService.for_policy(ws.root, ws.settings.disclosure)
+    disclosure = DisclosureService.for_workspace(ws)
     context = make_context()
     for item in result.published:
         path = request.outdir / item.output
@@ -131,7 +132,7 @@ def run_publish(
             WrittenFile(
                 item.output,
                 item.asset,
-                disclosure.inspect_report(data, path).to_json(),
+                disclosure.inspect_report(data, path),
                 signoff.to_json() if signoff else None,
             )
         )

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.ui.message_style import error_colour, ok_colour, warn_colour
 from twinreview.ui.roster_view import date_words
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -201,7 +202,8 @@ class PublishedDialog(QDialog):
             "'twinreview published WS'."
         )
         self.note.setWordWrap(True)
-        self.note.setStyleSheet("color: palette(dark);")
+        # Muted, and readable in a dark theme too (the dark shade is the background's there).
+        self.note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -297,8 +299,8 @@ class WhereWentDialog(QDialog):
         self.heading.setText(
             f"{len(self.rows)} of your images went out."
             + (
-                f" {out} of them are no longer covered by your consent: ask for them to be "
-                "taken down."
+                f" {out} of them {'is' if out == 1 else 'are'} no longer covered by your "
+                f"consent: ask for {'it' if out == 1 else 'them'} to be taken down."
                 if out
                 else " All of them are covered by your consent."
             )
@@ -306,7 +308,9 @@ class WhereWentDialog(QDialog):
         parts = []
         for r in self.rows:
             state = str(r.get("state"))
-            colour = {"out_of_consent": "#b3261e", "take_down_by": "#8a5a00"}.get(state, "#1f7a3f")
+            colour = {"out_of_consent": error_colour(), "take_down_by": warn_colour()}.get(
+                state, ok_colour()
+            )
             what = {
                 "out_of_consent": "Not covered by your consent any more",
                 "take_down_by": "Covered until "

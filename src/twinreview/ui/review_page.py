@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from twinreview.core.findings import kind_words
 from twinreview.ui.actions import filter_action
 from twinreview.ui.compare_view import CompareView
 from twinreview.ui.findings_panel import FindingsPanel
@@ -404,8 +405,15 @@ class ReviewPage(QSplitter):
         for item in items:
             for kind in {f.kind for f in item.findings}:
                 counts[kind] = counts.get(kind, 0) + 1
-        options = [(f"{k.replace('_', ' ')} ({counts[k]})", k) for k in sorted(counts)]
+        options = sorted(
+            ((_capital(f"{kind_words(k)} ({n})"), k) for k, n in counts.items()),
+            key=lambda option: option[0].lower(),
+        )
         self._refill(self.kind_filter, "Any finding", options, self._proxy.set_kind)
+        # The words are longer than the closed box: the open list shows them whole.
+        metrics = self.kind_filter.fontMetrics()
+        widest = max((metrics.horizontalAdvance(text) for text, _ in options), default=0)
+        self.kind_filter.view().setMinimumWidth(widest + 4 * metrics.averageCharWidth())
 
     def set_models(self, names: Mapping[str, str]) -> None:
         """Offer the workspace's models (id -> display name), keeping the choice."""
@@ -592,3 +600,8 @@ class ReviewPage(QSplitter):
 
 
 __all__ = ["ItemRole", "ReviewPage"]
+
+
+def _capital(text: str) -> str:
+    """``text`` with its first letter a capital (a list entry, not the middle of a sentence)."""
+    return text[:1].upper() + text[1:]

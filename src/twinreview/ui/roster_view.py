@@ -7,7 +7,7 @@ reused without a display.
 
 Public API:
     TrustInfo: how this device's pin compares with the workspace's owner.
-    ConsentInfo, PersonRow, RequestRow, RosterView: the roster as the app shows it.
+    ConsentInfo, PersonRow, RequestRow, ResetInfo, RosterView: the roster as the app shows it.
     roster_view_from_show(show, ...): build a :class:`RosterView`.
     consent_sentence(consent, name, you=...): a model's consent in one sentence.
     date_words(iso): a date as people write it.
@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twinreview.core.policytext import policy_sentences
+from twinreview.core.rosterrules import accept_refusal
+from twinreview.ui.app_errors import app_message
 
 #: Pin states (``services.trust.PinCheck.state``) plus ``error`` (the check itself failed).
 PINNED, UNPINNED, MISMATCH, NO_ROSTER, TRUST_ERROR = (
@@ -131,6 +133,28 @@ class PersonRow:
 
 
 @dataclass(frozen=True)
+class ResetInfo:
+    """The owner gave a model a key she did not sign (``core.rostermodel.Reset`` as JSON)."""
+
+    principal: str
+    name: str
+    models: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+    date: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResetInfo:
+        """From ``Reset.to_json()``."""
+        return cls(
+            str(data.get("principal", "")),
+            str(data.get("name") or data.get("principal", "")),
+            tuple(str(m) for m in data.get("models") or ()),
+            tuple(str(f) for f in data.get("fingerprints") or ()),
+            str(data.get("ts", ""))[:10],
+        )
+
+
+@dataclass(frozen=True)
 class RequestRow:
     """A signed join request waiting for the owner."""
 
@@ -171,6 +195,9 @@ class RosterView:
         known_uses: Uses named by the sidecars of the identity's own models (for consent).
         approvable: The AI-disclosure verdicts the signed policy lets a reviewer approve
             (None: not read; the defaults apply).
+        log_holders: Log (key fingerprint) -> the principal whose key it is.
+        model_people: Principals who speak for a model (a gap in their log only they accept).
+        resets: Models' keys the owner reset, oldest first.
     """
 
     exists: bool
@@ -195,6 +222,9 @@ class RosterView:
     my_request: RequestRow | None = None
     known_uses: tuple[str, ...] = ()
     approvable: frozenset[str] | None = None
+    log_holders: Mapping[str, str] = field(default_factory=dict)
+    model_people: frozenset[str] = frozenset()
+    resets: tuple[ResetInfo, ...] = ()
 
     @property
     def i_am_admin(self) -> bool:
@@ -225,6 +255,34 @@ class RosterView:
             if p.principal == principal:
                 return f"{p.name} <{p.principal}>" if p.name != p.principal else p.principal
         return principal
+
+    def log_owner_name(self, log: str) -> str | None:
+        """Whose log ``log`` is, by display name (None: a key the roster never named)."""
+        holder = self.log_holders.get(log)
+        if holder is None:
+            return None
+        return next((p.name for p in self.people if p.principal == holder), holder)
+
+    def why_not_accept(self, log: str, principal: str | None) -> str | None:
+        """Why ``principal`` may not accept a gap in ``log`` (None: may), as the roster rules.
+
+        The sentence names people by their display names.
+        """
+        if principal is None:
+            return "Create your identity first: accepting is signed with your key."
+        holder = self.log_holders.get(log)
+        refusal = accept_refusal(
+            holder=holder,
+            holder_is_model=holder is not None and holder in self.model_people,
+            owner=self.owner,
+            signer=principal,
+        )
+        if refusal is None:
+            return None
+        name = self.log_owner_name(log)
+        if holder is not None and name is not None:
+            refusal = refusal.replace(f"({holder})", f"({name})").replace(holder, name)
+        return refusal[:1].upper() + refusal[1:] + "."
 
     def consent_summary(self, model_id: str) -> str:
         """A short consent state for a table cell."""
@@ -311,6 +369,9 @@ def roster_view_from_show(
         me=me,
         my_request=mine,
         known_uses=tuple(sorted(set(known_uses))),
+        log_holders={str(k): str(v) for k, v in (show.get("log_holders") or {}).items()},
+        model_people=frozenset(str(p) for p in show.get("model_people") or ()),
+        resets=tuple(ResetInfo.from_json(r) for r in show.get("resets") or ()),
     )
 
 
@@ -390,7 +451,8 @@ class LogGap:
 def log_gaps(problem_lines: Iterable[str]) -> tuple[LogGap, ...]:
     """Logs the owner may accept as ending where they do, one per log, in order.
 
-    Read from verification problem lines (``file:seq kind: message``).
+    Read from verification problem lines (``file:seq kind: message``); the message is said in
+    the app's words.
     """
     out: dict[str, LogGap] = {}
     for line in problem_lines:
@@ -399,5 +461,5 @@ def log_gaps(problem_lines: Iterable[str]) -> tuple[LogGap, ...]:
             continue
         found = _LOG_FP.search(message)
         if found is not None and found.group(1) not in out:
-            out[found.group(1)] = LogGap(found.group(1), message)
+            out[found.group(1)] = LogGap(found.group(1), app_message(message))
     return tuple(out.values())

@@ -39,7 +39,12 @@ from twinreview.services.export import README as EXPORT_README
 from twinreview.services.export import ExportError, export_signed
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
-from twinreview.services.publish_check import PublishedCheck, check_published
+from twinreview.services.publish_check import (
+    PublishedCheck,
+    TrustAnchorError,
+    check_published,
+    read_trust_anchor,
+)
 from twinreview.services.published import published_report
 from twinreview.services.report import BAD_RELATIONS
 from twinreview.services.report_write import ReportFiles, check_outputs
@@ -178,7 +183,7 @@ class ServicesBackend:
             override=override,
             expected_sha256=result.sha256,
             phash=result.phash,
-            disclosure_verdict=(result.disclosure or {}).get("verdict"),
+            disclosure_verdict=result.disclosure.verdict.value if result.disclosure else None,
         )
 
     def withdraw(self, workspace: Workspace, rel: str, note: str) -> None:
@@ -371,6 +376,12 @@ class ServicesBackend:
         """Sign the rules (the same roster entry ``twinreview roster policy`` signs)."""
         self._roster.set_policy(workspace.root, tables)
 
+    def reset_model(self, workspace: Workspace, principal: str, key_line: str) -> str:
+        """Reset a model's key (``twinreview roster reset``): her line must name her, if any."""
+        line = parse_key_line(key_line)
+        self._roster.reset_model(workspace.root, principal_for(line, principal), line.key)
+        return line.key.fingerprint
+
     def accept_log(self, workspace: Workspace, log: str) -> None:
         """Accept that a log now ends where it does (``twinreview roster accept``)."""
         self._roster.accept_head(workspace.root, log)
@@ -424,9 +435,28 @@ class ServicesBackend:
             outdir, logs, seq if isinstance(seq, int) else None, problems, outdir / EXPORT_README
         )
 
-    def check_published(self, files: Sequence[Path], export: Path) -> list[PublishedCheck]:
+    def check_published(
+        self,
+        files: Sequence[Path],
+        export: Path,
+        *,
+        workspace: Path | None = None,
+        trust_anchor: Path | None = None,
+    ) -> list[PublishedCheck]:
         """``check-published``, against an export, with this device's pinned owners."""
-        return check_published(files, export, trust=self._verifier.trust)
+        anchors: list[str] = []
+        if trust_anchor is not None:
+            try:
+                anchors.append(read_trust_anchor(trust_anchor))
+            except TrustAnchorError as exc:
+                raise TrustAnchorError(f"the trust anchor {trust_anchor.name} {exc}") from None
+        return check_published(
+            files,
+            export,
+            trust=self._verifier.trust,
+            trust_anchors=anchors,
+            workspace=workspace,
+        )
 
     @staticmethod
     def _trust_info(workspace: Workspace, check: PinCheck) -> TrustInfo:

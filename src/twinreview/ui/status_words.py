@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from twinreview.core.findings import Severity, kind_words
 from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import Identity
 from twinreview.ui.items import AssetItem, disclosure_verdict
 
@@ -64,7 +65,7 @@ def status_sentence(item: AssetItem, identity: Identity | None = None) -> str:
             else f"Waiting for the model's consent: {item.model_name} has not said yet which "
             "uses they allow."
         )
-    return item.status.evaluation.summary()
+    return app_message(item.status.evaluation.summary())
 
 
 def flagged(item: AssetItem, approvable: frozenset[str] | None = None) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twinreview.core.workspace import Workspace
+from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import Identity
 from twinreview.ui.items import AssetItem, likeness_of
 from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
@@ -251,7 +252,7 @@ def log_banner(state: SessionState) -> str | None:
     problems = state.verification_problems
     if state.verification_ok or not problems:
         return None
-    shown = "".join(f"<li>{html.escape(p)}</li>" for p in problems[:BANNER_PROBLEMS])
+    shown = "".join(f"<li>{html.escape(app_message(p))}</li>" for p in problems[:BANNER_PROBLEMS])
     more = (
         f"<li>… and {len(problems) - BANNER_PROBLEMS} more</li>"
         if len(problems) > BANNER_PROBLEMS
@@ -261,6 +262,15 @@ def log_banner(state: SessionState) -> str | None:
         "<b>Some decision logs failed verification.</b> Affected assets are blocked; "
         f"nothing was repaired.<ul>{shown}{more}</ul>"
     )
+
+
+def restored_text(text: str, simple: bool) -> str:
+    """What the status line says after signed lines were put back; to the model, plainly."""
+    if not simple:
+        return text
+    if text.startswith("Nothing to put back"):
+        return "Nothing to put back: everything you decided is there."
+    return "Put back what you decided: it counts again."
 
 
 def opened_text(state: SessionState) -> str:

@@ -5,7 +5,9 @@ Public API (see DESIGN 2.2)::
     settings = InspectSettings.offline(trust_anchors_pem=..., label=LabelTemplate.from_bytes(...))
     report = inspect_bytes(data, path_hint="a.jpg", sidecar_xmp=None, settings=settings)
     report.to_json()                      # the "disclosure" object of inspect/scan --json
-    findings = disclosure_findings(report, ws.settings.disclosure)
+    DisclosureReport.from_json(data)      # and back (the scan cache)
+    findings = disclosure_findings(report, ws.settings.disclosure, trust_configured=...)
+    findings[0].evidence.verdict          # a DisclosureEvidence
     DisclosurePolicy.is_approvable(report.verdict)
 """
 
@@ -21,6 +23,7 @@ from twinreview.core.disclosure.label import LabelError, LabelTemplate
 from twinreview.core.disclosure.model import (
     C2paReport,
     C2paState,
+    DisclosureEvidence,
     DisclosureReport,
     FoundSourceType,
     LabelReport,
@@ -35,6 +38,7 @@ __all__ = [
     "C2paReport",
     "C2paState",
     "DisclosureConfigError",
+    "DisclosureEvidence",
     "DisclosurePolicy",
     "DisclosureReport",
     "FoundSourceType",

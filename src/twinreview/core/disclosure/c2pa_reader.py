@@ -21,7 +21,12 @@ from typing import Any
 
 import c2pa
 
-from twinreview.core.disclosure.model import C2paReport, C2paState, FoundSourceType
+from twinreview.core.disclosure.model import (
+    ACTIVE_MANIFEST,
+    C2paReport,
+    C2paState,
+    FoundSourceType,
+)
 from twinreview.core.disclosure.vocabulary import classify
 from twinreview.core.errors import one_line
 
@@ -339,7 +344,7 @@ def _source_types(
         manifest = _as_dict(manifests[label])
         is_active = label == active_label
         role = (
-            "active manifest"
+            ACTIVE_MANIFEST
             if is_active
             else f"ingredient manifest ({titles.get(label, 'unreferenced')})"
         )
@@ -347,14 +352,8 @@ def _source_types(
             assertion = _as_dict(assertion)
             name = str(assertion.get("label") or "assertion")
             for path, value in _find_source_types(assertion.get("data"), ""):
-                info = classify(value)
                 yield FoundSourceType(
-                    value=info.uri,
-                    where=f"{role} {label}: {name}{path}",
-                    manifest=str(label),
-                    active=is_active,
-                    generative=info.generative,
-                    in_vocabulary=info.in_vocabulary,
+                    value=classify(value).uri, where=f"{role} {label}: {name}{path}"
                 )
 
 
@@ -428,7 +427,8 @@ def _training_mining(manifest: Mapping[str, Any]) -> tuple[tuple[str, str], ...]
                 short = str(name).removeprefix("cawg.").removeprefix("c2pa.")
                 if isinstance(use, str):
                     out.append((short, use))
-            return tuple(out)
+            # One use per entry, as the JSON form (an object) keeps it.
+            return tuple(dict(out).items())
     return ()
 
 

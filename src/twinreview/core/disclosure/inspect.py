@@ -159,7 +159,6 @@ def _inspect(data: bytes, sidecar: bytes | None, settings: InspectSettings) -> D
         error=error,
         conflict=conflict,
         manifest_stripped=stripped,
-        trust_configured=settings.trust_configured,
     )
 
 

@@ -175,8 +175,9 @@ def find_label(
     return LabelReport(
         found=found,
         corner=corner_name if found else None,
-        score=score,
-        scale=found_scale,
+        # To the precision of the JSON form, so that a report read back from it is the same.
+        score=round(float(score), 3),
+        scale=round(float(found_scale), 3),
         box=(round(x * fx), round(y * fy), round(bw * fx), round(bh * fy)) if found else None,
     )
 

@@ -23,12 +23,19 @@ an edit that places an AI-generated ingredient makes the whole image partly AI-g
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from twinreview.core.disclosure.model import (
     C2paReport,
     C2paState,
+    ConflictEvidence,
+    DisclosureEvidence,
     DisclosureReport,
+    LabelEvidence,
+    PartialEvidence,
+    RemoteManifestEvidence,
+    StrippedEvidence,
     Verdict,
     XmpReport,
 )
@@ -184,31 +191,42 @@ def _c2pa_state(c2pa: C2paReport) -> str:
     return f"Content Credentials declare {terms}"
 
 
-def disclosure_findings(report: DisclosureReport, policy: DisclosurePolicy) -> list[Finding]:
+EVIDENCE: Mapping[str, type[DisclosureEvidence]] = {
+    DISCLOSURE_CONFLICT: ConflictEvidence,
+    PARTIAL_DISCLOSURE: PartialEvidence,
+    MANIFEST_STRIPPED: StrippedEvidence,
+    REMOTE_MANIFEST_UNVERIFIED: RemoteManifestEvidence,
+    LABEL_MISSING: LabelEvidence,
+}
+"""The evidence type of each disclosure finding kind that adds a fact; the others carry
+:class:`DisclosureEvidence`."""
+
+
+def evidence_from_json(kind: str, data: Any) -> DisclosureEvidence:
+    """The evidence of a signed disclosure finding of ``kind``, read leniently (never raises)."""
+    return EVIDENCE.get(kind, DisclosureEvidence).from_json(data)
+
+
+def disclosure_findings(
+    report: DisclosureReport, policy: DisclosurePolicy, *, trust_configured: bool = False
+) -> list[Finding]:
     """Turn a report into scan findings with the workspace's severities.
 
     Args:
         report: From :func:`twinreview.core.disclosure.inspect_bytes`.
         policy: The workspace policy (severities).
+        trust_configured: The workspace named trust anchors: an intact manifest whose signer is
+            not on them is a problem (without a trust list, nobody's signer is).
 
     Returns:
         Findings, most important first; empty for a clean ``disclosed`` image.
     """
     c2pa, xmp = report.c2pa, report.xmp
-    base: dict[str, Any] = {
-        "verdict": report.verdict.value,
-        "c2pa_state": c2pa.state.value,
-        "failures": list(c2pa.failures),
-        "source_types": [st.to_json() for st in c2pa.source_types],
-        "signer": c2pa.signer,
-        "xmp_source_type": xmp.source_type,
-        "xmp_raw": xmp.raw,
-        "xmp_where": xmp.where,
-    }
     out: list[Finding] = []
 
-    def add(kind: str, message: str, **extra: Any) -> None:
-        out.append(Finding(kind, policy.severity(kind), message, {**base, **extra}))
+    def add(kind: str, message: str, evidence: DisclosureEvidence | None = None) -> None:
+        ev = DisclosureEvidence.of(report) if evidence is None else evidence
+        out.append(Finding(kind, policy.severity(kind), message, ev))
 
     if c2pa.state is C2paState.INVALID_INTEGRITY:
         add(
@@ -222,28 +240,32 @@ def disclosure_findings(report: DisclosureReport, policy: DisclosurePolicy) -> l
         add(
             DISCLOSURE_CONFLICT,
             f"The image contradicts itself about whether it is AI-generated: {report.conflict}.",
-            conflict=report.conflict,
+            ConflictEvidence.of(report, conflict=report.conflict),
         )
     if report.verdict is Verdict.MISSING:
         add(MISSING_DISCLOSURE, _missing_message(report))
     elif report.verdict is Verdict.PARTIAL:
         missing = _partial_missing(report)
-        add(PARTIAL_DISCLOSURE, f"The AI disclosure is incomplete: {missing}.", missing=missing)
+        add(
+            PARTIAL_DISCLOSURE,
+            f"The AI disclosure is incomplete: {missing}.",
+            PartialEvidence.of(report, missing=missing),
+        )
     if report.manifest_stripped:
         add(
             MANIFEST_STRIPPED,
             "The image once carried Content Credentials, but they were removed: its metadata still "
             "points to a manifest that is no longer in the file.",
-            provenance=list(xmp.provenance),
+            StrippedEvidence.of(report, provenance=xmp.provenance),
         )
     if c2pa.state is C2paState.REMOTE_ONLY:
         add(
             REMOTE_MANIFEST_UNVERIFIED,
             "The image's Content Credentials are stored on a server, not in the file; "
             "twinreview works offline and did not fetch or check them.",
-            remote_url=c2pa.remote_url,
+            RemoteManifestEvidence.of(report, remote_url=c2pa.remote_url),
         )
-    credential = _credential_problem(report)
+    credential = _credential_problem(report, trust_configured)
     if credential:
         add(CREDENTIAL_PROBLEM, credential)
     if report.label is not None and not report.label.found:
@@ -251,7 +273,7 @@ def disclosure_findings(report: DisclosureReport, policy: DisclosurePolicy) -> l
         add(
             LABEL_MISSING,
             f"The brand's visible AI label was not found in any corner of the image{reason}.",
-            label=report.label.to_json(),
+            LabelEvidence.of(report, label=report.label),
         )
     return out
 
@@ -294,7 +316,7 @@ def _partial_missing(report: DisclosureReport) -> str:
     return "the IPTC digital source type in the XMP metadata is missing"
 
 
-def _credential_problem(report: DisclosureReport) -> str | None:
+def _credential_problem(report: DisclosureReport, trust_configured: bool) -> str | None:
     c2pa = report.c2pa
     if c2pa.state is C2paState.INVALID_CREDENTIAL_ONLY:
         return (
@@ -302,7 +324,7 @@ def _credential_problem(report: DisclosureReport) -> str | None:
             f"acceptable ({', '.join(c2pa.failures) or 'credential check failed'}): who signed it "
             "cannot be confirmed."
         )
-    if c2pa.state is C2paState.VALID_UNTRUSTED and report.trust_configured:
+    if c2pa.state is C2paState.VALID_UNTRUSTED and trust_configured:
         who = f" ({c2pa.signer})" if c2pa.signer else ""
         return (
             f"The Content Credentials are intact, but their signer{who} is not on the "

@@ -2,7 +2,10 @@
 
 The auditor's question, as ``twinreview check-published`` answers it: each file's sign-off is
 read from its Content Credentials and every decision it names is looked up in an export of the
-signed logs (no workspace needed). The check runs off the GUI thread through
+signed logs. The open workspace, if any, is where the approved files are: with it the pixels
+outside a stamped label are compared with the approved file (``--workspace``); a trust anchor
+file may name the brand's certificate authority when the export carries none
+(``--trust-anchor``). The check runs off the GUI thread through
 :meth:`~twinreview.ui.backend.ReviewBackend.check_published`; each file's answer is one line,
 confirmed or not, with the reasons in words.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -28,7 +32,7 @@ from PySide6.QtWidgets import (
 from twinreview.services.publish_check import PublishedCheck
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.message_style import error_colour, ok_colour
-from twinreview.ui.owner.job_dialog import FOLDER, JobDialog, PathField
+from twinreview.ui.owner.job_dialog import FOLDER, OPEN_FILE, JobDialog, PathField
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import wrap
 from twinreview.ui.session import ReviewSession
@@ -49,7 +53,7 @@ def check_lines(checks: Sequence[PublishedCheck]) -> list[tuple[bool, str]]:
                 f" Published with Content Credentials signed by {c.signer}." if c.signer else ""
             )
             # The notes say how the pixels were checked (a stamped label) and her consent now.
-            notes = "".join(f" {n[:1].upper()}{n[1:]}." for n in c.notes)
+            notes = "".join(f" {n[:1].upper()}{n[1:]}." for n in map(app_message, c.notes))
             out.append(
                 (
                     True,
@@ -109,9 +113,31 @@ class CheckPublishedDialog(JobDialog):
             guess = sorted(ws.root.parent.glob(f"{ws.root.name}-export*"))
             if guess:
                 self.export.edit.setText(str(guess[-1]))
+        #: Where the approved files are: the open workspace, unless the auditor clears it.
+        self.workspace = PathField(
+            str(ws.root) if ws is not None else "",
+            mode=FOLDER,
+            tip="The workspace the images were approved in: for an image with a stamped AI "
+            "label, every pixel outside the label is compared with the approved file",
+        )
+        self.workspace.edit.setPlaceholderText(
+            "optional: the workspace, to compare the pixels outside a stamped label"
+        )
+        #: A PEM file of certificate authorities trusted besides those the export carries.
+        self.anchor = PathField(
+            mode=OPEN_FILE,
+            tip="The brand's certificate authority (PEM), when the export's signed rules name "
+            "none: the Content Credentials' signer must chain to it",
+            filters="Certificates (*.pem *.crt *.cer);;All files (*)",
+        )
+        self.anchor.edit.setPlaceholderText(
+            "optional: the brand's certificate authority (PEM file)"
+        )
         form = QFormLayout()
         form.addRow("Images", file_row)
         form.addRow("Export", self.export)
+        form.addRow("Workspace", self.workspace)
+        form.addRow("Trust anchor", self.anchor)
         self.answers = QTextBrowser()
         self.answers.setOpenLinks(False)
         self.answers.setToolTip("What the check found, one line per image")
@@ -130,7 +156,7 @@ class CheckPublishedDialog(JobDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.answers, 1)
         layout.addWidget(self.buttons)
-        self.resize(760, 560)
+        self.resize(760, 600)
 
     def set_files(self, paths: Sequence[Path]) -> None:
         """The images to check."""
@@ -159,7 +185,11 @@ class CheckPublishedDialog(JobDialog):
         self.run(
             self.check_button,
             "Checking…",
-            self.session.backend.check_published,
+            partial(
+                self.session.backend.check_published,
+                workspace=self.workspace.path(),
+                trust_anchor=self.anchor.path(),
+            ),
             tuple(self._files),
             export,
             on_done=self._checked,

@@ -35,6 +35,7 @@ from shiboken6 import isValid
 
 from twinreview.services.consent import ConsentForm, split_list
 from twinreview.ui.app_errors import app_message
+from twinreview.ui.message_style import error_colour
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.widgets import message_line, say, wrap
 from twinreview.ui.roster_view import ConsentInfo, consent_sentence, date_words
@@ -222,7 +223,7 @@ class ConsentDialog(QDialog):
         layout.addWidget(buttons)
         session.roster_changed.connect(self._show_current)
         self._load()
-        self.resize(720, 860)
+        self.resize(720, _fitting_height(self, 860))
 
     # -- showing -------------------------------------------------------------------------------
 
@@ -364,7 +365,7 @@ class ConsentDialog(QDialog):
             brand = owner.name if owner is not None else (view.owner or brand)
             workspace = view.name
         name = html.escape(self._name())
-        todo = '<span style="color:#b3261e">{}</span>'
+        todo = f'<span style="color:{error_colour()}">{{}}</span>'
         uses = self.chosen_uses()
         purpose = self.purpose.text().strip()
         if self.until.isChecked():
@@ -381,9 +382,9 @@ class ConsentDialog(QDialog):
             html.escape(", ".join(uses)) if uses else todo.format("tick at least one place below")
         )
         lines = [
-            f"<b>{html.escape(brand)}</b>"
-            + (f" (workspace “{html.escape(workspace)}”)" if workspace else "")
-            + f" may use <b>AI-generated images of {name}</b>:",
+            f"<b>{html.escape(brand)}</b> may use <b>AI-generated images of {name}</b>"
+            + (f" made for “{html.escape(workspace)}”" if workspace else "")
+            + ":",
             f"• published for: <b>{where}</b>",
             "• for: "
             + (
@@ -471,3 +472,18 @@ class ConsentDialog(QDialog):
             on_done=done,
             on_error=failed,
         )
+
+
+def _fitting_height(dialog: QWidget, wanted: int) -> int:
+    """``wanted``, or less so that the screen fits over its window and on a small laptop's screen.
+
+    The form scrolls; the terms she agrees to and the buttons stay in view.
+    """
+    room = [wanted]
+    parent = dialog.parentWidget()
+    if parent is not None:
+        room.append(parent.window().height() - 60)
+    screen = dialog.screen()
+    if screen is not None:
+        room.append(screen.availableGeometry().height() - 60)
+    return max(480, min(room))

@@ -28,6 +28,7 @@ from twinreview.ui.backend import JoinOutcome
 from twinreview.ui.message_style import error_colour
 from twinreview.ui.resources import icon
 from twinreview.ui.roster.add_person_dialog import AddPersonDialog
+from twinreview.ui.roster.reset_dialog import ResetKeyDialog
 from twinreview.ui.roster.revoke_dialog import RevokeKeyDialog
 from twinreview.ui.roster.widgets import (
     ROLE_WORDS,
@@ -56,6 +57,10 @@ from twinreview.ui.session import ReviewSession
 _APPROVE_TIP = "Add the selected person to the roster, signed with your key (owner or admin only)"
 _JOIN_TIP = "Ask the owner to add you: writes a request signed with your key"
 _CONSENT_TIP = "Give, narrow or withdraw your consent as a model"
+_ACCEPT_TIP = (
+    "Sign that this log now ends where it does: verification keeps reporting the gap, "
+    "but it no longer blocks; if the log changes again, it blocks again"
+)
 
 
 class RosterDialog(QDialog):
@@ -105,16 +110,21 @@ class RosterDialog(QDialog):
         )
         self.gap_choice = QComboBox()
         self.gap_choice.setToolTip("Which log to accept as it is")
+        self.gap_choice.currentIndexChanged.connect(self._update_buttons)
         self.accept_button = QPushButton("Accept that it &ends here…")
-        self.accept_button.setToolTip(
-            "Sign that this log now ends where it does: verification keeps reporting the gap, "
-            "but it no longer blocks; if the log changes again, it blocks again"
-        )
+        self.accept_button.setToolTip(_ACCEPT_TIP)
         self.accept_button.clicked.connect(self.ask_accept)
+        #: Why Accept is greyed out for the chosen log (the roster's rule, in words).
+        self.accept_note = wrap()
+        self.accept_note.hide()
+        accept_box = QVBoxLayout()
+        accept_box.addWidget(self.gap_choice)
+        accept_box.addWidget(self.accept_button)
+        accept_box.addWidget(self.accept_note)
+        accept_box.addStretch(1)
         gap_row = QHBoxLayout()
-        gap_row.addWidget(self.gaps, 1)
-        gap_row.addWidget(self.gap_choice)
-        gap_row.addWidget(self.accept_button, 0, Qt.AlignmentFlag.AlignTop)
+        gap_row.addWidget(self.gaps, 3)
+        gap_row.addLayout(accept_box, 2)
         self.gaps_box = QWidget()
         self.gaps_box.setLayout(gap_row)
         gap_row.setContentsMargins(0, 0, 0, 0)
@@ -145,11 +155,19 @@ class RosterDialog(QDialog):
         self.revoke_button.clicked.connect(self.ask_revoke)
         self.admin_button = QPushButton("Make a&dmin…")
         self.admin_button.clicked.connect(self.ask_admin)
+        self.reset_button = QPushButton("Reset her &key…")
+        self.reset_button.clicked.connect(self.ask_reset)
         #: The selected person's keys, in full.
         self.person_details = key_label()
         people_actions = QHBoxLayout()
         people_actions.addWidget(self.person_details, 1)
-        for b in (self.add_button, self.remove_button, self.revoke_button, self.admin_button):
+        for b in (
+            self.add_button,
+            self.remove_button,
+            self.revoke_button,
+            self.admin_button,
+            self.reset_button,
+        ):
             people_actions.addWidget(b)
         people_box = QGroupBox("People")
         pl = QVBoxLayout(people_box)
@@ -337,11 +355,15 @@ class RosterDialog(QDialog):
             f"accept that it ends where it does.<ul>{items}</ul>"
         )
         current = self.gap_choice.currentData()
+        view = self.session.roster
+        self.gap_choice.blockSignals(True)
         self.gap_choice.clear()
         for g in self._gaps:
-            self.gap_choice.addItem(g.log, g.log)
+            name = view.log_owner_name(g.log) if view is not None else None
+            whose = f"{name}'s log" if name else "A log nobody on the roster holds"
+            self.gap_choice.addItem(f"{whose} ({g.log})", g.log)
         self.gap_choice.setCurrentIndex(max(0, self.gap_choice.findData(current)))
-        self.gap_choice.setVisible(len(self._gaps) > 1)
+        self.gap_choice.blockSignals(False)
         self.gaps_box.setVisible(bool(self._gaps))
 
     def gaps_text(self) -> str:
@@ -565,9 +587,39 @@ class RosterDialog(QDialog):
         admin = view is not None and view.i_am_admin
         damaged = view is not None and view.exists and not view.ok
         self.repair_button.setVisible(damaged and admin)
-        self.accept_button.setEnabled(why is None)
-        if why is not None:
-            self.accept_button.setToolTip(f"Only the owner or an admin accepts a gap — {why}")
+        self._update_reset_button(view, picked, person, owner)
+        self._update_accept_button(view, no_signing)
+
+    def _update_reset_button(
+        self, view: RosterView | None, picked: str | None, person: PersonRow | None, owner: bool
+    ) -> None:
+        """Reset: shown to the owner and admins; only the owner resets, only a model."""
+        self.reset_button.setVisible(view is not None and view.i_am_admin)
+        why = picked
+        if why is None and not owner:
+            why = "Only the owner resets a model's key."
+        if why is None and person is not None and person.role != "model":
+            why = "Only a model's key is reset; anyone else's new key is added with Add person."
+        tip = (
+            "Give the selected model a new key when she lost every device with hers: everyone "
+            "is told, her consent lapses until she signs it again, her rejects stand"
+        )
+        self.reset_button.setEnabled(why is None)
+        self.reset_button.setToolTip(tip if why is None else f"{tip} — {why}")
+
+    def _update_accept_button(self, view: RosterView | None, no_signing: str | None) -> None:
+        """Accept: only as the roster takes it (her own log, or the owner; never an admin)."""
+        log = self.gap_choice.currentData()
+        why = no_signing
+        if why is None and (view is None or view.me is None):
+            why = "You are not on this roster, so you cannot sign here."
+        if why is None and view is not None and isinstance(log, str):
+            identity = self.session.identity
+            why = view.why_not_accept(log, identity.principal if identity else None)
+        self.accept_button.setEnabled(why is None and isinstance(log, str))
+        self.accept_button.setToolTip(_ACCEPT_TIP if why is None else f"{_ACCEPT_TIP} — {why}")
+        self.accept_note.setText(why or "")
+        self.accept_note.setVisible(why is not None)
 
     def _selected_requests(self) -> list[RequestRow]:
         out = []
@@ -788,20 +840,30 @@ class RosterDialog(QDialog):
         log = self.gap_choice.currentData()
         if not isinstance(log, str):
             return
+        view = self.session.roster
+        name = view.log_owner_name(log) if view is not None else None
+        whose = f"{name}'s log ({log})" if name else f"the log {log}"
         self._confirm(
             "Accept that this log ends here?",
-            f"Accept that the log {log} now ends where it does? Do this only when it cannot be "
+            f"Accept that {whose} now ends where it does? Do this only when it cannot be "
             "restored (a laptop lost before it synced). Verification keeps reporting the gap, "
             "but the images it blocks can be decided again; if the log changes again, it blocks "
             "again.",
             "&Accept",
             lambda: self._change(
                 "Not accepted",
-                f"Accepted that the log {log} ends where it does; signed with your key.",
+                f"Accepted that {whose} ends where it does; signed with your key.",
                 self.session.backend.accept_log,
                 log,
             ),
         )
+
+    def ask_reset(self) -> None:
+        """Give the selected model a new key (owner only), after saying what happens."""
+        p = self._selected_person()
+        if p is None or p.role != "model":
+            return
+        self._open_child(ResetKeyDialog(self.session, p, self), lambda _: None)
 
     def ask_revoke(self) -> None:
         """Choose one of the selected person's keys, then revoke it."""
