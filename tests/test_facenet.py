@@ -276,3 +276,35 @@ def test_chips_of_another_size_are_refused(net: facenet.FaceNet) -> None:
     with pytest.raises(ValueError, match="150"):
         net.describe([np.zeros((100, 100, 3), np.uint8)])
     assert net.describe([]).shape == (0, facenet.DESCRIPTOR_SIZE)
+
+
+def test_files_described_together_get_what_they_get_alone(
+    net: facenet.FaceNet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The face pass describes a few files in one batch: each file gets its own faces, the same
+    numbers as alone; a file the network refuses fails alone, never its batch."""
+    engine = FaceEngine()
+    chips = _synthetic_chips()
+    files = [
+        Located(tuple(chips[:2]), ((0.1, 0.1, 0.4, 0.4), (0.5, 0.5, 0.9, 0.9)), (1.5, 0.5)),
+        Located((), (), (), upsampled=True),
+        Located((chips[2],), ((0.2, 0.2, 0.6, 0.6),), (0.9,), upsampled=True),
+        Located(tuple(chips[3:]), ((0.0, 0.0, 0.5, 0.5),) * 2, (0.3, 0.2)),
+    ]
+    together = engine.describe_all(files)
+    assert [len(s.faces) for s in together] == [2, 0, 1, 2]
+    assert [s.upsampled for s in together] == [False, True, True, False]
+    for scan, one in zip(together, files, strict=True):
+        alone = engine.describe(one)
+        assert scan.error is None
+        assert [f.box for f in scan.faces] == list(one.boxes)
+        assert [f.score for f in scan.faces] == list(one.scores)
+        for a, b in zip(scan.faces, alone.faces, strict=True):
+            assert np.abs(a.embedding - b.embedding).max() <= 1e-6
+    bad = Located((np.zeros((100, 100, 3), np.uint8),), ((0.1, 0.1, 0.2, 0.2),), (1.0,))
+    mixed = engine.describe_all([files[0], bad, files[2]])
+    assert mixed[0].error is None
+    assert mixed[2].error is None
+    assert mixed[1].error is not None
+    assert mixed[1].faces == ()
+    assert np.abs(mixed[0].faces[1].embedding - together[0].faces[1].embedding).max() <= 1e-6

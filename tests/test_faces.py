@@ -128,7 +128,8 @@ def test_faces_are_found_on_the_scan_workers_and_cached(tmp_path: Path, engine: 
             assert a.to_json()["likeness"]["faces"] == []
         pool.calls.clear()
         again = service.scan(Workspace.open(root))
-        assert "_faces_file" not in pool.calls
+        assert "faces_file" not in pool.calls
+        assert "_described" not in pool.calls
         assert again.stats["faces_cached"] == 3
 
 

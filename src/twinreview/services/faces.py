@@ -38,7 +38,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -353,11 +353,17 @@ class FaceEngine:
             return located
         return self._full(data, small.width, small.height)
 
-    def locate(self, image: Image.Image) -> Located | FaceScan | None:
+    def locate(
+        self, image: Image.Image, grey: Image.Image | None = None
+    ) -> Located | FaceScan | None:
         """The quick pass: find and align the faces of an already decoded image. Never raises.
 
         The scan runs it on the decode it made for the hashes, so a photo is decoded once for
         both. Describing the faces (:meth:`describe`) is left for later.
+
+        Args:
+            image: The decoded image.
+            grey: Its grey levels (mode ``L``), when the caller has them already.
 
         Returns:
             The located faces; None when there is none, or one is smaller than
@@ -368,8 +374,8 @@ class FaceEngine:
             return FaceScan(error=self._problem)
         try:
             with self._models() as m:
-                arr = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-                grey = image.convert("L")
+                if grey is None or grey.size != image.size:
+                    grey = image.convert("L")
                 scale = 1.0
                 if max(grey.size) > QUICK_SIDE:
                     # A larger decode (a reference photo's, a PNG's): detected reduced, the
@@ -383,6 +389,7 @@ class FaceEngine:
                 rects, scores, _ = m.detector.run(np.asarray(grey), 0, DETECT_THRESHOLD)
                 if not len(rects) or min(r.width() for r in rects) < QUICK_MIN_FACE:
                     return None
+                arr = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
                 if scale != 1.0:
                     dlib = _dlib()
                     rects = [
@@ -403,26 +410,59 @@ class FaceEngine:
 
     def describe(self, located: Located) -> FaceScan:
         """The embeddings of located faces (about 7 ms per face on one core). Never raises."""
+        return self.describe_all([located])[0]
+
+    def describe_all(self, located: Sequence[Located]) -> list[FaceScan]:
+        """The embeddings of the faces of several files, in one run of the network. Never raises.
+
+        The numpy network reads a batch of chips as one matrix per layer: a face costs about an
+        eighth less in a batch of eight than alone (the same numbers either way).
+
+        Returns:
+            One FaceScan per item of ``located``, in that order.
+        """
         if self._problem is not None:
-            return FaceScan(error=self._problem)
+            return [FaceScan(error=self._problem) for _ in located]
+        chips = [chip for one in located for chip in one.chips]
+        if not chips:
+            return [FaceScan((), None, one.upsampled) for one in located]
+        try:
+            net = self.numpy_network()
+            embeddings = list(net.describe(chips)) if net is not None else None
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            if len(located) > 1:  # one file's failure is its own, never its batch's
+                return [self.describe_all([one])[0] for one in located]
+            _log.warning("face description failed", exc_info=exc)
+            return [FaceScan(error=f"face detection failed ({exc})")]
+        out = []
+        for one in located:
+            if embeddings is None:
+                out.append(self._describe_with_dlib(one))
+                continue
+            mine, embeddings = embeddings[: len(one.chips)], embeddings[len(one.chips) :]
+            faces = tuple(
+                Face(box, embedding, score)
+                for embedding, box, score in zip(mine, one.boxes, one.scores, strict=True)
+            )
+            out.append(FaceScan(faces, None, one.upsampled))
+        return out
+
+    def _describe_with_dlib(self, located: Located) -> FaceScan:
+        """The embeddings of located faces from dlib's own network (the fallback)."""
         if not located.chips:
             return FaceScan((), None, located.upsampled)
         try:
-            net = self.numpy_network()
-            if net is not None:
-                embeddings = list(net.describe(located.chips))
-            else:
-                with self._models() as m:
-                    try:
-                        dlib_net = m.net
-                    except (RuntimeError, OSError) as exc:
-                        raise _ModelsUnavailable(
-                            f"the face model files could not be loaded ({exc})"
-                        ) from None
-                    embeddings = [
-                        np.asarray(dlib_net.compute_face_descriptor(chip, 0), dtype=np.float32)
-                        for chip in located.chips
-                    ]
+            with self._models() as m:
+                try:
+                    dlib_net = m.net
+                except (RuntimeError, OSError) as exc:
+                    raise _ModelsUnavailable(
+                        f"the face model files could not be loaded ({exc})"
+                    ) from None
+                embeddings = [
+                    np.asarray(dlib_net.compute_face_descriptor(chip, 0), dtype=np.float32)
+                    for chip in located.chips
+                ]
             faces = tuple(
                 Face(box, embedding, score)
                 for embedding, box, score in zip(

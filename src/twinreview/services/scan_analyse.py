@@ -299,7 +299,7 @@ def analyse_file(
             work = geometry.working_image(grey)
             feats = geometry.features(work)
         if faces is not None:
-            found = faces.locate(loaded.image)
+            found = faces.locate(loaded.image, grey)
             located = found if isinstance(found, Located) else None
             quick_tried = found is None  # no usable face at this size: the face pass goes larger
     except ImageLoadError as exc:
