@@ -187,6 +187,86 @@ def _face_height(path: Path, scan: FaceScan) -> float:
         return (scan.faces[0].box[3] - scan.faces[0].box[1]) * img.height
 
 
+def _frame_with_faces(
+    faces_dir: Path, scans: dict[str, FaceScan], faces: list[tuple[str, float, float]]
+) -> bytes:
+    """A 12 MP portrait JPEG (3000 x 4000) with corpus photos pasted on a scene, each scaled so
+    that its face is ``height`` of the frame's height, its left edge at ``x`` of its width."""
+    size = (3000, 4000)
+    canvas = pattern(3, size)
+    for name, height, x in faces:
+        (face,) = scans[name].faces
+        with Image.open(faces_dir / name) as src:
+            img = src.convert("RGB")
+        scale = height * size[1] / _face_height(faces_dir / name, scans[name])
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+        canvas.paste(
+            img, (int(size[0] * x - face.box[0] * img.width), int(600 - face.box[1] * img.height))
+        )
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_faces_too_small_for_the_quick_pass_are_found_by_the_larger_decodes(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """Faces of 6 to 13 % of a 12 MP frame's height: none found on the scan's own decode, each
+    found by the first larger decode, which looks only for the sizes the quick pass could not
+    see; the same in the scan (its quick pass in phase 1) as from the bytes alone."""
+    from twinreview.core.imageio import load_image
+
+    limited = 0
+    for height in (0.06, 0.08, 0.1, 0.12, 0.13):
+        for name in ("obama_3.jpg", "rose_2.jpg"):
+            data = _frame_with_faces(faces_dir, scans, [(name, height, 0.4)])
+            quick, covered = engine().quick(load_image(data, min_side=300).image)
+            assert quick is None, (name, height)
+            # 500: no face at all on its decode (1/8 of the frame); 0: one, too small.
+            assert covered in (0, 500), (name, height)
+            limited += covered == 500
+            alone = engine().scan_bytes(data, width=3000, height=4000)
+            in_scan = engine().scan_bytes(
+                data, width=3000, height=4000, quick=False, covered=covered
+            )
+            for got in (alone, in_scan):
+                assert len(got.faces) == 1, (name, height, got)
+                assert not got.upsampled, (name, height)  # the 1000 px decode found it
+                d = float(np.linalg.norm(got.faces[0].embedding - scans[name].faces[0].embedding))
+                assert d < 0.45, (name, height, d)
+    assert limited >= 4  # the first larger decode looked at its few levels only
+
+
+def test_a_face_too_small_for_the_quick_pass_beside_a_large_one_finds_both(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """The quick pass finds a large face and one too small to describe from its decode: the
+    larger decodes look for every size again, so the large face is not lost."""
+    from twinreview.core.imageio import load_image
+
+    data = _frame_with_faces(
+        faces_dir, scans, [("obama_3.jpg", 0.3, 0.07), ("rose_2.jpg", 0.13, 0.63)]
+    )
+    quick, covered = engine().quick(load_image(data, min_side=300).image)
+    assert quick is None
+    assert covered == 0
+    got = engine().scan_bytes(data, width=3000, height=4000, quick=False, covered=covered)
+    assert len(got.faces) == 2, got
+    for name in ("obama_3.jpg", "rose_2.jpg"):
+        want = scans[name].faces[0].embedding
+        assert min(float(np.linalg.norm(f.embedding - want)) for f in got.faces) < 0.45, name
+
+
+def test_the_first_larger_decode_scans_the_levels_the_quick_pass_could_not() -> None:
+    from twinreview.services.faces import _levels_below
+
+    assert _levels_below(1000, 0) is None  # no quick pass: every level
+    assert _levels_below(640, 640) == 0  # the quick pass looked at that size already
+    assert _levels_below(1000, 500) == 5  # faces of 80 to 160 px, one level of overlap
+    assert _levels_below(1000, 640) == 4
+    assert _levels_below(1024, 300) == 8
+
+
 def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(
     faces_dir: Path, scans: dict[str, FaceScan]
 ) -> None:

@@ -76,8 +76,9 @@ class NoFaces:
     problem: str | None = None
     version = "none/1"
 
-    def locate(self, image: Any) -> None:
-        return None
+    def quick(self, image: Any, grey: Any = None) -> tuple[None, int]:
+        """No quick pass: every file goes through :meth:`scan_bytes`."""
+        return None, 0
 
     def scan_bytes(self, data: bytes, **_kw: Any) -> Any:
         from twinreview.core.likeness import FaceScan

@@ -233,11 +233,13 @@ def face_split(files: list[Path], references: int) -> dict[str, float]:
             data, min_side=REFERENCE_MIN_SIDE if i < references else hashing.MIN_SIDE
         )
         t = time.process_time()
-        found = engine.locate(loaded.image)
+        found, covered = engine.quick(loaded.image)
         locate += time.process_time() - t
         if not isinstance(found, Located):
             t = time.process_time()
-            found = engine.find(data, width=loaded.width, height=loaded.height, quick=False)
+            found = engine.find(
+                data, width=loaded.width, height=loaded.height, quick=False, covered=covered
+            )
             full += time.process_time() - t
             full_files += 1
         if isinstance(found, Located):

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import math
 import os
 import sys
 import threading
@@ -124,9 +125,16 @@ class _Models:
         dlib = _dlib()
         self._dir = model_dir
         self.detector = dlib.get_frontal_face_detector()
-        self.small_faces = _with_levels(self.detector, ENLARGED_LEVELS)
+        self._limited: dict[int, Any] = {}
+        self.small_faces = self.limited(ENLARGED_LEVELS)
         self.shape = dlib.shape_predictor(str(model_dir / SHAPE_MODEL))
         self._net: Any = None
+
+    def limited(self, levels: int) -> Any:
+        """The detector scanning only the ``levels`` largest levels of its image pyramid."""
+        if levels not in self._limited:
+            self._limited[levels] = _with_levels(self.detector, levels)
+        return self._limited[levels]
 
     @property
     def net(self) -> Any:
@@ -311,6 +319,7 @@ class FaceEngine:
         width: int | None = None,
         height: int | None = None,
         quick: bool = True,
+        covered: int = 0,
     ) -> FaceScan:
         """The faces in an image file's bytes, described. Never raises.
 
@@ -320,8 +329,10 @@ class FaceEngine:
             height: The original's height, when known.
             quick: Try the quick pass first; False when it ran already (in the scan's first
                 phase) and found nothing usable.
+            covered: When ``quick`` is False: the long side, in px, of the image that quick
+                pass looked at, finding no face at all (:meth:`quick`); 0 when not known.
         """
-        found = self.find(data, width=width, height=height, quick=quick)
+        found = self.find(data, width=width, height=height, quick=quick, covered=covered)
         return found if isinstance(found, FaceScan) else self.describe(found)
 
     def find(
@@ -331,11 +342,14 @@ class FaceEngine:
         width: int | None = None,
         height: int | None = None,
         quick: bool = True,
+        covered: int = 0,
     ) -> Located | FaceScan:
         """The faces in an image file's bytes, found and aligned, not described. Never raises.
 
         The quick pass (:meth:`locate`) on the scan's own reduced decode; when it finds no
-        face, or one too small to describe from that decode, the full passes on larger decodes.
+        face, or one too small to describe from that decode, the full passes on larger decodes,
+        looking only for the faces too small for the quick pass (``covered``: as
+        :meth:`scan_bytes`).
 
         Returns:
             The located faces (maybe none), or a FaceScan with the error.
@@ -343,15 +357,15 @@ class FaceEngine:
         if self._problem is not None:
             return FaceScan(error=self._problem)
         if not quick and width and height:
-            return self._full(data, width, height)
+            return self._full(data, width, height, covered)
         try:
             small = load_image(data, min_side=QUICK_MIN_SIDE)
         except ImageLoadError as exc:
             return FaceScan(error=f"the image could not be read ({exc})")
-        located = self.locate(small.image)
+        located, covered = self.quick(small.image)
         if located is not None:
             return located
-        return self._full(data, small.width, small.height)
+        return self._full(data, small.width, small.height, covered)
 
     def locate(
         self, image: Image.Image, grey: Image.Image | None = None
@@ -370,8 +384,21 @@ class FaceEngine:
             :data:`QUICK_MIN_FACE` px here (then :meth:`scan_bytes` looks on larger decodes);
             a FaceScan with the error when the models cannot be used.
         """
+        return self.quick(image, grey)[0]
+
+    def quick(
+        self, image: Image.Image, grey: Image.Image | None = None
+    ) -> tuple[Located | FaceScan | None, int]:
+        """:meth:`locate`, and what the larger decodes need not look for again. Never raises.
+
+        Returns:
+            What :meth:`locate` returns, and the long side in px of the image it looked at
+            when it found no face at all there (the ``covered`` of :meth:`scan_bytes`: the
+            larger decodes look only for faces too small for it); 0 otherwise (a face found
+            too small: they look for every size).
+        """
         if self._problem is not None:
-            return FaceScan(error=self._problem)
+            return FaceScan(error=self._problem), 0
         try:
             with self._models() as m:
                 if grey is None or grey.size != image.size:
@@ -387,8 +414,10 @@ class FaceEngine:
                         reducing_gap=2.0,
                     )
                 rects, scores, _ = m.detector.run(np.asarray(grey), 0, DETECT_THRESHOLD)
-                if not len(rects) or min(r.width() for r in rects) < QUICK_MIN_FACE:
-                    return None
+                if not len(rects):
+                    return None, max(grey.size)
+                if min(r.width() for r in rects) < QUICK_MIN_FACE:
+                    return None, 0
                 arr = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
                 if scale != 1.0:
                     dlib = _dlib()
@@ -401,12 +430,12 @@ class FaceEngine:
                         )
                         for r in rects
                     ]
-                return self._align(m, arr, rects, scores, False)
+                return self._align(m, arr, rects, scores, False), 0
         except _ModelsUnavailable as exc:
-            return FaceScan(error=str(exc))
+            return FaceScan(error=str(exc)), 0
         except (RuntimeError, ValueError, MemoryError) as exc:
             _log.warning("face detection failed", exc_info=exc)
-            return FaceScan(error=f"face detection failed ({exc})")
+            return FaceScan(error=f"face detection failed ({exc})"), 0
 
     def describe(self, located: Located) -> FaceScan:
         """The embeddings of located faces (about 7 ms per face on one core). Never raises."""
@@ -476,12 +505,17 @@ class FaceEngine:
             _log.warning("face description failed", exc_info=exc)
             return FaceScan(error=f"face detection failed ({exc})")
 
-    def _full(self, data: bytes, width: int, height: int) -> Located | FaceScan:
-        """The full passes: at :data:`DETECT_SIDE`, then enlarged."""
+    def _full(self, data: bytes, width: int, height: int, covered: int) -> Located | FaceScan:
+        """The full passes: at :data:`DETECT_SIDE`, then enlarged.
+
+        ``covered``: the long side the quick pass looked at (0: unknown); the first full pass
+        scans only the pyramid levels for the faces too small there.
+        """
         try:
             loaded = load_image(data, **_load_sizes(width, height, DETECT_SIDE))
         except ImageLoadError as exc:
             return FaceScan(error=f"the image could not be read ({exc})")
+        levels = _levels_below(max(loaded.image.size), covered)
         if max(loaded.width, loaded.height) >= UPSAMPLE_FACTOR * max(loaded.image.size):
             # The original has the pixels for the enlarged pass: decode them if it is needed.
             side = UPSAMPLE_FACTOR * max(loaded.image.size)
@@ -492,8 +526,8 @@ class FaceEngine:
                 except ImageLoadError:
                     return None
 
-            return self._scan(loaded.image, load_big)
-        return self._scan(loaded.image, None)
+            return self._scan(loaded.image, load_big, levels)
+        return self._scan(loaded.image, None, levels)
 
     @contextlib.contextmanager
     def _models(self) -> Iterator[_Models]:
@@ -507,23 +541,25 @@ class FaceEngine:
         finally:
             _give_back(self._dir, models)
 
-    def _scan(self, small: Image.Image, load_big: Any) -> Located | FaceScan:
+    def _scan(self, small: Image.Image, load_big: Any, levels: int | None) -> Located | FaceScan:
         try:
             with self._models() as m:
-                return self._detect(m, small, load_big)
+                return self._detect(m, small, load_big, levels)
         except _ModelsUnavailable as exc:
             return FaceScan(error=str(exc))
         except (RuntimeError, ValueError, MemoryError) as exc:
             _log.warning("face detection failed", exc_info=exc)  # a finding says it in a line
             return FaceScan(error=f"face detection failed ({exc})")
 
-    def _detect(self, m: _Models, small: Image.Image, load_big: Any) -> Located:
+    def _detect(self, m: _Models, small: Image.Image, load_big: Any, levels: int | None) -> Located:
         # The detector runs on grey levels (a fifth cheaper than on colour, the same faces on
         # the corpus); the descriptor needs the colour image.
         arr = np.asarray(small.convert("RGB"))
-        rects, scores, _ = m.detector.run(np.asarray(small.convert("L")), 0, DETECT_THRESHOLD)
-        if len(rects):
-            return self._align(m, arr, rects, scores, False)
+        if levels != 0:
+            detector = m.detector if levels is None else m.limited(levels)
+            rects, scores, _ = detector.run(np.asarray(small.convert("L")), 0, DETECT_THRESHOLD)
+            if len(rects):
+                return self._align(m, arr, rects, scores, False)
         big = load_big() if load_big is not None else None
         if big is not None:
             big_arr = np.asarray(big.convert("RGB"))
@@ -556,6 +592,20 @@ class FaceEngine:
             )
             kept.append(round(float(score), 4))
         return Located(tuple(chips), tuple(boxes), tuple(kept), upsampled)
+
+
+def _levels_below(side: int, covered: int) -> int | None:
+    """Pyramid levels to scan at long side ``side`` for the faces too small at ``covered``.
+
+    None for every level (``covered`` 0: no look at all), 0 for none. The detector finds
+    faces from 80 px up, each level 5/6 of the one before: the faces from 80 px to
+    ``80 * side / covered`` px, with one level more where the two looks meet.
+    """
+    if covered <= 0:
+        return None
+    if side <= covered:
+        return 0
+    return math.ceil(math.log(side / covered) / math.log(6 / 5)) + 1
 
 
 def _clamp(v: float) -> float:

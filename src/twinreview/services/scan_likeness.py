@@ -77,8 +77,15 @@ class FacePass:
         # (path, sha256, width, height) of every readable file, references first.
         located = [(r.path, r.analysis) for r in corpus.references]
         located += [(a.path, a.analysis) for a in corpus.assets]
-        files: list[tuple[Path, str, int | None, int | None, Located | bool]] = [
-            (path, an.sha256, an.facts.width, an.facts.height, an.located or an.quick_tried)
+        files: list[tuple[Path, str, int | None, int | None, Located | bool, int]] = [
+            (
+                path,
+                an.sha256,
+                an.facts.width,
+                an.facts.height,
+                an.located or an.quick_tried,
+                an.quick_covered,
+            )
             for path, an in located
             if an.sha256 is not None and an.error is None
         ]
@@ -112,7 +119,7 @@ class FacePass:
 
     def _face_scans(
         self,
-        files: Sequence[tuple[Path, str, int | None, int | None, Located | bool]],
+        files: Sequence[tuple[Path, str, int | None, int | None, Located | bool, int]],
         stats: dict[str, int],
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
@@ -123,7 +130,7 @@ class FacePass:
         """
         engine = self._engine
         version = engine.version
-        unique = {sha: (path, w, h, loc) for path, sha, w, h, loc in reversed(files)}
+        unique = {sha: (path, w, h, loc, cov) for path, sha, w, h, loc, cov in reversed(files)}
         out: dict[str, FaceScan] = {}
         stats["faces_cached"] = stats["faces_computed"] = 0
         if engine.problem is not None:
@@ -143,7 +150,7 @@ class FacePass:
             todo[self._executor.submit(_described, engine, list(batch))] = [s for s, _ in batch]
             batch.clear()
 
-        for sha, (path, w, h, loc) in unique.items():
+        for sha, (path, w, h, loc, cov) in unique.items():
             if sha in out:
                 continue
             if isinstance(loc, Located):
@@ -153,8 +160,9 @@ class FacePass:
                 if sum(len(one.chips) for _, one in batch) >= DESCRIBE_BATCH:
                     send_batch()
             else:
-                # ``loc`` True: phase 1's quick pass found no usable face; go larger at once.
-                todo[self._executor.submit(faces_file, engine, path, w, h, not loc)] = [sha]
+                # ``loc`` True: phase 1's quick pass found no usable face; go larger at once
+                # (for the faces too small for it only, when it found none at all).
+                todo[self._executor.submit(faces_file, engine, path, w, h, not loc, cov)] = [sha]
         if batch:
             send_batch()
         total, done = sum(len(shas) for shas in todo.values()), 0
@@ -192,13 +200,21 @@ def _described(
 
 
 def faces_file(
-    engine: FaceEngine, path: Path, width: int | None, height: int | None, quick: bool = True
+    engine: FaceEngine,
+    path: Path,
+    width: int | None,
+    height: int | None,
+    quick: bool = True,
+    covered: int = 0,
 ) -> tuple[str | None, FaceScan]:
-    """Worker: the faces in one file and the sha256 of the bytes read. Never raises."""
+    """Worker: the faces in one file and the sha256 of the bytes read. Never raises.
+
+    ``quick`` and ``covered`` as :meth:`FaceEngine.scan_bytes`.
+    """
     try:
         data = read_regular(path)
     except OSError as exc:
         return None, FaceScan(error=f"cannot read the file ({exc.strerror or exc})")
     return hashlib.sha256(data).hexdigest(), engine.scan_bytes(
-        data, width=width, height=height, quick=quick
+        data, width=width, height=height, quick=quick, covered=covered
     )
