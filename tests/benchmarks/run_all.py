@@ -166,6 +166,12 @@ def _face_split(j: Mapping[str, Any]) -> str:
         f"run with numpy), {j['portrait_full_pass_files']} file(s) with no face found at that "
         f"size {_ms(j['portrait_full_pass_cpu_s'])} each (larger decodes, down to faces 5% of "
         "the frame)"
+        + (
+            f"; paid once per process before these files (imports, face models; a first scan "
+            f"of one photo): {_ms(j['portrait_startup_cpu_s'])}"
+            if "portrait_startup_cpu_s" in j
+            else ""
+        )
     )
 
 
