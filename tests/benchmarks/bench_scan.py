@@ -14,7 +14,9 @@ measures, in one run:
   (``../shared/corpus/faces``, read in place), scanned cold as the app and ``twinreview scan``
   scan it (similarity with the crop stage, disclosure, the face pass), in CPU time of the whole
   process per file, against the 1/8-scale decode floor of the same files in CPU time; beside
-  it the same scan without the face pass, and the crop stage's own CPU time.
+  it the same scan without the face pass, and the crop stage's own CPU time. What a process
+  pays once (the modules a scan imports on first use, the face models) is paid before and
+  reported on its own. ``--only-portraits`` measures this part alone.
 
 Figures are seconds per image. The last line is JSON with the JPEG figures.
 """
