@@ -418,7 +418,6 @@ class FaceEngine:
                     return None, max(grey.size)
                 if min(r.width() for r in rects) < QUICK_MIN_FACE:
                     return None, 0
-                arr = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
                 if scale != 1.0:
                     dlib = _dlib()
                     rects = [
@@ -430,7 +429,7 @@ class FaceEngine:
                         )
                         for r in rects
                     ]
-                return self._align(m, arr, rects, scores, False), 0
+                return self._align(m, image, rects, scores, False), 0
         except _ModelsUnavailable as exc:
             return FaceScan(error=str(exc)), 0
         except (RuntimeError, ValueError, MemoryError) as exc:
@@ -553,29 +552,28 @@ class FaceEngine:
 
     def _detect(self, m: _Models, small: Image.Image, load_big: Any, levels: int | None) -> Located:
         # The detector runs on grey levels (a fifth cheaper than on colour, the same faces on
-        # the corpus); the descriptor needs the colour image.
-        arr = np.asarray(small.convert("RGB"))
+        # the corpus); the descriptor needs the colour image (made only when a face is found).
         if levels != 0:
             detector = m.detector if levels is None else m.limited(levels)
             rects, scores, _ = detector.run(np.asarray(small.convert("L")), 0, DETECT_THRESHOLD)
             if len(rects):
-                return self._align(m, arr, rects, scores, False)
+                return self._align(m, small, rects, scores, False)
         big = load_big() if load_big is not None else None
         if big is not None:
-            big_arr = np.asarray(big.convert("RGB"))
             rects, scores, _ = m.small_faces.run(np.asarray(big.convert("L")), 0, DETECT_THRESHOLD)
-            return self._align(m, big_arr, rects, scores, True)
+            return self._align(m, big, rects, scores, True)
         # No larger original: let dlib enlarge the image (pyramid up) for the second pass.
         rects, scores, _ = m.small_faces.run(
             np.asarray(small.convert("L")), UPSAMPLE_FACTOR // 2, DETECT_THRESHOLD
         )
-        return self._align(m, arr, rects, scores, True)
+        return self._align(m, small, rects, scores, True)
 
     @staticmethod
-    def _align(
-        m: _Models, arr: np.ndarray[Any, Any], rects: Any, scores: Any, upsampled: bool
-    ) -> Located:
+    def _align(m: _Models, image: Image.Image, rects: Any, scores: Any, upsampled: bool) -> Located:
         """Each face's landmarks and its aligned chip (what the descriptor reads), best first."""
+        if not len(rects):
+            return Located((), (), (), upsampled)
+        arr = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
         h, w = arr.shape[:2]
         chips, boxes, kept = [], [], []
         for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
