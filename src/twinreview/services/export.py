@@ -469,7 +469,12 @@ def _readme(
         for rev in revocations:
             out.append(
                 f"- key `{rev.fingerprint}` of {rev.principal} was revoked at roster entry "
-                f"{rev.seq}; {_after_text(rev.after)}"
+                f"{rev.seq}; "
+                + (
+                    "entries it signed under a roster from that entry on do not count."
+                    if rev.head_only
+                    else _after_text(rev.after)
+                )
             )
         for rem in removals:
             out.append(
