@@ -990,9 +990,11 @@ def test_a_rewritten_log_against_this_devices_record_is_a_fork(root: Path) -> No
 
 def test_stray_files_in_logs_are_not_a_log(root: Path) -> None:
     ana = _sign(root, "ana", 1)
-    conflict = ana.path.with_name(ana.path.name + ".conflict")
+    # A file without ".dlog" in its name is not read as a log (x.dlog.conflict would be: a copy).
+    conflict = ana.path.with_name(ana.path.stem + ".conflict")
     shutil.copy(ana.path, conflict)
     (root / "logs" / f".{ana.path.name}.lock").touch()  # expected beside a log
+    (root / "logs" / f"{ana.path.name}.torn-20261207T101500Z").write_bytes(b"{")  # set aside
     report = verify_workspace(root)
     assert [(p.kind, p.file) for p in report.problems] == [("not_a_log", f"logs/{conflict.name}")]
     assert report.problems[0] in blocking_problems(report)

@@ -172,6 +172,8 @@ def test_an_unreadable_roster_tail_blocks_everything_until_set_aside(
         "{stem}.dlog.sync-conflict-20261201-ABC.dlog",  # a conflict copy of the whole name
         "sub/{stem}.dlog",  # a folder synced into logs/
         "{stem}.DLOG",  # another case (a case-insensitive disk's copy)
+        "{stem}.dlog (1)",  # a copy named after the whole file name
+        "{stem}.dlog~",  # an editor's or a sync tool's backup
     ],
 )
 def test_a_longer_sync_conflict_copy_counts(studio: Studio, bea: Laptop, conflicted: str) -> None:

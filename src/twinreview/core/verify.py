@@ -143,6 +143,7 @@ __all__ = [
     "entry_asset",
     "entry_ts",
     "find_log_files",
+    "is_log_name",
     "stray_files",
     "verify_logs",
     "verify_workspace",
@@ -246,7 +247,8 @@ class VerifyReport:
 def find_log_files(root: Path) -> list[Path]:
     """Every log file under ``<root>/logs``, sorted, symlinks not followed.
 
-    At any depth, and ``.dlog`` in any case: a sync tool's copy keeps its entries.
+    At any depth, and any name with ``.dlog`` in it (:func:`is_log_name`): a sync tool's copy
+    keeps its entries.
     """
     logs = root / LOGS_DIR
     if not logs.is_dir():
@@ -257,8 +259,19 @@ def find_log_files(root: Path) -> list[Path]:
 
 
 def is_log_name(name: str) -> bool:
-    """True for a log file's name: ``.dlog`` at the end, in any case."""
-    return name.lower().endswith(LOG_SUFFIX)
+    """True for the name of a log file or of a copy of one: ``.dlog`` in it, in any case.
+
+    ``x.dlog``, ``X.DLOG``, ``x.dlog (1)``, ``x.dlog~``: a copy under any name holds the log's
+    entries, and a veto among them counts. A log's companions are not logs: its lock file
+    (``.x.dlog.lock``), a torn tail set aside (``x.dlog.torn-...``), an export signature
+    (``x.dlog.sig``).
+    """
+    low = name.lower()
+    if low.endswith(LOG_SUFFIX):
+        return True
+    if LOG_SUFFIX not in low or low.endswith((".lock", ".sig")):
+        return False
+    return f"{LOG_SUFFIX}.torn-" not in low
 
 
 # The names file syncs give a copy they could not merge (Dropbox's "x (Kim's conflicted copy

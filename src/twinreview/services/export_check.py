@@ -53,6 +53,7 @@ from twinreview.core.verify import (
     TORN_TAIL,
     Problem,
     VerifyReport,
+    is_log_name,
 )
 from twinreview.services.trust import TrustStore
 
@@ -538,7 +539,11 @@ def check_export_signatures(
         return [ExportSignature(label, "", "", "", False, "Not a folder.", "missing", "")]
     logs = export / LOGS_DIR
     sigs = (
-        sorted(p for p in logs.rglob("*") if p.name.lower().endswith(".dlog.sig"))
+        sorted(
+            p
+            for p in logs.rglob("*")
+            if p.name.lower().endswith(".sig") and is_log_name(p.name[: -len(".sig")])
+        )
         if logs.is_dir()
         else []
     )
