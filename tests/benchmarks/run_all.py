@@ -128,7 +128,8 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
                 _ms(pc),
                 "<= 3.0x the floor",
                 f"JPEG decode at 1/8 scale {_ms(pf)} (CPU): cold is {pc / pf:.2f}x; without "
-                f"the face pass {_ms(nf)} ({nf / pf:.2f}x){_face_split(j)}",
+                f"the face pass {_ms(nf)} ({nf / pf:.2f}x){_face_split(j)}"
+                + (f"; {j['portrait_framing']}" if "portrait_framing" in j else ""),
                 _verdict(pc / pf <= 3.0),
             ),
             Row(
