@@ -14,9 +14,10 @@ measures, in one run:
   (``../shared/corpus/faces``, read in place), scanned cold as the app and ``twinreview scan``
   scan it (similarity with the crop stage, disclosure, the face pass), in CPU time of the whole
   process per file, against the 1/8-scale decode floor of the same files in CPU time; beside
-  it the same scan without the face pass, and the crop stage's own CPU time. What a process
-  pays once (the modules a scan imports on first use, the face models) is paid before and
-  reported on its own. ``--only-portraits`` measures this part alone.
+  it the same scan without the face pass, and the crop stage's own CPU time; the floor and the
+  scans are measured in turns (``--rounds``, 3), each figure the median of its rounds. What a
+  process pays once (the modules a scan imports on first use, the face models) is paid before
+  and reported on its own. ``--only-portraits`` measures this part alone.
 
 Figures are seconds per image. The last line is JSON with the JPEG figures.
 """
@@ -172,7 +173,7 @@ def _portrait(name: str, seed: int) -> Image.Image:
     return Image.fromarray(noisy.clip(0, 255).astype(np.uint8))
 
 
-def portrait_figures(tmp: Path, count: int) -> dict[str, Any]:
+def portrait_figures(tmp: Path, count: int, rounds: int = 3) -> dict[str, Any]:
     """The cold scan users run, on 12 MP portraits, in CPU seconds per file."""
     root = tmp / "portraits"
     (root / "models" / "m" / "references").mkdir(parents=True)
@@ -189,10 +190,13 @@ def portrait_figures(tmp: Path, count: int) -> dict[str, Any]:
         files.append(p)
     for p in files[:2]:
         floor(p)
-    t0 = time.process_time()
-    for p in files:
-        floor(p)
-    floor_cpu = (time.process_time() - t0) / len(files)
+
+    def floor_once() -> float:
+        t0 = time.process_time()
+        for p in files:
+            floor(p)
+        return (time.process_time() - t0) / len(files)
+
     # What a process pays once, whatever the number of files (the modules a scan imports on
     # first use, scipy's FFT among them, and the face models of a worker thread): paid first,
     # on a workspace of one photo, and reported on its own.
@@ -206,12 +210,24 @@ def portrait_figures(tmp: Path, count: int) -> dict[str, Any]:
             result = service.scan(ws)
             return (time.process_time() - t) / len(files), dict(result.stats)
 
-    with_faces, stats = cold(True)
-    without, _ = cold(False)
+    # The floor and both scans in turns, each figure the median of its rounds: on a shared
+    # machine the CPU time of the same work drifts by a tenth or more within a minute, and
+    # a floor measured only before the scans would carry that drift into the ratio.
+    floors, withs, withouts = [], [], []
+    stats: dict[str, int] = {}
+    for _ in range(rounds):
+        floors.append(floor_once())
+        with_one, stats = cold(True)
+        withs.append(with_one)
+        withouts.append(cold(False)[0])
+    floor_cpu = statistics.median(floors)
+    with_faces, without = statistics.median(withs), statistics.median(withouts)
     split = face_split(files, len(PORTRAIT_REFERENCES))
     return {
         **split,
         "portraits": count,
+        "portrait_rounds": rounds,
+        "portrait_round_ratios": [round(w / f, 2) for w, f in zip(withs, floors, strict=True)],
         "portrait_framing": PORTRAIT_FRAMING,
         "portrait_startup_cpu_s": round(startup, 4),
         "portrait_floor_cpu_s": round(floor_cpu, 5),
@@ -286,11 +302,13 @@ def print_portraits(portraits: dict[str, Any]) -> None:
     pf = portraits["portrait_floor_cpu_s"]
     print(
         f"\n12 MP portraits, {portraits['portraits']} + {len(PORTRAIT_REFERENCES)} references, "
-        f"CPU per file: floor {pf * 1000:.1f} ms; cold scan with faces "
+        f"CPU per file (median of {portraits['portrait_rounds']} rounds): floor "
+        f"{pf * 1000:.1f} ms; cold scan with faces "
         f"{portraits['portrait_cold_cpu_s'] * 1000:.1f} ms "
         f"({portraits['portrait_cold_cpu_s'] / pf:.2f}x); without the face pass "
         f"{portraits['portrait_cold_no_faces_cpu_s'] * 1000:.1f} ms; crop stage "
-        f"{portraits['portrait_crop_stage_cpu_s'] * 1000:.1f} ms"
+        f"{portraits['portrait_crop_stage_cpu_s'] * 1000:.1f} ms; each round's ratio "
+        f"{', '.join(f'{r:.2f}x' for r in portraits['portrait_round_ratios'])}"
     )
     print(
         f"  face pass: find + align on the scan's decode "
@@ -313,6 +331,12 @@ def main() -> None:
     ap.add_argument("--pngs", type=int, default=6)
     ap.add_argument("--portraits", type=int, default=12)
     ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="portrait floor and scans measured in this many turns (the median of each)",
+    )
+    ap.add_argument(
         "--only-portraits",
         action="store_true",
         help="measure the portrait cold scan only (its floor in the same run)",
@@ -321,7 +345,7 @@ def main() -> None:
     cores = os.cpu_count() or 1
     if args.only_portraits:
         with tempfile.TemporaryDirectory() as tmp:
-            portraits = portrait_figures(Path(tmp), args.portraits)
+            portraits = portrait_figures(Path(tmp), args.portraits, args.rounds)
         print_portraits(portraits)
         print(json.dumps(portraits))
         return
@@ -374,7 +398,9 @@ def main() -> None:
             scan_seconds(root, 1, ResultCache.in_memory()) / (len(pngs) + 1) if pngs else 0.0
         )
         portraits = (
-            portrait_figures(Path(tmp), args.portraits) if args.portraits and FACES.is_dir() else {}
+            portrait_figures(Path(tmp), args.portraits, args.rounds)
+            if args.portraits and FACES.is_dir()
+            else {}
         )
 
     rows = [
