@@ -13,7 +13,9 @@ scan already made for its hashes (a 12 MP JPEG decoded at 1/8, about 500 px; 12-
 photo is decoded once for both; it is accepted when every face it finds is at least
 :data:`QUICK_MIN_FACE` px there (its chip is not enlarged much). Otherwise the full passes run:
 the image reduced to at most 1024 px on its long side, without upsampling (a 12 MP JPEG decoded
-at 1/4, 1000 px: about 70 ms), and only when that finds no face, at twice that size (taken from
+at 1/4, 1000 px: about 60 ms), scanning only the pyramid levels of the faces too small for the
+quick pass (every level when it found one too small beside a large one, which must be found
+again), and only when that finds no face, at twice that size (taken from
 the original's pixels where it has them, otherwise dlib's pyramid upsampling), which finds faces
 down to about 30-40 px of the reduced image, scanning only the pyramid levels the first pass
 could not (:data:`ENLARGED_LEVELS`). Each face is then aligned on 5 landmarks into a 150 px chip
