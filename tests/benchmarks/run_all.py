@@ -127,8 +127,16 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
                 "face pass) vs decode floor",
                 _ms(pc),
                 "<= 3.0x the floor",
-                f"JPEG decode at 1/8 scale {_ms(pf)} (CPU): cold is {pc / pf:.2f}x; without "
-                f"the face pass {_ms(nf)} ({nf / pf:.2f}x){_face_split(j)}",
+                f"JPEG decode at 1/8 scale {_ms(pf)} (CPU): cold is {pc / pf:.2f}x"
+                + (
+                    f" (medians of {j['portrait_rounds']} rounds of both in turns; each "
+                    f"round's ratio: {', '.join(f'{r:.2f}x' for r in j['portrait_round_ratios'])})"
+                    if "portrait_round_ratios" in j
+                    else ""
+                )
+                + f"; without "
+                f"the face pass {_ms(nf)} ({nf / pf:.2f}x){_face_split(j)}"
+                + (f"; {j['portrait_framing']}" if "portrait_framing" in j else ""),
                 _verdict(pc / pf <= 3.0),
             ),
             Row(
@@ -163,9 +171,9 @@ def _face_split(j: Mapping[str, Any]) -> str:
         f"; the face pass: finding and aligning faces on the scan's own decode "
         f"{_ms(j['portrait_face_locate_cpu_s'])} a file, describing a face "
         f"{_ms(j['portrait_face_describe_cpu_s'])} ({j['portrait_faces']} faces; dlib's network "
-        f"run with numpy), {j['portrait_full_pass_files']} file(s) with no face found at that "
-        f"size {_ms(j['portrait_full_pass_cpu_s'])} each (larger decodes, down to faces 5% of "
-        "the frame)"
+        f"run with numpy), {j['portrait_full_pass_files']} file(s) with no face there large "
+        f"enough to describe {_ms(j['portrait_full_pass_cpu_s'])} each (larger decodes, down "
+        "to faces 5% of the frame)"
         + (
             f"; paid once per process before these files (imports, face models; a first scan "
             f"of one photo): {_ms(j['portrait_startup_cpu_s'])}"

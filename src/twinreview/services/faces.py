@@ -13,7 +13,9 @@ scan already made for its hashes (a 12 MP JPEG decoded at 1/8, about 500 px; 12-
 photo is decoded once for both; it is accepted when every face it finds is at least
 :data:`QUICK_MIN_FACE` px there (its chip is not enlarged much). Otherwise the full passes run:
 the image reduced to at most 1024 px on its long side, without upsampling (a 12 MP JPEG decoded
-at 1/4, 1000 px: about 70 ms), and only when that finds no face, at twice that size (taken from
+at 1/4, 1000 px: about 60 ms), scanning only the pyramid levels of the faces too small for the
+quick pass (every level when it found one too small beside a large one, which must be found
+again), and only when that finds no face, at twice that size (taken from
 the original's pixels where it has them, otherwise dlib's pyramid upsampling), which finds faces
 down to about 30-40 px of the reduced image, scanning only the pyramid levels the first pass
 could not (:data:`ENLARGED_LEVELS`). Each face is then aligned on 5 landmarks into a 150 px chip
@@ -55,7 +57,7 @@ from twinreview.services import facenet
 _log = logging.getLogger(__name__)
 
 # Bump when the detection strategy, the sizes or the stored fields change.
-ENGINE_VERSION = "3"
+ENGINE_VERSION = "4"
 
 QUICK_MIN_SIDE = hashing.MIN_SIDE  # the quick pass runs on the scan's own decode (its short side)
 QUICK_SIDE = 640  # px: the quick pass detects on at most this long a side
@@ -393,9 +395,9 @@ class FaceEngine:
 
         Returns:
             What :meth:`locate` returns, and the long side in px of the image it looked at
-            when it found no face at all there (the ``covered`` of :meth:`scan_bytes`: the
-            larger decodes look only for faces too small for it); 0 otherwise (a face found
-            too small: they look for every size).
+            when it found no face there large enough to describe (the ``covered`` of
+            :meth:`scan_bytes`: the larger decodes look only for faces too small for it); 0
+            otherwise (a face too small beside one large enough: they look for every size).
         """
         if self._problem is not None:
             return FaceScan(error=self._problem), 0
@@ -416,8 +418,13 @@ class FaceEngine:
                 rects, scores, _ = m.detector.run(np.asarray(grey), 0, DETECT_THRESHOLD)
                 if not len(rects):
                     return None, max(grey.size)
+                if max(r.width() for r in rects) < QUICK_MIN_FACE:
+                    # Only faces too small to describe from here: a larger decode looks for
+                    # them, and for the still smaller ones, in the levels this look could not
+                    # scan (the faces it found too small lie in those levels).
+                    return None, max(grey.size)
                 if min(r.width() for r in rects) < QUICK_MIN_FACE:
-                    return None, 0
+                    return None, 0  # beside a large face: the larger decode must find both
                 if scale != 1.0:
                     dlib = _dlib()
                     rects = [
