@@ -12,12 +12,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import c2pa
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from decision_helpers import T0, copy_reviewer, reviewer
 from tools.c2pa_pki import Pki, make_pki
+from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
 from twinreview.core.roster import Person
+from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
@@ -233,3 +237,70 @@ def publish_cli(pw: PublishWs, out: Path, *extra: str, keys: KeyService | None =
     return publish_cmd.cmd_publish(
         args, C2paKeyStore.from_system, lambda: pw.register(keys or pw.brand)
     )
+
+
+# -- forging: what an insider with the brand's key and the workspace's export can sign ------------
+
+
+def manifest_assertion(data: bytes, label: str) -> Any:
+    """A copy of one assertion of a JPEG's active manifest."""
+    store = json.loads(read_store(data, "image/jpeg", signing_context()))
+    active = store["manifests"][store["active_manifest"]]
+    found = next(a["data"] for a in active["assertions"] if a["label"] == label)
+    return json.loads(json.dumps(found))
+
+
+def strip_c2pa(data: bytes) -> bytes:
+    """A JPEG without its APP11 (JUMBF, C2PA) segments; every other byte kept."""
+    out, pos = [data[:2]], 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF and data[pos + 1] != 0xDA:
+        size = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if data[pos + 1] != 0xEB:
+            out.append(data[pos : pos + 2 + size])
+        pos += 2 + size
+    out.append(data[pos:])
+    return b"".join(out)
+
+
+def forge(data: bytes, assertions: list[dict[str, Any]], pki: Pki) -> bytes:
+    """JPEG ``data`` signed with ``pki``'s key and these assertions, through c2pa-python."""
+    manifest = {
+        "claim_generator_info": [{"name": "twinreview", "version": "0.1.0"}],
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TAM}]},
+            },
+            *assertions,
+        ],
+    }
+    signer = make_signer("es256", pki.chain_pem, pki.key_pem)
+    try:
+        with c2pa.Builder.from_json(manifest, signing_context()) as builder:
+            out = io.BytesIO()
+            builder.sign(signer, "image/jpeg", io.BytesIO(data), out)
+            return out.getvalue()
+    finally:
+        signer.close()
+
+
+def decision_ref(pw: PublishWs, rel: str, role: str) -> dict[str, Any]:
+    """The sign-off's form of the one verified decision by ``role`` about ``rel``."""
+    [entry] = [
+        e
+        for e in verify_workspace(pw.root).entries
+        if e.ok
+        and e.kind == "decision"
+        and e.payload.get("asset") == rel
+        and e.payload.get("role") == role
+    ]
+    head = entry.payload["roster"]
+    return {
+        "principal": entry.payload["principal"],
+        "role": role,
+        "key": entry.log,
+        "seq": entry.seq,
+        "entry_hash": entry.hash,
+        "ts": entry.payload["ts"],
+        "roster_head": {"seq": head["seq"], "hash": head["hash"]},
+    }

@@ -128,7 +128,8 @@ def test_faces_are_found_on_the_scan_workers_and_cached(tmp_path: Path, engine: 
             assert a.to_json()["likeness"]["faces"] == []
         pool.calls.clear()
         again = service.scan(Workspace.open(root))
-        assert "_faces_file" not in pool.calls
+        assert "faces_file" not in pool.calls
+        assert "_described" not in pool.calls
         assert again.stats["faces_cached"] == 3
 
 
@@ -211,13 +212,13 @@ def test_the_quick_pass_runs_once_per_file(
     """The scan's first phase tries the quick pass on its own decode; a file where it found
     no face goes straight to the larger decodes in the face pass, not through it again."""
     calls: list[tuple[int, int]] = []
-    original = FaceEngine.locate
+    original = FaceEngine.quick
 
-    def counting(self: FaceEngine, image: Any) -> Any:
+    def counting(self: FaceEngine, image: Any, grey: Any = None) -> Any:
         calls.append(image.size)
-        return original(self, image)
+        return original(self, image, grey)
 
-    monkeypatch.setattr(FaceEngine, "locate", counting)
+    monkeypatch.setattr(FaceEngine, "quick", counting)
     root = _ws(tmp_path)
     n_files = len(list(root.rglob("*.jpg")))
     with ThreadPoolExecutor(1) as pool:

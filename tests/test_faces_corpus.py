@@ -130,18 +130,41 @@ def test_every_face_of_the_set_is_found(
     assert found >= 22
 
 
-@pytest.mark.parametrize("orientation", ["portrait", "landscape"])
-def test_a_face_five_percent_of_the_image_height_is_found(
-    faces_dir: Path, scans: dict[str, FaceScan], orientation: str
+FIVE_PERCENT_FRAMES = {
+    "6 MP portrait": ((2000, 3000), ("obama_3.jpg", "rose_2.jpg", "alex_2.jpg")),
+    "6 MP landscape": ((3000, 2000), ("obama_3.jpg", "rose_2.jpg", "alex_2.jpg")),
+    "12 MP portrait": ((3000, 4000), None),
+    "12 MP landscape": ((4000, 3000), None),
+}
+
+
+@pytest.mark.parametrize("frame", sorted(FIVE_PERCENT_FRAMES))
+def test_a_face_five_percent_of_the_frame_height_is_found(
+    faces_dir: Path,
+    manifest: dict[str, dict[str, str]],
+    scans: dict[str, FaceScan],
+    frame: str,
 ) -> None:
-    """Full-length frames: each face shrunk to 5% of a large frame's height, pasted on a scene."""
-    size = (2000, 3000) if orientation == "portrait" else (3000, 2000)
-    for name in ("obama_3.jpg", "rose_2.jpg", "alex_2.jpg"):
+    """Full-length frames: a face shrunk to 5% of the frame's height, pasted on a scene.
+
+    In a 12 MP camera frame, every one-person photo of the set whose face is larger than that
+    (so it is shrunk, never enlarged); in a 6 MP one, three of them.
+    """
+    size, names = FIVE_PERCENT_FRAMES[frame]
+    if names is None:
+        names = tuple(
+            name
+            for name, row in manifest.items()
+            if len(people(row)) == 1
+            and not row["derived_from"]
+            and _face_height(faces_dir / name, scans[name]) >= 0.05 * size[1]
+        )
+    assert len(names) >= 3
+    for name in names:
         (src_face,) = scans[name].faces
         with Image.open(faces_dir / name) as src:
             img = src.convert("RGB")
-        face_px = (src_face.box[3] - src_face.box[1]) * img.height
-        scale = 0.05 * size[1] / face_px
+        scale = 0.05 * size[1] / _face_height(faces_dir / name, scans[name])
         img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
         canvas = pattern(3, size)
         cx = (src_face.box[0] + src_face.box[2]) / 2 * img.width
@@ -151,11 +174,136 @@ def test_a_face_five_percent_of_the_image_height_is_found(
         buf = io.BytesIO()
         canvas.save(buf, "JPEG", quality=90)
         got = engine().scan_bytes(buf.getvalue(), width=size[0], height=size[1])
-        assert len(got.faces) == 1, (name, orientation, got)
+        assert len(got.faces) == 1, (name, frame, got)
         (f,) = got.faces
         assert 0.03 < f.box[3] - f.box[1] < 0.08  # the detector's box is coarse at this size
         distance = float(np.linalg.norm(f.embedding - src_face.embedding))
-        assert distance < 0.45, (name, orientation, distance)
+        assert distance < 0.45, (name, frame, distance)
+
+
+def _face_height(path: Path, scan: FaceScan) -> float:
+    """The height in px of the one face of a photo."""
+    with Image.open(path) as img:
+        return (scan.faces[0].box[3] - scan.faces[0].box[1]) * img.height
+
+
+def _frame_with_faces(
+    faces_dir: Path, scans: dict[str, FaceScan], faces: list[tuple[str, float, float]]
+) -> bytes:
+    """A 12 MP portrait JPEG (3000 x 4000) with corpus photos pasted on a scene, each scaled so
+    that its face is ``height`` of the frame's height, its left edge at ``x`` of its width."""
+    size = (3000, 4000)
+    canvas = pattern(3, size)
+    for name, height, x in faces:
+        (face,) = scans[name].faces
+        with Image.open(faces_dir / name) as src:
+            img = src.convert("RGB")
+        scale = height * size[1] / _face_height(faces_dir / name, scans[name])
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+        canvas.paste(
+            img, (int(size[0] * x - face.box[0] * img.width), int(600 - face.box[1] * img.height))
+        )
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_faces_too_small_for_the_quick_pass_are_found_by_the_larger_decodes(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """Faces of 6 to 13 % of a 12 MP frame's height: none usable on the scan's own decode (not
+    found, or found too small to describe from it), each found by the first larger decode, which
+    looks only for the sizes the quick pass could not describe; the same in the scan (its quick
+    pass in phase 1) as from the bytes alone."""
+    from twinreview.core.imageio import load_image
+
+    for height in (0.06, 0.08, 0.1, 0.12, 0.13):
+        for name in ("obama_3.jpg", "rose_2.jpg"):
+            data = _frame_with_faces(faces_dir, scans, [(name, height, 0.4)])
+            quick, covered = engine().quick(load_image(data, min_side=300).image)
+            assert quick is None, (name, height)
+            # The long side of its decode (1/8 of the frame): the larger decode looks at its
+            # few levels only, whether a face too small was found there or none at all.
+            assert covered == 500, (name, height)
+            alone = engine().scan_bytes(data, width=3000, height=4000)
+            in_scan = engine().scan_bytes(
+                data, width=3000, height=4000, quick=False, covered=covered
+            )
+            for got in (alone, in_scan):
+                assert len(got.faces) == 1, (name, height, got)
+                assert not got.upsampled, (name, height)  # the 1000 px decode found it
+                d = float(np.linalg.norm(got.faces[0].embedding - scans[name].faces[0].embedding))
+                assert d < 0.45, (name, height, d)
+
+
+def test_a_face_too_small_for_the_quick_pass_beside_a_large_one_finds_both(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """The quick pass finds a large face and one too small to describe from its decode: the
+    larger decodes look for every size again, so the large face is not lost."""
+    from twinreview.core.imageio import load_image
+
+    data = _frame_with_faces(
+        faces_dir, scans, [("obama_3.jpg", 0.3, 0.07), ("rose_2.jpg", 0.13, 0.63)]
+    )
+    quick, covered = engine().quick(load_image(data, min_side=300).image)
+    assert quick is None
+    assert covered == 0
+    got = engine().scan_bytes(data, width=3000, height=4000, quick=False, covered=covered)
+    assert len(got.faces) == 2, got
+    for name in ("obama_3.jpg", "rose_2.jpg"):
+        want = scans[name].faces[0].embedding
+        assert min(float(np.linalg.norm(f.embedding - want)) for f in got.faces) < 0.45, name
+
+
+def test_the_first_larger_decode_scans_the_levels_the_quick_pass_could_not() -> None:
+    from twinreview.services.faces import _levels_below
+
+    assert _levels_below(1000, 0) is None  # no quick pass: every level
+    assert _levels_below(640, 640) == 0  # the quick pass looked at that size already
+    assert _levels_below(1000, 500) == 5  # faces of 80 to 160 px, one level of overlap
+    assert _levels_below(1000, 640) == 4
+    assert _levels_below(1024, 300) == 8
+
+
+def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """The second pass's detector stops after ENLARGED_LEVELS pyramid levels: faces of 60 to
+    about 240 px (30 to 120 px of the first pass's image, which finds them from 60 px up) are
+    found, a larger one (the first pass's) is not looked for again."""
+    from twinreview.services import faces as faces_module
+
+    with Image.open(faces_dir / "obama_3.jpg") as src:
+        img = src.convert("L")
+    (face,) = scans["obama_3.jpg"].faces
+    face_px = (face.box[3] - face.box[1]) * img.height
+    models = faces_module._Models(faces_module.find_model_dir())  # type: ignore[arg-type]
+    assert models.small_faces is not models.detector
+
+    def found(detector: object, size: float) -> int:
+        scaled = img.resize((round(img.width * size / face_px), round(img.height * size / face_px)))
+        canvas = Image.new("L", (max(scaled.width, 400), max(scaled.height, 400)), 128)
+        canvas.paste(scaled, (0, 0))
+        return len(detector.run(np.asarray(canvas), 0, 0.0)[0])  # type: ignore[attr-defined]
+
+    for size in (60.0, 100.0, 160.0, 220.0):
+        assert found(models.detector, size) == 1
+        assert found(models.small_faces, size) == 1
+    assert found(models.detector, 300.0) == 1
+    assert found(models.small_faces, 300.0) == 0
+
+
+def test_an_unexpected_detector_state_keeps_the_detector_as_it_is() -> None:
+    from twinreview.services import faces as faces_module
+
+    class Other:
+        def __getstate__(self) -> tuple[bytes]:
+            return (b"\x01\x03" + bytes(40),)
+
+    other = Other()
+    assert faces_module._with_levels(other, 5) is other
+    assert faces_module._with_levels(object(), 5) is not None
 
 
 def test_own_model_photos_are_accepted(

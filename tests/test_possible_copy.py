@@ -35,9 +35,9 @@ class FixedFaces:
     def __init__(self, offsets: dict[int, float]) -> None:
         self._offsets = offsets
 
-    def locate(self, image: Any) -> None:
+    def quick(self, image: Any, grey: Any = None) -> tuple[None, int]:
         """No quick pass: every file goes through :meth:`scan_bytes`."""
-        return
+        return None, 0
 
     def scan_bytes(
         self, data: bytes, *, width: int | None = None, height: int | None = None, **_kw: Any

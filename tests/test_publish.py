@@ -303,7 +303,8 @@ def test_signoff_grafted_from_another_asset_fails_check(
     )
     assert code == 1
     assert "approved other bytes" in err
-    assert err.count("\n") == 2  # one line per named decision
+    assert "carry no c2pa.metadata assertion" in err
+    assert err.count("\n") == 3  # one line per named decision, one for the unbound fields
 
 
 def test_an_approval_withdrawn_after_publishing_no_longer_passes(

@@ -70,7 +70,7 @@ def test_each_file_out_of_consent_is_named_with_its_reason(
     s, why = state("rejected_later")
     assert s == "out_of_consent"
     assert why.startswith("Cleo (model) turned the approval into a reject on 2026-")
-    assert why.endswith("(likeness_wrong).")
+    assert why.endswith("(not the right person).")  # her reason in words, never its code
     s, why = state("removed")
     assert s == "out_of_consent"
     assert why.startswith("Dan was removed from the roster on 2026-") and "lapsed" in why
@@ -83,6 +83,40 @@ def test_each_file_out_of_consent_is_named_with_its_reason(
     # Out of consent first.
     states = [p["state"] for p in doc["published"]]
     assert states == sorted(states, key=lambda s: s != "out_of_consent")
+
+
+def test_a_key_reset_is_a_notice_not_a_problem_of_the_logs(
+    scene: Scene, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Eli's key was reset by the owner: her file is out of consent, the logs are sound."""
+    code, out, err = run(capsys, "published", str(scene.root), "--json")
+    assert code == 1  # her file is out of consent; the logs themselves are sound
+    doc = json.loads(out)
+    assert doc["verification_problems"] == []
+    assert any("key was reset by the owner" in n for n in doc["notices"]), doc["notices"]
+    assert "problem(s)" not in err and "may be incomplete" not in err
+    code, out, err = run(capsys, "published", str(scene.root))
+    assert code == 1
+    assert "problem(s)" not in err and "may be incomplete" not in err
+    assert err.startswith("twinreview: note: ") and "key was reset by the owner" in err, err
+
+
+def test_reasons_are_said_to_her_in_her_own_words(
+    scene: Scene, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Simple mode reads ``reasons_to_model``: "You", never her name and role, never a code."""
+    _, out, _ = run(capsys, "published", str(scene.root), "--json")
+    by_output = {p["output"]: p for p in json.loads(out)["published"]}
+    told = " ".join(by_output[scene.outputs["rejected_later"]]["reasons_to_model"])
+    assert told.startswith("You turned the approval into a reject on 2026-"), told
+    assert told.endswith("(not the right person).")
+    assert "Cleo (model)" not in told and "likeness_wrong" not in told
+    told = " ".join(by_output[scene.outputs["withdrawn"]]["reasons_to_model"])
+    assert told.startswith("You withdrew your consent on 2026-"), told
+    told = " ".join(by_output[scene.outputs["use_dropped"]]["reasons_to_model"])
+    assert "You no longer allow the use 'social' it was published for (you now allow" in told
+    for p in by_output.values():
+        assert "@" not in p["published_by_name"]
 
 
 def test_text_list_and_a_take_down_date_within_30_days(
@@ -208,6 +242,12 @@ def test_check_published_with_a_newer_export_says_the_same_for_one_file(
         code, _, err = run(capsys, "check-published", str(path), "--export", str(export))
         assert code == 1, name
         assert f"twinreview: {path}: {why}" in err, err
+    # Her reject after publishing, with her reason in words, never its code.
+    path = scene.outdir / scene.outputs["rejected_later"]
+    code, out, err = run(capsys, "check-published", str(path), "--export", str(export))
+    assert code == 1
+    assert "was followed by a reject" in err and "not the right person" in err, err
+    assert "likeness_wrong" not in err + out
     path = scene.outdir / scene.outputs["still_fine"]
     code, out, err = run(capsys, "check-published", str(path), "--export", str(export))
     assert code == 0, err
@@ -229,5 +269,7 @@ def test_the_report_has_a_published_section(
     page = html.read_text()
     assert "Published files and consent" in page
     assert "Bea withdrew her consent on" in page
+    assert "Cleo (model) turned the approval into a reject on 2026-" in page
+    assert "(not the right person)" in page and "likeness_wrong" not in page
     assert "Out of consent" in page and "In consent" in page
     assert "for “Brand X web shop and social channels”" in page  # her purpose, in her words

@@ -8,12 +8,14 @@ namespaces="twinreview-*" ssh-ed25519 AAAA...``) as well as a bare ``ssh-ed25519
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from cert_helpers import _cert
 from decision_helpers import MemoryKeyring
 from twinreview.cli import roster_cmd
 from twinreview.cli.main import run_command
@@ -185,3 +187,22 @@ def test_roster_show_says_who_set_the_policy(
     assert _run(data_args, owner) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["policy"]["set_by"] == "owner@brand.example"
+
+
+def test_roster_show_does_not_call_a_signed_trust_anchor_a_difference(
+    ws: Path, owner: KeyService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem, _ = _cert(ca=True, eku=None, not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=9))
+    (ws / "trust").mkdir()
+    (ws / "trust" / "ca.pem").write_bytes(pem)
+    (ws / "twinreview.toml").write_text('[disclosure]\ntrust_anchors = ["trust/ca.pem"]\n')
+    assert _run(["roster", "policy", str(ws)], owner) == 0
+    capsys.readouterr()
+    assert _run(["roster", "show", str(ws)], owner) == 0
+    assert "differs" not in capsys.readouterr().out
+    # The file names the same anchor, but someone swapped the certificate it holds: signing the
+    # file again would change the policy, so it differs.
+    other, _ = _cert(ca=True, eku=None, not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=9))
+    (ws / "trust" / "ca.pem").write_bytes(other)
+    assert _run(["roster", "show", str(ws)], owner) == 0
+    assert "twinreview.toml differs from the signed policy" in capsys.readouterr().out

@@ -425,9 +425,15 @@ def test_only_she_adds_a_key_to_her_entry_or_the_owner_by_a_reset(root: Path) ->
     assert state is not None
     assert state.consent_for("ana") is None  # her consent lapsed with the reset
     assert [r.fingerprints for r in state.resets] == [(KEYS["dan"].public.fingerprint,)]
-    # Her own new key needs no reset.
+    # The reset revoked her old key: it adds no key any more, and signs nothing as her.
+    assert set(state.persons[WHO["ana"]].keys) == {KEYS["dan"].public.fingerprint}
+    assert KEYS["ana"].public.fingerprint in state.revoked
     own = KEYS["eve"].public.openssh()
-    state = _writer(root, "ana").append("add_key", {"person": WHO["ana"], "new_key": own}).current
+    with pytest.raises(RosterLogError, match="not their active key"):
+        _writer(root, "ana").append("add_key", {"person": WHO["ana"], "new_key": own})
+    # Her key from the reset, her own now, needs no reset to add another.
+    mine = _writer(root, "ana", KEYS["dan"])
+    state = mine.append("add_key", {"person": WHO["ana"], "new_key": own}).current
     assert state is not None and len(state.resets) == 1
 
 
@@ -984,9 +990,11 @@ def test_a_rewritten_log_against_this_devices_record_is_a_fork(root: Path) -> No
 
 def test_stray_files_in_logs_are_not_a_log(root: Path) -> None:
     ana = _sign(root, "ana", 1)
-    conflict = ana.path.with_name(ana.path.name + ".conflict")
+    # A file without ".dlog" in its name is not read as a log (x.dlog.conflict would be: a copy).
+    conflict = ana.path.with_name(ana.path.stem + ".conflict")
     shutil.copy(ana.path, conflict)
     (root / "logs" / f".{ana.path.name}.lock").touch()  # expected beside a log
+    (root / "logs" / f"{ana.path.name}.torn-20261207T101500Z").write_bytes(b"{")  # set aside
     report = verify_workspace(root)
     assert [(p.kind, p.file) for p in report.problems] == [("not_a_log", f"logs/{conflict.name}")]
     assert report.problems[0] in blocking_problems(report)

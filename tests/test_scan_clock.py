@@ -12,7 +12,7 @@ from twinreview.cli.progress import ProgressBar
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.scan import ScanResult, ScanService
-from twinreview.services.scan_clock import ScanClock
+from twinreview.services.scan_clock import FACES_PER_FILE, ScanClock
 from twinreview.services.scan_model import ScanProgress
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
@@ -32,9 +32,10 @@ def test_the_time_left_counts_the_face_pass_before_it_starts() -> None:
     assert clock.text() == "Reading images 0 of 100"  # nothing measured yet
     now.t = 10.0
     clock.update(ScanProgress(50, 100, "analyse"))
-    # 50 files left at 0.2 s, then the face pass: 100 files at 4 x 0.2 s.
-    assert clock.seconds_left() == 50 * 0.2 + 100 * 0.2 * 4
-    assert clock.text() == "Reading images 50 of 100, about 2 min left"
+    # 50 files left at 0.2 s, then the face pass: 100 files at 1.5 x 0.2 s.
+    assert FACES_PER_FILE == 1.5
+    assert clock.seconds_left() == 50 * 0.2 + 100 * 0.2 * 1.5
+    assert clock.text() == "Reading images 50 of 100, about 40 s left"
     without = ScanClock(faces=False, now=now)
     now.t = 0.0
     without.update(ScanProgress(0, 100, "analyse"))
@@ -76,8 +77,9 @@ class NoFaces:
     problem: str | None = None
     version = "none/1"
 
-    def locate(self, image: Any) -> None:
-        return None
+    def quick(self, image: Any, grey: Any = None) -> tuple[None, int]:
+        """No quick pass: every file goes through :meth:`scan_bytes`."""
+        return None, 0
 
     def scan_bytes(self, data: bytes, **_kw: Any) -> Any:
         from twinreview.core.likeness import FaceScan

@@ -130,7 +130,14 @@ def reference_match(
     boxes = np.ascontiguousarray(r_grid[:, list(REFERENCE_BOXES)].T)
     qi, ri = _reference_candidates(np.ascontiguousarray(q_probes.T), boxes, 16, self_join)
     aligned = _reference_align(qi, ri, q_probes, q_probe_d, r_grid, r_grid_d)
-    return similarity._decide(aligned, queries, refs, th)
+    found = similarity._candidate_list(aligned, queries, refs)
+    return similarity.MatchResult(
+        [
+            similarity.Match(c.query, c.ref, c.distance, c.mirrored, c.hash_rule(th))
+            for c in found
+            if c.hash_match(th)
+        ]
+    )
 
 
 # --- Data ------------------------------------------------------------------------------

@@ -127,9 +127,16 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
                 "face pass) vs decode floor",
                 _ms(pc),
                 "<= 3.0x the floor",
-                f"JPEG decode at 1/8 scale {_ms(pf)} (CPU): cold is {pc / pf:.2f}x; without "
-                f"the face pass {_ms(nf)} ({nf / pf:.2f}x); describing a face (dlib's network, "
-                "about 75 ms a face) is most of the rest",
+                f"JPEG decode at 1/8 scale {_ms(pf)} (CPU): cold is {pc / pf:.2f}x"
+                + (
+                    f" (medians of {j['portrait_rounds']} rounds of both in turns; each "
+                    f"round's ratio: {', '.join(f'{r:.2f}x' for r in j['portrait_round_ratios'])})"
+                    if "portrait_round_ratios" in j
+                    else ""
+                )
+                + f"; without "
+                f"the face pass {_ms(nf)} ({nf / pf:.2f}x){_face_split(j)}"
+                + (f"; {j['portrait_framing']}" if "portrait_framing" in j else ""),
                 _verdict(pc / pf <= 3.0),
             ),
             Row(
@@ -154,6 +161,26 @@ def rows_scan(j: Mapping[str, Any]) -> list[Row]:
             )
         )
     return rows
+
+
+def _face_split(j: Mapping[str, Any]) -> str:
+    """Where the portrait scan's face pass goes, when bench_scan measured it."""
+    if "portrait_face_locate_cpu_s" not in j:
+        return ""
+    return (
+        f"; the face pass: finding and aligning faces on the scan's own decode "
+        f"{_ms(j['portrait_face_locate_cpu_s'])} a file, describing a face "
+        f"{_ms(j['portrait_face_describe_cpu_s'])} ({j['portrait_faces']} faces; dlib's network "
+        f"run with numpy), {j['portrait_full_pass_files']} file(s) with no face there large "
+        f"enough to describe {_ms(j['portrait_full_pass_cpu_s'])} each (larger decodes, down "
+        "to faces 5% of the frame)"
+        + (
+            f"; paid once per process before these files (imports, face models; a first scan "
+            f"of one photo): {_ms(j['portrait_startup_cpu_s'])}"
+            if "portrait_startup_cpu_s" in j
+            else ""
+        )
+    )
 
 
 def rows_match(j: Mapping[str, Any]) -> list[Row]:
@@ -194,11 +221,16 @@ def rows_match(j: Mapping[str, Any]) -> list[Row]:
 
 
 def rows_verify(j: Mapping[str, Any]) -> list[Row]:
-    """bench_log: decision-log append and verification."""
+    """bench_log: decision-log append and verification, judged on CPU time by bench_log's goals.
+
+    Verification: at most 15 s per 100k entries and at most ``floor_ratio_goal`` (1.5) times the
+    bare Ed25519 floor; status with nothing new: under 1 s per 100k entries.
+    """
     n = j["entries"]
     scale = 100_000 / n
     projected = j["verify_cpu_s"] * scale
     ratio = j["verify_cpu_s"] / j["ed25519_floor_cpu_s"]
+    ratio_goal = float(j.get("floor_ratio_goal", 1.5))
     area = "Decision log"
     first = j.get("first_verify_with_records_cpu_s")
     records = (
@@ -207,6 +239,11 @@ def rows_verify(j: Mapping[str, Any]) -> list[Row]:
         if isinstance(first, int | float)
         else ""
     )
+    # Status on CPU time like verification (wall time includes other processes); a JSON line
+    # without the CPU figure is judged on its wall time.
+    status_cpu = j.get("cached_status_cpu_s")
+    status_judged = status_cpu if isinstance(status_cpu, int | float) else j["cached_status_s"]
+    status_cpu_text = f", {status_cpu:.2f} s CPU" if isinstance(status_cpu, int | float) else ""
     return [
         Row(
             area,
@@ -218,20 +255,21 @@ def rows_verify(j: Mapping[str, Any]) -> list[Row]:
             ),
             f"{j['verify_s']:.2f} s wall, {j['verify_cpu_s']:.2f} s CPU "
             f"({j['verify_us_per_entry']:.1f} us/entry wall)",
-            "<= 15 s per 100k entries and <= 1.5x the bare Ed25519 floor (both on CPU time: "
-            "wall time includes other processes)",
+            f"<= 15 s per 100k entries and <= {ratio_goal:g}x the bare Ed25519 floor (both on "
+            "CPU time: wall time includes other processes)",
             f"bare Ed25519 verification of as many signatures: {j['ed25519_floor_s']:.2f} s wall, "
             f"{j['ed25519_floor_cpu_s']:.2f} s CPU (verify/floor CPU {ratio:.2f}x){records}",
-            _verdict(projected <= 15 and ratio <= 1.5),
+            _verdict(projected <= 15 and ratio <= ratio_goal),
         ),
         Row(
             area,
             f"status of a {n:,}-entry workspace with nothing new (verified-prefix cache)",
-            f"{j['cached_status_s']:.2f} s (verification alone {j['cached_verify_s']:.2f} s)",
-            "< 1 s per 100k entries",
+            f"{j['cached_status_s']:.2f} s wall{status_cpu_text} (verification alone "
+            f"{j['cached_verify_s']:.2f} s)",
+            "< 1 s per 100k entries (on CPU time)",
             f"full verification in the same run {j['verify_s']:.2f} s: "
             f"{j['verify_s'] / j['cached_verify_s']:.0f}x",
-            _verdict(j["cached_status_s"] * scale < 1),
+            _verdict(status_judged * scale < 1),
         ),
         Row(
             area,
@@ -425,7 +463,7 @@ def rows_inspect(j: Mapping[str, Any]) -> list[Row]:
 
 
 def rows_faces(j: Mapping[str, Any]) -> list[Row]:
-    """bench_faces: the likeness check's face pass (dlib), real photos of the face corpus."""
+    """bench_faces: the likeness check's face pass, real photos of the face corpus."""
     area = f"Likeness: faces ({j['images']} real one-face photos)"
     return [
         Row(
@@ -435,8 +473,9 @@ def rows_faces(j: Mapping[str, Any]) -> list[Row]:
             "<= 150 ms",
             f"a face 5% of a full-length frame's height: portrait {j['small_face_portrait_ms']:.0f}"
             f" ms, landscape {j['small_face_landscape_ms']:.0f} ms (enlarged pass); an image "
-            f"with no face {j['no_face_ms']:.0f} ms; models load once per worker thread "
-            f"{j['model_load_ms']:.0f} ms",
+            f"with no face {j['no_face_ms']:.0f} ms; models load {j['model_load_ms']:.0f} ms "
+            "(dlib's detector and landmarks once per worker thread, the descriptor network "
+            "once per process)",
             _verdict(j["median_ms"] <= 150 and bool(j["small_face_found"])),
         ),
         Row(

@@ -412,8 +412,10 @@ def test_a_conflict_copy_in_logs_is_reported(
 ) -> None:
     team.decide(team.ava, LOOK1, "reject", reasons=["quality"])
     log = log_of(team.root, "ava@example.com")
-    shutil.copy(log, log.with_name(log.name + ".conflict"))
-    assert "not_a_log" in kinds(verify_json(team.root, capsys))
+    shutil.copy(log, log.with_name(log.name + ".conflict"))  # a copy of the log: merged, named
+    (log.parent / "notes.txt").write_text("not a log")  # anything else: named, not counted
+    found = kinds(verify_json(team.root, capsys))
+    assert {"sync_conflict", "not_a_log"} <= found
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -165,21 +165,36 @@ def test_an_unreadable_roster_tail_blocks_everything_until_set_aside(
 @pytest.mark.parametrize(
     "conflicted",
     [
-        "{stem} (Kim's conflicted copy 2026-12-07).dlog",
-        "{stem}.sync-conflict-20261207-101500-KIMLAPT.dlog",
+        "{stem} (Kim's conflicted copy 2026-12-07).dlog",  # Dropbox
+        "{stem}.sync-conflict-20261207-101500-KIMLAPT.dlog",  # Syncthing
+        "{stem} (1).dlog",  # Google Drive, a second download
+        "{stem}-KIMS-LAPTOP.dlog",  # OneDrive: the device's name
+        "{stem}.dlog.sync-conflict-20261201-ABC.dlog",  # a conflict copy of the whole name
+        "sub/{stem}.dlog",  # a folder synced into logs/
+        "{stem}.DLOG",  # another case (a case-insensitive disk's copy)
+        "{stem}.dlog (1)",  # a copy named after the whole file name
+        "{stem}.dlog~",  # an editor's or a sync tool's backup
     ],
 )
 def test_a_longer_sync_conflict_copy_counts(studio: Studio, bea: Laptop, conflicted: str) -> None:
     root = studio.root
     log = her_reject(studio)
-    copy = log.with_name(conflicted.format(stem=log.stem))
+    copy = log.parent / conflicted.format(stem=log.stem)
+    copy.parent.mkdir(exist_ok=True)
     shutil.copy(log, copy)  # the sync tool kept her whole log beside the original...
     cut_last_line(log)  # ...and the original lost her reject
     for laptop in (*studio.laptops, bea):
         assert laptop.state(root, LOOK1) == "rejected", laptop.name
     doc = bea.verify(root)
     assert "sync_conflict" in kinds(doc)
-    assert copy.name in messages(doc)
+    [said] = [p for p in doc["problems"] if p["kind"] == "sync_conflict"]
+    assert said["file"] == copy.relative_to(root).as_posix()
+    assert log.name in said["message"]  # named beside the log it copies
+    # status says so too (a line on stderr; its JSON carries the problem as verify does).
+    status = bea.run("status", root, "--json")
+    assert said["file"] in status.err and "merged" in status.err
+    problems = status.json()["verification"]["problems"]
+    assert [p["file"] for p in problems if p["kind"] == "sync_conflict"] == [said["file"]]
 
 
 def _head(log: Path) -> str:

@@ -31,7 +31,7 @@ from twinreview.core.rosterviews import write_views
 from twinreview.core.rosterwrite import RosterWriter
 from twinreview.core.signedcopy import SignedCopies
 from twinreview.core.sshsig import SigningKey
-from twinreview.core.verify import verify_workspace
+from twinreview.core.verify import ROLLED_BACK, verify_workspace
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -220,10 +220,12 @@ def test_any_truncation_is_reported_by_the_device_that_signed_the_lost_end(
         n = len(lines)
         signer = _signer_of(lines[-1])
         k = keep % n
+        kept = k  # the entries the workspace still holds
         if cut == "at_line_end":
             data = b"".join(lines[:k])  # keeps 0..n-1 whole lines
         elif cut == "without_final_newline":
             data = b"".join(lines[: k + 1])[:-1]  # up to the whole file less its final newline
+            kept = k + 1  # a whole signed entry that lacks only its newline still counts
         else:
             line = lines[k]
             data = b"".join(lines[:k]) + line[: inside % (len(line) - 1) + 1]  # never whole
@@ -233,6 +235,12 @@ def test_any_truncation_is_reported_by_the_device_that_signed_the_lost_end(
         own = SignedCopies(copies[signer].folder, root).heads()
         report = verify_workspace(root, own=own)
         assert not report.ok, (cut, path.name, k)
+        if kept < n:
+            # Fewer entries than it signed: the device says so from its own copy, and can put
+            # them back (no other check sees this without a record of what was there).
+            lost = [p for p in report.problems if p.kind == ROLLED_BACK]
+            assert lost, (cut, path.name, k, [p.kind for p in report.problems])
+            assert all(p.restorable for p in lost)
 
 
 def _signer_of(line: bytes) -> str:

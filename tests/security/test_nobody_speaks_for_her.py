@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import json
 from pathlib import Path
 
 import pytest
 
 from decision_helpers import build_workspace
 from laptops import ADA, AVA, CONSENT_TERMS, Laptop, Studio, kinds, messages
-from twinreview.services.decisions import DecisionError
+from twinreview.services.decisions import DecisionError, DecisionService
 
 # Faces are not under test here (tests/test_faces*.py are about them).
 pytestmark = pytest.mark.usefixtures("no_faces")
@@ -181,3 +182,110 @@ def test_the_owners_reset_is_shown_to_everyone_and_her_rejects_stand(
     new.decide(root, LOOK2, "approve")
     for laptop in (*studio.laptops, new):
         assert laptop.state(root, LOOK2) == "rejected", laptop.name
+
+
+def _agent_as_her(studio: Studio, tmp_path: Path, name: str) -> Laptop:
+    """A laptop whose key claims to be Ava, as an agent."""
+    laptop = Laptop(tmp_path / "laptops", name)
+    laptop.ok("keys", "init", "--principal", AVA, "--name", "Ava", "--role", "agent")
+    laptop.ok("trust", studio.root, "--fingerprint", studio.owner.fingerprint)
+    return laptop
+
+
+def test_an_admin_cannot_bring_her_back_as_an_agent_with_a_key_the_admin_holds(
+    studio: Studio, tmp_path: Path
+) -> None:
+    root, fake = studio.root, _agent_as_her(studio, tmp_path, "ada-as-ava-agent")
+    studio.ava.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    studio.kim.decide(root, LOOK2, "approve")
+    studio.ada.ok("roster", "remove", root, AVA)
+    # Once a model, always her principal: no role brings her back without the owner's reset.
+    as_agent = ["--principal", AVA, "--role", "agent", "--model", "ava"]
+    refused = studio.ada.run("roster", "add", root, *as_agent, "--key", fake.key_line)
+    assert refused.code == 1
+    assert "only the owner" in refused.err
+    fields = {**_person_fields(AVA, fake), "role": "agent"}
+    studio.ada.forge_roster(root, "add_person", fields)
+    with contextlib.suppress(DecisionError):  # refused: the roster does not let this key sign
+        fake.decide(root, LOOK2, "approve")
+    for laptop in (*studio.laptops, fake):
+        # Held back: by her reject, or by the refused roster entry (which blocks until removed).
+        status = laptop.status(root, LOOK2)
+        assert status["state"] in ("rejected", "blocked"), laptop.name
+        assert all(a["log"] != fake.fingerprint for a in status["approvals"]), laptop.name
+        assert any(r["principal"] == AVA for r in status["rejections"]) or (
+            status["blocked_by"] == "verification"
+        )
+    doc = studio.kim.verify(root)
+    assert "roster" in kinds(doc)
+    assert "only the owner" in messages(doc)
+
+
+def test_a_removed_models_rejects_keep_counting(studio: Studio) -> None:
+    root = studio.root
+    studio.ava.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    studio.kim.decide(root, LOOK2, "approve")
+    studio.ada.ok("roster", "remove", root, AVA)
+    for laptop in studio.laptops:
+        assert laptop.state(root, LOOK2) == "rejected", laptop.name
+
+
+def test_the_owner_may_bring_her_back_as_an_agent_by_a_reset_and_her_rejects_stand(
+    studio: Studio, tmp_path: Path
+) -> None:
+    root, new = studio.root, _agent_as_her(studio, tmp_path, "ava-agent")
+    studio.ava.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    studio.kim.decide(root, LOOK2, "approve")
+    studio.owner.ok("roster", "remove", root, AVA)
+    sneaky = studio.owner.run(
+        "roster", "add", root, "--principal", AVA, "--role", "agent", "--model", "ava",
+        "--key", new.key_line,
+    )  # fmt: skip
+    assert sneaky.code == 1
+    assert "roster reset" in sneaky.err
+    reset = ("roster", "reset", root, AVA, "--key", new.key_line, "--role", "agent")
+    studio.owner.ok(*reset, "--model", "ava")
+    doc = studio.kim.verify(root)
+    assert "model_reset" in kinds(doc)
+    assert new.fingerprint in messages(doc)
+    # As an agent with her new key she approves what she rejected as the model: the veto stands.
+    new.decide(root, LOOK2, "approve")
+    for laptop in (*studio.laptops, new):
+        assert laptop.state(root, LOOK2) == "rejected", laptop.name
+
+
+def test_a_reset_revokes_her_old_key(
+    studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, old = studio.root, studio.ava
+    old.decide(root, LOOK1, "reject", reasons=["likeness_wrong"])  # before the reset: it stands
+    studio.kim.decide(root, LOOK2, "approve")
+    new = Laptop(tmp_path / "laptops", "ava-new")
+    new.ok("keys", "init", "--principal", AVA, "--name", "Ava", "--role", "model")
+    new.ok("trust", root, "--fingerprint", studio.owner.fingerprint)
+    studio.owner.ok("roster", "reset", root, AVA, "--key", new.key_line)
+    new.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
+    new.decide(root, LOOK2, "reject", reasons=["likeness_wrong"])
+    # Her lost laptop, in other hands, after the reset: its key no longer speaks for her.
+    refused = old.run("consent", root, "--model", "ava", *WIDER_TERMS)
+    assert refused.code == 1
+    # A hostile copy of the app signs anyway (no check of its own before signing); it has seen
+    # her new reject, so its approval would be her latest word.
+    monkeypatch.setattr(DecisionService, "_check_roster", staticmethod(lambda *a: "model"))
+    old.decide(root, LOOK2, "approve")
+    for laptop in (*studio.laptops, new):
+        # Not hers: it does not count, and a revoked key signing at all holds back her images
+        # until someone looks (as for any revoked key).
+        status = laptop.status(root, LOOK2)
+        assert status["state"] in ("rejected", "blocked"), laptop.name
+        assert all(a["log"] != old.fingerprint for a in status["approvals"]), laptop.name
+        assert "revoked_key" in " ".join(status["problems"]), laptop.name
+    doc = studio.kim.verify(root)
+    assert "revoked_key" in kinds(doc)
+    assert old.fingerprint in messages(doc)
+    # What the old key signed before the reset still counts: only its later entry is refused.
+    revoked = [e for e in doc["entries"] if e["state"] == "revoked_key"]
+    assert [e["seq"] for e in revoked] == [2]
+    shown = studio.kim.ok("roster", "show", root, "--json").json()
+    her = next(p for p in shown["people"] if p["principal"] == AVA)
+    assert old.fingerprint not in json.dumps(her)

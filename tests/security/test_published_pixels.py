@@ -25,7 +25,9 @@ from tools.c2pa_pki import Pki, make_pki
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
 from twinreview.core.signoff import LABEL
+from twinreview.core.xmpwrite import main_packet, put_main_packet
 from twinreview.services.export import export_workspace
+from twinreview.services.publish import METADATA
 
 LOOK = "assets/ava/look.jpg"
 VETOED = "assets/ava/vetoed.jpg"
@@ -75,8 +77,14 @@ def _target(scene: dict[str, Any], name: str) -> bytes:
     return _painted(scene["published"].read_bytes())
 
 
-def _forge(data: bytes, signoff: dict[str, Any], pki: Pki, ingredient: str) -> bytes:
-    """Sign ``data`` with the copied sign-off, straight through c2pa-python's Builder."""
+def _forge(
+    data: bytes,
+    signoff: dict[str, Any],
+    pki: Pki,
+    ingredient: str,
+    metadata: dict[str, Any] | None = None,
+) -> bytes:
+    """Sign ``data`` with the copied sign-off (and metadata assertion), through c2pa-python."""
     manifest = {
         "claim_generator_info": [{"name": "twinreview", "version": "0.1.0"}],
         "assertions": [
@@ -85,6 +93,7 @@ def _forge(data: bytes, signoff: dict[str, Any], pki: Pki, ingredient: str) -> b
                 "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": TAM}]},
             },
             {"label": LABEL, "data": signoff},
+            *([{"label": METADATA, "data": metadata}] if metadata is not None else []),
         ],
     }
     signer = make_signer("es256", pki.chain_pem, pki.key_pem)
@@ -193,9 +202,14 @@ def test_a_labelled_copy_painted_over_and_re_signed_fails_against_the_workspace(
     store = json.loads(read_store(source.read_bytes(), "image/jpeg", signing_context()))
     active = store["manifests"][store["active_manifest"]]
     signoff = next(a["data"] for a in active["assertions"] if a["label"] == LABEL)
+    metadata = next(a["data"] for a in active["assertions"] if a["label"] == METADATA)
     assert signoff["label_box"] is not None
+    # The insider keeps the person fields and their binding: only the pixels are at stake.
+    painted = put_main_packet(
+        _painted(source.read_bytes()), "jpeg", main_packet(source.read_bytes(), "jpeg") or b""
+    )
     forged = tmp_path / "painted-labelled.jpg"
-    forged.write_bytes(_forge(_painted(source.read_bytes()), signoff, pw.pki, "reviewed"))
+    forged.write_bytes(_forge(painted, signoff, pw.pki, "reviewed", metadata))
     capsys.readouterr()
     code = main(
         [

@@ -8,6 +8,7 @@ laptop's own folders and keyring (:mod:`laptops`); jobs run synchronously.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,26 @@ def test_a_reset_of_her_key_is_shown_to_everyone(
         assert "Ava&#x27;s key was reset by the owner" in text or "Ava's key was reset" in text
         assert new.fingerprint in text
         window.grab().save("/tmp/twinreview-reset-banner.png")
+
+
+def test_a_sync_copy_of_a_log_is_shown_and_merged(
+    qtbot: Any, studio: Studio, tmp_path: Path
+) -> None:
+    root = studio.root
+    studio.kim.decide(root, LOOK1, "approve")
+    studio.ava.decide(root, LOOK1, "reject", reasons=["likeness_wrong"])
+    (log,) = (root / "logs").glob("ava@example.com--*.dlog")
+    copy = root / "logs" / "Ava laptop" / f"{log.stem} (1).DLOG"
+    copy.parent.mkdir()
+    shutil.copy(log, copy)
+    log.write_bytes(b"".join(log.read_bytes().splitlines(keepends=True)[:-1]))
+    with app_on(qtbot, studio.kim, root, tmp_path) as window:
+        notices = window.log_notices
+        assert notices.isVisible() and not notices.restore_button.isVisible()
+        text = notices.label.text()
+        assert "Sync copy." in text and "Ava laptop" in text and "merged" in text
+        assert window.session.item(LOOK1).state is State.REJECTED
+        window.grab().save("/tmp/twinreview-sync-copy-banner.png")
 
 
 def test_an_open_window_judges_by_the_policy_the_owner_signs_later(

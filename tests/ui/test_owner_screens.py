@@ -457,6 +457,46 @@ def test_check_a_published_file_in_the_app(qtbot: Any, tmp_path: Path, devices: 
     assert "Not confirmed" in dialog.result_text()
     assert not _TECHNICAL.search(dialog.result_text())
 
+    # A sign-off signed with the brand's key that names only Ava's approval of an image Sam
+    # never approved: not cleared in the export, said in words.
+    import hashlib
+
+    from publish_helpers import PENDING, decision_ref, forge, manifest_assertion
+    from twinreview.core.imagedigest import image_digest
+    from twinreview.core.signoff import LABEL
+    from twinreview.core.xmpwrite import main_packet, put_main_packet
+    from twinreview.services.publish import METADATA
+
+    genuine = good.read_bytes()
+    pending = (pw.root / PENDING).read_bytes()
+    signoff = manifest_assertion(genuine, LABEL)
+    signoff.update(
+        asset=PENDING,
+        asset_sha256=hashlib.sha256(pending).hexdigest(),
+        image_digest=image_digest(pending),
+        sidecar_sha256=None,
+        decisions=[decision_ref(pw, PENDING, "model")],
+    )
+    forged = tmp_path / "pending.jpg"
+    forged.write_bytes(
+        forge(
+            put_main_packet(pending, "jpeg", main_packet(genuine, "jpeg") or b""),
+            [
+                {"label": LABEL, "data": signoff},
+                {"label": METADATA, "data": manifest_assertion(genuine, METADATA)},
+            ],
+            pw.pki,
+        )
+    )
+    dialog.set_files([forged])
+    dialog.check_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=60_000)
+    text = dialog.result_text()
+    assert "Not confirmed" in text and "not cleared in the export" in text, text
+    assert "the model's consent requires an approval by the agent, and none stands" in text
+    assert not _TECHNICAL.search(text), text
+    _shot(dialog, "check-published-not-cleared.png")
+
 
 def test_check_a_published_file_compares_a_labelled_copy_with_the_open_workspace(
     qtbot: Any, tmp_path: Path, devices: Any, monkeypatch: pytest.MonkeyPatch

@@ -111,6 +111,8 @@ def test_the_published_view_lists_every_file_out_of_consent_first(
     assert "Bea withdrew her consent on" in reasons
     assert "Cleo no longer allows the use 'social'" in reasons
     assert "Eli's key was reset by the owner" in reasons
+    assert "Cleo (model) turned the approval into a reject" in reasons
+    assert "(not the right person)" in reasons and "likeness_wrong" not in reasons
     dialog.table.selectRow(0)
     assert "Out of consent" in dialog.detail.text()
     _shot(dialog, "published-view.png")
@@ -137,6 +139,11 @@ def test_simple_mode_shows_where_her_images_went(qtbot: Any, tmp_path: Path, sce
     assert body.index("Not covered by your consent any more") < body.index(
         "Covered by your consent"
     )
-    assert "Cleo no longer allows the use &#x27;social&#x27;" in body
+    # Said to her, in words: "You", never her name and role, a reason code or an e-mail address.
+    assert "You no longer allow the use &#x27;social&#x27;" in body
+    assert "You turned the approval into a reject on" in body
+    assert "(not the right person)" in body
+    assert "Cleo" not in body and "likeness_wrong" not in body
+    assert "@" not in body and "published on 1 March 2026 by Owner" in body
     _shot(dialog, "where-your-images-went.png")
     _shot(window, "simple-with-where-went.png")

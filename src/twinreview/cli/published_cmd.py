@@ -80,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             f"incomplete. Details: twinreview verify {args.workspace}",
             file=sys.stderr,
         )
+    for notice in report.notices:
+        say(f"twinreview: note: {escape_field(notice)}", file=sys.stderr)
     if args.json:
         json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")

@@ -34,6 +34,7 @@ from twinreview.core.roster import ROLES, Person
 from twinreview.core.rosterviews import policy_tables
 from twinreview.core.workspace import Workspace
 from twinreview.services.consent import NO_PURPOSE, ConsentForm, split_list
+from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
 from twinreview.services.roster_admin import NoSigningKey, RosterAdminError, RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -169,6 +170,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rz.add_argument("--key", required=True, metavar='"ssh-ed25519 AAAA..."', help="her new key")
     rz.add_argument("--model", action="append", default=[], metavar="ID", help="model id")
     rz.add_argument("--name", metavar="NAME", help="her display name (when adding her back)")
+    rz.add_argument(
+        "--role",
+        choices=ROLES,
+        default="model",
+        help="bring a removed model back in this role (her principal still speaks for her, so "
+        "only by a reset; default: model)",
+    )
     rz.set_defaults(func=_runner(_do_reset))
 
     ad = rs.add_parser("admin", help="appoint (or with --off dismiss) an admin (owner only)")
@@ -396,7 +404,9 @@ def _do_show(service: RosterService, ws: Workspace, args: argparse.Namespace) ->
             say(f"    {purpose}{extra}")
     for reset in data["resets"]:
         say(f"  reset: {reset['message']}")
-    _show_policy(data, policy_tables(ws.file_config))
+    # What signing the file would sign: the anchors' certificates pinned as the signed policy
+    # holds them, so a signed trust anchor is no difference and a swapped certificate is one.
+    _show_policy(data, pin_trust_anchors(ws.root, policy_tables(ws.file_config)))
     for r in data["pending"]:
         say(
             f"  pending: {r['principal']} ({r['role']}, {', '.join(r['models'])}) "
@@ -458,11 +468,16 @@ def _do_reset(service: RosterService, ws: Workspace, args: argparse.Namespace) -
             "key you were given"
         )
     key = line.key
-    roster = service.reset_model(ws.root, args.principal, key, models=args.model, name=args.name)
+    roster = service.reset_model(
+        ws.root, args.principal, key, models=args.model, name=args.name, role=args.role
+    )
     state = roster.current
     assert state is not None
     say(state.resets[-1].sentence())
-    say("everyone is shown this; she signs her consent again with the new key")
+    if args.role == "model":
+        say("everyone is shown this; she signs her consent again with the new key")
+    else:
+        say(f"everyone is shown this; she is back as {args.role}, and her rejects still stand")
     return EXIT_OK
 
 

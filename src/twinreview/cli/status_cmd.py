@@ -20,6 +20,7 @@ from twinreview.cli.main import EXIT_OK
 from twinreview.cli.text import escape_field, say
 from twinreview.core.policy import State
 from twinreview.core.reasons import reasons_text
+from twinreview.core.verify import SYNC_CONFLICT
 from twinreview.core.workspace import Workspace
 from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
@@ -56,6 +57,15 @@ def run(args: argparse.Namespace) -> int:
         say(
             f"twinreview: {len(report.problems)} problem(s) in the decision logs; the assets they "
             f"touch are blocked. Details: twinreview verify {args.workspace}",
+            file=sys.stderr,
+        )
+    copies = [p for p in report.problems if p.kind == SYNC_CONFLICT]
+    if copies:
+        # Merged, so nothing is lost; said so that someone keeps one copy of each log.
+        files = ", ".join(p.file for p in copies)
+        say(
+            f"twinreview: a file sync left {len(copies)} copy(ies) of logs ({files}); they are "
+            f"merged. Details: twinreview verify {args.workspace}",
             file=sys.stderr,
         )
     if args.json:

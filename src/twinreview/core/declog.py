@@ -120,8 +120,14 @@ def format_ts(when: datetime) -> str:
 
 def log_filename(principal: str, key: SshPublicKey) -> str:
     """``<principal>--<fp16>.dlog`` with unsafe principal characters replaced by ``_``."""
+    return log_filename_of(principal, key.fingerprint)
+
+
+def log_filename_of(principal: str, fingerprint: str) -> str:
+    """:func:`log_filename` from the key's fingerprint (``SHA256:...``) alone."""
     safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", principal).lstrip(".") or "_"
-    return f"{safe}--{key.fp16}{LOG_SUFFIX}"
+    fp16 = fingerprint.removeprefix("SHA256:").replace("+", "-").replace("/", "_")[:16]
+    return f"{safe}--{fp16}{LOG_SUFFIX}"
 
 
 def line_hash(line: bytes) -> str:

@@ -13,8 +13,9 @@ The index is multi-index hashing on packed bits, vectorised with numpy (no per-p
 - every ORB descriptor (256 bits) is cut into :data:`N_CHUNKS` 16-bit chunks; two descriptors
   closer than :data:`N_CHUNKS` bits share at least one chunk exactly, and a pair of the same
   corner in two versions of one photo (20-50 bits apart) shares one with good odds;
-- per chunk position the indexed chunks are sorted once; each query chunk is looked up with a
-  binary search, every collision is checked on the whole descriptor (within :data:`MAX_DISTANCE`
+- per chunk position the indexed chunks are sorted once, with where each of the 65,536 values
+  starts among them (a table, so a query chunk is looked up by indexing, not searching); every
+  collision is checked on the whole descriptor (within :data:`MAX_DISTANCE`
   bits), and each query descriptor votes once for every indexed image it has such a neighbour in;
 - chunks shared by too many descriptors (flat, repetitive texture: :data:`MAX_BUCKET`) are
   skipped, which bounds the work per query whatever the index holds.
@@ -137,7 +138,8 @@ class FeatureIndex:
 
     descriptors: U8Array
     owner: IntArray
-    sorted_keys: tuple[npt.NDArray[np.uint16], ...]
+    bounds: tuple[npt.NDArray[np.int32], ...]
+    """Per chunk position: where each chunk value's run starts in ``order`` (65,537 entries)."""
     order: tuple[IntArray, ...]
     images: int
 
@@ -146,12 +148,13 @@ class FeatureIndex:
         """Index the descriptors of each image (``arrays[i]``: image ``i``'s, shape (n, 32))."""
         desc, owner = _concat(arrays)
         words = _words(desc)
-        orders, keys = [], []
+        orders, bounds = [], []
         for k in range(N_CHUNKS):
             order = np.argsort(words[:, k], kind="stable").astype(np.intp)
             orders.append(order)
-            keys.append(words[order, k])
-        return cls(desc, owner, tuple(keys), tuple(orders), len(arrays))
+            counts = np.bincount(words[:, k], minlength=1 << 16)
+            bounds.append(np.concatenate(([0], np.cumsum(counts))).astype(np.int32))
+        return cls(desc, owner, tuple(bounds), tuple(orders), len(arrays))
 
     def votes(
         self,
@@ -216,10 +219,9 @@ class FeatureIndex:
         """(query descriptor, indexed descriptor, bits) of the neighbours of a block of queries."""
         q_parts, r_parts = [], []
         for k in range(N_CHUNKS):
-            keys = self.sorted_keys[k]
-            lo = np.searchsorted(keys, qwords[start:stop, k], side="left")
-            hi = np.searchsorted(keys, qwords[start:stop, k], side="right")
-            n = hi - lo
+            value = qwords[start:stop, k].astype(np.intp)
+            lo = self.bounds[k][value].astype(np.intp)
+            n = self.bounds[k][value + 1] - lo
             n[n > max_bucket] = 0
             total = int(n.sum())
             if total == 0:

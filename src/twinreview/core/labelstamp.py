@@ -74,10 +74,9 @@ def stamp_label(data: bytes, fmt: str, label: Image.Image) -> tuple[bytes, Box]:
         raise LabelStampError(f"the image cannot be decoded ({one_line(exc)})") from None
     # Stamp in the orientation the image is shown in; the EXIF orientation is dropped with it.
     oriented = ImageOps.exif_transpose(image)
-    width = max(1, round(oriented.width * WIDTH_FRACTION))
+    width, margin, tallest = stamp_geometry(oriented.width, oriented.height)
     height = max(1, round(label.height * width / label.width))
-    margin = round(oriented.width * MARGIN_FRACTION)
-    if width < 24 or height + margin > oriented.height // 2:
+    if width < 24 or height > tallest:
         raise LabelStampError("the image is too small to carry a readable label")
     mark = label.resize((width, height), Image.Resampling.LANCZOS)
     mode = oriented.mode
@@ -103,6 +102,48 @@ def stamp_label(data: bytes, fmt: str, label: Image.Image) -> tuple[bytes, Box]:
     buf = io.BytesIO()
     result.save(buf, pil_format, **kwargs)
     return buf.getvalue(), box
+
+
+def stamp_geometry(width: int, height: int) -> tuple[int, int, int]:
+    """Where :func:`stamp_label` puts a label on an image of ``width`` x ``height`` (as shown).
+
+    Returns:
+        The label's width, the margin from the right and bottom edges, and the tallest label
+        it stamps (a taller one makes it refuse the image).
+    """
+    w = max(1, round(width * WIDTH_FRACTION))
+    margin = round(width * MARGIN_FRACTION)
+    return w, margin, height // 2 - margin
+
+
+def box_problem(size: tuple[int, int], box: Box) -> str | None:
+    """Why ``box`` is not a box :func:`stamp_label` can produce on an image of ``size``.
+
+    A label box leaves its pixels out of every comparison, so only the one place and size the
+    stamp uses is accepted: its width, flush with the bottom-right margin, no taller than it
+    allows. None when the box is one of those.
+    """
+    width, height = size
+    w, margin, tallest = stamp_geometry(width, height)
+    x, y, bw, bh = box
+    if bw == w and x == width - w - margin and y + bh == height - margin and 0 < bh <= tallest:
+        return None
+    return (
+        f"its sign-off's label box (x {x}, y {y}, {bw}x{bh} pixels) is not one publishing "
+        f"stamps: on this {width}x{height} image publishing stamps a label {w} pixels wide, "
+        f"at most {tallest} tall, {margin} pixels from the bottom-right corner"
+    )
+
+
+def shown_size(data: bytes) -> tuple[int, int] | None:
+    """The image's width and height as shown (its EXIF orientation applied), without decoding."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+            orientation = im.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - any decoder failure means "no size"
+        return None
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 # Comparing a labelled copy with the approved file: re-encoding (JPEG, lossy WebP) moves pixels a

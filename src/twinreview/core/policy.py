@@ -493,6 +493,12 @@ def evaluate(
             ignored.append((d, "the sidecar (its intended use) changed since this decision"))
             continue
         role = eligible.get(d.principal)
+        if d.decision == REJECT and d.role == "model":
+            # Her veto stands whatever the roster says of her principal since (removed, back as
+            # an agent by the owner's reset): a reject can only hold an image back, never clear
+            # it, and the caller passes only decisions the roster let her sign when she did.
+            current.append(d)
+            continue
         if role is None:
             ignored.append((d, "the roster does not allow this principal to decide for this model"))
             continue

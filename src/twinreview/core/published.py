@@ -37,6 +37,7 @@ from typing import Any
 from twinreview.core.consent import norm_use, parse_expiry
 from twinreview.core.errors import as_utc, iso_utc
 from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
+from twinreview.core.reasons import reasons_text
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import Consent
 
@@ -196,12 +197,17 @@ class Judgement:
         state: in consent, take down by a date, or out of consent.
         reasons: Out of consent: one sentence per reason; take down by: why the date.
         take_down_by: The last day it may stay out (her end date), when one is known.
+        reasons_to_model: The same reasons told to the model herself ("You withdrew your
+            consent ..."), for her own screens.
+        publisher_name: The publisher's display name on the roster ("" when not known).
     """
 
     record: PublishedRecord
     state: PublishedState
     reasons: tuple[str, ...] = ()
     take_down_by: dt.date | None = None
+    reasons_to_model: tuple[str, ...] = ()
+    publisher_name: str = ""
 
     @property
     def out(self) -> bool:
@@ -222,9 +228,38 @@ class Judgement:
             **self.record.to_json(),
             "state": self.state.value,
             "reasons": list(self.reasons),
+            "reasons_to_model": list(self.reasons_to_model),
+            "published_by_name": self.publisher_name,
             "take_down_by": self.take_down_by.isoformat() if self.take_down_by else None,
             "summary": self.summary(),
         }
+
+
+@dataclass(frozen=True)
+class _Voice:
+    """How a reason speaks of the model: by name, or to her ("you")."""
+
+    name: str
+    you: bool = False
+
+    @property
+    def subject(self) -> str:
+        return "You" if self.you else self.name
+
+    @property
+    def possessive(self) -> str:
+        return "Your" if self.you else f"{self.name}'s"
+
+    @property
+    def her(self) -> str:
+        return "your" if self.you else "her"
+
+    @property
+    def she(self) -> str:
+        return "you" if self.you else "she"
+
+    def verb(self, third: str, second: str) -> str:
+        return second if self.you else third
 
 
 def judge(
@@ -247,6 +282,35 @@ def judge(
         names: Display names of the approvers by principal, for the sentences.
     """
     name = model_name or record.person or record.model
+    people = names or {}
+    reasons, until = _reasons(record, roster, decisions, at, _Voice(name), people)
+    to_her, _ = _reasons(record, roster, decisions, at, _Voice(name, you=True), people)
+    publisher = people.get(record.publisher, "")
+    if reasons:
+        return Judgement(
+            record, PublishedState.OUT_OF_CONSENT, tuple(reasons), until, tuple(to_her), publisher
+        )
+    if until is not None and until - as_utc(at).date() < dt.timedelta(days=WARN_DAYS):
+        return Judgement(
+            record,
+            PublishedState.TAKE_DOWN_BY,
+            (f"{name}'s consent ends on {until}.",),
+            until,
+            (f"Your consent ends on {until}.",),
+            publisher,
+        )
+    return Judgement(record, PublishedState.IN_CONSENT, (), until, (), publisher)
+
+
+def _reasons(
+    record: PublishedRecord,
+    roster: SignedRoster,
+    decisions: Iterable[Decision],
+    at: dt.datetime,
+    voice: _Voice,
+    names: Mapping[str, str],
+) -> tuple[list[str], dt.date | None]:
+    """Why the file is out of consent (empty: it is not), and her end date when one is known."""
     reasons: list[str] = []
     until: dt.date | None = None
     state = roster.current
@@ -261,29 +325,20 @@ def judge(
         # needs her consent again, given after the reset (and publishing again).
         first = resets[0]
         reasons.append(
-            f"{name}'s key was reset by the owner on {first.date} (roster entry {first.seq}), "
-            "after it went out: the consent it was published under lapsed."
+            f"{voice.possessive} key was reset by the owner on {first.date} (roster entry "
+            f"{first.seq}), after it went out: the consent it was published under lapsed."
         )
     elif consent is None:
-        reasons.append(_lapsed(record, roster, name))
+        reasons.append(_lapsed(record, roster, voice))
     elif consent.withdrawn:
-        reasons.append(f"{name} withdrew her consent on {_day(consent.ts)}.")
+        reasons.append(f"{voice.subject} withdrew {voice.her} consent on {_day(consent.ts)}.")
     else:
-        reasons.extend(_terms(record, consent, name))
+        reasons.extend(_terms(record, consent, voice))
         until, ended = _end(consent, at)
         if ended:
-            reasons.append(f"{name}'s consent ended on {consent.expires}.")
-    reasons.extend(_approvals(record, decisions, name, names or {}))
-    if reasons:
-        return Judgement(record, PublishedState.OUT_OF_CONSENT, tuple(reasons), until)
-    if until is not None and until - as_utc(at).date() < dt.timedelta(days=WARN_DAYS):
-        return Judgement(
-            record,
-            PublishedState.TAKE_DOWN_BY,
-            (f"{name}'s consent ends on {until}.",),
-            until,
-        )
-    return Judgement(record, PublishedState.IN_CONSENT, (), until)
+            reasons.append(f"{voice.possessive} consent ended on {consent.expires}.")
+    reasons.extend(_approvals(record, decisions, voice, names))
+    return reasons, until
 
 
 def _day(ts: str) -> str:
@@ -300,7 +355,7 @@ def _end(consent: Consent, at: dt.datetime) -> tuple[dt.date | None, bool]:
     return dt.date.fromisoformat(consent.expires or ""), as_utc(at) >= expires
 
 
-def _lapsed(record: PublishedRecord, roster: SignedRoster, name: str) -> str:
+def _lapsed(record: PublishedRecord, roster: SignedRoster, voice: _Voice) -> str:
     """Why her consent no longer counts: the roster entry after which it stopped."""
     for state in roster.states[record.consent_seq + 1 :]:
         if state.consent_for(record.model) is not None:
@@ -310,17 +365,18 @@ def _lapsed(record: PublishedRecord, roster: SignedRoster, name: str) -> str:
         kind = entry.kind if entry is not None else None
         if kind == "remove_person":
             return (
-                f"{name} was removed from the roster on {when}: her consent lapsed "
-                f"(roster entry {state.seq})."
+                f"{voice.subject} {voice.verb('was', 'were')} removed from the roster on "
+                f"{when}: {voice.her} consent lapsed (roster entry {state.seq})."
             )
         return (
-            f"{name}'s entry was reset by the owner on {when}: her consent lapsed until she "
-            f"gives it again (roster entry {state.seq})."
+            f"{voice.possessive} entry was reset by the owner on {when}: {voice.her} consent "
+            f"lapsed until {voice.she} {voice.verb('gives', 'give')} it again (roster entry "
+            f"{state.seq})."
         )
-    return f"{name}'s consent no longer counts on the signed roster."
+    return f"{voice.possessive} consent no longer counts on the signed roster."
 
 
-def _terms(record: PublishedRecord, consent: Consent, name: str) -> list[str]:
+def _terms(record: PublishedRecord, consent: Consent, voice: _Voice) -> list[str]:
     if consent.entry_hash == record.consent_hash or not record.uses_known:
         return []
     out: list[str] = []
@@ -329,17 +385,21 @@ def _terms(record: PublishedRecord, consent: Consent, name: str) -> list[str]:
             if norm_use(use) not in consent.uses:
                 allowed = ", ".join(consent.uses) or "no use"
                 out.append(
-                    f"{name} no longer allows the use {use!r} it was published for (she now "
-                    f"allows {allowed}, since {_day(consent.ts)})."
+                    f"{voice.subject} no longer {voice.verb('allows', 'allow')} the use {use!r} "
+                    f"it was published for ({voice.she} now {voice.verb('allows', 'allow')} "
+                    f"{allowed}, since {_day(consent.ts)})."
                 )
     for category in record.categories:
         if norm_use(category) in consent.exclude:
-            out.append(f"{name} now excludes {category!r}, which it shows.")
+            out.append(
+                f"{voice.subject} now {voice.verb('excludes', 'exclude')} {category!r}, which "
+                "it shows."
+            )
     return out
 
 
 def _approvals(
-    record: PublishedRecord, decisions: Iterable[Decision], model: str, names: Mapping[str, str]
+    record: PublishedRecord, decisions: Iterable[Decision], voice: _Voice, names: Mapping[str, str]
 ) -> list[str]:
     about = [d for d in decisions if d.asset == record.asset]
     out: list[str] = []
@@ -352,14 +412,16 @@ def _approvals(
             last.decision == APPROVE and last.sha256 == record.sha256
         ):
             continue
-        who = model if ref.role == "model" else f"{names.get(ref.principal, ref.principal)}"
-        who += f" ({ref.role})"
+        if ref.role == "model":
+            who = "You" if voice.you else f"{voice.name} (model)"
+        else:
+            who = f"{names.get(ref.principal, ref.principal)} ({ref.role})"
         when = iso_utc(last.ts, "auto")[:10]
         if last.decision == WITHDRAW:
             out.append(f"{who} withdrew the approval on {when}.")
         elif last.decision == APPROVE:
             out.append(f"{who} approved other bytes of it on {when}; this copy is not them.")
         else:
-            reasons = f" ({', '.join(last.reasons)})" if last.reasons else ""
+            reasons = f" ({reasons_text(last.reasons)})" if last.reasons else ""
             out.append(f"{who} turned the approval into a reject on {when}{reasons}.")
     return out

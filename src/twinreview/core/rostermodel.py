@@ -135,12 +135,17 @@ class Consent:
 
 @dataclass(frozen=True)
 class Revocation:
-    """A key revoked at roster ``seq``; entries of its logs past ``after`` do not count."""
+    """A key revoked at roster ``seq``; entries of its logs past ``after`` do not count.
+
+    ``head_only``: the revoking entry named no ``after`` (an owner's reset of a model's key
+    signed without it); then only entries signed under a roster from ``seq`` on do not count.
+    """
 
     fingerprint: str
     principal: str
     seq: int
     after: Mapping[str, int]
+    head_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +240,9 @@ class RosterState:
     resets: tuple[Reset, ...] = ()
     #: Key fingerprint -> the principal the roster gave it to (every key ever given).
     holders: Mapping[str, str] = field(default_factory=dict)
+    #: Principal -> every model id she was ever the model person of (also after removal): such
+    #: a principal speaks for a model, so she comes back, in any role, only by the owner's reset.
+    were_models: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     # -- the interface verification and policy evaluation use --------------------------------
 

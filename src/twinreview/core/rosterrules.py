@@ -114,6 +114,7 @@ def apply_genesis(payload: Mapping[str, Any], signer: SshPublicKey, h: str) -> R
         {},
         model_of=_models_of(owner),
         holders={signer.fingerprint: principal},
+        were_models=_were_models({}, owner),
     )
 
 
@@ -200,15 +201,17 @@ def apply_entry(
         new_keys = _keys([payload.get("new_key")], state)
         keys.update(new_keys)
         changed = replace(old, keys=keys)
-        if old.role == "model" and not own_keys:
-            # A key of hers signs her consent and her decisions: only she adds one, from a device
-            # she has, or the owner resets her key, for everyone to see.
+        was_model = state.were_models.get(principal)
+        if (old.role == "model" or was_model) and not own_keys:
+            # A key of hers signs her consent and her decisions (in any role she has now, her
+            # principal still speaks for her): only she adds one, from a device she has, or the
+            # owner resets her key, for everyone to see.
             if signer_principal != state.owner:
                 raise RosterLogError(
                     "only the model herself adds a key to her entry; only the owner resets her "
                     "key ('twinreview roster reset', which everyone is shown)"
                 )
-            reset_of = old.models or ("",)
+            reset_of = (old.models if old.role == "model" else was_model) or ("",)
         persons[principal] = changed
     elif kind == "revoke_key":
         principal, old = _target(state, payload, signer_principal, "revokes the owner's keys")
@@ -271,6 +274,18 @@ def apply_entry(
             )
         before = state.persons.get(changed.principal) if kind == "add_key" else None
         new_fps = tuple(sorted(set(changed.keys) - set(before.keys if before else ())))
+        if before is not None:
+            # Her old keys stop speaking for her: a lost laptop, in other hands, signs nothing
+            # as her from the reset on. What they signed before still counts (her rejects stand):
+            # up to what the owner's device had verified of their logs ("after"), or, in a
+            # reset that names no such point, what was signed under a roster from before it.
+            cut = payload.get("after")
+            for fp in before.keys:
+                revoked[fp] = Revocation(
+                    fp, changed.principal, seq, _after(cut), head_only=cut is None
+                )
+            changed = replace(changed, keys={f: k for f, k in changed.keys.items() if f in new_fps})
+            persons[changed.principal] = changed
         models = tuple(m for m in reset_of if m)
         resets = (
             *resets,
@@ -291,10 +306,12 @@ def apply_entry(
         raise RosterLogError("nothing to reset: this change gives no model a key she did not sign")
     model_of = dict(state.model_of)
     holders = dict(state.holders)
+    were_models = state.were_models
     if changed is not None:
         model_of.update(_models_of(changed))
         for fp in changed.keys:
             holders.setdefault(fp, changed.principal)
+        were_models = _were_models(were_models, changed)
     return RosterState(
         seq,
         h,
@@ -308,7 +325,19 @@ def apply_entry(
         model_of=model_of,
         resets=resets,
         holders=holders,
+        were_models=were_models,
     )
+
+
+def _were_models(
+    were: Mapping[str, tuple[str, ...]], person: RosterPerson
+) -> Mapping[str, tuple[str, ...]]:
+    """``were`` with the model ids ``person`` is the model person of now added."""
+    if person.role != "model" or not person.models:
+        return were
+    before = were.get(person.principal, ())
+    after = tuple(dict.fromkeys((*before, *person.models)))
+    return were if after == before else {**were, person.principal: after}
 
 
 def _check_accept(state: RosterState, log: str, signer: str) -> None:
@@ -363,11 +392,12 @@ def _models_of(person: RosterPerson) -> dict[str, str]:
 def _re_added(state: RosterState, new: RosterPerson) -> tuple[str, ...]:
     """The model ids a new model person takes over from an earlier one (a reset when any).
 
-    Re-adding a model who was removed, or giving a model id that had its model person to someone
-    new: either way keys she never signed would speak for her.
+    Re-adding a model who was removed (in any role: her principal speaks for her), or giving a
+    model id that had its model person to someone new: either way keys she never signed would
+    speak for her.
     """
     if new.role != "model":
-        return ()
+        return state.were_models.get(new.principal, ())
     taken = tuple(m for m in new.models if m in state.model_of)
     if taken:
         return taken

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -54,6 +53,7 @@ from twinreview.core.declog import (
     LOG_SUFFIX,
     LOGS_DIR,
     StreamedLog,
+    log_filename_of,
     parse_line,
     stream_log,
 )
@@ -143,6 +143,7 @@ __all__ = [
     "entry_asset",
     "entry_ts",
     "find_log_files",
+    "is_log_name",
     "stray_files",
     "verify_logs",
     "verify_workspace",
@@ -244,35 +245,51 @@ class VerifyReport:
 
 
 def find_log_files(root: Path) -> list[Path]:
-    """Every ``*.dlog`` file under ``<root>/logs`` (recursively, sorted, symlinks not followed)."""
+    """Every log file under ``<root>/logs``, sorted, symlinks not followed.
+
+    At any depth, and any name with ``.dlog`` in it (:func:`is_log_name`): a sync tool's copy
+    keeps its entries.
+    """
     logs = root / LOGS_DIR
     if not logs.is_dir():
         return []
-    return sorted(p for p in logs.rglob(f"*{LOG_SUFFIX}") if p.is_file() and not p.is_symlink())
+    return sorted(
+        p for p in logs.rglob("*") if is_log_name(p.name) and p.is_file() and not p.is_symlink()
+    )
 
 
-# A copy a file sync left beside a log it could not merge: Dropbox's "x (Kim's conflicted copy
-# 2026-12-07).dlog", Syncthing's "x.sync-conflict-20261207-101500-DEVICE.dlog".
-_CONFLICT_NAMES = (
-    re.compile(r"^(?P<stem>.+?) \([^()]*conflicted copy[^()]*\)\.dlog$", re.IGNORECASE),
-    re.compile(r"^(?P<stem>.+?)\.sync-conflict-\d{8}-\d{6}(?:-[A-Za-z0-9]+)?\.dlog$"),
-)
+def is_log_name(name: str) -> bool:
+    """True for the name of a log file or of a copy of one: ``.dlog`` in it, in any case.
+
+    ``x.dlog``, ``X.DLOG``, ``x.dlog (1)``, ``x.dlog~``: a copy under any name holds the log's
+    entries, and a veto among them counts. A log's companions are not logs: its lock file
+    (``.x.dlog.lock``), a torn tail set aside (``x.dlog.torn-...``), an export signature
+    (``x.dlog.sig``).
+    """
+    low = name.lower()
+    if low.endswith(LOG_SUFFIX):
+        return True
+    if LOG_SUFFIX not in low or low.endswith((".lock", ".sig")):
+        return False
+    return f"{LOG_SUFFIX}.torn-" not in low
 
 
-def conflict_original(name: str) -> str | None:
-    """The name of the log a sync conflict copy was made of (None: not a conflict copy)."""
-    for pattern in _CONFLICT_NAMES:
-        found = pattern.match(name)
-        if found:
-            return found.group("stem") + LOG_SUFFIX
-    return None
+# The names file syncs give a copy they could not merge (Dropbox's "x (Kim's conflicted copy
+# 2026-12-07).dlog", Syncthing's "x.sync-conflict-20261207-101500-DEVICE.dlog", Google Drive's
+# "x (1).dlog", OneDrive's "x-LAPTOP.dlog"...) differ from tool to tool and version to version.
+# What they share: the copy does not sit where the log's own writer puts it. Every log file has
+# exactly one such place, logs/<principal>--<fp16>.dlog (core.declog.log_filename); a file of
+# that log anywhere else, under any other name, in a subfolder or in another case, is a copy.
+def canonical_log_file(principal: str, log: str) -> str:
+    """Where the writer of ``log`` (a key fingerprint) signing as ``principal`` keeps it."""
+    return f"{LOGS_DIR}/{log_filename_of(principal, log)}"
 
 
 def sync_conflicts(report: VerifyReport) -> list[Problem]:
-    """Sync conflict copies beside the logs they copy: the longer chain counts, both are named.
+    """Copies of a log beside (or instead of) its own file: the longer chain counts, all named.
 
     Copies of one log are merged like any copies (the longest common chain counts; copies that
-    differ are a fork, reported as such); a conflict copy is named so that someone tidies up.
+    differ are a fork, reported as such); each copy is named so that someone tidies up.
     """
     by_log: dict[str, list[LogSummary]] = {}
     for s in report.logs:
@@ -280,13 +297,14 @@ def sync_conflicts(report: VerifyReport) -> list[Problem]:
             by_log.setdefault(s.log, []).append(s)
     out: list[Problem] = []
     for s in report.logs:
-        name = s.file.rsplit("/", 1)[-1]
-        original = conflict_original(name)
-        if original is None or s.log is None:
+        if s.log is None or s.principal is None:
+            continue
+        home = canonical_log_file(s.principal, s.log)
+        if s.file == home:
             continue
         others = [o for o in by_log[s.log] if o.file != s.file]
         longest = max([s, *others], key=lambda o: o.entries)
-        beside = ", ".join(o.file for o in others) or f"{original} (gone)"
+        beside = ", ".join(o.file for o in others) or f"{home} (gone)"
         out.append(
             Problem(
                 s.file,
@@ -295,8 +313,8 @@ def sync_conflicts(report: VerifyReport) -> list[Problem]:
                 SYNC_CONFLICT,
                 f"a file sync left this copy of log {s.log} ({s.entries} entries) beside "
                 f"{beside}: they are merged, and the longest chain ({longest.file}, "
-                f"{longest.entries} entries) counts; once every laptop has synced, keep it and "
-                "remove the others",
+                f"{longest.entries} entries) counts; once every laptop has synced, put the longest "
+                f"chain at {home} and remove the others",
             )
         )
     return out
@@ -315,7 +333,7 @@ def stray_files(root: Path) -> list[str]:
         name = p.name
         if p.is_dir() and not p.is_symlink():
             continue
-        if name.endswith(LOG_SUFFIX) and p.is_file() and not p.is_symlink():
+        if is_log_name(name) and p.is_file() and not p.is_symlink():
             continue
         if (name.startswith(".") and name.endswith(".lock")) or ".dlog.torn-" in name:
             continue

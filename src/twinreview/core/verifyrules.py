@@ -160,7 +160,8 @@ class RosterJudge:
             # Anything it had not seen counts as signed after the revocation (a stolen key can
             # name an old roster head; it cannot make the revoker have seen its entries).
             after = revocation.after.get(entry.log, -1)
-            if entry.seq > after or (state is not None and state.seq >= revocation.seq):
+            past = entry.seq > after and not revocation.head_only
+            if past or (state is not None and state.seq >= revocation.seq):
                 entry.flag(
                     REVOKED_KEY,
                     f"key {key.fingerprint} was revoked at roster entry {revocation.seq}; this "

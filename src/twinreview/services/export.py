@@ -58,7 +58,7 @@ from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
 from twinreview.core.rosterviews import render_views
 from twinreview.core.sshsig import NS_ENTRY, NS_LOG, NS_ROSTER, SigningKey, SshPublicKey
-from twinreview.core.verify import VerifyReport, find_log_files, verify_logs
+from twinreview.core.verify import VerifyReport, find_log_files, is_log_name, verify_logs
 from twinreview.services.export_check import HEADS, heads_document
 from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.trust import TrustStore
@@ -329,7 +329,11 @@ def _readme(
     r = " -r roster/revoked" if state.revoked else ""
     exporter = shlex.quote(identity.principal)
     roster_lines = len(read_log(outdir / ROSTER_FILE).lines)
-    logs = [f for f in result.files if f.startswith(f"{LOGS_DIR}/") and f.endswith(".dlog")]
+    logs = [
+        f
+        for f in result.files
+        if f.startswith(f"{LOGS_DIR}/") and is_log_name(f.rsplit("/", 1)[-1])
+    ]
     out: list[str] = [
         "# twinreview export: signed roster, decision logs and their heads",
         "",
@@ -465,7 +469,12 @@ def _readme(
         for rev in revocations:
             out.append(
                 f"- key `{rev.fingerprint}` of {rev.principal} was revoked at roster entry "
-                f"{rev.seq}; {_after_text(rev.after)}"
+                f"{rev.seq}; "
+                + (
+                    "entries it signed under a roster from that entry on do not count."
+                    if rev.head_only
+                    else _after_text(rev.after)
+                )
             )
         for rem in removals:
             out.append(

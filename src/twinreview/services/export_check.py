@@ -53,6 +53,7 @@ from twinreview.core.verify import (
     TORN_TAIL,
     Problem,
     VerifyReport,
+    is_log_name,
 )
 from twinreview.services.trust import TrustStore
 
@@ -537,7 +538,15 @@ def check_export_signatures(
     if not export.is_dir():
         return [ExportSignature(label, "", "", "", False, "Not a folder.", "missing", "")]
     logs = export / LOGS_DIR
-    sigs = sorted(logs.rglob("*.dlog.sig")) if logs.is_dir() else []
+    sigs = (
+        sorted(
+            p
+            for p in logs.rglob("*")
+            if p.name.lower().endswith(".sig") and is_log_name(p.name[: -len(".sig")])
+        )
+        if logs.is_dir()
+        else []
+    )
     sigs += [
         export / name
         for name in (ROSTER_FILE + ".sig", ALLOWED_SIGNERS + ".sig", HEADS + ".sig")

@@ -20,9 +20,18 @@ the workspace the approved file is read and every pixel outside the box compared
 digest is checked through the workspace's file (its sha256 must be the approved one); without
 the workspace it fails. Each failure is one sentence.
 
-With an export made after publishing, the model's consent now is judged too, as ``twinreview
-published`` judges it (``core.published``): a file out of consent fails with the reason; a
-consent ending within 30 days gives its "take it down by" date.
+Named approvals are not enough: the asset must be cleared in the export under the one
+approval rule (``core.approval`` through ``core.policy.evaluate``, as ``status`` judges it): a
+reject the model signed stands, and every role her consent requires must have approved. A label
+box must be the one publishing stamps on an image of that size (``core.labelstamp.box_problem``).
+The ``c2pa.metadata`` assertion and the sign-off's consent are required; the XMP must be what the
+assertion binds, its person shown the sign-off's model (her id in this workspace, one of her
+names on the signed roster), its model release id the consent entry the sign-off names.
+
+The model's consent now is judged from her latest consent entry in the export's signed roster,
+never from what the file carries, as ``twinreview published`` judges it (``core.published``): a
+file out of consent fails with the reason; a consent ending within 30 days gives its "take it
+down by" date.
 
 Public API:
     check_published(files, export, *, trust=None, trust_anchors=(), workspace=None)
@@ -38,11 +47,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.approval import why_approval_does_not_count
 from twinreview.core.disclosure import C2paState
 from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
 from twinreview.core.disclosure.c2pa_writer import C2paSignError, read_store
@@ -55,12 +65,25 @@ from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
-from twinreview.core.labelstamp import compare_outside
-from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
+from twinreview.core.labelstamp import box_problem, compare_outside, shown_size
+from twinreview.core.policy import (
+    APPROVE,
+    WITHDRAW,
+    Decision,
+    ModelPolicy,
+    State,
+    evaluate,
+    latest_of,
+    policy_from_consent,
+)
 from twinreview.core.published import Judgement, PublishedRecord, judge
+from twinreview.core.reasons import reasons_text
 from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.rosterviews import effective_config
+from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
+from twinreview.core.workspace import SIGNED_POLICY_SOURCE
 from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
     ROSTER_FILE,
@@ -70,9 +93,14 @@ from twinreview.services.export_check import (
     read_export_file,
     read_export_heads,
 )
-from twinreview.services.publish import METADATA
+from twinreview.services.publish import METADATA, person_id
 from twinreview.services.published import published_records
-from twinreview.services.status import verified_decisions
+from twinreview.services.status import (
+    eligible_for,
+    valid_under_roster,
+    verified_decisions,
+    with_epoch,
+)
 from twinreview.services.trust import TrustStore
 
 #: A trust anchor file larger than this is no certificate chain (it is not read).
@@ -156,6 +184,10 @@ class _Export:
     decisions: Sequence[Decision]
     published: Sequence[PublishedRecord] = ()
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    #: The one approval rule (``core.approval``) under the export's signed policy.
+    approval_rule: Callable[[Decision], str | None] = lambda d: None
+    #: Display names of everyone the exported roster ever named, by principal.
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -229,9 +261,31 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         for log in heads.logs:
             if log in p.message or heads.logs[log].file == p.file:
                 damaged.setdefault(log, f"{p.kind}: {p.message}")
+    names = {
+        principal: person.display_name
+        for state in roster.states
+        for principal, person in state.persons.items()
+    }
     return _Export(
-        heads, roster, entries, damaged, verified_decisions(report), published_records(report)
+        heads,
+        roster,
+        entries,
+        damaged,
+        verified_decisions(report),
+        published_records(report),
+        approval_rule=_approval_rule(roster),
+        names=names,
     )
+
+
+def _approval_rule(roster: SignedRoster) -> Callable[[Decision], str | None]:
+    """The one approval rule (``core.approval``) under the export's signed policy."""
+    try:
+        settings = settings_from_config(effective_config({}, roster), source=SIGNED_POLICY_SOURCE)
+    except SettingsError as exc:
+        broken = f"the signed policy cannot be read ({exc}); no approval counts"
+        return lambda d: broken
+    return lambda d: why_approval_does_not_count(d.findings, d.override, settings)
 
 
 def _check_file(
@@ -271,6 +325,15 @@ def _check_file(
         signoff = Signoff.from_json(_assertion(manifest, LABEL))
     except (C2paSignError, SignoffError) as exc:
         return PublishedCheck(label, False, (one_line(exc),), signer=c2pa.signer, c2pa_state=state)
+    if signoff.label_box is not None:
+        size = shown_size(data)
+        wrong = (
+            box_problem(size, signoff.label_box)
+            if size is not None
+            else "its image cannot be read to place its label box (a damaged file)"
+        )
+        if wrong is not None:
+            return PublishedCheck(label, False, (wrong,), signoff, c2pa.signer, state)
     pixels = _pixels(data, signoff, workspace)
     problems = _problems(signoff, manifest, export, pixels)
     notes: list[str] = []
@@ -293,11 +356,10 @@ def _check_file(
                 "(pass --workspace WS to compare them)"
             )
     consent = _consent_now(data, signoff, export)
-    if consent is not None:
-        if consent.out:
-            problems.extend(f"out of consent: {r}" for r in consent.reasons)
-        else:
-            notes.append(f"the model's consent, per this export: {consent.summary()}")
+    if consent.out:
+        problems.extend(f"out of consent: {r}" for r in consent.reasons)
+    else:
+        notes.append(f"the model's consent, per this export: {consent.summary()}")
     return PublishedCheck(
         label,
         not problems,
@@ -307,21 +369,30 @@ def _check_file(
         state,
         tuple(notes),
         kind,
-        consent.state.value if consent is not None else "",
+        consent.state.value,
     )
 
 
-def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | None:
-    """Her consent now, per the export, for the file.
+def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
+    """Her consent now, per the export's signed roster, for the file.
 
-    From its ``published`` entry when the export has one, else from what the sign-off says it
-    went out under. The approvals are checked apart (``_superseded``).
+    Never only from what the file carries: her latest consent entry on the exported roster
+    decides (withdrawn, ended, a use no longer allowed, a reset). The record to judge is the
+    file's ``published`` entry when the export has one, else the latest ``published`` entry of
+    the same reviewed bytes (what it went out for), else what the sign-off says. The approvals
+    are checked apart (``_superseded``).
     """
-    if signoff.consent is None:
-        return None
     sha = hashlib.sha256(data).hexdigest()
     record = next((r for r in export.published if r.output_sha256 == sha), None)
     if record is None:
+        same = [
+            r
+            for r in export.published
+            if r.asset == signoff.asset and r.sha256 == signoff.asset_sha256
+        ]
+        record = max(same, key=lambda r: r.ts) if same else None
+    if record is None:
+        consent = signoff.consent
         record = PublishedRecord(
             publisher="",
             ts=export.at,
@@ -335,8 +406,8 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | 
             output="",
             output_sha256=sha,
             label=signoff.label_box is not None,
-            consent_hash=signoff.consent.entry_hash,
-            consent_seq=signoff.consent.roster_seq,
+            consent_hash=consent.entry_hash if consent is not None else "",
+            consent_seq=consent.roster_seq if consent is not None else _head_seq(signoff),
             consent_principal="",
             uses=None,
             categories=(),
@@ -352,6 +423,10 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement | 
         export.at,
         model_name=person.display_name if person is not None else None,
     )
+
+
+def _head_seq(signoff: Signoff) -> int:
+    return signoff.roster_head[0] if signoff.roster_head is not None else 0
 
 
 def _untrusted(c2pa: C2paReport, anchored: bool) -> str:
@@ -491,29 +566,100 @@ def _problems(
             digest = pixels.workspace_digest
         approved.setdefault(digest, []).append(who)
     problems.extend(_pixel_problems(signoff, pixels, approved))
+    if not problems:
+        # Named approvals that all hold still leave out what decides: her standing reject, a
+        # required role that never approved. (A decision that fails is said once, above.)
+        problems.extend(_clearance_problems(signoff, export))
     return problems
+
+
+def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
+    """Whether the asset is cleared in the export under the one approval rule, not only named.
+
+    A sign-off may name real approvals and still leave out the one that decides: her standing
+    reject, or a required role that never approved. The asset's decisions in the export are
+    evaluated as ``status`` evaluates them (``core.policy.evaluate`` with the approval rule of
+    the signed policy); her consent itself is judged apart (``_consent_now``).
+    """
+    state = export.roster.current
+    if state is None:
+        return []
+    policy = policy_from_consent(signoff.model, state.consent_for(signoff.model))
+    eligible = eligible_for(state, signoff.model)
+    decisions = [
+        with_epoch(d, state)
+        for d in export.decisions
+        if d.asset == signoff.asset and valid_under_roster(d, export.roster)
+    ]
+    for d in decisions:
+        eligible.setdefault(d.principal, d.role)
+    found = evaluate(
+        asset=signoff.asset,
+        current_sha256=signoff.asset_sha256,
+        decisions=decisions,
+        policy=policy,
+        eligible=eligible,
+        now=export.at,
+        sidecar_sha256=signoff.sidecar_sha256,
+        judge=export.approval_rule,
+    )
+    if found.state is State.REJECTED:
+        out = []
+        for d in found.rejections:
+            who = f"{export.names.get(d.principal, d.principal)} ({d.role})"
+            out.append(
+                f"{who} rejected it on {iso_utc(d.ts, 'auto')[:10]} ({reasons_text(d.reasons)}): "
+                "the reject stands, so it is not cleared in the export"
+            )
+        return out
+    if not isinstance(policy, ModelPolicy):
+        return []  # no consent to clear it under: said by the consent check
+    approved = {d.role for d in found.approvals}
+    missing = [r for r in policy.required_roles if r not in approved]
+    if missing:
+        return [
+            f"it is not cleared in the export: the model's consent requires an approval by the "
+            f"{' and the '.join(missing)}, and none stands for these bytes"
+        ]
+    return []
 
 
 def _metadata_problems(
     signoff: Signoff, manifest: Mapping[str, Any], export: _Export, xmp: Mapping[str, Any]
 ) -> list[str]:
-    """The XMP fields against the ``c2pa.metadata`` assertion, and her consent in the export."""
+    """The person fields: bound by the manifest, and naming her and her consent per the export.
+
+    Whatever the file carries, who is shown and under which consent is checked against the
+    export's signed roster: the XMP must be what the ``c2pa.metadata`` assertion binds, the
+    person shown must be the sign-off's model (her identifier in this workspace and one of her
+    display names), and the model release id must name the consent entry the sign-off names,
+    a consent of hers in the export. A missing assertion, consent or field is a failure.
+    """
     out: list[str] = []
     try:
         bound = _assertion(manifest, METADATA)
     except SignoffError:
-        bound = None  # published before the fields were bound: nothing to compare
-    if isinstance(bound, Mapping):
-        signed = {k: v for k, v in bound.items() if k != "@context"}
-        for name in sorted(set(signed) | set(xmp)):
-            if signed.get(name) != xmp.get(name):
-                out.append(
-                    f"its XMP {name} is {_short(xmp.get(name))}, but its Content Credentials "
-                    f"bind {_short(signed.get(name))}: the metadata was changed"
-                )
-                break
+        bound = None
+        out.append(
+            f"its Content Credentials carry no {METADATA} assertion: who is shown and under "
+            "which consent are not bound to the file, so it cannot be checked"
+        )
+    signed = (
+        {k: v for k, v in bound.items() if k != "@context"} if isinstance(bound, Mapping) else {}
+    )
+    for name in sorted(set(signed) | set(xmp)) if bound is not None else ():
+        if signed.get(name) != xmp.get(name):
+            out.append(
+                f"its XMP {name} is {_short(xmp.get(name))}, but its Content Credentials "
+                f"bind {_short(signed.get(name))}: the metadata was changed"
+            )
+            break
     consent = signoff.consent
     if consent is None:
+        out.append(
+            f"its sign-off names no consent of model {signoff.model!r}: nothing says it went "
+            "out under her consent"
+        )
         return out
     entry = next(
         (e for e in export.roster.entries if e.line_hash == consent.entry_hash and e.ok), None
@@ -523,11 +669,50 @@ def _metadata_problems(
             f"the consent it names ({consent.entry_hash[:16]}...) is not a consent of model "
             f"{signoff.model!r} in the exported signed roster"
         )
-    elif isinstance(bound, Mapping) and bound.get("plus:ModelReleaseID") != [
-        CONSENT_REF_PREFIX + consent.entry_hash
-    ]:
-        out.append("its model release id does not name the consent its sign-off names")
-    return out
+    if out:
+        return out
+    person = _person_problem(signoff, export, xmp)
+    if person is not None:
+        return [person]
+    if xmp.get("plus:ModelReleaseID") != [CONSENT_REF_PREFIX + consent.entry_hash]:
+        return [
+            f"its model release id is {_short(xmp.get('plus:ModelReleaseID'))}, not the consent "
+            f"its sign-off names ({CONSENT_REF_PREFIX}{consent.entry_hash[:16]}...)"
+        ]
+    return []
+
+
+def _person_problem(signoff: Signoff, export: _Export, xmp: Mapping[str, Any]) -> str | None:
+    """Why the IPTC person shown is not the sign-off's model (None: it is her)."""
+    want_id = person_id(signoff.workspace_id, signoff.model)
+    names = {
+        p.display_name
+        for state in export.roster.states
+        if (p := state.model_person(signoff.model)) is not None
+    }
+    shown = xmp.get("Iptc4xmpExt:PersonInImage")
+    details = xmp.get("Iptc4xmpExt:PersonInImageWDetails")
+    ids: list[object] = []
+    detail_names: list[object] = []
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, Mapping):
+                found = item.get("Iptc4xmpExt:PersonId")
+                ids.extend(found if isinstance(found, list) else [found])
+                name = item.get("Iptc4xmpExt:PersonName")
+                detail_names.append(name.get("x-default") if isinstance(name, Mapping) else name)
+    if ids != [want_id]:
+        return (
+            f"its IPTC person shown is {_short(ids or None)}, not model {signoff.model!r} of "
+            f"this workspace ({want_id}), whom its sign-off names"
+        )
+    shown_names = shown if isinstance(shown, list) else [shown]
+    if any(n not in names for n in [*shown_names, *detail_names]) or not detail_names:
+        return (
+            f"its IPTC person shown is named {_short(shown)}, but model {signoff.model!r} is "
+            f"{_short(sorted(names))} on the exported signed roster"
+        )
+    return None
 
 
 def _short(value: Any) -> str:
@@ -622,7 +807,8 @@ def _superseded(who: str, d: SignedDecision, signoff: Signoff, export: _Export) 
         return f"{who} was withdrawn later ({when}): it no longer stands in the export"
     if last.decision == APPROVE:
         return f"{who} was followed by an approval of other bytes ({when}): it no longer stands"
-    return f"{who} was followed by a reject ({when}): it no longer stands in the export"
+    why = f"; {reasons_text(last.reasons)}" if last.reasons else ""
+    return f"{who} was followed by a reject ({when}{why}): it no longer stands in the export"
 
 
 def _roster(payload: Mapping[str, Any]) -> tuple[int, str] | None:

@@ -36,7 +36,7 @@ from twinreview.core.published import (
     PublishedState,
     judge,
 )
-from twinreview.core.verify import VerifyReport, verify_workspace
+from twinreview.core.verify import NOTICES, VerifyReport, verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionError, signing_context
 from twinreview.services.keys import KeysError, KeyService
@@ -149,11 +149,16 @@ class PublishedReport:
         judgements: One per published file: out of consent first, then take down by (soonest
             first), then in consent; newest first within each.
         problems: Verification problems of the logs (the register may be incomplete).
+        notices: What verification reports for everyone to see without anything failing (a
+            model's key reset by the owner, an accepted gap, a sync conflict copy): said, never
+            counted as a problem of the logs. A reset's effect on a published file is among
+            that file's reasons.
     """
 
     at: dt.datetime
     judgements: tuple[Judgement, ...]
     problems: tuple[str, ...] = field(default=())
+    notices: tuple[str, ...] = field(default=())
 
     @property
     def out(self) -> list[Judgement]:
@@ -174,6 +179,7 @@ class PublishedReport:
             "counts": self.counts(),
             "published": [j.to_json() for j in self.judgements],
             "verification_problems": list(self.problems),
+            "notices": list(self.notices),
         }
 
 
@@ -218,5 +224,6 @@ def published_report(
         for r in published_records(report)
     ]
     ordered = sorted(judged, key=_rank)
-    problems = tuple(p.message for p in report.problems)
-    return PublishedReport(when, tuple(ordered), problems)
+    problems = tuple(p.message for p in report.problems if p.kind not in NOTICES)
+    notices = tuple(p.message for p in report.problems if p.kind in NOTICES)
+    return PublishedReport(when, tuple(ordered), problems, notices)

@@ -282,6 +282,7 @@ class RosterService:
         *,
         models: Sequence[str] = (),
         name: str | None = None,
+        role: str = "model",
     ) -> SignedRoster:
         """Give a model a key none of her own keys signed (owner only; everyone is shown it).
 
@@ -289,7 +290,8 @@ class RosterService:
         ``models`` she also becomes the model person of those model ids. For a model who was
         removed (or a new person), she is added with the key, for her former model ids or
         ``models``; each must have no model person now. Her consent from before lapses; her
-        rejects from before stand.
+        rejects from before stand. With ``role`` other than model, a former model comes back in
+        that role (her principal still speaks for her, so only by a reset).
         """
         ws = _open(root)
         roster = self._roster(ws.root)
@@ -298,17 +300,29 @@ class RosterService:
         _, signer = self._signer()
         known = state.persons.get(principal)
         if known is not None:
-            if known.role != "model":
+            if known.role != "model" and principal not in state.were_models:
                 raise RosterAdminError(f"{principal} is not a model; only a model's key is reset")
+            if known.role != role:
+                raise RosterAdminError(
+                    f"{principal} is on the roster as {known.role}: remove her first to bring "
+                    f"her back as {role}"
+                )
             done: SignedRoster | None = None
             if key.fingerprint not in known.keys:
+                # Her old keys are revoked by the reset: what this device verified of their
+                # logs still counts, nothing after it.
                 fields: dict[str, Any] = {
                     "person": principal,
                     "new_key": key.openssh(),
                     "reset": True,
+                    "after": self._after(ws.root, roster, set(known.keys)),
                 }
                 done = self._append(ws.root, signer, "add_key", fields)
             extra = [m for m in dict.fromkeys(models) if m not in known.models]
+            if extra and role != "model":
+                raise RosterAdminError(
+                    f"{principal} is {role}: 'twinreview roster add' gives her more model ids"
+                )
             if extra:
                 _check_person(ws, Person(principal, known.display_name, "model", tuple(extra)))
                 fields = {"person": principal, "models": [*known.models, *extra]}
@@ -329,14 +343,14 @@ class RosterService:
         person = Person(
             principal,
             name or (earlier.display_name if earlier is not None else principal),
-            "model",
+            role,
             chosen,
         )
         _check_person(ws, person)
         fields = {
             "person": principal,
             "name": person.display_name,
-            "role": "model",
+            "role": role,
             "models": list(chosen),
             "keys": [key.openssh()],
             "admin": False,

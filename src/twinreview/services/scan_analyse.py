@@ -369,6 +369,7 @@ def analyse_file(
     prepared: geometry.Prepared | None = None
     located: Located | None = None
     quick_tried = False
+    quick_covered = 0
     error = None
     try:
         loaded = load_image(data, min_side=REFERENCE_MIN_SIDE if reference else hashing.MIN_SIDE)
@@ -384,9 +385,10 @@ def analyse_file(
             work = geometry.working_image(grey)
             feats = geometry.features(work)
         if faces is not None:
-            found = faces.locate(loaded.image)
+            found, covered = faces.quick(loaded.image, grey)
             located = found if isinstance(found, Located) else None
             quick_tried = found is None  # no usable face at this size: the face pass goes larger
+            quick_covered = covered
     except ImageLoadError as exc:
         error = str(exc)
     disclosure = None
@@ -411,5 +413,6 @@ def analyse_file(
         features=feats if kept else None,
         located=located,
         quick_tried=quick_tried,
+        quick_covered=quick_covered,
     )
     return analysis, st, True

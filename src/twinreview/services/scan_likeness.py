@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
+from typing import Any
 
 from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
@@ -27,6 +28,9 @@ from twinreview.core.workspace import ModelInfo
 from twinreview.services.cache import ResultCache
 from twinreview.services.faces import FaceEngine, Located
 from twinreview.services.scan_model import Corpus, ScanProgress
+
+DESCRIBE_BATCH = 8
+"""Faces described in one run of the network: beyond about eight a face costs no less."""
 
 
 class FacePass:
@@ -73,8 +77,15 @@ class FacePass:
         # (path, sha256, width, height) of every readable file, references first.
         located = [(r.path, r.analysis) for r in corpus.references]
         located += [(a.path, a.analysis) for a in corpus.assets]
-        files: list[tuple[Path, str, int | None, int | None, Located | bool]] = [
-            (path, an.sha256, an.facts.width, an.facts.height, an.located or an.quick_tried)
+        files: list[tuple[Path, str, int | None, int | None, Located | bool, int]] = [
+            (
+                path,
+                an.sha256,
+                an.facts.width,
+                an.facts.height,
+                an.located or an.quick_tried,
+                an.quick_covered,
+            )
             for path, an in located
             if an.sha256 is not None and an.error is None
         ]
@@ -108,7 +119,7 @@ class FacePass:
 
     def _face_scans(
         self,
-        files: Sequence[tuple[Path, str, int | None, int | None, Located | bool]],
+        files: Sequence[tuple[Path, str, int | None, int | None, Located | bool, int]],
         stats: dict[str, int],
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
@@ -119,7 +130,7 @@ class FacePass:
         """
         engine = self._engine
         version = engine.version
-        unique = {sha: (path, w, h, loc) for path, sha, w, h, loc in reversed(files)}
+        unique = {sha: (path, w, h, loc, cov) for path, sha, w, h, loc, cov in reversed(files)}
         out: dict[str, FaceScan] = {}
         stats["faces_cached"] = stats["faces_computed"] = 0
         if engine.problem is not None:
@@ -131,17 +142,30 @@ class FacePass:
                 stats["faces_cached"] += 1
             except ValueError:
                 pass  # a damaged row is a miss: the faces are found again
-        todo: dict[Future[tuple[str | None, FaceScan]], str] = {}
-        for sha, (path, w, h, loc) in unique.items():
+        # A task describes a batch of files (a list back) or finds the faces of one (a pair).
+        todo: dict[Future[Any], list[str]] = {}
+        batch: list[tuple[str, Located]] = []
+
+        def send_batch() -> None:
+            todo[self._executor.submit(_described, engine, list(batch))] = [s for s, _ in batch]
+            batch.clear()
+
+        for sha, (path, w, h, loc, cov) in unique.items():
             if sha in out:
                 continue
             if isinstance(loc, Located):
-                # Located on phase 1's decode of these very bytes: only the description is left.
-                todo[self._executor.submit(_described, engine, sha, loc)] = sha
+                # Located on phase 1's decode of these very bytes: only the description is
+                # left, done for a few files at once (the network runs faster on a batch).
+                batch.append((sha, loc))
+                if sum(len(one.chips) for _, one in batch) >= DESCRIBE_BATCH:
+                    send_batch()
             else:
-                # ``loc`` True: phase 1's quick pass found no usable face; go larger at once.
-                todo[self._executor.submit(faces_file, engine, path, w, h, not loc)] = sha
-        total, done = len(todo), 0
+                # ``loc`` True: phase 1's quick pass found no usable face; go larger at once
+                # (for the faces too small for it only, when it found none at all).
+                todo[self._executor.submit(faces_file, engine, path, w, h, not loc, cov)] = [sha]
+        if batch:
+            send_batch()
+        total, done = sum(len(shas) for shas in todo.values()), 0
         report(ScanProgress(0, total, "faces"))
         pending = set(todo)
         while pending:
@@ -151,33 +175,46 @@ class FacePass:
                     fut.cancel()
                 return None
             for fut in finished:
-                sha = todo[fut]
-                read_sha, scan = fut.result()
-                out[sha] = scan
-                done += 1
-                stats["faces_computed"] += 1
-                report(ScanProgress(done, total, "faces", unique[sha][0].name))
-                if read_sha is not None and scan.error is None:
-                    # Keyed by the bytes actually read (a file changed since its analysis is
-                    # stored under its new content, never under the old hash). A failure may
-                    # be passing (memory, a model file): it is not remembered.
-                    self._cache.put(read_sha, "faces", version, scan.to_json())
+                got = fut.result()
+                for sha, (read_sha, scan) in zip(
+                    todo[fut], got if isinstance(got, list) else [got], strict=True
+                ):
+                    out[sha] = scan
+                    done += 1
+                    stats["faces_computed"] += 1
+                    report(ScanProgress(done, total, "faces", unique[sha][0].name))
+                    if read_sha is not None and scan.error is None:
+                        # Keyed by the bytes actually read (a file changed since its analysis
+                        # is stored under its new content, never under the old hash). A failure
+                        # may be passing (memory, a model file): it is not remembered.
+                        self._cache.put(read_sha, "faces", version, scan.to_json())
         return None if stop.is_set() else out
 
 
-def _described(engine: FaceEngine, sha: str, located: Located) -> tuple[str | None, FaceScan]:
-    """Worker: the faces phase 1 located, described. Never raises."""
-    return sha, engine.describe(located)
+def _described(
+    engine: FaceEngine, batch: list[tuple[str, Located]]
+) -> list[tuple[str | None, FaceScan]]:
+    """Worker: the faces phase 1 located in a few files, described together. Never raises."""
+    scans = engine.describe_all([located for _, located in batch])
+    return [(sha, scan) for (sha, _), scan in zip(batch, scans, strict=True)]
 
 
 def faces_file(
-    engine: FaceEngine, path: Path, width: int | None, height: int | None, quick: bool = True
+    engine: FaceEngine,
+    path: Path,
+    width: int | None,
+    height: int | None,
+    quick: bool = True,
+    covered: int = 0,
 ) -> tuple[str | None, FaceScan]:
-    """Worker: the faces in one file and the sha256 of the bytes read. Never raises."""
+    """Worker: the faces in one file and the sha256 of the bytes read. Never raises.
+
+    ``quick`` and ``covered`` as :meth:`FaceEngine.scan_bytes`.
+    """
     try:
         data = read_regular(path)
     except OSError as exc:
         return None, FaceScan(error=f"cannot read the file ({exc.strerror or exc})")
     return hashlib.sha256(data).hexdigest(), engine.scan_bytes(
-        data, width=width, height=height, quick=quick
+        data, width=width, height=height, quick=quick, covered=covered
     )

@@ -236,6 +236,8 @@ class Analysis:
             the face pass of this scan only.
         quick_tried: The quick pass ran on this decode and found no usable face (the face
             pass of this scan goes straight to the larger decodes).
+        quick_covered: When it found no face at all: the long side, in px, of the image it
+            looked at (the larger decodes look only for the faces too small there); else 0.
     """
 
     sha256: str | None
@@ -252,6 +254,7 @@ class Analysis:
     features: geometry.Features | None = field(default=None, compare=False, repr=False)
     located: Any = field(default=None, compare=False, repr=False)
     quick_tried: bool = field(default=False, compare=False, repr=False)
+    quick_covered: int = field(default=0, compare=False, repr=False)
 
     @property
     def readable(self) -> bool:

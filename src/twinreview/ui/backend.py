@@ -77,6 +77,7 @@ class StatusSnapshot:
             owner (with the new key to check with her).
         restorable: This device signed entries the workspace no longer holds, and keeps a copy
             of them: they can be put back (:meth:`ReviewBackend.restore_signed`).
+        sync_copies: One line per copy of a log a file sync left (merged; someone tidies up).
     """
 
     assets: Mapping[str, AssetStatus]
@@ -84,6 +85,7 @@ class StatusSnapshot:
     problems: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     restorable: bool = False
+    sync_copies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

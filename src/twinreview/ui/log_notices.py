@@ -9,6 +9,9 @@ Two things every reviewer must see, in plain words:
 - the owner reset a model's key: a key she did not sign speaks for her from then on. Everyone is
   told, with the new key's fingerprint to check with her.
 
+And, outside simple mode, each copy of a log that a file sync left (a conflicted copy, a renamed or
+moved file): merged, so nothing is lost, and named so that someone keeps one copy of each log.
+
 In simple mode the model is told only what is hers, in her words: never another model's name,
 never key, log or workspace.
 """
@@ -75,6 +78,11 @@ class LogNotices(QFrame):
             for notice in notices:
                 style = style or "warn"
                 parts.append(notice if simple else f"<b>Key reset.</b> {html.escape(notice)}.")
+            if not simple:
+                # Merged, so nothing is lost; said so that someone keeps one copy of each log.
+                for copy in session.sync_copies:
+                    style = style or "warn"
+                    parts.append(f"<b>Sync copy.</b> {html.escape(copy)}.")
         self.restore_button.setVisible(restorable)
         # Simple mode's sentences are large; so is what this line tells her.
         font = QFont(self.font())

@@ -319,11 +319,14 @@ class WhereWentDialog(QDialog):
                 "in_consent": "Covered by your consent",
             }.get(state, state)
             when = date_words(str(r.get("published_at") or ""))
-            reasons = "".join(f"<li>{html.escape(str(x))}</li>" for x in r.get("reasons") or ())
+            # Said to her ("You withdrew ..."); never the publisher's e-mail address.
+            told = r.get("reasons_to_model") or r.get("reasons") or ()
+            reasons = "".join(f"<li>{html.escape(str(x))}</li>" for x in told)
+            by = str(r.get("published_by_name") or "")
             parts.append(
                 f'<p><b style="color:{colour}">{html.escape(what)}</b><br>'
-                f"{html.escape(str(r.get('output')))}, published on {html.escape(when)} by "
-                f"{html.escape(str(r.get('published_by')))}"
+                f"{html.escape(str(r.get('output')))}, published on {html.escape(when)}"
+                + (f" by {html.escape(by)}" if by else "")
                 + (f"<ul>{reasons}</ul>" if reasons and state == "out_of_consent" else "")
                 + "</p>"
             )

@@ -22,7 +22,7 @@ from twinreview.core.roster import Person, Roster
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import ROSTER_DIR
 from twinreview.core.rosterviews import policy_tables
-from twinreview.core.verify import NOTICES
+from twinreview.core.verify import NOTICES, SYNC_CONFLICT
 from twinreview.core.workspace import (
     CONFIG_NAME,
     AssetRef,
@@ -225,6 +225,7 @@ class ServicesBackend:
             tuple(_problem_line(p) for p in report.problems if p.kind not in NOTICES),
             tuple(r.sentence() for r in state.resets) if state is not None else (),
             any(p.restorable for p in verified.problems),
+            tuple(f"{p.file}: {p.message}" for p in report.problems if p.kind == SYNC_CONFLICT),
         )
 
     def restore_signed(self, workspace: Workspace) -> tuple[str, ...]:

@@ -201,6 +201,7 @@ class ReviewSession(QObject):
     approvable: _FromState[frozenset[str]] = _FromState()
     notices: _FromState[tuple[str, ...]] = _FromState()
     restorable: _FromState[bool] = _FromState()
+    sync_copies: _FromState[tuple[str, ...]] = _FromState()
 
     def __init__(
         self,
@@ -578,6 +579,7 @@ class ReviewSession(QObject):
             self.state.verification_problems = snapshot.problems
             self.state.notices = snapshot.notices
             self.state.restorable = snapshot.restorable
+            self.state.sync_copies = snapshot.sync_copies
 
             def apply(entry: tuple[str, AssetStatus]) -> str | None:
                 # None when unchanged: nothing to redraw or re-sort.

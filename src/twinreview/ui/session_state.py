@@ -85,6 +85,7 @@ class SessionState:
             owner).
         restorable: This device signed entries the workspace lost (the session can put them
             back).
+        sync_copies: Copies of logs a file sync left (merged; shown so that someone tidies up).
     """
 
     workspace: Workspace | None = None
@@ -101,6 +102,7 @@ class SessionState:
     verification_problems: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
     restorable: bool = False
+    sync_copies: tuple[str, ...] = ()
     _by_rel: dict[str, AssetItem] = field(default_factory=dict, repr=False)
 
     # -- questions ------------------------------------------------------------------------------

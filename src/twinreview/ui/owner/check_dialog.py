@@ -85,7 +85,9 @@ class CheckPublishedDialog(JobDialog):
             "signed by a certificate the workspace's owner trusts, and name the signed decisions "
             "that cleared it. Each is looked up in an export of the signed logs: it must be "
             "there, verify, have approved the image data this file holds, and still stand (not "
-            "withdrawn or rejected since).",
+            "withdrawn or rejected since). The image must be cleared there (no standing reject "
+            "by the model, every role her consent requires approved), show her and name her "
+            "consent, and her consent must still cover it.",
             rich=True,
         )
         self.files = QListWidget()

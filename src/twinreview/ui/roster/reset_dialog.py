@@ -45,6 +45,8 @@ def consequences_html(name: str) -> str:
         "new key's code to check with her.</li>"
         f"<li>{who}'s consent lapses: none of her images can be approved until she signs it "
         "again with the new key.</li>"
+        f"<li>{who}'s old key stops signing for her: what it signs from now on does not "
+        "count (a lost laptop in other hands cannot speak for her).</li>"
         f"<li>The images {who} rejected before stay rejected.</li></ul>"
     )
 
