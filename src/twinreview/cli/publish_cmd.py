@@ -98,8 +98,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "policy, or --trust-anchor), read its org.twinreview.signoff assertion and check every "
         "decision it names against EXPORT_DIR (made by 'twinreview export'): the decision is "
         "there, verifies, still stands, and approved the image data the file holds. Needs no "
-        "workspace, except to compare a labelled image with the approved file. Exit 0 only when "
-        "every file passes.",
+        "workspace, except for a labelled image: its pixels outside the label are compared with "
+        "the approved file, and without --workspace it does not pass. Exit 0 only when every "
+        "file passes.",
     )
     c.add_argument("files", nargs="+", type=Path, metavar="FILE", help="published images")
     c.add_argument(
@@ -118,7 +119,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         metavar="WS",
         help="the workspace: a labelled image's pixels outside the label are compared with the "
-        "approved file",
+        "approved file (a labelled image does not pass without it)",
     )
     c.add_argument("--json", action="store_true", help="print one JSON list, one record per file")
     c.set_defaults(func=run_check)

@@ -15,10 +15,10 @@ The pixels: every decision names the digest of the image data it approved
 (``core.imagedigest``); the published file's own digest must be that one. When the publisher
 stamped a visible label the digest cannot match: the sign-off gives the label's box, and with
 the workspace the approved file is read and every pixel outside the box compared
-(``core.labelstamp.compare_outside``); without it the result says the label was stamped by the
-(trusted) publisher and the rest was not compared. A decision signed before decisions carried a
-digest is checked through the workspace's file (its sha256 must be the approved one); without
-the workspace it fails. Each failure is one sentence.
+(``core.labelstamp.compare_outside``); without it the file does not pass: the pixels outside the
+label were not compared, so nothing shows they are the approved image. A decision signed
+before decisions carried a digest is checked through the workspace's file (its sha256 must be
+the approved one); without the workspace it fails. Each failure is one sentence.
 
 Named approvals are not enough: the asset must be cleared in the export under the one
 approval rule (``core.approval`` through ``core.policy.evaluate``, as ``status`` judges it): a
@@ -235,11 +235,19 @@ def check_published(
 
 
 def export_anchors(roster: SignedRoster) -> list[str]:
-    """The trust anchors (PEM) the owner signed into the roster's current policy."""
-    state = roster.current
-    if state is None or state.policy is None:
+    """The trust anchors (PEM) of the latest policy the owner signed into the roster.
+
+    Only the owner's: the roster refuses an admin's policy that changes them, and a policy an
+    admin signed is never read for them here either.
+    """
+    owned = [
+        s.policy
+        for s in roster.states
+        if s.policy is not None and s.policy.principal == roster.owner and s.policy.seq == s.seq
+    ]
+    if not owned:
         return []
-    disclosure = state.policy.tables.get("disclosure")
+    disclosure = owned[-1].tables.get("disclosure")
     certs = disclosure.get("trust_anchor_certs") if isinstance(disclosure, Mapping) else None
     if not isinstance(certs, Mapping):
         return []
@@ -350,11 +358,16 @@ def _check_file(
                 if problem:
                     problems.append(problem)
         else:
+            # Without the approved file nothing shows that the pixels around the label are the
+            # ones she approved: a check that did not look at them does not pass them.
             kind = "label-not-compared"
-            notes.append(
-                f"{where}; the pixels outside it were not compared with the approved file "
-                "(pass --workspace WS to compare them)"
-            )
+            notes.append(where)
+            if pixels.workspace_problem is None:
+                problems.append(
+                    "it carries a stamped label, and its pixels outside the label were not "
+                    "compared with the approved file, so nothing shows they are the approved "
+                    "image: check it with --workspace WS (the workspace it was approved in)"
+                )
     consent = _consent_now(data, signoff, export)
     if consent.out:
         problems.extend(f"out of consent: {r}" for r in consent.reasons)
