@@ -83,7 +83,7 @@ from twinreview.core.rosterviews import effective_config
 from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
-from twinreview.core.workspace import SIGNED_POLICY_SOURCE
+from twinreview.core.workspace import SIGNED_POLICY_SOURCE, asset_model_id
 from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
     ROSTER_FILE,
@@ -415,7 +415,8 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
             asset=signoff.asset,
             sha256=signoff.asset_sha256,
             image_digest=signoff.image_digest,
-            model=signoff.model,
+            # Hers whose asset it is, whatever model the sign-off names.
+            model=asset_model_id(signoff.asset) or signoff.model,
             output="",
             output_sha256=sha,
             label=signoff.label_box is not None,
@@ -427,8 +428,9 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
             approvals=(),
             uses_known=False,
         )
+    # The sentences name the model the record is judged for (her consent decides).
     state = export.roster.current
-    person = state.model_person(signoff.model) if state is not None else None
+    person = state.model_person(record.model) if state is not None else None
     return judge(
         record,
         export.roster,
@@ -538,6 +540,12 @@ def _problems(
             f"workspace {heads.workspace_id[:16]}"
         )
         return problems
+    wrong_model = _model_problem(signoff)
+    if wrong_model is not None:
+        # Everything else (her consent, her reject, who is shown) is judged for the model the
+        # sign-off names: a sign-off naming another model than the asset's is not judged on.
+        problems.append(wrong_model)
+        return problems
     if "roster" in export.damaged:
         problems.append(
             "the exported signed roster does not match the export's signed heads "
@@ -566,6 +574,16 @@ def _problems(
             problems.append(problem)
             continue
         payload = _payload(d, export)
+        speaks = (
+            _decision_model_problem(
+                f"the decision of {d.principal} ({d.role})", d, payload, signoff, export
+            )
+            if payload is not None
+            else None
+        )
+        if speaks is not None:
+            problems.append(speaks)
+            continue
         digest = payload.get("image_digest") if payload is not None else None
         who = f"{d.principal} ({d.role})"
         if not isinstance(digest, str):
@@ -584,6 +602,40 @@ def _problems(
         # required role that never approved. (A decision that fails is said once, above.)
         problems.extend(_clearance_problems(signoff, export))
     return problems
+
+
+def _model_problem(signoff: Signoff) -> str | None:
+    """Why the sign-off's model is not the asset's own (its folder under ``assets/``)."""
+    owner = asset_model_id(signoff.asset)
+    if owner is None:
+        return (
+            f"its sign-off names asset {signoff.asset}, which is no asset of any model (not "
+            "under assets/<model>/)"
+        )
+    if signoff.model != owner:
+        return (
+            f"its sign-off names model {signoff.model!r}, but {signoff.asset} is an asset of "
+            f"model {owner!r}: it is judged as hers, under her consent, or not at all"
+        )
+    return None
+
+
+def _decision_model_problem(
+    who: str, d: SignedDecision, payload: Mapping[str, Any], signoff: Signoff, export: _Export
+) -> str | None:
+    """Why a named decision does not speak for the sign-off's model (None: it does)."""
+    signed_for = payload.get("model")
+    if signed_for is not None and signed_for != signoff.model:
+        return f"{who} was signed for model {signed_for!r}, not {signoff.model!r}"
+    if d.role != "model":
+        return None
+    state = (export.roster.state_at(*d.roster) if d.roster is not None else None) or (
+        export.roster.current
+    )
+    person = state.model_person(signoff.model) if state is not None else None
+    if person is None or person.principal != d.principal:
+        return f"{who} is not a decision of model {signoff.model!r} (she is not that model)"
+    return None
 
 
 def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
