@@ -20,7 +20,15 @@ import c2pa
 import pytest
 from PIL import Image, ImageDraw
 
-from publish_helpers import CLEARED, TAM, PublishWs, build_publish_ws, publish_cli, xmp_jpeg
+from publish_helpers import (
+    CLEARED,
+    TAM,
+    PublishWs,
+    build_publish_ws,
+    export_owner,
+    publish_cli,
+    xmp_jpeg,
+)
 from tools.c2pa_pki import Pki, make_pki
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
@@ -153,10 +161,12 @@ def test_the_genuine_file_still_passes(
     scene: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     capsys.readouterr()
-    code = main(["check-published", str(scene["published"]), "--export", str(scene["export"])])
+    owner = export_owner(scene["export"])
+    export = ["--export", str(scene["export"])]
+    code = main(["check-published", str(scene["published"]), *export, "--owner", owner])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert out.startswith(f"ok: {scene['published']}: {LOOK} approved by")
+    assert out.splitlines()[1].startswith(f"ok: {scene['published']}: {LOOK} approved by"), out
 
 
 # -- a stamped label: the pixels outside it, compared with the approved file -----------------------
@@ -183,8 +193,17 @@ def test_a_labelled_copy_says_who_stamped_it_and_compares_the_rest(
     assert "ok: " not in out
     assert err.count("its pixels outside the label were not compared with the approved file") == 3
     assert err.count("check it with --workspace WS") == 3
+    owner = ["--owner", export_owner(scene["export"])]
     code = main(
-        ["check-published", *files, "--export", str(scene["export"]), "--workspace", str(pw.root)]
+        [
+            "check-published",
+            *files,
+            "--export",
+            str(scene["export"]),
+            "--workspace",
+            str(pw.root),
+            *owner,
+        ]
     )
     out, err = capsys.readouterr()
     assert code == 0, err

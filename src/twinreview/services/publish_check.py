@@ -28,15 +28,25 @@ The ``c2pa.metadata`` assertion and the sign-off's consent are required; the XMP
 assertion binds, its person shown the sign-off's model (her id in this workspace, one of her
 names on the signed roster), its model release id the consent entry the sign-off names.
 
+Who made the export: anyone can make a workspace of their own, a CA, an export and published
+files that all agree. Every answer names the export's workspace id and owner key, and whether
+this device pinned that owner or the auditor gave its fingerprint (``--owner``, checked with the
+brand); an export whose owner is neither is still checked, and the answer says the owner is not
+known here. A given owner that is not the export's refuses the export.
+
 The model's consent now is judged from her latest consent entry in the export's signed roster,
 never from what the file carries, as ``twinreview published`` judges it (``core.published``): a
 file out of consent fails with the reason; a consent ending within 30 days gives its "take it
 down by" date.
 
 Public API:
-    check_published(files, export, *, trust=None, trust_anchors=(), workspace=None)
+    check_published(files, export, *, trust=None, trust_anchors=(), workspace=None, owner=None)
         -> list[PublishedCheck]
-    PublishedCheck: path, ok, problems, notes, signoff, signer, c2pa_state; ``to_json()``.
+    PublishedCheck: path, ok, problems, notes, signoff, signer, c2pa_state, owner;
+        ``to_json()``.
+    ExportOwner: the export's workspace id and owner key, and whether this device pinned it
+        (``PINNED``), the auditor gave it (``GIVEN``, ``--owner``) or neither (``NOT_PINNED``).
+    owner_fingerprint(text) -> str: a typed fingerprint in the ``SHA256:...`` form.
     read_signoff(data, context) -> Signoff | None: the sign-off a file carries (not checked).
     ExportCheckError (re-raised from ``read_export_heads``): the export itself is unusable.
     read_trust_anchor(path) -> str: a trust anchor file's PEM text (TrustAnchorError otherwise).
@@ -48,7 +58,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +141,69 @@ def read_trust_anchor(path: Path) -> str:
     return text
 
 
+#: ``ExportOwner.trust``: this device pinned the export's owner for its workspace.
+PINNED = "pinned"
+#: The auditor named the owner's fingerprint (``--owner``) and it is the export's.
+GIVEN = "given"
+#: Nothing ties the export's owner to the brand: anyone can make a workspace and an export.
+NOT_PINNED = "not-pinned"
+
+
+@dataclass(frozen=True)
+class ExportOwner:
+    """The workspace an export is of, its owner, and whether this device knows that owner.
+
+    Attributes:
+        workspace_id: The workspace id (sha256 of the roster's genesis payload).
+        workspace_name: Its name, from the genesis.
+        principal: The owner's principal.
+        fingerprint: The owner's key fingerprint (``SHA256:...``).
+        trust: :data:`PINNED`, :data:`GIVEN` or :data:`NOT_PINNED`.
+    """
+
+    workspace_id: str
+    workspace_name: str
+    principal: str
+    fingerprint: str
+    trust: str
+
+    @property
+    def known(self) -> bool:
+        """The owner is pinned on this device or was given by the auditor."""
+        return self.trust in (PINNED, GIVEN)
+
+    def summary(self) -> str:
+        """One line: the workspace, its owner's key, and whether it is known here."""
+        where = (
+            f"the export is of workspace {self.workspace_name!r} (id {self.workspace_id[:16]}), "
+            f"owner {self.principal} with key {self.fingerprint}"
+        )
+        if self.trust == PINNED:
+            return f"{where}: pinned on this device"
+        if self.trust == GIVEN:
+            return f"{where}: the owner key given with --owner"
+        return (
+            f"{where}: not pinned on this device, so nothing here shows this is the brand's "
+            f"workspace: check {self.fingerprint} with the brand (then pass --owner)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``export`` member of a ``check-published --json`` record."""
+        return {
+            "workspace_id": self.workspace_id,
+            "workspace_name": self.workspace_name,
+            "owner": self.principal,
+            "owner_fingerprint": self.fingerprint,
+            "owner_trust": self.trust,
+        }
+
+
+def owner_fingerprint(text: str) -> str:
+    """An owner key fingerprint as the auditor typed it, in the ``SHA256:...`` form."""
+    text = text.strip()
+    return text if text.startswith("SHA256:") else f"SHA256:{text}"
+
+
 @dataclass(frozen=True)
 class PublishedCheck:
     """The verdict on one published file.
@@ -148,6 +221,7 @@ class PublishedCheck:
             ``label-not-compared`` (stamped label; no workspace to compare with), or "".
         consent: Her consent now per the export: ``in_consent``, ``take_down_by``,
             ``out_of_consent`` (then among the problems), or "" when not known.
+        owner: Who the export says owns the workspace, and whether this device knows that key.
     """
 
     path: str
@@ -159,12 +233,14 @@ class PublishedCheck:
     notes: tuple[str, ...] = ()
     pixels: str = ""
     consent: str = ""
+    owner: ExportOwner | None = None
 
     def to_json(self) -> dict[str, Any]:
         """One record of ``check-published --json``."""
         return {
             "path": self.path,
             "ok": self.ok,
+            "export": self.owner.to_json() if self.owner is not None else None,
             "problems": list(self.problems),
             "notes": list(self.notes),
             "pixels": self.pixels,
@@ -209,6 +285,7 @@ def check_published(
     trust: TrustStore | None = None,
     trust_anchors: Sequence[str] = (),
     workspace: Path | None = None,
+    owner: str | None = None,
 ) -> list[PublishedCheck]:
     """Check each published file's sign-off against the export (see the module docstring).
 
@@ -219,19 +296,44 @@ def check_published(
         trust_anchors: PEM texts trusted besides those of the export's signed policy.
         workspace: The workspace folder, to compare a labelled image (or one approved before
             decisions named their image data) with the approved file.
+        owner: The owner key fingerprint the auditor checked with the brand (``--owner``).
 
     Raises:
         ExportCheckError: the export's heads file is missing, malformed or not signed by a key
-            its own roster gives the exporter (nothing in it can then be relied on), or the
-            trust anchors cannot be used.
+            its own roster gives the exporter (nothing in it can then be relied on), its owner
+            is not ``owner`` (or not the one pinned here), or the trust anchors cannot be used.
     """
     loaded = _load_export(export, trust)
+    known = _export_owner(loaded.heads, trust, owner)
     anchors = [*export_anchors(loaded.roster), *trust_anchors]
     try:
         context = make_context("".join(a.strip() + "\n" for a in anchors) or None)
     except ValueError as exc:
         raise ExportCheckError(str(exc)) from None
-    return [_check_file(path, loaded, context, bool(anchors), workspace) for path in files]
+    return [
+        replace(_check_file(path, loaded, context, bool(anchors), workspace), owner=known)
+        for path in files
+    ]
+
+
+def _export_owner(heads: ExportHeads, trust: TrustStore | None, given: str | None) -> ExportOwner:
+    """The export's owner, and whether this device pinned it or the auditor named it.
+
+    Anyone can make a workspace, a CA, an export and a published file that all agree: only an
+    owner key checked with the brand ties an export to the brand.
+
+    Raises:
+        ExportCheckError: ``given`` is not the export's owner key.
+    """
+    principal, fingerprint = heads.owner
+    if given is not None and owner_fingerprint(given) != fingerprint:
+        raise ExportCheckError(
+            f"the export's owner key is {fingerprint}, not the one given with --owner "
+            f"({owner_fingerprint(given)}): it is not the workspace you checked; refusing it"
+        )
+    pinned = trust.pinned(heads.workspace_id) if trust is not None else None
+    state = PINNED if pinned == fingerprint else GIVEN if given is not None else NOT_PINNED
+    return ExportOwner(heads.workspace_id, heads.workspace_name, principal, fingerprint, state)
 
 
 def export_anchors(roster: SignedRoster) -> list[str]:

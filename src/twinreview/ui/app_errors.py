@@ -52,6 +52,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "choose the workspace it was approved in to compare them",
         ),
         (r"check the file with --workspace WS", "check it with its workspace chosen"),
+        (r"\(then pass --owner\)", "(then type it under Owner key)"),
+        (r"given with --owner", "typed under Owner key"),
         (
             r"\(pass --trust-anchor PEM\)",
             "(choose the brand's certificate authority under Trust anchor)",
