@@ -73,9 +73,17 @@ from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.disclosure.xmp import extract_packets
 from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
-from twinreview.core.files import read_regular, resolve_inside
+from twinreview.core.files import open_regular, read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
-from twinreview.core.labelstamp import box_problem, compare_outside, shown_size
+from twinreview.core.labelstamp import (
+    LabelStampError,
+    box_problem,
+    compare_inside,
+    compare_outside,
+    load_label,
+    shown_size,
+    stamp_label,
+)
 from twinreview.core.policy import (
     APPROVE,
     WITHDRAW,
@@ -115,6 +123,8 @@ from twinreview.services.trust import TrustStore
 
 #: A trust anchor file larger than this is no certificate chain (it is not read).
 MAX_ANCHOR_BYTES = 8 * 1024 * 1024
+#: As ``publish --label`` reads the label.
+MAX_LABEL_BYTES = 32 * 1024 * 1024
 _BROKEN = frozenset({C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE})
 _INTACT = frozenset(
     {C2paState.TRUSTED, C2paState.VALID_UNTRUSTED, C2paState.INVALID_CREDENTIAL_ONLY}
@@ -264,6 +274,8 @@ class _Export:
     approval_rule: Callable[[Decision], str | None] = lambda d: None
     #: Display names of everyone the exported roster ever named, by principal.
     names: Mapping[str, str] = field(default_factory=dict)
+    #: The visible label the signed policy names (a path in the workspace), if any.
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -385,7 +397,16 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         published_records(report),
         approval_rule=_approval_rule(roster),
         names=names,
+        label=_label_name(roster),
     )
+
+
+def _label_name(roster: SignedRoster) -> str | None:
+    try:
+        settings = settings_from_config(effective_config({}, roster), source=SIGNED_POLICY_SOURCE)
+    except SettingsError:
+        return None  # said by the approval rule: no approval counts
+    return settings.disclosure.label
 
 
 def _approval_rule(roster: SignedRoster) -> Callable[[Decision], str | None]:
@@ -456,9 +477,16 @@ def _check_file(
             kind = "label-compared"
             notes.append(f"{where}; every other pixel was compared with the approved file")
             if not problems and pixels.approved is not None:
-                problem = compare_outside(pixels.approved, data, signoff.label_box)
+                problem = compare_outside(pixels.approved, data, signoff.label_box) or (
+                    _stamp_problem(pixels.approved, data, signoff.label_box, export, workspace)
+                )
                 if problem:
                     problems.append(problem)
+                else:
+                    notes.append(
+                        "the label in it is the workspace's label as publishing stamps it on "
+                        "the approved image"
+                    )
         else:
             # Without the approved file nothing shows that the pixels around the label are the
             # ones she approved: a check that did not look at them does not pass them.
@@ -486,6 +514,43 @@ def _check_file(
         kind,
         consent.state.value,
     )
+
+
+def _stamp_problem(
+    approved: bytes, data: bytes, box: tuple[int, int, int, int], export: _Export, ws: Path | None
+) -> str | None:
+    """Why the label box does not hold publishing's stamp (None: it does).
+
+    "A visible AI label was stamped" is checked, not taken from the sign-off: the workspace's
+    label (the one the signed policy names) is stamped on the approved file again, the way
+    ``publish --label`` stamps it, and the box must hold that stamp.
+    """
+    if ws is None:
+        return None
+    if export.label is None:
+        return (
+            "the label is missing or altered: the export's signed policy names no visible label "
+            "to check the box against"
+        )
+    try:
+        with open_regular(resolve_inside(ws, export.label)) as fh:
+            label = load_label(fh.read(MAX_LABEL_BYTES))
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
+        return f"the workspace's label {export.label} cannot be read to check the stamp ({why})"
+    except LabelStampError as exc:
+        return f"the workspace's label {export.label} cannot be used to check the stamp ({exc})"
+    try:
+        expected, where = stamp_label(approved, sniff(approved).format or "", label)
+    except LabelStampError as exc:
+        return f"the label cannot be stamped again on the approved file to check it ({exc})"
+    if where != box:
+        return (
+            "the label is missing or altered: publishing stamps the workspace's label at "
+            f"x {where[0]}, y {where[1]}, {where[2]}x{where[3]} pixels on the approved image, "
+            "not in the box the sign-off gives"
+        )
+    return compare_inside(expected, data, box)
 
 
 def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
