@@ -146,3 +146,41 @@ def test_a_cleared_file_never_published_swapped_to_another_model_fails(
     assert "names model 'ben', but assets/ava/pending.jpg is an asset of model 'ava'" in err, err
     assert "out of consent: Ava withdrew her consent" in err, err
     assert "Ben withdrew" not in err, err
+
+
+def test_a_published_entry_swapped_to_another_model_is_judged_as_hers(
+    scene: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The publisher's register says which model a file shows: ``published`` (and the app's
+    Published view) judge her consent for the asset's own model, whatever the entry says."""
+    import shutil
+
+    from twinreview.core.verify import verify_workspace
+    from twinreview.core.workspace import Workspace
+
+    pw: PublishWs = scene["pw"]
+    root = tmp_path / "ws"
+    shutil.copytree(pw.root, root)
+    [entry] = [
+        e
+        for e in verify_workspace(root).entries
+        if e.ok and e.kind == "published" and e.payload.get("asset") == LOOK
+    ]
+    header = {"v", "log", "seq", "prev", "ts", "principal", "key", "kind", "ws", "roster", "role"}
+    item = {k: v for k, v in entry.payload.items() if k not in header}
+    item.update(model="ben", output="ava/look-again.jpg", output_sha256="0" * 64)
+    from twinreview.core.rosterlog import SignedRoster
+
+    roster = SignedRoster.load(root / "roster")
+    assert roster.workspace_id is not None and roster.owner_key is not None
+    TrustStore.default().pin(roster.workspace_id, roster.owner_key.fingerprint, "", root)
+    pw.register().record(Workspace.open(root), [item])
+    capsys.readouterr()
+    code = main(["published", str(root), "--json"])
+    out, _ = capsys.readouterr()
+    import json
+
+    records = [r for r in json.loads(out)["published"] if r["output"] == "ava/look-again.jpg"]
+    assert code == 1
+    assert [r["model"] for r in records] == ["ava"], records
+    assert [r["state"] for r in records] == ["out_of_consent"], records
