@@ -304,3 +304,9 @@ def decision_ref(pw: PublishWs, rel: str, role: str) -> dict[str, Any]:
         "ts": entry.payload["ts"],
         "roster_head": {"seq": head["seq"], "hash": head["hash"]},
     }
+
+
+def export_owner(export: Path) -> str:
+    """The owner key fingerprint an export names (what an auditor checks with the brand)."""
+    heads = json.loads((export / "heads.json").read_text(encoding="utf-8"))
+    return str(heads["owner"]["fingerprint"])

@@ -745,5 +745,15 @@ def test_publishing_and_checking_never_connect(pw: PublishWs, tmp_path: Path) ->
     exp = export(pw, tmp_path / "export")
     files = [str(out_path(out, rel)) for rel in CLEARED]
     assert (
-        _traced_connects(tmp_path, run_cli, "check-published", *files, "--export", str(exp)) == []
+        _traced_connects(
+            tmp_path,
+            run_cli,
+            "check-published",
+            *files,
+            "--export",
+            str(exp),
+            "--workspace",
+            str(pw.root),
+        )
+        == []
     )

@@ -27,6 +27,7 @@ from publish_helpers import (
     PublishWs,
     build_publish_ws,
     decision_ref,
+    export_owner,
     forge,
     manifest_assertion,
     publish_cli,
@@ -131,10 +132,17 @@ def test_the_genuine_files_still_pass(
     pw: PublishWs = scene["pw"]
     for path in (scene["plain"], scene["labelled"]):
         code, out, err = check(
-            capsys, path, "--export", str(scene["export"]), "--workspace", str(pw.root)
+            capsys,
+            path,
+            "--export",
+            str(scene["export"]),
+            "--workspace",
+            str(pw.root),
+            "--owner",
+            export_owner(scene["export"]),
         )
         assert code == 0, err
-        assert out.startswith(f"ok: {path}: {LOOK} approved by")
+        assert out.splitlines()[1].startswith(f"ok: {path}: {LOOK} approved by"), out
 
 
 # -- 2. a label box that covers the picture, or sits where publishing never stamps ----------------

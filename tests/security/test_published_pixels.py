@@ -20,7 +20,15 @@ import c2pa
 import pytest
 from PIL import Image, ImageDraw
 
-from publish_helpers import CLEARED, TAM, PublishWs, build_publish_ws, publish_cli, xmp_jpeg
+from publish_helpers import (
+    CLEARED,
+    TAM,
+    PublishWs,
+    build_publish_ws,
+    export_owner,
+    publish_cli,
+    xmp_jpeg,
+)
 from tools.c2pa_pki import Pki, make_pki
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
@@ -153,10 +161,12 @@ def test_the_genuine_file_still_passes(
     scene: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     capsys.readouterr()
-    code = main(["check-published", str(scene["published"]), "--export", str(scene["export"])])
+    owner = export_owner(scene["export"])
+    export = ["--export", str(scene["export"])]
+    code = main(["check-published", str(scene["published"]), *export, "--owner", owner])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert out.startswith(f"ok: {scene['published']}: {LOOK} approved by")
+    assert out.splitlines()[1].startswith(f"ok: {scene['published']}: {LOOK} approved by"), out
 
 
 # -- a stamped label: the pixels outside it, compared with the approved file -----------------------
@@ -178,15 +188,27 @@ def test_a_labelled_copy_says_who_stamped_it_and_compares_the_rest(
     capsys.readouterr()
     code = main(["check-published", *files, "--export", str(scene["export"])])
     out, err = capsys.readouterr()
-    assert code == 0, err
-    assert out.count("ok: ") == 3
-    assert out.count("stamped by the publisher (Test Brand signer)") == 3
-    assert out.count("were not compared with the approved file (pass --workspace WS") == 3
+    # Without the approved file the pixels around the label are unchecked: not passed.
+    assert code == 1, out
+    assert "ok: " not in out
+    assert err.count("its pixels outside the label were not compared with the approved file") == 3
+    assert err.count("check it with --workspace WS") == 3
+    owner = ["--owner", export_owner(scene["export"])]
     code = main(
-        ["check-published", *files, "--export", str(scene["export"]), "--workspace", str(pw.root)]
+        [
+            "check-published",
+            *files,
+            "--export",
+            str(scene["export"]),
+            "--workspace",
+            str(pw.root),
+            *owner,
+        ]
     )
     out, err = capsys.readouterr()
     assert code == 0, err
+    assert out.count("ok: ") == 3
+    assert out.count("stamped by the publisher (Test Brand signer)") == 3
     assert out.count("every other pixel was compared with the approved file") == 3
 
 
@@ -225,11 +247,12 @@ def test_a_labelled_copy_painted_over_and_re_signed_fails_against_the_workspace(
     assert code == 1
     assert "outside the label its pixels differ from the approved image" in err
     assert "between x 192-336 and y 144-264" in err  # the painted rectangle
-    # Without the workspace nothing can be compared: the output says so, it does not say more.
+    # Without the workspace nothing can be compared: the output says so, and does not pass it.
     code = main(["check-published", str(forged), "--export", str(scene["export"]), "--json"])
     [record] = json.loads(capsys.readouterr().out)
+    assert code == 1 and record["ok"] is False
     assert record["pixels"] == "label-not-compared"
-    assert any("were not compared" in n for n in record["notes"])
+    assert any("were not compared" in p for p in record["problems"])
 
 
 # -- decisions signed before they named their image data -------------------------------------------

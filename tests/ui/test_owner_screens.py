@@ -539,7 +539,35 @@ def test_check_a_published_file_compares_a_labelled_copy_with_the_open_workspace
 
     text = check()
     assert "Approved" in text and "every other pixel was compared" in text, text
+    # Whose export: its workspace and owner key, pinned on this device.
+    assert text.startswith("The export is of workspace 'Publish test'"), text
+    assert text.splitlines()[0].endswith(": pinned on this device."), text
+    assert dialog.summary.text().startswith("Confirmed: 1 of 1"), dialog.summary.text()
     _shot(dialog, "check-published-labelled.png")
+    # On a device that never pinned that owner: said first, in words, and in the summary.
+    from twinreview.services.trust import TrustStore
+
+    fingerprint = text.splitlines()[0].split(" with key ")[1].split(":")[0:2]
+    owner_key = ":".join(fingerprint)
+    with monkeypatch.context() as mp:
+        mp.setattr(TrustStore, "pinned", lambda self, ws_id: None)
+        text = check()
+        first = text.splitlines()[0]
+        assert "not pinned on this device" in first and f"check {owner_key} with the brand" in first
+        assert "type it under Owner key" in first and not _TECHNICAL.search(text), text
+        assert "Approved" in text
+        said = dialog.summary.text()
+        assert "not trusted on this device" in said and "Confirmed: " not in said, said
+        _shot(dialog, "check-published-unpinned-owner.png")
+        dialog.owner.setText(owner_key)
+        text = check()
+        assert text.splitlines()[0].endswith(": the owner key typed under Owner key."), text
+        assert dialog.summary.text().startswith("Confirmed: 1 of 1")
+        dialog.owner.setText("SHA256:" + "B" * 43)
+        check()
+        assert "not the one typed under Owner key" in dialog.error_text, dialog.error_text
+        assert not _TECHNICAL.search(dialog.error_text), dialog.error_text
+        dialog.owner.setText("")
     # Without a workspace the pixels outside the label are not compared; said in the app's words.
     dialog.workspace.edit.setText("")
     text = check()

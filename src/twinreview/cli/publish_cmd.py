@@ -10,11 +10,15 @@ from the OS keyring). Without ``--signer-key`` the brand's key comes from the OS
 was refused (one line each; nothing is written); 2 for usage errors, an unusable OUTDIR or a
 certificate C2PA refuses.
 
-``check-published FILE... --export EXPORT_DIR [--trust-anchor PEM]... [--workspace WS] [--json]``
-checks each file's sign-off against an export of the signed logs (``services.publish_check``):
-a trusted signer, decisions that still stand, the published image data equal to the approved.
-Exit 0 only when every file passes; 1 otherwise (one line per reason); 2 when the export itself
-or a trust anchor file cannot be used.
+``check-published FILE... --export EXPORT_DIR [--trust-anchor PEM]... [--workspace WS]
+[--owner FINGERPRINT] [--json]`` checks each file's sign-off against an export of the signed logs
+(``services.publish_check``): a trusted signer, decisions that still stand, the published image
+data equal to the approved. It first names the export's workspace and owner key, and whether
+that owner is pinned on this device or given with ``--owner``; when neither, that line is a
+warning and each ``ok`` says to check the owner's fingerprint with the brand (still exit 0: the
+files passed against that export). Exit 0 only when every file passes; 1 otherwise (one line per
+reason); 2 when the export itself (or its owner, against ``--owner`` or the pin) or a trust
+anchor file cannot be used.
 """
 
 from __future__ import annotations
@@ -98,8 +102,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "policy, or --trust-anchor), read its org.twinreview.signoff assertion and check every "
         "decision it names against EXPORT_DIR (made by 'twinreview export'): the decision is "
         "there, verifies, still stands, and approved the image data the file holds. Needs no "
-        "workspace, except to compare a labelled image with the approved file. Exit 0 only when "
-        "every file passes.",
+        "workspace, except for a labelled image: its pixels outside the label are compared with "
+        "the approved file, and without --workspace it does not pass. Exit 0 only when every "
+        "file passes.",
     )
     c.add_argument("files", nargs="+", type=Path, metavar="FILE", help="published images")
     c.add_argument(
@@ -118,7 +123,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         metavar="WS",
         help="the workspace: a labelled image's pixels outside the label are compared with the "
-        "approved file",
+        "approved file (a labelled image does not pass without it)",
+    )
+    c.add_argument(
+        "--owner",
+        metavar="FINGERPRINT",
+        help="the workspace owner's key fingerprint (SHA256:...), as checked with the brand: "
+        "the export must be of that owner's workspace (not needed when this device pinned it)",
     )
     c.add_argument("--json", action="store_true", help="print one JSON list, one record per file")
     c.set_defaults(func=run_check)
@@ -235,17 +246,27 @@ def run_check(args: argparse.Namespace) -> int:
             trust=TrustStore.default(),
             trust_anchors=anchors,
             workspace=args.workspace,
+            owner=args.owner,
         )
     except ExportCheckError as exc:
         return _error(f"{args.export}: {exc}")
     if args.json:
         json.dump([c.to_json() for c in checks], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
+    owner = checks[0].owner if checks else None
+    if owner is not None and not args.json:
+        say(owner.summary() if owner.known else f"warning: {owner.summary()}")
     for c in checks:
         if c.ok and c.signoff is not None:
             who = ", ".join(f"{d.principal} ({d.role})" for d in c.signoff.decisions)
+            # A pass against an export nobody tied to the brand says so on its own line.
+            ok = (
+                "ok"
+                if c.owner is None or c.owner.known
+                else f"ok (owner not pinned: check {c.owner.fingerprint} with the brand)"
+            )
             line = (
-                f"ok: {c.path}: {c.signoff.asset} approved by {who}; "
+                f"{ok}: {c.path}: {c.signoff.asset} approved by {who}; "
                 f"{len(c.signoff.decisions)} decision(s) verified against the export"
             )
             if not args.json:

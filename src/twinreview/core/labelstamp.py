@@ -6,7 +6,8 @@ the bottom-right edges. This decodes and re-encodes the image, in its own format
 profile and EXIF; the caller puts the XMP back and signs afterwards.
 
 :func:`compare_outside` checks a labelled copy against the approved file: the same pixels
-everywhere but under the label, within what re-encoding changes.
+everywhere but under the label, within what re-encoding changes; :func:`compare_inside` checks
+that under the label is the stamp itself (the approved file stamped again).
 """
 
 from __future__ import annotations
@@ -197,4 +198,46 @@ def compare_outside(approved: bytes, published: bytes, box: Box) -> str | None:
     return (
         f"outside the label its pixels differ from the approved image in {len(changed)} "
         f"block(s) of 8x8, between x {left}-{right} and y {top}-{bottom}"
+    )
+
+
+def compare_inside(expected: bytes, published: bytes, box: Box) -> str | None:
+    """Whether ``published`` shows, inside ``box``, the stamp ``expected`` holds there.
+
+    ``expected`` is the approved file stamped again as :func:`stamp_label` stamps it: the same
+    label on the same pixels, so only re-encoding may differ (8x8 blocks, as
+    :func:`compare_outside` judges them).
+
+    Returns:
+        None when every block of the box is within re-encoding's tolerance; otherwise one
+        sentence saying the label is missing or altered.
+    """
+    try:
+        a = load_image(expected, min_side=1 << 30, max_side=None).image
+        b = load_image(published, min_side=1 << 30, max_side=None).image
+    except ImageLoadError as exc:
+        return f"the label cannot be compared ({exc})"
+    x, y, w, h = box
+    if a.size != b.size or x < 0 or y < 0 or x + w > b.width or y + h > b.height:
+        return "the label is missing or altered: its box does not fit the image as stamped"
+    crop = (x, y, x + w, y + h)
+    diff = np.abs(
+        np.asarray(a.convert("RGB").crop(crop), dtype=np.int16)
+        - np.asarray(b.convert("RGB").crop(crop), dtype=np.int16)
+    ).max(axis=2)
+    rows, cols = -(-h // BLOCK) * BLOCK, -(-w // BLOCK) * BLOCK
+    padded = np.zeros((rows, cols))
+    counts = np.zeros((rows, cols))
+    padded[:h, :w] = diff
+    counts[:h, :w] = 1
+    shape = (rows // BLOCK, BLOCK, cols // BLOCK, BLOCK)
+    means = padded.reshape(shape).sum(axis=(1, 3)) / np.maximum(
+        counts.reshape(shape).sum(axis=(1, 3)), 1
+    )
+    changed = int((means > BLOCK_LIMIT).sum())
+    if not changed:
+        return None
+    return (
+        f"the label is missing or altered: inside its box {changed} of {means.size} block(s) of "
+        "8x8 are not the workspace's label as publishing stamps it on the approved image"
     )

@@ -40,6 +40,7 @@ from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
 from twinreview.core.reasons import reasons_text
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import Consent
+from twinreview.core.workspace import asset_model_id
 
 KIND = "published"
 WARN_DAYS = 30
@@ -154,7 +155,8 @@ class PublishedRecord:
             asset=text("asset"),
             sha256=text("sha256"),
             image_digest=digest if isinstance(digest, str) else None,
-            model=text("model"),
+            # Her consent decides for her asset, whatever model the entry names.
+            model=asset_model_id(text("asset")) or text("model"),
             output=text("output"),
             output_sha256=text("output_sha256"),
             label=payload.get("label") is True,

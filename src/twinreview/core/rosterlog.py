@@ -44,6 +44,8 @@ Who may sign what (checked against the roster as it stood just before the entry)
 - add/update/remove person, add/revoke key, policy: the owner, or a person the owner made admin,
   each signing with one of their own active keys. Only the owner appoints admins; nobody but the
   owner changes the owner. Anyone may add or revoke keys of their own (a new laptop, a lost one).
+- The trust anchors of the policy (``disclosure.trust_anchors`` and the certificates signed with
+  them) are the owner's alone: an admin's policy entry must keep them as they are.
 - Nobody speaks for a model: her keys sign her consent and her decisions, so a key she never
   signed may come to speak for her only by a **reset**, which only the owner signs, with
   ``reset: true``: adding a key to her entry (by anyone but herself), adding her back after she

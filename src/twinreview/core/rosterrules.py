@@ -241,6 +241,8 @@ def apply_entry(
         tables = payload.get("policy")
         if not isinstance(tables, Mapping) or set(tables) - set(POLICY_TABLES):
             raise RosterLogError(f"policy must be a table of {', '.join(POLICY_TABLES)}")
+        if signer_principal != state.owner:
+            _check_anchors_kept(state, tables)
         policy = PolicySetting(dict(tables), signer_principal, seq, str(payload.get("ts")))
     elif kind == "consent":
         consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq, h)
@@ -327,6 +329,29 @@ def apply_entry(
         holders=holders,
         were_models=were_models,
     )
+
+
+#: The policy keys that decide which C2PA signers are trusted: the owner's alone.
+TRUST_ANCHOR_KEYS = ("trust_anchors", "trust_anchor_certs")
+
+
+def trust_anchor_setting(tables: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The trust anchor keys of policy tables (``disclosure.trust_anchors`` and their certs)."""
+    disclosure = tables.get("disclosure") if isinstance(tables, Mapping) else None
+    if not isinstance(disclosure, Mapping):
+        return {}
+    return {k: disclosure[k] for k in TRUST_ANCHOR_KEYS if k in disclosure}
+
+
+def _check_anchors_kept(state: RosterState, tables: Mapping[str, Any]) -> None:
+    # A trust anchor decides whose Content Credentials pass as the brand's: an admin who could
+    # add one could sign any forgery with a CA of her own. She may change the rest of the policy.
+    before = state.policy.tables if state.policy is not None else None
+    if trust_anchor_setting(tables) != trust_anchor_setting(before):
+        raise RosterLogError(
+            "only the owner sets the trust anchors (disclosure.trust_anchors): an admin's "
+            "policy must keep the owner's"
+        )
 
 
 def _were_models(

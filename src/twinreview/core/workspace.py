@@ -280,6 +280,18 @@ class Workspace:
                 yield p
 
 
+def asset_model_id(rel: str) -> str | None:
+    """The model an asset belongs to, by its path: ``<model-id>`` of ``assets/<model-id>/...``.
+
+    As :meth:`Workspace.walk_assets` attributes it (a file directly under ``assets/``, or a
+    path outside it, has no model: None).
+    """
+    parts = rel.split("/")
+    if len(parts) < 3 or parts[0] != ASSETS_DIR or not parts[1] or parts[1] in (".", ".."):
+        return None
+    return parts[1]
+
+
 def _settings_source(roster: SignedRoster) -> str:
     return SIGNED_POLICY_SOURCE if roster.exists else CONFIG_SOURCE
 

@@ -15,10 +15,10 @@ The pixels: every decision names the digest of the image data it approved
 (``core.imagedigest``); the published file's own digest must be that one. When the publisher
 stamped a visible label the digest cannot match: the sign-off gives the label's box, and with
 the workspace the approved file is read and every pixel outside the box compared
-(``core.labelstamp.compare_outside``); without it the result says the label was stamped by the
-(trusted) publisher and the rest was not compared. A decision signed before decisions carried a
-digest is checked through the workspace's file (its sha256 must be the approved one); without
-the workspace it fails. Each failure is one sentence.
+(``core.labelstamp.compare_outside``); without it the file does not pass: the pixels outside the
+label were not compared, so nothing shows they are the approved image. A decision signed
+before decisions carried a digest is checked through the workspace's file (its sha256 must be
+the approved one); without the workspace it fails. Each failure is one sentence.
 
 Named approvals are not enough: the asset must be cleared in the export under the one
 approval rule (``core.approval`` through ``core.policy.evaluate``, as ``status`` judges it): a
@@ -28,15 +28,25 @@ The ``c2pa.metadata`` assertion and the sign-off's consent are required; the XMP
 assertion binds, its person shown the sign-off's model (her id in this workspace, one of her
 names on the signed roster), its model release id the consent entry the sign-off names.
 
+Who made the export: anyone can make a workspace of their own, a CA, an export and published
+files that all agree. Every answer names the export's workspace id and owner key, and whether
+this device pinned that owner or the auditor gave its fingerprint (``--owner``, checked with the
+brand); an export whose owner is neither is still checked, and the answer says the owner is not
+known here. A given owner that is not the export's refuses the export.
+
 The model's consent now is judged from her latest consent entry in the export's signed roster,
 never from what the file carries, as ``twinreview published`` judges it (``core.published``): a
 file out of consent fails with the reason; a consent ending within 30 days gives its "take it
 down by" date.
 
 Public API:
-    check_published(files, export, *, trust=None, trust_anchors=(), workspace=None)
+    check_published(files, export, *, trust=None, trust_anchors=(), workspace=None, owner=None)
         -> list[PublishedCheck]
-    PublishedCheck: path, ok, problems, notes, signoff, signer, c2pa_state; ``to_json()``.
+    PublishedCheck: path, ok, problems, notes, signoff, signer, c2pa_state, owner;
+        ``to_json()``.
+    ExportOwner: the export's workspace id and owner key, and whether this device pinned it
+        (``PINNED``), the auditor gave it (``GIVEN``, ``--owner``) or neither (``NOT_PINNED``).
+    owner_fingerprint(text) -> str: a typed fingerprint in the ``SHA256:...`` form.
     read_signoff(data, context) -> Signoff | None: the sign-off a file carries (not checked).
     ExportCheckError (re-raised from ``read_export_heads``): the export itself is unusable.
     read_trust_anchor(path) -> str: a trust anchor file's PEM text (TrustAnchorError otherwise).
@@ -48,7 +58,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +73,17 @@ from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.disclosure.xmp import extract_packets
 from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
-from twinreview.core.files import read_regular, resolve_inside
+from twinreview.core.files import open_regular, read_regular, resolve_inside
 from twinreview.core.imagedigest import image_digest
-from twinreview.core.labelstamp import box_problem, compare_outside, shown_size
+from twinreview.core.labelstamp import (
+    LabelStampError,
+    box_problem,
+    compare_inside,
+    compare_outside,
+    load_label,
+    shown_size,
+    stamp_label,
+)
 from twinreview.core.policy import (
     APPROVE,
     WITHDRAW,
@@ -83,7 +101,7 @@ from twinreview.core.rosterviews import effective_config
 from twinreview.core.settings import SettingsError, settings_from_config
 from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
-from twinreview.core.workspace import SIGNED_POLICY_SOURCE
+from twinreview.core.workspace import SIGNED_POLICY_SOURCE, asset_model_id
 from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
     ROSTER_FILE,
@@ -105,6 +123,8 @@ from twinreview.services.trust import TrustStore
 
 #: A trust anchor file larger than this is no certificate chain (it is not read).
 MAX_ANCHOR_BYTES = 8 * 1024 * 1024
+#: As ``publish --label`` reads the label.
+MAX_LABEL_BYTES = 32 * 1024 * 1024
 _BROKEN = frozenset({C2paState.INVALID_INTEGRITY, C2paState.UNREADABLE})
 _INTACT = frozenset(
     {C2paState.TRUSTED, C2paState.VALID_UNTRUSTED, C2paState.INVALID_CREDENTIAL_ONLY}
@@ -131,6 +151,69 @@ def read_trust_anchor(path: Path) -> str:
     return text
 
 
+#: ``ExportOwner.trust``: this device pinned the export's owner for its workspace.
+PINNED = "pinned"
+#: The auditor named the owner's fingerprint (``--owner``) and it is the export's.
+GIVEN = "given"
+#: Nothing ties the export's owner to the brand: anyone can make a workspace and an export.
+NOT_PINNED = "not-pinned"
+
+
+@dataclass(frozen=True)
+class ExportOwner:
+    """The workspace an export is of, its owner, and whether this device knows that owner.
+
+    Attributes:
+        workspace_id: The workspace id (sha256 of the roster's genesis payload).
+        workspace_name: Its name, from the genesis.
+        principal: The owner's principal.
+        fingerprint: The owner's key fingerprint (``SHA256:...``).
+        trust: :data:`PINNED`, :data:`GIVEN` or :data:`NOT_PINNED`.
+    """
+
+    workspace_id: str
+    workspace_name: str
+    principal: str
+    fingerprint: str
+    trust: str
+
+    @property
+    def known(self) -> bool:
+        """The owner is pinned on this device or was given by the auditor."""
+        return self.trust in (PINNED, GIVEN)
+
+    def summary(self) -> str:
+        """One line: the workspace, its owner's key, and whether it is known here."""
+        where = (
+            f"the export is of workspace {self.workspace_name!r} (id {self.workspace_id[:16]}), "
+            f"owner {self.principal} with key {self.fingerprint}"
+        )
+        if self.trust == PINNED:
+            return f"{where}: pinned on this device"
+        if self.trust == GIVEN:
+            return f"{where}: the owner key given with --owner"
+        return (
+            f"{where}: not pinned on this device, so nothing here shows this is the brand's "
+            f"workspace: check {self.fingerprint} with the brand (then pass --owner)"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``export`` member of a ``check-published --json`` record."""
+        return {
+            "workspace_id": self.workspace_id,
+            "workspace_name": self.workspace_name,
+            "owner": self.principal,
+            "owner_fingerprint": self.fingerprint,
+            "owner_trust": self.trust,
+        }
+
+
+def owner_fingerprint(text: str) -> str:
+    """An owner key fingerprint as the auditor typed it, in the ``SHA256:...`` form."""
+    text = text.strip()
+    return text if text.startswith("SHA256:") else f"SHA256:{text}"
+
+
 @dataclass(frozen=True)
 class PublishedCheck:
     """The verdict on one published file.
@@ -148,6 +231,7 @@ class PublishedCheck:
             ``label-not-compared`` (stamped label; no workspace to compare with), or "".
         consent: Her consent now per the export: ``in_consent``, ``take_down_by``,
             ``out_of_consent`` (then among the problems), or "" when not known.
+        owner: Who the export says owns the workspace, and whether this device knows that key.
     """
 
     path: str
@@ -159,12 +243,14 @@ class PublishedCheck:
     notes: tuple[str, ...] = ()
     pixels: str = ""
     consent: str = ""
+    owner: ExportOwner | None = None
 
     def to_json(self) -> dict[str, Any]:
         """One record of ``check-published --json``."""
         return {
             "path": self.path,
             "ok": self.ok,
+            "export": self.owner.to_json() if self.owner is not None else None,
             "problems": list(self.problems),
             "notes": list(self.notes),
             "pixels": self.pixels,
@@ -188,6 +274,8 @@ class _Export:
     approval_rule: Callable[[Decision], str | None] = lambda d: None
     #: Display names of everyone the exported roster ever named, by principal.
     names: Mapping[str, str] = field(default_factory=dict)
+    #: The visible label the signed policy names (a path in the workspace), if any.
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +297,7 @@ def check_published(
     trust: TrustStore | None = None,
     trust_anchors: Sequence[str] = (),
     workspace: Path | None = None,
+    owner: str | None = None,
 ) -> list[PublishedCheck]:
     """Check each published file's sign-off against the export (see the module docstring).
 
@@ -219,27 +308,60 @@ def check_published(
         trust_anchors: PEM texts trusted besides those of the export's signed policy.
         workspace: The workspace folder, to compare a labelled image (or one approved before
             decisions named their image data) with the approved file.
+        owner: The owner key fingerprint the auditor checked with the brand (``--owner``).
 
     Raises:
         ExportCheckError: the export's heads file is missing, malformed or not signed by a key
-            its own roster gives the exporter (nothing in it can then be relied on), or the
-            trust anchors cannot be used.
+            its own roster gives the exporter (nothing in it can then be relied on), its owner
+            is not ``owner`` (or not the one pinned here), or the trust anchors cannot be used.
     """
     loaded = _load_export(export, trust)
+    known = _export_owner(loaded.heads, trust, owner)
     anchors = [*export_anchors(loaded.roster), *trust_anchors]
     try:
         context = make_context("".join(a.strip() + "\n" for a in anchors) or None)
     except ValueError as exc:
         raise ExportCheckError(str(exc)) from None
-    return [_check_file(path, loaded, context, bool(anchors), workspace) for path in files]
+    return [
+        replace(_check_file(path, loaded, context, bool(anchors), workspace), owner=known)
+        for path in files
+    ]
+
+
+def _export_owner(heads: ExportHeads, trust: TrustStore | None, given: str | None) -> ExportOwner:
+    """The export's owner, and whether this device pinned it or the auditor named it.
+
+    Anyone can make a workspace, a CA, an export and a published file that all agree: only an
+    owner key checked with the brand ties an export to the brand.
+
+    Raises:
+        ExportCheckError: ``given`` is not the export's owner key.
+    """
+    principal, fingerprint = heads.owner
+    if given is not None and owner_fingerprint(given) != fingerprint:
+        raise ExportCheckError(
+            f"the export's owner key is {fingerprint}, not the one given with --owner "
+            f"({owner_fingerprint(given)}): it is not the workspace you checked; refusing it"
+        )
+    pinned = trust.pinned(heads.workspace_id) if trust is not None else None
+    state = PINNED if pinned == fingerprint else GIVEN if given is not None else NOT_PINNED
+    return ExportOwner(heads.workspace_id, heads.workspace_name, principal, fingerprint, state)
 
 
 def export_anchors(roster: SignedRoster) -> list[str]:
-    """The trust anchors (PEM) the owner signed into the roster's current policy."""
-    state = roster.current
-    if state is None or state.policy is None:
+    """The trust anchors (PEM) of the latest policy the owner signed into the roster.
+
+    Only the owner's: the roster refuses an admin's policy that changes them, and a policy an
+    admin signed is never read for them here either.
+    """
+    owned = [
+        s.policy
+        for s in roster.states
+        if s.policy is not None and s.policy.principal == roster.owner and s.policy.seq == s.seq
+    ]
+    if not owned:
         return []
-    disclosure = state.policy.tables.get("disclosure")
+    disclosure = owned[-1].tables.get("disclosure")
     certs = disclosure.get("trust_anchor_certs") if isinstance(disclosure, Mapping) else None
     if not isinstance(certs, Mapping):
         return []
@@ -275,7 +397,16 @@ def _load_export(export: Path, trust: TrustStore | None) -> _Export:
         published_records(report),
         approval_rule=_approval_rule(roster),
         names=names,
+        label=_label_name(roster),
     )
+
+
+def _label_name(roster: SignedRoster) -> str | None:
+    try:
+        settings = settings_from_config(effective_config({}, roster), source=SIGNED_POLICY_SOURCE)
+    except SettingsError:
+        return None  # said by the approval rule: no approval counts
+    return settings.disclosure.label
 
 
 def _approval_rule(roster: SignedRoster) -> Callable[[Decision], str | None]:
@@ -346,15 +477,27 @@ def _check_file(
             kind = "label-compared"
             notes.append(f"{where}; every other pixel was compared with the approved file")
             if not problems and pixels.approved is not None:
-                problem = compare_outside(pixels.approved, data, signoff.label_box)
+                problem = compare_outside(pixels.approved, data, signoff.label_box) or (
+                    _stamp_problem(pixels.approved, data, signoff.label_box, export, workspace)
+                )
                 if problem:
                     problems.append(problem)
+                else:
+                    notes.append(
+                        "the label in it is the workspace's label as publishing stamps it on "
+                        "the approved image"
+                    )
         else:
+            # Without the approved file nothing shows that the pixels around the label are the
+            # ones she approved: a check that did not look at them does not pass them.
             kind = "label-not-compared"
-            notes.append(
-                f"{where}; the pixels outside it were not compared with the approved file "
-                "(pass --workspace WS to compare them)"
-            )
+            notes.append(where)
+            if pixels.workspace_problem is None:
+                problems.append(
+                    "it carries a stamped label, and its pixels outside the label were not "
+                    "compared with the approved file, so nothing shows they are the approved "
+                    "image: check it with --workspace WS (the workspace it was approved in)"
+                )
     consent = _consent_now(data, signoff, export)
     if consent.out:
         problems.extend(f"out of consent: {r}" for r in consent.reasons)
@@ -371,6 +514,43 @@ def _check_file(
         kind,
         consent.state.value,
     )
+
+
+def _stamp_problem(
+    approved: bytes, data: bytes, box: tuple[int, int, int, int], export: _Export, ws: Path | None
+) -> str | None:
+    """Why the label box does not hold publishing's stamp (None: it does).
+
+    "A visible AI label was stamped" is checked, not taken from the sign-off: the workspace's
+    label (the one the signed policy names) is stamped on the approved file again, the way
+    ``publish --label`` stamps it, and the box must hold that stamp.
+    """
+    if ws is None:
+        return None
+    if export.label is None:
+        return (
+            "the label is missing or altered: the export's signed policy names no visible label "
+            "to check the box against"
+        )
+    try:
+        with open_regular(resolve_inside(ws, export.label)) as fh:
+            label = load_label(fh.read(MAX_LABEL_BYTES))
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(exc)
+        return f"the workspace's label {export.label} cannot be read to check the stamp ({why})"
+    except LabelStampError as exc:
+        return f"the workspace's label {export.label} cannot be used to check the stamp ({exc})"
+    try:
+        expected, where = stamp_label(approved, sniff(approved).format or "", label)
+    except LabelStampError as exc:
+        return f"the label cannot be stamped again on the approved file to check it ({exc})"
+    if where != box:
+        return (
+            "the label is missing or altered: publishing stamps the workspace's label at "
+            f"x {where[0]}, y {where[1]}, {where[2]}x{where[3]} pixels on the approved image, "
+            "not in the box the sign-off gives"
+        )
+    return compare_inside(expected, data, box)
 
 
 def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
@@ -402,7 +582,8 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
             asset=signoff.asset,
             sha256=signoff.asset_sha256,
             image_digest=signoff.image_digest,
-            model=signoff.model,
+            # Hers whose asset it is, whatever model the sign-off names.
+            model=asset_model_id(signoff.asset) or signoff.model,
             output="",
             output_sha256=sha,
             label=signoff.label_box is not None,
@@ -414,8 +595,9 @@ def _consent_now(data: bytes, signoff: Signoff, export: _Export) -> Judgement:
             approvals=(),
             uses_known=False,
         )
+    # The sentences name the model the record is judged for (her consent decides).
     state = export.roster.current
-    person = state.model_person(signoff.model) if state is not None else None
+    person = state.model_person(record.model) if state is not None else None
     return judge(
         record,
         export.roster,
@@ -525,6 +707,12 @@ def _problems(
             f"workspace {heads.workspace_id[:16]}"
         )
         return problems
+    wrong_model = _model_problem(signoff)
+    if wrong_model is not None:
+        # Everything else (her consent, her reject, who is shown) is judged for the model the
+        # sign-off names: a sign-off naming another model than the asset's is not judged on.
+        problems.append(wrong_model)
+        return problems
     if "roster" in export.damaged:
         problems.append(
             "the exported signed roster does not match the export's signed heads "
@@ -553,6 +741,16 @@ def _problems(
             problems.append(problem)
             continue
         payload = _payload(d, export)
+        speaks = (
+            _decision_model_problem(
+                f"the decision of {d.principal} ({d.role})", d, payload, signoff, export
+            )
+            if payload is not None
+            else None
+        )
+        if speaks is not None:
+            problems.append(speaks)
+            continue
         digest = payload.get("image_digest") if payload is not None else None
         who = f"{d.principal} ({d.role})"
         if not isinstance(digest, str):
@@ -571,6 +769,40 @@ def _problems(
         # required role that never approved. (A decision that fails is said once, above.)
         problems.extend(_clearance_problems(signoff, export))
     return problems
+
+
+def _model_problem(signoff: Signoff) -> str | None:
+    """Why the sign-off's model is not the asset's own (its folder under ``assets/``)."""
+    owner = asset_model_id(signoff.asset)
+    if owner is None:
+        return (
+            f"its sign-off names asset {signoff.asset}, which is no asset of any model (not "
+            "under assets/<model>/)"
+        )
+    if signoff.model != owner:
+        return (
+            f"its sign-off names model {signoff.model!r}, but {signoff.asset} is an asset of "
+            f"model {owner!r}: it is judged as hers, under her consent, or not at all"
+        )
+    return None
+
+
+def _decision_model_problem(
+    who: str, d: SignedDecision, payload: Mapping[str, Any], signoff: Signoff, export: _Export
+) -> str | None:
+    """Why a named decision does not speak for the sign-off's model (None: it does)."""
+    signed_for = payload.get("model")
+    if signed_for is not None and signed_for != signoff.model:
+        return f"{who} was signed for model {signed_for!r}, not {signoff.model!r}"
+    if d.role != "model":
+        return None
+    state = (export.roster.state_at(*d.roster) if d.roster is not None else None) or (
+        export.roster.current
+    )
+    person = state.model_person(signoff.model) if state is not None else None
+    if person is None or person.principal != d.principal:
+        return f"{who} is not a decision of model {signoff.model!r} (she is not that model)"
+    return None
 
 
 def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:

@@ -47,8 +47,13 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "(Roster › Join this workspace: a request the owner approves)",
         ),
         (r"\('twinreview consent', signed by her\)", "(My consent…, signed by her)"),
-        (r"\(pass --workspace WS to compare them\)", "(choose the workspace to compare them)"),
+        (
+            r"check it with --workspace WS \(the workspace it was approved in\)",
+            "choose the workspace it was approved in to compare them",
+        ),
         (r"check the file with --workspace WS", "check it with its workspace chosen"),
+        (r"\(then pass --owner\)", "(then type it under Owner key)"),
+        (r"given with --owner", "typed under Owner key"),
         (
             r"\(pass --trust-anchor PEM\)",
             "(choose the brand's certificate authority under Trust anchor)",

@@ -345,6 +345,7 @@ class ReviewBackend(Protocol):
         *,
         workspace: Path | None = None,
         trust_anchor: Path | None = None,
+        owner: str | None = None,
     ) -> list[PublishedCheck]:
         """Check published files' sign-off against an export (as ``twinreview check-published``).
 
@@ -355,6 +356,7 @@ class ReviewBackend(Protocol):
                 label (``--workspace``).
             trust_anchor: A PEM file of certificate authorities trusted besides the export's
                 (``--trust-anchor``).
+            owner: The owner key fingerprint the auditor checked with the brand (``--owner``).
 
         Raises:
             ExportCheckError: the export itself cannot be used.

@@ -443,6 +443,7 @@ class ServicesBackend:
         *,
         workspace: Path | None = None,
         trust_anchor: Path | None = None,
+        owner: str | None = None,
     ) -> list[PublishedCheck]:
         """``check-published``, against an export, with this device's pinned owners."""
         anchors: list[str] = []
@@ -457,6 +458,7 @@ class ServicesBackend:
             trust=self._verifier.trust,
             trust_anchors=anchors,
             workspace=workspace,
+            owner=owner,
         )
 
     @staticmethod

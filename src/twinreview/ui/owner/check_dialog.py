@@ -5,7 +5,10 @@ read from its Content Credentials and every decision it names is looked up in an
 signed logs. The open workspace, if any, is where the approved files are: with it the pixels
 outside a stamped label are compared with the approved file (``--workspace``); a trust anchor
 file may name the brand's certificate authority when the export carries none
-(``--trust-anchor``). The check runs off the GUI thread through
+(``--trust-anchor``), and the owner's key fingerprint as checked with the brand
+(``--owner``). The first answer names the export's workspace and owner key, and whether this
+device trusts that owner: anyone can make an export of a workspace of their own. The check runs
+off the GUI thread through
 :meth:`~twinreview.ui.backend.ReviewBackend.check_published`; each file's answer is one line,
 confirmed or not, with the reasons in words.
 """
@@ -22,6 +25,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QTextBrowser,
@@ -38,6 +42,15 @@ from twinreview.ui.roster.widgets import wrap
 from twinreview.ui.session import ReviewSession
 
 _ROLE_WORDS = {"model": "model", "agent": "agent", "brand": "brand"}
+
+
+def owner_line(checks: Sequence[PublishedCheck]) -> tuple[bool, str] | None:
+    """Whose export the answers are checked against: (owner known here, text), or None."""
+    owner = checks[0].owner if checks else None
+    if owner is None:
+        return None
+    text = app_message(owner.summary())
+    return owner.known, f"{text[:1].upper()}{text[1:]}."
 
 
 def check_lines(checks: Sequence[PublishedCheck]) -> list[tuple[bool, str]]:
@@ -135,11 +148,22 @@ class CheckPublishedDialog(JobDialog):
         self.anchor.edit.setPlaceholderText(
             "optional: the brand's certificate authority (PEM file)"
         )
+        #: The owner's key fingerprint as checked with the brand, when this device pinned none.
+        self.owner = QLineEdit()
+        self.owner.setToolTip(
+            "The workspace owner's key fingerprint (SHA256:…), as the brand told you: anyone can "
+            "make an export of a workspace of their own, so only this key ties it to the brand. "
+            "Not needed when this device trusts the workspace."
+        )
+        self.owner.setPlaceholderText(
+            "optional: the owner's key fingerprint, checked with the brand"
+        )
         form = QFormLayout()
         form.addRow("Images", file_row)
         form.addRow("Export", self.export)
         form.addRow("Workspace", self.workspace)
         form.addRow("Trust anchor", self.anchor)
+        form.addRow("Owner key", self.owner)
         self.answers = QTextBrowser()
         self.answers.setOpenLinks(False)
         self.answers.setToolTip("What the check found, one line per image")
@@ -191,6 +215,7 @@ class CheckPublishedDialog(JobDialog):
                 self.session.backend.check_published,
                 workspace=self.workspace.path(),
                 trust_anchor=self.anchor.path(),
+                owner=self.owner.text().strip() or None,
             ),
             tuple(self._files),
             export,
@@ -200,17 +225,32 @@ class CheckPublishedDialog(JobDialog):
 
     def _checked(self, checks: list[PublishedCheck]) -> None:
         lines = check_lines(checks)
-        self._show(lines)
+        owner = owner_line(checks)
+        self._show(lines, owner)
         good = sum(1 for ok, _ in lines if ok)
-        if good == len(lines):
+        if good == len(lines) and (owner is None or owner[0]):
             self.say(f"Confirmed: {good} of {len(lines)} image(s).")
+        elif good == len(lines):
+            self.say(
+                f"Confirmed against this export: {good} of {len(lines)} image(s), but its owner "
+                "is not trusted on this device: check the owner's key with the brand.",
+                warn=True,
+            )
         else:
             self.fail(f"Not confirmed: {len(lines) - good} of {len(lines)} image(s).")
 
-    def _show(self, lines: list[tuple[bool, str]]) -> None:
-        self._lines = lines
+    def _show(self, lines: list[tuple[bool, str]], owner: tuple[bool, str] | None = None) -> None:
+        self._lines = [owner, *lines] if owner is not None else lines
+        # Whose export is a fact about every answer, not an answer: no tick or cross.
+        head = (
+            f"<p style='color:{ok_colour() if owner[0] else error_colour()}'>"
+            f"{'✔' if owner[0] else '⚠'} {html.escape(owner[1])}</p>"
+            if owner is not None
+            else ""
+        )
         self.answers.setHtml(
-            "".join(
+            head
+            + "".join(
                 f"<p style='color:{ok_colour() if ok else error_colour()}'>"
                 f"{'✔' if ok else '✘'} {html.escape(text)}</p>"
                 for ok, text in lines
@@ -218,5 +258,5 @@ class CheckPublishedDialog(JobDialog):
         )
 
     def result_text(self) -> str:
-        """The answers as plain text, one line per image."""
+        """The answers as plain text: whose export, then one line per image."""
         return "\n".join(text for _, text in self._lines)
