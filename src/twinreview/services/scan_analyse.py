@@ -25,6 +25,7 @@ import numpy as np
 
 from twinreview.core import geometry, hashing
 from twinreview.core.disclosure import DisclosureReport
+from twinreview.core.imagedigest import ambiguity
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.workspace import AssetRef
 from twinreview.services.cache import ResultCache
@@ -209,6 +210,7 @@ class Analyser:
             return Analysis(
                 sha256=sha,
                 error=data.get("error"),
+                ambiguous=data.get("ambiguous"),
                 facts=FileFacts(**data["facts"]),
                 fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
                 disclosure=None if disclosure is None else DisclosureReport.from_json(disclosure),
@@ -229,6 +231,7 @@ class Analyser:
             analysis_version(reference),
             {
                 "error": an.error,
+                "ambiguous": an.ambiguous,
                 "facts": an.facts.to_json(),
                 "fingerprint": an.fingerprint.to_json() if an.fingerprint else None,
                 "keypoints": pack_keypoints(an.keypoints),
@@ -329,5 +332,6 @@ def analyse_file(
         located=located,
         quick_tried=quick_tried,
         quick_covered=quick_covered,
+        ambiguous=None if reference else ambiguity(data),
     )
     return analysis, st, True
