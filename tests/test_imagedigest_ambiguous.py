@@ -152,6 +152,19 @@ def test_jpeg_xmp_orientation_without_exif_is_refused(jpeg: bytes, packet: bytes
 
 def test_jpeg_xmp_orientation_that_cannot_be_read_is_refused(jpeg: bytes) -> None:
     refused(put_main_packet(jpeg, "jpeg", UNREADABLE), "cannot be read")
+    default_ns = xmp(
+        b'<rdf:Description rdf:about=""><Orientation xmlns="http://ns.adobe.com/tiff/1.0/">6'
+        b"</Orientation></rdf:Description>"
+    )
+    refused(put_main_packet(jpeg, "jpeg", default_ns), "cannot be read")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32-le"])
+def test_jpeg_xmp_orientation_in_a_wide_encoding_is_read(jpeg: bytes, codec: str) -> None:
+    """XMP may be UTF-16 or UTF-32: an XML reader finds the orientation a byte search misses."""
+    wide = ATTR_6.decode().encode(codec)
+    data = jpeg[:2] + app1(b"http://ns.adobe.com/xap/1.0/\x00" + wide) + jpeg[2:]
+    refused(data, "its XMP tiff:Orientation is 6")
 
 
 def test_jpeg_xmp_orientation_that_agrees_keeps_the_digest(jpeg: bytes) -> None:

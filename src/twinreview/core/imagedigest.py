@@ -77,8 +77,19 @@ _PNG_RAW_EXIF = b"Raw profile type exif"
 # A compressed text chunk is inflated up to this many bytes (an XMP packet is far smaller).
 _MAX_TEXT = 4 * 1024 * 1024
 # An element or attribute named Orientation in any namespace prefix, and its value.
-_XMP_ORIENTATION = re.compile(rb"(</)?[\w.-]*:Orientation\b")
-_XMP_VALUE = re.compile(rb"""\s*(?:=\s*["']\s*(\d+)\s*["']|>\s*(\d+)\s*<)""")
+# What precedes it tells an element (``<p:Orientation``, or ``<Orientation`` in a default
+# namespace), a closing tag, or an attribute (``p:Orientation=``); plain text is neither.
+_XMP_ORIENTATION = re.compile(rb"(</|<|\s)?([\w.-]+:)?Orientation\b")
+_XMP_ELEMENT = re.compile(rb"\s*>\s*(\d+)\s*<")
+_XMP_ATTRIBUTE = re.compile(rb"""\s*=\s*["']\s*(\d+)\s*["']""")
+_XMP_HEADERS = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
+# The first character of a packet ("<") in each wide encoding XMP allows.
+_XMP_WIDE = (
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
 # VP8X flag bits.
 _ANIMATION, _XMP_FLAG, _EXIF_FLAG, _ALPHA, _ICC = 0x02, 0x04, 0x08, 0x10, 0x20
 
@@ -305,15 +316,46 @@ def _raw_profile(text: bytes) -> bytes:
 
 def _xmp_orientations(packet: bytes) -> Iterator[int]:
     """Every orientation an XMP packet states (``tiff:Orientation``, under any prefix)."""
-    for found in _XMP_ORIENTATION.finditer(packet):
-        if found.group(1):  # a closing tag
-            continue
-        value = _XMP_VALUE.match(packet, found.end())
+    text = _xmp_text(packet)
+    for found in _XMP_ORIENTATION.finditer(text):
+        before, prefix = found.group(1), found.group(2)
+        if before == b"</" or (before != b"<" and not prefix):
+            continue  # a closing tag, or the word in plain text / an attribute of no namespace
+        form = _XMP_ELEMENT if before == b"<" else _XMP_ATTRIBUTE
+        value = form.match(text, found.end())
         if value is None:
             raise AmbiguousImageError(
                 "its XMP states an orientation that cannot be read (some viewers honour it)"
             )
-        yield int(value.group(1) or value.group(2))
+        yield int(value.group(1))
+
+
+def _xmp_text(packet: bytes) -> bytes:
+    """An XMP packet as UTF-8, whichever Unicode encoding it was written in."""
+    for header in _XMP_HEADERS:
+        if packet.startswith(header):
+            packet = packet[len(header) :]
+            if header.endswith(b"extension/\x00"):
+                packet = packet[40:]  # GUID (32), full length (4), offset (4)
+            break
+    body = packet.lstrip(b"\xef\xbb\xbf")
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32")):
+        if body.startswith(bom):
+            return _recode(body, codec)
+    for bom, codec in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if body.startswith(bom):
+            return _recode(body, codec)
+    for first, codec in _XMP_WIDE:
+        if body.startswith(first):
+            return _recode(body, codec)
+    return body
+
+
+def _recode(body: bytes, codec: str) -> bytes:
+    try:
+        return body.decode(codec).encode("utf-8")
+    except UnicodeDecodeError:
+        raise AmbiguousImageError("its XMP cannot be read as text") from None
 
 
 def _webp(data: bytes) -> Iterator[tuple[bytes, bytes]]:
