@@ -302,6 +302,15 @@ def test_png_raw_exif_profile_orientation_is_refused(png: bytes) -> None:
     refused(data, "its PNG text 'Raw profile type exif' is 6")
 
 
+@pytest.mark.parametrize("keyword", ["Raw profile type xmp", "Raw profile type APP1"])
+def test_png_imagemagick_xmp_orientation_is_refused(keyword: str) -> None:
+    info = PngImagePlugin.PngInfo()
+    hexed = ATTR_6.hex()
+    info.add_text(keyword, f"\nxmp\n{len(ATTR_6):8d}\n{hexed}", zip=True)
+    data = encode(pattern(41, (120, 90)), "PNG", pnginfo=info)
+    refused(data, "its XMP tiff:Orientation is 6")
+
+
 def test_png_raw_exif_profile_that_agrees_keeps_the_digest(png: bytes) -> None:
     info = PngImagePlugin.PngInfo()
     info.add_text("Raw profile type exif", raw_profile(exif_bytes(1)))

@@ -331,9 +331,9 @@ def ambiguous_image(severities: Mapping[str, Severity], reason: str) -> Finding:
     """
     why = reason.removeprefix("the file is ambiguous: ")
     message = (
-        "This file can be shown as a different picture by different apps, so an approval "
-        f"could not say which picture was approved ({why}). It cannot be approved; ask for "
-        "a clean copy."
+        "This file can look like a different picture in different apps, so an approval could "
+        f"not say which picture was approved. It cannot be approved; ask for a clean copy. Why: "
+        f"{why}."
     )
     return _finding(severities, AMBIGUOUS_IMAGE, message, {"reason": reason})
 

@@ -28,8 +28,9 @@ decoders, changes what is shown, so that two files with one digest could show tw
   that names itself Exif but not in the standard way, an orientation tag written twice, not as
   one SHORT, or in an IFD0 that runs past its block;
 - an orientation elsewhere that disagrees with the Exif one (1 without Exif): XMP
-  ``tiff:Orientation`` (Pillow and some viewers honour it when Exif has none), PNG text
-  ``Raw profile type exif`` (Pillow reads it), or one that cannot be read;
+  ``tiff:Orientation`` in any packet and Unicode encoding (Pillow and some viewers honour it
+  when Exif has none), PNG text ``Raw profile type exif`` (Pillow reads it) or ImageMagick's
+  hex-encoded XMP, or one that cannot be read;
 - PNG: a chunk whose CRC is wrong (libpng drops a bad ancillary chunk such as tRNS or gAMA,
   Pillow refuses the file);
 - WebP: VP8X flags that disagree with the chunks (ALPHA with the alpha data, ICC with ICCP,
@@ -74,6 +75,8 @@ _ORIENTATION = 0x0112
 # PNG text keywords whose text a reader turns into an orientation.
 _PNG_XMP = b"XML:com.adobe.xmp"
 _PNG_RAW_EXIF = b"Raw profile type exif"
+# ImageMagick's hex-encoded XMP text chunks.
+_PNG_RAW_XMP = (b"Raw profile type xmp", b"Raw profile type APP1")
 # A compressed text chunk is inflated up to this many bytes (an XMP packet is far smaller).
 _MAX_TEXT = 4 * 1024 * 1024
 # An element or attribute named Orientation in any namespace prefix, and its value.
@@ -139,7 +142,7 @@ def image_digest(data: bytes) -> str | None:
                 others.extend(("XMP tiff:Orientation", v) for v in _xmp_orientations(part))
                 continue
             if kind == b"rawexif":
-                raw = _orientation(_raw_profile(part))
+                raw = _orientation(_raw_profile(part, _PNG_RAW_EXIF).removeprefix(_EXIF_HEADER))
                 if raw is not None:
                     others.append(("PNG text 'Raw profile type exif'", raw))
                 continue
@@ -277,7 +280,7 @@ def _png(data: bytes) -> Iterator[tuple[bytes, bytes]]:
 def _png_text(ctype: bytes, body: bytes) -> Iterator[tuple[bytes, bytes]]:
     """The text of a PNG text chunk that a reader turns into an orientation (XMP, raw Exif)."""
     keyword, sep, rest = body.partition(b"\x00")
-    if not sep or keyword not in (_PNG_XMP, _PNG_RAW_EXIF):
+    if not sep or keyword not in (_PNG_XMP, _PNG_RAW_EXIF, *_PNG_RAW_XMP):
         return
     compressed = False
     if ctype == b"zTXt":
@@ -299,17 +302,20 @@ def _png_text(ctype: bytes, body: bytes) -> Iterator[tuple[bytes, bytes]]:
             ) from None
         if inflate.unconsumed_tail:
             raise AmbiguousImageError(f"its {keyword.decode()} text chunk is too large to read")
-    yield (b"xmp" if keyword == _PNG_XMP else b"rawexif"), rest
+    if keyword in _PNG_RAW_XMP:
+        yield b"xmp", _raw_profile(rest, keyword)
+    else:
+        yield (b"xmp" if keyword == _PNG_XMP else b"rawexif"), rest
 
 
-def _raw_profile(text: bytes) -> bytes:
-    """The Exif block in ImageMagick's "Raw profile type exif" text (as Pillow reads it)."""
+def _raw_profile(text: bytes, keyword: bytes) -> bytes:
+    """The bytes in an ImageMagick "Raw profile type ..." text (as Pillow reads the Exif one)."""
     lines = text.split(b"\n")
     try:
-        return bytes.fromhex(b"".join(lines[3:]).decode("ascii")).removeprefix(_EXIF_HEADER)
+        return bytes.fromhex(b"".join(lines[3:]).decode("ascii"))
     except (UnicodeDecodeError, ValueError):
         raise AmbiguousImageError(
-            "its PNG text 'Raw profile type exif' cannot be read (Pillow reads an orientation "
+            f"its PNG text {keyword.decode()!r} cannot be read (readers take an orientation "
             "from it)"
         ) from None
 
