@@ -156,6 +156,9 @@ def test_a_cleared_webp_alpha_flag_fails_check_published(
     lines = [line for line in text.splitlines() if "ambiguous" in line]
     assert len(lines) == 1, text
     assert "the file is ambiguous: its VP8X ALPHA flag is clear" in lines[0]
+    assert main(["check-published", str(forged), "--export", str(tmp_path / "export"), "--json"])
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["ok"] is False and record["problems"] == [lines[0].split(": ", 2)[2]]
 
 
 @pytest.mark.parametrize("first", [8, 2, 5])
