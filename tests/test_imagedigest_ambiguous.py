@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageOps, PngImagePlugin
 
 from twinreview.core.imagedigest import AmbiguousImageError, ambiguity, image_digest
@@ -502,3 +504,51 @@ def test_what_pillow_writes_is_not_ambiguous(fmt: str) -> None:
         data = encode(img, fmt, **kw)
         assert ambiguity(data) is None, kw
         assert image_digest(data) is not None, kw
+
+
+def _samples() -> list[bytes]:
+    img = pattern(47, (32, 24))
+    rgba = img.convert("RGBA")
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", ATTR_6.decode(), zip=True)
+    info.add_text("Raw profile type exif", raw_profile(exif_bytes(6)))
+    jpeg = encode(img, "JPEG", exif=exif_bytes(6))
+    return [
+        put_main_packet(jpeg, "jpeg", ELEMENT_6),
+        encode(rgba, "PNG", exif=exif_bytes(6), pnginfo=info),
+        encode(rgba, "WEBP", exif=exif_bytes(6), icc_profile=b"x" * 16),
+        encode(rgba, "WEBP", lossless=True, save_all=True, append_images=[img]),
+    ]
+
+
+SAMPLES = _samples()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    which=st.sampled_from(range(len(SAMPLES))),
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=10**6), st.binary(min_size=1, max_size=8)),
+        max_size=4,
+    ),
+    cut=st.none() | st.integers(min_value=0, max_value=10**6),
+)
+def test_whatever_the_bytes_it_gives_a_digest_none_or_the_refusal(
+    which: int, edits: list[tuple[int, bytes]], cut: int | None
+) -> None:
+    data = bytearray(SAMPLES[which])
+    for at, noise in edits:
+        at %= len(data)
+        data[at : at + len(noise)] = noise
+    data = data[: cut % (len(data) + 1)] if cut is not None else data
+    why = ambiguity(bytes(data))  # any other exception escapes and fails the test
+    if why is not None:
+        assert why.startswith("the file is ambiguous: ") and "\n" not in why
+        return
+    digest = image_digest(bytes(data))
+    assert digest is None or len(digest) == 64
+
+
+def test_a_huge_orientation_number_is_refused(jpeg: bytes) -> None:
+    packet = ATTR_6.replace(b'"6"', b'"' + b"9" * 5000 + b'"')
+    refused(put_main_packet(jpeg, "jpeg", packet), "cannot be read")

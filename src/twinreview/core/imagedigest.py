@@ -83,8 +83,8 @@ _MAX_TEXT = 4 * 1024 * 1024
 # What precedes it tells an element (``<p:Orientation``, or ``<Orientation`` in a default
 # namespace), a closing tag, or an attribute (``p:Orientation=``); plain text is neither.
 _XMP_ORIENTATION = re.compile(rb"(</|<|\s)?([\w.-]+:)?Orientation\b")
-_XMP_ELEMENT = re.compile(rb"\s*>\s*(\d+)\s*<")
-_XMP_ATTRIBUTE = re.compile(rb"""\s*=\s*["']\s*(\d+)\s*["']""")
+_XMP_ELEMENT = re.compile(rb"\s*>\s*(\d{1,9})\s*<")
+_XMP_ATTRIBUTE = re.compile(rb"""\s*=\s*["']\s*(\d{1,9})\s*["']""")
 _XMP_HEADERS = (b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00")
 # The first character of a packet ("<") in each wide encoding XMP allows.
 _XMP_WIDE = (
