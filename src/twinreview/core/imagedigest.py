@@ -138,8 +138,9 @@ def image_digest(data: bytes) -> str | None:
             if kind == b"exif":
                 exif.append(part)
                 continue
-            if kind == b"xmp":
-                others.extend(("XMP tiff:Orientation", v) for v in _xmp_orientations(part))
+            if kind in (b"xmp", b"app1"):
+                text = _xmp_text(part) if kind == b"xmp" else part
+                others.extend(("XMP tiff:Orientation", v) for v in _xmp_orientations(text))
                 continue
             if kind == b"rawexif":
                 raw = _orientation(_raw_profile(part, _PNG_RAW_EXIF).removeprefix(_EXIF_HEADER))
@@ -218,8 +219,11 @@ def _jpeg(data: bytes) -> Iterator[tuple[bytes, bytes]]:
                     "the orientation they show is not certain)"
                 )
             yield b"exif", body[len(_EXIF_HEADER) :]
-        elif marker == 0xE1:
+        elif marker == 0xE1 and body.startswith(_XMP_HEADERS):
             yield b"xmp", body
+        elif marker == 0xE1:
+            # Another APP1 (a vendor's): read as it is, in case a reader takes XMP from it.
+            yield b"app1", body
         elif marker not in _JPEG_SKIP:
             yield b"M" + bytes([marker]), body
         pos = seg_end
@@ -320,9 +324,8 @@ def _raw_profile(text: bytes, keyword: bytes) -> bytes:
         ) from None
 
 
-def _xmp_orientations(packet: bytes) -> Iterator[int]:
-    """Every orientation an XMP packet states (``tiff:Orientation``, under any prefix)."""
-    text = _xmp_text(packet)
+def _xmp_orientations(text: bytes) -> Iterator[int]:
+    """Every orientation an XMP packet (UTF-8) states (``tiff:Orientation``, any prefix)."""
     for found in _XMP_ORIENTATION.finditer(text):
         before, prefix = found.group(1), found.group(2)
         if before == b"</" or (before != b"<" and not prefix):
