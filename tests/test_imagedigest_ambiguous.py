@@ -4,9 +4,9 @@ Every attack keeps the digested bytes and changes only what the digest does not 
 Exif block, an XMP or text-chunk orientation, a PNG checksum, a WebP header flag or canvas),
 so that Pillow or a viewer shows another picture. Each such file is refused as ambiguous. What
 changes colours or transparency inside the digested bytes (PNG gAMA, cHRM, sRGB, iCCP, tRNS,
-PLTE, bKGD; JPEG APP2 and APP14; WebP ICCP and ANIM) changes the digest. Files that are not
-ambiguous keep the digest they always had (pinned for the corpus), so decisions signed earlier
-verify as before.
+PLTE, bKGD; JPEG APP2 and APP14; WebP ICCP and ANIM) changes the digest. The refusals add
+nothing to the digest of a file that passes them: the corpus's digests are pinned, as decisions
+carry them.
 """
 
 from __future__ import annotations
@@ -433,8 +433,8 @@ def test_webp_animation_canvas_and_loop_are_bound(animated: bytes) -> None:
 
 # -- decisions signed before keep verifying --------------------------------------------------------
 
-# The digests of the corpus's JPEG, PNG and WebP files as decisions carry them (computed before
-# ambiguous files were refused): none of these files is ambiguous and none may change.
+# The digests of the corpus's JPEG, PNG and WebP files as decisions carry them: none of these
+# files is ambiguous and none of their digests may change.
 PINNED = """\
 disclosure/ai_firefly-sundae_c2pa+xmp.png
     e3247df0db03e57f4cb7c0a73c4d1823c17654ce2523888da4a4ea59e03a1a09

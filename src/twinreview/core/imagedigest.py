@@ -12,7 +12,7 @@ writes or that only describe the image:
   (Adobe colour transform) stay: they change how the pixels look. Bytes after EOI are not part
   of the image.
 - PNG: every chunk except tEXt, zTXt, iTXt (XMP lives there), eXIf, tIME and caBX (C2PA). The
-  CRCs are left out (they follow from the chunk).
+  CRCs are left out (they follow from the chunk; a wrong one makes the file ambiguous).
 - WebP: every chunk of the RIFF container except VP8X (its flags say which metadata chunks
   follow; publishing turns a simple file into an extended one), EXIF, ``XMP `` and C2PA.
 
@@ -39,8 +39,9 @@ decoders, changes what is shown, so that two files with one digest could show tw
   simple file's decoders ignore (ALPH, ICCP, ANIM, ANMF, EXIF) that an extended header added
   by publishing or a forger would make them show.
 
-This keeps the digest of every file that is not ambiguous what it has always been, so decisions
-signed earlier verify as before.
+These are refusals, not more digested bytes: the digest of a file that is not ambiguous depends
+on none of them, so every decision that carries a digest under :data:`DIGEST_SCHEME` is checked
+against the same form.
 
 Other formats (TIFF, HEIC, GIF...) have no digest: publishing does not write them either.
 
