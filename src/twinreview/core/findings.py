@@ -56,6 +56,7 @@ UNKNOWN_MODEL = "unknown_model"
 BAD_SIDECAR = "bad_sidecar"
 NO_REFERENCES = "no_references"
 PATH_NOT_PORTABLE = "path_not_portable"
+AMBIGUOUS_IMAGE = "ambiguous_image"
 # Likeness (face identity, :mod:`twinreview.core.likeness`).
 LOOKS_LIKE_OTHER_MODEL = "looks_like_other_model"
 LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
@@ -75,6 +76,7 @@ KIND_WORDS: Mapping[str, str] = {
     BAD_SIDECAR: "a damaged description",
     NO_REFERENCES: "no real photos to compare with",
     PATH_NOT_PORTABLE: "a file name another computer cannot use",
+    AMBIGUOUS_IMAGE: "a file that can show another picture",
     LOOKS_LIKE_OTHER_MODEL: "looks like another model",
     LIKENESS_UNCONFIRMED: "face not confirmed",
     UNKNOWN_PERSON: "someone who is not in the workspace",
@@ -107,6 +109,7 @@ DEFAULT_SEVERITY: Mapping[str, Severity] = {
     BAD_SIDECAR: Severity.WARN,
     NO_REFERENCES: Severity.WARN,
     PATH_NOT_PORTABLE: Severity.WARN,
+    AMBIGUOUS_IMAGE: Severity.BLOCK,
 }
 
 
@@ -348,6 +351,21 @@ def resubmitted_rejected(
 def unreadable(severities: Mapping[str, Severity], reason: str) -> Finding:
     """The file could not be read or decoded (``reason`` says why)."""
     return _finding(severities, UNREADABLE, f"Unreadable: {reason}.", {"reason": reason})
+
+
+def ambiguous_image(severities: Mapping[str, Severity], reason: str) -> Finding:
+    """Decoders may show the file as different pictures under one image digest.
+
+    ``reason`` is :func:`twinreview.core.imagedigest.ambiguity`'s line. Such a file cannot be
+    approved: no digest could bind what the model saw.
+    """
+    why = reason.removeprefix("the file is ambiguous: ")
+    message = (
+        "This file can look like a different picture in different apps, so an approval could "
+        f"not say which picture was approved. It cannot be approved; ask for a clean copy. Why: "
+        f"{why}."
+    )
+    return _finding(severities, AMBIGUOUS_IMAGE, message, {"reason": reason})
 
 
 def bad_sidecar(severities: Mapping[str, Severity], *, sidecar: str, reason: str) -> Finding:

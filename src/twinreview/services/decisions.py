@@ -12,7 +12,8 @@ A decision entry (log kind ``decision``) carries, besides the log header::
     findings   the findings the reviewer was shown, each ``Finding.to_json()``
     override   true when approving although a finding blocks
     image_digest  digest of the image data alone (``core.imagedigest``): what a published copy
-               keeps byte for byte; null for formats without one
+               keeps byte for byte; null for formats without one and for the reject of an
+               ambiguous file (one decoders may show as another picture: it cannot be approved)
 
 The service refuses (``DecisionError``, one line) rather than sign something the status would
 ignore or that misstates what happened: an unknown or missing file, a file outside ``assets/``, a
@@ -44,7 +45,7 @@ from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding
-from twinreview.core.imagedigest import image_digest
+from twinreview.core.imagedigest import AmbiguousImageError, image_digest
 from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
 from twinreview.core.policy import (
     APPROVE,
@@ -293,7 +294,13 @@ class DecisionService:
 
         fields = decision_fields(facts, decision, codes, note, findings, override=override_recorded)
         fields["sidecar_sha256"] = sidecar_sha256(_sidecar_of(ws, facts.rel))
-        fields["image_digest"] = _image_digest(ws, facts)
+        try:
+            fields["image_digest"] = _image_digest(ws, facts)
+        except AmbiguousImageError as exc:
+            # Nothing could bind the pixels she saw, so no approval; her veto needs no digest.
+            if decision != "reject":
+                raise DecisionError(f"{facts.rel} cannot be approved: {exc}") from None
+            fields["image_digest"] = None
         return self._append(ws, identity, key, role, signing, "decision", fields)
 
     def withdraw(self, ws: Workspace, asset: str | Path, *, note: str = "") -> Entry:
@@ -519,7 +526,11 @@ def _sidecar_of(ws: Workspace, rel: str) -> Path | None:
 
 
 def _image_digest(ws: Workspace, facts: AssetBytes) -> str | None:
-    """The image-data digest of the very bytes decided on (their sha256 is checked again)."""
+    """The image-data digest of the very bytes decided on (their sha256 is checked again).
+
+    Raises:
+        AmbiguousImageError: decoders may show the file as another picture under its digest.
+    """
     try:
         data = read_regular(ws.root / facts.rel, MAX_FILE_BYTES)
     except OSError as exc:

@@ -48,7 +48,7 @@ from twinreview.core.disclosure.c2pa_writer import (
 from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, resolve_inside
-from twinreview.core.imagedigest import image_digest
+from twinreview.core.imagedigest import AmbiguousImageError, image_digest
 from twinreview.core.labelstamp import LabelStampError, load_label, stamp_label
 from twinreview.core.policy import Decision, State, declared_categories, declared_uses
 from twinreview.core.rostermodel import Consent, RosterState
@@ -403,7 +403,10 @@ def _publish_one(
     source_type = choose_source_type(before.xmp.source_type, active, sidecar)
     parent = before.c2pa.state in _PARENT_STATES
 
-    digest = image_digest(data)
+    try:
+        digest = image_digest(data)
+    except AmbiguousImageError as exc:
+        raise PublishError(str(exc)) from None
     if digest is None:
         raise PublishError("its image data cannot be read (a damaged file)")
     consent = review.roster.consent_for(job.asset.model_id) if review.roster else None
@@ -431,7 +434,7 @@ def _publish_one(
     signed = sign_asset(work, mime, manifest, ingredient, data, signer, context)
     signer_name = _check_output(signed, disclosure, label is not None)
     uses = declared_uses(sidecar)
-    if label is None and image_digest(signed) != digest:
+    if label is None and _digest_after(signed) != digest:
         raise PublishError("publishing changed its image data; nothing was written")
 
     rel_out = job.asset.rel.removeprefix("assets/")
@@ -503,6 +506,14 @@ def _fields(
         ai_system=generator.strip() if isinstance(generator, str) and generator.strip() else None,
         no_training=options.no_training,
     )
+
+
+def _digest_after(signed: bytes) -> str | None:
+    """The published bytes' image digest (None: unreadable, or made ambiguous by publishing)."""
+    try:
+        return image_digest(signed)
+    except AmbiguousImageError:
+        return None
 
 
 def person_id(workspace_id: str, model_id: str) -> str:

@@ -18,7 +18,9 @@ the workspace the approved file is read and every pixel outside the box compared
 (``core.labelstamp.compare_outside``); without it the file does not pass: the pixels outside the
 label were not compared, so nothing shows they are the approved image. A decision signed
 before decisions carried a digest is checked through the workspace's file (its sha256 must be
-the approved one); without the workspace it fails. Each failure is one sentence.
+the approved one); without the workspace it fails. Each failure is one sentence. An ambiguous
+file (one that decoders may show as different pictures under one digest, ``core.imagedigest``)
+fails with that one line.
 
 Named approvals are not enough: the asset must be cleared in the export under the one
 approval rule (``core.approval`` through ``core.policy.evaluate``, as ``status`` judges it): a
@@ -74,7 +76,7 @@ from twinreview.core.disclosure.xmp import extract_packets
 from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, read_regular, resolve_inside
-from twinreview.core.imagedigest import image_digest
+from twinreview.core.imagedigest import AmbiguousImageError, ambiguity, image_digest
 from twinreview.core.labelstamp import (
     LabelStampError,
     box_problem,
@@ -427,6 +429,9 @@ def _check_file(
         data = read_regular(path, MAX_FILE_BYTES)
     except OSError as exc:
         return PublishedCheck(label, False, (f"cannot read the file ({exc.strerror or exc})",))
+    ambiguous = ambiguity(data)
+    if ambiguous is not None:
+        return PublishedCheck(label, False, (ambiguous,))
     mime = sniff(data).mime
     c2pa = read_c2pa(data, mime, context, trust_configured=anchored)
     state = c2pa.state.value
@@ -654,7 +659,12 @@ def _pixels(data: bytes, signoff: Signoff, workspace: Path | None) -> _Pixels:
             "sha256 differs)",
             xmp=xmp,
         )
-    return _Pixels(digest, signoff.label_box, image_digest(approved), None, approved, xmp)
+    try:
+        approved_digest = image_digest(approved)
+    except AmbiguousImageError as exc:
+        why = f"the workspace's {signoff.asset} is ambiguous: {exc.why}"
+        return _Pixels(digest, signoff.label_box, None, why, xmp=xmp)
+    return _Pixels(digest, signoff.label_box, approved_digest, None, approved, xmp)
 
 
 def read_signoff(data: bytes, context: Any) -> Signoff | None:

@@ -295,6 +295,8 @@ class ScanService:
                 )
         if an.error:
             findings.append(make.unreadable(severities, an.error))
+        if an.ambiguous:
+            findings.append(make.ambiguous_image(severities, an.ambiguous))
         if asset.model_id not in ws.models:
             findings.append(make.unknown_model(severities, asset.model_id))
         elif not ws.models[asset.model_id].references:

@@ -32,6 +32,7 @@ import numpy as np
 
 from twinreview.core import geometry, hashing
 from twinreview.core.disclosure import DisclosureReport
+from twinreview.core.imagedigest import ambiguity
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.similarity import Keypoints
 from twinreview.core.workspace import AssetRef
@@ -247,6 +248,7 @@ class Analyser:
             return Analysis(
                 sha256=sha,
                 error=data.get("error"),
+                ambiguous=data.get("ambiguous"),
                 facts=FileFacts(**data["facts"]),
                 fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
                 disclosure=None if disclosure is None else DisclosureReport.from_json(disclosure),
@@ -271,6 +273,7 @@ class Analyser:
             analysis_version(reference),
             {
                 "error": an.error,
+                "ambiguous": an.ambiguous,
                 "facts": an.facts.to_json(),
                 "fingerprint": an.fingerprint.to_json() if an.fingerprint else None,
                 "keypoints": pack_keypoints(an.keypoints),
@@ -414,5 +417,6 @@ def analyse_file(
         located=located,
         quick_tried=quick_tried,
         quick_covered=quick_covered,
+        ambiguous=None if reference else ambiguity(data),
     )
     return analysis, st, True

@@ -27,7 +27,7 @@ from twinreview.core.findings import Finding
 from twinreview.core.workspace import AssetRef
 
 # Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
-ANALYSIS_VERSION = "2"
+ANALYSIS_VERSION = "3"
 
 ANALYSIS_CACHE_VERSION = f"{ANALYSIS_VERSION}/{hashing.VERSION}"
 """Version of the ``analysis`` rows (facts and fingerprint), keyed by content sha256."""
@@ -238,6 +238,8 @@ class Analysis:
             pass of this scan goes straight to the larger decodes).
         quick_covered: When it found no face at all: the long side, in px, of the image it
             looked at (the larger decodes look only for the faces too small there); else 0.
+        ambiguous: Why decoders may show it as different pictures under one image digest
+            (``core.imagedigest.ambiguity``), or None.
     """
 
     sha256: str | None
@@ -255,6 +257,7 @@ class Analysis:
     located: Any = field(default=None, compare=False, repr=False)
     quick_tried: bool = field(default=False, compare=False, repr=False)
     quick_covered: int = field(default=0, compare=False, repr=False)
+    ambiguous: str | None = None
 
     @property
     def readable(self) -> bool:
