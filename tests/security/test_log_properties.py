@@ -228,7 +228,9 @@ def test_any_truncation_is_reported_by_the_device_that_signed_the_lost_end(
             kept = k + 1  # a whole signed entry that lacks only its newline still counts
         else:
             line = lines[k]
-            data = b"".join(lines[:k]) + line[: inside % (len(line) - 1) + 1]  # never whole
+            # At most the line less its last character and newline: never a whole entry (one
+            # that lacks only its newline counts, as in "without_final_newline").
+            data = b"".join(lines[:k]) + line[: inside % (len(line) - 2) + 1]
         assert len(data) < path.stat().st_size
         path.write_bytes(data)
         # The signing device, as it is: its own copies, no rollback record, no other device.
