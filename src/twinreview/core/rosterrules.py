@@ -345,7 +345,9 @@ def _check_accept(state: RosterState, log: str, signer: str) -> None:
     holder = state.holders.get(log)
     refusal = accept_refusal(
         holder=holder,
-        holder_is_model=holder is not None and holder in state.model_of.values(),
+        # Ever a model, not a model now: a reset that gives her model id to someone else leaves
+        # her log (and the veto it may hold) hers alone to vouch for.
+        holder_is_model=holder is not None and holder in state.were_models,
         owner=state.owner,
         signer=signer,
     )
