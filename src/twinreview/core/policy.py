@@ -6,8 +6,9 @@ allowed uses. :func:`policy_from_consent` turns it into a :class:`ModelPolicy`. 
 (``model.toml``) carry display data only. What consent allows (expiry, uses) is checked by
 :mod:`twinreview.core.consent`.
 
-An asset's declared use comes from its JSON sidecar, field ``intended_use`` (or ``use``): one string
-or a list of strings. Every declared use must be allowed.
+An asset's declared use comes from its JSON sidecar, fields ``intended_use`` and ``use``: each one
+string or a list of strings. Every use either field declares must be allowed; a field in any other
+form blocks approval, as does a ``categories`` field that is not a list of strings.
 
 Evaluation (:func:`evaluate`) is pure: it takes the verified decisions about one asset, the sha256
 of the file (and of its sidecar) as it is now, the policy, who the roster allows to decide for the
@@ -42,6 +43,9 @@ from typing import Any
 from twinreview.core.consent import (
     CONSENT_EXPIRED,
     CONTENT_EXCLUDED,
+    SIDECAR_TERMS_UNREADABLE,
+    UNREADABLE_CATEGORIES,
+    UNREADABLE_USE,
     USE_NOT_ALLOWED,
     consent_problems,
     norm_use,
@@ -90,6 +94,7 @@ _KIND_TO_REASON: Mapping[str, str] = {
     CONSENT_EXPIRED: "not_consented_use",
     USE_NOT_ALLOWED: "not_consented_use",
     CONTENT_EXCLUDED: "not_consented_use",
+    SIDECAR_TERMS_UNREADABLE: "not_consented_use",
     **{kind: "no_disclosure" for kind in DISCLOSURE_KINDS},
 }
 
@@ -205,40 +210,47 @@ def policy_from_consent(model_id: str, consent: Consent | None) -> ModelPolicy |
 
 
 def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
-    """The uses an asset's sidecar declares (``intended_use`` or ``use``), lower case.
+    """The uses an asset's sidecar declares (``intended_use`` and ``use``), lower case.
+
+    Both fields count when both are there: every use either names must be allowed.
 
     Returns:
-        None when there is no sidecar or it declares no use; otherwise the uses (strings only;
-        other JSON values are ignored, so a sidecar with only junk there declares nothing).
+        None when there is no sidecar or it declares no use; otherwise the uses. A field that
+        holds anything but a string or a list of strings reads as :data:`UNREADABLE_USE`, which
+        no consent allows.
     """
     if sidecar is None:
         return None
+    uses: list[str] = []
     for key in USE_FIELDS:
         value = sidecar.get(key)
-        if isinstance(value, str) and value.strip():
-            return (norm_use(value),)
-        if isinstance(value, list):
-            uses = tuple(
-                dict.fromkeys(norm_use(v) for v in value if isinstance(v, str) and v.strip())
-            )
-            if uses:
-                return uses
-    return None
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            uses.append(UNREADABLE_USE)
+            continue
+        uses.extend(norm_use(v) for v in value if v.strip())
+    return tuple(dict.fromkeys(uses)) or None
 
 
 def declared_categories(sidecar: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The content categories an asset's sidecar lists (``categories``), lower case.
 
-    Matched against the content a model excluded from her consent.
+    Matched against the content a model excluded from her consent. Only a list of strings is
+    read: any other value (one string such as ``"nudity, alcohol"``, a table, a number) reads as
+    :data:`UNREADABLE_CATEGORIES`, which blocks approval until the sidecar is fixed, rather than
+    passing for "nothing excluded".
     """
     if sidecar is None:
         return ()
     value = sidecar.get(CATEGORIES_FIELD)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
+    if value is None:
         return ()
-    return tuple(dict.fromkeys(norm_use(v) for v in value if isinstance(v, str) and v.strip()))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return (UNREADABLE_CATEGORIES,)
+    return tuple(dict.fromkeys(norm_use(v) for v in value if v.strip()))
 
 
 @dataclass(frozen=True)
