@@ -22,8 +22,18 @@ from dataclasses import dataclass, replace
 from twinreview.core.disclosure.model import DisclosureEvidence
 from twinreview.core.disclosure.policy import DEFAULT_SEVERITIES as DISCLOSURE_SEVERITIES
 from twinreview.core.disclosure.verdict import evidence_from_json
-from twinreview.core.findings import Finding, Severity
+from twinreview.core.findings import (
+    ALSO_LOOKS_LIKE_MODEL,
+    LOOKS_LIKE_OTHER_MODEL,
+    REFERENCE_COPIES,
+    Finding,
+    Severity,
+)
 from twinreview.core.settings import WorkspaceSettings
+
+#: Kinds that say an image may show another model: they block whatever the signed policy says
+#: (an admin writes the policy, and only her own key speaks for a model's face).
+ALWAYS_BLOCK: frozenset[str] = frozenset({ALSO_LOOKS_LIKE_MODEL, REFERENCE_COPIES})
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class ApprovalCheck:
 
 def severity_in_force(kind: str, settings: WorkspaceSettings) -> Severity | None:
     """The severity the policy in force gives a finding kind (None: a kind it does not grade)."""
+    if kind in ALWAYS_BLOCK:
+        return Severity.BLOCK
     if kind in DISCLOSURE_SEVERITIES:
         return settings.disclosure.severity(kind)
     return settings.severities.get(kind)
@@ -102,6 +114,36 @@ def check_approval(
         )
     blocking = tuple(f for f in regrade(findings, settings) if f.severity >= Severity.BLOCK)
     return ApprovalCheck(blocking, refused)
+
+
+def models_whose_word_is_needed(findings: Iterable[object]) -> tuple[str, ...]:
+    """Other models an image may show, by its findings: each one's own approval is needed too.
+
+    ``findings`` are :class:`Finding` objects or their JSON form (as a decision records them).
+    An image whose face matches another model as closely as its own model (or more closely),
+    or filed under a model whose reference photos copy another model's, is not cleared until
+    that model approves it with her own key; her reject is a veto.
+    """
+    out: list[str] = []
+    for item in findings:
+        kind, evidence = (
+            (item.kind, item.evidence)
+            if isinstance(item, Finding)
+            else (item.get("kind"), item.get("evidence"))
+            if isinstance(item, Mapping)
+            else (None, None)
+        )
+        if not isinstance(evidence, Mapping):
+            continue
+        if kind in (ALSO_LOOKS_LIKE_MODEL, LOOKS_LIKE_OTHER_MODEL):
+            named: object = [evidence.get("model")]
+        elif kind == REFERENCE_COPIES:
+            named = evidence.get("models")
+        else:
+            continue
+        if isinstance(named, list):
+            out.extend(m for m in named if isinstance(m, str) and m)
+    return tuple(dict.fromkeys(out))
 
 
 def findings_from_json(items: Iterable[object]) -> tuple[Finding, ...]:

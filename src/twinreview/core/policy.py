@@ -468,6 +468,7 @@ def evaluate(
     sidecar_sha256: str | None = None,
     categories: Sequence[str] = (),
     judge: Callable[[Decision], str | None] | None = None,
+    also: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Evaluate one asset under its model's consent policy.
 
@@ -487,6 +488,10 @@ def evaluate(
         categories: The content categories its sidecar lists (see :func:`declared_categories`).
         judge: Says why an approval does not count under the policy in force (None: it counts);
             ``services.status`` passes the one approval rule (``core.approval``).
+        also: Other models the image may show (model id -> display name; see
+            ``core.approval.models_whose_word_is_needed``): each one's own model approval is
+            needed too, and her reject is a veto. Their decisions carry their own model id;
+            any other decision signed for another model than the asset's does not count.
 
     Returns:
         The :class:`Evaluation`.
@@ -495,6 +500,9 @@ def evaluate(
     stale: list[Decision] = []
     ignored: list[tuple[Decision, str]] = []
     current: list[Decision] = []
+    also = dict(also or {})
+    own_model = policy.model_id if isinstance(policy, ModelPolicy) else None
+    co: list[Decision] = []
     for d in decisions:
         if d.asset != asset:
             continue
@@ -503,6 +511,14 @@ def evaluate(
             continue
         if d.sidecar_sha256 != sidecar_sha256:
             ignored.append((d, "the sidecar (its intended use) changed since this decision"))
+            continue
+        if own_model is not None and d.model_id != own_model:
+            if d.model_id not in also or d.role != "model":
+                ignored.append((d, f"signed for model {d.model_id!r}, not this image's model"))
+            elif d.decision == APPROVE and judge is not None and (why := judge(d)) is not None:
+                ignored.append((d, why))
+            else:
+                co.append(d)
             continue
         role = eligible.get(d.principal)
         if d.decision == REJECT and d.role == "model":
@@ -562,10 +578,19 @@ def evaluate(
         if d.decision == REJECT
         and (d.role in policy.required_roles or (policy.model_veto and d.role == "model"))
     )
+    # The other models the image may show: each one's latest word (her reject is a veto).
+    co_latest = tuple(d for d in _latest_per_principal(co) if d.decision != WITHDRAW)
+    rejections += tuple(d for d in co_latest if d.decision == REJECT)
     if rejections:
         return Evaluation(State.REJECTED, rejections=rejections, **common)
 
     problems = [sentence for _, sentence in consent_problems(policy, uses, now, categories)]
+    co_approved = {d.model_id for d in co_latest if d.decision == APPROVE}
+    problems += [
+        f"This image also looks like {name}: she must approve it too."
+        for model, name in sorted(also.items())
+        if model not in co_approved
+    ]
     roles_on_roster = set(eligible.values())
     nobody = [role for role in policy.required_roles if role not in roles_on_roster]
     if nobody:

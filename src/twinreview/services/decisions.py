@@ -33,13 +33,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from twinreview.core import hashing
-from twinreview.core.approval import check_approval, regrade
+from twinreview.core.approval import check_approval, models_whose_word_is_needed, regrade
 from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
@@ -289,7 +289,21 @@ class DecisionService:
         except KeysError as exc:
             raise DecisionError(str(exc)) from None
         signing = signing_context(ws, self._verifier, self._trust, key.public, roster)
-        role = self._check_roster(signing.state, identity.principal, key.public, facts.model_id)
+        try:
+            role = self._check_roster(signing.state, identity.principal, key.public, facts.model_id)
+        except DecisionError:
+            # The image may show another model (its findings name her): she decides it too,
+            # as the model person of her own model id.
+            person = signing.state.person(identity.principal)
+            hers = [
+                m
+                for m in models_whose_word_is_needed(findings)
+                if person is not None and person.role == "model" and m in person.models
+            ]
+            if not hers:
+                raise
+            role = self._check_roster(signing.state, identity.principal, key.public, hers[0])
+            facts = replace(facts, model_id=hers[0])
 
         fields = decision_fields(facts, decision, codes, note, findings, override=override_recorded)
         fields["sidecar_sha256"] = sidecar_sha256(_sidecar_of(ws, facts.rel))

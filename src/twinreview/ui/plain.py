@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from twinreview.core.findings import (
+    ALSO_LOOKS_LIKE_MODEL,
     BAD_SIDECAR,
     DUPLICATE_IN_BATCH,
     LIKENESS_UNCONFIRMED,
@@ -21,6 +22,7 @@ from twinreview.core.findings import (
     NEAR_COPY_OF_REFERENCE,
     PATH_NOT_PORTABLE,
     POSSIBLE_COPY_OF_REFERENCE,
+    REFERENCE_COPIES,
     RESUBMITTED_REJECTED,
     UNKNOWN_MODEL,
     UNKNOWN_PERSON,
@@ -128,6 +130,18 @@ def finding_sentence(
             with_whom = "you" if you else "the model"
             return f"{SOMEONE_ELSE.capitalize()} is in this image with {with_whom}."
         return f"The face looks like {SOMEONE_ELSE}, not {'you' if you else 'the model'}."
+    if f.kind == ALSO_LOOKS_LIKE_MODEL:
+        # Another model is never named to her; the model it names sees it as her own word.
+        return (
+            f"The face looks as much like {SOMEONE_ELSE} as like {'you' if you else 'the model'}: "
+            "she must approve it too."
+        )
+    if f.kind == REFERENCE_COPIES:
+        whose = "The real photos of you here" if you else "The model's real photos here"
+        return (
+            f"{whose} are copies of photos of {SOMEONE_ELSE}: she must approve these images "
+            "too, and the photos must be checked."
+        )
     if f.kind == RESUBMITTED_REJECTED:
         reasons = [REASON_WORDS.get(str(r), "") for r in ev.get("reasons") or () if str(r)]
         reasons = [r for r in reasons if r]
@@ -152,7 +166,13 @@ def finding_sentences(
     out: list[str] = []
     if error and not any(f.kind == UNREADABLE for f in findings):
         out.append(_FIXED[UNREADABLE])
-    first = (NEAR_COPY_OF_REFERENCE, MATCHES_OTHER_MODEL, LOOKS_LIKE_OTHER_MODEL)
+    first = (
+        NEAR_COPY_OF_REFERENCE,
+        MATCHES_OTHER_MODEL,
+        LOOKS_LIKE_OTHER_MODEL,
+        ALSO_LOOKS_LIKE_MODEL,
+        REFERENCE_COPIES,
+    )
     for f in sorted(findings, key=lambda f: (-int(f.severity), f.kind not in first)):
         if f.severity < Severity.WARN:
             continue
