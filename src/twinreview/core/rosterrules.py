@@ -221,7 +221,9 @@ def apply_entry(
         keys = dict(old.keys)
         del keys[fp]
         persons[principal] = replace(old, keys=keys)
-        revoked[fp] = Revocation(fp, principal, seq, _after(payload.get("after")))
+        revoked[fp] = Revocation(
+            fp, principal, seq, _after(payload.get("after")), by=signer_principal
+        )
     elif kind == "remove_person":
         principal = text_field(payload, "person")
         if principal not in persons:
@@ -233,7 +235,7 @@ def apply_entry(
         del persons[principal]
         removed[principal] = (
             *removed.get(principal, ()),
-            Removal(principal, seq, _after(payload.get("after"))),
+            Removal(principal, seq, _after(payload.get("after")), by=signer_principal),
         )
         # Her consent goes with her: a person added back later must give it again.
         consents = {m: c for m, c in consents.items() if c.principal != principal}
@@ -282,7 +284,12 @@ def apply_entry(
             cut = payload.get("after")
             for fp in before.keys:
                 revoked[fp] = Revocation(
-                    fp, changed.principal, seq, _after(cut), head_only=cut is None
+                    fp,
+                    changed.principal,
+                    seq,
+                    _after(cut),
+                    head_only=cut is None,
+                    by=signer_principal,
                 )
             changed = replace(changed, keys={f: k for f, k in changed.keys.items() if f in new_fps})
             persons[changed.principal] = changed
