@@ -145,8 +145,9 @@ class RosterJudge:
         return None, "names no roster head and no signed roster entry took it over"
 
     def _veto_kept(self, entry: VerifiedEntry, revoker: str, state: RosterState | None) -> bool:
-        """``entry`` is a model's reject, signed under a roster from before a revocation or
-        removal that neither she nor the owner signed: it keeps counting.
+        """True when ``entry`` is a model's reject and neither she nor the owner revoked her.
+
+        Such a reject keeps counting past the revocation's (or removal's) ``after`` point.
         """
         cur = self.roster.current
         if cur is None or revoker in ("", cur.owner, entry.principal):
