@@ -13,6 +13,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from decision_helpers import build_workspace
@@ -97,3 +98,26 @@ def test_her_own_word_decides_an_image_that_looks_like_her(
     s.ava.ok("decide", "--approve", "--override", root, LOOK)
     status = s.kim.status(root, LOOK)
     assert not any("also looks like Ava" in p for p in status.get("problems", []))
+
+
+@pytest.mark.usefixtures("no_faces")
+def test_only_the_owner_changes_the_likeness_check(tmp_path: Path) -> None:
+    """An admin who turns the face check off (or loosens it) would hide every look-alike."""
+    from twinreview.core.rosterlog import SignedRoster
+
+    root = build_workspace(tmp_path / "ws")
+    s = Studio(tmp_path / "laptops", root)
+    before = SignedRoster.load(root / "roster").current
+    assert before is not None
+    off = {"similarity": {"likeness": {"enabled": False}}}
+    s.ada.forge_roster(root, "policy", {"policy": off})
+    after = SignedRoster.load(root / "roster").current
+    assert after is not None and after.seq == before.seq  # the roster stops there
+    assert after.policy == before.policy
+    # The owner may (on a roster of her own, which the refused entry does not stop).
+    root2 = build_workspace(tmp_path / "ws2")
+    s2 = Studio(tmp_path / "laptops2", root2)
+    s2.owner.forge_roster(root2, "policy", {"policy": off})
+    mine = SignedRoster.load(root2 / "roster").current
+    assert mine is not None and mine.policy is not None
+    assert mine.policy.tables["similarity"]["likeness"] == {"enabled": False}

@@ -243,6 +243,14 @@ def apply_entry(
         tables = payload.get("policy")
         if not isinstance(tables, Mapping) or set(tables) - set(POLICY_TABLES):
             raise RosterLogError(f"policy must be a table of {', '.join(POLICY_TABLES)}")
+        if signer_principal != state.owner and _likeness_table(tables) != _likeness_table(
+            state.policy.tables if state.policy is not None else {}
+        ):
+            # The face check decides whose word an image that looks like a model needs: turned
+            # off or loosened by an admin, a look-alike model would speak for another's face.
+            raise RosterLogError(
+                "only the owner changes the likeness check ([similarity.likeness])"
+            )
         policy = PolicySetting(dict(tables), signer_principal, seq, str(payload.get("ts")))
     elif kind == "consent":
         consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq, h)
@@ -334,6 +342,12 @@ def apply_entry(
         holders=holders,
         were_models=were_models,
     )
+
+
+def _likeness_table(tables: Mapping[str, Any]) -> object:
+    """The ``[similarity.likeness]`` table of a signed policy (None: not set)."""
+    similarity = tables.get("similarity")
+    return similarity.get("likeness") if isinstance(similarity, Mapping) else None
 
 
 def _were_models(
