@@ -141,3 +141,22 @@ def test_simple_mode_never_shows_jargon_codes_or_raw_errors(
     # Every state reached the screen, each in its own words.
     assert len(seen) == len(STATES)
     assert len(set(seen.values())) == len(STATES)
+
+
+def test_an_image_that_may_show_another_model_asks_for_her_word_in_plain_words() -> None:
+    from twinreview.core.findings import ALSO_LOOKS_LIKE_MODEL, REFERENCE_COPIES, Finding, Severity
+    from twinreview.ui.plain import finding_sentence
+
+    also = Finding(ALSO_LOOKS_LIKE_MODEL, Severity.BLOCK, "", {"model": "ava"})
+    copies = Finding(REFERENCE_COPIES, Severity.BLOCK, "", {"models": ["ava"]})
+    # To the model it is filed under: another model is never named.
+    said = finding_sentence(also, you=True)
+    assert "someone else" in said and "ava" not in said.lower()
+    assert "copies of photos of someone else" in finding_sentence(copies, you=True)
+    # To the model it may show: her own word is needed.
+    for f in (also, copies):
+        said = finding_sentence(f, you=False, my_models=frozenset({"ava"}))
+        assert said == (
+            "This image may show you, though it is filed under another model: it needs your "
+            "own approval too."
+        )

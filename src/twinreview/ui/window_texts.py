@@ -193,6 +193,7 @@ def simple_texts(
         model_names=names,
         you=you or identity is None or identity.role == "model",
         likeness=likeness_of(item.result),
+        my_models=you_models(identity),
     )
     status = item.status
     me = identity.principal if identity is not None else None
