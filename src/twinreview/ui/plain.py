@@ -152,6 +152,8 @@ def finding_sentence(
             f"{whose} are copies of photos of {SOMEONE_ELSE}: she must approve these images "
             "too, and the photos must be checked."
         )
+    if f.kind == LIKENESS_UNCONFIRMED and not you:
+        return "The face check could not confirm that this is the model it is filed under."
     if f.kind == RESUBMITTED_REJECTED:
         reasons = [REASON_WORDS.get(str(r), "") for r in ev.get("reasons") or () if str(r)]
         reasons = [r for r in reasons if r]
