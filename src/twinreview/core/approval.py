@@ -96,6 +96,7 @@ def check_approval(
     settings: WorkspaceSettings,
     *,
     verdict: str | None = None,
+    own_word: frozenset[str] = frozenset(),
 ) -> ApprovalCheck:
     """Whether an asset with these findings may be approved under ``settings`` (in force now).
 
@@ -104,6 +105,8 @@ def check_approval(
             again here).
         settings: The settings of the signed policy in force.
         verdict: The disclosure verdict, when the caller has it; else read from the findings.
+        own_word: The models the approver speaks for as their model person: a finding that
+            asks only for their word (the image may show them) is answered by this approval.
     """
     verdict = verdict if verdict is not None else verdict_of(findings)
     refused = None
@@ -112,8 +115,18 @@ def check_approval(
             f"this workspace does not allow approving an image whose AI disclosure is "
             f"{verdict!r} (the workspace's signed policy, [disclosure] approvable)"
         )
-    blocking = tuple(f for f in regrade(findings, settings) if f.severity >= Severity.BLOCK)
+    blocking = tuple(
+        f
+        for f in regrade(findings, settings)
+        if f.severity >= Severity.BLOCK and not _answered_by(f, own_word)
+    )
     return ApprovalCheck(blocking, refused)
+
+
+def _answered_by(f: Finding, own_word: frozenset[str]) -> bool:
+    """``f`` asks only for the word of models in ``own_word``, who approve it themselves."""
+    named = models_whose_word_is_needed([f])
+    return bool(named) and own_word.issuperset(named)
 
 
 def models_whose_word_is_needed(findings: Iterable[object]) -> tuple[str, ...]:
@@ -166,14 +179,18 @@ def findings_from_json(items: Iterable[object]) -> tuple[Finding, ...]:
 
 
 def why_approval_does_not_count(
-    findings: Iterable[object], override: bool, settings: WorkspaceSettings
+    findings: Iterable[object],
+    override: bool,
+    settings: WorkspaceSettings,
+    own_word: frozenset[str] = frozenset(),
 ) -> str | None:
     """Why a signed approval does not count under the policy in force (None: it counts).
 
     ``findings`` are what the approval recorded (``Finding.to_json()`` each), ``override``
-    whether it overrode blocking findings.
+    whether it overrode blocking findings, ``own_word`` the models it was signed for as their
+    model person (see :func:`check_approval`).
     """
-    check = check_approval(findings_from_json(findings), settings)
+    check = check_approval(findings_from_json(findings), settings, own_word=own_word)
     if check.refused is not None:
         return f"the policy in force refuses it: {check.refused}"
     if check.blocking and not override:

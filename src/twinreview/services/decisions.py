@@ -262,7 +262,12 @@ class DecisionService:
         override_recorded = False
         if decision == APPROVE:
             findings, override_recorded = judge_approval(
-                ws, roster, findings, override=override, verdict=disclosure_verdict
+                ws,
+                roster,
+                findings,
+                override=override,
+                verdict=disclosure_verdict,
+                own_word=self._own_word(roster),
             )
 
         if phash is not None and expected_sha256 is not None:
@@ -385,6 +390,15 @@ class DecisionService:
         except OSError as exc:
             raise DecisionError(f"cannot write the log ({exc.strerror or exc})") from None
 
+    def _own_word(self, roster: SignedRoster) -> frozenset[str]:
+        """The models this device's identity is the model person of, on the roster now."""
+        identity = self._keys.current()
+        state = roster.current
+        person = state.person(identity.principal) if identity and state else None
+        if person is None or person.role != "model":
+            return frozenset()
+        return frozenset(person.models)
+
     @staticmethod
     def _check_roster(
         state: RosterState, principal: str, public: SshPublicKey, model_id: str
@@ -414,6 +428,7 @@ def judge_approval(
     *,
     override: bool,
     verdict: str | None,
+    own_word: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Finding, ...], bool]:
     """The one approval rule (``core.approval``) at signing time, under the policy signed now.
 
@@ -429,7 +444,7 @@ def judge_approval(
         settings = ws.settings_under(roster)
     except SettingsError as exc:
         raise DecisionError(str(exc)) from None
-    check = check_approval(findings, settings, verdict=verdict)
+    check = check_approval(findings, settings, verdict=verdict, own_word=own_word)
     if check.refused is not None:
         raise DecisionError(check.refused)
     if check.blocking and not override:

@@ -230,7 +230,12 @@ def approval_judge(ws: Workspace, roster: SignedRoster) -> Callable[[Decision], 
     except SettingsError as exc:
         broken = f"the signed policy cannot be read ({exc}); no approval counts"
         return lambda d: broken
-    return lambda d: why_approval_does_not_count(d.findings, d.override, settings)
+    return lambda d: why_approval_does_not_count(
+        d.findings,
+        d.override,
+        settings,
+        frozenset({d.model_id}) if d.role == "model" else frozenset(),
+    )
 
 
 def with_epoch(d: Decision, state: RosterState | None) -> Decision:
