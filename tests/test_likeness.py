@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from twinreview.core.findings import (
+    ALSO_LOOKS_LIKE_MODEL,
     LIKENESS_UNCONFIRMED,
     LOOKS_LIKE_OTHER_MODEL,
+    REFERENCE_COPIES,
     UNKNOWN_PERSON,
     Severity,
 )
@@ -145,7 +147,7 @@ def test_no_face_found_is_unconfirmed() -> None:
     assert sentence(lk).startswith("No face found")
 
 
-def test_equally_close_to_two_models_is_ambiguous_not_blocked() -> None:
+def test_equally_close_to_two_models_needs_the_other_models_word() -> None:
     # Two look-alike models: bea's point is 0.5 from ava's; a face in between is 0.25 from both.
     bea_near = at(PEOPLE["ava"], 0.5, 11)
     refs = [
@@ -156,9 +158,14 @@ def test_equally_close_to_two_models_is_ambiguous_not_blocked() -> None:
     mid = ((PEOPLE["ava"] + bea_near) / 2).astype(np.float32)
     lk = one(g, "ava", scan(mid))
     assert [f.verdict for f in lk.faces] == [AMBIGUOUS]
-    (f,) = findings(lk, DEFAULT_SEVERITY)
+    also, f = findings(lk, DEFAULT_SEVERITY)
     assert f.kind == LIKENESS_UNCONFIRMED
     assert f.evidence["reason"] == "ambiguous"
+    # Either of them: bea's own word is needed too, and until she gives it the image blocks.
+    assert also.kind == ALSO_LOOKS_LIKE_MODEL
+    assert also.severity is Severity.BLOCK
+    assert also.evidence["model"] == "bea"
+    assert also.message.startswith("This image also looks like bea: she must approve it too")
     # Clearly closer to bea than to ava (beyond the margin): another model.
     lk = one(g, "ava", scan(at(bea_near, 0.05, 4)))
     assert [f.verdict for f in lk.faces] == [OTHER]
@@ -330,3 +337,31 @@ def test_many_assets_in_one_vectorised_pass() -> None:
     (lk,) = empty.assess([("ava", scan(PEOPLE["ava"]))], known={"ava": 1})
     assert lk.faces[0].verdict == UNKNOWN
     assert lk.state == "not_checked"
+
+
+def test_reference_photos_that_copy_another_models_block_her_images() -> None:
+    refs = [
+        ReferenceFaces("ava", "models/ava/references/a.jpg", scan(PEOPLE["ava"])),
+        ReferenceFaces("mal", "models/mal/references/copy.jpg", scan(at(PEOPLE["ava"], 0.02, 3))),
+        ReferenceFaces("bea", "models/bea/references/b.jpg", scan(PEOPLE["bea"])),
+    ]
+    names = {"ava": "Ava", "mal": "Mal", "bea": "Bea"}
+    g = Gallery.build(refs)
+    lk = one(g, "mal", scan(at(PEOPLE["bea"], 0.9, 5)))
+    copies = [f for f in findings(lk, DEFAULT_SEVERITY, names) if f.kind == REFERENCE_COPIES]
+    (f,) = copies
+    assert f.severity is Severity.BLOCK
+    assert f.message.startswith("Mal's reference photos are copies of Ava's (copy.jpg")
+    assert f.evidence["models"] == ["ava"]
+    # Bea's references copy nobody's: her images have no such finding.
+    lk = one(g, "bea", scan(at(PEOPLE["bea"], 0.2, 5)))
+    assert not [f for f in findings(lk, DEFAULT_SEVERITY, names) if f.kind == REFERENCE_COPIES]
+
+
+def test_two_photos_of_one_person_filed_as_two_models_are_not_copies() -> None:
+    # Another photo of the same person lies at 0.35 or more: far from copy level.
+    refs = [
+        ReferenceFaces("ava", "models/ava/references/a.jpg", scan(PEOPLE["ava"])),
+        ReferenceFaces("twin", "models/twin/references/t.jpg", scan(at(PEOPLE["ava"], 0.35, 8))),
+    ]
+    assert Gallery.build(refs).copies == {}

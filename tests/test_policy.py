@@ -6,7 +6,13 @@ import datetime as dt
 
 import pytest
 
-from twinreview.core.consent import CONSENT_EXPIRED, USE_NOT_ALLOWED, consent_problems
+from twinreview.core.consent import (
+    CONSENT_EXPIRED,
+    UNREADABLE_CATEGORIES,
+    UNREADABLE_USE,
+    USE_NOT_ALLOWED,
+    consent_problems,
+)
 from twinreview.core.findings import (
     DUPLICATE_IN_BATCH,
     MATCHES_OTHER_MODEL,
@@ -22,6 +28,7 @@ from twinreview.core.policy import (
     PolicyError,
     State,
     decision_from_payload,
+    declared_categories,
     declared_uses,
     evaluate,
     parse_timestamp,
@@ -137,9 +144,20 @@ def test_declared_uses() -> None:
     assert declared_uses(None) is None
     assert declared_uses({}) is None
     assert declared_uses({"intended_use": "Social"}) == ("social",)
-    assert declared_uses({"use": ["print", "social", "print", 3]}) == ("print", "social")
+    assert declared_uses({"use": ["print", "social", "print"]}) == ("print", "social")
     assert declared_uses({"intended_use": "", "use": "print"}) == ("print",)
-    assert declared_uses({"intended_use": {"odd": 1}}) is None
+    # Both fields count; anything but strings reads as a use no consent allows.
+    assert declared_uses({"intended_use": "Social", "use": ["print"]}) == ("social", "print")
+    assert declared_uses({"use": ["print", 3]}) == (UNREADABLE_USE,)
+    assert declared_uses({"intended_use": {"odd": 1}, "use": "print"}) == (UNREADABLE_USE, "print")
+
+
+def test_declared_categories_reads_only_a_list_of_strings() -> None:
+    assert declared_categories(None) == ()
+    assert declared_categories({}) == ()
+    assert declared_categories({"categories": [" Nudity", "nudity", ""]}) == ("nudity",)
+    for odd in ("nudity, alcohol", {"nudity": True}, ["nudity", 1], 3):
+        assert declared_categories({"categories": odd}) == (UNREADABLE_CATEGORIES,)
 
 
 def test_parse_timestamp() -> None:

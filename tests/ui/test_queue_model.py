@@ -163,3 +163,27 @@ def test_more_blocking_findings_sort_first(qtbot: Any, harness: Harness, workspa
     blocked = next(i for i in items if i.blocking)
     clean = next(i for i in items if not i.findings)
     assert severity_rank(blocked) > severity_rank(clean) > -2
+
+
+def test_her_queue_holds_images_of_other_models_that_may_show_her(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    import dataclasses
+
+    from twinreview.core.findings import ALSO_LOOKS_LIKE_MODEL, Finding
+
+    open_and_scan(qtbot, harness, workspace)
+    proxy = harness.window.review.proxy
+    other = next(i for i in harness.session.items if i.ref.model_id != "bo")
+    assert other.result is not None
+    also = Finding(
+        ALSO_LOOKS_LIKE_MODEL,
+        Severity.BLOCK,
+        "This image also looks like Bo: she must approve it too.",
+        {"model": "bo"},
+    )
+    other.result = dataclasses.replace(other.result, findings=(*other.result.findings, also))
+    proxy.set_models(frozenset({"bo"}))
+    shown = {proxy.index(r, 0).data(ItemRole).rel for r in range(proxy.rowCount())}
+    assert proxy.rowCount() == 5
+    assert other.rel in shown

@@ -141,3 +141,75 @@ def test_simple_mode_never_shows_jargon_codes_or_raw_errors(
     # Every state reached the screen, each in its own words.
     assert len(seen) == len(STATES)
     assert len(set(seen.values())) == len(STATES)
+
+
+def test_an_image_that_may_show_another_model_asks_for_her_word_in_plain_words() -> None:
+    from twinreview.core.findings import ALSO_LOOKS_LIKE_MODEL, REFERENCE_COPIES, Finding, Severity
+    from twinreview.ui.plain import finding_sentence
+
+    also = Finding(ALSO_LOOKS_LIKE_MODEL, Severity.BLOCK, "", {"model": "ava"})
+    copies = Finding(REFERENCE_COPIES, Severity.BLOCK, "", {"models": ["ava"]})
+    # To the model it is filed under: another model is never named.
+    said = finding_sentence(also, you=True)
+    assert "someone else" in said and "ava" not in said.lower()
+    assert "copies of photos of someone else" in finding_sentence(copies, you=True)
+    # To the model it may show: her own word is needed.
+    for f in (also, copies):
+        said = finding_sentence(f, you=False, my_models=frozenset({"ava"}))
+        assert said == (
+            "This image may show you, though it is filed under another model: it needs your "
+            "own approval too."
+        )
+
+
+class LookAlikeBackend(FakeBackend):
+    """One of Bo's images looks as much like Ana as like Bo."""
+
+    def scan(self, workspace: Any, progress: Any, cancel: Any) -> Any:
+        base = super().scan(workspace, progress, cancel)
+        bo = sorted(a.asset.rel for a in base.assets if a.asset.model_id == "bo")[0]
+        lk = Likeness(
+            "bo",
+            (FaceMatch(BOX, AMBIGUOUS, _bo(0.35), _bo(0.35), _ana(0.35)),),
+            references=2,
+            reference_faces=2,
+        )
+        assets = []
+        for a in base.assets:
+            if a.asset.rel == bo:
+                extra = tuple(likeness_findings(lk, {}, NAMES))
+                a = dataclasses.replace(a, likeness=lk, findings=a.findings + extra)
+            assets.append(a)
+        return dataclasses.replace(base, assets=tuple(assets))
+
+
+class TestLookAlike:
+    """Ana in simple mode, on a workspace where one of Bo's images may show her."""
+
+    @pytest.fixture
+    def backend(self) -> FakeBackend:
+        return LookAlikeBackend(
+            identity=Identity("ana@example.com", "Ana", "model", "line", ("ana",))
+        )
+
+    def test_her_simple_queue_holds_another_models_image_that_may_show_her(
+        self, qtbot: Any, harness: Harness, tmp_path: Path
+    ) -> None:
+        root = make_workspace(tmp_path / "ws", assets=4)
+        harness.backend.models_for = ("ana",)
+        open_and_scan(qtbot, harness, root)
+        w = harness.window
+        w.acts["simple"].trigger()
+        page = w.simple_page
+        shown: dict[str, str] = {}
+        for row in range(page.proxy.rowCount()):
+            w.step(row - page.row)
+            item = w.current_item()
+            assert item is not None
+            shown[item.ref.model_id + ":" + item.rel] = page.findings.text()
+            if item.ref.model_id == "bo" and os.environ.get("TWINREVIEW_SHOTS"):
+                shot = os.path.join(os.environ["TWINREVIEW_SHOTS"], "simple-look-alike.png")
+                w.grab().save(shot)
+        bo = [text for key, text in shown.items() if key.startswith("bo:")]
+        assert len(bo) == 1
+        assert "This image may show you, though it is filed under another model" in bo[0]

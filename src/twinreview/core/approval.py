@@ -22,8 +22,18 @@ from dataclasses import dataclass, replace
 from twinreview.core.disclosure.model import DisclosureEvidence
 from twinreview.core.disclosure.policy import DEFAULT_SEVERITIES as DISCLOSURE_SEVERITIES
 from twinreview.core.disclosure.verdict import evidence_from_json
-from twinreview.core.findings import Finding, Severity
+from twinreview.core.findings import (
+    ALSO_LOOKS_LIKE_MODEL,
+    LOOKS_LIKE_OTHER_MODEL,
+    REFERENCE_COPIES,
+    Finding,
+    Severity,
+)
 from twinreview.core.settings import WorkspaceSettings
+
+#: Kinds that say an image may show another model: they block whatever the signed policy says
+#: (an admin writes the policy, and only her own key speaks for a model's face).
+ALWAYS_BLOCK: frozenset[str] = frozenset({ALSO_LOOKS_LIKE_MODEL, REFERENCE_COPIES})
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class ApprovalCheck:
 
 def severity_in_force(kind: str, settings: WorkspaceSettings) -> Severity | None:
     """The severity the policy in force gives a finding kind (None: a kind it does not grade)."""
+    if kind in ALWAYS_BLOCK:
+        return Severity.BLOCK
     if kind in DISCLOSURE_SEVERITIES:
         return settings.disclosure.severity(kind)
     return settings.severities.get(kind)
@@ -84,6 +96,7 @@ def check_approval(
     settings: WorkspaceSettings,
     *,
     verdict: str | None = None,
+    own_word: frozenset[str] = frozenset(),
 ) -> ApprovalCheck:
     """Whether an asset with these findings may be approved under ``settings`` (in force now).
 
@@ -92,6 +105,8 @@ def check_approval(
             again here).
         settings: The settings of the signed policy in force.
         verdict: The disclosure verdict, when the caller has it; else read from the findings.
+        own_word: The models the approver speaks for as their model person: a finding that
+            asks only for their word (the image may show them) is answered by this approval.
     """
     verdict = verdict if verdict is not None else verdict_of(findings)
     refused = None
@@ -100,8 +115,48 @@ def check_approval(
             f"this workspace does not allow approving an image whose AI disclosure is "
             f"{verdict!r} (the workspace's signed policy, [disclosure] approvable)"
         )
-    blocking = tuple(f for f in regrade(findings, settings) if f.severity >= Severity.BLOCK)
+    blocking = tuple(
+        f
+        for f in regrade(findings, settings)
+        if f.severity >= Severity.BLOCK and not _answered_by(f, own_word)
+    )
     return ApprovalCheck(blocking, refused)
+
+
+def _answered_by(f: Finding, own_word: frozenset[str]) -> bool:
+    """``f`` asks only for the word of models in ``own_word``, who approve it themselves."""
+    named = models_whose_word_is_needed([f])
+    return bool(named) and own_word.issuperset(named)
+
+
+def models_whose_word_is_needed(findings: Iterable[object]) -> tuple[str, ...]:
+    """Other models an image may show, by its findings: each one's own approval is needed too.
+
+    ``findings`` are :class:`Finding` objects or their JSON form (as a decision records them).
+    An image whose face matches another model as closely as its own model (or more closely),
+    or filed under a model whose reference photos copy another model's, is not cleared until
+    that model approves it with her own key; her reject is a veto.
+    """
+    out: list[str] = []
+    for item in findings:
+        kind, evidence = (
+            (item.kind, item.evidence)
+            if isinstance(item, Finding)
+            else (item.get("kind"), item.get("evidence"))
+            if isinstance(item, Mapping)
+            else (None, None)
+        )
+        if not isinstance(evidence, Mapping):
+            continue
+        if kind in (ALSO_LOOKS_LIKE_MODEL, LOOKS_LIKE_OTHER_MODEL):
+            named: object = [evidence.get("model")]
+        elif kind == REFERENCE_COPIES:
+            named = evidence.get("models")
+        else:
+            continue
+        if isinstance(named, list):
+            out.extend(m for m in named if isinstance(m, str) and m)
+    return tuple(dict.fromkeys(out))
 
 
 def findings_from_json(items: Iterable[object]) -> tuple[Finding, ...]:
@@ -124,14 +179,18 @@ def findings_from_json(items: Iterable[object]) -> tuple[Finding, ...]:
 
 
 def why_approval_does_not_count(
-    findings: Iterable[object], override: bool, settings: WorkspaceSettings
+    findings: Iterable[object],
+    override: bool,
+    settings: WorkspaceSettings,
+    own_word: frozenset[str] = frozenset(),
 ) -> str | None:
     """Why a signed approval does not count under the policy in force (None: it counts).
 
     ``findings`` are what the approval recorded (``Finding.to_json()`` each), ``override``
-    whether it overrode blocking findings.
+    whether it overrode blocking findings, ``own_word`` the models it was signed for as their
+    model person (see :func:`check_approval`).
     """
-    check = check_approval(findings_from_json(findings), settings)
+    check = check_approval(findings_from_json(findings), settings, own_word=own_word)
     if check.refused is not None:
         return f"the policy in force refuses it: {check.refused}"
     if check.blocking and not override:

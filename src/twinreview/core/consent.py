@@ -39,6 +39,12 @@ if TYPE_CHECKING:
 CONSENT_EXPIRED = "consent_expired"
 USE_NOT_ALLOWED = "use_not_allowed"
 CONTENT_EXCLUDED = "content_excluded"
+SIDECAR_TERMS_UNREADABLE = "sidecar_terms_unreadable"
+
+# What a sidecar's ``categories`` or use field reads as when it is not a string list: a value no
+# consent names, so it can never pass as "nothing excluded" or "an allowed use".
+UNREADABLE_CATEGORIES = "(categories could not be read)"
+UNREADABLE_USE = "(use could not be read)"
 
 MAX_PURPOSE_CHARS = 1000
 MAX_PAY_TERMS_CHARS = 500
@@ -144,9 +150,29 @@ def term_problems(
     """
     problems: list[tuple[str, str]] = []
     words = f' She gave it for "{policy.purpose}".' if policy.purpose else ""
+    if UNREADABLE_CATEGORIES in (categories or ()):
+        problems.append(
+            (
+                SIDECAR_TERMS_UNREADABLE,
+                "This asset's categories could not be read: its sidecar must list them as "
+                'strings, such as "categories": ["swimwear"], so that the content she excluded '
+                "can be checked.",
+            )
+        )
+        categories = [c for c in categories or () if c != UNREADABLE_CATEGORIES]
+    use_unreadable = bool(uses) and UNREADABLE_USE in (uses or ())
+    if use_unreadable:
+        problems.append(
+            (
+                SIDECAR_TERMS_UNREADABLE,
+                "This asset's use could not be read: its sidecar must name it as a string or a "
+                'list of strings, such as "intended_use": "ecommerce".',
+            )
+        )
+        uses = [u for u in uses or () if u != UNREADABLE_USE]
     if policy.allowed_uses is not None:
         allowed = ", ".join(policy.allowed_uses) or "no use"
-        if not uses:
+        if not uses and not use_unreadable:
             problems.append(
                 (
                     USE_NOT_ALLOWED,
@@ -155,7 +181,7 @@ def term_problems(
                 )
             )
         else:
-            for use in uses:
+            for use in uses or ():
                 if norm_use(use) not in policy.allowed_uses:
                     problems.append(
                         (

@@ -61,6 +61,10 @@ AMBIGUOUS_IMAGE = "ambiguous_image"
 LOOKS_LIKE_OTHER_MODEL = "looks_like_other_model"
 LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
 UNKNOWN_PERSON = "unknown_person"
+# The image looks like another model as much as its own: her approval is needed too.
+ALSO_LOOKS_LIKE_MODEL = "also_looks_like_model"
+# The model's reference photos are copies of another model's.
+REFERENCE_COPIES = "reference_copies"
 
 
 #: Each finding kind in a few words, for lists people read (the queue's kind filter, a batch
@@ -80,6 +84,8 @@ KIND_WORDS: Mapping[str, str] = {
     LOOKS_LIKE_OTHER_MODEL: "looks like another model",
     LIKENESS_UNCONFIRMED: "face not confirmed",
     UNKNOWN_PERSON: "someone who is not in the workspace",
+    ALSO_LOOKS_LIKE_MODEL: "looks like another model too: she must approve",
+    REFERENCE_COPIES: "the model's real photos copy another model's",
     "missing_disclosure": "no AI label",
     "partial_disclosure": "AI label in one place only",
     "tampered_provenance": "AI label changed after signing",

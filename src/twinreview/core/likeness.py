@@ -32,8 +32,10 @@ import numpy as np
 from twinreview.core import facematch, likenesstext
 from twinreview.core.facematch import parse_box
 from twinreview.core.findings import (
+    ALSO_LOOKS_LIKE_MODEL,
     LIKENESS_UNCONFIRMED,
     LOOKS_LIKE_OTHER_MODEL,
+    REFERENCE_COPIES,
     UNKNOWN_PERSON,
     Finding,
     Severity,
@@ -56,6 +58,8 @@ STRONG_MATCH = 0.45
 NEAR_IDENTICAL = 0.25
 
 DEFAULT_SEVERITY: Mapping[str, Severity] = {
+    ALSO_LOOKS_LIKE_MODEL: Severity.BLOCK,
+    REFERENCE_COPIES: Severity.BLOCK,
     LOOKS_LIKE_OTHER_MODEL: Severity.BLOCK,
     LIKENESS_UNCONFIRMED: Severity.WARN,
     UNKNOWN_PERSON: Severity.WARN,
@@ -275,6 +279,23 @@ class FaceMatch:
 
 
 @dataclass(frozen=True)
+class RefCopy:
+    """A reference face of one model that is near-identical to another model's reference face.
+
+    Attributes:
+        reference: The model's reference photo (workspace-relative).
+        other_model: The other model's id.
+        other_reference: Her reference photo it copies.
+        distance: Their face distance (at or below :data:`NEAR_IDENTICAL`).
+    """
+
+    reference: str
+    other_model: str
+    other_reference: str
+    distance: float
+
+
+@dataclass(frozen=True)
 class Likeness:
     """Who is in one asset, as far as faces tell.
 
@@ -287,6 +308,8 @@ class Likeness:
         reference_faces: How many of her reference faces the check could use.
         problem: Why the likeness could not be checked at all, or None.
         upsampled: Faces were looked for in the enlarged image too.
+        margin: Distances to two models closer than this are "about equally".
+        reference_copies: Her reference faces that copy another model's.
     """
 
     model: str
@@ -297,6 +320,24 @@ class Likeness:
     reference_faces: int = 0
     problem: str | None = None
     upsampled: bool = False
+    margin: float = DEFAULT_MARGIN
+    reference_copies: tuple[RefCopy, ...] = ()
+
+    def also_looks_like(self) -> dict[str, FaceMatch]:
+        """Other models a face matches about as closely as the own model (her closest face each).
+
+        A face within the same-person distance of both, the two distances within the margin,
+        may be either: the other model's word is needed too. (A face clearly closer to another
+        model is hers: ``looks_like_other_model`` names her.)
+        """
+        out: dict[str, FaceMatch] = {}
+        for f in self.with_verdict(AMBIGUOUS):
+            o = f.other
+            assert o is not None
+            top = out.get(o.model)
+            if top is None or (top.other is not None and o.distance < top.other.distance):
+                out[o.model] = f
+        return out
 
     @property
     def checkable(self) -> bool:
@@ -357,6 +398,8 @@ class Gallery:
     settings: LikenessSettings = field(default_factory=LikenessSettings)
     models: tuple[str, ...] = ()
     notices: tuple[str, ...] = ()
+    #: Model id -> her reference faces that are near-identical to another model's.
+    copies: Mapping[str, tuple[RefCopy, ...]] = field(default_factory=dict)
     _chosen: list[facematch.Chosen] = field(default_factory=list)
     _emb: np.ndarray[Any, np.dtype[np.float64]] = field(
         default_factory=lambda: np.zeros((0, EMBEDDING_DIM))
@@ -387,7 +430,7 @@ class Gallery:
             else np.zeros((0, EMBEDDING_DIM))
         )
         model_of = np.array([index[c.model] for c in chosen], dtype=np.intp)
-        return cls(settings, models, tuple(lines), chosen, emb, model_of)
+        return cls(settings, models, tuple(lines), _copies(chosen, emb), chosen, emb, model_of)
 
     def face_count(self, model: str) -> int:
         """How many usable reference faces ``model`` has."""
@@ -424,6 +467,8 @@ class Gallery:
                 known=model in known,
                 references=known.get(model, 0),
                 reference_faces=self.face_count(model),
+                margin=self.settings.margin,
+                reference_copies=self.copies.get(model, ()),
             )
             if scan is None:
                 out.append(base)
@@ -442,6 +487,8 @@ class Gallery:
                     base.reference_faces,
                     scan.error,
                     scan.upsampled,
+                    self.settings.margin,
+                    self.copies.get(model, ()),
                 )
             )
         return out
@@ -484,6 +531,35 @@ class Gallery:
         return UNKNOWN
 
 
+def _copies(
+    chosen: Sequence[facematch.Chosen], emb: np.ndarray[Any, np.dtype[np.float64]]
+) -> dict[str, tuple[RefCopy, ...]]:
+    """Per model, her reference faces near-identical to another model's (both ways).
+
+    Two models are two people: their reference faces lie 0.70 or more apart on the face corpus.
+    A pair at copy level is one photo filed for two models, and a look-alike model made of
+    another's photos would speak for her face.
+    """
+    if len(chosen) < 2:
+        return {}
+    dist = facematch.distances(emb, emb)
+    found: dict[str, dict[tuple[str, str], RefCopy]] = {}
+    rows, cols = np.nonzero(dist <= NEAR_IDENTICAL)
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        a, b = chosen[i], chosen[j]
+        if a.model == b.model:
+            continue
+        key = (a.reference, b.model)
+        copy = RefCopy(a.reference, b.model, b.reference, float(dist[i, j]))
+        mine = found.setdefault(a.model, {})
+        if key not in mine or copy.distance < mine[key].distance:
+            mine[key] = copy
+    return {
+        m: tuple(sorted(v.values(), key=lambda c: (c.distance, c.reference)))
+        for m, v in found.items()
+    }
+
+
 def near_identical(lk: Likeness, limit: float = NEAR_IDENTICAL) -> list[tuple[FaceMatch, RefMatch]]:
     """The reference faces that a face of the asset is near-identical to, closest first.
 
@@ -520,6 +596,9 @@ def findings(
     names = names or {}
     own, other = lk.with_verdict(OWN), lk.with_verdict(OTHER)
     texts = likenesstext.other_models(lk, names, own, other)
+    texts += likenesstext.also_looks_like(lk, names, lk.also_looks_like())
+    if lk.reference_copies:
+        texts.append(likenesstext.reference_copies(lk, names))
     # An unknown model or one with no reference photos has its own finding in the scan; a
     # model none of whose reference photos shows a face is noted once per model, not per image.
     if lk.known and lk.references > 0:

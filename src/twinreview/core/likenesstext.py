@@ -12,7 +12,13 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from twinreview.core.findings import LIKENESS_UNCONFIRMED, LOOKS_LIKE_OTHER_MODEL, UNKNOWN_PERSON
+from twinreview.core.findings import (
+    ALSO_LOOKS_LIKE_MODEL,
+    LIKENESS_UNCONFIRMED,
+    LOOKS_LIKE_OTHER_MODEL,
+    REFERENCE_COPIES,
+    UNKNOWN_PERSON,
+)
 
 if TYPE_CHECKING:
     from twinreview.core.likeness import FaceMatch, Likeness
@@ -85,6 +91,68 @@ def other_models(
         }
         out.append((LOOKS_LIKE_OTHER_MODEL, msg, evidence))
     return out
+
+
+def also_looks_like(
+    lk: Likeness, names: Mapping[str, str], faces: Mapping[str, FaceMatch]
+) -> list[Text]:
+    """``also_looks_like_model``: one per other model a face matches as closely as the own one.
+
+    Evidence ``model`` names her: the approval rule then needs her own model approval too.
+    """
+    out: list[Text] = []
+    for model, top in sorted(faces.items()):
+        assert top.other is not None
+        name = display(names, model)
+        own = (
+            f"{top.own.distance:.2f} to {display(names, lk.model)}'s photos"
+            if top.own is not None
+            else f"no match with {display(names, lk.model)}'s photos"
+        )
+        msg = (
+            f"This image also looks like {name}: she must approve it too "
+            f"({top.other.distance:.2f} to her photo {photo(top.other.reference)}, {own})."
+        )
+        evidence = {
+            "model": model,
+            "reference": top.other.reference,
+            "distance": round(top.other.distance, 4),
+            "box": list(top.box),
+            "own_distance": round(top.own.distance, 4) if top.own else None,
+        }
+        out.append((ALSO_LOOKS_LIKE_MODEL, msg, evidence))
+    return out
+
+
+def reference_copies(lk: Likeness, names: Mapping[str, str]) -> Text:
+    """``reference_copies``: her reference photos copy another model's (by face, near-identical).
+
+    Evidence ``models`` names the models copied: their own model approval is needed too.
+    """
+    own = display(names, lk.model)
+    copied = sorted({c.other_model for c in lk.reference_copies})
+    whose = " and ".join(f"{display(names, m)}'s" for m in copied)
+    first = lk.reference_copies[0]
+    msg = (
+        f"{own}'s reference photos are copies of {whose} ({photo(first.reference)} has the "
+        f"same face as {display(names, first.other_model)}'s {photo(first.other_reference)}, "
+        f"{first.distance:.2f} apart): {own}'s images need "
+        f"{' and '.join(display(names, m) for m in copied)}'s own approval, and the reference "
+        "photos must be checked."
+    )
+    evidence = {
+        "models": copied,
+        "copies": [
+            {
+                "reference": c.reference,
+                "model": c.other_model,
+                "other_reference": c.other_reference,
+                "distance": round(c.distance, 4),
+            }
+            for c in lk.reference_copies
+        ],
+    }
+    return REFERENCE_COPIES, msg, evidence
 
 
 def not_checked(lk: Likeness) -> Text:

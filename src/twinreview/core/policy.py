@@ -6,8 +6,9 @@ allowed uses. :func:`policy_from_consent` turns it into a :class:`ModelPolicy`. 
 (``model.toml``) carry display data only. What consent allows (expiry, uses) is checked by
 :mod:`twinreview.core.consent`.
 
-An asset's declared use comes from its JSON sidecar, field ``intended_use`` (or ``use``): one string
-or a list of strings. Every declared use must be allowed.
+An asset's declared use comes from its JSON sidecar, fields ``intended_use`` and ``use``: each one
+string or a list of strings. Every use either field declares must be allowed; a field in any other
+form blocks approval, as does a ``categories`` field that is not a list of strings.
 
 Evaluation (:func:`evaluate`) is pure: it takes the verified decisions about one asset, the sha256
 of the file (and of its sidecar) as it is now, the policy, who the roster allows to decide for the
@@ -42,6 +43,9 @@ from typing import Any
 from twinreview.core.consent import (
     CONSENT_EXPIRED,
     CONTENT_EXCLUDED,
+    SIDECAR_TERMS_UNREADABLE,
+    UNREADABLE_CATEGORIES,
+    UNREADABLE_USE,
     USE_NOT_ALLOWED,
     consent_problems,
     norm_use,
@@ -90,6 +94,7 @@ _KIND_TO_REASON: Mapping[str, str] = {
     CONSENT_EXPIRED: "not_consented_use",
     USE_NOT_ALLOWED: "not_consented_use",
     CONTENT_EXCLUDED: "not_consented_use",
+    SIDECAR_TERMS_UNREADABLE: "not_consented_use",
     **{kind: "no_disclosure" for kind in DISCLOSURE_KINDS},
 }
 
@@ -205,40 +210,47 @@ def policy_from_consent(model_id: str, consent: Consent | None) -> ModelPolicy |
 
 
 def declared_uses(sidecar: Mapping[str, Any] | None) -> tuple[str, ...] | None:
-    """The uses an asset's sidecar declares (``intended_use`` or ``use``), lower case.
+    """The uses an asset's sidecar declares (``intended_use`` and ``use``), lower case.
+
+    Both fields count when both are there: every use either names must be allowed.
 
     Returns:
-        None when there is no sidecar or it declares no use; otherwise the uses (strings only;
-        other JSON values are ignored, so a sidecar with only junk there declares nothing).
+        None when there is no sidecar or it declares no use; otherwise the uses. A field that
+        holds anything but a string or a list of strings reads as :data:`UNREADABLE_USE`, which
+        no consent allows.
     """
     if sidecar is None:
         return None
+    uses: list[str] = []
     for key in USE_FIELDS:
         value = sidecar.get(key)
-        if isinstance(value, str) and value.strip():
-            return (norm_use(value),)
-        if isinstance(value, list):
-            uses = tuple(
-                dict.fromkeys(norm_use(v) for v in value if isinstance(v, str) and v.strip())
-            )
-            if uses:
-                return uses
-    return None
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            uses.append(UNREADABLE_USE)
+            continue
+        uses.extend(norm_use(v) for v in value if v.strip())
+    return tuple(dict.fromkeys(uses)) or None
 
 
 def declared_categories(sidecar: Mapping[str, Any] | None) -> tuple[str, ...]:
     """The content categories an asset's sidecar lists (``categories``), lower case.
 
-    Matched against the content a model excluded from her consent.
+    Matched against the content a model excluded from her consent. Only a list of strings is
+    read: any other value (one string such as ``"nudity, alcohol"``, a table, a number) reads as
+    :data:`UNREADABLE_CATEGORIES`, which blocks approval until the sidecar is fixed, rather than
+    passing for "nothing excluded".
     """
     if sidecar is None:
         return ()
     value = sidecar.get(CATEGORIES_FIELD)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
+    if value is None:
         return ()
-    return tuple(dict.fromkeys(norm_use(v) for v in value if isinstance(v, str) and v.strip()))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return (UNREADABLE_CATEGORIES,)
+    return tuple(dict.fromkeys(norm_use(v) for v in value if v.strip()))
 
 
 @dataclass(frozen=True)
@@ -456,6 +468,7 @@ def evaluate(
     sidecar_sha256: str | None = None,
     categories: Sequence[str] = (),
     judge: Callable[[Decision], str | None] | None = None,
+    also: Mapping[str, str] | None = None,
 ) -> Evaluation:
     """Evaluate one asset under its model's consent policy.
 
@@ -475,6 +488,10 @@ def evaluate(
         categories: The content categories its sidecar lists (see :func:`declared_categories`).
         judge: Says why an approval does not count under the policy in force (None: it counts);
             ``services.status`` passes the one approval rule (``core.approval``).
+        also: Other models the image may show (model id -> display name; see
+            ``core.approval.models_whose_word_is_needed``): each one's own model approval is
+            needed too, and her reject is a veto. Their decisions carry their own model id;
+            any other decision signed for another model than the asset's does not count.
 
     Returns:
         The :class:`Evaluation`.
@@ -483,6 +500,9 @@ def evaluate(
     stale: list[Decision] = []
     ignored: list[tuple[Decision, str]] = []
     current: list[Decision] = []
+    also = dict(also or {})
+    own_model = policy.model_id if isinstance(policy, ModelPolicy) else None
+    co: list[Decision] = []
     for d in decisions:
         if d.asset != asset:
             continue
@@ -491,6 +511,14 @@ def evaluate(
             continue
         if d.sidecar_sha256 != sidecar_sha256:
             ignored.append((d, "the sidecar (its intended use) changed since this decision"))
+            continue
+        if own_model is not None and d.model_id != own_model:
+            if d.model_id not in also or d.role != "model":
+                ignored.append((d, f"signed for model {d.model_id!r}, not this image's model"))
+            elif d.decision == APPROVE and judge is not None and (why := judge(d)) is not None:
+                ignored.append((d, why))
+            else:
+                co.append(d)
             continue
         role = eligible.get(d.principal)
         if d.decision == REJECT and d.role == "model":
@@ -550,10 +578,19 @@ def evaluate(
         if d.decision == REJECT
         and (d.role in policy.required_roles or (policy.model_veto and d.role == "model"))
     )
+    # The other models the image may show: each one's latest word (her reject is a veto).
+    co_latest = tuple(d for d in _latest_per_principal(co) if d.decision != WITHDRAW)
+    rejections += tuple(d for d in co_latest if d.decision == REJECT)
     if rejections:
         return Evaluation(State.REJECTED, rejections=rejections, **common)
 
     problems = [sentence for _, sentence in consent_problems(policy, uses, now, categories)]
+    co_approved = {d.model_id for d in co_latest if d.decision == APPROVE}
+    problems += [
+        f"This image also looks like {name}: she must approve it too."
+        for model, name in sorted(also.items())
+        if model not in co_approved
+    ]
     roles_on_roster = set(eligible.values())
     nobody = [role for role in policy.required_roles if role not in roles_on_roster]
     if nobody:

@@ -146,6 +146,8 @@ class Revocation:
     seq: int
     after: Mapping[str, int]
     head_only: bool = False
+    #: Who signed the revocation (its ``after`` is their word, not hers).
+    by: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ class Removal:
     principal: str
     seq: int
     after: Mapping[str, int]
+    #: Who signed the removal (its ``after`` is their word, not hers).
+    by: str = ""
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,9 @@ def apply_entry(
         keys = dict(old.keys)
         del keys[fp]
         persons[principal] = replace(old, keys=keys)
-        revoked[fp] = Revocation(fp, principal, seq, _after(payload.get("after")))
+        revoked[fp] = Revocation(
+            fp, principal, seq, _after(payload.get("after")), by=signer_principal
+        )
     elif kind == "remove_person":
         principal = text_field(payload, "person")
         if principal not in persons:
@@ -233,7 +235,7 @@ def apply_entry(
         del persons[principal]
         removed[principal] = (
             *removed.get(principal, ()),
-            Removal(principal, seq, _after(payload.get("after"))),
+            Removal(principal, seq, _after(payload.get("after")), by=signer_principal),
         )
         # Her consent goes with her: a person added back later must give it again.
         consents = {m: c for m, c in consents.items() if c.principal != principal}
@@ -243,6 +245,14 @@ def apply_entry(
             raise RosterLogError(f"policy must be a table of {', '.join(POLICY_TABLES)}")
         if signer_principal != state.owner:
             _check_anchors_kept(state, tables)
+        if signer_principal != state.owner and _likeness_table(tables) != _likeness_table(
+            state.policy.tables if state.policy is not None else {}
+        ):
+            # The face check decides whose word an image that looks like a model needs: turned
+            # off or loosened by an admin, a look-alike model would speak for another's face.
+            raise RosterLogError(
+                "only the owner changes the likeness check ([similarity.likeness])"
+            )
         policy = PolicySetting(dict(tables), signer_principal, seq, str(payload.get("ts")))
     elif kind == "consent":
         consents[text_field(payload, "model")] = _consent(state, payload, signer_principal, seq, h)
@@ -284,7 +294,12 @@ def apply_entry(
             cut = payload.get("after")
             for fp in before.keys:
                 revoked[fp] = Revocation(
-                    fp, changed.principal, seq, _after(cut), head_only=cut is None
+                    fp,
+                    changed.principal,
+                    seq,
+                    _after(cut),
+                    head_only=cut is None,
+                    by=signer_principal,
                 )
             changed = replace(changed, keys={f: k for f, k in changed.keys.items() if f in new_fps})
             persons[changed.principal] = changed
@@ -354,6 +369,12 @@ def _check_anchors_kept(state: RosterState, tables: Mapping[str, Any]) -> None:
         )
 
 
+def _likeness_table(tables: Mapping[str, Any]) -> object:
+    """The ``[similarity.likeness]`` table of a signed policy (None: not set)."""
+    similarity = tables.get("similarity")
+    return similarity.get("likeness") if isinstance(similarity, Mapping) else None
+
+
 def _were_models(
     were: Mapping[str, tuple[str, ...]], person: RosterPerson
 ) -> Mapping[str, tuple[str, ...]]:
@@ -370,7 +391,9 @@ def _check_accept(state: RosterState, log: str, signer: str) -> None:
     holder = state.holders.get(log)
     refusal = accept_refusal(
         holder=holder,
-        holder_is_model=holder is not None and holder in state.model_of.values(),
+        # Ever a model, not a model now: a reset that gives her model id to someone else leaves
+        # her log (and the veto it may hold) hers alone to vouch for.
+        holder_is_model=holder is not None and holder in state.were_models,
         owner=state.owner,
         signer=signer,
     )

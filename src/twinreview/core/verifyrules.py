@@ -144,6 +144,21 @@ class RosterJudge:
                 return self.roster.states[best], None
         return None, "names no roster head and no signed roster entry took it over"
 
+    def _veto_kept(self, entry: VerifiedEntry, revoker: str, state: RosterState | None) -> bool:
+        """True when ``entry`` is a model's reject and neither she nor the owner revoked her.
+
+        Such a reject keeps counting past the revocation's (or removal's) ``after`` point.
+        """
+        cur = self.roster.current
+        if cur is None or revoker in ("", cur.owner, entry.principal):
+            return False
+        if entry.kind != "decision" or entry.role != "model":
+            return False
+        if entry.payload.get("decision") != "reject":
+            return False
+        person = state.person(entry.principal or "") if state is not None else None
+        return person is not None and person.role == "model"
+
     def judge(self, entry: VerifiedEntry, ws_id: str | None) -> int | None:
         """Flag what is wrong; returns the roster seq the entry was judged under."""
         key = entry.key
@@ -155,6 +170,11 @@ class RosterJudge:
         principal = entry.principal or ""
         revocation = self.revoked.get(key.fingerprint)
         state, why = self.state_for(entry)
+        # Her veto is never discarded on the word of someone else than her or the owner: an
+        # admin's revocation or removal chooses its "after" point by hand, and a reject can
+        # only hold an image back (a removed model's rejects keep counting, too).
+        if revocation is not None and self._veto_kept(entry, revocation.by, state):
+            revocation = None
         if revocation is not None and entry.log is not None and entry.seq is not None:
             # The effective point: what the revoker's device had verified of this key's logs.
             # Anything it had not seen counts as signed after the revocation (a stolen key can
@@ -172,7 +192,8 @@ class RosterJudge:
             # Past what the remover had seen, and not signed under a roster that lists the
             # person again (added back later): signed after the removal.
             if (
-                entry.log is not None
+                not self._veto_kept(entry, removal.by, state)
+                and entry.log is not None
                 and entry.seq is not None
                 and entry.seq > removal.after.get(entry.log, -1)
                 and (state is None or state.seq < removal.seq)

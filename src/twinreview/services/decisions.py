@@ -34,13 +34,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from twinreview.core import hashing
-from twinreview.core.approval import check_approval, regrade
+from twinreview.core.approval import check_approval, models_whose_word_is_needed, regrade
 from twinreview.core.declog import Entry, LogError, LogWriter
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
@@ -263,7 +263,12 @@ class DecisionService:
         override_recorded = False
         if decision == APPROVE:
             findings, override_recorded = judge_approval(
-                ws, roster, findings, override=override, verdict=disclosure_verdict
+                ws,
+                roster,
+                findings,
+                override=override,
+                verdict=disclosure_verdict,
+                own_word=self._own_word(roster),
             )
 
         if phash is not None and expected_sha256 is not None:
@@ -290,7 +295,21 @@ class DecisionService:
         except KeysError as exc:
             raise DecisionError(str(exc)) from None
         signing = signing_context(ws, self._verifier, self._trust, key.public, roster)
-        role = self._check_roster(signing.state, identity.principal, key.public, facts.model_id)
+        try:
+            role = self._check_roster(signing.state, identity.principal, key.public, facts.model_id)
+        except DecisionError:
+            # The image may show another model (its findings name her): she decides it too,
+            # as the model person of her own model id.
+            person = signing.state.person(identity.principal)
+            hers = [
+                m
+                for m in models_whose_word_is_needed(findings)
+                if person is not None and person.role == "model" and m in person.models
+            ]
+            if not hers:
+                raise
+            role = self._check_roster(signing.state, identity.principal, key.public, hers[0])
+            facts = replace(facts, model_id=hers[0])
 
         fields = decision_fields(facts, decision, codes, note, findings, override=override_recorded)
         fields["sidecar_sha256"] = sidecar_sha256(_sidecar_of(ws, facts.rel))
@@ -378,6 +397,15 @@ class DecisionService:
         except OSError as exc:
             raise DecisionError(f"cannot write the log ({exc.strerror or exc})") from None
 
+    def _own_word(self, roster: SignedRoster) -> frozenset[str]:
+        """The models this device's identity is the model person of, on the roster now."""
+        identity = self._keys.current()
+        state = roster.current
+        person = state.person(identity.principal) if identity and state else None
+        if person is None or person.role != "model":
+            return frozenset()
+        return frozenset(person.models)
+
     @staticmethod
     def _check_roster(
         state: RosterState, principal: str, public: SshPublicKey, model_id: str
@@ -407,6 +435,7 @@ def judge_approval(
     *,
     override: bool,
     verdict: str | None,
+    own_word: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Finding, ...], bool]:
     """The one approval rule (``core.approval``) at signing time, under the policy signed now.
 
@@ -422,7 +451,7 @@ def judge_approval(
         settings = ws.settings_under(roster)
     except SettingsError as exc:
         raise DecisionError(str(exc)) from None
-    check = check_approval(findings, settings, verdict=verdict)
+    check = check_approval(findings, settings, verdict=verdict, own_word=own_word)
     if check.refused is not None:
         raise DecisionError(check.refused)
     if check.blocking and not override:

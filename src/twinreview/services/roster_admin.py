@@ -691,7 +691,7 @@ class RosterService:
             "resets": [r.to_json() for r in state.resets] if state is not None else [],
             # Whose key each log is, and who speaks for a model: who may accept a gap in it.
             "log_holders": dict(sorted(state.holders.items())) if state is not None else {},
-            "model_people": sorted(set(state.model_of.values())) if state is not None else [],
+            "model_people": sorted(state.were_models) if state is not None else [],
             "pending": [
                 {
                     "principal": r.principal,

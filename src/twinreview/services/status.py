@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.approval import why_approval_does_not_count
+from twinreview.core.approval import models_whose_word_is_needed, why_approval_does_not_count
 from twinreview.core.errors import iso_utc
 from twinreview.core.files import open_regular
 from twinreview.core.policy import (
@@ -230,7 +230,12 @@ def approval_judge(ws: Workspace, roster: SignedRoster) -> Callable[[Decision], 
     except SettingsError as exc:
         broken = f"the signed policy cannot be read ({exc}); no approval counts"
         return lambda d: broken
-    return lambda d: why_approval_does_not_count(d.findings, d.override, settings)
+    return lambda d: why_approval_does_not_count(
+        d.findings,
+        d.override,
+        settings,
+        frozenset({d.model_id}) if d.role == "model" else frozenset(),
+    )
 
 
 def with_epoch(d: Decision, state: RosterState | None) -> Decision:
@@ -359,6 +364,7 @@ def _compute_status(
         sidecar = read_sidecar(asset.sidecar)[0] if asset.sidecar is not None else None
         sidecar_sha = sidecar_sha256(asset.sidecar)
         counted = [with_epoch(d, state) for d in history if valid_under_roster(d, roster)]
+        also = _also_shown(ws, state, asset.model_id, history, sha)
         eligible = eligible_for(state, asset.model_id)
         for d in counted:
             eligible.setdefault(d.principal, d.role)
@@ -374,6 +380,7 @@ def _compute_status(
             sidecar_sha256=sidecar_sha,
             categories=declared_categories(sidecar),
             judge=judge,
+            also=also,
         )
         out.append(AssetStatus(asset.rel, asset.model_id, sha, evaluation, history))
 
@@ -502,6 +509,37 @@ def _blocking_problems(
         found = every + per_asset.get(a.rel, [])
         if found:
             out[a.rel] = tuple(dict.fromkeys(found))
+    return out
+
+
+def _also_shown(
+    ws: Workspace,
+    state: RosterState | None,
+    model_id: str,
+    history: Sequence[Decision],
+    sha: str,
+) -> dict[str, str]:
+    """Other models the image's current bytes may show, by the findings any decision recorded.
+
+    Model id -> her name (the roster's, not a folder's): each one's own approval is needed too.
+    """
+    found = models_whose_word_is_needed(
+        f for d in history if d.sha256.lower() == sha.lower() for f in d.findings
+    )
+    out: dict[str, str] = {}
+    for model in found:
+        if model == model_id:
+            continue
+        holder = state.model_of.get(model) if state is not None else None
+        person = state.persons.get(holder) if state is not None and holder else None
+        info = ws.models.get(model)
+        out[model] = (
+            person.display_name
+            if person is not None and person.display_name
+            else info.display_name
+            if info is not None
+            else model
+        )
     return out
 
 

@@ -12,7 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from twinreview.core.approval import models_whose_word_is_needed
 from twinreview.core.findings import (
+    ALSO_LOOKS_LIKE_MODEL,
     BAD_SIDECAR,
     DUPLICATE_IN_BATCH,
     LIKENESS_UNCONFIRMED,
@@ -21,6 +23,7 @@ from twinreview.core.findings import (
     NEAR_COPY_OF_REFERENCE,
     PATH_NOT_PORTABLE,
     POSSIBLE_COPY_OF_REFERENCE,
+    REFERENCE_COPIES,
     RESUBMITTED_REJECTED,
     UNKNOWN_MODEL,
     UNKNOWN_PERSON,
@@ -93,11 +96,13 @@ def finding_sentence(
     model_names: Mapping[str, str] | None = None,
     you: bool = True,
     also_you: bool = False,
+    my_models: frozenset[str] = frozenset(),
 ) -> str:
     """One plain sentence about ``f`` for the model (``you``) or about her (``you=False``).
 
     ``model_names`` names her own model (when ``you`` is False); another model is never named.
     ``also_you``: the face check found her in the image too (a group photo).
+    ``my_models``: the models the reader is herself; a finding that asks for her word says so.
     """
     del model_names  # another model is "someone else", whoever she is
     ev = f.evidence
@@ -128,6 +133,27 @@ def finding_sentence(
             with_whom = "you" if you else "the model"
             return f"{SOMEONE_ELSE.capitalize()} is in this image with {with_whom}."
         return f"The face looks like {SOMEONE_ELSE}, not {'you' if you else 'the model'}."
+    if f.kind in (ALSO_LOOKS_LIKE_MODEL, REFERENCE_COPIES) and my_models.intersection(
+        models_whose_word_is_needed([f])
+    ):
+        return (
+            "This image may show you, though it is filed under another model: it needs your "
+            "own approval too."
+        )
+    if f.kind == ALSO_LOOKS_LIKE_MODEL:
+        # Another model is never named to her; the model it names sees it as her own word.
+        return (
+            f"The face looks as much like {SOMEONE_ELSE} as like {'you' if you else 'the model'}: "
+            "she must approve it too."
+        )
+    if f.kind == REFERENCE_COPIES:
+        whose = "The real photos of you here" if you else "The model's real photos here"
+        return (
+            f"{whose} are copies of photos of {SOMEONE_ELSE}: she must approve these images "
+            "too, and the photos must be checked."
+        )
+    if f.kind == LIKENESS_UNCONFIRMED and not you:
+        return "The face check could not confirm that this is the model it is filed under."
     if f.kind == RESUBMITTED_REJECTED:
         reasons = [REASON_WORDS.get(str(r), "") for r in ev.get("reasons") or () if str(r)]
         reasons = [r for r in reasons if r]
@@ -143,6 +169,7 @@ def finding_sentences(
     model_names: Mapping[str, str] | None = None,
     you: bool = True,
     likeness: Likeness | None = None,
+    my_models: frozenset[str] = frozenset(),
 ) -> list[str]:
     """One sentence per warning or blocking finding, worst first, each said once.
 
@@ -152,12 +179,20 @@ def finding_sentences(
     out: list[str] = []
     if error and not any(f.kind == UNREADABLE for f in findings):
         out.append(_FIXED[UNREADABLE])
-    first = (NEAR_COPY_OF_REFERENCE, MATCHES_OTHER_MODEL, LOOKS_LIKE_OTHER_MODEL)
+    first = (
+        NEAR_COPY_OF_REFERENCE,
+        MATCHES_OTHER_MODEL,
+        LOOKS_LIKE_OTHER_MODEL,
+        ALSO_LOOKS_LIKE_MODEL,
+        REFERENCE_COPIES,
+    )
     for f in sorted(findings, key=lambda f: (-int(f.severity), f.kind not in first)):
         if f.severity < Severity.WARN:
             continue
         also_you = likeness is not None and likeness.best_own is not None
-        text = finding_sentence(f, model_names=model_names, you=you, also_you=also_you)
+        text = finding_sentence(
+            f, model_names=model_names, you=you, also_you=also_you, my_models=my_models
+        )
         if text not in out:
             out.append(text)
     return out

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
+from twinreview.core.approval import models_whose_word_is_needed
 from twinreview.core.findings import Severity
 from twinreview.core.policy import State
 from twinreview.ui.items import AssetItem, disclosure_verdict
@@ -444,7 +445,12 @@ class QueueProxy(QSortFilterProxyModel):
         if not isinstance(found, AssetItem):
             return False
         item: AssetItem = found
-        if self._models is not None and item.ref.model_id not in self._models:
+        if (
+            self._models is not None
+            and item.ref.model_id not in self._models
+            # An image that may show her, filed under another model: her word is needed too.
+            and not self._models.intersection(models_whose_word_is_needed(item.findings))
+        ):
             return False
         if self._text and self._text not in item.rel.lower():
             return False

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.consent import UNREADABLE_USE
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.keyline import parse_key_line, principal_for
 from twinreview.core.policy import declared_uses
@@ -295,6 +296,7 @@ class ServicesBackend:
         for asset in workspace.iter_assets():
             if asset.model_id in mine and asset.sidecar is not None:
                 uses.update(declared_uses(read_sidecar(asset.sidecar)[0]) or ())
+        uses.discard(UNREADABLE_USE)  # not a use she could tick
         for mid in mine:
             given = view.consents.get(mid)
             if given is not None and given.uses:

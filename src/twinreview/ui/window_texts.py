@@ -13,6 +13,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from twinreview.core.policy import State
 from twinreview.core.workspace import Workspace
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import Identity
@@ -186,13 +187,22 @@ def simple_texts(
         and identity.role == "model"
         and item.ref.model_id in identity.model_ids
     )
+    # A model sees an image filed under another model when it may show her: "you" there is
+    # the model it is filed under, never her.
+    elsewhere = (
+        identity is not None
+        and identity.role == "model"
+        and bool(identity.model_ids)
+        and item.ref.model_id not in identity.model_ids
+    )
     names = model_names(state.workspace)
     sentences = finding_sentences(
         item.findings,
         error=item.result.error if item.result else None,
         model_names=names,
-        you=you or identity is None or identity.role == "model",
+        you=not elsewhere and (you or identity is None or identity.role == "model"),
         likeness=likeness_of(item.result),
+        my_models=you_models(identity),
     )
     status = item.status
     me = identity.principal if identity is not None else None
@@ -214,11 +224,16 @@ def simple_texts(
         if status is not None
         else simple_status(None)
     )
+    if elsewhere and (status is None or status.evaluation.state not in (State.REJECTED,)):
+        text = "It is filed under another model: it needs your own approval as well as theirs."
     why = state.why_not_approve(item)
     if why is not None:
         text += " " + plain_error(why)
     caption = reference_caption(
-        reference, model_id=item.ref.model_id, names=names, exists=reference_exists
+        reference,
+        model_id="" if elsewhere else item.ref.model_id,
+        names=names,
+        exists=reference_exists,
     )
     header = f"Image {row + 1} of {count}: {item.ref.path.name} (left), beside {caption} (right)"
     return SimpleTexts(tuple(sentences), text, header)
