@@ -418,6 +418,8 @@ class Evaluation:
         counting: Every counting decision (latest per principal, current bytes).
         stale: Decisions about other bytes than the current file.
         ignored: Decisions that do not count for another reason, with the reason.
+        awaiting: Blocked: the names of the other models the image may show whose own
+            approval is missing (see ``also`` of :func:`evaluate`).
     """
 
     state: State
@@ -429,6 +431,7 @@ class Evaluation:
     counting: tuple[Decision, ...] = ()
     stale: tuple[Decision, ...] = ()
     ignored: tuple[tuple[Decision, str], ...] = field(default=())
+    awaiting: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line for a table: ``pending: agent``, ``rejected by a@x (quality)`` and so on."""
@@ -586,10 +589,9 @@ def evaluate(
 
     problems = [sentence for _, sentence in consent_problems(policy, uses, now, categories)]
     co_approved = {d.model_id for d in co_latest if d.decision == APPROVE}
+    awaiting = tuple(name for model, name in sorted(also.items()) if model not in co_approved)
     problems += [
-        f"This image also looks like {name}: she must approve it too."
-        for model, name in sorted(also.items())
-        if model not in co_approved
+        f"This image also looks like {name}: she must approve it too." for name in awaiting
     ]
     roles_on_roster = set(eligible.values())
     nobody = [role for role in policy.required_roles if role not in roles_on_roster]
@@ -599,7 +601,13 @@ def evaluate(
             f"{policy.model_id!r} (the signed roster)."
         )
     if problems:
-        return Evaluation(State.BLOCKED, blocked_by="policy", problems=tuple(problems), **common)
+        return Evaluation(
+            State.BLOCKED,
+            blocked_by="policy",
+            problems=tuple(problems),
+            awaiting=awaiting,
+            **common,
+        )
 
     approved_roles = {d.role for d in approvals}
     missing = tuple(r for r in policy.required_roles if r not in approved_roles)

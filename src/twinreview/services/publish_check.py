@@ -64,7 +64,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.approval import why_approval_does_not_count
 from twinreview.core.disclosure import C2paState
 from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
 from twinreview.core.disclosure.c2pa_writer import C2paSignError, read_store
@@ -116,6 +115,8 @@ from twinreview.services.export_check import (
 from twinreview.services.publish import METADATA, person_id
 from twinreview.services.published import published_records
 from twinreview.services.status import (
+    also_shown,
+    approval_rule,
     eligible_for,
     valid_under_roster,
     verified_decisions,
@@ -418,7 +419,7 @@ def _approval_rule(roster: SignedRoster) -> Callable[[Decision], str | None]:
     except SettingsError as exc:
         broken = f"the signed policy cannot be read ({exc}); no approval counts"
         return lambda d: broken
-    return lambda d: why_approval_does_not_count(d.findings, d.override, settings)
+    return approval_rule(settings)
 
 
 def _check_file(
@@ -835,6 +836,9 @@ def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
     ]
     for d in decisions:
         eligible.setdefault(d.principal, d.role)
+    # The other models the image may show, by the findings recorded with decisions on these
+    # bytes, as ``status`` asks: each one's own approval is needed, her reject is a veto.
+    also = also_shown(state, signoff.model, decisions, signoff.asset_sha256)
     found = evaluate(
         asset=signoff.asset,
         current_sha256=signoff.asset_sha256,
@@ -844,6 +848,7 @@ def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
         now=export.at,
         sidecar_sha256=signoff.sidecar_sha256,
         judge=export.approval_rule,
+        also=also,
     )
     if found.state is State.REJECTED:
         out = []
@@ -856,14 +861,19 @@ def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
         return out
     if not isinstance(policy, ModelPolicy):
         return []  # no consent to clear it under: said by the consent check
+    out = [
+        f"the image also looks like {name}: her own approval is needed and none stands in "
+        "the export"
+        for name in found.awaiting
+    ]
     approved = {d.role for d in found.approvals}
     missing = [r for r in policy.required_roles if r not in approved]
     if missing:
-        return [
+        out.append(
             f"it is not cleared in the export: the model's consent requires an approval by the "
             f"{' and the '.join(missing)}, and none stands for these bytes"
-        ]
-    return []
+        )
+    return out
 
 
 def _metadata_problems(

@@ -55,7 +55,7 @@ from twinreview.core.policy import (
 )
 from twinreview.core.rosterlog import SignedRoster
 from twinreview.core.rostermodel import RosterState
-from twinreview.core.settings import SettingsError
+from twinreview.core.settings import SettingsError, WorkspaceSettings
 from twinreview.core.verify import (
     FORK,
     LOG_MISSING,
@@ -230,6 +230,15 @@ def approval_judge(ws: Workspace, roster: SignedRoster) -> Callable[[Decision], 
     except SettingsError as exc:
         broken = f"the signed policy cannot be read ({exc}); no approval counts"
         return lambda d: broken
+    return approval_rule(settings)
+
+
+def approval_rule(settings: WorkspaceSettings) -> Callable[[Decision], str | None]:
+    """Why a decision's approval does not count under ``settings`` (None: it counts).
+
+    The one approval rule (``core.approval``) as ``status`` and ``check-published --export``
+    apply it: a model person's approval speaks her own word for the model it was signed for.
+    """
     return lambda d: why_approval_does_not_count(
         d.findings,
         d.override,
@@ -338,6 +347,7 @@ def _compute_status(
 
     blocking = _blocking_problems(report, roster, policies, assets)
     judge = approval_judge(ws, roster)
+    folder_names = {m: info.display_name for m, info in ws.models.items()}
     out: list[AssetStatus] = []
     for asset in assets:
         policy = policies.get(asset.model_id) or PolicyError(
@@ -364,7 +374,7 @@ def _compute_status(
         sidecar = read_sidecar(asset.sidecar)[0] if asset.sidecar is not None else None
         sidecar_sha = sidecar_sha256(asset.sidecar)
         counted = [with_epoch(d, state) for d in history if valid_under_roster(d, roster)]
-        also = _also_shown(ws, state, asset.model_id, history, sha)
+        also = also_shown(state, asset.model_id, history, sha, folder_names)
         eligible = eligible_for(state, asset.model_id)
         for d in counted:
             eligible.setdefault(d.principal, d.role)
@@ -512,16 +522,28 @@ def _blocking_problems(
     return out
 
 
-def _also_shown(
-    ws: Workspace,
+def also_shown(
     state: RosterState | None,
     model_id: str,
-    history: Sequence[Decision],
+    history: Iterable[Decision],
     sha: str,
+    folder_names: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Other models the image's current bytes may show, by the findings any decision recorded.
+    """Other models an image's bytes ``sha`` may show, by the findings any decision recorded.
 
-    Model id -> her name (the roster's, not a folder's): each one's own approval is needed too.
+    ``status`` and ``check-published --export`` both ask this (of the workspace's decisions, or
+    of an export's), so an image cleared in neither place is cleared in the other.
+
+    Args:
+        state: The signed roster's current state (None: no roster).
+        model_id: The image's own model (never listed).
+        history: Decisions about the image (any bytes; those about other bytes are left out).
+        sha: The image's bytes (hex sha256).
+        folder_names: Model id -> the display name of her folder, when the roster names no
+            person for her.
+
+    Returns:
+        Model id -> her name (the roster's first): each one's own approval is needed too.
     """
     found = models_whose_word_is_needed(
         f for d in history if d.sha256.lower() == sha.lower() for f in d.findings
@@ -532,13 +554,10 @@ def _also_shown(
             continue
         holder = state.model_of.get(model) if state is not None else None
         person = state.persons.get(holder) if state is not None and holder else None
-        info = ws.models.get(model)
         out[model] = (
             person.display_name
             if person is not None and person.display_name
-            else info.display_name
-            if info is not None
-            else model
+            else (folder_names or {}).get(model) or model
         )
     return out
 
