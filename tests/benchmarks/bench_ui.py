@@ -140,14 +140,14 @@ def _time_next(parts: object, steps: int, cold: bool) -> tuple[list[float], list
                 shown["sharp"] = time.perf_counter()
                 loop.quit()
 
-        window.asset_shown.connect(on_shown)
-        window.asset_sharp.connect(on_sharp)
+        window.compare_flow.asset_shown.connect(on_shown)
+        window.compare_flow.asset_sharp.connect(on_sharp)
         QTimer.singleShot(30_000, loop.quit)
         t0 = time.perf_counter()
         window.acts["next"].trigger()
         loop.exec()
-        window.asset_shown.disconnect(on_shown)
-        window.asset_sharp.disconnect(on_sharp)
+        window.compare_flow.asset_shown.disconnect(on_shown)
+        window.compare_flow.asset_sharp.disconnect(on_sharp)
         if "sharp" not in shown or "first" not in shown:
             raise TimeoutError("the next asset was never painted")
         first.append((shown["first"] - t0) * 1000)
@@ -212,7 +212,7 @@ def main() -> int:
         screen = app.primaryScreen()
         print(
             f"screen {screen.size().toTuple()}, dpr {screen.devicePixelRatio()}, "
-            f"decode bound {parts.window.compare.bound().toTuple()}",
+            f"decode bound {parts.window.compare_flow.view().bound().toTuple()}",
             file=sys.stderr,
         )
         for _ in range(args.rounds):
