@@ -1,0 +1,1 @@
+"""Who must approve, the model's consent, and the one rule for approving."""

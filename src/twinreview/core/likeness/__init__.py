@@ -1,0 +1,1 @@
+"""Likeness: face embeddings compared, and what the comparison means."""

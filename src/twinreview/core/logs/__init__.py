@@ -1,0 +1,1 @@
+"""Signed decision logs: their format, verification, heads and caches."""

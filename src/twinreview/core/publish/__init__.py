@@ -1,0 +1,1 @@
+"""What publishing writes into a file and the register of what went out."""

@@ -1,0 +1,1 @@
+"""The signed roster: who may sign what, rooted in the owner's key."""

@@ -1,0 +1,1 @@
+"""Derived copies: perceptual hashes, candidate joins, geometric verification."""

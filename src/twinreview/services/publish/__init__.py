@@ -1,0 +1,1 @@
+"""Publishing cleared assets, and checking a published file."""

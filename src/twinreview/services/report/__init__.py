@@ -1,0 +1,1 @@
+"""The sign-off report: its content, HTML and files."""

@@ -1,0 +1,1 @@
+"""Scanning a workspace: analysis, matching, faces, the content-keyed cache."""
