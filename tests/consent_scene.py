@@ -18,11 +18,11 @@ from pathlib import Path
 from decision_helpers import reviewer
 from publish_helpers import WS_TOML, PublishWs, _clock, make_label, publish_cli
 from tools.c2pa_pki import make_pki
-from twinreview.core.roster import Person
+from twinreview.core.roster.people import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
-from twinreview.services.published import PublishedReport, published_report
+from twinreview.services.publish.register import PublishedReport, published_report
 from twinreview.services.resources import resource
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier

@@ -12,8 +12,8 @@ references, and every reference unedited):
 - :func:`calibration_set`: scikit-image's bundled photos with the edits of
   tests/test_similarity_calibration.py (the set the hash thresholds were calibrated on).
 
-:func:`run` decides every candidate pair as :class:`twinreview.services.scan.ScanService` does:
-hash candidates (:func:`similarity.candidates`), geometric verification of each
+:func:`run` decides every candidate pair as :class:`twinreview.services.scan.service.ScanService`
+does: hash candidates (:func:`similarity.candidates`), geometric verification of each
 (:func:`geometry.verify` on :func:`geometry.working_image` of each image) and
 :func:`similarity.decide`. :func:`run_batch` does the same for duplicates within one batch.
 Used by tests/test_similarity_corpus.py, tests/test_similarity_calibration.py and
@@ -32,8 +32,9 @@ from pathlib import Path
 from PIL import Image
 
 import photos as P
-from twinreview.core import geometry, hashing, similarity
 from twinreview.core.imageio import load_image
+from twinreview.core.similarity import geometry, hashing
+from twinreview.core.similarity import match as similarity
 
 Edit = Callable[[Image.Image], Image.Image]
 

@@ -31,8 +31,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 import copies
 import photos as P
-from twinreview.core import hashing
 from twinreview.core.imageio import load_image
+from twinreview.core.similarity import hashing
 
 Transform = Callable[[Image.Image, random.Random], Image.Image]
 

@@ -12,8 +12,8 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 from PIL import Image
 
-from twinreview.core.roster import Person
-from twinreview.core.verify import ACCEPTED_GAP, TORN_TAIL, VIEW_EDITED, Problem, VerifyReport
+from twinreview.core.logs.verify import ACCEPTED_GAP, TORN_TAIL, VIEW_EDITED, Problem, VerifyReport
+from twinreview.core.roster.people import Person
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
 from twinreview.services.roster_admin import RosterService

@@ -23,8 +23,8 @@ import pytest
 from decision_helpers import MemoryKeyring
 from twinreview.cli.main import main
 from twinreview.core.findings import Finding
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterwrite import build_roster_line
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.write import build_roster_line
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity, IdentityStore, KeyService, KeyStore

@@ -20,12 +20,12 @@ from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 from decision_helpers import T0, copy_reviewer, reviewer
 from tools.c2pa_pki import Pki, make_pki
 from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
-from twinreview.core.roster import Person
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.verify import verify_workspace
+from twinreview.core.roster.people import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
-from twinreview.services.published import PublishRegister
+from twinreview.services.publish.register import PublishRegister
 from twinreview.services.resources import resource
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
@@ -228,7 +228,7 @@ def publish_cli(pw: PublishWs, out: Path, *extra: str, keys: KeyService | None =
     import argparse
 
     from twinreview.cli import publish_cmd
-    from twinreview.services.c2pa_signer import C2paKeyStore
+    from twinreview.services.publish.signer import C2paKeyStore
 
     parser = argparse.ArgumentParser(prog="twinreview")
     publish_cmd.register(parser.add_subparsers(dest="command"))

@@ -177,8 +177,8 @@ def test_closed_pipe_is_not_a_traceback(
 
 
 def test_demo_with_a_model_identity_on_this_device(tmp_path: Path) -> None:
-    from twinreview.core.roster import Person
-    from twinreview.core.sshsig import SigningKey
+    from twinreview.core.logs.sshsig import SigningKey
+    from twinreview.core.roster.people import Person
     from twinreview.services.trust import TrustStore
 
     me = (Person("me@example.com", "Me", "model", ("milo", "nova")), SigningKey.generate().public)
@@ -344,7 +344,7 @@ def test_a_bug_during_the_scan_is_exit_70_and_logged(
 ) -> None:
     """A ValueError out of the scan is a bug, not a usage error: exit 70, traceback logged."""
     from twinreview.services.diagnostics import log_path
-    from twinreview.services.scan import ScanService
+    from twinreview.services.scan.service import ScanService
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug deep in the scan")

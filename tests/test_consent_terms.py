@@ -18,8 +18,8 @@ import pytest
 from decision_helpers import build_workspace, decider, enroll, reviewer, roster_service
 from twinreview.cli import decide_cmd, roster_cmd
 from twinreview.cli.main import run_command
-from twinreview.core.policy import State
-from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.approval.policy import State
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
 from twinreview.services.keys import KeyService
 from twinreview.services.roster_admin import RosterService
@@ -259,12 +259,12 @@ def test_withdraw_needs_no_terms(setup: Setup, capsys: pytest.CaptureFixture[str
 
 
 def test_the_roster_refuses_malformed_terms(setup: Setup) -> None:
-    from twinreview.core.rostermodel import RosterLogError
+    from twinreview.core.roster.model import RosterLogError
 
     svc = roster_service(setup.ava)
     with pytest.raises(Exception, match="not both"):
         svc.consent(setup.root, "ava", uses=["web"], expires=dt.date(2099, 1, 1), no_expiry=True)
-    from twinreview.core.consent import parse_terms
+    from twinreview.core.approval.consent import parse_terms
 
     for bad in (
         {"purpose": 3},

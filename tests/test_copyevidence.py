@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from twinreview.core.copyevidence import CopyEvidence
+from twinreview.core.similarity.evidence import CopyEvidence
 
 FULL = CopyEvidence(
     distance=11,

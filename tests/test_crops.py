@@ -1,16 +1,17 @@
 """Crops, outpaintings and their mixes are found as copies of the photo they come from.
 
-The crop stage (local-feature candidates, :mod:`twinreview.core.featureindex`, each verified
-against the reference's fine image, :meth:`twinreview.core.geometry.Prepared.fine`) was tuned on
-the face corpus: the vote rule (:data:`featureindex.MIN_VOTES`, ratio test, bucket cap), the
-fine image's size and keypoints, and when a candidate is verified again from a fine image of the
-asset (:func:`similarity.worth_a_fine_look`), using exploratory crops of all 19 photos and the
-set :func:`crops.face_crops` (seed 17). :func:`test_held_out_crops_are_found` asserts on photos
-never used while tuning (:data:`crops.HELD_OUT_PHOTOS`, scikit-image) with a draw of transforms
-(seed 2027) first run after the last setting was chosen. An earlier draw of the same photos
-(seed 2026) was looked at during tuning: 0.963 before the last two settings (the vote threshold
-and the second, fine look), 0.979 after; its misses are the clock and the horse silhouette,
-plain pictures with few keypoints.
+The crop stage (local-feature candidates, :mod:`twinreview.core.similarity.featureindex`, each
+verified against the reference's fine image,
+:meth:`twinreview.core.similarity.geometry.Prepared.fine`) was tuned on the face corpus: the vote
+rule (:data:`featureindex.MIN_VOTES`, ratio test, bucket cap), the fine image's size and keypoints,
+and when a candidate is verified again from a fine image of the asset
+(:func:`similarity.worth_a_fine_look`), using exploratory crops of all 19 photos and the set
+:func:`crops.face_crops` (seed 17). :func:`test_held_out_crops_are_found` asserts on photos never
+used while tuning (:data:`crops.HELD_OUT_PHOTOS`, scikit-image) with a draw of transforms (seed
+2027) first run after the last setting was chosen. An earlier draw of the same photos (seed 2026)
+was looked at during tuning: 0.963 before the last two settings (the vote threshold and the second,
+fine look), 0.979 after; its misses are the clock and the horse silhouette, plain pictures with few
+keypoints.
 
 Measured (pytest -s prints the figures of a run): held-out 0.984 (198 of 201 queries, seed
 2027; missed: the horse silhouette twice and the clock, plain pictures), face set 0.981 (302 of
@@ -39,12 +40,12 @@ from PIL import Image
 import copies
 import crops
 from conftest import CORPUS
-from twinreview.core import geometry, hashing
 from twinreview.core.imageio import load_image
-from twinreview.core.similarity import SimilarityThresholds
+from twinreview.core.similarity import geometry, hashing
+from twinreview.core.similarity.match import SimilarityThresholds
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.scan import ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.service import ScanService
 from wsbuild import add_model, make_workspace, save_jpeg
 
 RECALL = 0.98

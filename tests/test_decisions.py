@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 from decision_helpers import build_workspace, decider, enroll, owner_of, reviewer, roster_service
-from twinreview.core.declog import read_log
 from twinreview.core.disclosure import DisclosurePolicy
 from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.log import read_log
+from twinreview.core.logs.verify import verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionError, phash_of, resolve_asset
 from twinreview.services.keys import KeyService
@@ -414,8 +414,8 @@ def test_cli_decide_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_recorded_phash_is_the_scans_phash(tmp_path: Path, sync_executor: object) -> None:
-    from twinreview.services.cache import ResultCache
-    from twinreview.services.scan import ScanService
+    from twinreview.services.scan.cache import ResultCache
+    from twinreview.services.scan.service import ScanService
 
     root = _photo_ws(tmp_path)
     result = ScanService(sync_executor, ResultCache.in_memory()).scan(  # type: ignore[arg-type]

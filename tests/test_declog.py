@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from twinreview.core.declog import (
+from twinreview.core.errors import file_stamp
+from twinreview.core.logs.log import (
     LogError,
     LogLockedError,
     LogWriter,
@@ -28,13 +29,12 @@ from twinreview.core.declog import (
     log_filename,
     read_log,
 )
-from twinreview.core.errors import file_stamp
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterviews import write_views
-from twinreview.core.rosterwrite import RosterWriter
-from twinreview.core.sshsig import NS_ENTRY, SigningKey, verify
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.sshsig import NS_ENTRY, SigningKey, verify
+from twinreview.core.logs.verify import verify_workspace
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
+from twinreview.core.roster.views import write_views
+from twinreview.core.roster.write import RosterWriter
 
 PRINCIPAL = "ana@example.com"
 
@@ -327,8 +327,8 @@ _APPENDER = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
-    from twinreview.core.declog import LogWriter
-    from twinreview.core.sshsig import SigningKey
+    from twinreview.core.logs.log import LogWriter
+    from twinreview.core.logs.sshsig import SigningKey
     ws, seed, tag = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.argv[3]
     count = int(sys.argv[4])
     fields = json.loads(sys.argv[5])

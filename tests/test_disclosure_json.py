@@ -20,8 +20,11 @@ from typing import Any
 
 import pytest
 
-from twinreview.core.approval import findings_from_json, verdict_of, why_approval_does_not_count
-from twinreview.core.declog import NS_ENTRY, encode_payload
+from twinreview.core.approval.rule import (
+    findings_from_json,
+    verdict_of,
+    why_approval_does_not_count,
+)
 from twinreview.core.disclosure import (
     C2paReport,
     C2paState,
@@ -42,8 +45,9 @@ from twinreview.core.disclosure.model import (
 from twinreview.core.disclosure.policy import DEFAULT_SEVERITIES
 from twinreview.core.disclosure.verdict import evidence_from_json
 from twinreview.core.findings import Finding, Severity
+from twinreview.core.logs.log import NS_ENTRY, encode_payload
+from twinreview.core.logs.sshsig import verify
 from twinreview.core.settings import WorkspaceSettings
-from twinreview.core.sshsig import verify
 
 RECORDED = Path(__file__).parent / "recorded" / "disclosure.json"
 TAM = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -72,7 +76,7 @@ def _signed(case: dict[str, Any]) -> tuple[bytes, str]:
 
 
 def _compact(value: object) -> bytes:
-    """JSON as a payload is signed (``core.declog.encode_payload``), for any value."""
+    """JSON as a payload is signed (``core.logs.log.encode_payload``), for any value."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
@@ -244,10 +248,10 @@ def test_the_scan_prints_keeps_and_reads_the_recorded_forms(
     from concurrent.futures import ThreadPoolExecutor
 
     from twinreview.core.workspace import Workspace
-    from twinreview.services.cache import ResultCache
     from twinreview.services.compose import make_scan_service
     from twinreview.services.disclosure import DisclosureService
-    from twinreview.services.scan_model import disclosure_cache_version
+    from twinreview.services.scan.cache import ResultCache
+    from twinreview.services.scan.model import disclosure_cache_version
     from wsbuild import add_model, make_workspace, pattern
 
     name, other = "ai_firefly-sundae_c2pa+xmp.png", "tamper_E-sig_claimSignature.jpg"

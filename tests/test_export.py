@@ -16,10 +16,10 @@ import pytest
 from decision_helpers import enroll, owner_of, reviewer, roster_service
 from twinreview.cli import export_cmd
 from twinreview.cli.main import main
-from twinreview.core.declog import LogWriter, line_hash
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.sshsig import NS_LOG, SigningKey, verify
+from twinreview.core.logs.log import LogWriter, line_hash
+from twinreview.core.logs.sshsig import NS_LOG, SigningKey, verify
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import signing_context
 from twinreview.services.export import ExportError, ExportResult, export_workspace

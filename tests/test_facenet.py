@@ -1,4 +1,4 @@
-"""The face descriptor network run with numpy (services.facenet) against dlib's own.
+"""The face descriptor network run with numpy (services.scan.facenet) against dlib's own.
 
 Both read the same model file (the face-recognition-models wheel's). On every face of the shared
 corpus (read in place), on altered copies of those faces and on synthetic chips, the two
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from twinreview.core.likeness import (
+from twinreview.core.likeness.model import (
     DEFAULT_THRESHOLD,
     NEAR_IDENTICAL,
     STRONG_MATCH,
@@ -31,8 +31,8 @@ from twinreview.core.likeness import (
     Gallery,
     ReferenceFaces,
 )
-from twinreview.services import facenet
-from twinreview.services.faces import (
+from twinreview.services.scan import facenet
+from twinreview.services.scan.faces import (
     DESCRIPTOR_MODEL,
     SHAPE_MODEL,
     FaceEngine,
@@ -150,7 +150,7 @@ def test_likeness_verdicts_are_the_same_with_either_network(
     net: facenet.FaceNet, dlib_net: Any, corpus_chips: dict[str, list[np.ndarray[Any, Any]]]
 ) -> None:
     """A workspace of the corpus: each photo's likeness judged from either set of descriptors."""
-    from twinreview.core.likeness import Face
+    from twinreview.core.likeness.model import Face
 
     def scans(describe: Any) -> dict[str, FaceScan]:
         return {
@@ -239,7 +239,7 @@ def test_the_engine_falls_back_to_dlib_with_a_log_line(
     monkeypatch.setattr(facenet, "load", refuse)
     # A model folder of its own: the network is read once per model file and process.
     engine = FaceEngine(model_dir=_copy_models(tmp_path, _model_path().read_bytes()))
-    with caplog.at_level(logging.WARNING, logger="twinreview.services.faces"):
+    with caplog.at_level(logging.WARNING, logger="twinreview.services.scan.faces"):
         assert engine.numpy_network() is None
         assert engine.numpy_network() is None  # tried once, said once
     warnings = [r for r in caplog.records if "dlib's own network" in r.getMessage()]
@@ -264,7 +264,7 @@ def test_a_damaged_descriptor_file_is_an_error_never_a_crash(
     engine = FaceEngine(model_dir=_copy_models(tmp_path, b"garbage"))
     rng = np.random.default_rng(1)
     chip = rng.integers(0, 256, (150, 150, 3), dtype=np.uint8)
-    with caplog.at_level(logging.WARNING, logger="twinreview.services.faces"):
+    with caplog.at_level(logging.WARNING, logger="twinreview.services.scan.faces"):
         got = engine.describe(Located((chip,), ((0.1, 0.1, 0.9, 0.9),), (1.0,)))
     assert got.faces == ()
     assert got.error is not None

@@ -1,4 +1,4 @@
-"""The face engine (services.faces) and the scan's likeness step, without the real-photo corpus."""
+"""The face engine (scan.faces) and the scan's likeness step, without the real-photo corpus."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 
 from twinreview.core.findings import LIKENESS_UNCONFIRMED
 from twinreview.core.workspace import Workspace, WorkspaceError
-from twinreview.services import faces
-from twinreview.services.cache import ResultCache
-from twinreview.services.faces import MODEL_FILES, FaceEngine, find_model_dir
-from twinreview.services.scan import ScanService
+from twinreview.services.scan import faces
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import MODEL_FILES, FaceEngine, find_model_dir
+from twinreview.services.scan.service import ScanService
 from wsbuild import add_model, jpeg_bytes, make_workspace, pattern, save_jpeg
 
 

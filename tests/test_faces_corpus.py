@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from twinreview.core.findings import LIKENESS_UNCONFIRMED, LOOKS_LIKE_OTHER_MODEL, UNKNOWN_PERSON
-from twinreview.core.likeness import (
+from twinreview.core.likeness.model import (
     DEFAULT_SEVERITY,
     OTHER,
     OWN,
@@ -33,9 +33,9 @@ from twinreview.core.likeness import (
     findings,
 )
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.faces import FaceEngine
-from twinreview.services.scan import ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import FaceEngine
+from twinreview.services.scan.service import ScanService
 from wsbuild import pattern
 
 pytestmark = pytest.mark.corpus
@@ -257,7 +257,7 @@ def test_a_face_too_small_for_the_quick_pass_beside_a_large_one_finds_both(
 
 
 def test_the_first_larger_decode_scans_the_levels_the_quick_pass_could_not() -> None:
-    from twinreview.services.faces import _levels_below
+    from twinreview.services.scan.faces import _levels_below
 
     assert _levels_below(1000, 0) is None  # no quick pass: every level
     assert _levels_below(640, 640) == 0  # the quick pass looked at that size already
@@ -272,7 +272,7 @@ def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(
     """The second pass's detector stops after ENLARGED_LEVELS pyramid levels: faces of 60 to
     about 240 px (30 to 120 px of the first pass's image, which finds them from 60 px up) are
     found, a larger one (the first pass's) is not looked for again."""
-    from twinreview.services import faces as faces_module
+    from twinreview.services.scan import faces as faces_module
 
     with Image.open(faces_dir / "obama_3.jpg") as src:
         img = src.convert("L")
@@ -295,7 +295,7 @@ def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(
 
 
 def test_an_unexpected_detector_state_keeps_the_detector_as_it_is() -> None:
-    from twinreview.services import faces as faces_module
+    from twinreview.services.scan import faces as faces_module
 
     class Other:
         def __getstate__(self) -> tuple[bytes]:

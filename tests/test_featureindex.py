@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twinreview.core import featureindex as fi
+from twinreview.core.similarity import featureindex as fi
 
 RNG = np.random.default_rng(0)
 

@@ -9,8 +9,8 @@ import pytest
 
 from publish_helpers import PublishWs, build_publish_ws, copy_publish_ws, tree_digest
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
+from twinreview.services.scan.cache import ResultCache
 from twinreview.services.trust import TrustStore
 from worlds import build_once
 from wsbuild import add_model, make_workspace, pattern, save_jpeg

@@ -1,4 +1,4 @@
-"""Unit tests of geometric verification (core/geometry.py) on scikit-image's bundled photos."""
+"""Tests of geometric verification (core/similarity/geometry.py) on scikit-image's photos."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from PIL import Image
 
 import photos as P
 from copies import as_file
-from twinreview.core import geometry
+from twinreview.core.similarity import geometry
 
 MIN_INLIERS = 20
 MIN_AGREEMENT = 0.88

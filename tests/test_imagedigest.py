@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from twinreview.core.imagedigest import image_digest
-from twinreview.core.xmpwrite import packet_with_source_type, put_main_packet
+from twinreview.core.publish.imagedigest import image_digest
+from twinreview.core.publish.xmpwrite import packet_with_source_type, put_main_packet
 from wsbuild import pattern
 
 TAM = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps, PngImagePlugin
 
-from twinreview.core.imagedigest import AmbiguousImageError, ambiguity, image_digest
-from twinreview.core.xmpwrite import put_main_packet
+from twinreview.core.publish.imagedigest import AmbiguousImageError, ambiguity, image_digest
+from twinreview.core.publish.xmpwrite import put_main_packet
 from wsbuild import pattern
 
 TIFF_NS = b'xmlns:tiff="http://ns.adobe.com/tiff/1.0/"'

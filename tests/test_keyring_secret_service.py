@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from twinreview.cli import keys_cmd
-from twinreview.core.declog import LogWriter
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.log import LogWriter
+from twinreview.core.logs.verify import verify_workspace
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier

@@ -15,9 +15,9 @@ from keyring.backends import SecretService, chainer, fail, null
 from decision_helpers import MemoryKeyring
 from twinreview.cli import keys_cmd, roster_cmd, verify_cmd
 from twinreview.cli.main import run_command
-from twinreview.core.declog import LogWriter
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.sshsig import SigningKey
+from twinreview.core.logs.log import LogWriter
+from twinreview.core.logs.sshsig import SigningKey
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import signing_context
 from twinreview.services.keys import (

@@ -1,4 +1,4 @@
-"""Likeness logic (core.likeness) on synthetic embeddings: no dlib, no images."""
+"""Likeness logic (core.likeness.model) on synthetic embeddings: no dlib, no images."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from twinreview.core.findings import (
     UNKNOWN_PERSON,
     Severity,
 )
-from twinreview.core.likeness import (
+from twinreview.core.likeness.model import (
     AMBIGUOUS,
     DEFAULT_SEVERITY,
     EMBEDDING_DIM,

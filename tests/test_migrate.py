@@ -16,9 +16,9 @@ import pytest
 
 from decision_helpers import T0, build_workspace, reviewer, roster_service, sign_consent
 from twinreview.cli.main import main
-from twinreview.core.declog import LogWriter
-from twinreview.core.policy import State
-from twinreview.core.roster import Person, format_allowed_signer, format_people
+from twinreview.core.approval.policy import State
+from twinreview.core.logs.log import LogWriter
+from twinreview.core.roster.people import Person, format_allowed_signer, format_people
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import AssetBytes, decision_fields
 from twinreview.services.keys import KeyService

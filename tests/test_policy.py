@@ -6,22 +6,14 @@ import datetime as dt
 
 import pytest
 
-from twinreview.core.consent import (
+from twinreview.core.approval.consent import (
     CONSENT_EXPIRED,
     UNREADABLE_CATEGORIES,
     UNREADABLE_USE,
     USE_NOT_ALLOWED,
     consent_problems,
 )
-from twinreview.core.findings import (
-    DUPLICATE_IN_BATCH,
-    MATCHES_OTHER_MODEL,
-    NEAR_COPY_OF_REFERENCE,
-    RESUBMITTED_REJECTED,
-    Finding,
-    Severity,
-)
-from twinreview.core.policy import (
+from twinreview.core.approval.policy import (
     Decision,
     Evaluation,
     ModelPolicy,
@@ -36,7 +28,15 @@ from twinreview.core.policy import (
     suggest_reasons,
     validate_reasons,
 )
-from twinreview.core.rostermodel import Consent
+from twinreview.core.findings import (
+    DUPLICATE_IN_BATCH,
+    MATCHES_OTHER_MODEL,
+    NEAR_COPY_OF_REFERENCE,
+    RESUBMITTED_REJECTED,
+    Finding,
+    Severity,
+)
+from twinreview.core.roster.model import Consent
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 ASSET = "assets/ava/look1.jpg"

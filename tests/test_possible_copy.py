@@ -2,7 +2,7 @@
 
 A copy the geometry cannot confirm (warped, heavily retouched, or simply outside what the copy
 detector sees) still carries the photo's face. When a face of an asset is near-identical to a
-reference face (:data:`twinreview.core.likeness.NEAR_IDENTICAL`, far below what two photos of
+reference face (:data:`twinreview.core.likeness.model.NEAR_IDENTICAL`, far below what two photos of
 one person give) and no copy finding names that photo, the asset gets a warning that names it,
 in plain words in both modes.
 """
@@ -16,10 +16,10 @@ import numpy as np
 
 from photos import load_photo
 from twinreview.core.findings import POSSIBLE_COPY_OF_REFERENCE, Severity
-from twinreview.core.likeness import Face, FaceScan
+from twinreview.core.likeness.model import Face, FaceScan
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.scan import ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.service import ScanService
 from twinreview.ui.plain import finding_sentence
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 

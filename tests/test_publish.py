@@ -42,15 +42,15 @@ from twinreview.cli.keys_cmd import cmd_import_c2pa
 from twinreview.cli.main import main
 from twinreview.cli.publish_cmd import cmd_publish, register
 from twinreview.core.disclosure.c2pa_writer import make_signer, sign_asset, signing_context
-from twinreview.core.signoff import LABEL, Signoff
+from twinreview.core.publish.signoff import LABEL, Signoff
 from twinreview.core.workspace import Workspace
-from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
 from twinreview.services.decisions import DecisionService
 from twinreview.services.export import export_workspace
 from twinreview.services.keys import KeyringRefused, KeyService, KeyStore
-from twinreview.services.publish import publish_workspace
-from twinreview.services.publish_check import check_published
-from twinreview.services.published import PublishRegister
+from twinreview.services.publish.check import check_published
+from twinreview.services.publish.publisher import publish_workspace
+from twinreview.services.publish.register import PublishRegister
+from twinreview.services.publish.signer import C2paKeyStore, load_credentials
 from worlds import Built, build_once
 from wsbuild import pattern
 
@@ -87,7 +87,7 @@ def publish_as(
 def demo_with_publisher(tmp_path: Path) -> tuple[Path, KeyService]:
     """The demo, with a brand reviewer of this device on its roster (as ``twinreview demo``)."""
     from decision_helpers import reviewer
-    from twinreview.core.roster import Person
+    from twinreview.core.roster.people import Person
     from twinreview.services.demo import build_demo
     from twinreview.services.trust import TrustStore
 
@@ -706,9 +706,9 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from decision_helpers import MemoryKeyring
 from twinreview.cli import publish_cmd
-from twinreview.services.c2pa_signer import C2paKeyStore
+from twinreview.services.publish.signer import C2paKeyStore
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
-from twinreview.services.published import PublishRegister
+from twinreview.services.publish.register import PublishRegister
 ring = MemoryKeyring()
 for service, user, value in json.loads(Path({items!r}).read_text()):
     ring.items[(service, user)] = value

@@ -30,9 +30,9 @@ from publish_helpers import (
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, signing_context
 from twinreview.core.disclosure.xmpfields import read_fields
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.signoff import LABEL
-from twinreview.core.xmpwrite import main_packet, put_main_packet
+from twinreview.core.publish.signoff import LABEL
+from twinreview.core.publish.xmpwrite import main_packet, put_main_packet
+from twinreview.core.roster.log import SignedRoster
 from twinreview.services.export import export_workspace
 
 MIME = {".jpg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}

@@ -24,8 +24,8 @@ from consent_scene import Scene, build_scene
 from decision_helpers import reviewer, roster_service
 from publish_helpers import publish_cli
 from twinreview.cli.main import main
-from twinreview.core.declog import read_log
-from twinreview.core.published import PublishedState
+from twinreview.core.logs.log import read_log
+from twinreview.core.publish.register import PublishedState
 from twinreview.services.export import export_workspace
 
 # Faces are not under test here (tests/test_faces*.py are about them).
@@ -164,7 +164,7 @@ def test_the_register_is_signed_entries_only(scene: Scene) -> None:
         assert p["decisions"] and all(d["hash"] for d in p["decisions"])
     code = main(["verify", str(scene.root)])
     assert code in (0, 1)
-    from twinreview.core.verify import verify_workspace
+    from twinreview.core.logs.verify import verify_workspace
 
     report = verify_workspace(scene.root)
     bad = [e for e in report.entries if e.kind == "published" and not e.ok]

@@ -121,7 +121,7 @@ def test_decide_says_reasons_in_words(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_every_finding_kind_has_words() -> None:
     from twinreview.core import findings
-    from twinreview.core.policy import DISCLOSURE_KINDS
+    from twinreview.core.approval.policy import DISCLOSURE_KINDS
 
     kinds = {
         value

@@ -21,19 +21,19 @@ from PIL import Image, ImageStat
 
 from decision_helpers import T0, build_workspace, decider, enroll, reviewer, sign_consent
 from twinreview.cli.main import main
-from twinreview.core.declog import line_hash
 from twinreview.core.disclosure import DisclosureReport, Verdict
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.log import line_hash
+from twinreview.core.logs.verify import verify_workspace
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_executor, make_scan_service
 from twinreview.services.csvout import write_rows
 from twinreview.services.export import export_workspace
 from twinreview.services.keys import KeyService
-from twinreview.services.report import CSV_FIELDS, SignOffReport, write_csv
-from twinreview.services.report_build import build_report
-from twinreview.services.report_html import render_html
+from twinreview.services.report.build import build_report
+from twinreview.services.report.content import CSV_FIELDS, SignOffReport, write_csv
+from twinreview.services.report.html import render_html
+from twinreview.services.scan.cache import ResultCache
 from twinreview.services.status import compute_status
 from twinreview.services.trust import TrustStore
 from wsbuild import pattern, save_jpeg
@@ -360,7 +360,7 @@ def test_model_name_is_the_apps_display_name_then_name(ws_root: Path, team: Team
 
 
 def test_template_is_a_bundled_resource_with_autoescape() -> None:
-    from twinreview.services import report_html
+    from twinreview.services.report import html as report_html
     from twinreview.services.resources import resource
 
     assert resource("templates", report_html.TEMPLATE).is_file()
@@ -580,7 +580,7 @@ def test_csv_writer_neutralises_formulas_and_keeps_numbers() -> None:
 
 def test_report_and_scan_csv_share_one_writer() -> None:
     from twinreview.cli import scan_cmd
-    from twinreview.services import report
+    from twinreview.services.report import content as report
 
     assert scan_cmd.write_rows is report.write_rows is write_rows
 

@@ -12,20 +12,20 @@ from PIL import ImageOps
 
 from decision_helpers import T0, decider, enroll, reviewer
 from photos import load_photo
-from twinreview.core.declog import read_log
+from twinreview.core.approval.policy import suggest_reasons
 from twinreview.core.findings import RESUBMITTED_REJECTED, Severity
-from twinreview.core.policy import suggest_reasons
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.log import read_log
+from twinreview.core.logs.verify import verify_workspace
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.history import (
+from twinreview.services.keys import KeyService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.history import (
     RejectedAsset,
     RejectedPhashIndex,
     rejected_assets,
     rejected_provider,
 )
-from twinreview.services.keys import KeyService
-from twinreview.services.scan import ScanResult, ScanService
+from twinreview.services.scan.service import ScanResult, ScanService
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 LOOK = "assets/ava/look.jpg"

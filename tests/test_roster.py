@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from twinreview.core.roster import (
+from twinreview.core.logs.sshsig import NS_ENTRY, SigningKey
+from twinreview.core.roster.people import (
     Person,
     Roster,
     RosterError,
@@ -20,7 +21,6 @@ from twinreview.core.roster import (
     parse_people,
     parse_revoked,
 )
-from twinreview.core.sshsig import NS_ENTRY, SigningKey
 
 
 def _key(name: str) -> SigningKey:

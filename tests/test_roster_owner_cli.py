@@ -2,7 +2,8 @@
 
 ``roster add --key`` takes the line the app's identity dialog copies (``principal
 namespaces="twinreview-*" ssh-ed25519 AAAA...``) as well as a bare ``ssh-ed25519`` key; the app's
-"Add person" screen reads it with the same parser (:func:`twinreview.core.keyline.parse_key_line`).
+"Add person" screen reads it with the same parser
+(:func:`twinreview.core.roster.keyline.parse_key_line`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from cert_helpers import _cert
 from decision_helpers import MemoryKeyring
 from twinreview.cli import roster_cmd
 from twinreview.cli.main import run_command
-from twinreview.core.keyline import KeyLineError, parse_key_line
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.sshsig import SigningKey
+from twinreview.core.logs.sshsig import SigningKey
+from twinreview.core.roster.keyline import KeyLineError, parse_key_line
+from twinreview.core.roster.log import SignedRoster
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier

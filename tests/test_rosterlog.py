@@ -1,4 +1,4 @@
-"""The signed roster (core/rosterlog.py) and the trust rules verification applies with it.
+"""The signed roster (core/roster/log.py) and the trust rules verification applies with it.
 
 Rosters are built with RosterWriter directly (fast), decision logs with LogWriter and a context
 that names the roster head, as the decision service writes them. Forged lines (a signed change the
@@ -21,8 +21,12 @@ from typing import Any
 import pytest
 
 from decision_helpers import blocking_problems
-from twinreview.core.declog import LogWriter, encode_line, line_hash, parse_line, read_log
-from twinreview.core.roster import (
+from twinreview.core.logs.log import LogWriter, encode_line, line_hash, parse_line, read_log
+from twinreview.core.logs.sshsig import NS_ENTRY, NS_ROSTER, SigningKey
+from twinreview.core.logs.verify import VerifyReport, verify_workspace
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import RosterLogError
+from twinreview.core.roster.people import (
     ALLOWED_SIGNERS,
     PEOPLE,
     REVOKED,
@@ -31,23 +35,19 @@ from twinreview.core.roster import (
     parse_people,
     parse_revoked,
 )
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import RosterLogError
-from twinreview.core.rosterviews import (
+from twinreview.core.roster.views import (
     effective_config,
     plain_roster,
     render_views,
     view_problems,
     write_views,
 )
-from twinreview.core.rosterwrite import (
+from twinreview.core.roster.write import (
     JoinRequest,
     RosterWriter,
     build_roster_line,
     pending_requests,
 )
-from twinreview.core.sshsig import NS_ENTRY, NS_ROSTER, SigningKey
-from twinreview.core.verify import VerifyReport, verify_workspace
 
 NAMES = ("owner", "ana", "bob", "carol", "dan", "eve")
 KEYS = {n: SigningKey.from_seed(hashlib.sha256(f"rosterlog-{n}".encode()).digest()) for n in NAMES}

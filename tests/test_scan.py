@@ -14,9 +14,9 @@ from PIL import Image, ImageOps
 from photos import load_photo
 from twinreview.core.findings import Severity
 from twinreview.core.workspace import Workspace, WorkspaceError
-from twinreview.services.cache import ResultCache
-from twinreview.services.scan import ScanResult, ScanService
-from twinreview.services.scan_model import ScanProgress
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.model import ScanProgress
+from twinreview.services.scan.service import ScanResult, ScanService
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 
@@ -351,7 +351,7 @@ def test_a_pair_that_cannot_be_verified_is_never_worded_as_a_fact(
     """Every pair goes to verification (no clear-cut band) and none can be verified (as for
     plain pictures with too few keypoints): the duplicates in the batch are dropped, and the
     copy of a reference says it is similar by its hashes and could not be checked."""
-    from twinreview.core import geometry
+    from twinreview.core.similarity import geometry
 
     (photo_ws / "twinreview.toml").write_text("[similarity]\nclear_cut = -1\n")
     plain = geometry.Verification(0, 0, False, keypoints=(400, geometry.MIN_KEYPOINTS - 1))
@@ -378,7 +378,7 @@ def test_a_rescan_analyses_only_the_changed_files_and_verifies_only_their_pairs(
     """Counted: files decoded, and the images of every pair verified geometrically."""
     import hashlib
 
-    from twinreview.core import geometry
+    from twinreview.core.similarity import geometry
 
     calls: list[tuple[str, str]] = []
     real = geometry.verify
@@ -416,7 +416,7 @@ def test_a_rescan_in_one_process_reads_the_cache_for_the_changed_files_only(
 ) -> None:
     """The app's scan process keeps the last scan's analyses; an asset's keypoints are read
     from the cache only when the crop stage needs them."""
-    from twinreview.services.scan_analyse import Analyser
+    from twinreview.services.scan.analyse import Analyser
 
     cache = ResultCache(tmp_path / "cache.sqlite3")
     service = ScanService(sync_executor, cache)  # type: ignore[arg-type]

@@ -10,10 +10,10 @@ from typing import Any
 from photos import load_photo
 from twinreview.cli.progress import ProgressBar
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.scan import ScanResult, ScanService
-from twinreview.services.scan_clock import FACES_PER_FILE, ScanClock
-from twinreview.services.scan_model import ScanProgress
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.clock import FACES_PER_FILE, ScanClock
+from twinreview.services.scan.model import ScanProgress
+from twinreview.services.scan.service import ScanResult, ScanService
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 
@@ -82,7 +82,7 @@ class NoFaces:
         return None, 0
 
     def scan_bytes(self, data: bytes, **_kw: Any) -> Any:
-        from twinreview.core.likeness import FaceScan
+        from twinreview.core.likeness.model import FaceScan
 
         return FaceScan()
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from twinreview.core.disclosure import C2paReport, C2paState, DisclosureReport, Verdict, XmpReport
 from twinreview.core.workspace import AssetRef, Workspace
-from twinreview.services.scan import AssetResult
-from twinreview.services.scan_model import FileFacts
+from twinreview.services.scan.model import FileFacts
+from twinreview.services.scan.service import AssetResult
 from twinreview.ui.backend import Identity
 from twinreview.ui.roster_view import PersonRow, RosterView, TrustInfo
 from twinreview.ui.session_state import SessionState

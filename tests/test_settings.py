@@ -13,10 +13,10 @@ from decision_helpers import build_workspace, owner_of, roster_service
 from twinreview.core.disclosure.model import Verdict
 from twinreview.core.disclosure.policy import DisclosurePolicy
 from twinreview.core.findings import Severity
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR
 from twinreview.core.settings import SettingsError, WorkspaceSettings, settings_from_config
-from twinreview.core.similarity import SimilarityThresholds
+from twinreview.core.similarity.match import SimilarityThresholds
 from twinreview.core.workspace import Workspace, WorkspaceError, read_file_config
 from twinreview.services.roster_admin import RosterAdminError
 from wsbuild import make_workspace

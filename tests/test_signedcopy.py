@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from twinreview.core.declog import LogError, LogWriter, build_entry
-from twinreview.core.signedcopy import CopyError, SignedCopies
-from twinreview.core.sshsig import SigningKey
+from twinreview.core.logs.log import LogError, LogWriter, build_entry
+from twinreview.core.logs.signedcopy import CopyError, SignedCopies
+from twinreview.core.logs.sshsig import SigningKey
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -12,10 +12,12 @@ import pytest
 from PIL import Image
 
 import photos as P
-from twinreview.core import geometry, hashing, hashjoin, similarity
-from twinreview.core.copyevidence import CopyEvidence
-from twinreview.core.hashing import Fingerprint
-from twinreview.core.similarity import SimilarityThresholds
+from twinreview.core.similarity import geometry, hashing
+from twinreview.core.similarity import join as hashjoin
+from twinreview.core.similarity import match as similarity
+from twinreview.core.similarity.evidence import CopyEvidence
+from twinreview.core.similarity.hashing import Fingerprint
+from twinreview.core.similarity.match import SimilarityThresholds
 
 REF_NAMES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "brick", "moon")
 

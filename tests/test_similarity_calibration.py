@@ -23,7 +23,7 @@ Runs in ~15 s on an idle 2-core machine, ~60 s under load (fingerprints of ~600 
 images). The exact figures of a run are printed (pytest -s).
 
 The scan no longer decides by the hashes alone: every candidate pair is verified
-geometrically (core/geometry.py; tests/copies.py runs it the way the scan does).
+geometrically (core/similarity/geometry.py; tests/copies.py runs it the way the scan does).
 :func:`test_geometric_verification_keeps_the_recall` measures that pipeline on the same set:
 recall 0.991 (562 of 567, the crop stage's local features included), 0 false positives;
 pictures with too few keypoints to verify (microaneurysms, 102 px) are left
@@ -42,7 +42,9 @@ from PIL import Image
 
 import copies
 import photos as P
-from twinreview.core import hashing, hashjoin, similarity
+from twinreview.core.similarity import hashing
+from twinreview.core.similarity import join as hashjoin
+from twinreview.core.similarity import match as similarity
 
 RANDOM_PER_PHOTO = 10
 SEED = 7

@@ -39,11 +39,12 @@ from PIL import Image
 
 import copies
 import photos as P
-from twinreview.core import geometry, similarity
-from twinreview.core.similarity import SimilarityThresholds
+from twinreview.core.similarity import geometry
+from twinreview.core.similarity import match as similarity
+from twinreview.core.similarity.match import SimilarityThresholds
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.scan import ScanResult, ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.service import ScanResult, ScanService
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from twinreview.core.sshsig import (
+from twinreview.core.logs.sshsig import (
     NS_ENTRY,
     NS_LOG,
     NS_ROSTER,

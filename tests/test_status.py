@@ -20,8 +20,8 @@ from decision_helpers import (
     reviewer,
     sign_consent,
 )
-from twinreview.core.declog import Entry
-from twinreview.core.policy import State
+from twinreview.core.approval.policy import State
+from twinreview.core.logs.log import Entry
 from twinreview.core.workspace import Workspace
 from twinreview.services.keys import KeyService
 from twinreview.services.status import compute_status
@@ -322,7 +322,7 @@ def test_models_taken_away_later_keep_earlier_decisions(ws_root: Path, team: Tea
     assert status(ws_root).get(LOOK1).state is State.CLEARED  # type: ignore[union-attr]
     # A signed change applies from then on: the agent's earlier approval still counts (it was
     # valid under the roster it was signed under), a new decision for Ava is refused.
-    from twinreview.core.rosterwrite import RosterWriter
+    from twinreview.core.roster.write import RosterWriter
     from twinreview.services.decisions import DecisionError
 
     owner = owner_of(ws_root)

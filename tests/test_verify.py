@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from decision_helpers import blocking_problems
-from twinreview.core.declog import LogWriter, read_log
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterviews import write_views
-from twinreview.core.rosterwrite import RosterWriter
-from twinreview.core.sshsig import SigningKey
-from twinreview.core.verify import VerifyReport, verify_workspace
+from twinreview.core.logs.log import LogWriter, read_log
+from twinreview.core.logs.sshsig import SigningKey
+from twinreview.core.logs.verify import VerifyReport, verify_workspace
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
+from twinreview.core.roster.views import write_views
+from twinreview.core.roster.write import RosterWriter
 
 ANA = "ana@example.com"
 BOB = "bob@agency.example"

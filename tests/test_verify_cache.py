@@ -19,7 +19,7 @@ from decision_helpers import (
     reviewer,
     roster_service,
 )
-from twinreview.core import verifyrules as verify_module
+from twinreview.core.logs import rules as verify_module
 from twinreview.core.workspace import Workspace
 from twinreview.services.keys import KeyService
 from twinreview.services.trust import PrefixStore, Verifier

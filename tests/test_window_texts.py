@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from twinreview.core.approval.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.disclosure import C2paReport, C2paState, DisclosureReport, Verdict, XmpReport
 from twinreview.core.findings import NEAR_COPY_OF_REFERENCE, Finding, Severity
-from twinreview.core.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.workspace import Workspace
-from twinreview.services.scan import AssetResult
-from twinreview.services.scan_model import FileFacts
+from twinreview.services.scan.model import FileFacts
+from twinreview.services.scan.service import AssetResult
 from twinreview.ui import window_texts as texts
 from twinreview.ui.backend import AssetStatus, Identity
 from twinreview.ui.items import AssetItem

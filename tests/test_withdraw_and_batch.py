@@ -9,12 +9,12 @@ import pytest
 
 from decision_helpers import T0, build_workspace, decider, enroll, reviewer
 from twinreview.cli.main import run_command
-from twinreview.core.policy import State
-from twinreview.core.verify import verify_workspace
+from twinreview.core.approval.policy import State
+from twinreview.core.logs.verify import verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionError
-from twinreview.services.history import rejected_assets
 from twinreview.services.keys import KeyService
+from twinreview.services.scan.history import rejected_assets
 from twinreview.services.status import compute_status
 
 # Faces are not under test here (tests/test_faces*.py are about them).

@@ -9,8 +9,8 @@ from PIL import Image
 
 from publish_helpers import CAPTURE, COMPOSITE, TAM, xmp_jpeg
 from twinreview.core.disclosure.xmp import read_xmp
-from twinreview.core.signoff import SignoffError, choose_source_type
-from twinreview.core.xmpwrite import (
+from twinreview.core.publish.signoff import SignoffError, choose_source_type
+from twinreview.core.publish.xmpwrite import (
     XmpWriteError,
     main_packet,
     packet_with_source_type,

@@ -34,9 +34,9 @@ import numpy as np
 from PIL import Image
 
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.faces import FaceEngine
-from twinreview.services.scan import ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import FaceEngine
+from twinreview.services.scan.service import ScanService
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "faces"
 

@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import copies
 import photos as P
-from twinreview.core import geometry, similarity
+from twinreview.core.similarity import geometry
+from twinreview.core.similarity import match as similarity
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 TH = similarity.SimilarityThresholds()

@@ -41,13 +41,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from twinreview.core.declog import LogWriter, build_entry, log_filename
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterviews import write_views
-from twinreview.core.rosterwrite import RosterWriter
-from twinreview.core.sshsig import SigningKey
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.log import LogWriter, build_entry, log_filename
+from twinreview.core.logs.sshsig import SigningKey
+from twinreview.core.logs.verify import verify_workspace
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
+from twinreview.core.roster.views import write_views
+from twinreview.core.roster.write import RosterWriter
 from twinreview.core.workspace import Workspace
 from twinreview.services.status import compute_status
 from twinreview.services.trust import PrefixStore, SeenStore, Verifier

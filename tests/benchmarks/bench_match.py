@@ -37,7 +37,9 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import photos as P
-from twinreview.core import hashing, hashjoin, similarity
+from twinreview.core.similarity import hashing
+from twinreview.core.similarity import join as hashjoin
+from twinreview.core.similarity import match as similarity
 
 N_ASSETS = 10_000
 N_REFS = 2_000

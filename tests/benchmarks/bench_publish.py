@@ -5,7 +5,8 @@ collected by pytest. It builds a signed workspace in a temporary folder whose N 
 photo-like JPEGs (a few distinct photos, each file made distinct by a JPEG comment), has the model
 and the agent approve every one, then measures, in one run:
 
-- publish: ``services.publish.publish_workspace`` over all of them (verification of the logs, the
+- publish: ``services.publish.publisher.publish_workspace`` over all of them (verification of the
+logs, the
   status with every file hashed, then per file: read, hash again, inspect its disclosure, add the
   XMP, sign with c2pa-python, read the signed copy back, write and fsync; then one signed
   ``published`` entry per file in the publisher's log), one thread, then on a
@@ -46,9 +47,9 @@ from PIL import Image  # noqa: E402
 from decision_helpers import decider, enroll, owner_of, reviewer  # noqa: E402
 from tools.c2pa_pki import make_pki  # noqa: E402
 from twinreview.core.workspace import Workspace  # noqa: E402
-from twinreview.services.c2pa_signer import SignerCredentials  # noqa: E402
-from twinreview.services.publish import PublishOptions, publish_workspace  # noqa: E402
-from twinreview.services.published import PublishRegister  # noqa: E402
+from twinreview.services.publish.publisher import PublishOptions, publish_workspace  # noqa: E402
+from twinreview.services.publish.register import PublishRegister  # noqa: E402
+from twinreview.services.publish.signer import SignerCredentials  # noqa: E402
 from wsbuild import add_model, make_workspace, pattern  # noqa: E402
 
 SIZE = (4000, 3000)

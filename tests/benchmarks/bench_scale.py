@@ -145,15 +145,15 @@ def _extra_assets(base: Path, count: int, name: str = "added", seed: int = 900) 
 
 
 def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
-    from twinreview.core import geometry
     from twinreview.core.findings import (
         DUPLICATE_IN_BATCH,
         MATCHES_OTHER_MODEL,
         NEAR_COPY_OF_REFERENCE,
     )
+    from twinreview.core.similarity import geometry
     from twinreview.core.workspace import Workspace
-    from twinreview.services.cache import ResultCache
     from twinreview.services.compose import make_executor, make_scan_service
+    from twinreview.services.scan.cache import ResultCache
 
     verified = {"pairs": 0}
     real_verify = geometry.verify
@@ -221,7 +221,7 @@ def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
 
 def child_status(ws_root: Path, cache_path: Path) -> dict[str, Any]:
     from twinreview.core.workspace import Workspace
-    from twinreview.services.cache import ResultCache
+    from twinreview.services.scan.cache import ResultCache
     from twinreview.services.status import cached_sha256, compute_status
     from twinreview.services.trust import Verifier
 

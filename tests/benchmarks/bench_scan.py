@@ -44,15 +44,15 @@ import numpy as np
 import skimage.data
 from PIL import Image
 
-from twinreview.core import hashing
 from twinreview.core.imageio import load_image
+from twinreview.core.similarity import hashing
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
-from twinreview.services.faces import FaceEngine, Located
-from twinreview.services.scan import ScanService
-from twinreview.services.scan_likeness import DESCRIBE_BATCH
-from twinreview.services.scan_model import REFERENCE_MIN_SIDE
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import FaceEngine, Located
+from twinreview.services.scan.likeness import DESCRIBE_BATCH
+from twinreview.services.scan.model import REFERENCE_MIN_SIDE
+from twinreview.services.scan.service import ScanService
 
 SOURCES = ("astronaut", "coffee", "chelsea", "rocket", "camera", "hubble_deep_field", "retina")
 

@@ -18,7 +18,7 @@ import pytest
 
 from publish_helpers import build_publish_ws, publish_cli
 from twinreview.cli.main import main
-from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.roster.log import SignedRoster
 from twinreview.services.export import export_workspace
 
 LOOK = "assets/ava/look.jpg"

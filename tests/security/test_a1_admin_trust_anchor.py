@@ -33,17 +33,17 @@ from publish_helpers import (
 )
 from tools.c2pa_pki import make_pki
 from twinreview.cli.main import main
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterviews import policy_tables
-from twinreview.core.rosterwrite import build_roster_line
-from twinreview.core.signoff import LABEL
-from twinreview.core.xmpwrite import main_packet, put_main_packet
+from twinreview.core.publish.signoff import LABEL
+from twinreview.core.publish.xmpwrite import main_packet, put_main_packet
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
+from twinreview.core.roster.views import policy_tables
+from twinreview.core.roster.write import build_roster_line
 from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.export import export_workspace
 from twinreview.services.keys import KeyService
-from twinreview.services.publish import METADATA
-from twinreview.services.publish_check import check_published, export_anchors
+from twinreview.services.publish.check import check_published, export_anchors
+from twinreview.services.publish.publisher import METADATA
 from twinreview.services.roster_admin import RosterAdminError, RosterService
 from twinreview.services.trust import TrustStore, Verifier
 from wsbuild import pattern

@@ -30,12 +30,12 @@ from publish_helpers import (
     strip_c2pa,
 )
 from twinreview.cli.main import main
-from twinreview.core.imagedigest import image_digest
-from twinreview.core.roster import Person
-from twinreview.core.signoff import LABEL
-from twinreview.core.xmpwrite import main_packet, put_main_packet
+from twinreview.core.publish.imagedigest import image_digest
+from twinreview.core.publish.signoff import LABEL
+from twinreview.core.publish.xmpwrite import main_packet, put_main_packet
+from twinreview.core.roster.people import Person
 from twinreview.services.export import export_workspace
-from twinreview.services.publish import METADATA
+from twinreview.services.publish.publisher import METADATA
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
 from wsbuild import add_model, pattern
@@ -155,7 +155,7 @@ def test_a_published_entry_swapped_to_another_model_is_judged_as_hers(
     Published view) judge her consent for the asset's own model, whatever the entry says."""
     import shutil
 
-    from twinreview.core.verify import verify_workspace
+    from twinreview.core.logs.verify import verify_workspace
     from twinreview.core.workspace import Workspace
 
     pw: PublishWs = scene["pw"]
@@ -169,7 +169,7 @@ def test_a_published_entry_swapped_to_another_model_is_judged_as_hers(
     header = {"v", "log", "seq", "prev", "ts", "principal", "key", "kind", "ws", "roster", "role"}
     item = {k: v for k, v in entry.payload.items() if k not in header}
     item.update(model="ben", output="ava/look-again.jpg", output_sha256="0" * 64)
-    from twinreview.core.rosterlog import SignedRoster
+    from twinreview.core.roster.log import SignedRoster
 
     roster = SignedRoster.load(root / "roster")
     assert roster.workspace_id is not None and roster.owner_key is not None

@@ -32,10 +32,10 @@ from publish_helpers import (
 )
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
-from twinreview.core.signoff import LABEL
-from twinreview.core.xmpwrite import main_packet, put_main_packet
+from twinreview.core.publish.signoff import LABEL
+from twinreview.core.publish.xmpwrite import main_packet, put_main_packet
 from twinreview.services.export import export_workspace
-from twinreview.services.publish import METADATA
+from twinreview.services.publish.publisher import METADATA
 
 LOOK = "assets/ava/look.jpg"
 ALPHA = "assets/ava/alpha.webp"

@@ -24,9 +24,9 @@ from PIL import Image
 from decision_helpers import T0, build_workspace, decider, enroll, reviewer
 from twinreview.cli.main import main
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
-from twinreview.services.scan import ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.service import ScanService
 from twinreview.services.status import cached_sha256
 from wsbuild import add_model, jpeg_bytes, make_workspace, pattern, save_jpeg
 
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.usefixtures("no_faces")
 LOOK1 = "assets/ava/look1.jpg"
 
 # On Windows st_ctime is the creation time, which a same-file write does not move: the key can
-# only rely on what the platform reports (see services/cache.py).
+# only rely on what the platform reports (see services/scan/cache.py).
 needs_change_time = pytest.mark.skipif(
     sys.platform == "win32", reason="st_ctime is the creation time on Windows"
 )

@@ -105,7 +105,7 @@ def test_her_own_word_decides_an_image_that_looks_like_her(
 @pytest.mark.usefixtures("no_faces")
 def test_only_the_owner_changes_the_likeness_check(tmp_path: Path) -> None:
     """An admin who turns the face check off (or loosens it) would hide every look-alike."""
-    from twinreview.core.rosterlog import SignedRoster
+    from twinreview.core.roster.log import SignedRoster
 
     root = build_workspace(tmp_path / "ws")
     s = Studio(tmp_path / "laptops", root)

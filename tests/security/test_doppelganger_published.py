@@ -35,17 +35,17 @@ from publish_helpers import (
     xmp_jpeg,
 )
 from twinreview.cli.main import main
-from twinreview.core.imagedigest import image_digest
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.signoff import LABEL
+from twinreview.core.publish.imagedigest import image_digest
+from twinreview.core.publish.signoff import LABEL
+from twinreview.core.publish.xmpwrite import main_packet, put_main_packet
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
 from twinreview.core.workspace import Workspace
-from twinreview.core.xmpwrite import main_packet, put_main_packet
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
 from twinreview.services.export import export_workspace
-from twinreview.services.publish import METADATA
+from twinreview.services.publish.publisher import METADATA
 from twinreview.services.roster_admin import RosterService
+from twinreview.services.scan.cache import ResultCache
 from twinreview.services.status import compute_status
 from twinreview.services.trust import TrustStore, Verifier
 from wsbuild import pattern

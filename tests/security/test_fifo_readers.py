@@ -18,10 +18,10 @@ from typing import TypeVar
 
 import pytest
 
-from twinreview.services.cache import ResultCache
 from twinreview.services.export_check import ExportCheckError, read_export_file
-from twinreview.services.scan_likeness import faces_file
-from twinreview.services.scan_verify import GeometryVerifier
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.likeness import faces_file
+from twinreview.services.scan.verify import GeometryVerifier
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 
@@ -100,7 +100,7 @@ def test_the_face_pass_refuses_a_fifo(fifo: Path) -> None:
 def test_on_demand_verification_refuses_a_fifo(fifo: Path, tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from twinreview.core.similarity import SimilarityThresholds
+    from twinreview.core.similarity.match import SimilarityThresholds
 
     other = tmp_path / "other.jpg"
     other.write_bytes(b"not even an image")

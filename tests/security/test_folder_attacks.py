@@ -28,11 +28,11 @@ from decision_helpers import (
     sign_consent,
 )
 from twinreview.cli.main import main
-from twinreview.core.declog import LogWriter
-from twinreview.core.policy import State
-from twinreview.core.roster import Person, format_allowed_signer
-from twinreview.core.rostermodel import RosterLogError
-from twinreview.core.rosterwrite import RosterWriter
+from twinreview.core.approval.policy import State
+from twinreview.core.logs.log import LogWriter
+from twinreview.core.roster.model import RosterLogError
+from twinreview.core.roster.people import Person, format_allowed_signer
+from twinreview.core.roster.write import RosterWriter
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionError
 from twinreview.services.keys import KeyService
@@ -423,7 +423,7 @@ def test_a_conflict_copy_in_logs_is_reported(
 
 def _forge_log(root: Path, keys: KeyService, role: str, asset: str) -> None:
     """A log signed by ``keys`` that claims the current roster head (as a real device would)."""
-    from twinreview.core.rosterlog import SignedRoster
+    from twinreview.core.roster.log import SignedRoster
 
     ident, key = keys.signer()
     roster = SignedRoster.load(root / "roster")
@@ -460,7 +460,7 @@ def _forge_log(root: Path, keys: KeyService, role: str, asset: str) -> None:
 
 def _sign_with_old_head(team: Team, keys: KeyService, asset: str) -> None:
     """Sign a decision into ``keys``' own log naming the roster head from before its revocation."""
-    from twinreview.core.rosterlog import SignedRoster
+    from twinreview.core.roster.log import SignedRoster
 
     ident, key = keys.signer()
     roster = SignedRoster.load(team.root / "roster")
@@ -498,9 +498,9 @@ def _append_roster_entry_unchecked(
     team: Team, key: Any, principal: str, kind: str, fields: dict[str, Any]
 ) -> None:
     """What a hostile writer can do: sign any entry with their own key and append it."""
-    from twinreview.core.declog import line_hash
-    from twinreview.core.rosterlog import SignedRoster
-    from twinreview.core.rosterwrite import build_roster_line
+    from twinreview.core.logs.log import line_hash
+    from twinreview.core.roster.log import SignedRoster
+    from twinreview.core.roster.write import build_roster_line
 
     path = team.root / "roster" / "roster.dlog"
     roster = SignedRoster.load(team.root / "roster")

@@ -13,11 +13,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twinreview.core.declog import parse_line, stream_log
 from twinreview.core.disclosure import DisclosureConfigError, DisclosurePolicy
 from twinreview.core.disclosure.xmp import read_xmp
-from twinreview.core.roster import RosterError, parse_allowed_signers, parse_revoked
-from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.logs.log import parse_line, stream_log
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import RosterError, parse_allowed_signers, parse_revoked
 from twinreview.core.workspace import Workspace, WorkspaceError, read_sidecar
 
 FUZZ = settings(

@@ -21,10 +21,10 @@ import pytest
 
 from decision_helpers import build_workspace, enroll, owner_of, reviewer, roster_service
 from twinreview.cli.main import main
-from twinreview.core import declog
 from twinreview.core.disclosure import xmp
-from twinreview.core.roster import parse_allowed_signers
-from twinreview.core.sshsig import SigningKey
+from twinreview.core.logs import log as declog
+from twinreview.core.logs.sshsig import SigningKey
+from twinreview.core.roster.people import parse_allowed_signers
 
 # Faces are not under test here (tests/test_faces*.py are about them).
 pytestmark = pytest.mark.usefixtures("no_faces")

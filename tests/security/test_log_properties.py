@@ -7,7 +7,7 @@ device that had verified the intact workspace (its rollback record holds the hea
 
 And: any truncation of a file, at a line end or inside a line, with or without the final newline,
 is reported by the device that signed the lost end, from its own copy of what it signed alone
-(``core.signedcopy``): no other device need have seen it.
+(``core.logs.signedcopy``): no other device need have seen it.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twinreview.core.declog import LogWriter
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterviews import write_views
-from twinreview.core.rosterwrite import RosterWriter
-from twinreview.core.signedcopy import SignedCopies
-from twinreview.core.sshsig import SigningKey
-from twinreview.core.verify import ROLLED_BACK, verify_workspace
+from twinreview.core.logs.log import LogWriter
+from twinreview.core.logs.signedcopy import SignedCopies
+from twinreview.core.logs.sshsig import SigningKey
+from twinreview.core.logs.verify import ROLLED_BACK, verify_workspace
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
+from twinreview.core.roster.views import write_views
+from twinreview.core.roster.write import RosterWriter
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
@@ -261,7 +261,7 @@ def test_the_intact_copy_verifies_against_the_same_record() -> None:
 
 
 def _log_fingerprints(root: Path) -> set[str]:
-    from twinreview.core.declog import read_log
+    from twinreview.core.logs.log import read_log
 
     return {
         str(read_log(p).lines[0].payload["log"])  # type: ignore[index]

@@ -28,8 +28,8 @@ from twinreview.core.disclosure import (
 )
 from twinreview.core.findings import Severity
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
+from twinreview.services.scan.cache import ResultCache
 from wsbuild import add_model, make_workspace, pattern
 
 TAM = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"

@@ -34,16 +34,16 @@ from publish_helpers import (
     strip_c2pa,
 )
 from twinreview.cli.main import main
-from twinreview.core.imagedigest import image_digest
-from twinreview.core.signoff import LABEL
-from twinreview.core.xmpwrite import (
+from twinreview.core.publish.imagedigest import image_digest
+from twinreview.core.publish.signoff import LABEL
+from twinreview.core.publish.xmpwrite import (
     PublishedFields,
     main_packet,
     packet_with_fields,
     put_main_packet,
 )
 from twinreview.services.export import export_workspace
-from twinreview.services.publish import METADATA
+from twinreview.services.publish.publisher import METADATA
 from twinreview.services.roster_admin import RosterService
 from twinreview.services.trust import TrustStore, Verifier
 
@@ -313,7 +313,12 @@ def test_every_box_publishing_stamps_is_accepted(
     fmt: str, size: tuple[int, int], label_size: tuple[int, int]
 ) -> None:
     """The bound is publish's own geometry: whatever publish stamps, the check accepts."""
-    from twinreview.core.labelstamp import LabelStampError, box_problem, shown_size, stamp_label
+    from twinreview.core.publish.labelstamp import (
+        LabelStampError,
+        box_problem,
+        shown_size,
+        stamp_label,
+    )
 
     buf = io.BytesIO()
     Image.new("RGB", size, (90, 120, 150)).save(buf, {"jpeg": "JPEG"}.get(fmt, fmt.upper()))
@@ -332,7 +337,7 @@ def test_every_box_publishing_stamps_is_accepted(
 
 def test_a_rotated_photo_is_bounded_as_shown() -> None:
     """EXIF orientation 6: the stamp and the check both use the picture as shown (portrait)."""
-    from twinreview.core.labelstamp import box_problem, shown_size, stamp_label
+    from twinreview.core.publish.labelstamp import box_problem, shown_size, stamp_label
 
     exif = Image.Exif()
     exif[0x0112] = 6

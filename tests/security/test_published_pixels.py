@@ -32,10 +32,10 @@ from publish_helpers import (
 from tools.c2pa_pki import Pki, make_pki
 from twinreview.cli.main import main
 from twinreview.core.disclosure.c2pa_writer import make_signer, read_store, signing_context
-from twinreview.core.signoff import LABEL
-from twinreview.core.xmpwrite import main_packet, put_main_packet
+from twinreview.core.publish.signoff import LABEL
+from twinreview.core.publish.xmpwrite import main_packet, put_main_packet
 from twinreview.services.export import export_workspace
-from twinreview.services.publish import METADATA
+from twinreview.services.publish.publisher import METADATA
 
 LOOK = "assets/ava/look.jpg"
 VETOED = "assets/ava/vetoed.jpg"
@@ -298,7 +298,7 @@ def test_an_export_without_signed_anchors_needs_trust_anchor(
     export = tmp_path / "old-export"
     identity, key = pw.agent.signer()
     export_workspace(pw.root, export, identity, key)
-    from twinreview.services import publish_check
+    from twinreview.services.publish import check as publish_check
 
     roster = publish_check.SignedRoster.from_bytes((export / ROSTER_FILE).read_bytes())
     assert publish_check.export_anchors(roster)  # signed with the policy at init

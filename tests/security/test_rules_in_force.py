@@ -97,8 +97,8 @@ def _sign_raw_approval(studio: Studio, findings: tuple[Finding, ...]) -> None:
     """Kim's approval with the findings as his old window graded them, signed into his log."""
     import hashlib
 
-    from twinreview.core.declog import LogWriter
-    from twinreview.core.rosterlog import SignedRoster
+    from twinreview.core.logs.log import LogWriter
+    from twinreview.core.roster.log import SignedRoster
     from twinreview.services.decisions import AssetBytes, decision_fields
     from twinreview.services.status import sidecar_sha256
 

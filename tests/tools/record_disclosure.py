@@ -110,8 +110,8 @@ def services() -> dict[str, Any]:
 
 def main() -> int:
     """Write the recording."""
-    from twinreview.core.declog import build_entry
-    from twinreview.core.sshsig import SigningKey
+    from twinreview.core.logs.log import build_entry
+    from twinreview.core.logs.sshsig import SigningKey
 
     key = SigningKey.generate()
     cases = []

@@ -19,17 +19,17 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QSettings
 
+from twinreview.core.approval.policy import Decision, ModelPolicy, evaluate
 from twinreview.core.disclosure import C2paReport, C2paState, DisclosureReport, Verdict, XmpReport
 from twinreview.core.findings import (
     NEAR_COPY_OF_REFERENCE,
     Finding,
     Severity,
 )
-from twinreview.core.likeness import Likeness
-from twinreview.core.policy import Decision, ModelPolicy, evaluate
+from twinreview.core.likeness.model import Likeness
 from twinreview.core.workspace import Workspace
-from twinreview.services.scan import AssetResult, ScanResult
-from twinreview.services.scan_model import FileFacts
+from twinreview.services.scan.model import FileFacts
+from twinreview.services.scan.service import AssetResult, ScanResult
 from twinreview.ui.backend import (
     AssetStatus,
     Identity,

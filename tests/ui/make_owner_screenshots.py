@@ -78,16 +78,16 @@ def main() -> int:
     from PySide6.QtWidgets import QMessageBox, QWidget
 
     from decision_helpers import MemoryKeyring
-    from twinreview.core.roster import Person
+    from twinreview.core.roster.people import Person
     from twinreview.core.workspace import Workspace
-    from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
     from twinreview.services.decisions import DecisionService
     from twinreview.services.demo import build_demo
     from twinreview.services.demo_brand import CHAIN_FILE, KEY_FILE
     from twinreview.services.export import export_workspace
     from twinreview.services.keys import IdentityStore, KeyService, KeyStore
-    from twinreview.services.publish import publish_workspace
-    from twinreview.services.published import PublishRegister
+    from twinreview.services.publish.publisher import publish_workspace
+    from twinreview.services.publish.register import PublishRegister
+    from twinreview.services.publish.signer import C2paKeyStore, load_credentials
     from twinreview.services.roster_admin import RosterService
     from twinreview.services.trust import TrustStore, Verifier
     from twinreview.ui.app import _qapp, build_app, start_identity
@@ -434,8 +434,8 @@ def main() -> int:
         sneak.set_policy(ws, {"disclosure": {"approvable": ["missing"]}})
     except Exception as exc:
         print(f"refused as it should be: {exc}")
-        from twinreview.core.rosterlog import SignedRoster
-        from twinreview.core.rosterwrite import build_roster_line
+        from twinreview.core.roster.log import SignedRoster
+        from twinreview.core.roster.write import build_roster_line
 
         roster_log = SignedRoster.load(ws / "roster")
         state = roster_log.current

@@ -39,8 +39,8 @@ def main() -> int:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from decision_helpers import reviewer
-    from twinreview.core.roster import Person
-    from twinreview.services.published import PublishRegister
+    from twinreview.core.roster.people import Person
+    from twinreview.services.publish.register import PublishRegister
 
     me = reviewer(tmp / "people", "me@brand.example", "brand", "Me")
     ident = me.current()

@@ -132,9 +132,9 @@ def _publish_two(tmp: Path, root: Path, ava: Any, sam: Any) -> None:
     from photos import load_photo
     from tools.c2pa_pki import make_pki
     from twinreview.core.workspace import Workspace
-    from twinreview.services.c2pa_signer import load_credentials
-    from twinreview.services.publish import publish_workspace
-    from twinreview.services.published import PublishRegister
+    from twinreview.services.publish.publisher import publish_workspace
+    from twinreview.services.publish.register import PublishRegister
+    from twinreview.services.publish.signer import load_credentials
     from wsbuild import save_jpeg
 
     rels = ("assets/ava/look-06.jpg", "assets/ava/look-07.jpg")

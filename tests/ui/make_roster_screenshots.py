@@ -27,7 +27,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings, QTimer
 
     from decision_helpers import MemoryKeyring
-    from twinreview.core.roster import Person
+    from twinreview.core.roster.people import Person
     from twinreview.services.demo import build_demo
     from twinreview.services.keys import IdentityStore, KeyService, KeyStore
     from twinreview.services.roster_admin import RosterService

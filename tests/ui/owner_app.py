@@ -17,11 +17,11 @@ from PySide6.QtCore import QSettings
 
 from conftest import FakeBackend, SyncExecutor
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService
 from twinreview.services.roster_admin import RosterService
+from twinreview.services.scan.cache import ResultCache
 from twinreview.services.trust import SeenStore, TrustStore, Verifier
 from twinreview.ui.services_backend import ServicesBackend
 

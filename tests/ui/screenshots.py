@@ -122,7 +122,7 @@ def demo_app(
     from PySide6.QtCore import QSettings
 
     from decision_helpers import MemoryKeyring
-    from twinreview.core.roster import Person
+    from twinreview.core.roster.people import Person
     from twinreview.services.demo import build_demo
     from twinreview.services.keys import IdentityStore, KeyService, KeyStore
     from twinreview.services.trust import TrustStore
@@ -201,8 +201,8 @@ def review_pick(window: Any) -> str | None:
     Preference: pending with a similarity finding (its evidence pair beside it), then pending
     with a warning or blocking finding, then pending, then the first row; unreadable files last.
     """
+    from twinreview.core.approval.policy import State
     from twinreview.core.findings import Severity
-    from twinreview.core.policy import State
     from twinreview.ui.queue_model import ItemRole
 
     proxy = window.review.proxy

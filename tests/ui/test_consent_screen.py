@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QWidget
 
 from conftest import FakeBackend, SyncExecutor
 from decision_helpers import build_workspace, enroll, owner_of, reviewer
-from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService

@@ -14,9 +14,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from decision_helpers import MemoryKeyring
-from twinreview.core.policy import State
-from twinreview.core.roster import Person
-from twinreview.core.verify import verify_workspace
+from twinreview.core.approval.policy import State
+from twinreview.core.logs.verify import verify_workspace
+from twinreview.core.roster.people import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.demo import build_demo
 from twinreview.services.keys import IdentityStore, KeyStore

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor
 
 from conftest import FakeBackend, Harness, open_and_scan
 from conftest import SyncExecutor as UiSync
-from twinreview.core.likeness import OTHER, OWN, UNKNOWN, FaceMatch, Likeness, RefMatch
+from twinreview.core.likeness.model import OTHER, OWN, UNKNOWN, FaceMatch, Likeness, RefMatch
 from twinreview.ui.backend import Identity
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.compare_view import CompareView

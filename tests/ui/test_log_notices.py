@@ -19,12 +19,12 @@ from PySide6.QtCore import QSettings
 from conftest import SyncExecutor
 from decision_helpers import build_workspace
 from laptops import AVA, Laptop, Studio
+from twinreview.core.approval.policy import APPROVE, State
 from twinreview.core.findings import Severity
-from twinreview.core.policy import APPROVE, State
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import make_scan_service
 from twinreview.services.decisions import DecisionService
 from twinreview.services.roster_admin import RosterService
+from twinreview.services.scan.cache import ResultCache
 from twinreview.services.trust import TrustStore, Verifier
 from twinreview.ui.app import build_window
 from twinreview.ui.services_backend import ServicesBackend

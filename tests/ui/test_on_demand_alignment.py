@@ -17,8 +17,8 @@ from conftest import FakeBackend, Harness, SyncExecutor, open_and_scan
 from photos import load_photo
 from twinreview.core.findings import DUPLICATE_IN_BATCH, Finding, Severity
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
-from twinreview.services.scan import ScanResult, ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.service import ScanResult, ScanService
 from twinreview.ui.backend import Identity, PairVerification
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.compare_view import CompareMode, CompareView

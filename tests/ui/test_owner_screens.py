@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from decision_helpers import build_workspace, enroll, owner_of, reviewer, roster_service
-from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import read_export_heads
 from twinreview.services.roster_admin import RosterService
@@ -361,7 +361,7 @@ def test_rules_editor_is_read_only_for_a_reviewer(qtbot: Any, tmp_path: Path, de
 def test_export_report_off_the_gui_thread_with_a_result_screen(
     qtbot: Any, tmp_path: Path, devices: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import twinreview.services.report_write as report_write
+    import twinreview.services.report.write as report_write
     from twinreview.ui.owner.report_dialog import ReportDialog
 
     threads: list[threading.Thread] = []
@@ -418,9 +418,9 @@ def test_export_logs_signs_an_export_anyone_can_check(
 def test_check_a_published_file_in_the_app(qtbot: Any, tmp_path: Path, devices: Any) -> None:
     from publish_helpers import CLEARED, build_publish_ws
     from twinreview.core.workspace import Workspace
-    from twinreview.services.c2pa_signer import load_credentials
     from twinreview.services.export import export_workspace
-    from twinreview.services.publish import publish_workspace
+    from twinreview.services.publish.publisher import publish_workspace
+    from twinreview.services.publish.signer import load_credentials
     from twinreview.ui.owner.check_dialog import CheckPublishedDialog
 
     pw = build_publish_ws(tmp_path / "pub")
@@ -462,10 +462,10 @@ def test_check_a_published_file_in_the_app(qtbot: Any, tmp_path: Path, devices: 
     import hashlib
 
     from publish_helpers import PENDING, decision_ref, forge, manifest_assertion
-    from twinreview.core.imagedigest import image_digest
-    from twinreview.core.signoff import LABEL
-    from twinreview.core.xmpwrite import main_packet, put_main_packet
-    from twinreview.services.publish import METADATA
+    from twinreview.core.publish.imagedigest import image_digest
+    from twinreview.core.publish.signoff import LABEL
+    from twinreview.core.publish.xmpwrite import main_packet, put_main_packet
+    from twinreview.services.publish.publisher import METADATA
 
     genuine = good.read_bytes()
     pending = (pw.root / PENDING).read_bytes()
@@ -503,10 +503,10 @@ def test_check_a_published_file_compares_a_labelled_copy_with_the_open_workspace
 ) -> None:
     from publish_helpers import CLEARED, build_publish_ws
     from twinreview.core.workspace import Workspace
-    from twinreview.services import publish_check
-    from twinreview.services.c2pa_signer import load_credentials
     from twinreview.services.export import export_workspace
-    from twinreview.services.publish import PublishOptions, publish_workspace
+    from twinreview.services.publish import check as publish_check
+    from twinreview.services.publish.publisher import PublishOptions, publish_workspace
+    from twinreview.services.publish.signer import load_credentials
     from twinreview.ui.owner.check_dialog import CheckPublishedDialog
 
     pw = build_publish_ws(tmp_path / "pub")
@@ -717,8 +717,8 @@ def test_publishing_without_a_key_says_what_to_do_and_forgets_the_last_file(
     from decision_helpers import MemoryKeyring
     from publish_helpers import build_publish_ws
     from twinreview.core.workspace import Workspace
-    from twinreview.services.c2pa_signer import C2paKeyStore
     from twinreview.services.keys import KeyStore
+    from twinreview.services.publish.signer import C2paKeyStore
     from twinreview.ui.bridge import Bridge
     from twinreview.ui.publish_dialog import PublishDialog
 
@@ -765,7 +765,7 @@ def test_publishing_without_a_key_says_what_to_do_and_forgets_the_last_file(
 def _unauthorised_roster_line(root: Path, keys: Any) -> None:
     """What a hostile writer can do: sign any entry with their own key and append it."""
     from decision_helpers import T0
-    from twinreview.core.rosterwrite import build_roster_line
+    from twinreview.core.roster.write import build_roster_line
 
     ident, key = keys.signer()
     roster = SignedRoster.load(root / "roster")
@@ -843,7 +843,7 @@ def test_the_owner_accepts_a_lost_laptops_log_from_the_roster_screen(
 def test_make_me_the_owner_takes_a_plain_roster_over(
     qtbot: Any, tmp_path: Path, devices: Any
 ) -> None:
-    from twinreview.core.roster import Person, format_allowed_signer, format_people
+    from twinreview.core.roster.people import Person, format_allowed_signer, format_people
 
     root = _workspace(tmp_path)
     me = reviewer(tmp_path / "me", "owner@brand.example", "brand", "Olga")

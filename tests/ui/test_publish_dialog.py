@@ -22,8 +22,8 @@ from publish_helpers import (
     xmp_jpeg,
 )
 from twinreview.core.workspace import Workspace
-from twinreview.services.c2pa_signer import C2paKeyStore
 from twinreview.services.keys import KeyStore
+from twinreview.services.publish.signer import C2paKeyStore
 from twinreview.ui.actions import ACTIONS, MENUS
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.publish_dialog import PublishDialog
@@ -134,7 +134,7 @@ def test_a_bad_certificate_is_one_line(
 def test_key_from_the_keyring_when_no_key_file(
     qtbot: Any, pw: PublishWs, bridge: Bridge, tmp_path: Path
 ) -> None:
-    from twinreview.services.c2pa_signer import load_credentials
+    from twinreview.services.publish.signer import load_credentials
 
     store = C2paKeyStore(KeyStore(MemoryKeyring(), allow_untrusted_backend=True))
     store.store(load_credentials(pw.chain, pw.key))

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QWidget
 
 from conftest import FakeBackend, SyncExecutor
 from consent_scene import Scene, build_scene
-from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService

@@ -17,7 +17,7 @@ from owner_app import App, make_device, open_workspace
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from decision_helpers import build_workspace, decider, enroll, owner_of, reviewer, roster_service
-from twinreview.core.rosterlog import SignedRoster
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
 from twinreview.ui.roster import RosterDialog
 

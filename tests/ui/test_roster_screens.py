@@ -21,8 +21,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from conftest import FakeBackend, SyncExecutor
 from decision_helpers import build_workspace, enroll, owner_of, reviewer, roster_service
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.sshsig import SigningKey
+from twinreview.core.logs.sshsig import SigningKey
+from twinreview.core.roster.log import SignedRoster
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import KeyService

@@ -11,8 +11,8 @@ from PySide6.QtCore import QSettings
 
 from conftest import FakeBackend
 from twinreview.core.workspace import Workspace
-from twinreview.services.scan import ScanResult
-from twinreview.services.scan_model import ScanProgress
+from twinreview.services.scan.model import ScanProgress
+from twinreview.services.scan.service import ScanResult
 
 
 @dataclasses.dataclass

@@ -10,7 +10,7 @@ import pytest
 
 from photos import load_photo
 from twinreview.core.workspace import Workspace
-from twinreview.services.scan_model import ScanProgress
+from twinreview.services.scan.model import ScanProgress
 from twinreview.ui.scan_process import ProcessScanner
 from wsbuild import add_model, make_workspace, pattern, save_jpeg
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
 from conftest import Harness, open_and_scan
-from twinreview.core.policy import State
+from twinreview.core.approval.policy import State
 from twinreview.ui.queue_model import COL_STATUS, ItemRole
 
 

@@ -184,7 +184,7 @@ def test_the_notice_line_is_large_in_simple_mode(
 
 
 def test_on_hold_is_not_said_as_cannot_be_decided() -> None:
-    from twinreview.core.policy import State
+    from twinreview.core.approval.policy import State
     from twinreview.ui.plain import simple_status
 
     said = simple_status(State.BLOCKED, blocked_by="verification")

@@ -16,6 +16,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from conftest import FakeBackend, Harness, make_workspace, open_and_scan
+from twinreview.core.approval.policy import Decision, ModelPolicy
 from twinreview.core.findings import (
     LOOKS_LIKE_OTHER_MODEL,
     MATCHES_OTHER_MODEL,
@@ -23,8 +24,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
-from twinreview.core.likeness import OTHER, OWN, FaceMatch, Likeness, RefMatch
-from twinreview.core.policy import Decision, ModelPolicy
+from twinreview.core.likeness.model import OTHER, OWN, FaceMatch, Likeness, RefMatch
 from twinreview.ui.backend import Identity
 from twinreview.ui.dialogs import RejectDialog
 from twinreview.ui.main_window import PAGE_SIMPLE

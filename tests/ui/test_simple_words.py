@@ -16,7 +16,7 @@ import pytest
 
 from conftest import FakeBackend, Harness, make_workspace, open_and_scan
 from twinreview.core import findings as kinds
-from twinreview.core.likeness import (
+from twinreview.core.likeness.model import (
     AMBIGUOUS,
     OTHER,
     OWN,
@@ -25,7 +25,7 @@ from twinreview.core.likeness import (
     Likeness,
     RefMatch,
 )
-from twinreview.core.likeness import findings as likeness_findings
+from twinreview.core.likeness.model import findings as likeness_findings
 from twinreview.ui.backend import Identity
 from twinreview.ui.main_window import PAGE_SIMPLE
 from twinreview.ui.plain import likeness_sentence

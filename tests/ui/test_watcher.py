@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from conftest import Harness, open_and_scan
-from twinreview.core.policy import Decision
+from twinreview.core.approval.policy import Decision
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
 
 

@@ -288,8 +288,8 @@ def test_simple_mode_speaks_plainly(qtbot: Any, harness: Harness, workspace: Pat
 
 
 def test_plain_words_without_a_window() -> None:
+    from twinreview.core.approval.policy import State
     from twinreview.core.findings import Finding, Severity
-    from twinreview.core.policy import State
     from twinreview.ui.plain import (
         finding_sentences,
         plain_error,

@@ -21,8 +21,8 @@ from pathlib import Path
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace
 from twinreview.cli.text import say
+from twinreview.core.approval.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.reasons import REASON_CODES, reasons_text
 from twinreview.core.workspace import Workspace
 from twinreview.services.consent import consent_refusal
@@ -33,7 +33,7 @@ from twinreview.services.decisions import (
     resolve_asset,
 )
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
-from twinreview.services.scan import AssetResult, ScanResult
+from twinreview.services.scan.service import AssetResult, ScanResult
 
 # Returns the scan result for one asset (None after printing why it could not scan).
 Scanner = Callable[[Workspace, str], AssetResult | None]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_OK, EXIT_USAGE
 from twinreview.cli.scan_cmd import scan_workspace, write_table
-from twinreview.core.roster import Person
-from twinreview.core.sshsig import SshPublicKey
+from twinreview.core.logs.sshsig import SshPublicKey
+from twinreview.core.roster.people import Person
 from twinreview.core.workspace import Workspace
 from twinreview.services.compose import default_data_dir
 from twinreview.services.demo import DemoError, build_demo

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
-from twinreview.core.roster import ROLES
-from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
+from twinreview.core.roster.people import ROLES
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
+from twinreview.services.publish.signer import C2paKeyStore, SignerError, load_credentials
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -6,8 +6,8 @@ import sys
 import time
 from typing import TextIO
 
-from twinreview.services.scan_clock import ScanClock
-from twinreview.services.scan_model import ScanProgress
+from twinreview.services.scan.clock import ScanClock
+from twinreview.services.scan.model import ScanProgress
 
 
 class ProgressBar:

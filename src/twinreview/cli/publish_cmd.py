@@ -3,16 +3,16 @@
 ``publish WS OUTDIR --signer-cert CHAIN.pem [--signer-key KEY.pem] [--asset PATH]... [--label]
 [--no-training]`` writes a copy of each cleared asset (or of the ones named) into OUTDIR, with the
 IPTC digital source type, the person shown and her consent in XMP and a C2PA manifest signed
-with the brand's certificate that binds them and carries the sign-off (``services.publish``), and
-records each file as a signed ``published`` entry in the publisher's own log (their reviewer key,
-from the OS keyring). Without ``--signer-key`` the brand's key comes from the OS keyring
-(``twinreview keys import-c2pa``). Exit 0 when everything was published; 1 when an asset
-was refused (one line each; nothing is written); 2 for usage errors, an unusable OUTDIR or a
-certificate C2PA refuses.
+with the brand's certificate that binds them and carries the sign-off
+(``services.publish.publisher``), and records each file as a signed ``published`` entry in the
+publisher's own log (their reviewer key, from the OS keyring). Without ``--signer-key`` the brand's
+key comes from the OS keyring (``twinreview keys import-c2pa``). Exit 0 when everything was
+published; 1 when an asset was refused (one line each; nothing is written); 2 for usage errors, an
+unusable OUTDIR or a certificate C2PA refuses.
 
 ``check-published FILE... --export EXPORT_DIR [--trust-anchor PEM]... [--workspace WS]
 [--owner FINGERPRINT] [--json]`` checks each file's sign-off against an export of the signed logs
-(``services.publish_check``): a trusted signer, decisions that still stand, the published image
+(``services.publish.check``): a trusted signer, decisions that still stand, the published image
 data equal to the approved. It first names the export's workspace and owner key, and whether
 that owner is pinned on this device or given with ``--owner``; when neither, that line is a
 warning and each ``ok`` says to check the owner's fingerprint with the brand (still exit 0: the
@@ -34,18 +34,18 @@ from twinreview.cli.text import escape_field as esc
 from twinreview.cli.text import say
 from twinreview.core.disclosure import DisclosureConfigError
 from twinreview.core.workspace import Workspace
-from twinreview.services.c2pa_signer import C2paKeyStore, SignerError, load_credentials
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor
 from twinreview.services.export_check import ExportCheckError
 from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
-from twinreview.services.publish import PublishError, PublishOptions, publish_workspace
-from twinreview.services.publish_check import (
+from twinreview.services.publish.check import (
     TrustAnchorError,
     check_published,
     read_trust_anchor,
 )
-from twinreview.services.published import PublishRegister
+from twinreview.services.publish.publisher import PublishError, PublishOptions, publish_workspace
+from twinreview.services.publish.register import PublishRegister
+from twinreview.services.publish.signer import C2paKeyStore, SignerError, load_credentials
+from twinreview.services.scan.cache import ResultCache
 from twinreview.services.status import cached_sha256
 from twinreview.services.trust import TrustStore, Verifier
 

@@ -2,8 +2,8 @@
 
 The list comes from the signed ``published`` entries in the workspace's logs (nothing else is
 needed), each judged against the model's consent and the approvals now, or at ``--at``
-(``services.published``): in consent; in consent until a date within 30 days ("take it down by");
-or out of consent, with every reason. Reads only.
+(``services.publish.register``): in consent; in consent until a date within 30 days ("take it down
+by"); or out of consent, with every reason. Reads only.
 
 Exit codes: 0 nothing is out of consent; 1 at least one published file is out of consent; 2 usage
 or workspace errors.
@@ -21,9 +21,9 @@ from typing import TextIO
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import escape_field, say
 from twinreview.core.errors import as_utc
-from twinreview.core.published import PublishedState
+from twinreview.core.publish.register import PublishedState
 from twinreview.core.workspace import Workspace
-from twinreview.services.published import PublishedReport, published_report
+from twinreview.services.publish.register import PublishedReport, published_report
 from twinreview.services.trust import Verifier
 
 

@@ -19,8 +19,8 @@ from twinreview.cli.scan_cmd import scan_workspace
 from twinreview.cli.text import say
 from twinreview.core.workspace import Workspace, WorkspaceError
 from twinreview.services.compose import make_executor
-from twinreview.services.report import BAD_RELATIONS
-from twinreview.services.report_write import ReportFiles, check_outputs, make_report, write_atomic
+from twinreview.services.report.content import BAD_RELATIONS
+from twinreview.services.report.write import ReportFiles, check_outputs, make_report, write_atomic
 from twinreview.services.trust import Verifier
 
 

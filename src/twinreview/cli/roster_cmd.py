@@ -28,10 +28,10 @@ from typing import Any
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import say
-from twinreview.core.keyline import KeyLineError, parse_key_line, principal_for
 from twinreview.core.policytext import policy_sentences
-from twinreview.core.roster import ROLES, Person
-from twinreview.core.rosterviews import policy_tables
+from twinreview.core.roster.keyline import KeyLineError, parse_key_line, principal_for
+from twinreview.core.roster.people import ROLES, Person
+from twinreview.core.roster.views import policy_tables
 from twinreview.core.workspace import Workspace
 from twinreview.services.consent import NO_PURPOSE, ConsentForm, split_list
 from twinreview.services.disclosure import pin_trust_anchors

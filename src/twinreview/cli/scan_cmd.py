@@ -14,12 +14,12 @@ from twinreview.cli.progress import ProgressBar
 from twinreview.cli.text import escape_field, say
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.findings import Severity
-from twinreview.core.likeness import sentence
+from twinreview.core.likeness.model import sentence
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path, make_executor, make_scan_service
 from twinreview.services.csvout import write_rows
-from twinreview.services.scan import ScanResult
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.service import ScanResult
 
 CSV_FIELDS = (
     "path",

@@ -18,12 +18,12 @@ from typing import TextIO
 
 from twinreview.cli.main import EXIT_OK
 from twinreview.cli.text import escape_field, say
-from twinreview.core.policy import State
+from twinreview.core.approval.policy import State
+from twinreview.core.logs.verify import SYNC_CONFLICT
 from twinreview.core.reasons import reasons_text
-from twinreview.core.verify import SYNC_CONFLICT
 from twinreview.core.workspace import Workspace
-from twinreview.services.cache import ResultCache
 from twinreview.services.compose import default_cache_path
+from twinreview.services.scan.cache import ResultCache
 from twinreview.services.status import StatusReport, cached_sha256, compute_status
 from twinreview.services.trust import Verifier
 

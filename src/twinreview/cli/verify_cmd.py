@@ -26,8 +26,8 @@ from pathlib import Path
 
 from twinreview.cli.main import EXIT_CHECK_FAILED, EXIT_OK, EXIT_USAGE
 from twinreview.cli.text import escape_field, say
-from twinreview.core.signedcopy import CopyError
-from twinreview.core.verify import NOTICES, Problem, VerifyReport
+from twinreview.core.logs.signedcopy import CopyError
+from twinreview.core.logs.verify import NOTICES, Problem, VerifyReport
 from twinreview.core.workspace import Workspace
 from twinreview.services.export_check import (
     HEADS,

@@ -5,7 +5,7 @@ which distance, which metadata field) and one sentence a non-technical reviewer 
 
 The scan's own kinds are built here, one factory per kind (:func:`near_copy_of_reference` ...):
 each writes the sentence and lays out the evidence, with the severity the workspace's settings
-give the kind. Likeness findings are built in :mod:`twinreview.core.likeness`, disclosure
+give the kind. Likeness findings are built in :mod:`twinreview.core.likeness.model`, disclosure
 findings in :mod:`twinreview.core.disclosure.verdict`.
 """
 
@@ -57,7 +57,7 @@ BAD_SIDECAR = "bad_sidecar"
 NO_REFERENCES = "no_references"
 PATH_NOT_PORTABLE = "path_not_portable"
 AMBIGUOUS_IMAGE = "ambiguous_image"
-# Likeness (face identity, :mod:`twinreview.core.likeness`).
+# Likeness (face identity, :mod:`twinreview.core.likeness.model`).
 LOOKS_LIKE_OTHER_MODEL = "looks_like_other_model"
 LIKENESS_UNCONFIRMED = "likeness_unconfirmed"
 UNKNOWN_PERSON = "unknown_person"
@@ -362,8 +362,8 @@ def unreadable(severities: Mapping[str, Severity], reason: str) -> Finding:
 def ambiguous_image(severities: Mapping[str, Severity], reason: str) -> Finding:
     """Decoders may show the file as different pictures under one image digest.
 
-    ``reason`` is :func:`twinreview.core.imagedigest.ambiguity`'s line. Such a file cannot be
-    approved: no digest could bind what the model saw.
+    ``reason`` is :func:`twinreview.core.publish.imagedigest.ambiguity`'s line. Such a file cannot
+    be approved: no digest could bind what the model saw.
     """
     why = reason.removeprefix("the file is ambiguous: ")
     message = (

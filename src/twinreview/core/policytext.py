@@ -29,9 +29,9 @@ from typing import Any
 from twinreview.core.disclosure.label import DEFAULT_THRESHOLD as LABEL_THRESHOLD
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE, DEFAULT_SEVERITIES
 from twinreview.core.findings import DEFAULT_SEVERITY
-from twinreview.core.likeness import DEFAULT_SEVERITY as LIKENESS_SEVERITY
-from twinreview.core.likeness import LikenessSettings
-from twinreview.core.similarity import SimilarityThresholds
+from twinreview.core.likeness.model import DEFAULT_SEVERITY as LIKENESS_SEVERITY
+from twinreview.core.likeness.model import LikenessSettings
+from twinreview.core.similarity.match import SimilarityThresholds
 
 #: Kinds of setting: how its value is edited and said.
 SEVERITY, VERDICTS, SWITCH, NUMBER, COUNT, FILES, FILE = (

@@ -3,7 +3,7 @@
 The policy tables of ``twinreview.toml`` (``[similarity]`` with its ``severity`` and
 ``likeness`` sub-tables, ``[disclosure]``) are read by :func:`settings_from_config` from the
 *effective* config: the file for a workspace without a signed roster, else the owner's signed
-``policy`` entry (:func:`twinreview.core.rosterviews.effective_config`). ``Workspace.open``
+``policy`` entry (:func:`twinreview.core.roster.views.effective_config`). ``Workspace.open``
 calls it once, so a typo is reported when the workspace opens, in one line, and everything
 else (scan, disclosure, decisions, the app) receives ``ws.settings`` instead of parsing tables.
 
@@ -20,9 +20,9 @@ from typing import Any
 from twinreview.core.disclosure.policy import DisclosurePolicy
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.findings import DEFAULT_SEVERITY, Severity
-from twinreview.core.likeness import DEFAULT_SEVERITY as LIKENESS_SEVERITY
-from twinreview.core.likeness import LikenessSettings
-from twinreview.core.similarity import SimilarityThresholds
+from twinreview.core.likeness.model import DEFAULT_SEVERITY as LIKENESS_SEVERITY
+from twinreview.core.likeness.model import LikenessSettings
+from twinreview.core.similarity.match import SimilarityThresholds
 
 CONFIG_SOURCE = "twinreview.toml"
 

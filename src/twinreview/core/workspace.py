@@ -7,7 +7,7 @@
   models/<model-id>/references/     the model's real photos
   assets/<model-id>/**              generated images attributed to that model (any depth)
   assets/<model-id>/**/<name>.json  optional sidecar
-  roster/, logs/                    signing (see core.roster, core.declog)
+  roster/, logs/                    signing (see core.roster.people, core.logs.log)
 ```
 
 Opening a workspace only reads. Symlinks are followed only while they stay inside the workspace:
@@ -29,9 +29,9 @@ from typing import Any
 from twinreview.core.errors import TwinreviewError, one_line
 from twinreview.core.files import read_regular
 from twinreview.core.paths import name_problems, portability_problems
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR
-from twinreview.core.rosterviews import effective_config
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR
+from twinreview.core.roster.views import effective_config
 from twinreview.core.settings import (
     CONFIG_SOURCE,
     SettingsError,
@@ -114,7 +114,7 @@ class Workspace:
         root: The folder (resolved).
         config: The settings in force: ``twinreview.toml`` with, once the workspace has a signed
             roster, its policy tables (``[disclosure]``, ``[similarity]``) taken from the signed
-            ``policy`` entry instead of the file (``core.rosterlog.effective_config``).
+            ``policy`` entry instead of the file (``core.roster.log.effective_config``).
         models: The models by id.
         file_config: ``twinreview.toml`` as written (display data; for ``roster policy``).
         roster: The signed roster as replayed when the workspace was opened.

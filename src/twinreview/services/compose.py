@@ -11,12 +11,12 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 from twinreview.services import paths
-from twinreview.services.cache import ResultCache
 from twinreview.services.disclosure import DisclosureService
-from twinreview.services.faces import FaceEngine
-from twinreview.services.history import rejected_provider
 from twinreview.services.imaging import configure_imaging
-from twinreview.services.scan import ScanService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import FaceEngine
+from twinreview.services.scan.history import rejected_provider
+from twinreview.services.scan.service import ScanService
 
 
 def default_cache_path() -> Path:

@@ -4,7 +4,8 @@ The command line (``twinreview consent``) and the app's consent screen ask the s
 refuse the same gaps: there is no permissive default. She names the uses she allows, the purpose
 in her own words, and an end date, or chooses "no end date" explicitly; a pay-terms reference,
 the content she excludes and the roles that must approve besides her are optional. What is
-signed is ``services.roster_admin.RosterService.consent``; what it means is ``core.consent``.
+signed is ``services.roster_admin.RosterService.consent``; what it means is
+``core.approval.consent``.
 
 Public API:
     ConsentForm: what she fills in; ``missing()`` (the required answers not given),
@@ -23,16 +24,16 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from twinreview.core.consent import MAX_PAY_TERMS_CHARS, MAX_PURPOSE_CHARS, term_problems
-from twinreview.core.policy import (
+from twinreview.core.approval.consent import MAX_PAY_TERMS_CHARS, MAX_PURPOSE_CHARS, term_problems
+from twinreview.core.approval.policy import (
     ModelPolicy,
     declared_categories,
     declared_uses,
     policy_from_consent,
 )
-from twinreview.core.roster import ROLES
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, Consent
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR, Consent
+from twinreview.core.roster.people import ROLES
 from twinreview.core.workspace import SIDECAR_SUFFIX, Workspace, read_sidecar
 from twinreview.services.roster_admin import RosterService
 

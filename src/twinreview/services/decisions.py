@@ -11,7 +11,8 @@ A decision entry (log kind ``decision``) carries, besides the log header::
     note       free text ("" when none)
     findings   the findings the reviewer was shown, each ``Finding.to_json()``
     override   true when approving although a finding blocks
-    image_digest  digest of the image data alone (``core.imagedigest``): what a published copy
+    image_digest  digest of the image data alone (``core.publish.imagedigest``): what a published
+    copy
                keeps byte for byte; null for formats without one and for the reject of an
                ambiguous file (one decoders may show as another picture: it cannot be approved)
 
@@ -19,7 +20,7 @@ The service refuses (``DecisionError``, one line) rather than sign something the
 ignore or that misstates what happened: an unknown or missing file, a file outside ``assets/``, a
 reviewer the roster does not know or does not allow for that model, a revoked key, a file that
 changed since the findings were computed, or an approval the one approval rule refuses
-(``core.approval``: graded by the policy signed *now*, a blocking finding needs an explicit
+(``core.approval.rule``: graded by the policy signed *now*, a blocking finding needs an explicit
 override, an unapprovable disclosure verdict cannot be approved); also anything in a workspace
 without an intact signed roster or whose owner this device has not pinned.
 
@@ -39,15 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from twinreview.core import hashing
-from twinreview.core.approval import check_approval, models_whose_word_is_needed, regrade
-from twinreview.core.declog import Entry, LogError, LogWriter
-from twinreview.core.errors import TwinreviewError
-from twinreview.core.files import read_regular
-from twinreview.core.findings import Finding
-from twinreview.core.imagedigest import AmbiguousImageError, image_digest
-from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
-from twinreview.core.policy import (
+from twinreview.core.approval.policy import (
     APPROVE,
     DECISIONS,
     REJECT,
@@ -55,10 +48,18 @@ from twinreview.core.policy import (
     latest_of,
     validate_reasons,
 )
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterState
+from twinreview.core.approval.rule import check_approval, models_whose_word_is_needed, regrade
+from twinreview.core.errors import TwinreviewError
+from twinreview.core.files import read_regular
+from twinreview.core.findings import Finding
+from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
+from twinreview.core.logs.log import Entry, LogError, LogWriter
+from twinreview.core.logs.sshsig import SigningKey, SshPublicKey
+from twinreview.core.publish.imagedigest import AmbiguousImageError, image_digest
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR, ROSTER_LOG_ID, RosterState
 from twinreview.core.settings import SettingsError
-from twinreview.core.sshsig import SigningKey, SshPublicKey
+from twinreview.core.similarity import hashing
 from twinreview.core.workspace import ASSETS_DIR, SIDECAR_SUFFIX, Workspace
 from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.status import sha256_file, sidecar_sha256, verified_decisions
@@ -437,7 +438,7 @@ def judge_approval(
     verdict: str | None,
     own_word: frozenset[str] = frozenset(),
 ) -> tuple[tuple[Finding, ...], bool]:
-    """The one approval rule (``core.approval``) at signing time, under the policy signed now.
+    """The one approval rule (``core.approval.rule``) at signing time, under the policy signed now.
 
     Returns:
         The findings graded by the policy in force (what the entry records), and whether the

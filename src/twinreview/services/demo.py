@@ -42,15 +42,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
-from twinreview.core.declog import LogWriter
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.imagedigest import image_digest
-from twinreview.core.roster import Person
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterviews import policy_tables, write_views
-from twinreview.core.rosterwrite import RosterWriter
-from twinreview.core.sshsig import SigningKey, SshPublicKey
-from twinreview.core.verify import verify_workspace
+from twinreview.core.logs.log import LogWriter
+from twinreview.core.logs.sshsig import SigningKey, SshPublicKey
+from twinreview.core.logs.verify import verify_workspace
+from twinreview.core.publish.imagedigest import image_digest
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.people import Person
+from twinreview.core.roster.views import policy_tables, write_views
+from twinreview.core.roster.write import RosterWriter
 from twinreview.services.decisions import AssetBytes, decision_fields, phash_of
 from twinreview.services.demo_brand import write_demo_brand
 from twinreview.services.disclosure import pin_trust_anchors

@@ -44,21 +44,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.declog import LOGS_DIR, format_ts, read_log, utc_now
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
-from twinreview.core.roster import (
+from twinreview.core.logs.log import LOGS_DIR, format_ts, read_log, utc_now
+from twinreview.core.logs.sshsig import NS_ENTRY, NS_LOG, NS_ROSTER, SigningKey, SshPublicKey
+from twinreview.core.logs.verify import VerifyReport, find_log_files, is_log_name, verify_logs
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
+from twinreview.core.roster.people import (
     ALLOWED_SIGNERS,
     PEOPLE,
     REVOKED,
     RosterError,
     format_allowed_signer,
 )
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
-from twinreview.core.rosterviews import render_views
-from twinreview.core.sshsig import NS_ENTRY, NS_LOG, NS_ROSTER, SigningKey, SshPublicKey
-from twinreview.core.verify import VerifyReport, find_log_files, is_log_name, verify_logs
+from twinreview.core.roster.views import render_views
 from twinreview.services.export_check import HEADS, heads_document
 from twinreview.services.keys import Identity, KeysError, KeyService
 from twinreview.services.trust import TrustStore

@@ -37,14 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.declog import LOGS_DIR
 from twinreview.core.errors import TwinreviewError
 from twinreview.core.files import read_regular
-from twinreview.core.roster import ALLOWED_SIGNERS
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, RosterState
-from twinreview.core.sshsig import NS_LOG, NS_ROSTER, SshPublicKey, SshsigError, verify
-from twinreview.core.verify import (
+from twinreview.core.logs.log import LOGS_DIR
+from twinreview.core.logs.sshsig import NS_LOG, NS_ROSTER, SshPublicKey, SshsigError, verify
+from twinreview.core.logs.verify import (
     BAD_SIGNATURE,
     FORK,
     LOG_MISSING,
@@ -55,6 +52,9 @@ from twinreview.core.verify import (
     VerifyReport,
     is_log_name,
 )
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR, ROSTER_LOG, RosterState
+from twinreview.core.roster.people import ALLOWED_SIGNERS
 from twinreview.services.trust import TrustStore
 
 HEADS = "heads.json"

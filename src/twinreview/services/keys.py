@@ -37,8 +37,8 @@ from pathlib import Path
 from keyring.backend import KeyringBackend
 
 from twinreview.core.errors import TwinreviewError, one_line
-from twinreview.core.roster import ROLES, format_allowed_signer
-from twinreview.core.sshsig import SigningKey, SshPublicKey, SshsigError
+from twinreview.core.logs.sshsig import SigningKey, SshPublicKey, SshsigError
+from twinreview.core.roster.people import ROLES, format_allowed_signer
 from twinreview.services import paths
 
 _log = logging.getLogger(__name__)

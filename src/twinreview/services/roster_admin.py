@@ -2,7 +2,7 @@
 
 Used by the command line (``twinreview init``, ``trust``, ``roster ...``, ``consent``) and by the
 app's roster and consent screens. Every change is an entry signed with this device's key and
-appended to ``roster/roster.dlog`` (``core.rosterlog``); the roster refuses what the signer may not
+appended to ``roster/roster.dlog`` (``core.roster.log``); the roster refuses what the signer may not
 do. After each change the generated views (``allowed_signers``, ``people.toml``, ``revoked``) are
 written again.
 
@@ -23,17 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.declog import LogError
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.roster import ROLES, Person, Roster
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID, RosterLogError, RosterPerson
-from twinreview.core.rosterviews import policy_tables, view_problems, write_views
-from twinreview.core.rosterwrite import JoinRequest, pending_requests
-from twinreview.core.rosterwrite import RosterWriter as _Writer
+from twinreview.core.logs.log import LogError
+from twinreview.core.logs.sshsig import SigningKey, SshPublicKey
+from twinreview.core.logs.verify import verify_workspace
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR, ROSTER_LOG_ID, RosterLogError, RosterPerson
+from twinreview.core.roster.people import ROLES, Person, Roster
+from twinreview.core.roster.views import policy_tables, view_problems, write_views
+from twinreview.core.roster.write import JoinRequest, pending_requests
+from twinreview.core.roster.write import RosterWriter as _Writer
 from twinreview.core.settings import SettingsError, settings_from_config
-from twinreview.core.sshsig import SigningKey, SshPublicKey
-from twinreview.core.verify import verify_workspace
 from twinreview.core.workspace import Workspace, WorkspaceError, read_file_config
 from twinreview.services.disclosure import pin_trust_anchors
 from twinreview.services.keys import Identity, KeysError, KeyService
@@ -138,7 +138,7 @@ class RosterService:
         return new
 
     def _writer(self, root: Path, signer: Signer, roster: SignedRoster) -> _Writer:
-        """A roster writer that keeps this device's copy of what it signs (``core.signedcopy``)."""
+        """A roster writer that keeps this device's copy of what it signs (``logs.signedcopy``)."""
         writer = _Writer(root / ROSTER_DIR, signer.key, signer.principal, clock=self._clock)
         copies = self._verifier.copies(root, roster)
         if copies is not None:
@@ -519,8 +519,8 @@ class RosterService:
     ) -> SignedRoster:
         """Sign the model's consent (only she can): give, narrow, widen or withdraw it.
 
-        The terms (``core.consent``): the uses (None: any), the purpose in her words, the end
-        date or an explicit ``no_expiry``, her pay-terms reference, the content she excludes and
+        The terms (``core.approval.consent``): the uses (None: any), the purpose in her words, the
+        end date or an explicit ``no_expiry``, her pay-terms reference, the content she excludes and
         the roles that must approve. The command line and the app ask for each explicitly
         (``services.consent.ConsentForm``); this call signs what it is given.
         """

@@ -1,8 +1,8 @@
 """Per-asset status under the consent policy, over the merged and verified decision logs.
 
-``compute_status(ws)`` verifies every log (``core.verify``), reads each model's consent policy
-(``core.policy``), hashes each asset as it is now, and evaluates every asset: cleared, pending
-(which roles are missing), rejected (by whom, why) or blocked (policy or verification).
+``compute_status(ws)`` verifies every log (``core.logs.verify``), reads each model's consent policy
+(``core.approval.policy``), hashes each asset as it is now, and evaluates every asset: cleared,
+pending (which roles are missing), rejected (by whom, why) or blocked (policy or verification).
 
 Which verification problems block which assets: a decision that cannot be trusted might be the
 one that matters, so
@@ -22,9 +22,9 @@ one that matters, so
 - a hand-edited roster view does not block: it is ignored.
 
 Who may decide is judged by the roster each decision was signed under (``roster_seq``); the consent
-policy comes from the model's own signed consent (``core.rosterlog``). What may be approved is
-judged by the policy in force now (``core.approval``, the rule the app, the command line and the
-signing service apply before they sign): an approval that lacks the override the policy in force
+policy comes from the model's own signed consent (``core.roster.log``). What may be approved is
+judged by the policy in force now (``core.approval.rule``, the rule the app, the command line and
+the signing service apply before they sign): an approval that lacks the override the policy in force
 requires for the findings it recorded does not count.
 """
 
@@ -38,10 +38,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.approval import models_whose_word_is_needed, why_approval_does_not_count
-from twinreview.core.errors import iso_utc
-from twinreview.core.files import open_regular
-from twinreview.core.policy import (
+from twinreview.core.approval.policy import (
     Decision,
     Evaluation,
     ModelPolicy,
@@ -53,10 +50,10 @@ from twinreview.core.policy import (
     evaluate,
     policy_from_consent,
 )
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import RosterState
-from twinreview.core.settings import SettingsError, WorkspaceSettings
-from twinreview.core.verify import (
+from twinreview.core.approval.rule import models_whose_word_is_needed, why_approval_does_not_count
+from twinreview.core.errors import iso_utc
+from twinreview.core.files import open_regular
+from twinreview.core.logs.verify import (
     FORK,
     LOG_MISSING,
     ROLLED_BACK,
@@ -70,8 +67,11 @@ from twinreview.core.verify import (
     entry_ts,
     verify_workspace,
 )
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import RosterState
+from twinreview.core.settings import SettingsError, WorkspaceSettings
 from twinreview.core.workspace import MAX_SIDECAR_BYTES, AssetRef, Workspace, read_sidecar
-from twinreview.services.cache import ResultCache
+from twinreview.services.scan.cache import ResultCache
 
 _CHUNK = 1 << 20
 # Log entry kinds that say something about an asset: a decision, or its withdrawal.
@@ -224,7 +224,7 @@ def valid_under_roster(d: Decision, roster: SignedRoster) -> bool:
 
 
 def approval_judge(ws: Workspace, roster: SignedRoster) -> Callable[[Decision], str | None]:
-    """The one approval rule (``core.approval``) under the policy signed now, for status."""
+    """The one approval rule (``core.approval.rule``) under the policy signed now, for status."""
     try:
         settings = ws.settings_under(roster)
     except SettingsError as exc:
@@ -236,7 +236,7 @@ def approval_judge(ws: Workspace, roster: SignedRoster) -> Callable[[Decision], 
 def approval_rule(settings: WorkspaceSettings) -> Callable[[Decision], str | None]:
     """Why a decision's approval does not count under ``settings`` (None: it counts).
 
-    The one approval rule (``core.approval``) as ``status`` and ``check-published --export``
+    The one approval rule (``core.approval.rule``) as ``status`` and ``check-published --export``
     apply it: a model person's approval speaks her own word for the model it was signed for.
     """
     return lambda d: why_approval_does_not_count(
@@ -302,7 +302,7 @@ def compute_status(
     Returns:
         The report; never raises for bad logs, policies or files (they show up in it).
     """
-    # A long history makes many small objects and no cycles (see core.verify): the cyclic
+    # A long history makes many small objects and no cycles (see core.logs.verify): the cyclic
     # collector runs once, afterwards, not again and again while they are made.
     was_enabled = gc.isenabled()
     gc.disable()

@@ -8,10 +8,10 @@ Three records, all outside the workspace (a hostile folder cannot edit them):
   error naming both fingerprints.
 - :class:`SeenStore`, ``verified/<workspace id>.json`` in the user data folder: per log, the
   highest (seq, line hash) this device has verified. A log that is shorter now, or different at
-  that seq, was rolled back or rewritten: verification reports it (``core.verify``). The record
+  that seq, was rolled back or rewritten: verification reports it (``core.logs.verify``). The record
   only grows.
 - :class:`SignedStore`, ``signed/<workspace id>/`` in the user data folder: a copy of every
-  entry this device signed (``core.signedcopy``), so that a log of its own (or the roster) cut
+  entry this device signed (``core.logs.signedcopy``), so that a log of its own (or the roster) cut
   back in the folder is reported here even if no other device saw the lost lines, and can be
   put back (:meth:`Verifier.restore`).
 
@@ -32,16 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twinreview.core.errors import TwinreviewError, one_line
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID
-from twinreview.core.signedcopy import Restored, SignedCopies
-from twinreview.core.verify import (
+from twinreview.core.logs.signedcopy import Restored, SignedCopies
+from twinreview.core.logs.verify import (
     ROSTER_PROBLEM,
     Problem,
     VerifiedPrefix,
     VerifyReport,
     verify_workspace,
 )
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR, ROSTER_LOG_ID
 from twinreview.services import paths
 
 _log = logging.getLogger(__name__)
@@ -280,7 +280,7 @@ class SeenStore:
 
 
 class SignedStore:
-    """Per workspace, this device's copies of what it signed (``core.signedcopy``)."""
+    """Per workspace, this device's copies of what it signed (``core.logs.signedcopy``)."""
 
     def __init__(self, data_dir: Path) -> None:
         """Keep the copies in ``data_dir/signed/<workspace id>/``."""
@@ -303,7 +303,7 @@ class PrefixStore:
 
     Only a cache (in the user cache folder): a missing, stale or damaged file costs a full
     verification, never a wrong answer, since each record is used only when the file still
-    starts with exactly the bytes it describes (``core.verify.VerifiedPrefix``).
+    starts with exactly the bytes it describes (``core.logs.verify.VerifiedPrefix``).
     """
 
     def __init__(self, cache_dir: Path) -> None:
@@ -415,7 +415,7 @@ class Verifier:
         blocked). Only logs whose whole verified prefix is good raise the record, so one bad run
         cannot teach this device a forged head.
         """
-        # Like core.verify: loading a long record makes many objects and no cycles; the cyclic
+        # Like core.logs.verify: loading a long record makes many objects and no cycles; the cyclic
         # collector would rescan them again and again. It runs once, afterwards.
         was_enabled = gc.isenabled()
         gc.disable()

@@ -121,8 +121,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     """
     # Imported here: services are plain Python, and the window must exist before heavy imports
     # only matter for start-up time, not correctness.
-    from twinreview.core.roster import Person
-    from twinreview.services.cache import ResultCache
+    from twinreview.core.roster.people import Person
     from twinreview.services.compose import (
         default_cache_path,
         default_data_dir,
@@ -133,6 +132,7 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     from twinreview.services.demo import build_demo
     from twinreview.services.keys import IdentityStore, KeysError, KeyService, KeyStore
     from twinreview.services.roster_admin import RosterService
+    from twinreview.services.scan.cache import ResultCache
     from twinreview.services.trust import TrustStore, Verifier
     from twinreview.ui.services_backend import ServicesBackend
 

@@ -2,8 +2,8 @@
 
 The widgets never call services directly: they go through a :class:`ReviewBackend`, whose every
 method is a blocking call made from a worker through the :mod:`~twinreview.ui.bridge`. Scan results
-are the scan service's own types (:class:`~twinreview.services.scan.AssetResult`,
-:class:`~twinreview.services.scan.ScanResult`). The real
+are the scan service's own types (:class:`~twinreview.services.scan.service.AssetResult`,
+:class:`~twinreview.services.scan.service.ScanResult`). The real
 implementation (:class:`twinreview.ui.services_backend.ServicesBackend`) is built by the composition
 root (:mod:`twinreview.ui.app`); tests pass a fake with the same methods.
 """
@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from twinreview.core.approval.policy import Decision, Evaluation
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.policy import Decision, Evaluation
 from twinreview.core.workspace import Workspace
 from twinreview.services.consent import ConsentForm
-from twinreview.services.publish_check import PublishedCheck
-from twinreview.services.report_write import ReportFiles
-from twinreview.services.scan import AssetResult, ScanResult
+from twinreview.services.publish.check import PublishedCheck
+from twinreview.services.report.write import ReportFiles
+from twinreview.services.scan.service import AssetResult, ScanResult
 from twinreview.ui.roster_view import RosterView, TrustInfo
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from twinreview.core.policy import APPROVE, REJECT, WITHDRAW, suggest_reasons
+from twinreview.core.approval.policy import APPROVE, REJECT, WITHDRAW, suggest_reasons
 from twinreview.core.reasons import REASON_CODES
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.dialogs import SIMPLE_REASONS, RejectDialog

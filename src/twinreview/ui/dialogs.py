@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twinreview.core.policy import ROLES
+from twinreview.core.approval.policy import ROLES
 from twinreview.ui.app_errors import app_message, error_text
 from twinreview.ui.backend import Identity, KeyringUnavailable
 from twinreview.ui.bridge import Bridge

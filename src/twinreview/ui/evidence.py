@@ -1,9 +1,9 @@
 """The geometric evidence of a copy finding, read defensively from the finding's evidence (no Qt).
 
 A verified copy carries a 3 x 3 ``homography`` mapping the asset's image fractions (x right, y
-down, 0..1) onto the reference's (``core.similarity``: "asset fractions to reference fractions"),
-``asset_region`` (the asset's corners in the reference), whether it matched mirrored, and its
-inlier count. The compare
+down, 0..1) onto the reference's (``core.similarity.match``: "asset fractions to reference
+fractions"), ``asset_region`` (the asset's corners in the reference), whether it matched mirrored,
+and its inlier count. The compare
 view uses it to line the reference up with the asset (wipe, difference) and to outline where each
 image lies in the other. Anything missing, malformed or singular gives no alignment: the view
 then fits the two images, and wipe or difference asks for the pair to be verified on demand

@@ -1,6 +1,6 @@
 """Face boxes for the compare view, and the likeness words of the findings panel and simple mode.
 
-Built on the GUI thread from the scan's :class:`~twinreview.core.likeness.Likeness` (a plain
+Built on the GUI thread from the scan's :class:`~twinreview.core.likeness.model.Likeness` (a plain
 dataclass the scan worker handed back); nothing here decodes or detects.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor
 
-from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness
+from twinreview.core.likeness.model import AMBIGUOUS, OTHER, OWN, Likeness
 from twinreview.ui.items import likeness_of
 
 __all__ = ["FaceBox", "best_face_reference", "face_boxes", "likeness_of"]

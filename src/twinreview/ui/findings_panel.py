@@ -15,10 +15,10 @@ from PySide6.QtCore import QSize, QUrl, Signal
 from PySide6.QtGui import QPalette, QPixmap, QTextDocument
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from twinreview.core.approval.policy import WITHDRAW, Decision, State
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.likeness import AMBIGUOUS, OTHER, OWN, Likeness, sentence, strength
-from twinreview.core.policy import WITHDRAW, Decision, State
+from twinreview.core.likeness.model import AMBIGUOUS, OTHER, OWN, Likeness, sentence, strength
 from twinreview.core.reasons import REASON_CODES, UNKNOWN_REASON, reasons_text
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.faces import likeness_of

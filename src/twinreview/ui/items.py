@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from twinreview.core.approval.policy import State
 from twinreview.core.findings import Finding, Severity, worst
-from twinreview.core.likeness import Likeness
-from twinreview.core.policy import State
+from twinreview.core.likeness.model import Likeness
 from twinreview.core.workspace import AssetRef
-from twinreview.services.scan import AssetResult
+from twinreview.services.scan.service import AssetResult
 from twinreview.ui.backend import AssetStatus
 
 

@@ -24,7 +24,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from twinreview.core.keyline import KeyLineError, parse_key_line
+from twinreview.core.roster.keyline import KeyLineError, parse_key_line
 from twinreview.ui.resources import icon
 from twinreview.ui.roster_view import ResetInfo, date_words
 from twinreview.ui.session import ReviewSession

@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from twinreview.core.approval import models_whose_word_is_needed
+from twinreview.core.approval.policy import State
+from twinreview.core.approval.rule import models_whose_word_is_needed
 from twinreview.core.findings import (
     ALSO_LOOKS_LIKE_MODEL,
     BAD_SIDECAR,
@@ -31,8 +32,7 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
-from twinreview.core.likeness import AMBIGUOUS, OTHER, UNKNOWN, Likeness
-from twinreview.core.policy import State
+from twinreview.core.likeness.model import AMBIGUOUS, OTHER, UNKNOWN, Likeness
 from twinreview.core.reasons import REASON_WORDS
 
 #: Another model, as simple mode calls her (never by name).
@@ -201,7 +201,7 @@ def finding_sentences(
 def likeness_sentence(lk: Likeness, names: Mapping[str, str], *, you: bool = True) -> str:
     """What the face check says, for the model (``you``) or about her (``you=False``).
 
-    The words of :func:`twinreview.core.likeness.sentence` are the reviewer's (likeness,
+    The words of :func:`twinreview.core.likeness.model.sentence` are the reviewer's (likeness,
     reference photos, distances); these are the model's: who the image looks like, and when the
     check could not tell, why, without figures or file paths, and another model never by name.
     Empty when the image is filed under a person the workspace does not know (that finding says

@@ -1,8 +1,8 @@
 """The "Publish cleared…" dialog: where to, which certificate, the options, progress, the result.
 
-The publishing itself (``services.publish``) runs as a long job on the bridge, off the GUI thread;
-the worker returns plain data (the result and each written file's disclosure and sign-off, read
-back from the files), and the dialog turns it into widgets on the GUI thread. Progress comes
+The publishing itself (``services.publish.publisher``) runs as a long job on the bridge, off the GUI
+thread; the worker returns plain data (the result and each written file's disclosure and sign-off,
+read back from the files), and the dialog turns it into widgets on the GUI thread. Progress comes
 through the bridge's coalescing progress sink. Closing the dialog while it runs asks the worker
 to stop between files; nothing is kept then (the service writes into a staging folder).
 """
@@ -37,14 +37,14 @@ from PySide6.QtWidgets import (
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.disclosure.c2pa_reader import make_context
 from twinreview.core.workspace import Workspace
-from twinreview.services.c2pa_signer import C2paKeyStore, load_credentials
 from twinreview.services.compose import make_executor
 from twinreview.services.demo_brand import CHAIN_FILE, KEY_FILE
 from twinreview.services.disclosure import DisclosureService
 from twinreview.services.keys import IdentityStore, KeyService, KeyStore
-from twinreview.services.publish import PublishOptions, PublishResult, publish_workspace
-from twinreview.services.publish_check import read_signoff
-from twinreview.services.published import PublishRegister
+from twinreview.services.publish.check import read_signoff
+from twinreview.services.publish.publisher import PublishOptions, PublishResult, publish_workspace
+from twinreview.services.publish.register import PublishRegister
+from twinreview.services.publish.signer import C2paKeyStore, load_credentials
 from twinreview.services.trust import Verifier
 from twinreview.ui.app_errors import error_text
 from twinreview.ui.bridge import Bridge, Task

@@ -1,6 +1,6 @@
 """Where published images stand: the Published view, and simple mode's "where your images went".
 
-Both show ``services.published.published_report`` (read off the GUI thread by the session's
+Both show ``services.publish.register.published_report`` (read off the GUI thread by the session's
 backend): every file the signed logs say went out, out of consent first, with the reasons in
 plain words. :class:`PublishedDialog` is the table for the brand and the agent;
 :class:`WhereWentDialog` is the model's own list in simple mode: only her images, large text,

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
 )
 
-from twinreview.core.approval import models_whose_word_is_needed
+from twinreview.core.approval.policy import State
+from twinreview.core.approval.rule import models_whose_word_is_needed
 from twinreview.core.findings import Severity
-from twinreview.core.policy import State
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon

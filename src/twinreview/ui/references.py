@@ -20,9 +20,9 @@ from twinreview.core.findings import (
     POSSIBLE_COPY_OF_REFERENCE,
     RESUBMITTED_REJECTED,
 )
-from twinreview.core.likeness import strength as likeness_strength
+from twinreview.core.likeness.model import strength as likeness_strength
 from twinreview.core.workspace import Workspace
-from twinreview.services.scan import ScanResult
+from twinreview.services.scan.service import ScanResult
 from twinreview.ui.items import AssetItem, likeness_of
 
 SIMILARITY_KINDS = (

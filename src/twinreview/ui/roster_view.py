@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twinreview.core.policytext import policy_sentences
-from twinreview.core.rosterrules import accept_refusal
+from twinreview.core.roster.rules import accept_refusal
 from twinreview.ui.app_errors import app_message
 
 #: Pin states (``services.trust.PinCheck.state``) plus ``error`` (the check itself failed).
@@ -81,7 +81,7 @@ class TrustInfo:
 
 @dataclass(frozen=True)
 class ConsentInfo:
-    """A model's own signed consent (``core.rosterlog.Consent`` as JSON)."""
+    """A model's own signed consent (``core.roster.log.Consent`` as JSON)."""
 
     model_id: str
     signed_by: str
@@ -134,7 +134,7 @@ class PersonRow:
 
 @dataclass(frozen=True)
 class ResetInfo:
-    """The owner gave a model a key she did not sign (``core.rostermodel.Reset`` as JSON)."""
+    """The owner gave a model a key she did not sign (``core.roster.model.Reset`` as JSON)."""
 
     principal: str
     name: str

@@ -45,8 +45,8 @@ class ScanProcessError(TwinreviewError, RuntimeError):
 def _child_main(conn: Connection, cancel: Any) -> None:
     """The child: build the scan service once, then run the scans the app asks for."""
     from twinreview.core.workspace import Workspace
-    from twinreview.services.cache import ResultCache
     from twinreview.services.compose import default_cache_path, make_executor, make_scan_service
+    from twinreview.services.scan.cache import ResultCache
 
     configure_logging()  # a process of its own: a failed scan's traceback is written here
     executor = make_executor()

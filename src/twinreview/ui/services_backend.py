@@ -15,15 +15,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.consent import UNREADABLE_USE
+from twinreview.core.approval.consent import UNREADABLE_USE
+from twinreview.core.approval.policy import declared_uses
 from twinreview.core.errors import TwinreviewError, one_line
-from twinreview.core.keyline import parse_key_line, principal_for
-from twinreview.core.policy import declared_uses
-from twinreview.core.roster import Person, Roster
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR
-from twinreview.core.rosterviews import policy_tables
-from twinreview.core.verify import NOTICES, SYNC_CONFLICT
+from twinreview.core.logs.verify import NOTICES, SYNC_CONFLICT
+from twinreview.core.roster.keyline import parse_key_line, principal_for
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR
+from twinreview.core.roster.people import Person, Roster
+from twinreview.core.roster.views import policy_tables
 from twinreview.core.workspace import (
     CONFIG_NAME,
     AssetRef,
@@ -32,7 +32,6 @@ from twinreview.core.workspace import (
     read_file_config,
     read_sidecar,
 )
-from twinreview.services import report_write
 from twinreview.services.compose import make_executor
 from twinreview.services.consent import ConsentForm, consent_refusal
 from twinreview.services.decisions import DecisionError, DecisionService
@@ -40,17 +39,18 @@ from twinreview.services.export import README as EXPORT_README
 from twinreview.services.export import ExportError, export_signed
 from twinreview.services.keys import Identity as KeyIdentity
 from twinreview.services.keys import KeysError, KeyService
-from twinreview.services.publish_check import (
+from twinreview.services.publish.check import (
     PublishedCheck,
     TrustAnchorError,
     check_published,
     read_trust_anchor,
 )
-from twinreview.services.published import published_report
-from twinreview.services.report import BAD_RELATIONS
-from twinreview.services.report_write import ReportFiles, check_outputs
+from twinreview.services.publish.register import published_report
+from twinreview.services.report import write as report_write
+from twinreview.services.report.content import BAD_RELATIONS
+from twinreview.services.report.write import ReportFiles, check_outputs
 from twinreview.services.roster_admin import RosterAdminError, RosterService
-from twinreview.services.scan import AssetResult, ScanResult, ScanService
+from twinreview.services.scan.service import AssetResult, ScanResult, ScanService
 from twinreview.services.status import compute_status, sha256_file
 from twinreview.services.trust import PinCheck, Verifier
 from twinreview.ui.backend import (

@@ -23,14 +23,14 @@ from typing import Any, Generic, TypeVar, overload
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from twinreview.core.approval import regrade
+from twinreview.core.approval.policy import APPROVE, REJECT, WITHDRAW
+from twinreview.core.approval.rule import regrade
 from twinreview.core.errors import one_line
-from twinreview.core.policy import APPROVE, REJECT, WITHDRAW
 from twinreview.core.workspace import AssetRef, Workspace
 from twinreview.services.diagnostics import is_expected, log_failure, log_path
-from twinreview.services.scan import AssetResult, ScanResult
-from twinreview.services.scan_clock import WORDS, ScanClock
-from twinreview.services.scan_model import ScanProgress
+from twinreview.services.scan.clock import WORDS, ScanClock
+from twinreview.services.scan.model import ScanProgress
+from twinreview.services.scan.service import AssetResult, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSnapshot
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.items import AssetItem
@@ -310,7 +310,7 @@ class ReviewSession(QObject):
         """The owner signed another policy: judge and scan by it from now on.
 
         The workspace's settings are read again; the findings on screen are graded by the new
-        policy at once (the one approval rule, ``core.approval``), and a rescan follows (the
+        policy at once (the one approval rule, ``core.approval.rule``), and a rescan follows (the
         thresholds may find other things).
         """
         ws = self.workspace

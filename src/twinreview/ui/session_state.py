@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from twinreview.core.approval import check_approval
+from twinreview.core.approval.policy import State
+from twinreview.core.approval.rule import check_approval
 from twinreview.core.disclosure.policy import DEFAULT_APPROVABLE
-from twinreview.core.policy import State
 from twinreview.core.workspace import AssetRef, Workspace
-from twinreview.services.scan import AssetResult, ScanResult
-from twinreview.services.scan_clock import ScanClock
+from twinreview.services.scan.clock import ScanClock
+from twinreview.services.scan.service import AssetResult, ScanResult
 from twinreview.ui.backend import AssetStatus, Identity
 from twinreview.ui.items import AssetItem, disclosure_verdict
 from twinreview.ui.roster_view import RosterView, TrustInfo
@@ -160,8 +160,9 @@ class SessionState:
         if not item.ref.path.exists():
             return gone_sentence(item)
         verdict = disclosure_verdict(item)
-        # The one approval rule (core.approval) under the policy this window holds; the verdicts
-        # the signed roster allows now are checked as well, in case its policy is newer still.
+        # The one approval rule (core.approval.rule) under the policy this window holds; the
+        # verdicts the signed roster allows now are checked as well, in case its policy is newer
+        # still.
         ws = self.workspace
         refused = (
             check_approval(item.findings, ws.settings, verdict=verdict).refused

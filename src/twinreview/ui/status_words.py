@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from twinreview.core.approval.policy import APPROVE, DISCLOSURE_KINDS, State
 from twinreview.core.findings import Severity, kind_words
-from twinreview.core.policy import APPROVE, DISCLOSURE_KINDS, State
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import Identity
 from twinreview.ui.items import AssetItem, disclosure_verdict

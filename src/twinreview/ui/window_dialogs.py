@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from twinreview.core.policy import State
+from twinreview.core.approval.policy import State
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.dialogs import IdentityDialog, ShortcutSheet
 from twinreview.ui.roster import ConsentDialog, JoinDialog, RosterDialog, TrustDialog

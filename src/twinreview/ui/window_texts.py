@@ -13,7 +13,7 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from twinreview.core.policy import State
+from twinreview.core.approval.policy import State
 from twinreview.core.workspace import Workspace
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import Identity

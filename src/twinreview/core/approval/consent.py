@@ -1,13 +1,14 @@
 """What a model's consent allows: its terms, its expiry, the uses and content an asset may have.
 
 A model's consent is her own: a ``consent`` entry she signs into the signed roster
-(``core.rosterlog``; ``twinreview consent``) sets who must approve, her veto, the expiry and the
+(``core.roster.log``; ``twinreview consent``) sets who must approve, her veto, the expiry and the
 allowed uses, and (:func:`parse_terms`) the purpose in her words, her pay-terms reference, the
 content she excludes, and whether "no end date" was her explicit choice;
-:func:`twinreview.core.policy.policy_from_consent` turns it into a
-:class:`~twinreview.core.policy.ModelPolicy`. An asset's declared use and content categories come
-from its JSON sidecar (:func:`twinreview.core.policy.declared_uses`, ``declared_categories``):
-every declared use must be allowed, and no category may be one she excluded.
+:func:`twinreview.core.approval.policy.policy_from_consent` turns it into a
+:class:`~twinreview.core.approval.policy.ModelPolicy`. An asset's declared use and content
+categories come from its JSON sidecar (:func:`twinreview.core.approval.policy.declared_uses`,
+``declared_categories``): every declared use must be allowed, and no category may be one she
+excluded.
 
 Consent entry fields besides ``model``, ``uses``, ``expires``, ``require``, ``veto`` and
 ``withdrawn``::
@@ -30,10 +31,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from twinreview.core.errors import as_utc, iso_utc
-from twinreview.core.rostermodel import RosterLogError
+from twinreview.core.roster.model import RosterLogError
 
 if TYPE_CHECKING:
-    from twinreview.core.policy import ModelPolicy
+    from twinreview.core.approval.policy import ModelPolicy
 
 # Problem kinds of :func:`consent_problems`.
 CONSENT_EXPIRED = "consent_expired"

@@ -1,10 +1,10 @@
 """The consent policy of a model and the pure evaluation of an asset's status under it.
 
 A model's consent is her own: a ``consent`` entry she signs into the signed roster
-(``core.rosterlog``; ``twinreview consent``) sets who must approve, her veto, the expiry and the
+(``core.roster.log``; ``twinreview consent``) sets who must approve, her veto, the expiry and the
 allowed uses. :func:`policy_from_consent` turns it into a :class:`ModelPolicy`. Plain files
 (``model.toml``) carry display data only. What consent allows (expiry, uses) is checked by
-:mod:`twinreview.core.consent`.
+:mod:`twinreview.core.approval.consent`.
 
 An asset's declared use comes from its JSON sidecar, fields ``intended_use`` and ``use``: each one
 string or a list of strings. Every use either field declares must be allowed; a field in any other
@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twinreview.core.consent import (
+from twinreview.core.approval.consent import (
     CONSENT_EXPIRED,
     CONTENT_EXCLUDED,
     SIDECAR_TERMS_UNREADABLE,
@@ -61,7 +61,7 @@ from twinreview.core.findings import (
     Severity,
 )
 from twinreview.core.reasons import REASON_CODES, reasons_text
-from twinreview.core.rostermodel import Consent
+from twinreview.core.roster.model import Consent
 
 ROLES: tuple[str, ...] = ("model", "agent", "brand")
 DEFAULT_REQUIRED_ROLES: tuple[str, ...] = ("model", "agent")
@@ -490,9 +490,9 @@ def evaluate(
             approved).
         categories: The content categories its sidecar lists (see :func:`declared_categories`).
         judge: Says why an approval does not count under the policy in force (None: it counts);
-            ``services.status`` passes the one approval rule (``core.approval``).
+            ``services.status`` passes the one approval rule (``core.approval.rule``).
         also: Other models the image may show (model id -> display name; see
-            ``core.approval.models_whose_word_is_needed``): each one's own model approval is
+            ``core.approval.rule.models_whose_word_is_needed``): each one's own model approval is
             needed too, and her reject is a veto. Their decisions carry their own model id;
             any other decision signed for another model than the asset's does not count.
 

@@ -1,7 +1,7 @@
 """Face embedding maths for the likeness check: distances, and which reference face to use.
 
-Pure numpy; the faces are :class:`twinreview.core.likeness.Face` objects, whose ``box`` and
-``embedding`` are all this module reads. :class:`twinreview.core.likeness.Gallery` packs the
+Pure numpy; the faces are :class:`twinreview.core.likeness.model.Face` objects, whose ``box`` and
+``embedding`` are all this module reads. :class:`twinreview.core.likeness.model.Gallery` packs the
 chosen faces and decides the verdicts.
 """
 
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from twinreview.core.likeness import Box, Face, ReferenceFaces
+    from twinreview.core.likeness.model import Box, Face, ReferenceFaces
 
 FloatMatrix = np.ndarray[Any, np.dtype[np.float64]]
 

@@ -1,6 +1,6 @@
 """Likeness: whose face is in the picture, decided from face embeddings (pure logic, numpy only).
 
-The faces themselves come from :mod:`twinreview.services.faces` (dlib): each face is a box, in
+The faces themselves come from :mod:`twinreview.services.scan.faces` (dlib): each face is a box, in
 fractions of the (EXIF-oriented) image, and a 128-number embedding in which photos of one person
 lie close together. This module only compares embeddings (Euclidean distances, vectorised with
 numpy), decides per face whether it is the asset's own model, another model of the workspace or
@@ -29,8 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from twinreview.core import facematch, likenesstext
-from twinreview.core.facematch import parse_box
 from twinreview.core.findings import (
     ALSO_LOOKS_LIKE_MODEL,
     LIKENESS_UNCONFIRMED,
@@ -40,6 +38,9 @@ from twinreview.core.findings import (
     Finding,
     Severity,
 )
+from twinreview.core.likeness import match as facematch
+from twinreview.core.likeness import text as likenesstext
+from twinreview.core.likeness.match import parse_box
 
 EMBEDDING_DIM = 128
 

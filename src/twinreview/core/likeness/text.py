@@ -1,6 +1,6 @@
 """The words and evidence of the likeness findings of one asset.
 
-:func:`twinreview.core.likeness.findings` sorts an asset's faces by verdict and applies the
+:func:`twinreview.core.likeness.model.findings` sorts an asset's faces by verdict and applies the
 workspace's severities; the functions here word each finding and gather its evidence (all
 JSON-serialisable) from those faces.
 """
@@ -21,7 +21,7 @@ from twinreview.core.findings import (
 )
 
 if TYPE_CHECKING:
-    from twinreview.core.likeness import FaceMatch, Likeness
+    from twinreview.core.likeness.model import FaceMatch, Likeness
 
 Text = tuple[str, str, dict[str, Any]]
 """(finding kind, message, evidence)."""
@@ -269,7 +269,7 @@ def describe(
     strangers: Sequence[FaceMatch],
     ambiguous: Sequence[FaceMatch],
 ) -> str:
-    """The sentence of :func:`twinreview.core.likeness.sentence`.
+    """The sentence of :func:`twinreview.core.likeness.model.sentence`.
 
     Args:
         lk: The asset's likeness.

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from twinreview.core.verifymodel import (
+from twinreview.core.logs.model import (
     GOOD,
     VerifiedEntry,
 )

@@ -6,12 +6,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from twinreview.core.declog import (
+from twinreview.core.logs.log import (
     LOGS_DIR,
 )
-from twinreview.core.rosterlog import SignedRoster, iter_heads
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG_ID
-from twinreview.core.verifymodel import (
+from twinreview.core.logs.model import (
     ACCEPTED_GAP,
     FORGED,
     FORK,
@@ -21,6 +19,8 @@ from twinreview.core.verifymodel import (
     Problem,
     VerifiedEntry,
 )
+from twinreview.core.roster.log import SignedRoster, iter_heads
+from twinreview.core.roster.model import ROSTER_DIR, ROSTER_LOG_ID
 
 
 def named_by(
@@ -118,7 +118,7 @@ def check_heads(
 
     ``cached`` maps a file to (number of its entries that came from a verified-prefix record,
     the heads those entries named): only the entries after them are read again. ``own`` holds
-    the heads of what this device signed itself (its copies, ``core.signedcopy``): a log that
+    the heads of what this device signed itself (its copies, ``core.logs.signedcopy``): a log that
     holds less is reported with the way to put it back.
 
     Returns:

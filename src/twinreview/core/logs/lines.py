@@ -1,6 +1,6 @@
 """Reading append-only line files at the byte level: capped streaming, the last lines.
 
-:mod:`twinreview.core.declog` gives the lines their meaning (signed entries) and writes them;
+:mod:`twinreview.core.logs.log` gives the lines their meaning (signed entries) and writes them;
 this module only finds lines: every line of a file without holding an oversized one
 (:class:`CappedLines`), and, looking backwards from the end, the last line, the line before an
 offset and a torn tail (bytes after the last newline).

@@ -8,9 +8,9 @@ Public API:
     Entry: one written entry (seq, kind, payload dict, payload bytes, sig, line bytes, line_hash).
     build_entry(key, principal, role, *, seq, prev, ts, kind, fields) -> Entry: sign without
         writing (for building large test/benchmark logs).
-    EntryKeeper: this device's own copy of what it signs (``core.signedcopy``), optional.
+    EntryKeeper: this device's own copy of what it signs (``core.logs.signedcopy``), optional.
     read_log(path) -> LogContent: the raw lines (each a ``RawLine``, decoded or with an error)
-        and the torn tail bytes, without verifying anything (see ``twinreview.core.verify``).
+        and the torn tail bytes, without verifying anything (see ``twinreview.core.logs.verify``).
     log_filename(principal, key) -> str; LOG_SUFFIX; KINDS; HEADER_FIELDS; LogError; LogLockedError.
 
 Format (one line per entry, UTF-8, ``\n``-terminated)::
@@ -33,7 +33,7 @@ so ``base64 -d`` of the payload piped into ``ssh-keygen -Y verify`` works. Paylo
 followed by the kind's own fields (``append(kind, fields)``): genesis carries ``key`` (the OpenSSH
 public key) and ``name``; recovery carries ``torn_file``, ``torn_bytes``, ``torn_sha256``; the
 decision fields are defined by ``twinreview.services.decisions``, the ``published`` fields (a file
-that went out) by ``twinreview.core.published``.
+that went out) by ``twinreview.core.publish.register``.
 
 File name: ``<principal>--<fp16>.dlog`` where fp16 is the first 16 characters of the fingerprint
 in base64url (``SshPublicKey.fp16``) and the principal has characters outside ``A-Za-z0-9._@+-``
@@ -65,9 +65,9 @@ from typing import Any, Protocol
 
 import filelock
 
-from twinreview.core import logfile
 from twinreview.core.errors import TwinreviewError, file_stamp
-from twinreview.core.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigError, verify
+from twinreview.core.logs import lines as logfile
+from twinreview.core.logs.sshsig import NS_ENTRY, SigningKey, SshPublicKey, SshsigError, verify
 
 LOG_SUFFIX = ".dlog"
 LOGS_DIR = "logs"
@@ -97,7 +97,7 @@ class CopyNotKept(LogError):
 
 
 class EntryKeeper(Protocol):
-    """This device's own copy of what it signs (``core.signedcopy.SignedCopy``)."""
+    """This device's own copy of what it signs (``core.logs.signedcopy.SignedCopy``)."""
 
     def check(self, file: Path) -> str | None:
         """Why appending to ``file`` would fork what this device signed (None: it would not)."""
@@ -386,7 +386,7 @@ class LogWriter:
             context: Returns fields added to every entry this writer signs (genesis and
                 recovery included): the workspace id, the roster head and the heads of the other
                 logs this device has seen (DESIGN 3.1). Called once per entry, under the lock.
-            copy: This device's own copy of the log (``core.signedcopy``): an append that would
+            copy: This device's own copy of the log (``core.logs.signedcopy``): an append that would
                 fork it (the workspace file is shorter or different) is refused, and every
                 entry written is kept in it too.
         """

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from twinreview.core.declog import (
+from twinreview.core.logs.log import (
     line_hash,
 )
-from twinreview.core.sshsig import SshPublicKey
+from twinreview.core.logs.sshsig import SshPublicKey
 
 GOOD = "good"
 MALFORMED = "malformed"

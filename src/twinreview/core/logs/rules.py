@@ -11,15 +11,12 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from twinreview.core.declog import (
+from twinreview.core.logs.log import (
     KINDS,
     RawLine,
     line_hash,
 )
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import RosterState
-from twinreview.core.sshsig import NS_ENTRY, SshPublicKey, SshsigError, SshSignature, verify
-from twinreview.core.verifymodel import (
+from twinreview.core.logs.model import (
     BAD_SIGNATURE,
     BROKEN_CHAIN,
     FORGED,
@@ -34,6 +31,9 @@ from twinreview.core.verifymodel import (
     Problem,
     VerifiedEntry,
 )
+from twinreview.core.logs.sshsig import NS_ENTRY, SshPublicKey, SshsigError, SshSignature, verify
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import RosterState
 
 
 def header_error(payload: Mapping[str, Any]) -> str | None:

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import filelock
 
-from twinreview.core import logfile
-from twinreview.core.declog import LOG_SUFFIX, MAX_LINE_BYTES, line_hash, parse_line, write_all
 from twinreview.core.errors import TwinreviewError, file_stamp
 from twinreview.core.files import open_regular
+from twinreview.core.logs import lines as logfile
+from twinreview.core.logs.log import LOG_SUFFIX, MAX_LINE_BYTES, line_hash, parse_line, write_all
 
 _CHUNK = 1 << 20
 

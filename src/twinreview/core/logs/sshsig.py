@@ -12,7 +12,7 @@ Public API:
     SshSignature: a parsed signature blob; ``parse(armored)``, ``armored()``.
     sign(key, data, namespace) -> str: armored signature.
     verify(armored, data, namespace) -> SshPublicKey: the signer's key, or raises SshsigError.
-        The caller decides whether that key is allowed (see ``twinreview.core.roster``).
+        The caller decides whether that key is allowed (see ``twinreview.core.roster.people``).
 
 Why hand-written: ``cryptography`` has Ed25519 and OpenSSH key (de)serialisation but no SSHSIG
 container; the container is a few length-prefixed strings, so it is implemented here and checked

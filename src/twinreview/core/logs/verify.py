@@ -49,18 +49,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from twinreview.core.declog import (
-    LOG_SUFFIX,
-    LOGS_DIR,
-    StreamedLog,
-    log_filename_of,
-    parse_line,
-    stream_log,
-)
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR
-from twinreview.core.rosterviews import view_problems
-from twinreview.core.verifycache import (
+from twinreview.core.logs.cache import (
     VerifiedPrefix,
     entry_asset,
     entry_from_row,
@@ -68,8 +57,16 @@ from twinreview.core.verifycache import (
     prefix_of,
     stat_key,
 )
-from twinreview.core.verifyheads import check_heads
-from twinreview.core.verifymodel import (  # re-exported: the verification API
+from twinreview.core.logs.heads import check_heads
+from twinreview.core.logs.log import (
+    LOG_SUFFIX,
+    LOGS_DIR,
+    StreamedLog,
+    log_filename_of,
+    parse_line,
+    stream_log,
+)
+from twinreview.core.logs.model import (  # re-exported: the verification API
     ACCEPTED_GAP,
     BAD_SIGNATURE,
     BROKEN_CHAIN,
@@ -99,7 +96,7 @@ from twinreview.core.verifymodel import (  # re-exported: the verification API
     Problem,
     VerifiedEntry,
 )
-from twinreview.core.verifyrules import (
+from twinreview.core.logs.rules import (
     RosterJudge,
     check_chain,
     check_forks,
@@ -108,6 +105,9 @@ from twinreview.core.verifyrules import (
     file_log_of,
     parse_ts,
 )
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR
+from twinreview.core.roster.views import view_problems
 
 __all__ = [
     "ACCEPTED_GAP",
@@ -278,7 +278,7 @@ def is_log_name(name: str) -> bool:
 # 2026-12-07).dlog", Syncthing's "x.sync-conflict-20261207-101500-DEVICE.dlog", Google Drive's
 # "x (1).dlog", OneDrive's "x-LAPTOP.dlog"...) differ from tool to tool and version to version.
 # What they share: the copy does not sit where the log's own writer puts it. Every log file has
-# exactly one such place, logs/<principal>--<fp16>.dlog (core.declog.log_filename); a file of
+# exactly one such place, logs/<principal>--<fp16>.dlog (core.logs.log.log_filename); a file of
 # that log anywhere else, under any other name, in a subfolder or in another case, is a copy.
 def canonical_log_file(principal: str, log: str) -> str:
     """Where the writer of ``log`` (a key fingerprint) signing as ``principal`` keeps it."""
@@ -363,7 +363,7 @@ def verify_workspace(
             ``{}`` for none yet. Only then does the report carry records for the next run
             (``prefixes``): without a cache to keep them in, nothing is spent on them.
         own: The heads of what this device signed itself, per log (and ``"roster"``), from its
-            own copies (``core.signedcopy``): a log that holds less now was cut back.
+            own copies (``core.logs.signedcopy``): a log that holds less now was cut back.
 
     Returns:
         The report; never raises for bad log contents (those are problems in the report).

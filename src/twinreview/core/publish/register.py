@@ -1,10 +1,10 @@
 """The register of what was published, and whether each published file is still in consent.
 
 Each file ``twinreview publish`` writes adds a signed ``published`` entry to the publisher's own
-log (``services.published``). Its fields::
+log (``services.publish.register``). Its fields::
 
     asset          workspace-relative path of the reviewed file
-    sha256         sha256 of its bytes; image_digest: of its image data (core.imagedigest)
+    sha256         sha256 of its bytes; image_digest: of its image data (core.publish.imagedigest)
     model          the model id; person: her display name then
     output         the published file's name, relative to the output folder
     output_sha256  sha256 of the published file
@@ -34,12 +34,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from twinreview.core.consent import norm_use, parse_expiry
+from twinreview.core.approval.consent import norm_use, parse_expiry
+from twinreview.core.approval.policy import APPROVE, WITHDRAW, Decision, latest_of
 from twinreview.core.errors import as_utc, iso_utc
-from twinreview.core.policy import APPROVE, WITHDRAW, Decision, latest_of
 from twinreview.core.reasons import reasons_text
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import Consent
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import Consent
 from twinreview.core.workspace import asset_model_id
 
 KIND = "published"

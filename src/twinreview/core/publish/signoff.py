@@ -2,9 +2,9 @@
 
 A published image carries, inside its signed C2PA manifest, the record of the review that
 cleared it: the workspace, the sha256 of the bytes that were reviewed and the digest of their
-image data (``core.imagedigest``, which the published copy keeps unless a label was stamped),
-the label's box when one was, the model's consent it went out under (her consent entry's hash,
-uses, purpose, end date), and for each decision that cleared them the principal, role, key
+image data (``core.publish.imagedigest``, which the published copy keeps unless a label was
+stamped), the label's box when one was, the model's consent it went out under (her consent entry's
+hash, uses, purpose, end date), and for each decision that cleared them the principal, role, key
 fingerprint, the log entry's seq, hash and time, and the roster head it was signed under.
 ``twinreview check-published`` looks each entry up in an export of the signed logs; the assertion
 itself proves nothing without them.

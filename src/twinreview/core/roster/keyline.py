@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.roster import parse_allowed_signers
-from twinreview.core.sshsig import KEY_TYPE, SshPublicKey, SshsigError
+from twinreview.core.logs.sshsig import KEY_TYPE, SshPublicKey, SshsigError
+from twinreview.core.roster.people import parse_allowed_signers
 
 _EXPECTED = (
     "expected a reviewer's key line: their e-mail address, then ssh-ed25519 and the key "

@@ -82,12 +82,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.declog import (
+from twinreview.core.logs.log import (
     line_hash,
     parse_line,
     read_log,
 )
-from twinreview.core.rostermodel import (
+from twinreview.core.logs.sshsig import SshPublicKey
+from twinreview.core.roster.model import (
     ROSTER_LOG,
     Removal,
     Revocation,
@@ -96,12 +97,11 @@ from twinreview.core.rostermodel import (
     RosterProblem,
     RosterState,
 )
-from twinreview.core.rosterrules import (
+from twinreview.core.roster.rules import (
     apply_entry,
     apply_genesis,
     check_signature,
 )
-from twinreview.core.sshsig import SshPublicKey
 
 
 @dataclass

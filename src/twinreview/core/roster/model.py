@@ -1,6 +1,6 @@
 """The signed roster's vocabulary: its entry kinds and the roster state they build.
 
-See :mod:`twinreview.core.rosterlog` for the log format and the rules; this module only holds the
+See :mod:`twinreview.core.roster.log` for the log format and the rules; this module only holds the
 data: who is on the roster (:class:`RosterPerson`), each model's :class:`Consent`, the signed
 workspace policy, revocations and removals with their effective points, and the
 :class:`RosterState` after each entry.
@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.roster import (
+from twinreview.core.logs.sshsig import SshPublicKey
+from twinreview.core.roster.people import (
     Person,
 )
-from twinreview.core.sshsig import SshPublicKey
 
 ROSTER_DIR = "roster"
 ROSTER_LOG = "roster.dlog"
@@ -73,7 +73,7 @@ class RosterPerson:
     keys: Mapping[str, SshPublicKey] = field(default_factory=dict)
 
     def as_person(self) -> Person:
-        """The plain :class:`~twinreview.core.roster.Person` view."""
+        """The plain :class:`~twinreview.core.roster.people.Person` view."""
         return Person(self.principal, self.display_name, self.role, self.models)
 
 

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twinreview.core.errors import TwinreviewError
-from twinreview.core.sshsig import SshPublicKey, SshsigError, WireReader
+from twinreview.core.logs.sshsig import SshPublicKey, SshsigError, WireReader
 
 ROLES: tuple[str, ...] = ("model", "agent", "brand")
 NAMESPACES_OPTION = "twinreview-*"

@@ -1,8 +1,8 @@
 """Who may sign which roster change: the replay rules of the signed roster.
 
 :func:`apply_genesis` makes the first state; :func:`apply_entry` applies one signed entry to a
-state or raises :class:`~twinreview.core.rostermodel.RosterLogError` naming why the signer may
-not make that change (see :mod:`twinreview.core.rosterlog` for the rules in words).
+state or raises :class:`~twinreview.core.roster.model.RosterLogError` naming why the signer may
+not make that change (see :mod:`twinreview.core.roster.log` for the rules in words).
 :func:`accept_refusal` says who may accept a gap in a log, for the replay and for the app.
 """
 
@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from twinreview.core.consent import parse_terms
-from twinreview.core.declog import (
+from twinreview.core.approval.consent import parse_terms
+from twinreview.core.logs.log import (
     FORMAT_VERSION,
 )
-from twinreview.core.roster import (
-    ROLES,
-)
-from twinreview.core.rostermodel import (
+from twinreview.core.logs.sshsig import NS_ROSTER, SshPublicKey, SshsigError, SshSignature
+from twinreview.core.logs.sshsig import verify as sshsig_verify
+from twinreview.core.roster.model import (
     ADMIN_KINDS,
     KINDS,
     POLICY_TABLES,
@@ -34,8 +33,9 @@ from twinreview.core.rostermodel import (
     RosterPerson,
     RosterState,
 )
-from twinreview.core.sshsig import NS_ROSTER, SshPublicKey, SshsigError, SshSignature
-from twinreview.core.sshsig import verify as sshsig_verify
+from twinreview.core.roster.people import (
+    ROLES,
+)
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -529,7 +529,7 @@ def _consent(
     if "model" not in require:
         # Her consent is hers: approving her likeness always needs her own approval.
         raise RosterLogError("consent require must include the model herself")
-    # Purpose, pay terms, exclusions and an explicit "no end date": see core.consent.
+    # Purpose, pay terms, exclusions and an explicit "no end date": see core.approval.consent.
     terms = parse_terms(payload)
     return Consent(
         model_id,

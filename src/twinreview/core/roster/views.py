@@ -3,7 +3,7 @@
 ``allowed_signers`` (for stock ``ssh-keygen -Y verify``), ``people.toml`` and ``revoked`` are
 written from the log; a hand edit is ignored and reported (:func:`view_problems`).
 :func:`effective_config` takes the policy tables of ``twinreview.toml`` from the signed policy;
-:func:`plain_roster` is the current state as a plain :class:`~twinreview.core.roster.Roster`.
+:func:`plain_roster` is the current state as a plain :class:`~twinreview.core.roster.people.Roster`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from twinreview.core.roster import (
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import (
+    POLICY_TABLES,
+)
+from twinreview.core.roster.people import (
     ALLOWED_SIGNERS,
     PEOPLE,
     REVOKED,
@@ -23,10 +27,6 @@ from twinreview.core.roster import (
     format_allowed_signer,
     format_people,
     parse_allowed_signers,
-)
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import (
-    POLICY_TABLES,
 )
 
 # -- generated views ----------------------------------------------------------------------
@@ -118,7 +118,7 @@ def policy_tables(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def plain_roster(roster: SignedRoster) -> Roster:
-    """The signed roster's current state as a plain :class:`~twinreview.core.roster.Roster`.
+    """The signed roster's current state as a plain :class:`~twinreview.core.roster.people.Roster`.
 
     For code that checks OpenSSH-style signatures against allowed_signers lines (export
     signatures): the lines are generated from the signed log, never read from the view files.

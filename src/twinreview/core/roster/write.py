@@ -19,7 +19,8 @@ from typing import Any
 
 import filelock
 
-from twinreview.core.declog import (
+from twinreview.core.errors import file_stamp
+from twinreview.core.logs.log import (
     FORMAT_VERSION,
     CopyNotKept,
     EntryKeeper,
@@ -33,12 +34,16 @@ from twinreview.core.declog import (
     utc_now,
     write_all,
 )
-from twinreview.core.errors import file_stamp
-from twinreview.core.roster import (
-    Person,
+from twinreview.core.logs.sshsig import (
+    NS_ROSTER,
+    SigningKey,
+    SshPublicKey,
+    SshsigError,
+    SshSignature,
 )
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import (
+from twinreview.core.logs.sshsig import verify as sshsig_verify
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import (
     JOIN_KIND,
     KINDS,
     REQUEST_SUFFIX,
@@ -47,14 +52,15 @@ from twinreview.core.rostermodel import (
     ROSTER_LOG_ID,
     RosterLogError,
 )
-from twinreview.core.rosterrules import (
+from twinreview.core.roster.people import (
+    Person,
+)
+from twinreview.core.roster.rules import (
     apply_entry,
     models_field,
     role_field,
     text_field,
 )
-from twinreview.core.sshsig import NS_ROSTER, SigningKey, SshPublicKey, SshsigError, SshSignature
-from twinreview.core.sshsig import verify as sshsig_verify
 
 # -- writing -------------------------------------------------------------------------------
 
@@ -116,7 +122,7 @@ class RosterWriter:
     ) -> None:
         """Write as ``principal`` with ``key`` into ``roster_dir``.
 
-        ``copy`` is this device's own copy of the roster (``core.signedcopy``): a change is
+        ``copy`` is this device's own copy of the roster (``core.logs.signedcopy``): a change is
         refused while the roster holds less than this device signed into it, and every change
         is kept in it too. Set it after :meth:`genesis` (the workspace id names its folder).
         """
@@ -312,7 +318,7 @@ class JoinRequest:
         clock: Callable[[], datetime] | None = None,
     ) -> Path:
         """Write a signed join request; returns its path."""
-        from twinreview.core.declog import log_filename
+        from twinreview.core.logs.log import log_filename
 
         fields = {
             "name": person.display_name,

@@ -1,12 +1,12 @@
 """Candidates for copy detection from local features: an index of ORB descriptors.
 
-Whole-frame and region hashes (:mod:`twinreview.core.hashjoin`) find copies that keep most of the
-frame. A crop down to 40 % of the area, an outpainted copy (the photo extended on every side) or
+Whole-frame and region hashes (:mod:`twinreview.core.similarity.join`) find copies that keep most of
+the frame. A crop down to 40 % of the area, an outpainted copy (the photo extended on every side) or
 a copy mixing crop, rotation and a label moves every such hash as far as an unrelated photo. The
 photo's *local features* survive all of these: the same corners and edges, at another place and
 scale. This module finds, for every query image, the indexed images that share many of them; each
-pair it proposes is then verified geometrically (:func:`twinreview.core.geometry.verify`), which
-alone decides.
+pair it proposes is then verified geometrically
+(:func:`twinreview.core.similarity.geometry.verify`), which alone decides.
 
 The index is multi-index hashing on packed bits, vectorised with numpy (no per-pair Python loop):
 

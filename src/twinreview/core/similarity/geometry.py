@@ -22,9 +22,9 @@ handful of features. Two measurements decide a pair (:func:`verify`):
    inliers; agreement sees that the person differs. A copy agrees nearly everywhere (a corner
    label, a retouched face or heavy JPEG cost a few percent).
 
-API (what :mod:`twinreview.core.similarity` and the scan call)::
+API (what :mod:`twinreview.core.similarity.match` and the scan call)::
 
-    from twinreview.core import geometry
+    from twinreview.core.similarity import geometry
 
     grey = geometry.working_image(img)           # once per image: grey, longest side WORK_SIDE
     prep = geometry.Prepared(grey)               # ORB features etc., once per image
@@ -63,7 +63,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from twinreview.core import hashing
+from twinreview.core.similarity import hashing
 
 # The scan runs verification on its own worker threads (one per core): OpenCV's own thread pool
 # would only oversubscribe the cores. Process-wide, like OPENBLAS_NUM_THREADS in the CLI.
@@ -481,7 +481,8 @@ def support(src: F32Array, dst: F32Array) -> int:
     """How many point pairs (fractions) agree with one affine transform (RANSAC).
 
     A cheap check of the matches a candidate was proposed by (see
-    :func:`twinreview.core.similarity.crop_candidates`): a copy's agree, chance matches scatter.
+    :func:`twinreview.core.similarity.match.crop_candidates`): a copy's agree, chance matches
+    scatter.
     """
     if len(src) < 3:
         return 0

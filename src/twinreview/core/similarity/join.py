@@ -1,8 +1,8 @@
 """The hash stages of copy detection: a bucketed join of region hashes, then alignment.
 
-:mod:`twinreview.core.similarity` decides; this module finds which (query, reference) pairs
+:mod:`twinreview.core.similarity.match` decides; this module finds which (query, reference) pairs
 are worth deciding and at which alignment their hashes agree best (see
-:mod:`twinreview.core.hashing` for the probes and the grid)::
+:mod:`twinreview.core.similarity.hashing` for the probes and the grid)::
 
     al = hashjoin.align_candidates(queries, refs, band, self_join=False, executor=None)
     # al.q, al.r: the pairs; al.phash, al.dhash: distances at the best alignment;
@@ -37,8 +37,8 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from twinreview.core import hashing
-from twinreview.core.hashing import Fingerprint
+from twinreview.core.similarity import hashing
+from twinreview.core.similarity.hashing import Fingerprint
 
 
 class Band(Protocol):

@@ -2,7 +2,9 @@
 
 API (what the scan service calls)::
 
-    from twinreview.core import geometry, hashing, similarity
+    from twinreview.core.similarity import geometry
+    from twinreview.core.similarity import hashing
+    from twinreview.core.similarity import match as similarity
 
     fp = hashing.fingerprint(img)                 # every image, cheap; cache fp.to_json()
     th = ws.settings.similarity                   # parsed once, when the workspace opened
@@ -12,16 +14,16 @@ API (what the scan service calls)::
         v = geometry.verify(prepared[c.query], ...)   # clear-cut ones only when they match
         m = similarity.decide(c, v, th)           # Match or None
 
-Candidates come from the hash stages of :mod:`twinreview.core.hashjoin` (a bucketed join
+Candidates come from the hash stages of :mod:`twinreview.core.similarity.join` (a bucketed join
 of region hashes, then the best alignment of each pair), and, for crops, outpaintings and heavy
 mixes whose hashes move as far as an unrelated photo's, from the local features
 (:func:`crop_candidates`, :func:`self_crop_candidates`: an ORB descriptor index,
-:mod:`twinreview.core.featureindex`), verified against the reference's fine image. Hashes
+:mod:`twinreview.core.similarity.featureindex`), verified against the reference's fine image. Hashes
 alone do not decide a candidate: on portraits (centred heads on similar backdrops) they would
 raise false blocks. A candidate becomes a finding when geometric verification confirms it
-(:func:`decide`, :mod:`twinreview.core.geometry`), or when it is clear-cut (within ``clear_cut`` /
-``clear_cut_dhash`` bits: no two different photos of the face corpus come near), or, for a
-picture with too few keypoints to verify, by the hash rule of :meth:`Candidate.hash_match`.
+(:func:`decide`, :mod:`twinreview.core.similarity.geometry`), or when it is clear-cut (within
+``clear_cut`` / ``clear_cut_dhash`` bits: no two different photos of the face corpus come near), or,
+for a picture with too few keypoints to verify, by the hash rule of :meth:`Candidate.hash_match`.
 
 The hash rule alone is :func:`match`, for comparisons with images whose bytes may be gone
 (``resubmitted_rejected``)::
@@ -48,9 +50,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from twinreview.core import featureindex, geometry, hashing, hashjoin
-from twinreview.core.copyevidence import CopyEvidence
-from twinreview.core.hashing import Fingerprint
+from twinreview.core.similarity import featureindex, geometry, hashing
+from twinreview.core.similarity import join as hashjoin
+from twinreview.core.similarity.evidence import CopyEvidence
+from twinreview.core.similarity.hashing import Fingerprint
 
 IGNORED_KEYS = frozenset({"undecided", "detail_bits", "detail_segments"})
 """Keys of ``[similarity]`` that older policies set and nothing reads: accepted, ignored."""
@@ -156,7 +159,7 @@ class Match:
         ref: Index into the reference sequence.
         distance: The deciding Hamming distance in bits.
         mirrored: True when the query is a mirror image of the reference.
-        evidence: Why (:class:`~twinreview.core.copyevidence.CopyEvidence`).
+        evidence: Why (:class:`~twinreview.core.similarity.evidence.CopyEvidence`).
     """
 
     query: int
@@ -496,7 +499,7 @@ def crop_candidates(
     *,
     skip: Set[tuple[int, int]] = frozenset(),
 ) -> list[Candidate]:
-    """Pairs the local features find (:mod:`twinreview.core.featureindex`), to be verified.
+    """Pairs the local features find (:mod:`.featureindex`), to be verified.
 
     What whole-frame and region hashes miss: a crop down to 40 % of the area, an outpainted
     copy, a crop mixed with rotation and a label. A pair is proposed when many descriptors of

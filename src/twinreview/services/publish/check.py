@@ -12,23 +12,24 @@ reviewed, in the same workspace, and still stand: the principal's last word on t
 export (withdrawn, rejected later) must still be that approval.
 
 The pixels: every decision names the digest of the image data it approved
-(``core.imagedigest``); the published file's own digest must be that one. When the publisher
+(``core.publish.imagedigest``); the published file's own digest must be that one. When the publisher
 stamped a visible label the digest cannot match: the sign-off gives the label's box, and with
 the workspace the approved file is read and every pixel outside the box compared
-(``core.labelstamp.compare_outside``); without it the file does not pass: the pixels outside the
-label were not compared, so nothing shows they are the approved image. A decision signed
+(``core.publish.labelstamp.compare_outside``); without it the file does not pass: the pixels outside
+the label were not compared, so nothing shows they are the approved image. A decision signed
 before decisions carried a digest is checked through the workspace's file (its sha256 must be
 the approved one); without the workspace it fails. Each failure is one sentence. An ambiguous
-file (one that decoders may show as different pictures under one digest, ``core.imagedigest``)
-fails with that one line.
+file (one that decoders may show as different pictures under one digest,
+``core.publish.imagedigest``) fails with that one line.
 
 Named approvals are not enough: the asset must be cleared in the export under the one
-approval rule (``core.approval`` through ``core.policy.evaluate``, as ``status`` judges it): a
-reject the model signed stands, and every role her consent requires must have approved. A label
-box must be the one publishing stamps on an image of that size (``core.labelstamp.box_problem``).
-The ``c2pa.metadata`` assertion and the sign-off's consent are required; the XMP must be what the
-assertion binds, its person shown the sign-off's model (her id in this workspace, one of her
-names on the signed roster), its model release id the consent entry the sign-off names.
+approval rule (``core.approval.rule`` through ``core.approval.policy.evaluate``, as ``status``
+judges it): a reject the model signed stands, and every role her consent requires must have
+approved. A label box must be the one publishing stamps on an image of that size
+(``core.publish.labelstamp.box_problem``). The ``c2pa.metadata`` assertion and the sign-off's
+consent are required; the XMP must be what the assertion binds, its person shown the sign-off's
+model (her id in this workspace, one of her names on the signed roster), its model release id the
+consent entry the sign-off names.
 
 Who made the export: anyone can make a workspace of their own, a CA, an export and published
 files that all agree. Every answer names the export's workspace id and owner key, and whether
@@ -37,8 +38,8 @@ brand); an export whose owner is neither is still checked, and the answer says t
 known here. A given owner that is not the export's refuses the export.
 
 The model's consent now is judged from her latest consent entry in the export's signed roster,
-never from what the file carries, as ``twinreview published`` judges it (``core.published``): a
-file out of consent fails with the reason; a consent ending within 30 days gives its "take it
+never from what the file carries, as ``twinreview published`` judges it (``core.publish.register``):
+a file out of consent fails with the reason; a consent ending within 30 days gives its "take it
 down by" date.
 
 Public API:
@@ -64,6 +65,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from twinreview.core.approval.policy import (
+    APPROVE,
+    WITHDRAW,
+    Decision,
+    ModelPolicy,
+    State,
+    evaluate,
+    latest_of,
+    policy_from_consent,
+)
 from twinreview.core.disclosure import C2paState
 from twinreview.core.disclosure.c2pa_reader import make_context, read_c2pa
 from twinreview.core.disclosure.c2pa_writer import C2paSignError, read_store
@@ -75,8 +86,9 @@ from twinreview.core.disclosure.xmp import extract_packets
 from twinreview.core.disclosure.xmpfields import read_fields
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, read_regular, resolve_inside
-from twinreview.core.imagedigest import AmbiguousImageError, ambiguity, image_digest
-from twinreview.core.labelstamp import (
+from twinreview.core.logs.verify import VerifiedEntry, find_log_files, verify_logs
+from twinreview.core.publish.imagedigest import AmbiguousImageError, ambiguity, image_digest
+from twinreview.core.publish.labelstamp import (
     LabelStampError,
     box_problem,
     compare_inside,
@@ -85,23 +97,12 @@ from twinreview.core.labelstamp import (
     shown_size,
     stamp_label,
 )
-from twinreview.core.policy import (
-    APPROVE,
-    WITHDRAW,
-    Decision,
-    ModelPolicy,
-    State,
-    evaluate,
-    latest_of,
-    policy_from_consent,
-)
-from twinreview.core.published import Judgement, PublishedRecord, judge
+from twinreview.core.publish.register import Judgement, PublishedRecord, judge
+from twinreview.core.publish.signoff import LABEL, SignedDecision, Signoff, SignoffError
 from twinreview.core.reasons import reasons_text
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rosterviews import effective_config
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.views import effective_config
 from twinreview.core.settings import SettingsError, settings_from_config
-from twinreview.core.signoff import LABEL, SignedDecision, Signoff, SignoffError
-from twinreview.core.verify import VerifiedEntry, find_log_files, verify_logs
 from twinreview.core.workspace import SIGNED_POLICY_SOURCE, asset_model_id
 from twinreview.services.consent import CONSENT_REF_PREFIX
 from twinreview.services.export_check import (
@@ -112,8 +113,8 @@ from twinreview.services.export_check import (
     read_export_file,
     read_export_heads,
 )
-from twinreview.services.publish import METADATA, person_id
-from twinreview.services.published import published_records
+from twinreview.services.publish.publisher import METADATA, person_id
+from twinreview.services.publish.register import published_records
 from twinreview.services.status import (
     also_shown,
     approval_rule,
@@ -273,7 +274,7 @@ class _Export:
     decisions: Sequence[Decision]
     published: Sequence[PublishedRecord] = ()
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    #: The one approval rule (``core.approval``) under the export's signed policy.
+    #: The one approval rule (``core.approval.rule``) under the export's signed policy.
     approval_rule: Callable[[Decision], str | None] = lambda d: None
     #: Display names of everyone the exported roster ever named, by principal.
     names: Mapping[str, str] = field(default_factory=dict)
@@ -413,7 +414,7 @@ def _label_name(roster: SignedRoster) -> str | None:
 
 
 def _approval_rule(roster: SignedRoster) -> Callable[[Decision], str | None]:
-    """The one approval rule (``core.approval``) under the export's signed policy."""
+    """The one approval rule (``core.approval.rule``) under the export's signed policy."""
     try:
         settings = settings_from_config(effective_config({}, roster), source=SIGNED_POLICY_SOURCE)
     except SettingsError as exc:
@@ -821,8 +822,8 @@ def _clearance_problems(signoff: Signoff, export: _Export) -> list[str]:
 
     A sign-off may name real approvals and still leave out the one that decides: her standing
     reject, or a required role that never approved. The asset's decisions in the export are
-    evaluated as ``status`` evaluates them (``core.policy.evaluate`` with the approval rule of
-    the signed policy); her consent itself is judged apart (``_consent_now``).
+    evaluated as ``status`` evaluates them (``core.approval.policy.evaluate`` with the approval rule
+    of the signed policy); her consent itself is judged apart (``_consent_now``).
     """
     state = export.roster.current
     if state is None:

@@ -10,16 +10,16 @@ same format with:
 - a C2PA manifest signed with the brand's certificate: actions declaring the same digital source
   type (``c2pa.created``, or ``c2pa.opened`` of the reviewed file when that file had Content
   Credentials of its own, which are kept as its parent), the reviewed file as ingredient, the
-  ``org.twinreview.signoff`` assertion (``core.signoff``: the decisions, the digest of the image
-  data they approved, the label's box) and, with ``no_training``, the
+  ``org.twinreview.signoff`` assertion (``core.publish.signoff``: the decisions, the digest of the
+  image data they approved, the label's box) and, with ``no_training``, the
   ``c2pa.training-mining`` assertion saying notAllowed;
 - with ``label``, the workspace's visible AI label stamped in a corner first.
 
 Every copy is read back before it counts (disclosed, the manifest intact, the label found), and
 all of them are written into a staging folder next to ``outdir`` that is renamed into place at
 the end: a refusal or an error leaves nothing behind. Each file is recorded, just before that, as
-a signed ``published`` entry in the publisher's own log (``services.published``); nothing else
-in the workspace is written.
+a signed ``published`` entry in the publisher's own log (``services.publish.register``); nothing
+else in the workspace is written.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from typing import Any
 from PIL import Image
 
 from twinreview import __version__
+from twinreview.core.approval.policy import Decision, State, declared_categories, declared_uses
 from twinreview.core.disclosure import C2paState, DisclosureReport, Verdict, inspect_bytes
 from twinreview.core.disclosure.c2pa_writer import (
     C2paSignError,
@@ -48,11 +49,10 @@ from twinreview.core.disclosure.c2pa_writer import (
 from twinreview.core.disclosure.sniff import sniff
 from twinreview.core.errors import TwinreviewError, iso_utc, one_line
 from twinreview.core.files import open_regular, resolve_inside
-from twinreview.core.imagedigest import AmbiguousImageError, image_digest
-from twinreview.core.labelstamp import LabelStampError, load_label, stamp_label
-from twinreview.core.policy import Decision, State, declared_categories, declared_uses
-from twinreview.core.rostermodel import Consent, RosterState
-from twinreview.core.signoff import (
+from twinreview.core.logs.verify import VerifiedEntry, VerifyReport, verify_workspace
+from twinreview.core.publish.imagedigest import AmbiguousImageError, image_digest
+from twinreview.core.publish.labelstamp import LabelStampError, load_label, stamp_label
+from twinreview.core.publish.signoff import (
     LABEL,
     TRAINED,
     SignedConsent,
@@ -60,19 +60,19 @@ from twinreview.core.signoff import (
     Signoff,
     choose_source_type,
 )
-from twinreview.core.verify import VerifiedEntry, VerifyReport, verify_workspace
-from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
-from twinreview.core.xmpwrite import (
+from twinreview.core.publish.xmpwrite import (
     PublishedFields,
     XmpWriteError,
     main_packet,
     packet_with_fields,
     put_main_packet,
 )
-from twinreview.services.c2pa_signer import SignerCredentials
+from twinreview.core.roster.model import Consent, RosterState
+from twinreview.core.workspace import AssetRef, Workspace, read_sidecar
 from twinreview.services.consent import consent_reference
 from twinreview.services.disclosure import DisclosureService
-from twinreview.services.published import PublishRegister, RegisterError
+from twinreview.services.publish.register import PublishRegister, RegisterError
+from twinreview.services.publish.signer import SignerCredentials
 from twinreview.services.status import StatusReport, compute_status
 
 MAX_ASSET_BYTES = 512 * 1024 * 1024
@@ -122,7 +122,7 @@ class Published:
         source_type: The digital source type it declares.
         approvals: ``principal (role)`` of each decision in its sign-off.
         size: Bytes written.
-        record: The fields of its signed ``published`` entry (``core.published``).
+        record: The fields of its signed ``published`` entry (``core.publish.register``).
     """
 
     asset: str

@@ -1,13 +1,13 @@
 """The publisher's signed register of what went out, and what of it is out of consent now.
 
-:class:`PublishRegister` appends one signed ``published`` entry (``core.published``) per file to
-the publisher's own log in the workspace, under the same signing context as a decision (the
+:class:`PublishRegister` appends one signed ``published`` entry (``core.publish.register``) per file
+to the publisher's own log in the workspace, under the same signing context as a decision (the
 workspace id, the roster head, the heads of the other logs this device verified). Publishing
 calls :meth:`PublishRegister.ready` before it signs anything and :meth:`PublishRegister.record`
 before the files are moved into place.
 
 :func:`published_report` reads every verified ``published`` entry of the workspace's logs and
-judges each file at a given time (``core.published.judge``): ``twinreview published``, the
+judges each file at a given time (``core.publish.register.judge``): ``twinreview published``, the
 report's Published section and the app's Published view all show it.
 
 Public API:
@@ -26,17 +26,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from twinreview.core.declog import Entry, LogError, LogWriter
+from twinreview.core.approval.policy import parse_timestamp
 from twinreview.core.errors import TwinreviewError, iso_utc
-from twinreview.core.policy import parse_timestamp
-from twinreview.core.published import (
+from twinreview.core.logs.log import Entry, LogError, LogWriter
+from twinreview.core.logs.verify import NOTICES, VerifyReport, verify_workspace
+from twinreview.core.publish.register import (
     KIND,
     Judgement,
     PublishedRecord,
     PublishedState,
     judge,
 )
-from twinreview.core.verify import NOTICES, VerifyReport, verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionError, signing_context
 from twinreview.services.keys import KeysError, KeyService
@@ -82,7 +82,7 @@ class PublishRegister:
         return self._context(ws)[0]
 
     def record(self, ws: Workspace, items: Sequence[Mapping[str, Any]]) -> list[Entry]:
-        """Append one signed ``published`` entry per item (fields of ``core.published``).
+        """Append one signed ``published`` entry per item (fields of ``core.publish.register``).
 
         Raises:
             RegisterError: as :meth:`ready`, or the log cannot be written.

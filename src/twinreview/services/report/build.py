@@ -11,7 +11,7 @@ Public API:
         every log (seq and sha256 of the last line) and, for each export folder given, its
         whole-file signatures and its signed heads file, checked against the export's signed
         roster and compared with the workspace (``services.export_check``); and every file that
-        was published with its state under the model's consent (``services.published``).
+        was published with its state under the model's consent (``services.publish.register``).
         Nothing in the workspace is written.
     thumbnail_data_uri(path, size=THUMB_PX) -> str | None.
     THUMB_PX.
@@ -32,24 +32,24 @@ from pathlib import Path
 from typing import Any
 
 from twinreview import __version__
-from twinreview.core.errors import iso_utc
-from twinreview.core.files import read_regular
-from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
-from twinreview.core.likeness import sentence as likeness_sentence
-from twinreview.core.policy import (
+from twinreview.core.approval.policy import (
     Decision,
     Evaluation,
     ModelPolicy,
     State,
     decision_from_payload,
 )
+from twinreview.core.errors import iso_utc
+from twinreview.core.files import read_regular
+from twinreview.core.imageio import MAX_FILE_BYTES, ImageLoadError, load_image
+from twinreview.core.likeness.model import sentence as likeness_sentence
+from twinreview.core.logs.verify import TORN_TAIL, VerifiedEntry, VerifyReport
 from twinreview.core.reasons import reasons_text
-from twinreview.core.rosterlog import SignedRoster
-from twinreview.core.rostermodel import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
-from twinreview.core.verify import TORN_TAIL, VerifiedEntry, VerifyReport
+from twinreview.core.roster.log import SignedRoster
+from twinreview.core.roster.model import ROSTER_DIR, ROSTER_LOG, ROSTER_LOG_ID
 from twinreview.services.export_check import check_export_signatures
-from twinreview.services.published import published_report
-from twinreview.services.report import (
+from twinreview.services.publish.register import published_report
+from twinreview.services.report.content import (
     COUNTS,
     IGNORED,
     STALE,
@@ -61,7 +61,7 @@ from twinreview.services.report import (
     LogHead,
     SignOffReport,
 )
-from twinreview.services.scan import AssetResult, ScanResult
+from twinreview.services.scan.service import AssetResult, ScanResult
 from twinreview.services.status import AssetStatus, StatusReport, sha256_file
 from twinreview.services.trust import TrustStore
 

@@ -1,4 +1,4 @@
-"""The sign-off report's data: what ``services.report_build`` assembles and the renderers show.
+"""The sign-off report's data: what ``services.report.build`` assembles and the renderers show.
 
 A report is one workspace at one moment: per asset its findings, disclosure, every decision found
 in the logs (verified or not) and what each counts for under the consent policy, and its status;
@@ -14,8 +14,8 @@ Public API:
     CSV_FIELDS, write_csv(report, out): ``report --csv``, one row per asset, through the shared,
         formula-safe writer (``services.csvout``).
 
-Built by ``services.report_build.build_report``; rendered as HTML by
-``services.report_html.render_html`` (a Jinja2 template with autoescape).
+Built by ``services.report.build.build_report``; rendered as HTML by
+``services.report.html.render_html`` (a Jinja2 template with autoescape).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import IO, Any
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.errors import iso_utc
 from twinreview.core.findings import Finding, Severity
+from twinreview.core.logs.verify import GOOD
 from twinreview.core.reasons import reasons_text
-from twinreview.core.verify import GOOD
 from twinreview.services.csvout import write_rows
 from twinreview.services.export_check import ExportSignature
 

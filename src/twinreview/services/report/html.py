@@ -21,12 +21,12 @@ from typing import Any
 
 import jinja2
 
+from twinreview.core.approval.policy import parse_timestamp
 from twinreview.core.errors import iso_utc
-from twinreview.core.policy import parse_timestamp
+from twinreview.core.logs.verify import GOOD
 from twinreview.core.reasons import REASON_CODES, UNKNOWN_REASON
-from twinreview.core.verify import GOOD
-from twinreview.services import report as model
-from twinreview.services.report import AssetSection, SignOffReport
+from twinreview.services.report import content as model
+from twinreview.services.report.content import AssetSection, SignOffReport
 from twinreview.services.resources import resource
 
 TEMPLATE = "report.html.j2"

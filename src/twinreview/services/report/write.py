@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twinreview.core.workspace import AssetRef
-from twinreview.services.report import SignOffReport, write_csv
-from twinreview.services.report_build import build_report
-from twinreview.services.report_html import render_html
-from twinreview.services.scan import ScanResult
+from twinreview.services.report.build import build_report
+from twinreview.services.report.content import SignOffReport, write_csv
+from twinreview.services.report.html import render_html
+from twinreview.services.scan.service import ScanResult
 from twinreview.services.status import compute_status, sha256_file
 from twinreview.services.trust import Verifier
 

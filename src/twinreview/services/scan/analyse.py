@@ -1,13 +1,13 @@
 """Phase 1 of a scan: read every file once, hash, decode, fingerprint and inspect it.
 
 From one read of each reference photo and asset come its sha256, one reduced decode (see
-:mod:`twinreview.core.imageio`), every cheap hash (:func:`twinreview.core.hashing.fingerprint`)
-and, for an asset when an inspector is given, the disclosure report. Files whose ``stat`` (size,
-mtime, change time, inode and device) is unchanged since the last scan are not read at all: their
-sha256 comes from the cache's fast path and their results from the content-keyed cache. A
-same-size swap with the mtime put back changes the change time, so it is read (see
-:mod:`twinreview.services.cache`). The grey working image of a decoded file is kept for geometric
-verification, up to :data:`RETAIN_WORK_BYTES`.
+:mod:`twinreview.core.imageio`), every cheap hash
+(:func:`twinreview.core.similarity.hashing.fingerprint`) and, for an asset when an inspector is
+given, the disclosure report. Files whose ``stat`` (size, mtime, change time, inode and device) is
+unchanged since the last scan are not read at all: their sha256 comes from the cache's fast path and
+their results from the content-keyed cache. A same-size swap with the mtime put back changes the
+change time, so it is read (see :mod:`twinreview.services.scan.cache`). The grey working image of a
+decoded file is kept for geometric verification, up to :data:`RETAIN_WORK_BYTES`.
 
 An asset's keypoints stay in the cache until the crop stage asks for them
 (:meth:`Corpus.asset_keypoints`): a scan with nothing new never decodes them. Between the scans
@@ -30,15 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-from twinreview.core import geometry, hashing
 from twinreview.core.disclosure import DisclosureReport
-from twinreview.core.imagedigest import ambiguity
 from twinreview.core.imageio import ImageLoadError, load_image
-from twinreview.core.similarity import Keypoints
+from twinreview.core.publish.imagedigest import ambiguity
+from twinreview.core.similarity import geometry, hashing
+from twinreview.core.similarity.match import Keypoints
 from twinreview.core.workspace import AssetRef
-from twinreview.services.cache import ResultCache
-from twinreview.services.faces import FaceEngine, Located
-from twinreview.services.scan_model import (
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import FaceEngine, Located
+from twinreview.services.scan.model import (
     REFERENCE_MIN_SIDE,
     Analysis,
     AssetFile,

@@ -1,6 +1,6 @@
 """What a running scan is doing and how long it has left, in words (no Qt).
 
-The scan reports :class:`~twinreview.services.scan_model.ScanProgress` per phase: ``analyse``
+The scan reports :class:`~twinreview.services.scan.model.ScanProgress` per phase: ``analyse``
 (read, hash, decode, disclosure), ``verify`` (possible copies checked geometrically), ``match``,
 ``faces`` (the face pass). :class:`ScanClock` turns them into one line for the app's progress bar
 and the command line's::
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from twinreview.services.scan_model import ScanProgress
+from twinreview.services.scan.model import ScanProgress
 
 WORDS: dict[str, str] = {
     "starting": "Starting the scan",

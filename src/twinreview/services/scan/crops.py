@@ -1,17 +1,17 @@
 """The crop stage's candidates, cached so that a rescan looks for them around new files only.
 
-The local features (:mod:`twinreview.core.featureindex`) propose the pairs the hashes miss:
-crops, outpaintings. Both kinds of candidates are kept in the result cache:
+The local features (:mod:`twinreview.core.similarity.featureindex`) propose the pairs the hashes
+miss: crops, outpaintings. Both kinds of candidates are kept in the result cache:
 
 - **against the references**: one row per asset content and set of references
-  (:func:`twinreview.core.similarity.crop_candidates` looks at each asset on its own, against
+  (:func:`twinreview.core.similarity.match.crop_candidates` looks at each asset on its own, against
   every reference): an asset already seen costs nothing, a new or changed one is looked up; a
   change of the references looks every asset up again (their ratio test is over all of them),
   while only the pairs that are new are verified (verdicts are cached per pair).
 - **within the batch**: one row per workspace folder, the pairs the last scan found, by content.
   A rescan keeps the pairs whose two files are still there and joins each new or changed file
   with the files it shares the most local features with (:func:`featureindex.touched`), not
-  with the whole batch (:func:`twinreview.core.similarity.self_crop_candidates` on that
+  with the whole batch (:func:`twinreview.core.similarity.match.self_crop_candidates` on that
   subset). A batch scanned from nothing, or mostly new, is joined whole. Between two unchanged
   files the candidates are therefore those of the scan that first saw them both; a full join
   could differ where a third picture changes the ratio test, and verification decides every
@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from twinreview.core import featureindex, hashing, similarity
-from twinreview.services.cache import ResultCache
-from twinreview.services.scan_model import (
+from twinreview.core.similarity import featureindex, hashing
+from twinreview.core.similarity import match as similarity
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.model import (
     BATCH_CROPS_VERSION,
     CROPS_ASSET_VERSION,
     batch_crops_key,

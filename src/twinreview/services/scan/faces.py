@@ -20,7 +20,7 @@ the original's pixels where it has them, otherwise dlib's pyramid upsampling), w
 down to about 30-40 px of the reduced image, scanning only the pyramid levels the first pass
 could not (:data:`ENLARGED_LEVELS`). Each face is then aligned on 5 landmarks into a 150 px chip
 (``dlib.get_face_chip``), and described by 128 numbers (:meth:`FaceEngine.describe`): dlib's
-network with the model file's own weights, run with numpy (:mod:`twinreview.services.facenet`,
+network with the model file's own weights, run with numpy (:mod:`twinreview.services.scan.facenet`,
 about 7 ms per face on one core, where dlib's own build, without BLAS, takes about 70 ms). When
 the model file is not in the format that module reads, dlib's own network is used (a warning in
 the log).
@@ -49,10 +49,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from twinreview.core import hashing
 from twinreview.core.imageio import ImageLoadError, load_image
-from twinreview.core.likeness import Box, Face, FaceScan
-from twinreview.services import facenet
+from twinreview.core.likeness.model import Box, Face, FaceScan
+from twinreview.core.similarity import hashing
+from twinreview.services.scan import facenet
 
 _log = logging.getLogger(__name__)
 

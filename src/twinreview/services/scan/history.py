@@ -3,7 +3,7 @@
 ``rejected_assets`` feeds the scan's ``resubmitted_rejected`` check (``ScanService``'s
 ``rejected_provider``; :func:`rejected_provider` is a ready-made one).
 
-How a resubmission is matched (the scan does it, see :mod:`twinreview.services.scan_match`): the
+How a resubmission is matched (the scan does it, see :mod:`twinreview.services.scan.match`): the
 log records each rejected asset's sha256 and pHash. The scan looks the rejected bytes up by sha256
 in its content-keyed cache, which holds the full similarity fingerprint of every file it ever
 scanned, and runs the same similarity engine as for reference photos, so a crop, re-encode or
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twinreview.core.approval.policy import REJECT, Decision
 from twinreview.core.errors import iso_utc
-from twinreview.core.policy import REJECT, Decision
-from twinreview.core.verify import VerifyReport, verify_workspace
+from twinreview.core.logs.verify import VerifyReport, verify_workspace
 from twinreview.core.workspace import Workspace
 from twinreview.services.status import verified_decisions
 
@@ -106,7 +106,7 @@ def _phash_int(text: str | None) -> int | None:
 def latest_per_principal_and_bytes(decisions: Iterable[Decision]) -> list[Decision]:
     """The latest decision of each principal about each (asset path, sha256).
 
-    Within one log the order is ``seq``; across logs the timestamp (see ``core.policy``).
+    Within one log the order is ``seq``; across logs the timestamp (see ``core.approval.policy``).
     """
     best: dict[tuple[str, str, str], Decision] = {}
     for d in decisions:

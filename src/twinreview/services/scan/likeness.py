@@ -2,7 +2,7 @@
 
 Separate from the similarity phases: the faces of every readable reference photo and asset are
 found on the executor (cached by content hash), then compared in one vectorised step in
-:mod:`twinreview.core.likeness`.
+:mod:`twinreview.core.likeness.model`.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from typing import Any
 
 from twinreview.core.files import read_regular
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.likeness import (
+from twinreview.core.likeness.model import (
     FaceScan,
     Gallery,
     Likeness,
     LikenessSettings,
     ReferenceFaces,
 )
-from twinreview.core.likeness import findings as likeness_findings
+from twinreview.core.likeness.model import findings as likeness_findings
 from twinreview.core.workspace import ModelInfo
-from twinreview.services.cache import ResultCache
-from twinreview.services.faces import FaceEngine, Located
-from twinreview.services.scan_model import Corpus, ScanProgress
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import FaceEngine, Located
+from twinreview.services.scan.model import Corpus, ScanProgress
 
 DESCRIBE_BATCH = 8
 """Faces described in one run of the network: beyond about eight a face costs no less."""

@@ -1,8 +1,8 @@
 """Phase 2 of a scan: derived copies among the corpus, and resubmissions of rejected images.
 
 Assets are matched against all references and against each other, vectorised in
-:mod:`twinreview.core.similarity`: the hashes find candidate pairs, and each candidate is
-verified geometrically (:mod:`twinreview.services.scan_verify`) before it becomes a finding. A
+:mod:`twinreview.core.similarity.match`: the hashes find candidate pairs, and each candidate is
+verified geometrically (:mod:`twinreview.services.scan.verify`) before it becomes a finding. A
 clear-cut candidate (within a few hash bits) is a copy by its hashes alone; the reference copies
 among them that become findings are verified too, for the evidence the compare view aligns with
 (:func:`clear_cut_geometry`). Clear-cut duplicates within the batch are not: there is one per
@@ -20,21 +20,22 @@ from dataclasses import replace
 from typing import Any, overload
 
 from twinreview.core import findings as make
-from twinreview.core import geometry, hashing, similarity
-from twinreview.core.copyevidence import CopyEvidence
 from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
 from twinreview.core.settings import WorkspaceSettings
-from twinreview.services.cache import ResultCache
-from twinreview.services.history import RejectedAsset, RejectedPhashIndex
+from twinreview.core.similarity import geometry, hashing
+from twinreview.core.similarity import match as similarity
+from twinreview.core.similarity.evidence import CopyEvidence
 from twinreview.services.memory import release_freed
-from twinreview.services.scan_crops import CropCandidates
-from twinreview.services.scan_model import (
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.crops import CropCandidates
+from twinreview.services.scan.history import RejectedAsset, RejectedPhashIndex
+from twinreview.services.scan.model import (
     ANALYSIS_CACHE_VERSION,
     Corpus,
     ScanProgress,
     fingerprint_of,
 )
-from twinreview.services.scan_verify import GeometryVerifier, ImageFile, Pair
+from twinreview.services.scan.verify import GeometryVerifier, ImageFile, Pair
 
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
@@ -109,7 +110,7 @@ class Matcher:
                 batch's included), ``crop_candidates_cached`` (1 when they came from the cache)
                 and ``crop_stage_cpu_us`` (CPU time of the crop stage, all threads) are set.
             scope: Names the batch (the workspace folder) for the incremental crop stage
-                (:mod:`twinreview.services.scan_crops`).
+                (:mod:`twinreview.services.scan.crops`).
         """
         th, severities = settings.similarity, settings.severities
         refs = corpus.fingerprinted_references()

@@ -1,9 +1,9 @@
 """The scan's data: the files it reads and what it learned of each, progress, cache keys.
 
-A scan reads every reference photo and asset once (:mod:`twinreview.services.scan_analyse`) into
+A scan reads every reference photo and asset once (:mod:`twinreview.services.scan.analyse`) into
 a :class:`Corpus`: the references and the assets, each with its :class:`Analysis`. The later
-phases (:mod:`~twinreview.services.scan_match`, :mod:`~twinreview.services.scan_likeness`) and the
-façade (:mod:`twinreview.services.scan`) read the corpus; an asset is named by its index in
+phases (:mod:`~twinreview.services.scan.match`, :mod:`~twinreview.services.scan.likeness`) and the
+façade (:mod:`twinreview.services.scan.service`) read the corpus; an asset is named by its index in
 ``Corpus.assets``.
 
 Every key and version under which the scan caches something is built here, and only here.
@@ -21,9 +21,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from twinreview.core import geometry, hashing, similarity
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding
+from twinreview.core.similarity import geometry, hashing
+from twinreview.core.similarity import match as similarity
 from twinreview.core.workspace import AssetRef
 
 # Bump when imageio or the fields stored under "analysis" change; hashing.VERSION covers the hashes.
@@ -46,7 +47,7 @@ GEOMETRY_CACHE_VERSION = f"geometry/{geometry.VERSION}"
 
 CROPS_ASSET_VERSION = f"crops-asset/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
 """Version of the ``crops-asset`` rows: one asset's local-feature candidates against the
-references (:mod:`twinreview.services.scan_crops`)."""
+references (:mod:`twinreview.services.scan.crops`)."""
 
 BATCH_CROPS_VERSION = f"batch-crops/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
 """Version of the ``batch-crops`` rows: the local-feature candidates within a workspace's batch."""
@@ -232,14 +233,14 @@ class Analysis:
             only.
         prepared: A reference's fine image prepared for verification, kept for this scan only.
         features: An asset's working image's features (as is), kept for this scan only.
-        located: The faces located on this decode (a ``services.faces.Located``), kept for
+        located: The faces located on this decode (a ``services.scan.faces.Located``), kept for
             the face pass of this scan only.
         quick_tried: The quick pass ran on this decode and found no usable face (the face
             pass of this scan goes straight to the larger decodes).
         quick_covered: When it found no face at all: the long side, in px, of the image it
             looked at (the larger decodes look only for the faces too small there); else 0.
         ambiguous: Why decoders may show it as different pictures under one image digest
-            (``core.imagedigest.ambiguity``), or None.
+            (``core.publish.imagedigest.ambiguity``), or None.
     """
 
     sha256: str | None

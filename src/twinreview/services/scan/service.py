@@ -2,17 +2,17 @@
 
 The scan has three phases, each reported through ``progress``, each in its own module:
 
-1. **analyse** (:mod:`twinreview.services.scan_analyse`): every reference photo and asset is read
+1. **analyse** (:mod:`twinreview.services.scan.analyse`): every reference photo and asset is read
    once, hashed, decoded once, fingerprinted and (assets) inspected for disclosure, into a
-   :class:`~twinreview.services.scan_model.Corpus`. Unchanged files are not read at all: their
+   :class:`~twinreview.services.scan.model.Corpus`. Unchanged files are not read at all: their
    results come from the content-keyed cache. With a face engine, the faces are located on the
    same decode (the quick pass).
-2. **match** (:mod:`twinreview.services.scan_match`): assets against all references and against
-   each other, vectorised in :mod:`twinreview.core.similarity`: the hashes find candidate pairs,
-   and each candidate is verified geometrically (:mod:`twinreview.services.scan_verify`) before
-   it becomes a finding; assets against what reviewers rejected before. Verdicts are cached per
-   pair of contents, so a rescan verifies nothing again. Then the face pass
-   (:mod:`twinreview.services.scan_likeness`), when a face engine is given: its progress carries
+2. **match** (:mod:`twinreview.services.scan.match`): assets against all references and against
+   each other, vectorised in :mod:`twinreview.core.similarity.match`: the hashes find candidate
+   pairs, and each candidate is verified geometrically (:mod:`twinreview.services.scan.verify`)
+   before it becomes a finding; assets against what reviewers rejected before. Verdicts are cached
+   per pair of contents, so a rescan verifies nothing again. Then the face pass
+   (:mod:`twinreview.services.scan.likeness`), when a face engine is given: its progress carries
    what is known already (``ScanProgress.known``: copies, disclosure), usable before it ends.
 3. **findings** (here): matches, likeness, disclosure and file problems become
    :class:`~twinreview.core.findings.Finding` objects (the factories of
@@ -35,19 +35,20 @@ from pathlib import Path
 from typing import Any
 
 from twinreview.core import findings as make
-from twinreview.core import geometry, similarity
 from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.findings import Finding, Severity
-from twinreview.core.likeness import Likeness, near_identical
+from twinreview.core.likeness.model import Likeness, near_identical
+from twinreview.core.similarity import geometry
+from twinreview.core.similarity import match as similarity
 from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sidecar
-from twinreview.services.cache import ResultCache
-from twinreview.services.faces import FaceEngine
-from twinreview.services.history import RejectedAsset
 from twinreview.services.memory import release_freed
-from twinreview.services.scan_analyse import Analyser
-from twinreview.services.scan_likeness import FacePass
-from twinreview.services.scan_match import Matcher
-from twinreview.services.scan_model import (
+from twinreview.services.scan.analyse import Analyser
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.faces import FaceEngine
+from twinreview.services.scan.history import RejectedAsset
+from twinreview.services.scan.likeness import FacePass
+from twinreview.services.scan.match import Matcher
+from twinreview.services.scan.model import (
     NO_FACTS,
     AssetFile,
     Corpus,
@@ -55,7 +56,7 @@ from twinreview.services.scan_model import (
     FileFacts,
     ScanProgress,
 )
-from twinreview.services.scan_verify import GeometryVerifier
+from twinreview.services.scan.verify import GeometryVerifier
 
 
 @dataclass(frozen=True)

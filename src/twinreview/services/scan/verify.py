@@ -1,6 +1,6 @@
 """Geometric verification of candidate pairs, on the executor, cached per pair of contents.
 
-Each pair is verified by :func:`twinreview.core.geometry.verify` (ORB keypoints, a RANSAC
+Each pair is verified by :func:`twinreview.core.similarity.geometry.verify` (ORB keypoints, a RANSAC
 transform, pixel agreement). Verdicts are cached under :func:`scan_model.verdict_key` (both
 contents, the orientation tried first, the thresholds), so a rescan verifies nothing again. The
 grey working image of each decoded file is kept from phase 1 for this; files beyond that memory,
@@ -18,12 +18,13 @@ from typing import Any
 
 from PIL import Image
 
-from twinreview.core import geometry, hashing, similarity
 from twinreview.core.files import read_regular
 from twinreview.core.imageio import ImageLoadError, load_image
-from twinreview.services.cache import ResultCache
+from twinreview.core.similarity import geometry, hashing
+from twinreview.core.similarity import match as similarity
 from twinreview.services.memory import release_freed
-from twinreview.services.scan_model import (
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.model import (
     GEOMETRY_CACHE_VERSION,
     REFERENCE_MIN_SIDE,
     Analysis,

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from twinreview.services.publish_check import PublishedCheck
+from twinreview.services.publish.check import PublishedCheck
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.message_style import error_colour, ok_colour
 from twinreview.ui.owner.job_dialog import FOLDER, OPEN_FILE, JobDialog, PathField

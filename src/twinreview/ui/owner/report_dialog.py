@@ -1,6 +1,6 @@
 """Workspace › Export report…: the sign-off report of the open workspace.
 
-As ``twinreview report`` writes it (``services.report_write``), from the scan the app already
+As ``twinreview report`` writes it (``services.report.write``), from the scan the app already
 made.
 
 The report is built and written off the GUI thread; the result says where it is and what it
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QDialogButtonBox, QFormLayout, QVBoxLayout, QWidget
 
-from twinreview.services.report_write import ReportFiles
+from twinreview.services.report.write import ReportFiles
 from twinreview.ui.backend import ReportOutcome
 from twinreview.ui.owner.job_dialog import (
     FOLDER,

@@ -1,8 +1,8 @@
 """Add a person by their key: paste the line their identity copied, choose role and models.
 
 The line is read with the same parser as ``twinreview roster add --key``
-(:func:`twinreview.core.keyline.parse_key_line`) as it is typed, so the e-mail address it names
-and the key's full code show at once; adding is the same signed roster entry. What the roster
+(:func:`twinreview.core.roster.keyline.parse_key_line`) as it is typed, so the e-mail address it
+names and the key's full code show at once; adding is the same signed roster entry. What the roster
 refuses (a key that belongs to someone else, a role or model it does not allow) is said in its
 own words.
 """
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from twinreview.core.keyline import KeyLine, KeyLineError, parse_key_line
+from twinreview.core.roster.keyline import KeyLine, KeyLineError, parse_key_line
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.message_style import error_style
 from twinreview.ui.resources import icon

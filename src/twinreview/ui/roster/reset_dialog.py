@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from twinreview.core.keyline import KeyLine, KeyLineError, parse_key_line, principal_for
+from twinreview.core.roster.keyline import KeyLine, KeyLineError, parse_key_line, principal_for
 from twinreview.ui.app_errors import app_message
 from twinreview.ui.message_style import error_style
 from twinreview.ui.roster.widgets import message_line, mono, say, wrap
