@@ -121,7 +121,7 @@ def test_filters(qtbot: Any, harness: Harness, workspace: Path) -> None:
     assert count(QueueFilter.REJECTED) == 0
     assert count(QueueFilter.CLEARED) == 0
 
-    items = [proxy.queue_model().item_at(r) for r in range(8)]
+    items = [proxy.sourceModel().item_at(r) for r in range(8)]
     look = next(i for i in items if i.rel == "assets/ana/look-1.jpg")
     other = next(i for i in items if i.rel == "assets/bo/look-1.jpg")
     with qtbot.waitSignal(harness.session.statuses_refreshed):

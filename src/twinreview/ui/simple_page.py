@@ -205,7 +205,7 @@ class SimplePage(QWidget):
         if row >= 0:
             self._row = row
             return
-        source = self._proxy.queue_model()
+        source = self._proxy.sourceModel()
         if isinstance(source, QueueModel) and any(
             source.item_at(r).rel == self._rel for r in range(source.rowCount())
         ):
