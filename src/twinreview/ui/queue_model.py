@@ -116,8 +116,8 @@ class QueueModel(QAbstractTableModel):
         self._session = session
         self._thumbnails = thumbnails
         self._rows: list[AssetItem] = []
-        # Sort keys per row and column, kept up to date as items change: the proxy compares
-        # rows thousands of times per sort, and each comparison is a call into Python.
+        # Sort keys per row and column, kept up to date as items change: a sort is then one
+        # Python sort over ready keys.
         self._keys: list[tuple[Any, ...]] = []
         # Workspace position of each row: ties keep the workspace order, in either direction.
         self._seq: list[int] = []
