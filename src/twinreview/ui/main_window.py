@@ -77,8 +77,7 @@ class MainWindow(QMainWindow):
         for a in self.acts.values():
             self.addAction(a)
 
-        # One model per page: each keeps its rows in its page's order (the queue's sort, simple
-        # mode's workspace order), so filtering never sorts again.
+        # A model per page: each keeps its rows in its page's order, so filters never sort.
         self.model = QueueModel(session, thumbnails, self)
         self.simple_model = QueueModel(session, thumbnails, self)
         # The review page (queue, compare view, findings, decision bar) and simple mode (the
