@@ -13,6 +13,7 @@ from twinreview.ui.queue_model import (
     COL_STATUS,
     ItemRole,
     QueueFilter,
+    QueueModel,
     QueueProxy,
     severity_rank,
 )
@@ -187,3 +188,57 @@ def test_her_queue_holds_images_of_other_models_that_may_show_her(
     shown = {proxy.index(r, 0).data(ItemRole).rel for r in range(proxy.rowCount())}
     assert proxy.rowCount() == 5
     assert other.rel in shown
+
+
+def test_filter_changes_keep_the_order_without_sorting_again(
+    qtbot: Any, harness: Harness, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    w = harness.window
+    proxy: QueueProxy = w.review.proxy
+
+    def shown() -> list[tuple[int, str]]:
+        items = [proxy.index(r, 0).data(ItemRole) for r in range(proxy.rowCount())]
+        return [(severity_rank(i), i.rel) for i in items]
+
+    # Either direction: ranks in order, ties in workspace order.
+    w.review.table.sortByColumn(COL_FINDINGS, Qt.SortOrder.AscendingOrder)
+    assert proxy.sortColumn() == COL_FINDINGS
+    assert proxy.sortOrder() == Qt.SortOrder.AscendingOrder
+    ascending = shown()
+    assert ascending == sorted(ascending)
+    assert ascending[0][0] < ascending[-1][0]
+    w.review.table.sortByColumn(COL_FINDINGS, Qt.SortOrder.DescendingOrder)
+    descending = shown()
+    assert descending == sorted(descending, key=lambda rr: (-rr[0], rr[1]))
+
+    # Filtering and clearing the filter show the same order, and never compare rows in Python.
+    compared: list[int] = []
+    sort_key = QueueModel.sort_key
+
+    def spy(model: QueueModel, row: int, col: int) -> Any:
+        compared.append(row)
+        return sort_key(model, row, col)
+
+    monkeypatch.setattr(QueueModel, "sort_key", spy)
+    w.review.search.setText("look-1")
+    assert 0 < proxy.rowCount() < len(descending)
+    assert shown() == [rr for rr in descending if "look-1" in rr[1]]
+    w.review.search.setText("")
+    w.review.set_filter(QueueFilter.REJECTED)
+    assert proxy.rowCount() == 0
+    w.review.set_filter(QueueFilter.ALL)
+    assert shown() == descending
+    assert compared == []
+
+
+def test_simple_mode_keeps_workspace_order_while_the_queue_is_sorted(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    open_and_scan(qtbot, harness, workspace)
+    queue = [harness.window.review.proxy.index(r, 0).data(ItemRole).rel for r in range(8)]
+    simple = harness.window.simple_page.proxy
+    rels = [simple.index(r, 0).data(ItemRole).rel for r in range(simple.rowCount())]
+    assert len(rels) > 1
+    assert rels == sorted(rels)
+    assert queue != sorted(queue)

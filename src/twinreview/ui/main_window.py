@@ -77,14 +77,16 @@ class MainWindow(QMainWindow):
         for a in self.acts.values():
             self.addAction(a)
 
+        # A model per page: each keeps its rows in its page's order, so filters never sort.
         self.model = QueueModel(session, thumbnails, self)
+        self.simple_model = QueueModel(session, thumbnails, self)
         # The review page (queue, compare view, findings, decision bar) and simple mode (the
         # reviewer's own assets, large, plain words, two buttons).
         self.review = ReviewPage(
             self.model, CompareView(loader, thumbnails), self.acts, thumbnails.size
         )
         self.simple_page = SimplePage(
-            self.model, CompareView(loader, thumbnails, simple=True), self.acts
+            self.simple_model, CompareView(loader, thumbnails, simple=True), self.acts
         )
         self.welcome = WelcomePage(
             [self.acts["open"], self.acts["create"], self.acts["demo"], self.acts["identity"]]
