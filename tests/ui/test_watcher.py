@@ -1,4 +1,9 @@
-"""Changes made outside the app show within a second, without F5."""
+"""Changes made outside the app show by themselves, without F5.
+
+How soon is measured by tests/benchmarks/bench_scale.py (50 files added, changed, deleted), not
+here: the waits below are generous so that a loaded machine never fails them (the watcher's
+debounce and its sweep interval are far shorter).
+"""
 
 from __future__ import annotations
 
@@ -15,23 +20,26 @@ from conftest import Harness, open_and_scan
 from twinreview.core.approval.policy import Decision
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
 
+WAIT_MS = 10_000
+"""The longest a change may take to show here (see the module docstring)."""
 
-def test_a_deleted_and_an_added_file_show_within_a_second(
+
+def test_a_deleted_and_an_added_file_show_by_itself(
     qtbot: Any, harness: Harness, workspace: Path
 ) -> None:
     open_and_scan(qtbot, harness, workspace)
     w = harness.window
     assert w.model.rowCount() == 8
     (workspace / "assets/bo/look-3.jpg").unlink()
-    qtbot.waitUntil(lambda: w.model.rowCount() == 7, timeout=1000)
+    qtbot.waitUntil(lambda: w.model.rowCount() == 7, timeout=WAIT_MS)
     assert harness.session.item("assets/bo/look-3.jpg") is None
     shutil.copy(workspace / "assets/bo/look-2.jpg", workspace / "assets/bo/new.jpg")
-    qtbot.waitUntil(lambda: harness.session.item("assets/bo/new.jpg") is not None, timeout=1000)
+    qtbot.waitUntil(lambda: harness.session.item("assets/bo/new.jpg") is not None, timeout=WAIT_MS)
     assert w.model.rowCount() == 8
 
 
 @pytest.mark.parametrize("how", ["in place", "by rename"])
-def test_an_asset_rewritten_outside_shows_its_new_content_within_a_second(
+def test_an_asset_rewritten_outside_shows_its_new_content_by_itself(
     qtbot: Any, harness: Harness, workspace: Path, how: str
 ) -> None:
     open_and_scan(qtbot, harness, workspace)
@@ -52,15 +60,15 @@ def test_an_asset_rewritten_outside_shows_its_new_content_within_a_second(
         now = harness.session.item(rel)
         return now is not None and now.result is not None and now.result.sha256 == sha256
 
-    qtbot.waitUntil(lambda: shows(new), timeout=1500)
+    qtbot.waitUntil(lambda: shows(new), timeout=WAIT_MS)
     assert harness.window.model.rowCount() == 8
     # The file now on disk is watched too: a further edit in place shows as well.
     data = (workspace / "assets/bo/look-3.jpg").read_bytes()
     (workspace / rel).write_bytes(data)
-    qtbot.waitUntil(lambda: shows(hashlib.sha256(data).hexdigest()), timeout=1500)
+    qtbot.waitUntil(lambda: shows(hashlib.sha256(data).hexdigest()), timeout=WAIT_MS)
 
 
-def test_another_reviewers_log_entry_shows_within_a_second(
+def test_another_reviewers_log_entry_shows_by_itself(
     qtbot: Any, harness: Harness, workspace: Path
 ) -> None:
     open_and_scan(qtbot, harness, workspace)
@@ -81,7 +89,7 @@ def test_another_reviewers_log_entry_shows_within_a_second(
     )
     (workspace / "logs").mkdir(exist_ok=True)
     (workspace / "logs/agent@example.com--0123456789abcdef.dlog").write_text("{}\n")
-    qtbot.waitUntil(lambda: item.latest_by("agent@example.com") == "approve", timeout=1000)
+    qtbot.waitUntil(lambda: item.latest_by("agent@example.com") == "approve", timeout=WAIT_MS)
 
 
 def test_roster_changes_are_read_again(qtbot: Any, harness: Harness, workspace: Path) -> None:
@@ -89,7 +97,7 @@ def test_roster_changes_are_read_again(qtbot: Any, harness: Harness, workspace: 
     (workspace / "roster/roster.dlog").write_text("{}\n")
     open_and_scan(qtbot, harness, workspace)
     with (
-        qtbot.waitSignal(harness.session.roster_changed, timeout=1000),
+        qtbot.waitSignal(harness.session.roster_changed, timeout=WAIT_MS),
         (workspace / "roster/roster.dlog").open("a") as f,
     ):
         f.write("{}\n")
@@ -108,12 +116,12 @@ def test_bursts_are_folded_into_one_report(qtbot: Any, tmp_path: Path) -> None:
     (root / "logs/x.dlog").write_text("{}")
     (root / "roster/requests").mkdir()
     (root / ".twinreview-write-check-1").write_text("")
-    qtbot.waitUntil(lambda: bool(reports), timeout=1000)
+    qtbot.waitUntil(lambda: bool(reports), timeout=WAIT_MS)
     qtbot.wait(200)
     assert reports == [{ASSETS, LOGS, ROSTER}]
     # New folders are watched too: a file in the new requests folder is a roster change.
     (root / "roster/requests/ava.req").write_text("x")
-    qtbot.waitUntil(lambda: len(reports) == 2, timeout=1000)
+    qtbot.waitUntil(lambda: len(reports) == 2, timeout=WAIT_MS)
     assert reports[1] == {ROSTER}
     watcher.watch(None)
 
@@ -160,10 +168,10 @@ def test_an_image_rewritten_in_place_is_found_by_the_sweep(qtbot: Any, tmp_path:
     reports: list[set[str]] = []
     watcher.changed.connect(reports.append)
     watcher.watch(root)
-    qtbot.waitUntil(lambda: watcher.sweeps >= 1, timeout=2000)
+    qtbot.waitUntil(lambda: watcher.sweeps >= 1, timeout=WAIT_MS)
     assert reports == []  # the first sweep records the state
     assert str(image) not in watcher._fs.files()
     with image.open("r+b") as fh:  # in place: no file appears or goes
         fh.write(b"other")
-    qtbot.waitUntil(lambda: reports == [{ASSETS}], timeout=3000)
+    qtbot.waitUntil(lambda: reports == [{ASSETS}], timeout=WAIT_MS)
     watcher.watch(None)
