@@ -342,6 +342,29 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def append_and_keep(fd: int, line: bytes, path: Path, copy: EntryKeeper | None, where: str) -> None:
+    """Write ``line`` to the open log ``fd`` (closed here), sync it, and keep this device's copy.
+
+    Raises:
+        CopyNotKept: the line is in the log, but ``copy`` could not keep it (``where`` names the
+            log in the message).
+    """
+    try:
+        write_all(fd, line)
+        os.fsync(fd)
+        end = os.fstat(fd).st_size
+    finally:
+        os.close(fd)
+    if copy is not None:
+        try:
+            copy.record(path, end)
+        except OSError as exc:
+            raise CopyNotKept(
+                f"signed and appended to {where}, but this device could not keep its own copy "
+                f"of the entry ({exc.strerror or exc})"
+            ) from None
+
+
 def write_all(fd: int, data: bytes) -> None:
     """Write all of ``data`` to ``fd`` (``os.write`` may write less than asked)."""
     view = memoryview(data)
@@ -573,18 +596,5 @@ class LogWriter:
             fields=fields,
         )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_BINARY", 0))
-        try:
-            write_all(fd, entry.line)
-            os.fsync(fd)
-            end = os.fstat(fd).st_size
-        finally:
-            os.close(fd)
-        if self.copy is not None:
-            try:
-                self.copy.record(self.path, end)
-            except OSError as exc:
-                raise CopyNotKept(
-                    f"signed and appended to {self.path.name}, but this device could not keep "
-                    f"its own copy of the entry ({exc.strerror or exc})"
-                ) from None
+        append_and_keep(fd, entry.line, self.path, self.copy, self.path.name)
         return entry

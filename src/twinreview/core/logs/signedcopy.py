@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import filelock
 
@@ -135,28 +136,12 @@ class SignedCopy:
             return
         with open_regular(file) as src, self.path.open("ab") as dst:
             src.seek(size)
-            left = end - size
-            while left > 0:
-                chunk = src.read(min(left, _CHUNK))
-                if not chunk:
-                    break
-                dst.write(chunk)
-                left -= len(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
+            _copy_synced(src, dst, end - size)
 
     def _rewrite(self, file: Path, end: int) -> None:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with open_regular(file) as src, tmp.open("wb") as dst:
-            left = end
-            while left > 0:
-                chunk = src.read(min(left, _CHUNK))
-                if not chunk:
-                    break
-                dst.write(chunk)
-                left -= len(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
+            _copy_synced(src, dst, end)
         os.replace(tmp, self.path)
 
     def restore(self, file: Path) -> Restored:
@@ -301,3 +286,16 @@ class SignedCopies:
         if failed:
             raise CopyError("; ".join(failed))
         return done
+
+
+def _copy_synced(src: BinaryIO, dst: BinaryIO, length: int) -> None:
+    """Copy up to ``length`` bytes from ``src`` (a file may be shorter) and sync them to disk."""
+    left = length
+    while left > 0:
+        chunk = src.read(min(left, _CHUNK))
+        if not chunk:
+            break
+        dst.write(chunk)
+        left -= len(chunk)
+    dst.flush()
+    os.fsync(dst.fileno())

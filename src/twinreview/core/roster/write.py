@@ -22,17 +22,16 @@ import filelock
 from twinreview.core.errors import file_stamp
 from twinreview.core.logs.log import (
     FORMAT_VERSION,
-    CopyNotKept,
     EntryKeeper,
     LogError,
     LogLockedError,
+    append_and_keep,
     encode_line,
     encode_payload,
     format_ts,
     line_hash,
     parse_line,
     utc_now,
-    write_all,
 )
 from twinreview.core.logs.sshsig import (
     NS_ROSTER,
@@ -268,20 +267,7 @@ class RosterWriter:
             fd = os.open(self.path, flags, 0o644)
         except FileNotFoundError:
             raise LogError("roster/roster.dlog disappeared") from None
-        try:
-            write_all(fd, line)
-            os.fsync(fd)
-            end = os.fstat(fd).st_size
-        finally:
-            os.close(fd)
-        if self.copy is not None:
-            try:
-                self.copy.record(self.path, end)
-            except OSError as exc:
-                raise CopyNotKept(
-                    "signed and appended to the roster, but this device could not keep its own "
-                    f"copy of the entry ({exc.strerror or exc})"
-                ) from None
+        append_and_keep(fd, line, self.path, self.copy, "the roster")
 
 
 # -- join requests ------------------------------------------------------------------------
