@@ -242,3 +242,35 @@ def test_simple_mode_keeps_workspace_order_while_the_queue_is_sorted(
     assert len(rels) > 1
     assert rels == sorted(rels)
     assert queue != sorted(queue)
+
+
+def test_a_change_that_moves_a_row_resorts_and_one_that_does_not_leaves_the_order(
+    qtbot: Any, harness: Harness, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sorting costs two sorts of every row: a status update that moves nothing skips it."""
+    import dataclasses
+
+    from twinreview.core.findings import Finding
+
+    open_and_scan(qtbot, harness, workspace)
+    model = harness.window.review.proxy.sourceModel()
+    assert isinstance(model, QueueModel)
+    layouts: list[int] = []
+    model.layoutChanged.connect(lambda *_: layouts.append(1))
+    sorts: list[int] = []
+    order = model._order
+    monkeypatch.setattr(model, "_order", lambda: sorts.append(1) or order())
+    clean = [i for i in harness.session.items if i.worst is None]
+    last = clean[-1]
+    # A status refresh that changes nothing the queue sorts by: no re-sort.
+    harness.session.items_changed.emit([last.rel])
+    assert layouts == [] and sorts == []
+    # A blocking finding lands on the last clean image: it moves up among the worst.
+    assert last.result is not None
+    block = Finding("unreadable", Severity.BLOCK, "The file cannot be read.", {})
+    last.result = dataclasses.replace(last.result, findings=(*last.result.findings, block))
+    harness.session.items_changed.emit([last.rel])
+    assert layouts == [1] and sorts == [1]
+    ranks = [model.index(r, 0).data(ItemRole).worst for r in range(model.rowCount())]
+    assert ranks[:3] == [Severity.BLOCK] * 3
+    assert last.rel in {model.index(r, 0).data(ItemRole).rel for r in range(3)}

@@ -321,6 +321,7 @@ class QueueModel(QAbstractTableModel):
 
     def _on_items_changed(self, rels: list[str]) -> None:
         items = self._session.items
+        moved = False  # whether the sort order may have changed
         # The session only ever appends; the rows it has that we lack are at its end.
         if len(items) > len(self._rows):
             new = [item for item in items[len(self._rows) :] if item.rel not in self._row_of]
@@ -333,9 +334,13 @@ class QueueModel(QAbstractTableModel):
                 self._next_seq += len(new)
                 self._reindex()
                 self.endInsertRows()
+                moved = True
         rows = sorted({self._row_of[r] for r in rels if r in self._row_of})
+        col = self._sort_col
         for row in rows:
-            self._keys[row] = self._compute_keys(self._rows[row])
+            keys = self._compute_keys(self._rows[row])
+            moved = moved or (col >= 0 and keys[col] != self._keys[row][col])
+            self._keys[row] = keys
         # One signal per run of adjacent rows: the proxy looks at every row of a signalled
         # range, so one wide range over scattered rows would cost the whole table.
         start = prev = -2
@@ -345,7 +350,9 @@ class QueueModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(start, 0), self.index(prev, len(_HEADERS) - 1))
                 start = row
             prev = row
-        if self._sort_col >= 0:
+        # Sorting costs two sorts of every row: a stream of small updates that move nothing
+        # (most of them, while a scan reports) must not pay it each time.
+        if moved:
             self._resort()
 
     def _on_items_removed(self, rels: list[str]) -> None:
