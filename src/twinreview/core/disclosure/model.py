@@ -26,12 +26,14 @@ All types are frozen dataclasses, safe to share between threads and to pickle.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Self, TypeVar
 
 from twinreview.core.disclosure.vocabulary import classify
+from twinreview.core.jsonread import read_bool as _bool
+from twinreview.core.jsonread import read_float as _float
+from twinreview.core.jsonread import read_str as _str
 
 ACTIVE_MANIFEST = "active manifest"
 """How a source type's ``where`` starts when the active manifest (the file's own claim) holds it."""
@@ -519,24 +521,6 @@ def _take(
         raise _Malformed(f"{key}.{exc.path}", exc.why) from None
     except (TypeError, ValueError) as exc:
         raise _Malformed(key, f"malformed ({exc})") from None
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"not a string: {value!r}")
-    return value
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"not true or false: {value!r}")
-    return value
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise TypeError(f"not a finite number: {value!r}")
-    return float(value)
 
 
 def _int(value: Any) -> int:

@@ -18,10 +18,13 @@ image (corners top-left, top-right, bottom-right, bottom-left). ``agreement`` an
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from twinreview.core.jsonread import read_bool as _bool
+from twinreview.core.jsonread import read_float as _float
+from twinreview.core.jsonread import read_str as _str
 
 Rows = tuple[tuple[float, float, float], ...]
 Corners = tuple[tuple[float, float], ...]
@@ -119,24 +122,6 @@ def _lists(value: Any) -> Any:
 def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"not an integer: {value!r}")
-    return value
-
-
-def _float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise TypeError(f"not a finite number: {value!r}")
-    return float(value)
-
-
-def _str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"not a string: {value!r}")
-    return value
-
-
-def _bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"not true or false: {value!r}")
     return value
 
 
