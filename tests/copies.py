@@ -319,7 +319,7 @@ def run_batch(
             if b not in fine:
                 fine[b] = geometry.Prepared.fine(copyset.queries[b].image)
             cand = c if a == c.query else similarity.reverse(c, fps)
-            v = geometry.verify(
+            v = verify(
                 prep[a],
                 fine[b],
                 prefer_mirrored=cand.mirrored,
@@ -332,6 +332,40 @@ def run_batch(
                 out.matches[(c.query, c.ref)] = m
                 break
     return out
+
+
+_VERIFIED: dict[
+    tuple[int, int, bool, int, float],
+    tuple[geometry.Prepared, geometry.Prepared, geometry.Verification],
+] = {}
+
+
+def verify(
+    query: geometry.Prepared,
+    ref: geometry.Prepared,
+    *,
+    prefer_mirrored: bool,
+    min_inliers: int,
+    min_agreement: float,
+) -> geometry.Verification:
+    """:func:`geometry.verify`, once per pair of prepared images and settings in a test process.
+
+    Verification is pure (OpenCV's RANSAC has a fixed seed): the same inputs give the same
+    outcome, so a set run at two thresholds verifies the pairs both runs share once. Keyed by
+    the prepared objects themselves (held in the memo, so their ids stay theirs).
+    """
+    key = (id(query), id(ref), prefer_mirrored, min_inliers, min_agreement)
+    hit = _VERIFIED.get(key)
+    if hit is None:
+        v = geometry.verify(
+            query,
+            ref,
+            prefer_mirrored=prefer_mirrored,
+            min_inliers=min_inliers,
+            min_agreement=min_agreement,
+        )
+        hit = _VERIFIED[key] = (query, ref, v)
+    return hit[2]
 
 
 def _kp(features: geometry.Features) -> similarity.Keypoints:
@@ -350,7 +384,7 @@ def _decide_all(
         if c.clear_cut(th):  # the hashes decide; verification would only add evidence
             out.matches[(c.query, c.ref)] = _clear_cut(c, th)
             continue
-        v = geometry.verify(
+        v = verify(
             queries[c.query],
             refs[c.ref],
             prefer_mirrored=c.mirrored,
