@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 
 # As the twinreview command does (cli/main.py): one BLAS thread, the scan has its own workers.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -42,6 +43,15 @@ def _isolated_user_dirs(
     monkeypatch.setenv("TWINREVIEW_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("TWINREVIEW_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("TWINREVIEW_LOG_DIR", str(base / "log"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_copy_sets() -> Iterator[None]:
+    """What tests/copies.py keeps of a module's images lives as long as the module's tests."""
+    yield
+    copies = sys.modules.get("copies")
+    if copies is not None:
+        copies.forget()
 
 
 @pytest.fixture

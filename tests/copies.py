@@ -28,6 +28,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image
 
@@ -37,6 +38,7 @@ from twinreview.core.similarity import geometry, hashing
 from twinreview.core.similarity import match as similarity
 
 Edit = Callable[[Image.Image], Image.Image]
+T = TypeVar("T")
 
 FACE_EDITS: dict[str, Edit] = {
     "crop10_all": lambda im: P.crop(im, 0.1, 0.1, 0.1, 0.1),
@@ -224,9 +226,48 @@ def _clear_cut(c: similarity.Candidate, th: similarity.SimilarityThresholds) -> 
     return match
 
 
+_BY_IMAGE: dict[tuple[str, int], tuple[Image.Image, object]] = {}
+
+
+def _once(kind: str, im: Image.Image, compute: Callable[[Image.Image], T]) -> T:
+    """``compute(im)``, once per image object and kind until :func:`forget`.
+
+    The images of a set are never changed once made (every edit returns a new image), and what
+    is computed from them is pure; a set run several ways (copies, a batch, a subset, at two
+    thresholds) computes each image's hashes and features once. Keyed by the image object
+    itself (held in the memo, so its id stays its own).
+    """
+    key = (kind, id(im))
+    hit = _BY_IMAGE.get(key)
+    if hit is None:
+        hit = _BY_IMAGE[key] = (im, compute(im))
+    return hit[1]  # type: ignore[return-value]
+
+
+def forget() -> None:
+    """Drop what :func:`_once` and :func:`verify` keep (the end of a test module)."""
+    _BY_IMAGE.clear()
+    _VERIFIED.clear()
+
+
+def working_of(im: Image.Image) -> geometry.Prepared:
+    """The working image and features of ``im``, as the scan computes them."""
+    return _once("working", im, lambda i: geometry.Prepared(geometry.working_image(i)))
+
+
+def fine_of(im: Image.Image) -> geometry.Prepared:
+    """The fine image of ``im``, as the scan computes it for a crop's other side."""
+    return _once("fine", im, geometry.Prepared.fine)
+
+
+def hashes_of(im: Image.Image) -> hashing.Fingerprint:
+    """The hashes of ``im``, as the scan computes them."""
+    return _once("hashes", im, hashing.fingerprint)
+
+
 def prepare_all(images: Sequence[Image.Image]) -> list[geometry.Prepared]:
     """Working images and features, as the scan computes them."""
-    return [geometry.Prepared(geometry.working_image(im)) for im in images]
+    return [working_of(im) for im in images]
 
 
 Fingerprints = tuple[list[hashing.Fingerprint], list[hashing.Fingerprint]]
@@ -235,14 +276,14 @@ Fingerprints = tuple[list[hashing.Fingerprint], list[hashing.Fingerprint]]
 def fingerprints(copyset: CopySet) -> Fingerprints:
     """The hashes of the queries and of the references (the same whatever the thresholds)."""
     return (
-        [hashing.fingerprint(q.image) for q in copyset.queries],
-        [hashing.fingerprint(copyset.originals[n]) for n in copyset.refs],
+        [hashes_of(q.image) for q in copyset.queries],
+        [hashes_of(copyset.originals[n]) for n in copyset.refs],
     )
 
 
 def prepare_fine(images: Sequence[Image.Image]) -> list[geometry.Prepared]:
     """Fine images, as the scan computes them for reference photos (the side of a crop)."""
-    return [geometry.Prepared.fine(im) for im in images]
+    return [fine_of(im) for im in images]
 
 
 def run(
@@ -284,7 +325,7 @@ def run(
         and similarity.worth_a_fine_look(more.verifications.get((c.query, c.ref)))
     ]
     if retry:
-        qf = {c.query: geometry.Prepared.fine(copyset.queries[c.query].image) for c in retry}
+        qf = {c.query: fine_of(copyset.queries[c.query].image) for c in retry}
         again = _decide_all(retry, [qf.get(i, p) for i, p in enumerate(qp)], rf, th)
         more.verifications.update(again.verifications)
         more.matches.update(again.matches)
@@ -306,22 +347,19 @@ def run_batch(
     ``prepared`` and ``hashed`` are the queries' features and fingerprints, when computed already.
     """
     th = th or similarity.SimilarityThresholds()
-    fps = hashed or [hashing.fingerprint(q.image) for q in copyset.queries]
+    fps = hashed or [hashes_of(q.image) for q in copyset.queries]
     cands = similarity.self_candidates(fps, th)
     prep = prepared or prepare_all([q.image for q in copyset.queries])
     out = _decide_all(cands, prep, prep, th)
     seen = {(min(a, b), max(a, b)) for a, b in out.matches}
     crops = similarity.self_crop_candidates(fps, [_kp(p.features) for p in prep], skip=seen)
-    fine: dict[int, geometry.Prepared] = {}
     for c in crops:
         out.candidates.append(c)
         for a, b in ((c.query, c.ref), (c.ref, c.query)):
-            if b not in fine:
-                fine[b] = geometry.Prepared.fine(copyset.queries[b].image)
             cand = c if a == c.query else similarity.reverse(c, fps)
             v = verify(
                 prep[a],
-                fine[b],
+                fine_of(copyset.queries[b].image),
                 prefer_mirrored=cand.mirrored,
                 min_inliers=th.min_inliers,
                 min_agreement=th.min_agreement / 100,
