@@ -33,6 +33,31 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return None  # pytest-xdist's own answer: one worker per core
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, the files with corpus or calibration tests go out first.
+
+    Each file runs whole on one worker, and a worker takes the next file when it is done: the
+    few files that take tens of seconds each, started last, would leave the other worker idle
+    while they run (pytest-xdist's own order, most tests first, puts them last). The other
+    files follow in that order (``--no-loadscope-reorder`` in the addopts hands the order
+    given here to the scheduler). A single process keeps the order of the files.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    heavy: set[str] = set()
+    count: dict[str, int] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        count[path] = count.get(path, 0) + 1
+        if item.get_closest_marker("slow") or item.get_closest_marker("corpus"):
+            heavy.add(path)
+    order = {
+        path: rank
+        for rank, path in enumerate(sorted(count, key=lambda p: (p not in heavy, -count[p])))
+    }
+    items.sort(key=lambda item: order[item.nodeid.split("::")[0]])
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
