@@ -13,7 +13,8 @@ import contextlib
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator, Sequence
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from twinreview.core.roster.write import build_roster_line
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService
 from twinreview.services.keys import Identity, IdentityStore, KeyService, KeyStore
+from worlds import build_once, rewrite_paths
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,45 @@ class Studio:
     def laptops(self) -> tuple[Laptop, ...]:
         """Every laptop of the team."""
         return (self.owner, self.ava, self.kim, self.ada)
+
+    def copy(self, base: Path, root: Path) -> Studio:
+        """This studio on folders of its own: what building it at ``base`` and ``root`` gives.
+
+        The laptops' homes (``base``) and the workspace (``root``) are copied, each keyring's
+        items too, and the absolute paths the homes and the workspace record (the folder a
+        workspace was pinned in) point at the copies. A test changes its copy only; a module
+        builds its studio once (:func:`studio_once`) where a dozen commands would build it for
+        each test.
+        """
+        old_base = self.owner.home.parent
+        shutil.copytree(old_base, base, symlinks=True)
+        shutil.copytree(self.root, root, symlinks=True)
+        moves = {
+            str(old_base): str(base),
+            str(old_base.resolve()): str(base.resolve()),
+            str(self.root): str(root),
+            str(self.root.resolve()): str(root.resolve()),
+        }
+        for folder in (base, root):
+            rewrite_paths(folder, moves)
+        new = object.__new__(Studio)
+        new.root = root
+        for name in ("owner", "ava", "kim", "ada"):
+            laptop = Laptop(base, getattr(self, name).name)
+            laptop.keyring.items = dict(getattr(self, name).keyring.items)
+            setattr(new, name, laptop)
+        return new
+
+
+def studio_once(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Studio]
+) -> Studio:
+    """``build(folder)`` once, for a module-scoped fixture; each test takes a :meth:`Studio.copy`.
+
+    The build runs with user folders of its own (:func:`worlds.build_once`), as a laptop's
+    commands set only its own config, data and cache folders.
+    """
+    return build_once(factory, name, build).value
 
 
 def model_args(models: Sequence[str]) -> list[str]:

@@ -52,7 +52,7 @@ class Built(Generic[T]):
             if src.exists():
                 target = Path(os.environ[var])
                 shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
-                _rewrite_paths(target, moves)
+                rewrite_paths(target, moves)
 
         def move(path: Path) -> Path:
             return dest / path.relative_to(self.files)
@@ -72,7 +72,7 @@ def build_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
     return Built(value, files, user)
 
 
-def _rewrite_paths(folder: Path, moves: dict[str, str]) -> None:
+def rewrite_paths(folder: Path, moves: dict[str, str]) -> None:
     """Point the absolute paths recorded in text files under ``folder`` at the copy."""
     for path in folder.rglob("*"):
         if not path.is_file() or path.is_symlink():

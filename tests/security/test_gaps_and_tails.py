@@ -13,16 +13,25 @@ from pathlib import Path
 import pytest
 
 from decision_helpers import build_workspace
-from laptops import ADA, AVA, KIM, Laptop, Studio, kinds, messages
+from laptops import ADA, AVA, KIM, Laptop, Studio, kinds, messages, studio_once
 
 LOOK1 = "assets/ava/look1.jpg"
 LOOK2 = "assets/ava/spring/look2.jpg"
 BEN1 = "assets/ben/look1.jpg"
 
 
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    return studio_once(
+        tmp_path_factory,
+        "gaps-and-tails",
+        lambda folder: Studio(folder / "laptops", build_workspace(folder / "ws")),
+    )
+
+
 @pytest.fixture
-def studio(tmp_path: Path) -> Studio:
-    return Studio(tmp_path / "laptops", build_workspace(tmp_path / "ws"))
+def studio(tmp_path: Path, built: Studio) -> Studio:
+    return built.copy(tmp_path / "laptops", tmp_path / "ws")
 
 
 @pytest.fixture

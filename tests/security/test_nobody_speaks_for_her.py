@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from decision_helpers import build_workspace
-from laptops import ADA, AVA, CONSENT_TERMS, Laptop, Studio, kinds, messages
+from laptops import ADA, AVA, CONSENT_TERMS, Laptop, Studio, kinds, messages, studio_once
 from twinreview.services.decisions import DecisionError, DecisionService
 
 # Faces are not under test here (tests/test_faces*.py are about them).
@@ -33,14 +33,27 @@ MAL = "mal@evil.example"
 WIDER_TERMS = ("--uses", "ecommerce,billboard", "--purpose", "anything", "--no-expiry")
 
 
-@pytest.fixture
-def studio(tmp_path: Path) -> Studio:
-    root = build_workspace(tmp_path / "ws")
+def _build(folder: Path) -> Studio:
+    root = build_workspace(folder / "ws")
     (root / "assets/ava/look1.json").write_text('{"intended_use": "billboard"}')
-    s = Studio(tmp_path / "laptops", root)
+    s = Studio(folder / "laptops", root)
     s.ava.ok("consent", root, "--model", "ava", *CONSENT_TERMS)
     s.kim.decide(root, LOOK1, "approve")
     return s
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    from twinreview.services import compose
+
+    with pytest.MonkeyPatch.context() as mp:  # as the no_faces fixture of each test
+        mp.setattr(compose, "FaceEngine", lambda: None)
+        return studio_once(tmp_path_factory, "nobody-speaks", _build)
+
+
+@pytest.fixture
+def studio(tmp_path: Path, built: Studio) -> Studio:
+    return built.copy(tmp_path / "laptops", tmp_path / "ws")
 
 
 def impostor(studio: Studio, tmp_path: Path, principal: str = AVA) -> Laptop:
