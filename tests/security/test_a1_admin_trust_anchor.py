@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from publish_helpers import (
     TAM,
     PublishWs,
     build_publish_ws,
+    copy_publish_ws,
     forge,
     manifest_assertion,
     publish_cli,
@@ -46,6 +49,7 @@ from twinreview.services.publish.check import check_published, export_anchors
 from twinreview.services.publish.publisher import METADATA
 from twinreview.services.roster_admin import RosterAdminError, RosterService
 from twinreview.services.trust import TrustStore, Verifier
+from worlds import Built, build_once
 from wsbuild import pattern
 
 LOOK = "assets/ava/look.jpg"
@@ -91,17 +95,32 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-@pytest.fixture
-def scene(tmp_path: Path) -> dict[str, Any]:
-    pw = build_publish_ws(tmp_path)
+def _build(folder: Path) -> dict[str, Any]:
+    pw = build_publish_ws(folder)
     pattern(31, (640, 480)).save(pw.root / VETOED, "JPEG", quality=90)
     pw.decide(pw.agent, VETOED, "approve")
     pw.decide(pw.model, VETOED, "reject", reasons=["likeness_wrong"])
-    out = tmp_path / "out"
+    out = folder / "out"
     assert publish_cli(pw, out, "--label", "--asset", LOOK) == 0
     evil = make_pki("Ada's Own CA", dt.datetime.now(dt.UTC) + dt.timedelta(days=30))
     (pw.root / "trust" / "ada-ca.pem").write_bytes(evil.ca_pem)
-    return {"pw": pw, "base": tmp_path, "labelled": out / "ava" / "look.jpg", "evil": evil}
+    # The scan cache names the folder it scanned (a binary file, not copied): each copy's
+    # device starts with an empty one.
+    shutil.rmtree(os.environ["TWINREVIEW_CACHE_DIR"])
+    return {"pw": pw, "labelled": out / "ava" / "look.jpg", "evil": evil}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built[dict[str, Any]]:
+    return build_once(tmp_path_factory, "a1-scene", _build)
+
+
+@pytest.fixture
+def scene(built: Built[dict[str, Any]], tmp_path: Path) -> dict[str, Any]:
+    """A copy of the scene in ``tmp_path`` (built once for the module)."""
+    pw = copy_publish_ws(Built(built.value["pw"], built.files, built.user), tmp_path)
+    labelled = tmp_path / built.value["labelled"].relative_to(built.files)
+    return {"pw": pw, "base": tmp_path, "labelled": labelled, "evil": built.value["evil"]}
 
 
 def test_an_admin_cannot_sign_her_own_ca_into_the_policy(scene: dict[str, Any]) -> None:
