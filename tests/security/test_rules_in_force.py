@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from decision_helpers import build_workspace
-from laptops import Studio
+from laptops import Studio, studio_once
 from twinreview.core.findings import Finding, Severity
 from twinreview.core.workspace import Workspace
 from twinreview.services.decisions import DecisionService, NeedsOverride
@@ -27,11 +27,20 @@ missing_disclosure = "warn"
 STRICT = LENIENT.replace('missing_disclosure = "warn"', 'missing_disclosure = "block"')
 
 
-@pytest.fixture
-def studio(tmp_path: Path) -> Studio:
-    root = build_workspace(tmp_path / "ws")
+def _build(folder: Path) -> Studio:
+    root = build_workspace(folder / "ws")
     (root / "twinreview.toml").write_text(LENIENT)
-    return Studio(tmp_path / "laptops", root)
+    return Studio(folder / "laptops", root)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    return studio_once(tmp_path_factory, "rules-in-force", _build)
+
+
+@pytest.fixture
+def studio(tmp_path: Path, built: Studio) -> Studio:
+    return built.copy(tmp_path / "laptops", tmp_path / "ws")
 
 
 def scanned(studio: Studio, asset: str) -> tuple[tuple[Finding, ...], str, str | None]:

@@ -18,7 +18,7 @@ from PySide6.QtCore import QSettings
 
 from conftest import SyncExecutor
 from decision_helpers import build_workspace
-from laptops import AVA, Laptop, Studio
+from laptops import AVA, Laptop, Studio, studio_once
 from twinreview.core.approval.policy import APPROVE, State
 from twinreview.core.findings import Severity
 from twinreview.services.compose import make_scan_service
@@ -37,11 +37,20 @@ missing_disclosure = "warn"
 """
 
 
-@pytest.fixture
-def studio(tmp_path: Path) -> Studio:
-    root = build_workspace(tmp_path / "ws")
+def _build(folder: Path) -> Studio:
+    root = build_workspace(folder / "ws")
     (root / "twinreview.toml").write_text(LENIENT)
-    return Studio(tmp_path / "laptops", root)
+    return Studio(folder / "laptops", root)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    return studio_once(tmp_path_factory, "log-notices", _build)
+
+
+@pytest.fixture
+def studio(tmp_path: Path, built: Studio) -> Studio:
+    return built.copy(tmp_path / "laptops", tmp_path / "ws")
 
 
 @contextlib.contextmanager
