@@ -34,15 +34,18 @@ def pattern(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
 def _pattern(seed: int, size: tuple[int, int]) -> Image.Image:
     rng = np.random.default_rng(seed)
     w, h = size
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    chans = [
-        127
-        + 100
-        * np.sin(x * rng.uniform(0.005, 0.04) + y * rng.uniform(0.005, 0.04) + rng.uniform(0, 6))
-        for _ in range(3)
-    ]
-    arr = np.stack(chans, -1) + rng.normal(0, 8, (h, w, 3))
-    return Image.fromarray(arr.clip(0, 255).astype(np.uint8))
+    # A row and a column of coordinates, broadcast (no h x w grids of them): a 12 MP frame's
+    # scene is one of the larger things a test makes.
+    x = np.arange(w, dtype=np.float32)[None, :]
+    y = np.arange(h, dtype=np.float32)[:, None]
+    arr = np.empty((h, w, 3), np.float64)
+    for c in range(3):
+        arr[:, :, c] = 127 + 100 * np.sin(
+            x * rng.uniform(0.005, 0.04) + y * rng.uniform(0.005, 0.04) + rng.uniform(0, 6)
+        )
+    arr += rng.normal(0, 8, (h, w, 3))
+    np.clip(arr, 0, 255, out=arr)
+    return Image.fromarray(arr.astype(np.uint8))
 
 
 def make_workspace(root: Path, *, toml: str | None = "") -> Path:
