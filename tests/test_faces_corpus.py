@@ -213,44 +213,90 @@ def test_faces_too_small_for_the_quick_pass_are_found_by_the_larger_decodes(
 ) -> None:
     """Faces of 6 to 13 % of a 12 MP frame's height: none usable on the scan's own decode (not
     found, or found too small to describe from it), each found by the first larger decode, which
-    looks only for the sizes the quick pass could not describe; the same in the scan (its quick
-    pass in phase 1) as from the bytes alone."""
+    looks only for the sizes the quick pass could not see, or aligns the face it saw too small;
+    the same in the scan (its quick pass in phase 1) as from the bytes alone."""
     from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import Located, Sighted
 
+    sighted_heights = set()
     for height in (0.06, 0.08, 0.1, 0.12, 0.13):
         for name in ("obama_3.jpg", "rose_2.jpg"):
             data = _frame_with_faces(faces_dir, scans, [(name, height, 0.4)])
             quick, covered = engine().quick(load_image(data, min_side=300).image)
-            assert quick is None, (name, height)
-            # The long side of its decode (1/8 of the frame): the larger decode looks at its
-            # few levels only, whether a face too small was found there or none at all.
-            assert covered == 500, (name, height)
+            assert not isinstance(quick, Located), (name, height)
+            if isinstance(quick, Sighted):
+                sighted_heights.add(height)
+                assert len(quick.rects) == 1 and quick.side == 500, (name, height)
+                assert covered == 0
+            else:
+                assert quick is None, (name, height)
+                # The long side of its decode (1/8 of the frame): the larger decode looks at
+                # its few levels only.
+                assert covered == 500, (name, height)
             alone = engine().scan_bytes(data, width=3000, height=4000)
             in_scan = engine().scan_bytes(
-                data, width=3000, height=4000, quick=False, covered=covered
+                data,
+                width=3000,
+                height=4000,
+                quick=False,
+                covered=covered,
+                sighted=quick if isinstance(quick, Sighted) else None,
             )
             for got in (alone, in_scan):
                 assert len(got.faces) == 1, (name, height, got)
                 assert not got.upsampled, (name, height)  # the 1000 px decode found it
                 d = float(np.linalg.norm(got.faces[0].embedding - scans[name].faces[0].embedding))
                 assert d < 0.45, (name, height, d)
+    # Both kinds are in the set: the smallest faces are not seen, the largest seen too small.
+    assert sighted_heights and 0.06 not in sighted_heights, sighted_heights
+
+
+def test_a_face_seen_too_small_is_described_as_if_found_on_the_larger_decode(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """Aligning the face the quick pass saw, on the larger decode, describes it as well as
+    looking for it again there does (that search costs three times as much): as near the source
+    photo's face, far below what a near-identical face is."""
+    from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import Sighted
+
+    for name in ("obama_3.jpg", "rose_2.jpg"):
+        data = _frame_with_faces(faces_dir, scans, [(name, 0.13, 0.4)])
+        quick, _ = engine().quick(load_image(data, min_side=300).image)
+        assert isinstance(quick, Sighted), name
+        placed = engine().scan_bytes(data, width=3000, height=4000, quick=False, sighted=quick)
+        searched = engine().scan_bytes(data, width=3000, height=4000, quick=False, covered=500)
+        assert len(placed.faces) == len(searched.faces) == 1, (placed, searched)
+        a, b = placed.faces[0], searched.faces[0]
+        source = scans[name].faces[0].embedding
+        near = float(np.linalg.norm(a.embedding - source))
+        assert near < 0.1, (name, near)
+        assert near < float(np.linalg.norm(b.embedding - source)) + 0.03, name
+        # The box of a face seen at half the size: within one 8 px cell of that look.
+        assert max(abs(x - y) for x, y in zip(a.box, b.box, strict=True)) < 0.04, name
 
 
 def test_a_face_too_small_for_the_quick_pass_beside_a_large_one_finds_both(
     faces_dir: Path, scans: dict[str, FaceScan]
 ) -> None:
     """The quick pass finds a large face and one too small to describe from its decode: the
-    larger decodes look for every size again, so the large face is not lost."""
+    larger decode aligns both, so the large face is not lost."""
     from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import Sighted
 
     data = _frame_with_faces(
         faces_dir, scans, [("obama_3.jpg", 0.3, 0.07), ("rose_2.jpg", 0.13, 0.63)]
     )
     quick, covered = engine().quick(load_image(data, min_side=300).image)
-    assert quick is None
+    assert isinstance(quick, Sighted)
+    assert len(quick.rects) == 2
     assert covered == 0
-    got = engine().scan_bytes(data, width=3000, height=4000, quick=False, covered=covered)
+    got = engine().scan_bytes(data, width=3000, height=4000, quick=False, sighted=quick)
     assert len(got.faces) == 2, got
+    alone = engine().scan_bytes(data, width=3000, height=4000)  # the same from the bytes
+    assert [f.box for f in alone.faces] == [f.box for f in got.faces]
+    for a, b in zip(alone.faces, got.faces, strict=True):
+        assert np.abs(a.embedding - b.embedding).max() <= 1e-6
     for name in ("obama_3.jpg", "rose_2.jpg"):
         want = scans[name].faces[0].embedding
         assert min(float(np.linalg.norm(f.embedding - want)) for f in got.faces) < 0.45, name
