@@ -10,7 +10,10 @@ the bundle; ``TWINREVIEW_FACE_MODELS`` names another folder holding them.
 Detection strategy (measured on the shared face corpus and on full-length shots whose face is 5%
 of the image height): the quick pass (:meth:`FaceEngine.locate`) runs on the reduced decode the
 scan already made for its hashes (a 12 MP JPEG decoded at 1/8, about 500 px; 12-17 ms), so a
-photo is decoded once for both; it is accepted when every face it finds is at least
+photo is decoded once for both. A larger decode (a reference photo's 1000 px, a PNG's) is
+reduced to :data:`QUICK_SIDE` for it, about an asset's size: the detector's cost grows with the
+area (at 640 px a reference cost half as much again), and the chips are taken from the larger
+decode. It is accepted when every face it finds is at least
 :data:`QUICK_MIN_FACE` px there (its chip is not enlarged much). When it finds a face smaller
 than that, every face it found is aligned where it found it on the image reduced to at most
 1024 px on its long side (a 12 MP JPEG decoded at 1/4, 1000 px: about 30 ms): described as well
@@ -63,7 +66,7 @@ _log = logging.getLogger(__name__)
 ENGINE_VERSION = "5"
 
 QUICK_MIN_SIDE = hashing.MIN_SIDE  # the quick pass runs on the scan's own decode (its short side)
-QUICK_SIDE = 640  # px: the quick pass detects on at most this long a side
+QUICK_SIDE = 512  # px: the quick pass detects on at most this long a side
 QUICK_MIN_FACE = 80  # px: a face found smaller than this in the quick pass is looked for larger
 CHIP_SIZE = 150  # the descriptor's input
 
