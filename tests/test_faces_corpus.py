@@ -515,3 +515,41 @@ def test_scan_of_a_workspace_of_real_photos(
     report = json.loads(json_file.read_text("utf-8"))
     (sec,) = [a for a in report["assets"] if a["path"] == "assets/obama/obama_3.jpg"]
     assert sec["likeness"]["state"] == OWN
+
+
+def test_a_scan_aligns_a_face_seen_too_small_without_looking_for_it_again(
+    tmp_path: Path,
+    faces_dir: Path,
+    scans: dict[str, FaceScan],
+    sync_executor: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Phase 1 of a scan sees her face too small to describe; the face pass aligns it on the
+    larger decode (the detector never runs there) and the image is recognised as hers."""
+    from twinreview.services.scan import faces as faces_module
+
+    root = tmp_path / "ws"
+    (root / "models/rose/references").mkdir(parents=True)
+    (root / "assets/rose").mkdir(parents=True)
+    shutil.copyfile(faces_dir / "rose_1.jpg", root / "models/rose/references/rose_1.jpg")
+    (root / "assets/rose/full.jpg").write_bytes(
+        _frame_with_faces(faces_dir, scans, [("rose_2.jpg", 0.13, 0.4)])
+    )
+    (root / "twinreview.toml").write_text("")
+    searched: list[object] = []
+    original = faces_module.FaceEngine._scan
+
+    def spying(self: FaceEngine, *args: object) -> object:
+        searched.append(args)
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(faces_module.FaceEngine, "_scan", spying)
+    service = ScanService(sync_executor, ResultCache.in_memory(), face_engine=engine())  # type: ignore[arg-type]
+    result = service.scan(Workspace.open(root))
+    (asset,) = result.assets
+    assert searched == []  # neither the reference's face nor hers was looked for larger
+    assert asset.likeness is not None
+    assert asset.likeness.state == OWN
+    assert asset.findings == ()
+    (face,) = asset.to_json()["likeness"]["faces"]
+    assert face["verdict"] == OWN
