@@ -553,3 +553,24 @@ def test_a_scan_aligns_a_face_seen_too_small_without_looking_for_it_again(
     assert asset.findings == ()
     (face,) = asset.to_json()["likeness"]["faces"]
     assert face["verdict"] == OWN
+
+
+def test_a_face_seen_small_on_a_reduced_decode_is_described_from_that_decode(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """A reference photo's decode (1000 px) is reduced for the detector: a face seen small
+    there is large enough in the decode its chip comes from, and is described at once; the
+    same face on an asset's own decode (500 px) is seen too small, and aligned larger."""
+    from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import REFERENCE_QUICK_SIDE, Located, Sighted
+
+    data = _frame_with_faces(faces_dir, scans, [("rose_2.jpg", 0.12, 0.4)])
+    fine = load_image(data, min_side=480).image
+    assert max(fine.size) == 1000
+    on_fine, _ = engine().quick(fine, side=REFERENCE_QUICK_SIDE)
+    assert isinstance(on_fine, Located) and len(on_fine.chips) == 1
+    on_own, _ = engine().quick(load_image(data, min_side=300).image)
+    assert isinstance(on_own, Sighted)
+    described = engine().describe(on_fine).faces[0].embedding
+    source = scans["rose_2.jpg"].faces[0].embedding
+    assert float(np.linalg.norm(described - source)) < 0.1

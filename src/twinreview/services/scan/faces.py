@@ -10,11 +10,11 @@ the bundle; ``TWINREVIEW_FACE_MODELS`` names another folder holding them.
 Detection strategy (measured on the shared face corpus and on full-length shots whose face is 5%
 of the image height): the quick pass (:meth:`FaceEngine.locate`) runs on the reduced decode the
 scan already made for its hashes (a 12 MP JPEG decoded at 1/8, about 500 px; 12-17 ms), so a
-photo is decoded once for both. A larger decode (a reference photo's 1000 px, a PNG's) is
-reduced to :data:`QUICK_SIDE` for it, about an asset's size: the detector's cost grows with the
-area (at 640 px a reference cost half as much again), and the chips are taken from the larger
-decode. It is accepted when every face it finds is at least
-:data:`QUICK_MIN_FACE` px there (its chip is not enlarged much). When it finds a face smaller
+photo is decoded once for both. A larger decode (a PNG's, a reference photo's 1000 px) is
+reduced to :data:`QUICK_SIDE` (a reference's to :data:`REFERENCE_QUICK_SIDE`) for the detector,
+whose cost grows with the area; the chips are taken from the larger decode. It is accepted when
+every face it finds is at least :data:`QUICK_MIN_FACE` px in the image its chips come from
+(the chip is not enlarged much). When it finds a face smaller
 than that, every face it found is aligned where it found it on the image reduced to at most
 1024 px on its long side (a 12 MP JPEG decoded at 1/4, 1000 px: about 30 ms): described as well
 as by looking for it again there, which would cost twice as much again; as beside a face large
@@ -66,7 +66,11 @@ _log = logging.getLogger(__name__)
 ENGINE_VERSION = "5"
 
 QUICK_MIN_SIDE = hashing.MIN_SIDE  # the quick pass runs on the scan's own decode (its short side)
-QUICK_SIDE = 512  # px: the quick pass detects on at most this long a side
+QUICK_SIDE = 640  # px: the quick pass detects on at most this long a side
+# A reference photo's quick pass detects on less: its decode (1000 px for a 12 MP JPEG) is made
+# for its fine image, and at this size the detector costs what it costs on an asset's decode.
+# A face too small to be seen here is looked for by the full passes, once per photo.
+REFERENCE_QUICK_SIDE = 512
 QUICK_MIN_FACE = 80  # px: a face found smaller than this in the quick pass is looked for larger
 CHIP_SIZE = 150  # the descriptor's input
 
@@ -280,7 +284,7 @@ class Sighted:
     Attributes:
         rects: Where each face is: (left, top, right, bottom) as fractions of the image.
         scores: The detector's confidence per face.
-        side: The long side, in px, of the image the faces were found on.
+        side: The long side, in px, of the image whose chips would have been too small.
     """
 
     rects: tuple[tuple[float, float, float, float], ...]
@@ -423,9 +427,12 @@ class FaceEngine:
         return None if isinstance(found, Sighted) else found
 
     def quick(
-        self, image: Image.Image, grey: Image.Image | None = None
+        self, image: Image.Image, grey: Image.Image | None = None, *, side: int = QUICK_SIDE
     ) -> tuple[Located | Sighted | FaceScan | None, int]:
         """:meth:`locate`, and what the larger decodes need not look for again. Never raises.
+
+        ``side``: the long side, in px, the detector looks at (a larger image is reduced to
+        it, its chips taken from the image itself).
 
         Returns:
             The located faces; :class:`Sighted` when one it found is smaller than
@@ -442,10 +449,10 @@ class FaceEngine:
                 if grey is None or grey.size != image.size:
                     grey = image.convert("L")
                 scale = 1.0
-                if max(grey.size) > QUICK_SIDE:
+                if max(grey.size) > side:
                     # A larger decode (a reference photo's, a PNG's): detected reduced, the
                     # chips taken from the full decode.
-                    scale = max(grey.size) / QUICK_SIDE
+                    scale = max(grey.size) / side
                     grey = grey.resize(
                         (round(grey.width / scale), round(grey.height / scale)),
                         Image.Resampling.BILINEAR,
@@ -454,10 +461,10 @@ class FaceEngine:
                 rects, scores, _ = m.detector.run(np.asarray(grey), 0, DETECT_THRESHOLD)
                 if not len(rects):
                     return None, max(grey.size)
-                if min(r.width() for r in rects) < QUICK_MIN_FACE:
-                    # A face too small to describe from here: the larger decode aligns every
-                    # face found where it was found (finding them again would scan its whole
-                    # pyramid, three times the cost of this decode and look).
+                if min(r.width() for r in rects) * scale < QUICK_MIN_FACE:
+                    # A face too small to describe from the image: the larger decode aligns
+                    # every face found where it was found (finding them again would scan its
+                    # whole pyramid, three times the cost of this decode and look).
                     w, h = grey.size
                     return Sighted(
                         tuple(
@@ -465,7 +472,7 @@ class FaceEngine:
                             for r in rects
                         ),
                         tuple(float(x) for x in scores),
-                        max(grey.size),
+                        max(image.size),
                     ), 0
                 if scale != 1.0:
                     dlib = _dlib()
