@@ -214,9 +214,9 @@ def test_the_quick_pass_runs_once_per_file(
     calls: list[tuple[int, int]] = []
     original = FaceEngine.quick
 
-    def counting(self: FaceEngine, image: Any, grey: Any = None) -> Any:
+    def counting(self: FaceEngine, image: Any, grey: Any = None, **kw: Any) -> Any:
         calls.append(image.size)
-        return original(self, image, grey)
+        return original(self, image, grey, **kw)
 
     monkeypatch.setattr(FaceEngine, "quick", counting)
     root = _ws(tmp_path)

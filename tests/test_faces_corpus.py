@@ -213,44 +213,90 @@ def test_faces_too_small_for_the_quick_pass_are_found_by_the_larger_decodes(
 ) -> None:
     """Faces of 6 to 13 % of a 12 MP frame's height: none usable on the scan's own decode (not
     found, or found too small to describe from it), each found by the first larger decode, which
-    looks only for the sizes the quick pass could not describe; the same in the scan (its quick
-    pass in phase 1) as from the bytes alone."""
+    looks only for the sizes the quick pass could not see, or aligns the face it saw too small;
+    the same in the scan (its quick pass in phase 1) as from the bytes alone."""
     from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import Located, Sighted
 
+    sighted_heights = set()
     for height in (0.06, 0.08, 0.1, 0.12, 0.13):
         for name in ("obama_3.jpg", "rose_2.jpg"):
             data = _frame_with_faces(faces_dir, scans, [(name, height, 0.4)])
             quick, covered = engine().quick(load_image(data, min_side=300).image)
-            assert quick is None, (name, height)
-            # The long side of its decode (1/8 of the frame): the larger decode looks at its
-            # few levels only, whether a face too small was found there or none at all.
-            assert covered == 500, (name, height)
+            assert not isinstance(quick, Located), (name, height)
+            if isinstance(quick, Sighted):
+                sighted_heights.add(height)
+                assert len(quick.rects) == 1 and quick.side == 500, (name, height)
+                assert covered == 0
+            else:
+                assert quick is None, (name, height)
+                # The long side of its decode (1/8 of the frame): the larger decode looks at
+                # its few levels only.
+                assert covered == 500, (name, height)
             alone = engine().scan_bytes(data, width=3000, height=4000)
             in_scan = engine().scan_bytes(
-                data, width=3000, height=4000, quick=False, covered=covered
+                data,
+                width=3000,
+                height=4000,
+                quick=False,
+                covered=covered,
+                sighted=quick if isinstance(quick, Sighted) else None,
             )
             for got in (alone, in_scan):
                 assert len(got.faces) == 1, (name, height, got)
                 assert not got.upsampled, (name, height)  # the 1000 px decode found it
                 d = float(np.linalg.norm(got.faces[0].embedding - scans[name].faces[0].embedding))
                 assert d < 0.45, (name, height, d)
+    # Both kinds are in the set: the smallest faces are not seen, the largest seen too small.
+    assert sighted_heights and 0.06 not in sighted_heights, sighted_heights
+
+
+def test_a_face_seen_too_small_is_described_as_if_found_on_the_larger_decode(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """Aligning the face the quick pass saw, on the larger decode, describes it as well as
+    looking for it again there does (that search costs three times as much): as near the source
+    photo's face, far below what a near-identical face is."""
+    from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import Sighted
+
+    for name in ("obama_3.jpg", "rose_2.jpg"):
+        data = _frame_with_faces(faces_dir, scans, [(name, 0.13, 0.4)])
+        quick, _ = engine().quick(load_image(data, min_side=300).image)
+        assert isinstance(quick, Sighted), name
+        placed = engine().scan_bytes(data, width=3000, height=4000, quick=False, sighted=quick)
+        searched = engine().scan_bytes(data, width=3000, height=4000, quick=False, covered=500)
+        assert len(placed.faces) == len(searched.faces) == 1, (placed, searched)
+        a, b = placed.faces[0], searched.faces[0]
+        source = scans[name].faces[0].embedding
+        near = float(np.linalg.norm(a.embedding - source))
+        assert near < 0.1, (name, near)
+        assert near < float(np.linalg.norm(b.embedding - source)) + 0.03, name
+        # The box of a face seen at half the size: within one 8 px cell of that look.
+        assert max(abs(x - y) for x, y in zip(a.box, b.box, strict=True)) < 0.04, name
 
 
 def test_a_face_too_small_for_the_quick_pass_beside_a_large_one_finds_both(
     faces_dir: Path, scans: dict[str, FaceScan]
 ) -> None:
     """The quick pass finds a large face and one too small to describe from its decode: the
-    larger decodes look for every size again, so the large face is not lost."""
+    larger decode aligns both, so the large face is not lost."""
     from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import Sighted
 
     data = _frame_with_faces(
         faces_dir, scans, [("obama_3.jpg", 0.3, 0.07), ("rose_2.jpg", 0.13, 0.63)]
     )
     quick, covered = engine().quick(load_image(data, min_side=300).image)
-    assert quick is None
+    assert isinstance(quick, Sighted)
+    assert len(quick.rects) == 2
     assert covered == 0
-    got = engine().scan_bytes(data, width=3000, height=4000, quick=False, covered=covered)
+    got = engine().scan_bytes(data, width=3000, height=4000, quick=False, sighted=quick)
     assert len(got.faces) == 2, got
+    alone = engine().scan_bytes(data, width=3000, height=4000)  # the same from the bytes
+    assert [f.box for f in alone.faces] == [f.box for f in got.faces]
+    for a, b in zip(alone.faces, got.faces, strict=True):
+        assert np.abs(a.embedding - b.embedding).max() <= 1e-6
     for name in ("obama_3.jpg", "rose_2.jpg"):
         want = scans[name].faces[0].embedding
         assert min(float(np.linalg.norm(f.embedding - want)) for f in got.faces) < 0.45, name
@@ -266,9 +312,7 @@ def test_the_first_larger_decode_scans_the_levels_the_quick_pass_could_not() -> 
     assert _levels_below(1024, 300) == 8
 
 
-def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(
-    faces_dir: Path, scans: dict[str, FaceScan]
-) -> None:
+def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(faces_dir: Path) -> None:
     """The second pass's detector stops after ENLARGED_LEVELS pyramid levels: faces of 60 to
     about 240 px (30 to 120 px of the first pass's image, which finds them from 60 px up) are
     found, a larger one (the first pass's) is not looked for again."""
@@ -276,10 +320,11 @@ def test_the_enlarged_pass_scans_only_the_levels_the_first_pass_cannot(
 
     with Image.open(faces_dir / "obama_3.jpg") as src:
         img = src.convert("L")
-    (face,) = scans["obama_3.jpg"].faces
-    face_px = (face.box[3] - face.box[1]) * img.height
     models = faces_module._Models(faces_module.find_model_dir())  # type: ignore[arg-type]
     assert models.small_faces is not models.detector
+    # The face's size as the detector measures it (its boxes come in steps of its pyramid).
+    (rect,) = models.detector.run(np.asarray(img), 0, 0.0)[0]
+    face_px = float(rect.height())
 
     def found(detector: object, size: float) -> int:
         scaled = img.resize((round(img.width * size / face_px), round(img.height * size / face_px)))
@@ -470,3 +515,62 @@ def test_scan_of_a_workspace_of_real_photos(
     report = json.loads(json_file.read_text("utf-8"))
     (sec,) = [a for a in report["assets"] if a["path"] == "assets/obama/obama_3.jpg"]
     assert sec["likeness"]["state"] == OWN
+
+
+def test_a_scan_aligns_a_face_seen_too_small_without_looking_for_it_again(
+    tmp_path: Path,
+    faces_dir: Path,
+    scans: dict[str, FaceScan],
+    sync_executor: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Phase 1 of a scan sees her face too small to describe; the face pass aligns it on the
+    larger decode (the detector never runs there) and the image is recognised as hers."""
+    from twinreview.services.scan import faces as faces_module
+
+    root = tmp_path / "ws"
+    (root / "models/rose/references").mkdir(parents=True)
+    (root / "assets/rose").mkdir(parents=True)
+    shutil.copyfile(faces_dir / "rose_1.jpg", root / "models/rose/references/rose_1.jpg")
+    (root / "assets/rose/full.jpg").write_bytes(
+        _frame_with_faces(faces_dir, scans, [("rose_2.jpg", 0.13, 0.4)])
+    )
+    (root / "twinreview.toml").write_text("")
+    searched: list[object] = []
+    original = faces_module.FaceEngine._scan
+
+    def spying(self: FaceEngine, *args: object) -> object:
+        searched.append(args)
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(faces_module.FaceEngine, "_scan", spying)
+    service = ScanService(sync_executor, ResultCache.in_memory(), face_engine=engine())  # type: ignore[arg-type]
+    result = service.scan(Workspace.open(root))
+    (asset,) = result.assets
+    assert searched == []  # neither the reference's face nor hers was looked for larger
+    assert asset.likeness is not None
+    assert asset.likeness.state == OWN
+    assert asset.findings == ()
+    (face,) = asset.to_json()["likeness"]["faces"]
+    assert face["verdict"] == OWN
+
+
+def test_a_face_seen_small_on_a_reduced_decode_is_described_from_that_decode(
+    faces_dir: Path, scans: dict[str, FaceScan]
+) -> None:
+    """A reference photo's decode (1000 px) is reduced for the detector: a face seen small
+    there is large enough in the decode its chip comes from, and is described at once; the
+    same face on an asset's own decode (500 px) is seen too small, and aligned larger."""
+    from twinreview.core.imageio import load_image
+    from twinreview.services.scan.faces import REFERENCE_QUICK_SIDE, Located, Sighted
+
+    data = _frame_with_faces(faces_dir, scans, [("rose_2.jpg", 0.12, 0.4)])
+    fine = load_image(data, min_side=480).image
+    assert max(fine.size) == 1000
+    on_fine, _ = engine().quick(fine, side=REFERENCE_QUICK_SIDE)
+    assert isinstance(on_fine, Located) and len(on_fine.chips) == 1
+    on_own, _ = engine().quick(load_image(data, min_side=300).image)
+    assert isinstance(on_own, Sighted)
+    described = engine().describe(on_fine).faces[0].embedding
+    source = scans["rose_2.jpg"].faces[0].embedding
+    assert float(np.linalg.norm(described - source)) < 0.1

@@ -10,9 +10,12 @@ import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from twinreview.core.publish.imagedigest import image_digest
+from twinreview.core.publish import imagedigest
+from twinreview.core.publish.imagedigest import AmbiguousImageError, ambiguity, image_digest
 from twinreview.core.publish.xmpwrite import packet_with_source_type, put_main_packet
 from wsbuild import pattern
 
@@ -126,3 +129,43 @@ def test_a_decision_signs_the_digest_of_the_bytes_decided_on(tmp_path: Path) -> 
     entry = decider(ava).decide(Workspace.open(root), "assets/ava/look1.jpg", "approve")
     digest = image_digest((root / "assets" / "ava" / "look1.jpg").read_bytes())
     assert digest is not None and entry.payload["image_digest"] == digest
+
+
+def _scan_end_bytewise(data: bytes, pos: int) -> int | None:
+    """The end of entropy-coded data, byte by byte as the JPEG standard says (B.1.1.5)."""
+    while pos + 1 < len(data):
+        if data[pos] == 0xFF:
+            nxt = data[pos + 1]
+            if nxt == 0xFF:  # a fill byte: the marker starts at the last 0xFF
+                pos += 1
+                continue
+            if nxt != 0x00 and not 0xD0 <= nxt <= 0xD7:
+                return pos
+            pos += 2
+            continue
+        pos += 1
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b"\xff", b"\x00", b"\xd0", b"\xd7", b"\xd9", b"\xda", b"a"])))
+def test_scan_data_ends_at_the_first_marker_but_restarts_and_stuffing(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    expected = _scan_end_bytewise(data, 0)
+    if expected is None:
+        with pytest.raises(imagedigest._Damaged):
+            imagedigest._scan_end(data, 0)
+    else:
+        assert imagedigest._scan_end(data, 0) == expected
+
+
+def test_ambiguity_reads_the_file_as_the_digest_does() -> None:
+    img = pattern(5, (240, 160))
+    plain = encode(img, "JPEG", quality=85, progressive=True)  # several scans
+    assert image_digest(plain) is not None
+    assert ambiguity(plain) is None
+    twice = plain[:2] + b"\xff\xe1" + struct.pack(">H", 8) + b"Exif\x00\x00" + plain[2:]
+    twice = twice[:2] + b"\xff\xe1" + struct.pack(">H", 8) + b"Exif\x00\x00" + twice[2:]
+    with pytest.raises(AmbiguousImageError):
+        image_digest(twice)
+    assert (ambiguity(twice) or "").startswith("the file is ambiguous: ")

@@ -35,7 +35,7 @@ class FixedFaces:
     def __init__(self, offsets: dict[int, float]) -> None:
         self._offsets = offsets
 
-    def quick(self, image: Any, grey: Any = None) -> tuple[None, int]:
+    def quick(self, image: Any, grey: Any = None, *, side: int = 0) -> tuple[None, int]:
         """No quick pass: every file goes through :meth:`scan_bytes`."""
         return None, 0
 

@@ -77,7 +77,7 @@ class NoFaces:
     problem: str | None = None
     version = "none/1"
 
-    def quick(self, image: Any, grey: Any = None) -> tuple[None, int]:
+    def quick(self, image: Any, grey: Any = None, *, side: int = 0) -> tuple[None, int]:
         """No quick pass: every file goes through :meth:`scan_bytes`."""
         return None, 0
 

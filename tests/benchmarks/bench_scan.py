@@ -49,7 +49,7 @@ from twinreview.core.similarity import hashing
 from twinreview.core.workspace import Workspace
 from twinreview.services.compose import make_scan_service
 from twinreview.services.scan.cache import ResultCache
-from twinreview.services.scan.faces import FaceEngine, Located
+from twinreview.services.scan.faces import FaceEngine, Located, Sighted
 from twinreview.services.scan.likeness import DESCRIBE_BATCH
 from twinreview.services.scan.model import REFERENCE_MIN_SIDE
 from twinreview.services.scan.service import ScanService
@@ -276,7 +276,12 @@ def face_split(files: list[Path], references: int) -> dict[str, float]:
         if not isinstance(found, Located):
             t = time.process_time()
             found = engine.find(
-                data, width=loaded.width, height=loaded.height, quick=False, covered=covered
+                data,
+                width=loaded.width,
+                height=loaded.height,
+                quick=False,
+                covered=covered,
+                sighted=found if isinstance(found, Sighted) else None,
             )
             full += time.process_time() - t
             full_files += 1

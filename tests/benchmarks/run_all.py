@@ -172,8 +172,9 @@ def _face_split(j: Mapping[str, Any]) -> str:
         f"{_ms(j['portrait_face_locate_cpu_s'])} a file, describing a face "
         f"{_ms(j['portrait_face_describe_cpu_s'])} ({j['portrait_faces']} faces; dlib's network "
         f"run with numpy), {j['portrait_full_pass_files']} file(s) with no face there large "
-        f"enough to describe {_ms(j['portrait_full_pass_cpu_s'])} each (larger decodes, down "
-        "to faces 5% of the frame)"
+        f"enough to describe {_ms(j['portrait_full_pass_cpu_s'])} each (a larger decode: the "
+        "faces seen too small aligned on it, or, where none was seen, looked for down to 5% of "
+        "the frame)"
         + (
             f"; paid once per process before these files (imports, face models; a first scan "
             f"of one photo): {_ms(j['portrait_startup_cpu_s'])}"

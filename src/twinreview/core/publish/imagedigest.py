@@ -123,6 +123,11 @@ def image_digest(data: bytes) -> str | None:
         AmbiguousImageError: something outside the digest, or read differently by different
             decoders, changes what is shown.
     """
+    return _walk(data, hashed=True)
+
+
+def _walk(data: bytes, *, hashed: bool) -> str | None:
+    """:func:`image_digest`; without ``hashed``, only its refusals (an empty digest)."""
     if data.startswith(b"\xff\xd8"):
         fmt, walk = b"jpeg", _jpeg
     elif data.startswith(_PNG_SIG):
@@ -148,9 +153,10 @@ def image_digest(data: bytes) -> str | None:
                 if raw is not None:
                     others.append(("PNG text 'Raw profile type exif'", raw))
                 continue
-            # Each part is framed (kind, length), so no two walks can collide by concatenation.
-            digest.update(kind + struct.pack(">Q", len(part)))
-            digest.update(part)
+            if hashed:
+                # Each part is framed (kind, length): no two walks collide by concatenation.
+                digest.update(kind + struct.pack(">Q", len(part)))
+                digest.update(part)
     except (_Damaged, struct.error, IndexError):
         return None
     if len(exif) > 1:
@@ -176,7 +182,8 @@ def ambiguity(data: bytes) -> str | None:
         data: The whole file.
     """
     try:
-        image_digest(data)
+        # The refusals alone: hashing the image data would cost as much as the scan's sha256.
+        _walk(data, hashed=False)
     except AmbiguousImageError as exc:
         return str(exc)
     return None
@@ -235,17 +242,17 @@ def _jpeg(data: bytes) -> Iterator[tuple[bytes, bytes]]:
             pos = scan_end
 
 
+# A marker that ends entropy-coded data: 0xFF then anything but a stuffed zero, a restart
+# marker (RSTn) or another 0xFF (a fill byte: the marker starts at the last 0xFF of a run).
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+
+
 def _scan_end(data: bytes, pos: int) -> int:
     """Where the entropy-coded data starting at ``pos`` ends: the next marker but RSTn."""
-    while True:
-        found = data.find(b"\xff", pos)
-        if found < 0 or found + 1 >= len(data):
-            raise _Damaged
-        nxt = data[found + 1]
-        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
-            pos = found + (1 if nxt == 0xFF else 2)
-            continue
-        return found
+    found = _SCAN_END.search(data, pos)
+    if found is None:
+        raise _Damaged
+    return found.start()
 
 
 def _png(data: bytes) -> Iterator[tuple[bytes, bytes]]:

@@ -37,7 +37,13 @@ from twinreview.core.similarity import geometry, hashing
 from twinreview.core.similarity.match import Keypoints
 from twinreview.core.workspace import AssetRef
 from twinreview.services.scan.cache import ResultCache
-from twinreview.services.scan.faces import FaceEngine, Located
+from twinreview.services.scan.faces import (
+    QUICK_SIDE,
+    REFERENCE_QUICK_SIDE,
+    FaceEngine,
+    Located,
+    Sighted,
+)
 from twinreview.services.scan.model import (
     REFERENCE_MIN_SIDE,
     Analysis,
@@ -370,7 +376,7 @@ def analyse_file(
     feats: geometry.Features | None = None
     mirrored: geometry.Features | None = None
     prepared: geometry.Prepared | None = None
-    located: Located | None = None
+    located: Located | Sighted | None = None
     quick_tried = False
     quick_covered = 0
     error = None
@@ -388,8 +394,9 @@ def analyse_file(
             work = geometry.working_image(grey)
             feats = geometry.features(work)
         if faces is not None:
-            found, covered = faces.quick(loaded.image, grey)
-            located = found if isinstance(found, Located) else None
+            side = REFERENCE_QUICK_SIDE if reference else QUICK_SIDE
+            found, covered = faces.quick(loaded.image, grey, side=side)
+            located = found if isinstance(found, Located | Sighted) else None
             quick_tried = found is None  # no usable face at this size: the face pass goes larger
             quick_covered = covered
     except ImageLoadError as exc:

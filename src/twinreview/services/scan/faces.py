@@ -10,12 +10,18 @@ the bundle; ``TWINREVIEW_FACE_MODELS`` names another folder holding them.
 Detection strategy (measured on the shared face corpus and on full-length shots whose face is 5%
 of the image height): the quick pass (:meth:`FaceEngine.locate`) runs on the reduced decode the
 scan already made for its hashes (a 12 MP JPEG decoded at 1/8, about 500 px; 12-17 ms), so a
-photo is decoded once for both; it is accepted when every face it finds is at least
-:data:`QUICK_MIN_FACE` px there (its chip is not enlarged much). Otherwise the full passes run:
-the image reduced to at most 1024 px on its long side, without upsampling (a 12 MP JPEG decoded
-at 1/4, 1000 px: about 60 ms), scanning only the pyramid levels of the faces too small for the
-quick pass (every level when it found one too small beside a large one, which must be found
-again), and only when that finds no face, at twice that size (taken from
+photo is decoded once for both. A larger decode (a PNG's, a reference photo's 1000 px) is
+reduced to :data:`QUICK_SIDE` (a reference's to :data:`REFERENCE_QUICK_SIDE`) for the detector,
+whose cost grows with the area; the chips are taken from the larger decode. It is accepted when
+every face it finds is at least :data:`QUICK_MIN_FACE` px in the image its chips come from
+(the chip is not enlarged much). When it finds a face smaller
+than that, every face it found is aligned where it found it on the image reduced to at most
+1024 px on its long side (a 12 MP JPEG decoded at 1/4, 1000 px: about 30 ms): described as well
+as by looking for it again there, which would cost twice as much again; as beside a face large
+enough, faces too small for the quick pass to see at all are then not looked for. When it finds
+no face, the full passes run: that 1024 px image, without upsampling (about 60 ms), scanning
+only the pyramid levels of the faces too small for the quick pass, and only when that finds no
+face, at twice that size (taken from
 the original's pixels where it has them, otherwise dlib's pyramid upsampling), which finds faces
 down to about 30-40 px of the reduced image, scanning only the pyramid levels the first pass
 could not (:data:`ENLARGED_LEVELS`). Each face is then aligned on 5 landmarks into a 150 px chip
@@ -57,10 +63,14 @@ from twinreview.services.scan import facenet
 _log = logging.getLogger(__name__)
 
 # Bump when the detection strategy, the sizes or the stored fields change.
-ENGINE_VERSION = "4"
+ENGINE_VERSION = "5"
 
 QUICK_MIN_SIDE = hashing.MIN_SIDE  # the quick pass runs on the scan's own decode (its short side)
 QUICK_SIDE = 640  # px: the quick pass detects on at most this long a side
+# A reference photo's quick pass detects on less: its decode (1000 px for a 12 MP JPEG) is made
+# for its fine image, and at this size the detector costs what it costs on an asset's decode.
+# A face too small to be seen here is looked for by the full passes, once per photo.
+REFERENCE_QUICK_SIDE = 512
 QUICK_MIN_FACE = 80  # px: a face found smaller than this in the quick pass is looked for larger
 CHIP_SIZE = 150  # the descriptor's input
 
@@ -263,6 +273,25 @@ class Located:
         return sum(c.nbytes for c in self.chips)
 
 
+@dataclass(frozen=True)
+class Sighted:
+    """Faces the quick pass found, one at least too small to describe from its decode.
+
+    The larger decode aligns them where they were found (:meth:`FaceEngine.find`), without
+    looking for faces again: as beside a face large enough to describe, faces too small for the
+    quick pass to see are looked for only when it sees none.
+
+    Attributes:
+        rects: Where each face is: (left, top, right, bottom) as fractions of the image.
+        scores: The detector's confidence per face.
+        side: The long side, in px, of the image whose chips would have been too small.
+    """
+
+    rects: tuple[tuple[float, float, float, float], ...]
+    scores: tuple[float, ...]
+    side: int
+
+
 class FaceEngine:
     """Finds faces and computes their embeddings. Build once; safe to use from many threads.
 
@@ -322,6 +351,7 @@ class FaceEngine:
         height: int | None = None,
         quick: bool = True,
         covered: int = 0,
+        sighted: Sighted | None = None,
     ) -> FaceScan:
         """The faces in an image file's bytes, described. Never raises.
 
@@ -333,8 +363,12 @@ class FaceEngine:
                 phase) and found nothing usable.
             covered: When ``quick`` is False: the long side, in px, of the image that quick
                 pass looked at, finding no face at all (:meth:`quick`); 0 when not known.
+            sighted: When ``quick`` is False: the faces that quick pass found too small to
+                describe (:meth:`quick`), aligned on the larger decode where they are.
         """
-        found = self.find(data, width=width, height=height, quick=quick, covered=covered)
+        found = self.find(
+            data, width=width, height=height, quick=quick, covered=covered, sighted=sighted
+        )
         return found if isinstance(found, FaceScan) else self.describe(found)
 
     def find(
@@ -345,13 +379,14 @@ class FaceEngine:
         height: int | None = None,
         quick: bool = True,
         covered: int = 0,
+        sighted: Sighted | None = None,
     ) -> Located | FaceScan:
         """The faces in an image file's bytes, found and aligned, not described. Never raises.
 
-        The quick pass (:meth:`locate`) on the scan's own reduced decode; when it finds no
-        face, or one too small to describe from that decode, the full passes on larger decodes,
-        looking only for the faces too small for the quick pass (``covered``: as
-        :meth:`scan_bytes`).
+        The quick pass (:meth:`locate`) on the scan's own reduced decode; when it finds a face
+        too small to describe from that decode, the faces it found aligned on a larger decode;
+        when it finds none, the full passes on larger decodes, looking only for the faces too
+        small for the quick pass (``covered`` and ``sighted``: as :meth:`scan_bytes`).
 
         Returns:
             The located faces (maybe none), or a FaceScan with the error.
@@ -359,12 +394,14 @@ class FaceEngine:
         if self._problem is not None:
             return FaceScan(error=self._problem)
         if not quick and width and height:
-            return self._full(data, width, height, covered)
+            return self._full(data, width, height, covered, sighted)
         try:
             small = load_image(data, min_side=QUICK_MIN_SIDE)
         except ImageLoadError as exc:
             return FaceScan(error=f"the image could not be read ({exc})")
         located, covered = self.quick(small.image)
+        if isinstance(located, Sighted):
+            return self._full(data, small.width, small.height, 0, located)
         if located is not None:
             return located
         return self._full(data, small.width, small.height, covered)
@@ -386,18 +423,24 @@ class FaceEngine:
             :data:`QUICK_MIN_FACE` px here (then :meth:`scan_bytes` looks on larger decodes);
             a FaceScan with the error when the models cannot be used.
         """
-        return self.quick(image, grey)[0]
+        found = self.quick(image, grey)[0]
+        return None if isinstance(found, Sighted) else found
 
     def quick(
-        self, image: Image.Image, grey: Image.Image | None = None
-    ) -> tuple[Located | FaceScan | None, int]:
+        self, image: Image.Image, grey: Image.Image | None = None, *, side: int = QUICK_SIDE
+    ) -> tuple[Located | Sighted | FaceScan | None, int]:
         """:meth:`locate`, and what the larger decodes need not look for again. Never raises.
 
+        ``side``: the long side, in px, the detector looks at (a larger image is reduced to
+        it, its chips taken from the image itself).
+
         Returns:
-            What :meth:`locate` returns, and the long side in px of the image it looked at
-            when it found no face there large enough to describe (the ``covered`` of
-            :meth:`scan_bytes`: the larger decodes look only for faces too small for it); 0
-            otherwise (a face too small beside one large enough: they look for every size).
+            The located faces; :class:`Sighted` when one it found is smaller than
+            :data:`QUICK_MIN_FACE` px (the larger decode aligns them all where they are); None
+            when it found none; a FaceScan with the error when the models cannot be used. And
+            when it found none: the long side in px of the image it looked at (the ``covered``
+            of :meth:`scan_bytes`: the larger decodes look only for faces too small for it); 0
+            otherwise.
         """
         if self._problem is not None:
             return FaceScan(error=self._problem), 0
@@ -406,10 +449,10 @@ class FaceEngine:
                 if grey is None or grey.size != image.size:
                     grey = image.convert("L")
                 scale = 1.0
-                if max(grey.size) > QUICK_SIDE:
+                if max(grey.size) > side:
                     # A larger decode (a reference photo's, a PNG's): detected reduced, the
                     # chips taken from the full decode.
-                    scale = max(grey.size) / QUICK_SIDE
+                    scale = max(grey.size) / side
                     grey = grey.resize(
                         (round(grey.width / scale), round(grey.height / scale)),
                         Image.Resampling.BILINEAR,
@@ -418,13 +461,19 @@ class FaceEngine:
                 rects, scores, _ = m.detector.run(np.asarray(grey), 0, DETECT_THRESHOLD)
                 if not len(rects):
                     return None, max(grey.size)
-                if max(r.width() for r in rects) < QUICK_MIN_FACE:
-                    # Only faces too small to describe from here: a larger decode looks for
-                    # them, and for the still smaller ones, in the levels this look could not
-                    # scan (the faces it found too small lie in those levels).
-                    return None, max(grey.size)
-                if min(r.width() for r in rects) < QUICK_MIN_FACE:
-                    return None, 0  # beside a large face: the larger decode must find both
+                if min(r.width() for r in rects) * scale < QUICK_MIN_FACE:
+                    # A face too small to describe from the image: the larger decode aligns
+                    # every face found where it was found (finding them again would scan its
+                    # whole pyramid, three times the cost of this decode and look).
+                    w, h = grey.size
+                    return Sighted(
+                        tuple(
+                            (r.left() / w, r.top() / h, (r.right() + 1) / w, (r.bottom() + 1) / h)
+                            for r in rects
+                        ),
+                        tuple(float(x) for x in scores),
+                        max(image.size),
+                    ), 0
                 if scale != 1.0:
                     dlib = _dlib()
                     rects = [
@@ -511,16 +560,24 @@ class FaceEngine:
             _log.warning("face description failed", exc_info=exc)
             return FaceScan(error=f"face detection failed ({exc})")
 
-    def _full(self, data: bytes, width: int, height: int, covered: int) -> Located | FaceScan:
+    def _full(
+        self, data: bytes, width: int, height: int, covered: int, sighted: Sighted | None = None
+    ) -> Located | FaceScan:
         """The full passes: at :data:`DETECT_SIDE`, then enlarged.
 
         ``covered``: the long side the quick pass looked at (0: unknown); the first full pass
-        scans only the pyramid levels for the faces too small there.
+        scans only the pyramid levels for the faces too small there. ``sighted``: the faces the
+        quick pass found, aligned at :data:`DETECT_SIDE` where they are, when that decode is
+        larger than the quick pass's image (otherwise the full passes run, looking everywhere).
         """
         try:
             loaded = load_image(data, **_load_sizes(width, height, DETECT_SIDE))
         except ImageLoadError as exc:
             return FaceScan(error=f"the image could not be read ({exc})")
+        if sighted is not None:
+            if max(loaded.image.size) * 2 >= sighted.side * 3:
+                return self._place(loaded.image, sighted)
+            covered = 0
         levels = _levels_below(max(loaded.image.size), covered)
         if max(loaded.width, loaded.height) >= UPSAMPLE_FACTOR * max(loaded.image.size):
             # The original has the pixels for the enlarged pass: decode them if it is needed.
@@ -534,6 +591,25 @@ class FaceEngine:
 
             return self._scan(loaded.image, load_big, levels)
         return self._scan(loaded.image, None, levels)
+
+    def _place(self, image: Image.Image, sighted: Sighted) -> Located | FaceScan:
+        """The faces the quick pass found, aligned on a larger decode of the same image."""
+        w, h = image.size
+        try:
+            with self._models() as m:
+                dlib = _dlib()
+                rects = [
+                    dlib.rectangle(
+                        round(left * w), round(top * h), round(right * w) - 1, round(bottom * h) - 1
+                    )
+                    for left, top, right, bottom in sighted.rects
+                ]
+                return self._align(m, image, rects, sighted.scores, False)
+        except _ModelsUnavailable as exc:
+            return FaceScan(error=str(exc))
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            _log.warning("face alignment failed", exc_info=exc)
+            return FaceScan(error=f"face detection failed ({exc})")
 
     @contextlib.contextmanager
     def _models(self) -> Iterator[_Models]:

@@ -26,7 +26,7 @@ from twinreview.core.likeness.model import (
 from twinreview.core.likeness.model import findings as likeness_findings
 from twinreview.core.workspace import ModelInfo
 from twinreview.services.scan.cache import ResultCache
-from twinreview.services.scan.faces import FaceEngine, Located
+from twinreview.services.scan.faces import FaceEngine, Located, Sighted
 from twinreview.services.scan.model import Corpus, ScanProgress
 
 DESCRIBE_BATCH = 8
@@ -77,7 +77,7 @@ class FacePass:
         # (path, sha256, width, height) of every readable file, references first.
         located = [(r.path, r.analysis) for r in corpus.references]
         located += [(a.path, a.analysis) for a in corpus.assets]
-        files: list[tuple[Path, str, int | None, int | None, Located | bool, int]] = [
+        files: list[tuple[Path, str, int | None, int | None, Located | Sighted | bool, int]] = [
             (
                 path,
                 an.sha256,
@@ -119,7 +119,7 @@ class FacePass:
 
     def _face_scans(
         self,
-        files: Sequence[tuple[Path, str, int | None, int | None, Located | bool, int]],
+        files: Sequence[tuple[Path, str, int | None, int | None, Located | Sighted | bool, int]],
         stats: dict[str, int],
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
@@ -160,9 +160,13 @@ class FacePass:
                 if sum(len(one.chips) for _, one in batch) >= DESCRIBE_BATCH:
                     send_batch()
             else:
-                # ``loc`` True: phase 1's quick pass found no usable face; go larger at once
-                # (for the faces too small for it only, when it found none at all).
-                todo[self._executor.submit(faces_file, engine, path, w, h, not loc, cov)] = [sha]
+                # ``loc`` True or Sighted: phase 1's quick pass found no usable face; go larger
+                # at once (aligning the faces it found, or looking for the faces too small for
+                # it when it found none).
+                sighted = loc if isinstance(loc, Sighted) else None
+                todo[
+                    self._executor.submit(faces_file, engine, path, w, h, not loc, cov, sighted)
+                ] = [sha]
         if batch:
             send_batch()
         total, done = sum(len(shas) for shas in todo.values()), 0
@@ -206,15 +210,16 @@ def faces_file(
     height: int | None,
     quick: bool = True,
     covered: int = 0,
+    sighted: Sighted | None = None,
 ) -> tuple[str | None, FaceScan]:
     """Worker: the faces in one file and the sha256 of the bytes read. Never raises.
 
-    ``quick`` and ``covered`` as :meth:`FaceEngine.scan_bytes`.
+    ``quick``, ``covered`` and ``sighted`` as :meth:`FaceEngine.scan_bytes`.
     """
     try:
         data = read_regular(path)
     except OSError as exc:
         return None, FaceScan(error=f"cannot read the file ({exc.strerror or exc})")
     return hashlib.sha256(data).hexdigest(), engine.scan_bytes(
-        data, width=width, height=height, quick=quick, covered=covered
+        data, width=width, height=height, quick=quick, covered=covered, sighted=sighted
     )

@@ -233,8 +233,9 @@ class Analysis:
             only.
         prepared: A reference's fine image prepared for verification, kept for this scan only.
         features: An asset's working image's features (as is), kept for this scan only.
-        located: The faces located on this decode (a ``services.scan.faces.Located``), kept for
-            the face pass of this scan only.
+        located: The faces located on this decode (a ``services.scan.faces.Located``), or
+            found too small to describe from it (a ``Sighted``: the face pass aligns them on a
+            larger decode), kept for the face pass of this scan only.
         quick_tried: The quick pass ran on this decode and found no usable face (the face
             pass of this scan goes straight to the larger decodes).
         quick_covered: When it found no face at all: the long side, in px, of the image it
