@@ -62,6 +62,26 @@ def _same(incremental: ScanResult, cold: ScanResult) -> None:
         assert mine == theirs, mine.asset.rel
 
 
+def _votes_aside(result: ScanResult) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """Each asset's findings, without the vote counts of the batch's local-feature candidates.
+
+    A rescan joins a new file with the files it shares local features with, not with the whole
+    batch (:mod:`twinreview.services.scan.crops`): the votes a pair gets in the ratio test may
+    then differ from a whole join's by a few; the pair, its verification and the finding do not.
+    """
+    out = []
+    for a in result.assets:
+        found = []
+        for f in a.findings:
+            ev = dict(f.evidence)
+            if f.kind == "duplicate_in_batch" and ev.get("candidate") == "local features":
+                ev.pop("votes", None)
+                ev.pop("support", None)
+            found.append((f.message, ev))
+        out.append((a.asset.rel, found))
+    return out
+
+
 class _Joins:
     """Counts the images each hash join of the batch had on either side."""
 
@@ -224,3 +244,36 @@ def test_other_settings_decide_every_pair_again(ws: Path, tmp_path: Path, joins:
     again = joins.scan(service, ws)
     assert again.stats["matched_fresh"] == len(again.assets)
     _same(again, _cold(ws))
+
+
+def test_a_rescan_reads_the_keypoints_of_the_files_it_joins_only(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crop stage finds the files a new one shares local features with from sketches kept
+    in the process or cached, not from every file's keypoints."""
+    from twinreview.services.scan.analyse import Analyser
+
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = _service(cache).scan(Workspace.open(ws))
+    loaded: list[str] = []
+    real = Analyser._load_keypoints
+
+    def load(self: Analyser, sha: str) -> object:
+        loaded.append(sha)
+        return real(self, sha)
+
+    monkeypatch.setattr(Analyser, "_load_keypoints", load)
+    astronaut = ws / "assets/ben/astronaut.jpg"
+    service = _service(cache)  # a fresh process: the sketches come from the cache
+    for name, area in (("part", 0.5), ("part2", 0.6)):
+        loaded.clear()
+        img = P.load_photo("astronaut")
+        w, h = img.size
+        side = area**0.5
+        save_jpeg(img.crop((0, 0, int(w * side), int(h * side))), ws / f"assets/ava/{name}.jpg")
+        result = service.scan(Workspace.open(ws))
+        assert "duplicate_in_batch" in _kinds(result)[f"assets/ava/{name}.jpg"]
+        assert _sha(astronaut) in loaded  # the picture it was cut from was joined with it
+        assert len(set(loaded)) < len(first.assets) // 2, len(set(loaded))
+        assert _votes_aside(result) == _votes_aside(_cold(ws))
+    cache.close()
