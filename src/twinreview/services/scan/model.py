@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,8 +62,14 @@ def crops_asset_key(
     Its content, every reference's in order, and the thresholds (which pairs the hashes
     decide, and so are not proposed again).
     """
-    text = "|".join([asset_sha, ",".join(ref_shas), repr(dataclasses.astuple(th))])
+    text = "|".join([asset_sha, _references_text(tuple(ref_shas), th)])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _references_text(ref_shas: tuple[str, ...], th: similarity.SimilarityThresholds) -> str:
+    """The part of :func:`crops_asset_key` every asset of a scan shares (made once a scan)."""
+    return "|".join([",".join(ref_shas), repr(dataclasses.astuple(th))])
 
 
 def batch_crops_key(scope: str, th: similarity.SimilarityThresholds) -> str:
