@@ -277,3 +277,25 @@ def test_a_rescan_reads_the_keypoints_of_the_files_it_joins_only(
         assert len(set(loaded)) < len(first.assets) // 2, len(set(loaded))
         assert _votes_aside(result) == _votes_aside(_cold(ws))
     cache.close()
+
+
+def test_a_new_process_joins_only_what_changed_since_the_pairs_were_stored(
+    ws: Path, tmp_path: Path, joins: _Joins
+) -> None:
+    """The batch's hash candidates are cached per workspace: a warm scan in a fresh process
+    (the app's first scan after a restart) joins only the files that changed meanwhile."""
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = joins.scan(_service(cache), ws)
+    assert first.stats["batch_joined"] == len(first.assets)
+    warm = joins.scan(_service(cache), ws)
+    assert warm.stats["batch_joined"] == 0
+    # Against the references only: nothing of the batch is joined again.
+    assert joins.take() == [(len(warm.assets), 3)]
+    assert warm.assets == first.assets
+    save_jpeg(P.load_photo("coffee"), ws / "assets/ben/coffee-third.jpg", 75)
+    (ws / "assets/ava/plain1.jpg").unlink()
+    later = joins.scan(_service(cache), ws)
+    assert later.stats["batch_joined"] == 1
+    assert "duplicate_in_batch" in _kinds(later)["assets/ben/coffee-third.jpg"]
+    _same(later, _cold(ws))
+    cache.close()

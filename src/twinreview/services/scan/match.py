@@ -13,11 +13,14 @@ pair of near-identical assets, and the compare view verifies the pair it shows o
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
+
+import numpy as np
 
 from twinreview.core import findings as make
 from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
@@ -31,12 +34,16 @@ from twinreview.services.scan.crops import CropCandidates
 from twinreview.services.scan.history import RejectedAsset, RejectedPhashIndex
 from twinreview.services.scan.model import (
     ANALYSIS_CACHE_VERSION,
+    BATCH_PAIRS_VERSION,
     Corpus,
     ReferenceFile,
     ScanProgress,
+    batch_pairs_key,
     fingerprint_of,
 )
 from twinreview.services.scan.verify import GeometryVerifier, ImageFile, Pair
+
+_PAIR_FIELDS = 8  # a stored batch candidate: query, ref and the six figures of the hashes
 
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
@@ -227,8 +234,19 @@ class Matcher:
             if by_rel.get(rel):
                 out.setdefault(asset_idx[q], []).extend(by_rel[rel])
 
+        # The batch's pairs: the last scan's in this process, else those a process stored.
+        before: _Batch | None
+        if last is not None:
+            known, before = last.shas, last.batch
+        else:
+            known, before = self._stored_pairs(scope, settings.similarity)
+        joined = [
+            q
+            for q, (rel, sha) in enumerate(zip(rels, asset_shas, strict=True))
+            if before is None or known.get(rel) != sha
+        ]
         batch = self._within_batch(
-            ctx, rels, asset_shas, fresh, last, settings, report, stop, stats, scope, out
+            ctx, rels, asset_shas, joined, before, settings, report, stop, stats, scope, out
         )
         if stop.is_set():
             return out
@@ -406,7 +424,7 @@ class Matcher:
         rels: Sequence[str],
         asset_shas: Sequence[str],
         fresh: Sequence[int],
-        last: _Last | None,
+        last: _Batch | None,
         settings: WorkspaceSettings,
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
@@ -418,7 +436,8 @@ class Matcher:
 
         Adds the findings to ``out`` (by corpus index). With the last scan's pairs (``last``),
         only the ``fresh`` assets are joined with the batch and only pairs not verified then
-        are verified; every pair is then decided as a whole scan decides it.
+        are verified; every pair is then decided as a whole scan decides it. The pairs are
+        stored for the next process when they changed.
 
         Returns:
             The pairs and verdicts, for the next scan.
@@ -428,16 +447,22 @@ class Matcher:
         renew = set(fresh)
         if last is None:
             cands = similarity.self_candidates(fps, th)
+            changed = True
         else:
             pos = {rel: q for q, rel in enumerate(rels)}
             kept = []
-            for (qa, qb), c in last.batch.candidates.items():
+            for (qa, qb), c in last.candidates.items():
                 a, b = pos.get(qa), pos.get(qb)
                 if a is None or b is None or a in renew or b in renew:
                     continue  # gone, or to be joined again
                 kept.append(c if (c.query, c.ref) == (a, b) else replace(c, query=a, ref=b))
+            changed = bool(renew) or len(kept) != len(last.candidates)
             kept += similarity.self_candidates_touching(fps, renew, th)
             cands = sorted(kept, key=lambda c: (min(c.query, c.ref), max(c.query, c.ref)))
+        if stats is not None:
+            stats["batch_joined"] = len(renew)
+        if changed:
+            self._store_pairs(scope, th, rels, asset_shas, cands)
         # Within the batch the hash candidates of an asset grow with the batch: the closest
         # few are verified (their findings say when some were left out).
         dup_cands, cut = similarity.bound_per_asset(cands, th)
@@ -446,7 +471,7 @@ class Matcher:
         # verdict of the last scan (verdicts depend on the two contents alone).
         verdicts: list[Verdict] = [None] * len(dup_cands)
         todo: list[int] = []
-        before = last.batch.verdicts if last is not None else {}
+        before = last.verdicts if last is not None else {}
         for i, c in enumerate(dup_cands):
             if c.clear_cut_frame(th):
                 continue
@@ -528,6 +553,64 @@ class Matcher:
                 (rels[c.query], rels[c.ref], c.mirrored): v
                 for c, v in zip(dup_cands, verdicts, strict=True)
                 if v is not None and not c.clear_cut_frame(th)
+            },
+        )
+
+    def _stored_pairs(
+        self, scope: str, th: similarity.SimilarityThresholds
+    ) -> tuple[Mapping[str, str], _Batch | None]:
+        """The batch's hash candidates a process stored for ``scope`` (None: none, or damaged).
+
+        Returns:
+            The contents they were joined for (by path), and the candidates.
+        """
+        data: Any = self._cache.get(batch_pairs_key(scope, th), "batch-pairs", BATCH_PAIRS_VERSION)
+        try:
+            rels = [str(r) for r in data["rels"]]
+            shas = [str(s) for s in data["shas"]]
+            raw = base64.b64decode(str(data["pairs"]).encode("ascii"), validate=True)
+            table = np.frombuffer(raw, dtype="<i4").reshape(-1, _PAIR_FIELDS)
+            if table.size and not (table[:, :2].min() >= 0 and table[:, :2].max() < len(rels)):
+                return {}, None
+            rows = table.tolist()
+            cands = {}
+            for q, r, dist, dh, mirrored, box, whole, whole_dh in rows:
+                c = similarity.Candidate(
+                    q, r, dist, dh, bool(mirrored), box, whole,
+                    whole_frame_dhash=None if whole_dh < 0 else whole_dh,
+                )  # fmt: skip
+                cands[rels[q], rels[r]] = c
+            known = dict(zip(rels, shas, strict=True))
+        except (TypeError, KeyError, ValueError, IndexError):
+            return {}, None  # none stored, or a damaged row: the batch is joined whole
+        return known, _Batch(cands, {})
+
+    def _store_pairs(
+        self,
+        scope: str,
+        th: similarity.SimilarityThresholds,
+        rels: Sequence[str],
+        shas: Sequence[str],
+        cands: Sequence[similarity.Candidate],
+    ) -> None:
+        rows = np.array(
+            [
+                (
+                    c.query, c.ref, c.distance, c.dhash_distance, int(c.mirrored), c.box,
+                    c.whole_frame, -1 if c.whole_frame_dhash is None else c.whole_frame_dhash,
+                )
+                for c in cands
+            ],
+            dtype="<i4",
+        ).reshape(-1, _PAIR_FIELDS)  # fmt: skip
+        self._cache.put(
+            batch_pairs_key(scope, th),
+            "batch-pairs",
+            BATCH_PAIRS_VERSION,
+            {
+                "rels": list(rels),
+                "shas": list(shas),
+                "pairs": base64.b64encode(rows.tobytes()).decode("ascii"),
             },
         )
 

@@ -72,6 +72,16 @@ def _references_text(ref_shas: tuple[str, ...], th: similarity.SimilarityThresho
     return "|".join([",".join(ref_shas), repr(dataclasses.astuple(th))])
 
 
+BATCH_PAIRS_VERSION = f"batch-pairs/1/{hashing.VERSION}/{ANALYSIS_CACHE_VERSION}"
+"""Version of the ``batch-pairs`` rows: the hash candidates within a workspace's batch."""
+
+
+def batch_pairs_key(scope: str, th: similarity.SimilarityThresholds) -> str:
+    """Cache key of a workspace's hash candidates within its batch (like the crops')."""
+    text = f"batch-pairs|{scope}|{dataclasses.astuple(th)!r}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def batch_crops_key(scope: str, th: similarity.SimilarityThresholds) -> str:
     """Cache key of a workspace's candidates within its batch: its folder and the thresholds."""
     text = f"batch-crops|{scope}|{dataclasses.astuple(th)!r}"
