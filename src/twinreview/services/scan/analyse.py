@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twinreview.core.disclosure import DisclosureReport
+from twinreview.core.disclosure import DisclosureReport, xmp_sidecar_paths
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.publish.imagedigest import ambiguity
 from twinreview.core.similarity import geometry, hashing
@@ -145,12 +145,15 @@ class Analyser:
         # First every file's stat against the cache ("check": nothing is read for a file that
         # did not change), then the reads of the others ("analyse").
         report(ScanProgress(0, total, "check"))
+        listing = _Listing()
         for i, (path, want_disclosure, reference) in enumerate(jobs):
             if stop.is_set():
                 break
             dversion = ""
             if inspector is not None and want_disclosure:
-                dversion = disclosure_cache_version(inspector, path)
+                dversion = disclosure_cache_version(
+                    inspector, path, sidecar=listing.may_have_sidecar(path)
+                )
                 dversions[i] = dversion
             key, hit = self._from_cache(path, want_disclosure, dversion, reference)
             if key is not None:
@@ -284,6 +287,29 @@ class Analyser:
             self._cache.put(an.sha256, "disclosure", dversion, an.disclosure.to_json())
         self._cache.record_sha(path, st, an.sha256)
         return True
+
+
+class _Listing:
+    """The names in each folder, read once a scan.
+
+    Most files have no XMP sidecar: a look at the folder's listing spares two failed ``lstat``
+    calls per file. Names are compared case-folded, as a Mac or Windows file system would find
+    them (a name that only may match is looked up for real).
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[Path, frozenset[str] | None] = {}
+
+    def may_have_sidecar(self, path: Path) -> bool:
+        """False when ``path``'s folder lists neither of its sidecar names."""
+        folder = path.parent
+        if folder not in self._names:
+            try:
+                self._names[folder] = frozenset(n.casefold() for n in os.listdir(folder))
+            except OSError:
+                self._names[folder] = None  # unreadable: look for the sidecar itself
+        names = self._names[folder]
+        return names is None or any(p.name.casefold() in names for p in xmp_sidecar_paths(path))
 
 
 def _memo_key(

@@ -91,12 +91,15 @@ def batch_crops_key(scope: str, th: similarity.SimilarityThresholds) -> str:
 """Version of the ``geometry`` rows (verdicts of geometric verification, per pair of contents)."""
 
 
-def disclosure_cache_version(inspector: DisclosureInspector, path: Path) -> str:
+def disclosure_cache_version(
+    inspector: DisclosureInspector, path: Path, *, sidecar: bool = True
+) -> str:
     """Version of a file's ``disclosure`` row: the inspector's settings and the XMP sidecar.
 
-    The report depends on the file and on its sidecar, so both are in the key.
+    The report depends on the file and on its sidecar, so both are in the key. ``sidecar``
+    False says the file's folder lists no sidecar for it (nothing to read).
     """
-    return f"disclosure/{inspector.cache_key}/{inspector.sidecar_key(path)}"
+    return f"disclosure/{inspector.cache_key}/{inspector.sidecar_key(path) if sidecar else ''}"
 
 
 def verdict_key(
