@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twinreview.core.disclosure import DisclosureReport, xmp_sidecar_paths
+from twinreview.core.disclosure import DisclosureReport
 from twinreview.core.imageio import ImageLoadError, load_image
 from twinreview.core.publish.imagedigest import ambiguity
 from twinreview.core.similarity import geometry, hashing
@@ -309,7 +309,12 @@ class _Listing:
             except OSError:
                 self._names[folder] = None  # unreadable: look for the sidecar itself
         names = self._names[folder]
-        return names is None or any(p.name.casefold() in names for p in xmp_sidecar_paths(path))
+        if names is None:
+            return True
+        # The names of xmp_sidecar_paths, made from strings (no path objects per file).
+        name = path.name
+        stem = name[: -len(path.suffix)] if path.suffix else name
+        return (stem + ".xmp").casefold() in names or (name + ".xmp").casefold() in names
 
 
 def _memo_key(
