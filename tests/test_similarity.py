@@ -247,6 +247,20 @@ def test_candidates_hold_every_hash_match_and_self_candidates_each_pair_once(
     assert frozenset((first, len(queries) + REF_NAMES.index("astronaut"))) in keys
 
 
+def test_the_candidates_touching_some_images_are_those_of_the_whole_join(
+    originals: dict[str, Image.Image],
+) -> None:
+    """What an incremental rescan joins: the same candidates, pair for pair, field for field."""
+    batch = [hashing.fingerprint(edit(originals[n])) for n in REF_NAMES for edit in EDITS.values()]
+    batch.append(batch[3])  # the same picture twice
+    whole = similarity.self_candidates(batch)
+    assert len(whole) > 10
+    for among in ([0], [3, len(batch) - 1], [1, 5, 6, 20], list(range(len(batch)))):
+        want = [c for c in whole if c.query in among or c.ref in among]
+        assert similarity.self_candidates_touching(batch, among) == want
+    assert similarity.self_candidates_touching(batch, []) == []
+
+
 def _candidate(distance: int, dhash: int = 30) -> similarity.Candidate:
     return similarity.Candidate(0, 1, distance, dhash, False, 0, distance)
 

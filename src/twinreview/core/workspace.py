@@ -212,10 +212,12 @@ class Workspace:
         rels: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            base = Path(dirpath)
+            # One relative path per folder, its names appended: as _rel_lexical of each.
+            folder = _rel_lexical(self.root, Path(dirpath))
+            prefix = "" if folder == "." else folder + "/"
             for name in [*dirnames, *filenames]:
                 if not name.startswith("."):
-                    rels.append(_rel_lexical(self.root, base / name))
+                    rels.append(prefix + _printable(name))
         return rels
 
     def iter_assets(self) -> Iterator[AssetRef]:
@@ -240,31 +242,44 @@ class Workspace:
             if not model_dir.is_dir():
                 continue  # a stray file directly under assets/ has no model
             found: list[AssetRef | SkippedPath] = []
-            for item in self._walk_files(model_dir):
+            for item, names, folder in self._walk_files(model_dir):
                 if isinstance(item, SkippedPath):
                     found.append(item)
                     continue
                 sidecar = item.with_suffix(SIDECAR_SUFFIX)
+                # Looked at only when its folder lists it: no stat per asset for sidecars that
+                # are not there.
+                has = sidecar.name in names and sidecar.is_file() and self.inside(sidecar)
                 found.append(
                     AssetRef(
                         path=item,
-                        rel=_rel_lexical(self.root, item),
+                        rel=folder + _printable(item.name),
                         model_id=model_dir.name,
-                        sidecar=sidecar if sidecar.is_file() and self.inside(sidecar) else None,
+                        sidecar=sidecar if has else None,
                     )
                 )
             yield from sorted(found, key=lambda x: x.rel)
 
-    def _walk_files(self, top: Path) -> Iterator[Path | SkippedPath]:
+    def _walk_files(self, top: Path) -> Iterator[tuple[Path | SkippedPath, frozenset[str], str]]:
+        """Each file under ``top`` (or why it is skipped), with its folder's names and path.
+
+        The folder's path is relative to the workspace, with a trailing slash.
+        """
         # os.walk with followlinks=False never descends into a linked folder; links to folders
         # inside the workspace are rare in generated-asset trees, and following them invites loops.
         for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
             base = Path(dirpath)
+            folder = _rel_lexical(self.root, base) + "/"
+            names = frozenset(filenames)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for d in dirnames:
                 if (base / d).is_symlink():
-                    yield SkippedPath(
-                        _rel_lexical(self.root, base / d), "linked folder not followed"
+                    yield (
+                        SkippedPath(
+                            _rel_lexical(self.root, base / d), "linked folder not followed"
+                        ),
+                        names,
+                        folder,
                     )
             for name in sorted(filenames):
                 p = base / name
@@ -273,11 +288,13 @@ class Workspace:
                 if p.suffix.lower() in _METADATA_SUFFIXES:
                     continue
                 if p.is_symlink() and not self.inside(p):
-                    yield SkippedPath(
-                        _rel_lexical(self.root, p), "link leads outside the workspace"
+                    yield (
+                        SkippedPath(_rel_lexical(self.root, p), "link leads outside the workspace"),
+                        names,
+                        folder,
                     )
                     continue
-                yield p
+                yield p, names, folder
 
 
 def asset_model_id(rel: str) -> str | None:
@@ -401,5 +418,8 @@ def _sorted_entries(folder: Path) -> list[Path]:
 def _rel_lexical(root: Path, path: Path) -> str:
     # Lexical, not resolved: a symlink must be named by where it sits, not where it points.
     # surrogateescape keeps non-UTF-8 names printable and reversible.
-    rel = os.path.relpath(path, root).replace(os.sep, "/")
-    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return _printable(os.path.relpath(path, root).replace(os.sep, "/"))
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

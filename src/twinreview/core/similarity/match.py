@@ -42,7 +42,7 @@ Perceptual hashes find derived copies, not identity: never present a match as "s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -353,6 +353,46 @@ def self_candidates(
     )
     best: dict[tuple[int, int], Candidate] = {}
     for c in found:
+        key = (min(c.query, c.ref), max(c.query, c.ref))
+        if key not in best or c.distance < best[key].distance:
+            best[key] = c
+    return [best[k] for k in sorted(best)]
+
+
+def self_candidates_touching(
+    fingerprints: Sequence[Fingerprint],
+    among: Iterable[int],
+    thresholds: SimilarityThresholds | None = None,
+) -> list[Candidate]:
+    """The candidates of :func:`self_candidates` that involve one of ``among``, the same ones.
+
+    A pair's candidate depends on its two fingerprints alone, so a batch that gained or changed
+    a few images keeps the candidates of its other pairs and joins only these with the whole
+    batch, both ways (their probes against every grid, every probe against their grids): the
+    cost follows the images joined, not the pairs of the batch.
+    """
+    th = thresholds or SimilarityThresholds()
+    idx = sorted({int(i) for i in among})
+    if not idx or len(fingerprints) < 2:
+        return []
+    sub = [fingerprints[i] for i in idx]
+    found: dict[tuple[int, int], Candidate] = {}
+    for c in _candidate_list(
+        hashjoin.align_candidates(sub, fingerprints, th, False, None), sub, fingerprints
+    ):
+        q = idx[c.query]
+        if q != c.ref:
+            found[q, c.ref] = replace(c, query=q)
+    for c in _candidate_list(
+        hashjoin.align_candidates(fingerprints, sub, th, False, None), fingerprints, sub
+    ):
+        r = idx[c.ref]
+        if c.query != r:
+            found.setdefault((c.query, r), replace(c, ref=r))
+    # As self_candidates: the pairs in (query, ref) order, the closer direction of each.
+    best: dict[tuple[int, int], Candidate] = {}
+    for qr in sorted(found):
+        c = found[qr]
         key = (min(c.query, c.ref), max(c.query, c.ref))
         if key not in best or c.distance < best[key].distance:
             best[key] = c

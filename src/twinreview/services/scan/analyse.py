@@ -151,12 +151,15 @@ class Analyser:
         # First every file's stat against the cache ("check": nothing is read for a file that
         # did not change), then the reads of the others ("analyse").
         report(ScanProgress(0, total, "check"))
+        listing = _Listing()
         for i, (path, want_disclosure, reference) in enumerate(jobs):
             if stop.is_set():
                 break
             dversion = ""
             if inspector is not None and want_disclosure:
-                dversion = disclosure_cache_version(inspector, path)
+                dversion = disclosure_cache_version(
+                    inspector, path, sidecar=listing.may_have_sidecar(path)
+                )
                 dversions[i] = dversion
             key, hit = self._from_cache(path, want_disclosure, dversion, reference)
             if key is not None:
@@ -290,6 +293,34 @@ class Analyser:
             self._cache.put(an.sha256, "disclosure", dversion, an.disclosure.to_json())
         self._cache.record_sha(path, st, an.sha256)
         return True
+
+
+class _Listing:
+    """The names in each folder, read once a scan.
+
+    Most files have no XMP sidecar: a look at the folder's listing spares two failed ``lstat``
+    calls per file. Names are compared case-folded, as a Mac or Windows file system would find
+    them (a name that only may match is looked up for real).
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[Path, frozenset[str] | None] = {}
+
+    def may_have_sidecar(self, path: Path) -> bool:
+        """False when ``path``'s folder lists neither of its sidecar names."""
+        folder = path.parent
+        if folder not in self._names:
+            try:
+                self._names[folder] = frozenset(n.casefold() for n in os.listdir(folder))
+            except OSError:
+                self._names[folder] = None  # unreadable: look for the sidecar itself
+        names = self._names[folder]
+        if names is None:
+            return True
+        # The names of xmp_sidecar_paths, made from strings (no path objects per file).
+        name = path.name
+        stem = name[: -len(path.suffix)] if path.suffix else name
+        return (stem + ".xmp").casefold() in names or (name + ".xmp").casefold() in names
 
 
 def _memo_key(

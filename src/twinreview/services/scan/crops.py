@@ -10,8 +10,10 @@ miss: crops, outpaintings. Both kinds of candidates are kept in the result cache
   while only the pairs that are new are verified (verdicts are cached per pair).
 - **within the batch**: one row per workspace folder, the pairs the last scan found, by content.
   A rescan keeps the pairs whose two files are still there and joins each new or changed file
-  with the files it shares the most local features with (:func:`featureindex.touched`), not
-  with the whole batch (:func:`twinreview.core.similarity.match.self_crop_candidates` on that
+  with the files it shares the most local features with (:meth:`CropCandidates.touched`: a
+  sketch of each file's descriptors, two of their 24-bit keys, kept in the process and cached
+  per content, so that the look-up reads no keypoints of unchanged files), not with the whole
+  batch (:func:`twinreview.core.similarity.match.self_crop_candidates` on that
   subset). A batch scanned from nothing, or mostly new, is joined whole. Between two unchanged
   files the candidates are therefore those of the scan that first saw them both; a full join
   could differ where a third picture changes the ratio test, and verification decides every
@@ -20,12 +22,14 @@ miss: crops, outpaintings. Both kinds of candidates are kept in the result cache
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence, Set
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from twinreview.core.similarity import featureindex, hashing
+from twinreview.core.similarity import hashing
 from twinreview.core.similarity import match as similarity
 from twinreview.services.scan.cache import ResultCache
 from twinreview.services.scan.model import (
@@ -39,6 +43,13 @@ TOUCHED_PER_NEW = 16
 """Files joined with each new file in an incremental batch join (those sharing the most local
 features with the new files), plus :data:`TOUCHED_MIN`."""
 TOUCHED_MIN = 64
+TOUCH_KEYS = (0, 16)
+"""Descriptor bytes the sketch's two keys start at (three bytes each, far apart: nearly
+independent)."""
+TOUCH_MIN_HITS = 3
+"""Sketch keys a file must share with the new files to be joined with them: two keys of 400
+descriptors against those of 50 new files collide about once by chance."""
+TOUCH_VERSION = "touch/1"
 
 Figures = tuple[int, int, int, int, bool]
 
@@ -54,6 +65,8 @@ class CropCandidates:
         self._cache = cache
         #: How many assets the last call looked up (not from the cache), for the scan's stats.
         self.computed = 0
+        # The sketches of the last batch's files, by content.
+        self._sketches: dict[str, npt.NDArray[np.uint32]] = {}
 
     def references(
         self,
@@ -130,13 +143,15 @@ class CropCandidates:
                 if sa in first and sb in first:
                     a, b = sorted((first[sa], first[sb]))
                     kept.append((a, b, n, k, m))
-            joined = self._around(new, asset_fps, asset_kps, skip)
+            joined = self._around(new, asset_shas, asset_fps, asset_kps, skip)
             self.computed = len(new)
         else:
             joined = similarity.figures(
                 similarity.self_crop_candidates(asset_fps, asset_kps, skip=skip)
             )
             self.computed = len(asset_shas)
+            # Every file's keypoints were read for the join: their sketches cost nothing more.
+            self._sketch_all(asset_shas, asset_kps, new, known=False)
         pairs = sorted({(a, b): (a, b, n, k, m) for a, b, n, k, m in kept + joined}.values())
         pairs = [p for p in pairs if (p[0], p[1]) not in skip]
         if new or state is None or len(state[1]) != len(pairs):
@@ -151,9 +166,10 @@ class CropCandidates:
             )
         return similarity.rebuild(pairs, asset_fps, asset_fps)
 
-    @staticmethod
     def _around(
+        self,
         new: Sequence[int],
+        shas: Sequence[str],
         fps: Sequence[hashing.Fingerprint],
         kps: Sequence[similarity.Keypoints | None],
         skip: Set[tuple[int, int]],
@@ -161,11 +177,7 @@ class CropCandidates:
         """The batch candidates of the new files, joined with the files they touch."""
         if not new:
             return []
-        none = np.zeros((0, 32), np.uint8)
-        desc = [k[0] if k is not None else none for k in kps]
-        near = featureindex.touched(
-            desc, new, limit=TOUCHED_PER_NEW * len(new) + TOUCHED_MIN
-        ).tolist()
+        near = self.touched(shas, kps, new, limit=TOUCHED_PER_NEW * len(new) + TOUCHED_MIN)
         subset = sorted(set(new) | set(near))
         pos = {q: i for i, q in enumerate(subset)}
         found = similarity.self_crop_candidates(
@@ -180,6 +192,99 @@ class CropCandidates:
             if qa in fresh or qb in fresh:
                 out.append((qa, qb, n, k, m))  # the subset is in batch order: qa < qb
         return out
+
+    def touched(
+        self,
+        shas: Sequence[str],
+        kps: Sequence[similarity.Keypoints | None],
+        new: Sequence[int],
+        *,
+        limit: int,
+    ) -> list[int]:
+        """The files (not in ``new``) sharing the most sketch keys with the new ones.
+
+        At most ``limit``, each with at least :data:`TOUCH_MIN_HITS`; sorted. The keypoints of
+        a file are read only when its sketch is neither kept nor cached.
+        """
+        self._sketch_all(shas, kps, new, known=True)
+        wanted = sorted(set(new))
+        if not wanted:
+            return []
+        sketches = [self._sketches.get(sha, _NO_KEYS) for sha in shas]
+        bitmap = np.zeros(1 << 25, dtype=bool)
+        for q in wanted:
+            bitmap[sketches[q]] = True
+        sizes = np.fromiter((len(s) for s in sketches), dtype=np.intp, count=len(sketches))
+        hit = bitmap[np.concatenate(sketches)] if sizes.sum() else np.zeros(0, dtype=bool)
+        owner = np.repeat(np.arange(len(sketches)), sizes)
+        hits = np.bincount(owner[hit], minlength=len(sketches))
+        hits[wanted] = 0
+        found = np.flatnonzero(hits >= TOUCH_MIN_HITS)
+        order = np.argsort(-hits[found], kind="stable")[:limit]
+        return sorted(int(q) for q in found[order])
+
+    def _sketch_all(
+        self,
+        shas: Sequence[str],
+        kps: Sequence[similarity.Keypoints | None],
+        new: Sequence[int],
+        *,
+        known: bool,
+    ) -> None:
+        """Have a sketch of every file kept: from the process, the cache, or its keypoints.
+
+        With ``known`` the new files' sketches are made from their keypoints (they are read
+        for the join anyway) and the others looked up first.
+        """
+        fresh = {shas[q] for q in new} if known else set()
+        missing = [sha for sha in dict.fromkeys(shas) if sha not in self._sketches]
+        lookup = [sha for sha in missing if sha not in fresh]
+        found = self._cache.get_many(lookup, "touch", TOUCH_VERSION) if known and lookup else {}
+        kept: dict[str, npt.NDArray[np.uint32]] = {}
+        made: list[tuple[str, Any]] = []
+        first = {sha: q for q, sha in reversed(list(enumerate(shas)))}
+        for sha in missing:
+            sketch = _unpack_sketch(found.get(sha))
+            if sketch is None:
+                sketch = _sketch(kps[first[sha]])
+                made.append((sha, base64.b64encode(sketch.tobytes()).decode("ascii")))
+            kept[sha] = sketch
+        present = set(shas)
+        # Only this batch's files: a deleted or changed file's sketch goes.
+        self._sketches = {sha: v for sha, v in self._sketches.items() if sha in present} | kept
+        if made:
+            self._cache.put_many(made, "touch", TOUCH_VERSION)
+
+
+_NO_KEYS = np.zeros(0, dtype=np.uint32)
+
+
+def _sketch(kp: similarity.Keypoints | None) -> npt.NDArray[np.uint32]:
+    """The sketch of a file's descriptors: their :data:`TOUCH_KEYS` keys, tagged, unique."""
+    if kp is None or len(kp[0]) == 0:
+        return _NO_KEYS
+    desc = np.ascontiguousarray(kp[0], dtype=np.uint8).reshape(-1, 32)
+    parts = []
+    for tag, start in enumerate(TOUCH_KEYS):
+        key = desc[:, start].astype(np.uint32)
+        key |= desc[:, (start + 1) % 32].astype(np.uint32) << np.uint32(8)
+        key |= desc[:, (start + 2) % 32].astype(np.uint32) << np.uint32(16)
+        parts.append(key | np.uint32(tag << 24))
+    return np.unique(np.concatenate(parts))
+
+
+def _unpack_sketch(data: Any) -> npt.NDArray[np.uint32] | None:
+    """A cached sketch, checked (None: missing or damaged, made again)."""
+    if not isinstance(data, str):
+        return None
+    try:
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+    except ValueError:
+        return None
+    if len(raw) % 4:
+        return None
+    keys = np.frombuffer(raw, dtype="<u4").astype(np.uint32)
+    return keys if keys.size == 0 or int(keys.max()) < (1 << 25) else None
 
 
 def _rows(data: Any, n_refs: int) -> list[tuple[int, int, int, bool]] | None:

@@ -13,11 +13,14 @@ pair of near-identical assets, and the compare view verifies the pair it shows o
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from typing import Any, overload
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar, overload
+
+import numpy as np
 
 from twinreview.core import findings as make
 from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
@@ -31,11 +34,16 @@ from twinreview.services.scan.crops import CropCandidates
 from twinreview.services.scan.history import RejectedAsset, RejectedPhashIndex
 from twinreview.services.scan.model import (
     ANALYSIS_CACHE_VERSION,
+    BATCH_PAIRS_VERSION,
     Corpus,
+    ReferenceFile,
     ScanProgress,
+    batch_pairs_key,
     fingerprint_of,
 )
 from twinreview.services.scan.verify import GeometryVerifier, ImageFile, Pair
+
+_PAIR_FIELDS = 8  # a stored batch candidate: query, ref and the six figures of the hashes
 
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
@@ -73,6 +81,69 @@ class _Keypoints(Sequence[similarity.Keypoints | None]):
         return self._loaded[q]
 
 
+T = TypeVar("T")
+
+
+class _Subset(Sequence[T]):
+    """Some items of a sequence, in the order given, read when asked for."""
+
+    def __init__(self, items: Sequence[T], positions: Sequence[int]) -> None:
+        self._items = items
+        self._positions = positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self._items[self._positions[i]]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """One scan's assets as the match phase sees them (by position among the fingerprinted)."""
+
+    corpus: Corpus
+    refs: Sequence[ReferenceFile]
+    asset_idx: Sequence[int]
+    fps: Sequence[hashing.Fingerprint]
+    image: Callable[[int], ImageFile]
+    desc: Sequence[similarity.Keypoints | None]
+    prepared: dict[str, geometry.Prepared]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The batch's hash candidates and verdicts, by the files' paths.
+
+    Both stay valid while the two files keep their contents.
+    """
+
+    candidates: Mapping[tuple[str, str], similarity.Candidate]
+    verdicts: Mapping[tuple[str, str, bool], geometry.Verification]
+
+
+@dataclass(frozen=True)
+class _Last:
+    """What the last scan of a workspace matched, by asset path."""
+
+    scope: str
+    settings: WorkspaceSettings
+    shas: Mapping[str, str]
+    ref_key: tuple[Any, ...]
+    references: Mapping[str, list[Finding]]
+    rejected: tuple[RejectedAsset, ...]
+    resubmitted: Mapping[str, list[Finding]]
+    batch: _Batch
+
+
 class Matcher:
     """Finds copies, duplicates and resubmissions among a scan's corpus.
 
@@ -85,6 +156,9 @@ class Matcher:
         self._verifier = verifier
         self._cache = cache
         self._crops = CropCandidates(cache)
+        # What the last scan matched (one workspace at a time): the app's scan process keeps
+        # it, so that a rescan matches the new and changed files only.
+        self._last: _Last | None = None
 
     def findings(
         self,
@@ -112,46 +186,149 @@ class Matcher:
             scope: Names the batch (the workspace folder) for the incremental crop stage
                 (:mod:`twinreview.services.scan.crops`).
         """
-        th, severities = settings.similarity, settings.severities
         refs = corpus.fingerprinted_references()
         asset_idx = corpus.fingerprinted_assets()
-        ref_fps = [fingerprint_of(r.analysis) for r in refs]
         asset_fps = [fingerprint_of(corpus.assets[i].analysis) for i in asset_idx]
-        out: dict[int, list[Finding]] = {}
+        rels = [corpus.assets[i].rel for i in asset_idx]
+        asset_shas = [corpus.assets[i].analysis.sha256 or "" for i in asset_idx]
         report(ScanProgress(0, 1, "match"))
-
-        # Candidates from the hashes (assets against references, assets against each other).
-        cands = similarity.candidates(asset_fps, ref_fps, th)
-        # Within the batch the hash candidates of an asset grow with the batch: the closest
-        # few are verified (their findings say when some were left out).
-        dup_cands, cut = similarity.bound_per_asset(similarity.self_candidates(asset_fps, th), th)
+        last = self._last if self._last is not None and self._last.scope == scope else None
+        if last is not None and last.settings != settings:
+            last = None  # other thresholds or severities: every pair is decided again
+        # The assets whose findings cannot come from the last scan: new or changed files.
+        fresh = [
+            q
+            for q, (rel, sha) in enumerate(zip(rels, asset_shas, strict=True))
+            if last is None or last.shas.get(rel) != sha
+        ]
+        ref_key = (
+            tuple((r.rel, r.model_id, r.analysis.sha256) for r in corpus.references),
+            tuple(sorted(model_names.items())),
+        )
+        # Against the references each asset is on its own: only the fresh ones are matched,
+        # unless a reference (or a model's name) changed.
+        again = fresh if last is not None and last.ref_key == ref_key else range(len(rels))
+        # Loaded from the cache when first needed: a scan with nothing new needs none.
+        asset_desc = _Keypoints(corpus, asset_idx)
+        prepared: dict[str, geometry.Prepared] = {}
 
         def asset_image(q: int) -> ImageFile:
             a = corpus.assets[asset_idx[q]]
             return a.path, a.analysis
 
-        pairs: list[Pair] = [
-            (asset_image(c.query), (refs[c.ref].path, refs[c.ref].analysis), c.mirrored)
-            for c in cands
+        ctx = _Context(corpus, refs, asset_idx, asset_fps, asset_image, asset_desc, prepared)
+        ref_found = self._against_references(
+            ctx, sorted(again), asset_shas, settings, model_names, report, stop, stats
+        )
+        by_rel: dict[str, list[Finding]] = {}
+        if last is not None:
+            by_rel = {rel: found for rel, found in last.references.items() if rel in last.shas}
+        for q in again:
+            by_rel.pop(rels[q], None)
+        for q, found in ref_found.items():
+            by_rel[rels[q]] = found
+        out: dict[int, list[Finding]] = {}
+        if stop.is_set():
+            return out
+        for q, rel in enumerate(rels):
+            if by_rel.get(rel):
+                out.setdefault(asset_idx[q], []).extend(by_rel[rel])
+
+        # The batch's pairs: the last scan's in this process, else those a process stored.
+        before: _Batch | None
+        if last is not None:
+            known, before = last.shas, last.batch
+        else:
+            known, before = self._stored_pairs(scope, settings.similarity)
+        joined = [
+            q
+            for q, (rel, sha) in enumerate(zip(rels, asset_shas, strict=True))
+            if before is None or known.get(rel) != sha
         ]
-        pairs += [(asset_image(c.query), asset_image(c.ref), c.mirrored) for c in dup_cands]
-        all_cands = [*cands, *dup_cands]
-        verdicts: list[geometry.Verification | None] = [None] * len(pairs)
-        prepared: dict[str, geometry.Prepared] = {}
+        batch = self._within_batch(
+            ctx, rels, asset_shas, joined, before, settings, report, stop, stats, scope, out
+        )
+        if stop.is_set():
+            return out
+        resubmitted: dict[int, list[Finding]] = {}
+        rejected_key = tuple(rejected)
+        if rejected:
+            # An asset against the rejected images is on its own too.
+            redo = fresh if last is not None and last.rejected == rejected_key else None
+            self._resubmitted(rejected, corpus, asset_idx, asset_fps, settings, resubmitted, redo)
+        resub_rel = {corpus.assets[a].rel: found for a, found in resubmitted.items()}
+        if rejected and last is not None and last.rejected == rejected_key:
+            fresh_rels = {rels[q] for q in fresh}
+            for rel, found in last.resubmitted.items():
+                if rel in last.shas and rel not in fresh_rels:
+                    resub_rel[rel] = found
+        for a, asset in enumerate(corpus.assets):
+            if resub_rel.get(asset.rel):
+                out.setdefault(a, []).extend(resub_rel[asset.rel])
+        self._last = _Last(
+            scope,
+            settings,
+            dict(zip(rels, asset_shas, strict=True)),
+            ref_key,
+            by_rel,
+            rejected_key,
+            resub_rel,
+            batch,
+        )
+        if stats is not None:
+            stats["matched_fresh"] = len(fresh)
+            stats["matched_against_references"] = len(again)
+        report(ScanProgress(1, 1, "match"))
+        return out
+
+    def _against_references(
+        self,
+        ctx: _Context,
+        qs: Sequence[int],
+        asset_shas: Sequence[str],
+        settings: WorkspaceSettings,
+        model_names: Mapping[str, str],
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+        stats: dict[str, int] | None,
+    ) -> dict[int, list[Finding]]:
+        """Copies of the references among some assets, by their position.
+
+        ``qs`` are positions among the fingerprinted assets. Each asset is matched on its own
+        against all references, so matching some of them gives those the findings a match of all
+        would.
+        """
+        th, severities = settings.similarity, settings.severities
+        refs, corpus = ctx.refs, ctx.corpus
+        ref_fps = [fingerprint_of(r.analysis) for r in refs]
+        sub_fps = [ctx.fps[q] for q in qs]
+        out: dict[int, list[Finding]] = {}
+        if stats is not None:
+            stats["crop_candidates"] = 0
+            stats["crop_lookups"] = 0
+            stats["crop_stage_cpu_us"] = 0
+        if not qs:
+            return out
+
+        def image(i: int) -> ImageFile:
+            return ctx.image(qs[i])
+
+        def ref_image(r: int) -> ImageFile:
+            return refs[r].path, refs[r].analysis
+
+        # Candidates from the hashes; ``query`` is a position in ``qs`` from here on.
+        cands = similarity.candidates(sub_fps, ref_fps, th)
+        pairs: list[Pair] = [(image(c.query), ref_image(c.ref), c.mirrored) for c in cands]
+        verdicts: list[Verdict] = [None] * len(pairs)
 
         def verify(todo: Sequence[int]) -> None:
-            found = self._verifier.verify([pairs[i] for i in todo], th, report, stop, prepared)
+            found = self._verifier.verify([pairs[i] for i in todo], th, report, stop, ctx.prepared)
             for i, v in zip(todo, found, strict=True):
                 verdicts[i] = v
 
         # Clear-cut candidates are copies whatever verification says (see similarity.decide):
-        # only the reference copies that become findings are verified, after the others, for
-        # their evidence. Clear-cut duplicates are left to the compare view: a batch of
-        # near-identical images has one per pair, and they are info findings.
-        verify(
-            [i for i, c in enumerate(cands) if not c.clear_cut(th)]
-            + [len(cands) + i for i, c in enumerate(dup_cands) if not c.clear_cut_frame(th)]
-        )
+        # only those that become findings are verified, after the others, for their evidence.
+        verify([i for i, c in enumerate(cands) if not c.clear_cut(th)])
         # Per asset and label: the match, its candidate and that candidate's verification.
         best: dict[tuple[int, str], tuple[similarity.Match, similarity.Candidate, Verdict]] = {}
 
@@ -159,28 +336,26 @@ class Matcher:
             m = similarity.decide(c, v, th, unverified=UNVERIFIED)
             if m is None:
                 return
-            a = asset_idx[m.query]
+            a = ctx.asset_idx[qs[m.query]]
             ref_model = refs[m.ref].model_id
             own = ref_model == corpus.assets[a].model_id
-            slot = (a, NEAR_COPY_OF_REFERENCE if own else f"{MATCHES_OTHER_MODEL}:{ref_model}")
+            label = NEAR_COPY_OF_REFERENCE if own else f"{MATCHES_OTHER_MODEL}:{ref_model}"
+            slot = (m.query, label)
             if slot not in best or m.distance < best[slot][0].distance:
                 best[slot] = (m, c, v)
 
-        for c, v in zip(cands, verdicts, strict=False):
+        for c, v in zip(cands, verdicts, strict=True):
             keep(c, v)
         matched = {(m.query, m.ref) for m, _c, _v in best.values()}
 
         # Candidates from the local features: crops, outpaintings and the like, verified
         # against the reference's fine image.
         crop_start = time.process_time()
-        # Loaded from the cache when first needed: a scan with nothing new needs none.
-        asset_desc = _Keypoints(corpus, asset_idx)
-        asset_shas = [corpus.assets[i].analysis.sha256 or "" for i in asset_idx]
         # Cached per asset: a rescan looks up the new and changed files only.
         crops = self._crops.references(
-            asset_shas,
-            asset_fps,
-            asset_desc,
+            [asset_shas[q] for q in qs],
+            sub_fps,
+            _Subset(ctx.desc, qs),
             [r.analysis.sha256 or "" for r in refs],
             ref_fps,
             [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
@@ -188,11 +363,8 @@ class Matcher:
             matched,
         )
         computed = self._crops.computed
-        crop_pairs: list[Pair] = [
-            (asset_image(c.query), (refs[c.ref].path, refs[c.ref].analysis), c.mirrored)
-            for c in crops
-        ]
-        found = self._verifier.verify(crop_pairs, th, report, stop, prepared, fine=True)
+        crop_pairs: list[Pair] = [(image(c.query), ref_image(c.ref), c.mirrored) for c in crops]
+        found = self._verifier.verify(crop_pairs, th, report, stop, ctx.prepared, fine=True)
         # Not confirmed from the asset's working image, but promising: from a fine image of
         # the asset too (see similarity.worth_a_fine_look).
         again = [
@@ -201,23 +373,31 @@ class Matcher:
             if not (v is not None and th.confirms(v)) and similarity.worth_a_fine_look(v)
         ]
         refound = self._verifier.verify(
-            [crop_pairs[i] for i in again], th, report, stop, prepared, fine=True, fine_query=True
+            [crop_pairs[i] for i in again],
+            th,
+            report,
+            stop,
+            ctx.prepared,
+            fine=True,
+            fine_query=True,
         )
         for i, v in zip(again, refound, strict=True):
             found[i] = v
         for c, v in zip(crops, found, strict=True):
             keep(c, v)
-        crop_cpu = time.process_time() - crop_start
+        if stats is not None:
+            stats["crop_candidates"] = len(crops)
+            stats["crop_lookups"] = computed
+            stats["crop_stage_cpu_us"] = round((time.process_time() - crop_start) * 1e6)
 
         pair_of = {(c.query, c.ref): i for i, c in enumerate(cands)}
         clear = [pair_of[m.query, m.ref] for m, c, _v in best.values() if c.votes is None]
-        verify(sorted(i for i in clear if all_cands[i].clear_cut(th)))
+        verify(sorted(i for i in clear if cands[i].clear_cut(th)))
         if stop.is_set():
             return out
 
-        for (a, label), (m, c, v) in sorted(
-            best.items(), key=lambda kv: (kv[0][0], kv[1][0].distance)
-        ):
+        ordered = sorted(best.items(), key=lambda kv: (kv[0][0], kv[1][0].distance))
+        for (q, label), (m, c, v) in ordered:
             ref = refs[m.ref]
             evidence = m.evidence
             if c.clear_cut(th):
@@ -235,34 +415,103 @@ class Matcher:
                     model_name=model_names.get(ref.model_id, ref.model_id),
                     match=evidence.to_json(),
                 )
-            out.setdefault(a, []).append(finding)
+            out.setdefault(qs[q], []).append(finding)
+        return out
 
-        # Assets against each other: the same image twice in one batch, or a crop of another.
-        duplicates = list(zip(dup_cands, verdicts[len(cands) :], strict=True))
+    def _within_batch(
+        self,
+        ctx: _Context,
+        rels: Sequence[str],
+        asset_shas: Sequence[str],
+        fresh: Sequence[int],
+        last: _Batch | None,
+        settings: WorkspaceSettings,
+        report: Callable[[ScanProgress], None],
+        stop: threading.Event,
+        stats: dict[str, int] | None,
+        scope: str,
+        out: dict[int, list[Finding]],
+    ) -> _Batch:
+        """Assets against each other: the same image twice in one batch, or a crop of another.
+
+        Adds the findings to ``out`` (by corpus index). With the last scan's pairs (``last``),
+        only the ``fresh`` assets are joined with the batch and only pairs not verified then
+        are verified; every pair is then decided as a whole scan decides it. The pairs are
+        stored for the next process when they changed.
+
+        Returns:
+            The pairs and verdicts, for the next scan.
+        """
+        th, severities = settings.similarity, settings.severities
+        fps, corpus, asset_idx = ctx.fps, ctx.corpus, ctx.asset_idx
+        renew = set(fresh)
+        if last is None:
+            cands = similarity.self_candidates(fps, th)
+            changed = True
+        else:
+            pos = {rel: q for q, rel in enumerate(rels)}
+            kept = []
+            for (qa, qb), c in last.candidates.items():
+                a, b = pos.get(qa), pos.get(qb)
+                if a is None or b is None or a in renew or b in renew:
+                    continue  # gone, or to be joined again
+                kept.append(c if (c.query, c.ref) == (a, b) else replace(c, query=a, ref=b))
+            changed = bool(renew) or len(kept) != len(last.candidates)
+            kept += similarity.self_candidates_touching(fps, renew, th)
+            cands = sorted(kept, key=lambda c: (min(c.query, c.ref), max(c.query, c.ref)))
+        if stats is not None:
+            stats["batch_joined"] = len(renew)
+        if changed:
+            self._store_pairs(scope, th, rels, asset_shas, cands)
+        # Within the batch the hash candidates of an asset grow with the batch: the closest
+        # few are verified (their findings say when some were left out).
+        dup_cands, cut = similarity.bound_per_asset(cands, th)
+        # Clear-cut duplicates are left to the compare view: a batch of near-identical images
+        # has one per pair, and they are info findings. A pair of unchanged files keeps the
+        # verdict of the last scan (verdicts depend on the two contents alone).
+        verdicts: list[Verdict] = [None] * len(dup_cands)
+        todo: list[int] = []
+        before = last.verdicts if last is not None else {}
+        for i, c in enumerate(dup_cands):
+            if c.clear_cut_frame(th):
+                continue
+            key = (rels[c.query], rels[c.ref], c.mirrored)
+            if key in before and c.query not in renew and c.ref not in renew:
+                verdicts[i] = before[key]
+            else:
+                todo.append(i)
+        pairs: list[Pair] = [
+            (ctx.image(dup_cands[i].query), ctx.image(dup_cands[i].ref), dup_cands[i].mirrored)
+            for i in todo
+        ]
+        found = self._verifier.verify(pairs, th, report, stop, ctx.prepared)
+        for i, v in zip(todo, found, strict=True):
+            verdicts[i] = v
+        if stop.is_set():
+            return _Batch({}, {})
+        duplicates = list(zip(dup_cands, verdicts, strict=True))
         crop_start = time.process_time()
         decided = [c for c, v in duplicates if _confirmed_duplicate(c, v, th)]
         batch_found = self._crops.batch(
             scope,
             asset_shas,
-            asset_fps,
-            asset_desc,
+            fps,
+            ctx.desc,
             th,
             {(min(c.query, c.ref), max(c.query, c.ref)) for c in decided},
         )
-        computed += self._crops.computed
         release_freed()  # the self-join's temporaries
-        batch_crops = self._batch_crops(
-            batch_found, asset_fps, asset_image, th, report, stop, prepared
-        )
-        crop_cpu += time.process_time() - crop_start
+        batch_crops = self._batch_crops(batch_found, fps, ctx.image, th, report, stop, ctx.prepared)
         duplicates += batch_crops
         unchecked = 0
         no_clear_cut = replace(th, clear_cut=-1)
         if stats is not None:
-            stats["crop_candidates"] = len(crops) + len(batch_crops)
-            stats["crop_candidates_cached"] = int(computed == 0)
-            stats["crop_lookups"] = computed
-            stats["crop_stage_cpu_us"] = round(crop_cpu * 1e6)
+            stats["crop_candidates"] = stats.get("crop_candidates", 0) + len(batch_crops)
+            stats["crop_lookups"] = stats.get("crop_lookups", 0) + self._crops.computed
+            stats["crop_candidates_cached"] = int(stats["crop_lookups"] == 0)
+            stats["crop_stage_cpu_us"] = stats.get("crop_stage_cpu_us", 0) + round(
+                (time.process_time() - crop_start) * 1e6
+            )
             stats["batch_candidates_cut"] = sum(cut.values()) // 2
             stats["batch_assets_bounded"] = len(cut)
         for c, v in duplicates:
@@ -278,7 +527,7 @@ class Matcher:
                 continue
             # The pair is decided once; each side's evidence maps that side onto the other (the
             # inverse for b), with the hash alignment seen from that side when it agrees too.
-            back = similarity.reverse(c, asset_fps)
+            back = similarity.reverse(c, fps)
             seen = v.inverse() if v is not None else None
             m_back = similarity.decide(
                 back, seen, th_pair, unverified=UNVERIFIED
@@ -298,12 +547,72 @@ class Matcher:
                 )
         if stats is not None:
             stats["batch_pairs_unchecked"] = unchecked
+        return _Batch(
+            {(rels[c.query], rels[c.ref]): c for c in cands},
+            {
+                (rels[c.query], rels[c.ref], c.mirrored): v
+                for c, v in zip(dup_cands, verdicts, strict=True)
+                if v is not None and not c.clear_cut_frame(th)
+            },
+        )
 
-        # Assets against what reviewers rejected before.
-        if rejected:
-            self._resubmitted(rejected, corpus, asset_idx, asset_fps, settings, out)
-        report(ScanProgress(1, 1, "match"))
-        return out
+    def _stored_pairs(
+        self, scope: str, th: similarity.SimilarityThresholds
+    ) -> tuple[Mapping[str, str], _Batch | None]:
+        """The batch's hash candidates a process stored for ``scope`` (None: none, or damaged).
+
+        Returns:
+            The contents they were joined for (by path), and the candidates.
+        """
+        data: Any = self._cache.get(batch_pairs_key(scope, th), "batch-pairs", BATCH_PAIRS_VERSION)
+        try:
+            rels = [str(r) for r in data["rels"]]
+            shas = [str(s) for s in data["shas"]]
+            raw = base64.b64decode(str(data["pairs"]).encode("ascii"), validate=True)
+            table = np.frombuffer(raw, dtype="<i4").reshape(-1, _PAIR_FIELDS)
+            if table.size and not (table[:, :2].min() >= 0 and table[:, :2].max() < len(rels)):
+                return {}, None
+            rows = table.tolist()
+            cands = {}
+            for q, r, dist, dh, mirrored, box, whole, whole_dh in rows:
+                c = similarity.Candidate(
+                    q, r, dist, dh, bool(mirrored), box, whole,
+                    whole_frame_dhash=None if whole_dh < 0 else whole_dh,
+                )  # fmt: skip
+                cands[rels[q], rels[r]] = c
+            known = dict(zip(rels, shas, strict=True))
+        except (TypeError, KeyError, ValueError, IndexError):
+            return {}, None  # none stored, or a damaged row: the batch is joined whole
+        return known, _Batch(cands, {})
+
+    def _store_pairs(
+        self,
+        scope: str,
+        th: similarity.SimilarityThresholds,
+        rels: Sequence[str],
+        shas: Sequence[str],
+        cands: Sequence[similarity.Candidate],
+    ) -> None:
+        rows = np.array(
+            [
+                (
+                    c.query, c.ref, c.distance, c.dhash_distance, int(c.mirrored), c.box,
+                    c.whole_frame, -1 if c.whole_frame_dhash is None else c.whole_frame_dhash,
+                )
+                for c in cands
+            ],
+            dtype="<i4",
+        ).reshape(-1, _PAIR_FIELDS)  # fmt: skip
+        self._cache.put(
+            batch_pairs_key(scope, th),
+            "batch-pairs",
+            BATCH_PAIRS_VERSION,
+            {
+                "rels": list(rels),
+                "shas": list(shas),
+                "pairs": base64.b64encode(rows.tobytes()).decode("ascii"),
+            },
+        )
 
     def _batch_crops(
         self,
@@ -342,7 +651,24 @@ class Matcher:
         asset_fps: Sequence[hashing.Fingerprint],
         settings: WorkspaceSettings,
         out: dict[int, list[Finding]],
+        only: Sequence[int] | None = None,
     ) -> None:
+        """``resubmitted_rejected`` findings into ``out`` (by corpus index).
+
+        Each asset is matched on its own: ``only`` (positions among the fingerprinted assets)
+        limits the match to those and the assets that were not fingerprinted.
+        """
+        if only is not None:
+            keep = set(only)
+            chosen = [q for q in range(len(asset_idx)) if q in keep]
+            printed = set(asset_idx)
+            assets = [a for a in range(len(corpus.assets)) if a not in printed] + [
+                asset_idx[q] for q in chosen
+            ]
+            asset_idx = [asset_idx[q] for q in chosen]
+            asset_fps = [asset_fps[q] for q in chosen]
+        else:
+            assets = list(range(len(corpus.assets)))
         # The rejected bytes' fingerprints come from the content-keyed cache (they were scanned
         # when they were rejected), so a deleted or renamed rejected file still counts.
         cached = self._cache.get_many(
@@ -365,8 +691,8 @@ class Matcher:
         by_sha: dict[str, list[RejectedAsset]] = {}
         for r in rejected:
             by_sha.setdefault(r.sha256, []).append(r)
-        for a, asset in enumerate(corpus.assets):
-            for r in by_sha.get(asset.analysis.sha256 or "", ()):
+        for a in assets:
+            for r in by_sha.get(corpus.assets[a].analysis.sha256 or "", ()):
                 hits.setdefault(a, []).append((r, {"distance": 0, "hash": "sha256"}))
         # Rejected bytes this machine never fingerprinted: compare the pHash the log recorded.
         unseen = RejectedPhashIndex([r for r in rejected if r.sha256 not in cached])

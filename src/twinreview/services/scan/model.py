@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,7 +62,23 @@ def crops_asset_key(
     Its content, every reference's in order, and the thresholds (which pairs the hashes
     decide, and so are not proposed again).
     """
-    text = "|".join([asset_sha, ",".join(ref_shas), repr(dataclasses.astuple(th))])
+    text = "|".join([asset_sha, _references_text(tuple(ref_shas), th)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _references_text(ref_shas: tuple[str, ...], th: similarity.SimilarityThresholds) -> str:
+    """The part of :func:`crops_asset_key` every asset of a scan shares (made once a scan)."""
+    return "|".join([",".join(ref_shas), repr(dataclasses.astuple(th))])
+
+
+BATCH_PAIRS_VERSION = f"batch-pairs/1/{hashing.VERSION}/{ANALYSIS_CACHE_VERSION}"
+"""Version of the ``batch-pairs`` rows: the hash candidates within a workspace's batch."""
+
+
+def batch_pairs_key(scope: str, th: similarity.SimilarityThresholds) -> str:
+    """Cache key of a workspace's hash candidates within its batch (like the crops')."""
+    text = f"batch-pairs|{scope}|{dataclasses.astuple(th)!r}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -74,12 +91,15 @@ def batch_crops_key(scope: str, th: similarity.SimilarityThresholds) -> str:
 """Version of the ``geometry`` rows (verdicts of geometric verification, per pair of contents)."""
 
 
-def disclosure_cache_version(inspector: DisclosureInspector, path: Path) -> str:
+def disclosure_cache_version(
+    inspector: DisclosureInspector, path: Path, *, sidecar: bool = True
+) -> str:
     """Version of a file's ``disclosure`` row: the inspector's settings and the XMP sidecar.
 
-    The report depends on the file and on its sidecar, so both are in the key.
+    The report depends on the file and on its sidecar, so both are in the key. ``sidecar``
+    False says the file's folder lists no sidecar for it (nothing to read).
     """
-    return f"disclosure/{inspector.cache_key}/{inspector.sidecar_key(path)}"
+    return f"disclosure/{inspector.cache_key}/{inspector.sidecar_key(path) if sidecar else ''}"
 
 
 def verdict_key(

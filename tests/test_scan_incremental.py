@@ -1,0 +1,301 @@
+"""A rescan in one process (the app's scan process) redoes only what changed, and finds what a
+scan from nothing finds on the same folder.
+
+Each step changes the workspace, rescans with the same service, and compares every asset's
+result with a cold scan (a new service, an empty cache) of the folder as it is then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageOps
+
+import photos as P
+from conftest import SyncExecutor
+from twinreview.core.similarity import join as hashjoin
+from twinreview.core.workspace import Workspace
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.history import RejectedAsset
+from twinreview.services.scan.service import ScanResult, ScanService
+from wsbuild import add_model, make_workspace, pattern, save_jpeg
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    """Two models, copies of their references, duplicates within the batch, distinct images."""
+    root = make_workspace(tmp_path / "ws")
+    cat, rocket, coffee = P.load_photo("chelsea"), P.load_photo("rocket"), P.load_photo("coffee")
+    add_model(root, "ava", {"cat.jpg": cat, "camera.jpg": P.load_photo("camera")})
+    add_model(root, "ben", {"rocket.jpg": rocket})
+    a = root / "assets"
+    save_jpeg(ImageOps.mirror(P.crop(cat, 0.08, 0.08, 0.08, 0.08)), a / "ava/copy.jpg", 70)
+    save_jpeg(P.downscale(rocket), a / "ava/wrong.jpg", 80)
+    save_jpeg(coffee, a / "ava/coffee.jpg")
+    save_jpeg(coffee, a / "ben/sub/coffee-again.jpg", 60)
+    save_jpeg(P.load_photo("astronaut"), a / "ben/astronaut.jpg")
+    save_jpeg(P.crop(P.load_photo("astronaut"), 0.0, 0.0, 0.1, 0.1), a / "ben/astronaut-crop.jpg")
+    for i in range(4):
+        save_jpeg(pattern(10 + i), a / f"ava/plain{i}.jpg")
+    save_jpeg(P.load_photo("coins"), a / "ben/coins.jpg")
+    return root
+
+
+def _service(cache: ResultCache, rejected: list[RejectedAsset] | None = None) -> ScanService:
+    return ScanService(
+        SyncExecutor(),  # type: ignore[arg-type]
+        cache,
+        rejected_provider=(lambda _ws: list(rejected)) if rejected is not None else None,
+    )
+
+
+def _cold(root: Path, rejected: list[RejectedAsset] | None = None) -> ScanResult:
+    return _service(ResultCache.in_memory(), rejected).scan(Workspace.open(root))
+
+
+def _same(incremental: ScanResult, cold: ScanResult) -> None:
+    assert [a.asset.rel for a in incremental.assets] == [a.asset.rel for a in cold.assets]
+    for mine, theirs in zip(incremental.assets, cold.assets, strict=True):
+        assert mine == theirs, mine.asset.rel
+
+
+def _votes_aside(result: ScanResult) -> list[tuple[str, list[tuple[str, dict[str, Any]]]]]:
+    """Each asset's findings, without the vote counts of the batch's local-feature candidates.
+
+    A rescan joins a new file with the files it shares local features with, not with the whole
+    batch (:mod:`twinreview.services.scan.crops`): the votes a pair gets in the ratio test may
+    then differ from a whole join's by a few; the pair, its verification and the finding do not.
+    """
+    out = []
+    for a in result.assets:
+        found = []
+        for f in a.findings:
+            ev = dict(f.evidence)
+            if f.kind == "duplicate_in_batch" and ev.get("candidate") == "local features":
+                ev.pop("votes", None)
+                ev.pop("support", None)
+            found.append((f.message, ev))
+        out.append((a.asset.rel, found))
+    return out
+
+
+class _Joins:
+    """Counts the images each hash join of the batch had on either side."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[int, int]] = []
+        real = hashjoin.align_candidates
+
+        def counting(queries: Any, refs: Any, *args: Any, **kw: Any) -> Any:
+            self.calls.append((len(queries), len(refs)))
+            return real(queries, refs, *args, **kw)
+
+        monkeypatch.setattr(hashjoin, "align_candidates", counting)
+
+    def take(self) -> list[tuple[int, int]]:
+        out, self.calls = self.calls, []
+        return out
+
+    def scan(self, service: ScanService, root: Path) -> ScanResult:
+        """``service``'s scan of ``root``, counting its joins only."""
+        self.calls = []
+        return service.scan(Workspace.open(root))
+
+
+def _kinds(result: ScanResult) -> dict[str, set[str]]:
+    return {a.asset.rel: {f.kind for f in a.findings} for a in result.assets}
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def joins(monkeypatch: pytest.MonkeyPatch) -> _Joins:
+    return _Joins(monkeypatch)
+
+
+def test_each_change_is_matched_alone_and_finds_what_a_cold_scan_finds(
+    ws: Path, tmp_path: Path, joins: _Joins
+) -> None:
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = _service(cache)
+    first = service.scan(Workspace.open(ws))
+    n = len(first.assets)
+    assert _kinds(first)["assets/ava/coffee.jpg"] == {"duplicate_in_batch"}
+    assert _kinds(first)["assets/ben/coins.jpg"] == set()
+    assert first.stats["matched_fresh"] == n
+    joins.take()
+
+    # Nothing changed: nothing is read, nothing joined.
+    again = joins.scan(service, ws)
+    assert (again.stats["read"], again.stats["matched_fresh"], joins.take()) == (0, 0, [])
+    assert again.assets == first.assets
+
+    a = ws / "assets"
+    # Added: a duplicate of an existing asset, a copy of another model's reference, a new one.
+    save_jpeg(P.load_photo("coffee"), a / "ben/coffee-third.jpg", 75)
+    save_jpeg(P.load_photo("camera"), a / "ben/camera.jpg", 85)
+    save_jpeg(P.load_photo("moon"), a / "ava/moon.jpg")
+    added = joins.scan(service, ws)
+    assert (added.stats["read"], added.stats["matched_fresh"]) == (3, 3)
+    # Every hash join had only the three new files on one side (against the references, and
+    # both ways against the batch).
+    calls = joins.take()
+    assert calls and all(min(q, r) <= 3 for q, r in calls), calls
+    assert "matches_other_model" in _kinds(added)["assets/ben/camera.jpg"]
+    assert "duplicate_in_batch" in _kinds(added)["assets/ben/coffee-third.jpg"]
+    _same(added, _cold(ws))
+
+    # Changed in place: the coins becomes the rocket (a copy of ben's own reference).
+    save_jpeg(P.load_photo("rocket"), a / "ben/coins.jpg", 88)
+    changed = joins.scan(service, ws)
+    assert (changed.stats["read"], changed.stats["matched_fresh"]) == (1, 1)
+    calls = joins.take()
+    assert all(min(q, r) <= 1 for q, r in calls), calls
+    assert "near_copy_of_reference" in _kinds(changed)["assets/ben/coins.jpg"]
+    _same(changed, _cold(ws))
+
+    # Deleted: the partner of a duplicate pair; its partner's finding goes with it.
+    (a / "ben/sub/coffee-again.jpg").unlink()
+    (a / "ben/coffee-third.jpg").unlink()
+    deleted = joins.scan(service, ws)
+    assert (deleted.stats["read"], deleted.stats["matched_fresh"], joins.take()) == (0, 0, [])
+    assert "duplicate_in_batch" not in _kinds(deleted)["assets/ava/coffee.jpg"]
+    _same(deleted, _cold(ws))
+
+    # A file replaced by another's bytes (a rename over it).
+    (a / "ava/plain0.jpg").write_bytes((a / "ava/coffee.jpg").read_bytes())
+    swapped = joins.scan(service, ws)
+    assert swapped.stats["matched_fresh"] == 1
+    assert "duplicate_in_batch" in _kinds(swapped)["assets/ava/plain0.jpg"]
+    _same(swapped, _cold(ws))
+    cache.close()
+
+
+def test_a_changed_reference_matches_every_asset_against_the_references_only(
+    ws: Path, tmp_path: Path, joins: _Joins
+) -> None:
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = _service(cache)
+    first = service.scan(Workspace.open(ws))
+    assert "near_copy_of_reference" in _kinds(first)["assets/ava/copy.jpg"]
+    joins.take()
+    refs = ws / "models/ava/references"
+    # ava's cat photo is replaced by the coins; the copy of the cat is no copy any more.
+    save_jpeg(P.load_photo("coins"), refs / "cat.jpg")
+    changed = joins.scan(service, ws)
+    assert changed.stats["matched_fresh"] == 0
+    assert changed.stats["matched_against_references"] == len(changed.assets)
+    # The batch is not joined again: one join, the assets against the references.
+    assert joins.take() == [(len(changed.assets), 3)]
+    assert "near_copy_of_reference" not in _kinds(changed)["assets/ava/copy.jpg"]
+    assert "matches_other_model" in _kinds(changed)["assets/ben/coins.jpg"]
+    _same(changed, _cold(ws))
+
+    # A reference added to ben: the cat again.
+    save_jpeg(P.load_photo("chelsea"), ws / "models/ben/references/cat2.jpg", 80)
+    more = joins.scan(service, ws)
+    assert "matches_other_model" in _kinds(more)["assets/ava/copy.jpg"]
+    _same(more, _cold(ws))
+    cache.close()
+
+
+def test_a_resubmission_is_found_in_a_rescan_as_in_a_cold_scan(
+    ws: Path, tmp_path: Path, joins: _Joins
+) -> None:
+    coffee = ws / "assets/ava/coffee.jpg"
+    rejected = [
+        RejectedAsset(
+            "assets/ava/coffee.jpg", _sha(coffee), None, "ann", "agent", "2026-01-01T00:00:00Z"
+        )
+    ]
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = _service(cache, rejected)
+    first = service.scan(Workspace.open(ws))
+    assert "resubmitted_rejected" in _kinds(first)["assets/ben/sub/coffee-again.jpg"]
+    _same(first, _cold(ws, rejected))
+    Image.open(coffee).save(ws / "assets/ben/coffee-copy.png")
+    added = joins.scan(service, ws)
+    assert added.stats["matched_fresh"] == 1
+    assert "resubmitted_rejected" in _kinds(added)["assets/ben/coffee-copy.png"]
+    _same(added, _cold(ws, rejected))
+    # Another rejection: every asset is matched against the rejected images again.
+    rejected.append(
+        RejectedAsset(
+            "assets/ben/coins.jpg", _sha(ws / "assets/ben/coins.jpg"), None, "ann", "agent", "t"
+        )
+    )
+    save_jpeg(P.load_photo("coins"), ws / "assets/ava/coins-again.jpg", 70)
+    more = joins.scan(service, ws)
+    assert "resubmitted_rejected" in _kinds(more)["assets/ava/coins-again.jpg"]
+    _same(more, _cold(ws, rejected))
+    cache.close()
+
+
+def test_other_settings_decide_every_pair_again(ws: Path, tmp_path: Path, joins: _Joins) -> None:
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = _service(cache)
+    service.scan(Workspace.open(ws))
+    (ws / "twinreview.toml").write_text('[similarity.severity]\nduplicate_in_batch = "warn"\n')
+    again = joins.scan(service, ws)
+    assert again.stats["matched_fresh"] == len(again.assets)
+    _same(again, _cold(ws))
+
+
+def test_a_rescan_reads_the_keypoints_of_the_files_it_joins_only(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crop stage finds the files a new one shares local features with from sketches kept
+    in the process or cached, not from every file's keypoints."""
+    from twinreview.services.scan.analyse import Analyser
+
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = _service(cache).scan(Workspace.open(ws))
+    loaded: list[str] = []
+    real = Analyser._load_keypoints
+
+    def load(self: Analyser, sha: str) -> object:
+        loaded.append(sha)
+        return real(self, sha)
+
+    monkeypatch.setattr(Analyser, "_load_keypoints", load)
+    astronaut = ws / "assets/ben/astronaut.jpg"
+    service = _service(cache)  # a fresh process: the sketches come from the cache
+    for name, area in (("part", 0.5), ("part2", 0.6)):
+        loaded.clear()
+        img = P.load_photo("astronaut")
+        w, h = img.size
+        side = area**0.5
+        save_jpeg(img.crop((0, 0, int(w * side), int(h * side))), ws / f"assets/ava/{name}.jpg")
+        result = service.scan(Workspace.open(ws))
+        assert "duplicate_in_batch" in _kinds(result)[f"assets/ava/{name}.jpg"]
+        assert _sha(astronaut) in loaded  # the picture it was cut from was joined with it
+        assert len(set(loaded)) < len(first.assets) // 2, len(set(loaded))
+        assert _votes_aside(result) == _votes_aside(_cold(ws))
+    cache.close()
+
+
+def test_a_new_process_joins_only_what_changed_since_the_pairs_were_stored(
+    ws: Path, tmp_path: Path, joins: _Joins
+) -> None:
+    """The batch's hash candidates are cached per workspace: a warm scan in a fresh process
+    (the app's first scan after a restart) joins only the files that changed meanwhile."""
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = joins.scan(_service(cache), ws)
+    assert first.stats["batch_joined"] == len(first.assets)
+    warm = joins.scan(_service(cache), ws)
+    assert warm.stats["batch_joined"] == 0
+    # Against the references only: nothing of the batch is joined again.
+    assert joins.take() == [(len(warm.assets), 3)]
+    assert warm.assets == first.assets
+    save_jpeg(P.load_photo("coffee"), ws / "assets/ben/coffee-third.jpg", 75)
+    (ws / "assets/ava/plain1.jpg").unlink()
+    later = joins.scan(_service(cache), ws)
+    assert later.stats["batch_joined"] == 1
+    assert "duplicate_in_batch" in _kinds(later)["assets/ben/coffee-third.jpg"]
+    _same(later, _cold(ws))
+    cache.close()
