@@ -122,9 +122,11 @@ class Matcher:
 
         # Candidates from the hashes (assets against references, assets against each other).
         cands = similarity.candidates(asset_fps, ref_fps, th)
-        # Within the batch the hash candidates of an asset grow with the batch: the closest
-        # few are verified (their findings say when some were left out).
-        dup_cands, cut = similarity.bound_per_asset(similarity.self_candidates(asset_fps, th), th)
+        # Within the batch the hash candidates of an asset grow with the batch: the pairs
+        # among the closest few of both their assets are verified (their findings say when
+        # some were left out).
+        batch = similarity.batch_candidates(asset_fps, th)
+        dup_cands, cut = batch.candidates, batch.left_out
 
         def asset_image(q: int) -> ImageFile:
             a = corpus.assets[asset_idx[q]]
@@ -263,6 +265,7 @@ class Matcher:
             stats["crop_candidates_cached"] = int(computed == 0)
             stats["crop_lookups"] = computed
             stats["crop_stage_cpu_us"] = round(crop_cpu * 1e6)
+            stats["batch_candidates"] = batch.proposed
             stats["batch_candidates_cut"] = sum(cut.values()) // 2
             stats["batch_assets_bounded"] = len(cut)
         for c, v in duplicates:
