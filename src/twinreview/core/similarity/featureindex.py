@@ -90,6 +90,7 @@ HAMMING_BLOCK = 1 << 18
 """Descriptor pairs whose distance is computed at a time (16 MB of them)."""
 
 U8Array = npt.NDArray[np.uint8]
+U64Array = npt.NDArray[np.uint64]
 IntArray = npt.NDArray[np.intp]
 
 
@@ -373,6 +374,28 @@ def _run_pairs(sorted_keys: npt.NDArray[np.uint32], max_run: int) -> tuple[IntAr
     return np.concatenate(a_parts), np.concatenate(b_parts)
 
 
+_QUERY_SHIFT = np.uint64(32)
+_DIST_SHIFT = np.uint64(25)
+_FIELD = (1 << 25) - 1
+"""A directed neighbour pair of :func:`self_votes` in one word: query descriptor (bits 32 on),
+distance (bits 25-31: at most :data:`MAX_DISTANCE`), neighbour descriptor (bits 0-24)."""
+
+
+def _pack(q: npt.NDArray[np.int32], r: npt.NDArray[np.int32], d: U8Array) -> U64Array:
+    out = q.astype(np.uint64) << _QUERY_SHIFT
+    out |= d.astype(np.uint64) << _DIST_SHIFT
+    out |= r.astype(np.uint64)
+    return out
+
+
+def _unpack(packed: U64Array) -> tuple[IntArray, IntArray, IntArray]:
+    """(query descriptor, neighbour descriptor, distance) of packed pairs (see :func:`_pack`)."""
+    qi = (packed >> _QUERY_SHIFT).astype(np.intp)
+    dist = ((packed >> _DIST_SHIFT) & np.uint64(0x7F)).astype(np.intp)
+    ri = (packed & np.uint64(_FIELD)).astype(np.intp)
+    return qi, ri, dist
+
+
 def self_votes(
     arrays: Sequence[U8Array],
     *,
@@ -398,6 +421,11 @@ def self_votes(
     images = len(arrays)
     if len(desc) < 2:
         return Votes(_none(), _none(), _none())
+    if len(desc) > _FIELD + 1 or not 0 <= max_distance < 128:
+        raise ValueError(
+            f"self_votes joins at most {_FIELD + 1:,} descriptors (about 80,000 images) within "
+            f"127 bits, not {len(desc):,} within {max_distance}"
+        )
     lows, highs, dists = [], [], []
     for k in range(SELF_KEYS):
         keys = _self_keys(desc, k)
@@ -418,29 +446,30 @@ def self_votes(
     n_desc = len(desc)
     del desc, keys, order, a, b, dist, near  # the ratio test needs the pairs only
     # Each pair is a neighbour both ways (a pair found by several keys is listed several
-    # times: the ratio test keeps one per query descriptor and image).
-    qi = np.concatenate(lows + highs)
-    ri = np.concatenate(highs + lows)
-    del lows, highs
-    dist = np.concatenate(dists + dists)
-    del dists
-    order = np.argsort(qi, kind="stable")
-    bounds = np.searchsorted(qi[order], np.arange(0, n_desc + QUERY_BLOCK, QUERY_BLOCK))
+    # times: the ratio test keeps one per query descriptor and image), packed into one
+    # 64-bit word per direction and sorted in place: grouped by query descriptor at 8 bytes
+    # a pair and direction, with no index arrays beside it.
+    packed = np.empty(2 * sum(len(x) for x in lows), dtype=np.uint64)
+    at = 0
+    while lows:
+        lo, hi, d = lows.pop(), highs.pop(), dists.pop()
+        n = len(lo)
+        packed[at : at + n] = _pack(lo, hi, d)
+        packed[at + n : at + 2 * n] = _pack(hi, lo, d)
+        at += 2 * n
+        del lo, hi, d
+    packed.sort()
+    bounds = np.searchsorted(
+        packed, np.arange(0, n_desc + QUERY_BLOCK, QUERY_BLOCK, dtype=np.uint64) << _QUERY_SHIFT
+    )
     voters, voted = [], []
     for s0, e0 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if e0 > s0:
-            at = order[s0:e0]
-            vq, vr = _ratio_votes(
-                qi[at].astype(np.intp),
-                ri[at].astype(np.intp),
-                dist[at].astype(np.intp),
-                owner,
-                images,
-                shared,
-                max_distance,
-            )
+            qi, ri, dist = _unpack(packed[s0:e0])
+            vq, vr = _ratio_votes(qi, ri, dist, owner, images, shared, max_distance)
             voters.append(vq)
             voted.append(vr)
+    del packed
     if not voters:
         return Votes(_none(), _none(), _none())
     return _count(np.concatenate(voters), np.concatenate(voted), owner, owner, images)
