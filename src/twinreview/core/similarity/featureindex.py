@@ -507,8 +507,9 @@ def touched(
 
 
 def owners(arrays: Sequence[U8Array]) -> IntArray:
-    """The image each row of the concatenated ``arrays`` comes from."""
-    return _concat(arrays)[1]
+    """The image each row of the concatenated ``arrays`` comes from (nothing is concatenated)."""
+    sizes = np.array([len(a) for a in arrays], dtype=np.intp)
+    return np.repeat(np.arange(len(arrays), dtype=np.intp), sizes)
 
 
 def candidates(

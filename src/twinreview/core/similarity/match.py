@@ -501,14 +501,18 @@ def _supported(
     indexed_points: npt.NDArray[np.float32],
     *,
     relative: float,
+    query_points: npt.NDArray[np.float32] | None = None,
 ) -> list[tuple[int, int, int, int]]:
     """(query, indexed image, votes, support) of the candidates whose votes agree on a place.
 
     The best-voted images of each query (:func:`featureindex.candidates`, more of them than
     are kept) are checked with :func:`geometry.support`; at most
     :data:`featureindex.PER_QUERY` per query are kept, the best supported first.
+    ``query_points`` are the queries' points concatenated, when the caller has them (within a
+    batch they are the indexed points: one array, not two).
     """
-    query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
+    if query_points is None:
+        query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
     owner = featureindex.owners([k[0] for k in query_keypoints])
     proposed = featureindex.candidates(
         votes, per_query=3 * featureindex.PER_QUERY, relative=relative
@@ -634,7 +638,9 @@ def self_crop_candidates(
     # A batch may hold several copies of one photo, each drawing votes: a lower bar relative
     # to a query's best image than among references.
     best: dict[tuple[int, int], tuple[int, int]] = {}
-    supported = _supported(owner, len(kp), votes, kp, points, relative=featureindex.RELATIVE_BATCH)
+    supported = _supported(
+        owner, len(kp), votes, kp, points, relative=featureindex.RELATIVE_BATCH, query_points=points
+    )
     for q, r, n, n_ok in supported:
         key = (min(q, r), max(q, r))
         if key not in skip and (key not in best or n_ok > best[key][1]):
