@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +92,7 @@ HAMMING_BLOCK = 1 << 18
 
 U8Array = npt.NDArray[np.uint8]
 U64Array = npt.NDArray[np.uint64]
+I64Array = npt.NDArray[np.int64]
 IntArray = npt.NDArray[np.intp]
 
 
@@ -297,14 +299,64 @@ def _count(
     voter: IntArray, voted: IntArray, query_owner: IntArray, owner: IntArray, images: int
 ) -> Votes:
     """Votes per (query image, indexed image) from the voting descriptor pairs."""
-    if len(voter) == 0:
+    return _count_parts([voter], [voted], query_owner, owner, images)
+
+
+def _count_parts(
+    voter_parts: Sequence[npt.NDArray[np.integer[Any]]],
+    voted_parts: Sequence[npt.NDArray[np.integer[Any]]],
+    query_owner: IntArray,
+    owner: IntArray,
+    images: int,
+    min_votes: int = 1,
+) -> Votes:
+    """:func:`_count` of votes given in parts, keeping the pairs with ``min_votes`` or more.
+
+    A large batch has millions of votes, most of them single votes between unrelated images
+    (never candidates): one key per vote is sorted in place and counted by runs, and the
+    votes of the pairs left out are dropped part by part, never all copied at once.
+    """
+    total = sum(len(v) for v in voter_parts)
+    if total == 0:
         return Votes(_none(), _none(), _none())
     n_img = max(images, 1)
-    pairs, counts = np.unique(
-        query_owner[voter].astype(np.int64) * n_img + owner[voted], return_counts=True
-    )
+
+    def keys(vq: npt.NDArray[np.integer[Any]], vr: npt.NDArray[np.integer[Any]]) -> I64Array:
+        k = np.take(query_owner, vq).astype(np.int64, copy=False)
+        k *= n_img
+        k += np.take(owner, vr)
+        return k
+
+    key = np.empty(total, dtype=np.int64)
+    at = 0
+    for vq, vr in zip(voter_parts, voted_parts, strict=True):
+        key[at : at + len(vq)] = keys(vq, vr)
+        at += len(vq)
+    key.sort()
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.diff(np.append(starts, len(key)))
+    pairs = key[starts]
+    del key
+    if min_votes > 1:
+        ok = counts >= min_votes
+        pairs, counts = pairs[ok], counts[ok]
+    kept_q, kept_r = [], []
+    for vq, vr in zip(voter_parts, voted_parts, strict=True):
+        if min_votes > 1:
+            k = keys(vq, vr)
+            at_pair = np.minimum(np.searchsorted(pairs, k), max(len(pairs) - 1, 0))
+            hit = pairs[at_pair] == k if len(pairs) else np.zeros(len(k), dtype=bool)
+            vq, vr = vq[hit], vr[hit]
+        kept_q.append(vq.astype(np.intp, copy=False))
+        kept_r.append(vr.astype(np.intp, copy=False))
     q, r = np.divmod(pairs, n_img)
-    return Votes(q.astype(np.intp), r.astype(np.intp), counts.astype(np.intp), voter, voted)
+    return Votes(
+        q.astype(np.intp),
+        r.astype(np.intp),
+        counts.astype(np.intp),
+        np.concatenate(kept_q),
+        np.concatenate(kept_r),
+    )
 
 
 def group_votes(
@@ -402,6 +454,7 @@ def self_votes(
     max_distance: int = MAX_DISTANCE,
     shared: int = 1,
     max_run: int = MAX_RUN,
+    min_votes: int = 1,
 ) -> Votes:
     """:meth:`FeatureIndex.votes` of a batch against itself (no votes for itself), for any size.
 
@@ -415,7 +468,9 @@ def self_votes(
     below one up to millions of descriptors, so the work per descriptor does not grow with the
     batch. Two versions of one corner 20 bits apart share a key with odds of about 9 in 10.
 
-    ``voter`` and ``voted`` index the concatenated ``arrays``.
+    ``voter`` and ``voted`` index the concatenated ``arrays``. Pairs of images with fewer
+    than ``min_votes`` votes are left out (with their votes): :func:`candidates` with that
+    ``min_votes`` finds the same pairs.
     """
     desc, owner = _concat(arrays)
     images = len(arrays)
@@ -467,12 +522,10 @@ def self_votes(
         if e0 > s0:
             qi, ri, dist = _unpack(packed[s0:e0])
             vq, vr = _ratio_votes(qi, ri, dist, owner, images, shared, max_distance)
-            voters.append(vq)
-            voted.append(vr)
+            voters.append(vq.astype(np.int32))  # descriptors number fewer than 2**25
+            voted.append(vr.astype(np.int32))
     del packed
-    if not voters:
-        return Votes(_none(), _none(), _none())
-    return _count(np.concatenate(voters), np.concatenate(voted), owner, owner, images)
+    return _count_parts(voters, voted, owner, owner, images, min_votes)
 
 
 def touched(

@@ -632,7 +632,9 @@ def self_crop_candidates(
         return []
     kp = [k if k is not None else _NO_KEYPOINTS for k in keypoints]
     desc = [k[0] for k in kp]
-    votes = featureindex.self_votes(desc, shared=featureindex.SHARED_BATCH)
+    votes = featureindex.self_votes(
+        desc, shared=featureindex.SHARED_BATCH, min_votes=featureindex.MIN_VOTES
+    )
     points = np.concatenate([k[1] for k in kp]).reshape(-1, 2)
     owner = featureindex.owners(desc)
     # A batch may hold several copies of one photo, each drawing votes: a lower bar relative
