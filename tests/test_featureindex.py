@@ -162,3 +162,38 @@ def test_the_self_join_measures_its_pairs_a_block_at_a_time_with_the_same_votes(
     assert fi.candidates(blocks, relative=fi.RELATIVE_BATCH)[:1] == [
         (0, 3, int(whole.count[(whole.query == 0) & (whole.image == 3)][0]))
     ]
+
+
+def test_the_self_join_packs_each_pair_into_one_word_and_back() -> None:
+    top = (1 << 25) - 1
+    q = np.array([0, 5, top, 123_456], dtype=np.int32)
+    r = np.array([top, 0, 7, 654_321], dtype=np.int32)
+    d = np.array([0, fi.MAX_DISTANCE, 127, 31], dtype=np.uint8)
+    packed = fi._pack(q, r, d)
+    back = fi._unpack(np.sort(packed))
+    order = np.argsort(q, kind="stable")
+    assert [x.tolist() for x in back] == [q[order].tolist(), r[order].tolist(), d[order].tolist()]
+
+
+def test_the_self_join_refuses_a_distance_its_pairs_cannot_hold() -> None:
+    with pytest.raises(ValueError, match="within 127 bits"):
+        fi.self_votes([_random(10), _random(10)], max_distance=128)
+
+
+def test_the_self_join_drops_pairs_that_can_never_be_candidates_and_keeps_the_rest() -> None:
+    photos = [_random(300) for _ in range(8)]
+    photos[5] = _noisy(photos[1][:150], 16)
+    photos[6] = np.vstack([_noisy(photos[1][150:], 20), photos[2][:3]])  # a few chance votes
+    every = fi.self_votes(photos, shared=fi.SHARED_BATCH)
+    some = fi.self_votes(photos, shared=fi.SHARED_BATCH, min_votes=fi.MIN_VOTES)
+    assert every.count.min() < fi.MIN_VOTES <= some.count.min()
+    assert fi.candidates(some, relative=fi.RELATIVE_BATCH) == fi.candidates(
+        every, relative=fi.RELATIVE_BATCH
+    )
+    owner = fi.owners(photos)
+    kept = fi.group_votes(some, owner, owner, len(photos))
+    full = fi.group_votes(every, owner, owner, len(photos))
+    assert kept and set(kept) <= set(full)
+    for pair, at in kept.items():
+        assert np.array_equal(some.voter[at], every.voter[full[pair]])
+        assert np.array_equal(some.voted[at], every.voted[full[pair]])

@@ -175,3 +175,17 @@ def test_a_singular_cached_transform_has_no_inverse_and_no_region() -> None:
 def test_a_malformed_cached_verification_is_refused(data: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="verification"):
         geometry.Verification.from_json(data)
+
+
+def test_an_image_that_shed_its_agreement_images_verifies_alike(astronaut: Image.Image) -> None:
+    query, ref = prepared(as_file(P.crop(astronaut, 0.1, 0.1, 0.1, 0.1), 80)), prepared(astronaut)
+
+    def once() -> geometry.Verification:
+        return geometry.verify(query, ref, min_inliers=MIN_INLIERS, min_agreement=MIN_AGREEMENT)
+
+    first = once()
+    assert first.agreement is not None and "small" in ref.__dict__
+    ref.shed()
+    query.shed()
+    assert not {"small", "detail", "usable"} & (set(ref.__dict__) | set(query.__dict__))
+    assert once() == first

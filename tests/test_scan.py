@@ -459,3 +459,32 @@ def test_a_rescan_in_one_process_reads_the_cache_for_the_changed_files_only(
     other = ScanService(sync_executor, ResultCache(tmp_path / "cache.sqlite3"))  # type: ignore[arg-type]
     assert other.scan(Workspace.open(photo_ws)).assets == gone.assets
     cache.close()
+
+
+def test_a_duplicate_says_when_its_asset_had_more_candidates_than_are_verified(
+    tmp_path: Path, sync_executor: object
+) -> None:
+    """One picture and three mirrored versions of it: the picture's three mirrored pairs
+    compete for the two verified per asset; its findings say one pair was left out, and the
+    pair left out is not called a duplicate by anyone."""
+    root = make_workspace(tmp_path / "ws")
+    cat = load_photo("chelsea")
+    add_model(root, "ava", {"rocket.jpg": load_photo("rocket")})
+    a = root / "assets" / "ava"
+    save_jpeg(cat, a / "cat.jpg", 95)
+    for q in (95, 85, 75):
+        save_jpeg(ImageOps.mirror(cat), a / f"mirror{q}.jpg", q)
+    result = scan(root, sync_executor, ResultCache(tmp_path / "cache.sqlite3"))
+    dups = {
+        r.asset.rel: [f.evidence for f in r.findings if f.kind == "duplicate_in_batch"]
+        for r in result.assets
+    }
+    mine = dups["assets/ava/cat.jpg"]
+    assert len(mine) == 2, mine
+    for ev in mine:
+        assert ev["candidates_left_out"] == 1 and ev["candidates_verified"] == 2, ev
+        assert ev["verification"] == "geometry", ev
+    paired = {ev["asset"] for ev in mine}
+    (left,) = {f"assets/ava/mirror{q}.jpg" for q in (95, 85, 75)} - paired
+    assert "assets/ava/cat.jpg" not in {ev["asset"] for ev in dups[left]}
+    assert result.stats["batch_candidates_cut"] == 1

@@ -503,3 +503,100 @@ def test_self_candidates_pair_every_exact_duplicate(refs: list[Fingerprint]) -> 
     assert [_pair(c) for c in found if c.clear_cut(th)] == [
         (i, j) for i in range(30) for j in range(i + 1, 30)
     ]
+
+
+def _crowd(n: int, seed: int) -> list[Fingerprint]:
+    """``n`` fingerprints whose region hashes all lie within a few bits of one another.
+
+    Every pair is a hash candidate (the neighbourhood of each grows with the crowd), while the
+    whole frames differ (no pair is clear-cut over the whole frame).
+    """
+    rng = np.random.default_rng(seed)
+    base_p, base_d = (int(v) for v in rng.integers(0, 2**63, 2, dtype=np.uint64))
+
+    def near(base: int) -> int:
+        for bit in rng.choice(64, 3, replace=False):
+            base ^= 1 << int(bit)
+        return base
+
+    out = []
+    for _ in range(n):
+        p, d = near(base_p), near(base_d)
+        whole = [int(v) for v in rng.integers(0, 2**63, 4, dtype=np.uint64)]
+        out.append(
+            Fingerprint(
+                whole[0], whole[1], whole[2], whole[3],
+                np.array([p, whole[1]], dtype=np.uint64),
+                np.array([d, whole[2]], dtype=np.uint64),
+                np.full(hashing.GRID_SIZE, p, dtype=np.uint64),
+                np.full(hashing.GRID_SIZE, d, dtype=np.uint64),
+            )
+        )  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("n", [40, 160])
+def test_batch_candidates_per_asset_stay_bounded_as_the_neighbourhood_grows(n: int) -> None:
+    th = SimilarityThresholds()
+    crowd = _crowd(n, seed=n)
+    everything = similarity.self_candidates(crowd, th)
+    assert len(everything) > n * similarity.BATCH_PER_ASSET * 2  # grows with the crowd
+    found = similarity.batch_candidates(crowd, th)
+    assert found.proposed == len(everything)
+    per_asset = np.bincount([x for c in found.candidates for x in (c.query, c.ref)], minlength=n)
+    assert per_asset.max() <= similarity.BATCH_PER_ASSET
+    degree = np.bincount([x for c in everything for x in (c.query, c.ref)], minlength=n)
+    for a in range(n):
+        # What was left out of each asset is said (for its findings' evidence), exactly.
+        assert found.left_out.get(a, 0) == degree[a] - per_asset[a]
+    # Each kept pair is among the closest of both its assets.
+    for c in found.candidates:
+        for side in (c.query, c.ref):
+            closer = [
+                o
+                for o in everything
+                if side in (o.query, o.ref)
+                and (o.distance, o.dhash_distance) < (c.distance, c.dhash_distance)
+            ]
+            assert len(closer) < similarity.BATCH_PER_ASSET
+
+
+@pytest.mark.parametrize("n", [40, 160])
+def test_a_rescans_ranking_of_the_batch_is_the_whole_joins(n: int) -> None:
+    th = SimilarityThresholds()
+    crowd = _crowd(n, seed=n + 1)
+    whole = similarity.batch_candidates(crowd, th)
+    # A rescan ranks the kept pairs of the last scan plus the pairs of its new files.
+    fresh = {1, n // 2, n - 1}
+    everything = similarity.self_candidates(crowd, th)
+    kept = [c for c in everything if c.query not in fresh and c.ref not in fresh]
+    touching = similarity.self_candidates_touching(crowd, fresh, th)
+    listed = sorted([*kept, *touching], key=lambda c: (min(c.query, c.ref), max(c.query, c.ref)))
+    again = similarity.rank_batch(listed, th)
+    assert again.candidates == whole.candidates
+    assert again.left_out == whole.left_out
+    assert again.proposed == whole.proposed
+
+
+def test_batch_candidates_keep_a_pair_that_is_each_others_nearest() -> None:
+    th = SimilarityThresholds()
+    crowd = _crowd(120, seed=7)
+    twin = crowd[5]
+    # Another version of asset 5 (mirrored, so not clear-cut over the whole frame), added
+    # to a crowd where every asset has a hundred candidates.
+    mirrored = Fingerprint(
+        twin.phash_mirror, twin.phash, twin.dhash ^ 0xFF, twin.colorhash,
+        twin.probes[::-1].copy(), twin.probe_dhashes[::-1].copy(), twin.grid, twin.grid_dhash,
+    )  # fmt: skip
+    found = similarity.batch_candidates([*crowd, mirrored], th)
+    assert (5, 120) in {_pair(c) for c in found.candidates}
+
+
+def test_batch_candidates_keep_every_clear_cut_pair(refs: list[Fingerprint]) -> None:
+    batch = [refs[0]] * 30 + [refs[1], refs[2]]
+    th = SimilarityThresholds()
+    found = similarity.batch_candidates(batch, th)
+    assert [_pair(c) for c in found.candidates if c.clear_cut_frame(th)] == [
+        (i, j) for i in range(30) for j in range(i + 1, 30)
+    ]
+    assert found.left_out == {}

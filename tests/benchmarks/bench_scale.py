@@ -11,7 +11,8 @@ Each measurement runs in a child process of its own, so that peak memory is the 
 
 - cold: a scan with an empty cache, faces off (the command line's executor and services):
   CPU time per asset, wall time, peak RSS, candidate pairs verified geometrically per asset,
-  false ``duplicate_in_batch`` and copy findings against the ground truth, copy recall;
+  false ``duplicate_in_batch`` and copy findings against the ground truth, copy recall, the
+  pairs of copies of one reference found as duplicates in the batch;
 - warm: the same scan again on the warm cache (a fresh process, as after a restart);
 - status: ``twinreview status``'s computation with nothing new;
 - app (unless ``--no-app``): the real app, offscreen, opening the warm workspace: the time until
@@ -192,6 +193,23 @@ def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
                 spec is None or not wsgen.true_copy(spec, str(ev.get("reference", "")))
             ):
                 false_copies += 1
+    # Batch duplicates that should be found: two copies of one reference, each with the other
+    # in its view (a crop of one and a crop of another part may share nothing: an upper bound).
+    found_pairs = {
+        tuple(sorted((a.asset.rel, str((f.evidence or {}).get("asset", "")))))
+        for a in result.assets
+        for f in a.findings
+        if f.kind == DUPLICATE_IN_BATCH
+    }
+    by_source: dict[str, list[str]] = {}
+    for rel in copies:
+        by_source.setdefault(str(truth[rel].source), []).append(rel)
+    true_pairs = {
+        tuple(sorted((x, y)))
+        for rels in by_source.values()
+        for i, x in enumerate(rels)
+        for y in rels[i + 1 :]
+    }
     for rel in copies:
         a = by_rel.get(rel)
         if a and any(f.kind in (NEAR_COPY_OF_REFERENCE, MATCHES_OTHER_MODEL) for f in a.findings):
@@ -211,7 +229,10 @@ def child_scan(ws_root: Path, cache_path: Path, faces: bool) -> dict[str, Any]:
         "copy_recall": round(found_copies / len(copies), 3) if copies else None,
         "copies": len(copies),
         "cache_mb": round(cache_path.stat().st_size / 1e6, 1) if cache_path.exists() else 0.0,
+        "true_duplicate_pairs": len(true_pairs),
+        "true_duplicate_pairs_found": len(true_pairs & found_pairs),
         "decoded": result.stats.get("decoded", 0),
+        "batch_candidates": result.stats.get("batch_candidates", 0),
         "batch_candidates_cut": result.stats.get("batch_candidates_cut", 0),
         "batch_assets_bounded": result.stats.get("batch_assets_bounded", 0),
         "batch_pairs_unchecked": result.stats.get("batch_pairs_unchecked", 0),

@@ -556,7 +556,9 @@ def rows_scale(j: Mapping[str, Any]) -> list[Row]:
             "does not grow with N",
             f"{big} / {int(first):,}: "
             + (f"{pairs_ratio:.2f}x" if pairs_ratio is not None else "n/a")
-            + "; batch candidate pairs left out by the bound per asset: "
+            + "; batch pairs the hashes proposed: "
+            + series("cold", "batch_candidates")
+            + ", left out by the bound per asset (the closest two of both assets): "
             + series("cold", "batch_candidates_cut")
             + " (assets that hit it: "
             + series("cold", "batch_assets_bounded")
@@ -592,6 +594,12 @@ def rows_scale(j: Mapping[str, Any]) -> list[Row]:
             + series("cold", "false_copies")
             + "; batch pairs similar by their hashes but unverifiable, dropped: "
             + series("cold", "batch_pairs_unchecked")
+            + "; pairs of copies of one reference found as duplicates: "
+            + ", ".join(
+                f"{int(n):,}: {get(n, 'cold', 'true_duplicate_pairs_found')} of "
+                f"{get(n, 'cold', 'true_duplicate_pairs')}"
+                for n in sizes
+            )
             + "; shots on the one shared backdrop (most pixels alike) called duplicates, "
             "counted apart: " + series("cold", "backdrop_duplicates"),
             _verdict(None if None in false_dups else not any(false_dups)),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -90,6 +91,8 @@ HAMMING_BLOCK = 1 << 18
 """Descriptor pairs whose distance is computed at a time (16 MB of them)."""
 
 U8Array = npt.NDArray[np.uint8]
+U64Array = npt.NDArray[np.uint64]
+I64Array = npt.NDArray[np.int64]
 IntArray = npt.NDArray[np.intp]
 
 
@@ -296,14 +299,64 @@ def _count(
     voter: IntArray, voted: IntArray, query_owner: IntArray, owner: IntArray, images: int
 ) -> Votes:
     """Votes per (query image, indexed image) from the voting descriptor pairs."""
-    if len(voter) == 0:
+    return _count_parts([voter], [voted], query_owner, owner, images)
+
+
+def _count_parts(
+    voter_parts: Sequence[npt.NDArray[np.integer[Any]]],
+    voted_parts: Sequence[npt.NDArray[np.integer[Any]]],
+    query_owner: IntArray,
+    owner: IntArray,
+    images: int,
+    min_votes: int = 1,
+) -> Votes:
+    """:func:`_count` of votes given in parts, keeping the pairs with ``min_votes`` or more.
+
+    A large batch has millions of votes, most of them single votes between unrelated images
+    (never candidates): one key per vote is sorted in place and counted by runs, and the
+    votes of the pairs left out are dropped part by part, never all copied at once.
+    """
+    total = sum(len(v) for v in voter_parts)
+    if total == 0:
         return Votes(_none(), _none(), _none())
     n_img = max(images, 1)
-    pairs, counts = np.unique(
-        query_owner[voter].astype(np.int64) * n_img + owner[voted], return_counts=True
-    )
+
+    def keys(vq: npt.NDArray[np.integer[Any]], vr: npt.NDArray[np.integer[Any]]) -> I64Array:
+        k = np.take(query_owner, vq).astype(np.int64, copy=False)
+        k *= n_img
+        k += np.take(owner, vr)
+        return k
+
+    key = np.empty(total, dtype=np.int64)
+    at = 0
+    for vq, vr in zip(voter_parts, voted_parts, strict=True):
+        key[at : at + len(vq)] = keys(vq, vr)
+        at += len(vq)
+    key.sort()
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    counts = np.diff(np.append(starts, len(key)))
+    pairs = key[starts]
+    del key
+    if min_votes > 1:
+        ok = counts >= min_votes
+        pairs, counts = pairs[ok], counts[ok]
+    kept_q, kept_r = [], []
+    for vq, vr in zip(voter_parts, voted_parts, strict=True):
+        if min_votes > 1:
+            k = keys(vq, vr)
+            at_pair = np.minimum(np.searchsorted(pairs, k), max(len(pairs) - 1, 0))
+            hit = pairs[at_pair] == k if len(pairs) else np.zeros(len(k), dtype=bool)
+            vq, vr = vq[hit], vr[hit]
+        kept_q.append(vq.astype(np.intp, copy=False))
+        kept_r.append(vr.astype(np.intp, copy=False))
     q, r = np.divmod(pairs, n_img)
-    return Votes(q.astype(np.intp), r.astype(np.intp), counts.astype(np.intp), voter, voted)
+    return Votes(
+        q.astype(np.intp),
+        r.astype(np.intp),
+        counts.astype(np.intp),
+        np.concatenate(kept_q),
+        np.concatenate(kept_r),
+    )
 
 
 def group_votes(
@@ -373,12 +426,35 @@ def _run_pairs(sorted_keys: npt.NDArray[np.uint32], max_run: int) -> tuple[IntAr
     return np.concatenate(a_parts), np.concatenate(b_parts)
 
 
+_QUERY_SHIFT = np.uint64(32)
+_DIST_SHIFT = np.uint64(25)
+_FIELD = (1 << 25) - 1
+"""A directed neighbour pair of :func:`self_votes` in one word: query descriptor (bits 32 on),
+distance (bits 25-31: at most :data:`MAX_DISTANCE`), neighbour descriptor (bits 0-24)."""
+
+
+def _pack(q: npt.NDArray[np.int32], r: npt.NDArray[np.int32], d: U8Array) -> U64Array:
+    out = q.astype(np.uint64) << _QUERY_SHIFT
+    out |= d.astype(np.uint64) << _DIST_SHIFT
+    out |= r.astype(np.uint64)
+    return out
+
+
+def _unpack(packed: U64Array) -> tuple[IntArray, IntArray, IntArray]:
+    """(query descriptor, neighbour descriptor, distance) of packed pairs (see :func:`_pack`)."""
+    qi = (packed >> _QUERY_SHIFT).astype(np.intp)
+    dist = ((packed >> _DIST_SHIFT) & np.uint64(0x7F)).astype(np.intp)
+    ri = (packed & np.uint64(_FIELD)).astype(np.intp)
+    return qi, ri, dist
+
+
 def self_votes(
     arrays: Sequence[U8Array],
     *,
     max_distance: int = MAX_DISTANCE,
     shared: int = 1,
     max_run: int = MAX_RUN,
+    min_votes: int = 1,
 ) -> Votes:
     """:meth:`FeatureIndex.votes` of a batch against itself (no votes for itself), for any size.
 
@@ -392,12 +468,19 @@ def self_votes(
     below one up to millions of descriptors, so the work per descriptor does not grow with the
     batch. Two versions of one corner 20 bits apart share a key with odds of about 9 in 10.
 
-    ``voter`` and ``voted`` index the concatenated ``arrays``.
+    ``voter`` and ``voted`` index the concatenated ``arrays``. Pairs of images with fewer
+    than ``min_votes`` votes are left out (with their votes): :func:`candidates` with that
+    ``min_votes`` finds the same pairs.
     """
     desc, owner = _concat(arrays)
     images = len(arrays)
     if len(desc) < 2:
         return Votes(_none(), _none(), _none())
+    if len(desc) > _FIELD + 1 or not 0 <= max_distance < 128:
+        raise ValueError(
+            f"self_votes joins at most {_FIELD + 1:,} descriptors (about 80,000 images) within "
+            f"127 bits, not {len(desc):,} within {max_distance}"
+        )
     lows, highs, dists = [], [], []
     for k in range(SELF_KEYS):
         keys = _self_keys(desc, k)
@@ -418,32 +501,31 @@ def self_votes(
     n_desc = len(desc)
     del desc, keys, order, a, b, dist, near  # the ratio test needs the pairs only
     # Each pair is a neighbour both ways (a pair found by several keys is listed several
-    # times: the ratio test keeps one per query descriptor and image).
-    qi = np.concatenate(lows + highs)
-    ri = np.concatenate(highs + lows)
-    del lows, highs
-    dist = np.concatenate(dists + dists)
-    del dists
-    order = np.argsort(qi, kind="stable")
-    bounds = np.searchsorted(qi[order], np.arange(0, n_desc + QUERY_BLOCK, QUERY_BLOCK))
+    # times: the ratio test keeps one per query descriptor and image), packed into one
+    # 64-bit word per direction and sorted in place: grouped by query descriptor at 8 bytes
+    # a pair and direction, with no index arrays beside it.
+    packed = np.empty(2 * sum(len(x) for x in lows), dtype=np.uint64)
+    at = 0
+    while lows:
+        lo, hi, d = lows.pop(), highs.pop(), dists.pop()
+        n = len(lo)
+        packed[at : at + n] = _pack(lo, hi, d)
+        packed[at + n : at + 2 * n] = _pack(hi, lo, d)
+        at += 2 * n
+        del lo, hi, d
+    packed.sort()
+    bounds = np.searchsorted(
+        packed, np.arange(0, n_desc + QUERY_BLOCK, QUERY_BLOCK, dtype=np.uint64) << _QUERY_SHIFT
+    )
     voters, voted = [], []
     for s0, e0 in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         if e0 > s0:
-            at = order[s0:e0]
-            vq, vr = _ratio_votes(
-                qi[at].astype(np.intp),
-                ri[at].astype(np.intp),
-                dist[at].astype(np.intp),
-                owner,
-                images,
-                shared,
-                max_distance,
-            )
-            voters.append(vq)
-            voted.append(vr)
-    if not voters:
-        return Votes(_none(), _none(), _none())
-    return _count(np.concatenate(voters), np.concatenate(voted), owner, owner, images)
+            qi, ri, dist = _unpack(packed[s0:e0])
+            vq, vr = _ratio_votes(qi, ri, dist, owner, images, shared, max_distance)
+            voters.append(vq.astype(np.int32))  # descriptors number fewer than 2**25
+            voted.append(vr.astype(np.int32))
+    del packed
+    return _count_parts(voters, voted, owner, owner, images, min_votes)
 
 
 def touched(
@@ -478,8 +560,9 @@ def touched(
 
 
 def owners(arrays: Sequence[U8Array]) -> IntArray:
-    """The image each row of the concatenated ``arrays`` comes from."""
-    return _concat(arrays)[1]
+    """The image each row of the concatenated ``arrays`` comes from (nothing is concatenated)."""
+    sizes = np.array([len(a) for a in arrays], dtype=np.intp)
+    return np.repeat(np.arange(len(arrays), dtype=np.intp), sizes)
 
 
 def candidates(

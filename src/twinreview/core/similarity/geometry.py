@@ -260,6 +260,15 @@ class Prepared:
         """1 where a comparison window lies clear of letterbox bars."""
         return _usable(self.grey, self.small)
 
+    def shed(self) -> None:
+        """Let go of what the agreement measure computed; its next use computes it again.
+
+        For an image kept while it waits for a later pair: it then holds its working image
+        and features only. Not while another thread may be verifying a pair of it.
+        """
+        for name in ("small", "detail", "usable"):
+            self.__dict__.pop(name, None)
+
     @classmethod
     def fine(cls, img: Image.Image) -> Prepared:
         """A fine image: :data:`FINE_SIDE` px and :data:`FINE_FEATURES` keypoints.

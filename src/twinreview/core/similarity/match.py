@@ -9,7 +9,7 @@ API (what the scan service calls)::
     fp = hashing.fingerprint(img)                 # every image, cheap; cache fp.to_json()
     th = ws.settings.similarity                   # parsed once, when the workspace opened
     cands = similarity.candidates(asset_fps, reference_fps, th)
-    dups = similarity.self_candidates(asset_fps, th)   # the same within one batch
+    dups = similarity.batch_candidates(asset_fps, th)  # the same within one batch, ranked
     for c in cands:                               # each candidate verified geometrically
         v = geometry.verify(prepared[c.query], ...)   # clear-cut ones only when they match
         m = similarity.decide(c, v, th)           # Match or None
@@ -335,28 +335,41 @@ def candidates(
     )
 
 
+def _self_aligned(
+    fingerprints: Sequence[Fingerprint], th: SimilarityThresholds, executor: Executor | None
+) -> hashjoin.Aligned | None:
+    """The batch's hash candidates, each unordered pair once, sorted by pair.
+
+    Both directions are joined (a crop of B is found from B's side only); the direction whose
+    hashes align closer is kept (on a tie the one from the smaller index).
+    """
+    al = hashjoin.align_candidates(fingerprints, fingerprints, th, True, executor)
+    if al is None or al.q.size == 0:
+        return None
+    lo, hi = np.minimum(al.q, al.r), np.maximum(al.q, al.r)
+    order = np.lexsort((al.q != lo, al.phash, hi, lo))
+    code = lo[order].astype(np.int64) * len(fingerprints) + hi[order]
+    first = order[np.flatnonzero(np.diff(code, prepend=-1))]
+    return hashjoin.Aligned(
+        al.q[first], al.r[first], al.phash[first], al.dhash[first], al.mirrored[first],
+        al.box[first],
+    )  # fmt: skip
+
+
 def self_candidates(
     fingerprints: Sequence[Fingerprint],
     thresholds: SimilarityThresholds | None = None,
     executor: Executor | None = None,
 ) -> list[Candidate]:
-    """Candidates within one batch: each unordered pair once, sorted.
+    """Every candidate within one batch: each unordered pair once, sorted.
 
     Both directions are joined (a crop of B is found from B's side only); the direction whose
-    hashes align closer is kept as it is (``query`` may be the larger index).
+    hashes align closer is kept as it is (``query`` may be the larger index). The number of
+    pairs grows with the square of the batch (chance pairs among unrelated pictures): a scan
+    uses :func:`batch_candidates`.
     """
     th = thresholds or SimilarityThresholds()
-    found = _candidate_list(
-        hashjoin.align_candidates(fingerprints, fingerprints, th, True, executor),
-        fingerprints,
-        fingerprints,
-    )
-    best: dict[tuple[int, int], Candidate] = {}
-    for c in found:
-        key = (min(c.query, c.ref), max(c.query, c.ref))
-        if key not in best or c.distance < best[key].distance:
-            best[key] = c
-    return [best[k] for k in sorted(best)]
+    return _candidate_list(_self_aligned(fingerprints, th, executor), fingerprints, fingerprints)
 
 
 def self_candidates_touching(
@@ -400,43 +413,128 @@ def self_candidates_touching(
 
 
 BATCH_PER_ASSET = 2
-"""Batch candidates (:func:`self_candidates`) verified per asset, the closest first. The hash
+"""Batch candidates (:func:`batch_candidates`) verified per asset: its closest few. The hash
 band finds chance pairs among unrelated pictures in proportion to the batch (about 5 per asset
 in 2,000, 26 in 10,000, tests/benchmarks/RESULTS.md), while a re-encode or retouch of one
-picture is the closest candidate of its asset by far: verifying the closest two per asset keeps
-the pairs verified per asset flat whatever the batch. Pairs clear-cut over the whole frame
+picture is the closest candidate of its asset by far. Pairs clear-cut over the whole frame
 (:meth:`Candidate.clear_cut_frame`) need no verification and are not counted; crops of each
 other are the local features' (:func:`self_crop_candidates`)."""
 
 
-def bound_per_asset(
-    cands: Sequence[Candidate], th: SimilarityThresholds, limit: int = BATCH_PER_ASSET
-) -> tuple[list[Candidate], dict[int, int]]:
-    """Batch candidates with at most ``limit`` to verify per asset, the closest pairs first.
+@dataclass(frozen=True)
+class BatchCandidates:
+    """The batch's candidates worth deciding, and what the bound left out.
 
-    A pair counts for both its assets and is kept only while both have room.
-
-    Returns:
-        The kept candidates (in their order) and, per asset whose candidates were cut, how
-        many of its pairs were left out.
+    Attributes:
+        candidates: Pairs clear-cut over the whole frame, and the ranked pairs to verify
+            (each unordered pair once, sorted by pair).
+        left_out: Per asset whose candidates were cut, how many of its pairs were left out.
+        proposed: How many pairs the hashes proposed in all (each unordered pair once).
     """
-    room: dict[int, int] = {}
-    cut: dict[int, int] = {}
-    keep = [True] * len(cands)
-    order = sorted(
-        (i for i, c in enumerate(cands) if not c.clear_cut_frame(th)),
-        key=lambda i: (cands[i].distance, cands[i].dhash_distance, i),
+
+    candidates: list[Candidate]
+    left_out: dict[int, int]
+    proposed: int
+
+
+def batch_candidates(
+    fingerprints: Sequence[Fingerprint],
+    thresholds: SimilarityThresholds | None = None,
+    limit: int = BATCH_PER_ASSET,
+    executor: Executor | None = None,
+) -> BatchCandidates:
+    """Candidates within one batch, ranked so that their number does not grow with the batch.
+
+    Every pair is ranked per asset by its hash distances at the best alignment (pHash, then
+    dHash); a pair is kept when it is among the ``limit`` closest of BOTH its assets (each is
+    among the other's nearest). Among unrelated pictures an asset's chance candidates grow
+    with the batch, and the odds that its closest chance partner has it among its own closest
+    fall as fast: the kept pairs per asset stay at most ``limit`` and do not grow with the
+    batch, while two versions of one picture are each other's nearest. Pairs clear-cut over
+    the whole frame (:meth:`Candidate.clear_cut_frame`: the same picture by its hashes) are
+    kept whatever their rank, and not counted. The ranking is vectorised: only the kept pairs
+    become :class:`Candidate` objects.
+    """
+    th = thresholds or SimilarityThresholds()
+    al = _self_aligned(fingerprints, th, executor)
+    if al is None:
+        return BatchCandidates([], {}, 0)
+    phash = np.array([fp.phash for fp in fingerprints], dtype=np.uint64)
+    mirror = np.array([fp.phash_mirror for fp in fingerprints], dtype=np.uint64)
+    dhash = np.array([fp.dhash for fp in fingerprints], dtype=np.uint64)
+    frame = np.bitwise_count(np.where(al.mirrored, mirror[al.q], phash[al.q]) ^ phash[al.r])
+    frame_d = np.bitwise_count(dhash[al.q] ^ dhash[al.r])
+    same = (
+        (al.phash <= th.clear_cut)
+        & (al.dhash <= th.clear_cut_dhash)
+        & (frame <= th.clear_cut)
+        & ~al.mirrored
+        & (frame_d <= th.clear_cut_dhash)
     )
-    for i in order:
-        c = cands[i]
-        if room.get(c.query, limit) > 0 and room.get(c.ref, limit) > 0:
-            room[c.query] = room.get(c.query, limit) - 1
-            room[c.ref] = room.get(c.ref, limit) - 1
-            continue
-        keep[i] = False
-        for side in (c.query, c.ref):
-            cut[side] = cut.get(side, 0) + 1
-    return [c for c, k in zip(cands, keep, strict=True) if k], cut
+    ranked = np.flatnonzero(~same)
+    near = _mutual_near(al.q[ranked], al.r[ranked], al.phash[ranked], al.dhash[ranked], limit)
+    keep = np.sort(np.concatenate((np.flatnonzero(same), ranked[near])))
+    cut = ranked[~near]
+    left = np.bincount(np.concatenate((al.q[cut], al.r[cut])), minlength=len(fingerprints))
+    kept = hashjoin.Aligned(
+        al.q[keep], al.r[keep], al.phash[keep], al.dhash[keep], al.mirrored[keep], al.box[keep]
+    )
+    return BatchCandidates(
+        _candidate_list(kept, fingerprints, fingerprints),
+        {int(i): int(left[i]) for i in np.flatnonzero(left)},
+        len(al.q),
+    )
+
+
+def _mutual_near(
+    q: npt.NDArray[np.intp],
+    r: npt.NDArray[np.intp],
+    phash: npt.NDArray[Any],
+    dhash: npt.NDArray[Any],
+    limit: int,
+) -> npt.NDArray[np.bool_]:
+    """Which pairs are among the ``limit`` closest of both their assets (pHash, then dHash).
+
+    The pairs come sorted by pair; on a tie the earlier pair ranks first, so that a list of
+    the same pairs ranks the same wherever it came from (a whole join, or a rescan's).
+    """
+    n = len(q)
+    ends = np.concatenate((q, r))
+    pair = np.concatenate((np.arange(n), np.arange(n)))
+    order = np.lexsort((pair, dhash[pair], phash[pair], ends))
+    ends_sorted = ends[order]
+    starts = np.flatnonzero(np.diff(ends_sorted, prepend=-1))
+    sizes = np.diff(np.append(starts, len(order)))
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order)) - np.repeat(starts, sizes)
+    near: npt.NDArray[np.bool_] = (rank[:n] < limit) & (rank[n:] < limit)
+    return near
+
+
+def rank_batch(
+    cands: Sequence[Candidate], th: SimilarityThresholds, limit: int = BATCH_PER_ASSET
+) -> BatchCandidates:
+    """The candidates :func:`batch_candidates` keeps, from a list of the batch's candidates.
+
+    ``cands`` are every pair of the batch (:func:`self_candidates`, or a rescan's kept pairs
+    with :func:`self_candidates_touching`), each unordered pair once, sorted by pair: the
+    result is the same as :func:`batch_candidates` on the same fingerprints.
+    """
+    if not cands:
+        return BatchCandidates([], {}, 0)
+    same = np.array([c.clear_cut_frame(th) for c in cands], dtype=bool)
+    ranked = np.flatnonzero(~same)
+    rows = [cands[i] for i in ranked.tolist()]
+    q = np.array([c.query for c in rows], dtype=np.intp)
+    r = np.array([c.ref for c in rows], dtype=np.intp)
+    phash = np.array([c.distance for c in rows], dtype=np.int64)
+    dhash = np.array([c.dhash_distance for c in rows], dtype=np.int64)
+    near = _mutual_near(q, r, phash, dhash, limit)
+    keep = np.sort(np.concatenate((np.flatnonzero(same), ranked[near])))
+    left: dict[int, int] = {}
+    for side in np.concatenate((q[~near], r[~near])).tolist():
+        left[side] = left.get(side, 0) + 1
+    return BatchCandidates([cands[i] for i in keep.tolist()], left, len(cands))
 
 
 DescriptorArray = npt.NDArray[np.uint8]
@@ -485,14 +583,18 @@ def _supported(
     indexed_points: npt.NDArray[np.float32],
     *,
     relative: float,
+    query_points: npt.NDArray[np.float32] | None = None,
 ) -> list[tuple[int, int, int, int]]:
     """(query, indexed image, votes, support) of the candidates whose votes agree on a place.
 
     The best-voted images of each query (:func:`featureindex.candidates`, more of them than
     are kept) are checked with :func:`geometry.support`; at most
     :data:`featureindex.PER_QUERY` per query are kept, the best supported first.
+    ``query_points`` are the queries' points concatenated, when the caller has them (within a
+    batch they are the indexed points: one array, not two).
     """
-    query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
+    if query_points is None:
+        query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
     owner = featureindex.owners([k[0] for k in query_keypoints])
     proposed = featureindex.candidates(
         votes, per_query=3 * featureindex.PER_QUERY, relative=relative
@@ -612,13 +714,17 @@ def self_crop_candidates(
         return []
     kp = [k if k is not None else _NO_KEYPOINTS for k in keypoints]
     desc = [k[0] for k in kp]
-    votes = featureindex.self_votes(desc, shared=featureindex.SHARED_BATCH)
+    votes = featureindex.self_votes(
+        desc, shared=featureindex.SHARED_BATCH, min_votes=featureindex.MIN_VOTES
+    )
     points = np.concatenate([k[1] for k in kp]).reshape(-1, 2)
     owner = featureindex.owners(desc)
     # A batch may hold several copies of one photo, each drawing votes: a lower bar relative
     # to a query's best image than among references.
     best: dict[tuple[int, int], tuple[int, int]] = {}
-    supported = _supported(owner, len(kp), votes, kp, points, relative=featureindex.RELATIVE_BATCH)
+    supported = _supported(
+        owner, len(kp), votes, kp, points, relative=featureindex.RELATIVE_BATCH, query_points=points
+    )
     for q, r, n, n_ok in supported:
         key = (min(q, r), max(q, r))
         if key not in skip and (key not in best or n_ok > best[key][1]):

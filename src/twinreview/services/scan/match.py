@@ -463,9 +463,11 @@ class Matcher:
             stats["batch_joined"] = len(renew)
         if changed:
             self._store_pairs(scope, th, rels, asset_shas, cands)
-        # Within the batch the hash candidates of an asset grow with the batch: the closest
-        # few are verified (their findings say when some were left out).
-        dup_cands, cut = similarity.bound_per_asset(cands, th)
+        # Within the batch the hash candidates of an asset grow with the batch: the pairs
+        # among the closest few of both their assets are verified (their findings say when
+        # some were left out).
+        ranked = similarity.rank_batch(cands, th)
+        dup_cands, cut = ranked.candidates, ranked.left_out
         # Clear-cut duplicates are left to the compare view: a batch of near-identical images
         # has one per pair, and they are info findings. A pair of unchanged files keeps the
         # verdict of the last scan (verdicts depend on the two contents alone).
@@ -512,6 +514,7 @@ class Matcher:
             stats["crop_stage_cpu_us"] = stats.get("crop_stage_cpu_us", 0) + round(
                 (time.process_time() - crop_start) * 1e6
             )
+            stats["batch_candidates"] = len(cands)
             stats["batch_candidates_cut"] = sum(cut.values()) // 2
             stats["batch_assets_bounded"] = len(cut)
         for c, v in duplicates:

@@ -37,8 +37,9 @@ VERIFY_BLOCK = 256
 images no later pair needs let go."""
 
 MAX_PREPARED = 1024
-"""Images prepared by one call kept between blocks (about 150 KB each, 500 KB once a pair of
-theirs was measured for agreement): those a later block needs soonest."""
+"""Images prepared by one call kept between blocks (about 150 KB each: what the agreement
+measure computed, about 350 KB more, is let go between blocks): those a later block needs
+soonest."""
 
 ImageFile = tuple[Path, Analysis]
 """A file of a pair: its path and its analysis."""
@@ -202,6 +203,11 @@ class GeometryVerifier:
                 alive.sort()
                 for _later, pkey in alive[MAX_PREPARED:]:
                     del prepared[pkey]  # prepared again for its next block
+                del alive[MAX_PREPARED:]
+            for _later, pkey in alive:
+                # Waiting for a later block: the working image and features are what is
+                # costly to make again; the agreement's images are a few ms.
+                prepared[pkey].shed()
             release_freed()  # the block's decodes and temporaries
             if stop.is_set():
                 break
