@@ -4,7 +4,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+import shiboken6
+from PySide6.QtCore import QObject, Qt, Signal
 
 from conftest import Harness, make_workspace, open_and_scan
 from twinreview.core.findings import Severity
@@ -17,6 +18,7 @@ from twinreview.ui.queue_model import (
     QueueProxy,
     severity_rank,
 )
+from twinreview.ui.session import _Landing
 
 
 def test_models_pass_qtmodeltester(
@@ -274,3 +276,33 @@ def test_a_change_that_moves_a_row_resorts_and_one_that_does_not_leaves_the_orde
     ranks = [model.index(r, 0).data(ItemRole).worst for r in range(model.rowCount())]
     assert ranks[:3] == [Severity.BLOCK] * 3
     assert last.rel in {model.index(r, 0).data(ItemRole).rel for r in range(3)}
+
+
+class _Announcer(QObject):
+    changed = Signal(list)
+
+
+def test_a_landing_stops_when_its_session_is_deleted(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A window closed while results are still landing: the slices left must not run against
+    # the deleted session's signals ("Signal source has been deleted" in the event loop).
+    monkeypatch.setattr("twinreview.ui.session.SLICE_BUDGET_S", 1e-9)
+    owner = _Announcer()
+    applied: list[int] = []
+    finished: list[bool] = []
+
+    def apply(update: int) -> str:
+        applied.append(update)
+        return str(update)
+
+    landing = _Landing(
+        owner, list(range(100)), apply, owner.changed.emit, lambda: finished.append(True)
+    )
+    landing.start()
+    first = len(applied)
+    assert 0 < first < 100
+    shiboken6.delete(owner)
+    qtbot.wait(50)
+    assert len(applied) == first
+    assert finished == []

@@ -68,16 +68,19 @@ class _Landing:
 
     ``apply(update)`` changes one item and returns its rel (or None); after each slice the rels
     are announced through ``announce``; ``finish`` runs after the last slice. The slice size
-    adapts so that applying and announcing a slice takes about :data:`SLICE_BUDGET_S`.
+    adapts so that applying and announcing a slice takes about :data:`SLICE_BUDGET_S`. The
+    slices stop when ``context`` (the session whose signals announce them) is deleted.
     """
 
     def __init__(
         self,
+        context: QObject,
         updates: Sequence[Any],
         apply: Callable[[Any], str | None],
         announce: Callable[[list[str]], None],
         finish: Callable[[], None],
     ) -> None:
+        self._context = context
         self._updates = updates
         self._apply = apply
         self._announce = announce
@@ -108,7 +111,8 @@ class _Landing:
         if self._next < len(self._updates):
             # A 1 ms timer, not a posted event: what the slice set off (repaints, the refresh of
             # the asset on screen) and the user's input run first, in their own turns.
-            QTimer.singleShot(1, self._step)
+            # Bound to the context: a window closed mid-landing leaves no slice to run.
+            QTimer.singleShot(1, self._context, self._step)
             return
         self.done = True
         self._finish()
@@ -556,7 +560,7 @@ class ReviewSession(QObject):
         # only the others land (at 10,000 assets, a handful rather than every row).
         changed = [r for r in result.assets if not self.state.holds(r)]
         self._results_landing = _Landing(
-            changed, self.state.apply_result, self.items_changed.emit, finish
+            self, changed, self.state.apply_result, self.items_changed.emit, finish
         )
         self._results_landing.start()
 
@@ -588,6 +592,7 @@ class ReviewSession(QObject):
             if self._status_landing is not None:
                 self._status_landing.cancelled = True
             self._status_landing = _Landing(
+                self,
                 list(snapshot.assets.items()),
                 apply,
                 self.items_changed.emit,
