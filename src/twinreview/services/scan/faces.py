@@ -71,7 +71,7 @@ QUICK_SIDE = 640  # px: the quick pass detects on at most this long a side
 # for its fine image, and at this size the detector costs what it costs on an asset's decode.
 # A face too small to be seen here is looked for by the full passes, once per photo.
 REFERENCE_QUICK_SIDE = 512
-QUICK_MIN_FACE = 80  # px: a face found smaller than this in the quick pass is looked for larger
+QUICK_MIN_FACE = 80  # px: a face smaller in its chip's image is aligned on a larger decode
 CHIP_SIZE = 150  # the descriptor's input
 
 DETECT_SIDE = 1024  # long side of the cheap first pass
