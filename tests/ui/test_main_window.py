@@ -3,10 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 
-from conftest import FakeBackend, Harness, open_and_scan
+from conftest import FakeBackend, Harness, SyncExecutor, open_and_scan
 from twinreview.ui.dialogs import IdentityDialog, RejectDialog, ShortcutSheet
 from twinreview.ui.main_window import PAGE_REVIEW, PAGE_SIMPLE, PAGE_WELCOME
 
@@ -337,3 +338,22 @@ def test_many_findings_of_one_kind_are_folded(qtbot: Any, tmp_path: Path) -> Non
     assert blocker.args == ["assets/m/d5.jpg"]
     panel.anchorClicked.emit(QUrl(SHOW_ALL_URL))
     assert panel.toPlainText().count("the same picture as") == 7
+
+
+def test_a_window_closed_with_a_redraw_pending_is_left_alone(
+    qtbot: Any, backend: FakeBackend, settings: QSettings, workspace: Path
+) -> None:
+    # The asset on screen changed in a slice of results; the window is closed and deleted
+    # before the redraw's turn comes: the redraw must not run against the deleted window.
+    from twinreview.ui.app import build_window
+
+    sync = SyncExecutor()
+    window, session, _bridge = build_window(backend, settings, ui_executor=sync, long_executor=sync)
+    session.set_identity(backend.identity, None)
+    window.show()
+    with qtbot.waitSignal(session.statuses_refreshed, timeout=10_000):
+        window.open_workspace(workspace)
+    window._on_items_changed([window.current_item().rel])
+    window.close()
+    shiboken6.delete(window)
+    qtbot.wait(20)

@@ -503,7 +503,7 @@ class CompareView(QWidget):
         """
         self._verified.clear()
         self._asked.clear()
-        QTimer.singleShot(0, self._want_alignment)
+        QTimer.singleShot(0, self, self._want_alignment)
 
     def _want_alignment(self) -> None:
         key = self.pair_key

@@ -314,7 +314,7 @@ class MainWindow(QMainWindow):
             # Redraw the asset on screen in its own event-loop turn, not inside the slice of
             # results that brought it: each turn stays short.
             self._refreshing = True
-            QTimer.singleShot(0, self._refresh_current)
+            QTimer.singleShot(0, self, self._refresh_current)
         self.review.update_count()
 
     def _refresh_current(self) -> None:

@@ -194,7 +194,7 @@ class SimplePage(QWidget):
     def _follow_soon(self) -> None:
         if not self._following:
             self._following = True
-            QTimer.singleShot(0, self._follow)
+            QTimer.singleShot(0, self, self._follow)
 
     def _follow(self) -> None:
         """Keep the image on screen when the queue changes; say so when it went."""
