@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QPointF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QIcon, QImage, QPainter, QPixmap, QScreen
 from PySide6.QtWidgets import (
@@ -503,9 +504,11 @@ class CompareView(QWidget):
         """
         self._verified.clear()
         self._asked.clear()
-        QTimer.singleShot(0, self, self._want_alignment)
+        QTimer.singleShot(0, self._want_alignment)
 
     def _want_alignment(self) -> None:
+        if not shiboken6.isValid(self):
+            return  # deleted before this deferred turn came
         key = self.pair_key
         # Only wipe and difference draw through an alignment; side by side never asks, so
         # stepping through the queue costs no verification.

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
@@ -314,10 +315,12 @@ class MainWindow(QMainWindow):
             # Redraw the asset on screen in its own event-loop turn, not inside the slice of
             # results that brought it: each turn stays short.
             self._refreshing = True
-            QTimer.singleShot(0, self, self._refresh_current)
+            QTimer.singleShot(0, self._refresh_current)
         self.review.update_count()
 
     def _refresh_current(self) -> None:
+        if not shiboken6.isValid(self):
+            return  # deleted before this deferred turn came
         self._refreshing = False
         self._show_current(keep_reference=True)
 

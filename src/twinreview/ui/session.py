@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from twinreview.core.approval.policy import APPROVE, REJECT, WITHDRAW
@@ -95,7 +96,8 @@ class _Landing:
         self._step()
 
     def _step(self) -> None:
-        if self.cancelled:
+        # A window closed mid-landing deletes the session whose signals announce the slices.
+        if self.cancelled or not shiboken6.isValid(self._context):
             return
         t0 = time.perf_counter()
         end = min(len(self._updates), self._next + self._size)
@@ -111,8 +113,7 @@ class _Landing:
         if self._next < len(self._updates):
             # A 1 ms timer, not a posted event: what the slice set off (repaints, the refresh of
             # the asset on screen) and the user's input run first, in their own turns.
-            # Bound to the context: a window closed mid-landing leaves no slice to run.
-            QTimer.singleShot(1, self._context, self._step)
+            QTimer.singleShot(1, self._step)
             return
         self.done = True
         self._finish()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 
+import shiboken6
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
@@ -194,10 +195,12 @@ class SimplePage(QWidget):
     def _follow_soon(self) -> None:
         if not self._following:
             self._following = True
-            QTimer.singleShot(0, self, self._follow)
+            QTimer.singleShot(0, self._follow)
 
     def _follow(self) -> None:
         """Keep the image on screen when the queue changes; say so when it went."""
+        if not shiboken6.isValid(self):
+            return  # deleted before this deferred turn came
         self._following = False
         if self._rel is None:
             return
