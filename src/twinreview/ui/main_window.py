@@ -312,17 +312,15 @@ class MainWindow(QMainWindow):
     def _on_items_changed(self, rels: list[str]) -> None:
         current = self.compare_flow.current_rel
         if current is not None and current in rels and not self._refreshing:
-            # Redraw the asset on screen in its own event-loop turn, not inside the slice of
-            # results that brought it: each turn stays short.
+            # Redrawn in its own event-loop turn, not in the slice that brought it (short turns).
             self._refreshing = True
             QTimer.singleShot(0, self._refresh_current)
         self.review.update_count()
 
     def _refresh_current(self) -> None:
-        if not shiboken6.isValid(self):
-            return  # deleted before this deferred turn came
-        self._refreshing = False
-        self._show_current(keep_reference=True)
+        if shiboken6.isValid(self):  # not deleted before this deferred turn came
+            self._refreshing = False
+            self._show_current(keep_reference=True)
 
     def _on_statuses_refreshed(self) -> None:
         banner = texts.log_banner(self.session.state)
