@@ -366,7 +366,7 @@ def self_candidates(
     Both directions are joined (a crop of B is found from B's side only); the direction whose
     hashes align closer is kept as it is (``query`` may be the larger index). The number of
     pairs grows with the square of the batch (chance pairs among unrelated pictures): a scan
-    uses :func:`batch_candidates`.
+    verifies those :func:`rank_batch` keeps.
     """
     th = thresholds or SimilarityThresholds()
     return _candidate_list(_self_aligned(fingerprints, th, executor), fingerprints, fingerprints)
@@ -445,45 +445,17 @@ def batch_candidates(
 ) -> BatchCandidates:
     """Candidates within one batch, ranked so that their number does not grow with the batch.
 
-    Every pair is ranked per asset by its hash distances at the best alignment (pHash, then
-    dHash); a pair is kept when it is among the ``limit`` closest of BOTH its assets (each is
-    among the other's nearest). Among unrelated pictures an asset's chance candidates grow
-    with the batch, and the odds that its closest chance partner has it among its own closest
-    fall as fast: the kept pairs per asset stay at most ``limit`` and do not grow with the
-    batch, while two versions of one picture are each other's nearest. Pairs clear-cut over
-    the whole frame (:meth:`Candidate.clear_cut_frame`: the same picture by its hashes) are
-    kept whatever their rank, and not counted. The ranking is vectorised: only the kept pairs
-    become :class:`Candidate` objects.
+    Every pair of :func:`self_candidates` is ranked per asset by its hash distances at the
+    best alignment (pHash, then dHash); a pair is kept when it is among the ``limit`` closest
+    of BOTH its assets (each is among the other's nearest). Among unrelated pictures an
+    asset's chance candidates grow with the batch, and the odds that its closest chance
+    partner has it among its own closest fall as fast: the kept pairs per asset stay at most
+    ``limit`` and do not grow with the batch, while two versions of one picture are each
+    other's nearest. Pairs clear-cut over the whole frame (:meth:`Candidate.clear_cut_frame`:
+    the same picture by its hashes) are kept whatever their rank, and not counted.
     """
     th = thresholds or SimilarityThresholds()
-    al = _self_aligned(fingerprints, th, executor)
-    if al is None:
-        return BatchCandidates([], {}, 0)
-    phash = np.array([fp.phash for fp in fingerprints], dtype=np.uint64)
-    mirror = np.array([fp.phash_mirror for fp in fingerprints], dtype=np.uint64)
-    dhash = np.array([fp.dhash for fp in fingerprints], dtype=np.uint64)
-    frame = np.bitwise_count(np.where(al.mirrored, mirror[al.q], phash[al.q]) ^ phash[al.r])
-    frame_d = np.bitwise_count(dhash[al.q] ^ dhash[al.r])
-    same = (
-        (al.phash <= th.clear_cut)
-        & (al.dhash <= th.clear_cut_dhash)
-        & (frame <= th.clear_cut)
-        & ~al.mirrored
-        & (frame_d <= th.clear_cut_dhash)
-    )
-    ranked = np.flatnonzero(~same)
-    near = _mutual_near(al.q[ranked], al.r[ranked], al.phash[ranked], al.dhash[ranked], limit)
-    keep = np.sort(np.concatenate((np.flatnonzero(same), ranked[near])))
-    cut = ranked[~near]
-    left = np.bincount(np.concatenate((al.q[cut], al.r[cut])), minlength=len(fingerprints))
-    kept = hashjoin.Aligned(
-        al.q[keep], al.r[keep], al.phash[keep], al.dhash[keep], al.mirrored[keep], al.box[keep]
-    )
-    return BatchCandidates(
-        _candidate_list(kept, fingerprints, fingerprints),
-        {int(i): int(left[i]) for i in np.flatnonzero(left)},
-        len(al.q),
-    )
+    return rank_batch(self_candidates(fingerprints, th, executor), th, limit)
 
 
 def _mutual_near(
@@ -517,8 +489,7 @@ def rank_batch(
     """The candidates :func:`batch_candidates` keeps, from a list of the batch's candidates.
 
     ``cands`` are every pair of the batch (:func:`self_candidates`, or a rescan's kept pairs
-    with :func:`self_candidates_touching`), each unordered pair once, sorted by pair: the
-    result is the same as :func:`batch_candidates` on the same fingerprints.
+    with :func:`self_candidates_touching`), each unordered pair once, sorted by pair.
     """
     if not cands:
         return BatchCandidates([], {}, 0)
