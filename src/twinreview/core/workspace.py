@@ -248,8 +248,10 @@ class Workspace:
                     continue
                 sidecar = item.with_suffix(SIDECAR_SUFFIX)
                 # Looked at only when its folder lists it: no stat per asset for sidecars that
-                # are not there.
-                has = sidecar.name in names and sidecar.is_file() and self.inside(sidecar)
+                # are not there. Case-folded: Mac and Windows disks open any case of the name.
+                has = (
+                    sidecar.name.casefold() in names and sidecar.is_file() and self.inside(sidecar)
+                )
                 found.append(
                     AssetRef(
                         path=item,
@@ -263,6 +265,8 @@ class Workspace:
     def _walk_files(self, top: Path) -> Iterator[tuple[Path | SkippedPath, frozenset[str], str]]:
         """Each file under ``top`` (or why it is skipped), with its folder's names and path.
 
+        The names are case-folded.
+
         The folder's path is relative to the workspace, with a trailing slash.
         """
         # os.walk with followlinks=False never descends into a linked folder; links to folders
@@ -270,7 +274,7 @@ class Workspace:
         for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
             base = Path(dirpath)
             folder = _rel_lexical(self.root, base) + "/"
-            names = frozenset(filenames)
+            names = frozenset(n.casefold() for n in filenames)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for d in dirnames:
                 if (base / d).is_symlink():
