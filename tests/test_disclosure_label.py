@@ -28,12 +28,13 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from photos import load_photo
 from twinreview.core.disclosure import InspectSettings, LabelError, LabelTemplate, inspect_bytes
-from twinreview.core.disclosure.label import CORNERS, DEFAULT_THRESHOLD, find_label
+from twinreview.core.disclosure.label import CORNERS, DEFAULT_THRESHOLD, FULL_MASK, find_label
 
 PHOTOS = (
     "astronaut",
@@ -214,3 +215,61 @@ def test_inspect_reports_the_label(tmp_path_factory: pytest.TempPathFactory) -> 
     assert unlabelled.label is not None and not unlabelled.label.found
     broken = inspect_bytes(b"\xff\xd8\xff\xe0garbage", settings=settings)
     assert broken.label is not None and broken.label.error is not None
+
+
+@pytest.mark.parametrize("opaque", [True, False], ids=["badge", "transparent-text"])
+def test_fft_scores_equal_a_direct_sum_over_every_placement(opaque: bool) -> None:
+    """The transforms are no larger than a corner region (no zero padding): the circular
+    correlation must still give, at every placement searched, the NCC summed directly."""
+    from twinreview.core.disclosure.label import _Corner, _fast_size, _match, _resized_template
+
+    label = make_label()
+    if not opaque:
+        # Outlined text on a transparent background: the masked statistics.
+        text = Image.new("RGBA", label.size, (0, 0, 0, 0))
+        ImageDraw.Draw(text).text(
+            (16, 12),
+            "AI · made",
+            font=ImageFont.load_default(34),
+            fill=(255, 255, 255, 255),
+            stroke_width=2,
+            stroke_fill=(20, 20, 20, 255),
+        )
+        label = text
+    template = LabelTemplate.from_image(label)
+    photo = load_photo("coffee").convert("L").resize((200, 133), Image.Resampling.BOX)
+    grey = np.asarray(photo, dtype=np.float64) / 255.0
+    h, w = grey.shape
+    tw, th, margin = 48, 13, 16
+    rh, rw = th + margin + 3, tw + margin + 5
+    shape = (_fast_size(rh), _fast_size(rw))
+    corners = [_Corner(name, grey, rh, rw, shape) for name in CORNERS]
+    t, m = _resized_template(template, tw, th)
+    opaque_stats = float(m.sum()) >= FULL_MASK * m.size
+    assert opaque_stats == opaque
+    n = float(m.size) if opaque_stats else float(m.sum())
+    tz = (t - float((t * m).sum()) / float(m.sum())) * m
+    energy = float((tz * tz).sum())
+    for corner, score, (x, y, bw, bh) in _match(template, tw, th, corners, shape, margin):
+        best = -2.0
+        ys = (
+            range(margin + 1)
+            if corner.name.startswith("top")
+            else range(h - th - margin, h - th + 1)
+        )
+        xs = (
+            range(margin + 1)
+            if corner.name.endswith("left")
+            else range(w - tw - margin, w - tw + 1)
+        )
+        for py in ys:
+            for px in xs:
+                win = grey[py : py + th, px : px + tw]
+                weight = np.ones_like(m) if opaque_stats else m
+                s1, s2 = float((win * weight).sum()), float((win * win * weight).sum())
+                var = max(s2 - s1 * s1 / n, 0.0)
+                ncc = float((win * tz).sum()) / np.sqrt(var * energy) if var > 1e-6 * n else -1.0
+                if ncc > best:
+                    best, at = ncc, (px, py)
+        assert score == pytest.approx(best, abs=1e-9), corner.name
+        assert (x, y, bw, bh) == (*at, tw, th), corner.name

@@ -140,7 +140,10 @@ def find_label(
     max_tw = max(tw for _, tw, _ in sizes)
     max_th = max(th for _, _, th in sizes)
     rw, rh = min(w, max_tw + margin), min(h, max_th + margin)
-    shape = (_fast_size(rh + max_th), _fast_size(rw + max_tw))
+    # Only placements wholly inside the region are scored, and the transforms are at least the
+    # region's size: the circular correlation wraps around only into the placements that
+    # overhang the region's edge, which are never read, so no zero padding is needed.
+    shape = (_fast_size(rh), _fast_size(rw))
     corners = [_Corner(name, grey, rh, rw, shape) for name in CORNERS]
     # Coarse pass over all sizes, keeping the best placement per corner ...
     per_corner: dict[str, tuple[float, float, tuple[int, int, int, int]]] = {}
