@@ -42,9 +42,10 @@ def _shot(widget: QWidget, name: str) -> None:
         assert widget.grab().save(str(Path(folder) / name))
 
 
-@pytest.fixture
-def scene(tmp_path: Path) -> Scene:
-    return build_scene(tmp_path / "scene")
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    """One scene for the module: the app only reads it (each test's laptop is its own)."""
+    return build_scene(tmp_path_factory.mktemp("scene"))
 
 
 def _app(qtbot: Any, tmp_path: Path, scene: Scene, keys: KeyService) -> Any:
