@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from decision_helpers import build_workspace
-from laptops import Studio
+from laptops import Studio, studio_once
 from publish_helpers import TAM, xmp_jpeg
 
 pytestmark = pytest.mark.usefixtures("no_faces")
@@ -24,17 +24,28 @@ pytestmark = pytest.mark.usefixtures("no_faces")
 LOOK1 = "assets/ava/look1.jpg"
 
 
-def _studio(tmp_path: Path) -> tuple[Path, Studio]:
-    root = build_workspace(tmp_path / "ws")
+def _build(folder: Path) -> Studio:
+    root = build_workspace(folder / "ws")
     img = Image.open(root / LOOK1)
     img.load()
     (root / LOOK1).write_bytes(xmp_jpeg(img, TAM))  # declares its AI source (disclosure ok)
-    s = Studio(tmp_path / "laptops", root)
+    s = Studio(folder / "laptops", root)
     s.ava.ok(
         "consent", root, "--model", "ava", "--uses", "ecommerce", "--purpose",
         "Autumn e-commerce", "--no-expiry", "--exclude", "nudity,alcohol",
     )  # fmt: skip
-    return root, s
+    return s
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Studio:
+    return studio_once(tmp_path_factory, "sidecar-terms", _build)
+
+
+@pytest.fixture
+def studio(tmp_path: Path, built: Studio) -> tuple[Path, Studio]:
+    s = built.copy(tmp_path / "laptops", tmp_path / "ws")
+    return s.root, s
 
 
 @pytest.mark.parametrize(
@@ -49,9 +60,9 @@ def _studio(tmp_path: Path) -> tuple[Path, Studio]:
     ],
 )
 def test_categories_in_any_form_cannot_slip_past_her_exclusions(
-    tmp_path: Path, categories: Any, said: str
+    studio: tuple[Path, Studio], categories: Any, said: str
 ) -> None:
-    root, s = _studio(tmp_path)
+    root, s = studio
     sidecar = {"intended_use": "ecommerce", "categories": categories}
     (root / "assets/ava/look1.json").write_text(json.dumps(sidecar))
 
@@ -65,8 +76,8 @@ def test_categories_in_any_form_cannot_slip_past_her_exclusions(
     assert any(said in p.lower() for p in entry["problems"])
 
 
-def test_a_list_of_harmless_categories_is_approved(tmp_path: Path) -> None:
-    root, s = _studio(tmp_path)
+def test_a_list_of_harmless_categories_is_approved(studio: tuple[Path, Studio]) -> None:
+    root, s = studio
     sidecar = {"intended_use": "ecommerce", "categories": ["Swimwear"]}
     (root / "assets/ava/look1.json").write_text(json.dumps(sidecar))
     s.kim.ok("decide", "--approve", root, LOOK1)
@@ -82,8 +93,8 @@ def test_a_list_of_harmless_categories_is_approved(tmp_path: Path) -> None:
         {"intended_use": ["ecommerce"], "use": ["billboard"]},
     ],
 )
-def test_both_use_fields_are_checked(tmp_path: Path, sidecar: dict[str, Any]) -> None:
-    root, s = _studio(tmp_path)
+def test_both_use_fields_are_checked(studio: tuple[Path, Studio], sidecar: dict[str, Any]) -> None:
+    root, s = studio
     (root / "assets/ava/look1.json").write_text(json.dumps(sidecar))
 
     kim = s.kim.run("decide", "--approve", root, LOOK1)
