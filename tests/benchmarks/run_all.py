@@ -169,7 +169,15 @@ def _face_split(j: Mapping[str, Any]) -> str:
         return ""
     return (
         f"; the face pass: finding and aligning faces on the scan's own decode "
-        f"{_ms(j['portrait_face_locate_cpu_s'])} a file, describing a face "
+        f"{_ms(j['portrait_face_locate_cpu_s'])} a file"
+        + (
+            f" (dlib's detector alone {_ms(j['portrait_face_detector_cpu_s'])}: its whole "
+            "pyramid, what a look for faces from a sixth of the frame up beside a larger one "
+            "costs)"
+            if "portrait_face_detector_cpu_s" in j
+            else ""
+        )
+        + ", describing a face "
         f"{_ms(j['portrait_face_describe_cpu_s'])} ({j['portrait_faces']} faces; dlib's network "
         f"run with numpy), {j['portrait_full_pass_files']} file(s) with no face there large "
         f"enough to describe {_ms(j['portrait_full_pass_cpu_s'])} each (a larger decode: the "
