@@ -359,9 +359,13 @@ class Workspace:
             return [], []  # an unreadable folder is left out, as os.walk leaves it
         dirnames: list[str] = []
         filenames: list[str] = []
+        # From the listing itself (no stat per file where the OS gives the type).
+        links: set[str] = set()
         for entry in entries:
             try:
                 is_dir = entry.is_dir()
+                if entry.is_symlink():
+                    links.add(entry.name)
             except OSError:
                 is_dir = False
             (dirnames if is_dir else filenames).append(entry.name)
@@ -371,7 +375,7 @@ class Workspace:
         found: list[AssetRef | SkippedPath] = []
         subdirs: list[Path] = []
         for d in sorted(d for d in dirnames if not d.startswith(".")):
-            if (base / d).is_symlink():
+            if d in links:
                 found.append(
                     SkippedPath(_rel_lexical(self.root, base / d), "linked folder not followed")
                 )
@@ -383,7 +387,7 @@ class Workspace:
                 continue
             if p.suffix.lower() in _METADATA_SUFFIXES:
                 continue
-            if p.is_symlink() and not self.inside(p):
+            if name in links and not self.inside(p):
                 found.append(
                     SkippedPath(_rel_lexical(self.root, p), "link leads outside the workspace")
                 )
@@ -438,6 +442,15 @@ def _drop_under(
     if not listing:
         for f in [f for f in folders if f == folder or f.startswith(prefix)]:
             folders.discard(f)
+
+
+def rel_of(root: Path, path: str | os.PathLike[str]) -> str | None:
+    """``path`` relative to ``root`` as a walk names it (forward slashes), or None outside."""
+    try:
+        rel = _rel_lexical(root, Path(path))
+    except ValueError:
+        return None  # another drive
+    return None if rel == ".." or rel.startswith("../") else rel
 
 
 def asset_model_id(rel: str) -> str | None:
