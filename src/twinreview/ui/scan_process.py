@@ -64,7 +64,8 @@ def _child_main(conn: Connection, cancel: Any) -> None:
             if message[0] != "scan":
                 return  # "quit"
             held = message[2] if len(message) > 2 else None
-            _child_scan(conn, service, Workspace, Path(message[1]), cancel, sent, held)
+            named = message[3] if len(message) > 3 else None
+            _child_scan(conn, service, Workspace, Path(message[1]), cancel, sent, held, named)
             release_freed()
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
@@ -93,7 +94,9 @@ class _Sent:
         if last is None or held != last[0]:
             return list(assets), {"token": self.token, "base": None}
         before = last[1]
-        changed = [a for a in assets if before.get(a.asset.rel) != a]
+        # A result the scan kept is the very object sent before: no need to compare it.
+        changed = [a for a in assets if before.get(a.asset.rel) is not a]
+        changed = [a for a in changed if before.get(a.asset.rel) != a]
         rels = [a.asset.rel for a in assets]
         return changed, {"token": self.token, "base": last[0], "rels": rels}
 
@@ -106,7 +109,9 @@ def _child_scan(
     cancel: Any,
     sent: _Sent | None = None,
     held: int | None = None,
+    named: list[str] | None = None,
 ) -> None:
+    """One scan in the child; ``named``: the paths changed since the last (None: look at all)."""
     last_time = 0.0
     last_phase = ""
     known_sent: Any = None
@@ -127,7 +132,10 @@ def _child_scan(
 
     try:
         ws = workspace_type.open(root)
-        result = service.scan(ws, progress=progress, cancel=cancel)
+        if named is None:
+            result = service.scan(ws, progress=progress, cancel=cancel)
+        else:
+            result = service.scan(ws, progress=progress, cancel=cancel, changed=named)
     except Exception as exc:  # noqa: BLE001 - reported to the app as one line, never a crash
         if not is_expected(exc):
             log_unexpected(exc)  # the app only gets the line; the traceback stays here
