@@ -23,7 +23,7 @@ import dataclasses
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -178,6 +178,24 @@ class ProcessScanner:
         # The last whole result (child's token, workspace root, assets by rel): the child sends
         # only what changed since.
         self._held: tuple[int, str, dict[str, Any]] | None = None
+        # The paths the app's watcher reported changed since the last scan, per workspace
+        # folder (None: any file may have): the child looks at those only.
+        self._named: dict[str, set[str] | None] = {}
+        self._named_lock = threading.Lock()
+
+    def note_changes(self, root: Any, paths: Collection[str] | None) -> None:
+        """Remember that ``paths`` under ``root`` changed (None: any may have), for its next scan.
+
+        Thread-safe. A scan with nothing noted looks at every file.
+        """
+        key = str(root)
+        with self._named_lock:
+            named = self._named.get(key, set())
+            if paths is None or named is None:
+                self._named[key] = None
+            else:
+                named.update(paths)
+                self._named[key] = named
 
     def start(self) -> None:
         """Start the child process now if it is not running.
@@ -223,8 +241,10 @@ class ProcessScanner:
             child_cancel.clear()
             root = str(workspace.root)
             held = self._held[0] if self._held is not None and self._held[1] == root else None
+            with self._named_lock:
+                named = self._named.pop(root, None)
             try:
-                conn.send(("scan", root, held))
+                conn.send(("scan", root, held, None if named is None else sorted(named)))
             except (OSError, ValueError) as exc:
                 self._forget()
                 raise ScanProcessError(f"the scan process is gone ({exc})") from None
