@@ -398,3 +398,26 @@ def test_what_a_cancelled_rescan_was_told_is_looked_at_by_the_next(
     later = _hinted(service, ws, a / "ava/moon.jpg")
     assert later.stats["assets_looked_at"] == 2
     _same(later, _cold(ws))
+
+
+def test_names_a_laptop_cannot_keep_are_found_in_a_rescan_told_what_changed(
+    ws: Path, tmp_path: Path
+) -> None:
+    service = _service(ResultCache(tmp_path / "cache.sqlite3"))
+    service.scan(Workspace.open(ws))
+    a = ws / "assets"
+    save_jpeg(P.load_photo("moon"), a / "ava/aux.jpg")  # a device name on Windows
+    save_jpeg(P.load_photo("moon"), a / "ava/Coffee.jpg")  # coffee.jpg in another case
+    added = _hinted(service, ws, a / "ava/aux.jpg", a / "ava/Coffee.jpg")
+    assert "path_not_portable" in _kinds(added)["assets/ava/aux.jpg"]
+    assert "path_not_portable" in _kinds(added)["assets/ava/coffee.jpg"]
+    _same(added, _cold(ws))
+    # Only a content changed: the names found stand.
+    save_jpeg(P.load_photo("rocket"), a / "ava/aux.jpg", 80)
+    changed = _hinted(service, ws, a / "ava/aux.jpg")
+    assert "path_not_portable" in _kinds(changed)["assets/ava/aux.jpg"]
+    _same(changed, _cold(ws))
+    (a / "ava/Coffee.jpg").unlink()
+    gone = _hinted(service, ws, a / "ava/Coffee.jpg")
+    assert "path_not_portable" not in _kinds(gone)["assets/ava/coffee.jpg"]
+    _same(gone, _cold(ws))

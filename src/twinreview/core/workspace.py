@@ -208,6 +208,12 @@ class Workspace:
         """
         return name_problems(self._all_paths())
 
+    def portability(self) -> tuple[dict[str, str], dict[str, str]]:
+        """:meth:`path_problems` and :meth:`name_problems` from one look at the folder."""
+        rels = self._all_paths()
+        names = name_problems(rels)
+        return portability_problems(rels, names), names
+
     def _all_paths(self) -> list[str]:
         rels: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):

@@ -387,10 +387,9 @@ class ScanService:
             )
         # A copy: the early result and the final one each add the path notices to their own.
         notes = list(notices)
-        if seen is not None and seen.names_stand:
-            problems = seen.problems  # only contents changed: the names are those seen
-        else:
-            problems = (ws.path_problems(), ws.name_problems())
+        # When only contents changed, the names are those the last scan saw.
+        stand = seen is not None and seen.names_stand
+        problems = seen.problems if seen is not None and stand else ws.portability()
         self._problems = problems
         results = _with_path_problems(ws, results, notes, problems)
         results.sort(key=lambda r: r.asset.rel)
