@@ -8,6 +8,7 @@ result with a cold scan (a new service, an empty cache) of the folder as it is t
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,124 @@ def test_a_new_process_joins_only_what_changed_since_the_pairs_were_stored(
     assert "duplicate_in_batch" in _kinds(later)["assets/ben/coffee-third.jpg"]
     _same(later, _cold(ws))
     cache.close()
+
+
+def _hinted(service: ScanService, root: Path, *changed: Path) -> ScanResult:
+    return service.scan(Workspace.open(root), changed=[str(p) for p in changed])
+
+
+def test_a_rescan_told_what_changed_looks_at_those_files_only(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The OS names the changed paths: only those are listed, stat-ed and read; the result is
+    a cold scan's all the same."""
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = _service(cache)
+    first = service.scan(Workspace.open(ws))
+    n = len(first.assets)
+    a = ws / "assets"
+    stats: list[str] = []
+    real_stat = Path.stat
+
+    def counting_stat(self: Path, *args: Any, **kw: Any) -> Any:
+        if "assets" in self.parts and self.suffix == ".jpg":
+            stats.append(self.name)
+        return real_stat(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "stat", counting_stat)
+    # Added: a new folder with a duplicate of an existing asset, and a copy of a reference.
+    (a / "ben/new").mkdir()
+    save_jpeg(P.load_photo("coffee"), a / "ben/new/coffee-third.jpg", 75)
+    save_jpeg(P.load_photo("camera"), a / "ben/camera.jpg", 85)
+    added = _hinted(
+        service, ws, a / "ben/new", a / "ben/new/coffee-third.jpg", a / "ben/camera.jpg"
+    )
+    assert (added.stats["read"], added.stats["assets_looked_at"]) == (2, 2)
+    assert set(stats) == {"camera.jpg", "coffee-third.jpg"}  # no other image is stat-ed
+    assert "duplicate_in_batch" in _kinds(added)["assets/ben/new/coffee-third.jpg"]
+    _same(added, _cold(ws))
+    # The results of the assets nothing touched are the very objects of the last scan.
+    before = {r.asset.rel: r for r in first.assets}
+    kept = [r for r in added.assets if before.get(r.asset.rel) is r]
+    assert len(kept) >= n - 3, len(kept)
+
+    # Changed in place: only the OS's report says so (a folder event would not).
+    stats.clear()
+    save_jpeg(P.load_photo("rocket"), a / "ben/coins.jpg", 88)
+    changed = _hinted(service, ws, a / "ben/coins.jpg")
+    assert (changed.stats["read"], changed.stats["assets_looked_at"]) == (1, 1)
+    assert set(stats) == {"coins.jpg"}
+    assert "near_copy_of_reference" in _kinds(changed)["assets/ben/coins.jpg"]
+    _same(changed, _cold(ws))
+
+    # A sidecar written beside an asset: that asset is looked at again.
+    (a / "ava/coffee.json").write_text('{"generator": "x"}')
+    sidecar = _hinted(service, ws, a / "ava/coffee.json")
+    assert sidecar.stats["assets_looked_at"] == 1
+    assert next(r for r in sidecar.assets if r.asset.rel == "assets/ava/coffee.jpg").sidecar
+    _same(sidecar, _cold(ws))
+
+    # Deleted: a file and a whole folder.
+    shutil.rmtree(a / "ben/new")
+    (a / "ben/camera.jpg").unlink()
+    deleted = _hinted(service, ws, a / "ben/new", a / "ben/camera.jpg")
+    assert (deleted.stats["read"], deleted.stats["assets_looked_at"]) == (0, 0)
+    _same(deleted, _cold(ws))
+    cache.close()
+
+
+def test_a_change_the_hint_missed_is_found_by_the_next_whole_look(ws: Path, tmp_path: Path) -> None:
+    """A rescan trusts the paths it is told; what they miss (an event the OS lost) waits for
+    the next scan told nothing (the app's backstop sweep), which looks at every file."""
+    service = _service(ResultCache(tmp_path / "cache.sqlite3"))
+    service.scan(Workspace.open(ws))
+    a = ws / "assets"
+    save_jpeg(P.load_photo("rocket"), a / "ben/coins.jpg", 88)
+    save_jpeg(P.load_photo("moon"), a / "ava/moon.jpg")
+    told = _hinted(service, ws, a / "ava/moon.jpg")
+    assert "near_copy_of_reference" not in _kinds(told)["assets/ben/coins.jpg"]
+    whole = service.scan(Workspace.open(ws))
+    assert "near_copy_of_reference" in _kinds(whole)["assets/ben/coins.jpg"]
+    _same(whole, _cold(ws))
+
+
+def test_what_a_cancelled_rescan_was_told_is_looked_at_by_the_next(
+    ws: Path, tmp_path: Path
+) -> None:
+    import threading
+
+    service = _service(ResultCache(tmp_path / "cache.sqlite3"))
+    service.scan(Workspace.open(ws))
+    a = ws / "assets"
+    save_jpeg(P.load_photo("rocket"), a / "ben/coins.jpg", 88)
+    stop = threading.Event()
+    stop.set()
+    cancelled = service.scan(Workspace.open(ws), cancel=stop, changed=[str(a / "ben/coins.jpg")])
+    assert cancelled.cancelled
+    save_jpeg(P.load_photo("moon"), a / "ava/moon.jpg")
+    later = _hinted(service, ws, a / "ava/moon.jpg")
+    assert later.stats["assets_looked_at"] == 2
+    _same(later, _cold(ws))
+
+
+def test_names_a_laptop_cannot_keep_are_found_in_a_rescan_told_what_changed(
+    ws: Path, tmp_path: Path
+) -> None:
+    service = _service(ResultCache(tmp_path / "cache.sqlite3"))
+    service.scan(Workspace.open(ws))
+    a = ws / "assets"
+    save_jpeg(P.load_photo("moon"), a / "ava/aux.jpg")  # a device name on Windows
+    save_jpeg(P.load_photo("moon"), a / "ava/Coffee.jpg")  # coffee.jpg in another case
+    added = _hinted(service, ws, a / "ava/aux.jpg", a / "ava/Coffee.jpg")
+    assert "path_not_portable" in _kinds(added)["assets/ava/aux.jpg"]
+    assert "path_not_portable" in _kinds(added)["assets/ava/coffee.jpg"]
+    _same(added, _cold(ws))
+    # Only a content changed: the names found stand.
+    save_jpeg(P.load_photo("rocket"), a / "ava/aux.jpg", 80)
+    changed = _hinted(service, ws, a / "ava/aux.jpg")
+    assert "path_not_portable" in _kinds(changed)["assets/ava/aux.jpg"]
+    _same(changed, _cold(ws))
+    (a / "ava/Coffee.jpg").unlink()
+    gone = _hinted(service, ws, a / "ava/Coffee.jpg")
+    assert "path_not_portable" not in _kinds(gone)["assets/ava/coffee.jpg"]
+    _same(gone, _cold(ws))

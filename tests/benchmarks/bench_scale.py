@@ -317,8 +317,8 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
         shutil.copy(p, dest / p.name)
     wait(lambda: count() >= shown + len(extra) and settled(), 900)
     added_s, added_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
-    # Changed in place (the same files rewritten with other pictures: no file appears or goes,
-    # which a directory watch alone does not see).
+    # Changed in place (the same files rewritten with other pictures: no file appears or goes;
+    # the OS reports the writes, or else the watcher's backstop sweep finds them).
     import hashlib
 
     later = sorted(extra[0].parent.glob("changed*.jpg"))[: len(extra)]
@@ -339,7 +339,9 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
     wait(lambda: count() <= shown and settled(), 900)
     deleted_s, deleted_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
     dest.rmdir()
-    watched = parts.session.watcher.watched() if parts.session.watcher is not None else {}
+    watcher = parts.session.watcher
+    watched = watcher.watched() if watcher is not None else {}
+    watch_live = watcher.live if watcher is not None else False
 
     # GUI-thread time of a search that hides almost every row, and of clearing it again.
     timer = QElapsedTimer()
@@ -367,6 +369,7 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
         "deleted_50_scan_cpu_s": round(deleted_cpu, 2),
         "watched_directories": watched.get("directories", -1),
         "watched_files": watched.get("files", -1),
+        "watch_live": watch_live,
         "search_ms": round(search_ms, 1),
         "clear_search_ms": round(clear_ms, 1),
     }

@@ -16,7 +16,7 @@ Pure functions on workspace-relative POSIX paths; nothing here touches a disk.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 _DIGITS = "0123456789¹²³"
 WINDOWS_RESERVED = frozenset(
@@ -77,17 +77,22 @@ def name_problems(rels: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def portability_problems(rels: Iterable[str]) -> dict[str, str]:
+def portability_problems(
+    rels: Iterable[str], names: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The paths among ``rels`` that a Mac or Windows laptop cannot keep as they are.
 
     Args:
         rels: Workspace-relative POSIX paths.
+        names: :func:`name_problems` of ``rels``, when the caller has it.
 
     Returns:
         Path -> why, in words, for each of its components at fault (see :func:`name_problems`),
         from the root.
     """
-    names = name_problems(rels)
+    rels = list(rels)
+    if names is None:
+        names = name_problems(rels)
     out: dict[str, str] = {}
     for rel in sorted(set(rels)):
         parts = rel.split("/")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,12 @@ class Workspace:
         """
         return name_problems(self._all_paths())
 
+    def portability(self) -> tuple[dict[str, str], dict[str, str]]:
+        """:meth:`path_problems` and :meth:`name_problems` from one look at the folder."""
+        rels = self._all_paths()
+        names = name_problems(rels)
+        return portability_problems(rels, names), names
+
     def _all_paths(self) -> list[str]:
         rels: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.root, followlinks=False):
@@ -228,77 +234,229 @@ class Workspace:
 
     def walk_assets(self) -> Iterator[AssetRef | SkippedPath]:
         """Like :meth:`iter_assets` but also yield the paths that were refused, with the reason."""
+        yield from self.walk().items
+
+    def walk(self) -> AssetWalk:
+        """Every asset under ``assets/<model-id>/`` (and every path refused), and the folders.
+
+        The items come model folder by model folder (by name), each model's by path.
+        """
         assets_root = self.root / ASSETS_DIR
         if not assets_root.is_dir():
-            return
+            return AssetWalk((), frozenset())
+        items: list[AssetRef | SkippedPath] = []
+        folders: set[str] = set()
         for model_dir in _sorted_entries(assets_root):
-            if model_dir.name.startswith(".") or model_dir.name in _IGNORED_NAMES:
-                continue
-            if not self.inside(model_dir):
-                yield SkippedPath(
-                    _rel_lexical(self.root, model_dir), "link leads outside the workspace"
-                )
-                continue
-            if not model_dir.is_dir():
-                continue  # a stray file directly under assets/ has no model
-            found: list[AssetRef | SkippedPath] = []
-            for item, names, folder in self._walk_files(model_dir):
-                if isinstance(item, SkippedPath):
-                    found.append(item)
-                    continue
-                sidecar = item.with_suffix(SIDECAR_SUFFIX)
-                # Looked at only when its folder lists it: no stat per asset for sidecars that
-                # are not there. Case-folded: Mac and Windows disks open any case of the name.
-                has = (
-                    sidecar.name.casefold() in names and sidecar.is_file() and self.inside(sidecar)
-                )
-                found.append(
-                    AssetRef(
-                        path=item,
-                        rel=folder + _printable(item.name),
-                        model_id=model_dir.name,
-                        sidecar=sidecar if has else None,
-                    )
-                )
-            yield from sorted(found, key=lambda x: x.rel)
+            items.extend(self._walk_model(model_dir, folders))
+        items.sort(key=_walk_key)
+        return AssetWalk(tuple(items), frozenset(folders))
 
-    def _walk_files(self, top: Path) -> Iterator[tuple[Path | SkippedPath, frozenset[str], str]]:
-        """Each file under ``top`` (or why it is skipped), with its folder's names and path.
+    def walk_again(self, before: AssetWalk, changed: Iterable[str]) -> AssetWalk | None:
+        """What :meth:`walk` gives now, from what it gave ``before`` and the paths changed since.
 
-        The names are case-folded.
+        Only the folders a change names (a changed folder, or the folder of a changed file) are
+        listed again, and the new folders under them walked; every other folder is taken as
+        it was. The caller must know every change since ``before`` (the OS's reports).
 
-        The folder's path is relative to the workspace, with a trailing slash.
+        Args:
+            before: The last walk of this workspace.
+            changed: Absolute paths of the files and folders changed since (any of the
+                workspace: those outside ``assets/`` are left out).
+
+        Returns:
+            The walk, or None when a change needs a whole walk (at ``assets/`` itself, or a
+            model folder that came or went).
         """
-        # os.walk with followlinks=False never descends into a linked folder; links to folders
-        # inside the workspace are rare in generated-asset trees, and following them invites loops.
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            base = Path(dirpath)
-            folder = _rel_lexical(self.root, base) + "/"
-            names = frozenset(n.casefold() for n in filenames)
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for d in dirnames:
-                if (base / d).is_symlink():
-                    yield (
-                        SkippedPath(
-                            _rel_lexical(self.root, base / d), "linked folder not followed"
-                        ),
-                        names,
-                        folder,
-                    )
-            for name in sorted(filenames):
-                p = base / name
-                if name.startswith(".") or name in _IGNORED_NAMES:
-                    continue
-                if p.suffix.lower() in _METADATA_SUFFIXES:
-                    continue
-                if p.is_symlink() and not self.inside(p):
-                    yield (
-                        SkippedPath(_rel_lexical(self.root, p), "link leads outside the workspace"),
-                        names,
-                        folder,
-                    )
-                    continue
-                yield p, names, folder
+        targets: set[str] = set()
+        for path in changed:
+            try:
+                rel = _rel_lexical(self.root, Path(path))
+            except ValueError:
+                continue  # another drive
+            parts = rel.split("/")
+            if parts[0] != ASSETS_DIR:
+                continue
+            if len(parts) == 1:
+                return None
+            model = "/".join(parts[:2])
+            if (model in before.folders) != self._is_model_dir(self.root / model):
+                return None  # a model folder came or went
+            if model not in before.folders:
+                continue  # a stray file directly under assets/, a hidden folder
+            if rel in before.folders:
+                targets.add(rel)
+            if len(parts) > 2:
+                parent = "/".join(parts[:-1])
+                while parent not in before.folders:
+                    parent = parent.rsplit("/", 1)[0]  # ends at the model folder
+                targets.add(parent)
+        if not targets:
+            return before
+        items = {_walk_key(i): i for i in before.items}
+        folders = set(before.folders)
+        for target in sorted(targets, key=lambda f: f.count("/")):
+            if target not in folders:
+                continue  # under a folder that went
+            _drop_under(items, folders, target, listing=True)
+            base = self.root / target
+            if not base.is_dir():
+                _drop_under(items, folders, target, listing=False)
+                continue
+            model_id = target.split("/")[1]
+            found, subdirs = self._list_folder(base, model_id)
+            listed = {_rel_lexical(self.root, sub) for sub in subdirs}
+            for folder in [f for f in folders if f.rsplit("/", 1)[0] == target]:
+                if folder not in listed:
+                    _drop_under(items, folders, folder, listing=False)
+            for sub in subdirs:
+                if _rel_lexical(self.root, sub) not in folders:
+                    more: set[str] = set()
+                    for item in self._walk_tree(sub, model_id, more):
+                        items[_walk_key(item)] = item
+                    folders |= more
+            for item in found:
+                items[_walk_key(item)] = item
+        ordered = sorted(items.items(), key=lambda kv: kv[0])
+        return AssetWalk(tuple(item for _k, item in ordered), frozenset(folders))
+
+    def _is_model_dir(self, model_dir: Path) -> bool:
+        """Whether :meth:`walk` lists ``model_dir`` (a folder of ``assets/``) as a model's."""
+        name = model_dir.name
+        if name.startswith(".") or name in _IGNORED_NAMES:
+            return False
+        return self.inside(model_dir) and model_dir.is_dir()
+
+    def _walk_model(self, model_dir: Path, folders: set[str]) -> list[AssetRef | SkippedPath]:
+        if model_dir.name.startswith(".") or model_dir.name in _IGNORED_NAMES:
+            return []
+        if not self.inside(model_dir):
+            return [
+                SkippedPath(_rel_lexical(self.root, model_dir), "link leads outside the workspace")
+            ]
+        if not model_dir.is_dir():
+            return []  # a stray file directly under assets/ has no model
+        return sorted(self._walk_tree(model_dir, model_dir.name, folders), key=lambda x: x.rel)
+
+    def _walk_tree(
+        self, top: Path, model_id: str, folders: set[str]
+    ) -> list[AssetRef | SkippedPath]:
+        """Each asset under ``top`` (or why a path is skipped); its folders go in ``folders``.
+
+        Linked folders are never descended into: links to folders inside the workspace are rare
+        in generated-asset trees, and following them invites loops.
+        """
+        found: list[AssetRef | SkippedPath] = []
+        stack = [top]
+        while stack:
+            folder = stack.pop()
+            items, subdirs = self._list_folder(folder, model_id)
+            folders.add(_rel_lexical(self.root, folder))
+            found.extend(items)
+            stack.extend(subdirs)
+        return found
+
+    def _list_folder(
+        self, base: Path, model_id: str
+    ) -> tuple[list[AssetRef | SkippedPath], list[Path]]:
+        """The assets directly in ``base`` (or why a path is skipped), and its folders to walk."""
+        try:
+            entries = list(os.scandir(base))
+        except OSError:
+            return [], []  # an unreadable folder is left out, as os.walk leaves it
+        dirnames: list[str] = []
+        filenames: list[str] = []
+        # From the listing itself (no stat per file where the OS gives the type).
+        links: set[str] = set()
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+                if entry.is_symlink():
+                    links.add(entry.name)
+            except OSError:
+                is_dir = False
+            (dirnames if is_dir else filenames).append(entry.name)
+        folder = _rel_lexical(self.root, base) + "/"
+        # Case-folded: Mac and Windows disks open any case of a name.
+        names = frozenset(n.casefold() for n in filenames)
+        found: list[AssetRef | SkippedPath] = []
+        subdirs: list[Path] = []
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            if d in links:
+                found.append(
+                    SkippedPath(_rel_lexical(self.root, base / d), "linked folder not followed")
+                )
+            else:
+                subdirs.append(base / d)
+        for name in sorted(filenames):
+            p = base / name
+            if name.startswith(".") or name in _IGNORED_NAMES:
+                continue
+            if p.suffix.lower() in _METADATA_SUFFIXES:
+                continue
+            if name in links and not self.inside(p):
+                found.append(
+                    SkippedPath(_rel_lexical(self.root, p), "link leads outside the workspace")
+                )
+                continue
+            sidecar = p.with_suffix(SIDECAR_SUFFIX)
+            # Looked at only when its folder lists it: no stat per asset for sidecars that
+            # are not there.
+            has = sidecar.name.casefold() in names and sidecar.is_file() and self.inside(sidecar)
+            found.append(
+                AssetRef(
+                    path=p,
+                    rel=folder + _printable(name),
+                    model_id=model_id,
+                    sidecar=sidecar if has else None,
+                )
+            )
+        return found, subdirs
+
+
+@dataclass(frozen=True)
+class AssetWalk:
+    """What :meth:`Workspace.walk` found.
+
+    Attributes:
+        items: The assets and the paths refused, in walk order (:meth:`Workspace.walk_assets`).
+        folders: Every folder listed, relative to the workspace (``assets/<model-id>`` and the
+            folders under it).
+    """
+
+    items: tuple[AssetRef | SkippedPath, ...]
+    folders: frozenset[str]
+
+
+def _walk_key(item: AssetRef | SkippedPath) -> tuple[str, str]:
+    """Where :meth:`Workspace.walk` puts an item: by its model folder's name, then its path."""
+    parts = item.rel.split("/", 2)
+    return (parts[1] if len(parts) > 1 else "", item.rel)
+
+
+def _drop_under(
+    items: dict[tuple[str, str], AssetRef | SkippedPath],
+    folders: set[str],
+    folder: str,
+    *,
+    listing: bool,
+) -> None:
+    """Forget what a walk found in ``folder``: its own listing, or (not ``listing``) all of it."""
+    prefix = folder + "/"
+    for key in [k for k in items if k[1].startswith(prefix)]:
+        if not listing or "/" not in key[1][len(prefix) :]:
+            del items[key]
+    if not listing:
+        for f in [f for f in folders if f == folder or f.startswith(prefix)]:
+            folders.discard(f)
+
+
+def rel_of(root: Path, path: str | os.PathLike[str]) -> str | None:
+    """``path`` relative to ``root`` as a walk names it (forward slashes), or None outside."""
+    try:
+        rel = _rel_lexical(root, Path(path))
+    except ValueError:
+        return None  # another drive
+    return None if rel == ".." or rel.startswith("../") else rel
 
 
 def asset_model_id(rel: str) -> str | None:

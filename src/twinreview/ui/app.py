@@ -195,6 +195,9 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
         long_executor=long_executor,
         build_demo=demo,
     )
+    if session.watcher is not None:
+        # The scan process looks only at the files the watcher saw change.
+        session.watcher.paths_changed.connect(scanner.note_changes)
     return AppParts(window, session, bridge, (long_executor, ui_executor, executor), scanner)
 
 

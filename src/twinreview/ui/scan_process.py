@@ -23,7 +23,7 @@ import dataclasses
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,8 @@ def _child_main(conn: Connection, cancel: Any) -> None:
             if message[0] != "scan":
                 return  # "quit"
             held = message[2] if len(message) > 2 else None
-            _child_scan(conn, service, Workspace, Path(message[1]), cancel, sent, held)
+            named = message[3] if len(message) > 3 else None
+            _child_scan(conn, service, Workspace, Path(message[1]), cancel, sent, held, named)
             release_freed()
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
@@ -93,7 +94,9 @@ class _Sent:
         if last is None or held != last[0]:
             return list(assets), {"token": self.token, "base": None}
         before = last[1]
-        changed = [a for a in assets if before.get(a.asset.rel) != a]
+        # A result the scan kept is the very object sent before: no need to compare it.
+        changed = [a for a in assets if before.get(a.asset.rel) is not a]
+        changed = [a for a in changed if before.get(a.asset.rel) != a]
         rels = [a.asset.rel for a in assets]
         return changed, {"token": self.token, "base": last[0], "rels": rels}
 
@@ -106,7 +109,9 @@ def _child_scan(
     cancel: Any,
     sent: _Sent | None = None,
     held: int | None = None,
+    named: list[str] | None = None,
 ) -> None:
+    """One scan in the child; ``named``: the paths changed since the last (None: look at all)."""
     last_time = 0.0
     last_phase = ""
     known_sent: Any = None
@@ -127,7 +132,10 @@ def _child_scan(
 
     try:
         ws = workspace_type.open(root)
-        result = service.scan(ws, progress=progress, cancel=cancel)
+        if named is None:
+            result = service.scan(ws, progress=progress, cancel=cancel)
+        else:
+            result = service.scan(ws, progress=progress, cancel=cancel, changed=named)
     except Exception as exc:  # noqa: BLE001 - reported to the app as one line, never a crash
         if not is_expected(exc):
             log_unexpected(exc)  # the app only gets the line; the traceback stays here
@@ -170,6 +178,24 @@ class ProcessScanner:
         # The last whole result (child's token, workspace root, assets by rel): the child sends
         # only what changed since.
         self._held: tuple[int, str, dict[str, Any]] | None = None
+        # The paths the app's watcher reported changed since the last scan, per workspace
+        # folder (None: any file may have): the child looks at those only.
+        self._named: dict[str, set[str] | None] = {}
+        self._named_lock = threading.Lock()
+
+    def note_changes(self, root: Any, paths: Collection[str] | None) -> None:
+        """Remember that ``paths`` under ``root`` changed (None: any may have), for its next scan.
+
+        Thread-safe. A scan with nothing noted looks at every file.
+        """
+        key = str(root)
+        with self._named_lock:
+            named = self._named.get(key, set())
+            if paths is None or named is None:
+                self._named[key] = None
+            else:
+                named.update(paths)
+                self._named[key] = named
 
     def start(self) -> None:
         """Start the child process now if it is not running.
@@ -215,8 +241,10 @@ class ProcessScanner:
             child_cancel.clear()
             root = str(workspace.root)
             held = self._held[0] if self._held is not None and self._held[1] == root else None
+            with self._named_lock:
+                named = self._named.pop(root, None)
             try:
-                conn.send(("scan", root, held))
+                conn.send(("scan", root, held, None if named is None else sorted(named)))
             except (OSError, ValueError) as exc:
                 self._forget()
                 raise ScanProcessError(f"the scan process is gone ({exc})") from None

@@ -1,24 +1,21 @@
-"""Watches the open workspace folder and says, debounced, what kind of thing changed.
+"""Watches the open workspace folder and says, debounced, what changed: which kinds, which paths.
 
-Changes made outside the app (files copied in or deleted, another reviewer's log synced by a
-shared drive, the owner's roster edits) show without F5. A ``QFileSystemWatcher`` watches the
-workspace's **folders** (files that appear, go or are renamed over) and a small fixed set of
-files: ``twinreview.toml`` and the files directly in ``logs/`` and ``roster/`` (one log per
-reviewer's device, the signed roster and its views: a handful, appended to in place). It never
-watches the images themselves: Qt's macOS backend holds an open file per watched path, and a
-campaign holds thousands of images.
+Changes made outside the app (files copied in, rewritten or deleted, another reviewer's log synced
+by a shared drive, the owner's roster edits) show without F5. The OS reports them, with their
+paths, through :class:`twinreview.services.watch.FolderWatch` (folders are watched, never the
+images themselves: inotify holds a watch per folder, macOS and Windows one per tree); this is its
+thin Qt adapter. Bursts of events (a sync writing fifty files) are folded into one report after a
+short quiet period: :attr:`WorkspaceWatcher.paths_changed` says which files and folders changed
+(None: any may have, look at all of them), then :attr:`WorkspaceWatcher.changed` which kinds.
 
-What a folder watch does not see is a file rewritten in place (an image editor saving over the
-file, a sync tool writing into it): Qt's inotify backend, for one, reports no modification of a
-file inside a watched folder. A **sweep** off the GUI thread covers it: the ``stat`` of every file
-under ``assets/`` and ``models/`` (size, modification and change time, inode), compared with the
-last sweep's. Its interval adapts to its cost, the sweeping thread's own CPU time:
-:data:`SWEEP_SHARE` of one core at most (about 0.04 s for 10,000 files, so about every 1.5 s),
-and never more often than :data:`SWEEP_MIN_MS`. Its wall time would count the waits for the
-interpreter lock and for other programs' use of the cores, which a busy app and a busy laptop
-stretch tenfold: a file rewritten in place would then show only after tens of seconds.
-Bursts of events (a sync writing fifty files) are folded into one ``changed`` signal after a
-short quiet period.
+A **sweep** off the GUI thread is the backstop for what the OS does not report (a full event
+queue, a network drive, a file system without notifications): the ``stat`` of every file under
+``assets/`` and ``models/`` (size, modification and change time, inode), compared with the last
+sweep's. Its interval adapts to its cost, the sweeping thread's own CPU time (its wall time would
+count the waits for the interpreter lock and for other programs, which a busy laptop stretches
+tenfold): :data:`SWEEP_SHARE` of one core at most while the OS watch runs, so every ten seconds
+or more, and :data:`SWEEP_SHARE_ALONE` when the sweep is all there is. A change only the sweep
+saw has no paths: the rescan looks at every file.
 """
 
 from __future__ import annotations
@@ -30,30 +27,23 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
-#: What changed, as :attr:`WorkspaceWatcher.changed` reports it.
-ASSETS = "assets"  # generated images, sidecars, reference photos, model or workspace settings
-LOGS = "logs"  # decision logs
-ROSTER = "roster"  # the signed roster and its requests
+from twinreview.services.watch import ASSETS, LOGS, ROSTER, FolderWatch, visible
+
+__all__ = ["ASSETS", "LOGS", "ROSTER", "WorkspaceWatcher", "sweep"]
 
 #: Quiet time after the last event before ``changed`` is emitted (ms).
 DEBOUNCE_MS = 250
-#: The sweep's interval: at least this (ms), and long enough that sweeping takes at most
-#: SWEEP_SHARE of one core.
+#: The sweep's interval: at least SWEEP_MIN_MS (SWEEP_LIVE_MIN_MS while the OS watch runs),
+#: and long enough that sweeping takes at most SWEEP_SHARE (SWEEP_SHARE_ALONE) of one core.
 SWEEP_MIN_MS = 700
-SWEEP_MAX_MS = 30_000
-SWEEP_SHARE = 0.03
-# Temporary files the app itself writes (the write check, atomic renames) are not changes.
-_OWN_PREFIXES = (".twinreview-",)
-#: Folders whose own files are watched (appended to in place: logs, the roster).
-_FILE_FOLDERS = ("logs", "roster")
+SWEEP_LIVE_MIN_MS = 10_000
+SWEEP_MAX_MS = 60_000
+SWEEP_SHARE = 0.005
+SWEEP_SHARE_ALONE = 0.03
 #: Folders whose files the sweep looks at.
 _SWEPT = ("assets", "models")
-
-
-def _visible(name: str) -> bool:
-    return not name.startswith(".") and not name.endswith(".tmp")
 
 
 def sweep(root: Path) -> str:
@@ -72,7 +62,7 @@ def sweep(root: Path) -> str:
             continue
         entries.sort(key=lambda e: e.name)
         for entry in entries:
-            if not _visible(entry.name):
+            if not visible(entry.name):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -94,14 +84,20 @@ class WorkspaceWatcher(QObject):
     Args:
         parent: The Qt parent.
         debounce_ms: Quiet time before ``changed`` (ms).
-        sweep: Whether to sweep for files rewritten in place (off: folder events only).
+        sweep: Whether to sweep as a backstop (off: the OS's reports only).
 
     Signals:
+        paths_changed(object, object): just before ``changed``, when assets changed: the
+            workspace folder and the absolute paths of the files and folders that changed (a
+            frozenset), or None when any file may have changed (the OS lost events, or the
+            sweep saw what it did not report).
         changed(set[str]): after a quiet period, which of :data:`ASSETS`, :data:`LOGS` and
             :data:`ROSTER` changed since the last report.
     """
 
+    paths_changed = Signal(object, object)
     changed = Signal(object)
+    _woken = Signal()
     _swept = Signal(object, str, float)
 
     def __init__(
@@ -113,11 +109,10 @@ class WorkspaceWatcher(QObject):
     ) -> None:
         super().__init__(parent)
         self._root: Path | None = None
-        self._tops: set[str] = set()
-        self._fs = QFileSystemWatcher(self)
-        self._fs.directoryChanged.connect(self._on_directory)
-        self._fs.fileChanged.connect(self._on_file)
+        self._watch = FolderWatch(self._wake)
+        self._woken.connect(self._on_woken)
         self._pending: set[str] = set()
+        self._everything = False  # the sweep saw a change the OS did not report
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
@@ -130,6 +125,7 @@ class WorkspaceWatcher(QObject):
         self._sweep_timer.setSingleShot(True)
         self._sweep_timer.timeout.connect(self._start_sweep)
         self._swept.connect(self._on_swept)
+        self.destroyed.connect(self._watch.close)
         #: Sweeps done and the last one's cost (CPU seconds of its thread), for the benchmarks.
         self.sweeps = 0
         self.sweep_cost_s = 0.0
@@ -139,110 +135,51 @@ class WorkspaceWatcher(QObject):
         """The folder watched (None: nothing)."""
         return self._root
 
+    @property
+    def live(self) -> bool:
+        """Whether the OS reports the changes (else the sweep alone finds them)."""
+        return self._watch.live
+
     def watched(self) -> dict[str, int]:
-        """How many folders and files are watched now."""
-        return {"directories": len(self._fs.directories()), "files": len(self._fs.files())}
+        """How many folders and files are watched now (never a file)."""
+        return self._watch.watched()
 
     def watch(self, root: Path | None) -> None:
         """Watch ``root`` (None: stop watching)."""
-        self._clear()
         self._pending.clear()
+        self._everything = False
         self._timer.stop()
         self._sweep_timer.stop()
         self._root = root
         self._digest = None
-        self._tops = self._top_level()
-        if root is not None:
-            self._arm()
-            if self._sweeping:
-                self._start_sweep()  # the first sweep only records the state
+        self._watch.watch(root)
+        if root is not None and self._sweeping:
+            self._start_sweep()  # the first sweep only records the state
 
-    def _clear(self) -> None:
-        paths = self._fs.files() + self._fs.directories()
-        if paths:
-            self._fs.removePaths(paths)
+    def close(self) -> None:
+        """Stop watching (the OS watch's thread ends)."""
+        self.watch(None)
 
-    def _arm(self) -> None:
-        """Add every folder and watched file that exists now (new ones since the last time)."""
-        root = self._root
-        if root is None or not root.is_dir():
-            return
-        dirs: list[str] = [str(root)]
-        files: list[str] = []
-        config = root / "twinreview.toml"
-        if config.is_file():
-            files.append(str(config))
-        for sub in ("assets", "models", *_FILE_FOLDERS):
-            top = root / sub
-            if not top.is_dir():
-                continue
-            for folder, subdirs, names in os.walk(top):
-                subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-                dirs.append(folder)
-                if sub in _FILE_FOLDERS and folder == str(top):
-                    files.extend(os.path.join(folder, n) for n in names if _visible(n))
-        watched = set(self._fs.files()) | set(self._fs.directories())
-        new = [p for p in dirs + files if p not in watched]
-        if new:
-            self._fs.addPaths(new)
+    def _wake(self) -> None:
+        # On the OS watch's thread: queued to the GUI thread. The watcher may be gone meanwhile.
+        with contextlib.suppress(RuntimeError):
+            self._woken.emit()
 
-    def _kind(self, path: str) -> str | None:
-        root = self._root
-        if root is None:
-            return None
-        p = Path(path)
-        if p.name.startswith(_OWN_PREFIXES):
-            return None
-        try:
-            rel = p.relative_to(root)
-        except ValueError:
-            return None
-        top = rel.parts[0] if rel.parts else ""
-        if top == "logs":
-            return LOGS
-        if top == "roster":
-            return ROSTER
-        return ASSETS  # assets/, models/, twinreview.toml, or the root folder itself
-
-    def _top_level(self) -> set[str]:
-        root = self._root
-        try:
-            return {n for n in os.listdir(root) if not n.startswith(".")} if root else set()
-        except OSError:
-            return set()
-
-    def _on_directory(self, path: str) -> None:
-        if self._root is not None and Path(path) == self._root:
-            # Something appeared or went at the top: only folders that hold assets, logs or the
-            # roster matter (the app's own first log creates ``logs/``: that is a log change).
-            now = self._top_level()
-            appeared = now ^ self._tops
-            self._tops = now
-            for name in appeared:
-                kind = self._kind(str(self._root / name))
-                if kind is not None:
-                    self._pending.add(kind)
-            self._timer.start()
-            return
-        kind = self._kind(path)
-        if kind is not None:
-            self._pending.add(kind)
-            self._timer.start()
-
-    def _on_file(self, path: str) -> None:
-        kind = self._kind(path)
-        if kind is not None:
-            self._pending.add(kind)
+    def _on_woken(self) -> None:
+        if self._root is not None:
             self._timer.start()
 
     def _flush(self) -> None:
-        # Files replaced by a rename drop out of the watch, new folders are not in it yet.
-        self._arm()
-        changed, self._pending = self._pending, set()
-        if ASSETS in changed and self._sweeping:
-            # What the folder events said is being rescanned: the next sweep starts from here.
-            self._rebase = True
-            self._sweep_timer.start(0)
+        found = self._watch.take()
+        changed = set(self._pending) | set(found.kinds)
+        self._pending.clear()
+        everything, self._everything = self._everything or not found.complete, False
+        if ASSETS in changed:
+            if self._sweeping:
+                # What is reported is being rescanned: the next sweep starts from here.
+                self._rebase = True
+                self._sweep_timer.start(0)
+            self.paths_changed.emit(self._root, None if everything else found.paths)
         if changed:
             self.changed.emit(changed)
 
@@ -273,6 +210,10 @@ class WorkspaceWatcher(QObject):
         rebase, self._rebase = self._rebase, False
         if before is not None and digest != before and not rebase:
             self._pending.add(ASSETS)
+            self._everything = True
             self._timer.start()
-        interval = min(SWEEP_MAX_MS, max(SWEEP_MIN_MS, round(cost / SWEEP_SHARE * 1000)))
+        live = self._watch.live
+        share = SWEEP_SHARE if live else SWEEP_SHARE_ALONE
+        floor = SWEEP_LIVE_MIN_MS if live else SWEEP_MIN_MS
+        interval = min(SWEEP_MAX_MS, max(floor, round(cost / share * 1000)))
         self._sweep_timer.start(interval)

@@ -95,12 +95,14 @@ class Analyser:
         stop: threading.Event,
         *,
         faces: bool = False,
+        some: bool = False,
     ) -> tuple[Corpus | None, dict[str, int]]:
         """Analyse the references ((model id, path, rel)) and the assets.
 
         Disclosure is inspected for the assets only. With ``faces`` (and a face engine), the
         faces of each decoded file are located on the same decode (the quick pass), for the
-        face pass to describe.
+        face pass to describe. ``some`` says these are some of the workspace's files (those
+        that changed): the analyses kept for the others stay.
 
         Returns:
             The corpus (None when cancelled) and the counts: ``files``, ``read``, ``decoded``,
@@ -108,7 +110,7 @@ class Analyser:
         """
         jobs: list[tuple[Path, bool, bool]] = [(p, False, True) for _m, p, _r in references]
         jobs += [(a.path, inspector is not None, False) for a in assets]
-        analyses, stats = self._analyse_all(jobs, inspector, report, stop, faces)
+        analyses, stats = self._analyse_all(jobs, inspector, report, stop, faces, some)
         if analyses is None:
             return None, stats
         refs = tuple(
@@ -135,6 +137,7 @@ class Analyser:
         report: Callable[[ScanProgress], None],
         stop: threading.Event,
         faces: bool,
+        some: bool = False,
     ) -> tuple[list[Analysis] | None, dict[str, int]]:
         total = len(jobs)
         engine = self._faces if faces else None
@@ -214,7 +217,7 @@ class Analyser:
         if stop.is_set():
             return None, stats
         # Only this scan's files: a deleted or changed file's entry goes.
-        self._memo = memo
+        self._memo = {**self._memo, **memo} if some else memo
         return [a for a in out if a is not None], stats
 
     def _from_cache(

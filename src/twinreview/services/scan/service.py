@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,14 @@ from twinreview.core.findings import Finding, Severity
 from twinreview.core.likeness.model import Likeness, near_identical
 from twinreview.core.similarity import geometry
 from twinreview.core.similarity import match as similarity
-from twinreview.core.workspace import AssetRef, SkippedPath, Workspace, read_sidecar
+from twinreview.core.workspace import (
+    AssetRef,
+    AssetWalk,
+    SkippedPath,
+    Workspace,
+    read_sidecar,
+    rel_of,
+)
 from twinreview.services.memory import release_freed
 from twinreview.services.scan.analyse import Analyser
 from twinreview.services.scan.cache import ResultCache
@@ -169,6 +176,13 @@ class ScanService:
         self._faces = FacePass(executor, cache, face_engine) if face_engine else None
         self._inspector_factory = inspector_factory
         self._rejected_provider = rejected_provider
+        # What the last scan saw (one workspace at a time): a rescan told which paths changed
+        # looks at those only.
+        self._seen: _Seen | None = None
+        self._result_memo: dict[str, _Made] = {}
+        self._problems: tuple[Mapping[str, str], Mapping[str, str]] = ({}, {})
+        # Paths named to a scan that did not finish: the next one looks at them too.
+        self._unseen: tuple[Path, set[str] | None] | None = None
 
     def scan(
         self,
@@ -176,30 +190,63 @@ class ScanService:
         *,
         progress: Callable[[ScanProgress], None] | None = None,
         cancel: threading.Event | None = None,
+        changed: Collection[str] | None = None,
     ) -> ScanResult:
         """Scan ``ws`` under its settings (``ws.settings``) and return its findings.
 
         Blocking; call it off the GUI thread.
+
+        Args:
+            ws: The workspace.
+            progress: Called with the progress of each phase.
+            cancel: Set to stop the scan (its result then says ``cancelled``).
+            changed: The absolute paths of the files and folders that changed since this
+                service's last scan of ``ws`` (as the OS reported them:
+                :class:`twinreview.services.watch.FolderWatch`). The folders they name are
+                listed again and the files they name (with their sidecars) analysed again;
+                every other asset keeps what the last scan found. None (and a first scan):
+                every file is looked at, as it must be when changes may have gone unreported.
         """
         report = progress or (lambda _p: None)
         stop = cancel or threading.Event()
         settings = ws.settings
         inspector = self._inspector_factory(ws) if self._inspector_factory else None
+        want_faces = self._faces is not None and settings.likeness.enabled
 
         refs = [(m.id, p, ws.rel(p)) for m in ws.models.values() for p in m.references]
-        items = list(ws.walk_assets())
+        changed = self._named(ws.root, changed)
+        seen = self._seen if self._seen is not None and self._seen.root == ws.root else None
+        walk = None
+        if changed is not None and seen is not None:
+            walk = ws.walk_again(seen.walk, changed)
+        if walk is None or seen is None or changed is None:
+            seen, walk = None, ws.walk()
+        else:
+            seen = dataclasses.replace(seen, names_stand=_names_stand(seen, walk, changed))
+        items = list(walk.items)
         assets = [a for a in items if isinstance(a, AssetRef)]
         skipped = [s for s in items if isinstance(s, SkippedPath)]
-        corpus, stats = self._analyser.corpus(
-            refs,
-            assets,
-            inspector,
-            report,
-            stop,
-            faces=self._faces is not None and settings.likeness.enabled,
-        )
+        if seen is None:
+            corpus, stats = self._analyser.corpus(
+                refs, assets, inspector, report, stop, faces=want_faces
+            )
+            touched = None
+        else:
+            assert changed is not None
+            named = _named_files(ws.root, changed)
+            todo = [a for a in assets if _touched(a, seen.assets.get(a.rel), named)]
+            touched = {a.rel for a in todo}
+            some, stats = self._analyser.corpus(
+                refs, todo, inspector, report, stop, faces=want_faces, some=True
+            )
+            corpus = None
+            if some is not None:
+                fresh = {a.rel: a for a in some.assets}
+                files = tuple(fresh.get(a.rel) or seen.assets[a.rel] for a in assets)
+                corpus = Corpus(some.references, files, some.load_keypoints)
         if corpus is None:
-            return _cancelled(ws, stats)
+            return self._stopped(ws, stats, seen, changed)
+        stats["assets_looked_at"] = stats.get("files", 0) - len(refs)
         release_freed()  # the decodes of phase 1 are done with
 
         rejected = list(self._rejected_provider(ws)) if self._rejected_provider else []
@@ -208,7 +255,7 @@ class ScanService:
             corpus, settings, names, rejected, report, stop, stats, scope=str(ws.root)
         )
         if stop.is_set():
-            return _cancelled(ws, stats)
+            return self._stopped(ws, stats, seen, changed)
         notices = [
             f"{r.rel}: reference photo unreadable: {r.analysis.error}"
             for r in corpus.references
@@ -221,7 +268,9 @@ class ScanService:
         if self._faces is not None and settings.likeness.enabled:
             # What is known before the face pass (copies, disclosure) goes out with its
             # progress, so that a reviewer can use it while the faces are checked.
-            known = self._result(ws, corpus, found, {}, inspector, skipped, notices, stats)
+            known = self._result(
+                ws, corpus, found, {}, inspector, skipped, notices, stats, seen, touched
+            )
 
             def report_faces(p: ScanProgress) -> None:
                 report(dataclasses.replace(p, known=known))
@@ -231,13 +280,52 @@ class ScanService:
                 report_faces, stop,
             )  # fmt: skip
             if faces is None:
-                return _cancelled(ws, stats)
+                return self._stopped(ws, stats, seen, changed)
             likeness = faces[0]
             for i, more in faces[1].items():
                 found.setdefault(i, []).extend(more)
             for i, lk in likeness.items():
                 found.setdefault(i, []).extend(_possible_copies(lk, found.get(i, []), ws))
-        return self._result(ws, corpus, found, likeness, inspector, skipped, notices, stats)
+        result = self._result(
+            ws, corpus, found, likeness, inspector, skipped, notices, stats, seen, touched
+        )
+        kept = dict(seen.assets) if seen is not None else {}
+        if seen is not None:
+            for rel in seen.assets.keys() - {a.rel for a in corpus.assets}:
+                del kept[rel]
+        for a in corpus.assets:
+            if seen is None or a.rel in (touched or ()):
+                kept[a.rel] = _kept(a)
+        self._seen = _Seen(
+            ws.root, walk, kept, self._result_memo, _context(ws, inspector), self._problems
+        )
+        return result
+
+    def _named(self, root: Path, changed: Collection[str] | None) -> set[str] | None:
+        """The paths named to this scan, and to the last one of ``root`` if it did not finish.
+
+        None: every file must be looked at.
+        """
+        unseen, self._unseen = self._unseen, None
+        if changed is None:
+            return None
+        named = set(changed)
+        if unseen is not None and unseen[0] == root:
+            if unseen[1] is None:
+                return None
+            named |= unseen[1]
+        return named
+
+    def _stopped(
+        self,
+        ws: Workspace,
+        stats: Mapping[str, int],
+        seen: _Seen | None,
+        changed: set[str] | None,
+    ) -> ScanResult:
+        """A cancelled scan's result; what was named to it is named to the next scan too."""
+        self._unseen = (ws.root, None if seen is None or changed is None else changed)
+        return _cancelled(ws, stats)
 
     def _result(
         self,
@@ -249,12 +337,42 @@ class ScanService:
         skipped: Sequence[SkippedPath],
         notices: Sequence[str],
         stats: Mapping[str, int],
+        seen: _Seen | None = None,
+        touched: Collection[str] | None = None,
     ) -> ScanResult:
+        """The scan's result.
+
+        With ``seen`` (the last scan's), an asset not ``touched`` whose analysis, findings and
+        likeness are those of the last scan keeps its result, and the path problems stand when
+        no name changed.
+        """
         settings = ws.settings
-        results = [
-            self._asset_result(ws, asset, list(found.get(i, [])), likeness.get(i), inspector)
-            for i, asset in enumerate(corpus.assets)
-        ]
+        context = _context(ws, inspector)
+        before = seen.results if seen is not None and seen.context == context else {}
+        memo: dict[str, _Made] = {}
+        results = []
+        for i, asset in enumerate(corpus.assets):
+            more = tuple(found.get(i, ()))
+            lk = likeness.get(i)
+            last = before.get(asset.rel)
+            if (
+                last is not None
+                and (last.analysis is asset.analysis or last.analysis == asset.analysis)
+                and asset.rel not in (touched or ())
+                and last.found == more
+                and last.likeness == lk
+            ):
+                made = last
+            else:
+                made = _Made(
+                    asset.analysis,
+                    more,
+                    lk,
+                    self._asset_result(ws, asset, list(more), lk, inspector),
+                )
+            memo[asset.rel] = made
+            results.append(made.result)
+        self._result_memo = memo
         for s in skipped:
             reason = f"not read: {s.reason}"
             model_id = s.rel.split("/")[1] if "/" in s.rel else ""
@@ -269,7 +387,11 @@ class ScanService:
             )
         # A copy: the early result and the final one each add the path notices to their own.
         notes = list(notices)
-        results = _with_path_problems(ws, results, notes)
+        # When only contents changed, the names are those the last scan saw.
+        stand = seen is not None and seen.names_stand
+        problems = seen.problems if seen is not None and stand else ws.portability()
+        self._problems = problems
+        results = _with_path_problems(ws, results, notes, problems)
         results.sort(key=lambda r: r.asset.rel)
         return ScanResult(
             ws, tuple(results), _reference_results(corpus), tuple(notes), False, dict(stats)
@@ -384,14 +506,17 @@ def _reference_results(corpus: Corpus) -> tuple[ReferenceResult, ...]:
 
 
 def _with_path_problems(
-    ws: Workspace, results: list[AssetResult], notices: list[str]
+    ws: Workspace,
+    results: list[AssetResult],
+    notices: list[str],
+    found: tuple[Mapping[str, str], Mapping[str, str]],
 ) -> list[AssetResult]:
-    """Report the paths a Mac or Windows laptop cannot keep.
+    """Report the paths a Mac or Windows laptop cannot keep (``found``: by path, by name).
 
     A finding on each such asset; a notice for every other file or folder whose own name is at
     fault (a model folder, a reference photo).
     """
-    problems = ws.path_problems()
+    problems, names = found
     if not problems:
         return results
     severities = ws.settings.severities
@@ -404,7 +529,110 @@ def _with_path_problems(
             r = dataclasses.replace(r, findings=tuple(findings))
         out.append(r)
     assets = {r.asset.rel for r in results}
-    notices.extend(
-        f"{rel}: {why}" for rel, why in sorted(ws.name_problems().items()) if rel not in assets
-    )
+    notices.extend(f"{rel}: {why}" for rel, why in sorted(names.items()) if rel not in assets)
     return out
+
+
+@dataclass(frozen=True)
+class _Made:
+    """How one asset's result was made: from this analysis, these findings and likeness."""
+
+    analysis: Any
+    found: tuple[Finding, ...]
+    likeness: Likeness | None
+    result: AssetResult
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the last finished scan of a workspace saw (for a rescan told what changed).
+
+    Attributes:
+        root: The workspace folder.
+        walk: Its assets and folders.
+        assets: Each asset's analysis (without images), by path.
+        results: How each asset's result was made, by path.
+        context: What every result depends on besides its asset (:func:`_context`).
+        problems: The paths and names a Mac or Windows laptop cannot keep.
+        names_stand: Set for the scan being made: only contents changed since (no name).
+    """
+
+    root: Path
+    walk: AssetWalk
+    assets: Mapping[str, AssetFile]
+    results: Mapping[str, _Made]
+    context: tuple[Any, ...]
+    problems: tuple[Mapping[str, str], Mapping[str, str]]
+    names_stand: bool = False
+
+
+def _context(ws: Workspace, inspector: DisclosureInspector | None) -> tuple[Any, ...]:
+    """What an asset's own findings depend on besides the asset: settings, models, policy."""
+    return (
+        ws.settings,
+        tuple((mid, bool(m.references)) for mid, m in sorted(ws.models.items())),
+        inspector.cache_key if inspector is not None else None,
+    )
+
+
+def _kept(asset: AssetFile) -> AssetFile:
+    """An asset as kept between scans: without its images; its keypoints left in the cache."""
+    an = asset.analysis
+    if an.keypoints is None and all(
+        x is None for x in (an.work, an.grey, an.prepared, an.features, an.located)
+    ):
+        return asset
+    return AssetFile(
+        asset.ref,
+        dataclasses.replace(
+            an,
+            keypoints=None,
+            keypoints_deferred=an.keypoints_deferred or an.keypoints is not None,
+            work=None,
+            grey=None,
+            prepared=None,
+            features=None,
+            located=None,
+            quick_tried=False,
+        ),
+    )
+
+
+def _named_files(root: Path, changed: Collection[str]) -> dict[str, set[str]]:
+    """The names of the changed paths, by their folder (relative to ``root``)."""
+    out: dict[str, set[str]] = {}
+    for path in changed:
+        rel = rel_of(root, path)
+        if rel is not None and "/" in rel:
+            folder, name = rel.rsplit("/", 1)
+            out.setdefault(folder, set()).add(name)
+    return out
+
+
+def _touched(asset: AssetRef, before: AssetFile | None, named: Mapping[str, set[str]]) -> bool:
+    """Whether an asset must be looked at again.
+
+    It is new or moved, or a change names it or a file beside it of the same stem (its JSON or
+    XMP sidecar).
+    """
+    if before is None or before.ref != asset:
+        return True
+    folder, name = asset.rel.rsplit("/", 1)
+    names = named.get(folder)
+    if not names:
+        return False
+    stem = name.rsplit(".", 1)[0] + "."
+    return any(n == name or n.startswith(stem) for n in names)
+
+
+def _names_stand(seen: _Seen, walk: AssetWalk, changed: Collection[str]) -> bool:
+    """Whether every path and name is as the last scan saw it: the changes were of contents.
+
+    Every changed path is an asset or a folder seen then, and the walk finds what it found.
+    """
+    assets = {a.rel for a in walk.items if isinstance(a, AssetRef)}
+    for path in changed:
+        rel = rel_of(seen.root, path)
+        if rel is None or not (rel in assets or rel in walk.folders):
+            return False
+    return walk == seen.walk
