@@ -50,6 +50,7 @@ from wsgen import shared_backdrop  # noqa: E402
 DEFAULT_SIZES = (2000, 5000, 10000)
 QUICK_SIZES = (300,)
 CHANGED = 50
+POLL_MS = 20  # how often the app child looks whether a step is done
 
 
 def _peak_rss_mb() -> float:
@@ -260,16 +261,39 @@ def child_status(ws_root: Path, cache_path: Path) -> dict[str, Any]:
 
 
 def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
-    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QSettings
+    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QSettings, QTimer
 
     from twinreview.ui.app import _qapp, build_app
 
     def wait(predicate: Any, timeout: float = 600.0) -> float:
+        """Run the app's own event loop until ``predicate()`` holds.
+
+        The loop sleeps between events; the predicate is looked at every :data:`POLL_MS`, which
+        is all the measurement costs (a busy loop of ``processEvents`` would burn the CPU it
+        measures and delay the app's timers). Figures are late by at most that much.
+        """
         t0 = time.perf_counter()
-        while not predicate():
-            if time.perf_counter() - t0 > timeout:
-                raise TimeoutError("benchmark step timed out")
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        if predicate():
+            return 0.0
+        loop = QEventLoop()
+        timed_out = False
+
+        def check() -> None:
+            nonlocal timed_out
+            if predicate():
+                loop.quit()
+            elif time.perf_counter() - t0 > timeout:
+                timed_out = True
+                loop.quit()
+
+        poll = QTimer()
+        poll.setInterval(POLL_MS)
+        poll.timeout.connect(check)
+        poll.start()
+        loop.exec()
+        poll.stop()
+        if timed_out:
+            raise TimeoutError("benchmark step timed out")
         return time.perf_counter() - t0
 
     app = _qapp()

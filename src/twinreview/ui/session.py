@@ -59,8 +59,13 @@ class _FromState(Generic[T]):
         return getattr(obj.state, self._name)
 
 
+#: What :attr:`ReviewSession.landing_progress` says is landing: scan results, or statuses.
+RESULTS, STATUSES = "results", "statuses"
+
 #: GUI-thread time one slice of landing results may take (seconds), announcements included.
 SLICE_BUDGET_S = 0.004
+#: At most one ``progress`` report of a landing per this many seconds.
+PROGRESS_INTERVAL_S = 0.1
 _FIRST_SLICE = 8  # items in the first slice, before its cost is known
 
 
@@ -68,9 +73,10 @@ class _Landing:
     """Applies a list of updates in time-boxed slices, one event-loop turn apart.
 
     ``apply(update)`` changes one item and returns its rel (or None); after each slice the rels
-    are announced through ``announce``; ``finish`` runs after the last slice. The slice size
-    adapts so that applying and announcing a slice takes about :data:`SLICE_BUDGET_S`. The
-    slices stop when ``context`` (the session whose signals announce them) is deleted.
+    are announced through ``announce``; ``landed`` then ``finish`` run after the last slice, and
+    ``progress(done, total)`` after each slice before it. The slice size adapts so that applying
+    and announcing a slice takes about :data:`SLICE_BUDGET_S`. The slices stop when ``context``
+    (the session whose signals announce them) is deleted.
     """
 
     def __init__(
@@ -80,13 +86,18 @@ class _Landing:
         apply: Callable[[Any], str | None],
         announce: Callable[[list[str]], None],
         finish: Callable[[], None],
+        landed: Callable[[], None] = lambda: None,
+        progress: Callable[[int, int], None] = lambda done, total: None,
     ) -> None:
         self._context = context
+        self._landed = landed
+        self._progress = progress
         self._updates = updates
         self._apply = apply
         self._announce = announce
         self._finish = finish
         self._next = 0
+        self._said = 0.0
         self._size = _FIRST_SLICE
         self.cancelled = False
         self.done = False
@@ -111,11 +122,17 @@ class _Landing:
         per_item = elapsed / max(1, count)
         self._size = max(1, min(self._size * 4, int(SLICE_BUDGET_S / max(per_item, 1e-7))))
         if self._next < len(self._updates):
+            now = time.perf_counter()
+            if now - self._said >= PROGRESS_INTERVAL_S:
+                # Throttled: a progress bar paints itself at once on every new value.
+                self._said = now
+                self._progress(self._next, len(self._updates))
             # A 1 ms timer, not a posted event: what the slice set off (repaints, the refresh of
             # the asset on screen) and the user's input run first, in their own turns.
             QTimer.singleShot(1, self._step)
             return
         self.done = True
+        self._landed()
         self._finish()
 
 
@@ -166,6 +183,10 @@ class ReviewSession(QObject):
         decision_failed(str, str): asset, message.
         identity_changed(): :attr:`identity` or :attr:`read_only_reason` changed.
         statuses_refreshed(): statuses were recomputed from the logs (after ``items_changed``).
+        landing_progress(str, int, int): results or statuses still being applied slice by slice:
+            what (``results`` or ``statuses``), how many applied, of how many.
+        landed(): the results or statuses that were landing are all applied; what a widget put
+            off while they landed (re-sorting the queue) can be done once now.
         trust_changed(): :attr:`trust` (the owner against this device's pin) changed.
         roster_changed(): :attr:`roster` (the signed roster as this identity sees it) changed.
         restored(str): lines this device signed were put back (what, in one sentence).
@@ -184,6 +205,8 @@ class ReviewSession(QObject):
     decision_failed = Signal(str, str)
     identity_changed = Signal()
     statuses_refreshed = Signal()
+    landing_progress = Signal(str, int, int)
+    landed = Signal()
     trust_changed = Signal()
     roster_changed = Signal()
     restored = Signal(str)
@@ -561,7 +584,13 @@ class ReviewSession(QObject):
         # only the others land (at 10,000 assets, a handful rather than every row).
         changed = [r for r in result.assets if not self.state.holds(r)]
         self._results_landing = _Landing(
-            self, changed, self.state.apply_result, self.items_changed.emit, finish
+            self,
+            changed,
+            self.state.apply_result,
+            self.items_changed.emit,
+            finish,
+            self.landed.emit,
+            lambda done, total: self.landing_progress.emit(RESULTS, done, total),
         )
         self._results_landing.start()
 
@@ -598,6 +627,8 @@ class ReviewSession(QObject):
                 apply,
                 self.items_changed.emit,
                 self.statuses_refreshed.emit,
+                self.landed.emit,
+                lambda done, total: self.landing_progress.emit(STATUSES, done, total),
             )
             self._status_landing.start()
 
