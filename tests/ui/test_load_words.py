@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +40,73 @@ def test_the_status_line_says_what_is_being_shown_while_results_land(
     assert not line.progress.isVisible()
     assert line.text() == "Scan finished"
     assert not line.cancel_button.isVisible()
+
+
+def _holding_scan(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fake scan hands back the very result objects that did not change, as the scan
+    process does (``ProcessScanner._rebuild``)."""
+    real = harness.backend.scan
+    held: dict[str, Any] = {}
+
+    def scan(workspace: Any, progress: Any, cancel: Any) -> Any:
+        result = real(workspace, progress, cancel)
+        assets = tuple(
+            held[a.asset.rel] if held.get(a.asset.rel) == a else a for a in result.assets
+        )
+        held.clear()
+        held.update((a.asset.rel, a) for a in assets)
+        return dataclasses.replace(result, assets=assets)
+
+    monkeypatch.setattr(harness.backend, "scan", scan)
+
+
+def _rescan(qtbot: Any, harness: Harness, kinds: set[str] | None = None) -> None:
+    with qtbot.waitSignal(harness.session.statuses_refreshed, timeout=10_000):
+        if kinds is None:
+            harness.window.acts["rescan"].trigger()
+        else:
+            harness.session._on_outside_change(kinds)  # as the watcher says it
+
+
+def test_a_rescan_recomputes_and_redraws_the_statuses_of_the_changed_assets_alone(
+    qtbot: Any, harness: Harness, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    _holding_scan(harness, monkeypatch)
+    open_and_scan(qtbot, harness, workspace)
+    assert harness.backend.partial_statuses == []  # the first refresh: every status
+    rel = "assets/ana/look-2.jpg"
+    old = harness.session.item(rel)
+    assert old is not None and old.result is not None and old.status is not None
+    old_sha = old.result.sha256
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(workspace / rel)  # changed in place
+    seen: list[str] = []
+    harness.session.items_changed.connect(seen.extend)
+    _rescan(qtbot, harness)
+    # Only the changed image's status was computed, and only its row redrawn.
+    assert harness.backend.partial_statuses == [[rel]]
+    assert set(seen) == {rel}
+    item = harness.session.item(rel)
+    assert item is not None and item.result is not None and item.status is not None
+    assert item.result.sha256 != old_sha
+    assert all(i.status is not None for i in harness.session.items)
+
+
+def test_after_the_logs_changed_a_rescan_recomputes_every_status(
+    qtbot: Any, harness: Harness, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    from twinreview.ui.watcher import ASSETS, LOGS
+
+    _holding_scan(harness, monkeypatch)
+    open_and_scan(qtbot, harness, workspace)
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(workspace / "assets/ana/look-2.jpg")
+    # A decision log and an image changed in one burst: the scan's refresh covers both.
+    _rescan(qtbot, harness, {ASSETS, LOGS})
+    assert harness.backend.partial_statuses == []
+    # The next rescan with nothing but images changed is back to the changed ones.
+    Image.new("RGB", (64, 48), (3, 2, 1)).save(workspace / "assets/ana/look-2.jpg")
+    _rescan(qtbot, harness, {ASSETS})
+    assert harness.backend.partial_statuses == [["assets/ana/look-2.jpg"]]

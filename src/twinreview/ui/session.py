@@ -253,6 +253,10 @@ class ReviewSession(QObject):
         self.state = SessionState()
         self._status_seq = 0
         self._status_applied = 0
+        # Every status must be recomputed at the next refresh (the logs or the roster changed,
+        # or a workspace was opened), and how many refreshes are running.
+        self._statuses_due = True
+        self._statuses_running = 0
         self._generation = 0
         self._results_landing: _Landing | None = None
         self._status_landing: _Landing | None = None
@@ -350,6 +354,7 @@ class ReviewSession(QObject):
             if generation != self._generation or self.workspace is not ws:
                 return
             self.state.workspace = fresh
+            self._statuses_due = True  # another policy: every status may change
             changed: list[str] = []
             for item in self.items:
                 if item.result is not None:
@@ -472,6 +477,7 @@ class ReviewSession(QObject):
                 return
             ws, refs, trust, read_only = value
             self._stop_landing()
+            self._statuses_due = True
             self.state.open(ws, refs, trust, read_only)
             if self.watcher is not None:
                 self.watcher.watch(ws.root)
@@ -497,6 +503,8 @@ class ReviewSession(QObject):
         if ROSTER in kinds:
             self.refresh_trust()
             self.refresh_roster()
+        if LOGS in kinds or ROSTER in kinds:
+            self._statuses_due = True  # whichever refresh comes next recomputes them all
         if ASSETS in kinds:
             if self.scan.running:
                 self._rescan_after = True  # never cancel a scan for every burst of events
@@ -532,7 +540,7 @@ class ReviewSession(QObject):
                 if p.known is not None and state.known is None:
                     # Copies and disclosure, before the face pass ends: usable at once.
                     state.known = p.known
-                    self._apply_scan(p.known, lambda: None)
+                    self._apply_scan(p.known, lambda _landed: None)
             else:
                 state.phase = str(getattr(p, "phase", ""))
             self.scan_progress.emit(state.done, state.total, state.phase)
@@ -542,13 +550,16 @@ class ReviewSession(QObject):
                 return
             state.running = False
 
-            def finish() -> None:
+            def finish(landed: list[AssetResult]) -> None:
                 self.scan_finished.emit(bool(result.cancelled))
                 if self._rescan_after:
                     self._rescan_after = False
                     self.start_scan()
                     return
-                self.refresh_statuses()
+                # Only the assets whose results changed can have another status (a status
+                # depends on the file and the logs alone): a rescan of a few changed files
+                # recomputes and redraws a few statuses, not every one.
+                self.refresh_statuses(only=None if result.cancelled else landed)
 
             self._apply_scan(result, finish)
 
@@ -571,7 +582,7 @@ class ReviewSession(QObject):
         if self.scan.running:
             self.scan.cancel.set()
 
-    def _apply_scan(self, result: ScanResult, finish: Callable[[], None]) -> None:
+    def _apply_scan(self, result: ScanResult, finish: Callable[[list[AssetResult]], None]) -> None:
         self.state.scan_result = result
         if not result.cancelled:
             # A whole scan walked the workspace: what it did not find is gone (deleted, moved).
@@ -588,23 +599,44 @@ class ReviewSession(QObject):
             changed,
             self.state.apply_result,
             self.items_changed.emit,
-            finish,
+            lambda: finish(changed),
             self.landed.emit,
             lambda done, total: self.landing_progress.emit(RESULTS, done, total),
         )
         self._results_landing.start()
 
-    def refresh_statuses(self) -> None:
-        """Recompute every asset's status from the logs (in the background)."""
+    def refresh_statuses(self, only: Sequence[AssetResult] | None = None) -> None:
+        """Recompute every asset's status from the logs (in the background).
+
+        Args:
+            only: Recompute just these assets' statuses (the logs are still verified whole):
+                after a rescan, the assets whose results changed. Every status is recomputed
+                instead when the logs or the roster changed since the last whole refresh, when
+                an asset has none yet, or while another refresh runs (it could land later).
+        """
         ws = self.workspace
         if ws is None:
             return
-        results = [item.result for item in self.items if item.result is not None]
+        if only is not None and (self._statuses_due or self._statuses_running):
+            only = None
+        if only is not None:
+            fresh = {r.asset.rel for r in only}
+            if any(i.status is None and i.rel not in fresh for i in self.items):
+                only = None
+        if only is None:
+            self._statuses_due = False
+            results = [item.result for item in self.items if item.result is not None]
+            compute = self._backend.statuses
+        else:
+            results = list(only)
+            compute = self._backend.statuses_of
         generation = self._generation
         self._status_seq += 1
         seq = self._status_seq
+        self._statuses_running += 1
 
         def done(snapshot: StatusSnapshot) -> None:
+            self._statuses_running -= 1
             # An older refresh finishing late must not overwrite a newer one.
             if generation != self._generation or seq < self._status_applied:
                 return
@@ -633,11 +665,13 @@ class ReviewSession(QObject):
             self._status_landing.start()
 
         def failed(exc: BaseException) -> None:
+            self._statuses_running -= 1
+            self._statuses_due = True  # the next refresh recomputes every status
             log_failure(_log, "cannot read the decision logs", exc)
             self.workspace_failed.emit(f"cannot read the decision logs: {one_line(exc)}")
             self.statuses_refreshed.emit()
 
-        self._bridge.submit(self._backend.statuses, ws, results, on_done=done, on_error=failed)
+        self._bridge.submit(compute, ws, results, on_done=done, on_error=failed)
 
     # -- decisions ------------------------------------------------------------------------------
 
