@@ -13,11 +13,11 @@ def landing_words(what: str, total: int) -> tuple[str, str]:
     """The line and the progress bar's text while results or statuses are being shown."""
     if what == RESULTS:
         return (
-            f"Showing what the scan found for {total:,} images…",
+            f"Showing what the scan found for {total} images…",
             "showing results: %v / %m",
         )
     return (
-        f"Showing the approval status of {total:,} images (from the signed logs)…",
+        f"Showing the approval status of {total} images (from the signed logs)…",
         "showing statuses: %v / %m",
     )
 
