@@ -554,6 +554,9 @@ class ReviewSession(QObject):
                 self.scan_finished.emit(bool(result.cancelled))
                 if self._rescan_after:
                     self._rescan_after = False
+                    # The next scan hands back what landed here as unchanged: its refresh
+                    # recomputes every status, these included.
+                    self._statuses_due = True
                     self.start_scan()
                     return
                 # Only the assets whose results changed can have another status (a status
