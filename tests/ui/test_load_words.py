@@ -110,3 +110,25 @@ def test_after_the_logs_changed_a_rescan_recomputes_every_status(
     Image.new("RGB", (64, 48), (3, 2, 1)).save(workspace / "assets/ana/look-2.jpg")
     _rescan(qtbot, harness, {ASSETS})
     assert harness.backend.partial_statuses == [["assets/ana/look-2.jpg"]]
+
+
+def test_the_scan_says_when_its_results_are_arriving(
+    qtbot: Any, harness: Harness, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Thousands of results take seconds to come from the scan process: the bar says so, out of
+    # the images still without results, instead of the scan's last phase looking stuck.
+    from twinreview.services.scan.model import ScanProgress
+    from twinreview.ui.scan_process import RECEIVING
+
+    real = harness.backend.scan
+
+    def scan(workspace: Any, progress: Any, cancel: Any) -> Any:
+        result = real(workspace, progress, cancel)
+        progress(ScanProgress(3, 0, RECEIVING))
+        return result
+
+    monkeypatch.setattr(harness.backend, "scan", scan)
+    seen: list[tuple[int, int, str]] = []
+    harness.session.scan_progress.connect(lambda d, t, p: seen.append((d, t, p)))
+    open_and_scan(qtbot, harness, workspace)
+    assert seen[-1] == (3, 8, "Receiving the results")

@@ -36,6 +36,7 @@ from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSn
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.items import AssetItem
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
+from twinreview.ui.scan_process import RECEIVING
 from twinreview.ui.session_state import ScanState, SessionState, gone_sentence
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
 
@@ -534,7 +535,12 @@ class ReviewSession(QObject):
                 return
             state.done = int(getattr(p, "done", 0))
             state.total = int(getattr(p, "total", state.total))
-            if isinstance(p, ScanProgress):
+            if isinstance(p, ScanProgress) and p.phase == RECEIVING:
+                # Out of the images that have no results yet (a first load: all of them).
+                waiting = sum(1 for item in self.items if item.result is None)
+                state.total = max(state.done, waiting)
+                state.phase = "Receiving the results"
+            elif isinstance(p, ScanProgress):
                 state.clock.update(p)
                 state.phase = state.clock.text(counts=False)  # the bar shows the counts
                 if p.known is not None and state.known is None:
