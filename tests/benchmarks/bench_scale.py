@@ -16,9 +16,11 @@ Each measurement runs in a child process of its own, so that peak memory is the 
 - warm: the same scan again on the warm cache (a fresh process, as after a restart);
 - status: ``twinreview status``'s computation with nothing new;
 - app (unless ``--no-app``): the real app, offscreen, opening the warm workspace: the time until
-  every row is filled; the resident memory of the app and its scan process once idle; the time
-  until 50 added files show in the queue, and 50 deleted ones are gone; the GUI-thread time of a
-  search and of going back to All.
+  every row is filled, and the app's own CPU time for it (all its threads, not the scan
+  process: unlike wall times, hardly moved by other work on a shared machine); the resident
+  memory of the app and its scan process once idle; the time (and the CPU of each process)
+  until 50 added files show in the queue, 50 changed ones show their new contents, and 50
+  deleted ones are gone; the GUI-thread time of a search and of going back to All.
 
 The last stdout line is JSON (one object per size under ``"sizes"``).
 """
@@ -50,6 +52,7 @@ from wsgen import shared_backdrop  # noqa: E402
 DEFAULT_SIZES = (2000, 5000, 10000)
 QUICK_SIZES = (300,)
 CHANGED = 50
+POLL_MS = 20  # how often the app child looks whether a step is done
 
 
 def _peak_rss_mb() -> float:
@@ -260,16 +263,39 @@ def child_status(ws_root: Path, cache_path: Path) -> dict[str, Any]:
 
 
 def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
-    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QSettings
+    from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEventLoop, QSettings, QTimer
 
     from twinreview.ui.app import _qapp, build_app
 
     def wait(predicate: Any, timeout: float = 600.0) -> float:
+        """Run the app's own event loop until ``predicate()`` holds.
+
+        The loop sleeps between events; the predicate is looked at every :data:`POLL_MS`, which
+        is all the measurement costs (a busy loop of ``processEvents`` would burn the CPU it
+        measures and delay the app's timers). Figures are late by at most that much.
+        """
         t0 = time.perf_counter()
-        while not predicate():
-            if time.perf_counter() - t0 > timeout:
-                raise TimeoutError("benchmark step timed out")
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        if predicate():
+            return 0.0
+        loop = QEventLoop()
+        timed_out = False
+
+        def check() -> None:
+            nonlocal timed_out
+            if predicate():
+                loop.quit()
+            elif time.perf_counter() - t0 > timeout:
+                timed_out = True
+                loop.quit()
+
+        poll = QTimer()
+        poll.setInterval(POLL_MS)
+        poll.timeout.connect(check)
+        poll.start()
+        loop.exec()
+        poll.stop()
+        if timed_out:
+            raise TimeoutError("benchmark step timed out")
         return time.perf_counter() - t0
 
     app = _qapp()
@@ -289,11 +315,11 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
             and parts.bridge.pending() == 0
         )
 
-    t0 = time.perf_counter()
+    t0, app_cpu0 = time.perf_counter(), _cpu_s()
     window.open_workspace(ws_root)
     wait(lambda: session.workspace is not None and session.scan_result is not None)
     wait(settled)
-    load_s = time.perf_counter() - t0
+    load_s, load_cpu = time.perf_counter() - t0, _cpu_s() - app_cpu0
     shown = len(session.scan_result.assets) if session.scan_result else 0
     time.sleep(2.0)  # let the scan process go idle
     app_rss = _rss_mb(os.getpid())
@@ -312,11 +338,12 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
     dest = ws_root / "assets" / "m00" / "added"
     dest.mkdir(parents=True, exist_ok=True)
     rels = [f"assets/m00/added/{p.name}" for p in extra]
-    cpu0, t0 = scan_cpu(), time.perf_counter()
+    cpu0, t0, app_cpu0 = scan_cpu(), time.perf_counter(), _cpu_s()
     for p in extra:
         shutil.copy(p, dest / p.name)
     wait(lambda: count() >= shown + len(extra) and settled(), 900)
     added_s, added_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
+    added_app_cpu = _cpu_s() - app_cpu0
     # Changed in place (the same files rewritten with other pictures: no file appears or goes;
     # the OS reports the writes, or else the watcher's backstop sweep finds them).
     import hashlib
@@ -326,18 +353,20 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
         rel: hashlib.sha256(q.read_bytes()).hexdigest() for rel, q in zip(rels, later, strict=True)
     }
     time.sleep(1.1)  # a coarse file system clock must see a new modification time
-    cpu0, t0 = scan_cpu(), time.perf_counter()
+    cpu0, t0, app_cpu0 = scan_cpu(), time.perf_counter(), _cpu_s()
     for p, q in zip(extra, later, strict=True):
         with (dest / p.name).open("r+b") as fh:
             fh.write(q.read_bytes())
             fh.truncate()
     wait(lambda: all(result_sha(r) == new_sha[r] for r in rels) and settled(), 900)
     changed_s, changed_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
-    cpu0, t0 = scan_cpu(), time.perf_counter()
+    changed_app_cpu = _cpu_s() - app_cpu0
+    cpu0, t0, app_cpu0 = scan_cpu(), time.perf_counter(), _cpu_s()
     for p in extra:
         (dest / p.name).unlink()
     wait(lambda: count() <= shown and settled(), 900)
     deleted_s, deleted_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
+    deleted_app_cpu = _cpu_s() - app_cpu0
     dest.rmdir()
     watcher = parts.session.watcher
     watched = watcher.watched() if watcher is not None else {}
@@ -359,14 +388,20 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
     return {
         "expected_rows": n_expected,
         "app_warm_load_s": round(load_s, 2),
+        # The app's own CPU (all its threads, not the scan process): unlike the wall times,
+        # hardly moved by other work on the machine.
+        "app_warm_load_cpu_s": round(load_cpu, 2),
         "app_rss_mb": round(app_rss, 1),
         "scan_process_rss_mb": round(scan_rss, 1),
         "added_50_shown_s": round(added_s, 2),
         "added_50_scan_cpu_s": round(added_cpu, 2),
+        "added_50_app_cpu_s": round(added_app_cpu, 2),
         "changed_50_shown_s": round(changed_s, 2),
         "changed_50_scan_cpu_s": round(changed_cpu, 2),
+        "changed_50_app_cpu_s": round(changed_app_cpu, 2),
         "deleted_50_shown_s": round(deleted_s, 2),
         "deleted_50_scan_cpu_s": round(deleted_cpu, 2),
+        "deleted_50_app_cpu_s": round(deleted_app_cpu, 2),
         "watched_directories": watched.get("directories", -1),
         "watched_files": watched.get("files", -1),
         "watch_live": watch_live,

@@ -97,6 +97,8 @@ class FakeBackend:
     identity: Identity | None = None
     decisions: list[Decision] = field(default_factory=list)
     scan_calls: int = 0
+    #: The assets of each status refresh of a few assets only (``statuses_of``).
+    partial_statuses: list[list[str]] = field(default_factory=list)
     scan_gate: threading.Event | None = None
     models_for: tuple[str, ...] = ()
     log_problems: list[str] = field(default_factory=list)
@@ -337,6 +339,10 @@ class FakeBackend:
                 ev, tuple(d for d in self.decisions if d.asset == r.asset.rel)
             )
         return StatusSnapshot(out, not self.log_problems, tuple(self.log_problems))
+
+    def statuses_of(self, workspace: Workspace, results: Sequence[Any]) -> StatusSnapshot:
+        self.partial_statuses.append(sorted(r.asset.rel for r in results))
+        return self.statuses(workspace, results)
 
 
 def make_workspace(root: Path, *, assets: int = 4, size: tuple[int, int] = (64, 48)) -> Path:

@@ -288,8 +288,9 @@ def compute_status(
     report: VerifyReport | None = None,
     now: dt.datetime | None = None,
     sha256_of: Callable[[AssetRef], str] | None = None,
+    assets: Sequence[AssetRef] | None = None,
 ) -> StatusReport:
-    """Evaluate every asset of ``ws`` under its model's consent policy.
+    """Evaluate every asset of ``ws`` (or ``assets``) under its model's consent policy.
 
     Args:
         ws: The workspace.
@@ -298,6 +299,9 @@ def compute_status(
         now: The evaluation time (default: the current UTC time).
         sha256_of: Returns an asset's current sha256 (e.g. from the scan cache's stat fast path);
             default: read and hash the file. May raise ``OSError``.
+        assets: Evaluate only these (e.g. the few a rescan found changed); default: every
+            asset of the workspace. An asset's status depends on its own file and the logs
+            alone, so a subset gets the statuses the whole would give it.
 
     Returns:
         The report; never raises for bad logs, policies or files (they show up in it).
@@ -307,7 +311,7 @@ def compute_status(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _compute_status(ws, report, now, sha256_of)
+        return _compute_status(ws, report, now, sha256_of, assets)
     finally:
         if was_enabled:
             gc.enable()
@@ -318,6 +322,7 @@ def _compute_status(
     report: VerifyReport | None,
     now: dt.datetime | None,
     sha256_of: Callable[[AssetRef], str] | None,
+    only: Sequence[AssetRef] | None = None,
 ) -> StatusReport:
     if report is None:
         report = verify_workspace(ws.root)
@@ -326,7 +331,7 @@ def _compute_status(
     when = now or dt.datetime.now(dt.UTC)
     hash_of = sha256_of or (lambda a: sha256_file(a.path))
     policies = model_policies(ws, roster)
-    assets = sorted(ws.iter_assets(), key=lambda a: a.rel)
+    assets = sorted(ws.iter_assets() if only is None else only, key=lambda a: a.rel)
     present = {a.rel for a in assets}
     # Read in full only the decisions about assets that are here; of the others only the latest
     # per path (the orphans): a long history costs little once its logs are verified.

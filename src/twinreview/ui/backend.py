@@ -218,6 +218,10 @@ class ReviewBackend(Protocol):
         """Return the status of each asset over the merged, verified logs."""
         ...
 
+    def statuses_of(self, workspace: Workspace, results: Sequence[AssetResult]) -> StatusSnapshot:
+        """Like :meth:`statuses`, for the assets of ``results`` alone (a rescan's changes)."""
+        ...
+
     def restore_signed(self, workspace: Workspace) -> tuple[str, ...]:
         """Put back the entries this device signed that the workspace lost (from its copy).
 

@@ -108,7 +108,7 @@ class MainWindow(QMainWindow):
             self._page,
             self,
         )
-        self.status_line = StatusLine(self.statusBar(), self.acts["cancel_scan"])
+        self.status_line = StatusLine(self.statusBar(), self.acts["cancel_scan"], session)
         self.dialogs = WindowDialogs(session, self, self.status_line.say, self)
         self.dialogs.identity_closed = self._on_trust_changed
         #: The owner's screens: rules, report, export, check, create (their own modules).

@@ -117,9 +117,10 @@ class QueueModel(QAbstractTableModel):
         self._session = session
         self._thumbnails = thumbnails
         self._rows: list[AssetItem] = []
-        # Sort keys per row and column, kept up to date as items change: a sort is then one
-        # Python sort over ready keys.
-        self._keys: list[tuple[Any, ...]] = []
+        # The sort column's key per row, kept up to date as items change: a sort is then one
+        # Python sort over ready keys. Only that column's: the other keys are asked for rarely
+        # (SortKeyRole), and a landing of thousands of results need not compute four per row.
+        self._keys: list[Any] = []
         # Workspace position of each row: ties keep the workspace order, in either direction.
         self._seq: list[int] = []
         self._next_seq = 0
@@ -131,6 +132,9 @@ class QueueModel(QAbstractTableModel):
         session.items_changed.connect(self._on_items_changed)
         session.items_removed.connect(self._on_items_removed)
         session.identity_changed.connect(self._on_identity_changed)
+        session.landed.connect(self._on_landed)
+        # A re-sort put off while results or statuses land slice by slice (one at the end).
+        self._resort_due = False
         thumbnails.thumbnail_ready.connect(self._on_thumbnail)
 
     # -- Qt model API ---------------------------------------------------------------------------
@@ -196,7 +200,10 @@ class QueueModel(QAbstractTableModel):
 
         Ties stay in workspace order whichever the direction.
         """
-        self._sort_col = column if 0 <= column < len(_HEADERS) else -1
+        column = column if 0 <= column < len(_HEADERS) else -1
+        if column != self._sort_col:
+            self._sort_col = column
+            self._keys = [self._key(item) for item in self._rows]
         self._sort_order = order
         self._resort()
 
@@ -215,7 +222,7 @@ class QueueModel(QAbstractTableModel):
         if col >= 0:
             # Python's sort is stable in reverse too: ties stay in workspace order.
             order.sort(
-                key=lambda r: keys[r][col],
+                key=keys.__getitem__,
                 reverse=self._sort_order == Qt.SortOrder.DescendingOrder,
             )
         return order
@@ -243,18 +250,20 @@ class QueueModel(QAbstractTableModel):
 
     def sort_key(self, row: int, col: int) -> Any:
         """What :data:`SortKeyRole` returns, without a round trip through Qt (for the proxy)."""
-        return self._keys[row][col]
+        if col == self._sort_col:
+            return self._keys[row]
+        return self._key(self._rows[row], col)
 
-    def _compute_keys(self, item: AssetItem) -> tuple[Any, ...]:
-        keys: list[Any] = [None] * len(_HEADERS)
-        for col in range(len(_HEADERS)):
-            if col == COL_FINDINGS:
-                keys[col] = severity_rank(item)
-            elif col == COL_STATUS:
-                keys[col] = -1 if item.state is None else _STATE_RANK[item.state]
-            else:
-                keys[col] = self._display(item, col).lower()
-        return tuple(keys)
+    def _key(self, item: AssetItem, col: int | None = None) -> Any:
+        """The sort key of ``item`` in ``col`` (default: the sort column; None when unsorted)."""
+        col = self._sort_col if col is None else col
+        if col < 0:
+            return None
+        if col == COL_FINDINGS:
+            return severity_rank(item)
+        if col == COL_STATUS:
+            return -1 if item.state is None else _STATE_RANK[item.state]
+        return self._display(item, col).lower()
 
     def _principal(self) -> str | None:
         identity = self._session.identity
@@ -307,9 +316,10 @@ class QueueModel(QAbstractTableModel):
         return "\n".join(lines) or "The scan found nothing to report."
 
     def _on_reset(self, _ws: object) -> None:
+        self._resort_due = False  # the reset sorts
         self.beginResetModel()
         self._rows = list(self._session.items)
-        self._keys = [self._compute_keys(item) for item in self._rows]
+        self._keys = [self._key(item) for item in self._rows]
         self._seq = list(range(len(self._rows)))
         self._next_seq = len(self._rows)
         self._permute(self._order())
@@ -329,18 +339,18 @@ class QueueModel(QAbstractTableModel):
                 first = len(self._rows)
                 self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
                 self._rows.extend(new)
-                self._keys.extend(self._compute_keys(item) for item in new)
+                self._keys.extend(self._key(item) for item in new)
                 self._seq.extend(range(self._next_seq, self._next_seq + len(new)))
                 self._next_seq += len(new)
                 self._reindex()
                 self.endInsertRows()
                 moved = True
         rows = sorted({self._row_of[r] for r in rels if r in self._row_of})
-        col = self._sort_col
-        for row in rows:
-            keys = self._compute_keys(self._rows[row])
-            moved = moved or (col >= 0 and keys[col] != self._keys[row][col])
-            self._keys[row] = keys
+        if self._sort_col >= 0:
+            for row in rows:
+                key = self._key(self._rows[row])
+                moved = moved or key != self._keys[row]
+                self._keys[row] = key
         # One signal per run of adjacent rows: the proxy looks at every row of a signalled
         # range, so one wide range over scattered rows would cost the whole table.
         start = prev = -2
@@ -350,9 +360,19 @@ class QueueModel(QAbstractTableModel):
                     self.dataChanged.emit(self.index(start, 0), self.index(prev, len(_HEADERS) - 1))
                 start = row
             prev = row
-        # Sorting costs two sorts of every row: a stream of small updates that move nothing
-        # (most of them, while a scan reports) must not pay it each time.
+        # Sorting costs two sorts of every row, and the filter proxy then looks at every row
+        # again: a stream of small updates that move nothing must not pay it each time, and
+        # the slices of a landing pay it once, after the last one (a slice-by-slice re-sort
+        # made a landing of 10,000 results cost the square of it).
         if moved:
+            if self._session.busy:
+                self._resort_due = True
+            else:
+                self._resort()
+
+    def _on_landed(self) -> None:
+        if self._resort_due and not self._session.busy:
+            self._resort_due = False
             self._resort()
 
     def _on_items_removed(self, rels: list[str]) -> None:

@@ -197,6 +197,18 @@ class ServicesBackend:
 
     def statuses(self, workspace: Workspace, results: Sequence[AssetResult]) -> StatusSnapshot:
         """Status of every asset over the merged, verified logs."""
+        return self._statuses(workspace, results, None)
+
+    def statuses_of(self, workspace: Workspace, results: Sequence[AssetResult]) -> StatusSnapshot:
+        """Status of the assets of ``results`` alone (the logs are verified whole)."""
+        return self._statuses(workspace, results, [r.asset for r in results])
+
+    def _statuses(
+        self,
+        workspace: Workspace,
+        results: Sequence[AssetResult],
+        only: Sequence[AssetRef] | None,
+    ) -> StatusSnapshot:
         # The scan just hashed every asset: reuse its sha256 instead of reading each file again.
         known = {r.asset.rel: r.sha256 for r in results if r.sha256}
 
@@ -207,7 +219,7 @@ class ServicesBackend:
         # Through the verifier: a log that went back since this device last verified it, or
         # an owner other than the pinned one, is reported (and blocks) here too.
         verified = self._verifier.verify(workspace.root)
-        report = compute_status(workspace, report=verified, sha256_of=sha256_of)
+        report = compute_status(workspace, report=verified, sha256_of=sha256_of, assets=only)
         state = verified.roster.current
         consent: dict[str, str] = {}
         if state is not None:

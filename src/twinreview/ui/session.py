@@ -36,6 +36,7 @@ from twinreview.ui.backend import AssetStatus, Identity, ReviewBackend, StatusSn
 from twinreview.ui.bridge import Bridge
 from twinreview.ui.items import AssetItem
 from twinreview.ui.roster_view import TRUST_ERROR, RosterView, TrustInfo
+from twinreview.ui.scan_process import RECEIVING
 from twinreview.ui.session_state import ScanState, SessionState, gone_sentence
 from twinreview.ui.watcher import ASSETS, LOGS, ROSTER, WorkspaceWatcher
 
@@ -59,8 +60,13 @@ class _FromState(Generic[T]):
         return getattr(obj.state, self._name)
 
 
+#: What :attr:`ReviewSession.landing_progress` says is landing: scan results, or statuses.
+RESULTS, STATUSES = "results", "statuses"
+
 #: GUI-thread time one slice of landing results may take (seconds), announcements included.
 SLICE_BUDGET_S = 0.004
+#: At most one ``progress`` report of a landing per this many seconds.
+PROGRESS_INTERVAL_S = 0.1
 _FIRST_SLICE = 8  # items in the first slice, before its cost is known
 
 
@@ -68,9 +74,10 @@ class _Landing:
     """Applies a list of updates in time-boxed slices, one event-loop turn apart.
 
     ``apply(update)`` changes one item and returns its rel (or None); after each slice the rels
-    are announced through ``announce``; ``finish`` runs after the last slice. The slice size
-    adapts so that applying and announcing a slice takes about :data:`SLICE_BUDGET_S`. The
-    slices stop when ``context`` (the session whose signals announce them) is deleted.
+    are announced through ``announce``; ``landed`` then ``finish`` run after the last slice, and
+    ``progress(done, total)`` after each slice before it. The slice size adapts so that applying
+    and announcing a slice takes about :data:`SLICE_BUDGET_S`. The slices stop when ``context``
+    (the session whose signals announce them) is deleted.
     """
 
     def __init__(
@@ -80,13 +87,18 @@ class _Landing:
         apply: Callable[[Any], str | None],
         announce: Callable[[list[str]], None],
         finish: Callable[[], None],
+        landed: Callable[[], None] = lambda: None,
+        progress: Callable[[int, int], None] = lambda done, total: None,
     ) -> None:
         self._context = context
+        self._landed = landed
+        self._progress = progress
         self._updates = updates
         self._apply = apply
         self._announce = announce
         self._finish = finish
         self._next = 0
+        self._said = 0.0
         self._size = _FIRST_SLICE
         self.cancelled = False
         self.done = False
@@ -111,11 +123,17 @@ class _Landing:
         per_item = elapsed / max(1, count)
         self._size = max(1, min(self._size * 4, int(SLICE_BUDGET_S / max(per_item, 1e-7))))
         if self._next < len(self._updates):
+            now = time.perf_counter()
+            if now - self._said >= PROGRESS_INTERVAL_S:
+                # Throttled: a progress bar paints itself at once on every new value.
+                self._said = now
+                self._progress(self._next, len(self._updates))
             # A 1 ms timer, not a posted event: what the slice set off (repaints, the refresh of
             # the asset on screen) and the user's input run first, in their own turns.
             QTimer.singleShot(1, self._step)
             return
         self.done = True
+        self._landed()
         self._finish()
 
 
@@ -166,6 +184,10 @@ class ReviewSession(QObject):
         decision_failed(str, str): asset, message.
         identity_changed(): :attr:`identity` or :attr:`read_only_reason` changed.
         statuses_refreshed(): statuses were recomputed from the logs (after ``items_changed``).
+        landing_progress(str, int, int): results or statuses still being applied slice by slice:
+            what (``results`` or ``statuses``), how many applied, of how many.
+        landed(): the results or statuses that were landing are all applied; what a widget put
+            off while they landed (re-sorting the queue) can be done once now.
         trust_changed(): :attr:`trust` (the owner against this device's pin) changed.
         roster_changed(): :attr:`roster` (the signed roster as this identity sees it) changed.
         restored(str): lines this device signed were put back (what, in one sentence).
@@ -184,6 +206,8 @@ class ReviewSession(QObject):
     decision_failed = Signal(str, str)
     identity_changed = Signal()
     statuses_refreshed = Signal()
+    landing_progress = Signal(str, int, int)
+    landed = Signal()
     trust_changed = Signal()
     roster_changed = Signal()
     restored = Signal(str)
@@ -230,6 +254,10 @@ class ReviewSession(QObject):
         self.state = SessionState()
         self._status_seq = 0
         self._status_applied = 0
+        # Every status must be recomputed at the next refresh (the logs or the roster changed,
+        # or a workspace was opened), and how many refreshes are running.
+        self._statuses_due = True
+        self._statuses_running = 0
         self._generation = 0
         self._results_landing: _Landing | None = None
         self._status_landing: _Landing | None = None
@@ -327,6 +355,7 @@ class ReviewSession(QObject):
             if generation != self._generation or self.workspace is not ws:
                 return
             self.state.workspace = fresh
+            self._statuses_due = True  # another policy: every status may change
             changed: list[str] = []
             for item in self.items:
                 if item.result is not None:
@@ -449,6 +478,7 @@ class ReviewSession(QObject):
                 return
             ws, refs, trust, read_only = value
             self._stop_landing()
+            self._statuses_due = True
             self.state.open(ws, refs, trust, read_only)
             if self.watcher is not None:
                 self.watcher.watch(ws.root)
@@ -474,6 +504,8 @@ class ReviewSession(QObject):
         if ROSTER in kinds:
             self.refresh_trust()
             self.refresh_roster()
+        if LOGS in kinds or ROSTER in kinds:
+            self._statuses_due = True  # whichever refresh comes next recomputes them all
         if ASSETS in kinds:
             if self.scan.running:
                 self._rescan_after = True  # never cancel a scan for every burst of events
@@ -503,13 +535,18 @@ class ReviewSession(QObject):
                 return
             state.done = int(getattr(p, "done", 0))
             state.total = int(getattr(p, "total", state.total))
-            if isinstance(p, ScanProgress):
+            if isinstance(p, ScanProgress) and p.phase == RECEIVING:
+                # Out of the images that have no results yet (a first load: all of them).
+                waiting = sum(1 for item in self.items if item.result is None)
+                state.total = max(state.done, waiting)
+                state.phase = "Receiving the results"
+            elif isinstance(p, ScanProgress):
                 state.clock.update(p)
                 state.phase = state.clock.text(counts=False)  # the bar shows the counts
                 if p.known is not None and state.known is None:
                     # Copies and disclosure, before the face pass ends: usable at once.
                     state.known = p.known
-                    self._apply_scan(p.known, lambda: None)
+                    self._apply_scan(p.known, lambda _landed: None)
             else:
                 state.phase = str(getattr(p, "phase", ""))
             self.scan_progress.emit(state.done, state.total, state.phase)
@@ -519,13 +556,19 @@ class ReviewSession(QObject):
                 return
             state.running = False
 
-            def finish() -> None:
+            def finish(landed: list[AssetResult]) -> None:
                 self.scan_finished.emit(bool(result.cancelled))
                 if self._rescan_after:
                     self._rescan_after = False
+                    # The next scan hands back what landed here as unchanged: its refresh
+                    # recomputes every status, these included.
+                    self._statuses_due = True
                     self.start_scan()
                     return
-                self.refresh_statuses()
+                # Only the assets whose results changed can have another status (a status
+                # depends on the file and the logs alone): a rescan of a few changed files
+                # recomputes and redraws a few statuses, not every one.
+                self.refresh_statuses(only=None if result.cancelled else landed)
 
             self._apply_scan(result, finish)
 
@@ -548,7 +591,7 @@ class ReviewSession(QObject):
         if self.scan.running:
             self.scan.cancel.set()
 
-    def _apply_scan(self, result: ScanResult, finish: Callable[[], None]) -> None:
+    def _apply_scan(self, result: ScanResult, finish: Callable[[list[AssetResult]], None]) -> None:
         self.state.scan_result = result
         if not result.cancelled:
             # A whole scan walked the workspace: what it did not find is gone (deleted, moved).
@@ -561,21 +604,48 @@ class ReviewSession(QObject):
         # only the others land (at 10,000 assets, a handful rather than every row).
         changed = [r for r in result.assets if not self.state.holds(r)]
         self._results_landing = _Landing(
-            self, changed, self.state.apply_result, self.items_changed.emit, finish
+            self,
+            changed,
+            self.state.apply_result,
+            self.items_changed.emit,
+            lambda: finish(changed),
+            self.landed.emit,
+            lambda done, total: self.landing_progress.emit(RESULTS, done, total),
         )
         self._results_landing.start()
 
-    def refresh_statuses(self) -> None:
-        """Recompute every asset's status from the logs (in the background)."""
+    def refresh_statuses(self, only: Sequence[AssetResult] | None = None) -> None:
+        """Recompute every asset's status from the logs (in the background).
+
+        Args:
+            only: Recompute just these assets' statuses (the logs are still verified whole):
+                after a rescan, the assets whose results changed. Every status is recomputed
+                instead when the logs or the roster changed since the last whole refresh, when
+                an asset has none yet, or while another refresh runs (it could land later).
+        """
         ws = self.workspace
         if ws is None:
             return
-        results = [item.result for item in self.items if item.result is not None]
+        if only is not None and (self._statuses_due or self._statuses_running):
+            only = None
+        if only is not None:
+            fresh = {r.asset.rel for r in only}
+            if any(i.status is None and i.rel not in fresh for i in self.items):
+                only = None
+        if only is None:
+            self._statuses_due = False
+            results = [item.result for item in self.items if item.result is not None]
+            compute = self._backend.statuses
+        else:
+            results = list(only)
+            compute = self._backend.statuses_of
         generation = self._generation
         self._status_seq += 1
         seq = self._status_seq
+        self._statuses_running += 1
 
         def done(snapshot: StatusSnapshot) -> None:
+            self._statuses_running -= 1
             # An older refresh finishing late must not overwrite a newer one.
             if generation != self._generation or seq < self._status_applied:
                 return
@@ -598,15 +668,19 @@ class ReviewSession(QObject):
                 apply,
                 self.items_changed.emit,
                 self.statuses_refreshed.emit,
+                self.landed.emit,
+                lambda done, total: self.landing_progress.emit(STATUSES, done, total),
             )
             self._status_landing.start()
 
         def failed(exc: BaseException) -> None:
+            self._statuses_running -= 1
+            self._statuses_due = True  # the next refresh recomputes every status
             log_failure(_log, "cannot read the decision logs", exc)
             self.workspace_failed.emit(f"cannot read the decision logs: {one_line(exc)}")
             self.statuses_refreshed.emit()
 
-        self._bridge.submit(self._backend.statuses, ws, results, on_done=done, on_error=failed)
+        self._bridge.submit(compute, ws, results, on_done=done, on_error=failed)
 
     # -- decisions ------------------------------------------------------------------------------
 

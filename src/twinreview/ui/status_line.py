@@ -5,7 +5,21 @@ from __future__ import annotations
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
+from twinreview.ui.session import RESULTS, ReviewSession
 from twinreview.ui.window_texts import scan_finished_text, scan_format
+
+
+def landing_words(what: str, total: int) -> tuple[str, str]:
+    """The line and the progress bar's text while results or statuses are being shown."""
+    if what == RESULTS:
+        return (
+            f"Showing what the scan found for {total} images…",
+            "showing results: %v / %m",
+        )
+    return (
+        f"Showing the approval status of {total} images (from the signed logs)…",
+        "showing statuses: %v / %m",
+    )
 
 
 class StatusLine:
@@ -17,8 +31,13 @@ class StatusLine:
         cancel_button: Cancels the scan (shown with the progress of a scan).
     """
 
-    def __init__(self, bar: QStatusBar, cancel: QAction) -> None:
+    def __init__(
+        self, bar: QStatusBar, cancel: QAction, session: ReviewSession | None = None
+    ) -> None:
         self._cancel = cancel
+        # The line before results or statuses began to land (it comes back once they have).
+        self._before_landing: str | None = None
+        self._session = session
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setMinimumWidth(260)  # room for what the scan does and its time left
@@ -42,6 +61,9 @@ class StatusLine:
             w.setSizePolicy(policy)
         self.progress.hide()
         self.cancel_button.hide()
+        if session is not None:
+            session.landing_progress.connect(self.landing_progress)
+            session.landed.connect(self.landed)
 
     def say(self, text: str) -> None:
         """Show ``text``."""
@@ -64,7 +86,38 @@ class StatusLine:
     def scan_finished(self, cancelled: bool) -> None:
         """The scan ended."""
         self.idle()
+        self._before_landing = None
         self.say(scan_finished_text(cancelled))
+
+    def landing_progress(self, what: str, done: int, total: int) -> None:
+        """Results or statuses are being shown, ``done`` of ``total`` so far.
+
+        A warm load of thousands of images spends its last seconds here: the line says so,
+        rather than leaving the rows to look stuck.
+        """
+        if self._scan_running():
+            return  # results known before the face pass: the scan's own bar goes on
+        line, fmt = landing_words(what, total)
+        if self._before_landing is None:
+            self._before_landing = self.text()
+        self.say(line)
+        self.progress.show()
+        self.cancel_button.hide()
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(min(done, max(1, total)))
+        self._set_format(fmt)
+
+    def landed(self) -> None:
+        """What was landing is all shown: the line before it comes back."""
+        if self._before_landing is None:
+            return
+        self.say(self._before_landing)
+        self._before_landing = None
+        if not self._scan_running():
+            self.idle()
+
+    def _scan_running(self) -> bool:
+        return self._session is not None and self._session.scan.running
 
     def batch_progress(self, done: int, total: int) -> None:
         """A batch of decisions moved on."""
