@@ -152,13 +152,13 @@ class Analyser:
         memo_keys: dict[int, tuple[object, ...]] = {}
         stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
         pending: dict[Future[tuple[Analysis, os.stat_result | None, bool]], int] = {}
-        queued: deque[tuple[int, Callable[[], tuple[Analysis, os.stat_result | None, bool]]]]
+        queued: deque[tuple[int, functools.partial[tuple[Analysis, os.stat_result | None, bool]]]]
         queued = deque()
 
         def top_up() -> None:
             while queued and len(pending) < IN_FLIGHT:
                 i, job = queued.popleft()
-                pending[self._executor.submit(job)] = i
+                pending[self._executor.submit(job.func, *job.args, **job.keywords)] = i
 
         done = 0
         # Working images kept for geometric verification, counted at about 3:4 of a square.
@@ -188,6 +188,7 @@ class Analyser:
                 if done % 64 == 0:
                     report(ScanProgress(done, total, "check", path.name))
                 continue
+            # Submitted as the function itself (an executor may look at what it runs).
             job = functools.partial(
                 analyse_file,
                 path,
