@@ -80,6 +80,51 @@ def test_thread_pool_gives_the_same_result(photo_ws: Path, sync_executor: object
     assert _kinds(threaded) == _kinds(scan(photo_ws, sync_executor))
 
 
+class _GatedPool(ThreadPoolExecutor):
+    """A thread pool whose jobs start together once released; counts the futures in flight
+    during the analysis (``phase``: the scan's progress sets it)."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.gate = threading.Event()
+        self.in_flight = self.most = 0
+        self.phase = ""
+        self._lock = threading.Lock()
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        def gated():  # type: ignore[no-untyped-def]
+            self.gate.wait(10)
+            return fn(*args, **kwargs)
+
+        with self._lock:
+            self.in_flight += 1
+            if self.phase in ("check", "analyse"):
+                self.most = max(self.most, self.in_flight)
+        fut = super().submit(gated)
+        fut.add_done_callback(self._done)
+        return fut
+
+    def _done(self, _fut: object) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+
+def test_the_analysis_keeps_few_files_in_flight(
+    photo_ws: Path, sync_executor: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Waiting on every file of a campaign at once costs each wait time in proportion to the
+    # campaign: the files go to the executor a few at a time, with the same results.
+    from twinreview.services.scan import analyse
+
+    monkeypatch.setattr(analyse, "IN_FLIGHT", 2)
+    with _GatedPool() as pool:
+        # Released after the files were looked at: handed over all at once, all would wait.
+        threading.Timer(0.5, pool.gate.set).start()
+        gated = scan(photo_ws, pool, progress=lambda p: setattr(pool, "phase", p.phase))
+    assert 1 <= pool.most <= 2
+    assert _kinds(gated) == _kinds(scan(photo_ws, sync_executor))
+
+
 def test_severity_comes_from_the_workspace(photo_ws: Path, sync_executor: object) -> None:
     (photo_ws / "twinreview.toml").write_text(
         '[similarity.severity]\nduplicate_in_batch = "warn"\n'

@@ -24,6 +24,7 @@ import hashlib
 import os
 import stat
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
@@ -64,6 +65,12 @@ from twinreview.services.scan.model import (
 RETAIN_FACE_FILES = 2000
 """Files whose located faces (about 70 KB a face) are kept from phase 1 for the face pass;
 beyond, the face pass decodes the file again."""
+
+IN_FLIGHT = 64
+"""Files handed to the executor at a time (the others wait in order): enough to keep its
+workers busy. Waiting for the next file to finish visits every future waited on
+(``concurrent.futures.wait``), so waiting on all of a campaign's files at once would cost each
+file time in proportion to the campaign."""
 
 RETAIN_WORK_BYTES = 128 * 1024 * 1024
 """Memory for the grey working images kept from phase 1 for geometric verification (about
@@ -148,6 +155,14 @@ class Analyser:
         memo_keys: dict[int, tuple[object, ...]] = {}
         stats = {"files": total, "read": 0, "decoded": 0, "cached": 0}
         pending: dict[Future[tuple[Analysis, os.stat_result | None, bool]], int] = {}
+        queued: deque[tuple[int, functools.partial[tuple[Analysis, os.stat_result | None, bool]]]]
+        queued = deque()
+
+        def top_up() -> None:
+            while queued and len(pending) < IN_FLIGHT:
+                i, job = queued.popleft()
+                pending[self._executor.submit(job.func, *job.args, **job.keywords)] = i
+
         done = 0
         # Working images kept for geometric verification, counted at about 3:4 of a square.
         keep_work = RETAIN_WORK_BYTES // (geometry.WORK_SIDE * geometry.WORK_SIDE * 3 // 4)
@@ -176,7 +191,8 @@ class Analyser:
                 if done % 64 == 0:
                     report(ScanProgress(done, total, "check", path.name))
                 continue
-            fut = self._executor.submit(
+            # Submitted as the function itself (an executor may look at what it runs).
+            job = functools.partial(
                 analyse_file,
                 path,
                 inspector if want_disclosure else None,
@@ -194,7 +210,8 @@ class Analyser:
             # A reference keeps its fine image, about four working images' worth; an asset its
             # working image and its decode, about three.
             keep_work -= 4 if reference else 3
-            pending[fut] = i
+            queued.append((i, job))
+            top_up()
         report(ScanProgress(done, total, "analyse"))
         while pending:
             finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -214,6 +231,7 @@ class Analyser:
                     memo[key] = _kept(an, jobs[i][2])
                 done += 1
                 report(ScanProgress(done, total, "analyse", jobs[i][0].name))
+            top_up()
         if stop.is_set():
             return None, stats
         # Only this scan's files: a deleted or changed file's entry goes.
