@@ -185,7 +185,7 @@ class Analyser:
             if hit is not None:
                 out[i] = hit
                 if key is not None:
-                    memo[key] = _kept(hit, reference)
+                    memo[key] = kept_analysis(hit, reference)
                 stats["cached"] += 1
                 done += 1
                 if done % 64 == 0:
@@ -228,7 +228,7 @@ class Analyser:
                 if self._store(jobs[i][0], st, an, dversions.get(i, ""), jobs[i][2]):
                     assert st is not None
                     key = _memo_key(jobs[i][0], st, jobs[i][1], dversions.get(i, ""), jobs[i][2])
-                    memo[key] = _kept(an, jobs[i][2])
+                    memo[key] = kept_analysis(an, jobs[i][2])
                 done += 1
                 report(ScanProgress(done, total, "analyse", jobs[i][0].name))
             top_up()
@@ -361,7 +361,7 @@ def _memo_key(
     )
 
 
-def _kept(an: Analysis, reference: bool) -> Analysis:
+def kept_analysis(an: Analysis, reference: bool) -> Analysis:
     """An analysis as kept between scans: no images, an asset's keypoints left in the cache."""
     deferred = an.keypoints_deferred or an.keypoints is not None
     return dataclasses.replace(

@@ -49,7 +49,7 @@ from twinreview.core.workspace import (
     rel_of,
 )
 from twinreview.services.memory import release_freed
-from twinreview.services.scan.analyse import Analyser
+from twinreview.services.scan.analyse import Analyser, kept_analysis
 from twinreview.services.scan.cache import ResultCache
 from twinreview.services.scan.faces import FaceEngine
 from twinreview.services.scan.history import RejectedAsset
@@ -582,20 +582,7 @@ def _kept(asset: AssetFile) -> AssetFile:
         x is None for x in (an.work, an.grey, an.prepared, an.features, an.located)
     ):
         return asset
-    return AssetFile(
-        asset.ref,
-        dataclasses.replace(
-            an,
-            keypoints=None,
-            keypoints_deferred=an.keypoints_deferred or an.keypoints is not None,
-            work=None,
-            grey=None,
-            prepared=None,
-            features=None,
-            located=None,
-            quick_tried=False,
-        ),
-    )
+    return AssetFile(asset.ref, kept_analysis(an, reference=False))
 
 
 def _named_files(root: Path, changed: Collection[str]) -> dict[str, set[str]]:
