@@ -19,8 +19,9 @@ Each measurement runs in a child process of its own, so that peak memory is the 
   every row is filled, and the app's own CPU time for it (all its threads, not the scan
   process: unlike wall times, hardly moved by other work on a shared machine); the resident
   memory of the app and its scan process once idle; the time (and the CPU of each process)
-  until 50 added files show in the queue, 50 changed ones show their new contents, and 50
-  deleted ones are gone; the GUI-thread time of a search and of going back to All.
+  until 50 added files show in the queue, 50 changed ones show their new contents, 50 deleted
+  ones are gone, and one replaced reference photo shows; the GUI-thread time of a search and of
+  going back to All.
 
 The last stdout line is JSON (one object per size under ``"sizes"``).
 """
@@ -368,6 +369,32 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
     deleted_s, deleted_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
     deleted_app_cpu = _cpu_s() - app_cpu0
     dest.rmdir()
+    # One reference photo replaced by another picture (written beside it and renamed over it,
+    # as an editor saves): the new photo must show among the results' references.
+    ref = ws_root / "models" / "m03" / "references" / "ref2.jpg"
+    ref_rel = "models/m03/references/ref2.jpg"
+    original = ref.read_bytes()
+
+    def ref_sha() -> str | None:
+        res = session.scan_result
+        found = [r.sha256 for r in res.references if r.rel == ref_rel] if res else []
+        return found[0] if found else None
+
+    def replace_ref(data: bytes) -> None:
+        part = ref.with_name("ref2.part")
+        part.write_bytes(data)
+        os.replace(part, ref)
+
+    replacement = later[0].read_bytes()
+    wanted = hashlib.sha256(replacement).hexdigest()
+    time.sleep(1.1)
+    cpu0, t0, app_cpu0 = scan_cpu(), time.perf_counter(), _cpu_s()
+    replace_ref(replacement)
+    wait(lambda: ref_sha() == wanted and settled(), 900)
+    ref_s, ref_cpu = time.perf_counter() - t0, scan_cpu() - cpu0
+    ref_app_cpu = _cpu_s() - app_cpu0
+    replace_ref(original)
+    wait(lambda: ref_sha() == hashlib.sha256(original).hexdigest() and settled(), 900)
     watcher = parts.session.watcher
     watched = watcher.watched() if watcher is not None else {}
     watch_live = watcher.live if watcher is not None else False
@@ -402,6 +429,9 @@ def child_app(ws_root: Path, extra: list[Path]) -> dict[str, Any]:
         "deleted_50_shown_s": round(deleted_s, 2),
         "deleted_50_scan_cpu_s": round(deleted_cpu, 2),
         "deleted_50_app_cpu_s": round(deleted_app_cpu, 2),
+        "reference_replaced_shown_s": round(ref_s, 2),
+        "reference_replaced_scan_cpu_s": round(ref_cpu, 2),
+        "reference_replaced_app_cpu_s": round(ref_app_cpu, 2),
         "watched_directories": watched.get("directories", -1),
         "watched_files": watched.get("files", -1),
         "watch_live": watch_live,
