@@ -421,3 +421,92 @@ def test_names_a_laptop_cannot_keep_are_found_in_a_rescan_told_what_changed(
     gone = _hinted(service, ws, a / "ava/Coffee.jpg")
     assert "path_not_portable" not in _kinds(gone)["assets/ava/coffee.jpg"]
     _same(gone, _cold(ws))
+
+
+class _Lookups:
+    """Counts the images of each local-feature index built against references, and the
+    reference photos prepared for verification."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from twinreview.core.similarity import featureindex
+        from twinreview.services.scan import verify
+
+        self.indexes: list[int] = []
+        self.prepared: list[str] = []
+        build = featureindex.FeatureIndex.build.__func__  # type: ignore[attr-defined]
+        prepare = verify.prepare_analysed
+
+        def counting_build(cls: Any, arrays: Any) -> Any:
+            self.indexes.append(len(arrays))
+            return build(cls, arrays)
+
+        def counting_prepare(path: Path, *args: Any, **kw: Any) -> Any:
+            self.prepared.append(path.name)
+            return prepare(path, *args, **kw)
+
+        monkeypatch.setattr(featureindex.FeatureIndex, "build", classmethod(counting_build))
+        monkeypatch.setattr(verify, "prepare_analysed", counting_prepare)
+
+    def clear(self) -> None:
+        self.indexes.clear()
+        self.prepared.clear()
+
+
+def test_a_reference_change_is_matched_against_that_models_references_only(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model's photos added, replaced and deleted, each told to a rescan: every asset is
+    looked up against that model's photos alone (the crops of every other model's photos are
+    kept), only pairs with the new photos are verified, and the result is a cold scan's, also
+    for the assets of another model that are copies of her photos."""
+    a = ws / "assets"
+    coins = P.load_photo("coins")
+    save_jpeg(P.crop(coins, 0.15, 0.12, 0.15, 0.18), a / "ben/coins-part.jpg", 85)
+    save_jpeg(P.crop(P.load_photo("astronaut"), 0.2, 0.1, 0.1, 0.2), a / "ben/astro-part.jpg")
+    lookups = _Lookups(monkeypatch)
+    service = _service(ResultCache(tmp_path / "cache.sqlite3"))
+    first = service.scan(Workspace.open(ws))
+    _same(first, _cold(ws))
+    refs = ws / "models/ava/references"
+    n_ava = 2  # cat, camera: each indexed as is and mirrored
+
+    # Added: the coins, of which ben has an asset and a crop.
+    lookups.clear()
+    save_jpeg(coins, refs / "coins.jpg", 90)
+    added = _hinted(service, ws, refs / "coins.jpg")
+    assert lookups.indexes == [2 * (n_ava + 1)]
+    assert set(lookups.prepared) <= {"coins.jpg"} | {r.asset.path.name for r in added.assets}
+    assert added.stats["crop_lookups"] == len(added.assets)
+    kinds = _kinds(added)
+    assert "matches_other_model" in kinds["assets/ben/coins.jpg"]
+    assert "matches_other_model" in kinds["assets/ben/coins-part.jpg"]
+    _same(added, _cold(ws))
+
+    # Replaced in place: ava's cat becomes the astronaut; the copy of the cat is no copy now,
+    # ben's astronaut and the crop of it are copies of ava's photo.
+    lookups.clear()
+    save_jpeg(P.load_photo("astronaut"), refs / "cat.jpg", 90)
+    replaced = _hinted(service, ws, refs / "cat.jpg")
+    assert lookups.indexes == [2 * (n_ava + 1)]
+    assert set(lookups.prepared) <= {"cat.jpg"} | {r.asset.path.name for r in replaced.assets}
+    kinds = _kinds(replaced)
+    assert "near_copy_of_reference" not in kinds["assets/ava/copy.jpg"]
+    assert "matches_other_model" in kinds["assets/ben/astro-part.jpg"]
+    _same(replaced, _cold(ws))
+
+    # Deleted: the coins again; nothing is verified.
+    lookups.clear()
+    (refs / "coins.jpg").unlink()
+    deleted = _hinted(service, ws, refs / "coins.jpg")
+    assert lookups.indexes == [2 * n_ava]
+    assert lookups.prepared == []
+    assert "matches_other_model" not in _kinds(deleted)["assets/ben/coins-part.jpg"]
+    _same(deleted, _cold(ws))
+
+    # ben's photo replaced: ava's look-ups stand.
+    lookups.clear()
+    save_jpeg(P.load_photo("moon"), ws / "models/ben/references/rocket.jpg", 90)
+    other = _hinted(service, ws, ws / "models/ben/references/rocket.jpg")
+    assert lookups.indexes == [2]
+    assert "matches_other_model" not in _kinds(other)["assets/ava/wrong.jpg"]
+    _same(other, _cold(ws))
