@@ -510,27 +510,3 @@ def test_a_reference_change_is_matched_against_that_models_references_only(
     assert lookups.indexes == [2]
     assert "matches_other_model" not in _kinds(other)["assets/ava/wrong.jpg"]
     _same(other, _cold(ws))
-
-
-def test_a_touched_file_keeps_its_keypoints_for_a_later_reference_change(
-    ws: Path, tmp_path: Path
-) -> None:
-    """Files written again with the same bytes (a sync tool, a checkout) are known by content:
-    their cached analysis keeps the keypoints, so that a reference added later still finds the
-    crops among them."""
-    a = ws / "assets"
-    save_jpeg(P.crop(P.load_photo("coins"), 0.15, 0.12, 0.15, 0.18), a / "ben/coins-part.jpg", 85)
-    cache = ResultCache(tmp_path / "cache.sqlite3")
-    _service(cache).scan(Workspace.open(ws))
-    for path in sorted(a.rglob("*.jpg")):
-        copy = path.with_name(path.name + ".part")
-        copy.write_bytes(path.read_bytes())
-        copy.replace(path)
-    service = _service(cache)
-    service.scan(Workspace.open(ws))
-    refs = ws / "models/ava/references"
-    save_jpeg(P.load_photo("coins"), refs / "coins.jpg", 90)
-    added = _hinted(service, ws, refs / "coins.jpg")
-    assert "matches_other_model" in _kinds(added)["assets/ben/coins-part.jpg"]
-    _same(added, _cold(ws))
-    cache.close()
