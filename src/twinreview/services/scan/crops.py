@@ -3,12 +3,11 @@
 The local features (:mod:`twinreview.core.similarity.featureindex`) propose the pairs the hashes
 miss: crops, outpaintings. Both kinds of candidates are kept in the result cache:
 
-- **against the references**: one row per asset content, with a section per model's
-  references (:func:`twinreview.core.similarity.match.crop_proposals` looks at each asset on its
-  own, with a ratio test over one model's references): an asset already seen costs nothing, a
-  new or changed one is looked up; a change of a model's references looks every asset up
-  against that model's references alone, and keeps every other section. Only the pairs that are
-  new are verified (verdicts are cached per pair).
+- **against the references**: one row per asset content and set of references
+  (:func:`twinreview.core.similarity.match.crop_candidates` looks at each asset on its own, against
+  every reference): an asset already seen costs nothing, a new or changed one is looked up; a
+  change of the references looks every asset up again (their ratio test is over all of them),
+  while only the pairs that are new are verified (verdicts are cached per pair).
 - **within the batch**: one row per workspace folder, the pairs the last scan found, by content.
   A rescan keeps the pairs whose two files are still there and joins each new or changed file
   with the files it shares the most local features with (:meth:`CropCandidates.touched`: a
@@ -24,7 +23,6 @@ miss: crops, outpaintings. Both kinds of candidates are kept in the result cache
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Sequence, Set
 from typing import Any
 
@@ -67,9 +65,6 @@ class CropCandidates:
         self._cache = cache
         #: How many assets the last call looked up (not from the cache), for the scan's stats.
         self.computed = 0
-        #: (assets, references) of each look-up against a model's references in the last call
-        #: of :meth:`references`.
-        self.computed_groups: list[tuple[int, int]] = []
         # The sketches of the last batch's files, by content.
         self._sketches: dict[str, npt.NDArray[np.uint32]] = {}
 
@@ -81,44 +76,41 @@ class CropCandidates:
         ref_shas: Sequence[str],
         ref_fps: Sequence[hashing.Fingerprint],
         ref_kps: Sequence[tuple[similarity.Keypoints | None, similarity.Keypoints | None]],
-        ref_models: Sequence[str],
+        th: similarity.SimilarityThresholds,
         matched: Set[tuple[int, int]],
     ) -> list[similarity.Candidate]:
-        """:func:`similarity.crop_candidates` of the assets, the references grouped by model.
-
-        Each asset's proposals (:func:`similarity.crop_proposals`) are cached per model's
-        references, one row per asset: only the models whose references an asset's row lacks
-        are looked up (every asset for a model whose photos changed, against that model's
-        photos alone). Sets :attr:`computed` and :attr:`computed_groups`.
-        """
-        groups = similarity.reference_groups(ref_models)
-        digests = [_group_digest([ref_shas[r] for r in members]) for members in groups]
-        keys = [crops_asset_key(sha) for sha in asset_shas]
+        """:func:`similarity.crop_candidates` of the assets, a cached row per asset."""
+        keys = [crops_asset_key(sha, list(ref_shas), th) for sha in asset_shas]
         cached = self._cache.get_many(keys, "crops-asset", CROPS_ASSET_VERSION)
-        rows = [_sections(cached.get(key), digests, groups) for key in keys]
-        proposals: list[list[similarity.Proposal]] = [[] for _ in asset_shas]
-        looked_up: set[int] = set()
-        self.computed_groups = []
-        for g, members in enumerate(groups):
-            digest = digests[g]
-            missing = [q for q, row in enumerate(rows) if digest not in row]
-            if missing:
-                self.computed_groups.append((len(missing), len(members)))
-                found = similarity.crop_proposals(
-                    [asset_kps[q] for q in missing], [ref_kps[r] for r in members]
-                )
-                for q, props in zip(missing, found, strict=True):
-                    rows[q][digest] = [list(p) for p in props]
-                looked_up.update(missing)
-            for q, row in enumerate(rows):
-                proposals[q] += [(2 * members[i // 2] + i % 2, n, k) for i, n, k in row[digest]]
-        self.computed = len(looked_up)
-        if looked_up:
-            # Only the sections of these references: a model's former photos are let go.
-            self._cache.put_many(
-                [(keys[q], rows[q]) for q in sorted(looked_up)], "crops-asset", CROPS_ASSET_VERSION
+        figures: list[Figures] = []
+        missing: list[int] = []
+        for q, key in enumerate(keys):
+            rows = _rows(cached.get(key), len(ref_shas))
+            if rows is None:
+                missing.append(q)
+            else:
+                figures += [(q, r, n, k, m) for r, n, k, m in rows]
+        self.computed = len(missing)
+        if missing:
+            pos = {q: i for i, q in enumerate(missing)}
+            found = similarity.crop_candidates(
+                [asset_fps[q] for q in missing],
+                ref_fps,
+                [asset_kps[q] for q in missing],
+                ref_kps,
+                skip={(pos[q], r) for q, r in matched if q in pos},
             )
-        return similarity.crop_candidates_from(proposals, asset_fps, ref_fps, skip=matched)
+            per_asset: dict[int, list[list[Any]]] = {q: [] for q in missing}
+            for q, r, n, k, m in similarity.figures(found):
+                per_asset[missing[q]].append([r, n, k, m])
+                figures.append((missing[q], r, n, k, m))
+            self._cache.put_many(
+                [(keys[q], rows) for q, rows in per_asset.items()],
+                "crops-asset",
+                CROPS_ASSET_VERSION,
+            )
+        figures.sort()
+        return similarity.rebuild(figures, asset_fps, ref_fps)
 
     def batch(
         self,
@@ -295,29 +287,15 @@ def _unpack_sketch(data: Any) -> npt.NDArray[np.uint32] | None:
     return keys if keys.size == 0 or int(keys.max()) < (1 << 25) else None
 
 
-def _group_digest(ref_shas: Sequence[str]) -> str:
-    """Names one group of references in an asset's row: their contents, in order."""
-    return hashlib.sha256(",".join(ref_shas).encode()).hexdigest()[:32]
-
-
-def _sections(
-    data: Any, digests: Sequence[str], groups: Sequence[Sequence[int]]
-) -> dict[str, list[list[int]]]:
-    """The sections of a cached row for these groups, checked (a damaged one is left out)."""
-    out: dict[str, list[list[int]]] = {}
-    if not isinstance(data, dict):
-        return out
-    for digest, members in zip(digests, groups, strict=True):
-        rows = data.get(digest)
-        if not isinstance(rows, list):
-            continue
-        try:
-            checked = [[int(i), int(n), int(k)] for i, n, k in rows]
-        except (TypeError, ValueError):
-            continue
-        if all(0 <= i < 2 * len(members) for i, _n, _k in checked):
-            out[digest] = checked
-    return out
+def _rows(data: Any, n_refs: int) -> list[tuple[int, int, int, bool]] | None:
+    """A cached per-asset row, checked (None: missing or damaged, looked up again)."""
+    if not isinstance(data, list):
+        return None
+    try:
+        rows = [(int(r), int(n), int(k), bool(m)) for r, n, k, m in data]
+    except (TypeError, ValueError):
+        return None
+    return rows if all(0 <= r < n_refs for r, *_ in rows) else None
 
 
 def _state(data: Any) -> tuple[set[str], list[tuple[str, str, int, int, bool]]] | None:

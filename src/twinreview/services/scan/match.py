@@ -359,7 +359,7 @@ class Matcher:
             [r.analysis.sha256 or "" for r in refs],
             ref_fps,
             [(r.analysis.keypoints, r.analysis.keypoints_mirrored) for r in refs],
-            [r.model_id for r in refs],
+            th,
             matched,
         )
         computed = self._crops.computed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ def analysis_version(reference: bool) -> str:
 
 GEOMETRY_CACHE_VERSION = f"geometry/{geometry.VERSION}"
 
-CROPS_ASSET_VERSION = f"crops-asset/2/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
+CROPS_ASSET_VERSION = f"crops-asset/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION}"
 """Version of the ``crops-asset`` rows: one asset's local-feature candidates against the
 references (:mod:`twinreview.services.scan.crops`)."""
 
@@ -53,13 +54,22 @@ BATCH_CROPS_VERSION = f"batch-crops/1/{geometry.VERSION}/{ANALYSIS_CACHE_VERSION
 """Version of the ``batch-crops`` rows: the local-feature candidates within a workspace's batch."""
 
 
-def crops_asset_key(asset_sha: str) -> str:
-    """Cache key of one asset's local-feature proposals against the references.
+def crops_asset_key(
+    asset_sha: str, ref_shas: list[str], th: similarity.SimilarityThresholds
+) -> str:
+    """Cache key of one asset's candidates against the references.
 
-    One row per content: its sections name the groups of references (a model's photos) they
-    were looked up against (:mod:`twinreview.services.scan.crops`).
+    Its content, every reference's in order, and the thresholds (which pairs the hashes
+    decide, and so are not proposed again).
     """
-    return hashlib.sha256(f"{asset_sha}|crops-asset".encode()).hexdigest()
+    text = "|".join([asset_sha, _references_text(tuple(ref_shas), th)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _references_text(ref_shas: tuple[str, ...], th: similarity.SimilarityThresholds) -> str:
+    """The part of :func:`crops_asset_key` every asset of a scan shares (made once a scan)."""
+    return "|".join([",".join(ref_shas), repr(dataclasses.astuple(th))])
 
 
 BATCH_PAIRS_VERSION = f"batch-pairs/1/{hashing.VERSION}/{ANALYSIS_CACHE_VERSION}"
