@@ -42,7 +42,7 @@ Perceptual hashes find derived copies, not identity: never present a match as "s
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -546,62 +546,6 @@ the face corpus, down to 6-14 on plain pictures), chance votes scatter (up to 10
 portraits of different people, whose eyes and mouths sit alike)."""
 
 
-Proposal = tuple[int, int, int]
-"""(indexed image, votes, support) of an image the local features propose for a query."""
-
-
-def _proposed(
-    indexed_owner: npt.NDArray[np.intp],
-    images: int,
-    votes: featureindex.Votes,
-    query_keypoints: Sequence[Keypoints],
-    indexed_points: npt.NDArray[np.float32],
-    *,
-    relative: float,
-    query_points: npt.NDArray[np.float32] | None = None,
-) -> list[tuple[int, int, int, int]]:
-    """(query, indexed image, votes, support) of the best-voted images of each query.
-
-    The images :func:`featureindex.candidates` ranks (more of them than are kept), each with
-    how many of its votes agree on one place (:func:`geometry.support`), whatever that is.
-    ``query_points`` are the queries' points concatenated, when the caller has them (within a
-    batch they are the indexed points: one array, not two).
-    """
-    if query_points is None:
-        query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
-    owner = featureindex.owners([k[0] for k in query_keypoints])
-    proposed = featureindex.candidates(
-        votes, per_query=3 * featureindex.PER_QUERY, relative=relative
-    )
-    groups = featureindex.group_votes(
-        votes, owner, indexed_owner, images, [(q, image) for q, image, _n in proposed]
-    )
-    out = []
-    for q, image, n in proposed:
-        at = groups[q, image]
-        n_ok = geometry.support(query_points[votes.voter[at]], indexed_points[votes.voted[at]])
-        out.append((q, image, n, n_ok))
-    return out
-
-
-def _best_supported(
-    proposed: Iterable[tuple[int, int, int, int]],
-) -> list[tuple[int, int, int, int]]:
-    """Those of ``proposed`` whose votes agree on a place: at most PER_QUERY a query.
-
-    Sorted by query, the best supported first.
-    """
-    found: dict[int, list[tuple[int, int, int]]] = {}
-    for q, image, n, n_ok in proposed:
-        if n_ok >= MIN_SUPPORT:
-            found.setdefault(q, []).append((n_ok, n, image))
-    out = []
-    for q in sorted(found):
-        best = sorted(found[q], reverse=True)[: featureindex.PER_QUERY]
-        out += [(q, image, n, n_ok) for n_ok, n, image in best]
-    return out
-
-
 def _supported(
     indexed_owner: npt.NDArray[np.intp],
     images: int,
@@ -614,16 +558,32 @@ def _supported(
 ) -> list[tuple[int, int, int, int]]:
     """(query, indexed image, votes, support) of the candidates whose votes agree on a place.
 
-    The best-voted images of each query (:func:`_proposed`) with at least
-    :data:`MIN_SUPPORT`; at most :data:`featureindex.PER_QUERY` per query, the best supported
-    first.
+    The best-voted images of each query (:func:`featureindex.candidates`, more of them than
+    are kept) are checked with :func:`geometry.support`; at most
+    :data:`featureindex.PER_QUERY` per query are kept, the best supported first.
+    ``query_points`` are the queries' points concatenated, when the caller has them (within a
+    batch they are the indexed points: one array, not two).
     """
-    return _best_supported(
-        _proposed(
-            indexed_owner, images, votes, query_keypoints, indexed_points,
-            relative=relative, query_points=query_points,
-        )
-    )  # fmt: skip
+    if query_points is None:
+        query_points = np.concatenate([k[1] for k in query_keypoints]).reshape(-1, 2)
+    owner = featureindex.owners([k[0] for k in query_keypoints])
+    proposed = featureindex.candidates(
+        votes, per_query=3 * featureindex.PER_QUERY, relative=relative
+    )
+    groups = featureindex.group_votes(
+        votes, owner, indexed_owner, images, [(q, image) for q, image, _n in proposed]
+    )
+    found: dict[int, list[tuple[int, int, int]]] = {}
+    for q, image, n in proposed:
+        at = groups[q, image]
+        n_ok = geometry.support(query_points[votes.voter[at]], indexed_points[votes.voted[at]])
+        if n_ok >= MIN_SUPPORT:
+            found.setdefault(q, []).append((n_ok, n, image))
+    out = []
+    for q in sorted(found):
+        best = sorted(found[q], reverse=True)[: featureindex.PER_QUERY]
+        out += [(q, image, n, n_ok) for n_ok, n, image in best]
+    return out
 
 
 def rebuild(
@@ -644,78 +604,45 @@ def figures(cands: Sequence[Candidate]) -> list[tuple[int, int, int, int, bool]]
     return [(c.query, c.ref, c.votes or 0, c.support or 0, c.mirrored) for c in cands]
 
 
-def crop_proposals(
+def crop_candidates(
+    queries: Sequence[Fingerprint],
+    refs: Sequence[Fingerprint],
     query_keypoints: Sequence[Keypoints | None],
     ref_keypoints: Sequence[tuple[Keypoints | None, Keypoints | None]],
-) -> list[list[Proposal]]:
-    """What the local features of each query propose among one group of references.
+    *,
+    skip: Set[tuple[int, int]] = frozenset(),
+) -> list[Candidate]:
+    """Pairs the local features find (:mod:`.featureindex`), to be verified.
 
-    The ratio test (:mod:`.featureindex`) runs over the group's references only: the scan
-    groups them by model, so that a change of one model's photos leaves every other model's
-    proposals as they are. :func:`crop_candidates_from` picks the candidates from the
-    proposals of every group.
+    What whole-frame and region hashes miss: a crop down to 40 % of the area, an outpainted
+    copy, a crop mixed with rotation and a label. A pair is proposed when many descriptors of
+    the asset vote for the reference (a ratio test over all references) and the votes agree on
+    where the asset lies in it (:data:`MIN_SUPPORT`). ``Candidate.mirrored`` is the orientation
+    of the reference's features that was proposed.
 
     Args:
+        queries: Fingerprints of the assets.
+        refs: Fingerprints of the references.
         query_keypoints: Each asset's keypoints (of its working image), or None.
         ref_keypoints: Each reference's keypoints (of its fine image) as is and mirrored.
+        skip: (query, ref) pairs the hashes proposed already.
 
     Returns:
-        Per query, the (image, votes, support) of the group's best-voted images (at most
-        3 x :data:`featureindex.PER_QUERY`, each with at least :data:`featureindex.RELATIVE`
-        of the query's best in the group); image ``2 i`` is reference ``i`` as is, ``2 i + 1``
-        mirrored. The support is how many votes agree on one place, below
-        :data:`MIN_SUPPORT` too (such an image still holds its rank).
+        Candidates sorted by query, then reference; at most :data:`featureindex.PER_QUERY`
+        references per query.
     """
-    out: list[list[Proposal]] = [[] for _ in query_keypoints]
-    if not query_keypoints or not ref_keypoints:
-        return out
+    if not queries or not refs:
+        return []
     indexed = [k if k is not None else _NO_KEYPOINTS for pair in ref_keypoints for k in pair]
     index = featureindex.FeatureIndex.build([k[0] for k in indexed])
     qk = [k if k is not None else _NO_KEYPOINTS for k in query_keypoints]
     votes = index.votes([k[0] for k in qk], shared=featureindex.SHARED_REFERENCES)
     points = np.concatenate([k[1] for k in indexed]).reshape(-1, 2)
-    proposed = _proposed(
+    best: dict[tuple[int, int], tuple[int, int, bool]] = {}
+    supported = _supported(
         index.owner, index.images, votes, qk, points, relative=featureindex.RELATIVE
     )
-    for q, image, n, n_ok in proposed:
-        out[q].append((image, n, n_ok))
-    return out
-
-
-def crop_candidates_from(
-    proposals: Sequence[Iterable[Proposal]],
-    queries: Sequence[Fingerprint],
-    refs: Sequence[Fingerprint],
-    *,
-    skip: Set[tuple[int, int]] = frozenset(),
-) -> list[Candidate]:
-    """The crop candidates of the proposals of every group of references (:func:`crop_proposals`).
-
-    Per query, the best-voted images over all groups are ranked as one group's are (at most
-    3 x :data:`featureindex.PER_QUERY`, each with :data:`featureindex.RELATIVE` of the best),
-    and of those with :data:`MIN_SUPPORT` the best supported :data:`featureindex.PER_QUERY` are
-    kept. Every image a query ranks among all groups ranks in its own group: the groups'
-    proposals are all it takes.
-
-    Args:
-        proposals: Per query, the (image, votes, support) of every group, the images numbered
-            among all references (``2 r`` reference ``r`` as is, ``2 r + 1`` mirrored).
-        queries: Fingerprints of the assets.
-        refs: Fingerprints of the references.
-        skip: (query, ref) pairs the hashes proposed already.
-
-    Returns:
-        Candidates sorted by query, then reference.
-    """
-    ranked: list[tuple[int, int, int, int]] = []
-    for q, props in enumerate(proposals):
-        # As featureindex.candidates ranks them: the most votes first, then the lower image.
-        mine = sorted(props, key=lambda p: (-p[1], p[0]))[: 3 * featureindex.PER_QUERY]
-        if mine:
-            least = featureindex.RELATIVE * mine[0][1]
-            ranked += [(q, image, n, n_ok) for image, n, n_ok in mine if n >= least]
-    best: dict[tuple[int, int], tuple[int, int, bool]] = {}
-    for q, image, n, n_ok in _best_supported(ranked):
+    for q, image, n, n_ok in supported:
         r, mirrored = divmod(image, 2)
         if (q, r) not in skip and ((q, r) not in best or n_ok > best[q, r][1]):
             best[q, r] = (n, n_ok, bool(mirrored))
@@ -724,54 +651,6 @@ def crop_candidates_from(
     return [
         replace(c, mirrored=best[c.query, c.ref][2], support=best[c.query, c.ref][1]) for c in out
     ]
-
-
-def crop_candidates(
-    queries: Sequence[Fingerprint],
-    refs: Sequence[Fingerprint],
-    query_keypoints: Sequence[Keypoints | None],
-    ref_keypoints: Sequence[tuple[Keypoints | None, Keypoints | None]],
-    *,
-    skip: Set[tuple[int, int]] = frozenset(),
-    groups: Sequence[Hashable] | None = None,
-) -> list[Candidate]:
-    """Pairs the local features find (:mod:`.featureindex`), to be verified.
-
-    What whole-frame and region hashes miss: a crop down to 40 % of the area, an outpainted
-    copy, a crop mixed with rotation and a label. A pair is proposed when many descriptors of
-    the asset vote for the reference (a ratio test over the references of its group) and the
-    votes agree on where the asset lies in it (:data:`MIN_SUPPORT`). ``Candidate.mirrored`` is
-    the orientation of the reference's features that was proposed.
-
-    Args:
-        queries: Fingerprints of the assets.
-        refs: Fingerprints of the references.
-        query_keypoints: Each asset's keypoints (of its working image), or None.
-        ref_keypoints: Each reference's keypoints (of its fine image) as is and mirrored.
-        skip: (query, ref) pairs the hashes proposed already.
-        groups: Each reference's group (the scan's: its model), within which the ratio test
-            runs (:func:`crop_proposals`); None: one group.
-
-    Returns:
-        Candidates sorted by query, then reference; at most :data:`featureindex.PER_QUERY`
-        references per query.
-    """
-    if not queries or not refs:
-        return []
-    proposals: list[list[Proposal]] = [[] for _ in queries]
-    for members in reference_groups(groups if groups is not None else [0] * len(refs)):
-        found = crop_proposals(query_keypoints, [ref_keypoints[r] for r in members])
-        for q, props in enumerate(found):
-            proposals[q] += [(2 * members[i // 2] + i % 2, n, k) for i, n, k in props]
-    return crop_candidates_from(proposals, queries, refs, skip=skip)
-
-
-def reference_groups(groups: Sequence[Hashable]) -> list[list[int]]:
-    """The positions of each group's references, groups in order of their first reference."""
-    out: dict[Hashable, list[int]] = {}
-    for r, g in enumerate(groups):
-        out.setdefault(g, []).append(r)
-    return list(out.values())
 
 
 FINE_LOOK_INLIERS = 8
