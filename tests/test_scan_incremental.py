@@ -421,3 +421,92 @@ def test_names_a_laptop_cannot_keep_are_found_in_a_rescan_told_what_changed(
     gone = _hinted(service, ws, a / "ava/Coffee.jpg")
     assert "path_not_portable" not in _kinds(gone)["assets/ava/coffee.jpg"]
     _same(gone, _cold(ws))
+
+
+def _prepared(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The files prepared for geometric verification (not kept from their analysis)."""
+    from twinreview.services.scan import verify
+
+    paths: list[Path] = []
+    prepare = verify.prepare_analysed
+
+    def counting(path: Path, *args: Any, **kw: Any) -> Any:
+        paths.append(path)
+        return prepare(path, *args, **kw)
+
+    monkeypatch.setattr(verify, "prepare_analysed", counting)
+    return paths
+
+
+def test_a_models_photos_added_replaced_and_deleted_each_told_give_a_cold_scans_result(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each change of ava's photos is told to a rescan: its result is a cold scan's, also for
+    ben's assets that are copies of her photos, and the only pairs verified are those with her
+    new photo (every other pair keeps its verdict, whatever reference it is with: no other
+    photo is prepared for verification)."""
+    a = ws / "assets"
+    coins = P.load_photo("coins")
+    save_jpeg(P.crop(coins, 0.15, 0.12, 0.15, 0.18), a / "ben/coins-part.jpg", 85)
+    save_jpeg(P.crop(P.load_photo("astronaut"), 0.2, 0.1, 0.1, 0.2), a / "ben/astro-part.jpg")
+    prepared = _prepared(monkeypatch)
+    service = _service(ResultCache(tmp_path / "cache.sqlite3"))
+    first = service.scan(Workspace.open(ws))
+    _same(first, _cold(ws))
+    refs = ws / "models/ava/references"
+
+    def photos() -> set[str]:
+        return {p.name for p in prepared if p.is_relative_to(ws / "models")}
+
+    # Added: the coins, of which ben has an asset and a crop.
+    prepared.clear()
+    save_jpeg(coins, refs / "coins.jpg", 90)
+    added = _hinted(service, ws, refs / "coins.jpg")
+    assert photos() <= {"coins.jpg"}
+    kinds = _kinds(added)
+    assert "matches_other_model" in kinds["assets/ben/coins.jpg"]
+    assert "matches_other_model" in kinds["assets/ben/coins-part.jpg"]
+    _same(added, _cold(ws))
+
+    # Replaced in place: ava's cat becomes the astronaut; the copy of the cat is no copy now,
+    # ben's crop of the astronaut is a copy of ava's photo.
+    prepared.clear()
+    save_jpeg(P.load_photo("astronaut"), refs / "cat.jpg", 90)
+    replaced = _hinted(service, ws, refs / "cat.jpg")
+    assert photos() <= {"cat.jpg"}
+    kinds = _kinds(replaced)
+    assert "near_copy_of_reference" not in kinds["assets/ava/copy.jpg"]
+    assert "matches_other_model" in kinds["assets/ben/astro-part.jpg"]
+    _same(replaced, _cold(ws))
+
+    # Deleted: the coins again; nothing is verified.
+    prepared.clear()
+    (refs / "coins.jpg").unlink()
+    deleted = _hinted(service, ws, refs / "coins.jpg")
+    assert prepared == []
+    assert "matches_other_model" not in _kinds(deleted)["assets/ben/coins-part.jpg"]
+    _same(deleted, _cold(ws))
+
+
+def test_a_touched_file_keeps_its_keypoints_for_a_later_reference_change(
+    ws: Path, tmp_path: Path
+) -> None:
+    """Files written again with the same bytes (a sync tool, a checkout) are known by content:
+    their cached analysis keeps the keypoints, so that a reference added later still finds the
+    crops among them."""
+    a = ws / "assets"
+    save_jpeg(P.crop(P.load_photo("coins"), 0.15, 0.12, 0.15, 0.18), a / "ben/coins-part.jpg", 85)
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    _service(cache).scan(Workspace.open(ws))
+    for path in sorted(a.rglob("*.jpg")):
+        copy = path.with_name(path.name + ".part")
+        copy.write_bytes(path.read_bytes())
+        copy.replace(path)
+    service = _service(cache)
+    service.scan(Workspace.open(ws))
+    refs = ws / "models/ava/references"
+    save_jpeg(P.load_photo("coins"), refs / "coins.jpg", 90)
+    added = _hinted(service, ws, refs / "coins.jpg")
+    assert "matches_other_model" in _kinds(added)["assets/ben/coins-part.jpg"]
+    _same(added, _cold(ws))
+    cache.close()

@@ -225,7 +225,7 @@ class Analyser:
                 out[i] = an
                 stats["read"] += 1
                 stats["decoded"] += decoded
-                if self._store(jobs[i][0], st, an, dversions.get(i, ""), jobs[i][2]):
+                if self._store(jobs[i][0], st, an, dversions.get(i, ""), jobs[i][2], decoded):
                     assert st is not None
                     key = _memo_key(jobs[i][0], st, jobs[i][1], dversions.get(i, ""), jobs[i][2])
                     memo[key] = kept_analysis(an, jobs[i][2])
@@ -292,11 +292,25 @@ class Analyser:
             return None  # a damaged cache row is a miss: the file is analysed again
 
     def _store(
-        self, path: Path, st: os.stat_result | None, an: Analysis, dversion: str, reference: bool
+        self,
+        path: Path,
+        st: os.stat_result | None,
+        an: Analysis,
+        dversion: str,
+        reference: bool,
+        decoded: bool = True,
     ) -> bool:
-        """Cache a file's analysis; False when there is nothing content-keyed to remember."""
+        """Cache a file's analysis; False when there is nothing content-keyed to remember.
+
+        An analysis of known bytes (``decoded`` False: a renamed, copied or touched file) is
+        the cached one, an asset's keypoints left in the cache: only its ``stat`` is recorded
+        (written again, its row would lose them).
+        """
         if an.sha256 is None or st is None:
             return False  # could not even read it
+        if not decoded:
+            self._cache.record_sha(path, st, an.sha256)
+            return True
         self._cache.put(
             an.sha256,
             "analysis",
