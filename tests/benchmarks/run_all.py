@@ -676,6 +676,16 @@ def rows_scale(j: Mapping[str, Any]) -> list[Row]:
                 _verdict(None if shown is None else shown <= 3),
             )
         )
+    rows.append(
+        Row(
+            area,
+            "app: one reference photo replaced, shown after",
+            series("app", "reference_replaced_shown_s", "{:.2f} s"),
+            "CPU with what depends on that model",
+            "scan process CPU " + series("app", "reference_replaced_scan_cpu_s", "{:.2f} s"),
+            _verdict(None),
+        )
+    )
     gui = [get(last, "app", "search_ms"), get(last, "app", "clear_search_ms")]
     rows.append(
         Row(
