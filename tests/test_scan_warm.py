@@ -1,0 +1,93 @@
+"""A scan on a warm cache in a fresh process: the cache read in batches, identical rows once."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from twinreview.core.workspace import Workspace
+from twinreview.services.disclosure import DisclosureService
+from twinreview.services.scan.cache import ResultCache
+from twinreview.services.scan.service import ScanResult, ScanService
+from wsbuild import add_model, make_workspace, pattern, save_jpeg
+
+
+def _workspace(root: Path, assets: int) -> Path:
+    make_workspace(root)
+    add_model(root, "ava", {"ref.jpg": pattern(1)})
+    for i in range(assets):
+        save_jpeg(pattern(100 + i, (160, 120)), root / f"assets/ava/a{i:03d}.jpg")
+    return root
+
+
+def _scan(root: Path, executor: object, cache: ResultCache) -> ScanResult:
+    service = ScanService(
+        executor,  # type: ignore[arg-type]
+        cache,
+        inspector_factory=DisclosureService.for_workspace,
+    )
+    return service.scan(Workspace.open(root))
+
+
+def test_lookup_shas_agrees_with_lookup_sha_file_by_file(tmp_path: Path) -> None:
+    """Over more files than one query takes: recorded, changed since, never recorded."""
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    files = []
+    for i in range(1203):
+        path = tmp_path / "f" / f"{i}.bin"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"x%d" % i)
+        if i % 3:
+            cache.record_sha(path, path.stat(), f"{i:064x}")
+        files.append(path)
+    for path in files[::7]:
+        os.utime(path, ns=(1, 1))  # the change time moves: not the bytes recorded
+    stats = [(path, path.stat()) for path in files]
+    expected = [cache.lookup_sha(path, st) for path, st in stats]
+    assert cache.lookup_shas(stats) == expected
+    assert expected[1] == f"{1:064x}" and expected[0] is None and expected[7] is None
+    assert cache.lookup_shas([]) == []
+    cache.close()
+
+
+def test_a_fresh_process_reads_the_warm_cache_as_the_scan_that_wrote_it(
+    tmp_path: Path, sync_executor: object
+) -> None:
+    """Every file from the cache, equal results; identical disclosure rows parsed once."""
+    root = _workspace(tmp_path / "ws", 300)
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = _scan(root, sync_executor, cache)
+    again = _scan(root, sync_executor, cache)  # another service: nothing kept in memory
+    assert again.stats["read"] == 0 and again.stats["cached"] == again.stats["files"]
+    assert again.assets == first.assets
+    # None of these images declares anything: one report, shared (it is immutable).
+    reports = {id(a.disclosure) for a in again.assets}
+    assert len(reports) == 1 and again.assets[0].disclosure is not None
+    cache.close()
+
+
+def test_a_damaged_row_among_the_batch_is_read_again_alone(
+    tmp_path: Path, sync_executor: object
+) -> None:
+    root = _workspace(tmp_path / "ws", 40)
+    path = tmp_path / "cache.sqlite3"
+    cache = ResultCache(path)
+    first = _scan(root, sync_executor, cache)
+    cache.close()
+    shas = sorted(a.sha256 or "" for a in first.assets)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            'UPDATE results SET data = \'{"verdict": "??"}\' '
+            "WHERE kind = 'disclosure' AND sha256 = ?",
+            (shas[0],),
+        )
+        db.execute(
+            "UPDATE results SET data = '{\"facts\": 1}' WHERE kind = 'analysis' AND sha256 = ?",
+            (shas[1],),
+        )
+    cache = ResultCache(path)
+    again = _scan(root, sync_executor, cache)
+    cache.close()
+    assert again.stats["read"] == 2
+    assert again.assets == first.assets
