@@ -91,3 +91,17 @@ def test_a_damaged_row_among_the_batch_is_read_again_alone(
     cache.close()
     assert again.stats["read"] == 2
     assert again.assets == first.assets
+
+
+def test_files_that_share_a_disclosure_report_share_its_findings(
+    tmp_path: Path, sync_executor: object
+) -> None:
+    """The same findings as each file's own (the scan's first, from the files themselves)."""
+    root = _workspace(tmp_path / "ws", 30)
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = _scan(root, sync_executor, cache)
+    again = _scan(root, sync_executor, cache)
+    cache.close()
+    assert [a.findings for a in again.assets] == [a.findings for a in first.assets]
+    said = {id(f) for a in again.assets for f in a.findings if f.kind == "missing_disclosure"}
+    assert len(said) == 1
