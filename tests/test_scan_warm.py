@@ -6,6 +6,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+import photos as P
 from twinreview.core.workspace import Workspace
 from twinreview.services.disclosure import DisclosureService
 from twinreview.services.scan.cache import ResultCache
@@ -105,3 +106,52 @@ def test_files_that_share_a_disclosure_report_share_its_findings(
     assert [a.findings for a in again.assets] == [a.findings for a in first.assets]
     said = {id(f) for a in again.assets for f in a.findings if f.kind == "missing_disclosure"}
     assert len(said) == 1
+
+
+def _same(incremental: ScanResult, cold: ScanResult) -> None:
+    assert [a.asset.rel for a in incremental.assets] == [a.asset.rel for a in cold.assets]
+    for mine, theirs in zip(incremental.assets, cold.assets, strict=True):
+        assert mine == theirs, mine.asset.rel
+
+
+def test_the_stored_batch_pairs_serve_a_fresh_process_and_its_rescans(
+    tmp_path: Path, sync_executor: object
+) -> None:
+    """A process that starts on the pairs another stored (a table, not objects) finds what a
+    cold scan finds, then and after files are added, changed and deleted."""
+    root = make_workspace(tmp_path / "ws")
+    coffee, rocket = P.load_photo("coffee"), P.load_photo("rocket")
+    add_model(root, "ava", {"cat.jpg": P.load_photo("chelsea")})
+    a = root / "assets"
+    save_jpeg(coffee, a / "ava/b-coffee.jpg")
+    save_jpeg(coffee, a / "ava/d-coffee-again.jpg", 60)
+    save_jpeg(rocket, a / "ava/f-rocket.jpg")
+    save_jpeg(P.downscale(rocket), a / "ava/h-rocket-small.jpg", 70)
+    for i in range(6):
+        save_jpeg(pattern(20 + i), a / f"ava/p{i}.jpg")
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    first = ScanService(sync_executor, cache).scan(Workspace.open(root))  # type: ignore[arg-type]
+    assert any(f.kind == "duplicate_in_batch" for r in first.assets for f in r.findings)
+
+    def cold() -> ScanResult:
+        service = ScanService(sync_executor, ResultCache.in_memory())  # type: ignore[arg-type]
+        return service.scan(Workspace.open(root))
+
+    def told(*paths: Path) -> ScanResult:
+        return service.scan(Workspace.open(root), changed=[str(p) for p in paths])
+
+    service = ScanService(sync_executor, cache)  # type: ignore[arg-type]
+    warm = service.scan(Workspace.open(root))
+    assert warm.stats["read"] == 0
+    _same(warm, first)
+    # Added before and among the others (every position moves), one a duplicate.
+    save_jpeg(coffee, a / "ava/a-coffee-third.jpg", 75)
+    save_jpeg(P.load_photo("moon"), a / "ava/e-moon.jpg")
+    _same(told(a / "ava/a-coffee-third.jpg", a / "ava/e-moon.jpg"), cold())
+    # Changed in place: no longer a duplicate of the coffee.
+    save_jpeg(P.load_photo("coins"), a / "ava/d-coffee-again.jpg")
+    _same(told(a / "ava/d-coffee-again.jpg"), cold())
+    # Deleted: a partner of a duplicate pair.
+    (a / "ava/h-rocket-small.jpg").unlink()
+    _same(told(a / "ava/h-rocket-small.jpg"), cold())
+    cache.close()
