@@ -482,12 +482,11 @@ class ReviewSession(QObject):
             self.state.open(ws, refs, trust, read_only)
             if self.watcher is not None:
                 self.watcher.watch(ws.root)
-            # The scan first: the scan process works while the window fills its queue.
-            self.start_scan()
             self.workspace_opened.emit(ws)
             self.trust_changed.emit()
             self.identity_changed.emit()  # what may be decided depends on the owner's pin
             self.refresh_roster()
+            self.start_scan()
 
         def failed(exc: BaseException) -> None:
             log_failure(_log, f"cannot open the workspace {path}", exc)
