@@ -482,6 +482,9 @@ class ReviewSession(QObject):
             self.state.open(ws, refs, trust, read_only)
             if self.watcher is not None:
                 self.watcher.watch(ws.root)
+            # Watched first: a change from here on is reported. The scan process starts on it
+            # while the window fills its queue; start_scan below receives it.
+            self._backend.begin_scan(ws)
             self.workspace_opened.emit(ws)
             self.trust_changed.emit()
             self.identity_changed.emit()  # what may be decided depends on the owner's pin
