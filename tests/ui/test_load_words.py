@@ -142,13 +142,14 @@ def test_a_row_without_results_claims_no_finding_and_no_status(
     from twinreview.ui.queue_model import COL_FINDINGS, COL_STATUS
 
     model = harness.window.review.model
-    seen: list[tuple[str, str]] = []
+    seen: list[tuple[str, str, str]] = []
 
     def look(_ws: Any) -> None:
         row = (model.index(0, COL_FINDINGS).data(), model.index(0, COL_STATUS).data())
-        seen.append((str(row[0]), str(row[1])))
+        seen.append((str(row[0]), str(row[1]), harness.window.review.findings.toPlainText()))
 
-    harness.session.workspace_opened.connect(look)  # after the queue filled its rows
+    harness.session.workspace_opened.connect(look)  # after the window showed the first row
     open_and_scan(qtbot, harness, workspace)
-    assert seen == [("No results yet", "Not known yet")]
+    assert [s[:2] for s in seen] == [("No results yet", "Not known yet")]
+    assert "No results yet: the scan has not reported on this image." in seen[0][2]
     assert str(model.index(0, COL_STATUS).data()) not in ("Not known yet", "Reading logs…")
