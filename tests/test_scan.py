@@ -467,11 +467,11 @@ def test_a_rescan_in_one_process_reads_the_cache_for_the_changed_files_only(
     service = ScanService(sync_executor, cache)  # type: ignore[arg-type]
     first = service.scan(Workspace.open(photo_ws))
     looked_up: list[str] = []
-    real_lookup = cache.lookup_sha
+    real_lookup = cache.lookup_shas
 
-    def lookup(path: Path, st: os.stat_result) -> str | None:
-        looked_up.append(path.name)
-        return real_lookup(path, st)
+    def lookup(files: list[tuple[Path, os.stat_result]]) -> list[str | None]:
+        looked_up.extend(path.name for path, _st in files)
+        return real_lookup(files)
 
     loaded: list[str] = []
     real_load = Analyser._load_keypoints
@@ -480,7 +480,7 @@ def test_a_rescan_in_one_process_reads_the_cache_for_the_changed_files_only(
         loaded.append(sha)
         return real_load(self, sha)
 
-    monkeypatch.setattr(cache, "lookup_sha", lookup)
+    monkeypatch.setattr(cache, "lookup_shas", lookup)
     monkeypatch.setattr(Analyser, "_load_keypoints", load)
     again = service.scan(Workspace.open(photo_ws))
     assert (looked_up, loaded, again.stats["read"]) == ([], [], 0)

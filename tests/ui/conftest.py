@@ -97,6 +97,8 @@ class FakeBackend:
     identity: Identity | None = None
     decisions: list[Decision] = field(default_factory=list)
     scan_calls: int = 0
+    #: The workspaces whose scan was begun ahead (``begin_scan``).
+    begun: list[Path] = field(default_factory=list)
     #: The assets of each status refresh of a few assets only (``statuses_of``).
     partial_statuses: list[list[str]] = field(default_factory=list)
     scan_gate: threading.Event | None = None
@@ -136,6 +138,9 @@ class FakeBackend:
         if self.verify_error is not None:
             raise self.verify_error
         return self.verification
+
+    def begin_scan(self, workspace: Workspace) -> None:
+        self.begun.append(workspace.root)
 
     def scan(self, workspace: Workspace, progress: Any, cancel: threading.Event) -> ScanResult:
         self.scan_calls += 1

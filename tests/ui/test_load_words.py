@@ -132,3 +132,24 @@ def test_the_scan_says_when_its_results_are_arriving(
     harness.session.scan_progress.connect(lambda d, t, p: seen.append((d, t, p)))
     open_and_scan(qtbot, harness, workspace)
     assert seen[-1] == (3, 8, "Receiving the results")
+
+
+def test_a_row_without_results_claims_no_finding_and_no_status(
+    qtbot: Any, harness: Harness, workspace: Path
+) -> None:
+    """Before the results are in, a row says it has none yet; its approval status is not known
+    (it may be approved already), never a state such as "Unchecked"."""
+    from twinreview.ui.queue_model import COL_FINDINGS, COL_STATUS
+
+    model = harness.window.review.model
+    seen: list[tuple[str, str, str]] = []
+
+    def look(_ws: Any) -> None:
+        row = (model.index(0, COL_FINDINGS).data(), model.index(0, COL_STATUS).data())
+        seen.append((str(row[0]), str(row[1]), harness.window.review.findings.toPlainText()))
+
+    harness.session.workspace_opened.connect(look)  # after the window showed the first row
+    open_and_scan(qtbot, harness, workspace)
+    assert [s[:2] for s in seen] == [("No results yet", "Not known yet")]
+    assert "No results yet: the scan has not reported on this image." in seen[0][2]
+    assert str(model.index(0, COL_STATUS).data()) not in ("Not known yet", "Reading logs…")

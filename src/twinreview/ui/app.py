@@ -119,6 +119,15 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
         settings: UI state storage (default: the user's QSettings).
         keystore: Where keys live (default: the OS keyring; tests inject an in-memory one).
     """
+    # Scans run in a child process: their Python work never holds the GUI thread's interpreter
+    # lock. Started first, so that its imports overlap with the services' and the window's
+    # construction (the first scan waits for them).
+    scanner = ProcessScanner()
+    try:
+        scanner.start()
+    except ScanProcessError as exc:
+        _log.warning("scanning in the app's own process: %s", exc)
+        print(f"twinreview: scanning in the app's own process ({exc})", file=sys.stderr)
     # Imported here: services are plain Python, and the window must exist before heavy imports
     # only matter for start-up time, not correctness.
     from twinreview.core.roster.people import Person
@@ -165,14 +174,6 @@ def build_app(settings: QSettings | None = None, keystore: KeyStore | None = Non
     )
     # The signed roster: trust on first use, join requests, approvals, a model's own consent.
     roster = RosterService(key_service, trust, verifier)
-    # Scans run in a child process: their Python work never holds the GUI thread's interpreter
-    # lock. Started now, so its imports overlap with the window's construction.
-    scanner = ProcessScanner()
-    try:
-        scanner.start()
-    except ScanProcessError as exc:
-        _log.warning("scanning in the app's own process: %s", exc)
-        print(f"twinreview: scanning in the app's own process ({exc})", file=sys.stderr)
     backend = ServicesBackend(scan_service, keys, decisions, roster, verifier, scanner)
     settings = settings or QSettings(ORG, APP)
 

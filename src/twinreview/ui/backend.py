@@ -162,6 +162,14 @@ class ReviewBackend(Protocol):
         """Scan the workspace (similarity, disclosure); may be cancelled."""
         ...
 
+    def begin_scan(self, workspace: Workspace) -> None:
+        """Start the scan of a workspace just opened, ahead of :meth:`scan` (never blocks).
+
+        Where scans run elsewhere (the scan process), the scan that :meth:`scan` then asks
+        for is under way already; elsewhere nothing happens.
+        """
+        ...
+
     def verify_pair(
         self, workspace: Workspace, query_path: Path, other_path: Path, prefer_mirrored: bool
     ) -> PairVerification | None:

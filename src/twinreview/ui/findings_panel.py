@@ -24,6 +24,7 @@ from twinreview.ui.app_errors import app_message
 from twinreview.ui.faces import likeness_of
 from twinreview.ui.items import AssetItem
 from twinreview.ui.resources import icon
+from twinreview.ui.status_words import NO_RESULTS
 
 EVIDENCE_SCHEME = "evidence"
 # A link that shows every finding of the asset on screen (see _PER_KIND).
@@ -231,7 +232,7 @@ class FindingsPanel(QTextBrowser):
         out.append(f'<h4>Findings <small><a href="{DETAILS_URL}">{toggle}</a></small></h4>')
         result = item.result
         if result is None:
-            out.append("<p>Not checked yet: the scan has not reported on this image.</p>")
+            out.append(f"<p>{NO_RESULTS}: the scan has not reported on this image.</p>")
         else:
             if result.error and not any(f.kind == "unreadable" for f in result.findings):
                 out.append(

@@ -32,7 +32,7 @@ from twinreview.ui.loader import ThumbnailProvider
 from twinreview.ui.resources import icon, raster_icon
 from twinreview.ui.session import ReviewSession
 from twinreview.ui.status_words import (
-    NOT_CHECKED,
+    NO_RESULTS,
     consent_wait,
     flagged,
     status_sentence,
@@ -73,7 +73,7 @@ _SEVERITY_ICON = {
 def findings_text(item: AssetItem) -> str:
     """Badge text: counts per severity, worst first, e.g. ``1 block · 2 warn``."""
     if item.result is None:
-        return NOT_CHECKED
+        return NO_RESULTS
     if item.result.error:
         return "Unreadable"
     counts = {s: 0 for s in Severity}

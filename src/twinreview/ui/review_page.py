@@ -49,14 +49,14 @@ from twinreview.ui.queue_model import (
     QueueModel,
     QueueProxy,
 )
-from twinreview.ui.status_words import NOT_CHECKED
+from twinreview.ui.status_words import NO_RESULTS, STATUS_NOT_KNOWN
 
 #: The disclosure verdicts the verdict filter offers.
 VERDICTS = ("disclosed", "partial", "missing", "blocked")
 
 #: The longest words the badge columns show: a narrower column would break them mid-word.
-_FINDINGS_WORDS = ("Unreadable", NOT_CHECKED, "findings", "block ·")
-_STATUS_WORDS = ("withdrawn", NOT_CHECKED, "Pending:", "(policy)", "Rejected")
+_FINDINGS_WORDS = ("Unreadable", *NO_RESULTS.split(), "findings", "block ·")
+_STATUS_WORDS = ("withdrawn", *STATUS_NOT_KNOWN.split(), "Pending:", "(policy)", "Rejected")
 #: A file name the asset column always has room for beside its thumbnail (a longer one keeps
 #: its numbering and extension, see :func:`~twinreview.ui.queue_model.elide_name`).
 _NAME_SAMPLE = "look-0042.jpg"

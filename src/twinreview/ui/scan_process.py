@@ -186,6 +186,8 @@ class ProcessScanner:
         # folder (None: any file may have): the child looks at those only.
         self._named: dict[str, set[str] | None] = {}
         self._named_lock = threading.Lock()
+        # The folder whose scan :meth:`begin` sent, not yet received by :meth:`scan`.
+        self._early: str | None = None
 
     def note_changes(self, root: Any, paths: Collection[str] | None) -> None:
         """Remember that ``paths`` under ``root`` changed (None: any may have), for its next scan.
@@ -210,11 +212,66 @@ class ProcessScanner:
         with self._lock:
             self._ensure_started()
 
-    def _ensure_started(self) -> None:
+    def begin(self, workspace: Any) -> None:
+        """Send the scan of ``workspace`` to the child now, ahead of :meth:`scan`.
+
+        The app calls it as soon as a workspace is open, so that the child scans while the
+        window fills its queue; the next :meth:`scan` of that folder receives the result (what
+        the child sends meanwhile waits in the pipe). A :meth:`scan` of another folder first
+        lets it end, cancelled. Never blocks: while a scan runs, nothing is sent; a failure is
+        left to :meth:`scan` to report.
+        """
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self._early is None:
+                self._ensure_started()
+                self._send_scan(str(workspace.root))
+                self._early = str(workspace.root)
+        except ScanProcessError:
+            pass  # scan() starts again and says why if it fails too
+        finally:
+            self._lock.release()
+
+    def _send_scan(self, root: str) -> None:
+        """Ask the child to scan ``root`` (what the app holds of it, and the paths noted)."""
+        assert self._conn is not None
+        assert self._cancel is not None
+        self._cancel.clear()
+        held = self._held[0] if self._held is not None and self._held[1] == root else None
+        with self._named_lock:
+            named = self._named.pop(root, None)
+        try:
+            self._conn.send(("scan", root, held, None if named is None else sorted(named)))
+        except (OSError, ValueError) as exc:
+            self._forget()
+            raise ScanProcessError(f"the scan process is gone ({exc})") from None
+
+    def _drain(self) -> None:
+        """Let the scan :meth:`begin` sent end, cancelled, and drop what it sends."""
+        conn, proc, cancel = self._conn, self._proc, self._cancel
+        if conn is None or proc is None or cancel is None:
+            return
+        cancel.set()
+        while True:
+            try:
+                if conn.poll(_POLL_S):
+                    if conn.recv()[0] in ("done", "error"):
+                        return
+                elif not proc.is_alive():
+                    self._forget()
+                    return
+            except (EOFError, OSError):
+                self._forget()
+                return
+
+    def _ensure_started(self) -> bool:
+        """Start the child unless it runs; True when a new one was started."""
         if self._closed:
             raise ScanProcessError("the app is closing")
         if self._proc is not None and self._proc.is_alive():
-            return
+            return False
+        self._early = None  # a scan sent to a child that is gone never comes
         try:
             parent, child = self._ctx.Pipe()
             cancel = self._ctx.Event()
@@ -226,6 +283,7 @@ class ProcessScanner:
             raise ScanProcessError(f"cannot start the scan process ({exc})") from None
         child.close()
         self._proc, self._conn, self._cancel = proc, parent, cancel
+        return True
 
     def scan(
         self,
@@ -239,19 +297,14 @@ class ProcessScanner:
             ScanProcessError: the scan failed (one-line reason) or the child stopped.
         """
         with self._lock:
-            self._ensure_started()
+            root = str(workspace.root)
+            early, self._early = self._early, None
+            if early is not None and early != root:
+                self._drain()
+            if self._ensure_started() or early != root:
+                self._send_scan(root)
             conn, proc, child_cancel = self._conn, self._proc, self._cancel
             assert conn is not None
-            child_cancel.clear()
-            root = str(workspace.root)
-            held = self._held[0] if self._held is not None and self._held[1] == root else None
-            with self._named_lock:
-                named = self._named.pop(root, None)
-            try:
-                conn.send(("scan", root, held, None if named is None else sorted(named)))
-            except (OSError, ValueError) as exc:
-                self._forget()
-                raise ScanProcessError(f"the scan process is gone ({exc})") from None
             chunks: list[Any] = []
             known_chunks: list[Any] = []
             known: Any = None
@@ -333,6 +386,7 @@ class ProcessScanner:
         if self._conn is not None:
             self._conn.close()
         self._proc = self._conn = None
+        self._early = None
         self._held = None  # a new child knows nothing of it
 
     def close(self) -> None:

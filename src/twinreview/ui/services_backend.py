@@ -131,6 +131,15 @@ class ServicesBackend:
                 return self._scanner.scan(workspace, progress, cancel)
         return self._scan.scan(workspace, progress=progress, cancel=cancel)
 
+    def begin_scan(self, workspace: Workspace) -> None:
+        """Start the scan of an opened workspace in the scan process now, ahead of :meth:`scan`.
+
+        The scan process works while the window fills its queue; the :meth:`scan` that follows
+        receives it. Does nothing without a scan process. Never blocks.
+        """
+        if self._scanner is not None:
+            self._scanner.begin(workspace)
+
     def verify_pair(
         self, workspace: Workspace, query_path: Path, other_path: Path, prefer_mirrored: bool
     ) -> PairVerification | None:

@@ -10,9 +10,16 @@ from twinreview.ui.app_errors import app_message
 from twinreview.ui.backend import Identity
 from twinreview.ui.items import AssetItem, disclosure_verdict
 
-NOT_CHECKED = "Unchecked"
-"""An asset without scan results yet. Never "Scanning…": on a warm load the scan checks the
-cache and does not scan that image at all, and a cold scan reaches each image in its turn."""
+NO_RESULTS = "No results yet"
+"""The findings of an asset whose scan results the app does not have yet. Never "Scanning…"
+(on a warm load nothing is scanned: the results come from the cache, and a cold scan reaches
+each image in its turn), nor "Unchecked" (the scan may have checked it: its result is on its
+way from the scan process)."""
+
+STATUS_NOT_KNOWN = "Not known yet"
+"""The approval status of an asset without scan results: it is read from the signed logs for
+the file's contents, which the scan's result names. Never a state: "Unchecked" would say that
+nobody reviewed an image that may be approved already."""
 
 
 def consent_wait(item: AssetItem) -> str | None:
@@ -29,7 +36,7 @@ def consent_wait(item: AssetItem) -> str | None:
 def status_text(item: AssetItem, principal: str | None = None) -> str:
     """A short status for the queue, e.g. ``Pending: agent``."""
     if item.status is None:
-        return NOT_CHECKED if item.result is None else "Reading logs…"
+        return STATUS_NOT_KNOWN if item.result is None else "Reading logs…"
     ev = item.status.evaluation
     wait = consent_wait(item)
     if wait == "missing":
@@ -47,7 +54,7 @@ def status_text(item: AssetItem, principal: str | None = None) -> str:
 def status_sentence(item: AssetItem, identity: Identity | None = None) -> str:
     """The asset's status in one line for the decision bar and simple mode."""
     if item.status is None:
-        return NOT_CHECKED if item.result is None else "Reading logs…"
+        return NO_RESULTS if item.result is None else "Reading logs…"
     wait = consent_wait(item)
     if wait is not None:
         mine = (

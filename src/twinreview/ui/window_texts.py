@@ -21,7 +21,7 @@ from twinreview.ui.items import AssetItem, likeness_of
 from twinreview.ui.plain import finding_sentences, plain_error, reference_caption, simple_status
 from twinreview.ui.roster_view import MISMATCH
 from twinreview.ui.session_state import SessionState
-from twinreview.ui.status_words import NOT_CHECKED, status_sentence
+from twinreview.ui.status_words import NO_RESULTS, status_sentence
 
 #: Commands that need an open workspace, and nothing more (a new command that does: add it).
 WORKSPACE_COMMANDS = (
@@ -153,7 +153,7 @@ def decision_text(state: SessionState, item: AssetItem) -> str:
         why = state.why_not_approve(item)
         if why is not None:
             parts.append(why)
-    return " · ".join(parts) or (NOT_CHECKED if item.result is None else "")
+    return " · ".join(parts) or (NO_RESULTS if item.result is None else "")
 
 
 @dataclass(frozen=True)

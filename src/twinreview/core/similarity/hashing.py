@@ -30,6 +30,7 @@ scale as long as the result keeps :data:`MIN_SIDE` px on the short side.
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,8 +88,8 @@ def _b64_to_u64(text: Any, count: int, name: str) -> UInt64Array:
     if not isinstance(text, str):
         raise ValueError(f"fingerprint field {name!r} must be a base64 string")
     try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (ValueError, UnicodeEncodeError) as exc:
+        raw = binascii.a2b_base64(text, strict_mode=True)
+    except ValueError as exc:
         raise ValueError(f"fingerprint field {name!r} is not valid base64") from exc
     if len(raw) != 8 * count:
         raise ValueError(f"fingerprint field {name!r} holds {len(raw)} bytes, expected {8 * count}")

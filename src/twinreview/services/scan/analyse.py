@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import json
 import os
 import stat
 import threading
@@ -28,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +73,9 @@ IN_FLIGHT = 64
 workers busy. Waiting for the next file to finish visits every future waited on
 (``concurrent.futures.wait``), so waiting on all of a campaign's files at once would cost each
 file time in proportion to the campaign."""
+
+CHECK_BATCH = 256
+"""Files whose ``stat`` is checked against the cache, and cached rows read, in one go."""
 
 RETAIN_WORK_BYTES = 128 * 1024 * 1024
 """Memory for the grey working images kept from phase 1 for geometric verification (about
@@ -170,16 +175,24 @@ class Analyser:
         # did not change), then the reads of the others ("analyse").
         report(ScanProgress(0, total, "check"))
         listing = _Listing()
+        reports: dict[str, DisclosureReport] = {}
+        checked: list[tuple[tuple[object, ...] | None, Analysis | None]] = []
         for i, (path, want_disclosure, reference) in enumerate(jobs):
             if stop.is_set():
                 break
-            dversion = ""
-            if inspector is not None and want_disclosure:
-                dversion = disclosure_cache_version(
-                    inspector, path, sidecar=listing.may_have_sidecar(path)
+            if i % CHECK_BATCH == 0:
+                # The cache is read for a few hundred files at a time.
+                part = range(i, min(total, i + CHECK_BATCH))
+                for j in part:
+                    if inspector is not None and jobs[j][1]:
+                        dversions[j] = disclosure_cache_version(
+                            inspector, jobs[j][0], sidecar=listing.may_have_sidecar(jobs[j][0])
+                        )
+                checked = self._from_cache_many(
+                    [(*jobs[j], dversions.get(j, "")) for j in part], reports
                 )
-                dversions[i] = dversion
-            key, hit = self._from_cache(path, want_disclosure, dversion, reference)
+            dversion = dversions.get(i, "")
+            key, hit = checked[i % CHECK_BATCH]
             if key is not None:
                 memo_keys[i] = key
             if hit is not None:
@@ -238,28 +251,60 @@ class Analyser:
         self._memo = {**self._memo, **memo} if some else memo
         return [a for a in out if a is not None], stats
 
-    def _from_cache(
-        self, path: Path, want_disclosure: bool, dversion: str, reference: bool
-    ) -> tuple[tuple[object, ...] | None, Analysis | None]:
+    def _from_cache_many(
+        self,
+        files: Sequence[tuple[Path, bool, bool, str]],
+        reports: dict[str, DisclosureReport],
+    ) -> list[tuple[tuple[object, ...] | None, Analysis | None]]:
         """The fast path: an unchanged ``stat`` (size, times, inode) means no read at all.
 
+        ``files``: (path, want disclosure, reference, disclosure row version) each.
+        ``reports``: the disclosure reports parsed so far, by their cached JSON text.
+
         Returns:
-            The file's key among the kept analyses (None: no ``stat``), and its analysis.
+            Per file, its key among the kept analyses (None: no ``stat``), and its analysis.
         """
-        try:
-            st = path.stat()
-        except OSError:
-            return None, None
-        key = _memo_key(path, st, want_disclosure, dversion, reference)
-        kept = self._memo.get(key)
-        if kept is not None:
-            return key, kept
-        sha = self._cache.lookup_sha(path, st)
-        if sha is None:
-            return key, None
-        return key, self._cached_content(
-            sha, want_disclosure=want_disclosure, dversion=dversion, reference=reference
-        )
+        out: list[tuple[tuple[object, ...] | None, Analysis | None]] = []
+        unknown: list[tuple[int, Path, os.stat_result]] = []
+        for n, (path, want_disclosure, reference, dversion) in enumerate(files):
+            try:
+                st = path.stat()
+            except OSError:
+                out.append((None, None))
+                continue
+            key = _memo_key(path, st, want_disclosure, dversion, reference)
+            out.append((key, self._memo.get(key)))
+            if out[-1][1] is None:
+                unknown.append((n, path, st))
+        shas = self._cache.lookup_shas([(path, st) for _n, path, st in unknown])
+        known = [(n, sha) for (n, _path, _st), sha in zip(unknown, shas, strict=True) if sha]
+        rows: dict[str, dict[str, str]] = {}
+        for n, sha in known:
+            _path, want_disclosure, reference, dversion = files[n]
+            rows.setdefault(analysis_version(reference), {})[sha] = ""
+            if want_disclosure:
+                rows.setdefault(dversion, {})[sha] = ""
+        for version, wanted in rows.items():
+            kind = "disclosure" if version.startswith("disclosure/") else "analysis"
+            rows[version] = self._cache.get_many_text(wanted, kind, version)
+        for n, sha in known:
+            _path, want_disclosure, reference, dversion = files[n]
+            data = rows[analysis_version(reference)].get(sha)
+            disclosure = rows[dversion].get(sha) if want_disclosure else None
+            if data is None or (want_disclosure and disclosure is None):
+                continue
+            try:
+                loaded = json.loads(data)
+                report = None
+                if disclosure is not None:
+                    report = reports.get(disclosure)
+                    if report is None:
+                        report = DisclosureReport.from_json(json.loads(disclosure))
+                        reports[disclosure] = report
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue  # a damaged cache row is a miss: the file is analysed again
+            out[n] = (out[n][0], _cached_analysis(sha, loaded, report, reference))
+        return out
 
     def _cached_content(
         self, sha: str, *, want_disclosure: bool, dversion: str, reference: bool
@@ -274,22 +319,10 @@ class Analyser:
             if disclosure is None:
                 return None
         try:
-            fp = data.get("fingerprint")
-            return Analysis(
-                sha256=sha,
-                error=data.get("error"),
-                ambiguous=data.get("ambiguous"),
-                facts=FileFacts(**data["facts"]),
-                fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
-                disclosure=None if disclosure is None else DisclosureReport.from_json(disclosure),
-                # An asset's are decoded when the crop stage asks for them (a damaged row then
-                # gives none); a reference's, a few dozen, at once.
-                keypoints=unpack_keypoints(data.get("keypoints")) if reference else None,
-                keypoints_mirrored=unpack_keypoints(data.get("keypoints_mirrored")),
-                keypoints_deferred=not reference and _packed(data.get("keypoints")),
-            )
+            report = None if disclosure is None else DisclosureReport.from_json(disclosure)
         except (ValueError, KeyError, TypeError, AttributeError):
-            return None  # a damaged cache row is a miss: the file is analysed again
+            return None
+        return _cached_analysis(sha, data, report, reference)
 
     def _store(
         self,
@@ -328,6 +361,29 @@ class Analyser:
             self._cache.put(an.sha256, "disclosure", dversion, an.disclosure.to_json())
         self._cache.record_sha(path, st, an.sha256)
         return True
+
+
+def _cached_analysis(
+    sha: str, data: Any, disclosure: DisclosureReport | None, reference: bool
+) -> Analysis | None:
+    """An analysis from its cached row (None: a damaged row, a miss: the file is read again)."""
+    try:
+        fp = data.get("fingerprint")
+        return Analysis(
+            sha256=sha,
+            error=data.get("error"),
+            ambiguous=data.get("ambiguous"),
+            facts=FileFacts(**data["facts"]),
+            fingerprint=hashing.Fingerprint.from_json(fp) if fp else None,
+            disclosure=disclosure,
+            # An asset's are decoded when the crop stage asks for them (a damaged row then
+            # gives none); a reference's, a few dozen, at once.
+            keypoints=unpack_keypoints(data.get("keypoints")) if reference else None,
+            keypoints_mirrored=unpack_keypoints(data.get("keypoints_mirrored")),
+            keypoints_deferred=not reference and _packed(data.get("keypoints")),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 class _Listing:
@@ -377,6 +433,12 @@ def _memo_key(
 
 def kept_analysis(an: Analysis, reference: bool) -> Analysis:
     """An analysis as kept between scans: no images, an asset's keypoints left in the cache."""
+    if (
+        (reference or an.keypoints is None)
+        and not an.quick_tried
+        and all(x is None for x in (an.work, an.grey, an.prepared, an.features, an.located))
+    ):
+        return an  # nothing to drop (an analysis read from the cache)
     deferred = an.keypoints_deferred or an.keypoints is not None
     return dataclasses.replace(
         an,

@@ -27,11 +27,14 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 _log = logging.getLogger(__name__)
+
+# Keys per query: well under SQLite's limit on bound parameters (999 in old builds).
+_CHUNK = 500
 
 # ``files`` held (path, size, mtime_ns) -> sha256: a key a same-size swap with the mtime put back
 # went through unseen. Its rows are not evidence under the new key, so the table is dropped (the
@@ -111,6 +114,30 @@ class ResultCache:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def lookup_shas(self, files: Sequence[tuple[Path, os.stat_result]]) -> list[str | None]:
+        """:meth:`lookup_sha` for many files: one query per few hundred of them.
+
+        Returns:
+            Per file, in order, the sha256 recorded for it, or None.
+        """
+        keys = [_key(path) for path, _st in files]
+        rows: dict[bytes, tuple[Any, ...]] = {}
+        with self._lock:
+            for i in range(0, len(keys), _CHUNK):
+                chunk = keys[i : i + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                found = self._db.execute(
+                    "SELECT path, size, mtime_ns, ctime_ns, ino, dev, sha256 FROM files_v2 "
+                    f"WHERE path IN ({marks})",
+                    chunk,
+                ).fetchall()
+                rows.update((bytes(r[0]), tuple(r[1:])) for r in found)
+        out: list[str | None] = []
+        for key, (_path, st) in zip(keys, files, strict=True):
+            row = rows.get(key)
+            out.append(str(row[5]) if row is not None and row[:5] == _stat_key(st) else None)
+        return out
+
     def record_sha(self, path: Path, st: os.stat_result, sha256: str) -> None:
         """Remember the content hash of ``path`` for this ``stat`` of it.
 
@@ -135,18 +162,26 @@ class ResultCache:
 
     def get_many(self, shas: Iterable[str], kind: str, version: str) -> dict[str, Any]:
         """Return ``{sha256: value}`` for the ones present."""
+        rows = self.get_many_text(shas, kind, version)
+        return {sha: json.loads(text) for sha, text in rows.items()}
+
+    def get_many_text(self, shas: Iterable[str], kind: str, version: str) -> dict[str, str]:
+        """Return ``{sha256: JSON text}`` for the ones present, not parsed.
+
+        For a caller that parses identical rows once (many files share one disclosure report).
+        """
         wanted = list(dict.fromkeys(shas))
-        out: dict[str, Any] = {}
+        out: dict[str, str] = {}
         with self._lock:
-            for i in range(0, len(wanted), 500):
-                chunk = wanted[i : i + 500]
+            for i in range(0, len(wanted), _CHUNK):
+                chunk = wanted[i : i + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
                     f"SELECT sha256, data FROM results WHERE kind = ? AND version = ? "
                     f"AND sha256 IN ({marks})",
                     (kind, version, *chunk),
                 ).fetchall()
-                out.update((str(r[0]), json.loads(r[1])) for r in rows)
+                out.update((str(r[0]), str(r[1])) for r in rows)
         return out
 
     def put(self, sha256: str, kind: str, version: str, value: Any) -> None:

@@ -350,6 +350,9 @@ class ScanService:
         context = _context(ws, inspector)
         before = seen.results if seen is not None and seen.context == context else {}
         memo: dict[str, _Made] = {}
+        # Findings per disclosure report: files that share one report (read once from the
+        # cache) share its findings too, and go to the app as one object.
+        said: dict[int, tuple[DisclosureReport, tuple[Finding, ...]]] = {}
         results = []
         for i, asset in enumerate(corpus.assets):
             more = tuple(found.get(i, ()))
@@ -368,7 +371,7 @@ class ScanService:
                     asset.analysis,
                     more,
                     lk,
-                    self._asset_result(ws, asset, list(more), lk, inspector),
+                    self._asset_result(ws, asset, list(more), lk, inspector, said),
                 )
             memo[asset.rel] = made
             results.append(made.result)
@@ -404,8 +407,13 @@ class ScanService:
         found: list[Finding],
         likeness: Likeness | None,
         inspector: DisclosureInspector | None,
+        said: dict[int, tuple[DisclosureReport, tuple[Finding, ...]]] | None = None,
     ) -> AssetResult:
-        """One asset's result: the findings of the match and face phases, and its own."""
+        """One asset's result: the findings of the match and face phases, and its own.
+
+        ``said`` keeps the disclosure findings of each report object seen (by its id, with the
+        report, which keeps the id from being reused).
+        """
         severities = ws.settings.severities
         an = asset.analysis
         findings = list(found)
@@ -425,7 +433,12 @@ class ScanService:
         elif not ws.models[asset.model_id].references:
             findings.append(make.no_references(severities, asset.model_id))
         if inspector is not None and an.disclosure is not None:
-            findings.extend(inspector.findings(an.disclosure))
+            known = said.get(id(an.disclosure)) if said is not None else None
+            if known is None:
+                known = (an.disclosure, tuple(inspector.findings(an.disclosure)))
+                if said is not None:
+                    said[id(an.disclosure)] = known
+            findings.extend(known[1])
         findings.sort(key=lambda f: (-f.severity, f.kind))
         phash = f"{an.fingerprint.phash:016x}" if an.fingerprint is not None else None
         return AssetResult(
