@@ -15,7 +15,6 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -575,55 +574,3 @@ def test_a_face_seen_small_on_a_reduced_decode_is_described_from_that_decode(
     described = engine().describe(on_fine).faces[0].embedding
     source = scans["rose_2.jpg"].faces[0].embedding
     assert float(np.linalg.norm(described - source)) < 0.1
-
-
-def test_faces_are_aligned_on_the_pixels_of_the_whole_image(faces_dir: Path) -> None:
-    """The chips made from the part of the image around each face are the whole image's.
-
-    Every face of the set, at the sizes the scan decodes, and each photo cut so that its best
-    face touches an edge of the image (where the part around it is cut by the edge too).
-    """
-    import dlib  # type: ignore[import-untyped]
-
-    from twinreview.core.imageio import load_image
-    from twinreview.services.scan import faces as faces_module
-
-    def whole(m: Any, image: Image.Image, rects: Any, scores: Any) -> list[np.ndarray[Any, Any]]:
-        arr = np.asarray(image.convert("RGB"))
-        order = sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1])
-        return [
-            np.asarray(
-                dlib.get_face_chip(
-                    arr, m.shape(arr, r), faces_module.CHIP_SIZE, faces_module.CHIP_PADDING
-                )
-            )
-            for r, _s in order
-        ]
-
-    compared = cut = 0
-    with engine()._models() as m:
-        for path in sorted(faces_dir.iterdir()):
-            if path.suffix.lower() not in (".jpg", ".png"):
-                continue
-            for side in (512, 1024):
-                image = load_image(path.read_bytes(), min_side=side // 2, max_side=side).image
-                variants = [image]
-                rects, _s, _i = m.detector.run(np.asarray(image.convert("L")), 0, 0.0)
-                if len(rects):
-                    r = rects[0]
-                    variants += [
-                        image.crop((max(0, r.left() + r.width() // 3), 0, *image.size)),
-                        image.crop((0, 0, image.width, min(image.height, r.bottom() - 5))),
-                    ]
-                for variant in variants:
-                    rects, scores, _i = m.detector.run(np.asarray(variant.convert("L")), 0, 0.0)
-                    if not len(rects):
-                        continue
-                    located = FaceEngine._align(m, variant, rects, scores, False)
-                    for mine, theirs in zip(
-                        located.chips, whole(m, variant, rects, scores), strict=True
-                    ):
-                        assert np.array_equal(mine, theirs), (path.name, side, variant.size)
-                        compared += 1
-                    cut += variant is not image
-    assert compared >= 40 and cut >= 5, (compared, cut)

@@ -84,10 +84,6 @@ UPSAMPLE_FACTOR = 2  # the second pass, only when the first found nothing
 ENLARGED_LEVELS = 5
 DETECT_THRESHOLD = 0.0  # dlib's default detection score cut
 CHIP_PADDING = 0.25  # dlib's default margin around the aligned face
-# The part of the image around the faces found that their alignment reads, in face sizes on
-# each side: the chip (its padding, turned with the face) reaches about half a face beyond
-# the box, the landmark model's pixels less.
-ALIGN_MARGIN = 1.0
 
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
@@ -661,25 +657,12 @@ class FaceEngine:
         """Each face's landmarks and its aligned chip (what the descriptor reads), best first."""
         if not len(rects):
             return Located((), (), (), upsampled)
-        dlib = _dlib()
-        rgb = image if image.mode == "RGB" else image.convert("RGB")
-        w, h = rgb.size
+        arr = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        h, w = arr.shape[:2]
         chips, boxes, kept = [], [], []
         for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
-            # The landmarks and the chip read pixels within about a face of its box: only that
-            # part of the image is handed to dlib (a copy of the whole decode, 1-2 MB for a
-            # reference photo, cost more than the landmarks). The same pixels, the same chip.
-            margin = max(rect.width(), rect.height()) * ALIGN_MARGIN
-            left = min(w - 1, max(0, math.floor(rect.left() - margin)))
-            top = min(h - 1, max(0, math.floor(rect.top() - margin)))
-            right = max(left + 1, min(w, math.ceil(rect.right() + 1 + margin)))
-            bottom = max(top + 1, min(h, math.ceil(rect.bottom() + 1 + margin)))
-            arr = np.asarray(rgb.crop((left, top, right, bottom)))
-            moved = dlib.rectangle(
-                rect.left() - left, rect.top() - top, rect.right() - left, rect.bottom() - top
-            )
-            shape = m.shape(arr, moved)
-            chips.append(np.asarray(dlib.get_face_chip(arr, shape, CHIP_SIZE, CHIP_PADDING)))
+            shape = m.shape(arr, rect)
+            chips.append(np.asarray(_dlib().get_face_chip(arr, shape, CHIP_SIZE, CHIP_PADDING)))
             # Rounded as the cache stores them, so a fresh scan and a cached one agree exactly.
             boxes.append(
                 (
