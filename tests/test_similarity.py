@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -600,3 +601,32 @@ def test_batch_candidates_keep_every_clear_cut_pair(refs: list[Fingerprint]) -> 
         (i, j) for i in range(30) for j in range(i + 1, 30)
     ]
     assert found.left_out == {}
+
+
+def _edge_saturations(rng: np.random.Generator) -> np.ndarray:
+    """Colours whose saturation lies about the colour hash's bin edges (85 and 170 of 255)."""
+    low = rng.integers(60, 140, (40, 40))  # saturation (200 - low) / 200 * 255: 77 to 179
+    mid = rng.integers(0, 201, (40, 40))
+    mid = np.maximum(mid, low)
+    return np.stack([np.full((40, 40), 200), mid, low], -1)[:, :, rng.permutation(3)]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: rng.integers(0, 256, (37, 53, 3)),  # every colour
+        lambda rng: np.full((20, 30, 3), rng.integers(0, 256, 3)),  # one colour
+        lambda rng: rng.integers(0, 40, (25, 25, 3)),  # near black
+        lambda rng: np.repeat(rng.integers(0, 256, (30, 20, 1)), 3, axis=2),  # grey
+        _edge_saturations,
+        lambda rng: rng.integers(0, 256, (1, 1, 3)),  # one pixel
+    ],
+)
+def test_the_colour_hash_is_imagehash_s(make: Callable[[np.random.Generator], np.ndarray]) -> None:
+    """The fingerprint's colour hash has imagehash's bits, on every kind of picture."""
+    rng = np.random.default_rng(7)
+    images = [Image.fromarray(make(rng).astype(np.uint8)) for _ in range(30)]
+    images += [P.load_photo(name) for name in ("astronaut", "coffee", "chelsea")]
+    for img in images:
+        expected = hashing._imagehash_to_int(imagehash.colorhash(img, binbits=3))
+        assert hashing._colour_hash(img) == expected

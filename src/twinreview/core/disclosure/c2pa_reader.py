@@ -124,6 +124,8 @@ def read_c2pa(
         context: The shared offline context from :func:`make_context`.
         trust_configured: Whether the workspace named trust anchors (changes the notes).
     """
+    if mime == "image/jpeg" and not jpeg_may_hold_c2pa(data):
+        return C2paReport(C2paState.ABSENT)
     try:
         with c2pa.Reader(mime or None, io.BytesIO(data), None, context) as reader:
             store_json = reader.json()
@@ -145,6 +147,53 @@ def read_c2pa(
             failures=(f"structure: {one_line(exc)}",),
             notes=("The C2PA manifest has an unexpected structure and could not be interpreted.",),
         )
+
+
+# JPEG markers: start of scan, APP1 (XMP, Exif), APP11 (JUMBF: where C2PA lives), and the ones
+# that stand alone (no length): TEM and the restart markers.
+_SOS, _APP1, _APP11 = 0xDA, 0xE1, 0xEB
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+# How an XMP packet names a remote manifest (dcterms:provenance), in each encoding XMP allows.
+_PROVENANCE = tuple("provenance".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+def jpeg_may_hold_c2pa(data: bytes) -> bool:
+    """False when a JPEG's header segments hold no C2PA manifest nor a pointer to a remote one.
+
+    The C2PA reader reads a JPEG's manifest store from its APP11 (JUMBF) segments before the
+    image data, and a remote manifest's address from the XMP's ``dcterms:provenance``: a file
+    with neither has no Content Credentials to read, and the reader (which would read every byte
+    of the file to say so) is not asked. Anything unexpected (a damaged or truncated header, no
+    image data) says True: the reader then decides, and says what it found.
+
+    Args:
+        data: The whole file.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return True
+    pos, end = 2, len(data)
+    while pos < end:
+        if data[pos] != 0xFF:
+            return True
+        while pos < end and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= end:
+            return True
+        marker = data[pos]
+        pos += 1
+        if marker in _STANDALONE:
+            continue
+        if marker == _SOS:
+            return False
+        if marker == _APP11 or pos + 2 > end:
+            return True
+        seg_end = pos + int.from_bytes(data[pos : pos + 2], "big")
+        if seg_end - pos < 2 or seg_end > end:
+            return True
+        if marker == _APP1 and any(data.find(p, pos, seg_end) >= 0 for p in _PROVENANCE):
+            return True
+        pos = seg_end
+    return True
 
 
 def _from_error(exc: BaseException, data: bytes) -> C2paReport:

@@ -117,6 +117,45 @@ def _imagehash_to_int(h: imagehash.ImageHash) -> int:
     return value
 
 
+# imagehash's colour hash puts hues in six bins between these edges (numpy.histogram's: each
+# bin holds its lower edge, the last its upper one too); as a table from hue to bin.
+_HUE_BIN = np.minimum(
+    np.searchsorted(np.linspace(0, 255, 6 + 1), np.arange(256), side="right") - 1, 5
+).astype(np.intp)
+
+
+def _colour_hash(img: Image.Image) -> int:
+    """``imagehash.colorhash(img, binbits=3)`` as an int: the same bits, for a third of the cost.
+
+    The same steps on the same Pillow conversions (grey levels, HSV): the fraction of black
+    pixels, of grey ones among the rest, and of each of six hues among the faintly and the
+    strongly coloured, each as 3 bits written as imagehash writes them. Only the counting is
+    done in fewer numpy calls (a table of hue bins instead of ``numpy.histogram``).
+    """
+    intensity = np.asarray(img.convert("L")).ravel()
+    hsv = np.asarray(img.convert("HSV"))
+    hue, sat = hsv[..., 0].ravel(), hsv[..., 1].ravel()
+    n = intensity.size
+    black = intensity < 256 // 8
+    coloured = ~black & (sat >= 256 // 3)
+    grey = ~black & (sat < 256 // 3)
+    faint = coloured & (sat < 256 * 2 // 3)
+    bright = coloured & (sat > 256 * 2 // 3)
+    c = max(1, int(np.count_nonzero(coloured)))
+    values = [
+        min(7, int(np.count_nonzero(black) / n * 8)),
+        min(7, int(np.count_nonzero(grey) / n * 8)),
+    ]
+    for mask in (faint, bright):
+        counts = np.bincount(_HUE_BIN[hue[mask]], minlength=6)
+        values += [min(7, int(int(k) * 8 * 1.0 / c)) for k in counts]
+    bits = 0
+    for v in values:
+        for i in range(3):
+            bits = (bits << 1) | int(v // 2 ** (3 - i - 1) % 2 ** (3 - i) > 0)
+    return bits
+
+
 # --- Fingerprint -----------------------------------------------------------------------
 
 
@@ -383,14 +422,14 @@ def fingerprint(img: Image.Image, *, grey: Image.Image | None = None) -> Fingerp
     # and makes the whole-frame hashes independent of the decode scale.
     # The colour hash is a histogram of hue/saturation fractions: a ~64 px box reduction gives
     # the same fractions as the full image at a tenth of the cost.
-    colour = img.convert("RGB")
+    colour = img if img.mode == "RGB" else img.convert("RGB")
     if min(colour.size) >= 2 * WORK_SIZE:
         colour = colour.reduce(max(1, min(colour.size) // WORK_SIZE))
     return Fingerprint(
         phash=_imagehash_to_int(imagehash.phash(grey_img)),
         phash_mirror=_imagehash_to_int(imagehash.phash(ImageOps.mirror(grey_img))),
         dhash=_imagehash_to_int(imagehash.dhash(grey_img)),
-        colorhash=_imagehash_to_int(imagehash.colorhash(colour, binbits=3)),
+        colorhash=_colour_hash(colour),
         probes=np.array([probe, probe_m], dtype=np.uint64),
         probe_dhashes=np.array([probe_d, probe_d_m], dtype=np.uint64),
         grid=grid,
