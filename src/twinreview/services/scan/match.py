@@ -43,8 +43,6 @@ from twinreview.services.scan.model import (
 )
 from twinreview.services.scan.verify import GeometryVerifier, ImageFile, Pair
 
-_PAIR_FIELDS = 8  # a stored batch candidate: query, ref and the six figures of the hashes
-
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
 
@@ -121,12 +119,18 @@ class _Context:
 
 @dataclass(frozen=True)
 class _Batch:
-    """The batch's hash candidates and verdicts, by the files' paths.
+    """The batch's hash candidates and verdicts.
 
     Both stay valid while the two files keep their contents.
+
+    Attributes:
+        rels: The files the table's first two columns index (by position).
+        pairs: The hash candidates (:func:`similarity.pair_table`), sorted by pair.
+        verdicts: The verifications, by the two files' paths and the orientation.
     """
 
-    candidates: Mapping[tuple[str, str], similarity.Candidate]
+    rels: Sequence[str]
+    pairs: similarity.PairTable
     verdicts: Mapping[tuple[str, str, bool], geometry.Verification]
 
 
@@ -446,33 +450,36 @@ class Matcher:
         fps, corpus, asset_idx = ctx.fps, ctx.corpus, ctx.asset_idx
         renew = set(fresh)
         if last is None:
-            cands = similarity.self_candidates(fps, th)
+            table = similarity.pair_table(similarity.self_candidates(fps, th))
             changed = True
         else:
+            # The last scan's pairs at their files' positions in this scan (a table, not an
+            # object per pair: a batch holds over 100,000 of them).
             pos = {rel: q for q, rel in enumerate(rels)}
-            kept = []
-            for (qa, qb), c in last.candidates.items():
-                a, b = pos.get(qa), pos.get(qb)
-                if a is None or b is None or a in renew or b in renew:
-                    continue  # gone, or to be joined again
-                kept.append(c if (c.query, c.ref) == (a, b) else _moved(c, a, b))
-            changed = bool(renew) or len(kept) != len(last.candidates)
+            now = np.array(
+                [-1 if (q := pos.get(rel)) is None or q in renew else q for rel in last.rels],
+                dtype=np.int64,
+            )
+            qa, qb = now[last.pairs[:, 0]], now[last.pairs[:, 1]]
+            stay = (qa >= 0) & (qb >= 0)  # not gone, nor to be joined again
+            table = last.pairs[stay]
+            table[:, 0], table[:, 1] = qa[stay], qb[stay]
+            changed = bool(renew) or len(table) != len(last.pairs)
             touching = similarity.self_candidates_touching(fps, renew, th)
             # The kept pairs are in order already: the files that stay keep their order.
-            cands = kept
             if touching:
-                cands = sorted(
-                    kept + touching, key=lambda c: (min(c.query, c.ref), max(c.query, c.ref))
+                table = similarity.sort_pairs(
+                    np.concatenate((table, similarity.pair_table(touching)))
                 )
         if stats is not None:
             stats["batch_joined"] = len(renew)
         if changed:
-            self._store_pairs(scope, th, rels, asset_shas, cands)
+            self._store_pairs(scope, th, rels, asset_shas, table)
         # Within the batch the hash candidates of an asset grow with the batch: the pairs
         # among the closest few of both their assets are verified (their findings say when
         # some were left out).
-        ranked = similarity.rank_batch(cands, th)
-        dup_cands, cut = ranked.candidates, ranked.left_out
+        keep, cut = similarity.rank_pairs(table, th)
+        dup_cands = similarity.pair_candidates(table, keep.tolist())
         # Clear-cut duplicates are left to the compare view: a batch of near-identical images
         # has one per pair, and they are info findings. A pair of unchanged files keeps the
         # verdict of the last scan (verdicts depend on the two contents alone).
@@ -495,7 +502,7 @@ class Matcher:
         for i, v in zip(todo, found, strict=True):
             verdicts[i] = v
         if stop.is_set():
-            return _Batch({}, {})
+            return _Batch((), similarity.pair_table([]), {})
         duplicates = list(zip(dup_cands, verdicts, strict=True))
         crop_start = time.process_time()
         decided = [c for c, v in duplicates if _confirmed_duplicate(c, v, th)]
@@ -519,7 +526,7 @@ class Matcher:
             stats["crop_stage_cpu_us"] = stats.get("crop_stage_cpu_us", 0) + round(
                 (time.process_time() - crop_start) * 1e6
             )
-            stats["batch_candidates"] = len(cands)
+            stats["batch_candidates"] = len(table)
             stats["batch_candidates_cut"] = sum(cut.values()) // 2
             stats["batch_assets_bounded"] = len(cut)
         for c, v in duplicates:
@@ -556,7 +563,8 @@ class Matcher:
         if stats is not None:
             stats["batch_pairs_unchecked"] = unchecked
         return _Batch(
-            {(rels[c.query], rels[c.ref]): c for c in cands},
+            tuple(rels),
+            table,
             {
                 (rels[c.query], rels[c.ref], c.mirrored): v
                 for c, v in zip(dup_cands, verdicts, strict=True)
@@ -577,21 +585,13 @@ class Matcher:
             rels = [str(r) for r in data["rels"]]
             shas = [str(s) for s in data["shas"]]
             raw = base64.b64decode(str(data["pairs"]).encode("ascii"), validate=True)
-            table = np.frombuffer(raw, dtype="<i4").reshape(-1, _PAIR_FIELDS)
+            table = np.frombuffer(raw, dtype="<i4").reshape(-1, similarity.PAIR_FIELDS)
             if table.size and not (table[:, :2].min() >= 0 and table[:, :2].max() < len(rels)):
                 return {}, None
-            rows = table.tolist()
-            cands = {}
-            for q, r, dist, dh, mirrored, box, whole, whole_dh in rows:
-                c = similarity.Candidate(
-                    q, r, dist, dh, bool(mirrored), box, whole,
-                    whole_frame_dhash=None if whole_dh < 0 else whole_dh,
-                )  # fmt: skip
-                cands[rels[q], rels[r]] = c
             known = dict(zip(rels, shas, strict=True))
         except (TypeError, KeyError, ValueError, IndexError):
             return {}, None  # none stored, or a damaged row: the batch is joined whole
-        return known, _Batch(cands, {})
+        return known, _Batch(tuple(rels), table.astype(np.int32), {})
 
     def _store_pairs(
         self,
@@ -599,18 +599,8 @@ class Matcher:
         th: similarity.SimilarityThresholds,
         rels: Sequence[str],
         shas: Sequence[str],
-        cands: Sequence[similarity.Candidate],
+        table: similarity.PairTable,
     ) -> None:
-        rows = np.array(
-            [
-                (
-                    c.query, c.ref, c.distance, c.dhash_distance, int(c.mirrored), c.box,
-                    c.whole_frame, -1 if c.whole_frame_dhash is None else c.whole_frame_dhash,
-                )
-                for c in cands
-            ],
-            dtype="<i4",
-        ).reshape(-1, _PAIR_FIELDS)  # fmt: skip
         self._cache.put(
             batch_pairs_key(scope, th),
             "batch-pairs",
@@ -618,7 +608,7 @@ class Matcher:
             {
                 "rels": list(rels),
                 "shas": list(shas),
-                "pairs": base64.b64encode(rows.tobytes()).decode("ascii"),
+                "pairs": base64.b64encode(table.astype("<i4").tobytes()).decode("ascii"),
             },
         )
 
@@ -747,18 +737,6 @@ class Matcher:
                     others=[path for path, _ in others],
                 )
             )
-
-
-def _moved(c: similarity.Candidate, query: int, ref: int) -> similarity.Candidate:
-    """``c`` between the same two files at their positions in this scan.
-
-    ``dataclasses.replace`` costs about 8 us a pair, and a rescan after files were added or
-    deleted before most others moves most of the batch's 100,000 and more pairs: a copy of the
-    fields and the two positions changed.
-    """
-    moved = object.__new__(similarity.Candidate)
-    moved.__dict__.update(c.__dict__, query=query, ref=ref)
-    return moved
 
 
 def _confirmed_duplicate(
