@@ -421,3 +421,45 @@ def test_names_a_laptop_cannot_keep_are_found_in_a_rescan_told_what_changed(
     gone = _hinted(service, ws, a / "ava/Coffee.jpg")
     assert "path_not_portable" not in _kinds(gone)["assets/ava/coffee.jpg"]
     _same(gone, _cold(ws))
+
+
+def test_a_rescan_decides_the_batch_pairs_of_the_changed_files_only(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair of unchanged files keeps its decision: a rescan's decisions follow the change,
+    not the batch's pairs (thousands at 10,000 assets)."""
+    from twinreview.core.similarity import match as similarity
+
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = _service(cache)
+    decided: list[tuple[int, int]] = []
+    real = similarity.decide
+
+    def counting(c: similarity.Candidate, *args: Any, **kw: Any) -> Any:
+        decided.append((c.query, c.ref))
+        return real(c, *args, **kw)
+
+    monkeypatch.setattr(similarity, "decide", counting)
+    first = service.scan(Workspace.open(ws))
+    assert decided, "the batch has pairs to decide"
+    whole = len(decided)
+
+    decided.clear()
+    again = _hinted(service, ws)
+    assert decided == []
+    assert again.assets == first.assets
+
+    a = ws / "assets"
+    save_jpeg(P.load_photo("coffee"), a / "ben/coffee-third.jpg", 75)
+    decided.clear()
+    added = _hinted(service, ws, a / "ben/coffee-third.jpg")
+    assert 0 < len(decided) < whole
+    assert "duplicate_in_batch" in _kinds(added)["assets/ben/coffee-third.jpg"]
+    _same(added, _cold(ws))
+
+    (a / "ben/sub/coffee-again.jpg").unlink()
+    decided.clear()
+    deleted = _hinted(service, ws, a / "ben/sub/coffee-again.jpg")
+    assert decided == []
+    _same(deleted, _cold(ws))
+    cache.close()

@@ -23,7 +23,7 @@ from typing import Any, TypeVar, overload
 import numpy as np
 
 from twinreview.core import findings as make
-from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
+from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding, Severity
 from twinreview.core.settings import WorkspaceSettings
 from twinreview.core.similarity import geometry, hashing
 from twinreview.core.similarity import match as similarity
@@ -45,6 +45,9 @@ from twinreview.services.scan.verify import GeometryVerifier, ImageFile, Pair
 
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
+
+#: Why a batch pair similar by its hashes has no finding: nothing could check it.
+UNCHECKED = "unchecked"
 
 #: How a clear-cut duplicate within the batch, which the scan does not verify, says so.
 CLEAR_CUT_DUPLICATE = "clear-cut hash match; geometry computed when compared"
@@ -131,7 +134,17 @@ class _Batch:
 
     rels: Sequence[str]
     pairs: similarity.PairTable
+    decided: Mapping[tuple[str, str, bool], _Decided]
     verdicts: Mapping[tuple[str, str, bool], geometry.Verification]
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """How a batch pair was decided, and from what (see :meth:`Matcher._decide_pair`)."""
+
+    sig: tuple[Any, ...]
+    verdict: geometry.Verification | None
+    outcome: tuple[Finding, Finding] | str | None
 
 
 @dataclass(frozen=True)
@@ -447,7 +460,7 @@ class Matcher:
             The pairs and verdicts, for the next scan.
         """
         th, severities = settings.similarity, settings.severities
-        fps, corpus, asset_idx = ctx.fps, ctx.corpus, ctx.asset_idx
+        fps, asset_idx = ctx.fps, ctx.asset_idx
         renew = set(fresh)
         if last is None:
             table = similarity.pair_table(similarity.self_candidates(fps, th))
@@ -502,7 +515,7 @@ class Matcher:
         for i, v in zip(todo, found, strict=True):
             verdicts[i] = v
         if stop.is_set():
-            return _Batch((), similarity.pair_table([]), {})
+            return _Batch((), similarity.pair_table([]), {}, {})
         duplicates = list(zip(dup_cands, verdicts, strict=True))
         crop_start = time.process_time()
         decided = [c for c, v in duplicates if _confirmed_duplicate(c, v, th)]
@@ -529,48 +542,94 @@ class Matcher:
             stats["batch_candidates"] = len(table)
             stats["batch_candidates_cut"] = sum(cut.values()) // 2
             stats["batch_assets_bounded"] = len(cut)
+        # A pair of unchanged files with the same candidate, verdict and bounds is decided as
+        # the last scan decided it: a rescan decides the pairs of the changed files only.
+        before_decided = last.decided if last is not None else {}
+        decisions: dict[tuple[str, str, bool], _Decided] = {}
         for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
-            th_pair = th if c.clear_cut_frame(th) else no_clear_cut
-            pair = similarity.decide(c, v, th_pair, unverified=UNVERIFIED)
-            if pair is None:
+            key = (rels[c.query], rels[c.ref], c.votes is None)
+            sig = (
+                c.distance, c.dhash_distance, c.mirrored, c.box, c.whole_frame,
+                c.whole_frame_dhash, c.votes, c.support, cut.get(c.query), cut.get(c.ref),
+            )  # fmt: skip
+            hit = before_decided.get(key)
+            if (
+                hit is not None
+                and hit.sig == sig
+                and (hit.verdict is v or hit.verdict == v)
+                and c.query not in renew
+                and c.ref not in renew
+            ):
+                outcome = hit.outcome
+            else:
+                outcome = self._decide_pair(c, v, th, no_clear_cut, fps, cut, rels, severities)
+            decisions[key] = _Decided(sig, v, outcome)
+            if outcome is None:
                 continue
-            if not _confirmed_duplicate(c, v, th):
-                # Similar by their hashes, but nothing could check it (too few keypoints: a
-                # plain picture): "the same picture" would state what nobody verified.
+            if isinstance(outcome, str):
                 unchecked += 1
                 continue
-            # The pair is decided once; each side's evidence maps that side onto the other (the
-            # inverse for b), with the hash alignment seen from that side when it agrees too.
-            back = similarity.reverse(c, fps)
-            seen = v.inverse() if v is not None else None
-            m_back = similarity.decide(
-                back, seen, th_pair, unverified=UNVERIFIED
-            ) or similarity.decide(c, seen, th_pair, unverified=UNVERIFIED)
-            assert m_back is not None  # the same verification, or the same hashes, decide it
-            for x, y, q, match in ((a, b, c.query, pair), (b, a, c.ref, m_back)):
-                evidence = match.evidence
-                if c.clear_cut_frame(th):
-                    evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
-                figures = evidence.to_json()
-                if q in cut:
-                    # This asset resembled more images than are verified per asset.
-                    figures["candidates_left_out"] = cut[q]
-                    figures["candidates_verified"] = similarity.BATCH_PER_ASSET
-                out.setdefault(x, []).append(
-                    make.duplicate_in_batch(severities, other=corpus.assets[y].rel, match=figures)
-                )
+            out.setdefault(a, []).append(outcome[0])
+            out.setdefault(b, []).append(outcome[1])
         if stats is not None:
             stats["batch_pairs_unchecked"] = unchecked
         return _Batch(
             tuple(rels),
             table,
+            decisions,
             {
                 (rels[c.query], rels[c.ref], c.mirrored): v
                 for c, v in zip(dup_cands, verdicts, strict=True)
                 if v is not None and not c.clear_cut_frame(th)
             },
         )
+
+    @staticmethod
+    def _decide_pair(
+        c: similarity.Candidate,
+        v: Verdict,
+        th: similarity.SimilarityThresholds,
+        no_clear_cut: similarity.SimilarityThresholds,
+        fps: Sequence[hashing.Fingerprint],
+        cut: Mapping[int, int],
+        rels: Sequence[str],
+        severities: Mapping[str, Severity],
+    ) -> tuple[Finding, Finding] | str | None:
+        """A batch pair's findings (for its query, then its ref), or why there are none.
+
+        Returns:
+            The two findings; :data:`UNCHECKED` for a pair similar by its hashes that nothing
+            could check; None for a pair that is no duplicate.
+        """
+        th_pair = th if c.clear_cut_frame(th) else no_clear_cut
+        pair = similarity.decide(c, v, th_pair, unverified=UNVERIFIED)
+        if pair is None:
+            return None
+        if not _confirmed_duplicate(c, v, th):
+            # Similar by their hashes, but nothing could check it (too few keypoints: a
+            # plain picture): "the same picture" would state what nobody verified.
+            return UNCHECKED
+        # The pair is decided once; each side's evidence maps that side onto the other (the
+        # inverse for b), with the hash alignment seen from that side when it agrees too.
+        back = similarity.reverse(c, fps)
+        seen = v.inverse() if v is not None else None
+        m_back = similarity.decide(back, seen, th_pair, unverified=UNVERIFIED) or similarity.decide(
+            c, seen, th_pair, unverified=UNVERIFIED
+        )
+        assert m_back is not None  # the same verification, or the same hashes, decide it
+        found = []
+        for y, q, match in ((c.ref, c.query, pair), (c.query, c.ref, m_back)):
+            evidence = match.evidence
+            if c.clear_cut_frame(th):
+                evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
+            figures = evidence.to_json()
+            if q in cut:
+                # This asset resembled more images than are verified per asset.
+                figures["candidates_left_out"] = cut[q]
+                figures["candidates_verified"] = similarity.BATCH_PER_ASSET
+            found.append(make.duplicate_in_batch(severities, other=rels[y], match=figures))
+        return found[0], found[1]
 
     def _stored_pairs(
         self, scope: str, th: similarity.SimilarityThresholds
@@ -591,7 +650,7 @@ class Matcher:
             known = dict(zip(rels, shas, strict=True))
         except (TypeError, KeyError, ValueError, IndexError):
             return {}, None  # none stored, or a damaged row: the batch is joined whole
-        return known, _Batch(tuple(rels), table.astype(np.int32), {})
+        return known, _Batch(tuple(rels), table.astype(np.int32), {}, {})
 
     def _store_pairs(
         self,
