@@ -376,13 +376,15 @@ def self_candidates_touching(
     fingerprints: Sequence[Fingerprint],
     among: Iterable[int],
     thresholds: SimilarityThresholds | None = None,
+    executor: Executor | None = None,
 ) -> list[Candidate]:
     """The candidates of :func:`self_candidates` that involve one of ``among``, the same ones.
 
     A pair's candidate depends on its two fingerprints alone, so a batch that gained or changed
     a few images keeps the candidates of its other pairs and joins only these with the whole
     batch, both ways (their probes against every grid, every probe against their grids): the
-    cost follows the images joined, not the pairs of the batch.
+    cost follows the images joined, not the pairs of the batch. ``executor`` spreads their
+    probes' look-up in the batch's grids (every grid box of the batch) over threads.
     """
     th = thresholds or SimilarityThresholds()
     idx = sorted({int(i) for i in among})
@@ -391,7 +393,7 @@ def self_candidates_touching(
     sub = [fingerprints[i] for i in idx]
     found: dict[tuple[int, int], Candidate] = {}
     for c in _candidate_list(
-        hashjoin.align_candidates(sub, fingerprints, th, False, None), sub, fingerprints
+        hashjoin.align_candidates(sub, fingerprints, th, False, executor), sub, fingerprints
     ):
         q = idx[c.query]
         if q != c.ref:

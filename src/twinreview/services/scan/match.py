@@ -17,6 +17,7 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 
@@ -167,10 +168,14 @@ class Matcher:
     Args:
         verifier: Verifies candidate pairs geometrically.
         cache: The result cache (the fingerprints of rejected bytes come from it).
+        executor: Spreads the hash join of a rescan's new files with the batch over threads.
     """
 
-    def __init__(self, verifier: GeometryVerifier, cache: ResultCache) -> None:
+    def __init__(
+        self, verifier: GeometryVerifier, cache: ResultCache, executor: Executor | None = None
+    ) -> None:
         self._verifier = verifier
+        self._executor = executor
         self._cache = cache
         self._crops = CropCandidates(cache)
         # What the last scan matched (one workspace at a time): the app's scan process keeps
@@ -478,7 +483,7 @@ class Matcher:
             table = last.pairs[stay]
             table[:, 0], table[:, 1] = qa[stay], qb[stay]
             changed = bool(renew) or len(table) != len(last.pairs)
-            touching = similarity.self_candidates_touching(fps, renew, th)
+            touching = similarity.self_candidates_touching(fps, renew, th, self._executor)
             # The kept pairs are in order already: the files that stay keep their order.
             if touching:
                 table = similarity.sort_pairs(

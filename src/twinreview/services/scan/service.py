@@ -172,7 +172,7 @@ class ScanService:
     ) -> None:
         self._analyser = Analyser(executor, cache, face_engine)
         self._verifier = GeometryVerifier(executor, cache)
-        self._matcher = Matcher(self._verifier, cache)
+        self._matcher = Matcher(self._verifier, cache, executor)
         self._faces = FacePass(executor, cache, face_engine) if face_engine else None
         self._inspector_factory = inspector_factory
         self._rejected_provider = rejected_provider
