@@ -463,3 +463,38 @@ def test_a_rescan_decides_the_batch_pairs_of_the_changed_files_only(
     assert decided == []
     _same(deleted, _cold(ws))
     cache.close()
+
+
+def test_a_scan_process_stores_the_batch_pairs_once_its_result_is_out(
+    ws: Path, tmp_path: Path
+) -> None:
+    """With ``defer_saves`` the batch's pairs (megabytes at 10,000 assets) are written by
+    ``settle()``, after the result went out, or by the next scan before it starts."""
+    from twinreview.core.similarity.match import SimilarityThresholds
+    from twinreview.services.scan.model import BATCH_PAIRS_VERSION, batch_pairs_key
+
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    root = Workspace.open(ws).root
+    key = batch_pairs_key(str(root), SimilarityThresholds())
+
+    def stored() -> list[str] | None:
+        row = cache.get(key, "batch-pairs", BATCH_PAIRS_VERSION)
+        return None if row is None else list(row["rels"])
+
+    service = ScanService(SyncExecutor(), cache, defer_saves=True)  # type: ignore[arg-type]
+    first = service.scan(Workspace.open(ws))
+    assert stored() is None
+    service.settle()
+    assert stored() == [a.asset.rel for a in first.assets]
+
+    save_jpeg(P.load_photo("coffee"), ws / "assets/ben/coffee-third.jpg", 75)
+    added = service.scan(Workspace.open(ws))
+    assert added.stats["batch_joined"] == 1
+    assert stored() == [a.asset.rel for a in first.assets]
+    service.scan(Workspace.open(ws))  # the next scan writes what the last one left first
+    assert stored() == [a.asset.rel for a in added.assets]
+    # Another process starts from them: it joins nothing again.
+    later = _service(cache).scan(Workspace.open(ws))
+    assert later.stats["batch_joined"] == 0
+    _same(later, _cold(ws))
+    cache.close()

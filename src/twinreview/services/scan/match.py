@@ -169,13 +169,23 @@ class Matcher:
         verifier: Verifies candidate pairs geometrically.
         cache: The result cache (the fingerprints of rejected bytes come from it).
         executor: Spreads the hash join of a rescan's new files with the batch over threads.
+        defer_saves: Leave the batch's pairs (several MB at 10,000 assets) to
+            :meth:`settle`, so that they are written after the result went out.
     """
 
     def __init__(
-        self, verifier: GeometryVerifier, cache: ResultCache, executor: Executor | None = None
+        self,
+        verifier: GeometryVerifier,
+        cache: ResultCache,
+        executor: Executor | None = None,
+        *,
+        defer_saves: bool = False,
     ) -> None:
         self._verifier = verifier
         self._executor = executor
+        self._defer = defer_saves
+        # The batch's pairs to store for the next process, when saving waits for settle().
+        self._unsaved: tuple[Any, ...] | None = None
         self._cache = cache
         self._crops = CropCandidates(cache)
         # What the last scan matched (one workspace at a time): the app's scan process keeps
@@ -302,6 +312,12 @@ class Matcher:
             stats["matched_against_references"] = len(again)
         report(ScanProgress(1, 1, "match"))
         return out
+
+    def settle(self) -> None:
+        """Write what the last scans left for later (the batch's pairs); cheap when nothing."""
+        unsaved, self._unsaved = self._unsaved, None
+        if unsaved is not None:
+            self._store_pairs(*unsaved)
 
     def _against_references(
         self,
@@ -492,7 +508,9 @@ class Matcher:
         if stats is not None:
             stats["batch_joined"] = len(renew)
         if changed:
-            self._store_pairs(scope, th, rels, asset_shas, table)
+            self._unsaved = (scope, th, tuple(rels), tuple(asset_shas), table)
+            if not self._defer:
+                self.settle()
         # Within the batch the hash candidates of an asset grow with the batch: the pairs
         # among the closest few of both their assets are verified (their findings say when
         # some were left out).
