@@ -498,3 +498,35 @@ def test_a_scan_process_stores_the_batch_pairs_once_its_result_is_out(
     assert later.stats["batch_joined"] == 0
     _same(later, _cold(ws))
     cache.close()
+
+
+def test_a_scan_process_reads_the_batch_sketches_before_its_first_rescan(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crop stage's sketches of every file are read when the scan process is idle, not
+    by the first rescan while its reviewer waits for a change to show."""
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    _service(cache).scan(Workspace.open(ws))  # an earlier process cached them
+    asked: list[int] = []
+    real = ResultCache.get_many
+
+    def counting(self: ResultCache, shas: Any, kind: str, version: str) -> Any:
+        shas = list(shas)
+        if kind == "touch":
+            asked.append(len(shas))
+        return real(self, shas, kind, version)
+
+    monkeypatch.setattr(ResultCache, "get_many", counting)
+    service = ScanService(SyncExecutor(), cache, defer_saves=True)  # type: ignore[arg-type]
+    first = service.scan(Workspace.open(ws))
+    assert asked == []
+    service.settle()
+    assert sum(asked) == len({a.sha256 for a in first.assets})
+    asked.clear()
+    img = P.load_photo("astronaut")
+    save_jpeg(img.crop((0, 0, img.width // 2, img.height // 2)), ws / "assets/ava/part.jpg")
+    added = _hinted(service, ws, ws / "assets/ava/part.jpg")
+    assert sum(asked) == 0
+    assert "duplicate_in_batch" in _kinds(added)["assets/ava/part.jpg"]
+    assert _votes_aside(added) == _votes_aside(_cold(ws))
+    cache.close()

@@ -170,7 +170,8 @@ class Matcher:
         cache: The result cache (the fingerprints of rejected bytes come from it).
         executor: Spreads the hash join of a rescan's new files with the batch over threads.
         defer_saves: Leave the batch's pairs (several MB at 10,000 assets) to
-            :meth:`settle`, so that they are written after the result went out.
+            :meth:`settle`, so that they are written after the result went out; there too the
+            crop stage's sketches of the batch are read for the next rescan.
     """
 
     def __init__(
@@ -184,8 +185,10 @@ class Matcher:
         self._verifier = verifier
         self._executor = executor
         self._defer = defer_saves
-        # The batch's pairs to store for the next process, when saving waits for settle().
+        # The batch's pairs to store for the next process, when saving waits for settle(); and
+        # the contents whose crop-stage sketches settle() reads for the next rescan.
         self._unsaved: tuple[Any, ...] | None = None
+        self._unsketched: Sequence[str] = ()
         self._cache = cache
         self._crops = CropCandidates(cache)
         # What the last scan matched (one workspace at a time): the app's scan process keeps
@@ -307,6 +310,8 @@ class Matcher:
             resub_rel,
             batch,
         )
+        if self._defer:
+            self._unsketched = asset_shas
         if stats is not None:
             stats["matched_fresh"] = len(fresh)
             stats["matched_against_references"] = len(again)
@@ -314,10 +319,17 @@ class Matcher:
         return out
 
     def settle(self) -> None:
-        """Write what the last scans left for later (the batch's pairs); cheap when nothing."""
+        """Write what the last scans left for later, read what the next rescan needs.
+
+        The batch's pairs are written; with ``defer_saves`` the batch's sketches are read from
+        the cache (at the first scan of a process). Cheap when there is nothing to do.
+        """
         unsaved, self._unsaved = self._unsaved, None
         if unsaved is not None:
             self._store_pairs(*unsaved)
+        unsketched, self._unsketched = self._unsketched, ()
+        if unsketched:
+            self._crops.keep_sketches(unsketched)
 
     def _against_references(
         self,
