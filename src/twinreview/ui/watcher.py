@@ -210,7 +210,10 @@ class WorkspaceWatcher(QObject):
         self.sweep_cost_s = cost
         before, self._digest = self._digest, digest
         rebase, self._rebase = self._rebase, False
-        if before is not None and digest != before and not rebase:
+        # Changes the OS reported and the quiet period has not passed on yet (a burst still
+        # being written) explain what the sweep saw: they are rescanned with their paths, and
+        # the sweep after their report starts from there, as after any report.
+        if before is not None and digest != before and not rebase and not self._watch.pending:
             self._pending.add(ASSETS)
             self._everything = True
             self._timer.start()
