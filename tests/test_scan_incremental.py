@@ -509,4 +509,112 @@ def test_a_touched_file_keeps_its_keypoints_for_a_later_reference_change(
     added = _hinted(service, ws, refs / "coins.jpg")
     assert "matches_other_model" in _kinds(added)["assets/ben/coins-part.jpg"]
     _same(added, _cold(ws))
+
+
+def test_a_rescan_decides_the_batch_pairs_of_the_changed_files_only(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pair of unchanged files keeps its decision: a rescan's decisions follow the change,
+    not the batch's pairs (thousands at 10,000 assets)."""
+    from twinreview.core.similarity import match as similarity
+
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    service = _service(cache)
+    decided: list[tuple[int, int]] = []
+    real = similarity.decide
+
+    def counting(c: similarity.Candidate, *args: Any, **kw: Any) -> Any:
+        decided.append((c.query, c.ref))
+        return real(c, *args, **kw)
+
+    monkeypatch.setattr(similarity, "decide", counting)
+    first = service.scan(Workspace.open(ws))
+    assert decided, "the batch has pairs to decide"
+    whole = len(decided)
+
+    decided.clear()
+    again = _hinted(service, ws)
+    assert decided == []
+    assert again.assets == first.assets
+
+    a = ws / "assets"
+    save_jpeg(P.load_photo("coffee"), a / "ben/coffee-third.jpg", 75)
+    decided.clear()
+    added = _hinted(service, ws, a / "ben/coffee-third.jpg")
+    assert 0 < len(decided) < whole
+    assert "duplicate_in_batch" in _kinds(added)["assets/ben/coffee-third.jpg"]
+    _same(added, _cold(ws))
+
+    (a / "ben/sub/coffee-again.jpg").unlink()
+    decided.clear()
+    deleted = _hinted(service, ws, a / "ben/sub/coffee-again.jpg")
+    assert decided == []
+    _same(deleted, _cold(ws))
+    cache.close()
+
+
+def test_a_scan_process_stores_the_batch_pairs_once_its_result_is_out(
+    ws: Path, tmp_path: Path
+) -> None:
+    """With ``defer_saves`` the batch's pairs (megabytes at 10,000 assets) are written by
+    ``settle()``, after the result went out, or by the next scan before it starts."""
+    from twinreview.core.similarity.match import SimilarityThresholds
+    from twinreview.services.scan.model import BATCH_PAIRS_VERSION, batch_pairs_key
+
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    root = Workspace.open(ws).root
+    key = batch_pairs_key(str(root), SimilarityThresholds())
+
+    def stored() -> list[str] | None:
+        row = cache.get(key, "batch-pairs", BATCH_PAIRS_VERSION)
+        return None if row is None else list(row["rels"])
+
+    service = ScanService(SyncExecutor(), cache, defer_saves=True)  # type: ignore[arg-type]
+    first = service.scan(Workspace.open(ws))
+    assert stored() is None
+    service.settle()
+    assert stored() == [a.asset.rel for a in first.assets]
+
+    save_jpeg(P.load_photo("coffee"), ws / "assets/ben/coffee-third.jpg", 75)
+    added = service.scan(Workspace.open(ws))
+    assert added.stats["batch_joined"] == 1
+    assert stored() == [a.asset.rel for a in first.assets]
+    service.scan(Workspace.open(ws))  # the next scan writes what the last one left first
+    assert stored() == [a.asset.rel for a in added.assets]
+    # Another process starts from them: it joins nothing again.
+    later = _service(cache).scan(Workspace.open(ws))
+    assert later.stats["batch_joined"] == 0
+    _same(later, _cold(ws))
+    cache.close()
+
+
+def test_a_scan_process_reads_the_batch_sketches_before_its_first_rescan(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crop stage's sketches of every file are read when the scan process is idle, not
+    by the first rescan while its reviewer waits for a change to show."""
+    cache = ResultCache(tmp_path / "cache.sqlite3")
+    _service(cache).scan(Workspace.open(ws))  # an earlier process cached them
+    asked: list[int] = []
+    real = ResultCache.get_many
+
+    def counting(self: ResultCache, shas: Any, kind: str, version: str) -> Any:
+        shas = list(shas)
+        if kind == "touch":
+            asked.append(len(shas))
+        return real(self, shas, kind, version)
+
+    monkeypatch.setattr(ResultCache, "get_many", counting)
+    service = ScanService(SyncExecutor(), cache, defer_saves=True)  # type: ignore[arg-type]
+    first = service.scan(Workspace.open(ws))
+    assert asked == []
+    service.settle()
+    assert sum(asked) == len({a.sha256 for a in first.assets})
+    asked.clear()
+    img = P.load_photo("astronaut")
+    save_jpeg(img.crop((0, 0, img.width // 2, img.height // 2)), ws / "assets/ava/part.jpg")
+    added = _hinted(service, ws, ws / "assets/ava/part.jpg")
+    assert sum(asked) == 0
+    assert "duplicate_in_batch" in _kinds(added)["assets/ava/part.jpg"]
+    assert _votes_aside(added) == _votes_aside(_cold(ws))
     cache.close()

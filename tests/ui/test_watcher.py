@@ -213,3 +213,25 @@ def test_what_only_the_sweep_sees_asks_for_a_look_at_everything(
     qtbot.waitUntil(lambda: kinds == [{ASSETS}], timeout=WAIT_MS)
     assert paths == [None]
     watcher.watch(None)
+
+
+def test_a_sweep_during_a_reported_burst_keeps_its_paths(qtbot: Any, tmp_path: Path) -> None:
+    """The sweep sees files the OS reported and the quiet period has not passed on yet: they
+    are no unreported change, and the rescan is still told their paths (not every file)."""
+    root = tmp_path / "ws"
+    (root / "assets/a").mkdir(parents=True)
+    (root / "assets/a/1.jpg").write_bytes(b"first")
+    watcher = WorkspaceWatcher(debounce_ms=3000)
+    kinds, paths = _reports(watcher)
+    watcher.watch(root)
+    assert watcher.live
+    qtbot.waitUntil(lambda: watcher.sweeps >= 1, timeout=WAIT_MS)
+    added = root / "assets/a/2.jpg"
+    added.write_bytes(b"second")
+    qtbot.waitUntil(lambda: watcher._watch.pending, timeout=WAIT_MS)
+    watcher._start_sweep()  # as its timer would, in the middle of the burst
+    qtbot.waitUntil(lambda: watcher.sweeps >= 2, timeout=WAIT_MS)
+    assert kinds == []  # the burst's quiet period has not passed yet
+    qtbot.waitUntil(lambda: kinds == [{ASSETS}], timeout=WAIT_MS)
+    assert paths[0] is not None and str(added) in paths[0]
+    watcher.watch(None)

@@ -34,13 +34,16 @@ def make_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="twinreview")
 
 
-def make_scan_service(executor: Executor, cache: ResultCache, *, faces: bool = True) -> ScanService:
+def make_scan_service(
+    executor: Executor, cache: ResultCache, *, faces: bool = True, defer_saves: bool = False
+) -> ScanService:
     """Return a scan service wired with disclosure checks, rejected-asset history and faces.
 
     The disclosure settings (trust anchors, label) and the rejected assets come from each
     workspace when it is scanned, so one service serves every workspace the app opens. The face
     models load lazily, in each worker thread, the first time a face is looked for;
     ``faces=False`` leaves the likeness check out (the benchmarks' scan figures are without it).
+    ``defer_saves``: see :class:`ScanService` (for a long-lived scan process).
     """
     configure_imaging()
     return ScanService(
@@ -49,4 +52,5 @@ def make_scan_service(executor: Executor, cache: ResultCache, *, faces: bool = T
         inspector_factory=DisclosureService.for_workspace,
         rejected_provider=rejected_provider,
         face_engine=FaceEngine() if faces else None,
+        defer_saves=defer_saves,
     )

@@ -175,6 +175,12 @@ class FolderWatch:
         inotify = "inotify" in type(observer).__name__.lower()
         self._watches = _count_folders(root) if inotify else 1
 
+    @property
+    def pending(self) -> bool:
+        """Whether changes were reported since the last :meth:`take`."""
+        with self._lock:
+            return bool(self._kinds)
+
     def watched(self) -> dict[str, int]:
         """How many watches the OS holds for folders (and for files: never any)."""
         return {"directories": self._watches if self.live else 0, "files": 0}

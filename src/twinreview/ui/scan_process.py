@@ -57,7 +57,8 @@ def _child_main(conn: Connection, cancel: Any) -> None:
 
     configure_logging()  # a process of its own: a failed scan's traceback is written here
     executor = make_executor()
-    service = make_scan_service(executor, ResultCache(default_cache_path()))
+    # The cache writes only a later process needs wait until the result went out.
+    service = make_scan_service(executor, ResultCache(default_cache_path()), defer_saves=True)
     sent = _Sent()
     try:
         while True:
@@ -70,6 +71,10 @@ def _child_main(conn: Connection, cancel: Any) -> None:
             held = message[2] if len(message) > 2 else None
             named = message[3] if len(message) > 3 else None
             _child_scan(conn, service, Workspace, Path(message[1]), cancel, sent, held, named)
+            try:
+                service.settle()
+            except Exception as exc:  # noqa: BLE001 - a cache write that failed is only a cache
+                log_unexpected(exc)
             release_freed()
     finally:
         executor.shutdown(wait=False, cancel_futures=True)

@@ -33,8 +33,10 @@ from twinreview.services.watch import ASSETS, LOGS, ROSTER, FolderWatch, visible
 
 __all__ = ["ASSETS", "LOGS", "ROSTER", "WorkspaceWatcher", "sweep"]
 
-#: Quiet time after the last event before ``changed`` is emitted (ms).
-DEBOUNCE_MS = 250
+#: Quiet time after the last event before ``changed`` is emitted (ms). Short: a rescan told
+#: the paths costs what changed, and events that arrive while it runs get one rescan after it,
+#: so a burst split in two costs one more small rescan, not a look at every file.
+DEBOUNCE_MS = 120
 #: The sweep's interval: at least SWEEP_MIN_MS (SWEEP_LIVE_MIN_MS while the OS watch runs),
 #: and long enough that sweeping takes at most SWEEP_SHARE (SWEEP_SHARE_ALONE) of one core.
 SWEEP_MIN_MS = 700
@@ -208,7 +210,10 @@ class WorkspaceWatcher(QObject):
         self.sweep_cost_s = cost
         before, self._digest = self._digest, digest
         rebase, self._rebase = self._rebase, False
-        if before is not None and digest != before and not rebase:
+        # Changes the OS reported and the quiet period has not passed on yet (a burst still
+        # being written) explain what the sweep saw: they are rescanned with their paths, and
+        # the sweep after their report starts from there, as after any report.
+        if before is not None and digest != before and not rebase and not self._watch.pending:
             self._pending.add(ASSETS)
             self._everything = True
             self._timer.start()

@@ -376,13 +376,15 @@ def self_candidates_touching(
     fingerprints: Sequence[Fingerprint],
     among: Iterable[int],
     thresholds: SimilarityThresholds | None = None,
+    executor: Executor | None = None,
 ) -> list[Candidate]:
     """The candidates of :func:`self_candidates` that involve one of ``among``, the same ones.
 
     A pair's candidate depends on its two fingerprints alone, so a batch that gained or changed
     a few images keeps the candidates of its other pairs and joins only these with the whole
     batch, both ways (their probes against every grid, every probe against their grids): the
-    cost follows the images joined, not the pairs of the batch.
+    cost follows the images joined, not the pairs of the batch. ``executor`` spreads their
+    probes' look-up in the batch's grids (every grid box of the batch) over threads.
     """
     th = thresholds or SimilarityThresholds()
     idx = sorted({int(i) for i in among})
@@ -391,7 +393,7 @@ def self_candidates_touching(
     sub = [fingerprints[i] for i in idx]
     found: dict[tuple[int, int], Candidate] = {}
     for c in _candidate_list(
-        hashjoin.align_candidates(sub, fingerprints, th, False, None), sub, fingerprints
+        hashjoin.align_candidates(sub, fingerprints, th, False, executor), sub, fingerprints
     ):
         q = idx[c.query]
         if q != c.ref:
@@ -493,19 +495,84 @@ def rank_batch(
     """
     if not cands:
         return BatchCandidates([], {}, 0)
-    same = np.array([c.clear_cut_frame(th) for c in cands], dtype=bool)
-    ranked = np.flatnonzero(~same)
-    rows = [cands[i] for i in ranked.tolist()]
-    q = np.array([c.query for c in rows], dtype=np.intp)
-    r = np.array([c.ref for c in rows], dtype=np.intp)
-    phash = np.array([c.distance for c in rows], dtype=np.int64)
-    dhash = np.array([c.dhash_distance for c in rows], dtype=np.int64)
-    near = _mutual_near(q, r, phash, dhash, limit)
-    keep = np.sort(np.concatenate((np.flatnonzero(same), ranked[near])))
-    left: dict[int, int] = {}
-    for side in np.concatenate((q[~near], r[~near])).tolist():
-        left[side] = left.get(side, 0) + 1
+    keep, left = rank_pairs(pair_table(cands), th, limit)
     return BatchCandidates([cands[i] for i in keep.tolist()], left, len(cands))
+
+
+PAIR_FIELDS = 8
+"""Columns of a :func:`pair_table`: query, ref, pHash and dHash bits at the best alignment,
+mirrored (0 or 1), box, whole-frame pHash bits, whole-frame dHash bits (-1: none)."""
+
+PairTable = npt.NDArray[np.int32]
+
+
+def pair_table(cands: Sequence[Candidate]) -> PairTable:
+    """Hash candidates as rows of :data:`PAIR_FIELDS` integers (their votes and support left out).
+
+    A batch holds candidates in proportion to the square of its size (over 100,000 pairs at
+    10,000 images): as a table they are kept, moved, sorted and ranked without a Python
+    object per pair.
+    """
+    rows = [
+        (
+            c.query, c.ref, c.distance, c.dhash_distance, int(c.mirrored), c.box, c.whole_frame,
+            -1 if c.whole_frame_dhash is None else c.whole_frame_dhash,
+        )
+        for c in cands
+    ]  # fmt: skip
+    return np.array(rows, dtype=np.int32).reshape(-1, PAIR_FIELDS)
+
+
+def pair_candidates(table: PairTable, rows: Iterable[int] | None = None) -> list[Candidate]:
+    """The candidates of some rows of a :func:`pair_table` (None: of every row)."""
+    chosen = table if rows is None else table[np.fromiter(rows, dtype=np.intp)]
+    out = []
+    for q, r, dist, dh, mirrored, box, whole, whole_dh in chosen.tolist():
+        out.append(
+            Candidate(
+                q, r, dist, dh, bool(mirrored), box, whole,
+                whole_frame_dhash=None if whole_dh < 0 else whole_dh,
+            )
+        )  # fmt: skip
+    return out
+
+
+def sort_pairs(table: PairTable) -> PairTable:
+    """The rows of a :func:`pair_table` sorted by unordered pair (smaller index, then larger)."""
+    lo = np.minimum(table[:, 0], table[:, 1])
+    hi = np.maximum(table[:, 0], table[:, 1])
+    return table[np.lexsort((hi, lo))]
+
+
+def rank_pairs(
+    table: PairTable, th: SimilarityThresholds, limit: int = BATCH_PER_ASSET
+) -> tuple[npt.NDArray[np.intp], dict[int, int]]:
+    """:func:`rank_batch` of a :func:`pair_table` (each unordered pair once, sorted by pair).
+
+    Returns:
+        The rows kept (sorted), and per asset whose pairs were cut, how many were left out.
+    """
+    if len(table) == 0:
+        return np.zeros(0, dtype=np.intp), {}
+    q, r = table[:, 0].astype(np.intp), table[:, 1].astype(np.intp)
+    phash, dhash = table[:, 2].astype(np.int64), table[:, 3].astype(np.int64)
+    whole, whole_dh = table[:, 6], table[:, 7]
+    # Candidate.clear_cut_frame, row by row.
+    same = (
+        (phash <= th.clear_cut)
+        & (dhash <= th.clear_cut_dhash)
+        & (whole <= th.clear_cut)
+        & (whole_dh >= 0)
+        & (whole_dh <= th.clear_cut_dhash)
+    )
+    ranked = np.flatnonzero(~same)
+    q, r = q[ranked], r[ranked]
+    near = _mutual_near(q, r, phash[ranked], dhash[ranked], limit)
+    keep = np.sort(np.concatenate((np.flatnonzero(same), ranked[near])))
+    sides = np.concatenate((q[~near], r[~near]))
+    counts = np.bincount(sides) if len(sides) else np.zeros(0, dtype=np.intp)
+    left = {int(i): int(counts[i]) for i in np.flatnonzero(counts).tolist()}
+    return keep, left
 
 
 DescriptorArray = npt.NDArray[np.uint8]

@@ -223,6 +223,20 @@ class CropCandidates:
         order = np.argsort(-hits[found], kind="stable")[:limit]
         return sorted(int(q) for q in found[order])
 
+    def keep_sketches(self, shas: Sequence[str]) -> None:
+        """Have the cached sketches of these contents kept, for the next incremental join.
+
+        The first rescan of a process would otherwise read every file's sketch (10,000 rows at
+        10,000 assets) while its reviewer waits; a long-lived scan process reads them when it
+        is idle. A sketch not cached is left to that join (made from the file's keypoints).
+        """
+        missing = [sha for sha in dict.fromkeys(shas) if sha not in self._sketches]
+        found = self._cache.get_many(missing, "touch", TOUCH_VERSION) if missing else {}
+        for sha, data in found.items():
+            sketch = _unpack_sketch(data)
+            if sketch is not None:
+                self._sketches[sha] = sketch
+
     def _sketch_all(
         self,
         shas: Sequence[str],

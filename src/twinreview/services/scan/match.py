@@ -17,13 +17,14 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, overload
 
 import numpy as np
 
 from twinreview.core import findings as make
-from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding
+from twinreview.core.findings import MATCHES_OTHER_MODEL, NEAR_COPY_OF_REFERENCE, Finding, Severity
 from twinreview.core.settings import WorkspaceSettings
 from twinreview.core.similarity import geometry, hashing
 from twinreview.core.similarity import match as similarity
@@ -43,10 +44,11 @@ from twinreview.services.scan.model import (
 )
 from twinreview.services.scan.verify import GeometryVerifier, ImageFile, Pair
 
-_PAIR_FIELDS = 8  # a stored batch candidate: query, ref and the six figures of the hashes
-
 # Why a pair has no verification although it was asked for.
 UNVERIFIED = "the file could not be read again"
+
+#: Why a batch pair similar by its hashes has no finding: nothing could check it.
+UNCHECKED = "unchecked"
 
 #: How a clear-cut duplicate within the batch, which the scan does not verify, says so.
 CLEAR_CUT_DUPLICATE = "clear-cut hash match; geometry computed when compared"
@@ -121,13 +123,29 @@ class _Context:
 
 @dataclass(frozen=True)
 class _Batch:
-    """The batch's hash candidates and verdicts, by the files' paths.
+    """The batch's hash candidates and verdicts.
 
     Both stay valid while the two files keep their contents.
+
+    Attributes:
+        rels: The files the table's first two columns index (by position).
+        pairs: The hash candidates (:func:`similarity.pair_table`), sorted by pair.
+        verdicts: The verifications, by the two files' paths and the orientation.
     """
 
-    candidates: Mapping[tuple[str, str], similarity.Candidate]
+    rels: Sequence[str]
+    pairs: similarity.PairTable
+    decided: Mapping[tuple[str, str, bool], _Decided]
     verdicts: Mapping[tuple[str, str, bool], geometry.Verification]
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """How a batch pair was decided, and from what (see :meth:`Matcher._decide_pair`)."""
+
+    sig: tuple[Any, ...]
+    verdict: geometry.Verification | None
+    outcome: tuple[Finding, Finding] | str | None
 
 
 @dataclass(frozen=True)
@@ -150,10 +168,27 @@ class Matcher:
     Args:
         verifier: Verifies candidate pairs geometrically.
         cache: The result cache (the fingerprints of rejected bytes come from it).
+        executor: Spreads the hash join of a rescan's new files with the batch over threads.
+        defer_saves: Leave the batch's pairs (several MB at 10,000 assets) to
+            :meth:`settle`, so that they are written after the result went out; there too the
+            crop stage's sketches of the batch are read for the next rescan.
     """
 
-    def __init__(self, verifier: GeometryVerifier, cache: ResultCache) -> None:
+    def __init__(
+        self,
+        verifier: GeometryVerifier,
+        cache: ResultCache,
+        executor: Executor | None = None,
+        *,
+        defer_saves: bool = False,
+    ) -> None:
         self._verifier = verifier
+        self._executor = executor
+        self._defer = defer_saves
+        # The batch's pairs to store for the next process, when saving waits for settle(); and
+        # the contents whose crop-stage sketches settle() reads for the next rescan.
+        self._unsaved: tuple[Any, ...] | None = None
+        self._unsketched: Sequence[str] = ()
         self._cache = cache
         self._crops = CropCandidates(cache)
         # What the last scan matched (one workspace at a time): the app's scan process keeps
@@ -275,11 +310,26 @@ class Matcher:
             resub_rel,
             batch,
         )
+        if self._defer:
+            self._unsketched = asset_shas
         if stats is not None:
             stats["matched_fresh"] = len(fresh)
             stats["matched_against_references"] = len(again)
         report(ScanProgress(1, 1, "match"))
         return out
+
+    def settle(self) -> None:
+        """Write what the last scans left for later, read what the next rescan needs.
+
+        The batch's pairs are written; with ``defer_saves`` the batch's sketches are read from
+        the cache (at the first scan of a process). Cheap when there is nothing to do.
+        """
+        unsaved, self._unsaved = self._unsaved, None
+        if unsaved is not None:
+            self._store_pairs(*unsaved)
+        unsketched, self._unsketched = self._unsketched, ()
+        if unsketched:
+            self._crops.keep_sketches(unsketched)
 
     def _against_references(
         self,
@@ -443,36 +493,41 @@ class Matcher:
             The pairs and verdicts, for the next scan.
         """
         th, severities = settings.similarity, settings.severities
-        fps, corpus, asset_idx = ctx.fps, ctx.corpus, ctx.asset_idx
+        fps, asset_idx = ctx.fps, ctx.asset_idx
         renew = set(fresh)
         if last is None:
-            cands = similarity.self_candidates(fps, th)
+            table = similarity.pair_table(similarity.self_candidates(fps, th))
             changed = True
         else:
+            # The last scan's pairs at their files' positions in this scan (a table, not an
+            # object per pair: a batch holds over 100,000 of them).
             pos = {rel: q for q, rel in enumerate(rels)}
-            kept = []
-            for (qa, qb), c in last.candidates.items():
-                a, b = pos.get(qa), pos.get(qb)
-                if a is None or b is None or a in renew or b in renew:
-                    continue  # gone, or to be joined again
-                kept.append(c if (c.query, c.ref) == (a, b) else _moved(c, a, b))
-            changed = bool(renew) or len(kept) != len(last.candidates)
-            touching = similarity.self_candidates_touching(fps, renew, th)
+            now = np.array(
+                [-1 if (q := pos.get(rel)) is None or q in renew else q for rel in last.rels],
+                dtype=np.int64,
+            )
+            qa, qb = now[last.pairs[:, 0]], now[last.pairs[:, 1]]
+            stay = (qa >= 0) & (qb >= 0)  # not gone, nor to be joined again
+            table = last.pairs[stay]
+            table[:, 0], table[:, 1] = qa[stay], qb[stay]
+            changed = bool(renew) or len(table) != len(last.pairs)
+            touching = similarity.self_candidates_touching(fps, renew, th, self._executor)
             # The kept pairs are in order already: the files that stay keep their order.
-            cands = kept
             if touching:
-                cands = sorted(
-                    kept + touching, key=lambda c: (min(c.query, c.ref), max(c.query, c.ref))
+                table = similarity.sort_pairs(
+                    np.concatenate((table, similarity.pair_table(touching)))
                 )
         if stats is not None:
             stats["batch_joined"] = len(renew)
         if changed:
-            self._store_pairs(scope, th, rels, asset_shas, cands)
+            self._unsaved = (scope, th, tuple(rels), tuple(asset_shas), table)
+            if not self._defer:
+                self.settle()
         # Within the batch the hash candidates of an asset grow with the batch: the pairs
         # among the closest few of both their assets are verified (their findings say when
         # some were left out).
-        ranked = similarity.rank_batch(cands, th)
-        dup_cands, cut = ranked.candidates, ranked.left_out
+        keep, cut = similarity.rank_pairs(table, th)
+        dup_cands = similarity.pair_candidates(table, keep.tolist())
         # Clear-cut duplicates are left to the compare view: a batch of near-identical images
         # has one per pair, and they are info findings. A pair of unchanged files keeps the
         # verdict of the last scan (verdicts depend on the two contents alone).
@@ -495,7 +550,7 @@ class Matcher:
         for i, v in zip(todo, found, strict=True):
             verdicts[i] = v
         if stop.is_set():
-            return _Batch({}, {})
+            return _Batch((), similarity.pair_table([]), {}, {})
         duplicates = list(zip(dup_cands, verdicts, strict=True))
         crop_start = time.process_time()
         decided = [c for c, v in duplicates if _confirmed_duplicate(c, v, th)]
@@ -519,50 +574,97 @@ class Matcher:
             stats["crop_stage_cpu_us"] = stats.get("crop_stage_cpu_us", 0) + round(
                 (time.process_time() - crop_start) * 1e6
             )
-            stats["batch_candidates"] = len(cands)
+            stats["batch_candidates"] = len(table)
             stats["batch_candidates_cut"] = sum(cut.values()) // 2
             stats["batch_assets_bounded"] = len(cut)
+        # A pair of unchanged files with the same candidate, verdict and bounds is decided as
+        # the last scan decided it: a rescan decides the pairs of the changed files only.
+        before_decided = last.decided if last is not None else {}
+        decisions: dict[tuple[str, str, bool], _Decided] = {}
         for c, v in duplicates:
             a, b = asset_idx[c.query], asset_idx[c.ref]
-            th_pair = th if c.clear_cut_frame(th) else no_clear_cut
-            pair = similarity.decide(c, v, th_pair, unverified=UNVERIFIED)
-            if pair is None:
+            key = (rels[c.query], rels[c.ref], c.votes is None)
+            sig = (
+                c.distance, c.dhash_distance, c.mirrored, c.box, c.whole_frame,
+                c.whole_frame_dhash, c.votes, c.support, cut.get(c.query), cut.get(c.ref),
+            )  # fmt: skip
+            hit = before_decided.get(key)
+            if (
+                hit is not None
+                and hit.sig == sig
+                and (hit.verdict is v or hit.verdict == v)
+                and c.query not in renew
+                and c.ref not in renew
+            ):
+                outcome = hit.outcome
+            else:
+                outcome = self._decide_pair(c, v, th, no_clear_cut, fps, cut, rels, severities)
+            decisions[key] = _Decided(sig, v, outcome)
+            if outcome is None:
                 continue
-            if not _confirmed_duplicate(c, v, th):
-                # Similar by their hashes, but nothing could check it (too few keypoints: a
-                # plain picture): "the same picture" would state what nobody verified.
+            if isinstance(outcome, str):
                 unchecked += 1
                 continue
-            # The pair is decided once; each side's evidence maps that side onto the other (the
-            # inverse for b), with the hash alignment seen from that side when it agrees too.
-            back = similarity.reverse(c, fps)
-            seen = v.inverse() if v is not None else None
-            m_back = similarity.decide(
-                back, seen, th_pair, unverified=UNVERIFIED
-            ) or similarity.decide(c, seen, th_pair, unverified=UNVERIFIED)
-            assert m_back is not None  # the same verification, or the same hashes, decide it
-            for x, y, q, match in ((a, b, c.query, pair), (b, a, c.ref, m_back)):
-                evidence = match.evidence
-                if c.clear_cut_frame(th):
-                    evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
-                figures = evidence.to_json()
-                if q in cut:
-                    # This asset resembled more images than are verified per asset.
-                    figures["candidates_left_out"] = cut[q]
-                    figures["candidates_verified"] = similarity.BATCH_PER_ASSET
-                out.setdefault(x, []).append(
-                    make.duplicate_in_batch(severities, other=corpus.assets[y].rel, match=figures)
-                )
+            out.setdefault(a, []).append(outcome[0])
+            out.setdefault(b, []).append(outcome[1])
         if stats is not None:
             stats["batch_pairs_unchecked"] = unchecked
         return _Batch(
-            {(rels[c.query], rels[c.ref]): c for c in cands},
+            tuple(rels),
+            table,
+            decisions,
             {
                 (rels[c.query], rels[c.ref], c.mirrored): v
                 for c, v in zip(dup_cands, verdicts, strict=True)
                 if v is not None and not c.clear_cut_frame(th)
             },
         )
+
+    @staticmethod
+    def _decide_pair(
+        c: similarity.Candidate,
+        v: Verdict,
+        th: similarity.SimilarityThresholds,
+        no_clear_cut: similarity.SimilarityThresholds,
+        fps: Sequence[hashing.Fingerprint],
+        cut: Mapping[int, int],
+        rels: Sequence[str],
+        severities: Mapping[str, Severity],
+    ) -> tuple[Finding, Finding] | str | None:
+        """A batch pair's findings (for its query, then its ref), or why there are none.
+
+        Returns:
+            The two findings; :data:`UNCHECKED` for a pair similar by its hashes that nothing
+            could check; None for a pair that is no duplicate.
+        """
+        th_pair = th if c.clear_cut_frame(th) else no_clear_cut
+        pair = similarity.decide(c, v, th_pair, unverified=UNVERIFIED)
+        if pair is None:
+            return None
+        if not _confirmed_duplicate(c, v, th):
+            # Similar by their hashes, but nothing could check it (too few keypoints: a
+            # plain picture): "the same picture" would state what nobody verified.
+            return UNCHECKED
+        # The pair is decided once; each side's evidence maps that side onto the other (the
+        # inverse for b), with the hash alignment seen from that side when it agrees too.
+        back = similarity.reverse(c, fps)
+        seen = v.inverse() if v is not None else None
+        m_back = similarity.decide(back, seen, th_pair, unverified=UNVERIFIED) or similarity.decide(
+            c, seen, th_pair, unverified=UNVERIFIED
+        )
+        assert m_back is not None  # the same verification, or the same hashes, decide it
+        found = []
+        for y, q, match in ((c.ref, c.query, pair), (c.query, c.ref, m_back)):
+            evidence = match.evidence
+            if c.clear_cut_frame(th):
+                evidence = replace(evidence, clear_cut=True, verification=CLEAR_CUT_DUPLICATE)
+            figures = evidence.to_json()
+            if q in cut:
+                # This asset resembled more images than are verified per asset.
+                figures["candidates_left_out"] = cut[q]
+                figures["candidates_verified"] = similarity.BATCH_PER_ASSET
+            found.append(make.duplicate_in_batch(severities, other=rels[y], match=figures))
+        return found[0], found[1]
 
     def _stored_pairs(
         self, scope: str, th: similarity.SimilarityThresholds
@@ -577,21 +679,13 @@ class Matcher:
             rels = [str(r) for r in data["rels"]]
             shas = [str(s) for s in data["shas"]]
             raw = base64.b64decode(str(data["pairs"]).encode("ascii"), validate=True)
-            table = np.frombuffer(raw, dtype="<i4").reshape(-1, _PAIR_FIELDS)
+            table = np.frombuffer(raw, dtype="<i4").reshape(-1, similarity.PAIR_FIELDS)
             if table.size and not (table[:, :2].min() >= 0 and table[:, :2].max() < len(rels)):
                 return {}, None
-            rows = table.tolist()
-            cands = {}
-            for q, r, dist, dh, mirrored, box, whole, whole_dh in rows:
-                c = similarity.Candidate(
-                    q, r, dist, dh, bool(mirrored), box, whole,
-                    whole_frame_dhash=None if whole_dh < 0 else whole_dh,
-                )  # fmt: skip
-                cands[rels[q], rels[r]] = c
             known = dict(zip(rels, shas, strict=True))
         except (TypeError, KeyError, ValueError, IndexError):
             return {}, None  # none stored, or a damaged row: the batch is joined whole
-        return known, _Batch(cands, {})
+        return known, _Batch(tuple(rels), table.astype(np.int32), {}, {})
 
     def _store_pairs(
         self,
@@ -599,18 +693,8 @@ class Matcher:
         th: similarity.SimilarityThresholds,
         rels: Sequence[str],
         shas: Sequence[str],
-        cands: Sequence[similarity.Candidate],
+        table: similarity.PairTable,
     ) -> None:
-        rows = np.array(
-            [
-                (
-                    c.query, c.ref, c.distance, c.dhash_distance, int(c.mirrored), c.box,
-                    c.whole_frame, -1 if c.whole_frame_dhash is None else c.whole_frame_dhash,
-                )
-                for c in cands
-            ],
-            dtype="<i4",
-        ).reshape(-1, _PAIR_FIELDS)  # fmt: skip
         self._cache.put(
             batch_pairs_key(scope, th),
             "batch-pairs",
@@ -618,7 +702,7 @@ class Matcher:
             {
                 "rels": list(rels),
                 "shas": list(shas),
-                "pairs": base64.b64encode(rows.tobytes()).decode("ascii"),
+                "pairs": base64.b64encode(table.astype("<i4").tobytes()).decode("ascii"),
             },
         )
 
@@ -747,18 +831,6 @@ class Matcher:
                     others=[path for path, _ in others],
                 )
             )
-
-
-def _moved(c: similarity.Candidate, query: int, ref: int) -> similarity.Candidate:
-    """``c`` between the same two files at their positions in this scan.
-
-    ``dataclasses.replace`` costs about 8 us a pair, and a rescan after files were added or
-    deleted before most others moves most of the batch's 100,000 and more pairs: a copy of the
-    fields and the two positions changed.
-    """
-    moved = object.__new__(similarity.Candidate)
-    moved.__dict__.update(c.__dict__, query=query, ref=ref)
-    return moved
 
 
 def _confirmed_duplicate(

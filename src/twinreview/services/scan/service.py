@@ -159,6 +159,8 @@ class ScanService:
         rejected_provider: Returns the assets rejected in the workspace's verified logs; None to
             skip ``resubmitted_rejected``.
         face_engine: Finds faces for the likeness check; None to skip it.
+        defer_saves: Leave the cache writes that only a later process needs to
+            :meth:`settle` (a long-lived scan process calls it once the result went out).
     """
 
     def __init__(
@@ -169,10 +171,11 @@ class ScanService:
         inspector_factory: Callable[[Workspace], DisclosureInspector] | None = None,
         rejected_provider: Callable[[Workspace], Sequence[RejectedAsset]] | None = None,
         face_engine: FaceEngine | None = None,
+        defer_saves: bool = False,
     ) -> None:
         self._analyser = Analyser(executor, cache, face_engine)
         self._verifier = GeometryVerifier(executor, cache)
-        self._matcher = Matcher(self._verifier, cache)
+        self._matcher = Matcher(self._verifier, cache, executor, defer_saves=defer_saves)
         self._faces = FacePass(executor, cache, face_engine) if face_engine else None
         self._inspector_factory = inspector_factory
         self._rejected_provider = rejected_provider
@@ -207,6 +210,7 @@ class ScanService:
                 every other asset keeps what the last scan found. None (and a first scan):
                 every file is looked at, as it must be when changes may have gone unreported.
         """
+        self.settle()  # what an earlier scan left for later, before this one replaces it
         report = progress or (lambda _p: None)
         stop = cancel or threading.Event()
         settings = ws.settings
@@ -300,6 +304,13 @@ class ScanService:
             ws.root, walk, kept, self._result_memo, _context(ws, inspector), self._problems
         )
         return result
+
+    def settle(self) -> None:
+        """Write what the last scan left for later (with ``defer_saves``); cheap when nothing.
+
+        Blocking, on the thread that scans.
+        """
+        self._matcher.settle()
 
     def _named(self, root: Path, changed: Collection[str] | None) -> set[str] | None:
         """The paths named to this scan, and to the last one of ``root`` if it did not finish.
