@@ -14,6 +14,12 @@ from typing import ParamSpec, TypeVar
 
 import pytest
 
+# Bytecode is written whatever PYTHONDONTWRITEBYTECODE says (as .ci/run does): each
+# pytest-xdist worker imports the package and every test file, and without cached bytecode each
+# one compiles them and rewrites the test files' asserts again on every run (about 6 s of CPU
+# per worker). The __pycache__ folders are git-ignored.
+sys.dont_write_bytecode = False
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 
@@ -56,6 +62,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for rank, path in enumerate(sorted(count, key=lambda p: (p not in heavy, -count[p])))
     }
     items.sort(key=lambda item: order[item.nodeid.split("::")[0]])
+
+
+def _fsync_checked(fd: int) -> None:
+    """``os.fsync`` in the test process: the descriptor is checked, the disk is not waited for.
+
+    What fsync adds, the bytes on the disk before a power cut, no test can observe; waiting
+    for it on every signed append, pin, export and published file was seconds of each run on a
+    shared machine's disk (thousands of calls). The writers still call it, and a descriptor
+    that is not open still raises as fsync would. The writers that tests kill in the middle of
+    an append (tests/test_declog.py) run in processes of their own, with the real fsync.
+    """
+    os.fstat(fd)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_waiting_for_the_disk() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "fsync", _fsync_checked)
+        yield
 
 
 @pytest.fixture(autouse=True)
