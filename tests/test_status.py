@@ -357,6 +357,26 @@ def test_orphans_unknown_model_and_json(ws_root: Path, team: Team) -> None:
     assert paths == sorted(paths)
 
 
+def test_a_subset_names_as_orphans_only_decisions_about_files_that_are_gone(
+    ws_root: Path, team: Team
+) -> None:
+    """Statuses of a few assets (after a rescan) say the same as the whole workspace's: a
+    decision about an asset that is here but not asked for is no orphan."""
+    decide(team.ava, ws_root, LOOK1, "approve")
+    decide(team.ava, ws_root, LOOK2, "reject", reasons=["quality"])
+    (ws_root / LOOK2).unlink()
+    ws = Workspace.open(ws_root)
+    whole = compute_status(ws, now=NOW)
+    look1 = [a for a in ws.iter_assets() if a.rel == LOOK1]
+    others = [a for a in ws.iter_assets() if a.rel != LOOK1]
+    part = compute_status(ws, now=NOW, assets=others)
+    assert [d.asset for d in whole.orphans] == [LOOK2]
+    assert [d.asset for d in part.orphans] == [LOOK2]
+    assert [a.path for a in part.assets] == sorted(a.rel for a in others)
+    mine = compute_status(ws, now=NOW, assets=look1)
+    assert mine.assets == tuple(a for a in whole.assets if a.path == LOOK1)
+
+
 def test_status_reads_only(ws_root: Path, team: Team) -> None:
     decide(team.ava, ws_root, LOOK1, "approve")
     before = {p: p.read_bytes() for p in ws_root.rglob("*") if p.is_file()}

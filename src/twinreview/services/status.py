@@ -332,9 +332,12 @@ def _compute_status(
     hash_of = sha256_of or (lambda a: sha256_file(a.path))
     policies = model_policies(ws, roster)
     assets = sorted(ws.iter_assets() if only is None else only, key=lambda a: a.rel)
-    present = {a.rel for a in assets}
-    # Read in full only the decisions about assets that are here; of the others only the latest
-    # per path (the orphans): a long history costs little once its logs are verified.
+    wanted = {a.rel for a in assets}
+    # Orphans are decisions about files that are gone, whichever assets were asked for.
+    present = wanted if only is None else {a.rel for a in ws.iter_assets()}
+    # Read in full only the decisions about the assets asked for; of the files that are gone
+    # only the latest per path (the orphans): a long history costs little once its logs are
+    # verified.
     entries: dict[str, list[VerifiedEntry]] = {}
     for entry in report.merged():
         if entry.kind in DECISION_KINDS:
@@ -344,9 +347,9 @@ def _compute_status(
     by_path: dict[str, list[Decision]] = {}
     orphan_list: list[Decision] = []
     for path, found in sorted(entries.items()):
-        if path in present:
+        if path in wanted:
             by_path[path] = _decisions(found)
-        else:
+        elif path not in present:
             latest = _decisions([max(found, key=_entry_order)])
             orphan_list.extend(latest)
 
