@@ -106,13 +106,7 @@ class ResultCache:
         ``st`` must be the full result of ``os.stat(path)`` taken now: size, mtime, change time,
         inode and device must all equal the recorded ones.
         """
-        with self._lock:
-            row = self._db.execute(
-                "SELECT sha256 FROM files_v2 WHERE path = ? AND size = ? AND mtime_ns = ? "
-                "AND ctime_ns = ? AND ino = ? AND dev = ?",
-                (_key(path), *_stat_key(st)),
-            ).fetchone()
-        return str(row[0]) if row else None
+        return self.lookup_shas([(path, st)])[0]
 
     def lookup_shas(self, files: Sequence[tuple[Path, os.stat_result]]) -> list[str | None]:
         """:meth:`lookup_sha` for many files: one query per few hundred of them.
