@@ -55,6 +55,7 @@ from twinreview.services.scan.faces import (
     FaceEngine,
     Located,
     Sighted,
+    detection_image,
 )
 from twinreview.services.scan.likeness import DESCRIBE_BATCH
 from twinreview.services.scan.model import REFERENCE_MIN_SIDE
@@ -286,13 +287,7 @@ def face_split(files: list[Path], references: int) -> dict[str, float]:
         t = time.process_time()
         found, covered = engine.quick(loaded.image, grey, side=side)
         locate += time.process_time() - t
-        if max(grey.size) > side:
-            scale = max(grey.size) / side
-            grey = grey.resize(
-                (round(grey.width / scale), round(grey.height / scale)),
-                Image.Resampling.BILINEAR,
-                reducing_gap=2.0,
-            )
+        grey = detection_image(grey, side)[0]
         t = time.process_time()
         detector.run(np.asarray(grey), 0, 0.0)
         detect += time.process_time() - t

@@ -292,6 +292,23 @@ class Sighted:
     side: int
 
 
+def detection_image(grey: Image.Image, side: int) -> tuple[Image.Image, float]:
+    """What the quick pass's detector looks at: ``grey`` reduced to a long side of ``side`` px.
+
+    Returns:
+        The image (``grey`` itself when it is no larger), and by how much it was reduced.
+    """
+    if max(grey.size) <= side:
+        return grey, 1.0
+    scale = max(grey.size) / side
+    reduced = grey.resize(
+        (round(grey.width / scale), round(grey.height / scale)),
+        Image.Resampling.BILINEAR,
+        reducing_gap=2.0,
+    )
+    return reduced, scale
+
+
 class FaceEngine:
     """Finds faces and computes their embeddings. Build once; safe to use from many threads.
 
@@ -448,16 +465,9 @@ class FaceEngine:
             with self._models() as m:
                 if grey is None or grey.size != image.size:
                     grey = image.convert("L")
-                scale = 1.0
-                if max(grey.size) > side:
-                    # A larger decode (a reference photo's, a PNG's): detected reduced, the
-                    # chips taken from the full decode.
-                    scale = max(grey.size) / side
-                    grey = grey.resize(
-                        (round(grey.width / scale), round(grey.height / scale)),
-                        Image.Resampling.BILINEAR,
-                        reducing_gap=2.0,
-                    )
+                # A larger decode (a reference photo's, a PNG's): detected reduced, the chips
+                # taken from the full decode.
+                grey, scale = detection_image(grey, side)
                 rects, scores, _ = m.detector.run(np.asarray(grey), 0, DETECT_THRESHOLD)
                 if not len(rects):
                     return None, max(grey.size)
